@@ -1,0 +1,74 @@
+//! `ImageSpec`: what a `makeContainerImage` call asks for, as plain data.
+//!
+//! The contract is `shared/spec/makeContainerImage.md`; the defaults are the seed's
+//! (`layered = true`, `name = "container-image"`, `tag = "latest"`,
+//! `created = "1970-01-01T00:00:01Z"`, `layers = [ ]`) and dockerTools' own for the rest.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The default `created` and `mtime` timestamp of makes and dockerTools.
+pub const DEFAULT_CREATED: &str = "1970-01-01T00:00:01Z";
+
+/// When the image says it was created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Created {
+    /// A fixed ISO-8601 date, copied verbatim into the image config.
+    At(String),
+    /// `created = "now"`: the build time (the image is then not reproducible).
+    Now,
+}
+
+/// How layer blobs are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Compressor {
+    None,
+    Gz,
+    Zstd,
+}
+
+/// A typed `makeContainerImage` job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageSpec {
+    pub name: String,
+    pub tag: String,
+    pub created: Created,
+    /// `true`: `buildLayeredImage` semantics; `false`: `buildImage`.
+    pub layered: bool,
+    /// Upper bound on the number of layers (layered mode), dockerTools' default 100.
+    pub max_layers: u32,
+    /// Store paths of `contents` (alias `layers`), in the order given. Each is an absolute
+    /// `/nix/store/...` path; their closures go into the image.
+    pub contents: Vec<String>,
+    /// The OCI image `config` object (`Env`, `Cmd`, `Entrypoint`, ...), already validated.
+    pub config: BTreeMap<String, serde_json::Value>,
+    /// Store paths that strings of `config` refer to (their string contexts): their closures
+    /// go into the image too.
+    pub config_references: Vec<String>,
+    /// Shell commands run in the customisation layer's root.
+    pub extra_commands: String,
+    /// GOARCH-style architecture (`amd64`, `arm64`).
+    pub architecture: String,
+    /// Modification time of every file in the layers, ISO-8601.
+    pub mtime: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub uname: String,
+    pub gname: String,
+    pub compressor: Compressor,
+    pub include_store_paths: bool,
+}
+
+/// The GOARCH name of the machine makes runs on, dockerTools' default `architecture`.
+pub fn host_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "arm" => "arm",
+        "powerpc64" => "ppc64le",
+        "riscv64" => "riscv64",
+        "s390x" => "s390x",
+        other => other,
+    }
+}
