@@ -1,10 +1,24 @@
-//! Store paths as Nix names them: `/nix/store/<32 nix-base32 chars>-<name>`.
+//! Store paths as Nix names them: `/nix/store/<32 nix-base32 chars>-<name>`, and how their
+//! hash parts are computed (Nix's `makeStorePath`, `src/libstore/store-api.cc`).
 
+use std::fmt::Write as _;
+
+use makes_spec::DerivationSpec;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, StoreError};
+use crate::nixbase32;
 
 /// The logical store directory every store path is named under, wherever the store lives on
 /// disk (builders and images see paths under this name).
 pub const STORE_DIR: &str = "/nix/store";
+
+/// Length of the hash part of a store path.
+pub const HASH_LEN: usize = 32;
+
+/// Longest name Nix accepts (`src/libstore/path.cc`).
+pub const MAX_NAME_LEN: usize = 211;
 
 /// A store path: the 32-character hash part and the name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -16,6 +30,49 @@ pub struct StorePath {
 }
 
 impl StorePath {
+    /// Parses an absolute `/nix/store/<hash>-<name>` path (nothing after the name).
+    pub fn parse(path: &str) -> Result<Self> {
+        let base = path
+            .strip_prefix(STORE_DIR)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .ok_or_else(|| StoreError::InvalidStorePath {
+                path: path.to_owned(),
+                reason: "not under /nix/store",
+            })?;
+        Self::from_base_name(base).map_err(|err| match err {
+            StoreError::InvalidStorePath { reason, .. } | StoreError::InvalidName { reason, .. } => {
+                StoreError::InvalidStorePath {
+                    path: path.to_owned(),
+                    reason,
+                }
+            }
+            other => other,
+        })
+    }
+
+    /// Parses a base name `<hash>-<name>` as found in the store directory.
+    pub fn from_base_name(base: &str) -> Result<Self> {
+        let invalid = |reason| StoreError::InvalidStorePath {
+            path: base.to_owned(),
+            reason,
+        };
+        if base.len() < HASH_LEN + 2 || !base.is_char_boundary(HASH_LEN) {
+            return Err(invalid("too short"));
+        }
+        let (hash, rest) = base.split_at(HASH_LEN);
+        if !hash.bytes().all(nixbase32::is_digit) {
+            return Err(invalid("hash part is not nix-base32"));
+        }
+        let name = rest
+            .strip_prefix('-')
+            .ok_or_else(|| invalid("no dash after the hash part"))?;
+        validate_name(name)?;
+        Ok(StorePath {
+            hash: hash.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
     /// The base name `<hash>-<name>`, as found in the store directory.
     pub fn base_name(&self) -> String {
         format!("{}-{}", self.hash, self.name)
@@ -33,14 +90,223 @@ impl std::fmt::Display for StorePath {
     }
 }
 
+/// Checks a store path name against Nix's rules: 1 to 211 characters from
+/// `[A-Za-z0-9+-._?=]`, not starting with a dot.
+pub fn validate_name(name: &str) -> Result<()> {
+    let invalid = |reason| StoreError::InvalidName {
+        name: name.to_owned(),
+        reason,
+    };
+    if name.is_empty() {
+        return Err(invalid("empty"));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(invalid("longer than 211 characters"));
+    }
+    if name.starts_with('.') {
+        return Err(invalid("starts with a dot"));
+    }
+    let allowed = |c: u8| c.is_ascii_alphanumeric() || b"+-._?=".contains(&c);
+    if !name.bytes().all(allowed) {
+        return Err(invalid("characters other than A-Za-z0-9+-._?="));
+    }
+    Ok(())
+}
+
 /// What the store knows of a valid path: the closure graph the image builder lays out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathInfo {
     pub path: StorePath,
-    /// Store paths this path's contents refer to (possibly itself).
+    /// Store paths this path's contents refer to (possibly itself), sorted.
     pub references: Vec<StorePath>,
     /// Size of the NAR serialisation in bytes.
     pub nar_size: u64,
     /// `sha256:<nix-base32>` of the NAR serialisation.
     pub nar_hash: String,
+}
+
+/// Nix's `makeStorePath`: the path of kind `kind` (`source`, `output:out`, `text:...`) whose
+/// inner hash is `sha256_digest`. The fingerprint `"{kind}:sha256:{hex}:/nix/store:{name}"` is
+/// hashed with SHA-256, folded to 20 bytes and written in nix-base32.
+///
+/// `name` is assumed valid (see [`validate_name`]).
+pub fn make_store_path(kind: &str, sha256_digest: &[u8; 32], name: &str) -> StorePath {
+    let fingerprint = format!("{kind}:sha256:{}:{STORE_DIR}:{name}", hex(sha256_digest));
+    let digest = Sha256::digest(fingerprint.as_bytes());
+    let compressed: [u8; 20] = nixbase32::compress_hash(&digest);
+    StorePath {
+        hash: nixbase32::encode(&compressed),
+        name: name.to_owned(),
+    }
+}
+
+/// The path Nix gives a path literal (`"${./dir}"`, `builtins.path`): recursive (NAR) SHA-256,
+/// no references, kind `source`.
+pub fn source_store_path(nar_sha256: &[u8; 32], name: &str) -> StorePath {
+    make_store_path("source", nar_sha256, name)
+}
+
+/// The version tag that starts the serialisation hashed by [`derivation_output_path`]; change
+/// it when the serialisation changes.
+const DERIVATION_TAG: &[u8] = b"makes-derivation-v1\0";
+
+/// The output path of a `makeDerivation`.
+///
+/// This is makes' own input-addressed scheme, not Nix's derivation hash: the path is
+/// `make_store_path("output:out", sha256(tag ++ canonical(spec)), spec.name)`, where the
+/// canonical serialisation covers every field of the spec (name, builder, env, env files,
+/// search paths, sha256, local, input paths) with length prefixes, in a fixed order. The same
+/// spec always gives the same path; any change to it gives another.
+pub fn derivation_output_path(spec: &DerivationSpec) -> StorePath {
+    let mut hasher = Sha256::new();
+    hasher.update(DERIVATION_TAG);
+    let mut put = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
+    // Destructured so that a new field cannot be forgotten here.
+    let DerivationSpec {
+        name,
+        builder,
+        env,
+        env_files,
+        search_paths,
+        sha256,
+        local,
+        input_paths,
+    } = spec;
+    let count = |n: usize| (n as u64).to_le_bytes();
+    put(b"name");
+    put(name.as_bytes());
+    put(b"builder");
+    put(builder.as_bytes());
+    for (field, map) in [("env", env), ("env_files", env_files)] {
+        put(field.as_bytes());
+        put(&count(map.len()));
+        for (k, v) in map {
+            put(k.as_bytes());
+            put(v.as_bytes());
+        }
+    }
+    for (field, list) in [
+        ("search_paths.bin", &search_paths.bin),
+        ("search_paths.source", &search_paths.source),
+        ("input_paths", input_paths),
+    ] {
+        put(field.as_bytes());
+        put(&count(list.len()));
+        for item in list {
+            put(item.as_bytes());
+        }
+    }
+    put(b"search_paths.export");
+    put(&count(search_paths.export.len()));
+    for (var, dir, suffix) in &search_paths.export {
+        put(var.as_bytes());
+        put(dir.as_bytes());
+        put(suffix.as_bytes());
+    }
+    put(b"sha256");
+    match sha256 {
+        None => put(b"\0"),
+        Some(h) => {
+            put(b"\x01");
+            put(h.as_bytes());
+        }
+    }
+    put(b"local");
+    put(&[u8::from(*local)]);
+    let digest: [u8; 32] = hasher.finalize().into();
+    make_store_path("output:out", &digest, name)
+}
+
+/// Lower-case hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        // Writing to a String cannot fail.
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use makes_spec::SearchPaths;
+
+    #[test]
+    fn parses_and_prints() {
+        let s = "/nix/store/s1g4g3n6lg8iv0422i2kkcafp6xpbii9-hello-1.0";
+        let p = StorePath::parse(s).expect("valid");
+        assert_eq!(p.hash, "s1g4g3n6lg8iv0422i2kkcafp6xpbii9");
+        assert_eq!(p.name, "hello-1.0");
+        assert_eq!(p.to_string(), s);
+    }
+
+    #[test]
+    fn rejects_bad_paths() {
+        let good_hash = "s1g4g3n6lg8iv0422i2kkcafp6xpbii9";
+        for bad in [
+            "/nix/store".to_owned(),
+            format!("/nix/stor/{good_hash}-x"),
+            format!("/nix/store/{good_hash}"),
+            format!("/nix/store/{good_hash}-"),
+            format!("/nix/store/{good_hash}_x"),
+            format!("/nix/store/{good_hash}-.hidden"),
+            format!("/nix/store/{good_hash}-a/b"),
+            format!("/nix/store/{good_hash}-a b"),
+            format!("/nix/store/{}-x", "e".repeat(32)),
+            format!("/nix/store/{good_hash}-{}", "a".repeat(212)),
+        ] {
+            assert!(StorePath::parse(&bad).is_err(), "{bad} should be rejected");
+        }
+        let longest = format!("/nix/store/{good_hash}-{}", "a".repeat(211));
+        assert!(StorePath::parse(&longest).is_ok());
+        assert!(StorePath::parse(&format!("/nix/store/{good_hash}-a+b-_?=.c")).is_ok());
+    }
+
+    #[test]
+    fn make_store_path_matches_nix() {
+        // `NIX_REMOTE=dummy:// nix-instantiate --eval --expr 'builtins.toFile "foo" "bar"'`
+        // (Nix 2.8) gives this path: kind "text", sha256("bar").
+        let digest: [u8; 32] = Sha256::digest(b"bar").into();
+        let p = make_store_path("text", &digest, "foo");
+        assert_eq!(p.to_string(), "/nix/store/vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo");
+    }
+
+    fn spec() -> DerivationSpec {
+        DerivationSpec {
+            name: "demo".into(),
+            builder: "echo hi > $out".into(),
+            env: [("envA".to_owned(), "1".to_owned())].into(),
+            env_files: Default::default(),
+            search_paths: SearchPaths::default(),
+            sha256: None,
+            local: false,
+            input_paths: vec![],
+        }
+    }
+
+    #[test]
+    fn derivation_paths_are_input_addressed() {
+        let a = derivation_output_path(&spec());
+        assert_eq!(a, derivation_output_path(&spec()));
+        assert_eq!(a.name, "demo");
+        let mut changed = spec();
+        changed.builder.push(' ');
+        assert_ne!(a, derivation_output_path(&changed));
+        let mut changed = spec();
+        changed.local = true;
+        assert_ne!(a, derivation_output_path(&changed));
+        let mut changed = spec();
+        changed.search_paths.export.push(("A".into(), "b".into(), "c".into()));
+        assert_ne!(a, derivation_output_path(&changed));
+        // Moving a byte between adjacent strings changes the path (length prefixes).
+        let mut x = spec();
+        x.env = [("envAB".to_owned(), "".to_owned())].into();
+        let mut y = spec();
+        y.env = [("envA".to_owned(), "B".to_owned())].into();
+        assert_ne!(derivation_output_path(&x), derivation_output_path(&y));
+    }
 }

@@ -1,1 +1,16 @@
-pub fn f(){}
+//! Reads Nix source for makes: parsing with rnix, Nix's static checks, and lowering to the
+//! compact expression tree (`ir`) that the evaluator walks. Errors are `SyntaxError`s with
+//! spans, rendered by miette through `SourceDiagnostic`.
+
+mod diagnostic;
+mod error;
+pub mod ir;
+mod lower;
+mod parse;
+mod source;
+
+pub use diagnostic::SourceDiagnostic;
+pub use error::SyntaxError;
+pub use lower::{absolute_path, canonical_path};
+pub use parse::parse_file;
+pub use source::{FileId, SourceFile, SourceMap, Span};

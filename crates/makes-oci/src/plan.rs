@@ -1,0 +1,324 @@
+//! Layer planning: which store paths go into which layer, computed as pure data before any
+//! byte is written (nix2container's `nix/layers.go` plans before producing; see STYLE.md
+//! "Images and tars").
+//!
+//! Layered mode follows nixpkgs' "popularity contest" (`buildLayeredImage` before the
+//! `layeringPipeline` rewrite, REFERENCE.md section 3): every store path of the closure is
+//! ranked by how many other paths of the closure depend on it transitively (most first), then by
+//! NAR size (largest first), then by name and hash. With a budget of `maxLayers - 1` store layers
+//! (one is kept for the customisation layer), the first `budget - 1` ranked paths get a layer
+//! each and everything left is merged into one last store layer. No path is ever dropped, and the
+//! result depends neither on the order of the closure nor on the order of references.
+//!
+//! Single-layer mode (`buildImage`) puts the whole closure (when `includeStorePaths`) and the
+//! copied contents into one layer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use makes_spec::ImageSpec;
+use makes_store::{PathInfo, StorePath};
+
+/// How the customisation content (the spec's `contents`) is laid into `/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootMode {
+    /// `buildLayeredImage`: `symlinkJoin` — real directories, files as symlinks into the store.
+    SymlinkJoin,
+    /// `buildImage`'s `copyToRoot`: the contents' files are copied.
+    Copy,
+}
+
+/// One layer of the plan, bottom first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedLayer {
+    /// Store paths stored under `nix/store/` in this layer, sorted.
+    pub store_paths: Vec<StorePath>,
+    /// `Some` when this layer also holds the customisation root (contents and extraCommands).
+    pub root: Option<RootMode>,
+}
+
+/// The computed layout of an image: its layers, bottom first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerPlan {
+    pub layers: Vec<PlannedLayer>,
+}
+
+impl LayerPlan {
+    /// Every store path the plan puts into some layer, in layer order.
+    pub fn store_paths(&self) -> impl Iterator<Item = &StorePath> {
+        self.layers.iter().flat_map(|l| l.store_paths.iter())
+    }
+}
+
+/// Plans the layers of `spec` over `closure`. Pure: no I/O, and the same answer for any order of
+/// `closure` and of its references.
+///
+/// `spec.max_layers` below 2 is treated as 2 here; `build_image` rejects it before planning.
+pub fn plan_layers(spec: &ImageSpec, closure: &[PathInfo]) -> LayerPlan {
+    let mut all: Vec<StorePath> = closure.iter().map(|p| p.path.clone()).collect();
+    all.sort();
+    all.dedup();
+
+    if !spec.layered {
+        let store_paths = if spec.include_store_paths { all } else { Vec::new() };
+        return LayerPlan {
+            layers: vec![PlannedLayer {
+                store_paths,
+                root: Some(RootMode::Copy),
+            }],
+        };
+    }
+
+    let mut layers = Vec::new();
+    if spec.include_store_paths && !all.is_empty() {
+        let budget = spec.max_layers.max(2) as usize - 1;
+        let ranked = rank_by_popularity(closure);
+        if ranked.len() <= budget {
+            layers.extend(ranked.into_iter().map(|p| PlannedLayer {
+                store_paths: vec![p],
+                root: None,
+            }));
+        } else {
+            let mut ranked = ranked;
+            let mut rest = ranked.split_off(budget - 1);
+            rest.sort();
+            layers.extend(ranked.into_iter().map(|p| PlannedLayer {
+                store_paths: vec![p],
+                root: None,
+            }));
+            layers.push(PlannedLayer {
+                store_paths: rest,
+                root: None,
+            });
+        }
+    }
+    layers.push(PlannedLayer {
+        store_paths: Vec::new(),
+        root: Some(RootMode::SymlinkJoin),
+    });
+    LayerPlan { layers }
+}
+
+/// The closure's paths, most depended-upon first (ties: larger NAR first, then name, then hash).
+fn rank_by_popularity(closure: &[PathInfo]) -> Vec<StorePath> {
+    // Deduplicate by path; if a path is listed twice, keep the largest size so the result does
+    // not depend on which copy came first.
+    let mut infos: BTreeMap<&StorePath, &PathInfo> = BTreeMap::new();
+    for info in closure {
+        infos
+            .entry(&info.path)
+            .and_modify(|e| {
+                if info.nar_size > e.nar_size {
+                    *e = info;
+                }
+            })
+            .or_insert(info);
+    }
+    let index: BTreeMap<&StorePath, usize> =
+        infos.keys().enumerate().map(|(i, p)| (*p, i)).collect();
+    let nodes: Vec<&PathInfo> = infos.values().copied().collect();
+
+    // referrers[i]: the paths whose references name path i (self-references and references
+    // outside the closure are ignored).
+    let mut referrers: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); nodes.len()];
+    for (i, info) in nodes.iter().enumerate() {
+        for r in &info.references {
+            if let Some(&j) = index.get(r) {
+                if j != i {
+                    referrers[j].insert(i);
+                }
+            }
+        }
+    }
+
+    // Transitive dependents of each path, by a walk over the referrer graph.
+    let mut popularity = vec![0usize; nodes.len()];
+    let mut seen = vec![usize::MAX; nodes.len()];
+    for (start, pop) in popularity.iter_mut().enumerate() {
+        let mut stack = vec![start];
+        seen[start] = start;
+        let mut count = 0;
+        while let Some(n) = stack.pop() {
+            for &m in &referrers[n] {
+                if seen[m] != start {
+                    seen[m] = start;
+                    count += 1;
+                    stack.push(m);
+                }
+            }
+        }
+        *pop = count;
+    }
+
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    order.sort_by(|&a, &b| {
+        popularity[b]
+            .cmp(&popularity[a])
+            .then(nodes[b].nar_size.cmp(&nodes[a].nar_size))
+            .then(nodes[a].path.name.cmp(&nodes[b].path.name))
+            .then(nodes[a].path.hash.cmp(&nodes[b].path.hash))
+    });
+    order.into_iter().map(|i| nodes[i].path.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use makes_spec::{Compressor, Created};
+
+    fn sp(n: usize) -> StorePath {
+        StorePath {
+            hash: format!("{n:0>32}"),
+            name: format!("p{n}"),
+        }
+    }
+
+    fn info(n: usize, refs: &[usize], size: u64) -> PathInfo {
+        PathInfo {
+            path: sp(n),
+            references: refs.iter().map(|&r| sp(r)).collect(),
+            nar_size: size,
+            nar_hash: String::new(),
+        }
+    }
+
+    pub(crate) fn spec(layered: bool, max_layers: u32) -> ImageSpec {
+        ImageSpec {
+            name: "img".into(),
+            tag: "latest".into(),
+            created: Created::At("1970-01-01T00:00:01Z".into()),
+            layered,
+            max_layers,
+            contents: vec![],
+            config: Default::default(),
+            config_references: vec![],
+            extra_commands: String::new(),
+            architecture: "amd64".into(),
+            mtime: "1970-01-01T00:00:01Z".into(),
+            uid: 0,
+            gid: 0,
+            uname: "root".into(),
+            gname: "root".into(),
+            compressor: Compressor::Gz,
+            include_store_paths: true,
+        }
+    }
+
+    /// A chain 0 -> 1 -> ... -> n-1 plus a leaf hub every path depends on.
+    fn closure(n: usize) -> Vec<PathInfo> {
+        (0..n)
+            .map(|i| {
+                let mut refs = vec![i];
+                if i + 1 < n {
+                    refs.push(i + 1);
+                }
+                info(i, &refs, (i as u64 * 7919) % 1000)
+            })
+            .collect()
+    }
+
+    fn assert_complete(plan: &LayerPlan, closure: &[PathInfo]) {
+        let mut planned: Vec<&StorePath> = plan.store_paths().collect();
+        planned.sort();
+        let mut want: Vec<&StorePath> = closure.iter().map(|p| &p.path).collect();
+        want.sort();
+        want.dedup();
+        assert_eq!(planned, want, "every closure path exactly once");
+    }
+
+    #[test]
+    fn budget_is_respected_and_nothing_dropped() {
+        let c = closure(50);
+        for max in [2, 3, 5, 10, 49, 50, 51, 52, 100] {
+            let plan = plan_layers(&spec(true, max), &c);
+            assert!(plan.layers.len() <= max as usize, "max {max}: {}", plan.layers.len());
+            assert_complete(&plan, &c);
+            let last = plan.layers.last().expect("always a customisation layer");
+            assert_eq!(last.root, Some(RootMode::SymlinkJoin));
+            assert!(plan.layers[..plan.layers.len() - 1]
+                .iter()
+                .all(|l| l.root.is_none() && !l.store_paths.is_empty()));
+        }
+        // Enough room: one layer per path, plus the customisation layer.
+        assert_eq!(plan_layers(&spec(true, 100), &c).layers.len(), 51);
+        // Exactly the budget: max 51 leaves 50 store layers.
+        assert_eq!(plan_layers(&spec(true, 51), &c).layers.len(), 51);
+        // One short: 48 single layers, one merged layer of 2, the customisation layer.
+        let plan = plan_layers(&spec(true, 50), &c);
+        assert_eq!(plan.layers.len(), 50);
+        assert_eq!(plan.layers[48].store_paths.len(), 2);
+    }
+
+    #[test]
+    fn most_depended_upon_paths_come_first() {
+        // 3 is used by everyone, 2 by 0 and 1, 1 by 0.
+        let c = vec![
+            info(0, &[1, 2, 3], 10),
+            info(1, &[2, 3], 10),
+            info(2, &[3], 10),
+            info(3, &[3], 10),
+        ];
+        let plan = plan_layers(&spec(true, 100), &c);
+        let order: Vec<_> = plan.store_paths().cloned().collect();
+        assert_eq!(order, vec![sp(3), sp(2), sp(1), sp(0)]);
+        // Ties broken by size, largest first.
+        let c = vec![info(0, &[], 1), info(1, &[], 5), info(2, &[], 3)];
+        let order: Vec<_> = plan_layers(&spec(true, 100), &c)
+            .store_paths()
+            .cloned()
+            .collect();
+        assert_eq!(order, vec![sp(1), sp(2), sp(0)]);
+    }
+
+    #[test]
+    fn deterministic_under_permutation() {
+        let c = closure(30);
+        let want = plan_layers(&spec(true, 8), &c);
+        let mut shuffled = c.clone();
+        // A fixed pseudo-random permutation of paths and of their references.
+        for round in 0..5u64 {
+            let mut state = 0x9e3779b97f4a7c15u64.wrapping_mul(round + 1);
+            for i in (1..shuffled.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let j = (state % (i as u64 + 1)) as usize;
+                shuffled.swap(i, j);
+            }
+            for p in &mut shuffled {
+                p.references.reverse();
+            }
+            assert_eq!(plan_layers(&spec(true, 8), &shuffled), want);
+        }
+    }
+
+    #[test]
+    fn no_store_layers_without_include_store_paths() {
+        let mut s = spec(true, 10);
+        s.include_store_paths = false;
+        let plan = plan_layers(&s, &closure(5));
+        assert_eq!(plan.layers.len(), 1);
+        assert!(plan.layers[0].store_paths.is_empty());
+        assert_eq!(plan.layers[0].root, Some(RootMode::SymlinkJoin));
+    }
+
+    #[test]
+    fn single_layer_mode_holds_everything() {
+        let c = closure(12);
+        let plan = plan_layers(&spec(false, 3), &c);
+        assert_eq!(plan.layers.len(), 1);
+        assert_eq!(plan.layers[0].root, Some(RootMode::Copy));
+        assert_complete(&plan, &c);
+        let mut s = spec(false, 3);
+        s.include_store_paths = false;
+        assert!(plan_layers(&s, &c).layers[0].store_paths.is_empty());
+    }
+
+    #[test]
+    fn duplicate_closure_entries_are_planned_once() {
+        let mut c = closure(4);
+        c.push(c[2].clone());
+        let plan = plan_layers(&spec(true, 100), &c);
+        assert_eq!(plan.layers.len(), 5);
+        assert_complete(&plan, &c);
+    }
+}

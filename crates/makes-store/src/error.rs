@@ -1,0 +1,114 @@
+//! The one error type of the store crate.
+//!
+//! Every variant names the path (store path or host path) it is about, so a message read on
+//! its own says where to look.
+
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+use crate::path::StorePath;
+
+/// Anything that can go wrong in the store: naming, hashing, adding, building.
+#[derive(Debug, Error, Diagnostic)]
+pub enum StoreError {
+    /// A file-system operation failed.
+    #[error("I/O error on {path}: {source}")]
+    #[diagnostic(code(makes::store::io))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A string that should be a store path is not one.
+    #[error("invalid store path {path:?}: {reason}")]
+    #[diagnostic(code(makes::store::invalid_store_path))]
+    InvalidStorePath { path: String, reason: &'static str },
+
+    /// A store path name breaks Nix's naming rules.
+    #[error("invalid store path name {name:?}: {reason}")]
+    #[diagnostic(code(makes::store::invalid_name))]
+    InvalidName { name: String, reason: &'static str },
+
+    /// A string is not valid nix-base32.
+    #[error("invalid nix-base32 string {input:?}")]
+    #[diagnostic(code(makes::store::invalid_nixbase32))]
+    InvalidNixBase32 { input: String },
+
+    /// The store has no valid record of this path.
+    #[error("store path {path} is not valid in the store")]
+    #[diagnostic(
+        code(makes::store::path_not_valid),
+        help("it was never added or built, or its build was interrupted")
+    )]
+    PathNotValid { path: StorePath },
+
+    /// The record of a valid path could not be read back.
+    #[error("corrupt store record {path}: {source}")]
+    #[diagnostic(code(makes::store::corrupt_record))]
+    CorruptRecord {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// Only regular files, directories and symlinks can go into the store.
+    #[error("unsupported file type at {path} (only files, directories and symlinks)")]
+    #[diagnostic(code(makes::store::unsupported_file_type))]
+    UnsupportedFileType { path: PathBuf },
+
+    /// A host path changed while it was being copied into the store.
+    #[error("{path} changed while it was being added to the store")]
+    #[diagnostic(code(makes::store::source_changed))]
+    SourceChanged { path: PathBuf },
+
+    /// A build finished without creating its output.
+    #[error("the build of {path} did not create its output")]
+    #[diagnostic(code(makes::store::output_not_created), help("the builder must create $out"))]
+    OutputNotCreated { path: StorePath },
+
+    /// A derivation input is not valid in the store.
+    #[error("input {path} of {output} is not valid in the store")]
+    #[diagnostic(code(makes::store::input_not_valid))]
+    InputNotValid { path: String, output: StorePath },
+
+    /// The builder script failed.
+    #[error("builder for {path} failed ({status}); last lines of {}:\n{tail}", log.display())]
+    #[diagnostic(code(makes::store::builder_failed))]
+    BuilderFailed {
+        path: StorePath,
+        status: String,
+        log: PathBuf,
+        tail: String,
+    },
+
+    /// The build sandbox (namespaces, mounts) could not be set up.
+    #[error("cannot set up the build sandbox for {path}: {reason}")]
+    #[diagnostic(
+        code(makes::store::sandbox_unavailable),
+        help("builds need Linux user and mount namespaces (unprivileged user namespaces enabled, or run as root)")
+    )]
+    SandboxUnavailable { path: StorePath, reason: String },
+}
+
+/// Shorthand for the store's results.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Wraps an `io::Error` with the path it is about.
+pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.into();
+    move |source| StoreError::Io { path, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_error_names_its_path() {
+        let err = io_err("/x/y")(std::io::Error::other("boom"));
+        assert_eq!(err.to_string(), "I/O error on /x/y: boom");
+    }
+}

@@ -1,0 +1,153 @@
+//! File-system helpers for store contents: canonicalising a tree the way Nix does
+//! (`canonicalisePathMetaData`: read-only modes, mtime 1), copying a host tree, and removing
+//! a tree that canonicalisation made read-only.
+
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::Path;
+
+use rustix::fs::{AtFlags, Timestamps, CWD};
+use rustix::time::Timespec;
+
+use crate::error::{io_err, Result, StoreError};
+
+/// The mtime (and atime) of everything in the store: one second after the epoch, as in Nix.
+pub(crate) const STORE_MTIME: i64 = 1;
+
+/// Whether a mode counts as executable, as Nix decides it (`S_IXUSR`).
+pub(crate) fn is_executable(mode: u32) -> bool {
+    mode & 0o100 != 0
+}
+
+/// Canonicalises a tree in place: regular files 0444 (0555 if executable), directories 0555,
+/// symlinks kept as they are; atime and mtime 1 everywhere, also on symlinks. Special files
+/// (devices, fifos, sockets) are refused.
+pub(crate) fn canonicalise(path: &Path) -> Result<()> {
+    let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        // Nothing to do but the time.
+    } else if ft.is_file() {
+        let mode = if is_executable(meta.permissions().mode()) {
+            0o555
+        } else {
+            0o444
+        };
+        set_mode(path, mode)?;
+    } else if ft.is_dir() {
+        // Readable and searchable by us whatever the builder left, then the children.
+        set_mode(path, 0o755)?;
+        for entry in fs::read_dir(path).map_err(io_err(path))? {
+            canonicalise(&entry.map_err(io_err(path))?.path())?;
+        }
+        set_mode(path, 0o555)?;
+    } else {
+        return Err(StoreError::UnsupportedFileType {
+            path: path.to_owned(),
+        });
+    }
+    set_store_mtime(path)
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_err(path))
+}
+
+fn set_store_mtime(path: &Path) -> Result<()> {
+    let t = Timespec {
+        tv_sec: STORE_MTIME,
+        tv_nsec: 0,
+    };
+    let times = Timestamps {
+        last_access: t,
+        last_modification: t,
+    };
+    rustix::fs::utimensat(CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(|e| io_err(path)(e.into()))
+}
+
+/// Removes a file, symlink or tree, making read-only directories writable first. A missing
+/// path is not an error.
+pub(crate) fn remove_tree(path: &Path) -> Result<()> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    if meta.is_dir() {
+        set_mode(path, 0o755)?;
+        for entry in fs::read_dir(path).map_err(io_err(path))? {
+            remove_tree(&entry.map_err(io_err(path))?.path())?;
+        }
+        fs::remove_dir(path).map_err(io_err(path))
+    } else {
+        fs::remove_file(path).map_err(io_err(path))
+    }
+}
+
+/// Copies a host file, symlink or tree to `dst` (which must not exist), keeping symlinks as
+/// symlinks and the executable bit; other metadata is left for [`canonicalise`].
+pub(crate) fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    let meta = fs::symlink_metadata(src).map_err(io_err(src))?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let target = fs::read_link(src).map_err(io_err(src))?;
+        symlink(target, dst).map_err(io_err(dst))
+    } else if ft.is_file() {
+        fs::copy(src, dst).map_err(io_err(dst))?;
+        let mode = if is_executable(meta.permissions().mode()) {
+            0o755
+        } else {
+            0o644
+        };
+        set_mode(dst, mode)
+    } else if ft.is_dir() {
+        fs::create_dir(dst).map_err(io_err(dst))?;
+        for entry in fs::read_dir(src).map_err(io_err(src))? {
+            let entry = entry.map_err(io_err(src))?;
+            copy_tree(&entry.path(), &dst.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        Err(StoreError::UnsupportedFileType {
+            path: src.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn canonicalise_then_remove() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("t");
+        fs::create_dir_all(root.join("d/e")).expect("mkdir");
+        fs::write(root.join("d/e/f"), "x").expect("write");
+        fs::write(root.join("run"), "x").expect("write");
+        fs::set_permissions(root.join("run"), fs::Permissions::from_mode(0o4711)).expect("chmod");
+        symlink("d/e/f", root.join("l")).expect("symlink");
+        fs::set_permissions(root.join("d/e"), fs::Permissions::from_mode(0o000)).expect("chmod");
+
+        canonicalise(&root).expect("canonicalise");
+        let mode = |p: &str| fs::symlink_metadata(root.join(p)).expect("stat").mode() & 0o7777;
+        assert_eq!(mode(""), 0o555);
+        assert_eq!(mode("d/e"), 0o555);
+        assert_eq!(mode("d/e/f"), 0o444);
+        assert_eq!(mode("run"), 0o555);
+        for p in ["", "d", "d/e/f", "run", "l"] {
+            assert_eq!(fs::symlink_metadata(root.join(p)).expect("stat").mtime(), 1, "{p}");
+        }
+
+        let copy = dir.path().join("copy");
+        copy_tree(&root, &copy).expect("copy");
+        assert_eq!(fs::read_link(copy.join("l")).expect("link").to_str(), Some("d/e/f"));
+        assert_eq!(fs::read(copy.join("d/e/f")).expect("read"), b"x");
+
+        remove_tree(&root).expect("remove");
+        assert!(!root.exists());
+        remove_tree(&root).expect("missing is fine");
+    }
+}

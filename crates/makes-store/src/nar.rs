@@ -1,0 +1,219 @@
+//! NAR ("Nix ARchive") serialisation, byte-identical to `nix-store --dump`
+//! (`src/libutil/archive.cc`, `dumpPath`).
+//!
+//! A NAR is a sequence of strings, each a little-endian `u64` length, the bytes, and zero
+//! padding to a multiple of 8. Only what Nix keeps is written: file contents, the executable
+//! bit (owner `x`, as Nix tests `S_IXUSR`), symlink targets, and directory entries sorted by
+//! the bytes of their names. Owners, times and other modes are not part of it, which is what
+//! makes the NAR hash a content hash.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{io_err, Result, StoreError};
+
+/// Writes the NAR serialisation of `path` (not following a top-level symlink) to `out`.
+/// File contents are streamed, never held whole in memory.
+pub fn write_nar(path: &Path, out: &mut impl Write) -> Result<()> {
+    let mut w = NarWriter { out };
+    w.str(path, b"nix-archive-1")?;
+    w.node(path)
+}
+
+/// The SHA-256 and the size of the NAR of `path`, computed while streaming.
+pub fn nar_hash_and_size(path: &Path) -> Result<([u8; 32], u64)> {
+    let mut sink = HashingWriter::default();
+    write_nar(path, &mut sink)?;
+    Ok(sink.finish())
+}
+
+/// A `Write` that only hashes (SHA-256) and counts what goes through it.
+#[derive(Default)]
+pub struct HashingWriter {
+    hasher: Sha256,
+    size: u64,
+}
+
+impl HashingWriter {
+    /// The digest and the number of bytes written.
+    pub fn finish(self) -> ([u8; 32], u64) {
+        (self.hasher.finalize().into(), self.size)
+    }
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.hasher.update(buf);
+        self.size += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+struct NarWriter<'a, W: Write> {
+    out: &'a mut W,
+}
+
+impl<W: Write> NarWriter<'_, W> {
+    /// Writes one NAR string; `path` is only for the error message.
+    fn str(&mut self, path: &Path, s: &[u8]) -> Result<()> {
+        self.raw(path, &(s.len() as u64).to_le_bytes())?;
+        self.raw(path, s)?;
+        self.pad(path, s.len() as u64)
+    }
+
+    fn raw(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes).map_err(io_err(path))
+    }
+
+    fn pad(&mut self, path: &Path, len: u64) -> Result<()> {
+        let rem = (len % 8) as usize;
+        if rem != 0 {
+            self.raw(path, &[0u8; 8][..8 - rem])?;
+        }
+        Ok(())
+    }
+
+    fn strs(&mut self, path: &Path, list: &[&[u8]]) -> Result<()> {
+        list.iter().try_for_each(|s| self.str(path, s))
+    }
+
+    fn node(&mut self, path: &Path) -> Result<()> {
+        let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
+        let ft = meta.file_type();
+        self.str(path, b"(")?;
+        if ft.is_file() {
+            self.strs(path, &[b"type", b"regular"])?;
+            if meta.permissions().mode() & 0o100 != 0 {
+                self.strs(path, &[b"executable", b""])?;
+            }
+            self.str(path, b"contents")?;
+            self.contents(path, meta.len())?;
+        } else if ft.is_symlink() {
+            let target = fs::read_link(path).map_err(io_err(path))?;
+            self.strs(path, &[b"type", b"symlink", b"target"])?;
+            self.str(path, target.as_os_str().as_bytes())?;
+        } else if ft.is_dir() {
+            self.strs(path, &[b"type", b"directory"])?;
+            let mut names = Vec::new();
+            for entry in fs::read_dir(path).map_err(io_err(path))? {
+                names.push(entry.map_err(io_err(path))?.file_name());
+            }
+            names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            for name in names {
+                let child = path.join(&name);
+                self.strs(&child, &[b"entry", b"(", b"name", name.as_bytes(), b"node"])?;
+                self.node(&child)?;
+                self.str(&child, b")")?;
+            }
+        } else {
+            return Err(StoreError::UnsupportedFileType {
+                path: path.to_owned(),
+            });
+        }
+        self.str(path, b")")
+    }
+
+    /// Streams a regular file's contents as one NAR string of the length `lstat` gave.
+    fn contents(&mut self, path: &Path, len: u64) -> Result<()> {
+        self.raw(path, &len.to_le_bytes())?;
+        let file = File::open(path).map_err(io_err(path))?;
+        let copied = io::copy(&mut file.take(len), self.out).map_err(io_err(path))?;
+        if copied != len {
+            return Err(StoreError::SourceChanged {
+                path: path.to_owned(),
+            });
+        }
+        self.pad(path, len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn nar_of(path: &Path) -> Vec<u8> {
+        let mut v = Vec::new();
+        write_nar(path, &mut v).expect("nar");
+        v
+    }
+
+    fn s(bytes: &[u8]) -> Vec<u8> {
+        let mut v = (bytes.len() as u64).to_le_bytes().to_vec();
+        v.extend_from_slice(bytes);
+        while v.len() % 8 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    #[test]
+    fn regular_file_layout() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("f");
+        fs::write(&f, b"hello").expect("write");
+        let expected: Vec<u8> = [
+            &b"nix-archive-1"[..],
+            b"(",
+            b"type",
+            b"regular",
+            b"contents",
+            b"hello",
+            b")",
+        ]
+        .iter()
+        .flat_map(|x| s(x))
+        .collect();
+        assert_eq!(nar_of(&f), expected);
+        let (hash, size) = nar_hash_and_size(&f).expect("hash");
+        assert_eq!(size, expected.len() as u64);
+        assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&expected)));
+    }
+
+    #[test]
+    fn executable_means_owner_x() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("f");
+        fs::write(&f, b"x").expect("write");
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o744)).expect("chmod");
+        assert!(nar_of(&f).windows(16).any(|w| w == s(b"executable").as_slice()));
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o654)).expect("chmod");
+        assert!(!nar_of(&f).windows(16).any(|w| w == s(b"executable").as_slice()));
+    }
+
+    #[test]
+    fn symlink_is_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = dir.path().join("l");
+        symlink("/does/not/exist", &l).expect("symlink");
+        let nar = nar_of(&l);
+        assert!(nar.windows(s(b"/does/not/exist").len()).any(|w| w == s(b"/does/not/exist")));
+    }
+
+    #[test]
+    fn fifo_is_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &p,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .expect("mkfifo");
+        assert!(matches!(
+            write_nar(dir.path(), &mut Vec::new()),
+            Err(StoreError::UnsupportedFileType { .. })
+        ));
+    }
+}

@@ -1,0 +1,817 @@
+//! Lowering: rnix syntax tree -> `ir::Expr`, with Nix's static checks.
+//!
+//! Variables are resolved to (frame depth, slot) here; names no static scope binds become
+//! `Var::With` lookups when a `with` encloses them and "undefined variable" errors otherwise.
+//! Nested attribute paths are merged as Nix merges them (`a.b = 1; a = { c = 2; };` is one set,
+//! and a merge into a `rec` literal joins its scope), before any value is lowered.
+
+use crate::error::SyntaxError;
+use crate::ir::*;
+use crate::source::{FileId, Span};
+use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
+use rowan::ast::AstNode;
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+
+/// Lowers a parsed file. `globals` are the names of the outermost frame (the evaluator's base
+/// environment, in slot order); `base_dir` is where relative path literals resolve.
+pub fn lower_root(
+    root: &ast::Root,
+    file: FileId,
+    base_dir: Option<&Path>,
+    globals: &[Rc<str>],
+) -> Result<ExprRef, SyntaxError> {
+    let mut lowerer = Lowerer {
+        file,
+        base_dir: base_dir.map(|d| Rc::new(d.to_path_buf())),
+        frames: vec![Frame::Static(globals.to_vec())],
+    };
+    match root.expr() {
+        Some(expr) => lowerer.expr(&expr),
+        None => Err(SyntaxError::Parse {
+            message: "unexpected end of file".into(),
+            span: lowerer.span_of(root.syntax()),
+        }),
+    }
+}
+
+enum Frame {
+    Static(Vec<Rc<str>>),
+    With,
+}
+
+struct Lowerer {
+    file: FileId,
+    base_dir: Option<Rc<PathBuf>>,
+    frames: Vec<Frame>,
+}
+
+/// An attribute set being assembled from its entries before its values are lowered.
+struct PendingSet {
+    recursive: bool,
+    statics: BTreeMap<Rc<str>, PendingBinding>,
+    dynamics: Vec<(ast::Expr, PendingValue, Span)>,
+}
+
+struct PendingBinding {
+    value: PendingValue,
+    span: Span,
+}
+
+enum PendingValue {
+    Expr(ast::Expr),
+    /// `inherit x;`, already lowered in the scope outside the set.
+    Inherit(ExprRef),
+    /// `inherit (from) x;` — `from` is lowered with the set's values.
+    InheritFrom(ast::Expr, Rc<str>, Span),
+    /// A set built from attribute paths and mergeable literals.
+    Set(PendingSet),
+}
+
+impl PendingSet {
+    fn new(recursive: bool) -> Self {
+        PendingSet {
+            recursive,
+            statics: BTreeMap::new(),
+            dynamics: Vec::new(),
+        }
+    }
+}
+
+/// An attribute name as written: a static string or an expression to evaluate.
+enum KeyName {
+    Static(Rc<str>),
+    Dynamic(ast::Expr),
+}
+
+impl Lowerer {
+    fn span_of(&self, node: &rnix::SyntaxNode) -> Span {
+        let r = node.text_range();
+        Span {
+            file: self.file,
+            start: r.start().into(),
+            end: r.end().into(),
+        }
+    }
+
+    fn mk(&self, kind: ExprKind, span: Span) -> ExprRef {
+        Rc::new(Expr { kind, span })
+    }
+
+    fn missing(&self, node: &rnix::SyntaxNode, what: &str) -> SyntaxError {
+        SyntaxError::Parse {
+            message: format!("missing {what}"),
+            span: self.span_of(node),
+        }
+    }
+
+    fn resolve(&self, name: &str, span: Span) -> Result<Var, SyntaxError> {
+        self.resolve_in(&self.frames, name, span)
+    }
+
+    fn resolve_in(&self, frames: &[Frame], name: &str, span: Span) -> Result<Var, SyntaxError> {
+        let mut saw_with = false;
+        for (depth, frame) in frames.iter().rev().enumerate() {
+            match frame {
+                Frame::Static(names) => {
+                    if let Some(slot) = names.iter().position(|n| &**n == name) {
+                        return Ok(Var::Local {
+                            depth: depth as u32,
+                            slot: slot as u32,
+                        });
+                    }
+                }
+                Frame::With => saw_with = true,
+            }
+        }
+        if saw_with {
+            Ok(Var::With { name: name.into() })
+        } else {
+            Err(SyntaxError::UndefinedVariable {
+                name: name.to_owned(),
+                span,
+            })
+        }
+    }
+
+    fn expr(&mut self, expr: &ast::Expr) -> Result<ExprRef, SyntaxError> {
+        let span = self.span_of(expr.syntax());
+        let kind = match expr {
+            ast::Expr::Apply(e) => ExprKind::Apply {
+                func: self.child(e.lambda(), e.syntax(), "function")?,
+                arg: self.child(e.argument(), e.syntax(), "argument")?,
+            },
+            ast::Expr::Assert(e) => ExprKind::Assert {
+                cond: self.child(e.condition(), e.syntax(), "condition")?,
+                body: self.child(e.body(), e.syntax(), "body")?,
+            },
+            ast::Expr::IfElse(e) => ExprKind::If {
+                cond: self.child(e.condition(), e.syntax(), "condition")?,
+                then: self.child(e.body(), e.syntax(), "then branch")?,
+                otherwise: self.child(e.else_body(), e.syntax(), "else branch")?,
+            },
+            ast::Expr::Select(e) => {
+                let target = self.child(e.expr(), e.syntax(), "expression")?;
+                let attrpath = e.attrpath().ok_or_else(|| self.missing(e.syntax(), "attribute path"))?;
+                let path = self.attr_keys(&attrpath)?;
+                let default = match e.default_expr() {
+                    Some(d) => Some(self.expr(&d)?),
+                    None => None,
+                };
+                ExprKind::Select { target, path, default }
+            }
+            ast::Expr::HasAttr(e) => {
+                let target = self.child(e.expr(), e.syntax(), "expression")?;
+                let attrpath = e.attrpath().ok_or_else(|| self.missing(e.syntax(), "attribute path"))?;
+                ExprKind::HasAttr {
+                    target,
+                    path: self.attr_keys(&attrpath)?,
+                }
+            }
+            ast::Expr::Str(s) => self.string(s)?,
+            ast::Expr::PathAbs(p) => self.path(PathKind::Plain, p.parts())?,
+            ast::Expr::PathRel(p) => self.path(PathKind::Plain, p.parts())?,
+            ast::Expr::PathHome(p) => self.path(PathKind::Home, p.parts())?,
+            ast::Expr::PathSearch(p) => {
+                let text = p.content().map(|c| c.text().to_owned()).unwrap_or_default();
+                let inner = text.trim_start_matches('<').trim_end_matches('>');
+                ExprKind::SearchPath(inner.into())
+            }
+            ast::Expr::Literal(lit) => match lit.kind() {
+                ast::LiteralKind::Integer(i) => match i.value() {
+                    Ok(v) => ExprKind::Int(v),
+                    Err(_) => {
+                        return Err(SyntaxError::InvalidInteger {
+                            text: i.syntax().text().to_owned(),
+                            span,
+                        })
+                    }
+                },
+                ast::LiteralKind::Float(f) => {
+                    ExprKind::Float(f.value().map_err(|_| SyntaxError::Parse {
+                        message: format!("invalid float '{}'", f.syntax().text()),
+                        span,
+                    })?)
+                }
+                ast::LiteralKind::Uri(u) => ExprKind::Str(u.syntax().text().into()),
+            },
+            ast::Expr::Lambda(l) => ExprKind::Lambda(self.lambda(l)?),
+            ast::Expr::LegacyLet(l) => {
+                // `let { a = 1; body = a; }` is `rec { ... }.body`.
+                let set = self.collect_set(l, true)?;
+                let def = self.finish_set(set, span)?;
+                let target = self.mk(ExprKind::AttrSet(def), span);
+                ExprKind::Select {
+                    target,
+                    path: vec![AttrKey::Static("body".into())],
+                    default: None,
+                }
+            }
+            ast::Expr::LetIn(l) => {
+                let set = self.collect_set(l, true)?;
+                if let Some((_, _, span)) = set.dynamics.first() {
+                    return Err(SyntaxError::DynamicInLet { span: *span });
+                }
+                let names: Vec<Rc<str>> = set.statics.keys().cloned().collect();
+                let bindings = self.finish_set(set, span)?;
+                self.frames.push(Frame::Static(names));
+                let body = self.child(l.body(), l.syntax(), "body");
+                self.frames.pop();
+                ExprKind::Let { bindings, body: body? }
+            }
+            ast::Expr::List(l) => {
+                let items = l.items().map(|i| self.expr(&i)).collect::<Result<Vec<_>, _>>()?;
+                ExprKind::List(items)
+            }
+            ast::Expr::BinOp(b) => {
+                let op = b
+                    .operator()
+                    .ok_or_else(|| self.missing(b.syntax(), "operator"))?;
+                ExprKind::Binary {
+                    op: binary_op(op),
+                    lhs: self.child(b.lhs(), b.syntax(), "left operand")?,
+                    rhs: self.child(b.rhs(), b.syntax(), "right operand")?,
+                }
+            }
+            ast::Expr::Paren(p) => return self.child(p.expr(), p.syntax(), "expression"),
+            ast::Expr::Root(r) => return self.child(r.expr(), r.syntax(), "expression"),
+            ast::Expr::AttrSet(a) => {
+                let set = self.collect_set(a, a.rec_token().is_some())?;
+                ExprKind::AttrSet(self.finish_set(set, span)?)
+            }
+            ast::Expr::UnaryOp(u) => {
+                let op = match u.operator() {
+                    Some(ast::UnaryOpKind::Invert) => UnaryOp::Not,
+                    Some(ast::UnaryOpKind::Negate) => UnaryOp::Negate,
+                    None => return Err(self.missing(u.syntax(), "operator")),
+                };
+                ExprKind::Unary {
+                    op,
+                    operand: self.child(u.expr(), u.syntax(), "operand")?,
+                }
+            }
+            ast::Expr::Ident(i) => {
+                let name = ident_text(i);
+                ExprKind::Var(self.resolve(&name, span)?)
+            }
+            ast::Expr::With(w) => {
+                let namespace = self.child(w.namespace(), w.syntax(), "namespace")?;
+                self.frames.push(Frame::With);
+                let body = self.child(w.body(), w.syntax(), "body");
+                self.frames.pop();
+                ExprKind::With { namespace, body: body? }
+            }
+            ast::Expr::CurPos(_) => ExprKind::CurPos,
+            ast::Expr::Error(e) => {
+                return Err(SyntaxError::Parse {
+                    message: format!("unexpected '{}'", e.syntax().text()),
+                    span,
+                })
+            }
+        };
+        Ok(self.mk(kind, span))
+    }
+
+    fn child(
+        &mut self,
+        expr: Option<ast::Expr>,
+        parent: &rnix::SyntaxNode,
+        what: &str,
+    ) -> Result<ExprRef, SyntaxError> {
+        match expr {
+            Some(e) => self.expr(&e),
+            None => Err(self.missing(parent, what)),
+        }
+    }
+
+    fn string(&mut self, s: &ast::Str) -> Result<ExprKind, SyntaxError> {
+        let mut parts = Vec::new();
+        for part in s.normalized_parts() {
+            match part {
+                InterpolPart::Literal(text) => {
+                    // Nix reads CR and CRLF as LF inside strings.
+                    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                    parts.push(StrPart::Literal(text.into()));
+                }
+                InterpolPart::Interpolation(i) => {
+                    parts.push(StrPart::Interpolation(self.child(i.expr(), i.syntax(), "expression")?));
+                }
+            }
+        }
+        Ok(match parts.as_slice() {
+            [] => ExprKind::Str("".into()),
+            [StrPart::Literal(text)] => ExprKind::Str(text.clone()),
+            _ => ExprKind::Interpolated(parts),
+        })
+    }
+
+    fn path(&mut self, kind: PathKind, raw: Vec<InterpolPart<ast::PathContent>>) -> Result<ExprKind, SyntaxError> {
+        let mut parts = Vec::new();
+        for part in raw {
+            match part {
+                InterpolPart::Literal(text) => parts.push(StrPart::Literal(text.text().into())),
+                InterpolPart::Interpolation(i) => {
+                    parts.push(StrPart::Interpolation(self.child(i.expr(), i.syntax(), "expression")?))
+                }
+            }
+        }
+        // A literal path without interpolation is made absolute now, as Nix's parser does.
+        if kind == PathKind::Plain {
+            if let [StrPart::Literal(text)] = parts.as_slice() {
+                let absolute = absolute_path(text, self.base_dir.as_deref().map(PathBuf::as_path));
+                return Ok(ExprKind::Path {
+                    kind,
+                    parts: vec![StrPart::Literal(absolute.into())],
+                    base: None,
+                });
+            }
+        }
+        Ok(ExprKind::Path {
+            kind,
+            parts,
+            base: self.base_dir.clone(),
+        })
+    }
+
+    fn attr_keys(&mut self, path: &ast::Attrpath) -> Result<Vec<AttrKey>, SyntaxError> {
+        let mut keys = Vec::new();
+        for attr in path.attrs() {
+            keys.push(match self.key_name(&attr)? {
+                KeyName::Static(name) => AttrKey::Static(name),
+                KeyName::Dynamic(e) => AttrKey::Dynamic(self.expr(&e)?),
+            });
+        }
+        Ok(keys)
+    }
+
+    fn key_name(&self, attr: &ast::Attr) -> Result<KeyName, SyntaxError> {
+        Ok(match attr {
+            ast::Attr::Ident(i) => KeyName::Static(ident_text(i).into()),
+            ast::Attr::Str(s) => match static_string(s) {
+                Some(text) => KeyName::Static(text.into()),
+                None => KeyName::Dynamic(ast::Expr::Str(s.clone())),
+            },
+            ast::Attr::Dynamic(d) => {
+                let inner = d.expr().ok_or_else(|| self.missing(d.syntax(), "expression"))?;
+                // `${"a"}` is static, as in Nix's parser.
+                match &inner {
+                    ast::Expr::Str(s) => match static_string(s) {
+                        Some(text) => KeyName::Static(text.into()),
+                        None => KeyName::Dynamic(inner),
+                    },
+                    _ => KeyName::Dynamic(inner),
+                }
+            }
+        })
+    }
+
+    fn lambda(&mut self, l: &ast::Lambda) -> Result<Rc<LambdaDef>, SyntaxError> {
+        let span = self.span_of(l.syntax());
+        let param_node = l.param().ok_or_else(|| self.missing(l.syntax(), "parameter"))?;
+        let (param, names, pending_defaults) = match &param_node {
+            ast::Param::IdentParam(p) => {
+                let ident = p.ident().ok_or_else(|| self.missing(p.syntax(), "parameter name"))?;
+                let name: Rc<str> = ident_text(&ident).into();
+                (Param::Ident(name.clone()), vec![name], Vec::new())
+            }
+            ast::Param::Pattern(p) => {
+                let mut names: Vec<Rc<str>> = Vec::new();
+                let mut formals = Vec::new();
+                for entry in p.pat_entries() {
+                    let ident = entry.ident().ok_or_else(|| self.missing(entry.syntax(), "formal name"))?;
+                    let name: Rc<str> = ident_text(&ident).into();
+                    let fspan = self.span_of(entry.syntax());
+                    if names.contains(&name) {
+                        return Err(SyntaxError::DuplicateFormal {
+                            name: name.to_string(),
+                            span: fspan,
+                        });
+                    }
+                    names.push(name.clone());
+                    formals.push((name, entry.default(), fspan));
+                }
+                let bind = match p.pat_bind().and_then(|b| b.ident()) {
+                    Some(ident) => {
+                        let name: Rc<str> = ident_text(&ident).into();
+                        if names.contains(&name) {
+                            return Err(SyntaxError::DuplicateFormal {
+                                name: name.to_string(),
+                                span: self.span_of(ident.syntax()),
+                            });
+                        }
+                        names.push(name.clone());
+                        Some(name)
+                    }
+                    None => None,
+                };
+                let ellipsis = p.ellipsis_token().is_some();
+                (
+                    Param::Pattern {
+                        formals: Vec::new(),
+                        ellipsis,
+                        bind,
+                    },
+                    names,
+                    formals,
+                )
+            }
+        };
+        self.frames.push(Frame::Static(names));
+        let result = (|| {
+            let mut formals = Vec::new();
+            for (name, default, fspan) in pending_defaults {
+                let default = match default {
+                    Some(d) => Some(self.expr(&d)?),
+                    None => None,
+                };
+                formals.push(Formal {
+                    name,
+                    default,
+                    span: fspan,
+                });
+            }
+            let body = self.child(l.body(), l.syntax(), "body")?;
+            Ok((formals, body))
+        })();
+        self.frames.pop();
+        let (formals, body) = result?;
+        let param = match param {
+            Param::Pattern { ellipsis, bind, .. } => Param::Pattern {
+                formals,
+                ellipsis,
+                bind,
+            },
+            ident => ident,
+        };
+        Ok(Rc::new(LambdaDef { param, body, span }))
+    }
+
+    /// Phase one of a set: gathers entries, merging attribute paths, without lowering values
+    /// (a `rec` set's frame must know all its names first).
+    fn collect_set(&mut self, node: &impl HasEntry, recursive: bool) -> Result<PendingSet, SyntaxError> {
+        let mut set = PendingSet::new(recursive);
+        self.collect_entries(node, &mut set, "")?;
+        Ok(set)
+    }
+
+    fn collect_entries(&mut self, node: &impl HasEntry, set: &mut PendingSet, prefix: &str) -> Result<(), SyntaxError> {
+        for entry in node.entries() {
+            match entry {
+                ast::Entry::Inherit(inherit) => {
+                    let from = inherit.from().map(|f| f.expr());
+                    for attr in inherit.attrs() {
+                        let aspan = self.span_of(attr.syntax());
+                        let name: Rc<str> = match self.key_name(&attr)? {
+                            KeyName::Static(n) => n,
+                            KeyName::Dynamic(_) => {
+                                return Err(SyntaxError::Parse {
+                                    message: "dynamic attributes not allowed in inherit".into(),
+                                    span: aspan,
+                                })
+                            }
+                        };
+                        let value = match &from {
+                            Some(Some(from_expr)) => PendingValue::InheritFrom(from_expr.clone(), name.clone(), aspan),
+                            Some(None) => return Err(self.missing(inherit.syntax(), "inherit source")),
+                            None => {
+                                // Resolved in the scope outside this set, so a `rec` frame
+                                // pushed later does not capture it.
+                                let var = self.resolve(&name, aspan)?;
+                                PendingValue::Inherit(self.mk(ExprKind::Var(var), aspan))
+                            }
+                        };
+                        self.insert_static(set, prefix, name, value, aspan)?;
+                    }
+                }
+                ast::Entry::AttrpathValue(apv) => {
+                    let span = self.span_of(apv.syntax());
+                    let path = apv.attrpath().ok_or_else(|| self.missing(apv.syntax(), "attribute path"))?;
+                    let value = apv.value().ok_or_else(|| self.missing(apv.syntax(), "value"))?;
+                    let keys: Vec<KeyName> = path.attrs().map(|a| self.key_name(&a)).collect::<Result<_, _>>()?;
+                    self.insert_path(set, prefix, &keys, value, span)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn insert_path(
+        &mut self,
+        set: &mut PendingSet,
+        prefix: &str,
+        keys: &[KeyName],
+        value: ast::Expr,
+        span: Span,
+    ) -> Result<(), SyntaxError> {
+        let Some((first, rest)) = keys.split_first() else {
+            return Err(SyntaxError::Parse {
+                message: "empty attribute path".into(),
+                span,
+            });
+        };
+        let leaf = if rest.is_empty() {
+            match &value {
+                // A literal set may be merged with other definitions of the same name.
+                ast::Expr::AttrSet(a) => {
+                    let path = join_path(prefix, first);
+                    let mut inner = PendingSet::new(a.rec_token().is_some());
+                    self.collect_entries(a, &mut inner, &path)?;
+                    Some(PendingValue::Set(inner))
+                }
+                _ => Some(PendingValue::Expr(value.clone())),
+            }
+        } else {
+            None
+        };
+        match first {
+            KeyName::Dynamic(name_expr) => {
+                let value = match leaf {
+                    Some(v) => v,
+                    None => {
+                        let mut inner = PendingSet::new(false);
+                        self.insert_path(&mut inner, &join_path(prefix, first), rest, value, span)?;
+                        PendingValue::Set(inner)
+                    }
+                };
+                set.dynamics.push((name_expr.clone(), value, span));
+                Ok(())
+            }
+            KeyName::Static(name) => match leaf {
+                Some(v) => self.insert_static(set, prefix, name.clone(), v, span),
+                None => {
+                    let path = join_path(prefix, first);
+                    match set.statics.get_mut(name) {
+                        Some(PendingBinding {
+                            value: PendingValue::Set(inner),
+                            ..
+                        }) => self.insert_path(inner, &path, rest, value, span),
+                        Some(existing) => Err(SyntaxError::DuplicateAttribute {
+                            // Nix names the whole path being defined.
+                            path: rest.iter().fold(path, |p, k| join_path(&p, k)),
+                            span,
+                            first: existing.span,
+                        }),
+                        None => {
+                            let mut inner = PendingSet::new(false);
+                            self.insert_path(&mut inner, &path, rest, value, span)?;
+                            set.statics.insert(
+                                name.clone(),
+                                PendingBinding {
+                                    value: PendingValue::Set(inner),
+                                    span,
+                                },
+                            );
+                            Ok(())
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    fn insert_static(
+        &mut self,
+        set: &mut PendingSet,
+        prefix: &str,
+        name: Rc<str>,
+        value: PendingValue,
+        span: Span,
+    ) -> Result<(), SyntaxError> {
+        let path = join_path(prefix, &KeyName::Static(name.clone()));
+        match (set.statics.get_mut(&name), value) {
+            (None, value) => {
+                set.statics.insert(name, PendingBinding { value, span });
+                Ok(())
+            }
+            // Two set literals (or paths) for one name: merged, the later one's entries join.
+            (
+                Some(PendingBinding {
+                    value: PendingValue::Set(existing),
+                    ..
+                }),
+                PendingValue::Set(new),
+            ) => {
+                for (k, b) in new.statics {
+                    self.insert_static(existing, &path, k, b.value, b.span)?;
+                }
+                existing.dynamics.extend(new.dynamics);
+                existing.recursive |= new.recursive;
+                Ok(())
+            }
+            (Some(existing), _) => Err(SyntaxError::DuplicateAttribute {
+                path,
+                span,
+                first: existing.span,
+            }),
+        }
+    }
+
+    /// Phase two: lowers the values. Recursive sets push their frame for their own values.
+    fn finish_set(&mut self, set: PendingSet, span: Span) -> Result<Rc<AttrSetDef>, SyntaxError> {
+        let recursive = set.recursive;
+        if recursive {
+            self.frames
+                .push(Frame::Static(set.statics.keys().cloned().collect()));
+        }
+        let result = self.finish_values(set, span);
+        if recursive {
+            self.frames.pop();
+        }
+        result
+    }
+
+    fn finish_values(&mut self, set: PendingSet, _span: Span) -> Result<Rc<AttrSetDef>, SyntaxError> {
+        let recursive = set.recursive;
+        let mut statics = Vec::with_capacity(set.statics.len());
+        for (name, binding) in set.statics {
+            statics.push(Binding {
+                name,
+                value: self.finish_value(binding.value, binding.span)?,
+                span: binding.span,
+            });
+        }
+        let mut dynamics = Vec::with_capacity(set.dynamics.len());
+        for (name_expr, value, span) in set.dynamics {
+            dynamics.push(DynamicBinding {
+                name: self.expr(&name_expr)?,
+                value: self.finish_value(value, span)?,
+                span,
+            });
+        }
+        Ok(Rc::new(AttrSetDef {
+            recursive,
+            statics,
+            dynamics,
+        }))
+    }
+
+    fn finish_value(&mut self, value: PendingValue, span: Span) -> Result<BindingValue, SyntaxError> {
+        Ok(match value {
+            PendingValue::Expr(e) => BindingValue::Expr(self.expr(&e)?),
+            PendingValue::Inherit(e) => BindingValue::Inherit(e),
+            PendingValue::InheritFrom(from, name, aspan) => {
+                let target = self.expr(&from)?;
+                BindingValue::Expr(self.mk(
+                    ExprKind::Select {
+                        target,
+                        path: vec![AttrKey::Static(name)],
+                        default: None,
+                    },
+                    aspan,
+                ))
+            }
+            PendingValue::Set(inner) => {
+                let def = self.finish_set(inner, span)?;
+                BindingValue::Expr(self.mk(ExprKind::AttrSet(def), span))
+            }
+        })
+    }
+}
+
+fn join_path(prefix: &str, key: &KeyName) -> String {
+    let name = match key {
+        KeyName::Static(n) => n.to_string(),
+        KeyName::Dynamic(_) => "\"${...}\"".to_owned(),
+    };
+    if prefix.is_empty() {
+        name
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+fn ident_text(ident: &ast::Ident) -> String {
+    ident.syntax().text().to_string()
+}
+
+/// The text of a string without interpolation, if it is one.
+fn static_string(s: &ast::Str) -> Option<String> {
+    let mut out = String::new();
+    for part in s.normalized_parts() {
+        match part {
+            InterpolPart::Literal(text) => out.push_str(&text),
+            InterpolPart::Interpolation(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+fn binary_op(op: ast::BinOpKind) -> BinaryOp {
+    use ast::BinOpKind as K;
+    match op {
+        K::Concat => BinaryOp::Concat,
+        K::Update => BinaryOp::Update,
+        K::Add => BinaryOp::Add,
+        K::Sub => BinaryOp::Sub,
+        K::Mul => BinaryOp::Mul,
+        K::Div => BinaryOp::Div,
+        K::And => BinaryOp::And,
+        K::Or => BinaryOp::Or,
+        K::Implication => BinaryOp::Implication,
+        K::Equal => BinaryOp::Equal,
+        K::NotEqual => BinaryOp::NotEqual,
+        K::Less => BinaryOp::Less,
+        K::LessOrEq => BinaryOp::LessOrEq,
+        K::More => BinaryOp::More,
+        K::MoreOrEq => BinaryOp::MoreOrEq,
+        K::PipeRight => BinaryOp::PipeRight,
+        K::PipeLeft => BinaryOp::PipeLeft,
+    }
+}
+
+/// Makes a path literal absolute against `base` and removes `.`, `..` and repeated slashes
+/// without touching the file system, as Nix's `canonPath` does.
+pub fn absolute_path(text: &str, base: Option<&Path>) -> String {
+    let joined = if text.starts_with('/') {
+        PathBuf::from(text)
+    } else {
+        match base {
+            Some(b) => b.join(text),
+            None => PathBuf::from("/").join(text),
+        }
+    };
+    canonical_path(&joined.to_string_lossy())
+}
+
+/// Lexical canonicalisation of an absolute path string.
+pub fn canonical_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(c) => parts.push(c.to_str().unwrap_or_default()),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    let mut out = String::from("/");
+    out.push_str(&parts.join("/"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lower(src: &str) -> Result<ExprRef, SyntaxError> {
+        let parse = rnix::Root::parse(src);
+        assert!(parse.errors().is_empty(), "{:?}", parse.errors());
+        let globals: Vec<Rc<str>> = vec!["builtins".into(), "true".into()];
+        lower_root(&parse.tree(), FileId(0), Some(Path::new("/project")), &globals)
+    }
+
+    #[test]
+    fn undefined_variable_is_reported() {
+        let err = lower("let a = 1; in b").unwrap_err();
+        assert!(matches!(err, SyntaxError::UndefinedVariable { ref name, .. } if name == "b"));
+    }
+
+    #[test]
+    fn with_defers_unknown_names() {
+        let e = lower("with builtins; foo").unwrap();
+        match &e.kind {
+            ExprKind::With { body, .. } => assert!(matches!(body.kind, ExprKind::Var(Var::With { .. }))),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn static_binding_wins_over_inner_with() {
+        let e = lower("let x = 2; in with builtins; x").unwrap();
+        let ExprKind::Let { body, .. } = &e.kind else { panic!() };
+        let ExprKind::With { body, .. } = &body.kind else { panic!() };
+        assert!(matches!(body.kind, ExprKind::Var(Var::Local { depth: 1, slot: 0 })));
+    }
+
+    #[test]
+    fn duplicate_attribute_is_reported() {
+        let err = lower("{ a.b = 1; a.b.c = 2; }").unwrap_err();
+        assert_eq!(err.to_string(), "attribute 'a.b.c' already defined");
+        let err = lower("{ a = 1; a = 2; }").unwrap_err();
+        assert_eq!(err.to_string(), "attribute 'a' already defined");
+    }
+
+    #[test]
+    fn set_literals_merge() {
+        let e = lower("{ a = { x = 1; }; a.y = 2; }").unwrap();
+        let ExprKind::AttrSet(def) = &e.kind else { panic!() };
+        assert_eq!(def.statics.len(), 1);
+        let BindingValue::Expr(inner) = &def.statics[0].value else { panic!() };
+        let ExprKind::AttrSet(inner) = &inner.kind else { panic!() };
+        assert_eq!(inner.statics.len(), 2);
+    }
+
+    #[test]
+    fn duplicate_formal_is_reported() {
+        let err = lower("args@{ args, ... }: 1").unwrap_err();
+        assert_eq!(err.to_string(), "duplicate formal function argument 'args'");
+    }
+
+    #[test]
+    fn relative_paths_are_made_absolute() {
+        assert_eq!(absolute_path("./a/../b//c", Some(Path::new("/p/q"))), "/p/q/b/c");
+        assert_eq!(absolute_path("/x/./y", None), "/x/y");
+    }
+}
