@@ -1,1 +1,39 @@
-//! placeholder
+//! The lazy Nix evaluator of makes: values, thunks, scopes and built-ins.
+//!
+//! It walks the lowered tree of `makes-syntax`. File access and store imports go through
+//! `EvalIo`; built-ins that need the store are registered from outside
+//! (`Evaluator::with_extra_builtins`), so this crate knows nothing of stores, tars or HTTP.
+
+mod builtins;
+mod error;
+mod eval;
+mod io;
+mod thunk;
+mod value;
+
+pub use builtins::json::{from_json, to_json};
+pub use builtins::make_primop;
+pub use error::{EvalError, EvalErrorKind, Result};
+pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
+pub use io::{DiskIo, EvalIo, FileKind};
+pub use thunk::Thunk;
+pub use value::{Attr, Attrs, Closure, Context, NixString, PrimOp, PrimOpApp, PrimOpFn, Value};
+
+/// Runs `f` on a thread with a large stack, so that deep (but bounded) evaluation never
+/// overflows the stack; the evaluator's own depth limit reports runaway recursion first.
+pub fn run_with_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    const STACK: usize = 1 << 30;
+    match std::thread::Builder::new().stack_size(STACK).spawn(f) {
+        Ok(handle) => match handle.join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        // No thread could be made (resource limits): run here with the depth limit alone.
+        Err(_) => unreachable_thread_fallback(),
+    }
+}
+
+fn unreachable_thread_fallback() -> ! {
+    eprintln!("error: could not start the evaluation thread");
+    std::process::exit(1)
+}

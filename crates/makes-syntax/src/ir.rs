@@ -79,7 +79,8 @@ pub enum BinaryOp {
 pub enum BindingValue {
     /// Evaluated in the binding frame (`rec`/`let`) or the enclosing one (plain attrset).
     Expr(ExprRef),
-    /// `inherit x;` — evaluated in the scope *outside* the binding frame.
+    /// `inherit x;` — in a `rec` set or `let`, evaluated in the scope *outside* the binding
+    /// frame; in a plain set, the same as `Expr`.
     Inherit(ExprRef),
 }
 

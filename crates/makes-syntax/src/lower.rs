@@ -61,8 +61,8 @@ struct PendingBinding {
 
 enum PendingValue {
     Expr(ast::Expr),
-    /// `inherit x;`, already lowered in the scope outside the set.
-    Inherit(ExprRef),
+    /// `inherit x;` — resolved in the scope outside the set when its values are lowered.
+    Inherit(Rc<str>, Span),
     /// `inherit (from) x;` — `from` is lowered with the set's values.
     InheritFrom(ast::Expr, Rc<str>, Span),
     /// A set built from attribute paths and mergeable literals.
@@ -474,12 +474,7 @@ impl Lowerer {
                         let value = match &from {
                             Some(Some(from_expr)) => PendingValue::InheritFrom(from_expr.clone(), name.clone(), aspan),
                             Some(None) => return Err(self.missing(inherit.syntax(), "inherit source")),
-                            None => {
-                                // Resolved in the scope outside this set, so a `rec` frame
-                                // pushed later does not capture it.
-                                let var = self.resolve(&name, aspan)?;
-                                PendingValue::Inherit(self.mk(ExprKind::Var(var), aspan))
-                            }
+                            None => PendingValue::Inherit(name.clone(), aspan),
                         };
                         self.insert_static(set, prefix, name, value, aspan)?;
                     }
@@ -615,6 +610,7 @@ impl Lowerer {
                 .push(Frame::Static(set.statics.keys().cloned().collect()));
         }
         let result = self.finish_values(set, span);
+
         if recursive {
             self.frames.pop();
         }
@@ -627,7 +623,7 @@ impl Lowerer {
         for (name, binding) in set.statics {
             statics.push(Binding {
                 name,
-                value: self.finish_value(binding.value, binding.span)?,
+                value: self.finish_value(binding.value, binding.span, recursive)?,
                 span: binding.span,
             });
         }
@@ -635,7 +631,7 @@ impl Lowerer {
         for (name_expr, value, span) in set.dynamics {
             dynamics.push(DynamicBinding {
                 name: self.expr(&name_expr)?,
-                value: self.finish_value(value, span)?,
+                value: self.finish_value(value, span, recursive)?,
                 span,
             });
         }
@@ -646,10 +642,16 @@ impl Lowerer {
         }))
     }
 
-    fn finish_value(&mut self, value: PendingValue, span: Span) -> Result<BindingValue, SyntaxError> {
+    /// `in_own_frame`: the set being finished pushed a frame (`rec`/`let`), which an `inherit`
+    /// must look past.
+    fn finish_value(&mut self, value: PendingValue, span: Span, in_own_frame: bool) -> Result<BindingValue, SyntaxError> {
         Ok(match value {
             PendingValue::Expr(e) => BindingValue::Expr(self.expr(&e)?),
-            PendingValue::Inherit(e) => BindingValue::Inherit(e),
+            PendingValue::Inherit(name, aspan) => {
+                let outer = if in_own_frame { &self.frames[..self.frames.len() - 1] } else { &self.frames[..] };
+                let var = self.resolve_in(outer, &name, aspan)?;
+                BindingValue::Inherit(self.mk(ExprKind::Var(var), aspan))
+            }
             PendingValue::InheritFrom(from, name, aspan) => {
                 let target = self.expr(&from)?;
                 BindingValue::Expr(self.mk(

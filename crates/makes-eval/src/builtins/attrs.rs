@@ -1,0 +1,179 @@
+//! Attribute-set built-ins.
+
+use super::{arg_attrs, arg_function, arg_list, arg_string, attrs_value, call, list_value, BuiltinDef};
+use crate::thunk::Thunk;
+use crate::value::{Attrs, Value};
+use crate::{EvalError, EvalErrorKind, Evaluator, Result};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+pub(crate) const BUILTINS: &[BuiltinDef] = &[
+    ("attrNames", 1, |ev, a| {
+        let attrs = arg_attrs(ev, &a[0])?;
+        Ok(list_value(attrs.names().map(|n| Thunk::value(Value::string(n.clone()))).collect()))
+    }),
+    ("attrValues", 1, |ev, a| {
+        let attrs = arg_attrs(ev, &a[0])?;
+        Ok(list_value(attrs.iter().map(|(_, v)| v.value.clone()).collect()))
+    }),
+    ("getAttr", 2, |ev, a| {
+        let name = arg_string(ev, &a[0])?;
+        let attrs = arg_attrs(ev, &a[1])?;
+        match attrs.get(name.as_str()) {
+            Some(attr) => attr.value.force(ev),
+            None => Err(EvalError::new(
+                EvalErrorKind::MissingAttribute {
+                    name: name.as_str().to_owned(),
+                    available: attrs.names().map(|n| n.to_string()).collect(),
+                },
+                None,
+            )),
+        }
+    }),
+    ("hasAttr", 2, |ev, a| {
+        let name = arg_string(ev, &a[0])?;
+        Ok(Value::Bool(arg_attrs(ev, &a[1])?.contains(name.as_str())))
+    }),
+    ("removeAttrs", 2, |ev, a| {
+        let mut attrs = (*arg_attrs(ev, &a[0])?).clone();
+        for name in arg_list(ev, &a[1])?.iter() {
+            attrs.remove(arg_string(ev, name)?.as_str());
+        }
+        Ok(attrs_value(attrs))
+    }),
+    ("listToAttrs", 1, |ev, a| {
+        let mut attrs = Attrs::new();
+        for item in arg_list(ev, &a[0])?.iter() {
+            let entry = arg_attrs(ev, item)?;
+            let name = entry
+                .get("name")
+                .ok_or_else(|| EvalError::other("attribute 'name' missing in a listToAttrs element", None))?;
+            let name = arg_string(ev, &name.value)?;
+            let value = entry
+                .get("value")
+                .ok_or_else(|| EvalError::other("attribute 'value' missing in a listToAttrs element", None))?;
+            // The first occurrence of a name wins.
+            if !attrs.contains(name.as_str()) {
+                attrs.insert(name.text().clone(), value.value.clone(), value.span);
+            }
+        }
+        Ok(attrs_value(attrs))
+    }),
+    ("mapAttrs", 2, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        let attrs = arg_attrs(ev, &a[1])?;
+        let mut out = Attrs::new();
+        for (name, attr) in attrs.iter() {
+            let (f, name_v, v) = (f.clone(), Thunk::value(Value::string(name.clone())), attr.value.clone());
+            out.insert(name.clone(), Thunk::deferred(move |ev| call(ev, &f, &[name_v, v])), attr.span);
+        }
+        Ok(attrs_value(out))
+    }),
+    ("intersectAttrs", 2, |ev, a| {
+        let x = arg_attrs(ev, &a[0])?;
+        let y = arg_attrs(ev, &a[1])?;
+        let mut out = Attrs::new();
+        for (name, attr) in y.iter() {
+            if x.contains(name) {
+                out.insert(name.clone(), attr.value.clone(), attr.span);
+            }
+        }
+        Ok(attrs_value(out))
+    }),
+    ("catAttrs", 2, |ev, a| {
+        let name = arg_string(ev, &a[0])?;
+        let mut out = Vec::new();
+        for item in arg_list(ev, &a[1])?.iter() {
+            if let Some(attr) = arg_attrs(ev, item)?.get(name.as_str()) {
+                out.push(attr.value.clone());
+            }
+        }
+        Ok(list_value(out))
+    }),
+    ("zipAttrsWith", 2, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        let mut grouped: BTreeMap<Rc<str>, Vec<Thunk>> = BTreeMap::new();
+        for item in arg_list(ev, &a[1])?.iter() {
+            for (name, attr) in arg_attrs(ev, item)?.iter() {
+                grouped.entry(name.clone()).or_default().push(attr.value.clone());
+            }
+        }
+        let mut out = Attrs::new();
+        for (name, values) in grouped {
+            let (f, name_v, list) = (f.clone(), Thunk::value(Value::string(name.clone())), Thunk::value(list_value(values)));
+            out.insert(name, Thunk::deferred(move |ev| call(ev, &f, &[name_v, list])), None);
+        }
+        Ok(attrs_value(out))
+    }),
+    ("functionArgs", 1, |ev, a| {
+        let f = a[0].force(ev)?;
+        let mut out = Attrs::new();
+        if let Value::Lambda(closure) = &f {
+            if let makes_syntax::ir::Param::Pattern { formals, .. } = &closure.def.param {
+                for formal in formals {
+                    out.insert(formal.name.clone(), Thunk::value(Value::Bool(formal.default.is_some())), Some(formal.span));
+                }
+            }
+        } else if !f.is_function() {
+            return Err(EvalError::type_error("a function", &f, None));
+        }
+        Ok(attrs_value(out))
+    }),
+    ("genericClosure", 1, generic_closure),
+    ("unsafeGetAttrPos", 2, |ev, a| {
+        let name = arg_string(ev, &a[0])?;
+        let attrs = arg_attrs(ev, &a[1])?;
+        let Some(span) = attrs.get(name.as_str()).and_then(|attr| attr.span) else {
+            return Ok(Value::Null);
+        };
+        let Some(file) = ev.sources.get(span.file) else {
+            return Ok(Value::Null);
+        };
+        let (line, col) = file.line_col(span.start);
+        let mut out = Attrs::new();
+        out.insert("file", Thunk::value(Value::string(file.name.as_str())), None);
+        out.insert("line", Thunk::value(Value::Int(line as i64)), None);
+        out.insert("column", Thunk::value(Value::Int(col as i64)), None);
+        Ok(attrs_value(out))
+    }),
+];
+
+fn generic_closure(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
+    let spec = arg_attrs(ev, &args[0])?;
+    let start = spec
+        .get("startSet")
+        .ok_or_else(|| EvalError::other("attribute 'startSet' required", None))?;
+    let operator = spec
+        .get("operator")
+        .ok_or_else(|| EvalError::other("attribute 'operator' required", None))?;
+    let operator = arg_function(ev, &operator.value)?;
+    let mut queue: std::collections::VecDeque<Thunk> = arg_list(ev, &start.value)?.iter().cloned().collect();
+    let mut seen: Vec<Value> = Vec::new();
+    let mut out = Vec::new();
+    while let Some(item) = queue.pop_front() {
+        let attrs = arg_attrs(ev, &item)?;
+        let key = attrs
+            .get("key")
+            .ok_or_else(|| EvalError::other("attribute 'key' required", None))?
+            .value
+            .force(ev)?;
+        let mut known = false;
+        for k in &seen {
+            if ev.values_equal(k, &key)? {
+                known = true;
+                break;
+            }
+        }
+        if known {
+            continue;
+        }
+        seen.push(key);
+        out.push(item.clone());
+        let next = call(ev, &operator, &[item])?;
+        match next {
+            Value::List(items) => queue.extend(items.iter().cloned()),
+            other => return Err(EvalError::type_error("a list", &other, None)),
+        }
+    }
+    Ok(list_value(out))
+}

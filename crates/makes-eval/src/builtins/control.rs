@@ -1,0 +1,76 @@
+//! Control, type-test and import built-ins.
+
+use super::{arg_string, attrs_value, no_span, BuiltinDef};
+use crate::eval::CoercionMode;
+use crate::thunk::Thunk;
+use crate::value::{Attrs, Value};
+use crate::{EvalError, EvalErrorKind, Evaluator, Result};
+
+pub(crate) const BUILTINS: &[BuiltinDef] = &[
+    ("throw", 1, |ev, a| {
+        let msg = message(ev, &a[0])?;
+        Err(EvalError::new(EvalErrorKind::Throw(msg), None))
+    }),
+    ("abort", 1, |ev, a| {
+        let msg = message(ev, &a[0])?;
+        Err(EvalError::new(EvalErrorKind::Abort(msg), None))
+    }),
+    ("seq", 2, |ev, a| {
+        a[0].force(ev)?;
+        a[1].force(ev)
+    }),
+    ("deepSeq", 2, |ev, a| {
+        ev.force_deep(&a[0].force(ev)?)?;
+        a[1].force(ev)
+    }),
+    ("tryEval", 1, |ev, a| {
+        let (success, value) = match a[0].force(ev) {
+            Ok(v) => (true, v),
+            Err(e) if e.catchable => (false, Value::Bool(false)),
+            Err(e) => return Err(e),
+        };
+        let mut out = Attrs::new();
+        out.insert("success", Thunk::value(Value::Bool(success)), None);
+        out.insert("value", Thunk::value(value), None);
+        Ok(attrs_value(out))
+    }),
+    ("trace", 2, |ev, a| {
+        let v = a[0].force(ev)?;
+        let shown = match &v {
+            Value::String(s) => format!("\"{}\"", s.as_str()),
+            other => format!("{other:?}"),
+        };
+        eprintln!("trace: {shown}");
+        a[1].force(ev)
+    }),
+    ("addErrorContext", 2, |ev, a| {
+        let ctx = message(ev, &a[0])?;
+        a[1].force(ev).map_err(|e| e.note(None, ctx))
+    }),
+    ("import", 1, |ev, a| {
+        let v = a[0].force(ev)?;
+        ev.import_value(&v, no_span())
+    }),
+    ("scopedImport", 2, |_, _| {
+        Err(EvalError::new(EvalErrorKind::NotSupported("builtins.scopedImport".into()), None))
+    }),
+    ("getEnv", 1, |ev, a| {
+        let name = arg_string(ev, &a[0])?;
+        Ok(Value::string(std::env::var(name.as_str()).unwrap_or_default()))
+    }),
+    ("typeOf", 1, |ev, a| Ok(Value::string(a[0].force(ev)?.type_name()))),
+    ("isNull", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Null)))),
+    ("isAttrs", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Attrs(_))))),
+    ("isList", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::List(_))))),
+    ("isString", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::String(_))))),
+    ("isInt", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Int(_))))),
+    ("isFloat", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Float(_))))),
+    ("isBool", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Bool(_))))),
+    ("isPath", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Path(_))))),
+    ("isFunction", 1, |ev, a| Ok(Value::Bool(a[0].force(ev)?.is_function()))),
+];
+
+fn message(ev: &Evaluator, t: &Thunk) -> Result<String> {
+    let v = t.force(ev)?;
+    Ok(ev.coerce_to_string(&v, CoercionMode::TO_STRING, no_span())?.as_str().to_owned())
+}

@@ -1,0 +1,188 @@
+//! List built-ins.
+
+use super::{arg_function, arg_int, arg_list, attrs_value, call, list_value, BuiltinDef};
+use crate::thunk::Thunk;
+use crate::value::{Attrs, Value};
+use crate::{EvalError, Evaluator, Result};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+pub(crate) const BUILTINS: &[BuiltinDef] = &[
+    ("length", 1, |ev, a| Ok(Value::Int(arg_list(ev, &a[0])?.len() as i64))),
+    ("head", 1, |ev, a| match arg_list(ev, &a[0])?.first() {
+        Some(t) => t.force(ev),
+        None => Err(EvalError::other("list index 0 is out of bounds", None)),
+    }),
+    ("tail", 1, |ev, a| {
+        let list = arg_list(ev, &a[0])?;
+        if list.is_empty() {
+            return Err(EvalError::other("'tail' called on an empty list", None));
+        }
+        Ok(list_value(list[1..].to_vec()))
+    }),
+    ("elemAt", 2, |ev, a| {
+        let list = arg_list(ev, &a[0])?;
+        let i = arg_int(ev, &a[1])?;
+        match usize::try_from(i).ok().and_then(|i| list.get(i)) {
+            Some(t) => t.force(ev),
+            None => Err(EvalError::other(format!("list index {i} is out of bounds"), None)),
+        }
+    }),
+    ("elem", 2, |ev, a| {
+        let x = a[0].force(ev)?;
+        for item in arg_list(ev, &a[1])?.iter() {
+            if ev.values_equal(&x, &item.force(ev)?)? {
+                return Ok(Value::Bool(true));
+            }
+        }
+        Ok(Value::Bool(false))
+    }),
+    ("map", 2, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        let list = arg_list(ev, &a[1])?;
+        Ok(list_value(
+            list.iter()
+                .map(|x| {
+                    let (f, x) = (f.clone(), x.clone());
+                    Thunk::deferred(move |ev| call(ev, &f, &[x]))
+                })
+                .collect(),
+        ))
+    }),
+    ("filter", 2, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        let mut out = Vec::new();
+        for x in arg_list(ev, &a[1])?.iter() {
+            if truthy(call(ev, &f, &[x.clone()])?)? {
+                out.push(x.clone());
+            }
+        }
+        Ok(list_value(out))
+    }),
+    ("foldl'", 3, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        let mut acc = a[1].force(ev)?;
+        for x in arg_list(ev, &a[2])?.iter() {
+            acc = call(ev, &f, &[Thunk::value(acc), x.clone()])?;
+        }
+        Ok(acc)
+    }),
+    ("concatLists", 1, |ev, a| {
+        let mut out = Vec::new();
+        for l in arg_list(ev, &a[0])?.iter() {
+            out.extend(arg_list(ev, l)?.iter().cloned());
+        }
+        Ok(list_value(out))
+    }),
+    ("concatMap", 2, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        let mut out = Vec::new();
+        for x in arg_list(ev, &a[1])?.iter() {
+            match call(ev, &f, &[x.clone()])? {
+                Value::List(l) => out.extend(l.iter().cloned()),
+                other => return Err(EvalError::type_error("a list", &other, None)),
+            }
+        }
+        Ok(list_value(out))
+    }),
+    ("genList", 2, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        let n = arg_int(ev, &a[1])?;
+        if n < 0 {
+            return Err(EvalError::other(format!("cannot create list of size {n}"), None));
+        }
+        Ok(list_value(
+            (0..n)
+                .map(|i| {
+                    let f = f.clone();
+                    Thunk::deferred(move |ev| call(ev, &f, &[Thunk::value(Value::Int(i))]))
+                })
+                .collect(),
+        ))
+    }),
+    ("any", 2, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        for x in arg_list(ev, &a[1])?.iter() {
+            if truthy(call(ev, &f, &[x.clone()])?)? {
+                return Ok(Value::Bool(true));
+            }
+        }
+        Ok(Value::Bool(false))
+    }),
+    ("all", 2, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        for x in arg_list(ev, &a[1])?.iter() {
+            if !truthy(call(ev, &f, &[x.clone()])?)? {
+                return Ok(Value::Bool(false));
+            }
+        }
+        Ok(Value::Bool(true))
+    }),
+    ("sort", 2, sort),
+    ("partition", 2, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        let (mut right, mut wrong) = (Vec::new(), Vec::new());
+        for x in arg_list(ev, &a[1])?.iter() {
+            if truthy(call(ev, &f, &[x.clone()])?)? {
+                right.push(x.clone());
+            } else {
+                wrong.push(x.clone());
+            }
+        }
+        let mut out = Attrs::new();
+        out.insert("right", Thunk::value(list_value(right)), None);
+        out.insert("wrong", Thunk::value(list_value(wrong)), None);
+        Ok(attrs_value(out))
+    }),
+    ("groupBy", 2, |ev, a| {
+        let f = arg_function(ev, &a[0])?;
+        let mut groups: BTreeMap<Rc<str>, Vec<Thunk>> = BTreeMap::new();
+        for x in arg_list(ev, &a[1])?.iter() {
+            let key = match call(ev, &f, &[x.clone()])? {
+                Value::String(s) => s.text().clone(),
+                other => return Err(EvalError::type_error("a string", &other, None)),
+            };
+            groups.entry(key).or_default().push(x.clone());
+        }
+        Ok(attrs_value(groups.into_iter().map(|(k, v)| (k, Thunk::value(list_value(v)))).collect()))
+    }),
+];
+
+fn truthy(v: Value) -> Result<bool> {
+    match v {
+        Value::Bool(b) => Ok(b),
+        other => Err(EvalError::type_error("a Boolean", &other, None)),
+    }
+}
+
+/// A stable merge sort with a Nix comparator; errors from the comparator are kept.
+fn sort(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
+    let f = arg_function(ev, &args[0])?;
+    let mut items: Vec<Thunk> = arg_list(ev, &args[1])?.to_vec();
+    let mut error = None;
+    items.sort_by(|x, y| {
+        if error.is_some() {
+            return std::cmp::Ordering::Equal;
+        }
+        let less = |p: &Thunk, q: &Thunk| call(ev, &f, &[p.clone(), q.clone()]).and_then(truthy);
+        match less(x, y) {
+            Ok(true) => std::cmp::Ordering::Less,
+            Ok(false) => match less(y, x) {
+                Ok(true) => std::cmp::Ordering::Greater,
+                Ok(false) => std::cmp::Ordering::Equal,
+                Err(e) => {
+                    error = Some(e);
+                    std::cmp::Ordering::Equal
+                }
+            },
+            Err(e) => {
+                error = Some(e);
+                std::cmp::Ordering::Equal
+            }
+        }
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(list_value(items)),
+    }
+}

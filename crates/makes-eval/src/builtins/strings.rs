@@ -1,0 +1,158 @@
+//! String built-ins. Results keep the contexts of the strings they are made of, as in Nix.
+
+use super::{arg_int, arg_list, arg_string, list_value, no_span, BuiltinDef};
+use crate::eval::CoercionMode;
+use crate::thunk::Thunk;
+use crate::value::{Context, NixString, Value};
+use crate::{EvalError, EvalErrorKind, Evaluator, Result};
+use sha2::Digest;
+
+pub(crate) const BUILTINS: &[BuiltinDef] = &[
+    ("toString", 1, |ev, a| {
+        let v = a[0].force(ev)?;
+        Ok(Value::String(ev.coerce_to_string(&v, CoercionMode::TO_STRING, no_span())?))
+    }),
+    ("stringLength", 1, |ev, a| {
+        let v = a[0].force(ev)?;
+        let s = ev.coerce_to_string(&v, CoercionMode::INTERPOLATION, no_span())?;
+        Ok(Value::Int(s.as_str().len() as i64))
+    }),
+    ("substring", 3, |ev, a| {
+        let start = arg_int(ev, &a[0])?;
+        let len = arg_int(ev, &a[1])?;
+        let v = a[2].force(ev)?;
+        let s = ev.coerce_to_string(&v, CoercionMode::INTERPOLATION, no_span())?;
+        if start < 0 {
+            return Err(EvalError::other("negative start position in 'substring'", None));
+        }
+        let bytes = s.as_str().as_bytes();
+        let from = (start as usize).min(bytes.len());
+        let to = if len < 0 { bytes.len() } else { from.saturating_add(len as usize).min(bytes.len()) };
+        let text = String::from_utf8_lossy(&bytes[from..to]).into_owned();
+        Ok(Value::String(keep_context(text, &[&s])))
+    }),
+    ("concatStringsSep", 2, |ev, a| {
+        let sep = arg_string(ev, &a[0])?;
+        let mut text = String::new();
+        let mut context = Context::default();
+        sep.merge_context_into(&mut context);
+        for (i, item) in arg_list(ev, &a[1])?.iter().enumerate() {
+            if i > 0 {
+                text.push_str(sep.as_str());
+            }
+            let v = item.force(ev)?;
+            let s = ev.coerce_to_string(&v, CoercionMode::INTERPOLATION, no_span())?;
+            text.push_str(s.as_str());
+            s.merge_context_into(&mut context);
+        }
+        Ok(Value::String(NixString::with_context(text, context)))
+    }),
+    ("replaceStrings", 3, replace_strings),
+    ("baseNameOf", 1, |ev, a| {
+        let v = a[0].force(ev)?;
+        let s = ev.coerce_to_string(&v, CoercionMode { more: false, copy_to_store: false }, no_span())?;
+        let trimmed = s.as_str().strip_suffix('/').unwrap_or(s.as_str());
+        let base = trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned();
+        Ok(Value::String(keep_context(base, &[&s])))
+    }),
+    ("dirOf", 1, |ev, a| {
+        let v = a[0].force(ev)?;
+        let s = ev.coerce_to_string(&v, CoercionMode { more: false, copy_to_store: false }, no_span())?;
+        let dir = match s.as_str().rfind('/') {
+            Some(0) => "/".to_owned(),
+            Some(i) => s.as_str()[..i].to_owned(),
+            None => ".".to_owned(),
+        };
+        match v {
+            Value::Path(_) => Ok(Value::Path(dir.into())),
+            _ => Ok(Value::String(keep_context(dir, &[&s]))),
+        }
+    }),
+    ("hashString", 2, |ev, a| {
+        let algo = arg_string(ev, &a[0])?;
+        let s = arg_string(ev, &a[1])?;
+        Ok(Value::string(hash_hex(algo.as_str(), s.as_str().as_bytes())?))
+    }),
+    ("unsafeDiscardStringContext", 1, |ev, a| Ok(Value::string(arg_string(ev, &a[0])?.text().clone()))),
+    ("hasContext", 1, |ev, a| Ok(Value::Bool(arg_string(ev, &a[0])?.has_context()))),
+    ("stringToCharacters", 1, |ev, a| {
+        let s = arg_string(ev, &a[0])?;
+        Ok(list_value(s.as_str().chars().map(|c| Thunk::value(Value::string(c.to_string()))).collect()))
+    }),
+];
+
+/// A string built from parts of `sources`, carrying all their contexts.
+pub(crate) fn keep_context(text: String, sources: &[&NixString]) -> NixString {
+    let mut context = Context::default();
+    for s in sources {
+        s.merge_context_into(&mut context);
+    }
+    NixString::with_context(text, context)
+}
+
+pub(crate) fn hash_hex(algo: &str, data: &[u8]) -> Result<String> {
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    match algo {
+        "sha256" => Ok(hex(&sha2::Sha256::digest(data))),
+        "sha512" => Ok(hex(&sha2::Sha512::digest(data))),
+        "md5" | "sha1" => Err(EvalError::new(EvalErrorKind::NotSupported(format!("hash algorithm '{algo}'")), None)),
+        other => Err(EvalError::other(format!("unknown hash algorithm '{other}'"), None)),
+    }
+}
+
+fn replace_strings(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
+    let from: Vec<NixString> = arg_list(ev, &args[0])?.iter().map(|t| arg_string(ev, t)).collect::<Result<_>>()?;
+    let to_thunks = arg_list(ev, &args[1])?;
+    if from.len() != to_thunks.len() {
+        return Err(EvalError::other(
+            "'from' and 'to' arguments passed to builtins.replaceStrings have different lengths",
+            None,
+        ));
+    }
+    let mut to: Vec<Option<NixString>> = vec![None; from.len()];
+    let s = arg_string(ev, &args[2])?;
+    let input = s.as_str();
+    let mut out = String::new();
+    let mut context = Context::default();
+    s.merge_context_into(&mut context);
+    let mut i = 0;
+    let bytes = input.as_bytes();
+    loop {
+        let mut matched = false;
+        for (k, pattern) in from.iter().enumerate() {
+            let p = pattern.as_str();
+            if bytes[i..].starts_with(p.as_bytes()) {
+                if to[k].is_none() {
+                    to[k] = Some(arg_string(ev, &to_thunks[k])?);
+                }
+                if let Some(rep) = &to[k] {
+                    out.push_str(rep.as_str());
+                    rep.merge_context_into(&mut context);
+                }
+                if p.is_empty() {
+                    // An empty pattern matches between every character.
+                    if let Some(c) = input[i..].chars().next() {
+                        out.push(c);
+                        i += c.len_utf8();
+                    } else {
+                        return Ok(Value::String(NixString::with_context(out, context)));
+                    }
+                } else {
+                    i += p.len();
+                }
+                matched = true;
+                break;
+            }
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        if !matched {
+            if let Some(c) = input[i..].chars().next() {
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    Ok(Value::String(NixString::with_context(out, context)))
+}

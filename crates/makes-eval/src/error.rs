@@ -1,0 +1,154 @@
+//! `EvalError`: evaluation failures with the span they happened at, a trail of notes, and
+//! a `catchable` flag (`throw` and `assert` can be caught by `builtins.tryEval`).
+
+use makes_syntax::{SourceDiagnostic, SourceMap, Span, SyntaxError};
+use std::rc::Rc;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EvalErrorKind {
+    #[error("value is {found} while {expected} was expected")]
+    Type { expected: &'static str, found: &'static str },
+    #[error("{0}")]
+    Throw(String),
+    #[error("evaluation aborted with the following error message: '{0}'")]
+    Abort(String),
+    #[error("assertion '{0}' failed")]
+    AssertionFailed(String),
+    #[error("undefined variable '{0}'")]
+    UndefinedVariable(String),
+    #[error("attribute '{name}' missing")]
+    MissingAttribute { name: String, available: Vec<String> },
+    #[error("infinite recursion encountered")]
+    InfiniteRecursion,
+    #[error("stack overflow (possible infinite recursion)")]
+    StackOverflow,
+    #[error("division by zero")]
+    DivisionByZero,
+    #[error("integer overflow in {0}")]
+    IntegerOverflow(&'static str),
+    #[error("function {function} called without required argument '{name}'")]
+    MissingArgument { function: String, name: String },
+    #[error("function {function} called with unexpected argument '{name}'")]
+    UnexpectedArgument { function: String, name: String },
+    #[error("attribute '{0}' already defined")]
+    DuplicateAttribute(String),
+    #[error("cannot coerce {0} to a string")]
+    NotCoercible(&'static str),
+    #[error("{0} is not supported yet")]
+    NotSupported(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Syntax(SyntaxError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// An evaluation error. Cheap to clone: thunks that failed keep theirs.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind}")]
+pub struct EvalError {
+    pub kind: Rc<EvalErrorKind>,
+    pub span: Option<Span>,
+    /// Outermost last: "while evaluating ..." notes added as the error travels up.
+    pub notes: Vec<(Option<Span>, String)>,
+    /// Whether `builtins.tryEval` catches it (`throw`, `assert`).
+    pub catchable: bool,
+}
+
+impl EvalError {
+    pub fn new(kind: EvalErrorKind, span: Option<Span>) -> Self {
+        let catchable = matches!(kind, EvalErrorKind::Throw(_) | EvalErrorKind::AssertionFailed(_));
+        EvalError {
+            kind: Rc::new(kind),
+            span,
+            notes: Vec::new(),
+            catchable,
+        }
+    }
+
+    pub fn other(message: impl Into<String>, span: Option<Span>) -> Self {
+        Self::new(EvalErrorKind::Other(message.into()), span)
+    }
+
+    pub fn infinite_recursion(span: Option<Span>) -> Self {
+        Self::new(EvalErrorKind::InfiniteRecursion, span)
+    }
+
+    pub fn type_error(expected: &'static str, found: &crate::Value, span: Option<Span>) -> Self {
+        Self::new(
+            EvalErrorKind::Type {
+                expected,
+                found: found.describe(),
+            },
+            span,
+        )
+    }
+
+    /// Gives the error a location if it has none yet.
+    pub fn at(mut self, span: Span) -> Self {
+        // Calls made by built-ins carry a placeholder span (file u32::MAX): a real one wins.
+        let placeholder = |s: &Span| s.file.0 == u32::MAX;
+        if self.span.as_ref().is_none_or(placeholder) && !placeholder(&span) {
+            self.span = Some(span);
+        }
+        self
+    }
+
+    /// Adds a "while ..." note.
+    pub fn note(mut self, span: Option<Span>, message: impl Into<String>) -> Self {
+        if self.notes.len() < 32 {
+            self.notes.push((span, message.into()));
+        }
+        self
+    }
+
+    pub fn code(&self) -> &'static str {
+        match &*self.kind {
+            EvalErrorKind::Type { .. } => "makes::eval::type_error",
+            EvalErrorKind::Throw(_) => "makes::eval::throw",
+            EvalErrorKind::Abort(_) => "makes::eval::abort",
+            EvalErrorKind::AssertionFailed(_) => "makes::eval::assertion_failed",
+            EvalErrorKind::UndefinedVariable(_) => "makes::eval::undefined_variable",
+            EvalErrorKind::MissingAttribute { .. } => "makes::eval::missing_attribute",
+            EvalErrorKind::InfiniteRecursion => "makes::eval::infinite_recursion",
+            EvalErrorKind::StackOverflow => "makes::eval::stack_overflow",
+            EvalErrorKind::DivisionByZero => "makes::eval::division_by_zero",
+            EvalErrorKind::IntegerOverflow(_) => "makes::eval::integer_overflow",
+            EvalErrorKind::MissingArgument { .. } => "makes::eval::missing_argument",
+            EvalErrorKind::UnexpectedArgument { .. } => "makes::eval::unexpected_argument",
+            EvalErrorKind::DuplicateAttribute(_) => "makes::eval::duplicate_attribute",
+            EvalErrorKind::NotCoercible(_) => "makes::eval::not_coercible",
+            EvalErrorKind::NotSupported(_) => "makes::eval::not_supported",
+            EvalErrorKind::Io(_) => "makes::eval::io",
+            EvalErrorKind::Syntax(e) => e.code(),
+            EvalErrorKind::Other(_) => "makes::eval::error",
+        }
+    }
+
+    /// The miette form: the message at its span, and each note as a related diagnostic.
+    pub fn to_diagnostic(&self, sources: &SourceMap) -> SourceDiagnostic {
+        if let EvalErrorKind::Syntax(e) = &*self.kind {
+            return e.to_diagnostic(sources);
+        }
+        let mut diag = SourceDiagnostic::new(self.code(), self.to_string(), self.span, sources);
+        if let EvalErrorKind::MissingAttribute { available, .. } = &*self.kind {
+            if !available.is_empty() && available.len() <= 40 {
+                diag = diag.with_help(format!("available attributes: {}", available.join(", ")));
+            }
+        }
+        for (span, note) in &self.notes {
+            diag.related.push(SourceDiagnostic::new(self.code(), note.clone(), *span, sources));
+        }
+        diag
+    }
+}
+
+impl From<SyntaxError> for EvalError {
+    fn from(e: SyntaxError) -> Self {
+        let span = Some(e.span());
+        EvalError::new(EvalErrorKind::Syntax(e), span)
+    }
+}
+
+pub type Result<T, E = EvalError> = std::result::Result<T, E>;

@@ -1,0 +1,94 @@
+//! Thunks: memoised suspended computations with an explicit black-hole state, so that a value
+//! that depends on itself is reported as "infinite recursion encountered" instead of hanging.
+
+use crate::value::Value;
+use crate::{Env, EvalError, Evaluator, Result};
+use makes_syntax::ir::ExprRef;
+use makes_syntax::Span;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+type Deferred = Box<dyn FnOnce(&Evaluator) -> Result<Value>>;
+
+enum State {
+    /// An expression to evaluate in an environment.
+    Suspended { expr: ExprRef, env: Env },
+    /// A native computation (e.g. the elements of `map f xs`).
+    Deferred(Deferred),
+    /// Being forced right now; forcing it again is infinite recursion.
+    Blackhole(Option<Span>),
+    Done(Value),
+}
+
+/// A shared, lazily evaluated value.
+#[derive(Clone)]
+pub struct Thunk(Rc<RefCell<State>>);
+
+impl Thunk {
+    pub fn suspended(expr: ExprRef, env: Env) -> Thunk {
+        Thunk(Rc::new(RefCell::new(State::Suspended { expr, env })))
+    }
+
+    pub fn deferred(f: impl FnOnce(&Evaluator) -> Result<Value> + 'static) -> Thunk {
+        Thunk(Rc::new(RefCell::new(State::Deferred(Box::new(f)))))
+    }
+
+    pub fn value(v: Value) -> Thunk {
+        Thunk(Rc::new(RefCell::new(State::Done(v))))
+    }
+
+    /// A slot filled later with `set_suspended` (the frames of `rec` and `let`).
+    pub(crate) fn placeholder() -> Thunk {
+        Thunk(Rc::new(RefCell::new(State::Blackhole(None))))
+    }
+
+    pub(crate) fn set_value(&self, v: Value) {
+        *self.0.borrow_mut() = State::Done(v);
+    }
+
+    pub(crate) fn set_suspended(&self, expr: ExprRef, env: Env) {
+        *self.0.borrow_mut() = State::Suspended { expr, env };
+    }
+
+    /// The value if already computed.
+    pub fn peek(&self) -> Option<Value> {
+        match &*self.0.borrow() {
+            State::Done(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// Evaluates (once) and returns the value.
+    pub fn force(&self, ev: &Evaluator) -> Result<Value> {
+        let state = {
+            let mut cell = self.0.borrow_mut();
+            match &*cell {
+                State::Done(v) => return Ok(v.clone()),
+                State::Blackhole(span) => return Err(EvalError::infinite_recursion(*span)),
+                State::Suspended { expr, .. } => {
+                    let span = Some(expr.span);
+                    std::mem::replace(&mut *cell, State::Blackhole(span))
+                }
+                State::Deferred(_) => std::mem::replace(&mut *cell, State::Blackhole(None)),
+            }
+        };
+        let result = match state {
+            State::Suspended { expr, env } => ev.eval(&expr, &env),
+            State::Deferred(f) => f(ev),
+            State::Blackhole(_) | State::Done(_) => unreachable!("handled above"),
+        };
+        match result {
+            Ok(v) => {
+                *self.0.borrow_mut() = State::Done(v.clone());
+                Ok(v)
+            }
+            Err(e) => {
+                // Leave it black-holed only for recursion; otherwise a later force (e.g. after
+                // `tryEval`) must see the same error again, so re-suspend as a failing thunk.
+                let again = e.clone();
+                *self.0.borrow_mut() = State::Deferred(Box::new(move |_| Err(again)));
+                Err(e)
+            }
+        }
+    }
+}

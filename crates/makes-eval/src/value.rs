@@ -1,0 +1,233 @@
+//! Values in weak head normal form. Containers hold `Thunk`s so that evaluation stays lazy;
+//! big payloads sit behind `Rc` so that `Value` stays two words (pinned by a test).
+
+use crate::thunk::Thunk;
+use crate::Env;
+use makes_syntax::ir::LambdaDef;
+use makes_syntax::Span;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+/// A Nix value, evaluated to its outermost constructor.
+#[derive(Clone)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(NixString),
+    /// An absolute, canonical path.
+    Path(Rc<str>),
+    Attrs(Rc<Attrs>),
+    List(Rc<Vec<Thunk>>),
+    Lambda(Rc<Closure>),
+    PrimOp(Rc<PrimOp>),
+    /// A primop applied to fewer arguments than it takes.
+    PrimOpApp(Rc<PrimOpApp>),
+}
+
+impl Value {
+    /// Nix's name of the type, as `builtins.typeOf` returns it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::String(_) => "string",
+            Value::Path(_) => "path",
+            Value::Attrs(_) => "set",
+            Value::List(_) => "list",
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) => "lambda",
+        }
+    }
+
+    /// The type with its article, as Nix's error messages say it ("a string", "an integer").
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a Boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::String(_) => "a string",
+            Value::Path(_) => "a path",
+            Value::Attrs(_) => "a set",
+            Value::List(_) => "a list",
+            Value::Lambda(_) => "a function",
+            Value::PrimOp(_) => "a built-in function",
+            Value::PrimOpApp(_) => "a partially applied built-in function",
+        }
+    }
+
+    pub fn string(text: impl Into<Rc<str>>) -> Value {
+        Value::String(NixString::plain(text))
+    }
+
+    pub fn is_function(&self) -> bool {
+        matches!(self, Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_))
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::String(s) => write!(f, "{:?}", s.as_str()),
+            Value::Path(p) => f.write_str(p),
+            Value::Attrs(a) => write!(f, "{{ {} attributes }}", a.len()),
+            Value::List(l) => write!(f, "[ {} items ]", l.len()),
+            Value::Lambda(_) => f.write_str("<LAMBDA>"),
+            Value::PrimOp(_) => f.write_str("<PRIMOP>"),
+            Value::PrimOpApp(_) => f.write_str("<PRIMOP-APP>"),
+        }
+    }
+}
+
+/// The store paths a string refers to. makes only needs plain store paths: a derivation
+/// output is named by its output path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    pub paths: BTreeSet<Rc<str>>,
+}
+
+/// A string with its context.
+#[derive(Debug, Clone)]
+pub struct NixString {
+    text: Rc<str>,
+    context: Option<Rc<Context>>,
+}
+
+impl NixString {
+    pub fn plain(text: impl Into<Rc<str>>) -> Self {
+        NixString {
+            text: text.into(),
+            context: None,
+        }
+    }
+
+    pub fn with_context(text: impl Into<Rc<str>>, context: Context) -> Self {
+        NixString {
+            text: text.into(),
+            context: if context.paths.is_empty() { None } else { Some(Rc::new(context)) },
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn text(&self) -> &Rc<str> {
+        &self.text
+    }
+
+    /// The store paths this string refers to, sorted.
+    pub fn context_paths(&self) -> impl Iterator<Item = &Rc<str>> {
+        self.context.iter().flat_map(|c| c.paths.iter())
+    }
+
+    pub fn has_context(&self) -> bool {
+        self.context.is_some()
+    }
+
+    /// Adds this string's context into `into`.
+    pub fn merge_context_into(&self, into: &mut Context) {
+        if let Some(c) = &self.context {
+            into.paths.extend(c.paths.iter().cloned());
+        }
+    }
+}
+
+/// One attribute: its lazy value and where it was defined (for reports about it).
+#[derive(Clone)]
+pub struct Attr {
+    pub value: Thunk,
+    pub span: Option<Span>,
+}
+
+/// An attribute set, sorted by name as Nix sorts (bytewise).
+#[derive(Clone, Default)]
+pub struct Attrs {
+    entries: BTreeMap<Rc<str>, Attr>,
+}
+
+impl Attrs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, name: impl Into<Rc<str>>, value: Thunk, span: Option<Span>) {
+        self.entries.insert(name.into(), Attr { value, span });
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Attr> {
+        self.entries.get(name)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<Attr> {
+        self.entries.remove(name)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Rc<str>, &Attr)> {
+        self.entries.iter()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &Rc<str>> {
+        self.entries.keys()
+    }
+}
+
+impl FromIterator<(Rc<str>, Thunk)> for Attrs {
+    fn from_iter<T: IntoIterator<Item = (Rc<str>, Thunk)>>(iter: T) -> Self {
+        let mut attrs = Attrs::new();
+        for (k, v) in iter {
+            attrs.insert(k, v, None);
+        }
+        attrs
+    }
+}
+
+/// A lambda with the environment it closes over.
+pub struct Closure {
+    pub def: Rc<LambdaDef>,
+    pub env: Env,
+}
+
+/// The body of a built-in: gets its arguments unevaluated, forces what it needs.
+pub type PrimOpFn = Rc<dyn Fn(&crate::Evaluator, &[Thunk]) -> crate::Result<Value>>;
+
+/// A built-in function of fixed arity.
+pub struct PrimOp {
+    pub name: Rc<str>,
+    pub arity: usize,
+    pub func: PrimOpFn,
+}
+
+pub struct PrimOpApp {
+    pub op: Rc<PrimOp>,
+    pub args: Vec<Thunk>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_stays_small() {
+        assert!(std::mem::size_of::<Value>() <= 32, "{}", std::mem::size_of::<Value>());
+    }
+}
