@@ -2,10 +2,20 @@
 //!
 //! The evaluator hands over values; this crate turns them into plain data (`ImageSpec`,
 //! `DerivationSpec`) with the documented defaults, reporting mistakes with the span of the
-//! attribute they are about. Later stages (store, image builder) only see these types.
+//! attribute they are about, and reads a makes project (`load_project`). Later stages (store,
+//! image builder) only see the plain types.
 
 mod derivation;
+mod error;
 mod image;
+mod project;
+mod reduce;
+mod reduce_derivation;
+mod reduce_image;
 
 pub use derivation::{DerivationSpec, SearchPaths};
+pub use error::SpecError;
 pub use image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
+pub use project::{find_project_dir, load_project, Job, Project, MAKES_ARGUMENTS};
+pub use reduce_derivation::{reduce_derivation_spec, sanitize_derivation_name};
+pub use reduce_image::{reduce_image_spec, validate_date};

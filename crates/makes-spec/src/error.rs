@@ -1,0 +1,85 @@
+//! `SpecError`: a makes.nix that evaluates but does not say what makes needs, reported at the
+//! attribute it is about.
+
+use makes_eval::EvalError;
+use makes_syntax::{SourceDiagnostic, SourceMap, Span};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SpecError {
+    #[error("{0}")]
+    Eval(#[from] EvalError),
+    #[error("'{attr}' is only available when layered = {needs}")]
+    WrongMode { attr: String, needs: bool, span: Option<Span> },
+    #[error("{function} got an unknown attribute '{attr}'; known attributes: {known}")]
+    UnknownAttribute { function: &'static str, attr: String, known: String, span: Option<Span> },
+    #[error("{function} requires the attribute '{attr}'")]
+    MissingAttribute { function: &'static str, attr: String, span: Option<Span> },
+    #[error("'{attr}' must be {expected}, but it is {found}")]
+    WrongType { attr: String, expected: &'static str, found: String, span: Option<Span> },
+    #[error("'{attr}': {message}")]
+    Invalid { attr: String, message: String, span: Option<Span> },
+    #[error("Invalid argument: {key}, must start with: env")]
+    InvalidEnvKey { key: String, span: Option<Span> },
+    #[error("{what} is not supported yet")]
+    NotSupported { what: String, span: Option<Span> },
+    #[error("The job \"{name}\" must begin with a slash. Rename it to \"/{name}\".")]
+    JobNameWithoutSlash { name: String, span: Option<Span> },
+    #[error("the option '{name}' does not exist; known top-level attributes: {known}")]
+    UnknownTopLevel { name: String, known: String, span: Option<Span> },
+    #[error("no makes.nix in {dir} or any directory above it")]
+    NoProject { dir: String },
+}
+
+impl SpecError {
+    pub fn span(&self) -> Option<Span> {
+        match self {
+            SpecError::Eval(e) => e.span,
+            SpecError::WrongMode { span, .. }
+            | SpecError::UnknownAttribute { span, .. }
+            | SpecError::MissingAttribute { span, .. }
+            | SpecError::WrongType { span, .. }
+            | SpecError::Invalid { span, .. }
+            | SpecError::InvalidEnvKey { span, .. }
+            | SpecError::NotSupported { span, .. }
+            | SpecError::JobNameWithoutSlash { span, .. }
+            | SpecError::UnknownTopLevel { span, .. } => *span,
+            SpecError::NoProject { .. } => None,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            SpecError::Eval(e) => e.code(),
+            SpecError::WrongMode { .. } => "makes::spec::wrong_mode",
+            SpecError::UnknownAttribute { .. } => "makes::spec::unknown_attribute",
+            SpecError::MissingAttribute { .. } => "makes::spec::missing_attribute",
+            SpecError::WrongType { .. } => "makes::spec::wrong_type",
+            SpecError::Invalid { .. } => "makes::spec::invalid",
+            SpecError::InvalidEnvKey { .. } => "makes::spec::invalid_env_key",
+            SpecError::NotSupported { .. } => "makes::spec::not_supported",
+            SpecError::JobNameWithoutSlash { .. } => "makes::spec::job_name",
+            SpecError::UnknownTopLevel { .. } => "makes::spec::unknown_option",
+            SpecError::NoProject { .. } => "makes::spec::no_project",
+        }
+    }
+
+    pub fn to_diagnostic(&self, sources: &SourceMap) -> SourceDiagnostic {
+        match self {
+            SpecError::Eval(e) => e.to_diagnostic(sources),
+            other => SourceDiagnostic::new(other.code(), other.to_string(), other.span(), sources),
+        }
+    }
+}
+
+impl From<SpecError> for EvalError {
+    /// Spec errors raised inside evaluation (e.g. by `makeDerivation`) travel as eval errors.
+    fn from(e: SpecError) -> Self {
+        match e {
+            SpecError::Eval(e) => e,
+            other => {
+                let span = other.span();
+                EvalError::other(other.to_string(), span)
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Reading typed fields out of evaluated attribute sets, with the span of each attribute.
+
+use crate::error::SpecError;
+use makes_eval::{Attrs, CoercionMode, Context, Evaluator, Value};
+use makes_syntax::Span;
+use std::rc::Rc;
+
+/// An attribute set being reduced: typed getters that report the attribute's own span.
+pub struct Fields<'a> {
+    pub ev: &'a Evaluator,
+    pub attrs: Rc<Attrs>,
+    /// Where the whole set came from (used when an attribute is missing).
+    pub span: Option<Span>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(ev: &'a Evaluator, value: &Value, what: &str, span: Option<Span>) -> Result<Self, SpecError> {
+        match value {
+            Value::Attrs(attrs) => Ok(Fields {
+                ev,
+                attrs: attrs.clone(),
+                span,
+            }),
+            other => Err(SpecError::WrongType {
+                attr: what.to_owned(),
+                expected: "a set",
+                found: other.describe().to_owned(),
+                span,
+            }),
+        }
+    }
+
+    pub fn span_of(&self, name: &str) -> Option<Span> {
+        self.attrs.get(name).and_then(|a| a.span).or(self.span)
+    }
+
+    /// Forces an attribute; errors inside it get a note naming it.
+    pub fn get(&self, name: &str) -> Result<Option<Value>, SpecError> {
+        match self.attrs.get(name) {
+            Some(attr) => attr
+                .value
+                .force(self.ev)
+                .map(Some)
+                .map_err(|e| SpecError::Eval(e.note(attr.span, format!("while evaluating the attribute '{name}'")))),
+            None => Ok(None),
+        }
+    }
+
+    fn wrong_type(&self, name: &str, expected: &'static str, found: &Value) -> SpecError {
+        SpecError::WrongType {
+            attr: name.to_owned(),
+            expected,
+            found: found.describe().to_owned(),
+            span: self.span_of(name),
+        }
+    }
+
+    pub fn string(&self, name: &str) -> Result<Option<String>, SpecError> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str().to_owned())),
+            Some(other) => Err(self.wrong_type(name, "a string", &other)),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, SpecError> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(self.wrong_type(name, "a Boolean", &other)),
+        }
+    }
+
+    pub fn int(&self, name: &str) -> Result<Option<i64>, SpecError> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(Value::Int(i)) => Ok(Some(i)),
+            Some(other) => Err(self.wrong_type(name, "an integer", &other)),
+        }
+    }
+
+    /// A list of packages (derivations, paths or strings naming store paths), as store paths.
+    pub fn store_paths(&self, name: &str) -> Result<Option<Vec<String>>, SpecError> {
+        let items = match self.get(name)? {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::List(items)) => items,
+            Some(single @ (Value::Attrs(_) | Value::Path(_))) => Rc::new(vec![makes_eval::Thunk::value(single)]),
+            Some(other) => return Err(self.wrong_type(name, "a list of packages", &other)),
+        };
+        let span = self.span_of(name);
+        let mut out = Vec::with_capacity(items.len());
+        for item in items.iter() {
+            let v = item.force(self.ev).map_err(|e| SpecError::Eval(e.note(span, format!("while evaluating an element of '{name}'"))))?;
+            out.push(self.store_path_of(name, &v)?);
+        }
+        Ok(Some(out))
+    }
+
+    /// One package as a store path.
+    pub fn store_path_of(&self, name: &str, v: &Value) -> Result<String, SpecError> {
+        let span = self.span_of(name);
+        let s = self
+            .ev
+            .coerce_to_string(v, CoercionMode::INTERPOLATION, span.unwrap_or_else(placeholder_span))
+            .map_err(|_| self.wrong_type(name, "a list of packages", v))?;
+        let path = s.as_str();
+        if !path.starts_with("/nix/store/") || path["/nix/store/".len()..].contains('/') {
+            return Err(SpecError::Invalid {
+                attr: name.to_owned(),
+                message: format!("'{path}' is not a store path (a package, a derivation or a path literal)"),
+                span,
+            });
+        }
+        Ok(path.to_owned())
+    }
+
+    /// Fails on any attribute not in `known`.
+    pub fn reject_unknown(&self, function: &'static str, known: &[&str]) -> Result<(), SpecError> {
+        for name in self.attrs.names() {
+            if !known.contains(&&**name) {
+                return Err(SpecError::UnknownAttribute {
+                    function,
+                    attr: name.to_string(),
+                    known: known.join(", "),
+                    span: self.span_of(name),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn placeholder_span() -> Span {
+    Span {
+        file: makes_syntax::FileId(u32::MAX),
+        start: 0,
+        end: 0,
+    }
+}

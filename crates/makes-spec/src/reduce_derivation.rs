@@ -1,0 +1,219 @@
+//! `reduce_derivation_spec`: a `makeDerivation` argument set to a `DerivationSpec`, with makes'
+//! argument rules (shared/spec/REFERENCE.md section 2).
+
+use crate::derivation::{DerivationSpec, SearchPaths};
+use crate::error::SpecError;
+use crate::reduce::Fields;
+use makes_eval::{CoercionMode, Context, Evaluator, Value};
+use makes_syntax::Span;
+use std::collections::BTreeMap;
+
+const ARGS: &[&str] = &["action", "builder", "env", "envFiles", "help", "local", "name", "searchPaths", "sha256"];
+
+/// The `searchPaths` kinds makes has; the ones not listed in `SearchPaths` are not yet built.
+const SEARCH_PATH_KINDS: &[&str] = &[
+    "bin", "export", "javaClass", "kubeConfig", "nodeBin", "nodeModule", "ocamlBin", "ocamlLib", "ocamlStubLib",
+    "pythonMypy", "pythonMypy38", "pythonPackage", "pythonPackage38", "rpath", "rubyBin", "rubyGemPath", "source",
+];
+
+pub fn reduce_derivation_spec(ev: &Evaluator, args: &Value, span: Option<Span>) -> Result<DerivationSpec, SpecError> {
+    let f = Fields::new(ev, args, "makeDerivation's argument", span)?;
+    f.reject_unknown("makeDerivation", ARGS)?;
+    let mut context = Context::default();
+
+    let name = f.string("name")?.ok_or_else(|| SpecError::MissingAttribute {
+        function: "makeDerivation",
+        attr: "name".into(),
+        span,
+    })?;
+    let builder = match f.get("builder")? {
+        None => {
+            return Err(SpecError::MissingAttribute {
+                function: "makeDerivation",
+                attr: "builder".into(),
+                span,
+            })
+        }
+        Some(Value::String(s)) => {
+            s.merge_context_into(&mut context);
+            s.as_str().to_owned()
+        }
+        // A path builder is the content of the file.
+        Some(Value::Path(p)) => {
+            let bytes = ev.io.read_file(std::path::Path::new(&*p)).map_err(|e| SpecError::Invalid {
+                attr: "builder".into(),
+                message: format!("cannot read '{p}': {e}"),
+                span: f.span_of("builder"),
+            })?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Some(other) => {
+            return Err(SpecError::WrongType {
+                attr: "builder".into(),
+                expected: "a string or a path",
+                found: other.describe().to_owned(),
+                span: f.span_of("builder"),
+            })
+        }
+    };
+
+    let env = string_map(&f, "env", &mut context)?;
+    let env_files = string_map(&f, "envFiles", &mut context)?;
+    let search_paths = match f.get("searchPaths")? {
+        None | Some(Value::Null) => SearchPaths::default(),
+        Some(v) => reduce_search_paths(&f, &v, &mut context)?,
+    };
+    let sha256 = match f.get("sha256")? {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str().to_owned()),
+        Some(other) => {
+            return Err(SpecError::WrongType {
+                attr: "sha256".into(),
+                expected: "a string or null",
+                found: other.describe().to_owned(),
+                span: f.span_of("sha256"),
+            })
+        }
+    };
+    if f.get("action")?.is_some_and(|v| !matches!(v, Value::Null)) {
+        return Err(SpecError::NotSupported {
+            what: "makeDerivation's 'action'".into(),
+            span: f.span_of("action"),
+        });
+    }
+    let local = f.bool("local")?.unwrap_or(false);
+
+    Ok(DerivationSpec {
+        name: sanitize_derivation_name(&name),
+        builder,
+        env,
+        env_files,
+        search_paths,
+        sha256,
+        local,
+        input_paths: context.paths.iter().map(|p| p.to_string()).collect(),
+    })
+}
+
+/// `env`/`envFiles`: every key starts with `env` or `__`; values are strings (numbers, paths
+/// and packages are turned into strings as interpolation would).
+fn string_map(f: &Fields, attr: &str, context: &mut Context) -> Result<BTreeMap<String, String>, SpecError> {
+    let mut out = BTreeMap::new();
+    let Some(v) = f.get(attr)? else {
+        return Ok(out);
+    };
+    let inner = Fields::new(f.ev, &v, attr, f.span_of(attr))?;
+    for key in inner.attrs.names() {
+        if !(key.starts_with("env") || key.starts_with("__")) {
+            return Err(SpecError::InvalidEnvKey {
+                key: key.to_string(),
+                span: inner.span_of(key),
+            });
+        }
+        let value = inner.get(key)?.unwrap_or(Value::Null);
+        let span = inner.span_of(key);
+        let s = f
+            .ev
+            .coerce_to_string(&value, CoercionMode::TO_STRING, span.unwrap_or(Span { file: makes_syntax::FileId(u32::MAX), start: 0, end: 0 }))
+            .map_err(|e| SpecError::Eval(e.note(span, format!("while evaluating '{attr}.{key}'"))))?;
+        s.merge_context_into(context);
+        out.insert(key.to_string(), s.as_str().to_owned());
+    }
+    Ok(out)
+}
+
+fn reduce_search_paths(f: &Fields, value: &Value, context: &mut Context) -> Result<SearchPaths, SpecError> {
+    let sp = Fields::new(f.ev, value, "searchPaths", f.span_of("searchPaths"))?;
+    sp.reject_unknown("searchPaths", SEARCH_PATH_KINDS)?;
+    let mut out = SearchPaths::default();
+    for kind in sp.attrs.names() {
+        match &**kind {
+            "bin" | "source" => {
+                let paths = sp.store_paths(kind)?.unwrap_or_default();
+                context.paths.extend(paths.iter().map(|p| p.as_str().into()));
+                if &**kind == "bin" {
+                    out.bin = paths;
+                } else {
+                    out.source = paths;
+                }
+            }
+            "export" => {
+                let Some(Value::List(items)) = sp.get(kind)? else {
+                    return Err(SpecError::WrongType {
+                        attr: "searchPaths.export".into(),
+                        expected: "a list of [ NAME package SUFFIX ] lists",
+                        found: "something else".into(),
+                        span: sp.span_of(kind),
+                    });
+                };
+                for item in items.iter() {
+                    let triple = match item.force(f.ev)? {
+                        Value::List(t) if t.len() == 3 => t,
+                        _ => {
+                            return Err(SpecError::WrongType {
+                                attr: "searchPaths.export".into(),
+                                expected: "a list of [ NAME package SUFFIX ] lists",
+                                found: "a malformed element".into(),
+                                span: sp.span_of(kind),
+                            })
+                        }
+                    };
+                    let mut parts = Vec::new();
+                    for t in triple.iter() {
+                        let v = t.force(f.ev)?;
+                        let s = f.ev.coerce_to_string(&v, CoercionMode::INTERPOLATION, sp.span_of(kind).unwrap_or(Span { file: makes_syntax::FileId(u32::MAX), start: 0, end: 0 }))?;
+                        s.merge_context_into(context);
+                        parts.push(s.as_str().to_owned());
+                    }
+                    out.export.push((parts[0].clone(), parts[1].clone(), parts[2].clone()));
+                }
+            }
+            other => {
+                return Err(SpecError::NotSupported {
+                    what: format!("searchPaths.{other}"),
+                    span: sp.span_of(other),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// nixpkgs' `lib.strings.sanitizeDerivationName`: no leading dots, runs of invalid characters
+/// become `-`, at most 207 characters (the tail kept), `unknown` when empty.
+pub fn sanitize_derivation_name(name: &str) -> String {
+    let trimmed = name.trim_start_matches('.');
+    let mut out = String::new();
+    let mut in_invalid = false;
+    for c in trimmed.chars() {
+        let valid = c.is_ascii_alphanumeric() || "+._?=-".contains(c);
+        if valid {
+            out.push(c);
+            in_invalid = false;
+        } else if !in_invalid {
+            out.push('-');
+            in_invalid = true;
+        }
+    }
+    if out.len() > 207 {
+        out = out[out.len() - 207..].to_owned();
+    }
+    if out.is_empty() {
+        "unknown".to_owned()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitizes_like_nixpkgs() {
+        assert_eq!(sanitize_derivation_name("..foo bar/baz"), "foo-bar-baz");
+        assert_eq!(sanitize_derivation_name("ok-1.0"), "ok-1.0");
+        assert_eq!(sanitize_derivation_name("..."), "unknown");
+        assert_eq!(sanitize_derivation_name("a  !! b"), "a-b");
+    }
+}

@@ -1,0 +1,331 @@
+//! `reduce_image_spec`: a `makeContainerImage` argument set to an `ImageSpec`, with the seed's
+//! defaults, dockerTools' defaults for the rest, and an error for every attribute that has no
+//! meaning in the chosen mode.
+
+use crate::error::SpecError;
+use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
+use crate::reduce::Fields;
+use makes_eval::{Context, Evaluator, Value};
+use makes_syntax::Span;
+use std::collections::BTreeMap;
+
+/// `buildLayeredImage`'s inputs (layered = true), plus makes' `layered` and `layers`.
+const LAYERED_ATTRS: &[&str] = &[
+    "architecture", "compressor", "config", "contents", "created", "enableFakechroot", "extraCommands",
+    "fakeRootCommands", "fromImage", "gid", "gname", "includeNixDB", "includeStorePaths", "layered", "layers",
+    "maxLayers", "meta", "mtime", "name", "passthru", "tag", "uid", "uname",
+];
+
+/// `buildImage`'s inputs (layered = false), plus makes' `layered` and `layers`, and the
+/// attributes with a natural meaning in both modes.
+const SINGLE_ATTRS: &[&str] = &[
+    "architecture", "buildVMMemorySize", "compressor", "config", "contents", "copyToRoot", "created", "diskSize",
+    "extraCommands", "fromImage", "fromImageName", "fromImageTag", "gid", "gname", "includeNixDB",
+    "includeStorePaths", "keepContentsDirlinks", "layered", "layers", "meta", "mtime", "name", "passthru",
+    "runAsRoot", "tag", "uid", "uname",
+];
+
+/// Attributes accepted by the contract whose behaviour the image builder does not have yet:
+/// an error when used, never silently ignored.
+const NOT_YET: &[&str] = &[
+    "fromImage", "fromImageName", "fromImageTag", "fakeRootCommands", "enableFakechroot", "runAsRoot",
+    "includeNixDB", "keepContentsDirlinks",
+];
+
+/// Keys of the OCI image config object.
+const CONFIG_KEYS: &[&str] = &[
+    "ArgsEscaped", "Cmd", "Entrypoint", "Env", "ExposedPorts", "Healthcheck", "Labels", "OnBuild", "Shell",
+    "StopSignal", "User", "Volumes", "WorkingDir",
+];
+
+pub fn reduce_image_spec(ev: &Evaluator, args: &Value, span: Option<Span>) -> Result<ImageSpec, SpecError> {
+    let f = Fields::new(ev, args, "makeContainerImage's argument", span)?;
+    let layered = f.bool("layered")?.unwrap_or(true);
+    let (known, other) = if layered { (LAYERED_ATTRS, SINGLE_ATTRS) } else { (SINGLE_ATTRS, LAYERED_ATTRS) };
+    for name in f.attrs.names() {
+        if !known.contains(&&**name) {
+            if other.contains(&&**name) {
+                return Err(SpecError::WrongMode {
+                    attr: name.to_string(),
+                    needs: !layered,
+                    span: f.span_of(name),
+                });
+            }
+            return Err(SpecError::UnknownAttribute {
+                function: "makeContainerImage",
+                attr: name.to_string(),
+                known: known.join(", "),
+                span: f.span_of(name),
+            });
+        }
+    }
+    for name in NOT_YET {
+        // `false`/`null`/empty values ask for nothing, so they are accepted.
+        if let Some(v) = f.get(name)? {
+            let asks_nothing = match &v {
+                Value::Null | Value::Bool(false) => true,
+                Value::String(s) => s.as_str().is_empty(),
+                _ => false,
+            };
+            if !asks_nothing {
+                return Err(SpecError::NotSupported {
+                    what: format!("makeContainerImage's '{name}'"),
+                    span: f.span_of(name),
+                });
+            }
+        }
+    }
+
+    let mut contents = match (f.store_paths("layers")?, f.store_paths("contents")?) {
+        (Some(_), Some(_)) => {
+            return Err(SpecError::Invalid {
+                attr: "contents".into(),
+                message: "'layers' is an alias of 'contents': give only one of them".into(),
+                span: f.span_of("contents"),
+            })
+        }
+        (Some(l), None) | (None, Some(l)) => l,
+        (None, None) => Vec::new(),
+    };
+    if !layered {
+        // buildImage's `copyToRoot` and makes' `layers` both go into the image root.
+        if let Some(root) = f.store_paths("copyToRoot")? {
+            contents.extend(root);
+        }
+    }
+
+    let max_layers = match f.int("maxLayers")? {
+        None => 100,
+        Some(n) if n > 1 && n <= 125 => n as u32,
+        Some(n) => {
+            return Err(SpecError::Invalid {
+                attr: "maxLayers".into(),
+                message: format!("must be an integer greater than 1 and at most 125, got {n}"),
+                span: f.span_of("maxLayers"),
+            })
+        }
+    };
+
+    let created = match f.string("created")? {
+        None => Created::At(DEFAULT_CREATED.to_owned()),
+        Some(s) if s == "now" => Created::Now,
+        Some(s) => {
+            validate_date(&s).map_err(|message| SpecError::Invalid {
+                attr: "created".into(),
+                message,
+                span: f.span_of("created"),
+            })?;
+            Created::At(s)
+        }
+    };
+    let mtime = match f.string("mtime")? {
+        None => DEFAULT_CREATED.to_owned(),
+        Some(s) if s == "now" => {
+            return Err(SpecError::NotSupported {
+                what: "mtime = \"now\"".into(),
+                span: f.span_of("mtime"),
+            })
+        }
+        Some(s) => {
+            validate_date(&s).map_err(|message| SpecError::Invalid {
+                attr: "mtime".into(),
+                message,
+                span: f.span_of("mtime"),
+            })?;
+            s
+        }
+    };
+
+    let mut config_context = Context::default();
+    let config = match f.get("config")? {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(v) => reduce_config(&f, &v, &mut config_context)?,
+    };
+
+    let compressor = match f.string("compressor")?.as_deref() {
+        None | Some("gz") => Compressor::Gz,
+        Some("none") => Compressor::None,
+        Some("zstd") => Compressor::Zstd,
+        Some(other) => {
+            return Err(SpecError::Invalid {
+                attr: "compressor".into(),
+                message: format!("unknown compressor '{other}'; use \"none\", \"gz\" or \"zstd\""),
+                span: f.span_of("compressor"),
+            })
+        }
+    };
+
+    let id = |name: &str, default: u32| -> Result<u32, SpecError> {
+        match f.int(name)? {
+            None => Ok(default),
+            Some(n) => u32::try_from(n).map_err(|_| SpecError::Invalid {
+                attr: name.into(),
+                message: format!("must be between 0 and {}, got {n}", u32::MAX),
+                span: f.span_of(name),
+            }),
+        }
+    };
+
+    let name = f.string("name")?.unwrap_or_else(|| "container-image".to_owned());
+    if name.is_empty() {
+        return Err(SpecError::Invalid {
+            attr: "name".into(),
+            message: "must not be empty".into(),
+            span: f.span_of("name"),
+        });
+    }
+    let tag = f.string("tag")?.unwrap_or_else(|| "latest".to_owned());
+    validate_tag(&tag).map_err(|message| SpecError::Invalid {
+        attr: "tag".into(),
+        message,
+        span: f.span_of("tag"),
+    })?;
+
+    Ok(ImageSpec {
+        name,
+        tag,
+        created,
+        layered,
+        max_layers,
+        contents,
+        config,
+        config_references: config_context.paths.iter().map(|p| p.to_string()).collect(),
+        extra_commands: f.string("extraCommands")?.unwrap_or_default(),
+        architecture: f.string("architecture")?.unwrap_or_else(|| host_architecture().to_owned()),
+        mtime,
+        uid: id("uid", 0)?,
+        gid: id("gid", 0)?,
+        uname: f.string("uname")?.unwrap_or_else(|| "root".to_owned()),
+        gname: f.string("gname")?.unwrap_or_else(|| "root".to_owned()),
+        compressor,
+        include_store_paths: f.bool("includeStorePaths")?.unwrap_or(true),
+    })
+}
+
+/// The `config` set as OCI JSON, checking the shape of the keys the runtime reads.
+fn reduce_config(
+    image: &Fields,
+    value: &Value,
+    context: &mut Context,
+) -> Result<BTreeMap<String, serde_json::Value>, SpecError> {
+    let f = Fields::new(image.ev, value, "config", image.span_of("config"))?;
+    f.reject_unknown("config", CONFIG_KEYS)?;
+    let mut out = BTreeMap::new();
+    for name in f.attrs.names() {
+        let v = f.get(name)?.unwrap_or(Value::Null);
+        let json = makes_eval::to_json(f.ev, &v, context)?;
+        let bad = |expected: &'static str| SpecError::WrongType {
+            attr: format!("config.{name}"),
+            expected,
+            found: v.describe().to_owned(),
+            span: f.span_of(name),
+        };
+        match &**name {
+            "Cmd" | "Entrypoint" | "Shell" | "OnBuild" => {
+                if !json.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())) {
+                    return Err(bad("a list of strings"));
+                }
+            }
+            "Env" => {
+                let items = json.as_array().filter(|a| a.iter().all(|x| x.is_string())).ok_or_else(|| bad("a list of strings"))?;
+                for item in items {
+                    let s = item.as_str().unwrap_or_default();
+                    if !s.contains('=') || s.starts_with('=') {
+                        return Err(SpecError::Invalid {
+                            attr: "config.Env".into(),
+                            message: format!("'{s}' is not of the form NAME=value"),
+                            span: f.span_of(name),
+                        });
+                    }
+                }
+            }
+            "ExposedPorts" | "Volumes" => {
+                let map = json.as_object().ok_or_else(|| bad("a set of empty sets"))?;
+                if !map.values().all(|x| x.as_object().is_some_and(|o| o.is_empty())) {
+                    return Err(bad("a set of empty sets"));
+                }
+            }
+            "Labels" => {
+                if !json.as_object().is_some_and(|m| m.values().all(|x| x.is_string())) {
+                    return Err(bad("a set of strings"));
+                }
+            }
+            "User" | "WorkingDir" | "StopSignal" => {
+                if !json.is_string() {
+                    return Err(bad("a string"));
+                }
+            }
+            _ => {}
+        }
+        out.insert(name.to_string(), json);
+    }
+    Ok(out)
+}
+
+/// Accepts `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, the ISO-8601 form OCI configs use.
+pub fn validate_date(s: &str) -> Result<(), String> {
+    let bad = || format!("'{s}' is not an ISO-8601 date like \"1970-01-01T00:00:01Z\" (or \"now\")");
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return Err(bad());
+    }
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let shape = digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10) && (b[10] == b'T' || b[10] == b't')
+        && digits(11..13) && b[13] == b':' && digits(14..16) && b[16] == b':' && digits(17..19);
+    if !shape {
+        return Err(bad());
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return Err(bad());
+        }
+        rest = &frac[n..];
+    }
+    let zone_ok = rest == "Z" || rest == "z" || {
+        let z = rest.as_bytes();
+        z.len() == 6 && (z[0] == b'+' || z[0] == b'-') && z[1..3].iter().all(u8::is_ascii_digit) && z[3] == b':' && z[4..6].iter().all(u8::is_ascii_digit)
+    };
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(99);
+    let ranges_ok = (1..=12).contains(&num(5..7)) && (1..=31).contains(&num(8..10)) && num(11..13) < 24 && num(14..16) < 60 && num(17..19) < 61;
+    if zone_ok && ranges_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+/// A tag as OCI references allow: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn validate_tag(tag: &str) -> Result<(), String> {
+    let ok = !tag.is_empty()
+        && tag.len() <= 128
+        && tag.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || c == '_' || (i > 0 && (c == '.' || c == '-')));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("'{tag}' is not a valid image tag (letters, digits, '_', '.', '-'; at most 128)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert!(validate_date("1970-01-01T00:00:01Z").is_ok());
+        assert!(validate_date("2026-01-19T10:30:00+02:00").is_ok());
+        assert!(validate_date("2026-01-19T10:30:00.123Z").is_ok());
+        assert!(validate_date("2026-13-19T10:30:00Z").is_err());
+        assert!(validate_date("yesterday").is_err());
+    }
+
+    #[test]
+    fn tags() {
+        assert!(validate_tag("1.0.0").is_ok());
+        assert!(validate_tag("latest").is_ok());
+        assert!(validate_tag(".x").is_err());
+        assert!(validate_tag("a/b").is_err());
+    }
+}
