@@ -8,6 +8,7 @@ mod builtins;
 mod error;
 mod eval;
 mod io;
+mod print;
 mod thunk;
 mod value;
 
@@ -16,6 +17,7 @@ pub use builtins::make_primop;
 pub use error::{EvalError, EvalErrorKind, Result};
 pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};
+pub use print::{print_value, quote_string};
 pub use thunk::Thunk;
 pub use value::{Attr, Attrs, Closure, Context, NixString, PrimOp, PrimOpApp, PrimOpFn, Value};
 

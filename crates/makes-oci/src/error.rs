@@ -60,7 +60,9 @@ pub enum OciError {
     },
 
     /// Only regular files, directories and symlinks go into a layer.
-    #[error("unsupported file type at {path} (only files, directories and symlinks go into a layer)")]
+    #[error(
+        "unsupported file type at {path} (only files, directories and symlinks go into a layer)"
+    )]
     #[diagnostic(code(makes::oci::unsupported_file_type))]
     UnsupportedFileType { path: PathBuf },
 
@@ -99,6 +101,11 @@ pub enum OciError {
         expected: String,
         found: String,
     },
+
+    /// An image archive is not what `build_image` writes (found by `fsck_archive`).
+    #[error("invalid image archive {path}: {reason}")]
+    #[diagnostic(code(makes::oci::invalid_archive))]
+    InvalidArchive { path: PathBuf, reason: String },
 
     /// Serialising image metadata failed.
     #[error("cannot serialise the image {what}: {source}")]

@@ -59,7 +59,11 @@ pub fn plan_layers(spec: &ImageSpec, closure: &[PathInfo]) -> LayerPlan {
     all.dedup();
 
     if !spec.layered {
-        let store_paths = if spec.include_store_paths { all } else { Vec::new() };
+        let store_paths = if spec.include_store_paths {
+            all
+        } else {
+            Vec::new()
+        };
         return LayerPlan {
             layers: vec![PlannedLayer {
                 store_paths,
@@ -230,7 +234,11 @@ mod tests {
         let c = closure(50);
         for max in [2, 3, 5, 10, 49, 50, 51, 52, 100] {
             let plan = plan_layers(&spec(true, max), &c);
-            assert!(plan.layers.len() <= max as usize, "max {max}: {}", plan.layers.len());
+            assert!(
+                plan.layers.len() <= max as usize,
+                "max {max}: {}",
+                plan.layers.len()
+            );
             assert_complete(&plan, &c);
             let last = plan.layers.last().expect("always a customisation layer");
             assert_eq!(last.root, Some(RootMode::SymlinkJoin));

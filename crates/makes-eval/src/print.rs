@@ -1,0 +1,163 @@
+//! Printing values as `nix-instantiate --eval` prints them.
+
+use crate::value::Value;
+use crate::{Evaluator, Result};
+use std::collections::HashSet;
+use std::fmt::Write;
+use std::rc::Rc;
+
+/// Renders `value` as Nix does; with `strict`, everything inside is forced first (the caller
+/// forces with `force_deep`), otherwise unevaluated parts print as `<CODE>`.
+pub fn print_value(ev: &Evaluator, value: &Value, strict: bool) -> Result<String> {
+    let mut out = String::new();
+    let mut active = HashSet::new();
+    print_into(ev, value, strict, &mut out, &mut active)?;
+    Ok(out)
+}
+
+fn print_into(ev: &Evaluator, value: &Value, strict: bool, out: &mut String, active: &mut HashSet<usize>) -> Result<()> {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) => out.push_str(&format_float(*f)),
+        Value::String(s) => out.push_str(&quote_string(s.as_str())),
+        Value::Path(p) => out.push_str(p),
+        Value::Lambda(_) => out.push_str("<LAMBDA>"),
+        Value::PrimOp(_) => out.push_str("<PRIMOP>"),
+        Value::PrimOpApp(_) => out.push_str("<PRIMOP-APP>"),
+        Value::Attrs(attrs) => {
+            let key = Rc::as_ptr(attrs) as usize;
+            if !active.insert(key) {
+                out.push_str("«repeated»");
+                return Ok(());
+            }
+            out.push('{');
+            out.push(' ');
+            for (name, attr) in attrs.iter() {
+                out.push_str(&quote_attr(name));
+                out.push_str(" = ");
+                let v = if strict { Some(attr.value.force(ev)?) } else { attr.value.peek() };
+                match v {
+                    Some(v) => print_into(ev, &v, strict, out, active)?,
+                    None => out.push_str("<CODE>"),
+                }
+                out.push_str("; ");
+            }
+            out.push('}');
+            active.remove(&key);
+        }
+        Value::List(items) => {
+            let key = Rc::as_ptr(items) as usize;
+            if !active.insert(key) {
+                out.push_str("«repeated»");
+                return Ok(());
+            }
+            out.push('[');
+            out.push(' ');
+            for item in items.iter() {
+                let v = if strict { Some(item.force(ev)?) } else { item.peek() };
+                match v {
+                    Some(v) => print_into(ev, &v, strict, out, active)?,
+                    None => out.push_str("<CODE>"),
+                }
+                out.push(' ');
+            }
+            out.push(']');
+            active.remove(&key);
+        }
+    }
+    Ok(())
+}
+
+/// Floats as C++ streams print them by default (`%g` with 6 significant digits).
+pub fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        return if f.is_sign_negative() { "-nan".into() } else { "nan".into() };
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    let exp = f.abs().log10().floor() as i32;
+    // %g: scientific when the exponent is < -4 or >= the precision (6).
+    let rounded_exp = {
+        let s = format!("{:.5e}", f);
+        s.split('e').nth(1).and_then(|e| e.parse::<i32>().ok()).unwrap_or(exp)
+    };
+    if !(-4..6).contains(&rounded_exp) {
+        let s = format!("{:.5e}", f);
+        let (mantissa, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = trim_zeros(mantissa);
+        let e: i32 = e.parse().unwrap_or(0);
+        format!("{mantissa}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+    } else {
+        let decimals = (5 - rounded_exp).max(0) as usize;
+        trim_zeros(&format!("{:.*}", decimals, f)).to_owned()
+    }
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// A string literal with Nix's escapes.
+pub fn quote_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// An attribute name, quoted unless it is a plain identifier.
+pub fn quote_attr(name: &str) -> String {
+    let mut chars = name.chars();
+    let plain = match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() || c == '_' => chars.all(|c| c.is_ascii_alphanumeric() || "_'-".contains(c)),
+        _ => false,
+    };
+    let keyword = matches!(name, "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit" | "or");
+    if plain && !keyword {
+        name.to_owned()
+    } else {
+        quote_string(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_like_cpp() {
+        assert_eq!(format_float(1.5), "1.5");
+        assert_eq!(format_float(3.0), "3");
+        assert_eq!(format_float(0.1), "0.1");
+        assert_eq!(format_float(1e20), "1e+20");
+        assert_eq!(format_float(123456.7), "123457");
+        assert_eq!(format_float(1234567.0), "1.23457e+06");
+        assert_eq!(format_float(0.0001), "0.0001");
+        assert_eq!(format_float(0.00001), "1e-05");
+        assert_eq!(format_float(1.0 / 3.0), "0.333333");
+    }
+}

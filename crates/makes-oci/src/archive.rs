@@ -1,0 +1,148 @@
+//! The one output file: an uncompressed tar that is at once an OCI image layout (`oci-layout`,
+//! `index.json`, `blobs/sha256/<hex>`) and a Docker archive (`manifest.json` pointing into
+//! `blobs/sha256/`), the shape Docker 25+ itself writes, so docker, podman, skopeo
+//! (`oci-archive:` and `docker-archive:`) and containerd all read it (REFERENCE.md section 4).
+//!
+//! The outer tar goes through the same deterministic writer as the layers: entries sorted,
+//! owner 0, the image's mtime, files 0644 and directories 0755. It is written to a temporary
+//! file beside the output and renamed into place, so the output is whole or absent.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::blob::StoredBlob;
+use crate::config::{blob_path, OCI_LAYOUT_JSON};
+use crate::error::OciError;
+use crate::tar_writer::{write_layer_tar, EntryKind, HeaderPolicy, LayerEntries, LayerEntry};
+
+const FILE_MODE: u32 = 0o644;
+const DIR_MODE: u32 = 0o755;
+
+/// What goes into the archive besides the blobs.
+pub struct ArchiveMetadata<'a> {
+    pub index_json: &'a [u8],
+    pub docker_manifest_json: &'a [u8],
+    /// The mtime of every entry.
+    pub mtime: u64,
+}
+
+/// Writes the archive of `blobs` (each stored under its digest; repeats are written once) to
+/// `out_file`.
+pub fn write_archive(
+    out_file: &Path,
+    blobs: &[StoredBlob],
+    meta: &ArchiveMetadata<'_>,
+) -> Result<(), OciError> {
+    let mut entries = LayerEntries::new();
+    for dir in [&b"blobs"[..], b"blobs/sha256"] {
+        entries.insert_dir_with_mode(dir, DIR_MODE)?;
+    }
+    for blob in blobs {
+        entries.insert_if_absent(
+            blob_path(&blob.digest).as_bytes(),
+            LayerEntry {
+                mode: FILE_MODE,
+                kind: EntryKind::File {
+                    source: blob.path.clone(),
+                    size: blob.size,
+                },
+            },
+        )?;
+    }
+    let bytes = |b: &[u8]| LayerEntry {
+        mode: FILE_MODE,
+        kind: EntryKind::Bytes(b.to_vec()),
+    };
+    entries.insert(b"oci-layout", bytes(OCI_LAYOUT_JSON))?;
+    entries.insert(b"index.json", bytes(meta.index_json))?;
+    entries.insert(b"manifest.json", bytes(meta.docker_manifest_json))?;
+
+    let policy = HeaderPolicy {
+        mtime: meta.mtime,
+        uid: 0,
+        gid: 0,
+        uname: String::new(),
+        gname: String::new(),
+    };
+    let dir = match out_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".makes-image-")
+        .tempfile_in(dir)
+        .map_err(OciError::io(dir))?;
+    let tmp_path = tmp.path().to_path_buf();
+    let mut out = write_layer_tar(&entries, &policy, BufWriter::with_capacity(1 << 20, tmp))?;
+    out.flush().map_err(OciError::io(&tmp_path))?;
+    let tmp = out.into_inner().map_err(|e| OciError::Io {
+        path: tmp_path.clone(),
+        source: e.into_error(),
+    })?;
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(FILE_MODE))
+        .map_err(OciError::io(&tmp_path))?;
+    tmp.persist(out_file).map_err(|e| OciError::Io {
+        path: out_file.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blob::write_blob;
+    use std::io::Read;
+
+    #[test]
+    fn archive_is_sorted_and_dedups_blobs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = dir.path().join("b");
+        fs::create_dir(&blobs).expect("mkdir");
+        let a = write_blob(&blobs, b"layer").expect("blob");
+        let c = write_blob(&blobs, b"config").expect("blob");
+        let out = dir.path().join("image.tar");
+        let meta = ArchiveMetadata {
+            index_json: b"{}",
+            docker_manifest_json: b"[]",
+            mtime: 1,
+        };
+        write_archive(&out, &[a.clone(), c.clone(), a.clone()], &meta).expect("archive");
+        let mut ar = tar::Archive::new(fs::File::open(&out).expect("open"));
+        let mut names = Vec::new();
+        for e in ar.entries().expect("entries") {
+            let mut e = e.expect("entry");
+            let name = e.path().expect("path").to_string_lossy().into_owned();
+            let mode = e.header().mode().expect("mode");
+            assert_eq!(e.header().uid().expect("uid"), 0);
+            assert_eq!(e.header().mtime().expect("mtime"), 1);
+            if name == format!("blobs/sha256/{}", a.digest.hex()) {
+                let mut data = Vec::new();
+                e.read_to_end(&mut data).expect("read");
+                assert_eq!(data, b"layer");
+            }
+            let is_dir = e.header().entry_type() == tar::EntryType::Directory;
+            assert_eq!(mode, if is_dir { 0o755 } else { 0o644 }, "{name}");
+            assert_eq!(
+                is_dir,
+                name == "blobs/" || name == "blobs/sha256/",
+                "{name}"
+            );
+            names.push(name.trim_end_matches('/').to_string());
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert_eq!(names.len(), 7, "{names:?}");
+        assert_eq!(
+            fs::metadata(&out).expect("meta").permissions().mode() & 0o777,
+            0o644
+        );
+        // Only the output is left: the temporary file was renamed.
+        let left: Vec<_> = fs::read_dir(dir.path()).expect("ls").collect();
+        assert_eq!(left.len(), 2);
+    }
+}

@@ -1,0 +1,303 @@
+//! The customisation root: the spec's `contents` joined into `/`, then `extraCommands`.
+//!
+//! Layered mode does what nixpkgs' `symlinkJoin` (`lndir -silent` per content path) does:
+//! directories become real directories (mode 0755), files become symlinks to their absolute
+//! `/nix/store/...` path, and symlinks are copied with the same target. Single-layer mode
+//! (`buildImage`'s `copyToRoot`) copies the files instead (canonical store modes 0444/0555).
+//! Content paths are joined in the order given and the first one wins a conflict, silently, as
+//! `lndir -silent` does (buildEnv without `ignoreCollisions` would fail instead: makes follows
+//! symlinkJoin, which is what dockerTools uses).
+//!
+//! `extraCommands` then runs as `bash -c` with errexit, nounset and pipefail, `umask 0022`, the
+//! root as the working directory and a clean environment (`PATH=/usr/bin:/bin`,
+//! `HOME=/homeless-shelter`), as nixpkgs runs it in the layer directory.
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::OciError;
+use crate::plan::RootMode;
+
+/// Mode of the directories makes creates in the root.
+const ROOT_DIR_MODE: u32 = 0o755;
+/// How much of a failing extraCommands' stderr goes into the error.
+const STDERR_TAIL_BYTES: usize = 4000;
+
+/// One content path: its absolute logical name (`/nix/store/...`, maybe a subpath) and where its
+/// bytes are on disk.
+#[derive(Debug, Clone)]
+pub struct ContentSource {
+    pub logical: String,
+    pub real: PathBuf,
+}
+
+/// The customisation root, built in a temporary directory of the scratch directory and removed
+/// when dropped.
+#[derive(Debug)]
+pub struct CustomisationRoot {
+    dir: tempfile::TempDir,
+}
+
+impl CustomisationRoot {
+    /// The directory that is `/` of the layer.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for CustomisationRoot {
+    fn drop(&mut self) {
+        // extraCommands may leave read-only directories; make them removable so the temporary
+        // directory can go (errors are ignored: this is best-effort cleanup).
+        make_removable(self.dir.path());
+    }
+}
+
+fn make_removable(dir: &Path) {
+    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                make_removable(&e.path());
+            }
+        }
+    }
+}
+
+/// Builds the customisation root in `scratch`: joins `contents` by `mode`, then runs
+/// `extra_commands` (when not blank) in it.
+pub fn build_customisation_root(
+    contents: &[ContentSource],
+    mode: RootMode,
+    extra_commands: &str,
+    scratch: &Path,
+) -> Result<CustomisationRoot, OciError> {
+    let dir = tempfile::Builder::new()
+        .prefix("makes-root-")
+        .tempdir_in(scratch)
+        .map_err(OciError::io(scratch))?;
+    let root = CustomisationRoot { dir };
+    for content in contents {
+        let meta = fs::metadata(&content.real).map_err(OciError::io(&content.real))?;
+        if !meta.is_dir() {
+            return Err(OciError::ContentNotDirectory {
+                path: content.logical.clone(),
+            });
+        }
+        join_dir(&content.real, &content.logical, root.path(), mode)?;
+    }
+    if !extra_commands.trim().is_empty() {
+        run_extra_commands(extra_commands, root.path())?;
+    }
+    Ok(root)
+}
+
+/// Joins the directory `src` (logically `logical`) into `dest`, first entry wins.
+fn join_dir(src: &Path, logical: &str, dest: &Path, mode: RootMode) -> Result<(), OciError> {
+    let mut names: Vec<_> = fs::read_dir(src)
+        .map_err(OciError::io(src))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()
+        .map_err(OciError::io(src))?;
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    for name in names {
+        let s = src.join(&name);
+        let d = dest.join(&name);
+        let child_logical = format!("{logical}/{}", name.to_string_lossy());
+        let s_meta = fs::symlink_metadata(&s).map_err(OciError::io(&s))?;
+        let existing = fs::symlink_metadata(&d).ok();
+        let ft = s_meta.file_type();
+        if ft.is_dir() {
+            match existing {
+                Some(m) if m.is_dir() => {}
+                Some(_) => continue,
+                None => {
+                    fs::create_dir(&d).map_err(OciError::io(&d))?;
+                    fs::set_permissions(&d, fs::Permissions::from_mode(ROOT_DIR_MODE))
+                        .map_err(OciError::io(&d))?;
+                }
+            }
+            join_dir(&s, &child_logical, &d, mode)?;
+        } else if existing.is_some() {
+            continue;
+        } else if ft.is_symlink() {
+            let target = fs::read_link(&s).map_err(OciError::io(&s))?;
+            symlink(&target, &d).map_err(OciError::io(&d))?;
+        } else if ft.is_file() {
+            match mode {
+                RootMode::SymlinkJoin => {
+                    symlink(&child_logical, &d).map_err(OciError::io(&d))?;
+                }
+                RootMode::Copy => {
+                    fs::copy(&s, &d).map_err(OciError::io(&d))?;
+                    let bits = s_meta.permissions().mode();
+                    let exec = if bits & 0o100 != 0 { 0o111 } else { 0 };
+                    let file_mode = 0o444 | exec | (bits & 0o7000);
+                    fs::set_permissions(&d, fs::Permissions::from_mode(file_mode))
+                        .map_err(OciError::io(&d))?;
+                }
+            }
+        } else {
+            return Err(OciError::UnsupportedFileType { path: s });
+        }
+    }
+    Ok(())
+}
+
+/// Runs `script` with bash in `cwd`, with a clean environment.
+fn run_extra_commands(script: &str, cwd: &Path) -> Result<(), OciError> {
+    let output = Command::new("bash")
+        .args(["--noprofile", "--norc"])
+        .args(["-o", "errexit", "-o", "nounset", "-o", "pipefail"])
+        .arg("-c")
+        .arg(format!("umask 0022\n{script}"))
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", "/homeless-shelter")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(OciError::io("bash"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = &output.stderr;
+    let tail = &stderr[stderr.len().saturating_sub(STDERR_TAIL_BYTES)..];
+    Err(OciError::ExtraCommandsFailed {
+        status: output.status.to_string(),
+        cwd: cwd.to_path_buf(),
+        stderr_tail: String::from_utf8_lossy(tail).into_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(dir: &Path, base: &str, files: &[(&str, &str)]) -> ContentSource {
+        let real = dir.join(base);
+        for (p, data) in files {
+            let path = real.join(p);
+            fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
+            fs::write(&path, data).expect("write");
+        }
+        ContentSource {
+            logical: format!("/nix/store/{base}"),
+            real,
+        }
+    }
+
+    #[test]
+    fn symlink_join_links_files_and_first_wins() {
+        let store = tempfile::tempdir().expect("tempdir");
+        let scratch = tempfile::tempdir().expect("tempdir");
+        let a = content(
+            store.path(),
+            "aaa-hello",
+            &[("bin/hello", "a"), ("share/a", "a")],
+        );
+        let b = content(
+            store.path(),
+            "bbb-other",
+            &[("bin/hello", "b"), ("bin/b", "b")],
+        );
+        symlink("hello", b.real.join("bin/hi")).expect("symlink");
+        let root = build_customisation_root(&[a, b], RootMode::SymlinkJoin, "", scratch.path())
+            .expect("root");
+        let r = root.path();
+        let link = |p: &str| fs::read_link(r.join(p)).expect(p);
+        assert_eq!(
+            link("bin/hello"),
+            Path::new("/nix/store/aaa-hello/bin/hello")
+        );
+        assert_eq!(link("bin/b"), Path::new("/nix/store/bbb-other/bin/b"));
+        assert_eq!(
+            link("bin/hi"),
+            Path::new("hello"),
+            "symlinks copied as they are"
+        );
+        assert_eq!(link("share/a"), Path::new("/nix/store/aaa-hello/share/a"));
+        let bin = fs::symlink_metadata(r.join("bin")).expect("bin");
+        assert!(bin.is_dir());
+        assert_eq!(bin.permissions().mode() & 0o7777, 0o755);
+    }
+
+    #[test]
+    fn copy_mode_copies_with_store_modes() {
+        let store = tempfile::tempdir().expect("tempdir");
+        let scratch = tempfile::tempdir().expect("tempdir");
+        let a = content(store.path(), "aaa-hello", &[("bin/hello", "#!/bin/sh\n")]);
+        fs::set_permissions(a.real.join("bin/hello"), fs::Permissions::from_mode(0o700))
+            .expect("chmod");
+        let root =
+            build_customisation_root(&[a], RootMode::Copy, "", scratch.path()).expect("root");
+        let f = root.path().join("bin/hello");
+        let meta = fs::symlink_metadata(&f).expect("copied");
+        assert!(meta.is_file());
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o555);
+        assert_eq!(fs::read(&f).expect("read"), b"#!/bin/sh\n");
+    }
+
+    #[test]
+    fn extra_commands_run_in_root_with_clean_env() {
+        let scratch = tempfile::tempdir().expect("tempdir");
+        // cargo sets CARGO_MANIFEST_DIR for test runs: it must not reach the script.
+        let script = "mkdir -p tmp\nchmod 1777 tmp\necho \"$PATH:$HOME:${CARGO_MANIFEST_DIR-unset}\" > env\n";
+        let root = build_customisation_root(&[], RootMode::SymlinkJoin, script, scratch.path())
+            .expect("root");
+        let tmp = fs::metadata(root.path().join("tmp")).expect("tmp");
+        assert_eq!(tmp.permissions().mode() & 0o7777, 0o1777);
+        let env = fs::read_to_string(root.path().join("env")).expect("env");
+        assert_eq!(env, "/usr/bin:/bin:/homeless-shelter:unset\n");
+        let file_mode = fs::metadata(root.path().join("env")).expect("env");
+        assert_eq!(file_mode.permissions().mode() & 0o777, 0o644, "umask 0022");
+    }
+
+    #[test]
+    fn failing_extra_commands_report_stderr() {
+        let scratch = tempfile::tempdir().expect("tempdir");
+        for script in [
+            "echo oops >&2; false",
+            "echo $UNSET_VAR",
+            "false | true; exit 3",
+        ] {
+            let err = build_customisation_root(&[], RootMode::SymlinkJoin, script, scratch.path())
+                .expect_err(script);
+            let OciError::ExtraCommandsFailed { stderr_tail, .. } = &err else {
+                panic!("{err:?}");
+            };
+            if script.starts_with("echo oops") {
+                assert!(stderr_tail.contains("oops"));
+            }
+        }
+        // pipefail: a failure early in a pipeline fails the script.
+        assert!(build_customisation_root(
+            &[],
+            RootMode::SymlinkJoin,
+            "false | true",
+            scratch.path()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn non_directory_content_is_an_error() {
+        let store = tempfile::tempdir().expect("tempdir");
+        let scratch = tempfile::tempdir().expect("tempdir");
+        let f = store.path().join("ccc-file");
+        fs::write(&f, "x").expect("write");
+        let c = ContentSource {
+            logical: "/nix/store/ccc-file".into(),
+            real: f,
+        };
+        assert!(matches!(
+            build_customisation_root(&[c], RootMode::SymlinkJoin, "", scratch.path()),
+            Err(OciError::ContentNotDirectory { .. })
+        ));
+    }
+}

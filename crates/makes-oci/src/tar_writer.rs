@@ -1,0 +1,668 @@
+//! Deterministic layer tars: all determinism in one header policy (STYLE.md "Images and tars").
+//!
+//! A layer is a set of [`LayerEntry`]s keyed by relative archive path (`nix/store/...`,
+//! `bin/hello`), gathered from trees on disk or synthesized. [`write_layer_tar`] emits them
+//! sorted by path bytes — so parents come before children and `nix/`, `nix/store/` come first in
+//! a store layer — each path once, with missing parent directories synthesized (mode 0755).
+//! Every header is a ustar header filled field by field from the [`HeaderPolicy`] (fixed mtime,
+//! uid, gid, uname, gname; no atime, ctime, xattrs or device numbers); host metadata other than
+//! the file type, the mode bits chosen by [`ModePolicy`], sizes and symlink targets never reaches
+//! the archive. Names longer than the ustar fields get a PAX extended header (`path`, `linkpath`,
+//! and `size`/`uid`/`gid`/`uname`/`gname` when they do not fit). Hard links are stored as
+//! regular files.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use tar::{Builder, EntryType, Header};
+
+use crate::error::OciError;
+
+/// Owner and time every entry of a layer gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderPolicy {
+    pub mtime: u64,
+    pub uid: u64,
+    pub gid: u64,
+    pub uname: String,
+    pub gname: String,
+}
+
+/// How the mode bits of a tree on disk become the modes in the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModePolicy {
+    /// Store contents, canonicalised as the Nix store does whatever the host umask was:
+    /// directories 0555, files 0444 or 0555 when executable by the owner; set-id and sticky bits
+    /// are kept.
+    Store,
+    /// The permission bits as they are on disk (`mode & 0o7777`), for the customisation root
+    /// whose modes makes itself sets and extraCommands may change.
+    AsIs,
+}
+
+/// What a layer entry is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    Directory,
+    /// A regular file whose bytes are read from `source` when the tar is written.
+    File {
+        source: PathBuf,
+        size: u64,
+    },
+    /// A regular file with its bytes in memory.
+    Bytes(Vec<u8>),
+    Symlink {
+        target: Vec<u8>,
+    },
+}
+
+/// One entry of a layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerEntry {
+    /// Permission bits (`0o7777` at most); ignored for symlinks, which are always 0777.
+    pub mode: u32,
+    pub kind: EntryKind,
+}
+
+/// The entries of one layer, sorted by relative archive path (no leading `/`, no trailing `/`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerEntries {
+    entries: BTreeMap<Vec<u8>, LayerEntry>,
+}
+
+/// Mode of directories makes synthesizes (`nix/`, `nix/store/`, missing parents).
+pub const SYNTHESIZED_DIR_MODE: u32 = 0o755;
+
+impl LayerEntries {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an entry. A directory already present is kept as it is (its first mode wins);
+    /// any other repeated path is an error.
+    pub fn insert(&mut self, path: &[u8], entry: LayerEntry) -> Result<(), OciError> {
+        validate_archive_path(path)?;
+        match self.entries.get(path) {
+            Some(old) if old.kind == EntryKind::Directory && entry.kind == EntryKind::Directory => {
+                Ok(())
+            }
+            Some(_) => Err(OciError::DuplicateEntry {
+                path: String::from_utf8_lossy(path).into_owned(),
+            }),
+            None => {
+                self.entries.insert(path.to_vec(), entry);
+                Ok(())
+            }
+        }
+    }
+
+    /// Adds an entry unless its path is taken; returns whether it was added.
+    pub fn insert_if_absent(&mut self, path: &[u8], entry: LayerEntry) -> Result<bool, OciError> {
+        validate_archive_path(path)?;
+        if self.entries.contains_key(path) {
+            return Ok(false);
+        }
+        self.entries.insert(path.to_vec(), entry);
+        Ok(true)
+    }
+
+    /// Adds a directory with a forced mode, replacing the mode of one already present.
+    pub fn insert_dir_with_mode(&mut self, path: &[u8], mode: u32) -> Result<(), OciError> {
+        validate_archive_path(path)?;
+        match self.entries.get_mut(path) {
+            Some(e) if e.kind == EntryKind::Directory => {
+                e.mode = mode;
+                Ok(())
+            }
+            Some(_) => Err(OciError::DuplicateEntry {
+                path: String::from_utf8_lossy(path).into_owned(),
+            }),
+            None => {
+                self.entries.insert(
+                    path.to_vec(),
+                    LayerEntry {
+                        mode,
+                        kind: EntryKind::Directory,
+                    },
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Adds the tree at `disk` (a directory, file or symlink, not followed) under `archive`.
+    /// With an empty `archive` only the children of the directory `disk` are added, at the top
+    /// of the layer. Directory entries are read in byte order, so a tree yields the same entries
+    /// whatever order the file system lists them in.
+    pub fn add_tree(
+        &mut self,
+        disk: &Path,
+        archive: &[u8],
+        modes: ModePolicy,
+    ) -> Result<(), OciError> {
+        let meta = fs::symlink_metadata(disk).map_err(OciError::io(disk))?;
+        if archive.is_empty() {
+            if !meta.is_dir() {
+                return Err(OciError::InvalidArchivePath {
+                    path: format!("(root of {})", disk.display()),
+                });
+            }
+        } else {
+            let entry = entry_from_disk(disk, &meta, modes)?;
+            let is_dir = entry.kind == EntryKind::Directory;
+            self.insert(archive, entry)?;
+            if !is_dir {
+                return Ok(());
+            }
+        }
+        let mut names: Vec<_> = fs::read_dir(disk)
+            .map_err(OciError::io(disk))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .map_err(OciError::io(disk))?;
+        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        for name in names {
+            let mut child = archive.to_vec();
+            if !child.is_empty() {
+                child.push(b'/');
+            }
+            child.extend_from_slice(name.as_bytes());
+            self.add_tree(&disk.join(&name), &child, modes)?;
+        }
+        Ok(())
+    }
+
+    /// Moves in the entries of `other` whose paths are not taken (entries already here win).
+    pub fn merge_missing(&mut self, other: LayerEntries) {
+        for (path, entry) in other.entries {
+            self.entries.entry(path).or_insert(entry);
+        }
+    }
+
+    /// Adds every missing parent directory, with mode 0755.
+    pub fn add_missing_parents(&mut self) {
+        let mut missing = Vec::new();
+        for path in self.entries.keys() {
+            let mut p = path.as_slice();
+            while let Some(i) = p.iter().rposition(|&c| c == b'/') {
+                p = &p[..i];
+                if self.entries.contains_key(p) {
+                    break;
+                }
+                missing.push(p.to_vec());
+            }
+        }
+        for p in missing {
+            self.entries.entry(p).or_insert(LayerEntry {
+                mode: SYNTHESIZED_DIR_MODE,
+                kind: EntryKind::Directory,
+            });
+        }
+    }
+}
+
+fn validate_archive_path(path: &[u8]) -> Result<(), OciError> {
+    let bad = path.is_empty()
+        || path.contains(&0)
+        || path
+            .split(|&c| c == b'/')
+            .any(|c| c.is_empty() || c == b"." || c == b"..");
+    if bad {
+        return Err(OciError::InvalidArchivePath {
+            path: String::from_utf8_lossy(path).into_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn entry_from_disk(
+    disk: &Path,
+    meta: &fs::Metadata,
+    modes: ModePolicy,
+) -> Result<LayerEntry, OciError> {
+    let ft = meta.file_type();
+    let bits = meta.permissions().mode() & 0o7777;
+    if ft.is_symlink() {
+        let target = fs::read_link(disk).map_err(OciError::io(disk))?;
+        return Ok(LayerEntry {
+            mode: 0o777,
+            kind: EntryKind::Symlink {
+                target: target.as_os_str().as_bytes().to_vec(),
+            },
+        });
+    }
+    let mode = match modes {
+        ModePolicy::AsIs => bits,
+        ModePolicy::Store if ft.is_dir() => 0o555,
+        ModePolicy::Store => {
+            let exec = if bits & 0o100 != 0 { 0o111 } else { 0 };
+            0o444 | exec | (bits & 0o7000)
+        }
+    };
+    if ft.is_dir() {
+        Ok(LayerEntry {
+            mode,
+            kind: EntryKind::Directory,
+        })
+    } else if ft.is_file() {
+        Ok(LayerEntry {
+            mode,
+            kind: EntryKind::File {
+                source: disk.to_path_buf(),
+                size: meta.len(),
+            },
+        })
+    } else {
+        Err(OciError::UnsupportedFileType {
+            path: disk.to_path_buf(),
+        })
+    }
+}
+
+/// ustar field limits.
+const NAME_LEN: usize = 100;
+const OWNER_NAME_LEN: usize = 32;
+const MAX_OCTAL_7: u64 = 0o7777777;
+const MAX_OCTAL_11: u64 = 0o77777777777;
+
+/// Writes `entries` as an uncompressed tar to `out` (missing parents are synthesized first) and
+/// returns `out`.
+pub fn write_layer_tar<W: Write>(
+    entries: &LayerEntries,
+    policy: &HeaderPolicy,
+    out: W,
+) -> Result<W, OciError> {
+    let mut entries = entries.clone();
+    entries.add_missing_parents();
+    let mut builder = Builder::new(out);
+    for (path, entry) in &entries.entries {
+        append_entry(&mut builder, path, entry, policy)?;
+    }
+    builder
+        .into_inner()
+        .map_err(OciError::io("<layer tar stream>"))
+}
+
+fn append_entry<W: Write>(
+    builder: &mut Builder<W>,
+    path: &[u8],
+    entry: &LayerEntry,
+    policy: &HeaderPolicy,
+) -> Result<(), OciError> {
+    let stream_err = || PathBuf::from(String::from_utf8_lossy(path).into_owned());
+    let mut name = path.to_vec();
+    let (entry_type, size, mode, link): (EntryType, u64, u32, &[u8]) = match &entry.kind {
+        EntryKind::Directory => {
+            name.push(b'/');
+            (EntryType::Directory, 0, entry.mode, &[])
+        }
+        EntryKind::File { size, .. } => (EntryType::Regular, *size, entry.mode, &[]),
+        EntryKind::Bytes(b) => (EntryType::Regular, b.len() as u64, entry.mode, &[]),
+        EntryKind::Symlink { target } => (EntryType::Symlink, 0, 0o777, target.as_slice()),
+    };
+
+    let mut pax: Vec<(&str, Vec<u8>)> = Vec::new();
+    if name.len() > NAME_LEN {
+        pax.push(("path", name.clone()));
+    }
+    if link.len() > NAME_LEN {
+        pax.push(("linkpath", link.to_vec()));
+    }
+    if size > MAX_OCTAL_11 {
+        pax.push(("size", size.to_string().into_bytes()));
+    }
+    if policy.uid > MAX_OCTAL_7 {
+        pax.push(("uid", policy.uid.to_string().into_bytes()));
+    }
+    if policy.gid > MAX_OCTAL_7 {
+        pax.push(("gid", policy.gid.to_string().into_bytes()));
+    }
+    if policy.uname.len() > OWNER_NAME_LEN {
+        pax.push(("uname", policy.uname.as_bytes().to_vec()));
+    }
+    if policy.gname.len() > OWNER_NAME_LEN {
+        pax.push(("gname", policy.gname.as_bytes().to_vec()));
+    }
+    if !pax.is_empty() {
+        let data = pax_records(&pax);
+        let mut h = base_header(policy);
+        let mut pax_name = b"PaxHeaders.0/".to_vec();
+        let base = name
+            .strip_suffix(b"/")
+            .unwrap_or(&name)
+            .rsplit(|&c| c == b'/')
+            .next()
+            .unwrap_or(&[]);
+        pax_name.extend_from_slice(base);
+        set_bytes(&mut h.as_old_mut().name, &pax_name);
+        h.set_entry_type(EntryType::XHeader);
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        h.set_cksum();
+        builder
+            .append(&h, data.as_slice())
+            .map_err(OciError::io(stream_err()))?;
+    }
+
+    let mut h = base_header(policy);
+    set_bytes(&mut h.as_old_mut().name, &name);
+    set_bytes(&mut h.as_old_mut().linkname, link);
+    h.set_entry_type(entry_type);
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_cksum();
+    match &entry.kind {
+        EntryKind::File { source, size } => {
+            let file = File::open(source).map_err(OciError::io(source))?;
+            let mut reader = CountingReader {
+                inner: file.take(*size),
+                count: 0,
+            };
+            builder
+                .append(&h, &mut reader)
+                .map_err(OciError::io(source))?;
+            // A file that grew is cut by `take`; one that shrank gives fewer bytes: either way
+            // the tar would lie about the file, so stop.
+            let actual = fs::metadata(source).map_err(OciError::io(source))?.len();
+            if reader.count != *size || actual != *size {
+                return Err(OciError::FileChanged {
+                    path: source.clone(),
+                    expected: *size,
+                    found: if reader.count != *size {
+                        reader.count
+                    } else {
+                        actual
+                    },
+                });
+            }
+        }
+        EntryKind::Bytes(b) => builder
+            .append(&h, b.as_slice())
+            .map_err(OciError::io(stream_err()))?,
+        _ => builder
+            .append(&h, io::empty())
+            .map_err(OciError::io(stream_err()))?,
+    }
+    Ok(())
+}
+
+/// A ustar header with the policy's owner and time, zero device numbers, everything else empty.
+fn base_header(policy: &HeaderPolicy) -> Header {
+    let mut h = Header::new_ustar();
+    h.set_mtime(policy.mtime);
+    h.set_uid(policy.uid.min(MAX_OCTAL_7));
+    h.set_gid(policy.gid.min(MAX_OCTAL_7));
+    if let Some(u) = h.as_ustar_mut() {
+        set_bytes(&mut u.uname, policy.uname.as_bytes());
+        set_bytes(&mut u.gname, policy.gname.as_bytes());
+        set_bytes(&mut u.dev_major, b"0000000");
+        set_bytes(&mut u.dev_minor, b"0000000");
+    }
+    h
+}
+
+/// Copies `bytes` into a NUL-padded header field, truncated to the field (a PAX record carries
+/// the full value when it does not fit).
+fn set_bytes(field: &mut [u8], bytes: &[u8]) {
+    field.fill(0);
+    let n = bytes.len().min(field.len());
+    field[..n].copy_from_slice(&bytes[..n]);
+}
+
+/// PAX extended header records: `"<len> <key>=<value>\n"`, where `<len>` counts the whole
+/// record including its own digits.
+fn pax_records(records: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (key, value) in records {
+        let rest = key.len() + value.len() + 3; // ' ', '=', '\n'
+        let mut len = rest + 1;
+        while len != rest + len.to_string().len() {
+            len = rest + len.to_string().len();
+        }
+        out.extend_from_slice(format!("{len} {key}=").as_bytes());
+        out.extend_from_slice(value);
+        out.push(b'\n');
+    }
+    out
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::blob::{Digest, HashingWriter};
+    use std::os::unix::fs::symlink;
+
+    pub(crate) fn policy() -> HeaderPolicy {
+        HeaderPolicy {
+            mtime: 1,
+            uid: 0,
+            gid: 0,
+            uname: "root".into(),
+            gname: "root".into(),
+        }
+    }
+
+    fn set_mode(p: &Path, mode: u32) {
+        fs::set_permissions(p, fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    /// A small store-like tree; `variant` changes host modes (as a different umask would),
+    /// creation order and mtimes, but not contents.
+    fn make_tree(root: &Path, variant: bool) {
+        let long = "d".repeat(120);
+        let dirs = ["bin", "lib", "share/doc", &format!("share/{long}")];
+        let mut dirs: Vec<&str> = dirs.to_vec();
+        if variant {
+            dirs.reverse();
+        }
+        for d in dirs {
+            fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        let files: &[(&str, &[u8], bool)] = &[
+            ("bin/hello", b"#!/bin/sh\necho hello\n", true),
+            ("lib/libz.so.1", b"\x7fELF fake", false),
+            ("share/doc/README", b"read me\n", false),
+        ];
+        for (p, data, exec) in files {
+            let path = root.join(p);
+            fs::write(&path, data).expect("write");
+            let (x, r) = if variant {
+                (0o700, 0o600)
+            } else {
+                (0o775, 0o664)
+            };
+            set_mode(&path, if *exec { x } else { r });
+        }
+        fs::write(root.join(format!("share/{long}/f")), b"x").expect("write");
+        symlink("libz.so.1", root.join("lib/libz.so")).expect("symlink");
+        symlink(
+            "/nix/store/".to_string() + &"t".repeat(150),
+            root.join("lib/long"),
+        )
+        .expect("ln");
+        for d in ["bin", "lib", "share", "share/doc"] {
+            set_mode(&root.join(d), if variant { 0o700 } else { 0o775 });
+        }
+        if variant {
+            // A different host mtime for one file: rewrite it a little later.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let p = root.join("share/doc/README");
+            let data = fs::read(&p).expect("read");
+            fs::write(&p, &data).expect("rewrite");
+        }
+    }
+
+    fn layer_bytes(root: &Path) -> Vec<u8> {
+        let mut entries = LayerEntries::new();
+        entries
+            .insert_dir_with_mode(b"nix", SYNTHESIZED_DIR_MODE)
+            .expect("nix");
+        entries
+            .insert_dir_with_mode(b"nix/store", SYNTHESIZED_DIR_MODE)
+            .expect("store");
+        entries
+            .add_tree(root, b"nix/store/abc-hello", ModePolicy::Store)
+            .expect("add tree");
+        write_layer_tar(&entries, &policy(), Vec::new()).expect("write tar")
+    }
+
+    fn list(tar_bytes: &[u8]) -> Vec<(String, EntryType, u32, u64, u64, Option<String>)> {
+        let mut ar = tar::Archive::new(tar_bytes);
+        ar.entries()
+            .expect("entries")
+            .map(|e| {
+                let e = e.expect("entry");
+                let h = e.header();
+                (
+                    e.path()
+                        .expect("path")
+                        .to_string_lossy()
+                        .trim_end_matches('/')
+                        .to_string(),
+                    h.entry_type(),
+                    h.mode().expect("mode"),
+                    h.mtime().expect("mtime"),
+                    h.uid().expect("uid"),
+                    e.link_name()
+                        .expect("link")
+                        .map(|l| l.to_string_lossy().into_owned()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn same_tree_with_different_host_metadata_gives_identical_bytes() {
+        let a = tempfile::tempdir().expect("tempdir");
+        let b = tempfile::tempdir().expect("tempdir");
+        make_tree(a.path(), false);
+        make_tree(b.path(), true);
+        let (ta, tb) = (layer_bytes(a.path()), layer_bytes(b.path()));
+        assert_eq!(Digest::of(&ta), Digest::of(&tb));
+        assert_eq!(ta, tb);
+    }
+
+    #[test]
+    fn entries_are_sorted_parents_first_without_duplicates() {
+        let a = tempfile::tempdir().expect("tempdir");
+        make_tree(a.path(), false);
+        let listing = list(&layer_bytes(a.path()));
+        let names: Vec<&str> = listing.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(&names[..3], ["nix", "nix/store", "nix/store/abc-hello"]);
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(names, sorted, "sorted by bytes, no duplicates");
+        for (i, n) in names.iter().enumerate() {
+            if let Some((parent, _)) = n.rsplit_once('/') {
+                let at = names.iter().position(|m| *m == parent).expect("parent");
+                assert!(at < i, "{parent} before {n}");
+            }
+        }
+        let get = |n: &str| {
+            listing
+                .iter()
+                .find(|e| e.0 == n)
+                .unwrap_or_else(|| panic!("{n}"))
+        };
+        assert_eq!(get("nix").2, 0o755);
+        assert_eq!(get("nix/store").2, 0o755);
+        assert_eq!(get("nix/store/abc-hello/bin").2, 0o555);
+        assert_eq!(get("nix/store/abc-hello/bin/hello").2, 0o555);
+        assert_eq!(get("nix/store/abc-hello/lib/libz.so.1").2, 0o444);
+        let link = get("nix/store/abc-hello/lib/libz.so");
+        assert_eq!(link.1, EntryType::Symlink);
+        assert_eq!(link.5.as_deref(), Some("libz.so.1"));
+        let long_link = get("nix/store/abc-hello/lib/long");
+        assert_eq!(long_link.5.as_deref().map(str::len), Some(161));
+        let long_dir = format!("nix/store/abc-hello/share/{}/f", "d".repeat(120));
+        assert_eq!(get(&long_dir).1, EntryType::Regular);
+        assert!(listing.iter().all(|e| e.3 == 1 && e.4 == 0));
+    }
+
+    #[test]
+    fn duplicates_are_rejected_and_dirs_merge() {
+        let mut e = LayerEntries::new();
+        let file = LayerEntry {
+            mode: 0o644,
+            kind: EntryKind::Bytes(b"x".to_vec()),
+        };
+        let dir = LayerEntry {
+            mode: 0o700,
+            kind: EntryKind::Directory,
+        };
+        e.insert(b"a/b", file.clone()).expect("first");
+        assert!(e.insert(b"a/b", file.clone()).is_err());
+        e.insert(b"d", dir.clone()).expect("dir");
+        e.insert(b"d", dir.clone()).expect("same dir again merges");
+        assert!(!e.insert_if_absent(b"d", file.clone()).expect("valid"));
+        for bad in [&b"/abs"[..], b"a//b", b"a/../b", b"", b"./x"] {
+            assert!(e.insert(bad, file.clone()).is_err(), "{bad:?}");
+        }
+        let bytes = write_layer_tar(&e, &policy(), Vec::new()).expect("tar");
+        let names: Vec<String> = list(&bytes).into_iter().map(|e| e.0).collect();
+        assert_eq!(names, ["a", "a/b", "d"], "parent a synthesized once");
+    }
+
+    #[test]
+    fn diff_id_is_sha256_of_the_uncompressed_tar() {
+        let a = tempfile::tempdir().expect("tempdir");
+        make_tree(a.path(), false);
+        let mut entries = LayerEntries::new();
+        entries
+            .add_tree(a.path(), b"nix/store/abc-hello", ModePolicy::Store)
+            .expect("tree");
+        let hashed =
+            write_layer_tar(&entries, &policy(), HashingWriter::new(Vec::new())).expect("write");
+        let (bytes, digest, len) = hashed.finish();
+        assert_eq!(digest, Digest::of(&bytes));
+        assert_eq!(len, bytes.len() as u64);
+        assert_eq!(len % 512, 0);
+    }
+
+    #[test]
+    fn pax_record_lengths_count_themselves() {
+        let recs = pax_records(&[("path", vec![b'a'; 5]), ("path", vec![b'a'; 93])]);
+        let text = String::from_utf8(recs).expect("ascii");
+        let mut rest = text.as_str();
+        while !rest.is_empty() {
+            let (len, _) = rest.split_once(' ').expect("len");
+            let len: usize = len.parse().expect("number");
+            assert!(rest[..len].ends_with('\n'));
+            rest = &rest[len..];
+        }
+        assert!(text.starts_with("14 path=aaaaa\n"));
+        assert!(text.contains("\n103 path="));
+    }
+
+    #[test]
+    fn changed_file_is_an_error() {
+        let a = tempfile::tempdir().expect("tempdir");
+        let f = a.path().join("f");
+        fs::write(&f, b"abc").expect("write");
+        let mut e = LayerEntries::new();
+        e.add_tree(&f, b"f", ModePolicy::AsIs).expect("add");
+        fs::write(&f, b"abcdef").expect("grow");
+        assert!(matches!(
+            write_layer_tar(&e, &policy(), Vec::new()),
+            Err(OciError::FileChanged { .. })
+        ));
+    }
+}
