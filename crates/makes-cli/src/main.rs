@@ -1,1 +1,42 @@
-fn main() {}
+//! The `makes` binary: parse arguments, run one command on a thread with a large stack (the
+//! evaluator recurses), print the result or a miette report, exit with its code.
+
+mod cli;
+mod clock;
+mod commands;
+mod env_vars;
+mod locations;
+mod report;
+mod session;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use report::Failure;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = makes_eval::run_with_stack(move || run(cli).map_err(|f| (f.report.map(|r| format!("{r:?}")), f.code)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((report, code)) => {
+            if let Some(text) = report {
+                eprintln!("{text}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let project = cli.project.as_deref();
+    match (&cli.command, &cli.job) {
+        (Some(Command::Eval(args)), _) => commands::eval::eval(args),
+        (None, Some(job)) => commands::build::build(project, job),
+        (None, None) if cli.list => commands::list::list(project),
+        (None, None) => {
+            eprintln!("makes: give a job to build (e.g. makes /hello), --list, or a command; see makes --help");
+            Err(Failure::silent(2))
+        }
+    }
+}

@@ -18,6 +18,7 @@ mod error;
 mod fsck;
 mod plan;
 mod tar_writer;
+mod store_builder;
 mod timestamp;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +32,7 @@ pub use blob::Digest;
 pub use error::OciError;
 pub use fsck::{fsck_archive, ArchiveCheck};
 pub use plan::{plan_layers, LayerPlan, PlannedLayer, RootMode};
+pub use store_builder::NativeImageBuilder;
 
 use archive::{write_archive, ArchiveMetadata};
 use blob::{write_blob, BlobWriter, HashingWriter, LayerCompressor, StoredBlob};

@@ -1,0 +1,75 @@
+//! The command line: `makes [--project DIR] JOB`, `makes --list`, and subcommands. A job name
+//! always starts with `/`, so jobs and subcommand names never collide.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  makes /hello                          build the job /hello of the nearest makes.nix
+  makes --project fixtures/hello /hello build a job of another project
+  makes --list                          list the jobs of the project
+  docker load -i \"$(makes /hello)\"      load the built image into Docker
+  makes eval --expr '1 + 2'             evaluate a Nix expression
+
+Environment:
+  MAKES_STORE_DIR   where the store lives (default: $XDG_CACHE_HOME/makes/store)
+  XDG_CACHE_HOME    the cache directory (default: ~/.cache); out-links are
+                    $XDG_CACHE_HOME/makes/out-<job with / replaced by ->";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "makes",
+    version,
+    about = "Build makes.nix container-image jobs into OCI images, without Nix",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// The project directory (default: the nearest directory upward holding makes.nix).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+
+    /// Print the job names of the project, one per line.
+    #[arg(long)]
+    pub list: bool,
+
+    /// The job to build, e.g. `/hello`.
+    #[arg(value_name = "JOB", value_parser = parse_job_name)]
+    pub job: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate a Nix file or expression and print the value as nix-instantiate --eval does.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Force the whole value, not only its outermost constructor.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the value as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Evaluate EXPR instead of a file.
+    #[arg(long, value_name = "EXPR", conflicts_with = "file")]
+    pub expr: Option<String>,
+    /// Add a search path entry (`name=path` or `path`).
+    #[arg(short = 'I', value_name = "PATH")]
+    pub include: Vec<String>,
+    /// The file to evaluate (default: ./default.nix).
+    pub file: Option<PathBuf>,
+}
+
+fn parse_job_name(s: &str) -> Result<String, String> {
+    if s.starts_with('/') {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("a job name starts with '/', as in '/{s}'"))
+    }
+}

@@ -1,0 +1,19 @@
+//! `makes --list`: the job names, one per line, sorted.
+
+use crate::report::Failure;
+use crate::session::Session;
+use makes_eval::EvalOptions;
+use std::io::Write;
+use std::path::Path;
+
+pub fn list(project: Option<&Path>) -> Result<(), Failure> {
+    let session = Session::open(EvalOptions::default())?;
+    let project = session.load_project(project)?;
+    let mut out = std::io::stdout().lock();
+    for name in project.jobs.keys() {
+        if writeln!(out, "{name}").is_err() {
+            break; // A closed pipe (`makes --list | head`) is not an error.
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! One function per command.
+
+pub mod build;
+pub mod eval;
+pub mod list;

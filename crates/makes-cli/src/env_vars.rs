@@ -1,0 +1,9 @@
+//! The environment variables `makes` reads, in one place.
+
+/// Where the store lives on disk.
+pub const MAKES_STORE_DIR: &str = "MAKES_STORE_DIR";
+/// The cache directory root (out-links, default store).
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+pub const HOME: &str = "HOME";
+/// Search path entries for `<name>` lookups.
+pub const NIX_PATH: &str = "NIX_PATH";

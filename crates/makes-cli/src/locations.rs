@@ -1,0 +1,52 @@
+//! Where `makes` keeps things: the cache directory, the store, and out-links named as the
+//! original makes named them (`$XDG_CACHE_HOME/makes/out` + job name with `/` -> `-`).
+
+use crate::env_vars::{HOME, MAKES_STORE_DIR, XDG_CACHE_HOME};
+use std::path::{Path, PathBuf};
+
+/// `$XDG_CACHE_HOME/makes`, else `~/.cache/makes`.
+pub fn cache_dir() -> Result<PathBuf, String> {
+    if let Some(x) = std::env::var_os(XDG_CACHE_HOME).filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(x).join("makes"));
+    }
+    match std::env::var_os(HOME).filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".cache").join("makes")),
+        None => Err(format!("neither {XDG_CACHE_HOME} nor {HOME} is set: cannot find the cache directory")),
+    }
+}
+
+/// `$MAKES_STORE_DIR`, else `<cache>/store`.
+pub fn store_dir() -> Result<PathBuf, String> {
+    match std::env::var_os(MAKES_STORE_DIR).filter(|v| !v.is_empty()) {
+        Some(dir) => Ok(absolute(Path::new(&dir))),
+        None => Ok(cache_dir()?.join("store")),
+    }
+}
+
+/// The out-link of a job: `/hello` -> `<cache>/out-hello`.
+pub fn out_link(job: &str) -> Result<PathBuf, String> {
+    Ok(cache_dir()?.join(format!("out{}", job.replace('/', "-"))))
+}
+
+/// Points `link` at `target`, replacing an older link atomically.
+pub fn update_out_link(link: &Path, target: &Path) -> std::io::Result<()> {
+    if let Some(parent) = link.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = link.with_file_name(format!(
+        ".{}.tmp-{}",
+        link.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    std::fs::rename(&tmp, link)
+}
+
+pub fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    }
+}

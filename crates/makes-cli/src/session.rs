@@ -1,0 +1,72 @@
+//! One evaluation session over a project: the store, the evaluator joined to it, and the
+//! recipes of the outputs the evaluation names.
+
+use crate::env_vars::NIX_PATH;
+use crate::locations;
+use crate::report::{report_eval, report_spec, Failure};
+use makes_eval::{EvalOptions, Evaluator};
+use makes_spec::{find_project_dir, load_project, Project};
+use makes_store::{store_arguments, LocalStore, Recipes, StoreIo};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+pub struct Session {
+    pub store: LocalStore,
+    pub evaluator: Evaluator,
+    pub recipes: Recipes,
+    pub now: String,
+}
+
+impl Session {
+    pub fn open(options: EvalOptions) -> Result<Session, Failure> {
+        let store_dir = locations::store_dir().map_err(Failure::message)?;
+        let store = LocalStore::open(&store_dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let evaluator = Evaluator::new(Rc::new(StoreIo::new(store.clone())), options);
+        Ok(Session {
+            store,
+            evaluator,
+            recipes: Recipes::default(),
+            now: crate::clock::now_iso8601(),
+        })
+    }
+
+    /// Reads the project at `dir` (or the nearest one upward from the current directory).
+    pub fn load_project(&self, dir: Option<&Path>) -> Result<Project, Failure> {
+        let dir = match dir {
+            Some(d) => locations::absolute(d),
+            None => {
+                let cwd = std::env::current_dir().map_err(|e| Failure::message(format!("cannot read the current directory: {e}")))?;
+                find_project_dir(&cwd).map_err(|e| report_spec(&self.evaluator, &e))?
+            }
+        };
+        if !dir.join("makes.nix").is_file() {
+            return Err(Failure::message(format!("no makes.nix in {}", dir.display())));
+        }
+        let native = store_arguments(&self.recipes, &self.now);
+        let project = load_project(&self.evaluator, &dir, native).map_err(|e| report_spec(&self.evaluator, &e))?;
+        for module in &project.ignored_modules {
+            eprintln!("makes: warning: ignoring the '{module}' module: not supported yet");
+        }
+        Ok(project)
+    }
+}
+
+/// Search path entries from `NIX_PATH` and `-I` (later entries come first, as in Nix).
+pub fn search_path(includes: &[String]) -> Vec<(String, PathBuf)> {
+    let mut entries = Vec::new();
+    let from_env = std::env::var(NIX_PATH).unwrap_or_default();
+    for item in includes.iter().map(String::as_str).chain(from_env.split(':')) {
+        if item.is_empty() {
+            continue;
+        }
+        match item.split_once('=') {
+            Some((prefix, path)) => entries.push((prefix.to_owned(), locations::absolute(Path::new(path)))),
+            None => entries.push((String::new(), locations::absolute(Path::new(item)))),
+        }
+    }
+    entries
+}
+
+pub fn eval_failure(ev: &Evaluator, e: &makes_eval::EvalError) -> Failure {
+    report_eval(ev, e)
+}

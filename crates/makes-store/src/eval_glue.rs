@@ -1,0 +1,265 @@
+//! Where the evaluator meets the store: an `EvalIo` that imports path literals into the
+//! `LocalStore`, the native `makeDerivation` and `makeContainerImage` (which reduce their
+//! arguments to specs, name their outputs and remember how to build them), and `realise`,
+//! which builds a job's output and everything it needs, in dependency order.
+
+use crate::builder::run_derivation;
+use crate::error::StoreError;
+use crate::local::LocalStore;
+use crate::path::{derivation_output_path, make_store_path, PathInfo, StorePath};
+use makes_eval::{
+    make_primop, Attrs, Context, DiskIo, EvalIo, FileKind, NixString, PrimOpFn, Thunk, Value,
+};
+use makes_spec::{
+    reduce_derivation_spec, reduce_image_spec, sanitize_derivation_name, Created, DerivationSpec,
+    ImageSpec,
+};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::rc::Rc;
+
+/// How an output path is made.
+#[derive(Debug, Clone)]
+pub enum Recipe {
+    Derivation(DerivationSpec),
+    Image(ImageSpec),
+}
+
+impl Recipe {
+    /// The store paths that must be valid before building.
+    pub fn inputs(&self) -> Vec<String> {
+        match self {
+            Recipe::Derivation(spec) => spec.input_paths.clone(),
+            Recipe::Image(spec) => spec
+                .contents
+                .iter()
+                .chain(&spec.config_references)
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// The recipes of the outputs named during one evaluation (Nix's `.drv` files, in memory).
+#[derive(Debug, Default, Clone)]
+pub struct Recipes(Rc<RefCell<BTreeMap<StorePath, Recipe>>>);
+
+impl Recipes {
+    pub fn get(&self, path: &StorePath) -> Option<Recipe> {
+        self.0.borrow().get(path).cloned()
+    }
+
+    fn insert(&self, path: StorePath, recipe: Recipe) {
+        self.0.borrow_mut().insert(path, recipe);
+    }
+}
+
+/// `EvalIo` on the real file system, importing paths into `store`.
+pub struct StoreIo {
+    store: LocalStore,
+    disk: DiskIo,
+}
+
+impl StoreIo {
+    pub fn new(store: LocalStore) -> Self {
+        StoreIo {
+            store,
+            disk: DiskIo,
+        }
+    }
+}
+
+impl EvalIo for StoreIo {
+    fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.disk.read_file(&self.host_path(path))
+    }
+
+    fn file_kind(&self, path: &Path) -> io::Result<Option<FileKind>> {
+        self.disk.file_kind(&self.host_path(path))
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
+        self.disk.read_dir(&self.host_path(path))
+    }
+
+    fn add_to_store(&self, path: &Path, name: &str) -> io::Result<String> {
+        let host = self.host_path(path);
+        // A path already in the store is used as it is, as Nix does.
+        if let Some(sp) = self.store_path_of(path) {
+            return Ok(sp.to_absolute());
+        }
+        self.store
+            .add_source_path(&host, name)
+            .map(|p| p.to_absolute())
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        self.disk.is_dir(&self.host_path(path))
+    }
+}
+
+impl StoreIo {
+    /// A `/nix/store/...` path read during evaluation refers to our store on disk.
+    fn host_path(&self, path: &Path) -> std::path::PathBuf {
+        match path.strip_prefix(crate::STORE_DIR) {
+            Ok(rest) if !rest.as_os_str().is_empty() => self.store.store_dir().join(rest),
+            _ => path.to_path_buf(),
+        }
+    }
+
+    fn store_path_of(&self, path: &Path) -> Option<StorePath> {
+        let sp = StorePath::parse(&path.to_string_lossy()).ok()?;
+        self.store.is_valid(&sp).then_some(sp)
+    }
+}
+
+/// The makes arguments implemented with the store: `makeDerivation` and `makeContainerImage`.
+/// `now` is the build time, used for the output name of `created = "now"` images only.
+pub fn store_arguments(recipes: &Recipes, now: &str) -> Vec<(&'static str, Value)> {
+    let r = recipes.clone();
+    let make_derivation: PrimOpFn = Rc::new(move |ev, args| {
+        let arg = args[0].force(ev)?;
+        let spec = reduce_derivation_spec(ev, &arg, None)?;
+        let out = derivation_output_path(&spec);
+        let name = spec.name.clone();
+        r.insert(out.clone(), Recipe::Derivation(spec));
+        Ok(package_value(&name, &out))
+    });
+    let r = recipes.clone();
+    let now = now.to_owned();
+    let make_container_image: PrimOpFn = Rc::new(move |ev, args| {
+        let arg = args[0].force(ev)?;
+        let spec = reduce_image_spec(ev, &arg, None)?;
+        let out = image_output_path(&spec, &now);
+        r.insert(out.clone(), Recipe::Image(spec));
+        Ok(package_value(&out.name, &out))
+    });
+    vec![
+        (
+            "makeDerivation",
+            make_primop("makeDerivation", 1, make_derivation),
+        ),
+        (
+            "makeContainerImage",
+            make_primop("makeContainerImage", 1, make_container_image),
+        ),
+    ]
+}
+
+/// The version tag of the serialisation hashed by `image_output_path`.
+const IMAGE_TAG: &[u8] = b"makes-image-v1\0";
+
+/// An image's output path: input-addressed by its whole spec (and the build time when the
+/// user asked for `created = "now"`), named `<base name of the image>.tar`.
+pub fn image_output_path(spec: &ImageSpec, now: &str) -> StorePath {
+    let mut hasher = Sha256::new();
+    hasher.update(IMAGE_TAG);
+    // serde_json of plain data with sorted maps is deterministic.
+    hasher.update(serde_json::to_vec(spec).unwrap_or_default());
+    if spec.created == Created::Now {
+        hasher.update(now.as_bytes());
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    let base = spec.name.rsplit('/').next().unwrap_or(&spec.name);
+    make_store_path(
+        "output:out",
+        &digest,
+        &format!("{}.tar", sanitize_derivation_name(base)),
+    )
+}
+
+/// What `makeDerivation` and `makeContainerImage` return: a derivation-like set whose
+/// `outPath` carries its own context.
+fn package_value(name: &str, out: &StorePath) -> Value {
+    let out_abs = out.to_absolute();
+    let mut ctx = Context::default();
+    ctx.paths.insert(out_abs.as_str().into());
+    let mut attrs = Attrs::new();
+    attrs.insert("type", Thunk::value(Value::string("derivation")), None);
+    attrs.insert("name", Thunk::value(Value::string(name)), None);
+    attrs.insert("outputName", Thunk::value(Value::string("out")), None);
+    attrs.insert(
+        "outPath",
+        Thunk::value(Value::String(NixString::with_context(out_abs, ctx))),
+        None,
+    );
+    Value::Attrs(Rc::new(attrs))
+}
+
+/// Builds images, given their closure; implemented by the image builder crate.
+pub trait ImageBuilder {
+    fn build_image(
+        &self,
+        spec: &ImageSpec,
+        closure: &[PathInfo],
+        out_file: &Path,
+    ) -> Result<(), String>;
+}
+
+/// Errors of `realise`.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RealiseError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Store(#[from] StoreError),
+    #[error("building the image {path} failed: {message}")]
+    #[diagnostic(code(makes::store::image_build))]
+    Image { path: StorePath, message: String },
+    #[error("{path} is not a store path this evaluation knows how to build")]
+    #[diagnostic(code(makes::store::unknown_output))]
+    UnknownOutput { path: String },
+}
+
+/// Makes `path` valid: builds its inputs first (depth first), then itself.
+pub fn realise(
+    store: &LocalStore,
+    recipes: &Recipes,
+    images: &dyn ImageBuilder,
+    path: &str,
+    progress: &dyn Fn(&str),
+) -> Result<PathInfo, RealiseError> {
+    let sp = StorePath::parse(path).map_err(|_| RealiseError::UnknownOutput {
+        path: path.to_owned(),
+    })?;
+    if store.is_valid(&sp) {
+        return Ok(store.path_info(&sp)?);
+    }
+    let Some(recipe) = recipes.get(&sp) else {
+        return Err(RealiseError::UnknownOutput {
+            path: path.to_owned(),
+        });
+    };
+    for input in recipe.inputs() {
+        realise(store, recipes, images, &input, progress)?;
+    }
+    progress(&format!("building {sp}"));
+    match recipe {
+        Recipe::Derivation(spec) => Ok(run_derivation(store, &spec, &sp)?),
+        Recipe::Image(spec) => {
+            let roots: Vec<StorePath> = recipe_roots(&spec)?;
+            let closure = store.closure(&roots)?;
+            // An image archive refers to no store path: its contents travel inside it (and
+            // compressed layers could hide a hash anyway), as with dockerTools' tarballs.
+            store.build_output(&sp, &[], |real_out: &Path| {
+                images
+                    .build_image(&spec, &closure, real_out)
+                    .map_err(|message| RealiseError::Image {
+                        path: sp.clone(),
+                        message,
+                    })
+            })
+        }
+    }
+}
+
+fn recipe_roots(spec: &ImageSpec) -> Result<Vec<StorePath>, StoreError> {
+    spec.contents
+        .iter()
+        .chain(&spec.config_references)
+        .map(|p| StorePath::parse(p))
+        .collect()
+}
