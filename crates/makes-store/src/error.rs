@@ -66,7 +66,10 @@ pub enum StoreError {
 
     /// A build finished without creating its output.
     #[error("the build of {path} did not create its output")]
-    #[diagnostic(code(makes::store::output_not_created), help("the builder must create $out"))]
+    #[diagnostic(
+        code(makes::store::output_not_created),
+        help("the builder must create $out")
+    )]
     OutputNotCreated { path: StorePath },
 
     /// A derivation input is not valid in the store.
@@ -82,6 +85,23 @@ pub enum StoreError {
         status: String,
         log: PathBuf,
         tail: String,
+    },
+
+    /// A fixed-output derivation has a `sha256` that is not a SHA-256 in a known form.
+    #[error("invalid sha256 {hash:?} for {path}")]
+    #[diagnostic(
+        code(makes::store::invalid_hash),
+        help("use 64 hex digits, 52 nix-base32 characters, or sha256-<base64>")
+    )]
+    InvalidHash { path: StorePath, hash: String },
+
+    /// A fixed-output derivation produced something else than announced.
+    #[error("hash mismatch in fixed-output {path}: expected {expected}, got {found}")]
+    #[diagnostic(code(makes::store::hash_mismatch))]
+    HashMismatch {
+        path: StorePath,
+        expected: String,
+        found: String,
     },
 
     /// The build sandbox (namespaces, mounts) could not be set up.

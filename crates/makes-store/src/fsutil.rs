@@ -6,8 +6,8 @@ use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
+use rustix::fs::Timespec;
 use rustix::fs::{AtFlags, Timestamps, CWD};
-use rustix::time::Timespec;
 
 use crate::error::{io_err, Result, StoreError};
 
@@ -47,6 +47,13 @@ pub(crate) fn canonicalise(path: &Path) -> Result<()> {
         });
     }
     set_store_mtime(path)
+}
+
+/// Canonicalises a directory itself, not its contents (already canonical): mode 0555 and
+/// mtime 1.
+pub(crate) fn canonicalise_top(dir: &Path) -> Result<()> {
+    set_mode(dir, 0o555)?;
+    set_store_mtime(dir)
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
@@ -138,12 +145,19 @@ mod tests {
         assert_eq!(mode("d/e/f"), 0o444);
         assert_eq!(mode("run"), 0o555);
         for p in ["", "d", "d/e/f", "run", "l"] {
-            assert_eq!(fs::symlink_metadata(root.join(p)).expect("stat").mtime(), 1, "{p}");
+            assert_eq!(
+                fs::symlink_metadata(root.join(p)).expect("stat").mtime(),
+                1,
+                "{p}"
+            );
         }
 
         let copy = dir.path().join("copy");
         copy_tree(&root, &copy).expect("copy");
-        assert_eq!(fs::read_link(copy.join("l")).expect("link").to_str(), Some("d/e/f"));
+        assert_eq!(
+            fs::read_link(copy.join("l")).expect("link").to_str(),
+            Some("d/e/f")
+        );
         assert_eq!(fs::read(copy.join("d/e/f")).expect("read"), b"x");
 
         remove_tree(&root).expect("remove");

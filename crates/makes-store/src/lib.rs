@@ -1,6 +1,32 @@
 //! The makes store: Nix-compatible store paths, NAR serialisation, the local store on disk,
 //! and the builders that fill it.
+//!
+//! Paths are named as Nix names them (`/nix/store/<hash>-<name>`, [`make_store_path`]) and
+//! hashed over NARs identical to `nix-store --dump` ([`write_nar`]); the store itself lives in
+//! any host directory ([`LocalStore`]) and builders see it at `/nix/store` through a mount
+//! namespace ([`run_derivation`]).
 
+mod builder;
+mod error;
+mod eval_glue;
+mod fsutil;
+mod hash;
+mod local;
+mod nar;
+pub mod nixbase32;
 mod path;
+mod refscan;
+mod sandbox;
 
-pub use path::{PathInfo, StorePath, STORE_DIR};
+pub use builder::run_derivation;
+pub use error::{Result, StoreError};
+pub use eval_glue::{
+    image_output_path, realise, store_arguments, ImageBuilder, RealiseError, Recipe, Recipes,
+    StoreIo,
+};
+pub use local::LocalStore;
+pub use nar::{nar_hash_and_size, write_nar, HashingWriter};
+pub use path::{
+    derivation_output_path, make_store_path, source_store_path, validate_name, PathInfo, StorePath,
+    STORE_DIR,
+};

@@ -150,7 +150,7 @@ mod tests {
     fn s(bytes: &[u8]) -> Vec<u8> {
         let mut v = (bytes.len() as u64).to_le_bytes().to_vec();
         v.extend_from_slice(bytes);
-        while v.len() % 8 != 0 {
+        while !v.len().is_multiple_of(8) {
             v.push(0);
         }
         v
@@ -185,9 +185,11 @@ mod tests {
         let f = dir.path().join("f");
         fs::write(&f, b"x").expect("write");
         fs::set_permissions(&f, fs::Permissions::from_mode(0o744)).expect("chmod");
-        assert!(nar_of(&f).windows(16).any(|w| w == s(b"executable").as_slice()));
+        let marker = s(b"executable");
+        let has_marker = |nar: Vec<u8>| nar.windows(marker.len()).any(|w| w == marker.as_slice());
+        assert!(has_marker(nar_of(&f)));
         fs::set_permissions(&f, fs::Permissions::from_mode(0o654)).expect("chmod");
-        assert!(!nar_of(&f).windows(16).any(|w| w == s(b"executable").as_slice()));
+        assert!(!has_marker(nar_of(&f)));
     }
 
     #[test]
@@ -196,7 +198,9 @@ mod tests {
         let l = dir.path().join("l");
         symlink("/does/not/exist", &l).expect("symlink");
         let nar = nar_of(&l);
-        assert!(nar.windows(s(b"/does/not/exist").len()).any(|w| w == s(b"/does/not/exist")));
+        assert!(nar
+            .windows(s(b"/does/not/exist").len())
+            .any(|w| w == s(b"/does/not/exist")));
     }
 
     #[test]

@@ -40,12 +40,11 @@ impl StorePath {
                 reason: "not under /nix/store",
             })?;
         Self::from_base_name(base).map_err(|err| match err {
-            StoreError::InvalidStorePath { reason, .. } | StoreError::InvalidName { reason, .. } => {
-                StoreError::InvalidStorePath {
-                    path: path.to_owned(),
-                    reason,
-                }
-            }
+            StoreError::InvalidStorePath { reason, .. }
+            | StoreError::InvalidName { reason, .. } => StoreError::InvalidStorePath {
+                path: path.to_owned(),
+                reason,
+            },
             other => other,
         })
     }
@@ -272,7 +271,10 @@ mod tests {
         // (Nix 2.8) gives this path: kind "text", sha256("bar").
         let digest: [u8; 32] = Sha256::digest(b"bar").into();
         let p = make_store_path("text", &digest, "foo");
-        assert_eq!(p.to_string(), "/nix/store/vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo");
+        assert_eq!(
+            p.to_string(),
+            "/nix/store/vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo"
+        );
     }
 
     fn spec() -> DerivationSpec {
@@ -300,7 +302,10 @@ mod tests {
         changed.local = true;
         assert_ne!(a, derivation_output_path(&changed));
         let mut changed = spec();
-        changed.search_paths.export.push(("A".into(), "b".into(), "c".into()));
+        changed
+            .search_paths
+            .export
+            .push(("A".into(), "b".into(), "c".into()));
         assert_ne!(a, derivation_output_path(&changed));
         // Moving a byte between adjacent strings changes the path (length prefixes).
         let mut x = spec();

@@ -108,7 +108,11 @@ mod tests {
         let b = sp('b', "b");
         let c = sp('c', "c");
         let mut s = RefScanner::new([a.clone(), b.clone(), c.clone()]);
-        let text = format!("xx {} yy /nix/store/{}-b/bin", "a".repeat(32), "b".repeat(32));
+        let text = format!(
+            "xx {} yy /nix/store/{}-b/bin",
+            "a".repeat(32),
+            "b".repeat(32)
+        );
         for chunk in text.as_bytes().chunks(5) {
             s.write_all(chunk).expect("write");
         }
@@ -119,7 +123,8 @@ mod tests {
     fn a_longer_base32_run_still_matches_inside() {
         let a = sp('a', "a");
         let mut s = RefScanner::new([a.clone()]);
-        s.write_all(format!("0{}1", "a".repeat(32)).as_bytes()).expect("write");
+        s.write_all(format!("0{}1", "a".repeat(32)).as_bytes())
+            .expect("write");
         assert_eq!(s.into_found(), vec![a]);
     }
 

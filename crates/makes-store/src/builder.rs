@@ -1,0 +1,331 @@
+//! Running a `makeDerivation` builder (shared/spec/REFERENCE.md section 2): host bash in the
+//! [`sandbox`](crate::sandbox), a clean environment, makes' bash options and helper
+//! functions, the search paths, then the builder text. The output is registered through
+//! [`LocalStore::build_output`], so a path is built once and a failed build leaves nothing.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use makes_spec::DerivationSpec;
+
+use crate::error::{io_err, Result, StoreError};
+use crate::fsutil::remove_tree;
+use crate::hash::parse_sha256;
+use crate::local::LocalStore;
+use crate::nar::nar_hash_and_size;
+use crate::nixbase32;
+use crate::path::{PathInfo, StorePath};
+use crate::sandbox::{Sandbox, BUILD_DIR};
+
+/// How many lines of the log a failed build reports.
+const LOG_TAIL_LINES: usize = 30;
+
+/// The script file, inside `/build`.
+const SCRIPT_NAME: &str = ".makes-builder.sh";
+
+/// Where `envFiles` are written, inside `/build`.
+const ENV_FILES_DIR: &str = ".makes-env-files";
+
+/// The bash options and helper functions every builder starts with.
+const PRELUDE: &str = r#"set -o errexit -o pipefail -o nounset -o functrace -o errtrace -o monitor -o posix
+shopt -s dotglob
+
+function echo_stderr {
+  echo "${@}" 1>&2
+}
+
+function debug {
+  echo_stderr "[DEBUG]" "${@}"
+}
+
+function info {
+  echo_stderr "[INFO]" "${@}"
+}
+
+function warn {
+  echo_stderr "[WARNING]" "${@}"
+}
+
+function error {
+  echo_stderr "[ERROR]" "${@}"
+  return 1
+}
+
+function critical {
+  echo_stderr "[CRITICAL]" "${@}"
+  exit 1
+}
+
+function copy {
+  cp --no-target-directory --recursive "${@}" \
+    && chmod --recursive +w "${@: -1}"
+}
+
+function require_env_var {
+  local var_name="${1}"
+
+  if test -z "${!var_name:-}"; then
+    critical "Env var is required but is empty or not present:" "${var_name}"
+  fi
+}
+
+"#;
+
+/// Builds `out` from `spec` in the sandbox, unless it is already valid. Every input path must
+/// already be valid; references are looked for among the closure of the inputs and `out`.
+/// With `spec.sha256` (fixed-output) the network is kept and the output's NAR hash must
+/// match it.
+pub fn run_derivation(
+    store: &LocalStore,
+    spec: &DerivationSpec,
+    out: &StorePath,
+) -> Result<PathInfo> {
+    if store.is_valid(out) {
+        return store.path_info(out);
+    }
+    let expected_hash = match &spec.sha256 {
+        None => None,
+        Some(hash) => Some(parse_sha256(hash).ok_or_else(|| StoreError::InvalidHash {
+            path: out.clone(),
+            hash: hash.clone(),
+        })?),
+    };
+    let mut inputs = Vec::with_capacity(spec.input_paths.len());
+    for input in &spec.input_paths {
+        let not_valid = || StoreError::InputNotValid {
+            path: input.clone(),
+            output: out.clone(),
+        };
+        let path = StorePath::parse(input).map_err(|_| not_valid())?;
+        if !store.is_valid(&path) {
+            return Err(not_valid());
+        }
+        inputs.push(path);
+    }
+    let candidates: Vec<StorePath> = store
+        .closure(&inputs)?
+        .into_iter()
+        .map(|info| info.path)
+        .collect();
+    store.build_output(out, &candidates, |real_out| {
+        run_builder(store, spec, out, real_out)?;
+        if let Some(expected) = expected_hash {
+            // The NAR does not depend on what canonicalisation changes (modes but the owner
+            // x bit, times), so the hash can be checked before.
+            let (found, _) = nar_hash_and_size(real_out)?;
+            if found != expected {
+                return Err(StoreError::HashMismatch {
+                    path: out.clone(),
+                    expected: format!("sha256:{}", nixbase32::encode(&expected)),
+                    found: format!("sha256:{}", nixbase32::encode(&found)),
+                });
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Prepares the sandbox, runs bash, and checks that `$out` exists.
+fn run_builder(
+    store: &LocalStore,
+    spec: &DerivationSpec,
+    out: &StorePath,
+    real_out: &Path,
+) -> Result<()> {
+    let tmp = store.tmp_dir();
+    let staging = tempfile::Builder::new()
+        .prefix(&format!("build-{}-", out.hash))
+        .tempdir_in(&tmp)
+        .map_err(io_err(&tmp))?;
+    let result = run_in(store, spec, out, real_out, staging.path());
+    // The builder may have left read-only files behind.
+    let cleaned = remove_tree(staging.path());
+    result.and(cleaned)
+}
+
+fn run_in(
+    store: &LocalStore,
+    spec: &DerivationSpec,
+    out: &StorePath,
+    real_out: &Path,
+    staging: &Path,
+) -> Result<()> {
+    let new_root = staging.join("root");
+    fs::create_dir(&new_root).map_err(io_err(&new_root))?;
+    let store_dir = store.store_dir();
+    let sandbox = Sandbox::prepare(&new_root, &store_dir, spec.sha256.is_some()).map_err(|e| {
+        StoreError::SandboxUnavailable {
+            path: out.clone(),
+            reason: format!("preparing {}: {e}", new_root.display()),
+        }
+    })?;
+    let build_dir = new_root.join("build");
+    let script_path = build_dir.join(SCRIPT_NAME);
+    fs::write(&script_path, builder_script(spec)).map_err(io_err(&script_path))?;
+    let mut env = base_env(spec, out);
+    if !spec.env_files.is_empty() {
+        let files_dir = build_dir.join(ENV_FILES_DIR);
+        fs::create_dir(&files_dir).map_err(io_err(&files_dir))?;
+        for (key, value) in &spec.env_files {
+            let file = files_dir.join(key);
+            fs::write(&file, value).map_err(io_err(&file))?;
+            env.push((
+                format!("{key}Path"),
+                format!("{BUILD_DIR}/{ENV_FILES_DIR}/{key}"),
+            ));
+        }
+    }
+
+    let log_path = store.log_path(out);
+    let log = File::create(&log_path).map_err(io_err(&log_path))?;
+    let log_err = log.try_clone().map_err(io_err(&log_path))?;
+    let mut cmd = Command::new(host_bash());
+    cmd.args([
+        "--norc",
+        "--noprofile",
+        &format!("{BUILD_DIR}/{SCRIPT_NAME}"),
+    ])
+    .env_clear()
+    .envs(env)
+    .stdin(Stdio::null())
+    .stdout(log)
+    .stderr(log_err);
+    sandbox.install(&mut cmd);
+
+    let mut child = cmd.spawn().map_err(|e| StoreError::SandboxUnavailable {
+        path: out.clone(),
+        reason: format!("{e}\n{}", log_tail(&log_path)),
+    })?;
+    let status = child.wait().map_err(io_err(&log_path))?;
+    let failed = |status: String| StoreError::BuilderFailed {
+        path: out.clone(),
+        status,
+        tail: log_tail(&log_path),
+        log: log_path.clone(),
+    };
+    if !status.success() {
+        return Err(failed(status.to_string()));
+    }
+    if fs::symlink_metadata(real_out).is_err() {
+        return Err(failed("exited 0 without creating $out".to_owned()));
+    }
+    Ok(())
+}
+
+/// The bash that runs builders: the host's, at a path that exists in the sandbox too.
+fn host_bash() -> PathBuf {
+    let bin = Path::new("/bin/bash");
+    if bin.exists() {
+        bin.to_owned()
+    } else {
+        PathBuf::from("/usr/bin/bash")
+    }
+}
+
+/// The whole environment of a builder, except `envFiles` paths.
+fn base_env(spec: &DerivationSpec, out: &StorePath) -> Vec<(String, String)> {
+    let mut path = String::from("/usr/bin:/bin");
+    for dir in &spec.search_paths.bin {
+        path.push(':');
+        path.push_str(dir);
+        path.push_str("/bin");
+    }
+    let mut env = vec![
+        ("PATH".to_owned(), path),
+        ("HOME".to_owned(), "/homeless-shelter".to_owned()),
+        ("NIX_BUILD_TOP".to_owned(), BUILD_DIR.to_owned()),
+        ("TMPDIR".to_owned(), BUILD_DIR.to_owned()),
+        ("TMP".to_owned(), BUILD_DIR.to_owned()),
+        ("TEMP".to_owned(), BUILD_DIR.to_owned()),
+        ("SOURCE_DATE_EPOCH".to_owned(), "1".to_owned()),
+        ("out".to_owned(), out.to_absolute()),
+    ];
+    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env
+}
+
+/// The script bash runs: prelude, `source`d search paths, exports, then the builder.
+fn builder_script(spec: &DerivationSpec) -> String {
+    let mut script = String::from(PRELUDE);
+    for file in &spec.search_paths.source {
+        // Writing to a String cannot fail.
+        let _ = writeln!(script, "source {}", shell_quote(file));
+    }
+    for (var, dir, suffix) in &spec.search_paths.export {
+        let _ = writeln!(
+            script,
+            "export {var}={}{}\"${{{var}:+:}}${{{var}:-}}\"",
+            shell_quote(dir),
+            shell_quote(suffix),
+        );
+    }
+    script.push('\n');
+    script.push_str(&spec.builder);
+    script.push('\n');
+    script
+}
+
+/// Single-quotes a string for bash.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The last lines of a log, reading at most its last 64 KiB.
+fn log_tail(path: &Path) -> String {
+    const MAX: u64 = 64 * 1024;
+    let mut buf = Vec::new();
+    if let Ok(mut f) = File::open(path) {
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let _ = f.seek(SeekFrom::Start(len.saturating_sub(MAX)));
+        let _ = f.read_to_end(&mut buf);
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_has_prelude_sources_exports_and_builder() {
+        let spec = DerivationSpec {
+            name: "x".into(),
+            builder: "touch $out".into(),
+            env: Default::default(),
+            env_files: Default::default(),
+            search_paths: makes_spec::SearchPaths {
+                bin: vec!["/nix/store/a-bin".into()],
+                source: vec!["/nix/store/b-it's".into()],
+                export: vec![("PYTHONPATH".into(), "/nix/store/c".into(), "/lib".into())],
+            },
+            sha256: None,
+            local: false,
+            input_paths: vec![],
+        };
+        let script = builder_script(&spec);
+        assert!(script.starts_with("set -o errexit -o pipefail -o nounset"));
+        assert!(script.contains("source '/nix/store/b-it'\\''s'\n"));
+        assert!(script.contains(
+            "export PYTHONPATH='/nix/store/c''/lib'\"${PYTHONPATH:+:}${PYTHONPATH:-}\"\n"
+        ));
+        assert!(script.ends_with("touch $out\n"));
+        let env = base_env(&spec, &crate::path::make_store_path("t", &[0; 32], "x"));
+        assert_eq!(env[0].1, "/usr/bin:/bin:/nix/store/a-bin/bin");
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("log");
+        let text: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+        fs::write(&log, text).expect("write");
+        let tail = log_tail(&log);
+        assert!(tail.starts_with("line 71\n"));
+        assert!(tail.ends_with("line 100"));
+    }
+}

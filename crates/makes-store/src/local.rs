@@ -1,0 +1,438 @@
+//! `LocalStore`: a store on disk under one root directory, named as if it were `/nix/store`.
+//!
+//! Layout under the root (the caller chooses it, e.g. from `MAKES_STORE_DIR`):
+//!
+//! - `store/<hash>-<name>`: the contents of each path, canonicalised (read-only, mtime 1);
+//! - `db/<hash>.json`: the [`PathInfo`] of each valid path. Its existence is what makes a path
+//!   valid; it is written (temporary file, then rename) only once the contents are complete
+//!   and canonicalised, so a path without a record, e.g. left by a killed build, is never
+//!   trusted and is removed before it is built again;
+//! - `logs/<hash>-<name>.log`: builder logs;
+//! - `tmp/`: staging directories, on the same file system as `store/` so renames are atomic;
+//! - `locks/<hash>.lock`: per-path file locks, so two processes never build one path at once.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use fs4::fs_std::FileExt;
+
+use crate::error::{io_err, Result, StoreError};
+use crate::fsutil::{canonicalise, canonicalise_top, copy_tree, remove_tree};
+use crate::nar::{nar_hash_and_size, write_nar, HashingWriter};
+use crate::nixbase32;
+use crate::path::{source_store_path, validate_name, PathInfo, StorePath};
+use crate::refscan::RefScanner;
+
+/// A store rooted at a host directory. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) the store at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
+        let store = LocalStore { root: root.into() };
+        for dir in ["store", "db", "logs", "tmp", "locks"] {
+            let d = store.root.join(dir);
+            fs::create_dir_all(&d).map_err(io_err(&d))?;
+        }
+        Ok(store)
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The host directory holding the contents of store paths (`<root>/store`).
+    pub fn store_dir(&self) -> PathBuf {
+        self.root.join("store")
+    }
+
+    /// Where the staging directories live (`<root>/tmp`).
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// Where the contents of `path` are (or will be) on the host.
+    pub fn real_path(&self, path: &StorePath) -> PathBuf {
+        self.store_dir().join(path.base_name())
+    }
+
+    /// The builder log of `path`.
+    pub fn log_path(&self, path: &StorePath) -> PathBuf {
+        self.root
+            .join("logs")
+            .join(format!("{}.log", path.base_name()))
+    }
+
+    fn record_path(&self, path: &StorePath) -> PathBuf {
+        self.root.join("db").join(format!("{}.json", path.hash))
+    }
+
+    /// Whether `path` is valid: its record exists and so do its contents.
+    pub fn is_valid(&self, path: &StorePath) -> bool {
+        self.record_path(path).is_file() && fs::symlink_metadata(self.real_path(path)).is_ok()
+    }
+
+    /// The record of a valid path.
+    pub fn path_info(&self, path: &StorePath) -> Result<PathInfo> {
+        let not_valid = || StoreError::PathNotValid { path: path.clone() };
+        if !self.is_valid(path) {
+            return Err(not_valid());
+        }
+        let record = self.record_path(path);
+        let bytes = fs::read(&record).map_err(io_err(&record))?;
+        let info: PathInfo =
+            serde_json::from_slice(&bytes).map_err(|source| StoreError::CorruptRecord {
+                path: record.clone(),
+                source,
+            })?;
+        if &info.path != path {
+            return Err(not_valid());
+        }
+        Ok(info)
+    }
+
+    /// Adds a host file, symlink or directory as Nix adds a path literal: the store path is
+    /// computed from its NAR hash ([`source_store_path`]), it has no references, and it is
+    /// copied in only if not already valid.
+    pub fn add_source_path(&self, fs_path: &Path, name: &str) -> Result<StorePath> {
+        validate_name(name)?;
+        let (hash, size) = nar_hash_and_size(fs_path)?;
+        let path = source_store_path(&hash, name);
+        if self.is_valid(&path) {
+            return Ok(path);
+        }
+        let _lock = self.lock(&path)?;
+        if self.is_valid(&path) {
+            return Ok(path);
+        }
+        let tmp_dir = self.tmp_dir();
+        let staging = tempfile::Builder::new()
+            .prefix("add-")
+            .tempdir_in(&tmp_dir)
+            .map_err(io_err(&tmp_dir))?;
+        let staged = staging.path().join("contents");
+        let result = (|| {
+            copy_tree(fs_path, &staged)?;
+            canonicalise(&staged)?;
+            if nar_hash_and_size(&staged)? != (hash, size) {
+                return Err(StoreError::SourceChanged {
+                    path: fs_path.to_owned(),
+                });
+            }
+            let real = self.real_path(&path);
+            remove_tree(&real)?;
+            // Moving a directory to another parent updates its `..`: it must be writable
+            // (for non-root) until it is in place.
+            let is_dir = fs::symlink_metadata(&staged)
+                .map_err(io_err(&staged))?
+                .is_dir();
+            if is_dir {
+                fs::set_permissions(&staged, fs::Permissions::from_mode(0o755))
+                    .map_err(io_err(&staged))?;
+            }
+            fs::rename(&staged, &real).map_err(io_err(&real))?;
+            if is_dir {
+                canonicalise_top(&real)?;
+            }
+            self.write_record(&PathInfo {
+                path: path.clone(),
+                references: Vec::new(),
+                nar_size: size,
+                nar_hash: format_nar_hash(&hash),
+            })
+        })();
+        if result.is_err() {
+            // Canonicalised staging contents are read-only: TempDir's own removal would fail.
+            let _ = remove_tree(&staged);
+        }
+        result.map(|()| path)
+    }
+
+    /// Every path reachable from `roots` through references (the roots included), sorted by
+    /// path. Fails if any of them is not valid.
+    pub fn closure(&self, roots: &[StorePath]) -> Result<Vec<PathInfo>> {
+        let mut seen: BTreeMap<StorePath, PathInfo> = BTreeMap::new();
+        let mut queue: VecDeque<StorePath> = roots.iter().cloned().collect();
+        while let Some(p) = queue.pop_front() {
+            if seen.contains_key(&p) {
+                continue;
+            }
+            let info = self.path_info(&p)?;
+            queue.extend(
+                info.references
+                    .iter()
+                    .filter(|r| !seen.contains_key(r))
+                    .cloned(),
+            );
+            seen.insert(p, info);
+        }
+        Ok(seen.into_values().collect())
+    }
+
+    /// Builds `out` once: under an exclusive per-path lock, returns at once if `out` is
+    /// already valid (also when another process built it while we waited); otherwise removes
+    /// any leftover of an interrupted build, calls `produce` with the host path the output
+    /// must be created at, canonicalises the result, scans it for the hash parts of
+    /// `candidate_refs` and of `out` itself, and records it. On any error the partial output
+    /// is removed and `out` stays invalid.
+    pub fn build_output<E, F>(
+        &self,
+        out: &StorePath,
+        candidate_refs: &[StorePath],
+        produce: F,
+    ) -> Result<PathInfo, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&Path) -> Result<(), E>,
+    {
+        if self.is_valid(out) {
+            return Ok(self.path_info(out)?);
+        }
+        let _lock = self.lock(out)?;
+        if self.is_valid(out) {
+            return Ok(self.path_info(out)?);
+        }
+        let real = self.real_path(out);
+        remove_tree(&real)?;
+        if let Err(err) = produce(&real) {
+            let _ = remove_tree(&real);
+            return Err(err);
+        }
+        match self.register_output(out, candidate_refs) {
+            Ok(info) => Ok(info),
+            Err(err) => {
+                let _ = remove_tree(&real);
+                Err(err.into())
+            }
+        }
+    }
+
+    fn register_output(&self, out: &StorePath, candidate_refs: &[StorePath]) -> Result<PathInfo> {
+        let real = self.real_path(out);
+        if fs::symlink_metadata(&real).is_err() {
+            return Err(StoreError::OutputNotCreated { path: out.clone() });
+        }
+        canonicalise(&real)?;
+        let candidates = candidate_refs.iter().cloned().chain([out.clone()]);
+        let mut sink = Tee(HashingWriter::default(), RefScanner::new(candidates));
+        write_nar(&real, &mut sink)?;
+        let Tee(hashing, scanner) = sink;
+        let (hash, size) = hashing.finish();
+        let info = PathInfo {
+            path: out.clone(),
+            references: scanner.into_found(),
+            nar_size: size,
+            nar_hash: format_nar_hash(&hash),
+        };
+        self.write_record(&info)?;
+        Ok(info)
+    }
+
+    /// Writes the record atomically: a temporary file in `db/`, then a rename.
+    fn write_record(&self, info: &PathInfo) -> Result<()> {
+        let record = self.record_path(&info.path);
+        let db = self.root.join("db");
+        let mut tmp = tempfile::NamedTempFile::new_in(&db).map_err(io_err(&db))?;
+        let json = serde_json::to_vec_pretty(info).map_err(|source| StoreError::CorruptRecord {
+            path: record.clone(),
+            source,
+        })?;
+        tmp.write_all(&json).map_err(io_err(tmp.path()))?;
+        tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
+        tmp.persist(&record).map_err(|e| io_err(&record)(e.error))?;
+        Ok(())
+    }
+
+    /// Takes the exclusive lock of `path`, waiting for other holders; released on drop.
+    fn lock(&self, path: &StorePath) -> Result<File> {
+        let lock_path = self.root.join("locks").join(format!("{}.lock", path.hash));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        FileExt::lock_exclusive(&file).map_err(io_err(&lock_path))?;
+        Ok(file)
+    }
+}
+
+/// `sha256:<nix-base32>`, the form Nix prints NAR hashes in.
+fn format_nar_hash(hash: &[u8; 32]) -> String {
+    format!("sha256:{}", nixbase32::encode(hash))
+}
+
+/// Writes everything to two sinks.
+struct Tee<A, B>(A, B);
+
+impl<A: Write, B: Write> Write for Tee<A, B> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(buf)?;
+        self.1.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, MetadataExt};
+    use std::sync::{Arc, Barrier};
+    use std::time::Duration;
+
+    fn store() -> (tempfile::TempDir, LocalStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalStore::open(dir.path().join("root")).expect("open");
+        (dir, store)
+    }
+
+    fn out_path(name: &str) -> StorePath {
+        crate::path::make_store_path("output:out", &[7u8; 32], name)
+    }
+
+    #[test]
+    fn add_source_path_copies_and_canonicalises() {
+        let (dir, store) = store();
+        let src = dir.path().join("src");
+        fs::create_dir_all(src.join("d")).expect("mkdir");
+        fs::write(src.join("d/f"), "data").expect("write");
+        fs::write(src.join("x"), "#!/bin/sh").expect("write");
+        fs::set_permissions(src.join("x"), fs::Permissions::from_mode(0o750)).expect("chmod");
+        symlink("d/f", src.join("l")).expect("symlink");
+
+        let p = store.add_source_path(&src, "src").expect("add");
+        let (hash, size) = nar_hash_and_size(&src).expect("hash");
+        assert_eq!(p, source_store_path(&hash, "src"));
+        assert!(store.is_valid(&p));
+        let info = store.path_info(&p).expect("info");
+        assert_eq!(info.nar_size, size);
+        assert!(info.references.is_empty());
+        let real = store.real_path(&p);
+        let mode = |q: &str| fs::symlink_metadata(real.join(q)).expect("stat").mode() & 0o7777;
+        assert_eq!((mode(""), mode("d/f"), mode("x")), (0o555, 0o444, 0o555));
+        assert_eq!(
+            fs::symlink_metadata(real.join("l")).expect("stat").mtime(),
+            1
+        );
+        // Adding again is a no-op giving the same path.
+        assert_eq!(store.add_source_path(&src, "src").expect("again"), p);
+        assert!(store.add_source_path(&src, ".bad").is_err());
+    }
+
+    #[test]
+    fn build_output_records_references_and_is_idempotent() {
+        let (dir, store) = store();
+        let src = dir.path().join("dep");
+        fs::write(&src, "dep").expect("write");
+        let dep = store.add_source_path(&src, "dep").expect("add");
+        let unrelated = out_path("unrelated");
+        let out = out_path("out");
+        let dep_abs = dep.to_absolute();
+        let self_abs = out.to_absolute();
+        let info = store
+            .build_output::<StoreError, _>(&out, &[dep.clone(), unrelated], |real| {
+                fs::create_dir(real).expect("mkdir");
+                symlink(&dep_abs, real.join("dep")).expect("symlink");
+                fs::write(real.join("me"), &self_abs).expect("write");
+                Ok(())
+            })
+            .expect("build");
+        let mut expected = vec![dep.clone(), out.clone()];
+        expected.sort();
+        assert_eq!(info.references, expected);
+        assert_eq!(store.path_info(&out).expect("info"), info);
+        let again = store
+            .build_output::<StoreError, _>(&out, &[], |_| panic!("must not rebuild"))
+            .expect("again");
+        assert_eq!(again, info);
+        let closure = store.closure(std::slice::from_ref(&out)).expect("closure");
+        let paths: Vec<_> = closure.iter().map(|i| i.path.clone()).collect();
+        assert_eq!(paths, expected);
+    }
+
+    #[test]
+    fn failed_or_missing_outputs_leave_nothing() {
+        let (_dir, store) = store();
+        let out = out_path("fails");
+        let err = store.build_output(&out, &[], |real| {
+            fs::write(real, "partial").expect("write");
+            Err(StoreError::OutputNotCreated { path: out.clone() })
+        });
+        assert!(err.is_err());
+        assert!(!store.real_path(&out).exists());
+        assert!(!store.is_valid(&out));
+        let err = store
+            .build_output::<StoreError, _>(&out, &[], |_| Ok(()))
+            .expect_err("no output");
+        assert!(matches!(err, StoreError::OutputNotCreated { .. }));
+        assert!(matches!(
+            store.path_info(&out),
+            Err(StoreError::PathNotValid { .. })
+        ));
+    }
+
+    #[test]
+    fn leftover_without_record_is_replaced() {
+        let (_dir, store) = store();
+        let out = out_path("leftover");
+        let real = store.real_path(&out);
+        fs::create_dir(&real).expect("mkdir");
+        fs::write(real.join("junk"), "from a killed build").expect("write");
+        assert!(!store.is_valid(&out));
+        store
+            .build_output::<StoreError, _>(&out, &[], |real| {
+                assert!(!real.exists(), "leftover removed before produce");
+                fs::write(real, "fresh").map_err(io_err(real))
+            })
+            .expect("build");
+        assert_eq!(fs::read(&real).expect("read"), b"fresh");
+    }
+
+    #[test]
+    fn concurrent_builders_build_once() {
+        let (_dir, store) = store();
+        let out = out_path("concurrent");
+        let barrier = Arc::new(Barrier::new(2));
+        let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (store, out, barrier, runs) =
+                    (store.clone(), out.clone(), barrier.clone(), runs.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store
+                        .build_output::<StoreError, _>(&out, &[], |real| {
+                            runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(200));
+                            fs::write(real, "once").map_err(io_err(real))
+                        })
+                        .expect("build")
+                })
+            })
+            .collect();
+        let infos: Vec<PathInfo> = handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect();
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(infos[0], infos[1]);
+    }
+
+    #[test]
+    fn closure_of_invalid_path_fails() {
+        let (_dir, store) = store();
+        assert!(store.closure(&[out_path("nope")]).is_err());
+    }
+}
