@@ -365,12 +365,14 @@ impl Evaluator {
 
     fn has_attr_path(&self, target: &ExprRef, path: &[AttrKey], env: &Env) -> Result<Value> {
         let mut value = self.eval(target, env)?;
-        for key in path {
+        for (i, key) in path.iter().enumerate() {
             let name = self.attr_name(key, env)?;
             let Value::Attrs(attrs) = &value else {
                 return Ok(Value::Bool(false));
             };
             match name.as_deref().and_then(|n| attrs.get(n)) {
+                // The last attribute is only looked up, never forced.
+                Some(_) if i + 1 == path.len() => return Ok(Value::Bool(true)),
                 Some(attr) => value = attr.value.force(self)?,
                 None => return Ok(Value::Bool(false)),
             }
@@ -546,9 +548,9 @@ impl Evaluator {
         match self.sources.get(span.file) {
             Some(f) => {
                 let (line, col) = f.line_col(span.start);
-                format!("'anonymous lambda' at {}:{line}:{col}", f.name)
+                format!("anonymous function at {}:{line}:{col}", f.name)
             }
-            None => "'anonymous lambda'".to_owned(),
+            None => "anonymous function".to_owned(),
         }
     }
 
@@ -702,6 +704,10 @@ impl Evaluator {
                 let x = self.coerce_to_string(a, CoercionMode::INTERPOLATION, span)?;
                 self.add(&Value::String(x), b, span)
             }
+            (Value::Int(_) | Value::Float(_), other) => Err(EvalError::other(
+                format!("cannot add {} to {}", other.describe(), a.describe()),
+                Some(span),
+            )),
             (other, _) => Err(EvalError::new(EvalErrorKind::NotCoercible(other.describe()), Some(span))),
         }
     }

@@ -1,7 +1,7 @@
 //! Reading typed fields out of evaluated attribute sets, with the span of each attribute.
 
 use crate::error::SpecError;
-use makes_eval::{Attrs, CoercionMode, Context, Evaluator, Value};
+use makes_eval::{Attrs, CoercionMode, Evaluator, Value};
 use makes_syntax::Span;
 use std::rc::Rc;
 

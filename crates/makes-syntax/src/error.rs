@@ -45,7 +45,15 @@ impl SyntaxError {
 
     /// The miette form of this error, with the source line it points at.
     pub fn to_diagnostic(&self, sources: &SourceMap) -> SourceDiagnostic {
-        let mut diag = SourceDiagnostic::new(self.code(), self.to_string(), Some(self.span()), sources);
+        let mut message = self.to_string();
+        if let SyntaxError::DuplicateAttribute { first, .. } = self {
+            // As Nix says it: "... already defined at FILE:LINE:COL".
+            if let Some(file) = sources.get(first.file) {
+                let (line, col) = file.line_col(first.start);
+                message = format!("{message} at {}:{line}:{col}", file.name);
+            }
+        }
+        let mut diag = SourceDiagnostic::new(self.code(), message, Some(self.span()), sources);
         if let SyntaxError::DuplicateAttribute { first, .. } = self {
             diag.related
                 .push(SourceDiagnostic::new(self.code(), "first defined here", Some(*first), sources));

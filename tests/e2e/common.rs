@@ -1,0 +1,110 @@
+//! Helpers shared by the end-to-end tests: an isolated environment per test, and the tools.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository root exists")
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repo_root().join("fixtures").join(name)
+}
+
+/// A private cache and store, so that tests never share state or touch the user's.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    /// `makes ARGS` with this sandbox's cache and store and a clean environment.
+    pub fn makes(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_makes"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CACHE_HOME", self.cache())
+            .env("MAKES_STORE_DIR", self.store());
+        cmd
+    }
+
+    /// Builds `job` of `project` and returns the printed result path.
+    pub fn build(&self, project: &Path, job: &str) -> PathBuf {
+        let out = self.makes().arg("--project").arg(project).arg(job).output().expect("makes runs");
+        assert_success(&out);
+        let stdout = String::from_utf8(out.stdout).expect("utf-8 stdout");
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 1, "stdout must hold the result path alone: {stdout:?}");
+        let path = PathBuf::from(lines[0]);
+        assert!(path.is_absolute() && path.is_file(), "{path:?} is an existing absolute path");
+        path
+    }
+}
+
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "command failed with {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Whether `tool` is on PATH. When it is not, a test that needs it fails if the test script
+/// asked for all tools (MAKES_REQUIRE_TOOLS=1, as CI does) and is skipped with a note otherwise.
+pub fn have_tool(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("MAKES_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("{tool} is required (MAKES_REQUIRE_TOOLS=1) but not on PATH");
+        }
+        eprintln!("note: skipping: {tool} is not installed (scripts/test.sh installs it)");
+    }
+    found
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?} could not start: {e}"));
+    assert_success(&out);
+    out
+}
+
+pub fn write_project(dir: &Path, makes_nix: &str) {
+    std::fs::create_dir_all(dir).expect("project dir");
+    std::fs::write(dir.join("makes.nix"), makes_nix).expect("write makes.nix");
+}
+
+/// Copies a directory tree (files and directories only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: they run the real `makes` binary on fixture projects and check the result
+//! with the real tools (skopeo, umoci, runc) and the real Nix evaluator's recorded output.
+
+mod common;
+
+mod cli;
+mod eval_oracle;
+mod hello_image;
+mod reproducible;
+mod spec_errors;

@@ -1,0 +1,15 @@
+with builtins; [
+  (map (x: x * 2) [ 1 2 3 ])
+  (filter (x: x > 1) [ 1 2 3 ])
+  (foldl' (a: b: a + b) 0 [ 1 2 3 4 ])
+  (genList (i: i * i) 4)
+  (sort (a: b: a < b) [ 3 1 2 ])
+  (elemAt [ "x" "y" ] 1)
+  (length [ 1 2 3 ])
+  (head [ 1 2 ]) (tail [ 1 2 3 ])
+  (elem 2 [ 1 2 ]) (any (x: x == 2) [ 1 2 ]) (all (x: x > 0) [ 1 2 ])
+  (concatLists [ [ 1 ] [ 2 3 ] ])
+  (concatMap (x: [ x x ]) [ 1 2 ])
+  (partition (x: x > 1) [ 1 2 3 ])
+  (groupBy (x: if x > 1 then "big" else "small") [ 1 2 3 ])
+]
