@@ -29,7 +29,13 @@ fn project_is_found_upward_from_the_current_directory() {
 #[test]
 fn unknown_job_lists_the_valid_ones_and_exits_1() {
     let sandbox = Sandbox::new();
-    let out = sandbox.makes().arg("--project").arg(fixture("hello")).arg("/nope").output().expect("runs");
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(fixture("hello"))
+        .arg("/nope")
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "nothing on stdout");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -42,19 +48,37 @@ fn syntax_error_names_file_line_and_column_with_the_source_line() {
     let sandbox = Sandbox::new();
     let project = sandbox.dir.path().join("broken");
     write_project(&project, "{ makeContainerImage, ... }:\n{\n  jobs.\"/x\" = makeContainerImage { name = \"x\" };\n}\n");
-    let out = sandbox.makes().arg("--project").arg(&project).arg("/x").output().expect("runs");
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .arg("/x")
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("syntax error"), "{stderr}");
-    assert!(stderr.contains("makes.nix:3:"), "file:line:column in {stderr}");
-    assert!(stderr.contains("jobs.\"/x\" = makeContainerImage { name = \"x\" };"), "the source line in {stderr}");
+    assert!(
+        stderr.contains("makes.nix:3:"),
+        "file:line:column in {stderr}"
+    );
+    assert!(
+        stderr.contains("jobs.\"/x\" = makeContainerImage { name = \"x\" };"),
+        "the source line in {stderr}"
+    );
     assert!(out.stdout.is_empty());
 }
 
 #[test]
 fn a_job_name_must_start_with_a_slash() {
     let sandbox = Sandbox::new();
-    let out = sandbox.makes().arg("--project").arg(fixture("hello")).arg("hello").output().expect("runs");
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(fixture("hello"))
+        .arg("hello")
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("'/hello'"));
 }
@@ -64,15 +88,27 @@ fn a_jobs_key_without_a_slash_gets_makes_error() {
     let sandbox = Sandbox::new();
     let project = sandbox.dir.path().join("p");
     write_project(&project, r#"{ jobs.hello = { outPath = "x"; }; }"#);
-    let out = sandbox.makes().arg("--project").arg(&project).arg("--list").output().expect("runs");
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .arg("--list")
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(r#"The job "hello" must begin with a slash. Rename it to "/hello"."#), "{stderr}");
+    assert!(
+        stderr.contains(r#"The job "hello" must begin with a slash. Rename it to "/hello"."#),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn help_shows_examples() {
     let out = run(Sandbox::new().makes().arg("--help"));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Examples:") && text.contains("makes /hello"), "{text}");
+    assert!(
+        text.contains("Examples:") && text.contains("makes /hello"),
+        "{text}"
+    );
 }

@@ -5,7 +5,10 @@ use std::process::{Command, Output};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository root exists")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root exists")
 }
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -45,13 +48,26 @@ impl Sandbox {
 
     /// Builds `job` of `project` and returns the printed result path.
     pub fn build(&self, project: &Path, job: &str) -> PathBuf {
-        let out = self.makes().arg("--project").arg(project).arg(job).output().expect("makes runs");
+        let out = self
+            .makes()
+            .arg("--project")
+            .arg(project)
+            .arg(job)
+            .output()
+            .expect("makes runs");
         assert_success(&out);
         let stdout = String::from_utf8(out.stdout).expect("utf-8 stdout");
         let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 1, "stdout must hold the result path alone: {stdout:?}");
+        assert_eq!(
+            lines.len(),
+            1,
+            "stdout must hold the result path alone: {stdout:?}"
+        );
         let path = PathBuf::from(lines[0]);
-        assert!(path.is_absolute() && path.is_file(), "{path:?} is an existing absolute path");
+        assert!(
+            path.is_absolute() && path.is_file(),
+            "{path:?} is an existing absolute path"
+        );
         path
     }
 }
@@ -85,7 +101,9 @@ pub fn have_tool(tool: &str) -> bool {
 }
 
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?} could not start: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?} could not start: {e}"));
     assert_success(&out);
     out
 }

@@ -55,7 +55,10 @@ fn makes_eval_matches_recorded_nix_output() {
         match expected(&case) {
             Expected::Output(want) => {
                 if !out.status.success() || stdout != want {
-                    failures.push(format!("{}:\n  want: {want:?}\n  got:  {stdout:?}\n  stderr: {stderr}", case.display()));
+                    failures.push(format!(
+                        "{}:\n  want: {want:?}\n  got:  {stdout:?}\n  stderr: {stderr}",
+                        case.display()
+                    ));
                 }
             }
             Expected::Error(want) => {
@@ -69,12 +72,20 @@ fn makes_eval_matches_recorded_nix_output() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} case(s) differ from Nix:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) differ from Nix:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn recordings_match_live_nix_when_installed() {
-    let found = Command::new("sh").args(["-c", "command -v nix-instantiate"]).output().is_ok_and(|o| o.status.success());
+    let found = Command::new("sh")
+        .args(["-c", "command -v nix-instantiate"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !found {
         eprintln!("note: nix-instantiate is not installed; the recordings are used as they are");
         return;
@@ -89,11 +100,25 @@ fn recordings_match_live_nix_when_installed() {
             .expect("nix-instantiate runs");
         match expected(&case) {
             Expected::Output(want) => {
-                assert!(out.status.success(), "{}: nix failed: {}", case.display(), String::from_utf8_lossy(&out.stderr));
-                assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{} recording is stale", case.display());
+                assert!(
+                    out.status.success(),
+                    "{}: nix failed: {}",
+                    case.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    want,
+                    "{} recording is stale",
+                    case.display()
+                );
             }
             Expected::Error(want) => {
-                assert!(!out.status.success(), "{}: nix succeeded where an error is recorded", case.display());
+                assert!(
+                    !out.status.success(),
+                    "{}: nix succeeded where an error is recorded",
+                    case.display()
+                );
                 assert!(
                     String::from_utf8_lossy(&out.stderr).contains(&want),
                     "{}: nix's error does not contain {want:?}",

@@ -28,7 +28,10 @@ fn json(bytes: &[u8]) -> serde_json::Value {
 }
 
 fn hex_sha256(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -39,13 +42,22 @@ fn result_path_out_link_and_layout() {
     assert_eq!(std::fs::read_link(&link).expect("out-link exists"), result);
 
     let entries = archive_entries(&result);
-    assert_eq!(json(&entries["oci-layout"]), serde_json::json!({"imageLayoutVersion": "1.0.0"}));
+    assert_eq!(
+        json(&entries["oci-layout"]),
+        serde_json::json!({"imageLayoutVersion": "1.0.0"})
+    );
     let index = json(&entries["index.json"]);
     assert_eq!(index["schemaVersion"], 2);
     let manifest_desc = &index["manifests"][0];
-    assert_eq!(manifest_desc["annotations"]["org.opencontainers.image.ref.name"], "0.1.0");
+    assert_eq!(
+        manifest_desc["annotations"]["org.opencontainers.image.ref.name"],
+        "0.1.0"
+    );
     let docker = json(&entries["manifest.json"]);
-    assert_eq!(docker[0]["RepoTags"], serde_json::json!(["makes-hello:0.1.0"]));
+    assert_eq!(
+        docker[0]["RepoTags"],
+        serde_json::json!(["makes-hello:0.1.0"])
+    );
 
     // Every blob hashes to its name.
     for (name, data) in &entries {
@@ -54,25 +66,47 @@ fn result_path_out_link_and_layout() {
         }
     }
     // Every diff_id is the sha256 of the uncompressed layer, computed here.
-    let manifest_hex = manifest_desc["digest"].as_str().expect("digest").trim_start_matches("sha256:").to_owned();
+    let manifest_hex = manifest_desc["digest"]
+        .as_str()
+        .expect("digest")
+        .trim_start_matches("sha256:")
+        .to_owned();
     let manifest = json(&entries[&format!("blobs/sha256/{manifest_hex}")]);
-    let config_hex = manifest["config"]["digest"].as_str().expect("config digest").trim_start_matches("sha256:");
+    let config_hex = manifest["config"]["digest"]
+        .as_str()
+        .expect("config digest")
+        .trim_start_matches("sha256:");
     let config = json(&entries[&format!("blobs/sha256/{config_hex}")]);
     let layers = manifest["layers"].as_array().expect("layers");
     let diff_ids = config["rootfs"]["diff_ids"].as_array().expect("diff_ids");
     assert_eq!(layers.len(), diff_ids.len());
-    assert!(layers.len() >= 2, "store layers and the customisation layer");
+    assert!(
+        layers.len() >= 2,
+        "store layers and the customisation layer"
+    );
     for (layer, diff_id) in layers.iter().zip(diff_ids) {
-        assert_eq!(layer["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip");
-        let hex = layer["digest"].as_str().expect("digest").trim_start_matches("sha256:");
+        assert_eq!(
+            layer["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+        );
+        let hex = layer["digest"]
+            .as_str()
+            .expect("digest")
+            .trim_start_matches("sha256:");
         let mut uncompressed = Vec::new();
         flate2::read::GzDecoder::new(&entries[&format!("blobs/sha256/{hex}")][..])
             .read_to_end(&mut uncompressed)
             .expect("gunzip layer");
-        assert_eq!(diff_id.as_str().expect("diff_id"), format!("sha256:{}", hex_sha256(&uncompressed)));
+        assert_eq!(
+            diff_id.as_str().expect("diff_id"),
+            format!("sha256:{}", hex_sha256(&uncompressed))
+        );
     }
     assert_eq!(config["created"], "1970-01-01T00:00:01Z");
-    assert_eq!(config["history"].as_array().map(Vec::len), Some(layers.len()));
+    assert_eq!(
+        config["history"].as_array().map(Vec::len),
+        Some(layers.len())
+    );
 }
 
 #[test]
@@ -86,19 +120,39 @@ fn skopeo_reads_it_as_oci_and_docker_archive() {
         ("oci-archive", format!("{}", result.display())),
         ("oci-archive", format!("{}:0.1.0", result.display())),
         ("docker-archive", format!("{}", result.display())),
-        ("docker-archive", format!("{}:makes-hello:0.1.0", result.display())),
+        (
+            "docker-archive",
+            format!("{}:makes-hello:0.1.0", result.display()),
+        ),
     ] {
-        let out = run(Command::new("skopeo").args(["inspect", "--config"]).arg(format!("{transport}:{reference}")));
+        let out = run(Command::new("skopeo")
+            .args(["inspect", "--config"])
+            .arg(format!("{transport}:{reference}")));
         let config = json(&out.stdout);
-        assert_eq!(config["config"]["Env"], serde_json::json!(["PATH=/bin"]), "{transport}:{reference}");
-        assert_eq!(config["config"]["Labels"]["org.opencontainers.image.description"], "hello from a makes.nix");
-        let entrypoint = config["config"]["Entrypoint"][0].as_str().expect("entrypoint");
-        assert!(entrypoint.starts_with("/nix/store/") && entrypoint.ends_with("-hello/bin/hello"), "{entrypoint}");
+        assert_eq!(
+            config["config"]["Env"],
+            serde_json::json!(["PATH=/bin"]),
+            "{transport}:{reference}"
+        );
+        assert_eq!(
+            config["config"]["Labels"]["org.opencontainers.image.description"],
+            "hello from a makes.nix"
+        );
+        let entrypoint = config["config"]["Entrypoint"][0]
+            .as_str()
+            .expect("entrypoint");
+        assert!(
+            entrypoint.starts_with("/nix/store/") && entrypoint.ends_with("-hello/bin/hello"),
+            "{entrypoint}"
+        );
     }
     // A wrong tag is not found: the tag really is in the archive.
     let wrong = Command::new("skopeo")
         .args(["inspect"])
-        .arg(format!("docker-archive:{}:makes-hello:other", result.display()))
+        .arg(format!(
+            "docker-archive:{}:makes-hello:other",
+            result.display()
+        ))
         .output()
         .expect("skopeo runs");
     assert!(!wrong.status.success());
@@ -113,18 +167,31 @@ fn it_runs_under_runc_and_prints_hello() {
     let result = sandbox.build(&fixture("hello"), "/hello");
     let layout = sandbox.dir.path().join("layout");
     let bundle = sandbox.dir.path().join("bundle");
-    run(Command::new("skopeo").arg("copy").arg(format!("oci-archive:{}", result.display())).arg(format!("oci:{}:hello", layout.display())));
+    run(Command::new("skopeo")
+        .arg("copy")
+        .arg(format!("oci-archive:{}", result.display()))
+        .arg(format!("oci:{}:hello", layout.display())));
     // umoci verifies every layer against its digest and diff_id while unpacking.
-    run(Command::new("umoci").args(["unpack", "--image"]).arg(format!("{}:hello", layout.display())).arg(&bundle));
+    run(Command::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:hello", layout.display()))
+        .arg(&bundle));
     let config_path = bundle.join("config.json");
     let mut config = json(&std::fs::read(&config_path).expect("config.json"));
     config["process"]["terminal"] = serde_json::Value::Bool(false);
     if let Some(linux) = config["linux"].as_object_mut() {
         linux.remove("resources");
     }
-    std::fs::write(&config_path, serde_json::to_vec(&config).expect("json")).expect("write config.json");
+    std::fs::write(&config_path, serde_json::to_vec(&config).expect("json"))
+        .expect("write config.json");
     let id = format!("makes-e2e-{}", std::process::id());
-    let out = run(Command::new("runc").arg("run").arg("--bundle").arg(&bundle).arg(&id));
+    let out = run(Command::new("runc")
+        .arg("run")
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg(&id));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from makes\n");
-    let _ = Command::new("runc").args(["delete", "--force", &id]).output();
+    let _ = Command::new("runc")
+        .args(["delete", "--force", &id])
+        .output();
 }

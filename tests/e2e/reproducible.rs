@@ -29,7 +29,10 @@ impl WithUmask for std::process::Command {
     fn output_with_umask(&mut self, umask: &str) -> Vec<u8> {
         let program = self.get_program().to_owned();
         let args: Vec<_> = self.get_args().map(|a| a.to_owned()).collect();
-        let envs: Vec<_> = self.get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect();
+        let envs: Vec<_> = self
+            .get_envs()
+            .map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned())))
+            .collect();
         let mut sh = std::process::Command::new("sh");
         sh.env_clear();
         for (k, v) in envs {
@@ -37,7 +40,11 @@ impl WithUmask for std::process::Command {
                 sh.env(k, v);
             }
         }
-        sh.arg("-c").arg(format!("umask {umask}; exec \"$@\"")).arg("sh").arg(program).args(args);
+        sh.arg("-c")
+            .arg(format!("umask {umask}; exec \"$@\""))
+            .arg("sh")
+            .arg(program)
+            .args(args);
         let out = sh.output().expect("makes runs");
         crate::common::assert_success(&out);
         out.stdout

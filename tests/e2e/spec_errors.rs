@@ -7,8 +7,19 @@ fn build_error(body: &str) -> String {
     let sandbox = Sandbox::new();
     let project = sandbox.dir.path().join("p");
     write_project(&project, &format!("{{ makeContainerImage, ... }}:\n{{\n  jobs.\"/img\" = makeContainerImage {{\n{body}\n  }};\n}}\n"));
-    let out = sandbox.makes().arg("--project").arg(&project).arg("/img").output().expect("runs");
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .arg("/img")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -16,10 +27,16 @@ fn build_error(body: &str) -> String {
 #[test]
 fn an_attribute_of_the_other_mode_names_the_mode() {
     let stderr = build_error("    runAsRoot = \"mkdir /x\";");
-    assert!(stderr.contains("'runAsRoot' is only available when layered = false"), "{stderr}");
+    assert!(
+        stderr.contains("'runAsRoot' is only available when layered = false"),
+        "{stderr}"
+    );
     assert!(stderr.contains("makes.nix:4:"), "{stderr}");
     let stderr = build_error("    layered = false;\n    maxLayers = 3;");
-    assert!(stderr.contains("'maxLayers' is only available when layered = true"), "{stderr}");
+    assert!(
+        stderr.contains("'maxLayers' is only available when layered = true"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -44,7 +61,10 @@ fn created_must_be_a_date_or_now() {
 #[test]
 fn env_entries_must_be_name_value() {
     let stderr = build_error("    config.Env = [ \"NOEQUALS\" ];");
-    assert!(stderr.contains("'NOEQUALS' is not of the form NAME=value"), "{stderr}");
+    assert!(
+        stderr.contains("'NOEQUALS' is not of the form NAME=value"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -55,8 +75,17 @@ fn make_derivation_env_keys_need_the_env_prefix() {
         &project,
         "{ makeContainerImage, makeDerivation, ... }:\n{\n  jobs.\"/img\" = makeContainerImage {\n    layers = [ (makeDerivation { name = \"x\"; env.FOO = \"1\"; builder = \"touch $out\"; }) ];\n  };\n}\n",
     );
-    let out = sandbox.makes().arg("--project").arg(&project).arg("/img").output().expect("runs");
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .arg("/img")
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("Invalid argument: FOO, must start with: env"), "{stderr}");
+    assert!(
+        stderr.contains("Invalid argument: FOO, must start with: env"),
+        "{stderr}"
+    );
 }

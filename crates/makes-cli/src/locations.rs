@@ -11,7 +11,9 @@ pub fn cache_dir() -> Result<PathBuf, String> {
     }
     match std::env::var_os(HOME).filter(|v| !v.is_empty()) {
         Some(home) => Ok(PathBuf::from(home).join(".cache").join("makes")),
-        None => Err(format!("neither {XDG_CACHE_HOME} nor {HOME} is set: cannot find the cache directory")),
+        None => Err(format!(
+            "neither {XDG_CACHE_HOME} nor {HOME} is set: cannot find the cache directory"
+        )),
     }
 }
 
@@ -35,7 +37,9 @@ pub fn update_out_link(link: &Path, target: &Path) -> std::io::Result<()> {
     }
     let tmp = link.with_file_name(format!(
         ".{}.tmp-{}",
-        link.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        link.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let _ = std::fs::remove_file(&tmp);
@@ -47,6 +51,8 @@ pub fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }

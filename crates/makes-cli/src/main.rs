@@ -16,9 +16,13 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // Unwrapped lines keep messages whole for logs and grep; miette still quotes the source.
-    let _ = miette::set_hook(Box::new(|_| Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())));
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     let cli = Cli::parse();
-    let outcome = makes_eval::run_with_stack(move || run(cli).map_err(|f| (f.report.map(|r| format!("{r:?}")), f.code)));
+    let outcome = makes_eval::run_with_stack(move || {
+        run(cli).map_err(|f| (f.report.map(|r| format!("{r:?}")), f.code))
+    });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err((report, code)) => {

@@ -11,7 +11,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn report(report: miette::Report) -> Self {
-        Failure { report: Some(report), code: 1 }
+        Failure {
+            report: Some(report),
+            code: 1,
+        }
     }
 
     pub fn message(message: impl Into<String>) -> Self {
@@ -22,7 +25,6 @@ impl Failure {
     pub fn silent(code: u8) -> Self {
         Failure { report: None, code }
     }
-
 }
 
 pub fn report_eval(ev: &Evaluator, e: &EvalError) -> Failure {

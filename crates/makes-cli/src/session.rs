@@ -20,7 +20,8 @@ pub struct Session {
 impl Session {
     pub fn open(options: EvalOptions) -> Result<Session, Failure> {
         let store_dir = locations::store_dir().map_err(Failure::message)?;
-        let store = LocalStore::open(&store_dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let store =
+            LocalStore::open(&store_dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
         let evaluator = Evaluator::new(Rc::new(StoreIo::new(store.clone())), options);
         Ok(Session {
             store,
@@ -35,15 +36,21 @@ impl Session {
         let dir = match dir {
             Some(d) => locations::absolute(d),
             None => {
-                let cwd = std::env::current_dir().map_err(|e| Failure::message(format!("cannot read the current directory: {e}")))?;
+                let cwd = std::env::current_dir().map_err(|e| {
+                    Failure::message(format!("cannot read the current directory: {e}"))
+                })?;
                 find_project_dir(&cwd).map_err(|e| report_spec(&self.evaluator, &e))?
             }
         };
         if !dir.join("makes.nix").is_file() {
-            return Err(Failure::message(format!("no makes.nix in {}", dir.display())));
+            return Err(Failure::message(format!(
+                "no makes.nix in {}",
+                dir.display()
+            )));
         }
         let native = store_arguments(&self.recipes, &self.now);
-        let project = load_project(&self.evaluator, &dir, native).map_err(|e| report_spec(&self.evaluator, &e))?;
+        let project = load_project(&self.evaluator, &dir, native)
+            .map_err(|e| report_spec(&self.evaluator, &e))?;
         for module in &project.ignored_modules {
             eprintln!("makes: warning: ignoring the '{module}' module: not supported yet");
         }
@@ -55,12 +62,18 @@ impl Session {
 pub fn search_path(includes: &[String]) -> Vec<(String, PathBuf)> {
     let mut entries = Vec::new();
     let from_env = std::env::var(NIX_PATH).unwrap_or_default();
-    for item in includes.iter().map(String::as_str).chain(from_env.split(':')) {
+    for item in includes
+        .iter()
+        .map(String::as_str)
+        .chain(from_env.split(':'))
+    {
         if item.is_empty() {
             continue;
         }
         match item.split_once('=') {
-            Some((prefix, path)) => entries.push((prefix.to_owned(), locations::absolute(Path::new(path)))),
+            Some((prefix, path)) => {
+                entries.push((prefix.to_owned(), locations::absolute(Path::new(path))))
+            }
             None => entries.push((String::new(), locations::absolute(Path::new(item)))),
         }
     }

@@ -7,7 +7,10 @@ use std::rc::Rc;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EvalErrorKind {
     #[error("value is {found} while {expected} was expected")]
-    Type { expected: &'static str, found: &'static str },
+    Type {
+        expected: &'static str,
+        found: &'static str,
+    },
     #[error("{0}")]
     Throw(String),
     #[error("evaluation aborted with the following error message: '{0}'")]
@@ -17,7 +20,10 @@ pub enum EvalErrorKind {
     #[error("undefined variable '{0}'")]
     UndefinedVariable(String),
     #[error("attribute '{name}' missing")]
-    MissingAttribute { name: String, available: Vec<String> },
+    MissingAttribute {
+        name: String,
+        available: Vec<String>,
+    },
     #[error("infinite recursion encountered")]
     InfiniteRecursion,
     #[error("stack overflow (possible infinite recursion)")]
@@ -58,7 +64,10 @@ pub struct EvalError {
 
 impl EvalError {
     pub fn new(kind: EvalErrorKind, span: Option<Span>) -> Self {
-        let catchable = matches!(kind, EvalErrorKind::Throw(_) | EvalErrorKind::AssertionFailed(_));
+        let catchable = matches!(
+            kind,
+            EvalErrorKind::Throw(_) | EvalErrorKind::AssertionFailed(_)
+        );
         EvalError {
             kind: Rc::new(kind),
             span,
@@ -138,7 +147,12 @@ impl EvalError {
             }
         }
         for (span, note) in &self.notes {
-            diag.related.push(SourceDiagnostic::new(self.code(), note.clone(), *span, sources));
+            diag.related.push(SourceDiagnostic::new(
+                self.code(),
+                note.clone(),
+                *span,
+                sources,
+            ));
         }
         diag
     }

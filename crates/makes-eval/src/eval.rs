@@ -5,7 +5,10 @@ use crate::error::{EvalError, EvalErrorKind, Result};
 use crate::io::EvalIo;
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Closure, Context, NixString, PrimOp, PrimOpApp, Value};
-use makes_syntax::ir::{AttrKey, AttrSetDef, BinaryOp, BindingValue, ExprKind, ExprRef, Param, PathKind, StrPart, UnaryOp, Var};
+use makes_syntax::ir::{
+    AttrKey, AttrSetDef, BinaryOp, BindingValue, ExprKind, ExprRef, Param, PathKind, StrPart,
+    UnaryOp, Var,
+};
 use makes_syntax::{canonical_path, parse_file, SourceMap, Span};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -73,7 +76,11 @@ impl Evaluator {
 
     /// An evaluator whose `builtins` also holds `extra` (registered from outside, e.g. those
     /// that need the store).
-    pub fn with_extra_builtins(io: Rc<dyn EvalIo>, options: EvalOptions, extra: Vec<(Rc<str>, Value)>) -> Evaluator {
+    pub fn with_extra_builtins(
+        io: Rc<dyn EvalIo>,
+        options: EvalOptions,
+        extra: Vec<(Rc<str>, Value)>,
+    ) -> Evaluator {
         let (globals, values) = builtins::base_environment(&options, extra);
         let base_env = Rc::new(EnvFrame {
             slots: values,
@@ -115,12 +122,18 @@ impl Evaluator {
         }
         let bytes = self.io.read_file(&path).map_err(|e| {
             EvalError::new(
-                EvalErrorKind::Io(format!("opening file '{}': {}", path.display(), io_reason(&e))),
+                EvalErrorKind::Io(format!(
+                    "opening file '{}': {}",
+                    path.display(),
+                    io_reason(&e)
+                )),
                 span,
             )
         })?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let file = self.sources.add(path.display().to_string(), Some(&path), text);
+        let file = self
+            .sources
+            .add(path.display().to_string(), Some(&path), text);
         let expr = parse_file(&self.sources, file, &self.globals)?;
         let value = self.eval(&expr, &self.base_env)?;
         self.import_cache.borrow_mut().insert(path, value.clone());
@@ -143,7 +156,10 @@ impl Evaluator {
     pub fn eval(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
-            return Err(EvalError::new(EvalErrorKind::StackOverflow, Some(expr.span)));
+            return Err(EvalError::new(
+                EvalErrorKind::StackOverflow,
+                Some(expr.span),
+            ));
         }
         self.depth.set(depth + 1);
         let result = self.eval_inner(expr, env);
@@ -158,11 +174,19 @@ impl Evaluator {
             ExprKind::Float(f) => Ok(Value::Float(*f)),
             ExprKind::Str(s) => Ok(Value::String(NixString::plain(s.clone()))),
             ExprKind::Interpolated(parts) => self.interpolate(parts, env, span),
-            ExprKind::Path { kind, parts, base } => self.path_literal(*kind, parts, base.as_deref(), env, span),
+            ExprKind::Path { kind, parts, base } => {
+                self.path_literal(*kind, parts, base.as_deref(), env, span)
+            }
             ExprKind::SearchPath(name) => self.find_in_search_path(name, span),
-            ExprKind::Var(Var::Local { depth, slot }) => lookup_local(env, *depth, *slot).force(self),
+            ExprKind::Var(Var::Local { depth, slot }) => {
+                lookup_local(env, *depth, *slot).force(self)
+            }
             ExprKind::Var(Var::With { name }) => self.lookup_with(env, name, span),
-            ExprKind::Select { target, path, default } => self.select(target, path, default.as_ref(), env, span),
+            ExprKind::Select {
+                target,
+                path,
+                default,
+            } => self.select(target, path, default.as_ref(), env, span),
             ExprKind::HasAttr { target, path } => self.has_attr_path(target, path, env),
             ExprKind::Apply { func, arg } => {
                 let f = self.eval(func, env)?;
@@ -178,22 +202,37 @@ impl Evaluator {
                 let frame = self.recursive_frame(bindings, env);
                 self.eval(body, &frame)
             }
-            ExprKind::List(items) => Ok(Value::List(Rc::new(items.iter().map(|i| self.thunk(i, env)).collect()))),
+            ExprKind::List(items) => Ok(Value::List(Rc::new(
+                items.iter().map(|i| self.thunk(i, env)).collect(),
+            ))),
             ExprKind::Unary { op, operand } => {
                 let v = self.eval(operand, env)?;
                 match (op, v) {
                     (UnaryOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
-                    (UnaryOp::Not, other) => Err(EvalError::type_error("a Boolean", &other, Some(operand.span))),
-                    (UnaryOp::Negate, Value::Int(i)) => i
-                        .checked_neg()
-                        .map(Value::Int)
-                        .ok_or_else(|| EvalError::new(EvalErrorKind::IntegerOverflow("negation"), Some(span))),
+                    (UnaryOp::Not, other) => Err(EvalError::type_error(
+                        "a Boolean",
+                        &other,
+                        Some(operand.span),
+                    )),
+                    (UnaryOp::Negate, Value::Int(i)) => {
+                        i.checked_neg().map(Value::Int).ok_or_else(|| {
+                            EvalError::new(EvalErrorKind::IntegerOverflow("negation"), Some(span))
+                        })
+                    }
                     (UnaryOp::Negate, Value::Float(f)) => Ok(Value::Float(-f)),
-                    (UnaryOp::Negate, other) => Err(EvalError::type_error("an integer", &other, Some(operand.span))),
+                    (UnaryOp::Negate, other) => Err(EvalError::type_error(
+                        "an integer",
+                        &other,
+                        Some(operand.span),
+                    )),
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, env, span),
-            ExprKind::If { cond, then, otherwise } => {
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 if self.eval_bool(cond, env)? {
                     self.eval(then, env)
                 } else {
@@ -207,9 +246,14 @@ impl Evaluator {
                     let text = self
                         .sources
                         .get(cond.span.file)
-                        .map(|f| f.text[cond.span.start as usize..cond.span.end as usize].to_owned())
+                        .map(|f| {
+                            f.text[cond.span.start as usize..cond.span.end as usize].to_owned()
+                        })
                         .unwrap_or_default();
-                    Err(EvalError::new(EvalErrorKind::AssertionFailed(text), Some(cond.span)))
+                    Err(EvalError::new(
+                        EvalErrorKind::AssertionFailed(text),
+                        Some(cond.span),
+                    ))
                 }
             }
             ExprKind::With { namespace, body } => {
@@ -224,7 +268,11 @@ impl Evaluator {
                 let mut attrs = Attrs::new();
                 if let Some(file) = self.sources.get(span.file) {
                     let (line, col) = file.line_col(span.start);
-                    attrs.insert("file", Thunk::value(Value::string(file.name.as_str())), None);
+                    attrs.insert(
+                        "file",
+                        Thunk::value(Value::string(file.name.as_str())),
+                        None,
+                    );
                     attrs.insert("line", Thunk::value(Value::Int(line as i64)), None);
                     attrs.insert("column", Thunk::value(Value::Int(col as i64)), None);
                 }
@@ -255,7 +303,10 @@ impl Evaluator {
             }
             frame = f.parent.as_ref();
         }
-        Err(EvalError::new(EvalErrorKind::UndefinedVariable(name.to_owned()), Some(span)))
+        Err(EvalError::new(
+            EvalErrorKind::UndefinedVariable(name.to_owned()),
+            Some(span),
+        ))
     }
 
     fn interpolate(&self, parts: &[StrPart], env: &Env, _span: Span) -> Result<Value> {
@@ -275,7 +326,14 @@ impl Evaluator {
         Ok(Value::String(NixString::with_context(text, context)))
     }
 
-    fn path_literal(&self, kind: PathKind, parts: &[StrPart], base: Option<&PathBuf>, env: &Env, span: Span) -> Result<Value> {
+    fn path_literal(
+        &self,
+        kind: PathKind,
+        parts: &[StrPart],
+        base: Option<&PathBuf>,
+        env: &Env,
+        span: Span,
+    ) -> Result<Value> {
         let mut text = String::new();
         for part in parts {
             match part {
@@ -292,8 +350,12 @@ impl Evaluator {
         }
         let absolute = match kind {
             PathKind::Home => {
-                let home = std::env::var("HOME").map_err(|_| EvalError::other("HOME is not set", Some(span)))?;
-                format!("{home}/{}", text.trim_start_matches('~').trim_start_matches('/'))
+                let home = std::env::var("HOME")
+                    .map_err(|_| EvalError::other("HOME is not set", Some(span)))?;
+                format!(
+                    "{home}/{}",
+                    text.trim_start_matches('~').trim_start_matches('/')
+                )
             }
             PathKind::Plain if text.starts_with('/') => text,
             PathKind::Plain => match base {
@@ -310,17 +372,24 @@ impl Evaluator {
                 dir.join(name)
             } else if name == prefix {
                 dir.clone()
-            } else if let Some(rest) = name.strip_prefix(prefix.as_str()).and_then(|r| r.strip_prefix('/')) {
+            } else if let Some(rest) = name
+                .strip_prefix(prefix.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+            {
                 dir.join(rest)
             } else {
                 continue;
             };
             if matches!(self.io.file_kind(&candidate), Ok(Some(_))) {
-                return Ok(Value::Path(canonical_path(&candidate.to_string_lossy()).into()));
+                return Ok(Value::Path(
+                    canonical_path(&candidate.to_string_lossy()).into(),
+                ));
             }
         }
         Err(EvalError::other(
-            format!("file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"),
+            format!(
+                "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
+            ),
             Some(span),
         ))
     }
@@ -337,7 +406,14 @@ impl Evaluator {
         }
     }
 
-    fn select(&self, target: &ExprRef, path: &[AttrKey], default: Option<&ExprRef>, env: &Env, span: Span) -> Result<Value> {
+    fn select(
+        &self,
+        target: &ExprRef,
+        path: &[AttrKey],
+        default: Option<&ExprRef>,
+        env: &Env,
+        span: Span,
+    ) -> Result<Value> {
         let mut value = self.eval(target, env)?;
         for key in path {
             let name = self.attr_name(key, env)?;
@@ -356,7 +432,11 @@ impl Evaluator {
                     if let Some(d) = default {
                         return self.eval(d, env);
                     }
-                    return Err(missing_attribute(name.as_deref().unwrap_or("null"), &attrs, span));
+                    return Err(missing_attribute(
+                        name.as_deref().unwrap_or("null"),
+                        &attrs,
+                        span,
+                    ));
                 }
             }
         }
@@ -415,7 +495,8 @@ impl Evaluator {
             env.clone()
         };
         for dynamic in &def.dynamics {
-            let Some(name) = self.attr_name(&AttrKey::Dynamic(dynamic.name.clone()), &value_env)? else {
+            let Some(name) = self.attr_name(&AttrKey::Dynamic(dynamic.name.clone()), &value_env)?
+            else {
                 continue;
             };
             if attrs.contains(&name) {
@@ -464,7 +545,10 @@ impl Evaluator {
                 self.apply(&partial, arg, span)
             }
             other => Err(EvalError::other(
-                format!("attempt to call something which is not a function but {}", other.describe()),
+                format!(
+                    "attempt to call something which is not a function but {}",
+                    other.describe()
+                ),
                 Some(span),
             )),
         }
@@ -485,13 +569,20 @@ impl Evaluator {
                 with: None,
                 parent: Some(closure.env.clone()),
             }),
-            Param::Pattern { formals, ellipsis, bind } => {
+            Param::Pattern {
+                formals,
+                ellipsis,
+                bind,
+            } => {
                 let attrs = match arg.force(self)? {
                     Value::Attrs(a) => a,
                     other => return Err(EvalError::type_error("a set", &other, Some(span))),
                 };
                 if !ellipsis {
-                    if let Some(name) = attrs.names().find(|n| !formals.iter().any(|f| &f.name == *n)) {
+                    if let Some(name) = attrs
+                        .names()
+                        .find(|n| !formals.iter().any(|f| &f.name == *n))
+                    {
                         return Err(EvalError::new(
                             EvalErrorKind::UnexpectedArgument {
                                 function: self.lambda_name(def.span),
@@ -555,7 +646,12 @@ impl Evaluator {
     }
 
     /// Turns a value into a string as interpolation (`mode.more == false`) or `toString` does.
-    pub fn coerce_to_string(&self, value: &Value, mode: CoercionMode, span: Span) -> Result<NixString> {
+    pub fn coerce_to_string(
+        &self,
+        value: &Value,
+        mode: CoercionMode,
+        span: Span,
+    ) -> Result<NixString> {
         match value {
             Value::String(s) => Ok(s.clone()),
             Value::Path(p) => {
@@ -578,7 +674,10 @@ impl Evaluator {
                     let out = out.value.force(self)?;
                     return self.coerce_to_string(&out, mode, span);
                 }
-                Err(EvalError::new(EvalErrorKind::NotCoercible("a set"), Some(span)))
+                Err(EvalError::new(
+                    EvalErrorKind::NotCoercible("a set"),
+                    Some(span),
+                ))
             }
             Value::Int(i) if mode.more => Ok(NixString::plain(i.to_string())),
             Value::Float(f) if mode.more => Ok(NixString::plain(format!("{f:.6}"))),
@@ -599,7 +698,10 @@ impl Evaluator {
                 }
                 Ok(NixString::with_context(text, context))
             }
-            other => Err(EvalError::new(EvalErrorKind::NotCoercible(other.describe()), Some(span))),
+            other => Err(EvalError::new(
+                EvalErrorKind::NotCoercible(other.describe()),
+                Some(span),
+            )),
         }
     }
 
@@ -616,17 +718,37 @@ impl Evaluator {
         let store_path: Rc<str> = self
             .io
             .add_to_store(&key, &name)
-            .map_err(|e| EvalError::new(EvalErrorKind::Io(format!("copying '{path}' to the store: {}", io_reason(&e))), Some(span)))?
+            .map_err(|e| {
+                EvalError::new(
+                    EvalErrorKind::Io(format!("copying '{path}' to the store: {}", io_reason(&e))),
+                    Some(span),
+                )
+            })?
             .into();
-        self.paths_in_store.borrow_mut().insert(key, store_path.clone());
+        self.paths_in_store
+            .borrow_mut()
+            .insert(key, store_path.clone());
         Ok(store_path)
     }
 
-    fn binary(&self, op: BinaryOp, lhs: &ExprRef, rhs: &ExprRef, env: &Env, span: Span) -> Result<Value> {
+    fn binary(
+        &self,
+        op: BinaryOp,
+        lhs: &ExprRef,
+        rhs: &ExprRef,
+        env: &Env,
+        span: Span,
+    ) -> Result<Value> {
         match op {
-            BinaryOp::And => Ok(Value::Bool(self.eval_bool(lhs, env)? && self.eval_bool(rhs, env)?)),
-            BinaryOp::Or => Ok(Value::Bool(self.eval_bool(lhs, env)? || self.eval_bool(rhs, env)?)),
-            BinaryOp::Implication => Ok(Value::Bool(!self.eval_bool(lhs, env)? || self.eval_bool(rhs, env)?)),
+            BinaryOp::And => Ok(Value::Bool(
+                self.eval_bool(lhs, env)? && self.eval_bool(rhs, env)?,
+            )),
+            BinaryOp::Or => Ok(Value::Bool(
+                self.eval_bool(lhs, env)? || self.eval_bool(rhs, env)?,
+            )),
+            BinaryOp::Implication => Ok(Value::Bool(
+                !self.eval_bool(lhs, env)? || self.eval_bool(rhs, env)?,
+            )),
             BinaryOp::PipeRight | BinaryOp::PipeLeft => Err(EvalError::other(
                 "experimental Nix feature 'pipe-operators' is disabled",
                 Some(span),
@@ -655,7 +777,9 @@ impl Evaluator {
                             }
                             Ok(Value::Attrs(Rc::new(merged)))
                         }
-                        (Value::Attrs(_), other) => Err(EvalError::type_error("a set", other, Some(rhs.span))),
+                        (Value::Attrs(_), other) => {
+                            Err(EvalError::type_error("a set", other, Some(rhs.span)))
+                        }
                         (other, _) => Err(EvalError::type_error("a set", other, Some(lhs.span))),
                     },
                     BinaryOp::Concat => match (&a, &b) {
@@ -665,7 +789,9 @@ impl Evaluator {
                             items.extend(y.iter().cloned());
                             Ok(Value::List(Rc::new(items)))
                         }
-                        (Value::List(_), other) => Err(EvalError::type_error("a list", other, Some(rhs.span))),
+                        (Value::List(_), other) => {
+                            Err(EvalError::type_error("a list", other, Some(rhs.span)))
+                        }
                         (other, _) => Err(EvalError::type_error("a list", other, Some(lhs.span))),
                     },
                     BinaryOp::Add => self.add(&a, &b, span),
@@ -678,7 +804,9 @@ impl Evaluator {
 
     fn add(&self, a: &Value, b: &Value, span: Span) -> Result<Value> {
         match (a, b) {
-            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => arithmetic(BinaryOp::Add, a, b, span),
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                arithmetic(BinaryOp::Add, a, b, span)
+            }
             (Value::Path(p), _) => {
                 let mode = CoercionMode {
                     more: false,
@@ -691,14 +819,19 @@ impl Evaluator {
                         Some(span),
                     ));
                 }
-                Ok(Value::Path(canonical_path(&format!("{p}{}", s.as_str())).into()))
+                Ok(Value::Path(
+                    canonical_path(&format!("{p}{}", s.as_str())).into(),
+                ))
             }
             (Value::String(x), _) => {
                 let y = self.coerce_to_string(b, CoercionMode::INTERPOLATION, span)?;
                 let mut context = Context::default();
                 x.merge_context_into(&mut context);
                 y.merge_context_into(&mut context);
-                Ok(Value::String(NixString::with_context(format!("{}{}", x.as_str(), y.as_str()), context)))
+                Ok(Value::String(NixString::with_context(
+                    format!("{}{}", x.as_str(), y.as_str()),
+                    context,
+                )))
             }
             (Value::Attrs(_), _) => {
                 let x = self.coerce_to_string(a, CoercionMode::INTERPOLATION, span)?;
@@ -708,7 +841,10 @@ impl Evaluator {
                 format!("cannot add {} to {}", other.describe(), a.describe()),
                 Some(span),
             )),
-            (other, _) => Err(EvalError::new(EvalErrorKind::NotCoercible(other.describe()), Some(span))),
+            (other, _) => Err(EvalError::new(
+                EvalErrorKind::NotCoercible(other.describe()),
+                Some(span),
+            )),
         }
     }
 
@@ -720,7 +856,9 @@ impl Evaluator {
             (Value::Bool(x), Value::Bool(y)) => x == y,
             (Value::Int(x), Value::Int(y)) => x == y,
             (Value::Float(x), Value::Float(y)) => x == y,
-            (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
+            (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
+                (*x as f64) == *y
+            }
             (Value::String(x), Value::String(y)) => x.as_str() == y.as_str(),
             (Value::Path(x), Value::Path(y)) => x == y,
             (Value::List(x), Value::List(y)) => {
@@ -750,7 +888,9 @@ impl Evaluator {
                     return Ok(false);
                 }
                 for ((k1, v1), (k2, v2)) in x.iter().zip(y.iter()) {
-                    if k1 != k2 || !self.values_equal(&v1.value.force(self)?, &v2.value.force(self)?)? {
+                    if k1 != k2
+                        || !self.values_equal(&v1.value.force(self)?, &v2.value.force(self)?)?
+                    {
                         return Ok(false);
                     }
                 }
@@ -763,7 +903,9 @@ impl Evaluator {
     /// Whether a set is a derivation (`type = "derivation"`).
     pub fn is_derivation(&self, attrs: &Attrs) -> Result<bool> {
         match attrs.get("type") {
-            Some(t) => Ok(matches!(t.value.force(self)?, Value::String(s) if s.as_str() == "derivation")),
+            Some(t) => {
+                Ok(matches!(t.value.force(self)?, Value::String(s) if s.as_str() == "derivation"))
+            }
             None => Ok(false),
         }
     }
@@ -799,14 +941,23 @@ impl Evaluator {
         self.force_deep_inner(value, &mut seen)
     }
 
-    fn force_deep_inner(&self, value: &Value, seen: &mut std::collections::HashSet<usize>) -> Result<()> {
+    fn force_deep_inner(
+        &self,
+        value: &Value,
+        seen: &mut std::collections::HashSet<usize>,
+    ) -> Result<()> {
         match value {
             Value::Attrs(attrs) => {
                 if !seen.insert(Rc::as_ptr(attrs) as usize) {
                     return Ok(());
                 }
                 for (name, attr) in attrs.iter() {
-                    let v = attr.value.force(self).map_err(|e| e.note(attr.span, format!("while evaluating the attribute '{name}'")))?;
+                    let v = attr.value.force(self).map_err(|e| {
+                        e.note(
+                            attr.span,
+                            format!("while evaluating the attribute '{name}'"),
+                        )
+                    })?;
                     self.force_deep_inner(&v, seen)?;
                 }
             }
@@ -860,7 +1011,10 @@ fn lookup_local(env: &Env, depth: u32, slot: u32) -> Thunk {
     let mut frame = env;
     for _ in 0..depth {
         // Lowering resolved `depth` against the same frame structure the evaluator builds.
-        frame = frame.parent.as_ref().expect("lowering resolved a frame that exists");
+        frame = frame
+            .parent
+            .as_ref()
+            .expect("lowering resolved a frame that exists");
     }
     frame.slots[slot as usize].clone()
 }
@@ -879,14 +1033,25 @@ fn arithmetic(op: BinaryOp, a: &Value, b: &Value, span: Span) -> Result<Value> {
     let overflow = |what| EvalError::new(EvalErrorKind::IntegerOverflow(what), Some(span));
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => match op {
-            BinaryOp::Add => x.checked_add(*y).map(Value::Int).ok_or_else(|| overflow("addition")),
-            BinaryOp::Sub => x.checked_sub(*y).map(Value::Int).ok_or_else(|| overflow("subtraction")),
-            BinaryOp::Mul => x.checked_mul(*y).map(Value::Int).ok_or_else(|| overflow("multiplication")),
+            BinaryOp::Add => x
+                .checked_add(*y)
+                .map(Value::Int)
+                .ok_or_else(|| overflow("addition")),
+            BinaryOp::Sub => x
+                .checked_sub(*y)
+                .map(Value::Int)
+                .ok_or_else(|| overflow("subtraction")),
+            BinaryOp::Mul => x
+                .checked_mul(*y)
+                .map(Value::Int)
+                .ok_or_else(|| overflow("multiplication")),
             BinaryOp::Div => {
                 if *y == 0 {
                     Err(EvalError::new(EvalErrorKind::DivisionByZero, Some(span)))
                 } else {
-                    x.checked_div(*y).map(Value::Int).ok_or_else(|| overflow("division"))
+                    x.checked_div(*y)
+                        .map(Value::Int)
+                        .ok_or_else(|| overflow("division"))
                 }
             }
             _ => unreachable!("only arithmetic operators reach here"),
@@ -908,7 +1073,9 @@ fn arithmetic(op: BinaryOp, a: &Value, b: &Value, span: Span) -> Result<Value> {
                 _ => unreachable!("only arithmetic operators reach here"),
             }
         }
-        (Value::Int(_) | Value::Float(_), other) | (other, _) => Err(EvalError::type_error("an integer", other, Some(span))),
+        (Value::Int(_) | Value::Float(_), other) | (other, _) => {
+            Err(EvalError::type_error("an integer", other, Some(span)))
+        }
     }
 }
 

@@ -71,7 +71,10 @@ impl EvalIo for DiskIo {
     fn add_to_store(&self, path: &Path, _name: &str) -> io::Result<String> {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
-            format!("cannot copy '{}' to the store: no store is configured", path.display()),
+            format!(
+                "cannot copy '{}' to the store: no store is configured",
+                path.display()
+            ),
         ))
     }
 }

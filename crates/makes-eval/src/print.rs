@@ -15,7 +15,13 @@ pub fn print_value(ev: &Evaluator, value: &Value, strict: bool) -> Result<String
     Ok(out)
 }
 
-fn print_into(ev: &Evaluator, value: &Value, strict: bool, out: &mut String, active: &mut HashSet<usize>) -> Result<()> {
+fn print_into(
+    ev: &Evaluator,
+    value: &Value,
+    strict: bool,
+    out: &mut String,
+    active: &mut HashSet<usize>,
+) -> Result<()> {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -39,7 +45,11 @@ fn print_into(ev: &Evaluator, value: &Value, strict: bool, out: &mut String, act
             for (name, attr) in attrs.iter() {
                 out.push_str(&quote_attr(name));
                 out.push_str(" = ");
-                let v = if strict { Some(attr.value.force(ev)?) } else { attr.value.peek() };
+                let v = if strict {
+                    Some(attr.value.force(ev)?)
+                } else {
+                    attr.value.peek()
+                };
                 match v {
                     Some(v) => print_into(ev, &v, strict, out, active)?,
                     None => out.push_str("<CODE>"),
@@ -58,7 +68,11 @@ fn print_into(ev: &Evaluator, value: &Value, strict: bool, out: &mut String, act
             out.push('[');
             out.push(' ');
             for item in items.iter() {
-                let v = if strict { Some(item.force(ev)?) } else { item.peek() };
+                let v = if strict {
+                    Some(item.force(ev)?)
+                } else {
+                    item.peek()
+                };
                 match v {
                     Some(v) => print_into(ev, &v, strict, out, active)?,
                     None => out.push_str("<CODE>"),
@@ -75,19 +89,30 @@ fn print_into(ev: &Evaluator, value: &Value, strict: bool, out: &mut String, act
 /// Floats as C++ streams print them by default (`%g` with 6 significant digits).
 pub fn format_float(f: f64) -> String {
     if f.is_nan() {
-        return if f.is_sign_negative() { "-nan".into() } else { "nan".into() };
+        return if f.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
     }
     if f.is_infinite() {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let exp = f.abs().log10().floor() as i32;
     // %g: scientific when the exponent is < -4 or >= the precision (6).
     let rounded_exp = {
         let s = format!("{:.5e}", f);
-        s.split('e').nth(1).and_then(|e| e.parse::<i32>().ok()).unwrap_or(exp)
+        s.split('e')
+            .nth(1)
+            .and_then(|e| e.parse::<i32>().ok())
+            .unwrap_or(exp)
     };
     if !(-4..6).contains(&rounded_exp) {
         let s = format!("{:.5e}", f);
@@ -133,10 +158,15 @@ pub fn quote_string(s: &str) -> String {
 pub fn quote_attr(name: &str) -> String {
     let mut chars = name.chars();
     let plain = match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => chars.all(|c| c.is_ascii_alphanumeric() || "_'-".contains(c)),
+        Some(c) if c.is_ascii_alphabetic() || c == '_' => {
+            chars.all(|c| c.is_ascii_alphanumeric() || "_'-".contains(c))
+        }
         _ => false,
     };
-    let keyword = matches!(name, "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit" | "or");
+    let keyword = matches!(
+        name,
+        "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit" | "or"
+    );
     if plain && !keyword {
         name.to_owned()
     } else {

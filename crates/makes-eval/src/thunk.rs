@@ -12,7 +12,10 @@ type Deferred = Box<dyn FnOnce(&Evaluator) -> Result<Value>>;
 
 enum State {
     /// An expression to evaluate in an environment.
-    Suspended { expr: ExprRef, env: Env },
+    Suspended {
+        expr: ExprRef,
+        env: Env,
+    },
     /// A native computation (e.g. the elements of `map f xs`).
     Deferred(Deferred),
     /// Being forced right now; forcing it again is infinite recursion.

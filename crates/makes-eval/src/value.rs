@@ -64,7 +64,10 @@ impl Value {
     }
 
     pub fn is_function(&self) -> bool {
-        matches!(self, Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_))
+        matches!(
+            self,
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_)
+        )
     }
 }
 
@@ -111,7 +114,11 @@ impl NixString {
     pub fn with_context(text: impl Into<Rc<str>>, context: Context) -> Self {
         NixString {
             text: text.into(),
-            context: if context.paths.is_empty() { None } else { Some(Rc::new(context)) },
+            context: if context.paths.is_empty() {
+                None
+            } else {
+                Some(Rc::new(context))
+            },
         }
     }
 
@@ -228,6 +235,10 @@ mod tests {
 
     #[test]
     fn value_stays_small() {
-        assert!(std::mem::size_of::<Value>() <= 32, "{}", std::mem::size_of::<Value>());
+        assert!(
+            std::mem::size_of::<Value>() <= 32,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
     }
 }

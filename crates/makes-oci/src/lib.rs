@@ -17,8 +17,8 @@ mod customisation;
 mod error;
 mod fsck;
 mod plan;
-mod tar_writer;
 mod store_builder;
+mod tar_writer;
 mod timestamp;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -12,7 +12,12 @@ pub struct NativeImageBuilder {
 }
 
 impl ImageBuilder for NativeImageBuilder {
-    fn build_image(&self, spec: &ImageSpec, closure: &[PathInfo], out_file: &Path) -> Result<(), String> {
+    fn build_image(
+        &self,
+        spec: &ImageSpec,
+        closure: &[PathInfo],
+        out_file: &Path,
+    ) -> Result<(), String> {
         let scratch = tempfile::Builder::new()
             .prefix("image-")
             .tempdir_in(self.store.root().join("tmp"))
@@ -25,6 +30,8 @@ impl ImageBuilder for NativeImageBuilder {
             now: &self.now,
             scratch: scratch.path(),
         };
-        build_image(&inputs, out_file).map(|_| ()).map_err(|e| e.to_string())
+        build_image(&inputs, out_file)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }

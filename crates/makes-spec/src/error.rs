@@ -9,15 +9,37 @@ pub enum SpecError {
     #[error("{0}")]
     Eval(#[from] EvalError),
     #[error("'{attr}' is only available when layered = {needs}")]
-    WrongMode { attr: String, needs: bool, span: Option<Span> },
+    WrongMode {
+        attr: String,
+        needs: bool,
+        span: Option<Span>,
+    },
     #[error("{function} got an unknown attribute '{attr}'; known attributes: {known}")]
-    UnknownAttribute { function: &'static str, attr: String, known: String, span: Option<Span> },
+    UnknownAttribute {
+        function: &'static str,
+        attr: String,
+        known: String,
+        span: Option<Span>,
+    },
     #[error("{function} requires the attribute '{attr}'")]
-    MissingAttribute { function: &'static str, attr: String, span: Option<Span> },
+    MissingAttribute {
+        function: &'static str,
+        attr: String,
+        span: Option<Span>,
+    },
     #[error("'{attr}' must be {expected}, but it is {found}")]
-    WrongType { attr: String, expected: &'static str, found: String, span: Option<Span> },
+    WrongType {
+        attr: String,
+        expected: &'static str,
+        found: String,
+        span: Option<Span>,
+    },
     #[error("'{attr}': {message}")]
-    Invalid { attr: String, message: String, span: Option<Span> },
+    Invalid {
+        attr: String,
+        message: String,
+        span: Option<Span>,
+    },
     #[error("Invalid argument: {key}, must start with: env")]
     InvalidEnvKey { key: String, span: Option<Span> },
     #[error("{what} is not supported yet")]
@@ -25,7 +47,11 @@ pub enum SpecError {
     #[error("The job \"{name}\" must begin with a slash. Rename it to \"/{name}\".")]
     JobNameWithoutSlash { name: String, span: Option<Span> },
     #[error("the option '{name}' does not exist; known top-level attributes: {known}")]
-    UnknownTopLevel { name: String, known: String, span: Option<Span> },
+    UnknownTopLevel {
+        name: String,
+        known: String,
+        span: Option<Span>,
+    },
     #[error("no makes.nix in {dir} or any directory above it")]
     NoProject { dir: String },
 }

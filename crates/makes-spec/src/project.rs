@@ -4,7 +4,9 @@
 
 use crate::error::SpecError;
 use crate::reduce_derivation::sanitize_derivation_name;
-use makes_eval::{make_primop, Attrs, CoercionMode, EvalError, EvalErrorKind, Evaluator, PrimOpFn, Thunk, Value};
+use makes_eval::{
+    make_primop, Attrs, CoercionMode, EvalError, EvalErrorKind, Evaluator, PrimOpFn, Thunk, Value,
+};
 use makes_syntax::Span;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -13,24 +15,83 @@ use std::rc::Rc;
 
 /// The arguments every makes module receives.
 pub const MAKES_ARGUMENTS: &[&str] = &[
-    "__nixpkgs__", "attrsOptional", "config", "deployContainer", "fetchArchive", "fetchNixpkgs", "fetchUrl", "fromYaml",
-    "inputs", "lib", "makeContainerImage", "makeDerivation", "makeScript", "makeSearchPaths", "makeTemplate",
-    "outputs", "projectIdentifier", "projectPath", "projectSrc", "toBashArray", "toDerivationName", "toFileJson",
+    "__nixpkgs__",
+    "attrsOptional",
+    "config",
+    "deployContainer",
+    "fetchArchive",
+    "fetchNixpkgs",
+    "fetchUrl",
+    "fromYaml",
+    "inputs",
+    "lib",
+    "makeContainerImage",
+    "makeDerivation",
+    "makeScript",
+    "makeSearchPaths",
+    "makeTemplate",
+    "outputs",
+    "projectIdentifier",
+    "projectPath",
+    "projectSrc",
+    "toBashArray",
+    "toDerivationName",
+    "toFileJson",
     "toFileYaml",
 ];
 
 /// Top-level attributes makes implements here.
-const HANDLED_TOP_LEVEL: &[&str] = &["extendingMakesDirs", "imports", "inputs", "jobs", "outputs", "projectIdentifier"];
+const HANDLED_TOP_LEVEL: &[&str] = &[
+    "extendingMakesDirs",
+    "imports",
+    "inputs",
+    "jobs",
+    "outputs",
+    "projectIdentifier",
+];
 
 /// makes' other modules: known names whose jobs `makes` does not build yet.
 const OTHER_TOP_LEVEL: &[&str] = &[
-    "cache", "calculateScorecard", "deployContainer", "deployContainerManifest", "deployNomad", "deployTerraform",
-    "dev", "envVars", "envVarsForTerraform", "formatBash", "formatJavaScript", "formatMarkdown", "formatNix",
-    "formatPython", "formatTerraform", "formatYaml", "githubWorkflows", "helloWorld", "lintBash", "lintClojure",
-    "lintGitCommitMsg", "lintGitMailMap", "lintMarkdown", "lintNix", "lintPython", "lintTerraform", "lintWithAjv",
-    "lintWithLizard", "pipelines", "secretsForAwsFromEnv", "secretsForAwsFromGitlab", "secretsForEnvFromSops",
-    "secretsForGpgFromEnv", "secretsForKubernetesConfigFromAws", "secretsForTerraformFromEnv",
-    "securePythonWithBandit", "testLicense", "testPullRequest", "testPython", "testTerraform",
+    "cache",
+    "calculateScorecard",
+    "deployContainer",
+    "deployContainerManifest",
+    "deployNomad",
+    "deployTerraform",
+    "dev",
+    "envVars",
+    "envVarsForTerraform",
+    "formatBash",
+    "formatJavaScript",
+    "formatMarkdown",
+    "formatNix",
+    "formatPython",
+    "formatTerraform",
+    "formatYaml",
+    "githubWorkflows",
+    "helloWorld",
+    "lintBash",
+    "lintClojure",
+    "lintGitCommitMsg",
+    "lintGitMailMap",
+    "lintMarkdown",
+    "lintNix",
+    "lintPython",
+    "lintTerraform",
+    "lintWithAjv",
+    "lintWithLizard",
+    "pipelines",
+    "secretsForAwsFromEnv",
+    "secretsForAwsFromGitlab",
+    "secretsForEnvFromSops",
+    "secretsForGpgFromEnv",
+    "secretsForKubernetesConfigFromAws",
+    "secretsForTerraformFromEnv",
+    "securePythonWithBandit",
+    "testLicense",
+    "testPullRequest",
+    "testPython",
+    "testTerraform",
     "workspaceForTerraformFromEnv",
 ];
 
@@ -65,7 +126,11 @@ pub fn find_project_dir(start: &Path) -> Result<PathBuf, SpecError> {
 
 /// Evaluates `dir/makes.nix` and its imports. `native` are the makes arguments implemented
 /// outside this crate (`makeDerivation`, `makeContainerImage`, ...).
-pub fn load_project(ev: &Evaluator, dir: &Path, native: Vec<(&str, Value)>) -> Result<Project, SpecError> {
+pub fn load_project(
+    ev: &Evaluator,
+    dir: &Path,
+    native: Vec<(&str, Value)>,
+) -> Result<Project, SpecError> {
     let modules: Rc<RefCell<Vec<Rc<Attrs>>>> = Rc::default();
     // `outputs` and `inputs` are the merged results of all modules, computed on demand, so a
     // module may read them lazily while being evaluated.
@@ -118,7 +183,11 @@ pub fn load_project(ev: &Evaluator, dir: &Path, native: Vec<(&str, Value)>) -> R
                 ignored.push(name.to_string());
                 continue;
             }
-            let mut known: Vec<&str> = HANDLED_TOP_LEVEL.iter().chain(OTHER_TOP_LEVEL).copied().collect();
+            let mut known: Vec<&str> = HANDLED_TOP_LEVEL
+                .iter()
+                .chain(OTHER_TOP_LEVEL)
+                .copied()
+                .collect();
             known.sort_unstable();
             return Err(SpecError::UnknownTopLevel {
                 name: name.to_string(),
@@ -168,7 +237,11 @@ fn evaluate_module(ev: &Evaluator, path: &Path, args: &Rc<Attrs>) -> Result<Rc<A
     let value = match &value {
         Value::Lambda(closure) => {
             let arg = match &closure.def.param {
-                makes_syntax::ir::Param::Pattern { formals, ellipsis: false, .. } => {
+                makes_syntax::ir::Param::Pattern {
+                    formals,
+                    ellipsis: false,
+                    ..
+                } => {
                     let mut picked = Attrs::new();
                     for formal in formals {
                         if let Some(a) = args.get(&formal.name) {
@@ -198,7 +271,9 @@ fn evaluate_module(ev: &Evaluator, path: &Path, args: &Rc<Attrs>) -> Result<Rc<A
 fn merged_attr(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval::Result<Value> {
     let mut merged = Attrs::new();
     for module in modules {
-        let Some(attr) = module.get(name) else { continue };
+        let Some(attr) = module.get(name) else {
+            continue;
+        };
         match attr.value.force(ev)? {
             Value::Attrs(a) => {
                 for (k, v) in a.iter() {
@@ -217,7 +292,13 @@ fn merged_attr(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval:
     Ok(Value::Attrs(Rc::new(merged)))
 }
 
-fn makes_arguments(ev: &Evaluator, dir: &Path, native: Vec<(&str, Value)>, inputs: Thunk, outputs: Thunk) -> Rc<Attrs> {
+fn makes_arguments(
+    ev: &Evaluator,
+    dir: &Path,
+    native: Vec<(&str, Value)>,
+    inputs: Thunk,
+    outputs: Thunk,
+) -> Rc<Attrs> {
     let mut args = Attrs::new();
     for name in MAKES_ARGUMENTS {
         let owned = name.to_string();
@@ -233,7 +314,11 @@ fn makes_arguments(ev: &Evaluator, dir: &Path, native: Vec<(&str, Value)>, input
         .file_name()
         .map(|n| sanitize_derivation_name(&n.to_string_lossy()))
         .unwrap_or_else(|| "project".into());
-    args.insert("projectIdentifier", Thunk::value(Value::string(project_id)), None);
+    args.insert(
+        "projectIdentifier",
+        Thunk::value(Value::string(project_id)),
+        None,
+    );
     let root: Rc<str> = dir.to_string_lossy().into();
     args.insert("projectSrc", Thunk::value(Value::Path(root.clone())), None);
     args.insert("projectPath", Thunk::value(project_path_primop(root)), None);
@@ -241,13 +326,21 @@ fn makes_arguments(ev: &Evaluator, dir: &Path, native: Vec<(&str, Value)>, input
         Value::String(s) => Ok(Value::string(sanitize_derivation_name(s.as_str()))),
         other => Err(EvalError::type_error("a string", &other, None)),
     });
-    args.insert("toDerivationName", Thunk::value(make_primop("toDerivationName", 1, to_name)), None);
+    args.insert(
+        "toDerivationName",
+        Thunk::value(make_primop("toDerivationName", 1, to_name)),
+        None,
+    );
     let attrs_optional: PrimOpFn = Rc::new(|ev, a| match a[0].force(ev)? {
         Value::Bool(true) => a[1].force(ev),
         Value::Bool(false) => Ok(Value::Attrs(Rc::new(Attrs::new()))),
         other => Err(EvalError::type_error("a Boolean", &other, None)),
     });
-    args.insert("attrsOptional", Thunk::value(make_primop("attrsOptional", 2, attrs_optional)), None);
+    args.insert(
+        "attrsOptional",
+        Thunk::value(make_primop("attrsOptional", 2, attrs_optional)),
+        None,
+    );
     let to_bash_array: PrimOpFn = Rc::new(|ev, a| {
         let Value::List(items) = a[0].force(ev)? else {
             return Err(EvalError::other("toBashArray expects a list", None));
@@ -260,9 +353,16 @@ fn makes_arguments(ev: &Evaluator, dir: &Path, native: Vec<(&str, Value)>, input
             s.merge_context_into(&mut context);
             words.push(format!("'{}'", s.as_str().replace('\'', "'\\''")));
         }
-        Ok(Value::String(makes_eval::NixString::with_context(format!("( {} )", words.join(" ")), context)))
+        Ok(Value::String(makes_eval::NixString::with_context(
+            format!("( {} )", words.join(" ")),
+            context,
+        )))
     });
-    args.insert("toBashArray", Thunk::value(make_primop("toBashArray", 1, to_bash_array)), None);
+    args.insert(
+        "toBashArray",
+        Thunk::value(make_primop("toBashArray", 1, to_bash_array)),
+        None,
+    );
     for (name, value) in native {
         args.insert(name, Thunk::value(value), None);
     }
@@ -279,16 +379,24 @@ fn project_path_primop(root: Rc<str>) -> Value {
             other => return Err(EvalError::type_error("a string", &other, None)),
         };
         if !rel.starts_with('/') {
-            return Err(EvalError::other(format!("projectPath \"{rel}\" must start with '/'"), None));
+            return Err(EvalError::other(
+                format!("projectPath \"{rel}\" must start with '/'"),
+                None,
+            ));
         }
         let full = makes_syntax::canonical_path(&format!("{root}{rel}"));
         if !full.starts_with(&*root) {
-            return Err(EvalError::other(format!("projectPath \"{rel}\" leaves the project"), None));
+            return Err(EvalError::other(
+                format!("projectPath \"{rel}\" leaves the project"),
+                None,
+            ));
         }
         let store_path = ev.copy_path_to_store(&full, no_span())?;
         let mut ctx = makes_eval::Context::default();
         ctx.paths.insert(store_path.clone());
-        Ok(Value::String(makes_eval::NixString::with_context(store_path, ctx)))
+        Ok(Value::String(makes_eval::NixString::with_context(
+            store_path, ctx,
+        )))
     });
     make_primop("projectPath", 1, func)
 }

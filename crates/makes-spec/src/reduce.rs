@@ -14,7 +14,12 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(ev: &'a Evaluator, value: &Value, what: &str, span: Option<Span>) -> Result<Self, SpecError> {
+    pub fn new(
+        ev: &'a Evaluator,
+        value: &Value,
+        what: &str,
+        span: Option<Span>,
+    ) -> Result<Self, SpecError> {
         match value {
             Value::Attrs(attrs) => Ok(Fields {
                 ev,
@@ -37,11 +42,12 @@ impl<'a> Fields<'a> {
     /// Forces an attribute; errors inside it get a note naming it.
     pub fn get(&self, name: &str) -> Result<Option<Value>, SpecError> {
         match self.attrs.get(name) {
-            Some(attr) => attr
-                .value
-                .force(self.ev)
-                .map(Some)
-                .map_err(|e| SpecError::Eval(e.note(attr.span, format!("while evaluating the attribute '{name}'")))),
+            Some(attr) => attr.value.force(self.ev).map(Some).map_err(|e| {
+                SpecError::Eval(e.note(
+                    attr.span,
+                    format!("while evaluating the attribute '{name}'"),
+                ))
+            }),
             None => Ok(None),
         }
     }
@@ -84,13 +90,17 @@ impl<'a> Fields<'a> {
         let items = match self.get(name)? {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::List(items)) => items,
-            Some(single @ (Value::Attrs(_) | Value::Path(_))) => Rc::new(vec![makes_eval::Thunk::value(single)]),
+            Some(single @ (Value::Attrs(_) | Value::Path(_))) => {
+                Rc::new(vec![makes_eval::Thunk::value(single)])
+            }
             Some(other) => return Err(self.wrong_type(name, "a list of packages", &other)),
         };
         let span = self.span_of(name);
         let mut out = Vec::with_capacity(items.len());
         for item in items.iter() {
-            let v = item.force(self.ev).map_err(|e| SpecError::Eval(e.note(span, format!("while evaluating an element of '{name}'"))))?;
+            let v = item.force(self.ev).map_err(|e| {
+                SpecError::Eval(e.note(span, format!("while evaluating an element of '{name}'")))
+            })?;
             out.push(self.store_path_of(name, &v)?);
         }
         Ok(Some(out))
@@ -101,13 +111,19 @@ impl<'a> Fields<'a> {
         let span = self.span_of(name);
         let s = self
             .ev
-            .coerce_to_string(v, CoercionMode::INTERPOLATION, span.unwrap_or_else(placeholder_span))
+            .coerce_to_string(
+                v,
+                CoercionMode::INTERPOLATION,
+                span.unwrap_or_else(placeholder_span),
+            )
             .map_err(|_| self.wrong_type(name, "a list of packages", v))?;
         let path = s.as_str();
         if !path.starts_with("/nix/store/") || path["/nix/store/".len()..].contains('/') {
             return Err(SpecError::Invalid {
                 attr: name.to_owned(),
-                message: format!("'{path}' is not a store path (a package, a derivation or a path literal)"),
+                message: format!(
+                    "'{path}' is not a store path (a package, a derivation or a path literal)"
+                ),
                 span,
             });
         }

@@ -8,24 +8,55 @@ use makes_eval::{CoercionMode, Context, Evaluator, Value};
 use makes_syntax::Span;
 use std::collections::BTreeMap;
 
-const ARGS: &[&str] = &["action", "builder", "env", "envFiles", "help", "local", "name", "searchPaths", "sha256"];
+const ARGS: &[&str] = &[
+    "action",
+    "builder",
+    "env",
+    "envFiles",
+    "help",
+    "local",
+    "name",
+    "searchPaths",
+    "sha256",
+];
 
 /// The `searchPaths` kinds makes has; the ones not listed in `SearchPaths` are not yet built.
 const SEARCH_PATH_KINDS: &[&str] = &[
-    "bin", "export", "javaClass", "kubeConfig", "nodeBin", "nodeModule", "ocamlBin", "ocamlLib", "ocamlStubLib",
-    "pythonMypy", "pythonMypy38", "pythonPackage", "pythonPackage38", "rpath", "rubyBin", "rubyGemPath", "source",
+    "bin",
+    "export",
+    "javaClass",
+    "kubeConfig",
+    "nodeBin",
+    "nodeModule",
+    "ocamlBin",
+    "ocamlLib",
+    "ocamlStubLib",
+    "pythonMypy",
+    "pythonMypy38",
+    "pythonPackage",
+    "pythonPackage38",
+    "rpath",
+    "rubyBin",
+    "rubyGemPath",
+    "source",
 ];
 
-pub fn reduce_derivation_spec(ev: &Evaluator, args: &Value, span: Option<Span>) -> Result<DerivationSpec, SpecError> {
+pub fn reduce_derivation_spec(
+    ev: &Evaluator,
+    args: &Value,
+    span: Option<Span>,
+) -> Result<DerivationSpec, SpecError> {
     let f = Fields::new(ev, args, "makeDerivation's argument", span)?;
     f.reject_unknown("makeDerivation", ARGS)?;
     let mut context = Context::default();
 
-    let name = f.string("name")?.ok_or_else(|| SpecError::MissingAttribute {
-        function: "makeDerivation",
-        attr: "name".into(),
-        span,
-    })?;
+    let name = f
+        .string("name")?
+        .ok_or_else(|| SpecError::MissingAttribute {
+            function: "makeDerivation",
+            attr: "name".into(),
+            span,
+        })?;
     let builder = match f.get("builder")? {
         None => {
             return Err(SpecError::MissingAttribute {
@@ -40,11 +71,14 @@ pub fn reduce_derivation_spec(ev: &Evaluator, args: &Value, span: Option<Span>) 
         }
         // A path builder is the content of the file.
         Some(Value::Path(p)) => {
-            let bytes = ev.io.read_file(std::path::Path::new(&*p)).map_err(|e| SpecError::Invalid {
-                attr: "builder".into(),
-                message: format!("cannot read '{p}': {e}"),
-                span: f.span_of("builder"),
-            })?;
+            let bytes =
+                ev.io
+                    .read_file(std::path::Path::new(&*p))
+                    .map_err(|e| SpecError::Invalid {
+                        attr: "builder".into(),
+                        message: format!("cannot read '{p}': {e}"),
+                        span: f.span_of("builder"),
+                    })?;
             String::from_utf8_lossy(&bytes).into_owned()
         }
         Some(other) => {
@@ -97,7 +131,11 @@ pub fn reduce_derivation_spec(ev: &Evaluator, args: &Value, span: Option<Span>) 
 
 /// `env`/`envFiles`: every key starts with `env` or `__`; values are strings (numbers, paths
 /// and packages are turned into strings as interpolation would).
-fn string_map(f: &Fields, attr: &str, context: &mut Context) -> Result<BTreeMap<String, String>, SpecError> {
+fn string_map(
+    f: &Fields,
+    attr: &str,
+    context: &mut Context,
+) -> Result<BTreeMap<String, String>, SpecError> {
     let mut out = BTreeMap::new();
     let Some(v) = f.get(attr)? else {
         return Ok(out);
@@ -112,17 +150,30 @@ fn string_map(f: &Fields, attr: &str, context: &mut Context) -> Result<BTreeMap<
         }
         let value = inner.get(key)?.unwrap_or(Value::Null);
         let span = inner.span_of(key);
-        let s = f
-            .ev
-            .coerce_to_string(&value, CoercionMode::TO_STRING, span.unwrap_or(Span { file: makes_syntax::FileId(u32::MAX), start: 0, end: 0 }))
-            .map_err(|e| SpecError::Eval(e.note(span, format!("while evaluating '{attr}.{key}'"))))?;
+        let s =
+            f.ev.coerce_to_string(
+                &value,
+                CoercionMode::TO_STRING,
+                span.unwrap_or(Span {
+                    file: makes_syntax::FileId(u32::MAX),
+                    start: 0,
+                    end: 0,
+                }),
+            )
+            .map_err(|e| {
+                SpecError::Eval(e.note(span, format!("while evaluating '{attr}.{key}'")))
+            })?;
         s.merge_context_into(context);
         out.insert(key.to_string(), s.as_str().to_owned());
     }
     Ok(out)
 }
 
-fn reduce_search_paths(f: &Fields, value: &Value, context: &mut Context) -> Result<SearchPaths, SpecError> {
+fn reduce_search_paths(
+    f: &Fields,
+    value: &Value,
+    context: &mut Context,
+) -> Result<SearchPaths, SpecError> {
     let sp = Fields::new(f.ev, value, "searchPaths", f.span_of("searchPaths"))?;
     sp.reject_unknown("searchPaths", SEARCH_PATH_KINDS)?;
     let mut out = SearchPaths::default();
@@ -130,7 +181,9 @@ fn reduce_search_paths(f: &Fields, value: &Value, context: &mut Context) -> Resu
         match &**kind {
             "bin" | "source" => {
                 let paths = sp.store_paths(kind)?.unwrap_or_default();
-                context.paths.extend(paths.iter().map(|p| p.as_str().into()));
+                context
+                    .paths
+                    .extend(paths.iter().map(|p| p.as_str().into()));
                 if &**kind == "bin" {
                     out.bin = paths;
                 } else {
@@ -161,11 +214,20 @@ fn reduce_search_paths(f: &Fields, value: &Value, context: &mut Context) -> Resu
                     let mut parts = Vec::new();
                     for t in triple.iter() {
                         let v = t.force(f.ev)?;
-                        let s = f.ev.coerce_to_string(&v, CoercionMode::INTERPOLATION, sp.span_of(kind).unwrap_or(Span { file: makes_syntax::FileId(u32::MAX), start: 0, end: 0 }))?;
+                        let s = f.ev.coerce_to_string(
+                            &v,
+                            CoercionMode::INTERPOLATION,
+                            sp.span_of(kind).unwrap_or(Span {
+                                file: makes_syntax::FileId(u32::MAX),
+                                start: 0,
+                                end: 0,
+                            }),
+                        )?;
                         s.merge_context_into(context);
                         parts.push(s.as_str().to_owned());
                     }
-                    out.export.push((parts[0].clone(), parts[1].clone(), parts[2].clone()));
+                    out.export
+                        .push((parts[0].clone(), parts[1].clone(), parts[2].clone()));
                 }
             }
             other => {

@@ -11,37 +11,105 @@ use std::collections::BTreeMap;
 
 /// `buildLayeredImage`'s inputs (layered = true), plus makes' `layered` and `layers`.
 const LAYERED_ATTRS: &[&str] = &[
-    "architecture", "compressor", "config", "contents", "created", "enableFakechroot", "extraCommands",
-    "fakeRootCommands", "fromImage", "gid", "gname", "includeNixDB", "includeStorePaths", "layered", "layers",
-    "maxLayers", "meta", "mtime", "name", "passthru", "tag", "uid", "uname",
+    "architecture",
+    "compressor",
+    "config",
+    "contents",
+    "created",
+    "enableFakechroot",
+    "extraCommands",
+    "fakeRootCommands",
+    "fromImage",
+    "gid",
+    "gname",
+    "includeNixDB",
+    "includeStorePaths",
+    "layered",
+    "layers",
+    "maxLayers",
+    "meta",
+    "mtime",
+    "name",
+    "passthru",
+    "tag",
+    "uid",
+    "uname",
 ];
 
 /// `buildImage`'s inputs (layered = false), plus makes' `layered` and `layers`, and the
 /// attributes with a natural meaning in both modes.
 const SINGLE_ATTRS: &[&str] = &[
-    "architecture", "buildVMMemorySize", "compressor", "config", "contents", "copyToRoot", "created", "diskSize",
-    "extraCommands", "fromImage", "fromImageName", "fromImageTag", "gid", "gname", "includeNixDB",
-    "includeStorePaths", "keepContentsDirlinks", "layered", "layers", "meta", "mtime", "name", "passthru",
-    "runAsRoot", "tag", "uid", "uname",
+    "architecture",
+    "buildVMMemorySize",
+    "compressor",
+    "config",
+    "contents",
+    "copyToRoot",
+    "created",
+    "diskSize",
+    "extraCommands",
+    "fromImage",
+    "fromImageName",
+    "fromImageTag",
+    "gid",
+    "gname",
+    "includeNixDB",
+    "includeStorePaths",
+    "keepContentsDirlinks",
+    "layered",
+    "layers",
+    "meta",
+    "mtime",
+    "name",
+    "passthru",
+    "runAsRoot",
+    "tag",
+    "uid",
+    "uname",
 ];
 
 /// Attributes accepted by the contract whose behaviour the image builder does not have yet:
 /// an error when used, never silently ignored.
 const NOT_YET: &[&str] = &[
-    "fromImage", "fromImageName", "fromImageTag", "fakeRootCommands", "enableFakechroot", "runAsRoot",
-    "includeNixDB", "keepContentsDirlinks",
+    "fromImage",
+    "fromImageName",
+    "fromImageTag",
+    "fakeRootCommands",
+    "enableFakechroot",
+    "runAsRoot",
+    "includeNixDB",
+    "keepContentsDirlinks",
 ];
 
 /// Keys of the OCI image config object.
 const CONFIG_KEYS: &[&str] = &[
-    "ArgsEscaped", "Cmd", "Entrypoint", "Env", "ExposedPorts", "Healthcheck", "Labels", "OnBuild", "Shell",
-    "StopSignal", "User", "Volumes", "WorkingDir",
+    "ArgsEscaped",
+    "Cmd",
+    "Entrypoint",
+    "Env",
+    "ExposedPorts",
+    "Healthcheck",
+    "Labels",
+    "OnBuild",
+    "Shell",
+    "StopSignal",
+    "User",
+    "Volumes",
+    "WorkingDir",
 ];
 
-pub fn reduce_image_spec(ev: &Evaluator, args: &Value, span: Option<Span>) -> Result<ImageSpec, SpecError> {
+pub fn reduce_image_spec(
+    ev: &Evaluator,
+    args: &Value,
+    span: Option<Span>,
+) -> Result<ImageSpec, SpecError> {
     let f = Fields::new(ev, args, "makeContainerImage's argument", span)?;
     let layered = f.bool("layered")?.unwrap_or(true);
-    let (known, other) = if layered { (LAYERED_ATTRS, SINGLE_ATTRS) } else { (SINGLE_ATTRS, LAYERED_ATTRS) };
+    let (known, other) = if layered {
+        (LAYERED_ATTRS, SINGLE_ATTRS)
+    } else {
+        (SINGLE_ATTRS, LAYERED_ATTRS)
+    };
     for name in f.attrs.names() {
         if !known.contains(&&**name) {
             if other.contains(&&**name) {
@@ -166,7 +234,9 @@ pub fn reduce_image_spec(ev: &Evaluator, args: &Value, span: Option<Span>) -> Re
         }
     };
 
-    let name = f.string("name")?.unwrap_or_else(|| "container-image".to_owned());
+    let name = f
+        .string("name")?
+        .unwrap_or_else(|| "container-image".to_owned());
     if name.is_empty() {
         return Err(SpecError::Invalid {
             attr: "name".into(),
@@ -191,7 +261,9 @@ pub fn reduce_image_spec(ev: &Evaluator, args: &Value, span: Option<Span>) -> Re
         config,
         config_references: config_context.paths.iter().map(|p| p.to_string()).collect(),
         extra_commands: f.string("extraCommands")?.unwrap_or_default(),
-        architecture: f.string("architecture")?.unwrap_or_else(|| host_architecture().to_owned()),
+        architecture: f
+            .string("architecture")?
+            .unwrap_or_else(|| host_architecture().to_owned()),
         mtime,
         uid: id("uid", 0)?,
         gid: id("gid", 0)?,
@@ -221,13 +293,18 @@ fn reduce_config(
             span: f.span_of(name),
         };
         match &**name {
-            "Cmd" | "Entrypoint" | "Shell" | "OnBuild" => {
-                if !json.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())) {
-                    return Err(bad("a list of strings"));
-                }
+            "Cmd" | "Entrypoint" | "Shell" | "OnBuild"
+                if !json
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(|x| x.is_string())) =>
+            {
+                return Err(bad("a list of strings"));
             }
             "Env" => {
-                let items = json.as_array().filter(|a| a.iter().all(|x| x.is_string())).ok_or_else(|| bad("a list of strings"))?;
+                let items = json
+                    .as_array()
+                    .filter(|a| a.iter().all(|x| x.is_string()))
+                    .ok_or_else(|| bad("a list of strings"))?;
                 for item in items {
                     let s = item.as_str().unwrap_or_default();
                     if !s.contains('=') || s.starts_with('=') {
@@ -241,19 +318,22 @@ fn reduce_config(
             }
             "ExposedPorts" | "Volumes" => {
                 let map = json.as_object().ok_or_else(|| bad("a set of empty sets"))?;
-                if !map.values().all(|x| x.as_object().is_some_and(|o| o.is_empty())) {
+                if !map
+                    .values()
+                    .all(|x| x.as_object().is_some_and(|o| o.is_empty()))
+                {
                     return Err(bad("a set of empty sets"));
                 }
             }
-            "Labels" => {
-                if !json.as_object().is_some_and(|m| m.values().all(|x| x.is_string())) {
-                    return Err(bad("a set of strings"));
-                }
+            "Labels"
+                if !json
+                    .as_object()
+                    .is_some_and(|m| m.values().all(|x| x.is_string())) =>
+            {
+                return Err(bad("a set of strings"));
             }
-            "User" | "WorkingDir" | "StopSignal" => {
-                if !json.is_string() {
-                    return Err(bad("a string"));
-                }
+            "User" | "WorkingDir" | "StopSignal" if !json.is_string() => {
+                return Err(bad("a string"));
             }
             _ => {}
         }
@@ -264,14 +344,24 @@ fn reduce_config(
 
 /// Accepts `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, the ISO-8601 form OCI configs use.
 pub fn validate_date(s: &str) -> Result<(), String> {
-    let bad = || format!("'{s}' is not an ISO-8601 date like \"1970-01-01T00:00:01Z\" (or \"now\")");
+    let bad =
+        || format!("'{s}' is not an ISO-8601 date like \"1970-01-01T00:00:01Z\" (or \"now\")");
     let b = s.as_bytes();
     if b.len() < 20 {
         return Err(bad());
     }
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    let shape = digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10) && (b[10] == b'T' || b[10] == b't')
-        && digits(11..13) && b[13] == b':' && digits(14..16) && b[16] == b':' && digits(17..19);
+    let shape = digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && (b[10] == b'T' || b[10] == b't')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
     if !shape {
         return Err(bad());
     }
@@ -285,10 +375,18 @@ pub fn validate_date(s: &str) -> Result<(), String> {
     }
     let zone_ok = rest == "Z" || rest == "z" || {
         let z = rest.as_bytes();
-        z.len() == 6 && (z[0] == b'+' || z[0] == b'-') && z[1..3].iter().all(u8::is_ascii_digit) && z[3] == b':' && z[4..6].iter().all(u8::is_ascii_digit)
+        z.len() == 6
+            && (z[0] == b'+' || z[0] == b'-')
+            && z[1..3].iter().all(u8::is_ascii_digit)
+            && z[3] == b':'
+            && z[4..6].iter().all(u8::is_ascii_digit)
     };
     let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(99);
-    let ranges_ok = (1..=12).contains(&num(5..7)) && (1..=31).contains(&num(8..10)) && num(11..13) < 24 && num(14..16) < 60 && num(17..19) < 61;
+    let ranges_ok = (1..=12).contains(&num(5..7))
+        && (1..=31).contains(&num(8..10))
+        && num(11..13) < 24
+        && num(14..16) < 60
+        && num(17..19) < 61;
     if zone_ok && ranges_ok {
         Ok(())
     } else {
@@ -300,11 +398,15 @@ pub fn validate_date(s: &str) -> Result<(), String> {
 fn validate_tag(tag: &str) -> Result<(), String> {
     let ok = !tag.is_empty()
         && tag.len() <= 128
-        && tag.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || c == '_' || (i > 0 && (c == '.' || c == '-')));
+        && tag.chars().enumerate().all(|(i, c)| {
+            c.is_ascii_alphanumeric() || c == '_' || (i > 0 && (c == '.' || c == '-'))
+        });
     if ok {
         Ok(())
     } else {
-        Err(format!("'{tag}' is not a valid image tag (letters, digits, '_', '.', '-'; at most 128)"))
+        Err(format!(
+            "'{tag}' is not a valid image tag (letters, digits, '_', '.', '-'; at most 128)"
+        ))
     }
 }
 

@@ -21,7 +21,12 @@ pub struct SourceDiagnostic {
 
 impl SourceDiagnostic {
     /// A diagnostic at `span` (resolved through `sources`), or without location when `None`.
-    pub fn new(code: &'static str, message: impl Into<String>, span: Option<Span>, sources: &SourceMap) -> Self {
+    pub fn new(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Option<Span>,
+        sources: &SourceMap,
+    ) -> Self {
         let (src, span) = match span.and_then(|s| sources.get(s.file).map(|f| (s, f))) {
             Some((s, file)) => {
                 // miette prints `name:line:column` itself above the quoted source line.
@@ -60,7 +65,9 @@ impl Diagnostic for SourceDiagnostic {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -70,7 +77,9 @@ impl Diagnostic for SourceDiagnostic {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.span?;
         let label = self.label.clone().or_else(|| Some("here".to_owned()));
-        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(label, span))))
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            label, span,
+        ))))
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {

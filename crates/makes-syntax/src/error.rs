@@ -10,7 +10,11 @@ pub enum SyntaxError {
     #[error("undefined variable '{name}'")]
     UndefinedVariable { name: String, span: Span },
     #[error("attribute '{path}' already defined")]
-    DuplicateAttribute { path: String, span: Span, first: Span },
+    DuplicateAttribute {
+        path: String,
+        span: Span,
+        first: Span,
+    },
     #[error("duplicate formal function argument '{name}'")]
     DuplicateFormal { name: String, span: Span },
     #[error("invalid integer '{text}'")]
@@ -55,8 +59,12 @@ impl SyntaxError {
         }
         let mut diag = SourceDiagnostic::new(self.code(), message, Some(self.span()), sources);
         if let SyntaxError::DuplicateAttribute { first, .. } = self {
-            diag.related
-                .push(SourceDiagnostic::new(self.code(), "first defined here", Some(*first), sources));
+            diag.related.push(SourceDiagnostic::new(
+                self.code(),
+                "first defined here",
+                Some(*first),
+                sources,
+            ));
         }
         diag
     }

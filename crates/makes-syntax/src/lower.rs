@@ -153,17 +153,25 @@ impl Lowerer {
             },
             ast::Expr::Select(e) => {
                 let target = self.child(e.expr(), e.syntax(), "expression")?;
-                let attrpath = e.attrpath().ok_or_else(|| self.missing(e.syntax(), "attribute path"))?;
+                let attrpath = e
+                    .attrpath()
+                    .ok_or_else(|| self.missing(e.syntax(), "attribute path"))?;
                 let path = self.attr_keys(&attrpath)?;
                 let default = match e.default_expr() {
                     Some(d) => Some(self.expr(&d)?),
                     None => None,
                 };
-                ExprKind::Select { target, path, default }
+                ExprKind::Select {
+                    target,
+                    path,
+                    default,
+                }
             }
             ast::Expr::HasAttr(e) => {
                 let target = self.child(e.expr(), e.syntax(), "expression")?;
-                let attrpath = e.attrpath().ok_or_else(|| self.missing(e.syntax(), "attribute path"))?;
+                let attrpath = e
+                    .attrpath()
+                    .ok_or_else(|| self.missing(e.syntax(), "attribute path"))?;
                 ExprKind::HasAttr {
                     target,
                     path: self.attr_keys(&attrpath)?,
@@ -218,10 +226,16 @@ impl Lowerer {
                 self.frames.push(Frame::Static(names));
                 let body = self.child(l.body(), l.syntax(), "body");
                 self.frames.pop();
-                ExprKind::Let { bindings, body: body? }
+                ExprKind::Let {
+                    bindings,
+                    body: body?,
+                }
             }
             ast::Expr::List(l) => {
-                let items = l.items().map(|i| self.expr(&i)).collect::<Result<Vec<_>, _>>()?;
+                let items = l
+                    .items()
+                    .map(|i| self.expr(&i))
+                    .collect::<Result<Vec<_>, _>>()?;
                 ExprKind::List(items)
             }
             ast::Expr::BinOp(b) => {
@@ -260,7 +274,10 @@ impl Lowerer {
                 self.frames.push(Frame::With);
                 let body = self.child(w.body(), w.syntax(), "body");
                 self.frames.pop();
-                ExprKind::With { namespace, body: body? }
+                ExprKind::With {
+                    namespace,
+                    body: body?,
+                }
             }
             ast::Expr::CurPos(_) => ExprKind::CurPos,
             ast::Expr::Error(e) => {
@@ -295,7 +312,11 @@ impl Lowerer {
                     parts.push(StrPart::Literal(text.into()));
                 }
                 InterpolPart::Interpolation(i) => {
-                    parts.push(StrPart::Interpolation(self.child(i.expr(), i.syntax(), "expression")?));
+                    parts.push(StrPart::Interpolation(self.child(
+                        i.expr(),
+                        i.syntax(),
+                        "expression",
+                    )?));
                 }
             }
         }
@@ -306,14 +327,20 @@ impl Lowerer {
         })
     }
 
-    fn path(&mut self, kind: PathKind, raw: Vec<InterpolPart<ast::PathContent>>) -> Result<ExprKind, SyntaxError> {
+    fn path(
+        &mut self,
+        kind: PathKind,
+        raw: Vec<InterpolPart<ast::PathContent>>,
+    ) -> Result<ExprKind, SyntaxError> {
         let mut parts = Vec::new();
         for part in raw {
             match part {
                 InterpolPart::Literal(text) => parts.push(StrPart::Literal(text.text().into())),
-                InterpolPart::Interpolation(i) => {
-                    parts.push(StrPart::Interpolation(self.child(i.expr(), i.syntax(), "expression")?))
-                }
+                InterpolPart::Interpolation(i) => parts.push(StrPart::Interpolation(self.child(
+                    i.expr(),
+                    i.syntax(),
+                    "expression",
+                )?)),
             }
         }
         // A literal path without interpolation is made absolute now, as Nix's parser does.
@@ -353,7 +380,9 @@ impl Lowerer {
                 None => KeyName::Dynamic(ast::Expr::Str(s.clone())),
             },
             ast::Attr::Dynamic(d) => {
-                let inner = d.expr().ok_or_else(|| self.missing(d.syntax(), "expression"))?;
+                let inner = d
+                    .expr()
+                    .ok_or_else(|| self.missing(d.syntax(), "expression"))?;
                 // `${"a"}` is static, as in Nix's parser.
                 match &inner {
                     ast::Expr::Str(s) => match static_string(s) {
@@ -368,10 +397,14 @@ impl Lowerer {
 
     fn lambda(&mut self, l: &ast::Lambda) -> Result<Rc<LambdaDef>, SyntaxError> {
         let span = self.span_of(l.syntax());
-        let param_node = l.param().ok_or_else(|| self.missing(l.syntax(), "parameter"))?;
+        let param_node = l
+            .param()
+            .ok_or_else(|| self.missing(l.syntax(), "parameter"))?;
         let (param, names, pending_defaults) = match &param_node {
             ast::Param::IdentParam(p) => {
-                let ident = p.ident().ok_or_else(|| self.missing(p.syntax(), "parameter name"))?;
+                let ident = p
+                    .ident()
+                    .ok_or_else(|| self.missing(p.syntax(), "parameter name"))?;
                 let name: Rc<str> = ident_text(&ident).into();
                 (Param::Ident(name.clone()), vec![name], Vec::new())
             }
@@ -379,7 +412,9 @@ impl Lowerer {
                 let mut names: Vec<Rc<str>> = Vec::new();
                 let mut formals = Vec::new();
                 for entry in p.pat_entries() {
-                    let ident = entry.ident().ok_or_else(|| self.missing(entry.syntax(), "formal name"))?;
+                    let ident = entry
+                        .ident()
+                        .ok_or_else(|| self.missing(entry.syntax(), "formal name"))?;
                     let name: Rc<str> = ident_text(&ident).into();
                     let fspan = self.span_of(entry.syntax());
                     if names.contains(&name) {
@@ -449,13 +484,22 @@ impl Lowerer {
 
     /// Phase one of a set: gathers entries, merging attribute paths, without lowering values
     /// (a `rec` set's frame must know all its names first).
-    fn collect_set(&mut self, node: &impl HasEntry, recursive: bool) -> Result<PendingSet, SyntaxError> {
+    fn collect_set(
+        &mut self,
+        node: &impl HasEntry,
+        recursive: bool,
+    ) -> Result<PendingSet, SyntaxError> {
         let mut set = PendingSet::new(recursive);
         self.collect_entries(node, &mut set, "")?;
         Ok(set)
     }
 
-    fn collect_entries(&mut self, node: &impl HasEntry, set: &mut PendingSet, prefix: &str) -> Result<(), SyntaxError> {
+    fn collect_entries(
+        &mut self,
+        node: &impl HasEntry,
+        set: &mut PendingSet,
+        prefix: &str,
+    ) -> Result<(), SyntaxError> {
         for entry in node.entries() {
             match entry {
                 ast::Entry::Inherit(inherit) => {
@@ -472,8 +516,12 @@ impl Lowerer {
                             }
                         };
                         let value = match &from {
-                            Some(Some(from_expr)) => PendingValue::InheritFrom(from_expr.clone(), name.clone(), aspan),
-                            Some(None) => return Err(self.missing(inherit.syntax(), "inherit source")),
+                            Some(Some(from_expr)) => {
+                                PendingValue::InheritFrom(from_expr.clone(), name.clone(), aspan)
+                            }
+                            Some(None) => {
+                                return Err(self.missing(inherit.syntax(), "inherit source"))
+                            }
                             None => PendingValue::Inherit(name.clone(), aspan),
                         };
                         self.insert_static(set, prefix, name, value, aspan)?;
@@ -481,9 +529,16 @@ impl Lowerer {
                 }
                 ast::Entry::AttrpathValue(apv) => {
                     let span = self.span_of(apv.syntax());
-                    let path = apv.attrpath().ok_or_else(|| self.missing(apv.syntax(), "attribute path"))?;
-                    let value = apv.value().ok_or_else(|| self.missing(apv.syntax(), "value"))?;
-                    let keys: Vec<KeyName> = path.attrs().map(|a| self.key_name(&a)).collect::<Result<_, _>>()?;
+                    let path = apv
+                        .attrpath()
+                        .ok_or_else(|| self.missing(apv.syntax(), "attribute path"))?;
+                    let value = apv
+                        .value()
+                        .ok_or_else(|| self.missing(apv.syntax(), "value"))?;
+                    let keys: Vec<KeyName> = path
+                        .attrs()
+                        .map(|a| self.key_name(&a))
+                        .collect::<Result<_, _>>()?;
                     self.insert_path(set, prefix, &keys, value, span)?;
                 }
             }
@@ -617,7 +672,11 @@ impl Lowerer {
         result
     }
 
-    fn finish_values(&mut self, set: PendingSet, _span: Span) -> Result<Rc<AttrSetDef>, SyntaxError> {
+    fn finish_values(
+        &mut self,
+        set: PendingSet,
+        _span: Span,
+    ) -> Result<Rc<AttrSetDef>, SyntaxError> {
         let recursive = set.recursive;
         let mut statics = Vec::with_capacity(set.statics.len());
         for (name, binding) in set.statics {
@@ -644,11 +703,20 @@ impl Lowerer {
 
     /// `in_own_frame`: the set being finished pushed a frame (`rec`/`let`), which an `inherit`
     /// must look past.
-    fn finish_value(&mut self, value: PendingValue, span: Span, in_own_frame: bool) -> Result<BindingValue, SyntaxError> {
+    fn finish_value(
+        &mut self,
+        value: PendingValue,
+        span: Span,
+        in_own_frame: bool,
+    ) -> Result<BindingValue, SyntaxError> {
         Ok(match value {
             PendingValue::Expr(e) => BindingValue::Expr(self.expr(&e)?),
             PendingValue::Inherit(name, aspan) => {
-                let outer = if in_own_frame { &self.frames[..self.frames.len() - 1] } else { &self.frames[..] };
+                let outer = if in_own_frame {
+                    &self.frames[..self.frames.len() - 1]
+                } else {
+                    &self.frames[..]
+                };
                 let var = self.resolve_in(outer, &name, aspan)?;
                 BindingValue::Inherit(self.mk(ExprKind::Var(var), aspan))
             }
@@ -761,7 +829,12 @@ mod tests {
         let parse = rnix::Root::parse(src);
         assert!(parse.errors().is_empty(), "{:?}", parse.errors());
         let globals: Vec<Rc<str>> = vec!["builtins".into(), "true".into()];
-        lower_root(&parse.tree(), FileId(0), Some(Path::new("/project")), &globals)
+        lower_root(
+            &parse.tree(),
+            FileId(0),
+            Some(Path::new("/project")),
+            &globals,
+        )
     }
 
     #[test]
@@ -774,7 +847,9 @@ mod tests {
     fn with_defers_unknown_names() {
         let e = lower("with builtins; foo").unwrap();
         match &e.kind {
-            ExprKind::With { body, .. } => assert!(matches!(body.kind, ExprKind::Var(Var::With { .. }))),
+            ExprKind::With { body, .. } => {
+                assert!(matches!(body.kind, ExprKind::Var(Var::With { .. })))
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -782,9 +857,16 @@ mod tests {
     #[test]
     fn static_binding_wins_over_inner_with() {
         let e = lower("let x = 2; in with builtins; x").unwrap();
-        let ExprKind::Let { body, .. } = &e.kind else { panic!() };
-        let ExprKind::With { body, .. } = &body.kind else { panic!() };
-        assert!(matches!(body.kind, ExprKind::Var(Var::Local { depth: 1, slot: 0 })));
+        let ExprKind::Let { body, .. } = &e.kind else {
+            panic!()
+        };
+        let ExprKind::With { body, .. } = &body.kind else {
+            panic!()
+        };
+        assert!(matches!(
+            body.kind,
+            ExprKind::Var(Var::Local { depth: 1, slot: 0 })
+        ));
     }
 
     #[test]
@@ -798,10 +880,16 @@ mod tests {
     #[test]
     fn set_literals_merge() {
         let e = lower("{ a = { x = 1; }; a.y = 2; }").unwrap();
-        let ExprKind::AttrSet(def) = &e.kind else { panic!() };
+        let ExprKind::AttrSet(def) = &e.kind else {
+            panic!()
+        };
         assert_eq!(def.statics.len(), 1);
-        let BindingValue::Expr(inner) = &def.statics[0].value else { panic!() };
-        let ExprKind::AttrSet(inner) = &inner.kind else { panic!() };
+        let BindingValue::Expr(inner) = &def.statics[0].value else {
+            panic!()
+        };
+        let ExprKind::AttrSet(inner) = &inner.kind else {
+            panic!()
+        };
         assert_eq!(inner.statics.len(), 2);
     }
 
@@ -813,7 +901,10 @@ mod tests {
 
     #[test]
     fn relative_paths_are_made_absolute() {
-        assert_eq!(absolute_path("./a/../b//c", Some(Path::new("/p/q"))), "/p/q/b/c");
+        assert_eq!(
+            absolute_path("./a/../b//c", Some(Path::new("/p/q"))),
+            "/p/q/b/c"
+        );
         assert_eq!(absolute_path("/x/./y", None), "/x/y");
     }
 }

@@ -9,11 +9,19 @@ use rnix::{ParseError, SyntaxKind, TextRange};
 use std::rc::Rc;
 
 /// Parses and lowers the file `file` of `sources`. `globals` name the evaluator's base frame.
-pub fn parse_file(sources: &SourceMap, file: FileId, globals: &[Rc<str>]) -> Result<ExprRef, SyntaxError> {
+pub fn parse_file(
+    sources: &SourceMap,
+    file: FileId,
+    globals: &[Rc<str>],
+) -> Result<ExprRef, SyntaxError> {
     let Some(source) = sources.get(file) else {
         return Err(SyntaxError::Parse {
             message: "unknown source file".into(),
-            span: Span { file, start: 0, end: 0 },
+            span: Span {
+                file,
+                start: 0,
+                end: 0,
+            },
         });
     };
     let parse = rnix::Root::parse(&source.text);
@@ -31,12 +39,22 @@ fn parse_error(err: &ParseError, file: FileId, len: usize) -> SyntaxError {
         start: r.start().into(),
         end: r.end().into(),
     };
-    let eof = Span { file, start: end, end };
+    let eof = Span {
+        file,
+        start: end,
+        end,
+    };
     let (message, span) = match err {
         ParseError::Unexpected(r) => ("unexpected input".to_owned(), at(r)),
-        ParseError::UnexpectedExtra(r) => ("unexpected input after the expression".to_owned(), at(r)),
+        ParseError::UnexpectedExtra(r) => {
+            ("unexpected input after the expression".to_owned(), at(r))
+        }
         ParseError::UnexpectedWanted(got, r, wanted) => (
-            format!("unexpected {}, expecting {}", describe(*got), describe_all(wanted)),
+            format!(
+                "unexpected {}, expecting {}",
+                describe(*got),
+                describe_all(wanted)
+            ),
             at(r),
         ),
         ParseError::UnexpectedDoubleBind(r) => ("pattern bound twice".to_owned(), at(r)),
@@ -115,7 +133,9 @@ mod tests {
         let sources = SourceMap::new();
         let file = sources.add("makes.nix", None, "{ a = 1 }");
         let err = parse_file(&sources, file, &[]).unwrap_err();
-        let SyntaxError::Parse { span, message } = &err else { panic!("{err:?}") };
+        let SyntaxError::Parse { span, message } = &err else {
+            panic!("{err:?}")
+        };
         assert!(message.contains("';'"), "{message}");
         assert_eq!(span.start, 8);
     }

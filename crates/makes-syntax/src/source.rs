@@ -70,7 +70,12 @@ impl SourceMap {
     }
 
     /// Registers a source and returns its id.
-    pub fn add(&self, name: impl Into<String>, path: Option<&Path>, text: impl Into<Arc<str>>) -> FileId {
+    pub fn add(
+        &self,
+        name: impl Into<String>,
+        path: Option<&Path>,
+        text: impl Into<Arc<str>>,
+    ) -> FileId {
         let mut files = self.files.borrow_mut();
         files.push(Rc::new(SourceFile {
             name: name.into(),

@@ -14,7 +14,10 @@ pub fn build(project: Option<&Path>, job: &str) -> Result<(), Failure> {
     let session = Session::open(EvalOptions::default())?;
     let project = session.load_project(project)?;
     let Some(entry) = project.jobs.get(job) else {
-        eprintln!("makes: no job '{job}' in {}", project.dir.join("makes.nix").display());
+        eprintln!(
+            "makes: no job '{job}' in {}",
+            project.dir.join("makes.nix").display()
+        );
         if project.jobs.is_empty() {
             eprintln!("The project defines no jobs.");
         } else {
@@ -26,7 +29,12 @@ pub fn build(project: Option<&Path>, job: &str) -> Result<(), Failure> {
         return Err(Failure::silent(1));
     };
     let ev = &session.evaluator;
-    let value = entry.value.force(ev).map_err(|e| eval_failure(ev, &e.note(entry.span, format!("while evaluating the job '{job}'"))))?;
+    let value = entry.value.force(ev).map_err(|e| {
+        eval_failure(
+            ev,
+            &e.note(entry.span, format!("while evaluating the job '{job}'")),
+        )
+    })?;
     if !matches!(&value, Value::Attrs(a) if a.contains("outPath")) {
         return Err(Failure::message(format!(
             "the job '{job}' is {}, not a package (expected e.g. makeContainerImage {{ ... }})",
@@ -34,7 +42,15 @@ pub fn build(project: Option<&Path>, job: &str) -> Result<(), Failure> {
         )));
     }
     let out = ev
-        .coerce_to_string(&value, CoercionMode::INTERPOLATION, entry.span.unwrap_or(makes_syntax::Span { file: makes_syntax::FileId(u32::MAX), start: 0, end: 0 }))
+        .coerce_to_string(
+            &value,
+            CoercionMode::INTERPOLATION,
+            entry.span.unwrap_or(makes_syntax::Span {
+                file: makes_syntax::FileId(u32::MAX),
+                start: 0,
+                end: 0,
+            }),
+        )
         .map_err(|e| eval_failure(ev, &e))?;
 
     let show_progress = std::io::stderr().is_terminal();
@@ -47,13 +63,25 @@ pub fn build(project: Option<&Path>, job: &str) -> Result<(), Failure> {
         store: session.store.clone(),
         now: session.now.clone(),
     };
-    realise(&session.store, &session.recipes, &images, out.as_str(), &progress).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    realise(
+        &session.store,
+        &session.recipes,
+        &images,
+        out.as_str(),
+        &progress,
+    )
+    .map_err(|e| Failure::report(miette::Report::new(e)))?;
 
-    let store_path = StorePath::parse(out.as_str()).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let store_path =
+        StorePath::parse(out.as_str()).map_err(|e| Failure::report(miette::Report::new(e)))?;
     let real = session.store.real_path(&store_path);
     let link = locations::out_link(job).map_err(Failure::message)?;
-    locations::update_out_link(&link, &real)
-        .map_err(|e| Failure::message(format!("cannot update the out-link {}: {e}", link.display())))?;
+    locations::update_out_link(&link, &real).map_err(|e| {
+        Failure::message(format!(
+            "cannot update the out-link {}: {e}",
+            link.display()
+        ))
+    })?;
     println!("{}", real.display());
     Ok(())
 }

@@ -13,7 +13,8 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     };
     let session = Session::open(options)?;
     let ev = &session.evaluator;
-    let cwd = std::env::current_dir().map_err(|e| Failure::message(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure::message(format!("cannot read the current directory: {e}")))?;
     let value = match (&args.expr, &args.file) {
         (Some(expr), _) => ev.eval_source("«string»", expr, &cwd),
         (None, Some(file)) => ev.eval_file(&locations::absolute(file)),
@@ -25,7 +26,9 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     }
     let text = if args.json {
         let mut context = makes_eval::Context::default();
-        makes_eval::to_json(ev, &value, &mut context).map_err(|e| eval_failure(ev, &e))?.to_string()
+        makes_eval::to_json(ev, &value, &mut context)
+            .map_err(|e| eval_failure(ev, &e))?
+            .to_string()
     } else {
         print_value(ev, &value, args.strict).map_err(|e| eval_failure(ev, &e))?
     };

@@ -6,17 +6,29 @@ use crate::value::Value;
 use crate::{EvalError, EvalErrorKind, Evaluator, Result};
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
-    ("add", 2, |ev, a| numeric(ev, a, "addition", i64::checked_add, |x, y| x + y)),
-    ("sub", 2, |ev, a| numeric(ev, a, "subtraction", i64::checked_sub, |x, y| x - y)),
-    ("mul", 2, |ev, a| numeric(ev, a, "multiplication", i64::checked_mul, |x, y| x * y)),
+    ("add", 2, |ev, a| {
+        numeric(ev, a, "addition", i64::checked_add, |x, y| x + y)
+    }),
+    ("sub", 2, |ev, a| {
+        numeric(ev, a, "subtraction", i64::checked_sub, |x, y| x - y)
+    }),
+    ("mul", 2, |ev, a| {
+        numeric(ev, a, "multiplication", i64::checked_mul, |x, y| x * y)
+    }),
     ("div", 2, div),
     ("lessThan", 2, |ev, a| {
         let (x, y) = (a[0].force(ev)?, a[1].force(ev)?);
         Ok(Value::Bool(ev.less_than(&x, &y, super::no_span())?))
     }),
-    ("bitAnd", 2, |ev, a| Ok(Value::Int(arg_int(ev, &a[0])? & arg_int(ev, &a[1])?))),
-    ("bitOr", 2, |ev, a| Ok(Value::Int(arg_int(ev, &a[0])? | arg_int(ev, &a[1])?))),
-    ("bitXor", 2, |ev, a| Ok(Value::Int(arg_int(ev, &a[0])? ^ arg_int(ev, &a[1])?))),
+    ("bitAnd", 2, |ev, a| {
+        Ok(Value::Int(arg_int(ev, &a[0])? & arg_int(ev, &a[1])?))
+    }),
+    ("bitOr", 2, |ev, a| {
+        Ok(Value::Int(arg_int(ev, &a[0])? | arg_int(ev, &a[1])?))
+    }),
+    ("bitXor", 2, |ev, a| {
+        Ok(Value::Int(arg_int(ev, &a[0])? ^ arg_int(ev, &a[1])?))
+    }),
     ("ceil", 1, |ev, a| round(ev, &a[0], f64::ceil)),
     ("floor", 1, |ev, a| round(ev, &a[0], f64::floor)),
 ];
@@ -58,7 +70,10 @@ fn round(ev: &Evaluator, arg: &Thunk, f: fn(f64) -> f64) -> Result<Value> {
             if r.is_finite() && r >= i64::MIN as f64 && r < i64::MAX as f64 {
                 Ok(Value::Int(r as i64))
             } else {
-                Err(EvalError::other(format!("float {x} does not fit in an integer"), None))
+                Err(EvalError::other(
+                    format!("float {x} does not fit in an integer"),
+                    None,
+                ))
             }
         }
         other => Err(EvalError::type_error("a float", &other, None)),

@@ -1,6 +1,8 @@
 //! Attribute-set built-ins.
 
-use super::{arg_attrs, arg_function, arg_list, arg_string, attrs_value, call, list_value, BuiltinDef};
+use super::{
+    arg_attrs, arg_function, arg_list, arg_string, attrs_value, call, list_value, BuiltinDef,
+};
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Value};
 use crate::{EvalError, EvalErrorKind, Evaluator, Result};
@@ -10,11 +12,18 @@ use std::rc::Rc;
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("attrNames", 1, |ev, a| {
         let attrs = arg_attrs(ev, &a[0])?;
-        Ok(list_value(attrs.names().map(|n| Thunk::value(Value::string(n.clone()))).collect()))
+        Ok(list_value(
+            attrs
+                .names()
+                .map(|n| Thunk::value(Value::string(n.clone())))
+                .collect(),
+        ))
     }),
     ("attrValues", 1, |ev, a| {
         let attrs = arg_attrs(ev, &a[0])?;
-        Ok(list_value(attrs.iter().map(|(_, v)| v.value.clone()).collect()))
+        Ok(list_value(
+            attrs.iter().map(|(_, v)| v.value.clone()).collect(),
+        ))
     }),
     ("getAttr", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
@@ -45,13 +54,13 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let mut attrs = Attrs::new();
         for item in arg_list(ev, &a[0])?.iter() {
             let entry = arg_attrs(ev, item)?;
-            let name = entry
-                .get("name")
-                .ok_or_else(|| EvalError::other("attribute 'name' missing in a listToAttrs element", None))?;
+            let name = entry.get("name").ok_or_else(|| {
+                EvalError::other("attribute 'name' missing in a listToAttrs element", None)
+            })?;
             let name = arg_string(ev, &name.value)?;
-            let value = entry
-                .get("value")
-                .ok_or_else(|| EvalError::other("attribute 'value' missing in a listToAttrs element", None))?;
+            let value = entry.get("value").ok_or_else(|| {
+                EvalError::other("attribute 'value' missing in a listToAttrs element", None)
+            })?;
             // The first occurrence of a name wins.
             if !attrs.contains(name.as_str()) {
                 attrs.insert(name.text().clone(), value.value.clone(), value.span);
@@ -64,8 +73,16 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let attrs = arg_attrs(ev, &a[1])?;
         let mut out = Attrs::new();
         for (name, attr) in attrs.iter() {
-            let (f, name_v, v) = (f.clone(), Thunk::value(Value::string(name.clone())), attr.value.clone());
-            out.insert(name.clone(), Thunk::deferred(move |ev| call(ev, &f, &[name_v, v])), attr.span);
+            let (f, name_v, v) = (
+                f.clone(),
+                Thunk::value(Value::string(name.clone())),
+                attr.value.clone(),
+            );
+            out.insert(
+                name.clone(),
+                Thunk::deferred(move |ev| call(ev, &f, &[name_v, v])),
+                attr.span,
+            );
         }
         Ok(attrs_value(out))
     }),
@@ -95,13 +112,24 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let mut grouped: BTreeMap<Rc<str>, Vec<Thunk>> = BTreeMap::new();
         for item in arg_list(ev, &a[1])?.iter() {
             for (name, attr) in arg_attrs(ev, item)?.iter() {
-                grouped.entry(name.clone()).or_default().push(attr.value.clone());
+                grouped
+                    .entry(name.clone())
+                    .or_default()
+                    .push(attr.value.clone());
             }
         }
         let mut out = Attrs::new();
         for (name, values) in grouped {
-            let (f, name_v, list) = (f.clone(), Thunk::value(Value::string(name.clone())), Thunk::value(list_value(values)));
-            out.insert(name, Thunk::deferred(move |ev| call(ev, &f, &[name_v, list])), None);
+            let (f, name_v, list) = (
+                f.clone(),
+                Thunk::value(Value::string(name.clone())),
+                Thunk::value(list_value(values)),
+            );
+            out.insert(
+                name,
+                Thunk::deferred(move |ev| call(ev, &f, &[name_v, list])),
+                None,
+            );
         }
         Ok(attrs_value(out))
     }),
@@ -111,7 +139,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         if let Value::Lambda(closure) = &f {
             if let makes_syntax::ir::Param::Pattern { formals, .. } = &closure.def.param {
                 for formal in formals {
-                    out.insert(formal.name.clone(), Thunk::value(Value::Bool(formal.default.is_some())), Some(formal.span));
+                    out.insert(
+                        formal.name.clone(),
+                        Thunk::value(Value::Bool(formal.default.is_some())),
+                        Some(formal.span),
+                    );
                 }
             }
         } else if !f.is_function() {
@@ -131,7 +163,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         };
         let (line, col) = file.line_col(span.start);
         let mut out = Attrs::new();
-        out.insert("file", Thunk::value(Value::string(file.name.as_str())), None);
+        out.insert(
+            "file",
+            Thunk::value(Value::string(file.name.as_str())),
+            None,
+        );
         out.insert("line", Thunk::value(Value::Int(line as i64)), None);
         out.insert("column", Thunk::value(Value::Int(col as i64)), None);
         Ok(attrs_value(out))
@@ -147,7 +183,8 @@ fn generic_closure(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
         .get("operator")
         .ok_or_else(|| EvalError::other("attribute 'operator' required", None))?;
     let operator = arg_function(ev, &operator.value)?;
-    let mut queue: std::collections::VecDeque<Thunk> = arg_list(ev, &start.value)?.iter().cloned().collect();
+    let mut queue: std::collections::VecDeque<Thunk> =
+        arg_list(ev, &start.value)?.iter().cloned().collect();
     let mut seen: Vec<Value> = Vec::new();
     let mut out = Vec::new();
     while let Some(item) = queue.pop_front() {

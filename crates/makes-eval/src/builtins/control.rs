@@ -52,25 +52,53 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         ev.import_value(&v, no_span())
     }),
     ("scopedImport", 2, |_, _| {
-        Err(EvalError::new(EvalErrorKind::NotSupported("builtins.scopedImport".into()), None))
+        Err(EvalError::new(
+            EvalErrorKind::NotSupported("builtins.scopedImport".into()),
+            None,
+        ))
     }),
     ("getEnv", 1, |ev, a| {
         let name = arg_string(ev, &a[0])?;
-        Ok(Value::string(std::env::var(name.as_str()).unwrap_or_default()))
+        Ok(Value::string(
+            std::env::var(name.as_str()).unwrap_or_default(),
+        ))
     }),
-    ("typeOf", 1, |ev, a| Ok(Value::string(a[0].force(ev)?.type_name()))),
-    ("isNull", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Null)))),
-    ("isAttrs", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Attrs(_))))),
-    ("isList", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::List(_))))),
-    ("isString", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::String(_))))),
-    ("isInt", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Int(_))))),
-    ("isFloat", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Float(_))))),
-    ("isBool", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Bool(_))))),
-    ("isPath", 1, |ev, a| Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Path(_))))),
-    ("isFunction", 1, |ev, a| Ok(Value::Bool(a[0].force(ev)?.is_function()))),
+    ("typeOf", 1, |ev, a| {
+        Ok(Value::string(a[0].force(ev)?.type_name()))
+    }),
+    ("isNull", 1, |ev, a| {
+        Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Null)))
+    }),
+    ("isAttrs", 1, |ev, a| {
+        Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Attrs(_))))
+    }),
+    ("isList", 1, |ev, a| {
+        Ok(Value::Bool(matches!(a[0].force(ev)?, Value::List(_))))
+    }),
+    ("isString", 1, |ev, a| {
+        Ok(Value::Bool(matches!(a[0].force(ev)?, Value::String(_))))
+    }),
+    ("isInt", 1, |ev, a| {
+        Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Int(_))))
+    }),
+    ("isFloat", 1, |ev, a| {
+        Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Float(_))))
+    }),
+    ("isBool", 1, |ev, a| {
+        Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Bool(_))))
+    }),
+    ("isPath", 1, |ev, a| {
+        Ok(Value::Bool(matches!(a[0].force(ev)?, Value::Path(_))))
+    }),
+    ("isFunction", 1, |ev, a| {
+        Ok(Value::Bool(a[0].force(ev)?.is_function()))
+    }),
 ];
 
 fn message(ev: &Evaluator, t: &Thunk) -> Result<String> {
     let v = t.force(ev)?;
-    Ok(ev.coerce_to_string(&v, CoercionMode::TO_STRING, no_span())?.as_str().to_owned())
+    Ok(ev
+        .coerce_to_string(&v, CoercionMode::TO_STRING, no_span())?
+        .as_str()
+        .to_owned())
 }

@@ -11,12 +11,15 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let v = a[0].force(ev)?;
         let mut context = Context::default();
         let json = to_json(ev, &v, &mut context)?;
-        Ok(Value::String(NixString::with_context(json.to_string(), context)))
+        Ok(Value::String(NixString::with_context(
+            json.to_string(),
+            context,
+        )))
     }),
     ("fromJSON", 1, |ev, a| {
         let s = arg_string(ev, &a[0])?;
-        let json: serde_json::Value =
-            serde_json::from_str(s.as_str()).map_err(|e| EvalError::other(format!("while parsing JSON: {e}"), None))?;
+        let json: serde_json::Value = serde_json::from_str(s.as_str())
+            .map_err(|e| EvalError::other(format!("while parsing JSON: {e}"), None))?;
         Ok(from_json(&json))
     }),
 ];
@@ -27,7 +30,8 @@ pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde
         Value::Null => serde_json::Value::Null,
         Value::Bool(b) => serde_json::Value::Bool(*b),
         Value::Int(i) => serde_json::Value::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
         Value::String(s) => {
             s.merge_context_into(context);
             serde_json::Value::String(s.as_str().to_owned())
@@ -52,11 +56,19 @@ pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde
             }
             let mut map = serde_json::Map::new();
             for (name, attr) in attrs.iter() {
-                map.insert(name.to_string(), to_json(ev, &attr.value.force(ev)?, context)?);
+                map.insert(
+                    name.to_string(),
+                    to_json(ev, &attr.value.force(ev)?, context)?,
+                );
             }
             serde_json::Value::Object(map)
         }
-        other => return Err(EvalError::other(format!("cannot convert {} to JSON", other.describe()), None)),
+        other => {
+            return Err(EvalError::other(
+                format!("cannot convert {} to JSON", other.describe()),
+                None,
+            ))
+        }
     })
 }
 
@@ -69,7 +81,9 @@ pub fn from_json(json: &serde_json::Value) -> Value {
             None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         serde_json::Value::String(s) => Value::string(s.as_str()),
-        serde_json::Value::Array(items) => list_value(items.iter().map(|i| Thunk::value(from_json(i))).collect()),
+        serde_json::Value::Array(items) => {
+            list_value(items.iter().map(|i| Thunk::value(from_json(i))).collect())
+        }
         serde_json::Value::Object(map) => {
             let mut attrs = Attrs::new();
             for (k, v) in map {

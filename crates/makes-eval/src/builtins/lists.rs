@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
-    ("length", 1, |ev, a| Ok(Value::Int(arg_list(ev, &a[0])?.len() as i64))),
+    ("length", 1, |ev, a| {
+        Ok(Value::Int(arg_list(ev, &a[0])?.len() as i64))
+    }),
     ("head", 1, |ev, a| match arg_list(ev, &a[0])?.first() {
         Some(t) => t.force(ev),
         None => Err(EvalError::other("list index 0 is out of bounds", None)),
@@ -25,7 +27,10 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let i = arg_int(ev, &a[1])?;
         match usize::try_from(i).ok().and_then(|i| list.get(i)) {
             Some(t) => t.force(ev),
-            None => Err(EvalError::other(format!("list index {i} is out of bounds"), None)),
+            None => Err(EvalError::other(
+                format!("list index {i} is out of bounds"),
+                None,
+            )),
         }
     }),
     ("elem", 2, |ev, a| {
@@ -53,7 +58,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let f = arg_function(ev, &a[0])?;
         let mut out = Vec::new();
         for x in arg_list(ev, &a[1])?.iter() {
-            if truthy(call(ev, &f, &[x.clone()])?)? {
+            if truthy(call(ev, &f, std::slice::from_ref(x))?)? {
                 out.push(x.clone());
             }
         }
@@ -78,7 +83,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let f = arg_function(ev, &a[0])?;
         let mut out = Vec::new();
         for x in arg_list(ev, &a[1])?.iter() {
-            match call(ev, &f, &[x.clone()])? {
+            match call(ev, &f, std::slice::from_ref(x))? {
                 Value::List(l) => out.extend(l.iter().cloned()),
                 other => return Err(EvalError::type_error("a list", &other, None)),
             }
@@ -89,7 +94,10 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let f = arg_function(ev, &a[0])?;
         let n = arg_int(ev, &a[1])?;
         if n < 0 {
-            return Err(EvalError::other(format!("cannot create list of size {n}"), None));
+            return Err(EvalError::other(
+                format!("cannot create list of size {n}"),
+                None,
+            ));
         }
         Ok(list_value(
             (0..n)
@@ -103,7 +111,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("any", 2, |ev, a| {
         let f = arg_function(ev, &a[0])?;
         for x in arg_list(ev, &a[1])?.iter() {
-            if truthy(call(ev, &f, &[x.clone()])?)? {
+            if truthy(call(ev, &f, std::slice::from_ref(x))?)? {
                 return Ok(Value::Bool(true));
             }
         }
@@ -112,7 +120,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("all", 2, |ev, a| {
         let f = arg_function(ev, &a[0])?;
         for x in arg_list(ev, &a[1])?.iter() {
-            if !truthy(call(ev, &f, &[x.clone()])?)? {
+            if !truthy(call(ev, &f, std::slice::from_ref(x))?)? {
                 return Ok(Value::Bool(false));
             }
         }
@@ -123,7 +131,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let f = arg_function(ev, &a[0])?;
         let (mut right, mut wrong) = (Vec::new(), Vec::new());
         for x in arg_list(ev, &a[1])?.iter() {
-            if truthy(call(ev, &f, &[x.clone()])?)? {
+            if truthy(call(ev, &f, std::slice::from_ref(x))?)? {
                 right.push(x.clone());
             } else {
                 wrong.push(x.clone());
@@ -138,13 +146,18 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let f = arg_function(ev, &a[0])?;
         let mut groups: BTreeMap<Rc<str>, Vec<Thunk>> = BTreeMap::new();
         for x in arg_list(ev, &a[1])?.iter() {
-            let key = match call(ev, &f, &[x.clone()])? {
+            let key = match call(ev, &f, std::slice::from_ref(x))? {
                 Value::String(s) => s.text().clone(),
                 other => return Err(EvalError::type_error("a string", &other, None)),
             };
             groups.entry(key).or_default().push(x.clone());
         }
-        Ok(attrs_value(groups.into_iter().map(|(k, v)| (k, Thunk::value(list_value(v)))).collect()))
+        Ok(attrs_value(
+            groups
+                .into_iter()
+                .map(|(k, v)| (k, Thunk::value(list_value(v))))
+                .collect(),
+        ))
     }),
 ];
 

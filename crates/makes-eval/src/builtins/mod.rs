@@ -15,7 +15,11 @@ use crate::{EvalError, Evaluator, Result};
 use std::rc::Rc;
 
 /// A row of a family's table: name, arity, body.
-pub(crate) type BuiltinDef = (&'static str, usize, fn(&Evaluator, &[Thunk]) -> Result<Value>);
+pub(crate) type BuiltinDef = (
+    &'static str,
+    usize,
+    fn(&Evaluator, &[Thunk]) -> Result<Value>,
+);
 
 /// Built-ins that Nix also binds without the `builtins.` prefix.
 const GLOBAL_NAMES: &[&str] = &[
@@ -65,7 +69,10 @@ pub fn make_primop(name: &str, arity: usize, func: PrimOpFn) -> Value {
 }
 
 /// The base environment: slot names and values, `builtins` first.
-pub(crate) fn base_environment(options: &EvalOptions, extra: Vec<(Rc<str>, Value)>) -> (Vec<Rc<str>>, Vec<Thunk>) {
+pub(crate) fn base_environment(
+    options: &EvalOptions,
+    extra: Vec<(Rc<str>, Value)>,
+) -> (Vec<Rc<str>>, Vec<Thunk>) {
     let mut builtins = Attrs::new();
     for (name, arity) in STORE_BUILTINS {
         let owned: Rc<str> = (*name).into();
@@ -105,14 +112,22 @@ pub(crate) fn base_environment(options: &EvalOptions, extra: Vec<(Rc<str>, Value
         builtins.insert(name, Thunk::value(v), None);
     }
     builtins.insert("null", Thunk::value(Value::Null), None);
-    builtins.insert("currentTime", Thunk::value(Value::Int(current_time())), None);
+    builtins.insert(
+        "currentTime",
+        Thunk::value(Value::Int(current_time())),
+        None,
+    );
     let search: Vec<Thunk> = options
         .search_path
         .iter()
         .map(|(prefix, path)| {
             let mut entry = Attrs::new();
             entry.insert("prefix", Thunk::value(Value::string(prefix.as_str())), None);
-            entry.insert("path", Thunk::value(Value::string(path.to_string_lossy().as_ref())), None);
+            entry.insert(
+                "path",
+                Thunk::value(Value::string(path.to_string_lossy().as_ref())),
+                None,
+            );
             Thunk::value(Value::Attrs(Rc::new(entry)))
         })
         .collect();
@@ -125,7 +140,12 @@ pub(crate) fn base_environment(options: &EvalOptions, extra: Vec<(Rc<str>, Value
     let mut values: Vec<Thunk> = Vec::new();
     for name in ["true", "false", "null"] {
         names.push(name.into());
-        values.push(builtins.get(name).map(|a| a.value.clone()).unwrap_or_else(|| Thunk::value(Value::Null)));
+        values.push(
+            builtins
+                .get(name)
+                .map(|a| a.value.clone())
+                .unwrap_or_else(|| Thunk::value(Value::Null)),
+        );
     }
     for name in GLOBAL_NAMES {
         if let Some(a) = builtins.get(name) {

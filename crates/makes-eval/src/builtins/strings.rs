@@ -10,7 +10,11 @@ use sha2::Digest;
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("toString", 1, |ev, a| {
         let v = a[0].force(ev)?;
-        Ok(Value::String(ev.coerce_to_string(&v, CoercionMode::TO_STRING, no_span())?))
+        Ok(Value::String(ev.coerce_to_string(
+            &v,
+            CoercionMode::TO_STRING,
+            no_span(),
+        )?))
     }),
     ("stringLength", 1, |ev, a| {
         let v = a[0].force(ev)?;
@@ -23,11 +27,18 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let v = a[2].force(ev)?;
         let s = ev.coerce_to_string(&v, CoercionMode::INTERPOLATION, no_span())?;
         if start < 0 {
-            return Err(EvalError::other("negative start position in 'substring'", None));
+            return Err(EvalError::other(
+                "negative start position in 'substring'",
+                None,
+            ));
         }
         let bytes = s.as_str().as_bytes();
         let from = (start as usize).min(bytes.len());
-        let to = if len < 0 { bytes.len() } else { from.saturating_add(len as usize).min(bytes.len()) };
+        let to = if len < 0 {
+            bytes.len()
+        } else {
+            from.saturating_add(len as usize).min(bytes.len())
+        };
         let text = String::from_utf8_lossy(&bytes[from..to]).into_owned();
         Ok(Value::String(keep_context(text, &[&s])))
     }),
@@ -50,14 +61,28 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("replaceStrings", 3, replace_strings),
     ("baseNameOf", 1, |ev, a| {
         let v = a[0].force(ev)?;
-        let s = ev.coerce_to_string(&v, CoercionMode { more: false, copy_to_store: false }, no_span())?;
+        let s = ev.coerce_to_string(
+            &v,
+            CoercionMode {
+                more: false,
+                copy_to_store: false,
+            },
+            no_span(),
+        )?;
         let trimmed = s.as_str().strip_suffix('/').unwrap_or(s.as_str());
         let base = trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned();
         Ok(Value::String(keep_context(base, &[&s])))
     }),
     ("dirOf", 1, |ev, a| {
         let v = a[0].force(ev)?;
-        let s = ev.coerce_to_string(&v, CoercionMode { more: false, copy_to_store: false }, no_span())?;
+        let s = ev.coerce_to_string(
+            &v,
+            CoercionMode {
+                more: false,
+                copy_to_store: false,
+            },
+            no_span(),
+        )?;
         let dir = match s.as_str().rfind('/') {
             Some(0) => "/".to_owned(),
             Some(i) => s.as_str()[..i].to_owned(),
@@ -71,13 +96,25 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("hashString", 2, |ev, a| {
         let algo = arg_string(ev, &a[0])?;
         let s = arg_string(ev, &a[1])?;
-        Ok(Value::string(hash_hex(algo.as_str(), s.as_str().as_bytes())?))
+        Ok(Value::string(hash_hex(
+            algo.as_str(),
+            s.as_str().as_bytes(),
+        )?))
     }),
-    ("unsafeDiscardStringContext", 1, |ev, a| Ok(Value::string(arg_string(ev, &a[0])?.text().clone()))),
-    ("hasContext", 1, |ev, a| Ok(Value::Bool(arg_string(ev, &a[0])?.has_context()))),
+    ("unsafeDiscardStringContext", 1, |ev, a| {
+        Ok(Value::string(arg_string(ev, &a[0])?.text().clone()))
+    }),
+    ("hasContext", 1, |ev, a| {
+        Ok(Value::Bool(arg_string(ev, &a[0])?.has_context()))
+    }),
     ("stringToCharacters", 1, |ev, a| {
         let s = arg_string(ev, &a[0])?;
-        Ok(list_value(s.as_str().chars().map(|c| Thunk::value(Value::string(c.to_string()))).collect()))
+        Ok(list_value(
+            s.as_str()
+                .chars()
+                .map(|c| Thunk::value(Value::string(c.to_string())))
+                .collect(),
+        ))
     }),
 ];
 
@@ -95,13 +132,22 @@ pub(crate) fn hash_hex(algo: &str, data: &[u8]) -> Result<String> {
     match algo {
         "sha256" => Ok(hex(&sha2::Sha256::digest(data))),
         "sha512" => Ok(hex(&sha2::Sha512::digest(data))),
-        "md5" | "sha1" => Err(EvalError::new(EvalErrorKind::NotSupported(format!("hash algorithm '{algo}'")), None)),
-        other => Err(EvalError::other(format!("unknown hash algorithm '{other}'"), None)),
+        "md5" | "sha1" => Err(EvalError::new(
+            EvalErrorKind::NotSupported(format!("hash algorithm '{algo}'")),
+            None,
+        )),
+        other => Err(EvalError::other(
+            format!("unknown hash algorithm '{other}'"),
+            None,
+        )),
     }
 }
 
 fn replace_strings(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
-    let from: Vec<NixString> = arg_list(ev, &args[0])?.iter().map(|t| arg_string(ev, t)).collect::<Result<_>>()?;
+    let from: Vec<NixString> = arg_list(ev, &args[0])?
+        .iter()
+        .map(|t| arg_string(ev, t))
+        .collect::<Result<_>>()?;
     let to_thunks = arg_list(ev, &args[1])?;
     if from.len() != to_thunks.len() {
         return Err(EvalError::other(
