@@ -40,7 +40,10 @@ fn unknown_job_lists_the_valid_ones_and_exits_1() {
     assert!(out.stdout.is_empty(), "nothing on stdout");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nope"), "{stderr}");
-    assert!(stderr.contains("Valid jobs:\n  /hello\n"), "{stderr}");
+    assert!(
+        stderr.contains("Valid jobs:\n  /hello\n  /hello-single-layer\n"),
+        "{stderr}"
+    );
 }
 
 #[test]

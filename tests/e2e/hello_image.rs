@@ -158,13 +158,8 @@ fn skopeo_reads_it_as_oci_and_docker_archive() {
     assert!(!wrong.status.success());
 }
 
-#[test]
-fn it_runs_under_runc_and_prints_hello() {
-    if !(have_tool("skopeo") && have_tool("umoci") && have_tool("runc")) {
-        return;
-    }
-    let sandbox = Sandbox::new();
-    let result = sandbox.build(&fixture("hello"), "/hello");
+/// Unpacks the archive with skopeo and umoci and runs it with runc, returning its stdout.
+fn run_image(sandbox: &Sandbox, result: &Path) -> String {
     let layout = sandbox.dir.path().join("layout");
     let bundle = sandbox.dir.path().join("bundle");
     run(Command::new("skopeo")
@@ -184,14 +179,51 @@ fn it_runs_under_runc_and_prints_hello() {
     }
     std::fs::write(&config_path, serde_json::to_vec(&config).expect("json"))
         .expect("write config.json");
-    let id = format!("makes-e2e-{}", std::process::id());
-    let out = run(Command::new("runc")
+    // Unique per sandbox, so tests may run in parallel.
+    let unique = sandbox
+        .dir
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_start_matches('.').to_owned())
+        .unwrap_or_default();
+    let id = format!("makes-e2e-{unique}");
+    let out = Command::new("runc")
         .arg("run")
         .arg("--bundle")
         .arg(&bundle)
-        .arg(&id));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from makes\n");
+        .arg(&id)
+        .output()
+        .expect("runc runs");
     let _ = Command::new("runc")
         .args(["delete", "--force", &id])
         .output();
+    crate::common::assert_success(&out);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn it_runs_under_runc_and_prints_hello() {
+    if !(have_tool("skopeo") && have_tool("umoci") && have_tool("runc")) {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let result = sandbox.build(&fixture("hello"), "/hello");
+    assert_eq!(run_image(&sandbox, &result), "hello from makes\n");
+}
+
+#[test]
+fn the_single_layer_image_has_one_layer_and_runs() {
+    let sandbox = Sandbox::new();
+    let result = sandbox.build(&fixture("hello"), "/hello-single-layer");
+    let entries = archive_entries(&result);
+    let docker = json(&entries["manifest.json"]);
+    assert_eq!(
+        docker[0]["RepoTags"],
+        serde_json::json!(["makes-hello-single-layer:0.1.0"])
+    );
+    assert_eq!(docker[0]["Layers"].as_array().map(Vec::len), Some(1));
+    if !(have_tool("skopeo") && have_tool("umoci") && have_tool("runc")) {
+        return;
+    }
+    assert_eq!(run_image(&sandbox, &result), "hello from makes\n");
 }

@@ -48,6 +48,10 @@ pub enum EvalErrorKind {
     Syntax(SyntaxError),
     #[error("{0}")]
     Other(String),
+    /// An error of a later stage raised during evaluation (e.g. a `makeDerivation` argument
+    /// that makes' rules reject), keeping that stage's code.
+    #[error("{message}")]
+    External { code: &'static str, message: String },
 }
 
 /// An evaluation error. Cheap to clone: thunks that failed keep theirs.
@@ -132,6 +136,7 @@ impl EvalError {
             EvalErrorKind::Io(_) => "makes::eval::io",
             EvalErrorKind::Syntax(e) => e.code(),
             EvalErrorKind::Other(_) => "makes::eval::error",
+            EvalErrorKind::External { code, .. } => code,
         }
     }
 

@@ -104,7 +104,11 @@ impl From<SpecError> for EvalError {
             SpecError::Eval(e) => e,
             other => {
                 let span = other.span();
-                EvalError::other(other.to_string(), span)
+                let kind = makes_eval::EvalErrorKind::External {
+                    code: other.code(),
+                    message: other.to_string(),
+                };
+                EvalError::new(kind, span)
             }
         }
     }
