@@ -7,4 +7,5 @@ mod cli;
 mod eval_oracle;
 mod hello_image;
 mod reproducible;
+mod seed_examples;
 mod spec_errors;
