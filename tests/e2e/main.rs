@@ -9,3 +9,4 @@ mod hello_image;
 mod reproducible;
 mod seed_examples;
 mod spec_errors;
+mod store;

@@ -11,6 +11,7 @@ Examples:
   makes --list                          list the jobs of the project
   docker load -i \"$(makes /hello)\"      load the built image into Docker
   makes eval --expr '1 + 2'             evaluate a Nix expression
+  makes gc --dry-run                    show what garbage collection would remove
 
 Environment:
   MAKES_STORE_DIR   where the store lives (default: $XDG_CACHE_HOME/makes/store)
@@ -46,6 +47,15 @@ pub struct Cli {
 pub enum Command {
     /// Evaluate a Nix file or expression and print the value as nix-instantiate --eval does.
     Eval(EvalArgs),
+    /// Remove the store paths that no out-link reaches.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Only print what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -54,8 +64,17 @@ pub struct EvalArgs {
     #[arg(long)]
     pub strict: bool,
     /// Print the value as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "xml")]
     pub json: bool,
+    /// Print the value as XML (as nix-instantiate --xml).
+    #[arg(long)]
+    pub xml: bool,
+    /// Pass NAME = EXPR to the value when it is a function with named arguments.
+    #[arg(long, num_args = 2, value_names = ["NAME", "EXPR"])]
+    pub arg: Vec<String>,
+    /// Pass NAME = STRING to the value when it is a function with named arguments.
+    #[arg(long, num_args = 2, value_names = ["NAME", "STRING"])]
+    pub argstr: Vec<String>,
     /// Evaluate EXPR instead of a file.
     #[arg(long, value_name = "EXPR", conflicts_with = "file")]
     pub expr: Option<String>,

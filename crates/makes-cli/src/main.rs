@@ -38,6 +38,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let project = cli.project.as_deref();
     match (&cli.command, &cli.job) {
         (Some(Command::Eval(args)), _) => commands::eval::eval(args),
+        (Some(Command::Gc(args)), _) => commands::gc::gc(args),
         (None, Some(job)) => commands::build::build(project, job),
         (None, None) if cli.list => commands::list::list(project),
         (None, None) => {

@@ -6,11 +6,15 @@ use crate::locations;
 use crate::report::{report_eval, report_spec, Failure};
 use makes_eval::{EvalOptions, Evaluator};
 use makes_spec::{find_project_dir, load_project, Project};
-use makes_store::{store_arguments, LocalStore, Recipes, StoreIo};
+use makes_store::{
+    project_path_builtin, store_arguments, store_builtins, LocalStore, Recipes, StoreIo,
+};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 pub struct Session {
+    /// Held shared while the session lives, so `makes gc` never removes what it adds.
+    _gc_guard: std::fs::File,
     pub store: LocalStore,
     pub evaluator: Evaluator,
     pub recipes: Recipes,
@@ -22,8 +26,16 @@ impl Session {
         let store_dir = locations::store_dir().map_err(Failure::message)?;
         let store =
             LocalStore::open(&store_dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
-        let evaluator = Evaluator::new(Rc::new(StoreIo::new(store.clone())), options);
+        let gc_guard = store
+            .session_lock()
+            .map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let evaluator = Evaluator::with_extra_builtins(
+            Rc::new(StoreIo::new(store.clone())),
+            options,
+            store_builtins(&store),
+        );
         Ok(Session {
+            _gc_guard: gc_guard,
             store,
             evaluator,
             recipes: Recipes::default(),
@@ -48,7 +60,8 @@ impl Session {
                 dir.display()
             )));
         }
-        let native = store_arguments(&self.recipes, &self.now);
+        let mut native = store_arguments(&self.recipes, &self.now);
+        native.push(("projectPath", project_path_builtin(&self.store, &dir)));
         let project = load_project(&self.evaluator, &dir, native)
             .map_err(|e| report_spec(&self.evaluator, &e))?;
         for module in &project.ignored_modules {

@@ -320,8 +320,8 @@ fn makes_arguments(
         None,
     );
     let root: Rc<str> = dir.to_string_lossy().into();
-    args.insert("projectSrc", Thunk::value(Value::Path(root.clone())), None);
-    args.insert("projectPath", Thunk::value(project_path_primop(root)), None);
+    // `projectPath` needs the store: it comes with the native arguments.
+    args.insert("projectSrc", Thunk::value(Value::Path(root)), None);
     let to_name: PrimOpFn = Rc::new(|ev, a| match a[0].force(ev)? {
         Value::String(s) => Ok(Value::string(sanitize_derivation_name(s.as_str()))),
         other => Err(EvalError::type_error("a string", &other, None)),
@@ -368,37 +368,6 @@ fn makes_arguments(
     }
     let _ = ev;
     Rc::new(args)
-}
-
-/// `projectPath "/rel"`: that part of the project copied into the store (named after its base
-/// name without leading dots, `src` for `/`).
-fn project_path_primop(root: Rc<str>) -> Value {
-    let func: PrimOpFn = Rc::new(move |ev, a| {
-        let rel = match a[0].force(ev)? {
-            Value::String(s) => s.as_str().to_owned(),
-            other => return Err(EvalError::type_error("a string", &other, None)),
-        };
-        if !rel.starts_with('/') {
-            return Err(EvalError::other(
-                format!("projectPath \"{rel}\" must start with '/'"),
-                None,
-            ));
-        }
-        let full = makes_syntax::canonical_path(&format!("{root}{rel}"));
-        if !full.starts_with(&*root) {
-            return Err(EvalError::other(
-                format!("projectPath \"{rel}\" leaves the project"),
-                None,
-            ));
-        }
-        let store_path = ev.copy_path_to_store(&full, no_span())?;
-        let mut ctx = makes_eval::Context::default();
-        ctx.paths.insert(store_path.clone());
-        Ok(Value::String(makes_eval::NixString::with_context(
-            store_path, ctx,
-        )))
-    });
-    make_primop("projectPath", 1, func)
 }
 
 fn no_span() -> Span {

@@ -93,8 +93,13 @@ pub(crate) fn remove_tree(path: &Path) -> Result<()> {
 }
 
 /// Copies a host file, symlink or tree to `dst` (which must not exist), keeping symlinks as
-/// symlinks and the executable bit; other metadata is left for [`canonicalise`].
-pub(crate) fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+/// symlinks and the executable bit, without the entries below `src` for which `keep` is
+/// false; other metadata is left for [`canonicalise`].
+pub(crate) fn copy_tree_filtered(
+    src: &Path,
+    dst: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<()> {
     let meta = fs::symlink_metadata(src).map_err(io_err(src))?;
     let ft = meta.file_type();
     if ft.is_symlink() {
@@ -112,7 +117,10 @@ pub(crate) fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
         fs::create_dir(dst).map_err(io_err(dst))?;
         for entry in fs::read_dir(src).map_err(io_err(src))? {
             let entry = entry.map_err(io_err(src))?;
-            copy_tree(&entry.path(), &dst.join(entry.file_name()))?;
+            let child = entry.path();
+            if keep(&child) {
+                copy_tree_filtered(&child, &dst.join(entry.file_name()), keep)?;
+            }
         }
         Ok(())
     } else {
@@ -153,7 +161,7 @@ mod tests {
         }
 
         let copy = dir.path().join("copy");
-        copy_tree(&root, &copy).expect("copy");
+        copy_tree_filtered(&root, &copy, &|_| true).expect("copy");
         assert_eq!(
             fs::read_link(copy.join("l")).expect("link").to_str(),
             Some("d/e/f")

@@ -8,8 +8,10 @@
 
 mod builder;
 mod error;
+mod eval_builtins;
 mod eval_glue;
 mod fsutil;
+mod gc;
 mod hash;
 mod local;
 mod nar;
@@ -20,10 +22,12 @@ mod sandbox;
 
 pub use builder::run_derivation;
 pub use error::{Result, StoreError};
+pub use eval_builtins::{project_path_builtin, store_builtins};
 pub use eval_glue::{
     image_output_path, realise, store_arguments, ImageBuilder, RealiseError, Recipe, Recipes,
     StoreIo,
 };
+pub use gc::GcReport;
 pub use local::LocalStore;
 pub use nar::{nar_hash_and_size, write_nar, HashingWriter};
 pub use path::{

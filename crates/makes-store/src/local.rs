@@ -18,10 +18,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use fs4::fs_std::FileExt;
+use sha2::Digest;
 
 use crate::error::{io_err, Result, StoreError};
-use crate::fsutil::{canonicalise, canonicalise_top, copy_tree, remove_tree};
-use crate::nar::{nar_hash_and_size, write_nar, HashingWriter};
+use crate::fsutil::{canonicalise, canonicalise_top, copy_tree_filtered, remove_tree};
+use crate::nar::{nar_hash_and_size, nar_hash_and_size_filtered, write_nar, HashingWriter};
 use crate::nixbase32;
 use crate::path::{source_store_path, validate_name, PathInfo, StorePath};
 use crate::refscan::RefScanner;
@@ -70,7 +71,7 @@ impl LocalStore {
             .join(format!("{}.log", path.base_name()))
     }
 
-    fn record_path(&self, path: &StorePath) -> PathBuf {
+    pub(crate) fn record_path(&self, path: &StorePath) -> PathBuf {
         self.root.join("db").join(format!("{}.json", path.hash))
     }
 
@@ -102,8 +103,19 @@ impl LocalStore {
     /// computed from its NAR hash ([`source_store_path`]), it has no references, and it is
     /// copied in only if not already valid.
     pub fn add_source_path(&self, fs_path: &Path, name: &str) -> Result<StorePath> {
+        self.add_filtered_path(fs_path, name, &|_| true)
+    }
+
+    /// [`LocalStore::add_source_path`] of the tree without the entries `keep` rejects, as
+    /// `builtins.path { filter; }` adds it (the store path is that of the filtered NAR).
+    pub fn add_filtered_path(
+        &self,
+        fs_path: &Path,
+        name: &str,
+        keep: &dyn Fn(&Path) -> bool,
+    ) -> Result<StorePath> {
         validate_name(name)?;
-        let (hash, size) = nar_hash_and_size(fs_path)?;
+        let (hash, size) = nar_hash_and_size_filtered(fs_path, keep)?;
         let path = source_store_path(&hash, name);
         if self.is_valid(&path) {
             return Ok(path);
@@ -119,7 +131,7 @@ impl LocalStore {
             .map_err(io_err(&tmp_dir))?;
         let staged = staging.path().join("contents");
         let result = (|| {
-            copy_tree(fs_path, &staged)?;
+            copy_tree_filtered(fs_path, &staged, keep)?;
             canonicalise(&staged)?;
             if nar_hash_and_size(&staged)? != (hash, size) {
                 return Err(StoreError::SourceChanged {
@@ -153,6 +165,48 @@ impl LocalStore {
             let _ = remove_tree(&staged);
         }
         result.map(|()| path)
+    }
+
+    /// Adds `contents` as a read-only file, as `builtins.toFile` does: a "text" store path
+    /// whose references are `references` (the store paths named by the text's context).
+    pub fn add_text(
+        &self,
+        name: &str,
+        contents: &[u8],
+        references: &[StorePath],
+    ) -> Result<StorePath> {
+        validate_name(name)?;
+        let mut refs: Vec<StorePath> = references.to_vec();
+        refs.sort();
+        refs.dedup();
+        let kind: String = std::iter::once("text".to_owned())
+            .chain(refs.iter().map(|r| r.to_absolute()))
+            .collect::<Vec<_>>()
+            .join(":");
+        let digest: [u8; 32] = sha2::Sha256::digest(contents).into();
+        let path = crate::path::make_store_path(&kind, &digest, name);
+        if self.is_valid(&path) {
+            return Ok(path);
+        }
+        let _lock = self.lock(&path)?;
+        if self.is_valid(&path) {
+            return Ok(path);
+        }
+        let tmp_dir = self.tmp_dir();
+        let mut staged = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io_err(&tmp_dir))?;
+        staged.write_all(contents).map_err(io_err(staged.path()))?;
+        let real = self.real_path(&path);
+        remove_tree(&real)?;
+        staged.persist(&real).map_err(|e| io_err(&real)(e.error))?;
+        canonicalise(&real)?;
+        let (hash, size) = nar_hash_and_size(&real)?;
+        self.write_record(&PathInfo {
+            path: path.clone(),
+            references: refs,
+            nar_size: size,
+            nar_hash: format_nar_hash(&hash),
+        })?;
+        Ok(path)
     }
 
     /// Every path reachable from `roots` through references (the roots included), sorted by
@@ -251,7 +305,7 @@ impl LocalStore {
     }
 
     /// Takes the exclusive lock of `path`, waiting for other holders; released on drop.
-    fn lock(&self, path: &StorePath) -> Result<File> {
+    pub(crate) fn lock(&self, path: &StorePath) -> Result<File> {
         let lock_path = self.root.join("locks").join(format!("{}.lock", path.hash));
         let file = OpenOptions::new()
             .create(true)

@@ -20,15 +20,33 @@ use crate::error::{io_err, Result, StoreError};
 /// Writes the NAR serialisation of `path` (not following a top-level symlink) to `out`.
 /// File contents are streamed, never held whole in memory.
 pub fn write_nar(path: &Path, out: &mut impl Write) -> Result<()> {
-    let mut w = NarWriter { out };
+    write_nar_filtered(path, out, &|_| true)
+}
+
+/// Like [`write_nar`], leaving out every entry below `path` for which `keep` is false (and
+/// everything under it), as `builtins.path { filter; }` does. `path` itself is always kept.
+pub fn write_nar_filtered(
+    path: &Path,
+    out: &mut impl Write,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<()> {
+    let mut w = NarWriter { out, keep };
     w.str(path, b"nix-archive-1")?;
     w.node(path)
 }
 
 /// The SHA-256 and the size of the NAR of `path`, computed while streaming.
 pub fn nar_hash_and_size(path: &Path) -> Result<([u8; 32], u64)> {
+    nar_hash_and_size_filtered(path, &|_| true)
+}
+
+/// [`nar_hash_and_size`] of the filtered tree (see [`write_nar_filtered`]).
+pub fn nar_hash_and_size_filtered(
+    path: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<([u8; 32], u64)> {
     let mut sink = HashingWriter::default();
-    write_nar(path, &mut sink)?;
+    write_nar_filtered(path, &mut sink, keep)?;
     Ok(sink.finish())
 }
 
@@ -60,6 +78,7 @@ impl Write for HashingWriter {
 
 struct NarWriter<'a, W: Write> {
     out: &'a mut W,
+    keep: &'a dyn Fn(&Path) -> bool,
 }
 
 impl<W: Write> NarWriter<'_, W> {
@@ -110,6 +129,9 @@ impl<W: Write> NarWriter<'_, W> {
             names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
             for name in names {
                 let child = path.join(&name);
+                if !(self.keep)(&child) {
+                    continue;
+                }
                 self.strs(&child, &[b"entry", b"(", b"name", name.as_bytes(), b"node"])?;
                 self.node(&child)?;
                 self.str(&child, b")")?;

@@ -2,4 +2,5 @@
 
 pub mod build;
 pub mod eval;
+pub mod gc;
 pub mod list;

@@ -1,0 +1,65 @@
+//! `makes gc [--dry-run]`: remove the store paths that no out-link reaches. The removed (or,
+//! with `--dry-run`, removable) paths go to stdout, one per line; a summary to stderr.
+
+use crate::cli::GcArgs;
+use crate::locations;
+use crate::report::Failure;
+use makes_store::{LocalStore, StorePath};
+use std::io::Write;
+
+pub fn gc(args: &GcArgs) -> Result<(), Failure> {
+    let store_dir = locations::store_dir().map_err(Failure::message)?;
+    let store =
+        LocalStore::open(&store_dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let roots = out_link_roots(&store)?;
+    let report = store
+        .collect_garbage(&roots, args.dry_run)
+        .map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let mut out = std::io::stdout().lock();
+    for path in &report.removed {
+        if writeln!(out, "{path}").is_err() {
+            break;
+        }
+    }
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    eprintln!(
+        "makes: {verb} {} store paths ({:.1} MiB); {} out-links kept their closures",
+        report.removed.len(),
+        report.freed_nar_bytes as f64 / (1024.0 * 1024.0),
+        roots.len()
+    );
+    Ok(())
+}
+
+/// The store paths the out-links in the cache directory point at.
+fn out_link_roots(store: &LocalStore) -> Result<Vec<StorePath>, Failure> {
+    let cache = locations::cache_dir().map_err(Failure::message)?;
+    let mut roots = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&cache) else {
+        return Ok(roots);
+    };
+    let store_dir = store.store_dir();
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with("out-") {
+            continue;
+        }
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        if target.parent() != Some(store_dir.as_path()) {
+            continue;
+        }
+        if let Some(sp) = target
+            .file_name()
+            .and_then(|n| StorePath::from_base_name(&n.to_string_lossy()).ok())
+        {
+            roots.push(sp);
+        }
+    }
+    roots.sort();
+    Ok(roots)
+}

@@ -1,0 +1,277 @@
+//! The built-ins that need the store, registered into the evaluator from here (the evaluator
+//! only has "not supported yet" stubs for them): `builtins.path`, `filterSource`, `toFile`,
+//! `storePath`, and makes' `projectPath`. Store paths are Nix's own (tests compare them with
+//! Nix 2.8).
+
+use crate::hash::parse_sha256;
+use crate::local::LocalStore;
+use crate::nar::nar_hash_and_size_filtered;
+use crate::path::StorePath;
+use makes_eval::{
+    make_primop, CoercionMode, Context, EvalError, EvalErrorKind, Evaluator, NixString, PrimOpFn,
+    Thunk, Value,
+};
+use makes_syntax::{FileId, Span};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// `(name, value)` pairs for `Evaluator::with_extra_builtins`.
+pub fn store_builtins(store: &LocalStore) -> Vec<(Rc<str>, Value)> {
+    let s = store.clone();
+    let path: PrimOpFn = Rc::new(move |ev, args| builtin_path(ev, &s, &args[0]));
+    let s = store.clone();
+    let filter_source: PrimOpFn = Rc::new(move |ev, args| {
+        let filter = args[0].force(ev)?;
+        let path = ev.coerce_to_path(&args[1].force(ev)?, no_span())?;
+        let name = base_name(&path);
+        add_path(ev, &s, Path::new(&*path), &name, Some(&filter))
+    });
+    let s = store.clone();
+    let to_file: PrimOpFn = Rc::new(move |ev, args| to_file(ev, &s, &args[0], &args[1]));
+    let s = store.clone();
+    let store_path: PrimOpFn = Rc::new(move |ev, args| {
+        let p = ev.coerce_to_path(&args[0].force(ev)?, no_span())?;
+        let sp = StorePath::parse(&p).map_err(|e| EvalError::other(e.to_string(), None))?;
+        if !s.is_valid(&sp) {
+            return Err(EvalError::other(
+                format!("path '{p}' is not valid in the store"),
+                None,
+            ));
+        }
+        Ok(store_string(&sp))
+    });
+    vec![
+        ("path".into(), make_primop("path", 1, path)),
+        (
+            "filterSource".into(),
+            make_primop("filterSource", 2, filter_source),
+        ),
+        ("toFile".into(), make_primop("toFile", 2, to_file)),
+        ("storePath".into(), make_primop("storePath", 1, store_path)),
+    ]
+}
+
+/// makes' `projectPath "/rel"`: that part of the project in the store, named after its base
+/// name without leading dots (`src` for `/`), with `.git` left out.
+pub fn project_path_builtin(store: &LocalStore, project_dir: &Path) -> Value {
+    let store = store.clone();
+    let root = project_dir.to_path_buf();
+    let func: PrimOpFn = Rc::new(move |ev, args| {
+        let rel = match args[0].force(ev)? {
+            Value::String(s) => s.as_str().to_owned(),
+            other => return Err(EvalError::type_error("a string", &other, None)),
+        };
+        if !rel.starts_with('/') {
+            return Err(EvalError::other(
+                format!("projectPath \"{rel}\" must start with '/'"),
+                None,
+            ));
+        }
+        let full = makes_syntax::canonical_path(&format!("{}{rel}", root.display()));
+        if !Path::new(&full).starts_with(&root) {
+            return Err(EvalError::other(
+                format!("projectPath \"{rel}\" leaves the project"),
+                None,
+            ));
+        }
+        let trimmed = base_name(&full).trim_start_matches('.').to_owned();
+        let name = if rel == "/" || trimmed.is_empty() {
+            "src".to_owned()
+        } else {
+            trimmed
+        };
+        let keep = |p: &Path| p.file_name().is_none_or(|n| n != ".git");
+        let sp = store
+            .add_filtered_path(Path::new(&full), &name, &keep)
+            .map_err(|e| EvalError::new(EvalErrorKind::Io(e.to_string()), None))?;
+        Ok(store_string(&sp))
+    });
+    make_primop("projectPath", 1, func)
+}
+
+fn builtin_path(ev: &Evaluator, store: &LocalStore, arg: &Thunk) -> makes_eval::Result<Value> {
+    let attrs = match arg.force(ev)? {
+        Value::Attrs(a) => a,
+        other => return Err(EvalError::type_error("a set", &other, None)),
+    };
+    let mut path = None;
+    let mut name = None;
+    let mut filter = None;
+    let mut expected = None;
+    for (key, attr) in attrs.iter() {
+        let v = attr.value.force(ev)?;
+        match &**key {
+            "path" => path = Some(ev.coerce_to_path(&v, no_span())?),
+            "name" => name = Some(string_of(&v)?),
+            "filter" => filter = Some(v),
+            "recursive" => {
+                if !matches!(v, Value::Bool(true)) {
+                    return Err(EvalError::new(
+                        EvalErrorKind::NotSupported("builtins.path with recursive = false".into()),
+                        None,
+                    ));
+                }
+            }
+            "sha256" => expected = Some(string_of(&v)?),
+            other => {
+                return Err(EvalError::other(
+                    format!("unsupported argument '{other}' to 'builtins.path'"),
+                    None,
+                ))
+            }
+        }
+    }
+    let path = path.ok_or_else(|| {
+        EvalError::other(
+            "missing required 'path' attribute in the first argument to builtins.path",
+            None,
+        )
+    })?;
+    let name = name.unwrap_or_else(|| base_name(&path));
+    let result = add_path(ev, store, Path::new(&*path), &name, filter.as_ref())?;
+    if let Some(expected) = expected {
+        let want = parse_sha256(&expected)
+            .ok_or_else(|| EvalError::other(format!("invalid hash '{expected}'"), None))?;
+        let Value::String(s) = &result else {
+            return Ok(result);
+        };
+        let sp = StorePath::parse(s.as_str()).map_err(|e| EvalError::other(e.to_string(), None))?;
+        let (found, _) = nar_hash_and_size_filtered(&store.real_path(&sp), &|_| true)
+            .map_err(|e| EvalError::other(e.to_string(), None))?;
+        if found != want {
+            return Err(EvalError::other(
+                format!(
+                    "hash mismatch for '{path}': the path's NAR hash differs from '{expected}'"
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(result)
+}
+
+/// Adds `path` to the store, leaving out what the Nix `filter` function rejects. The filter is
+/// called as Nix calls it: with the absolute path and its type, parents before children, and
+/// not for the contents of a rejected directory.
+fn add_path(
+    ev: &Evaluator,
+    store: &LocalStore,
+    path: &Path,
+    name: &str,
+    filter: Option<&Value>,
+) -> makes_eval::Result<Value> {
+    let excluded = match filter {
+        Some(f) => excluded_paths(ev, f, path)?,
+        None => HashSet::new(),
+    };
+    let keep = |p: &Path| !excluded.contains(p);
+    let sp = store
+        .add_filtered_path(path, name, &keep)
+        .map_err(|e| EvalError::new(EvalErrorKind::Io(e.to_string()), None))?;
+    Ok(store_string(&sp))
+}
+
+fn excluded_paths(
+    ev: &Evaluator,
+    filter: &Value,
+    root: &Path,
+) -> makes_eval::Result<HashSet<PathBuf>> {
+    let mut excluded = HashSet::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut children: Vec<(PathBuf, std::fs::FileType)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
+            .collect();
+        children.sort_by(|a, b| a.0.cmp(&b.0));
+        for (child, kind) in children {
+            let kind_name = if kind.is_symlink() {
+                "symlink"
+            } else if kind.is_dir() {
+                "directory"
+            } else if kind.is_file() {
+                "regular"
+            } else {
+                "unknown"
+            };
+            let f = ev.apply(
+                filter,
+                Thunk::value(Value::string(child.to_string_lossy().as_ref())),
+                no_span(),
+            )?;
+            let keep = match ev.apply(&f, Thunk::value(Value::string(kind_name)), no_span())? {
+                Value::Bool(b) => b,
+                other => return Err(EvalError::type_error("a Boolean", &other, None)),
+            };
+            if !keep {
+                excluded.insert(child);
+            } else if kind.is_dir() {
+                pending.push(child);
+            }
+        }
+    }
+    Ok(excluded)
+}
+
+fn to_file(
+    ev: &Evaluator,
+    store: &LocalStore,
+    name: &Thunk,
+    contents: &Thunk,
+) -> makes_eval::Result<Value> {
+    let name = string_of(&name.force(ev)?)?;
+    let text = match contents.force(ev)? {
+        Value::String(s) => s,
+        other => ev.coerce_to_string(&other, CoercionMode::INTERPOLATION, no_span())?,
+    };
+    let mut references = Vec::new();
+    for p in text.context_paths() {
+        let sp = StorePath::parse(p).map_err(|e| EvalError::other(e.to_string(), None))?;
+        // Outputs not built yet cannot be referred to, as in Nix.
+        if !store.is_valid(&sp) {
+            return Err(EvalError::other(
+                format!("in 'toFile': the file '{name}' cannot refer to derivation outputs"),
+                None,
+            ));
+        }
+        references.push(sp);
+    }
+    let sp = store
+        .add_text(&name, text.as_str().as_bytes(), &references)
+        .map_err(|e| EvalError::new(EvalErrorKind::Io(e.to_string()), None))?;
+    Ok(store_string(&sp))
+}
+
+/// A store path as a string that refers to it.
+fn store_string(sp: &StorePath) -> Value {
+    let abs = sp.to_absolute();
+    let mut ctx = Context::default();
+    ctx.paths.insert(abs.as_str().into());
+    Value::String(NixString::with_context(abs, ctx))
+}
+
+fn string_of(v: &Value) -> makes_eval::Result<String> {
+    match v {
+        Value::String(s) => Ok(s.as_str().to_owned()),
+        other => Err(EvalError::type_error("a string", other, None)),
+    }
+}
+
+fn base_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "source".to_owned())
+}
+
+fn no_span() -> Span {
+    Span {
+        file: FileId(u32::MAX),
+        start: 0,
+        end: 0,
+    }
+}
