@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests use (skopeo, umoci and runc read and run the
 # images; nix-bin is the reference evaluator and store; busybox-static goes into test images),
-# then runs every test, with missing tools treated as failures rather than skips.
+# then runs every test, with missing tools treated as failures rather than skips, and ends
+# with one line adding up all test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix-bin
 export MAKES_REQUIRE_TOOLS=1
-cargo test --workspace --locked "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked --all-targets "$@" 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
+exit "$status"
