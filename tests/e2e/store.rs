@@ -322,3 +322,57 @@ fn gc_keeps_what_out_links_reach_and_removes_the_rest() {
     // The job still builds (its image is valid, so nothing is rebuilt).
     assert_eq!(sandbox.build(&fixture("hello"), "/hello"), result);
 }
+
+#[test]
+fn an_unprivileged_user_builds_the_same_image() {
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    if !is_root || !crate::common::have_tool("setpriv") {
+        eprintln!("note: skipping: needs root to switch to an unprivileged user");
+        return;
+    }
+    let as_root = Sandbox::new();
+    let expected = as_root.build(&fixture("hello"), "/hello");
+
+    let sandbox = Sandbox::new();
+    let mut perms = std::fs::metadata(sandbox.dir.path())
+        .expect("meta")
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+    std::fs::set_permissions(sandbox.dir.path(), perms).expect("chmod");
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "env",
+            "-i",
+        ])
+        .arg(format!(
+            "PATH={}",
+            std::env::var("PATH").unwrap_or_default()
+        ))
+        .arg(format!("HOME={}", sandbox.dir.path().display()))
+        .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
+        .arg(env!("CARGO_BIN_EXE_makes"))
+        .arg("--project")
+        .arg(fixture("hello"))
+        .arg("/hello")
+        .output()
+        .expect("setpriv runs");
+    assert_success(&out);
+    let result = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert_eq!(
+        result.file_name(),
+        expected.file_name(),
+        "the same store path"
+    );
+    assert_eq!(
+        std::fs::read(result).expect("result"),
+        std::fs::read(expected).expect("expected")
+    );
+}

@@ -17,12 +17,22 @@ pub fn cache_dir() -> Result<PathBuf, String> {
     }
 }
 
-/// `$MAKES_STORE_DIR`, else `<cache>/store`.
+/// `$MAKES_STORE_DIR`, else `<cache>/store`. A store whose contents would land in a
+/// `/nix/store` that Nix manages is refused: makes reads such a store, never writes it.
 pub fn store_dir() -> Result<PathBuf, String> {
-    match std::env::var_os(MAKES_STORE_DIR).filter(|v| !v.is_empty()) {
-        Some(dir) => Ok(absolute(Path::new(&dir))),
-        None => Ok(cache_dir()?.join("store")),
+    let dir = match std::env::var_os(MAKES_STORE_DIR).filter(|v| !v.is_empty()) {
+        Some(dir) => absolute(Path::new(&dir)),
+        None => cache_dir()?.join("store"),
+    };
+    let contents = dir.join("store");
+    let resolved = contents.canonicalize().unwrap_or(contents);
+    if resolved == Path::new("/nix/store") {
+        return Err(format!(
+            "{MAKES_STORE_DIR}={} would write into /nix/store, which belongs to Nix; choose another directory",
+            dir.display()
+        ));
     }
+    Ok(dir)
 }
 
 /// The out-link of a job: `/hello` -> `<cache>/out-hello`.
