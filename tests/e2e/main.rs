@@ -6,6 +6,7 @@ mod common;
 mod cli;
 mod eval_oracle;
 mod hello_image;
+mod legacy;
 mod reproducible;
 mod seed_examples;
 mod spec_errors;

@@ -2,11 +2,12 @@
 //! `makes.nix` as a module (a set, or a function of the makes arguments), `imports` merged
 //! recursively, `jobs` with `/`-names, and lazy `inputs`/`outputs` fixpoints.
 
+mod arguments;
+mod legacy;
+
 use crate::error::SpecError;
-use crate::reduce_derivation::sanitize_derivation_name;
-use makes_eval::{
-    make_primop, Attrs, CoercionMode, EvalError, EvalErrorKind, Evaluator, PrimOpFn, Thunk, Value,
-};
+use arguments::makes_arguments;
+use makes_eval::{Attrs, EvalError, EvalErrorKind, Evaluator, Thunk, Value};
 use makes_syntax::Span;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -132,17 +133,43 @@ pub fn load_project(
     native: Vec<(&str, Value)>,
 ) -> Result<Project, SpecError> {
     let modules: Rc<RefCell<Vec<Rc<Attrs>>>> = Rc::default();
-    // `outputs` and `inputs` are the merged results of all modules, computed on demand, so a
-    // module may read them lazily while being evaluated.
+    // Legacy jobs are imported with the very arguments being built here.
+    let args_cell: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+    // `outputs` and `inputs` are the merged results of all modules (and, for `outputs`, the
+    // legacy `main.nix` jobs), computed on demand, so a module may read them lazily.
     let merged_jobs = {
-        let modules = modules.clone();
-        Thunk::deferred(move |ev| merged_attr(ev, &modules.borrow(), "jobs"))
+        let (modules, args_cell, dir) = (modules.clone(), args_cell.clone(), dir.to_path_buf());
+        Thunk::deferred(move |ev| {
+            let mut jobs = merged_attr(ev, &modules.borrow(), "jobs")?;
+            let dirs = legacy::extending_dirs(ev, &modules.borrow())?;
+            let args = args_cell.borrow().clone().unwrap_or_default();
+            for (name, path) in legacy::discover(&dir, &dirs) {
+                if jobs.contains(&name) {
+                    return Err(EvalError::new(
+                        EvalErrorKind::DuplicateAttribute(format!(
+                            "jobs.\"{name}\" (also {})",
+                            path.display()
+                        )),
+                        jobs.get(&name).and_then(|a| a.span),
+                    ));
+                }
+                jobs.insert(name, legacy::job_thunk(path, args.clone()), None);
+            }
+            Ok(Value::Attrs(Rc::new(jobs)))
+        })
     };
     let merged_inputs = {
         let modules = modules.clone();
-        Thunk::deferred(move |ev| merged_attr(ev, &modules.borrow(), "inputs"))
+        Thunk::deferred(move |ev| {
+            Ok(Value::Attrs(Rc::new(merged_attr(
+                ev,
+                &modules.borrow(),
+                "inputs",
+            )?)))
+        })
     };
-    let args = makes_arguments(ev, dir, native, merged_inputs, merged_jobs.clone());
+    let args = makes_arguments(dir, native, merged_inputs, merged_jobs.clone());
+    *args_cell.borrow_mut() = Some(args.clone());
 
     let mut pending = vec![dir.join("makes.nix")];
     let mut seen = Vec::new();
@@ -233,6 +260,24 @@ pub fn load_project(
 /// A module file's attribute set: applied to the makes arguments when it is a function (only
 /// the arguments its formals name, as the module system does).
 fn evaluate_module(ev: &Evaluator, path: &Path, args: &Rc<Attrs>) -> Result<Rc<Attrs>, SpecError> {
+    let value = evaluate_file_with_args(ev, path, args)?;
+    match value {
+        Value::Attrs(a) => Ok(a),
+        other => Err(SpecError::WrongType {
+            attr: path.display().to_string(),
+            expected: "a set or a function returning a set",
+            found: other.describe().into(),
+            span: None,
+        }),
+    }
+}
+
+/// A Nix file's value, applied to the makes arguments when it is a function.
+fn evaluate_file_with_args(
+    ev: &Evaluator,
+    path: &Path,
+    args: &Rc<Attrs>,
+) -> makes_eval::Result<Value> {
     let value = ev.eval_file(path)?;
     let value = match &value {
         Value::Lambda(closure) => {
@@ -256,19 +301,11 @@ fn evaluate_module(ev: &Evaluator, path: &Path, args: &Rc<Attrs>) -> Result<Rc<A
         }
         _ => value,
     };
-    match value {
-        Value::Attrs(a) => Ok(a),
-        other => Err(SpecError::WrongType {
-            attr: path.display().to_string(),
-            expected: "a set or a function returning a set",
-            found: other.describe().into(),
-            span: None,
-        }),
-    }
+    Ok(value)
 }
 
 /// The union of one top-level attribute over all modules (`jobs` or `inputs`).
-fn merged_attr(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval::Result<Value> {
+fn merged_attr(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval::Result<Attrs> {
     let mut merged = Attrs::new();
     for module in modules {
         let Some(attr) = module.get(name) else {
@@ -289,85 +326,7 @@ fn merged_attr(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval:
             other => return Err(EvalError::type_error("a set", &other, attr.span)),
         }
     }
-    Ok(Value::Attrs(Rc::new(merged)))
-}
-
-fn makes_arguments(
-    ev: &Evaluator,
-    dir: &Path,
-    native: Vec<(&str, Value)>,
-    inputs: Thunk,
-    outputs: Thunk,
-) -> Rc<Attrs> {
-    let mut args = Attrs::new();
-    for name in MAKES_ARGUMENTS {
-        let owned = name.to_string();
-        args.insert(
-            *name,
-            Thunk::deferred(move |_| Err(EvalError::new(EvalErrorKind::NotSupported(owned), None))),
-            None,
-        );
-    }
-    args.insert("inputs", inputs, None);
-    args.insert("outputs", outputs, None);
-    let project_id = dir
-        .file_name()
-        .map(|n| sanitize_derivation_name(&n.to_string_lossy()))
-        .unwrap_or_else(|| "project".into());
-    args.insert(
-        "projectIdentifier",
-        Thunk::value(Value::string(project_id)),
-        None,
-    );
-    let root: Rc<str> = dir.to_string_lossy().into();
-    // `projectPath` needs the store: it comes with the native arguments.
-    args.insert("projectSrc", Thunk::value(Value::Path(root)), None);
-    let to_name: PrimOpFn = Rc::new(|ev, a| match a[0].force(ev)? {
-        Value::String(s) => Ok(Value::string(sanitize_derivation_name(s.as_str()))),
-        other => Err(EvalError::type_error("a string", &other, None)),
-    });
-    args.insert(
-        "toDerivationName",
-        Thunk::value(make_primop("toDerivationName", 1, to_name)),
-        None,
-    );
-    let attrs_optional: PrimOpFn = Rc::new(|ev, a| match a[0].force(ev)? {
-        Value::Bool(true) => a[1].force(ev),
-        Value::Bool(false) => Ok(Value::Attrs(Rc::new(Attrs::new()))),
-        other => Err(EvalError::type_error("a Boolean", &other, None)),
-    });
-    args.insert(
-        "attrsOptional",
-        Thunk::value(make_primop("attrsOptional", 2, attrs_optional)),
-        None,
-    );
-    let to_bash_array: PrimOpFn = Rc::new(|ev, a| {
-        let Value::List(items) = a[0].force(ev)? else {
-            return Err(EvalError::other("toBashArray expects a list", None));
-        };
-        let mut context = makes_eval::Context::default();
-        let mut words = Vec::new();
-        for item in items.iter() {
-            let v = item.force(ev)?;
-            let s = ev.coerce_to_string(&v, CoercionMode::TO_STRING, no_span())?;
-            s.merge_context_into(&mut context);
-            words.push(format!("'{}'", s.as_str().replace('\'', "'\\''")));
-        }
-        Ok(Value::String(makes_eval::NixString::with_context(
-            format!("( {} )", words.join(" ")),
-            context,
-        )))
-    });
-    args.insert(
-        "toBashArray",
-        Thunk::value(make_primop("toBashArray", 1, to_bash_array)),
-        None,
-    );
-    for (name, value) in native {
-        args.insert(name, Thunk::value(value), None);
-    }
-    let _ = ev;
-    Rc::new(args)
+    Ok(merged)
 }
 
 fn no_span() -> Span {

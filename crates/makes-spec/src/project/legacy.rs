@@ -1,0 +1,87 @@
+//! Legacy job discovery, as makes still does it for real repositories: every `main.nix` under
+//! one of the `extendingMakesDirs` (default `[ "/makes" ]`) is a job named by its directory
+//! with that prefix removed (`/makes/foo/bar/main.nix` -> `/foo/bar`), imported with the same
+//! arguments as makes.nix, and must evaluate to a package.
+
+use super::evaluate_file_with_args;
+use makes_eval::{Attrs, EvalError, Evaluator, Thunk, Value};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// The directories to search: the union of the modules' `extendingMakesDirs`, or `/makes`.
+pub(super) fn extending_dirs(
+    ev: &Evaluator,
+    modules: &[Rc<Attrs>],
+) -> makes_eval::Result<Vec<String>> {
+    let mut dirs = Vec::new();
+    let mut given = false;
+    for module in modules {
+        let Some(attr) = module.get("extendingMakesDirs") else {
+            continue;
+        };
+        given = true;
+        let Value::List(items) = attr.value.force(ev)? else {
+            return Err(EvalError::other(
+                "extendingMakesDirs must be a list of strings",
+                attr.span,
+            ));
+        };
+        for item in items.iter() {
+            match item.force(ev)? {
+                Value::String(s) if s.as_str().starts_with('/') => dirs.push(s.as_str().to_owned()),
+                _ => {
+                    return Err(EvalError::other(
+                        "each of extendingMakesDirs must be a string starting with '/' (relative to the project)",
+                        attr.span,
+                    ))
+                }
+            }
+        }
+    }
+    if !given {
+        dirs.push("/makes".to_owned());
+    }
+    dirs.sort();
+    dirs.dedup();
+    Ok(dirs)
+}
+
+/// `(job name, main.nix path)` for every `main.nix` under `project/<dir>`, sorted.
+pub(super) fn discover(project: &Path, dirs: &[String]) -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    for dir in dirs {
+        let base = project.join(dir.trim_start_matches('/'));
+        walk(&base, &base, &mut found);
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+fn walk(base: &Path, dir: &Path, found: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if entry.file_name() != ".git" {
+                walk(base, &path, found);
+            }
+        } else if entry.file_name() == "main.nix" {
+            let rel = dir.strip_prefix(base).unwrap_or(Path::new(""));
+            let name = format!("/{}", rel.to_string_lossy());
+            found.push((name, path));
+        }
+    }
+}
+
+/// The lazy value of a legacy job.
+pub(super) fn job_thunk(path: PathBuf, args: Rc<Attrs>) -> Thunk {
+    Thunk::deferred(move |ev| evaluate_file_with_args(ev, &path, &args))
+}
