@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bad_inputs;
 mod cli;
 mod eval_oracle;
 mod hello_image;

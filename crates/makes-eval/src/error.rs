@@ -51,7 +51,11 @@ pub enum EvalErrorKind {
     /// An error of a later stage raised during evaluation (e.g. a `makeDerivation` argument
     /// that makes' rules reject), keeping that stage's code.
     #[error("{message}")]
-    External { code: &'static str, message: String },
+    External {
+        code: &'static str,
+        message: String,
+        help: Option<String>,
+    },
 }
 
 /// An evaluation error. Cheap to clone: thunks that failed keep theirs.
@@ -146,6 +150,9 @@ impl EvalError {
             return e.to_diagnostic(sources);
         }
         let mut diag = SourceDiagnostic::new(self.code(), self.to_string(), self.span, sources);
+        if let EvalErrorKind::External { help: Some(help), .. } = &*self.kind {
+            diag = diag.with_help(help.clone());
+        }
         if let EvalErrorKind::MissingAttribute { available, .. } = &*self.kind {
             if !available.is_empty() && available.len() <= 40 {
                 diag = diag.with_help(format!("available attributes: {}", available.join(", ")));

@@ -92,8 +92,27 @@ impl SpecError {
     pub fn to_diagnostic(&self, sources: &SourceMap) -> SourceDiagnostic {
         match self {
             SpecError::Eval(e) => e.to_diagnostic(sources),
-            other => SourceDiagnostic::new(other.code(), other.to_string(), other.span(), sources),
+            other => {
+                let diag =
+                    SourceDiagnostic::new(other.code(), other.to_string(), other.span(), sources);
+                match other.suggestion() {
+                    Some(s) => diag.with_help(format!("did you mean '{s}'?")),
+                    None => diag,
+                }
+            }
         }
+    }
+
+    /// The known name closest to a misspelt one, for "did you mean".
+    pub fn suggestion(&self) -> Option<String> {
+        let (given, known) = match self {
+            SpecError::UnknownAttribute { attr, known, .. }
+            | SpecError::UnknownTopLevel {
+                name: attr, known, ..
+            } => (attr, known),
+            _ => return None,
+        };
+        closest(given, known.split(", "))
     }
 }
 
@@ -107,9 +126,48 @@ impl From<SpecError> for EvalError {
                 let kind = makes_eval::EvalErrorKind::External {
                     code: other.code(),
                     message: other.to_string(),
+                    help: other.suggestion().map(|s| format!("did you mean '{s}'?")),
                 };
                 EvalError::new(kind, span)
             }
         }
+    }
+}
+
+/// The candidate nearest to `given` when it is near enough to be a typo.
+pub(crate) fn closest<'a>(
+    given: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<String> {
+    let limit = (given.chars().count() / 3).max(1);
+    candidates
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&given.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_near_misses_only() {
+        let known = ["maxLayers", "tag", "name", "config"];
+        assert_eq!(
+            closest("maxLayer", known.iter().copied()),
+            Some("maxLayers".into())
+        );
+        assert_eq!(closest("tagg", known.iter().copied()), Some("tag".into()));
+        assert_eq!(
+            closest("Config", known.iter().copied()),
+            Some("config".into())
+        );
+        assert_eq!(closest("something", known.iter().copied()), None);
     }
 }
