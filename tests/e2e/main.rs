@@ -8,6 +8,7 @@ mod cli;
 mod eval_oracle;
 mod hello_image;
 mod legacy;
+mod native_packages;
 mod reproducible;
 mod seed_examples;
 mod spec_errors;

@@ -1,5 +1,6 @@
 //! The two examples of makeContainerImage.md: read as they are (jobs listed), and built up to
-//! the first package from nixpkgs, which is reported at its place in makes.nix.
+//! the first package from nixpkgs (the native package set has only the helpers), which is
+//! reported at its place in makes.nix.
 
 use crate::common::{fixture, run, write_project, Sandbox};
 use std::process::Command;
@@ -37,8 +38,13 @@ fn seed_examples_fail_clearly_at_the_first_nixpkgs_package() {
         assert_eq!(out.status.code(), Some(1), "{dir}");
         assert!(out.stdout.is_empty());
         let stderr = String::from_utf8_lossy(&out.stderr);
+        // The native package set has the helpers, not nixpkgs' packages.
         assert!(
-            stderr.contains("attribute 'nixpkgs' missing"),
+            stderr.contains("attribute '") && stderr.contains("' missing"),
+            "{dir}: {stderr}"
+        );
+        assert!(
+            stderr.contains("available attributes: buildEnv"),
             "{dir}: {stderr}"
         );
         assert!(stderr.contains("makes.nix:"), "{dir}: {stderr}");

@@ -52,7 +52,7 @@ impl Recipes {
         self.0.borrow().get(path).cloned()
     }
 
-    fn insert(&self, path: StorePath, recipe: Recipe) {
+    pub(crate) fn insert(&self, path: StorePath, recipe: Recipe) {
         self.0.borrow_mut().insert(path, recipe);
     }
 }
@@ -138,7 +138,25 @@ pub fn store_arguments(recipes: &Recipes, now: &str) -> Vec<(&'static str, Value
         r.insert(out.clone(), Recipe::Image(spec));
         Ok(package_value(&out.name, &out))
     });
+    let packages = crate::native_packages::native_package_set(recipes);
+    // A pinned nixpkgs cannot be fetched here: its helpers are the native ones, and the pin is
+    // kept (`__makesPin`) for the package backends to come.
+    let native = packages.clone();
+    let fetch_nixpkgs: PrimOpFn = Rc::new(move |ev, args| {
+        let pin = args[0].force(ev)?;
+        let Value::Attrs(set) = &native else {
+            return Ok(native.clone());
+        };
+        let mut pinned = (**set).clone();
+        pinned.insert("__makesPin", Thunk::value(pin), None);
+        Ok(Value::Attrs(Rc::new(pinned)))
+    });
     vec![
+        ("__nixpkgs__", packages),
+        (
+            "fetchNixpkgs",
+            make_primop("fetchNixpkgs", 1, fetch_nixpkgs),
+        ),
         (
             "makeDerivation",
             make_primop("makeDerivation", 1, make_derivation),
@@ -174,7 +192,7 @@ pub fn image_output_path(spec: &ImageSpec, now: &str) -> StorePath {
 
 /// What `makeDerivation` and `makeContainerImage` return: a derivation-like set whose
 /// `outPath` carries its own context.
-fn package_value(name: &str, out: &StorePath) -> Value {
+pub(crate) fn package_value(name: &str, out: &StorePath) -> Value {
     let out_abs = out.to_absolute();
     let mut ctx = Context::default();
     ctx.paths.insert(out_abs.as_str().into());

@@ -15,6 +15,7 @@ mod gc;
 mod hash;
 mod local;
 mod nar;
+mod native_packages;
 pub mod nixbase32;
 mod path;
 mod refscan;
@@ -29,6 +30,7 @@ pub use eval_glue::{
 };
 pub use gc::GcReport;
 pub use local::LocalStore;
+pub use native_packages::native_package_set;
 pub use nar::{nar_hash_and_size, write_nar, HashingWriter};
 pub use path::{
     derivation_output_path, make_store_path, source_store_path, validate_name, PathInfo, StorePath,

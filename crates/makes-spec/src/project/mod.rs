@@ -158,14 +158,20 @@ pub fn load_project(
             Ok(Value::Attrs(Rc::new(jobs)))
         })
     };
+    // A project that never defines `inputs.nixpkgs` gets the default package set
+    // (`__nixpkgs__`, makes' own), as makes gives it.
+    let default_nixpkgs = native
+        .iter()
+        .find(|(n, _)| *n == "__nixpkgs__")
+        .map(|(_, v)| v.clone());
     let merged_inputs = {
         let modules = modules.clone();
         Thunk::deferred(move |ev| {
-            Ok(Value::Attrs(Rc::new(merged_attr(
-                ev,
-                &modules.borrow(),
-                "inputs",
-            )?)))
+            let mut inputs = merged_attr(ev, &modules.borrow(), "inputs")?;
+            if let (false, Some(default)) = (inputs.contains("nixpkgs"), &default_nixpkgs) {
+                inputs.insert("nixpkgs", Thunk::value(default.clone()), None);
+            }
+            Ok(Value::Attrs(Rc::new(inputs)))
         })
     };
     let args = makes_arguments(dir, native, merged_inputs, merged_jobs.clone());
