@@ -150,7 +150,10 @@ impl EvalError {
             return e.to_diagnostic(sources);
         }
         let mut diag = SourceDiagnostic::new(self.code(), self.to_string(), self.span, sources);
-        if let EvalErrorKind::External { help: Some(help), .. } = &*self.kind {
+        if let EvalErrorKind::External {
+            help: Some(help), ..
+        } = &*self.kind
+        {
             diag = diag.with_help(help.clone());
         }
         if let EvalErrorKind::MissingAttribute { available, .. } = &*self.kind {

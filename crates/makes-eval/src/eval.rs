@@ -6,10 +6,9 @@ use crate::io::EvalIo;
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Closure, Context, NixString, PrimOp, PrimOpApp, Value};
 use makes_syntax::ir::{
-    AttrKey, AttrSetDef, BinaryOp, BindingValue, ExprKind, ExprRef, Param, PathKind, StrPart,
-    UnaryOp, Var,
+    AttrKey, AttrSetDef, BindingValue, ExprKind, ExprRef, Param, StrPart, UnaryOp, Var,
 };
-use makes_syntax::{canonical_path, parse_file, SourceMap, Span};
+use makes_syntax::{parse_file, SourceMap, Span};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,13 +16,13 @@ use std::rc::Rc;
 
 /// Deepest nesting of evaluation before "stack overflow" is reported. The evaluation thread's
 /// stack (see `run_with_stack`) is sized for this.
-const MAX_DEPTH: usize = 10_000;
+const MAX_DEPTH: usize = 100_000;
 
 /// A frame of variables. `with` frames have no slots but a namespace.
 pub struct EnvFrame {
-    slots: Vec<Thunk>,
-    with: Option<Thunk>,
-    parent: Option<Env>,
+    pub(crate) slots: Vec<Thunk>,
+    pub(crate) with: Option<Thunk>,
+    pub(crate) parent: Option<Env>,
 }
 
 pub type Env = Rc<EnvFrame>;
@@ -42,9 +41,15 @@ impl CoercionMode {
         more: false,
         copy_to_store: true,
     };
+    /// `toString`-like coercion that copies paths (derivation attributes).
     pub const TO_STRING: CoercionMode = CoercionMode {
         more: true,
         copy_to_store: true,
+    };
+    /// `builtins.toString`: paths stay paths.
+    pub const BUILTIN_TO_STRING: CoercionMode = CoercionMode {
+        more: true,
+        copy_to_store: false,
     };
 }
 
@@ -62,10 +67,10 @@ pub struct Evaluator {
     pub sources: SourceMap,
     pub io: Rc<dyn EvalIo>,
     pub options: EvalOptions,
-    globals: Vec<Rc<str>>,
-    base_env: Env,
-    import_cache: RefCell<HashMap<PathBuf, Value>>,
-    paths_in_store: RefCell<HashMap<PathBuf, Rc<str>>>,
+    pub(crate) globals: Vec<Rc<str>>,
+    pub(crate) base_env: Env,
+    pub(crate) import_cache: RefCell<HashMap<PathBuf, Value>>,
+    pub(crate) paths_in_store: RefCell<HashMap<PathBuf, Rc<str>>>,
     depth: Cell<usize>,
 }
 
@@ -112,36 +117,8 @@ impl Evaluator {
         self.import(path, None)
     }
 
-    fn import(&self, path: &Path, span: Option<Span>) -> Result<Value> {
-        let mut path = PathBuf::from(canonical_path(&path.to_string_lossy()));
-        if self.io.is_dir(&path) {
-            path.push("default.nix");
-        }
-        if let Some(v) = self.import_cache.borrow().get(&path) {
-            return Ok(v.clone());
-        }
-        let bytes = self.io.read_file(&path).map_err(|e| {
-            EvalError::new(
-                EvalErrorKind::Io(format!(
-                    "opening file '{}': {}",
-                    path.display(),
-                    io_reason(&e)
-                )),
-                span,
-            )
-        })?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let file = self
-            .sources
-            .add(path.display().to_string(), Some(&path), text);
-        let expr = parse_file(&self.sources, file, &self.globals)?;
-        let value = self.eval(&expr, &self.base_env)?;
-        self.import_cache.borrow_mut().insert(path, value.clone());
-        Ok(value)
-    }
-
     /// The lazy value of `expr` in `env`.
-    fn thunk(&self, expr: &ExprRef, env: &Env) -> Thunk {
+    pub(crate) fn thunk(&self, expr: &ExprRef, env: &Env) -> Thunk {
         // Constants need no suspension.
         match &expr.kind {
             ExprKind::Int(i) => Thunk::value(Value::Int(*i)),
@@ -219,7 +196,7 @@ impl Evaluator {
                             EvalError::new(EvalErrorKind::IntegerOverflow("negation"), Some(span))
                         })
                     }
-                    (UnaryOp::Negate, Value::Float(f)) => Ok(Value::Float(-f)),
+                    (UnaryOp::Negate, Value::Float(f)) => Ok(Value::Float(0.0 - f)),
                     (UnaryOp::Negate, other) => Err(EvalError::type_error(
                         "an integer",
                         &other,
@@ -281,7 +258,7 @@ impl Evaluator {
         }
     }
 
-    fn eval_bool(&self, expr: &ExprRef, env: &Env) -> Result<bool> {
+    pub(crate) fn eval_bool(&self, expr: &ExprRef, env: &Env) -> Result<bool> {
         match self.eval(expr, env)? {
             Value::Bool(b) => Ok(b),
             other => Err(EvalError::type_error("a Boolean", &other, Some(expr.span))),
@@ -326,75 +303,18 @@ impl Evaluator {
         Ok(Value::String(NixString::with_context(text, context)))
     }
 
-    fn path_literal(
-        &self,
-        kind: PathKind,
-        parts: &[StrPart],
-        base: Option<&PathBuf>,
-        env: &Env,
-        span: Span,
-    ) -> Result<Value> {
-        let mut text = String::new();
-        for part in parts {
-            match part {
-                StrPart::Literal(s) => text.push_str(s),
-                StrPart::Interpolation(e) => {
-                    let v = self.eval(e, env)?;
-                    let mode = CoercionMode {
-                        more: false,
-                        copy_to_store: false,
-                    };
-                    text.push_str(self.coerce_to_string(&v, mode, e.span)?.as_str());
-                }
-            }
-        }
-        let absolute = match kind {
-            PathKind::Home => {
-                let home = std::env::var("HOME")
-                    .map_err(|_| EvalError::other("HOME is not set", Some(span)))?;
-                format!(
-                    "{home}/{}",
-                    text.trim_start_matches('~').trim_start_matches('/')
-                )
-            }
-            PathKind::Plain if text.starts_with('/') => text,
-            PathKind::Plain => match base {
-                Some(b) => format!("{}/{}", b.display(), text),
-                None => format!("/{text}"),
-            },
-        };
-        Ok(Value::Path(canonical_path(&absolute).into()))
-    }
-
-    fn find_in_search_path(&self, name: &str, span: Span) -> Result<Value> {
-        for (prefix, dir) in &self.options.search_path {
-            let candidate = if prefix.is_empty() {
-                dir.join(name)
-            } else if name == prefix {
-                dir.clone()
-            } else if let Some(rest) = name
-                .strip_prefix(prefix.as_str())
-                .and_then(|r| r.strip_prefix('/'))
-            {
-                dir.join(rest)
-            } else {
-                continue;
-            };
-            if matches!(self.io.file_kind(&candidate), Ok(Some(_))) {
-                return Ok(Value::Path(
-                    canonical_path(&candidate.to_string_lossy()).into(),
-                ));
-            }
-        }
-        Err(EvalError::other(
-            format!(
-                "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
-            ),
-            Some(span),
-        ))
-    }
-
     /// An attribute name given by an expression (`${e}` or `"a${b}"`).
+    /// An attribute name in a select or `?`: `null` is not allowed there.
+    fn select_name(&self, key: &AttrKey, env: &Env) -> Result<Rc<str>> {
+        match key {
+            AttrKey::Static(n) => Ok(n.clone()),
+            AttrKey::Dynamic(e) => match self.eval(e, env)? {
+                Value::String(s) => Ok(s.text().clone()),
+                other => Err(EvalError::type_error("a string", &other, Some(e.span))),
+            },
+        }
+    }
+
     fn attr_name(&self, key: &AttrKey, env: &Env) -> Result<Option<Rc<str>>> {
         match key {
             AttrKey::Static(n) => Ok(Some(n.clone())),
@@ -416,7 +336,7 @@ impl Evaluator {
     ) -> Result<Value> {
         let mut value = self.eval(target, env)?;
         for key in path {
-            let name = self.attr_name(key, env)?;
+            let name = Some(self.select_name(key, env)?);
             let attrs = match &value {
                 Value::Attrs(a) => a.clone(),
                 other => {
@@ -446,7 +366,7 @@ impl Evaluator {
     fn has_attr_path(&self, target: &ExprRef, path: &[AttrKey], env: &Env) -> Result<Value> {
         let mut value = self.eval(target, env)?;
         for (i, key) in path.iter().enumerate() {
-            let name = self.attr_name(key, env)?;
+            let name = Some(self.select_name(key, env)?);
             let Value::Attrs(attrs) = &value else {
                 return Ok(Value::Bool(false));
             };
@@ -499,9 +419,17 @@ impl Evaluator {
             else {
                 continue;
             };
-            if attrs.contains(&name) {
-                return Err(EvalError::new(
-                    EvalErrorKind::DuplicateAttribute(name.to_string()),
+            if let Some(first) = attrs.get(&name) {
+                let at = first
+                    .span
+                    .and_then(|s| {
+                        let f = self.sources.get(s.file)?;
+                        let (line, col) = f.line_col(s.start);
+                        Some(format!(" at {}:{line}:{col}", f.name))
+                    })
+                    .unwrap_or_default();
+                return Err(EvalError::other(
+                    format!("dynamic attribute '{name}' already defined{at}"),
                     Some(dynamic.span),
                 ));
             }
@@ -512,6 +440,48 @@ impl Evaluator {
             attrs.insert(name, thunk, Some(dynamic.span));
         }
         Ok(Value::Attrs(Rc::new(attrs)))
+    }
+
+    /// Calls a top-level function with named arguments as `nix-instantiate` does: a function
+    /// with a pattern gets those of `args` it names (all with `...`); any other value is
+    /// returned as it is.
+    pub fn auto_call(&self, value: Value, args: &[(Rc<str>, Thunk)]) -> Result<Value> {
+        if let Value::Attrs(attrs) = &value {
+            if let Some(functor) = attrs.get("__functor") {
+                let f = functor.value.force(self)?;
+                let v = self.apply(&f, Thunk::value(value.clone()), crate::builtins::no_span())?;
+                return self.auto_call(v, args);
+            }
+        }
+        let Value::Lambda(closure) = &value else {
+            return Ok(value);
+        };
+        let Param::Pattern {
+            formals, ellipsis, ..
+        } = &closure.def.param
+        else {
+            return Ok(value);
+        };
+        let mut attrs = Attrs::new();
+        for (name, thunk) in args {
+            if *ellipsis || formals.iter().any(|f| &f.name == name) {
+                attrs.insert(name.clone(), thunk.clone(), None);
+            }
+        }
+        if let Some(f) = formals
+            .iter()
+            .find(|f| f.default.is_none() && !attrs.contains(&f.name))
+        {
+            return Err(EvalError::other(
+                format!(
+                    "cannot evaluate a function that has an argument without a value ('{}')",
+                    f.name
+                ),
+                Some(f.span),
+            ));
+        }
+        let span = closure.def.span;
+        self.apply(&value, Thunk::value(Value::Attrs(Rc::new(attrs))), span)
     }
 
     /// Applies a function value to a lazy argument.
@@ -705,236 +675,6 @@ impl Evaluator {
         }
     }
 
-    /// Copies a path into the store once per evaluation.
-    pub fn copy_path_to_store(&self, path: &str, span: Span) -> Result<Rc<str>> {
-        let key = PathBuf::from(path);
-        if let Some(p) = self.paths_in_store.borrow().get(&key) {
-            return Ok(p.clone());
-        }
-        let name = key
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "source".to_owned());
-        let store_path: Rc<str> = self
-            .io
-            .add_to_store(&key, &name)
-            .map_err(|e| {
-                EvalError::new(
-                    EvalErrorKind::Io(format!("copying '{path}' to the store: {}", io_reason(&e))),
-                    Some(span),
-                )
-            })?
-            .into();
-        self.paths_in_store
-            .borrow_mut()
-            .insert(key, store_path.clone());
-        Ok(store_path)
-    }
-
-    fn binary(
-        &self,
-        op: BinaryOp,
-        lhs: &ExprRef,
-        rhs: &ExprRef,
-        env: &Env,
-        span: Span,
-    ) -> Result<Value> {
-        match op {
-            BinaryOp::And => Ok(Value::Bool(
-                self.eval_bool(lhs, env)? && self.eval_bool(rhs, env)?,
-            )),
-            BinaryOp::Or => Ok(Value::Bool(
-                self.eval_bool(lhs, env)? || self.eval_bool(rhs, env)?,
-            )),
-            BinaryOp::Implication => Ok(Value::Bool(
-                !self.eval_bool(lhs, env)? || self.eval_bool(rhs, env)?,
-            )),
-            BinaryOp::PipeRight | BinaryOp::PipeLeft => Err(EvalError::other(
-                "experimental Nix feature 'pipe-operators' is disabled",
-                Some(span),
-            )),
-            _ => {
-                let a = self.eval(lhs, env)?;
-                let b = self.eval(rhs, env)?;
-                match op {
-                    BinaryOp::Equal => Ok(Value::Bool(self.values_equal(&a, &b)?)),
-                    BinaryOp::NotEqual => Ok(Value::Bool(!self.values_equal(&a, &b)?)),
-                    BinaryOp::Less => Ok(Value::Bool(self.less_than(&a, &b, span)?)),
-                    BinaryOp::MoreOrEq => Ok(Value::Bool(!self.less_than(&a, &b, span)?)),
-                    BinaryOp::More => Ok(Value::Bool(self.less_than(&b, &a, span)?)),
-                    BinaryOp::LessOrEq => Ok(Value::Bool(!self.less_than(&b, &a, span)?)),
-                    BinaryOp::Update => match (&a, &b) {
-                        (Value::Attrs(x), Value::Attrs(y)) => {
-                            if y.is_empty() {
-                                return Ok(a.clone());
-                            }
-                            if x.is_empty() {
-                                return Ok(b.clone());
-                            }
-                            let mut merged = (**x).clone();
-                            for (k, v) in y.iter() {
-                                merged.insert(k.clone(), v.value.clone(), v.span);
-                            }
-                            Ok(Value::Attrs(Rc::new(merged)))
-                        }
-                        (Value::Attrs(_), other) => {
-                            Err(EvalError::type_error("a set", other, Some(rhs.span)))
-                        }
-                        (other, _) => Err(EvalError::type_error("a set", other, Some(lhs.span))),
-                    },
-                    BinaryOp::Concat => match (&a, &b) {
-                        (Value::List(x), Value::List(y)) => {
-                            let mut items = Vec::with_capacity(x.len() + y.len());
-                            items.extend(x.iter().cloned());
-                            items.extend(y.iter().cloned());
-                            Ok(Value::List(Rc::new(items)))
-                        }
-                        (Value::List(_), other) => {
-                            Err(EvalError::type_error("a list", other, Some(rhs.span)))
-                        }
-                        (other, _) => Err(EvalError::type_error("a list", other, Some(lhs.span))),
-                    },
-                    BinaryOp::Add => self.add(&a, &b, span),
-                    BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => arithmetic(op, &a, &b, span),
-                    _ => unreachable!("boolean operators are handled above"),
-                }
-            }
-        }
-    }
-
-    fn add(&self, a: &Value, b: &Value, span: Span) -> Result<Value> {
-        match (a, b) {
-            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                arithmetic(BinaryOp::Add, a, b, span)
-            }
-            (Value::Path(p), _) => {
-                let mode = CoercionMode {
-                    more: false,
-                    copy_to_store: false,
-                };
-                let s = self.coerce_to_string(b, mode, span)?;
-                if s.has_context() {
-                    return Err(EvalError::other(
-                        format!("a string that refers to a store path cannot be appended to a path ('{}')", s.as_str()),
-                        Some(span),
-                    ));
-                }
-                Ok(Value::Path(
-                    canonical_path(&format!("{p}{}", s.as_str())).into(),
-                ))
-            }
-            (Value::String(x), _) => {
-                let y = self.coerce_to_string(b, CoercionMode::INTERPOLATION, span)?;
-                let mut context = Context::default();
-                x.merge_context_into(&mut context);
-                y.merge_context_into(&mut context);
-                Ok(Value::String(NixString::with_context(
-                    format!("{}{}", x.as_str(), y.as_str()),
-                    context,
-                )))
-            }
-            (Value::Attrs(_), _) => {
-                let x = self.coerce_to_string(a, CoercionMode::INTERPOLATION, span)?;
-                self.add(&Value::String(x), b, span)
-            }
-            (Value::Int(_) | Value::Float(_), other) => Err(EvalError::other(
-                format!("cannot add {} to {}", other.describe(), a.describe()),
-                Some(span),
-            )),
-            (other, _) => Err(EvalError::new(
-                EvalErrorKind::NotCoercible(other.describe()),
-                Some(span),
-            )),
-        }
-    }
-
-    /// Nix's `==`: numbers across int/float, lists and sets deeply, derivations by `outPath`,
-    /// functions never equal.
-    pub fn values_equal(&self, a: &Value, b: &Value) -> Result<bool> {
-        Ok(match (a, b) {
-            (Value::Null, Value::Null) => true,
-            (Value::Bool(x), Value::Bool(y)) => x == y,
-            (Value::Int(x), Value::Int(y)) => x == y,
-            (Value::Float(x), Value::Float(y)) => x == y,
-            (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
-                (*x as f64) == *y
-            }
-            (Value::String(x), Value::String(y)) => x.as_str() == y.as_str(),
-            (Value::Path(x), Value::Path(y)) => x == y,
-            (Value::List(x), Value::List(y)) => {
-                if Rc::ptr_eq(x, y) {
-                    return Ok(true);
-                }
-                if x.len() != y.len() {
-                    return Ok(false);
-                }
-                for (i, j) in x.iter().zip(y.iter()) {
-                    if !self.values_equal(&i.force(self)?, &j.force(self)?)? {
-                        return Ok(false);
-                    }
-                }
-                true
-            }
-            (Value::Attrs(x), Value::Attrs(y)) => {
-                if Rc::ptr_eq(x, y) {
-                    return Ok(true);
-                }
-                if self.is_derivation(x)? && self.is_derivation(y)? {
-                    if let (Some(p), Some(q)) = (x.get("outPath"), y.get("outPath")) {
-                        return self.values_equal(&p.value.force(self)?, &q.value.force(self)?);
-                    }
-                }
-                if x.len() != y.len() {
-                    return Ok(false);
-                }
-                for ((k1, v1), (k2, v2)) in x.iter().zip(y.iter()) {
-                    if k1 != k2
-                        || !self.values_equal(&v1.value.force(self)?, &v2.value.force(self)?)?
-                    {
-                        return Ok(false);
-                    }
-                }
-                true
-            }
-            _ => false,
-        })
-    }
-
-    /// Whether a set is a derivation (`type = "derivation"`).
-    pub fn is_derivation(&self, attrs: &Attrs) -> Result<bool> {
-        match attrs.get("type") {
-            Some(t) => {
-                Ok(matches!(t.value.force(self)?, Value::String(s) if s.as_str() == "derivation"))
-            }
-            None => Ok(false),
-        }
-    }
-
-    /// Nix's `<`: numbers, strings, paths, and lists lexicographically.
-    pub fn less_than(&self, a: &Value, b: &Value, span: Span) -> Result<bool> {
-        match (a, b) {
-            (Value::Int(x), Value::Int(y)) => Ok(x < y),
-            (Value::Float(x), Value::Float(y)) => Ok(x < y),
-            (Value::Int(x), Value::Float(y)) => Ok((*x as f64) < *y),
-            (Value::Float(x), Value::Int(y)) => Ok(*x < (*y as f64)),
-            (Value::String(x), Value::String(y)) => Ok(x.as_str() < y.as_str()),
-            (Value::Path(x), Value::Path(y)) => Ok(x < y),
-            (Value::List(x), Value::List(y)) => {
-                for (i, j) in x.iter().zip(y.iter()) {
-                    let (vi, vj) = (i.force(self)?, j.force(self)?);
-                    if !self.values_equal(&vi, &vj)? {
-                        return self.less_than(&vi, &vj, span);
-                    }
-                }
-                Ok(x.len() < y.len())
-            }
-            _ => Err(EvalError::other(
-                format!("cannot compare {} with {}", a.describe(), b.describe()),
-                Some(span),
-            )),
-        }
-    }
-
     /// Forces a value and everything inside it (`--strict`, `deepSeq`).
     pub fn force_deep(&self, value: &Value) -> Result<()> {
         let mut seen = std::collections::HashSet::new();
@@ -942,6 +682,24 @@ impl Evaluator {
     }
 
     fn force_deep_inner(
+        &self,
+        value: &Value,
+        seen: &mut std::collections::HashSet<usize>,
+    ) -> Result<()> {
+        if !matches!(value, Value::Attrs(_) | Value::List(_)) {
+            return Ok(());
+        }
+        let depth = self.depth.get();
+        if depth >= MAX_DEPTH {
+            return Err(EvalError::new(EvalErrorKind::StackOverflow, None));
+        }
+        self.depth.set(depth + 1);
+        let result = self.force_deep_values(value, seen);
+        self.depth.set(depth);
+        result
+    }
+
+    fn force_deep_values(
         &self,
         value: &Value,
         seen: &mut std::collections::HashSet<usize>,
@@ -983,28 +741,6 @@ impl Evaluator {
     pub fn eval_in_base(&self, expr: &ExprRef) -> Result<Value> {
         self.eval(expr, &self.base_env)
     }
-
-    /// `import`, as a function of a value (path or string).
-    pub(crate) fn import_value(&self, v: &Value, span: Span) -> Result<Value> {
-        let path = self.coerce_to_path(v, span)?;
-        self.import(Path::new(&*path), Some(span))
-    }
-
-    /// A path or a string holding an absolute path, as builtins taking paths accept.
-    pub fn coerce_to_path(&self, v: &Value, span: Span) -> Result<Rc<str>> {
-        let mode = CoercionMode {
-            more: false,
-            copy_to_store: false,
-        };
-        let s = self.coerce_to_string(v, mode, span)?;
-        if !s.as_str().starts_with('/') {
-            return Err(EvalError::other(
-                format!("string '{}' doesn't represent an absolute path", s.as_str()),
-                Some(span),
-            ));
-        }
-        Ok(s.text().clone())
-    }
 }
 
 fn lookup_local(env: &Env, depth: u32, slot: u32) -> Thunk {
@@ -1027,69 +763,4 @@ fn missing_attribute(name: &str, attrs: &Attrs, span: Span) -> EvalError {
         },
         Some(span),
     )
-}
-
-fn arithmetic(op: BinaryOp, a: &Value, b: &Value, span: Span) -> Result<Value> {
-    let overflow = |what| EvalError::new(EvalErrorKind::IntegerOverflow(what), Some(span));
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => match op {
-            BinaryOp::Add => x
-                .checked_add(*y)
-                .map(Value::Int)
-                .ok_or_else(|| overflow("addition")),
-            BinaryOp::Sub => x
-                .checked_sub(*y)
-                .map(Value::Int)
-                .ok_or_else(|| overflow("subtraction")),
-            BinaryOp::Mul => x
-                .checked_mul(*y)
-                .map(Value::Int)
-                .ok_or_else(|| overflow("multiplication")),
-            BinaryOp::Div => {
-                if *y == 0 {
-                    Err(EvalError::new(EvalErrorKind::DivisionByZero, Some(span)))
-                } else {
-                    x.checked_div(*y)
-                        .map(Value::Int)
-                        .ok_or_else(|| overflow("division"))
-                }
-            }
-            _ => unreachable!("only arithmetic operators reach here"),
-        },
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            let x = as_float(a);
-            let y = as_float(b);
-            match op {
-                BinaryOp::Add => Ok(Value::Float(x + y)),
-                BinaryOp::Sub => Ok(Value::Float(x - y)),
-                BinaryOp::Mul => Ok(Value::Float(x * y)),
-                BinaryOp::Div => {
-                    if y == 0.0 {
-                        Err(EvalError::new(EvalErrorKind::DivisionByZero, Some(span)))
-                    } else {
-                        Ok(Value::Float(x / y))
-                    }
-                }
-                _ => unreachable!("only arithmetic operators reach here"),
-            }
-        }
-        (Value::Int(_) | Value::Float(_), other) | (other, _) => {
-            Err(EvalError::type_error("an integer", other, Some(span)))
-        }
-    }
-}
-
-fn as_float(v: &Value) -> f64 {
-    match v {
-        Value::Int(i) => *i as f64,
-        Value::Float(f) => *f,
-        _ => 0.0,
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "No such file or directory".to_owned(),
-        _ => e.to_string(),
-    }
 }

@@ -7,13 +7,16 @@
 mod builtins;
 mod error;
 mod eval;
+mod files;
 mod io;
+mod ops;
 mod print;
 mod thunk;
 mod value;
 
 pub use builtins::json::{from_json, to_json};
 pub use builtins::make_primop;
+pub use builtins::xml::to_xml;
 pub use error::{EvalError, EvalErrorKind, Result};
 pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};

@@ -57,7 +57,6 @@ fn print_into(
                 out.push_str("; ");
             }
             out.push('}');
-            active.remove(&key);
         }
         Value::List(items) => {
             let key = Rc::as_ptr(items) as usize;
@@ -80,7 +79,6 @@ fn print_into(
                 out.push(' ');
             }
             out.push(']');
-            active.remove(&key);
         }
     }
     Ok(())
@@ -165,7 +163,7 @@ pub fn quote_attr(name: &str) -> String {
     };
     let keyword = matches!(
         name,
-        "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit" | "or"
+        "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit"
     );
     if plain && !keyword {
         name.to_owned()

@@ -30,8 +30,8 @@ pub use eval_glue::{
 };
 pub use gc::GcReport;
 pub use local::LocalStore;
-pub use native_packages::native_package_set;
 pub use nar::{nar_hash_and_size, write_nar, HashingWriter};
+pub use native_packages::native_package_set;
 pub use path::{
     derivation_output_path, make_store_path, source_store_path, validate_name, PathInfo, StorePath,
     STORE_DIR,

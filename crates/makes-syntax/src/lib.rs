@@ -12,5 +12,5 @@ mod source;
 pub use diagnostic::SourceDiagnostic;
 pub use error::SyntaxError;
 pub use lower::{absolute_path, canonical_path};
-pub use parse::parse_file;
+pub use parse::{parse_file, parse_file_in_scope};
 pub use source::{FileId, SourceFile, SourceMap, Span};

@@ -15,17 +15,23 @@ use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
 /// Lowers a parsed file. `globals` are the names of the outermost frame (the evaluator's base
-/// environment, in slot order); `base_dir` is where relative path literals resolve.
-pub fn lower_root(
+/// environment, in slot order); `scope`, one more frame above them (`scopedImport`);
+/// `base_dir` is where relative path literals resolve.
+pub fn lower_root_in_scope(
     root: &ast::Root,
     file: FileId,
     base_dir: Option<&Path>,
     globals: &[Rc<str>],
+    scope: Option<&[Rc<str>]>,
 ) -> Result<ExprRef, SyntaxError> {
+    let mut frames = vec![Frame::Static(globals.to_vec())];
+    if let Some(names) = scope {
+        frames.push(Frame::Static(names.to_vec()));
+    }
     let mut lowerer = Lowerer {
         file,
         base_dir: base_dir.map(|d| Rc::new(d.to_path_buf())),
-        frames: vec![Frame::Static(globals.to_vec())],
+        frames,
     };
     match root.expr() {
         Some(expr) => lowerer.expr(&expr),
@@ -267,6 +273,13 @@ impl Lowerer {
             }
             ast::Expr::Ident(i) => {
                 let name = ident_text(i);
+                if name == "or" {
+                    // Nix 2.8's grammar has `or` as a keyword here.
+                    return Err(SyntaxError::Parse {
+                        message: "unexpected OR_KW".into(),
+                        span,
+                    });
+                }
                 ExprKind::Var(self.resolve(&name, span)?)
             }
             ast::Expr::With(w) => {
@@ -307,8 +320,7 @@ impl Lowerer {
         for part in s.normalized_parts() {
             match part {
                 InterpolPart::Literal(text) => {
-                    // Nix reads CR and CRLF as LF inside strings.
-                    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                    // CR and CRLF were made LF when the source was loaded (`SourceMap::add`).
                     parts.push(StrPart::Literal(text.into()));
                 }
                 InterpolPart::Interpolation(i) => {
@@ -829,11 +841,12 @@ mod tests {
         let parse = rnix::Root::parse(src);
         assert!(parse.errors().is_empty(), "{:?}", parse.errors());
         let globals: Vec<Rc<str>> = vec!["builtins".into(), "true".into()];
-        lower_root(
+        lower_root_in_scope(
             &parse.tree(),
             FileId(0),
             Some(Path::new("/project")),
             &globals,
+            None,
         )
     }
 

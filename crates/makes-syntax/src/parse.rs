@@ -3,7 +3,7 @@
 
 use crate::error::SyntaxError;
 use crate::ir::ExprRef;
-use crate::lower::lower_root;
+use crate::lower::lower_root_in_scope;
 use crate::source::{FileId, SourceMap, Span};
 use rnix::{ParseError, SyntaxKind, TextRange};
 use std::rc::Rc;
@@ -13,6 +13,16 @@ pub fn parse_file(
     sources: &SourceMap,
     file: FileId,
     globals: &[Rc<str>],
+) -> Result<ExprRef, SyntaxError> {
+    parse_file_in_scope(sources, file, globals, None)
+}
+
+/// As `parse_file`, with `scope` naming one more frame above the globals (`scopedImport`).
+pub fn parse_file_in_scope(
+    sources: &SourceMap,
+    file: FileId,
+    globals: &[Rc<str>],
+    scope: Option<&[Rc<str>]>,
 ) -> Result<ExprRef, SyntaxError> {
     let Some(source) = sources.get(file) else {
         return Err(SyntaxError::Parse {
@@ -29,7 +39,7 @@ pub fn parse_file(
         return Err(parse_error(err, file, source.text.len()));
     }
     let base_dir = source.path.as_deref().and_then(|p| p.parent());
-    lower_root(&parse.tree(), file, base_dir, globals)
+    lower_root_in_scope(&parse.tree(), file, base_dir, globals, scope)
 }
 
 fn parse_error(err: &ParseError, file: FileId, len: usize) -> SyntaxError {
@@ -89,6 +99,8 @@ fn describe(kind: SyntaxKind) -> String {
     use SyntaxKind::*;
     let text = match kind {
         TOKEN_SEMICOLON => "';'",
+        // Nix 2.8's parser names this token by its grammar symbol.
+        TOKEN_OR => "OR_KW",
         TOKEN_COLON => "':'",
         TOKEN_COMMA => "','",
         TOKEN_DOT => "'.'",

@@ -76,11 +76,16 @@ impl SourceMap {
         path: Option<&Path>,
         text: impl Into<Arc<str>>,
     ) -> FileId {
+        let mut text: Arc<str> = text.into();
+        // Nix reads CR and CRLF as LF (inside strings too; elsewhere both are whitespace).
+        if text.contains('\r') {
+            text = text.replace("\r\n", "\n").replace('\r', "\n").into();
+        }
         let mut files = self.files.borrow_mut();
         files.push(Rc::new(SourceFile {
             name: name.into(),
             path: path.map(Path::to_path_buf),
-            text: text.into(),
+            text,
         }));
         FileId(u32::try_from(files.len() - 1).unwrap_or(u32::MAX))
     }

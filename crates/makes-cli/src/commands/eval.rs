@@ -1,10 +1,12 @@
-//! `makes eval`: evaluate a file or expression and print it as `nix-instantiate --eval` does.
+//! `makes eval`: evaluate a file or expression and print it as `nix-instantiate --eval` does
+//! (`--strict`, `--json`, `--xml`; `--arg`/`--argstr` for a top-level function).
 
 use crate::cli::EvalArgs;
 use crate::locations;
 use crate::report::Failure;
 use crate::session::{eval_failure, search_path, Session};
-use makes_eval::{print_value, EvalOptions};
+use makes_eval::{print_value, to_xml, EvalOptions, Thunk, Value};
+use std::rc::Rc;
 
 pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     let options = EvalOptions {
@@ -21,6 +23,10 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
         (None, None) => ev.eval_file(&cwd.join("default.nix")),
     }
     .map_err(|e| eval_failure(ev, &e))?;
+    let auto_args = auto_arguments(args, &cwd);
+    let value = ev
+        .auto_call(value, &auto_args)
+        .map_err(|e| eval_failure(ev, &e))?;
     if args.strict || args.json {
         ev.force_deep(&value).map_err(|e| eval_failure(ev, &e))?;
     }
@@ -29,9 +35,37 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
         makes_eval::to_json(ev, &value, &mut context)
             .map_err(|e| eval_failure(ev, &e))?
             .to_string()
+    } else if args.xml {
+        let mut context = makes_eval::Context::default();
+        let xml = to_xml(ev, &value, args.strict, true, &mut context)
+            .map_err(|e| eval_failure(ev, &e))?;
+        xml.trim_end_matches('\n').to_owned()
     } else {
         print_value(ev, &value, args.strict).map_err(|e| eval_failure(ev, &e))?
     };
     println!("{text}");
     Ok(())
+}
+
+/// `--arg NAME EXPR` (evaluated when used) and `--argstr NAME STRING`.
+fn auto_arguments(args: &EvalArgs, cwd: &std::path::Path) -> Vec<(Rc<str>, Thunk)> {
+    let mut out = Vec::new();
+    for pair in args.arg.chunks(2) {
+        if let [name, expr] = pair {
+            let (expr, dir) = (expr.clone(), cwd.to_path_buf());
+            out.push((
+                Rc::from(name.as_str()),
+                Thunk::deferred(move |ev| ev.eval_source("«string»", &expr, &dir)),
+            ));
+        }
+    }
+    for pair in args.argstr.chunks(2) {
+        if let [name, text] = pair {
+            out.push((
+                Rc::from(name.as_str()),
+                Thunk::value(Value::string(text.as_str())),
+            ));
+        }
+    }
+    out
 }

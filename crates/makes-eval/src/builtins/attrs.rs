@@ -5,7 +5,7 @@ use super::{
 };
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Value};
-use crate::{EvalError, EvalErrorKind, Evaluator, Result};
+use crate::{EvalError, Evaluator, Result};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -30,11 +30,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let attrs = arg_attrs(ev, &a[1])?;
         match attrs.get(name.as_str()) {
             Some(attr) => attr.value.force(ev),
-            None => Err(EvalError::new(
-                EvalErrorKind::MissingAttribute {
-                    name: name.as_str().to_owned(),
-                    available: attrs.names().map(|n| n.to_string()).collect(),
-                },
+            None => Err(EvalError::other(
+                format!(
+                    "attribute '{}' missing for call to 'getAttr'",
+                    name.as_str()
+                ),
                 None,
             )),
         }
@@ -55,11 +55,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         for item in arg_list(ev, &a[0])?.iter() {
             let entry = arg_attrs(ev, item)?;
             let name = entry.get("name").ok_or_else(|| {
-                EvalError::other("attribute 'name' missing in a listToAttrs element", None)
+                EvalError::other("attribute 'name' missing for call to 'listToAttrs'", None)
             })?;
             let name = arg_string(ev, &name.value)?;
             let value = entry.get("value").ok_or_else(|| {
-                EvalError::other("attribute 'value' missing in a listToAttrs element", None)
+                EvalError::other("attribute 'value' missing for call to 'listToAttrs'", None)
             })?;
             // The first occurrence of a name wins.
             if !attrs.contains(name.as_str()) {

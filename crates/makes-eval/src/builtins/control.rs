@@ -51,11 +51,10 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let v = a[0].force(ev)?;
         ev.import_value(&v, no_span())
     }),
-    ("scopedImport", 2, |_, _| {
-        Err(EvalError::new(
-            EvalErrorKind::NotSupported("builtins.scopedImport".into()),
-            None,
-        ))
+    ("scopedImport", 2, |ev, a| {
+        let scope = super::arg_attrs(ev, &a[0])?;
+        let v = a[1].force(ev)?;
+        ev.scoped_import(&scope, &v, no_span())
     }),
     ("getEnv", 1, |ev, a| {
         let name = arg_string(ev, &a[0])?;
@@ -98,7 +97,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
 fn message(ev: &Evaluator, t: &Thunk) -> Result<String> {
     let v = t.force(ev)?;
     Ok(ev
-        .coerce_to_string(&v, CoercionMode::TO_STRING, no_span())?
+        .coerce_to_string(&v, CoercionMode::INTERPOLATION, no_span())?
         .as_str()
         .to_owned())
 }

@@ -43,7 +43,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         Ok(Value::Bool(false))
     }),
     ("map", 2, |ev, a| {
-        let f = arg_function(ev, &a[0])?;
+        let f = a[0].force(ev)?;
         let list = arg_list(ev, &a[1])?;
         Ok(list_value(
             list.iter()

@@ -2,11 +2,16 @@
 
 mod arith;
 mod attrs;
+mod context;
 mod control;
 pub(crate) mod json;
 mod lists;
 mod paths;
+mod regex;
 mod strings;
+mod toml;
+mod versions;
+pub(crate) mod xml;
 
 use crate::eval::EvalOptions;
 use crate::thunk::Thunk;
@@ -84,14 +89,19 @@ pub(crate) fn base_environment(
         });
         builtins.insert(*name, Thunk::value(make_primop(name, *arity, func)), None);
     }
-    let tables: [&[BuiltinDef]; 7] = [
+    let tables: [&[BuiltinDef]; 12] = [
         arith::BUILTINS,
         attrs::BUILTINS,
+        context::BUILTINS,
         control::BUILTINS,
         json::BUILTINS,
         lists::BUILTINS,
         paths::BUILTINS,
+        regex::BUILTINS,
         strings::BUILTINS,
+        toml::BUILTINS,
+        versions::BUILTINS,
+        xml::BUILTINS,
     ];
     for table in tables {
         for (name, arity, f) in table.iter().copied() {

@@ -41,10 +41,16 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("readDir", 1, |ev, a| {
         let path = path_arg(ev, &a[0])?;
-        let entries = ev
-            .io
-            .read_dir(Path::new(&*path))
-            .map_err(|e| io_error(&path, &e))?;
+        let entries = ev.io.read_dir(Path::new(&*path)).map_err(|e| {
+            let reason = match e.kind() {
+                std::io::ErrorKind::NotFound => "No such file or directory".to_owned(),
+                _ => e.to_string(),
+            };
+            EvalError::new(
+                EvalErrorKind::Io(format!("opening directory '{path}': {reason}")),
+                None,
+            )
+        })?;
         let mut attrs = Attrs::new();
         for (name, kind) in entries {
             attrs.insert(
@@ -55,9 +61,44 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         }
         Ok(attrs_value(attrs))
     }),
+    ("hashFile", 2, |ev, a| {
+        let algo = super::arg_string(ev, &a[0])?;
+        let path = path_arg(ev, &a[1])?;
+        let bytes = ev
+            .io
+            .read_file(Path::new(&*path))
+            .map_err(|e| io_error(&path, &e))?;
+        Ok(Value::string(super::strings::hash_hex(
+            algo.as_str(),
+            &bytes,
+        )?))
+    }),
+    ("findFile", 2, |ev, a| {
+        let entries = super::arg_list(ev, &a[0])?;
+        let name = super::arg_string(ev, &a[1])?;
+        let mut search = Vec::new();
+        for entry in entries.iter() {
+            let entry = super::arg_attrs(ev, entry)?;
+            let prefix = match entry.get("prefix") {
+                Some(p) => super::arg_string(ev, &p.value)?.as_str().to_owned(),
+                None => String::new(),
+            };
+            let path = entry
+                .get("path")
+                .ok_or_else(|| EvalError::other("attribute 'path' missing", None))?;
+            let path = path.value.force(ev)?;
+            let mode = crate::CoercionMode {
+                more: false,
+                copy_to_store: false,
+            };
+            let path = ev.coerce_to_string(&path, mode, no_span())?;
+            search.push((prefix, std::path::PathBuf::from(path.as_str())));
+        }
+        ev.find_file(&search, name.as_str(), no_span())
+    }),
     ("toPath", 1, |ev, a| {
         let path = path_arg(ev, &a[0])?;
-        Ok(Value::string(path))
+        Ok(Value::string(makes_syntax::canonical_path(&path)))
     }),
 ];
 

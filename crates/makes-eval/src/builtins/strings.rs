@@ -1,10 +1,10 @@
 //! String built-ins. Results keep the contexts of the strings they are made of, as in Nix.
 
-use super::{arg_int, arg_list, arg_string, list_value, no_span, BuiltinDef};
+use super::{arg_int, arg_list, arg_string, no_span, BuiltinDef};
 use crate::eval::CoercionMode;
 use crate::thunk::Thunk;
 use crate::value::{Context, NixString, Value};
-use crate::{EvalError, EvalErrorKind, Evaluator, Result};
+use crate::{EvalError, Evaluator, Result};
 use sha2::Digest;
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
@@ -12,7 +12,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let v = a[0].force(ev)?;
         Ok(Value::String(ev.coerce_to_string(
             &v,
-            CoercionMode::TO_STRING,
+            CoercionMode::BUILTIN_TO_STRING,
             no_span(),
         )?))
     }),
@@ -101,21 +101,6 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             s.as_str().as_bytes(),
         )?))
     }),
-    ("unsafeDiscardStringContext", 1, |ev, a| {
-        Ok(Value::string(arg_string(ev, &a[0])?.text().clone()))
-    }),
-    ("hasContext", 1, |ev, a| {
-        Ok(Value::Bool(arg_string(ev, &a[0])?.has_context()))
-    }),
-    ("stringToCharacters", 1, |ev, a| {
-        let s = arg_string(ev, &a[0])?;
-        Ok(list_value(
-            s.as_str()
-                .chars()
-                .map(|c| Thunk::value(Value::string(c.to_string())))
-                .collect(),
-        ))
-    }),
 ];
 
 /// A string built from parts of `sources`, carrying all their contexts.
@@ -132,10 +117,8 @@ pub(crate) fn hash_hex(algo: &str, data: &[u8]) -> Result<String> {
     match algo {
         "sha256" => Ok(hex(&sha2::Sha256::digest(data))),
         "sha512" => Ok(hex(&sha2::Sha512::digest(data))),
-        "md5" | "sha1" => Err(EvalError::new(
-            EvalErrorKind::NotSupported(format!("hash algorithm '{algo}'")),
-            None,
-        )),
+        "sha1" => Ok(hex(&sha1::Sha1::digest(data))),
+        "md5" => Ok(hex(&md5::Md5::digest(data))),
         other => Err(EvalError::other(
             format!("unknown hash algorithm '{other}'"),
             None,
@@ -151,7 +134,7 @@ fn replace_strings(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
     let to_thunks = arg_list(ev, &args[1])?;
     if from.len() != to_thunks.len() {
         return Err(EvalError::other(
-            "'from' and 'to' arguments passed to builtins.replaceStrings have different lengths",
+            "'from' and 'to' arguments to 'replaceStrings' have different lengths",
             None,
         ));
     }
@@ -161,13 +144,16 @@ fn replace_strings(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
     let mut out = String::new();
     let mut context = Context::default();
     s.merge_context_into(&mut context);
+    // As Nix: at each position the first matching pattern wins; an empty pattern matches
+    // before every character and at the end.
     let mut i = 0;
-    let bytes = input.as_bytes();
-    loop {
-        let mut matched = false;
-        for (k, pattern) in from.iter().enumerate() {
-            let p = pattern.as_str();
-            if bytes[i..].starts_with(p.as_bytes()) {
+    while i <= input.len() {
+        let found = from
+            .iter()
+            .position(|p| input.as_bytes()[i..].starts_with(p.as_str().as_bytes()));
+        let next_char = input[i..].chars().next();
+        match found {
+            Some(k) => {
                 if to[k].is_none() {
                     to[k] = Some(arg_string(ev, &to_thunks[k])?);
                 }
@@ -175,29 +161,26 @@ fn replace_strings(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
                     out.push_str(rep.as_str());
                     rep.merge_context_into(&mut context);
                 }
+                let p = from[k].as_str();
                 if p.is_empty() {
-                    // An empty pattern matches between every character.
-                    if let Some(c) = input[i..].chars().next() {
-                        out.push(c);
-                        i += c.len_utf8();
-                    } else {
-                        return Ok(Value::String(NixString::with_context(out, context)));
+                    match next_char {
+                        Some(c) => {
+                            out.push(c);
+                            i += c.len_utf8();
+                        }
+                        None => break,
                     }
                 } else {
                     i += p.len();
                 }
-                matched = true;
-                break;
             }
-        }
-        if i >= bytes.len() {
-            break;
-        }
-        if !matched {
-            if let Some(c) = input[i..].chars().next() {
-                out.push(c);
-                i += c.len_utf8();
-            }
+            None => match next_char {
+                Some(c) => {
+                    out.push(c);
+                    i += c.len_utf8();
+                }
+                None => break,
+            },
         }
     }
     Ok(Value::String(NixString::with_context(out, context)))

@@ -1,0 +1,181 @@
+//! `match` and `split`: POSIX extended regular expressions, as Nix reads them, translated to
+//! the `regex` crate's syntax (bracket expressions differ; `.` matches newlines).
+
+use super::{arg_string, list_value, BuiltinDef};
+use crate::thunk::Thunk;
+use crate::value::{NixString, Value};
+use crate::{EvalError, Result};
+use regex::Regex;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub(crate) const BUILTINS: &[BuiltinDef] = &[
+    ("match", 2, |ev, a| {
+        let re = arg_string(ev, &a[0])?;
+        let s = arg_string(ev, &a[1])?;
+        let re = compile(re.as_str(), true)?;
+        Ok(match re.captures(s.as_str()) {
+            None => Value::Null,
+            Some(caps) => list_value(groups(&caps)),
+        })
+    }),
+    ("split", 2, |ev, a| {
+        let re = arg_string(ev, &a[0])?;
+        let s = arg_string(ev, &a[1])?;
+        let re = compile(re.as_str(), false)?;
+        let text = s.as_str();
+        let mut out = Vec::new();
+        let mut last = 0;
+        let mut at = 0;
+        while at <= text.len() {
+            let Some(caps) = re.captures_at(text, at) else {
+                break;
+            };
+            let Some(m) = caps.get(0) else { break };
+            out.push(Thunk::value(Value::string(&text[last..m.start()])));
+            out.push(Thunk::value(list_value(groups(&caps))));
+            last = m.end();
+            at = if m.is_empty() {
+                m.end() + text[m.end()..].chars().next().map_or(1, char::len_utf8)
+            } else {
+                m.end()
+            };
+        }
+        if out.is_empty() {
+            return Ok(list_value(vec![Thunk::value(Value::String(s.clone()))]));
+        }
+        out.push(Thunk::value(Value::String(NixString::plain(&text[last..]))));
+        Ok(list_value(out))
+    }),
+];
+
+fn groups(caps: &regex::Captures<'_>) -> Vec<Thunk> {
+    (1..caps.len())
+        .map(|i| {
+            Thunk::value(match caps.get(i) {
+                Some(m) => Value::string(m.as_str()),
+                None => Value::Null,
+            })
+        })
+        .collect()
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<(String, bool), Rc<Regex>>> = RefCell::new(HashMap::new());
+}
+
+/// Compiles a POSIX ERE (anchored at both ends for `match`), once per pattern.
+fn compile(pattern: &str, whole: bool) -> Result<Rc<Regex>> {
+    let key = (pattern.to_owned(), whole);
+    if let Some(re) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(re);
+    }
+    let invalid = || EvalError::other(format!("invalid regular expression '{pattern}'"), None);
+    let translated = translate(pattern).ok_or_else(invalid)?;
+    let full = if whole {
+        format!("(?s)\\A(?:{translated})\\z")
+    } else {
+        format!("(?s){translated}")
+    };
+    let re = Rc::new(Regex::new(&full).map_err(|_| invalid())?);
+    CACHE.with(|c| c.borrow_mut().insert(key, re.clone()));
+    Ok(re)
+}
+
+/// POSIX ERE -> `regex` syntax. Outside brackets the two agree on what Nix code uses; inside a
+/// bracket expression `\` is literal in POSIX and `[`, `&`, `~` are special to `regex`.
+pub(crate) fn translate(pattern: &str) -> Option<String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => {
+                let next = *chars.get(i + 1)?;
+                out.push('\\');
+                out.push(next);
+                i += 2;
+            }
+            '[' => {
+                i += 1;
+                out.push('[');
+                if chars.get(i) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                let mut first = true;
+                loop {
+                    let c = *chars.get(i)?;
+                    if c == ']' && !first {
+                        out.push(']');
+                        i += 1;
+                        break;
+                    }
+                    first = false;
+                    if c == '[' && matches!(chars.get(i + 1), Some(':' | '.' | '=')) {
+                        let kind = chars[i + 1];
+                        let start = i;
+                        i += 2;
+                        while i + 1 < chars.len() && !(chars[i] == kind && chars[i + 1] == ']') {
+                            i += 1;
+                        }
+                        if i + 1 >= chars.len() {
+                            return None;
+                        }
+                        let inner: String = chars[start + 2..i].iter().collect();
+                        i += 2;
+                        match kind {
+                            ':' => out.push_str(&format!("[:{inner}:]")),
+                            _ => {
+                                for ch in inner.chars() {
+                                    push_class_char(&mut out, ch);
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    if c == '-' {
+                        let at_edge = chars.get(i + 1) == Some(&']') || out.ends_with('[');
+                        if at_edge || out.ends_with("[^") {
+                            out.push_str("\\-");
+                        } else {
+                            out.push('-');
+                        }
+                        i += 1;
+                        continue;
+                    }
+                    push_class_char(&mut out, c);
+                    i += 1;
+                }
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+fn push_class_char(out: &mut String, c: char) {
+    if c.is_ascii_punctuation() {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_are_translated() {
+        assert_eq!(translate("[\\]").as_deref(), Some("[\\\\]"));
+        assert_eq!(translate("[]a]").as_deref(), Some("[\\]a]"));
+        assert_eq!(translate("[a-z-]").as_deref(), Some("[a-z\\-]"));
+        assert_eq!(translate("[[:alpha:]_]").as_deref(), Some("[[:alpha:]\\_]"));
+        assert!(translate("[abc").is_none());
+    }
+}

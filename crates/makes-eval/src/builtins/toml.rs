@@ -1,0 +1,45 @@
+//! `fromTOML`, through the `toml` crate.
+
+use super::{arg_string, attrs_value, list_value, BuiltinDef};
+use crate::thunk::Thunk;
+use crate::value::{Attrs, Value};
+use crate::EvalError;
+
+pub(crate) const BUILTINS: &[BuiltinDef] = &[("fromTOML", 1, |ev, a| {
+    let s = arg_string(ev, &a[0])?;
+    let table: toml::Table = s.as_str().parse().map_err(|e: toml::de::Error| {
+        EvalError::other(
+            format!("while parsing a TOML string: {}", e.message()),
+            None,
+        )
+    })?;
+    from_toml(&toml::Value::Table(table))
+})];
+
+fn from_toml(v: &toml::Value) -> crate::Result<Value> {
+    Ok(match v {
+        toml::Value::String(s) => Value::string(s.as_str()),
+        toml::Value::Integer(i) => Value::Int(*i),
+        toml::Value::Float(f) => Value::Float(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(_) => {
+            return Err(EvalError::other(
+                "while parsing a TOML string: unsupported type",
+                None,
+            ))
+        }
+        toml::Value::Array(items) => list_value(
+            items
+                .iter()
+                .map(|i| from_toml(i).map(Thunk::value))
+                .collect::<crate::Result<_>>()?,
+        ),
+        toml::Value::Table(t) => {
+            let mut attrs = Attrs::new();
+            for (k, v) in t {
+                attrs.insert(k.as_str(), Thunk::value(from_toml(v)?), None);
+            }
+            attrs_value(attrs)
+        }
+    })
+}

@@ -1,0 +1,220 @@
+//! Files and paths: `import` (cached, a directory means its `default.nix`), `scopedImport`,
+//! path literals, the search path (`<name>`, `-I`, `NIX_PATH`), and copying paths to the store.
+
+use crate::error::{EvalError, EvalErrorKind, Result};
+use crate::eval::{CoercionMode, Env, EnvFrame};
+use crate::value::{Attrs, Value};
+use crate::Evaluator;
+use makes_syntax::ir::{PathKind, StrPart};
+use makes_syntax::{canonical_path, parse_file, parse_file_in_scope, Span};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+impl Evaluator {
+    pub(crate) fn import(&self, path: &Path, span: Option<Span>) -> Result<Value> {
+        let mut path = PathBuf::from(canonical_path(&path.to_string_lossy()));
+        if self.io.is_dir(&path) {
+            path.push("default.nix");
+        }
+        if let Some(v) = self.import_cache.borrow().get(&path) {
+            return Ok(v.clone());
+        }
+        let bytes = self.io.read_file(&path).map_err(|e| {
+            let what = match e.kind() {
+                std::io::ErrorKind::NotFound => "getting status of",
+                _ => "opening file",
+            };
+            EvalError::new(
+                EvalErrorKind::Io(format!("{what} '{}': {}", path.display(), io_reason(&e))),
+                span,
+            )
+        })?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let file = self
+            .sources
+            .add(path.display().to_string(), Some(&path), text);
+        let expr = parse_file(&self.sources, file, &self.globals)?;
+        let value = self.eval(&expr, &self.base_env)?;
+        self.import_cache.borrow_mut().insert(path, value.clone());
+        Ok(value)
+    }
+
+    pub(crate) fn path_literal(
+        &self,
+        kind: PathKind,
+        parts: &[StrPart],
+        base: Option<&PathBuf>,
+        env: &Env,
+        span: Span,
+    ) -> Result<Value> {
+        let mut text = String::new();
+        for part in parts {
+            match part {
+                StrPart::Literal(s) => text.push_str(s),
+                StrPart::Interpolation(e) => {
+                    let v = self.eval(e, env)?;
+                    let mode = CoercionMode {
+                        more: false,
+                        copy_to_store: false,
+                    };
+                    text.push_str(self.coerce_to_string(&v, mode, e.span)?.as_str());
+                }
+            }
+        }
+        let absolute = match kind {
+            PathKind::Home => {
+                let home = std::env::var("HOME")
+                    .map_err(|_| EvalError::other("HOME is not set", Some(span)))?;
+                format!(
+                    "{home}/{}",
+                    text.trim_start_matches('~').trim_start_matches('/')
+                )
+            }
+            PathKind::Plain if text.starts_with('/') => text,
+            PathKind::Plain => match base {
+                Some(b) => format!("{}/{}", b.display(), text),
+                None => format!("/{text}"),
+            },
+        };
+        Ok(Value::Path(canonical_path(&absolute).into()))
+    }
+
+    pub(crate) fn find_in_search_path(&self, name: &str, span: Span) -> Result<Value> {
+        self.find_file(&self.options.search_path, name, span)
+    }
+
+    /// `builtins.findFile`: the first entry whose prefix matches `name` and where the file
+    /// exists.
+    pub(crate) fn find_file(
+        &self,
+        entries: &[(String, PathBuf)],
+        name: &str,
+        span: Span,
+    ) -> Result<Value> {
+        for (prefix, dir) in entries {
+            let candidate = if prefix.is_empty() {
+                dir.join(name)
+            } else if name == prefix {
+                dir.clone()
+            } else if let Some(rest) = name
+                .strip_prefix(prefix.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                dir.join(rest)
+            } else {
+                continue;
+            };
+            if matches!(self.io.file_kind(&candidate), Ok(Some(_))) {
+                return Ok(Value::Path(
+                    canonical_path(&candidate.to_string_lossy()).into(),
+                ));
+            }
+        }
+        Err(EvalError::other(
+            format!(
+                "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
+            ),
+            Some(span),
+        ))
+    }
+
+    /// Copies a path into the store once per evaluation.
+    pub fn copy_path_to_store(&self, path: &str, span: Span) -> Result<Rc<str>> {
+        let key = PathBuf::from(path);
+        if let Some(p) = self.paths_in_store.borrow().get(&key) {
+            return Ok(p.clone());
+        }
+        if matches!(self.io.file_kind(&key), Ok(None)) {
+            return Err(EvalError::new(
+                EvalErrorKind::Io(format!(
+                    "getting status of '{path}': No such file or directory"
+                )),
+                Some(span),
+            ));
+        }
+        let name = key
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "source".to_owned());
+        let store_path: Rc<str> = self
+            .io
+            .add_to_store(&key, &name)
+            .map_err(|e| {
+                EvalError::new(
+                    EvalErrorKind::Io(match e.kind() {
+                        std::io::ErrorKind::NotFound => {
+                            format!("getting status of '{path}': No such file or directory")
+                        }
+                        _ => format!("copying '{path}' to the store: {e}"),
+                    }),
+                    Some(span),
+                )
+            })?
+            .into();
+        self.paths_in_store
+            .borrow_mut()
+            .insert(key, store_path.clone());
+        Ok(store_path)
+    }
+
+    /// `scopedImport scope path`: the file evaluated with the attributes of `scope` bound
+    /// above the base environment (never cached: the scope differs between calls).
+    pub(crate) fn scoped_import(&self, scope: &Attrs, v: &Value, span: Span) -> Result<Value> {
+        let path = self.coerce_to_path(v, span)?;
+        let mut path = PathBuf::from(canonical_path(&path));
+        if self.io.is_dir(&path) {
+            path.push("default.nix");
+        }
+        let bytes = self.io.read_file(&path).map_err(|e| {
+            let what = match e.kind() {
+                std::io::ErrorKind::NotFound => "getting status of",
+                _ => "opening file",
+            };
+            EvalError::new(
+                EvalErrorKind::Io(format!("{what} '{}': {}", path.display(), io_reason(&e))),
+                Some(span),
+            )
+        })?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let file = self
+            .sources
+            .add(path.display().to_string(), Some(&path), text);
+        let names: Vec<Rc<str>> = scope.names().cloned().collect();
+        let expr = parse_file_in_scope(&self.sources, file, &self.globals, Some(&names))?;
+        let frame = Rc::new(EnvFrame {
+            slots: scope.iter().map(|(_, a)| a.value.clone()).collect(),
+            with: None,
+            parent: Some(self.base_env.clone()),
+        });
+        self.eval(&expr, &frame)
+    }
+
+    /// `import`, as a function of a value (path or string).
+    pub(crate) fn import_value(&self, v: &Value, span: Span) -> Result<Value> {
+        let path = self.coerce_to_path(v, span)?;
+        self.import(Path::new(&*path), Some(span))
+    }
+
+    /// A path or a string holding an absolute path, as builtins taking paths accept.
+    pub fn coerce_to_path(&self, v: &Value, span: Span) -> Result<Rc<str>> {
+        let mode = CoercionMode {
+            more: false,
+            copy_to_store: false,
+        };
+        let s = self.coerce_to_string(v, mode, span)?;
+        if !s.as_str().starts_with('/') {
+            return Err(EvalError::other(
+                format!("string '{}' doesn't represent an absolute path", s.as_str()),
+                Some(span),
+            ));
+        }
+        Ok(s.text().clone())
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".to_owned(),
+        _ => e.to_string(),
+    }
+}

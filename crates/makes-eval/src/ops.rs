@@ -1,0 +1,274 @@
+//! Operators: `==` and `<` with Nix's rules, `+` on numbers, strings and paths, `//`, `++`,
+//! and integer arithmetic that reports overflow (as current Nix does).
+
+use crate::error::{EvalError, EvalErrorKind, Result};
+use crate::eval::{CoercionMode, Env};
+use crate::value::{Attrs, Context, NixString, Value};
+use crate::Evaluator;
+use makes_syntax::ir::{BinaryOp, ExprRef};
+use makes_syntax::{canonical_path, Span};
+use std::rc::Rc;
+
+impl Evaluator {
+    pub(crate) fn binary(
+        &self,
+        op: BinaryOp,
+        lhs: &ExprRef,
+        rhs: &ExprRef,
+        env: &Env,
+        span: Span,
+    ) -> Result<Value> {
+        match op {
+            BinaryOp::And => Ok(Value::Bool(
+                self.eval_bool(lhs, env)? && self.eval_bool(rhs, env)?,
+            )),
+            BinaryOp::Or => Ok(Value::Bool(
+                self.eval_bool(lhs, env)? || self.eval_bool(rhs, env)?,
+            )),
+            BinaryOp::Implication => Ok(Value::Bool(
+                !self.eval_bool(lhs, env)? || self.eval_bool(rhs, env)?,
+            )),
+            BinaryOp::PipeRight | BinaryOp::PipeLeft => Err(EvalError::other(
+                "experimental Nix feature 'pipe-operators' is disabled",
+                Some(span),
+            )),
+            _ => {
+                let a = self.eval(lhs, env)?;
+                let b = self.eval(rhs, env)?;
+                match op {
+                    BinaryOp::Equal => Ok(Value::Bool(self.values_equal(&a, &b)?)),
+                    BinaryOp::NotEqual => Ok(Value::Bool(!self.values_equal(&a, &b)?)),
+                    BinaryOp::Less => Ok(Value::Bool(self.less_than(&a, &b, span)?)),
+                    BinaryOp::MoreOrEq => Ok(Value::Bool(!self.less_than(&a, &b, span)?)),
+                    BinaryOp::More => Ok(Value::Bool(self.less_than(&b, &a, span)?)),
+                    BinaryOp::LessOrEq => Ok(Value::Bool(!self.less_than(&b, &a, span)?)),
+                    BinaryOp::Update => match (&a, &b) {
+                        (Value::Attrs(x), Value::Attrs(y)) => {
+                            if y.is_empty() {
+                                return Ok(a.clone());
+                            }
+                            if x.is_empty() {
+                                return Ok(b.clone());
+                            }
+                            let mut merged = (**x).clone();
+                            for (k, v) in y.iter() {
+                                merged.insert(k.clone(), v.value.clone(), v.span);
+                            }
+                            Ok(Value::Attrs(Rc::new(merged)))
+                        }
+                        (Value::Attrs(_), other) => {
+                            Err(EvalError::type_error("a set", other, Some(rhs.span)))
+                        }
+                        (other, _) => Err(EvalError::type_error("a set", other, Some(lhs.span))),
+                    },
+                    BinaryOp::Concat => match (&a, &b) {
+                        (Value::List(x), Value::List(y)) => {
+                            let mut items = Vec::with_capacity(x.len() + y.len());
+                            items.extend(x.iter().cloned());
+                            items.extend(y.iter().cloned());
+                            Ok(Value::List(Rc::new(items)))
+                        }
+                        (Value::List(_), other) => {
+                            Err(EvalError::type_error("a list", other, Some(rhs.span)))
+                        }
+                        (other, _) => Err(EvalError::type_error("a list", other, Some(lhs.span))),
+                    },
+                    BinaryOp::Add => self.add(&a, &b, span),
+                    BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => arithmetic(op, &a, &b, span),
+                    _ => unreachable!("boolean operators are handled above"),
+                }
+            }
+        }
+    }
+
+    pub(crate) fn add(&self, a: &Value, b: &Value, span: Span) -> Result<Value> {
+        match (a, b) {
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                arithmetic(BinaryOp::Add, a, b, span)
+            }
+            (Value::Path(p), _) => {
+                let mode = CoercionMode {
+                    more: false,
+                    copy_to_store: false,
+                };
+                let s = self.coerce_to_string(b, mode, span)?;
+                if s.has_context() {
+                    return Err(EvalError::other(
+                        format!("a string that refers to a store path cannot be appended to a path ('{}')", s.as_str()),
+                        Some(span),
+                    ));
+                }
+                Ok(Value::Path(
+                    canonical_path(&format!("{p}{}", s.as_str())).into(),
+                ))
+            }
+            (Value::String(x), _) => {
+                let y = self.coerce_to_string(b, CoercionMode::INTERPOLATION, span)?;
+                let mut context = Context::default();
+                x.merge_context_into(&mut context);
+                y.merge_context_into(&mut context);
+                Ok(Value::String(NixString::with_context(
+                    format!("{}{}", x.as_str(), y.as_str()),
+                    context,
+                )))
+            }
+            (Value::Attrs(_), _) => {
+                let x = self.coerce_to_string(a, CoercionMode::INTERPOLATION, span)?;
+                self.add(&Value::String(x), b, span)
+            }
+            (Value::Int(_) | Value::Float(_), other) => Err(EvalError::other(
+                format!("cannot add {} to {}", other.describe(), a.describe()),
+                Some(span),
+            )),
+            (other, _) => Err(EvalError::new(
+                EvalErrorKind::NotCoercible(other.describe()),
+                Some(span),
+            )),
+        }
+    }
+
+    /// Nix's `==`: numbers across int/float, lists and sets deeply, derivations by `outPath`,
+    /// functions never equal.
+    pub fn values_equal(&self, a: &Value, b: &Value) -> Result<bool> {
+        Ok(match (a, b) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(x), Value::Bool(y)) => x == y,
+            (Value::Int(x), Value::Int(y)) => x == y,
+            (Value::Float(x), Value::Float(y)) => x == y,
+            (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
+                (*x as f64) == *y
+            }
+            (Value::String(x), Value::String(y)) => x.as_str() == y.as_str(),
+            (Value::Path(x), Value::Path(y)) => x == y,
+            (Value::List(x), Value::List(y)) => {
+                if Rc::ptr_eq(x, y) {
+                    return Ok(true);
+                }
+                if x.len() != y.len() {
+                    return Ok(false);
+                }
+                for (i, j) in x.iter().zip(y.iter()) {
+                    if !self.values_equal(&i.force(self)?, &j.force(self)?)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            (Value::Attrs(x), Value::Attrs(y)) => {
+                if Rc::ptr_eq(x, y) {
+                    return Ok(true);
+                }
+                if self.is_derivation(x)? && self.is_derivation(y)? {
+                    if let (Some(p), Some(q)) = (x.get("outPath"), y.get("outPath")) {
+                        return self.values_equal(&p.value.force(self)?, &q.value.force(self)?);
+                    }
+                }
+                if x.len() != y.len() {
+                    return Ok(false);
+                }
+                for ((k1, v1), (k2, v2)) in x.iter().zip(y.iter()) {
+                    if k1 != k2
+                        || !self.values_equal(&v1.value.force(self)?, &v2.value.force(self)?)?
+                    {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether a set is a derivation (`type = "derivation"`).
+    pub fn is_derivation(&self, attrs: &Attrs) -> Result<bool> {
+        match attrs.get("type") {
+            Some(t) => {
+                Ok(matches!(t.value.force(self)?, Value::String(s) if s.as_str() == "derivation"))
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Nix's `<`: numbers, strings, paths, and lists lexicographically.
+    pub fn less_than(&self, a: &Value, b: &Value, span: Span) -> Result<bool> {
+        match (a, b) {
+            (Value::Int(x), Value::Int(y)) => Ok(x < y),
+            (Value::Float(x), Value::Float(y)) => Ok(x < y),
+            (Value::Int(x), Value::Float(y)) => Ok((*x as f64) < *y),
+            (Value::Float(x), Value::Int(y)) => Ok(*x < (*y as f64)),
+            (Value::String(x), Value::String(y)) => Ok(x.as_str() < y.as_str()),
+            (Value::Path(x), Value::Path(y)) => Ok(x < y),
+            (Value::List(x), Value::List(y)) => {
+                for (i, j) in x.iter().zip(y.iter()) {
+                    let (vi, vj) = (i.force(self)?, j.force(self)?);
+                    if !self.values_equal(&vi, &vj)? {
+                        return self.less_than(&vi, &vj, span);
+                    }
+                }
+                Ok(x.len() < y.len())
+            }
+            _ => Err(EvalError::other(
+                format!("cannot compare {} with {}", a.describe(), b.describe()),
+                Some(span),
+            )),
+        }
+    }
+}
+
+fn arithmetic(op: BinaryOp, a: &Value, b: &Value, span: Span) -> Result<Value> {
+    let overflow = |what| EvalError::new(EvalErrorKind::IntegerOverflow(what), Some(span));
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => match op {
+            BinaryOp::Add => x
+                .checked_add(*y)
+                .map(Value::Int)
+                .ok_or_else(|| overflow("addition")),
+            BinaryOp::Sub => x
+                .checked_sub(*y)
+                .map(Value::Int)
+                .ok_or_else(|| overflow("subtraction")),
+            BinaryOp::Mul => x
+                .checked_mul(*y)
+                .map(Value::Int)
+                .ok_or_else(|| overflow("multiplication")),
+            BinaryOp::Div => {
+                if *y == 0 {
+                    Err(EvalError::new(EvalErrorKind::DivisionByZero, Some(span)))
+                } else {
+                    x.checked_div(*y)
+                        .map(Value::Int)
+                        .ok_or_else(|| overflow("division"))
+                }
+            }
+            _ => unreachable!("only arithmetic operators reach here"),
+        },
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            let x = as_float(a);
+            let y = as_float(b);
+            match op {
+                BinaryOp::Add => Ok(Value::Float(x + y)),
+                BinaryOp::Sub => Ok(Value::Float(x - y)),
+                BinaryOp::Mul => Ok(Value::Float(x * y)),
+                BinaryOp::Div => {
+                    if y == 0.0 {
+                        Err(EvalError::new(EvalErrorKind::DivisionByZero, Some(span)))
+                    } else {
+                        Ok(Value::Float(x / y))
+                    }
+                }
+                _ => unreachable!("only arithmetic operators reach here"),
+            }
+        }
+        (Value::Int(_) | Value::Float(_), other) | (other, _) => {
+            Err(EvalError::type_error("an integer", other, Some(span)))
+        }
+    }
+}
+
+fn as_float(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        _ => 0.0,
+    }
+}

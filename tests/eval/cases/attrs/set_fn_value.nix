@@ -1,0 +1,1 @@
+builtins.attrNames { f = x: x; g = 1; }

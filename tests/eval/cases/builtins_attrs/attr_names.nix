@@ -1,0 +1,1 @@
+builtins.attrNames { b = 1; a = 2; }

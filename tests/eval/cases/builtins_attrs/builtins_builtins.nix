@@ -1,0 +1,1 @@
+builtins.builtins.builtins.add 1 2

@@ -1,0 +1,1 @@
+builtins.getEnv "MAKES_SURELY_UNSET_VAR"

@@ -1,0 +1,1 @@
+[ (builtins.isInt 1) (builtins.isFloat 1.0) (builtins.isString "a") (builtins.isBool false) (builtins.isPath /a) (builtins.isList [ ]) (builtins.isFunction map) (builtins.isFunction (map (x: x))) (isNull null) (builtins.isInt 1.0) ]

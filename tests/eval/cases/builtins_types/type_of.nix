@@ -1,0 +1,1 @@
+[ (builtins.typeOf 1) (builtins.typeOf 1.0) (builtins.typeOf "a") (builtins.typeOf /a) (builtins.typeOf null) (builtins.typeOf true) (builtins.typeOf [ ]) (builtins.typeOf { }) (builtins.typeOf (x: x)) (builtins.typeOf builtins.add) (builtins.typeOf (builtins.add 1)) ]

@@ -1,0 +1,1 @@
+[ (builtins.readFileType ./README.md) (builtins.readFileType ./.) ]

@@ -1,0 +1,1 @@
+(import ./lib/math.nix).double 21

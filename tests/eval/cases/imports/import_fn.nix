@@ -1,0 +1,1 @@
+import ./lib/fn.nix { x = 2; }

@@ -1,0 +1,1 @@
+builtins.scopedImport { x = 40; } ./lib/scoped.nix

@@ -1,0 +1,1 @@
+builtins.scopedImport { toString = x: "overridden"; } ./lib/uses_tostring.nix

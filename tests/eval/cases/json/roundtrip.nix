@@ -1,0 +1,1 @@
+builtins.fromJSON (builtins.toJSON { x = [ 1 "a" { y = null; } ]; })

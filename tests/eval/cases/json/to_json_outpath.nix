@@ -1,0 +1,1 @@
+builtins.toJSON { outPath = "/o"; a = 1; }

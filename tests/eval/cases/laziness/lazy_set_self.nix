@@ -1,0 +1,1 @@
+let s = { a = 1; b = s.a; }; in s.b

@@ -1,0 +1,1 @@
+let x = builtins.trace "once" 1; in x + x

@@ -1,0 +1,1 @@
+builtins.head [ 1 2 ]

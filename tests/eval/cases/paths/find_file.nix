@@ -1,0 +1,1 @@
+builtins.typeOf (builtins.findFile [ { prefix = "d"; path = toString ./data; } ] "d/a.txt")

@@ -1,0 +1,1 @@
+[ (builtins.pathExists ./data/a.txt) (builtins.pathExists ./data/nope) (builtins.pathExists ./data) ]

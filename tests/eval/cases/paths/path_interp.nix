@@ -1,0 +1,1 @@
+let n = "a.txt"; in builtins.readFile ./data/${n}

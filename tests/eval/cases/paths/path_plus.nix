@@ -1,0 +1,1 @@
+./. + "/data/a.txt" == ./data/a.txt

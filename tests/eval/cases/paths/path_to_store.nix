@@ -1,0 +1,1 @@
+builtins.substring 0 11 "${./data/a.txt}"

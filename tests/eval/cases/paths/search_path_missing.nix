@@ -1,0 +1,1 @@
+<makes-surely-missing>

@@ -1,0 +1,1 @@
+builtins.readFile "${toString ./data/a.txt}"

@@ -1,0 +1,1 @@
+[ (x: x) builtins.map (builtins.map (x: x)) ]

@@ -1,0 +1,2 @@
+builtins.match "a.b" "a
+b"

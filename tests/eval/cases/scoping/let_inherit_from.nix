@@ -1,0 +1,1 @@
+let s = { p = 3; }; inherit (s) p; in p

@@ -1,0 +1,1 @@
+let s = { q = 4; }; in with s; q

@@ -1,0 +1,1 @@
+builtins.fromTOML "[[p]]\nn = 1\n[[p]]\nn = 2\n"

@@ -1,0 +1,1 @@
+builtins.fromTOML "x = { y = 1, z = \"w\" }"

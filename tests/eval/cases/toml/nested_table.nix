@@ -1,0 +1,1 @@
+builtins.fromTOML "[a.b]\nc = [1, 2]\n"

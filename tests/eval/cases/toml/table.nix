@@ -1,0 +1,1 @@
+builtins.fromTOML "[t]\nx = true\ny = 1.5\n"

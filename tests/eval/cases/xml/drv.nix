@@ -1,0 +1,1 @@
+builtins.toXML { type = "derivation"; drvPath = "/d"; outPath = "/o"; name = "n"; }
