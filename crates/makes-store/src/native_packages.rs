@@ -17,13 +17,13 @@ use makes_syntax::{FileId, Span};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+/// A helper taking one attribute set, reduced to the spec that builds it.
+type Reducer = fn(&Evaluator, &Rc<Attrs>) -> makes_eval::Result<DerivationSpec>;
+
 /// The native package set.
 pub fn native_package_set(recipes: &Recipes) -> Value {
     let mut set = Attrs::new();
-    let helpers: [(
-        &str,
-        fn(&Evaluator, &Rc<Attrs>) -> makes_eval::Result<DerivationSpec>,
-    ); 3] = [
+    let helpers: [(&str, Reducer); 3] = [
         ("writeTextFile", write_text_file),
         ("symlinkJoin", symlink_join),
         ("buildEnv", build_env),
