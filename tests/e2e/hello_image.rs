@@ -94,7 +94,8 @@ fn result_path_out_link_and_layout() {
             .expect("digest")
             .trim_start_matches("sha256:");
         let mut uncompressed = Vec::new();
-        flate2::read::GzDecoder::new(&entries[&format!("blobs/sha256/{hex}")][..])
+        // Layers are concatenated gzip members (one per chunk compressed in parallel).
+        flate2::read::MultiGzDecoder::new(&entries[&format!("blobs/sha256/{hex}")][..])
             .read_to_end(&mut uncompressed)
             .expect("gunzip layer");
         assert_eq!(

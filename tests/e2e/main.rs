@@ -7,6 +7,8 @@ mod bad_inputs;
 mod cli;
 mod eval_oracle;
 mod hello_image;
+mod image_features;
+mod image_layering;
 mod legacy;
 mod native_packages;
 mod reproducible;

@@ -39,6 +39,11 @@ pub struct Cli {
     #[arg(value_name = "JOB", value_parser = parse_job_name)]
     pub job: Option<String>,
 
+    /// Also write the built image elsewhere: `oci-dir:PATH` writes a plain OCI image layout
+    /// directory at PATH.
+    #[arg(long, value_name = "KIND:PATH", value_parser = parse_output, requires = "job")]
+    pub output: Vec<Output>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -83,6 +88,19 @@ pub struct EvalArgs {
     pub include: Vec<String>,
     /// The file to evaluate (default: ./default.nix).
     pub file: Option<PathBuf>,
+}
+
+/// Where `--output` writes the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    OciDir(PathBuf),
+}
+
+fn parse_output(s: &str) -> Result<Output, String> {
+    match s.split_once(':') {
+        Some(("oci-dir", path)) if !path.is_empty() => Ok(Output::OciDir(PathBuf::from(path))),
+        _ => Err(format!("'{s}' is not an output; use oci-dir:PATH")),
+    }
 }
 
 fn parse_job_name(s: &str) -> Result<String, String> {

@@ -39,7 +39,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match (&cli.command, &cli.job) {
         (Some(Command::Eval(args)), _) => commands::eval::eval(args),
         (Some(Command::Gc(args)), _) => commands::gc::gc(args),
-        (None, Some(job)) => commands::build::build(project, job),
+        (None, Some(job)) => commands::build::build(project, job, &cli.output),
         (None, None) if cli.list => commands::list::list(project),
         (None, None) => {
             eprintln!("makes: give a job to build (e.g. makes /hello), --list, or a command; see makes --help");

@@ -42,19 +42,17 @@ pub fn write_archive(
     for blob in blobs {
         entries.insert_if_absent(
             blob_path(&blob.digest).as_bytes(),
-            LayerEntry {
-                mode: FILE_MODE,
-                kind: EntryKind::File {
+            LayerEntry::new(
+                FILE_MODE,
+                EntryKind::File {
                     source: blob.path.clone(),
                     size: blob.size,
+                    link_id: None,
                 },
-            },
+            ),
         )?;
     }
-    let bytes = |b: &[u8]| LayerEntry {
-        mode: FILE_MODE,
-        kind: EntryKind::Bytes(b.to_vec()),
-    };
+    let bytes = |b: &[u8]| LayerEntry::new(FILE_MODE, EntryKind::Bytes(b.to_vec()));
     entries.insert(b"oci-layout", bytes(OCI_LAYOUT_JSON))?;
     entries.insert(b"index.json", bytes(meta.index_json))?;
     entries.insert(b"manifest.json", bytes(meta.docker_manifest_json))?;
@@ -88,6 +86,72 @@ pub fn write_archive(
         path: out_file.to_path_buf(),
         source: e.error,
     })?;
+    Ok(())
+}
+
+/// Writes the OCI image layout held by the archive `archive` as a plain directory `dir`
+/// (`oci-layout`, `index.json`, `blobs/sha256/`; Docker's `manifest.json` is left out), for
+/// `--output oci-dir:PATH`. `dir` must not exist, or be empty, or hold an OCI layout, which is
+/// replaced. The directory is assembled beside `dir` and renamed into place.
+pub fn write_oci_dir(archive: &Path, dir: &Path) -> Result<(), OciError> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => Path::new(".").to_path_buf(),
+    };
+    fs::create_dir_all(&parent).map_err(OciError::io(&parent))?;
+    if let Ok(mut listing) = fs::read_dir(dir) {
+        let empty = listing.next().is_none();
+        if !empty && !dir.join("oci-layout").is_file() {
+            return Err(OciError::InvalidArchive {
+                path: dir.to_path_buf(),
+                reason: "the output directory exists and is not an OCI layout".into(),
+            });
+        }
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(".makes-oci-dir-")
+        .tempdir_in(&parent)
+        .map_err(OciError::io(&parent))?;
+    let file = fs::File::open(archive).map_err(OciError::io(archive))?;
+    let mut tar = tar::Archive::new(std::io::BufReader::new(file));
+    for entry in tar.entries().map_err(OciError::io(archive))? {
+        let mut entry = entry.map_err(OciError::io(archive))?;
+        let name = entry
+            .path()
+            .map_err(OciError::io(archive))?
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_string();
+        let keep = name == "oci-layout"
+            || name == "index.json"
+            || name == "blobs"
+            || name == "blobs/sha256"
+            || name
+                .strip_prefix("blobs/sha256/")
+                .is_some_and(|h| h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()));
+        if !keep {
+            continue;
+        }
+        let target = staging.path().join(&name);
+        if entry.header().entry_type().is_dir() {
+            fs::create_dir_all(&target).map_err(OciError::io(&target))?;
+        } else {
+            let mut out = fs::File::create(&target).map_err(OciError::io(&target))?;
+            std::io::copy(&mut entry, &mut out).map_err(OciError::io(&target))?;
+        }
+    }
+    for d in [
+        staging.path().to_path_buf(),
+        staging.path().join("blobs"),
+        staging.path().join("blobs/sha256"),
+    ] {
+        fs::set_permissions(&d, fs::Permissions::from_mode(DIR_MODE)).map_err(OciError::io(&d))?;
+    }
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(OciError::io(dir))?;
+    }
+    let staged = staging.keep();
+    fs::rename(&staged, dir).map_err(OciError::io(dir))?;
     Ok(())
 }
 

@@ -3,9 +3,7 @@
 //! - [`HashingWriter`]: sha256 and byte count of what passes through. Put in front of the
 //!   compressor it yields a layer's `diff_id` (the digest of the uncompressed tar); behind it,
 //!   the blob digest.
-//! - [`LayerCompressor`]: `gz` (flate2, level 6, a fixed header: mtime 0, no file name, OS byte
-//!   255 "unknown", as Go's `compress/gzip` writes) or `none`. `zstd` is refused with
-//!   [`OciError::UnsupportedCompressor`] until a zstd dependency is wanted.
+//! - the compressor lives in [`crate::compress`] (parallel and deterministic).
 //! - [`BlobWriter`]: writes into a temporary file in a blob directory and renames it to
 //!   `<blob dir>/<hex>` when completed, so a blob under its digest name is always whole.
 
@@ -13,9 +11,6 @@ use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use flate2::write::GzEncoder;
-use flate2::{Compression, GzBuilder};
-use makes_spec::Compressor;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::OciError;
@@ -28,6 +23,20 @@ impl Digest {
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Digest {
         Digest(Sha256::digest(bytes).into())
+    }
+
+    /// Parses `sha256:<64 hex digits>`.
+    pub fn parse(s: &str) -> Option<Digest> {
+        let hex = s.strip_prefix("sha256:")?.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in hex.chunks(2).enumerate() {
+            let v = |c: u8| (c as char).to_digit(16);
+            out[i] = (v(pair[0])? * 16 + v(pair[1])?) as u8;
+        }
+        Some(Digest(out))
     }
 
     /// The 64 lowercase hex digits.
@@ -87,65 +96,6 @@ impl<W: Write> Write for HashingWriter<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
-    }
-}
-
-/// The layer compressor chosen by the spec's `compressor`.
-pub enum LayerCompressor<W: Write> {
-    None(W),
-    Gzip(GzEncoder<W>),
-}
-
-/// The gzip level dockerTools and Docker use.
-const GZIP_LEVEL: u32 = 6;
-/// The gzip header's OS byte: 255, "unknown", as Go writes it (not the host's).
-const GZIP_OS_UNKNOWN: u8 = 255;
-
-impl<W: Write> LayerCompressor<W> {
-    pub fn new(compressor: Compressor, inner: W) -> Result<Self, OciError> {
-        match compressor {
-            Compressor::None => Ok(LayerCompressor::None(inner)),
-            Compressor::Gz => Ok(LayerCompressor::Gzip(
-                GzBuilder::new()
-                    .mtime(0)
-                    .operating_system(GZIP_OS_UNKNOWN)
-                    .write(inner, Compression::new(GZIP_LEVEL)),
-            )),
-            Compressor::Zstd => Err(OciError::UnsupportedCompressor { compressor: "zstd" }),
-        }
-    }
-
-    /// The OCI media type of a layer compressed this way.
-    pub fn media_type(compressor: Compressor) -> &'static str {
-        match compressor {
-            Compressor::None => "application/vnd.oci.image.layer.v1.tar",
-            Compressor::Gz => "application/vnd.oci.image.layer.v1.tar+gzip",
-            Compressor::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
-        }
-    }
-
-    /// Ends the compressed stream and returns the inner writer.
-    pub fn finish(self) -> io::Result<W> {
-        match self {
-            LayerCompressor::None(w) => Ok(w),
-            LayerCompressor::Gzip(g) => g.finish(),
-        }
-    }
-}
-
-impl<W: Write> Write for LayerCompressor<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            LayerCompressor::None(w) => w.write(buf),
-            LayerCompressor::Gzip(g) => g.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            LayerCompressor::None(w) => w.flush(),
-            LayerCompressor::Gzip(g) => g.flush(),
-        }
     }
 }
 
@@ -213,7 +163,6 @@ pub fn write_blob(dir: &Path, bytes: &[u8]) -> Result<StoredBlob, OciError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
 
     #[test]
     fn hashing_writer_matches_sha256() {
@@ -228,51 +177,6 @@ mod tests {
             "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
         );
         assert_eq!(digest, Digest::of(b"hello world"));
-    }
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut c = LayerCompressor::new(Compressor::Gz, Vec::new()).expect("gz is supported");
-        // Uneven chunks: output must not depend on how writes are split.
-        for chunk in data.chunks(777) {
-            c.write_all(chunk).expect("vec write");
-        }
-        c.finish().expect("vec write")
-    }
-
-    #[test]
-    fn gzip_is_deterministic_with_a_fixed_header() {
-        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
-        let a = gzip(&data);
-        let b = gzip(&data);
-        assert_eq!(a, b);
-        // Magic, deflate, no flags (so no file name), mtime 0, OS 255.
-        assert_eq!(&a[..4], &[0x1f, 0x8b, 8, 0]);
-        assert_eq!(&a[4..8], &[0, 0, 0, 0]);
-        assert_eq!(a[9], 255);
-        // And it round-trips.
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&a[..])
-            .read_to_end(&mut out)
-            .expect("valid gzip");
-        assert_eq!(out, data);
-        // Golden digest of the compressed bytes: changes if level, header or backend change.
-        // The same bytes as zlib's level-6 deflate behind a header with mtime 0 and OS 255
-        // (checked with Python's zlib when this was written).
-        assert_eq!(
-            Digest::of(&gzip(b"makes")).hex(),
-            "8f87a246228968dd4abe34727cd22afabc0aab566f817243d449b017c072875d"
-        );
-    }
-
-    #[test]
-    fn none_passes_through_and_zstd_is_refused() {
-        let mut c = LayerCompressor::new(Compressor::None, Vec::new()).expect("none");
-        c.write_all(b"abc").expect("vec write");
-        assert_eq!(c.finish().expect("vec"), b"abc");
-        assert!(matches!(
-            LayerCompressor::new(Compressor::Zstd, Vec::new()),
-            Err(OciError::UnsupportedCompressor { .. })
-        ));
     }
 
     #[test]

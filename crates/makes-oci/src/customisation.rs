@@ -8,9 +8,21 @@
 //! `lndir -silent` does (buildEnv without `ignoreCollisions` would fail instead: makes follows
 //! symlinkJoin, which is what dockerTools uses).
 //!
-//! `extraCommands` then runs as `bash -c` with errexit, nounset and pipefail, `umask 0022`, the
-//! root as the working directory and a clean environment (`PATH=/usr/bin:/bin`,
-//! `HOME=/homeless-shelter`), as nixpkgs runs it in the layer directory.
+//! Then the scripts, in nixpkgs' order:
+//!
+//! 1. `runAsRoot` (single-layer): as root, chrooted into the root, with `/dev`, `/proc`, `/sys`
+//!    and the store mounted, in private namespaces ([`makes_store::run_script_as_root`]; no VM).
+//!    Its interpreter is its own `#!` line (e.g. `#!${busybox}/bin/sh`), else `/bin/sh` of the
+//!    image.
+//! 2. `extraCommands`: as `bash -c` with errexit, nounset and pipefail, `umask 0022`, the root as
+//!    the working directory and a clean environment (`PATH=/usr/bin:/bin`,
+//!    `HOME=/homeless-shelter`), as nixpkgs runs it in the layer directory, not as root.
+//! 3. `fakeRootCommands` (layered): as root in the build sandbox with the root as its working
+//!    directory (host bash), or chrooted into the root with `enableFakechroot`. The owners it
+//!    sets are kept in the layer.
+//!
+//! Root scripts run as uid 0 of a user namespace when makes is not root: there `chown` to
+//! other ids fails (one id is mapped), so ownership changes need makes to run as root.
 
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -39,6 +51,7 @@ pub struct ContentSource {
 #[derive(Debug)]
 pub struct CustomisationRoot {
     dir: tempfile::TempDir,
+    owners_changed: bool,
 }
 
 impl CustomisationRoot {
@@ -46,6 +59,22 @@ impl CustomisationRoot {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+
+    /// Whether a root script ran, so that owners on disk are meant to be kept.
+    pub fn owners_changed(&self) -> bool {
+        self.owners_changed
+    }
+}
+
+/// The scripts of the customisation root.
+#[derive(Debug, Clone, Copy)]
+pub struct RootScripts<'a> {
+    pub run_as_root: &'a str,
+    pub extra_commands: &'a str,
+    pub fake_root_commands: &'a str,
+    pub fakechroot: bool,
+    /// The host directory of the store, needed by the root scripts.
+    pub store_dir: Option<&'a Path>,
 }
 
 impl Drop for CustomisationRoot {
@@ -56,7 +85,7 @@ impl Drop for CustomisationRoot {
     }
 }
 
-fn make_removable(dir: &Path) {
+pub(crate) fn make_removable(dir: &Path) {
     let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
     if let Ok(entries) = fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -72,14 +101,17 @@ fn make_removable(dir: &Path) {
 pub fn build_customisation_root(
     contents: &[ContentSource],
     mode: RootMode,
-    extra_commands: &str,
+    scripts: &RootScripts,
     scratch: &Path,
 ) -> Result<CustomisationRoot, OciError> {
     let dir = tempfile::Builder::new()
         .prefix("makes-root-")
         .tempdir_in(scratch)
         .map_err(OciError::io(scratch))?;
-    let root = CustomisationRoot { dir };
+    let mut root = CustomisationRoot {
+        dir,
+        owners_changed: false,
+    };
     for content in contents {
         let meta = fs::metadata(&content.real).map_err(OciError::io(&content.real))?;
         if !meta.is_dir() {
@@ -89,10 +121,81 @@ pub fn build_customisation_root(
         }
         join_dir(&content.real, &content.logical, root.path(), mode)?;
     }
-    if !extra_commands.trim().is_empty() {
-        run_extra_commands(extra_commands, root.path())?;
+    if !scripts.run_as_root.trim().is_empty() {
+        let shell = shebang(scripts.run_as_root).unwrap_or_else(|| "/bin/sh".to_string());
+        run_root_script("runAsRoot", scripts, &shell, true, root.path(), scratch)?;
+        root.owners_changed = true;
+    }
+    if !scripts.extra_commands.trim().is_empty() {
+        run_extra_commands(scripts.extra_commands, root.path())?;
+    }
+    if !scripts.fake_root_commands.trim().is_empty() {
+        let shell = if scripts.fakechroot {
+            shebang(scripts.fake_root_commands).unwrap_or_else(|| "/bin/sh".to_string())
+        } else {
+            "/bin/bash".to_string()
+        };
+        run_root_script(
+            "fakeRootCommands",
+            scripts,
+            &shell,
+            scripts.fakechroot,
+            root.path(),
+            scratch,
+        )?;
+        root.owners_changed = true;
     }
     Ok(root)
+}
+
+/// The interpreter named by a script's `#!` line.
+fn shebang(script: &str) -> Option<String> {
+    let first = script.trim_start().lines().next()?;
+    let interp = first.strip_prefix("#!")?.split_whitespace().next()?;
+    Some(interp.to_string())
+}
+
+fn run_root_script(
+    what: &'static str,
+    scripts: &RootScripts,
+    shell: &str,
+    chroot: bool,
+    root: &Path,
+    scratch: &Path,
+) -> Result<(), OciError> {
+    let store_dir = scripts.store_dir.ok_or(OciError::RootScriptUnavailable {
+        what,
+        reason: "no store directory was given to the image builder".into(),
+    })?;
+    let script = match what {
+        "runAsRoot" => scripts.run_as_root,
+        _ => scripts.fake_root_commands,
+    };
+    let body = format!("set -e\numask 0022\n{script}");
+    let args: [&str; 2] = [shell, "-c"];
+    let out = makes_store::run_script_as_root(&makes_store::RootScript {
+        root,
+        chroot,
+        store_dir,
+        scratch,
+        shell: &args,
+        script: &body,
+        env: &[],
+    })
+    .map_err(|e| OciError::RootScriptUnavailable {
+        what,
+        reason: e.to_string(),
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = &out.stderr;
+    let tail = &stderr[stderr.len().saturating_sub(STDERR_TAIL_BYTES)..];
+    Err(OciError::RootScriptFailed {
+        what,
+        status: out.status.to_string(),
+        stderr_tail: String::from_utf8_lossy(tail).into_owned(),
+    })
 }
 
 /// Joins the directory `src` (logically `logical`) into `dest`, first entry wins.
@@ -179,6 +282,16 @@ fn run_extra_commands(script: &str, cwd: &Path) -> Result<(), OciError> {
 mod tests {
     use super::*;
 
+    fn scripts(extra: &str) -> RootScripts<'_> {
+        RootScripts {
+            run_as_root: "",
+            extra_commands: extra,
+            fake_root_commands: "",
+            fakechroot: false,
+            store_dir: None,
+        }
+    }
+
     fn content(dir: &Path, base: &str, files: &[(&str, &str)]) -> ContentSource {
         let real = dir.join(base);
         for (p, data) in files {
@@ -207,8 +320,9 @@ mod tests {
             &[("bin/hello", "b"), ("bin/b", "b")],
         );
         symlink("hello", b.real.join("bin/hi")).expect("symlink");
-        let root = build_customisation_root(&[a, b], RootMode::SymlinkJoin, "", scratch.path())
-            .expect("root");
+        let root =
+            build_customisation_root(&[a, b], RootMode::SymlinkJoin, &scripts(""), scratch.path())
+                .expect("root");
         let r = root.path();
         let link = |p: &str| fs::read_link(r.join(p)).expect(p);
         assert_eq!(
@@ -234,8 +348,8 @@ mod tests {
         let a = content(store.path(), "aaa-hello", &[("bin/hello", "#!/bin/sh\n")]);
         fs::set_permissions(a.real.join("bin/hello"), fs::Permissions::from_mode(0o700))
             .expect("chmod");
-        let root =
-            build_customisation_root(&[a], RootMode::Copy, "", scratch.path()).expect("root");
+        let root = build_customisation_root(&[a], RootMode::Copy, &scripts(""), scratch.path())
+            .expect("root");
         let f = root.path().join("bin/hello");
         let meta = fs::symlink_metadata(&f).expect("copied");
         assert!(meta.is_file());
@@ -248,8 +362,9 @@ mod tests {
         let scratch = tempfile::tempdir().expect("tempdir");
         // cargo sets CARGO_MANIFEST_DIR for test runs: it must not reach the script.
         let script = "mkdir -p tmp\nchmod 1777 tmp\necho \"$PATH:$HOME:${CARGO_MANIFEST_DIR-unset}\" > env\n";
-        let root = build_customisation_root(&[], RootMode::SymlinkJoin, script, scratch.path())
-            .expect("root");
+        let root =
+            build_customisation_root(&[], RootMode::SymlinkJoin, &scripts(script), scratch.path())
+                .expect("root");
         let tmp = fs::metadata(root.path().join("tmp")).expect("tmp");
         assert_eq!(tmp.permissions().mode() & 0o7777, 0o1777);
         let env = fs::read_to_string(root.path().join("env")).expect("env");
@@ -266,8 +381,13 @@ mod tests {
             "echo $UNSET_VAR",
             "false | true; exit 3",
         ] {
-            let err = build_customisation_root(&[], RootMode::SymlinkJoin, script, scratch.path())
-                .expect_err(script);
+            let err = build_customisation_root(
+                &[],
+                RootMode::SymlinkJoin,
+                &scripts(script),
+                scratch.path(),
+            )
+            .expect_err(script);
             let OciError::ExtraCommandsFailed { stderr_tail, .. } = &err else {
                 panic!("{err:?}");
             };
@@ -279,7 +399,7 @@ mod tests {
         assert!(build_customisation_root(
             &[],
             RootMode::SymlinkJoin,
-            "false | true",
+            &scripts("false | true"),
             scratch.path()
         )
         .is_err());
@@ -296,7 +416,7 @@ mod tests {
             real: f,
         };
         assert!(matches!(
-            build_customisation_root(&[c], RootMode::SymlinkJoin, "", scratch.path()),
+            build_customisation_root(&[c], RootMode::SymlinkJoin, &scripts(""), scratch.path()),
             Err(OciError::ContentNotDirectory { .. })
         ));
     }

@@ -59,6 +59,23 @@ pub enum OciError {
         stderr_tail: String,
     },
 
+    /// `runAsRoot` or `fakeRootCommands` could not be started.
+    #[error("cannot run {what}: {reason}")]
+    #[diagnostic(
+        code(makes::oci::root_script_unavailable),
+        help("root scripts run in user, mount and network namespaces: they need unprivileged user namespaces (or makes running as root)")
+    )]
+    RootScriptUnavailable { what: &'static str, reason: String },
+
+    /// `runAsRoot` or `fakeRootCommands` exited unsuccessfully.
+    #[error("{what} failed ({status}):\n{stderr_tail}")]
+    #[diagnostic(code(makes::oci::root_script_failed))]
+    RootScriptFailed {
+        what: &'static str,
+        status: String,
+        stderr_tail: String,
+    },
+
     /// Only regular files, directories and symlinks go into a layer.
     #[error(
         "unsupported file type at {path} (only files, directories and symlinks go into a layer)"
@@ -84,14 +101,6 @@ pub enum OciError {
     #[error("invalid archive path {path:?}")]
     #[diagnostic(code(makes::oci::invalid_archive_path))]
     InvalidArchivePath { path: String },
-
-    /// The requested compressor is not implemented.
-    #[error("compressor {compressor:?} is not supported yet")]
-    #[diagnostic(
-        code(makes::oci::unsupported_compressor),
-        help("use compressor = \"gz\" (the default) or \"none\"")
-    )]
-    UnsupportedCompressor { compressor: &'static str },
 
     /// A blob's content does not hash to the digest it is stored under.
     #[error("blob {path} has digest {found}, expected {expected}")]

@@ -36,7 +36,7 @@ pub struct ArchiveCheck {
 struct BlobFacts {
     digest: Digest,
     size: u64,
-    /// The digest of the gunzipped content, when it is gzip.
+    /// The digest of the decompressed content, when it is gzip or zstd.
     gunzipped: Option<Digest>,
     bytes: Option<Vec<u8>>,
 }
@@ -135,10 +135,10 @@ pub fn fsck_archive(path: &Path) -> Result<ArchiveCheck, OciError> {
     for (i, (layer, diff_id)) in layers.iter().zip(&diff_ids).enumerate() {
         let facts = blob(&layer["digest"], &layer["size"], &format!("layer {i}"))?;
         let media_type = layer["mediaType"].as_str().unwrap_or_default();
-        let uncompressed = if media_type.ends_with("+gzip") {
+        let uncompressed = if media_type.ends_with("+gzip") || media_type.ends_with("+zstd") {
             facts
                 .gunzipped
-                .ok_or_else(|| bad(format!("layer {i} is not gzip")))?
+                .ok_or_else(|| bad(format!("layer {i} is not {media_type}")))?
         } else if media_type.ends_with(".tar") {
             facts.digest
         } else {
@@ -191,12 +191,37 @@ pub fn fsck_archive(path: &Path) -> Result<ArchiveCheck, OciError> {
     })
 }
 
-/// Hashes a blob as it is read; also gunzips and hashes it when it starts like gzip, and keeps
-/// it when small.
+/// A streaming decompressor feeding a hash.
+enum Unpack {
+    Gzip(flate2::write::MultiGzDecoder<HashingWriter<io::Sink>>),
+    Zstd(zstd::stream::write::Decoder<'static, HashingWriter<io::Sink>>),
+}
+
+impl Unpack {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Unpack::Gzip(d) => d.write_all(data),
+            Unpack::Zstd(d) => d.write_all(data),
+        }
+    }
+
+    fn finish(self) -> Option<Digest> {
+        match self {
+            Unpack::Gzip(d) => d.finish().ok().map(|h| h.finish().1),
+            Unpack::Zstd(mut d) => {
+                d.flush().ok()?;
+                Some(d.into_inner().finish().1)
+            }
+        }
+    }
+}
+
+/// Hashes a blob as it is read; also decompresses and hashes it when it starts like gzip (all
+/// members) or zstd (all frames), and keeps it when small.
 fn read_blob(reader: &mut impl Read) -> io::Result<BlobFacts> {
     let mut raw = HashingWriter::new(io::sink());
     let mut head: Vec<u8> = Vec::new();
-    let mut gunzip: Option<(flate2::write::GzDecoder<HashingWriter<io::Sink>>, bool)> = None;
+    let mut gunzip: Option<(Unpack, bool)> = None;
     let mut buf = vec![0u8; 1 << 16];
     let mut total = 0u64;
     loop {
@@ -207,9 +232,15 @@ fn read_blob(reader: &mut impl Read) -> io::Result<BlobFacts> {
         let chunk = &buf[..n];
         if total == 0 && chunk.starts_with(&[0x1f, 0x8b]) {
             gunzip = Some((
-                flate2::write::GzDecoder::new(HashingWriter::new(io::sink())),
+                Unpack::Gzip(flate2::write::MultiGzDecoder::new(HashingWriter::new(
+                    io::sink(),
+                ))),
                 true,
             ));
+        } else if total == 0 && chunk.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            gunzip = zstd::stream::write::Decoder::new(HashingWriter::new(io::sink()))
+                .ok()
+                .map(|d| (Unpack::Zstd(d), true));
         }
         if let Some((dec, ok)) = gunzip.as_mut() {
             if *ok && dec.write_all(chunk).is_err() {
@@ -224,7 +255,7 @@ fn read_blob(reader: &mut impl Read) -> io::Result<BlobFacts> {
     }
     let (_, digest, size) = raw.finish();
     let gunzipped = match gunzip {
-        Some((dec, true)) => dec.finish().ok().map(|h| h.finish().1),
+        Some((dec, true)) => dec.finish(),
         _ => None,
     };
     Ok(BlobFacts {

@@ -12,6 +12,8 @@
 
 mod archive;
 mod blob;
+mod cache;
+mod compress;
 mod config;
 mod customisation;
 mod error;
@@ -28,16 +30,19 @@ use std::path::{Path, PathBuf};
 use makes_spec::{Created, ImageSpec};
 use makes_store::{PathInfo, StorePath, STORE_DIR};
 
+pub use archive::write_oci_dir;
 pub use blob::Digest;
 pub use error::OciError;
 pub use fsck::{fsck_archive, ArchiveCheck};
-pub use plan::{plan_layers, LayerPlan, PlannedLayer, RootMode};
+pub use plan::{plan_layers, plan_layers_over_base, LayerPlan, PlannedLayer, RootMode};
 pub use store_builder::NativeImageBuilder;
 
 use archive::{write_archive, ArchiveMetadata};
-use blob::{write_blob, BlobWriter, HashingWriter, LayerCompressor, StoredBlob};
+use blob::{write_blob, BlobWriter, HashingWriter, StoredBlob};
+use cache::{CachedLayer, LayerCache, LayerKey};
+use compress::LayerCompressor;
 use config::{ConfigLayer, Descriptor, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST};
-use customisation::{build_customisation_root, ContentSource, CustomisationRoot};
+use customisation::{build_customisation_root, ContentSource, CustomisationRoot, RootScripts};
 use tar_writer::{write_layer_tar, HeaderPolicy, LayerEntries, ModePolicy, SYNTHESIZED_DIR_MODE};
 
 /// Everything [`build_image`] needs besides the output path.
@@ -81,9 +86,40 @@ pub struct ImageSummary {
     pub layers: Vec<LayerSummary>,
 }
 
+/// What [`build_image_with`] may use besides the inputs; all optional.
+#[derive(Default, Clone, Copy)]
+pub struct ImageOptions<'a> {
+    /// A directory caching layers by the hash of their inputs ([`cache`] module docs).
+    pub layer_cache: Option<&'a Path>,
+    /// The host directory of the store, mounted at `/nix/store` for `runAsRoot` and
+    /// `enableFakechroot`.
+    pub store_dir: Option<&'a Path>,
+    /// Told about each layer as it is written.
+    pub progress: Option<&'a dyn LayerProgress>,
+}
+
+/// Progress of the layers of one image (the CLI draws bars; the library never prints).
+pub trait LayerProgress {
+    /// Layer `index` of `count` starts; `total` is the expected uncompressed size in bytes.
+    fn start(&self, index: usize, count: usize, label: &str, total: u64);
+    /// `bytes` more of the current layer were written.
+    fn advance(&self, bytes: u64);
+    /// The current layer is done; `cached` when it came from the layer cache.
+    fn finish(&self, cached: bool, size: u64);
+}
+
 /// Builds the image described by `inputs` into `out_file`: one tar that is an OCI image layout
 /// and a Docker archive. `out_file` is replaced atomically.
 pub fn build_image(inputs: &ImageInputs, out_file: &Path) -> Result<ImageSummary, OciError> {
+    build_image_with(inputs, &ImageOptions::default(), out_file)
+}
+
+/// [`build_image`] with a layer cache, a store to mount for root scripts, and progress.
+pub fn build_image_with(
+    inputs: &ImageInputs,
+    options: &ImageOptions,
+    out_file: &Path,
+) -> Result<ImageSummary, OciError> {
     let spec = inputs.spec;
     if spec.layered && spec.max_layers < 2 {
         return Err(OciError::TooFewLayers {
@@ -111,8 +147,20 @@ pub fn build_image(inputs: &ImageInputs, out_file: &Path) -> Result<ImageSummary
         .prefix("makes-oci-")
         .tempdir_in(inputs.scratch)
         .map_err(OciError::io(inputs.scratch))?;
-    let blob_dir = work.path().join("blobs");
-    fs::create_dir(&blob_dir).map_err(OciError::io(&blob_dir))?;
+    let cache = match options.layer_cache {
+        Some(dir) => Some(LayerCache::open(dir)?),
+        None => None,
+    };
+    let blob_dir = match &cache {
+        Some(c) => c.blob_dir(),
+        None => {
+            let d = work.path().join("blobs");
+            fs::create_dir(&d).map_err(OciError::io(&d))?;
+            d
+        }
+    };
+    let meta_dir = work.path().join("meta");
+    fs::create_dir(&meta_dir).map_err(OciError::io(&meta_dir))?;
     let policy = HeaderPolicy {
         mtime,
         uid: u64::from(spec.uid),
@@ -120,35 +168,117 @@ pub fn build_image(inputs: &ImageInputs, out_file: &Path) -> Result<ImageSummary
         uname: spec.uname.clone(),
         gname: spec.gname.clone(),
     };
-    // Refuse an unsupported compressor before any work is done.
-    LayerCompressor::new(spec.compressor, std::io::sink())?;
     let media_type = LayerCompressor::<std::io::Sink>::media_type(spec.compressor);
+    let infos: BTreeMap<&StorePath, &PathInfo> =
+        inputs.closure.iter().map(|p| (&p.path, p)).collect();
+    let scripts = RootScripts {
+        run_as_root: &spec.run_as_root,
+        extra_commands: &spec.extra_commands,
+        fake_root_commands: &spec.fake_root_commands,
+        fakechroot: spec.enable_fakechroot,
+        store_dir: options.store_dir,
+    };
 
-    let mut root: Option<CustomisationRoot> = None;
     let mut layers = Vec::with_capacity(plan.layers.len());
     let mut blobs: Vec<StoredBlob> = Vec::new();
-    for planned in &plan.layers {
+    let count = plan.layers.len();
+    for (index, planned) in plan.layers.iter().enumerate() {
+        // The key: format, compressor, owner policy, the store paths with their NAR hashes.
+        let mut key = LayerKey::new();
+        key.field(media_type.as_bytes());
+        key.field(&(compress::CHUNK_SIZE as u64).to_le_bytes());
+        key.field(&compress::GZIP_LEVEL.to_le_bytes());
+        key.field(&compress::ZSTD_LEVEL.to_le_bytes());
+        key.field(format!("{policy:?}").as_bytes());
+        for p in &planned.store_paths {
+            key.field(p.base_name().as_bytes());
+            key.field(infos.get(p).map_or("", |i| i.nar_hash.as_str()).as_bytes());
+        }
+        // Only layers with a customisation root need their entries to know their key.
+        let mut prepared: Option<(LayerEntries, CustomisationRoot)> = None;
+        if let Some(mode) = planned.root {
+            let r = build_customisation_root(&contents, mode, &scripts, work.path())?;
+            let owned = if r.owners_changed() {
+                ModePolicy::AsIsOwned
+            } else {
+                ModePolicy::AsIs
+            };
+            let mut root_entries = LayerEntries::new();
+            root_entries.add_tree(r.path(), b"", owned)?;
+            key.field(b"root");
+            let store_prefixes: Vec<Vec<u8>> = planned
+                .store_paths
+                .iter()
+                .map(|p| format!("{}/{}", store_rel(), p.base_name()).into_bytes())
+                .collect();
+            root_entries.fingerprint(&store_prefixes, &mut key)?;
+            prepared = Some((root_entries, r));
+        }
+        let key = key.finish();
+        let label = layer_label(planned);
+
+        if let Some((rec, digest, diff_id, path)) = cache.as_ref().and_then(|c| c.get(&key)) {
+            if let Some(p) = options.progress {
+                p.start(index, count, &label, 0);
+                p.finish(true, rec.size);
+            }
+            layers.push(LayerSummary {
+                digest,
+                diff_id,
+                size: rec.size,
+                media_type,
+                store_paths: planned.store_paths.clone(),
+                customisation: planned.root.is_some(),
+            });
+            blobs.push(StoredBlob {
+                path,
+                digest,
+                size: rec.size,
+            });
+            continue;
+        }
+
         let mut entries = LayerEntries::new();
         add_store_paths(&mut entries, &planned.store_paths, inputs.real_path)?;
-        if let Some(mode) = planned.root {
-            let r = build_customisation_root(&contents, mode, &spec.extra_commands, work.path())?;
-            let mut root_entries = LayerEntries::new();
-            root_entries.add_tree(r.path(), b"", ModePolicy::AsIs)?;
-            // Store paths win over customisation content at the same path (single-layer mode
-            // only; a store layer and the root never share a path otherwise).
-            entries.merge_missing(root_entries);
-            root = Some(r);
+        let _root = match prepared {
+            Some((root_entries, r)) => {
+                // Store paths win over customisation content at the same path (single-layer
+                // mode only; a store layer and the root never share a path otherwise).
+                entries.merge_missing(root_entries);
+                Some(r)
+            }
+            None => None,
+        };
+        if let Some(p) = options.progress {
+            p.start(index, count, &label, entries.size_hint().1);
         }
-        let mut out = HashingWriter::new(LayerCompressor::new(
-            spec.compressor,
-            BlobWriter::new(&blob_dir)?,
-        )?);
-        out = write_layer_tar(&entries, &policy, out)?;
-        let (compressor, diff_id, _) = out.finish();
+        let counting = ProgressWriter {
+            inner: HashingWriter::new(LayerCompressor::new(
+                spec.compressor,
+                BlobWriter::new(&blob_dir)?,
+            )),
+            progress: options.progress,
+            pending: 0,
+        };
+        let out = write_layer_tar(&entries, &policy, counting)?;
+        let (compressor, diff_id, _) = out.inner.finish();
         let stored = compressor
             .finish()
             .map_err(OciError::io(&blob_dir))?
             .complete()?;
+        if let Some(c) = &cache {
+            c.put(
+                &key,
+                &CachedLayer {
+                    digest: stored.digest.to_string(),
+                    diff_id: diff_id.to_string(),
+                    size: stored.size,
+                },
+            )?;
+        }
+        if let Some(p) = options.progress {
+            p.finish(false, stored.size);
+        }
         layers.push(LayerSummary {
             digest: stored.digest,
             diff_id,
@@ -159,19 +289,18 @@ pub fn build_image(inputs: &ImageInputs, out_file: &Path) -> Result<ImageSummary
         });
         blobs.push(stored);
     }
-    drop(root);
 
     let config_layers: Vec<ConfigLayer> = layers.iter().map(history_comment).collect();
     let config_json =
         config::image_config_json(created, &spec.architecture, &spec.config, &config_layers)?;
-    let config_blob = write_blob(&blob_dir, &config_json)?;
+    let config_blob = write_blob(&meta_dir, &config_json)?;
     let config_desc = Descriptor::new(MEDIA_TYPE_CONFIG, &config_blob.digest, config_blob.size);
     let layer_descs: Vec<Descriptor> = layers
         .iter()
         .map(|l| Descriptor::new(l.media_type, &l.digest, l.size))
         .collect();
     let manifest_json = config::manifest_json(&config_desc, &layer_descs)?;
-    let manifest_blob = write_blob(&blob_dir, &manifest_json)?;
+    let manifest_blob = write_blob(&meta_dir, &manifest_json)?;
     let manifest_desc = Descriptor::new(
         MEDIA_TYPE_MANIFEST,
         &manifest_blob.digest,
@@ -201,6 +330,45 @@ pub fn build_image(inputs: &ImageInputs, out_file: &Path) -> Result<ImageSummary
     Ok(summary)
 }
 
+/// The store directory relative to `/` (`nix/store`).
+fn store_rel() -> &'static str {
+    STORE_DIR.trim_start_matches('/')
+}
+
+fn layer_label(planned: &PlannedLayer) -> String {
+    match (planned.root.is_some(), planned.store_paths.as_slice()) {
+        (true, []) => "customisation".to_string(),
+        (true, paths) => format!("root + {} store paths", paths.len()),
+        (false, [one]) => one.name.clone(),
+        (false, paths) => format!("{} store paths", paths.len()),
+    }
+}
+
+/// Counts the uncompressed bytes for the progress report.
+struct ProgressWriter<'p, W> {
+    inner: W,
+    progress: Option<&'p dyn LayerProgress>,
+    pending: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for ProgressWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(p) = self.progress {
+            self.pending += n as u64;
+            if self.pending >= 1 << 20 {
+                p.advance(self.pending);
+                self.pending = 0;
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Adds `nix/`, `nix/store/` (0755) and each store path's tree to `entries`.
 fn add_store_paths(
     entries: &mut LayerEntries,
@@ -210,7 +378,7 @@ fn add_store_paths(
     if paths.is_empty() {
         return Ok(());
     }
-    let store = STORE_DIR.trim_start_matches('/');
+    let store = store_rel();
     let mut prefix = String::new();
     for component in store.split('/') {
         if !prefix.is_empty() {
@@ -356,6 +524,11 @@ mod tests {
             gname: "root".into(),
             compressor: Compressor::Gz,
             include_store_paths: true,
+            fake_root_commands: String::new(),
+            enable_fakechroot: false,
+            run_as_root: String::new(),
+            script_inputs: Vec::new(),
+            no_effect: Vec::new(),
         };
         let real = |p: &StorePath| dir.path().join(p.base_name());
         let out = dir.path().join("out.tar");
@@ -379,11 +552,6 @@ mod tests {
             Err(OciError::InvalidTimestamp { .. })
         ));
         spec.created = Created::Now;
-        spec.compressor = Compressor::Zstd;
-        assert!(matches!(
-            build(&spec),
-            Err(OciError::UnsupportedCompressor { .. })
-        ));
         spec.compressor = Compressor::None;
         spec.contents = vec!["/nix/store/missing-x".into()];
         assert!(matches!(

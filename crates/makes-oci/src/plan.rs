@@ -54,6 +54,18 @@ impl LayerPlan {
 ///
 /// `spec.max_layers` below 2 is treated as 2 here; `build_image` rejects it before planning.
 pub fn plan_layers(spec: &ImageSpec, closure: &[PathInfo]) -> LayerPlan {
+    plan_layers_over_base(spec, closure, 0)
+}
+
+/// [`plan_layers`] on top of a base image (`fromImage`) of `base_layers` layers: they count
+/// against `maxLayers` (issue 6), so `maxLayers - 1 - base_layers` store layers are left (at
+/// least one, so no path is ever dropped; the image then has more than `maxLayers` layers only
+/// when the base alone uses them all).
+pub fn plan_layers_over_base(
+    spec: &ImageSpec,
+    closure: &[PathInfo],
+    base_layers: usize,
+) -> LayerPlan {
     let mut all: Vec<StorePath> = closure.iter().map(|p| p.path.clone()).collect();
     all.sort();
     all.dedup();
@@ -74,7 +86,9 @@ pub fn plan_layers(spec: &ImageSpec, closure: &[PathInfo]) -> LayerPlan {
 
     let mut layers = Vec::new();
     if spec.include_store_paths && !all.is_empty() {
-        let budget = spec.max_layers.max(2) as usize - 1;
+        let budget = (spec.max_layers.max(2) as usize)
+            .saturating_sub(1 + base_layers)
+            .max(1);
         let ranked = rank_by_popularity(closure);
         if ranked.len() <= budget {
             layers.extend(ranked.into_iter().map(|p| PlannedLayer {
@@ -204,6 +218,11 @@ mod tests {
             gname: "root".into(),
             compressor: Compressor::Gz,
             include_store_paths: true,
+            fake_root_commands: String::new(),
+            enable_fakechroot: false,
+            run_as_root: String::new(),
+            script_inputs: Vec::new(),
+            no_effect: Vec::new(),
         }
     }
 
@@ -254,6 +273,18 @@ mod tests {
         let plan = plan_layers(&spec(true, 50), &c);
         assert_eq!(plan.layers.len(), 50);
         assert_eq!(plan.layers[48].store_paths.len(), 2);
+    }
+
+    #[test]
+    fn base_layers_count_against_the_budget() {
+        let c = closure(150);
+        let plan = plan_layers_over_base(&spec(true, 10), &c, 3);
+        assert_eq!(plan.layers.len() + 3, 10);
+        assert_complete(&plan, &c);
+        // A base that uses the whole budget still leaves one store layer.
+        let plan = plan_layers_over_base(&spec(true, 10), &c, 12);
+        assert_eq!(plan.layers.len(), 2);
+        assert_complete(&plan, &c);
     }
 
     #[test]

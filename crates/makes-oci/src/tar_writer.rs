@@ -8,8 +8,11 @@
 //! uid, gid, uname, gname; no atime, ctime, xattrs or device numbers); host metadata other than
 //! the file type, the mode bits chosen by [`ModePolicy`], sizes and symlink targets never reaches
 //! the archive. Names longer than the ustar fields get a PAX extended header (`path`, `linkpath`,
-//! and `size`/`uid`/`gid`/`uname`/`gname` when they do not fit). Hard links are stored as
-//! regular files.
+//! and `size`/`uid`/`gid`/`uname`/`gname` when they do not fit). Files that are hard links of
+//! each other on disk (same device and inode) within one layer are written once, as a regular
+//! file at the first path in sorted order, and as tar hard links (`1`) at the others. Only the
+//! customisation layer after `fakeRootCommands` takes owners from disk ([`ModePolicy::AsIsOwned`]),
+//! and then writes numeric ids only (no user names of the host).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -42,6 +45,9 @@ pub enum ModePolicy {
     /// The permission bits as they are on disk (`mode & 0o7777`), for the customisation root
     /// whose modes makes itself sets and extraCommands may change.
     AsIs,
+    /// As [`ModePolicy::AsIs`], and the owner (uid, gid) as it is on disk: the customisation
+    /// root after `fakeRootCommands` changed ownership.
+    AsIsOwned,
 }
 
 /// What a layer entry is.
@@ -52,6 +58,8 @@ pub enum EntryKind {
     File {
         source: PathBuf,
         size: u64,
+        /// `(device, inode)` when the file has other hard links on disk.
+        link_id: Option<(u64, u64)>,
     },
     /// A regular file with its bytes in memory.
     Bytes(Vec<u8>),
@@ -66,6 +74,19 @@ pub struct LayerEntry {
     /// Permission bits (`0o7777` at most); ignored for symlinks, which are always 0777.
     pub mode: u32,
     pub kind: EntryKind,
+    /// `(uid, gid)` overriding the policy's owner (after `fakeRootCommands`).
+    pub owner: Option<(u64, u64)>,
+}
+
+impl LayerEntry {
+    /// An entry owned as the header policy says.
+    pub fn new(mode: u32, kind: EntryKind) -> Self {
+        LayerEntry {
+            mode,
+            kind,
+            owner: None,
+        }
+    }
 }
 
 /// The entries of one layer, sorted by relative archive path (no leading `/`, no trailing `/`).
@@ -122,13 +143,8 @@ impl LayerEntries {
                 path: String::from_utf8_lossy(path).into_owned(),
             }),
             None => {
-                self.entries.insert(
-                    path.to_vec(),
-                    LayerEntry {
-                        mode,
-                        kind: EntryKind::Directory,
-                    },
-                );
+                self.entries
+                    .insert(path.to_vec(), LayerEntry::new(mode, EntryKind::Directory));
                 Ok(())
             }
         }
@@ -183,6 +199,82 @@ impl LayerEntries {
         }
     }
 
+    /// The number of entries and the bytes of file content, for progress reports.
+    pub fn size_hint(&self) -> (usize, u64) {
+        let bytes = self
+            .entries
+            .values()
+            .map(|e| match &e.kind {
+                EntryKind::File { size, .. } => *size,
+                EntryKind::Bytes(b) => b.len() as u64,
+                _ => 0,
+            })
+            .sum();
+        (self.entries.len(), bytes)
+    }
+
+    /// Feeds everything that decides the tar bytes of these entries into `hasher` (paths, kinds,
+    /// modes, owners, symlink targets, hard-link groups, and file contents), except the
+    /// contents of files under one of `immutable_prefixes` (store paths, whose name and NAR
+    /// hash the caller hashes instead): the layer cache key.
+    pub fn fingerprint(
+        &self,
+        immutable_prefixes: &[Vec<u8>],
+        hasher: &mut impl Write,
+    ) -> Result<(), OciError> {
+        let io = |p: &Path| OciError::io(p.to_path_buf());
+        let mut links: BTreeMap<(u64, u64), usize> = BTreeMap::new();
+        for (path, entry) in &self.entries {
+            let mut rec = Vec::with_capacity(path.len() + 64);
+            rec.extend_from_slice(&(path.len() as u64).to_le_bytes());
+            rec.extend_from_slice(path);
+            rec.extend_from_slice(&entry.mode.to_le_bytes());
+            if let Some((u, g)) = entry.owner {
+                rec.extend_from_slice(&u.to_le_bytes());
+                rec.extend_from_slice(&g.to_le_bytes());
+            }
+            let mut content: Option<&Path> = None;
+            match &entry.kind {
+                EntryKind::Directory => rec.push(b'd'),
+                EntryKind::Symlink { target } => {
+                    rec.push(b'l');
+                    rec.extend_from_slice(&(target.len() as u64).to_le_bytes());
+                    rec.extend_from_slice(target);
+                }
+                EntryKind::Bytes(b) => {
+                    rec.push(b'b');
+                    rec.extend_from_slice(&(b.len() as u64).to_le_bytes());
+                    rec.extend_from_slice(b);
+                }
+                EntryKind::File {
+                    source,
+                    size,
+                    link_id,
+                } => {
+                    rec.push(b'f');
+                    rec.extend_from_slice(&size.to_le_bytes());
+                    let group = link_id.map(|id| {
+                        let n = links.len();
+                        *links.entry(id).or_insert(n)
+                    });
+                    rec.extend_from_slice(&group.map_or(u64::MAX, |g| g as u64).to_le_bytes());
+                    let immutable = immutable_prefixes.iter().any(|p| {
+                        path.starts_with(p) && path.get(p.len()).is_none_or(|&c| c == b'/')
+                    });
+                    if !immutable {
+                        content = Some(source);
+                    }
+                }
+            }
+            hasher.write_all(&rec).map_err(io(Path::new("<hash>")))?;
+            if let Some(source) = content {
+                let mut f = File::open(source).map_err(io(source))?;
+                io::copy(&mut f, hasher).map_err(io(source))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Adds every missing parent directory, with mode 0755.
     pub fn add_missing_parents(&mut self) {
         let mut missing = Vec::new();
@@ -197,10 +289,9 @@ impl LayerEntries {
             }
         }
         for p in missing {
-            self.entries.entry(p).or_insert(LayerEntry {
-                mode: SYNTHESIZED_DIR_MODE,
-                kind: EntryKind::Directory,
-            });
+            self.entries
+                .entry(p)
+                .or_insert(LayerEntry::new(SYNTHESIZED_DIR_MODE, EntryKind::Directory));
         }
     }
 }
@@ -224,43 +315,46 @@ fn entry_from_disk(
     meta: &fs::Metadata,
     modes: ModePolicy,
 ) -> Result<LayerEntry, OciError> {
+    use std::os::unix::fs::MetadataExt;
     let ft = meta.file_type();
     let bits = meta.permissions().mode() & 0o7777;
-    if ft.is_symlink() {
+    // Owners as root scripts left them; makes' own ids (uid 0 inside the user namespace of an
+    // unprivileged run) are root.
+    let owner = (modes == ModePolicy::AsIsOwned).then(|| {
+        let own = |id: u32, mine: u32| if id == mine { 0 } else { u64::from(id) };
+        (
+            own(meta.uid(), rustix::process::geteuid().as_raw()),
+            own(meta.gid(), rustix::process::getegid().as_raw()),
+        )
+    });
+    let kind = if ft.is_symlink() {
         let target = fs::read_link(disk).map_err(OciError::io(disk))?;
-        return Ok(LayerEntry {
-            mode: 0o777,
-            kind: EntryKind::Symlink {
-                target: target.as_os_str().as_bytes().to_vec(),
-            },
+        EntryKind::Symlink {
+            target: target.as_os_str().as_bytes().to_vec(),
+        }
+    } else if ft.is_dir() {
+        EntryKind::Directory
+    } else if ft.is_file() {
+        EntryKind::File {
+            source: disk.to_path_buf(),
+            size: meta.len(),
+            link_id: (meta.nlink() > 1).then(|| (meta.dev(), meta.ino())),
+        }
+    } else {
+        return Err(OciError::UnsupportedFileType {
+            path: disk.to_path_buf(),
         });
-    }
-    let mode = match modes {
-        ModePolicy::AsIs => bits,
-        ModePolicy::Store if ft.is_dir() => 0o555,
-        ModePolicy::Store => {
+    };
+    let mode = match (&kind, modes) {
+        (EntryKind::Symlink { .. }, _) => 0o777,
+        (_, ModePolicy::AsIs | ModePolicy::AsIsOwned) => bits,
+        (EntryKind::Directory, ModePolicy::Store) => 0o555,
+        (_, ModePolicy::Store) => {
             let exec = if bits & 0o100 != 0 { 0o111 } else { 0 };
             0o444 | exec | (bits & 0o7000)
         }
     };
-    if ft.is_dir() {
-        Ok(LayerEntry {
-            mode,
-            kind: EntryKind::Directory,
-        })
-    } else if ft.is_file() {
-        Ok(LayerEntry {
-            mode,
-            kind: EntryKind::File {
-                source: disk.to_path_buf(),
-                size: meta.len(),
-            },
-        })
-    } else {
-        Err(OciError::UnsupportedFileType {
-            path: disk.to_path_buf(),
-        })
-    }
+    Ok(LayerEntry { mode, kind, owner })
 }
 
 /// ustar field limits.
@@ -279,8 +373,42 @@ pub fn write_layer_tar<W: Write>(
     let mut entries = entries.clone();
     entries.add_missing_parents();
     let mut builder = Builder::new(out);
+    // The first archive path of each multiply-linked file.
+    let mut first_link: BTreeMap<(u64, u64), &[u8]> = BTreeMap::new();
     for (path, entry) in &entries.entries {
-        append_entry(&mut builder, path, entry, policy)?;
+        let mut link_to = None;
+        if let EntryKind::File {
+            link_id: Some(id), ..
+        } = &entry.kind
+        {
+            match first_link.get(id) {
+                Some(first) => link_to = Some(*first),
+                None => {
+                    first_link.insert(*id, path.as_slice());
+                }
+            }
+        }
+        match entry.owner {
+            None => append_entry(&mut builder, path, entry, policy, link_to)?,
+            Some((uid, gid)) => {
+                let owned = HeaderPolicy {
+                    mtime: policy.mtime,
+                    uid,
+                    gid,
+                    uname: if uid == 0 {
+                        "root".into()
+                    } else {
+                        String::new()
+                    },
+                    gname: if gid == 0 {
+                        "root".into()
+                    } else {
+                        String::new()
+                    },
+                };
+                append_entry(&mut builder, path, entry, &owned, link_to)?
+            }
+        }
     }
     builder
         .into_inner()
@@ -292,6 +420,7 @@ fn append_entry<W: Write>(
     path: &[u8],
     entry: &LayerEntry,
     policy: &HeaderPolicy,
+    hard_link_to: Option<&[u8]>,
 ) -> Result<(), OciError> {
     let stream_err = || PathBuf::from(String::from_utf8_lossy(path).into_owned());
     let mut name = path.to_vec();
@@ -300,6 +429,12 @@ fn append_entry<W: Write>(
             name.push(b'/');
             (EntryType::Directory, 0, entry.mode, &[])
         }
+        EntryKind::File { .. } if hard_link_to.is_some() => (
+            EntryType::Link,
+            0,
+            entry.mode,
+            hard_link_to.unwrap_or_default(),
+        ),
         EntryKind::File { size, .. } => (EntryType::Regular, *size, entry.mode, &[]),
         EntryKind::Bytes(b) => (EntryType::Regular, b.len() as u64, entry.mode, &[]),
         EntryKind::Symlink { target } => (EntryType::Symlink, 0, 0o777, target.as_slice()),
@@ -356,7 +491,10 @@ fn append_entry<W: Write>(
     h.set_size(size);
     h.set_cksum();
     match &entry.kind {
-        EntryKind::File { source, size } => {
+        EntryKind::File { .. } if hard_link_to.is_some() => builder
+            .append(&h, io::empty())
+            .map_err(OciError::io(stream_err()))?,
+        EntryKind::File { source, size, .. } => {
             let file = File::open(source).map_err(OciError::io(source))?;
             let mut reader = CountingReader {
                 inner: file.take(*size),
@@ -600,14 +738,8 @@ pub(crate) mod tests {
     #[test]
     fn duplicates_are_rejected_and_dirs_merge() {
         let mut e = LayerEntries::new();
-        let file = LayerEntry {
-            mode: 0o644,
-            kind: EntryKind::Bytes(b"x".to_vec()),
-        };
-        let dir = LayerEntry {
-            mode: 0o700,
-            kind: EntryKind::Directory,
-        };
+        let file = LayerEntry::new(0o644, EntryKind::Bytes(b"x".to_vec()));
+        let dir = LayerEntry::new(0o700, EntryKind::Directory);
         e.insert(b"a/b", file.clone()).expect("first");
         assert!(e.insert(b"a/b", file.clone()).is_err());
         e.insert(b"d", dir.clone()).expect("dir");

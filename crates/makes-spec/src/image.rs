@@ -57,6 +57,29 @@ pub struct ImageSpec {
     pub gname: String,
     pub compressor: Compressor,
     pub include_store_paths: bool,
+    /// `fakeRootCommands` (layered): run in the customisation root as root; the ownership it
+    /// sets is kept in the layer.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fake_root_commands: String,
+    /// `enableFakechroot` (layered): run `fakeRootCommands` chrooted into the image root.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub enable_fakechroot: bool,
+    /// `runAsRoot` (single-layer): run as root chrooted into the image root; its changes make
+    /// the layer.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub run_as_root: String,
+    /// Store paths the scripts (`extraCommands`, `fakeRootCommands`, `runAsRoot`) refer to:
+    /// they must be built before the image, but do not go into it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub script_inputs: Vec<String>,
+    /// Attributes accepted for compatibility that change nothing here (`diskSize`,
+    /// `buildVMMemorySize`), to be reported to the user.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_effect: Vec<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The GOARCH name of the machine makes runs on, dockerTools' default `architecture`.

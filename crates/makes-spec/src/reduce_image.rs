@@ -74,12 +74,13 @@ const NOT_YET: &[&str] = &[
     "fromImage",
     "fromImageName",
     "fromImageTag",
-    "fakeRootCommands",
-    "enableFakechroot",
-    "runAsRoot",
     "includeNixDB",
     "keepContentsDirlinks",
 ];
+
+/// `buildImage` attributes that size nixpkgs' build VM: makes runs `runAsRoot` in namespaces,
+/// so they are accepted and reported as having no effect.
+const NO_EFFECT: &[&str] = &["diskSize", "buildVMMemorySize"];
 
 /// Keys of the OCI image config object.
 const CONFIG_KEYS: &[&str] = &[
@@ -144,6 +145,21 @@ pub fn reduce_image_spec(
         }
     }
 
+    let mut no_effect = Vec::new();
+    for name in NO_EFFECT {
+        if let Some(v) = f.get(name)? {
+            if !matches!(v, Value::Int(_) | Value::Null) {
+                return Err(SpecError::WrongType {
+                    attr: name.to_string(),
+                    expected: "an integer",
+                    found: v.describe().to_owned(),
+                    span: f.span_of(name),
+                });
+            }
+            no_effect.push(name.to_string());
+        }
+    }
+
     let mut contents = match (f.store_paths("layers")?, f.store_paths("contents")?) {
         (Some(_), Some(_)) => {
             return Err(SpecError::Invalid {
@@ -204,6 +220,12 @@ pub fn reduce_image_spec(
         }
     };
 
+    let mut script_context = Context::default();
+    for name in ["extraCommands", "fakeRootCommands", "runAsRoot"] {
+        if let Some(Value::String(s)) = f.get(name)? {
+            s.merge_context_into(&mut script_context);
+        }
+    }
     let mut config_context = Context::default();
     let config = match f.get("config")? {
         None | Some(Value::Null) => BTreeMap::new(),
@@ -271,6 +293,11 @@ pub fn reduce_image_spec(
         gname: f.string("gname")?.unwrap_or_else(|| "root".to_owned()),
         compressor,
         include_store_paths: f.bool("includeStorePaths")?.unwrap_or(true),
+        fake_root_commands: f.string("fakeRootCommands")?.unwrap_or_default(),
+        enable_fakechroot: f.bool("enableFakechroot")?.unwrap_or(false),
+        run_as_root: f.string("runAsRoot")?.unwrap_or_default(),
+        script_inputs: script_context.paths.iter().map(|p| p.to_string()).collect(),
+        no_effect,
     })
 }
 

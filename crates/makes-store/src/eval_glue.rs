@@ -33,10 +33,12 @@ impl Recipe {
     pub fn inputs(&self) -> Vec<String> {
         match self {
             Recipe::Derivation(spec) => spec.input_paths.clone(),
+            // Paths the image's scripts use must be built too, though they stay out of it.
             Recipe::Image(spec) => spec
                 .contents
                 .iter()
                 .chain(&spec.config_references)
+                .chain(&spec.script_inputs)
                 .cloned()
                 .collect(),
         }

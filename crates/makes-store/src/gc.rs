@@ -91,6 +91,11 @@ impl LocalStore {
             }
             remove_tree(&store_dir.join(&base))?;
         }
+        // Cached layers only save work; after a collection they may describe removed paths.
+        let cache = self.root().join("cache");
+        if !dry_run && cache.exists() {
+            remove_tree(&cache)?;
+        }
         Ok(report)
     }
 }

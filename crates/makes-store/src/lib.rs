@@ -36,3 +36,4 @@ pub use path::{
     derivation_output_path, make_store_path, source_store_path, validate_name, PathInfo, StorePath,
     STORE_DIR,
 };
+pub use sandbox::{run_script_as_root, RootScript};

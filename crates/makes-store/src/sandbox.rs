@@ -54,6 +54,8 @@ struct BindMount {
 /// [`Sandbox::enter`].
 pub(crate) struct Sandbox {
     new_root: CString,
+    /// The working directory inside the sandbox.
+    workdir: CString,
     mounts: Vec<BindMount>,
     flags: UnshareFlags,
     /// `Some((uid_map, gid_map))` when a user namespace is needed (not root).
@@ -119,6 +121,7 @@ impl Sandbox {
         };
         Ok(Sandbox {
             new_root: cstring(new_root)?,
+            workdir: CString::from(c"/build"),
             mounts,
             flags,
             readonly_best_effort: id_maps.is_some(),
@@ -172,10 +175,129 @@ impl Sandbox {
         chdir(self.new_root.as_c_str()).map_err(|e| fail(b"chdir to the new root", e))?;
         pivot_root(c".", c".").map_err(|e| fail(b"pivot_root", e))?;
         unmount(c".", UnmountFlags::DETACH).map_err(|e| fail(b"detaching the old root", e))?;
-        chdir(c"/build").map_err(|e| fail(b"chdir to /build", e))?;
+        chdir(self.workdir.as_c_str()).map_err(|e| fail(b"chdir to the working directory", e))?;
         rustix::process::umask(Mode::from_raw_mode(0o022));
         Ok(())
     }
+}
+
+/// The uid and gid maps of a user namespace, when one is needed.
+type IdMaps = Option<(Vec<u8>, Vec<u8>)>;
+
+fn id_maps_and_flags(network: bool) -> (UnshareFlags, IdMaps) {
+    let mut flags = UnshareFlags::NEWNS | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS;
+    if !network {
+        flags |= UnshareFlags::NEWNET;
+    }
+    let uid = rustix::process::geteuid();
+    if uid.is_root() {
+        return (flags, None);
+    }
+    flags |= UnshareFlags::NEWUSER;
+    let gid = rustix::process::getegid();
+    (
+        flags,
+        Some((
+            format!("0 {} 1\n", uid.as_raw()).into_bytes(),
+            format!("0 {} 1\n", gid.as_raw()).into_bytes(),
+        )),
+    )
+}
+
+/// How [`run_script_as_root`] runs a script.
+#[derive(Debug, Clone)]
+pub struct RootScript<'a> {
+    /// The directory the script works on.
+    pub root: &'a Path,
+    /// `true`: `root` becomes `/` (with `/dev`, `/proc`, `/sys` and the store at `/nix/store`
+    /// mounted; mount points it lacks are created and removed again afterwards if still empty)
+    /// and the script runs with `shell` from inside it (e.g. a store path's `bin/sh`).
+    /// `false`: the script runs in the build sandbox (host `/usr`, `/bin`, ..., the store) with
+    /// `root` mounted at `/build` as its working directory, with the host's bash.
+    pub chroot: bool,
+    /// The host directory of the store, mounted at `/nix/store`.
+    pub store_dir: &'a Path,
+    /// A scratch directory on the host (for the sandbox skeleton when not chrooted).
+    pub scratch: &'a Path,
+    /// The interpreter and its arguments, as seen inside; the script text is passed as the
+    /// last argument (`sh -c SCRIPT`).
+    pub shell: &'a [&'a str],
+    pub script: &'a str,
+    pub env: &'a [(&'a str, &'a str)],
+}
+
+/// Runs a script as root (uid 0 in a user namespace mapping the caller when makes is not root)
+/// in private mount, IPC, UTS and network namespaces: what `runAsRoot` and `fakeRootCommands`
+/// need, without a VM. Returns the script's output; its exit status is for the caller to check.
+pub fn run_script_as_root(run: &RootScript) -> io::Result<std::process::Output> {
+    let (flags, id_maps) = id_maps_and_flags(false);
+    let mut created: Vec<std::path::PathBuf> = Vec::new();
+    let skeleton;
+    let sandbox = if run.chroot {
+        let mut mounts = Vec::new();
+        for (host, inside, readonly) in [
+            ("/dev", "dev", false),
+            ("/proc", "proc", false),
+            ("/sys", "sys", true),
+        ] {
+            let dst = run.root.join(inside);
+            if fs::symlink_metadata(&dst).is_err() {
+                fs::create_dir_all(&dst)?;
+                created.push(dst.clone());
+            }
+            mounts.push(BindMount {
+                src: cstring(Path::new(host))?,
+                dst: cstring(&dst)?,
+                readonly,
+            });
+        }
+        let store_inside = run.root.join("nix/store");
+        for d in [run.root.join("nix"), store_inside.clone()] {
+            if fs::symlink_metadata(&d).is_err() {
+                fs::create_dir(&d)?;
+                created.push(d);
+            }
+        }
+        mounts.push(BindMount {
+            src: cstring(run.store_dir)?,
+            dst: cstring(&store_inside)?,
+            readonly: false,
+        });
+        Sandbox {
+            new_root: cstring(run.root)?,
+            workdir: CString::from(c"/"),
+            mounts,
+            flags,
+            readonly_best_effort: id_maps.is_some(),
+            id_maps,
+        }
+    } else {
+        skeleton = tempfile::Builder::new()
+            .prefix("root-script-")
+            .tempdir_in(run.scratch)?;
+        let mut sb = Sandbox::prepare(skeleton.path(), run.store_dir, false)?;
+        sb.mounts.push(BindMount {
+            src: cstring(run.root)?,
+            dst: cstring(&skeleton.path().join("build"))?,
+            readonly: false,
+        });
+        sb
+    };
+    let mut cmd = Command::new(run.shell[0]);
+    cmd.args(&run.shell[1..])
+        .arg(run.script)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", "/homeless-shelter")
+        .envs(run.env.iter().copied())
+        .stdin(std::process::Stdio::null());
+    sandbox.install(&mut cmd);
+    let out = cmd.output();
+    // Mount points made for the run go again (the mounts died with the child's namespace).
+    for d in created.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+    out
 }
 
 /// Remounts a bind mount read-only, keeping the flags the kernel would refuse to drop.

@@ -96,6 +96,11 @@ pub fn spec(layered: bool) -> ImageSpec {
         gname: "root".into(),
         compressor: Compressor::Gz,
         include_store_paths: true,
+        fake_root_commands: String::new(),
+        enable_fakechroot: false,
+        run_as_root: String::new(),
+        script_inputs: Vec::new(),
+        no_effect: Vec::new(),
     }
 }
 
