@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests use (skopeo, umoci and runc read and run the
-# images; nix-bin is the reference evaluator and store; busybox-static goes into test images),
+# images; nix-bin is the reference evaluator and store; busybox-static goes into test images;
+# docker-registry, htpasswd (apache2-utils) and openssl make real registries for the
+# registry client's tests),
 # then runs every test, with missing tools treated as failures rather than skips, and ends
 # with one line adding up all test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix-bin
+bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix-bin docker-registry apache2-utils openssl
 export MAKES_REQUIRE_TOOLS=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -1,0 +1,43 @@
+//! A native client of the OCI distribution API, for `dockerTools.pullImage`/`fromImage` and
+//! `makes push`: no Nix, no skopeo, no Docker daemon.
+//!
+//! - [`Reference`]: image references normalised as Docker does (`alpine` is
+//!   `docker.io/library/alpine:latest`, served by `registry-1.docker.io`).
+//! - [`RegistryClient::pull`]: a manifest by digest (verified), the platform's manifest of an
+//!   index, then config and layers streamed into an OCI image layout, each verified against its
+//!   digest before it is renamed into place.
+//! - [`RegistryClient::push`]: an OCI layout directory or makes' archive; blobs the registry
+//!   has are skipped (`HEAD`), the others uploaded, then the manifest put under the tag.
+//! - Anonymous, Basic and bearer-token authentication ([`Credentials`]); HTTPS with the
+//!   system's roots and extra CA files, plain HTTP or unverified TLS only for registries marked
+//!   insecure ([`ClientOptions`]); bounded retries with backoff on connection errors, 5xx and
+//!   429.
+//!
+//! The crate returns files and bytes and knows nothing of the store or the evaluator
+//! (STYLE.md "Crates and boundaries"). It prints nothing and never writes a credential
+//! anywhere: not in errors, not in files.
+
+mod auth;
+mod client;
+mod digest;
+mod error;
+mod layout;
+mod manifest;
+mod platform;
+mod pull;
+mod push;
+mod reference;
+mod session;
+mod source;
+mod tls;
+
+pub use auth::Credentials;
+pub use client::{ClientOptions, RegistryClient};
+pub use digest::Digest;
+pub use error::RegistryError;
+pub use manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
+pub use platform::Platform;
+pub use pull::{PulledImage, PulledLayer};
+pub use push::PushSummary;
+pub use reference::{Reference, DOCKER_HUB, DOCKER_HUB_API_HOST};
+pub use source::ImageSource;
