@@ -11,6 +11,7 @@ mod image_features;
 mod image_layering;
 mod legacy;
 mod native_packages;
+mod registry;
 mod reproducible;
 mod seed_examples;
 mod spec_errors;

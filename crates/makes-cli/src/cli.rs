@@ -12,6 +12,7 @@ Examples:
   docker load -i \"$(makes /hello)\"      load the built image into Docker
   makes eval --expr '1 + 2'             evaluate a Nix expression
   makes gc --dry-run                    show what garbage collection would remove
+  makes push /hello ghcr.io/org/hello:1 build /hello and push it to a registry
 
 Environment:
   MAKES_STORE_DIR   where the store lives (default: $XDG_CACHE_HOME/makes/store)
@@ -24,7 +25,6 @@ Environment:
     version,
     about = "Build makes.nix container-image jobs into OCI images, without Nix",
     after_help = EXAMPLES,
-    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     /// The project directory (default: the nearest directory upward holding makes.nix).
@@ -54,6 +54,27 @@ pub enum Command {
     Eval(EvalArgs),
     /// Remove the store paths that no out-link reaches.
     Gc(GcArgs),
+    /// Build a job and push its image to a registry.
+    Push(PushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Allow plain HTTP or an unverified certificate for this registry.
+    #[arg(long)]
+    pub insecure: bool,
+    /// The environment variable holding the registry user name.
+    #[arg(long, value_name = "VAR", requires = "token_env")]
+    pub user_env: Option<String>,
+    /// The environment variable holding the registry password or token.
+    #[arg(long, value_name = "VAR", requires = "user_env")]
+    pub token_env: Option<String>,
+    /// The job whose image to push, e.g. `/hello`.
+    #[arg(value_name = "JOB", value_parser = parse_job_name)]
+    pub job: String,
+    /// Where to push it, e.g. `ghcr.io/org/app:1.0`.
+    #[arg(value_name = "REF")]
+    pub reference: String,
 }
 
 #[derive(Debug, Args)]

@@ -7,3 +7,6 @@ pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 pub const HOME: &str = "HOME";
 /// Search path entries for `<name>` lookups.
 pub const NIX_PATH: &str = "NIX_PATH";
+/// Registries (`host[:port]`, space-separated) reached over plain HTTP or without verifying
+/// their certificate, for pushes (deploy jobs, `makes push`) and pulls alike.
+pub const MAKES_INSECURE_REGISTRIES: &str = "MAKES_INSECURE_REGISTRIES";

@@ -6,6 +6,10 @@ mod clock;
 mod commands;
 mod env_vars;
 mod locations;
+mod progress_bars;
+mod publish;
+mod puller;
+mod realisation;
 mod report;
 mod session;
 
@@ -37,8 +41,13 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     let project = cli.project.as_deref();
     match (&cli.command, &cli.job) {
+        (Some(_), Some(job)) => {
+            eprintln!("makes: give either a job ({job}) or a command, not both; see makes --help");
+            Err(Failure::silent(2))
+        }
         (Some(Command::Eval(args)), _) => commands::eval::eval(args),
         (Some(Command::Gc(args)), _) => commands::gc::gc(args),
+        (Some(Command::Push(args)), _) => commands::push::push(project, args),
         (None, Some(job)) => commands::build::build(project, job, &cli.output),
         (None, None) if cli.list => commands::list::list(project),
         (None, None) => {

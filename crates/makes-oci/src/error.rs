@@ -76,6 +76,11 @@ pub enum OciError {
         stderr_tail: String,
     },
 
+    /// A `fromImage` that cannot be read as an image.
+    #[error("the base image {path} cannot be used: {reason}")]
+    #[diagnostic(code(makes::oci::invalid_base_image))]
+    InvalidBaseImage { path: PathBuf, reason: String },
+
     /// Only regular files, directories and symlinks go into a layer.
     #[error(
         "unsupported file type at {path} (only files, directories and symlinks go into a layer)"

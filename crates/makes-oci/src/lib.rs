@@ -11,6 +11,7 @@
 //! Contract: `shared/spec/makeContainerImage.md`; formats: REFERENCE.md sections 3 and 4.
 
 mod archive;
+mod base;
 mod blob;
 mod cache;
 mod compress;
@@ -31,6 +32,7 @@ use makes_spec::{Created, ImageSpec};
 use makes_store::{PathInfo, StorePath, STORE_DIR};
 
 pub use archive::write_oci_dir;
+pub use base::{BaseImage, BaseLayer};
 pub use blob::Digest;
 pub use error::OciError;
 pub use fsck::{fsck_archive, ArchiveCheck};
@@ -74,6 +76,8 @@ pub struct LayerSummary {
     pub store_paths: Vec<StorePath>,
     /// Whether the layer holds the customisation root.
     pub customisation: bool,
+    /// Whether the layer comes, as it is, from the base image (`fromImage`).
+    pub from_base: bool,
 }
 
 /// What [`build_image`] wrote.
@@ -96,6 +100,8 @@ pub struct ImageOptions<'a> {
     pub store_dir: Option<&'a Path>,
     /// Told about each layer as it is written.
     pub progress: Option<&'a dyn LayerProgress>,
+    /// The `fromImage` whose layers come first.
+    pub base: Option<&'a BaseImage>,
 }
 
 /// Progress of the layers of one image (the CLI draws bars; the library never prints).
@@ -142,7 +148,8 @@ pub fn build_image_with(
         find_in_closure(inputs.closure, reference, "config reference")?;
     }
 
-    let plan = plan_layers(spec, inputs.closure);
+    let base_layers = options.base.map_or(0, |b| b.layers.len());
+    let plan = plan_layers_over_base(spec, inputs.closure, base_layers);
     let work = tempfile::Builder::new()
         .prefix("makes-oci-")
         .tempdir_in(inputs.scratch)
@@ -179,8 +186,29 @@ pub fn build_image_with(
         store_dir: options.store_dir,
     };
 
-    let mut layers = Vec::with_capacity(plan.layers.len());
+    let mut layers = Vec::with_capacity(base_layers + plan.layers.len());
     let mut blobs: Vec<StoredBlob> = Vec::new();
+    // The base image's layers first, byte for byte under their own digests.
+    for layer in options
+        .base
+        .map(|b| b.layers.as_slice())
+        .unwrap_or_default()
+    {
+        layers.push(LayerSummary {
+            digest: layer.digest,
+            diff_id: layer.diff_id,
+            size: layer.size,
+            media_type: layer.media_type,
+            store_paths: Vec::new(),
+            customisation: false,
+            from_base: true,
+        });
+        blobs.push(StoredBlob {
+            path: layer.blob.clone(),
+            digest: layer.digest,
+            size: layer.size,
+        });
+    }
     let count = plan.layers.len();
     for (index, planned) in plan.layers.iter().enumerate() {
         // The key: format, compressor, owner policy, the store paths with their NAR hashes.
@@ -229,6 +257,7 @@ pub fn build_image_with(
                 media_type,
                 store_paths: planned.store_paths.clone(),
                 customisation: planned.root.is_some(),
+                from_base: false,
             });
             blobs.push(StoredBlob {
                 path,
@@ -286,13 +315,36 @@ pub fn build_image_with(
             media_type,
             store_paths: planned.store_paths.clone(),
             customisation: planned.root.is_some(),
+            from_base: false,
         });
         blobs.push(stored);
     }
 
     let config_layers: Vec<ConfigLayer> = layers.iter().map(history_comment).collect();
+    let image_config = match options.base {
+        Some(base) if !base.env.is_empty() => {
+            // Only `Env` is inherited from the base image, as dockerTools does.
+            let own: Vec<String> = spec
+                .config
+                .get("Env")
+                .and_then(|e| e.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut merged = spec.config.clone();
+            merged.insert(
+                "Env".to_owned(),
+                serde_json::json!(base::merge_env(&base.env, &own)),
+            );
+            merged
+        }
+        _ => spec.config.clone(),
+    };
     let config_json =
-        config::image_config_json(created, &spec.architecture, &spec.config, &config_layers)?;
+        config::image_config_json(created, &spec.architecture, &image_config, &config_layers)?;
     let config_blob = write_blob(&meta_dir, &config_json)?;
     let config_desc = Descriptor::new(MEDIA_TYPE_CONFIG, &config_blob.digest, config_blob.size);
     let layer_descs: Vec<Descriptor> = layers
@@ -397,6 +449,7 @@ fn add_store_paths(
 fn history_comment(layer: &LayerSummary) -> ConfigLayer {
     let paths: Vec<String> = layer.store_paths.iter().map(|p| p.to_absolute()).collect();
     let comment = match (layer.customisation, paths.is_empty()) {
+        _ if layer.from_base => "base image layer".to_string(),
         (true, true) => "makes customisation layer".to_string(),
         (true, false) => format!(
             "makes customisation layer; store paths: {}",
@@ -529,6 +582,7 @@ mod tests {
             run_as_root: String::new(),
             script_inputs: Vec::new(),
             no_effect: Vec::new(),
+            from_image: None,
         };
         let real = |p: &StorePath| dir.path().join(p.base_name());
         let out = dir.path().join("out.tar");

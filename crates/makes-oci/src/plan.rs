@@ -223,6 +223,7 @@ mod tests {
             run_as_root: String::new(),
             script_inputs: Vec::new(),
             no_effect: Vec::new(),
+            from_image: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! Layers are cached under `<store root>/cache/layers` (see the `cache` module), so an image
 //! rebuilt with unchanged layers neither re-tars nor re-compresses them.
 
-use crate::{build_image_with, ImageInputs, ImageOptions, LayerProgress};
+use crate::{build_image_with, BaseImage, ImageInputs, ImageOptions, LayerProgress};
 use makes_spec::ImageSpec;
 use makes_store::{ImageBuilder, LocalStore, PathInfo, StorePath};
 use std::path::{Path, PathBuf};
@@ -52,10 +52,20 @@ impl ImageBuilder for NativeImageBuilder {
         };
         let cache = Self::layer_cache_dir(&self.store);
         let store_dir = self.store.store_dir();
+        let base = match &spec.from_image {
+            Some(from) => {
+                let sp = StorePath::parse(from).map_err(|e| e.to_string())?;
+                let image = BaseImage::open(&self.store.real_path(&sp), scratch.path())
+                    .map_err(|e| e.to_string())?;
+                Some(image)
+            }
+            None => None,
+        };
         let options = ImageOptions {
             layer_cache: Some(&cache),
             store_dir: Some(&store_dir),
             progress: self.progress.as_deref(),
+            base: base.as_ref(),
         };
         let result = build_image_with(&inputs, &options, out_file)
             .map(|_| ())

@@ -72,6 +72,10 @@ pub struct ImageSpec {
     /// they must be built before the image, but do not go into it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub script_inputs: Vec<String>,
+    /// `fromImage`: the store path of the base image (a pulled OCI layout directory, or an
+    /// image archive); its layers come first, byte for byte, and its `Env` is inherited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_image: Option<String>,
     /// Attributes accepted for compatibility that change nothing here (`diskSize`,
     /// `buildVMMemorySize`), to be reported to the user.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -5,17 +5,21 @@
 //! attribute they are about, and reads a makes project (`load_project`). Later stages (store,
 //! image builder) only see the plain types.
 
+mod deploy;
 mod derivation;
 mod error;
 mod image;
 mod project;
+mod pull;
 mod reduce;
 mod reduce_derivation;
 mod reduce_image;
 
+pub use deploy::{reduce_deploy_spec, DeploySpec};
 pub use derivation::{DerivationSpec, SearchPaths};
 pub use error::SpecError;
 pub use image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
-pub use project::{find_project_dir, load_project, Job, Project, MAKES_ARGUMENTS};
+pub use project::{find_project_dir, load_project, Job, JobKind, Project, MAKES_ARGUMENTS};
+pub use pull::{reduce_pull_spec, PullSpec};
 pub use reduce_derivation::{reduce_derivation_spec, sanitize_derivation_name};
 pub use reduce_image::{reduce_image_spec, validate_date};

@@ -71,7 +71,6 @@ const SINGLE_ATTRS: &[&str] = &[
 /// Attributes accepted by the contract whose behaviour the image builder does not have yet:
 /// an error when used, never silently ignored.
 const NOT_YET: &[&str] = &[
-    "fromImage",
     "fromImageName",
     "fromImageTag",
     "includeNixDB",
@@ -297,8 +296,34 @@ pub fn reduce_image_spec(
         enable_fakechroot: f.bool("enableFakechroot")?.unwrap_or(false),
         run_as_root: f.string("runAsRoot")?.unwrap_or_default(),
         script_inputs: script_context.paths.iter().map(|p| p.to_string()).collect(),
+        from_image: reduce_from_image(&f)?,
         no_effect,
     })
+}
+
+/// `fromImage`: a pulled image (`dockerTools.pullImage { ... }`), another image job, or a
+/// path to an image archive (docker or OCI), as a store path. `null` means none.
+fn reduce_from_image(f: &Fields) -> Result<Option<String>, SpecError> {
+    match f.get("fromImage")? {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            let path = f.store_path_of("fromImage", &v)?;
+            let runs_as_root = f.string("runAsRoot")?.is_some_and(|s| !s.trim().is_empty());
+            if runs_as_root {
+                return Err(SpecError::NotSupported {
+                    what: "runAsRoot on top of a fromImage".into(),
+                    span: f.span_of("runAsRoot"),
+                });
+            }
+            if f.bool("enableFakechroot")?.unwrap_or(false) {
+                return Err(SpecError::NotSupported {
+                    what: "enableFakechroot on top of a fromImage".into(),
+                    span: f.span_of("enableFakechroot"),
+                });
+            }
+            Ok(Some(path))
+        }
+    }
 }
 
 /// The `config` set as OCI JSON, checking the shape of the keys the runtime reads.

@@ -12,7 +12,7 @@ use makes_eval::{
 };
 use makes_spec::{
     reduce_derivation_spec, reduce_image_spec, sanitize_derivation_name, Created, DerivationSpec,
-    ImageSpec,
+    ImageSpec, PullSpec,
 };
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -26,6 +26,8 @@ use std::rc::Rc;
 pub enum Recipe {
     Derivation(DerivationSpec),
     Image(ImageSpec),
+    /// `dockerTools.pullImage`: an OCI image layout directory fetched by digest.
+    Pull(PullSpec),
 }
 
 impl Recipe {
@@ -39,8 +41,10 @@ impl Recipe {
                 .iter()
                 .chain(&spec.config_references)
                 .chain(&spec.script_inputs)
+                .chain(&spec.from_image)
                 .cloned()
                 .collect(),
+            Recipe::Pull(_) => Vec::new(),
         }
     }
 }
@@ -210,6 +214,18 @@ pub(crate) fn package_value(name: &str, out: &StorePath) -> Value {
     Value::Attrs(Rc::new(attrs))
 }
 
+/// Fetches pulled images into the store; implemented with the registry client.
+pub trait ImagePuller {
+    /// Writes the image `spec` names, as an OCI image layout, into the new directory `out_dir`.
+    fn pull_image(&self, spec: &PullSpec, out_dir: &Path) -> Result<(), String>;
+}
+
+/// What `realise` builds images and pulls with.
+pub struct Builders<'a> {
+    pub images: &'a dyn ImageBuilder,
+    pub puller: &'a dyn ImagePuller,
+}
+
 /// Builds images, given their closure; implemented by the image builder crate.
 pub trait ImageBuilder {
     fn build_image(
@@ -229,6 +245,9 @@ pub enum RealiseError {
     #[error("building the image {path} failed: {message}")]
     #[diagnostic(code(makes::store::image_build))]
     Image { path: StorePath, message: String },
+    #[error("pulling the image {path} failed: {message}")]
+    #[diagnostic(code(makes::store::pull))]
+    Pull { path: StorePath, message: String },
     #[error("{path} is not a store path this evaluation knows how to build")]
     #[diagnostic(code(makes::store::unknown_output))]
     UnknownOutput { path: String },
@@ -238,7 +257,7 @@ pub enum RealiseError {
 pub fn realise(
     store: &LocalStore,
     recipes: &Recipes,
-    images: &dyn ImageBuilder,
+    builders: &Builders,
     path: &str,
     progress: &dyn Fn(&str),
 ) -> Result<PathInfo, RealiseError> {
@@ -254,7 +273,7 @@ pub fn realise(
         });
     };
     for input in recipe.inputs() {
-        realise(store, recipes, images, &input, progress)?;
+        realise(store, recipes, builders, &input, progress)?;
     }
     progress(&format!("building {sp}"));
     match recipe {
@@ -265,7 +284,8 @@ pub fn realise(
             // An image archive refers to no store path: its contents travel inside it (and
             // compressed layers could hide a hash anyway), as with dockerTools' tarballs.
             store.build_output(&sp, &[], |real_out: &Path| {
-                images
+                builders
+                    .images
                     .build_image(&spec, &closure, real_out)
                     .map_err(|message| RealiseError::Image {
                         path: sp.clone(),
@@ -273,7 +293,42 @@ pub fn realise(
                     })
             })
         }
+        Recipe::Pull(spec) => {
+            progress(&format!(
+                "pulling {}@{}",
+                spec.image_name, spec.image_digest
+            ));
+            store.build_output(&sp, &[], |real_out: &Path| {
+                builders
+                    .puller
+                    .pull_image(&spec, real_out)
+                    .map_err(|message| RealiseError::Pull {
+                        path: sp.clone(),
+                        message,
+                    })
+            })
+        }
     }
+}
+
+/// The version tag of the serialisation hashed by `pull_output_path`.
+const PULL_TAG: &[u8] = b"makes-pull-v1\0";
+
+/// A pulled image's output path: addressed by what pins its content (name, digest, platform),
+/// named as nixpkgs names it (`docker-image-<finalImageName>-<finalImageTag>`).
+pub fn pull_output_path(spec: &PullSpec) -> StorePath {
+    let mut hasher = Sha256::new();
+    hasher.update(PULL_TAG);
+    for part in [&spec.image_name, &spec.image_digest, &spec.os, &spec.arch] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    let name = format!(
+        "docker-image-{}-{}",
+        spec.final_image_name, spec.final_image_tag
+    );
+    make_store_path("output:out", &digest, &sanitize_derivation_name(&name))
 }
 
 fn recipe_roots(spec: &ImageSpec) -> Result<Vec<StorePath>, StoreError> {

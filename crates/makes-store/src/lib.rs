@@ -25,8 +25,8 @@ pub use builder::run_derivation;
 pub use error::{Result, StoreError};
 pub use eval_builtins::{project_path_builtin, store_builtins};
 pub use eval_glue::{
-    image_output_path, realise, store_arguments, ImageBuilder, RealiseError, Recipe, Recipes,
-    StoreIo,
+    image_output_path, pull_output_path, realise, store_arguments, Builders, ImageBuilder,
+    ImagePuller, RealiseError, Recipe, Recipes, StoreIo,
 };
 pub use gc::GcReport;
 pub use local::LocalStore;

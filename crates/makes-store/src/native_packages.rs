@@ -7,12 +7,12 @@
 //! The set they live in stands for `inputs.nixpkgs` (and `__nixpkgs__`, and what
 //! `fetchNixpkgs` returns) until packages from nixpkgs themselves can be provided.
 
-use crate::eval_glue::{package_value, Recipe, Recipes};
+use crate::eval_glue::{package_value, pull_output_path, Recipe, Recipes};
 use crate::path::derivation_output_path;
 use makes_eval::{
     make_primop, Attrs, CoercionMode, Context, EvalError, Evaluator, PrimOpFn, Thunk, Value,
 };
-use makes_spec::{sanitize_derivation_name, DerivationSpec, SearchPaths};
+use makes_spec::{reduce_pull_spec, sanitize_derivation_name, DerivationSpec, SearchPaths};
 use makes_syntax::{FileId, Span};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -61,6 +61,25 @@ pub fn native_package_set(recipes: &Recipes) -> Value {
         });
         set.insert(name, Thunk::value(make_primop(name, 3, run_command)), None);
     }
+    let r = recipes.clone();
+    let pull_image: PrimOpFn = Rc::new(move |ev, args| {
+        let arg = args[0].force(ev)?;
+        let spec = reduce_pull_spec(ev, &arg, None)?;
+        let out = pull_output_path(&spec);
+        r.insert(out.clone(), Recipe::Pull(spec));
+        Ok(package_value(&out.name, &out))
+    });
+    let mut docker_tools = Attrs::new();
+    docker_tools.insert(
+        "pullImage",
+        Thunk::value(make_primop("pullImage", 1, pull_image)),
+        None,
+    );
+    set.insert(
+        "dockerTools",
+        Thunk::value(Value::Attrs(Rc::new(docker_tools))),
+        None,
+    );
     Value::Attrs(Rc::new(set))
 }
 

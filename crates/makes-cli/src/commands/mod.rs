@@ -4,3 +4,4 @@ pub mod build;
 pub mod eval;
 pub mod gc;
 pub mod list;
+pub mod push;

@@ -101,6 +101,7 @@ pub fn spec(layered: bool) -> ImageSpec {
         run_as_root: String::new(),
         script_inputs: Vec::new(),
         no_effect: Vec::new(),
+        from_image: None,
     }
 }
 

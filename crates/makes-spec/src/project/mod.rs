@@ -43,6 +43,7 @@ pub const MAKES_ARGUMENTS: &[&str] = &[
 
 /// Top-level attributes makes implements here.
 const HANDLED_TOP_LEVEL: &[&str] = &[
+    "deployContainer",
     "extendingMakesDirs",
     "imports",
     "inputs",
@@ -55,7 +56,6 @@ const HANDLED_TOP_LEVEL: &[&str] = &[
 const OTHER_TOP_LEVEL: &[&str] = &[
     "cache",
     "calculateScorecard",
-    "deployContainer",
     "deployContainerManifest",
     "deployNomad",
     "deployTerraform",
@@ -101,6 +101,17 @@ const OTHER_TOP_LEVEL: &[&str] = &[
 pub struct Job {
     pub value: Thunk,
     pub span: Option<Span>,
+    /// What kind of job it is: a package to build, or makes' `deployContainer` (whose value
+    /// is its configuration set).
+    pub kind: JobKind,
+}
+
+/// The kinds of jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    Build,
+    /// `deployContainer.<name>`: build `src`, push it to `image`.
+    DeployContainer,
 }
 
 /// An evaluated project: its jobs by name (sorted), values still lazy.
@@ -253,6 +264,27 @@ pub fn load_project(
             Job {
                 value: attr.value.clone(),
                 span: attr.span,
+                kind: JobKind::Build,
+            },
+        );
+    }
+    // makes' `deployContainer.<name>` modules are the jobs `/deployContainer/<name>`.
+    let deploys = merged_attr(ev, &modules.borrow(), "deployContainer")?;
+    for (name, attr) in deploys.iter() {
+        let job = format!("/deployContainer/{name}");
+        if jobs.contains_key(&job) {
+            return Err(SpecError::Invalid {
+                attr: format!("deployContainer.{name}"),
+                message: format!("the job {job} is also defined in jobs"),
+                span: attr.span,
+            });
+        }
+        jobs.insert(
+            job,
+            Job {
+                value: attr.value.clone(),
+                span: attr.span,
+                kind: JobKind::DeployContainer,
             },
         );
     }

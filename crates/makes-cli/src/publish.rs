@@ -1,0 +1,71 @@
+//! Pushing a built image archive to a registry (for `makes push` and deploy jobs). Credentials
+//! come from environment variables named by the user; their values are never printed.
+
+use crate::report::Failure;
+use makes_registry::{ClientOptions, Credentials, ImageSource, Reference, RegistryClient};
+use std::path::Path;
+
+/// Where and how to push.
+pub struct PushTarget<'a> {
+    pub reference: &'a str,
+    pub insecure: bool,
+    /// Names of the variables holding the user and the token.
+    pub credential_vars: Option<(&'a str, &'a str)>,
+    pub attempts: Option<u32>,
+}
+
+/// Pushes the archive at `archive`; returns `REF@DIGEST` of what the registry now holds.
+pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failure> {
+    let reference =
+        Reference::parse(target.reference).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let mut options = ClientOptions::default();
+    if target.insecure
+        || insecure_registries()
+            .iter()
+            .any(|r| r == reference.registry())
+    {
+        options
+            .insecure_registries
+            .push(reference.registry().to_owned());
+    }
+    if let Some(n) = target.attempts {
+        options.max_tries = n.max(1);
+    }
+    let mut client =
+        RegistryClient::new(options).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    if let Some((user_var, token_var)) = target.credential_vars {
+        let read = |var: &str| {
+            std::env::var(var)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    Failure::message(format!(
+                        "the environment variable {var} (registry credentials) is not set"
+                    ))
+                })
+        };
+        client = client.with_credentials(
+            reference.registry(),
+            Credentials::new(read(user_var)?, read(token_var)?),
+        );
+    }
+    let summary = client
+        .push(&ImageSource::Archive(archive.to_owned()), &reference)
+        .map_err(|e| Failure::report(miette::Report::new(e)))?;
+    eprintln!(
+        "makes: pushed {reference}: {} blobs uploaded ({} bytes), {} already there",
+        summary.uploaded.len(),
+        summary.bytes_uploaded,
+        summary.skipped.len()
+    );
+    Ok(format!("{}@{}", reference, summary.manifest_digest))
+}
+
+/// The registries `MAKES_INSECURE_REGISTRIES` marks insecure.
+pub fn insecure_registries() -> Vec<String> {
+    std::env::var(crate::env_vars::MAKES_INSECURE_REGISTRIES)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}

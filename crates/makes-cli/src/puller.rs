@@ -1,0 +1,32 @@
+//! `dockerTools.pullImage` through the native registry client: the image is fetched by its
+//! digest into the store path being built, as an OCI image layout.
+
+use makes_registry::{ClientOptions, Digest, Platform, Reference, RegistryClient};
+use makes_spec::PullSpec;
+use makes_store::ImagePuller;
+use std::path::Path;
+
+pub struct RegistryPuller;
+
+impl ImagePuller for RegistryPuller {
+    fn pull_image(&self, spec: &PullSpec, out_dir: &Path) -> Result<(), String> {
+        let reference = Reference::parse(&spec.image_name).map_err(|e| e.to_string())?;
+        let digest = Digest::parse(&spec.image_digest).map_err(|e| e.to_string())?;
+        let mut options = ClientOptions::default();
+        if !spec.tls_verify
+            || crate::publish::insecure_registries()
+                .iter()
+                .any(|r| r == reference.registry())
+        {
+            options
+                .insecure_registries
+                .push(reference.registry().to_owned());
+        }
+        let client = RegistryClient::new(options).map_err(|e| e.to_string())?;
+        let platform = Platform::new(&spec.os, &spec.arch, None);
+        client
+            .pull(&reference, Some(&digest), &platform, out_dir)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}

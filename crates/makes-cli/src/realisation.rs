@@ -1,0 +1,137 @@
+//! Turning a job into a built store path: evaluate it, then build it and everything it needs
+//! (what `makes JOB`, `makes push` and deploy jobs share).
+
+use crate::progress_bars::Bars;
+use crate::publish::{push_archive, PushTarget};
+use crate::puller::RegistryPuller;
+use crate::report::report_spec;
+use crate::report::Failure;
+use crate::session::{eval_failure, Session};
+use makes_eval::{CoercionMode, Value};
+use makes_oci::{LayerProgress, NativeImageBuilder};
+use makes_spec::{reduce_deploy_spec, JobKind, Project};
+use makes_store::{realise, Builders, Recipe, StorePath};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// What running a job gave.
+pub struct JobResult {
+    /// Where the built result is on disk.
+    pub path: PathBuf,
+    /// For deploy jobs: `REF@DIGEST` of the pushed image.
+    pub pushed: Option<String>,
+}
+
+/// Runs `job` of `project`: builds it (and, for a `deployContainer` job, pushes the image). An
+/// unknown job lists the valid ones on stderr and fails with exit code 1.
+pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobResult, Failure> {
+    let kind = project.jobs.get(job).map(|j| j.kind);
+    if kind != Some(JobKind::DeployContainer) {
+        return Ok(JobResult {
+            path: realise_job(session, project, job)?,
+            pushed: None,
+        });
+    }
+    let entry = &project.jobs[job];
+    let ev = &session.evaluator;
+    let value = entry.value.force(ev).map_err(|e| {
+        eval_failure(
+            ev,
+            &e.note(entry.span, format!("while evaluating the job '{job}'")),
+        )
+    })?;
+    let spec = reduce_deploy_spec(ev, &value, entry.span).map_err(|e| report_spec(ev, &e))?;
+    let path = realise_path(session, &spec.src)?;
+    let target = PushTarget {
+        reference: &spec.image,
+        insecure: false,
+        credential_vars: spec
+            .credential_vars
+            .as_ref()
+            .map(|(u, t)| (u.as_str(), t.as_str())),
+        attempts: Some(spec.attempts),
+    };
+    let pushed = push_archive(&path, &target)?;
+    Ok(JobResult {
+        path,
+        pushed: Some(pushed),
+    })
+}
+
+/// Builds `job` of `project`; returns where its result is on disk. An unknown job lists the
+/// valid ones on stderr and fails with exit code 1.
+pub fn realise_job(session: &Session, project: &Project, job: &str) -> Result<PathBuf, Failure> {
+    let Some(entry) = project.jobs.get(job) else {
+        eprintln!(
+            "makes: no job '{job}' in {}",
+            project.dir.join("makes.nix").display()
+        );
+        if project.jobs.is_empty() {
+            eprintln!("The project defines no jobs.");
+        } else {
+            eprintln!("Valid jobs:");
+            for name in project.jobs.keys() {
+                eprintln!("  {name}");
+            }
+        }
+        return Err(Failure::silent(1));
+    };
+    let ev = &session.evaluator;
+    let value = entry.value.force(ev).map_err(|e| {
+        eval_failure(
+            ev,
+            &e.note(entry.span, format!("while evaluating the job '{job}'")),
+        )
+    })?;
+    if !matches!(&value, Value::Attrs(a) if a.contains("outPath")) {
+        return Err(Failure::message(format!(
+            "the job '{job}' is {}, not a package (expected e.g. makeContainerImage {{ ... }})",
+            value.describe()
+        )));
+    }
+    let out = ev
+        .coerce_to_string(
+            &value,
+            CoercionMode::INTERPOLATION,
+            entry.span.unwrap_or(makes_syntax::Span {
+                file: makes_syntax::FileId(u32::MAX),
+                start: 0,
+                end: 0,
+            }),
+        )
+        .map_err(|e| eval_failure(ev, &e))?;
+
+    realise_path(session, out.as_str())
+}
+
+/// Builds the store path `out` and what it needs; returns where it is on disk.
+pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
+    let show_progress = std::io::stderr().is_terminal();
+    let progress = |msg: &str| {
+        if show_progress {
+            eprintln!("makes: {msg}");
+        }
+    };
+    let out_path = StorePath::parse(out).ok();
+    if let Some(Recipe::Image(spec)) = out_path.as_ref().and_then(|p| session.recipes.get(p)) {
+        for attr in &spec.no_effect {
+            eprintln!(
+                "makes: warning: '{attr}' has no effect: makes runs runAsRoot in namespaces, not in a VM"
+            );
+        }
+    }
+    let images = NativeImageBuilder {
+        store: session.store.clone(),
+        now: session.now.clone(),
+        progress: show_progress.then(|| Box::new(Bars::default()) as Box<dyn LayerProgress>),
+    };
+    let builders = Builders {
+        images: &images,
+        puller: &RegistryPuller,
+    };
+    realise(&session.store, &session.recipes, &builders, out, &progress)
+        .map_err(|e| Failure::report(miette::Report::new(e)))?;
+
+    let store_path = StorePath::parse(out).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    Ok(session.store.real_path(&store_path))
+}

@@ -1,0 +1,102 @@
+//! `DeploySpec`: makes' `deployContainer.<name> = { credentials = { token; user; }; image;
+//! src; attempts ? 1; setup ? [ ]; sign ? false; }`, reduced. Credentials are the NAMES of
+//! environment variables, never their values.
+
+use crate::error::SpecError;
+use crate::reduce::Fields;
+use makes_eval::{Evaluator, Value};
+use makes_syntax::Span;
+
+/// Where and how a deploy job pushes its image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploySpec {
+    /// The reference to push to, e.g. `ghcr.io/org/app:1.0`.
+    pub image: String,
+    /// The image to push: a store path (a `makeContainerImage` output).
+    pub src: String,
+    /// Names of the variables holding the user and the token.
+    pub credential_vars: Option<(String, String)>,
+    pub attempts: u32,
+}
+
+const ARGS: &[&str] = &[
+    "attempts",
+    "credentials",
+    "image",
+    "setup",
+    "sign",
+    "src",
+    "tag",
+];
+
+pub fn reduce_deploy_spec(
+    ev: &Evaluator,
+    value: &Value,
+    span: Option<Span>,
+) -> Result<DeploySpec, SpecError> {
+    let f = Fields::new(ev, value, "deployContainer's value", span)?;
+    f.reject_unknown("deployContainer", ARGS)?;
+    let image = f
+        .string("image")?
+        .ok_or_else(|| SpecError::MissingAttribute {
+            function: "deployContainer",
+            attr: "image".into(),
+            span,
+        })?;
+    let src_value = f.get("src")?.ok_or_else(|| SpecError::MissingAttribute {
+        function: "deployContainer",
+        attr: "src".into(),
+        span,
+    })?;
+    let src = f.store_path_of("src", &src_value)?;
+    let credential_vars = match f.get("credentials")? {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let c = Fields::new(ev, &v, "credentials", f.span_of("credentials"))?;
+            c.reject_unknown("credentials", &["token", "user"])?;
+            let var = |name: &str| -> Result<String, SpecError> {
+                c.string(name)?.ok_or_else(|| SpecError::MissingAttribute {
+                    function: "credentials",
+                    attr: name.into(),
+                    span: f.span_of("credentials"),
+                })
+            };
+            Some((var("user")?, var("token")?))
+        }
+    };
+    if f.bool("sign")?.unwrap_or(false) {
+        return Err(SpecError::NotSupported {
+            what: "deployContainer's 'sign'".into(),
+            span: f.span_of("sign"),
+        });
+    }
+    if matches!(f.get("setup")?, Some(Value::List(l)) if !l.is_empty()) {
+        return Err(SpecError::NotSupported {
+            what: "deployContainer's 'setup'".into(),
+            span: f.span_of("setup"),
+        });
+    }
+    if f.get("tag")?.is_some() {
+        return Err(SpecError::NotSupported {
+            what: "deployContainer's 'tag' (give the tag in 'image')".into(),
+            span: f.span_of("tag"),
+        });
+    }
+    let attempts = match f.int("attempts")? {
+        None => 1,
+        Some(n) if (1..=100).contains(&n) => n as u32,
+        Some(n) => {
+            return Err(SpecError::Invalid {
+                attr: "attempts".into(),
+                message: format!("must be between 1 and 100, got {n}"),
+                span: f.span_of("attempts"),
+            })
+        }
+    };
+    Ok(DeploySpec {
+        image,
+        src,
+        credential_vars,
+        attempts,
+    })
+}
