@@ -6,6 +6,7 @@ mod common;
 mod bad_inputs;
 mod cli;
 mod eval_oracle;
+mod from_image;
 mod hello_image;
 mod image_features;
 mod image_layering;

@@ -5,7 +5,7 @@
 
 use crate::common::{assert_success, have_tool, run, write_project, Sandbox};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -69,7 +69,7 @@ fn stdout_line(out: &std::process::Output) -> String {
 }
 
 /// The base image: busybox (from fixtures/hello's recipe) with an Env and a file of its own.
-const BASE: &str = r#"{ makeContainerImage, makeDerivation, ... }:
+pub(crate) const BASE: &str = r#"{ makeContainerImage, makeDerivation, ... }:
 let
   busybox = makeDerivation {
     name = "busybox";
@@ -153,13 +153,14 @@ fn digest_of(reference: &str) -> String {
     v["Digest"].as_str().expect("digest").to_owned()
 }
 
-/// Unpacks `archive` with skopeo and umoci and runs it with runc; returns stdout.
-fn run_image(sandbox: &Sandbox, archive: &Path) -> String {
-    let layout = sandbox.dir.path().join("layout");
-    let bundle = sandbox.dir.path().join("bundle");
+/// Copies the image at the skopeo reference `source` into a layout, unpacks it with umoci
+/// and runs it with runc; returns stdout. `name` keeps the directories of two runs apart.
+pub(crate) fn run_image(sandbox: &Sandbox, source: &str, name: &str) -> String {
+    let layout = sandbox.dir.path().join(format!("layout-{name}"));
+    let bundle = sandbox.dir.path().join(format!("bundle-{name}"));
     run(Command::new("skopeo")
         .arg("copy")
-        .arg(format!("oci-archive:{}", archive.display()))
+        .arg(source)
         .arg(format!("oci:{}:x", layout.display())));
     run(Command::new("umoci")
         .args(["unpack", "--image"])
@@ -174,7 +175,7 @@ fn run_image(sandbox: &Sandbox, archive: &Path) -> String {
     }
     std::fs::write(&config_path, serde_json::to_vec(&config).expect("json")).expect("write");
     let id = format!(
-        "makes-reg-{}",
+        "makes-reg-{name}-{}",
         sandbox
             .dir
             .path()
@@ -207,36 +208,17 @@ fn push_pull_from_image_and_deploy_against_a_real_registry() {
     let registry = Registry::start();
     let sandbox = Sandbox::new();
 
-    // Build the base and push it with `makes push`.
+    // The base is built by makes and pushed there by skopeo.
     let base_project = sandbox.dir.path().join("base");
     write_project(&base_project, BASE);
+    let base_archive = sandbox.build(&base_project, "/base");
     let base_ref = format!("{}/base:1", registry.addr);
-    let pushed = run(sandbox.makes().arg("--project").arg(&base_project).args([
-        "push",
-        "--insecure",
-        "/base",
-        &base_ref,
-    ]));
-    let pushed = stdout_line(&pushed);
-    let (_, digest) = pushed.split_once('@').expect("REF@DIGEST on stdout");
-    assert_eq!(
-        digest_of(&format!("docker://{base_ref}")),
-        digest,
-        "skopeo sees what makes pushed"
-    );
-
-    // Pushing the same image again uploads nothing.
-    let again = run(sandbox.makes().arg("--project").arg(&base_project).args([
-        "push",
-        "--insecure",
-        "/base",
-        &base_ref,
-    ]));
-    assert!(
-        String::from_utf8_lossy(&again.stderr).contains(": 0 blobs uploaded"),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    run(Command::new("skopeo")
+        .args(["copy", "--dest-tls-verify=false"])
+        .arg(format!("oci-archive:{}", base_archive.display()))
+        .arg(format!("docker://{base_ref}")));
+    let digest = digest_of(&format!("docker://{base_ref}"));
+    let digest = digest.as_str();
 
     // The derived image starts from the base, pulled by digest.
     let derived = sandbox.dir.path().join("derived");
@@ -259,9 +241,50 @@ fn push_pull_from_image_and_deploy_against_a_real_registry() {
         serde_json::json!(["PATH=/bin", "FROM_BASE=yes", "SHARED=derived", "APP=1"])
     );
     assert_eq!(
-        run_image(&sandbox, &archive),
+        run_image(
+            &sandbox,
+            &format!("oci-archive:{}", archive.display()),
+            "built"
+        ),
         "yes derived 1 base-file\n",
         "base files, base and own Env"
+    );
+
+    // makes pushes the built image; skopeo pulls it back with the same digest, and it runs.
+    let derived_ref = format!("{}/derived:1", registry.addr);
+    let pushed = run(sandbox.makes().arg("--project").arg(&derived).args([
+        "push",
+        "--insecure",
+        "/derived",
+        &derived_ref,
+    ]));
+    let pushed = stdout_line(&pushed);
+    let (_, pushed_digest) = pushed.split_once('@').expect("REF@DIGEST on stdout");
+    let pulled = sandbox.dir.path().join("pulled-back");
+    run(Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false"])
+        .arg(format!("docker://{derived_ref}"))
+        .arg(format!("oci:{}:x", pulled.display())));
+    assert_eq!(
+        digest_of(&format!("docker://{derived_ref}")),
+        pushed_digest,
+        "skopeo sees what makes pushed"
+    );
+    let again = run(sandbox.makes().arg("--project").arg(&derived).args([
+        "push",
+        "--insecure",
+        "/derived",
+        &derived_ref,
+    ]));
+    let again_err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again_err.contains(": 0 blobs uploaded"),
+        "the second push uploads nothing: {again_err}"
+    );
+    let pulled_run = run_image(&sandbox, &format!("oci:{}:x", pulled.display()), "pulled");
+    assert_eq!(
+        pulled_run, "yes derived 1 base-file\n",
+        "the pulled-back image runs with the base's files"
     );
 
     // The deploy job builds the image and pushes it.
