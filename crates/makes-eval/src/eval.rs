@@ -144,20 +144,116 @@ impl Evaluator {
         result
     }
 
+    /// Expressions in tail position (the branch of an `if`, the body of a `let`, `with`,
+    /// `assert`, or of a called lambda) are evaluated by looping, not recursing: deep Nix
+    /// recursion then needs far less Rust stack. Each loop still counts toward `MAX_DEPTH`, so
+    /// unbounded tail recursion is a clean error, not a hang.
     fn eval_inner(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
+        let entry_depth = self.depth.get();
+        let result = self.eval_loop(expr.clone(), env.clone());
+        self.depth.set(entry_depth);
+        result
+    }
+
+    fn eval_loop(&self, mut expr: ExprRef, mut env: Env) -> Result<Value> {
+        loop {
+            let span = expr.span;
+            let (next, next_env) = match &expr.kind {
+                ExprKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    let branch = if self.eval_bool(cond, &env)? {
+                        then
+                    } else {
+                        otherwise
+                    };
+                    (branch.clone(), env)
+                }
+                ExprKind::Let { bindings, body } => {
+                    let frame = self.recursive_frame(bindings, &env);
+                    (body.clone(), frame)
+                }
+                ExprKind::With { namespace, body } => {
+                    let frame = Rc::new(EnvFrame {
+                        slots: Vec::new(),
+                        with: Some(self.thunk(namespace, &env)),
+                        parent: Some(env.clone()),
+                    });
+                    (body.clone(), frame)
+                }
+                ExprKind::Assert { cond, body } => {
+                    if !self.eval_bool(cond, &env)? {
+                        return Err(self.assertion_failed(cond));
+                    }
+                    (body.clone(), env)
+                }
+                ExprKind::Apply { func, arg } => {
+                    let f = self.eval(func, &env)?;
+                    let arg = self.thunk(arg, &env);
+                    match &f {
+                        Value::Lambda(closure) => {
+                            let frame = self.bind_lambda(closure, arg, span)?;
+                            (closure.def.body.clone(), frame)
+                        }
+                        _ => return self.apply(&f, arg, span),
+                    }
+                }
+                _ => return self.eval_simple(&expr, &env),
+            };
+            let depth = self.depth.get();
+            if depth >= MAX_DEPTH {
+                return Err(EvalError::new(EvalErrorKind::StackOverflow, Some(span)));
+            }
+            self.depth.set(depth + 1);
+            expr = next;
+            env = next_env;
+        }
+    }
+
+    #[inline(never)]
+    fn assertion_failed(&self, cond: &ExprRef) -> EvalError {
+        let text = self
+            .sources
+            .get(cond.span.file)
+            .map(|f| f.text[cond.span.start as usize..cond.span.end as usize].to_owned())
+            .unwrap_or_default();
+        EvalError::new(EvalErrorKind::AssertionFailed(text), Some(cond.span))
+    }
+
+    /// Expressions that are not in tail position.
+    fn eval_simple(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
         let span = expr.span;
         match &expr.kind {
             ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
             ExprKind::Str(s) => Ok(Value::String(NixString::plain(s.clone()))),
+            ExprKind::Var(Var::Local { depth, slot }) => {
+                lookup_local(env, *depth, *slot).force(self)
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, env, span),
+            ExprKind::Lambda(def) => Ok(Value::Lambda(Rc::new(Closure {
+                def: def.clone(),
+                env: env.clone(),
+            }))),
+            ExprKind::List(items) => Ok(Value::List(Rc::new(
+                items.iter().map(|i| self.thunk(i, env)).collect(),
+            ))),
+            _ => self.eval_rare(expr, env),
+        }
+    }
+
+    /// The remaining forms, kept out of the hot path so that its stack frame stays small.
+    #[inline(never)]
+    fn eval_rare(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
+        let span = expr.span;
+        match &expr.kind {
             ExprKind::Interpolated(parts) => self.interpolate(parts, env, span),
             ExprKind::Path { kind, parts, base } => {
                 self.path_literal(*kind, parts, base.as_deref(), env, span)
             }
             ExprKind::SearchPath(name) => self.find_in_search_path(name, span),
-            ExprKind::Var(Var::Local { depth, slot }) => {
-                lookup_local(env, *depth, *slot).force(self)
-            }
             ExprKind::Var(Var::With { name }) => self.lookup_with(env, name, span),
             ExprKind::Select {
                 target,
@@ -165,23 +261,7 @@ impl Evaluator {
                 default,
             } => self.select(target, path, default.as_ref(), env, span),
             ExprKind::HasAttr { target, path } => self.has_attr_path(target, path, env),
-            ExprKind::Apply { func, arg } => {
-                let f = self.eval(func, env)?;
-                let arg = self.thunk(arg, env);
-                self.apply(&f, arg, span)
-            }
-            ExprKind::Lambda(def) => Ok(Value::Lambda(Rc::new(Closure {
-                def: def.clone(),
-                env: env.clone(),
-            }))),
             ExprKind::AttrSet(def) => self.attr_set(def, env),
-            ExprKind::Let { bindings, body } => {
-                let frame = self.recursive_frame(bindings, env);
-                self.eval(body, &frame)
-            }
-            ExprKind::List(items) => Ok(Value::List(Rc::new(
-                items.iter().map(|i| self.thunk(i, env)).collect(),
-            ))),
             ExprKind::Unary { op, operand } => {
                 let v = self.eval(operand, env)?;
                 match (op, v) {
@@ -204,43 +284,6 @@ impl Evaluator {
                     )),
                 }
             }
-            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, env, span),
-            ExprKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                if self.eval_bool(cond, env)? {
-                    self.eval(then, env)
-                } else {
-                    self.eval(otherwise, env)
-                }
-            }
-            ExprKind::Assert { cond, body } => {
-                if self.eval_bool(cond, env)? {
-                    self.eval(body, env)
-                } else {
-                    let text = self
-                        .sources
-                        .get(cond.span.file)
-                        .map(|f| {
-                            f.text[cond.span.start as usize..cond.span.end as usize].to_owned()
-                        })
-                        .unwrap_or_default();
-                    Err(EvalError::new(
-                        EvalErrorKind::AssertionFailed(text),
-                        Some(cond.span),
-                    ))
-                }
-            }
-            ExprKind::With { namespace, body } => {
-                let frame = Rc::new(EnvFrame {
-                    slots: Vec::new(),
-                    with: Some(self.thunk(namespace, env)),
-                    parent: Some(env.clone()),
-                });
-                self.eval(body, &frame)
-            }
             ExprKind::CurPos => {
                 let mut attrs = Attrs::new();
                 if let Some(file) = self.sources.get(span.file) {
@@ -255,6 +298,8 @@ impl Evaluator {
                 }
                 Ok(Value::Attrs(Rc::new(attrs)))
             }
+            // Tail forms and the hot ones are handled by `eval_loop` and `eval_simple`.
+            _ => self.eval_loop(expr.clone(), env.clone()),
         }
     }
 
@@ -532,6 +577,12 @@ impl Evaluator {
     }
 
     fn call_lambda(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Value> {
+        let frame = self.bind_lambda(closure, arg, span)?;
+        self.eval(&closure.def.body, &frame)
+    }
+
+    /// The frame a call of `closure` with `arg` evaluates its body in.
+    fn bind_lambda(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Env> {
         let def = &closure.def;
         let frame = match &def.param {
             Param::Ident(_) => Rc::new(EnvFrame {
@@ -602,7 +653,7 @@ impl Evaluator {
                 frame
             }
         };
-        self.eval(&def.body, &frame)
+        Ok(frame)
     }
 
     fn lambda_name(&self, span: Span) -> String {
