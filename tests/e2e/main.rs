@@ -15,5 +15,6 @@ mod native_packages;
 mod registry;
 mod reproducible;
 mod seed_examples;
+mod show;
 mod spec_errors;
 mod store;

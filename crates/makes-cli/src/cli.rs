@@ -13,6 +13,7 @@ Examples:
   makes eval --expr '1 + 2'             evaluate a Nix expression
   makes gc --dry-run                    show what garbage collection would remove
   makes push /hello ghcr.io/org/hello:1 build /hello and push it to a registry
+  makes show /hello                     print the spec of /hello as JSON (nothing is built)
 
 Environment:
   MAKES_STORE_DIR   where the store lives (default: $XDG_CACHE_HOME/makes/store)
@@ -56,6 +57,15 @@ pub enum Command {
     Gc(GcArgs),
     /// Build a job and push its image to a registry.
     Push(PushArgs),
+    /// Print a job's spec as JSON, with every default, without building it.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The job, e.g. `/hello`.
+    #[arg(value_name = "JOB", value_parser = parse_job_name)]
+    pub job: String,
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         (Some(Command::Eval(args)), _) => commands::eval::eval(args),
         (Some(Command::Gc(args)), _) => commands::gc::gc(args),
         (Some(Command::Push(args)), _) => commands::push::push(project, args),
+        (Some(Command::Show(args)), _) => commands::show::show(project, &args.job),
         (None, Some(job)) => commands::build::build(project, job, &cli.output),
         (None, None) if cli.list => commands::list::list(project),
         (None, None) => {

@@ -9,7 +9,7 @@ use crate::report::Failure;
 use crate::session::{eval_failure, Session};
 use makes_eval::{CoercionMode, Value};
 use makes_oci::{LayerProgress, NativeImageBuilder};
-use makes_spec::{reduce_deploy_spec, JobKind, Project};
+use makes_spec::{reduce_deploy_spec, Job, JobKind, Project};
 use makes_store::{realise, Builders, Recipe, StorePath};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -61,47 +61,61 @@ pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobRes
 /// Builds `job` of `project`; returns where its result is on disk. An unknown job lists the
 /// valid ones on stderr and fails with exit code 1.
 pub fn realise_job(session: &Session, project: &Project, job: &str) -> Result<PathBuf, Failure> {
-    let Some(entry) = project.jobs.get(job) else {
-        eprintln!(
-            "makes: no job '{job}' in {}",
-            project.dir.join("makes.nix").display()
-        );
-        if project.jobs.is_empty() {
-            eprintln!("The project defines no jobs.");
-        } else {
-            eprintln!("Valid jobs:");
-            for name in project.jobs.keys() {
-                eprintln!("  {name}");
-            }
+    let out = job_out_path(session, project, job)?;
+    realise_path(session, &out)
+}
+
+/// The job's entry; for an unknown job, the list of valid ones on stderr and exit code 1.
+pub fn find_job<'p>(project: &'p Project, job: &str) -> Result<&'p Job, Failure> {
+    if let Some(entry) = project.jobs.get(job) {
+        return Ok(entry);
+    }
+    eprintln!(
+        "makes: no job '{job}' in {}",
+        project.dir.join("makes.nix").display()
+    );
+    if project.jobs.is_empty() {
+        eprintln!("The project defines no jobs.");
+    } else {
+        eprintln!("Valid jobs:");
+        for name in project.jobs.keys() {
+            eprintln!("  {name}");
         }
-        return Err(Failure::silent(1));
-    };
+    }
+    Err(Failure::silent(1))
+}
+
+/// The job's value, forced.
+pub fn job_value(session: &Session, entry: &Job, job: &str) -> Result<Value, Failure> {
     let ev = &session.evaluator;
-    let value = entry.value.force(ev).map_err(|e| {
+    entry.value.force(ev).map_err(|e| {
         eval_failure(
             ev,
             &e.note(entry.span, format!("while evaluating the job '{job}'")),
         )
-    })?;
+    })
+}
+
+/// The store path a build job's package names (its `outPath`), without building it.
+pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<String, Failure> {
+    let entry = find_job(project, job)?;
+    let ev = &session.evaluator;
+    let value = job_value(session, entry, job)?;
     if !matches!(&value, Value::Attrs(a) if a.contains("outPath")) {
         return Err(Failure::message(format!(
             "the job '{job}' is {}, not a package (expected e.g. makeContainerImage {{ ... }})",
             value.describe()
         )));
     }
+    let span = entry.span.unwrap_or(makes_syntax::Span {
+        file: makes_syntax::FileId(u32::MAX),
+        start: 0,
+        end: 0,
+    });
     let out = ev
-        .coerce_to_string(
-            &value,
-            CoercionMode::INTERPOLATION,
-            entry.span.unwrap_or(makes_syntax::Span {
-                file: makes_syntax::FileId(u32::MAX),
-                start: 0,
-                end: 0,
-            }),
-        )
+        .coerce_to_string(&value, CoercionMode::INTERPOLATION, span)
         .map_err(|e| eval_failure(ev, &e))?;
-
-    realise_path(session, out.as_str())
+    Ok(out.as_str().to_owned())
 }
 
 /// Builds the store path `out` and what it needs; returns where it is on disk.

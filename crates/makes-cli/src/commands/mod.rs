@@ -5,3 +5,4 @@ pub mod eval;
 pub mod gc;
 pub mod list;
 pub mod push;
+pub mod show;
