@@ -5,6 +5,7 @@ mod common;
 
 mod bad_inputs;
 mod cli;
+mod eval_flags;
 mod eval_oracle;
 mod from_image;
 mod hello_image;

@@ -43,7 +43,12 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     } else {
         print_value(ev, &value, args.strict).map_err(|e| eval_failure(ev, &e))?
     };
-    println!("{text}");
+    // As nix-instantiate: `--json` output has no final newline, the others end with one.
+    if args.json {
+        print!("{text}");
+    } else {
+        println!("{text}");
+    }
     Ok(())
 }
 
