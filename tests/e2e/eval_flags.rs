@@ -49,3 +49,32 @@ fn eval_flags_print_as_nix_instantiate_does() {
         }
     }
 }
+
+#[test]
+fn an_evaluation_error_shows_the_calls_that_led_there() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir.path().join("trace");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("t.nix"),
+        "let\n  f = x: g x;\n  g = y: y + \"a\";\nin f 1\n",
+    )
+    .expect("t.nix");
+    let out = sandbox
+        .makes()
+        .current_dir(&dir)
+        .args(["eval", "t.nix"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error = stderr
+        .find("cannot add a string to an integer")
+        .expect("the error");
+    let inner = stderr.find("t.nix:2:10").expect("the call g x");
+    let outer = stderr.find("t.nix:4:4").expect("the call f 1");
+    assert!(
+        error < inner && inner < outer,
+        "innermost call first: {stderr}"
+    );
+}

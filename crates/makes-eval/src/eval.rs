@@ -155,7 +155,25 @@ impl Evaluator {
         result
     }
 
-    fn eval_loop(&self, mut expr: ExprRef, mut env: Env) -> Result<Value> {
+    fn eval_loop(&self, expr: ExprRef, env: Env) -> Result<Value> {
+        // The latest call sites of this loop, for the trace of an error (as --show-trace).
+        let mut calls: Vec<Span> = Vec::new();
+        self.eval_loop_traced(expr, env, &mut calls)
+            .map_err(|mut e| {
+                for span in calls.iter().rev() {
+                    e = e.note(Some(*span), "while calling a function");
+                }
+                e
+            })
+    }
+
+    fn eval_loop_traced(
+        &self,
+        mut expr: ExprRef,
+        mut env: Env,
+        calls: &mut Vec<Span>,
+    ) -> Result<Value> {
+        const TRACED_CALLS: usize = 8;
         loop {
             let span = expr.span;
             let (next, next_env) = match &expr.kind {
@@ -195,6 +213,10 @@ impl Evaluator {
                     match &f {
                         Value::Lambda(closure) => {
                             let frame = self.bind_lambda(closure, arg, span)?;
+                            if calls.len() == TRACED_CALLS {
+                                calls.remove(0);
+                            }
+                            calls.push(span);
                             (closure.def.body.clone(), frame)
                         }
                         _ => return self.apply(&f, arg, span),
@@ -579,6 +601,7 @@ impl Evaluator {
     fn call_lambda(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Value> {
         let frame = self.bind_lambda(closure, arg, span)?;
         self.eval(&closure.def.body, &frame)
+            .map_err(|e| e.note(Some(span), "while calling a function"))
     }
 
     /// The frame a call of `closure` with `arg` evaluates its body in.
