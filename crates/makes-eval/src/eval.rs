@@ -838,3 +838,15 @@ fn missing_attribute(name: &str, attrs: &Attrs, span: Span) -> EvalError {
         Some(span),
     )
 }
+
+impl Drop for Evaluator {
+    /// `builtins.builtins` refers to `builtins` itself: break that cycle so that an evaluator
+    /// (many of them in tests and the fuzzer) frees its built-ins when dropped.
+    fn drop(&mut self) {
+        if let Some(Value::Attrs(builtins)) = self.base_env.slots.first().and_then(Thunk::peek) {
+            if let Some(attr) = builtins.get("builtins") {
+                attr.value.set_value(Value::Null);
+            }
+        }
+    }
+}
