@@ -561,28 +561,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spec = ImageSpec {
             name: "img".into(),
-            tag: "latest".into(),
-            created: Created::At("1970-01-01T00:00:01Z".into()),
-            layered: true,
             max_layers: 1,
-            contents: vec![],
-            config: Default::default(),
-            config_references: vec![],
-            extra_commands: String::new(),
             architecture: "amd64".into(),
-            mtime: "1970-01-01T00:00:01Z".into(),
-            uid: 0,
-            gid: 0,
-            uname: "root".into(),
-            gname: "root".into(),
-            compressor: Compressor::Gz,
-            include_store_paths: true,
-            fake_root_commands: String::new(),
-            enable_fakechroot: false,
-            run_as_root: String::new(),
-            script_inputs: Vec::new(),
-            no_effect: Vec::new(),
-            from_image: None,
+            ..ImageSpec::default()
         };
         let real = |p: &StorePath| dir.path().join(p.base_name());
         let out = dir.path().join("out.tar");

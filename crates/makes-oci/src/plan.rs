@@ -181,7 +181,6 @@ fn rank_by_popularity(closure: &[PathInfo]) -> Vec<StorePath> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use makes_spec::{Compressor, Created};
 
     fn sp(n: usize) -> StorePath {
         StorePath {
@@ -202,28 +201,10 @@ mod tests {
     pub(crate) fn spec(layered: bool, max_layers: u32) -> ImageSpec {
         ImageSpec {
             name: "img".into(),
-            tag: "latest".into(),
-            created: Created::At("1970-01-01T00:00:01Z".into()),
             layered,
             max_layers,
-            contents: vec![],
-            config: Default::default(),
-            config_references: vec![],
-            extra_commands: String::new(),
             architecture: "amd64".into(),
-            mtime: "1970-01-01T00:00:01Z".into(),
-            uid: 0,
-            gid: 0,
-            uname: "root".into(),
-            gname: "root".into(),
-            compressor: Compressor::Gz,
-            include_store_paths: true,
-            fake_root_commands: String::new(),
-            enable_fakechroot: false,
-            run_as_root: String::new(),
-            script_inputs: Vec::new(),
-            no_effect: Vec::new(),
-            from_image: None,
+            ..ImageSpec::default()
         }
     }
 

@@ -82,6 +82,39 @@ pub struct ImageSpec {
     pub no_effect: Vec<String>,
 }
 
+impl Default for ImageSpec {
+    /// An image with the documented defaults: makes' (`name = "container-image"`,
+    /// `tag = "latest"`, `layered = true`, `created = "1970-01-01T00:00:01Z"`, no contents)
+    /// and dockerTools' for the rest.
+    fn default() -> Self {
+        ImageSpec {
+            name: "container-image".into(),
+            tag: "latest".into(),
+            created: Created::At(DEFAULT_CREATED.into()),
+            layered: true,
+            max_layers: 100,
+            contents: Vec::new(),
+            config: BTreeMap::new(),
+            config_references: Vec::new(),
+            extra_commands: String::new(),
+            architecture: host_architecture().into(),
+            mtime: DEFAULT_CREATED.into(),
+            uid: 0,
+            gid: 0,
+            uname: "root".into(),
+            gname: "root".into(),
+            compressor: Compressor::Gz,
+            include_store_paths: true,
+            fake_root_commands: String::new(),
+            enable_fakechroot: false,
+            run_as_root: String::new(),
+            script_inputs: Vec::new(),
+            from_image: None,
+            no_effect: Vec::new(),
+        }
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }

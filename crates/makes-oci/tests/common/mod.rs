@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use makes_spec::{Compressor, Created, ImageSpec};
+use makes_spec::{Created, ImageSpec};
 use makes_store::{PathInfo, StorePath};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
@@ -83,25 +83,11 @@ pub fn spec(layered: bool) -> ImageSpec {
         tag: "1.0.0".into(),
         created: Created::At("2026-01-19T10:30:00Z".into()),
         layered,
-        max_layers: 100,
         contents: vec![hello().to_absolute()],
         config,
-        config_references: vec![],
         extra_commands: "mkdir -p tmp\nchmod 1777 tmp\nmkdir -p etc\necho 'root:x:0:0::/:/bin/sh' > etc/passwd\n".into(),
         architecture: "amd64".into(),
-        mtime: "1970-01-01T00:00:01Z".into(),
-        uid: 0,
-        gid: 0,
-        uname: "root".into(),
-        gname: "root".into(),
-        compressor: Compressor::Gz,
-        include_store_paths: true,
-        fake_root_commands: String::new(),
-        enable_fakechroot: false,
-        run_as_root: String::new(),
-        script_inputs: Vec::new(),
-        no_effect: Vec::new(),
-        from_image: None,
+        ..ImageSpec::default()
     }
 }
 
