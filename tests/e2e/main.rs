@@ -3,6 +3,11 @@
 
 mod common;
 
+// The registry client's own harness: real docker-registry processes (plain, TLS, htpasswd).
+#[path = "../../crates/makes-registry/tests/registry/common.rs"]
+#[allow(dead_code)]
+mod registry_harness;
+
 mod bad_inputs;
 mod cli;
 mod eval_flags;

@@ -1,68 +1,14 @@
 //! Registries end to end, against a real `docker-registry` on 127.0.0.1: an image built and
 //! pushed by makes becomes the `fromImage` of another (pulled by digest through
 //! `dockerTools.pullImage`, its layers reused byte for byte, its `Env` inherited), which runs
-//! under runc with the base's files; pushes skip what the registry has; deployContainer jobs.
+//! under runc with the base's files; pushes skip what the registry has; deployContainer jobs;
+//! the same over TLS with htpasswd authentication. The registry processes come from the
+//! registry client's own test harness (`crates/makes-registry/tests/registry/common.rs`).
 
 use crate::common::{assert_success, have_tool, run, write_project, Sandbox};
-use std::net::TcpListener;
+use crate::registry_harness::{make_tls, Registry, RegistryConfig};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A `docker-registry` serving plain HTTP on a free port of 127.0.0.1; killed on drop.
-struct Registry {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start() -> Registry {
-        let dir = tempfile::tempdir().expect("registry dir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("a free port")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .expect("config");
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("docker-registry starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the registry never listened on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Registry {
-            child,
-            addr,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::process::Command;
 
 fn stdout_line(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
@@ -94,6 +40,10 @@ in {
 "#;
 
 fn derived_project(registry: &str, digest: &str, tag: &str) -> String {
+    derived_project_tls(registry, digest, tag, false)
+}
+
+fn derived_project_tls(registry: &str, digest: &str, tag: &str, tls_verify: bool) -> String {
     format!(
         r#"{{ inputs, makeContainerImage, makeDerivation, outputs, ... }}:
 {{
@@ -105,7 +55,7 @@ fn derived_project(registry: &str, digest: &str, tag: &str) -> String {
       imageDigest = "{digest}";
       sha256 = "0000000000000000000000000000000000000000000000000000";
       finalImageTag = "1";
-      tlsVerify = false;
+      tlsVerify = {tls_verify};
     }};
     layers = [
       (makeDerivation {{
@@ -205,14 +155,14 @@ fn push_pull_from_image_and_deploy_against_a_real_registry() {
     {
         return;
     }
-    let registry = Registry::start();
+    let registry = Registry::start(RegistryConfig::default());
     let sandbox = Sandbox::new();
 
     // The base is built by makes and pushed there by skopeo.
     let base_project = sandbox.dir.path().join("base");
     write_project(&base_project, BASE);
     let base_archive = sandbox.build(&base_project, "/base");
-    let base_ref = format!("{}/base:1", registry.addr);
+    let base_ref = format!("{}/base:1", registry.host());
     run(Command::new("skopeo")
         .args(["copy", "--dest-tls-verify=false"])
         .arg(format!("oci-archive:{}", base_archive.display()))
@@ -222,7 +172,7 @@ fn push_pull_from_image_and_deploy_against_a_real_registry() {
 
     // The derived image starts from the base, pulled by digest.
     let derived = sandbox.dir.path().join("derived");
-    write_project(&derived, &derived_project(&registry.addr, digest, "1"));
+    write_project(&derived, &derived_project(&registry.host(), digest, "1"));
     let archive = sandbox.build(&derived, "/derived");
     let base_layers = layers_of(&format!("docker://{base_ref}"));
     let derived_layers = layers_of(&format!("oci-archive:{}", archive.display()));
@@ -251,7 +201,7 @@ fn push_pull_from_image_and_deploy_against_a_real_registry() {
     );
 
     // makes pushes the built image; skopeo pulls it back with the same digest, and it runs.
-    let derived_ref = format!("{}/derived:1", registry.addr);
+    let derived_ref = format!("{}/derived:1", registry.host());
     let pushed = run(sandbox.makes().arg("--project").arg(&derived).args([
         "push",
         "--insecure",
@@ -260,6 +210,13 @@ fn push_pull_from_image_and_deploy_against_a_real_registry() {
     ]));
     let pushed = stdout_line(&pushed);
     let (_, pushed_digest) = pushed.split_once('@').expect("REF@DIGEST on stdout");
+    // Blob uploads as the registry's own access log counts them.
+    let uploads = || registry.count_in_log("PUT /v2/derived/blobs/uploads/");
+    let first_uploads = uploads();
+    assert!(
+        first_uploads > 0,
+        "the first push uploaded the derived image's blobs"
+    );
     let pulled = sandbox.dir.path().join("pulled-back");
     run(Command::new("skopeo")
         .args(["copy", "--src-tls-verify=false"])
@@ -276,6 +233,11 @@ fn push_pull_from_image_and_deploy_against_a_real_registry() {
         "/derived",
         &derived_ref,
     ]));
+    assert_eq!(
+        uploads(),
+        first_uploads,
+        "the registry saw no upload the second time"
+    );
     let again_err = String::from_utf8_lossy(&again.stderr);
     assert!(
         again_err.contains(": 0 blobs uploaded"),
@@ -290,7 +252,7 @@ fn push_pull_from_image_and_deploy_against_a_real_registry() {
     // The deploy job builds the image and pushes it.
     let deployed = run(sandbox
         .makes()
-        .env("MAKES_INSECURE_REGISTRIES", &registry.addr)
+        .env("MAKES_INSECURE_REGISTRIES", &registry.host())
         .env("REGISTRY_USER", "user")
         .env("REGISTRY_TOKEN", "secret-token-value")
         .arg("--project")
@@ -300,7 +262,7 @@ fn push_pull_from_image_and_deploy_against_a_real_registry() {
     let (deployed_ref, deployed_digest) = deployed_line.split_once('@').expect("REF@DIGEST");
     assert!(deployed_ref.ends_with("/deployed:2"), "{deployed_line}");
     assert_eq!(
-        digest_of(&format!("docker://{}/deployed:2", registry.addr)),
+        digest_of(&format!("docker://{}/deployed:2", registry.host())),
         deployed_digest
     );
     assert!(
@@ -327,7 +289,7 @@ fn a_wrong_image_digest_is_a_clear_error() {
     if !have_tool("docker-registry") {
         return;
     }
-    let registry = Registry::start();
+    let registry = Registry::start(RegistryConfig::default());
     let sandbox = Sandbox::new();
     let base_project = sandbox.dir.path().join("base");
     write_project(&base_project, BASE);
@@ -335,11 +297,11 @@ fn a_wrong_image_digest_is_a_clear_error() {
         "push",
         "--insecure",
         "/base",
-        &format!("{}/base:1", registry.addr),
+        &format!("{}/base:1", registry.host()),
     ]));
     let wrong = format!("sha256:{}", "0".repeat(64));
     let derived = sandbox.dir.path().join("derived");
-    write_project(&derived, &derived_project(&registry.addr, &wrong, "1"));
+    write_project(&derived, &derived_project(&registry.host(), &wrong, "1"));
     let out = sandbox
         .makes()
         .arg("--project")
@@ -363,4 +325,127 @@ fn a_wrong_image_digest_is_a_clear_error() {
         leftovers.is_empty(),
         "nothing partial in the store: {leftovers:?}"
     );
+}
+
+#[test]
+fn over_tls_with_htpasswd_authentication() {
+    if ![
+        "docker-registry",
+        "htpasswd",
+        "openssl",
+        "skopeo",
+        "umoci",
+        "runc",
+    ]
+    .iter()
+    .all(|t| have_tool(t))
+    {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let tls_dir = sandbox.dir.path().join("tls");
+    std::fs::create_dir_all(&tls_dir).expect("tls dir");
+    let tls = make_tls(&tls_dir);
+    let registry = Registry::start(RegistryConfig {
+        tls: Some(&tls),
+        htpasswd: Some(("makes", "s3cret-pass")),
+        ..RegistryConfig::default()
+    });
+    let host = registry.host();
+    // skopeo trusts the CA through a certificate directory; makes through SSL_CERT_FILE.
+    let cert_dir = sandbox.dir.path().join("certs");
+    std::fs::create_dir_all(&cert_dir).expect("certs");
+    std::fs::copy(&tls.ca, cert_dir.join("ca.crt")).expect("ca.crt");
+    let skopeo = |args: &[&str]| {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(args);
+        cmd
+    };
+    // `docker login` leaves credentials in config.json; makes' pulls read them.
+    let docker_config = sandbox.dir.path().join("docker");
+    std::fs::create_dir_all(&docker_config).expect("docker config");
+    std::fs::write(
+        docker_config.join("config.json"),
+        format!("{{\"auths\":{{\"{host}\":{{\"auth\":\"bWFrZXM6czNjcmV0LXBhc3M=\"}}}}}}"),
+    )
+    .expect("config.json");
+    let makes = || {
+        let mut cmd = sandbox.makes();
+        cmd.env("SSL_CERT_FILE", &tls.ca)
+            .env("DOCKER_CONFIG", &docker_config);
+        cmd
+    };
+
+    let base_project = sandbox.dir.path().join("base");
+    write_project(&base_project, BASE);
+    let base_archive = sandbox.build(&base_project, "/base");
+    let base_ref = format!("{host}/base:1");
+    let cert_arg = format!("--dest-cert-dir={}", cert_dir.display());
+    run(
+        &mut skopeo(&["copy", "--dest-creds", "makes:s3cret-pass", &cert_arg])
+            .arg(format!("oci-archive:{}", base_archive.display()))
+            .arg(format!("docker://{base_ref}")),
+    );
+    let inspect_cert = format!("--cert-dir={}", cert_dir.display());
+    let inspect = |reference: &str| {
+        let out = run(
+            &mut skopeo(&["inspect", "--creds", "makes:s3cret-pass", &inspect_cert]).arg(reference),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["Digest"].as_str().expect("digest").to_owned()
+    };
+    let digest = inspect(&format!("docker://{base_ref}"));
+
+    // pullImage over TLS (verified) with the stored credentials.
+    let derived = sandbox.dir.path().join("derived");
+    write_project(&derived, &derived_project_tls(&host, &digest, "1", true));
+    let out = run(makes().arg("--project").arg(&derived).arg("/derived"));
+    let archive = PathBuf::from(stdout_line(&out));
+
+    // makes pushes with credentials from named variables; the wrong ones are refused clearly.
+    let derived_ref = format!("{host}/derived:1");
+    let push = |token: &str| {
+        makes()
+            .env("REG_USER", "makes")
+            .env("REG_TOKEN", token)
+            .arg("--project")
+            .arg(&derived)
+            .args([
+                "push",
+                "--user-env",
+                "REG_USER",
+                "--token-env",
+                "REG_TOKEN",
+                "/derived",
+                &derived_ref,
+            ])
+            .output()
+            .expect("makes runs")
+    };
+    let refused = push("wrong-pass");
+    assert_eq!(refused.status.code(), Some(1));
+    let refused_err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        refused_err.contains(&host) && !refused_err.contains("wrong-pass"),
+        "{refused_err}"
+    );
+    let pushed = push("s3cret-pass");
+    assert_success(&pushed);
+    let pushed = stdout_line(&pushed);
+    let (_, pushed_digest) = pushed.split_once('@').expect("REF@DIGEST");
+    assert_eq!(inspect(&format!("docker://{derived_ref}")), pushed_digest);
+
+    // skopeo pulls it back; it runs with the base's files.
+    let pulled = sandbox.dir.path().join("pulled-back");
+    let src_cert = format!("--src-cert-dir={}", cert_dir.display());
+    run(
+        &mut skopeo(&["copy", "--src-creds", "makes:s3cret-pass", &src_cert])
+            .arg(format!("docker://{derived_ref}"))
+            .arg(format!("oci:{}:x", pulled.display())),
+    );
+    assert_eq!(
+        run_image(&sandbox, &format!("oci:{}:x", pulled.display()), "tls"),
+        "yes derived 1 base-file\n"
+    );
+    assert!(archive.is_file());
 }

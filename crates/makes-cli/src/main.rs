@@ -1,6 +1,7 @@
 //! The `makes` binary: parse arguments, run one command on a thread with a large stack (the
 //! evaluator recurses), print the result or a miette report, exit with its code.
 
+mod auth_files;
 mod cli;
 mod clock;
 mod commands;

@@ -33,6 +33,11 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
     }
     let mut client =
         RegistryClient::new(options).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    if target.credential_vars.is_none() {
+        if let Some(credentials) = crate::auth_files::stored_credentials(reference.registry()) {
+            client = client.with_credentials(reference.registry(), credentials);
+        }
+    }
     if let Some((user_var, token_var)) = target.credential_vars {
         let read = |var: &str| {
             std::env::var(var)

@@ -1,5 +1,6 @@
 //! `dockerTools.pullImage` through the native registry client: the image is fetched by its
-//! digest into the store path being built, as an OCI image layout.
+//! digest into the store path being built, as an OCI image layout. Private registries use the
+//! credentials stored by `docker login` / `podman login` (see `auth_files`).
 
 use makes_registry::{ClientOptions, Digest, Platform, Reference, RegistryClient};
 use makes_spec::PullSpec;
@@ -22,7 +23,10 @@ impl ImagePuller for RegistryPuller {
                 .insecure_registries
                 .push(reference.registry().to_owned());
         }
-        let client = RegistryClient::new(options).map_err(|e| e.to_string())?;
+        let mut client = RegistryClient::new(options).map_err(|e| e.to_string())?;
+        if let Some(credentials) = crate::auth_files::stored_credentials(reference.registry()) {
+            client = client.with_credentials(reference.registry(), credentials);
+        }
         let platform = Platform::new(&spec.os, &spec.arch, None);
         client
             .pull(&reference, Some(&digest), &platform, out_dir)
