@@ -252,7 +252,7 @@ fn push_pull_from_image_and_deploy_against_a_real_registry() {
     // The deploy job builds the image and pushes it.
     let deployed = run(sandbox
         .makes()
-        .env("MAKES_INSECURE_REGISTRIES", &registry.host())
+        .env("MAKES_INSECURE_REGISTRIES", registry.host())
         .env("REGISTRY_USER", "user")
         .env("REGISTRY_TOKEN", "secret-token-value")
         .arg("--project")
@@ -382,15 +382,14 @@ fn over_tls_with_htpasswd_authentication() {
     let base_ref = format!("{host}/base:1");
     let cert_arg = format!("--dest-cert-dir={}", cert_dir.display());
     run(
-        &mut skopeo(&["copy", "--dest-creds", "makes:s3cret-pass", &cert_arg])
+        skopeo(&["copy", "--dest-creds", "makes:s3cret-pass", &cert_arg])
             .arg(format!("oci-archive:{}", base_archive.display()))
             .arg(format!("docker://{base_ref}")),
     );
     let inspect_cert = format!("--cert-dir={}", cert_dir.display());
     let inspect = |reference: &str| {
-        let out = run(
-            &mut skopeo(&["inspect", "--creds", "makes:s3cret-pass", &inspect_cert]).arg(reference),
-        );
+        let out =
+            run(skopeo(&["inspect", "--creds", "makes:s3cret-pass", &inspect_cert]).arg(reference));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         v["Digest"].as_str().expect("digest").to_owned()
     };
@@ -439,7 +438,7 @@ fn over_tls_with_htpasswd_authentication() {
     let pulled = sandbox.dir.path().join("pulled-back");
     let src_cert = format!("--src-cert-dir={}", cert_dir.display());
     run(
-        &mut skopeo(&["copy", "--src-creds", "makes:s3cret-pass", &src_cert])
+        skopeo(&["copy", "--src-creds", "makes:s3cret-pass", &src_cert])
             .arg(format!("docker://{derived_ref}"))
             .arg(format!("oci:{}:x", pulled.display())),
     );
