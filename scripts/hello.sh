@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh busybox-static
 cargo build --release --locked --bin makes >&2
-exec ./target/release/makes --project fixtures/hello /hello
+exec "${CARGO_TARGET_DIR:-target}/release/makes" --project fixtures/hello /hello
