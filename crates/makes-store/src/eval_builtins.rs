@@ -33,7 +33,8 @@ pub fn store_builtins(store: &LocalStore) -> Vec<(Rc<str>, Value)> {
     let store_path: PrimOpFn = Rc::new(move |ev, args| {
         let p = ev.coerce_to_path(&args[0].force(ev)?, no_span())?;
         let sp = StorePath::parse(&p).map_err(|e| EvalError::other(e.to_string(), None))?;
-        if !s.is_valid(&sp) {
+        let valid = s.is_valid(&sp) || matches!(s.import_from_nix(&sp), Ok(Some(_)));
+        if !valid {
             return Err(EvalError::other(
                 format!("path '{p}' is not valid in the store"),
                 None,

@@ -110,16 +110,32 @@ impl EvalIo for StoreIo {
 
 impl StoreIo {
     /// A `/nix/store/...` path read during evaluation refers to our store on disk.
+    /// Where a path read during evaluation is on disk: under `/nix/store`, in makes' store
+    /// when it has the entry, otherwise in the host's Nix store (read only).
     fn host_path(&self, path: &Path) -> std::path::PathBuf {
         match path.strip_prefix(crate::STORE_DIR) {
-            Ok(rest) if !rest.as_os_str().is_empty() => self.store.store_dir().join(rest),
+            Ok(rest) if !rest.as_os_str().is_empty() => {
+                let ours = self.store.store_dir().join(rest);
+                let top = rest
+                    .components()
+                    .next()
+                    .map(|c| self.store.store_dir().join(c));
+                if top.is_some_and(|t| std::fs::symlink_metadata(t).is_ok()) {
+                    ours
+                } else {
+                    path.to_path_buf()
+                }
+            }
             _ => path.to_path_buf(),
         }
     }
 
     fn store_path_of(&self, path: &Path) -> Option<StorePath> {
         let sp = StorePath::parse(&path.to_string_lossy()).ok()?;
-        self.store.is_valid(&sp).then_some(sp)
+        // A path only Nix's store has is copied into ours first.
+        let valid =
+            self.store.is_valid(&sp) || matches!(self.store.import_from_nix(&sp), Ok(Some(_)));
+        valid.then_some(sp)
     }
 }
 
@@ -268,6 +284,10 @@ pub fn realise(
         return Ok(store.path_info(&sp)?);
     }
     let Some(recipe) = recipes.get(&sp) else {
+        // Not made by this evaluation: a path of the host's Nix store, read from there.
+        if let Some(info) = store.import_from_nix(&sp)? {
+            return Ok(info);
+        }
         return Err(RealiseError::UnknownOutput {
             path: path.to_owned(),
         });

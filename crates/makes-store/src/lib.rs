@@ -16,6 +16,7 @@ mod hash;
 mod local;
 mod nar;
 mod native_packages;
+mod nix_store;
 pub mod nixbase32;
 mod path;
 mod refscan;

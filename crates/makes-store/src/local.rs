@@ -120,9 +120,24 @@ impl LocalStore {
         if self.is_valid(&path) {
             return Ok(path);
         }
-        let _lock = self.lock(&path)?;
-        if self.is_valid(&path) {
-            return Ok(path);
+        self.install_copy(fs_path, &path, keep, (hash, size), Vec::new())?;
+        Ok(path)
+    }
+
+    /// Copies the host tree `fs_path` (without what `keep` rejects) into the store as `path`,
+    /// under its lock: staged, canonicalised, checked against the expected NAR hash and size,
+    /// renamed into place, then recorded with `references`. A valid `path` is left alone.
+    pub(crate) fn install_copy(
+        &self,
+        fs_path: &Path,
+        path: &StorePath,
+        keep: &dyn Fn(&Path) -> bool,
+        (hash, size): ([u8; 32], u64),
+        references: Vec<StorePath>,
+    ) -> Result<()> {
+        let _lock = self.lock(path)?;
+        if self.is_valid(path) {
+            return Ok(());
         }
         let tmp_dir = self.tmp_dir();
         let staging = tempfile::Builder::new()
@@ -138,7 +153,7 @@ impl LocalStore {
                     path: fs_path.to_owned(),
                 });
             }
-            let real = self.real_path(&path);
+            let real = self.real_path(path);
             remove_tree(&real)?;
             // Moving a directory to another parent updates its `..`: it must be writable
             // (for non-root) until it is in place.
@@ -155,7 +170,7 @@ impl LocalStore {
             }
             self.write_record(&PathInfo {
                 path: path.clone(),
-                references: Vec::new(),
+                references,
                 nar_size: size,
                 nar_hash: format_nar_hash(&hash),
             })
@@ -164,7 +179,7 @@ impl LocalStore {
             // Canonicalised staging contents are read-only: TempDir's own removal would fail.
             let _ = remove_tree(&staged);
         }
-        result.map(|()| path)
+        result
     }
 
     /// Adds `contents` as a read-only file, as `builtins.toFile` does: a "text" store path
