@@ -19,6 +19,7 @@ mod image_layering;
 mod legacy;
 mod native_packages;
 mod nix_store;
+mod project_path;
 mod registry;
 mod reproducible;
 mod seed_examples;
