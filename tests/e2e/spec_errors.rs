@@ -89,3 +89,24 @@ fn make_derivation_env_keys_need_the_env_prefix() {
         "{stderr}"
     );
 }
+
+#[test]
+fn every_mistake_of_a_spec_is_reported_at_once() {
+    let stderr = build_error("    maxLayer = 3;\n    tag = \"a/b\";\n    created = \"yesterday\";\n    config.Env = [ \"NOEQUALS\" ];");
+    assert!(
+        stderr.contains("makeContainerImage has 4 problems"),
+        "{stderr}"
+    );
+    for (message, line) in [
+        ("unknown attribute 'maxLayer'", "makes.nix:4:"),
+        ("is not a valid image tag", "makes.nix:5:"),
+        ("is not an ISO-8601 date", "makes.nix:6:"),
+        ("'NOEQUALS' is not of the form NAME=value", "makes.nix:7:"),
+    ] {
+        assert!(
+            stderr.contains(message) && stderr.contains(line),
+            "{message} at {line}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("did you mean 'maxLayers'?"), "{stderr}");
+}

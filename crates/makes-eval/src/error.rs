@@ -55,7 +55,18 @@ pub enum EvalErrorKind {
         code: &'static str,
         message: String,
         help: Option<String>,
+        /// Further errors reported with it (all the mistakes of one spec).
+        related: Vec<ExternalNote>,
     },
+}
+
+/// One located message of a later stage, carried by `EvalErrorKind::External`.
+#[derive(Debug, Clone)]
+pub struct ExternalNote {
+    pub code: &'static str,
+    pub message: String,
+    pub span: Option<Span>,
+    pub help: Option<String>,
 }
 
 /// An evaluation error. Cheap to clone: thunks that failed keep theirs.
@@ -150,11 +161,18 @@ impl EvalError {
             return e.to_diagnostic(sources);
         }
         let mut diag = SourceDiagnostic::new(self.code(), self.to_string(), self.span, sources);
-        if let EvalErrorKind::External {
-            help: Some(help), ..
-        } = &*self.kind
-        {
-            diag = diag.with_help(help.clone());
+        if let EvalErrorKind::External { help, related, .. } = &*self.kind {
+            if let Some(help) = help {
+                diag = diag.with_help(help.clone());
+            }
+            for note in related {
+                let mut d =
+                    SourceDiagnostic::new(note.code, note.message.clone(), note.span, sources);
+                if let Some(help) = &note.help {
+                    d = d.with_help(help.clone());
+                }
+                diag.related.push(d);
+            }
         }
         if let EvalErrorKind::MissingAttribute { available, .. } = &*self.kind {
             if !available.is_empty() && available.len() <= 40 {

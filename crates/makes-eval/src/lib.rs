@@ -17,7 +17,7 @@ mod value;
 pub use builtins::json::{from_json, to_json};
 pub use builtins::make_primop;
 pub use builtins::xml::to_xml;
-pub use error::{EvalError, EvalErrorKind, Result};
+pub use error::{EvalError, EvalErrorKind, ExternalNote, Result};
 pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};
 pub use print::{print_value, quote_string};

@@ -54,6 +54,12 @@ pub enum SpecError {
     },
     #[error("no makes.nix in {dir} or any directory above it")]
     NoProject { dir: String },
+    /// Several mistakes in one call, all reported at once.
+    #[error("{function} has {} problems", errors.len())]
+    Many {
+        function: &'static str,
+        errors: Vec<SpecError>,
+    },
 }
 
 impl SpecError {
@@ -70,6 +76,7 @@ impl SpecError {
             | SpecError::JobNameWithoutSlash { span, .. }
             | SpecError::UnknownTopLevel { span, .. } => *span,
             SpecError::NoProject { .. } => None,
+            SpecError::Many { errors, .. } => errors.first().and_then(SpecError::span),
         }
     }
 
@@ -86,12 +93,18 @@ impl SpecError {
             SpecError::JobNameWithoutSlash { .. } => "makes::spec::job_name",
             SpecError::UnknownTopLevel { .. } => "makes::spec::unknown_option",
             SpecError::NoProject { .. } => "makes::spec::no_project",
+            SpecError::Many { .. } => "makes::spec::many",
         }
     }
 
     pub fn to_diagnostic(&self, sources: &SourceMap) -> SourceDiagnostic {
         match self {
             SpecError::Eval(e) => e.to_diagnostic(sources),
+            SpecError::Many { errors, .. } => {
+                let mut diag = SourceDiagnostic::new(self.code(), self.to_string(), None, sources);
+                diag.related = errors.iter().map(|e| e.to_diagnostic(sources)).collect();
+                diag
+            }
             other => {
                 let diag =
                     SourceDiagnostic::new(other.code(), other.to_string(), other.span(), sources);
@@ -100,6 +113,16 @@ impl SpecError {
                     None => diag,
                 }
             }
+        }
+    }
+
+    /// This error as a note that travels inside an evaluation error.
+    fn as_note(&self) -> makes_eval::ExternalNote {
+        makes_eval::ExternalNote {
+            code: self.code(),
+            message: self.to_string(),
+            span: self.span(),
+            help: self.suggestion().map(|s| format!("did you mean '{s}'?")),
         }
     }
 
@@ -121,14 +144,25 @@ impl From<SpecError> for EvalError {
     fn from(e: SpecError) -> Self {
         match e {
             SpecError::Eval(e) => e,
-            other => {
-                let span = other.span();
+            SpecError::Many { function, errors } => {
+                let related = errors.iter().map(SpecError::as_note).collect();
                 let kind = makes_eval::EvalErrorKind::External {
-                    code: other.code(),
-                    message: other.to_string(),
-                    help: other.suggestion().map(|s| format!("did you mean '{s}'?")),
+                    code: "makes::spec::many",
+                    message: format!("{function} has {} problems", errors.len()),
+                    help: None,
+                    related,
                 };
-                EvalError::new(kind, span)
+                EvalError::new(kind, None)
+            }
+            other => {
+                let note = other.as_note();
+                let kind = makes_eval::EvalErrorKind::External {
+                    code: note.code,
+                    message: note.message,
+                    help: note.help,
+                    related: Vec::new(),
+                };
+                EvalError::new(kind, note.span)
             }
         }
     }

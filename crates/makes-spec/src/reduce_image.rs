@@ -98,155 +98,178 @@ const CONFIG_KEYS: &[&str] = &[
     "WorkingDir",
 ];
 
+/// Collects the error of one attribute and goes on with `fallback`, so that every mistake of
+/// a spec is reported at once.
+fn checked<T>(errors: &mut Vec<SpecError>, result: Result<T, SpecError>, fallback: T) -> T {
+    result.unwrap_or_else(|e| {
+        errors.push(e);
+        fallback
+    })
+}
+
 pub fn reduce_image_spec(
     ev: &Evaluator,
     args: &Value,
     span: Option<Span>,
 ) -> Result<ImageSpec, SpecError> {
     let f = Fields::new(ev, args, "makeContainerImage's argument", span)?;
-    let layered = f.bool("layered")?.unwrap_or(true);
+    let mut errors = Vec::new();
+    let layered = checked(
+        &mut errors,
+        f.bool("layered").map(|b| b.unwrap_or(true)),
+        true,
+    );
     let (known, other) = if layered {
         (LAYERED_ATTRS, SINGLE_ATTRS)
     } else {
         (SINGLE_ATTRS, LAYERED_ATTRS)
     };
     for name in f.attrs.names() {
-        if !known.contains(&&**name) {
-            if other.contains(&&**name) {
-                return Err(SpecError::WrongMode {
-                    attr: name.to_string(),
-                    needs: !layered,
-                    span: f.span_of(name),
-                });
+        if known.contains(&&**name) {
+            continue;
+        }
+        errors.push(if other.contains(&&**name) {
+            SpecError::WrongMode {
+                attr: name.to_string(),
+                needs: !layered,
+                span: f.span_of(name),
             }
-            return Err(SpecError::UnknownAttribute {
+        } else {
+            SpecError::UnknownAttribute {
                 function: "makeContainerImage",
                 attr: name.to_string(),
                 known: known.join(", "),
                 span: f.span_of(name),
-            });
-        }
-    }
-    for name in NOT_YET {
-        // `false`/`null`/empty values ask for nothing, so they are accepted.
-        if let Some(v) = f.get(name)? {
-            let asks_nothing = match &v {
-                Value::Null | Value::Bool(false) => true,
-                Value::String(s) => s.as_str().is_empty(),
-                _ => false,
-            };
-            if !asks_nothing {
-                return Err(SpecError::NotSupported {
-                    what: format!("makeContainerImage's '{name}'"),
-                    span: f.span_of(name),
-                });
             }
+        });
+    }
+    // (An attribute of the other mode is reported as such above, not again here.)
+    for name in NOT_YET.iter().filter(|n| known.contains(*n)) {
+        // `false`/`null`/empty values ask for nothing, so they are accepted.
+        let asked = f.get(name).map(|v| match v {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+            Some(Value::String(s)) => !s.as_str().is_empty(),
+            Some(_) => true,
+        });
+        if checked(&mut errors, asked, false) {
+            errors.push(SpecError::NotSupported {
+                what: format!("makeContainerImage's '{name}'"),
+                span: f.span_of(name),
+            });
         }
     }
 
     let mut no_effect = Vec::new();
     for name in NO_EFFECT {
-        if let Some(v) = f.get(name)? {
-            if !matches!(v, Value::Int(_) | Value::Null) {
-                return Err(SpecError::WrongType {
-                    attr: name.to_string(),
-                    expected: "an integer",
-                    found: v.describe().to_owned(),
-                    span: f.span_of(name),
-                });
-            }
+        let given = f.get(name).and_then(|v| match v {
+            None => Ok(false),
+            Some(Value::Int(_) | Value::Null) => Ok(true),
+            Some(other) => Err(SpecError::WrongType {
+                attr: name.to_string(),
+                expected: "an integer",
+                found: other.describe().to_owned(),
+                span: f.span_of(name),
+            }),
+        });
+        if checked(&mut errors, given, false) {
             no_effect.push(name.to_string());
         }
     }
 
-    let mut contents = match (f.store_paths("layers")?, f.store_paths("contents")?) {
-        (Some(_), Some(_)) => {
-            return Err(SpecError::Invalid {
-                attr: "contents".into(),
-                message: "'layers' is an alias of 'contents': give only one of them".into(),
-                span: f.span_of("contents"),
-            })
+    let contents = (|| {
+        let mut contents = match (f.store_paths("layers")?, f.store_paths("contents")?) {
+            (Some(_), Some(_)) => {
+                return Err(SpecError::Invalid {
+                    attr: "contents".into(),
+                    message: "'layers' is an alias of 'contents': give only one of them".into(),
+                    span: f.span_of("contents"),
+                })
+            }
+            (Some(l), None) | (None, Some(l)) => l,
+            (None, None) => Vec::new(),
+        };
+        if !layered {
+            // buildImage's `copyToRoot` and makes' `layers` both go into the image root.
+            if let Some(root) = f.store_paths("copyToRoot")? {
+                contents.extend(root);
+            }
         }
-        (Some(l), None) | (None, Some(l)) => l,
-        (None, None) => Vec::new(),
-    };
-    if !layered {
-        // buildImage's `copyToRoot` and makes' `layers` both go into the image root.
-        if let Some(root) = f.store_paths("copyToRoot")? {
-            contents.extend(root);
-        }
-    }
+        Ok(contents)
+    })();
+    let contents = checked(&mut errors, contents, Vec::new());
 
-    let max_layers = match f.int("maxLayers")? {
-        None => 100,
-        Some(n) if n > 1 && n <= 125 => n as u32,
-        Some(n) => {
-            return Err(SpecError::Invalid {
-                attr: "maxLayers".into(),
-                message: format!("must be an integer greater than 1 and at most 125, got {n}"),
-                span: f.span_of("maxLayers"),
-            })
+    let max_layers = f.int("maxLayers").and_then(|n| match n {
+        None => Ok(100),
+        Some(n) if n > 1 && n <= 125 => Ok(n as u32),
+        Some(n) => Err(SpecError::Invalid {
+            attr: "maxLayers".into(),
+            message: format!("must be an integer greater than 1 and at most 125, got {n}"),
+            span: f.span_of("maxLayers"),
+        }),
+    });
+    let max_layers = checked(&mut errors, max_layers, 100);
+
+    let date = |name: &str| -> Result<Option<String>, SpecError> {
+        match f.string(name)? {
+            Some(s) if s != "now" => {
+                validate_date(&s).map_err(|message| SpecError::Invalid {
+                    attr: name.into(),
+                    message,
+                    span: f.span_of(name),
+                })?;
+                Ok(Some(s))
+            }
+            other => Ok(other),
         }
     };
-
-    let created = match f.string("created")? {
+    let created = date("created").map(|d| match d.as_deref() {
         None => Created::At(DEFAULT_CREATED.to_owned()),
-        Some(s) if s == "now" => Created::Now,
-        Some(s) => {
-            validate_date(&s).map_err(|message| SpecError::Invalid {
-                attr: "created".into(),
-                message,
-                span: f.span_of("created"),
-            })?;
-            Created::At(s)
-        }
-    };
-    let mtime = match f.string("mtime")? {
-        None => DEFAULT_CREATED.to_owned(),
-        Some(s) if s == "now" => {
-            return Err(SpecError::NotSupported {
-                what: "mtime = \"now\"".into(),
-                span: f.span_of("mtime"),
-            })
-        }
-        Some(s) => {
-            validate_date(&s).map_err(|message| SpecError::Invalid {
-                attr: "mtime".into(),
-                message,
-                span: f.span_of("mtime"),
-            })?;
-            s
-        }
-    };
+        Some("now") => Created::Now,
+        Some(s) => Created::At(s.to_owned()),
+    });
+    let created = checked(
+        &mut errors,
+        created,
+        Created::At(DEFAULT_CREATED.to_owned()),
+    );
+    let mtime = date("mtime").and_then(|d| match d.as_deref() {
+        None => Ok(DEFAULT_CREATED.to_owned()),
+        Some("now") => Err(SpecError::NotSupported {
+            what: "mtime = \"now\"".into(),
+            span: f.span_of("mtime"),
+        }),
+        Some(s) => Ok(s.to_owned()),
+    });
+    let mtime = checked(&mut errors, mtime, DEFAULT_CREATED.to_owned());
 
     let mut script_context = Context::default();
     for name in ["extraCommands", "fakeRootCommands", "runAsRoot"] {
-        if let Some(Value::String(s)) = f.get(name)? {
+        if let Some(Value::String(s)) = checked(&mut errors, f.get(name), None) {
             s.merge_context_into(&mut script_context);
         }
     }
     let mut config_context = Context::default();
-    let config = match f.get("config")? {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(v) => reduce_config(&f, &v, &mut config_context)?,
-    };
+    let config = f.get("config").and_then(|v| match v {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(v) => reduce_config(&f, &v, &mut config_context),
+    });
+    let config = checked(&mut errors, config, BTreeMap::new());
 
-    let compressor = match f.string("compressor")?.as_deref() {
-        None | Some("gz") => Compressor::Gz,
-        Some("none") => Compressor::None,
-        Some("zstd") => Compressor::Zstd,
-        Some(other) => {
-            return Err(SpecError::Invalid {
-                attr: "compressor".into(),
-                message: format!("unknown compressor '{other}'; use \"none\", \"gz\" or \"zstd\""),
-                span: f.span_of("compressor"),
-            })
-        }
-    };
+    let compressor = f.string("compressor").and_then(|c| match c.as_deref() {
+        None | Some("gz") => Ok(Compressor::Gz),
+        Some("none") => Ok(Compressor::None),
+        Some("zstd") => Ok(Compressor::Zstd),
+        Some(other) => Err(SpecError::Invalid {
+            attr: "compressor".into(),
+            message: format!("unknown compressor '{other}'; use \"none\", \"gz\" or \"zstd\""),
+            span: f.span_of("compressor"),
+        }),
+    });
+    let compressor = checked(&mut errors, compressor, Compressor::Gz);
 
-    let id = |name: &str, default: u32| -> Result<u32, SpecError> {
+    let id = |name: &str| -> Result<u32, SpecError> {
         match f.int(name)? {
-            None => Ok(default),
+            None => Ok(0),
             Some(n) => u32::try_from(n).map_err(|_| SpecError::Invalid {
                 attr: name.into(),
                 message: format!("must be between 0 and {}, got {n}", u32::MAX),
@@ -254,51 +277,86 @@ pub fn reduce_image_spec(
             }),
         }
     };
+    let uid = checked(&mut errors, id("uid"), 0);
+    let gid = checked(&mut errors, id("gid"), 0);
 
-    let name = f
-        .string("name")?
-        .unwrap_or_else(|| "container-image".to_owned());
-    if name.is_empty() {
-        return Err(SpecError::Invalid {
+    let name = f.string("name").and_then(|n| match n {
+        None => Ok("container-image".to_owned()),
+        Some(n) if n.is_empty() => Err(SpecError::Invalid {
             attr: "name".into(),
             message: "must not be empty".into(),
             span: f.span_of("name"),
-        });
-    }
-    let tag = f.string("tag")?.unwrap_or_else(|| "latest".to_owned());
-    validate_tag(&tag).map_err(|message| SpecError::Invalid {
-        attr: "tag".into(),
-        message,
-        span: f.span_of("tag"),
-    })?;
+        }),
+        Some(n) => Ok(n),
+    });
+    let name = checked(&mut errors, name, String::new());
+    let tag = f.string("tag").and_then(|t| {
+        let tag = t.unwrap_or_else(|| "latest".to_owned());
+        validate_tag(&tag).map_err(|message| SpecError::Invalid {
+            attr: "tag".into(),
+            message,
+            span: f.span_of("tag"),
+        })?;
+        Ok(tag)
+    });
+    let tag = checked(&mut errors, tag, String::new());
 
-    Ok(ImageSpec {
-        name,
-        tag,
-        created,
-        layered,
-        max_layers,
-        contents,
-        config,
-        config_references: config_context.paths.iter().map(|p| p.to_string()).collect(),
-        extra_commands: f.string("extraCommands")?.unwrap_or_default(),
-        architecture: f
-            .string("architecture")?
-            .unwrap_or_else(|| host_architecture().to_owned()),
-        mtime,
-        uid: id("uid", 0)?,
-        gid: id("gid", 0)?,
-        uname: f.string("uname")?.unwrap_or_else(|| "root".to_owned()),
-        gname: f.string("gname")?.unwrap_or_else(|| "root".to_owned()),
-        compressor,
-        include_store_paths: f.bool("includeStorePaths")?.unwrap_or(true),
-        fake_root_commands: f.string("fakeRootCommands")?.unwrap_or_default(),
-        enable_fakechroot: f.bool("enableFakechroot")?.unwrap_or(false),
-        run_as_root: f.string("runAsRoot")?.unwrap_or_default(),
-        script_inputs: script_context.paths.iter().map(|p| p.to_string()).collect(),
-        from_image: reduce_from_image(&f)?,
-        no_effect,
-    })
+    let string_or = |errors: &mut Vec<SpecError>, name: &str, default: &str| {
+        let value = f
+            .string(name)
+            .map(|s| s.unwrap_or_else(|| default.to_owned()));
+        checked(errors, value, String::new())
+    };
+    let extra_commands = string_or(&mut errors, "extraCommands", "");
+    let architecture = string_or(&mut errors, "architecture", host_architecture());
+    let uname = string_or(&mut errors, "uname", "root");
+    let gname = string_or(&mut errors, "gname", "root");
+    let fake_root_commands = string_or(&mut errors, "fakeRootCommands", "");
+    let run_as_root = string_or(&mut errors, "runAsRoot", "");
+    let include_store_paths = checked(
+        &mut errors,
+        f.bool("includeStorePaths").map(|b| b.unwrap_or(true)),
+        true,
+    );
+    let enable_fakechroot = checked(
+        &mut errors,
+        f.bool("enableFakechroot").map(|b| b.unwrap_or(false)),
+        false,
+    );
+    let from_image = checked(&mut errors, reduce_from_image(&f), None);
+
+    match errors.len() {
+        0 => Ok(ImageSpec {
+            name,
+            tag,
+            created,
+            layered,
+            max_layers,
+            contents,
+            config,
+            config_references: config_context.paths.iter().map(|p| p.to_string()).collect(),
+            extra_commands,
+            architecture,
+            mtime,
+            uid,
+            gid,
+            uname,
+            gname,
+            compressor,
+            include_store_paths,
+            fake_root_commands,
+            enable_fakechroot,
+            run_as_root,
+            script_inputs: script_context.paths.iter().map(|p| p.to_string()).collect(),
+            from_image,
+            no_effect,
+        }),
+        1 => Err(errors.remove(0)),
+        _ => Err(SpecError::Many {
+            function: "makeContainerImage",
+            errors,
+        }),
+    }
 }
 
 /// `fromImage`: a pulled image (`dockerTools.pullImage { ... }`), another image job, or a

@@ -21,6 +21,7 @@ pub mod nixbase32;
 mod path;
 mod refscan;
 mod sandbox;
+mod source_cache;
 
 pub use builder::run_derivation;
 pub use error::{Result, StoreError};

@@ -26,6 +26,7 @@ use crate::nar::{nar_hash_and_size, nar_hash_and_size_filtered, write_nar, Hashi
 use crate::nixbase32;
 use crate::path::{source_store_path, validate_name, PathInfo, StorePath};
 use crate::refscan::RefScanner;
+use crate::source_cache::tree_fingerprint;
 
 /// A store rooted at a host directory. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -115,7 +116,16 @@ impl LocalStore {
         keep: &dyn Fn(&Path) -> bool,
     ) -> Result<StorePath> {
         validate_name(name)?;
+        // An unchanged tree is not read again (see `source_cache`).
+        let fingerprint = tree_fingerprint(fs_path, keep)?;
+        if let Some((known, _)) = self.cached_source_hash(&fingerprint) {
+            let path = source_store_path(&known, name);
+            if self.is_valid(&path) {
+                return Ok(path);
+            }
+        }
         let (hash, size) = nar_hash_and_size_filtered(fs_path, keep)?;
+        self.remember_source_hash(&fingerprint, (hash, size));
         let path = source_store_path(&hash, name);
         if self.is_valid(&path) {
             return Ok(path);
