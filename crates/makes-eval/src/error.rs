@@ -156,6 +156,18 @@ impl EvalError {
     }
 
     /// The miette form: the message at its span, and each note as a related diagnostic.
+    /// For a missing attribute, the names that are there (when there are not too many).
+    pub fn missing_attribute_help(&self) -> Option<String> {
+        match &*self.kind {
+            EvalErrorKind::MissingAttribute { available, .. }
+                if !available.is_empty() && available.len() <= 40 =>
+            {
+                Some(format!("available attributes: {}", available.join(", ")))
+            }
+            _ => None,
+        }
+    }
+
     pub fn to_diagnostic(&self, sources: &SourceMap) -> SourceDiagnostic {
         if let EvalErrorKind::Syntax(e) = &*self.kind {
             return e.to_diagnostic(sources);
@@ -174,10 +186,8 @@ impl EvalError {
                 diag.related.push(d);
             }
         }
-        if let EvalErrorKind::MissingAttribute { available, .. } = &*self.kind {
-            if !available.is_empty() && available.len() <= 40 {
-                diag = diag.with_help(format!("available attributes: {}", available.join(", ")));
-            }
+        if let Some(help) = self.missing_attribute_help() {
+            diag = diag.with_help(help);
         }
         for (span, note) in &self.notes {
             diag.related.push(SourceDiagnostic::new(

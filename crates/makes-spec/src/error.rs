@@ -118,6 +118,14 @@ impl SpecError {
 
     /// This error as a note that travels inside an evaluation error.
     fn as_note(&self) -> makes_eval::ExternalNote {
+        if let SpecError::Eval(e) = self {
+            return makes_eval::ExternalNote {
+                code: e.code(),
+                message: e.to_string(),
+                span: e.span,
+                help: e.missing_attribute_help(),
+            };
+        }
         makes_eval::ExternalNote {
             code: self.code(),
             message: self.to_string(),

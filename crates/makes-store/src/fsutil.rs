@@ -3,7 +3,7 @@
 //! a tree that canonicalisation made read-only.
 
 use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use rustix::fs::Timespec;
@@ -92,44 +92,6 @@ pub(crate) fn remove_tree(path: &Path) -> Result<()> {
     }
 }
 
-/// Copies a host file, symlink or tree to `dst` (which must not exist), keeping symlinks as
-/// symlinks and the executable bit, without the entries below `src` for which `keep` is
-/// false; other metadata is left for [`canonicalise`].
-pub(crate) fn copy_tree_filtered(
-    src: &Path,
-    dst: &Path,
-    keep: &dyn Fn(&Path) -> bool,
-) -> Result<()> {
-    let meta = fs::symlink_metadata(src).map_err(io_err(src))?;
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        let target = fs::read_link(src).map_err(io_err(src))?;
-        symlink(target, dst).map_err(io_err(dst))
-    } else if ft.is_file() {
-        fs::copy(src, dst).map_err(io_err(dst))?;
-        let mode = if is_executable(meta.permissions().mode()) {
-            0o755
-        } else {
-            0o644
-        };
-        set_mode(dst, mode)
-    } else if ft.is_dir() {
-        fs::create_dir(dst).map_err(io_err(dst))?;
-        for entry in fs::read_dir(src).map_err(io_err(src))? {
-            let entry = entry.map_err(io_err(src))?;
-            let child = entry.path();
-            if keep(&child) {
-                copy_tree_filtered(&child, &dst.join(entry.file_name()), keep)?;
-            }
-        }
-        Ok(())
-    } else {
-        Err(StoreError::UnsupportedFileType {
-            path: src.to_owned(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,7 +105,7 @@ mod tests {
         fs::write(root.join("d/e/f"), "x").expect("write");
         fs::write(root.join("run"), "x").expect("write");
         fs::set_permissions(root.join("run"), fs::Permissions::from_mode(0o4711)).expect("chmod");
-        symlink("d/e/f", root.join("l")).expect("symlink");
+        std::os::unix::fs::symlink("d/e/f", root.join("l")).expect("symlink");
         fs::set_permissions(root.join("d/e"), fs::Permissions::from_mode(0o000)).expect("chmod");
 
         canonicalise(&root).expect("canonicalise");
@@ -161,7 +123,7 @@ mod tests {
         }
 
         let copy = dir.path().join("copy");
-        copy_tree_filtered(&root, &copy, &|_| true).expect("copy");
+        crate::nar::copy_with_nar_hash(&root, &copy, &|_| true).expect("copy");
         assert_eq!(
             fs::read_link(copy.join("l")).expect("link").to_str(),
             Some("d/e/f")

@@ -21,8 +21,8 @@ use fs4::fs_std::FileExt;
 use sha2::Digest;
 
 use crate::error::{io_err, Result, StoreError};
-use crate::fsutil::{canonicalise, canonicalise_top, copy_tree_filtered, remove_tree};
-use crate::nar::{nar_hash_and_size, nar_hash_and_size_filtered, write_nar, HashingWriter};
+use crate::fsutil::{canonicalise, canonicalise_top, remove_tree};
+use crate::nar::{copy_with_nar_hash, nar_hash_and_size, write_nar, HashingWriter};
 use crate::nixbase32;
 use crate::path::{source_store_path, validate_name, PathInfo, StorePath};
 use crate::refscan::RefScanner;
@@ -124,14 +124,25 @@ impl LocalStore {
                 return Ok(path);
             }
         }
-        let (hash, size) = nar_hash_and_size_filtered(fs_path, keep)?;
-        self.remember_source_hash(&fingerprint, (hash, size));
-        let path = source_store_path(&hash, name);
-        if self.is_valid(&path) {
-            return Ok(path);
-        }
-        self.install_copy(fs_path, &path, keep, (hash, size), Vec::new())?;
-        Ok(path)
+        // One read of the source: copied to a staging area while its NAR hash (which names
+        // the store path) is computed.
+        let tmp_dir = self.tmp_dir();
+        let staging = tempfile::Builder::new()
+            .prefix("add-")
+            .tempdir_in(&tmp_dir)
+            .map_err(io_err(&tmp_dir))?;
+        let staged = staging.path().join("contents");
+        let result = (|| {
+            let (hash, size) = copy_with_nar_hash(fs_path, &staged, keep)?;
+            self.remember_source_hash(&fingerprint, (hash, size));
+            let path = source_store_path(&hash, name);
+            canonicalise(&staged)?;
+            self.install_staged(&staged, &path, (hash, size), Vec::new())?;
+            Ok(path)
+        })();
+        // Canonicalised staging contents are read-only: TempDir's own removal would fail.
+        let _ = remove_tree(&staged);
+        result
     }
 
     /// Copies the host tree `fs_path` (without what `keep` rejects) into the store as `path`,
@@ -142,10 +153,9 @@ impl LocalStore {
         fs_path: &Path,
         path: &StorePath,
         keep: &dyn Fn(&Path) -> bool,
-        (hash, size): ([u8; 32], u64),
+        expected: ([u8; 32], u64),
         references: Vec<StorePath>,
     ) -> Result<()> {
-        let _lock = self.lock(path)?;
         if self.is_valid(path) {
             return Ok(());
         }
@@ -156,40 +166,54 @@ impl LocalStore {
             .map_err(io_err(&tmp_dir))?;
         let staged = staging.path().join("contents");
         let result = (|| {
-            copy_tree_filtered(fs_path, &staged, keep)?;
-            canonicalise(&staged)?;
-            if nar_hash_and_size(&staged)? != (hash, size) {
+            let copied = copy_with_nar_hash(fs_path, &staged, keep)?;
+            if copied != expected {
                 return Err(StoreError::SourceChanged {
                     path: fs_path.to_owned(),
                 });
             }
-            let real = self.real_path(path);
-            remove_tree(&real)?;
-            // Moving a directory to another parent updates its `..`: it must be writable
-            // (for non-root) until it is in place.
-            let is_dir = fs::symlink_metadata(&staged)
-                .map_err(io_err(&staged))?
-                .is_dir();
-            if is_dir {
-                fs::set_permissions(&staged, fs::Permissions::from_mode(0o755))
-                    .map_err(io_err(&staged))?;
-            }
-            fs::rename(&staged, &real).map_err(io_err(&real))?;
-            if is_dir {
-                canonicalise_top(&real)?;
-            }
-            self.write_record(&PathInfo {
-                path: path.clone(),
-                references,
-                nar_size: size,
-                nar_hash: format_nar_hash(&hash),
-            })
+            canonicalise(&staged)?;
+            self.install_staged(&staged, path, expected, references)
         })();
-        if result.is_err() {
-            // Canonicalised staging contents are read-only: TempDir's own removal would fail.
-            let _ = remove_tree(&staged);
-        }
+        // Canonicalised staging contents are read-only: TempDir's own removal would fail.
+        let _ = remove_tree(&staged);
         result
+    }
+
+    /// Renames the canonicalised tree `staged` into place as `path` (under its lock) and
+    /// records it; a `path` that is already valid is left alone.
+    fn install_staged(
+        &self,
+        staged: &Path,
+        path: &StorePath,
+        (hash, size): ([u8; 32], u64),
+        references: Vec<StorePath>,
+    ) -> Result<()> {
+        let _lock = self.lock(path)?;
+        if self.is_valid(path) {
+            return Ok(());
+        }
+        let real = self.real_path(path);
+        remove_tree(&real)?;
+        // Moving a directory to another parent updates its `..`: it must be writable
+        // (for non-root) until it is in place.
+        let is_dir = fs::symlink_metadata(staged)
+            .map_err(io_err(staged))?
+            .is_dir();
+        if is_dir {
+            fs::set_permissions(staged, fs::Permissions::from_mode(0o755))
+                .map_err(io_err(staged))?;
+        }
+        fs::rename(staged, &real).map_err(io_err(&real))?;
+        if is_dir {
+            canonicalise_top(&real)?;
+        }
+        self.write_record(&PathInfo {
+            path: path.clone(),
+            references,
+            nar_size: size,
+            nar_hash: format_nar_hash(&hash),
+        })
     }
 
     /// Adds `contents` as a read-only file, as `builtins.toFile` does: a "text" store path

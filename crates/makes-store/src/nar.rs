@@ -32,7 +32,25 @@ pub fn write_nar_filtered(
 ) -> Result<()> {
     let mut w = NarWriter { out, keep };
     w.str(path, b"nix-archive-1")?;
-    w.node(path)
+    w.node(path, None)
+}
+
+/// Copies the tree `src` (filtered by `keep`) to `dst`, which must not exist, and returns the
+/// SHA-256 and size of the NAR of what was copied: one read of the source for both (files
+/// get mode 0755 or 0644 by their owner's `x` bit, for canonicalisation to finish).
+pub fn copy_with_nar_hash(
+    src: &Path,
+    dst: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<([u8; 32], u64)> {
+    let mut sink = HashingWriter::default();
+    let mut w = NarWriter {
+        out: &mut sink,
+        keep,
+    };
+    w.str(src, b"nix-archive-1")?;
+    w.node(src, Some(dst))?;
+    Ok(sink.finish())
 }
 
 /// The SHA-256 and the size of the NAR of `path`, computed while streaming.
@@ -105,22 +123,40 @@ impl<W: Write> NarWriter<'_, W> {
         list.iter().try_for_each(|s| self.str(path, s))
     }
 
-    fn node(&mut self, path: &Path) -> Result<()> {
+    /// Serialises `path`; with `copy`, also recreates it there.
+    fn node(&mut self, path: &Path, copy: Option<&Path>) -> Result<()> {
         let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
         let ft = meta.file_type();
         self.str(path, b"(")?;
         if ft.is_file() {
             self.strs(path, &[b"type", b"regular"])?;
-            if meta.permissions().mode() & 0o100 != 0 {
+            let executable = meta.permissions().mode() & 0o100 != 0;
+            if executable {
                 self.strs(path, &[b"executable", b""])?;
             }
             self.str(path, b"contents")?;
-            self.contents(path, meta.len())?;
+            let target = match copy {
+                Some(dst) => {
+                    let file = File::create(dst).map_err(io_err(dst))?;
+                    let mode = if executable { 0o755 } else { 0o644 };
+                    file.set_permissions(fs::Permissions::from_mode(mode))
+                        .map_err(io_err(dst))?;
+                    Some((file, dst))
+                }
+                None => None,
+            };
+            self.contents(path, meta.len(), target)?;
         } else if ft.is_symlink() {
             let target = fs::read_link(path).map_err(io_err(path))?;
+            if let Some(dst) = copy {
+                std::os::unix::fs::symlink(&target, dst).map_err(io_err(dst))?;
+            }
             self.strs(path, &[b"type", b"symlink", b"target"])?;
             self.str(path, target.as_os_str().as_bytes())?;
         } else if ft.is_dir() {
+            if let Some(dst) = copy {
+                fs::create_dir(dst).map_err(io_err(dst))?;
+            }
             self.strs(path, &[b"type", b"directory"])?;
             let mut names = Vec::new();
             for entry in fs::read_dir(path).map_err(io_err(path))? {
@@ -133,7 +169,8 @@ impl<W: Write> NarWriter<'_, W> {
                     continue;
                 }
                 self.strs(&child, &[b"entry", b"(", b"name", name.as_bytes(), b"node"])?;
-                self.node(&child)?;
+                let child_copy = copy.map(|d| d.join(&name));
+                self.node(&child, child_copy.as_deref())?;
                 self.str(&child, b")")?;
             }
         } else {
@@ -144,11 +181,29 @@ impl<W: Write> NarWriter<'_, W> {
         self.str(path, b")")
     }
 
-    /// Streams a regular file's contents as one NAR string of the length `lstat` gave.
-    fn contents(&mut self, path: &Path, len: u64) -> Result<()> {
+    /// Streams a regular file's contents as one NAR string of the length `lstat` gave (and
+    /// into `copy`, when given).
+    fn contents(&mut self, path: &Path, len: u64, copy: Option<(File, &Path)>) -> Result<()> {
         self.raw(path, &len.to_le_bytes())?;
         let file = File::open(path).map_err(io_err(path))?;
-        let copied = io::copy(&mut file.take(len), self.out).map_err(io_err(path))?;
+        let copied = match copy {
+            None => io::copy(&mut file.take(len), self.out).map_err(io_err(path))?,
+            Some((mut dst_file, dst)) => {
+                let mut reader = file.take(len);
+                let mut buf = vec![0u8; 1 << 16];
+                let mut total = 0u64;
+                loop {
+                    let n = reader.read(&mut buf).map_err(io_err(path))?;
+                    if n == 0 {
+                        break;
+                    }
+                    self.out.write_all(&buf[..n]).map_err(io_err(path))?;
+                    dst_file.write_all(&buf[..n]).map_err(io_err(dst))?;
+                    total += n as u64;
+                }
+                total
+            }
+        };
         if copied != len {
             return Err(StoreError::SourceChanged {
                 path: path.to_owned(),

@@ -104,7 +104,10 @@ impl Sandbox {
         fs::create_dir_all(&tmp)?;
         fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777))?;
 
-        let mut flags = UnshareFlags::NEWNS | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS;
+        let mut flags = UnshareFlags::NEWNS
+            | UnshareFlags::NEWIPC
+            | UnshareFlags::NEWUTS
+            | UnshareFlags::NEWPID;
         if !network {
             flags |= UnshareFlags::NEWNET;
         }
@@ -177,15 +180,60 @@ impl Sandbox {
         unmount(c".", UnmountFlags::DETACH).map_err(|e| fail(b"detaching the old root", e))?;
         chdir(self.workdir.as_c_str()).map_err(|e| fail(b"chdir to the working directory", e))?;
         rustix::process::umask(Mode::from_raw_mode(0o022));
-        Ok(())
+        become_pid_namespace_init()
     }
+}
+
+/// Forks once more so that the builder is process 1 of the new PID namespace: when it ends,
+/// or is killed because makes died, the kernel kills every process it left behind (a
+/// background job, a `cp` still writing), so nothing writes into the store after the build.
+/// The intermediate process waits for it and exits as it did.
+fn become_pid_namespace_init() -> io::Result<()> {
+    // SAFETY: fork, waitpid, prctl and _exit are async-signal-safe; the child of a fork in a
+    // single-threaded process may call them before exec.
+    unsafe {
+        let pid = libc::fork();
+        if pid < 0 {
+            return Err(fail(
+                b"fork",
+                Errno::from_raw_os_error(*libc::__errno_location()),
+            ));
+        }
+        if pid > 0 {
+            let mut status = 0;
+            loop {
+                let r = libc::waitpid(pid, &mut status, 0);
+                if r == pid {
+                    break;
+                }
+                if r < 0 && *libc::__errno_location() != libc::EINTR {
+                    libc::_exit(127);
+                }
+            }
+            let code = if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                128 + libc::WTERMSIG(status)
+            };
+            libc::_exit(code);
+        }
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+    }
+    Ok(())
 }
 
 /// The uid and gid maps of a user namespace, when one is needed.
 type IdMaps = Option<(Vec<u8>, Vec<u8>)>;
 
 fn id_maps_and_flags(network: bool) -> (UnshareFlags, IdMaps) {
-    let mut flags = UnshareFlags::NEWNS | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS;
+    let mut flags =
+        UnshareFlags::NEWNS | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS | UnshareFlags::NEWPID;
     if !network {
         flags |= UnshareFlags::NEWNET;
     }
