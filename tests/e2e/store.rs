@@ -376,3 +376,29 @@ fn an_unprivileged_user_builds_the_same_image() {
         std::fs::read(expected).expect("expected")
     );
 }
+
+#[test]
+fn a_fixed_output_builder_keeps_the_network() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let sandbox = Sandbox::new();
+    // The NAR hash of a single file holding "reached\n": what the builder must produce.
+    let expected = {
+        let f = sandbox.dir.path().join("expected");
+        std::fs::write(&f, "reached\n").expect("write");
+        let (hash, _) = makes_store::nar_hash_and_size(&f).expect("hash");
+        makes_store::nixbase32::encode(&hash)
+    };
+    let project = sandbox.dir.path().join("fod");
+    write_project(
+        &project,
+        &format!(
+            "{{ makeDerivation, ... }}: {{ jobs.\"/fod\" = makeDerivation {{ name = \"fod\"; sha256 = \"{expected}\"; builder = ''\n  if (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; then echo reached > $out; else echo unreachable > $out; fi\n''; }}; }}"
+        ),
+    );
+    let result = build_any(&sandbox, &project, "/fod");
+    assert_eq!(
+        std::fs::read_to_string(result).expect("result"),
+        "reached\n"
+    );
+}
