@@ -75,3 +75,104 @@ fn oci_and_docker_archives_are_accepted_as_from_image() {
         assert_eq!(out, "yes base-file\n", "{kind}: base Env and files");
     }
 }
+
+/// A single-layer image whose runAsRoot creates a user, chowns a directory and deletes a file
+/// of its base image.
+const RUN_AS_ROOT_ON_BASE: &str = r##"{ makeContainerImage, ... }:
+{
+  jobs."/derived" = makeContainerImage {
+    layered = false;
+    name = "on-base";
+    fromImage = ./base-oci.tar;
+    runAsRoot = ''
+      #!/bin/sh
+      echo "app:x:1000:1000::/srv:/bin/sh" >> /etc/passwd
+      busybox mkdir -p /srv
+      busybox chown 1000:1000 /srv
+      busybox rm /etc/from-base
+    '';
+    config.Cmd = [ "/bin/sh" "-c" "busybox ls /etc/from-base 2>/dev/null || echo gone; busybox stat -c %u /srv; busybox grep -c app /etc/passwd" ];
+  };
+}
+"##;
+
+#[test]
+fn run_as_root_on_a_base_image_changes_and_deletes_its_files() {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    if !is_root || !["skopeo", "umoci", "runc"].iter().all(|t| have_tool(t)) {
+        eprintln!("note: skipping: needs root (chown to another user) and the image tools");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let base_project = sandbox.dir.path().join("base");
+    write_project(&base_project, BASE);
+    let base = sandbox.build(&base_project, "/base");
+    let base_diff_ids = diff_ids(&format!("oci-archive:{}", base.display()));
+
+    let project = sandbox.dir.path().join("on-base");
+    write_project(&project, RUN_AS_ROOT_ON_BASE);
+    std::fs::copy(&base, project.join("base-oci.tar")).expect("copy the base");
+    let result = sandbox.build(&project, "/derived");
+    let ids = diff_ids(&format!("oci-archive:{}", result.display()));
+    assert_eq!(
+        ids.len(),
+        base_diff_ids.len() + 1,
+        "the base layers and one more"
+    );
+    assert_eq!(&ids[..base_diff_ids.len()], &base_diff_ids[..]);
+
+    // The new layer holds the changes and a whiteout for the deleted file, not the base's files.
+    let layout = sandbox.dir.path().join("inspect");
+    run(Command::new("skopeo")
+        .arg("copy")
+        .arg(format!("oci-archive:{}", result.display()))
+        .arg(format!("oci:{}:x", layout.display())));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).expect("index"))
+            .expect("json");
+    let manifest_digest = index["manifests"][0]["digest"]
+        .as_str()
+        .expect("digest")
+        .trim_start_matches("sha256:")
+        .to_owned();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(layout.join("blobs/sha256").join(manifest_digest)).expect("manifest"),
+    )
+    .expect("json");
+    let last = manifest["layers"]
+        .as_array()
+        .and_then(|l| l.last())
+        .expect("a layer")["digest"]
+        .as_str()
+        .expect("digest")
+        .trim_start_matches("sha256:")
+        .to_owned();
+    let listing = run(Command::new("sh").arg("-c").arg(format!(
+        "gzip -dc {} | tar -t",
+        layout.join("blobs/sha256").join(last).display()
+    )));
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.trim_end_matches('/') == "etc/.wh.from-base"),
+        "{listing}"
+    );
+    assert!(listing.lines().any(|l| l == "etc/passwd"), "{listing}");
+    assert!(
+        !listing.lines().any(|l| l.starts_with("bin/busybox")),
+        "unchanged base files stay out: {listing}"
+    );
+
+    assert_eq!(
+        run_image(
+            &sandbox,
+            &format!("oci-archive:{}", result.display()),
+            "on-base"
+        ),
+        "gone\n1000\n1\n"
+    );
+}

@@ -52,6 +52,9 @@ pub struct ContentSource {
 pub struct CustomisationRoot {
     dir: tempfile::TempDir,
     owners_changed: bool,
+    /// Over a base image (`runAsRoot` with `fromImage`): the root as the base left it, so that
+    /// the layer holds only what changed.
+    base: Option<crate::base_root::Snapshot>,
 }
 
 impl CustomisationRoot {
@@ -63,6 +66,22 @@ impl CustomisationRoot {
     /// Whether a root script ran, so that owners on disk are meant to be kept.
     pub fn owners_changed(&self) -> bool {
         self.owners_changed
+    }
+
+    /// The entries of the layer: the whole root, or over a base image only what changed,
+    /// with whiteouts for what was deleted.
+    pub fn layer_entries(
+        &self,
+        modes: crate::tar_writer::ModePolicy,
+    ) -> Result<crate::tar_writer::LayerEntries, OciError> {
+        match &self.base {
+            Some(before) => crate::base_root::changed_entries(self.path(), before, modes),
+            None => {
+                let mut entries = crate::tar_writer::LayerEntries::new();
+                entries.add_tree(self.path(), b"", modes)?;
+                Ok(entries)
+            }
+        }
     }
 }
 
@@ -102,6 +121,7 @@ pub fn build_customisation_root(
     contents: &[ContentSource],
     mode: RootMode,
     scripts: &RootScripts,
+    base: Option<&crate::base::BaseImage>,
     scratch: &Path,
 ) -> Result<CustomisationRoot, OciError> {
     let dir = tempfile::Builder::new()
@@ -111,7 +131,14 @@ pub fn build_customisation_root(
     let mut root = CustomisationRoot {
         dir,
         owners_changed: false,
+        base: None,
     };
+    // runAsRoot on top of a base image sees the base's files; what it changes makes the layer.
+    if let (Some(base), RootMode::Copy, false) = (base, mode, scripts.run_as_root.trim().is_empty())
+    {
+        crate::base_root::unpack_base(base, root.path())?;
+        root.base = Some(crate::base_root::snapshot(root.path())?);
+    }
     for content in contents {
         let meta = fs::metadata(&content.real).map_err(OciError::io(&content.real))?;
         if !meta.is_dir() {
@@ -320,9 +347,14 @@ mod tests {
             &[("bin/hello", "b"), ("bin/b", "b")],
         );
         symlink("hello", b.real.join("bin/hi")).expect("symlink");
-        let root =
-            build_customisation_root(&[a, b], RootMode::SymlinkJoin, &scripts(""), scratch.path())
-                .expect("root");
+        let root = build_customisation_root(
+            &[a, b],
+            RootMode::SymlinkJoin,
+            &scripts(""),
+            None,
+            scratch.path(),
+        )
+        .expect("root");
         let r = root.path();
         let link = |p: &str| fs::read_link(r.join(p)).expect(p);
         assert_eq!(
@@ -348,8 +380,9 @@ mod tests {
         let a = content(store.path(), "aaa-hello", &[("bin/hello", "#!/bin/sh\n")]);
         fs::set_permissions(a.real.join("bin/hello"), fs::Permissions::from_mode(0o700))
             .expect("chmod");
-        let root = build_customisation_root(&[a], RootMode::Copy, &scripts(""), scratch.path())
-            .expect("root");
+        let root =
+            build_customisation_root(&[a], RootMode::Copy, &scripts(""), None, scratch.path())
+                .expect("root");
         let f = root.path().join("bin/hello");
         let meta = fs::symlink_metadata(&f).expect("copied");
         assert!(meta.is_file());
@@ -362,9 +395,14 @@ mod tests {
         let scratch = tempfile::tempdir().expect("tempdir");
         // cargo sets CARGO_MANIFEST_DIR for test runs: it must not reach the script.
         let script = "mkdir -p tmp\nchmod 1777 tmp\necho \"$PATH:$HOME:${CARGO_MANIFEST_DIR-unset}\" > env\n";
-        let root =
-            build_customisation_root(&[], RootMode::SymlinkJoin, &scripts(script), scratch.path())
-                .expect("root");
+        let root = build_customisation_root(
+            &[],
+            RootMode::SymlinkJoin,
+            &scripts(script),
+            None,
+            scratch.path(),
+        )
+        .expect("root");
         let tmp = fs::metadata(root.path().join("tmp")).expect("tmp");
         assert_eq!(tmp.permissions().mode() & 0o7777, 0o1777);
         let env = fs::read_to_string(root.path().join("env")).expect("env");
@@ -385,6 +423,7 @@ mod tests {
                 &[],
                 RootMode::SymlinkJoin,
                 &scripts(script),
+                None,
                 scratch.path(),
             )
             .expect_err(script);
@@ -400,6 +439,7 @@ mod tests {
             &[],
             RootMode::SymlinkJoin,
             &scripts("false | true"),
+            None,
             scratch.path()
         )
         .is_err());
@@ -416,7 +456,13 @@ mod tests {
             real: f,
         };
         assert!(matches!(
-            build_customisation_root(&[c], RootMode::SymlinkJoin, &scripts(""), scratch.path()),
+            build_customisation_root(
+                &[c],
+                RootMode::SymlinkJoin,
+                &scripts(""),
+                None,
+                scratch.path()
+            ),
             Err(OciError::ContentNotDirectory { .. })
         ));
     }

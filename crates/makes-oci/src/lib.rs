@@ -12,6 +12,7 @@
 
 mod archive;
 mod base;
+mod base_root;
 mod blob;
 mod cache;
 mod compress;
@@ -225,14 +226,13 @@ pub fn build_image_with(
         // Only layers with a customisation root need their entries to know their key.
         let mut prepared: Option<(LayerEntries, CustomisationRoot)> = None;
         if let Some(mode) = planned.root {
-            let r = build_customisation_root(&contents, mode, &scripts, work.path())?;
+            let r = build_customisation_root(&contents, mode, &scripts, options.base, work.path())?;
             let owned = if r.owners_changed() {
                 ModePolicy::AsIsOwned
             } else {
                 ModePolicy::AsIs
             };
-            let mut root_entries = LayerEntries::new();
-            root_entries.add_tree(r.path(), b"", owned)?;
+            let root_entries = r.layer_entries(owned)?;
             key.field(b"root");
             let store_prefixes: Vec<Vec<u8>> = planned
                 .store_paths

@@ -192,6 +192,18 @@ impl LayerEntries {
         Ok(())
     }
 
+    /// Only the entries whose paths are in `keep`.
+    pub fn retain_paths(mut self, keep: &std::collections::BTreeSet<Vec<u8>>) -> LayerEntries {
+        self.entries.retain(|path, _| keep.contains(path));
+        self
+    }
+
+    /// The archive paths, in order.
+    #[cfg(test)]
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.entries.keys()
+    }
+
     /// Moves in the entries of `other` whose paths are not taken (entries already here win).
     pub fn merge_missing(&mut self, other: LayerEntries) {
         for (path, entry) in other.entries {

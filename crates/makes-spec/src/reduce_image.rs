@@ -366,13 +366,6 @@ fn reduce_from_image(f: &Fields) -> Result<Option<String>, SpecError> {
         None | Some(Value::Null) => Ok(None),
         Some(v) => {
             let path = f.store_path_of("fromImage", &v)?;
-            let runs_as_root = f.string("runAsRoot")?.is_some_and(|s| !s.trim().is_empty());
-            if runs_as_root {
-                return Err(SpecError::NotSupported {
-                    what: "runAsRoot on top of a fromImage".into(),
-                    span: f.span_of("runAsRoot"),
-                });
-            }
             if f.bool("enableFakechroot")?.unwrap_or(false) {
                 return Err(SpecError::NotSupported {
                     what: "enableFakechroot on top of a fromImage".into(),
