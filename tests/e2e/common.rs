@@ -126,3 +126,47 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Copies the image at the skopeo reference `source` into a layout, unpacks it with umoci
+/// and runs it with runc; returns stdout. `name` keeps the directories of two runs apart.
+pub fn run_image(sandbox: &Sandbox, source: &str, name: &str) -> String {
+    let layout = sandbox.dir.path().join(format!("layout-{name}"));
+    let bundle = sandbox.dir.path().join(format!("bundle-{name}"));
+    run(Command::new("skopeo")
+        .arg("copy")
+        .arg(source)
+        .arg(format!("oci:{}:x", layout.display())));
+    run(Command::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:x", layout.display()))
+        .arg(&bundle));
+    let config_path = bundle.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config_path).expect("config")).expect("json");
+    config["process"]["terminal"] = serde_json::Value::Bool(false);
+    if let Some(linux) = config["linux"].as_object_mut() {
+        linux.remove("resources");
+    }
+    std::fs::write(&config_path, serde_json::to_vec(&config).expect("json")).expect("write");
+    let id = format!(
+        "makes-e2e-{name}-{}",
+        sandbox
+            .dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().trim_start_matches('.').to_owned())
+            .unwrap_or_default()
+    );
+    let out = Command::new("runc")
+        .arg("run")
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg(&id)
+        .output()
+        .expect("runc");
+    let _ = Command::new("runc")
+        .args(["delete", "--force", &id])
+        .output();
+    assert_success(&out);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,8 +1,8 @@
 //! `fromImage` given as a local image archive: an OCI archive (makes' own) or a docker
 //! archive (`docker save` format, written here by skopeo).
 
-use crate::common::{have_tool, run, write_project, Sandbox};
-use crate::registry::{run_image, BASE};
+use crate::common::{have_tool, run, run_image, write_project, Sandbox};
+use crate::registry::BASE;
 use std::process::Command;
 
 fn derived(archive: &str) -> String {

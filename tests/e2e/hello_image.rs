@@ -1,7 +1,7 @@
 //! `makes /hello` on fixtures/hello: the archive is read by skopeo as both an OCI and a docker
 //! archive, its diff_ids are what the test computes itself, and it runs under runc.
 
-use crate::common::{fixture, have_tool, run, Sandbox};
+use crate::common::{fixture, have_tool, run, run_image, Sandbox};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -159,49 +159,6 @@ fn skopeo_reads_it_as_oci_and_docker_archive() {
     assert!(!wrong.status.success());
 }
 
-/// Unpacks the archive with skopeo and umoci and runs it with runc, returning its stdout.
-fn run_image(sandbox: &Sandbox, result: &Path) -> String {
-    let layout = sandbox.dir.path().join("layout");
-    let bundle = sandbox.dir.path().join("bundle");
-    run(Command::new("skopeo")
-        .arg("copy")
-        .arg(format!("oci-archive:{}", result.display()))
-        .arg(format!("oci:{}:hello", layout.display())));
-    // umoci verifies every layer against its digest and diff_id while unpacking.
-    run(Command::new("umoci")
-        .args(["unpack", "--image"])
-        .arg(format!("{}:hello", layout.display()))
-        .arg(&bundle));
-    let config_path = bundle.join("config.json");
-    let mut config = json(&std::fs::read(&config_path).expect("config.json"));
-    config["process"]["terminal"] = serde_json::Value::Bool(false);
-    if let Some(linux) = config["linux"].as_object_mut() {
-        linux.remove("resources");
-    }
-    std::fs::write(&config_path, serde_json::to_vec(&config).expect("json"))
-        .expect("write config.json");
-    // Unique per sandbox, so tests may run in parallel.
-    let unique = sandbox
-        .dir
-        .path()
-        .file_name()
-        .map(|n| n.to_string_lossy().trim_start_matches('.').to_owned())
-        .unwrap_or_default();
-    let id = format!("makes-e2e-{unique}");
-    let out = Command::new("runc")
-        .arg("run")
-        .arg("--bundle")
-        .arg(&bundle)
-        .arg(&id)
-        .output()
-        .expect("runc runs");
-    let _ = Command::new("runc")
-        .args(["delete", "--force", &id])
-        .output();
-    crate::common::assert_success(&out);
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn it_runs_under_runc_and_prints_hello() {
     if !(have_tool("skopeo") && have_tool("umoci") && have_tool("runc")) {
@@ -209,7 +166,14 @@ fn it_runs_under_runc_and_prints_hello() {
     }
     let sandbox = Sandbox::new();
     let result = sandbox.build(&fixture("hello"), "/hello");
-    assert_eq!(run_image(&sandbox, &result), "hello from makes\n");
+    assert_eq!(
+        run_image(
+            &sandbox,
+            &format!("oci-archive:{}", result.display()),
+            "hello"
+        ),
+        "hello from makes\n"
+    );
 }
 
 #[test]
@@ -226,5 +190,12 @@ fn the_single_layer_image_has_one_layer_and_runs() {
     if !(have_tool("skopeo") && have_tool("umoci") && have_tool("runc")) {
         return;
     }
-    assert_eq!(run_image(&sandbox, &result), "hello from makes\n");
+    assert_eq!(
+        run_image(
+            &sandbox,
+            &format!("oci-archive:{}", result.display()),
+            "hello"
+        ),
+        "hello from makes\n"
+    );
 }
