@@ -4,7 +4,7 @@
 //! The uncompressed tar stream is cut into fixed-size chunks ([`CHUNK_SIZE`]); each chunk is
 //! compressed on its own by a pool of worker threads and the results are written in order:
 //!
-//! - `gz`: each chunk is one complete gzip member (libdeflate level 6, header with mtime 0, no
+//! - `gz`: each chunk is one complete gzip member (libdeflate level 5, header with mtime 0, no
 //!   name, OS 255). RFC 1952 section 2.2: a gzip file is a series of members; Go's
 //!   `compress/gzip` (docker, containerd, podman, skopeo, umoci), zlib's `gunzip`, `pigz -d` and
 //!   Python read them all as one stream, as they read BGZF and `pgzip` output. Rust's
@@ -28,8 +28,9 @@ use makes_spec::Compressor;
 /// Bytes of uncompressed input per independently compressed chunk. Fixed: it is part of the
 /// output format (changing it changes every digest).
 pub const CHUNK_SIZE: usize = 4 << 20;
-/// The gzip level (libdeflate's scale; its level 6 compresses a little better than zlib's).
-pub const GZIP_LEVEL: i32 = 6;
+/// The gzip level, on libdeflate's scale: its level 5 compresses as well as zlib's level 6
+/// (`gzip -6`, within 0.5% on bench/image) and is faster than its own level 6.
+pub const GZIP_LEVEL: i32 = 5;
 /// The zstd level (zstd's own default).
 pub const ZSTD_LEVEL: i32 = 3;
 /// Environment variable capping the compression threads (default: the available cores).
