@@ -191,7 +191,9 @@ pub fn store_arguments(recipes: &Recipes, now: &str) -> Vec<(&'static str, Value
 }
 
 /// The version tag of the serialisation hashed by `image_output_path`.
-const IMAGE_TAG: &[u8] = b"makes-image-v1\0";
+/// Bump it whenever the image builder would write other bytes for the same spec (v2: gzip at
+/// libdeflate level 5), so that a store never keeps an image an older makes wrote.
+const IMAGE_TAG: &[u8] = b"makes-image-v2\0";
 
 /// An image's output path: input-addressed by its whole spec (and the build time when the
 /// user asked for `created = "now"`), named `<base name of the image>.tar`.
