@@ -47,6 +47,11 @@ impl CoercionMode {
         copy_to_store: true,
     };
     /// `builtins.toString`: paths stay paths.
+    /// Interpolation's rules, but paths stay paths (path arithmetic, `baseNameOf`, `dirOf`).
+    pub const KEEP_PATHS: CoercionMode = CoercionMode {
+        more: false,
+        copy_to_store: false,
+    };
     pub const BUILTIN_TO_STRING: CoercionMode = CoercionMode {
         more: true,
         copy_to_store: false,

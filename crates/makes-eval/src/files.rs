@@ -53,10 +53,7 @@ impl Evaluator {
                 StrPart::Literal(s) => text.push_str(s),
                 StrPart::Interpolation(e) => {
                     let v = self.eval(e, env)?;
-                    let mode = CoercionMode {
-                        more: false,
-                        copy_to_store: false,
-                    };
+                    let mode = CoercionMode::KEEP_PATHS;
                     text.push_str(self.coerce_to_string(&v, mode, e.span)?.as_str());
                 }
             }
@@ -197,10 +194,7 @@ impl Evaluator {
 
     /// A path or a string holding an absolute path, as builtins taking paths accept.
     pub fn coerce_to_path(&self, v: &Value, span: Span) -> Result<Rc<str>> {
-        let mode = CoercionMode {
-            more: false,
-            copy_to_store: false,
-        };
+        let mode = CoercionMode::KEEP_PATHS;
         let s = self.coerce_to_string(v, mode, span)?;
         if !s.as_str().starts_with('/') {
             return Err(EvalError::other(

@@ -87,10 +87,7 @@ impl Evaluator {
                 arithmetic(BinaryOp::Add, a, b, span)
             }
             (Value::Path(p), _) => {
-                let mode = CoercionMode {
-                    more: false,
-                    copy_to_store: false,
-                };
+                let mode = CoercionMode::KEEP_PATHS;
                 let s = self.coerce_to_string(b, mode, span)?;
                 if s.has_context() {
                     return Err(EvalError::other(

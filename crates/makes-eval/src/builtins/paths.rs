@@ -87,10 +87,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
                 .get("path")
                 .ok_or_else(|| EvalError::other("attribute 'path' missing", None))?;
             let path = path.value.force(ev)?;
-            let mode = crate::CoercionMode {
-                more: false,
-                copy_to_store: false,
-            };
+            let mode = crate::CoercionMode::KEEP_PATHS;
             let path = ev.coerce_to_string(&path, mode, no_span())?;
             search.push((prefix, std::path::PathBuf::from(path.as_str())));
         }

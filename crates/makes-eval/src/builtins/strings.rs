@@ -61,28 +61,14 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("replaceStrings", 3, replace_strings),
     ("baseNameOf", 1, |ev, a| {
         let v = a[0].force(ev)?;
-        let s = ev.coerce_to_string(
-            &v,
-            CoercionMode {
-                more: false,
-                copy_to_store: false,
-            },
-            no_span(),
-        )?;
+        let s = ev.coerce_to_string(&v, CoercionMode::KEEP_PATHS, no_span())?;
         let trimmed = s.as_str().strip_suffix('/').unwrap_or(s.as_str());
         let base = trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned();
         Ok(Value::String(keep_context(base, &[&s])))
     }),
     ("dirOf", 1, |ev, a| {
         let v = a[0].force(ev)?;
-        let s = ev.coerce_to_string(
-            &v,
-            CoercionMode {
-                more: false,
-                copy_to_store: false,
-            },
-            no_span(),
-        )?;
+        let s = ev.coerce_to_string(&v, CoercionMode::KEEP_PATHS, no_span())?;
         let dir = match s.as_str().rfind('/') {
             Some(0) => "/".to_owned(),
             Some(i) => s.as_str()[..i].to_owned(),
