@@ -1,5 +1,7 @@
 //! Helpers shared by the end-to-end tests: an isolated environment per test, and the tools.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -169,4 +171,36 @@ pub fn run_image(sandbox: &Sandbox, source: &str, name: &str) -> String {
         .output();
     assert_success(&out);
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An image archive's gzip layers, bottom first: `(layer digest, store path base names in it)`.
+pub fn layer_store_paths(archive: &Path) -> Vec<(String, BTreeSet<String>)> {
+    let check = makes_oci::fsck_archive(archive).expect("fsck accepts the archive");
+    let mut files = BTreeMap::new();
+    let mut tar = tar::Archive::new(std::fs::File::open(archive).expect("open"));
+    for e in tar.entries().expect("entries") {
+        let mut e = e.expect("entry");
+        let name = e.path().expect("path").to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).expect("read");
+        files.insert(name, data);
+    }
+    check
+        .layers
+        .iter()
+        .map(|(digest, _)| {
+            let blob = &files[&format!("blobs/sha256/{}", digest.hex())];
+            let mut paths = BTreeSet::new();
+            let mut layer = tar::Archive::new(flate2::read::MultiGzDecoder::new(&blob[..]));
+            for e in layer.entries().expect("entries") {
+                let e = e.expect("entry");
+                let p = e.path().expect("path").to_string_lossy().into_owned();
+                let parts: Vec<&str> = p.trim_end_matches('/').split('/').collect();
+                if parts.len() == 3 && parts[..2] == ["nix", "store"] {
+                    paths.insert(parts[2].to_string());
+                }
+            }
+            (digest.to_string(), paths)
+        })
+        .collect()
 }

@@ -3,42 +3,8 @@
 //! shared libraries are the same blobs in both images, and the second image takes them from
 //! the layer cache instead of writing them again.
 
-use crate::common::{fixture, Sandbox};
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
-use std::path::Path;
-
-/// `(layer digest, store path base names in it)` bottom first, and the config's history.
-fn layers(archive: &Path) -> Vec<(String, BTreeSet<String>)> {
-    let check = makes_oci::fsck_archive(archive).expect("fsck accepts the archive");
-    let mut files = BTreeMap::new();
-    let mut tar = tar::Archive::new(std::fs::File::open(archive).expect("open"));
-    for e in tar.entries().expect("entries") {
-        let mut e = e.expect("entry");
-        let name = e.path().expect("path").to_string_lossy().into_owned();
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).expect("read");
-        files.insert(name, data);
-    }
-    check
-        .layers
-        .iter()
-        .map(|(digest, _)| {
-            let blob = &files[&format!("blobs/sha256/{}", digest.hex())];
-            let mut paths = BTreeSet::new();
-            let mut layer = tar::Archive::new(flate2::read::MultiGzDecoder::new(&blob[..]));
-            for e in layer.entries().expect("entries") {
-                let e = e.expect("entry");
-                let p = e.path().expect("path").to_string_lossy().into_owned();
-                let parts: Vec<&str> = p.trim_end_matches('/').split('/').collect();
-                if parts.len() == 3 && parts[..2] == ["nix", "store"] {
-                    paths.insert(parts[2].to_string());
-                }
-            }
-            (digest.to_string(), paths)
-        })
-        .collect()
-}
+use crate::common::{fixture, layer_store_paths as layers, Sandbox};
+use std::collections::BTreeSet;
 
 fn cached_layers(sandbox: &Sandbox) -> usize {
     std::fs::read_dir(sandbox.store().join("cache/layers/layers"))

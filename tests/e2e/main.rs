@@ -18,6 +18,7 @@ mod image_features;
 mod image_layering;
 mod legacy;
 mod native_packages;
+mod nix_packages;
 mod nix_store;
 mod project_path;
 mod registry;

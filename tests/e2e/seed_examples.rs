@@ -1,6 +1,6 @@
-//! The two examples of makeContainerImage.md: read as they are (jobs listed), and built up to
-//! the first package from nixpkgs (the native package set has only the helpers), which is
-//! reported at its place in makes.nix.
+//! The two examples of makeContainerImage.md, verbatim: listed, reduced to their specs with
+//! symbolic package references (no Nix, no lock file), and, without a way to resolve their
+//! packages, failing with the package named and the way out.
 
 use crate::common::{fixture, run, write_project, Sandbox};
 use std::process::Command;
@@ -21,38 +21,134 @@ fn seed_examples_are_read_and_list_their_jobs() {
     }
 }
 
+/// `makes show JOB` of a seed example, with neither Nix nor a lock file: package
+/// references stay symbolic.
+fn show(sandbox: &Sandbox, dir: &str, job: &str) -> serde_json::Value {
+    let out = run(sandbox
+        .makes()
+        .env("PATH", "/nonexistent")
+        .arg("--project")
+        .arg(fixture(dir))
+        .args(["show", job]));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn package(name: &str) -> serde_json::Value {
+    serde_json::json!({ "package": name, "packageSet": "<nixpkgs>", "output": "out", "outPath": null })
+}
+
 #[test]
-fn seed_examples_fail_clearly_at_the_first_nixpkgs_package() {
+fn the_layered_seed_example_reduces_to_its_spec() {
     let sandbox = Sandbox::new();
-    for (dir, job) in [
-        ("seed-multi-layer", "/multiLayerContainer"),
-        ("seed-single-layer", "/singleLayerContainer"),
-    ] {
-        let out = sandbox
-            .makes()
-            .arg("--project")
-            .arg(fixture(dir))
-            .arg(job)
-            .output()
-            .expect("runs");
-        assert_eq!(out.status.code(), Some(1), "{dir}");
-        assert!(out.stdout.is_empty());
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        // The native package set has the helpers, not nixpkgs' packages.
-        assert!(
-            stderr.contains("attribute '") && stderr.contains("' missing"),
-            "{dir}: {stderr}"
-        );
-        assert!(
-            stderr.contains("available attributes: buildEnv"),
-            "{dir}: {stderr}"
-        );
-        assert!(stderr.contains("makes.nix:"), "{dir}: {stderr}");
-        assert!(
-            stderr.contains("inputs.nixpkgs."),
-            "{dir}: the source line in {stderr}"
-        );
-    }
+    let doc = show(&sandbox, "seed-multi-layer", "/multiLayerContainer");
+    assert_eq!(doc["layered"], true);
+    assert_eq!(doc["name"], "my-application");
+    assert_eq!(doc["tag"], "1.0.0");
+    assert_eq!(doc["created"], "now");
+    assert_eq!(doc["maxLayers"], 100);
+    assert!(doc["fromImage"]
+        .as_str()
+        .is_some_and(|p| p.ends_with("-docker-image-docker.io-library-alpine-3.21.3")));
+    assert_eq!(doc["contents"][0], package("coreutils"));
+    assert_eq!(doc["contents"][1], package("nodejs_20"));
+    assert!(doc["contents"][2]
+        .as_str()
+        .is_some_and(|p| p.ends_with("-application-files")));
+    assert_eq!(doc["contents"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        doc["config"]["Env"],
+        serde_json::json!(["NODE_ENV=production", "LOG_LEVEL=info"])
+    );
+    assert_eq!(doc["config"]["WorkingDir"], "/app");
+    assert_eq!(
+        doc["config"]["ExposedPorts"],
+        serde_json::json!({ "8080/tcp": {} })
+    );
+    assert_eq!(
+        doc["config"]["Cmd"],
+        serde_json::json!(["/bin/sh", "-c", "node /app/server.js"])
+    );
+    assert_eq!(
+        doc["config"]["Labels"]["org.opencontainers.image.source"],
+        "https://github.com/myorg/myapp"
+    );
+    assert_eq!(doc["extraCommands"], "mkdir -p tmp\nchmod 1777 tmp\n");
+    // Defaults of what it omits.
+    assert_eq!(doc["mtime"], "1970-01-01T00:00:01Z");
+    assert_eq!(doc["uid"], 0);
+    assert_eq!(doc["compressor"], "gz");
+    assert_eq!(doc["includeStorePaths"], true);
+    assert_eq!(
+        doc["packages"],
+        serde_json::json!([package("coreutils"), package("nodejs_20")])
+    );
+    // Unresolved packages leave the image's own path open.
+    assert_eq!(doc["outPath"], serde_json::Value::Null);
+}
+
+#[test]
+fn the_single_layer_seed_example_reduces_to_its_spec() {
+    let sandbox = Sandbox::new();
+    let doc = show(&sandbox, "seed-single-layer", "/singleLayerContainer");
+    assert_eq!(doc["layered"], false);
+    assert_eq!(doc["name"], "static-service");
+    assert_eq!(doc["tag"], "2.1.0");
+    assert_eq!(doc["created"], "2026-01-19T10:30:00Z");
+    // layers and copyToRoot both go into the root.
+    assert_eq!(doc["contents"][0], package("busybox"));
+    assert_eq!(doc["contents"][1], package("nginx"));
+    assert!(doc["contents"][2]
+        .as_str()
+        .is_some_and(|p| p.ends_with("-service-config")));
+    assert!(doc["contents"][3]
+        .as_str()
+        .is_some_and(|p| p.ends_with("-image-root")));
+    assert_eq!(doc["config"]["User"], "nobody");
+    assert_eq!(
+        doc["config"]["Entrypoint"],
+        serde_json::json!(["/service/entrypoint.sh"])
+    );
+    assert_eq!(
+        doc["config"]["Cmd"],
+        serde_json::json!(["serve", "--port=8080"])
+    );
+    assert_eq!(doc["includeStorePaths"], true);
+    // runtimeShell is bash of the package set: a placeholder path while unresolved.
+    let run_as_root = doc["runAsRoot"].as_str().expect("runAsRoot");
+    assert!(run_as_root.starts_with("#!/nix/store/") && run_as_root.contains("-bash/bin/bash\n"));
+    assert!(run_as_root.ends_with("mkdir -p /var/cache/nginx\nchmod 755 /var/cache/nginx\n"));
+    // fakeroot is used by buildEnv (copyToRoot), bash by runtimeShell.
+    assert_eq!(
+        doc["packages"],
+        serde_json::json!([
+            package("bash"),
+            package("busybox"),
+            package("fakeroot"),
+            package("nginx")
+        ])
+    );
+}
+
+#[test]
+fn building_a_seed_example_without_nix_or_lock_names_the_package_and_the_way_out() {
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .makes()
+        .args(["--packages", "lock"])
+        .arg("--project")
+        .arg(fixture("seed-multi-layer"))
+        .arg("/multiLayerContainer")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot resolve 'coreutils' of the package set <nixpkgs>"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run `makes lock`"), "{stderr}");
+    assert!(stderr.contains("makes.nix:"), "{stderr}");
 }
 
 #[test]

@@ -14,11 +14,14 @@ Examples:
   makes gc --dry-run                    show what garbage collection would remove
   makes push /hello ghcr.io/org/hello:1 build /hello and push it to a registry
   makes show /hello                     print the spec of /hello as JSON (nothing is built)
+  makes lock                            write makes.lock.json (with Nix) for builds without Nix
+  makes --packages lock /hello          build with packages from makes.lock.json only
 
 Environment:
   MAKES_STORE_DIR   where the store lives (default: $XDG_CACHE_HOME/makes/store)
   XDG_CACHE_HOME    the cache directory (default: ~/.cache); out-links are
-                    $XDG_CACHE_HOME/makes/out-<job with / replaced by ->";
+                    $XDG_CACHE_HOME/makes/out-<job with / replaced by ->
+  XDG_CONFIG_HOME   holds makes/makes.conf (options as NAME = VALUE lines)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,6 +34,16 @@ pub struct Cli {
     /// The project directory (default: the nearest directory upward holding makes.nix).
     #[arg(long, global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
+
+    /// Where nixpkgs packages come from: `nix` (the installed Nix builds them) or `lock`
+    /// (makes.lock.json; substituted from binary caches). Default: nix when Nix is on PATH.
+    #[arg(long, global = true, value_enum, value_name = "BACKEND")]
+    pub packages: Option<crate::settings::PackagesBackend>,
+
+    /// Set an option, as in makes.conf: `substituters "URL ..."`,
+    /// `trusted-public-keys "NAME:KEY ..."`.
+    #[arg(long, global = true, num_args = 2, value_names = ["NAME", "VALUE"])]
+    pub option: Vec<String>,
 
     /// Print the job names of the project, one per line.
     #[arg(long)]
@@ -57,6 +70,8 @@ pub enum Command {
     Gc(GcArgs),
     /// Build a job and push its image to a registry.
     Push(PushArgs),
+    /// Write makes.lock.json: the store paths and closures of the packages jobs use (needs Nix).
+    Lock(LockArgs),
     /// Print a job's spec as JSON, with every default, without building it.
     Show(ShowArgs),
 }
@@ -66,6 +81,14 @@ pub struct ShowArgs {
     /// The job, e.g. `/hello`.
     #[arg(value_name = "JOB", value_parser = parse_job_name)]
     pub job: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The jobs whose packages to lock (default: every job); their entries are updated,
+    /// the others kept.
+    #[arg(value_name = "JOB", value_parser = parse_job_name)]
+    pub jobs: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,12 +7,15 @@ mod clock;
 mod commands;
 mod env_vars;
 mod locations;
+mod packages_provider;
 mod progress_bars;
 mod publish;
 mod puller;
 mod realisation;
 mod report;
 mod session;
+mod settings;
+mod substitution;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -41,6 +44,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let project = cli.project.as_deref();
+    let settings = settings::Settings::load(cli.packages, &cli.option)?;
+    let settings = &settings;
     match (&cli.command, &cli.job) {
         (Some(_), Some(job)) => {
             eprintln!("makes: give either a job ({job}) or a command, not both; see makes --help");
@@ -48,10 +53,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         (Some(Command::Eval(args)), _) => commands::eval::eval(args),
         (Some(Command::Gc(args)), _) => commands::gc::gc(args),
-        (Some(Command::Push(args)), _) => commands::push::push(project, args),
-        (Some(Command::Show(args)), _) => commands::show::show(project, &args.job),
-        (None, Some(job)) => commands::build::build(project, job, &cli.output),
-        (None, None) if cli.list => commands::list::list(project),
+        (Some(Command::Push(args)), _) => commands::push::push(project, args, settings),
+        (Some(Command::Lock(args)), _) => commands::lock::lock(project, &args.jobs, settings),
+        (Some(Command::Show(args)), _) => commands::show::show(project, &args.job, settings),
+        (None, Some(job)) => commands::build::build(project, job, &cli.output, settings),
+        (None, None) if cli.list => commands::list::list(project, settings),
         (None, None) => {
             eprintln!("makes: give a job to build (e.g. makes /hello), --list, or a command; see makes --help");
             Err(Failure::silent(2))

@@ -134,6 +134,7 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
             );
         }
     }
+    crate::packages_provider::provide_packages(session, &progress)?;
     let images = NativeImageBuilder {
         store: session.store.clone(),
         now: session.now.clone(),

@@ -4,11 +4,14 @@
 use crate::env_vars::NIX_PATH;
 use crate::locations;
 use crate::report::{report_eval, report_spec, Failure};
+use crate::settings::{PackagesBackend, Settings};
 use makes_eval::{EvalOptions, Evaluator};
 use makes_spec::{find_project_dir, load_project, Project};
+use makes_store::packages::{nix_available, LockFile, NixBackend, PackageMode, Packages};
 use makes_store::{
     project_path_builtin, store_arguments, store_builtins, LocalStore, Recipes, StoreIo,
 };
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -19,10 +22,15 @@ pub struct Session {
     pub evaluator: Evaluator,
     pub recipes: Recipes,
     pub now: String,
+    pub settings: Settings,
+    /// Resolve no package (placeholders instead): reading a project needs no backend.
+    pub symbolic_packages: bool,
+    /// The project's package sets, made when the project is loaded.
+    packages: OnceCell<Rc<Packages>>,
 }
 
 impl Session {
-    pub fn open(options: EvalOptions) -> Result<Session, Failure> {
+    pub fn open(options: EvalOptions, settings: Settings) -> Result<Session, Failure> {
         let store_dir = locations::store_dir().map_err(Failure::message)?;
         let store =
             LocalStore::open(&store_dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
@@ -40,7 +48,31 @@ impl Session {
             evaluator,
             recipes: Recipes::default(),
             now: crate::clock::now_iso8601(),
+            settings,
+            symbolic_packages: false,
+            packages: OnceCell::new(),
         })
+    }
+
+    /// The package sets of the loaded project.
+    pub fn packages(&self) -> Option<&Rc<Packages>> {
+        self.packages.get()
+    }
+
+    /// How this session resolves package references.
+    fn package_mode(&self) -> PackageMode {
+        let nix = || {
+            PackageMode::Nix(NixBackend {
+                search_path: Vec::new(),
+            })
+        };
+        match self.settings.packages {
+            None if self.symbolic_packages => PackageMode::Symbolic,
+            Some(PackagesBackend::Nix) => nix(),
+            Some(PackagesBackend::Lock) => PackageMode::Lock,
+            None if nix_available() => nix(),
+            None => PackageMode::Lock,
+        }
     }
 
     /// Reads the project at `dir` (or the nearest one upward from the current directory).
@@ -60,7 +92,15 @@ impl Session {
                 dir.display()
             )));
         }
-        let mut native = store_arguments(&self.recipes, &self.now);
+        let lock = LockFile::read(&dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let packages = Rc::new(Packages::new(
+            self.package_mode(),
+            dir.clone(),
+            lock,
+            self.recipes.clone(),
+        ));
+        let _ = self.packages.set(packages.clone());
+        let mut native = store_arguments(&packages, &self.now);
         native.push(("projectPath", project_path_builtin(&self.store, &dir)));
         let project = load_project(&self.evaluator, &dir, native)
             .map_err(|e| report_spec(&self.evaluator, &e))?;

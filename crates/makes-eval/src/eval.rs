@@ -343,7 +343,7 @@ impl Evaluator {
             if let Some(ns) = &f.with {
                 match ns.force(self)? {
                     Value::Attrs(attrs) => {
-                        if let Some(attr) = attrs.get(name) {
+                        if let Some(attr) = attrs.select(name) {
                             return attr.value.force(self);
                         }
                     }
@@ -418,7 +418,7 @@ impl Evaluator {
                     return Err(EvalError::type_error("a set", other, Some(span)));
                 }
             };
-            match name.as_deref().and_then(|n| attrs.get(n)) {
+            match name.as_deref().and_then(|n| attrs.select(n)) {
                 Some(attr) => value = attr.value.force(self)?,
                 None => {
                     if let Some(d) = default {
@@ -442,7 +442,7 @@ impl Evaluator {
             let Value::Attrs(attrs) = &value else {
                 return Ok(Value::Bool(false));
             };
-            match name.as_deref().and_then(|n| attrs.get(n)) {
+            match name.as_deref().and_then(|n| attrs.select(n)) {
                 // The last attribute is only looked up, never forced.
                 Some(_) if i + 1 == path.len() => return Ok(Value::Bool(true)),
                 Some(attr) => value = attr.value.force(self)?,
@@ -714,12 +714,12 @@ impl Evaluator {
                 }
             }
             Value::Attrs(attrs) => {
-                if let Some(f) = attrs.get("__toString") {
+                if let Some(f) = attrs.select("__toString") {
                     let f = f.value.force(self)?;
                     let r = self.apply(&f, Thunk::value(value.clone()), span)?;
                     return self.coerce_to_string(&r, mode, span);
                 }
-                if let Some(out) = attrs.get("outPath") {
+                if let Some(out) = attrs.select("outPath") {
                     let out = out.value.force(self)?;
                     return self.coerce_to_string(&out, mode, span);
                 }

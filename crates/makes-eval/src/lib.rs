@@ -22,7 +22,9 @@ pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};
 pub use print::{print_value, quote_string};
 pub use thunk::Thunk;
-pub use value::{Attr, Attrs, Closure, Context, NixString, PrimOp, PrimOpApp, PrimOpFn, Value};
+pub use value::{
+    Attr, Attrs, Closure, Context, NixString, OpenAttrs, PrimOp, PrimOpApp, PrimOpFn, Value,
+};
 
 /// Runs `f` on a thread with a large stack, so that deep (but bounded) evaluation never
 /// overflows the stack; the evaluator's own depth limit reports runaway recursion first.

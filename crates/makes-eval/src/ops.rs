@@ -54,6 +54,9 @@ impl Evaluator {
                             for (k, v) in y.iter() {
                                 merged.insert(k.clone(), v.value.clone(), v.span);
                             }
+                            if merged.open_source().is_none() {
+                                merged.set_open_source(y.open_source().cloned());
+                            }
                             Ok(Value::Attrs(Rc::new(merged)))
                         }
                         (Value::Attrs(_), other) => {
@@ -156,7 +159,7 @@ impl Evaluator {
                     return Ok(true);
                 }
                 if self.is_derivation(x)? && self.is_derivation(y)? {
-                    if let (Some(p), Some(q)) = (x.get("outPath"), y.get("outPath")) {
+                    if let (Some(p), Some(q)) = (x.select("outPath"), y.select("outPath")) {
                         return self.values_equal(&p.value.force(self)?, &q.value.force(self)?);
                     }
                 }
@@ -178,7 +181,7 @@ impl Evaluator {
 
     /// Whether a set is a derivation (`type = "derivation"`).
     pub fn is_derivation(&self, attrs: &Attrs) -> Result<bool> {
-        match attrs.get("type") {
+        match attrs.select("type") {
             Some(t) => {
                 Ok(matches!(t.value.force(self)?, Value::String(s) if s.as_str() == "derivation"))
             }

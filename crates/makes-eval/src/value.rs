@@ -158,6 +158,18 @@ pub struct Attr {
 #[derive(Clone, Default)]
 pub struct Attrs {
     entries: BTreeMap<Rc<str>, Attr>,
+    /// Attributes beyond `entries` that exist without being listed (a package set such as
+    /// nixpkgs, whose names are only known to its backend); consulted by selection only.
+    open: Option<Rc<dyn OpenAttrs>>,
+}
+
+/// The unlisted attributes of an open set. Selection (`a.b`, `a ? b`, `getAttr`, `outPath`
+/// in coercions) finds them; listing builtins (`attrNames`, `mapAttrs`, ...) see only the
+/// listed entries.
+pub trait OpenAttrs {
+    /// The attribute `name`, if the set has it. Called once per selection: implementations
+    /// memoise, so that an attribute is one shared thunk.
+    fn lookup(&self, name: &str) -> Option<Thunk>;
 }
 
 impl Attrs {
@@ -169,8 +181,40 @@ impl Attrs {
         self.entries.insert(name.into(), Attr { value, span });
     }
 
+    /// A set whose unlisted attributes come from `open`.
+    pub fn open(entries: Attrs, open: Rc<dyn OpenAttrs>) -> Self {
+        Attrs {
+            entries: entries.entries,
+            open: Some(open),
+        }
+    }
+
+    /// A listed attribute.
     pub fn get(&self, name: &str) -> Option<&Attr> {
         self.entries.get(name)
+    }
+
+    /// A listed attribute or, in an open set, an unlisted one: what selection sees.
+    pub fn select(&self, name: &str) -> Option<Attr> {
+        if let Some(attr) = self.entries.get(name) {
+            return Some(attr.clone());
+        }
+        let value = self.open.as_ref()?.lookup(name)?;
+        Some(Attr { value, span: None })
+    }
+
+    /// Whether selection finds `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.select(name).is_some()
+    }
+
+    /// The source of unlisted attributes, kept by `//`.
+    pub fn open_source(&self) -> Option<&Rc<dyn OpenAttrs>> {
+        self.open.as_ref()
+    }
+
+    pub(crate) fn set_open_source(&mut self, open: Option<Rc<dyn OpenAttrs>>) {
+        self.open = open;
     }
 
     pub fn contains(&self, name: &str) -> bool {

@@ -111,6 +111,16 @@ pub enum StoreError {
         help("builds need Linux user and mount namespaces (unprivileged user namespaces enabled, or run as root)")
     )]
     SandboxUnavailable { path: StorePath, reason: String },
+
+    /// `makes.lock.json` cannot be read.
+    #[error("cannot read the lock file {path}: {message}")]
+    #[diagnostic(code(makes::store::lock_file))]
+    LockFile { path: PathBuf, message: String },
+
+    /// Nix, asked for packages, failed.
+    #[error("{message}")]
+    #[diagnostic(code(makes::packages::nix))]
+    Nix { message: String },
 }
 
 /// Shorthand for the store's results.

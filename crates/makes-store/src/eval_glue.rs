@@ -6,6 +6,7 @@
 use crate::builder::run_derivation;
 use crate::error::StoreError;
 use crate::local::LocalStore;
+use crate::packages::{package_set_value, PackageSetSource, Packages, SetOrigin};
 use crate::path::{derivation_output_path, make_store_path, PathInfo, StorePath};
 use makes_eval::{
     make_primop, Attrs, Context, DiskIo, EvalIo, FileKind, NixString, PrimOpFn, Thunk, Value,
@@ -141,7 +142,8 @@ impl StoreIo {
 
 /// The makes arguments implemented with the store: `makeDerivation` and `makeContainerImage`.
 /// `now` is the build time, used for the output name of `created = "now"` images only.
-pub fn store_arguments(recipes: &Recipes, now: &str) -> Vec<(&'static str, Value)> {
+pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str, Value)> {
+    let recipes = &packages.recipes;
     let r = recipes.clone();
     let make_derivation: PrimOpFn = Rc::new(move |ev, args| {
         let arg = args[0].force(ev)?;
@@ -160,21 +162,36 @@ pub fn store_arguments(recipes: &Recipes, now: &str) -> Vec<(&'static str, Value
         r.insert(out.clone(), Recipe::Image(spec));
         Ok(package_value(&out.name, &out))
     });
-    let packages = crate::native_packages::native_package_set(recipes);
-    // A pinned nixpkgs cannot be fetched here: its helpers are the native ones, and the pin is
-    // kept (`__makesPin`) for the package backends to come.
-    let native = packages.clone();
+    // makes' own pinned nixpkgs is, here, the one Nix finds as `<nixpkgs>`.
+    let default_set = package_set_value(packages, PackageSetSource::default_nixpkgs());
+    let p = packages.clone();
     let fetch_nixpkgs: PrimOpFn = Rc::new(move |ev, args| {
-        let pin = args[0].force(ev)?;
-        let Value::Attrs(set) = &native else {
-            return Ok(native.clone());
+        let source = fetch_nixpkgs_source(ev, &args[0])?;
+        Ok(package_set_value(&p, source))
+    });
+    let p = packages.clone();
+    let package_set_at: PrimOpFn = Rc::new(move |ev, args| {
+        let Value::Path(dir) = args[0].force(ev)? else {
+            return Err(makes_eval::EvalError::other(
+                "a package set is given by a path to a nixpkgs checkout",
+                None,
+            ));
         };
-        let mut pinned = (**set).clone();
-        pinned.insert("__makesPin", Thunk::value(pin), None);
-        Ok(Value::Attrs(Rc::new(pinned)))
+        Ok(package_set_value(
+            &p,
+            PackageSetSource {
+                origin: SetOrigin::Checkout(dir.as_ref().into()),
+                allow_unfree: true,
+                overlays: Vec::new(),
+            },
+        ))
     });
     vec![
-        ("__nixpkgs__", packages),
+        ("__nixpkgs__", default_set),
+        (
+            "__packageSetAt",
+            make_primop("__packageSetAt", 1, package_set_at),
+        ),
         (
             "fetchNixpkgs",
             make_primop("fetchNixpkgs", 1, fetch_nixpkgs),
@@ -359,4 +376,85 @@ fn recipe_roots(spec: &ImageSpec) -> Result<Vec<StorePath>, StoreError> {
         .chain(&spec.config_references)
         .map(|p| StorePath::parse(p))
         .collect()
+}
+
+/// The package set `fetchNixpkgs { rev; sha256; overlays ? [ ]; allowUnfree ? true; }` pins.
+fn fetch_nixpkgs_source(
+    ev: &makes_eval::Evaluator,
+    arg: &Thunk,
+) -> makes_eval::Result<PackageSetSource> {
+    let err = |m: String| makes_eval::EvalError::other(format!("fetchNixpkgs: {m}"), None);
+    let Value::Attrs(a) = arg.force(ev)? else {
+        return Err(err(
+            "expects a set { rev; sha256; overlays ? [ ]; allowUnfree ? true; }".into(),
+        ));
+    };
+    let string = |name: &str| -> makes_eval::Result<String> {
+        match a.get(name).map(|t| t.value.force(ev)).transpose()? {
+            Some(Value::String(s)) => Ok(s.as_str().to_owned()),
+            Some(other) => Err(err(format!(
+                "'{name}' must be a string, not {}",
+                other.describe()
+            ))),
+            None => Err(err(format!("'{name}' is required"))),
+        }
+    };
+    for name in a.names() {
+        if ![
+            "rev",
+            "sha256",
+            "overlays",
+            "allowUnfree",
+            "acceptAndroidSdkLicense",
+        ]
+        .contains(&&**name)
+        {
+            return Err(err(format!("unknown argument '{name}' (known: rev, sha256, overlays, allowUnfree, acceptAndroidSdkLicense)")));
+        }
+    }
+    let allow_unfree = match a
+        .get("allowUnfree")
+        .map(|t| t.value.force(ev))
+        .transpose()?
+    {
+        None => true,
+        Some(Value::Bool(b)) => b,
+        Some(other) => {
+            return Err(err(format!(
+                "'allowUnfree' must be a Boolean, not {}",
+                other.describe()
+            )))
+        }
+    };
+    let mut overlays = Vec::new();
+    if let Some(list) = a.get("overlays").map(|t| t.value.force(ev)).transpose()? {
+        let Value::List(items) = list else {
+            return Err(err(format!(
+                "'overlays' must be a list, not {}",
+                list.describe()
+            )));
+        };
+        for item in items.iter() {
+            match item.force(ev)? {
+                Value::Path(p) => overlays.push(std::path::PathBuf::from(p.as_ref())),
+                other => {
+                    return Err(makes_eval::EvalError::new(
+                        makes_eval::EvalErrorKind::NotSupported(format!(
+                            "fetchNixpkgs: an overlay given as {} (give the path of a file holding the overlay instead, e.g. overlays = [ ./overlay.nix ])",
+                            other.describe()
+                        )),
+                        None,
+                    ))
+                }
+            }
+        }
+    }
+    Ok(PackageSetSource {
+        origin: SetOrigin::Github {
+            rev: string("rev")?,
+            sha256: string("sha256")?,
+        },
+        allow_unfree,
+        overlays,
+    })
 }

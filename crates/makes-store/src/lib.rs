@@ -18,6 +18,7 @@ mod nar;
 mod native_packages;
 mod nix_store;
 pub mod nixbase32;
+pub mod packages;
 mod path;
 mod refscan;
 mod sandbox;
@@ -33,7 +34,6 @@ pub use eval_glue::{
 pub use gc::GcReport;
 pub use local::LocalStore;
 pub use nar::{nar_hash_and_size, write_nar, HashingWriter};
-pub use native_packages::native_package_set;
 pub use path::{
     derivation_output_path, make_store_path, source_store_path, validate_name, PathInfo, StorePath,
     STORE_DIR,

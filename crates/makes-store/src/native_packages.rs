@@ -20,8 +20,8 @@ use std::rc::Rc;
 /// A helper taking one attribute set, reduced to the spec that builds it.
 type Reducer = fn(&Evaluator, &Rc<Attrs>) -> makes_eval::Result<DerivationSpec>;
 
-/// The native package set.
-pub fn native_package_set(recipes: &Recipes) -> Value {
+/// The native helpers of a package set whose `runtimeShell` is `runtime_shell`.
+pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
     let mut set = Attrs::new();
     let helpers: [(&str, Reducer); 3] = [
         ("writeTextFile", write_text_file),
@@ -60,6 +60,29 @@ pub fn native_package_set(recipes: &Recipes) -> Value {
             Ok(register(&r, spec))
         });
         set.insert(name, Thunk::value(make_primop(name, 3, run_command)), None);
+    }
+    set.insert("runtimeShell", runtime_shell.clone(), None);
+    for (name, in_bin) in [("writeShellScript", false), ("writeShellScriptBin", true)] {
+        let r = recipes.clone();
+        let shell = runtime_shell.clone();
+        let write_script: PrimOpFn = Rc::new(move |ev, args| {
+            let script = plain_string(ev, &args[0], &format!("{name}'s name"))?;
+            let mut context = Context::default();
+            let shell = string_with_context(ev, &shell.force(ev)?, &mut context)?;
+            let body = string_with_context(ev, &args[1].force(ev)?, &mut context)?;
+            // nixpkgs' text, byte for byte: the shebang line, the body, a final newline.
+            let text = format!("#!{shell}\n{body}\n");
+            let destination = if in_bin {
+                format!("/bin/{script}")
+            } else {
+                String::new()
+            };
+            Ok(register(
+                &r,
+                text_file_spec(&script, &text, true, &destination, context),
+            ))
+        });
+        set.insert(name, Thunk::value(make_primop(name, 2, write_script)), None);
     }
     let r = recipes.clone();
     let pull_image: PrimOpFn = Rc::new(move |ev, args| {

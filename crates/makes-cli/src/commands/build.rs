@@ -8,12 +8,18 @@ use crate::locations;
 use crate::realisation::run_job;
 use crate::report::Failure;
 use crate::session::Session;
+use crate::settings::Settings;
 use makes_eval::EvalOptions;
 use makes_oci::write_oci_dir;
 use std::path::Path;
 
-pub fn build(project: Option<&Path>, job: &str, outputs: &[Output]) -> Result<(), Failure> {
-    let session = Session::open(EvalOptions::default())?;
+pub fn build(
+    project: Option<&Path>,
+    job: &str,
+    outputs: &[Output],
+    settings: &Settings,
+) -> Result<(), Failure> {
+    let session = Session::open(EvalOptions::default(), settings.clone())?;
     let project = session.load_project(project)?;
     let result = run_job(&session, &project, job)?;
     let real = result.path;

@@ -13,7 +13,7 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
         search_path: search_path(&args.include),
         system: None,
     };
-    let session = Session::open(options)?;
+    let session = Session::open(options, crate::settings::Settings::default())?;
     let ev = &session.evaluator;
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::message(format!("cannot read the current directory: {e}")))?;

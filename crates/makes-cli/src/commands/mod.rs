@@ -4,5 +4,6 @@ pub mod build;
 pub mod eval;
 pub mod gc;
 pub mod list;
+pub mod lock;
 pub mod push;
 pub mod show;

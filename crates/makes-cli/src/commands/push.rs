@@ -6,11 +6,12 @@ use crate::publish::{push_archive, PushTarget};
 use crate::realisation::realise_job;
 use crate::report::Failure;
 use crate::session::Session;
+use crate::settings::Settings;
 use makes_eval::EvalOptions;
 use std::path::Path;
 
-pub fn push(project: Option<&Path>, args: &PushArgs) -> Result<(), Failure> {
-    let session = Session::open(EvalOptions::default())?;
+pub fn push(project: Option<&Path>, args: &PushArgs, settings: &Settings) -> Result<(), Failure> {
+    let session = Session::open(EvalOptions::default(), settings.clone())?;
     let project = session.load_project(project)?;
     let archive = realise_job(&session, &project, &args.job)?;
     if !archive.is_file() {

@@ -5,17 +5,20 @@
 use crate::realisation::{find_job, job_out_path, job_value};
 use crate::report::{report_spec, Failure};
 use crate::session::Session;
+use crate::settings::Settings;
 use makes_eval::EvalOptions;
 use makes_spec::{
     deploy_spec_json, derivation_spec_json, image_spec_json, pull_spec_json, reduce_deploy_spec,
     JobKind,
 };
+use makes_store::packages::UsedOutput;
 use makes_store::{Recipe, StorePath};
 use serde_json::Value;
 use std::path::Path;
 
-pub fn show(project: Option<&Path>, job: &str) -> Result<(), Failure> {
-    let session = Session::open(EvalOptions::default())?;
+pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<(), Failure> {
+    let mut session = Session::open(EvalOptions::default(), settings.clone())?;
+    session.symbolic_packages = true;
     let project = session.load_project(project)?;
     let entry = find_job(&project, job)?;
     let mut doc = if entry.kind == JobKind::DeployContainer {
@@ -43,10 +46,48 @@ pub fn show(project: Option<&Path>, job: &str) -> Result<(), Failure> {
         }
         doc
     };
+    if let Some(packages) = session.packages() {
+        mark_package_references(&mut doc, &packages.used(), session.symbolic_packages);
+    }
     if let Value::Object(m) = &mut doc {
         m.insert("job".into(), Value::String(job.to_owned()));
     }
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Failure::message(e.to_string()))?;
     println!("{text}");
     Ok(())
+}
+
+/// Package references stay symbolic in the printed spec: each `contents` entry that is a
+/// package becomes `{ package, packageSet, output, outPath }`, and `packages` lists every
+/// reference the job uses. Unresolved (the default: `show` needs no Nix and no lock file),
+/// their paths are placeholders, shown as `outPath: null`, and so is the job's own outPath.
+fn mark_package_references(doc: &mut Value, used: &[UsedOutput], symbolic: bool) {
+    let Value::Object(m) = doc else {
+        return;
+    };
+    let reference = |u: &UsedOutput| {
+        serde_json::json!({
+            "package": u.attr_path.join("."),
+            "packageSet": u.set,
+            "output": u.output,
+            "outPath": if symbolic { Value::Null } else { Value::String(u.path.clone()) },
+        })
+    };
+    if let Some(Value::Array(contents)) = m.get_mut("contents") {
+        for item in contents.iter_mut() {
+            if let Some(u) = used.iter().find(|u| item.as_str() == Some(u.path.as_str())) {
+                *item = reference(u);
+            }
+        }
+    }
+    if used.is_empty() {
+        return;
+    }
+    m.insert(
+        "packages".into(),
+        Value::Array(used.iter().map(reference).collect()),
+    );
+    if symbolic {
+        m.insert("outPath".into(), Value::Null);
+    }
 }

@@ -28,7 +28,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("getAttr", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
         let attrs = arg_attrs(ev, &a[1])?;
-        match attrs.get(name.as_str()) {
+        match attrs.select(name.as_str()) {
             Some(attr) => attr.value.force(ev),
             None => Err(EvalError::other(
                 format!(
@@ -41,7 +41,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("hasAttr", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
-        Ok(Value::Bool(arg_attrs(ev, &a[1])?.contains(name.as_str())))
+        Ok(Value::Bool(arg_attrs(ev, &a[1])?.has(name.as_str())))
     }),
     ("removeAttrs", 2, |ev, a| {
         let mut attrs = (*arg_attrs(ev, &a[0])?).clone();

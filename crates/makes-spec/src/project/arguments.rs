@@ -80,7 +80,8 @@ pub(super) fn makes_arguments(
         Thunk::value(make_primop("toBashArray", 1, to_bash_array)),
         None,
     );
-    for (name, value) in native {
+    // `__packageSetAt` serves `inputs.nixpkgs = ./path` only; it is no makes argument.
+    for (name, value) in native.into_iter().filter(|(n, _)| *n != "__packageSetAt") {
         args.insert(name, Thunk::value(value), None);
     }
     Rc::new(args)

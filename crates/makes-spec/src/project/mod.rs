@@ -175,12 +175,33 @@ pub fn load_project(
         .iter()
         .find(|(n, _)| *n == "__nixpkgs__")
         .map(|(_, v)| v.clone());
+    // `inputs.nixpkgs = ./path` names a nixpkgs checkout.
+    let package_set_at = native
+        .iter()
+        .find(|(n, _)| *n == "__packageSetAt")
+        .map(|(_, v)| v.clone());
     let merged_inputs = {
         let modules = modules.clone();
         Thunk::deferred(move |ev| {
             let mut inputs = merged_attr(ev, &modules.borrow(), "inputs")?;
             if let (false, Some(default)) = (inputs.contains("nixpkgs"), &default_nixpkgs) {
                 inputs.insert("nixpkgs", Thunk::value(default.clone()), None);
+            }
+            if let (Some(given), Some(at)) = (inputs.get("nixpkgs").cloned(), &package_set_at) {
+                let at = at.clone();
+                let value = given.value.clone();
+                let resolved = Thunk::deferred(move |ev| match value.force(ev)? {
+                    path @ Value::Path(_) => {
+                        let span = given.span.unwrap_or(makes_syntax::Span {
+                            file: makes_syntax::FileId(u32::MAX),
+                            start: 0,
+                            end: 0,
+                        });
+                        ev.apply(&at, Thunk::value(path), span)
+                    }
+                    other => Ok(other),
+                });
+                inputs.insert("nixpkgs", resolved, given.span);
             }
             Ok(Value::Attrs(Rc::new(inputs)))
         })

@@ -1,0 +1,125 @@
+//! `makes lock [JOB...]`: evaluates the jobs with Nix, builds the packages they use, and
+//! writes makes.lock.json: each package reference with its outputs' store paths, and every
+//! path of their closures with NAR hash, NAR size and references. With it, a machine without
+//! Nix builds the same images by substitution.
+
+use crate::packages_provider::build_with_nix;
+use crate::realisation::{find_job, job_out_path, job_value};
+use crate::report::{report_spec, Failure};
+use crate::session::Session;
+use crate::settings::{PackagesBackend, Settings};
+use makes_eval::EvalOptions;
+use makes_spec::{reduce_deploy_spec, JobKind};
+use makes_store::packages::{nix_available, LockFile, LockedPackage, PackageMode, LOCK_FILE};
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::Path;
+
+pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Result<(), Failure> {
+    if settings.packages == Some(PackagesBackend::Lock) || !nix_available() {
+        return Err(Failure::message(
+            "makes lock asks Nix for the packages: it needs Nix (nix-instantiate, nix-build) on PATH".to_owned(),
+        ));
+    }
+    let settings = Settings {
+        packages: Some(PackagesBackend::Nix),
+        ..settings.clone()
+    };
+    let session = Session::open(EvalOptions::default(), settings)?;
+    let project = session.load_project(project)?;
+    let names: Vec<String> = if jobs.is_empty() {
+        project.jobs.keys().cloned().collect()
+    } else {
+        jobs.to_vec()
+    };
+    for job in &names {
+        let entry = find_job(&project, job)?;
+        if entry.kind == JobKind::DeployContainer {
+            let value = job_value(&session, entry, job)?;
+            reduce_deploy_spec(&session.evaluator, &value, entry.span)
+                .map_err(|e| report_spec(&session.evaluator, &e))?;
+        } else {
+            job_out_path(&session, &project, job)?;
+        }
+    }
+    let Some(packages) = session.packages() else {
+        return Ok(());
+    };
+    let PackageMode::Nix(nix) = packages.mode() else {
+        return Err(Failure::message(
+            "internal: makes lock without Nix".to_owned(),
+        ));
+    };
+    let used = packages.used();
+    let show_progress = std::io::stderr().is_terminal();
+    let progress = |msg: &str| {
+        if show_progress {
+            eprintln!("makes: {msg}");
+        }
+    };
+    let outputs = build_with_nix(&session, packages, &used, &progress)?;
+    let infos = nix
+        .closure_infos(&outputs)
+        .map_err(|e| Failure::report(miette::Report::new(e)))?;
+
+    // Locking some jobs keeps what the lock says of the packages they do not use.
+    let mut lock = match (jobs.is_empty(), packages.lock()) {
+        (false, Some(old)) => old.clone(),
+        _ => LockFile::new(),
+    };
+    let relocked: BTreeSet<(&str, &[String])> = used
+        .iter()
+        .map(|u| (u.set.as_str(), u.attr_path.as_slice()))
+        .collect();
+    lock.packages
+        .retain(|p| !relocked.contains(&(p.set.as_str(), p.attr_path.as_slice())));
+    for u in &used {
+        let (name, output_name) = packages
+            .described_package(&u.set, &u.attr_path)
+            .unwrap_or_else(|| (u.name.clone(), u.output.clone()));
+        match lock
+            .packages
+            .iter_mut()
+            .find(|p| p.set == u.set && p.attr_path == u.attr_path)
+        {
+            Some(entry) => {
+                entry.outputs.insert(u.output.clone(), u.path.clone());
+            }
+            None => lock.packages.push(LockedPackage {
+                set: u.set.clone(),
+                attr_path: u.attr_path.clone(),
+                name,
+                output_name,
+                outputs: [(u.output.clone(), u.path.clone())].into(),
+            }),
+        }
+    }
+    lock.packages.sort();
+    lock.paths.extend(infos);
+    // Keep exactly the closures of the locked packages.
+    let roots: Vec<String> = lock
+        .packages
+        .iter()
+        .flat_map(|p| p.outputs.values().cloned())
+        .collect();
+    let keep: BTreeSet<String> = lock
+        .closure(roots.iter().map(String::as_str))
+        .map_err(|missing| {
+            Failure::message(format!(
+                "the old {LOCK_FILE} lacks {missing}: run `makes lock` for every job"
+            ))
+        })?
+        .keys()
+        .map(|p| p.to_string())
+        .collect();
+    lock.paths.retain(|p, _| keep.contains(p));
+    lock.write(packages.project_dir())
+        .map_err(|e| Failure::report(miette::Report::new(e)))?;
+    eprintln!(
+        "makes: locked {} package(s), {} store path(s)",
+        lock.packages.len(),
+        lock.paths.len()
+    );
+    println!("{}", packages.project_dir().join(LOCK_FILE).display());
+    Ok(())
+}

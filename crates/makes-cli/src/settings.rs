@@ -1,0 +1,129 @@
+//! makes' settings: `--packages`, and the options of `--option NAME VALUE` or
+//! `$XDG_CONFIG_HOME/makes/makes.conf` (`NAME = VALUE` lines, `#` comments), named as Nix
+//! names them. The command line wins over the file.
+
+use crate::report::Failure;
+use std::path::PathBuf;
+
+/// The public binary cache and its key, Nix's defaults.
+pub const DEFAULT_SUBSTITUTER: &str = "https://cache.nixos.org";
+pub const DEFAULT_TRUSTED_KEY: &str =
+    "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=";
+
+/// Where packages of nixpkgs come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PackagesBackend {
+    /// The installed Nix evaluates and builds them.
+    Nix,
+    /// makes.lock.json says what they are; they are substituted from binary caches.
+    Lock,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `None`: "nix" when Nix is on PATH, else "lock".
+    pub packages: Option<PackagesBackend>,
+    pub substituters: Vec<String>,
+    pub trusted_public_keys: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            packages: None,
+            substituters: vec![DEFAULT_SUBSTITUTER.into()],
+            trusted_public_keys: vec![DEFAULT_TRUSTED_KEY.into()],
+        }
+    }
+}
+
+/// The options makes knows.
+const OPTIONS: &[&str] = &["substituters", "trusted-public-keys"];
+
+impl Settings {
+    /// The settings from the config file, then `options` (`[NAME, VALUE, NAME, VALUE, ...]`).
+    pub fn load(packages: Option<PackagesBackend>, options: &[String]) -> Result<Self, Failure> {
+        let mut settings = Settings {
+            packages,
+            ..Settings::default()
+        };
+        if let Some(file) = config_file() {
+            match std::fs::read_to_string(&file) {
+                Ok(text) => {
+                    for (n, line) in text.lines().enumerate() {
+                        let line = line.split('#').next().unwrap_or("").trim();
+                        if line.is_empty() {
+                            continue;
+                        }
+                        let Some((name, value)) = line.split_once('=') else {
+                            return Err(Failure::message(format!(
+                                "{}:{}: expected NAME = VALUE",
+                                file.display(),
+                                n + 1
+                            )));
+                        };
+                        settings.set(name.trim(), value.trim()).map_err(|e| {
+                            Failure::message(format!("{}:{}: {e}", file.display(), n + 1))
+                        })?;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Failure::message(format!(
+                        "cannot read {}: {e}",
+                        file.display()
+                    )))
+                }
+            }
+        }
+        for pair in options.chunks(2) {
+            if let [name, value] = pair {
+                settings
+                    .set(name, value)
+                    .map_err(|e| Failure::message(format!("--option {name}: {e}")))?;
+            }
+        }
+        Ok(settings)
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let words = value.split_whitespace().map(str::to_owned).collect();
+        match name {
+            "substituters" => self.substituters = words,
+            "trusted-public-keys" => self.trusted_public_keys = words,
+            other => {
+                return Err(format!(
+                    "unknown option '{other}' (known: {})",
+                    OPTIONS.join(", ")
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+fn config_file() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CONFIG_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(std::env::var_os("HOME")?).join(".config"),
+    };
+    Some(base.join("makes").join("makes.conf"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_override_the_defaults() {
+        let Ok(s) = Settings::load(
+            Some(PackagesBackend::Lock),
+            &["substituters".into(), "http://a http://b".into()],
+        ) else {
+            panic!("valid options are accepted");
+        };
+        assert_eq!(s.substituters, ["http://a", "http://b"]);
+        assert_eq!(s.trusted_public_keys, [DEFAULT_TRUSTED_KEY]);
+        assert!(Settings::load(None, &["nope".into(), "x".into()]).is_err());
+    }
+}

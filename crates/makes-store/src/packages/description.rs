@@ -1,0 +1,29 @@
+//! What a package backend says of one attribute of a package set.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Description {
+    /// A package: its name, the output it stands for, and its outputs' store paths.
+    #[serde(rename_all = "camelCase")]
+    Derivation {
+        name: String,
+        output_name: String,
+        outputs: BTreeMap<String, String>,
+    },
+    /// A nested set of packages (`python3Packages`), by its attribute names.
+    Set { names: Vec<String> },
+    /// Plain data (a string without context, a number, a list of such, ...).
+    Value { value: serde_json::Value },
+    /// A function of the package set (`callPackage`, `fetchurl`): makes cannot call it.
+    Function,
+    /// No such attribute.
+    Missing,
+    /// Something makes cannot take from Nix (a path, a string that refers to store paths).
+    Unsupported {
+        #[serde(rename = "type")]
+        what: String,
+    },
+}

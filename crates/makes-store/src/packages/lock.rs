@@ -1,0 +1,210 @@
+//! `makes.lock.json`: for each package reference a project uses, its outputs' store paths,
+//! and for every path of their closures the NAR hash, NAR size and references, so that the
+//! same packages can be substituted from a binary cache without Nix.
+
+use super::description::Description;
+use crate::error::StoreError;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The lock file's name, at the project root.
+pub const LOCK_FILE: &str = "makes.lock.json";
+
+/// The format version this makes reads and writes.
+const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LockFile {
+    pub version: u32,
+    /// Sorted by set, then attribute path.
+    pub packages: Vec<LockedPackage>,
+    /// Every store path of the packages' closures.
+    pub paths: BTreeMap<String, LockedPathInfo>,
+}
+
+/// One package reference: `attrPath` of the package set named `set`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockedPackage {
+    pub set: String,
+    pub attr_path: Vec<String>,
+    pub name: String,
+    pub output_name: String,
+    /// Output name -> store path, for the outputs the project uses.
+    pub outputs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockedPathInfo {
+    /// `sha256:<nix-base32>`, as Nix prints it.
+    pub nar_hash: String,
+    pub nar_size: u64,
+    /// Full store paths, sorted (possibly the path itself).
+    pub references: Vec<String>,
+}
+
+impl LockFile {
+    pub fn new() -> Self {
+        LockFile {
+            version: VERSION,
+            ..LockFile::default()
+        }
+    }
+
+    /// Reads `dir/makes.lock.json`; `Ok(None)` when there is none.
+    pub fn read(dir: &Path) -> Result<Option<LockFile>, StoreError> {
+        let path = dir.join(LOCK_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError::Io { path, source: e }),
+        };
+        let lock: LockFile = serde_json::from_str(&text).map_err(|e| StoreError::LockFile {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if lock.version != VERSION {
+            return Err(StoreError::LockFile {
+                path,
+                message: format!(
+                    "version {} is not the version this makes reads ({VERSION}); run `makes lock` again",
+                    lock.version
+                ),
+            });
+        }
+        Ok(Some(lock))
+    }
+
+    /// Writes `dir/makes.lock.json` atomically, pretty-printed with a final newline.
+    pub fn write(&self, dir: &Path) -> Result<(), StoreError> {
+        let path = dir.join(LOCK_FILE);
+        let io = |e| StoreError::Io {
+            path: path.clone(),
+            source: e,
+        };
+        let mut text = serde_json::to_string_pretty(self).map_err(|e| StoreError::LockFile {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        text.push('\n');
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(io)?;
+        tmp.persist(&path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+
+    /// What the lock knows of `attr_path` in the set `set`: a derivation when it is locked, a
+    /// set when locked packages lie below it, `None` when the lock does not cover it.
+    pub fn describe(&self, set: &str, attr_path: &[String]) -> Option<Description> {
+        let mut names = BTreeSet::new();
+        for p in self.packages.iter().filter(|p| p.set == set) {
+            if p.attr_path == attr_path {
+                return Some(Description::Derivation {
+                    name: p.name.clone(),
+                    output_name: p.output_name.clone(),
+                    outputs: p.outputs.clone(),
+                });
+            }
+            if p.attr_path.len() > attr_path.len() && p.attr_path.starts_with(attr_path) {
+                names.insert(p.attr_path[attr_path.len()].clone());
+            }
+        }
+        (!names.is_empty()).then(|| Description::Set {
+            names: names.into_iter().collect(),
+        })
+    }
+
+    /// The closure of `roots` (store paths), every path with what the lock says of it;
+    /// `Err` names the first path the lock lacks.
+    pub fn closure<'a>(
+        &'a self,
+        roots: impl IntoIterator<Item = &'a str>,
+    ) -> Result<BTreeMap<&'a str, &'a LockedPathInfo>, String> {
+        let mut out = BTreeMap::new();
+        let mut todo: Vec<&str> = roots.into_iter().collect();
+        while let Some(path) = todo.pop() {
+            if out.contains_key(path) {
+                continue;
+            }
+            let (key, info) = self
+                .paths
+                .get_key_value(path)
+                .ok_or_else(|| path.to_owned())?;
+            out.insert(key.as_str(), info);
+            todo.extend(info.references.iter().map(String::as_str));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock() -> LockFile {
+        let mut lock = LockFile::new();
+        lock.packages.push(LockedPackage {
+            set: "<nixpkgs>".into(),
+            attr_path: vec!["python3Packages".into(), "requests".into()],
+            name: "python3.11-requests-2.31".into(),
+            output_name: "out".into(),
+            outputs: BTreeMap::from([("out".into(), "/nix/store/a-requests".into())]),
+        });
+        lock.paths.insert(
+            "/nix/store/a-requests".into(),
+            LockedPathInfo {
+                nar_hash: "sha256:x".into(),
+                nar_size: 1,
+                references: vec!["/nix/store/a-requests".into(), "/nix/store/b-py".into()],
+            },
+        );
+        lock.paths.insert(
+            "/nix/store/b-py".into(),
+            LockedPathInfo {
+                nar_hash: "sha256:y".into(),
+                nar_size: 2,
+                references: vec![],
+            },
+        );
+        lock
+    }
+
+    #[test]
+    fn describes_locked_packages_and_the_sets_above_them() {
+        let lock = lock();
+        assert_eq!(
+            lock.describe("<nixpkgs>", &["python3Packages".into()]),
+            Some(Description::Set {
+                names: vec!["requests".into()]
+            })
+        );
+        assert!(matches!(
+            lock.describe("<nixpkgs>", &["python3Packages".into(), "requests".into()]),
+            Some(Description::Derivation { .. })
+        ));
+        assert_eq!(lock.describe("<nixpkgs>", &["hello".into()]), None);
+        assert_eq!(lock.describe("<other>", &["python3Packages".into()]), None);
+    }
+
+    #[test]
+    fn closures_follow_references_and_name_what_is_missing() {
+        let mut lock = lock();
+        let closure = lock.closure(["/nix/store/a-requests"]).expect("closed");
+        assert_eq!(closure.len(), 2);
+        lock.paths.remove("/nix/store/b-py");
+        assert_eq!(
+            lock.closure(["/nix/store/a-requests"]).unwrap_err(),
+            "/nix/store/b-py"
+        );
+    }
+
+    #[test]
+    fn round_trips_through_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lock = lock();
+        lock.write(dir.path()).expect("written");
+        assert_eq!(LockFile::read(dir.path()).expect("read"), Some(lock));
+    }
+}

@@ -1,0 +1,191 @@
+//! Packages from nixpkgs-like package sets: `inputs.nixpkgs.coreutils` is a reference to the
+//! package `coreutils` of a set (`fetchNixpkgs { ... }`, `<nixpkgs>`, a checkout), resolved
+//! lazily by a backend when its store path is needed:
+//!
+//! - "nix": the installed Nix evaluates the set and builds what a job uses ([`NixBackend`]);
+//! - "lock": `makes.lock.json` says what each reference is; its closure is substituted from
+//!   binary caches (by the CLI, with the substituter crate);
+//! - symbolic: nothing resolves; references get placeholder paths, so that a project can be
+//!   read and validated (`makes show`) with neither Nix nor a lock file.
+//!
+//! Every resolved output is recorded ([`Packages::used`]): `makes lock` writes them, and the
+//! build provides exactly them before realising the job.
+
+mod description;
+mod lock;
+mod nix_backend;
+mod source;
+mod values;
+
+pub use description::Description;
+pub use lock::{LockFile, LockedPackage, LockedPathInfo, LOCK_FILE};
+pub use nix_backend::{nix_available, NixBackend};
+pub use source::{PackageSetSource, SetOrigin};
+pub use values::package_set_value;
+
+use crate::error::StoreError;
+use crate::eval_glue::Recipes;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// How package references are resolved.
+#[derive(Debug, Clone)]
+pub enum PackageMode {
+    Nix(NixBackend),
+    Lock,
+    Symbolic,
+}
+
+/// One output of a package reference that evaluation resolved.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UsedOutput {
+    /// The set's identity ([`PackageSetSource::identity`]).
+    pub set: String,
+    pub attr_path: Vec<String>,
+    pub output: String,
+    /// The package's name (`coreutils-9.5`), or the attribute name when symbolic.
+    pub name: String,
+    /// The store path (a placeholder when symbolic).
+    pub path: String,
+}
+
+/// `(set, attribute path, output)`: one output of one package reference.
+type OutputKey = (String, Vec<String>, String);
+
+/// The package sets of one evaluation, their backend, and what was resolved.
+pub struct Packages {
+    mode: PackageMode,
+    project_dir: PathBuf,
+    lock: Option<LockFile>,
+    pub(crate) recipes: Recipes,
+    sets: RefCell<BTreeMap<String, PackageSetSource>>,
+    descriptions: RefCell<HashMap<(String, Vec<String>), Description>>,
+    used: RefCell<BTreeMap<OutputKey, UsedOutput>>,
+}
+
+impl Packages {
+    /// `lock` is the project's `makes.lock.json`, if any (required by [`PackageMode::Lock`]).
+    pub fn new(
+        mode: PackageMode,
+        project_dir: PathBuf,
+        lock: Option<LockFile>,
+        recipes: Recipes,
+    ) -> Self {
+        Packages {
+            mode,
+            project_dir,
+            lock,
+            recipes,
+            sets: RefCell::default(),
+            descriptions: RefCell::default(),
+            used: RefCell::default(),
+        }
+    }
+
+    pub fn mode(&self) -> &PackageMode {
+        &self.mode
+    }
+
+    pub fn project_dir(&self) -> &std::path::Path {
+        &self.project_dir
+    }
+
+    /// The recipes of the outputs this evaluation names (native helpers add theirs).
+    pub fn recipes(&self) -> &Recipes {
+        &self.recipes
+    }
+
+    pub fn lock(&self) -> Option<&LockFile> {
+        self.lock.as_ref()
+    }
+
+    /// The outputs resolved so far, sorted.
+    pub fn used(&self) -> Vec<UsedOutput> {
+        self.used.borrow().values().cloned().collect()
+    }
+
+    /// The name and default output of a package the backend described.
+    pub fn described_package(&self, set: &str, attr_path: &[String]) -> Option<(String, String)> {
+        match self
+            .descriptions
+            .borrow()
+            .get(&(set.to_owned(), attr_path.to_vec()))?
+        {
+            Description::Derivation {
+                name, output_name, ..
+            } => Some((name.clone(), output_name.clone())),
+            _ => None,
+        }
+    }
+
+    /// The source of the set named `id`.
+    pub fn set_source(&self, id: &str) -> Option<PackageSetSource> {
+        self.sets.borrow().get(id).cloned()
+    }
+
+    fn register_set(&self, source: PackageSetSource) -> String {
+        let id = source.identity(&self.project_dir);
+        self.sets.borrow_mut().entry(id.clone()).or_insert(source);
+        id
+    }
+
+    fn record(&self, used: UsedOutput) {
+        let key = (
+            used.set.clone(),
+            used.attr_path.clone(),
+            used.output.clone(),
+        );
+        self.used.borrow_mut().entry(key).or_insert(used);
+    }
+
+    /// What the backend says of `attr_path` in the set `set` (memoised).
+    fn describe(&self, set: &str, attr_path: &[String]) -> Result<Description, String> {
+        let key = (set.to_owned(), attr_path.to_vec());
+        if let Some(d) = self.descriptions.borrow().get(&key) {
+            return Ok(d.clone());
+        }
+        let described = match &self.mode {
+            PackageMode::Nix(nix) => {
+                let source = self
+                    .set_source(set)
+                    .ok_or_else(|| format!("unknown package set {set}"))?;
+                nix.describe(&source, attr_path)
+                    .map_err(|e: StoreError| e.to_string())?
+            }
+            PackageMode::Lock => {
+                let Some(lock) = &self.lock else {
+                    return Err(format!(
+                        "there is no {LOCK_FILE} in {} and the package backend is \"lock\": run `makes lock` where Nix is installed, or use --packages nix",
+                        self.project_dir.display()
+                    ));
+                };
+                lock.describe(set, attr_path).ok_or_else(|| {
+                    format!(
+                        "{LOCK_FILE} does not lock '{}' of {set}: run `makes lock` again where Nix is installed",
+                        attr_path.join(".")
+                    )
+                })?
+            }
+            PackageMode::Symbolic => {
+                return Err("packages are not resolved in this evaluation".into())
+            }
+        };
+        self.descriptions
+            .borrow_mut()
+            .insert(key, described.clone());
+        Ok(described)
+    }
+}
+
+/// The wanted outputs of `used`, grouped by set, for one batched build per set.
+pub fn outputs_by_set(used: &[UsedOutput]) -> BTreeMap<String, Vec<(Vec<String>, String)>> {
+    let mut by_set: BTreeMap<String, Vec<(Vec<String>, String)>> = BTreeMap::new();
+    for u in used {
+        by_set
+            .entry(u.set.clone())
+            .or_default()
+            .push((u.attr_path.clone(), u.output.clone()));
+    }
+    by_set
+}

@@ -1,0 +1,204 @@
+//! Backend "nix": the installed Nix evaluates the package set, builds (or substitutes, as its
+//! own configuration says) the packages a job uses in one batched `nix-build`, and reports
+//! their closures. makes reads Nix's store and never writes it itself.
+
+use super::description::Description;
+use super::lock::LockedPathInfo;
+use super::source::PackageSetSource;
+use crate::error::StoreError;
+use base64::Engine;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// How makes runs Nix: the `-I` search path entries to pass on (`NIX_PATH` is inherited).
+#[derive(Debug, Clone, Default)]
+pub struct NixBackend {
+    pub search_path: Vec<String>,
+}
+
+/// Whether Nix is on `PATH` (the default backend is "nix" then).
+pub fn nix_available() -> bool {
+    Command::new("nix-instantiate")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The Nix function describing one attribute path (given as JSON) of the package set.
+const DESCRIBE: &str = r#"
+let
+  step = acc: n:
+    if acc.found && builtins.isAttrs acc.value && builtins.hasAttr n acc.value
+    then { found = true; value = builtins.getAttr n acc.value; }
+    else { found = false; value = null; };
+  r = builtins.foldl' step { found = true; value = pkgs; } (builtins.fromJSON attrPath);
+  v = r.value;
+in
+  if !r.found then { kind = "missing"; }
+  else if builtins.isAttrs v && (v.type or null) == "derivation" then {
+    kind = "derivation";
+    name = v.name;
+    outputName = v.outputName or "out";
+    outputs = builtins.listToAttrs (map (o: { name = o; value = (builtins.getAttr o v).outPath; }) (v.outputs or [ "out" ]));
+  }
+  else if builtins.isAttrs v then { kind = "set"; names = builtins.attrNames v; }
+  else if builtins.isFunction v then { kind = "function"; }
+  else if builtins.isPath v then { kind = "unsupported"; type = "a path"; }
+  else if builtins.isString v && builtins.getContext v != { } then { kind = "unsupported"; type = "a string that refers to store paths"; }
+  else { kind = "value"; value = v; }
+"#;
+
+/// The Nix function selecting the wanted outputs (JSON: `[[attrPath, output], ...]`).
+const SELECT: &str = r#"
+map (w: builtins.getAttr (builtins.elemAt w 1)
+  (builtins.foldl' (s: n: builtins.getAttr n s) pkgs (builtins.elemAt w 0)))
+  (builtins.fromJSON wanted)
+"#;
+
+impl NixBackend {
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        for entry in &self.search_path {
+            cmd.arg("-I").arg(entry);
+        }
+        cmd
+    }
+
+    /// What `attr_path` of `set` is.
+    pub fn describe(
+        &self,
+        set: &PackageSetSource,
+        attr_path: &[String],
+    ) -> Result<Description, StoreError> {
+        let expr = format!(
+            "{{ attrPath }}: let pkgs = {}; in {DESCRIBE}",
+            set.nix_expression()
+        );
+        let path_json = serde_json::to_string(attr_path).unwrap_or_default();
+        let out = run(self
+            .command("nix-instantiate")
+            .args(["--eval", "--strict", "--json", "--expr", &expr])
+            .args(["--argstr", "attrPath", &path_json]))?;
+        serde_json::from_slice(&out).map_err(|e| StoreError::Nix {
+            message: format!("nix-instantiate described a package in a way makes cannot read: {e}"),
+        })
+    }
+
+    /// Builds the wanted outputs (`(attribute path, output name)`) of `set` in one call;
+    /// returns their store paths, in order.
+    pub fn build(
+        &self,
+        set: &PackageSetSource,
+        wanted: &[(Vec<String>, String)],
+    ) -> Result<Vec<String>, StoreError> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let expr = format!(
+            "{{ wanted }}: let pkgs = {}; in {SELECT}",
+            set.nix_expression()
+        );
+        let wanted_json = serde_json::to_string(wanted).unwrap_or_default();
+        let out = run(self
+            .command("nix-build")
+            .args(["--no-out-link", "--expr", &expr])
+            .args(["--argstr", "wanted", &wanted_json]))?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_owned())
+            .collect())
+    }
+
+    /// The closure of `paths` (valid in Nix's store) with NAR hash, size and references.
+    pub fn closure_infos(
+        &self,
+        paths: &[String],
+    ) -> Result<BTreeMap<String, LockedPathInfo>, StoreError> {
+        if paths.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let out = run(Command::new("nix")
+            .args(["--extra-experimental-features", "nix-command"])
+            .args(["path-info", "--json", "--recursive"])
+            .args(paths))?;
+        let infos: Vec<NixPathInfo> =
+            serde_json::from_slice(&out).map_err(|e| StoreError::Nix {
+                message: format!("cannot read what `nix path-info` printed: {e}"),
+            })?;
+        infos
+            .into_iter()
+            .map(|info| {
+                let nar_hash = nix_base32_hash(&info.nar_hash).ok_or_else(|| StoreError::Nix {
+                    message: format!("Nix printed an unknown NAR hash for {}", info.path),
+                })?;
+                let mut references = info.references;
+                references.sort();
+                Ok((
+                    info.path,
+                    LockedPathInfo {
+                        nar_hash,
+                        nar_size: info.nar_size,
+                        references,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NixPathInfo {
+    path: String,
+    nar_hash: String,
+    nar_size: u64,
+    references: Vec<String>,
+}
+
+/// `sha256:<nix-base32>` from the forms Nix prints (SRI `sha256-<base64>`, or already
+/// `sha256:<nix-base32>`).
+fn nix_base32_hash(hash: &str) -> Option<String> {
+    if let Some(b64) = hash.strip_prefix("sha256-") {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+        return (bytes.len() == 32).then(|| format!("sha256:{}", crate::nixbase32::encode(&bytes)));
+    }
+    hash.strip_prefix("sha256:").map(|_| hash.to_owned())
+}
+
+/// Runs a Nix command; its stdout, or its error message (the last lines of stderr).
+fn run(cmd: &mut Command) -> Result<Vec<u8>, StoreError> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let out = cmd.output().map_err(|e| StoreError::Nix {
+        message: format!("cannot run {program}: {e}"),
+    })?;
+    if out.status.success() {
+        return Ok(out.stdout);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(12)..].join("\n");
+    Err(StoreError::Nix {
+        message: format!("{program} failed ({}):\n{tail}", out.status),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sri_hashes_become_nix_base32() {
+        // The same hash as `nix path-info --json` and `nix-store --query --hash` print it.
+        assert_eq!(
+            nix_base32_hash("sha256-EFUdrtf6Rn0LWIJufrmg8q99aT3jGfLvd1//zaJEufY=").as_deref(),
+            Some("sha256:1xmr8jicvzszfzpz46g37mlpvbzjl2wpwvl2b05psipssyp1sm8h")
+        );
+        assert_eq!(nix_base32_hash("md5-abc"), None);
+    }
+
+    #[test]
+    fn quoting_keeps_attribute_names_intact() {
+        assert_eq!(super::super::source::nix_string("a.b"), "\"a.b\"");
+    }
+}

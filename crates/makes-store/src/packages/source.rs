@@ -1,0 +1,153 @@
+//! Where a package set comes from (`fetchNixpkgs`, `<nixpkgs>`, a checkout), as the Nix
+//! expression that imports it and as the identity the lock file keys its packages by.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The origin of a nixpkgs-like package set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SetOrigin {
+    /// `<name>` as Nix finds it (`-I`, `NIX_PATH`): the default `inputs.nixpkgs`.
+    SearchPath(String),
+    /// `fetchNixpkgs { rev; sha256; }`: the GitHub archive of that nixpkgs revision.
+    Github { rev: String, sha256: String },
+    /// A checkout on disk (absolute here; project-relative in the identity).
+    Checkout(PathBuf),
+}
+
+/// A package set: its origin and the arguments nixpkgs is imported with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PackageSetSource {
+    pub origin: SetOrigin,
+    pub allow_unfree: bool,
+    /// Overlay files (each a Nix file holding `self: super: { ... }`), applied in order.
+    pub overlays: Vec<PathBuf>,
+}
+
+impl PackageSetSource {
+    /// The default package set: `<nixpkgs>`, with makes' default `allowUnfree = true`.
+    pub fn default_nixpkgs() -> Self {
+        PackageSetSource {
+            origin: SetOrigin::SearchPath("nixpkgs".into()),
+            allow_unfree: true,
+            overlays: Vec::new(),
+        }
+    }
+
+    /// A stable name of the set, the same on every machine: paths inside the project are
+    /// written relative to it. The lock file keys packages by it.
+    pub fn identity(&self, project_dir: &Path) -> String {
+        let relative = |p: &Path| match p.strip_prefix(project_dir) {
+            Ok(rest) => format!("./{}", rest.display()),
+            Err(_) => p.display().to_string(),
+        };
+        let mut id = match &self.origin {
+            SetOrigin::SearchPath(name) => format!("<{name}>"),
+            SetOrigin::Github { rev, sha256 } => {
+                format!("github:nixos/nixpkgs/{rev}?sha256={sha256}")
+            }
+            SetOrigin::Checkout(path) => format!("path:{}", relative(path)),
+        };
+        if !self.allow_unfree {
+            id.push_str(" allowUnfree=false");
+        }
+        for overlay in &self.overlays {
+            id.push_str(&format!(" overlay={}", relative(overlay)));
+        }
+        id
+    }
+
+    /// The Nix expression evaluating to the package set.
+    pub fn nix_expression(&self) -> String {
+        let source = match &self.origin {
+            SetOrigin::SearchPath(name) => format!("<{name}>"),
+            SetOrigin::Github { rev, sha256 } => format!(
+                "(builtins.fetchTarball {{ url = {}; sha256 = {}; }})",
+                nix_string(&format!(
+                    "https://github.com/nixos/nixpkgs/archive/{rev}.tar.gz"
+                )),
+                nix_string(sha256)
+            ),
+            SetOrigin::Checkout(path) => nix_path(path),
+        };
+        let overlays: Vec<String> = self
+            .overlays
+            .iter()
+            .map(|p| format!("(import {})", nix_path(p)))
+            .collect();
+        format!(
+            "(import {source} {{ config = {{ allowUnfree = {}; }}; overlays = [ {} ]; }})",
+            self.allow_unfree,
+            overlays.join(" ")
+        )
+    }
+}
+
+/// A Nix string literal holding `s`.
+pub fn nix_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A Nix expression for the absolute path `p`, whatever characters it holds.
+fn nix_path(p: &Path) -> String {
+    format!("(/. + {})", nix_string(&p.to_string_lossy()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_quoted_for_nix() {
+        assert_eq!(nix_string("a\"b\\c${d}$e"), r#""a\"b\\c\${d}$e""#);
+    }
+
+    #[test]
+    fn identities_are_project_relative() {
+        let project = Path::new("/home/u/project");
+        let set = PackageSetSource {
+            origin: SetOrigin::Checkout(project.join("nix/pkgs")),
+            allow_unfree: true,
+            overlays: vec![project.join("overlay.nix")],
+        };
+        assert_eq!(
+            set.identity(project),
+            "path:./nix/pkgs overlay=./overlay.nix"
+        );
+        assert_eq!(
+            PackageSetSource::default_nixpkgs().identity(project),
+            "<nixpkgs>"
+        );
+    }
+
+    #[test]
+    fn fetched_sets_import_the_github_archive() {
+        let set = PackageSetSource {
+            origin: SetOrigin::Github {
+                rev: "abc".into(),
+                sha256: "0xyz".into(),
+            },
+            allow_unfree: false,
+            overlays: Vec::new(),
+        };
+        assert_eq!(
+            set.nix_expression(),
+            "(import (builtins.fetchTarball { url = \"https://github.com/nixos/nixpkgs/archive/abc.tar.gz\"; sha256 = \"0xyz\"; }) { config = { allowUnfree = false; }; overlays = [  ]; })"
+        );
+    }
+}
