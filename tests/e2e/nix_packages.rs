@@ -138,3 +138,88 @@ fn show_keeps_package_references_symbolic_without_nix_or_lock() {
     assert_eq!(used, ["bash", "greeter", "manual.doc", "tools.lister"]);
     assert_eq!(doc["outPath"], serde_json::Value::Null);
 }
+
+#[test]
+fn makes_lock_records_each_package_and_its_closure_as_nix_does() {
+    if !have_tool("nix-build") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox);
+    let out = run(makes_with_nix(&sandbox)
+        .arg("--project")
+        .arg(&project)
+        .arg("lock"));
+    let lock_path = project.join("makes.lock.json");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        lock_path.display().to_string()
+    );
+    let lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&lock_path).expect("lock file")).expect("JSON");
+    assert_eq!(lock["version"], 1);
+    let packages = lock["packages"].as_array().expect("packages");
+    let names: Vec<String> = packages
+        .iter()
+        .map(|p| {
+            let path: Vec<&str> = p["attrPath"]
+                .as_array()
+                .expect("attrPath")
+                .iter()
+                .map(|s| s.as_str().expect("name"))
+                .collect();
+            path.join(".")
+        })
+        .collect();
+    assert_eq!(names, ["bash", "greeter", "manual", "tools.lister"]);
+    for p in packages {
+        assert_eq!(p["set"], "path:./stand-in-nixpkgs");
+    }
+    let manual = &packages[2];
+    assert_eq!(manual["name"], "manual-2.0");
+    assert_eq!(manual["outputName"], "out");
+    // Only the output the job uses is locked.
+    assert_eq!(
+        manual["outputs"],
+        serde_json::json!({ "doc": nix_out_path(&project, "manual.doc") })
+    );
+    // Every closure path, with what Nix says of it.
+    let paths = lock["paths"].as_object().expect("paths");
+    let mut expected = BTreeSet::new();
+    for attr in ["greeter", "tools.lister", "manual.doc", "bash"] {
+        expected.extend(nix_closure(&nix_out_path(&project, attr)));
+    }
+    let locked: BTreeSet<String> = paths
+        .keys()
+        .map(|p| p.trim_start_matches("/nix/store/").to_owned())
+        .collect();
+    assert_eq!(locked, expected);
+    for (path, info) in paths {
+        let hash = run(Command::new("nix-store").args(["--query", "--hash", path]));
+        assert_eq!(
+            info["narHash"].as_str(),
+            Some(String::from_utf8_lossy(&hash.stdout).trim()),
+            "{path}"
+        );
+        let size = run(Command::new("nix-store").args(["--query", "--size", path]));
+        assert_eq!(
+            info["narSize"].to_string(),
+            String::from_utf8_lossy(&size.stdout).trim(),
+            "{path}"
+        );
+        let refs = run(Command::new("nix-store").args(["--query", "--references", path]));
+        let mut refs: Vec<String> = String::from_utf8_lossy(&refs.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        refs.sort();
+        assert_eq!(info["references"], serde_json::json!(refs), "{path}");
+    }
+    // Locking again gives the same bytes.
+    let before = std::fs::read(&lock_path).expect("lock");
+    run(makes_with_nix(&sandbox)
+        .arg("--project")
+        .arg(&project)
+        .arg("lock"));
+    assert_eq!(std::fs::read(&lock_path).expect("lock"), before);
+}
