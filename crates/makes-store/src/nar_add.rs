@@ -283,7 +283,8 @@ mod tests {
         wrong_hash[0] ^= 1;
         let mut longer = nar.clone();
         longer.extend_from_slice(&[0u8; 8]);
-        let cases: Vec<(&str, Vec<u8>, ([u8; 32], u64))> = vec![
+        type Case = (&'static str, Vec<u8>, ([u8; 32], u64));
+        let cases: Vec<Case> = vec![
             ("flipped byte", flipped, (hash, size)),
             ("wrong hash", nar.clone(), (wrong_hash, size)),
             ("announced shorter", nar.clone(), (hash, size - 8)),

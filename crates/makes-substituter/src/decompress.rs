@@ -73,7 +73,7 @@ pub(crate) fn with_decompressed<T>(
                 {
                     Ok(out)
                 }
-                Ok(Err(e)) => Err(format!("xz: {e}")),
+                Ok(Err(e)) => Err(format!("corrupt xz stream ({e})")),
                 Err(_) => Err("the xz decoder panicked".to_owned()),
             }
         }),

@@ -93,13 +93,13 @@ pub enum SubstituteError {
     NarInfoMismatch {
         path: StorePath,
         cache: String,
-        field: &'static str,
+        field: NarInfoField,
         expected: String,
         found: String,
     },
 
     /// No signature of the narinfo is by a trusted key.
-    #[error("{path} from {cache} is signed by an untrusted key ({})", if keys.is_empty() { "no signature at all".to_owned() } else { format!("signed by {}", keys.join(", ")) })]
+    #[error("{path} from {cache} is signed by an untrusted key ({})", if keys.is_empty() { "it has no signature at all".to_owned() } else { keys.join(", ") })]
     #[diagnostic(
         code(makes::substitute::untrusted_key),
         help("add the cache's public key to the trusted keys if you trust it")
@@ -161,7 +161,7 @@ pub enum SubstituteError {
         path: StorePath,
         cache: String,
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
     },
 
     /// The store failed while unpacking or registering a path.
@@ -171,8 +171,28 @@ pub enum SubstituteError {
         path: StorePath,
         cache: String,
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
     },
+}
+
+/// The narinfo fields checked against the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NarInfoField {
+    StorePath,
+    NarHash,
+    NarSize,
+    References,
+}
+
+impl std::fmt::Display for NarInfoField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NarInfoField::StorePath => "StorePath",
+            NarInfoField::NarHash => "NarHash",
+            NarInfoField::NarSize => "NarSize",
+            NarInfoField::References => "References",
+        })
+    }
 }
 
 impl SubstituteError {

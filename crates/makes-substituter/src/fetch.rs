@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use makes_store::{LocalStore, StagedNar, StoreError, StorePath};
 
 use crate::decompress::{with_decompressed, Compression};
-use crate::error::SubstituteError;
+use crate::error::{NarInfoField, SubstituteError};
 use crate::http::{Failure, Fetched, Http};
 use crate::narinfo::{format_nar_hash, NarInfo};
 use crate::signature::{check_signatures, SignatureCheck, TrustedKey};
@@ -150,12 +150,12 @@ fn fetch_from(
         Ok(Err(source @ StoreError::InvalidNar { .. })) => Err(SubstituteError::InvalidNar {
             path: path.clone(),
             cache: cache.to_owned(),
-            source,
+            source: Box::new(source),
         }),
         Ok(Err(source)) => Err(SubstituteError::Store {
             path: path.clone(),
             cache: cache.to_owned(),
-            source,
+            source: Box::new(source),
         }),
     }
 }
@@ -210,7 +210,7 @@ fn verify_narinfo(
     };
     if info.store_path != *path {
         return Err(mismatch(
-            "StorePath",
+            NarInfoField::StorePath,
             path.to_string(),
             info.store_path.to_string(),
         ));
@@ -234,14 +234,14 @@ fn verify_narinfo(
     }
     if info.nar_hash != locked.nar_hash {
         return Err(mismatch(
-            "NarHash",
+            NarInfoField::NarHash,
             format_nar_hash(&locked.nar_hash),
             format_nar_hash(&info.nar_hash),
         ));
     }
     if info.nar_size != locked.nar_size {
         return Err(mismatch(
-            "NarSize",
+            NarInfoField::NarSize,
             locked.nar_size.to_string(),
             info.nar_size.to_string(),
         ));
@@ -255,7 +255,7 @@ fn verify_narinfo(
             format!("[{}]", names.join(" "))
         };
         return Err(mismatch(
-            "References",
+            NarInfoField::References,
             show(&expected),
             show(&info.references),
         ));

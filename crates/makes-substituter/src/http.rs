@@ -77,7 +77,7 @@ impl Http {
                 }
                 Err(ureq::Error::Transport(transport)) => {
                     use ureq::ErrorKind::*;
-                    let reason = transport.to_string();
+                    let reason = describe(&transport);
                     match transport.kind() {
                         Dns | ConnectionFailed | Io | BadStatus | BadHeader | ProxyConnect => {
                             Failure::Unreachable(reason)
@@ -99,4 +99,18 @@ impl Http {
             std::thread::sleep(delay);
         }
     }
+}
+
+/// A transport error without its URL (the caller's message names it already).
+fn describe(transport: &ureq::Transport) -> String {
+    let mut text = transport.kind().to_string();
+    if let Some(message) = transport.message() {
+        text.push_str(": ");
+        text.push_str(message);
+    }
+    if let Some(source) = std::error::Error::source(transport) {
+        text.push_str(": ");
+        text.push_str(&source.to_string());
+    }
+    text
 }

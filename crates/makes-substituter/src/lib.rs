@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use makes_store::{LocalStore, StorePath};
 
-pub use error::SubstituteError;
+pub use error::{NarInfoField, SubstituteError};
 pub use narinfo::{fingerprint, format_nar_hash, parse_nar_hash, NarInfo};
 pub use signature::TrustedKey;
 
@@ -179,7 +179,12 @@ pub fn substitute(
                 let Some(i) = queue.lock().ok().and_then(|mut q| q.pop_front()) else {
                     break;
                 };
-                if sender.send((i, fetch(ctx, todo[i]))).is_err() {
+                let result = fetch(ctx, todo[i]);
+                if result.is_err() {
+                    // Stop the others now rather than when the installer gets to it.
+                    ctx.abort.store(true, Ordering::Relaxed);
+                }
+                if sender.send((i, result)).is_err() {
                     break;
                 }
             });
@@ -244,7 +249,7 @@ impl Installer<'_> {
                 self.fail(SubstituteError::Store {
                     path: locked.path.clone(),
                     cache,
-                    source,
+                    source: Box::new(source),
                 });
                 return;
             }

@@ -151,7 +151,7 @@ mod tests {
             TrustedKey::parse("test-cache-1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
                 .expect("parse");
         assert_eq!(
-            check_signatures(FINGERPRINT, &sigs, &[impostor.clone()]),
+            check_signatures(FINGERPRINT, &sigs, std::slice::from_ref(&impostor)),
             SignatureCheck::Invalid("test-cache-1".to_owned())
         );
         // One good signature among bad ones is enough; garbage lines are skipped.
@@ -171,7 +171,7 @@ mod tests {
         let other =
             TrustedKey::parse("other:wytmaZ/tjG3gyJEYH4FQ7LnLt7HHtymPd4g+S8GSnYQ=").expect("parse");
         assert_eq!(
-            check_signatures(FINGERPRINT, &[SIG.to_owned()], &[other.clone()]),
+            check_signatures(FINGERPRINT, &[SIG.to_owned()], std::slice::from_ref(&other)),
             SignatureCheck::Untrusted(vec!["test-cache-1".to_owned()])
         );
         assert_eq!(
