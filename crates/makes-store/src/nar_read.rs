@@ -194,14 +194,12 @@ impl<R: Read> NarParser<'_, R> {
             }
             self.expect(b"node")?;
             let child = dir.dst.join(std::ffi::OsStr::from_bytes(&name));
-            dir.previous = Some(name);
             let parent_len = self.entry.len();
             if !self.entry.ends_with('/') {
                 self.entry.push('/');
             }
-            self.entry.push_str(&String::from_utf8_lossy(
-                dir.previous.as_deref().unwrap_or_default(),
-            ));
+            self.entry.push_str(&String::from_utf8_lossy(&name));
+            dir.previous = Some(name);
             match self.open_node(&child)? {
                 Node::Closed => {
                     self.expect(b")")?;
