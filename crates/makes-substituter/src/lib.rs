@@ -180,9 +180,10 @@ pub fn substitute(
                     break;
                 };
                 let result = fetch(ctx, todo[i]);
-                if result.is_err() {
-                    // Stop the others now rather than when the installer gets to it.
-                    ctx.abort.store(true, Ordering::Relaxed);
+                // The first failure stops the others at once. A failure after it (often just
+                // "cancelled") is not reported: the first one is the error of the run.
+                if result.is_err() && ctx.abort.swap(true, Ordering::SeqCst) {
+                    break;
                 }
                 if sender.send((i, result)).is_err() {
                     break;
@@ -226,7 +227,7 @@ impl Installer<'_> {
     fn fail(&mut self, err: SubstituteError) {
         if self.error.is_none() {
             self.error = Some(err);
-            self.ctx.abort.store(true, Ordering::Relaxed);
+            self.ctx.abort.store(true, Ordering::SeqCst);
             self.staged.clear();
         }
     }
