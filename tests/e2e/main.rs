@@ -8,6 +8,10 @@ mod common;
 #[allow(dead_code)]
 mod registry_harness;
 
+// The substituter's harness: a static file server for binary caches on 127.0.0.1.
+#[path = "../../crates/makes-substituter/tests/common/mod.rs"]
+mod cache_harness;
+
 mod bad_inputs;
 mod cli;
 mod eval_flags;

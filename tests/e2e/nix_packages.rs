@@ -223,3 +223,235 @@ fn makes_lock_records_each_package_and_its_closure_as_nix_does() {
         .arg("lock"));
     assert_eq!(std::fs::read(&lock_path).expect("lock"), before);
 }
+
+/// A PATH with every program of the current one except Nix's (`nix`, `nix-build`, ...).
+fn path_without_nix(sandbox: &Sandbox) -> String {
+    let bin = sandbox.dir.path().join("bin-without-nix");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with("nix") || bin.join(&name).exists() {
+                continue;
+            }
+            let _ = std::os::unix::fs::symlink(entry.path(), bin.join(&name));
+        }
+    }
+    bin.display().to_string()
+}
+
+/// A binary cache made by Nix (`nix copy --to file://...?secret-key=...`) of every path
+/// `makes.lock.json` locks; returns the cache directory and its public key.
+fn signed_cache(dir: &Path, lock_file: &Path, key_name: &str) -> (PathBuf, String) {
+    let cache = dir.join("cache");
+    let (sk, pk) = (dir.join("key.sec"), dir.join("key.pub"));
+    run(Command::new("nix-store")
+        .args(["--generate-binary-cache-key", key_name])
+        .arg(&sk)
+        .arg(&pk));
+    let lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lock_file).expect("lock")).expect("JSON");
+    let paths: Vec<&String> = lock["paths"].as_object().expect("paths").keys().collect();
+    run(Command::new("nix")
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "copy",
+            "--to",
+        ])
+        .arg(format!(
+            "file://{}?secret-key={}",
+            cache.display(),
+            sk.display()
+        ))
+        .args(paths));
+    let key = std::fs::read_to_string(&pk).expect("public key");
+    (cache, key.trim().to_owned())
+}
+
+/// `makes --packages lock` without Nix on PATH, substituting from `cache_url`.
+fn makes_from_lock(
+    sandbox: &Sandbox,
+    project: &Path,
+    cache_url: &str,
+    key: &str,
+) -> std::process::Output {
+    sandbox
+        .makes()
+        .env("PATH", path_without_nix(sandbox))
+        .args(["--packages", "lock", "--option", "substituters", cache_url])
+        .args(["--option", "trusted-public-keys", key])
+        .arg("--project")
+        .arg(project)
+        .arg("/greeter")
+        .output()
+        .expect("makes runs")
+}
+
+/// The base name of the locked output of `attr` (e.g. `greeter`).
+fn locked_output(lock_file: &Path, attr: &str) -> makes_store::StorePath {
+    let lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lock_file).expect("lock")).expect("JSON");
+    let entry = lock["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["attrPath"] == serde_json::json!([attr]))
+        .expect("locked");
+    let path = entry["outputs"]["out"].as_str().expect("out path");
+    makes_store::StorePath::parse(path).expect("store path")
+}
+
+#[test]
+fn without_nix_the_lock_file_and_a_signed_cache_give_the_same_image() {
+    if !(have_tool("nix-build") && have_tool("skopeo") && have_tool("umoci") && have_tool("runc")) {
+        return;
+    }
+    // With Nix: the image, and the lock file.
+    let with_nix = Sandbox::new();
+    let project = project(&with_nix);
+    let reference = build(
+        makes_with_nix(&with_nix).args(["--packages", "nix"]),
+        &project,
+        "/greeter",
+    );
+    run(makes_with_nix(&with_nix)
+        .arg("--project")
+        .arg(&project)
+        .arg("lock"));
+    let lock_file = project.join("makes.lock.json");
+    let (cache, key) = signed_cache(with_nix.dir.path(), &lock_file, "makes-e2e-1");
+    let server = crate::cache_harness::CacheServer::start(&cache);
+
+    // Without Nix, in a new store: substituted, then built to the same bytes.
+    let without = Sandbox::new();
+    let out = makes_from_lock(&without, &project, &server.url, &key);
+    assert_success(&out);
+    let archive = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end());
+    assert_eq!(
+        std::fs::read(&archive).expect("archive"),
+        std::fs::read(&reference).expect("reference"),
+        "the image built from the lock differs from the one built with Nix"
+    );
+    let requests = server.requests();
+    let greeter = locked_output(&lock_file, "greeter");
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains(&format!("{}.narinfo", greeter.hash))),
+        "{requests:?}"
+    );
+    let stdout = run_image(
+        &without,
+        &format!("oci-archive:{}", archive.display()),
+        "lock",
+    );
+    assert_eq!(stdout, "hello from the stand-in nixpkgs\n");
+
+    // A second build downloads nothing.
+    let before = server.requests().len();
+    assert_success(&makes_from_lock(&without, &project, &server.url, &key));
+    assert_eq!(server.requests().len(), before);
+}
+
+#[test]
+fn bad_caches_fail_clearly_and_leave_nothing_in_the_store() {
+    if !have_tool("nix-build") {
+        return;
+    }
+    let with_nix = Sandbox::new();
+    let project = project(&with_nix);
+    run(makes_with_nix(&with_nix)
+        .arg("--project")
+        .arg(&project)
+        .arg("lock"));
+    let lock_file = project.join("makes.lock.json");
+    let (cache, key) = signed_cache(with_nix.dir.path(), &lock_file, "makes-e2e-1");
+    let greeter = locked_output(&lock_file, "greeter");
+    let narinfo = |dir: &Path| dir.join(format!("{}.narinfo", greeter.hash));
+
+    // A copy of the cache whose greeter NAR has one byte of its script changed (still a valid
+    // xz file and a valid NAR: only the NAR hash can tell).
+    let tampered = with_nix.dir.path().join("tampered");
+    copy_tree(&cache, &tampered);
+    let text = std::fs::read_to_string(narinfo(&tampered)).expect("narinfo");
+    let url = text
+        .lines()
+        .find_map(|l| l.strip_prefix("URL: "))
+        .expect("URL");
+    let nar = tampered.join(url);
+    let raw = run(Command::new("xz").arg("-dc").arg(&nar)).stdout;
+    let at = raw
+        .windows(6)
+        .position(|w| w == b"exec /")
+        .expect("the script in the NAR");
+    let mut changed = raw.clone();
+    changed[at + 1] = b'X';
+    let raw_file = with_nix.dir.path().join("changed.nar");
+    std::fs::write(&raw_file, changed).expect("write");
+    let xz = run(Command::new("xz").arg("-c").arg(&raw_file)).stdout;
+    std::fs::write(&nar, xz).expect("write");
+    // A copy whose greeter narinfo carries a signature that does not verify.
+    let bad_sig = with_nix.dir.path().join("bad-signature");
+    copy_tree(&cache, &bad_sig);
+    let text = std::fs::read_to_string(narinfo(&bad_sig)).expect("narinfo");
+    let forged: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("Sig: ") {
+            Some(sig) => {
+                let (name, b64) = sig.split_once(':').expect("NAME:SIG");
+                let flipped = if b64.starts_with('A') { "B" } else { "A" };
+                format!("Sig: {name}:{flipped}{}\n", &b64[1..])
+            }
+            None => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(narinfo(&bad_sig), forged).expect("write");
+    let other_key = {
+        let dir = with_nix.dir.path().join("other");
+        std::fs::create_dir_all(&dir).expect("dir");
+        signed_cache(&dir, &lock_file, "makes-e2e-other").1
+    };
+
+    let good = crate::cache_harness::CacheServer::start(&cache);
+    let tampered = crate::cache_harness::CacheServer::start(&tampered);
+    let bad_sig = crate::cache_harness::CacheServer::start(&bad_sig);
+    let cases: [(&str, &str, &str, &[&str]); 4] = [
+        (
+            "tampered NAR",
+            &tampered.url,
+            &key,
+            &["greeter", "does not match"],
+        ),
+        (
+            "wrong signature",
+            &bad_sig.url,
+            &key,
+            &["greeter", "signature"],
+        ),
+        ("untrusted key", &good.url, &other_key, &["untrusted"]),
+        (
+            "unreachable cache",
+            "http://127.0.0.1:1",
+            &key,
+            &["127.0.0.1:1"],
+        ),
+    ];
+    for (what, url, key, words) in cases {
+        let sandbox = Sandbox::new();
+        let out = makes_from_lock(&sandbox, &project, url, key);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(out.stdout.is_empty(), "{what}");
+        for word in words {
+            assert!(stderr.contains(word), "{what}: no '{word}' in {stderr}");
+        }
+        // Nothing of the failed path, no staging left, no record without contents.
+        let store = makes_store::LocalStore::open(sandbox.store()).expect("store");
+        crate::cache_harness::assert_nothing_left(&store, &[&greeter]);
+    }
+}

@@ -1,26 +1,97 @@
 //! Backend "lock": the closures of the packages a job uses, as makes.lock.json records them,
-//! substituted from binary caches.
+//! substituted from the configured binary caches (signature, NAR hash, size and references
+//! checked), with a progress bar on a terminal.
 
 use crate::report::Failure;
 use crate::session::Session;
+use indicatif::{ProgressBar, ProgressStyle};
 use makes_store::packages::{Packages, UsedOutput, LOCK_FILE};
+use makes_store::StorePath;
+use makes_substituter::{
+    parse_nar_hash, substitute, LockedPath, Progress, SubstituterOptions, TrustedKey,
+};
+use std::io::IsTerminal;
 
 pub fn substitute_locked(
-    _session: &Session,
+    session: &Session,
     packages: &Packages,
     used: &[UsedOutput],
 ) -> Result<(), Failure> {
     let Some(lock) = packages.lock() else {
-        return Err(Failure::message(format!("no {LOCK_FILE}")));
+        return Err(Failure::message(format!(
+            "no {LOCK_FILE} in {}",
+            packages.project_dir().display()
+        )));
     };
-    let _closure = lock
+    let closure = lock
         .closure(used.iter().map(|u| u.path.as_str()))
         .map_err(|missing| {
             Failure::message(format!(
-                "{LOCK_FILE} lacks {missing}, which a locked package refers to: run `makes lock` again"
+                "{LOCK_FILE} lacks {missing}, which a locked package needs: run `makes lock` again"
             ))
         })?;
-    Err(Failure::message(
-        "substitution from binary caches is being written".to_owned(),
-    ))
+    let bad = |path: &str, what: &str| {
+        Failure::message(format!("{LOCK_FILE}: {what} of {path} is not valid"))
+    };
+    let mut wanted = Vec::with_capacity(closure.len());
+    for (path, info) in closure {
+        let store_path = StorePath::parse(path).map_err(|_| bad(path, "the store path"))?;
+        if session.store.is_valid(&store_path) {
+            continue;
+        }
+        let nar_hash = parse_nar_hash(&info.nar_hash).ok_or_else(|| bad(path, "the NAR hash"))?;
+        let references = info
+            .references
+            .iter()
+            .map(|r| StorePath::parse(r).map_err(|_| bad(path, "a reference")))
+            .collect::<Result<_, _>>()?;
+        wanted.push(LockedPath {
+            path: store_path,
+            nar_hash,
+            nar_size: info.nar_size,
+            references,
+        });
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let trusted_keys = session
+        .settings
+        .trusted_public_keys
+        .iter()
+        .map(|k| TrustedKey::parse(k).map_err(|e| Failure::report(miette::Report::new(e))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = SubstituterOptions {
+        caches: session.settings.substituters.clone(),
+        trusted_keys,
+        ..SubstituterOptions::default()
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let total: u64 = wanted.iter().map(|w| w.nar_size).sum();
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "makes: substituting {msg} {wide_bar} {decimal_bytes}/{decimal_total_bytes}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("{} path(s)", wanted.len()));
+        bar
+    });
+    let sizes: std::collections::HashMap<StorePath, u64> = wanted
+        .iter()
+        .map(|w| (w.path.clone(), w.nar_size))
+        .collect();
+    let report = |event: Progress| {
+        if let (Some(bar), Progress::Finished { path }) = (&bar, &event) {
+            bar.inc(sizes.get(path).copied().unwrap_or(0));
+        }
+    };
+    let result = substitute(&session.store, &wanted, &options, &report);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    result
+        .map(|_| ())
+        .map_err(|e| Failure::report(miette::Report::new(e)))
 }

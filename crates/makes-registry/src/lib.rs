@@ -41,3 +41,4 @@ pub use pull::{PulledImage, PulledLayer};
 pub use push::PushSummary;
 pub use reference::{Reference, DOCKER_HUB, DOCKER_HUB_API_HOST};
 pub use source::ImageSource;
+pub use tls::verified_config;

@@ -29,10 +29,9 @@ fn builder() -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier
         })
 }
 
-/// The verifying configuration: system roots plus every certificate of `ca_files`.
-pub(crate) fn verified_config(
-    ca_files: &[impl AsRef<Path>],
-) -> Result<Arc<ClientConfig>, RegistryError> {
+/// The verifying configuration: system roots plus every certificate of `ca_files`. Public so
+/// the binary-cache substituter reaches caches with the same roots as registries.
+pub fn verified_config(ca_files: &[impl AsRef<Path>]) -> Result<Arc<ClientConfig>, RegistryError> {
     let mut roots = RootCertStore::empty();
     // Unreadable or malformed system certificates are skipped, as browsers and curl do; a
     // machine with none at all falls back to Mozilla's list below.

@@ -121,6 +121,39 @@ pub enum StoreError {
     #[error("{message}")]
     #[diagnostic(code(makes::packages::nix))]
     Nix { message: String },
+
+    /// A NAR does not follow the format, or breaks one of the rules a restored tree must obey.
+    #[error("invalid NAR at {entry}: {reason}")]
+    #[diagnostic(code(makes::store::invalid_nar))]
+    InvalidNar { entry: String, reason: String },
+
+    /// The stream a NAR was read from failed (network, decompression).
+    #[error("cannot read the NAR: {source}")]
+    #[diagnostic(code(makes::store::nar_stream))]
+    NarStream {
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A NAR's SHA-256 or size is not the expected one.
+    #[error("the NAR of {path} is not the expected one: expected {expected}, got {found}")]
+    #[diagnostic(code(makes::store::nar_mismatch))]
+    NarMismatch {
+        path: StorePath,
+        expected: String,
+        found: String,
+    },
+
+    /// A path would be registered before one of its references.
+    #[error("reference {reference} of {path} is not valid in the store")]
+    #[diagnostic(
+        code(makes::store::reference_not_valid),
+        help("paths are added after their references")
+    )]
+    ReferenceNotValid {
+        path: StorePath,
+        reference: StorePath,
+    },
 }
 
 /// Shorthand for the store's results.

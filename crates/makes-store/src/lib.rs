@@ -2,7 +2,8 @@
 //! and the builders that fill it.
 //!
 //! Paths are named as Nix names them (`/nix/store/<hash>-<name>`, [`make_store_path`]) and
-//! hashed over NARs identical to `nix-store --dump` ([`write_nar`]); the store itself lives in
+//! hashed over NARs identical to `nix-store --dump` ([`write_nar`], read back by
+//! [`restore_nar`] and [`LocalStore::add_nar`]); the store itself lives in
 //! any host directory ([`LocalStore`]) and builders see it at `/nix/store` through a mount
 //! namespace ([`run_derivation`]).
 
@@ -15,6 +16,8 @@ mod gc;
 mod hash;
 mod local;
 mod nar;
+mod nar_add;
+mod nar_read;
 mod native_packages;
 mod nix_store;
 pub mod nixbase32;
@@ -34,6 +37,8 @@ pub use eval_glue::{
 pub use gc::GcReport;
 pub use local::LocalStore;
 pub use nar::{nar_hash_and_size, write_nar, HashingWriter};
+pub use nar_add::StagedNar;
+pub use nar_read::restore_nar;
 pub use path::{
     derivation_output_path, make_store_path, source_store_path, validate_name, PathInfo, StorePath,
     STORE_DIR,

@@ -181,8 +181,9 @@ impl LocalStore {
     }
 
     /// Renames the canonicalised tree `staged` into place as `path` (under its lock) and
-    /// records it; a `path` that is already valid is left alone.
-    fn install_staged(
+    /// records it; a `path` that is already valid is left alone. If the record cannot be
+    /// written, the contents are removed again.
+    pub(crate) fn install_staged(
         &self,
         staged: &Path,
         path: &StorePath,
@@ -205,15 +206,21 @@ impl LocalStore {
                 .map_err(io_err(staged))?;
         }
         fs::rename(staged, &real).map_err(io_err(&real))?;
-        if is_dir {
-            canonicalise_top(&real)?;
+        let registered = (|| {
+            if is_dir {
+                canonicalise_top(&real)?;
+            }
+            self.write_record(&PathInfo {
+                path: path.clone(),
+                references,
+                nar_size: size,
+                nar_hash: format_nar_hash(&hash),
+            })
+        })();
+        if registered.is_err() {
+            let _ = remove_tree(&real);
         }
-        self.write_record(&PathInfo {
-            path: path.clone(),
-            references,
-            nar_size: size,
-            nar_hash: format_nar_hash(&hash),
-        })
+        registered
     }
 
     /// Adds `contents` as a read-only file, as `builtins.toFile` does: a "text" store path
@@ -368,7 +375,7 @@ impl LocalStore {
 }
 
 /// `sha256:<nix-base32>`, the form Nix prints NAR hashes in.
-fn format_nar_hash(hash: &[u8; 32]) -> String {
+pub(crate) fn format_nar_hash(hash: &[u8; 32]) -> String {
     format!("sha256:{}", nixbase32::encode(hash))
 }
 
