@@ -54,6 +54,13 @@ impl Session {
         })
     }
 
+    /// Ends the session without freeing the evaluator's values: the process exits next, and
+    /// freeing a large evaluation value by value takes a good part of its time.
+    pub fn end_without_freeing(self) {
+        let Session { evaluator, .. } = self;
+        std::mem::forget(evaluator);
+    }
+
     /// The package sets of the loaded project.
     pub fn packages(&self) -> Option<&Rc<Packages>> {
         self.packages.get()

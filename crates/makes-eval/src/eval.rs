@@ -20,12 +20,42 @@ const MAX_DEPTH: usize = 100_000;
 
 /// A frame of variables. `with` frames have no slots but a namespace.
 pub struct EnvFrame {
-    pub(crate) slots: Vec<Thunk>,
+    pub(crate) slots: Slots,
     pub(crate) with: Option<Thunk>,
     pub(crate) parent: Option<Env>,
 }
 
 pub type Env = Rc<EnvFrame>;
+
+/// The variables of a frame. A lambda with a plain parameter (the most common call) binds one
+/// variable: that one is kept inline, saving an allocation per call.
+pub(crate) enum Slots {
+    One(Thunk),
+    Many(Vec<Thunk>),
+}
+
+impl Slots {
+    pub(crate) fn get(&self, slot: usize) -> &Thunk {
+        match self {
+            // Lowering only gives slot 0 to a one-variable frame.
+            Slots::One(t) => t,
+            Slots::Many(v) => &v[slot],
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[Thunk] {
+        match self {
+            Slots::One(t) => std::slice::from_ref(t),
+            Slots::Many(v) => v,
+        }
+    }
+}
+
+impl From<Vec<Thunk>> for Slots {
+    fn from(v: Vec<Thunk>) -> Self {
+        Slots::Many(v)
+    }
+}
 
 /// How values become strings (`"${x}"` versus `toString x`).
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +107,14 @@ pub struct Evaluator {
     pub(crate) import_cache: RefCell<HashMap<PathBuf, Value>>,
     pub(crate) paths_in_store: RefCell<HashMap<PathBuf, Rc<str>>>,
     depth: Cell<usize>,
+    /// The call sites of the running evaluation loops, innermost last: each loop pushes its
+    /// calls above the length it found and truncates back when it returns. One shared stack,
+    /// so that a loop (one per level of Nix recursion) needs no allocation of its own.
+    calls: RefCell<Vec<Span>>,
 }
+
+/// How many of a loop's latest calls an error's trace shows (as --show-trace).
+const TRACED_CALLS: usize = 8;
 
 impl Evaluator {
     pub fn new(io: Rc<dyn EvalIo>, options: EvalOptions) -> Evaluator {
@@ -93,7 +130,7 @@ impl Evaluator {
     ) -> Evaluator {
         let (globals, values) = builtins::base_environment(&options, extra);
         let base_env = Rc::new(EnvFrame {
-            slots: values,
+            slots: values.into(),
             with: None,
             parent: None,
         });
@@ -106,6 +143,7 @@ impl Evaluator {
             import_cache: RefCell::new(HashMap::new()),
             paths_in_store: RefCell::new(HashMap::new()),
             depth: Cell::new(0),
+            calls: RefCell::new(Vec::new()),
         }
     }
 
@@ -162,23 +200,21 @@ impl Evaluator {
 
     fn eval_loop(&self, expr: ExprRef, env: Env) -> Result<Value> {
         // The latest call sites of this loop, for the trace of an error (as --show-trace).
-        let mut calls: Vec<Span> = Vec::new();
-        self.eval_loop_traced(expr, env, &mut calls)
-            .map_err(|mut e| {
-                for span in calls.iter().rev() {
-                    e = e.note(Some(*span), "while calling a function");
-                }
-                e
-            })
+        let base = self.calls.borrow().len();
+        let result = self.eval_loop_traced(expr, env);
+        let mut calls = self.calls.borrow_mut();
+        let result = result.map_err(|mut e| {
+            let latest = &calls[base.max(calls.len().saturating_sub(TRACED_CALLS))..];
+            for span in latest.iter().rev() {
+                e = e.note(Some(*span), "while calling a function");
+            }
+            e
+        });
+        calls.truncate(base);
+        result
     }
 
-    fn eval_loop_traced(
-        &self,
-        mut expr: ExprRef,
-        mut env: Env,
-        calls: &mut Vec<Span>,
-    ) -> Result<Value> {
-        const TRACED_CALLS: usize = 8;
+    fn eval_loop_traced(&self, mut expr: ExprRef, mut env: Env) -> Result<Value> {
         loop {
             let span = expr.span;
             let (next, next_env) = match &expr.kind {
@@ -200,7 +236,7 @@ impl Evaluator {
                 }
                 ExprKind::With { namespace, body } => {
                     let frame = Rc::new(EnvFrame {
-                        slots: Vec::new(),
+                        slots: Slots::Many(Vec::new()),
                         with: Some(self.thunk(namespace, &env)),
                         parent: Some(env.clone()),
                     });
@@ -218,10 +254,7 @@ impl Evaluator {
                     match &f {
                         Value::Lambda(closure) => {
                             let frame = self.bind_lambda(closure, arg, span)?;
-                            if calls.len() == TRACED_CALLS {
-                                calls.remove(0);
-                            }
-                            calls.push(span);
+                            self.calls.borrow_mut().push(span);
                             (closure.def.body.clone(), frame)
                         }
                         _ => return self.apply(&f, arg, span),
@@ -456,11 +489,11 @@ impl Evaluator {
     fn recursive_frame(&self, def: &AttrSetDef, env: &Env) -> Env {
         let slots: Vec<Thunk> = def.statics.iter().map(|_| Thunk::placeholder()).collect();
         let frame = Rc::new(EnvFrame {
-            slots: slots.clone(),
+            slots: slots.into(),
             with: None,
             parent: Some(env.clone()),
         });
-        for (binding, slot) in def.statics.iter().zip(&slots) {
+        for (binding, slot) in def.statics.iter().zip(frame.slots.as_slice()) {
             match &binding.value {
                 BindingValue::Expr(e) => slot.set_suspended(e.clone(), frame.clone()),
                 BindingValue::Inherit(e) => slot.set_suspended(e.clone(), env.clone()),
@@ -470,11 +503,12 @@ impl Evaluator {
     }
 
     fn attr_set(&self, def: &AttrSetDef, env: &Env) -> Result<Value> {
-        let mut attrs = Attrs::new();
+        // Static names are distinct (lowering reports duplicates): sort them once.
+        let mut statics = Vec::with_capacity(def.statics.len() + def.dynamics.len());
         let value_env = if def.recursive {
             let frame = self.recursive_frame(def, env);
-            for (binding, slot) in def.statics.iter().zip(&frame.slots) {
-                attrs.insert(binding.name.clone(), slot.clone(), Some(binding.span));
+            for (binding, slot) in def.statics.iter().zip(frame.slots.as_slice()) {
+                statics.push((binding.name.clone(), slot.clone(), binding.span));
             }
             frame
         } else {
@@ -482,10 +516,20 @@ impl Evaluator {
                 let thunk = match &binding.value {
                     BindingValue::Expr(e) | BindingValue::Inherit(e) => self.thunk(e, env),
                 };
-                attrs.insert(binding.name.clone(), thunk, Some(binding.span));
+                statics.push((binding.name.clone(), thunk, binding.span));
             }
             env.clone()
         };
+        let mut attrs = Attrs::from_entries(
+            statics
+                .into_iter()
+                .map(|(name, value, span)| {
+                    let span = Some(span);
+                    (name, crate::value::Attr { value, span })
+                })
+                .collect(),
+            false,
+        );
         for dynamic in &def.dynamics {
             let Some(name) = self.attr_name(&AttrKey::Dynamic(dynamic.name.clone()), &value_env)?
             else {
@@ -568,6 +612,38 @@ impl Evaluator {
         result
     }
 
+    /// `func first second`, as built-ins call their functions (`foldl'`, `sort`, `mapAttrs`):
+    /// a curried lambda `a: b: body` is bound in one go, without allocating the closure of
+    /// `b: body`. Depth, errors and their notes are those of two `apply`s.
+    pub(crate) fn apply2(
+        &self,
+        func: &Value,
+        first: Thunk,
+        second: Thunk,
+        span: Span,
+    ) -> Result<Value> {
+        if let Value::Lambda(closure) = func {
+            if let ExprKind::Lambda(inner) = &closure.def.body.kind {
+                let depth = self.depth.get();
+                if depth >= MAX_DEPTH {
+                    return Err(EvalError::new(EvalErrorKind::StackOverflow, Some(span)));
+                }
+                self.depth.set(depth + 1);
+                let result = self.bind_lambda(closure, first, span).and_then(|env| {
+                    let inner = Closure {
+                        def: inner.clone(),
+                        env,
+                    };
+                    self.call_lambda(&inner, second, span)
+                });
+                self.depth.set(depth);
+                return result;
+            }
+        }
+        let partial = self.apply(func, first, span)?;
+        self.apply(&partial, second, span)
+    }
+
     fn apply_inner(&self, func: &Value, arg: Thunk, span: Span) -> Result<Value> {
         match func {
             Value::Lambda(closure) => self.call_lambda(closure, arg, span),
@@ -614,7 +690,7 @@ impl Evaluator {
         let def = &closure.def;
         let frame = match &def.param {
             Param::Ident(_) => Rc::new(EnvFrame {
-                slots: vec![arg],
+                slots: Slots::One(arg),
                 with: None,
                 parent: Some(closure.env.clone()),
             }),
@@ -670,7 +746,7 @@ impl Evaluator {
                     slots.push(arg);
                 }
                 let frame = Rc::new(EnvFrame {
-                    slots,
+                    slots: slots.into(),
                     with: None,
                     parent: Some(closure.env.clone()),
                 });
@@ -831,7 +907,7 @@ fn lookup_local(env: &Env, depth: u32, slot: u32) -> Thunk {
             .as_ref()
             .expect("lowering resolved a frame that exists");
     }
-    frame.slots[slot as usize].clone()
+    frame.slots.get(slot as usize).clone()
 }
 
 fn missing_attribute(name: &str, attrs: &Attrs, span: Span) -> EvalError {
@@ -848,7 +924,9 @@ impl Drop for Evaluator {
     /// `builtins.builtins` refers to `builtins` itself: break that cycle so that an evaluator
     /// (many of them in tests and the fuzzer) frees its built-ins when dropped.
     fn drop(&mut self) {
-        if let Some(Value::Attrs(builtins)) = self.base_env.slots.first().and_then(Thunk::peek) {
+        if let Some(Value::Attrs(builtins)) =
+            self.base_env.slots.as_slice().first().and_then(Thunk::peek)
+        {
             if let Some(attr) = builtins.get("builtins") {
                 attr.value.set_value(Value::Null);
             }

@@ -179,7 +179,11 @@ impl Evaluator {
         let names: Vec<Rc<str>> = scope.names().cloned().collect();
         let expr = parse_file_in_scope(&self.sources, file, &self.globals, Some(&names))?;
         let frame = Rc::new(EnvFrame {
-            slots: scope.iter().map(|(_, a)| a.value.clone()).collect(),
+            slots: scope
+                .iter()
+                .map(|(_, a)| a.value.clone())
+                .collect::<Vec<_>>()
+                .into(),
             with: None,
             parent: Some(self.base_env.clone()),
         });

@@ -50,14 +50,7 @@ impl Evaluator {
                             if x.is_empty() {
                                 return Ok(b.clone());
                             }
-                            let mut merged = (**x).clone();
-                            for (k, v) in y.iter() {
-                                merged.insert(k.clone(), v.value.clone(), v.span);
-                            }
-                            if merged.open_source().is_none() {
-                                merged.set_open_source(y.open_source().cloned());
-                            }
-                            Ok(Value::Attrs(Rc::new(merged)))
+                            Ok(Value::Attrs(Rc::new(x.update(y))))
                         }
                         (Value::Attrs(_), other) => {
                             Err(EvalError::type_error("a set", other, Some(rhs.span)))

@@ -16,8 +16,19 @@ enum State {
         expr: ExprRef,
         env: Env,
     },
-    /// A native computation (e.g. the elements of `map f xs`).
+    /// A native computation.
     Deferred(Deferred),
+    /// A function applied to one argument (the elements of `map f xs`, `genList f n`).
+    Apply {
+        func: Thunk,
+        arg: Thunk,
+    },
+    /// A function applied to two arguments (the values of `mapAttrs f set`).
+    Apply2 {
+        func: Thunk,
+        first: Thunk,
+        second: Thunk,
+    },
     /// Being forced right now; forcing it again is infinite recursion.
     Blackhole(Option<Span>),
     Done(Value),
@@ -34,6 +45,20 @@ impl Thunk {
 
     pub fn deferred(f: impl FnOnce(&Evaluator) -> Result<Value> + 'static) -> Thunk {
         Thunk(Rc::new(RefCell::new(State::Deferred(Box::new(f)))))
+    }
+
+    /// `func arg`, computed when forced; `func` must already be a function value.
+    pub(crate) fn apply(func: Thunk, arg: Thunk) -> Thunk {
+        Thunk(Rc::new(RefCell::new(State::Apply { func, arg })))
+    }
+
+    /// `func first second`, computed when forced.
+    pub(crate) fn apply2(func: Thunk, first: Thunk, second: Thunk) -> Thunk {
+        Thunk(Rc::new(RefCell::new(State::Apply2 {
+            func,
+            first,
+            second,
+        })))
     }
 
     pub fn value(v: Value) -> Thunk {
@@ -72,12 +97,24 @@ impl Thunk {
                     let span = Some(expr.span);
                     std::mem::replace(&mut *cell, State::Blackhole(span))
                 }
-                State::Deferred(_) => std::mem::replace(&mut *cell, State::Blackhole(None)),
+                State::Deferred(_) | State::Apply { .. } | State::Apply2 { .. } => {
+                    std::mem::replace(&mut *cell, State::Blackhole(None))
+                }
             }
         };
         let result = match state {
             State::Suspended { expr, env } => ev.eval(&expr, &env),
             State::Deferred(f) => f(ev),
+            State::Apply { func, arg } => func
+                .force(ev)
+                .and_then(|f| ev.apply(&f, arg, crate::builtins::no_span())),
+            State::Apply2 {
+                func,
+                first,
+                second,
+            } => func
+                .force(ev)
+                .and_then(|f| ev.apply2(&f, first, second, crate::builtins::no_span())),
             State::Blackhole(_) | State::Done(_) => unreachable!("handled above"),
         };
         match result {

@@ -5,7 +5,7 @@ use crate::thunk::Thunk;
 use crate::Env;
 use makes_syntax::ir::LambdaDef;
 use makes_syntax::Span;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// A Nix value, evaluated to its outermost constructor.
@@ -155,9 +155,13 @@ pub struct Attr {
 }
 
 /// An attribute set, sorted by name as Nix sorts (bytewise).
+///
+/// The entries are one vector sorted by name (binary search to select): sets are built far
+/// more often than they are changed one name at a time, and most builders (`mapAttrs`, `//`,
+/// `listToAttrs`, literals) can produce sorted entries directly, with one allocation.
 #[derive(Clone, Default)]
 pub struct Attrs {
-    entries: BTreeMap<Rc<str>, Attr>,
+    entries: Vec<(Rc<str>, Attr)>,
     /// Attributes beyond `entries` that exist without being listed (a package set such as
     /// nixpkgs, whose names are only known to its backend); consulted by selection only.
     open: Option<Rc<dyn OpenAttrs>>,
@@ -177,8 +181,47 @@ impl Attrs {
         Self::default()
     }
 
+    /// A set of `entries` in any order; of equal names the first (`keep_first`) or the last
+    /// one wins.
+    pub(crate) fn from_entries(mut entries: Vec<(Rc<str>, Attr)>, keep_first: bool) -> Self {
+        if !keep_first {
+            entries.reverse();
+        }
+        // Stable: of equal names, the first in `entries` stays first and is kept.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|later, first| later.0 == first.0);
+        Attrs {
+            entries,
+            open: None,
+        }
+    }
+
+    /// A set of entries already sorted by name, without duplicates (e.g. another set's
+    /// entries mapped in order).
+    pub(crate) fn from_sorted(entries: Vec<(Rc<str>, Attr)>) -> Self {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        Attrs {
+            entries,
+            open: None,
+        }
+    }
+
+    fn position(&self, name: &str) -> std::result::Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| (**k).cmp(name))
+    }
+
+    /// Adds or replaces `name`. Inserting in sorted order is cheap (no entries move).
     pub fn insert(&mut self, name: impl Into<Rc<str>>, value: Thunk, span: Option<Span>) {
-        self.entries.insert(name.into(), Attr { value, span });
+        let name = name.into();
+        let attr = Attr { value, span };
+        let at = match self.entries.last() {
+            Some((last, _)) if **last < *name => Err(self.entries.len()),
+            _ => self.position(&name),
+        };
+        match at {
+            Ok(i) => self.entries[i].1 = attr,
+            Err(i) => self.entries.insert(i, (name, attr)),
+        }
     }
 
     /// A set whose unlisted attributes come from `open`.
@@ -191,12 +234,12 @@ impl Attrs {
 
     /// A listed attribute.
     pub fn get(&self, name: &str) -> Option<&Attr> {
-        self.entries.get(name)
+        self.position(name).ok().map(|i| &self.entries[i].1)
     }
 
     /// A listed attribute or, in an open set, an unlisted one: what selection sees.
     pub fn select(&self, name: &str) -> Option<Attr> {
-        if let Some(attr) = self.entries.get(name) {
+        if let Some(attr) = self.get(name) {
             return Some(attr.clone());
         }
         let value = self.open.as_ref()?.lookup(name)?;
@@ -217,12 +260,48 @@ impl Attrs {
         self.open = open;
     }
 
+    /// `self // other`: one merge of the two sorted entry lists, `other` winning; the open
+    /// source is the left side's, or the right's if the left has none.
+    pub(crate) fn update(&self, other: &Attrs) -> Attrs {
+        let (left, right) = (&self.entries, &other.entries);
+        let mut entries = Vec::with_capacity(left.len() + right.len());
+        let (mut i, mut j) = (0, 0);
+        while i < left.len() && j < right.len() {
+            match left[i].0.cmp(&right[j].0) {
+                std::cmp::Ordering::Less => {
+                    entries.push(left[i].clone());
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    entries.push(right[j].clone());
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    entries.push(right[j].clone());
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        entries.extend_from_slice(&left[i..]);
+        entries.extend_from_slice(&right[j..]);
+        let mut merged = Attrs::from_sorted(entries);
+        merged.set_open_source(self.open.clone().or_else(|| other.open.clone()));
+        merged
+    }
+
+    /// Keeps the entries for which `keep` holds.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.entries.retain(|(k, _)| keep(k));
+    }
+
     pub fn contains(&self, name: &str) -> bool {
-        self.entries.contains_key(name)
+        self.position(name).is_ok()
     }
 
     pub fn remove(&mut self, name: &str) -> Option<Attr> {
-        self.entries.remove(name)
+        let i = self.position(name).ok()?;
+        Some(self.entries.remove(i).1)
     }
 
     pub fn len(&self) -> usize {
@@ -233,22 +312,22 @@ impl Attrs {
         self.entries.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Rc<str>, &Attr)> {
-        self.entries.iter()
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Rc<str>, &Attr)> {
+        self.entries.iter().map(|(k, v)| (k, v))
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &Rc<str>> {
-        self.entries.keys()
+    pub fn names(&self) -> impl ExactSizeIterator<Item = &Rc<str>> {
+        self.entries.iter().map(|(k, _)| k)
     }
 }
 
 impl FromIterator<(Rc<str>, Thunk)> for Attrs {
     fn from_iter<T: IntoIterator<Item = (Rc<str>, Thunk)>>(iter: T) -> Self {
-        let mut attrs = Attrs::new();
-        for (k, v) in iter {
-            attrs.insert(k, v, None);
-        }
-        attrs
+        let entries = iter
+            .into_iter()
+            .map(|(k, value)| (k, Attr { value, span: None }))
+            .collect();
+        Attrs::from_entries(entries, false)
     }
 }
 

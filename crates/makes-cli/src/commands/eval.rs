@@ -49,6 +49,8 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     } else {
         println!("{text}");
     }
+    std::mem::forget(value);
+    session.end_without_freeing();
     Ok(())
 }
 

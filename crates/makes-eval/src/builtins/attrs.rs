@@ -4,7 +4,7 @@ use super::{
     arg_attrs, arg_function, arg_list, arg_string, attrs_value, call, list_value, BuiltinDef,
 };
 use crate::thunk::Thunk;
-use crate::value::{Attrs, Value};
+use crate::value::{Attr, Attrs, Value};
 use crate::{EvalError, Evaluator, Result};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -45,14 +45,18 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("removeAttrs", 2, |ev, a| {
         let mut attrs = (*arg_attrs(ev, &a[0])?).clone();
+        let mut names: Vec<Rc<str>> = Vec::new();
         for name in arg_list(ev, &a[1])?.iter() {
-            attrs.remove(arg_string(ev, name)?.as_str());
+            names.push(arg_string(ev, name)?.text().clone());
         }
+        names.sort_unstable();
+        attrs.retain(|n| names.binary_search_by(|k| (**k).cmp(n)).is_err());
         Ok(attrs_value(attrs))
     }),
     ("listToAttrs", 1, |ev, a| {
-        let mut attrs = Attrs::new();
-        for item in arg_list(ev, &a[0])?.iter() {
+        let list = arg_list(ev, &a[0])?;
+        let mut entries = Vec::with_capacity(list.len());
+        for item in list.iter() {
             let entry = arg_attrs(ev, item)?;
             let name = entry.get("name").ok_or_else(|| {
                 EvalError::other("attribute 'name' missing for call to 'listToAttrs'", None)
@@ -61,40 +65,31 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             let value = entry.get("value").ok_or_else(|| {
                 EvalError::other("attribute 'value' missing for call to 'listToAttrs'", None)
             })?;
-            // The first occurrence of a name wins.
-            if !attrs.contains(name.as_str()) {
-                attrs.insert(name.text().clone(), value.value.clone(), value.span);
-            }
+            entries.push((name.text().clone(), value.clone()));
         }
-        Ok(attrs_value(attrs))
+        // The first occurrence of a name wins.
+        Ok(attrs_value(Attrs::from_entries(entries, true)))
     }),
     ("mapAttrs", 2, |ev, a| {
-        let f = arg_function(ev, &a[0])?;
+        arg_function(ev, &a[0])?;
         let attrs = arg_attrs(ev, &a[1])?;
-        let mut out = Attrs::new();
-        for (name, attr) in attrs.iter() {
-            let (f, name_v, v) = (
-                f.clone(),
-                Thunk::value(Value::string(name.clone())),
-                attr.value.clone(),
-            );
-            out.insert(
-                name.clone(),
-                Thunk::deferred(move |ev| call(ev, &f, &[name_v, v])),
-                attr.span,
-            );
-        }
-        Ok(attrs_value(out))
+        let entries = attrs
+            .iter()
+            .map(|(name, attr)| {
+                let name_v = Thunk::value(Value::string(name.clone()));
+                let value = Thunk::apply2(a[0].clone(), name_v, attr.value.clone());
+                let span = attr.span;
+                (name.clone(), Attr { value, span })
+            })
+            .collect();
+        Ok(attrs_value(Attrs::from_sorted(entries)))
     }),
     ("intersectAttrs", 2, |ev, a| {
         let x = arg_attrs(ev, &a[0])?;
         let y = arg_attrs(ev, &a[1])?;
-        let mut out = Attrs::new();
-        for (name, attr) in y.iter() {
-            if x.contains(name) {
-                out.insert(name.clone(), attr.value.clone(), attr.span);
-            }
-        }
+        let mut out = (*y).clone();
+        out.set_open_source(None);
+        out.retain(|name| x.contains(name));
         Ok(attrs_value(out))
     }),
     ("catAttrs", 2, |ev, a| {
@@ -108,7 +103,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         Ok(list_value(out))
     }),
     ("zipAttrsWith", 2, |ev, a| {
-        let f = arg_function(ev, &a[0])?;
+        arg_function(ev, &a[0])?;
         let mut grouped: BTreeMap<Rc<str>, Vec<Thunk>> = BTreeMap::new();
         for item in arg_list(ev, &a[1])?.iter() {
             for (name, attr) in arg_attrs(ev, item)?.iter() {
@@ -118,20 +113,16 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
                     .push(attr.value.clone());
             }
         }
-        let mut out = Attrs::new();
-        for (name, values) in grouped {
-            let (f, name_v, list) = (
-                f.clone(),
-                Thunk::value(Value::string(name.clone())),
-                Thunk::value(list_value(values)),
-            );
-            out.insert(
-                name,
-                Thunk::deferred(move |ev| call(ev, &f, &[name_v, list])),
-                None,
-            );
-        }
-        Ok(attrs_value(out))
+        let entries = grouped
+            .into_iter()
+            .map(|(name, values)| {
+                let name_v = Thunk::value(Value::string(name.clone()));
+                let list = Thunk::value(list_value(values));
+                let value = Thunk::apply2(a[0].clone(), name_v, list);
+                (name, Attr { value, span: None })
+            })
+            .collect();
+        Ok(attrs_value(Attrs::from_sorted(entries)))
     }),
     ("functionArgs", 1, |ev, a| {
         let f = a[0].force(ev)?;

@@ -43,14 +43,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         Ok(Value::Bool(false))
     }),
     ("map", 2, |ev, a| {
-        let f = a[0].force(ev)?;
+        a[0].force(ev)?;
         let list = arg_list(ev, &a[1])?;
         Ok(list_value(
             list.iter()
-                .map(|x| {
-                    let (f, x) = (f.clone(), x.clone());
-                    Thunk::deferred(move |ev| call(ev, &f, &[x]))
-                })
+                .map(|x| Thunk::apply(a[0].clone(), x.clone()))
                 .collect(),
         ))
     }),
@@ -99,12 +96,10 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
                 None,
             ));
         }
+        let f = Thunk::value(f);
         Ok(list_value(
             (0..n)
-                .map(|i| {
-                    let f = f.clone();
-                    Thunk::deferred(move |ev| call(ev, &f, &[Thunk::value(Value::Int(i))]))
-                })
+                .map(|i| Thunk::apply(f.clone(), Thunk::value(Value::Int(i))))
                 .collect(),
         ))
     }),
@@ -168,34 +163,48 @@ fn truthy(v: Value) -> Result<bool> {
     }
 }
 
-/// A stable merge sort with a Nix comparator; errors from the comparator are kept.
+/// A stable merge sort with a Nix comparator, which is called once per comparison (as
+/// `less(later, earlier)`); an error from the comparator ends the sort. Never panics, whatever
+/// the comparator answers.
 fn sort(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
     let f = arg_function(ev, &args[0])?;
     let mut items: Vec<Thunk> = arg_list(ev, &args[1])?.to_vec();
-    let mut error = None;
-    items.sort_by(|x, y| {
-        if error.is_some() {
-            return std::cmp::Ordering::Equal;
-        }
-        let less = |p: &Thunk, q: &Thunk| call(ev, &f, &[p.clone(), q.clone()]).and_then(truthy);
-        match less(x, y) {
-            Ok(true) => std::cmp::Ordering::Less,
-            Ok(false) => match less(y, x) {
-                Ok(true) => std::cmp::Ordering::Greater,
-                Ok(false) => std::cmp::Ordering::Equal,
-                Err(e) => {
-                    error = Some(e);
-                    std::cmp::Ordering::Equal
-                }
-            },
-            Err(e) => {
-                error = Some(e);
-                std::cmp::Ordering::Equal
+    let less = |p: &Thunk, q: &Thunk| call(ev, &f, &[p.clone(), q.clone()]).and_then(truthy);
+    const RUN: usize = 8;
+    // Sorted runs of RUN items by insertion.
+    for start in (0..items.len()).step_by(RUN) {
+        let end = (start + RUN).min(items.len());
+        for i in start + 1..end {
+            let mut j = i;
+            while j > start && less(&items[j], &items[j - 1])? {
+                items.swap(j, j - 1);
+                j -= 1;
             }
         }
-    });
-    match error {
-        Some(e) => Err(e),
-        None => Ok(list_value(items)),
     }
+    // Then merges of neighbouring runs, taking from the right only when strictly less.
+    let mut width = RUN;
+    let mut scratch: Vec<Thunk> = Vec::with_capacity(items.len());
+    while width < items.len() {
+        scratch.clear();
+        for start in (0..items.len()).step_by(2 * width) {
+            let mid = (start + width).min(items.len());
+            let end = (start + 2 * width).min(items.len());
+            let (mut i, mut j) = (start, mid);
+            while i < mid && j < end {
+                if less(&items[j], &items[i])? {
+                    scratch.push(items[j].clone());
+                    j += 1;
+                } else {
+                    scratch.push(items[i].clone());
+                    i += 1;
+                }
+            }
+            scratch.extend_from_slice(&items[i..mid]);
+            scratch.extend_from_slice(&items[j..end]);
+        }
+        std::mem::swap(&mut items, &mut scratch);
+        width *= 2;
+    }
+    Ok(list_value(items))
 }

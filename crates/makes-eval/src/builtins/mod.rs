@@ -236,6 +236,9 @@ pub(crate) fn arg_function(ev: &Evaluator, t: &Thunk) -> Result<Value> {
 
 /// Applies `f` to already-computed arguments, without a source location.
 pub(crate) fn call(ev: &Evaluator, f: &Value, args: &[Thunk]) -> Result<Value> {
+    if let [first, second] = args {
+        return ev.apply2(f, first.clone(), second.clone(), no_span());
+    }
     let mut v = f.clone();
     for a in args {
         v = ev.apply(&v, a.clone(), no_span())?;

@@ -132,8 +132,29 @@ fn replace_strings(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
     s.merge_context_into(&mut context);
     // As Nix: at each position the first matching pattern wins; an empty pattern matches
     // before every character and at the end.
+    // Bytes that can start a match: a run of other bytes is copied at once. (A pattern is
+    // valid UTF-8, so its first byte never falls inside a character of the input.)
+    let mut starts = [false; 256];
+    let any_empty = from.iter().any(|p| p.as_str().is_empty());
+    for p in &from {
+        if let Some(&b) = p.as_str().as_bytes().first() {
+            starts[b as usize] = true;
+        }
+    }
+    out.reserve(input.len());
     let mut i = 0;
     while i <= input.len() {
+        if !any_empty {
+            let run = input.as_bytes()[i..]
+                .iter()
+                .position(|&b| starts[b as usize])
+                .unwrap_or(input.len() - i);
+            out.push_str(&input[i..i + run]);
+            i += run;
+            if i == input.len() {
+                break;
+            }
+        }
         let found = from
             .iter()
             .position(|p| input.as_bytes()[i..].starts_with(p.as_str().as_bytes()));
