@@ -17,6 +17,11 @@ mod session;
 mod settings;
 mod substitution;
 
+/// The evaluator allocates many small, short-lived values (thunks, frames, strings):
+/// mimalloc serves them markedly faster than the system allocator (see bench/eval).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use cli::{Cli, Command};
 use report::Failure;

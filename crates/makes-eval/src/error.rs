@@ -69,10 +69,15 @@ pub struct ExternalNote {
     pub help: Option<String>,
 }
 
-/// An evaluation error. Cheap to clone: thunks that failed keep theirs.
+/// An evaluation error. Cheap to clone: thunks that failed keep theirs. One pointer wide, so
+/// that every `Result<Value>` of the evaluator stays small (deep Nix recursion moves many).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{kind}")]
-pub struct EvalError {
+#[error("{}", self.0.kind)]
+pub struct EvalError(Box<EvalErrorData>);
+
+/// What an [`EvalError`] holds (reached through `Deref`: `error.kind`, `error.span`, ...).
+#[derive(Debug, Clone)]
+pub struct EvalErrorData {
     pub kind: Rc<EvalErrorKind>,
     pub span: Option<Span>,
     /// Outermost last: "while evaluating ..." notes added as the error travels up.
@@ -81,18 +86,32 @@ pub struct EvalError {
     pub catchable: bool,
 }
 
+impl std::ops::Deref for EvalError {
+    type Target = EvalErrorData;
+
+    fn deref(&self) -> &EvalErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for EvalError {
+    fn deref_mut(&mut self) -> &mut EvalErrorData {
+        &mut self.0
+    }
+}
+
 impl EvalError {
     pub fn new(kind: EvalErrorKind, span: Option<Span>) -> Self {
         let catchable = matches!(
             kind,
             EvalErrorKind::Throw(_) | EvalErrorKind::AssertionFailed(_)
         );
-        EvalError {
+        EvalError(Box::new(EvalErrorData {
             kind: Rc::new(kind),
             span,
             notes: Vec::new(),
             catchable,
-        }
+        }))
     }
 
     pub fn other(message: impl Into<String>, span: Option<Span>) -> Self {
