@@ -46,21 +46,32 @@ pub struct ContentSource {
     pub real: PathBuf,
 }
 
-/// The customisation root, built in a temporary directory of the scratch directory and removed
-/// when dropped.
+/// The customisation root: in memory when no script runs in it (the join alone decides every
+/// entry; writing thousands of symlinks to disk only to read them back cost seconds), else
+/// a temporary directory of the scratch directory, removed when dropped.
 #[derive(Debug)]
 pub struct CustomisationRoot {
-    dir: tempfile::TempDir,
+    tree: RootTree,
     owners_changed: bool,
     /// Over a base image (`runAsRoot` with `fromImage`): the root as the base left it, so that
     /// the layer holds only what changed.
     base: Option<crate::base_root::Snapshot>,
 }
 
+#[derive(Debug)]
+enum RootTree {
+    Disk(tempfile::TempDir),
+    Memory(crate::tar_writer::LayerEntries),
+}
+
 impl CustomisationRoot {
-    /// The directory that is `/` of the layer.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
+    /// The directory that is `/` of the layer, for scripts.
+    fn disk(&self) -> &Path {
+        match &self.tree {
+            RootTree::Disk(dir) => dir.path(),
+            // Only roots built on disk are handed to scripts; see build_customisation_root.
+            RootTree::Memory(_) => Path::new("/nonexistent"),
+        }
     }
 
     /// Whether a root script ran, so that owners on disk are meant to be kept.
@@ -74,11 +85,14 @@ impl CustomisationRoot {
         &self,
         modes: crate::tar_writer::ModePolicy,
     ) -> Result<crate::tar_writer::LayerEntries, OciError> {
-        match &self.base {
-            Some(before) => crate::base_root::changed_entries(self.path(), before, modes),
-            None => {
+        match (&self.tree, &self.base) {
+            (RootTree::Memory(entries), _) => Ok(entries.clone()),
+            (RootTree::Disk(dir), Some(before)) => {
+                crate::base_root::changed_entries(dir.path(), before, modes)
+            }
+            (RootTree::Disk(dir), None) => {
                 let mut entries = crate::tar_writer::LayerEntries::new();
-                entries.add_tree(self.path(), b"", modes)?;
+                entries.add_tree(dir.path(), b"", modes)?;
                 Ok(entries)
             }
         }
@@ -100,7 +114,9 @@ impl Drop for CustomisationRoot {
     fn drop(&mut self) {
         // extraCommands may leave read-only directories; make them removable so the temporary
         // directory can go (errors are ignored: this is best-effort cleanup).
-        make_removable(self.dir.path());
+        if let RootTree::Disk(dir) = &self.tree {
+            make_removable(dir.path());
+        }
     }
 }
 
@@ -124,21 +140,6 @@ pub fn build_customisation_root(
     base: Option<&crate::base::BaseImage>,
     scratch: &Path,
 ) -> Result<CustomisationRoot, OciError> {
-    let dir = tempfile::Builder::new()
-        .prefix("makes-root-")
-        .tempdir_in(scratch)
-        .map_err(OciError::io(scratch))?;
-    let mut root = CustomisationRoot {
-        dir,
-        owners_changed: false,
-        base: None,
-    };
-    // runAsRoot on top of a base image sees the base's files; what it changes makes the layer.
-    if let (Some(base), RootMode::Copy, false) = (base, mode, scripts.run_as_root.trim().is_empty())
-    {
-        crate::base_root::unpack_base(base, root.path())?;
-        root.base = Some(crate::base_root::snapshot(root.path())?);
-    }
     for content in contents {
         let meta = fs::metadata(&content.real).map_err(OciError::io(&content.real))?;
         if !meta.is_dir() {
@@ -146,15 +147,60 @@ pub fn build_customisation_root(
                 path: content.logical.clone(),
             });
         }
-        join_dir(&content.real, &content.logical, root.path(), mode)?;
+    }
+    let scripted = [
+        scripts.run_as_root,
+        scripts.extra_commands,
+        scripts.fake_root_commands,
+    ]
+    .iter()
+    .any(|s| !s.trim().is_empty());
+    if !scripted {
+        let mut entries = crate::tar_writer::LayerEntries::new();
+        for content in contents {
+            join_dir(
+                &content.real,
+                &content.logical,
+                &mut MemoryRoot(&mut entries, Vec::new()),
+                mode,
+            )?;
+        }
+        return Ok(CustomisationRoot {
+            tree: RootTree::Memory(entries),
+            owners_changed: false,
+            base: None,
+        });
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("makes-root-")
+        .tempdir_in(scratch)
+        .map_err(OciError::io(scratch))?;
+    let mut root = CustomisationRoot {
+        tree: RootTree::Disk(dir),
+        owners_changed: false,
+        base: None,
+    };
+    // runAsRoot on top of a base image sees the base's files; what it changes makes the layer.
+    if let (Some(base), RootMode::Copy, false) = (base, mode, scripts.run_as_root.trim().is_empty())
+    {
+        crate::base_root::unpack_base(base, root.disk())?;
+        root.base = Some(crate::base_root::snapshot(root.disk())?);
+    }
+    for content in contents {
+        join_dir(
+            &content.real,
+            &content.logical,
+            &mut DiskRoot(root.disk().to_path_buf()),
+            mode,
+        )?;
     }
     if !scripts.run_as_root.trim().is_empty() {
         let shell = shebang(scripts.run_as_root).unwrap_or_else(|| "/bin/sh".to_string());
-        run_root_script("runAsRoot", scripts, &shell, true, root.path(), scratch)?;
+        run_root_script("runAsRoot", scripts, &shell, true, root.disk(), scratch)?;
         root.owners_changed = true;
     }
     if !scripts.extra_commands.trim().is_empty() {
-        run_extra_commands(scripts.extra_commands, root.path())?;
+        run_extra_commands(scripts.extra_commands, root.disk())?;
     }
     if !scripts.fake_root_commands.trim().is_empty() {
         let shell = if scripts.fakechroot {
@@ -167,7 +213,7 @@ pub fn build_customisation_root(
             scripts,
             &shell,
             scripts.fakechroot,
-            root.path(),
+            root.disk(),
             scratch,
         )?;
         root.owners_changed = true;
@@ -225,8 +271,152 @@ fn run_root_script(
     })
 }
 
-/// Joins the directory `src` (logically `logical`) into `dest`, first entry wins.
-fn join_dir(src: &Path, logical: &str, dest: &Path, mode: RootMode) -> Result<(), OciError> {
+/// What the join finds at a path of the root.
+enum Existing {
+    Directory,
+    Other,
+}
+
+/// Where the join builds the root: a directory on disk, or the layer entries themselves. The
+/// join itself ([`join_dir`]) is the same for both, so both give the same layer.
+trait JoinTarget {
+    /// Descends into the child `name` (a directory the join created or found).
+    fn push(&mut self, name: &std::ffi::OsStr);
+    fn pop(&mut self);
+    /// What is at the child `name` of the current directory.
+    fn existing(&self, name: &std::ffi::OsStr) -> Option<Existing>;
+    fn create_dir(&mut self, name: &std::ffi::OsStr) -> Result<(), OciError>;
+    fn symlink(&mut self, name: &std::ffi::OsStr, target: &[u8]) -> Result<(), OciError>;
+    /// A copy of the store file `source` (mode `mode`).
+    fn copy(
+        &mut self,
+        name: &std::ffi::OsStr,
+        source: &Path,
+        meta: &fs::Metadata,
+        mode: u32,
+    ) -> Result<(), OciError>;
+}
+
+struct DiskRoot(PathBuf);
+
+impl JoinTarget for DiskRoot {
+    fn push(&mut self, name: &std::ffi::OsStr) {
+        self.0.push(name);
+    }
+
+    fn pop(&mut self) {
+        self.0.pop();
+    }
+
+    fn existing(&self, name: &std::ffi::OsStr) -> Option<Existing> {
+        let meta = fs::symlink_metadata(self.0.join(name)).ok()?;
+        Some(if meta.is_dir() {
+            Existing::Directory
+        } else {
+            Existing::Other
+        })
+    }
+
+    fn create_dir(&mut self, name: &std::ffi::OsStr) -> Result<(), OciError> {
+        let d = self.0.join(name);
+        fs::create_dir(&d).map_err(OciError::io(&d))?;
+        fs::set_permissions(&d, fs::Permissions::from_mode(ROOT_DIR_MODE)).map_err(OciError::io(&d))
+    }
+
+    fn symlink(&mut self, name: &std::ffi::OsStr, target: &[u8]) -> Result<(), OciError> {
+        let d = self.0.join(name);
+        symlink(std::ffi::OsStr::from_bytes(target), &d).map_err(OciError::io(&d))
+    }
+
+    fn copy(
+        &mut self,
+        name: &std::ffi::OsStr,
+        source: &Path,
+        _meta: &fs::Metadata,
+        mode: u32,
+    ) -> Result<(), OciError> {
+        let d = self.0.join(name);
+        fs::copy(source, &d).map_err(OciError::io(&d))?;
+        fs::set_permissions(&d, fs::Permissions::from_mode(mode)).map_err(OciError::io(&d))
+    }
+}
+
+/// The layer entries and the archive path of the current directory.
+struct MemoryRoot<'a>(&'a mut crate::tar_writer::LayerEntries, Vec<u8>);
+
+impl MemoryRoot<'_> {
+    fn child(&self, name: &std::ffi::OsStr) -> Vec<u8> {
+        let mut path = self.1.clone();
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(name.as_bytes());
+        path
+    }
+}
+
+impl JoinTarget for MemoryRoot<'_> {
+    fn push(&mut self, name: &std::ffi::OsStr) {
+        self.1 = self.child(name);
+    }
+
+    fn pop(&mut self) {
+        let cut = self.1.iter().rposition(|&c| c == b'/').unwrap_or(0);
+        self.1.truncate(cut);
+    }
+
+    fn existing(&self, name: &std::ffi::OsStr) -> Option<Existing> {
+        use crate::tar_writer::EntryKind;
+        Some(match self.0.get(&self.child(name))?.kind {
+            EntryKind::Directory => Existing::Directory,
+            _ => Existing::Other,
+        })
+    }
+
+    fn create_dir(&mut self, name: &std::ffi::OsStr) -> Result<(), OciError> {
+        use crate::tar_writer::{EntryKind, LayerEntry};
+        self.0.insert(
+            &self.child(name),
+            LayerEntry::new(ROOT_DIR_MODE, EntryKind::Directory),
+        )
+    }
+
+    fn symlink(&mut self, name: &std::ffi::OsStr, target: &[u8]) -> Result<(), OciError> {
+        use crate::tar_writer::{EntryKind, LayerEntry};
+        let kind = EntryKind::Symlink {
+            target: target.to_vec(),
+        };
+        self.0
+            .insert(&self.child(name), LayerEntry::new(0o777, kind))
+    }
+
+    fn copy(
+        &mut self,
+        name: &std::ffi::OsStr,
+        source: &Path,
+        meta: &fs::Metadata,
+        mode: u32,
+    ) -> Result<(), OciError> {
+        use crate::tar_writer::{EntryKind, LayerEntry};
+        // A copy is a file of its own: never a hard link of another entry.
+        let kind = EntryKind::File {
+            source: source.to_path_buf(),
+            size: meta.len(),
+            link_id: None,
+        };
+        self.0
+            .insert(&self.child(name), LayerEntry::new(mode, kind))
+    }
+}
+
+/// Joins the directory `src` (logically `logical`) into the current directory of `dest`,
+/// first entry wins.
+fn join_dir(
+    src: &Path,
+    logical: &str,
+    dest: &mut impl JoinTarget,
+    mode: RootMode,
+) -> Result<(), OciError> {
     let mut names: Vec<_> = fs::read_dir(src)
         .map_err(OciError::io(src))?
         .map(|e| e.map(|e| e.file_name()))
@@ -235,39 +425,33 @@ fn join_dir(src: &Path, logical: &str, dest: &Path, mode: RootMode) -> Result<()
     names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     for name in names {
         let s = src.join(&name);
-        let d = dest.join(&name);
         let child_logical = format!("{logical}/{}", name.to_string_lossy());
         let s_meta = fs::symlink_metadata(&s).map_err(OciError::io(&s))?;
-        let existing = fs::symlink_metadata(&d).ok();
+        let existing = dest.existing(&name);
         let ft = s_meta.file_type();
         if ft.is_dir() {
             match existing {
-                Some(m) if m.is_dir() => {}
-                Some(_) => continue,
-                None => {
-                    fs::create_dir(&d).map_err(OciError::io(&d))?;
-                    fs::set_permissions(&d, fs::Permissions::from_mode(ROOT_DIR_MODE))
-                        .map_err(OciError::io(&d))?;
-                }
+                Some(Existing::Directory) => {}
+                Some(Existing::Other) => continue,
+                None => dest.create_dir(&name)?,
             }
-            join_dir(&s, &child_logical, &d, mode)?;
+            dest.push(&name);
+            let joined = join_dir(&s, &child_logical, dest, mode);
+            dest.pop();
+            joined?;
         } else if existing.is_some() {
             continue;
         } else if ft.is_symlink() {
             let target = fs::read_link(&s).map_err(OciError::io(&s))?;
-            symlink(&target, &d).map_err(OciError::io(&d))?;
+            dest.symlink(&name, target.as_os_str().as_bytes())?;
         } else if ft.is_file() {
             match mode {
-                RootMode::SymlinkJoin => {
-                    symlink(&child_logical, &d).map_err(OciError::io(&d))?;
-                }
+                RootMode::SymlinkJoin => dest.symlink(&name, child_logical.as_bytes())?,
                 RootMode::Copy => {
-                    fs::copy(&s, &d).map_err(OciError::io(&d))?;
                     let bits = s_meta.permissions().mode();
                     let exec = if bits & 0o100 != 0 { 0o111 } else { 0 };
                     let file_mode = 0o444 | exec | (bits & 0o7000);
-                    fs::set_permissions(&d, fs::Permissions::from_mode(file_mode))
-                        .map_err(OciError::io(&d))?;
+                    dest.copy(&name, &s, &s_meta, file_mode)?;
                 }
             }
         } else {
@@ -332,10 +516,40 @@ mod tests {
         }
     }
 
+    use crate::tar_writer::{EntryKind, LayerEntries, ModePolicy};
+
+    /// The root's entries built in memory (no script) and on disk (a no-op script): the two
+    /// must agree, but for where copied files are read from.
+    fn both_ways(contents: &[ContentSource], mode: RootMode) -> LayerEntries {
+        let scratch = tempfile::tempdir().expect("tempdir");
+        let memory = build_customisation_root(contents, mode, &scripts(""), None, scratch.path())
+            .expect("root in memory");
+        assert!(matches!(memory.tree, RootTree::Memory(_)));
+        let disk = build_customisation_root(contents, mode, &scripts(":"), None, scratch.path())
+            .expect("root on disk");
+        assert!(matches!(disk.tree, RootTree::Disk(_)));
+        let (m, d) = (
+            memory.layer_entries(ModePolicy::AsIs).expect("entries"),
+            disk.layer_entries(ModePolicy::AsIs).expect("entries"),
+        );
+        let shape = |e: &LayerEntries| -> Vec<(Vec<u8>, u32, String)> {
+            e.iter()
+                .map(|(p, entry)| {
+                    let kind = match &entry.kind {
+                        EntryKind::File { size, .. } => format!("file {size}"),
+                        other => format!("{other:?}"),
+                    };
+                    (p.clone(), entry.mode, kind)
+                })
+                .collect()
+        };
+        assert_eq!(shape(&m), shape(&d));
+        m
+    }
+
     #[test]
     fn symlink_join_links_files_and_first_wins() {
         let store = tempfile::tempdir().expect("tempdir");
-        let scratch = tempfile::tempdir().expect("tempdir");
         let a = content(
             store.path(),
             "aaa-hello",
@@ -347,47 +561,37 @@ mod tests {
             &[("bin/hello", "b"), ("bin/b", "b")],
         );
         symlink("hello", b.real.join("bin/hi")).expect("symlink");
-        let root = build_customisation_root(
-            &[a, b],
-            RootMode::SymlinkJoin,
-            &scripts(""),
-            None,
-            scratch.path(),
-        )
-        .expect("root");
-        let r = root.path();
-        let link = |p: &str| fs::read_link(r.join(p)).expect(p);
-        assert_eq!(
-            link("bin/hello"),
-            Path::new("/nix/store/aaa-hello/bin/hello")
-        );
-        assert_eq!(link("bin/b"), Path::new("/nix/store/bbb-other/bin/b"));
-        assert_eq!(
-            link("bin/hi"),
-            Path::new("hello"),
-            "symlinks copied as they are"
-        );
-        assert_eq!(link("share/a"), Path::new("/nix/store/aaa-hello/share/a"));
-        let bin = fs::symlink_metadata(r.join("bin")).expect("bin");
-        assert!(bin.is_dir());
-        assert_eq!(bin.permissions().mode() & 0o7777, 0o755);
+        let entries = both_ways(&[a, b], RootMode::SymlinkJoin);
+        let link = |p: &str| match &entries.get(p.as_bytes()).expect(p).kind {
+            EntryKind::Symlink { target } => String::from_utf8_lossy(target).into_owned(),
+            other => panic!("{p} is {other:?}"),
+        };
+        assert_eq!(link("bin/hello"), "/nix/store/aaa-hello/bin/hello");
+        assert_eq!(link("bin/b"), "/nix/store/bbb-other/bin/b");
+        assert_eq!(link("bin/hi"), "hello", "symlinks copied as they are");
+        assert_eq!(link("share/a"), "/nix/store/aaa-hello/share/a");
+        let bin = entries.get(b"bin").expect("bin");
+        assert_eq!(bin.kind, EntryKind::Directory);
+        assert_eq!(bin.mode, 0o755);
     }
 
     #[test]
     fn copy_mode_copies_with_store_modes() {
         let store = tempfile::tempdir().expect("tempdir");
-        let scratch = tempfile::tempdir().expect("tempdir");
         let a = content(store.path(), "aaa-hello", &[("bin/hello", "#!/bin/sh\n")]);
         fs::set_permissions(a.real.join("bin/hello"), fs::Permissions::from_mode(0o700))
             .expect("chmod");
-        let root =
-            build_customisation_root(&[a], RootMode::Copy, &scripts(""), None, scratch.path())
-                .expect("root");
-        let f = root.path().join("bin/hello");
-        let meta = fs::symlink_metadata(&f).expect("copied");
-        assert!(meta.is_file());
-        assert_eq!(meta.permissions().mode() & 0o7777, 0o555);
-        assert_eq!(fs::read(&f).expect("read"), b"#!/bin/sh\n");
+        let entries = both_ways(&[a], RootMode::Copy);
+        let f = entries.get(b"bin/hello").expect("copied");
+        assert_eq!(f.mode, 0o555);
+        assert!(matches!(
+            f.kind,
+            EntryKind::File {
+                size: 10,
+                link_id: None,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -403,11 +607,11 @@ mod tests {
             scratch.path(),
         )
         .expect("root");
-        let tmp = fs::metadata(root.path().join("tmp")).expect("tmp");
+        let tmp = fs::metadata(root.disk().join("tmp")).expect("tmp");
         assert_eq!(tmp.permissions().mode() & 0o7777, 0o1777);
-        let env = fs::read_to_string(root.path().join("env")).expect("env");
+        let env = fs::read_to_string(root.disk().join("env")).expect("env");
         assert_eq!(env, "/usr/bin:/bin:/homeless-shelter:unset\n");
-        let file_mode = fs::metadata(root.path().join("env")).expect("env");
+        let file_mode = fs::metadata(root.disk().join("env")).expect("env");
         assert_eq!(file_mode.permissions().mode() & 0o777, 0o644, "umask 0022");
     }
 

@@ -192,6 +192,17 @@ impl LayerEntries {
         Ok(())
     }
 
+    /// The entries in archive order.
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &LayerEntry)> {
+        self.entries.iter()
+    }
+
+    /// The entry at `path`, if any.
+    pub fn get(&self, path: &[u8]) -> Option<&LayerEntry> {
+        self.entries.get(path)
+    }
+
     /// Only the entries whose paths are in `keep`.
     pub fn retain_paths(mut self, keep: &std::collections::BTreeSet<Vec<u8>>) -> LayerEntries {
         self.entries.retain(|path, _| keep.contains(path));
