@@ -356,6 +356,135 @@ fn without_nix_the_lock_file_and_a_signed_cache_give_the_same_image() {
     let before = server.requests().len();
     assert_success(&makes_from_lock(&without, &project, &server.url, &key));
     assert_eq!(server.requests().len(), before);
+
+    // The cache and its key from makes.conf instead of --option.
+    let configured = Sandbox::new();
+    let config = configured.dir.path().join("config");
+    std::fs::create_dir_all(config.join("makes")).expect("config dir");
+    std::fs::write(
+        config.join("makes/makes.conf"),
+        format!(
+            "# binary caches\nsubstituters = {}\ntrusted-public-keys = {key}\n",
+            server.url
+        ),
+    )
+    .expect("makes.conf");
+    let out = configured
+        .makes()
+        .env("PATH", path_without_nix(&configured))
+        .env("XDG_CONFIG_HOME", &config)
+        .args(["--packages", "lock", "--project"])
+        .arg(&project)
+        .arg("/greeter")
+        .output()
+        .expect("makes runs");
+    assert_success(&out);
+    let archive = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end());
+    assert_eq!(
+        std::fs::read(&archive).expect("archive"),
+        std::fs::read(&reference).expect("reference")
+    );
+}
+
+#[test]
+fn the_default_package_set_is_nixpkgs_from_nix_path() {
+    if !(have_tool("nix-build") && have_tool("skopeo") && have_tool("umoci") && have_tool("runc")) {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("default-set");
+    crate::common::write_project(
+        &project,
+        r#"{ inputs, makeContainerImage, __nixpkgs__, ... }: {
+  jobs."/greeter" = makeContainerImage {
+    layers = [ inputs.nixpkgs.greeter __nixpkgs__.tools.lister ];
+    config.Entrypoint = [ "${inputs.nixpkgs.greeter}/bin/greet" ];
+  };
+}"#,
+    );
+    let stand_in = fixture("nix-packages").join("stand-in-nixpkgs");
+    let archive = build(
+        makes_with_nix(&sandbox)
+            .env("NIX_PATH", format!("nixpkgs={}", stand_in.display()))
+            .args(["--packages", "nix"]),
+        &project,
+        "/greeter",
+    );
+    let stdout = run_image(
+        &sandbox,
+        &format!("oci-archive:{}", archive.display()),
+        "default",
+    );
+    assert_eq!(stdout, "hello from the stand-in nixpkgs\n");
+
+    // Without NIX_PATH, Nix cannot find <nixpkgs>: the error says so and how to give it.
+    let out = makes_with_nix(&sandbox)
+        .args(["--packages", "nix", "--project"])
+        .arg(&project)
+        .arg("/greeter")
+        .output()
+        .expect("makes runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot resolve 'greeter' of the package set <nixpkgs>"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("NIX_PATH=nixpkgs="), "{stderr}");
+}
+
+#[test]
+fn fetch_nixpkgs_pins_the_set_it_names() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("pinned");
+    crate::common::write_project(
+        &project,
+        r#"{ inputs, fetchNixpkgs, makeContainerImage, ... }: {
+  inputs.nixpkgs = fetchNixpkgs {
+    rev = "0123456789abcdef0123456789abcdef01234567";
+    sha256 = "0000000000000000000000000000000000000000000000000000";
+    allowUnfree = false;
+  };
+  jobs."/python" = makeContainerImage {
+    layers = [ inputs.nixpkgs.python3Packages.requests inputs.nixpkgs.pkgsStatic.busybox ];
+  };
+}"#,
+    );
+    let out = run(sandbox
+        .makes()
+        .env("PATH", "/nonexistent")
+        .arg("--project")
+        .arg(&project)
+        .args(["show", "/python"]));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let set = "github:nixos/nixpkgs/0123456789abcdef0123456789abcdef01234567?sha256=0000000000000000000000000000000000000000000000000000 allowUnfree=false";
+    assert_eq!(doc["contents"][0]["package"], "python3Packages.requests");
+    assert_eq!(doc["contents"][0]["packageSet"], set);
+    assert_eq!(doc["contents"][1]["package"], "pkgsStatic.busybox");
+
+    // A function overlay cannot be handed to Nix: a clear error, not a silent drop.
+    std::fs::write(
+        project.join("makes.nix"),
+        r#"{ inputs, fetchNixpkgs, makeContainerImage, ... }: {
+  inputs.nixpkgs = fetchNixpkgs { rev = "r"; sha256 = "s"; overlays = [ (self: super: { }) ]; };
+  jobs."/x" = makeContainerImage { layers = [ inputs.nixpkgs.hello ]; };
+}"#,
+    )
+    .expect("write");
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .args(["show", "/x"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("an overlay given as a function"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("overlays = [ ./overlay.nix ]"), "{stderr}");
 }
 
 #[test]

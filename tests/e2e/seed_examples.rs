@@ -46,7 +46,17 @@ fn the_layered_seed_example_reduces_to_its_spec() {
     assert_eq!(doc["tag"], "1.0.0");
     assert_eq!(doc["created"], "now");
     assert_eq!(doc["maxLayers"], 100);
-    assert!(doc["fromImage"]
+    // The base image stays a reference to the image, pulled only when built.
+    let from = &doc["fromImage"];
+    assert_eq!(from["kind"], "pullImage");
+    assert_eq!(from["imageName"], "docker.io/library/alpine");
+    assert_eq!(
+        from["imageDigest"],
+        "sha256:a8560b36e8b8210634f77d9f7f9efd7ffa463e380b75e2e74aff4511df3ef88c"
+    );
+    assert_eq!(from["finalImageName"], "docker.io/library/alpine");
+    assert_eq!(from["finalImageTag"], "3.21.3");
+    assert!(from["outPath"]
         .as_str()
         .is_some_and(|p| p.ends_with("-docker-image-docker.io-library-alpine-3.21.3")));
     assert_eq!(doc["contents"][0], package("coreutils"));

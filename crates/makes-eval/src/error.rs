@@ -187,6 +187,15 @@ impl EvalError {
         }
     }
 
+    /// The help line of the error: a later stage's own, or the attributes a missing one could
+    /// have been.
+    pub fn help(&self) -> Option<String> {
+        match &*self.kind {
+            EvalErrorKind::External { help, .. } => help.clone(),
+            _ => self.missing_attribute_help(),
+        }
+    }
+
     pub fn to_diagnostic(&self, sources: &SourceMap) -> SourceDiagnostic {
         if let EvalErrorKind::Syntax(e) = &*self.kind {
             return e.to_diagnostic(sources);

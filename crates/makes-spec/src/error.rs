@@ -123,7 +123,7 @@ impl SpecError {
                 code: e.code(),
                 message: e.to_string(),
                 span: e.span,
-                help: e.missing_attribute_help(),
+                help: e.help(),
             };
         }
         makes_eval::ExternalNote {

@@ -43,6 +43,19 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
         };
         if let Value::Object(m) = &mut doc {
             m.insert("outPath".into(), Value::String(out));
+            // A pulled base image shows as the reference it is, not only as a store path.
+            let pulled = m
+                .get("fromImage")
+                .and_then(Value::as_str)
+                .and_then(|p| StorePath::parse(p).ok())
+                .and_then(|p| session.recipes.get(&p).map(|r| (p, r)));
+            if let Some((path, Recipe::Pull(pull))) = pulled {
+                let mut reference = pull_spec_json(&pull);
+                if let Value::Object(r) = &mut reference {
+                    r.insert("outPath".into(), Value::String(path.to_absolute()));
+                }
+                m.insert("fromImage".into(), reference);
+            }
         }
         doc
     };
