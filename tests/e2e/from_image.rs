@@ -176,3 +176,59 @@ fn run_as_root_on_a_base_image_changes_and_deletes_its_files() {
         "gone\n1000\n1\n"
     );
 }
+
+const FAKECHROOT_ON_BASE: &str = r##"{ makeContainerImage, makeDerivation, ... }:
+let
+  tools = makeDerivation {
+    name = "tools";
+    builder = ''
+      mkdir -p $out/bin
+      cp ${/bin/busybox} $out/bin/busybox
+    '';
+  };
+in {
+  jobs."/derived" = makeContainerImage {
+    name = "fakechroot-on-base";
+    fromImage = ./base-oci.tar;
+    layers = [ tools ];
+    enableFakechroot = true;
+    # As in nixpkgs, the chroot is the customisation root (contents and store), not the base.
+    fakeRootCommands = ''
+      #!${tools}/bin/busybox sh
+      ${tools}/bin/busybox mkdir -p /data
+      ${tools}/bin/busybox chown 1000:1000 /data
+      test -e /etc/from-base && exit 1 || true
+    '';
+    config.Cmd = [ "/bin/sh" "-c" "busybox stat -c %u /data; cat /etc/from-base" ];
+  };
+}
+"##;
+
+#[test]
+fn fake_root_commands_with_fakechroot_on_a_base_image() {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    if !is_root || !["skopeo", "umoci", "runc"].iter().all(|t| have_tool(t)) {
+        eprintln!("note: skipping: needs root (chown to another user) and the image tools");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let base_project = sandbox.dir.path().join("base");
+    write_project(&base_project, BASE);
+    let base = sandbox.build(&base_project, "/base");
+    let project = sandbox.dir.path().join("fakechroot-on-base");
+    write_project(&project, FAKECHROOT_ON_BASE);
+    std::fs::copy(&base, project.join("base-oci.tar")).expect("copy the base");
+    let result = sandbox.build(&project, "/derived");
+    // The base's shell and file, the owner fakeRootCommands set.
+    assert_eq!(
+        run_image(
+            &sandbox,
+            &format!("oci-archive:{}", result.display()),
+            "fakechroot-on-base"
+        ),
+        "1000\nbase-file\n"
+    );
+}

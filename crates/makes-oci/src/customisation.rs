@@ -195,7 +195,7 @@ pub fn build_customisation_root(
         )?;
     }
     if !scripts.run_as_root.trim().is_empty() {
-        let shell = shebang(scripts.run_as_root).unwrap_or_else(|| "/bin/sh".to_string());
+        let shell = shebang(scripts.run_as_root).unwrap_or_else(|| vec!["/bin/sh".to_string()]);
         run_root_script("runAsRoot", scripts, &shell, true, root.disk(), scratch)?;
         root.owners_changed = true;
     }
@@ -204,9 +204,9 @@ pub fn build_customisation_root(
     }
     if !scripts.fake_root_commands.trim().is_empty() {
         let shell = if scripts.fakechroot {
-            shebang(scripts.fake_root_commands).unwrap_or_else(|| "/bin/sh".to_string())
+            shebang(scripts.fake_root_commands).unwrap_or_else(|| vec!["/bin/sh".to_string()])
         } else {
-            "/bin/bash".to_string()
+            vec!["/bin/bash".to_string()]
         };
         run_root_script(
             "fakeRootCommands",
@@ -221,17 +221,30 @@ pub fn build_customisation_root(
     Ok(root)
 }
 
-/// The interpreter named by a script's `#!` line.
-fn shebang(script: &str) -> Option<String> {
+/// The interpreter named by a script's `#!` line, with its one optional argument, as the
+/// kernel reads it (`#!/bin/busybox sh`, `#!/usr/bin/env bash`).
+fn shebang(script: &str) -> Option<Vec<String>> {
     let first = script.trim_start().lines().next()?;
-    let interp = first.strip_prefix("#!")?.split_whitespace().next()?;
-    Some(interp.to_string())
+    let line = first.strip_prefix("#!")?.trim();
+    let (interp, arg) = match line.split_once(char::is_whitespace) {
+        Some((interp, arg)) => (interp, Some(arg.trim())),
+        None => (line, None),
+    };
+    if interp.is_empty() {
+        return None;
+    }
+    Some(
+        std::iter::once(interp)
+            .chain(arg.filter(|a| !a.is_empty()))
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 fn run_root_script(
     what: &'static str,
     scripts: &RootScripts,
-    shell: &str,
+    shell: &[String],
     chroot: bool,
     root: &Path,
     scratch: &Path,
@@ -245,7 +258,7 @@ fn run_root_script(
         _ => scripts.fake_root_commands,
     };
     let body = format!("set -e\numask 0022\n{script}");
-    let args: [&str; 2] = [shell, "-c"];
+    let args: Vec<&str> = shell.iter().map(String::as_str).chain(["-c"]).collect();
     let out = makes_store::run_script_as_root(&makes_store::RootScript {
         root,
         chroot,
@@ -647,6 +660,22 @@ mod tests {
             scratch.path()
         )
         .is_err());
+    }
+
+    #[test]
+    fn shebang_lines_give_the_interpreter_and_its_argument() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(shebang("#!/bin/sh\necho"), Some(v(&["/bin/sh"])));
+        assert_eq!(
+            shebang("  #!/bin/busybox sh\n"),
+            Some(v(&["/bin/busybox", "sh"]))
+        );
+        assert_eq!(
+            shebang("#! /usr/bin/env  bash \n"),
+            Some(v(&["/usr/bin/env", "bash"]))
+        );
+        assert_eq!(shebang("echo hi"), None);
+        assert_eq!(shebang("#!\n"), None);
     }
 
     #[test]

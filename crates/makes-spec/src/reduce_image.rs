@@ -365,14 +365,9 @@ fn reduce_from_image(f: &Fields) -> Result<Option<String>, SpecError> {
     match f.get("fromImage")? {
         None | Some(Value::Null) => Ok(None),
         Some(v) => {
-            let path = f.store_path_of("fromImage", &v)?;
-            if f.bool("enableFakechroot")?.unwrap_or(false) {
-                return Err(SpecError::NotSupported {
-                    what: "enableFakechroot on top of a fromImage".into(),
-                    span: f.span_of("enableFakechroot"),
-                });
-            }
-            Ok(Some(path))
+            // enableFakechroot over a base image chroots into the customisation root as
+            // nixpkgs does: the contents and the store, not the base's files.
+            Ok(Some(f.store_path_of("fromImage", &v)?))
         }
     }
 }
