@@ -174,6 +174,18 @@ impl Evaluator {
 
     /// Evaluates `expr` to weak head normal form.
     pub fn eval(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
+        // Leaves that need no evaluation (constants, variables already forced) skip the loop
+        // and its bookkeeping: they are most operands of arithmetic and comparisons.
+        match &expr.kind {
+            ExprKind::Int(i) => return Ok(Value::Int(*i)),
+            ExprKind::Str(s) => return Ok(Value::String(NixString::plain(s.clone()))),
+            ExprKind::Var(Var::Local { depth, slot }) => {
+                if let Some(v) = lookup_local(env, *depth, *slot).peek() {
+                    return Ok(v);
+                }
+            }
+            _ => {}
+        }
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
             return Err(EvalError::new(
@@ -249,6 +261,9 @@ impl Evaluator {
                     (body.clone(), env)
                 }
                 ExprKind::Apply { func, arg } => {
+                    if let Some(v) = self.saturated_builtin_call(&expr, &env, span)? {
+                        return Ok(v);
+                    }
                     let f = self.eval(func, &env)?;
                     let arg = self.thunk(arg, &env);
                     match &f {
@@ -392,7 +407,16 @@ impl Evaluator {
     }
 
     fn interpolate(&self, parts: &[StrPart], env: &Env, _span: Span) -> Result<Value> {
-        let mut text = String::new();
+        // Room for the literal parts and a short value per interpolation: most strings are
+        // then built without growing.
+        let estimate = parts
+            .iter()
+            .map(|p| match p {
+                StrPart::Literal(s) => s.len(),
+                StrPart::Interpolation(_) => 16,
+            })
+            .sum();
+        let mut text = String::with_capacity(estimate);
         let mut context = Context::default();
         for part in parts {
             match part {
@@ -670,6 +694,46 @@ impl Evaluator {
                 Some(span),
             )),
         }
+    }
+
+    /// `builtins.substring 0 5 s`, `elemAt xs 1`: a built-in named by a variable or an
+    /// attribute path, applied to all its arguments at once, is called directly instead of
+    /// through one partial application per argument. `None` when `call` is not such a call
+    /// (the caller then evaluates it as usual; naming the function again costs a lookup).
+    fn saturated_builtin_call(
+        &self,
+        call: &ExprRef,
+        env: &Env,
+        span: Span,
+    ) -> Result<Option<Value>> {
+        const MAX_ARGS: usize = 4;
+        let mut args: [Option<&ExprRef>; MAX_ARGS] = [None; MAX_ARGS];
+        let mut count = 0;
+        let mut head = call;
+        while let ExprKind::Apply { func, arg } = &head.kind {
+            if count == MAX_ARGS {
+                return Ok(None);
+            }
+            args[count] = Some(arg);
+            count += 1;
+            head = func;
+        }
+        if count < 2 || !matches!(head.kind, ExprKind::Var(_) | ExprKind::Select { .. }) {
+            return Ok(None);
+        }
+        let Value::PrimOp(op) = self.eval(head, env)? else {
+            return Ok(None);
+        };
+        if op.arity != count {
+            return Ok(None);
+        }
+        let thunks: Vec<Thunk> = args[..count]
+            .iter()
+            .rev()
+            .flatten()
+            .map(|a| self.thunk(a, env))
+            .collect();
+        (op.func)(self, &thunks).map(Some).map_err(|e| e.at(span))
     }
 
     fn call_primop(&self, op: Rc<PrimOp>, args: Vec<Thunk>, span: Span) -> Result<Value> {
