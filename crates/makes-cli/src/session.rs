@@ -71,6 +71,9 @@ impl Session {
         let nix = || {
             PackageMode::Nix(NixBackend {
                 search_path: Vec::new(),
+                description_cache: locations::cache_dir()
+                    .ok()
+                    .map(|d| d.join("package-descriptions")),
             })
         };
         match self.settings.packages {

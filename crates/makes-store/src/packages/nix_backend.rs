@@ -4,16 +4,20 @@
 
 use super::description::Description;
 use super::lock::LockedPathInfo;
-use super::source::PackageSetSource;
+use super::source::{PackageSetSource, SetOrigin};
 use crate::error::StoreError;
 use base64::Engine;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-/// How makes runs Nix: the `-I` search path entries to pass on (`NIX_PATH` is inherited).
+/// How makes runs Nix: the `-I` search path entries to pass on (`NIX_PATH` is inherited), and
+/// where descriptions of pinned package sets are kept between runs.
 #[derive(Debug, Clone, Default)]
 pub struct NixBackend {
     pub search_path: Vec<String>,
+    /// A directory for descriptions of packages of sets that cannot change (`fetchNixpkgs`
+    /// with its sha256): asking Nix evaluates nixpkgs, seconds per package.
+    pub description_cache: Option<std::path::PathBuf>,
 }
 
 /// Whether Nix is on `PATH` (the default backend is "nix" then).
@@ -64,8 +68,34 @@ impl NixBackend {
         cmd
     }
 
-    /// What `attr_path` of `set` is.
+    /// What `attr_path` of `set` is: from the cache when the set is pinned and was asked
+    /// before, else from Nix.
     pub fn describe(
+        &self,
+        set: &PackageSetSource,
+        attr_path: &[String],
+    ) -> Result<Description, StoreError> {
+        let cached = match (&self.description_cache, &set.origin) {
+            (Some(dir), SetOrigin::Github { .. }) => Some(cache_file(dir, set, attr_path)),
+            _ => None,
+        };
+        if let Some(file) = &cached {
+            if let Some(d) = std::fs::read(file)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+            {
+                return Ok(d);
+            }
+        }
+        let described = self.describe_with_nix(set, attr_path)?;
+        if let Some(file) = &cached {
+            // A cache: failing to write it costs time next run, nothing else.
+            let _ = write_atomically(file, &serde_json::to_vec(&described).unwrap_or_default());
+        }
+        Ok(described)
+    }
+
+    fn describe_with_nix(
         &self,
         set: &PackageSetSource,
         attr_path: &[String],
@@ -147,6 +177,33 @@ impl NixBackend {
     }
 }
 
+/// The cache file of one attribute of a pinned set: named by a hash of the set's Nix
+/// expression (which holds the pin) and the attribute path.
+fn cache_file(
+    dir: &std::path::Path,
+    set: &PackageSetSource,
+    attr_path: &[String],
+) -> std::path::PathBuf {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"makes-package-description-v1\0");
+    hasher.update(set.nix_expression().as_bytes());
+    hasher.update(b"\0");
+    hasher.update(serde_json::to_vec(attr_path).unwrap_or_default());
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    dir.join(format!("{hex}.json"))
+}
+
+fn write_atomically(file: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(file).map_err(|e| e.error)?;
+    Ok(())
+}
+
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NixPathInfo {
@@ -195,6 +252,39 @@ mod tests {
             Some("sha256:1xmr8jicvzszfzpz46g37mlpvbzjl2wpwvl2b05psipssyp1sm8h")
         );
         assert_eq!(nix_base32_hash("md5-abc"), None);
+    }
+
+    #[test]
+    fn pinned_sets_are_described_from_the_cache() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pinned = PackageSetSource {
+            origin: SetOrigin::Github {
+                rev: "0123".into(),
+                sha256: "0abc".into(),
+            },
+            allow_unfree: true,
+            overlays: Vec::new(),
+        };
+        let path = vec!["hello".to_owned()];
+        let known = Description::Derivation {
+            name: "hello-2.12".into(),
+            output_name: "out".into(),
+            outputs: [("out".into(), "/nix/store/x-hello-2.12".into())].into(),
+        };
+        let file = cache_file(dir.path(), &pinned, &path);
+        write_atomically(&file, &serde_json::to_vec(&known).expect("json")).expect("write");
+        let nix = NixBackend {
+            search_path: Vec::new(),
+            description_cache: Some(dir.path().to_path_buf()),
+        };
+        // No Nix call (this revision cannot be fetched): the cached description answers.
+        assert_eq!(nix.describe(&pinned, &path).expect("cached"), known);
+        // Another pin is another file.
+        let other = PackageSetSource {
+            allow_unfree: false,
+            ..pinned
+        };
+        assert_ne!(cache_file(dir.path(), &other, &path), file);
     }
 
     #[test]
