@@ -584,3 +584,63 @@ fn bad_caches_fail_clearly_and_leave_nothing_in_the_store() {
         crate::cache_harness::assert_nothing_left(&store, &[&greeter]);
     }
 }
+
+#[test]
+fn make_script_runs_its_entrypoint_with_its_search_paths() {
+    if !have_tool("nix-build") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("script");
+    crate::common::write_project(
+        &project,
+        r#"{ inputs, makeScript, ... }: {
+  jobs."/hello" = makeScript {
+    name = "hello";
+    aliases = [ "hi" ];
+    replace.__argWho__ = "world";
+    searchPaths.bin = [ inputs.nixpkgs.greeter ];
+    entrypoint = ''
+      info "Hello, __argWho__"
+      echo "args: $*"
+      echo "home: $HOME_IMPURE"
+      test -d "$STATE"
+      greet
+    '';
+  };
+}"#,
+    );
+    let stand_in = fixture("nix-packages").join("stand-in-nixpkgs");
+    let out = build(
+        makes_with_nix(&sandbox)
+            .env("NIX_PATH", format!("nixpkgs={}", stand_in.display()))
+            .args(["--packages", "nix"]),
+        &project,
+        "/hello",
+    );
+    let script = out.join("bin/hello");
+    let text = std::fs::read_to_string(&script).expect("the script");
+    assert!(text.starts_with("#! /nix/store/"), "{text}");
+    assert_eq!(
+        std::fs::read(out.join("bin/hi")).expect("alias"),
+        text.as_bytes()
+    );
+    // Run with the host's bash (the stand-in's "bash" is busybox sh).
+    let run_out = Command::new("bash")
+        .arg(&script)
+        .args(["a", "b"])
+        .env_clear()
+        .env("HOME", sandbox.dir.path())
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("bash runs");
+    assert_success(&run_out);
+    assert_eq!(
+        String::from_utf8_lossy(&run_out.stdout),
+        format!(
+            "args: a b\nhome: {}\nhello from the stand-in nixpkgs\n",
+            sandbox.dir.path().display()
+        )
+    );
+    assert!(String::from_utf8_lossy(&run_out.stderr).contains("[INFO] Hello, world"));
+}

@@ -14,6 +14,7 @@ mod pull;
 mod reduce;
 mod reduce_derivation;
 mod reduce_image;
+mod reduce_script;
 mod show;
 
 pub use deploy::{reduce_deploy_spec, DeploySpec};
@@ -24,4 +25,5 @@ pub use project::{find_project_dir, load_project, Job, JobKind, Project, MAKES_A
 pub use pull::{reduce_pull_spec, PullSpec};
 pub use reduce_derivation::{reduce_derivation_spec, sanitize_derivation_name};
 pub use reduce_image::{reduce_image_spec, validate_date};
+pub use reduce_script::{reduce_script_spec, ScriptSpec};
 pub use show::{deploy_spec_json, derivation_spec_json, image_spec_json, pull_spec_json};

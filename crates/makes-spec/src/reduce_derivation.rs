@@ -169,7 +169,7 @@ fn string_map(
     Ok(out)
 }
 
-fn reduce_search_paths(
+pub(crate) fn reduce_search_paths(
     f: &Fields,
     value: &Value,
     context: &mut Context,

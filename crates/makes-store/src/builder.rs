@@ -30,7 +30,7 @@ const SCRIPT_NAME: &str = ".makes-builder.sh";
 const ENV_FILES_DIR: &str = ".makes-env-files";
 
 /// The bash options and helper functions every builder starts with.
-const PRELUDE: &str = r#"set -o errexit -o pipefail -o nounset -o functrace -o errtrace -o monitor -o posix
+pub(crate) const PRELUDE: &str = r#"set -o errexit -o pipefail -o nounset -o functrace -o errtrace -o monitor -o posix
 shopt -s dotglob
 
 function echo_stderr {

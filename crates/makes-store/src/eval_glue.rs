@@ -186,7 +186,9 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
             },
         ))
     });
+    let make_script = crate::native_script::make_script_function(recipes, default_set.clone());
     vec![
+        ("makeScript", make_script),
         ("__nixpkgs__", default_set),
         (
             "__packageSetAt",

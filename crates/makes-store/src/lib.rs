@@ -19,6 +19,7 @@ mod nar;
 mod nar_add;
 mod nar_read;
 mod native_packages;
+mod native_script;
 mod nix_store;
 pub mod nixbase32;
 pub mod packages;

@@ -106,7 +106,7 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
     Value::Attrs(Rc::new(set))
 }
 
-fn register(recipes: &Recipes, spec: DerivationSpec) -> Value {
+pub(crate) fn register(recipes: &Recipes, spec: DerivationSpec) -> Value {
     let out = derivation_output_path(&spec);
     let name = spec.name.clone();
     recipes.insert(out.clone(), Recipe::Derivation(spec));
@@ -114,7 +114,7 @@ fn register(recipes: &Recipes, spec: DerivationSpec) -> Value {
 }
 
 /// A spec with host tools on `PATH` (the builder's default) and inputs from `context`.
-fn spec(
+pub(crate) fn spec(
     name: &str,
     builder: &str,
     env: BTreeMap<String, String>,
