@@ -74,6 +74,23 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Builds `job` of `project`, whose result is a directory; returns its printed path.
+    pub fn build_dir(&self, project: &Path, job: &str) -> PathBuf {
+        let out = self
+            .makes()
+            .arg("--project")
+            .arg(project)
+            .arg(job)
+            .output()
+            .expect("makes runs");
+        assert_success(&out);
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end());
+        assert!(path.is_dir(), "{path:?} is a directory");
+        path
+    }
+}
+
 pub fn assert_success(out: &Output) {
     assert!(
         out.status.success(),

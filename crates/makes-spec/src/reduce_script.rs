@@ -7,7 +7,8 @@ use crate::derivation::SearchPaths;
 use crate::error::SpecError;
 use crate::reduce::Fields;
 use crate::reduce_derivation::{reduce_search_paths, sanitize_derivation_name};
-use makes_eval::{CoercionMode, Context, Evaluator, Value};
+use crate::reduce_template::replace_placeholders;
+use makes_eval::{Context, Evaluator, Value};
 use makes_syntax::Span;
 
 const ARGS: &[&str] = &[
@@ -79,39 +80,8 @@ pub fn reduce_script_spec(
             })
         }
     };
-    if let Some(v) = f.get("replace")? {
-        let r = Fields::new(ev, &v, "replace", f.span_of("replace"))?;
-        for key in r.attrs.names() {
-            // makeTemplate's rule: placeholders look like __argName__.
-            if !(key.starts_with("__arg") && key.ends_with("__") && key.len() > 7) {
-                return Err(SpecError::Invalid {
-                    attr: format!("replace.{key}"),
-                    message: format!(
-                        "'{key}' is not a placeholder: replace keys look like __argName__"
-                    ),
-                    span: r.span_of(key),
-                });
-            }
-            let value = r.get(key)?.unwrap_or(Value::Null);
-            let s = ev
-                .coerce_to_string(
-                    &value,
-                    CoercionMode::TO_STRING,
-                    r.span_of(key).unwrap_or(Span {
-                        file: makes_syntax::FileId(u32::MAX),
-                        start: 0,
-                        end: 0,
-                    }),
-                )
-                .map_err(|e| {
-                    SpecError::Eval(
-                        e.note(r.span_of(key), format!("while evaluating 'replace.{key}'")),
-                    )
-                })?;
-            s.merge_context_into(&mut context);
-            entrypoint = entrypoint.replace(&**key, s.as_str());
-        }
-    }
+    // The entrypoint is a makeTemplate in makes: the same placeholder rules.
+    replace_placeholders(&f, &mut entrypoint, &mut context)?;
     let search_paths = match f.get("searchPaths")? {
         None | Some(Value::Null) => SearchPaths::default(),
         Some(v) => reduce_search_paths(&f, &v, &mut context)?,

@@ -187,8 +187,11 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
         ))
     });
     let make_script = crate::native_script::make_script_function(recipes, default_set.clone());
+    let (make_template, make_search_paths) = crate::native_templates::template_functions(recipes);
     vec![
         ("makeScript", make_script),
+        ("makeTemplate", make_template),
+        ("makeSearchPaths", make_search_paths),
         ("__nixpkgs__", default_set),
         (
             "__packageSetAt",

@@ -20,6 +20,7 @@ mod nar_add;
 mod nar_read;
 mod native_packages;
 mod native_script;
+mod native_templates;
 mod nix_store;
 pub mod nixbase32;
 pub mod packages;

@@ -1,0 +1,91 @@
+//! makes' own helpers around scripts: `makeSearchPaths` and `makeTemplate` (makeScript, which
+//! needs bash from a package set, is tested with the stand-in nixpkgs in nix_packages.rs).
+
+use crate::common::{run, write_project, Sandbox};
+use std::process::Command;
+
+const PROJECT: &str = r#"{ makeTemplate, makeSearchPaths, makeDerivation, ... }:
+let
+  tool = makeDerivation {
+    name = "tool";
+    builder = ''
+      mkdir -p $out/bin $out/share
+      printf '#!/bin/sh\necho tool ran\n' > $out/bin/tool
+      chmod +x $out/bin/tool
+    '';
+  };
+in {
+  jobs."/paths" = makeSearchPaths {
+    bin = [ tool ];
+    export = [ [ "MY_VAR" tool "/share" ] ];
+  };
+  jobs."/template" = makeTemplate {
+    name = "greeting";
+    template = "hello __argWho__ from __argTool__";
+    replace = { __argWho__ = "world"; __argTool__ = tool; };
+    replaceBase64.__argSecret__ = "s3cr3t";
+    searchPaths.bin = [ tool ];
+  };
+  jobs."/unused" = makeTemplate { name = "u"; template = "x"; replace.__argUnused__ = "y"; };
+  jobs."/left" = makeTemplate { name = "l"; template = "x __argLeft__"; };
+  jobs."/invalid" = makeTemplate { name = "i"; template = "x __bad__"; replace.__bad__ = "y"; };
+}
+"#;
+
+#[test]
+fn make_search_paths_and_make_template_write_their_template() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("helpers");
+    write_project(
+        &project,
+        &PROJECT.replace("__argTool__\";", "__argTool__ __argSecret__\";"),
+    );
+    let paths = sandbox.build_dir(&project, "/paths");
+    // Sourced, it puts the tool on PATH and exports the variable (the store is not at
+    // /nix/store on this host: the template's paths are moved to where it is).
+    let store = sandbox.store().join("store");
+    let out = run(Command::new("bash").arg("-c").arg(format!(
+        "PATH=/usr/bin:/bin; source <(sed 's|/nix/store|{}|g' {}/template); tool; echo \"$MY_VAR\"",
+        store.display(),
+        paths.display()
+    )));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "tool ran");
+    assert!(
+        lines[1].starts_with(&store.display().to_string()) && lines[1].ends_with("-tool/share"),
+        "{stdout}"
+    );
+
+    let template = sandbox.build_dir(&project, "/template");
+    let text = std::fs::read_to_string(template.join("template")).expect("template");
+    let (head, body) = text
+        .split_once("\n\n")
+        .expect("source line, blank line, text");
+    assert!(
+        head.starts_with("source \"/nix/store/")
+            && head.ends_with("-make-template-for-make-search-paths/template\""),
+        "{text}"
+    );
+    assert!(body.starts_with("hello world from /nix/store/"), "{text}");
+    // replaceBase64 gives the value base64-encoded.
+    assert!(body.ends_with("-tool czNjcjN0\n"), "{text}");
+
+    for (job, message) in [
+        ("/unused", "argument is not being used: __argUnused__"),
+        ("/left", "__argLeft__ is not replaced"),
+        ("/invalid", "invalid placeholder '__bad__'"),
+    ] {
+        let out = sandbox
+            .makes()
+            .arg("--project")
+            .arg(&project)
+            .arg(job)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{job}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{job}: {stderr}");
+        assert!(stderr.contains("makes.nix:"), "{job}: {stderr}");
+    }
+}
