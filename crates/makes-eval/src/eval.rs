@@ -294,7 +294,9 @@ impl Evaluator {
             .get(cond.span.file)
             .map(|f| f.text[cond.span.start as usize..cond.span.end as usize].to_owned())
             .unwrap_or_default();
-        EvalError::new(EvalErrorKind::AssertionFailed(text), Some(cond.span))
+        // As Nix shows the condition; the source text where the printer does not know a form.
+        let shown = makes_syntax::show_expression(&text).unwrap_or(text);
+        EvalError::new(EvalErrorKind::AssertionFailed(shown), Some(cond.span))
     }
 
     /// Expressions that are not in tail position.

@@ -7,10 +7,12 @@ mod error;
 pub mod ir;
 mod lower;
 mod parse;
+mod show;
 mod source;
 
 pub use diagnostic::SourceDiagnostic;
 pub use error::SyntaxError;
 pub use lower::{absolute_path, canonical_path};
 pub use parse::{parse_file, parse_file_in_scope};
+pub use show::show_expression;
 pub use source::{FileId, SourceFile, SourceMap, Span};
