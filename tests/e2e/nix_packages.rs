@@ -644,3 +644,49 @@ fn make_script_runs_its_entrypoint_with_its_search_paths() {
     );
     assert!(String::from_utf8_lossy(&run_out.stderr).contains("[INFO] Hello, world"));
 }
+
+#[test]
+fn lib_is_nixpkgs_lib_evaluated_by_makes() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("lib");
+    crate::common::write_project(
+        &project,
+        r#"{ inputs, lib, makeContainerImage, ... }: {
+  jobs."/x" = makeContainerImage {
+    name = lib.strings.toLower "ABC";
+    tag = inputs.nixpkgs.lib.concatStringsSep "-" [ "a" "b" ];
+    layers = lib.optionals true [ inputs.nixpkgs.greeter ];
+  };
+}"#,
+    );
+    let stand_in = fixture("nix-packages").join("stand-in-nixpkgs");
+    // Neither Nix nor a lock file: lib is read from <nixpkgs/lib> by makes itself.
+    let out = run(sandbox
+        .makes()
+        .env("PATH", "/nonexistent")
+        .env("NIX_PATH", format!("nixpkgs={}", stand_in.display()))
+        .arg("--project")
+        .arg(&project)
+        .args(["show", "/x"]));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["name"], "abc");
+    assert_eq!(doc["tag"], "a-b");
+    assert_eq!(doc["contents"][0]["package"], "greeter");
+
+    // Without <nixpkgs>, lib names what it needs.
+    let out = sandbox
+        .makes()
+        .env("PATH", "/nonexistent")
+        .arg("--project")
+        .arg(&project)
+        .args(["show", "/x"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read nixpkgs' lib of the package set <nixpkgs>"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nixpkgs"), "{stderr}");
+}

@@ -111,13 +111,24 @@ impl Session {
         ));
         let _ = self.packages.set(packages.clone());
         let mut native = store_arguments(&packages, &self.now);
-        native.push(("projectPath", project_path_builtin(&self.store, &dir)));
+        native.push((
+            "projectPath",
+            makes_eval::Thunk::value(project_path_builtin(&self.store, &dir)),
+        ));
         let project = load_project(&self.evaluator, &dir, native)
             .map_err(|e| report_spec(&self.evaluator, &e))?;
         for module in &project.ignored_modules {
             eprintln!("makes: warning: ignoring the '{module}' module: not supported yet");
         }
         Ok(project)
+    }
+}
+
+/// How a project is evaluated: `<name>` paths found through `NIX_PATH`, as Nix finds them.
+pub fn project_eval_options() -> EvalOptions {
+    EvalOptions {
+        search_path: search_path(&[]),
+        ..EvalOptions::default()
     }
 }
 

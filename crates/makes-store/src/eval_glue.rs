@@ -142,7 +142,7 @@ impl StoreIo {
 
 /// The makes arguments implemented with the store: `makeDerivation` and `makeContainerImage`.
 /// `now` is the build time, used for the output name of `created = "now"` images only.
-pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str, Value)> {
+pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str, Thunk)> {
     let recipes = &packages.recipes;
     let r = recipes.clone();
     let make_derivation: PrimOpFn = Rc::new(move |ev, args| {
@@ -188,7 +188,12 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
     });
     let make_script = crate::native_script::make_script_function(recipes, default_set.clone());
     let (make_template, make_search_paths) = crate::native_templates::template_functions(recipes);
-    vec![
+    // makes' `lib` is nixpkgs' lib of its own package set.
+    let lib = match &default_set {
+        Value::Attrs(set) => set.get("lib").map(|a| a.value.clone()),
+        _ => None,
+    };
+    let values = vec![
         ("makeScript", make_script),
         ("makeTemplate", make_template),
         ("makeSearchPaths", make_search_paths),
@@ -209,7 +214,12 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
             "makeContainerImage",
             make_primop("makeContainerImage", 1, make_container_image),
         ),
-    ]
+    ];
+    values
+        .into_iter()
+        .map(|(name, value)| (name, Thunk::value(value)))
+        .chain(lib.map(|lib| ("lib", lib)))
+        .collect()
 }
 
 /// The version tag of the serialisation hashed by `image_output_path`.

@@ -9,7 +9,6 @@ use crate::realisation::run_job;
 use crate::report::Failure;
 use crate::session::Session;
 use crate::settings::Settings;
-use makes_eval::EvalOptions;
 use makes_oci::write_oci_dir;
 use std::path::Path;
 
@@ -19,7 +18,7 @@ pub fn build(
     outputs: &[Output],
     settings: &Settings,
 ) -> Result<(), Failure> {
-    let session = Session::open(EvalOptions::default(), settings.clone())?;
+    let session = Session::open(crate::session::project_eval_options(), settings.clone())?;
     let project = session.load_project(project)?;
     let result = run_job(&session, &project, job)?;
     let real = result.path;

@@ -3,12 +3,11 @@
 use crate::report::Failure;
 use crate::session::Session;
 use crate::settings::Settings;
-use makes_eval::EvalOptions;
 use std::io::Write;
 use std::path::Path;
 
 pub fn list(project: Option<&Path>, settings: &Settings) -> Result<(), Failure> {
-    let session = Session::open(EvalOptions::default(), settings.clone())?;
+    let session = Session::open(crate::session::project_eval_options(), settings.clone())?;
     let project = session.load_project(project)?;
     let mut out = std::io::stdout().lock();
     for name in project.jobs.keys() {

@@ -8,7 +8,6 @@ use crate::realisation::{find_job, job_out_path, job_value};
 use crate::report::{report_spec, Failure};
 use crate::session::Session;
 use crate::settings::{PackagesBackend, Settings};
-use makes_eval::EvalOptions;
 use makes_spec::{reduce_deploy_spec, JobKind};
 use makes_store::packages::{nix_available, LockFile, LockedPackage, PackageMode, LOCK_FILE};
 use std::collections::BTreeSet;
@@ -25,7 +24,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
         packages: Some(PackagesBackend::Nix),
         ..settings.clone()
     };
-    let session = Session::open(EvalOptions::default(), settings)?;
+    let session = Session::open(crate::session::project_eval_options(), settings)?;
     let project = session.load_project(project)?;
     let names: Vec<String> = if jobs.is_empty() {
         project.jobs.keys().cloned().collect()

@@ -7,11 +7,10 @@ use crate::realisation::realise_job;
 use crate::report::Failure;
 use crate::session::Session;
 use crate::settings::Settings;
-use makes_eval::EvalOptions;
 use std::path::Path;
 
 pub fn push(project: Option<&Path>, args: &PushArgs, settings: &Settings) -> Result<(), Failure> {
-    let session = Session::open(EvalOptions::default(), settings.clone())?;
+    let session = Session::open(crate::session::project_eval_options(), settings.clone())?;
     let project = session.load_project(project)?;
     let archive = realise_job(&session, &project, &args.job)?;
     if !archive.is_file() {

@@ -6,7 +6,6 @@ use crate::realisation::{find_job, job_out_path, job_value};
 use crate::report::{report_spec, Failure};
 use crate::session::Session;
 use crate::settings::Settings;
-use makes_eval::EvalOptions;
 use makes_spec::{
     deploy_spec_json, derivation_spec_json, image_spec_json, pull_spec_json, reduce_deploy_spec,
     JobKind,
@@ -17,7 +16,7 @@ use serde_json::Value;
 use std::path::Path;
 
 pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<(), Failure> {
-    let mut session = Session::open(EvalOptions::default(), settings.clone())?;
+    let mut session = Session::open(crate::session::project_eval_options(), settings.clone())?;
     session.symbolic_packages = true;
     let project = session.load_project(project)?;
     let entry = find_job(&project, job)?;

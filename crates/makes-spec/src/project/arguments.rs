@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 pub(super) fn makes_arguments(
     dir: &Path,
-    native: Vec<(&str, Value)>,
+    native: Vec<(&str, Thunk)>,
     inputs: Thunk,
     outputs: Thunk,
 ) -> Rc<Attrs> {
@@ -82,7 +82,7 @@ pub(super) fn makes_arguments(
     );
     // `__packageSetAt` serves `inputs.nixpkgs = ./path` only; it is no makes argument.
     for (name, value) in native.into_iter().filter(|(n, _)| *n != "__packageSetAt") {
-        args.insert(name, Thunk::value(value), None);
+        args.insert(name, value, None);
     }
     Rc::new(args)
 }

@@ -141,7 +141,7 @@ pub fn find_project_dir(start: &Path) -> Result<PathBuf, SpecError> {
 pub fn load_project(
     ev: &Evaluator,
     dir: &Path,
-    native: Vec<(&str, Value)>,
+    native: Vec<(&str, Thunk)>,
 ) -> Result<Project, SpecError> {
     let modules: Rc<RefCell<Vec<Rc<Attrs>>>> = Rc::default();
     // Legacy jobs are imported with the very arguments being built here.
@@ -185,7 +185,7 @@ pub fn load_project(
         Thunk::deferred(move |ev| {
             let mut inputs = merged_attr(ev, &modules.borrow(), "inputs")?;
             if let (false, Some(default)) = (inputs.contains("nixpkgs"), &default_nixpkgs) {
-                inputs.insert("nixpkgs", Thunk::value(default.clone()), None);
+                inputs.insert("nixpkgs", default.clone(), None);
             }
             if let (Some(given), Some(at)) = (inputs.get("nixpkgs").cloned(), &package_set_at) {
                 let at = at.clone();
@@ -197,7 +197,7 @@ pub fn load_project(
                             start: 0,
                             end: 0,
                         });
-                        ev.apply(&at, Thunk::value(path), span)
+                        ev.apply(&at.force(ev)?, Thunk::value(path), span)
                     }
                     other => Ok(other),
                 });

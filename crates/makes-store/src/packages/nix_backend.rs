@@ -114,6 +114,29 @@ impl NixBackend {
         })
     }
 
+    /// Where Nix fetched the source of a pinned set (`builtins.fetchTarball`).
+    pub fn fetch_source(&self, set: &PackageSetSource) -> Result<std::path::PathBuf, StoreError> {
+        let SetOrigin::Github { rev, sha256 } = &set.origin else {
+            return Err(StoreError::Nix {
+                message: "only a fetchNixpkgs set is fetched".into(),
+            });
+        };
+        let expr = format!(
+            "builtins.toString (builtins.fetchTarball {{ url = {}; sha256 = {}; }})",
+            super::source::nix_string(&format!(
+                "https://github.com/nixos/nixpkgs/archive/{rev}.tar.gz"
+            )),
+            super::source::nix_string(sha256)
+        );
+        let out = run(self
+            .command("nix-instantiate")
+            .args(["--eval", "--json", "--expr", &expr]))?;
+        let path: String = serde_json::from_slice(&out).map_err(|e| StoreError::Nix {
+            message: format!("cannot read the source path Nix printed: {e}"),
+        })?;
+        Ok(path.into())
+    }
+
     /// Builds the wanted outputs (`(attribute path, output name)`) of `set` in one call;
     /// returns their store paths, in order.
     pub fn build(

@@ -2,7 +2,7 @@
 //! (its native helpers listed, every other name resolved on selection), a resolved package
 //! is a derivation-like set whose `outPath` carries its store path as context.
 
-use super::{Description, PackageMode, PackageSetSource, Packages, UsedOutput};
+use super::{Description, PackageMode, PackageSetSource, Packages, SetOrigin, UsedOutput};
 use crate::native_packages::native_package_set;
 use crate::path::make_store_path;
 use makes_eval::{
@@ -46,12 +46,57 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
         unreachable!("the native package set is a set")
     };
     let mut entries = (*native).clone();
+    entries.insert("lib", lib_thunk(packages, &set), None);
     entries.insert(
         "__makesPackageSet",
         Thunk::value(Value::string(set.as_str())),
         None,
     );
     Value::Attrs(Rc::new(Attrs::open(entries, lookup)))
+}
+
+/// nixpkgs' `lib` of the set: pure Nix, evaluated by makes' own evaluator from the set's
+/// source (`<nixpkgs>` through the search path, a checkout, or what Nix fetched for a pin).
+fn lib_thunk(packages: &Rc<Packages>, set: &str) -> Thunk {
+    let source = packages.set_source(set);
+    let packages = packages.clone();
+    let set = set.to_owned();
+    Thunk::deferred(move |ev| {
+        let Some(source) = source else {
+            return Err(EvalError::other(format!("unknown package set {set}"), None));
+        };
+        let unavailable = |why: String| {
+            package_error(
+                "makes::packages::lib",
+                format!("cannot read nixpkgs' lib of the package set {set}: {why}"),
+                None,
+            )
+        };
+        let root = match &source.origin {
+            SetOrigin::SearchPath(name) => {
+                return ev
+                    .eval_source(
+                        "«makes: lib»",
+                        &format!("import <{name}/lib>"),
+                        packages.project_dir(),
+                    )
+                    .map_err(|e| unavailable(e.to_string()));
+            }
+            SetOrigin::Checkout(dir) => dir.clone(),
+            SetOrigin::Github { .. } => match packages.mode() {
+                PackageMode::Nix(nix) => nix
+                    .fetch_source(&source)
+                    .map_err(|e| unavailable(e.to_string()))?,
+                _ => {
+                    return Err(unavailable(
+                        "a fetchNixpkgs set's source is fetched by Nix (backend \"nix\")".into(),
+                    ))
+                }
+            },
+        };
+        ev.eval_file(&root.join("lib"))
+            .map_err(|e| unavailable(e.to_string()))
+    })
 }
 
 /// The unlisted attributes of a package set (or of a symbolic reference): each a reference
