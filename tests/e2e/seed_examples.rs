@@ -8,27 +8,25 @@ use std::process::Command;
 #[test]
 fn seed_examples_are_read_and_list_their_jobs() {
     let sandbox = Sandbox::new();
-    for (dir, job) in [
-        ("seed-multi-layer", "/multiLayerContainer"),
-        ("seed-single-layer", "/singleLayerContainer"),
-    ] {
-        let out = run(sandbox
-            .makes()
-            .arg("--project")
-            .arg(fixture(dir))
-            .arg("--list"));
-        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{job}\n"));
-    }
+    let out = run(sandbox
+        .makes()
+        .arg("--project")
+        .arg(fixture("seed"))
+        .arg("--list"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/multiLayerContainer\n/singleLayerContainer\n"
+    );
 }
 
 /// `makes show JOB` of a seed example, with neither Nix nor a lock file: package
 /// references stay symbolic.
-fn show(sandbox: &Sandbox, dir: &str, job: &str) -> serde_json::Value {
+fn show(sandbox: &Sandbox, job: &str) -> serde_json::Value {
     let out = run(sandbox
         .makes()
         .env("PATH", "/nonexistent")
         .arg("--project")
-        .arg(fixture(dir))
+        .arg(fixture("seed"))
         .args(["show", job]));
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
@@ -40,7 +38,7 @@ fn package(name: &str) -> serde_json::Value {
 #[test]
 fn the_layered_seed_example_reduces_to_its_spec() {
     let sandbox = Sandbox::new();
-    let doc = show(&sandbox, "seed-multi-layer", "/multiLayerContainer");
+    let doc = show(&sandbox, "/multiLayerContainer");
     assert_eq!(doc["layered"], true);
     assert_eq!(doc["name"], "my-application");
     assert_eq!(doc["tag"], "1.0.0");
@@ -99,7 +97,7 @@ fn the_layered_seed_example_reduces_to_its_spec() {
 #[test]
 fn the_single_layer_seed_example_reduces_to_its_spec() {
     let sandbox = Sandbox::new();
-    let doc = show(&sandbox, "seed-single-layer", "/singleLayerContainer");
+    let doc = show(&sandbox, "/singleLayerContainer");
     assert_eq!(doc["layered"], false);
     assert_eq!(doc["name"], "static-service");
     assert_eq!(doc["tag"], "2.1.0");
@@ -146,7 +144,7 @@ fn building_a_seed_example_without_nix_or_lock_names_the_package_and_the_way_out
         .makes()
         .args(["--packages", "lock"])
         .arg("--project")
-        .arg(fixture("seed-multi-layer"))
+        .arg(fixture("seed"))
         .arg("/multiLayerContainer")
         .output()
         .expect("runs");
@@ -158,7 +156,7 @@ fn building_a_seed_example_without_nix_or_lock_names_the_package_and_the_way_out
         "{stderr}"
     );
     assert!(stderr.contains("run `makes lock`"), "{stderr}");
-    assert!(stderr.contains("makes.nix:"), "{stderr}");
+    assert!(stderr.contains("makes_multi_layer.nix:5:"), "{stderr}");
 }
 
 #[test]
