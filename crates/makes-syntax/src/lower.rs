@@ -612,7 +612,7 @@ impl Lowerer {
                             // Nix names the whole path being defined.
                             path: rest.iter().fold(path, |p, k| join_path(&p, k)),
                             span,
-                            first: existing.span,
+                            first: nix_position(existing),
                         }),
                         None => {
                             let mut inner = PendingSet::new(false);
@@ -664,7 +664,7 @@ impl Lowerer {
             (Some(existing), _) => Err(SyntaxError::DuplicateAttribute {
                 path,
                 span,
-                first: existing.span,
+                first: nix_position(existing),
             }),
         }
     }
@@ -777,6 +777,19 @@ fn static_string(s: &ast::Str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// Where Nix 2.8 says a binding was defined: an inherited name one column before the name
+/// itself (its parser takes the position of the whitespace before it).
+fn nix_position(binding: &PendingBinding) -> Span {
+    let mut span = binding.span;
+    if matches!(
+        binding.value,
+        PendingValue::Inherit(..) | PendingValue::InheritFrom(..)
+    ) {
+        span.start = span.start.saturating_sub(1);
+    }
+    span
 }
 
 fn binary_op(op: ast::BinOpKind) -> BinaryOp {

@@ -36,14 +36,14 @@ pub fn parse_file_in_scope(
     };
     let parse = rnix::Root::parse(&source.text);
     if let Some(err) = parse.errors().first() {
-        return Err(parse_error(err, file, source.text.len()));
+        return Err(parse_error(err, file, &source.text));
     }
     let base_dir = source.path.as_deref().and_then(|p| p.parent());
     lower_root_in_scope(&parse.tree(), file, base_dir, globals, scope)
 }
 
-fn parse_error(err: &ParseError, file: FileId, len: usize) -> SyntaxError {
-    let end = u32::try_from(len).unwrap_or(u32::MAX);
+fn parse_error(err: &ParseError, file: FileId, text: &str) -> SyntaxError {
+    let end = u32::try_from(text.len()).unwrap_or(u32::MAX);
     let at = |r: &TextRange| Span {
         file,
         start: r.start().into(),
@@ -56,6 +56,10 @@ fn parse_error(err: &ParseError, file: FileId, len: usize) -> SyntaxError {
     };
     let (message, span) = match err {
         ParseError::Unexpected(r) => ("unexpected input".to_owned(), at(r)),
+        // rnix stops a path literal before a trailing slash; Nix names the mistake.
+        ParseError::UnexpectedExtra(r) if is_path_with_trailing_slash(&text[*r]) => {
+            ("path has a trailing slash".to_owned(), at(r))
+        }
         ParseError::UnexpectedExtra(r) => {
             ("unexpected input after the expression".to_owned(), at(r))
         }
@@ -83,6 +87,20 @@ fn parse_error(err: &ParseError, file: FileId, len: usize) -> SyntaxError {
         other => (other.to_string(), eof),
     };
     SyntaxError::Parse { message, span }
+}
+
+/// `/a/b/`, `./a/`, `~/a/`: a path literal but for its last slash.
+fn is_path_with_trailing_slash(text: &str) -> bool {
+    let body = text
+        .strip_prefix("~/")
+        .or_else(|| text.strip_prefix("./"))
+        .or_else(|| text.strip_prefix("../"))
+        .or_else(|| text.strip_prefix('/'));
+    body.and_then(|b| b.strip_suffix('/')).is_some_and(|b| {
+        !b.is_empty()
+            && b.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-+/".contains(c))
+    })
 }
 
 fn describe_all(kinds: &[SyntaxKind]) -> String {
