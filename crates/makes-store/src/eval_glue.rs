@@ -6,7 +6,7 @@
 use crate::builder::run_derivation;
 use crate::error::StoreError;
 use crate::local::LocalStore;
-use crate::packages::{package_set_value, PackageSetSource, Packages, SetOrigin};
+use crate::packages::{package_set_value, Overlay, PackageSetSource, Packages, SetOrigin};
 use crate::path::{derivation_output_path, make_store_path, PathInfo, StorePath};
 use makes_eval::{
     make_primop, Attrs, Context, DiskIo, EvalIo, FileKind, NixString, PrimOpFn, Thunk, Value,
@@ -451,15 +451,26 @@ fn fetch_nixpkgs_source(
         };
         for item in items.iter() {
             match item.force(ev)? {
-                Value::Path(p) => overlays.push(std::path::PathBuf::from(p.as_ref())),
+                Value::Path(p) => overlays.push(Overlay::File(std::path::PathBuf::from(p.as_ref()))),
+                // Nix evaluates the overlay: its source text goes to Nix as written.
+                Value::Lambda(closure) => {
+                    let span = closure.def.span;
+                    let text = ev
+                        .sources
+                        .get(span.file)
+                        .and_then(|f| {
+                            f.text
+                                .get(span.start as usize..span.end as usize)
+                                .map(str::to_owned)
+                        })
+                        .ok_or_else(|| err("cannot read the source of an overlay".into()))?;
+                    overlays.push(Overlay::Source(text));
+                }
                 other => {
-                    return Err(makes_eval::EvalError::new(
-                        makes_eval::EvalErrorKind::NotSupported(format!(
-                            "fetchNixpkgs: an overlay given as {} (give the path of a file holding the overlay instead, e.g. overlays = [ ./overlay.nix ])",
-                            other.describe()
-                        )),
-                        None,
-                    ))
+                    return Err(err(format!(
+                        "an overlay is a function (self: super: {{ ... }}) or the path of a file holding one, not {}",
+                        other.describe()
+                    )))
                 }
             }
         }

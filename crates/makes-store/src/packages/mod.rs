@@ -20,7 +20,7 @@ mod values;
 pub use description::Description;
 pub use lock::{LockFile, LockedPackage, LockedPathInfo, LOCK_FILE};
 pub use nix_backend::{nix_available, NixBackend};
-pub use source::{PackageSetSource, SetOrigin};
+pub use source::{Overlay, PackageSetSource, SetOrigin};
 pub use values::package_set_value;
 
 use crate::error::StoreError;

@@ -311,6 +311,35 @@ mod tests {
     }
 
     #[test]
+    fn overlays_written_in_makes_nix_are_applied_by_nix() {
+        if !nix_available() {
+            eprintln!("note: skipping: Nix is not installed");
+            return;
+        }
+        let stand_in = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/nix-packages/stand-in-nixpkgs");
+        let set = PackageSetSource {
+            origin: SetOrigin::Checkout(stand_in),
+            allow_unfree: true,
+            overlays: vec![super::super::Overlay::Source(
+                "self: super: { renamed = super.greeting; version = \"overlaid\"; }".into(),
+            )],
+        };
+        let nix = NixBackend::default();
+        let renamed = nix.describe(&set, &["renamed".into()]).expect("described");
+        assert!(
+            matches!(&renamed, Description::Derivation { name, .. } if name == "greeting-1.0"),
+            "{renamed:?}"
+        );
+        assert_eq!(
+            nix.describe(&set, &["version".into()]).expect("described"),
+            Description::Value {
+                value: serde_json::json!("overlaid")
+            }
+        );
+    }
+
+    #[test]
     fn quoting_keeps_attribute_names_intact() {
         assert_eq!(super::super::source::nix_string("a.b"), "\"a.b\"");
     }

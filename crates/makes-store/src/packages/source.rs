@@ -15,13 +15,23 @@ pub enum SetOrigin {
     Checkout(PathBuf),
 }
 
+/// One overlay of a package set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Overlay {
+    /// A Nix file holding `self: super: { ... }`.
+    File(PathBuf),
+    /// `self: super: { ... }` written in makes.nix: its source text, handed to Nix as it is
+    /// (so it may use only its own arguments and Nix's builtins).
+    Source(String),
+}
+
 /// A package set: its origin and the arguments nixpkgs is imported with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PackageSetSource {
     pub origin: SetOrigin,
     pub allow_unfree: bool,
-    /// Overlay files (each a Nix file holding `self: super: { ... }`), applied in order.
-    pub overlays: Vec<PathBuf>,
+    /// Overlays, applied in order.
+    pub overlays: Vec<Overlay>,
 }
 
 impl PackageSetSource {
@@ -52,7 +62,15 @@ impl PackageSetSource {
             id.push_str(" allowUnfree=false");
         }
         for overlay in &self.overlays {
-            id.push_str(&format!(" overlay={}", relative(overlay)));
+            match overlay {
+                Overlay::File(path) => id.push_str(&format!(" overlay={}", relative(path))),
+                Overlay::Source(text) => {
+                    use sha2::{Digest, Sha256};
+                    let digest = Sha256::digest(text.as_bytes());
+                    let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+                    id.push_str(&format!(" overlay=sha256:{hex}"));
+                }
+            }
         }
         id
     }
@@ -73,7 +91,10 @@ impl PackageSetSource {
         let overlays: Vec<String> = self
             .overlays
             .iter()
-            .map(|p| format!("(import {})", nix_path(p)))
+            .map(|o| match o {
+                Overlay::File(p) => format!("(import {})", nix_path(p)),
+                Overlay::Source(text) => format!("({text})"),
+            })
             .collect();
         format!(
             "(import {source} {{ config = {{ allowUnfree = {}; }}; overlays = [ {} ]; }})",
@@ -123,7 +144,7 @@ mod tests {
         let set = PackageSetSource {
             origin: SetOrigin::Checkout(project.join("nix/pkgs")),
             allow_unfree: true,
-            overlays: vec![project.join("overlay.nix")],
+            overlays: vec![Overlay::File(project.join("overlay.nix"))],
         };
         assert_eq!(
             set.identity(project),
