@@ -4,6 +4,7 @@
 
 mod diagnostic;
 mod error;
+mod indented;
 pub mod ir;
 mod lower;
 mod parse;

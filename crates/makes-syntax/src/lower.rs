@@ -317,7 +317,12 @@ impl Lowerer {
 
     fn string(&mut self, s: &ast::Str) -> Result<ExprKind, SyntaxError> {
         let mut parts = Vec::new();
-        for part in s.normalized_parts() {
+        let normalized = if crate::indented::is_indented(s) {
+            crate::indented::indented_parts(s)
+        } else {
+            s.normalized_parts()
+        };
+        for part in normalized {
             match part {
                 InterpolPart::Literal(text) => {
                     // CR and CRLF were made LF when the source was loaded (`SourceMap::add`).
