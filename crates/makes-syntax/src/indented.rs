@@ -24,7 +24,7 @@ pub(crate) fn is_indented(s: &ast::Str) -> bool {
 /// The parts of the indented string `s`, indentation stripped and escapes resolved.
 pub(crate) fn indented_parts(s: &ast::Str) -> Vec<InterpolPart<String>> {
     let mut pieces = Vec::new();
-    for (index, part) in s.parts().into_iter().enumerate() {
+    for (index, part) in s.parts().enumerate() {
         match part {
             InterpolPart::Interpolation(i) => pieces.push(Piece::Interpolation(i)),
             InterpolPart::Literal(l) => {
