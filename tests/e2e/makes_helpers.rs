@@ -4,7 +4,7 @@
 use crate::common::{run, write_project, Sandbox};
 use std::process::Command;
 
-const PROJECT: &str = r#"{ makeTemplate, makeSearchPaths, makeDerivation, ... }:
+const PROJECT: &str = r#"{ makeTemplate, makeSearchPaths, makeDerivation, toFileJson, ... }:
 let
   tool = makeDerivation {
     name = "tool";
@@ -26,6 +26,7 @@ in {
     replaceBase64.__argSecret__ = "s3cr3t";
     searchPaths.bin = [ tool ];
   };
+  jobs."/json" = toFileJson "settings.json" { b = [ 1 "two" ]; a = tool; };
   jobs."/unused" = makeTemplate { name = "u"; template = "x"; replace.__argUnused__ = "y"; };
   jobs."/left" = makeTemplate { name = "l"; template = "x __argLeft__"; };
   jobs."/invalid" = makeTemplate { name = "i"; template = "x __bad__"; replace.__bad__ = "y"; };
@@ -70,6 +71,18 @@ fn make_search_paths_and_make_template_write_their_template() {
     assert!(body.starts_with("hello world from /nix/store/"), "{text}");
     // replaceBase64 gives the value base64-encoded.
     assert!(body.ends_with("-tool czNjcjN0\n"), "{text}");
+
+    // toFileJson: the file itself, builtins.toJSON of the value (store paths as strings).
+    let out = run(sandbox.makes().arg("--project").arg(&project).arg("/json"));
+    let file = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end());
+    assert!(
+        file.to_string_lossy().ends_with("-settings.json"),
+        "{file:?}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("a file")).expect("JSON");
+    assert_eq!(json["b"], serde_json::json!([1, "two"]));
+    assert!(json["a"].as_str().is_some_and(|p| p.ends_with("-tool")));
 
     for (job, message) in [
         ("/unused", "argument is not being used: __argUnused__"),

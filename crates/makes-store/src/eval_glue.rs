@@ -197,6 +197,10 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
         ("makeScript", make_script),
         ("makeTemplate", make_template),
         ("makeSearchPaths", make_search_paths),
+        (
+            "toFileJson",
+            crate::native_templates::to_file_json_function(recipes),
+        ),
         ("__nixpkgs__", default_set),
         (
             "__packageSetAt",

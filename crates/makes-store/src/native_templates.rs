@@ -34,6 +34,34 @@ fn search_paths(
     Ok(register_template(recipes, template))
 }
 
+/// `toFileJson NAME VALUE`: a file holding `builtins.toJSON VALUE`, built as makes builds it
+/// (a local makeDerivation copying an `envFiles` entry to `$out`).
+pub fn to_file_json_function(recipes: &Recipes) -> Value {
+    let r = recipes.clone();
+    let func: PrimOpFn = Rc::new(move |ev, args| {
+        let name = match args[0].force(ev)? {
+            Value::String(s) => s.as_str().to_owned(),
+            other => return Err(EvalError::type_error("a string", &other, None)),
+        };
+        let value = args[1].force(ev)?;
+        let mut context = makes_eval::Context::default();
+        let json = makes_eval::to_json(ev, &value, &mut context)?.to_string();
+        let mut drv = spec(
+            &name,
+            "cp \"$envAllPath\" \"$out\"\n",
+            BTreeMap::new(),
+            context,
+        );
+        drv.env_files.insert("envAll".to_owned(), json);
+        drv.local = true;
+        let out = derivation_output_path(&drv);
+        let name = drv.name.clone();
+        r.insert(out.clone(), Recipe::Derivation(drv));
+        Ok(package_value(&name, &out))
+    });
+    make_primop("toFileJson", 2, func)
+}
+
 /// `makeTemplate` and `makeSearchPaths`, in that order.
 pub fn template_functions(recipes: &Recipes) -> (Value, Value) {
     let r = recipes.clone();
