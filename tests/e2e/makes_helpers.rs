@@ -102,3 +102,62 @@ fn make_search_paths_and_make_template_write_their_template() {
         assert!(stderr.contains("makes.nix:"), "{job}: {stderr}");
     }
 }
+
+#[test]
+fn fetch_url_downloads_to_nix_s_path_and_checks_the_hash() {
+    let sandbox = Sandbox::new();
+    let files = sandbox.dir.path().join("files");
+    std::fs::create_dir_all(&files).expect("dir");
+    std::fs::write(files.join("hello-fetch.txt"), "hello fetch\n").expect("file");
+    let server = crate::cache_harness::CacheServer::start(&files);
+    let project = sandbox.dir.path().join("fetch");
+    let good = "4c735370fbf3a79b08ebb5ef3fc7d3a91e0206181d6ae94ee4fe5a88882a4f1d";
+    write_project(
+        &project,
+        &format!(
+            r#"{{ fetchUrl, ... }}: {{
+  jobs."/file" = fetchUrl {{ url = "{url}/hello-fetch.txt"; sha256 = "{good}"; }};
+  jobs."/bad" = fetchUrl {{ url = "{url}/hello-fetch.txt"; sha256 = "{bad}"; }};
+  jobs."/missing" = fetchUrl {{ url = "{url}/nope.txt"; sha256 = "{good}"; }};
+}}"#,
+            url = server.url,
+            bad = "0".repeat(64),
+        ),
+    );
+    let out = run(sandbox.makes().arg("--project").arg(&project).arg("/file"));
+    let file = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end());
+    // The path `nix-store --add-fixed sha256` gives the same file: Nix's fetchurl path.
+    assert!(
+        file.ends_with("dsdqjxybqg95ghwphs88dqqyrl5l5fn2-hello-fetch.txt"),
+        "{file:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("file"),
+        "hello fetch\n"
+    );
+
+    for (job, message) in [("/bad", "hash mismatch"), ("/missing", "HTTP 404")] {
+        let out = sandbox
+            .makes()
+            .arg("--project")
+            .arg(&project)
+            .arg(job)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{job}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{job}: {stderr}");
+        assert!(stderr.contains(&server.url), "{job}: {stderr}");
+        // Nothing half-written: the store holds the good file only.
+        let entries: Vec<String> = std::fs::read_dir(sandbox.store().join("store"))
+            .expect("store")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with("hello-fetch.txt") || n.ends_with("nope.txt"))
+            .collect();
+        assert_eq!(
+            entries,
+            ["dsdqjxybqg95ghwphs88dqqyrl5l5fn2-hello-fetch.txt"],
+            "{job}"
+        );
+    }
+}

@@ -118,6 +118,15 @@ pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<S
     Ok(out.as_str().to_owned())
 }
 
+/// `fetchUrl` downloads, with the substituter's HTTP client.
+struct HttpFetcher;
+
+impl makes_store::UrlFetcher for HttpFetcher {
+    fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), String> {
+        makes_substituter::fetch_url(url, out_file).map(|_| ())
+    }
+}
+
 /// Builds the store path `out` and what it needs; returns where it is on disk.
 pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     let show_progress = std::io::stderr().is_terminal();
@@ -143,6 +152,7 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     let builders = Builders {
         images: &images,
         puller: &RegistryPuller,
+        fetcher: &HttpFetcher,
     };
     realise(&session.store, &session.recipes, &builders, out, &progress)
         .map_err(|e| Failure::report(miette::Report::new(e)))?;

@@ -5,15 +5,18 @@
 
 use crate::builder::run_derivation;
 use crate::error::StoreError;
+use crate::hash::parse_sha256;
 use crate::local::LocalStore;
 use crate::packages::{package_set_value, Overlay, PackageSetSource, Packages, SetOrigin};
-use crate::path::{derivation_output_path, make_store_path, PathInfo, StorePath};
+use crate::path::{
+    derivation_output_path, fixed_output_path, make_store_path, PathInfo, StorePath,
+};
 use makes_eval::{
     make_primop, Attrs, Context, DiskIo, EvalIo, FileKind, NixString, PrimOpFn, Thunk, Value,
 };
 use makes_spec::{
-    reduce_derivation_spec, reduce_image_spec, sanitize_derivation_name, Created, DerivationSpec,
-    ImageSpec, PullSpec,
+    reduce_derivation_spec, reduce_fetch_spec, reduce_image_spec, sanitize_derivation_name,
+    Created, DerivationSpec, FetchSpec, ImageSpec, PullSpec,
 };
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -29,6 +32,8 @@ pub enum Recipe {
     Image(ImageSpec),
     /// `dockerTools.pullImage`: an OCI image layout directory fetched by digest.
     Pull(PullSpec),
+    /// `fetchUrl`: one file, checked against its SHA-256.
+    Fetch(FetchSpec),
 }
 
 impl Recipe {
@@ -45,7 +50,7 @@ impl Recipe {
                 .chain(&spec.from_image)
                 .cloned()
                 .collect(),
-            Recipe::Pull(_) => Vec::new(),
+            Recipe::Pull(_) | Recipe::Fetch(_) => Vec::new(),
         }
     }
 }
@@ -186,6 +191,23 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
             },
         ))
     });
+    let r = recipes.clone();
+    let fetch_url: PrimOpFn = Rc::new(move |ev, args| {
+        let arg = args[0].force(ev)?;
+        let spec = reduce_fetch_spec(ev, &arg, None)?;
+        let hash = parse_sha256(&spec.sha256).ok_or_else(|| {
+            makes_eval::EvalError::other(
+                format!(
+                    "fetchUrl: '{}' is not a SHA-256 (nix-base32, hex or sha256-<base64>)",
+                    spec.sha256
+                ),
+                None,
+            )
+        })?;
+        let out = fixed_output_path(&hash, false, &spec.name);
+        r.insert(out.clone(), Recipe::Fetch(spec));
+        Ok(package_value(&out.name, &out))
+    });
     let make_script = crate::native_script::make_script_function(recipes, default_set.clone());
     let (make_template, make_search_paths) = crate::native_templates::template_functions(recipes);
     // makes' `lib` is nixpkgs' lib of its own package set.
@@ -195,6 +217,7 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
     };
     let values = vec![
         ("makeScript", make_script),
+        ("fetchUrl", make_primop("fetchUrl", 1, fetch_url)),
         ("makeTemplate", make_template),
         ("makeSearchPaths", make_search_paths),
         (
@@ -274,10 +297,17 @@ pub trait ImagePuller {
     fn pull_image(&self, spec: &PullSpec, out_dir: &Path) -> Result<(), String>;
 }
 
-/// What `realise` builds images and pulls with.
+/// Downloads files (`fetchUrl`); implemented with an HTTP client.
+pub trait UrlFetcher {
+    /// Writes what `url` answers to the new file `out_file`.
+    fn fetch(&self, url: &str, out_file: &Path) -> Result<(), String>;
+}
+
+/// What `realise` builds images, pulls and downloads with.
 pub struct Builders<'a> {
     pub images: &'a dyn ImageBuilder,
     pub puller: &'a dyn ImagePuller,
+    pub fetcher: &'a dyn UrlFetcher,
 }
 
 /// Builds images, given their closure; implemented by the image builder crate.
@@ -302,6 +332,13 @@ pub enum RealiseError {
     #[error("pulling the image {path} failed: {message}")]
     #[diagnostic(code(makes::store::pull))]
     Pull { path: StorePath, message: String },
+    #[error("fetching {url} into {path} failed: {message}")]
+    #[diagnostic(code(makes::store::fetch))]
+    Fetch {
+        path: StorePath,
+        url: String,
+        message: String,
+    },
     #[error("{path} is not a store path this evaluation knows how to build")]
     #[diagnostic(code(makes::store::unknown_output))]
     UnknownOutput { path: String },
@@ -349,6 +386,32 @@ pub fn realise(
                         path: sp.clone(),
                         message,
                     })
+            })
+        }
+        Recipe::Fetch(spec) => {
+            progress(&format!("fetching {}", spec.url));
+            let expected = parse_sha256(&spec.sha256).ok_or_else(|| RealiseError::Fetch {
+                path: sp.clone(),
+                url: spec.url.clone(),
+                message: format!("'{}' is not a SHA-256", spec.sha256),
+            })?;
+            store.build_output(&sp, &[], |real_out: &Path| {
+                let fail = |message: String| RealiseError::Fetch {
+                    path: sp.clone(),
+                    url: spec.url.clone(),
+                    message,
+                };
+                builders.fetcher.fetch(&spec.url, real_out).map_err(fail)?;
+                let bytes = std::fs::read(real_out).map_err(|e| fail(e.to_string()))?;
+                let found: [u8; 32] = Sha256::digest(&bytes).into();
+                if found != expected {
+                    return Err(fail(format!(
+                        "hash mismatch: expected sha256:{}, got sha256:{}",
+                        crate::nixbase32::encode(&expected),
+                        crate::nixbase32::encode(&found)
+                    )));
+                }
+                Ok(())
             })
         }
         Recipe::Pull(spec) => {

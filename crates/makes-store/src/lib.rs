@@ -34,7 +34,7 @@ pub use error::{Result, StoreError};
 pub use eval_builtins::{project_path_builtin, store_builtins};
 pub use eval_glue::{
     image_output_path, pull_output_path, realise, store_arguments, Builders, ImageBuilder,
-    ImagePuller, RealiseError, Recipe, Recipes, StoreIo,
+    ImagePuller, RealiseError, Recipe, Recipes, StoreIo, UrlFetcher,
 };
 pub use gc::GcReport;
 pub use local::LocalStore;
@@ -42,7 +42,7 @@ pub use nar::{nar_hash_and_size, write_nar, HashingWriter};
 pub use nar_add::StagedNar;
 pub use nar_read::restore_nar;
 pub use path::{
-    derivation_output_path, make_store_path, source_store_path, validate_name, PathInfo, StorePath,
-    STORE_DIR,
+    derivation_output_path, fixed_output_path, make_store_path, source_store_path, validate_name,
+    PathInfo, StorePath, STORE_DIR,
 };
 pub use sandbox::{run_script_as_root, RootScript};

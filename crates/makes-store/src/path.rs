@@ -156,6 +156,19 @@ const DERIVATION_TAG: &[u8] = b"makes-derivation-v1\0";
 /// canonical serialisation covers every field of the spec (name, builder, env, env files,
 /// search paths, sha256, local, input paths) with length prefixes, in a fixed order. The same
 /// spec always gives the same path; any change to it gives another.
+/// Nix's path of a fixed-output derivation's `out` with a SHA-256: flat (the file's own
+/// hash, as `fetchurl` pins it) or recursive (the NAR's). The same path Nix computes, so a
+/// file fetched by makes and by Nix lands at the same place.
+pub fn fixed_output_path(hash: &[u8; 32], recursive: bool, name: &str) -> StorePath {
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    let inner = format!(
+        "fixed:out:{}sha256:{hex}:",
+        if recursive { "r:" } else { "" }
+    );
+    let digest: [u8; 32] = Sha256::digest(inner.as_bytes()).into();
+    make_store_path("output:out", &digest, name)
+}
+
 pub fn derivation_output_path(spec: &DerivationSpec) -> StorePath {
     let mut hasher = Sha256::new();
     hasher.update(DERIVATION_TAG);
@@ -288,6 +301,19 @@ mod tests {
             local: false,
             input_paths: vec![],
         }
+    }
+
+    #[test]
+    fn fixed_output_paths_are_nix_s() {
+        // `nix-store --add-fixed sha256 hello-fetch.txt` of a file holding "hello fetch\n".
+        let hash = crate::hash::parse_sha256(
+            "4c735370fbf3a79b08ebb5ef3fc7d3a91e0206181d6ae94ee4fe5a88882a4f1d",
+        )
+        .expect("a hex SHA-256");
+        assert_eq!(
+            fixed_output_path(&hash, false, "hello-fetch.txt").to_absolute(),
+            "/nix/store/dsdqjxybqg95ghwphs88dqqyrl5l5fn2-hello-fetch.txt"
+        );
     }
 
     #[test]

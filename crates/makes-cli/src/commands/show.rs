@@ -34,6 +34,12 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
             Some(Recipe::Image(spec)) => image_spec_json(&spec),
             Some(Recipe::Derivation(spec)) => derivation_spec_json(&spec),
             Some(Recipe::Pull(spec)) => pull_spec_json(&spec),
+            Some(Recipe::Fetch(spec)) => serde_json::json!({
+                "kind": "fetchUrl",
+                "url": spec.url,
+                "sha256": spec.sha256,
+                "name": spec.name,
+            }),
             None => {
                 return Err(Failure::message(format!(
                     "the job '{job}' names {out}, which no makes function made: there is no spec to show"
