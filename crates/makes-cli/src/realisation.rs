@@ -125,6 +125,15 @@ impl makes_store::UrlFetcher for HttpFetcher {
     fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), String> {
         makes_substituter::fetch_url(url, out_file).map(|_| ())
     }
+
+    fn fetch_archive(
+        &self,
+        url: &str,
+        out_dir: &std::path::Path,
+        strip_root: bool,
+    ) -> Result<(), String> {
+        makes_substituter::fetch_archive(url, out_dir, strip_root)
+    }
 }
 
 /// Builds the store path `out` and what it needs; returns where it is on disk.

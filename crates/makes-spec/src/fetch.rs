@@ -1,5 +1,7 @@
-//! `FetchSpec`: what makes' `fetchUrl { url; sha256; }` asks for (nixpkgs' `fetchurl`: one
-//! file, pinned by the SHA-256 of its bytes), and its reduction.
+//! `FetchSpec`: what makes' fetchers ask for, and their reduction: `fetchUrl { url; sha256; }`
+//! (nixpkgs' `fetchurl`: one file, pinned by the SHA-256 of its bytes), `fetchArchive { url;
+//! sha256; stripRoot ? true; }` and `fetchGithub { owner; repo; rev; sha256; }` (nixpkgs'
+//! `fetchzip`/`fetchFromGitHub`: an unpacked tarball, pinned by the SHA-256 of its NAR).
 
 use crate::error::SpecError;
 use crate::reduce::Fields;
@@ -14,8 +16,15 @@ pub struct FetchSpec {
     pub url: String,
     /// The SHA-256 of the file, as given (nix-base32, hex or SRI).
     pub sha256: String,
-    /// The store name: `name`, else the URL's last segment (as nixpkgs' `baseNameOf url`).
+    /// The store name: `name`, else the URL's last segment (as nixpkgs' `baseNameOf url`), or
+    /// `source` for archives.
     pub name: String,
+    /// An archive, unpacked into a directory (the hash is its NAR's).
+    #[serde(default)]
+    pub unpack: bool,
+    /// With `unpack`: the archive's one top-level directory is the result.
+    #[serde(default)]
+    pub strip_root: bool,
 }
 
 const ARGS: &[&str] = &["name", "sha256", "url"];
@@ -56,5 +65,57 @@ pub fn reduce_fetch_spec(
         url,
         sha256,
         name: sanitize_derivation_name(&name),
+        unpack: false,
+        strip_root: false,
+    })
+}
+
+/// `fetchArchive { url; sha256; stripRoot ? true; name ? "source"; }` and
+/// `fetchGithub { owner; repo; rev; sha256; name ? "source"; }`.
+pub fn reduce_fetch_archive_spec(
+    ev: &Evaluator,
+    args: &Value,
+    function: &'static str,
+    span: Option<Span>,
+) -> Result<FetchSpec, SpecError> {
+    let f = Fields::new(ev, args, "the fetcher's argument", span)?;
+    let github = function == "fetchGithub";
+    let known: &[&str] = if github {
+        &["name", "owner", "repo", "rev", "sha256"]
+    } else {
+        &["name", "sha256", "stripRoot", "url"]
+    };
+    f.reject_unknown(function, known)?;
+    let required = |name: &str| -> Result<String, SpecError> {
+        f.string(name)?.ok_or_else(|| SpecError::MissingAttribute {
+            function,
+            attr: name.into(),
+            span,
+        })
+    };
+    let url = if github {
+        let (owner, repo, rev) = (required("owner")?, required("repo")?, required("rev")?);
+        format!("https://github.com/{owner}/{repo}/archive/{rev}.tar.gz")
+    } else {
+        let url = required("url")?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(SpecError::Invalid {
+                attr: "url".into(),
+                message: format!("'{url}' is not an http:// or https:// URL"),
+                span: f.span_of("url"),
+            });
+        }
+        url
+    };
+    Ok(FetchSpec {
+        url,
+        sha256: required("sha256")?,
+        name: sanitize_derivation_name(&f.string("name")?.unwrap_or_else(|| "source".into())),
+        unpack: true,
+        strip_root: if github {
+            true
+        } else {
+            f.bool("stripRoot")?.unwrap_or(true)
+        },
     })
 }

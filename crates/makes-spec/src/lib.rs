@@ -22,7 +22,7 @@ mod show;
 pub use deploy::{reduce_deploy_spec, DeploySpec};
 pub use derivation::{DerivationSpec, SearchPaths};
 pub use error::SpecError;
-pub use fetch::{reduce_fetch_spec, FetchSpec};
+pub use fetch::{reduce_fetch_archive_spec, reduce_fetch_spec, FetchSpec};
 pub use image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
 pub use project::{find_project_dir, load_project, Job, JobKind, Project, MAKES_ARGUMENTS};
 pub use pull::{reduce_pull_spec, PullSpec};

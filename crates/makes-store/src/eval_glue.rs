@@ -208,6 +208,27 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
         r.insert(out.clone(), Recipe::Fetch(spec));
         Ok(package_value(&out.name, &out))
     });
+    let archive_fetchers: Vec<(&'static str, Value)> = ["fetchArchive", "fetchGithub"]
+        .into_iter()
+        .map(|function| {
+            let r = recipes.clone();
+            let func: PrimOpFn = Rc::new(move |ev, args| {
+                let arg = args[0].force(ev)?;
+                let spec = makes_spec::reduce_fetch_archive_spec(ev, &arg, function, None)?;
+                let hash = parse_sha256(&spec.sha256).ok_or_else(|| {
+                    makes_eval::EvalError::other(
+                        format!("{function}: '{}' is not a SHA-256", spec.sha256),
+                        None,
+                    )
+                })?;
+                // The NAR hash of the unpacked tree: a recursive fixed-output path.
+                let out = fixed_output_path(&hash, true, &spec.name);
+                r.insert(out.clone(), Recipe::Fetch(spec));
+                Ok(package_value(&out.name, &out))
+            });
+            (function, make_primop(function, 1, func))
+        })
+        .collect();
     let make_script = crate::native_script::make_script_function(recipes, default_set.clone());
     let (make_template, make_search_paths) = crate::native_templates::template_functions(recipes);
     // makes' `lib` is nixpkgs' lib of its own package set.
@@ -244,6 +265,7 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
     ];
     values
         .into_iter()
+        .chain(archive_fetchers)
         .map(|(name, value)| (name, Thunk::value(value)))
         .chain(lib.map(|lib| ("lib", lib)))
         .collect()
@@ -301,6 +323,9 @@ pub trait ImagePuller {
 pub trait UrlFetcher {
     /// Writes what `url` answers to the new file `out_file`.
     fn fetch(&self, url: &str, out_file: &Path) -> Result<(), String>;
+    /// Unpacks the archive at `url` into the new directory `out_dir` (its one top-level
+    /// directory's contents with `strip_root`).
+    fn fetch_archive(&self, url: &str, out_dir: &Path, strip_root: bool) -> Result<(), String>;
 }
 
 /// What `realise` builds images, pulls and downloads with.
@@ -401,9 +426,19 @@ pub fn realise(
                     url: spec.url.clone(),
                     message,
                 };
-                builders.fetcher.fetch(&spec.url, real_out).map_err(fail)?;
-                let bytes = std::fs::read(real_out).map_err(|e| fail(e.to_string()))?;
-                let found: [u8; 32] = Sha256::digest(&bytes).into();
+                let found: [u8; 32] = if spec.unpack {
+                    builders
+                        .fetcher
+                        .fetch_archive(&spec.url, real_out, spec.strip_root)
+                        .map_err(fail)?;
+                    crate::nar::nar_hash_and_size(real_out)
+                        .map_err(|e| fail(e.to_string()))?
+                        .0
+                } else {
+                    builders.fetcher.fetch(&spec.url, real_out).map_err(fail)?;
+                    let bytes = std::fs::read(real_out).map_err(|e| fail(e.to_string()))?;
+                    Sha256::digest(&bytes).into()
+                };
                 if found != expected {
                     return Err(fail(format!(
                         "hash mismatch: expected sha256:{}, got sha256:{}",

@@ -160,6 +160,10 @@ const DERIVATION_TAG: &[u8] = b"makes-derivation-v1\0";
 /// hash, as `fetchurl` pins it) or recursive (the NAR's). The same path Nix computes, so a
 /// file fetched by makes and by Nix lands at the same place.
 pub fn fixed_output_path(hash: &[u8; 32], recursive: bool, name: &str) -> StorePath {
+    // Nix's special case: a recursive SHA-256 is addressed as a source (as `builtins.path`).
+    if recursive {
+        return make_store_path("source", hash, name);
+    }
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     let inner = format!(
         "fixed:out:{}sha256:{hex}:",
@@ -313,6 +317,13 @@ mod tests {
         assert_eq!(
             fixed_output_path(&hash, false, "hello-fetch.txt").to_absolute(),
             "/nix/store/dsdqjxybqg95ghwphs88dqqyrl5l5fn2-hello-fetch.txt"
+        );
+        // `nix-store --add-fixed --recursive sha256 source` of a two-file tree.
+        let nar = crate::hash::parse_sha256("094bnp8cglkhjjrmh71klab5n8md0vzjfayj4a4xbjp4p8nrnwl0")
+            .expect("a nix-base32 SHA-256");
+        assert_eq!(
+            fixed_output_path(&nar, true, "source").to_absolute(),
+            "/nix/store/77xd7g3p8wx784ck4agqw4dj7794bzgn-source"
         );
     }
 

@@ -12,6 +12,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 /// A compression of NAR files in binary caches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Compression {
+    Gzip,
     Xz,
     Zstd,
     Bzip2,
@@ -41,6 +42,9 @@ pub(crate) fn with_decompressed<T>(
 ) -> Result<T, String> {
     match compression {
         Compression::None => Ok(consume(&mut BufReader::new(body))),
+        Compression::Gzip => Ok(consume(&mut flate2::read::MultiGzDecoder::new(
+            BufReader::new(body),
+        ))),
         Compression::Bzip2 => Ok(consume(&mut bzip2::read::MultiBzDecoder::new(
             BufReader::new(body),
         ))),

@@ -35,10 +35,11 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
             Some(Recipe::Derivation(spec)) => derivation_spec_json(&spec),
             Some(Recipe::Pull(spec)) => pull_spec_json(&spec),
             Some(Recipe::Fetch(spec)) => serde_json::json!({
-                "kind": "fetchUrl",
+                "kind": if spec.unpack { "fetchArchive" } else { "fetchUrl" },
                 "url": spec.url,
                 "sha256": spec.sha256,
                 "name": spec.name,
+                "stripRoot": spec.unpack.then_some(spec.strip_root),
             }),
             None => {
                 return Err(Failure::message(format!(
