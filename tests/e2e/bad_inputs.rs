@@ -90,7 +90,8 @@ fn cases() -> Vec<Case> {
         case("{\n  imports = \"x\";\n}\n".into(), "'imports' must be a list of paths", 2),
         case("{\n  jobs.\"/x\" = {\n}\n".into(), "syntax error", 4),
         case("{ makeContainerImage, ... }:\n{\n  jobs.\"/x\" = makeContainerImage { name = nam; };\n}\n".into(), "undefined variable 'nam'", 3),
-        case("{ fetchUrl, ... }:\n{\n  jobs.\"/x\" = fetchUrl { };\n}\n".into(), "fetchUrl is not supported yet", 3),
+        case("{ fetchUrl, ... }:\n{\n  jobs.\"/x\" = fetchUrl { };\n}\n".into(), "fetchUrl requires the attribute 'url'", 3),
+        case("{ fromYaml, ... }:\n{\n  jobs.\"/x\" = fromYaml \"a: 1\";\n}\n".into(), "fromYaml is not supported yet", 3),
     ]
 }
 
