@@ -75,6 +75,15 @@ pub(super) fn makes_arguments(
             context,
         )))
     });
+    let from_yaml: PrimOpFn = Rc::new(|ev, a| match a[0].force(ev)? {
+        Value::String(s) => super::yaml::from_yaml(s.as_str()),
+        other => Err(EvalError::type_error("a string", &other, None)),
+    });
+    args.insert(
+        "fromYaml",
+        Thunk::value(make_primop("fromYaml", 1, from_yaml)),
+        None,
+    );
     args.insert(
         "toBashArray",
         Thunk::value(make_primop("toBashArray", 1, to_bash_array)),

@@ -4,6 +4,7 @@
 
 mod arguments;
 mod legacy;
+mod yaml;
 
 use crate::error::SpecError;
 use arguments::makes_arguments;
