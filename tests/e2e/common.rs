@@ -119,6 +119,14 @@ pub fn have_tool(tool: &str) -> bool {
     found
 }
 
+/// Whether the tests run as root (some need to chown to other users or write /nix/store).
+pub fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     let out = cmd
         .output()

@@ -78,6 +78,23 @@ fn oci_and_docker_archives_are_accepted_as_from_image() {
 
 /// A single-layer image whose runAsRoot creates a user, chowns a directory and deletes a file
 /// of its base image.
+/// Builds the registry tests' base image, then the project `makes_nix` (in `dir`) whose
+/// `/derived` job takes it as `./base-oci.tar`; returns both archives.
+fn build_on_base(
+    sandbox: &Sandbox,
+    dir: &str,
+    makes_nix: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let base_project = sandbox.dir.path().join("base");
+    write_project(&base_project, BASE);
+    let base = sandbox.build(&base_project, "/base");
+    let project = sandbox.dir.path().join(dir);
+    write_project(&project, makes_nix);
+    std::fs::copy(&base, project.join("base-oci.tar")).expect("copy the base");
+    let result = sandbox.build(&project, "/derived");
+    (base, result)
+}
+
 const RUN_AS_ROOT_ON_BASE: &str = r##"{ makeContainerImage, ... }:
 {
   jobs."/derived" = makeContainerImage {
@@ -98,24 +115,14 @@ const RUN_AS_ROOT_ON_BASE: &str = r##"{ makeContainerImage, ... }:
 
 #[test]
 fn run_as_root_on_a_base_image_changes_and_deletes_its_files() {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
+    let is_root = crate::common::running_as_root();
     if !is_root || !["skopeo", "umoci", "runc"].iter().all(|t| have_tool(t)) {
         eprintln!("note: skipping: needs root (chown to another user) and the image tools");
         return;
     }
     let sandbox = Sandbox::new();
-    let base_project = sandbox.dir.path().join("base");
-    write_project(&base_project, BASE);
-    let base = sandbox.build(&base_project, "/base");
+    let (base, result) = build_on_base(&sandbox, "on-base", RUN_AS_ROOT_ON_BASE);
     let base_diff_ids = diff_ids(&format!("oci-archive:{}", base.display()));
-
-    let project = sandbox.dir.path().join("on-base");
-    write_project(&project, RUN_AS_ROOT_ON_BASE);
-    std::fs::copy(&base, project.join("base-oci.tar")).expect("copy the base");
-    let result = sandbox.build(&project, "/derived");
     let ids = diff_ids(&format!("oci-archive:{}", result.display()));
     assert_eq!(
         ids.len(),
@@ -206,22 +213,13 @@ in {
 
 #[test]
 fn fake_root_commands_with_fakechroot_on_a_base_image() {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
+    let is_root = crate::common::running_as_root();
     if !is_root || !["skopeo", "umoci", "runc"].iter().all(|t| have_tool(t)) {
         eprintln!("note: skipping: needs root (chown to another user) and the image tools");
         return;
     }
     let sandbox = Sandbox::new();
-    let base_project = sandbox.dir.path().join("base");
-    write_project(&base_project, BASE);
-    let base = sandbox.build(&base_project, "/base");
-    let project = sandbox.dir.path().join("fakechroot-on-base");
-    write_project(&project, FAKECHROOT_ON_BASE);
-    std::fs::copy(&base, project.join("base-oci.tar")).expect("copy the base");
-    let result = sandbox.build(&project, "/derived");
+    let (_, result) = build_on_base(&sandbox, "fakechroot-on-base", FAKECHROOT_ON_BASE);
     // The base's shell and file, the owner fakeRootCommands set.
     assert_eq!(
         run_image(

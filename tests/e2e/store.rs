@@ -325,10 +325,7 @@ fn gc_keeps_what_out_links_reach_and_removes_the_rest() {
 
 #[test]
 fn an_unprivileged_user_builds_the_same_image() {
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
+    let is_root = crate::common::running_as_root();
     if !is_root || !crate::common::have_tool("setpriv") {
         eprintln!("note: skipping: needs root to switch to an unprivileged user");
         return;

@@ -130,6 +130,40 @@ impl<'a> Fields<'a> {
         Ok(path.to_owned())
     }
 
+    /// A script given as text (its context joined to `context`) or as a path (the file's
+    /// content), as makes reads `builder`, `entrypoint` and `template`.
+    pub fn script_text(
+        &self,
+        name: &str,
+        context: &mut makes_eval::Context,
+    ) -> Result<Option<String>, SpecError> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(Value::String(s)) => {
+                s.merge_context_into(context);
+                Ok(Some(s.as_str().to_owned()))
+            }
+            Some(Value::Path(p)) => {
+                let bytes = self
+                    .ev
+                    .io
+                    .read_file(std::path::Path::new(&*p))
+                    .map_err(|e| SpecError::Invalid {
+                        attr: name.into(),
+                        message: format!("cannot read '{p}': {e}"),
+                        span: self.span_of(name),
+                    })?;
+                Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+            }
+            Some(other) => Err(SpecError::WrongType {
+                attr: name.into(),
+                expected: "a string or a path",
+                found: other.describe().to_owned(),
+                span: self.span_of(name),
+            }),
+        }
+    }
+
     /// Fails on any attribute not in `known`.
     pub fn reject_unknown(&self, function: &'static str, known: &[&str]) -> Result<(), SpecError> {
         for name in self.attrs.names() {

@@ -57,39 +57,14 @@ pub fn reduce_derivation_spec(
             attr: "name".into(),
             span,
         })?;
-    let builder = match f.get("builder")? {
-        None => {
-            return Err(SpecError::MissingAttribute {
+    // A path builder is the content of the file.
+    let builder =
+        f.script_text("builder", &mut context)?
+            .ok_or_else(|| SpecError::MissingAttribute {
                 function: "makeDerivation",
                 attr: "builder".into(),
                 span,
-            })
-        }
-        Some(Value::String(s)) => {
-            s.merge_context_into(&mut context);
-            s.as_str().to_owned()
-        }
-        // A path builder is the content of the file.
-        Some(Value::Path(p)) => {
-            let bytes =
-                ev.io
-                    .read_file(std::path::Path::new(&*p))
-                    .map_err(|e| SpecError::Invalid {
-                        attr: "builder".into(),
-                        message: format!("cannot read '{p}': {e}"),
-                        span: f.span_of("builder"),
-                    })?;
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
-        Some(other) => {
-            return Err(SpecError::WrongType {
-                attr: "builder".into(),
-                expected: "a string or a path",
-                found: other.describe().to_owned(),
-                span: f.span_of("builder"),
-            })
-        }
-    };
+            })?;
 
     let env = string_map(&f, "env", &mut context)?;
     let env_files = string_map(&f, "envFiles", &mut context)?;

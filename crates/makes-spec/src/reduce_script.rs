@@ -53,33 +53,10 @@ pub fn reduce_script_spec(
         span,
     };
     let name = sanitize_derivation_name(&f.string("name")?.ok_or_else(|| required("name"))?);
-    let mut entrypoint = match f.get("entrypoint")? {
-        None => return Err(required("entrypoint")),
-        Some(Value::String(s)) => {
-            s.merge_context_into(&mut context);
-            s.as_str().to_owned()
-        }
-        // A path entrypoint is the content of the file, as makeTemplate reads it.
-        Some(Value::Path(p)) => {
-            let bytes =
-                ev.io
-                    .read_file(std::path::Path::new(&*p))
-                    .map_err(|e| SpecError::Invalid {
-                        attr: "entrypoint".into(),
-                        message: format!("cannot read '{p}': {e}"),
-                        span: f.span_of("entrypoint"),
-                    })?;
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
-        Some(other) => {
-            return Err(SpecError::WrongType {
-                attr: "entrypoint".into(),
-                expected: "a string or a path",
-                found: other.describe().to_owned(),
-                span: f.span_of("entrypoint"),
-            })
-        }
-    };
+    // A path entrypoint is the content of the file, as makeTemplate reads it.
+    let mut entrypoint = f
+        .script_text("entrypoint", &mut context)?
+        .ok_or_else(|| required("entrypoint"))?;
     // The entrypoint is a makeTemplate in makes: the same placeholder rules.
     replace_placeholders(&f, &mut entrypoint, &mut context)?;
     let search_paths = match f.get("searchPaths")? {

@@ -136,32 +136,7 @@ pub fn reduce_template_spec(
         span,
     })?;
     let mut context = Context::default();
-    let mut text = match f.get("template")? {
-        None => String::new(),
-        Some(Value::String(s)) => {
-            s.merge_context_into(&mut context);
-            s.as_str().to_owned()
-        }
-        Some(Value::Path(p)) => {
-            let bytes =
-                ev.io
-                    .read_file(std::path::Path::new(&*p))
-                    .map_err(|e| SpecError::Invalid {
-                        attr: "template".into(),
-                        message: format!("cannot read '{p}': {e}"),
-                        span: f.span_of("template"),
-                    })?;
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
-        Some(other) => {
-            return Err(SpecError::WrongType {
-                attr: "template".into(),
-                expected: "a string or a path",
-                found: other.describe().to_owned(),
-                span: f.span_of("template"),
-            })
-        }
-    };
+    let mut text = f.script_text("template", &mut context)?.unwrap_or_default();
     if let Some(sp) = f.get("searchPaths")? {
         if !matches!(&sp, Value::Attrs(a) if a.is_empty()) {
             let source = search_paths_template(&sp).map_err(SpecError::Eval)?;
