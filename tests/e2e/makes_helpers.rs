@@ -4,6 +4,20 @@
 use crate::common::{run, write_project, Sandbox};
 use std::process::Command;
 
+/// Runs `job`, which must fail with exit code 1 and nothing on stdout; returns stderr.
+fn failing_job(sandbox: &Sandbox, project: &std::path::Path, job: &str) -> String {
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(project)
+        .arg(job)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{job}");
+    assert!(out.stdout.is_empty(), "{job}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 const PROJECT: &str = r#"{ makeTemplate, makeSearchPaths, makeDerivation, toFileJson, ... }:
 let
   tool = makeDerivation {
@@ -89,15 +103,7 @@ fn make_search_paths_and_make_template_write_their_template() {
         ("/left", "__argLeft__ is not replaced"),
         ("/invalid", "invalid placeholder '__bad__'"),
     ] {
-        let out = sandbox
-            .makes()
-            .arg("--project")
-            .arg(&project)
-            .arg(job)
-            .output()
-            .expect("runs");
-        assert_eq!(out.status.code(), Some(1), "{job}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = failing_job(&sandbox, &project, job);
         assert!(stderr.contains(message), "{job}: {stderr}");
         assert!(stderr.contains("makes.nix:"), "{job}: {stderr}");
     }
@@ -137,15 +143,7 @@ fn fetch_url_downloads_to_nix_s_path_and_checks_the_hash() {
     );
 
     for (job, message) in [("/bad", "hash mismatch"), ("/missing", "HTTP 404")] {
-        let out = sandbox
-            .makes()
-            .arg("--project")
-            .arg(&project)
-            .arg(job)
-            .output()
-            .expect("runs");
-        assert_eq!(out.status.code(), Some(1), "{job}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = failing_job(&sandbox, &project, job);
         assert!(stderr.contains(message), "{job}: {stderr}");
         assert!(stderr.contains(&server.url), "{job}: {stderr}");
         // Nothing half-written: the store holds the good file only.

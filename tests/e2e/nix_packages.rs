@@ -17,6 +17,14 @@ pub fn project(sandbox: &Sandbox) -> PathBuf {
     dir
 }
 
+/// Nix and the tools that read and run images are installed (else the test is skipped, or
+/// fails under MAKES_REQUIRE_TOOLS=1).
+fn nix_and_image_tools() -> bool {
+    ["nix-build", "skopeo", "umoci", "runc"]
+        .iter()
+        .all(|t| have_tool(t))
+}
+
 /// `makes` with Nix's substituters off (the stand-in packages are built, never fetched).
 pub fn makes_with_nix(sandbox: &Sandbox) -> Command {
     let mut cmd = sandbox.makes();
@@ -56,7 +64,7 @@ fn nix_out_path(project: &Path, attr: &str) -> String {
 
 #[test]
 fn nix_backend_builds_the_packages_and_the_image_runs() {
-    if !(have_tool("nix-build") && have_tool("skopeo") && have_tool("umoci") && have_tool("runc")) {
+    if !nix_and_image_tools() {
         return;
     }
     let sandbox = Sandbox::new();
@@ -308,7 +316,7 @@ fn locked_output(lock_file: &Path, attr: &str) -> makes_store::StorePath {
 
 #[test]
 fn without_nix_the_lock_file_and_a_signed_cache_give_the_same_image() {
-    if !(have_tool("nix-build") && have_tool("skopeo") && have_tool("umoci") && have_tool("runc")) {
+    if !nix_and_image_tools() {
         return;
     }
     // With Nix: the image, and the lock file.
@@ -388,7 +396,7 @@ fn without_nix_the_lock_file_and_a_signed_cache_give_the_same_image() {
 
 #[test]
 fn the_default_package_set_is_nixpkgs_from_nix_path() {
-    if !(have_tool("nix-build") && have_tool("skopeo") && have_tool("umoci") && have_tool("runc")) {
+    if !nix_and_image_tools() {
         return;
     }
     let sandbox = Sandbox::new();

@@ -104,24 +104,9 @@ impl PackageSetSource {
     }
 }
 
-/// A Nix string literal holding `s`.
+/// A Nix string literal holding `s` (the evaluator's own quoting).
 pub fn nix_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    makes_eval::quote_string(s)
 }
 
 /// A Nix expression for the absolute path `p`, whatever characters it holds.
