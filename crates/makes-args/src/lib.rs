@@ -1,0 +1,78 @@
+//! makes' arguments, in one place: the table of every name any makes release passes to a
+//! module ([`ARGUMENTS`], with the releases that pass it and what implements it) and
+//! [`makes_arguments`], which gives each its value for one project. Pure helpers are Nix
+//! (`nix/args/helpers.nix`, evaluated by makes with the other arguments in scope); those
+//! that need the store come from the store's glue; those not implemented fail when used,
+//! naming the argument.
+
+mod native;
+mod nix_helpers;
+mod table;
+mod unsupported;
+mod yaml;
+
+pub use table::{Argument, Provider, ARGUMENTS};
+
+use makes_eval::{Attrs, Thunk};
+use makes_spec::Release;
+use makes_store::packages::Packages;
+use makes_store::{project_path_builtin, store_arguments, LocalStore};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::rc::Rc;
+
+/// What the arguments of one project are made from.
+pub struct ArgumentContext<'a> {
+    pub store: &'a LocalStore,
+    pub packages: &'a Rc<Packages>,
+    pub project_dir: &'a Path,
+    /// The build time (`created = "now"` images only).
+    pub now: &'a str,
+    /// The release whose rules apply.
+    pub release: Release,
+}
+
+/// Every makes argument for the project of `cx` (all releases' names), plus the loader's
+/// `__packageSetAt`. `inputs` and `outputs` are left to the project loader.
+pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
+    let mut store: HashMap<&'static str, Thunk> = store_arguments(cx.packages, cx.now)
+        .into_iter()
+        .collect();
+    store.insert(
+        "projectPath",
+        Thunk::value(project_path_builtin(cx.store, cx.project_dir)),
+    );
+    let native: HashMap<&'static str, Thunk> =
+        native::native_arguments(cx.project_dir).into_iter().collect();
+    // The Nix helpers see the finished set, filled in below.
+    let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+    let helpers = nix_helpers::helpers(this.clone(), cx.release, cx.project_dir);
+    let mut args = Vec::new();
+    for a in ARGUMENTS {
+        let value = match a.provider {
+            Provider::Store => store
+                .remove(a.name)
+                .unwrap_or_else(|| unsupported::value(a.name)),
+            Provider::Native => native
+                .get(a.name)
+                .cloned()
+                .unwrap_or_else(|| unsupported::value(a.name)),
+            Provider::Nix => nix_helpers::select(&helpers, a.name),
+            Provider::Project => continue,
+            Provider::NotYetFunction => unsupported::function(a.name),
+            Provider::NotYetValue => unsupported::value(a.name),
+        };
+        args.push((a.name, value));
+    }
+    let mut set = Attrs::new();
+    for (name, value) in &args {
+        set.insert(*name, value.clone(), None);
+    }
+    *this.borrow_mut() = Some(Rc::new(set));
+    // `__packageSetAt` serves `inputs.nixpkgs = ./path`; it is no makes argument.
+    if let Some(at) = store.remove("__packageSetAt") {
+        args.push(("__packageSetAt", at));
+    }
+    args
+}
