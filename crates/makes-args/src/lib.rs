@@ -36,15 +36,15 @@ pub struct ArgumentContext<'a> {
 /// Every makes argument for the project of `cx` (all releases' names), plus the loader's
 /// `__packageSetAt`. `inputs` and `outputs` are left to the project loader.
 pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
-    let mut store: HashMap<&'static str, Thunk> = store_arguments(cx.packages, cx.now)
-        .into_iter()
-        .collect();
+    let mut store: HashMap<&'static str, Thunk> =
+        store_arguments(cx.packages, cx.now).into_iter().collect();
     store.insert(
         "projectPath",
         Thunk::value(project_path_builtin(cx.store, cx.project_dir)),
     );
-    let native: HashMap<&'static str, Thunk> =
-        native::native_arguments(cx.project_dir).into_iter().collect();
+    let native: HashMap<&'static str, Thunk> = native::native_arguments(cx.project_dir)
+        .into_iter()
+        .collect();
     // The Nix helpers see the finished set, filled in below.
     let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
     let helpers = nix_helpers::helpers(this.clone(), cx.release, cx.project_dir);

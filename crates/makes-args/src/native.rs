@@ -28,6 +28,9 @@ pub(crate) fn native_arguments(dir: &Path) -> Vec<(&'static str, Thunk)> {
             "toDerivationName",
             Thunk::value(make_primop("toDerivationName", 1, to_name)),
         ),
-        ("fromYaml", Thunk::value(make_primop("fromYaml", 1, from_yaml))),
+        (
+            "fromYaml",
+            Thunk::value(make_primop("fromYaml", 1, from_yaml)),
+        ),
     ]
 }

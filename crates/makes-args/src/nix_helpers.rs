@@ -13,7 +13,10 @@ const HELPERS: &str = include_str!("../../../nix/args/helpers.nix");
 
 /// `(name in helpers.nix, makes' template)`.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("libGit", include_str!("../../../nix/args/templates/lib-git.sh")),
+    (
+        "libGit",
+        include_str!("../../../nix/args/templates/lib-git.sh"),
+    ),
     (
         "makeEnvVars",
         include_str!("../../../nix/args/templates/make-env-vars.sh"),
@@ -73,7 +76,11 @@ pub(crate) fn helpers(
             Thunk::value(Value::string(release.to_string())),
             None,
         );
-        arg.insert("templates", Thunk::value(Value::Attrs(Rc::new(templates))), None);
+        arg.insert(
+            "templates",
+            Thunk::value(Value::Attrs(Rc::new(templates))),
+            None,
+        );
         let no_span = Span {
             file: FileId(u32::MAX),
             start: 0,

@@ -186,7 +186,12 @@ mod tests {
     #[test]
     fn names_are_sorted_and_unique() {
         for pair in ARGUMENTS.windows(2) {
-            assert!(pair[0].name < pair[1].name, "{} before {}", pair[0].name, pair[1].name);
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} before {}",
+                pair[0].name,
+                pair[1].name
+            );
         }
         assert!(ARGUMENTS.len() >= 130, "{}", ARGUMENTS.len());
         for a in ARGUMENTS {

@@ -11,7 +11,10 @@ pub(super) fn project_arguments(
 ) -> Rc<Attrs> {
     let mut args = Attrs::new();
     // `__packageSetAt` serves `inputs.nixpkgs = ./path` only; it is no makes argument.
-    for (name, value) in arguments.into_iter().filter(|(n, _)| *n != "__packageSetAt") {
+    for (name, value) in arguments
+        .into_iter()
+        .filter(|(n, _)| *n != "__packageSetAt")
+    {
         args.insert(name, value, None);
     }
     args.insert("inputs", inputs, None);

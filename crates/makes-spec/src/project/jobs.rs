@@ -24,7 +24,9 @@ pub(super) fn collect(
             if !name.starts_with('/') {
                 // makes' own message.
                 return Err(EvalError::other(
-                    format!("The job \"{name}\" must begin with a slash. Rename it to \"/{name}\"."),
+                    format!(
+                        "The job \"{name}\" must begin with a slash. Rename it to \"/{name}\"."
+                    ),
                     attr.span,
                 ));
             }
@@ -60,10 +62,7 @@ pub(super) fn collect(
                 span,
             ));
         }
-        jobs.insert(
-            name,
-            build(legacy::job_thunk(path, args.clone()), None),
-        );
+        jobs.insert(name, build(legacy::job_thunk(path, args.clone()), None));
     }
     Ok(jobs)
 }

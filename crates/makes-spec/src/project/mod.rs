@@ -3,9 +3,9 @@
 //! recursively, `jobs` with `/`-names, and lazy `inputs`/`outputs` fixpoints.
 
 mod arguments;
-mod legacy;
 mod inputs;
 mod jobs;
+mod legacy;
 mod modules;
 mod release;
 

@@ -60,7 +60,12 @@ pub(crate) const MODULES: &[Module] = &[
     module("deployContainerImage", ALWAYS, (24, 1), Shape::Deploy),
     module("deployContainerManifest", (24, 2), NOW, Shape::PerName),
     module("deployNomad", (21, 11), (24, 2), Shape::DeployNomad),
-    module("deployTerraform", ALWAYS, NOW, Shape::PerNameUnder("modules")),
+    module(
+        "deployTerraform",
+        ALWAYS,
+        NOW,
+        Shape::PerNameUnder("modules"),
+    ),
     module("dev", (21, 11), NOW, Shape::PerName),
     module("dynamoDb", (21, 12), NOW, Shape::PerName),
     module("envVars", ALWAYS, NOW, Shape::PerName),
@@ -90,14 +95,34 @@ pub(crate) const MODULES: &[Module] = &[
     module("secretsForAwsFromGitlab", (22, 9), NOW, Shape::PerName),
     module("secretsForEnvFromSops", ALWAYS, NOW, Shape::PerName),
     module("secretsForGpgFromEnv", (21, 10), (24, 9), Shape::PerName),
-    module("secretsForKubernetesConfigFromAws", ALWAYS, (24, 2), Shape::PerName),
+    module(
+        "secretsForKubernetesConfigFromAws",
+        ALWAYS,
+        (24, 2),
+        Shape::PerName,
+    ),
     module("secretsForTerraformFromEnv", ALWAYS, NOW, Shape::PerName),
-    module("secureKubernetesWithRbacPolice", (22, 9), (24, 2), Shape::PerName),
+    module(
+        "secureKubernetesWithRbacPolice",
+        (22, 9),
+        (24, 2),
+        Shape::PerName,
+    ),
     module("secureNixWithVulnix", (21, 10), (22, 2), Shape::PerName),
     module("securePythonWithBandit", ALWAYS, (24, 2), Shape::PerName),
-    module("taintTerraform", ALWAYS, (24, 2), Shape::PerNameUnder("modules")),
+    module(
+        "taintTerraform",
+        ALWAYS,
+        (24, 2),
+        Shape::PerNameUnder("modules"),
+    ),
     module("testLicense", (23, 6), NOW, Shape::Enable),
-    module("testPullRequest", (23, 4), (24, 1), Shape::PerNameUnder("modules")),
+    module(
+        "testPullRequest",
+        (23, 4),
+        (24, 1),
+        Shape::PerNameUnder("modules"),
+    ),
     module("testPython", (21, 10), (24, 2), Shape::PerName),
     module("testTerraform", ALWAYS, NOW, Shape::PerNameUnder("modules")),
     module(
@@ -238,7 +263,9 @@ fn sub_attrs(ev: &Evaluator, config: &Attrs, key: &str) -> makes_eval::Result<Rc
         None => Ok(Rc::default()),
         Some(attr) => match attr.value.force(ev)? {
             Value::Attrs(a) => Ok(a),
-            other => Err(makes_eval::EvalError::type_error("a set", &other, attr.span)),
+            other => Err(makes_eval::EvalError::type_error(
+                "a set", &other, attr.span,
+            )),
         },
     }
 }

@@ -105,7 +105,12 @@ pub fn pinned_release(dir: &Path) -> ReleaseRules {
 /// The release a lock or flake text names: a tag (`refs/tags/24.02`, `ref = "24.02"`,
 /// `fluidattacks/makes/24.02`) or a tag's commit.
 fn release_in(text: &str) -> Option<(Release, String)> {
-    for marker in ["refs/tags/", "fluidattacks/makes/", "ref = \"", "\"ref\": \""] {
+    for marker in [
+        "refs/tags/",
+        "fluidattacks/makes/",
+        "ref = \"",
+        "\"ref\": \"",
+    ] {
         for (at, _) in text.match_indices(marker) {
             let rest = &text[at + marker.len()..];
             if let Some(release) = rest.get(..5).and_then(Release::parse) {

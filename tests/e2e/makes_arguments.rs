@@ -1,0 +1,244 @@
+//! makes' whole argument surface and every release's top-level options: a module naming every
+//! argument of every release loads; an argument not implemented fails where it is used; the
+//! pure helpers give what makes' own definitions give under the real Nix (recorded by
+//! fixtures/makes-arguments/oracle/regenerate.sh); each release's modules list the jobs makes
+//! lists.
+
+use crate::common::{fixture, run, Sandbox};
+use std::path::Path;
+use std::process::Output;
+
+fn makes(sandbox: &Sandbox, project: &Path, args: &[&str]) -> Output {
+    run(sandbox.makes().arg("--project").arg(project).args(args))
+}
+
+/// `makes ARGS` that may fail.
+fn makes_failing(sandbox: &Sandbox, project: &Path, args: &[&str]) -> Output {
+    sandbox
+        .makes()
+        .arg("--project")
+        .arg(project)
+        .args(args)
+        .output()
+        .expect("makes runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn show(sandbox: &Sandbox, project: &Path, job: &str) -> serde_json::Value {
+    let out = makes(sandbox, project, &["show", job]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("show prints JSON")
+}
+
+#[test]
+fn a_module_naming_every_argument_of_every_release_loads() {
+    let sandbox = Sandbox::new();
+    let out = makes(&sandbox, &fixture("makes-arguments"), &["--list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "/results\n/templates\n/unsupported\n/unsupported-value\n"
+    );
+}
+
+#[test]
+fn the_pure_helpers_give_what_makes_definitions_give() {
+    let sandbox = Sandbox::new();
+    let project = fixture("makes-arguments");
+    let doc = show(&sandbox, &project, "/results");
+    let ours: serde_json::Value =
+        serde_json::from_str(doc["env"]["envResults"].as_str().expect("a string")).expect("JSON");
+    let expected: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(project.join("oracle/expected.json")).expect("expected.json"),
+    )
+    .expect("JSON");
+    let (ours, expected) = (
+        ours.as_object().expect("set"),
+        expected.as_object().expect("set"),
+    );
+    assert_eq!(ours.len(), expected.len());
+    for (name, value) in expected {
+        assert_eq!(ours.get(name), Some(value), "{name}");
+    }
+}
+
+#[test]
+fn the_project_helpers_read_the_project() {
+    let sandbox = Sandbox::new();
+    let doc = show(&sandbox, &fixture("makes-arguments"), "/results");
+    let project: serde_json::Value =
+        serde_json::from_str(doc["env"]["envProject"].as_str().expect("a string")).expect("JSON");
+    assert_eq!(project["lsDirs"], serde_json::json!(["one", "two"]));
+    assert_eq!(
+        project["matching"],
+        serde_json::json!(["/src/one/f.py", "/src/two/g.py"])
+    );
+    assert_eq!(
+        project["stateDirs"]["global"],
+        "$HOME_IMPURE/.cache/makes/state"
+    );
+    assert_eq!(project["system"], "x86_64-linux");
+}
+
+#[test]
+fn the_template_helpers_are_templates_as_makes_names_them() {
+    let sandbox = Sandbox::new();
+    let doc = show(&sandbox, &fixture("makes-arguments"), "/templates");
+    let env = &doc["env"];
+    for (var, suffix) in [
+        ("envArray", "-make-template-for-to-bash-array"),
+        ("envMap", "-make-template-for-as-bash-map"),
+        ("envVars", "-make-template-for-make-env-vars-for-example"),
+        ("envLst", "-list.lst"),
+        ("envParallel", "-make-derivation-parallel-for-p"),
+    ] {
+        let path = env[var].as_str().expect("a store path");
+        assert!(
+            path.starts_with("/nix/store/") && path.ends_with(suffix),
+            "{var}: {path}"
+        );
+    }
+}
+
+#[test]
+fn an_unimplemented_argument_fails_where_it_is_used_naming_it() {
+    let sandbox = Sandbox::new();
+    let project = fixture("makes-arguments");
+    let out = makes_failing(&sandbox, &project, &["show", "/unsupported"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the makes argument 'makePythonPypiEnvironment' is not supported yet"),
+        "{err}"
+    );
+    let line = std::fs::read_to_string(project.join("makes.nix"))
+        .expect("makes.nix")
+        .lines()
+        .position(|l| l.contains("\"/unsupported\" = makePythonPypiEnvironment"))
+        .expect("the use")
+        + 1;
+    assert!(err.contains(&format!("makes.nix:{line}:")), "{err}");
+    let out = makes_failing(&sandbox, &project, &["show", "/unsupported-value"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the makes argument 'managePorts' is not supported yet"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn makes_24_12_modules_list_their_jobs() {
+    let sandbox = Sandbox::new();
+    let project = fixture("makes-modules/release-24.12");
+    let out = makes(&sandbox, &project, &["--list", "--verbose"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "/deployContainer/app\n/dev/shell\n/envVars/example\n/envVars/other\n/image\n/lintNix\n\
+         /pipeline/ci\n/pipelineOnGitlab/ci\n/secretsForEnvFromSops/dev\n/testTerraform/infra\n\
+         /uses-env-vars\n"
+    );
+    assert!(
+        stderr(&out).contains("the rules of makes 24.12 apply"),
+        "{}",
+        stderr(&out)
+    );
+    let deploy = show(&sandbox, &project, "/deployContainer/app");
+    assert_eq!(deploy["image"], "ghcr.io/org/app:1");
+    assert_eq!(deploy["makesRelease"]["release"], "24.12");
+}
+
+#[test]
+fn a_module_job_makes_cannot_run_says_so() {
+    let sandbox = Sandbox::new();
+    let project = fixture("makes-modules/release-24.12");
+    for job in ["/lintNix", "/envVars/example", "/uses-env-vars"] {
+        let out = makes_failing(&sandbox, &project, &["show", job]);
+        assert_eq!(out.status.code(), Some(1), "{job}");
+        let err = stderr(&out);
+        assert!(err.contains("module is not supported yet"), "{job}: {err}");
+    }
+    let err = stderr(&makes_failing(
+        &sandbox,
+        &project,
+        &["show", "/envVars/example"],
+    ));
+    assert!(
+        err.contains("the job /envVars/example of makes' 'envVars' module"),
+        "{err}"
+    );
+}
+
+#[test]
+fn makes_24_02_nests_deploy_images_and_has_its_own_modules() {
+    let sandbox = Sandbox::new();
+    let project = fixture("makes-modules/release-24.02");
+    let out = makes(&sandbox, &project, &["--list", "--verbose"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "/deployContainer/app\n/formatPython\n/lintPython/module/pkg\n"
+    );
+    assert!(
+        stderr(&out).contains("the rules of makes 24.02 apply: makes.lock.nix pins the tag 24.02"),
+        "{}",
+        stderr(&out)
+    );
+    let deploy = show(&sandbox, &project, "/deployContainer/app");
+    assert_eq!(deploy["image"], "ghcr.io/org/app:2");
+    assert_eq!(deploy["credentials"]["user"], "USER_VAR");
+}
+
+#[test]
+fn makes_21_12_options_extending_dir_and_deploy_container_image() {
+    let sandbox = Sandbox::new();
+    let project = fixture("makes-modules/release-21.12");
+    let out = makes(&sandbox, &project, &["--list", "--verbose"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "/deployContainerImage/app\n/deployNomad/prod/web\n/helloWorld\n/legacy/job\n\
+         /secureNixWithVulnix/all\n"
+    );
+    assert!(
+        stderr(&out).contains("the rules of makes 21.12 apply"),
+        "{}",
+        stderr(&out)
+    );
+    let deploy = show(&sandbox, &project, "/deployContainerImage/app");
+    assert_eq!(deploy["image"], "registry.example.com/org/app:3");
+}
+
+#[test]
+fn a_project_without_makes_nix_is_an_empty_module() {
+    let sandbox = Sandbox::new();
+    let out = makes(
+        &sandbox,
+        &fixture("makes-modules/no-makes-nix"),
+        &["--list"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "/hello\n");
+}
+
+#[test]
+fn an_option_of_another_release_is_read_with_a_warning() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.cache().with_file_name("project");
+    crate::common::write_project(&dir, "{\n  deployContainerImage.images = { };\n}\n");
+    let out = makes(&sandbox, &dir, &["--list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("'deployContainerImage' is no option of makes 24.12"),
+        "{}",
+        stderr(&out)
+    );
+}
