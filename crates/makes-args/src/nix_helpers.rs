@@ -104,3 +104,27 @@ pub(crate) fn select(helpers: &Thunk, name: &'static str) -> Thunk {
         other => Err(EvalError::type_error("a set", &other, None)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Provider, ARGUMENTS};
+    use makes_eval::{DiskIo, EvalOptions, Evaluator};
+
+    #[test]
+    fn helpers_nix_defines_every_argument_the_table_gives_it() {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+        let helpers = helpers(this, Release::LATEST, Path::new("/"));
+        let Ok(Value::Attrs(set)) = helpers.force(&ev) else {
+            panic!("helpers.nix gives a set");
+        };
+        for a in ARGUMENTS.iter().filter(|a| a.provider == Provider::Nix) {
+            assert!(set.contains(a.name), "{} is not in helpers.nix", a.name);
+        }
+        for name in set.names() {
+            let row = ARGUMENTS.iter().find(|a| *a.name == **name);
+            assert_eq!(row.map(|a| a.provider), Some(Provider::Nix), "{name}");
+        }
+    }
+}

@@ -47,8 +47,8 @@ const Z: (u8, u8) = (24, 12);
 /// The arguments, by name (makes' `src/args/agnostic.nix` and `src/args/default.nix` of each
 /// release, plus the module system's `lib`, `config` and `options`).
 pub const ARGUMENTS: &[Argument] = &[
-    arg("__nixpkgs__", A, Z, Store),
     arg("__nixpkgsSrc__", (21, 10), Z, NoVal),
+    arg("__nixpkgs__", A, Z, Store),
     arg("__shellCommands__", A, Z, Nix),
     arg("__shellOptions__", A, Z, Nix),
     arg("__stateDirs__", (21, 10), Z, Nix),
