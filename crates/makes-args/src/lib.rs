@@ -1,26 +1,39 @@
-//! makes' arguments, in one place: the table of every name any makes release passes to a
+//! makes' arguments, in one place, and the glue between the evaluator and the store: the table of every name any makes release passes to a
 //! module ([`ARGUMENTS`], with the releases that pass it and what implements it) and
 //! [`makes_arguments`], which gives each its value for one project. Pure helpers are Nix
 //! (`nix/args/helpers.nix`, evaluated by makes with the other arguments in scope); those
 //! that need the store come from the store's glue; those not implemented fail when used,
-//! naming the argument.
+//! naming the argument. Here too: the evaluator's file access through the store
+//! ([`StoreIo`]) and the built-ins that need the store ([`store_builtins`]: `builtins.path`,
+//! `filterSource`, `toFile`, `storePath`).
 
 mod native;
+mod native_packages;
+mod native_script;
+mod native_templates;
 mod nix_helpers;
+mod package_values;
+mod store_builtins;
+mod store_functions;
+mod store_io;
 mod table;
 mod unsupported;
 mod yaml;
 
+pub use store_builtins::store_builtins;
+pub use store_io::StoreIo;
 pub use table::{Argument, Provider, ARGUMENTS};
 
 use makes_eval::{Attrs, Thunk};
 use makes_spec::Release;
 use makes_store::packages::Packages;
-use makes_store::{project_path_builtin, store_arguments, LocalStore};
+use makes_store::LocalStore;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
+use store_builtins::project_path_builtin;
+use store_functions::store_arguments;
 
 /// What the arguments of one project are made from.
 pub struct ArgumentContext<'a> {
