@@ -70,6 +70,42 @@ fn the_pure_helpers_give_what_makes_definitions_give() {
 }
 
 #[test]
+fn the_recorded_oracle_is_what_nix_gives_for_makes_definitions() {
+    // The recording must be current: with Nix installed, evaluate makes' definitions again.
+    if !crate::common::have_tool("nix-instantiate") {
+        return;
+    }
+    let oracle = fixture("makes-arguments/oracle");
+    let out = run(std::process::Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json"])
+        .arg(oracle.join("makes-args.nix")));
+    let live: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let recorded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(oracle.join("expected.json")).expect("recording"))
+            .expect("JSON");
+    assert_eq!(
+        live, recorded,
+        "run fixtures/makes-arguments/oracle/regenerate.sh"
+    );
+}
+
+#[test]
+fn running_a_module_job_makes_cannot_build_fails_naming_the_module() {
+    let sandbox = Sandbox::new();
+    let out = makes_failing(
+        &sandbox,
+        &fixture("makes-modules/release-24.12"),
+        &["/lintNix"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the job /lintNix of makes' 'lintNix' module is not supported yet"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn the_project_helpers_read_the_project() {
     let sandbox = Sandbox::new();
     let doc = show(&sandbox, &fixture("makes-arguments"), "/results");
@@ -178,14 +214,16 @@ fn a_module_job_makes_cannot_run_says_so() {
 }
 
 #[test]
-fn makes_24_02_nests_deploy_images_and_has_its_own_modules() {
+fn makes_24_02_nests_deploy_images_and_reads_inline_imports() {
     let sandbox = Sandbox::new();
     let project = fixture("makes-modules/release-24.02");
     let out = makes(&sandbox, &project, &["--list", "--verbose"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "/deployContainer/app\n/formatPython\n/lintPython/module/pkg\n"
+        "/deployContainer/app\n/envVars/inline\n/formatPython\n/from-inline-function\n\
+         /lintPython/dirOfModules/lib\n/lintPython/dirOfModules/lib/alpha\n\
+         /lintPython/dirOfModules/lib/beta\n/lintPython/module/pkg\n"
     );
     assert!(
         stderr(&out).contains("the rules of makes 24.02 apply: makes.lock.nix pins the tag 24.02"),

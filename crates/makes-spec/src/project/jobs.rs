@@ -38,7 +38,7 @@ pub(super) fn collect(
         if config.is_empty() {
             continue;
         }
-        for job in module_jobs(ev, module, &config, release)? {
+        for job in module_jobs(ev, module, &config, release, dir)? {
             let entry = match job.deploy {
                 Some(value) => Job {
                     value,

@@ -109,18 +109,35 @@ pub fn load_project(
     let args = project_arguments(arguments, merged_inputs, merged_jobs.clone());
     *args_cell.borrow_mut() = Some(args.clone());
 
-    let mut pending = vec![dir.join("makes.nix")];
+    // Modules to read: files, or (as the module system allows) sets and functions written
+    // inline in `imports`.
+    let mut pending = vec![Pending::File(dir.join("makes.nix"))];
     let mut seen = Vec::new();
-    while let Some(path) = pending.pop() {
-        if seen.contains(&path) {
-            continue;
-        }
-        seen.push(path.clone());
-        // makes reads a project without makes.nix as `{ }`; imports must exist.
-        if seen.len() == 1 && !path.exists() {
-            continue;
-        }
-        let module = evaluate_module(ev, &path, &args)?;
+    while let Some(next) = pending.pop() {
+        let module = match next {
+            Pending::File(path) => {
+                if seen.contains(&path) {
+                    continue;
+                }
+                seen.push(path.clone());
+                // makes reads a project without makes.nix as `{ }`; imports must exist.
+                if seen.len() == 1 && !path.exists() {
+                    continue;
+                }
+                evaluate_module(ev, &path, &args)?
+            }
+            Pending::Inline(value, span) => match apply_to_arguments(ev, value, &args)? {
+                Value::Attrs(a) => a,
+                other => {
+                    return Err(SpecError::WrongType {
+                        attr: "imports".into(),
+                        expected: "paths, sets or functions returning sets",
+                        found: other.describe().into(),
+                        span,
+                    })
+                }
+            },
+        };
         if let Some(imports) = module.get("imports") {
             let list = match imports.value.force(ev)? {
                 Value::List(l) => l,
@@ -134,9 +151,15 @@ pub fn load_project(
                 }
             };
             for item in list.iter().rev() {
-                let v = item.force(ev)?;
-                let p = ev.coerce_to_path(&v, imports.span.unwrap_or_else(no_span))?;
-                pending.push(PathBuf::from(&*p));
+                match item.force(ev)? {
+                    v @ (Value::Attrs(_) | Value::Lambda(_)) => {
+                        pending.push(Pending::Inline(v, imports.span))
+                    }
+                    v => {
+                        let p = ev.coerce_to_path(&v, imports.span.unwrap_or_else(no_span))?;
+                        pending.push(Pending::File(PathBuf::from(&*p)));
+                    }
+                }
             }
         }
         modules.borrow_mut().push(module);
@@ -203,29 +226,38 @@ fn evaluate_file_with_args(
     args: &Rc<Attrs>,
 ) -> makes_eval::Result<Value> {
     let value = ev.eval_file(path)?;
-    let value = match &value {
-        Value::Lambda(closure) => {
-            let arg = match &closure.def.param {
-                makes_syntax::ir::Param::Pattern {
-                    formals,
-                    ellipsis: false,
-                    ..
-                } => {
-                    let mut picked = Attrs::new();
-                    for formal in formals {
-                        if let Some(a) = args.get(&formal.name) {
-                            picked.insert(formal.name.clone(), a.value.clone(), a.span);
-                        }
-                    }
-                    Value::Attrs(Rc::new(picked))
-                }
-                _ => Value::Attrs(args.clone()),
-            };
-            ev.apply(&value, Thunk::value(arg), closure.def.span)?
-        }
-        _ => value,
+    apply_to_arguments(ev, value, args)
+}
+
+/// A module's value: a function is applied to the makes arguments (only those its formals
+/// name when it has no `...`, as the module system passes them).
+fn apply_to_arguments(ev: &Evaluator, value: Value, args: &Rc<Attrs>) -> makes_eval::Result<Value> {
+    let Value::Lambda(closure) = &value else {
+        return Ok(value);
     };
-    Ok(value)
+    let arg = match &closure.def.param {
+        makes_syntax::ir::Param::Pattern {
+            formals,
+            ellipsis: false,
+            ..
+        } => {
+            let mut picked = Attrs::new();
+            for formal in formals {
+                if let Some(a) = args.get(&formal.name) {
+                    picked.insert(formal.name.clone(), a.value.clone(), a.span);
+                }
+            }
+            Value::Attrs(Rc::new(picked))
+        }
+        _ => Value::Attrs(args.clone()),
+    };
+    ev.apply(&value, Thunk::value(arg), closure.def.span)
+}
+
+/// A module still to read.
+enum Pending {
+    File(PathBuf),
+    Inline(Value, Option<Span>),
 }
 
 /// The union of one top-level attribute over all modules (`jobs` or `inputs`).

@@ -6,6 +6,7 @@
 use super::release::Release;
 use makes_eval::{Attrs, Evaluator, Thunk, Value};
 use makes_syntax::Span;
+use std::path::Path;
 use std::rc::Rc;
 
 /// How a module's configuration names its jobs.
@@ -150,6 +151,7 @@ pub(crate) fn module_jobs(
     module: &Module,
     config: &Attrs,
     release: Release,
+    project_dir: &Path,
 ) -> makes_eval::Result<Vec<ModuleJob>> {
     let top = module.name;
     let job = |name: String, span| ModuleJob {
@@ -211,10 +213,25 @@ pub(crate) fn module_jobs(
             for (name, attr) in sub_attrs(ev, config, "modules")?.iter() {
                 jobs.push(job(format!("/{top}/module/{name}"), attr.span));
             }
-            // A directory of modules lists its subdirectories, as `projectPathLsDirs` does;
-            // that needs the project on disk, which the caller knows: listed by the caller.
+            // A directory of modules: one job per subdirectory (`projectPathLsDirs src`),
+            // and one for them all.
             for (name, attr) in sub_attrs(ev, config, "dirsOfModules")?.iter() {
                 jobs.push(job(format!("/{top}/dirOfModules/{name}"), attr.span));
+                let Value::Attrs(d) = attr.value.force(ev)? else {
+                    continue;
+                };
+                let Some(src) = d.get("src") else { continue };
+                let Value::String(src) = src.value.force(ev)? else {
+                    continue;
+                };
+                for module in
+                    subdirectories(&project_dir.join(src.as_str().trim_start_matches('/')))
+                {
+                    jobs.push(job(
+                        format!("/{top}/dirOfModules/{name}/{module}"),
+                        attr.span,
+                    ));
+                }
             }
         }
         Shape::Pipelines => {
@@ -255,6 +272,22 @@ pub(crate) fn module_jobs(
         }
     }
     Ok(jobs)
+}
+
+/// The names of the subdirectories of `dir` (none when it cannot be read), `.git` left out as
+/// `projectPath` leaves it out.
+fn subdirectories(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".git")
+        .collect();
+    names.sort();
+    names
 }
 
 /// `config.<key>` as a set (absent: empty).
