@@ -178,7 +178,8 @@ fn makes_24_12_modules_list_their_jobs() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "/deployContainer/app\n/dev/shell\n/envVars/example\n/envVars/other\n/image\n/lintNix\n\
+        "/deployContainer/app\n/dev/shell\n/envVars/example\n/envVars/other\n/from-config\n\
+         /image\n/lintNix\n\
          /pipeline/ci\n/pipelineOnGitlab/ci\n/secretsForEnvFromSops/dev\n/testTerraform/infra\n\
          /uses-env-vars\n"
     );
@@ -190,6 +191,9 @@ fn makes_24_12_modules_list_their_jobs() {
     let deploy = show(&sandbox, &project, "/deployContainer/app");
     assert_eq!(deploy["image"], "ghcr.io/org/app:1");
     assert_eq!(deploy["makesRelease"]["release"], "24.12");
+    let from_config = show(&sandbox, &project, "/from-config");
+    assert_eq!(from_config["env"]["envVar"], "other");
+    assert_eq!(from_config["env"]["envAnswer"], "42");
 }
 
 #[test]

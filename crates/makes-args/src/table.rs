@@ -63,7 +63,7 @@ pub const ARGUMENTS: &[Argument] = &[
     arg("calculateScorecard", (22, 4), (24, 2), NoFn),
     arg("chunks", (22, 11), (24, 9), Nix),
     arg("computeOnAwsBatch", (21, 10), Z, NoFn),
-    arg("config", A, Z, NoVal),
+    arg("config", A, Z, Project),
     arg("deployContainer", (24, 2), Z, NoFn),
     arg("deployContainerImage", A, (24, 1), NoFn),
     arg("deployContainerManifest", (24, 2), Z, NoFn),

@@ -1,5 +1,5 @@
 //! The set a module function is applied to: the makes arguments the caller gives, plus the
-//! project's lazy `inputs` and `outputs`.
+//! project's lazy `inputs`, `outputs` and `config` (the module system's merged options).
 
 use makes_eval::{Attrs, Thunk};
 use std::rc::Rc;
@@ -8,6 +8,7 @@ pub(super) fn project_arguments(
     arguments: Vec<(&str, Thunk)>,
     inputs: Thunk,
     outputs: Thunk,
+    config: Thunk,
 ) -> Rc<Attrs> {
     let mut args = Attrs::new();
     // `__packageSetAt` serves `inputs.nixpkgs = ./path` only; it is no makes argument.
@@ -19,5 +20,6 @@ pub(super) fn project_arguments(
     }
     args.insert("inputs", inputs, None);
     args.insert("outputs", outputs, None);
+    args.insert("config", config, None);
     Rc::new(args)
 }

@@ -133,3 +133,54 @@ fn merge_into(ev: &Evaluator, into: &mut Attrs, from: &Attrs) -> makes_eval::Res
     }
     Ok(())
 }
+
+/// The module system's `config`: every top-level option the modules set, merged (`inputs` and
+/// `outputs` as the project's own, `jobs` and `outputs` holding every job).
+pub(super) fn merged_config(
+    modules: std::rc::Rc<std::cell::RefCell<Vec<Rc<Attrs>>>>,
+    inputs: Thunk,
+    outputs: Thunk,
+) -> Thunk {
+    Thunk::deferred(move |ev| {
+        let modules = modules.borrow();
+        let mut names: Vec<Rc<str>> = modules.iter().flat_map(|m| m.names()).cloned().collect();
+        names.sort();
+        names.dedup();
+        let mut config = Attrs::new();
+        for name in names {
+            let value = match &*name {
+                "imports" => continue,
+                "inputs" => inputs.clone(),
+                "jobs" | "outputs" => outputs.clone(),
+                _ => {
+                    let merged = merged_value(ev, &modules, &name)?;
+                    Thunk::value(merged)
+                }
+            };
+            config.insert(name, value, None);
+        }
+        if !config.contains("outputs") {
+            config.insert("outputs", outputs.clone(), None);
+        }
+        if !config.contains("inputs") {
+            config.insert("inputs", inputs.clone(), None);
+        }
+        Ok(Value::Attrs(Rc::new(config)))
+    })
+}
+
+/// One option over the modules: sets merged as `merged_option` merges them, other values the
+/// last module's.
+fn merged_value(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval::Result<Value> {
+    let mut last = None;
+    for module in modules {
+        if let Some(attr) = module.get(name) {
+            last = Some(attr.value.force(ev)?);
+        }
+    }
+    match last {
+        Some(Value::Attrs(_)) => Ok(Value::Attrs(Rc::new(merged_option(ev, modules, name)?))),
+        Some(other) => Ok(other),
+        None => Ok(Value::Null),
+    }
+}

@@ -106,7 +106,8 @@ pub fn load_project(
         })
     };
     let merged_inputs = inputs::merged_inputs(modules.clone(), &arguments);
-    let args = project_arguments(arguments, merged_inputs, merged_jobs.clone());
+    let config = jobs::merged_config(modules.clone(), merged_inputs.clone(), merged_jobs.clone());
+    let args = project_arguments(arguments, merged_inputs, merged_jobs.clone(), config);
     *args_cell.borrow_mut() = Some(args.clone());
 
     // Modules to read: files, or (as the module system allows) sets and functions written
