@@ -121,6 +121,7 @@ fn the_project_helpers_read_the_project() {
         "$HOME_IMPURE/.cache/makes/state"
     );
     assert_eq!(project["system"], "x86_64-linux");
+    assert_eq!(project["yaml"], serde_json::json!({ "a": 1, "list": ["x", "y"] }));
 }
 
 #[test]
@@ -134,6 +135,13 @@ fn the_template_helpers_are_templates_as_makes_names_them() {
         ("envVars", "-make-template-for-make-env-vars-for-example"),
         ("envLst", "-list.lst"),
         ("envParallel", "-make-derivation-parallel-for-p"),
+        ("envYaml", "-data.yaml"),
+        ("envToml", "-data.toml"),
+        ("envJsonFromYaml", "-to-file-json-from-file-yaml"),
+        ("envLibGit", "-make-template-for-lib-git"),
+        ("envPatchShebangs", "-make-template-for-patch-shebangs"),
+        ("envSsl", "-make-ssl-certificate-for-cert"),
+        ("envScriptParallel", "-make-script-parallel-for-both"),
     ] {
         let path = env[var].as_str().expect("a store path");
         assert!(
