@@ -44,7 +44,8 @@ fn a_module_naming_every_argument_of_every_release_loads() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "/results\n/templates\n/unsupported\n/unsupported-value\n"
+        "/make-env-vars\n/results\n/templates\n/to-bash-array\n/to-bash-map\n/unsupported\n\
+         /unsupported-value\n"
     );
 }
 
@@ -121,7 +122,10 @@ fn the_project_helpers_read_the_project() {
         "$HOME_IMPURE/.cache/makes/state"
     );
     assert_eq!(project["system"], "x86_64-linux");
-    assert_eq!(project["yaml"], serde_json::json!({ "a": 1, "list": ["x", "y"] }));
+    assert_eq!(
+        project["yaml"],
+        serde_json::json!({ "a": 1, "list": ["x", "y"] })
+    );
 }
 
 #[test]
@@ -149,6 +153,43 @@ fn the_template_helpers_are_templates_as_makes_names_them() {
             "{var}: {path}"
         );
     }
+}
+
+/// What `script` prints in bash.
+fn bash(script: &str) -> String {
+    stdout(&run(std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)))
+}
+
+/// `source DIR/template` in bash, with `/nix/store` moved to where the sandbox's store is.
+fn source_template(sandbox: &Sandbox, dir: &Path) -> String {
+    format!(
+        "source <(sed 's|/nix/store|{}|g' '{}/template')",
+        sandbox.store().join("store").display(),
+        dir.display()
+    )
+}
+
+#[test]
+fn the_bash_templates_give_bash_what_makes_gives_it() {
+    let sandbox = Sandbox::new();
+    let project = fixture("makes-arguments");
+    let array = source_template(&sandbox, &sandbox.build_dir(&project, "/to-bash-array"));
+    let map = source_template(&sandbox, &sandbox.build_dir(&project, "/to-bash-map"));
+    let vars = source_template(&sandbox, &sandbox.build_dir(&project, "/make-env-vars"));
+    let printed = bash(&format!(
+        "f() {{ {array} local arr; printf '<%s>\\n' \"${{arr[@]}}\"; }}; f"
+    ));
+    assert_eq!(printed, "<a b>\n<it's>\n<c>\n");
+    let printed = bash(&format!(
+        "f() {{ {map} m; for k in A 'B C'; do printf '%s=%s\\n' \"$k\" \"${{m[$k]}}\"; done; }}; f"
+    ));
+    assert_eq!(printed, "A=1\nB C=it's\n");
+    let printed = bash(&format!(
+        "info() {{ :; }}; {vars}; printf '%s|%s\\n' \"$VAR\" \"$OTHER\""
+    ));
+    assert_eq!(printed, "a value|it's\n");
 }
 
 #[test]
