@@ -333,3 +333,15 @@ fn an_option_of_another_release_is_read_with_a_warning() {
         stderr(&out)
     );
 }
+
+#[test]
+fn module_and_legacy_directories_stay_inside_the_project() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.cache().with_file_name("project");
+    crate::common::write_project(
+        &dir,
+        "{\n  extendingMakesDirs = [ \"/../..\" ];\n  lintPython.dirsOfModules.x = { python = \"3.11\"; src = \"/../..\"; };\n}\n",
+    );
+    let out = makes(&sandbox, &dir, &["--list"]);
+    assert_eq!(stdout(&out), "/lintPython/dirOfModules/x\n");
+}

@@ -63,7 +63,15 @@ pub(super) fn extending_dirs(
 pub(super) fn discover(project: &Path, dirs: &[String]) -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();
     for dir in dirs {
-        let base = project.join(dir.trim_start_matches('/'));
+        let rel = Path::new(dir.trim_start_matches('/'));
+        // Only directories of the project are searched (no `..`).
+        if rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            continue;
+        }
+        let base = project.join(rel);
         walk(&base, &base, &mut found);
     }
     found.sort();

@@ -224,9 +224,15 @@ pub(crate) fn module_jobs(
                 let Value::String(src) = src.value.force(ev)? else {
                     continue;
                 };
-                for module in
-                    subdirectories(&project_dir.join(src.as_str().trim_start_matches('/')))
+                // Within the project only, as `projectPath` reads it.
+                let rel = Path::new(src.as_str().trim_start_matches('/'));
+                if rel
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
                 {
+                    continue;
+                }
+                for module in subdirectories(&project_dir.join(rel)) {
                     jobs.push(job(
                         format!("/{top}/dirOfModules/{name}/{module}"),
                         attr.span,
