@@ -21,6 +21,7 @@ mod hello_image;
 mod image_features;
 mod image_layering;
 mod legacy;
+mod makes_arguments;
 mod makes_helpers;
 mod native_packages;
 mod nix_packages;

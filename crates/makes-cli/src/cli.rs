@@ -49,6 +49,10 @@ pub struct Cli {
     #[arg(long)]
     pub list: bool,
 
+    /// With --list: also say which makes release's rules apply, and why (on stderr).
+    #[arg(long, requires = "list")]
+    pub verbose: bool,
+
     /// The job to build, e.g. `/hello`.
     #[arg(value_name = "JOB", value_parser = parse_job_name)]
     pub job: Option<String>,

@@ -62,7 +62,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         (Some(Command::Lock(args)), _) => commands::lock::lock(project, &args.jobs, settings),
         (Some(Command::Show(args)), _) => commands::show::show(project, &args.job, settings),
         (None, Some(job)) => commands::build::build(project, job, &cli.output, settings),
-        (None, None) if cli.list => commands::list::list(project, settings),
+        (None, None) if cli.list => commands::list::list(project, cli.verbose, settings),
         (None, None) => {
             eprintln!("makes: give a job to build (e.g. makes /hello), --list, or a command; see makes --help");
             Err(Failure::silent(2))

@@ -5,12 +5,13 @@ use crate::env_vars::NIX_PATH;
 use crate::locations;
 use crate::report::{report_eval, report_spec, Failure};
 use crate::settings::{PackagesBackend, Settings};
+use makes_args::{makes_arguments, ArgumentContext};
+use makes_args::{store_builtins, StoreIo};
 use makes_eval::{EvalOptions, Evaluator};
+use makes_spec::pinned_release;
 use makes_spec::{find_project_dir, load_project, Project};
 use makes_store::packages::{nix_available, LockFile, NixBackend, PackageMode, Packages};
-use makes_store::{
-    project_path_builtin, store_arguments, store_builtins, LocalStore, Recipes, StoreIo,
-};
+use makes_store::{LocalStore, Recipes};
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -96,9 +97,11 @@ impl Session {
                 find_project_dir(&cwd).map_err(|e| report_spec(&self.evaluator, &e))?
             }
         };
-        if !dir.join("makes.nix").is_file() {
+        // A project without makes.nix is `{ }` (its legacy `makes/` jobs, if any), as makes
+        // reads it; a directory that does not exist is no project.
+        if !dir.is_dir() {
             return Err(Failure::message(format!(
-                "no makes.nix in {}",
+                "no project at {}: not a directory",
                 dir.display()
             )));
         }
@@ -110,15 +113,20 @@ impl Session {
             self.recipes.clone(),
         ));
         let _ = self.packages.set(packages.clone());
-        let mut native = store_arguments(&packages, &self.now);
-        native.push((
-            "projectPath",
-            makes_eval::Thunk::value(project_path_builtin(&self.store, &dir)),
-        ));
-        let project = load_project(&self.evaluator, &dir, native)
+        let arguments = makes_arguments(&ArgumentContext {
+            store: &self.store,
+            packages: &packages,
+            project_dir: &dir,
+            now: &self.now,
+            release: pinned_release(&dir).release,
+        });
+        let project = load_project(&self.evaluator, &dir, arguments)
             .map_err(|e| report_spec(&self.evaluator, &e))?;
-        for module in &project.ignored_modules {
-            eprintln!("makes: warning: ignoring the '{module}' module: not supported yet");
+        for module in &project.other_release_modules {
+            eprintln!(
+                "makes: warning: '{module}' is no option of makes {} ({}); read as the releases that have it read it",
+                project.release.release, project.release.reason
+            );
         }
         Ok(project)
     }

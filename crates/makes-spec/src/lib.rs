@@ -24,7 +24,9 @@ pub use derivation::{DerivationSpec, SearchPaths};
 pub use error::SpecError;
 pub use fetch::{reduce_fetch_archive_spec, reduce_fetch_spec, FetchSpec};
 pub use image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
-pub use project::{find_project_dir, load_project, Job, JobKind, Project, MAKES_ARGUMENTS};
+pub use project::{
+    find_project_dir, load_project, pinned_release, Job, JobKind, Project, Release, ReleaseRules,
+};
 pub use pull::{reduce_pull_spec, PullSpec};
 pub use reduce_derivation::{reduce_derivation_spec, sanitize_derivation_name};
 pub use reduce_image::{reduce_image_spec, validate_date};

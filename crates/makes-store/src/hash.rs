@@ -5,7 +5,7 @@
 use crate::nixbase32;
 
 /// The digest `s` denotes, or `None` if it is not a SHA-256 in a known form.
-pub(crate) fn parse_sha256(s: &str) -> Option<[u8; 32]> {
+pub fn parse_sha256(s: &str) -> Option<[u8; 32]> {
     let body = s
         .strip_prefix("sha256:")
         .or_else(|| s.strip_prefix("sha256-"))

@@ -9,8 +9,6 @@
 
 mod builder;
 mod error;
-mod eval_builtins;
-mod eval_glue;
 mod fsutil;
 mod gc;
 mod hash;
@@ -18,31 +16,35 @@ mod local;
 mod nar;
 mod nar_add;
 mod nar_read;
-mod native_packages;
-mod native_script;
-mod native_templates;
 mod nix_store;
 pub mod nixbase32;
 pub mod packages;
 mod path;
+mod recipes;
 mod refscan;
 mod sandbox;
 mod source_cache;
 
 pub use builder::run_derivation;
 pub use error::{Result, StoreError};
-pub use eval_builtins::{project_path_builtin, store_builtins};
-pub use eval_glue::{
-    image_output_path, pull_output_path, realise, store_arguments, Builders, ImageBuilder,
-    ImagePuller, RealiseError, Recipe, Recipes, StoreIo, UrlFetcher,
-};
 pub use gc::GcReport;
+pub use hash::parse_sha256;
 pub use local::LocalStore;
-pub use nar::{nar_hash_and_size, write_nar, HashingWriter};
+pub use nar::{nar_hash_and_size, nar_hash_and_size_filtered, write_nar, HashingWriter};
 pub use nar_add::StagedNar;
 pub use nar_read::restore_nar;
 pub use path::{
     derivation_output_path, fixed_output_path, make_store_path, source_store_path, validate_name,
     PathInfo, StorePath, STORE_DIR,
 };
+pub use recipes::{
+    image_output_path, pull_output_path, realise, Builders, ImageBuilder, ImagePuller,
+    RealiseError, Recipe, Recipes, UrlFetcher,
+};
 pub use sandbox::{run_script_as_root, RootScript};
+
+/// The shell options and helper functions every builder runs under (makes' own): scripts
+/// that makes' arguments write (`makeScript`) start with them too.
+pub fn shell_prelude() -> &'static str {
+    builder::PRELUDE
+}

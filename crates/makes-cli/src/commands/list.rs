@@ -1,4 +1,5 @@
-//! `makes --list`: the job names, one per line, sorted.
+//! `makes --list`: the job names, one per line, sorted (with `--verbose`, the makes release
+//! whose rules apply, on stderr).
 
 use crate::report::Failure;
 use crate::session::Session;
@@ -6,9 +7,15 @@ use crate::settings::Settings;
 use std::io::Write;
 use std::path::Path;
 
-pub fn list(project: Option<&Path>, settings: &Settings) -> Result<(), Failure> {
+pub fn list(project: Option<&Path>, verbose: bool, settings: &Settings) -> Result<(), Failure> {
     let session = Session::open(crate::session::project_eval_options(), settings.clone())?;
     let project = session.load_project(project)?;
+    if verbose {
+        eprintln!(
+            "makes: the rules of makes {} apply: {}",
+            project.release.release, project.release.reason
+        );
+    }
     let mut out = std::io::stdout().lock();
     for name in project.jobs.keys() {
         if writeln!(out, "{name}").is_err() {

@@ -20,6 +20,7 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
     session.symbolic_packages = true;
     let project = session.load_project(project)?;
     let entry = find_job(&project, job)?;
+    let release = project.release.clone();
     let mut doc = if entry.kind == JobKind::DeployContainer {
         let value = job_value(&session, entry, job)?;
         let spec = reduce_deploy_spec(&session.evaluator, &value, entry.span)
@@ -70,6 +71,10 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
     }
     if let Value::Object(m) = &mut doc {
         m.insert("job".into(), Value::String(job.to_owned()));
+        m.insert(
+            "makesRelease".into(),
+            serde_json::json!({ "release": release.release.to_string(), "why": release.reason }),
+        );
     }
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Failure::message(e.to_string()))?;
     println!("{text}");

@@ -8,7 +8,8 @@ use makes_eval::{Attrs, EvalError, Evaluator, Thunk, Value};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-/// The directories to search: the union of the modules' `extendingMakesDirs`, or `/makes`.
+/// The directories to search: the union of the modules' `extendingMakesDirs` (and of the
+/// one string `extendingMakesDir` of releases before 22.05), or `/makes`.
 pub(super) fn extending_dirs(
     ev: &Evaluator,
     modules: &[Rc<Attrs>],
@@ -16,6 +17,18 @@ pub(super) fn extending_dirs(
     let mut dirs = Vec::new();
     let mut given = false;
     for module in modules {
+        if let Some(attr) = module.get("extendingMakesDir") {
+            given = true;
+            match attr.value.force(ev)? {
+                Value::String(s) if s.as_str().starts_with('/') => dirs.push(s.as_str().to_owned()),
+                _ => {
+                    return Err(EvalError::other(
+                        "extendingMakesDir must be a string starting with '/' (relative to the project)",
+                        attr.span,
+                    ))
+                }
+            }
+        }
         let Some(attr) = module.get("extendingMakesDirs") else {
             continue;
         };
@@ -50,7 +63,15 @@ pub(super) fn extending_dirs(
 pub(super) fn discover(project: &Path, dirs: &[String]) -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();
     for dir in dirs {
-        let base = project.join(dir.trim_start_matches('/'));
+        let rel = Path::new(dir.trim_start_matches('/'));
+        // Only directories of the project are searched (no `..`).
+        if rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            continue;
+        }
+        let base = project.join(rel);
         walk(&base, &base, &mut found);
     }
     found.sort();

@@ -3,11 +3,16 @@
 //! recursively, `jobs` with `/`-names, and lazy `inputs`/`outputs` fixpoints.
 
 mod arguments;
+mod inputs;
+mod jobs;
 mod legacy;
-mod yaml;
+mod modules;
+mod release;
+
+pub use release::{pinned_release, Release, ReleaseRules};
 
 use crate::error::SpecError;
-use arguments::makes_arguments;
+use arguments::project_arguments;
 use makes_eval::{Attrs, EvalError, EvalErrorKind, Evaluator, Thunk, Value};
 use makes_syntax::Span;
 use std::cell::RefCell;
@@ -15,86 +20,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-/// The arguments every makes module receives.
-pub const MAKES_ARGUMENTS: &[&str] = &[
-    "__nixpkgs__",
-    "attrsOptional",
-    "config",
-    "deployContainer",
-    "fetchArchive",
-    "fetchNixpkgs",
-    "fetchUrl",
-    "fromYaml",
-    "inputs",
-    "lib",
-    "makeContainerImage",
-    "makeDerivation",
-    "makeScript",
-    "makeSearchPaths",
-    "makeTemplate",
-    "outputs",
-    "projectIdentifier",
-    "projectPath",
-    "projectSrc",
-    "toBashArray",
-    "toDerivationName",
-    "toFileJson",
-    "toFileYaml",
-];
-
-/// Top-level attributes makes implements here.
-const HANDLED_TOP_LEVEL: &[&str] = &[
-    "deployContainer",
+/// Top-level attributes the project loader itself reads; makes' modules are in `modules.rs`.
+const LOADER_TOP_LEVEL: &[&str] = &[
+    "extendingMakesDir",
     "extendingMakesDirs",
     "imports",
     "inputs",
     "jobs",
     "outputs",
     "projectIdentifier",
-];
-
-/// makes' other modules: known names whose jobs `makes` does not build yet.
-const OTHER_TOP_LEVEL: &[&str] = &[
-    "cache",
-    "calculateScorecard",
-    "deployContainerManifest",
-    "deployNomad",
-    "deployTerraform",
-    "dev",
-    "envVars",
-    "envVarsForTerraform",
-    "formatBash",
-    "formatJavaScript",
-    "formatMarkdown",
-    "formatNix",
-    "formatPython",
-    "formatTerraform",
-    "formatYaml",
-    "githubWorkflows",
-    "helloWorld",
-    "lintBash",
-    "lintClojure",
-    "lintGitCommitMsg",
-    "lintGitMailMap",
-    "lintMarkdown",
-    "lintNix",
-    "lintPython",
-    "lintTerraform",
-    "lintWithAjv",
-    "lintWithLizard",
-    "pipelines",
-    "secretsForAwsFromEnv",
-    "secretsForAwsFromGitlab",
-    "secretsForEnvFromSops",
-    "secretsForGpgFromEnv",
-    "secretsForKubernetesConfigFromAws",
-    "secretsForTerraformFromEnv",
-    "securePythonWithBandit",
-    "testLicense",
-    "testPullRequest",
-    "testPython",
-    "testTerraform",
-    "workspaceForTerraformFromEnv",
 ];
 
 /// One job of the project: its lazy value and where it is defined.
@@ -119,8 +53,11 @@ pub enum JobKind {
 pub struct Project {
     pub dir: PathBuf,
     pub jobs: BTreeMap<String, Job>,
-    /// Known makes modules the project configures that `makes` ignores for now.
-    pub ignored_modules: Vec<String>,
+    /// The release whose rules apply, and why.
+    pub release: ReleaseRules,
+    /// Modules the project configures that the pinned release does not have (makes of that
+    /// release would reject them; they are read as the releases that have them read them).
+    pub other_release_modules: Vec<String>,
 }
 
 /// The nearest directory from `start` upward that holds `makes.nix`.
@@ -137,87 +74,71 @@ pub fn find_project_dir(start: &Path) -> Result<PathBuf, SpecError> {
     })
 }
 
-/// Evaluates `dir/makes.nix` and its imports. `native` are the makes arguments implemented
-/// outside this crate (`makeDerivation`, `makeContainerImage`, ...).
+/// Evaluates `dir/makes.nix` (a missing one is `{ }`, as makes reads it) and its imports.
+/// `arguments` are the makes arguments (all but `inputs` and `outputs`, which are the
+/// project's own fixpoints and are added here).
 pub fn load_project(
     ev: &Evaluator,
     dir: &Path,
-    native: Vec<(&str, Thunk)>,
+    arguments: Vec<(&str, Thunk)>,
 ) -> Result<Project, SpecError> {
+    let release = pinned_release(dir);
     let modules: Rc<RefCell<Vec<Rc<Attrs>>>> = Rc::default();
     // Legacy jobs are imported with the very arguments being built here.
     let args_cell: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
-    // `outputs` and `inputs` are the merged results of all modules (and, for `outputs`, the
-    // legacy `main.nix` jobs), computed on demand, so a module may read them lazily.
+    // Every job with its kind, filled when `outputs` is first forced.
+    let table: Rc<RefCell<BTreeMap<String, Job>>> = Rc::default();
+    // `outputs` and `inputs` are the merged results of all modules (`jobs`, `outputs`, the
+    // modules' jobs and the legacy `main.nix` jobs), computed on demand, so a module may read
+    // them lazily.
     let merged_jobs = {
-        let (modules, args_cell, dir) = (modules.clone(), args_cell.clone(), dir.to_path_buf());
+        let (modules, args_cell, table) = (modules.clone(), args_cell.clone(), table.clone());
+        let (dir, rel) = (dir.to_path_buf(), release.release);
         Thunk::deferred(move |ev| {
-            let mut jobs = merged_attr(ev, &modules.borrow(), "jobs")?;
-            let dirs = legacy::extending_dirs(ev, &modules.borrow())?;
             let args = args_cell.borrow().clone().unwrap_or_default();
-            for (name, path) in legacy::discover(&dir, &dirs) {
-                if jobs.contains(&name) {
-                    return Err(EvalError::new(
-                        EvalErrorKind::DuplicateAttribute(format!(
-                            "jobs.\"{name}\" (also {})",
-                            path.display()
-                        )),
-                        jobs.get(&name).and_then(|a| a.span),
-                    ));
-                }
-                jobs.insert(name, legacy::job_thunk(path, args.clone()), None);
+            let jobs = jobs::collect(ev, &modules.borrow(), &dir, &args, rel)?;
+            let mut attrs = Attrs::new();
+            for (name, job) in &jobs {
+                attrs.insert(name.as_str(), job.value.clone(), job.span);
             }
-            Ok(Value::Attrs(Rc::new(jobs)))
+            *table.borrow_mut() = jobs;
+            Ok(Value::Attrs(Rc::new(attrs)))
         })
     };
-    // A project that never defines `inputs.nixpkgs` gets the default package set
-    // (`__nixpkgs__`, makes' own), as makes gives it.
-    let default_nixpkgs = native
-        .iter()
-        .find(|(n, _)| *n == "__nixpkgs__")
-        .map(|(_, v)| v.clone());
-    // `inputs.nixpkgs = ./path` names a nixpkgs checkout.
-    let package_set_at = native
-        .iter()
-        .find(|(n, _)| *n == "__packageSetAt")
-        .map(|(_, v)| v.clone());
-    let merged_inputs = {
-        let modules = modules.clone();
-        Thunk::deferred(move |ev| {
-            let mut inputs = merged_attr(ev, &modules.borrow(), "inputs")?;
-            if let (false, Some(default)) = (inputs.contains("nixpkgs"), &default_nixpkgs) {
-                inputs.insert("nixpkgs", default.clone(), None);
-            }
-            if let (Some(given), Some(at)) = (inputs.get("nixpkgs").cloned(), &package_set_at) {
-                let at = at.clone();
-                let value = given.value.clone();
-                let resolved = Thunk::deferred(move |ev| match value.force(ev)? {
-                    path @ Value::Path(_) => {
-                        let span = given.span.unwrap_or(makes_syntax::Span {
-                            file: makes_syntax::FileId(u32::MAX),
-                            start: 0,
-                            end: 0,
-                        });
-                        ev.apply(&at.force(ev)?, Thunk::value(path), span)
-                    }
-                    other => Ok(other),
-                });
-                inputs.insert("nixpkgs", resolved, given.span);
-            }
-            Ok(Value::Attrs(Rc::new(inputs)))
-        })
-    };
-    let args = makes_arguments(dir, native, merged_inputs, merged_jobs.clone());
+    let merged_inputs = inputs::merged_inputs(modules.clone(), &arguments);
+    let config = jobs::merged_config(modules.clone(), merged_inputs.clone(), merged_jobs.clone());
+    let args = project_arguments(arguments, merged_inputs, merged_jobs.clone(), config);
     *args_cell.borrow_mut() = Some(args.clone());
 
-    let mut pending = vec![dir.join("makes.nix")];
+    // Modules to read: files, or (as the module system allows) sets and functions written
+    // inline in `imports`.
+    let mut pending = vec![Pending::File(dir.join("makes.nix"))];
     let mut seen = Vec::new();
-    while let Some(path) = pending.pop() {
-        if seen.contains(&path) {
-            continue;
-        }
-        seen.push(path.clone());
-        let module = evaluate_module(ev, &path, &args)?;
+    while let Some(next) = pending.pop() {
+        let module = match next {
+            Pending::File(path) => {
+                if seen.contains(&path) {
+                    continue;
+                }
+                seen.push(path.clone());
+                // makes reads a project without makes.nix as `{ }`; imports must exist.
+                if seen.len() == 1 && !path.exists() {
+                    continue;
+                }
+                evaluate_module(ev, &path, &args)?
+            }
+            Pending::Inline(value, span) => match apply_to_arguments(ev, value, &args)? {
+                Value::Attrs(a) => a,
+                other => {
+                    return Err(SpecError::WrongType {
+                        attr: "imports".into(),
+                        expected: "paths, sets or functions returning sets",
+                        found: other.describe().into(),
+                        span,
+                    })
+                }
+            },
+        };
         if let Some(imports) = module.get("imports") {
             let list = match imports.value.force(ev)? {
                 Value::List(l) => l,
@@ -231,28 +152,37 @@ pub fn load_project(
                 }
             };
             for item in list.iter().rev() {
-                let v = item.force(ev)?;
-                let p = ev.coerce_to_path(&v, imports.span.unwrap_or_else(no_span))?;
-                pending.push(PathBuf::from(&*p));
+                match item.force(ev)? {
+                    v @ (Value::Attrs(_) | Value::Lambda(_)) => {
+                        pending.push(Pending::Inline(v, imports.span))
+                    }
+                    v => {
+                        let p = ev.coerce_to_path(&v, imports.span.unwrap_or_else(no_span))?;
+                        pending.push(Pending::File(PathBuf::from(&*p)));
+                    }
+                }
             }
         }
         modules.borrow_mut().push(module);
     }
 
-    let mut ignored = Vec::new();
+    let mut other_release = Vec::new();
     for module in modules.borrow().iter() {
         for (name, attr) in module.iter() {
-            if HANDLED_TOP_LEVEL.contains(&&**name) {
+            if LOADER_TOP_LEVEL.contains(&&**name) {
                 continue;
             }
-            if OTHER_TOP_LEVEL.contains(&&**name) {
-                ignored.push(name.to_string());
+            if let Some(m) = modules::find(name) {
+                let r = release.release;
+                if r < m.first || r > m.last {
+                    other_release.push(name.to_string());
+                }
                 continue;
             }
-            let mut known: Vec<&str> = HANDLED_TOP_LEVEL
+            let mut known: Vec<&str> = LOADER_TOP_LEVEL
                 .iter()
-                .chain(OTHER_TOP_LEVEL)
                 .copied()
+                .chain(modules::MODULES.iter().map(|m| m.name))
                 .collect();
             known.sort_unstable();
             return Err(SpecError::UnknownTopLevel {
@@ -262,58 +192,16 @@ pub fn load_project(
             });
         }
     }
-    ignored.sort();
-    ignored.dedup();
+    other_release.sort();
+    other_release.dedup();
 
-    let jobs_value = merged_jobs.force(ev)?;
-    let Value::Attrs(jobs_attrs) = jobs_value else {
-        return Err(SpecError::Invalid {
-            attr: "jobs".into(),
-            message: "must be a set of packages".into(),
-            span: None,
-        });
-    };
-    let mut jobs = BTreeMap::new();
-    for (name, attr) in jobs_attrs.iter() {
-        if !name.starts_with('/') {
-            return Err(SpecError::JobNameWithoutSlash {
-                name: name.to_string(),
-                span: attr.span,
-            });
-        }
-        jobs.insert(
-            name.to_string(),
-            Job {
-                value: attr.value.clone(),
-                span: attr.span,
-                kind: JobKind::Build,
-            },
-        );
-    }
-    // makes' `deployContainer.<name>` modules are the jobs `/deployContainer/<name>`.
-    let deploys = merged_attr(ev, &modules.borrow(), "deployContainer")?;
-    for (name, attr) in deploys.iter() {
-        let job = format!("/deployContainer/{name}");
-        if jobs.contains_key(&job) {
-            return Err(SpecError::Invalid {
-                attr: format!("deployContainer.{name}"),
-                message: format!("the job {job} is also defined in jobs"),
-                span: attr.span,
-            });
-        }
-        jobs.insert(
-            job,
-            Job {
-                value: attr.value.clone(),
-                span: attr.span,
-                kind: JobKind::DeployContainer,
-            },
-        );
-    }
+    merged_jobs.force(ev)?;
+    let jobs = table.borrow().clone();
     Ok(Project {
         dir: dir.to_path_buf(),
         jobs,
-        ignored_modules: ignored,
+        release,
+        other_release_modules: other_release,
     })
 }
 
@@ -339,29 +227,38 @@ fn evaluate_file_with_args(
     args: &Rc<Attrs>,
 ) -> makes_eval::Result<Value> {
     let value = ev.eval_file(path)?;
-    let value = match &value {
-        Value::Lambda(closure) => {
-            let arg = match &closure.def.param {
-                makes_syntax::ir::Param::Pattern {
-                    formals,
-                    ellipsis: false,
-                    ..
-                } => {
-                    let mut picked = Attrs::new();
-                    for formal in formals {
-                        if let Some(a) = args.get(&formal.name) {
-                            picked.insert(formal.name.clone(), a.value.clone(), a.span);
-                        }
-                    }
-                    Value::Attrs(Rc::new(picked))
-                }
-                _ => Value::Attrs(args.clone()),
-            };
-            ev.apply(&value, Thunk::value(arg), closure.def.span)?
-        }
-        _ => value,
+    apply_to_arguments(ev, value, args)
+}
+
+/// A module's value: a function is applied to the makes arguments (only those its formals
+/// name when it has no `...`, as the module system passes them).
+fn apply_to_arguments(ev: &Evaluator, value: Value, args: &Rc<Attrs>) -> makes_eval::Result<Value> {
+    let Value::Lambda(closure) = &value else {
+        return Ok(value);
     };
-    Ok(value)
+    let arg = match &closure.def.param {
+        makes_syntax::ir::Param::Pattern {
+            formals,
+            ellipsis: false,
+            ..
+        } => {
+            let mut picked = Attrs::new();
+            for formal in formals {
+                if let Some(a) = args.get(&formal.name) {
+                    picked.insert(formal.name.clone(), a.value.clone(), a.span);
+                }
+            }
+            Value::Attrs(Rc::new(picked))
+        }
+        _ => Value::Attrs(args.clone()),
+    };
+    ev.apply(&value, Thunk::value(arg), closure.def.span)
+}
+
+/// A module still to read.
+enum Pending {
+    File(PathBuf),
+    Inline(Value, Option<Span>),
 }
 
 /// The union of one top-level attribute over all modules (`jobs` or `inputs`).

@@ -15,16 +15,14 @@ mod description;
 mod lock;
 mod nix_backend;
 mod source;
-mod values;
 
 pub use description::Description;
 pub use lock::{LockFile, LockedPackage, LockedPathInfo, LOCK_FILE};
 pub use nix_backend::{nix_available, NixBackend};
 pub use source::{Overlay, PackageSetSource, SetOrigin};
-pub use values::package_set_value;
 
 use crate::error::StoreError;
-use crate::eval_glue::Recipes;
+use crate::recipes::Recipes;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -58,7 +56,7 @@ pub struct Packages {
     mode: PackageMode,
     project_dir: PathBuf,
     lock: Option<LockFile>,
-    pub(crate) recipes: Recipes,
+    recipes: Recipes,
     sets: RefCell<BTreeMap<String, PackageSetSource>>,
     descriptions: RefCell<HashMap<(String, Vec<String>), Description>>,
     used: RefCell<BTreeMap<OutputKey, UsedOutput>>,
@@ -124,13 +122,15 @@ impl Packages {
         self.sets.borrow().get(id).cloned()
     }
 
-    fn register_set(&self, source: PackageSetSource) -> String {
+    /// Registers a set (by its identity, which it returns).
+    pub fn register_set(&self, source: PackageSetSource) -> String {
         let id = source.identity(&self.project_dir);
         self.sets.borrow_mut().entry(id.clone()).or_insert(source);
         id
     }
 
-    fn record(&self, used: UsedOutput) {
+    /// Records an output that evaluation resolved.
+    pub fn record(&self, used: UsedOutput) {
         let key = (
             used.set.clone(),
             used.attr_path.clone(),
@@ -140,7 +140,7 @@ impl Packages {
     }
 
     /// What the backend says of `attr_path` in the set `set` (memoised).
-    fn describe(&self, set: &str, attr_path: &[String]) -> Result<Description, String> {
+    pub fn describe(&self, set: &str, attr_path: &[String]) -> Result<Description, String> {
         let key = (set.to_owned(), attr_path.to_vec());
         if let Some(d) = self.descriptions.borrow().get(&key) {
             return Ok(d.clone());

@@ -5,7 +5,7 @@
 use makes_eval::{from_json, EvalError, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
-pub(super) fn from_yaml(text: &str) -> Result<Value, EvalError> {
+pub(crate) fn from_yaml(text: &str) -> Result<Value, EvalError> {
     let docs = YamlLoader::load_from_str(text)
         .map_err(|e| EvalError::other(format!("fromYaml: invalid YAML: {e}"), None))?;
     let json = match docs.as_slice() {

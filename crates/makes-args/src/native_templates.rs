@@ -2,11 +2,11 @@
 //! text makes-spec computes (placeholders replaced and checked, search paths as `export`
 //! lines), as makes' own builders write it (`echo "$text" > $out/template`).
 
-use crate::eval_glue::{package_value, Recipe, Recipes};
 use crate::native_packages::spec;
-use crate::path::derivation_output_path;
+use crate::store_functions::package_value;
 use makes_eval::{make_primop, EvalError, Evaluator, PrimOpFn, Value};
 use makes_spec::{reduce_template_spec, search_paths_template_text, TemplateSpec};
+use makes_store::{derivation_output_path, Recipe, Recipes};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 

@@ -3,14 +3,11 @@
 //! `storePath`, and makes' `projectPath`. Store paths are Nix's own (tests compare them with
 //! Nix 2.8).
 
-use crate::hash::parse_sha256;
-use crate::local::LocalStore;
-use crate::nar::nar_hash_and_size_filtered;
-use crate::path::StorePath;
 use makes_eval::{
     make_primop, CoercionMode, Context, EvalError, EvalErrorKind, Evaluator, NixString, PrimOpFn,
     Thunk, Value,
 };
+use makes_store::{nar_hash_and_size_filtered, parse_sha256, LocalStore, StorePath};
 use makes_syntax::{FileId, Span};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

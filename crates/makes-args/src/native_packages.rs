@@ -7,12 +7,12 @@
 //! The set they live in stands for `inputs.nixpkgs` (and `__nixpkgs__`, and what
 //! `fetchNixpkgs` returns) until packages from nixpkgs themselves can be provided.
 
-use crate::eval_glue::{package_value, pull_output_path, Recipe, Recipes};
-use crate::path::derivation_output_path;
+use crate::store_functions::package_value;
 use makes_eval::{
     make_primop, Attrs, CoercionMode, Context, EvalError, Evaluator, PrimOpFn, Thunk, Value,
 };
 use makes_spec::{reduce_pull_spec, sanitize_derivation_name, DerivationSpec, SearchPaths};
+use makes_store::{derivation_output_path, pull_output_path, Recipe, Recipes};
 use makes_syntax::{FileId, Span};
 use std::collections::BTreeMap;
 use std::rc::Rc;

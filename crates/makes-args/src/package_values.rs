@@ -2,12 +2,14 @@
 //! (its native helpers listed, every other name resolved on selection), a resolved package
 //! is a derivation-like set whose `outPath` carries its store path as context.
 
-use super::{Description, PackageMode, PackageSetSource, Packages, SetOrigin, UsedOutput};
 use crate::native_packages::native_package_set;
-use crate::path::make_store_path;
 use makes_eval::{
     from_json, make_primop, Attrs, Context, EvalError, EvalErrorKind, NixString, OpenAttrs,
     PrimOpFn, Thunk, Value,
+};
+use makes_store::make_store_path;
+use makes_store::packages::{
+    Description, PackageMode, PackageSetSource, Packages, SetOrigin, UsedOutput,
 };
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -42,7 +44,7 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
             context,
         )))
     });
-    let Value::Attrs(native) = native_package_set(&packages.recipes, runtime_shell) else {
+    let Value::Attrs(native) = native_package_set(packages.recipes(), runtime_shell) else {
         unreachable!("the native package set is a set")
     };
     let mut entries = (*native).clone();

@@ -4,11 +4,10 @@
 //! `searchPaths` only, the `export`s, the `source`d files, a fresh `HOME` (the caller's in
 //! `HOME_IMPURE`) and a `STATE` directory.
 
-use crate::builder::PRELUDE;
-use crate::eval_glue::Recipes;
 use crate::native_packages::{register, spec};
 use makes_eval::{make_primop, CoercionMode, Context, EvalError, Evaluator, PrimOpFn, Value};
 use makes_spec::{reduce_script_spec, ScriptSpec};
+use makes_store::{shell_prelude, Recipes};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::rc::Rc;
@@ -79,7 +78,10 @@ fn quote(s: &str) -> String {
 
 /// The script: shebang, shell options and helpers, the environment, then the entrypoint.
 pub(crate) fn script_text(spec: &ScriptSpec, bash: &str, coreutils: &str) -> String {
-    let mut s = format!("#! {bash}/bin/bash\n# shellcheck shell=bash\n\n{PRELUDE}");
+    let mut s = format!(
+        "#! {bash}/bin/bash\n# shellcheck shell=bash\n\n{}",
+        shell_prelude()
+    );
     // Nothing of the caller's PATH: coreutils, then the search paths (each one first, as
     // makes' makeSearchPaths prepends them in order).
     let _ = writeln!(s, "export PATH={}", quote(&format!("{coreutils}/bin")));

@@ -1,0 +1,91 @@
+//! makes' arguments, in one place, and the glue between the evaluator and the store: the table of every name any makes release passes to a
+//! module ([`ARGUMENTS`], with the releases that pass it and what implements it) and
+//! [`makes_arguments`], which gives each its value for one project. Pure helpers are Nix
+//! (`nix/args/helpers.nix`, evaluated by makes with the other arguments in scope); those
+//! that need the store come from the store's glue; those not implemented fail when used,
+//! naming the argument. Here too: the evaluator's file access through the store
+//! ([`StoreIo`]) and the built-ins that need the store ([`store_builtins`]: `builtins.path`,
+//! `filterSource`, `toFile`, `storePath`).
+
+mod native;
+mod native_packages;
+mod native_script;
+mod native_templates;
+mod nix_helpers;
+mod package_values;
+mod store_builtins;
+mod store_functions;
+mod store_io;
+mod table;
+mod unsupported;
+mod yaml;
+
+pub use store_builtins::store_builtins;
+pub use store_io::StoreIo;
+pub use table::{Argument, Provider, ARGUMENTS};
+
+use makes_eval::{Attrs, Thunk};
+use makes_spec::Release;
+use makes_store::packages::Packages;
+use makes_store::LocalStore;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::rc::Rc;
+use store_builtins::project_path_builtin;
+use store_functions::store_arguments;
+
+/// What the arguments of one project are made from.
+pub struct ArgumentContext<'a> {
+    pub store: &'a LocalStore,
+    pub packages: &'a Rc<Packages>,
+    pub project_dir: &'a Path,
+    /// The build time (`created = "now"` images only).
+    pub now: &'a str,
+    /// The release whose rules apply.
+    pub release: Release,
+}
+
+/// Every makes argument for the project of `cx` (all releases' names), plus the loader's
+/// `__packageSetAt`. `inputs` and `outputs` are left to the project loader.
+pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
+    let mut store: HashMap<&'static str, Thunk> =
+        store_arguments(cx.packages, cx.now).into_iter().collect();
+    store.insert(
+        "projectPath",
+        Thunk::value(project_path_builtin(cx.store, cx.project_dir)),
+    );
+    let native: HashMap<&'static str, Thunk> = native::native_arguments(cx.project_dir)
+        .into_iter()
+        .collect();
+    // The Nix helpers see the finished set, filled in below.
+    let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+    let helpers = nix_helpers::helpers(this.clone(), cx.release, cx.project_dir);
+    let mut args = Vec::new();
+    for a in ARGUMENTS {
+        let value = match a.provider {
+            Provider::Store => store
+                .remove(a.name)
+                .unwrap_or_else(|| unsupported::value(a.name)),
+            Provider::Native => native
+                .get(a.name)
+                .cloned()
+                .unwrap_or_else(|| unsupported::value(a.name)),
+            Provider::Nix => nix_helpers::select(&helpers, a.name),
+            Provider::Project => continue,
+            Provider::NotYetFunction => unsupported::function(a.name),
+            Provider::NotYetValue => unsupported::value(a.name),
+        };
+        args.push((a.name, value));
+    }
+    let mut set = Attrs::new();
+    for (name, value) in &args {
+        set.insert(*name, value.clone(), None);
+    }
+    *this.borrow_mut() = Some(Rc::new(set));
+    // `__packageSetAt` serves `inputs.nixpkgs = ./path`; it is no makes argument.
+    if let Some(at) = store.remove("__packageSetAt") {
+        args.push(("__packageSetAt", at));
+    }
+    args
+}

@@ -1,0 +1,186 @@
+//! Every job of a project, named as makes names its outputs: `jobs` and top-level `outputs`
+//! (each a set of `/`-named packages), the jobs of makes' modules (`/lintNix`,
+//! `/envVars/<name>`, `/deployContainer/<name>`, ...) and the legacy `main.nix` jobs.
+
+use super::modules::{module_jobs, MODULES};
+use super::release::Release;
+use super::{legacy, merged_attr, Job, JobKind};
+use makes_eval::{Attrs, EvalError, EvalErrorKind, Evaluator, Thunk, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::rc::Rc;
+
+/// The jobs of `modules`, by name.
+pub(super) fn collect(
+    ev: &Evaluator,
+    modules: &[Rc<Attrs>],
+    dir: &Path,
+    args: &Rc<Attrs>,
+    release: Release,
+) -> makes_eval::Result<BTreeMap<String, Job>> {
+    let mut jobs = BTreeMap::new();
+    for option in ["jobs", "outputs"] {
+        for (name, attr) in merged_attr(ev, modules, option)?.iter() {
+            if !name.starts_with('/') {
+                // makes' own message.
+                return Err(EvalError::other(
+                    format!(
+                        "The job \"{name}\" must begin with a slash. Rename it to \"/{name}\"."
+                    ),
+                    attr.span,
+                ));
+            }
+            add(&mut jobs, name, build(attr.value.clone(), attr.span))?;
+        }
+    }
+    for module in MODULES {
+        let config = merged_option(ev, modules, module.name)?;
+        if config.is_empty() {
+            continue;
+        }
+        for job in module_jobs(ev, module, &config, release, dir)? {
+            let entry = match job.deploy {
+                Some(value) => Job {
+                    value,
+                    span: job.span,
+                    kind: JobKind::DeployContainer,
+                },
+                None => build(not_built(module.name, &job.name, job.span), job.span),
+            };
+            add(&mut jobs, &job.name, entry)?;
+        }
+    }
+    let dirs = legacy::extending_dirs(ev, modules)?;
+    for (name, path) in legacy::discover(dir, &dirs) {
+        let span = jobs.get(&name).and_then(|j: &Job| j.span);
+        if jobs.contains_key(&name) {
+            return Err(EvalError::new(
+                EvalErrorKind::DuplicateAttribute(format!(
+                    "jobs.\"{name}\" (also {})",
+                    path.display()
+                )),
+                span,
+            ));
+        }
+        jobs.insert(name, build(legacy::job_thunk(path, args.clone()), None));
+    }
+    Ok(jobs)
+}
+
+fn build(value: Thunk, span: Option<makes_syntax::Span>) -> Job {
+    Job {
+        value,
+        span,
+        kind: JobKind::Build,
+    }
+}
+
+fn add(jobs: &mut BTreeMap<String, Job>, name: &str, job: Job) -> makes_eval::Result<()> {
+    if let Some(existing) = jobs.get(name) {
+        return Err(EvalError::new(
+            EvalErrorKind::DuplicateAttribute(format!("the job \"{name}\"")),
+            job.span.or(existing.span),
+        ));
+    }
+    jobs.insert(name.to_owned(), job);
+    Ok(())
+}
+
+/// The value of a job of a module makes cannot build yet: an error naming the module, raised
+/// when the job is built (listing it, or referring to it through `outputs`, is fine).
+fn not_built(module: &str, job: &str, span: Option<makes_syntax::Span>) -> Thunk {
+    let what = format!("the job {job} of makes' '{module}' module");
+    Thunk::deferred(move |_| {
+        Err(EvalError::new(
+            EvalErrorKind::NotSupported(what.clone()),
+            span,
+        ))
+    })
+}
+
+/// A module option merged over the project's modules as the module system merges a set of
+/// options: sets merge attribute by attribute (recursively), any other value is the last
+/// module's (equal definitions in two modules are no conflict).
+fn merged_option(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval::Result<Attrs> {
+    let mut merged = Attrs::new();
+    for module in modules {
+        let Some(attr) = module.get(name) else {
+            continue;
+        };
+        match attr.value.force(ev)? {
+            Value::Attrs(a) => merge_into(ev, &mut merged, &a)?,
+            other => return Err(EvalError::type_error("a set", &other, attr.span)),
+        }
+    }
+    Ok(merged)
+}
+
+fn merge_into(ev: &Evaluator, into: &mut Attrs, from: &Attrs) -> makes_eval::Result<()> {
+    for (k, v) in from.iter() {
+        let merged = match into.get(k) {
+            Some(existing) => match (existing.value.force(ev)?, v.value.force(ev)?) {
+                (Value::Attrs(a), Value::Attrs(b)) => {
+                    let mut both = Attrs::new();
+                    merge_into(ev, &mut both, &a)?;
+                    merge_into(ev, &mut both, &b)?;
+                    Thunk::value(Value::Attrs(Rc::new(both)))
+                }
+                _ => v.value.clone(),
+            },
+            None => v.value.clone(),
+        };
+        into.insert(k.clone(), merged, v.span);
+    }
+    Ok(())
+}
+
+/// The module system's `config`: every top-level option the modules set, merged (`inputs` and
+/// `outputs` as the project's own, `jobs` and `outputs` holding every job).
+pub(super) fn merged_config(
+    modules: std::rc::Rc<std::cell::RefCell<Vec<Rc<Attrs>>>>,
+    inputs: Thunk,
+    outputs: Thunk,
+) -> Thunk {
+    Thunk::deferred(move |ev| {
+        let modules = modules.borrow();
+        let mut names: Vec<Rc<str>> = modules.iter().flat_map(|m| m.names()).cloned().collect();
+        names.sort();
+        names.dedup();
+        let mut config = Attrs::new();
+        for name in names {
+            let value = match &*name {
+                "imports" => continue,
+                "inputs" => inputs.clone(),
+                "jobs" | "outputs" => outputs.clone(),
+                _ => {
+                    let merged = merged_value(ev, &modules, &name)?;
+                    Thunk::value(merged)
+                }
+            };
+            config.insert(name, value, None);
+        }
+        if !config.contains("outputs") {
+            config.insert("outputs", outputs.clone(), None);
+        }
+        if !config.contains("inputs") {
+            config.insert("inputs", inputs.clone(), None);
+        }
+        Ok(Value::Attrs(Rc::new(config)))
+    })
+}
+
+/// One option over the modules: sets merged as `merged_option` merges them, other values the
+/// last module's.
+fn merged_value(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval::Result<Value> {
+    let mut last = None;
+    for module in modules {
+        if let Some(attr) = module.get(name) {
+            last = Some(attr.value.force(ev)?);
+        }
+    }
+    match last {
+        Some(Value::Attrs(_)) => Ok(Value::Attrs(Rc::new(merged_option(ev, modules, name)?))),
+        Some(other) => Ok(other),
+        None => Ok(Value::Null),
+    }
+}

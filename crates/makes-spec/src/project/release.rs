@@ -1,0 +1,145 @@
+//! makes' releases and the one a project pins: `makes.lock.nix` (`makesSrc = builtins.fetchGit
+//! { url = ".../fluidattacks/makes"; ref = "refs/tags/24.02"; rev = ...; }`) or a flake input
+//! (`github:fluidattacks/makes/24.02`). Where releases disagree (top-level options, module
+//! schemas), the pinned release's rules apply; without a recognisable pin, the latest's.
+
+use std::fmt;
+use std::path::Path;
+
+/// A makes release, `YY.MM` (21.09 ... 24.12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Release {
+    pub year: u8,
+    pub month: u8,
+}
+
+impl Release {
+    pub const fn new(year: u8, month: u8) -> Release {
+        Release { year, month }
+    }
+
+    /// The release whose rules apply when a project pins none.
+    pub const LATEST: Release = Release::new(24, 12);
+
+    /// The first release whose modules and arguments this crate's tables describe.
+    pub const FIRST: Release = Release::new(21, 9);
+
+    /// `"24.02"`.
+    pub fn parse(text: &str) -> Option<Release> {
+        let (y, m) = text.split_once('.')?;
+        if y.len() != 2 || m.len() != 2 {
+            return None;
+        }
+        let release = Release::new(y.parse().ok()?, m.parse().ok()?);
+        (1..=12).contains(&release.month).then_some(release)
+    }
+}
+
+impl fmt::Display for Release {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}.{:02}", self.year, self.month)
+    }
+}
+
+/// The commit of every makes release tag, for pins that name a commit only.
+const TAG_COMMITS: &[(&str, &str)] = &[
+    ("21.09", "be905d264a7d029834d03f380f3255add268e3cc"),
+    ("21.10", "3dde5c1540dac1d7a10b8649adb7a8f3ba5dbd84"),
+    ("21.11", "c3451d0c14f5f1728eb8358fe021535021d209b2"),
+    ("21.12", "83357de735867dc1ec0c3f329ef319b94c736377"),
+    ("21.13", "00cce3088acc20e211f87104919f458fdaae7505"),
+    ("22.01", "492e691eb9a8e4070432775d58642568c1783a1e"),
+    ("22.02", "fac2254aa18539b948675c69483030d3e83952e0"),
+    ("22.03", "501d39e449c7d84eefaca53c7f812410f48e84ba"),
+    ("22.04", "a5ef5225c9fb9723958d7d980c89a7905c658712"),
+    ("22.05", "12b487e7ed5623883890ad3641dec195ddc16d13"),
+    ("22.06", "3cb023740c4cad8a1f6c272a58bf631b5ade23e0"),
+    ("22.07", "91a9329743b4a5979abf83cae0eda87ea98bc868"),
+    ("22.08", "d7d2a3fda9411236e0db8d3b57378ed0803b529c"),
+    ("22.09", "389c77e203d9430a6c5bf7a389ff708798f8a935"),
+    ("22.10", "d87b5349b52f6ecab42e956a1860687f314cf8fc"),
+    ("22.11", "dcfa9a5efea72631cb088f8a77d6bb3c42cee8dd"),
+    ("23.04", "fc31801faa4d8c486ffeed0714e610f034fd5080"),
+    ("23.06", "c8411a419165a5e360b95fc078d0ce461ae8dcdd"),
+    ("23.07", "0c2df0353678d47ac2076f3577f924ad3e9ba424"),
+    ("24.01", "ac744a2691af0a4c6f3e14b347475b96a4c04315"),
+    ("24.02", "9b48d0e155d7fb08fc4e8318380e7a0cf359a202"),
+    ("24.09", "06527a7704855528ef99a752e5b8839354a6cbba"),
+    ("24.12", "9123a55ab84b57fe08bb33379b92fe3922e71408"),
+];
+
+/// Which release's rules apply to a project, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseRules {
+    pub release: Release,
+    /// Where the pin was read (`makes.lock.nix: ref = "refs/tags/24.02"`), or why none was.
+    pub reason: String,
+}
+
+/// The release `dir`'s project pins, else the latest.
+pub fn pinned_release(dir: &Path) -> ReleaseRules {
+    for file in ["makes.lock.nix", "flake.nix", "flake.lock"] {
+        let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
+            continue;
+        };
+        if !text.contains("fluidattacks/makes") && !text.contains("makesSrc") {
+            continue;
+        }
+        if let Some((release, how)) = release_in(&text) {
+            return ReleaseRules {
+                release,
+                reason: format!("{file} pins {how}"),
+            };
+        }
+        return ReleaseRules {
+            release: Release::LATEST,
+            reason: format!("{file} pins makes at no release tag: the latest release's rules"),
+        };
+    }
+    ReleaseRules {
+        release: Release::LATEST,
+        reason: "no makes.lock.nix or flake pins makes: the latest release's rules".into(),
+    }
+}
+
+/// The release a lock or flake text names: a tag (`refs/tags/24.02`, `ref = "24.02"`,
+/// `fluidattacks/makes/24.02`) or a tag's commit.
+fn release_in(text: &str) -> Option<(Release, String)> {
+    for marker in [
+        "refs/tags/",
+        "fluidattacks/makes/",
+        "ref = \"",
+        "\"ref\": \"",
+    ] {
+        for (at, _) in text.match_indices(marker) {
+            let rest = &text[at + marker.len()..];
+            if let Some(release) = rest.get(..5).and_then(Release::parse) {
+                return Some((release, format!("the tag {release}")));
+            }
+        }
+    }
+    TAG_COMMITS
+        .iter()
+        .find(|(_, commit)| text.contains(commit))
+        .and_then(|(tag, commit)| {
+            Release::parse(tag).map(|r| (r, format!("commit {commit} (the tag {r})")))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_and_commits_name_releases() {
+        let lock = "{ makesSrc = builtins.fetchGit {\n url = \"https://github.com/fluidattacks/makes\";\n ref = \"refs/tags/24.02\";\n }; }";
+        assert_eq!(release_in(lock).map(|r| r.0), Release::parse("24.02"));
+        let by_commit = "rev = \"dcfa9a5efea72631cb088f8a77d6bb3c42cee8dd\";";
+        assert_eq!(release_in(by_commit).map(|r| r.0), Release::parse("22.11"));
+        let flake = "inputs.makes.url = \"github:fluidattacks/makes/23.06\";";
+        assert_eq!(release_in(flake).map(|r| r.0), Release::parse("23.06"));
+        assert_eq!(release_in("ref = \"refs/heads/main\";"), None);
+        assert!(Release::parse("22.11") < Release::parse("23.06"));
+        assert_eq!(Release::new(21, 9).to_string(), "21.09");
+    }
+}

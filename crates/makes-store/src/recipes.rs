@@ -1,0 +1,268 @@
+//! The recipes of the outputs an evaluation names (Nix's `.drv` files, in memory) and
+//! `realise`, which builds a job's output and everything it needs, in dependency order:
+//! derivations in the sandbox, images through the image builder, pulls and fetches through
+//! the network clients the caller gives.
+
+use crate::builder::run_derivation;
+use crate::error::StoreError;
+use crate::hash::parse_sha256;
+use crate::local::LocalStore;
+use crate::path::{make_store_path, PathInfo, StorePath};
+use makes_spec::{
+    sanitize_derivation_name, Created, DerivationSpec, FetchSpec, ImageSpec, PullSpec,
+};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::rc::Rc;
+
+/// How an output path is made.
+#[derive(Debug, Clone)]
+pub enum Recipe {
+    Derivation(DerivationSpec),
+    Image(ImageSpec),
+    /// `dockerTools.pullImage`: an OCI image layout directory fetched by digest.
+    Pull(PullSpec),
+    /// `fetchUrl`: one file, checked against its SHA-256.
+    Fetch(FetchSpec),
+}
+
+impl Recipe {
+    /// The store paths that must be valid before building.
+    pub fn inputs(&self) -> Vec<String> {
+        match self {
+            Recipe::Derivation(spec) => spec.input_paths.clone(),
+            // Paths the image's scripts use must be built too, though they stay out of it.
+            Recipe::Image(spec) => spec
+                .contents
+                .iter()
+                .chain(&spec.config_references)
+                .chain(&spec.script_inputs)
+                .chain(&spec.from_image)
+                .cloned()
+                .collect(),
+            Recipe::Pull(_) | Recipe::Fetch(_) => Vec::new(),
+        }
+    }
+}
+
+/// The recipes of the outputs named during one evaluation (Nix's `.drv` files, in memory).
+#[derive(Debug, Default, Clone)]
+pub struct Recipes(Rc<RefCell<BTreeMap<StorePath, Recipe>>>);
+
+impl Recipes {
+    pub fn get(&self, path: &StorePath) -> Option<Recipe> {
+        self.0.borrow().get(path).cloned()
+    }
+
+    pub fn insert(&self, path: StorePath, recipe: Recipe) {
+        self.0.borrow_mut().insert(path, recipe);
+    }
+}
+
+/// The version tag of the serialisation hashed by `image_output_path`.
+/// Bump it whenever the image builder would write other bytes for the same spec (v2: gzip at
+/// libdeflate level 5), so that a store never keeps an image an older makes wrote.
+const IMAGE_TAG: &[u8] = b"makes-image-v2\0";
+
+/// An image's output path: input-addressed by its whole spec (and the build time when the
+/// user asked for `created = "now"`), named `<base name of the image>.tar`.
+pub fn image_output_path(spec: &ImageSpec, now: &str) -> StorePath {
+    let mut hasher = Sha256::new();
+    hasher.update(IMAGE_TAG);
+    // serde_json of plain data with sorted maps is deterministic.
+    hasher.update(serde_json::to_vec(spec).unwrap_or_default());
+    if spec.created == Created::Now {
+        hasher.update(now.as_bytes());
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    let base = spec.name.rsplit('/').next().unwrap_or(&spec.name);
+    make_store_path(
+        "output:out",
+        &digest,
+        &format!("{}.tar", sanitize_derivation_name(base)),
+    )
+}
+
+/// Fetches pulled images into the store; implemented with the registry client.
+pub trait ImagePuller {
+    /// Writes the image `spec` names, as an OCI image layout, into the new directory `out_dir`.
+    fn pull_image(&self, spec: &PullSpec, out_dir: &Path) -> Result<(), String>;
+}
+
+/// Downloads files (`fetchUrl`); implemented with an HTTP client.
+pub trait UrlFetcher {
+    /// Writes what `url` answers to the new file `out_file`.
+    fn fetch(&self, url: &str, out_file: &Path) -> Result<(), String>;
+    /// Unpacks the archive at `url` into the new directory `out_dir` (its one top-level
+    /// directory's contents with `strip_root`).
+    fn fetch_archive(&self, url: &str, out_dir: &Path, strip_root: bool) -> Result<(), String>;
+}
+
+/// What `realise` builds images, pulls and downloads with.
+pub struct Builders<'a> {
+    pub images: &'a dyn ImageBuilder,
+    pub puller: &'a dyn ImagePuller,
+    pub fetcher: &'a dyn UrlFetcher,
+}
+
+/// Builds images, given their closure; implemented by the image builder crate.
+pub trait ImageBuilder {
+    fn build_image(
+        &self,
+        spec: &ImageSpec,
+        closure: &[PathInfo],
+        out_file: &Path,
+    ) -> Result<(), String>;
+}
+
+/// Errors of `realise`.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RealiseError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Store(#[from] StoreError),
+    #[error("building the image {path} failed: {message}")]
+    #[diagnostic(code(makes::store::image_build))]
+    Image { path: StorePath, message: String },
+    #[error("pulling the image {path} failed: {message}")]
+    #[diagnostic(code(makes::store::pull))]
+    Pull { path: StorePath, message: String },
+    #[error("fetching {url} into {path} failed: {message}")]
+    #[diagnostic(code(makes::store::fetch))]
+    Fetch {
+        path: StorePath,
+        url: String,
+        message: String,
+    },
+    #[error("{path} is not a store path this evaluation knows how to build")]
+    #[diagnostic(code(makes::store::unknown_output))]
+    UnknownOutput { path: String },
+}
+
+/// Makes `path` valid: builds its inputs first (depth first), then itself.
+pub fn realise(
+    store: &LocalStore,
+    recipes: &Recipes,
+    builders: &Builders,
+    path: &str,
+    progress: &dyn Fn(&str),
+) -> Result<PathInfo, RealiseError> {
+    let sp = StorePath::parse(path).map_err(|_| RealiseError::UnknownOutput {
+        path: path.to_owned(),
+    })?;
+    if store.is_valid(&sp) {
+        return Ok(store.path_info(&sp)?);
+    }
+    let Some(recipe) = recipes.get(&sp) else {
+        // Not made by this evaluation: a path of the host's Nix store, read from there.
+        if let Some(info) = store.import_from_nix(&sp)? {
+            return Ok(info);
+        }
+        return Err(RealiseError::UnknownOutput {
+            path: path.to_owned(),
+        });
+    };
+    for input in recipe.inputs() {
+        realise(store, recipes, builders, &input, progress)?;
+    }
+    progress(&format!("building {sp}"));
+    match recipe {
+        Recipe::Derivation(spec) => Ok(run_derivation(store, &spec, &sp)?),
+        Recipe::Image(spec) => {
+            let roots: Vec<StorePath> = recipe_roots(&spec)?;
+            let closure = store.closure(&roots)?;
+            // An image archive refers to no store path: its contents travel inside it (and
+            // compressed layers could hide a hash anyway), as with dockerTools' tarballs.
+            store.build_output(&sp, &[], |real_out: &Path| {
+                builders
+                    .images
+                    .build_image(&spec, &closure, real_out)
+                    .map_err(|message| RealiseError::Image {
+                        path: sp.clone(),
+                        message,
+                    })
+            })
+        }
+        Recipe::Fetch(spec) => {
+            progress(&format!("fetching {}", spec.url));
+            let expected = parse_sha256(&spec.sha256).ok_or_else(|| RealiseError::Fetch {
+                path: sp.clone(),
+                url: spec.url.clone(),
+                message: format!("'{}' is not a SHA-256", spec.sha256),
+            })?;
+            store.build_output(&sp, &[], |real_out: &Path| {
+                let fail = |message: String| RealiseError::Fetch {
+                    path: sp.clone(),
+                    url: spec.url.clone(),
+                    message,
+                };
+                let found: [u8; 32] = if spec.unpack {
+                    builders
+                        .fetcher
+                        .fetch_archive(&spec.url, real_out, spec.strip_root)
+                        .map_err(fail)?;
+                    crate::nar::nar_hash_and_size(real_out)
+                        .map_err(|e| fail(e.to_string()))?
+                        .0
+                } else {
+                    builders.fetcher.fetch(&spec.url, real_out).map_err(fail)?;
+                    let bytes = std::fs::read(real_out).map_err(|e| fail(e.to_string()))?;
+                    Sha256::digest(&bytes).into()
+                };
+                if found != expected {
+                    return Err(fail(format!(
+                        "hash mismatch: expected sha256:{}, got sha256:{}",
+                        crate::nixbase32::encode(&expected),
+                        crate::nixbase32::encode(&found)
+                    )));
+                }
+                Ok(())
+            })
+        }
+        Recipe::Pull(spec) => {
+            progress(&format!(
+                "pulling {}@{}",
+                spec.image_name, spec.image_digest
+            ));
+            store.build_output(&sp, &[], |real_out: &Path| {
+                builders
+                    .puller
+                    .pull_image(&spec, real_out)
+                    .map_err(|message| RealiseError::Pull {
+                        path: sp.clone(),
+                        message,
+                    })
+            })
+        }
+    }
+}
+
+/// The version tag of the serialisation hashed by `pull_output_path`.
+const PULL_TAG: &[u8] = b"makes-pull-v1\0";
+
+/// A pulled image's output path: addressed by what pins its content (name, digest, platform),
+/// named as nixpkgs names it (`docker-image-<finalImageName>-<finalImageTag>`).
+pub fn pull_output_path(spec: &PullSpec) -> StorePath {
+    let mut hasher = Sha256::new();
+    hasher.update(PULL_TAG);
+    for part in [&spec.image_name, &spec.image_digest, &spec.os, &spec.arch] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    let name = format!(
+        "docker-image-{}-{}",
+        spec.final_image_name, spec.final_image_tag
+    );
+    make_store_path("output:out", &digest, &sanitize_derivation_name(&name))
+}
+
+fn recipe_roots(spec: &ImageSpec) -> Result<Vec<StorePath>, StoreError> {
+    spec.contents
+        .iter()
+        .chain(&spec.config_references)
+        .map(|p| StorePath::parse(p))
+        .collect()
+}

@@ -1,0 +1,3 @@
+# shellcheck shell=bash
+
+eval declare -A "${1}"='(' __argMap__ ')'

@@ -1,0 +1,7 @@
+# shellcheck shell=bash
+
+function main {
+  yq . "${envSrc}" > "${out}"
+}
+
+main "${@}"
