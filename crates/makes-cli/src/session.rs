@@ -9,7 +9,8 @@ use makes_eval::{EvalOptions, Evaluator};
 use makes_spec::{find_project_dir, load_project, Project};
 use makes_store::packages::{nix_available, LockFile, NixBackend, PackageMode, Packages};
 use makes_store::{
-    project_path_builtin, store_arguments, store_builtins, LocalStore, Recipes, StoreIo,
+    project_path_builtin, store_arguments, store_builtins, LocalStore, ProjectFiles, Recipes,
+    StoreIo,
 };
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ pub struct Session {
     pub symbolic_packages: bool,
     /// The project's package sets, made when the project is loaded.
     packages: OnceCell<Rc<Packages>>,
+    /// What of the project evaluation sees, set when the project is loaded.
+    project_files: ProjectFiles,
 }
 
 impl Session {
@@ -37,10 +40,11 @@ impl Session {
         let gc_guard = store
             .session_lock()
             .map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let project_files = ProjectFiles::default();
         let evaluator = Evaluator::with_extra_builtins(
-            Rc::new(StoreIo::new(store.clone())),
+            Rc::new(StoreIo::new(store.clone(), project_files.clone())),
             options,
-            store_builtins(&store),
+            store_builtins(&store, &project_files),
         );
         Ok(Session {
             _gc_guard: gc_guard,
@@ -51,6 +55,7 @@ impl Session {
             settings,
             symbolic_packages: false,
             packages: OnceCell::new(),
+            project_files,
         })
     }
 
@@ -102,6 +107,14 @@ impl Session {
                 dir.display()
             )));
         }
+        self.project_files
+            .set(&dir, crate::tracked_files::project_files(&dir)?);
+        if self.project_files.hides(&dir.join("makes.nix")) {
+            return Err(Failure::message(format!(
+                "{} is not tracked by git: makes reads only the files git tracks (git add it)",
+                dir.join("makes.nix").display()
+            )));
+        }
         let lock = LockFile::read(&dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
         let packages = Rc::new(Packages::new(
             self.package_mode(),
@@ -113,7 +126,11 @@ impl Session {
         let mut native = store_arguments(&packages, &self.now);
         native.push((
             "projectPath",
-            makes_eval::Thunk::value(project_path_builtin(&self.store, &dir)),
+            makes_eval::Thunk::value(project_path_builtin(
+                &self.store,
+                &dir,
+                &self.project_files,
+            )),
         ));
         let project = load_project(&self.evaluator, &dir, native)
             .map_err(|e| report_spec(&self.evaluator, &e))?;

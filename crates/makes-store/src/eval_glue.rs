@@ -8,6 +8,7 @@ use crate::error::StoreError;
 use crate::hash::parse_sha256;
 use crate::local::LocalStore;
 use crate::packages::{package_set_value, Overlay, PackageSetSource, Packages, SetOrigin};
+use crate::project_files::ProjectFiles;
 use crate::path::{
     derivation_output_path, fixed_output_path, make_store_path, PathInfo, StorePath,
 };
@@ -73,44 +74,64 @@ impl Recipes {
 pub struct StoreIo {
     store: LocalStore,
     disk: DiskIo,
+    /// What of the project evaluation may see.
+    project_files: ProjectFiles,
 }
 
 impl StoreIo {
-    pub fn new(store: LocalStore) -> Self {
+    pub fn new(store: LocalStore, project_files: ProjectFiles) -> Self {
         StoreIo {
             store,
             disk: DiskIo,
+            project_files,
         }
+    }
+
+    /// Fails for a path the project leaves out, as if it did not exist.
+    fn visible(&self, path: &Path) -> io::Result<()> {
+        if self.project_files.hides(path) {
+            return Err(ProjectFiles::hidden_error(path));
+        }
+        Ok(())
     }
 }
 
 impl EvalIo for StoreIo {
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.visible(path)?;
         self.disk.read_file(&self.host_path(path))
     }
 
     fn file_kind(&self, path: &Path) -> io::Result<Option<FileKind>> {
+        if self.project_files.hides(path) {
+            return Ok(None);
+        }
         self.disk.file_kind(&self.host_path(path))
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
-        self.disk.read_dir(&self.host_path(path))
+        self.visible(path)?;
+        let mut entries = self.disk.read_dir(&self.host_path(path))?;
+        entries.retain(|(name, _)| !self.project_files.hides(&path.join(name)));
+        Ok(entries)
     }
 
     fn add_to_store(&self, path: &Path, name: &str) -> io::Result<String> {
+        self.visible(path)?;
         let host = self.host_path(path);
         // A path already in the store is used as it is, as Nix does.
         if let Some(sp) = self.store_path_of(path) {
             return Ok(sp.to_absolute());
         }
+        let keep = |p: &Path| !self.project_files.hides(p);
         self.store
-            .add_source_path(&host, name)
+            .add_filtered_path(&host, name, &keep)
             .map(|p| p.to_absolute())
             .map_err(|e| io::Error::other(e.to_string()))
     }
 
     fn is_dir(&self, path: &Path) -> bool {
-        self.disk.is_dir(&self.host_path(path))
+        !self.project_files.hides(path) && self.disk.is_dir(&self.host_path(path))
     }
 }
 

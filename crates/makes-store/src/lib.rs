@@ -14,6 +14,7 @@ mod eval_glue;
 mod fsutil;
 mod gc;
 mod hash;
+mod host_run;
 mod local;
 mod nar;
 mod nar_add;
@@ -25,6 +26,7 @@ mod nix_store;
 pub mod nixbase32;
 pub mod packages;
 mod path;
+mod project_files;
 mod refscan;
 mod sandbox;
 mod source_cache;
@@ -37,6 +39,7 @@ pub use eval_glue::{
     ImagePuller, RealiseError, Recipe, Recipes, StoreIo, UrlFetcher,
 };
 pub use gc::GcReport;
+pub use host_run::{run_on_host, HostRun};
 pub use local::LocalStore;
 pub use nar::{nar_hash_and_size, write_nar, HashingWriter};
 pub use nar_add::StagedNar;
@@ -45,4 +48,5 @@ pub use path::{
     derivation_output_path, fixed_output_path, make_store_path, source_store_path, validate_name,
     PathInfo, StorePath, STORE_DIR,
 };
+pub use project_files::ProjectFiles;
 pub use sandbox::{run_script_as_root, RootScript};

@@ -155,7 +155,7 @@ pub fn load_project(
             let mut jobs = merged_attr(ev, &modules.borrow(), "jobs")?;
             let dirs = legacy::extending_dirs(ev, &modules.borrow())?;
             let args = args_cell.borrow().clone().unwrap_or_default();
-            for (name, path) in legacy::discover(&dir, &dirs) {
+            for (name, path) in legacy::discover(ev, &dir, &dirs) {
                 if jobs.contains(&name) {
                     return Err(EvalError::new(
                         EvalErrorKind::DuplicateAttribute(format!(
