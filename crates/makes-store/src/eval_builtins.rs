@@ -87,7 +87,7 @@ pub fn project_path_builtin(store: &LocalStore, project_dir: &Path, files: &Proj
         };
         if files.hides(Path::new(&full)) {
             return Err(EvalError::new(
-                EvalErrorKind::Io(ProjectFiles::hidden_error(Path::new(&full)).to_string()),
+                EvalErrorKind::Io(format!("{full}: {}", ProjectFiles::hidden_error())),
                 None,
             ));
         }
@@ -179,7 +179,7 @@ fn add_path(
 ) -> makes_eval::Result<Value> {
     if files.hides(path) {
         return Err(EvalError::new(
-            EvalErrorKind::Io(ProjectFiles::hidden_error(path).to_string()),
+            EvalErrorKind::Io(format!("{}: {}", path.display(), ProjectFiles::hidden_error())),
             None,
         ));
     }

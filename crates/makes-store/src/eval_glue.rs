@@ -90,7 +90,7 @@ impl StoreIo {
     /// Fails for a path the project leaves out, as if it did not exist.
     fn visible(&self, path: &Path) -> io::Result<()> {
         if self.project_files.hides(path) {
-            return Err(ProjectFiles::hidden_error(path));
+            return Err(ProjectFiles::hidden_error());
         }
         Ok(())
     }

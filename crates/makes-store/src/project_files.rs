@@ -69,14 +69,11 @@ impl ProjectFiles {
         }
     }
 
-    /// The error for reading a hidden path, naming why it is not there.
-    pub fn hidden_error(path: &Path) -> std::io::Error {
+    /// The error for reading a hidden path, saying why it is not there.
+    pub fn hidden_error() -> std::io::Error {
         std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!(
-                "{} is not part of the project (git does not track it; untracked and ignored files are left out)",
-                path.display()
-            ),
+            "not part of the project: git does not track it (untracked and ignored files are left out)",
         )
     }
 }
