@@ -77,6 +77,16 @@ fn a_source_directory_comes_before_the_job() {
     std::fs::create_dir(&nested).expect("mkdir");
     assert_file_result(&run(sandbox.makes().current_dir(&nested).args([".", "/file"])));
 
+    // Without an action, the words after the job are makes' options, checked as such.
+    let out = sandbox
+        .makes()
+        .current_dir(&project)
+        .args([".", "/file", "--bogus"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bogus"));
+
     let out = sandbox
         .makes()
         .current_dir(&project)
