@@ -38,7 +38,11 @@ fn git(dir: &Path, args: &[&str]) {
 
 /// The env of `/d` as `makes show` prints it.
 fn shown_env(sandbox: &Sandbox, project: &Path) -> serde_json::Value {
-    let out = run(sandbox.makes().arg("--project").arg(project).args(["show", "/d"]));
+    let out = run(sandbox
+        .makes()
+        .arg("--project")
+        .arg(project)
+        .args(["show", "/d"]));
     let spec: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     spec["env"].clone()
 }
@@ -140,7 +144,11 @@ fn modified_and_staged_files_are_seen_as_they_are_on_disk() {
         .args(["show", "/d"])
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(1), "readFile of a deleted file fails");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "readFile of a deleted file fails"
+    );
 }
 
 #[test]

@@ -5,8 +5,8 @@
 //! `makes` alone lists the jobs.
 
 use crate::common::{assert_success, have_tool, run, write_project, Sandbox};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// `/greet` and `/fail` have an action, made as makes' makeDerivation makes one: a script
@@ -62,7 +62,10 @@ fn assert_file_result(out: &Output) {
 fn a_source_directory_comes_before_the_job() {
     let sandbox = Sandbox::new();
     let project = project(&sandbox);
-    assert_file_result(&run(sandbox.makes().current_dir(&project).args([".", "/file"])));
+    assert_file_result(&run(sandbox
+        .makes()
+        .current_dir(&project)
+        .args([".", "/file"])));
     assert_file_result(&run(sandbox
         .makes()
         .current_dir(sandbox.dir.path())
@@ -75,7 +78,10 @@ fn a_source_directory_comes_before_the_job() {
     // From a directory inside the project, as `makes /job` finds it.
     let nested = project.join("sub");
     std::fs::create_dir(&nested).expect("mkdir");
-    assert_file_result(&run(sandbox.makes().current_dir(&nested).args([".", "/file"])));
+    assert_file_result(&run(sandbox
+        .makes()
+        .current_dir(&nested)
+        .args([".", "/file"])));
 
     // Without an action, the words after the job are makes' options, checked as such.
     let out = sandbox
@@ -214,7 +220,15 @@ fn bare_repository(sandbox: &Sandbox, project: &Path) -> (PathBuf, String) {
     git(project, &["init", "-q"]);
     git(project, &["add", "."]);
     git(project, &["commit", "-qm", "the project"]);
-    git(project, &["push", "-q", bare.to_str().expect("utf-8"), "HEAD:refs/heads/main"]);
+    git(
+        project,
+        &[
+            "push",
+            "-q",
+            bare.to_str().expect("utf-8"),
+            "HEAD:refs/heads/main",
+        ],
+    );
     let rev = git(project, &["rev-parse", "HEAD"]);
     (bare, rev)
 }
@@ -265,7 +279,9 @@ fn a_github_revision_is_fetched_with_git() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("from the cache"));
     // A branch works as well as a commit.
-    assert_file_result(&run(makes_with_github(&sandbox, &bare).args(["github:me/proj@main", "/file"])));
+    assert_file_result(&run(
+        makes_with_github(&sandbox, &bare).args(["github:me/proj@main", "/file"])
+    ));
 
     let bad = "github:me/proj@0123456789abcdef0123456789abcdef01234567";
     let out = makes_with_github(&sandbox, &bare)

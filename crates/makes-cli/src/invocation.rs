@@ -34,7 +34,9 @@ pub fn interpret(project_given: bool, words: &[OsString]) -> Result<Invocation, 
     let names_source = !first.starts_with('/')
         || (!project_given
             && Path::new(first).join("makes.nix").is_file()
-            && words.get(1).is_some_and(|w| w.to_string_lossy().starts_with('/')));
+            && words
+                .get(1)
+                .is_some_and(|w| w.to_string_lossy().starts_with('/')));
     if !names_source {
         return Ok(Invocation {
             source: None,
@@ -111,7 +113,10 @@ mod tests {
         std::fs::write(tmp.path().join("makes.nix"), "{ }").expect("write");
         let dir = tmp.path().to_string_lossy().into_owned();
         let inv = ok(false, &[&dir, "/job"]);
-        assert_eq!(inv.source, Some(ProjectSource::Dir(tmp.path().to_path_buf())));
+        assert_eq!(
+            inv.source,
+            Some(ProjectSource::Dir(tmp.path().to_path_buf()))
+        );
         // With --project, or without a job after it, it is the job.
         assert_eq!(ok(true, &[&dir, "/job"]).job.as_deref(), Some(dir.as_str()));
         assert_eq!(ok(false, &[&dir]).job.as_deref(), Some(dir.as_str()));
@@ -124,7 +129,7 @@ mod tests {
             (false, &[".", "hello"][..]),
             (false, &["-x"][..]),
         ] {
-            let failure = interpret(project_given, &words(w)).err().expect("refused");
+            let failure = interpret(project_given, &words(w)).expect_err("refused");
             assert_eq!(failure.code, 2, "{w:?}");
         }
     }

@@ -100,7 +100,9 @@ fn check_name(given: &str, what: &str, name: &str, slashes: bool) -> Result<(), 
     let allowed = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c) || (slashes && c == '/');
     if name.is_empty()
         || !name.chars().all(allowed)
-        || name.split('/').any(|part| part.is_empty() || part.starts_with('.') || part.starts_with('-'))
+        || name
+            .split('/')
+            .any(|part| part.is_empty() || part.starts_with('.') || part.starts_with('-'))
     {
         return Err(format!("'{given}': '{name}' is not a valid {what} name"));
     }
@@ -162,9 +164,8 @@ fn fetch_revision(rev: &GitRevision) -> Result<ProjectDir, Failure> {
     let sources = locations::cache_dir()
         .map_err(Failure::message)?
         .join("sources");
-    std::fs::create_dir_all(&sources).map_err(|e| {
-        Failure::message(format!("cannot create {}: {e}", sources.display()))
-    })?;
+    std::fs::create_dir_all(&sources)
+        .map_err(|e| Failure::message(format!("cannot create {}: {e}", sources.display())))?;
     let cached = (!rev.cache_key.is_empty()).then(|| sources.join(&rev.cache_key));
     if let Some(cached) = &cached {
         let fresh = std::fs::metadata(cached)
@@ -181,7 +182,12 @@ fn fetch_revision(rev: &GitRevision) -> Result<ProjectDir, Failure> {
     let staging = tempfile::Builder::new()
         .prefix(".fetch-")
         .tempdir_in(&sources)
-        .map_err(|e| Failure::message(format!("cannot create a directory in {}: {e}", sources.display())))?;
+        .map_err(|e| {
+            Failure::message(format!(
+                "cannot create a directory in {}: {e}",
+                sources.display()
+            ))
+        })?;
     let checkout = staging.path().join(&rev.name);
     let depth = std::env::var(MAKES_GIT_DEPTH)
         .ok()
@@ -191,7 +197,11 @@ fn fetch_revision(rev: &GitRevision) -> Result<ProjectDir, Failure> {
     if depth >= 1 {
         fetch.push(format!("--depth={depth}"));
     }
-    fetch.extend(["--end-of-options".to_owned(), rev.remote.clone(), rev.rev.clone()]);
+    fetch.extend([
+        "--end-of-options".to_owned(),
+        rev.remote.clone(),
+        rev.rev.clone(),
+    ]);
     let init = ["init", "--quiet", "--initial-branch=makes"];
     git(None, &init.map(String::from), Some(&checkout), rev)?;
     git(Some(&checkout), &fetch, None, rev)?;
@@ -232,9 +242,9 @@ fn git(
     }
     // Never wait for a password on a terminal: a private repository needs git credentials.
     cmd.env("GIT_TERMINAL_PROMPT", "0");
-    let out = cmd.output().map_err(|e| {
-        Failure::message(format!("cannot run git to fetch {}: {e}", rev.given))
-    })?;
+    let out = cmd
+        .output()
+        .map_err(|e| Failure::message(format!("cannot run git to fetch {}: {e}", rev.given)))?;
     if !out.status.success() {
         return Err(Failure::message(format!(
             "cannot fetch {}: git {} failed:\n{}",
@@ -277,7 +287,10 @@ mod tests {
         let rev = git_rev("local:/repos/proj@abc123");
         assert_eq!(rev.remote, "file:///repos/proj");
         assert_eq!(rev.name, "proj");
-        assert_eq!(parse_source("."), Ok(ProjectSource::Dir(PathBuf::from("."))));
+        assert_eq!(
+            parse_source("."),
+            Ok(ProjectSource::Dir(PathBuf::from(".")))
+        );
     }
 
     #[test]

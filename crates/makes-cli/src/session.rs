@@ -126,11 +126,7 @@ impl Session {
         let mut native = store_arguments(&packages, &self.now);
         native.push((
             "projectPath",
-            makes_eval::Thunk::value(project_path_builtin(
-                &self.store,
-                &dir,
-                &self.project_files,
-            )),
+            makes_eval::Thunk::value(project_path_builtin(&self.store, &dir, &self.project_files)),
         ));
         let project = load_project(&self.evaluator, &dir, native)
             .map_err(|e| report_spec(&self.evaluator, &e))?;

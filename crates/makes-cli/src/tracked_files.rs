@@ -30,9 +30,7 @@ pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
         _ => return Ok(None),
     }
     let mut files = git_paths(dir, &["ls-files", "-z", "--cached"])?
-        .ok_or_else(|| {
-            Failure::message(format!("git ls-files failed in {}", dir.display()))
-        })?;
+        .ok_or_else(|| Failure::message(format!("git ls-files failed in {}", dir.display())))?;
     // No commit yet: the index alone.
     if let Some(head) = git_paths(dir, &["ls-tree", "-r", "-z", "--name-only", "HEAD"])? {
         files.extend(head);
@@ -100,7 +98,9 @@ mod tests {
         let files = project_files(dir).expect("lists").expect("a checkout");
         let names: Vec<&str> = files.iter().filter_map(|p| p.to_str()).collect();
         assert_eq!(names, ["gone", "makes.nix", "staged", "sub/a", "unstaged"]);
-        let sub = project_files(&dir.join("sub")).expect("lists").expect("a checkout");
+        let sub = project_files(&dir.join("sub"))
+            .expect("lists")
+            .expect("a checkout");
         assert_eq!(sub, [PathBuf::from("a")]);
     }
 

@@ -179,7 +179,11 @@ fn add_path(
 ) -> makes_eval::Result<Value> {
     if files.hides(path) {
         return Err(EvalError::new(
-            EvalErrorKind::Io(format!("{}: {}", path.display(), ProjectFiles::hidden_error())),
+            EvalErrorKind::Io(format!(
+                "{}: {}",
+                path.display(),
+                ProjectFiles::hidden_error()
+            )),
             None,
         ));
     }

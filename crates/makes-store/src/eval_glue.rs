@@ -8,10 +8,10 @@ use crate::error::StoreError;
 use crate::hash::parse_sha256;
 use crate::local::LocalStore;
 use crate::packages::{package_set_value, Overlay, PackageSetSource, Packages, SetOrigin};
-use crate::project_files::ProjectFiles;
 use crate::path::{
     derivation_output_path, fixed_output_path, make_store_path, PathInfo, StorePath,
 };
+use crate::project_files::ProjectFiles;
 use makes_eval::{
     make_primop, Attrs, Context, DiskIo, EvalIo, FileKind, NixString, PrimOpFn, Thunk, Value,
 };

@@ -62,7 +62,12 @@ pub fn run_on_host(store: &LocalStore, run: &HostRun) -> io::Result<ExitStatus> 
         made.push(nix.clone());
         let host_store = Path::new("/nix/store");
         if fs::symlink_metadata("/nix").is_ok_and(|m| m.is_dir()) {
-            mounts.extend(mirror_children(Path::new("/nix"), &nix, &["store"], &mut made)?);
+            mounts.extend(mirror_children(
+                Path::new("/nix"),
+                &nix,
+                &["store"],
+                &mut made,
+            )?);
         }
         let store_inside = nix.join("store");
         fs::create_dir(&store_inside)?;
@@ -151,7 +156,10 @@ fn store_mount(store_dir: &Path, host_store: &Path, inside: &Path) -> io::Result
     Ok(Mount {
         src: cstring(store_dir)?,
         dst: cstring(inside)?,
-        overlay: overlay.map(CString::new).transpose().map_err(io::Error::other)?,
+        overlay: overlay
+            .map(CString::new)
+            .transpose()
+            .map_err(io::Error::other)?,
     })
 }
 

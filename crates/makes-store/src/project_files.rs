@@ -60,7 +60,10 @@ impl ProjectFiles {
         if rel.as_os_str().is_empty() {
             return false;
         }
-        if rel.components().any(|c| c == Component::Normal(".git".as_ref())) {
+        if rel
+            .components()
+            .any(|c| c == Component::Normal(".git".as_ref()))
+        {
             return true;
         }
         match &visible.listed {
@@ -93,9 +96,19 @@ mod tests {
         let files = ProjectFiles::default();
         files.set(
             Path::new("/p"),
-            Some(vec![PathBuf::from("src/a/x.nix"), PathBuf::from("makes.nix")]),
+            Some(vec![
+                PathBuf::from("src/a/x.nix"),
+                PathBuf::from("makes.nix"),
+            ]),
         );
-        for seen in ["/p", "/p/makes.nix", "/p/src", "/p/src/a", "/p/src/a/x.nix", "/q/y"] {
+        for seen in [
+            "/p",
+            "/p/makes.nix",
+            "/p/src",
+            "/p/src/a",
+            "/p/src/a/x.nix",
+            "/q/y",
+        ] {
             assert!(!files.hides(Path::new(seen)), "{seen}");
         }
         for hidden in ["/p/src/b", "/p/untracked", "/p/.git", "/p/src/a/x.nix/z"] {

@@ -24,7 +24,10 @@ pub fn pick(project: Option<&Path>, cli: &Cli, settings: &Settings) -> Result<()
         return Err(Failure::silent(1));
     }
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        eprintln!("Usage: makes [SOURCE] JOB [ARGS...]\n\nJobs of {}:", project.dir.display());
+        eprintln!(
+            "Usage: makes [SOURCE] JOB [ARGS...]\n\nJobs of {}:",
+            project.dir.display()
+        );
         for job in &jobs {
             eprintln!("  {job}");
         }
