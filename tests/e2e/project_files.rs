@@ -173,3 +173,33 @@ fn an_untracked_makes_nix_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_checkout_git_refuses_to_read_is_an_error_not_a_plain_directory() {
+    if !have_tool("git") || !crate::common::running_as_root() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = checkout(&sandbox);
+    // Owned by another user: git will not read it for root, and makes does not guess.
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&project)
+        .output()
+        .expect("chown runs");
+    assert_success(&chown);
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .arg("--list")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("git cannot list the files of the project")
+            && stderr.contains("safe.directory"),
+        "{stderr}"
+    );
+}

@@ -21,13 +21,27 @@ pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
         .arg("-C")
         .arg(dir)
         .args(["rev-parse", "--is-inside-work-tree"])
-        .stderr(std::process::Stdio::null())
+        // Its messages are read below.
+        .env("LC_ALL", "C")
         .output();
     match inside {
         Ok(out) if out.status.success() && out.stdout.starts_with(b"true") => {}
-        // Not a checkout, or no git at all: a checkout without git cannot be listed, and
-        // then the project is read as a plain directory.
-        _ => return Ok(None),
+        Ok(out) if out.status.success() => return Ok(None),
+        // No git at all: a checkout cannot be listed, and is read as a plain directory.
+        Err(_) => return Ok(None),
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("not a git repository") {
+                return Ok(None);
+            }
+            // A checkout git will not read (one owned by another user, a broken one): the
+            // files it tracks are unknown, and guessing would build from other files.
+            return Err(Failure::message(format!(
+                "git cannot list the files of the project {}:\n{}",
+                dir.display(),
+                stderr.trim_end()
+            )));
+        }
     }
     let mut files = git_paths(dir, &["ls-files", "-z", "--cached"])?
         .ok_or_else(|| Failure::message(format!("git ls-files failed in {}", dir.display())))?;
