@@ -18,28 +18,38 @@ pub struct ProjectFiles(Rc<RefCell<Option<Visible>>>);
 #[derive(Debug)]
 struct Visible {
     root: PathBuf,
-    /// Relative paths of the files git lists and of every directory above them; `None`
-    /// outside git, where everything but `.git` is visible.
-    listed: Option<HashSet<PathBuf>>,
+    /// `None` outside git, where everything but `.git` is visible.
+    listed: Option<Listing>,
 }
+
+/// What git lists, relative to the project root.
+#[derive(Debug, Default)]
+struct Listing {
+    files: HashSet<PathBuf>,
+    /// Every directory above a listed file.
+    dirs: HashSet<PathBuf>,
+}
+
+/// How many tracked symlinks a path may go through (as the kernel's limit on symlink chains).
+const MAX_SYMLINKS: u32 = 40;
 
 impl ProjectFiles {
     /// Restricts what is visible under `root` (absolute): `listed` are the files (relative to
     /// `root`) that make up the project, or `None` for the whole tree without `.git`.
     pub fn set(&self, root: &Path, listed: Option<Vec<PathBuf>>) {
         let listed = listed.map(|files| {
-            let mut all = HashSet::new();
+            let mut listing = Listing::default();
             for file in files {
                 let mut dir = file.parent();
                 while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
-                    if !all.insert(d.to_path_buf()) {
+                    if !listing.dirs.insert(d.to_path_buf()) {
                         break;
                     }
                     dir = d.parent();
                 }
-                all.insert(file);
+                listing.files.insert(file);
             }
-            all
+            listing
         });
         *self.0.borrow_mut() = Some(Visible {
             root: root.to_path_buf(),
@@ -57,6 +67,20 @@ impl ProjectFiles {
         let Ok(rel) = path.strip_prefix(&visible.root) else {
             return false;
         };
+        visible.hides(rel, 0)
+    }
+
+    /// The error for reading a hidden path, saying why it is not there.
+    pub fn hidden_error() -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "not part of the project: git does not track it (untracked and ignored files are left out)",
+        )
+    }
+}
+
+impl Visible {
+    fn hides(&self, rel: &Path, symlinks: u32) -> bool {
         if rel.as_os_str().is_empty() {
             return false;
         }
@@ -66,18 +90,38 @@ impl ProjectFiles {
         {
             return true;
         }
-        match &visible.listed {
-            Some(listed) => !listed.contains(rel),
-            None => false,
+        let Some(listing) = &self.listed else {
+            return false;
+        };
+        if listing.files.contains(rel) || listing.dirs.contains(rel) {
+            return false;
         }
-    }
-
-    /// The error for reading a hidden path, saying why it is not there.
-    pub fn hidden_error() -> std::io::Error {
-        std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "not part of the project: git does not track it (untracked and ignored files are left out)",
-        )
+        // Below a tracked symlink, what it points at decides, as in a copy of the project; a
+        // target outside the project is the host's, as the copy's symlink would reach it.
+        for above in rel.ancestors().skip(1) {
+            if !listing.files.contains(above) {
+                continue;
+            }
+            let link = self.root.join(above);
+            let (Ok(target), Ok(rest), Some(parent)) = (
+                std::fs::read_link(&link),
+                rel.strip_prefix(above),
+                link.parent(),
+            ) else {
+                return true;
+            };
+            if symlinks >= MAX_SYMLINKS {
+                return true;
+            }
+            let resolved = PathBuf::from(makes_syntax::canonical_path(
+                &parent.join(target).join(rest).to_string_lossy(),
+            ));
+            return match resolved.strip_prefix(&self.root) {
+                Ok(inside) => self.hides(inside, symlinks + 1),
+                Err(_) => false,
+            };
+        }
+        true
     }
 }
 
@@ -114,6 +158,27 @@ mod tests {
         for hidden in ["/p/src/b", "/p/untracked", "/p/.git", "/p/src/a/x.nix/z"] {
             assert!(files.hides(Path::new(hidden)), "{hidden}");
         }
+    }
+
+    #[test]
+    fn below_a_tracked_symlink_its_target_decides() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("p");
+        std::fs::create_dir_all(root.join("src")).expect("mkdir");
+        std::os::unix::fs::symlink("src", root.join("link")).expect("symlink");
+        std::os::unix::fs::symlink("/usr", root.join("host")).expect("symlink");
+        std::os::unix::fs::symlink("loop", root.join("loop")).expect("symlink");
+        let files = ProjectFiles::default();
+        let listed = ["src/a", "link", "host", "loop"];
+        files.set(&root, Some(listed.iter().map(PathBuf::from).collect()));
+        assert!(!files.hides(&root.join("link/a")));
+        assert!(files.hides(&root.join("link/untracked")));
+        assert!(!files.hides(&root.join("host/bin")));
+        assert!(files.hides(&root.join("loop/x")));
+        assert!(
+            files.hides(&root.join("src/a/b")),
+            "a regular file has no children"
+        );
     }
 
     #[test]
