@@ -33,6 +33,7 @@ Environment:
     name = "makes",
     version,
     about = "Build makes.nix container-image jobs into OCI images, without Nix",
+    override_usage = "makes [OPTIONS] [SOURCE] [JOB] [ARGS]...\n       makes [OPTIONS] <COMMAND>",
     after_help = EXAMPLES,
 )]
 pub struct Cli {
