@@ -17,9 +17,7 @@ use std::process::Command;
 
 /// The project's files relative to `dir`, or `None` when `dir` is not in a git checkout.
 pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
-    let inside = Command::new("git")
-        .arg("-C")
-        .arg(dir)
+    let inside = git(dir)
         .args(["rev-parse", "--is-inside-work-tree"])
         // Its messages are read below.
         .env("LC_ALL", "C")
@@ -34,8 +32,8 @@ pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
             if stderr.contains("not a git repository") {
                 return Ok(None);
             }
-            // A checkout git will not read (one owned by another user, a broken one): the
-            // files it tracks are unknown, and guessing would build from other files.
+            // A checkout git cannot read (a broken one): the files it tracks are unknown,
+            // and guessing would build from other files.
             return Err(Failure::message(format!(
                 "git cannot list the files of the project {}:\n{}",
                 dir.display(),
@@ -43,10 +41,14 @@ pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
             )));
         }
     }
-    let mut files = git_paths(dir, &["ls-files", "-z", "--cached"])?
-        .ok_or_else(|| Failure::message(format!("git ls-files failed in {}", dir.display())))?;
+    let mut files = git_paths(dir, &["ls-files", "-z", "--cached"]).map_err(|stderr| {
+        Failure::message(format!(
+            "git cannot list the files of the project {}:\n{stderr}",
+            dir.display()
+        ))
+    })?;
     // No commit yet: the index alone.
-    if let Some(head) = git_paths(dir, &["ls-tree", "-r", "-z", "--name-only", "HEAD"])? {
+    if let Ok(head) = git_paths(dir, &["ls-tree", "-r", "-z", "--name-only", "HEAD"]) {
         files.extend(head);
     }
     files.sort();
@@ -54,25 +56,30 @@ pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
     Ok(Some(files))
 }
 
-/// The NUL-separated paths git prints (relative to `dir`), or `None` if git fails.
-fn git_paths(dir: &Path, args: &[&str]) -> Result<Option<Vec<PathBuf>>, Failure> {
-    let out = Command::new("git")
-        .arg("-C")
+/// `git -C dir` for reading the file lists of a checkout whoever owns it (a checkout mounted
+/// into a container, a root-owned checkout built by another user): git refuses other users'
+/// repositories because their configuration could make it run programs, and these commands
+/// run none once the file-system monitor, the one hook listing files may start, is off.
+fn git(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
         .arg(dir)
-        .args(args)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .map_err(|e| Failure::message(format!("cannot run git in {}: {e}", dir.display())))?;
+        .args(["-c", "safe.directory=*", "-c", "core.fsmonitor=false"]);
+    cmd
+}
+
+/// The NUL-separated paths git prints (relative to `dir`), or what git said when it failed.
+fn git_paths(dir: &Path, args: &[&str]) -> Result<Vec<PathBuf>, String> {
+    let out = git(dir).args(args).output().map_err(|e| e.to_string())?;
     if !out.status.success() {
-        return Ok(None);
+        return Err(String::from_utf8_lossy(&out.stderr).trim_end().to_owned());
     }
-    Ok(Some(
-        out.stdout
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| PathBuf::from(OsStr::from_bytes(p)))
-            .collect(),
-    ))
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(OsStr::from_bytes(p)))
+        .collect())
 }
 
 #[cfg(test)]
