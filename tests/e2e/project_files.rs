@@ -111,6 +111,24 @@ fn untracked_and_ignored_files_are_not_part_of_the_project() {
         stderr.contains("src/untracked.txt") && stderr.contains("not part of the project"),
         "{stderr}"
     );
+    // Nor through a tracked symlink.
+    std::os::unix::fs::symlink("untracked.txt", project.join("src/link.txt")).expect("symlink");
+    git(&project, &["add", "src/link.txt"]);
+    std::fs::write(
+        project.join("makes.nix"),
+        PROJECT.replace("./src/untracked.txt;", "./src/link.txt;"),
+    )
+    .expect("write");
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .args(["show", "/bad"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not part of the project"));
+    std::fs::write(project.join("makes.nix"), PROJECT).expect("write");
     // An untracked legacy job is not a job.
     let out = run(sandbox.makes().arg("--project").arg(&project).arg("--list"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "/bad\n/d\n/legacy\n");

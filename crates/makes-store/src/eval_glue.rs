@@ -99,6 +99,11 @@ impl StoreIo {
 impl EvalIo for StoreIo {
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
         self.visible(path)?;
+        // Reading follows symlinks: a tracked one must not lead to a file the project leaves
+        // out (in makes' copy of the project it would dangle).
+        if let Ok(target) = std::fs::canonicalize(path) {
+            self.visible(&target)?;
+        }
         self.disk.read_file(&self.host_path(path))
     }
 
