@@ -270,7 +270,7 @@ fn output_oci_dir_writes_a_plain_layout() {
     // Bad outputs are refused by the argument parser.
     let bad = sandbox
         .makes()
-        .args(["/layered", "--output", "tarball:/x"])
+        .args(["--output", "tarball:/x", "/layered"])
         .output()
         .expect("makes runs");
     assert_eq!(bad.status.code(), Some(2));

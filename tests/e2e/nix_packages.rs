@@ -622,10 +622,11 @@ fn make_script_runs_its_entrypoint_with_its_search_paths() {
 }"#,
     );
     let stand_in = fixture("nix-packages").join("stand-in-nixpkgs");
+    // Built only: running it is for makes' own action (see running_jobs).
     let out = build(
         makes_with_nix(&sandbox)
             .env("NIX_PATH", format!("nixpkgs={}", stand_in.display()))
-            .args(["--packages", "nix"]),
+            .args(["--packages", "nix", "--no-run"]),
         &project,
         "/hello",
     );

@@ -27,7 +27,7 @@ pub use table::{Argument, Provider, ARGUMENTS};
 use makes_eval::{Attrs, Thunk};
 use makes_spec::Release;
 use makes_store::packages::Packages;
-use makes_store::LocalStore;
+use makes_store::{LocalStore, ProjectFiles};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
@@ -40,6 +40,8 @@ pub struct ArgumentContext<'a> {
     pub store: &'a LocalStore,
     pub packages: &'a Rc<Packages>,
     pub project_dir: &'a Path,
+    /// What of the project evaluation may see (git-tracked files in a checkout).
+    pub project_files: &'a ProjectFiles,
     /// The build time (`created = "now"` images only).
     pub now: &'a str,
     /// The release whose rules apply.
@@ -53,7 +55,11 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
         store_arguments(cx.packages, cx.now).into_iter().collect();
     store.insert(
         "projectPath",
-        Thunk::value(project_path_builtin(cx.store, cx.project_dir)),
+        Thunk::value(project_path_builtin(
+            cx.store,
+            cx.project_dir,
+            cx.project_files,
+        )),
     );
     let native: HashMap<&'static str, Thunk> = native::native_arguments(cx.project_dir)
         .into_iter()

@@ -28,6 +28,7 @@ pub fn make_script_function(recipes: &Recipes, packages: Value) -> Value {
         let env = BTreeMap::from([
             ("envText".to_owned(), text),
             ("envNames".to_owned(), names.join(" ")),
+            ("envAction".to_owned(), action_text(&spec_.name, &bash)),
         ]);
         let builder = r#"
 mkdir -p "$out/bin"
@@ -35,6 +36,8 @@ for name in $envNames; do
   printf '%s' "$envText" > "$out/bin/$name"
   chmod +x "$out/bin/$name"
 done
+printf '%s' "$envAction" > "$out/makes-action.sh"
+chmod +x "$out/makes-action.sh"
 "#;
         Ok(register(&recipes, spec(&spec_.name, builder, env, context)))
     });
@@ -69,6 +72,16 @@ fn package_path(
     )?;
     s.merge_context_into(context);
     Ok(s.as_str().to_owned())
+}
+
+/// `makes-action.sh`, which makes' makeDerivation writes for an `action` and the CLI runs
+/// after the build as `makes-action.sh OUT ARGS...`; makeScript's action runs
+/// `OUT/bin/<name> ARGS...`.
+fn action_text(name: &str, bash: &str) -> String {
+    format!(
+        "#! {bash}/bin/bash\nout=\"$1\"\nshift 1\n\"$out/bin/\"{} \"$@\"\n",
+        quote(name)
+    )
 }
 
 /// Single-quotes a string for bash.
@@ -163,5 +176,13 @@ mod tests {
         at("rm -rf \"${STATE}\"");
         assert!(at("mkdir -p \"${STATE}\"") < at("info Hello"));
         assert!(text.ends_with("info Hello \"$@\"\n"));
+    }
+
+    #[test]
+    fn the_action_runs_the_script_of_the_output_with_the_arguments() {
+        assert_eq!(
+            action_text("it's", "/nix/store/x-bash"),
+            "#! /nix/store/x-bash/bin/bash\nout=\"$1\"\nshift 1\n\"$out/bin/\"'it'\\''s' \"$@\"\n"
+        );
     }
 }

@@ -7,22 +7,23 @@ use makes_eval::{
     make_primop, CoercionMode, Context, EvalError, EvalErrorKind, Evaluator, NixString, PrimOpFn,
     Thunk, Value,
 };
-use makes_store::{nar_hash_and_size_filtered, parse_sha256, LocalStore, StorePath};
+use makes_store::{nar_hash_and_size_filtered, parse_sha256, LocalStore, ProjectFiles, StorePath};
 use makes_syntax::{FileId, Span};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// `(name, value)` pairs for `Evaluator::with_extra_builtins`.
-pub fn store_builtins(store: &LocalStore) -> Vec<(Rc<str>, Value)> {
-    let s = store.clone();
-    let path: PrimOpFn = Rc::new(move |ev, args| builtin_path(ev, &s, &args[0]));
-    let s = store.clone();
+/// `files` is what of the project these built-ins may copy into the store.
+pub fn store_builtins(store: &LocalStore, files: &ProjectFiles) -> Vec<(Rc<str>, Value)> {
+    let (s, f) = (store.clone(), files.clone());
+    let path: PrimOpFn = Rc::new(move |ev, args| builtin_path(ev, &s, &f, &args[0]));
+    let (s, f) = (store.clone(), files.clone());
     let filter_source: PrimOpFn = Rc::new(move |ev, args| {
         let filter = args[0].force(ev)?;
         let path = ev.coerce_to_path(&args[1].force(ev)?, no_span())?;
         let name = base_name(&path);
-        add_path(ev, &s, Path::new(&*path), &name, Some(&filter))
+        add_path(ev, &s, &f, Path::new(&*path), &name, Some(&filter))
     });
     let s = store.clone();
     let to_file: PrimOpFn = Rc::new(move |ev, args| to_file(ev, &s, &args[0], &args[1]));
@@ -51,9 +52,10 @@ pub fn store_builtins(store: &LocalStore) -> Vec<(Rc<str>, Value)> {
 }
 
 /// makes' `projectPath "/rel"`: that part of the project in the store, named after its base
-/// name without leading dots (`src` for `/`), with `.git` left out.
-pub fn project_path_builtin(store: &LocalStore, project_dir: &Path) -> Value {
+/// name without leading dots (`src` for `/`), with `.git` and what `files` hides left out.
+pub fn project_path_builtin(store: &LocalStore, project_dir: &Path, files: &ProjectFiles) -> Value {
     let store = store.clone();
+    let files = files.clone();
     let root = project_dir.to_path_buf();
     let func: PrimOpFn = Rc::new(move |ev, args| {
         let rel = match args[0].force(ev)? {
@@ -79,7 +81,13 @@ pub fn project_path_builtin(store: &LocalStore, project_dir: &Path) -> Value {
         } else {
             trimmed
         };
-        let keep = |p: &Path| p.file_name().is_none_or(|n| n != ".git");
+        if files.hides(Path::new(&full)) {
+            return Err(EvalError::new(
+                EvalErrorKind::Io(format!("{full}: {}", ProjectFiles::hidden_error())),
+                None,
+            ));
+        }
+        let keep = |p: &Path| p.file_name().is_none_or(|n| n != ".git") && !files.hides(p);
         let sp = store
             .add_filtered_path(Path::new(&full), &name, &keep)
             .map_err(|e| EvalError::new(EvalErrorKind::Io(e.to_string()), None))?;
@@ -88,7 +96,12 @@ pub fn project_path_builtin(store: &LocalStore, project_dir: &Path) -> Value {
     make_primop("projectPath", 1, func)
 }
 
-fn builtin_path(ev: &Evaluator, store: &LocalStore, arg: &Thunk) -> makes_eval::Result<Value> {
+fn builtin_path(
+    ev: &Evaluator,
+    store: &LocalStore,
+    files: &ProjectFiles,
+    arg: &Thunk,
+) -> makes_eval::Result<Value> {
     let attrs = match arg.force(ev)? {
         Value::Attrs(a) => a,
         other => return Err(EvalError::type_error("a set", &other, None)),
@@ -127,7 +140,7 @@ fn builtin_path(ev: &Evaluator, store: &LocalStore, arg: &Thunk) -> makes_eval::
         )
     })?;
     let name = name.unwrap_or_else(|| base_name(&path));
-    let result = add_path(ev, store, Path::new(&*path), &name, filter.as_ref())?;
+    let result = add_path(ev, store, files, Path::new(&*path), &name, filter.as_ref())?;
     if let Some(expected) = expected {
         let want = parse_sha256(&expected)
             .ok_or_else(|| EvalError::other(format!("invalid hash '{expected}'"), None))?;
@@ -155,24 +168,37 @@ fn builtin_path(ev: &Evaluator, store: &LocalStore, arg: &Thunk) -> makes_eval::
 fn add_path(
     ev: &Evaluator,
     store: &LocalStore,
+    files: &ProjectFiles,
     path: &Path,
     name: &str,
     filter: Option<&Value>,
 ) -> makes_eval::Result<Value> {
+    if files.hides(path) {
+        return Err(EvalError::new(
+            EvalErrorKind::Io(format!(
+                "{}: {}",
+                path.display(),
+                ProjectFiles::hidden_error()
+            )),
+            None,
+        ));
+    }
     let excluded = match filter {
-        Some(f) => excluded_paths(ev, f, path)?,
+        Some(f) => excluded_paths(ev, f, files, path)?,
         None => HashSet::new(),
     };
-    let keep = |p: &Path| !excluded.contains(p);
+    let keep = |p: &Path| !excluded.contains(p) && !files.hides(p);
     let sp = store
         .add_filtered_path(path, name, &keep)
         .map_err(|e| EvalError::new(EvalErrorKind::Io(e.to_string()), None))?;
     Ok(store_string(&sp))
 }
 
+/// The paths `filter` rejects; it is not asked about what the project hides.
 fn excluded_paths(
     ev: &Evaluator,
     filter: &Value,
+    files: &ProjectFiles,
     root: &Path,
 ) -> makes_eval::Result<HashSet<PathBuf>> {
     let mut excluded = HashSet::new();
@@ -184,6 +210,7 @@ fn excluded_paths(
         let mut children: Vec<(PathBuf, std::fs::FileType)> = entries
             .filter_map(Result::ok)
             .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
+            .filter(|(p, _)| !files.hides(p))
             .collect();
         children.sort_by(|a, b| a.0.cmp(&b.0));
         for (child, kind) in children {

@@ -3,7 +3,7 @@
 //! host's Nix store, read only).
 
 use makes_eval::{DiskIo, EvalIo, FileKind};
-use makes_store::{LocalStore, StorePath, STORE_DIR};
+use makes_store::{LocalStore, ProjectFiles, StorePath, STORE_DIR};
 use std::io;
 use std::path::Path;
 
@@ -11,44 +11,69 @@ use std::path::Path;
 pub struct StoreIo {
     store: LocalStore,
     disk: DiskIo,
+    /// What of the project evaluation may see.
+    project_files: ProjectFiles,
 }
 
 impl StoreIo {
-    pub fn new(store: LocalStore) -> Self {
+    pub fn new(store: LocalStore, project_files: ProjectFiles) -> Self {
         StoreIo {
             store,
             disk: DiskIo,
+            project_files,
         }
+    }
+
+    /// Fails for a path the project leaves out, as if it did not exist.
+    fn visible(&self, path: &Path) -> io::Result<()> {
+        if self.project_files.hides(path) {
+            return Err(ProjectFiles::hidden_error());
+        }
+        Ok(())
     }
 }
 
 impl EvalIo for StoreIo {
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.visible(path)?;
+        // Reading follows symlinks: a tracked one must not lead to a file the project leaves
+        // out (in makes' copy of the project it would dangle).
+        if let Ok(target) = std::fs::canonicalize(path) {
+            self.visible(&target)?;
+        }
         self.disk.read_file(&self.host_path(path))
     }
 
     fn file_kind(&self, path: &Path) -> io::Result<Option<FileKind>> {
+        if self.project_files.hides(path) {
+            return Ok(None);
+        }
         self.disk.file_kind(&self.host_path(path))
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
-        self.disk.read_dir(&self.host_path(path))
+        self.visible(path)?;
+        let mut entries = self.disk.read_dir(&self.host_path(path))?;
+        entries.retain(|(name, _)| !self.project_files.hides(&path.join(name)));
+        Ok(entries)
     }
 
     fn add_to_store(&self, path: &Path, name: &str) -> io::Result<String> {
+        self.visible(path)?;
         let host = self.host_path(path);
         // A path already in the store is used as it is, as Nix does.
         if let Some(sp) = self.store_path_of(path) {
             return Ok(sp.to_absolute());
         }
+        let keep = |p: &Path| !self.project_files.hides(p);
         self.store
-            .add_source_path(&host, name)
+            .add_filtered_path(&host, name, &keep)
             .map(|p| p.to_absolute())
             .map_err(|e| io::Error::other(e.to_string()))
     }
 
     fn is_dir(&self, path: &Path) -> bool {
-        self.disk.is_dir(&self.host_path(path))
+        !self.project_files.hides(path) && self.disk.is_dir(&self.host_path(path))
     }
 }
 

@@ -1,12 +1,17 @@
-//! The command line: `makes [--project DIR] JOB`, `makes --list`, and subcommands. A job name
-//! always starts with `/`, so jobs and subcommand names never collide.
+//! The command line: `makes [SOURCE] JOB [ARGS...]` as makes takes it (`makes . /job`,
+//! `makes github:owner/repo@rev /job`), `makes [--project DIR] JOB`, `makes --list`, and
+//! subcommands. A job name always starts with `/`, so jobs and subcommand names never collide.
 
 use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
 Examples:
   makes /hello                          build the job /hello of the nearest makes.nix
+  makes . /greet --name x               build /greet of the project here and run it with ARGS
+  makes github:owner/repo@v1 /hello     fetch the project at that revision with git, build /hello
+  makes --no-run . /greet               build /greet and print its path without running it
   makes --project fixtures/hello /hello build a job of another project
   makes --list                          list the jobs of the project
   docker load -i \"$(makes /hello)\"      load the built image into Docker
@@ -28,6 +33,7 @@ Environment:
     name = "makes",
     version,
     about = "Build makes.nix container-image jobs into OCI images, without Nix",
+    override_usage = "makes [OPTIONS] [SOURCE] [JOB] [ARGS]...\n       makes [OPTIONS] <COMMAND>",
     after_help = EXAMPLES,
 )]
 pub struct Cli {
@@ -53,14 +59,25 @@ pub struct Cli {
     #[arg(long, requires = "list")]
     pub verbose: bool,
 
-    /// The job to build, e.g. `/hello`.
-    #[arg(value_name = "JOB", value_parser = parse_job_name)]
-    pub job: Option<String>,
+    /// Only build the job and print its path: do not run its action (a makeScript's script).
+    #[arg(long)]
+    pub no_run: bool,
 
     /// Also write the built image elsewhere: `oci-dir:PATH` writes a plain OCI image layout
     /// directory at PATH.
-    #[arg(long, value_name = "KIND:PATH", value_parser = parse_output, requires = "job")]
+    #[arg(long, value_name = "KIND:PATH", value_parser = parse_output)]
     pub output: Vec<Output>,
+
+    /// `[SOURCE] JOB [ARGS...]`: the project (`.`, a directory, `local:DIR`,
+    /// `local:DIR@REV`, `github:OWNER/REPO@REV`, `gitlab:OWNER/REPO@REV`; default: the
+    /// nearest makes.nix upward), the job (e.g. `/hello`), and the arguments of its action.
+    #[arg(
+        value_name = "SOURCE | JOB",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_parser = clap::value_parser!(OsString)
+    )]
+    pub target: Vec<OsString>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -154,6 +171,14 @@ pub enum Output {
     OciDir(PathBuf),
 }
 
+/// Makes' own options where a job without an action has ARGS: `makes /image --output ...`.
+#[derive(Debug, Parser)]
+#[command(name = "makes JOB", no_binary_name = true)]
+pub struct TrailingOptions {
+    #[arg(long, value_name = "KIND:PATH", value_parser = parse_output)]
+    pub output: Vec<Output>,
+}
+
 fn parse_output(s: &str) -> Result<Output, String> {
     match s.split_once(':') {
         Some(("oci-dir", path)) if !path.is_empty() => Ok(Output::OciDir(PathBuf::from(path))),
@@ -161,7 +186,7 @@ fn parse_output(s: &str) -> Result<Output, String> {
     }
 }
 
-fn parse_job_name(s: &str) -> Result<String, String> {
+pub fn parse_job_name(s: &str) -> Result<String, String> {
     if s.starts_with('/') {
         Ok(s.to_owned())
     } else {

@@ -10,3 +10,5 @@ pub const NIX_PATH: &str = "NIX_PATH";
 /// Registries (`host[:port]`, space-separated) reached over plain HTTP or without verifying
 /// their certificate, for pushes (deploy jobs, `makes push`) and pulls alike.
 pub const MAKES_INSECURE_REGISTRIES: &str = "MAKES_INSECURE_REGISTRIES";
+/// How many commits deep a fetched revision is (makes' feature flag; 0: the whole history).
+pub const MAKES_GIT_DEPTH: &str = "MAKES_GIT_DEPTH";

@@ -1,14 +1,17 @@
 //! The `makes` binary: parse arguments, run one command on a thread with a large stack (the
 //! evaluator recurses), print the result or a miette report, exit with its code.
 
+mod action;
 mod auth_files;
 mod cli;
 mod clock;
 mod commands;
 mod env_vars;
+mod invocation;
 mod locations;
 mod packages_provider;
 mod progress_bars;
+mod project_source;
 mod publish;
 mod puller;
 mod realisation;
@@ -16,6 +19,7 @@ mod report;
 mod session;
 mod settings;
 mod substitution;
+mod tracked_files;
 
 /// The evaluator allocates many small, short-lived values (thunks, frames, strings):
 /// mimalloc serves them markedly faster than the system allocator (see bench/eval).
@@ -48,24 +52,41 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    let project = cli.project.as_deref();
+    let invocation = invocation::interpret(cli.project.is_some(), &cli.target)?;
     let settings = settings::Settings::load(cli.packages, &cli.option)?;
     let settings = &settings;
-    match (&cli.command, &cli.job) {
-        (Some(_), Some(job)) => {
-            eprintln!("makes: give either a job ({job}) or a command, not both; see makes --help");
-            Err(Failure::silent(2))
-        }
+    if let (Some(_), Some(word)) = (&cli.command, cli.target.first()) {
+        eprintln!(
+            "makes: give either a job ({}) or a command, not both; see makes --help",
+            word.to_string_lossy()
+        );
+        return Err(Failure::silent(2));
+    }
+    // A fetched checkout stays until the run ends.
+    let fetched = match (&cli.project, &invocation.source) {
+        (None, Some(source)) => Some(project_source::project_dir(source)?),
+        _ => None,
+    };
+    let project = cli
+        .project
+        .as_deref()
+        .or(fetched.as_ref().map(|d| d.path.as_path()));
+    match (&cli.command, invocation.job) {
         (Some(Command::Eval(args)), _) => commands::eval::eval(args),
         (Some(Command::Gc(args)), _) => commands::gc::gc(args),
         (Some(Command::Push(args)), _) => commands::push::push(project, args, settings),
         (Some(Command::Lock(args)), _) => commands::lock::lock(project, &args.jobs, settings),
         (Some(Command::Show(args)), _) => commands::show::show(project, &args.job, settings),
-        (None, Some(job)) => commands::build::build(project, job, &cli.output, settings),
-        (None, None) if cli.list => commands::list::list(project, cli.verbose, settings),
-        (None, None) => {
-            eprintln!("makes: give a job to build (e.g. makes /hello), --list, or a command; see makes --help");
-            Err(Failure::silent(2))
+        (None, Some(job)) => {
+            let request = commands::build::BuildRequest {
+                job: &job,
+                args: &invocation.args,
+                outputs: &cli.output,
+                run: !cli.no_run,
+            };
+            commands::build::build(project, &request, settings)
         }
+        (None, None) if cli.list => commands::list::list(project, cli.verbose, settings),
+        (None, None) => commands::pick::pick(project, &cli, settings),
     }
 }

@@ -4,6 +4,7 @@ use makes_eval::{EvalError, Evaluator};
 use makes_spec::SpecError;
 
 /// A command that failed: what to print, and the exit code.
+#[derive(Debug)]
 pub struct Failure {
     pub report: Option<miette::Report>,
     pub code: u8,

@@ -11,7 +11,7 @@ use makes_eval::{EvalOptions, Evaluator};
 use makes_spec::pinned_release;
 use makes_spec::{find_project_dir, load_project, Project};
 use makes_store::packages::{nix_available, LockFile, NixBackend, PackageMode, Packages};
-use makes_store::{LocalStore, Recipes};
+use makes_store::{LocalStore, ProjectFiles, Recipes};
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -28,6 +28,8 @@ pub struct Session {
     pub symbolic_packages: bool,
     /// The project's package sets, made when the project is loaded.
     packages: OnceCell<Rc<Packages>>,
+    /// What of the project evaluation sees, set when the project is loaded.
+    project_files: ProjectFiles,
 }
 
 impl Session {
@@ -38,10 +40,11 @@ impl Session {
         let gc_guard = store
             .session_lock()
             .map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let project_files = ProjectFiles::default();
         let evaluator = Evaluator::with_extra_builtins(
-            Rc::new(StoreIo::new(store.clone())),
+            Rc::new(StoreIo::new(store.clone(), project_files.clone())),
             options,
-            store_builtins(&store),
+            store_builtins(&store, &project_files),
         );
         Ok(Session {
             _gc_guard: gc_guard,
@@ -52,6 +55,7 @@ impl Session {
             settings,
             symbolic_packages: false,
             packages: OnceCell::new(),
+            project_files,
         })
     }
 
@@ -105,6 +109,15 @@ impl Session {
                 dir.display()
             )));
         }
+        self.project_files
+            .set(&dir, crate::tracked_files::project_files(&dir)?);
+        let makes_nix = dir.join("makes.nix");
+        if makes_nix.exists() && self.project_files.hides(&makes_nix) {
+            return Err(Failure::message(format!(
+                "{} is not tracked by git: makes reads only the files git tracks (git add it)",
+                makes_nix.display()
+            )));
+        }
         let lock = LockFile::read(&dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
         let packages = Rc::new(Packages::new(
             self.package_mode(),
@@ -117,6 +130,7 @@ impl Session {
             store: &self.store,
             packages: &packages,
             project_dir: &dir,
+            project_files: &self.project_files,
             now: &self.now,
             release: pinned_release(&dir).release,
         });

@@ -210,8 +210,10 @@ impl Evaluator {
     }
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
+        // An `EvalIo` may say why a path is not there (a file the project leaves out).
+        std::io::ErrorKind::NotFound if e.get_ref().is_some() => e.to_string(),
         std::io::ErrorKind::NotFound => "No such file or directory".to_owned(),
         _ => e.to_string(),
     }

@@ -12,6 +12,7 @@ mod error;
 mod fsutil;
 mod gc;
 mod hash;
+mod host_run;
 mod local;
 mod nar;
 mod nar_add;
@@ -20,6 +21,7 @@ mod nix_store;
 pub mod nixbase32;
 pub mod packages;
 mod path;
+mod project_files;
 mod recipes;
 mod refscan;
 mod sandbox;
@@ -29,6 +31,7 @@ pub use builder::run_derivation;
 pub use error::{Result, StoreError};
 pub use gc::GcReport;
 pub use hash::parse_sha256;
+pub use host_run::{run_on_host, HostRun};
 pub use local::LocalStore;
 pub use nar::{nar_hash_and_size, nar_hash_and_size_filtered, write_nar, HashingWriter};
 pub use nar_add::StagedNar;
@@ -37,6 +40,7 @@ pub use path::{
     derivation_output_path, fixed_output_path, make_store_path, source_store_path, validate_name,
     PathInfo, StorePath, STORE_DIR,
 };
+pub use project_files::ProjectFiles;
 pub use recipes::{
     image_output_path, pull_output_path, realise, Builders, ImageBuilder, ImagePuller,
     RealiseError, Recipe, Recipes, UrlFetcher,

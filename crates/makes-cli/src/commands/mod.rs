@@ -5,5 +5,6 @@ pub mod eval;
 pub mod gc;
 pub mod list;
 pub mod lock;
+pub mod pick;
 pub mod push;
 pub mod show;

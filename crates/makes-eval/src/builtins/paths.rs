@@ -42,10 +42,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("readDir", 1, |ev, a| {
         let path = path_arg(ev, &a[0])?;
         let entries = ev.io.read_dir(Path::new(&*path)).map_err(|e| {
-            let reason = match e.kind() {
-                std::io::ErrorKind::NotFound => "No such file or directory".to_owned(),
-                _ => e.to_string(),
-            };
+            let reason = crate::files::io_reason(&e);
             EvalError::new(
                 EvalErrorKind::Io(format!("opening directory '{path}': {reason}")),
                 None,
@@ -105,10 +102,7 @@ fn path_arg(ev: &Evaluator, t: &Thunk) -> Result<Rc<str>> {
 }
 
 fn io_error(path: &str, e: &std::io::Error) -> EvalError {
-    let reason = match e.kind() {
-        std::io::ErrorKind::NotFound => "No such file or directory".to_owned(),
-        _ => e.to_string(),
-    };
+    let reason = crate::files::io_reason(e);
     EvalError::new(
         EvalErrorKind::Io(format!("opening file '{path}': {reason}")),
         None,

@@ -51,7 +51,7 @@ pub(super) fn collect(
         }
     }
     let dirs = legacy::extending_dirs(ev, modules)?;
-    for (name, path) in legacy::discover(dir, &dirs) {
+    for (name, path) in legacy::discover(ev, dir, &dirs) {
         let span = jobs.get(&name).and_then(|j: &Job| j.span);
         if jobs.contains_key(&name) {
             return Err(EvalError::new(

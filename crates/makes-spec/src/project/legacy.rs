@@ -4,7 +4,7 @@
 //! arguments as makes.nix, and must evaluate to a package.
 
 use super::evaluate_file_with_args;
-use makes_eval::{Attrs, EvalError, Evaluator, Thunk, Value};
+use makes_eval::{Attrs, EvalError, Evaluator, FileKind, Thunk, Value};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -59,8 +59,9 @@ pub(super) fn extending_dirs(
     Ok(dirs)
 }
 
-/// `(job name, main.nix path)` for every `main.nix` under `project/<dir>`, sorted.
-pub(super) fn discover(project: &Path, dirs: &[String]) -> Vec<(String, PathBuf)> {
+/// `(job name, main.nix path)` for every `main.nix` under `project/<dir>`, sorted. The walk
+/// goes through the evaluator's file access, so it sees only the project's files.
+pub(super) fn discover(ev: &Evaluator, project: &Path, dirs: &[String]) -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();
     for dir in dirs {
         let rel = Path::new(dir.trim_start_matches('/'));
@@ -72,29 +73,24 @@ pub(super) fn discover(project: &Path, dirs: &[String]) -> Vec<(String, PathBuf)
             continue;
         }
         let base = project.join(rel);
-        walk(&base, &base, &mut found);
+        walk(ev, &base, &base, &mut found);
     }
     found.sort();
     found.dedup();
     found
 }
 
-fn walk(base: &Path, dir: &Path, found: &mut Vec<(String, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+fn walk(ev: &Evaluator, base: &Path, dir: &Path, found: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = ev.io.read_dir(dir) else {
         return;
     };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            if entry.file_name() != ".git" {
-                walk(base, &path, found);
+    for (name, kind) in entries {
+        let path = dir.join(&name);
+        if kind == FileKind::Directory {
+            if name != ".git" {
+                walk(ev, base, &path, found);
             }
-        } else if entry.file_name() == "main.nix" {
+        } else if name == "main.nix" {
             let rel = dir.strip_prefix(base).unwrap_or(Path::new(""));
             let name = format!("/{}", rel.to_string_lossy());
             found.push((name, path));

@@ -232,7 +232,7 @@ pub(crate) fn module_jobs(
                 {
                     continue;
                 }
-                for module in subdirectories(&project_dir.join(rel)) {
+                for module in subdirectories(ev, &project_dir.join(rel)) {
                     jobs.push(job(
                         format!("/{top}/dirOfModules/{name}/{module}"),
                         attr.span,
@@ -281,16 +281,15 @@ pub(crate) fn module_jobs(
 }
 
 /// The names of the subdirectories of `dir` (none when it cannot be read), `.git` left out as
-/// `projectPath` leaves it out.
-fn subdirectories(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+/// `projectPath` leaves it out. Read through the evaluator, so only the project's files count.
+fn subdirectories(ev: &Evaluator, dir: &Path) -> Vec<String> {
+    let Ok(entries) = ev.io.read_dir(dir) else {
         return Vec::new();
     };
     let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != ".git")
+        .into_iter()
+        .filter(|(name, kind)| *kind == makes_eval::FileKind::Directory && name != ".git")
+        .map(|(name, _)| name)
         .collect();
     names.sort();
     names

@@ -1,0 +1,133 @@
+//! The files that make up a project, as makes copies them before evaluating: in a git
+//! checkout, the files of `HEAD` with the staged and modified tracked files as they are in
+//! the working tree (a tracked file deleted there is gone; untracked and ignored files are
+//! never part of the project); outside git, everything but `.git`.
+//!
+//! makes gets this with `git worktree add HEAD` and then copies over the paths of
+//! `git diff --cached --name-only` and `git ls-files --modified`. The same set is the union of
+//! the paths of `HEAD` (`git ls-tree`) and of the index (`git ls-files --cached`), read from
+//! the working tree. The git binary is used, as makes uses it: it is on every machine that
+//! has a checkout, and it reads every index and repository format git itself writes.
+
+use crate::report::Failure;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The project's files relative to `dir`, or `None` when `dir` is not in a git checkout.
+pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
+    let inside = git(dir)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        // Its messages are read below.
+        .env("LC_ALL", "C")
+        .output();
+    match inside {
+        Ok(out) if out.status.success() && out.stdout.starts_with(b"true") => {}
+        Ok(out) if out.status.success() => return Ok(None),
+        // No git at all: a checkout cannot be listed, and is read as a plain directory.
+        Err(_) => return Ok(None),
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("not a git repository") {
+                return Ok(None);
+            }
+            // A checkout git cannot read (a broken one): the files it tracks are unknown,
+            // and guessing would build from other files.
+            return Err(Failure::message(format!(
+                "git cannot list the files of the project {}:\n{}",
+                dir.display(),
+                stderr.trim_end()
+            )));
+        }
+    }
+    let mut files = git_paths(dir, &["ls-files", "-z", "--cached"]).map_err(|stderr| {
+        Failure::message(format!(
+            "git cannot list the files of the project {}:\n{stderr}",
+            dir.display()
+        ))
+    })?;
+    // No commit yet: the index alone.
+    if let Ok(head) = git_paths(dir, &["ls-tree", "-r", "-z", "--name-only", "HEAD"]) {
+        files.extend(head);
+    }
+    files.sort();
+    files.dedup();
+    Ok(Some(files))
+}
+
+/// `git -C dir` for reading the file lists of a checkout whoever owns it (a checkout mounted
+/// into a container, a root-owned checkout built by another user): git refuses other users'
+/// repositories because their configuration could make it run programs, and these commands
+/// run none once the file-system monitor, the one hook listing files may start, is off.
+fn git(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .args(["-c", "safe.directory=*", "-c", "core.fsmonitor=false"]);
+    cmd
+}
+
+/// The NUL-separated paths git prints (relative to `dir`), or what git said when it failed.
+fn git_paths(dir: &Path, args: &[&str]) -> Result<Vec<PathBuf>, String> {
+    let out = git(dir).args(args).output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim_end().to_owned());
+    }
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(OsStr::from_bytes(p)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn a_checkout_is_head_and_the_index_without_untracked_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        git(dir, &["init", "-q"]);
+        std::fs::create_dir(dir.join("sub")).expect("mkdir");
+        for f in ["makes.nix", "sub/a", "gone", "unstaged"] {
+            std::fs::write(dir.join(f), f).expect("write");
+        }
+        git(dir, &["add", "makes.nix", "sub/a", "gone", "unstaged"]);
+        git(dir, &["commit", "-qm", "one"]);
+        std::fs::write(dir.join("staged"), "new").expect("write");
+        git(dir, &["add", "staged"]);
+        // Removed from the index but still in the working tree: makes copies it.
+        git(dir, &["rm", "-q", "--cached", "unstaged"]);
+        std::fs::write(dir.join("untracked"), "x").expect("write");
+        // Deleted in the working tree: listed, but evaluation finds nothing there.
+        std::fs::remove_file(dir.join("gone")).expect("rm");
+        let files = project_files(dir).expect("lists").expect("a checkout");
+        let names: Vec<&str> = files.iter().filter_map(|p| p.to_str()).collect();
+        assert_eq!(names, ["gone", "makes.nix", "staged", "sub/a", "unstaged"]);
+        let sub = project_files(&dir.join("sub"))
+            .expect("lists")
+            .expect("a checkout");
+        assert_eq!(sub, [PathBuf::from("a")]);
+    }
+
+    #[test]
+    fn a_plain_directory_is_not_listed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        assert_eq!(project_files(tmp.path()).expect("runs"), None);
+    }
+}

@@ -1,0 +1,193 @@
+//! Which files of the project evaluation sees. makes evaluates a copy of the project holding
+//! only what git tracks (and, outside git, everything but `.git`); instead of copying, the
+//! evaluator's file access and the store's source imports ask this view, so that paths keep
+//! naming the user's own files (errors point at them) and a clean checkout gives the very store
+//! paths a copy would.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+
+/// The project's visible files, shared by the evaluator's I/O and the store built-ins. Until
+/// [`ProjectFiles::set`] is called (`makes eval`, or before a project is loaded) every path is
+/// visible.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFiles(Rc<RefCell<Option<Visible>>>);
+
+#[derive(Debug)]
+struct Visible {
+    root: PathBuf,
+    /// `None` outside git, where everything but `.git` is visible.
+    listed: Option<Listing>,
+}
+
+/// What git lists, relative to the project root.
+#[derive(Debug, Default)]
+struct Listing {
+    files: HashSet<PathBuf>,
+    /// Every directory above a listed file.
+    dirs: HashSet<PathBuf>,
+}
+
+/// How many tracked symlinks a path may go through (as the kernel's limit on symlink chains).
+const MAX_SYMLINKS: u32 = 40;
+
+impl ProjectFiles {
+    /// Restricts what is visible under `root` (absolute): `listed` are the files (relative to
+    /// `root`) that make up the project, or `None` for the whole tree without `.git`.
+    pub fn set(&self, root: &Path, listed: Option<Vec<PathBuf>>) {
+        let listed = listed.map(|files| {
+            let mut listing = Listing::default();
+            for file in files {
+                let mut dir = file.parent();
+                while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+                    if !listing.dirs.insert(d.to_path_buf()) {
+                        break;
+                    }
+                    dir = d.parent();
+                }
+                listing.files.insert(file);
+            }
+            listing
+        });
+        *self.0.borrow_mut() = Some(Visible {
+            root: root.to_path_buf(),
+            listed,
+        });
+    }
+
+    /// Whether `path` (absolute, as the evaluator spells it) is left out of the project.
+    /// Paths outside the project are never hidden.
+    pub fn hides(&self, path: &Path) -> bool {
+        let visible = self.0.borrow();
+        let Some(visible) = visible.as_ref() else {
+            return false;
+        };
+        let Ok(rel) = path.strip_prefix(&visible.root) else {
+            return false;
+        };
+        visible.hides(rel, 0)
+    }
+
+    /// The error for reading a hidden path, saying why it is not there.
+    pub fn hidden_error() -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "not part of the project: git does not track it (untracked and ignored files are left out)",
+        )
+    }
+}
+
+impl Visible {
+    fn hides(&self, rel: &Path, symlinks: u32) -> bool {
+        if rel.as_os_str().is_empty() {
+            return false;
+        }
+        if rel
+            .components()
+            .any(|c| c == Component::Normal(".git".as_ref()))
+        {
+            return true;
+        }
+        let Some(listing) = &self.listed else {
+            return false;
+        };
+        if listing.files.contains(rel) || listing.dirs.contains(rel) {
+            return false;
+        }
+        // Below a tracked symlink, what it points at decides, as in a copy of the project; a
+        // target outside the project is the host's, as the copy's symlink would reach it.
+        for above in rel.ancestors().skip(1) {
+            if !listing.files.contains(above) {
+                continue;
+            }
+            let link = self.root.join(above);
+            let (Ok(target), Ok(rest), Some(parent)) = (
+                std::fs::read_link(&link),
+                rel.strip_prefix(above),
+                link.parent(),
+            ) else {
+                return true;
+            };
+            if symlinks >= MAX_SYMLINKS {
+                return true;
+            }
+            let resolved = PathBuf::from(makes_syntax::canonical_path(
+                &parent.join(target).join(rest).to_string_lossy(),
+            ));
+            return match resolved.strip_prefix(&self.root) {
+                Ok(inside) => self.hides(inside, symlinks + 1),
+                Err(_) => false,
+            };
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_is_visible_until_a_project_is_set() {
+        let files = ProjectFiles::default();
+        assert!(!files.hides(Path::new("/p/.git/config")));
+    }
+
+    #[test]
+    fn listed_files_and_their_directories_are_visible_and_nothing_else() {
+        let files = ProjectFiles::default();
+        files.set(
+            Path::new("/p"),
+            Some(vec![
+                PathBuf::from("src/a/x.nix"),
+                PathBuf::from("makes.nix"),
+            ]),
+        );
+        for seen in [
+            "/p",
+            "/p/makes.nix",
+            "/p/src",
+            "/p/src/a",
+            "/p/src/a/x.nix",
+            "/q/y",
+        ] {
+            assert!(!files.hides(Path::new(seen)), "{seen}");
+        }
+        for hidden in ["/p/src/b", "/p/untracked", "/p/.git", "/p/src/a/x.nix/z"] {
+            assert!(files.hides(Path::new(hidden)), "{hidden}");
+        }
+    }
+
+    #[test]
+    fn below_a_tracked_symlink_its_target_decides() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("p");
+        std::fs::create_dir_all(root.join("src")).expect("mkdir");
+        std::os::unix::fs::symlink("src", root.join("link")).expect("symlink");
+        std::os::unix::fs::symlink("/usr", root.join("host")).expect("symlink");
+        std::os::unix::fs::symlink("loop", root.join("loop")).expect("symlink");
+        let files = ProjectFiles::default();
+        let listed = ["src/a", "link", "host", "loop"];
+        files.set(&root, Some(listed.iter().map(PathBuf::from).collect()));
+        assert!(!files.hides(&root.join("link/a")));
+        assert!(files.hides(&root.join("link/untracked")));
+        assert!(!files.hides(&root.join("host/bin")));
+        assert!(files.hides(&root.join("loop/x")));
+        assert!(
+            files.hides(&root.join("src/a/b")),
+            "a regular file has no children"
+        );
+    }
+
+    #[test]
+    fn outside_git_only_dot_git_is_hidden() {
+        let files = ProjectFiles::default();
+        files.set(Path::new("/p"), None);
+        assert!(!files.hides(Path::new("/p/anything/at/all")));
+        assert!(files.hides(Path::new("/p/.git")));
+        assert!(files.hides(Path::new("/p/sub/.git/HEAD")));
+        assert!(!files.hides(Path::new("/p/.gitignore")));
+    }
+}
