@@ -13,6 +13,8 @@
 mod archive;
 mod base;
 mod base_root;
+mod confined_root;
+mod layer_apply;
 mod blob;
 mod cache;
 mod compress;
