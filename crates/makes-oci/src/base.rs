@@ -2,15 +2,22 @@
 //! store), or an image archive, OCI (ours, `skopeo copy oci-archive:`) or docker (`docker
 //! save`). Its layers are reused byte for byte, under the same digests; only its config's
 //! `Env` is inherited, as dockerTools does.
+//!
+//! Archives are read in place (`base_archive`), never unpacked; a layout directory is read
+//! without following symlinks. Every blob is checked against its digest and size, and every
+//! layer's decompressed bytes against the config's diff_id (`base_verify`), unless the caller
+//! knows a former build checked that same store path.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use rustix::fs::{Mode, OFlags};
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
+use crate::base_archive::ArchiveIndex;
+use crate::base_verify::{read_layer, LayerFacts, LAYER_GZIP, LAYER_TAR, LAYER_ZSTD};
 use crate::blob::Digest;
 use crate::config::{MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST};
 use crate::error::OciError;
@@ -36,27 +43,41 @@ pub struct BaseLayer {
     pub blob: PathBuf,
 }
 
-const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
-const LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-const LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+/// How much of a base image to check as it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseCheck {
+    /// Every blob against its digest and size, every layer's decompressed bytes against its
+    /// diff_id: for an image makes has not checked before.
+    Full,
+    /// Only what reading costs nothing more: for a store path a former build checked (store
+    /// paths never change once valid).
+    CheckedBefore,
+}
+
 /// Manifests bigger than this are not images (a guard against reading huge files).
 const MAX_JSON: u64 = 4 << 20;
 
 impl BaseImage {
-    /// Reads the base image at `path`; archives are unpacked into `scratch`, which must live as
-    /// long as the returned value is used.
+    /// Reads the base image at `path`, checking it fully; archives have their layers copied
+    /// into `scratch`, which must live as long as the returned value is used.
     pub fn open(path: &Path, scratch: &Path) -> Result<BaseImage, OciError> {
+        Self::open_with(path, scratch, BaseCheck::Full)
+    }
+
+    /// [`BaseImage::open`] with the checks `check` asks for.
+    pub fn open_with(path: &Path, scratch: &Path, check: BaseCheck) -> Result<BaseImage, OciError> {
         let meta = fs::metadata(path).map_err(OciError::io(path))?;
         if meta.is_dir() {
-            return open_layout(path, path);
+            let source = Source::Layout(path.to_owned());
+            return open_layout(&source, path, check, scratch);
         }
-        let unpacked = scratch.join("base-image");
-        fs::create_dir_all(&unpacked).map_err(OciError::io(&unpacked))?;
-        unpack(path, &unpacked)?;
-        if unpacked.join("index.json").is_file() {
-            open_layout(&unpacked, path)
-        } else if unpacked.join("manifest.json").is_file() {
-            open_docker_archive(&unpacked, path)
+        let source = Source::Archive(ArchiveIndex::read(path)?);
+        let layers_dir = scratch.join("base-image");
+        fs::create_dir_all(&layers_dir).map_err(OciError::io(&layers_dir))?;
+        if source.has("index.json") {
+            open_layout(&source, path, check, &layers_dir)
+        } else if source.has("manifest.json") {
+            open_docker_archive(&source, path, check, &layers_dir)
         } else {
             Err(invalid(
                 path,
@@ -66,6 +87,103 @@ impl BaseImage {
     }
 }
 
+/// Where the image's files are: a layout directory (read without following symlinks) or an
+/// archive (read in place).
+enum Source {
+    Layout(PathBuf),
+    Archive(ArchiveIndex),
+}
+
+impl Source {
+    fn has(&self, name: &str) -> bool {
+        match self {
+            Source::Layout(dir) => open_in_dir(dir, name).is_ok(),
+            Source::Archive(index) => index.has(name),
+        }
+    }
+
+    /// The file `name` and its size.
+    fn open(&self, name: &str) -> Result<(Box<dyn Read + '_>, u64), OciError> {
+        match self {
+            Source::Layout(dir) => {
+                let file = open_in_dir(dir, name)?;
+                let size = file.metadata().map_err(OciError::io(dir.join(name)))?.len();
+                Ok((Box::new(file), size))
+            }
+            Source::Archive(index) => {
+                let (reader, size) = index.open(name)?;
+                Ok((Box::new(reader), size))
+            }
+        }
+    }
+
+    fn read_json(&self, name: &str, source: &Path) -> Result<(Vec<u8>, Value), OciError> {
+        let bytes = match self {
+            Source::Layout(dir) => {
+                let (reader, size) = self.open(name)?;
+                if size > MAX_JSON {
+                    return Err(invalid(
+                        source,
+                        format!("{name} is too large for image metadata"),
+                    ));
+                }
+                let mut bytes = Vec::new();
+                reader
+                    .take(MAX_JSON)
+                    .read_to_end(&mut bytes)
+                    .map_err(OciError::io(dir.join(name)))?;
+                bytes
+            }
+            Source::Archive(index) => index.read_small(name, MAX_JSON)?,
+        };
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|e| invalid(source, format!("{name}: {e}")))?;
+        Ok((bytes, value))
+    }
+
+    /// A JSON blob (manifest, config), checked against its digest.
+    fn read_json_blob(
+        &self,
+        what: &'static str,
+        digest: &str,
+        source: &Path,
+    ) -> Result<Value, OciError> {
+        let (bytes, value) = self.read_json(&blob_name(digest, source)?, source)?;
+        let found = Digest::of(&bytes).to_string();
+        if found != digest {
+            return Err(mismatch(source, what, digest, "digest", digest, &found));
+        }
+        Ok(value)
+    }
+}
+
+/// `dir/name` opened without following any symlink on the way: a layout directory that came
+/// from the project (a path literal) may hold links to anywhere.
+fn open_in_dir(dir: &Path, name: &str) -> Result<fs::File, OciError> {
+    let path = dir.join(name);
+    let fail = |e: rustix::io::Errno| OciError::Io {
+        path: path.clone(),
+        source: e.into(),
+    };
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut fd = rustix::fs::open(dir, flags | OFlags::DIRECTORY, Mode::empty()).map_err(fail)?;
+    let mut parts = name.split('/').peekable();
+    while let Some(part) = parts.next() {
+        let last = parts.peek().is_none();
+        let flags = if last { flags } else { flags | OFlags::DIRECTORY };
+        fd = rustix::fs::openat(&fd, part, flags, Mode::empty()).map_err(fail)?;
+    }
+    let file = fs::File::from(fd);
+    let meta = file.metadata().map_err(OciError::io(&path))?;
+    if !meta.is_file() {
+        return Err(OciError::Io {
+            path,
+            source: io::Error::other("not a regular file"),
+        });
+    }
+    Ok(file)
+}
+
 fn invalid(path: &Path, reason: impl Into<String>) -> OciError {
     OciError::InvalidBaseImage {
         path: path.to_owned(),
@@ -73,24 +191,31 @@ fn invalid(path: &Path, reason: impl Into<String>) -> OciError {
     }
 }
 
-fn read_json(file: &Path, source: &Path) -> Result<Value, OciError> {
-    let meta = fs::metadata(file).map_err(OciError::io(file))?;
-    if meta.len() > MAX_JSON {
-        return Err(invalid(
-            source,
-            format!("{} is too large for image metadata", file.display()),
-        ));
+fn mismatch(
+    source: &Path,
+    what: &'static str,
+    name: &str,
+    field: &'static str,
+    expected: &str,
+    found: &str,
+) -> OciError {
+    OciError::BaseImageMismatch {
+        path: source.to_owned(),
+        what,
+        name: name.to_owned(),
+        field,
+        expected: expected.to_owned(),
+        found: found.to_owned(),
     }
-    let bytes = fs::read(file).map_err(OciError::io(file))?;
-    serde_json::from_slice(&bytes).map_err(|e| invalid(source, format!("{}: {e}", file.display())))
 }
 
-fn blob_path(layout: &Path, digest: &str, source: &Path) -> Result<PathBuf, OciError> {
+/// `blobs/sha256/<hex>` for a digest of the only algorithm images use here.
+fn blob_name(digest: &str, source: &Path) -> Result<String, OciError> {
     let hex = digest
         .strip_prefix("sha256:")
         .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or_else(|| invalid(source, format!("unsupported digest '{digest}'")))?;
-    Ok(layout.join("blobs").join("sha256").join(hex))
+    Ok(format!("blobs/sha256/{hex}"))
 }
 
 fn layer_media_type(media_type: &str, source: &Path) -> Result<&'static str, OciError> {
@@ -105,9 +230,58 @@ fn layer_media_type(media_type: &str, source: &Path) -> Result<&'static str, Oci
     }
 }
 
+/// Reads a layer blob from `from` and checks what it is against what its manifest
+/// (`digest`, `size`, when it names them) and config (`diff_id`) say. A layer of an archive
+/// is copied to `copy_to` on the way; one of a layout directory stays where it is.
+struct LayerCheck<'a> {
+    source: &'a Path,
+    name: String,
+    media_type: Option<&'static str>,
+    digest: Option<Digest>,
+    size: Option<u64>,
+    diff_id: Digest,
+}
+
+impl LayerCheck<'_> {
+    fn read(
+        &self,
+        from: &Source,
+        check: BaseCheck,
+        copy_to: Option<&Path>,
+    ) -> Result<LayerFacts, OciError> {
+        let (reader, _) = from.open(&self.name)?;
+        let copy: Option<Box<dyn io::Write>> = match copy_to {
+            Some(path) => Some(Box::new(io::BufWriter::new(
+                fs::File::create(path).map_err(OciError::io(path))?,
+            ))),
+            None => None,
+        };
+        let facts = read_layer(reader, self.media_type, copy, check == BaseCheck::Full)
+            .map_err(|e| invalid(self.source, format!("layer {}: {e}", self.name)))?;
+        let fail = |field, expected: String, found: String| {
+            mismatch(self.source, "layer", &self.name, field, &expected, &found)
+        };
+        if let Some(size) = self.size.filter(|s| *s != facts.size) {
+            return Err(fail("size", size.to_string(), facts.size.to_string()));
+        }
+        if let Some(digest) = self.digest.filter(|d| *d != facts.digest) {
+            return Err(fail("digest", digest.to_string(), facts.digest.to_string()));
+        }
+        if let Some(found) = facts.diff_id.filter(|d| *d != self.diff_id) {
+            return Err(fail("diff_id", self.diff_id.to_string(), found.to_string()));
+        }
+        Ok(facts)
+    }
+}
+
 /// An OCI layout: `index.json` names one image manifest (or an index holding one).
-fn open_layout(layout: &Path, source: &Path) -> Result<BaseImage, OciError> {
-    let index = read_json(&layout.join("index.json"), source)?;
+fn open_layout(
+    from: &Source,
+    source: &Path,
+    check: BaseCheck,
+    layers_dir: &Path,
+) -> Result<BaseImage, OciError> {
+    let (_, index) = from.read_json("index.json", source)?;
     let mut manifest = first_manifest(&index, source)?;
     // Follow nested indexes (a pulled layout has none; skopeo's may).
     for _ in 0..4 {
@@ -116,13 +290,13 @@ fn open_layout(layout: &Path, source: &Path) -> Result<BaseImage, OciError> {
             .unwrap_or(MEDIA_TYPE_MANIFEST)
             .to_owned();
         let digest = manifest["digest"].as_str().unwrap_or_default().to_owned();
-        let doc = read_json(&blob_path(layout, &digest, source)?, source)?;
+        let doc = from.read_json_blob("manifest", &digest, source)?;
         if media_type == MEDIA_TYPE_INDEX || media_type.ends_with("manifest.list.v2+json") {
             manifest = first_manifest(&doc, source)?;
             continue;
         }
         let config_digest = doc["config"]["digest"].as_str().unwrap_or_default();
-        let config = read_json(&blob_path(layout, config_digest, source)?, source)?;
+        let config = from.read_json_blob("config", config_digest, source)?;
         let diff_ids = diff_ids(&config, source)?;
         let descs = doc["layers"]
             .as_array()
@@ -138,13 +312,36 @@ fn open_layout(layout: &Path, source: &Path) -> Result<BaseImage, OciError> {
             let digest_str = desc["digest"].as_str().unwrap_or_default();
             let digest = Digest::parse(digest_str)
                 .ok_or_else(|| invalid(source, format!("bad layer digest '{digest_str}'")))?;
-            let blob = blob_path(layout, digest_str, source)?;
-            let size = fs::metadata(&blob).map_err(OciError::io(&blob))?.len();
+            let media_type =
+                layer_media_type(desc["mediaType"].as_str().unwrap_or_default(), source)?;
+            let name = blob_name(digest_str, source)?;
+            let layer = LayerCheck {
+                source,
+                name: name.clone(),
+                media_type: Some(media_type),
+                digest: Some(digest),
+                size: Some(desc["size"].as_u64().ok_or_else(|| {
+                    invalid(source, format!("layer {digest_str} has no size"))
+                })?),
+                diff_id,
+            };
+            let (blob, size) = match from {
+                Source::Layout(dir) => {
+                    let size = if check == BaseCheck::Full {
+                        layer.read(from, check, None)?.size
+                    } else {
+                        from.open(&name)?.1
+                    };
+                    (dir.join(&name), size)
+                }
+                Source::Archive(_) => {
+                    let copy = layers_dir.join(digest.hex());
+                    let facts = layer.read(from, check, Some(&copy))?;
+                    (copy, facts.size)
+                }
+            };
             layers.push(BaseLayer {
-                media_type: layer_media_type(
-                    desc["mediaType"].as_str().unwrap_or_default(),
-                    source,
-                )?,
+                media_type,
                 digest,
                 diff_id,
                 size,
@@ -195,9 +392,14 @@ fn env_of(config: &Value) -> Vec<String> {
 }
 
 /// A docker archive: `manifest.json` with `Config` and `Layers` paths inside the archive;
-/// each layer file is hashed for its digest (uncompressed layers are their own diff_id).
-fn open_docker_archive(dir: &Path, source: &Path) -> Result<BaseImage, OciError> {
-    let manifest = read_json(&dir.join("manifest.json"), source)?;
+/// each layer file is hashed for its digest and, decompressed, checked against its diff_id.
+fn open_docker_archive(
+    from: &Source,
+    source: &Path,
+    check: BaseCheck,
+    layers_dir: &Path,
+) -> Result<BaseImage, OciError> {
+    let (_, manifest) = from.read_json("manifest.json", source)?;
     let entry = match manifest.as_array().map(Vec::as_slice) {
         Some([one]) => one,
         _ => {
@@ -207,17 +409,13 @@ fn open_docker_archive(dir: &Path, source: &Path) -> Result<BaseImage, OciError>
             ))
         }
     };
-    let inside = |key: &Value| -> Result<PathBuf, OciError> {
-        let rel = key.as_str().unwrap_or_default();
-        if rel.is_empty() || rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
-            return Err(invalid(
-                source,
-                format!("bad path '{rel}' in manifest.json"),
-            ));
+    let name_of = |key: &Value| -> Result<String, OciError> {
+        match key.as_str() {
+            Some(name) if !name.is_empty() => Ok(name.to_owned()),
+            _ => Err(invalid(source, "manifest.json names a file with no name")),
         }
-        Ok(dir.join(rel))
     };
-    let config = read_json(&inside(&entry["Config"])?, source)?;
+    let (_, config) = from.read_json(&name_of(&entry["Config"])?, source)?;
     let diff_ids = diff_ids(&config, source)?;
     let files = entry["Layers"]
         .as_array()
@@ -229,29 +427,34 @@ fn open_docker_archive(dir: &Path, source: &Path) -> Result<BaseImage, OciError>
         ));
     }
     let mut layers = Vec::with_capacity(files.len());
-    for (file, diff_id) in files.iter().zip(diff_ids) {
-        let blob = inside(file)?;
-        let (digest, size, magic) = hash_file(&blob)?;
-        let media_type = match magic {
-            [0x1f, 0x8b, ..] => LAYER_GZIP,
-            [0x28, 0xb5, 0x2f, 0xfd] => LAYER_ZSTD,
-            _ => LAYER_TAR,
+    for (i, (file, diff_id)) in files.iter().zip(diff_ids).enumerate() {
+        let layer = LayerCheck {
+            source,
+            name: name_of(file)?,
+            media_type: None,
+            digest: None,
+            size: None,
+            diff_id,
         };
-        if media_type == LAYER_TAR && digest != diff_id {
-            return Err(invalid(
+        let copy = layers_dir.join(format!("layer-{i}"));
+        // The diff_id of an uncompressed layer is its digest: always checked, it costs nothing.
+        let facts = layer.read(from, check, Some(&copy))?;
+        if facts.media_type == LAYER_TAR && facts.digest != diff_id {
+            return Err(mismatch(
                 source,
-                format!(
-                    "layer {} does not match its diff_id {diff_id}",
-                    blob.display()
-                ),
+                "layer",
+                &layer.name,
+                "diff_id",
+                &diff_id.to_string(),
+                &facts.digest.to_string(),
             ));
         }
         layers.push(BaseLayer {
-            media_type,
-            digest,
+            media_type: facts.media_type,
+            digest: facts.digest,
             diff_id,
-            size,
-            blob,
+            size: facts.size,
+            blob: copy,
         });
     }
     Ok(BaseImage {
@@ -259,59 +462,6 @@ fn open_docker_archive(dir: &Path, source: &Path) -> Result<BaseImage, OciError>
         layers,
         env: env_of(&config),
     })
-}
-
-/// The sha256, size and first four bytes of a file, streamed.
-fn hash_file(path: &Path) -> Result<(Digest, u64, [u8; 4]), OciError> {
-    let mut file = fs::File::open(path).map_err(OciError::io(path))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    let mut magic = [0u8; 4];
-    loop {
-        let n = file.read(&mut buf).map_err(OciError::io(path))?;
-        if n == 0 {
-            break;
-        }
-        if size < 4 {
-            let take = (4 - size as usize).min(n);
-            magic[size as usize..size as usize + take].copy_from_slice(&buf[..take]);
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((Digest(hasher.finalize().into()), size, magic))
-}
-
-/// Unpacks the regular files of an archive (no links, no absolute or `..` paths).
-fn unpack(archive: &Path, dest: &Path) -> Result<(), OciError> {
-    let file = fs::File::open(archive).map_err(OciError::io(archive))?;
-    let mut tar = tar::Archive::new(file);
-    let entries = tar.entries().map_err(OciError::io(archive))?;
-    for entry in entries {
-        let mut entry = entry.map_err(OciError::io(archive))?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let rel = entry.path().map_err(OciError::io(archive))?.into_owned();
-        if rel.is_absolute()
-            || rel
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(invalid(
-                archive,
-                format!("unsafe path '{}' in the archive", rel.display()),
-            ));
-        }
-        let target = dest.join(&rel);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(OciError::io(parent))?;
-        }
-        let mut out = fs::File::create(&target).map_err(OciError::io(&target))?;
-        io::copy(&mut entry, &mut out).map_err(OciError::io(&target))?;
-    }
-    Ok(())
 }
 
 /// The new image's `Env`: the base's, then the image's own, a later `NAME=` replacing an

@@ -12,7 +12,9 @@
 
 mod archive;
 mod base;
+mod base_archive;
 mod base_root;
+mod base_verify;
 mod confined_root;
 mod layer_apply;
 mod blob;
@@ -35,7 +37,7 @@ use makes_spec::{Created, ImageSpec};
 use makes_store::{PathInfo, StorePath, STORE_DIR};
 
 pub use archive::write_oci_dir;
-pub use base::{BaseImage, BaseLayer};
+pub use base::{BaseCheck, BaseImage, BaseLayer};
 pub use blob::Digest;
 pub use error::OciError;
 pub use fsck::{fsck_archive, ArchiveCheck};
