@@ -136,8 +136,8 @@ impl Source {
             }
             Source::Archive(index) => index.read_small(name, MAX_JSON)?,
         };
-        let value = serde_json::from_slice(&bytes)
-            .map_err(|e| invalid(source, format!("{name}: {e}")))?;
+        let value =
+            serde_json::from_slice(&bytes).map_err(|e| invalid(source, format!("{name}: {e}")))?;
         Ok((bytes, value))
     }
 
@@ -170,7 +170,11 @@ fn open_in_dir(dir: &Path, name: &str) -> Result<fs::File, OciError> {
     let mut parts = name.split('/').peekable();
     while let Some(part) = parts.next() {
         let last = parts.peek().is_none();
-        let flags = if last { flags } else { flags | OFlags::DIRECTORY };
+        let flags = if last {
+            flags
+        } else {
+            flags | OFlags::DIRECTORY
+        };
         fd = rustix::fs::openat(&fd, part, flags, Mode::empty()).map_err(fail)?;
     }
     let file = fs::File::from(fd);
@@ -267,6 +271,12 @@ impl LayerCheck<'_> {
         if let Some(digest) = self.digest.filter(|d| *d != facts.digest) {
             return Err(fail("digest", digest.to_string(), facts.digest.to_string()));
         }
+        if let Some(e) = &facts.decode_error {
+            return Err(invalid(
+                self.source,
+                format!("layer {}: cannot be decompressed: {e}", self.name),
+            ));
+        }
         if let Some(found) = facts.diff_id.filter(|d| *d != self.diff_id) {
             return Err(fail("diff_id", self.diff_id.to_string(), found.to_string()));
         }
@@ -315,16 +325,17 @@ fn open_layout(
             let media_type =
                 layer_media_type(desc["mediaType"].as_str().unwrap_or_default(), source)?;
             let name = blob_name(digest_str, source)?;
-            let layer = LayerCheck {
-                source,
-                name: name.clone(),
-                media_type: Some(media_type),
-                digest: Some(digest),
-                size: Some(desc["size"].as_u64().ok_or_else(|| {
-                    invalid(source, format!("layer {digest_str} has no size"))
-                })?),
-                diff_id,
-            };
+            let layer =
+                LayerCheck {
+                    source,
+                    name: name.clone(),
+                    media_type: Some(media_type),
+                    digest: Some(digest),
+                    size: Some(desc["size"].as_u64().ok_or_else(|| {
+                        invalid(source, format!("layer {digest_str} has no size"))
+                    })?),
+                    diff_id,
+                };
             let (blob, size) = match from {
                 Source::Layout(dir) => {
                     let size = if check == BaseCheck::Full {
@@ -494,5 +505,174 @@ mod tests {
             merge_env(&base, &own),
             vec!["PATH=/app/bin:/bin", "LANG=C", "APP=1"]
         );
+    }
+
+    /// One gzip layer holding `file`, as (blob, diff_id).
+    fn gzip_layer() -> (Vec<u8>, Digest) {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(2);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "file", &b"hi"[..])
+            .unwrap();
+        let tar = builder.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &tar).unwrap();
+        (gz.finish().unwrap(), Digest::of(&tar))
+    }
+
+    /// What to spoil in a test archive.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Spoil {
+        Nothing,
+        BlobBytes,
+        DiffId,
+        Size,
+    }
+
+    fn tar_of(files: &[(String, Vec<u8>)]) -> tempfile::NamedTempFile {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, bytes) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, name, bytes.as_slice())
+                .unwrap();
+        }
+        let file = tempfile::NamedTempFile::new().unwrap();
+        fs::write(file.path(), builder.into_inner().unwrap()).unwrap();
+        file
+    }
+
+    fn oci_archive(spoil: Spoil) -> tempfile::NamedTempFile {
+        let (mut blob, mut diff_id) = gzip_layer();
+        let digest = Digest::of(&blob);
+        let mut size = blob.len();
+        match spoil {
+            Spoil::BlobBytes => {
+                let at = blob.len() - 5;
+                blob[at] ^= 1;
+            }
+            Spoil::DiffId => diff_id = Digest::of(b"other"),
+            Spoil::Size => size += 1,
+            Spoil::Nothing => {}
+        }
+        let config = serde_json::to_vec(&serde_json::json!({
+            "rootfs": { "type": "layers", "diff_ids": [diff_id.to_string()] },
+            "config": { "Env": ["A=1"] },
+        }))
+        .unwrap();
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "config": { "digest": Digest::of(&config).to_string(), "size": config.len() },
+            "layers": [{ "mediaType": LAYER_GZIP, "digest": digest.to_string(), "size": size }],
+        }))
+        .unwrap();
+        let index = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{ "mediaType": MEDIA_TYPE_MANIFEST,
+                            "digest": Digest::of(&manifest).to_string(), "size": manifest.len() }],
+        }))
+        .unwrap();
+        let blob_file = |b: &[u8]| format!("blobs/sha256/{}", Digest::of(b).hex());
+        tar_of(&[
+            ("index.json".into(), index),
+            (blob_file(&manifest), manifest.clone()),
+            (blob_file(&config), config.clone()),
+            (format!("blobs/sha256/{}", digest.hex()), blob),
+        ])
+    }
+
+    fn docker_archive(spoil: Spoil) -> tempfile::NamedTempFile {
+        let (blob, mut diff_id) = gzip_layer();
+        if spoil == Spoil::DiffId {
+            diff_id = Digest::of(b"other");
+        }
+        let config = serde_json::to_vec(&serde_json::json!({
+            "rootfs": { "type": "layers", "diff_ids": [diff_id.to_string()] },
+        }))
+        .unwrap();
+        let manifest = serde_json::to_vec(&serde_json::json!([
+            { "Config": "config.json", "Layers": ["abc/layer.tar"] }
+        ]))
+        .unwrap();
+        tar_of(&[
+            ("manifest.json".into(), manifest),
+            ("config.json".into(), config),
+            ("abc/layer.tar".into(), blob),
+        ])
+    }
+
+    #[test]
+    fn honest_archives_open_and_their_layers_are_copied_out() {
+        for archive in [oci_archive(Spoil::Nothing), docker_archive(Spoil::Nothing)] {
+            let scratch = tempfile::tempdir().unwrap();
+            let image = BaseImage::open(archive.path(), scratch.path()).unwrap();
+            let layer = &image.layers[0];
+            assert_eq!(layer.media_type, LAYER_GZIP);
+            assert_eq!(layer.diff_id, gzip_layer().1);
+            assert_eq!(Digest::of(&fs::read(&layer.blob).unwrap()), layer.digest);
+            assert!(layer.blob.starts_with(scratch.path()));
+        }
+    }
+
+    #[test]
+    fn tampered_archives_are_refused_naming_the_layer_and_both_digests() {
+        let cases = [
+            (oci_archive(Spoil::BlobBytes), "has digest"),
+            (oci_archive(Spoil::DiffId), "has diff_id"),
+            (oci_archive(Spoil::Size), "has size"),
+            (docker_archive(Spoil::DiffId), "has diff_id"),
+        ];
+        for (archive, what) in cases {
+            let scratch = tempfile::tempdir().unwrap();
+            let err = BaseImage::open(archive.path(), scratch.path())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(what), "{err}");
+            assert!(err.contains("layer"), "{err}");
+            assert!(err.contains(&archive.path().display().to_string()), "{err}");
+            assert!(
+                err.matches("sha256:").count() >= 2 || what == "has size",
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_checked_before_base_skips_the_diff_id_but_not_the_digest() {
+        let scratch = tempfile::tempdir().unwrap();
+        let archive = oci_archive(Spoil::DiffId);
+        BaseImage::open_with(archive.path(), scratch.path(), BaseCheck::CheckedBefore).unwrap();
+        let archive = oci_archive(Spoil::BlobBytes);
+        assert!(
+            BaseImage::open_with(archive.path(), scratch.path(), BaseCheck::CheckedBefore).is_err()
+        );
+    }
+
+    #[test]
+    fn a_layout_directory_with_a_symlinked_blob_is_refused() {
+        let archive = oci_archive(Spoil::Nothing);
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("tar")
+            .arg("-xf")
+            .arg(archive.path())
+            .arg("-C")
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        BaseImage::open(dir.path(), dir.path()).unwrap();
+        let blobs = dir.path().join("blobs");
+        fs::rename(&blobs, dir.path().join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink("elsewhere", &blobs).unwrap();
+        let err = BaseImage::open(dir.path(), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("blobs"), "{err}");
     }
 }

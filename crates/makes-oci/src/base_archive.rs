@@ -16,7 +16,10 @@ const MAX_LINKS: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Entry {
-    File { offset: u64, size: u64 },
+    File {
+        offset: u64,
+        size: u64,
+    },
     /// A symlink or hard link to another name of the archive; `None` if it leaves it.
     Link(Option<String>),
 }
@@ -198,9 +201,15 @@ mod tests {
         ]);
         let index = ArchiveIndex::read(a.path()).unwrap();
         assert_eq!(index.read_small("index.json", 10).unwrap(), b"{}");
-        assert_eq!(index.read_small("b/layer.tar", 100).unwrap(), b"layer bytes");
+        assert_eq!(
+            index.read_small("b/layer.tar", 100).unwrap(),
+            b"layer bytes"
+        );
         assert_eq!(index.read_small("c", 100).unwrap(), b"layer bytes");
-        assert!(index.read_small("a/layer.tar", 3).is_err(), "over the limit");
+        assert!(
+            index.read_small("a/layer.tar", 3).is_err(),
+            "over the limit"
+        );
         for name in ["out", "abs", "missing", "../index.json"] {
             assert!(index.read_small(name, 100).is_err(), "{name}");
         }

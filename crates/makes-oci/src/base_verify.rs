@@ -21,6 +21,9 @@ pub(crate) struct LayerFacts {
     pub size: u64,
     /// The sha256 of the decompressed tar, when asked for.
     pub diff_id: Option<Digest>,
+    /// Why the blob could not be decompressed, if it could not (its digest still tells
+    /// whether it is the blob it claims to be, which says more).
+    pub decode_error: Option<String>,
 }
 
 /// Hashes and counts what is read through it, and copies it to `copy` if any.
@@ -72,17 +75,24 @@ pub(crate) fn read_layer(
         copy,
     };
     let mut tar_digest = None;
+    let mut decode_error = None;
     if diff_id && media_type != LAYER_TAR {
         let mut out = HashingWriter::new(io::sink());
-        if media_type == LAYER_GZIP {
-            io::copy(&mut flate2::read::MultiGzDecoder::new(&mut hashing), &mut out)?;
-        } else {
+        let decoded = if media_type == LAYER_GZIP {
             io::copy(
-                &mut zstd::stream::read::Decoder::new(&mut hashing)?,
+                &mut flate2::read::MultiGzDecoder::new(&mut hashing),
                 &mut out,
-            )?;
+            )
+        } else {
+            zstd::stream::read::Decoder::new(&mut hashing)
+                .and_then(|mut d| io::copy(&mut d, &mut out))
+        };
+        match decoded {
+            Ok(_) => tar_digest = Some(out.finish().1),
+            // Reading the file itself failed: that is no fact about the blob.
+            Err(e) if hashing_failed(&e) => return Err(e),
+            Err(e) => decode_error = Some(e.to_string()),
         }
-        tar_digest = Some(out.finish().1);
     }
     // Whatever follows the compressed stream is part of the blob too.
     io::copy(&mut hashing, &mut io::sink())?;
@@ -98,7 +108,19 @@ pub(crate) fn read_layer(
         digest,
         size: hashing.size,
         diff_id: tar_digest,
+        decode_error,
     })
+}
+
+/// Whether an error while decoding came from reading the blob rather than from its contents.
+fn hashing_failed(e: &io::Error) -> bool {
+    !matches!(
+        e.kind(),
+        io::ErrorKind::InvalidData
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::Other
+    )
 }
 
 #[cfg(test)]
@@ -128,7 +150,9 @@ mod tests {
         let mut gz = gz.finish().unwrap();
         let last = gz.len() - 1;
         gz[last] ^= 0xff;
-        assert!(read_layer(gz.as_slice(), Some(LAYER_GZIP), None, true).is_err());
+        let facts = read_layer(gz.as_slice(), Some(LAYER_GZIP), None, true).unwrap();
+        assert!(facts.decode_error.is_some() && facts.diff_id.is_none());
+        assert_eq!(facts.digest, Digest::of(&gz));
         let copy = tempfile::NamedTempFile::new().unwrap();
         let facts = read_layer(
             gz.as_slice(),

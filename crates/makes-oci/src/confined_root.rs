@@ -86,14 +86,12 @@ impl ConfinedRoot {
                     continue;
                 }
                 Some(_) => return Err(Errno::NOTDIR.into()),
-                None if create => match rustix::fs::mkdirat(
-                    &current,
-                    bytes(&name),
-                    Mode::from_raw_mode(0o755),
-                ) {
-                    Ok(()) | Err(Errno::EXIST) => {}
-                    Err(e) => return Err(e.into()),
-                },
+                None if create => {
+                    match rustix::fs::mkdirat(&current, bytes(&name), Mode::from_raw_mode(0o755)) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 None => return Ok(None),
             }
             current = open_dir_at(&current, &name)?;
@@ -198,7 +196,12 @@ pub(crate) fn clear_dir(dir: OwnedFd, keep: &dyn Fn(&[u8]) -> bool) -> io::Resul
 fn open_dir_for_removal(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<OwnedFd> {
     match open_dir_at(dir, name) {
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            rustix::fs::chmodat(dir, bytes(name), Mode::from_raw_mode(0o700), AtFlags::empty())?;
+            rustix::fs::chmodat(
+                dir,
+                bytes(name),
+                Mode::from_raw_mode(0o700),
+                AtFlags::empty(),
+            )?;
             open_dir_at(dir, name)
         }
         Err(e) => Err(e),
@@ -264,11 +267,25 @@ mod tests {
         let root = ConfinedRoot::open(&root_path).unwrap();
 
         root.resolve_dir(&comps("abs/made"), true).unwrap().unwrap();
-        root.resolve_dir(&comps("up/made-too"), true).unwrap().unwrap();
-        assert_eq!(fs::read_dir(&victim).unwrap().count(), 0, "the host dir is untouched");
-        let inside = root_path.join(victim.strip_prefix("/").unwrap()).join("made");
-        assert!(inside.is_dir(), "created under the root instead: {inside:?}");
-        assert!(root_path.join("made-too").is_dir(), "`..` stops at the root");
+        root.resolve_dir(&comps("up/made-too"), true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            fs::read_dir(&victim).unwrap().count(),
+            0,
+            "the host dir is untouched"
+        );
+        let inside = root_path
+            .join(victim.strip_prefix("/").unwrap())
+            .join("made");
+        assert!(
+            inside.is_dir(),
+            "created under the root instead: {inside:?}"
+        );
+        assert!(
+            root_path.join("made-too").is_dir(),
+            "`..` stops at the root"
+        );
         assert!(root
             .resolve_dir(&comps("abs/absent"), false)
             .unwrap()

@@ -360,10 +360,7 @@ mod tests {
         fn evil_layers(&self, second: &[(&str, tar::EntryType, &str)]) -> Vec<Vec<u8>> {
             let victim = self.victim.to_str().unwrap();
             vec![
-                layer(&[
-                    ("evil", S, victim),
-                    ("up", S, "../../../../../../../../.."),
-                ]),
+                layer(&[("evil", S, victim), ("up", S, "../../../../../../../../..")]),
                 layer(second),
             ]
         }
@@ -460,7 +457,11 @@ mod tests {
         let s = Scene::new();
         s.apply(&[
             layer(&[("d/", D, ""), ("d/old", F, "old")]),
-            layer(&[("d/", D, ""), ("d/new", F, "new"), ("d/.wh..wh..opq", F, "")]),
+            layer(&[
+                ("d/", D, ""),
+                ("d/new", F, "new"),
+                ("d/.wh..wh..opq", F, ""),
+            ]),
         ])
         .unwrap();
         assert!(!s.root.join("d/old").exists());
