@@ -36,10 +36,6 @@ impl ConfinedRoot {
         Ok(ConfinedRoot { fd })
     }
 
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-
     /// The directory at `components` (already cleaned: no empty, `.` or `..` parts), symlinks
     /// resolved inside the root. Missing directories are created (mode 0755) when `create`;
     /// otherwise a missing one gives `None`.
@@ -312,12 +308,12 @@ mod tests {
         fs::write(dir.path().join("tree/deep/er/f"), "x").unwrap();
         symlink(outside.path(), dir.path().join("tree/link")).unwrap();
         let root = ConfinedRoot::open(dir.path()).unwrap();
-        remove_at(root.fd(), b"tree").unwrap();
+        remove_at(root.fd.as_fd(), b"tree").unwrap();
         assert!(!dir.path().join("tree").exists());
         assert_eq!(
             fs::read_to_string(outside.path().join("keep")).unwrap(),
             "host"
         );
-        remove_at(root.fd(), b"absent").unwrap();
+        remove_at(root.fd.as_fd(), b"absent").unwrap();
     }
 }

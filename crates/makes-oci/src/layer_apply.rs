@@ -101,11 +101,12 @@ pub(crate) fn apply_layer(root: &ConfinedRoot, layer: impl Read) -> Result<(), A
             .map_err(fail)?
             .ok_or_else(|| fail(io::ErrorKind::NotFound.into()))?;
         let header = entry.header();
+        // An empty numeric field reads as 0, as Go's archive/tar (containerd, Docker) reads it.
         let meta = Meta {
-            mode: header.mode().map_err(fail)? & 0o7777,
-            uid: header.uid().map_err(fail)?,
-            gid: header.gid().map_err(fail)?,
-            mtime: header.mtime().map_err(fail)?,
+            mode: header.mode().unwrap_or(0) & 0o7777,
+            uid: header.uid().unwrap_or(0),
+            gid: header.gid().unwrap_or(0),
+            mtime: header.mtime().unwrap_or(0),
             as_root,
         };
         let kind = header.entry_type();
