@@ -35,6 +35,8 @@ fn layer_tar(entries: &[(String, EntryType, String)]) -> Vec<u8> {
         header.set_entry_type(*kind);
         header.set_mode(if kind.is_dir() { 0o755 } else { 0o644 });
         header.set_mtime(1);
+        header.set_uid(0);
+        header.set_gid(0);
         let body: &[u8] = if *kind == EntryType::Regular {
             data.as_bytes()
         } else {
@@ -185,8 +187,8 @@ in {
 "#;
 
 /// Every file and directory under `dir` outside the store and caches, with what identifies its
-/// state (size, mode, mtime, inode links, bytes of files).
-fn host_state(dir: &Path) -> BTreeMap<PathBuf, (u64, u32, i64, i64, u64, Vec<u8>)> {
+/// state (size, mode, mtime, links, sha256 of the bytes of files).
+fn host_state(dir: &Path) -> BTreeMap<PathBuf, (u64, u32, i64, i64, u64, String)> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -198,9 +200,9 @@ fn host_state(dir: &Path) -> BTreeMap<PathBuf, (u64, u32, i64, i64, u64, Vec<u8>
             }
             let meta = std::fs::symlink_metadata(&path).expect("meta");
             let bytes = if meta.is_file() {
-                std::fs::read(&path).expect("read")
+                sha256(&std::fs::read(&path).expect("read"))
             } else {
-                Vec::new()
+                String::new()
             };
             out.insert(
                 path.clone(),
