@@ -500,3 +500,81 @@ fn tampered_local_archives_are_refused_naming_the_layer() {
         assert!(scene.images(false).is_empty(), "{case}: no image");
     }
 }
+
+/// The project building `/derived` on `imageName@imageDigest` pulled from a registry.
+fn pulled_project(image: &str, digest: &str) -> String {
+    PROJECT
+        .replace(
+            "fromImage = ./base.tar;",
+            &format!(
+                r#"fromImage = inputs.nixpkgs.dockerTools.pullImage {{
+      imageName = "{image}";
+      imageDigest = "{digest}";
+      sha256 = "0000000000000000000000000000000000000000000000000000";
+      finalImageTag = "1";
+      tlsVerify = false;
+    }};"#
+            ),
+        )
+        .replace(
+            "{ makeContainerImage, makeDerivation, ... }:",
+            "{ inputs, makeContainerImage, makeDerivation, ... }:",
+        )
+}
+
+#[test]
+fn hostile_bases_pulled_by_digest_stay_inside_the_image_root() {
+    if !["docker-registry", "skopeo"]
+        .iter()
+        .all(|t| crate::common::have_tool(t))
+    {
+        return;
+    }
+    let registry = crate::registry_harness::Registry::start(
+        crate::registry_harness::RegistryConfig::default(),
+    );
+    let scene = Scene::new();
+    let cases = hostile_cases(&scene.victim);
+    let chosen = [
+        "whiteout of a victim file",
+        "opaque marker",
+        "whiteout named ..",
+    ];
+    for (i, (case, second, expected_error)) in cases
+        .into_iter()
+        .filter(|(case, ..)| chosen.contains(case))
+        .enumerate()
+    {
+        let archive = oci_archive(&[scene.first_layer(), layer_tar(&second)], Spoil::Nothing);
+        let file = scene.sandbox.dir.path().join(format!("pushed-{i}.tar"));
+        std::fs::write(&file, archive).expect("archive");
+        let image = format!("{}/hostile-{i}", registry.host());
+        let digest_file = scene.sandbox.dir.path().join(format!("digest-{i}"));
+        crate::common::run(
+            Command::new("skopeo")
+                .args(["copy", "--dest-tls-verify=false", "--digestfile"])
+                .arg(&digest_file)
+                .arg(format!("oci-archive:{}", file.display()))
+                .arg(format!("docker://{image}:1")),
+        );
+        let digest = std::fs::read_to_string(&digest_file).expect("digest");
+        let project = scene.sandbox.dir.path().join(format!("pulled-{i}"));
+        write_project(&project, &pulled_project(&image, digest.trim()));
+        let before = host_state(scene.sandbox.dir.path());
+        let out = scene.build(&project, false);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            host_state(scene.sandbox.dir.path()),
+            before,
+            "{case}: nothing outside the store changes\n{stderr}"
+        );
+        match expected_error {
+            None => assert!(out.status.success(), "{case}: {stderr}"),
+            Some(message) => {
+                assert_eq!(out.status.code(), Some(1), "{case}: {stderr}");
+                assert!(stderr.contains(message), "{case}: {stderr}");
+                assert!(stderr.contains("layer sha256:"), "{case}: {stderr}");
+            }
+        }
+    }
+}
