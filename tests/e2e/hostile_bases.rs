@@ -332,15 +332,15 @@ impl Scene {
     }
 }
 
-/// What a hostile second layer holds, and what the build must do with it: `None` for success
-/// with the victims untouched, or a piece of the error message.
-fn hostile_cases(
-    victim: &Path,
-) -> Vec<(
+/// A hostile second layer: its name, entries, and the error expected (`None`: success).
+type HostileCase = (
     &'static str,
     Vec<(String, EntryType, String)>,
     Option<&'static str>,
-)> {
+);
+
+/// The hostile second layers: success must leave the victims untouched, an error must say why.
+fn hostile_cases(victim: &Path) -> Vec<HostileCase> {
     let reg = EntryType::Regular;
     let victim_rel = victim
         .display()
@@ -474,17 +474,17 @@ fn tampered_local_archives_are_refused_naming_the_layer() {
     let cases = [
         (
             "blob bytes",
-            oci_archive(&[honest.clone()], Spoil::BlobBytes),
+            oci_archive(std::slice::from_ref(&honest), Spoil::BlobBytes),
             "has digest sha256:",
         ),
         (
             "diff_id",
-            oci_archive(&[honest.clone()], Spoil::DiffId),
+            oci_archive(std::slice::from_ref(&honest), Spoil::DiffId),
             "has diff_id sha256:",
         ),
         (
             "size",
-            oci_archive(&[honest.clone()], Spoil::Size),
+            oci_archive(std::slice::from_ref(&honest), Spoil::Size),
             "has size",
         ),
     ];

@@ -205,8 +205,7 @@ fn mismatch(
 ) -> OciError {
     OciError::BaseImageMismatch {
         path: source.to_owned(),
-        what,
-        name: name.to_owned(),
+        blob: format!("{what} {name}"),
         field,
         expected: expected.to_owned(),
         found: found.to_owned(),

@@ -97,7 +97,7 @@ impl ConfinedRoot {
     }
 
     fn dup_root(&self) -> io::Result<OwnedFd> {
-        Ok(self.fd.try_clone()?)
+        self.fd.try_clone()
     }
 
     /// The directory at `walked`, every part a real directory found before.

@@ -93,15 +93,17 @@ pub enum OciError {
 
     /// A layer (or metadata blob) of a local `fromImage` is not what its manifest or config
     /// says it is.
-    #[error("the base image {path} cannot be used: {what} {name} has {field} {found}, expected {expected}")]
+    #[error(
+        "the base image {path} cannot be used: {blob} has {field} {found}, expected {expected}"
+    )]
     #[diagnostic(
         code(makes::oci::base_image_mismatch),
         help("the archive was altered or written wrongly; export the image again")
     )]
     BaseImageMismatch {
         path: PathBuf,
-        what: &'static str,
-        name: String,
+        /// What the blob is and its name (`layer blobs/sha256/...`).
+        blob: String,
         field: &'static str,
         expected: String,
         found: String,
