@@ -66,7 +66,11 @@ impl BaseImage {
 
     /// [`BaseImage::open`] with the checks `check` asks for.
     pub fn open_with(path: &Path, scratch: &Path, check: BaseCheck) -> Result<BaseImage, OciError> {
-        let meta = fs::metadata(path).map_err(OciError::io(path))?;
+        // Not followed: a symlink in the store (a path literal of one) may point anywhere.
+        let meta = fs::symlink_metadata(path).map_err(OciError::io(path))?;
+        if meta.file_type().is_symlink() {
+            return Err(invalid(path, "a symlink, not an image archive or layout"));
+        }
         if meta.is_dir() {
             let source = Source::Layout(path.to_owned());
             return open_layout(&source, path, check, scratch);
@@ -651,6 +655,16 @@ mod tests {
         assert!(
             BaseImage::open_with(archive.path(), scratch.path(), BaseCheck::CheckedBefore).is_err()
         );
+    }
+
+    #[test]
+    fn a_symlink_to_an_archive_is_refused() {
+        let archive = oci_archive(Spoil::Nothing);
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(archive.path(), &link).unwrap();
+        let err = BaseImage::open(&link, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("a symlink"), "{err}");
     }
 
     #[test]
