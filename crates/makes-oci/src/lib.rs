@@ -14,6 +14,7 @@ mod archive;
 mod base;
 mod base_archive;
 mod base_root;
+mod base_source;
 mod base_verify;
 mod blob;
 mod cache;
