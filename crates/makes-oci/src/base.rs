@@ -2,15 +2,22 @@
 //! store), or an image archive, OCI (ours, `skopeo copy oci-archive:`) or docker (`docker
 //! save`). Its layers are reused byte for byte, under the same digests; only its config's
 //! `Env` is inherited, as dockerTools does.
+//!
+//! Archives are read in place (`base_archive`), never unpacked; a layout directory is read
+//! without following symlinks. Every blob is checked against its digest and size, and every
+//! layer's decompressed bytes against the config's diff_id (`base_verify`), unless the caller
+//! knows a former build checked that same store path.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
+use crate::base_archive::ArchiveIndex;
+use crate::base_source::{blob_name, invalid, mismatch, Source};
+use crate::base_verify::{read_layer, LayerFacts, LAYER_GZIP, LAYER_TAR, LAYER_ZSTD};
 use crate::blob::Digest;
 use crate::config::{MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST};
 use crate::error::OciError;
@@ -36,27 +43,42 @@ pub struct BaseLayer {
     pub blob: PathBuf,
 }
 
-const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
-const LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-const LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
-/// Manifests bigger than this are not images (a guard against reading huge files).
-const MAX_JSON: u64 = 4 << 20;
+/// How much of a base image to check as it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseCheck {
+    /// Every blob against its digest and size, every layer's decompressed bytes against its
+    /// diff_id: for an image makes has not checked before.
+    Full,
+    /// Only what reading costs nothing more: for a store path a former build checked (store
+    /// paths never change once valid).
+    CheckedBefore,
+}
 
 impl BaseImage {
-    /// Reads the base image at `path`; archives are unpacked into `scratch`, which must live as
-    /// long as the returned value is used.
+    /// Reads the base image at `path`, checking it fully; archives have their layers copied
+    /// into `scratch`, which must live as long as the returned value is used.
     pub fn open(path: &Path, scratch: &Path) -> Result<BaseImage, OciError> {
-        let meta = fs::metadata(path).map_err(OciError::io(path))?;
-        if meta.is_dir() {
-            return open_layout(path, path);
+        Self::open_with(path, scratch, BaseCheck::Full)
+    }
+
+    /// [`BaseImage::open`] with the checks `check` asks for.
+    pub fn open_with(path: &Path, scratch: &Path, check: BaseCheck) -> Result<BaseImage, OciError> {
+        // Not followed: a symlink in the store (a path literal of one) may point anywhere.
+        let meta = fs::symlink_metadata(path).map_err(OciError::io(path))?;
+        if meta.file_type().is_symlink() {
+            return Err(invalid(path, "a symlink, not an image archive or layout"));
         }
-        let unpacked = scratch.join("base-image");
-        fs::create_dir_all(&unpacked).map_err(OciError::io(&unpacked))?;
-        unpack(path, &unpacked)?;
-        if unpacked.join("index.json").is_file() {
-            open_layout(&unpacked, path)
-        } else if unpacked.join("manifest.json").is_file() {
-            open_docker_archive(&unpacked, path)
+        if meta.is_dir() {
+            let source = Source::Layout(path.to_owned());
+            return open_layout(&source, path, check, scratch);
+        }
+        let source = Source::Archive(ArchiveIndex::read(path)?);
+        let layers_dir = scratch.join("base-image");
+        fs::create_dir_all(&layers_dir).map_err(OciError::io(&layers_dir))?;
+        if source.has("index.json") {
+            open_layout(&source, path, check, &layers_dir)
+        } else if source.has("manifest.json") {
+            open_docker_archive(&source, path, check, &layers_dir)
         } else {
             Err(invalid(
                 path,
@@ -64,33 +86,6 @@ impl BaseImage {
             ))
         }
     }
-}
-
-fn invalid(path: &Path, reason: impl Into<String>) -> OciError {
-    OciError::InvalidBaseImage {
-        path: path.to_owned(),
-        reason: reason.into(),
-    }
-}
-
-fn read_json(file: &Path, source: &Path) -> Result<Value, OciError> {
-    let meta = fs::metadata(file).map_err(OciError::io(file))?;
-    if meta.len() > MAX_JSON {
-        return Err(invalid(
-            source,
-            format!("{} is too large for image metadata", file.display()),
-        ));
-    }
-    let bytes = fs::read(file).map_err(OciError::io(file))?;
-    serde_json::from_slice(&bytes).map_err(|e| invalid(source, format!("{}: {e}", file.display())))
-}
-
-fn blob_path(layout: &Path, digest: &str, source: &Path) -> Result<PathBuf, OciError> {
-    let hex = digest
-        .strip_prefix("sha256:")
-        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| invalid(source, format!("unsupported digest '{digest}'")))?;
-    Ok(layout.join("blobs").join("sha256").join(hex))
 }
 
 fn layer_media_type(media_type: &str, source: &Path) -> Result<&'static str, OciError> {
@@ -105,9 +100,64 @@ fn layer_media_type(media_type: &str, source: &Path) -> Result<&'static str, Oci
     }
 }
 
+/// Reads a layer blob from `from` and checks what it is against what its manifest
+/// (`digest`, `size`, when it names them) and config (`diff_id`) say. A layer of an archive
+/// is copied to `copy_to` on the way; one of a layout directory stays where it is.
+struct LayerCheck<'a> {
+    source: &'a Path,
+    name: String,
+    media_type: Option<&'static str>,
+    digest: Option<Digest>,
+    size: Option<u64>,
+    diff_id: Digest,
+}
+
+impl LayerCheck<'_> {
+    fn read(
+        &self,
+        from: &Source,
+        check: BaseCheck,
+        copy_to: Option<&Path>,
+    ) -> Result<LayerFacts, OciError> {
+        let (reader, _) = from.open(&self.name)?;
+        let copy: Option<Box<dyn io::Write>> = match copy_to {
+            Some(path) => Some(Box::new(io::BufWriter::new(
+                fs::File::create(path).map_err(OciError::io(path))?,
+            ))),
+            None => None,
+        };
+        let facts = read_layer(reader, self.media_type, copy, check == BaseCheck::Full)
+            .map_err(|e| invalid(self.source, format!("layer {}: {e}", self.name)))?;
+        let fail = |field, expected: String, found: String| {
+            mismatch(self.source, "layer", &self.name, field, &expected, &found)
+        };
+        if let Some(size) = self.size.filter(|s| *s != facts.size) {
+            return Err(fail("size", size.to_string(), facts.size.to_string()));
+        }
+        if let Some(digest) = self.digest.filter(|d| *d != facts.digest) {
+            return Err(fail("digest", digest.to_string(), facts.digest.to_string()));
+        }
+        if let Some(e) = &facts.decode_error {
+            return Err(invalid(
+                self.source,
+                format!("layer {}: cannot be decompressed: {e}", self.name),
+            ));
+        }
+        if let Some(found) = facts.diff_id.filter(|d| *d != self.diff_id) {
+            return Err(fail("diff_id", self.diff_id.to_string(), found.to_string()));
+        }
+        Ok(facts)
+    }
+}
+
 /// An OCI layout: `index.json` names one image manifest (or an index holding one).
-fn open_layout(layout: &Path, source: &Path) -> Result<BaseImage, OciError> {
-    let index = read_json(&layout.join("index.json"), source)?;
+fn open_layout(
+    from: &Source,
+    source: &Path,
+    check: BaseCheck,
+    layers_dir: &Path,
+) -> Result<BaseImage, OciError> {
+    let (_, index) = from.read_json("index.json", source)?;
     let mut manifest = first_manifest(&index, source)?;
     // Follow nested indexes (a pulled layout has none; skopeo's may).
     for _ in 0..4 {
@@ -116,13 +166,13 @@ fn open_layout(layout: &Path, source: &Path) -> Result<BaseImage, OciError> {
             .unwrap_or(MEDIA_TYPE_MANIFEST)
             .to_owned();
         let digest = manifest["digest"].as_str().unwrap_or_default().to_owned();
-        let doc = read_json(&blob_path(layout, &digest, source)?, source)?;
+        let doc = from.read_json_blob("manifest", &digest, source)?;
         if media_type == MEDIA_TYPE_INDEX || media_type.ends_with("manifest.list.v2+json") {
             manifest = first_manifest(&doc, source)?;
             continue;
         }
         let config_digest = doc["config"]["digest"].as_str().unwrap_or_default();
-        let config = read_json(&blob_path(layout, config_digest, source)?, source)?;
+        let config = from.read_json_blob("config", config_digest, source)?;
         let diff_ids = diff_ids(&config, source)?;
         let descs = doc["layers"]
             .as_array()
@@ -138,13 +188,37 @@ fn open_layout(layout: &Path, source: &Path) -> Result<BaseImage, OciError> {
             let digest_str = desc["digest"].as_str().unwrap_or_default();
             let digest = Digest::parse(digest_str)
                 .ok_or_else(|| invalid(source, format!("bad layer digest '{digest_str}'")))?;
-            let blob = blob_path(layout, digest_str, source)?;
-            let size = fs::metadata(&blob).map_err(OciError::io(&blob))?.len();
-            layers.push(BaseLayer {
-                media_type: layer_media_type(
-                    desc["mediaType"].as_str().unwrap_or_default(),
+            let media_type =
+                layer_media_type(desc["mediaType"].as_str().unwrap_or_default(), source)?;
+            let name = blob_name(digest_str, source)?;
+            let layer =
+                LayerCheck {
                     source,
-                )?,
+                    name: name.clone(),
+                    media_type: Some(media_type),
+                    digest: Some(digest),
+                    size: Some(desc["size"].as_u64().ok_or_else(|| {
+                        invalid(source, format!("layer {digest_str} has no size"))
+                    })?),
+                    diff_id,
+                };
+            let (blob, size) = match from {
+                Source::Layout(dir) => {
+                    let size = if check == BaseCheck::Full {
+                        layer.read(from, check, None)?.size
+                    } else {
+                        from.open(&name)?.1
+                    };
+                    (dir.join(&name), size)
+                }
+                Source::Archive(_) => {
+                    let copy = layers_dir.join(digest.hex());
+                    let facts = layer.read(from, check, Some(&copy))?;
+                    (copy, facts.size)
+                }
+            };
+            layers.push(BaseLayer {
+                media_type,
                 digest,
                 diff_id,
                 size,
@@ -195,9 +269,14 @@ fn env_of(config: &Value) -> Vec<String> {
 }
 
 /// A docker archive: `manifest.json` with `Config` and `Layers` paths inside the archive;
-/// each layer file is hashed for its digest (uncompressed layers are their own diff_id).
-fn open_docker_archive(dir: &Path, source: &Path) -> Result<BaseImage, OciError> {
-    let manifest = read_json(&dir.join("manifest.json"), source)?;
+/// each layer file is hashed for its digest and, decompressed, checked against its diff_id.
+fn open_docker_archive(
+    from: &Source,
+    source: &Path,
+    check: BaseCheck,
+    layers_dir: &Path,
+) -> Result<BaseImage, OciError> {
+    let (_, manifest) = from.read_json("manifest.json", source)?;
     let entry = match manifest.as_array().map(Vec::as_slice) {
         Some([one]) => one,
         _ => {
@@ -207,17 +286,13 @@ fn open_docker_archive(dir: &Path, source: &Path) -> Result<BaseImage, OciError>
             ))
         }
     };
-    let inside = |key: &Value| -> Result<PathBuf, OciError> {
-        let rel = key.as_str().unwrap_or_default();
-        if rel.is_empty() || rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
-            return Err(invalid(
-                source,
-                format!("bad path '{rel}' in manifest.json"),
-            ));
+    let name_of = |key: &Value| -> Result<String, OciError> {
+        match key.as_str() {
+            Some(name) if !name.is_empty() => Ok(name.to_owned()),
+            _ => Err(invalid(source, "manifest.json names a file with no name")),
         }
-        Ok(dir.join(rel))
     };
-    let config = read_json(&inside(&entry["Config"])?, source)?;
+    let (_, config) = from.read_json(&name_of(&entry["Config"])?, source)?;
     let diff_ids = diff_ids(&config, source)?;
     let files = entry["Layers"]
         .as_array()
@@ -229,29 +304,34 @@ fn open_docker_archive(dir: &Path, source: &Path) -> Result<BaseImage, OciError>
         ));
     }
     let mut layers = Vec::with_capacity(files.len());
-    for (file, diff_id) in files.iter().zip(diff_ids) {
-        let blob = inside(file)?;
-        let (digest, size, magic) = hash_file(&blob)?;
-        let media_type = match magic {
-            [0x1f, 0x8b, ..] => LAYER_GZIP,
-            [0x28, 0xb5, 0x2f, 0xfd] => LAYER_ZSTD,
-            _ => LAYER_TAR,
+    for (i, (file, diff_id)) in files.iter().zip(diff_ids).enumerate() {
+        let layer = LayerCheck {
+            source,
+            name: name_of(file)?,
+            media_type: None,
+            digest: None,
+            size: None,
+            diff_id,
         };
-        if media_type == LAYER_TAR && digest != diff_id {
-            return Err(invalid(
+        let copy = layers_dir.join(format!("layer-{i}"));
+        // The diff_id of an uncompressed layer is its digest: always checked, it costs nothing.
+        let facts = layer.read(from, check, Some(&copy))?;
+        if facts.media_type == LAYER_TAR && facts.digest != diff_id {
+            return Err(mismatch(
                 source,
-                format!(
-                    "layer {} does not match its diff_id {diff_id}",
-                    blob.display()
-                ),
+                "layer",
+                &layer.name,
+                "diff_id",
+                &diff_id.to_string(),
+                &facts.digest.to_string(),
             ));
         }
         layers.push(BaseLayer {
-            media_type,
-            digest,
+            media_type: facts.media_type,
+            digest: facts.digest,
             diff_id,
-            size,
-            blob,
+            size: facts.size,
+            blob: copy,
         });
     }
     Ok(BaseImage {
@@ -259,59 +339,6 @@ fn open_docker_archive(dir: &Path, source: &Path) -> Result<BaseImage, OciError>
         layers,
         env: env_of(&config),
     })
-}
-
-/// The sha256, size and first four bytes of a file, streamed.
-fn hash_file(path: &Path) -> Result<(Digest, u64, [u8; 4]), OciError> {
-    let mut file = fs::File::open(path).map_err(OciError::io(path))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    let mut magic = [0u8; 4];
-    loop {
-        let n = file.read(&mut buf).map_err(OciError::io(path))?;
-        if n == 0 {
-            break;
-        }
-        if size < 4 {
-            let take = (4 - size as usize).min(n);
-            magic[size as usize..size as usize + take].copy_from_slice(&buf[..take]);
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((Digest(hasher.finalize().into()), size, magic))
-}
-
-/// Unpacks the regular files of an archive (no links, no absolute or `..` paths).
-fn unpack(archive: &Path, dest: &Path) -> Result<(), OciError> {
-    let file = fs::File::open(archive).map_err(OciError::io(archive))?;
-    let mut tar = tar::Archive::new(file);
-    let entries = tar.entries().map_err(OciError::io(archive))?;
-    for entry in entries {
-        let mut entry = entry.map_err(OciError::io(archive))?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let rel = entry.path().map_err(OciError::io(archive))?.into_owned();
-        if rel.is_absolute()
-            || rel
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(invalid(
-                archive,
-                format!("unsafe path '{}' in the archive", rel.display()),
-            ));
-        }
-        let target = dest.join(&rel);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(OciError::io(parent))?;
-        }
-        let mut out = fs::File::create(&target).map_err(OciError::io(&target))?;
-        io::copy(&mut entry, &mut out).map_err(OciError::io(&target))?;
-    }
-    Ok(())
 }
 
 /// The new image's `Env`: the base's, then the image's own, a later `NAME=` replacing an
@@ -344,5 +371,184 @@ mod tests {
             merge_env(&base, &own),
             vec!["PATH=/app/bin:/bin", "LANG=C", "APP=1"]
         );
+    }
+
+    /// One gzip layer holding `file`, as (blob, diff_id).
+    fn gzip_layer() -> (Vec<u8>, Digest) {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(2);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "file", &b"hi"[..])
+            .unwrap();
+        let tar = builder.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &tar).unwrap();
+        (gz.finish().unwrap(), Digest::of(&tar))
+    }
+
+    /// What to spoil in a test archive.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Spoil {
+        Nothing,
+        BlobBytes,
+        DiffId,
+        Size,
+    }
+
+    fn tar_of(files: &[(String, Vec<u8>)]) -> tempfile::NamedTempFile {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, bytes) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, name, bytes.as_slice())
+                .unwrap();
+        }
+        let file = tempfile::NamedTempFile::new().unwrap();
+        fs::write(file.path(), builder.into_inner().unwrap()).unwrap();
+        file
+    }
+
+    fn oci_archive(spoil: Spoil) -> tempfile::NamedTempFile {
+        let (mut blob, mut diff_id) = gzip_layer();
+        let digest = Digest::of(&blob);
+        let mut size = blob.len();
+        match spoil {
+            Spoil::BlobBytes => {
+                let at = blob.len() - 5;
+                blob[at] ^= 1;
+            }
+            Spoil::DiffId => diff_id = Digest::of(b"other"),
+            Spoil::Size => size += 1,
+            Spoil::Nothing => {}
+        }
+        let config = serde_json::to_vec(&serde_json::json!({
+            "rootfs": { "type": "layers", "diff_ids": [diff_id.to_string()] },
+            "config": { "Env": ["A=1"] },
+        }))
+        .unwrap();
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "config": { "digest": Digest::of(&config).to_string(), "size": config.len() },
+            "layers": [{ "mediaType": LAYER_GZIP, "digest": digest.to_string(), "size": size }],
+        }))
+        .unwrap();
+        let index = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{ "mediaType": MEDIA_TYPE_MANIFEST,
+                            "digest": Digest::of(&manifest).to_string(), "size": manifest.len() }],
+        }))
+        .unwrap();
+        let blob_file = |b: &[u8]| format!("blobs/sha256/{}", Digest::of(b).hex());
+        tar_of(&[
+            ("index.json".into(), index),
+            (blob_file(&manifest), manifest.clone()),
+            (blob_file(&config), config.clone()),
+            (format!("blobs/sha256/{}", digest.hex()), blob),
+        ])
+    }
+
+    fn docker_archive(spoil: Spoil) -> tempfile::NamedTempFile {
+        let (blob, mut diff_id) = gzip_layer();
+        if spoil == Spoil::DiffId {
+            diff_id = Digest::of(b"other");
+        }
+        let config = serde_json::to_vec(&serde_json::json!({
+            "rootfs": { "type": "layers", "diff_ids": [diff_id.to_string()] },
+        }))
+        .unwrap();
+        let manifest = serde_json::to_vec(&serde_json::json!([
+            { "Config": "config.json", "Layers": ["abc/layer.tar"] }
+        ]))
+        .unwrap();
+        tar_of(&[
+            ("manifest.json".into(), manifest),
+            ("config.json".into(), config),
+            ("abc/layer.tar".into(), blob),
+        ])
+    }
+
+    #[test]
+    fn honest_archives_open_and_their_layers_are_copied_out() {
+        for archive in [oci_archive(Spoil::Nothing), docker_archive(Spoil::Nothing)] {
+            let scratch = tempfile::tempdir().unwrap();
+            let image = BaseImage::open(archive.path(), scratch.path()).unwrap();
+            let layer = &image.layers[0];
+            assert_eq!(layer.media_type, LAYER_GZIP);
+            assert_eq!(layer.diff_id, gzip_layer().1);
+            assert_eq!(Digest::of(&fs::read(&layer.blob).unwrap()), layer.digest);
+            assert!(layer.blob.starts_with(scratch.path()));
+        }
+    }
+
+    #[test]
+    fn tampered_archives_are_refused_naming_the_layer_and_both_digests() {
+        let cases = [
+            (oci_archive(Spoil::BlobBytes), "has digest"),
+            (oci_archive(Spoil::DiffId), "has diff_id"),
+            (oci_archive(Spoil::Size), "has size"),
+            (docker_archive(Spoil::DiffId), "has diff_id"),
+        ];
+        for (archive, what) in cases {
+            let scratch = tempfile::tempdir().unwrap();
+            let err = BaseImage::open(archive.path(), scratch.path())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(what), "{err}");
+            assert!(err.contains("layer"), "{err}");
+            assert!(err.contains(&archive.path().display().to_string()), "{err}");
+            assert!(
+                err.matches("sha256:").count() >= 2 || what == "has size",
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_checked_before_base_skips_the_diff_id_but_not_the_digest() {
+        let scratch = tempfile::tempdir().unwrap();
+        let archive = oci_archive(Spoil::DiffId);
+        BaseImage::open_with(archive.path(), scratch.path(), BaseCheck::CheckedBefore).unwrap();
+        let archive = oci_archive(Spoil::BlobBytes);
+        assert!(
+            BaseImage::open_with(archive.path(), scratch.path(), BaseCheck::CheckedBefore).is_err()
+        );
+    }
+
+    #[test]
+    fn a_symlink_to_an_archive_is_refused() {
+        let archive = oci_archive(Spoil::Nothing);
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(archive.path(), &link).unwrap();
+        let err = BaseImage::open(&link, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("a symlink"), "{err}");
+    }
+
+    #[test]
+    fn a_layout_directory_with_a_symlinked_blob_is_refused() {
+        let archive = oci_archive(Spoil::Nothing);
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("tar")
+            .arg("-xf")
+            .arg(archive.path())
+            .arg("-C")
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        BaseImage::open(dir.path(), dir.path()).unwrap();
+        let blobs = dir.path().join("blobs");
+        fs::rename(&blobs, dir.path().join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink("elsewhere", &blobs).unwrap();
+        let err = BaseImage::open(dir.path(), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("blobs"), "{err}");
     }
 }

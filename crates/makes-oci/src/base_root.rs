@@ -8,10 +8,12 @@ use std::fs;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use crate::base::BaseImage;
+use crate::confined_root::ConfinedRoot;
 use crate::error::OciError;
+use crate::layer_apply::apply_layer;
 use crate::tar_writer::{EntryKind, LayerEntries, LayerEntry, ModePolicy};
 
 /// What identifies an entry's state on disk: any change to it (content, mode, owner, a new
@@ -65,9 +67,11 @@ fn walk(dir: &Path, rel: &[u8], out: &mut Snapshot) -> Result<(), OciError> {
     Ok(())
 }
 
-/// Unpacks the layers of `base` into `root`, in order, applying whiteouts and opaque markers.
+/// Unpacks the layers of `base` into `root`, in order, applying whiteouts and opaque markers;
+/// nothing a layer holds (symlinks, `..`, hard links, whiteouts through symlinks) reaches
+/// outside `root` (see `layer_apply`).
 pub fn unpack_base(base: &BaseImage, root: &Path) -> Result<(), OciError> {
-    let as_root = rustix::process::geteuid().is_root();
+    let confined = ConfinedRoot::open(root).map_err(OciError::io(root))?;
     for layer in &base.layers {
         let file = fs::File::open(&layer.blob).map_err(OciError::io(&layer.blob))?;
         let reader: Box<dyn Read> = if layer.media_type.ends_with("+gzip") {
@@ -77,60 +81,14 @@ pub fn unpack_base(base: &BaseImage, root: &Path) -> Result<(), OciError> {
         } else {
             Box::new(file)
         };
-        let mut archive = tar::Archive::new(reader);
-        archive.set_preserve_permissions(true);
-        archive.set_preserve_mtime(true);
-        archive.set_preserve_ownerships(as_root);
-        archive.set_unpack_xattrs(false);
-        archive.set_overwrite(true);
-        for entry in archive.entries().map_err(OciError::io(&layer.blob))? {
-            let mut entry = entry.map_err(OciError::io(&layer.blob))?;
-            let rel = entry
-                .path()
-                .map_err(OciError::io(&layer.blob))?
-                .into_owned();
-            let clean: std::path::PathBuf = rel
-                .components()
-                .filter(|c| matches!(c, Component::Normal(_)))
-                .collect();
-            let Some(name) = clean.file_name().map(|n| n.as_bytes().to_vec()) else {
-                continue;
-            };
-            let parent = root.join(clean.parent().unwrap_or(Path::new("")));
-            if name == b".wh..wh..opq" {
-                // An opaque directory: what lower layers put there is gone.
-                if let Ok(children) = fs::read_dir(&parent) {
-                    for child in children.flatten() {
-                        remove_any(&child.path())?;
-                    }
-                }
-            } else if let Some(hidden) = name.strip_prefix(b".wh.") {
-                remove_any(&parent.join(std::ffi::OsStr::from_bytes(hidden)))?;
-            } else {
-                let target = root.join(&clean);
-                // A file replacing a directory (or the reverse) takes its place.
-                if let Ok(meta) = fs::symlink_metadata(&target) {
-                    let entry_is_dir = entry.header().entry_type().is_dir();
-                    if meta.is_dir() != entry_is_dir || (!meta.is_dir() && !meta.is_file()) {
-                        remove_any(&target)?;
-                    }
-                }
-                entry.unpack_in(root).map_err(OciError::io(&target))?;
-            }
-        }
+        apply_layer(&confined, reader).map_err(|e| OciError::InvalidBaseLayer {
+            path: base.source.clone(),
+            layer: layer.digest.to_string(),
+            entry: e.entry,
+            reason: e.reason,
+        })?;
     }
     Ok(())
-}
-
-fn remove_any(path: &Path) -> Result<(), OciError> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => {
-            crate::customisation::make_removable(path);
-            fs::remove_dir_all(path).map_err(OciError::io(path))
-        }
-        Ok(_) => fs::remove_file(path).map_err(OciError::io(path)),
-        Err(_) => Ok(()),
-    }
 }
 
 /// The layer over the base: the entries of `root` that are new or changed since `before`

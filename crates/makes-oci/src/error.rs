@@ -81,6 +81,34 @@ pub enum OciError {
     #[diagnostic(code(makes::oci::invalid_base_image))]
     InvalidBaseImage { path: PathBuf, reason: String },
 
+    /// A layer of a `fromImage` holds an entry that cannot be unpacked inside the image root.
+    #[error("the base image {path} cannot be used: layer {layer}, entry {entry:?}: {reason}")]
+    #[diagnostic(code(makes::oci::invalid_base_layer))]
+    InvalidBaseLayer {
+        path: PathBuf,
+        layer: String,
+        entry: String,
+        reason: String,
+    },
+
+    /// A layer (or metadata blob) of a local `fromImage` is not what its manifest or config
+    /// says it is.
+    #[error(
+        "the base image {path} cannot be used: {blob} has {field} {found}, expected {expected}"
+    )]
+    #[diagnostic(
+        code(makes::oci::base_image_mismatch),
+        help("the archive was altered or written wrongly; export the image again")
+    )]
+    BaseImageMismatch {
+        path: PathBuf,
+        /// What the blob is and its name (`layer blobs/sha256/...`).
+        blob: String,
+        field: &'static str,
+        expected: String,
+        found: String,
+    },
+
     /// Only regular files, directories and symlinks go into a layer.
     #[error(
         "unsupported file type at {path} (only files, directories and symlinks go into a layer)"

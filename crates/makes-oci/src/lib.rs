@@ -12,14 +12,19 @@
 
 mod archive;
 mod base;
+mod base_archive;
 mod base_root;
+mod base_source;
+mod base_verify;
 mod blob;
 mod cache;
 mod compress;
 mod config;
+mod confined_root;
 mod customisation;
 mod error;
 mod fsck;
+mod layer_apply;
 mod plan;
 mod store_builder;
 mod tar_writer;
@@ -33,7 +38,7 @@ use makes_spec::{Created, ImageSpec};
 use makes_store::{PathInfo, StorePath, STORE_DIR};
 
 pub use archive::write_oci_dir;
-pub use base::{BaseImage, BaseLayer};
+pub use base::{BaseCheck, BaseImage, BaseLayer};
 pub use blob::Digest;
 pub use error::OciError;
 pub use fsck::{fsck_archive, ArchiveCheck};

@@ -2,7 +2,7 @@
 //! Layers are cached under `<store root>/cache/layers` (see the `cache` module), so an image
 //! rebuilt with unchanged layers neither re-tars nor re-compresses them.
 
-use crate::{build_image_with, BaseImage, ImageInputs, ImageOptions, LayerProgress};
+use crate::{build_image_with, BaseCheck, BaseImage, ImageInputs, ImageOptions, LayerProgress};
 use makes_spec::ImageSpec;
 use makes_store::{ImageBuilder, LocalStore, PathInfo, StorePath};
 use std::path::{Path, PathBuf};
@@ -55,8 +55,14 @@ impl ImageBuilder for NativeImageBuilder {
         let base = match &spec.from_image {
             Some(from) => {
                 let sp = StorePath::parse(from).map_err(|e| e.to_string())?;
-                let image = BaseImage::open(&self.store.real_path(&sp), scratch.path())
+                let check = if checked_before(&self.store, &sp) {
+                    BaseCheck::CheckedBefore
+                } else {
+                    BaseCheck::Full
+                };
+                let image = BaseImage::open_with(&self.store.real_path(&sp), scratch.path(), check)
                     .map_err(|e| e.to_string())?;
+                remember_checked(&self.store, &sp);
                 Some(image)
             }
             None => None,
@@ -74,4 +80,36 @@ impl ImageBuilder for NativeImageBuilder {
         crate::customisation::make_removable(scratch.path());
         result
     }
+}
+
+/// Where the marks of base images checked in full live: `<store root>/cache/checked-bases/`,
+/// one file per store path holding its NAR hash. A store path's contents never change while it
+/// is valid, so one full check is enough; the NAR hash guards against a path removed and made
+/// again with other contents. Every base is checked once, pulled ones too (a pull checks blob
+/// digests, not diff_ids).
+fn checked_mark(store: &LocalStore, path: &StorePath) -> PathBuf {
+    store
+        .root()
+        .join("cache")
+        .join("checked-bases")
+        .join(path.base_name())
+}
+
+fn checked_before(store: &LocalStore, path: &StorePath) -> bool {
+    let Ok(info) = store.path_info(path) else {
+        return false;
+    };
+    std::fs::read(checked_mark(store, path)).is_ok_and(|mark| mark == info.nar_hash.as_bytes())
+}
+
+/// Marks `path` as checked; a mark that cannot be written only costs a check next time.
+fn remember_checked(store: &LocalStore, path: &StorePath) {
+    let Ok(info) = store.path_info(path) else {
+        return;
+    };
+    let mark = checked_mark(store, path);
+    if let Some(dir) = mark.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(mark, info.nar_hash.as_bytes());
 }
