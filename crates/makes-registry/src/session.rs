@@ -15,6 +15,7 @@ use url::Url;
 use crate::auth::{parse_www_authenticate, token_from_response};
 use crate::client::RegistryClient;
 use crate::error::RegistryError;
+use crate::printable::{printable, MAX_SERVER_TEXT};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_ERROR_BODY: u64 = 64 << 10;
@@ -277,11 +278,15 @@ impl<'c> Session<'c> {
                 .param("realm")
                 .ok_or_else(|| unauthorized("the Bearer challenge has no realm".into()))?;
             let mut url = Url::parse(realm).map_err(|e| {
-                unauthorized(format!("the token realm {realm:?} is not a URL: {e}"))
+                unauthorized(format!(
+                    "the token realm {:?} is not a URL: {e}",
+                    printable(realm, MAX_SERVER_TEXT)
+                ))
             })?;
             if url.scheme() != "https" && !self.insecure && credentials.is_some() {
                 return Err(unauthorized(format!(
-                    "refusing to send credentials to the plain-HTTP token realm {realm}"
+                    "refusing to send credentials to the plain-HTTP token realm {}",
+                    printable(realm, MAX_SERVER_TEXT)
                 )));
             }
             let scope = format!("repository:{}:{}", self.repository, self.actions);
@@ -306,11 +311,11 @@ impl<'c> Session<'c> {
                     return Err(unauthorized(match credentials {
                         Some(_) => format!(
                             "the token service {} refused the credentials",
-                            url.host_str().unwrap_or(realm)
+                            url.host_str().unwrap_or("?")
                         ),
                         None => format!(
                             "the token service {} refused anonymous access; give credentials for {}",
-                            url.host_str().unwrap_or(realm),
+                            url.host_str().unwrap_or("?"),
                             self.registry
                         ),
                     }))
@@ -415,8 +420,12 @@ impl<'c> Session<'c> {
 }
 
 /// The registry's own explanation: the `errors` of its JSON answer (distribution spec), or
-/// the status line. Other bodies are not quoted.
+/// the status line. Other bodies are not quoted; what is quoted is made printable.
 fn error_detail(response: ureq::Response) -> String {
+    printable(&raw_error_detail(response), MAX_SERVER_TEXT)
+}
+
+fn raw_error_detail(response: ureq::Response) -> String {
     #[derive(serde::Deserialize)]
     struct Errors {
         errors: Vec<ErrorEntry>,
@@ -453,7 +462,12 @@ fn error_detail(response: ureq::Response) -> String {
     }
 }
 
+/// A transport error's chain of causes, made printable (a bad status line is quoted in it).
 fn transport_detail(t: &ureq::Transport) -> String {
+    printable(&raw_transport_detail(t), MAX_SERVER_TEXT)
+}
+
+fn raw_transport_detail(t: &ureq::Transport) -> String {
     let mut s = t.to_string();
     let mut source = std::error::Error::source(t);
     while let Some(e) = source {
