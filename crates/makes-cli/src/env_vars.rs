@@ -10,3 +10,7 @@ pub const NIX_PATH: &str = "NIX_PATH";
 /// Registries (`host[:port]`, space-separated) reached over plain HTTP or without verifying
 /// their certificate, for pushes (deploy jobs, `makes push`) and pulls alike.
 pub const MAKES_INSECURE_REGISTRIES: &str = "MAKES_INSECURE_REGISTRIES";
+/// The deadline of one HTTP request (registries, binary caches, fetchUrl), in seconds.
+pub const MAKES_HTTP_TIMEOUT: &str = "MAKES_HTTP_TIMEOUT";
+/// The minimum rate of an HTTP transfer: `BYTES_PER_SECOND[/WINDOW_SECONDS]`.
+pub const MAKES_HTTP_MIN_RATE: &str = "MAKES_HTTP_MIN_RATE";

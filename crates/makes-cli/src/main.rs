@@ -16,6 +16,7 @@ mod report;
 mod session;
 mod settings;
 mod substitution;
+mod transfer_limits;
 
 /// The evaluator allocates many small, short-lived values (thunks, frames, strings):
 /// mimalloc serves them markedly faster than the system allocator (see bench/eval).

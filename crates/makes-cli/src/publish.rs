@@ -18,7 +18,10 @@ pub struct PushTarget<'a> {
 pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failure> {
     let reference =
         Reference::parse(target.reference).map_err(|e| Failure::report(miette::Report::new(e)))?;
-    let mut options = ClientOptions::default();
+    let mut options = ClientOptions {
+        limits: crate::transfer_limits::transfer_limits().map_err(Failure::message)?,
+        ..ClientOptions::default()
+    };
     if target.insecure
         || insecure_registries()
             .iter()

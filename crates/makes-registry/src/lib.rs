@@ -31,6 +31,7 @@ mod reference;
 mod session;
 mod source;
 mod tls;
+mod transfer;
 
 pub use auth::Credentials;
 pub use client::{ClientOptions, RegistryClient};
@@ -44,3 +45,4 @@ pub use push::PushSummary;
 pub use reference::{Reference, DOCKER_HUB, DOCKER_HUB_API_HOST};
 pub use source::ImageSource;
 pub use tls::verified_config;
+pub use transfer::{limit_exceeded, LimitExceeded, LimitedRead, TransferLimits};

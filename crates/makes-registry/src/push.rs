@@ -8,6 +8,7 @@
 
 use url::Url;
 
+use crate::transfer::LimitedRead;
 use crate::client::RegistryClient;
 use crate::digest::{Digest, HashingReader};
 use crate::error::RegistryError;
@@ -271,11 +272,12 @@ fn upload_blob(
             }));
         }
         let mut hashing = HashingReader::new(reader);
+        let mut limited = LimitedRead::new(&mut hashing, session.limits());
         let response = session.send(
             "PUT",
             Target::Url(&location),
             &[("Content-Type", "application/octet-stream")],
-            Body::Stream(&mut hashing, size),
+            Body::Stream(&mut limited, size),
             &reference,
         );
         let (found, read) = hashing.finish();

@@ -6,9 +6,9 @@
 //! (which may be several requests, as an upload is) on [`Failure::Retry`]: connection errors,
 //! broken transfers, 5xx and 429.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use url::Url;
 
@@ -16,6 +16,7 @@ use crate::auth::{parse_www_authenticate, token_from_response};
 use crate::client::RegistryClient;
 use crate::error::RegistryError;
 use crate::printable::{printable, MAX_SERVER_TEXT};
+use crate::transfer::{limit_exceeded, LimitExceeded, LimitedRead, TransferLimits};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_ERROR_BODY: u64 = 64 << 10;
@@ -72,7 +73,12 @@ pub(crate) struct Session<'c> {
     actions: &'static str,
     insecure: bool,
     authorization: RefCell<Option<String>>,
+    /// When the latest request was sent: its deadline counts from there.
+    last_sent: Cell<Instant>,
 }
+
+/// A response body held to the client's [`TransferLimits`].
+pub(crate) type LimitedBody = LimitedRead<Box<dyn Read + Send + Sync + 'static>>;
 
 impl<'c> Session<'c> {
     pub(crate) fn new(
@@ -90,7 +96,18 @@ impl<'c> Session<'c> {
             actions,
             insecure: client.is_insecure(registry),
             authorization: RefCell::new(None),
+            last_sent: Cell::new(Instant::now()),
         }
+    }
+
+    pub(crate) fn limits(&self) -> TransferLimits {
+        self.client.options.limits
+    }
+
+    /// The body of the latest response, held to the deadline of its request and to the
+    /// minimum rate.
+    pub(crate) fn body(&self, response: ureq::Response) -> LimitedBody {
+        LimitedRead::started_at(response.into_reader(), self.limits(), self.last_sent.get())
     }
 
     fn agent(&self) -> &ureq::Agent {
@@ -194,6 +211,7 @@ impl<'c> Session<'c> {
                     request = request.set("Authorization", a);
                 }
             }
+            self.last_sent.set(Instant::now());
             let result = match &mut body {
                 Body::Empty => request.call(),
                 Body::Bytes(b) => request.send_bytes(b),
@@ -241,6 +259,10 @@ impl<'c> Session<'c> {
 
     fn transport_failure(&self, operation: &str, t: &ureq::Transport) -> Failure {
         let detail = transport_detail(t);
+        if limit_in_chain(t).is_some() {
+            // An upload that crossed a limit: trying again would only cross it again.
+            return Failure::fatal(self.unreachable(operation, detail));
+        }
         if is_tls_error(t) {
             return Failure::fatal(RegistryError::TlsHandshake {
                 registry: self.registry.clone(),
@@ -331,8 +353,7 @@ impl<'c> Session<'c> {
                 Err(ureq::Error::Transport(t)) => return Err(self.transport_failure(&token_op, &t)),
             };
             let mut body = Vec::new();
-            response
-                .into_reader()
+            LimitedRead::new(response.into_reader(), self.limits())
                 .take(MAX_TOKEN_BODY)
                 .read_to_end(&mut body)
                 .map_err(|e| Failure::retry(self.unreachable(&token_op, e.to_string())))?;
@@ -367,7 +388,7 @@ impl<'c> Session<'c> {
         reference: &str,
     ) -> RegistryError {
         let status = response.status();
-        let detail = error_detail(response);
+        let detail = error_detail(response, self.limits());
         let (registry, repository, reference) = (
             self.registry.clone(),
             self.repository.clone(),
@@ -413,19 +434,36 @@ impl<'c> Session<'c> {
         }
     }
 
-    /// A transfer that broke while reading a response body.
-    pub(crate) fn broken_transfer(&self, operation: &str, e: &std::io::Error) -> Failure {
-        Failure::retry(self.unreachable(operation, format!("transfer interrupted: {e}")))
+    /// A transfer that broke while reading the body of `what` (`manifest`, `layer`, ...) at
+    /// `reference`: retried, unless it crossed a [`TransferLimits`] limit (a registry that
+    /// drips would only drip again).
+    pub(crate) fn broken_transfer(
+        &self,
+        operation: &str,
+        what: &str,
+        reference: &str,
+        e: &std::io::Error,
+    ) -> Failure {
+        match limit_exceeded(e) {
+            Some(limit) => Failure::fatal(RegistryError::TransferStalled {
+                registry: self.registry.clone(),
+                repository: self.repository.clone(),
+                reference: reference.to_string(),
+                what: what.to_string(),
+                detail: limit.to_string(),
+            }),
+            None => Failure::retry(self.unreachable(operation, format!("transfer interrupted: {e}"))),
+        }
     }
 }
 
 /// The registry's own explanation: the `errors` of its JSON answer (distribution spec), or
 /// the status line. Other bodies are not quoted; what is quoted is made printable.
-fn error_detail(response: ureq::Response) -> String {
-    printable(&raw_error_detail(response), MAX_SERVER_TEXT)
+fn error_detail(response: ureq::Response, limits: TransferLimits) -> String {
+    printable(&raw_error_detail(response, limits), MAX_SERVER_TEXT)
 }
 
-fn raw_error_detail(response: ureq::Response) -> String {
+fn raw_error_detail(response: ureq::Response, limits: TransferLimits) -> String {
     #[derive(serde::Deserialize)]
     struct Errors {
         errors: Vec<ErrorEntry>,
@@ -439,8 +477,7 @@ fn raw_error_detail(response: ureq::Response) -> String {
     }
     let status = format!("HTTP {} {}", response.status(), response.status_text());
     let mut body = Vec::new();
-    if response
-        .into_reader()
+    if LimitedRead::new(response.into_reader(), limits)
         .take(MAX_ERROR_BODY)
         .read_to_end(&mut body)
         .is_err()
@@ -479,6 +516,21 @@ fn raw_transport_detail(t: &ureq::Transport) -> String {
         source = e.source();
     }
     s
+}
+
+/// The transfer limit a transport error comes from, if any (an upload's source reports it).
+fn limit_in_chain(t: &ureq::Transport) -> Option<&LimitExceeded> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    while let Some(e) = source {
+        if let Some(limit) = e.downcast_ref::<LimitExceeded>() {
+            return Some(limit);
+        }
+        if let Some(limit) = e.downcast_ref::<std::io::Error>().and_then(limit_exceeded) {
+            return Some(limit);
+        }
+        source = e.source();
+    }
+    None
 }
 
 fn is_tls_error(t: &ureq::Transport) -> bool {

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use crate::decompress::{with_decompressed, Compression};
 use crate::http::{Failure, Fetched, Http};
+use makes_registry::TransferLimits;
 
-/// Downloads `url` into the new file `out_file`; returns its size.
-pub fn fetch_url(url: &str, out_file: &Path) -> Result<u64, String> {
-    let http = Http::new(&[], 3, Duration::from_millis(500)).map_err(|e| e.to_string())?;
+/// Downloads `url` into the new file `out_file`, held to `limits`; returns its size.
+pub fn fetch_url(url: &str, out_file: &Path, limits: TransferLimits) -> Result<u64, String> {
+    let http =
+        Http::new(&[], 3, Duration::from_millis(500), limits).map_err(|e| e.to_string())?;
     let mut body = match http.get(url, &|_, _, _| {}) {
         Ok(Fetched::Body(body)) => body,
         Ok(Fetched::Missing(status)) | Err(Failure::Status(status)) => {
@@ -28,10 +30,15 @@ pub fn fetch_url(url: &str, out_file: &Path) -> Result<u64, String> {
 /// Downloads the archive at `url` (a tarball: gzip, xz, bzip2, zstd or plain) and unpacks it
 /// into the new directory `out_dir`; with `strip_root`, the archive must hold one top-level
 /// directory, whose contents become `out_dir` (as nixpkgs' `fetchzip` does).
-pub fn fetch_archive(url: &str, out_dir: &Path, strip_root: bool) -> Result<(), String> {
+pub fn fetch_archive(
+    url: &str,
+    out_dir: &Path,
+    strip_root: bool,
+    limits: TransferLimits,
+) -> Result<(), String> {
     let parent = out_dir.parent().unwrap_or(Path::new("."));
     let download = tempfile::NamedTempFile::new_in(parent).map_err(|e| e.to_string())?;
-    fetch_url(url, download.path())?;
+    fetch_url(url, download.path(), limits)?;
     let mut file = std::fs::File::open(download.path()).map_err(|e| e.to_string())?;
     let mut magic = [0u8; 6];
     let got = std::io::Read::read(&mut file, &mut magic).map_err(|e| e.to_string())?;
