@@ -8,6 +8,7 @@
 //! namespace ([`run_derivation`]).
 
 mod builder;
+mod disk_space;
 mod error;
 mod eval_builtins;
 mod eval_glue;
