@@ -29,6 +29,7 @@ mod path;
 mod refscan;
 mod sandbox;
 mod source_cache;
+mod sweep;
 
 pub use builder::run_derivation;
 pub use error::{Result, StoreError};
