@@ -42,16 +42,15 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
         }
     }
     if let Some((user_var, token_var)) = target.credential_vars {
+        if ![user_var, token_var].iter().all(|v| makes_spec::is_variable_name(v)) {
+            // One may be the secret itself, given where its variable's name belongs.
+            return Err(Failure::message(
+                "the registry credentials must be given as the NAMES of environment variables \
+                 (letters, digits and '_', not starting with a digit); a value that is not one \
+                 was given and is not shown, as it may be a secret",
+            ));
+        }
         let read = |var: &str| {
-            if !makes_spec::is_variable_name(var) {
-                // It may be the secret itself, given where its variable's name belongs.
-                return Err(Failure::message(
-                    "the registry credentials must be given as the NAMES of environment variables \
-                     (letters, digits and '_', not starting with a digit); a value that is not one \
-                     was given and is not shown, as it may be a secret"
-                        .to_owned(),
-                ));
-            }
             std::env::var(var)
                 .ok()
                 .filter(|v| !v.is_empty())

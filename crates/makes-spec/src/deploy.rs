@@ -43,11 +43,6 @@ pub fn reduce_deploy_spec(
             attr: "image".into(),
             span,
         })?;
-    crate::oci_names::validate_reference(&image).map_err(|message| SpecError::Invalid {
-        attr: "image".into(),
-        message,
-        span: f.span_of("image"),
-    })?;
     let src_value = f.get("src")?.ok_or_else(|| SpecError::MissingAttribute {
         function: "deployContainer",
         attr: "src".into(),
@@ -66,14 +61,25 @@ pub fn reduce_deploy_spec(
                     span: f.span_of("credentials"),
                 })?;
                 if !is_variable_name(&var) {
-                    // The value may be the secret itself, pasted by mistake: never quote it.
+                    // The value may be the secret itself, pasted by mistake: never quote it,
+                    // not even through the source line a located report would show. The
+                    // message names the place instead.
+                    let at = c
+                        .span_of(name)
+                        .and_then(|s| ev.sources.get(s.file).map(|f| (f, s)))
+                        .map(|(f, s)| {
+                            let (line, col) = f.line_col(s.start);
+                            format!(" (at {}:{line}:{col})", f.name)
+                        })
+                        .unwrap_or_default();
                     return Err(SpecError::Invalid {
                         attr: format!("credentials.{name}"),
-                        message: "must be the NAME of an environment variable \
-                                  (letters, digits and '_', not starting with a digit); \
-                                  the value given is not one and is not shown, as it may be a secret"
-                            .into(),
-                        span: c.span_of(name),
+                        message: format!(
+                            "must be the NAME of an environment variable (letters, digits and \
+                             '_', not starting with a digit); the value given is not one and is \
+                             not shown, as it may be a secret{at}"
+                        ),
+                        span: None,
                     });
                 }
                 Ok(var)
@@ -81,6 +87,13 @@ pub fn reduce_deploy_spec(
             Some((var("user")?, var("token")?))
         }
     };
+    // Checked after the credentials: a located report quotes the lines around the
+    // attribute, and a pasted secret must be refused before any such report.
+    crate::oci_names::validate_reference(&image).map_err(|message| SpecError::Invalid {
+        attr: "image".into(),
+        message,
+        span: f.span_of("image"),
+    })?;
     if f.bool("sign")?.unwrap_or(false) {
         return Err(SpecError::NotSupported {
             what: "deployContainer's 'sign'".into(),

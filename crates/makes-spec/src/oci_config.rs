@@ -108,7 +108,7 @@ fn check_field(attr: &str, json: &Json, v: &Value, span: Option<Span>) -> Result
                 if !s.contains('=') || s.starts_with('=') {
                     return Err(invalid(
                         attr,
-                        format!("{s:?} is not of the form NAME=value"),
+                        format!("'{}' is not of the form NAME=value", s.escape_debug()),
                         span,
                     ));
                 }
@@ -150,7 +150,7 @@ fn check_field(attr: &str, json: &Json, v: &Value, span: Option<Span>) -> Result
         "User" | "WorkingDir" | "StopSignal" if !json.is_string() => {
             Err(wrong_type(attr, "a string", v, span))
         }
-        "ArgsEscaped" if !json.is_boolean() => Err(wrong_type(attr, "a boolean", v, span)),
+        "ArgsEscaped" if !json.is_boolean() => Err(wrong_type(attr, "a Boolean", v, span)),
         _ => Ok(()),
     }
 }
