@@ -236,7 +236,11 @@ fn escape_sequences_in_a_registry_error_never_reach_the_terminal() {
     let sandbox = Sandbox::new();
     let project = registry.project(sandbox.dir.path());
     let out = output_within(
-        sandbox.makes().arg("--project").arg(&project).arg("/pulled"),
+        sandbox
+            .makes()
+            .arg("--project")
+            .arg(&project)
+            .arg("/pulled"),
         Duration::from_secs(120),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -415,7 +419,11 @@ fn killed_mid_build_the_next_session_sweeps_the_leftovers() {
         sandbox.makes().arg("--project").arg(&project).arg("--list"),
         Duration::from_secs(60),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stale_files(&store), Vec::<String>::new(), "swept at start");
 }
 
@@ -440,7 +448,11 @@ fn killed_mid_pull_makes_gc_sweeps_the_partial_blobs() {
             .into_iter()
             .flatten()
             .filter_map(Result::ok)
-            .flat_map(|e| std::fs::read_dir(e.path().join("blobs/sha256")).into_iter().flatten())
+            .flat_map(|e| {
+                std::fs::read_dir(e.path().join("blobs/sha256"))
+                    .into_iter()
+                    .flatten()
+            })
             .filter_map(Result::ok)
             .any(|b| b.file_name().to_string_lossy().starts_with(".tmp-"))
     };
@@ -451,7 +463,11 @@ fn killed_mid_pull_makes_gc_sweeps_the_partial_blobs() {
         stale_files(&store)
     );
     let out = output_within(sandbox.makes().arg("gc"), Duration::from_secs(60));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stale_files(&store), Vec::<String>::new(), "swept by gc");
 }
 
@@ -485,7 +501,10 @@ fn deploy_and_push_references_outside_the_grammar_are_refused() {
         "REG_USER",
         "REG_TOKEN",
     );
-    for command in [&["/deployContainer/app"][..], &["show", "/deployContainer/app"]] {
+    for command in [
+        &["/deployContainer/app"][..],
+        &["show", "/deployContainer/app"],
+    ] {
         let out = output_within(
             sandbox.makes().arg("--project").arg(&project).args(command),
             Duration::from_secs(60),
@@ -499,7 +518,11 @@ fn deploy_and_push_references_outside_the_grammar_are_refused() {
             "{command:?}: at the attribute: {stderr}"
         );
     }
-    for reference in ["localhost:5000/../x:1", "localhost:5000/x:-bad", "localhost:5000/x\n:1"] {
+    for reference in [
+        "localhost:5000/../x:1",
+        "localhost:5000/x:-bad",
+        "localhost:5000/x\n:1",
+    ] {
         let out = output_within(
             sandbox
                 .makes()
@@ -526,7 +549,11 @@ fn an_image_config_field_of_the_wrong_type_is_refused_by_show_at_its_attribute()
         "{ makeContainerImage, ... }:\n{\n  jobs.\"/x\" = makeContainerImage {\n    config.Healthcheck = \"x\";\n  };\n}\n",
     );
     let out = output_within(
-        sandbox.makes().arg("--project").arg(&project).args(["show", "/x"]),
+        sandbox
+            .makes()
+            .arg("--project")
+            .arg(&project)
+            .args(["show", "/x"]),
         Duration::from_secs(60),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -542,11 +569,24 @@ fn an_image_config_field_of_the_wrong_type_is_refused_by_show_at_its_attribute()
 fn a_token_pasted_as_a_variable_name_is_never_printed() {
     const SECRET: &str = "ghp_S3cr3tT0k3nValue-0123456789";
     let sandbox = Sandbox::new();
-    let project = deploy_project(sandbox.dir.path(), "localhost:5000/app:1", "REG_USER", SECRET);
+    let project = deploy_project(
+        sandbox.dir.path(),
+        "localhost:5000/app:1",
+        "REG_USER",
+        SECRET,
+    );
     let commands: [&[&str]; 3] = [
         &["/deployContainer/app"],
         &["show", "/deployContainer/app"],
-        &["push", "--user-env", "REG_USER", "--token-env", SECRET, "/img", "localhost:5000/app:1"],
+        &[
+            "push",
+            "--user-env",
+            "REG_USER",
+            "--token-env",
+            SECRET,
+            "/img",
+            "localhost:5000/app:1",
+        ],
     ];
     for command in commands {
         let out = output_within(

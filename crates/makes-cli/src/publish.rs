@@ -42,7 +42,10 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
         }
     }
     if let Some((user_var, token_var)) = target.credential_vars {
-        if ![user_var, token_var].iter().all(|v| makes_spec::is_variable_name(v)) {
+        if ![user_var, token_var]
+            .iter()
+            .all(|v| makes_spec::is_variable_name(v))
+        {
             // One may be the secret itself, given where its variable's name belongs.
             return Err(Failure::message(
                 "the registry credentials must be given as the NAMES of environment variables \

@@ -10,7 +10,10 @@ use std::time::Duration;
 /// the variable.
 pub fn transfer_limits() -> Result<TransferLimits, String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    parse_limits(env(MAKES_HTTP_TIMEOUT).as_deref(), env(MAKES_HTTP_MIN_RATE).as_deref())
+    parse_limits(
+        env(MAKES_HTTP_TIMEOUT).as_deref(),
+        env(MAKES_HTTP_MIN_RATE).as_deref(),
+    )
 }
 
 fn parse_limits(timeout: Option<&str>, min_rate: Option<&str>) -> Result<TransferLimits, String> {
@@ -52,7 +55,9 @@ mod tests {
         let l = parse_limits(None, Some("0")).unwrap();
         assert_eq!(l.min_bytes_per_second, 0);
         assert_eq!(l.rate_window, TransferLimits::default().rate_window);
-        assert!(parse_limits(Some("soon"), None).unwrap_err().contains(MAKES_HTTP_TIMEOUT));
+        assert!(parse_limits(Some("soon"), None)
+            .unwrap_err()
+            .contains(MAKES_HTTP_TIMEOUT));
         assert!(parse_limits(Some("-1"), None).is_err());
         assert!(parse_limits(None, Some("fast")).is_err());
         assert!(parse_limits(None, Some("10/x")).is_err());

@@ -52,7 +52,11 @@ impl EvalIo for DiskIo {
         if !kind.is_file() && !kind.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{} is {}, not a regular file", path.display(), special_kind(&kind)),
+                format!(
+                    "{} is {}, not a regular file",
+                    path.display(),
+                    special_kind(&kind)
+                ),
             ));
         }
         std::fs::read(path)

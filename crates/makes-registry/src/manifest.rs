@@ -5,10 +5,10 @@
 
 use serde::Deserialize;
 
-use crate::printable::{printable, MAX_SERVER_TEXT};
 use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::platform::Platform;
+use crate::printable::{printable, MAX_SERVER_TEXT};
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";

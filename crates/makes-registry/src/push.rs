@@ -8,7 +8,6 @@
 
 use url::Url;
 
-use crate::transfer::LimitedRead;
 use crate::client::RegistryClient;
 use crate::digest::{Digest, HashingReader};
 use crate::error::RegistryError;
@@ -16,6 +15,7 @@ use crate::manifest::{parse_manifest, Parsed, MAX_MANIFEST_BYTES};
 use crate::reference::Reference;
 use crate::session::{Body, Failure, Session, Target};
 use crate::source::{ImageSource, OpenSource};
+use crate::transfer::LimitedRead;
 
 /// What a push did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -452,7 +452,9 @@ impl<'c> Session<'c> {
                 what: what.to_string(),
                 detail: limit.to_string(),
             }),
-            None => Failure::retry(self.unreachable(operation, format!("transfer interrupted: {e}"))),
+            None => {
+                Failure::retry(self.unreachable(operation, format!("transfer interrupted: {e}")))
+            }
         }
     }
 }

@@ -82,7 +82,8 @@ fn invalid(attr: &str, message: String, span: Option<Span>) -> SpecError {
 }
 
 fn is_string_list(json: &Json) -> bool {
-    json.as_array().is_some_and(|a| a.iter().all(Json::is_string))
+    json.as_array()
+        .is_some_and(|a| a.iter().all(Json::is_string))
 }
 
 fn is_set_of_empty_sets(json: &Json) -> bool {
@@ -136,15 +137,28 @@ fn check_field(attr: &str, json: &Json, v: &Value, span: Option<Span>) -> Result
         }
         "Volumes" => {
             if !is_set_of_empty_sets(json) {
-                return Err(wrong_type(attr, "a set of empty sets named by paths", v, span));
+                return Err(wrong_type(
+                    attr,
+                    "a set of empty sets named by paths",
+                    v,
+                    span,
+                ));
             }
             let keys = json.as_object().into_iter().flat_map(|m| m.keys());
             match keys.into_iter().find(|k| !k.starts_with('/')) {
-                Some(k) => Err(invalid(attr, format!("{k:?} is not an absolute path"), span)),
+                Some(k) => Err(invalid(
+                    attr,
+                    format!("{k:?} is not an absolute path"),
+                    span,
+                )),
                 None => Ok(()),
             }
         }
-        "Labels" if !json.as_object().is_some_and(|m| m.values().all(Json::is_string)) => {
+        "Labels"
+            if !json
+                .as_object()
+                .is_some_and(|m| m.values().all(Json::is_string)) =>
+        {
             Err(wrong_type(attr, "a set of strings", v, span))
         }
         "User" | "WorkingDir" | "StopSignal" if !json.is_string() => {
@@ -174,7 +188,12 @@ fn check_healthcheck(
 ) -> Result<(), SpecError> {
     let attr = "config.Healthcheck";
     if !json.is_object() {
-        return Err(wrong_type(attr, "a set (Test, Interval, Timeout, ...)", v, span));
+        return Err(wrong_type(
+            attr,
+            "a set (Test, Interval, Timeout, ...)",
+            v,
+            span,
+        ));
     }
     let h = Fields::new(config.ev, v, attr, span)?;
     h.reject_unknown("config.Healthcheck", HEALTHCHECK_KEYS)?;
@@ -219,7 +238,9 @@ mod tests {
         for ok in ["80/tcp", "53/udp", "8080", "1/sctp", "65535/tcp"] {
             assert!(valid_port_key(ok), "{ok}");
         }
-        for bad in ["http", "80/xyz", "0/tcp", "65536", "/tcp", "80/", "+80", "8 0"] {
+        for bad in [
+            "http", "80/xyz", "0/tcp", "65536", "/tcp", "80/", "+80", "8 0",
+        ] {
             assert!(!valid_port_key(bad), "{bad}");
         }
     }

@@ -67,7 +67,11 @@ pub fn validate_reference(reference: &str) -> Result<(), String> {
     };
     if let Some(d) = digest {
         let hex = d.strip_prefix("sha256:").unwrap_or_default();
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(format!(
                 "{reference:?} is not a valid image reference: the digest {d:?} is not sha256: and 64 lowercase hex digits"
             ));
@@ -177,7 +181,10 @@ mod tests {
             assert!(validate_image_name(bad).is_err(), "{bad:?}");
         }
         let message = validate_image_name("a\nb").unwrap_err();
-        assert!(!message.contains('\n'), "control characters are escaped: {message}");
+        assert!(
+            !message.contains('\n'),
+            "control characters are escaped: {message}"
+        );
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! meaning in the chosen mode.
 
 use crate::error::SpecError;
+use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
 use crate::oci_config::reduce_config;
 use crate::oci_names::{validate_image_name, validate_tag};
-use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
 use crate::reduce::Fields;
 use makes_eval::{Context, Evaluator, Value};
 use makes_syntax::Span;

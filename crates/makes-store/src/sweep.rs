@@ -78,8 +78,8 @@ impl LocalStore {
             }
         }
         for entry in entries(&self.store_dir())? {
-            let valid = StorePath::from_base_name(&name_of(&entry))
-                .is_ok_and(|p| self.is_valid(&p));
+            let valid =
+                StorePath::from_base_name(&name_of(&entry)).is_ok_and(|p| self.is_valid(&p));
             if !valid {
                 remove(&entry, &mut report)?;
             }
@@ -120,9 +120,7 @@ fn temporary_files(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) 
     for entry in entries(dir)? {
         if name_of(&entry).starts_with(".tmp") {
             out.push(entry);
-        } else if depth > 1
-            && fs::symlink_metadata(&entry).is_ok_and(|m| m.file_type().is_dir())
-        {
+        } else if depth > 1 && fs::symlink_metadata(&entry).is_ok_and(|m| m.file_type().is_dir()) {
             temporary_files(&entry, depth - 1, out)?;
         }
     }

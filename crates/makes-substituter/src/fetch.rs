@@ -233,7 +233,7 @@ fn verify_narinfo(
                     .iter()
                     .map(|k| makes_registry::printable(k, 64))
                     .collect(),
-            })
+            });
         }
     }
     if info.nar_hash != locked.nar_hash {

@@ -111,8 +111,13 @@ impl Http {
     }
 }
 
-/// A transport error without its URL (the caller's message names it already).
+/// A transport error without its URL (the caller's message names it already), made
+/// printable: a bad status line from the server is quoted in it.
 fn describe(transport: &ureq::Transport) -> String {
+    makes_registry::printable(&raw_describe(transport), makes_registry::MAX_SERVER_TEXT)
+}
+
+fn raw_describe(transport: &ureq::Transport) -> String {
     let mut text = transport.kind().to_string();
     if let Some(message) = transport.message() {
         text.push_str(": ");
