@@ -11,14 +11,12 @@ pub const MAX_SERVER_TEXT: usize = 512;
 /// with a note of how many more there were.
 pub fn printable(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_chars + 32));
-    let mut kept = 0;
-    for c in text.chars() {
+    for (kept, c) in text.chars().enumerate() {
         if kept == max_chars {
             let rest = text.chars().count() - kept;
             out.push_str(&format!("... ({rest} more characters)"));
             break;
         }
-        kept += 1;
         match c {
             '\n' | '\t' => out.push(c),
             c if (c as u32) < 0x100 && c.is_control() => {

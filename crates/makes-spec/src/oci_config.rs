@@ -217,7 +217,7 @@ fn check_healthcheck(
                     sub_span,
                 ));
             }
-        } else if !field.as_i64().is_some_and(|n| n >= 0) {
+        } else if field.as_i64().is_none_or(|n| n < 0) {
             let expected = if &**name == "Retries" {
                 "a non-negative integer"
             } else {

@@ -200,21 +200,15 @@ fn run_in(
         reason: format!("{e}\n{}", log_tail(&log_path)),
     })?;
     let status = child.wait().map_err(io_err(&log_path))?;
-    let failed = |status: String| match crate::disk_space::full_file_system(store.root()) {
+    let failed = |status: String| StoreError::BuilderFailed {
+        path: out.clone(),
         // The builder's own ENOSPC message could not reach the log on that same disk.
-        Some(cause) => StoreError::BuilderOutOfSpace {
-            path: out.clone(),
-            status,
-            cause,
-            tail: log_tail(&log_path),
-            log: log_path.clone(),
+        status: match crate::disk_space::full_file_system(store.root()) {
+            Some(cause) => format!("{status}, while {cause}"),
+            None => status,
         },
-        None => StoreError::BuilderFailed {
-            path: out.clone(),
-            status,
-            tail: log_tail(&log_path),
-            log: log_path.clone(),
-        },
+        tail: log_tail(&log_path),
+        log: log_path.clone(),
     };
     if !status.success() {
         return Err(failed(status.to_string()));

@@ -87,20 +87,6 @@ pub enum StoreError {
         tail: String,
     },
 
-    /// The builder failed while the store's file system was full.
-    #[error("builder for {path} failed ({status}): {cause}; last lines of {}:\n{tail}", log.display())]
-    #[diagnostic(
-        code(makes::store::no_space),
-        help("free space on that file system (or point MAKES_STORE_DIR elsewhere) and run again")
-    )]
-    BuilderOutOfSpace {
-        path: StorePath,
-        status: String,
-        cause: String,
-        log: PathBuf,
-        tail: String,
-    },
-
     /// A fixed-output derivation has a `sha256` that is not a SHA-256 in a known form.
     #[error("invalid sha256 {hash:?} for {path}")]
     #[diagnostic(
