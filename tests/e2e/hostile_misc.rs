@@ -231,6 +231,42 @@ fn a_registry_that_drips_bytes_fails_at_the_request_deadline() {
 }
 
 #[test]
+fn a_fetch_url_server_that_drips_bytes_fails_at_the_minimum_rate() {
+    let server = FakeRegistry::start(Behaviour::DripBlobs);
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("fetch-project");
+    write_project(
+        &project,
+        &format!(
+            r#"{{ fetchUrl, ... }}:
+{{
+  jobs."/fetched" = fetchUrl {{
+    url = "http://{}/v2/app/blobs/slow";
+    sha256 = "0000000000000000000000000000000000000000000000000000";
+  }};
+}}
+"#,
+            server.host
+        ),
+    );
+    let out = output_within(
+        sandbox
+            .makes()
+            .env("MAKES_HTTP_MIN_RATE", "1000/2")
+            .arg("--project")
+            .arg(&project)
+            .arg("/fetched"),
+        Duration::from_secs(120),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("minimum of 1000 bytes/s") && stderr.contains(&server.host),
+        "names the URL and the limit: {stderr}"
+    );
+}
+
+#[test]
 fn escape_sequences_in_a_registry_error_never_reach_the_terminal() {
     let registry = FakeRegistry::start(Behaviour::EscapeSequences);
     let sandbox = Sandbox::new();

@@ -12,6 +12,9 @@
 //!   system's roots and extra CA files, plain HTTP or unverified TLS only for registries marked
 //!   insecure ([`ClientOptions`]); bounded retries with backoff on connection errors, 5xx and
 //!   429.
+//! - Every transfer held to a deadline per request and a minimum rate ([`TransferLimits`],
+//!   [`LimitedRead`], also used by the binary-cache substituter and `fetchUrl`); every text a
+//!   server sends made [`printable`] before it goes into an error.
 //!
 //! The crate returns files and bytes and knows nothing of the store or the evaluator
 //! (STYLE.md "Crates and boundaries"). It prints nothing and never writes a credential
