@@ -410,6 +410,22 @@ fn kill_when(mut child: Child, ready: impl Fn() -> bool) {
     child.wait().expect("reaped");
 }
 
+/// Waits until no process holds the store's session lock: the sandbox's first process is a
+/// fork of the killed makes and shares its lock until the kernel has delivered its
+/// parent-death signal, which takes a moment on a loaded machine.
+fn wait_until_the_session_is_gone(store: &Path) {
+    let lock = std::fs::File::open(store.join("gc.lock")).expect("the session lock file");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !fs4::fs_std::FileExt::try_lock_exclusive(&lock).unwrap_or(false) {
+        assert!(
+            Instant::now() < deadline,
+            "the killed session's processes never went away"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Dropping the file releases the lock at once.
+}
+
 #[test]
 fn killed_mid_build_the_next_session_sweeps_the_leftovers() {
     let sandbox = Sandbox::new();
@@ -451,6 +467,7 @@ fn killed_mid_build_the_next_session_sweeps_the_leftovers() {
         !stale_files(&store).is_empty(),
         "the kill left something to sweep"
     );
+    wait_until_the_session_is_gone(&store);
     let out = output_within(
         sandbox.makes().arg("--project").arg(&project).arg("--list"),
         Duration::from_secs(60),
@@ -498,6 +515,7 @@ fn killed_mid_pull_makes_gc_sweeps_the_partial_blobs() {
         "the kill left a partial pull: {:?}",
         stale_files(&store)
     );
+    wait_until_the_session_is_gone(&store);
     let out = output_within(sandbox.makes().arg("gc"), Duration::from_secs(60));
     assert!(
         out.status.success(),
