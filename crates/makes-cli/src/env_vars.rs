@@ -12,3 +12,7 @@ pub const NIX_PATH: &str = "NIX_PATH";
 pub const MAKES_INSECURE_REGISTRIES: &str = "MAKES_INSECURE_REGISTRIES";
 /// How many commits deep a fetched revision is (makes' feature flag; 0: the whole history).
 pub const MAKES_GIT_DEPTH: &str = "MAKES_GIT_DEPTH";
+/// The deadline of one HTTP request (registries, binary caches, fetchUrl), in seconds.
+pub const MAKES_HTTP_TIMEOUT: &str = "MAKES_HTTP_TIMEOUT";
+/// The minimum rate of an HTTP transfer: `BYTES_PER_SECOND[/WINDOW_SECONDS]`.
+pub const MAKES_HTTP_MIN_RATE: &str = "MAKES_HTTP_MIN_RATE";

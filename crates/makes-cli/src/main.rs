@@ -20,6 +20,7 @@ mod session;
 mod settings;
 mod substitution;
 mod tracked_files;
+mod transfer_limits;
 
 /// The evaluator allocates many small, short-lived values (thunks, frames, strings):
 /// mimalloc serves them markedly faster than the system allocator (see bench/eval).

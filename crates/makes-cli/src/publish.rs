@@ -18,7 +18,10 @@ pub struct PushTarget<'a> {
 pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failure> {
     let reference =
         Reference::parse(target.reference).map_err(|e| Failure::report(miette::Report::new(e)))?;
-    let mut options = ClientOptions::default();
+    let mut options = ClientOptions {
+        limits: crate::transfer_limits::transfer_limits().map_err(Failure::message)?,
+        ..ClientOptions::default()
+    };
     if target.insecure
         || insecure_registries()
             .iter()
@@ -39,6 +42,17 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
         }
     }
     if let Some((user_var, token_var)) = target.credential_vars {
+        if ![user_var, token_var]
+            .iter()
+            .all(|v| makes_spec::is_variable_name(v))
+        {
+            // One may be the secret itself, given where its variable's name belongs.
+            return Err(Failure::message(
+                "the registry credentials must be given as the NAMES of environment variables \
+                 (letters, digits and '_', not starting with a digit); a value that is not one \
+                 was given and is not shown, as it may be a secret",
+            ));
+        }
         let read = |var: &str| {
             std::env::var(var)
                 .ok()

@@ -13,7 +13,10 @@ impl ImagePuller for RegistryPuller {
     fn pull_image(&self, spec: &PullSpec, out_dir: &Path) -> Result<(), String> {
         let reference = Reference::parse(&spec.image_name).map_err(|e| e.to_string())?;
         let digest = Digest::parse(&spec.image_digest).map_err(|e| e.to_string())?;
-        let mut options = ClientOptions::default();
+        let mut options = ClientOptions {
+            limits: crate::transfer_limits::transfer_limits()?,
+            ..ClientOptions::default()
+        };
         if !spec.tls_verify
             || crate::publish::insecure_registries()
                 .iter()

@@ -123,7 +123,8 @@ struct HttpFetcher;
 
 impl makes_store::UrlFetcher for HttpFetcher {
     fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), String> {
-        makes_substituter::fetch_url(url, out_file).map(|_| ())
+        let limits = crate::transfer_limits::transfer_limits()?;
+        makes_substituter::fetch_url(url, out_file, limits).map(|_| ())
     }
 
     fn fetch_archive(
@@ -132,7 +133,8 @@ impl makes_store::UrlFetcher for HttpFetcher {
         out_dir: &std::path::Path,
         strip_root: bool,
     ) -> Result<(), String> {
-        makes_substituter::fetch_archive(url, out_dir, strip_root)
+        let limits = crate::transfer_limits::transfer_limits()?;
+        makes_substituter::fetch_archive(url, out_dir, strip_root, limits)
     }
 }
 

@@ -64,6 +64,7 @@ pub fn substitute_locked(
     let options = SubstituterOptions {
         caches: session.settings.substituters.clone(),
         trusted_keys,
+        limits: crate::transfer_limits::transfer_limits().map_err(Failure::message)?,
         ..SubstituterOptions::default()
     };
     let bar = std::io::stderr().is_terminal().then(|| {

@@ -46,6 +46,19 @@ pub struct DiskIo;
 
 impl EvalIo for DiskIo {
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        // Opening a FIFO blocks until a writer comes, and a device may never end: only
+        // regular files are read (the check follows symlinks, as reading does).
+        let kind = std::fs::metadata(path)?.file_type();
+        if !kind.is_file() && !kind.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is {}, not a regular file",
+                    path.display(),
+                    special_kind(&kind)
+                ),
+            ));
+        }
         std::fs::read(path)
     }
 
@@ -76,6 +89,22 @@ impl EvalIo for DiskIo {
                 path.display()
             ),
         ))
+    }
+}
+
+/// "a FIFO", "a socket", ...: what a path that is neither a file nor a directory is.
+fn special_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "not a file"
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::auth::Credentials;
 use crate::error::RegistryError;
 use crate::tls;
+use crate::transfer::TransferLimits;
 
 /// How the client talks to registries.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// The longest wait for any one read or write on a connection.
     pub io_timeout: Duration,
+    /// The deadline of each request and the minimum rate of each transfer.
+    pub limits: TransferLimits,
 }
 
 impl Default for ClientOptions {
@@ -40,6 +43,7 @@ impl Default for ClientOptions {
             initial_backoff: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(30),
             io_timeout: Duration::from_secs(120),
+            limits: TransferLimits::default(),
         }
     }
 }

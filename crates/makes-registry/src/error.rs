@@ -89,6 +89,20 @@ pub enum RegistryError {
         detail: String,
     },
 
+    /// A transfer that crossed a limit: the deadline of its request, or the minimum rate.
+    #[error("{registry}: {what} {} stopped: {detail}", at(.repository, .reference))]
+    #[diagnostic(
+        code(makes::registry::transfer_stalled),
+        help("the registry sends too slowly or not at all; try again later, or raise the limits")
+    )]
+    TransferStalled {
+        registry: String,
+        repository: String,
+        reference: String,
+        what: String,
+        detail: String,
+    },
+
     /// Content whose sha256 is not the digest it was asked for or announced under.
     #[error("{what} {expected} of {repository}: content hashes to {found}, expected {expected}")]
     #[diagnostic(

@@ -12,6 +12,9 @@
 //!   system's roots and extra CA files, plain HTTP or unverified TLS only for registries marked
 //!   insecure ([`ClientOptions`]); bounded retries with backoff on connection errors, 5xx and
 //!   429.
+//! - Every transfer held to a deadline per request and a minimum rate ([`TransferLimits`],
+//!   [`LimitedRead`], also used by the binary-cache substituter and `fetchUrl`); every text a
+//!   server sends made [`printable`] before it goes into an error.
 //!
 //! The crate returns files and bytes and knows nothing of the store or the evaluator
 //! (STYLE.md "Crates and boundaries"). It prints nothing and never writes a credential
@@ -24,12 +27,14 @@ mod error;
 mod layout;
 mod manifest;
 mod platform;
+mod printable;
 mod pull;
 mod push;
 mod reference;
 mod session;
 mod source;
 mod tls;
+mod transfer;
 
 pub use auth::Credentials;
 pub use client::{ClientOptions, RegistryClient};
@@ -37,8 +42,10 @@ pub use digest::Digest;
 pub use error::RegistryError;
 pub use manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 pub use platform::Platform;
+pub use printable::{printable, MAX_SERVER_TEXT};
 pub use pull::{PulledImage, PulledLayer};
 pub use push::PushSummary;
 pub use reference::{Reference, DOCKER_HUB, DOCKER_HUB_API_HOST};
 pub use source::ImageSource;
 pub use tls::verified_config;
+pub use transfer::{limit_exceeded, LimitExceeded, LimitedRead, TransferLimits};

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::platform::Platform;
+use crate::printable::{printable, MAX_SERVER_TEXT};
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -125,7 +126,7 @@ pub(crate) fn parse_manifest(
         }
         other => Err(RegistryError::UnsupportedMediaType {
             reference: reference.to_string(),
-            media_type: other.to_string(),
+            media_type: printable(other, MAX_SERVER_TEXT),
         }),
     }
 }
@@ -151,7 +152,7 @@ pub(crate) fn select_platform<'a>(
                 available: if available.is_empty() {
                     "no platforms".into()
                 } else {
-                    available.join(", ")
+                    printable(&available.join(", "), MAX_SERVER_TEXT)
                 },
             }
         })

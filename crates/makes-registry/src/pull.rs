@@ -235,11 +235,11 @@ fn fetch_manifest(
         let content_type = response.header("content-type").map(str::to_string);
         let announced = response.header("docker-content-digest").map(str::to_string);
         let mut bytes = Vec::new();
-        response
-            .into_reader()
+        session
+            .body(response)
             .take(MAX_MANIFEST_BYTES + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| session.broken_transfer("GET manifest", &e))?;
+            .map_err(|e| session.broken_transfer("GET manifest", "manifest", reference, &e))?;
         if bytes.len() as u64 > MAX_MANIFEST_BYTES {
             return Err(Failure::fatal(RegistryError::InvalidManifest {
                 reference: reference.to_string(),
@@ -288,7 +288,9 @@ fn fetch_blob(
                 session.status_error(response, &operation, id.what, &reference),
             ));
         }
-        let mut reader = response.into_reader();
-        layout.write_blob(&mut reader, id, &|e| session.broken_transfer(&operation, e))
+        let mut reader = session.body(response);
+        layout.write_blob(&mut reader, id, &|e| {
+            session.broken_transfer(&operation, id.what, &reference, e)
+        })
     })
 }

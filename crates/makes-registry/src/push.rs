@@ -15,6 +15,7 @@ use crate::manifest::{parse_manifest, Parsed, MAX_MANIFEST_BYTES};
 use crate::reference::Reference;
 use crate::session::{Body, Failure, Session, Target};
 use crate::source::{ImageSource, OpenSource};
+use crate::transfer::LimitedRead;
 
 /// What a push did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,11 +272,12 @@ fn upload_blob(
             }));
         }
         let mut hashing = HashingReader::new(reader);
+        let mut limited = LimitedRead::new(&mut hashing, session.limits());
         let response = session.send(
             "PUT",
             Target::Url(&location),
             &[("Content-Type", "application/octet-stream")],
-            Body::Stream(&mut hashing, size),
+            Body::Stream(&mut limited, size),
             &reference,
         );
         let (found, read) = hashing.finish();

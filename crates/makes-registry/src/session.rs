@@ -6,15 +6,17 @@
 //! (which may be several requests, as an upload is) on [`Failure::Retry`]: connection errors,
 //! broken transfers, 5xx and 429.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use url::Url;
 
 use crate::auth::{parse_www_authenticate, token_from_response};
 use crate::client::RegistryClient;
 use crate::error::RegistryError;
+use crate::printable::{printable, MAX_SERVER_TEXT};
+use crate::transfer::{limit_exceeded, LimitExceeded, LimitedRead, TransferLimits};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_ERROR_BODY: u64 = 64 << 10;
@@ -71,7 +73,12 @@ pub(crate) struct Session<'c> {
     actions: &'static str,
     insecure: bool,
     authorization: RefCell<Option<String>>,
+    /// When the latest request was sent: its deadline counts from there.
+    last_sent: Cell<Instant>,
 }
+
+/// A response body held to the client's [`TransferLimits`].
+pub(crate) type LimitedBody = LimitedRead<Box<dyn Read + Send + Sync + 'static>>;
 
 impl<'c> Session<'c> {
     pub(crate) fn new(
@@ -89,7 +96,18 @@ impl<'c> Session<'c> {
             actions,
             insecure: client.is_insecure(registry),
             authorization: RefCell::new(None),
+            last_sent: Cell::new(Instant::now()),
         }
+    }
+
+    pub(crate) fn limits(&self) -> TransferLimits {
+        self.client.options.limits
+    }
+
+    /// The body of the latest response, held to the deadline of its request and to the
+    /// minimum rate.
+    pub(crate) fn body(&self, response: ureq::Response) -> LimitedBody {
+        LimitedRead::started_at(response.into_reader(), self.limits(), self.last_sent.get())
     }
 
     fn agent(&self) -> &ureq::Agent {
@@ -193,6 +211,7 @@ impl<'c> Session<'c> {
                     request = request.set("Authorization", a);
                 }
             }
+            self.last_sent.set(Instant::now());
             let result = match &mut body {
                 Body::Empty => request.call(),
                 Body::Bytes(b) => request.send_bytes(b),
@@ -240,6 +259,10 @@ impl<'c> Session<'c> {
 
     fn transport_failure(&self, operation: &str, t: &ureq::Transport) -> Failure {
         let detail = transport_detail(t);
+        if limit_in_chain(t).is_some() {
+            // An upload that crossed a limit: trying again would only cross it again.
+            return Failure::fatal(self.unreachable(operation, detail));
+        }
         if is_tls_error(t) {
             return Failure::fatal(RegistryError::TlsHandshake {
                 registry: self.registry.clone(),
@@ -277,11 +300,15 @@ impl<'c> Session<'c> {
                 .param("realm")
                 .ok_or_else(|| unauthorized("the Bearer challenge has no realm".into()))?;
             let mut url = Url::parse(realm).map_err(|e| {
-                unauthorized(format!("the token realm {realm:?} is not a URL: {e}"))
+                unauthorized(format!(
+                    "the token realm {:?} is not a URL: {e}",
+                    printable(realm, MAX_SERVER_TEXT)
+                ))
             })?;
             if url.scheme() != "https" && !self.insecure && credentials.is_some() {
                 return Err(unauthorized(format!(
-                    "refusing to send credentials to the plain-HTTP token realm {realm}"
+                    "refusing to send credentials to the plain-HTTP token realm {}",
+                    printable(realm, MAX_SERVER_TEXT)
                 )));
             }
             let scope = format!("repository:{}:{}", self.repository, self.actions);
@@ -306,11 +333,11 @@ impl<'c> Session<'c> {
                     return Err(unauthorized(match credentials {
                         Some(_) => format!(
                             "the token service {} refused the credentials",
-                            url.host_str().unwrap_or(realm)
+                            url.host_str().unwrap_or("?")
                         ),
                         None => format!(
                             "the token service {} refused anonymous access; give credentials for {}",
-                            url.host_str().unwrap_or(realm),
+                            url.host_str().unwrap_or("?"),
                             self.registry
                         ),
                     }))
@@ -326,8 +353,7 @@ impl<'c> Session<'c> {
                 Err(ureq::Error::Transport(t)) => return Err(self.transport_failure(&token_op, &t)),
             };
             let mut body = Vec::new();
-            response
-                .into_reader()
+            LimitedRead::new(response.into_reader(), self.limits())
                 .take(MAX_TOKEN_BODY)
                 .read_to_end(&mut body)
                 .map_err(|e| Failure::retry(self.unreachable(&token_op, e.to_string())))?;
@@ -362,7 +388,7 @@ impl<'c> Session<'c> {
         reference: &str,
     ) -> RegistryError {
         let status = response.status();
-        let detail = error_detail(response);
+        let detail = error_detail(response, self.limits());
         let (registry, repository, reference) = (
             self.registry.clone(),
             self.repository.clone(),
@@ -408,15 +434,38 @@ impl<'c> Session<'c> {
         }
     }
 
-    /// A transfer that broke while reading a response body.
-    pub(crate) fn broken_transfer(&self, operation: &str, e: &std::io::Error) -> Failure {
-        Failure::retry(self.unreachable(operation, format!("transfer interrupted: {e}")))
+    /// A transfer that broke while reading the body of `what` (`manifest`, `layer`, ...) at
+    /// `reference`: retried, unless it crossed a [`TransferLimits`] limit (a registry that
+    /// drips would only drip again).
+    pub(crate) fn broken_transfer(
+        &self,
+        operation: &str,
+        what: &str,
+        reference: &str,
+        e: &std::io::Error,
+    ) -> Failure {
+        match limit_exceeded(e) {
+            Some(limit) => Failure::fatal(RegistryError::TransferStalled {
+                registry: self.registry.clone(),
+                repository: self.repository.clone(),
+                reference: reference.to_string(),
+                what: what.to_string(),
+                detail: limit.to_string(),
+            }),
+            None => {
+                Failure::retry(self.unreachable(operation, format!("transfer interrupted: {e}")))
+            }
+        }
     }
 }
 
 /// The registry's own explanation: the `errors` of its JSON answer (distribution spec), or
-/// the status line. Other bodies are not quoted.
-fn error_detail(response: ureq::Response) -> String {
+/// the status line. Other bodies are not quoted; what is quoted is made printable.
+fn error_detail(response: ureq::Response, limits: TransferLimits) -> String {
+    printable(&raw_error_detail(response, limits), MAX_SERVER_TEXT)
+}
+
+fn raw_error_detail(response: ureq::Response, limits: TransferLimits) -> String {
     #[derive(serde::Deserialize)]
     struct Errors {
         errors: Vec<ErrorEntry>,
@@ -430,8 +479,7 @@ fn error_detail(response: ureq::Response) -> String {
     }
     let status = format!("HTTP {} {}", response.status(), response.status_text());
     let mut body = Vec::new();
-    if response
-        .into_reader()
+    if LimitedRead::new(response.into_reader(), limits)
         .take(MAX_ERROR_BODY)
         .read_to_end(&mut body)
         .is_err()
@@ -453,7 +501,12 @@ fn error_detail(response: ureq::Response) -> String {
     }
 }
 
+/// A transport error's chain of causes, made printable (a bad status line is quoted in it).
 fn transport_detail(t: &ureq::Transport) -> String {
+    printable(&raw_transport_detail(t), MAX_SERVER_TEXT)
+}
+
+fn raw_transport_detail(t: &ureq::Transport) -> String {
     let mut s = t.to_string();
     let mut source = std::error::Error::source(t);
     while let Some(e) = source {
@@ -465,6 +518,21 @@ fn transport_detail(t: &ureq::Transport) -> String {
         source = e.source();
     }
     s
+}
+
+/// The transfer limit a transport error comes from, if any (an upload's source reports it).
+fn limit_in_chain(t: &ureq::Transport) -> Option<&LimitExceeded> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    while let Some(e) = source {
+        if let Some(limit) = e.downcast_ref::<LimitExceeded>() {
+            return Some(limit);
+        }
+        if let Some(limit) = e.downcast_ref::<std::io::Error>().and_then(limit_exceeded) {
+            return Some(limit);
+        }
+        source = e.source();
+    }
+    None
 }
 
 fn is_tls_error(t: &ureq::Transport) -> bool {

@@ -55,15 +55,45 @@ pub fn reduce_deploy_spec(
             let c = Fields::new(ev, &v, "credentials", f.span_of("credentials"))?;
             c.reject_unknown("credentials", &["token", "user"])?;
             let var = |name: &str| -> Result<String, SpecError> {
-                c.string(name)?.ok_or_else(|| SpecError::MissingAttribute {
+                let var = c.string(name)?.ok_or_else(|| SpecError::MissingAttribute {
                     function: "credentials",
                     attr: name.into(),
                     span: f.span_of("credentials"),
-                })
+                })?;
+                if !is_variable_name(&var) {
+                    // The value may be the secret itself, pasted by mistake: never quote it,
+                    // not even through the source line a located report would show. The
+                    // message names the place instead.
+                    let at = c
+                        .span_of(name)
+                        .and_then(|s| ev.sources.get(s.file).map(|f| (f, s)))
+                        .map(|(f, s)| {
+                            let (line, col) = f.line_col(s.start);
+                            format!(" (at {}:{line}:{col})", f.name)
+                        })
+                        .unwrap_or_default();
+                    return Err(SpecError::Invalid {
+                        attr: format!("credentials.{name}"),
+                        message: format!(
+                            "must be the NAME of an environment variable (letters, digits and \
+                             '_', not starting with a digit); the value given is not one and is \
+                             not shown, as it may be a secret{at}"
+                        ),
+                        span: None,
+                    });
+                }
+                Ok(var)
             };
             Some((var("user")?, var("token")?))
         }
     };
+    // Checked after the credentials: a located report quotes the lines around the
+    // attribute, and a pasted secret must be refused before any such report.
+    crate::oci_names::validate_reference(&image).map_err(|message| SpecError::Invalid {
+        attr: "image".into(),
+        message,
+        span: f.span_of("image"),
+    })?;
     if f.bool("sign")?.unwrap_or(false) {
         return Err(SpecError::NotSupported {
             what: "deployContainer's 'sign'".into(),
@@ -99,4 +129,28 @@ pub fn reduce_deploy_spec(
         credential_vars,
         attempts,
     })
+}
+
+/// A POSIX shell variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_variable_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variable_names() {
+        for ok in ["GITHUB_TOKEN", "_x", "a1"] {
+            assert!(is_variable_name(ok), "{ok}");
+        }
+        for bad in ["", "1A", "ghp_abc-def", "A B", "$TOKEN", "tok=en"] {
+            assert!(!is_variable_name(bad), "{bad}");
+        }
+    }
 }

@@ -10,6 +10,8 @@ mod derivation;
 mod error;
 mod fetch;
 mod image;
+mod oci_config;
+mod oci_names;
 mod project;
 mod pull;
 mod reduce;
@@ -19,11 +21,12 @@ mod reduce_script;
 mod reduce_template;
 mod show;
 
-pub use deploy::{reduce_deploy_spec, DeploySpec};
+pub use deploy::{is_variable_name, reduce_deploy_spec, DeploySpec};
 pub use derivation::{DerivationSpec, SearchPaths};
 pub use error::SpecError;
 pub use fetch::{reduce_fetch_archive_spec, reduce_fetch_spec, FetchSpec};
 pub use image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
+pub use oci_names::{validate_image_name, validate_reference, validate_tag};
 pub use project::{
     find_project_dir, load_project, pinned_release, Job, JobKind, Project, Release, ReleaseRules,
 };

@@ -116,7 +116,14 @@ impl<'a> Fields<'a> {
                 CoercionMode::INTERPOLATION,
                 span.unwrap_or_else(placeholder_span),
             )
-            .map_err(|_| self.wrong_type(name, "a list of packages", v))?;
+            .map_err(|e| match e.code() {
+                "makes::eval::not_coercible" | "makes::eval::type_error" => {
+                    self.wrong_type(name, "a list of packages", v)
+                }
+                // Copying a path into the store can fail for its own reasons (a full disk, a
+                // FIFO, a permission): those are reported as they are, not as a type error.
+                _ => SpecError::Eval(e.note(span, format!("while evaluating '{name}'"))),
+            })?;
         let path = s.as_str();
         if !path.starts_with("/nix/store/") || path["/nix/store/".len()..].contains('/') {
             return Err(SpecError::Invalid {

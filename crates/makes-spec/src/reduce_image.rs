@@ -4,6 +4,8 @@
 
 use crate::error::SpecError;
 use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
+use crate::oci_config::reduce_config;
+use crate::oci_names::{validate_image_name, validate_tag};
 use crate::reduce::Fields;
 use makes_eval::{Context, Evaluator, Value};
 use makes_syntax::Span;
@@ -80,23 +82,6 @@ const NOT_YET: &[&str] = &[
 /// `buildImage` attributes that size nixpkgs' build VM: makes runs `runAsRoot` in namespaces,
 /// so they are accepted and reported as having no effect.
 const NO_EFFECT: &[&str] = &["diskSize", "buildVMMemorySize"];
-
-/// Keys of the OCI image config object.
-const CONFIG_KEYS: &[&str] = &[
-    "ArgsEscaped",
-    "Cmd",
-    "Entrypoint",
-    "Env",
-    "ExposedPorts",
-    "Healthcheck",
-    "Labels",
-    "OnBuild",
-    "Shell",
-    "StopSignal",
-    "User",
-    "Volumes",
-    "WorkingDir",
-];
 
 /// Collects the error of one attribute and goes on with `fallback`, so that every mistake of
 /// a spec is reported at once.
@@ -282,12 +267,14 @@ pub fn reduce_image_spec(
 
     let name = f.string("name").and_then(|n| match n {
         None => Ok("container-image".to_owned()),
-        Some(n) if n.is_empty() => Err(SpecError::Invalid {
-            attr: "name".into(),
-            message: "must not be empty".into(),
-            span: f.span_of("name"),
-        }),
-        Some(n) => Ok(n),
+        Some(n) => match validate_image_name(&n) {
+            Ok(()) => Ok(n),
+            Err(message) => Err(SpecError::Invalid {
+                attr: "name".into(),
+                message,
+                span: f.span_of("name"),
+            }),
+        },
     });
     let name = checked(&mut errors, name, String::new());
     let tag = f.string("tag").and_then(|t| {
@@ -372,74 +359,6 @@ fn reduce_from_image(f: &Fields) -> Result<Option<String>, SpecError> {
     }
 }
 
-/// The `config` set as OCI JSON, checking the shape of the keys the runtime reads.
-fn reduce_config(
-    image: &Fields,
-    value: &Value,
-    context: &mut Context,
-) -> Result<BTreeMap<String, serde_json::Value>, SpecError> {
-    let f = Fields::new(image.ev, value, "config", image.span_of("config"))?;
-    f.reject_unknown("config", CONFIG_KEYS)?;
-    let mut out = BTreeMap::new();
-    for name in f.attrs.names() {
-        let v = f.get(name)?.unwrap_or(Value::Null);
-        let json = makes_eval::to_json(f.ev, &v, context)?;
-        let bad = |expected: &'static str| SpecError::WrongType {
-            attr: format!("config.{name}"),
-            expected,
-            found: v.describe().to_owned(),
-            span: f.span_of(name),
-        };
-        match &**name {
-            "Cmd" | "Entrypoint" | "Shell" | "OnBuild"
-                if !json
-                    .as_array()
-                    .is_some_and(|a| a.iter().all(|x| x.is_string())) =>
-            {
-                return Err(bad("a list of strings"));
-            }
-            "Env" => {
-                let items = json
-                    .as_array()
-                    .filter(|a| a.iter().all(|x| x.is_string()))
-                    .ok_or_else(|| bad("a list of strings"))?;
-                for item in items {
-                    let s = item.as_str().unwrap_or_default();
-                    if !s.contains('=') || s.starts_with('=') {
-                        return Err(SpecError::Invalid {
-                            attr: "config.Env".into(),
-                            message: format!("'{s}' is not of the form NAME=value"),
-                            span: f.span_of(name),
-                        });
-                    }
-                }
-            }
-            "ExposedPorts" | "Volumes" => {
-                let map = json.as_object().ok_or_else(|| bad("a set of empty sets"))?;
-                if !map
-                    .values()
-                    .all(|x| x.as_object().is_some_and(|o| o.is_empty()))
-                {
-                    return Err(bad("a set of empty sets"));
-                }
-            }
-            "Labels"
-                if !json
-                    .as_object()
-                    .is_some_and(|m| m.values().all(|x| x.is_string())) =>
-            {
-                return Err(bad("a set of strings"));
-            }
-            "User" | "WorkingDir" | "StopSignal" if !json.is_string() => {
-                return Err(bad("a string"));
-            }
-            _ => {}
-        }
-        out.insert(name.to_string(), json);
-    }
-    Ok(out)
-}
-
 /// Accepts `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, the ISO-8601 form OCI configs use.
 pub fn validate_date(s: &str) -> Result<(), String> {
     let bad =
@@ -492,22 +411,6 @@ pub fn validate_date(s: &str) -> Result<(), String> {
     }
 }
 
-/// A tag as OCI references allow: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-fn validate_tag(tag: &str) -> Result<(), String> {
-    let ok = !tag.is_empty()
-        && tag.len() <= 128
-        && tag.chars().enumerate().all(|(i, c)| {
-            c.is_ascii_alphanumeric() || c == '_' || (i > 0 && (c == '.' || c == '-'))
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "'{tag}' is not a valid image tag (letters, digits, '_', '.', '-'; at most 128)"
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,13 +422,5 @@ mod tests {
         assert!(validate_date("2026-01-19T10:30:00.123Z").is_ok());
         assert!(validate_date("2026-13-19T10:30:00Z").is_err());
         assert!(validate_date("yesterday").is_err());
-    }
-
-    #[test]
-    fn tags() {
-        assert!(validate_tag("1.0.0").is_ok());
-        assert!(validate_tag("latest").is_ok());
-        assert!(validate_tag(".x").is_err());
-        assert!(validate_tag("a/b").is_err());
     }
 }

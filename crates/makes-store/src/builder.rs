@@ -202,7 +202,11 @@ fn run_in(
     let status = child.wait().map_err(io_err(&log_path))?;
     let failed = |status: String| StoreError::BuilderFailed {
         path: out.clone(),
-        status,
+        // The builder's own ENOSPC message could not reach the log on that same disk.
+        status: match crate::disk_space::full_file_system(store.root()) {
+            Some(cause) => format!("{status}, while {cause}"),
+            None => status,
+        },
         tail: log_tail(&log_path),
         log: log_path.clone(),
     };

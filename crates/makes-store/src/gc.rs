@@ -2,7 +2,8 @@
 //!
 //! Every `makes` session holds the store's session lock shared for as long as it runs; the
 //! collector takes it exclusively, so it never removes a path a running build or evaluation
-//! has just added and not yet linked.
+//! has just added and not yet linked. Holding it, it also sweeps the scratch files of dead
+//! sessions (`crate::sweep`).
 
 use crate::error::{io_err, Result};
 use crate::fsutil::remove_tree;
@@ -10,7 +11,7 @@ use crate::local::LocalStore;
 use crate::path::StorePath;
 use fs4::fs_std::FileExt;
 use std::collections::BTreeSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 
 /// What a collection removed (or, for a dry run, would remove).
 #[derive(Debug, Default)]
@@ -19,27 +20,11 @@ pub struct GcReport {
     pub removed: Vec<String>,
     /// Bytes of NAR serialisation freed (for valid paths).
     pub freed_nar_bytes: u64,
+    /// Scratch files of dead sessions swept (not in a dry run), relative to the store root.
+    pub swept: Vec<String>,
 }
 
 impl LocalStore {
-    fn session_lock_file(&self) -> Result<File> {
-        let path = self.root().join("gc.lock");
-        OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path))
-    }
-
-    /// Held (shared) by every session that adds to or builds in the store; released on drop.
-    pub fn session_lock(&self) -> Result<File> {
-        let file = self.session_lock_file()?;
-        let path = self.root().join("gc.lock");
-        FileExt::lock_shared(&file).map_err(io_err(&path))?;
-        Ok(file)
-    }
-
     /// Removes everything in the store that `roots` do not reach through references. With
     /// `dry_run`, only reports what would go.
     pub fn collect_garbage(&self, roots: &[StorePath], dry_run: bool) -> Result<GcReport> {
@@ -95,6 +80,9 @@ impl LocalStore {
         let cache = self.root().join("cache");
         if !dry_run && cache.exists() {
             remove_tree(&cache)?;
+        }
+        if !dry_run {
+            report.swept = self.sweep_while_exclusive()?.removed;
         }
         Ok(report)
     }

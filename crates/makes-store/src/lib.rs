@@ -8,6 +8,7 @@
 //! namespace ([`run_derivation`]).
 
 mod builder;
+mod disk_space;
 mod error;
 mod fsutil;
 mod gc;
@@ -26,6 +27,7 @@ mod recipes;
 mod refscan;
 mod sandbox;
 mod source_cache;
+mod sweep;
 
 pub use builder::run_derivation;
 pub use error::{Result, StoreError};

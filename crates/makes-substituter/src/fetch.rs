@@ -97,7 +97,7 @@ fn fetch_from(
         SubstituteError::UnsupportedCompression {
             path: path.clone(),
             cache: cache.to_owned(),
-            compression: info.compression.clone(),
+            compression: makes_registry::printable(&info.compression, 64),
         }
     })?;
 
@@ -228,8 +228,12 @@ fn verify_narinfo(
             return Err(SubstituteError::UntrustedKey {
                 path: path.clone(),
                 cache: cache.to_owned(),
-                keys,
-            })
+                // Key names come from the cache's narinfo: quoted only in printable form.
+                keys: keys
+                    .iter()
+                    .map(|k| makes_registry::printable(k, 64))
+                    .collect(),
+            });
         }
     }
     if info.nar_hash != locked.nar_hash {

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use crate::decompress::{with_decompressed, Compression};
 use crate::http::{Failure, Fetched, Http};
+use makes_registry::TransferLimits;
 
-/// Downloads `url` into the new file `out_file`; returns its size.
-pub fn fetch_url(url: &str, out_file: &Path) -> Result<u64, String> {
-    let http = Http::new(&[], 3, Duration::from_millis(500)).map_err(|e| e.to_string())?;
+/// Downloads `url` into the new file `out_file`, held to `limits`; returns its size.
+pub fn fetch_url(url: &str, out_file: &Path, limits: TransferLimits) -> Result<u64, String> {
+    let http = Http::new(&[], 3, Duration::from_millis(500), limits).map_err(|e| e.to_string())?;
     let mut body = match http.get(url, &|_, _, _| {}) {
         Ok(Fetched::Body(body)) => body,
         Ok(Fetched::Missing(status)) | Err(Failure::Status(status)) => {
@@ -19,22 +20,44 @@ pub fn fetch_url(url: &str, out_file: &Path) -> Result<u64, String> {
         }
         Err(Failure::Unreachable(reason)) => return Err(format!("unreachable: {reason}")),
     };
-    let mut file = std::fs::File::create(out_file).map_err(|e| e.to_string())?;
-    let size = std::io::copy(&mut body, &mut file).map_err(|e| format!("download cut: {e}"))?;
-    file.flush().map_err(|e| e.to_string())?;
-    Ok(size)
+    let mut file = std::fs::File::create(out_file).map_err(on(out_file))?;
+    let mut written = 0u64;
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        // Read and write errors apart: a cut download and a full disk are different stories.
+        let n = match std::io::Read::read(&mut body, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("download cut after {written} bytes: {e}")),
+        };
+        file.write_all(&buf[..n]).map_err(on(out_file))?;
+        written += n as u64;
+    }
+    file.flush().map_err(on(out_file))?;
+    Ok(written)
+}
+
+/// An I/O error with the path it happened on.
+fn on(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("{}: {e}", path.display())
 }
 
 /// Downloads the archive at `url` (a tarball: gzip, xz, bzip2, zstd or plain) and unpacks it
 /// into the new directory `out_dir`; with `strip_root`, the archive must hold one top-level
 /// directory, whose contents become `out_dir` (as nixpkgs' `fetchzip` does).
-pub fn fetch_archive(url: &str, out_dir: &Path, strip_root: bool) -> Result<(), String> {
+pub fn fetch_archive(
+    url: &str,
+    out_dir: &Path,
+    strip_root: bool,
+    limits: TransferLimits,
+) -> Result<(), String> {
     let parent = out_dir.parent().unwrap_or(Path::new("."));
-    let download = tempfile::NamedTempFile::new_in(parent).map_err(|e| e.to_string())?;
-    fetch_url(url, download.path())?;
-    let mut file = std::fs::File::open(download.path()).map_err(|e| e.to_string())?;
+    let download = tempfile::NamedTempFile::new_in(parent).map_err(on(parent))?;
+    fetch_url(url, download.path(), limits)?;
+    let mut file = std::fs::File::open(download.path()).map_err(on(download.path()))?;
     let mut magic = [0u8; 6];
-    let got = std::io::Read::read(&mut file, &mut magic).map_err(|e| e.to_string())?;
+    let got = std::io::Read::read(&mut file, &mut magic).map_err(on(download.path()))?;
     let compression = match &magic[..got] {
         [0x1f, 0x8b, ..] => Compression::Gzip,
         [0xfd, b'7', b'z', b'X', b'Z', 0] => Compression::Xz,
@@ -43,11 +66,11 @@ pub fn fetch_archive(url: &str, out_dir: &Path, strip_root: bool) -> Result<(), 
         [b'P', b'K', 3, 4, ..] => return Err("zip archives are not supported yet".into()),
         _ => Compression::None,
     };
-    let file = std::fs::File::open(download.path()).map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(download.path()).map_err(on(download.path()))?;
     let staging = tempfile::Builder::new()
         .prefix(".unpack-")
         .tempdir_in(parent)
-        .map_err(|e| e.to_string())?;
+        .map_err(on(parent))?;
     let unpacked = with_decompressed(compression, file, |reader| {
         let mut archive = tar::Archive::new(reader);
         archive.set_preserve_mtime(false);
@@ -56,9 +79,9 @@ pub fn fetch_archive(url: &str, out_dir: &Path, strip_root: bool) -> Result<(), 
     unpacked.map_err(|e| format!("cannot unpack the archive: {e}"))?;
     let root = if strip_root {
         let entries: Vec<_> = std::fs::read_dir(staging.path())
-            .map_err(|e| e.to_string())?
+            .map_err(on(staging.path()))?
             .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+            .map_err(on(staging.path()))?;
         match entries.as_slice() {
             [only] if only.file_type().is_ok_and(|t| t.is_dir()) => only.path(),
             _ => {
@@ -71,5 +94,5 @@ pub fn fetch_archive(url: &str, out_dir: &Path, strip_root: bool) -> Result<(), 
     } else {
         staging.path().to_path_buf()
     };
-    std::fs::rename(&root, out_dir).map_err(|e| e.to_string())
+    std::fs::rename(&root, out_dir).map_err(on(out_dir))
 }

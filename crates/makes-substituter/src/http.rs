@@ -1,10 +1,13 @@
 //! GET requests to binary caches: one `ureq` agent with the registry client's TLS
 //! configuration (system roots plus extra CA files), and retries with exponential backoff on
-//! connection errors, 5xx and 429, never on other statuses.
+//! connection errors, 5xx and 429, never on other statuses. Every body is held to the
+//! request's deadline and the minimum transfer rate ([`TransferLimits`]).
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use makes_registry::{LimitedRead, TransferLimits};
 
 use crate::error::SubstituteError;
 
@@ -17,6 +20,7 @@ pub(crate) struct Http {
     agent: ureq::Agent,
     retries: u32,
     initial_backoff: Duration,
+    limits: TransferLimits,
 }
 
 /// A successful answer, or the statuses that mean "this cache does not have it".
@@ -36,6 +40,7 @@ impl Http {
         ca_files: &[PathBuf],
         retries: u32,
         initial_backoff: Duration,
+        limits: TransferLimits,
     ) -> Result<Http, SubstituteError> {
         let tls = makes_registry::verified_config(ca_files).map_err(|e| SubstituteError::Tls {
             reason: e.to_string(),
@@ -52,6 +57,7 @@ impl Http {
             agent,
             retries,
             initial_backoff,
+            limits,
         })
     }
 
@@ -64,8 +70,12 @@ impl Http {
     ) -> Result<Fetched, Failure> {
         let mut attempt = 0;
         loop {
+            let sent = Instant::now();
             let failure = match self.agent.get(url).call() {
-                Ok(response) => return Ok(Fetched::Body(response.into_reader())),
+                Ok(response) => {
+                    let body = LimitedRead::started_at(response.into_reader(), self.limits, sent);
+                    return Ok(Fetched::Body(Box::new(body)));
+                }
                 Err(ureq::Error::Status(status @ (403 | 404 | 410), _)) => {
                     return Ok(Fetched::Missing(status))
                 }
@@ -101,8 +111,13 @@ impl Http {
     }
 }
 
-/// A transport error without its URL (the caller's message names it already).
+/// A transport error without its URL (the caller's message names it already), made
+/// printable: a bad status line from the server is quoted in it.
 fn describe(transport: &ureq::Transport) -> String {
+    makes_registry::printable(&raw_describe(transport), makes_registry::MAX_SERVER_TEXT)
+}
+
+fn raw_describe(transport: &ureq::Transport) -> String {
     let mut text = transport.kind().to_string();
     if let Some(message) = transport.message() {
         text.push_str(": ");

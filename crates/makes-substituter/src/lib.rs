@@ -23,6 +23,7 @@ mod narinfo;
 mod plan;
 mod signature;
 
+use makes_registry::TransferLimits;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -65,6 +66,8 @@ pub struct SubstituterOptions {
     pub initial_backoff: Duration,
     /// PEM files of extra CA certificates to trust besides the system's.
     pub ca_files: Vec<PathBuf>,
+    /// The deadline of each request and the minimum rate of each download.
+    pub limits: TransferLimits,
 }
 
 impl Default for SubstituterOptions {
@@ -76,6 +79,7 @@ impl Default for SubstituterOptions {
             retries: 3,
             initial_backoff: Duration::from_millis(500),
             ca_files: Vec::new(),
+            limits: TransferLimits::default(),
         }
     }
 }
@@ -147,7 +151,12 @@ pub fn substitute(
         return Ok(summary);
     }
     let plan = plan::plan(store, &todo)?;
-    let http = http::Http::new(&options.ca_files, options.retries, options.initial_backoff)?;
+    let http = http::Http::new(
+        &options.ca_files,
+        options.retries,
+        options.initial_backoff,
+        options.limits,
+    )?;
     let ctx = Context {
         store,
         caches: &caches,

@@ -32,6 +32,12 @@ pub fn gc(args: &GcArgs) -> Result<(), Failure> {
         report.freed_nar_bytes as f64 / (1024.0 * 1024.0),
         roots.len()
     );
+    if !report.swept.is_empty() {
+        eprintln!(
+            "makes: swept {} scratch files of interrupted sessions",
+            report.swept.len()
+        );
+    }
     Ok(())
 }
 

@@ -64,6 +64,7 @@ pub fn options(caches: Vec<String>) -> SubstituterOptions {
         retries: 2,
         initial_backoff: std::time::Duration::from_millis(10),
         ca_files: Vec::new(),
+        limits: Default::default(),
     }
 }
 

@@ -1,0 +1,190 @@
+//! Sweeping what sessions killed with SIGKILL leave behind: staging directories in `tmp/`,
+//! partial outputs and downloads in `store/` (entries without a record, temporary files),
+//! temporary records in `db/`, per-path lock files, and partial blobs and records in `cache/`.
+//!
+//! A sweep runs only while the caller holds the store's session lock exclusively, so no live
+//! session owns anything it removes: at the start of a session when no other session is
+//! running ([`LocalStore::session_lock`]), and in every garbage collection. Build logs stay:
+//! a failed build's message points at its log.
+
+use std::fs::{self, File};
+use std::path::Path;
+
+use fs4::fs_std::FileExt;
+
+use crate::error::{io_err, Result};
+use crate::fsutil::remove_tree;
+use crate::local::LocalStore;
+use crate::path::StorePath;
+
+/// What a sweep removed, by file name relative to the store root.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub removed: Vec<String>,
+}
+
+/// How deep under `cache/` temporary files are looked for (`cache/layers/blobs/.tmp-blob-*`).
+const CACHE_DEPTH: usize = 3;
+
+impl LocalStore {
+    fn session_lock_path(&self) -> std::path::PathBuf {
+        self.root().join("gc.lock")
+    }
+
+    pub(crate) fn session_lock_file(&self) -> Result<File> {
+        let path = self.session_lock_path();
+        fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))
+    }
+
+    /// Held (shared) by every session that adds to or builds in the store; released on drop.
+    /// When no other session holds it, the leftovers of dead sessions are swept first.
+    pub fn session_lock(&self) -> Result<File> {
+        let file = self.session_lock_file()?;
+        let path = self.session_lock_path();
+        if FileExt::try_lock_exclusive(&file).map_err(io_err(&path))? {
+            // Best effort: a leftover that cannot be removed (another user's, say) must not
+            // stop the session; the next sweep or `makes gc` tries again.
+            let _ = self.sweep_while_exclusive();
+        }
+        // Turns the exclusive lock, if taken, into a shared one.
+        FileExt::lock_shared(&file).map_err(io_err(&path))?;
+        Ok(file)
+    }
+
+    /// Removes the leftovers of dead sessions. The caller holds the session lock exclusively.
+    pub(crate) fn sweep_while_exclusive(&self) -> Result<SweepReport> {
+        let mut report = SweepReport::default();
+        let root = self.root().to_path_buf();
+        let remove = |path: &Path, report: &mut SweepReport| -> Result<()> {
+            remove_tree(path)?;
+            let shown = path.strip_prefix(&root).unwrap_or(path);
+            report.removed.push(shown.display().to_string());
+            Ok(())
+        };
+        for entry in entries(&self.tmp_dir())? {
+            remove(&entry, &mut report)?;
+        }
+        for entry in entries(&root.join("locks"))? {
+            remove(&entry, &mut report)?;
+        }
+        for entry in entries(&root.join("db"))? {
+            if name_of(&entry).starts_with('.') {
+                remove(&entry, &mut report)?;
+            }
+        }
+        for entry in entries(&self.store_dir())? {
+            let valid =
+                StorePath::from_base_name(&name_of(&entry)).is_ok_and(|p| self.is_valid(&p));
+            if !valid {
+                remove(&entry, &mut report)?;
+            }
+        }
+        let mut cache_temps = Vec::new();
+        temporary_files(&root.join("cache"), CACHE_DEPTH, &mut cache_temps)?;
+        for entry in cache_temps {
+            remove(&entry, &mut report)?;
+        }
+        report.removed.sort();
+        Ok(report)
+    }
+}
+
+fn name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The entries of `dir`, sorted; none when it does not exist.
+fn entries(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let read = match fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    let mut out = Vec::new();
+    for entry in read {
+        out.push(entry.map_err(io_err(dir))?.path());
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Files and directories named `.tmp*` under `dir`, down to `depth` levels.
+fn temporary_files(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    for entry in entries(dir)? {
+        if name_of(&entry).starts_with(".tmp") {
+            out.push(entry);
+        } else if depth > 1 && fs::symlink_metadata(&entry).is_ok_and(|m| m.file_type().is_dir()) {
+            temporary_files(&entry, depth - 1, out)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeps_leftovers_and_keeps_valid_paths_logs_and_cache_entries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalStore::open(dir.path().join("s")).expect("open");
+        let root = store.root().to_path_buf();
+        let src = dir.path().join("src");
+        fs::write(&src, "kept").expect("write");
+        let valid = store.add_source_path(&src, "kept").expect("add");
+
+        fs::create_dir_all(root.join("tmp/build-x/deep")).expect("mkdir");
+        fs::write(root.join("tmp/build-x/deep/f"), "partial").expect("write");
+        fs::write(root.join("locks/abc.lock"), "").expect("write");
+        fs::write(root.join("db/.tmpXYZ"), "{").expect("write");
+        let partial = root.join("store/0000000000000000000000000000000a-partial");
+        fs::create_dir_all(partial.join("blobs/sha256")).expect("mkdir");
+        fs::write(partial.join("blobs/sha256/.tmp-123"), "half a blob").expect("write");
+        fs::write(root.join("store/.makes-image-abc"), "half an archive").expect("write");
+        fs::create_dir_all(root.join("cache/layers/blobs")).expect("mkdir");
+        fs::write(root.join("cache/layers/blobs/.tmp-blob-1"), "half").expect("write");
+        fs::write(root.join("cache/layers/blobs/whole"), "whole").expect("write");
+        fs::write(root.join("logs/failed.log"), "why it failed").expect("write");
+
+        let lock = store.session_lock_file().expect("lock file");
+        FileExt::lock_exclusive(&lock).expect("exclusive");
+        let report = store.sweep_while_exclusive().expect("sweep");
+        let mut expected = vec![
+            "cache/layers/blobs/.tmp-blob-1".to_owned(),
+            "db/.tmpXYZ".to_owned(),
+            "locks/abc.lock".to_owned(),
+            // The lock file the valid path was installed under: nobody holds it now.
+            format!("locks/{}.lock", valid.hash),
+            "store/.makes-image-abc".to_owned(),
+            "store/0000000000000000000000000000000a-partial".to_owned(),
+            "tmp/build-x".to_owned(),
+        ];
+        expected.sort();
+        assert_eq!(report.removed, expected);
+        assert!(store.is_valid(&valid) && store.real_path(&valid).exists());
+        assert!(root.join("logs/failed.log").exists());
+        assert!(root.join("cache/layers/blobs/whole").exists());
+    }
+
+    #[test]
+    fn a_session_sweeps_only_when_it_is_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalStore::open(dir.path().join("s")).expect("open");
+        let leftover = store.root().join("tmp/add-leftover");
+        fs::create_dir_all(&leftover).expect("mkdir");
+
+        let first = store.session_lock().expect("first session");
+        assert!(!leftover.exists(), "the first session sweeps");
+        fs::create_dir_all(&leftover).expect("mkdir");
+        let second = store.session_lock().expect("second session");
+        assert!(leftover.exists(), "a live session's files are left alone");
+        drop((first, second));
+    }
+}
