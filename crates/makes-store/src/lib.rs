@@ -45,4 +45,7 @@ pub use path::{
     derivation_output_path, fixed_output_path, make_store_path, source_store_path, validate_name,
     PathInfo, StorePath, STORE_DIR,
 };
-pub use sandbox::{run_script_as_root, RootScript};
+pub use sandbox::{
+    run_script_as_build_user, run_script_as_root, RootScript, BUILD_USER_HOST_ID,
+    FAKE_ROOT_HOST_BASE,
+};
