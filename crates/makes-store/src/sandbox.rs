@@ -22,6 +22,7 @@
 //! writes the step's name to the child's stderr (the build log) and the spawn fails; builds
 //! never fall back to running unsandboxed.
 
+mod idmap;
 mod scripts;
 mod seccomp;
 mod skeleton;
@@ -106,6 +107,11 @@ pub(crate) enum Step {
         target: CString,
         path: CString,
     },
+    /// Attaches a detached mount (an [idmapped](idmap) tree).
+    Attach {
+        tree: OwnedFd,
+        dst: CString,
+    },
 }
 
 /// How the process that runs the build enters its final user namespace.
@@ -146,6 +152,9 @@ pub(crate) struct Sandbox {
     /// The working directory inside the sandbox.
     workdir: CString,
     steps: Vec<Step>,
+    /// A detached mount to attach as the new root (an [idmapped](idmap) image root) instead
+    /// of binding the new root onto itself.
+    root_tree: Option<OwnedFd>,
     flags: UnshareFlags,
     /// `Some((uid_map, gid_map))`: the outer user namespace mapping root to the caller, for
     /// the mounts (makes is not root).
@@ -272,12 +281,18 @@ impl Sandbox {
             proc_dir: cstring(&new_root.join("proc"))?,
             workdir: workdir.to_owned(),
             steps,
+            root_tree: None,
             flags,
             outer_maps,
             inner,
             drop_capabilities: identity == Identity::BuildUser,
             filter: seccomp::Filter::new(),
         })
+    }
+
+    /// Makes the detached mount `tree` the new root (its mount point must be the new root).
+    pub(crate) fn set_root_tree(&mut self, tree: OwnedFd) {
+        self.root_tree = Some(tree);
     }
 
     /// Adds a step run after the prepared ones.
@@ -329,8 +344,11 @@ impl Sandbox {
         )
         .map_err(|e| fail(b"making / private", e))?;
         // pivot_root needs the new root to be a mount point.
-        mount_bind_recursive(self.new_root.as_c_str(), self.new_root.as_c_str())
-            .map_err(|e| fail(b"binding the new root", e))?;
+        match &self.root_tree {
+            Some(tree) => attach(tree, &self.new_root)?,
+            None => mount_bind_recursive(self.new_root.as_c_str(), self.new_root.as_c_str())
+                .map_err(|e| fail(b"binding the new root", e))?,
+        }
         for step in &self.steps {
             run_step(step)?;
         }
@@ -548,8 +566,22 @@ fn run_step(step: &Step) -> io::Result<()> {
         Step::Symlink { target, path } => {
             symlink_at(target.as_c_str(), path.as_c_str()).map_err(|e| fail(b"symlink", e))?
         }
+        Step::Attach { tree, dst } => attach(tree, dst)?,
     }
     Ok(())
+}
+
+/// Attaches the detached mount `tree` at `dst`.
+fn attach(tree: &OwnedFd, dst: &CStr) -> io::Result<()> {
+    use rustix::mount::{move_mount, MoveMountFlags};
+    move_mount(
+        tree,
+        c"",
+        rustix::fs::CWD,
+        dst,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .map_err(|e| fail(b"attaching the idmapped root", e))
 }
 
 /// Makes the mount point of one path of the input closure at `inside` and the step that binds

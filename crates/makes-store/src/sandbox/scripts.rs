@@ -4,10 +4,13 @@
 //! `/sys`, the store read-only, no network, no capabilities outside the namespace,
 //! `no_new_privs` and the seccomp filter.
 //!
-//! When makes is root the script's ids are unprivileged host ids, so the tree it works on
-//! changes hands around the run: before it, makes' files become the script's (for a fake root,
-//! ids 0..65536 move up to [`FAKE_ROOT_HOST_BASE`](super::FAKE_ROOT_HOST_BASE)); after it, the
-//! same shift back, so the owners it set (`chown 1234`) are what the layer gets.
+//! When makes is root the script's ids are unprivileged host ids, so the tree it works on must
+//! show makes' files as the script's (for a fake root, ids 0..65536 as the ids from
+//! [`FAKE_ROOT_HOST_BASE`](super::FAKE_ROOT_HOST_BASE) up), and what the script sets must be on
+//! disk as it sees it (`chown 1234` is 1234 in the layer). An [idmapped mount](super::idmap)
+//! of the tree does both without touching the disk; where the file system cannot be idmapped,
+//! the owners are shifted with `chown` before the run and back after it (every file's ctime
+//! then changes, so a layer over a base image holds more than what the script changed).
 
 use std::ffi::CStr;
 use std::fs;
@@ -16,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use super::{
-    cstring, makes_is_root, skeleton, Identity, Sandbox, Step, StoreView, BUILD_USER_HOST_ID,
-    FAKE_ROOT_HOST_BASE, FAKE_ROOT_ID_COUNT,
+    cstring, idmap, makes_is_root, skeleton, Identity, Sandbox, Step, StoreView,
+    BUILD_USER_HOST_ID, FAKE_ROOT_HOST_BASE, FAKE_ROOT_ID_COUNT,
 };
 use crate::fsutil::{shift_owners, IdShift};
 
@@ -95,9 +98,19 @@ fn prepare_and_run(
     identity: Identity,
     created: &mut Vec<PathBuf>,
 ) -> io::Result<Output> {
+    let shift = owner_shift(identity);
+    // The idmapped tree, or None when the owners must be shifted on disk.
+    let tree = shift.and_then(|s| {
+        idmap::idmapped_tree(run.root, &format!("{} {} {}\n", s.from, s.to, s.count)).ok()
+    });
+    let disk_shift = if tree.is_some() { None } else { shift };
     let skeleton_dir;
     let sandbox = if run.chroot {
-        chroot_sandbox(run, identity, created)?
+        let mut sandbox = chroot_sandbox(run, identity, created)?;
+        if let Some(tree) = tree {
+            sandbox.set_root_tree(tree);
+        }
+        sandbox
     } else {
         skeleton_dir = tempfile::Builder::new()
             .prefix("script-sandbox-")
@@ -107,15 +120,18 @@ fn prepare_and_run(
             None => StoreView::Nothing,
         };
         let mut sandbox = Sandbox::prepare(skeleton_dir.path(), store, false, identity)?;
-        sandbox.push_step(Step::Bind {
-            src: cstring(run.root)?,
-            dst: cstring(&skeleton_dir.path().join("build"))?,
-            readonly: false,
+        let dst = cstring(&skeleton_dir.path().join("build"))?;
+        sandbox.push_step(match tree {
+            Some(tree) => Step::Attach { tree, dst },
+            None => Step::Bind {
+                src: cstring(run.root)?,
+                dst,
+                readonly: false,
+            },
         });
         sandbox
     };
-    let shift = owner_shift(identity);
-    if let Some(shift) = shift {
+    if let Some(shift) = disk_shift {
         shift_owners(run.root, shift).map_err(io::Error::other)?;
     }
     let mut cmd = Command::new(run.shell[0]);
@@ -128,7 +144,7 @@ fn prepare_and_run(
         .stdin(Stdio::null());
     sandbox.install(&mut cmd);
     let out = cmd.output();
-    if let Some(shift) = shift {
+    if let Some(shift) = disk_shift {
         shift_owners(run.root, shift.reversed()).map_err(io::Error::other)?;
     }
     out
