@@ -175,14 +175,16 @@ fn run_in(
     })?;
     let build_dir = new_root.join("build");
     let script_path = build_dir.join(SCRIPT_NAME);
-    fs::write(&script_path, builder_script(spec)).map_err(io_err(&script_path))?;
+    write_readable(&script_path, builder_script(spec))?;
     let mut env = base_env(spec, out);
     if !spec.env_files.is_empty() {
         let files_dir = build_dir.join(ENV_FILES_DIR);
         fs::create_dir(&files_dir).map_err(io_err(&files_dir))?;
+        fs::set_permissions(&files_dir, fs::Permissions::from_mode(0o755))
+            .map_err(io_err(&files_dir))?;
         for (key, value) in &spec.env_files {
             let file = files_dir.join(key);
-            fs::write(&file, value).map_err(io_err(&file))?;
+            write_readable(&file, value)?;
             env.push((
                 format!("{key}Path"),
                 format!("{BUILD_DIR}/{ENV_FILES_DIR}/{key}"),
@@ -229,6 +231,12 @@ fn run_in(
         fs::set_permissions(&built, fs::Permissions::from_mode(0o755)).map_err(io_err(&built))?;
     }
     fs::rename(&built, real_out).map_err(io_err(real_out))
+}
+
+/// Writes a file the build user can read, whatever makes' umask.
+fn write_readable(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    fs::write(path, contents).map_err(io_err(path))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).map_err(io_err(path))
 }
 
 /// The bash that runs builders: the host's, at a path that exists in the sandbox too.

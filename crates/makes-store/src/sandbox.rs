@@ -164,6 +164,12 @@ pub(crate) struct Sandbox {
     filter: seccomp::Filter,
 }
 
+/// Creates a directory with exactly `mode`, whatever the umask.
+pub(crate) fn create_dir_with_mode(path: &Path, mode: u32) -> io::Result<()> {
+    fs::create_dir(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+}
+
 pub(crate) fn cstring(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)
 }
@@ -179,6 +185,8 @@ impl Sandbox {
         network: bool,
         identity: Identity,
     ) -> io::Result<Self> {
+        // Modes are set explicitly throughout: makes' umask must not lock the build user out.
+        fs::set_permissions(new_root, fs::Permissions::from_mode(0o755))?;
         let mut steps = Vec::new();
         skeleton::host_system_dirs(new_root, &mut steps)?;
         skeleton::synthetic_etc(new_root, network)?;
@@ -187,12 +195,12 @@ impl Sandbox {
         skeleton::minimal_dev(&dev, &mut steps)?;
         fs::create_dir(new_root.join("proc"))?;
         let build = new_root.join("build");
-        fs::create_dir(&build)?;
+        create_dir_with_mode(&build, 0o755)?;
         let tmp = new_root.join("tmp");
-        fs::create_dir(&tmp)?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777))?;
+        create_dir_with_mode(&tmp, 0o1777)?;
+        create_dir_with_mode(&new_root.join("nix"), 0o755)?;
         let store_inside = new_root.join("nix/store");
-        fs::create_dir_all(&store_inside)?;
+        create_dir_with_mode(&store_inside, 0o755)?;
         let mut writable = vec![build, tmp];
         match store {
             StoreView::Closure { store_dir, paths } => {

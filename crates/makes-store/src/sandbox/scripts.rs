@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use super::{
-    cstring, idmap, makes_is_root, skeleton, Identity, Sandbox, Step, StoreView,
-    BUILD_USER_HOST_ID, FAKE_ROOT_HOST_BASE, FAKE_ROOT_ID_COUNT,
+    create_dir_with_mode, cstring, idmap, makes_is_root, skeleton, Identity, Sandbox, Step,
+    StoreView, BUILD_USER_HOST_ID, FAKE_ROOT_HOST_BASE, FAKE_ROOT_ID_COUNT,
 };
 use crate::fsutil::{shift_owners, IdShift};
 
@@ -187,7 +187,7 @@ fn mount_point(root: &Path, rel: &str, created: &mut Vec<PathBuf>) -> io::Result
             ),
         )),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir(&path)?;
+            create_dir_with_mode(&path, 0o755)?;
             created.push(path.clone());
             Ok(path)
         }

@@ -6,10 +6,10 @@
 use std::ffi::CString;
 use std::fs;
 use std::io;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
-use super::{cstring, Step};
+use super::{create_dir_with_mode, cstring, Step};
 
 /// Host directories mirrored read-only (and nosuid, nodev) into the sandbox: builders run the
 /// host's bash and tools. Nothing else of the host is visible.
@@ -30,6 +30,13 @@ const NETWORK_ETC_FILES: &[(&str, &str)] = &[
         "ssl/certs/ca-certificates.crt",
     ),
 ];
+
+/// Where Debian-style systems keep the symlinks behind host tools (`/usr/bin/awk` ->
+/// `/etc/alternatives/awk` -> `/usr/bin/mawk`): copied (the links only), so that the host's
+/// tools keep working.
+const HOST_TOOL_LINKS: &str = "/etc/alternatives";
+/// The dynamic linker's cache, copied: libraries outside the default paths stay found.
+const LINKER_CACHE: &str = "/etc/ld.so.cache";
 
 /// Nix's sandbox `/etc/passwd`: root, the build user, nobody (whom unmapped ids show as).
 const PASSWD: &str = "root:x:0:0:Nix build user:/build:/noshell\n\
@@ -65,22 +72,51 @@ pub(super) fn host_system_dirs(new_root: &Path, steps: &mut Vec<Step>) -> io::Re
 /// host's name-resolution files and CA bundle too (those it has).
 pub(super) fn synthetic_etc(new_root: &Path, network: bool) -> io::Result<()> {
     let etc = new_root.join("etc");
-    fs::create_dir(&etc)?;
-    fs::write(etc.join("passwd"), PASSWD)?;
-    fs::write(etc.join("group"), GROUP)?;
-    fs::write(etc.join("hosts"), HOSTS)?;
+    create_dir_with_mode(&etc, 0o755)?;
+    let readable = |path: &Path| fs::set_permissions(path, fs::Permissions::from_mode(0o644));
+    for (name, text) in [("passwd", PASSWD), ("group", GROUP), ("hosts", HOSTS)] {
+        fs::write(etc.join(name), text)?;
+        readable(&etc.join(name))?;
+    }
+    copy_tool_links(&etc)?;
+    if Path::new(LINKER_CACHE).is_file() {
+        let dst = etc.join("ld.so.cache");
+        fs::copy(LINKER_CACHE, &dst)?;
+        readable(&dst)?;
+    }
     if network {
         for (host, inside) in NETWORK_ETC_FILES {
             if !Path::new(host).is_file() {
                 continue;
             }
             let dst = etc.join(inside);
-            if let Some(parent) = dst.parent() {
-                fs::create_dir_all(parent)?;
+            let mut dir = etc.clone();
+            for part in Path::new(inside).parent().into_iter().flat_map(Path::iter) {
+                dir.push(part);
+                if !dir.exists() {
+                    create_dir_with_mode(&dir, 0o755)?;
+                }
             }
             // A copy, following symlinks (systemd's resolv.conf is one): the host's file
             // itself stays out of reach.
             fs::copy(host, &dst)?;
+            readable(&dst)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies the symlinks of [`HOST_TOOL_LINKS`] (nothing else) into `etc/alternatives`.
+fn copy_tool_links(etc: &Path) -> io::Result<()> {
+    let Ok(entries) = fs::read_dir(HOST_TOOL_LINKS) else {
+        return Ok(());
+    };
+    let dir = etc.join("alternatives");
+    create_dir_with_mode(&dir, 0o755)?;
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_type()?.is_symlink() {
+            symlink(fs::read_link(entry.path())?, dir.join(entry.file_name()))?;
         }
     }
     Ok(())
