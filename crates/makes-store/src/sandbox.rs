@@ -227,7 +227,7 @@ impl Sandbox {
                 )?;
             }
         }
-        Ok(Self::new(new_root, c"/build", steps, identity, network)?)
+        Self::new(new_root, c"/build", steps, identity, network)
     }
 
     /// A sandbox of `new_root` (its mount points made) whose set-up runs `steps`, for

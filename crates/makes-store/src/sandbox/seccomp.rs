@@ -30,7 +30,7 @@ const fn data_arg_low(n: u32) -> u32 {
 }
 
 /// The setuid and setgid bits a mode may not carry.
-const SET_ID_BITS: u32 = (libc::S_ISUID | libc::S_ISGID) as u32;
+const SET_ID_BITS: u32 = 0o6000; // S_ISUID | S_ISGID
 
 /// The syscalls the filter looks at, for one ABI.
 struct Abi {
