@@ -22,24 +22,32 @@
 //! writes the step's name to the child's stderr (the build log) and the spawn fails; builds
 //! never fall back to running unsandboxed.
 
+mod credentials;
 mod idmap;
+mod mounts;
 mod scripts;
 mod seccomp;
 mod skeleton;
 
 pub use scripts::{run_script_as_build_user, run_script_as_root, RootScript};
 
+use credentials::{
+    become_host_id, become_namespace_root, drop_all_capabilities, write_child_maps,
+    write_own_id_maps, Handshake,
+};
+use mounts::{attach, closure_path, run_step, Step};
+
 use std::ffi::{CStr, CString};
 use std::fs;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use rustix::fs::{Mode, OFlags, StatVfsMountFlags};
+use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 use rustix::thread::UnshareFlags;
@@ -78,40 +86,6 @@ pub(crate) fn makes_is_root() -> bool {
 /// (the caller's own ids) otherwise.
 pub(crate) fn build_user_host_id() -> Option<u32> {
     makes_is_root().then_some(BUILD_USER_HOST_ID)
-}
-
-/// One step of the set-up of the sandbox's mounts, run in order by [`Sandbox::enter`].
-pub(crate) enum Step {
-    /// A bind mount; `readonly` also makes it nosuid and nodev.
-    Bind {
-        src: CString,
-        dst: CString,
-        readonly: bool,
-    },
-    Tmpfs {
-        dst: CString,
-        options: CString,
-    },
-    /// A private devpts instance (its own `ptmx`).
-    Devpts {
-        dst: CString,
-    },
-    Mkdir {
-        path: CString,
-    },
-    /// An empty file (a mount point for a device or a file).
-    Touch {
-        path: CString,
-    },
-    Symlink {
-        target: CString,
-        path: CString,
-    },
-    /// Attaches a detached mount (an [idmapped](idmap) tree).
-    Attach {
-        tree: OwnedFd,
-        dst: CString,
-    },
 }
 
 /// How the process that runs the build enters its final user namespace.
@@ -508,254 +482,6 @@ impl Sandbox {
     }
 }
 
-/// The pipes of the id-map handshake between the build process and its parent: the child
-/// writes `ready` once its user namespace exists, the parent writes `done` once it has written
-/// the maps.
-struct Handshake {
-    ready_r: OwnedFd,
-    ready_w: OwnedFd,
-    done_r: OwnedFd,
-    done_w: OwnedFd,
-}
-
-impl Handshake {
-    fn new() -> io::Result<Self> {
-        use rustix::pipe::{pipe_with, PipeFlags};
-        let (ready_r, ready_w) = pipe_with(PipeFlags::CLOEXEC).map_err(|e| fail(b"pipe", e))?;
-        let (done_r, done_w) = pipe_with(PipeFlags::CLOEXEC).map_err(|e| fail(b"pipe", e))?;
-        Ok(Handshake {
-            ready_r,
-            ready_w,
-            done_r,
-            done_w,
-        })
-    }
-}
-
-/// Makes one mount step.
-fn run_step(step: &Step) -> io::Result<()> {
-    use rustix::fs::{mkdir, open, symlink as symlink_at};
-    use rustix::mount::{mount, mount_bind_recursive};
-    match step {
-        Step::Bind { src, dst, readonly } => {
-            mount_bind_recursive(src.as_c_str(), dst.as_c_str())
-                .map_err(|e| fail(src.as_bytes(), e))?;
-            if *readonly {
-                remount_readonly(dst).map_err(|e| fail(b"read-only remount", e))?;
-            }
-        }
-        Step::Tmpfs { dst, options } => mount(
-            c"tmpfs",
-            dst.as_c_str(),
-            c"tmpfs",
-            MountFlags::NOSUID | MountFlags::NODEV,
-            options.as_c_str(),
-        )
-        .map_err(|e| fail(b"mounting a tmpfs", e))?,
-        Step::Devpts { dst } => mount(
-            c"devpts",
-            dst.as_c_str(),
-            c"devpts",
-            MountFlags::NOSUID | MountFlags::NOEXEC,
-            c"newinstance,ptmxmode=0666,mode=0620",
-        )
-        .map_err(|e| fail(b"mounting devpts", e))?,
-        Step::Mkdir { path } => {
-            mkdir(path.as_c_str(), Mode::from_raw_mode(0o755)).map_err(|e| fail(b"mkdir", e))?
-        }
-        Step::Touch { path } => {
-            open(
-                path.as_c_str(),
-                OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC,
-                Mode::from_raw_mode(0o644),
-            )
-            .map_err(|e| fail(b"creating a mount point", e))?;
-        }
-        Step::Symlink { target, path } => {
-            symlink_at(target.as_c_str(), path.as_c_str()).map_err(|e| fail(b"symlink", e))?
-        }
-        Step::Attach { tree, dst } => attach(tree, dst)?,
-    }
-    Ok(())
-}
-
-/// Attaches the detached mount `tree` at `dst`.
-fn attach(tree: &OwnedFd, dst: &CStr) -> io::Result<()> {
-    use rustix::mount::{move_mount, MoveMountFlags};
-    move_mount(
-        tree,
-        c"",
-        rustix::fs::CWD,
-        dst,
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-    )
-    .map_err(|e| fail(b"attaching the idmapped root", e))
-}
-
-/// Makes the mount point of one path of the input closure at `inside` and the step that binds
-/// it read-only; a symlink is copied (a bind mount would follow it).
-fn closure_path(real: &Path, inside: &Path, steps: &mut Vec<Step>) -> io::Result<()> {
-    let meta = fs::symlink_metadata(real)?;
-    if meta.file_type().is_symlink() {
-        return symlink(fs::read_link(real)?, inside);
-    }
-    if meta.is_dir() {
-        fs::create_dir(inside)?;
-    } else {
-        fs::File::create(inside)?;
-    }
-    steps.push(Step::Bind {
-        src: cstring(real)?,
-        dst: cstring(inside)?,
-        readonly: true,
-    });
-    Ok(())
-}
-
-/// Makes the calling process (host root) the unprivileged host user `id` (uid and gid), with
-/// no supplementary groups, still allowed to write its own `/proc/self/uid_map`.
-fn become_host_id(id: u32) -> io::Result<()> {
-    // Raw system calls: glibc's wrappers would try to signal other threads.
-    // SAFETY: plain system calls with integer arguments.
-    unsafe {
-        if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) != 0 {
-            return Err(fail(b"setgroups", last_errno()));
-        }
-        if libc::syscall(libc::SYS_setresgid, id, id, id) != 0 {
-            return Err(fail(b"setresgid", last_errno()));
-        }
-        if libc::syscall(libc::SYS_setresuid, id, id, id) != 0 {
-            return Err(fail(b"setresuid", last_errno()));
-        }
-        // Changing uid made the process non-dumpable, which gives its /proc files to root.
-        if libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 {
-            return Err(fail(b"PR_SET_DUMPABLE", last_errno()));
-        }
-    }
-    Ok(())
-}
-
-/// Becomes uid and gid 0 of the user namespace just mapped, without supplementary groups.
-fn become_namespace_root() -> io::Result<()> {
-    // SAFETY: plain system calls with integer arguments.
-    unsafe {
-        if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) != 0 {
-            return Err(fail(b"setgroups", last_errno()));
-        }
-        if libc::syscall(libc::SYS_setresgid, 0, 0, 0) != 0 {
-            return Err(fail(b"setresgid", last_errno()));
-        }
-        if libc::syscall(libc::SYS_setresuid, 0, 0, 0) != 0 {
-            return Err(fail(b"setresuid", last_errno()));
-        }
-    }
-    Ok(())
-}
-
-/// `struct __user_cap_header_struct` and `__user_cap_data_struct` (version 3: two of them).
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: libc::c_int,
-}
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-
-/// Drops every capability: the bounding set first (which needs `CAP_SETPCAP`), the ambient
-/// set, then the effective, permitted and inheritable sets.
-fn drop_all_capabilities() -> io::Result<()> {
-    // SAFETY: plain system calls on local data.
-    unsafe {
-        for cap in 0..64 {
-            if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0
-                && *libc::__errno_location() != libc::EINVAL
-            {
-                return Err(fail(b"dropping the bounding set", last_errno()));
-            }
-        }
-        if libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-            0,
-            0,
-            0,
-        ) != 0
-        {
-            return Err(fail(b"clearing the ambient set", last_errno()));
-        }
-        let header = CapHeader {
-            version: LINUX_CAPABILITY_VERSION_3,
-            pid: 0,
-        };
-        let data = [CapData {
-            effective: 0,
-            permitted: 0,
-            inheritable: 0,
-        }; 2];
-        if libc::syscall(libc::SYS_capset, &header, data.as_ptr()) != 0 {
-            return Err(fail(b"capset", last_errno()));
-        }
-    }
-    Ok(())
-}
-
-/// Writes `deny` to the calling process's `setgroups` (which an unprivileged map requires),
-/// then its uid and gid maps.
-fn write_own_id_maps(uid_map: &[u8], gid_map: &[u8]) -> Result<(), Errno> {
-    write_file(c"/proc/self/setgroups", b"deny")?;
-    write_file(c"/proc/self/uid_map", uid_map)?;
-    write_file(c"/proc/self/gid_map", gid_map)
-}
-
-/// Writes the maps of the child `pid` through the host's `/proc` (opened as `proc_fd`).
-fn write_child_maps(
-    proc_fd: BorrowedFd,
-    pid: libc::pid_t,
-    uid_map: &[u8],
-    gid_map: &[u8],
-) -> Result<(), Errno> {
-    for (file, map) in [(&b"/uid_map\0"[..], uid_map), (&b"/gid_map\0"[..], gid_map)] {
-        let mut buf = [0u8; 40];
-        let len = pid_path(&mut buf, pid, file);
-        let path = CStr::from_bytes_with_nul(&buf[..len]).map_err(|_| Errno::INVAL)?;
-        let fd = rustix::fs::openat(
-            proc_fd,
-            path,
-            OFlags::WRONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        if rustix::io::write(&fd, map)? != map.len() {
-            return Err(Errno::IO);
-        }
-    }
-    Ok(())
-}
-
-/// Writes `<pid><suffix>` into `buf` (the suffix ends with its NUL); returns the length.
-fn pid_path(buf: &mut [u8; 40], pid: libc::pid_t, suffix: &[u8]) -> usize {
-    let mut digits = [0u8; 12];
-    let mut n = pid.unsigned_abs();
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let number = &digits[i..];
-    buf[..number.len()].copy_from_slice(number);
-    buf[number.len()..number.len() + suffix.len()].copy_from_slice(suffix);
-    number.len() + suffix.len()
-}
-
 /// Waits for `pid`; its exit code, or 128 + the signal that killed it.
 fn wait_for(pid: libc::pid_t) -> i32 {
     let mut status = 0;
@@ -792,29 +518,6 @@ fn last_errno() -> Errno {
     )
 }
 
-/// Remounts a bind mount read-only, nosuid and nodev, keeping the flags the kernel would
-/// refuse to drop (in a user namespace, the host's are locked).
-fn remount_readonly(target: &CStr) -> Result<(), Errno> {
-    let current = rustix::fs::statvfs(target)?.f_flag;
-    let mut flags = MountFlags::BIND | MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV;
-    for (st, ms) in [
-        (StatVfsMountFlags::NOEXEC, MountFlags::NOEXEC),
-        (StatVfsMountFlags::NOATIME, MountFlags::NOATIME),
-        (StatVfsMountFlags::NODIRATIME, MountFlags::NODIRATIME),
-        (StatVfsMountFlags::RELATIME, MountFlags::RELATIME),
-    ] {
-        if current.contains(st) {
-            flags |= ms;
-        }
-    }
-    if !current.intersects(StatVfsMountFlags::NOATIME | StatVfsMountFlags::RELATIME) {
-        // Without an atime flag the kernel would pick relatime, which a locked strictatime
-        // mount refuses.
-        flags |= MountFlags::STRICTATIME;
-    }
-    rustix::mount::mount_remount(target, flags, c"")
-}
-
 fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
     let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
     let written = rustix::io::write(&fd, data)?;
@@ -838,6 +541,7 @@ fn fail(step: &[u8], errno: Errno) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::symlink;
 
     #[test]
     fn prepare_builds_the_skeleton() {
@@ -905,14 +609,5 @@ mod tests {
             Identity::BuildUser,
         );
         assert!(missing.is_err(), "the new root must exist");
-    }
-
-    #[test]
-    fn pid_paths_are_written_without_allocating() {
-        let mut buf = [0u8; 40];
-        let len = pid_path(&mut buf, 4_194_304, b"/uid_map\0");
-        assert_eq!(&buf[..len], b"4194304/uid_map\0");
-        let len = pid_path(&mut buf, 7, b"/gid_map\0");
-        assert_eq!(&buf[..len], b"7/gid_map\0");
     }
 }
