@@ -163,7 +163,7 @@ impl Sandbox {
         fs::set_permissions(new_root, fs::Permissions::from_mode(0o755))?;
         let mut steps = Vec::new();
         skeleton::host_system_dirs(new_root, &mut steps)?;
-        skeleton::synthetic_etc(new_root, network)?;
+        skeleton::synthetic_etc(new_root, network, &mut steps)?;
         let dev = new_root.join("dev");
         fs::create_dir(&dev)?;
         skeleton::minimal_dev(&dev, &mut steps)?;
