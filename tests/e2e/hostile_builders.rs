@@ -111,6 +111,7 @@ try() {{ n=$1; shift; if "$@" </dev/null >/dev/null 2>&1; then echo "$n: ALLOWED
 try shadow {t}cat /etc/shadow
 try proc1-root-list {t}ls /proc/1/root{victim_dir}
 try proc1-root-read {t}cat /proc/1/root{victim}
+try proc-any-root-read {t}sh -c 'for p in /proc/[0-9]*; do {t}cat $p/root{victim} && exit 0; done; exit 1'
 {t}cat /proc/[0-9]*/environ > $R.env 2>/dev/null || true
 if {t}grep -q "{s1}""{s2}" $R.env; then echo "environ: ALLOWED" >> $R; else echo "environ: denied" >> $R; fi
 try control-environ {t}grep -q PATH= $R.env
@@ -122,6 +123,7 @@ try create-in-input {t}touch {input}/new
 try write-unrelated {t}sh -c "echo x >> {unrelated}/file"
 try write-victim {t}sh -c "echo x >> {victim}"
 try write-victim-by-proc {t}sh -c "echo x >> /proc/1/root{victim}"
+try write-victim-by-any-proc {t}sh -c 'for p in /proc/[0-9]*; do echo x >> $p/root{victim} && exit 0; done; exit 1'
 try network {network}
 {t}touch setuid-{name}
 try control-chmod {t}chmod 0755 setuid-{name}
@@ -163,6 +165,7 @@ fn assert_all_denied(what: &str, report: &str, uid: &str) {
         "shadow",
         "proc1-root-list",
         "proc1-root-read",
+        "proc-any-root-read",
         "environ",
         "block-device",
         "write-input",
@@ -170,6 +173,7 @@ fn assert_all_denied(what: &str, report: &str, uid: &str) {
         "write-unrelated",
         "write-victim",
         "write-victim-by-proc",
+        "write-victim-by-any-proc",
         "network",
         "setuid",
         "setgid",
