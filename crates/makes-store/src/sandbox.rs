@@ -9,13 +9,16 @@
 //!
 //! Who runs inside ([`Identity`]):
 //! - the build user, uid 1000 gid 100 inside. Makes as root: host uid and gid
-//!   [`BUILD_USER_HOST_ID`]; the sandbox is set up as host root, then the process drops to that
-//!   id and unshares a user namespace mapping only it. Makes as a user: an outer user
-//!   namespace maps root to the caller (for the mounts), a nested one maps 1000 to that root.
+//!   [`BUILD_USER_HOST_ID`]; the sandbox is set up as host root, the build process unshares
+//!   its user namespace while still privileged (so hosts that forbid unprivileged user
+//!   namespaces still build), its parent (host root, outside the PID namespace) writes the
+//!   map, and the build process becomes 1000 and drops every capability. Makes as a user: an
+//!   outer user namespace maps root to the caller (for the mounts), a nested one maps 1000 to
+//!   that root.
 //! - a fake root (`runAsRoot`, `fakeRootCommands`): uid 0 of a user namespace, never host
 //!   root. Makes as root: ids 0..65536 map to the unprivileged host ids from
-//!   [`FAKE_ROOT_HOST_BASE`] (written by the parent process, which alone may map a range), so
-//!   the script can `chown` to other ids. Makes as a user: one id, the caller.
+//!   [`FAKE_ROOT_HOST_BASE`] (written by the parent in the same way), so the script can `chown`
+//!   to other ids. Makes as a user: one id, the caller.
 //!
 //! Everything that allocates is prepared before `fork`; the code that runs between `fork` and
 //! `exec` ([`Sandbox::enter`]) only makes system calls on prepared data. If a step fails, it
@@ -32,8 +35,7 @@ mod skeleton;
 pub use scripts::{run_script_as_build_user, run_script_as_root, RootScript};
 
 use credentials::{
-    become_host_id, become_namespace_root, drop_all_capabilities, write_child_maps,
-    write_own_id_maps, Handshake,
+    become_namespace_user, drop_all_capabilities, write_child_maps, write_own_id_maps, Handshake,
 };
 use mounts::{attach, closure_path, run_step, Step};
 
@@ -90,17 +92,19 @@ pub(crate) fn build_user_host_id() -> Option<u32> {
 
 /// How the process that runs the build enters its final user namespace.
 enum InnerUser {
-    /// Optionally drops to a host id (uid = gid; makes as root), then unshares a user
-    /// namespace and maps its one id itself.
-    SelfMapped {
-        drop_to_host_id: Option<u32>,
+    /// Unshares a user namespace and maps its one id itself (makes is not root: the process
+    /// is root of the outer namespace).
+    SelfMapped { uid_map: Vec<u8>, gid_map: Vec<u8> },
+    /// Makes as root: unshares a user namespace while still privileged (hosts that forbid
+    /// unprivileged user namespaces allow this), whose maps the parent process (host root)
+    /// writes (only a process privileged in the parent namespace may map other ids than its
+    /// own, or a range), then becomes `uid` and `gid` of it.
+    ParentMapped {
         uid_map: Vec<u8>,
         gid_map: Vec<u8>,
+        uid: u32,
+        gid: u32,
     },
-    /// Unshares a user namespace whose maps the parent process (host root) writes: a range,
-    /// which only a process privileged in the parent namespace may map. Then becomes its
-    /// root.
-    ParentMapped { uid_map: Vec<u8>, gid_map: Vec<u8> },
 }
 
 /// What the set-up makes of the sandbox's store, at `/nix/store`.
@@ -234,14 +238,14 @@ impl Sandbox {
         };
         let one = |inside: u32, outside: u32| format!("{inside} {outside} 1\n").into_bytes();
         let inner = match (identity, root) {
-            (Identity::BuildUser, true) => InnerUser::SelfMapped {
-                drop_to_host_id: Some(BUILD_USER_HOST_ID),
+            (Identity::BuildUser, true) => InnerUser::ParentMapped {
                 uid_map: one(BUILD_UID, BUILD_USER_HOST_ID),
                 gid_map: one(BUILD_GID, BUILD_USER_HOST_ID),
+                uid: BUILD_UID,
+                gid: BUILD_GID,
             },
             // Root of the outer namespace is the caller.
             (Identity::BuildUser, false) => InnerUser::SelfMapped {
-                drop_to_host_id: None,
                 uid_map: one(BUILD_UID, 0),
                 gid_map: one(BUILD_GID, 0),
             },
@@ -250,10 +254,11 @@ impl Sandbox {
                 InnerUser::ParentMapped {
                     uid_map: range.clone(),
                     gid_map: range,
+                    uid: 0,
+                    gid: 0,
                 }
             }
             (Identity::FakeRoot, false) => InnerUser::SelfMapped {
-                drop_to_host_id: None,
                 uid_map: one(0, 0),
                 gid_map: one(0, 0),
             },
@@ -357,8 +362,13 @@ impl Sandbox {
         handshake: Option<Handshake>,
         host_proc: Option<OwnedFd>,
     ) -> ! {
-        if let (Some(handshake), Some(proc_fd), InnerUser::ParentMapped { uid_map, gid_map }) =
-            (handshake, host_proc, &self.inner)
+        if let (
+            Some(handshake),
+            Some(proc_fd),
+            InnerUser::ParentMapped {
+                uid_map, gid_map, ..
+            },
+        ) = (handshake, host_proc, &self.inner)
         {
             let Handshake {
                 ready_r,
@@ -419,20 +429,13 @@ impl Sandbox {
         chdir(self.workdir.as_c_str()).map_err(|e| fail(b"chdir to the working directory", e))?;
 
         match &self.inner {
-            InnerUser::SelfMapped {
-                drop_to_host_id,
-                uid_map,
-                gid_map,
-            } => {
-                if let Some(id) = *drop_to_host_id {
-                    become_host_id(id)?;
-                }
+            InnerUser::SelfMapped { uid_map, gid_map } => {
                 // SAFETY: single-threaded, no FILES flag.
                 unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWUSER) }
                     .map_err(|e| fail(b"unshare user namespace", e))?;
                 write_own_id_maps(uid_map, gid_map).map_err(|e| fail(b"id maps", e))?;
             }
-            InnerUser::ParentMapped { .. } => {
+            InnerUser::ParentMapped { uid, gid, .. } => {
                 let Some(Handshake {
                     ready_r,
                     ready_w,
@@ -451,7 +454,7 @@ impl Sandbox {
                 if rustix::io::read(&done_r, &mut byte) != Ok(1) {
                     return Err(fail(b"waiting for the id maps", Errno::PIPE));
                 }
-                become_namespace_root()?;
+                become_namespace_user(*uid, *gid)?;
             }
         }
         if self.drop_capabilities {

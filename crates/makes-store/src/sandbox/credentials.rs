@@ -35,40 +35,19 @@ impl Handshake {
     }
 }
 
-/// Makes the calling process (host root) the unprivileged host user `id` (uid and gid), with
-/// no supplementary groups, still allowed to write its own `/proc/self/uid_map`.
-pub(super) fn become_host_id(id: u32) -> io::Result<()> {
-    // Raw system calls: glibc's wrappers would try to signal other threads.
+/// Becomes `uid` and `gid` of the user namespace just mapped, without supplementary groups.
+/// Capabilities are left to [`drop_all_capabilities`] (a fake root keeps them, within its
+/// namespace).
+pub(super) fn become_namespace_user(uid: u32, gid: u32) -> io::Result<()> {
     // SAFETY: plain system calls with integer arguments.
     unsafe {
         if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) != 0 {
             return Err(fail(b"setgroups", last_errno()));
         }
-        if libc::syscall(libc::SYS_setresgid, id, id, id) != 0 {
+        if libc::syscall(libc::SYS_setresgid, gid, gid, gid) != 0 {
             return Err(fail(b"setresgid", last_errno()));
         }
-        if libc::syscall(libc::SYS_setresuid, id, id, id) != 0 {
-            return Err(fail(b"setresuid", last_errno()));
-        }
-        // Changing uid made the process non-dumpable, which gives its /proc files to root.
-        if libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 {
-            return Err(fail(b"PR_SET_DUMPABLE", last_errno()));
-        }
-    }
-    Ok(())
-}
-
-/// Becomes uid and gid 0 of the user namespace just mapped, without supplementary groups.
-pub(super) fn become_namespace_root() -> io::Result<()> {
-    // SAFETY: plain system calls with integer arguments.
-    unsafe {
-        if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) != 0 {
-            return Err(fail(b"setgroups", last_errno()));
-        }
-        if libc::syscall(libc::SYS_setresgid, 0, 0, 0) != 0 {
-            return Err(fail(b"setresgid", last_errno()));
-        }
-        if libc::syscall(libc::SYS_setresuid, 0, 0, 0) != 0 {
+        if libc::syscall(libc::SYS_setresuid, uid, uid, uid) != 0 {
             return Err(fail(b"setresuid", last_errno()));
         }
     }
