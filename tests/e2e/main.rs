@@ -19,6 +19,7 @@ mod eval_oracle;
 mod from_image;
 mod hello_image;
 mod hostile_bases;
+mod hostile_builders;
 mod hostile_misc;
 mod image_features;
 mod image_layering;

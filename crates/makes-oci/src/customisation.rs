@@ -8,27 +8,28 @@
 //! `lndir -silent` does (buildEnv without `ignoreCollisions` would fail instead: makes follows
 //! symlinkJoin, which is what dockerTools uses).
 //!
-//! Then the scripts, in nixpkgs' order:
+//! Then the scripts, in nixpkgs' order, each in makes' build sandbox
+//! ([`makes_store::run_script_as_root`], [`makes_store::run_script_as_build_user`]): no network,
+//! no host `/etc`, `/proc`, `/sys` or devices, the store read-only, no VM:
 //!
-//! 1. `runAsRoot` (single-layer): as root, chrooted into the root, with `/dev`, `/proc`, `/sys`
-//!    and the store mounted, in private namespaces ([`makes_store::run_script_as_root`]; no VM).
-//!    Its interpreter is its own `#!` line (e.g. `#!${busybox}/bin/sh`), else `/bin/sh` of the
-//!    image.
-//! 2. `extraCommands`: as `bash -c` with errexit, nounset and pipefail, `umask 0022`, the root as
-//!    the working directory and a clean environment (`PATH=/usr/bin:/bin`,
-//!    `HOME=/homeless-shelter`), as nixpkgs runs it in the layer directory, not as root.
-//! 3. `fakeRootCommands` (layered): as root in the build sandbox with the root as its working
-//!    directory (host bash), or chrooted into the root with `enableFakechroot`. The owners it
-//!    sets are kept in the layer.
+//! 1. `runAsRoot` (single-layer): as a fake root (uid 0 of a user namespace), chrooted into the
+//!    root with a minimal `/dev`, a fresh `/proc` and the store mounted. Its interpreter is its
+//!    own `#!` line (e.g. `#!${busybox}/bin/sh`), else `/bin/sh` of the image.
+//! 2. `extraCommands`: as the build user, as `bash -c` with errexit, nounset and pipefail,
+//!    `umask 0022`, the root mounted writable at its working directory and a clean environment
+//!    (`PATH=/usr/bin:/bin`, `HOME=/homeless-shelter`), as nixpkgs runs it in the layer
+//!    directory, not as root.
+//! 3. `fakeRootCommands` (layered): as a fake root in the build sandbox with the root as its
+//!    working directory (host bash), or chrooted into the root with `enableFakechroot`. The
+//!    owners it sets are kept in the layer.
 //!
-//! Root scripts run as uid 0 of a user namespace when makes is not root: there `chown` to
-//! other ids fails (one id is mapped), so ownership changes need makes to run as root.
+//! When makes is not root, a fake root has one id (the caller's): there `chown` to other ids
+//! fails, so ownership changes need makes to run as root.
 
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use crate::error::OciError;
 use crate::plan::RootMode;
@@ -200,7 +201,7 @@ pub fn build_customisation_root(
         root.owners_changed = true;
     }
     if !scripts.extra_commands.trim().is_empty() {
-        run_extra_commands(scripts.extra_commands, root.disk())?;
+        run_extra_commands(scripts, root.disk(), scratch)?;
     }
     if !scripts.fake_root_commands.trim().is_empty() {
         let shell = if scripts.fakechroot {
@@ -262,7 +263,7 @@ fn run_root_script(
     let out = makes_store::run_script_as_root(&makes_store::RootScript {
         root,
         chroot,
-        store_dir,
+        store_dir: Some(store_dir),
         scratch,
         shell: &args,
         script: &body,
@@ -474,22 +475,31 @@ fn join_dir(
     Ok(())
 }
 
-/// Runs `script` with bash in `cwd`, with a clean environment.
-fn run_extra_commands(script: &str, cwd: &Path) -> Result<(), OciError> {
-    let output = Command::new("bash")
-        .args(["--noprofile", "--norc"])
-        .args(["-o", "errexit", "-o", "nounset", "-o", "pipefail"])
-        .arg("-c")
-        .arg(format!("umask 0022\n{script}"))
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", "/homeless-shelter")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(OciError::io("bash"))?;
+/// Runs `extraCommands` with the host's bash as the build user, in the sandbox with `root` as
+/// its working directory.
+fn run_extra_commands(scripts: &RootScripts, root: &Path, scratch: &Path) -> Result<(), OciError> {
+    let body = format!("umask 0022\n{}", scripts.extra_commands);
+    let output = makes_store::run_script_as_build_user(&makes_store::RootScript {
+        root,
+        chroot: false,
+        store_dir: scripts.store_dir,
+        scratch,
+        shell: &[
+            "/bin/bash",
+            "--noprofile",
+            "--norc",
+            "-o",
+            "errexit",
+            "-o",
+            "nounset",
+            "-o",
+            "pipefail",
+            "-c",
+        ],
+        script: &body,
+        env: &[],
+    })
+    .map_err(OciError::io(root))?;
     if output.status.success() {
         return Ok(());
     }
@@ -497,7 +507,7 @@ fn run_extra_commands(script: &str, cwd: &Path) -> Result<(), OciError> {
     let tail = &stderr[stderr.len().saturating_sub(STDERR_TAIL_BYTES)..];
     Err(OciError::ExtraCommandsFailed {
         status: output.status.to_string(),
-        cwd: cwd.to_path_buf(),
+        cwd: root.to_path_buf(),
         stderr_tail: String::from_utf8_lossy(tail).into_owned(),
     })
 }

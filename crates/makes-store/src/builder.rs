@@ -1,11 +1,14 @@
-//! Running a `makeDerivation` builder (shared/spec/REFERENCE.md section 2): host bash in the
-//! [`sandbox`](crate::sandbox), a clean environment, makes' bash options and helper
-//! functions, the search paths, then the builder text. The output is registered through
-//! [`LocalStore::build_output`], so a path is built once and a failed build leaves nothing.
+//! Running a `makeDerivation` builder: host bash in the [`sandbox`](crate::sandbox) (its input
+//! closure read-only, as the build user), a clean environment, makes' bash options and helper
+//! functions, the search paths, then the builder text. The builder writes `$out` in the
+//! sandbox's own `/nix/store` (a directory of the staging area); it is moved to its place in
+//! the store after the build, then registered through [`LocalStore::build_output`], so a path
+//! is built once and a failed build leaves nothing.
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -18,7 +21,7 @@ use crate::local::LocalStore;
 use crate::nar::nar_hash_and_size;
 use crate::nixbase32;
 use crate::path::{PathInfo, StorePath};
-use crate::sandbox::{Sandbox, BUILD_DIR};
+use crate::sandbox::{Identity, Sandbox, StoreView, BUILD_DIR};
 
 /// How many lines of the log a failed build reports.
 const LOG_TAIL_LINES: usize = 30;
@@ -111,7 +114,7 @@ pub fn run_derivation(
         .map(|info| info.path)
         .collect();
     store.build_output(out, &candidates, |real_out| {
-        run_builder(store, spec, out, real_out)?;
+        run_builder(store, spec, out, &candidates, real_out)?;
         if let Some(expected) = expected_hash {
             // The NAR does not depend on what canonicalisation changes (modes but the owner
             // x bit, times), so the hash can be checked before.
@@ -128,11 +131,12 @@ pub fn run_derivation(
     })
 }
 
-/// Prepares the sandbox, runs bash, and checks that `$out` exists.
+/// Prepares the sandbox, runs bash, and moves `$out` to `real_out`.
 fn run_builder(
     store: &LocalStore,
     spec: &DerivationSpec,
     out: &StorePath,
+    closure: &[StorePath],
     real_out: &Path,
 ) -> Result<()> {
     let tmp = store.tmp_dir();
@@ -140,7 +144,7 @@ fn run_builder(
         .prefix(&format!("build-{}-", out.hash))
         .tempdir_in(&tmp)
         .map_err(io_err(&tmp))?;
-    let result = run_in(store, spec, out, real_out, staging.path());
+    let result = run_in(store, spec, out, closure, real_out, staging.path());
     // The builder may have left read-only files behind.
     let cleaned = remove_tree(staging.path());
     result.and(cleaned)
@@ -150,13 +154,20 @@ fn run_in(
     store: &LocalStore,
     spec: &DerivationSpec,
     out: &StorePath,
+    closure: &[StorePath],
     real_out: &Path,
     staging: &Path,
 ) -> Result<()> {
     let new_root = staging.join("root");
     fs::create_dir(&new_root).map_err(io_err(&new_root))?;
     let store_dir = store.store_dir();
-    let sandbox = Sandbox::prepare(&new_root, &store_dir, spec.sha256.is_some()).map_err(|e| {
+    let inputs: Vec<String> = closure.iter().map(StorePath::base_name).collect();
+    let view = StoreView::Closure {
+        store_dir: &store_dir,
+        paths: &inputs,
+    };
+    let network = spec.sha256.is_some();
+    let sandbox = Sandbox::prepare(&new_root, view, network, Identity::BuildUser).map_err(|e| {
         StoreError::SandboxUnavailable {
             path: out.clone(),
             reason: format!("preparing {}: {e}", new_root.display()),
@@ -164,14 +175,16 @@ fn run_in(
     })?;
     let build_dir = new_root.join("build");
     let script_path = build_dir.join(SCRIPT_NAME);
-    fs::write(&script_path, builder_script(spec)).map_err(io_err(&script_path))?;
+    write_readable(&script_path, builder_script(spec))?;
     let mut env = base_env(spec, out);
     if !spec.env_files.is_empty() {
         let files_dir = build_dir.join(ENV_FILES_DIR);
         fs::create_dir(&files_dir).map_err(io_err(&files_dir))?;
+        fs::set_permissions(&files_dir, fs::Permissions::from_mode(0o755))
+            .map_err(io_err(&files_dir))?;
         for (key, value) in &spec.env_files {
             let file = files_dir.join(key);
-            fs::write(&file, value).map_err(io_err(&file))?;
+            write_readable(&file, value)?;
             env.push((
                 format!("{key}Path"),
                 format!("{BUILD_DIR}/{ENV_FILES_DIR}/{key}"),
@@ -213,10 +226,21 @@ fn run_in(
     if !status.success() {
         return Err(failed(status.to_string()));
     }
-    if fs::symlink_metadata(real_out).is_err() {
+    let built = new_root.join("nix/store").join(out.base_name());
+    let Ok(meta) = fs::symlink_metadata(&built) else {
         return Err(failed("exited 0 without creating $out".to_owned()));
+    };
+    if meta.is_dir() {
+        // Moving a directory rewrites its `..`: it must be writable by us.
+        fs::set_permissions(&built, fs::Permissions::from_mode(0o755)).map_err(io_err(&built))?;
     }
-    Ok(())
+    fs::rename(&built, real_out).map_err(io_err(real_out))
+}
+
+/// Writes a file the build user can read, whatever makes' umask.
+fn write_readable(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    fs::write(path, contents).map_err(io_err(path))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).map_err(io_err(path))
 }
 
 /// The bash that runs builders: the host's, at a path that exists in the sandbox too.

@@ -1,9 +1,11 @@
 //! File-system helpers for store contents: canonicalising a tree the way Nix does
-//! (`canonicalisePathMetaData`: read-only modes, mtime 1), copying a host tree, and removing
-//! a tree that canonicalisation made read-only.
+//! (`canonicalisePathMetaData`: read-only modes, mtime 1, makes' own owner), removing a tree
+//! that canonicalisation made read-only, and shifting the owners of a tree between id ranges
+//! (for the sandbox's user namespaces).
 
+use std::collections::HashSet;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use rustix::fs::Timespec;
@@ -20,10 +22,18 @@ pub(crate) fn is_executable(mode: u32) -> bool {
 }
 
 /// Canonicalises a tree in place: regular files 0444 (0555 if executable), directories 0555,
-/// symlinks kept as they are; atime and mtime 1 everywhere, also on symlinks. Special files
-/// (devices, fifos, sockets) are refused.
+/// symlinks kept as they are; atime and mtime 1 everywhere, also on symlinks; everything owned
+/// by makes' own uid and gid (a build wrote it as the build user). Special files (devices,
+/// fifos, sockets) are refused.
 pub(crate) fn canonicalise(path: &Path) -> Result<()> {
     let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
+    let (uid, gid) = (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    );
+    if (meta.uid(), meta.gid()) != (uid, gid) {
+        set_owner(path, uid, gid)?;
+    }
     let ft = meta.file_type();
     if ft.is_symlink() {
         // Nothing to do but the time.
@@ -54,6 +64,73 @@ pub(crate) fn canonicalise(path: &Path) -> Result<()> {
 pub(crate) fn canonicalise_top(dir: &Path) -> Result<()> {
     set_mode(dir, 0o555)?;
     set_store_mtime(dir)
+}
+
+/// Sets the owner of `path` itself, never following a symlink.
+fn set_owner(path: &Path, uid: u32, gid: u32) -> Result<()> {
+    rustix::fs::chownat(
+        CWD,
+        path,
+        Some(rustix::fs::Uid::from_raw(uid)),
+        Some(rustix::fs::Gid::from_raw(gid)),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .map_err(|e| io_err(path)(e.into()))
+}
+
+/// A move of owners between id ranges: uids and gids in `from..from + count` become the same
+/// offset from `to`; other ids stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IdShift {
+    pub from: u32,
+    pub count: u32,
+    pub to: u32,
+}
+
+impl IdShift {
+    fn apply(&self, id: u32) -> u32 {
+        match id.checked_sub(self.from) {
+            Some(offset) if offset < self.count => self.to + offset,
+            _ => id,
+        }
+    }
+
+    /// The shift that undoes this one.
+    pub(crate) fn reversed(&self) -> IdShift {
+        IdShift {
+            from: self.to,
+            count: self.count,
+            to: self.from,
+        }
+    }
+}
+
+/// Shifts the owners of every file of the tree at `root` (itself included) by `shift`, never
+/// following symlinks; a file with several hard links is shifted once. The setuid and setgid
+/// bits that `chown` clears are set again.
+pub(crate) fn shift_owners(root: &Path, shift: IdShift) -> Result<()> {
+    shift_tree(root, shift, &mut HashSet::new())
+}
+
+fn shift_tree(path: &Path, shift: IdShift, linked: &mut HashSet<(u64, u64)>) -> Result<()> {
+    let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
+    let first_visit = meta.is_dir() || meta.nlink() < 2 || linked.insert((meta.dev(), meta.ino()));
+    if first_visit {
+        let (uid, gid) = (shift.apply(meta.uid()), shift.apply(meta.gid()));
+        if (uid, gid) != (meta.uid(), meta.gid()) {
+            set_owner(path, uid, gid)?;
+            let set_id_bits = meta.mode() & 0o6000;
+            if meta.is_file() && set_id_bits != 0 {
+                set_mode(path, meta.mode() & 0o7777)?;
+            }
+        }
+    }
+    if meta.is_dir() {
+        for entry in fs::read_dir(path).map_err(io_err(path))? {
+            shift_tree(&entry.map_err(io_err(path))?.path(), shift, linked)?;
+        }
+    }
+    Ok(())
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
@@ -95,7 +172,6 @@ pub(crate) fn remove_tree(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn canonicalise_then_remove() {
@@ -133,5 +209,43 @@ mod tests {
         remove_tree(&root).expect("remove");
         assert!(!root.exists());
         remove_tree(&root).expect("missing is fine");
+    }
+
+    #[test]
+    fn owners_shift_and_shift_back_once_per_inode() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("note: skipping: chown to other ids needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("t");
+        fs::create_dir(&root).expect("mkdir");
+        fs::write(root.join("f"), "x").expect("write");
+        fs::hard_link(root.join("f"), root.join("g")).expect("link");
+        fs::write(root.join("suid"), "x").expect("write");
+        fs::set_permissions(root.join("suid"), fs::Permissions::from_mode(0o4755)).expect("chmod");
+        std::os::unix::fs::symlink("/nonexistent", root.join("l")).expect("symlink");
+        fs::write(root.join("other"), "x").expect("write");
+        set_owner(&root.join("other"), 70_000, 70_000).expect("chown");
+        let up = IdShift {
+            from: 0,
+            count: 65_536,
+            to: 1_000_000,
+        };
+        shift_owners(&root, up).expect("shift");
+        let owner = |p: &str| {
+            let m = fs::symlink_metadata(root.join(p)).expect("stat");
+            (m.uid(), m.gid(), m.mode() & 0o7777)
+        };
+        assert_eq!(owner("f"), (1_000_000, 1_000_000, 0o644));
+        assert_eq!(owner("suid"), (1_000_000, 1_000_000, 0o4755));
+        assert_eq!(owner("l").0, 1_000_000);
+        assert_eq!(owner("").0, 1_000_000);
+        assert_eq!(owner("other").0, 70_000, "outside the range");
+        set_owner(&root.join("f"), 1_001_234, 1_001_234).expect("chown");
+        shift_owners(&root, up.reversed()).expect("shift back");
+        assert_eq!(owner("f"), (1234, 1234, 0o644));
+        assert_eq!(owner("suid"), (0, 0, 0o4755));
+        assert_eq!(owner("l").0, 0);
     }
 }

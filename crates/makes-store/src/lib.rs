@@ -47,7 +47,10 @@ pub use recipes::{
     image_output_path, pull_output_path, realise, Builders, ImageBuilder, ImagePuller,
     RealiseError, Recipe, Recipes, UrlFetcher,
 };
-pub use sandbox::{run_script_as_root, RootScript};
+pub use sandbox::{
+    run_script_as_build_user, run_script_as_root, RootScript, BUILD_USER_HOST_ID,
+    FAKE_ROOT_HOST_BASE,
+};
 
 /// The shell options and helper functions every builder runs under (makes' own): scripts
 /// that makes' arguments write (`makeScript`) start with them too.
