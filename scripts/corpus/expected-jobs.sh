@@ -172,5 +172,6 @@ wanted=" $* "
 while IFS=$'\t' read -r id repo _commit subdir release; do
   [[ -z $id || $id == \#* ]] && continue
   [[ $wanted == "  " || $wanted == *" $id "* ]] || continue
+  [[ $subdir == *.md#* ]] && subdir=. # a documented example is a project of its own
   expect_project "$id" "$repo" "$subdir" "$release"
 done <"$root/tests/corpus/origins.tsv"

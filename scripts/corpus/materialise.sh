@@ -11,6 +11,10 @@
 # --clone     clone from GitHub what no --from directory holds (needs the network), into
 #             $CORPUS_DIR/.sources/OWNER+NAME.
 #
+# A subdirectory of the form FILE.md#N stands for the Nth ```nix block of that Markdown file
+# (makes' documented examples): it becomes the makes.nix of a repository of its own at
+# $CORPUS_DIR/<id>, the project root.
+#
 # CORPUS_DIR defaults to target/corpus of this checkout. A project already at its commit is
 # left as it is, so running it again is cheap.
 set -euo pipefail
@@ -85,16 +89,40 @@ check_out() {
   echo "$commit" >"$dest/.git/shallow"
   git -C "$dest" update-ref --no-deref HEAD "$commit"
   if ((absent)); then
+    # Kept beside the checkout too, for the runs that find it already there.
     printf '%s\t%s\t%s\tpartial: %d tracked files are not in the fetched copy\n' \
-      "$id" "$repo" "$commit" "$absent" >>"$missing"
+      "$id" "$repo" "$commit" "$absent" | tee "$dest/.git/corpus-partial" >>"$missing"
   fi
+}
+
+# The Nth ```nix block of FILE at COMMIT of the git directory SRC, its fence's indentation
+# removed.
+extract_block() {
+  local src=$1 commit=$2 file=$3 n=$4
+  git -C "$src" show "$commit:$file" | awk -v n="$n" '
+    /^[ \t]*```nix[ \t]*$/ && !inside { count++; if (count == n) { inside = 1; match($0, /^[ \t]*/); indent = RLENGTH; next } }
+    inside && /^[ \t]*```[ \t]*$/ { exit }
+    inside { print substr($0, indent + 1) }'
+}
+
+# A git repository at DEST whose one commit holds the documented example as makes.nix.
+check_out_example() {
+  local src=$1 commit=$2 block=$3 dest=$4
+  git init --quiet "$dest"
+  extract_block "$src" "$commit" "${block%#*}" "${block##*#}" >"$dest/makes.nix"
+  git -C "$dest" add makes.nix
+  git -C "$dest" -c user.name=corpus -c user.email=corpus@localhost \
+    commit --quiet -m "$block of fluidattacks/makes at $commit"
+  echo "$commit $block" >"$dest/.git/corpus-origin"
 }
 
 materialised=0
 while IFS=$'\t' read -r id repo commit subdir _release; do
   [[ -z $id || $id == \#* ]] && continue
   dest=$corpus_dir/$id
-  if [[ "$(git -C "$dest" rev-parse HEAD 2>/dev/null)" == "$commit" ]]; then
+  if [[ "$(git -C "$dest" rev-parse HEAD 2>/dev/null)" == "$commit" ]] ||
+    [[ "$(cat "$dest/.git/corpus-origin" 2>/dev/null)" == "$commit $subdir" ]]; then
+    [[ -f $dest/.git/corpus-partial ]] && cat "$dest/.git/corpus-partial" >>"$missing"
     materialised=$((materialised + 1))
     continue
   fi
@@ -112,7 +140,12 @@ while IFS=$'\t' read -r id repo commit subdir _release; do
     continue
   fi
   rm -rf "$dest"
-  check_out "$src" "$commit" "$dest" "$id" "$repo"
+  if [[ $subdir == *.md#* ]]; then
+    check_out_example "$src" "$commit" "$subdir" "$dest"
+    subdir=.
+  else
+    check_out "$src" "$commit" "$dest" "$id" "$repo"
+  fi
   if [[ ! -f $dest/$subdir/makes.nix ]]; then
     printf '%s\t%s\t%s\tno makes.nix in %s\n' "$id" "$repo" "$commit" "$subdir" >>"$missing"
     continue

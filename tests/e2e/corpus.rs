@@ -33,9 +33,15 @@ fn origins() -> Vec<Origin> {
         .map(|line| {
             let fields: Vec<&str> = line.split('\t').collect();
             assert!(fields.len() >= 4, "origins.tsv: too few fields in {line:?}");
+            // A documented example (`FILE.md#N`) is checked out as a project of its own.
+            let subdirectory = if fields[3].contains(".md#") {
+                ".".to_owned()
+            } else {
+                fields[3].to_owned()
+            };
             Origin {
                 id: fields[0].to_owned(),
-                subdirectory: fields[3].to_owned(),
+                subdirectory,
             }
         })
         .collect()
