@@ -160,9 +160,10 @@ expect_project() {
   else
     {
       echo "makes' evaluator (release $release, nixpkgs stand-in) failed on this project:"
-      # The first error line and the trace line under it, scratch paths made relative.
-      grep -v '^warning:' "$err" | sed "s|$makes/|<makes>/|g; s|$scratch/projects/$id/|<project>/|g" |
-        grep -m1 -A3 'error' || tail -5 "$err"
+      # Nix's message (up to the blank line before its trace), scratch paths made relative.
+      # awk reads to the end: a reader leaving early would kill sed with SIGPIPE.
+      sed "s|$makes/|<makes>/|g; s|$scratch/projects/$id/|<project>/|g" "$err" |
+        awk '/^error:/ { inside = 1 } inside && /^[[:space:]]*$/ { done = 1 } inside && !done && ++n <= 8'
     } >"$expected/$id.why"
     echo "$id: evaluator failed (makes $release): see tests/corpus/expected/$id.why"
   fi
