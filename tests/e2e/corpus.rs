@@ -70,6 +70,9 @@ fn expected(id: &str) -> Expected {
         // The line after the heading is makes' own error; its first sentence says enough.
         let error = text.lines().nth(1).unwrap_or_default().trim();
         let error = error.strip_prefix("error: ").unwrap_or(error);
+        let error = error
+            .strip_prefix("evaluation aborted with the following error message: '")
+            .unwrap_or(error);
         let error = error.split(". ").next().unwrap_or(error);
         let error = match quoted_after(error, "called without required argument ") {
             Some(argument) => format!("no argument '{argument}'"),
