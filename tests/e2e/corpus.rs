@@ -368,6 +368,11 @@ fn real_projects_list_the_jobs_makes_lists() {
             row.listed = "error".to_owned();
             row.why_not = format!("list: {}", cause_of(&run.stderr));
         }
+        if let Expected::Missing = expected {
+            failures.push(format!(
+                "{id}: neither expected/{id}.jobs nor .why: run scripts/corpus/expected-jobs.sh {id}"
+            ));
+        }
         if let Expected::Jobs(jobs) = &expected {
             let equal = run.success && &listed == jobs;
             row.equal = if equal { "yes" } else { "no" };
