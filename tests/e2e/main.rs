@@ -14,6 +14,7 @@ mod cache_harness;
 
 mod bad_inputs;
 mod cli;
+mod corpus;
 mod eval_flags;
 mod eval_oracle;
 mod from_image;

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Checks out every project of tests/corpus/origins.tsv at its commit into $CORPUS_DIR/<id>, as
+# a git repository (makes reads the files git tracks), and records what could not be had in
+# $CORPUS_DIR/missing.tsv. The projects are other people's code: they stay out of this
+# repository.
+#
+#   scripts/corpus/materialise.sh [--from DIR]... [--clone]
+#
+# --from DIR  where fetched copies are (repeatable; default /work/.mirror): DIR/OWNER+NAME/repo
+#             (a git directory), DIR/OWNER+NAME or DIR/OWNER/NAME (a clone).
+# --clone     clone from GitHub what no --from directory holds (needs the network), into
+#             $CORPUS_DIR/.sources/OWNER+NAME.
+#
+# A subdirectory of the form FILE.md#N stands for the Nth ```nix block of that Markdown file
+# (makes' documented examples): it becomes the makes.nix of a repository of its own at
+# $CORPUS_DIR/<id>, the project root.
+#
+# CORPUS_DIR defaults to target/corpus of this checkout. A project already at its commit is
+# left as it is, so running it again is cheap.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+corpus_dir=${CORPUS_DIR:-$root/target/corpus}
+origins=$root/tests/corpus/origins.tsv
+sources=()
+clone=false
+while (($#)); do
+  case $1 in
+    --from) sources+=("$2"); shift 2 ;;
+    --clone) clone=true; shift ;;
+    *) echo "materialise.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+((${#sources[@]})) || sources=(/work/.mirror)
+
+mkdir -p "$corpus_dir"
+missing=$corpus_dir/missing.tsv
+printf '# id\trepository\tcommit\twhy\n' >"$missing"
+
+# The git directory (or clone) holding REPOSITORY (owner/name), or nothing.
+find_source() {
+  local repo=$1 dir
+  for dir in "${sources[@]}"; do
+    for candidate in "$dir/${repo/\//+}/repo" "$dir/${repo/\//+}" "$dir/$repo"; do
+      if git -C "$candidate" rev-parse --git-dir >/dev/null 2>&1; then
+        echo "$candidate"
+        return
+      fi
+    done
+  done
+  if $clone; then
+    local into=$corpus_dir/.sources/${repo/\//+}
+    if [[ ! -d $into ]]; then
+      git clone --quiet --bare "https://github.com/$repo" "$into" >&2 || return 0
+    fi
+    echo "$into"
+  fi
+}
+
+# Checks COMMIT of the git directory SRC out into DEST as a shallow repository of that one
+# commit. The fetched copies lack their largest files (the fetch tool keeps no file of 4 MiB or
+# more): such a file stays in git's index, so git still tracks it, but is absent from disk, and
+# the project is recorded as partial in missing.tsv.
+check_out() {
+  local src=$1 commit=$2 dest=$3 id=$4 repo=$5 objects list absent=0 sha kind
+  objects=$(cd "$src" && cd "$(git rev-parse --git-path objects)" && pwd)
+  git init --quiet "$dest"
+  echo "$objects" >"$dest/.git/objects/info/alternates"
+  git -C "$dest" read-tree "$commit"
+  list=$dest/.git/corpus-objects
+  {
+    echo "$commit"
+    git -C "$dest" rev-parse "$commit^{tree}"
+    git -C "$dest" ls-tree -r -t "$commit" | awk '$2 == "tree" { print $3 }'
+  } >"$list"
+  # One cat-file for all blobs: which ones the copy has.
+  while read -r sha kind; do
+    if [[ $kind == missing ]]; then
+      absent=$((absent + 1))
+    else
+      echo "$sha" >>"$list"
+    fi
+  done < <(git -C "$dest" ls-files --stage | awk '$1 != "160000" { print $2 }' |
+    git -C "$dest" cat-file --batch-check='%(objectname) %(objecttype)')
+  git -C "$dest" checkout-index --all --quiet 2>/dev/null || true
+  git -C "$dest" pack-objects --quiet "$dest/.git/objects/pack/pack" <"$list" >/dev/null
+  rm "$list"
+  rm "$dest/.git/objects/info/alternates"
+  echo "$commit" >"$dest/.git/shallow"
+  git -C "$dest" update-ref --no-deref HEAD "$commit"
+  if ((absent)); then
+    # Kept beside the checkout too, for the runs that find it already there.
+    printf '%s\t%s\t%s\tpartial: %d tracked files are not in the fetched copy\n' \
+      "$id" "$repo" "$commit" "$absent" | tee "$dest/.git/corpus-partial" >>"$missing"
+  fi
+}
+
+# The Nth ```nix block of FILE at COMMIT of the git directory SRC, its fence's indentation
+# removed.
+extract_block() {
+  local src=$1 commit=$2 file=$3 n=$4
+  git -C "$src" show "$commit:$file" | awk -v n="$n" '
+    /^[ \t]*```nix[ \t]*$/ && !inside { count++; if (count == n) { inside = 1; match($0, /^[ \t]*/); indent = RLENGTH; next } }
+    inside && /^[ \t]*```[ \t]*$/ { exit }
+    inside { print substr($0, indent + 1) }'
+}
+
+# A git repository at DEST whose one commit holds the documented example as makes.nix.
+check_out_example() {
+  local src=$1 commit=$2 block=$3 dest=$4
+  git init --quiet "$dest"
+  extract_block "$src" "$commit" "${block%#*}" "${block##*#}" >"$dest/makes.nix"
+  git -C "$dest" add makes.nix
+  git -C "$dest" -c user.name=corpus -c user.email=corpus@localhost \
+    commit --quiet -m "$block of fluidattacks/makes at $commit"
+  echo "$commit $block" >"$dest/.git/corpus-origin"
+}
+
+materialised=0
+while IFS=$'\t' read -r id repo commit subdir _release; do
+  [[ -z $id || $id == \#* ]] && continue
+  dest=$corpus_dir/$id
+  if [[ "$(git -C "$dest" rev-parse HEAD 2>/dev/null)" == "$commit" ]] ||
+    [[ "$(cat "$dest/.git/corpus-origin" 2>/dev/null)" == "$commit $subdir" ]]; then
+    [[ -f $dest/.git/corpus-partial ]] && cat "$dest/.git/corpus-partial" >>"$missing"
+    materialised=$((materialised + 1))
+    continue
+  fi
+  src=$(find_source "$repo")
+  if [[ -z $src ]]; then
+    printf '%s\t%s\t%s\tno fetched copy of the repository\n' "$id" "$repo" "$commit" >>"$missing"
+    continue
+  fi
+  if ! git -C "$src" cat-file -e "$commit^{commit}" 2>/dev/null; then
+    # A clone made earlier may lack a commit that is on no branch: ask GitHub for it.
+    $clone && git -C "$src" fetch --quiet origin "$commit" 2>/dev/null || true
+  fi
+  if ! git -C "$src" cat-file -e "$commit^{commit}" 2>/dev/null; then
+    printf '%s\t%s\t%s\tthe commit is not in %s\n' "$id" "$repo" "$commit" "$src" >>"$missing"
+    continue
+  fi
+  rm -rf "$dest"
+  if [[ $subdir == *.md#* ]]; then
+    check_out_example "$src" "$commit" "$subdir" "$dest"
+    subdir=.
+  else
+    check_out "$src" "$commit" "$dest" "$id" "$repo"
+  fi
+  if [[ ! -f $dest/$subdir/makes.nix ]]; then
+    printf '%s\t%s\t%s\tno makes.nix in %s\n' "$id" "$repo" "$commit" "$subdir" >>"$missing"
+    continue
+  fi
+  materialised=$((materialised + 1))
+done <"$origins"
+
+absent=$(grep -vc '^#' "$missing" || true)
+echo "materialised $materialised projects in $corpus_dir; $absent missing or partial (see $missing)"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the corpus harness (tests/e2e/corpus.rs) on the materialised corpus and prints its table
+# (also left in $MAKES_CORPUS_DIR/report.md). The harness fails while a project's job list
+# differs from makes' own and is not in tests/corpus/known-differences.txt; the table is
+# printed either way, and the script exits with the harness's status.
+#
+#   scripts/corpus/materialise.sh && scripts/corpus/report.sh
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export MAKES_CORPUS_DIR=${MAKES_CORPUS_DIR:-${CORPUS_DIR:-$root/target/corpus}}
+if [[ ! -d $MAKES_CORPUS_DIR ]]; then
+  echo "report.sh: no corpus in $MAKES_CORPUS_DIR: run scripts/corpus/materialise.sh first" >&2
+  exit 1
+fi
+rm -f "$MAKES_CORPUS_DIR/report.md"
+cd "$root" || exit 1
+cargo test -p makes-cli --test e2e -- corpus::real_projects_list_the_jobs_makes_lists \
+  >"$MAKES_CORPUS_DIR/harness.log" 2>&1
+status=$?
+if [[ -f $MAKES_CORPUS_DIR/report.md ]]; then
+  cat "$MAKES_CORPUS_DIR/report.md"
+else
+  tail -20 "$MAKES_CORPUS_DIR/harness.log" >&2
+fi
+if ((status)); then
+  echo >&2
+  # The assertion's message, without the backtrace.
+  sed -n '/job lists differ\|makes crashed/,/^stack backtrace:\|^note: \|^$/p' \
+    "$MAKES_CORPUS_DIR/harness.log" | grep -v '^stack backtrace:\|^note: ' >&2
+fi
+exit "$status"

@@ -1,0 +1,431 @@
+//! Real projects written for fluidattacks/makes (`tests/corpus/origins.tsv`, checked out by
+//! `scripts/corpus/materialise.sh` into `MAKES_CORPUS_DIR`, default `target/corpus`): `makes
+//! --list` must give the jobs makes' own evaluator gives (`tests/corpus/expected/<id>.jobs`,
+//! written by `scripts/corpus/expected-jobs.sh`), except for the projects of
+//! `tests/corpus/known-differences.txt`, which must still differ so that the list stays true.
+//! Then `makes show` runs on every listed job and its failures are sorted by cause into
+//! `<corpus>/report.md`. Neither `--list` nor `show` may panic. Without a materialised corpus
+//! (it needs the network, or fetched copies) the test is skipped with a note, even under
+//! MAKES_REQUIRE_TOOLS.
+
+use crate::common::{repo_root, Sandbox};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest a single `makes --list` or `makes show` may take before it counts as hung.
+const TIME_LIMIT: Duration = Duration::from_secs(300);
+
+/// One line of origins.tsv.
+struct Origin {
+    id: String,
+    subdirectory: String,
+}
+
+fn origins() -> Vec<Origin> {
+    let text = std::fs::read_to_string(repo_root().join("tests/corpus/origins.tsv"))
+        .expect("tests/corpus/origins.tsv exists");
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert!(fields.len() >= 4, "origins.tsv: too few fields in {line:?}");
+            // A documented example (`FILE.md#N`) is checked out as a project of its own.
+            let subdirectory = if fields[3].contains(".md#") {
+                ".".to_owned()
+            } else {
+                fields[3].to_owned()
+            };
+            Origin {
+                id: fields[0].to_owned(),
+                subdirectory,
+            }
+        })
+        .collect()
+}
+
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("MAKES_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/corpus"))
+}
+
+/// What makes' own evaluator gave for a project: its jobs, or why there is no list.
+enum Expected {
+    Jobs(Vec<String>),
+    Refused(String),
+    Missing,
+}
+
+fn expected(id: &str) -> Expected {
+    let dir = repo_root().join("tests/corpus/expected");
+    if let Ok(text) = std::fs::read_to_string(dir.join(format!("{id}.jobs"))) {
+        let mut jobs: Vec<String> = text.lines().map(str::to_owned).collect();
+        jobs.sort();
+        Expected::Jobs(jobs)
+    } else if let Ok(text) = std::fs::read_to_string(dir.join(format!("{id}.why"))) {
+        // The line after the heading is makes' own error; its first sentence says enough.
+        let error = text.lines().nth(1).unwrap_or_default().trim();
+        let error = error.strip_prefix("error: ").unwrap_or(error);
+        let error = error
+            .strip_prefix("evaluation aborted with the following error message: '")
+            .unwrap_or(error);
+        let error = error.split(". ").next().unwrap_or(error);
+        let error = match quoted_after(error, "called without required argument ") {
+            Some(argument) => format!("no argument '{argument}'"),
+            None => error.to_owned(),
+        };
+        Expected::Refused(error)
+    } else {
+        Expected::Missing
+    }
+}
+
+/// `tests/corpus/known-differences.txt`: project ids whose list is known to differ (first
+/// word of each line; the rest is the reason).
+fn known_differences() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(repo_root().join("tests/corpus/known-differences.txt"))
+        .unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut parts = l.splitn(2, char::is_whitespace);
+            let id = parts.next()?.to_owned();
+            Some((id, parts.next().unwrap_or_default().trim().to_owned()))
+        })
+        .collect()
+}
+
+/// The end of one run of makes.
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+    /// A panic, a signal or the time limit: never acceptable, whatever the input.
+    crash: Option<String>,
+}
+
+/// Runs `cmd` with its output in files (a project may print a lot) and a time limit.
+fn run_limited(sandbox: &Sandbox, mut cmd: Command, name: &str) -> Run {
+    let out_path = sandbox.dir.path().join(format!("{name}.out"));
+    let err_path = sandbox.dir.path().join(format!("{name}.err"));
+    let out = std::fs::File::create(&out_path).expect("stdout file");
+    let err = std::fs::File::create(&err_path).expect("stderr file");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("makes starts");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for makes") {
+            break Some(status);
+        }
+        if start.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read = |path: &Path| {
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(path) {
+            let mut bytes = Vec::new();
+            let _ = file.read_to_end(&mut bytes);
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        text
+    };
+    let stdout = read(&out_path);
+    let stderr = read(&err_path);
+    let crash = match status {
+        None => Some(format!("still running after {}s", TIME_LIMIT.as_secs())),
+        Some(s) if s.code().is_none() => Some(format!("killed by a signal ({s})")),
+        Some(_) if stderr.contains("panicked at") => Some("panicked".to_owned()),
+        Some(_) => None,
+    };
+    Run {
+        success: status.is_some_and(|s| s.success()),
+        stdout,
+        stderr,
+        crash,
+    }
+}
+
+/// The first message of an error report (miette's `×` line, the root cause), without its
+/// decoration, or else the first line that is not a warning.
+fn first_error(stderr: &str) -> String {
+    let lines = || stderr.lines().map(str::trim);
+    let line = lines()
+        .find_map(|l| l.strip_prefix("× "))
+        .or_else(|| {
+            lines().find(|l| {
+                !l.is_empty() && !l.starts_with("makes: warning") && !l.starts_with("trace:")
+            })
+        })
+        .unwrap_or("(no message)");
+    let line = line.strip_prefix("makes: ").unwrap_or(line);
+    let line = corpus_dir()
+        .to_str()
+        .map_or(line.to_owned(), |dir| line.replace(dir, "<corpus>"));
+    line
+}
+
+/// TEXT cut to a table cell's length.
+fn brief(text: &str) -> String {
+    const LENGTH: usize = 140;
+    if text.chars().count() <= LENGTH {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(LENGTH).collect();
+    format!("{cut}…")
+}
+
+/// The name in `'NAME'` after `marker` in `text`.
+fn quoted_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    let rest = rest.strip_prefix('\'')?;
+    rest.split('\'').next()
+}
+
+/// Why `makes show` failed on a job, as a cause shared by many jobs.
+fn cause_of(stderr: &str) -> String {
+    let error = first_error(stderr);
+    if let Some(at) = error.find(" is a function of nixpkgs") {
+        return format!("nixpkgs function `{}`", &error[..at]);
+    }
+    if let Some(option) =
+        quoted_after(&error, "the option ").filter(|_| error.contains("does not exist"))
+    {
+        return format!("top-level option `{option}` refused");
+    }
+    let argument = quoted_after(&error, "called without required argument ").or_else(|| {
+        error
+            .strip_suffix(" is not supported yet")
+            .map(|what| what.rsplit(' ').next().unwrap_or(what))
+    });
+    if let Some(what) = argument {
+        if what.starts_with("builtins.") {
+            return format!("Nix builtin `{what}`");
+        }
+        let language = what.ends_with("Environment")
+            || ["makePython", "makeNodeJs", "makeRuby"]
+                .iter()
+                .any(|p| what.starts_with(p));
+        return if language {
+            format!("language environment `{what}`")
+        } else {
+            format!("makes argument `{what}`")
+        };
+    }
+    format!("other: {}", brief(&error))
+}
+
+/// One row of the report.
+struct Row {
+    id: String,
+    /// Jobs makes itself lists, listed jobs shown, and listed jobs, for the totals.
+    counts: (usize, usize, usize),
+    expected: String,
+    listed: String,
+    equal: &'static str,
+    shown: String,
+    why_not: String,
+}
+
+/// Shows every job of `jobs`; returns how many were shown and the causes of the failures.
+fn show_jobs(
+    sandbox: &Sandbox,
+    project: &Path,
+    id: &str,
+    jobs: &[String],
+    crashes: &mut Vec<String>,
+) -> (usize, String) {
+    let mut shown = 0;
+    let mut causes: BTreeMap<String, usize> = BTreeMap::new();
+    for (n, job) in jobs.iter().enumerate() {
+        let mut cmd = sandbox.makes();
+        cmd.arg("--project").arg(project).arg("show").arg(job);
+        let run = run_limited(sandbox, cmd, &format!("{id}-show-{n}"));
+        if let Some(crash) = run.crash {
+            crashes.push(format!("{id}: makes show {job}: {crash}\n{}", run.stderr));
+        }
+        if run.success {
+            shown += 1;
+        } else {
+            *causes.entry(cause_of(&run.stderr)).or_default() += 1;
+        }
+    }
+    let mut causes: Vec<(String, usize)> = causes.into_iter().collect();
+    causes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let why = causes
+        .iter()
+        .map(|(cause, count)| format!("{count}× {cause}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    (shown, why)
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn write_report(dir: &Path, rows: &[Row]) -> String {
+    let mut md = String::new();
+    let equal = rows.iter().filter(|r| r.equal == "yes").count();
+    let with_list = rows.iter().filter(|r| r.equal != "—").count();
+    let expected_jobs: usize = rows.iter().map(|r| r.counts.0).sum();
+    let shown: usize = rows.iter().map(|r| r.counts.1).sum();
+    let listed: usize = rows.iter().map(|r| r.counts.2).sum();
+    let _ = writeln!(
+        md,
+        "{} projects, {with_list} with a job list from makes itself ({expected_jobs} jobs); \
+         lists equal: {equal}/{with_list}; jobs shown: {shown} of the {listed} listed\n",
+        rows.len()
+    );
+    md.push_str("| project | jobs (makes) | listed | equal | shown | why not |\n");
+    md.push_str("|---|---|---|---|---|---|\n");
+    for r in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.id,
+            cell(&r.expected),
+            cell(&r.listed),
+            r.equal,
+            r.shown,
+            cell(&r.why_not)
+        );
+    }
+    let _ = std::fs::write(dir.join("report.md"), &md);
+    md
+}
+
+#[test]
+fn real_projects_list_the_jobs_makes_lists() {
+    let dir = corpus_dir();
+    let origins = origins();
+    if !origins
+        .iter()
+        .any(|o| dir.join(&o.id).join(".git").exists())
+    {
+        eprintln!(
+            "note: skipping: no corpus in {} (scripts/corpus/materialise.sh checks it out)",
+            dir.display()
+        );
+        return;
+    }
+    let known = known_differences();
+    let sandbox = Sandbox::new();
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    let mut crashes = Vec::new();
+    for origin in &origins {
+        let id = origin.id.as_str();
+        let project = dir.join(id).join(&origin.subdirectory);
+        let expected = expected(id);
+        let mut row = Row {
+            id: id.to_owned(),
+            counts: (
+                match &expected {
+                    Expected::Jobs(jobs) => jobs.len(),
+                    _ => 0,
+                },
+                0,
+                0,
+            ),
+            expected: match &expected {
+                Expected::Jobs(jobs) => jobs.len().to_string(),
+                Expected::Refused(why) => format!("none, makes refuses it: {why}"),
+                Expected::Missing => "not generated".to_owned(),
+            },
+            listed: String::new(),
+            equal: "—",
+            shown: "—".to_owned(),
+            why_not: String::new(),
+        };
+        if !project.join("makes.nix").is_file() {
+            row.listed = "not materialised".to_owned();
+            rows.push(row);
+            continue;
+        }
+        let mut cmd = sandbox.makes();
+        cmd.arg("--project").arg(&project).arg("--list");
+        let run = run_limited(&sandbox, cmd, &format!("{id}-list"));
+        if let Some(crash) = &run.crash {
+            crashes.push(format!("{id}: makes --list: {crash}\n{}", run.stderr));
+        }
+        let mut listed: Vec<String> = run.stdout.lines().map(str::to_owned).collect();
+        listed.sort();
+        if run.success {
+            row.listed = listed.len().to_string();
+        } else {
+            row.listed = "error".to_owned();
+            row.why_not = format!("list: {}", cause_of(&run.stderr));
+        }
+        if let Expected::Missing = expected {
+            failures.push(format!(
+                "{id}: neither expected/{id}.jobs nor .why: run scripts/corpus/expected-jobs.sh {id}"
+            ));
+        }
+        if let Expected::Jobs(jobs) = &expected {
+            let equal = run.success && &listed == jobs;
+            row.equal = if equal { "yes" } else { "no" };
+            match (equal, known.get(id)) {
+                (false, None) => failures.push(format!(
+                    "{id}: makes lists {} (expected {}): {}",
+                    row.listed,
+                    jobs.len(),
+                    if run.success {
+                        list_difference(jobs, &listed)
+                    } else {
+                        brief(&first_error(&run.stderr))
+                    }
+                )),
+                (true, Some(_)) => failures.push(format!(
+                    "{id} now lists what makes lists: remove it from tests/corpus/known-differences.txt"
+                )),
+                _ => {}
+            }
+        }
+        if run.success && !listed.is_empty() {
+            let (shown, why) = show_jobs(&sandbox, &project, id, &listed, &mut crashes);
+            row.counts.1 = shown;
+            row.counts.2 = listed.len();
+            row.shown = format!("{shown}/{}", listed.len());
+            if !why.is_empty() {
+                row.why_not = why;
+            }
+        }
+        rows.push(row);
+    }
+    let report = write_report(&dir, &rows);
+    eprintln!("{report}");
+    assert!(crashes.is_empty(), "makes crashed:\n{}", crashes.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "job lists differ from makes' own:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The jobs only one side has, briefly.
+fn list_difference(expected: &[String], listed: &[String]) -> String {
+    let missing: Vec<&String> = expected.iter().filter(|j| !listed.contains(j)).collect();
+    let extra: Vec<&String> = listed.iter().filter(|j| !expected.contains(j)).collect();
+    let few = |jobs: &[&String]| {
+        let names: Vec<&str> = jobs.iter().take(5).map(|j| j.as_str()).collect();
+        let more = jobs.len().saturating_sub(5);
+        if more > 0 {
+            format!("{} and {more} more", names.join(" "))
+        } else {
+            names.join(" ")
+        }
+    };
+    format!("missing [{}], extra [{}]", few(&missing), few(&extra))
+}
