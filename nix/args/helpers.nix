@@ -20,6 +20,14 @@ let
       builtins.substring preLen (builtins.stringLength str - preLen) str
     else
       str;
+  removeSuffix = suffix: str:
+    let
+      sufLen = builtins.stringLength suffix;
+      sLen = builtins.stringLength str;
+    in if sufLen <= sLen && suffix == builtins.substring (sLen - sufLen) sufLen str then
+      builtins.substring 0 (sLen - sufLen) str
+    else
+      str;
   mapAttrsToList = f: attrs:
     builtins.map (name: f name attrs.${name}) (builtins.attrNames attrs);
   recursiveUpdate = lhs: rhs:
@@ -76,9 +84,11 @@ in {
   __system__ = builtins.currentSystem;
   isLinux = hasSuffix "-linux" builtins.currentSystem;
   isDarwin = hasSuffix "-darwin" builtins.currentSystem;
+  # makes' `projectStateDir` default: the global one joined with `projectIdentifier`,
+  # canonicalised without a trailing `/` (the global one itself when the identifier is "").
   __stateDirs__ = {
     global = globalState;
-    project = "${globalState}/__default__";
+    project = removeSuffix "/" "${globalState}/${self.projectIdentifier}";
   };
   __shellCommands__ = builtins.toFile "template.sh" templates.shellCommands;
   __shellOptions__ = builtins.toFile "template.sh" templates.shellOptions;

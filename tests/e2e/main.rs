@@ -26,6 +26,7 @@ mod image_features;
 mod image_layering;
 mod legacy;
 mod makes_arguments;
+mod make_script;
 mod makes_helpers;
 mod native_packages;
 mod nix_packages;

@@ -13,6 +13,7 @@ mod native_script;
 mod native_templates;
 mod nix_helpers;
 mod package_values;
+mod pinned_nixpkgs;
 mod store_builtins;
 mod store_functions;
 mod store_io;
@@ -22,11 +23,12 @@ mod yaml;
 
 pub use store_builtins::store_builtins;
 pub use store_io::StoreIo;
+pub use pinned_nixpkgs::{pinned_nixpkgs, PinnedNixpkgs, PINNED_NIXPKGS};
 pub use table::{Argument, Provider, ARGUMENTS};
 
 use makes_eval::{Attrs, Thunk};
 use makes_spec::Release;
-use makes_store::packages::Packages;
+use makes_store::packages::{PackageSetSource, Packages, SetOrigin};
 use makes_store::{LocalStore, ProjectFiles};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -46,13 +48,43 @@ pub struct ArgumentContext<'a> {
     pub now: &'a str,
     /// The release whose rules apply.
     pub release: Release,
+    /// Where `__nixpkgs__` is instead of the release's pinned nixpkgs (the `makes-nixpkgs`
+    /// setting): a nixpkgs checkout or anything taking nixpkgs' arguments.
+    pub makes_nixpkgs: Option<&'a Path>,
+}
+
+/// makes' own package set `__nixpkgs__` for `cx`: the nixpkgs the release pins, or the
+/// set the `makes-nixpkgs` setting names.
+fn default_package_set(cx: &ArgumentContext) -> PackageSetSource {
+    let origin = match cx.makes_nixpkgs {
+        Some(dir) => SetOrigin::Checkout(dir.to_path_buf()),
+        None => {
+            let pin = pinned_nixpkgs(cx.release);
+            SetOrigin::Github {
+                rev: pin.rev.to_owned(),
+                sha256: pin.sha256.to_owned(),
+            }
+        }
+    };
+    PackageSetSource {
+        origin,
+        // makes imports its nixpkgs with `config.allowUnfree = true`.
+        allow_unfree: true,
+        overlays: Vec::new(),
+    }
 }
 
 /// Every makes argument for the project of `cx` (all releases' names), plus the loader's
 /// `__packageSetAt`. `inputs` and `outputs` are left to the project loader.
 pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
+    // The Nix helpers see the finished set, filled in below.
+    let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+    let helpers = nix_helpers::helpers(this.clone(), cx.release, cx.project_dir);
+    let state_dirs = nix_helpers::select(&helpers, "__stateDirs__");
     let mut store: HashMap<&'static str, Thunk> =
-        store_arguments(cx.packages, cx.now).into_iter().collect();
+        store_arguments(cx.packages, cx.now, default_package_set(cx), state_dirs)
+            .into_iter()
+            .collect();
     store.insert(
         "projectPath",
         Thunk::value(project_path_builtin(
@@ -64,9 +96,6 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
     let native: HashMap<&'static str, Thunk> = native::native_arguments(cx.project_dir)
         .into_iter()
         .collect();
-    // The Nix helpers see the finished set, filled in below.
-    let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
-    let helpers = nix_helpers::helpers(this.clone(), cx.release, cx.project_dir);
     let mut args = Vec::new();
     for a in ARGUMENTS {
         let value = match a.provider {

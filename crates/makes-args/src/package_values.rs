@@ -91,7 +91,7 @@ fn lib_thunk(packages: &Rc<Packages>, set: &str) -> Thunk {
                     .map_err(|e| unavailable(e.to_string()))?,
                 _ => {
                     return Err(unavailable(
-                        "a fetchNixpkgs set's source is fetched by Nix (backend \"nix\")".into(),
+                        "the source of a pinned nixpkgs (fetchNixpkgs, makes' own) is fetched by Nix (backend \"nix\"); or give a checkout (makes-nixpkgs, inputs.nixpkgs = ./path)".into(),
                     ))
                 }
             },

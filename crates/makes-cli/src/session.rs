@@ -133,6 +133,7 @@ impl Session {
             project_files: &self.project_files,
             now: &self.now,
             release: pinned_release(&dir).release,
+            makes_nixpkgs: self.settings.makes_nixpkgs.as_deref(),
         });
         let project = load_project(&self.evaluator, &dir, arguments)
             .map_err(|e| report_spec(&self.evaluator, &e))?;

@@ -66,6 +66,14 @@ pub fn reduce_derivation_spec(
                 span,
             })?;
 
+    // makes copies the help file to `$out/README.md` after the builder.
+    let builder = match crate::reduce_script::help_file(&f, &mut context)? {
+        Some(help) => format!(
+            "{builder}\ncp '{}' \"$out/README.md\"\n",
+            help.replace('\'', r"'\''")
+        ),
+        None => builder,
+    };
     let env = string_map(&f, "env", &mut context)?;
     let env_files = string_map(&f, "envFiles", &mut context)?;
     let search_paths = match f.get("searchPaths")? {
