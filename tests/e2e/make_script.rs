@@ -259,3 +259,39 @@ fn a_help_file_must_be_markdown() {
         "{stderr}"
     );
 }
+
+#[test]
+fn make_derivation_sources_with_arguments_and_reads_a_builder_from_the_store() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("drv");
+    write_project(
+        &project,
+        r#"{ makeDerivation, projectPath, ... }: {
+  jobs."/built" = makeDerivation {
+    name = "built";
+    builder = projectPath "/build.sh";
+    help = ./help.md;
+    searchPaths = {
+      source = [ [ ./lib.sh "a b" "c" ] ];
+      kubeConfig = [ ./kube.yaml ];
+    };
+  };
+}"#,
+    );
+    for (file, text) in [
+        (
+            "build.sh",
+            "mkdir \"$out\"\necho \"$SOURCED\" > \"$out/sourced\"\necho \"${KUBECONFIG#/nix/store/*-}\" > \"$out/kube\"\n",
+        ),
+        ("lib.sh", "export SOURCED=\"$#:$1|$2\"\n"),
+        ("kube.yaml", "apiVersion: v1\n"),
+        ("help.md", "# built\n"),
+    ] {
+        std::fs::write(project.join(file), text).expect("write");
+    }
+    let out = sandbox.build_dir(&project, "/built");
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).expect(name);
+    assert_eq!(read("sourced"), "2:a b|c\n");
+    assert_eq!(read("kube"), "kube.yaml\n");
+    assert_eq!(read("README.md"), "# built\n");
+}

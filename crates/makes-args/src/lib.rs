@@ -21,9 +21,9 @@ mod table;
 mod unsupported;
 mod yaml;
 
+pub use pinned_nixpkgs::{pinned_nixpkgs, PinnedNixpkgs, PINNED_NIXPKGS};
 pub use store_builtins::store_builtins;
 pub use store_io::StoreIo;
-pub use pinned_nixpkgs::{pinned_nixpkgs, PinnedNixpkgs, PINNED_NIXPKGS};
 pub use table::{Argument, Provider, ARGUMENTS};
 
 use makes_eval::{Attrs, Thunk};

@@ -100,7 +100,10 @@ fi
 /// `__stateDirs__.global` and `.project`, as strings.
 fn state_dirs_of(ev: &Evaluator, state_dirs: &Thunk) -> makes_eval::Result<StateDirs> {
     let Value::Attrs(set) = state_dirs.force(ev)? else {
-        return Err(EvalError::other("makeScript: __stateDirs__ is not a set", None));
+        return Err(EvalError::other(
+            "makeScript: __stateDirs__ is not a set",
+            None,
+        ));
     };
     let get = |name: &str| -> makes_eval::Result<String> {
         match set.get(name).map(|a| a.value.force(ev)).transpose()? {
@@ -368,6 +371,7 @@ mod tests {
             }),
         );
         assert!(with_help.contains("glow --pager --local \"$out/README.md\""));
-        assert!(with_help.contains("'/nix/store/y-coreutils/bin:/nix/store/l-less/bin:/nix/store/g-glow/bin'"));
+        assert!(with_help
+            .contains("'/nix/store/y-coreutils/bin:/nix/store/l-less/bin:/nix/store/g-glow/bin'"));
     }
 }

@@ -26,7 +26,9 @@ pub fn store_arguments(
     let r = recipes.clone();
     let make_derivation: PrimOpFn = Rc::new(move |ev, args| {
         let arg = args[0].force(ev)?;
-        let spec = reduce_derivation_spec(ev, &arg, None)?;
+        let search_paths =
+            |v: &Value| crate::native_templates::search_paths(&r, ev, v).map(|(_, path)| path);
+        let spec = reduce_derivation_spec(ev, &arg, None, &search_paths)?;
         let out = derivation_output_path(&spec);
         let name = spec.name.clone();
         r.insert(out.clone(), Recipe::Derivation(spec));
@@ -102,7 +104,8 @@ pub fn store_arguments(
             (function, make_primop(function, 1, func))
         })
         .collect();
-    let make_script = crate::native_script::make_script_function(recipes, default_set.clone(), state_dirs);
+    let make_script =
+        crate::native_script::make_script_function(recipes, default_set.clone(), state_dirs);
     let (make_template, make_search_paths) = crate::native_templates::template_functions(recipes);
     // makes' `lib` is nixpkgs' lib of its own package set.
     let lib = match &default_set {

@@ -168,14 +168,14 @@ impl<'a> Fields<'a> {
     /// The content of the file `path` (on disk or in the store), for the attribute `name`.
     fn file_content(&self, name: &str, path: &str) -> Result<String, SpecError> {
         let bytes = self
-                    .ev
-                    .io
-                    .read_file(std::path::Path::new(path))
-                    .map_err(|e| SpecError::Invalid {
-                        attr: name.into(),
-                        message: format!("cannot read '{path}': {e}"),
-                        span: self.span_of(name),
-                    })?;
+            .ev
+            .io
+            .read_file(std::path::Path::new(path))
+            .map_err(|e| SpecError::Invalid {
+                attr: name.into(),
+                message: format!("cannot read '{path}': {e}"),
+                span: self.span_of(name),
+            })?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 

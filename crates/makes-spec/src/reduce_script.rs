@@ -140,9 +140,8 @@ pub(crate) fn help_file(f: &Fields, context: &mut Context) -> Result<Option<Stri
         }
     };
     let span = f.span_of("help");
-    let file = f
-        .ev
-        .coerce_to_string(
+    let file =
+        f.ev.coerce_to_string(
             &value,
             CoercionMode::INTERPOLATION,
             span.unwrap_or(Span {
