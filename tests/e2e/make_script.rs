@@ -295,3 +295,46 @@ fn make_derivation_sources_with_arguments_and_reads_a_builder_from_the_store() {
     assert_eq!(read("kube"), "kube.yaml\n");
     assert_eq!(read("README.md"), "# built\n");
 }
+
+#[test]
+fn makes_lock_records_makes_package_set_like_any_pin() {
+    if !have_tool("nix-build") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("locked");
+    write_project(
+        &project,
+        r#"{ makeScript, ... }: {
+  jobs."/hello" = makeScript { name = "hello"; entrypoint = "echo hello"; };
+}"#,
+    );
+    let stand_in = crate::common::fixture("nix-packages").join("stand-in-nixpkgs");
+    run(makes_in(&sandbox, &project)
+        .env("MAKES_NIXPKGS", &stand_in)
+        .arg("lock"));
+    let lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project.join("makes.lock.json")).expect("lock file"))
+            .expect("JSON");
+    let mut locked: Vec<(String, String)> = lock["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            (
+                p["set"].as_str().expect("set").to_owned(),
+                p["attrPath"][0].as_str().expect("name").to_owned(),
+            )
+        })
+        .collect();
+    locked.sort();
+    let set = format!("path:{}", stand_in.display());
+    assert_eq!(
+        locked,
+        [
+            (set.clone(), "bash".to_owned()),
+            (set.clone(), "cacert".to_owned()),
+            (set, "coreutils".to_owned())
+        ]
+    );
+}
