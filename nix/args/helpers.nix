@@ -84,11 +84,15 @@ in {
   __system__ = builtins.currentSystem;
   isLinux = hasSuffix "-linux" builtins.currentSystem;
   isDarwin = hasSuffix "-darwin" builtins.currentSystem;
-  # makes' `projectStateDir` default: the global one joined with `projectIdentifier`,
-  # canonicalised without a trailing `/` (the global one itself when the identifier is "").
-  __stateDirs__ = {
-    global = globalState;
-    project = removeSuffix "/" "${globalState}/${self.projectIdentifier}";
+  # makes' `globalStateDir` and `projectStateDir` options (the latter by default the former
+  # joined with `projectIdentifier`), canonicalised without a trailing `/`.
+  __stateDirs__ = let
+    config = self.config or { };
+    global = removeSuffix "/" (config.globalStateDir or globalState);
+  in {
+    inherit global;
+    project = removeSuffix "/"
+      (config.projectStateDir or "${global}/${self.projectIdentifier}");
   };
   __shellCommands__ = builtins.toFile "template.sh" templates.shellCommands;
   __shellOptions__ = builtins.toFile "template.sh" templates.shellOptions;

@@ -154,6 +154,7 @@ fn makes_package_set_is_the_nixpkgs_the_release_pins() {
 }
 
 const SCRIPT_PROJECT: &str = r#"{ makeScript, projectPath, ... }: {
+  IDENTIFIER
   jobs."/check" = makeScript {
     name = "check";
     entrypoint = projectPath "/x.sh";
@@ -181,7 +182,7 @@ fn scripts_set_up_certificates_state_and_search_paths_as_makes_does() {
     }
     let sandbox = Sandbox::new();
     let project = sandbox.dir.path().join("my-proj");
-    write_project(&project, SCRIPT_PROJECT);
+    write_project(&project, &SCRIPT_PROJECT.replace("IDENTIFIER", ""));
     for (file, text) in [
         ("x.sh", ENTRYPOINT),
         ("lib.sh", "export SOURCED=\"$#:$1|$2\"\n"),
@@ -202,7 +203,8 @@ fn scripts_set_up_certificates_state_and_search_paths_as_makes_does() {
     };
     let out = run_check(&["one", "two"]);
     assert_success(&out);
-    let state = format!("{}/.cache/makes/state/my-proj/check", home.display());
+    // No projectIdentifier: the project's state directory is the global one.
+    let state = format!("{}/.cache/makes/state/check", home.display());
     assert_eq!(
         stdout(&out),
         format!(
@@ -219,6 +221,41 @@ fn scripts_set_up_certificates_state_and_search_paths_as_makes_does() {
     assert_success(&out);
     assert_eq!(stdout(&out), "# check\n\nChecks things.\n");
 
+    // With a projectIdentifier, state is the project's.
+    write_project(
+        &project,
+        &SCRIPT_PROJECT.replace("IDENTIFIER", "projectIdentifier = \"ident\";"),
+    );
+    let out = run_check(&[]);
+    assert_success(&out);
+    let state = format!("{}/.cache/makes/state/ident/check", home.display());
+    assert!(
+        stdout(&out).contains(&format!("state: {state}\n")),
+        "{}",
+        stdout(&out)
+    );
+
+    // makes' projectStateDir option (canonicalised without its trailing `/`).
+    write_project(
+        &project,
+        &SCRIPT_PROJECT.replace(
+            "IDENTIFIER",
+            "projectIdentifier = \"ident\"; projectStateDir = \"$HOME_IMPURE/custom/\";",
+        ),
+    );
+    let out = run_check(&[]);
+    assert_success(&out);
+    let state = format!("{}/custom/check", home.display());
+    assert!(
+        stdout(&out).contains(&format!("state: {state}\n")),
+        "{}",
+        stdout(&out)
+    );
+    write_project(
+        &project,
+        &SCRIPT_PROJECT.replace("IDENTIFIER", "projectIdentifier = \"ident\";"),
+    );
+
     // makes 22.09 keeps state under ~/.makes/state.
     std::fs::write(
         project.join("makes.lock.nix"),
@@ -227,7 +264,7 @@ fn scripts_set_up_certificates_state_and_search_paths_as_makes_does() {
     .expect("write");
     let out = run_check(&[]);
     assert_success(&out);
-    let state = format!("{}/.makes/state/my-proj/check", home.display());
+    let state = format!("{}/.makes/state/ident/check", home.display());
     assert!(
         stdout(&out).contains(&format!("state: {state}\n")),
         "{}",

@@ -51,6 +51,10 @@ pub struct ArgumentContext<'a> {
     /// Where `__nixpkgs__` is instead of the release's pinned nixpkgs (the `makes-nixpkgs`
     /// setting): a nixpkgs checkout or anything taking nixpkgs' arguments.
     pub makes_nixpkgs: Option<&'a Path>,
+    /// The finished set a module is applied to, as the project loader completes it (with
+    /// `config`, and `projectIdentifier` from it): the Nix helpers read `__stateDirs__`'s
+    /// parts from it. Filled here with the makes arguments alone until the loader sets it.
+    pub project_arguments: &'a Rc<RefCell<Option<Rc<Attrs>>>>,
 }
 
 /// makes' own package set `__nixpkgs__` for `cx`: the nixpkgs the release pins, or the
@@ -77,8 +81,9 @@ fn default_package_set(cx: &ArgumentContext) -> PackageSetSource {
 /// Every makes argument for the project of `cx` (all releases' names), plus the loader's
 /// `__packageSetAt`. `inputs` and `outputs` are left to the project loader.
 pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
-    // The Nix helpers see the finished set, filled in below.
-    let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+    // The Nix helpers see the finished set: the makes arguments filled in below, then the
+    // project loader's set.
+    let this = cx.project_arguments.clone();
     let helpers = nix_helpers::helpers(this.clone(), cx.release, cx.project_dir);
     let state_dirs = nix_helpers::select(&helpers, "__stateDirs__");
     let mut store: HashMap<&'static str, Thunk> =
@@ -117,7 +122,9 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
     for (name, value) in &args {
         set.insert(*name, value.clone(), None);
     }
-    *this.borrow_mut() = Some(Rc::new(set));
+    if this.borrow().is_none() {
+        *this.borrow_mut() = Some(Rc::new(set));
+    }
     // `__packageSetAt` serves `inputs.nixpkgs = ./path`; it is no makes argument.
     if let Some(at) = store.remove("__packageSetAt") {
         args.push(("__packageSetAt", at));
