@@ -20,6 +20,14 @@ let
       builtins.substring preLen (builtins.stringLength str - preLen) str
     else
       str;
+  removeSuffix = suffix: str:
+    let
+      sufLen = builtins.stringLength suffix;
+      sLen = builtins.stringLength str;
+    in if sufLen <= sLen && suffix == builtins.substring (sLen - sufLen) sufLen str then
+      builtins.substring 0 (sLen - sufLen) str
+    else
+      str;
   mapAttrsToList = f: attrs:
     builtins.map (name: f name attrs.${name}) (builtins.attrNames attrs);
   recursiveUpdate = lhs: rhs:
@@ -76,9 +84,15 @@ in {
   __system__ = builtins.currentSystem;
   isLinux = hasSuffix "-linux" builtins.currentSystem;
   isDarwin = hasSuffix "-darwin" builtins.currentSystem;
-  __stateDirs__ = {
-    global = globalState;
-    project = "${globalState}/__default__";
+  # makes' `globalStateDir` and `projectStateDir` options (the latter by default the former
+  # joined with `projectIdentifier`), canonicalised without a trailing `/`.
+  __stateDirs__ = let
+    config = self.config or { };
+    global = removeSuffix "/" (config.globalStateDir or globalState);
+  in {
+    inherit global;
+    project = removeSuffix "/"
+      (config.projectStateDir or "${global}/${self.projectIdentifier}");
   };
   __shellCommands__ = builtins.toFile "template.sh" templates.shellCommands;
   __shellOptions__ = builtins.toFile "template.sh" templates.shellOptions;

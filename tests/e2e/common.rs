@@ -229,3 +229,30 @@ pub fn layer_store_paths(archive: &Path) -> Vec<(String, BTreeSet<String>)> {
         })
         .collect()
 }
+
+/// A stand-in for nixpkgs whose bash and coreutils are the host's, for makeScript (whose
+/// scripts run on the host), with a CA bundle and a `glow` that prints the file it is given.
+const HOST_TOOLS_NIXPKGS: &str = r#"{ system ? builtins.currentSystem, config ? { }, overlays ? [ ], ... }:
+let
+  mk = name: script: derivation {
+    inherit name system;
+    builder = "/bin/sh";
+    args = [ "-c" script ];
+    PATH = "/usr/bin:/bin";
+  };
+in {
+  bash = mk "bash-host" "mkdir -p $out/bin; cp /bin/bash $out/bin/bash";
+  coreutils = mk "coreutils-host" "mkdir -p $out/bin; for t in cat echo mkdir mktemp rm ls; do cp $(command -v $t) $out/bin/; done";
+  cacert = mk "nss-cacert-host" "mkdir -p $out/etc/ssl/certs; echo host CA bundle > $out/etc/ssl/certs/ca-bundle.crt";
+  less = mk "less-host" "mkdir -p $out/bin";
+  glow = mk "glow-host" "mkdir -p $out/bin; printf '#!/bin/sh\\nfor f; do last=$f; done\\nexec cat \"$last\"\\n' > $out/bin/glow; chmod +x $out/bin/glow";
+}
+"#;
+
+/// Writes the host-tools stand-in for nixpkgs into the sandbox; returns its directory.
+pub fn host_tools_nixpkgs(sandbox: &Sandbox) -> PathBuf {
+    let dir = sandbox.dir.path().join("host-tools-nixpkgs");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("default.nix"), HOST_TOOLS_NIXPKGS).expect("write");
+    dir
+}

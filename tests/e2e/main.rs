@@ -25,6 +25,7 @@ mod hostile_misc;
 mod image_features;
 mod image_layering;
 mod legacy;
+mod make_script;
 mod makes_arguments;
 mod makes_helpers;
 mod native_packages;

@@ -395,7 +395,7 @@ fn without_nix_the_lock_file_and_a_signed_cache_give_the_same_image() {
 }
 
 #[test]
-fn the_default_package_set_is_nixpkgs_from_nix_path() {
+fn the_default_package_set_is_makes_own_never_nix_path() {
     if !nix_and_image_tools() {
         return;
     }
@@ -413,7 +413,8 @@ fn the_default_package_set_is_nixpkgs_from_nix_path() {
     let stand_in = fixture("nix-packages").join("stand-in-nixpkgs");
     let archive = build(
         makes_with_nix(&sandbox)
-            .env("NIX_PATH", format!("nixpkgs={}", stand_in.display()))
+            .env("NIX_PATH", "nixpkgs=/nonexistent")
+            .env("MAKES_NIXPKGS", &stand_in)
             .args(["--packages", "nix"]),
         &project,
         "/greeter",
@@ -425,20 +426,20 @@ fn the_default_package_set_is_nixpkgs_from_nix_path() {
     );
     assert_eq!(stdout, "hello from the stand-in nixpkgs\n");
 
-    // Without NIX_PATH, Nix cannot find <nixpkgs>: the error says so and how to give it.
-    let out = makes_with_nix(&sandbox)
-        .args(["--packages", "nix", "--project"])
+    // Without the setting, NIX_PATH's <nixpkgs> is not it: makes' pinned nixpkgs is.
+    let out = run(sandbox
+        .makes()
+        .env("NIX_PATH", format!("nixpkgs={}", stand_in.display()))
+        .arg("--project")
         .arg(&project)
-        .arg("/greeter")
-        .output()
-        .expect("makes runs");
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .args(["show", "/greeter"]));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert!(
-        stderr.contains("cannot resolve 'greeter' of the package set <nixpkgs>"),
-        "{stderr}"
+        doc["contents"][0]["packageSet"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("github:nixos/nixpkgs/")),
+        "{doc}"
     );
-    assert!(stderr.contains("NIX_PATH=nixpkgs="), "{stderr}");
 }
 
 #[test]
@@ -603,10 +604,13 @@ fn make_script_runs_its_entrypoint_with_its_search_paths() {
     }
     let sandbox = Sandbox::new();
     let project = sandbox.dir.path().join("script");
+    let stand_in = fixture("nix-packages").join("stand-in-nixpkgs");
     crate::common::write_project(
         &project,
-        r#"{ inputs, makeScript, ... }: {
-  jobs."/hello" = makeScript {
+        &format!(
+            r#"{{ inputs, makeScript, ... }}: {{
+  inputs.nixpkgs = {};
+  jobs."/hello" = makeScript {{
     name = "hello";
     aliases = [ "hi" ];
     replace.__argWho__ = "world";
@@ -618,34 +622,32 @@ fn make_script_runs_its_entrypoint_with_its_search_paths() {
       test -d "$STATE"
       greet
     '';
-  };
-}"#,
+  }};
+}}"#,
+            stand_in.display()
+        ),
     );
-    let stand_in = fixture("nix-packages").join("stand-in-nixpkgs");
-    // Built only: running it is for makes' own action (see running_jobs).
+    // makes' own set (bash, coreutils) is the host's tools; the greeter is the stand-in's.
+    let makes_set = crate::common::host_tools_nixpkgs(&sandbox);
     let out = build(
         makes_with_nix(&sandbox)
-            .env("NIX_PATH", format!("nixpkgs={}", stand_in.display()))
+            .env("MAKES_NIXPKGS", &makes_set)
             .args(["--packages", "nix", "--no-run"]),
         &project,
         "/hello",
     );
-    let script = out.join("bin/hello");
-    let text = std::fs::read_to_string(&script).expect("the script");
+    let text = std::fs::read_to_string(out.join("bin/hello")).expect("the script");
     assert!(text.starts_with("#! /nix/store/"), "{text}");
     assert_eq!(
         std::fs::read(out.join("bin/hi")).expect("alias"),
         text.as_bytes()
     );
-    // Run with the host's bash (the stand-in's "bash" is busybox sh).
-    let run_out = Command::new("bash")
-        .arg(&script)
-        .args(["a", "b"])
-        .env_clear()
-        .env("HOME", sandbox.dir.path())
-        .env("PATH", "/usr/bin:/bin")
+    let run_out = makes_with_nix(&sandbox)
+        .env("MAKES_NIXPKGS", &makes_set)
+        .current_dir(&project)
+        .args(["--packages", "nix", ".", "/hello", "a", "b"])
         .output()
-        .expect("bash runs");
+        .expect("makes runs");
     assert_success(&run_out);
     assert_eq!(
         String::from_utf8_lossy(&run_out.stdout),
@@ -672,11 +674,11 @@ fn lib_is_nixpkgs_lib_evaluated_by_makes() {
 }"#,
     );
     let stand_in = fixture("nix-packages").join("stand-in-nixpkgs");
-    // Neither Nix nor a lock file: lib is read from <nixpkgs/lib> by makes itself.
+    // Neither Nix nor a lock file: lib is read from the set's lib/ by makes itself.
     let out = run(sandbox
         .makes()
         .env("PATH", "/nonexistent")
-        .env("NIX_PATH", format!("nixpkgs={}", stand_in.display()))
+        .env("MAKES_NIXPKGS", &stand_in)
         .arg("--project")
         .arg(&project)
         .args(["show", "/x"]));
@@ -685,7 +687,7 @@ fn lib_is_nixpkgs_lib_evaluated_by_makes() {
     assert_eq!(doc["tag"], "a-b");
     assert_eq!(doc["contents"][0]["package"], "greeter");
 
-    // Without <nixpkgs>, lib names what it needs.
+    // Without Nix or the setting, the lib of makes' pinned nixpkgs names what it needs.
     let out = sandbox
         .makes()
         .env("PATH", "/nonexistent")
@@ -697,7 +699,7 @@ fn lib_is_nixpkgs_lib_evaluated_by_makes() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("cannot read nixpkgs' lib of the package set <nixpkgs>"),
+        stderr.contains("cannot read nixpkgs' lib of the package set github:nixos/nixpkgs/"),
         "{stderr}"
     );
     assert!(stderr.contains("nixpkgs"), "{stderr}");

@@ -316,30 +316,13 @@ fn a_local_revision_is_fetched_from_the_repository() {
     assert_file_result(&out);
 }
 
-/// A stand-in for nixpkgs whose bash and coreutils are the host's, for makeScript.
-const HOST_TOOLS_NIXPKGS: &str = r#"{ system ? builtins.currentSystem, config ? { }, overlays ? [ ], ... }:
-let
-  mk = name: script: derivation {
-    inherit name system;
-    builder = "/bin/sh";
-    args = [ "-c" script ];
-    PATH = "/usr/bin:/bin";
-  };
-in {
-  bash = mk "bash-host" "mkdir -p $out/bin; cp /bin/bash $out/bin/bash";
-  coreutils = mk "coreutils-host" "mkdir -p $out/bin; for t in cat echo mkdir mktemp rm; do cp $(command -v $t) $out/bin/; done";
-}
-"#;
-
 #[test]
 fn a_make_script_job_runs_its_script_with_the_arguments() {
     if !have_tool("nix-build") {
         return;
     }
     let sandbox = Sandbox::new();
-    let nixpkgs = sandbox.dir.path().join("nixpkgs");
-    std::fs::create_dir(&nixpkgs).expect("mkdir");
-    std::fs::write(nixpkgs.join("default.nix"), HOST_TOOLS_NIXPKGS).expect("write");
+    let nixpkgs = crate::common::host_tools_nixpkgs(&sandbox);
     let project = sandbox.dir.path().join("scripts");
     write_project(
         &project,
@@ -362,7 +345,7 @@ fn a_make_script_job_runs_its_script_with_the_arguments() {
             "NIX_CONFIG",
             "substituters =\nbuild-users-group =\nsandbox = false",
         )
-        .env("NIX_PATH", format!("nixpkgs={}", nixpkgs.display()))
+        .env("MAKES_NIXPKGS", &nixpkgs)
         .env("WHO", "me")
         .env("CODE", code)
         .current_dir(&project)

@@ -31,8 +31,12 @@ fn show(sandbox: &Sandbox, job: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
+/// makes' own nixpkgs of 24.12 (its src/nix/sources.json): the seed pins no release, so the
+/// latest's rules apply, and it sets no `inputs.nixpkgs`.
+const MAKES_NIXPKGS_24_12: &str = "github:nixos/nixpkgs/5f5210aa20e343b7e35f40c033000db0ef80d7b9?sha256=0yc83iqbzj1gd651x6p2wx7a76wfpifaq7jxz4srbinaglfwfb07";
+
 fn package(name: &str) -> serde_json::Value {
-    serde_json::json!({ "package": name, "packageSet": "<nixpkgs>", "output": "out", "outPath": null })
+    serde_json::json!({ "package": name, "packageSet": MAKES_NIXPKGS_24_12, "output": "out", "outPath": null })
 }
 
 #[test]
@@ -152,7 +156,9 @@ fn building_a_seed_example_without_nix_or_lock_names_the_package_and_the_way_out
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("cannot resolve 'coreutils' of the package set <nixpkgs>"),
+        stderr.contains(&format!(
+            "cannot resolve 'coreutils' of the package set {MAKES_NIXPKGS_24_12}"
+        )),
         "{stderr}"
     );
     assert!(stderr.contains("run `makes lock`"), "{stderr}");

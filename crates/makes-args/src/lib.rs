@@ -13,6 +13,7 @@ mod native_script;
 mod native_templates;
 mod nix_helpers;
 mod package_values;
+mod pinned_nixpkgs;
 mod store_builtins;
 mod store_functions;
 mod store_io;
@@ -20,13 +21,14 @@ mod table;
 mod unsupported;
 mod yaml;
 
+pub use pinned_nixpkgs::{pinned_nixpkgs, PinnedNixpkgs, PINNED_NIXPKGS};
 pub use store_builtins::store_builtins;
 pub use store_io::StoreIo;
 pub use table::{Argument, Provider, ARGUMENTS};
 
 use makes_eval::{Attrs, Thunk};
 use makes_spec::Release;
-use makes_store::packages::Packages;
+use makes_store::packages::{PackageSetSource, Packages, SetOrigin};
 use makes_store::{LocalStore, ProjectFiles};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -46,13 +48,48 @@ pub struct ArgumentContext<'a> {
     pub now: &'a str,
     /// The release whose rules apply.
     pub release: Release,
+    /// Where `__nixpkgs__` is instead of the release's pinned nixpkgs (the `makes-nixpkgs`
+    /// setting): a nixpkgs checkout or anything taking nixpkgs' arguments.
+    pub makes_nixpkgs: Option<&'a Path>,
+    /// The finished set a module is applied to, as the project loader completes it (with
+    /// `config`, and `projectIdentifier` from it): the Nix helpers read `__stateDirs__`'s
+    /// parts from it. Filled here with the makes arguments alone until the loader sets it.
+    pub project_arguments: &'a Rc<RefCell<Option<Rc<Attrs>>>>,
+}
+
+/// makes' own package set `__nixpkgs__` for `cx`: the nixpkgs the release pins, or the
+/// set the `makes-nixpkgs` setting names.
+fn default_package_set(cx: &ArgumentContext) -> PackageSetSource {
+    let origin = match cx.makes_nixpkgs {
+        Some(dir) => SetOrigin::Checkout(dir.to_path_buf()),
+        None => {
+            let pin = pinned_nixpkgs(cx.release);
+            SetOrigin::Github {
+                rev: pin.rev.to_owned(),
+                sha256: pin.sha256.to_owned(),
+            }
+        }
+    };
+    PackageSetSource {
+        origin,
+        // makes imports its nixpkgs with `config.allowUnfree = true`.
+        allow_unfree: true,
+        overlays: Vec::new(),
+    }
 }
 
 /// Every makes argument for the project of `cx` (all releases' names), plus the loader's
 /// `__packageSetAt`. `inputs` and `outputs` are left to the project loader.
 pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
+    // The Nix helpers see the finished set: the makes arguments filled in below, then the
+    // project loader's set.
+    let this = cx.project_arguments.clone();
+    let helpers = nix_helpers::helpers(this.clone(), cx.release, cx.project_dir);
+    let state_dirs = nix_helpers::select(&helpers, "__stateDirs__");
     let mut store: HashMap<&'static str, Thunk> =
-        store_arguments(cx.packages, cx.now).into_iter().collect();
+        store_arguments(cx.packages, cx.now, default_package_set(cx), state_dirs)
+            .into_iter()
+            .collect();
     store.insert(
         "projectPath",
         Thunk::value(project_path_builtin(
@@ -64,9 +101,6 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
     let native: HashMap<&'static str, Thunk> = native::native_arguments(cx.project_dir)
         .into_iter()
         .collect();
-    // The Nix helpers see the finished set, filled in below.
-    let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
-    let helpers = nix_helpers::helpers(this.clone(), cx.release, cx.project_dir);
     let mut args = Vec::new();
     for a in ARGUMENTS {
         let value = match a.provider {
@@ -88,7 +122,9 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
     for (name, value) in &args {
         set.insert(*name, value.clone(), None);
     }
-    *this.borrow_mut() = Some(Rc::new(set));
+    if this.borrow().is_none() {
+        *this.borrow_mut() = Some(Rc::new(set));
+    }
     // `__packageSetAt` serves `inputs.nixpkgs = ./path`; it is no makes argument.
     if let Some(at) = store.remove("__packageSetAt") {
         args.push(("__packageSetAt", at));

@@ -1,6 +1,6 @@
 //! Arguments implemented natively here: `toDerivationName` (nixpkgs'
-//! `sanitizeDerivationName`), `fromYaml`, and the project's `projectIdentifier` and
-//! `projectSrc`.
+//! `sanitizeDerivationName`), `fromYaml`, `projectIdentifier` (makes' default, `""`; the
+//! project loader gives the project's own) and `projectSrc`.
 
 use makes_eval::{make_primop, EvalError, PrimOpFn, Thunk, Value};
 use makes_spec::sanitize_derivation_name;
@@ -8,10 +8,6 @@ use std::path::Path;
 use std::rc::Rc;
 
 pub(crate) fn native_arguments(dir: &Path) -> Vec<(&'static str, Thunk)> {
-    let project_id = dir
-        .file_name()
-        .map(|n| sanitize_derivation_name(&n.to_string_lossy()))
-        .unwrap_or_else(|| "project".into());
     let root: Rc<str> = dir.to_string_lossy().into();
     let to_name: PrimOpFn = Rc::new(|ev, a| match a[0].force(ev)? {
         Value::String(s) => Ok(Value::string(sanitize_derivation_name(s.as_str()))),
@@ -22,7 +18,8 @@ pub(crate) fn native_arguments(dir: &Path) -> Vec<(&'static str, Thunk)> {
         other => Err(EvalError::type_error("a string", &other, None)),
     });
     vec![
-        ("projectIdentifier", Thunk::value(Value::string(project_id))),
+        // makes' option default; the project loader gives the project's own value.
+        ("projectIdentifier", Thunk::value(Value::string(""))),
         ("projectSrc", Thunk::value(Value::Path(root))),
         (
             "toDerivationName",

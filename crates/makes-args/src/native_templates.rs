@@ -25,7 +25,7 @@ fn register_template(recipes: &Recipes, template: TemplateSpec) -> (Value, Strin
     (package_value(&name, &out), out.to_absolute())
 }
 
-fn search_paths(
+pub(crate) fn search_paths(
     recipes: &Recipes,
     ev: &Evaluator,
     args: &Value,

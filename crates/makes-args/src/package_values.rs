@@ -58,7 +58,7 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
 }
 
 /// nixpkgs' `lib` of the set: pure Nix, evaluated by makes' own evaluator from the set's
-/// source (`<nixpkgs>` through the search path, a checkout, or what Nix fetched for a pin).
+/// source (a checkout, or what Nix fetched for a pin).
 fn lib_thunk(packages: &Rc<Packages>, set: &str) -> Thunk {
     let source = packages.set_source(set);
     let packages = packages.clone();
@@ -75,15 +75,6 @@ fn lib_thunk(packages: &Rc<Packages>, set: &str) -> Thunk {
             )
         };
         let root = match &source.origin {
-            SetOrigin::SearchPath(name) => {
-                return ev
-                    .eval_source(
-                        "«makes: lib»",
-                        &format!("import <{name}/lib>"),
-                        packages.project_dir(),
-                    )
-                    .map_err(|e| unavailable(e.to_string()));
-            }
             SetOrigin::Checkout(dir) => dir.clone(),
             SetOrigin::Github { .. } => match packages.mode() {
                 PackageMode::Nix(nix) => nix
@@ -91,7 +82,7 @@ fn lib_thunk(packages: &Rc<Packages>, set: &str) -> Thunk {
                     .map_err(|e| unavailable(e.to_string()))?,
                 _ => {
                     return Err(unavailable(
-                        "a fetchNixpkgs set's source is fetched by Nix (backend \"nix\")".into(),
+                        "the source of a pinned nixpkgs (fetchNixpkgs, makes' own) is fetched by Nix (backend \"nix\"); or give a checkout (makes-nixpkgs, inputs.nixpkgs = ./path)".into(),
                     ))
                 }
             },
@@ -142,15 +133,10 @@ fn reference_value(
     }
     let what = format!("'{}' of the package set {set}", path.join("."));
     let description = packages.describe(set, &path).map_err(|message| {
-        let help = set.starts_with('<').then(|| {
-            format!(
-                "{set} is the default package set: Nix finds it through NIX_PATH (e.g. NIX_PATH=nixpkgs=/path/to/nixpkgs); or pin one with inputs.nixpkgs = fetchNixpkgs {{ rev = ...; sha256 = ...; }}"
-            )
-        });
         package_error(
             "makes::packages::unresolved",
             format!("cannot resolve {what}: {message}"),
-            help,
+            None,
         )
     })?;
     match description {

@@ -13,14 +13,22 @@ use makes_store::{
 };
 use std::rc::Rc;
 
-/// The makes arguments implemented with the store: `makeDerivation` and `makeContainerImage`.
-/// `now` is the build time, used for the output name of `created = "now"` images only.
-pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str, Thunk)> {
+/// The makes arguments implemented with the store. `now` is the build time, used for the
+/// output name of `created = "now"` images only; `default_set` is makes' own package set
+/// (`__nixpkgs__`); `state_dirs` is `__stateDirs__` (makeScript's `STATE`).
+pub fn store_arguments(
+    packages: &Rc<Packages>,
+    now: &str,
+    default_set: PackageSetSource,
+    state_dirs: Thunk,
+) -> Vec<(&'static str, Thunk)> {
     let recipes = packages.recipes();
     let r = recipes.clone();
     let make_derivation: PrimOpFn = Rc::new(move |ev, args| {
         let arg = args[0].force(ev)?;
-        let spec = reduce_derivation_spec(ev, &arg, None)?;
+        let search_paths =
+            |v: &Value| crate::native_templates::search_paths(&r, ev, v).map(|(_, path)| path);
+        let spec = reduce_derivation_spec(ev, &arg, None, &search_paths)?;
         let out = derivation_output_path(&spec);
         let name = spec.name.clone();
         r.insert(out.clone(), Recipe::Derivation(spec));
@@ -35,8 +43,7 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
         r.insert(out.clone(), Recipe::Image(spec));
         Ok(package_value(&out.name, &out))
     });
-    // makes' own pinned nixpkgs is, here, the one Nix finds as `<nixpkgs>`.
-    let default_set = package_set_value(packages, PackageSetSource::default_nixpkgs());
+    let default_set = package_set_value(packages, default_set);
     let p = packages.clone();
     let fetch_nixpkgs: PrimOpFn = Rc::new(move |ev, args| {
         let source = fetch_nixpkgs_source(ev, &args[0])?;
@@ -97,7 +104,8 @@ pub fn store_arguments(packages: &Rc<Packages>, now: &str) -> Vec<(&'static str,
             (function, make_primop(function, 1, func))
         })
         .collect();
-    let make_script = crate::native_script::make_script_function(recipes, default_set.clone());
+    let make_script =
+        crate::native_script::make_script_function(recipes, default_set.clone(), state_dirs);
     let (make_template, make_search_paths) = crate::native_templates::template_functions(recipes);
     // makes' `lib` is nixpkgs' lib of its own package set.
     let lib = match &default_set {

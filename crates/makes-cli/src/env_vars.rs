@@ -16,3 +16,6 @@ pub const MAKES_GIT_DEPTH: &str = "MAKES_GIT_DEPTH";
 pub const MAKES_HTTP_TIMEOUT: &str = "MAKES_HTTP_TIMEOUT";
 /// The minimum rate of an HTTP transfer: `BYTES_PER_SECOND[/WINDOW_SECONDS]`.
 pub const MAKES_HTTP_MIN_RATE: &str = "MAKES_HTTP_MIN_RATE";
+/// Where makes' own package set `__nixpkgs__` is, instead of the nixpkgs the project's makes
+/// release pins (the `makes-nixpkgs` setting).
+pub const MAKES_NIXPKGS: &str = "MAKES_NIXPKGS";

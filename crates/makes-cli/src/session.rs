@@ -126,6 +126,7 @@ impl Session {
             self.recipes.clone(),
         ));
         let _ = self.packages.set(packages.clone());
+        let finished_arguments = Rc::default();
         let arguments = makes_arguments(&ArgumentContext {
             store: &self.store,
             packages: &packages,
@@ -133,8 +134,10 @@ impl Session {
             project_files: &self.project_files,
             now: &self.now,
             release: pinned_release(&dir).release,
+            makes_nixpkgs: self.settings.makes_nixpkgs.as_deref(),
+            project_arguments: &finished_arguments,
         });
-        let project = load_project(&self.evaluator, &dir, arguments)
+        let project = load_project(&self.evaluator, &dir, arguments, &finished_arguments)
             .map_err(|e| report_spec(&self.evaluator, &e))?;
         for module in &project.other_release_modules {
             eprintln!(

@@ -1,9 +1,11 @@
 //! makes' settings: `--packages`, and the options of `--option NAME VALUE` or
 //! `$XDG_CONFIG_HOME/makes/makes.conf` (`NAME = VALUE` lines, `#` comments), named as Nix
-//! names them. The command line wins over the file.
+//! names them (`makes-nixpkgs` is makes' own, also `MAKES_NIXPKGS`). The command line wins
+//! over the environment, which wins over the file.
 
+use crate::env_vars::MAKES_NIXPKGS;
 use crate::report::Failure;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The public binary cache and its key, Nix's defaults.
 pub const DEFAULT_SUBSTITUTER: &str = "https://cache.nixos.org";
@@ -25,6 +27,10 @@ pub struct Settings {
     pub packages: Option<PackagesBackend>,
     pub substituters: Vec<String>,
     pub trusted_public_keys: Vec<String>,
+    /// Where makes' own package set `__nixpkgs__` is, instead of the nixpkgs the project's
+    /// makes release pins (`makes-nixpkgs`): a checkout, or anything taking nixpkgs'
+    /// arguments.
+    pub makes_nixpkgs: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -33,12 +39,13 @@ impl Default for Settings {
             packages: None,
             substituters: vec![DEFAULT_SUBSTITUTER.into()],
             trusted_public_keys: vec![DEFAULT_TRUSTED_KEY.into()],
+            makes_nixpkgs: None,
         }
     }
 }
 
 /// The options makes knows.
-const OPTIONS: &[&str] = &["substituters", "trusted-public-keys"];
+const OPTIONS: &[&str] = &["makes-nixpkgs", "substituters", "trusted-public-keys"];
 
 impl Settings {
     /// The settings from the config file, then `options` (`[NAME, VALUE, NAME, VALUE, ...]`).
@@ -76,6 +83,9 @@ impl Settings {
                 }
             }
         }
+        if let Some(dir) = std::env::var_os(MAKES_NIXPKGS).filter(|d| !d.is_empty()) {
+            settings.makes_nixpkgs = Some(crate::locations::absolute(Path::new(&dir)));
+        }
         for pair in options.chunks(2) {
             if let [name, value] = pair {
                 settings
@@ -91,6 +101,12 @@ impl Settings {
         match name {
             "substituters" => self.substituters = words,
             "trusted-public-keys" => self.trusted_public_keys = words,
+            "makes-nixpkgs" if value.trim().is_empty() => {
+                return Err("expects the path of a package set".into())
+            }
+            "makes-nixpkgs" => {
+                self.makes_nixpkgs = Some(crate::locations::absolute(Path::new(value.trim())))
+            }
             other => {
                 return Err(format!(
                     "unknown option '{other}' (known: {})",
@@ -125,5 +141,10 @@ mod tests {
         assert_eq!(s.substituters, ["http://a", "http://b"]);
         assert_eq!(s.trusted_public_keys, [DEFAULT_TRUSTED_KEY]);
         assert!(Settings::load(None, &["nope".into(), "x".into()]).is_err());
+        assert!(Settings::load(None, &["makes-nixpkgs".into(), " ".into()]).is_err());
+        let Ok(s) = Settings::load(None, &["makes-nixpkgs".into(), "/pkgs".into()]) else {
+            panic!("a path is a package set");
+        };
+        assert_eq!(s.makes_nixpkgs, Some(PathBuf::from("/pkgs")));
     }
 }

@@ -35,6 +35,7 @@ pub use reduce_derivation::{reduce_derivation_spec, sanitize_derivation_name};
 pub use reduce_image::{reduce_image_spec, validate_date};
 pub use reduce_script::{reduce_script_spec, ScriptSpec};
 pub use reduce_template::{
-    is_placeholder, reduce_template_spec, search_paths_template_text, TemplateSpec,
+    cleared_search_paths_text, is_placeholder, reduce_template_spec, search_paths_template_text,
+    TemplateSpec,
 };
 pub use show::{deploy_spec_json, derivation_spec_json, image_spec_json, pull_spec_json};

@@ -146,22 +146,16 @@ impl<'a> Fields<'a> {
     ) -> Result<Option<String>, SpecError> {
         match self.get(name)? {
             None => Ok(None),
+            // makes' `asContent`: a string naming a store path stands for the file's content
+            // (`entrypoint = projectPath "/x.sh"`), any other string is the text itself.
+            Some(Value::String(s)) if s.as_str().starts_with("/nix/store/") => {
+                self.file_content(name, s.as_str()).map(Some)
+            }
             Some(Value::String(s)) => {
                 s.merge_context_into(context);
                 Ok(Some(s.as_str().to_owned()))
             }
-            Some(Value::Path(p)) => {
-                let bytes = self
-                    .ev
-                    .io
-                    .read_file(std::path::Path::new(&*p))
-                    .map_err(|e| SpecError::Invalid {
-                        attr: name.into(),
-                        message: format!("cannot read '{p}': {e}"),
-                        span: self.span_of(name),
-                    })?;
-                Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
-            }
+            Some(Value::Path(p)) => self.file_content(name, &p).map(Some),
             Some(other) => Err(SpecError::WrongType {
                 attr: name.into(),
                 expected: "a string or a path",
@@ -169,6 +163,20 @@ impl<'a> Fields<'a> {
                 span: self.span_of(name),
             }),
         }
+    }
+
+    /// The content of the file `path` (on disk or in the store), for the attribute `name`.
+    fn file_content(&self, name: &str, path: &str) -> Result<String, SpecError> {
+        let bytes = self
+            .ev
+            .io
+            .read_file(std::path::Path::new(path))
+            .map_err(|e| SpecError::Invalid {
+                attr: name.into(),
+                message: format!("cannot read '{path}': {e}"),
+                span: self.span_of(name),
+            })?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// Fails on any attribute not in `known`.

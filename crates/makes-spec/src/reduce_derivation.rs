@@ -20,31 +20,13 @@ const ARGS: &[&str] = &[
     "sha256",
 ];
 
-/// The `searchPaths` kinds makes has; the ones not listed in `SearchPaths` are not yet built.
-const SEARCH_PATH_KINDS: &[&str] = &[
-    "bin",
-    "export",
-    "javaClass",
-    "kubeConfig",
-    "nodeBin",
-    "nodeModule",
-    "ocamlBin",
-    "ocamlLib",
-    "ocamlStubLib",
-    "pythonMypy",
-    "pythonMypy38",
-    "pythonPackage",
-    "pythonPackage38",
-    "rpath",
-    "rubyBin",
-    "rubyGemPath",
-    "source",
-];
-
+/// `search_paths_template` registers `makeSearchPaths searchPaths` and returns its store path:
+/// the builder sources its template first, as makes' makeDerivation does.
 pub fn reduce_derivation_spec(
     ev: &Evaluator,
     args: &Value,
     span: Option<Span>,
+    search_paths_template: &dyn Fn(&Value) -> makes_eval::Result<String>,
 ) -> Result<DerivationSpec, SpecError> {
     let f = Fields::new(ev, args, "makeDerivation's argument", span)?;
     f.reject_unknown("makeDerivation", ARGS)?;
@@ -66,11 +48,32 @@ pub fn reduce_derivation_spec(
                 span,
             })?;
 
+    // makes copies the help file to `$out/README.md` after the builder.
+    let builder = match crate::reduce_script::help_file(&f, &mut context)? {
+        Some(help) => format!(
+            "{builder}\ncp '{}' \"$out/README.md\"\n",
+            help.replace('\'', r"'\''")
+        ),
+        None => builder,
+    };
     let env = string_map(&f, "env", &mut context)?;
     let env_files = string_map(&f, "envFiles", &mut context)?;
     let search_paths = match f.get("searchPaths")? {
         None | Some(Value::Null) => SearchPaths::default(),
-        Some(v) => reduce_search_paths(&f, &v, &mut context)?,
+        Some(Value::Attrs(a)) if a.is_empty() => SearchPaths::default(),
+        Some(v) => {
+            let path = search_paths_template(&v).map_err(|e| {
+                SpecError::Eval(e.note(
+                    f.span_of("searchPaths"),
+                    "while evaluating the attribute 'searchPaths'",
+                ))
+            })?;
+            context.paths.insert(path.as_str().into());
+            SearchPaths {
+                source: vec![format!("{path}/template")],
+                ..SearchPaths::default()
+            }
+        }
     };
     let sha256 = match f.get("sha256")? {
         None | Some(Value::Null) => None,
@@ -140,78 +143,6 @@ fn string_map(
             })?;
         s.merge_context_into(context);
         out.insert(key.to_string(), s.as_str().to_owned());
-    }
-    Ok(out)
-}
-
-pub(crate) fn reduce_search_paths(
-    f: &Fields,
-    value: &Value,
-    context: &mut Context,
-) -> Result<SearchPaths, SpecError> {
-    let sp = Fields::new(f.ev, value, "searchPaths", f.span_of("searchPaths"))?;
-    sp.reject_unknown("searchPaths", SEARCH_PATH_KINDS)?;
-    let mut out = SearchPaths::default();
-    for kind in sp.attrs.names() {
-        match &**kind {
-            "bin" | "source" => {
-                let paths = sp.store_paths(kind)?.unwrap_or_default();
-                context
-                    .paths
-                    .extend(paths.iter().map(|p| p.as_str().into()));
-                if &**kind == "bin" {
-                    out.bin = paths;
-                } else {
-                    out.source = paths;
-                }
-            }
-            "export" => {
-                let Some(Value::List(items)) = sp.get(kind)? else {
-                    return Err(SpecError::WrongType {
-                        attr: "searchPaths.export".into(),
-                        expected: "a list of [ NAME package SUFFIX ] lists",
-                        found: "something else".into(),
-                        span: sp.span_of(kind),
-                    });
-                };
-                for item in items.iter() {
-                    let triple = match item.force(f.ev)? {
-                        Value::List(t) if t.len() == 3 => t,
-                        _ => {
-                            return Err(SpecError::WrongType {
-                                attr: "searchPaths.export".into(),
-                                expected: "a list of [ NAME package SUFFIX ] lists",
-                                found: "a malformed element".into(),
-                                span: sp.span_of(kind),
-                            })
-                        }
-                    };
-                    let mut parts = Vec::new();
-                    for t in triple.iter() {
-                        let v = t.force(f.ev)?;
-                        let s = f.ev.coerce_to_string(
-                            &v,
-                            CoercionMode::INTERPOLATION,
-                            sp.span_of(kind).unwrap_or(Span {
-                                file: makes_syntax::FileId(u32::MAX),
-                                start: 0,
-                                end: 0,
-                            }),
-                        )?;
-                        s.merge_context_into(context);
-                        parts.push(s.as_str().to_owned());
-                    }
-                    out.export
-                        .push((parts[0].clone(), parts[1].clone(), parts[2].clone()));
-                }
-            }
-            other => {
-                return Err(SpecError::NotSupported {
-                    what: format!("searchPaths.{other}"),
-                    span: sp.span_of(other),
-                })
-            }
-        }
     }
     Ok(out)
 }

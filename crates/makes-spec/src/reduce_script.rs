@@ -1,14 +1,14 @@
 //! `reduce_script_spec`: a `makeScript` argument set (`name`, `entrypoint`, `replace`,
 //! `searchPaths`, `aliases`, `persistState`, `globalState`, `help`) to a `ScriptSpec`: the
-//! entrypoint with its `__argX__` placeholders replaced, and the search paths the script sets
-//! up when it runs.
+//! entrypoint with its `__argX__` placeholders replaced (text, a path, or a string naming a
+//! store file: makes' `asContent`), the `makeSearchPaths` template the script sources when it
+//! starts, and the help file.
 
-use crate::derivation::SearchPaths;
 use crate::error::SpecError;
 use crate::reduce::Fields;
-use crate::reduce_derivation::{reduce_search_paths, sanitize_derivation_name};
+use crate::reduce_derivation::sanitize_derivation_name;
 use crate::reduce_template::replace_placeholders;
-use makes_eval::{Context, Evaluator, Value};
+use makes_eval::{CoercionMode, Context, Evaluator, Value};
 use makes_syntax::Span;
 
 const ARGS: &[&str] = &[
@@ -31,18 +31,26 @@ pub struct ScriptSpec {
     pub aliases: Vec<String>,
     /// The entrypoint text, placeholders replaced.
     pub entrypoint: String,
-    /// Set up when the script starts: `bin` on `PATH`, `export`s, `source`d files.
-    pub search_paths: SearchPaths,
+    /// The store path of `makeSearchPaths searchPaths`, sourced (`/template`) when the script
+    /// starts; `None` without search paths.
+    pub search_paths: Option<String>,
     /// Keep `$STATE` between runs (else it starts empty).
     pub persist_state: bool,
+    /// `STATE` under the global state directory rather than the project's (`None`: makes'
+    /// default, global when the two are the same).
+    pub global_state: Option<bool>,
+    /// The Markdown help file (a store path or a file name), copied to `$out/README.md`.
+    pub help: Option<String>,
     /// Every store path the script refers to (string contexts).
     pub context: Context,
 }
 
+/// `search_paths_template` registers `makeSearchPaths searchPaths` and returns its store path.
 pub fn reduce_script_spec(
     ev: &Evaluator,
     args: &Value,
     span: Option<Span>,
+    search_paths_template: &dyn Fn(&Value) -> makes_eval::Result<String>,
 ) -> Result<ScriptSpec, SpecError> {
     let f = Fields::new(ev, args, "makeScript's argument", span)?;
     f.reject_unknown("makeScript", ARGS)?;
@@ -60,8 +68,18 @@ pub fn reduce_script_spec(
     // The entrypoint is a makeTemplate in makes: the same placeholder rules.
     replace_placeholders(&f, &mut entrypoint, &mut context)?;
     let search_paths = match f.get("searchPaths")? {
-        None | Some(Value::Null) => SearchPaths::default(),
-        Some(v) => reduce_search_paths(&f, &v, &mut context)?,
+        None | Some(Value::Null) => None,
+        Some(Value::Attrs(a)) if a.is_empty() => None,
+        Some(v) => {
+            let path = search_paths_template(&v).map_err(|e| {
+                SpecError::Eval(e.note(
+                    f.span_of("searchPaths"),
+                    "while evaluating the attribute 'searchPaths'",
+                ))
+            })?;
+            context.paths.insert(path.as_str().into());
+            Some(path)
+        }
     };
     let aliases = match f.get("aliases")? {
         None | Some(Value::Null) => Vec::new(),
@@ -92,24 +110,57 @@ pub fn reduce_script_spec(
         }
     };
     let persist_state = f.bool("persistState")?.unwrap_or(false);
-    // Accepted as makes accepts them; they change nothing in the script here.
-    f.bool("globalState")?;
-    if let Some(v) = f.get("help")? {
-        if !matches!(v, Value::Null | Value::String(_)) {
-            return Err(SpecError::WrongType {
-                attr: "help".into(),
-                expected: "a string or null",
-                found: v.describe().to_owned(),
-                span: f.span_of("help"),
-            });
-        }
-    }
+    let global_state = f.bool("globalState")?;
+    let help = help_file(&f, &mut context)?;
     Ok(ScriptSpec {
         name,
         aliases,
         entrypoint,
         search_paths,
         persist_state,
+        global_state,
+        help,
         context,
     })
+}
+
+/// makes' `help`: null, or a Markdown file (a path, copied into the store, or a string naming
+/// one), checked by its suffix as makeDerivation checks it.
+pub(crate) fn help_file(f: &Fields, context: &mut Context) -> Result<Option<String>, SpecError> {
+    let value = match f.get("help")? {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v @ (Value::Path(_) | Value::String(_))) => v,
+        Some(other) => {
+            return Err(SpecError::WrongType {
+                attr: "help".into(),
+                expected: "a path, a string or null",
+                found: other.describe().to_owned(),
+                span: f.span_of("help"),
+            })
+        }
+    };
+    let span = f.span_of("help");
+    let file =
+        f.ev.coerce_to_string(
+            &value,
+            CoercionMode::INTERPOLATION,
+            span.unwrap_or(Span {
+                file: makes_syntax::FileId(u32::MAX),
+                start: 0,
+                end: 0,
+            }),
+        )
+        .map_err(SpecError::Eval)?;
+    if !file.as_str().to_ascii_lowercase().ends_with(".md") {
+        return Err(SpecError::Invalid {
+            attr: "help".into(),
+            message: format!(
+                "Invalid help file: {}, must be a markdown file",
+                file.as_str()
+            ),
+            span,
+        });
+    }
+    file.merge_context_into(context);
+    Ok(Some(file.as_str().to_owned()))
 }

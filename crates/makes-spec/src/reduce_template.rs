@@ -196,6 +196,16 @@ const EXPORTS: &[(&str, &str, &str)] = &[
     ("rubyGemPath", "GEM_PATH", "/"),
 ];
 
+/// What makeScript's `searchPathsEmpty` (`makeSearchPaths` with every kind `[ "/not-set" ]`
+/// and `append = false`) writes: each variable set to a directory that does not exist, so
+/// nothing of the caller's `PYTHONPATH`, `LD_LIBRARY_PATH`, ... reaches a script.
+pub fn cleared_search_paths_text() -> String {
+    EXPORTS
+        .iter()
+        .map(|(_, var, suffix)| format!("export {var}=\"/not-set{suffix}\"\n"))
+        .collect()
+}
+
 /// `makeSearchPaths { append ? true; bin ? [ ]; export ? [ ]; source ? [ ]; rpath ? [ ];
 /// pythonPackage ? [ ]; ... }` as the text of its template: one `export` line per package
 /// and kind, then the `source`d files (a file, or `[ file arg ... ]`).

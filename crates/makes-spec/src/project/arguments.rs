@@ -1,7 +1,8 @@
 //! The set a module function is applied to: the makes arguments the caller gives, plus the
-//! project's lazy `inputs`, `outputs` and `config` (the module system's merged options).
+//! project's lazy `inputs`, `outputs` and `config` (the module system's merged options), and
+//! `projectIdentifier` as makes passes it: the option's value, `""` by default.
 
-use makes_eval::{Attrs, Thunk};
+use makes_eval::{Attrs, EvalError, Thunk, Value};
 use std::rc::Rc;
 
 pub(super) fn project_arguments(
@@ -20,6 +21,28 @@ pub(super) fn project_arguments(
     }
     args.insert("inputs", inputs, None);
     args.insert("outputs", outputs, None);
+    args.insert(
+        "projectIdentifier",
+        project_identifier(config.clone()),
+        None,
+    );
     args.insert("config", config, None);
     Rc::new(args)
+}
+
+/// `config.projectIdentifier`, a string, `""` when no module sets it.
+fn project_identifier(config: Thunk) -> Thunk {
+    Thunk::deferred(move |ev| {
+        let Value::Attrs(config) = config.force(ev)? else {
+            return Ok(Value::string(""));
+        };
+        match config.get("projectIdentifier") {
+            None => Ok(Value::string("")),
+            Some(attr) => match attr.value.force(ev)? {
+                Value::Null => Ok(Value::string("")),
+                s @ Value::String(_) => Ok(s),
+                other => Err(EvalError::type_error("a string", &other, attr.span)),
+            },
+        }
+    })
 }

@@ -29,6 +29,9 @@ const LOADER_TOP_LEVEL: &[&str] = &[
     "jobs",
     "outputs",
     "projectIdentifier",
+    // makes' state directories (`__stateDirs__`), read by the Nix helpers through `config`.
+    "globalStateDir",
+    "projectStateDir",
 ];
 
 /// One job of the project: its lazy value and where it is defined.
@@ -77,10 +80,12 @@ pub fn find_project_dir(start: &Path) -> Result<PathBuf, SpecError> {
 /// Evaluates `dir/makes.nix` (a missing one is `{ }`, as makes reads it) and its imports.
 /// `arguments` are the makes arguments (all but `inputs` and `outputs`, which are the
 /// project's own fixpoints and are added here).
+/// `finished_arguments` receives the set modules are applied to, before any is read.
 pub fn load_project(
     ev: &Evaluator,
     dir: &Path,
     arguments: Vec<(&str, Thunk)>,
+    finished_arguments: &RefCell<Option<Rc<Attrs>>>,
 ) -> Result<Project, SpecError> {
     let release = pinned_release(dir);
     let modules: Rc<RefCell<Vec<Rc<Attrs>>>> = Rc::default();
@@ -109,6 +114,7 @@ pub fn load_project(
     let config = jobs::merged_config(modules.clone(), merged_inputs.clone(), merged_jobs.clone());
     let args = project_arguments(arguments, merged_inputs, merged_jobs.clone(), config);
     *args_cell.borrow_mut() = Some(args.clone());
+    *finished_arguments.borrow_mut() = Some(args.clone());
 
     // Modules to read: files, or (as the module system allows) sets and functions written
     // inline in `imports`.

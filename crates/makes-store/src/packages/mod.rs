@@ -1,5 +1,5 @@
 //! Packages from nixpkgs-like package sets: `inputs.nixpkgs.coreutils` is a reference to the
-//! package `coreutils` of a set (`fetchNixpkgs { ... }`, `<nixpkgs>`, a checkout), resolved
+//! package `coreutils` of a set (`fetchNixpkgs { ... }`, makes' own pinned nixpkgs, a checkout), resolved
 //! lazily by a backend when its store path is needed:
 //!
 //! - "nix": the installed Nix evaluates the set and builds what a job uses ([`NixBackend`]);

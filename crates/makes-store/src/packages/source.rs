@@ -1,4 +1,4 @@
-//! Where a package set comes from (`fetchNixpkgs`, `<nixpkgs>`, a checkout), as the Nix
+//! Where a package set comes from (`fetchNixpkgs` or makes' own pin, a checkout), as the Nix
 //! expression that imports it and as the identity the lock file keys its packages by.
 
 use serde::{Deserialize, Serialize};
@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 /// The origin of a nixpkgs-like package set.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SetOrigin {
-    /// `<name>` as Nix finds it (`-I`, `NIX_PATH`): the default `inputs.nixpkgs`.
-    SearchPath(String),
-    /// `fetchNixpkgs { rev; sha256; }`: the GitHub archive of that nixpkgs revision.
+    /// `fetchNixpkgs { rev; sha256; }`, or the nixpkgs a makes release pins (`__nixpkgs__`):
+    /// the GitHub archive of that nixpkgs revision.
     Github { rev: String, sha256: String },
     /// A checkout on disk (absolute here; project-relative in the identity).
     Checkout(PathBuf),
@@ -35,15 +34,6 @@ pub struct PackageSetSource {
 }
 
 impl PackageSetSource {
-    /// The default package set: `<nixpkgs>`, with makes' default `allowUnfree = true`.
-    pub fn default_nixpkgs() -> Self {
-        PackageSetSource {
-            origin: SetOrigin::SearchPath("nixpkgs".into()),
-            allow_unfree: true,
-            overlays: Vec::new(),
-        }
-    }
-
     /// A stable name of the set, the same on every machine: paths inside the project are
     /// written relative to it. The lock file keys packages by it.
     pub fn identity(&self, project_dir: &Path) -> String {
@@ -52,7 +42,6 @@ impl PackageSetSource {
             Err(_) => p.display().to_string(),
         };
         let mut id = match &self.origin {
-            SetOrigin::SearchPath(name) => format!("<{name}>"),
             SetOrigin::Github { rev, sha256 } => {
                 format!("github:nixos/nixpkgs/{rev}?sha256={sha256}")
             }
@@ -78,7 +67,6 @@ impl PackageSetSource {
     /// The Nix expression evaluating to the package set.
     pub fn nix_expression(&self) -> String {
         let source = match &self.origin {
-            SetOrigin::SearchPath(name) => format!("<{name}>"),
             SetOrigin::Github { rev, sha256 } => format!(
                 "(builtins.fetchTarball {{ url = {}; sha256 = {}; }})",
                 nix_string(&format!(
@@ -134,10 +122,6 @@ mod tests {
         assert_eq!(
             set.identity(project),
             "path:./nix/pkgs overlay=./overlay.nix"
-        );
-        assert_eq!(
-            PackageSetSource::default_nixpkgs().identity(project),
-            "<nixpkgs>"
         );
     }
 
