@@ -10,3 +10,6 @@ pub const NIX_PATH: &str = "NIX_PATH";
 /// Registries (`host[:port]`, space-separated) reached over plain HTTP or without verifying
 /// their certificate, for pushes (deploy jobs, `makes push`) and pulls alike.
 pub const MAKES_INSECURE_REGISTRIES: &str = "MAKES_INSECURE_REGISTRIES";
+/// The most memory an evaluation may use (bytes, or e.g. `512M`, `4G`); past it, evaluation
+/// stops with an error at the expression being evaluated.
+pub const MAKES_MAX_MEMORY: &str = "MAKES_MAX_MEMORY";

@@ -7,6 +7,7 @@ mod clock;
 mod commands;
 mod env_vars;
 mod locations;
+mod memory_ceiling;
 mod packages_provider;
 mod progress_bars;
 mod publish;
@@ -17,10 +18,10 @@ mod session;
 mod settings;
 mod substitution;
 
-/// The evaluator allocates many small, short-lived values (thunks, frames, strings):
-/// mimalloc serves them markedly faster than the system allocator (see bench/eval).
+/// mimalloc, counted for the evaluator's memory ceiling (see `memory_ceiling`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: memory_ceiling::CountingAllocator =
+    memory_ceiling::CountingAllocator(mimalloc::MiMalloc);
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -33,6 +34,10 @@ fn main() -> ExitCode {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
     }));
     let cli = Cli::parse();
+    if let Err(message) = memory_ceiling::set_from_environment() {
+        eprintln!("makes: {message}");
+        return ExitCode::from(2);
+    }
     let outcome = makes_eval::run_with_stack(move || {
         run(cli).map_err(|f| (f.report.map(|r| format!("{r:?}")), f.code))
     });

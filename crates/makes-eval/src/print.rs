@@ -22,6 +22,7 @@ fn print_into(
     out: &mut String,
     active: &mut HashSet<usize>,
 ) -> Result<()> {
+    crate::memory::reserve_growth(out, None)?;
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -51,7 +52,7 @@ fn print_into(
                     attr.value.peek()
                 };
                 match v {
-                    Some(v) => print_into(ev, &v, strict, out, active)?,
+                    Some(v) => ev.nested(None, || print_into(ev, &v, strict, out, active))?,
                     None => out.push_str("<CODE>"),
                 }
                 out.push_str("; ");
@@ -73,7 +74,7 @@ fn print_into(
                     item.peek()
                 };
                 match v {
-                    Some(v) => print_into(ev, &v, strict, out, active)?,
+                    Some(v) => ev.nested(None, || print_into(ev, &v, strict, out, active))?,
                     None => out.push_str("<CODE>"),
                 }
                 out.push(' ');
