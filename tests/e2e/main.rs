@@ -18,6 +18,7 @@ mod eval_flags;
 mod eval_oracle;
 mod from_image;
 mod hello_image;
+mod hostile_eval;
 mod image_features;
 mod image_layering;
 mod legacy;

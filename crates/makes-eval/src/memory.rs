@@ -98,12 +98,7 @@ pub(crate) fn bytes_of<T>(count: usize) -> usize {
 
 #[cold]
 fn out_of_memory(span: Option<Span>) -> EvalError {
-    EvalError::new(
-        EvalErrorKind::OutOfMemory {
-            ceiling: ceiling(),
-        },
-        span,
-    )
+    EvalError::new(EvalErrorKind::OutOfMemory { ceiling: ceiling() }, span)
 }
 
 /// A byte count as people read it (`4.0 GiB`, `512 MiB`, `100 bytes`).

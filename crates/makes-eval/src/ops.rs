@@ -3,8 +3,8 @@
 
 use crate::error::{EvalError, EvalErrorKind, Result};
 use crate::eval::{CoercionMode, Env};
-use crate::value::{Attrs, Context, NixString, Value};
 use crate::thunk::Thunk;
+use crate::value::{Attrs, Context, NixString, Value};
 use crate::{memory, Evaluator};
 use makes_syntax::ir::{BinaryOp, ExprRef};
 use makes_syntax::{canonical_path, Span};
@@ -43,10 +43,16 @@ impl Evaluator {
                     BinaryOp::NotEqual => Ok(Value::Bool(
                         !self.values_equal(&a, &b).map_err(|e| e.at(span))?,
                     )),
-                    BinaryOp::Less => Ok(Value::Bool(self.less_than(&a, &b, span)?)),
-                    BinaryOp::MoreOrEq => Ok(Value::Bool(!self.less_than(&a, &b, span)?)),
-                    BinaryOp::More => Ok(Value::Bool(self.less_than(&b, &a, span)?)),
-                    BinaryOp::LessOrEq => Ok(Value::Bool(!self.less_than(&b, &a, span)?)),
+                    BinaryOp::Less | BinaryOp::MoreOrEq | BinaryOp::More | BinaryOp::LessOrEq => {
+                        let (x, y) = match op {
+                            BinaryOp::Less | BinaryOp::MoreOrEq => (&a, &b),
+                            _ => (&b, &a),
+                        };
+                        let less = self.less_than(x, y, span).map_err(|e| e.at(span))?;
+                        Ok(Value::Bool(
+                            less == matches!(op, BinaryOp::Less | BinaryOp::More),
+                        ))
+                    }
                     BinaryOp::Update => match (&a, &b) {
                         (Value::Attrs(x), Value::Attrs(y)) => {
                             if y.is_empty() {
@@ -104,7 +110,10 @@ impl Evaluator {
             }
             (Value::String(x), _) => {
                 let y = self.coerce_to_string(b, CoercionMode::INTERPOLATION, span)?;
-                memory::reserve(x.as_str().len().saturating_add(y.as_str().len()), Some(span))?;
+                memory::reserve(
+                    x.as_str().len().saturating_add(y.as_str().len()),
+                    Some(span),
+                )?;
                 let mut context = Context::default();
                 x.merge_context_into(&mut context);
                 y.merge_context_into(&mut context);

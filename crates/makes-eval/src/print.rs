@@ -36,8 +36,9 @@ fn print_into(
         Value::PrimOp(_) => out.push_str("<PRIMOP>"),
         Value::PrimOpApp(_) => out.push_str("<PRIMOP-APP>"),
         Value::Attrs(attrs) => {
+            // As Nix 2.8: a set or list printed once before is «repeated», empty ones aside.
             let key = Rc::as_ptr(attrs) as usize;
-            if !active.insert(key) {
+            if !attrs.is_empty() && !active.insert(key) {
                 out.push_str("«repeated»");
                 return Ok(());
             }
@@ -61,7 +62,7 @@ fn print_into(
         }
         Value::List(items) => {
             let key = Rc::as_ptr(items) as usize;
-            if !active.insert(key) {
+            if !items.is_empty() && !active.insert(key) {
                 out.push_str("«repeated»");
                 return Ok(());
             }

@@ -620,7 +620,9 @@ impl Lowerer {
                         }) => self.insert_path(inner, prefix, rest, value, span),
                         Some(existing) => Err(SyntaxError::DuplicateAttribute {
                             // Nix names the whole path being defined.
-                            path: render_path(prefix.iter().cloned().chain(rest.iter().map(key_text))),
+                            path: render_path(
+                                prefix.iter().cloned().chain(rest.iter().map(key_text)),
+                            ),
                             span,
                             first: nix_position(existing),
                         }),
