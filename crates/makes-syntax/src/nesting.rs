@@ -43,12 +43,13 @@ pub(crate) fn check_nesting(text: &str, file: FileId) -> Result<(), SyntaxError>
         match kind {
             TOKEN_L_PAREN | TOKEN_L_BRACE | TOKEN_L_BRACK | TOKEN_INTERPOL_START
             | TOKEN_STRING_START => levels.push((kind == TOKEN_L_BRACK, 0)),
+            // The outermost level is never closed (an unbalanced `)` is the parser's to report).
             TOKEN_R_PAREN | TOKEN_R_BRACE | TOKEN_R_BRACK | TOKEN_INTERPOL_END
-            | TOKEN_STRING_END => {
-                if levels.len() > 1 {
-                    if let Some((_, n)) = levels.pop() {
-                        counted -= n;
-                    }
+            | TOKEN_STRING_END
+                if levels.len() > 1 =>
+            {
+                if let Some((_, n)) = levels.pop() {
+                    counted -= n;
                 }
             }
             TOKEN_SEMICOLON | TOKEN_COMMA | TOKEN_ASSIGN | TOKEN_COLON | TOKEN_THEN
