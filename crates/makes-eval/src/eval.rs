@@ -194,7 +194,6 @@ impl Evaluator {
                 Some(expr.span),
             ));
         }
-        memory::check(Some(expr.span))?;
         self.depth.set(depth + 1);
         let result = self.eval_inner(expr, env);
         self.depth.set(depth);
@@ -635,6 +634,9 @@ impl Evaluator {
         if depth >= MAX_DEPTH {
             return Err(EvalError::new(EvalErrorKind::StackOverflow, Some(span)));
         }
+        // Every call is a cheap point to check the memory ceiling: evaluation that allocates
+        // without end calls functions (a builtin's own big results are checked up front).
+        memory::check(Some(span))?;
         self.depth.set(depth + 1);
         let result = self.apply_inner(func, arg, span);
         self.depth.set(depth);
@@ -732,6 +734,7 @@ impl Evaluator {
         if op.arity != count {
             return Ok(None);
         }
+        memory::check(Some(span))?;
         let thunks: Vec<Thunk> = args[..count]
             .iter()
             .rev()
@@ -742,6 +745,7 @@ impl Evaluator {
     }
 
     fn call_primop(&self, op: Rc<PrimOp>, args: Vec<Thunk>, span: Span) -> Result<Value> {
+        memory::check(Some(span))?;
         if args.len() < op.arity {
             return Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op, args })));
         }

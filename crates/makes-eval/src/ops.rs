@@ -37,22 +37,12 @@ impl Evaluator {
                 let a = self.eval(lhs, env)?;
                 let b = self.eval(rhs, env)?;
                 match op {
-                    BinaryOp::Equal => Ok(Value::Bool(
-                        self.values_equal(&a, &b).map_err(|e| e.at(span))?,
-                    )),
-                    BinaryOp::NotEqual => Ok(Value::Bool(
-                        !self.values_equal(&a, &b).map_err(|e| e.at(span))?,
-                    )),
-                    BinaryOp::Less | BinaryOp::MoreOrEq | BinaryOp::More | BinaryOp::LessOrEq => {
-                        let (x, y) = match op {
-                            BinaryOp::Less | BinaryOp::MoreOrEq => (&a, &b),
-                            _ => (&b, &a),
-                        };
-                        let less = self.less_than(x, y, span).map_err(|e| e.at(span))?;
-                        Ok(Value::Bool(
-                            less == matches!(op, BinaryOp::Less | BinaryOp::More),
-                        ))
-                    }
+                    BinaryOp::Equal
+                    | BinaryOp::NotEqual
+                    | BinaryOp::Less
+                    | BinaryOp::MoreOrEq
+                    | BinaryOp::More
+                    | BinaryOp::LessOrEq => self.comparison(op, &a, &b, span),
                     BinaryOp::Update => match (&a, &b) {
                         (Value::Attrs(x), Value::Attrs(y)) => {
                             if y.is_empty() {
@@ -90,6 +80,39 @@ impl Evaluator {
         }
     }
 
+    /// `==`, `!=`, `<`, `>=`, `>`, `<=`; an error inside (a cyclic value) is placed at the
+    /// operator. Kept out of `binary` so that its stack frame, one per level of deep Nix
+    /// recursion, stays small.
+    #[inline(never)]
+    fn comparison(&self, op: BinaryOp, a: &Value, b: &Value, span: Span) -> Result<Value> {
+        let result = match op {
+            BinaryOp::Equal => self.values_equal(a, b),
+            BinaryOp::NotEqual => self.values_equal(a, b).map(|eq| !eq),
+            BinaryOp::Less => self.less_than(a, b, span),
+            BinaryOp::MoreOrEq => self.less_than(a, b, span).map(|lt| !lt),
+            BinaryOp::More => self.less_than(b, a, span),
+            _ => self.less_than(b, a, span).map(|lt| !lt),
+        };
+        result.map(Value::Bool).map_err(|e| e.at(span))
+    }
+
+    /// `string + value`. Kept out of `add` so that its stack frame stays small.
+    #[inline(never)]
+    fn append_to_string(&self, x: &NixString, b: &Value, span: Span) -> Result<Value> {
+        let y = self.coerce_to_string(b, CoercionMode::INTERPOLATION, span)?;
+        memory::reserve(
+            x.as_str().len().saturating_add(y.as_str().len()),
+            Some(span),
+        )?;
+        let mut context = Context::default();
+        x.merge_context_into(&mut context);
+        y.merge_context_into(&mut context);
+        Ok(Value::String(NixString::with_context(
+            format!("{}{}", x.as_str(), y.as_str()),
+            context,
+        )))
+    }
+
     pub(crate) fn add(&self, a: &Value, b: &Value, span: Span) -> Result<Value> {
         match (a, b) {
             (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
@@ -108,20 +131,7 @@ impl Evaluator {
                     canonical_path(&format!("{p}{}", s.as_str())).into(),
                 ))
             }
-            (Value::String(x), _) => {
-                let y = self.coerce_to_string(b, CoercionMode::INTERPOLATION, span)?;
-                memory::reserve(
-                    x.as_str().len().saturating_add(y.as_str().len()),
-                    Some(span),
-                )?;
-                let mut context = Context::default();
-                x.merge_context_into(&mut context);
-                y.merge_context_into(&mut context);
-                Ok(Value::String(NixString::with_context(
-                    format!("{}{}", x.as_str(), y.as_str()),
-                    context,
-                )))
-            }
+            (Value::String(x), _) => self.append_to_string(x, b, span),
             (Value::Attrs(_), _) => {
                 let x = self.coerce_to_string(a, CoercionMode::INTERPOLATION, span)?;
                 self.add(&Value::String(x), b, span)
