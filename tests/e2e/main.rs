@@ -21,6 +21,7 @@ mod from_image;
 mod hello_image;
 mod hostile_bases;
 mod hostile_builders;
+mod hostile_eval;
 mod hostile_misc;
 mod image_features;
 mod image_layering;

@@ -19,3 +19,6 @@ pub const MAKES_HTTP_MIN_RATE: &str = "MAKES_HTTP_MIN_RATE";
 /// Where makes' own package set `__nixpkgs__` is, instead of the nixpkgs the project's makes
 /// release pins (the `makes-nixpkgs` setting).
 pub const MAKES_NIXPKGS: &str = "MAKES_NIXPKGS";
+/// The most memory an evaluation may use (bytes, or e.g. `512M`, `4G`); past it, evaluation
+/// stops with an error at the expression being evaluated.
+pub const MAKES_MAX_MEMORY: &str = "MAKES_MAX_MEMORY";

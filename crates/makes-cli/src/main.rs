@@ -9,6 +9,7 @@ mod commands;
 mod env_vars;
 mod invocation;
 mod locations;
+mod memory_ceiling;
 mod packages_provider;
 mod progress_bars;
 mod project_source;
@@ -22,10 +23,10 @@ mod substitution;
 mod tracked_files;
 mod transfer_limits;
 
-/// The evaluator allocates many small, short-lived values (thunks, frames, strings):
-/// mimalloc serves them markedly faster than the system allocator (see bench/eval).
+/// mimalloc, counted for the evaluator's memory ceiling (see `memory_ceiling`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: memory_ceiling::CountingAllocator =
+    memory_ceiling::CountingAllocator(mimalloc::MiMalloc);
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -38,6 +39,10 @@ fn main() -> ExitCode {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
     }));
     let cli = Cli::parse();
+    if let Err(message) = memory_ceiling::set_from_environment() {
+        eprintln!("makes: {message}");
+        return ExitCode::from(2);
+    }
     let outcome = makes_eval::run_with_stack(move || {
         run(cli).map_err(|f| (f.report.map(|r| format!("{r:?}")), f.code))
     });

@@ -28,6 +28,8 @@ pub enum EvalErrorKind {
     InfiniteRecursion,
     #[error("stack overflow (possible infinite recursion)")]
     StackOverflow,
+    #[error("out of memory: the evaluation needs more than its ceiling of {}", crate::memory::human_bytes(*ceiling))]
+    OutOfMemory { ceiling: usize },
     #[error("division by zero")]
     DivisionByZero,
     #[error("integer overflow in {0}")]
@@ -160,6 +162,7 @@ impl EvalError {
             EvalErrorKind::MissingAttribute { .. } => "makes::eval::missing_attribute",
             EvalErrorKind::InfiniteRecursion => "makes::eval::infinite_recursion",
             EvalErrorKind::StackOverflow => "makes::eval::stack_overflow",
+            EvalErrorKind::OutOfMemory { .. } => "makes::eval::out_of_memory",
             EvalErrorKind::DivisionByZero => "makes::eval::division_by_zero",
             EvalErrorKind::IntegerOverflow(_) => "makes::eval::integer_overflow",
             EvalErrorKind::MissingArgument { .. } => "makes::eval::missing_argument",
@@ -192,6 +195,7 @@ impl EvalError {
     pub fn help(&self) -> Option<String> {
         match &*self.kind {
             EvalErrorKind::External { help, .. } => help.clone(),
+            EvalErrorKind::OutOfMemory { .. } => crate::memory::how_to_raise().map(str::to_owned),
             _ => self.missing_attribute_help(),
         }
     }
@@ -216,6 +220,11 @@ impl EvalError {
         }
         if let Some(help) = self.missing_attribute_help() {
             diag = diag.with_help(help);
+        }
+        if let (EvalErrorKind::OutOfMemory { .. }, Some(help)) =
+            (&*self.kind, crate::memory::how_to_raise())
+        {
+            diag = diag.with_help(help.to_owned());
         }
         for (span, note) in &self.notes {
             diag.related.push(SourceDiagnostic::new(

@@ -3,6 +3,7 @@
 use crate::builtins;
 use crate::error::{EvalError, EvalErrorKind, Result};
 use crate::io::EvalIo;
+use crate::memory;
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Closure, Context, NixString, PrimOp, PrimOpApp, Value};
 use makes_syntax::ir::{
@@ -426,6 +427,7 @@ impl Evaluator {
                 StrPart::Interpolation(e) => {
                     let v = self.eval(e, env)?;
                     let s = self.coerce_to_string(&v, CoercionMode::INTERPOLATION, e.span)?;
+                    memory::reserve(s.as_str().len(), Some(e.span))?;
                     text.push_str(s.as_str());
                     s.merge_context_into(&mut context);
                 }
@@ -592,7 +594,7 @@ impl Evaluator {
             if let Some(functor) = attrs.get("__functor") {
                 let f = functor.value.force(self)?;
                 let v = self.apply(&f, Thunk::value(value.clone()), crate::builtins::no_span())?;
-                return self.auto_call(v, args);
+                return self.nested(None, || self.auto_call(v, args));
             }
         }
         let Value::Lambda(closure) = &value else {
@@ -632,6 +634,9 @@ impl Evaluator {
         if depth >= MAX_DEPTH {
             return Err(EvalError::new(EvalErrorKind::StackOverflow, Some(span)));
         }
+        // Every call is a cheap point to check the memory ceiling: evaluation that allocates
+        // without end calls functions (a builtin's own big results are checked up front).
+        memory::check(Some(span))?;
         self.depth.set(depth + 1);
         let result = self.apply_inner(func, arg, span);
         self.depth.set(depth);
@@ -729,6 +734,7 @@ impl Evaluator {
         if op.arity != count {
             return Ok(None);
         }
+        memory::check(Some(span))?;
         let thunks: Vec<Thunk> = args[..count]
             .iter()
             .rev()
@@ -739,6 +745,7 @@ impl Evaluator {
     }
 
     fn call_primop(&self, op: Rc<PrimOp>, args: Vec<Thunk>, span: Span) -> Result<Value> {
+        memory::check(Some(span))?;
         if args.len() < op.arity {
             return Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op, args })));
         }
@@ -859,11 +866,11 @@ impl Evaluator {
                 if let Some(f) = attrs.select("__toString") {
                     let f = f.value.force(self)?;
                     let r = self.apply(&f, Thunk::value(value.clone()), span)?;
-                    return self.coerce_to_string(&r, mode, span);
+                    return self.nested(Some(span), || self.coerce_to_string(&r, mode, span));
                 }
                 if let Some(out) = attrs.select("outPath") {
                     let out = out.value.force(self)?;
-                    return self.coerce_to_string(&out, mode, span);
+                    return self.nested(Some(span), || self.coerce_to_string(&out, mode, span));
                 }
                 Err(EvalError::new(
                     EvalErrorKind::NotCoercible("a set"),
@@ -879,7 +886,7 @@ impl Evaluator {
                 let mut context = Context::default();
                 for (i, item) in items.iter().enumerate() {
                     let v = item.force(self)?;
-                    let s = self.coerce_to_string(&v, mode, span)?;
+                    let s = self.nested(Some(span), || self.coerce_to_string(&v, mode, span))?;
                     // Nix separates with a space, except after an empty list element.
                     if i > 0 && !matches!(&v, Value::List(l) if l.is_empty()) {
                         text.push(' ');
@@ -896,6 +903,22 @@ impl Evaluator {
         }
     }
 
+    /// Runs `f`, one level of a recursive walk over values (printing, comparison, `toJSON`,
+    /// `toXML`, `deepSeq`, coercion), one level deeper: a cyclic or absurdly deep value is then
+    /// "stack overflow" at `span`, as in Nix, and a walk that builds too much stops at the
+    /// memory ceiling, instead of either exhausting the native stack or memory.
+    pub fn nested<T>(&self, span: Option<Span>, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let depth = self.depth.get();
+        if depth >= MAX_DEPTH {
+            return Err(EvalError::new(EvalErrorKind::StackOverflow, span));
+        }
+        memory::check(span)?;
+        self.depth.set(depth + 1);
+        let result = f();
+        self.depth.set(depth);
+        result
+    }
+
     /// Forces a value and everything inside it (`--strict`, `deepSeq`).
     pub fn force_deep(&self, value: &Value) -> Result<()> {
         let mut seen = std::collections::HashSet::new();
@@ -910,14 +933,7 @@ impl Evaluator {
         if !matches!(value, Value::Attrs(_) | Value::List(_)) {
             return Ok(());
         }
-        let depth = self.depth.get();
-        if depth >= MAX_DEPTH {
-            return Err(EvalError::new(EvalErrorKind::StackOverflow, None));
-        }
-        self.depth.set(depth + 1);
-        let result = self.force_deep_values(value, seen);
-        self.depth.set(depth);
-        result
+        self.nested(None, || self.force_deep_values(value, seen))
     }
 
     fn force_deep_values(

@@ -9,6 +9,7 @@ mod error;
 mod eval;
 mod files;
 mod io;
+pub mod memory;
 mod ops;
 mod print;
 mod thunk;

@@ -3,8 +3,9 @@
 
 use crate::error::{EvalError, EvalErrorKind, Result};
 use crate::eval::{CoercionMode, Env};
+use crate::thunk::Thunk;
 use crate::value::{Attrs, Context, NixString, Value};
-use crate::Evaluator;
+use crate::{memory, Evaluator};
 use makes_syntax::ir::{BinaryOp, ExprRef};
 use makes_syntax::{canonical_path, Span};
 use std::rc::Rc;
@@ -36,12 +37,12 @@ impl Evaluator {
                 let a = self.eval(lhs, env)?;
                 let b = self.eval(rhs, env)?;
                 match op {
-                    BinaryOp::Equal => Ok(Value::Bool(self.values_equal(&a, &b)?)),
-                    BinaryOp::NotEqual => Ok(Value::Bool(!self.values_equal(&a, &b)?)),
-                    BinaryOp::Less => Ok(Value::Bool(self.less_than(&a, &b, span)?)),
-                    BinaryOp::MoreOrEq => Ok(Value::Bool(!self.less_than(&a, &b, span)?)),
-                    BinaryOp::More => Ok(Value::Bool(self.less_than(&b, &a, span)?)),
-                    BinaryOp::LessOrEq => Ok(Value::Bool(!self.less_than(&b, &a, span)?)),
+                    BinaryOp::Equal
+                    | BinaryOp::NotEqual
+                    | BinaryOp::Less
+                    | BinaryOp::MoreOrEq
+                    | BinaryOp::More
+                    | BinaryOp::LessOrEq => self.comparison(op, &a, &b, span),
                     BinaryOp::Update => match (&a, &b) {
                         (Value::Attrs(x), Value::Attrs(y)) => {
                             if y.is_empty() {
@@ -59,6 +60,8 @@ impl Evaluator {
                     },
                     BinaryOp::Concat => match (&a, &b) {
                         (Value::List(x), Value::List(y)) => {
+                            let len = x.len().saturating_add(y.len());
+                            memory::reserve(memory::bytes_of::<Thunk>(len), Some(span))?;
                             let mut items = Vec::with_capacity(x.len() + y.len());
                             items.extend(x.iter().cloned());
                             items.extend(y.iter().cloned());
@@ -75,6 +78,39 @@ impl Evaluator {
                 }
             }
         }
+    }
+
+    /// `==`, `!=`, `<`, `>=`, `>`, `<=`; an error inside (a cyclic value) is placed at the
+    /// operator. Kept out of `binary` so that its stack frame, one per level of deep Nix
+    /// recursion, stays small.
+    #[inline(never)]
+    fn comparison(&self, op: BinaryOp, a: &Value, b: &Value, span: Span) -> Result<Value> {
+        let result = match op {
+            BinaryOp::Equal => self.values_equal(a, b),
+            BinaryOp::NotEqual => self.values_equal(a, b).map(|eq| !eq),
+            BinaryOp::Less => self.less_than(a, b, span),
+            BinaryOp::MoreOrEq => self.less_than(a, b, span).map(|lt| !lt),
+            BinaryOp::More => self.less_than(b, a, span),
+            _ => self.less_than(b, a, span).map(|lt| !lt),
+        };
+        result.map(Value::Bool).map_err(|e| e.at(span))
+    }
+
+    /// `string + value`. Kept out of `add` so that its stack frame stays small.
+    #[inline(never)]
+    fn append_to_string(&self, x: &NixString, b: &Value, span: Span) -> Result<Value> {
+        let y = self.coerce_to_string(b, CoercionMode::INTERPOLATION, span)?;
+        memory::reserve(
+            x.as_str().len().saturating_add(y.as_str().len()),
+            Some(span),
+        )?;
+        let mut context = Context::default();
+        x.merge_context_into(&mut context);
+        y.merge_context_into(&mut context);
+        Ok(Value::String(NixString::with_context(
+            format!("{}{}", x.as_str(), y.as_str()),
+            context,
+        )))
     }
 
     pub(crate) fn add(&self, a: &Value, b: &Value, span: Span) -> Result<Value> {
@@ -95,16 +131,7 @@ impl Evaluator {
                     canonical_path(&format!("{p}{}", s.as_str())).into(),
                 ))
             }
-            (Value::String(x), _) => {
-                let y = self.coerce_to_string(b, CoercionMode::INTERPOLATION, span)?;
-                let mut context = Context::default();
-                x.merge_context_into(&mut context);
-                y.merge_context_into(&mut context);
-                Ok(Value::String(NixString::with_context(
-                    format!("{}{}", x.as_str(), y.as_str()),
-                    context,
-                )))
-            }
+            (Value::String(x), _) => self.append_to_string(x, b, span),
             (Value::Attrs(_), _) => {
                 let x = self.coerce_to_string(a, CoercionMode::INTERPOLATION, span)?;
                 self.add(&Value::String(x), b, span)
@@ -141,7 +168,8 @@ impl Evaluator {
                     return Ok(false);
                 }
                 for (i, j) in x.iter().zip(y.iter()) {
-                    if !self.values_equal(&i.force(self)?, &j.force(self)?)? {
+                    let (vi, vj) = (i.force(self)?, j.force(self)?);
+                    if !self.nested(None, || self.values_equal(&vi, &vj))? {
                         return Ok(false);
                     }
                 }
@@ -153,16 +181,19 @@ impl Evaluator {
                 }
                 if self.is_derivation(x)? && self.is_derivation(y)? {
                     if let (Some(p), Some(q)) = (x.select("outPath"), y.select("outPath")) {
-                        return self.values_equal(&p.value.force(self)?, &q.value.force(self)?);
+                        let (p, q) = (p.value.force(self)?, q.value.force(self)?);
+                        return self.nested(None, || self.values_equal(&p, &q));
                     }
                 }
                 if x.len() != y.len() {
                     return Ok(false);
                 }
                 for ((k1, v1), (k2, v2)) in x.iter().zip(y.iter()) {
-                    if k1 != k2
-                        || !self.values_equal(&v1.value.force(self)?, &v2.value.force(self)?)?
-                    {
+                    if k1 != k2 {
+                        return Ok(false);
+                    }
+                    let (p, q) = (v1.value.force(self)?, v2.value.force(self)?);
+                    if !self.nested(None, || self.values_equal(&p, &q))? {
                         return Ok(false);
                     }
                 }
@@ -194,8 +225,8 @@ impl Evaluator {
             (Value::List(x), Value::List(y)) => {
                 for (i, j) in x.iter().zip(y.iter()) {
                     let (vi, vj) = (i.force(self)?, j.force(self)?);
-                    if !self.values_equal(&vi, &vj)? {
-                        return self.less_than(&vi, &vj, span);
+                    if !self.nested(Some(span), || self.values_equal(&vi, &vj))? {
+                        return self.nested(Some(span), || self.less_than(&vi, &vj, span));
                     }
                 }
                 Ok(x.len() < y.len())

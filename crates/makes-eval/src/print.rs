@@ -22,6 +22,7 @@ fn print_into(
     out: &mut String,
     active: &mut HashSet<usize>,
 ) -> Result<()> {
+    crate::memory::reserve_growth(out, None)?;
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -35,8 +36,9 @@ fn print_into(
         Value::PrimOp(_) => out.push_str("<PRIMOP>"),
         Value::PrimOpApp(_) => out.push_str("<PRIMOP-APP>"),
         Value::Attrs(attrs) => {
+            // As Nix 2.8: a set or list printed once before is «repeated», empty ones aside.
             let key = Rc::as_ptr(attrs) as usize;
-            if !active.insert(key) {
+            if !attrs.is_empty() && !active.insert(key) {
                 out.push_str("«repeated»");
                 return Ok(());
             }
@@ -51,7 +53,7 @@ fn print_into(
                     attr.value.peek()
                 };
                 match v {
-                    Some(v) => print_into(ev, &v, strict, out, active)?,
+                    Some(v) => ev.nested(None, || print_into(ev, &v, strict, out, active))?,
                     None => out.push_str("<CODE>"),
                 }
                 out.push_str("; ");
@@ -60,7 +62,7 @@ fn print_into(
         }
         Value::List(items) => {
             let key = Rc::as_ptr(items) as usize;
-            if !active.insert(key) {
+            if !items.is_empty() && !active.insert(key) {
                 out.push_str("«repeated»");
                 return Ok(());
             }
@@ -73,7 +75,7 @@ fn print_into(
                     item.peek()
                 };
                 match v {
-                    Some(v) => print_into(ev, &v, strict, out, active)?,
+                    Some(v) => ev.nested(None, || print_into(ev, &v, strict, out, active))?,
                     None => out.push_str("<CODE>"),
                 }
                 out.push(' ');

@@ -39,6 +39,12 @@ enum State {
 pub struct Thunk(Rc<RefCell<State>>);
 
 impl Thunk {
+    /// The bytes one thunk takes: its pointer and its shared cell (with the two counts of
+    /// `Rc`), for the memory ceiling's up-front checks.
+    pub(crate) const BYTES: usize = std::mem::size_of::<Thunk>()
+        + std::mem::size_of::<RefCell<State>>()
+        + 2 * std::mem::size_of::<usize>();
+
     pub fn suspended(expr: ExprRef, env: Env) -> Thunk {
         Thunk(Rc::new(RefCell::new(State::Suspended { expr, env })))
     }

@@ -95,3 +95,66 @@ fn a_ten_megabyte_string() {
     );
     assert_eq!(eval(src).as_deref(), Ok("10485760"));
 }
+
+#[test]
+fn cyclic_values_are_errors_or_repeated() {
+    for src in [
+        "let x = { a = x; }; in builtins.toJSON x",
+        "let x = [ x ]; y = [ y ]; in x == y",
+        "let x = [ x ]; y = [ y ]; in x < y",
+        "let x = [ x ]; in toString x",
+        "let x = { outPath = x; }; in \"${x}\"",
+        "let x = { __functor = self: self; }; in x 1",
+    ] {
+        let err = eval(src.to_owned()).unwrap_err();
+        assert!(
+            err == "stack overflow (possible infinite recursion)",
+            "{src}: {err}"
+        );
+    }
+    let printed = eval("let x = { a = x; b = [ x ]; }; in x".to_owned());
+    assert_eq!(
+        printed.as_deref(),
+        Ok("{ a = «repeated»; b = [ «repeated» ]; }")
+    );
+}
+
+#[test]
+fn walks_over_a_value_deeper_than_the_depth_limit_stop_cleanly() {
+    let deep = "(builtins.foldl' (acc: _: [ acc ]) [ ] (builtins.genList (x: x) 110000))";
+    for src in [
+        deep.to_owned(),
+        format!("builtins.toJSON {deep}"),
+        format!("{deep} == {deep}"),
+    ] {
+        assert_eq!(
+            eval(src.clone()).unwrap_err(),
+            "stack overflow (possible infinite recursion)",
+            "{src}"
+        );
+    }
+}
+
+#[test]
+fn a_list_past_the_memory_ceiling_is_an_error() {
+    // Without the binary's counting allocator only the up-front checks apply; a ceiling far
+    // above what the other tests of this file build keeps them unaffected.
+    makes_eval::memory::set_ceiling(1 << 30, "raise it");
+    let err = eval("builtins.genList (x: x) 1000000000".to_owned()).unwrap_err();
+    assert!(err.starts_with("out of memory"), "{err}");
+}
+
+#[test]
+fn absurd_nesting_is_a_syntax_error() {
+    let n = 100_000;
+    for src in [
+        format!("{}1{}", "[".repeat(n), "]".repeat(n)),
+        format!("{}true", "!".repeat(n)),
+        format!("let a = 1; in a{}", "+a".repeat(n)),
+    ] {
+        let err = eval(src).unwrap_err();
+        assert!(err.contains("nested too deeply"), "{err}");
+    }
+    let path = format!("{{ {} = 1; }}", vec!["a"; 40_000].join("."));
+    assert!(eval(path).is_ok_and(|s| s.starts_with("{ a = { a =")));
+}

@@ -7,6 +7,7 @@ mod error;
 mod indented;
 pub mod ir;
 mod lower;
+mod nesting;
 mod parse;
 mod show;
 mod source;

@@ -507,15 +507,17 @@ impl Lowerer {
         recursive: bool,
     ) -> Result<PendingSet, SyntaxError> {
         let mut set = PendingSet::new(recursive);
-        self.collect_entries(node, &mut set, "")?;
+        self.collect_entries(node, &mut set, &mut Vec::new())?;
         Ok(set)
     }
 
+    /// `prefix`: the names of the sets around this one (for error messages), one entry per
+    /// level so that a path of n names takes memory linear in n.
     fn collect_entries(
         &mut self,
         node: &impl HasEntry,
         set: &mut PendingSet,
-        prefix: &str,
+        prefix: &mut Vec<Rc<str>>,
     ) -> Result<(), SyntaxError> {
         for entry in node.entries() {
             match entry {
@@ -566,7 +568,7 @@ impl Lowerer {
     fn insert_path(
         &mut self,
         set: &mut PendingSet,
-        prefix: &str,
+        prefix: &mut Vec<Rc<str>>,
         keys: &[KeyName],
         value: ast::Expr,
         span: Span,
@@ -581,9 +583,10 @@ impl Lowerer {
             match &value {
                 // A literal set may be merged with other definitions of the same name.
                 ast::Expr::AttrSet(a) => {
-                    let path = join_path(prefix, first);
                     let mut inner = PendingSet::new(a.rec_token().is_some());
-                    self.collect_entries(a, &mut inner, &path)?;
+                    prefix.push(key_text(first));
+                    self.collect_entries(a, &mut inner, prefix)?;
+                    prefix.pop();
                     Some(PendingValue::Set(inner))
                 }
                 _ => Some(PendingValue::Expr(value.clone())),
@@ -597,7 +600,9 @@ impl Lowerer {
                     Some(v) => v,
                     None => {
                         let mut inner = PendingSet::new(false);
-                        self.insert_path(&mut inner, &join_path(prefix, first), rest, value, span)?;
+                        prefix.push(key_text(first));
+                        self.insert_path(&mut inner, prefix, rest, value, span)?;
+                        prefix.pop();
                         PendingValue::Set(inner)
                     }
                 };
@@ -607,21 +612,23 @@ impl Lowerer {
             KeyName::Static(name) => match leaf {
                 Some(v) => self.insert_static(set, prefix, name.clone(), v, span),
                 None => {
-                    let path = join_path(prefix, first);
-                    match set.statics.get_mut(name) {
+                    prefix.push(name.clone());
+                    let result = match set.statics.get_mut(name) {
                         Some(PendingBinding {
                             value: PendingValue::Set(inner),
                             ..
-                        }) => self.insert_path(inner, &path, rest, value, span),
+                        }) => self.insert_path(inner, prefix, rest, value, span),
                         Some(existing) => Err(SyntaxError::DuplicateAttribute {
                             // Nix names the whole path being defined.
-                            path: rest.iter().fold(path, |p, k| join_path(&p, k)),
+                            path: render_path(
+                                prefix.iter().cloned().chain(rest.iter().map(key_text)),
+                            ),
                             span,
                             first: nix_position(existing),
                         }),
                         None => {
                             let mut inner = PendingSet::new(false);
-                            self.insert_path(&mut inner, &path, rest, value, span)?;
+                            self.insert_path(&mut inner, prefix, rest, value, span)?;
                             set.statics.insert(
                                 name.clone(),
                                 PendingBinding {
@@ -631,7 +638,9 @@ impl Lowerer {
                             );
                             Ok(())
                         }
-                    }
+                    };
+                    prefix.pop();
+                    result
                 }
             },
         }
@@ -640,12 +649,11 @@ impl Lowerer {
     fn insert_static(
         &mut self,
         set: &mut PendingSet,
-        prefix: &str,
+        prefix: &mut Vec<Rc<str>>,
         name: Rc<str>,
         value: PendingValue,
         span: Span,
     ) -> Result<(), SyntaxError> {
-        let path = join_path(prefix, &KeyName::Static(name.clone()));
         match (set.statics.get_mut(&name), value) {
             (None, value) => {
                 set.statics.insert(name, PendingBinding { value, span });
@@ -659,15 +667,17 @@ impl Lowerer {
                 }),
                 PendingValue::Set(new),
             ) => {
+                prefix.push(name.clone());
                 for (k, b) in new.statics {
-                    self.insert_static(existing, &path, k, b.value, b.span)?;
+                    self.insert_static(existing, prefix, k, b.value, b.span)?;
                 }
+                prefix.pop();
                 existing.dynamics.extend(new.dynamics);
                 existing.recursive |= new.recursive;
                 Ok(())
             }
             (Some(existing), _) => Err(SyntaxError::DuplicateAttribute {
-                path,
+                path: render_path(prefix.iter().cloned().chain([name])),
                 span,
                 first: nix_position(existing),
             }),
@@ -756,16 +766,17 @@ impl Lowerer {
     }
 }
 
-fn join_path(prefix: &str, key: &KeyName) -> String {
-    let name = match key {
-        KeyName::Static(n) => n.to_string(),
-        KeyName::Dynamic(_) => "\"${...}\"".to_owned(),
-    };
-    if prefix.is_empty() {
-        name
-    } else {
-        format!("{prefix}.{name}")
+/// A name of an attribute path as Nix shows it in messages.
+fn key_text(key: &KeyName) -> Rc<str> {
+    match key {
+        KeyName::Static(n) => n.clone(),
+        KeyName::Dynamic(_) => "\"${...}\"".into(),
     }
+}
+
+/// `a.b.c`.
+fn render_path(names: impl Iterator<Item = Rc<str>>) -> String {
+    names.collect::<Vec<_>>().join(".")
 }
 
 fn ident_text(ident: &ast::Ident) -> String {

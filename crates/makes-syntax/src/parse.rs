@@ -4,6 +4,7 @@
 use crate::error::SyntaxError;
 use crate::ir::ExprRef;
 use crate::lower::lower_root_in_scope;
+use crate::nesting::check_nesting;
 use crate::source::{FileId, SourceMap, Span};
 use rnix::{ParseError, SyntaxKind, TextRange};
 use std::rc::Rc;
@@ -34,6 +35,7 @@ pub fn parse_file_in_scope(
             },
         });
     };
+    check_nesting(&source.text, file)?;
     let parse = rnix::Root::parse(&source.text);
     if let Some(err) = parse.errors().first() {
         return Err(parse_error(err, file, &source.text));

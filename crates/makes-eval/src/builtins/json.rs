@@ -44,7 +44,8 @@ pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde
         Value::List(items) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items.iter() {
-                out.push(to_json(ev, &item.force(ev)?, context)?);
+                let item = item.force(ev)?;
+                out.push(ev.nested(None, || to_json(ev, &item, context))?);
             }
             serde_json::Value::Array(out)
         }
@@ -56,10 +57,9 @@ pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde
             }
             let mut map = serde_json::Map::new();
             for (name, attr) in attrs.iter() {
-                map.insert(
-                    name.to_string(),
-                    to_json(ev, &attr.value.force(ev)?, context)?,
-                );
+                let value = attr.value.force(ev)?;
+                let json = ev.nested(attr.span, || to_json(ev, &value, context))?;
+                map.insert(name.to_string(), json);
             }
             serde_json::Value::Object(map)
         }

@@ -96,6 +96,8 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
                 None,
             ));
         }
+        // One check for the whole list: a billion elements is an error, not an abort.
+        crate::memory::reserve((n as usize).saturating_mul(Thunk::BYTES), None)?;
         let f = Thunk::value(f);
         Ok(list_value(
             (0..n)

@@ -53,6 +53,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             }
             let v = item.force(ev)?;
             let s = ev.coerce_to_string(&v, CoercionMode::INTERPOLATION, no_span())?;
+            crate::memory::reserve(s.as_str().len() + sep.as_str().len(), None)?;
             text.push_str(s.as_str());
             s.merge_context_into(&mut context);
         }

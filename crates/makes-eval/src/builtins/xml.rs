@@ -112,6 +112,7 @@ impl XmlWriter<'_> {
     }
 
     fn value(&mut self, v: &Value, depth: usize, context: &mut Context) -> Result<()> {
+        crate::memory::reserve_growth(&self.out, None)?;
         match v {
             Value::Null => self.empty(depth, "null", &[]),
             Value::Bool(b) => self.empty(depth, "bool", &[("value", b.to_string())]),
@@ -215,7 +216,10 @@ impl XmlWriter<'_> {
             t.peek()
         };
         match v {
-            Some(v) => self.value(&v, depth, context),
+            Some(v) => {
+                let ev = self.ev;
+                ev.nested(None, || self.value(&v, depth, context))
+            }
             None => {
                 self.empty(depth, "unevaluated", &[]);
                 Ok(())

@@ -1,0 +1,1 @@
+builtins.deepSeq (builtins.foldl' (acc: _: [ acc ]) [ ] (builtins.genList (x: x) 1000000)) 1

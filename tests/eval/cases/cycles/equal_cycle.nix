@@ -1,0 +1,1 @@
+let x = [ x ]; y = [ y ]; in x == y
