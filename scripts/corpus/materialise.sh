@@ -96,12 +96,14 @@ check_out() {
 }
 
 # The Nth ```nix block of FILE at COMMIT of the git directory SRC, its fence's indentation
-# removed.
+# removed. awk reads the file to its end: leaving early would kill `git show` with SIGPIPE on a
+# long file, and pipefail with set -e would then stop the whole run half-way.
 extract_block() {
   local src=$1 commit=$2 file=$3 n=$4
   git -C "$src" show "$commit:$file" | awk -v n="$n" '
+    done { next }
     /^[ \t]*```nix[ \t]*$/ && !inside { count++; if (count == n) { inside = 1; match($0, /^[ \t]*/); indent = RLENGTH; next } }
-    inside && /^[ \t]*```[ \t]*$/ { exit }
+    inside && /^[ \t]*```[ \t]*$/ { done = 1; next }
     inside { print substr($0, indent + 1) }'
 }
 
@@ -111,7 +113,7 @@ check_out_example() {
   git init --quiet "$dest"
   extract_block "$src" "$commit" "${block%#*}" "${block##*#}" >"$dest/makes.nix"
   git -C "$dest" add makes.nix
-  git -C "$dest" -c user.name=corpus -c user.email=corpus@localhost \
+  git -C "$dest" -c user.name=corpus -c user.email=corpus@localhost -c commit.gpgsign=false \
     commit --quiet -m "$block of fluidattacks/makes at $commit"
   echo "$commit $block" >"$dest/.git/corpus-origin"
 }
