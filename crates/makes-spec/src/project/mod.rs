@@ -9,7 +9,7 @@ mod legacy;
 mod modules;
 mod release;
 
-pub use release::{pinned_release, Release, ReleaseRules};
+pub use release::{fitted, pinned_release, Release, ReleaseRules};
 
 use crate::error::SpecError;
 use arguments::project_arguments;
@@ -58,6 +58,17 @@ pub struct Project {
     /// Modules the project configures that the pinned release does not have (makes of that
     /// release would reject them; they are read as the releases that have them read them).
     pub other_release_modules: Vec<String>,
+    /// Every makes module (top-level option) the project sets.
+    pub modules_set: Vec<String>,
+}
+
+impl Project {
+    /// Whether `release` has every module the project sets.
+    pub fn fits(&self, release: Release) -> bool {
+        self.modules_set.iter().all(|name| {
+            modules::find(name).is_some_and(|m| m.first <= release && release <= m.last)
+        })
+    }
 }
 
 /// The nearest directory from `start` upward that holds `makes.nix`.
@@ -76,13 +87,14 @@ pub fn find_project_dir(start: &Path) -> Result<PathBuf, SpecError> {
 
 /// Evaluates `dir/makes.nix` (a missing one is `{ }`, as makes reads it) and its imports.
 /// `arguments` are the makes arguments (all but `inputs` and `outputs`, which are the
-/// project's own fixpoints and are added here).
+/// project's own fixpoints and are added here); `release` the rules that apply
+/// ([`pinned_release`], or [`fitted`] to what the project sets).
 pub fn load_project(
     ev: &Evaluator,
     dir: &Path,
     arguments: Vec<(&str, Thunk)>,
+    release: ReleaseRules,
 ) -> Result<Project, SpecError> {
-    let release = pinned_release(dir);
     let modules: Rc<RefCell<Vec<Rc<Attrs>>>> = Rc::default();
     // Legacy jobs are imported with the very arguments being built here.
     let args_cell: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
@@ -167,12 +179,14 @@ pub fn load_project(
     }
 
     let mut other_release = Vec::new();
+    let mut modules_set = Vec::new();
     for module in modules.borrow().iter() {
         for (name, attr) in module.iter() {
             if LOADER_TOP_LEVEL.contains(&&**name) {
                 continue;
             }
             if let Some(m) = modules::find(name) {
+                modules_set.push(name.to_string());
                 let r = release.release;
                 if r < m.first || r > m.last {
                     other_release.push(name.to_string());
@@ -194,6 +208,8 @@ pub fn load_project(
     }
     other_release.sort();
     other_release.dedup();
+    modules_set.sort();
+    modules_set.dedup();
 
     merged_jobs.force(ev)?;
     let jobs = table.borrow().clone();
@@ -202,6 +218,7 @@ pub fn load_project(
         jobs,
         release,
         other_release_modules: other_release,
+        modules_set,
     })
 }
 
