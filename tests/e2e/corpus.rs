@@ -238,6 +238,17 @@ struct Row {
     why_not: String,
 }
 
+/// makes as the corpus runs it: offline, a `fetchNixpkgs` set's lib read from the nixpkgs lib
+/// the materialiser unpacked (the one makes' own evaluator read for the expected lists).
+fn corpus_makes(sandbox: &Sandbox) -> Command {
+    let mut cmd = sandbox.makes();
+    let lib = corpus_dir().join(".nixpkgs-lib").join("lib");
+    if lib.join("default.nix").is_file() {
+        cmd.arg("--option").arg("nixpkgs-lib").arg(lib);
+    }
+    cmd
+}
+
 /// Shows every job of `jobs`; returns how many were shown and the causes of the failures.
 fn show_jobs(
     sandbox: &Sandbox,
@@ -249,7 +260,7 @@ fn show_jobs(
     let mut shown = 0;
     let mut causes: BTreeMap<String, usize> = BTreeMap::new();
     for (n, job) in jobs.iter().enumerate() {
-        let mut cmd = sandbox.makes();
+        let mut cmd = corpus_makes(sandbox);
         cmd.arg("--project").arg(project).arg("show").arg(job);
         let run = run_limited(sandbox, cmd, &format!("{id}-show-{n}"));
         if let Some(crash) = run.crash {
@@ -354,7 +365,7 @@ fn real_projects_list_the_jobs_makes_lists() {
             rows.push(row);
             continue;
         }
-        let mut cmd = sandbox.makes();
+        let mut cmd = corpus_makes(&sandbox);
         cmd.arg("--project").arg(&project).arg("--list");
         let run = run_limited(&sandbox, cmd, &format!("{id}-list"));
         if let Some(crash) = &run.crash {

@@ -74,7 +74,7 @@ fn lib_thunk(packages: &Rc<Packages>, set: &str) -> Thunk {
                 None,
             )
         };
-        let root = match &source.origin {
+        let lib = match &source.origin {
             SetOrigin::SearchPath(name) => {
                 return ev
                     .eval_source(
@@ -84,20 +84,10 @@ fn lib_thunk(packages: &Rc<Packages>, set: &str) -> Thunk {
                     )
                     .map_err(|e| unavailable(e.to_string()));
             }
-            SetOrigin::Checkout(dir) => dir.clone(),
-            SetOrigin::Github { .. } => match packages.mode() {
-                PackageMode::Nix(nix) => nix
-                    .fetch_source(&source)
-                    .map_err(|e| unavailable(e.to_string()))?,
-                _ => {
-                    return Err(unavailable(
-                        "a fetchNixpkgs set's source is fetched by Nix (backend \"nix\")".into(),
-                    ))
-                }
-            },
+            SetOrigin::Checkout(dir) => dir.join("lib"),
+            SetOrigin::Github { .. } => packages.pinned_lib(&set, &source).map_err(unavailable)?,
         };
-        ev.eval_file(&root.join("lib"))
-            .map_err(|e| unavailable(e.to_string()))
+        ev.eval_file(&lib).map_err(|e| unavailable(e.to_string()))
     })
 }
 

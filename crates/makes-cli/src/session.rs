@@ -119,12 +119,10 @@ impl Session {
             )));
         }
         let lock = LockFile::read(&dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
-        let packages = Rc::new(Packages::new(
-            self.package_mode(),
-            dir.clone(),
-            lock,
-            self.recipes.clone(),
-        ));
+        let packages = Rc::new(
+            Packages::new(self.package_mode(), dir.clone(), lock, self.recipes.clone())
+                .with_lib_stand_in(self.settings.nixpkgs_lib.clone()),
+        );
         let _ = self.packages.set(packages.clone());
         let rules = pinned_release(&dir);
         let project = self.evaluate_project(&dir, &packages, rules.clone())?;

@@ -25,6 +25,9 @@ pub struct Settings {
     pub packages: Option<PackagesBackend>,
     pub substituters: Vec<String>,
     pub trusted_public_keys: Vec<String>,
+    /// `nixpkgs-lib`: a nixpkgs `lib` directory read for a `fetchNixpkgs` set whose source is
+    /// not at hand (no network, or no Nix), so that listing and showing jobs need neither.
+    pub nixpkgs_lib: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -33,12 +36,13 @@ impl Default for Settings {
             packages: None,
             substituters: vec![DEFAULT_SUBSTITUTER.into()],
             trusted_public_keys: vec![DEFAULT_TRUSTED_KEY.into()],
+            nixpkgs_lib: None,
         }
     }
 }
 
 /// The options makes knows.
-const OPTIONS: &[&str] = &["substituters", "trusted-public-keys"];
+const OPTIONS: &[&str] = &["substituters", "trusted-public-keys", "nixpkgs-lib"];
 
 impl Settings {
     /// The settings from the config file, then `options` (`[NAME, VALUE, NAME, VALUE, ...]`).
@@ -91,6 +95,15 @@ impl Settings {
         match name {
             "substituters" => self.substituters = words,
             "trusted-public-keys" => self.trusted_public_keys = words,
+            "nixpkgs-lib" => {
+                let dir = PathBuf::from(value);
+                if !dir.join("default.nix").is_file() {
+                    return Err(format!(
+                        "{value} is no nixpkgs lib directory (it has no default.nix)"
+                    ));
+                }
+                self.nixpkgs_lib = Some(crate::locations::absolute(&dir));
+            }
             other => {
                 return Err(format!(
                     "unknown option '{other}' (known: {})",

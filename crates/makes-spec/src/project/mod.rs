@@ -248,21 +248,31 @@ fn evaluate_file_with_args(
 }
 
 /// A module's value: a function is applied to the makes arguments (only those its formals
-/// name when it has no `...`, as the module system passes them).
+/// name when it has no `...`, as the module system passes them). A formal makes does not pass
+/// fails only where its value is used, as the module system reads it from `_module.args`
+/// lazily: a module may name an argument it only shadows.
 fn apply_to_arguments(ev: &Evaluator, value: Value, args: &Rc<Attrs>) -> makes_eval::Result<Value> {
     let Value::Lambda(closure) = &value else {
         return Ok(value);
     };
     let arg = match &closure.def.param {
         makes_syntax::ir::Param::Pattern {
-            formals,
-            ellipsis: false,
-            ..
+            formals, ellipsis, ..
         } => {
-            let mut picked = Attrs::new();
+            let mut picked = if *ellipsis {
+                (**args).clone()
+            } else {
+                Attrs::new()
+            };
             for formal in formals {
-                if let Some(a) = args.get(&formal.name) {
-                    picked.insert(formal.name.clone(), a.value.clone(), a.span);
+                match args.get(&formal.name) {
+                    Some(a) => picked.insert(formal.name.clone(), a.value.clone(), a.span),
+                    None if formal.default.is_none() => picked.insert(
+                        formal.name.clone(),
+                        not_passed(&formal.name, formal.span),
+                        Some(formal.span),
+                    ),
+                    None => {}
                 }
             }
             Value::Attrs(Rc::new(picked))
@@ -270,6 +280,12 @@ fn apply_to_arguments(ev: &Evaluator, value: Value, args: &Rc<Attrs>) -> makes_e
         _ => Value::Attrs(args.clone()),
     };
     ev.apply(&value, Thunk::value(arg), closure.def.span)
+}
+
+/// The value of a module argument makes does not pass: an error naming it when used.
+fn not_passed(name: &str, span: Span) -> Thunk {
+    let message = format!("makes passes no argument '{name}' to modules (of this release or any)");
+    Thunk::deferred(move |_| Err(EvalError::other(message.clone(), Some(span))))
 }
 
 /// A module still to read.
