@@ -48,6 +48,24 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
         unreachable!("the native package set is a set")
     };
     let mut entries = (*native).clone();
+    // A native sub-set (`dockerTools`) keeps the set's other names under it
+    // (`dockerTools.buildImage` is the set's own).
+    if let Some(docker_tools) = native.get("dockerTools") {
+        let (native_sub, packages, set) = (docker_tools.value.clone(), packages.clone(), set.clone());
+        let open = Thunk::deferred(move |ev| {
+            let Value::Attrs(listed) = native_sub.force(ev)? else {
+                return native_sub.force(ev);
+            };
+            let lookup = Rc::new(Lookup {
+                packages: packages.clone(),
+                set: set.clone(),
+                prefix: vec!["dockerTools".to_owned()],
+                memo: RefCell::default(),
+            });
+            Ok(Value::Attrs(Rc::new(Attrs::open((*listed).clone(), lookup))))
+        });
+        entries.insert("dockerTools", open, docker_tools.span);
+    }
     entries.insert("lib", lib_thunk(packages, &set), None);
     entries.insert(
         "__makesPackageSet",
@@ -175,9 +193,7 @@ fn reference_value(
         }
         Description::Value { value } => Ok(from_json(&value)),
         Description::Function => {
-            let message = format!(
-                "{what} is a function of nixpkgs: makes calls no nixpkgs function except its native helpers (buildEnv, symlinkJoin, runCommand, writeText, writeTextFile, writeShellScript, writeShellScriptBin, dockerTools.pullImage)"
-            );
+            let message = function_message(&what);
             let func: PrimOpFn = Rc::new(move |_, _| {
                 Err(package_error(
                     "makes::packages::function",
@@ -202,6 +218,12 @@ fn reference_value(
             None,
         )),
     }
+}
+
+fn function_message(what: &str) -> String {
+    format!(
+        "{what} is a function of nixpkgs: makes calls no nixpkgs function except its native helpers (buildEnv, symlinkJoin, runCommand, writeText, writeTextFile, writeShellScript, writeShellScriptBin, dockerTools.pullImage)"
+    )
 }
 
 /// A package as the backend described it.
@@ -293,6 +315,21 @@ fn symbolic_value(packages: &Rc<Packages>, set: &str, path: Vec<String>) -> Valu
             });
             Ok(store_path_string(placeholder))
         }),
+        None,
+    );
+    // Called, the reference is a nixpkgs function (`stdenv.mkDerivation`, `linkFarm`,
+    // `pkg.override`): say so rather than "not a function but a set".
+    let message = function_message(&format!("'{}' of the package set {set}", path.join(".")));
+    let called: PrimOpFn = Rc::new(move |_, _| {
+        Err(package_error(
+            "makes::packages::function",
+            message.clone(),
+            None,
+        ))
+    });
+    attrs.insert(
+        "__functor",
+        Thunk::value(make_primop("__functor", 2, called)),
         None,
     );
     let lookup = Rc::new(Lookup {
