@@ -207,6 +207,9 @@ enum Class {
     /// (p) The project's own error, which makes would report too: `outputs."/job"` naming a
     /// job that neither makes nor this implementation lists.
     Project,
+    /// (n) A source fetched during evaluation (`builtins.fetchTarball`, `builtins.fetchGit`):
+    /// in the corpus, nixpkgs or makes itself, imported, so the network and nixpkgs.
+    Network,
 }
 
 impl Class {
@@ -216,6 +219,7 @@ impl Class {
             Class::MakesOwn => "b",
             Class::Other => "c",
             Class::Project => "p",
+            Class::Network => "n",
         }
     }
 }
@@ -231,8 +235,14 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
         return (Class::Project, format!("refers to a job it lacks, `{job}`"));
     }
     if let Some(at) = error.find(" is a function of nixpkgs") {
-        let name = error[..at].split(" of the package set").next().unwrap_or("");
-        return (Class::Nixpkgs, format!("nixpkgs function `{}`", name.trim_matches('\'')));
+        let name = error[..at]
+            .split(" of the package set")
+            .next()
+            .unwrap_or("");
+        return (
+            Class::Nixpkgs,
+            format!("nixpkgs function `{}`", name.trim_matches('\'')),
+        );
     }
     if let Some(option) =
         quoted_after(&error, "the option ").filter(|_| error.contains("does not exist"))
@@ -251,6 +261,9 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
         });
     if let Some(what) = argument {
         let what = what.trim_matches('\'');
+        if what.starts_with("builtins.fetch") {
+            return (Class::Network, format!("Nix builtin `{what}`"));
+        }
         if what.starts_with("builtins.") {
             return (Class::Other, format!("Nix builtin `{what}`"));
         }
@@ -347,19 +360,21 @@ fn write_report(dir: &Path, rows: &[Row]) -> String {
             .map(|r| r.not_shown.get(&class).copied().unwrap_or(0))
             .sum()
     };
-    let (a, b, c, p) = (
+    let (a, b, c, p, n) = (
         not_shown(Class::Nixpkgs),
         not_shown(Class::MakesOwn),
         not_shown(Class::Other),
         not_shown(Class::Project),
+        not_shown(Class::Network),
     );
     let _ = writeln!(
         md,
         "{} projects, {with_list} with a job list from makes itself ({expected_jobs} jobs); \
          lists equal: {equal}/{with_list}; jobs shown: {shown} of the {listed} listed; not \
          shown: (a) {a} need a nixpkgs function or a language environment, (b) {b} are jobs \
-         of makes' modules or builders of its own, (c) {c} other, (p) {p} the project's own \
-         error; shown of the jobs outside (a), (b) and (p): {shown}/{}\n",
+         of makes' modules or builders of its own, (n) {n} import a source fetched during \
+         evaluation, (p) {p} are the project's own error, (c) {c} other; shown of the jobs \
+         outside (a), (b), (n) and (p): {shown}/{}\n",
         rows.len(),
         shown + c
     );
@@ -470,8 +485,7 @@ fn real_projects_list_the_jobs_makes_lists() {
             }
         }
         if run.success && !listed.is_empty() {
-            let (shown, why, not_shown) =
-                show_jobs(&sandbox, &project, id, &listed, &mut crashes);
+            let (shown, why, not_shown) = show_jobs(&sandbox, &project, id, &listed, &mut crashes);
             row.counts.1 = shown;
             row.not_shown = not_shown;
             row.counts.2 = listed.len();

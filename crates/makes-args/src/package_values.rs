@@ -51,7 +51,8 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
     // A native sub-set (`dockerTools`) keeps the set's other names under it
     // (`dockerTools.buildImage` is the set's own).
     if let Some(docker_tools) = native.get("dockerTools") {
-        let (native_sub, packages, set) = (docker_tools.value.clone(), packages.clone(), set.clone());
+        let (native_sub, packages, set) =
+            (docker_tools.value.clone(), packages.clone(), set.clone());
         let open = Thunk::deferred(move |ev| {
             let Value::Attrs(listed) = native_sub.force(ev)? else {
                 return native_sub.force(ev);
@@ -62,7 +63,10 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
                 prefix: vec!["dockerTools".to_owned()],
                 memo: RefCell::default(),
             });
-            Ok(Value::Attrs(Rc::new(Attrs::open((*listed).clone(), lookup))))
+            Ok(Value::Attrs(Rc::new(Attrs::open(
+                (*listed).clone(),
+                lookup,
+            ))))
         });
         entries.insert("dockerTools", open, docker_tools.span);
     }
@@ -146,6 +150,9 @@ fn reference_value(
     path: Vec<String>,
 ) -> makes_eval::Result<Value> {
     if matches!(packages.mode(), PackageMode::Symbolic) {
+        if let Some(answer) = platform_predicate(&path) {
+            return Ok(Value::Bool(answer));
+        }
         return Ok(symbolic_value(packages, set, path));
     }
     let what = format!("'{}' of the package set {set}", path.join("."));
@@ -218,6 +225,33 @@ fn reference_value(
             None,
         )),
     }
+}
+
+/// `stdenv.isLinux`, `stdenv.hostPlatform.isDarwin`, ...: what the set answers on this host,
+/// where jobs are built (a symbolic set knows no package, but knows its platform).
+fn platform_predicate(path: &[String]) -> Option<bool> {
+    let [.., parent, name] = path else {
+        return None;
+    };
+    let platform = ["stdenv", "hostPlatform", "buildPlatform", "targetPlatform"];
+    if !platform.contains(&parent.as_str()) {
+        return None;
+    }
+    let (os, arch) = (std::env::consts::OS, std::env::consts::ARCH);
+    Some(match name.as_str() {
+        "isLinux" => os == "linux",
+        "isDarwin" => os == "macos",
+        "isFreeBSD" => os == "freebsd",
+        "isWindows" => os == "windows",
+        "isx86_64" => arch == "x86_64",
+        "isAarch64" => arch == "aarch64",
+        "isi686" | "isx86_32" => arch == "x86",
+        "isx86" => matches!(arch, "x86" | "x86_64"),
+        "isAarch32" => arch == "arm",
+        "is64bit" => cfg!(target_pointer_width = "64"),
+        "is32bit" => cfg!(target_pointer_width = "32"),
+        _ => return None,
+    })
 }
 
 fn function_message(what: &str) -> String {

@@ -233,12 +233,13 @@ pub(crate) fn module_jobs(
             }
             // A directory of modules: one job per subdirectory (`projectPathLsDirs src`),
             // and one for them all.
-            let dirs = if release < Release::new(24, 2) {
-                "dirsOfModules"
-            } else {
-                "dirOfModules"
-            };
-            for (name, attr) in sub_attrs(ev, config, dirs)?.iter() {
+            // Either name is read: a project whose release is a guess (makes' own checkout
+            // pins no tag) says by the name it writes which release it was written for.
+            let mut dirs = (*sub_attrs(ev, config, "dirsOfModules")?).clone();
+            for (name, attr) in sub_attrs(ev, config, "dirOfModules")?.iter() {
+                dirs.insert(name.clone(), attr.value.clone(), attr.span);
+            }
+            for (name, attr) in dirs.iter() {
                 jobs.push(job(format!("/{top}/dirOfModules/{name}"), attr.span));
                 let Value::Attrs(d) = attr.value.force(ev)? else {
                     continue;

@@ -82,7 +82,9 @@ pub struct ReleaseRules {
 
 /// Every release, oldest first.
 pub fn releases() -> impl DoubleEndedIterator<Item = Release> {
-    TAG_COMMITS.iter().filter_map(|(tag, _)| Release::parse(tag))
+    TAG_COMMITS
+        .iter()
+        .filter_map(|(tag, _)| Release::parse(tag))
 }
 
 /// The rules for a project that pins makes at no release tag (a commit between two tags, its
