@@ -150,7 +150,7 @@ impl Session {
     ) -> Result<Project, Failure> {
         let arguments = makes_arguments(&ArgumentContext {
             store: &self.store,
-            packages: packages,
+            packages,
             project_dir: dir,
             project_files: &self.project_files,
             now: &self.now,
