@@ -205,7 +205,7 @@ enum Class {
     /// (c) Anything else: a gap of this implementation.
     Other,
     /// (p) The project's own error, which makes would report too: `outputs."/job"` naming a
-    /// job that neither makes nor this implementation lists.
+    /// job that neither makes nor this implementation lists, an undefined variable.
     Project,
     /// (n) A source fetched during evaluation (`builtins.fetchTarball`, `builtins.fetchGit`):
     /// in the corpus, nixpkgs or makes itself, imported, so the network and nixpkgs.
@@ -233,6 +233,10 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
         .filter(|name| !jobs.iter().any(|j| j == name))
     {
         return (Class::Project, format!("refers to a job it lacks, `{job}`"));
+    }
+    // A static error: Nix reports it as well (the eval cases check the scoping against Nix).
+    if let Some(name) = quoted_after(&error, "undefined variable ") {
+        return (Class::Project, format!("undefined variable `{name}`"));
     }
     if let Some(at) = error.find(" is a function of nixpkgs") {
         let name = error[..at]
