@@ -219,6 +219,13 @@ in {
     searchPaths.bin = [ self.__nixpkgs__.git ];
     template = templates.libGit;
   };
+  # makes 24.12's (earlier releases' differ in their messages only).
+  managePorts = self.makeTemplate {
+    name = "manage-ports";
+    replace.__argShellCommands__ = self.__shellCommands__;
+    searchPaths.bin = [ self.__nixpkgs__.lsof self.__nixpkgs__.netcat ];
+    template = templates.managePorts;
+  };
   patchShebangs = self.makeTemplate {
     name = "patch-shebangs";
     searchPaths.bin = [ self.__nixpkgs__.findutils self.__nixpkgs__.gnused ];

@@ -15,6 +15,11 @@
 # (makes' documented examples): it becomes the makes.nix of a repository of its own at
 # $CORPUS_DIR/<id>, the project root.
 #
+# It also unpacks nixpkgs' lib (nix-community/nixpkgs.lib at the commit expected-jobs.sh uses)
+# into $CORPUS_DIR/.nixpkgs-lib/lib: the harness names it with `--option nixpkgs-lib`, so that
+# projects pinning nixpkgs with fetchNixpkgs list and show offline, as their expected lists
+# were made.
+#
 # CORPUS_DIR defaults to target/corpus of this checkout. A project already at its commit is
 # left as it is, so running it again is cheap.
 set -euo pipefail
@@ -96,12 +101,14 @@ check_out() {
 }
 
 # The Nth ```nix block of FILE at COMMIT of the git directory SRC, its fence's indentation
-# removed.
+# removed. awk reads the file to its end: leaving early would kill `git show` with SIGPIPE on a
+# long file, and pipefail with set -e would then stop the whole run half-way.
 extract_block() {
   local src=$1 commit=$2 file=$3 n=$4
   git -C "$src" show "$commit:$file" | awk -v n="$n" '
+    done { next }
     /^[ \t]*```nix[ \t]*$/ && !inside { count++; if (count == n) { inside = 1; match($0, /^[ \t]*/); indent = RLENGTH; next } }
-    inside && /^[ \t]*```[ \t]*$/ { exit }
+    inside && /^[ \t]*```[ \t]*$/ { done = 1; next }
     inside { print substr($0, indent + 1) }'
 }
 
@@ -111,10 +118,22 @@ check_out_example() {
   git init --quiet "$dest"
   extract_block "$src" "$commit" "${block%#*}" "${block##*#}" >"$dest/makes.nix"
   git -C "$dest" add makes.nix
-  git -C "$dest" -c user.name=corpus -c user.email=corpus@localhost \
+  git -C "$dest" -c user.name=corpus -c user.email=corpus@localhost -c commit.gpgsign=false \
     commit --quiet -m "$block of fluidattacks/makes at $commit"
   echo "$commit $block" >"$dest/.git/corpus-origin"
 }
+
+nixpkgs_lib_commit=de42d44212d207476489bce163375d8306a26d59
+if [[ ! -f $corpus_dir/.nixpkgs-lib/lib/default.nix ]]; then
+  lib_src=$(find_source nix-community/nixpkgs.lib)
+  if [[ -n $lib_src ]] && git -C "$lib_src" cat-file -e "$nixpkgs_lib_commit^{commit}" 2>/dev/null; then
+    mkdir -p "$corpus_dir/.nixpkgs-lib"
+    git -C "$lib_src" archive "$nixpkgs_lib_commit" lib | tar -x -C "$corpus_dir/.nixpkgs-lib"
+  else
+    printf '.nixpkgs-lib\tnix-community/nixpkgs.lib\t%s\tno fetched copy: fetchNixpkgs sets need the network\n' \
+      "$nixpkgs_lib_commit" >>"$missing"
+  fi
+fi
 
 materialised=0
 while IFS=$'\t' read -r id repo commit subdir _release; do

@@ -193,37 +193,97 @@ fn quoted_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
     rest.split('\'').next()
 }
 
-/// Why `makes show` failed on a job, as a cause shared by many jobs.
-fn cause_of(stderr: &str) -> String {
+/// Why a job is not shown, by what it would take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    /// (a) A nixpkgs function (`dockerTools.buildImage`, `stdenv.mkDerivation`, ...) or a
+    /// language environment (`makePython*`, `makeNodeJs*`, ...).
+    Nixpkgs,
+    /// (b) A job of one of makes' modules (`/lintNix`, `/formatBash`, ...) or a builder of
+    /// makes' own (`computeOnAwsBatch`, ...): makes' own code run with nixpkgs' tools.
+    MakesOwn,
+    /// (c) Anything else: a gap of this implementation.
+    Other,
+    /// (p) The project's own error, which makes would report too: `outputs."/job"` naming a
+    /// job that neither makes nor this implementation lists, an undefined variable.
+    Project,
+    /// (n) A source fetched during evaluation (`builtins.fetchTarball`, `builtins.fetchGit`):
+    /// in the corpus, nixpkgs or makes itself, imported, so the network and nixpkgs.
+    Network,
+}
+
+impl Class {
+    fn label(self) -> &'static str {
+        match self {
+            Class::Nixpkgs => "a",
+            Class::MakesOwn => "b",
+            Class::Other => "c",
+            Class::Project => "p",
+            Class::Network => "n",
+        }
+    }
+}
+
+/// Why `makes show` failed on a job, as a cause shared by many jobs, and its class. `jobs` are
+/// the project's jobs.
+fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
     let error = first_error(stderr);
+    if let Some(job) = quoted_after(&error, "attribute ")
+        .filter(|name| name.starts_with('/') && error.ends_with("missing"))
+        .filter(|name| !jobs.iter().any(|j| j == name))
+    {
+        return (Class::Project, format!("refers to a job it lacks, `{job}`"));
+    }
+    // A static error: Nix reports it as well (the eval cases check the scoping against Nix).
+    if let Some(name) = quoted_after(&error, "undefined variable ") {
+        return (Class::Project, format!("undefined variable `{name}`"));
+    }
     if let Some(at) = error.find(" is a function of nixpkgs") {
-        return format!("nixpkgs function `{}`", &error[..at]);
+        let name = error[..at]
+            .split(" of the package set")
+            .next()
+            .unwrap_or("");
+        return (
+            Class::Nixpkgs,
+            format!("nixpkgs function `{}`", name.trim_matches('\'')),
+        );
     }
     if let Some(option) =
         quoted_after(&error, "the option ").filter(|_| error.contains("does not exist"))
     {
-        return format!("top-level option `{option}` refused");
+        return (Class::Other, format!("top-level option `{option}` refused"));
     }
-    let argument = quoted_after(&error, "called without required argument ").or_else(|| {
-        error
-            .strip_suffix(" is not supported yet")
-            .map(|what| what.rsplit(' ').next().unwrap_or(what))
-    });
+    if let Some(module) = quoted_after(&error, "of makes' ").filter(|_| error.contains(" module")) {
+        return (Class::MakesOwn, format!("module `{module}`"));
+    }
+    let argument = quoted_after(&error, "called without required argument ")
+        .or_else(|| quoted_after(&error, "makes passes no argument "))
+        .or_else(|| {
+            error
+                .strip_suffix(" is not supported yet")
+                .map(|what| what.rsplit(' ').next().unwrap_or(what))
+        });
     if let Some(what) = argument {
+        let what = what.trim_matches('\'');
+        if what.starts_with("builtins.fetch") {
+            return (Class::Network, format!("Nix builtin `{what}`"));
+        }
         if what.starts_with("builtins.") {
-            return format!("Nix builtin `{what}`");
+            return (Class::Other, format!("Nix builtin `{what}`"));
         }
         let language = what.ends_with("Environment")
             || ["makePython", "makeNodeJs", "makeRuby"]
                 .iter()
                 .any(|p| what.starts_with(p));
         return if language {
-            format!("language environment `{what}`")
+            (Class::Nixpkgs, format!("language environment `{what}`"))
+        } else if error.contains("is not supported yet") {
+            (Class::MakesOwn, format!("makes builder `{what}`"))
         } else {
-            format!("makes argument `{what}`")
+            (Class::Other, format!("makes argument `{what}`"))
         };
     }
-    format!("other: {}", brief(&error))
+    (Class::Other, format!("other: {}", brief(&error)))
 }
 
 /// One row of the report.
@@ -231,11 +291,24 @@ struct Row {
     id: String,
     /// Jobs makes itself lists, listed jobs shown, and listed jobs, for the totals.
     counts: (usize, usize, usize),
+    /// Jobs not shown, by class.
+    not_shown: BTreeMap<Class, usize>,
     expected: String,
     listed: String,
     equal: &'static str,
     shown: String,
     why_not: String,
+}
+
+/// makes as the corpus runs it: offline, a `fetchNixpkgs` set's lib read from the nixpkgs lib
+/// the materialiser unpacked (the one makes' own evaluator read for the expected lists).
+fn corpus_makes(sandbox: &Sandbox) -> Command {
+    let mut cmd = sandbox.makes();
+    let lib = corpus_dir().join(".nixpkgs-lib").join("lib");
+    if lib.join("default.nix").is_file() {
+        cmd.arg("--option").arg("nixpkgs-lib").arg(lib);
+    }
+    cmd
 }
 
 /// Shows every job of `jobs`; returns how many were shown and the causes of the failures.
@@ -245,11 +318,11 @@ fn show_jobs(
     id: &str,
     jobs: &[String],
     crashes: &mut Vec<String>,
-) -> (usize, String) {
+) -> (usize, String, BTreeMap<Class, usize>) {
     let mut shown = 0;
-    let mut causes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut causes: BTreeMap<(Class, String), usize> = BTreeMap::new();
     for (n, job) in jobs.iter().enumerate() {
-        let mut cmd = sandbox.makes();
+        let mut cmd = corpus_makes(sandbox);
         cmd.arg("--project").arg(project).arg("show").arg(job);
         let run = run_limited(sandbox, cmd, &format!("{id}-show-{n}"));
         if let Some(crash) = run.crash {
@@ -258,17 +331,21 @@ fn show_jobs(
         if run.success {
             shown += 1;
         } else {
-            *causes.entry(cause_of(&run.stderr)).or_default() += 1;
+            *causes.entry(cause_of(&run.stderr, jobs)).or_default() += 1;
         }
     }
-    let mut causes: Vec<(String, usize)> = causes.into_iter().collect();
+    let mut by_class: BTreeMap<Class, usize> = BTreeMap::new();
+    for ((class, _), count) in &causes {
+        *by_class.entry(*class).or_default() += count;
+    }
+    let mut causes: Vec<((Class, String), usize)> = causes.into_iter().collect();
     causes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let why = causes
         .iter()
-        .map(|(cause, count)| format!("{count}× {cause}"))
+        .map(|((class, cause), count)| format!("{count}× ({}) {cause}", class.label()))
         .collect::<Vec<_>>()
         .join("; ");
-    (shown, why)
+    (shown, why, by_class)
 }
 
 fn cell(text: &str) -> String {
@@ -282,11 +359,28 @@ fn write_report(dir: &Path, rows: &[Row]) -> String {
     let expected_jobs: usize = rows.iter().map(|r| r.counts.0).sum();
     let shown: usize = rows.iter().map(|r| r.counts.1).sum();
     let listed: usize = rows.iter().map(|r| r.counts.2).sum();
+    let not_shown = |class| -> usize {
+        rows.iter()
+            .map(|r| r.not_shown.get(&class).copied().unwrap_or(0))
+            .sum()
+    };
+    let (a, b, c, p, n) = (
+        not_shown(Class::Nixpkgs),
+        not_shown(Class::MakesOwn),
+        not_shown(Class::Other),
+        not_shown(Class::Project),
+        not_shown(Class::Network),
+    );
     let _ = writeln!(
         md,
         "{} projects, {with_list} with a job list from makes itself ({expected_jobs} jobs); \
-         lists equal: {equal}/{with_list}; jobs shown: {shown} of the {listed} listed\n",
-        rows.len()
+         lists equal: {equal}/{with_list}; jobs shown: {shown} of the {listed} listed; not \
+         shown: (a) {a} need a nixpkgs function or a language environment, (b) {b} are jobs \
+         of makes' modules or builders of its own, (n) {n} import a source fetched during \
+         evaluation, (p) {p} are the project's own error, (c) {c} other; shown of the jobs \
+         outside (a), (b), (n) and (p): {shown}/{}\n",
+        rows.len(),
+        shown + c
     );
     md.push_str("| project | jobs (makes) | listed | equal | shown | why not |\n");
     md.push_str("|---|---|---|---|---|---|\n");
@@ -348,13 +442,14 @@ fn real_projects_list_the_jobs_makes_lists() {
             equal: "—",
             shown: "—".to_owned(),
             why_not: String::new(),
+            not_shown: BTreeMap::new(),
         };
         if !project.join("makes.nix").is_file() {
             row.listed = "not materialised".to_owned();
             rows.push(row);
             continue;
         }
-        let mut cmd = sandbox.makes();
+        let mut cmd = corpus_makes(&sandbox);
         cmd.arg("--project").arg(&project).arg("--list");
         let run = run_limited(&sandbox, cmd, &format!("{id}-list"));
         if let Some(crash) = &run.crash {
@@ -366,7 +461,7 @@ fn real_projects_list_the_jobs_makes_lists() {
             row.listed = listed.len().to_string();
         } else {
             row.listed = "error".to_owned();
-            row.why_not = format!("list: {}", cause_of(&run.stderr));
+            row.why_not = format!("list: {}", cause_of(&run.stderr, &[]).1);
         }
         if let Expected::Missing = expected {
             failures.push(format!(
@@ -394,8 +489,9 @@ fn real_projects_list_the_jobs_makes_lists() {
             }
         }
         if run.success && !listed.is_empty() {
-            let (shown, why) = show_jobs(&sandbox, &project, id, &listed, &mut crashes);
+            let (shown, why, not_shown) = show_jobs(&sandbox, &project, id, &listed, &mut crashes);
             row.counts.1 = shown;
+            row.not_shown = not_shown;
             row.counts.2 = listed.len();
             row.shown = format!("{shown}/{}", listed.len());
             if !why.is_empty() {

@@ -15,6 +15,7 @@ mod cache_harness;
 mod bad_inputs;
 mod cli;
 mod corpus;
+mod corpus_patterns;
 mod eval_flags;
 mod eval_oracle;
 mod from_image;

@@ -143,6 +143,7 @@ fn the_template_helpers_are_templates_as_makes_names_them() {
         ("envToml", "-data.toml"),
         ("envJsonFromYaml", "-to-file-json-from-file-yaml"),
         ("envLibGit", "-make-template-for-lib-git"),
+        ("envManagePorts", "-make-template-for-manage-ports"),
         ("envPatchShebangs", "-make-template-for-patch-shebangs"),
         ("envSsl", "-make-ssl-certificate-for-cert"),
         ("envScriptParallel", "-make-script-parallel-for-both"),
@@ -213,7 +214,7 @@ fn an_unimplemented_argument_fails_where_it_is_used_naming_it() {
     let out = makes_failing(&sandbox, &project, &["show", "/unsupported-value"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("the makes argument 'managePorts' is not supported yet"),
+        stderr(&out).contains("the makes argument 'pythonOverrideUtils' is not supported yet"),
         "{}",
         stderr(&out)
     );
@@ -325,6 +326,20 @@ fn an_option_of_another_release_is_read_with_a_warning() {
     let sandbox = Sandbox::new();
     let dir = sandbox.cache().with_file_name("project");
     crate::common::write_project(&dir, "{\n  deployContainerImage.images = { };\n}\n");
+    // Pinned at no tag (here: not at all), the rules are those of a release that has it.
+    let out = makes(&sandbox, &dir, &["--list", "--verbose"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the rules of 24.01, the newest release with every module"),
+        "{}",
+        stderr(&out)
+    );
+    // Pinned at a tag that lacks it, it is still read, with a warning.
+    std::fs::write(
+        dir.join("makes.lock.nix"),
+        "{ makesSrc = builtins.fetchGit { url = \"https://github.com/fluidattacks/makes\"; ref = \"refs/tags/24.12\"; }; }\n",
+    )
+    .expect("write makes.lock.nix");
     let out = makes(&sandbox, &dir, &["--list"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

@@ -22,6 +22,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../nix/args/templates/make-env-vars.sh"),
     ),
     (
+        "managePorts",
+        include_str!("../../../nix/args/templates/manage-ports.sh"),
+    ),
+    (
         "makeScriptParallel",
         include_str!("../../../nix/args/templates/make-script-parallel.sh"),
     ),

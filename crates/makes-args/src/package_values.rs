@@ -48,6 +48,28 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
         unreachable!("the native package set is a set")
     };
     let mut entries = (*native).clone();
+    // A native sub-set (`dockerTools`) keeps the set's other names under it
+    // (`dockerTools.buildImage` is the set's own).
+    if let Some(docker_tools) = native.get("dockerTools") {
+        let (native_sub, packages, set) =
+            (docker_tools.value.clone(), packages.clone(), set.clone());
+        let open = Thunk::deferred(move |ev| {
+            let Value::Attrs(listed) = native_sub.force(ev)? else {
+                return native_sub.force(ev);
+            };
+            let lookup = Rc::new(Lookup {
+                packages: packages.clone(),
+                set: set.clone(),
+                prefix: vec!["dockerTools".to_owned()],
+                memo: RefCell::default(),
+            });
+            Ok(Value::Attrs(Rc::new(Attrs::open(
+                (*listed).clone(),
+                lookup,
+            ))))
+        });
+        entries.insert("dockerTools", open, docker_tools.span);
+    }
     entries.insert("lib", lib_thunk(packages, &set), None);
     entries.insert(
         "__makesPackageSet",
@@ -74,21 +96,11 @@ fn lib_thunk(packages: &Rc<Packages>, set: &str) -> Thunk {
                 None,
             )
         };
-        let root = match &source.origin {
-            SetOrigin::Checkout(dir) => dir.clone(),
-            SetOrigin::Github { .. } => match packages.mode() {
-                PackageMode::Nix(nix) => nix
-                    .fetch_source(&source)
-                    .map_err(|e| unavailable(e.to_string()))?,
-                _ => {
-                    return Err(unavailable(
-                        "the source of a pinned nixpkgs (fetchNixpkgs, makes' own) is fetched by Nix (backend \"nix\"); or give a checkout (makes-nixpkgs, inputs.nixpkgs = ./path)".into(),
-                    ))
-                }
-            },
+        let lib = match &source.origin {
+            SetOrigin::Checkout(dir) => dir.join("lib"),
+            SetOrigin::Github { .. } => packages.pinned_lib(&set, &source).map_err(unavailable)?,
         };
-        ev.eval_file(&root.join("lib"))
-            .map_err(|e| unavailable(e.to_string()))
+        ev.eval_file(&lib).map_err(|e| unavailable(e.to_string()))
     })
 }
 
@@ -129,6 +141,9 @@ fn reference_value(
     path: Vec<String>,
 ) -> makes_eval::Result<Value> {
     if matches!(packages.mode(), PackageMode::Symbolic) {
+        if let Some(answer) = platform_predicate(&path) {
+            return Ok(Value::Bool(answer));
+        }
         return Ok(symbolic_value(packages, set, path));
     }
     let what = format!("'{}' of the package set {set}", path.join("."));
@@ -171,9 +186,7 @@ fn reference_value(
         }
         Description::Value { value } => Ok(from_json(&value)),
         Description::Function => {
-            let message = format!(
-                "{what} is a function of nixpkgs: makes calls no nixpkgs function except its native helpers (buildEnv, symlinkJoin, runCommand, writeText, writeTextFile, writeShellScript, writeShellScriptBin, dockerTools.pullImage)"
-            );
+            let message = function_message(&what);
             let func: PrimOpFn = Rc::new(move |_, _| {
                 Err(package_error(
                     "makes::packages::function",
@@ -198,6 +211,39 @@ fn reference_value(
             None,
         )),
     }
+}
+
+/// `stdenv.isLinux`, `stdenv.hostPlatform.isDarwin`, ...: what the set answers on this host,
+/// where jobs are built (a symbolic set knows no package, but knows its platform).
+fn platform_predicate(path: &[String]) -> Option<bool> {
+    let [.., parent, name] = path else {
+        return None;
+    };
+    let platform = ["stdenv", "hostPlatform", "buildPlatform", "targetPlatform"];
+    if !platform.contains(&parent.as_str()) {
+        return None;
+    }
+    let (os, arch) = (std::env::consts::OS, std::env::consts::ARCH);
+    Some(match name.as_str() {
+        "isLinux" => os == "linux",
+        "isDarwin" => os == "macos",
+        "isFreeBSD" => os == "freebsd",
+        "isWindows" => os == "windows",
+        "isx86_64" => arch == "x86_64",
+        "isAarch64" => arch == "aarch64",
+        "isi686" | "isx86_32" => arch == "x86",
+        "isx86" => matches!(arch, "x86" | "x86_64"),
+        "isAarch32" => arch == "arm",
+        "is64bit" => cfg!(target_pointer_width = "64"),
+        "is32bit" => cfg!(target_pointer_width = "32"),
+        _ => return None,
+    })
+}
+
+fn function_message(what: &str) -> String {
+    format!(
+        "{what} is a function of nixpkgs: makes calls no nixpkgs function except its native helpers (buildEnv, symlinkJoin, runCommand, writeText, writeTextFile, writeShellScript, writeShellScriptBin, dockerTools.pullImage)"
+    )
 }
 
 /// A package as the backend described it.
@@ -289,6 +335,21 @@ fn symbolic_value(packages: &Rc<Packages>, set: &str, path: Vec<String>) -> Valu
             });
             Ok(store_path_string(placeholder))
         }),
+        None,
+    );
+    // Called, the reference is a nixpkgs function (`stdenv.mkDerivation`, `linkFarm`,
+    // `pkg.override`): say so rather than "not a function but a set".
+    let message = function_message(&format!("'{}' of the package set {set}", path.join(".")));
+    let called: PrimOpFn = Rc::new(move |_, _| {
+        Err(package_error(
+            "makes::packages::function",
+            message.clone(),
+            None,
+        ))
+    });
+    attrs.insert(
+        "__functor",
+        Thunk::value(make_primop("__functor", 2, called)),
         None,
     );
     let lookup = Rc::new(Lookup {

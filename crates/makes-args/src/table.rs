@@ -144,7 +144,7 @@ pub const ARGUMENTS: &[Argument] = &[
     arg("makeTemplate", A, Z, Store),
     arg("makeTerraformEnvironment", A, Z, NoFn),
     arg("makeWorkspaceForTerraformFromEnv", (22, 11), (24, 2), NoFn),
-    arg("managePorts", (22, 4), Z, NoVal),
+    arg("managePorts", (22, 4), Z, Nix),
     arg("options", A, Z, NoVal),
     arg("outputs", A, Z, Project),
     arg("patchShebangs", (21, 10), Z, Nix),

@@ -47,7 +47,8 @@ pub struct Cli {
     pub packages: Option<crate::settings::PackagesBackend>,
 
     /// Set an option, as in makes.conf: `substituters "URL ..."`,
-    /// `trusted-public-keys "NAME:KEY ..."`.
+    /// `trusted-public-keys "NAME:KEY ..."`, `nixpkgs-lib DIR` (nixpkgs' lib read for a
+    /// fetchNixpkgs set whose source is not at hand).
     #[arg(long, global = true, num_args = 2, value_names = ["NAME", "VALUE"])]
     pub option: Vec<String>,
 

@@ -8,8 +8,8 @@ use crate::settings::{PackagesBackend, Settings};
 use makes_args::{makes_arguments, ArgumentContext};
 use makes_args::{store_builtins, StoreIo};
 use makes_eval::{EvalOptions, Evaluator};
-use makes_spec::pinned_release;
 use makes_spec::{find_project_dir, load_project, Project};
+use makes_spec::{fitted, pinned_release, ReleaseRules};
 use makes_store::packages::{nix_available, LockFile, NixBackend, PackageMode, Packages};
 use makes_store::{LocalStore, ProjectFiles, Recipes};
 use std::cell::OnceCell;
@@ -119,26 +119,19 @@ impl Session {
             )));
         }
         let lock = LockFile::read(&dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
-        let packages = Rc::new(Packages::new(
-            self.package_mode(),
-            dir.clone(),
-            lock,
-            self.recipes.clone(),
-        ));
+        let packages = Rc::new(
+            Packages::new(self.package_mode(), dir.clone(), lock, self.recipes.clone())
+                .with_lib_stand_in(self.settings.nixpkgs_lib.clone()),
+        );
         let _ = self.packages.set(packages.clone());
-        let finished_arguments = Rc::default();
-        let arguments = makes_arguments(&ArgumentContext {
-            store: &self.store,
-            packages: &packages,
-            project_dir: &dir,
-            project_files: &self.project_files,
-            now: &self.now,
-            release: pinned_release(&dir).release,
-            makes_nixpkgs: self.settings.makes_nixpkgs.as_deref(),
-            project_arguments: &finished_arguments,
-        });
-        let project = load_project(&self.evaluator, &dir, arguments, &finished_arguments)
-            .map_err(|e| report_spec(&self.evaluator, &e))?;
+        let rules = pinned_release(&dir);
+        let project = self.evaluate_project(&dir, &packages, rules.clone())?;
+        // A project pinning makes at no release tag is read again with the rules of the
+        // release it was written for, when the latest's do not fit the modules it sets.
+        let project = match fitted(&rules, |r| project.fits(r)) {
+            Some(rules) => self.evaluate_project(&dir, &packages, rules)?,
+            None => project,
+        };
         for module in &project.other_release_modules {
             eprintln!(
                 "makes: warning: '{module}' is no option of makes {} ({}); read as the releases that have it read it",
@@ -146,6 +139,28 @@ impl Session {
             );
         }
         Ok(project)
+    }
+
+    /// The project at `dir`, evaluated with the makes arguments of `rules`' release.
+    fn evaluate_project(
+        &self,
+        dir: &Path,
+        packages: &Rc<Packages>,
+        rules: ReleaseRules,
+    ) -> Result<Project, Failure> {
+        let finished_arguments = Rc::default();
+        let arguments = makes_arguments(&ArgumentContext {
+            store: &self.store,
+            packages,
+            project_dir: dir,
+            project_files: &self.project_files,
+            now: &self.now,
+            release: rules.release,
+            makes_nixpkgs: self.settings.makes_nixpkgs.as_deref(),
+            project_arguments: &finished_arguments,
+        });
+        load_project(&self.evaluator, dir, arguments, &finished_arguments, rules)
+            .map_err(|e| report_spec(&self.evaluator, &e))
     }
 }
 

@@ -31,6 +31,9 @@ pub struct Settings {
     /// makes release pins (`makes-nixpkgs`): a checkout, or anything taking nixpkgs'
     /// arguments.
     pub makes_nixpkgs: Option<PathBuf>,
+    /// `nixpkgs-lib`: a nixpkgs `lib` directory read for a `fetchNixpkgs` set whose source is
+    /// not at hand (no network, or no Nix), so that listing and showing jobs need neither.
+    pub nixpkgs_lib: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -40,12 +43,18 @@ impl Default for Settings {
             substituters: vec![DEFAULT_SUBSTITUTER.into()],
             trusted_public_keys: vec![DEFAULT_TRUSTED_KEY.into()],
             makes_nixpkgs: None,
+            nixpkgs_lib: None,
         }
     }
 }
 
 /// The options makes knows.
-const OPTIONS: &[&str] = &["makes-nixpkgs", "substituters", "trusted-public-keys"];
+const OPTIONS: &[&str] = &[
+    "makes-nixpkgs",
+    "nixpkgs-lib",
+    "substituters",
+    "trusted-public-keys",
+];
 
 impl Settings {
     /// The settings from the config file, then `options` (`[NAME, VALUE, NAME, VALUE, ...]`).
@@ -106,6 +115,15 @@ impl Settings {
             }
             "makes-nixpkgs" => {
                 self.makes_nixpkgs = Some(crate::locations::absolute(Path::new(value.trim())))
+            }
+            "nixpkgs-lib" => {
+                let dir = PathBuf::from(value);
+                if !dir.join("default.nix").is_file() {
+                    return Err(format!(
+                        "{value} is no nixpkgs lib directory (it has no default.nix)"
+                    ));
+                }
+                self.nixpkgs_lib = Some(crate::locations::absolute(&dir));
             }
             other => {
                 return Err(format!(

@@ -9,7 +9,7 @@ mod legacy;
 mod modules;
 mod release;
 
-pub use release::{pinned_release, Release, ReleaseRules};
+pub use release::{fitted, pinned_release, Release, ReleaseRules};
 
 use crate::error::SpecError;
 use arguments::project_arguments;
@@ -61,6 +61,17 @@ pub struct Project {
     /// Modules the project configures that the pinned release does not have (makes of that
     /// release would reject them; they are read as the releases that have them read them).
     pub other_release_modules: Vec<String>,
+    /// Every makes module (top-level option) the project sets.
+    pub modules_set: Vec<String>,
+}
+
+impl Project {
+    /// Whether `release` has every module the project sets.
+    pub fn fits(&self, release: Release) -> bool {
+        self.modules_set.iter().all(|name| {
+            modules::find(name).is_some_and(|m| m.first <= release && release <= m.last)
+        })
+    }
 }
 
 /// The nearest directory from `start` upward that holds `makes.nix`.
@@ -79,15 +90,16 @@ pub fn find_project_dir(start: &Path) -> Result<PathBuf, SpecError> {
 
 /// Evaluates `dir/makes.nix` (a missing one is `{ }`, as makes reads it) and its imports.
 /// `arguments` are the makes arguments (all but `inputs` and `outputs`, which are the
-/// project's own fixpoints and are added here).
-/// `finished_arguments` receives the set modules are applied to, before any is read.
+/// project's own fixpoints and are added here); `finished_arguments` receives the set
+/// modules are applied to, before any is read; `release` the rules that apply
+/// ([`pinned_release`], or [`fitted`] to what the project sets).
 pub fn load_project(
     ev: &Evaluator,
     dir: &Path,
     arguments: Vec<(&str, Thunk)>,
     finished_arguments: &RefCell<Option<Rc<Attrs>>>,
+    release: ReleaseRules,
 ) -> Result<Project, SpecError> {
-    let release = pinned_release(dir);
     let modules: Rc<RefCell<Vec<Rc<Attrs>>>> = Rc::default();
     // Legacy jobs are imported with the very arguments being built here.
     let args_cell: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
@@ -173,12 +185,14 @@ pub fn load_project(
     }
 
     let mut other_release = Vec::new();
+    let mut modules_set = Vec::new();
     for module in modules.borrow().iter() {
         for (name, attr) in module.iter() {
             if LOADER_TOP_LEVEL.contains(&&**name) {
                 continue;
             }
             if let Some(m) = modules::find(name) {
+                modules_set.push(name.to_string());
                 let r = release.release;
                 if r < m.first || r > m.last {
                     other_release.push(name.to_string());
@@ -200,6 +214,8 @@ pub fn load_project(
     }
     other_release.sort();
     other_release.dedup();
+    modules_set.sort();
+    modules_set.dedup();
 
     merged_jobs.force(ev)?;
     let jobs = table.borrow().clone();
@@ -208,6 +224,7 @@ pub fn load_project(
         jobs,
         release,
         other_release_modules: other_release,
+        modules_set,
     })
 }
 
@@ -237,21 +254,31 @@ fn evaluate_file_with_args(
 }
 
 /// A module's value: a function is applied to the makes arguments (only those its formals
-/// name when it has no `...`, as the module system passes them).
+/// name when it has no `...`, as the module system passes them). A formal makes does not pass
+/// fails only where its value is used, as the module system reads it from `_module.args`
+/// lazily: a module may name an argument it only shadows.
 fn apply_to_arguments(ev: &Evaluator, value: Value, args: &Rc<Attrs>) -> makes_eval::Result<Value> {
     let Value::Lambda(closure) = &value else {
         return Ok(value);
     };
     let arg = match &closure.def.param {
         makes_syntax::ir::Param::Pattern {
-            formals,
-            ellipsis: false,
-            ..
+            formals, ellipsis, ..
         } => {
-            let mut picked = Attrs::new();
+            let mut picked = if *ellipsis {
+                (**args).clone()
+            } else {
+                Attrs::new()
+            };
             for formal in formals {
-                if let Some(a) = args.get(&formal.name) {
-                    picked.insert(formal.name.clone(), a.value.clone(), a.span);
+                match args.get(&formal.name) {
+                    Some(a) => picked.insert(formal.name.clone(), a.value.clone(), a.span),
+                    None if formal.default.is_none() => picked.insert(
+                        formal.name.clone(),
+                        not_passed(&formal.name, formal.span),
+                        Some(formal.span),
+                    ),
+                    None => {}
                 }
             }
             Value::Attrs(Rc::new(picked))
@@ -259,6 +286,12 @@ fn apply_to_arguments(ev: &Evaluator, value: Value, args: &Rc<Attrs>) -> makes_e
         _ => Value::Attrs(args.clone()),
     };
     ev.apply(&value, Thunk::value(arg), closure.def.span)
+}
+
+/// The value of a module argument makes does not pass: an error naming it when used.
+fn not_passed(name: &str, span: Span) -> Thunk {
+    let message = format!("makes passes no argument '{name}' to modules (of this release or any)");
+    Thunk::deferred(move |_| Err(EvalError::other(message.clone(), Some(span))))
 }
 
 /// A module still to read.

@@ -18,11 +18,15 @@ pub(crate) enum Shape {
     Enable,
     /// `/<option>/<name>` for each attribute (`envVars`, `dev`, `testPython`, ...).
     PerName,
+    /// [`Shape::Enable`] before the release, [`Shape::PerName`] from it on (`formatPython`
+    /// became a set of named configurations in 23.06).
+    EnableThenPerName(Release),
     /// `/<option>/<name>` for each attribute of `<option>.<key>` (`deployTerraform.modules`).
     PerNameUnder(&'static str),
     /// `/deployNomad/<namespace>/<name>` from `jobs` and `namespaces.<ns>.jobs`.
     DeployNomad,
-    /// `/lintPython/{imports,module}/<name>` and `/lintPython/dirOfModules/<name>[/<dir>]`.
+    /// `/lintPython/{imports,module}/<name>` and `/lintPython/dirOfModules/<name>[/<dir>]`
+    /// (configured under `dirsOfModules` before 24.02, `dirOfModules` in 24.02).
     LintPython,
     /// `/pipeline/<name>`, and `/pipelineOnGitlab/<name>` when `gitlabPath` is set.
     Pipelines,
@@ -76,7 +80,12 @@ pub(crate) const MODULES: &[Module] = &[
     module("formatMarkdown", ALWAYS, NOW, Shape::Enable),
     module("formatNix", ALWAYS, NOW, Shape::Enable),
     module("formatNixWithAlejandra", (22, 3), (22, 3), Shape::Enable),
-    module("formatPython", ALWAYS, (24, 2), Shape::Enable),
+    module(
+        "formatPython",
+        ALWAYS,
+        (24, 2),
+        Shape::EnableThenPerName(Release::new(23, 6)),
+    ),
     module("formatScala", (21, 11), (24, 2), Shape::Enable),
     module("formatTerraform", ALWAYS, NOW, Shape::Enable),
     module("formatYaml", (22, 8), NOW, Shape::Enable),
@@ -160,8 +169,17 @@ pub(crate) fn module_jobs(
         deploy: None,
     };
     let mut jobs = Vec::new();
-    match module.shape {
-        Shape::None => {}
+    let shape = match module.shape {
+        // A boolean `enable` is the older form whatever the release: a project whose release
+        // is a guess (makes' own checkout pins no tag) says so by the form it writes.
+        Shape::EnableThenPerName(from) if release < from || enable_is_bool(ev, config)? => {
+            Shape::Enable
+        }
+        Shape::EnableThenPerName(_) => Shape::PerName,
+        shape => shape,
+    };
+    match shape {
+        Shape::None | Shape::EnableThenPerName(_) => {}
         Shape::Enable => {
             if let Some(enable) = config.get("enable") {
                 if let Value::Bool(true) = enable.value.force(ev)? {
@@ -215,7 +233,13 @@ pub(crate) fn module_jobs(
             }
             // A directory of modules: one job per subdirectory (`projectPathLsDirs src`),
             // and one for them all.
-            for (name, attr) in sub_attrs(ev, config, "dirsOfModules")?.iter() {
+            // Either name is read: a project whose release is a guess (makes' own checkout
+            // pins no tag) says by the name it writes which release it was written for.
+            let mut dirs = (*sub_attrs(ev, config, "dirsOfModules")?).clone();
+            for (name, attr) in sub_attrs(ev, config, "dirOfModules")?.iter() {
+                dirs.insert(name.clone(), attr.value.clone(), attr.span);
+            }
+            for (name, attr) in dirs.iter() {
                 jobs.push(job(format!("/{top}/dirOfModules/{name}"), attr.span));
                 let Value::Attrs(d) = attr.value.force(ev)? else {
                     continue;
@@ -293,6 +317,14 @@ fn subdirectories(ev: &Evaluator, dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Whether `config.enable` is a boolean.
+fn enable_is_bool(ev: &Evaluator, config: &Attrs) -> makes_eval::Result<bool> {
+    match config.get("enable") {
+        Some(enable) => Ok(matches!(enable.value.force(ev)?, Value::Bool(_))),
+        None => Ok(false),
+    }
 }
 
 /// `config.<key>` as a set (absent: empty).

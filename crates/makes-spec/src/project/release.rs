@@ -74,6 +74,36 @@ pub struct ReleaseRules {
     pub release: Release,
     /// Where the pin was read (`makes.lock.nix: ref = "refs/tags/24.02"`), or why none was.
     pub reason: String,
+    /// Why no release tag names the release (`makes.lock.nix pins makes at no release tag`);
+    /// `None` when one does. Such a project gets the rules of the newest release that has every
+    /// module it sets (see [`fitted`]).
+    pub untagged: Option<String>,
+}
+
+/// Every release, oldest first.
+pub fn releases() -> impl DoubleEndedIterator<Item = Release> {
+    TAG_COMMITS
+        .iter()
+        .filter_map(|(tag, _)| Release::parse(tag))
+}
+
+/// The rules for a project that pins makes at no release tag (a commit between two tags, its
+/// own checkout, or nothing) and sets `modules`: those of the newest release that has all of
+/// them, as the project was written for such a release (the latest release would refuse the
+/// others). `None` when a tag names the release or the rules already fit.
+pub fn fitted(rules: &ReleaseRules, has_all: impl Fn(Release) -> bool) -> Option<ReleaseRules> {
+    let why = rules.untagged.as_ref()?;
+    if has_all(rules.release) {
+        return None;
+    }
+    let release = releases().rev().find(|r| has_all(*r))?;
+    Some(ReleaseRules {
+        release,
+        reason: format!(
+            "{why}: the rules of {release}, the newest release with every module the project sets"
+        ),
+        untagged: Some(why.clone()),
+    })
 }
 
 /// The release `dir`'s project pins, else the latest.
@@ -89,16 +119,19 @@ pub fn pinned_release(dir: &Path) -> ReleaseRules {
             return ReleaseRules {
                 release,
                 reason: format!("{file} pins {how}"),
+                untagged: None,
             };
         }
-        return ReleaseRules {
-            release: Release::LATEST,
-            reason: format!("{file} pins makes at no release tag: the latest release's rules"),
-        };
+        return latest(format!("{file} pins makes at no release tag"));
     }
+    latest("no makes.lock.nix or flake pins makes".into())
+}
+
+fn latest(why: String) -> ReleaseRules {
     ReleaseRules {
         release: Release::LATEST,
-        reason: "no makes.lock.nix or flake pins makes: the latest release's rules".into(),
+        reason: format!("{why}: the latest release's rules"),
+        untagged: Some(why),
     }
 }
 
@@ -141,5 +174,23 @@ mod tests {
         assert_eq!(release_in("ref = \"refs/heads/main\";"), None);
         assert!(Release::parse("22.11") < Release::parse("23.06"));
         assert_eq!(Release::new(21, 9).to_string(), "21.09");
+    }
+
+    #[test]
+    fn an_untagged_pin_gets_the_newest_release_that_fits() {
+        let untagged = latest("makes.lock.nix pins makes at no release tag".into());
+        let until_24_02 = |r: Release| r <= Release::new(24, 2);
+        let fitted_rules = fitted(&untagged, until_24_02).expect("24.02 fits");
+        assert_eq!(fitted_rules.release, Release::new(24, 2));
+        assert!(fitted_rules.reason.contains("the rules of 24.02"));
+        // Rules that fit already, a tag, or no release that fits: unchanged.
+        assert_eq!(fitted(&untagged, |_| true), None);
+        assert_eq!(fitted(&untagged, |_| false), None);
+        let tagged = ReleaseRules {
+            release: Release::new(24, 12),
+            reason: "makes.lock.nix pins the tag 24.12".into(),
+            untagged: None,
+        };
+        assert_eq!(fitted(&tagged, until_24_02), None);
     }
 }

@@ -57,7 +57,12 @@ pub struct Packages {
     project_dir: PathBuf,
     lock: Option<LockFile>,
     recipes: Recipes,
+    /// nixpkgs' `lib` to read for a pinned set whose source is not at hand (offline, or no
+    /// Nix): the `nixpkgs-lib` option.
+    lib_stand_in: Option<PathBuf>,
     sets: RefCell<BTreeMap<String, PackageSetSource>>,
+    /// Each pinned set's lib directory (or why there is none), so that it is fetched once.
+    fetched: RefCell<HashMap<String, Result<PathBuf, String>>>,
     descriptions: RefCell<HashMap<(String, Vec<String>), Description>>,
     used: RefCell<BTreeMap<OutputKey, UsedOutput>>,
 }
@@ -75,10 +80,25 @@ impl Packages {
             project_dir,
             lock,
             recipes,
+            lib_stand_in: None,
             sets: RefCell::default(),
+            fetched: RefCell::default(),
             descriptions: RefCell::default(),
             used: RefCell::default(),
         }
+    }
+
+    /// The same, reading `lib` (a nixpkgs `lib` directory) for a pinned set whose source is
+    /// not at hand.
+    pub fn with_lib_stand_in(self, lib: Option<PathBuf>) -> Self {
+        Packages {
+            lib_stand_in: lib,
+            ..self
+        }
+    }
+
+    pub fn lib_stand_in(&self) -> Option<&std::path::Path> {
+        self.lib_stand_in.as_deref()
     }
 
     pub fn mode(&self) -> &PackageMode {
@@ -115,6 +135,38 @@ impl Packages {
             } => Some((name.clone(), output_name.clone())),
             _ => None,
         }
+    }
+
+    /// nixpkgs' `lib` directory of the pinned set `id`: in its source as Nix fetched it, else
+    /// the stand-in (with a warning). Tried once per evaluation.
+    pub fn pinned_lib(&self, id: &str, source: &PackageSetSource) -> Result<PathBuf, String> {
+        if let Some(known) = self.fetched.borrow().get(id) {
+            return known.clone();
+        }
+        let fetched = match &self.mode {
+            PackageMode::Nix(nix) => nix.fetch_source(source).map_err(|e| e.to_string()),
+            _ => Err("a fetchNixpkgs set's source is fetched by Nix (backend \"nix\")".into()),
+        };
+        // lib is plain Nix and changes little between releases: listing and showing jobs
+        // offline may read a stand-in the user names.
+        let result = match (fetched, &self.lib_stand_in) {
+            (Ok(root), _) => Ok(root.join("lib")),
+            (Err(why), Some(stand_in)) => {
+                eprintln!(
+                    "makes: warning: the source of the package set {id} is not at hand ({}); its lib is the option nixpkgs-lib's {}",
+                    why.lines().last().unwrap_or(&why),
+                    stand_in.display()
+                );
+                Ok(stand_in.clone())
+            }
+            (Err(why), None) => Err(format!(
+                "{why} (the option nixpkgs-lib may name a nixpkgs lib directory to read instead)"
+            )),
+        };
+        self.fetched
+            .borrow_mut()
+            .insert(id.to_owned(), result.clone());
+        result
     }
 
     /// The source of the set named `id`.
