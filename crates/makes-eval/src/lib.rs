@@ -21,9 +21,9 @@ pub use builtins::xml::to_xml;
 pub use error::{EvalError, EvalErrorKind, ExternalNote, Result};
 pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};
-pub use print::{print_value, quote_string};
+pub use print::{print_value, quote_bytes, quote_string};
 pub use thunk::Thunk;
-pub use value::{
+pub use value::{IntoNixBytes, 
     Attr, Attrs, Closure, Context, NixString, OpenAttrs, PrimOp, PrimOpApp, PrimOpFn, Value,
 };
 

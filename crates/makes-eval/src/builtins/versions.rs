@@ -10,7 +10,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("compareVersions", 2, |ev, a| {
         let x = arg_string(ev, &a[0])?;
         let y = arg_string(ev, &a[1])?;
-        Ok(Value::Int(match compare_versions(x.as_str(), y.as_str()) {
+        Ok(Value::Int(match compare_versions(&x.lossy(), &y.lossy()) {
             Ordering::Less => -1,
             Ordering::Equal => 0,
             Ordering::Greater => 1,
@@ -18,7 +18,8 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("splitVersion", 1, |ev, a| {
         let s = arg_string(ev, &a[0])?;
-        let mut rest = s.as_str();
+        let text = s.lossy();
+        let mut rest = &*text;
         let mut out = Vec::new();
         loop {
             let c = next_component(&mut rest);
@@ -31,7 +32,8 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("parseDrvName", 1, |ev, a| {
         let s = arg_string(ev, &a[0])?;
-        let text = s.as_str();
+        let text = s.lossy();
+        let text = &*text;
         let bytes = text.as_bytes();
         let split = (0..bytes.len()).find(|&i| {
             bytes[i] == b'-' && bytes.get(i + 1).is_some_and(|c| !c.is_ascii_alphabetic())
