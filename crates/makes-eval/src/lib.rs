@@ -23,8 +23,9 @@ pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};
 pub use print::{print_value, quote_bytes, quote_string};
 pub use thunk::Thunk;
-pub use value::{IntoNixBytes, 
-    Attr, Attrs, Closure, Context, NixString, OpenAttrs, PrimOp, PrimOpApp, PrimOpFn, Value,
+pub use value::{
+    Attr, Attrs, Closure, Context, IntoNixBytes, NixString, OpenAttrs, PrimOp, PrimOpApp, PrimOpFn,
+    Value,
 };
 
 /// Runs `f` on a thread with a large stack, so that deep (but bounded) evaluation never

@@ -100,10 +100,7 @@ impl Evaluator {
     #[inline(never)]
     fn append_to_string(&self, x: &NixString, b: &Value, span: Span) -> Result<Value> {
         let y = self.coerce_to_string(b, CoercionMode::INTERPOLATION, span)?;
-        memory::reserve(
-            x.len().saturating_add(y.len()),
-            Some(span),
-        )?;
+        memory::reserve(x.len().saturating_add(y.len()), Some(span))?;
         let mut context = Context::default();
         x.merge_context_into(&mut context);
         y.merge_context_into(&mut context);
@@ -205,9 +202,9 @@ impl Evaluator {
     /// Whether a set is a derivation (`type = "derivation"`).
     pub fn is_derivation(&self, attrs: &Attrs) -> Result<bool> {
         match attrs.select("type") {
-            Some(t) => {
-                Ok(matches!(t.value.force(self)?, Value::String(s) if s.as_bytes() == b"derivation"))
-            }
+            Some(t) => Ok(
+                matches!(t.value.force(self)?, Value::String(s) if s.as_bytes() == b"derivation"),
+            ),
             None => Ok(false),
         }
     }

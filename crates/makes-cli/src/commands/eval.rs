@@ -5,8 +5,8 @@ use crate::cli::EvalArgs;
 use crate::locations;
 use crate::report::Failure;
 use crate::session::{eval_failure, search_path, Session};
-use std::io::Write;
 use makes_eval::{print_value, to_xml, EvalOptions, Thunk, Value};
+use std::io::Write;
 use std::rc::Rc;
 
 pub fn eval(args: &EvalArgs) -> Result<(), Failure> {

@@ -32,10 +32,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         match name.to_str().and_then(|n| attrs.select(n)) {
             Some(attr) => attr.value.force(ev),
             None => Err(EvalError::other(
-                format!(
-                    "attribute '{}' missing for call to 'getAttr'",
-                    name.lossy()
-                ),
+                format!("attribute '{}' missing for call to 'getAttr'", name.lossy()),
                 None,
             )),
         }
@@ -152,7 +149,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("unsafeGetAttrPos", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
         let attrs = arg_attrs(ev, &a[1])?;
-        let Some(span) = name.to_str().and_then(|n| attrs.get(n)).and_then(|attr| attr.span) else {
+        let Some(span) = name
+            .to_str()
+            .and_then(|n| attrs.get(n))
+            .and_then(|attr| attr.span)
+        else {
             return Ok(Value::Null);
         };
         let Some(file) = ev.sources.get(span.file) else {

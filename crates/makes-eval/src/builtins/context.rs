@@ -50,8 +50,5 @@ fn append_context(ev: &crate::Evaluator, a: &[Thunk]) -> Result<Value> {
             context.paths.insert(path.clone());
         }
     }
-    Ok(Value::String(NixString::with_context(
-        s.bytes(),
-        context,
-    )))
+    Ok(Value::String(NixString::with_context(s.bytes(), context)))
 }

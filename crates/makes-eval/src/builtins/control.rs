@@ -1,11 +1,11 @@
 //! Control, type-test and import built-ins.
 
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use super::{arg_string, attrs_value, no_span, BuiltinDef};
 use crate::eval::CoercionMode;
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Value};
 use crate::{EvalError, EvalErrorKind, Evaluator, Result};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("throw", 1, |ev, a| {

@@ -65,7 +65,10 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             .io
             .read_file(Path::new(&*path))
             .map_err(|e| io_error(&path, &e))?;
-        Ok(Value::string(super::strings::hash_hex(&algo.lossy(), &bytes)?))
+        Ok(Value::string(super::strings::hash_hex(
+            &algo.lossy(),
+            &bytes,
+        )?))
     }),
     ("findFile", 2, |ev, a| {
         let entries = super::arg_list(ev, &a[0])?;

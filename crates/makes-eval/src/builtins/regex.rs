@@ -37,11 +37,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             out.push(Thunk::value(list_value(groups(&caps))));
             last = m.end();
             // Past an empty match by one byte, as Nix's byte-wise matching moves.
-            at = if m.is_empty() {
-                m.end() + 1
-            } else {
-                m.end()
-            };
+            at = if m.is_empty() { m.end() + 1 } else { m.end() };
         }
         if out.is_empty() {
             return Ok(list_value(vec![Thunk::value(Value::String(s.clone()))]));
