@@ -204,6 +204,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bytes_are_quoted_as_nix_prints_them() {
+        let quoted = quote_bytes(b"a\"\\\n\xe9${x}$y");
+        assert_eq!(
+            quoted,
+            b"\"a\\\"\\\\\\n\xe9\\${x}$y\"",
+            "{}",
+            quoted.escape_ascii()
+        );
+    }
+
+    #[test]
     fn floats_like_cpp() {
         assert_eq!(format_float(1.5), "1.5");
         assert_eq!(format_float(3.0), "3");

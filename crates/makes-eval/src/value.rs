@@ -465,6 +465,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn strings_keep_bytes_and_refuse_them_as_text() {
+        let s = NixString::plain(&b"caf\xe9"[..]);
+        assert_eq!(s.as_bytes(), b"caf\xe9");
+        assert_eq!(s.len(), 4);
+        assert!(s.to_str().is_none());
+        let err = s.utf8().expect_err("not UTF-8");
+        assert!(err.to_string().contains("is not valid UTF-8"), "{err}");
+        assert_eq!(s.lossy(), "caf\u{fffd}");
+        assert_eq!(NixString::plain("café").utf8().ok(), Some("café"));
+    }
+
+    #[test]
     fn value_stays_small() {
         assert!(
             std::mem::size_of::<Value>() <= 32,
