@@ -176,7 +176,12 @@ impl<'a> Fields<'a> {
                 message: format!("cannot read '{path}': {e}"),
                 span: self.span_of(name),
             })?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        // Specs hold text: a file of other bytes is an error naming it, never changed.
+        String::from_utf8(bytes).map_err(|_| SpecError::Invalid {
+            attr: name.into(),
+            message: format!("'{path}' is not valid UTF-8 text"),
+            span: self.span_of(name),
+        })
     }
 
     /// Fails on any attribute not in `known`.
