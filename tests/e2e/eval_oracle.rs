@@ -64,7 +64,8 @@ fn follows_current_nix(case: &Path) -> bool {
 }
 
 enum Expected {
-    Output(String),
+    /// Bytes: Nix prints a string as its exact bytes, which need not be UTF-8.
+    Output(Vec<u8>),
     Error(String),
 }
 
@@ -73,13 +74,33 @@ fn expected(case: &Path) -> Expected {
     let err = case.with_extension("err");
     // Recordings name the cases directory as @CASES@, wherever the checkout is.
     let dir = case.parent().expect("a parent").display().to_string();
-    if let Ok(text) = std::fs::read_to_string(&exp) {
-        Expected::Output(text.replace("@CASES@", &dir))
+    if let Ok(bytes) = std::fs::read(&exp) {
+        Expected::Output(replace_bytes(&bytes, b"@CASES@", dir.as_bytes()))
     } else if let Ok(text) = std::fs::read_to_string(&err) {
         Expected::Error(text.trim().replace("@CASES@", &dir))
     } else {
         panic!("{} has neither a .exp nor a .err recording", case.display());
     }
+}
+
+fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Bytes shown with non-UTF-8 and control bytes escaped, for a failure message.
+fn shown(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
 }
 
 #[test]
@@ -98,14 +119,15 @@ fn makes_eval_matches_recorded_nix_output() {
             .arg(case)
             .output()
             .expect("makes runs");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         match expected(case) {
             Expected::Output(want) => {
-                if !out.status.success() || stdout != want {
+                if !out.status.success() || out.stdout != want {
                     failures.push(format!(
-                        "{}:\n  want: {want:?}\n  got:  {stdout:?}\n  stderr: {stderr}",
-                        case.display()
+                        "{}:\n  want: {}\n  got:  {}\n  stderr: {stderr}",
+                        case.display(),
+                        shown(&want),
+                        shown(&out.stdout)
                     ));
                 }
             }
@@ -173,11 +195,11 @@ fn recordings_match_live_nix_when_installed() {
                     case.display(),
                     String::from_utf8_lossy(&out.stderr)
                 );
-                assert_eq!(
-                    String::from_utf8_lossy(&out.stdout),
-                    want,
-                    "{} recording is stale",
-                    case.display()
+                assert!(
+                    out.stdout == want,
+                    "{} recording is stale: nix prints {}",
+                    case.display(),
+                    shown(&out.stdout)
                 );
             }
             Expected::Error(want) => {

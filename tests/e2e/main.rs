@@ -13,6 +13,7 @@ mod registry_harness;
 mod cache_harness;
 
 mod bad_inputs;
+mod bytes;
 mod cli;
 mod corpus;
 mod corpus_patterns;

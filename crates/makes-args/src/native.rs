@@ -10,11 +10,11 @@ use std::rc::Rc;
 pub(crate) fn native_arguments(dir: &Path) -> Vec<(&'static str, Thunk)> {
     let root: Rc<str> = dir.to_string_lossy().into();
     let to_name: PrimOpFn = Rc::new(|ev, a| match a[0].force(ev)? {
-        Value::String(s) => Ok(Value::string(sanitize_derivation_name(s.as_str()))),
+        Value::String(s) => Ok(Value::string(sanitize_derivation_name(s.utf8()?))),
         other => Err(EvalError::type_error("a string", &other, None)),
     });
     let from_yaml: PrimOpFn = Rc::new(|ev, a| match a[0].force(ev)? {
-        Value::String(s) => crate::yaml::from_yaml(s.as_str()),
+        Value::String(s) => crate::yaml::from_yaml(s.utf8()?),
         other => Err(EvalError::type_error("a string", &other, None)),
     });
     vec![

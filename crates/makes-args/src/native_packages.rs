@@ -340,7 +340,7 @@ fn run_command(
             attr.span.unwrap_or_else(no_span),
         )?;
         s.merge_context_into(&mut context);
-        vars.insert(key.to_string(), s.as_str().to_owned());
+        vars.insert(key.to_string(), s.utf8()?.to_owned());
     }
     let script = string_with_context(ev, &script.force(ev)?, &mut context)?;
     Ok(spec(&name, &script, vars, context))
@@ -384,7 +384,7 @@ fn required_string(
     function: &str,
 ) -> makes_eval::Result<String> {
     match required(ev, a, key, function)? {
-        Value::String(s) => Ok(s.as_str().to_owned()),
+        Value::String(s) => Ok(s.utf8()?.to_owned()),
         other => Err(EvalError::type_error(
             "a string",
             &other,
@@ -426,7 +426,7 @@ fn optional_bool(ev: &Evaluator, a: &Attrs, key: &str) -> makes_eval::Result<Opt
 
 fn plain_string(ev: &Evaluator, t: &Thunk, what: &str) -> makes_eval::Result<String> {
     match t.force(ev)? {
-        Value::String(s) => Ok(s.as_str().to_owned()),
+        Value::String(s) => Ok(s.utf8()?.to_owned()),
         other => {
             Err(EvalError::type_error("a string", &other, None).note(None, format!("in {what}")))
         }
@@ -441,7 +441,7 @@ fn string_with_context(
 ) -> makes_eval::Result<String> {
     let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, no_span())?;
     s.merge_context_into(context);
-    Ok(s.as_str().to_owned())
+    Ok(s.utf8()?.to_owned())
 }
 
 /// A list of packages as store paths.

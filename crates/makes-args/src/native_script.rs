@@ -107,7 +107,7 @@ fn state_dirs_of(ev: &Evaluator, state_dirs: &Thunk) -> makes_eval::Result<State
     };
     let get = |name: &str| -> makes_eval::Result<String> {
         match set.get(name).map(|a| a.value.force(ev)).transpose()? {
-            Some(Value::String(s)) => Ok(s.as_str().to_owned()),
+            Some(Value::String(s)) => Ok(s.utf8()?.to_owned()),
             _ => Err(EvalError::other(
                 format!("makeScript: __stateDirs__.{name} is not a string"),
                 None,
@@ -147,7 +147,7 @@ fn package_path(
         },
     )?;
     s.merge_context_into(context);
-    Ok(s.as_str().to_owned())
+    Ok(s.utf8()?.to_owned())
 }
 
 /// What `--help` shows the help file with, as makes' action does.

@@ -40,7 +40,7 @@ pub fn to_file_json_function(recipes: &Recipes) -> Value {
     let r = recipes.clone();
     let func: PrimOpFn = Rc::new(move |ev, args| {
         let name = match args[0].force(ev)? {
-            Value::String(s) => s.as_str().to_owned(),
+            Value::String(s) => s.utf8()?.to_owned(),
             other => return Err(EvalError::type_error("a string", &other, None)),
         };
         let value = args[1].force(ev)?;

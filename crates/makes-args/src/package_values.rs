@@ -40,7 +40,7 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
         let mut context = Context::default();
         s.merge_context_into(&mut context);
         Ok(Value::String(NixString::with_context(
-            format!("{}/bin/bash", s.as_str()),
+            [s.as_bytes(), b"/bin/bash"].concat(),
             context,
         )))
     });

@@ -59,7 +59,7 @@ pub fn project_path_builtin(store: &LocalStore, project_dir: &Path, files: &Proj
     let root = project_dir.to_path_buf();
     let func: PrimOpFn = Rc::new(move |ev, args| {
         let rel = match args[0].force(ev)? {
-            Value::String(s) => s.as_str().to_owned(),
+            Value::String(s) => s.utf8()?.to_owned(),
             other => return Err(EvalError::type_error("a string", &other, None)),
         };
         if !rel.starts_with('/') {
@@ -147,7 +147,7 @@ fn builtin_path(
         let Value::String(s) = &result else {
             return Ok(result);
         };
-        let sp = StorePath::parse(s.as_str()).map_err(|e| EvalError::other(e.to_string(), None))?;
+        let sp = StorePath::parse(s.utf8()?).map_err(|e| EvalError::other(e.to_string(), None))?;
         let (found, _) = nar_hash_and_size_filtered(&store.real_path(&sp), &|_| true)
             .map_err(|e| EvalError::other(e.to_string(), None))?;
         if found != want {
@@ -266,7 +266,7 @@ fn to_file(
         references.push(sp);
     }
     let sp = store
-        .add_text(&name, text.as_str().as_bytes(), &references)
+        .add_text(&name, text.as_bytes(), &references)
         .map_err(|e| EvalError::new(EvalErrorKind::Io(e.to_string()), None))?;
     Ok(store_string(&sp))
 }
@@ -281,7 +281,7 @@ fn store_string(sp: &StorePath) -> Value {
 
 fn string_of(v: &Value) -> makes_eval::Result<String> {
     match v {
-        Value::String(s) => Ok(s.as_str().to_owned()),
+        Value::String(s) => Ok(s.utf8()?.to_owned()),
         other => Err(EvalError::type_error("a string", other, None)),
     }
 }

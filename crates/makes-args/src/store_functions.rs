@@ -178,7 +178,7 @@ fn fetch_nixpkgs_source(
     };
     let string = |name: &str| -> makes_eval::Result<String> {
         match a.get(name).map(|t| t.value.force(ev)).transpose()? {
-            Some(Value::String(s)) => Ok(s.as_str().to_owned()),
+            Some(Value::String(s)) => Ok(s.utf8()?.to_owned()),
             Some(other) => Err(err(format!(
                 "'{name}' must be a string, not {}",
                 other.describe()

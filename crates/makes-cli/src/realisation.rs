@@ -115,7 +115,7 @@ pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<S
     let out = ev
         .coerce_to_string(&value, CoercionMode::INTERPOLATION, span)
         .map_err(|e| eval_failure(ev, &e))?;
-    Ok(out.as_str().to_owned())
+    Ok(out.utf8().map_err(|e| eval_failure(ev, &e))?.to_owned())
 }
 
 /// `fetchUrl` downloads, with the substituter's HTTP client.

@@ -419,16 +419,16 @@ impl Evaluator {
                 StrPart::Interpolation(_) => 16,
             })
             .sum();
-        let mut text = String::with_capacity(estimate);
+        let mut text = Vec::with_capacity(estimate);
         let mut context = Context::default();
         for part in parts {
             match part {
-                StrPart::Literal(s) => text.push_str(s),
+                StrPart::Literal(s) => text.extend_from_slice(s.as_bytes()),
                 StrPart::Interpolation(e) => {
                     let v = self.eval(e, env)?;
                     let s = self.coerce_to_string(&v, CoercionMode::INTERPOLATION, e.span)?;
-                    memory::reserve(s.as_str().len(), Some(e.span))?;
-                    text.push_str(s.as_str());
+                    memory::reserve(s.len(), Some(e.span))?;
+                    text.extend_from_slice(s.as_bytes());
                     s.merge_context_into(&mut context);
                 }
             }
@@ -442,7 +442,7 @@ impl Evaluator {
         match key {
             AttrKey::Static(n) => Ok(n.clone()),
             AttrKey::Dynamic(e) => match self.eval(e, env)? {
-                Value::String(s) => Ok(s.text().clone()),
+                Value::String(s) => s.to_rc_str().map_err(|err| err.at(e.span)),
                 other => Err(EvalError::type_error("a string", &other, Some(e.span))),
             },
         }
@@ -452,7 +452,7 @@ impl Evaluator {
         match key {
             AttrKey::Static(n) => Ok(Some(n.clone())),
             AttrKey::Dynamic(e) => match self.eval(e, env)? {
-                Value::String(s) => Ok(Some(s.text().clone())),
+                Value::String(s) => s.to_rc_str().map(Some).map_err(|err| err.at(e.span)),
                 Value::Null => Ok(None),
                 other => Err(EvalError::type_error("a string", &other, Some(e.span))),
             },
@@ -882,16 +882,16 @@ impl Evaluator {
             Value::Bool(b) if mode.more => Ok(NixString::plain(if *b { "1" } else { "" })),
             Value::Null if mode.more => Ok(NixString::plain("")),
             Value::List(items) if mode.more => {
-                let mut text = String::new();
+                let mut text = Vec::new();
                 let mut context = Context::default();
                 for (i, item) in items.iter().enumerate() {
                     let v = item.force(self)?;
                     let s = self.nested(Some(span), || self.coerce_to_string(&v, mode, span))?;
                     // Nix separates with a space, except after an empty list element.
                     if i > 0 && !matches!(&v, Value::List(l) if l.is_empty()) {
-                        text.push(' ');
+                        text.push(b' ');
                     }
-                    text.push_str(s.as_str());
+                    text.extend_from_slice(s.as_bytes());
                     s.merge_context_into(&mut context);
                 }
                 Ok(NixString::with_context(text, context))

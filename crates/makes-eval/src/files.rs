@@ -54,7 +54,8 @@ impl Evaluator {
                 StrPart::Interpolation(e) => {
                     let v = self.eval(e, env)?;
                     let mode = CoercionMode::KEEP_PATHS;
-                    text.push_str(self.coerce_to_string(&v, mode, e.span)?.as_str());
+                    let part = self.coerce_to_string(&v, mode, e.span)?;
+                    text.push_str(part.utf8().map_err(|err| err.at(e.span))?);
                 }
             }
         }
@@ -200,13 +201,15 @@ impl Evaluator {
     pub fn coerce_to_path(&self, v: &Value, span: Span) -> Result<Rc<str>> {
         let mode = CoercionMode::KEEP_PATHS;
         let s = self.coerce_to_string(v, mode, span)?;
-        if !s.as_str().starts_with('/') {
+        if !s.as_bytes().starts_with(b"/") {
             return Err(EvalError::other(
-                format!("string '{}' doesn't represent an absolute path", s.as_str()),
+                format!("string '{}' doesn't represent an absolute path", s.lossy()),
                 Some(span),
             ));
         }
-        Ok(s.text().clone())
+        // Paths are text here (`Value::Path` holds `str`): a path of invalid UTF-8 is an
+        // error naming it rather than a different path.
+        Ok(s.utf8().map_err(|e| e.at(span))?.into())
     }
 }
 

@@ -75,7 +75,15 @@ impl EvalIo for DiskIo {
         for entry in std::fs::read_dir(path)? {
             let entry = entry?;
             let kind = kind_of(&entry.file_type()?);
-            out.push((entry.file_name().to_string_lossy().into_owned(), kind));
+            // Names become attribute names, which are UTF-8 here: another name is an
+            // error rather than a different name.
+            let name = entry.file_name().into_string().map_err(|name| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the file name {name:?} is not valid UTF-8"),
+                )
+            })?;
+            out.push((name, kind));
         }
         out.sort();
         Ok(out)

@@ -21,10 +21,11 @@ pub use builtins::xml::to_xml;
 pub use error::{EvalError, EvalErrorKind, ExternalNote, Result};
 pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};
-pub use print::{print_value, quote_string};
+pub use print::{print_value, quote_bytes, quote_string};
 pub use thunk::Thunk;
 pub use value::{
-    Attr, Attrs, Closure, Context, NixString, OpenAttrs, PrimOp, PrimOpApp, PrimOpFn, Value,
+    Attr, Attrs, Closure, Context, IntoNixBytes, NixString, OpenAttrs, PrimOp, PrimOpApp, PrimOpFn,
+    Value,
 };
 
 /// Runs `f` on a thread with a large stack, so that deep (but bounded) evaluation never

@@ -123,11 +123,35 @@ pub(crate) fn reserve(bytes: usize, span: Option<Span>) -> Result<()> {
 
 /// An error if growing `out` (by doubling, as `String` grows) would take the evaluation past
 /// its ceiling: for the text a walk over values writes (printing, `toXML`).
-pub(crate) fn reserve_growth(out: &String, span: Option<Span>) -> Result<()> {
+pub(crate) fn reserve_growth(out: &impl Growing, span: Option<Span>) -> Result<()> {
     if out.capacity() - out.len() < 4096 {
         return reserve(out.capacity(), span);
     }
     Ok(())
+}
+
+/// A buffer that grows by doubling: a `String` or the bytes of a printed value.
+pub(crate) trait Growing {
+    fn capacity(&self) -> usize;
+    fn len(&self) -> usize;
+}
+
+impl Growing for String {
+    fn capacity(&self) -> usize {
+        String::capacity(self)
+    }
+    fn len(&self) -> usize {
+        String::len(self)
+    }
+}
+
+impl Growing for Vec<u8> {
+    fn capacity(&self) -> usize {
+        Vec::capacity(self)
+    }
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
 }
 
 /// The bytes `count` items of `T` take, saturating (a size past memory is past any ceiling).

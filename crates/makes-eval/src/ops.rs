@@ -100,15 +100,12 @@ impl Evaluator {
     #[inline(never)]
     fn append_to_string(&self, x: &NixString, b: &Value, span: Span) -> Result<Value> {
         let y = self.coerce_to_string(b, CoercionMode::INTERPOLATION, span)?;
-        memory::reserve(
-            x.as_str().len().saturating_add(y.as_str().len()),
-            Some(span),
-        )?;
+        memory::reserve(x.len().saturating_add(y.len()), Some(span))?;
         let mut context = Context::default();
         x.merge_context_into(&mut context);
         y.merge_context_into(&mut context);
         Ok(Value::String(NixString::with_context(
-            format!("{}{}", x.as_str(), y.as_str()),
+            [x.as_bytes(), y.as_bytes()].concat(),
             context,
         )))
     }
@@ -123,13 +120,12 @@ impl Evaluator {
                 let s = self.coerce_to_string(b, mode, span)?;
                 if s.has_context() {
                     return Err(EvalError::other(
-                        format!("a string that refers to a store path cannot be appended to a path ('{}')", s.as_str()),
+                        format!("a string that refers to a store path cannot be appended to a path ('{}')", s.lossy()),
                         Some(span),
                     ));
                 }
-                Ok(Value::Path(
-                    canonical_path(&format!("{p}{}", s.as_str())).into(),
-                ))
+                let tail = s.utf8().map_err(|e| e.at(span))?;
+                Ok(Value::Path(canonical_path(&format!("{p}{tail}")).into()))
             }
             (Value::String(x), _) => self.append_to_string(x, b, span),
             (Value::Attrs(_), _) => {
@@ -158,7 +154,7 @@ impl Evaluator {
             (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
                 (*x as f64) == *y
             }
-            (Value::String(x), Value::String(y)) => x.as_str() == y.as_str(),
+            (Value::String(x), Value::String(y)) => x.as_bytes() == y.as_bytes(),
             (Value::Path(x), Value::Path(y)) => x == y,
             (Value::List(x), Value::List(y)) => {
                 if Rc::ptr_eq(x, y) {
@@ -206,9 +202,9 @@ impl Evaluator {
     /// Whether a set is a derivation (`type = "derivation"`).
     pub fn is_derivation(&self, attrs: &Attrs) -> Result<bool> {
         match attrs.select("type") {
-            Some(t) => {
-                Ok(matches!(t.value.force(self)?, Value::String(s) if s.as_str() == "derivation"))
-            }
+            Some(t) => Ok(
+                matches!(t.value.force(self)?, Value::String(s) if s.as_bytes() == b"derivation"),
+            ),
             None => Ok(false),
         }
     }
@@ -220,7 +216,7 @@ impl Evaluator {
             (Value::Float(x), Value::Float(y)) => Ok(x < y),
             (Value::Int(x), Value::Float(y)) => Ok((*x as f64) < *y),
             (Value::Float(x), Value::Int(y)) => Ok(*x < (*y as f64)),
-            (Value::String(x), Value::String(y)) => Ok(x.as_str() < y.as_str()),
+            (Value::String(x), Value::String(y)) => Ok(x.as_bytes() < y.as_bytes()),
             (Value::Path(x), Value::Path(y)) => Ok(x < y),
             (Value::List(x), Value::List(y)) => {
                 for (i, j) in x.iter().zip(y.iter()) {

@@ -3,13 +3,14 @@
 use crate::value::Value;
 use crate::{Evaluator, Result};
 use std::collections::HashSet;
-use std::fmt::Write;
+use std::io::Write;
 use std::rc::Rc;
 
 /// Renders `value` as Nix does; with `strict`, everything inside is forced first (the caller
-/// forces with `force_deep`), otherwise unevaluated parts print as `<CODE>`.
-pub fn print_value(ev: &Evaluator, value: &Value, strict: bool) -> Result<String> {
-    let mut out = String::new();
+/// forces with `force_deep`), otherwise unevaluated parts print as `<CODE>`. Bytes, since
+/// strings print as their exact bytes (as nix-instantiate prints them).
+pub fn print_value(ev: &Evaluator, value: &Value, strict: bool) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
     let mut active = HashSet::new();
     print_into(ev, value, strict, &mut out, &mut active)?;
     Ok(out)
@@ -19,34 +20,34 @@ fn print_into(
     ev: &Evaluator,
     value: &Value,
     strict: bool,
-    out: &mut String,
+    out: &mut Vec<u8>,
     active: &mut HashSet<usize>,
 ) -> Result<()> {
     crate::memory::reserve_growth(out, None)?;
     match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => put(out, "null"),
+        Value::Bool(b) => put(out, if *b { "true" } else { "false" }),
         Value::Int(i) => {
             let _ = write!(out, "{i}");
         }
-        Value::Float(f) => out.push_str(&format_float(*f)),
-        Value::String(s) => out.push_str(&quote_string(s.as_str())),
-        Value::Path(p) => out.push_str(p),
-        Value::Lambda(_) => out.push_str("<LAMBDA>"),
-        Value::PrimOp(_) => out.push_str("<PRIMOP>"),
-        Value::PrimOpApp(_) => out.push_str("<PRIMOP-APP>"),
+        Value::Float(f) => put(out, &format_float(*f)),
+        Value::String(s) => out.extend_from_slice(&quote_bytes(s.as_bytes())),
+        Value::Path(p) => put(out, p),
+        Value::Lambda(_) => put(out, "<LAMBDA>"),
+        Value::PrimOp(_) => put(out, "<PRIMOP>"),
+        Value::PrimOpApp(_) => put(out, "<PRIMOP-APP>"),
         Value::Attrs(attrs) => {
             // As Nix 2.8: a set or list printed once before is «repeated», empty ones aside.
             let key = Rc::as_ptr(attrs) as usize;
             if !attrs.is_empty() && !active.insert(key) {
-                out.push_str("«repeated»");
+                put(out, "«repeated»");
                 return Ok(());
             }
-            out.push('{');
-            out.push(' ');
+            out.push(b'{');
+            out.push(b' ');
             for (name, attr) in attrs.iter() {
-                out.push_str(&quote_attr(name));
-                out.push_str(" = ");
+                put(out, &quote_attr(name));
+                put(out, " = ");
                 let v = if strict {
                     Some(attr.value.force(ev)?)
                 } else {
@@ -54,20 +55,20 @@ fn print_into(
                 };
                 match v {
                     Some(v) => ev.nested(None, || print_into(ev, &v, strict, out, active))?,
-                    None => out.push_str("<CODE>"),
+                    None => put(out, "<CODE>"),
                 }
-                out.push_str("; ");
+                put(out, "; ");
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::List(items) => {
             let key = Rc::as_ptr(items) as usize;
             if !items.is_empty() && !active.insert(key) {
-                out.push_str("«repeated»");
+                put(out, "«repeated»");
                 return Ok(());
             }
-            out.push('[');
-            out.push(' ');
+            out.push(b'[');
+            out.push(b' ');
             for item in items.iter() {
                 let v = if strict {
                     Some(item.force(ev)?)
@@ -76,14 +77,18 @@ fn print_into(
                 };
                 match v {
                     Some(v) => ev.nested(None, || print_into(ev, &v, strict, out, active))?,
-                    None => out.push_str("<CODE>"),
+                    None => put(out, "<CODE>"),
                 }
-                out.push(' ');
+                out.push(b' ');
             }
-            out.push(']');
+            out.push(b']');
         }
     }
     Ok(())
+}
+
+fn put(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(text.as_bytes());
 }
 
 /// Floats as C++ streams print them by default (`%g` with 6 significant digits).
@@ -134,6 +139,26 @@ fn trim_zeros(s: &str) -> &str {
     }
 }
 
+/// A string literal with Nix's escapes, over bytes: invalid UTF-8 passes through unchanged.
+pub fn quote_bytes(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len() + 2);
+    out.push(b'"');
+    let mut bytes = s.iter().peekable();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'$' if bytes.peek() == Some(&&b'{') => out.extend_from_slice(b"\\$"),
+            b => out.push(b),
+        }
+    }
+    out.push(b'"');
+    out
+}
+
 /// A string literal with Nix's escapes.
 pub fn quote_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -177,6 +202,17 @@ pub fn quote_attr(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_are_quoted_as_nix_prints_them() {
+        let quoted = quote_bytes(b"a\"\\\n\xe9${x}$y");
+        assert_eq!(
+            quoted,
+            b"\"a\\\"\\\\\\n\xe9\\${x}$y\"",
+            "{}",
+            quoted.escape_ascii()
+        );
+    }
 
     #[test]
     fn floats_like_cpp() {

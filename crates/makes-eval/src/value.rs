@@ -59,7 +59,7 @@ impl Value {
         }
     }
 
-    pub fn string(text: impl Into<Rc<str>>) -> Value {
+    pub fn string(text: impl IntoNixBytes) -> Value {
         Value::String(NixString::plain(text))
     }
 
@@ -78,7 +78,7 @@ impl std::fmt::Debug for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
             Value::Float(x) => write!(f, "{x}"),
-            Value::String(s) => write!(f, "{:?}", s.as_str()),
+            Value::String(s) => write!(f, "{:?}", s.lossy()),
             Value::Path(p) => f.write_str(p),
             Value::Attrs(a) => write!(f, "{{ {} attributes }}", a.len()),
             Value::List(l) => write!(f, "[ {} items ]", l.len()),
@@ -96,24 +96,92 @@ pub struct Context {
     pub paths: BTreeSet<Rc<str>>,
 }
 
-/// A string with its context.
+/// A string with its context. Nix strings are bytes (a file read with `readFile` need not be
+/// UTF-8): they are counted, cut, compared, hashed and written as bytes. Where real text is
+/// required (attribute names, paths, JSON) [`NixString::utf8`] fails clearly on invalid UTF-8;
+/// [`NixString::lossy`] is for display and diagnostics only.
 #[derive(Debug, Clone)]
 pub struct NixString {
-    text: Rc<str>,
+    bytes: Rc<[u8]>,
     context: Option<Rc<Context>>,
 }
 
+/// What a [`NixString`] can be made of: text or bytes.
+pub trait IntoNixBytes {
+    fn into_nix_bytes(self) -> Rc<[u8]>;
+}
+
+impl IntoNixBytes for Rc<[u8]> {
+    fn into_nix_bytes(self) -> Rc<[u8]> {
+        self
+    }
+}
+
+impl IntoNixBytes for &Rc<[u8]> {
+    fn into_nix_bytes(self) -> Rc<[u8]> {
+        self.clone()
+    }
+}
+
+impl IntoNixBytes for Rc<str> {
+    fn into_nix_bytes(self) -> Rc<[u8]> {
+        self.into()
+    }
+}
+
+impl IntoNixBytes for &Rc<str> {
+    fn into_nix_bytes(self) -> Rc<[u8]> {
+        self.clone().into()
+    }
+}
+
+impl IntoNixBytes for &str {
+    fn into_nix_bytes(self) -> Rc<[u8]> {
+        Rc::from(self.as_bytes())
+    }
+}
+
+impl IntoNixBytes for &String {
+    fn into_nix_bytes(self) -> Rc<[u8]> {
+        Rc::from(self.as_bytes())
+    }
+}
+
+impl IntoNixBytes for String {
+    fn into_nix_bytes(self) -> Rc<[u8]> {
+        Rc::from(self.into_bytes())
+    }
+}
+
+impl IntoNixBytes for std::borrow::Cow<'_, str> {
+    fn into_nix_bytes(self) -> Rc<[u8]> {
+        Rc::from(self.as_bytes())
+    }
+}
+
+impl IntoNixBytes for &[u8] {
+    fn into_nix_bytes(self) -> Rc<[u8]> {
+        Rc::from(self)
+    }
+}
+
+impl IntoNixBytes for Vec<u8> {
+    fn into_nix_bytes(self) -> Rc<[u8]> {
+        Rc::from(self)
+    }
+}
+
 impl NixString {
-    pub fn plain(text: impl Into<Rc<str>>) -> Self {
+    pub fn plain(bytes: impl IntoNixBytes) -> Self {
         NixString {
-            text: text.into(),
+            bytes: bytes.into_nix_bytes(),
             context: None,
         }
     }
 
-    pub fn with_context(text: impl Into<Rc<str>>, context: Context) -> Self {
+    pub fn with_context(bytes: impl IntoNixBytes, context: Context) -> Self {
         NixString {
-            text: text.into(),
+            bytes: bytes.into_nix_bytes(),
             context: if context.paths.is_empty() {
                 None
             } else {
@@ -122,12 +190,52 @@ impl NixString {
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.text
+    /// The exact bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
-    pub fn text(&self) -> &Rc<str> {
-        &self.text
+    /// The shared bytes, for a new string made of this one without copying.
+    pub fn bytes(&self) -> &Rc<[u8]> {
+        &self.bytes
+    }
+
+    /// The text, if the bytes are UTF-8.
+    pub fn to_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.bytes).ok()
+    }
+
+    /// The text where only text will do (an attribute name, a path, JSON): invalid UTF-8 is
+    /// an error naming the string.
+    pub fn utf8(&self) -> crate::Result<&str> {
+        self.to_str().ok_or_else(|| {
+            crate::EvalError::other(
+                format!(
+                    "string '{}' is not valid UTF-8 where text is required",
+                    self.lossy()
+                ),
+                None,
+            )
+        })
+    }
+
+    /// [`NixString::utf8`] as a shared string, e.g. for an attribute name.
+    pub fn to_rc_str(&self) -> crate::Result<Rc<str>> {
+        self.utf8().map(Rc::from)
+    }
+
+    /// The text for display and diagnostics only: invalid UTF-8 shows as U+FFFD.
+    pub fn lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes)
+    }
+
+    /// The number of bytes, as `builtins.stringLength` counts.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
     }
 
     /// The store paths this string refers to, sorted.
@@ -355,6 +463,18 @@ pub struct PrimOpApp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_keep_bytes_and_refuse_them_as_text() {
+        let s = NixString::plain(&b"caf\xe9"[..]);
+        assert_eq!(s.as_bytes(), b"caf\xe9");
+        assert_eq!(s.len(), 4);
+        assert!(s.to_str().is_none());
+        let err = s.utf8().expect_err("not UTF-8");
+        assert!(err.to_string().contains("is not valid UTF-8"), "{err}");
+        assert_eq!(s.lossy(), "caf\u{fffd}");
+        assert_eq!(NixString::plain("café").utf8().ok(), Some("café"));
+    }
 
     #[test]
     fn value_stays_small() {

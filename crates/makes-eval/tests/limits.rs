@@ -13,7 +13,8 @@ fn eval(src: String) -> Result<String, String> {
             .eval_source("«string»", &src, std::path::Path::new("/"))
             .map_err(|e| e.to_string())?;
         ev.force_deep(&v).map_err(|e| e.to_string())?;
-        print_value(&ev, &v, true).map_err(|e| e.to_string())
+        let printed = print_value(&ev, &v, true).map_err(|e| e.to_string())?;
+        Ok(String::from_utf8_lossy(&printed).into_owned())
     })
 }
 

@@ -64,7 +64,7 @@ impl<'a> Fields<'a> {
     pub fn string(&self, name: &str) -> Result<Option<String>, SpecError> {
         match self.get(name)? {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.as_str().to_owned())),
+            Some(Value::String(s)) => Ok(Some(s.utf8()?.to_owned())),
             Some(other) => Err(self.wrong_type(name, "a string", &other)),
         }
     }
@@ -124,7 +124,7 @@ impl<'a> Fields<'a> {
                 // FIFO, a permission): those are reported as they are, not as a type error.
                 _ => SpecError::Eval(e.note(span, format!("while evaluating '{name}'"))),
             })?;
-        let path = s.as_str();
+        let path = s.utf8()?;
         if !path.starts_with("/nix/store/") || path["/nix/store/".len()..].contains('/') {
             return Err(SpecError::Invalid {
                 attr: name.to_owned(),
@@ -148,12 +148,12 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             // makes' `asContent`: a string naming a store path stands for the file's content
             // (`entrypoint = projectPath "/x.sh"`), any other string is the text itself.
-            Some(Value::String(s)) if s.as_str().starts_with("/nix/store/") => {
-                self.file_content(name, s.as_str()).map(Some)
+            Some(Value::String(s)) if s.as_bytes().starts_with(b"/nix/store/") => {
+                self.file_content(name, s.utf8()?).map(Some)
             }
             Some(Value::String(s)) => {
                 s.merge_context_into(context);
-                Ok(Some(s.as_str().to_owned()))
+                Ok(Some(s.utf8()?.to_owned()))
             }
             Some(Value::Path(p)) => self.file_content(name, &p).map(Some),
             Some(other) => Err(SpecError::WrongType {
@@ -176,7 +176,12 @@ impl<'a> Fields<'a> {
                 message: format!("cannot read '{path}': {e}"),
                 span: self.span_of(name),
             })?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        // Specs hold text: a file of other bytes is an error naming it, never changed.
+        String::from_utf8(bytes).map_err(|_| SpecError::Invalid {
+            attr: name.into(),
+            message: format!("'{path}' is not valid UTF-8 text"),
+            span: self.span_of(name),
+        })
     }
 
     /// Fails on any attribute not in `known`.

@@ -77,7 +77,7 @@ pub fn reduce_derivation_spec(
     };
     let sha256 = match f.get("sha256")? {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.as_str().to_owned()),
+        Some(Value::String(s)) => Some(s.utf8()?.to_owned()),
         Some(other) => {
             return Err(SpecError::WrongType {
                 attr: "sha256".into(),
@@ -142,7 +142,7 @@ fn string_map(
                 SpecError::Eval(e.note(span, format!("while evaluating '{attr}.{key}'")))
             })?;
         s.merge_context_into(context);
-        out.insert(key.to_string(), s.as_str().to_owned());
+        out.insert(key.to_string(), s.utf8()?.to_owned());
     }
     Ok(out)
 }

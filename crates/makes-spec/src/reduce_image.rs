@@ -133,7 +133,7 @@ pub fn reduce_image_spec(
         // `false`/`null`/empty values ask for nothing, so they are accepted.
         let asked = f.get(name).map(|v| match v {
             None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-            Some(Value::String(s)) => !s.as_str().is_empty(),
+            Some(Value::String(s)) => !s.is_empty(),
             Some(_) => true,
         });
         if checked(&mut errors, asked, false) {

@@ -87,7 +87,7 @@ pub fn reduce_script_spec(
             let mut out = Vec::new();
             for item in items.iter() {
                 match item.force(ev)? {
-                    Value::String(s) => out.push(sanitize_derivation_name(s.as_str())),
+                    Value::String(s) => out.push(sanitize_derivation_name(s.utf8()?)),
                     other => {
                         return Err(SpecError::WrongType {
                             attr: "aliases".into(),
@@ -151,16 +151,16 @@ pub(crate) fn help_file(f: &Fields, context: &mut Context) -> Result<Option<Stri
             }),
         )
         .map_err(SpecError::Eval)?;
-    if !file.as_str().to_ascii_lowercase().ends_with(".md") {
+    if !file.as_bytes().to_ascii_lowercase().ends_with(b".md") {
         return Err(SpecError::Invalid {
             attr: "help".into(),
             message: format!(
                 "Invalid help file: {}, must be a markdown file",
-                file.as_str()
+                file.lossy()
             ),
             span,
         });
     }
     file.merge_context_into(context);
-    Ok(Some(file.as_str().to_owned()))
+    Ok(Some(file.utf8()?.to_owned()))
 }

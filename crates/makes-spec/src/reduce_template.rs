@@ -87,9 +87,9 @@ pub(crate) fn replace_placeholders(
             }
             s.merge_context_into(context);
             let with = if base64 {
-                base64::engine::general_purpose::STANDARD.encode(s.as_str())
+                base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
             } else {
-                s.as_str().to_owned()
+                s.utf8()?.to_owned()
             };
             *text = text.replace(&**key, &with);
         }
@@ -239,7 +239,7 @@ pub fn search_paths_template_text(
                 SpecError::Eval(e.note(f.span_of(attr), format!("while evaluating '{attr}'")))
             })?;
         s.merge_context_into(context);
-        Ok(s.as_str().to_owned())
+        Ok(s.utf8()?.to_owned())
     };
     let export = |var: &str, dir: &str, suffix: &str| {
         if append {

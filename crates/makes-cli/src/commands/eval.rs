@@ -6,6 +6,7 @@ use crate::locations;
 use crate::report::Failure;
 use crate::session::{eval_failure, search_path, Session};
 use makes_eval::{print_value, to_xml, EvalOptions, Thunk, Value};
+use std::io::Write;
 use std::rc::Rc;
 
 pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
@@ -35,20 +36,24 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
         makes_eval::to_json(ev, &value, &mut context)
             .map_err(|e| eval_failure(ev, &e))?
             .to_string()
+            .into_bytes()
     } else if args.xml {
         let mut context = makes_eval::Context::default();
         let xml = to_xml(ev, &value, args.strict, true, &mut context)
             .map_err(|e| eval_failure(ev, &e))?;
-        xml.trim_end_matches('\n').to_owned()
+        xml.trim_end_matches('\n').as_bytes().to_vec()
     } else {
         print_value(ev, &value, args.strict).map_err(|e| eval_failure(ev, &e))?
     };
     // As nix-instantiate: `--json` output has no final newline, the others end with one.
-    if args.json {
-        print!("{text}");
-    } else {
-        println!("{text}");
+    // Bytes, not text: a string prints as its exact bytes, as nix-instantiate prints it.
+    let mut text = text;
+    if !args.json {
+        text.push(b'\n');
     }
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout (`makes eval ... | head`) is not an evaluation failure.
+    let _ = stdout.write_all(&text).and_then(|()| stdout.flush());
     std::mem::forget(value);
     session.end_without_freeing();
     Ok(())

@@ -28,26 +28,28 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("getAttr", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
         let attrs = arg_attrs(ev, &a[1])?;
-        match attrs.select(name.as_str()) {
+        // Names are UTF-8 (see `NixString::utf8`): one that is not names no attribute.
+        match name.to_str().and_then(|n| attrs.select(n)) {
             Some(attr) => attr.value.force(ev),
             None => Err(EvalError::other(
-                format!(
-                    "attribute '{}' missing for call to 'getAttr'",
-                    name.as_str()
-                ),
+                format!("attribute '{}' missing for call to 'getAttr'", name.lossy()),
                 None,
             )),
         }
     }),
     ("hasAttr", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
-        Ok(Value::Bool(arg_attrs(ev, &a[1])?.has(name.as_str())))
+        let attrs = arg_attrs(ev, &a[1])?;
+        Ok(Value::Bool(name.to_str().is_some_and(|n| attrs.has(n))))
     }),
     ("removeAttrs", 2, |ev, a| {
         let mut attrs = (*arg_attrs(ev, &a[0])?).clone();
         let mut names: Vec<Rc<str>> = Vec::new();
         for name in arg_list(ev, &a[1])?.iter() {
-            names.push(arg_string(ev, name)?.text().clone());
+            // A name of invalid UTF-8 names no attribute: nothing to remove.
+            if let Some(name) = arg_string(ev, name)?.to_str() {
+                names.push(name.into());
+            }
         }
         names.sort_unstable();
         attrs.retain(|n| names.binary_search_by(|k| (**k).cmp(n)).is_err());
@@ -65,7 +67,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             let value = entry.get("value").ok_or_else(|| {
                 EvalError::other("attribute 'value' missing for call to 'listToAttrs'", None)
             })?;
-            entries.push((name.text().clone(), value.clone()));
+            entries.push((name.to_rc_str()?, value.clone()));
         }
         // The first occurrence of a name wins.
         Ok(attrs_value(Attrs::from_entries(entries, true)))
@@ -96,7 +98,8 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let name = arg_string(ev, &a[0])?;
         let mut out = Vec::new();
         for item in arg_list(ev, &a[1])?.iter() {
-            if let Some(attr) = arg_attrs(ev, item)?.get(name.as_str()) {
+            let attrs = arg_attrs(ev, item)?;
+            if let Some(attr) = name.to_str().and_then(|n| attrs.get(n)) {
                 out.push(attr.value.clone());
             }
         }
@@ -146,7 +149,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("unsafeGetAttrPos", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
         let attrs = arg_attrs(ev, &a[1])?;
-        let Some(span) = attrs.get(name.as_str()).and_then(|attr| attr.span) else {
+        let Some(span) = name
+            .to_str()
+            .and_then(|n| attrs.get(n))
+            .and_then(|attr| attr.span)
+        else {
             return Ok(Value::Null);
         };
         let Some(file) = ev.sources.get(span.file) else {

@@ -8,7 +8,7 @@ use crate::{EvalError, Result};
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("unsafeDiscardStringContext", 1, |ev, a| {
-        Ok(Value::string(arg_string(ev, &a[0])?.text().clone()))
+        Ok(Value::string(arg_string(ev, &a[0])?.bytes()))
     }),
     ("unsafeDiscardOutputDependency", 1, |ev, a| {
         Ok(Value::String(arg_string(ev, &a[0])?))
@@ -50,8 +50,5 @@ fn append_context(ev: &crate::Evaluator, a: &[Thunk]) -> Result<Value> {
             context.paths.insert(path.clone());
         }
     }
-    Ok(Value::String(NixString::with_context(
-        s.text().clone(),
-        context,
-    )))
+    Ok(Value::String(NixString::with_context(s.bytes(), context)))
 }

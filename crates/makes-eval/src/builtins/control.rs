@@ -5,6 +5,7 @@ use crate::eval::CoercionMode;
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Value};
 use crate::{EvalError, EvalErrorKind, Evaluator, Result};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("throw", 1, |ev, a| {
@@ -37,7 +38,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("trace", 2, |ev, a| {
         let v = a[0].force(ev)?;
         let shown = match &v {
-            Value::String(s) => format!("\"{}\"", s.as_str()),
+            Value::String(s) => format!("\"{}\"", s.lossy()),
             other => format!("{other:?}"),
         };
         eprintln!("trace: {shown}");
@@ -58,9 +59,13 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("getEnv", 1, |ev, a| {
         let name = arg_string(ev, &a[0])?;
-        Ok(Value::string(
-            std::env::var(name.as_str()).unwrap_or_default(),
-        ))
+        // Environment names and values are bytes on Linux, as Nix strings are.
+        let name = name.as_bytes();
+        if name.is_empty() || name.contains(&b'=') || name.contains(&0) {
+            return Ok(Value::string(""));
+        }
+        let value = std::env::var_os(std::ffi::OsStr::from_bytes(name)).unwrap_or_default();
+        Ok(Value::string(value.into_vec()))
     }),
     ("typeOf", 1, |ev, a| {
         Ok(Value::string(a[0].force(ev)?.type_name()))
@@ -98,6 +103,6 @@ fn message(ev: &Evaluator, t: &Thunk) -> Result<String> {
     let v = t.force(ev)?;
     Ok(ev
         .coerce_to_string(&v, CoercionMode::INTERPOLATION, no_span())?
-        .as_str()
-        .to_owned())
+        .lossy()
+        .into_owned())
 }

@@ -18,13 +18,15 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("fromJSON", 1, |ev, a| {
         let s = arg_string(ev, &a[0])?;
-        let json: serde_json::Value = serde_json::from_str(s.as_str())
+        let json: serde_json::Value = serde_json::from_str(s.utf8()?)
             .map_err(|e| EvalError::other(format!("while parsing JSON: {e}"), None))?;
         Ok(from_json(&json))
     }),
 ];
 
 /// A value as JSON, as `builtins.toJSON` renders it (derivations and paths as store paths).
+/// JSON is text: a string of invalid UTF-8 is an error here (Nix 2.8 writes its bytes
+/// through unchanged, giving invalid JSON).
 pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde_json::Value> {
     Ok(match v {
         Value::Null => serde_json::Value::Null,
@@ -34,12 +36,12 @@ pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde
             .map_or(serde_json::Value::Null, serde_json::Value::Number),
         Value::String(s) => {
             s.merge_context_into(context);
-            serde_json::Value::String(s.as_str().to_owned())
+            serde_json::Value::String(s.utf8()?.to_owned())
         }
         Value::Path(_) => {
             let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, no_span())?;
             s.merge_context_into(context);
-            serde_json::Value::String(s.as_str().to_owned())
+            serde_json::Value::String(s.utf8()?.to_owned())
         }
         Value::List(items) => {
             let mut out = Vec::with_capacity(items.len());
@@ -53,7 +55,7 @@ pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde
             if attrs.contains("__toString") || attrs.contains("outPath") {
                 let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, no_span())?;
                 s.merge_context_into(context);
-                return Ok(serde_json::Value::String(s.as_str().to_owned()));
+                return Ok(serde_json::Value::String(s.utf8()?.to_owned()));
             }
             let mut map = serde_json::Map::new();
             for (name, attr) in attrs.iter() {

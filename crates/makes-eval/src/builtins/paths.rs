@@ -14,7 +14,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             .io
             .read_file(Path::new(&*path))
             .map_err(|e| io_error(&path, &e))?;
-        Ok(Value::string(String::from_utf8_lossy(&bytes).into_owned()))
+        Ok(Value::string(bytes))
     }),
     ("pathExists", 1, |ev, a| {
         let path = path_arg(ev, &a[0])?;
@@ -66,7 +66,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             .read_file(Path::new(&*path))
             .map_err(|e| io_error(&path, &e))?;
         Ok(Value::string(super::strings::hash_hex(
-            algo.as_str(),
+            &algo.lossy(),
             &bytes,
         )?))
     }),
@@ -77,7 +77,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         for entry in entries.iter() {
             let entry = super::arg_attrs(ev, entry)?;
             let prefix = match entry.get("prefix") {
-                Some(p) => super::arg_string(ev, &p.value)?.as_str().to_owned(),
+                Some(p) => super::arg_string(ev, &p.value)?.utf8()?.to_owned(),
                 None => String::new(),
             };
             let path = entry
@@ -86,9 +86,9 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             let path = path.value.force(ev)?;
             let mode = crate::CoercionMode::KEEP_PATHS;
             let path = ev.coerce_to_string(&path, mode, no_span())?;
-            search.push((prefix, std::path::PathBuf::from(path.as_str())));
+            search.push((prefix, std::path::PathBuf::from(path.utf8()?)));
         }
-        ev.find_file(&search, name.as_str(), no_span())
+        ev.find_file(&search, name.utf8()?, no_span())
     }),
     ("toPath", 1, |ev, a| {
         let path = path_arg(ev, &a[0])?;

@@ -5,7 +5,7 @@ use super::{arg_string, list_value, BuiltinDef};
 use crate::thunk::Thunk;
 use crate::value::{NixString, Value};
 use crate::{EvalError, Result};
-use regex::Regex;
+use regex::bytes::{Captures, Regex};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -14,8 +14,8 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("match", 2, |ev, a| {
         let re = arg_string(ev, &a[0])?;
         let s = arg_string(ev, &a[1])?;
-        let re = compile(re.as_str(), true)?;
-        Ok(match re.captures(s.as_str()) {
+        let re = compile(re.utf8()?, true)?;
+        Ok(match re.captures(s.as_bytes()) {
             None => Value::Null,
             Some(caps) => list_value(groups(&caps)),
         })
@@ -23,8 +23,8 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("split", 2, |ev, a| {
         let re = arg_string(ev, &a[0])?;
         let s = arg_string(ev, &a[1])?;
-        let re = compile(re.as_str(), false)?;
-        let text = s.as_str();
+        let re = compile(re.utf8()?, false)?;
+        let text = s.as_bytes();
         let mut out = Vec::new();
         let mut last = 0;
         let mut at = 0;
@@ -36,11 +36,8 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             out.push(Thunk::value(Value::string(&text[last..m.start()])));
             out.push(Thunk::value(list_value(groups(&caps))));
             last = m.end();
-            at = if m.is_empty() {
-                m.end() + text[m.end()..].chars().next().map_or(1, char::len_utf8)
-            } else {
-                m.end()
-            };
+            // Past an empty match by one byte, as Nix's byte-wise matching moves.
+            at = if m.is_empty() { m.end() + 1 } else { m.end() };
         }
         if out.is_empty() {
             return Ok(list_value(vec![Thunk::value(Value::String(s.clone()))]));
@@ -50,11 +47,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
 ];
 
-fn groups(caps: &regex::Captures<'_>) -> Vec<Thunk> {
+fn groups(caps: &Captures<'_>) -> Vec<Thunk> {
     (1..caps.len())
         .map(|i| {
             Thunk::value(match caps.get(i) {
-                Some(m) => Value::string(m.as_str()),
+                Some(m) => Value::string(m.as_bytes()),
                 None => Value::Null,
             })
         })
@@ -65,7 +62,9 @@ thread_local! {
     static CACHE: RefCell<HashMap<(String, bool), Rc<Regex>>> = RefCell::new(HashMap::new());
 }
 
-/// Compiles a POSIX ERE (anchored at both ends for `match`), once per pattern.
+/// Compiles a POSIX ERE (anchored at both ends for `match`), once per pattern. It matches
+/// bytes, as Nix's `std::regex` over `char` does: `.` is any byte, classes are ASCII, and a
+/// string need not be UTF-8.
 fn compile(pattern: &str, whole: bool) -> Result<Rc<Regex>> {
     let key = (pattern.to_owned(), whole);
     if let Some(re) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
@@ -74,9 +73,9 @@ fn compile(pattern: &str, whole: bool) -> Result<Rc<Regex>> {
     let invalid = || EvalError::other(format!("invalid regular expression '{pattern}'"), None);
     let translated = translate(pattern).ok_or_else(invalid)?;
     let full = if whole {
-        format!("(?s)\\A(?:{translated})\\z")
+        format!("(?s-u)\\A(?:{translated})\\z")
     } else {
-        format!("(?s){translated}")
+        format!("(?s-u){translated}")
     };
     let re = Rc::new(Regex::new(&full).map_err(|_| invalid())?);
     CACHE.with(|c| c.borrow_mut().insert(key, re.clone()));

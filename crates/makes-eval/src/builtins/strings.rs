@@ -19,7 +19,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("stringLength", 1, |ev, a| {
         let v = a[0].force(ev)?;
         let s = ev.coerce_to_string(&v, CoercionMode::INTERPOLATION, no_span())?;
-        Ok(Value::Int(s.as_str().len() as i64))
+        Ok(Value::Int(s.len() as i64))
     }),
     ("substring", 3, |ev, a| {
         let start = arg_int(ev, &a[0])?;
@@ -32,29 +32,28 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
                 None,
             ));
         }
-        let bytes = s.as_str().as_bytes();
+        let bytes = s.as_bytes();
         let from = (start as usize).min(bytes.len());
         let to = if len < 0 {
             bytes.len()
         } else {
             from.saturating_add(len as usize).min(bytes.len())
         };
-        let text = String::from_utf8_lossy(&bytes[from..to]).into_owned();
-        Ok(Value::String(keep_context(text, &[&s])))
+        Ok(Value::String(keep_context(&bytes[from..to], &[&s])))
     }),
     ("concatStringsSep", 2, |ev, a| {
         let sep = arg_string(ev, &a[0])?;
-        let mut text = String::new();
+        let mut text = Vec::new();
         let mut context = Context::default();
         sep.merge_context_into(&mut context);
         for (i, item) in arg_list(ev, &a[1])?.iter().enumerate() {
             if i > 0 {
-                text.push_str(sep.as_str());
+                text.extend_from_slice(sep.as_bytes());
             }
             let v = item.force(ev)?;
             let s = ev.coerce_to_string(&v, CoercionMode::INTERPOLATION, no_span())?;
-            crate::memory::reserve(s.as_str().len() + sep.as_str().len(), None)?;
-            text.push_str(s.as_str());
+            crate::memory::reserve(s.len() + sep.len(), None)?;
+            text.extend_from_slice(s.as_bytes());
             s.merge_context_into(&mut context);
         }
         Ok(Value::String(NixString::with_context(text, context)))
@@ -63,35 +62,35 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("baseNameOf", 1, |ev, a| {
         let v = a[0].force(ev)?;
         let s = ev.coerce_to_string(&v, CoercionMode::KEEP_PATHS, no_span())?;
-        let trimmed = s.as_str().strip_suffix('/').unwrap_or(s.as_str());
-        let base = trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned();
+        let text = s.as_bytes();
+        let trimmed = text.strip_suffix(b"/").unwrap_or(text);
+        let base = trimmed.rsplit(|&b| b == b'/').next().unwrap_or(trimmed);
         Ok(Value::String(keep_context(base, &[&s])))
     }),
     ("dirOf", 1, |ev, a| {
         let v = a[0].force(ev)?;
         let s = ev.coerce_to_string(&v, CoercionMode::KEEP_PATHS, no_span())?;
-        let dir = match s.as_str().rfind('/') {
-            Some(0) => "/".to_owned(),
-            Some(i) => s.as_str()[..i].to_owned(),
-            None => ".".to_owned(),
+        let text = s.as_bytes();
+        let dir = match text.iter().rposition(|&b| b == b'/') {
+            Some(0) => &b"/"[..],
+            Some(i) => &text[..i],
+            None => &b"."[..],
         };
         match v {
-            Value::Path(_) => Ok(Value::Path(dir.into())),
+            // A path's text is UTF-8, and cutting it at a '/' keeps it so.
+            Value::Path(_) => Ok(Value::Path(String::from_utf8_lossy(dir).into())),
             _ => Ok(Value::String(keep_context(dir, &[&s]))),
         }
     }),
     ("hashString", 2, |ev, a| {
         let algo = arg_string(ev, &a[0])?;
         let s = arg_string(ev, &a[1])?;
-        Ok(Value::string(hash_hex(
-            algo.as_str(),
-            s.as_str().as_bytes(),
-        )?))
+        Ok(Value::string(hash_hex(&algo.lossy(), s.as_bytes())?))
     }),
 ];
 
 /// A string built from parts of `sources`, carrying all their contexts.
-pub(crate) fn keep_context(text: String, sources: &[&NixString]) -> NixString {
+pub(crate) fn keep_context(text: &[u8], sources: &[&NixString]) -> NixString {
     let mut context = Context::default();
     for s in sources {
         s.merge_context_into(&mut context);
@@ -127,18 +126,17 @@ fn replace_strings(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
     }
     let mut to: Vec<Option<NixString>> = vec![None; from.len()];
     let s = arg_string(ev, &args[2])?;
-    let input = s.as_str();
-    let mut out = String::new();
+    let input = s.as_bytes();
+    let mut out = Vec::new();
     let mut context = Context::default();
     s.merge_context_into(&mut context);
     // As Nix: at each position the first matching pattern wins; an empty pattern matches
-    // before every character and at the end.
-    // Bytes that can start a match: a run of other bytes is copied at once. (A pattern is
-    // valid UTF-8, so its first byte never falls inside a character of the input.)
+    // before every byte and at the end (bytes, as Nix: even inside a UTF-8 character).
+    // Bytes that can start a match: a run of other bytes is copied at once.
     let mut starts = [false; 256];
-    let any_empty = from.iter().any(|p| p.as_str().is_empty());
+    let any_empty = from.iter().any(|p| p.is_empty());
     for p in &from {
-        if let Some(&b) = p.as_str().as_bytes().first() {
+        if let Some(&b) = p.as_bytes().first() {
             starts[b as usize] = true;
         }
     }
@@ -146,11 +144,11 @@ fn replace_strings(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
     let mut i = 0;
     while i <= input.len() {
         if !any_empty {
-            let run = input.as_bytes()[i..]
+            let run = input[i..]
                 .iter()
                 .position(|&b| starts[b as usize])
                 .unwrap_or(input.len() - i);
-            out.push_str(&input[i..i + run]);
+            out.extend_from_slice(&input[i..i + run]);
             i += run;
             if i == input.len() {
                 break;
@@ -158,23 +156,23 @@ fn replace_strings(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
         }
         let found = from
             .iter()
-            .position(|p| input.as_bytes()[i..].starts_with(p.as_str().as_bytes()));
-        let next_char = input[i..].chars().next();
+            .position(|p| input[i..].starts_with(p.as_bytes()));
+        let next_byte = input.get(i).copied();
         match found {
             Some(k) => {
                 if to[k].is_none() {
                     to[k] = Some(arg_string(ev, &to_thunks[k])?);
                 }
                 if let Some(rep) = &to[k] {
-                    out.push_str(rep.as_str());
+                    out.extend_from_slice(rep.as_bytes());
                     rep.merge_context_into(&mut context);
                 }
-                let p = from[k].as_str();
+                let p = from[k].as_bytes();
                 if p.is_empty() {
-                    match next_char {
-                        Some(c) => {
-                            out.push(c);
-                            i += c.len_utf8();
+                    match next_byte {
+                        Some(b) => {
+                            out.push(b);
+                            i += 1;
                         }
                         None => break,
                     }
@@ -182,10 +180,10 @@ fn replace_strings(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
                     i += p.len();
                 }
             }
-            None => match next_char {
-                Some(c) => {
-                    out.push(c);
-                    i += c.len_utf8();
+            None => match next_byte {
+                Some(b) => {
+                    out.push(b);
+                    i += 1;
                 }
                 None => break,
             },

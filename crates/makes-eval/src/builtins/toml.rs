@@ -7,7 +7,7 @@ use crate::EvalError;
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[("fromTOML", 1, |ev, a| {
     let s = arg_string(ev, &a[0])?;
-    let table: toml::Table = s.as_str().parse().map_err(|e: toml::de::Error| {
+    let table: toml::Table = s.utf8()?.parse().map_err(|e: toml::de::Error| {
         // Some of the parser's errors have no short message: the first line of the long one.
         let message = match e.message() {
             "" => e.to_string().lines().next().unwrap_or_default().to_owned(),

@@ -1,5 +1,6 @@
 //! Version strings and derivation names: `compareVersions`, `splitVersion`, `parseDrvName`,
 //! with Nix's component rules (`pre` sorts first, numbers before words, `2.3a < 2.3.1`).
+//! Versions are text: a string of invalid UTF-8 is an error naming it.
 
 use super::{arg_string, attrs_value, list_value, BuiltinDef};
 use crate::thunk::Thunk;
@@ -10,7 +11,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("compareVersions", 2, |ev, a| {
         let x = arg_string(ev, &a[0])?;
         let y = arg_string(ev, &a[1])?;
-        Ok(Value::Int(match compare_versions(x.as_str(), y.as_str()) {
+        Ok(Value::Int(match compare_versions(x.utf8()?, y.utf8()?) {
             Ordering::Less => -1,
             Ordering::Equal => 0,
             Ordering::Greater => 1,
@@ -18,7 +19,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("splitVersion", 1, |ev, a| {
         let s = arg_string(ev, &a[0])?;
-        let mut rest = s.as_str();
+        let mut rest = s.utf8()?;
         let mut out = Vec::new();
         loop {
             let c = next_component(&mut rest);
@@ -31,7 +32,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("parseDrvName", 1, |ev, a| {
         let s = arg_string(ev, &a[0])?;
-        let text = s.as_str();
+        let text = s.utf8()?;
         let bytes = text.as_bytes();
         let split = (0..bytes.len()).find(|&i| {
             bytes[i] == b'-' && bytes.get(i + 1).is_some_and(|c| !c.is_ascii_alphabetic())

@@ -122,7 +122,7 @@ impl XmlWriter<'_> {
             }
             Value::String(s) => {
                 s.merge_context_into(context);
-                self.empty(depth, "string", &[("value", s.as_str().to_owned())])
+                self.empty(depth, "string", &[("value", s.utf8()?.to_owned())])
             }
             Value::Path(p) => self.empty(depth, "path", &[("value", p.to_string())]),
             Value::List(items) => {
@@ -140,7 +140,7 @@ impl XmlWriter<'_> {
                     let text_of = |name: &str| -> Result<Option<String>> {
                         match attrs.get(name) {
                             Some(a) => match a.value.force(self.ev)? {
-                                Value::String(s) => Ok(Some(s.as_str().to_owned())),
+                                Value::String(s) => Ok(Some(s.utf8()?.to_owned())),
                                 _ => Ok(None),
                             },
                             None => Ok(None),

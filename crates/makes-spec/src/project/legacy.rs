@@ -20,7 +20,7 @@ pub(super) fn extending_dirs(
         if let Some(attr) = module.get("extendingMakesDir") {
             given = true;
             match attr.value.force(ev)? {
-                Value::String(s) if s.as_str().starts_with('/') => dirs.push(s.as_str().to_owned()),
+                Value::String(s) if s.as_bytes().starts_with(b"/") => dirs.push(s.utf8()?.to_owned()),
                 _ => {
                     return Err(EvalError::other(
                         "extendingMakesDir must be a string starting with '/' (relative to the project)",
@@ -41,7 +41,7 @@ pub(super) fn extending_dirs(
         };
         for item in items.iter() {
             match item.force(ev)? {
-                Value::String(s) if s.as_str().starts_with('/') => dirs.push(s.as_str().to_owned()),
+                Value::String(s) if s.as_bytes().starts_with(b"/") => dirs.push(s.utf8()?.to_owned()),
                 _ => {
                     return Err(EvalError::other(
                         "each of extendingMakesDirs must be a string starting with '/' (relative to the project)",

@@ -207,7 +207,7 @@ pub(crate) fn module_jobs(
                                 makes_eval::CoercionMode::INTERPOLATION,
                                 attr.span.unwrap_or_else(super::no_span),
                             )?
-                            .as_str()
+                            .utf8()?
                             .to_owned(),
                         None => continue,
                     },
@@ -249,7 +249,7 @@ pub(crate) fn module_jobs(
                     continue;
                 };
                 // Within the project only, as `projectPath` reads it.
-                let rel = Path::new(src.as_str().trim_start_matches('/'));
+                let rel = Path::new(src.utf8()?.trim_start_matches('/'));
                 if rel
                     .components()
                     .any(|c| !matches!(c, std::path::Component::Normal(_)))
@@ -362,7 +362,7 @@ fn nested_deploy(value: Thunk) -> Thunk {
                 let mode = makes_eval::CoercionMode::INTERPOLATION;
                 let r = ev.coerce_to_string(&registry.value.force(ev)?, mode, at)?;
                 let t = ev.coerce_to_string(&tag.value.force(ev)?, mode, at)?;
-                Ok(Value::string(format!("{}/{}", r.as_str(), t.as_str())))
+                Ok(Value::string([r.as_bytes(), b"/", t.as_bytes()].concat()))
             });
             flat.insert("image", image, span);
         }

@@ -1,0 +1,2 @@
+# toJSON of invalid UTF-8: Nix 2.8 writes the bytes through (invalid JSON); makes refuses.
+builtins.toJSON (builtins.readFile ./data/latin1.txt)
