@@ -54,3 +54,26 @@ fn bytes_of_a_latin1_file_reach_the_build_unchanged() {
     assert!(stderr.contains("is not valid UTF-8"), "{stderr}");
     assert!(stderr.contains("env.envText"), "{stderr}");
 }
+
+#[test]
+fn nix_source_that_is_not_utf8_is_refused_not_replaced() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.dir.path().join("latin1.nix");
+    let mut source = b"\"".to_vec();
+    source.extend_from_slice(LATIN1.trim_ascii_end());
+    source.extend_from_slice(b"\"\n");
+    std::fs::write(&file, source).expect("write latin1.nix");
+    let out = sandbox
+        .makes()
+        .args(["eval", "--strict"])
+        .arg(&file)
+        .output()
+        .expect("makes runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not valid UTF-8 at byte 4"),
+        "the byte where the text stops being UTF-8: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing printed: {:?}", out.stdout);
+}

@@ -19,7 +19,21 @@ impl Evaluator {
         if let Some(v) = self.import_cache.borrow().get(&path) {
             return Ok(v.clone());
         }
-        let bytes = self.io.read_file(&path).map_err(|e| {
+        let text = self.read_nix_source(&path, span)?;
+        let file = self
+            .sources
+            .add(path.display().to_string(), Some(&path), text);
+        let expr = parse_file(&self.sources, file, &self.globals)?;
+        let value = self.eval(&expr, &self.base_env)?;
+        self.import_cache.borrow_mut().insert(path, value.clone());
+        Ok(value)
+    }
+
+    /// The text of a Nix file to parse. The parser reads UTF-8 text; a file of other bytes is
+    /// an error rather than text with replacement characters (its string literals would not
+    /// hold the bytes written in it).
+    fn read_nix_source(&self, path: &Path, span: Option<Span>) -> Result<String> {
+        let bytes = self.io.read_file(path).map_err(|e| {
             let what = match e.kind() {
                 std::io::ErrorKind::NotFound => "getting status of",
                 _ => "opening file",
@@ -29,14 +43,16 @@ impl Evaluator {
                 span,
             )
         })?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let file = self
-            .sources
-            .add(path.display().to_string(), Some(&path), text);
-        let expr = parse_file(&self.sources, file, &self.globals)?;
-        let value = self.eval(&expr, &self.base_env)?;
-        self.import_cache.borrow_mut().insert(path, value.clone());
-        Ok(value)
+        String::from_utf8(bytes).map_err(|e| {
+            EvalError::new(
+                EvalErrorKind::Io(format!(
+                    "reading '{}': not valid UTF-8 at byte {}: makes reads Nix source as UTF-8 text",
+                    path.display(),
+                    e.utf8_error().valid_up_to()
+                )),
+                span,
+            )
+        })
     }
 
     pub(crate) fn path_literal(
@@ -163,17 +179,7 @@ impl Evaluator {
         if self.io.is_dir(&path) {
             path.push("default.nix");
         }
-        let bytes = self.io.read_file(&path).map_err(|e| {
-            let what = match e.kind() {
-                std::io::ErrorKind::NotFound => "getting status of",
-                _ => "opening file",
-            };
-            EvalError::new(
-                EvalErrorKind::Io(format!("{what} '{}': {}", path.display(), io_reason(&e))),
-                Some(span),
-            )
-        })?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let text = self.read_nix_source(&path, Some(span))?;
         let file = self
             .sources
             .add(path.display().to_string(), Some(&path), text);
