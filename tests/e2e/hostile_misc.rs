@@ -181,52 +181,41 @@ fn serve(stream: TcpStream, behaviour: Behaviour, manifest: &[u8], config: &[u8]
     }
 }
 
-#[test]
-fn a_registry_that_drips_bytes_fails_at_the_minimum_rate_naming_the_registry_and_blob() {
+/// Pulls from a registry that drips its blobs, under the transfer limits `env`; the pull
+/// must fail naming the registry, the blob and `limit` (the limit that stopped it).
+fn drip_pull_fails_naming(env: &[(&str, &str)], limit: &str) {
     let registry = FakeRegistry::start(Behaviour::DripBlobs);
     let sandbox = Sandbox::new();
     let project = registry.project(sandbox.dir.path());
-    let out = output_within(
-        sandbox
-            .makes()
-            .env("MAKES_HTTP_MIN_RATE", "1000/2")
-            .arg("--project")
-            .arg(&project)
-            .arg("/pulled"),
-        Duration::from_secs(120),
-    );
+    let mut cmd = sandbox.makes();
+    cmd.envs(env.iter().copied())
+        .arg("--project")
+        .arg(&project)
+        .arg("/pulled");
+    let out = output_within(&mut cmd, Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&registry.host)
             && stderr.contains(&registry.config_digest)
-            && stderr.contains("minimum of 1000 bytes/s"),
+            && stderr.contains(limit),
         "names the registry, the blob and the limit: {stderr}"
     );
 }
 
 #[test]
-fn a_registry_that_drips_bytes_fails_at_the_request_deadline() {
-    let registry = FakeRegistry::start(Behaviour::DripBlobs);
-    let sandbox = Sandbox::new();
-    let project = registry.project(sandbox.dir.path());
-    let out = output_within(
-        sandbox
-            .makes()
-            .env("MAKES_HTTP_TIMEOUT", "3")
-            .env("MAKES_HTTP_MIN_RATE", "0")
-            .arg("--project")
-            .arg(&project)
-            .arg("/pulled"),
-        Duration::from_secs(120),
+fn a_registry_that_drips_bytes_fails_at_the_minimum_rate_naming_the_registry_and_blob() {
+    drip_pull_fails_naming(
+        &[("MAKES_HTTP_MIN_RATE", "1000/2")],
+        "minimum of 1000 bytes/s",
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains(&registry.host)
-            && stderr.contains(&registry.config_digest)
-            && stderr.contains("deadline of 3 s"),
-        "names the registry, the blob and the deadline: {stderr}"
+}
+
+#[test]
+fn a_registry_that_drips_bytes_fails_at_the_request_deadline() {
+    drip_pull_fails_naming(
+        &[("MAKES_HTTP_TIMEOUT", "3"), ("MAKES_HTTP_MIN_RATE", "0")],
+        "deadline of 3 s",
     );
 }
 
