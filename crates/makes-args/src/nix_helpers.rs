@@ -1,6 +1,7 @@
-//! makes' pure helpers, written in Nix (`nix/args/helpers.nix`, with makes' shell templates
-//! beside it) and evaluated by makes' own evaluator with the other arguments in scope, as
-//! makes evaluates its own `src/args`.
+//! makes' helpers written in Nix (`nix/args/*.nix`, with makes' shell templates beside them)
+//! and evaluated by makes' own evaluator with the other arguments in scope, as makes evaluates
+//! its own `src/args`. Each file is a function `{ self, release, templates }: { NAME = ...; }`;
+//! the arguments are the union of their sets (a name defined twice is an error).
 
 use makes_eval::{Attrs, EvalError, Thunk, Value};
 use makes_spec::Release;
@@ -9,7 +10,11 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-const HELPERS: &str = include_str!("../../../nix/args/helpers.nix");
+/// `(name shown in errors, text)` of each file of Nix-written arguments.
+const SOURCES: &[(&str, &str)] = &[(
+    "<makes>/nix/args/helpers.nix",
+    include_str!("../../../nix/args/helpers.nix"),
+)];
 
 /// `(name in helpers.nix, makes' template)`.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -59,7 +64,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The helpers' set, evaluated once when first used. `this` holds the finished arguments.
+/// The helpers' set (every file of `SOURCES`), evaluated once when first used. `this` holds
+/// the finished arguments.
 pub(crate) fn helpers(
     this: Rc<RefCell<Option<Rc<Attrs>>>>,
     release: Release,
@@ -67,7 +73,6 @@ pub(crate) fn helpers(
 ) -> Thunk {
     let base: PathBuf = project_dir.to_path_buf();
     Thunk::deferred(move |ev| {
-        let function = ev.eval_source("<makes>/nix/args/helpers.nix", HELPERS, &base)?;
         let mut templates = Attrs::new();
         for (name, text) in TEMPLATES {
             templates.insert(*name, Thunk::value(Value::string(*text)), None);
@@ -85,12 +90,34 @@ pub(crate) fn helpers(
             Thunk::value(Value::Attrs(Rc::new(templates))),
             None,
         );
+        let arg = Thunk::value(Value::Attrs(Rc::new(arg)));
         let no_span = Span {
             file: FileId(u32::MAX),
             start: 0,
             end: 0,
         };
-        ev.apply(&function, Thunk::value(Value::Attrs(Rc::new(arg))), no_span)
+        let mut union = Attrs::new();
+        for (path, text) in SOURCES {
+            let function = ev.eval_source(path, text, &base)?;
+            let Value::Attrs(set) = ev.apply(&function, arg.clone(), no_span)? else {
+                return Err(EvalError::other(
+                    format!("{path} does not give a set"),
+                    None,
+                ));
+            };
+            for name in set.names() {
+                if union.contains(name) {
+                    return Err(EvalError::other(
+                        format!("{path} defines '{name}' again"),
+                        None,
+                    ));
+                }
+                if let Some(attr) = set.get(name) {
+                    union.insert(name.clone(), attr.value.clone(), attr.span);
+                }
+            }
+        }
+        Ok(Value::Attrs(Rc::new(union)))
     })
 }
 
@@ -101,7 +128,7 @@ pub(crate) fn select(helpers: &Thunk, name: &'static str) -> Thunk {
         Value::Attrs(set) => match set.get(name) {
             Some(attr) => attr.value.force(ev),
             None => Err(EvalError::other(
-                format!("nix/args/helpers.nix does not define '{name}'"),
+                format!("no file of nix/args defines '{name}'"),
                 None,
             )),
         },
@@ -124,7 +151,7 @@ mod tests {
             panic!("helpers.nix gives a set");
         };
         for a in ARGUMENTS.iter().filter(|a| a.provider == Provider::Nix) {
-            assert!(set.contains(a.name), "{} is not in helpers.nix", a.name);
+            assert!(set.contains(a.name), "{} is not in nix/args", a.name);
         }
         for name in set.names() {
             let row = ARGUMENTS.iter().find(|a| *a.name == **name);
