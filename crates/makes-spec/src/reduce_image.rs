@@ -1,6 +1,8 @@
 //! `reduce_image_spec`: a `makeContainerImage` argument set to an `ImageSpec`, with the seed's
 //! defaults, dockerTools' defaults for the rest, and an error for every attribute that has no
-//! meaning in the chosen mode.
+//! meaning in the chosen mode. `reduce_image_spec_of` reads the argument sets of nixpkgs'
+//! `dockerTools.buildImage`, `buildLayeredImage` and `streamLayeredImage` with the same code,
+//! under those functions' own attributes and defaults.
 
 use crate::error::SpecError;
 use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
@@ -70,6 +72,86 @@ const SINGLE_ATTRS: &[&str] = &[
     "uname",
 ];
 
+/// nixpkgs' `dockerTools.buildImage` arguments (`contents` is `copyToRoot`'s deprecated name).
+const BUILD_IMAGE_ATTRS: &[&str] = &[
+    "architecture",
+    "buildVMMemorySize",
+    "compressor",
+    "config",
+    "contents",
+    "copyToRoot",
+    "created",
+    "diskSize",
+    "extraCommands",
+    "fromImage",
+    "fromImageName",
+    "fromImageTag",
+    "gid",
+    "includeNixDB",
+    "keepContentsDirlinks",
+    "meta",
+    "name",
+    "runAsRoot",
+    "tag",
+    "uid",
+];
+
+/// nixpkgs' `dockerTools.buildLayeredImage` and `streamLayeredImage` arguments.
+const BUILD_LAYERED_IMAGE_ATTRS: &[&str] = &[
+    "architecture",
+    "compressor",
+    "config",
+    "contents",
+    "created",
+    "enableFakechroot",
+    "extraCommands",
+    "fakeRootCommands",
+    "fromImage",
+    "gid",
+    "gname",
+    "includeNixDB",
+    "includeStorePaths",
+    "maxLayers",
+    "meta",
+    "mtime",
+    "name",
+    "passthru",
+    "tag",
+    "uid",
+    "uname",
+];
+
+/// The function whose argument set is being read: its attributes and defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFunction {
+    /// makes' `makeContainerImage` (`layered ? true`, `name ? "container-image"`,
+    /// `tag ? "latest"`).
+    MakeContainerImage,
+    /// `dockerTools.buildImage`: one layer; `name` required; `tag ? null`.
+    BuildImage,
+    /// `dockerTools.buildLayeredImage`: layered; `name` required; `tag ? null`.
+    BuildLayeredImage,
+    /// `dockerTools.streamLayeredImage`: as `buildLayeredImage`, written as an executable
+    /// that streams the archive (uncompressed layers by default).
+    StreamLayeredImage,
+}
+
+impl ImageFunction {
+    /// The name errors give.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageFunction::MakeContainerImage => "makeContainerImage",
+            ImageFunction::BuildImage => "dockerTools.buildImage",
+            ImageFunction::BuildLayeredImage => "dockerTools.buildLayeredImage",
+            ImageFunction::StreamLayeredImage => "dockerTools.streamLayeredImage",
+        }
+    }
+
+    fn is_docker_tools(self) -> bool {
+        self != ImageFunction::MakeContainerImage
+    }
+}
+
 /// Attributes accepted by the contract whose behaviour the image builder does not have yet:
 /// an error when used, never silently ignored.
 const NOT_YET: &[&str] = &[
@@ -92,22 +174,43 @@ fn checked<T>(errors: &mut Vec<SpecError>, result: Result<T, SpecError>, fallbac
     })
 }
 
+/// A `makeContainerImage` argument set as an `ImageSpec`.
 pub fn reduce_image_spec(
     ev: &Evaluator,
     args: &Value,
     span: Option<Span>,
 ) -> Result<ImageSpec, SpecError> {
-    let f = Fields::new(ev, args, "makeContainerImage's argument", span)?;
+    reduce_image_spec_of(ImageFunction::MakeContainerImage, ev, args, span)
+}
+
+/// The argument set of `function` as an `ImageSpec`. For dockerTools' functions a missing or
+/// null `tag` gives an empty `tag`: the caller derives it from the output path, as nixpkgs
+/// does.
+pub fn reduce_image_spec_of(
+    function: ImageFunction,
+    ev: &Evaluator,
+    args: &Value,
+    span: Option<Span>,
+) -> Result<ImageSpec, SpecError> {
+    let what = format!("{}'s argument", function.name());
+    let f = Fields::new(ev, args, &what, span)?;
     let mut errors = Vec::new();
-    let layered = checked(
-        &mut errors,
-        f.bool("layered").map(|b| b.unwrap_or(true)),
-        true,
-    );
-    let (known, other) = if layered {
-        (LAYERED_ATTRS, SINGLE_ATTRS)
-    } else {
-        (SINGLE_ATTRS, LAYERED_ATTRS)
+    let layered = match function {
+        ImageFunction::MakeContainerImage => checked(
+            &mut errors,
+            f.bool("layered").map(|b| b.unwrap_or(true)),
+            true,
+        ),
+        ImageFunction::BuildImage => false,
+        ImageFunction::BuildLayeredImage | ImageFunction::StreamLayeredImage => true,
+    };
+    let (known, other): (&[&str], &[&str]) = match function {
+        ImageFunction::MakeContainerImage if layered => (LAYERED_ATTRS, SINGLE_ATTRS),
+        ImageFunction::MakeContainerImage => (SINGLE_ATTRS, LAYERED_ATTRS),
+        ImageFunction::BuildImage => (BUILD_IMAGE_ATTRS, &[]),
+        ImageFunction::BuildLayeredImage | ImageFunction::StreamLayeredImage => {
+            (BUILD_LAYERED_IMAGE_ATTRS, &[])
+        }
     };
     for name in f.attrs.names() {
         if known.contains(&&**name) {
@@ -121,7 +224,7 @@ pub fn reduce_image_spec(
             }
         } else {
             SpecError::UnknownAttribute {
-                function: "makeContainerImage",
+                function: function.name(),
                 attr: name.to_string(),
                 known: known.join(", "),
                 span: f.span_of(name),
@@ -138,7 +241,7 @@ pub fn reduce_image_spec(
         });
         if checked(&mut errors, asked, false) {
             errors.push(SpecError::NotSupported {
-                what: format!("makeContainerImage's '{name}'"),
+                what: format!("{}'s '{name}'", function.name()),
                 span: f.span_of(name),
             });
         }
@@ -240,8 +343,14 @@ pub fn reduce_image_spec(
     });
     let config = checked(&mut errors, config, BTreeMap::new());
 
+    // nixpkgs' stream writes the layers as they are; the other functions gzip them.
+    let default_compressor = match function {
+        ImageFunction::StreamLayeredImage => Compressor::None,
+        _ => Compressor::Gz,
+    };
     let compressor = f.string("compressor").and_then(|c| match c.as_deref() {
-        None | Some("gz") => Ok(Compressor::Gz),
+        None => Ok(default_compressor),
+        Some("gz") => Ok(Compressor::Gz),
         Some("none") => Ok(Compressor::None),
         Some("zstd") => Ok(Compressor::Zstd),
         Some(other) => Err(SpecError::Invalid {
@@ -266,7 +375,23 @@ pub fn reduce_image_spec(
     let gid = checked(&mut errors, id("gid"), 0);
 
     let name = f.string("name").and_then(|n| match n {
+        None if function.is_docker_tools() => Err(SpecError::MissingAttribute {
+            function: function.name(),
+            attr: "name".into(),
+            span,
+        }),
         None => Ok("container-image".to_owned()),
+        // dockerTools names the image `lib.toLower name`.
+        Some(n) if function.is_docker_tools() => {
+            let n = n.to_lowercase();
+            validate_image_name(&n)
+                .map(|()| n)
+                .map_err(|message| SpecError::Invalid {
+                    attr: "name".into(),
+                    message,
+                    span: f.span_of("name"),
+                })
+        }
         Some(n) => match validate_image_name(&n) {
             Ok(()) => Ok(n),
             Err(message) => Err(SpecError::Invalid {
@@ -277,8 +402,16 @@ pub fn reduce_image_spec(
         },
     });
     let name = checked(&mut errors, name, String::new());
-    let tag = f.string("tag").and_then(|t| {
-        let tag = t.unwrap_or_else(|| "latest".to_owned());
+    let tag_value = f.get("tag").and_then(|t| match t {
+        Some(Value::Null) if function.is_docker_tools() => Ok(None),
+        _ => f.string("tag"),
+    });
+    let tag = tag_value.and_then(|t| {
+        let tag = match t {
+            None if function.is_docker_tools() => return Ok(String::new()),
+            None => "latest".to_owned(),
+            Some(t) => t,
+        };
         validate_tag(&tag).map_err(|message| SpecError::Invalid {
             attr: "tag".into(),
             message,
@@ -337,10 +470,11 @@ pub fn reduce_image_spec(
             script_inputs: script_context.paths.iter().map(|p| p.to_string()).collect(),
             from_image,
             no_effect,
+            stream: function == ImageFunction::StreamLayeredImage,
         }),
         1 => Err(errors.remove(0)),
         _ => Err(SpecError::Many {
-            function: "makeContainerImage",
+            function: function.name(),
             errors,
         }),
     }

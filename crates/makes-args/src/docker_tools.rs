@@ -1,0 +1,99 @@
+//! nixpkgs' `dockerTools` as every package set offers it here, built natively: `pullImage`
+//! with makes' registry client, and `buildImage`, `buildLayeredImage` and
+//! `streamLayeredImage` with makes' image builder, their argument sets read by the very
+//! reducer of `makeContainerImage` (`reduce_image_spec_of`) under each function's attributes
+//! and defaults. Their results carry nixpkgs' passthru: `imageName`, `imageTag` and the
+//! caller's own `passthru` attributes.
+
+use crate::store_functions::package_value;
+use makes_eval::{make_primop, Attrs, EvalError, Evaluator, PrimOpFn, Thunk, Value};
+use makes_spec::{reduce_image_spec_of, reduce_pull_spec, ImageFunction};
+use makes_store::{image_output_path, pull_output_path, Recipe, Recipes};
+use std::rc::Rc;
+
+/// The `dockerTools` set of a package set.
+pub(crate) fn docker_tools_set(recipes: &Recipes) -> Attrs {
+    let mut set = Attrs::new();
+    let r = recipes.clone();
+    let pull_image: PrimOpFn = Rc::new(move |ev, args| {
+        let arg = args[0].force(ev)?;
+        let spec = reduce_pull_spec(ev, &arg, None)?;
+        let out = pull_output_path(&spec);
+        r.insert(out.clone(), Recipe::Pull(spec));
+        Ok(package_value(&out.name, &out))
+    });
+    set.insert(
+        "pullImage",
+        Thunk::value(make_primop("pullImage", 1, pull_image)),
+        None,
+    );
+    for (name, function) in [
+        ("buildImage", ImageFunction::BuildImage),
+        ("buildLayeredImage", ImageFunction::BuildLayeredImage),
+        ("streamLayeredImage", ImageFunction::StreamLayeredImage),
+    ] {
+        let r = recipes.clone();
+        let build: PrimOpFn = Rc::new(move |ev, args| {
+            image_value(ev, &r, function, &args[0].force(ev)?)
+                .map_err(|e| e.note(None, format!("while calling dockerTools.{name}")))
+        });
+        set.insert(name, Thunk::value(make_primop(name, 1, build)), None);
+    }
+    set
+}
+
+/// Reduces `arg` as `function` reads it, records the image's recipe, and returns the result
+/// as nixpkgs' would look: a derivation with `imageName`, `imageTag` and `passthru`.
+fn image_value(
+    ev: &Evaluator,
+    recipes: &Recipes,
+    function: ImageFunction,
+    arg: &Value,
+) -> makes_eval::Result<Value> {
+    let mut spec = reduce_image_spec_of(function, ev, arg, None)?;
+    let passthru = match arg {
+        Value::Attrs(a) => match a.get("passthru") {
+            Some(attr) => match attr.value.force(ev)? {
+                Value::Attrs(p) => Some(p),
+                Value::Null => None,
+                other => return Err(EvalError::type_error("a set", &other, attr.span)),
+            },
+            None => None,
+        },
+        _ => None,
+    };
+    let out = image_output_path(&spec, &build_time());
+    // `tag = null`: the hash part of the output path, as nixpkgs tags it. The path is that of
+    // the spec without a tag (no other spec has an empty tag), so the tag cannot change it.
+    if spec.tag.is_empty() {
+        spec.tag = out.hash.clone();
+    }
+    let (image_name, image_tag) = (spec.name.clone(), spec.tag.clone());
+    recipes.insert(out.clone(), Recipe::Image(spec));
+    let Value::Attrs(result) = package_value(&out.name, &out) else {
+        unreachable!("package_value gives a set")
+    };
+    // nixpkgs' `passthru // { imageTag; ... }`: the function's own attributes win.
+    let mut attrs = match passthru {
+        Some(p) => (*p).clone(),
+        None => Attrs::new(),
+    };
+    for (name, attr) in result.iter() {
+        attrs.insert(name.clone(), attr.value.clone(), attr.span);
+    }
+    attrs.insert("imageName", Thunk::value(Value::string(image_name)), None);
+    attrs.insert("imageTag", Thunk::value(Value::string(image_tag)), None);
+    if function == ImageFunction::StreamLayeredImage {
+        attrs.insert("isExe", Thunk::value(Value::Bool(true)), None);
+    }
+    Ok(Value::Attrs(Rc::new(attrs)))
+}
+
+/// What makes a `created = "now"` image's output path new on each build: the time, in
+/// seconds (the image builder writes its own clock's time into the image).
+fn build_time() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs().to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,322 @@
+//! nixpkgs' `dockerTools.buildImage`, `buildLayeredImage` and `streamLayeredImage` on a
+//! package set (the stand-in for nixpkgs, built by Nix), built natively by makes' image
+//! builder: they run under runc, are byte-identical across two stores, carry nixpkgs'
+//! passthru (`imageName`, `imageTag`), are shown by `makes show`; makes' own `/container` job
+//! shape on a base pulled from a real registry, and a deploy job whose `src` is such an image.
+
+use crate::common::{
+    assert_success, fixture, have_tool, run, run_image, write_project, Sandbox,
+};
+use crate::registry::BASE;
+use crate::registry_harness::{Registry, RegistryConfig};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tools() -> bool {
+    ["nix-build", "skopeo", "umoci", "runc"]
+        .iter()
+        .all(|t| have_tool(t))
+}
+
+/// `makes` with the stand-in as makes' own package set, packages built by Nix.
+fn makes(sandbox: &Sandbox) -> Command {
+    let mut cmd = sandbox.makes();
+    cmd.env("NIX_CONFIG", "substituters =")
+        .env("MAKES_NIXPKGS", fixture("nix-packages").join("stand-in-nixpkgs"))
+        .args(["--packages", "nix"]);
+    cmd
+}
+
+fn build(sandbox: &Sandbox, project: &Path, job: &str) -> PathBuf {
+    let out = makes(sandbox)
+        .arg("--project")
+        .arg(project)
+        .arg(job)
+        .output()
+        .expect("makes runs");
+    assert_success(&out);
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end())
+}
+
+fn show(sandbox: &Sandbox, project: &Path, job: &str) -> serde_json::Value {
+    let out = run(sandbox
+        .makes()
+        .arg("--project")
+        .arg(project)
+        .args(["show", job]));
+    serde_json::from_slice(&out.stdout).expect("show prints JSON")
+}
+
+/// `RepoTags` of the docker archive's `manifest.json`, what `docker load` tags the image with.
+fn repo_tags(archive: &Path) -> serde_json::Value {
+    let out = run(Command::new("tar").arg("-xOf").arg(archive).arg("manifest.json"));
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    manifest[0]["RepoTags"].clone()
+}
+
+fn sha256_of(path: &Path) -> String {
+    let out = run(Command::new("sha256sum").arg(path));
+    String::from_utf8_lossy(&out.stdout)
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The layered and streamed images of the stand-in's busybox and greeter, and a file naming
+/// their passthru attributes.
+const LAYERED: &str = r#"{ inputs, ... }:
+let
+  pkgs = inputs.nixpkgs;
+  layered = pkgs.dockerTools.buildLayeredImage {
+    name = "Layered";
+    contents = [ pkgs.busybox pkgs.greeter ];
+    config.Entrypoint = [ "/bin/sh" "-c" "greet; echo layered $MODE" ];
+    config.Env = [ "MODE=layers" ];
+    maxLayers = 3;
+    passthru.flavour = "plain";
+  };
+  stream = pkgs.dockerTools.streamLayeredImage {
+    name = "streamed";
+    tag = "v1";
+    contents = [ pkgs.busybox pkgs.greeter ];
+    config.Cmd = [ "/bin/sh" "-c" "greet; echo streamed" ];
+  };
+in {
+  jobs."/layered" = layered;
+  jobs."/stream" = stream;
+  jobs."/passthru" = pkgs.writeText "passthru"
+    "${layered.imageName} ${layered.imageTag} ${layered.flavour} ${stream.imageName} ${stream.imageTag}";
+}
+"#;
+
+#[test]
+fn layered_and_streamed_images_run_and_are_reproducible() {
+    if !tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("layered");
+    write_project(&project, LAYERED);
+
+    let layered = build(&sandbox, &project, "/layered");
+    assert!(layered.is_file(), "{layered:?}");
+    assert_eq!(
+        run_image(&sandbox, &format!("oci-archive:{}", layered.display()), "layered"),
+        "hello from the stand-in nixpkgs\nlayered layers\n"
+    );
+    // `tag = null`: the hash part of the output path, as nixpkgs tags it; the name lowercased.
+    let hash = layered
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('-').next())
+        .expect("a store path")
+        .to_owned();
+    assert_eq!(repo_tags(&layered), serde_json::json!([format!("layered:{hash}")]));
+    let inspect = run(Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("docker-archive:{}", layered.display())));
+    let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("json");
+    assert!(
+        inspect["Layers"].as_array().is_some_and(|l| l.len() <= 3),
+        "maxLayers = 3: {inspect}"
+    );
+
+    // The stream is an executable writing the archive, with uncompressed layers.
+    let stream = build(&sandbox, &project, "/stream");
+    let saved = sandbox.dir.path().join("streamed.tar");
+    let streamed = Command::new(&stream)
+        .stdout(std::fs::File::create(&saved).expect("create"))
+        .status()
+        .expect("the stream runs");
+    assert!(streamed.success());
+    assert_eq!(
+        run_image(&sandbox, &format!("docker-archive:{}", saved.display()), "stream"),
+        "hello from the stand-in nixpkgs\nstreamed\n"
+    );
+    let raw = run(Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .arg(format!("oci-archive:{}", saved.display())));
+    let raw: serde_json::Value = serde_json::from_slice(&raw.stdout).expect("json");
+    for layer in raw["layers"].as_array().expect("layers") {
+        assert_eq!(layer["mediaType"], "application/vnd.oci.image.layer.v1.tar");
+    }
+
+    let passthru = build(&sandbox, &project, "/passthru");
+    let stream_hash = stream
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('-').next())
+        .expect("a store path");
+    assert_eq!(
+        std::fs::read_to_string(passthru).expect("read"),
+        format!("layered {hash} plain streamed v1")
+    );
+    assert_ne!(stream_hash, "v1");
+
+    // Another store, the same bytes.
+    let again = Sandbox::new();
+    assert_eq!(sha256_of(&build(&again, &project, "/layered")), sha256_of(&layered));
+    assert_eq!(sha256_of(&build(&again, &project, "/stream")), sha256_of(&stream));
+
+    // `makes show` needs neither Nix nor a build.
+    let shown = show(&sandbox, &project, "/layered");
+    assert_eq!(shown["kind"], "makeContainerImage");
+    assert_eq!(shown["layered"], true);
+    assert_eq!(shown["name"], "layered");
+    assert_eq!(shown["maxLayers"], 3);
+    assert_eq!(shown["compressor"], "gz");
+    assert_eq!(shown["tag"].as_str().map(str::len), Some(32), "{shown}");
+    assert_eq!(shown["contents"][1]["package"], "greeter");
+    let shown = show(&sandbox, &project, "/stream");
+    assert_eq!(shown["stream"], true);
+    assert_eq!(shown["tag"], "v1");
+    assert_eq!(shown["compressor"], "none");
+}
+
+/// makes' own `/container` job (its makes.nix at 24.12), on a base pulled from a registry,
+/// and its deploy job.
+fn container_project(registry: &str, digest: &str) -> String {
+    format!(
+        r#"{{ __nixpkgs__, inputs, outputs, ... }}:
+{{
+  jobs."/container" = __nixpkgs__.dockerTools.buildImage {{
+    config = {{
+      Entrypoint = [ "/bin/sh" "-c" "greet; pwd; echo $FROM_BASE $USER; cat /etc/from-base" ];
+      Env = [ "HOME=/home/root" "PATH=/bin" "USER=root" ];
+      # makes' own says "root:root"; umoci, which unpacks the image here, cannot look a name
+      # up in an /etc/passwd that is a symlink into the store (Docker can).
+      User = "0:0";
+      WorkingDir = "/working-dir";
+    }};
+    name = "container";
+    tag = "latest";
+    fromImage = inputs.nixpkgs.dockerTools.pullImage {{
+      imageName = "{registry}/base";
+      imageDigest = "{digest}";
+      sha256 = "0000000000000000000000000000000000000000000000000000";
+      finalImageTag = "1";
+      tlsVerify = false;
+    }};
+    copyToRoot = __nixpkgs__.buildEnv {{
+      name = "root-file-system";
+      ignoreCollisions = false;
+      paths = [
+        __nixpkgs__.greeter
+        (__nixpkgs__.runCommand "working-directory" {{ }} ''
+          mkdir -p $out/working-dir
+        '')
+        (__nixpkgs__.writeTextDir "etc/group" ''
+          root:x:0:
+        '')
+        (__nixpkgs__.writeTextDir "etc/passwd" ''
+          root:x:0:0:root:/home/root:/bin/sh
+        '')
+      ];
+    }};
+  }};
+  deployContainer.makesAmd64 = {{
+    credentials = {{
+      token = "GITHUB_TOKEN";
+      user = "GITHUB_ACTOR";
+    }};
+    image = "{registry}/makes:amd64";
+    src = outputs."/container";
+  }};
+}}
+"#
+    )
+}
+
+fn digest_of(reference: &str) -> String {
+    let out = run(Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false"])
+        .arg(reference));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v["Digest"].as_str().expect("digest").to_owned()
+}
+
+#[test]
+fn makes_own_container_job_builds_on_a_pulled_base_runs_and_deploys() {
+    if !tools() || !have_tool("docker-registry") {
+        return;
+    }
+    let registry = Registry::start(RegistryConfig::default());
+    let sandbox = Sandbox::new();
+    let base_project = sandbox.dir.path().join("base");
+    write_project(&base_project, BASE);
+    let base = sandbox.build(&base_project, "/base");
+    let base_ref = format!("{}/base:1", registry.host());
+    run(Command::new("skopeo")
+        .args(["copy", "--dest-tls-verify=false"])
+        .arg(format!("oci-archive:{}", base.display()))
+        .arg(format!("docker://{base_ref}")));
+    let digest = digest_of(&format!("docker://{base_ref}"));
+
+    let project = sandbox.dir.path().join("makes");
+    write_project(&project, &container_project(&registry.host(), &digest));
+    let image = build(&sandbox, &project, "/container");
+    assert_eq!(
+        run_image(&sandbox, &format!("oci-archive:{}", image.display()), "container"),
+        "hello from the stand-in nixpkgs\n/working-dir\nyes root\nbase-file\n"
+    );
+    assert_eq!(repo_tags(&image), serde_json::json!(["container:latest"]));
+
+    let shown = show(&sandbox, &project, "/container");
+    assert_eq!(shown["layered"], false);
+    assert_eq!(shown["fromImage"]["kind"], "pullImage");
+    assert_eq!(shown["config"]["WorkingDir"], "/working-dir");
+
+    let deployed: Output = makes(&sandbox)
+        .env("MAKES_INSECURE_REGISTRIES", registry.host())
+        .env("GITHUB_ACTOR", "user")
+        .env("GITHUB_TOKEN", "secret-token-value")
+        .arg("--project")
+        .arg(&project)
+        .arg("/deployContainer/makesAmd64")
+        .output()
+        .expect("makes runs");
+    assert_success(&deployed);
+    let line = String::from_utf8_lossy(&deployed.stdout).trim().to_owned();
+    let (reference, pushed) = line.split_once('@').expect("REF@DIGEST");
+    assert!(reference.ends_with("/makes:amd64"), "{line}");
+    assert_eq!(
+        digest_of(&format!("docker://{}/makes:amd64", registry.host())),
+        pushed
+    );
+}
+
+#[test]
+fn docker_tools_mistakes_name_the_function_and_the_attribute() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("bad");
+    for (body, expected) in [
+        (
+            r#"buildLayeredImage { name = "x"; runAsRoot = "true"; }"#,
+            "dockerTools.buildLayeredImage got an unknown attribute 'runAsRoot'",
+        ),
+        (
+            r#"buildImage { tag = "1"; }"#,
+            "dockerTools.buildImage requires the attribute 'name'",
+        ),
+        (
+            r#"streamLayeredImage { name = "x"; maxLayers = 1; }"#,
+            "must be an integer greater than 1",
+        ),
+    ] {
+        write_project(
+            &project,
+            &format!("{{ inputs, ... }}: {{ jobs.\"/bad\" = inputs.nixpkgs.dockerTools.{body}; }}"),
+        );
+        let out = sandbox
+            .makes()
+            .arg("--project")
+            .arg(&project)
+            .args(["show", "/bad"])
+            .output()
+            .expect("makes runs");
+        assert_eq!(out.status.code(), Some(1), "{body}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{body}: {stderr}");
+    }
+}
