@@ -103,6 +103,7 @@ const BUILD_LAYERED_IMAGE_ATTRS: &[&str] = &[
     "config",
     "contents",
     "created",
+    "debug",
     "enableFakechroot",
     "extraCommands",
     "fakeRootCommands",
@@ -111,6 +112,7 @@ const BUILD_LAYERED_IMAGE_ATTRS: &[&str] = &[
     "gname",
     "includeNixDB",
     "includeStorePaths",
+    "layeringPipeline",
     "maxLayers",
     "meta",
     "mtime",
@@ -159,6 +161,7 @@ const NOT_YET: &[&str] = &[
     "fromImageTag",
     "includeNixDB",
     "keepContentsDirlinks",
+    "layeringPipeline",
 ];
 
 /// `buildImage` attributes that size nixpkgs' build VM: makes runs `runAsRoot` in namespaces,
@@ -438,6 +441,8 @@ pub fn reduce_image_spec_of(
         f.bool("includeStorePaths").map(|b| b.unwrap_or(true)),
         true,
     );
+    // `debug` only makes nixpkgs' stream script verbose: checked, then without effect.
+    checked(&mut errors, f.bool("debug"), None);
     let enable_fakechroot = checked(
         &mut errors,
         f.bool("enableFakechroot").map(|b| b.unwrap_or(false)),
@@ -548,6 +553,54 @@ pub fn validate_date(s: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reduce(function: ImageFunction, src: &str) -> Result<ImageSpec, String> {
+        let ev = Evaluator::new(
+            std::rc::Rc::new(makes_eval::DiskIo),
+            makes_eval::EvalOptions::default(),
+        );
+        let v = ev
+            .eval_source("test.nix", src, std::path::Path::new("/"))
+            .map_err(|e| e.to_string())?;
+        reduce_image_spec_of(function, &ev, &v, None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn docker_tools_defaults() {
+        let spec = reduce(ImageFunction::BuildImage, r#"{ name = "App"; }"#).expect("reduces");
+        assert!(!spec.layered);
+        assert_eq!(spec.name, "app", "nixpkgs lowercases the name");
+        assert_eq!(spec.tag, "", "left to the output path");
+        assert_eq!(spec.compressor, Compressor::Gz);
+        let spec = reduce(ImageFunction::BuildLayeredImage, r#"{ name = "a"; tag = null; }"#)
+            .expect("reduces");
+        assert!(spec.layered && !spec.stream && spec.tag.is_empty());
+        let spec = reduce(ImageFunction::StreamLayeredImage, r#"{ name = "a"; tag = "1"; }"#)
+            .expect("reduces");
+        assert!(spec.layered && spec.stream);
+        assert_eq!((spec.tag.as_str(), spec.compressor), ("1", Compressor::None));
+        let spec = reduce(ImageFunction::MakeContainerImage, "{ }").expect("reduces");
+        assert_eq!((spec.name.as_str(), spec.tag.as_str()), ("container-image", "latest"));
+    }
+
+    #[test]
+    fn docker_tools_attributes_are_each_functions_own() {
+        let err = reduce(ImageFunction::BuildImage, r#"{ name = "a"; layered = true; }"#)
+            .expect_err("not buildImage's");
+        assert!(err.contains("dockerTools.buildImage got an unknown attribute 'layered'"), "{err}");
+        let err = reduce(ImageFunction::BuildLayeredImage, r#"{ name = "a"; copyToRoot = [ ]; }"#)
+            .expect_err("not buildLayeredImage's");
+        assert!(err.contains("unknown attribute 'copyToRoot'"), "{err}");
+        let err = reduce(ImageFunction::StreamLayeredImage, "{ }").expect_err("name is required");
+        assert!(err.contains("requires the attribute 'name'"), "{err}");
+        let err = reduce(
+            ImageFunction::BuildLayeredImage,
+            r#"{ name = "a"; layeringPipeline = [ ]; }"#,
+        )
+        .expect_err("not built yet");
+        assert!(err.contains("layeringPipeline"), "{err}");
+        assert!(reduce(ImageFunction::BuildLayeredImage, r#"{ name = "a"; debug = true; }"#).is_ok());
+    }
 
     #[test]
     fn dates() {
