@@ -8,9 +8,12 @@ use crate::common::{
     assert_success, fixture, have_tool, run, run_image, write_project, Sandbox,
 };
 use crate::registry::BASE;
-use crate::registry_harness::{Registry, RegistryConfig};
+use crate::registry_harness::{make_tls, Registry, RegistryConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// Nix builds the stand-in packages, which copy host tools: no substituters, no sandbox.
+const NIX_CONFIG: &str = "substituters =\nsandbox = false";
 
 fn tools() -> bool {
     ["nix-build", "skopeo", "umoci", "runc"]
@@ -21,7 +24,7 @@ fn tools() -> bool {
 /// `makes` with the stand-in as makes' own package set, packages built by Nix.
 fn makes(sandbox: &Sandbox) -> Command {
     let mut cmd = sandbox.makes();
-    cmd.env("NIX_CONFIG", "substituters =")
+    cmd.env("NIX_CONFIG", NIX_CONFIG)
         .env("MAKES_NIXPKGS", fixture("nix-packages").join("stand-in-nixpkgs"))
         .args(["--packages", "nix"]);
     cmd
@@ -319,4 +322,110 @@ fn docker_tools_mistakes_name_the_function_and_the_attribute() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{body}: {stderr}");
     }
+}
+
+/// makes' own package set for the deploy scripts: the host's bash, coreutils and skopeo (the
+/// scripts run on the host), a CA bundle holding the test registry's CA (makeScript points
+/// `SSL_CERT_FILE` at it), a cosign that fails if called (signing is off here).
+const DEPLOY_TOOLS_NIXPKGS: &str = r#"{ system ? builtins.currentSystem, ... }:
+let
+  mk = name: script: derivation {
+    inherit name system;
+    builder = "/bin/sh";
+    args = [ "-c" script ];
+    PATH = "/usr/bin:/bin";
+  };
+in {
+  bash = mk "bash-host" "mkdir -p $out/bin; cp /bin/bash $out/bin/bash";
+  coreutils = mk "coreutils-host" "mkdir -p $out/bin; for t in cat echo mkdir mktemp rm ls seq; do cp $(command -v $t) $out/bin/; done";
+  cacert = mk "nss-cacert-test" "mkdir -p $out/etc/ssl/certs; cp ${./ca.pem} $out/etc/ssl/certs/ca-bundle.crt";
+  less = mk "less-host" "mkdir -p $out/bin";
+  glow = mk "glow-host" "mkdir -p $out/bin";
+  skopeo = mk "skopeo-host" "mkdir -p $out/bin; printf '#!/bin/sh\\nexec /usr/bin/skopeo \"$@\"\\n' > $out/bin/skopeo; chmod +x $out/bin/skopeo";
+  cosign = mk "cosign-called" "mkdir -p $out/bin; printf '#!/bin/sh\\necho cosign called >&2; exit 1\\n' > $out/bin/cosign; chmod +x $out/bin/cosign";
+}
+"#;
+
+/// A project calling makes' `deployContainer` argument itself (24.12's form) on a dockerTools
+/// image; its job is the script makes gives, run after the build.
+fn deploy_argument_project(registry: &str) -> String {
+    format!(
+        r#"{{ deployContainer, inputs, makeDerivation, ... }}:
+let
+  busybox = makeDerivation {{
+    name = "busybox";
+    builder = ''
+      mkdir -p $out/bin
+      cp ${{/bin/busybox}} $out/bin/busybox
+      ln -s busybox $out/bin/sh
+    '';
+  }};
+in {{
+  jobs."/deploy" = deployContainer {{
+    credentials = {{ token = "REGISTRY_TOKEN"; user = "REGISTRY_USER"; }};
+    image = "{registry}/deployed:{{tag}}";
+    name = "deploy-image";
+    setup = [ ];
+    sign = false;
+    src = inputs.nixpkgs.dockerTools.buildImage {{
+      name = "deployed";
+      copyToRoot = [ busybox ];
+      config.Cmd = [ "/bin/sh" "-c" "echo deployed by the script" ];
+    }};
+  }};
+}}
+"#
+    )
+}
+
+#[test]
+fn the_deploy_container_argument_is_makes_script_and_pushes() {
+    if !["nix-build", "skopeo", "docker-registry", "htpasswd", "openssl"]
+        .iter()
+        .all(|t| have_tool(t))
+    {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let tls_dir = sandbox.dir.path().join("tls");
+    std::fs::create_dir_all(&tls_dir).expect("tls dir");
+    let tls = make_tls(&tls_dir);
+    let registry = Registry::start(RegistryConfig {
+        tls: Some(&tls),
+        htpasswd: Some(("user", "token")),
+        ..RegistryConfig::default()
+    });
+    let set = sandbox.dir.path().join("deploy-tools");
+    std::fs::create_dir_all(&set).expect("mkdir");
+    std::fs::write(set.join("default.nix"), DEPLOY_TOOLS_NIXPKGS).expect("write");
+    std::fs::copy(&tls.ca, set.join("ca.pem")).expect("copy the CA");
+    let project = sandbox.dir.path().join("deploy");
+    write_project(
+        &project,
+        &deploy_argument_project(&registry.host()).replace("{tag}", "1"),
+    );
+    let out = sandbox
+        .makes()
+        .env("NIX_CONFIG", NIX_CONFIG)
+        .env("MAKES_NIXPKGS", &set)
+        .env("REGISTRY_USER", "user")
+        .env("REGISTRY_TOKEN", "token")
+        .args(["--packages", "nix"])
+        .arg(&project)
+        .arg("/deploy")
+        .output()
+        .expect("makes runs");
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Syncing container image"), "{stderr}");
+    assert!(stderr.contains("Skipping signing"), "{stderr}");
+    let cert_dir = sandbox.dir.path().join("certs");
+    std::fs::create_dir_all(&cert_dir).expect("certs");
+    std::fs::copy(&tls.ca, cert_dir.join("ca.crt")).expect("ca.crt");
+    let inspect = run(Command::new("skopeo")
+        .args(["inspect", "--creds", "user:token", "--cert-dir"])
+        .arg(&cert_dir)
+        .arg(format!("docker://{}/deployed:1", registry.host())));
+    let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("json");
+    assert!(inspect["Digest"].as_str().is_some_and(|d| d.starts_with("sha256:")));
 }
