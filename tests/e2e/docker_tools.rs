@@ -429,3 +429,85 @@ fn the_deploy_container_argument_is_makes_script_and_pushes() {
     let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("json");
     assert!(inspect["Digest"].as_str().is_some_and(|d| d.starts_with("sha256:")));
 }
+
+/// dockerTools images of makes' own derivations only: no package is resolved.
+const OWN_PACKAGES: &str = r#"{ inputs, makeDerivation, ... }:
+let
+  busybox = makeDerivation {
+    name = "busybox";
+    builder = ''
+      mkdir -p $out/bin
+      cp ${/bin/busybox} $out/bin/busybox
+      ln -s busybox $out/bin/sh
+    '';
+  };
+in {
+  inputs.nixpkgs = ./packages;
+  jobs."/stream" = inputs.nixpkgs.dockerTools.streamLayeredImage {
+    name = "own";
+    contents = [ busybox ];
+    config.Cmd = [ "/bin/sh" "-c" "echo own" ];
+  };
+  jobs."/single" = inputs.nixpkgs.dockerTools.buildImage {
+    name = "own-single";
+    copyToRoot = [ busybox ];
+    runAsRoot = ''
+      #!/bin/sh
+      busybox mkdir -p /srv
+      echo made-by-root > /srv/mark
+    '';
+    config.Cmd = [ "/bin/sh" "-c" "busybox cat /srv/mark" ];
+  };
+}
+"#;
+
+#[test]
+fn an_unprivileged_user_builds_the_same_docker_tools_images() {
+    let is_root = crate::common::running_as_root();
+    if !is_root || !have_tool("setpriv") {
+        eprintln!("note: skipping: needs root to switch to an unprivileged user");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let mut perms = std::fs::metadata(sandbox.dir.path())
+        .expect("meta")
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+    std::fs::set_permissions(sandbox.dir.path(), perms).expect("chmod");
+    let project = sandbox.dir.path().join("own");
+    write_project(&project, OWN_PACKAGES);
+    std::fs::create_dir_all(project.join("packages")).expect("mkdir");
+    std::fs::write(project.join("packages/default.nix"), "{ ... }: { }\n").expect("write");
+    let as_root = Sandbox::new();
+    for job in ["/stream", "/single"] {
+        let expected = as_root.build(&project, job);
+        let out = Command::new("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "env", "-i"])
+            .arg(format!("PATH={}", std::env::var("PATH").unwrap_or_default()))
+            .arg(format!("HOME={}", sandbox.dir.path().display()))
+            .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
+            .arg(env!("CARGO_BIN_EXE_makes"))
+            .arg("--project")
+            .arg(&project)
+            .arg(job)
+            .output()
+            .expect("setpriv runs");
+        assert_success(&out);
+        let result = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        assert_eq!(result.file_name(), expected.file_name(), "{job}");
+        assert_eq!(sha256_of(&result), sha256_of(&expected), "{job}");
+    }
+    // The stream, run by that user, writes the image.
+    let stream = as_root.build(&project, "/stream");
+    let out = run(Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(&stream));
+    let saved = sandbox.dir.path().join("own.tar");
+    std::fs::write(&saved, &out.stdout).expect("write");
+    if have_tool("umoci") && have_tool("runc") {
+        assert_eq!(
+            run_image(&sandbox, &format!("docker-archive:{}", saved.display()), "own"),
+            "own\n"
+        );
+    }
+}
