@@ -226,6 +226,15 @@ fn container_project(registry: &str, digest: &str) -> String {
     image = "{registry}/makes:amd64";
     src = outputs."/container";
   }};
+  # nixpkgs' passthru names the tag, as real projects use it.
+  deployContainer.tagged = {{
+    credentials = {{
+      token = "GITHUB_TOKEN";
+      user = "GITHUB_ACTOR";
+    }};
+    image = "{registry}/makes:${{outputs."/container".imageTag}}-tagged";
+    src = outputs."/container";
+  }};
 }}
 "#
     )
@@ -270,23 +279,25 @@ fn makes_own_container_job_builds_on_a_pulled_base_runs_and_deploys() {
     assert_eq!(shown["fromImage"]["kind"], "pullImage");
     assert_eq!(shown["config"]["WorkingDir"], "/working-dir");
 
-    let deployed: Output = makes(&sandbox)
-        .env("MAKES_INSECURE_REGISTRIES", registry.host())
-        .env("GITHUB_ACTOR", "user")
-        .env("GITHUB_TOKEN", "secret-token-value")
-        .arg("--project")
-        .arg(&project)
-        .arg("/deployContainer/makesAmd64")
-        .output()
-        .expect("makes runs");
-    assert_success(&deployed);
-    let line = String::from_utf8_lossy(&deployed.stdout).trim().to_owned();
-    let (reference, pushed) = line.split_once('@').expect("REF@DIGEST");
-    assert!(reference.ends_with("/makes:amd64"), "{line}");
-    assert_eq!(
-        digest_of(&format!("docker://{}/makes:amd64", registry.host())),
-        pushed
-    );
+    for (job, tag) in [("makesAmd64", "amd64"), ("tagged", "latest-tagged")] {
+        let deployed: Output = makes(&sandbox)
+            .env("MAKES_INSECURE_REGISTRIES", registry.host())
+            .env("GITHUB_ACTOR", "user")
+            .env("GITHUB_TOKEN", "secret-token-value")
+            .arg("--project")
+            .arg(&project)
+            .arg(format!("/deployContainer/{job}"))
+            .output()
+            .expect("makes runs");
+        assert_success(&deployed);
+        let line = String::from_utf8_lossy(&deployed.stdout).trim().to_owned();
+        let (reference, pushed) = line.split_once('@').expect("REF@DIGEST");
+        assert!(reference.ends_with(&format!("/makes:{tag}")), "{line}");
+        assert_eq!(
+            digest_of(&format!("docker://{}/makes:{tag}", registry.host())),
+            pushed
+        );
+    }
 }
 
 #[test]
