@@ -4,9 +4,7 @@
 //! passthru (`imageName`, `imageTag`), are shown by `makes show`; makes' own `/container` job
 //! shape on a base pulled from a real registry, and a deploy job whose `src` is such an image.
 
-use crate::common::{
-    assert_success, fixture, have_tool, run, run_image, write_project, Sandbox,
-};
+use crate::common::{assert_success, fixture, have_tool, run, run_image, write_project, Sandbox};
 use crate::registry::BASE;
 use crate::registry_harness::{make_tls, Registry, RegistryConfig};
 use std::path::{Path, PathBuf};
@@ -25,7 +23,10 @@ fn tools() -> bool {
 fn makes(sandbox: &Sandbox) -> Command {
     let mut cmd = sandbox.makes();
     cmd.env("NIX_CONFIG", NIX_CONFIG)
-        .env("MAKES_NIXPKGS", fixture("nix-packages").join("stand-in-nixpkgs"))
+        .env(
+            "MAKES_NIXPKGS",
+            fixture("nix-packages").join("stand-in-nixpkgs"),
+        )
         .args(["--packages", "nix"]);
     cmd
 }
@@ -52,7 +53,10 @@ fn show(sandbox: &Sandbox, project: &Path, job: &str) -> serde_json::Value {
 
 /// `RepoTags` of the docker archive's `manifest.json`, what `docker load` tags the image with.
 fn repo_tags(archive: &Path) -> serde_json::Value {
-    let out = run(Command::new("tar").arg("-xOf").arg(archive).arg("manifest.json"));
+    let out = run(Command::new("tar")
+        .arg("-xOf")
+        .arg(archive)
+        .arg("manifest.json"));
     let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     manifest[0]["RepoTags"].clone()
 }
@@ -105,7 +109,11 @@ fn layered_and_streamed_images_run_and_are_reproducible() {
     let layered = build(&sandbox, &project, "/layered");
     assert!(layered.is_file(), "{layered:?}");
     assert_eq!(
-        run_image(&sandbox, &format!("oci-archive:{}", layered.display()), "layered"),
+        run_image(
+            &sandbox,
+            &format!("oci-archive:{}", layered.display()),
+            "layered"
+        ),
         "hello from the stand-in nixpkgs\nlayered layers\n"
     );
     // `tag = null`: the hash part of the output path, as nixpkgs tags it; the name lowercased.
@@ -115,7 +123,10 @@ fn layered_and_streamed_images_run_and_are_reproducible() {
         .and_then(|n| n.split('-').next())
         .expect("a store path")
         .to_owned();
-    assert_eq!(repo_tags(&layered), serde_json::json!([format!("layered:{hash}")]));
+    assert_eq!(
+        repo_tags(&layered),
+        serde_json::json!([format!("layered:{hash}")])
+    );
     let inspect = run(Command::new("skopeo")
         .arg("inspect")
         .arg(format!("docker-archive:{}", layered.display())));
@@ -134,7 +145,11 @@ fn layered_and_streamed_images_run_and_are_reproducible() {
         .expect("the stream runs");
     assert!(streamed.success());
     assert_eq!(
-        run_image(&sandbox, &format!("docker-archive:{}", saved.display()), "stream"),
+        run_image(
+            &sandbox,
+            &format!("docker-archive:{}", saved.display()),
+            "stream"
+        ),
         "hello from the stand-in nixpkgs\nstreamed\n"
     );
     let raw = run(Command::new("skopeo")
@@ -159,8 +174,14 @@ fn layered_and_streamed_images_run_and_are_reproducible() {
 
     // Another store, the same bytes.
     let again = Sandbox::new();
-    assert_eq!(sha256_of(&build(&again, &project, "/layered")), sha256_of(&layered));
-    assert_eq!(sha256_of(&build(&again, &project, "/stream")), sha256_of(&stream));
+    assert_eq!(
+        sha256_of(&build(&again, &project, "/layered")),
+        sha256_of(&layered)
+    );
+    assert_eq!(
+        sha256_of(&build(&again, &project, "/stream")),
+        sha256_of(&stream)
+    );
 
     // `makes show` needs neither Nix nor a build.
     let shown = show(&sandbox, &project, "/layered");
@@ -269,7 +290,11 @@ fn makes_own_container_job_builds_on_a_pulled_base_runs_and_deploys() {
     write_project(&project, &container_project(&registry.host(), &digest));
     let image = build(&sandbox, &project, "/container");
     assert_eq!(
-        run_image(&sandbox, &format!("oci-archive:{}", image.display()), "container"),
+        run_image(
+            &sandbox,
+            &format!("oci-archive:{}", image.display()),
+            "container"
+        ),
         "hello from the stand-in nixpkgs\n/working-dir\nyes root\nbase-file\n"
     );
     assert_eq!(repo_tags(&image), serde_json::json!(["container:latest"]));
@@ -391,9 +416,15 @@ in {{
 
 #[test]
 fn the_deploy_container_argument_is_makes_script_and_pushes() {
-    if !["nix-build", "skopeo", "docker-registry", "htpasswd", "openssl"]
-        .iter()
-        .all(|t| have_tool(t))
+    if ![
+        "nix-build",
+        "skopeo",
+        "docker-registry",
+        "htpasswd",
+        "openssl",
+    ]
+    .iter()
+    .all(|t| have_tool(t))
     {
         return;
     }
@@ -438,7 +469,9 @@ fn the_deploy_container_argument_is_makes_script_and_pushes() {
         .arg(&cert_dir)
         .arg(format!("docker://{}/deployed:1", registry.host())));
     let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("json");
-    assert!(inspect["Digest"].as_str().is_some_and(|d| d.starts_with("sha256:")));
+    assert!(inspect["Digest"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("sha256:")));
 }
 
 /// dockerTools images of makes' own derivations only: no package is resolved.
@@ -493,8 +526,19 @@ fn an_unprivileged_user_builds_the_same_docker_tools_images() {
     for job in ["/stream", "/single"] {
         let expected = as_root.build(&project, job);
         let out = Command::new("setpriv")
-            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "env", "-i"])
-            .arg(format!("PATH={}", std::env::var("PATH").unwrap_or_default()))
+            .args([
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                "env",
+                "-i",
+            ])
+            .arg(format!(
+                "PATH={}",
+                std::env::var("PATH").unwrap_or_default()
+            ))
             .arg(format!("HOME={}", sandbox.dir.path().display()))
             .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
             .arg(env!("CARGO_BIN_EXE_makes"))
@@ -517,7 +561,11 @@ fn an_unprivileged_user_builds_the_same_docker_tools_images() {
     std::fs::write(&saved, &out.stdout).expect("write");
     if have_tool("umoci") && have_tool("runc") {
         assert_eq!(
-            run_image(&sandbox, &format!("docker-archive:{}", saved.display()), "own"),
+            run_image(
+                &sandbox,
+                &format!("docker-archive:{}", saved.display()),
+                "own"
+            ),
             "own\n"
         );
     }

@@ -62,7 +62,11 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
         let path = plain_string(ev, &args[0], "writeTextDir's path")?;
         let mut context = Context::default();
         let text = string_with_context(ev, &args[1].force(ev)?, &mut context)?;
-        let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+        let name = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
         let destination = format!("/{}", path.trim_start_matches('/'));
         Ok(register(
             &r,

@@ -30,7 +30,8 @@ pub(crate) fn write_stream_script(
     archive: &Path,
     out_file: &Path,
 ) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("cannot write the stream script {}: {e}", out_file.display());
+    let fail =
+        |e: std::io::Error| format!("cannot write the stream script {}: {e}", out_file.display());
     let mut out = std::fs::File::create(out_file).map_err(fail)?;
     out.write_all(header(spec).as_bytes()).map_err(fail)?;
     let mut input = std::fs::File::open(archive).map_err(fail)?;
@@ -47,7 +48,10 @@ mod tests {
 
     #[test]
     fn the_offset_points_just_past_the_header() {
-        for name in ["a", "name-long-enough-to-cross-a-power-of-ten-in-length-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"] {
+        for name in [
+            "a",
+            "name-long-enough-to-cross-a-power-of-ten-in-length-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ] {
             let spec = ImageSpec {
                 name: name.into(),
                 ..ImageSpec::default()

@@ -572,24 +572,45 @@ mod tests {
         assert_eq!(spec.name, "app", "nixpkgs lowercases the name");
         assert_eq!(spec.tag, "", "left to the output path");
         assert_eq!(spec.compressor, Compressor::Gz);
-        let spec = reduce(ImageFunction::BuildLayeredImage, r#"{ name = "a"; tag = null; }"#)
-            .expect("reduces");
+        let spec = reduce(
+            ImageFunction::BuildLayeredImage,
+            r#"{ name = "a"; tag = null; }"#,
+        )
+        .expect("reduces");
         assert!(spec.layered && !spec.stream && spec.tag.is_empty());
-        let spec = reduce(ImageFunction::StreamLayeredImage, r#"{ name = "a"; tag = "1"; }"#)
-            .expect("reduces");
+        let spec = reduce(
+            ImageFunction::StreamLayeredImage,
+            r#"{ name = "a"; tag = "1"; }"#,
+        )
+        .expect("reduces");
         assert!(spec.layered && spec.stream);
-        assert_eq!((spec.tag.as_str(), spec.compressor), ("1", Compressor::None));
+        assert_eq!(
+            (spec.tag.as_str(), spec.compressor),
+            ("1", Compressor::None)
+        );
         let spec = reduce(ImageFunction::MakeContainerImage, "{ }").expect("reduces");
-        assert_eq!((spec.name.as_str(), spec.tag.as_str()), ("container-image", "latest"));
+        assert_eq!(
+            (spec.name.as_str(), spec.tag.as_str()),
+            ("container-image", "latest")
+        );
     }
 
     #[test]
     fn docker_tools_attributes_are_each_functions_own() {
-        let err = reduce(ImageFunction::BuildImage, r#"{ name = "a"; layered = true; }"#)
-            .expect_err("not buildImage's");
-        assert!(err.contains("dockerTools.buildImage got an unknown attribute 'layered'"), "{err}");
-        let err = reduce(ImageFunction::BuildLayeredImage, r#"{ name = "a"; copyToRoot = [ ]; }"#)
-            .expect_err("not buildLayeredImage's");
+        let err = reduce(
+            ImageFunction::BuildImage,
+            r#"{ name = "a"; layered = true; }"#,
+        )
+        .expect_err("not buildImage's");
+        assert!(
+            err.contains("dockerTools.buildImage got an unknown attribute 'layered'"),
+            "{err}"
+        );
+        let err = reduce(
+            ImageFunction::BuildLayeredImage,
+            r#"{ name = "a"; copyToRoot = [ ]; }"#,
+        )
+        .expect_err("not buildLayeredImage's");
         assert!(err.contains("unknown attribute 'copyToRoot'"), "{err}");
         let err = reduce(ImageFunction::StreamLayeredImage, "{ }").expect_err("name is required");
         assert!(err.contains("requires the attribute 'name'"), "{err}");
@@ -599,7 +620,11 @@ mod tests {
         )
         .expect_err("not built yet");
         assert!(err.contains("layeringPipeline"), "{err}");
-        assert!(reduce(ImageFunction::BuildLayeredImage, r#"{ name = "a"; debug = true; }"#).is_ok());
+        assert!(reduce(
+            ImageFunction::BuildLayeredImage,
+            r#"{ name = "a"; debug = true; }"#
+        )
+        .is_ok());
     }
 
     #[test]
