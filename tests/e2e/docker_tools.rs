@@ -92,6 +92,7 @@ let
 in {
   jobs."/layered" = layered;
   jobs."/stream" = stream;
+  jobs."/layered-stream" = layered.stream;
   jobs."/passthru" = pkgs.writeText "passthru"
     "${layered.imageName} ${layered.imageTag} ${layered.flavour} ${stream.imageName} ${stream.imageTag}";
 }
@@ -171,6 +172,19 @@ fn layered_and_streamed_images_run_and_are_reproducible() {
         format!("layered {hash} plain streamed v1")
     );
     assert_ne!(stream_hash, "v1");
+
+    // `buildLayeredImage`'s result carries its stream, with the same tag.
+    let layered_stream = build(&sandbox, &project, "/layered-stream");
+    let saved = sandbox.dir.path().join("layered-stream.tar");
+    let streamed = Command::new(&layered_stream)
+        .stdout(std::fs::File::create(&saved).expect("create"))
+        .status()
+        .expect("the stream runs");
+    assert!(streamed.success());
+    assert_eq!(
+        repo_tags(&saved),
+        serde_json::json!([format!("layered:{hash}")])
+    );
 
     // Another store, the same bytes.
     let again = Sandbox::new();

@@ -2,8 +2,9 @@
 //! with makes' registry client, and `buildImage`, `buildLayeredImage` and
 //! `streamLayeredImage` with makes' image builder, their argument sets read by the very
 //! reducer of `makeContainerImage` (`reduce_image_spec_of`) under each function's attributes
-//! and defaults. Their results carry nixpkgs' passthru: `imageName`, `imageTag` and the
-//! caller's own `passthru` attributes.
+//! and defaults. Their results carry nixpkgs' passthru: `imageName`, `imageTag`, the
+//! caller's own `passthru` attributes, and `stream` (`buildLayeredImage`'s stream, tagged
+//! alike) or `isExe` (`streamLayeredImage`).
 
 use crate::store_functions::package_value;
 use makes_eval::{make_primop, Attrs, EvalError, Evaluator, PrimOpFn, Thunk, Value};
@@ -82,9 +83,33 @@ fn image_value(
         attrs.insert(name.clone(), attr.value.clone(), attr.span);
     }
     attrs.insert("imageName", Thunk::value(Value::string(image_name)), None);
-    attrs.insert("imageTag", Thunk::value(Value::string(image_tag)), None);
-    if function == ImageFunction::StreamLayeredImage {
-        attrs.insert("isExe", Thunk::value(Value::Bool(true)), None);
+    attrs.insert(
+        "imageTag",
+        Thunk::value(Value::string(image_tag.as_str())),
+        None,
+    );
+    match function {
+        ImageFunction::StreamLayeredImage => {
+            attrs.insert("isExe", Thunk::value(Value::Bool(true)), None);
+        }
+        // nixpkgs builds a layered image from its stream, which the result carries along.
+        ImageFunction::BuildLayeredImage => {
+            if let Value::Attrs(given) = arg {
+                let mut stream_arg = (**given).clone();
+                stream_arg.remove("compressor");
+                stream_arg.insert("tag", Thunk::value(Value::string(image_tag)), None);
+                let stream_arg = Value::Attrs(Rc::new(stream_arg));
+                let recipes = recipes.clone();
+                attrs.insert(
+                    "stream",
+                    Thunk::deferred(move |ev| {
+                        image_value(ev, &recipes, ImageFunction::StreamLayeredImage, &stream_arg)
+                    }),
+                    None,
+                );
+            }
+        }
+        _ => {}
     }
     Ok(Value::Attrs(Rc::new(attrs)))
 }
