@@ -282,6 +282,11 @@ pub fn reduce_image_spec_of(
         if !layered {
             // buildImage's `copyToRoot` and makes' `layers` both go into the image root.
             if let Some(root) = f.store_paths("copyToRoot")? {
+                // dockerTools.buildImage reads its deprecated `contents` only without
+                // `copyToRoot`.
+                if function == ImageFunction::BuildImage {
+                    contents.clear();
+                }
                 contents.extend(root);
             }
         }
@@ -588,6 +593,23 @@ mod tests {
             (spec.tag.as_str(), spec.compressor),
             ("1", Compressor::None)
         );
+        let (a, b) = (
+            "/nix/store/00000000000000000000000000000000-a",
+            "/nix/store/00000000000000000000000000000000-b",
+        );
+        let both = format!(r#"{{ name = "a"; contents = [ "{a}" ]; copyToRoot = [ "{b}" ]; }}"#);
+        let spec = reduce(ImageFunction::BuildImage, &both).expect("reduces");
+        assert_eq!(
+            spec.contents,
+            [b],
+            "copyToRoot wins over the deprecated contents"
+        );
+        let spec = reduce(
+            ImageFunction::MakeContainerImage,
+            &both.replace("name", "layered = false; name"),
+        )
+        .expect("reduces");
+        assert_eq!(spec.contents, [a, b], "makeContainerImage keeps both");
         let spec = reduce(ImageFunction::MakeContainerImage, "{ }").expect("reduces");
         assert_eq!(
             (spec.name.as_str(), spec.tag.as_str()),
