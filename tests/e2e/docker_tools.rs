@@ -584,3 +584,80 @@ fn an_unprivileged_user_builds_the_same_docker_tools_images() {
         );
     }
 }
+
+/// A project pinned to makes `release` (through makes.lock.nix) whose `/deploy` job is `job`.
+fn pinned_project(dir: &Path, release: &str, job: &str) {
+    write_project(
+        dir,
+        &format!(
+            r#"{{ deployContainer, deployContainerImage, inputs, ... }}:
+let
+  image = inputs.nixpkgs.dockerTools.buildImage {{ name = "x"; }};
+  credentials = {{ token = "T"; user = "U"; }};
+in {{
+  jobs."/deploy" = {job};
+}}
+"#
+        ),
+    );
+    std::fs::write(
+        dir.join("makes.lock.nix"),
+        format!("{{ makesSrc = builtins.fetchGit {{ url = \"https://github.com/fluidattacks/makes\"; ref = \"refs/tags/{release}\"; }}; }}\n"),
+    )
+    .expect("write makes.lock.nix");
+}
+
+#[test]
+fn the_deploy_arguments_take_the_form_of_the_projects_release() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir.path().join("pinned");
+    for (release, job, expected) in [
+        (
+            "24.02",
+            r#"deployContainer { containerImage = image; inherit credentials; name = "d"; registry = "ghcr.io"; setup = [ ]; sign = false; tag = "org/x:1"; }"#,
+            Ok("ghcr.io/org/x:1"),
+        ),
+        (
+            "24.12",
+            r#"deployContainer { image = "ghcr.io/org/x:2"; inherit credentials; name = "d"; setup = [ ]; sign = false; src = image; }"#,
+            Ok("ghcr.io/org/x:2"),
+        ),
+        (
+            "22.11",
+            r#"deployContainerImage { containerImage = image; inherit credentials; name = "d"; registry = "ghcr.io"; setup = [ ]; tag = "org/x:3"; }"#,
+            Ok("ghcr.io/org/x:3"),
+        ),
+        (
+            "22.11",
+            r#"deployContainerImage { containerImage = image; inherit credentials; name = "d"; registry = "ghcr.io"; setup = [ ]; sign = false; tag = "org/x:3"; }"#,
+            Err("unexpected argument 'sign'"),
+        ),
+        (
+            "21.12",
+            r#"deployContainerImage { containerImage = image; name = "d"; registry = "ghcr.io"; tag = "org/x:4"; }"#,
+            Err("the makes argument 'deployContainerImage' of release 21.12 is not supported yet"),
+        ),
+    ] {
+        pinned_project(&dir, release, job);
+        let out = sandbox
+            .makes()
+            .arg("--project")
+            .arg(&dir)
+            .args(["show", "/deploy"])
+            .output()
+            .expect("makes runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match expected {
+            // makes' script: the reference is in its entrypoint, replaced.
+            Ok(reference) => {
+                assert_success(&out);
+                assert!(stdout.contains(reference), "{release}: {stdout}");
+            }
+            Err(message) => {
+                assert_eq!(out.status.code(), Some(1), "{release}: {stdout}");
+                assert!(stderr.contains(message), "{release}: {stderr}");
+            }
+        }
+    }
+}
