@@ -87,6 +87,7 @@ const BUILD_IMAGE_ATTRS: &[&str] = &[
     "fromImageName",
     "fromImageTag",
     "gid",
+    "gname",
     "includeNixDB",
     "keepContentsDirlinks",
     "meta",
@@ -94,6 +95,7 @@ const BUILD_IMAGE_ATTRS: &[&str] = &[
     "runAsRoot",
     "tag",
     "uid",
+    "uname",
 ];
 
 /// nixpkgs' `dockerTools.buildLayeredImage` and `streamLayeredImage` arguments.
