@@ -393,7 +393,7 @@ pub fn reduce_image_spec_of(
         None => Ok("container-image".to_owned()),
         // dockerTools names the image `lib.toLower name`.
         Some(n) if function.is_docker_tools() => {
-            let n = n.to_lowercase();
+            let n = n.to_ascii_lowercase();
             validate_image_name(&n)
                 .map(|()| n)
                 .map_err(|message| SpecError::Invalid {
