@@ -236,6 +236,8 @@ fn container_project(registry: &str, digest: &str) -> String {
       finalImageTag = "1";
       tlsVerify = false;
     }};
+    fromImageName = "{registry}/base";
+    fromImageTag = "1";
     copyToRoot = __nixpkgs__.buildEnv {{
       name = "root-file-system";
       ignoreCollisions = false;
@@ -356,11 +358,20 @@ fn docker_tools_mistakes_name_the_function_and_the_attribute() {
             r#"streamLayeredImage { name = "x"; maxLayers = 1; }"#,
             "must be an integer greater than 1",
         ),
+        (
+            r#"buildImage { name = "x"; fromImageTag = "2"; fromImage = inputs.nixpkgs.dockerTools.pullImage { imageName = "registry.example/base"; imageDigest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"; sha256 = "0000000000000000000000000000000000000000000000000000"; finalImageTag = "1"; }; }"#,
+            "fromImageTag is '2', but the base image's tag is '1'",
+        ),
+        (
+            r#"buildImage { name = "x"; fromImageName = "base"; fromImage = ./base.tar; }"#,
+            "'fromImageName' with a fromImage that is neither a pullImage nor an image of this project",
+        ),
     ] {
         write_project(
             &project,
             &format!("{{ inputs, ... }}: {{ jobs.\"/bad\" = inputs.nixpkgs.dockerTools.{body}; }}"),
         );
+        std::fs::write(project.join("base.tar"), "not read at evaluation").expect("write");
         let out = sandbox
             .makes()
             .arg("--project")

@@ -7,9 +7,9 @@
 //! alike) or `isExe` (`streamLayeredImage`).
 
 use crate::store_functions::package_value;
-use makes_eval::{make_primop, Attrs, EvalError, Evaluator, PrimOpFn, Thunk, Value};
+use makes_eval::{make_primop, Attrs, EvalError, EvalErrorKind, Evaluator, PrimOpFn, Thunk, Value};
 use makes_spec::{reduce_image_spec_of, reduce_pull_spec, ImageFunction};
-use makes_store::{image_output_path, pull_output_path, Recipe, Recipes};
+use makes_store::{image_output_path, pull_output_path, Recipe, Recipes, StorePath};
 use std::rc::Rc;
 
 /// The `dockerTools` set of a package set.
@@ -63,6 +63,9 @@ fn image_value(
         },
         _ => None,
     };
+    if function == ImageFunction::BuildImage {
+        check_base_names(ev, recipes, arg, spec.from_image.as_deref())?;
+    }
     let out = image_output_path(&spec, &build_time());
     // `tag = null`: the hash part of the output path, as nixpkgs tags it. The path is that of
     // the spec without a tag (no other spec has an empty tag), so the tag cannot change it.
@@ -112,6 +115,70 @@ fn image_value(
         _ => {}
     }
     Ok(Value::Attrs(Rc::new(attrs)))
+}
+
+/// buildImage's `fromImageName` and `fromImageTag`: nixpkgs takes the base image of that
+/// name and tag from the `fromImage` archive, and fails when it has none. A base here holds
+/// one image, so they must name it: a `pullImage` (`finalImageName`, `finalImageTag`) or an
+/// image built by this evaluation. Without `fromImage` they are unused, as in nixpkgs.
+fn check_base_names(
+    ev: &Evaluator,
+    recipes: &Recipes,
+    arg: &Value,
+    from_image: Option<&str>,
+) -> makes_eval::Result<()> {
+    let Value::Attrs(a) = arg else {
+        return Ok(());
+    };
+    let mut asked = Vec::new();
+    for attr in ["fromImageName", "fromImageTag"] {
+        if let Some(given) = a.get(attr) {
+            match given.value.force(ev)? {
+                Value::Null => {}
+                Value::String(s) => asked.push((attr, s.utf8()?.to_owned(), given.span)),
+                other => return Err(EvalError::type_error("a string", &other, given.span)),
+            }
+        }
+    }
+    let Some(from_image) = from_image else {
+        return Ok(());
+    };
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let base = StorePath::parse(from_image)
+        .ok()
+        .and_then(|p| recipes.get(&p))
+        .and_then(|recipe| match recipe {
+            Recipe::Pull(pull) => Some((pull.final_image_name, pull.final_image_tag)),
+            Recipe::Image(image) => Some((image.name, image.tag)),
+            _ => None,
+        });
+    let Some((name, tag)) = base else {
+        return Err(EvalError::new(
+            EvalErrorKind::NotSupported(format!(
+                "dockerTools.buildImage's '{}' with a fromImage that is neither a pullImage nor an image of this project ({from_image})",
+                asked[0].0
+            )),
+            asked[0].2,
+        ));
+    };
+    for (attr, value, span) in asked {
+        let (what, actual) = if attr == "fromImageName" {
+            ("name", &name)
+        } else {
+            ("tag", &tag)
+        };
+        if &value != actual {
+            return Err(EvalError::other(
+                format!(
+                    "dockerTools.buildImage: {attr} is '{value}', but the base image's {what} is '{actual}'"
+                ),
+                span,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What makes a `created = "now"` image's output path new on each build: the time, in

@@ -237,7 +237,16 @@ pub fn reduce_image_spec_of(
         });
     }
     // (An attribute of the other mode is reported as such above, not again here.)
-    for name in NOT_YET.iter().filter(|n| known.contains(*n)) {
+    // buildImage's `fromImageName`/`fromImageTag` name the base image, which its caller
+    // checks (`makeContainerImage` has no base to check them against yet).
+    let checked_by_caller: &[&str] = match function {
+        ImageFunction::BuildImage => &["fromImageName", "fromImageTag"],
+        _ => &[],
+    };
+    for name in NOT_YET
+        .iter()
+        .filter(|n| known.contains(*n) && !checked_by_caller.contains(*n))
+    {
         // `false`/`null`/empty values ask for nothing, so they are accepted.
         let asked = f.get(name).map(|v| match v {
             None | Some(Value::Null) | Some(Value::Bool(false)) => false,
