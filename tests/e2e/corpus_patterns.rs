@@ -111,7 +111,7 @@ fn nixpkgs_functions_called_are_named_by_show() {
     let project = fixture("corpus-patterns/nixpkgs-function-calls");
     for (job, function) in [
         ("/derivation", "'stdenv.mkDerivation' of the package set"),
-        ("/image", "'dockerTools.buildImage' of the package set"),
+        ("/image", "'dockerTools.exportImage' of the package set"),
         ("/override", "'hello.override' of the package set"),
     ] {
         let out = makes(&sandbox, &project, &["show", job]);

@@ -7,6 +7,7 @@
 //! ([`StoreIo`]) and the built-ins that need the store ([`store_builtins`]: `builtins.path`,
 //! `filterSource`, `toFile`, `storePath`).
 
+mod docker_tools;
 mod native;
 mod native_packages;
 mod native_script;

@@ -1,8 +1,10 @@
 //! Native versions of the nixpkgs helpers that makes.nix files use around images
-//! (`writeText`, `writeTextFile`, `symlinkJoin`, `buildEnv`, `runCommand`), so that they work
+//! (`writeText`, `writeTextFile`, `writeTextDir`, `symlinkJoin`, `buildEnv`, `runCommand`), so that they work
 //! without Nix and take makes' own outputs as freely as packages. Each becomes a
 //! `DerivationSpec` built by the sandboxed builder; their store paths are makes' own
 //! (input-addressed by the spec), not nixpkgs' (which depend on nixpkgs' stdenv).
+//!
+//! `dockerTools` is `docker_tools.rs`'s.
 //!
 //! The set they live in stands for `inputs.nixpkgs` (and `__nixpkgs__`, and what
 //! `fetchNixpkgs` returns) until packages from nixpkgs themselves can be provided.
@@ -11,8 +13,8 @@ use crate::store_functions::package_value;
 use makes_eval::{
     make_primop, Attrs, CoercionMode, Context, EvalError, Evaluator, PrimOpFn, Thunk, Value,
 };
-use makes_spec::{reduce_pull_spec, sanitize_derivation_name, DerivationSpec, SearchPaths};
-use makes_store::{derivation_output_path, pull_output_path, Recipe, Recipes};
+use makes_spec::{sanitize_derivation_name, DerivationSpec, SearchPaths};
+use makes_store::{derivation_output_path, Recipe, Recipes};
 use makes_syntax::{FileId, Span};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -53,6 +55,29 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
         Thunk::value(make_primop("writeText", 2, write_text)),
         None,
     );
+    // nixpkgs' `writeTextDir path text`: `writeTextFile { name = baseNameOf path; text;
+    // destination = "/${path}"; }`.
+    let r = recipes.clone();
+    let write_text_dir: PrimOpFn = Rc::new(move |ev, args| {
+        let path = plain_string(ev, &args[0], "writeTextDir's path")?;
+        let mut context = Context::default();
+        let text = string_with_context(ev, &args[1].force(ev)?, &mut context)?;
+        let name = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let destination = format!("/{}", path.trim_start_matches('/'));
+        Ok(register(
+            &r,
+            text_file_spec(name, &text, false, &destination, context),
+        ))
+    });
+    set.insert(
+        "writeTextDir",
+        Thunk::value(make_primop("writeTextDir", 2, write_text_dir)),
+        None,
+    );
     for name in ["runCommand", "runCommandLocal"] {
         let r = recipes.clone();
         let run_command: PrimOpFn = Rc::new(move |ev, args| {
@@ -84,20 +109,7 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
         });
         set.insert(name, Thunk::value(make_primop(name, 2, write_script)), None);
     }
-    let r = recipes.clone();
-    let pull_image: PrimOpFn = Rc::new(move |ev, args| {
-        let arg = args[0].force(ev)?;
-        let spec = reduce_pull_spec(ev, &arg, None)?;
-        let out = pull_output_path(&spec);
-        r.insert(out.clone(), Recipe::Pull(spec));
-        Ok(package_value(&out.name, &out))
-    });
-    let mut docker_tools = Attrs::new();
-    docker_tools.insert(
-        "pullImage",
-        Thunk::value(make_primop("pullImage", 1, pull_image)),
-        None,
-    );
+    let docker_tools = crate::docker_tools::docker_tools_set(recipes);
     set.insert(
         "dockerTools",
         Thunk::value(Value::Attrs(Rc::new(docker_tools))),

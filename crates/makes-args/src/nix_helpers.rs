@@ -11,10 +11,16 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// `(name shown in errors, text)` of each file of Nix-written arguments.
-const SOURCES: &[(&str, &str)] = &[(
-    "<makes>/nix/args/helpers.nix",
-    include_str!("../../../nix/args/helpers.nix"),
-)];
+const SOURCES: &[(&str, &str)] = &[
+    (
+        "<makes>/nix/args/helpers.nix",
+        include_str!("../../../nix/args/helpers.nix"),
+    ),
+    (
+        "<makes>/nix/args/deploy.nix",
+        include_str!("../../../nix/args/deploy.nix"),
+    ),
+];
 
 /// `(name in helpers.nix, makes' template)`.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -61,6 +67,26 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "toFileJsonFromFileYaml",
         include_str!("../../../nix/args/templates/to-file-json-from-file-yaml.sh"),
+    ),
+    (
+        "deployContainer",
+        include_str!("../../../nix/args/templates/deploy-container.sh"),
+    ),
+    (
+        "deployContainer2402",
+        include_str!("../../../nix/args/templates/deploy-container-24.02.sh"),
+    ),
+    (
+        "deployContainerImage2204",
+        include_str!("../../../nix/args/templates/deploy-container-image-22.04.sh"),
+    ),
+    (
+        "deployContainerImage2304",
+        include_str!("../../../nix/args/templates/deploy-container-image-23.04.sh"),
+    ),
+    (
+        "deployContainerManifest",
+        include_str!("../../../nix/args/templates/deploy-container-manifest.sh"),
     ),
 ];
 

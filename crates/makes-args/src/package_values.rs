@@ -242,7 +242,7 @@ fn platform_predicate(path: &[String]) -> Option<bool> {
 
 fn function_message(what: &str) -> String {
     format!(
-        "{what} is a function of nixpkgs: makes calls no nixpkgs function except its native helpers (buildEnv, symlinkJoin, runCommand, writeText, writeTextFile, writeShellScript, writeShellScriptBin, dockerTools.pullImage)"
+        "{what} is a function of nixpkgs: makes calls no nixpkgs function except its native helpers (buildEnv, symlinkJoin, runCommand, writeText, writeTextFile, writeShellScript, writeShellScriptBin, dockerTools.pullImage, dockerTools.buildImage, dockerTools.buildLayeredImage, dockerTools.streamLayeredImage)"
     )
 }
 

@@ -27,6 +27,7 @@ mod fsck;
 mod layer_apply;
 mod plan;
 mod store_builder;
+mod stream_script;
 mod tar_writer;
 mod timestamp;
 

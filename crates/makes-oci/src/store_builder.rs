@@ -73,9 +73,16 @@ impl ImageBuilder for NativeImageBuilder {
             progress: self.progress.as_deref(),
             base: base.as_ref(),
         };
-        let result = build_image_with(&inputs, &options, out_file)
-            .map(|_| ())
-            .map_err(|e| e.to_string());
+        let result = if spec.stream {
+            let archive = scratch.path().join("archive.tar");
+            build_image_with(&inputs, &options, &archive)
+                .map_err(|e| e.to_string())
+                .and_then(|_| crate::stream_script::write_stream_script(spec, &archive, out_file))
+        } else {
+            build_image_with(&inputs, &options, out_file)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
         // Root scripts may leave files owned by other users or read-only directories.
         crate::customisation::make_removable(scratch.path());
         result

@@ -80,6 +80,10 @@ pub struct ImageSpec {
     /// `buildVMMemorySize`), to be reported to the user.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub no_effect: Vec<String>,
+    /// `dockerTools.streamLayeredImage`: the output is an executable that writes the archive
+    /// to its standard output, not the archive itself.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stream: bool,
 }
 
 impl Default for ImageSpec {
@@ -111,6 +115,7 @@ impl Default for ImageSpec {
             script_inputs: Vec::new(),
             from_image: None,
             no_effect: Vec::new(),
+            stream: false,
         }
     }
 }

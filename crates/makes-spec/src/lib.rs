@@ -33,7 +33,7 @@ pub use project::{
 };
 pub use pull::{reduce_pull_spec, PullSpec};
 pub use reduce_derivation::{reduce_derivation_spec, sanitize_derivation_name};
-pub use reduce_image::{reduce_image_spec, validate_date};
+pub use reduce_image::{reduce_image_spec, reduce_image_spec_of, validate_date, ImageFunction};
 pub use reduce_script::{reduce_script_spec, ScriptSpec};
 pub use reduce_template::{
     cleared_search_paths_text, is_placeholder, reduce_template_spec, search_paths_template_text,

@@ -1,6 +1,8 @@
 //! `reduce_image_spec`: a `makeContainerImage` argument set to an `ImageSpec`, with the seed's
 //! defaults, dockerTools' defaults for the rest, and an error for every attribute that has no
-//! meaning in the chosen mode.
+//! meaning in the chosen mode. `reduce_image_spec_of` reads the argument sets of nixpkgs'
+//! `dockerTools.buildImage`, `buildLayeredImage` and `streamLayeredImage` with the same code,
+//! under those functions' own attributes and defaults.
 
 use crate::error::SpecError;
 use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
@@ -70,6 +72,90 @@ const SINGLE_ATTRS: &[&str] = &[
     "uname",
 ];
 
+/// nixpkgs' `dockerTools.buildImage` arguments (`contents` is `copyToRoot`'s deprecated name).
+const BUILD_IMAGE_ATTRS: &[&str] = &[
+    "architecture",
+    "buildVMMemorySize",
+    "compressor",
+    "config",
+    "contents",
+    "copyToRoot",
+    "created",
+    "diskSize",
+    "extraCommands",
+    "fromImage",
+    "fromImageName",
+    "fromImageTag",
+    "gid",
+    "gname",
+    "includeNixDB",
+    "keepContentsDirlinks",
+    "meta",
+    "name",
+    "runAsRoot",
+    "tag",
+    "uid",
+    "uname",
+];
+
+/// nixpkgs' `dockerTools.buildLayeredImage` and `streamLayeredImage` arguments.
+const BUILD_LAYERED_IMAGE_ATTRS: &[&str] = &[
+    "architecture",
+    "compressor",
+    "config",
+    "contents",
+    "created",
+    "debug",
+    "enableFakechroot",
+    "extraCommands",
+    "fakeRootCommands",
+    "fromImage",
+    "gid",
+    "gname",
+    "includeNixDB",
+    "includeStorePaths",
+    "layeringPipeline",
+    "maxLayers",
+    "meta",
+    "mtime",
+    "name",
+    "passthru",
+    "tag",
+    "uid",
+    "uname",
+];
+
+/// The function whose argument set is being read: its attributes and defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFunction {
+    /// makes' `makeContainerImage` (`layered ? true`, `name ? "container-image"`,
+    /// `tag ? "latest"`).
+    MakeContainerImage,
+    /// `dockerTools.buildImage`: one layer; `name` required; `tag ? null`.
+    BuildImage,
+    /// `dockerTools.buildLayeredImage`: layered; `name` required; `tag ? null`.
+    BuildLayeredImage,
+    /// `dockerTools.streamLayeredImage`: as `buildLayeredImage`, written as an executable
+    /// that streams the archive (uncompressed layers by default).
+    StreamLayeredImage,
+}
+
+impl ImageFunction {
+    /// The name errors give.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageFunction::MakeContainerImage => "makeContainerImage",
+            ImageFunction::BuildImage => "dockerTools.buildImage",
+            ImageFunction::BuildLayeredImage => "dockerTools.buildLayeredImage",
+            ImageFunction::StreamLayeredImage => "dockerTools.streamLayeredImage",
+        }
+    }
+
+    fn is_docker_tools(self) -> bool {
+        self != ImageFunction::MakeContainerImage
+    }
+}
+
 /// Attributes accepted by the contract whose behaviour the image builder does not have yet:
 /// an error when used, never silently ignored.
 const NOT_YET: &[&str] = &[
@@ -77,6 +163,7 @@ const NOT_YET: &[&str] = &[
     "fromImageTag",
     "includeNixDB",
     "keepContentsDirlinks",
+    "layeringPipeline",
 ];
 
 /// `buildImage` attributes that size nixpkgs' build VM: makes runs `runAsRoot` in namespaces,
@@ -92,22 +179,43 @@ fn checked<T>(errors: &mut Vec<SpecError>, result: Result<T, SpecError>, fallbac
     })
 }
 
+/// A `makeContainerImage` argument set as an `ImageSpec`.
 pub fn reduce_image_spec(
     ev: &Evaluator,
     args: &Value,
     span: Option<Span>,
 ) -> Result<ImageSpec, SpecError> {
-    let f = Fields::new(ev, args, "makeContainerImage's argument", span)?;
+    reduce_image_spec_of(ImageFunction::MakeContainerImage, ev, args, span)
+}
+
+/// The argument set of `function` as an `ImageSpec`. For dockerTools' functions a missing or
+/// null `tag` gives an empty `tag`: the caller derives it from the output path, as nixpkgs
+/// does.
+pub fn reduce_image_spec_of(
+    function: ImageFunction,
+    ev: &Evaluator,
+    args: &Value,
+    span: Option<Span>,
+) -> Result<ImageSpec, SpecError> {
+    let what = format!("{}'s argument", function.name());
+    let f = Fields::new(ev, args, &what, span)?;
     let mut errors = Vec::new();
-    let layered = checked(
-        &mut errors,
-        f.bool("layered").map(|b| b.unwrap_or(true)),
-        true,
-    );
-    let (known, other) = if layered {
-        (LAYERED_ATTRS, SINGLE_ATTRS)
-    } else {
-        (SINGLE_ATTRS, LAYERED_ATTRS)
+    let layered = match function {
+        ImageFunction::MakeContainerImage => checked(
+            &mut errors,
+            f.bool("layered").map(|b| b.unwrap_or(true)),
+            true,
+        ),
+        ImageFunction::BuildImage => false,
+        ImageFunction::BuildLayeredImage | ImageFunction::StreamLayeredImage => true,
+    };
+    let (known, other): (&[&str], &[&str]) = match function {
+        ImageFunction::MakeContainerImage if layered => (LAYERED_ATTRS, SINGLE_ATTRS),
+        ImageFunction::MakeContainerImage => (SINGLE_ATTRS, LAYERED_ATTRS),
+        ImageFunction::BuildImage => (BUILD_IMAGE_ATTRS, &[]),
+        ImageFunction::BuildLayeredImage | ImageFunction::StreamLayeredImage => {
+            (BUILD_LAYERED_IMAGE_ATTRS, &[])
+        }
     };
     for name in f.attrs.names() {
         if known.contains(&&**name) {
@@ -121,7 +229,7 @@ pub fn reduce_image_spec(
             }
         } else {
             SpecError::UnknownAttribute {
-                function: "makeContainerImage",
+                function: function.name(),
                 attr: name.to_string(),
                 known: known.join(", "),
                 span: f.span_of(name),
@@ -129,7 +237,16 @@ pub fn reduce_image_spec(
         });
     }
     // (An attribute of the other mode is reported as such above, not again here.)
-    for name in NOT_YET.iter().filter(|n| known.contains(*n)) {
+    // buildImage's `fromImageName`/`fromImageTag` name the base image, which its caller
+    // checks (`makeContainerImage` has no base to check them against yet).
+    let checked_by_caller: &[&str] = match function {
+        ImageFunction::BuildImage => &["fromImageName", "fromImageTag"],
+        _ => &[],
+    };
+    for name in NOT_YET
+        .iter()
+        .filter(|n| known.contains(*n) && !checked_by_caller.contains(*n))
+    {
         // `false`/`null`/empty values ask for nothing, so they are accepted.
         let asked = f.get(name).map(|v| match v {
             None | Some(Value::Null) | Some(Value::Bool(false)) => false,
@@ -138,7 +255,7 @@ pub fn reduce_image_spec(
         });
         if checked(&mut errors, asked, false) {
             errors.push(SpecError::NotSupported {
-                what: format!("makeContainerImage's '{name}'"),
+                what: format!("{}'s '{name}'", function.name()),
                 span: f.span_of(name),
             });
         }
@@ -176,6 +293,11 @@ pub fn reduce_image_spec(
         if !layered {
             // buildImage's `copyToRoot` and makes' `layers` both go into the image root.
             if let Some(root) = f.store_paths("copyToRoot")? {
+                // dockerTools.buildImage reads its deprecated `contents` only without
+                // `copyToRoot`.
+                if function == ImageFunction::BuildImage {
+                    contents.clear();
+                }
                 contents.extend(root);
             }
         }
@@ -240,8 +362,14 @@ pub fn reduce_image_spec(
     });
     let config = checked(&mut errors, config, BTreeMap::new());
 
+    // nixpkgs' stream writes the layers as they are; the other functions gzip them.
+    let default_compressor = match function {
+        ImageFunction::StreamLayeredImage => Compressor::None,
+        _ => Compressor::Gz,
+    };
     let compressor = f.string("compressor").and_then(|c| match c.as_deref() {
-        None | Some("gz") => Ok(Compressor::Gz),
+        None => Ok(default_compressor),
+        Some("gz") => Ok(Compressor::Gz),
         Some("none") => Ok(Compressor::None),
         Some("zstd") => Ok(Compressor::Zstd),
         Some(other) => Err(SpecError::Invalid {
@@ -266,7 +394,23 @@ pub fn reduce_image_spec(
     let gid = checked(&mut errors, id("gid"), 0);
 
     let name = f.string("name").and_then(|n| match n {
+        None if function.is_docker_tools() => Err(SpecError::MissingAttribute {
+            function: function.name(),
+            attr: "name".into(),
+            span,
+        }),
         None => Ok("container-image".to_owned()),
+        // dockerTools names the image `lib.toLower name`.
+        Some(n) if function.is_docker_tools() => {
+            let n = n.to_ascii_lowercase();
+            validate_image_name(&n)
+                .map(|()| n)
+                .map_err(|message| SpecError::Invalid {
+                    attr: "name".into(),
+                    message,
+                    span: f.span_of("name"),
+                })
+        }
         Some(n) => match validate_image_name(&n) {
             Ok(()) => Ok(n),
             Err(message) => Err(SpecError::Invalid {
@@ -277,8 +421,16 @@ pub fn reduce_image_spec(
         },
     });
     let name = checked(&mut errors, name, String::new());
-    let tag = f.string("tag").and_then(|t| {
-        let tag = t.unwrap_or_else(|| "latest".to_owned());
+    let tag_value = f.get("tag").and_then(|t| match t {
+        Some(Value::Null) if function.is_docker_tools() => Ok(None),
+        _ => f.string("tag"),
+    });
+    let tag = tag_value.and_then(|t| {
+        let tag = match t {
+            None if function.is_docker_tools() => return Ok(String::new()),
+            None => "latest".to_owned(),
+            Some(t) => t,
+        };
         validate_tag(&tag).map_err(|message| SpecError::Invalid {
             attr: "tag".into(),
             message,
@@ -305,6 +457,8 @@ pub fn reduce_image_spec(
         f.bool("includeStorePaths").map(|b| b.unwrap_or(true)),
         true,
     );
+    // `debug` only makes nixpkgs' stream script verbose: checked, then without effect.
+    checked(&mut errors, f.bool("debug"), None);
     let enable_fakechroot = checked(
         &mut errors,
         f.bool("enableFakechroot").map(|b| b.unwrap_or(false)),
@@ -337,10 +491,11 @@ pub fn reduce_image_spec(
             script_inputs: script_context.paths.iter().map(|p| p.to_string()).collect(),
             from_image,
             no_effect,
+            stream: function == ImageFunction::StreamLayeredImage,
         }),
         1 => Err(errors.remove(0)),
         _ => Err(SpecError::Many {
-            function: "makeContainerImage",
+            function: function.name(),
             errors,
         }),
     }
@@ -414,6 +569,96 @@ pub fn validate_date(s: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reduce(function: ImageFunction, src: &str) -> Result<ImageSpec, String> {
+        let ev = Evaluator::new(
+            std::rc::Rc::new(makes_eval::DiskIo),
+            makes_eval::EvalOptions::default(),
+        );
+        let v = ev
+            .eval_source("test.nix", src, std::path::Path::new("/"))
+            .map_err(|e| e.to_string())?;
+        reduce_image_spec_of(function, &ev, &v, None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn docker_tools_defaults() {
+        let spec = reduce(ImageFunction::BuildImage, r#"{ name = "App"; }"#).expect("reduces");
+        assert!(!spec.layered);
+        assert_eq!(spec.name, "app", "nixpkgs lowercases the name");
+        assert_eq!(spec.tag, "", "left to the output path");
+        assert_eq!(spec.compressor, Compressor::Gz);
+        let spec = reduce(
+            ImageFunction::BuildLayeredImage,
+            r#"{ name = "a"; tag = null; }"#,
+        )
+        .expect("reduces");
+        assert!(spec.layered && !spec.stream && spec.tag.is_empty());
+        let spec = reduce(
+            ImageFunction::StreamLayeredImage,
+            r#"{ name = "a"; tag = "1"; }"#,
+        )
+        .expect("reduces");
+        assert!(spec.layered && spec.stream);
+        assert_eq!(
+            (spec.tag.as_str(), spec.compressor),
+            ("1", Compressor::None)
+        );
+        let (a, b) = (
+            "/nix/store/00000000000000000000000000000000-a",
+            "/nix/store/00000000000000000000000000000000-b",
+        );
+        let both = format!(r#"{{ name = "a"; contents = [ "{a}" ]; copyToRoot = [ "{b}" ]; }}"#);
+        let spec = reduce(ImageFunction::BuildImage, &both).expect("reduces");
+        assert_eq!(
+            spec.contents,
+            [b],
+            "copyToRoot wins over the deprecated contents"
+        );
+        let spec = reduce(
+            ImageFunction::MakeContainerImage,
+            &both.replace("name", "layered = false; name"),
+        )
+        .expect("reduces");
+        assert_eq!(spec.contents, [a, b], "makeContainerImage keeps both");
+        let spec = reduce(ImageFunction::MakeContainerImage, "{ }").expect("reduces");
+        assert_eq!(
+            (spec.name.as_str(), spec.tag.as_str()),
+            ("container-image", "latest")
+        );
+    }
+
+    #[test]
+    fn docker_tools_attributes_are_each_functions_own() {
+        let err = reduce(
+            ImageFunction::BuildImage,
+            r#"{ name = "a"; layered = true; }"#,
+        )
+        .expect_err("not buildImage's");
+        assert!(
+            err.contains("dockerTools.buildImage got an unknown attribute 'layered'"),
+            "{err}"
+        );
+        let err = reduce(
+            ImageFunction::BuildLayeredImage,
+            r#"{ name = "a"; copyToRoot = [ ]; }"#,
+        )
+        .expect_err("not buildLayeredImage's");
+        assert!(err.contains("unknown attribute 'copyToRoot'"), "{err}");
+        let err = reduce(ImageFunction::StreamLayeredImage, "{ }").expect_err("name is required");
+        assert!(err.contains("requires the attribute 'name'"), "{err}");
+        let err = reduce(
+            ImageFunction::BuildLayeredImage,
+            r#"{ name = "a"; layeringPipeline = [ ]; }"#,
+        )
+        .expect_err("not built yet");
+        assert!(err.contains("layeringPipeline"), "{err}");
+        assert!(reduce(
+            ImageFunction::BuildLayeredImage,
+            r#"{ name = "a"; debug = true; }"#
+        )
+        .is_ok());
+    }
 
     #[test]
     fn dates() {

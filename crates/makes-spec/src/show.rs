@@ -50,6 +50,9 @@ pub fn image_spec_json(spec: &ImageSpec) -> Value {
         }),
     );
     m.insert("includeStorePaths".into(), json!(spec.include_store_paths));
+    if spec.stream {
+        m.insert("stream".into(), json!(true));
+    }
     if spec.layered {
         m.insert("maxLayers".into(), json!(spec.max_layers));
         m.insert("fakeRootCommands".into(), json!(spec.fake_root_commands));

@@ -67,7 +67,8 @@ impl Recipes {
 const IMAGE_TAG: &[u8] = b"makes-image-v2\0";
 
 /// An image's output path: input-addressed by its whole spec (and the build time when the
-/// user asked for `created = "now"`), named `<base name of the image>.tar`.
+/// user asked for `created = "now"`), named `<base name of the image>.tar` (a stream:
+/// `stream-<base name>`).
 pub fn image_output_path(spec: &ImageSpec, now: &str) -> StorePath {
     let mut hasher = Sha256::new();
     hasher.update(IMAGE_TAG);
@@ -77,12 +78,14 @@ pub fn image_output_path(spec: &ImageSpec, now: &str) -> StorePath {
         hasher.update(now.as_bytes());
     }
     let digest: [u8; 32] = hasher.finalize().into();
-    let base = spec.name.rsplit('/').next().unwrap_or(&spec.name);
-    make_store_path(
-        "output:out",
-        &digest,
-        &format!("{}.tar", sanitize_derivation_name(base)),
-    )
+    let base = sanitize_derivation_name(spec.name.rsplit('/').next().unwrap_or(&spec.name));
+    // A stream is a script, named as nixpkgs names `streamLayeredImage`'s.
+    let name = if spec.stream {
+        format!("stream-{base}")
+    } else {
+        format!("{base}.tar")
+    };
+    make_store_path("output:out", &digest, &name)
 }
 
 /// Fetches pulled images into the store; implemented with the registry client.
