@@ -11,10 +11,16 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// `(name shown in errors, text)` of each file of Nix-written arguments.
-const SOURCES: &[(&str, &str)] = &[(
-    "<makes>/nix/args/helpers.nix",
-    include_str!("../../../nix/args/helpers.nix"),
-)];
+const SOURCES: &[(&str, &str)] = &[
+    (
+        "<makes>/nix/args/helpers.nix",
+        include_str!("../../../nix/args/helpers.nix"),
+    ),
+    (
+        "<makes>/nix/args/python.nix",
+        include_str!("../../../nix/args/python.nix"),
+    ),
+];
 
 /// `(name in helpers.nix, makes' template)`.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -61,6 +67,38 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "toFileJsonFromFileYaml",
         include_str!("../../../nix/args/templates/to-file-json-from-file-yaml.sh"),
+    ),
+    (
+        "makePythonPypiEnvironment",
+        include_str!("../../../nix/args/templates/python-pypi-environment.sh"),
+    ),
+    (
+        "pythonNumpy_1_21_2_37",
+        include_str!("../../../nix/args/templates/python-numpy-1.21.2-37.yaml"),
+    ),
+    (
+        "pythonNumpy_1_21_2_38",
+        include_str!("../../../nix/args/templates/python-numpy-1.21.2-38.yaml"),
+    ),
+    (
+        "pythonNumpy_1_21_2_39",
+        include_str!("../../../nix/args/templates/python-numpy-1.21.2-39.yaml"),
+    ),
+    (
+        "pythonNumpy_1_24_0_38",
+        include_str!("../../../nix/args/templates/python-numpy-1.24.0-38.yaml"),
+    ),
+    (
+        "pythonNumpy_1_24_0_39",
+        include_str!("../../../nix/args/templates/python-numpy-1.24.0-39.yaml"),
+    ),
+    (
+        "pythonNumpy_1_24_0_310",
+        include_str!("../../../nix/args/templates/python-numpy-1.24.0-310.yaml"),
+    ),
+    (
+        "pythonNumpy_1_24_0_311",
+        include_str!("../../../nix/args/templates/python-numpy-1.24.0-311.yaml"),
     ),
 ];
 
