@@ -1,6 +1,6 @@
 # makes' Python environments, following makes' src/args (make-python-version,
 # make-python-pypi-environment, make-python-pyproject-package, make-python-vscode-settings,
-# python-override-utils) release by release. Evaluated by makes with:
+# python-override-utils) release by release; its scripts and data are in templates/python-*. Evaluated by makes with:
 #   self: the makes arguments (makeDerivation, makeSearchPaths, fetchUrl, __nixpkgs__, ...)
 #   release: the makes release whose rules apply ("24.12")
 #   templates: makes' builder and data files these functions use
@@ -249,6 +249,101 @@ let
         ${pythonPackageKind sources.python} = [ pypiEnvironment ];
         source = bootstraped ++ searchPathsRuntime;
       };
+
+  # makes' make-python-vscode-settings: a script writing .vscode/settings.json for `env`.
+  makePythonVscodeSettings = { name, env, bins }:
+    self.makeTemplate {
+      inherit name;
+      searchPaths = { bin = bins ++ [ env ]; };
+      replace = {
+        __argPython__ = self.__nixpkgs__.python310;
+        __argPythonEnv__ = env;
+        __argPythonEntry__ = builtins.toFile "vs_settings.py" templates.pythonVscodeSettingsPy;
+      };
+      template = templates.pythonVscodeSettings;
+    };
+
+  # makes' python-override-utils: overrides of python packages throughout a closure.
+  pythonOverrideUtils = let
+    recursive_python_pkg_override = is_pkg: override:
+      let self = recursive_python_pkg_override is_pkg override;
+      in pkg:
+      if is_pkg pkg then
+        override pkg
+      else if pkg ? overridePythonAttrs && pkg ? pname then
+        pkg.overridePythonAttrs (builtins.mapAttrs (_: value:
+          if builtins.isList value then map self value else self value))
+      else
+        pkg;
+    no_check_override = recursive_python_pkg_override
+      (pkg: pkg ? overridePythonAttrs && pkg ? pname) (pkg:
+        pkg.overridePythonAttrs (old:
+          (builtins.mapAttrs (_: value:
+            if builtins.isList value then
+              map no_check_override value
+            else
+              no_check_override value) old) // {
+                doCheck = false;
+              }));
+    replace_pkg = names: new_pkg:
+      recursive_python_pkg_override
+      (x: x ? overridePythonAttrs && x ? pname && builtins.elem x.pname names)
+      (_: new_pkg);
+    compose = let
+      reverseList = xs:
+        let l = builtins.length xs;
+        in builtins.genList (n: builtins.elemAt xs (l - n - 1)) l;
+    in functions: val: builtins.foldl' (x: f: f x) val (reverseList functions);
+  in { inherit compose recursive_python_pkg_override no_check_override replace_pkg; };
+
+  # makes' make-python-pyproject-package (its generic_builder): the project's package built
+  # by the given `buildPythonPackage` from its pyproject.toml, with environments and checks.
+  makePythonPyprojectPackage = { buildEnv, buildPythonPackage, pkgDeps, src }:
+    let
+      metadata = let
+        _metadata = (builtins.fromTOML (builtins.readFile "${src}/pyproject.toml")).project;
+        file_str = builtins.readFile "${src}/${_metadata.name}/__init__.py";
+        match = builtins.match ''
+          .*__version__ *= *"(.+)"
+          .*'' file_str;
+        version = builtins.elemAt match 0;
+      in _metadata // { inherit version; };
+      type_check = builtins.toFile "types.sh" templates.pythonPyprojectCheckTypes;
+      test_check = builtins.toFile "tests.sh" templates.pythonPyprojectCheckTests;
+      pkg = buildPythonPackage {
+        inherit src type_check test_check;
+        inherit (metadata) version;
+        pname = metadata.name;
+        format = "pyproject";
+        checkPhase = [''
+          source ${type_check} \
+          && source ${test_check} \
+        ''];
+        doCheck = true;
+        pythonImportsCheck = [ metadata.name ];
+        nativeBuildInputs = pkgDeps.build_deps;
+        propagatedBuildInputs = pkgDeps.runtime_deps;
+        nativeCheckInputs = pkgDeps.test_deps;
+      };
+      build_env = extraLibs:
+        buildEnv {
+          inherit extraLibs;
+          ignoreCollisions = false;
+        };
+      env = {
+        runtime = build_env [ pkg ];
+        dev = build_env (pkgDeps.runtime_deps ++ pkgDeps.test_deps);
+      };
+      build_check = check:
+        pkg.overridePythonAttrs (old: { checkPhase = [ old."${check}" ]; });
+    in {
+      inherit pkg env;
+      check = {
+        tests = build_check "test_check";
+        types = build_check "type_check";
+      };
+    };
 in {
-  inherit makePythonVersion makePythonPypiEnvironment;
+  inherit makePythonVersion makePythonPypiEnvironment makePythonVscodeSettings
+    pythonOverrideUtils makePythonPyprojectPackage;
 }

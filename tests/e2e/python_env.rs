@@ -3,6 +3,8 @@
 //! package index on 127.0.0.1 serves; makes fetches them (checked against their sha256) and pip
 //! installs them offline in the sandbox, into an environment that a makeScript job and an
 //! image (run with runc) import. The interpreter is the stand-in package set's `python311`.
+//! `fixtures/python-pyproject` uses the arguments of 24.x: makePythonPyprojectPackage,
+//! makePythonVscodeSettings and pythonOverrideUtils.
 
 use crate::common::{
     assert_success, copy_tree, fixture, have_tool, run_image, write_project, Sandbox,
@@ -92,6 +94,8 @@ let
 in import {stand_in} (args // {{
   overlays = (args.overlays or [ ]) ++ [ (self: super: {{
     bash = mk "bash-host" "mkdir -p $out/bin; cp /bin/bash $out/bin/bash";
+    # makePythonVscodeSettings runs its script with python310: any Python 3.9+ runs it.
+    python310 = super.python311;
     coreutils = mk "coreutils-host" "mkdir -p $out/bin; for t in cat echo mkdir mktemp rm ls; do cp $(command -v $t) $out/bin/; done";
   }}) ];
 }})
@@ -341,5 +345,47 @@ fn makes_python_arguments_follow_the_pinned_release() {
         String::from_utf8_lossy(&py311.stderr).contains("'3.11' missing"),
         "{}",
         String::from_utf8_lossy(&py311.stderr)
+    );
+}
+
+#[test]
+fn makes_24_python_arguments_build_the_pyproject_package_and_its_settings() {
+    if !stand_in_python_builds() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("python-pyproject");
+    copy_tree(&fixture("python-pyproject"), &project);
+
+    // The package (name from pyproject.toml, version from its __init__.py) built into a
+    // wheel offline with the project's own PEP 517 backend, imported through `env.runtime`.
+    let out = output(makes_in(&sandbox, &project).args([".", "/wordcount", "one two three"]));
+    assert_success(&out);
+    assert_eq!(stdout(&out), "1.2.0 3\n");
+
+    // makePythonVscodeSettings writes the settings pointing at the environment.
+    let out = output(makes_in(&sandbox, &project).args([".", "/vscode"]));
+    assert_success(&out);
+    let settings: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(project.join(".vscode/settings.json")).expect("settings"),
+    )
+    .expect("JSON");
+    let interpreter = settings["python.defaultInterpreterPath"]
+        .as_str()
+        .expect("a path");
+    assert!(
+        interpreter.starts_with("/nix/store/")
+            && interpreter.ends_with("-python3.11-wordcount-1.2.0/bin/python"),
+        "{interpreter}"
+    );
+    assert_eq!(settings["python.testing.pytestEnabled"], true);
+
+    // pythonOverrideUtils over packages answering overridePythonAttrs.
+    let out = output(makes_in(&sandbox, &project).args(["--no-run", ".", "/overrides"]));
+    assert_success(&out);
+    let result = std::fs::read_to_string(stdout(&out).trim()).expect("result");
+    assert_eq!(
+        result,
+        r#"{"a":false,"b":false,"composed":12,"replaced":"c"}"#
     );
 }

@@ -73,6 +73,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../nix/args/templates/python-pypi-environment.sh"),
     ),
     (
+        "pythonVscodeSettings",
+        include_str!("../../../nix/args/templates/python-vscode-settings.sh"),
+    ),
+    (
+        "pythonVscodeSettingsPy",
+        include_str!("../../../nix/args/templates/python-vscode-settings.py"),
+    ),
+    (
+        "pythonPyprojectCheckTests",
+        include_str!("../../../nix/args/templates/python-pyproject-check-tests.sh"),
+    ),
+    (
+        "pythonPyprojectCheckTypes",
+        include_str!("../../../nix/args/templates/python-pyproject-check-types.sh"),
+    ),
+    (
         "pythonNumpy_1_21_2_37",
         include_str!("../../../nix/args/templates/python-numpy-1.21.2-37.yaml"),
     ),
