@@ -221,10 +221,14 @@ let
         env = {
           envClosure = self.toFileLst "closure.lst"
             (self.attrsMapToList (req: version: "${req}==${version}") sources.closure);
-          envDownloads = linkFarm name (builtins.map ({ name, sha256, url }: {
-            inherit name;
-            path = self.fetchUrl { inherit name sha256 url; };
-          }) links);
+          envDownloads = linkFarm name (builtins.map ({ name, sha256, url }:
+            # pip reads the files at the top of the directory: a name is a file name.
+            if builtins.match "[^/]+" name == null || name == "." || name == ".." then
+              throw "makePythonPypiEnvironment: the link '${url}' is named '${name}', which is not a file name"
+            else {
+              inherit name;
+              path = self.fetchUrl { inherit name sha256 url; };
+            }) links);
           # Our builders see the host's /usr/bin first on PATH: the interpreter is named.
           envPython = python;
         };

@@ -389,3 +389,39 @@ fn makes_24_python_arguments_build_the_pyproject_package_and_its_settings() {
         r#"{"a":false,"b":false,"composed":12,"replaced":"c"}"#
     );
 }
+
+#[test]
+fn a_link_whose_name_is_not_a_file_name_is_refused() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("escape");
+    write_project(
+        &project,
+        r#"{ makePythonPypiEnvironment, ... }: {
+  jobs."/env" = makePythonPypiEnvironment {
+    name = "escape";
+    sourcesRaw = {
+      closure.x = "1.0";
+      links = [ {
+        name = "../x-1.0-py3-none-any.whl";
+        sha256 = "0dcb7a622458b0c0d5b61275b923137839f8ffb3ef6b841f2056a55ca310e028";
+        url = "http://127.0.0.1:1/x-1.0-py3-none-any.whl";
+      } ];
+      python = "3.11";
+    };
+  };
+}"#,
+    );
+    let out = output(
+        sandbox
+            .makes()
+            .arg("--project")
+            .arg(&project)
+            .args(["show", "/env"]),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is named '../x-1.0-py3-none-any.whl', which is not a file name"),
+        "{stderr}"
+    );
+}
