@@ -36,9 +36,15 @@ let
     };
   makePythonVersion = version: self.__nixpkgs__.${pythonAttrs.${version}};
 
-  # `makeSearchPaths`' kind for a version's site-packages ("3.11" -> pythonPackage311).
-  pythonPackageKind = version:
-    "pythonPackage${builtins.replaceStrings [ "." ] [ "" ] version}";
+  # `makeSearchPaths`' argument putting `env`'s site-packages on PYTHONPATH: pythonPackage311
+  # for 3.11. makeSearchPaths here follows 24.12, which has no generator for 3.6 to 3.8; for
+  # those the plain `pythonPackage` kind writes the export the release's makeSearchPaths wrote.
+  pythonPackageSearchPaths = version: env:
+    if builtins.elem version [ "3.6" "3.7" "3.8" ] then {
+      pythonPackage = [ "${env}/lib/python${version}/site-packages" ];
+    } else {
+      "pythonPackage${builtins.replaceStrings [ "." ] [ "" ] version}" = [ env ];
+    };
 
   # The arguments `makePythonPypiEnvironment` takes in each release, with their defaults.
   pypiFormals = {
@@ -248,11 +254,10 @@ let
         (sourcesJson != null && sourcesRaw == null && sourcesYaml == null)
         (sourcesJson == null && sourcesRaw == null && sourcesYaml != null)
       ];
-      self.makeSearchPaths {
+      self.makeSearchPaths ({
         bin = [ pypiEnvironment ];
-        ${pythonPackageKind sources.python} = [ pypiEnvironment ];
         source = bootstraped ++ searchPathsRuntime;
-      };
+      } // pythonPackageSearchPaths sources.python pypiEnvironment);
 
   # makes' make-python-vscode-settings: a script writing .vscode/settings.json for `env`.
   makePythonVscodeSettings = { name, env, bins }:

@@ -338,6 +338,16 @@ fn makes_python_arguments_follow_the_pinned_release() {
         new_err.contains("unexpected argument 'searchPaths'"),
         "{new_err}"
     );
+    // An environment of Python 3.8 (23.06 knows it) puts its site-packages on PYTHONPATH.
+    let py38 = show(
+        "23.06",
+        "makePythonPypiEnvironment { name = \"e\"; sourcesRaw = { closure = { }; links = [ ]; python = \"3.8\"; }; }",
+    );
+    assert!(
+        stdout(&py38).contains("-e/lib/python3.8/site-packages"),
+        "{}",
+        String::from_utf8_lossy(&py38.stderr)
+    );
     // Python 3.11 exists from 22.11 on; 3.6 only before 22.03.
     let py311 = show("22.10", "makePythonVersion \"3.11\"");
     assert_eq!(py311.status.code(), Some(1));
