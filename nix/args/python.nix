@@ -1,13 +1,18 @@
 # makes' Python environments, following makes' src/args (make-python-version,
 # make-python-pypi-environment, make-python-pyproject-package, make-python-vscode-settings,
-# python-override-utils) release by release; its scripts and data are in templates/python-*. Evaluated by makes with:
+# python-override-utils) release by release; their scripts and data are templates/python-*.
+# Evaluated by makes with:
 #   self: the makes arguments (makeDerivation, makeSearchPaths, fetchUrl, __nixpkgs__, ...)
 #   release: the makes release whose rules apply ("24.12")
 #   templates: makes' builder and data files these functions use
 # Where makes takes a function of its pinned nixpkgs that makes does not run here
 # (`fetchurl`, `linkFarm`, `pypi-mirror`), the same job is done with makes' own arguments:
 # `fetchUrl` (the same fixed-output store path as nixpkgs' `fetchurl`), a derivation of
-# symlinks, and pip reading the fetched files with `--find-links` instead of a mirror.
+# symlinks, and pip reading the fetched files with `--find-links` instead of a mirror. The pip
+# that installs is the interpreter's own (its ensurepip), where makes first upgrades to a
+# pip 21.2.4 wheel fetched from PyPI; as in makes, pip is removed from the result.
+# makePythonEnvironment and makePythonPoetryEnvironment (24.x) need poetry2nix evaluated
+# against nixpkgs itself: they are not here.
 { self, release, templates }:
 let
   before = r: builtins.compareVersions release r < 0;
