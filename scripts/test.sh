@@ -2,12 +2,12 @@
 # The whole test suite: installs what the tests use (skopeo, umoci and runc read and run the
 # images; nix-bin is the reference evaluator and store; busybox-static goes into test images;
 # docker-registry, htpasswd (apache2-utils) and openssl make real registries for the
-# registry client's tests),
-# then runs every test, with missing tools treated as failures rather than skips, and ends
+# registry client's tests; python3.11-venv and patchelf make the stand-in package set's
+# python311), then runs every test, with missing tools treated as failures rather than skips, and ends
 # with one line adding up all test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix-bin docker-registry apache2-utils openssl
+bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix-bin docker-registry apache2-utils openssl python3.11-venv patchelf
 # Debian's nix-bin without nix-setup-systemd has no build users: root's Nix builds would stop
 # at "the group 'nixbld' ... does not exist". The tests' Nix builds run without build users.
 if [ "$(id -u)" -eq 0 ] && ! getent group nixbld >/dev/null && [ ! -e /etc/nix/nix.conf ]; then

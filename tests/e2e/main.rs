@@ -37,6 +37,7 @@ mod nix_packages;
 mod nix_store;
 mod project_files;
 mod project_path;
+mod python_env;
 mod registry;
 mod reproducible;
 mod running_jobs;

@@ -201,20 +201,20 @@ fn an_unimplemented_argument_fails_where_it_is_used_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("the makes argument 'makePythonPypiEnvironment' is not supported yet"),
+        err.contains("the makes argument 'makePythonPoetryEnvironment' is not supported yet"),
         "{err}"
     );
     let line = std::fs::read_to_string(project.join("makes.nix"))
         .expect("makes.nix")
         .lines()
-        .position(|l| l.contains("\"/unsupported\" = makePythonPypiEnvironment"))
+        .position(|l| l.contains("\"/unsupported\" = makePythonPoetryEnvironment"))
         .expect("the use")
         + 1;
     assert!(err.contains(&format!("makes.nix:{line}:")), "{err}");
     let out = makes_failing(&sandbox, &project, &["show", "/unsupported-value"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("the makes argument 'pythonOverrideUtils' is not supported yet"),
+        stderr(&out).contains("the makes argument 'options' is not supported yet"),
         "{}",
         stderr(&out)
     );

@@ -20,6 +20,10 @@ const SOURCES: &[(&str, &str)] = &[
         "<makes>/nix/args/deploy.nix",
         include_str!("../../../nix/args/deploy.nix"),
     ),
+    (
+        "<makes>/nix/args/python.nix",
+        include_str!("../../../nix/args/python.nix"),
+    ),
 ];
 
 /// `(name in helpers.nix, makes' template)`.
@@ -87,6 +91,54 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "deployContainerManifest",
         include_str!("../../../nix/args/templates/deploy-container-manifest.sh"),
+    ),
+    (
+        "makePythonPypiEnvironment",
+        include_str!("../../../nix/args/templates/python-pypi-environment.sh"),
+    ),
+    (
+        "pythonVscodeSettings",
+        include_str!("../../../nix/args/templates/python-vscode-settings.sh"),
+    ),
+    (
+        "pythonVscodeSettingsPy",
+        include_str!("../../../nix/args/templates/python-vscode-settings.py"),
+    ),
+    (
+        "pythonPyprojectCheckTests",
+        include_str!("../../../nix/args/templates/python-pyproject-check-tests.sh"),
+    ),
+    (
+        "pythonPyprojectCheckTypes",
+        include_str!("../../../nix/args/templates/python-pyproject-check-types.sh"),
+    ),
+    (
+        "pythonNumpy_1_21_2_37",
+        include_str!("../../../nix/args/templates/python-numpy-1.21.2-37.yaml"),
+    ),
+    (
+        "pythonNumpy_1_21_2_38",
+        include_str!("../../../nix/args/templates/python-numpy-1.21.2-38.yaml"),
+    ),
+    (
+        "pythonNumpy_1_21_2_39",
+        include_str!("../../../nix/args/templates/python-numpy-1.21.2-39.yaml"),
+    ),
+    (
+        "pythonNumpy_1_24_0_38",
+        include_str!("../../../nix/args/templates/python-numpy-1.24.0-38.yaml"),
+    ),
+    (
+        "pythonNumpy_1_24_0_39",
+        include_str!("../../../nix/args/templates/python-numpy-1.24.0-39.yaml"),
+    ),
+    (
+        "pythonNumpy_1_24_0_310",
+        include_str!("../../../nix/args/templates/python-numpy-1.24.0-310.yaml"),
+    ),
+    (
+        "pythonNumpy_1_24_0_311",
+        include_str!("../../../nix/args/templates/python-numpy-1.24.0-311.yaml"),
     ),
 ];
 
