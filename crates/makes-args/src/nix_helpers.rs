@@ -11,10 +11,20 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// `(name shown in errors, text)` of each file of Nix-written arguments.
-const SOURCES: &[(&str, &str)] = &[(
-    "<makes>/nix/args/helpers.nix",
-    include_str!("../../../nix/args/helpers.nix"),
-)];
+const SOURCES: &[(&str, &str)] = &[
+    (
+        "<makes>/nix/args/helpers.nix",
+        include_str!("../../../nix/args/helpers.nix"),
+    ),
+    (
+        "<makes>/nix/args/secrets.nix",
+        include_str!("../../../nix/args/secrets.nix"),
+    ),
+    (
+        "<makes>/nix/args/terraform.nix",
+        include_str!("../../../nix/args/terraform.nix"),
+    ),
+];
 
 /// `(name in helpers.nix, makes' template)`.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -61,6 +71,42 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "toFileJsonFromFileYaml",
         include_str!("../../../nix/args/templates/to-file-json-from-file-yaml.sh"),
+    ),
+    (
+        "makeSecretForEnvFromSops",
+        include_str!("../../../nix/args/templates/make-secret-for-env-from-sops.sh"),
+    ),
+    (
+        "makeSecretForAwsFromEnv",
+        include_str!("../../../nix/args/templates/make-secret-for-aws-from-env.sh"),
+    ),
+    (
+        "makeSecretForAwsFromGitlab",
+        include_str!("../../../nix/args/templates/make-secret-for-aws-from-gitlab.sh"),
+    ),
+    (
+        "makeSecretForGpgFromEnv",
+        include_str!("../../../nix/args/templates/make-secret-for-gpg-from-env.sh"),
+    ),
+    (
+        "makeSecretForKubernetesConfigFromAws",
+        include_str!("../../../nix/args/templates/make-secret-for-kubernetes-config-from-aws.sh"),
+    ),
+    (
+        "makeSecretForNomadFromEnv",
+        include_str!("../../../nix/args/templates/make-secret-for-nomad-from-env.sh"),
+    ),
+    (
+        "makeSecretForTerraformFromEnv",
+        include_str!("../../../nix/args/templates/make-secret-for-terraform-from-env.sh"),
+    ),
+    (
+        "makeEnvVarsForTerraform",
+        include_str!("../../../nix/args/templates/make-env-vars-for-terraform.sh"),
+    ),
+    (
+        "makeWorkspaceForTerraformFromEnv",
+        include_str!("../../../nix/args/templates/make-workspace-for-terraform-from-env.sh"),
     ),
 ];
 
