@@ -24,6 +24,10 @@ const SOURCES: &[(&str, &str)] = &[
         "<makes>/nix/args/terraform.nix",
         include_str!("../../../nix/args/terraform.nix"),
     ),
+    (
+        "<makes>/nix/args/ruby.nix",
+        include_str!("../../../nix/args/ruby.nix"),
+    ),
 ];
 
 /// `(name in helpers.nix, makes' template)`.
@@ -107,6 +111,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "makeWorkspaceForTerraformFromEnv",
         include_str!("../../../nix/args/templates/make-workspace-for-terraform-from-env.sh"),
+    ),
+    (
+        "makeRubyGemsInstall",
+        include_str!("../../../nix/args/templates/make-ruby-gems-install.sh"),
     ),
 ];
 
