@@ -415,9 +415,8 @@ fn ruby_gems_environments_install_the_locked_gems_offline_and_reproducibly() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&format!(
-            "http://127.0.0.1:{bad_port}/salutation-1.2.0.gem"
-        )) && stderr.contains("hash mismatch: expected sha256:")
+        stderr.contains(&format!("http://127.0.0.1:{bad_port}/salutation-1.2.0.gem"))
+            && stderr.contains("hash mismatch: expected sha256:")
             && stderr.contains(", got sha256:"),
         "{stderr}"
     );
@@ -426,5 +425,7 @@ fn ruby_gems_environments_install_the_locked_gems_offline_and_reproducibly() {
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().ends_with(".gem"))
         .collect();
-    assert!(kept.iter().all(|e| !e.file_name().to_string_lossy().contains("salutation")));
+    assert!(kept
+        .iter()
+        .all(|e| !e.file_name().to_string_lossy().contains("salutation")));
 }
