@@ -429,3 +429,233 @@ fn ruby_gems_environments_install_the_locked_gems_offline_and_reproducibly() {
         .iter()
         .all(|e| !e.file_name().to_string_lossy().contains("salutation")));
 }
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// npm's `integrity` of `bytes`.
+fn integrity(bytes: &[u8]) -> String {
+    format!("sha512-{}", base64(&sha2::Sha512::digest(bytes)))
+}
+
+/// The packages of `fixtures/lang-nodejs/packages`, packed by `npm pack`: (registry path of
+/// the tarball, package name, version, bytes).
+fn pack_node_packages(sandbox: &Sandbox) -> Vec<(String, &'static str, &'static str, Vec<u8>)> {
+    let dir = sandbox.dir.path().join("node-packages");
+    copy_tree(&fixture("lang-nodejs").join("packages"), &dir);
+    let packed = dir.join("packed");
+    std::fs::create_dir_all(&packed).expect("mkdir");
+    [
+        ("left-pad", "left-pad", "1.3.0", "left-pad-1.3.0.tgz"),
+        ("shout", "@makes/shout", "2.0.1", "makes-shout-2.0.1.tgz"),
+    ]
+    .into_iter()
+    .map(|(dir_name, name, version, file)| {
+        run(Command::new("npm")
+            .args(["pack", "--pack-destination"])
+            .arg(&packed)
+            .arg(dir.join(dir_name))
+            .env("HOME", sandbox.dir.path())
+            .env("npm_config_update_notifier", "false"));
+        let bytes = std::fs::read(packed.join(file)).expect("the packed tarball");
+        let short = name.rsplit('/').next().unwrap_or(name);
+        (
+            format!("{name}/-/{short}-{version}.tgz"),
+            name,
+            version,
+            bytes,
+        )
+    })
+    .collect()
+}
+
+/// A package-lock.json of `lockfileVersion` (2: `packages` and `dependencies`; 3: `packages`
+/// only) for `packages` served at `port`, as npm writes it.
+fn package_lock(
+    packages: &[(String, &'static str, &'static str, Vec<u8>)],
+    port: u16,
+    lockfile_version: u8,
+) -> String {
+    let entry = |(path, name, version, bytes): &(String, &str, &str, Vec<u8>)| {
+        let mut e = serde_json::json!({
+            "version": version,
+            "resolved": format!("http://127.0.0.1:{port}/{path}"),
+            "integrity": integrity(bytes),
+        });
+        if *name == "@makes/shout" {
+            e["dependencies"] = serde_json::json!({ "left-pad": "^1.3.0" });
+        }
+        e
+    };
+    let mut by_path = serde_json::json!({
+        "": { "name": "app", "version": "1.0.0", "dependencies": { "@makes/shout": "^2.0.0" } }
+    });
+    let mut by_name = serde_json::json!({});
+    for package in packages {
+        by_path[format!("node_modules/{}", package.1)] = entry(package);
+        let mut old = entry(package);
+        if let Some(deps) = old.as_object_mut().and_then(|o| o.remove("dependencies")) {
+            old["requires"] = deps;
+        }
+        by_name[package.1] = old;
+    }
+    let mut lock = serde_json::json!({
+        "name": "app",
+        "version": "1.0.0",
+        "lockfileVersion": lockfile_version,
+        "requires": true,
+        "packages": by_path,
+    });
+    if lockfile_version < 3 {
+        lock["dependencies"] = by_name;
+    }
+    serde_json::to_string_pretty(&lock).expect("JSON")
+}
+
+/// The npm registry stand-in serving `packages`; gives its port and the paths asked for.
+fn serve_node_packages(
+    packages: &[(String, &'static str, &'static str, Vec<u8>)],
+) -> (u16, Arc<Mutex<Vec<String>>>) {
+    serve(
+        packages
+            .iter()
+            .map(|(path, _, _, bytes)| (path.clone(), bytes.clone()))
+            .collect(),
+    )
+}
+
+#[test]
+fn nodejs_environments_install_the_locked_packages_offline_and_reproducibly() {
+    if !have_tool("nix-build") || !have_tool("npm") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let packages = pack_node_packages(&sandbox);
+    let (port, asked) = serve_node_packages(&packages);
+    let project = project(&sandbox, "lang-nodejs");
+    std::fs::write(
+        project.join("package-lock.json"),
+        package_lock(&packages, port, 3),
+    )
+    .expect("write");
+    let out = output(makes_job(&sandbox, &project, "/shout").arg("hey"));
+    assert_success(&out);
+    // `shout` is the package's bin (on PATH from node_modules/.bin), `left-pad` its
+    // dependency; `require` finds the package through NODE_PATH.
+    assert_eq!(stdout(&out), ".........HEY\n........NODE\n");
+    assert_eq!(asked.lock().map(|a| a.len()).unwrap_or_default(), 2);
+    let modules = store_dir_ending(&sandbox, "-make-node-js-modules-for-app");
+    // Another store builds the same bytes.
+    let other = Sandbox::new();
+    assert_success(&output(makes_job(&other, &project, "/shout").arg("again")));
+    let again = store_dir_ending(&other, "-make-node-js-modules-for-app");
+    assert_eq!(tree_digest(&modules), tree_digest(&again));
+
+    // A tarball whose bytes are not the locked ones: the error names the url and both
+    // integrities, and nothing is built.
+    let mut tampered = packages.clone();
+    tampered[0].3.extend_from_slice(b"\0");
+    let (bad_port, _) = serve_node_packages(&tampered);
+    std::fs::write(
+        project.join("package-lock.json"),
+        package_lock(&packages, bad_port, 3),
+    )
+    .expect("write");
+    let fresh = Sandbox::new();
+    let out = output(&mut makes_job(&fresh, &project, "/shout"));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "http://127.0.0.1:{bad_port}/left-pad/-/left-pad-1.3.0.tgz"
+        )) && stderr.contains(&format!(
+            "hash mismatch: expected {}, got {}",
+            integrity(&packages[0].3),
+            integrity(&tampered[0].3)
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn nodejs_modules_of_makes_23_07_read_the_lock_files_dependencies() {
+    if !have_tool("nix-build") || !have_tool("npm") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let packages = pack_node_packages(&sandbox);
+    let (port, _) = serve_node_packages(&packages);
+    let project = project(&sandbox, "lang-nodejs");
+    std::fs::write(
+        project.join("makes.lock.nix"),
+        "{ makesSrc = builtins.fetchGit { url = \"https://github.com/fluidattacks/makes\"; ref = \"refs/tags/23.07\"; }; }\n",
+    )
+    .expect("write");
+    std::fs::write(
+        project.join("package-lock.json"),
+        package_lock(&packages, port, 2),
+    )
+    .expect("write");
+    let out = output(makes_job(&sandbox, &project, "/shout").arg("old"));
+    assert_success(&out);
+    assert_eq!(stdout(&out), ".........OLD\n........NODE\n");
+    // makes 23.07's node_modules is the output itself (no node2nix `lib/node_modules`).
+    let modules = store_dir_ending(&sandbox, "-make-node-js-modules-for-app");
+    assert!(modules.join("@makes/shout/package.json").is_file());
+    let bin = std::fs::read_link(modules.join(".bin/shout")).expect("a link");
+    assert!(bin.ends_with("@makes/shout/bin/shout.js"), "{bin:?}");
+}
+
+#[test]
+fn an_image_of_nodejs_modules_runs_under_runc() {
+    if !have_tool("nix-build")
+        || !have_tool("npm")
+        || !have_tool("runc")
+        || !have_tool("umoci")
+        || !crate::common::running_as_root()
+    {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let packages = pack_node_packages(&sandbox);
+    let (port, _) = serve_node_packages(&packages);
+    let project = project(&sandbox, "lang-nodejs");
+    std::fs::write(
+        project.join("package-lock.json"),
+        package_lock(&packages, port, 3),
+    )
+    .expect("write");
+    let out = output(
+        sandbox
+            .makes()
+            .env(
+                "NIX_CONFIG",
+                "substituters =\nbuild-users-group =\nsandbox = false",
+            )
+            .env("MAKES_NIXPKGS", fixture("lang-nixpkgs"))
+            .current_dir(&project)
+            .args(["--packages", "nix", "/image"]),
+    );
+    assert_success(&out);
+    let archive = stdout(&out).trim_end().to_owned();
+    // The bin's `#!/usr/bin/env node` was patched to the package set's node, which the
+    // image holds (the host's /usr/bin/node is not there).
+    let printed = crate::common::run_image(&sandbox, &format!("oci-archive:{archive}"), "node");
+    assert_eq!(printed, ".......IMAGE\n");
+}

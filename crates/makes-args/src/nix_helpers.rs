@@ -28,6 +28,10 @@ const SOURCES: &[(&str, &str)] = &[
         "<makes>/nix/args/ruby.nix",
         include_str!("../../../nix/args/ruby.nix"),
     ),
+    (
+        "<makes>/nix/args/nodejs.nix",
+        include_str!("../../../nix/args/nodejs.nix"),
+    ),
 ];
 
 /// `(name in helpers.nix, makes' template)`.
@@ -115,6 +119,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "makeRubyGemsInstall",
         include_str!("../../../nix/args/templates/make-ruby-gems-install.sh"),
+    ),
+    (
+        "makeNodeJsModules",
+        include_str!("../../../nix/args/templates/make-node-js-modules.sh"),
     ),
 ];
 

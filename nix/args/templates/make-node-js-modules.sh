@@ -22,6 +22,9 @@ function main {
     && npm_install_args=(
       --audit false
       --registry "http://${registry_address}:${registry_port}"
+      # makes: every package comes from the local registry, whatever host the lock file
+      # names (npm replaces only registry.npmjs.org by default; the build has no network).
+      --replace-registry-host always
     ) \
     && if test -n "${envShouldIgnoreScripts}"; then
       npm_install_args+=(--ignore-scripts true)
