@@ -659,3 +659,129 @@ fn an_image_of_nodejs_modules_runs_under_runc() {
     let printed = crate::common::run_image(&sandbox, &format!("oci-archive:{archive}"), "node");
     assert_eq!(printed, ".......IMAGE\n");
 }
+
+/// A builder that serves a file on 127.0.0.1 and fetches it back, as makes' node_modules
+/// builder serves its registry.
+const LOOPBACK_PROJECT: &str = r#"{ makeDerivation, ... }: {
+  jobs."/loopback" = makeDerivation {
+    name = "loopback";
+    builder = ''
+      echo "served to itself" > /build/file
+      python3 -m http.server 8123 --bind 127.0.0.1 --directory /build > /dev/null 2>&1 &
+      for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/8123) 2>/dev/null && break; sleep 0.1; done
+      exec 3<>/dev/tcp/127.0.0.1/8123
+      printf 'GET /file HTTP/1.0\r\n\r\n' >&3
+      tail -n 1 <&3 > $out
+    '';
+  };
+}"#;
+
+#[test]
+fn builders_have_their_own_loopback_as_root_and_as_an_unprivileged_user() {
+    if !have_tool("python3") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("loopback");
+    crate::common::write_project(&project, LOOPBACK_PROJECT);
+    let result = sandbox.build(&project, "/loopback");
+    assert_eq!(
+        std::fs::read_to_string(result).expect("result"),
+        "served to itself\n"
+    );
+    if !crate::common::running_as_root() || !have_tool("setpriv") {
+        return;
+    }
+    let nobody = Sandbox::new();
+    let mut perms = std::fs::metadata(nobody.dir.path())
+        .expect("meta")
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+    std::fs::set_permissions(nobody.dir.path(), perms).expect("chmod");
+    let out = output(
+        Command::new("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .args(["env", "-i"])
+            .arg(format!(
+                "PATH={}",
+                std::env::var("PATH").unwrap_or_default()
+            ))
+            .arg(format!("HOME={}", nobody.dir.path().display()))
+            .arg(format!("XDG_CACHE_HOME={}", nobody.cache().display()))
+            .arg(env!("CARGO_BIN_EXE_makes"))
+            .arg("--project")
+            .arg(&project)
+            .arg("/loopback"),
+    );
+    assert_success(&out);
+    let result = PathBuf::from(stdout(&out).trim_end());
+    assert_eq!(
+        std::fs::read_to_string(result).expect("result"),
+        "served to itself\n"
+    );
+}
+
+/// One project calling the arguments whose form changed between releases.
+const RELEASES_PROJECT: &str = r#"{ fetchRubyGem, makeNodeJsModules, makeSecretForAwsFromEnv, ... }: {
+  jobs."/gem" = fetchRubyGem {
+    name = "slim";
+    version = "4.1.0";
+    sha256 = "0000000000000000000000000000000000000000000000000000";
+  };
+  jobs."/node16" = makeNodeJsModules {
+    name = "x";
+    nodeJsVersion = "16";
+    packageJson = ./package.json;
+    packageLockJson = ./package-lock.json;
+  };
+  jobs."/aws" = makeSecretForAwsFromEnv {
+    name = "a";
+    accessKeyId = "A";
+    defaultRegion = "B";
+    secretAccessKey = "C";
+    sessionToken = "D";
+  };
+}"#;
+
+#[test]
+fn each_release_gets_its_own_form_of_the_language_arguments() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("releases");
+    crate::common::write_project(&project, RELEASES_PROJECT);
+    std::fs::write(project.join("package.json"), "{}\n").expect("write");
+    std::fs::write(
+        project.join("package-lock.json"),
+        "{ \"lockfileVersion\": 2, \"dependencies\": {} }\n",
+    )
+    .expect("write");
+    let show = |job: &str| output(sandbox.makes().current_dir(&project).args(["show", job]));
+    let json = |out: &Output| -> serde_json::Value {
+        assert_success(out);
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    // 24.12 (no pin): gems come from a sourcesYaml's links, Node.js 18, 20 or 21.
+    let out = show("/gem");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without required argument 'url'"));
+    let out = show("/node16");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Supported node versions are: 18, 20 and 21")
+    );
+    let template = json(&show("/aws"))["env"]["envText"].to_string();
+    assert!(template.contains("${!session_token_name-}"), "{template}");
+
+    // 22.09: a gem by name and version from rubygems.org, Node.js 14, 16 or 18, and the
+    // templates of that time.
+    std::fs::write(
+        project.join("makes.lock.nix"),
+        "{ makesSrc = builtins.fetchGit { url = \"https://github.com/fluidattacks/makes\"; ref = \"refs/tags/22.09\"; }; }\n",
+    )
+    .expect("write");
+    let gem = json(&show("/gem"));
+    assert_eq!(gem["url"], "https://rubygems.org/downloads/slim-4.1.0.gem");
+    assert_eq!(gem["name"], "slim-4.1.0.gem");
+    assert_eq!(json(&show("/node16"))["name"], "make-node-js-modules-for-x");
+    let template = json(&show("/aws"))["env"]["envText"].to_string();
+    assert!(template.contains("${!session_token_name:-}"), "{template}");
+}
