@@ -5,10 +5,13 @@
 #   templates: the text of makes' shell templates (nix/args/templates/).
 { self, release, templates }:
 let
-  # Before 23.04 makes' templates defaulted unset variables with `:-` rather than `-`.
-  before2304 = builtins.compareVersions release "23.04" < 0;
-  ofRelease = text: before:
-    if before2304 then builtins.replaceStrings [ before ] [ (builtins.replaceStrings [ "-}" ] [ ":-}" ] before) ] text else text;
+  # Until 22.11 makes' templates expanded an unset variable with `${VAR:-}`, from 23.04 on
+  # with `${VAR-}` (the same value; another template text).
+  ofRelease = template: variable:
+    if builtins.compareVersions release "23.04" < 0 then
+      builtins.replaceStrings [ "\${${variable}-}" ] [ "\${${variable}:-}" ] template
+    else
+      template;
 in {
   makeSecretForEnvFromSops = { vars, name, manifest }:
     self.makeTemplate {
@@ -32,7 +35,7 @@ in {
         __argSessionToken__ = sessionToken;
       };
       name = "make-secret-for-aws-from-env-for-${name}";
-      template = ofRelease templates.makeSecretForAwsFromEnv "\${!session_token_name-}";
+      template = ofRelease templates.makeSecretForAwsFromEnv "!session_token_name";
     };
   makeSecretForAwsFromGitlab = { duration, name, retries, roleArn }:
     self.makeTemplate {
@@ -44,7 +47,7 @@ in {
       };
       name = "make-secret-for-aws-from-gitlab-for-${name}";
       searchPaths.bin = [ self.__nixpkgs__.awscli self.__nixpkgs__.jq ];
-      template = ofRelease templates.makeSecretForAwsFromGitlab "\${CI_JOB_JWT_V2-}";
+      template = ofRelease templates.makeSecretForAwsFromGitlab "CI_JOB_JWT_V2";
     };
   makeSecretForGpgFromEnv = { asciiArmorBlocks, name }:
     self.makeTemplate {
@@ -65,7 +68,7 @@ in {
         __argRegion__ = region;
       };
       searchPaths.bin = [ self.__nixpkgs__.awscli ];
-      template = ofRelease templates.makeSecretForKubernetesConfigFromAws "\${KUBECONFIG-}";
+      template = ofRelease templates.makeSecretForKubernetesConfigFromAws "KUBECONFIG";
     };
   makeSecretForNomadFromEnv = { mapping, name }:
     self.makeTemplate {
