@@ -542,7 +542,7 @@ fn serve_node_packages(
 
 #[test]
 fn nodejs_environments_install_the_locked_packages_offline_and_reproducibly() {
-    if !have_tool("nix-build") || !have_tool("npm") {
+    if !have_tool("nix-build") || !have_tool("npm") || !have_tool("jq") || !have_tool("python3") {
         return;
     }
     let sandbox = Sandbox::new();
@@ -595,7 +595,7 @@ fn nodejs_environments_install_the_locked_packages_offline_and_reproducibly() {
 
 #[test]
 fn nodejs_modules_of_makes_23_07_read_the_lock_files_dependencies() {
-    if !have_tool("nix-build") || !have_tool("npm") {
+    if !have_tool("nix-build") || !have_tool("npm") || !have_tool("jq") || !have_tool("python3") {
         return;
     }
     let sandbox = Sandbox::new();
@@ -626,6 +626,8 @@ fn nodejs_modules_of_makes_23_07_read_the_lock_files_dependencies() {
 fn an_image_of_nodejs_modules_runs_under_runc() {
     if !have_tool("nix-build")
         || !have_tool("npm")
+        || !have_tool("jq")
+        || !have_tool("python3")
         || !have_tool("runc")
         || !have_tool("umoci")
         || !crate::common::running_as_root()
