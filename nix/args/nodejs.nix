@@ -179,7 +179,12 @@ let
       "makeNodeJsModules: packageOverrides (an override of node2nix's derivation) is not supported yet"
     else
       self.makeDerivation {
-        name = "node-dependencies-${name}";
+        # node2nix names it after package.json's name (`@` and `/` spelled out) and version.
+        name = let
+          package = self.fromJsonFile packageJson;
+          packageName = builtins.replaceStrings [ "@" "/" ] [ "_at_" "_slash_" ]
+            (package.name or name);
+        in "node-dependencies-${packageName}-${package.version or "0.0.0"}";
         builder = ''
           mkdir -p "$out/lib"
           ln -s ${quote "${modules}"} "$out/lib/node_modules"
