@@ -8,6 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix-bin docker-registry apache2-utils openssl python3.11-venv patchelf
+# The language environments' tests (tests/e2e/language_envs.rs) wrap the host's jq, gpg,
+# ruby (gem), node and npm, and builders serve on loopback with python3. A node from
+# elsewhere (nodesource) brings its own npm, and conflicts with Debian's.
+bash scripts/install-deps.sh jq gnupg ruby python3
+command -v npm >/dev/null || bash scripts/install-deps.sh nodejs npm
 # Debian's nix-bin without nix-setup-systemd has no build users: root's Nix builds would stop
 # at "the group 'nixbld' ... does not exist". The tests' Nix builds run without build users.
 if [ "$(id -u)" -eq 0 ] && ! getent group nixbld >/dev/null && [ ! -e /etc/nix/nix.conf ]; then

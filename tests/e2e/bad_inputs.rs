@@ -106,7 +106,7 @@ fn cases() -> Vec<Case> {
         case("{\n  jobs.\"/x\" = {\n}\n".into(), "syntax error", 4),
         case("{ makeContainerImage, ... }:\n{\n  jobs.\"/x\" = makeContainerImage { name = nam; };\n}\n".into(), "undefined variable 'nam'", 3),
         case("{ fetchUrl, ... }:\n{\n  jobs.\"/x\" = fetchUrl { };\n}\n".into(), "fetchUrl requires the attribute 'url'", 3),
-        case("{ makeNodeJsModules, ... }:\n{\n  jobs.\"/x\" = makeNodeJsModules { };\n}\n".into(), "the makes argument 'makeNodeJsModules' is not supported yet", 3),
+        case("{ makeNodeJsModules, ... }:\n{\n  jobs.\"/x\" = makeNodeJsModules { };\n}\n".into(), "called without required argument 'name'", 3),
         case("{ fromYaml, makeContainerImage, ... }:\n{\n  jobs.\"/x\" = makeContainerImage {\n    config = fromYaml \"Env: [\";\n  };\n}\n".into(), "fromYaml: invalid YAML", 4),
     ]
 }

@@ -28,6 +28,7 @@ mod hostile_eval;
 mod hostile_misc;
 mod image_features;
 mod image_layering;
+mod language_envs;
 mod legacy;
 mod make_script;
 mod makes_arguments;

@@ -24,6 +24,22 @@ const SOURCES: &[(&str, &str)] = &[
         "<makes>/nix/args/python.nix",
         include_str!("../../../nix/args/python.nix"),
     ),
+    (
+        "<makes>/nix/args/secrets.nix",
+        include_str!("../../../nix/args/secrets.nix"),
+    ),
+    (
+        "<makes>/nix/args/terraform.nix",
+        include_str!("../../../nix/args/terraform.nix"),
+    ),
+    (
+        "<makes>/nix/args/ruby.nix",
+        include_str!("../../../nix/args/ruby.nix"),
+    ),
+    (
+        "<makes>/nix/args/nodejs.nix",
+        include_str!("../../../nix/args/nodejs.nix"),
+    ),
 ];
 
 /// `(name in helpers.nix, makes' template)`.
@@ -139,6 +155,50 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "pythonNumpy_1_24_0_311",
         include_str!("../../../nix/args/templates/python-numpy-1.24.0-311.yaml"),
+    ),
+    (
+        "makeSecretForEnvFromSops",
+        include_str!("../../../nix/args/templates/make-secret-for-env-from-sops.sh"),
+    ),
+    (
+        "makeSecretForAwsFromEnv",
+        include_str!("../../../nix/args/templates/make-secret-for-aws-from-env.sh"),
+    ),
+    (
+        "makeSecretForAwsFromGitlab",
+        include_str!("../../../nix/args/templates/make-secret-for-aws-from-gitlab.sh"),
+    ),
+    (
+        "makeSecretForGpgFromEnv",
+        include_str!("../../../nix/args/templates/make-secret-for-gpg-from-env.sh"),
+    ),
+    (
+        "makeSecretForKubernetesConfigFromAws",
+        include_str!("../../../nix/args/templates/make-secret-for-kubernetes-config-from-aws.sh"),
+    ),
+    (
+        "makeSecretForNomadFromEnv",
+        include_str!("../../../nix/args/templates/make-secret-for-nomad-from-env.sh"),
+    ),
+    (
+        "makeSecretForTerraformFromEnv",
+        include_str!("../../../nix/args/templates/make-secret-for-terraform-from-env.sh"),
+    ),
+    (
+        "makeEnvVarsForTerraform",
+        include_str!("../../../nix/args/templates/make-env-vars-for-terraform.sh"),
+    ),
+    (
+        "makeWorkspaceForTerraformFromEnv",
+        include_str!("../../../nix/args/templates/make-workspace-for-terraform-from-env.sh"),
+    ),
+    (
+        "makeRubyGemsInstall",
+        include_str!("../../../nix/args/templates/make-ruby-gems-install.sh"),
+    ),
+    (
+        "makeNodeJsModules",
+        include_str!("../../../nix/args/templates/make-node-js-modules.sh"),
     ),
 ];
 

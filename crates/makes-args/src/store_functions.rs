@@ -9,7 +9,8 @@ use makes_eval::{make_primop, Attrs, Context, NixString, PrimOpFn, Thunk, Value}
 use makes_spec::{reduce_derivation_spec, reduce_fetch_spec, reduce_image_spec};
 use makes_store::packages::{Overlay, PackageSetSource, Packages, SetOrigin};
 use makes_store::{
-    derivation_output_path, fixed_output_path, image_output_path, parse_sha256, Recipe, StorePath,
+    derivation_output_path, fixed_output_path, flat_fixed_output_path, image_output_path,
+    parse_sha256, FlatHash, Recipe, StorePath,
 };
 use std::rc::Rc;
 
@@ -70,16 +71,18 @@ pub fn store_arguments(
     let fetch_url: PrimOpFn = Rc::new(move |ev, args| {
         let arg = args[0].force(ev)?;
         let spec = reduce_fetch_spec(ev, &arg, None)?;
-        let hash = parse_sha256(&spec.sha256).ok_or_else(|| {
+        // A file may also be pinned by the SHA-512 or SHA-1 of an npm `integrity` (SRI), as
+        // nixpkgs' `fetchurl { hash; }` pins it for makes' Node.js modules.
+        let hash = FlatHash::parse(&spec.sha256).ok_or_else(|| {
             makes_eval::EvalError::other(
                 format!(
-                    "fetchUrl: '{}' is not a SHA-256 (nix-base32, hex or sha256-<base64>)",
+                    "fetchUrl: '{}' is not a SHA-256 (nix-base32, hex or sha256-<base64>) or an SRI sha512-/sha1- hash",
                     spec.sha256
                 ),
                 None,
             )
         })?;
-        let out = fixed_output_path(&hash, false, &spec.name);
+        let out = flat_fixed_output_path(&hash, &spec.name);
         r.insert(out.clone(), Recipe::Fetch(spec));
         Ok(package_value(&out.name, &out))
     });

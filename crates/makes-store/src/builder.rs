@@ -255,12 +255,14 @@ fn host_bash() -> PathBuf {
 
 /// The whole environment of a builder, except `envFiles` paths.
 fn base_env(spec: &DerivationSpec, out: &StorePath) -> Vec<(String, String)> {
-    let mut path = String::from("/usr/bin:/bin");
+    // The search paths first, as makes prepends them: a tool of the package set wins over
+    // the host's (`command -v node` in a builder must find the set's node, not /usr/bin's).
+    let mut path = String::new();
     for dir in &spec.search_paths.bin {
-        path.push(':');
         path.push_str(dir);
-        path.push_str("/bin");
+        path.push_str("/bin:");
     }
+    path.push_str("/usr/bin:/bin");
     let mut env = vec![
         ("PATH".to_owned(), path),
         ("HOME".to_owned(), "/homeless-shelter".to_owned()),
@@ -343,7 +345,7 @@ mod tests {
         ));
         assert!(script.ends_with("touch $out\n"));
         let env = base_env(&spec, &crate::path::make_store_path("t", &[0; 32], "x"));
-        assert_eq!(env[0].1, "/usr/bin:/bin:/nix/store/a-bin/bin");
+        assert_eq!(env[0].1, "/nix/store/a-bin/bin:/usr/bin:/bin");
     }
 
     #[test]

@@ -32,15 +32,15 @@ mod sweep;
 pub use builder::run_derivation;
 pub use error::{Result, StoreError};
 pub use gc::GcReport;
-pub use hash::parse_sha256;
+pub use hash::{parse_sha256, FlatHash, FlatHashAlgo};
 pub use host_run::{run_on_host, HostRun};
 pub use local::LocalStore;
 pub use nar::{nar_hash_and_size, nar_hash_and_size_filtered, write_nar, HashingWriter};
 pub use nar_add::StagedNar;
 pub use nar_read::restore_nar;
 pub use path::{
-    derivation_output_path, fixed_output_path, make_store_path, source_store_path, validate_name,
-    PathInfo, StorePath, STORE_DIR,
+    derivation_output_path, fixed_output_path, flat_fixed_output_path, make_store_path,
+    source_store_path, validate_name, PathInfo, StorePath, STORE_DIR,
 };
 pub use project_files::ProjectFiles;
 pub use recipes::{

@@ -160,15 +160,24 @@ const DERIVATION_TAG: &[u8] = b"makes-derivation-v1\0";
 /// hash, as `fetchurl` pins it) or recursive (the NAR's). The same path Nix computes, so a
 /// file fetched by makes and by Nix lands at the same place.
 pub fn fixed_output_path(hash: &[u8; 32], recursive: bool, name: &str) -> StorePath {
-    // Nix's special case: a recursive SHA-256 is addressed as a source (as `builtins.path`).
-    if recursive {
-        return make_store_path("source", hash, name);
+    if !recursive {
+        return flat_fixed_output_path(
+            &crate::hash::FlatHash {
+                algo: crate::hash::FlatHashAlgo::Sha256,
+                digest: hash.to_vec(),
+            },
+            name,
+        );
     }
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    let inner = format!(
-        "fixed:out:{}sha256:{hex}:",
-        if recursive { "r:" } else { "" }
-    );
+    // Nix's special case: a recursive SHA-256 is addressed as a source (as `builtins.path`).
+    make_store_path("source", hash, name)
+}
+
+/// Nix's path of a flat fixed-output `out` pinned by `hash` (SHA-1, SHA-256 or SHA-512, as
+/// `fetchurl { hash; }` takes them): `fixed:out:<algo>:<hex>:` hashed into an output path.
+pub fn flat_fixed_output_path(hash: &crate::hash::FlatHash, name: &str) -> StorePath {
+    let hex: String = hash.digest.iter().map(|b| format!("{b:02x}")).collect();
+    let inner = format!("fixed:out:{}:{hex}:", hash.algo_name());
     let digest: [u8; 32] = Sha256::digest(inner.as_bytes()).into();
     make_store_path("output:out", &digest, name)
 }

@@ -5,7 +5,7 @@
 
 use crate::builder::run_derivation;
 use crate::error::StoreError;
-use crate::hash::parse_sha256;
+use crate::hash::{parse_sha256, FlatHash, FlatHashAlgo};
 use crate::local::LocalStore;
 use crate::path::{make_store_path, PathInfo, StorePath};
 use makes_spec::{
@@ -190,35 +190,44 @@ pub fn realise(
         }
         Recipe::Fetch(spec) => {
             progress(&format!("fetching {}", spec.url));
-            let expected = parse_sha256(&spec.sha256).ok_or_else(|| RealiseError::Fetch {
+            let fail = |message: String| RealiseError::Fetch {
                 path: sp.clone(),
                 url: spec.url.clone(),
-                message: format!("'{}' is not a SHA-256", spec.sha256),
-            })?;
+                message,
+            };
+            // An archive is pinned by its NAR's SHA-256; a file by its own hash (SHA-256, or
+            // the SHA-512/SHA-1 of an npm `integrity`).
+            let expected = if spec.unpack {
+                parse_sha256(&spec.sha256).map(|digest| FlatHash {
+                    algo: FlatHashAlgo::Sha256,
+                    digest: digest.to_vec(),
+                })
+            } else {
+                FlatHash::parse(&spec.sha256)
+            }
+            .ok_or_else(|| fail(format!("'{}' is not a SHA-256", spec.sha256)))?;
             store.build_output(&sp, &[], |real_out: &Path| {
-                let fail = |message: String| RealiseError::Fetch {
-                    path: sp.clone(),
-                    url: spec.url.clone(),
-                    message,
-                };
-                let found: [u8; 32] = if spec.unpack {
+                let found = if spec.unpack {
                     builders
                         .fetcher
                         .fetch_archive(&spec.url, real_out, spec.strip_root)
                         .map_err(fail)?;
-                    crate::nar::nar_hash_and_size(real_out)
-                        .map_err(|e| fail(e.to_string()))?
-                        .0
+                    let (digest, _) =
+                        crate::nar::nar_hash_and_size(real_out).map_err(|e| fail(e.to_string()))?;
+                    FlatHash {
+                        algo: FlatHashAlgo::Sha256,
+                        digest: digest.to_vec(),
+                    }
                 } else {
                     builders.fetcher.fetch(&spec.url, real_out).map_err(fail)?;
                     let bytes = std::fs::read(real_out).map_err(|e| fail(e.to_string()))?;
-                    Sha256::digest(&bytes).into()
+                    FlatHash::of(expected.algo, &bytes)
                 };
                 if found != expected {
                     return Err(fail(format!(
-                        "hash mismatch: expected sha256:{}, got sha256:{}",
-                        crate::nixbase32::encode(&expected),
-                        crate::nixbase32::encode(&found)
+                        "hash mismatch: expected {}, got {}",
+                        expected.display(),
+                        found.display()
                     )));
                 }
                 Ok(())

@@ -3,9 +3,9 @@
 //! `/lib*` read-only (it runs the host's bash), a synthetic `/etc`, a minimal `/dev`, and a
 //! fresh `/proc` of its own PID namespace; no `/sys`, nothing else of the host. It runs in new
 //! mount, IPC, UTS, PID (it is process 1: whatever it leaves running dies with it) and network
-//! namespaces (fixed-output builds keep the network), as an unprivileged user inside a user
-//! namespace of its own even when makes is root, without capabilities, with
-//! `PR_SET_NO_NEW_PRIVS` and a [seccomp filter](seccomp).
+//! namespaces (fixed-output builds keep the network; the others get their own loopback, up,
+//! as in Nix), as an unprivileged user inside a user namespace of its own even when makes is
+//! root, without capabilities, with `PR_SET_NO_NEW_PRIVS` and a [seccomp filter](seccomp).
 //!
 //! Who runs inside ([`Identity`]):
 //! - the build user, uid 1000 gid 100 inside. Makes as root: host uid and gid
@@ -27,6 +27,7 @@
 
 mod credentials;
 mod idmap;
+mod loopback;
 mod mounts;
 mod scripts;
 mod seccomp;
@@ -319,6 +320,9 @@ impl Sandbox {
         unsafe { rustix::thread::unshare_unsafe(self.flags) }.map_err(|e| fail(b"unshare", e))?;
         if let Some((uid_map, gid_map)) = &self.outer_maps {
             write_own_id_maps(uid_map, gid_map).map_err(|e| fail(b"outer id maps", e))?;
+        }
+        if self.flags.contains(UnshareFlags::NEWNET) {
+            loopback::bring_up_loopback().map_err(|e| fail(b"bringing up lo", e))?;
         }
         // SAFETY: a plain system call on a constant buffer.
         if unsafe { libc::sethostname(c"localhost".as_ptr(), 9) } != 0 {
