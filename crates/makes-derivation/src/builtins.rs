@@ -49,7 +49,10 @@ pub fn derivation_builtins(registry: &Derivations) -> Vec<(Rc<str>, Value)> {
             "derivationStrict".into(),
             make_primop("derivationStrict", 1, strict),
         ),
-        ("derivation".into(), make_primop("derivation", 1, derivation)),
+        (
+            "derivation".into(),
+            make_primop("derivation", 1, derivation),
+        ),
         (
             "placeholder".into(),
             make_primop("placeholder", 1, placeholder),
@@ -134,14 +137,19 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
                     }
                     let value = attr.value.force(ev)?;
                     ev.force_deep(&value)?;
-                    json.insert(key.to_owned(), makes_eval::to_json(ev, &value, &mut context)?);
+                    json.insert(
+                        key.to_owned(),
+                        makes_eval::to_json(ev, &value, &mut context)?,
+                    );
                     match key {
                         "builder" => {
                             let s = forced_string(ev, &value)?;
                             s.merge_context_into(&mut context);
                             drv.builder = s.as_bytes().to_vec();
                         }
-                        "system" => drv.platform = no_context(&forced_string(ev, &value)?)?.into_bytes(),
+                        "system" => {
+                            drv.platform = no_context(&forced_string(ev, &value)?)?.into_bytes()
+                        }
                         "outputHash" => {
                             special.output_hash = Some(no_context(&forced_string(ev, &value)?)?)
                         }
@@ -180,7 +188,11 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
                         "outputHashMode" => special.method = Some(hash_mode(&text())?),
                         "outputs" => {
                             special.outputs = output_names(
-                                text().split([' ', '\t', '\n', '\r']).filter(|w| !w.is_empty()).map(str::to_owned).collect(),
+                                text()
+                                    .split([' ', '\t', '\n', '\r'])
+                                    .filter(|w| !w.is_empty())
+                                    .map(str::to_owned)
+                                    .collect(),
                             )?
                         }
                         _ => {}
@@ -205,10 +217,16 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
     add_inputs(&mut drv, &context, registry)?;
 
     if drv.builder.is_empty() {
-        return Err(EvalError::other("required attribute 'builder' missing", None));
+        return Err(EvalError::other(
+            "required attribute 'builder' missing",
+            None,
+        ));
     }
     if drv.platform.is_empty() {
-        return Err(EvalError::other("required attribute 'system' missing", None));
+        return Err(EvalError::other(
+            "required attribute 'system' missing",
+            None,
+        ));
     }
     if name.ends_with(".drv") {
         return Err(EvalError::other(
@@ -225,8 +243,9 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
                 None,
             ));
         }
-        let hash = NixHash::parse_allow_empty(output_hash, HashAlgo::parse(&special.output_hash_algo))
-            .map_err(|e| EvalError::other(e.to_string(), None))?;
+        let hash =
+            NixHash::parse_allow_empty(output_hash, HashAlgo::parse(&special.output_hash_algo))
+                .map_err(|e| EvalError::other(e.to_string(), None))?;
         let method = special.method.unwrap_or(IngestionMethod::Flat);
         let path = fixed_output_path(method, &hash, &name).to_absolute();
         drv.env.insert(b"out".to_vec(), path.clone().into_bytes());
@@ -256,7 +275,8 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
         for (output, slot) in drv.outputs.iter_mut() {
             let h = hashes.get(output).copied().unwrap_or_default();
             let path = output_path(&name, output, &h).to_absolute();
-            drv.env.insert(output.as_bytes().to_vec(), path.clone().into_bytes());
+            drv.env
+                .insert(output.as_bytes().to_vec(), path.clone().into_bytes());
             slot.path = path;
         }
     }

@@ -14,6 +14,10 @@ pub enum DerivationError {
     #[diagnostic(code(makes::derivation::unknown_derivation))]
     UnknownDerivation { path: String },
 
+    #[error("building '{path}': {message}")]
+    #[diagnostic(code(makes::derivation::build_failed))]
+    Build { path: String, message: String },
+
     #[error("'{path}' is not a valid derivation: {reason}")]
     #[diagnostic(code(makes::derivation::malformed))]
     Malformed { path: String, reason: String },

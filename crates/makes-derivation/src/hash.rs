@@ -47,6 +47,16 @@ impl HashAlgo {
         }
     }
 
+    /// A streaming hasher of this algorithm.
+    pub fn hasher(self) -> Box<dyn sha2::digest::DynDigest> {
+        match self {
+            HashAlgo::Md5 => Box::new(md5::Md5::default()),
+            HashAlgo::Sha1 => Box::new(sha1::Sha1::default()),
+            HashAlgo::Sha256 => Box::new(sha2::Sha256::default()),
+            HashAlgo::Sha512 => Box::new(sha2::Sha512::default()),
+        }
+    }
+
     /// The digest of `data`.
     pub fn digest(self, data: &[u8]) -> NixHash {
         let bytes = match self {
@@ -218,7 +228,10 @@ mod tests {
         assert!(err.to_string().contains("does not include a type"), "{err}");
         let err = NixHash::parse_any(&format!("sha1:{EMPTY_SHA256_HEX}"), Some(HashAlgo::Sha256))
             .expect_err("type mismatch");
-        assert!(err.to_string().contains("should have type 'sha256'"), "{err}");
+        assert!(
+            err.to_string().contains("should have type 'sha256'"),
+            "{err}"
+        );
         let zero = NixHash::parse_allow_empty("", Some(HashAlgo::Sha1)).expect("empty");
         assert_eq!(zero.bytes, vec![0; 20]);
     }

@@ -11,6 +11,7 @@ mod builtins;
 mod drv;
 mod error;
 mod hash;
+mod realise;
 mod registry;
 mod store_paths;
 
@@ -18,8 +19,8 @@ pub use builtins::derivation_builtins;
 pub use drv::{Derivation, DrvOutput};
 pub use error::DerivationError;
 pub use hash::{HashAlgo, NixHash};
+pub use realise::realise;
 pub use registry::{Derivations, OutputHashes, SourceReferences};
 pub use store_paths::{
-    fixed_output_path, hash_placeholder, output_path, output_path_name, text_path,
-    IngestionMethod,
+    fixed_output_path, hash_placeholder, output_path, output_path_name, text_path, IngestionMethod,
 };

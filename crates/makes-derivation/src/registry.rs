@@ -98,7 +98,8 @@ impl Derivations {
                 inputs.entry(hex(h)).or_default().insert(output.clone());
             }
         }
-        let digest: [u8; 32] = sha2::Sha256::digest(drv.unparse(mask_outputs, Some(&inputs))).into();
+        let digest: [u8; 32] =
+            sha2::Sha256::digest(drv.unparse(mask_outputs, Some(&inputs))).into();
         Ok(drv.outputs.keys().map(|o| (o.clone(), digest)).collect())
     }
 

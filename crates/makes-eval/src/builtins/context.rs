@@ -129,9 +129,7 @@ fn append_context(ev: &crate::Evaluator, a: &[Thunk]) -> Result<Value> {
                         None,
                     ));
                 }
-                context
-                    .outputs
-                    .insert((path.clone(), name.to_rc_str()?));
+                context.outputs.insert((path.clone(), name.to_rc_str()?));
             }
         }
     }
