@@ -7,7 +7,7 @@ use crate::report::{report_eval, report_spec, Failure};
 use crate::settings::{PackagesBackend, Settings};
 use makes_args::{makes_arguments, ArgumentContext};
 use makes_args::{store_builtins, StoreIo};
-use makes_derivation::{derivation_builtins, Derivations, SourceReferences};
+use makes_derivation::{derivation_builtins, Derivations};
 use makes_eval::{EvalOptions, Evaluator};
 use makes_spec::{find_project_dir, load_project, Project};
 use makes_spec::{fitted, pinned_release, ReleaseRules};
@@ -44,7 +44,7 @@ impl Session {
             .session_lock()
             .map_err(|e| Failure::report(miette::Report::new(e)))?;
         let project_files = ProjectFiles::default();
-        let derivations = Derivations::new(store_references(&store));
+        let derivations = Derivations::new(store.clone());
         let mut builtins = store_builtins(&store, &project_files);
         builtins.extend(derivation_builtins(&derivations));
         let evaluator = Evaluator::with_extra_builtins(
@@ -203,16 +203,4 @@ pub fn search_path(includes: &[String]) -> Vec<(String, PathBuf)> {
 
 pub fn eval_failure(ev: &Evaluator, e: &makes_eval::EvalError) -> Failure {
     report_eval(ev, e)
-}
-
-/// What a path in `store` refers to, for the closure of a derivation's `drvPath`.
-fn store_references(store: &LocalStore) -> SourceReferences {
-    let store = store.clone();
-    Rc::new(move |path| {
-        makes_store::StorePath::parse(path)
-            .ok()
-            .and_then(|sp| store.path_info(&sp).ok())
-            .map(|info| info.references.iter().map(|r| r.to_absolute()).collect())
-            .unwrap_or_default()
-    })
 }

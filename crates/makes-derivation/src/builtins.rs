@@ -44,7 +44,11 @@ pub fn derivation_builtins(registry: &Derivations) -> Vec<(Rc<str>, Value)> {
         let output = string_without_context(ev, &args[0])?;
         Ok(Value::string(hash_placeholder(&output)))
     });
+    let r = registry.clone();
+    let to_file: PrimOpFn =
+        Rc::new(move |ev, args| crate::to_file::to_file(ev, &r, &args[0], &args[1]));
     vec![
+        ("toFile".into(), make_primop("toFile", 2, to_file)),
         (
             "derivationStrict".into(),
             make_primop("derivationStrict", 1, strict),
@@ -424,7 +428,7 @@ fn no_context(s: &NixString) -> Result<String> {
     Ok(s.utf8()?.to_owned())
 }
 
-fn string_without_context(ev: &Evaluator, t: &Thunk) -> Result<String> {
+pub(crate) fn string_without_context(ev: &Evaluator, t: &Thunk) -> Result<String> {
     no_context(&forced_string(ev, &t.force(ev)?)?)
 }
 

@@ -14,13 +14,14 @@ mod hash;
 mod realise;
 mod registry;
 mod store_paths;
+mod to_file;
 
 pub use builtins::derivation_builtins;
 pub use drv::{Derivation, DrvOutput};
 pub use error::DerivationError;
 pub use hash::{HashAlgo, NixHash};
 pub use realise::realise;
-pub use registry::{Derivations, OutputHashes, SourceReferences};
+pub use registry::{Derivations, OutputHashes};
 pub use store_paths::{
     fixed_output_path, hash_placeholder, output_path, output_path_name, text_path, IngestionMethod,
 };

@@ -79,7 +79,7 @@ fn realise_one(
     }
     for src in &drv.input_srcs {
         if registry.get(src).is_some() {
-            add_drv_file(store, registry, src)?;
+            registry.write_drv_file(src)?;
         }
         inputs.push(parse_path(src)?);
     }
@@ -120,38 +120,6 @@ fn realise_one(
     };
     build_nix_derivation(store, &build, Some(&check)).map_err(store_error(drv_path))?;
     built.insert(drv_path.to_owned());
-    Ok(())
-}
-
-/// The `.drv` file of a derivation passed as a plain path (`drvPath` with
-/// `unsafeDiscardOutputDependency`, or inside a `drvPath` closure), with the `.drv` files it
-/// refers to, added to the store as Nix would have written them.
-fn add_drv_file(
-    store: &LocalStore,
-    registry: &Derivations,
-    drv_path: &str,
-) -> Result<(), DerivationError> {
-    let path = parse_path(drv_path)?;
-    if store.is_valid(&path) {
-        return Ok(());
-    }
-    let drv = known(registry, drv_path)?;
-    let mut references = Vec::new();
-    for r in drv.references() {
-        if registry.get(&r).is_some() {
-            add_drv_file(store, registry, &r)?;
-        }
-        references.push(parse_path(&r)?);
-    }
-    let added = store
-        .add_text(&path.name, &drv.unparse(false, None), &references)
-        .map_err(store_error(drv_path))?;
-    if added != path {
-        return Err(DerivationError::Malformed {
-            path: drv_path.to_owned(),
-            reason: format!("its text is stored at {added}"),
-        });
-    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 use crate::drv::Derivation;
 use crate::error::DerivationError;
 use crate::hash::hex;
+use makes_store::{LocalStore, StorePath};
 use sha2::Digest as _;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -15,15 +16,13 @@ use std::rc::Rc;
 /// on it, their own hash) is computed from.
 pub type OutputHashes = BTreeMap<String, [u8; 32]>;
 
-/// The references of a plain store path (a `toFile` text refers to paths, a copied source
-/// to none), for the closure of a derivation passed with all its outputs.
-pub type SourceReferences = Rc<dyn Fn(&str) -> Vec<String>>;
-
 /// Derivations by `.drv` path. Cloning shares the registry.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Derivations {
     inner: Rc<RefCell<Inner>>,
-    source_references: SourceReferences,
+    /// Where sources live (their references, for closures) and where `.drv` files are
+    /// written when a build or a `toFile` needs them as files; `None` in pure tests.
+    store: Option<LocalStore>,
 }
 
 #[derive(Default)]
@@ -32,18 +31,50 @@ struct Inner {
     modulo: HashMap<String, OutputHashes>,
 }
 
-impl Default for Derivations {
-    fn default() -> Self {
-        Derivations::new(Rc::new(|_| Vec::new()))
-    }
-}
-
 impl Derivations {
-    pub fn new(source_references: SourceReferences) -> Self {
+    pub fn new(store: LocalStore) -> Self {
         Derivations {
             inner: Rc::default(),
-            source_references,
+            store: Some(store),
         }
+    }
+
+    pub fn store(&self) -> Option<&LocalStore> {
+        self.store.as_ref()
+    }
+
+    /// Writes the `.drv` file of a known derivation into makes' store (with those it refers
+    /// to), as Nix writes it at instantiation: for a builder or a `toFile` that is handed the
+    /// file itself. Its path is the one already computed.
+    pub fn write_drv_file(&self, drv_path: &str) -> Result<StorePath, DerivationError> {
+        let malformed = |reason: String| DerivationError::Malformed {
+            path: drv_path.to_owned(),
+            reason,
+        };
+        let path = StorePath::parse(drv_path).map_err(|e| malformed(e.to_string()))?;
+        let Some(store) = &self.store else {
+            return Err(malformed("no store to write it into".into()));
+        };
+        if store.is_valid(&path) {
+            return Ok(path);
+        }
+        let drv = self.known(drv_path)?;
+        let mut references = Vec::new();
+        for r in drv.references() {
+            let written = if self.get(&r).is_some() {
+                self.write_drv_file(&r)?
+            } else {
+                StorePath::parse(&r).map_err(|e| malformed(e.to_string()))?
+            };
+            references.push(written);
+        }
+        let added = store
+            .add_text(&path.name, &drv.unparse(false, None), &references)
+            .map_err(|e| malformed(e.to_string()))?;
+        if added != path {
+            return Err(malformed(format!("its text is stored at {added}")));
+        }
+        Ok(path)
     }
 
     pub fn insert(&self, drv_path: String, drv: Rc<Derivation>) {
@@ -129,9 +160,21 @@ impl Derivations {
             if path.ends_with(".drv") {
                 pending.extend(self.known(&path)?.references());
             } else {
-                pending.extend((self.source_references)(&path));
+                pending.extend(self.source_references(&path));
             }
         }
         Ok(seen)
+    }
+
+    /// What a plain path in the store refers to (a `toFile` text may refer to paths).
+    fn source_references(&self, path: &str) -> Vec<String> {
+        let Some(store) = &self.store else {
+            return Vec::new();
+        };
+        StorePath::parse(path)
+            .ok()
+            .and_then(|sp| store.path_info(&sp).ok())
+            .map(|info| info.references.iter().map(|r| r.to_absolute()).collect())
+            .unwrap_or_default()
     }
 }
