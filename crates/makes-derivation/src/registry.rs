@@ -28,6 +28,8 @@ pub struct Derivations {
 #[derive(Default)]
 struct Inner {
     by_path: HashMap<String, Rc<Derivation>>,
+    /// The `.drv` path of each output path.
+    derivers: HashMap<String, String>,
     modulo: HashMap<String, OutputHashes>,
 }
 
@@ -78,7 +80,16 @@ impl Derivations {
     }
 
     pub fn insert(&self, drv_path: String, drv: Rc<Derivation>) {
-        self.inner.borrow_mut().by_path.insert(drv_path, drv);
+        let mut inner = self.inner.borrow_mut();
+        for output in drv.outputs.values().filter(|o| !o.path.is_empty()) {
+            inner.derivers.insert(output.path.clone(), drv_path.clone());
+        }
+        inner.by_path.insert(drv_path, drv);
+    }
+
+    /// The `.drv` path of the derivation that has `out_path` as an output.
+    pub fn deriver(&self, out_path: &str) -> Option<String> {
+        self.inner.borrow().derivers.get(out_path).cloned()
     }
 
     pub fn get(&self, drv_path: &str) -> Option<Rc<Derivation>> {
