@@ -119,7 +119,7 @@ pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<S
 }
 
 /// `fetchUrl` downloads, with the substituter's HTTP client.
-struct HttpFetcher;
+pub(crate) struct HttpFetcher;
 
 impl makes_store::UrlFetcher for HttpFetcher {
     fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), String> {

@@ -7,7 +7,7 @@ use crate::report::{report_eval, report_spec, Failure};
 use crate::settings::{PackagesBackend, Settings};
 use makes_args::{makes_arguments, ArgumentContext};
 use makes_args::{store_builtins, StoreIo};
-use makes_derivation::{derivation_builtins, Derivations};
+use makes_derivation::{derivation_builtins, fetch_builtins, Derivations, Fetchers};
 use makes_eval::{EvalOptions, Evaluator};
 use makes_spec::{find_project_dir, load_project, Project};
 use makes_spec::{fitted, pinned_release, ReleaseRules};
@@ -47,6 +47,13 @@ impl Session {
         let derivations = Derivations::new(store.clone());
         let mut builtins = store_builtins(&store, &project_files);
         builtins.extend(derivation_builtins(&derivations));
+        let fetchers = Fetchers {
+            store: store.clone(),
+            http: Rc::new(crate::realisation::HttpFetcher),
+            // Without a cache directory, fetches are remembered beside the store.
+            cache_dir: locations::cache_dir().unwrap_or_else(|_| store_dir.join("cache")),
+        };
+        builtins.extend(fetch_builtins(&fetchers, &derivations));
         let evaluator = Evaluator::with_extra_builtins(
             Rc::new(StoreIo::new(store.clone(), project_files.clone())),
             options,

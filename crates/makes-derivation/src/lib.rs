@@ -10,6 +10,7 @@
 mod builtins;
 mod drv;
 mod error;
+mod fetch;
 mod hash;
 mod realise;
 mod registry;
@@ -19,6 +20,7 @@ mod to_file;
 pub use builtins::derivation_builtins;
 pub use drv::{Derivation, DrvOutput};
 pub use error::DerivationError;
+pub use fetch::{fetch_builtins, Fetchers};
 pub use hash::{HashAlgo, NixHash};
 pub use realise::realise;
 pub use registry::{Derivations, OutputHashes};
