@@ -158,7 +158,7 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     if let Some(drv_path) = session.derivations.deriver(out) {
         // An output of `builtins.derivation`: built from its `.drv`.
         progress(&format!("building {drv_path}"));
-        makes_derivation::realise(&session.store, &session.derivations, &[drv_path])
+        makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])
             .map_err(|e| Failure::report(miette::Report::new(e)))?;
         let store_path =
             StorePath::parse(out).map_err(|e| Failure::report(miette::Report::new(e)))?;

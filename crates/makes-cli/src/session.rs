@@ -25,6 +25,8 @@ pub struct Session {
     pub recipes: Recipes,
     /// The derivations `builtins.derivation` instantiated, with their `.drv` texts.
     pub derivations: Derivations,
+    /// What `builtins.fetch*` and `builtin:fetchurl` fetch with.
+    pub fetchers: Fetchers,
     pub now: String,
     pub settings: Settings,
     /// Resolve no package (placeholders instead): reading a project needs no backend.
@@ -65,6 +67,7 @@ impl Session {
             evaluator,
             recipes: Recipes::default(),
             derivations,
+            fetchers,
             now: crate::clock::now_iso8601(),
             settings,
             symbolic_packages: false,

@@ -5,9 +5,10 @@
 
 use crate::drv::Derivation;
 use crate::error::DerivationError;
+use crate::fetch::Fetchers;
 use crate::hash::HashAlgo;
 use crate::registry::Derivations;
-use makes_store::{build_nix_derivation, LocalStore, NixBuild, StorePath};
+use makes_store::{build_nix_derivation, NixBuild, StorePath};
 use sha2::Digest as _;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -16,14 +17,14 @@ use std::path::Path;
 /// Builds the derivations `drv_paths` (and what they need) and returns the paths of all
 /// their outputs, in order.
 pub fn realise(
-    store: &LocalStore,
+    fetchers: &Fetchers,
     registry: &Derivations,
     drv_paths: &[String],
 ) -> Result<Vec<String>, DerivationError> {
     let mut built = BTreeSet::new();
     let mut out = Vec::new();
     for drv_path in drv_paths {
-        realise_one(store, registry, drv_path, &mut built)?;
+        realise_one(fetchers, registry, drv_path, &mut built)?;
         let drv = known(registry, drv_path)?;
         out.extend(drv.outputs.values().map(|o| o.path.clone()));
     }
@@ -53,7 +54,7 @@ fn parse_path(path: &str) -> Result<StorePath, DerivationError> {
 }
 
 fn realise_one(
-    store: &LocalStore,
+    fetchers: &Fetchers,
     registry: &Derivations,
     drv_path: &str,
     built: &mut BTreeSet<String>,
@@ -61,10 +62,11 @@ fn realise_one(
     if built.contains(drv_path) {
         return Ok(());
     }
+    let store = &fetchers.store;
     let drv = known(registry, drv_path)?;
     let mut inputs = Vec::new();
     for (input, outputs) in &drv.input_drvs {
-        realise_one(store, registry, input, built)?;
+        realise_one(fetchers, registry, input, built)?;
         let input_drv = known(registry, input)?;
         for output in outputs {
             let o = input_drv
@@ -118,7 +120,14 @@ fn realise_one(
             ))
         }
     };
-    build_nix_derivation(store, &build, Some(&check)).map_err(store_error(drv_path))?;
+    if drv.builder == b"builtin:fetchurl" {
+        builtin_fetchurl(fetchers, &drv, &check).map_err(|message| DerivationError::Build {
+            path: drv_path.to_owned(),
+            message,
+        })?;
+    } else {
+        build_nix_derivation(store, &build, Some(&check)).map_err(store_error(drv_path))?;
+    }
     built.insert(drv_path.to_owned());
     Ok(())
 }
@@ -202,4 +211,58 @@ impl Write for AlgoWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Nix's built-in builder `builtin:fetchurl` (`src/libstore/builtins/fetchurl.cc`), which
+/// `<nix/fetchurl.nix>` uses: the file at `url` (a NAR unpacked with `unpack`, made
+/// executable with `executable`), checked against the fixed output's hash.
+fn builtin_fetchurl(
+    fetchers: &Fetchers,
+    drv: &Derivation,
+    check: &dyn Fn(&Path) -> Result<(), String>,
+) -> Result<(), String> {
+    let var = |name: &str| {
+        drv.env
+            .get(name.as_bytes())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    let url = var("url").ok_or("builtin:fetchurl needs 'url'")?;
+    let out = drv
+        .outputs
+        .get("out")
+        .ok_or("builtin:fetchurl needs the output 'out'")?;
+    let out = StorePath::parse(&out.path).map_err(|e| e.to_string())?;
+    let work = tempfile::Builder::new()
+        .prefix(".fetchurl-")
+        .tempdir_in(fetchers.store.root())
+        .map_err(|e| e.to_string())?;
+    let download = work.path().join("download");
+    crate::fetch::download_to(fetchers, &url, &download)?;
+    let produce = |real: &Path| -> Result<(), makes_store::StoreError> {
+        let io = |source| makes_store::StoreError::Io {
+            path: real.to_path_buf(),
+            source,
+        };
+        if var("unpack").as_deref() == Some("1") {
+            let mut file = std::fs::File::open(&download).map_err(io)?;
+            makes_store::restore_nar(&mut file, real)?;
+        } else {
+            std::fs::copy(&download, real).map_err(io)?;
+            if var("executable").as_deref() == Some("1") {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(real, std::fs::Permissions::from_mode(0o755))
+                    .map_err(io)?;
+            }
+        }
+        check(real).map_err(|found| makes_store::StoreError::HashMismatch {
+            path: out.clone(),
+            expected: "the derivation's outputHash".into(),
+            found,
+        })
+    };
+    fetchers
+        .store
+        .build_output(&out, &[], produce)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

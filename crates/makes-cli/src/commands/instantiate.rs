@@ -36,7 +36,7 @@ pub fn instantiate(args: &InstantiateArgs) -> Result<(), Failure> {
         write_drv_files(&session, &drv_paths, dir)?;
     }
     let lines = if args.realise {
-        makes_derivation::realise(&session.store, &session.derivations, &drv_paths)
+        makes_derivation::realise(&session.fetchers, &session.derivations, &drv_paths)
             .map_err(|e| Failure::report(miette::Report::new(e)))?
     } else {
         drv_paths

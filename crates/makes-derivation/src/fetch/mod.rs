@@ -10,6 +10,8 @@ mod cache;
 mod git;
 mod url;
 
+pub(crate) use url::download_to;
+
 use crate::registry::Derivations;
 use makes_eval::{make_primop, Context, EvalError, NixString, PrimOpFn, Value};
 use makes_store::{LocalStore, StorePath, UrlFetcher};
