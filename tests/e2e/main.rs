@@ -33,6 +33,7 @@ mod make_script;
 mod makes_arguments;
 mod makes_helpers;
 mod native_packages;
+mod nix_fetchers;
 mod nix_packages;
 mod nix_store;
 mod project_files;
