@@ -396,3 +396,35 @@ fn fetchurl_and_nix_fetchurl_give_nixs_paths() {
         "downloaded\n"
     );
 }
+
+#[test]
+fn fetch_gitlab_is_makes_fetch_archive_of_the_gitlab_archive() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("project");
+    write_project(
+        &project,
+        r#"{ fetchGitlab, ... }: {
+  jobs."/gl" = fetchGitlab { owner = "o"; repo = "r"; rev = "abc"; sha256 = "0000000000000000000000000000000000000000000000000000"; };
+}
+"#,
+    );
+    // fetchGitlab is an argument of makes 21.10 to 24.01.
+    std::fs::write(
+        project.join("makes.lock.nix"),
+        "{ makesSrc = builtins.fetchGit { url = \"https://github.com/fluidattacks/makes\"; ref = \"refs/tags/23.07\"; }; }\n",
+    )
+    .expect("makes.lock.nix");
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .args(["show", "/gl"])
+        .output()
+        .expect("makes runs");
+    assert_success(&out);
+    let show: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(show["kind"], "fetchArchive");
+    assert_eq!(show["url"], "https://gitlab.com/o/r/-/archive/abc.tar.gz");
+    assert_eq!(show["stripRoot"], true);
+    assert_eq!(show["name"], "source");
+}

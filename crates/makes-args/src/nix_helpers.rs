@@ -11,10 +11,16 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// `(name shown in errors, text)` of each file of Nix-written arguments.
-const SOURCES: &[(&str, &str)] = &[(
-    "<makes>/nix/args/helpers.nix",
-    include_str!("../../../nix/args/helpers.nix"),
-)];
+const SOURCES: &[(&str, &str)] = &[
+    (
+        "<makes>/nix/args/helpers.nix",
+        include_str!("../../../nix/args/helpers.nix"),
+    ),
+    (
+        "<makes>/nix/args/fetch-gitlab.nix",
+        include_str!("../../../nix/args/fetch-gitlab.nix"),
+    ),
+];
 
 /// `(name in helpers.nix, makes' template)`.
 const TEMPLATES: &[(&str, &str)] = &[
