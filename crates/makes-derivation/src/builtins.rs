@@ -263,6 +263,14 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
         );
     } else {
         for output in &special.outputs {
+            // An output's path is named after it: it must make a valid store path name.
+            makes_store::validate_name(&crate::store_paths::output_path_name(&name, output))
+                .map_err(|e| {
+                    EvalError::other(
+                        format!("invalid derivation output name '{output}': {e}"),
+                        None,
+                    )
+                })?;
             drv.env.insert(output.as_bytes().to_vec(), Vec::new());
             drv.outputs.insert(
                 output.clone(),
@@ -437,5 +445,98 @@ fn no_span() -> Span {
         file: FileId(u32::MAX),
         start: 0,
         end: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use makes_eval::{DiskIo, EvalOptions};
+
+    /// Evaluates `expr` with the derivation built-ins and no store.
+    fn eval_string(expr: &str) -> String {
+        let registry = Derivations::default();
+        let ev = Evaluator::with_extra_builtins(
+            Rc::new(DiskIo),
+            EvalOptions::default(),
+            derivation_builtins(&registry),
+        );
+        let v = ev
+            .eval_source("test", expr, Path::new("/"))
+            .expect("evaluates");
+        match v {
+            Value::String(s) => s.lossy().into_owned(),
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    // Paths recorded from Nix 2.8 (tests/derivations/cases 000, 139 and 152).
+    const DEP_F: &str = r#"derivation { name = "dep-f"; system = "x86_64-linux"; builder = "/bin/sh"; outputHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"; outputHashAlgo = "sha256"; outputHashMode = "recursive"; }"#;
+
+    #[test]
+    fn a_plain_derivation_has_nix_s_paths() {
+        let d = r#"derivation { name = "a"; system = "x86_64-linux"; builder = "/bin/sh"; }"#;
+        assert_eq!(
+            eval_string(&format!("({d}).drvPath")),
+            "/nix/store/7g5giqf764p3y3zv7a8rqsy9sqqq5kw4-a.drv"
+        );
+        assert_eq!(
+            eval_string(&format!("({d}).outPath")),
+            "/nix/store/f37kxm5wf98b2s839zaiybv38zil0s40-a"
+        );
+    }
+
+    #[test]
+    fn an_output_of_another_derivation_is_hashed_modulo() {
+        let m = r#"derivation { name = "dep-m"; system = "x86_64-linux"; builder = "/bin/sh"; outputs = [ "out" "dev" ]; }"#;
+        let uses = format!(
+            r#"(derivation {{ name = "uses"; system = "x86_64-linux"; builder = "/bin/sh"; dep = ({m}).dev; }}).drvPath"#
+        );
+        assert_eq!(
+            eval_string(&uses),
+            "/nix/store/fgnhl1jpn3p3yks3gil7085nmhdpm3fx-uses.drv"
+        );
+    }
+
+    #[test]
+    fn a_fixed_output_below_is_replaced_by_its_hash() {
+        let expr = format!(
+            r#"let f = {DEP_F}; b = derivation {{ name = "b"; system = "x86_64-linux"; builder = "/bin/sh"; dep = f; }};
+               in (derivation {{ name = "uses"; system = "x86_64-linux"; builder = "/bin/sh"; dep = b; }}).outPath"#
+        );
+        assert_eq!(
+            eval_string(&expr),
+            "/nix/store/ywgnkvrpmhq7bdmiwnq3r8yhrbaj0ad1-uses"
+        );
+    }
+
+    #[test]
+    fn contexts_name_the_derivation_and_its_output() {
+        let d = r#"derivation { name = "a"; system = "x86_64-linux"; builder = "/bin/sh"; outputs = [ "out" "dev" ]; }"#;
+        let expr = format!(
+            r#"let d = {d}; c = builtins.getContext "${{d.dev}}${{d.drvPath}}"; in builtins.toJSON c"#
+        );
+        let json = eval_string(&expr);
+        assert!(json.contains(r#""allOutputs":true"#), "{json}");
+        assert!(json.contains(r#""outputs":["dev"]"#), "{json}");
+    }
+
+    #[test]
+    fn bad_output_names_are_errors() {
+        let registry = Derivations::default();
+        let ev = Evaluator::with_extra_builtins(
+            Rc::new(DiskIo),
+            EvalOptions::default(),
+            derivation_builtins(&registry),
+        );
+        let expr = r#"(derivation { name = "a"; system = "s"; builder = "b"; outputs = [ "x/y" ]; }).drvPath"#;
+        let err = ev
+            .eval_source("test", expr, Path::new("/"))
+            .expect_err("a slash in an output name");
+        assert!(
+            err.to_string()
+                .contains("invalid derivation output name 'x/y'"),
+            "{err}"
+        );
     }
 }

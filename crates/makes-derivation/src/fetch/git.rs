@@ -116,6 +116,13 @@ fn parse_input(ev: &Evaluator, arg: &Thunk) -> Result<GitInput> {
         }
         other => input.url = url_of(&other)?,
     }
+    if let Some(r) = &input.git_ref {
+        // A ref is passed to git as an argument: it must not read as an option, and git's
+        // own rules leave out spaces and control characters.
+        if r.is_empty() || r.starts_with('-') || r.bytes().any(|c| c <= b' ' || c == 0x7f) {
+            return Err(error(format!("invalid Git branch/tag name '{r}'")));
+        }
+    }
     if let Some(rev) = &input.rev {
         if rev.len() != 40 || !rev.bytes().all(|c| c.is_ascii_hexdigit()) {
             return Err(error(format!(
