@@ -132,10 +132,15 @@ fn realise_one(
     Ok(())
 }
 
+/// A variable of the builder's environment, as bytes.
+type EnvVar = (Vec<u8>, Vec<u8>);
+/// A file written into `/build` for the builder: name, contents.
+type BuildFile = (String, Vec<u8>);
+
 /// The builder's environment and the files written for it: the derivation's variables, each
 /// named in `passAsFile` as a file `/build/.attr-<hash>` and `<name>Path`; with structured
 /// attributes, `.attrs.json` (the attributes and the output paths) instead.
-fn builder_environment(drv: &Derivation) -> (Vec<(Vec<u8>, Vec<u8>)>, Vec<(String, Vec<u8>)>) {
+fn builder_environment(drv: &Derivation) -> (Vec<EnvVar>, Vec<BuildFile>) {
     let mut env = Vec::new();
     let mut files = Vec::new();
     if let Some(json) = drv.env.get(b"__json".as_slice()) {
