@@ -76,7 +76,30 @@ fn a_plain_derivation_job_builds_at_nixs_output_path() {
         std::fs::read_to_string(&result).expect("the output"),
         "hello from a plain derivation\npassed as a file /homeless-shelter\n"
     );
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .args(["show", "/raw"])
+        .output()
+        .expect("makes runs");
+    assert_success(&out);
+    let show: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(show["kind"], "derivation");
+    assert_eq!(show["outputs"]["out"]["path"], show["outPath"]);
+    assert_eq!(
+        show["env"]["notePath"],
+        serde_json::Value::Null,
+        "passAsFile is the builder's"
+    );
+    assert_eq!(show["env"]["note"], "passed as a file");
     if nix_installed() {
+        let nix = nix_eval(&project, r#"(import ./makes.nix { }).jobs."/raw".drvPath"#);
+        assert_eq!(
+            nix.trim().trim_matches('"'),
+            show["drvPath"],
+            "Nix's drvPath"
+        );
         let nix = nix_eval(&project, r#"(import ./makes.nix { }).jobs."/raw".outPath"#);
         let name = Path::new(&result).file_name().expect("a name");
         assert!(

@@ -101,6 +101,41 @@ impl Derivation {
         s
     }
 
+    /// The derivation as JSON, with the fields of `nix show-derivation` (`kind` and
+    /// `drvPath` added); bytes that are not UTF-8 show as U+FFFD.
+    pub fn to_json(&self, drv_path: &str) -> serde_json::Value {
+        let text = |b: &[u8]| serde_json::Value::String(String::from_utf8_lossy(b).into_owned());
+        let outputs: serde_json::Map<String, serde_json::Value> = self
+            .outputs
+            .iter()
+            .map(|(name, o)| {
+                let mut entry = serde_json::Map::new();
+                entry.insert("path".into(), o.path.clone().into());
+                if !o.hash.is_empty() {
+                    entry.insert("hashAlgo".into(), o.hash_algo.clone().into());
+                    entry.insert("hash".into(), o.hash.clone().into());
+                }
+                (name.clone(), entry.into())
+            })
+            .collect();
+        serde_json::json!({
+            "kind": "derivation",
+            "drvPath": drv_path,
+            "name": self.name,
+            "outputs": outputs,
+            "inputSrcs": self.input_srcs,
+            "inputDrvs": self.input_drvs,
+            "system": text(&self.platform),
+            "builder": text(&self.builder),
+            "args": self.args.iter().map(|a| text(a)).collect::<Vec<_>>(),
+            "env": self
+                .env
+                .iter()
+                .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), text(v)))
+                .collect::<serde_json::Map<_, _>>(),
+        })
+    }
+
     /// The store paths the `.drv` file refers to: its sources and input derivations.
     pub fn references(&self) -> BTreeSet<String> {
         let mut refs = self.input_srcs.clone();
