@@ -178,7 +178,19 @@ case("placeholder-plain", drv("ph", 'v = builtins.placeholder "out";'))
 case("derivation-attrs", f'let d = {drv("attrs", "x = 1;")}; in {drv("uses", "t = d.type; n = d.name; o = d.outputName; dp = d.drvPath;")}')
 case("derivation-strict", 'let s = builtins.derivationStrict { name = "strict"; system = "x"; builder = "/bin/sh"; }; in ' + drv("uses", "o = s.out; d = s.drvPath;"))
 
-# 8. Errors, as Nix reports them.
+# 8. Sources: builtins.path (named, filtered), filterSource, storeDir.
+sources = [
+    ("path-named", 'src = builtins.path { path = ./data; name = "data-src"; };'),
+    ("path-filter", 'src = builtins.path { path = ./data; filter = p: t: baseNameOf p == "file.txt"; };'),
+    ("filter-source", 'src = builtins.filterSource (p: t: baseNameOf p != "script.sh") ./data;'),
+    ("path-file", 'src = builtins.path { path = ./data/file.txt; };'),
+    ("store-dir", 'dir = builtins.storeDir;'),
+    ("path-in-list", 'srcs = [ ./data/file.txt ./data/script.sh ];'),
+]
+for theme, body in sources:
+    case("src-" + theme, drv("src", body))
+
+# 9. Errors, as Nix reports them.
 errors = [
     ("no-name", 'derivation { system = "x"; builder = "/bin/sh"; }'),
     ("no-builder", 'derivation { name = "x"; system = "x"; }'),
@@ -208,7 +220,8 @@ for theme, body in errors:
 def main():
     if os.path.isdir(CASES):
         for f in os.listdir(CASES):
-            if f.endswith(".nix"):
+            # Recordings go with their cases: regenerate.sh writes them again.
+            if f.endswith((".nix", ".exp", ".drv", ".err")):
                 os.remove(os.path.join(CASES, f))
     os.makedirs(os.path.join(CASES, "data"), exist_ok=True)
     with open(os.path.join(CASES, "data", "file.txt"), "w") as f:
