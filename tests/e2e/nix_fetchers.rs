@@ -451,3 +451,48 @@ fn fetch_gitlab_is_makes_fetch_archive_of_the_gitlab_archive() {
     assert_eq!(show["stripRoot"], true);
     assert_eq!(show["name"], "source");
 }
+
+#[test]
+fn hostile_fetch_arguments_are_refused_naming_them() {
+    let sandbox = Sandbox::new();
+    let root = sandbox.dir.path();
+    let marker = root.join("pwned");
+    let cases = [
+        (
+            format!(
+                r#"builtins.fetchGit {{ url = "file://{}"; ref = "--upload-pack=touch {}"; }}"#,
+                root.display(),
+                marker.display()
+            ),
+            "invalid Git branch/tag name",
+        ),
+        (
+            r#"builtins.fetchGit { url = "file:///nonexistent"; rev = "not-a-rev"; }"#.to_owned(),
+            "is not a Git revision",
+        ),
+        (
+            r#"builtins.fetchurl { url = "file:///etc/hostname"; name = "../escape"; }"#.to_owned(),
+            "../escape",
+        ),
+        (
+            r#"builtins.fetchTarball { url = "ftp://example.org/x.tar.gz"; }"#.to_owned(),
+            "only file://, http:// and https:// URLs",
+        ),
+        (
+            r#"builtins.fetchurl { url = "file:///x"; hash = "sha256-AAAA"; }"#.to_owned(),
+            "unsupported argument 'hash' to 'fetchurl'",
+        ),
+    ];
+    for (expr, want) in cases {
+        let out = sandbox
+            .makes()
+            .current_dir(root)
+            .args(["eval", "--expr", &expr])
+            .output()
+            .expect("makes runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{expr}: {stderr}");
+        assert!(stderr.contains(want), "{expr}: want {want:?} in {stderr}");
+    }
+    assert!(!marker.exists(), "a ref ran as a git option");
+}
