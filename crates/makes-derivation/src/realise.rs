@@ -237,9 +237,11 @@ fn builtin_fetchurl(
         .get("out")
         .ok_or("builtin:fetchurl needs the output 'out'")?;
     let out = StorePath::parse(&out.path).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&fetchers.cache_dir)
+        .map_err(|e| format!("{}: {e}", fetchers.cache_dir.display()))?;
     let work = tempfile::Builder::new()
         .prefix(".fetchurl-")
-        .tempdir_in(fetchers.store.root())
+        .tempdir_in(&fetchers.cache_dir)
         .map_err(|e| e.to_string())?;
     let download = work.path().join("download");
     crate::fetch::download_to(fetchers, &url, &download)?;
