@@ -496,3 +496,87 @@ fn hostile_fetch_arguments_are_refused_naming_them() {
     }
     assert!(!marker.exists(), "a ref ran as a git option");
 }
+
+/// `cmd` with git allowed to use `file://` submodules, as a user's configuration would.
+fn allowing_file_submodules(cmd: &mut Command) -> &mut Command {
+    cmd.env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", "protocol.file.allow")
+        .env("GIT_CONFIG_VALUE_0", "always")
+}
+
+#[test]
+fn fetch_git_with_submodules_checks_them_out() {
+    if !have_tool("git") {
+        eprintln!("note: skipping: git is not installed");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let root = sandbox.dir.path();
+    git(root, &["init", "--quiet", "sub"]);
+    std::fs::write(root.join("sub/s.txt"), "in the submodule\n").expect("write");
+    git(&root.join("sub"), &["add", "."]);
+    git(&root.join("sub"), &["commit", "--quiet", "-m", "s"]);
+    git(root, &["init", "--quiet", "main"]);
+    let main = root.join("main");
+    std::fs::write(main.join("t.txt"), "top\n").expect("write");
+    git(&main, &["add", "."]);
+    let sub = root.join("sub").display().to_string();
+    git(
+        &main,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "--quiet",
+            &sub,
+            "lib",
+        ],
+    );
+    git(&main, &["commit", "--quiet", "-m", "top"]);
+    let rev = git(&main, &["rev-parse", "HEAD"]);
+    let fetch = |name: &str| {
+        format!(
+            r#"let g = builtins.fetchGit {{ url = {}; rev = "{rev}"; submodules = true; name = "{name}"; }};
+               in {{ inherit (g) outPath narHash submodules revCount; text = builtins.readFile "${{g}}/lib/s.txt"; }}"#,
+            main.display()
+        )
+    };
+    let expr = fetch("source");
+    let out = allowing_file_submodules(
+        sandbox
+            .makes()
+            .current_dir(root)
+            .args(["eval", "--strict", "--expr", &expr]),
+    )
+    .output()
+    .expect("makes runs");
+    assert_success(&out);
+    let got = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(got.contains(r#"text = "in the submodule\n";"#), "{got}");
+    assert!(got.contains("submodules = true;"), "{got}");
+    if nix_installed() {
+        let nix = allowing_file_submodules(
+            Command::new("nix-instantiate")
+                .current_dir(root)
+                .args(["--eval", "--strict", "--expr", &expr]),
+        )
+        .output()
+        .expect("nix-instantiate runs");
+        assert_success(&nix);
+        assert_eq!(got, String::from_utf8_lossy(&nix.stdout), "Nix's tree");
+    }
+    // Without that permission git refuses the submodule, and so does fetchGit.
+    let out = sandbox
+        .makes()
+        .current_dir(root)
+        .args(["eval", "--strict", "--expr", &fetch("other")])
+        .output()
+        .expect("makes runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

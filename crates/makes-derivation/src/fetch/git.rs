@@ -444,11 +444,11 @@ fn export_tree(
         ])?;
         git(&["-C", &tree_s, "checkout", "--quiet", rev])?;
         git(&["-C", &tree_s, "remote", "add", "origin", &input.url])?;
+        // git's own policy on submodule transports applies (`file://` ones are refused unless
+        // `protocol.file.allow` says otherwise): a repository must not reach the host's files.
         git(&[
             "-C",
             &tree_s,
-            "-c",
-            "protocol.file.allow=always",
             "submodule",
             "--quiet",
             "update",
