@@ -40,6 +40,10 @@ const SOURCES: &[(&str, &str)] = &[
         "<makes>/nix/args/nodejs.nix",
         include_str!("../../../nix/args/nodejs.nix"),
     ),
+    (
+        "<makes>/nix/args/fetch-gitlab.nix",
+        include_str!("../../../nix/args/fetch-gitlab.nix"),
+    ),
 ];
 
 /// `(name in helpers.nix, makes' template)`.

@@ -1,11 +1,11 @@
 //! The built-ins that need the store, registered into the evaluator from here (the evaluator
-//! only has "not supported yet" stubs for them): `builtins.path`, `filterSource`, `toFile`,
-//! `storePath`, and makes' `projectPath`. Store paths are Nix's own (tests compare them with
+//! only has "not supported yet" stubs for them): `builtins.path`, `filterSource`,
+//! `storePath`, and makes' `projectPath` (`toFile`, which may refer to derivations, is
+//! `makes-derivation`'s). Store paths are Nix's own (tests compare them with
 //! Nix 2.8).
 
 use makes_eval::{
-    make_primop, CoercionMode, Context, EvalError, EvalErrorKind, Evaluator, NixString, PrimOpFn,
-    Thunk, Value,
+    make_primop, Context, EvalError, EvalErrorKind, Evaluator, NixString, PrimOpFn, Thunk, Value,
 };
 use makes_store::{nar_hash_and_size_filtered, parse_sha256, LocalStore, ProjectFiles, StorePath};
 use makes_syntax::{FileId, Span};
@@ -26,8 +26,6 @@ pub fn store_builtins(store: &LocalStore, files: &ProjectFiles) -> Vec<(Rc<str>,
         add_path(ev, &s, &f, Path::new(&*path), &name, Some(&filter))
     });
     let s = store.clone();
-    let to_file: PrimOpFn = Rc::new(move |ev, args| to_file(ev, &s, &args[0], &args[1]));
-    let s = store.clone();
     let store_path: PrimOpFn = Rc::new(move |ev, args| {
         let p = ev.coerce_to_path(&args[0].force(ev)?, no_span())?;
         let sp = StorePath::parse(&p).map_err(|e| EvalError::other(e.to_string(), None))?;
@@ -46,7 +44,6 @@ pub fn store_builtins(store: &LocalStore, files: &ProjectFiles) -> Vec<(Rc<str>,
             "filterSource".into(),
             make_primop("filterSource", 2, filter_source),
         ),
-        ("toFile".into(), make_primop("toFile", 2, to_file)),
         ("storePath".into(), make_primop("storePath", 1, store_path)),
     ]
 }
@@ -240,35 +237,6 @@ fn excluded_paths(
         }
     }
     Ok(excluded)
-}
-
-fn to_file(
-    ev: &Evaluator,
-    store: &LocalStore,
-    name: &Thunk,
-    contents: &Thunk,
-) -> makes_eval::Result<Value> {
-    let name = string_of(&name.force(ev)?)?;
-    let text = match contents.force(ev)? {
-        Value::String(s) => s,
-        other => ev.coerce_to_string(&other, CoercionMode::INTERPOLATION, no_span())?,
-    };
-    let mut references = Vec::new();
-    for p in text.context_paths() {
-        let sp = StorePath::parse(p).map_err(|e| EvalError::other(e.to_string(), None))?;
-        // Outputs not built yet cannot be referred to, as in Nix.
-        if !store.is_valid(&sp) {
-            return Err(EvalError::other(
-                format!("in 'toFile': the file '{name}' cannot refer to derivation outputs"),
-                None,
-            ));
-        }
-        references.push(sp);
-    }
-    let sp = store
-        .add_text(&name, text.as_bytes(), &references)
-        .map_err(|e| EvalError::new(EvalErrorKind::Io(e.to_string()), None))?;
-    Ok(store_string(&sp))
 }
 
 /// A store path as a string that refers to it.

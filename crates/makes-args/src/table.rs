@@ -74,7 +74,7 @@ pub const ARGUMENTS: &[Argument] = &[
     arg("fakeSha256", A, Z, Nix),
     arg("fetchArchive", A, Z, Store),
     arg("fetchGithub", A, (24, 1), Store),
-    arg("fetchGitlab", (21, 10), (24, 1), NoFn),
+    arg("fetchGitlab", (21, 10), (24, 1), Nix),
     arg("fetchNixpkgs", A, Z, Store),
     arg("fetchRubyGem", (21, 10), Z, Nix),
     arg("fetchUrl", A, Z, Store),

@@ -96,6 +96,33 @@ pub enum Command {
     Lock(LockArgs),
     /// Print a job's spec as JSON, with every default, without building it.
     Show(ShowArgs),
+    /// Instantiate the derivations a Nix file or expression evaluates to and print their
+    /// .drv paths, as nix-instantiate does (`--realise`: build them and print their outputs).
+    Instantiate(InstantiateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InstantiateArgs {
+    /// Also write the .drv files (with those of their input derivations) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub drv_dir: Option<PathBuf>,
+    /// Build the derivations with makes' store and sandbox and print their output paths.
+    #[arg(long)]
+    pub realise: bool,
+    /// Pass NAME = EXPR to the value when it is a function with named arguments.
+    #[arg(long, num_args = 2, value_names = ["NAME", "EXPR"])]
+    pub arg: Vec<String>,
+    /// Pass NAME = STRING to the value when it is a function with named arguments.
+    #[arg(long, num_args = 2, value_names = ["NAME", "STRING"])]
+    pub argstr: Vec<String>,
+    /// Evaluate EXPR instead of a file.
+    #[arg(long, value_name = "EXPR", conflicts_with = "file")]
+    pub expr: Option<String>,
+    /// Add a search path entry (`name=path` or `path`).
+    #[arg(short = 'I', value_name = "PATH")]
+    pub include: Vec<String>,
+    /// The file to evaluate (default: ./default.nix).
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -83,6 +83,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         (Some(Command::Push(args)), _) => commands::push::push(project, args, settings),
         (Some(Command::Lock(args)), _) => commands::lock::lock(project, &args.jobs, settings),
         (Some(Command::Show(args)), _) => commands::show::show(project, &args.job, settings),
+        (Some(Command::Instantiate(args)), _) => commands::instantiate::instantiate(args),
         (None, Some(job)) => {
             let request = commands::build::BuildRequest {
                 job: &job,

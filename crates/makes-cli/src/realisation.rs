@@ -119,7 +119,7 @@ pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<S
 }
 
 /// `fetchUrl` downloads, with the substituter's HTTP client.
-struct HttpFetcher;
+pub(crate) struct HttpFetcher;
 
 impl makes_store::UrlFetcher for HttpFetcher {
     fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), String> {
@@ -155,6 +155,15 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
         }
     }
     crate::packages_provider::provide_packages(session, &progress)?;
+    if let Some(drv_path) = session.derivations.deriver(out) {
+        // An output of `builtins.derivation`: built from its `.drv`.
+        progress(&format!("building {drv_path}"));
+        makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])
+            .map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let store_path =
+            StorePath::parse(out).map_err(|e| Failure::report(miette::Report::new(e)))?;
+        return Ok(session.store.real_path(&store_path));
+    }
     let images = NativeImageBuilder {
         store: session.store.clone(),
         now: session.now.clone(),

@@ -7,6 +7,7 @@ use crate::report::{report_eval, report_spec, Failure};
 use crate::settings::{PackagesBackend, Settings};
 use makes_args::{makes_arguments, ArgumentContext};
 use makes_args::{store_builtins, StoreIo};
+use makes_derivation::{derivation_builtins, fetch_builtins, Derivations, Fetchers};
 use makes_eval::{EvalOptions, Evaluator};
 use makes_spec::{find_project_dir, load_project, Project};
 use makes_spec::{fitted, pinned_release, ReleaseRules};
@@ -22,6 +23,10 @@ pub struct Session {
     pub store: LocalStore,
     pub evaluator: Evaluator,
     pub recipes: Recipes,
+    /// The derivations `builtins.derivation` instantiated, with their `.drv` texts.
+    pub derivations: Derivations,
+    /// What `builtins.fetch*` and `builtin:fetchurl` fetch with.
+    pub fetchers: Fetchers,
     pub now: String,
     pub settings: Settings,
     /// Resolve no package (placeholders instead): reading a project needs no backend.
@@ -41,16 +46,28 @@ impl Session {
             .session_lock()
             .map_err(|e| Failure::report(miette::Report::new(e)))?;
         let project_files = ProjectFiles::default();
+        let derivations = Derivations::new(store.clone());
+        let mut builtins = store_builtins(&store, &project_files);
+        builtins.extend(derivation_builtins(&derivations));
+        let fetchers = Fetchers {
+            store: store.clone(),
+            http: Rc::new(crate::realisation::HttpFetcher),
+            // Without a cache directory, fetches are remembered beside the store.
+            cache_dir: locations::cache_dir().unwrap_or_else(|_| store_dir.join("cache")),
+        };
+        builtins.extend(fetch_builtins(&fetchers, &derivations));
         let evaluator = Evaluator::with_extra_builtins(
             Rc::new(StoreIo::new(store.clone(), project_files.clone())),
             options,
-            store_builtins(&store, &project_files),
+            builtins,
         );
         Ok(Session {
             _gc_guard: gc_guard,
             store,
             evaluator,
             recipes: Recipes::default(),
+            derivations,
+            fetchers,
             now: crate::clock::now_iso8601(),
             settings,
             symbolic_packages: false,

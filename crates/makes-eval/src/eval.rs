@@ -887,12 +887,13 @@ impl Evaluator {
                 for (i, item) in items.iter().enumerate() {
                     let v = item.force(self)?;
                     let s = self.nested(Some(span), || self.coerce_to_string(&v, mode, span))?;
-                    // Nix separates with a space, except after an empty list element.
-                    if i > 0 && !matches!(&v, Value::List(l) if l.is_empty()) {
-                        text.push(b' ');
-                    }
                     text.extend_from_slice(s.as_bytes());
                     s.merge_context_into(&mut context);
+                    // Nix puts a space after every element but the last, except after an
+                    // empty list (`toString [ [ ] "x" [ ] ]` is "x ").
+                    if i + 1 < items.len() && !matches!(&v, Value::List(l) if l.is_empty()) {
+                        text.push(b' ');
+                    }
                 }
                 Ok(NixString::with_context(text, context))
             }

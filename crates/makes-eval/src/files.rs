@@ -33,6 +33,9 @@ impl Evaluator {
     /// an error rather than text with replacement characters (its string literals would not
     /// hold the bytes written in it).
     fn read_nix_source(&self, path: &Path, span: Option<Span>) -> Result<String> {
+        if let Some(text) = crate::corepkgs::source(path) {
+            return Ok(text.to_owned());
+        }
         let bytes = self.io.read_file(path).map_err(|e| {
             let what = match e.kind() {
                 std::io::ErrorKind::NotFound => "getting status of",
@@ -94,7 +97,11 @@ impl Evaluator {
     }
 
     pub(crate) fn find_in_search_path(&self, name: &str, span: Span) -> Result<Value> {
-        self.find_file(&self.options.search_path, name, span)
+        let found = self.find_file(&self.options.search_path, name, span);
+        match (found, crate::corepkgs::lookup(name)) {
+            (Err(_), Some(core)) => Ok(Value::Path(core.into())),
+            (found, _) => found,
+        }
     }
 
     /// `builtins.findFile`: the first entry whose prefix matches `name` and where the file

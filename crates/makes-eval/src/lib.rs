@@ -5,6 +5,7 @@
 //! (`Evaluator::with_extra_builtins`), so this crate knows nothing of stores, tars or HTTP.
 
 mod builtins;
+mod corepkgs;
 mod error;
 mod eval;
 mod files;

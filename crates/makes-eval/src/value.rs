@@ -89,11 +89,40 @@ impl std::fmt::Debug for Value {
     }
 }
 
-/// The store paths a string refers to. makes only needs plain store paths: a derivation
-/// output is named by its output path.
+/// What a string refers to, Nix's three kinds of string context: plain store paths (a source,
+/// a `toFile`, an output makes builds itself), derivations with all their outputs and their
+/// closure (`drvPath`: Nix's `=` elements), and single outputs of a derivation (`outPath`:
+/// Nix's `!out!` elements).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     pub paths: BTreeSet<Rc<str>>,
+    /// `.drv` paths whose every output and whole closure the string refers to.
+    pub derivations: BTreeSet<Rc<str>>,
+    /// `(drv path, output name)` pairs.
+    pub outputs: BTreeSet<(Rc<str>, Rc<str>)>,
+}
+
+impl Context {
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty() && self.derivations.is_empty() && self.outputs.is_empty()
+    }
+
+    /// Adds every element of `other`.
+    pub fn extend(&mut self, other: &Context) {
+        self.paths.extend(other.paths.iter().cloned());
+        self.derivations.extend(other.derivations.iter().cloned());
+        self.outputs.extend(other.outputs.iter().cloned());
+    }
+
+    /// The elements as Nix encodes them (`/nix/store/...`, `=/nix/store/x.drv`,
+    /// `!out!/nix/store/x.drv`), in Nix's order (bytewise).
+    pub fn encoded(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.paths.iter().map(|p| p.to_string()).collect();
+        out.extend(self.derivations.iter().map(|d| format!("={d}")));
+        out.extend(self.outputs.iter().map(|(d, o)| format!("!{o}!{d}")));
+        out.sort();
+        out
+    }
 }
 
 /// A string with its context. Nix strings are bytes (a file read with `readFile` need not be
@@ -182,7 +211,7 @@ impl NixString {
     pub fn with_context(bytes: impl IntoNixBytes, context: Context) -> Self {
         NixString {
             bytes: bytes.into_nix_bytes(),
-            context: if context.paths.is_empty() {
+            context: if context.is_empty() {
                 None
             } else {
                 Some(Rc::new(context))
@@ -238,9 +267,14 @@ impl NixString {
         self.bytes.is_empty()
     }
 
-    /// The store paths this string refers to, sorted.
+    /// The plain store paths this string refers to, sorted.
     pub fn context_paths(&self) -> impl Iterator<Item = &Rc<str>> {
         self.context.iter().flat_map(|c| c.paths.iter())
+    }
+
+    /// The whole context, if there is one.
+    pub fn context(&self) -> Option<&Context> {
+        self.context.as_deref()
     }
 
     pub fn has_context(&self) -> bool {
@@ -250,7 +284,7 @@ impl NixString {
     /// Adds this string's context into `into`.
     pub fn merge_context_into(&self, into: &mut Context) {
         if let Some(c) = &self.context {
-            into.paths.extend(c.paths.iter().cloned());
+            into.extend(c);
         }
     }
 }

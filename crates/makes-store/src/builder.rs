@@ -304,7 +304,7 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// The last lines of a log, reading at most its last 64 KiB.
-fn log_tail(path: &Path) -> String {
+pub(crate) fn log_tail(path: &Path) -> String {
     const MAX: u64 = 64 * 1024;
     let mut buf = Vec::new();
     if let Ok(mut f) = File::open(path) {

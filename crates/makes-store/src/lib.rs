@@ -18,6 +18,7 @@ mod local;
 mod nar;
 mod nar_add;
 mod nar_read;
+mod nix_build;
 mod nix_store;
 pub mod nixbase32;
 pub mod packages;
@@ -38,6 +39,7 @@ pub use local::LocalStore;
 pub use nar::{nar_hash_and_size, nar_hash_and_size_filtered, write_nar, HashingWriter};
 pub use nar_add::StagedNar;
 pub use nar_read::restore_nar;
+pub use nix_build::{build_nix_derivation, NixBuild, OutputCheck};
 pub use path::{
     derivation_output_path, fixed_output_path, flat_fixed_output_path, make_store_path,
     source_store_path, validate_name, PathInfo, StorePath, STORE_DIR,

@@ -55,9 +55,17 @@ pub fn fetch_archive(
     let parent = out_dir.parent().unwrap_or(Path::new("."));
     let download = tempfile::NamedTempFile::new_in(parent).map_err(on(parent))?;
     fetch_url(url, download.path(), limits)?;
-    let mut file = std::fs::File::open(download.path()).map_err(on(download.path()))?;
+    unpack_archive(download.path(), out_dir, strip_root)
+}
+
+/// Unpacks the tarball `archive` (gzip, xz, bzip2, zstd or plain) into the new directory
+/// `out_dir`, as [`fetch_archive`] does with a download.
+pub fn unpack_archive(archive: &Path, out_dir: &Path, strip_root: bool) -> Result<(), String> {
+    let parent = out_dir.parent().unwrap_or(Path::new("."));
+    let download = archive;
+    let mut file = std::fs::File::open(download).map_err(on(download))?;
     let mut magic = [0u8; 6];
-    let got = std::io::Read::read(&mut file, &mut magic).map_err(on(download.path()))?;
+    let got = std::io::Read::read(&mut file, &mut magic).map_err(on(download))?;
     let compression = match &magic[..got] {
         [0x1f, 0x8b, ..] => Compression::Gzip,
         [0xfd, b'7', b'z', b'X', b'Z', 0] => Compression::Xz,
@@ -66,7 +74,7 @@ pub fn fetch_archive(
         [b'P', b'K', 3, 4, ..] => return Err("zip archives are not supported yet".into()),
         _ => Compression::None,
     };
-    let file = std::fs::File::open(download.path()).map_err(on(download.path()))?;
+    let file = std::fs::File::open(download).map_err(on(download))?;
     let staging = tempfile::Builder::new()
         .prefix(".unpack-")
         .tempdir_in(parent)

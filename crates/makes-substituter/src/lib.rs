@@ -33,7 +33,7 @@ use std::time::Duration;
 use makes_store::{LocalStore, StorePath};
 
 pub use error::{NarInfoField, SubstituteError};
-pub use fetch_url::{fetch_archive, fetch_url};
+pub use fetch_url::{fetch_archive, fetch_url, unpack_archive};
 pub use narinfo::{fingerprint, format_nar_hash, parse_nar_hash, NarInfo};
 pub use signature::TrustedKey;
 

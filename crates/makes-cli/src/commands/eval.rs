@@ -24,7 +24,7 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
         (None, None) => ev.eval_file(&cwd.join("default.nix")),
     }
     .map_err(|e| eval_failure(ev, &e))?;
-    let auto_args = auto_arguments(args, &cwd);
+    let auto_args = auto_arguments(&args.arg, &args.argstr, &cwd);
     let value = ev
         .auto_call(value, &auto_args)
         .map_err(|e| eval_failure(ev, &e))?;
@@ -60,9 +60,13 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
 }
 
 /// `--arg NAME EXPR` (evaluated when used) and `--argstr NAME STRING`.
-fn auto_arguments(args: &EvalArgs, cwd: &std::path::Path) -> Vec<(Rc<str>, Thunk)> {
+pub(crate) fn auto_arguments(
+    arg: &[String],
+    argstr: &[String],
+    cwd: &std::path::Path,
+) -> Vec<(Rc<str>, Thunk)> {
     let mut out = Vec::new();
-    for pair in args.arg.chunks(2) {
+    for pair in arg.chunks(2) {
         if let [name, expr] = pair {
             let (expr, dir) = (expr.clone(), cwd.to_path_buf());
             out.push((
@@ -71,7 +75,7 @@ fn auto_arguments(args: &EvalArgs, cwd: &std::path::Path) -> Vec<(Rc<str>, Thunk
             ));
         }
     }
-    for pair in args.argstr.chunks(2) {
+    for pair in argstr.chunks(2) {
         if let [name, text] = pair {
             out.push((
                 Rc::from(name.as_str()),

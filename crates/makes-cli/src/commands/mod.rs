@@ -3,6 +3,7 @@
 pub mod build;
 pub mod eval;
 pub mod gc;
+pub mod instantiate;
 pub mod list;
 pub mod lock;
 pub mod pick;

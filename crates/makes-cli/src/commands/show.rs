@@ -42,6 +42,12 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
                 "name": spec.name,
                 "stripRoot": spec.unpack.then_some(spec.strip_root),
             }),
+            None if session.derivations.deriver(&out).is_some() => {
+                // A `builtins.derivation`: its `.drv`, as `nix show-derivation` shows it.
+                let drv_path = session.derivations.deriver(&out).unwrap_or_default();
+                let drv = session.derivations.get(&drv_path);
+                drv.map(|d| d.to_json(&drv_path)).unwrap_or_default()
+            }
             None => {
                 return Err(Failure::message(format!(
                     "the job '{job}' names {out}, which no makes function made: there is no spec to show"

@@ -1,33 +1,84 @@
 //! String contexts as values: `getContext`, `appendContext`, `hasContext` and the
-//! `unsafeDiscard*` built-ins. makes' contexts are plain store paths (`{ path = true; }`).
+//! `unsafeDiscard*` built-ins, over Nix's three kinds of context (a plain path
+//! `{ path = true; }`, a derivation with all its outputs `{ allOutputs = true; }`, outputs of a
+//! derivation `{ outputs = [ ... ]; }`), as Nix 2.8's `primops/context.cc` has them.
 
-use super::{arg_attrs, arg_string, attrs_value, BuiltinDef};
+use super::{arg_attrs, arg_list, arg_string, attrs_value, list_value, BuiltinDef};
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Context, NixString, Value};
 use crate::{EvalError, Result};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("unsafeDiscardStringContext", 1, |ev, a| {
         Ok(Value::string(arg_string(ev, &a[0])?.bytes()))
     }),
     ("unsafeDiscardOutputDependency", 1, |ev, a| {
-        Ok(Value::String(arg_string(ev, &a[0])?))
+        let s = arg_string(ev, &a[0])?;
+        let Some(old) = s.context() else {
+            return Ok(Value::String(s));
+        };
+        // A derivation's "all outputs" becomes the plain `.drv` path: the builder gets the
+        // file without anything being built.
+        let mut context = old.clone();
+        let derivations = std::mem::take(&mut context.derivations);
+        context.paths.extend(derivations);
+        Ok(Value::String(NixString::with_context(s.bytes(), context)))
     }),
     ("hasContext", 1, |ev, a| {
         Ok(Value::Bool(arg_string(ev, &a[0])?.has_context()))
     }),
-    ("getContext", 1, |ev, a| {
-        let s = arg_string(ev, &a[0])?;
-        let mut out = Attrs::new();
-        for path in s.context_paths() {
-            let mut entry = Attrs::new();
-            entry.insert("path", Thunk::value(Value::Bool(true)), None);
-            out.insert(path.clone(), Thunk::value(attrs_value(entry)), None);
-        }
-        Ok(attrs_value(out))
-    }),
+    ("getContext", 1, get_context),
     ("appendContext", 2, append_context),
 ];
+
+#[derive(Default)]
+struct ContextInfo {
+    path: bool,
+    all_outputs: bool,
+    outputs: Vec<Rc<str>>,
+}
+
+fn get_context(ev: &crate::Evaluator, a: &[Thunk]) -> Result<Value> {
+    let s = arg_string(ev, &a[0])?;
+    let mut infos: BTreeMap<Rc<str>, ContextInfo> = BTreeMap::new();
+    if let Some(context) = s.context() {
+        for path in &context.paths {
+            infos.entry(path.clone()).or_default().path = true;
+        }
+        for drv in &context.derivations {
+            infos.entry(drv.clone()).or_default().all_outputs = true;
+        }
+        for (drv, output) in &context.outputs {
+            infos
+                .entry(drv.clone())
+                .or_default()
+                .outputs
+                .push(output.clone());
+        }
+    }
+    let mut out = Attrs::new();
+    for (key, info) in infos {
+        let mut entry = Attrs::new();
+        if info.path {
+            entry.insert("path", Thunk::value(Value::Bool(true)), None);
+        }
+        if info.all_outputs {
+            entry.insert("allOutputs", Thunk::value(Value::Bool(true)), None);
+        }
+        if !info.outputs.is_empty() {
+            let names = info
+                .outputs
+                .into_iter()
+                .map(|o| Thunk::value(Value::string(o)))
+                .collect();
+            entry.insert("outputs", Thunk::value(list_value(names)), None);
+        }
+        out.insert(key, Thunk::value(attrs_value(entry)), None);
+    }
+    Ok(attrs_value(out))
+}
 
 fn append_context(ev: &crate::Evaluator, a: &[Thunk]) -> Result<Value> {
     let s = arg_string(ev, &a[0])?;
@@ -42,13 +93,52 @@ fn append_context(ev: &crate::Evaluator, a: &[Thunk]) -> Result<Value> {
             ));
         }
         let info = arg_attrs(ev, &info.value)?;
-        let wants_path = match info.get("path") {
-            Some(p) => matches!(p.value.force(ev)?, Value::Bool(true)),
-            None => false,
-        };
-        if wants_path || info.contains("outputs") || info.contains("allOutputs") {
-            context.paths.insert(path.clone());
+        let is_derivation = path.ends_with(".drv");
+        if let Some(p) = info.get("path") {
+            if forced_bool(ev, &p.value)? {
+                context.paths.insert(path.clone());
+            }
+        }
+        if let Some(all) = info.get("allOutputs") {
+            if forced_bool(ev, &all.value)? {
+                if !is_derivation {
+                    return Err(EvalError::other(
+                        format!("Tried to add all-outputs context of {path}, which is not a derivation, to a string"),
+                        None,
+                    ));
+                }
+                context.derivations.insert(path.clone());
+            }
+        }
+        if let Some(outputs) = info.get("outputs") {
+            let outputs = arg_list(ev, &outputs.value)?;
+            if !outputs.is_empty() && !is_derivation {
+                return Err(EvalError::other(
+                    format!("Tried to add derivation output context of {path}, which is not a derivation, to a string"),
+                    None,
+                ));
+            }
+            for output in outputs.iter() {
+                let name = arg_string(ev, output)?;
+                if name.has_context() {
+                    return Err(EvalError::other(
+                        format!(
+                            "the string '{}' is not allowed to refer to a store path",
+                            name.lossy()
+                        ),
+                        None,
+                    ));
+                }
+                context.outputs.insert((path.clone(), name.to_rc_str()?));
+            }
         }
     }
     Ok(Value::String(NixString::with_context(s.bytes(), context)))
+}
+
+fn forced_bool(ev: &crate::Evaluator, t: &Thunk) -> Result<bool> {
+    match t.force(ev)? {
+        Value::Bool(b) => Ok(b),
+        other => Err(EvalError::type_error("a Boolean", &other, None)),
+    }
 }

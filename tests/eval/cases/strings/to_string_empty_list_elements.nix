@@ -1,0 +1,1 @@
+[ (toString [ [ ] "x" [ ] ]) (toString [ "a" [ ] "b" ]) (toString [ [ ] [ ] "c" ]) (toString [ "d" [ [ ] ] "e" ]) ]
