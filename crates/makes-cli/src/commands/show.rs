@@ -91,7 +91,7 @@ fn mark_package_references(doc: &mut Value, used: &[UsedOutput], symbolic: bool)
     };
     let reference = |u: &UsedOutput| {
         serde_json::json!({
-            "package": u.attr_path.join("."),
+            "package": makes_store::packages::display_steps(&u.attr_path),
             "packageSet": u.set,
             "output": u.output,
             "outPath": if symbolic { Value::Null } else { Value::String(u.path.clone()) },
