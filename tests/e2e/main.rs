@@ -34,6 +34,7 @@ mod makes_helpers;
 mod native_packages;
 mod nix_packages;
 mod nix_store;
+mod package_calls;
 mod project_files;
 mod project_path;
 mod registry;

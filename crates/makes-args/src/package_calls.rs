@@ -153,6 +153,13 @@ impl CodeWriter<'_> {
             return Ok(None);
         };
         let (set, steps, output) = crate::package_values::read_marker(self.ev, &marker)?;
+        // The package is a dependency of the call: resolved now, so that it is recorded
+        // (and locked) as every package the evaluation uses is.
+        if output.is_some() {
+            if let Some(out_path) = attrs.get("outPath") {
+                out_path.value.force(self.ev)?;
+            }
+        }
         let code = makes_store::packages::value_code(&set_code(&set), &steps);
         Ok(Some(match output {
             Some(output) => format!("(builtins.getAttr {} {code})", nix_string(&output)),

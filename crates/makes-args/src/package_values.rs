@@ -268,11 +268,15 @@ fn function_value(packages: &Rc<Packages>, set: &str, path: Vec<Step>) -> Value 
     let called: PrimOpFn = Rc::new(move |ev, args| {
         let argument = args[1].force(ev)?;
         let code = crate::package_calls::argument_code(ev, &packages2, &argument)?;
-        reference_value(
-            &packages2,
-            &set2,
-            crate::package_calls::call_steps(&path, code),
-        )
+        let steps = crate::package_calls::call_steps(&path, code);
+        // A lock that did not record this call cannot make it: say so here, where it is
+        // made, rather than where its files are first needed.
+        if matches!(packages2.mode(), PackageMode::Lock) {
+            if let Err(why) = packages2.describe(&set2, &steps) {
+                return Err(no_backend_error(&set2, &path, &why));
+            }
+        }
+        reference_value(&packages2, &set2, steps)
     });
     attrs.insert(
         "__functor",
@@ -309,15 +313,19 @@ fn platform_predicate(path: &[String]) -> Option<bool> {
     })
 }
 
-/// Why a call of the function at `path` cannot be made here, and the ways out.
-fn no_backend_message(set: &str, path: &[Step], why: Option<&str>) -> String {
-    let function = display_steps(path);
-    let why = why.map_or_else(
-        || "this evaluation resolves no package (neither Nix nor a lock file is used)".to_owned(),
-        str::to_owned,
-    );
-    format!(
-        "cannot call '{function}' of the package set {set}: {why}. Install Nix (the backend \"nix\" calls it), run `makes lock` where Nix is installed (the backend \"lock\" then builds what it locked), or set MAKES_NIXPKGS to a package set Nix can read"
+/// The error of a call of the function at `path` that no backend can make here: why, and
+/// the ways out.
+fn no_backend_error(set: &str, path: &[Step], why: &str) -> EvalError {
+    package_error(
+        "makes::packages::no_backend",
+        format!(
+            "cannot call '{}' of the package set {set}: {why}",
+            display_steps(path)
+        ),
+        Some(
+            "install Nix (the backend \"nix\" makes the call), run `makes lock` where Nix is installed (the backend \"lock\" then builds what it recorded), or set MAKES_NIXPKGS to a package set Nix can read"
+                .to_owned(),
+        ),
     )
 }
 
@@ -451,11 +459,7 @@ fn unresolved_value(
     let (packages2, set2, path2) = (packages.clone(), set.to_owned(), path.clone());
     let called: PrimOpFn = Rc::new(move |ev, args| {
         if let Some(why) = &why {
-            return Err(package_error(
-                "makes::packages::no_backend",
-                no_backend_message(&set2, &path2, Some(why)),
-                None,
-            ));
+            return Err(no_backend_error(&set2, &path2, why));
         }
         // Symbolic: the call is one more step, its argument written as it would be for Nix
         // (so that what cannot cross is reported here too).

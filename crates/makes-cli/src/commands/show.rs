@@ -42,6 +42,14 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
                 "name": spec.name,
                 "stripRoot": spec.unpack.then_some(spec.strip_root),
             }),
+            // A job that is a package of a set (`stdenv.mkDerivation { ... }`): the
+            // reference, which its backend builds.
+            None if session
+                .packages()
+                .is_some_and(|p| p.used().iter().any(|u| u.path == out)) =>
+            {
+                serde_json::json!({ "kind": "package" })
+            }
             None => {
                 return Err(Failure::message(format!(
                     "the job '{job}' names {out}, which no makes function made: there is no spec to show"
@@ -97,6 +105,12 @@ fn mark_package_references(doc: &mut Value, used: &[UsedOutput], symbolic: bool)
             "outPath": if symbolic { Value::Null } else { Value::String(u.path.clone()) },
         })
     };
+    if m.get("kind").and_then(Value::as_str) == Some("package") {
+        let out = m.get("outPath").and_then(Value::as_str).unwrap_or_default();
+        if let Some(u) = used.iter().find(|u| u.path == out) {
+            m.insert("reference".into(), reference(u));
+        }
+    }
     if let Some(Value::Array(contents)) = m.get_mut("contents") {
         for item in contents.iter_mut() {
             if let Some(u) = used.iter().find(|u| item.as_str() == Some(u.path.as_str())) {
