@@ -5,7 +5,9 @@
 //! cache give the same image. Package sets answer `?` and `or` as Nix; without a backend,
 //! a call names the function, where it is called, and the ways out.
 
-use crate::common::{assert_success, copy_tree, fixture, layer_store_paths, run, run_image, Sandbox};
+use crate::common::{
+    assert_success, copy_tree, fixture, layer_store_paths, run, run_image, Sandbox,
+};
 use crate::nix_packages::{nix_and_image_tools, path_without_nix, signed_cache};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -102,11 +104,19 @@ fn calls_build_with_nix_and_from_the_lock_to_the_same_image() {
             .as_str()
             .and_then(|p| p.strip_prefix("/nix/store/"))
             .expect("a store path");
-        assert!(in_image.iter().any(|p| p == base), "{base} not in {in_image:?}");
+        assert!(
+            in_image.iter().any(|p| p == base),
+            "{base} not in {in_image:?}"
+        );
     }
 
     // makes lock records the calls; without Nix, the same image from a binary cache.
-    assert_success(&makes_with_nix(&with_nix, &project).arg("lock").output().expect("runs"));
+    assert_success(
+        &makes_with_nix(&with_nix, &project)
+            .arg("lock")
+            .output()
+            .expect("runs"),
+    );
     let lock_file = project.join("makes.lock.json");
     let lock: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&lock_file).expect("lock")).expect("JSON");

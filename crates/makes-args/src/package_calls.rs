@@ -19,7 +19,11 @@ const MAX_DEPTH: usize = 64;
 const MAX_NODES: usize = 200_000;
 
 /// Writes `value` as Nix code.
-pub fn argument_code(ev: &Evaluator, packages: &Packages, value: &Value) -> makes_eval::Result<String> {
+pub fn argument_code(
+    ev: &Evaluator,
+    packages: &Packages,
+    value: &Value,
+) -> makes_eval::Result<String> {
     let mut writer = CodeWriter {
         ev,
         packages,
@@ -38,7 +42,10 @@ impl CodeWriter<'_> {
     fn value(&mut self, value: &Value, depth: usize, what: &str) -> makes_eval::Result<String> {
         self.nodes += 1;
         if depth > MAX_DEPTH || self.nodes > MAX_NODES {
-            return Err(cannot_cross(what, "it is too deep or too large to hand to Nix"));
+            return Err(cannot_cross(
+                what,
+                "it is too deep or too large to hand to Nix",
+            ));
         }
         Ok(match value {
             Value::Null => "null".to_owned(),
@@ -115,7 +122,10 @@ impl CodeWriter<'_> {
             Value::PrimOpApp(app) => {
                 return Err(cannot_cross(
                     what,
-                    &format!("it is the built-in '{}' applied to some arguments", app.op.name),
+                    &format!(
+                        "it is the built-in '{}' applied to some arguments",
+                        app.op.name
+                    ),
                 ))
             }
         })
@@ -172,11 +182,8 @@ impl CodeWriter<'_> {
     fn string(&mut self, s: &NixString, what: &str) -> makes_eval::Result<String> {
         let mut splices: Vec<(Vec<u8>, String)> = Vec::new();
         for path in s.context_paths() {
-            let code = if let Some(used) = self
-                .packages
-                .used()
-                .into_iter()
-                .find(|u| *u.path == **path)
+            let code = if let Some(used) =
+                self.packages.used().into_iter().find(|u| *u.path == **path)
             {
                 format!(
                     "(builtins.getAttr {} {})",
@@ -235,14 +242,26 @@ fn path_code(project: &Path, path: &Path) -> String {
     }
 }
 
+/// A float as Nix reads it back exactly (shortest round-trip digits; Nix's literals need a
+/// `.` in the mantissa).
 fn float_code(f: f64) -> String {
-    let text = if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{f:.1}")
+    let magnitude = f.abs();
+    let text = if magnitude == 0.0 || (1e-5..1e15).contains(&magnitude) {
+        let plain = format!("{magnitude}");
+        if plain.contains('.') {
+            plain
+        } else {
+            format!("{plain}.0")
+        }
     } else {
-        format!("{f:e}")
+        let exp = format!("{magnitude:e}");
+        match exp.split_once('e') {
+            Some((mantissa, power)) if !mantissa.contains('.') => format!("{mantissa}.0e{power}"),
+            _ => exp,
+        }
     };
-    if f < 0.0 {
-        format!("({text})")
+    if f.is_sign_negative() && magnitude != 0.0 {
+        format!("(-{text})")
     } else {
         text
     }
@@ -273,6 +292,55 @@ pub fn call_steps(steps: &[Step], argument: String) -> Vec<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use makes_store::packages::PackageMode;
+    use std::rc::Rc;
+
+    /// The argument code of what `src` evaluates to, in a project at /p.
+    fn code(src: &str) -> Result<String, String> {
+        let ev = Evaluator::new(
+            Rc::new(makes_eval::DiskIo),
+            makes_eval::EvalOptions::default(),
+        );
+        let packages = Packages::new(
+            PackageMode::Symbolic,
+            "/p".into(),
+            None,
+            makes_store::Recipes::default(),
+        );
+        let value = ev
+            .eval_source("«test»", src, Path::new("/p"))
+            .map_err(|e| e.to_string())?;
+        argument_code(&ev, &packages, &value).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn data_and_functions_become_nix_code() {
+        assert_eq!(
+            code(r#"{ n = -1; s = "a${"b"}${"$"}{c}"; l = [ null true ./src ]; }"#).as_deref(),
+            Ok(
+                r#"{ "l" = ([ (null) (true) ((./. + "/src")) ]); "n" = ((-1)); "s" = ("ab\${c}"); }"#
+            )
+        );
+        // A function with what it captures; globals need no binding.
+        assert_eq!(
+            code(r#"let suffix = "-x"; in old: { pname = old.pname + suffix; v = builtins.currentSystem; }"#)
+                .as_deref(),
+            Ok(r#"(let suffix = ("-x"); in old: { pname = old.pname + suffix; v = builtins.currentSystem; })"#)
+        );
+        assert_eq!(code("builtins.map").as_deref(), Ok("builtins.map"));
+    }
+
+    #[test]
+    fn what_cannot_cross_is_named() {
+        let err =
+            code("let f = builtins.map (x: x); in { g = f; }").expect_err("a partial builtin");
+        assert!(
+            err.contains("attribute 'g'") && err.contains("'map' applied"),
+            "{err}"
+        );
+        let err = code("let s = { a = s; }; in s").expect_err("a cycle");
+        assert!(err.contains("too deep or too large"), "{err}");
+    }
 
     #[test]
     fn paths_are_project_relative_and_floats_read_back() {
@@ -282,6 +350,8 @@ mod tests {
         assert_eq!(path_code(project, Path::new("/q")), "(/. + \"/q\")");
         assert_eq!(float_code(1.0), "1.0");
         assert_eq!(float_code(-2.5), "(-2.5)");
-        assert_eq!(float_code(1e300), "1e300");
+        assert_eq!(float_code(0.1), "0.1");
+        assert_eq!(float_code(1e300), "1.0e300");
+        assert_eq!(float_code(2.5e-7), "2.5e-7");
     }
 }

@@ -145,10 +145,9 @@ impl Lookup {
                 }
                 present
             }
-            Names::Unknown => !self
-                .packages
-                .lock()
-                .is_some_and(|l| matches!(self.packages.mode(), PackageMode::Lock) && l.is_absent(&self.set, path)),
+            Names::Unknown => !self.packages.lock().is_some_and(|l| {
+                matches!(self.packages.mode(), PackageMode::Lock) && l.is_absent(&self.set, path)
+            }),
         }
     }
 }
@@ -426,12 +425,8 @@ fn unresolved_value(
         Thunk::value(marker(set, &path, Some("out"))),
         None,
     );
-    let (packages2, set2, path2, why2) = (
-        packages.clone(),
-        set.to_owned(),
-        path.clone(),
-        why.clone(),
-    );
+    let (packages2, set2, path2, why2) =
+        (packages.clone(), set.to_owned(), path.clone(), why.clone());
     attrs.insert(
         "outPath",
         Thunk::deferred(move |_| {
@@ -533,11 +528,7 @@ fn marker(set: &str, path: &[Step], output: Option<&str>) -> Value {
                     Step::Attr(name) => Thunk::value(Value::string(name.as_str())),
                     Step::Call { call } => {
                         let mut call_attrs = Attrs::new();
-                        call_attrs.insert(
-                            "call",
-                            Thunk::value(Value::string(call.as_str())),
-                            None,
-                        );
+                        call_attrs.insert("call", Thunk::value(Value::string(call.as_str())), None);
                         Thunk::value(Value::Attrs(Rc::new(call_attrs)))
                     }
                 })
@@ -568,15 +559,18 @@ pub fn read_marker(
     };
     let set = text(field("set")?.force(ev)?)?;
     let Value::List(items) = field("attrPath")?.force(ev)? else {
-        return Err(EvalError::other("a package marker's attrPath is no list", None));
+        return Err(EvalError::other(
+            "a package marker's attrPath is no list",
+            None,
+        ));
     };
     let mut steps = Vec::with_capacity(items.len());
     for item in items.iter() {
         steps.push(match item.force(ev)? {
             Value::Attrs(call) => {
-                let call = call
-                    .get("call")
-                    .ok_or_else(|| EvalError::other("a package marker's call without code", None))?;
+                let call = call.get("call").ok_or_else(|| {
+                    EvalError::other("a package marker's call without code", None)
+                })?;
                 Step::Call {
                     call: text(call.value.force(ev)?)?,
                 }

@@ -56,7 +56,11 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn note(&mut self, name: Rc<str>, make: impl FnOnce() -> Result<CapturedVariable>) -> Result<()> {
+    fn note(
+        &mut self,
+        name: Rc<str>,
+        make: impl FnOnce() -> Result<CapturedVariable>,
+    ) -> Result<()> {
         if self.found.iter().any(|v| *v.name() == name) {
             return Ok(());
         }
@@ -229,5 +233,64 @@ impl Evaluator {
             .iter()
             .find(|(_, p)| &***p == store_path)
             .map(|(source, _)| source.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CapturedVariable, DiskIo, EvalOptions, Evaluator, Value};
+    use std::rc::Rc;
+
+    /// The captured variables of the closure `src` evaluates to: `(name, value or None for
+    /// a global)`.
+    fn captured(src: &str) -> Vec<(String, Option<String>)> {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let Ok(Value::Lambda(closure)) = ev.eval_source("«test»", src, std::path::Path::new("/"))
+        else {
+            panic!("{src} is no lambda");
+        };
+        ev.captured_variables(&closure)
+            .expect("captured")
+            .into_iter()
+            .map(|v| match v {
+                CapturedVariable::Global { name } => (name.to_string(), None),
+                CapturedVariable::Local { name, value } => {
+                    let v = value.force(&ev).expect("forced");
+                    let printed = crate::print_value(&ev, &v, true).expect("printed");
+                    (
+                        name.to_string(),
+                        Some(String::from_utf8_lossy(&printed).into_owned()),
+                    )
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn free_variables_are_found_in_their_scopes() {
+        assert_eq!(
+            captured("let a = 1; b = 2; in x: let y = a; in x + y + builtins.length [ b a ]"),
+            vec![
+                ("a".to_owned(), Some("1".to_owned())),
+                ("builtins".to_owned(), None),
+                ("b".to_owned(), Some("2".to_owned())),
+            ]
+        );
+        // Bound inside: parameters, formals (with defaults seeing each other), let, rec.
+        assert_eq!(
+            captured("let d = 3; in { p, q ? p }: rec { r = p; s = r + q + d; }.s"),
+            vec![("d".to_owned(), Some("3".to_owned()))]
+        );
+        // Through a `with` outside the closure: looked up now; inside one: left to it.
+        assert_eq!(
+            captured("with { w = 4; }; x: w + x"),
+            vec![("w".to_owned(), Some("4".to_owned()))]
+        );
+        assert_eq!(captured("x: with { w = 4; }; w + x"), vec![]);
+        // `inherit` in a let inside reads the scope outside that let.
+        assert_eq!(
+            captured("let i = 5; in x: let inherit i; in i"),
+            vec![("i".to_owned(), Some("5".to_owned()))]
+        );
     }
 }

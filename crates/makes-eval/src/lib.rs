@@ -18,8 +18,8 @@ mod value;
 
 pub use builtins::json::{from_json, to_json};
 pub use builtins::make_primop;
-pub use captured::CapturedVariable;
 pub use builtins::xml::to_xml;
+pub use captured::CapturedVariable;
 pub use error::{EvalError, EvalErrorKind, ExternalNote, Result};
 pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};

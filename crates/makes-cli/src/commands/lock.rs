@@ -9,9 +9,7 @@ use crate::report::{report_spec, Failure};
 use crate::session::Session;
 use crate::settings::{PackagesBackend, Settings};
 use makes_spec::{reduce_deploy_spec, JobKind};
-use makes_store::packages::{
-    nix_available, LockFile, LockedPackage, PackageMode, Step, LOCK_FILE,
-};
+use makes_store::packages::{nix_available, LockFile, LockedPackage, PackageMode, Step, LOCK_FILE};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::Path;

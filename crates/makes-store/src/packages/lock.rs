@@ -224,7 +224,51 @@ mod tests {
             Some(Description::Derivation { .. })
         ));
         assert_eq!(lock.describe("<nixpkgs>", &[Step::attr("hello")]), None);
-        assert_eq!(lock.describe("<other>", &[Step::attr("python3Packages")]), None);
+        assert_eq!(
+            lock.describe("<other>", &[Step::attr("python3Packages")]),
+            None
+        );
+    }
+
+    #[test]
+    fn calls_are_functions_and_absent_names_missing() {
+        let mut lock = lock();
+        let call = Step::Call {
+            call: "{ name = \"x\"; }".into(),
+        };
+        lock.packages.push(LockedPackage {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![
+                Step::attr("stdenv"),
+                Step::attr("mkDerivation"),
+                call.clone(),
+            ],
+            name: "x".into(),
+            output_name: "out".into(),
+            outputs: BTreeMap::from([("out".into(), "/nix/store/c-x".into())]),
+        });
+        lock.absent.push(AbsentAttribute {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("nope")],
+        });
+        let function = [Step::attr("stdenv"), Step::attr("mkDerivation")];
+        assert_eq!(
+            lock.describe("<nixpkgs>", &function),
+            Some(Description::Function)
+        );
+        let mut called = function.to_vec();
+        called.push(call);
+        assert!(matches!(
+            lock.describe("<nixpkgs>", &called),
+            Some(Description::Derivation { .. })
+        ));
+        assert_eq!(
+            lock.describe("<nixpkgs>", &[Step::attr("nope")]),
+            Some(Description::Missing)
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        lock.write(dir.path()).expect("written");
+        assert_eq!(LockFile::read(dir.path()).expect("read"), Some(lock));
     }
 
     #[test]

@@ -141,9 +141,13 @@ impl NixBackend {
         set: &PackageSetSource,
     ) -> Result<Vec<String>, StoreError> {
         let cached = match (&self.description_cache, &set.origin) {
-            (Some(dir), SetOrigin::Github { .. }) => {
-                Some(cache_file(dir, set, &[Step::Call { call: "attrNames".into() }]))
-            }
+            (Some(dir), SetOrigin::Github { .. }) => Some(cache_file(
+                dir,
+                set,
+                &[Step::Call {
+                    call: "attrNames".into(),
+                }],
+            )),
             _ => None,
         };
         if let Some(file) = &cached {
@@ -160,7 +164,9 @@ impl NixBackend {
             .current_dir(&scope.dir)
             .args(["--eval", "--strict", "--json", "--expr", &expr]))?;
         let names: Vec<String> = serde_json::from_slice(&out).map_err(|e| StoreError::Nix {
-            message: format!("nix-instantiate listed a package set in a way makes cannot read: {e}"),
+            message: format!(
+                "nix-instantiate listed a package set in a way makes cannot read: {e}"
+            ),
         })?;
         if let Some(file) = &cached {
             // A cache, as for descriptions.
@@ -214,10 +220,11 @@ impl NixBackend {
             })
             .collect();
         let expr = scope.wrap(id, &format!("[ {items}]"));
-        let out = run(self
-            .command("nix-build")
-            .current_dir(&scope.dir)
-            .args(["--no-out-link", "--expr", &expr]))?;
+        let out = run(self.command("nix-build").current_dir(&scope.dir).args([
+            "--no-out-link",
+            "--expr",
+            &expr,
+        ]))?;
         Ok(String::from_utf8_lossy(&out)
             .lines()
             .filter(|l| !l.trim().is_empty())
