@@ -103,9 +103,13 @@ impl CodeWriter<'_> {
                         bindings.push_str(&format!("{name} = ({code}); "));
                     }
                 }
-                let source = self.ev.source_text(closure.def.span).ok_or_else(|| {
-                    cannot_cross(what, "it is a function whose source text is not at hand")
-                })?;
+                let project = self.packages.project_dir();
+                let source = self
+                    .ev
+                    .closure_source(closure, |p| path_code(project, Path::new(p)))?
+                    .ok_or_else(|| {
+                        cannot_cross(what, "it is a function whose source text is not at hand")
+                    })?;
                 if bindings.is_empty() {
                     format!("({source})")
                 } else {

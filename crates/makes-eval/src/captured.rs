@@ -4,7 +4,7 @@
 use crate::eval::{Env, Evaluator};
 use crate::value::Closure;
 use crate::{Result, Thunk};
-use makes_syntax::ir::{AttrKey, BindingValue, ExprKind, ExprRef, Param, StrPart, Var};
+use makes_syntax::ir::{AttrKey, BindingValue, ExprKind, ExprRef, Param, PathKind, StrPart, Var};
 use makes_syntax::Span;
 use std::rc::Rc;
 
@@ -37,22 +37,69 @@ impl Evaluator {
     /// order they appear. A name found through a `with` outside the closure is looked up
     /// now (forcing that `with`'s namespace).
     pub fn captured_variables(&self, closure: &Closure) -> Result<Vec<CapturedVariable>> {
+        Ok(self.walk_closure(closure)?.0)
+    }
+
+    /// The source text of `closure` with each path literal in it (absolute once read)
+    /// written as `path_code` says, so that another evaluator reading the text elsewhere
+    /// finds the same files.
+    pub fn closure_source(
+        &self,
+        closure: &Closure,
+        path_code: impl Fn(&str) -> String,
+    ) -> Result<Option<String>> {
+        let span = closure.def.span;
+        let Some(text) = self.source_text(span) else {
+            return Ok(None);
+        };
+        let (_, mut paths) = self.walk_closure(closure)?;
+        paths.sort_by_key(|(s, _)| s.start);
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0usize;
+        for (path_span, path) in paths {
+            let (Some(start), Some(end)) = (
+                (path_span.start as usize).checked_sub(span.start as usize),
+                (path_span.end as usize).checked_sub(span.start as usize),
+            ) else {
+                continue;
+            };
+            if path_span.file != span.file || start < at || end > text.len() {
+                continue;
+            }
+            let (Some(before), Some(_)) = (text.get(at..start), text.get(start..end)) else {
+                continue;
+            };
+            out.push_str(before);
+            out.push_str(&path_code(&path));
+            at = end;
+        }
+        out.push_str(text.get(at..).unwrap_or_default());
+        Ok(Some(out))
+    }
+
+    fn walk_closure(&self, closure: &Closure) -> Result<(Vec<CapturedVariable>, PathLiterals)> {
         let mut found = Vec::new();
+        let mut paths = Vec::new();
         let mut walk = Walk {
             ev: self,
             env: &closure.env,
             found: &mut found,
+            paths: &mut paths,
         };
         walk.param(&closure.def.param, 1)?;
         walk.expr(&closure.def.body, 1, 0)?;
-        Ok(found)
+        Ok((found, paths))
     }
 }
+
+/// The path literals of a text: where, and the absolute path each is.
+type PathLiterals = Vec<(Span, Rc<str>)>;
 
 struct Walk<'a> {
     ev: &'a Evaluator,
     env: &'a Env,
     found: &'a mut Vec<CapturedVariable>,
+    paths: &'a mut PathLiterals,
 }
 
 impl Walk<'_> {
@@ -93,6 +140,15 @@ impl Walk<'_> {
             | ExprKind::Str(_)
             | ExprKind::SearchPath(_)
             | ExprKind::CurPos => {}
+            ExprKind::Path {
+                kind: PathKind::Plain,
+                parts,
+                ..
+            } if matches!(parts.as_slice(), [StrPart::Literal(_)]) => {
+                if let [StrPart::Literal(path)] = parts.as_slice() {
+                    self.paths.push((e.span, path.clone()));
+                }
+            }
             ExprKind::Interpolated(parts) | ExprKind::Path { parts, .. } => {
                 for part in parts {
                     if let StrPart::Interpolation(inner) = part {
@@ -291,6 +347,24 @@ mod tests {
         assert_eq!(
             captured("let i = 5; in x: let inherit i; in i"),
             vec![("i".to_owned(), Some("5".to_owned()))]
+        );
+    }
+
+    #[test]
+    fn path_literals_are_rewritten_in_the_source() {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let Ok(Value::Lambda(closure)) = ev.eval_source(
+            "«test»",
+            "let f = x: [ ./a/b x /c ]; in f",
+            std::path::Path::new("/dir"),
+        ) else {
+            panic!("no lambda");
+        };
+        assert_eq!(
+            ev.closure_source(&closure, |p| format!("<{p}>"))
+                .expect("walked")
+                .as_deref(),
+            Some("x: [ </dir/a/b> x </c> ]")
         );
     }
 }

@@ -123,10 +123,12 @@ impl NixBackend {
     ) -> Result<Description, StoreError> {
         let body = format!("let r = {}; in {DESCRIBE}", lookup_code("pkgs", steps));
         let expr = scope.wrap(id, &body);
-        let out = run(self
-            .command("nix-instantiate")
-            .current_dir(&scope.dir)
-            .args(["--eval", "--strict", "--json", "--expr", &expr]))?;
+        let out = run_on(
+            self.command("nix-instantiate")
+                .current_dir(&scope.dir)
+                .args(["--eval", "--strict", "--json", "-"]),
+            &expr,
+        )?;
         serde_json::from_slice(&out).map_err(|e| StoreError::Nix {
             message: format!("nix-instantiate described a package in a way makes cannot read: {e}"),
         })
@@ -159,10 +161,12 @@ impl NixBackend {
             }
         }
         let expr = scope.wrap(id, "builtins.attrNames pkgs");
-        let out = run(self
-            .command("nix-instantiate")
-            .current_dir(&scope.dir)
-            .args(["--eval", "--strict", "--json", "--expr", &expr]))?;
+        let out = run_on(
+            self.command("nix-instantiate")
+                .current_dir(&scope.dir)
+                .args(["--eval", "--strict", "--json", "-"]),
+            &expr,
+        )?;
         let names: Vec<String> = serde_json::from_slice(&out).map_err(|e| StoreError::Nix {
             message: format!(
                 "nix-instantiate listed a package set in a way makes cannot read: {e}"
@@ -220,11 +224,12 @@ impl NixBackend {
             })
             .collect();
         let expr = scope.wrap(id, &format!("[ {items}]"));
-        let out = run(self.command("nix-build").current_dir(&scope.dir).args([
-            "--no-out-link",
-            "--expr",
+        let out = run_on(
+            self.command("nix-build")
+                .current_dir(&scope.dir)
+                .args(["--no-out-link", "-"]),
             &expr,
-        ]))?;
+        )?;
         Ok(String::from_utf8_lossy(&out)
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -311,12 +316,46 @@ fn nix_base32_hash(hash: &str) -> Option<String> {
     hash.strip_prefix("sha256:").map(|_| hash.to_owned())
 }
 
+/// Runs a Nix command reading the Nix code `expr` from its standard input (`-`: relative
+/// paths are relative to its directory; code of any length, where a command line has a
+/// limit).
+fn run_on(cmd: &mut Command, expr: &str) -> Result<Vec<u8>, StoreError> {
+    use std::io::Write;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let cannot = |e: std::io::Error| StoreError::Nix {
+        message: format!("cannot run {program}: {e}"),
+    };
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(cannot)?;
+    // Written from another thread, so that Nix's output never blocks it.
+    let writer = child.stdin.take().map(|mut stdin| {
+        let expr = expr.to_owned();
+        std::thread::spawn(move || stdin.write_all(expr.as_bytes()))
+    });
+    let out = child.wait_with_output().map_err(cannot)?;
+    if let Some(Ok(Err(e))) = writer.map(|w| w.join()) {
+        if out.status.success() {
+            return Err(cannot(e));
+        }
+    }
+    finish(&program, out)
+}
+
 /// Runs a Nix command; its stdout, or its error message (the last lines of stderr).
 fn run(cmd: &mut Command) -> Result<Vec<u8>, StoreError> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     let out = cmd.output().map_err(|e| StoreError::Nix {
         message: format!("cannot run {program}: {e}"),
     })?;
+    finish(&program, out)
+}
+
+/// A finished Nix command's stdout, or its error message (the last lines of stderr).
+fn finish(program: &str, out: std::process::Output) -> Result<Vec<u8>, StoreError> {
     if out.status.success() {
         return Ok(out.stdout);
     }
