@@ -92,9 +92,7 @@ impl NixBackend {
         steps: &[Step],
     ) -> Result<Description, StoreError> {
         let cached = match (&self.description_cache, &set.origin) {
-            (Some(dir), SetOrigin::Github { .. })
-                if steps.iter().all(|s| s.as_attr().is_some()) =>
-            {
+            (Some(dir), SetOrigin::Github { .. }) if steps.iter().all(cannot_change) => {
                 Some(cache_file(dir, set, steps))
             }
             _ => None,
@@ -271,6 +269,19 @@ impl NixBackend {
                 ))
             })
             .collect()
+    }
+}
+
+/// Whether what a step selects or calls (in a pinned set) is the same on every run: an
+/// attribute, or a call whose code refers to no file and to no set but pinned ones.
+fn cannot_change(step: &Step) -> bool {
+    match step {
+        Step::Attr(_) => true,
+        Step::Call { call } => {
+            !call.contains("./.")
+                && !call.contains("(/. +")
+                && !call.contains(&format!("{SETS_VARIABLE}.\"path:"))
+        }
     }
 }
 
@@ -457,6 +468,21 @@ mod tests {
                 value: serde_json::json!("overlaid")
             }
         );
+    }
+
+    #[test]
+    fn calls_on_files_or_checkouts_are_asked_again() {
+        let call = |code: &str| Step::Call { call: code.into() };
+        assert!(cannot_change(&Step::attr("hello")));
+        assert!(cannot_change(&call("{ name = \"x\"; }")));
+        assert!(cannot_change(&call(
+            "(__makesSets.\"github:nixos/nixpkgs/abc?sha256=x\").\"hello\""
+        )));
+        assert!(!cannot_change(&call("{ src = (./. + \"/src\"); }")));
+        assert!(!cannot_change(&call("{ src = (/. + \"/etc\"); }")));
+        assert!(!cannot_change(&call(
+            "(__makesSets.\"path:./nixpkgs\").\"hello\""
+        )));
     }
 
     #[test]
