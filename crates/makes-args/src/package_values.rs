@@ -194,7 +194,10 @@ fn reference_value(
         // Without a backend that knows it, the reference stays open: calling it or using
         // its files says what is missing, naming the function or package.
         Err(message) if matches!(packages.mode(), PackageMode::Lock) => {
-            return Ok(unresolved_value(packages, set, path, Some(message)))
+            if let Some(answer) = plain_attr_path(&path).and_then(|p| platform_predicate(&p)) {
+                return Ok(Value::Bool(answer));
+            }
+            return Ok(unresolved_value(packages, set, path, Some(message)));
         }
         Err(message) => {
             return Err(package_error(

@@ -97,6 +97,15 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
     lock.absent.extend(packages.absent());
     lock.absent.sort();
     lock.absent.dedup();
+    let values = packages.values();
+    lock.values.retain(|old| {
+        !values
+            .iter()
+            .any(|v| (&v.set, &v.attr_path) == (&old.set, &old.attr_path))
+    });
+    lock.values.extend(values);
+    lock.values
+        .sort_by(|a, b| (&a.set, &a.attr_path).cmp(&(&b.set, &b.attr_path)));
     lock.paths.extend(infos);
     // Keep exactly the closures of the locked packages.
     let roots: Vec<String> = lock

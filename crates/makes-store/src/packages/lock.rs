@@ -26,6 +26,19 @@ pub struct LockFile {
     /// so that the set answers the same without Nix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub absent: Vec<AbsentAttribute>,
+    /// Plain data evaluation took from a package set (`pkgs.version`, `stdenv.isLinux`, a
+    /// call that returns data), so that the set gives the same without Nix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<LockedValue>,
+}
+
+/// Plain data at `attrPath` of the set named `set`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockedValue {
+    pub set: String,
+    pub attr_path: Vec<Step>,
+    pub value: serde_json::Value,
 }
 
 /// An attribute a package set does not have.
@@ -113,8 +126,27 @@ impl LockFile {
     /// function when a locked package is a call of it, a set when locked packages lie below
     /// it, missing when recorded absent, `None` when the lock does not cover it.
     pub fn describe(&self, set: &str, attr_path: &[Step]) -> Option<Description> {
+        if let Some(v) = self
+            .values
+            .iter()
+            .find(|v| v.set == set && v.attr_path == attr_path)
+        {
+            return Some(Description::Value {
+                value: v.value.clone(),
+            });
+        }
         let mut names = BTreeSet::new();
         let mut called = false;
+        for v in self.values.iter().filter(|v| v.set == set) {
+            if v.attr_path.len() > attr_path.len() && v.attr_path.starts_with(attr_path) {
+                match &v.attr_path[attr_path.len()] {
+                    Step::Attr(name) => {
+                        names.insert(name.clone());
+                    }
+                    Step::Call { .. } => called = true,
+                }
+            }
+        }
         for p in self.packages.iter().filter(|p| p.set == set) {
             if p.attr_path == attr_path {
                 return Some(Description::Derivation {
@@ -251,6 +283,17 @@ mod tests {
             set: "<nixpkgs>".into(),
             attr_path: vec![Step::attr("nope")],
         });
+        lock.values.push(LockedValue {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("stdenv"), Step::attr("isLinux")],
+            value: serde_json::json!(true),
+        });
+        assert_eq!(
+            lock.describe("<nixpkgs>", &[Step::attr("stdenv"), Step::attr("isLinux")]),
+            Some(Description::Value {
+                value: serde_json::json!(true)
+            })
+        );
         let function = [Step::attr("stdenv"), Step::attr("mkDerivation")];
         assert_eq!(
             lock.describe("<nixpkgs>", &function),

@@ -18,7 +18,7 @@ mod source;
 mod steps;
 
 pub use description::Description;
-pub use lock::{AbsentAttribute, LockFile, LockedPackage, LockedPathInfo, LOCK_FILE};
+pub use lock::{AbsentAttribute, LockFile, LockedPackage, LockedPathInfo, LockedValue, LOCK_FILE};
 pub use nix_backend::{nix_available, NixBackend, NixScope};
 pub use source::{nix_string, Overlay, PackageSetSource, SetOrigin};
 pub use steps::{display_steps, plain_attr_path, value_code, Step, SETS_VARIABLE};
@@ -209,6 +209,25 @@ impl Packages {
                 attr_path: attr_path.clone(),
             })
             .collect()
+    }
+
+    /// The plain data the backend gave so far (for the lock file), sorted.
+    pub fn values(&self) -> Vec<LockedValue> {
+        let mut values: Vec<LockedValue> = self
+            .descriptions
+            .borrow()
+            .iter()
+            .filter_map(|((set, attr_path), d)| match d {
+                Description::Value { value } => Some(LockedValue {
+                    set: set.clone(),
+                    attr_path: attr_path.clone(),
+                    value: value.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        values.sort_by(|a, b| (&a.set, &a.attr_path).cmp(&(&b.set, &b.attr_path)));
+        values
     }
 
     /// What Nix needs to evaluate steps of any set of this evaluation.
