@@ -144,6 +144,20 @@ fn calls_build_with_nix_and_from_the_lock_to_the_same_image() {
         std::fs::read(&reference).expect("reference"),
         "the image built from the lock differs from the one built with Nix"
     );
+
+    // A project file the call reads changed: the lock no longer records that call.
+    std::fs::write(project.join("message.txt"), "another message\n").expect("edit");
+    let out = makes_from_lock(&without, &project, &server.url, &key)
+        .arg("/tool")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot call 'stdenv.mkDerivation'")
+            && stderr.contains("does not lock"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -54,7 +54,7 @@ impl CodeWriter<'_> {
             Value::Int(i) => i.to_string(),
             Value::Float(f) => float_code(*f),
             Value::String(s) => self.string(s, what)?,
-            Value::Path(p) => path_code(self.packages.project_dir(), Path::new(&**p)),
+            Value::Path(p) => self.path(Path::new(&**p)),
             Value::List(items) => {
                 let mut out = String::from("[ ");
                 for (i, item) in items.iter().enumerate() {
@@ -103,10 +103,9 @@ impl CodeWriter<'_> {
                         bindings.push_str(&format!("{name} = ({code}); "));
                     }
                 }
-                let project = self.packages.project_dir();
                 let source = self
                     .ev
-                    .closure_source(closure, |p| path_code(project, Path::new(p)))?
+                    .closure_source(closure, |p| Ok(self.path(Path::new(p))))?
                     .ok_or_else(|| {
                         cannot_cross(what, "it is a function whose source text is not at hand")
                     })?;
@@ -133,6 +132,26 @@ impl CodeWriter<'_> {
                 ))
             }
         })
+    }
+
+    /// A file or directory: where it is, and (when it exists) the store path makes gives
+    /// its contents, so that the code of a call changes when the file does (the lock file
+    /// keys calls by their code).
+    fn path(&self, path: &Path) -> String {
+        let code = path_code(self.packages.project_dir(), path);
+        let placeholder = makes_syntax::Span {
+            file: makes_syntax::FileId(u32::MAX),
+            start: 0,
+            end: 0,
+        };
+        match self
+            .ev
+            .copy_path_to_store(&path.to_string_lossy(), placeholder)
+        {
+            Ok(stored) => format!("(let __makesContent = {}; in {code})", nix_string(&stored)),
+            // Nix reports a missing file where it is used, as it would.
+            Err(_) => code,
+        }
     }
 
     /// Whether `op` is `builtins.<its name>`, which Nix has too.
@@ -195,7 +214,7 @@ impl CodeWriter<'_> {
                     makes_store::packages::value_code(&set_code(&used.set), &used.attr_path)
                 )
             } else if let Some(source) = self.ev.source_of_store_path(path) {
-                path_code(self.packages.project_dir(), &source)
+                self.path(&source)
             } else {
                 return Err(cannot_cross(
                     what,

@@ -46,7 +46,7 @@ impl Evaluator {
     pub fn closure_source(
         &self,
         closure: &Closure,
-        path_code: impl Fn(&str) -> String,
+        mut path_code: impl FnMut(&str) -> Result<String>,
     ) -> Result<Option<String>> {
         let span = closure.def.span;
         let Some(text) = self.source_text(span) else {
@@ -70,7 +70,7 @@ impl Evaluator {
                 continue;
             };
             out.push_str(before);
-            out.push_str(&path_code(&path));
+            out.push_str(&path_code(&path)?);
             at = end;
         }
         out.push_str(text.get(at..).unwrap_or_default());
@@ -361,7 +361,7 @@ mod tests {
             panic!("no lambda");
         };
         assert_eq!(
-            ev.closure_source(&closure, |p| format!("<{p}>"))
+            ev.closure_source(&closure, |p| Ok(format!("<{p}>")))
                 .expect("walked")
                 .as_deref(),
             Some("x: [ </dir/a/b> x </c> ]")
