@@ -154,8 +154,7 @@ fn calls_build_with_nix_and_from_the_lock_to_the_same_image() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("cannot call 'stdenv.mkDerivation'")
-            && stderr.contains("does not lock"),
+        stderr.contains("cannot call 'stdenv.mkDerivation'") && stderr.contains("does not lock"),
         "{stderr}"
     );
 }
