@@ -272,3 +272,45 @@ fn the_corpus_pattern_of_nixpkgs_function_calls_builds_with_nix() {
         );
     }
 }
+
+#[test]
+fn listing_jobs_asks_nix_nothing_about_packages() {
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox);
+    // A Nix that logs what it is asked (and answers only --version).
+    let bin = sandbox.dir.path().join("logging-nix");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let log = sandbox.dir.path().join("nix-calls.log");
+    let fake = bin.join("nix-instantiate");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\n[ \"$1\" = --version ] && echo 'nix-instantiate (Nix) 2.8.0'\n",
+            log.display()
+        ),
+    )
+    .expect("fake nix");
+    let mut perms = std::fs::metadata(&fake).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&fake, perms).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = sandbox
+        .makes()
+        .env("PATH", path)
+        .arg("--project")
+        .arg(&project)
+        .arg("--list")
+        .output()
+        .expect("runs");
+    assert_success(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "/answers\n/tool\n");
+    let asked = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        asked.lines().all(|l| l == "--version"),
+        "--list asked Nix: {asked}"
+    );
+}

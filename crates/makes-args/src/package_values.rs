@@ -30,12 +30,11 @@ pub const PACKAGE_MARKER: &str = "__makesPackage";
 pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> Value {
     let set = packages.register_set(source);
     let lookup = Rc::new(Lookup::new(packages, &set, Vec::new(), Names::OfTheSet));
-    // runtimeShell is bash of the set itself, as in nixpkgs.
-    let bash = lookup
-        .lookup("bash")
-        .unwrap_or_else(|| Thunk::value(Value::Null));
+    // runtimeShell is bash of the set itself, as in nixpkgs; asked of the backend only when
+    // used (making a set asks nothing: `--list` runs no Nix).
+    let (packages2, set2) = (packages.clone(), set.clone());
     let runtime_shell = Thunk::deferred(move |ev| {
-        let bash = bash.force(ev)?;
+        let bash = reference_value(&packages2, &set2, vec![Step::attr("bash")])?;
         let s = ev.coerce_to_string(&bash, makes_eval::CoercionMode::INTERPOLATION, no_span())?;
         let mut context = Context::default();
         s.merge_context_into(&mut context);
