@@ -38,6 +38,7 @@ mod native_packages;
 mod nix_fetchers;
 mod nix_packages;
 mod nix_store;
+mod package_calls;
 mod project_files;
 mod project_path;
 mod python_env;

@@ -19,7 +19,7 @@ pub fn project(sandbox: &Sandbox) -> PathBuf {
 
 /// Nix and the tools that read and run images are installed (else the test is skipped, or
 /// fails under MAKES_REQUIRE_TOOLS=1).
-fn nix_and_image_tools() -> bool {
+pub fn nix_and_image_tools() -> bool {
     ["nix-build", "skopeo", "umoci", "runc"]
         .iter()
         .all(|t| have_tool(t))
@@ -233,7 +233,7 @@ fn makes_lock_records_each_package_and_its_closure_as_nix_does() {
 }
 
 /// A PATH with every program of the current one except Nix's (`nix`, `nix-build`, ...).
-fn path_without_nix(sandbox: &Sandbox) -> String {
+pub fn path_without_nix(sandbox: &Sandbox) -> String {
     let bin = sandbox.dir.path().join("bin-without-nix");
     std::fs::create_dir_all(&bin).expect("bin dir");
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -254,7 +254,7 @@ fn path_without_nix(sandbox: &Sandbox) -> String {
 
 /// A binary cache made by Nix (`nix copy --to file://...?secret-key=...`) of every path
 /// `makes.lock.json` locks; returns the cache directory and its public key.
-fn signed_cache(dir: &Path, lock_file: &Path, key_name: &str) -> (PathBuf, String) {
+pub fn signed_cache(dir: &Path, lock_file: &Path, key_name: &str) -> (PathBuf, String) {
     let cache = dir.join("cache");
     let (sk, pk) = (dir.join("key.sec"), dir.join("key.pub"));
     run(Command::new("nix-store")

@@ -13,6 +13,7 @@ mod native_packages;
 mod native_script;
 mod native_templates;
 mod nix_helpers;
+mod package_calls;
 mod package_values;
 mod pinned_nixpkgs;
 mod store_builtins;

@@ -1,6 +1,8 @@
 //! Package sets and package references as evaluator values: a set is an open attribute set
 //! (its native helpers listed, every other name resolved on selection), a resolved package
-//! is a derivation-like set whose `outPath` carries its store path as context.
+//! is a derivation-like set whose `outPath` carries its store path as context, and a
+//! function of the set is called by the backend (the call is one more step of the
+//! reference, its argument written as Nix code).
 
 use crate::native_packages::native_package_set;
 use makes_eval::{
@@ -9,14 +11,17 @@ use makes_eval::{
 };
 use makes_store::make_store_path;
 use makes_store::packages::{
-    Description, PackageMode, PackageSetSource, Packages, SetOrigin, UsedOutput,
+    display_steps, plain_attr_path, Description, PackageMode, PackageSetSource, Packages,
+    SetOrigin, Step, UsedOutput,
 };
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
-/// The attribute every package reference lists, naming it: `{ set; attrPath; outputName; }`.
+/// The attribute every package reference lists, naming it: `{ set; attrPath; outputName; }`
+/// (`attrPath` holds names, and calls as `{ call = "<argument as Nix code>"; }`; a function
+/// of the set has no `outputName`).
 pub const PACKAGE_MARKER: &str = "__makesPackage";
 
 /// The value of a package set: makes' native helpers (`buildEnv`, `writeShellScript`,
@@ -24,18 +29,12 @@ pub const PACKAGE_MARKER: &str = "__makesPackage";
 /// reference resolved by the backend when forced.
 pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> Value {
     let set = packages.register_set(source);
-    let lookup = Rc::new(Lookup {
-        packages: packages.clone(),
-        set: set.clone(),
-        prefix: Vec::new(),
-        memo: RefCell::default(),
-    });
-    // runtimeShell is bash of the set itself, as in nixpkgs.
-    let bash = lookup
-        .lookup("bash")
-        .unwrap_or_else(|| Thunk::value(Value::Null));
+    let lookup = Rc::new(Lookup::new(packages, &set, Vec::new(), Names::OfTheSet));
+    // runtimeShell is bash of the set itself, as in nixpkgs; asked of the backend only when
+    // used (making a set asks nothing: `--list` runs no Nix).
+    let (packages2, set2) = (packages.clone(), set.clone());
     let runtime_shell = Thunk::deferred(move |ev| {
-        let bash = bash.force(ev)?;
+        let bash = reference_value(&packages2, &set2, vec![Step::attr("bash")])?;
         let s = ev.coerce_to_string(&bash, makes_eval::CoercionMode::INTERPOLATION, no_span())?;
         let mut context = Context::default();
         s.merge_context_into(&mut context);
@@ -57,12 +56,12 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
             let Value::Attrs(listed) = native_sub.force(ev)? else {
                 return native_sub.force(ev);
             };
-            let lookup = Rc::new(Lookup {
-                packages: packages.clone(),
-                set: set.clone(),
-                prefix: vec!["dockerTools".to_owned()],
-                memo: RefCell::default(),
-            });
+            let lookup = Rc::new(Lookup::new(
+                &packages,
+                &set,
+                vec![Step::attr("dockerTools")],
+                Names::Unknown,
+            ));
             Ok(Value::Attrs(Rc::new(Attrs::open(
                 (*listed).clone(),
                 lookup,
@@ -104,13 +103,52 @@ fn lib_thunk(packages: &Rc<Packages>, set: &str) -> Thunk {
     })
 }
 
-/// The unlisted attributes of a package set (or of a symbolic reference): each a reference
-/// one level deeper, shared once made.
+/// Which names an open set has beyond those it lists.
+enum Names {
+    /// The package set's own: asked of the backend ([`Packages::has_attribute`]).
+    OfTheSet,
+    /// Exactly these (a package whose attributes the backend listed).
+    Known(BTreeSet<String>),
+    /// Not known here: every name is taken as present and resolved when used.
+    Unknown,
+}
+
+/// The unlisted attributes of a package set (or of a reference): each a reference one step
+/// deeper, shared once made.
 struct Lookup {
     packages: Rc<Packages>,
     set: String,
-    prefix: Vec<String>,
+    prefix: Vec<Step>,
+    names: Names,
     memo: RefCell<HashMap<String, Thunk>>,
+}
+
+impl Lookup {
+    fn new(packages: &Rc<Packages>, set: &str, prefix: Vec<Step>, names: Names) -> Self {
+        Lookup {
+            packages: packages.clone(),
+            set: set.to_owned(),
+            prefix,
+            names,
+            memo: RefCell::default(),
+        }
+    }
+
+    fn present(&self, name: &str, path: &[Step]) -> bool {
+        match &self.names {
+            Names::OfTheSet => self.packages.has_attribute(&self.set, name) != Some(false),
+            Names::Known(names) => {
+                let present = names.contains(name);
+                if !present {
+                    self.packages.record_absent(&self.set, path);
+                }
+                present
+            }
+            Names::Unknown => !self.packages.lock().is_some_and(|l| {
+                matches!(self.packages.mode(), PackageMode::Lock) && l.is_absent(&self.set, path)
+            }),
+        }
+    }
 }
 
 impl OpenAttrs for Lookup {
@@ -122,10 +160,13 @@ impl OpenAttrs for Lookup {
         if let Some(t) = self.memo.borrow().get(name) {
             return Some(t.clone());
         }
+        let mut path = self.prefix.clone();
+        path.push(Step::attr(name));
+        if !self.present(name, &path) {
+            return None;
+        }
         let packages = self.packages.clone();
         let set = self.set.clone();
-        let mut path = self.prefix.clone();
-        path.push(name.to_owned());
         let thunk = Thunk::deferred(move |_| reference_value(&packages, &set, path));
         self.memo
             .borrow_mut()
@@ -138,27 +179,39 @@ impl OpenAttrs for Lookup {
 fn reference_value(
     packages: &Rc<Packages>,
     set: &str,
-    path: Vec<String>,
+    path: Vec<Step>,
 ) -> makes_eval::Result<Value> {
     if matches!(packages.mode(), PackageMode::Symbolic) {
-        if let Some(answer) = platform_predicate(&path) {
+        if let Some(answer) = plain_attr_path(&path).and_then(|p| platform_predicate(&p)) {
             return Ok(Value::Bool(answer));
         }
-        return Ok(symbolic_value(packages, set, path));
+        return Ok(unresolved_value(packages, set, path, None));
     }
-    let what = format!("'{}' of the package set {set}", path.join("."));
-    let description = packages.describe(set, &path).map_err(|message| {
-        package_error(
-            "makes::packages::unresolved",
-            format!("cannot resolve {what}: {message}"),
-            None,
-        )
-    })?;
+    let what = format!("'{}' of the package set {set}", display_steps(&path));
+    let description = match packages.describe(set, &path) {
+        Ok(d) => d,
+        // Without a backend that knows it, the reference stays open: calling it or using
+        // its files says what is missing, naming the function or package.
+        Err(message) if matches!(packages.mode(), PackageMode::Lock) => {
+            if let Some(answer) = plain_attr_path(&path).and_then(|p| platform_predicate(&p)) {
+                return Ok(Value::Bool(answer));
+            }
+            return Ok(unresolved_value(packages, set, path, Some(message)));
+        }
+        Err(message) => {
+            return Err(package_error(
+                "makes::packages::unresolved",
+                format!("cannot resolve {what}: {message}"),
+                None,
+            ))
+        }
+    };
     match description {
         Description::Derivation {
             name,
             output_name,
             outputs,
+            attributes,
         } => Ok(derivation_value(
             packages,
             Rc::new(Package {
@@ -166,6 +219,7 @@ fn reference_value(
                 path,
                 name,
                 outputs,
+                attributes: attributes.map(|a| a.into_iter().collect()),
             }),
             &output_name,
         )),
@@ -175,7 +229,7 @@ fn reference_value(
                 let packages = packages.clone();
                 let set = set.to_owned();
                 let mut child = path.clone();
-                child.push(n.clone());
+                child.push(Step::attr(n.as_str()));
                 attrs.insert(
                     n.as_str(),
                     Thunk::deferred(move |_| reference_value(&packages, &set, child)),
@@ -185,32 +239,52 @@ fn reference_value(
             Ok(Value::Attrs(Rc::new(attrs)))
         }
         Description::Value { value } => Ok(from_json(&value)),
-        Description::Function => {
-            let message = function_message(&what);
-            let func: PrimOpFn = Rc::new(move |_, _| {
-                Err(package_error(
-                    "makes::packages::function",
-                    message.clone(),
-                    None,
-                ))
-            });
-            Ok(make_primop(path.last().map_or("function", |s| s), 1, func))
+        Description::Function => Ok(function_value(packages, set, path)),
+        Description::Missing => {
+            packages.record_absent(set, &path);
+            Err(EvalError::new(
+                EvalErrorKind::External {
+                    code: "makes::packages::missing",
+                    message: format!("attribute {what} is missing"),
+                    help: None,
+                    related: Vec::new(),
+                },
+                None,
+            ))
         }
-        Description::Missing => Err(EvalError::new(
-            EvalErrorKind::External {
-                code: "makes::packages::missing",
-                message: format!("attribute {what} is missing"),
-                help: None,
-                related: Vec::new(),
-            },
-            None,
-        )),
         Description::Unsupported { what: kind } => Err(package_error(
             "makes::packages::unsupported",
             format!("{what} is {kind}, which makes cannot take from a package set yet"),
             None,
         )),
     }
+}
+
+/// A function of the set (`stdenv.mkDerivation`, `hello.overrideAttrs`): called, its
+/// argument is written as Nix code and the call resolved as one more step.
+fn function_value(packages: &Rc<Packages>, set: &str, path: Vec<Step>) -> Value {
+    let mut attrs = Attrs::new();
+    attrs.insert(PACKAGE_MARKER, Thunk::value(marker(set, &path, None)), None);
+    let (packages2, set2) = (packages.clone(), set.to_owned());
+    let called: PrimOpFn = Rc::new(move |ev, args| {
+        let argument = args[1].force(ev)?;
+        let code = crate::package_calls::argument_code(ev, &packages2, &argument)?;
+        let steps = crate::package_calls::call_steps(&path, code);
+        // A lock that did not record this call cannot make it: say so here, where it is
+        // made, rather than where its files are first needed.
+        if matches!(packages2.mode(), PackageMode::Lock) {
+            if let Err(why) = packages2.describe(&set2, &steps) {
+                return Err(no_backend_error(&set2, &path, &why));
+            }
+        }
+        reference_value(&packages2, &set2, steps)
+    });
+    attrs.insert(
+        "__functor",
+        Thunk::value(make_primop("__functor", 2, called)),
+        None,
+    );
+    Value::Attrs(Rc::new(attrs))
 }
 
 /// `stdenv.isLinux`, `stdenv.hostPlatform.isDarwin`, ...: what the set answers on this host,
@@ -240,18 +314,30 @@ fn platform_predicate(path: &[String]) -> Option<bool> {
     })
 }
 
-fn function_message(what: &str) -> String {
-    format!(
-        "{what} is a function of nixpkgs: makes calls no nixpkgs function except its native helpers (buildEnv, symlinkJoin, runCommand, writeText, writeTextFile, writeShellScript, writeShellScriptBin, dockerTools.pullImage, dockerTools.buildImage, dockerTools.buildLayeredImage, dockerTools.streamLayeredImage)"
+/// The error of a call of the function at `path` that no backend can make here: why, and
+/// the ways out.
+fn no_backend_error(set: &str, path: &[Step], why: &str) -> EvalError {
+    package_error(
+        "makes::packages::no_backend",
+        format!(
+            "cannot call '{}' of the package set {set}: {why}",
+            display_steps(path)
+        ),
+        Some(
+            "install Nix (the backend \"nix\" makes the call), run `makes lock` where Nix is installed (the backend \"lock\" then builds what it recorded), or set MAKES_NIXPKGS to a package set Nix can read"
+                .to_owned(),
+        ),
     )
 }
 
 /// A package as the backend described it.
 struct Package {
     set: String,
-    path: Vec<String>,
+    path: Vec<Step>,
     name: String,
     outputs: BTreeMap<String, String>,
+    /// Its attribute names, when the backend listed them.
+    attributes: Option<BTreeSet<String>>,
 }
 
 /// The package `pkg` standing for its output `output` (as `pkg.out`, `pkg.bin` do).
@@ -272,7 +358,7 @@ fn derivation_value(packages: &Rc<Packages>, pkg: Rc<Package>, output: &str) -> 
     );
     attrs.insert(
         PACKAGE_MARKER,
-        Thunk::value(marker(&pkg.set, &pkg.path, output)),
+        Thunk::value(marker(&pkg.set, &pkg.path, Some(output))),
         None,
     );
     if let Some(path) = pkg.outputs.get(output) {
@@ -305,13 +391,32 @@ fn derivation_value(packages: &Rc<Packages>, pkg: Rc<Package>, output: &str) -> 
             None,
         );
     }
-    Value::Attrs(Rc::new(attrs))
+    // Its other attributes (`override`, `overrideAttrs`, `passthru` ones) are references
+    // one step deeper.
+    let names = match &pkg.attributes {
+        Some(names) => Names::Known(names.clone()),
+        None => Names::Unknown,
+    };
+    let lookup = Rc::new(Lookup::new(packages, &pkg.set, pkg.path.clone(), names));
+    Value::Attrs(Rc::new(Attrs::open(attrs, lookup)))
 }
 
-/// An unresolved reference (symbolic mode): a derivation-like set whose `outPath` is a
-/// placeholder store path, and whose other attributes are references one level deeper.
-fn symbolic_value(packages: &Rc<Packages>, set: &str, path: Vec<String>) -> Value {
-    let name = path.last().cloned().unwrap_or_default();
+/// An unresolved reference (symbolic mode, or a lock that does not know it): a
+/// derivation-like set whose `outPath` is a placeholder store path (or, when `why` says why
+/// nothing resolves it, an error), whose other attributes are references one step deeper,
+/// and which, called, is a call of a function of the set.
+fn unresolved_value(
+    packages: &Rc<Packages>,
+    set: &str,
+    path: Vec<Step>,
+    why: Option<String>,
+) -> Value {
+    let name = path
+        .iter()
+        .rev()
+        .find_map(|s| s.as_attr())
+        .unwrap_or_default()
+        .to_owned();
     let placeholder = placeholder_path(set, &path);
     let mut attrs = Attrs::new();
     attrs.insert("type", Thunk::value(Value::string("derivation")), None);
@@ -319,31 +424,48 @@ fn symbolic_value(packages: &Rc<Packages>, set: &str, path: Vec<String>) -> Valu
     attrs.insert("outputName", Thunk::value(Value::string("out")), None);
     attrs.insert(
         PACKAGE_MARKER,
-        Thunk::value(marker(set, &path, "out")),
+        Thunk::value(marker(set, &path, Some("out"))),
         None,
     );
-    let (packages2, set2, path2) = (packages.clone(), set.to_owned(), path.clone());
+    let (packages2, set2, path2, why2) =
+        (packages.clone(), set.to_owned(), path.clone(), why.clone());
     attrs.insert(
         "outPath",
         Thunk::deferred(move |_| {
+            if let Some(why) = &why2 {
+                return Err(package_error(
+                    "makes::packages::unresolved",
+                    format!(
+                        "cannot resolve '{}' of the package set {set2}: {why}",
+                        display_steps(&path2)
+                    ),
+                    None,
+                ));
+            }
             packages2.record(UsedOutput {
-                set: set2,
-                attr_path: path2,
+                set: set2.clone(),
+                attr_path: path2.clone(),
                 output: "out".into(),
-                name,
+                name: name.clone(),
                 path: placeholder.clone(),
             });
-            Ok(store_path_string(placeholder))
+            Ok(store_path_string(placeholder.clone()))
         }),
         None,
     );
-    // Called, the reference is a nixpkgs function (`stdenv.mkDerivation`, `linkFarm`,
-    // `pkg.override`): say so rather than "not a function but a set".
-    let message = function_message(&format!("'{}' of the package set {set}", path.join(".")));
-    let called: PrimOpFn = Rc::new(move |_, _| {
-        Err(package_error(
-            "makes::packages::function",
-            message.clone(),
+    let (packages2, set2, path2) = (packages.clone(), set.to_owned(), path.clone());
+    let called: PrimOpFn = Rc::new(move |ev, args| {
+        if let Some(why) = &why {
+            return Err(no_backend_error(&set2, &path2, why));
+        }
+        // Symbolic: the call is one more step, its argument written as it would be for Nix
+        // (so that what cannot cross is reported here too).
+        let argument = args[1].force(ev)?;
+        let code = crate::package_calls::argument_code(ev, &packages2, &argument)?;
+        Ok(unresolved_value(
+            &packages2,
+            &set2,
+            crate::package_calls::call_steps(&path2, code),
             None,
         ))
     });
@@ -352,28 +474,31 @@ fn symbolic_value(packages: &Rc<Packages>, set: &str, path: Vec<String>) -> Valu
         Thunk::value(make_primop("__functor", 2, called)),
         None,
     );
-    let lookup = Rc::new(Lookup {
-        packages: packages.clone(),
-        set: set.to_owned(),
-        prefix: path,
-        memo: RefCell::default(),
-    });
+    let lookup = Rc::new(Lookup::new(packages, set, path, Names::Unknown));
     Value::Attrs(Rc::new(Attrs::open(attrs, lookup)))
 }
 
 /// The placeholder path of an unresolved reference: a valid store path no real package has
 /// (its hash covers the set and the attribute path), named after the attribute.
-pub fn placeholder_path(set: &str, path: &[String]) -> String {
+pub fn placeholder_path(set: &str, path: &[Step]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"makes-unresolved-package\0");
     hasher.update(set.as_bytes());
     for p in path {
         hasher.update(b"\0");
-        hasher.update(p.as_bytes());
+        match p {
+            Step::Attr(name) => hasher.update(name.as_bytes()),
+            Step::Call { call } => {
+                hasher.update(b"\x01call\0");
+                hasher.update(call.as_bytes());
+            }
+        }
     }
     let digest: [u8; 32] = hasher.finalize().into();
     let name: String = path
-        .last()
+        .iter()
+        .rev()
+        .find_map(|s| s.as_attr())
         .map(|n| {
             n.chars()
                 .map(|c| {
@@ -394,20 +519,72 @@ pub fn placeholder_path(set: &str, path: &[String]) -> String {
     make_store_path("makes-unresolved", &digest, &name).to_absolute()
 }
 
-fn marker(set: &str, path: &[String], output: &str) -> Value {
+fn marker(set: &str, path: &[Step], output: Option<&str>) -> Value {
     let mut attrs = Attrs::new();
     attrs.insert("set", Thunk::value(Value::string(set)), None);
     attrs.insert(
         "attrPath",
         Thunk::value(Value::List(Rc::new(
             path.iter()
-                .map(|p| Thunk::value(Value::string(p.as_str())))
+                .map(|p| match p {
+                    Step::Attr(name) => Thunk::value(Value::string(name.as_str())),
+                    Step::Call { call } => {
+                        let mut call_attrs = Attrs::new();
+                        call_attrs.insert("call", Thunk::value(Value::string(call.as_str())), None);
+                        Thunk::value(Value::Attrs(Rc::new(call_attrs)))
+                    }
+                })
                 .collect(),
         ))),
         None,
     );
-    attrs.insert("outputName", Thunk::value(Value::string(output)), None);
+    if let Some(output) = output {
+        attrs.insert("outputName", Thunk::value(Value::string(output)), None);
+    }
     Value::Attrs(Rc::new(attrs))
+}
+
+/// The set, steps and output a package marker names.
+pub fn read_marker(
+    ev: &makes_eval::Evaluator,
+    marker: &Attrs,
+) -> makes_eval::Result<(String, Vec<Step>, Option<String>)> {
+    let text = |v: Value| match v {
+        Value::String(s) => s.utf8().map(str::to_owned),
+        other => Err(EvalError::type_error("a string", &other, None)),
+    };
+    let field = |name: &str| {
+        marker
+            .get(name)
+            .map(|a| a.value.clone())
+            .ok_or_else(|| EvalError::other(format!("a package marker without {name}"), None))
+    };
+    let set = text(field("set")?.force(ev)?)?;
+    let Value::List(items) = field("attrPath")?.force(ev)? else {
+        return Err(EvalError::other(
+            "a package marker's attrPath is no list",
+            None,
+        ));
+    };
+    let mut steps = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        steps.push(match item.force(ev)? {
+            Value::Attrs(call) => {
+                let call = call.get("call").ok_or_else(|| {
+                    EvalError::other("a package marker's call without code", None)
+                })?;
+                Step::Call {
+                    call: text(call.value.force(ev)?)?,
+                }
+            }
+            other => Step::attr(text(other)?),
+        });
+    }
+    let output = match marker.get("outputName") {
+        Some(o) => Some(text(o.value.force(ev)?)?),
+        None => None,
+    };
+    Ok((set, steps, output))
 }
 
 fn store_path_string(path: String) -> Value {

@@ -42,7 +42,7 @@ pub fn build_with_nix(
             || std::fs::symlink_metadata(path).is_ok()
     };
     for (set, wanted) in outputs_by_set(used) {
-        let missing: Vec<(Vec<String>, String)> = wanted
+        let missing: Vec<(Vec<makes_store::packages::Step>, String)> = wanted
             .into_iter()
             .filter(|(attr_path, output)| {
                 used.iter().any(|u| {
@@ -56,15 +56,17 @@ pub fn build_with_nix(
         if missing.is_empty() {
             continue;
         }
-        let source = packages
-            .set_source(&set)
-            .ok_or_else(|| Failure::message(format!("internal: unknown package set {set}")))?;
+        if packages.set_source(&set).is_none() {
+            return Err(Failure::message(format!(
+                "internal: unknown package set {set}"
+            )));
+        }
         progress(&format!(
             "building {} package(s) of {set} with Nix",
             missing.len()
         ));
         let built = nix
-            .build(&source, &missing)
+            .build(&packages.nix_scope(), &set, &missing)
             .map_err(|e| Failure::report(miette::Report::new(e)))?;
         for path in &built {
             if !used.iter().any(|u| &u.path == path) {

@@ -388,7 +388,7 @@ impl Evaluator {
         }
     }
 
-    fn lookup_with(&self, env: &Env, name: &str, span: Span) -> Result<Value> {
+    pub(crate) fn lookup_with(&self, env: &Env, name: &str, span: Span) -> Result<Value> {
         let mut frame = Some(env);
         while let Some(f) = frame {
             if let Some(ns) = &f.with {

@@ -5,6 +5,7 @@
 //! (`Evaluator::with_extra_builtins`), so this crate knows nothing of stores, tars or HTTP.
 
 mod builtins;
+mod captured;
 mod corepkgs;
 mod error;
 mod eval;
@@ -19,6 +20,7 @@ mod value;
 pub use builtins::json::{from_json, to_json};
 pub use builtins::make_primop;
 pub use builtins::xml::to_xml;
+pub use captured::CapturedVariable;
 pub use error::{EvalError, EvalErrorKind, ExternalNote, Result};
 pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};

@@ -9,7 +9,7 @@ use crate::report::{report_spec, Failure};
 use crate::session::Session;
 use crate::settings::{PackagesBackend, Settings};
 use makes_spec::{reduce_deploy_spec, JobKind};
-use makes_store::packages::{nix_available, LockFile, LockedPackage, PackageMode, LOCK_FILE};
+use makes_store::packages::{nix_available, LockFile, LockedPackage, PackageMode, Step, LOCK_FILE};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -66,7 +66,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
         (false, Some(old)) => old.clone(),
         _ => LockFile::new(),
     };
-    let relocked: BTreeSet<(&str, &[String])> = used
+    let relocked: BTreeSet<(&str, &[Step])> = used
         .iter()
         .map(|u| (u.set.as_str(), u.attr_path.as_slice()))
         .collect();
@@ -94,6 +94,18 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
         }
     }
     lock.packages.sort();
+    lock.absent.extend(packages.absent());
+    lock.absent.sort();
+    lock.absent.dedup();
+    let values = packages.values();
+    lock.values.retain(|old| {
+        !values
+            .iter()
+            .any(|v| (&v.set, &v.attr_path) == (&old.set, &old.attr_path))
+    });
+    lock.values.extend(values);
+    lock.values
+        .sort_by(|a, b| (&a.set, &a.attr_path).cmp(&(&b.set, &b.attr_path)));
     lock.paths.extend(infos);
     // Keep exactly the closures of the locked packages.
     let roots: Vec<String> = lock

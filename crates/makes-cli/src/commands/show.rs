@@ -48,6 +48,14 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
                 let drv = session.derivations.get(&drv_path);
                 drv.map(|d| d.to_json(&drv_path)).unwrap_or_default()
             }
+            // A job that is a package of a set (`stdenv.mkDerivation { ... }`): the
+            // reference, which its backend builds.
+            None if session
+                .packages()
+                .is_some_and(|p| p.used().iter().any(|u| u.path == out)) =>
+            {
+                serde_json::json!({ "kind": "package" })
+            }
             None => {
                 return Err(Failure::message(format!(
                     "the job '{job}' names {out}, which no makes function made: there is no spec to show"
@@ -97,12 +105,18 @@ fn mark_package_references(doc: &mut Value, used: &[UsedOutput], symbolic: bool)
     };
     let reference = |u: &UsedOutput| {
         serde_json::json!({
-            "package": u.attr_path.join("."),
+            "package": makes_store::packages::display_steps(&u.attr_path),
             "packageSet": u.set,
             "output": u.output,
             "outPath": if symbolic { Value::Null } else { Value::String(u.path.clone()) },
         })
     };
+    if m.get("kind").and_then(Value::as_str) == Some("package") {
+        let out = m.get("outPath").and_then(Value::as_str).unwrap_or_default();
+        if let Some(u) = used.iter().find(|u| u.path == out) {
+            m.insert("reference".into(), reference(u));
+        }
+    }
     if let Some(Value::Array(contents)) = m.get_mut("contents") {
         for item in contents.iter_mut() {
             if let Some(u) = used.iter().find(|u| item.as_str() == Some(u.path.as_str())) {

@@ -12,12 +12,16 @@ pub enum Description {
         name: String,
         output_name: String,
         outputs: BTreeMap<String, String>,
+        /// Its attribute names (`override`, `overrideAttrs`, `passthru` ones), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attributes: Option<Vec<String>>,
     },
     /// A nested set of packages (`python3Packages`), by its attribute names.
     Set { names: Vec<String> },
     /// Plain data (a string without context, a number, a list of such, ...).
     Value { value: serde_json::Value },
-    /// A function of the package set (`callPackage`, `fetchurl`): makes cannot call it.
+    /// A function of the package set (`callPackage`, `fetchurl`, a set with `__functor`):
+    /// calling it is one more step the backend resolves.
     Function,
     /// No such attribute.
     Missing,

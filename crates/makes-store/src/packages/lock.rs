@@ -3,6 +3,7 @@
 //! same packages can be substituted from a binary cache without Nix.
 
 use super::description::Description;
+use super::steps::Step;
 use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,14 +22,40 @@ pub struct LockFile {
     pub packages: Vec<LockedPackage>,
     /// Every store path of the packages' closures.
     pub paths: BTreeMap<String, LockedPathInfo>,
+    /// Names evaluation found missing in a package set (`pkgs ? name`, `pkgs.name or x`),
+    /// so that the set answers the same without Nix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<AbsentAttribute>,
+    /// Plain data evaluation took from a package set (`pkgs.version`, `stdenv.isLinux`, a
+    /// call that returns data), so that the set gives the same without Nix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<LockedValue>,
 }
 
-/// One package reference: `attrPath` of the package set named `set`.
+/// Plain data at `attrPath` of the set named `set`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockedValue {
+    pub set: String,
+    pub attr_path: Vec<Step>,
+    pub value: serde_json::Value,
+}
+
+/// An attribute a package set does not have.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AbsentAttribute {
+    pub set: String,
+    pub attr_path: Vec<Step>,
+}
+
+/// One package reference: `attrPath` of the package set named `set` (attribute names, and
+/// calls as `{ "call": "<argument as Nix code>" }`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LockedPackage {
     pub set: String,
-    pub attr_path: Vec<String>,
+    pub attr_path: Vec<Step>,
     pub name: String,
     pub output_name: String,
     /// Output name -> store path, for the outputs the project uses.
@@ -96,24 +123,65 @@ impl LockFile {
     }
 
     /// What the lock knows of `attr_path` in the set `set`: a derivation when it is locked, a
-    /// set when locked packages lie below it, `None` when the lock does not cover it.
-    pub fn describe(&self, set: &str, attr_path: &[String]) -> Option<Description> {
+    /// function when a locked package is a call of it, a set when locked packages lie below
+    /// it, missing when recorded absent, `None` when the lock does not cover it.
+    pub fn describe(&self, set: &str, attr_path: &[Step]) -> Option<Description> {
+        if let Some(v) = self
+            .values
+            .iter()
+            .find(|v| v.set == set && v.attr_path == attr_path)
+        {
+            return Some(Description::Value {
+                value: v.value.clone(),
+            });
+        }
         let mut names = BTreeSet::new();
+        let mut called = false;
+        for v in self.values.iter().filter(|v| v.set == set) {
+            if v.attr_path.len() > attr_path.len() && v.attr_path.starts_with(attr_path) {
+                match &v.attr_path[attr_path.len()] {
+                    Step::Attr(name) => {
+                        names.insert(name.clone());
+                    }
+                    Step::Call { .. } => called = true,
+                }
+            }
+        }
         for p in self.packages.iter().filter(|p| p.set == set) {
             if p.attr_path == attr_path {
                 return Some(Description::Derivation {
                     name: p.name.clone(),
                     output_name: p.output_name.clone(),
                     outputs: p.outputs.clone(),
+                    attributes: None,
                 });
             }
             if p.attr_path.len() > attr_path.len() && p.attr_path.starts_with(attr_path) {
-                names.insert(p.attr_path[attr_path.len()].clone());
+                match &p.attr_path[attr_path.len()] {
+                    Step::Attr(name) => {
+                        names.insert(name.clone());
+                    }
+                    Step::Call { .. } => called = true,
+                }
             }
         }
-        (!names.is_empty()).then(|| Description::Set {
-            names: names.into_iter().collect(),
-        })
+        if called {
+            return Some(Description::Function);
+        }
+        if !names.is_empty() {
+            return Some(Description::Set {
+                names: names.into_iter().collect(),
+            });
+        }
+        self.is_absent(set, attr_path)
+            .then_some(Description::Missing)
+    }
+
+    /// Whether evaluation found `attr_path` missing in the set `set` when it was locked.
+    pub fn is_absent(&self, set: &str, attr_path: &[Step]) -> bool {
+        self.absent
+            .iter()
+            .any(|a| a.set == set && a.attr_path == attr_path)
     }
 
     /// The closure of `roots` (store paths), every path with what the lock says of it;
@@ -147,7 +215,7 @@ mod tests {
         let mut lock = LockFile::new();
         lock.packages.push(LockedPackage {
             set: "<nixpkgs>".into(),
-            attr_path: vec!["python3Packages".into(), "requests".into()],
+            attr_path: vec![Step::attr("python3Packages"), Step::attr("requests")],
             name: "python3.11-requests-2.31".into(),
             output_name: "out".into(),
             outputs: BTreeMap::from([("out".into(), "/nix/store/a-requests".into())]),
@@ -175,17 +243,75 @@ mod tests {
     fn describes_locked_packages_and_the_sets_above_them() {
         let lock = lock();
         assert_eq!(
-            lock.describe("<nixpkgs>", &["python3Packages".into()]),
+            lock.describe("<nixpkgs>", &[Step::attr("python3Packages")]),
             Some(Description::Set {
                 names: vec!["requests".into()]
             })
         );
         assert!(matches!(
-            lock.describe("<nixpkgs>", &["python3Packages".into(), "requests".into()]),
+            lock.describe(
+                "<nixpkgs>",
+                &[Step::attr("python3Packages"), Step::attr("requests")]
+            ),
             Some(Description::Derivation { .. })
         ));
-        assert_eq!(lock.describe("<nixpkgs>", &["hello".into()]), None);
-        assert_eq!(lock.describe("<other>", &["python3Packages".into()]), None);
+        assert_eq!(lock.describe("<nixpkgs>", &[Step::attr("hello")]), None);
+        assert_eq!(
+            lock.describe("<other>", &[Step::attr("python3Packages")]),
+            None
+        );
+    }
+
+    #[test]
+    fn calls_are_functions_and_absent_names_missing() {
+        let mut lock = lock();
+        let call = Step::Call {
+            call: "{ name = \"x\"; }".into(),
+        };
+        lock.packages.push(LockedPackage {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![
+                Step::attr("stdenv"),
+                Step::attr("mkDerivation"),
+                call.clone(),
+            ],
+            name: "x".into(),
+            output_name: "out".into(),
+            outputs: BTreeMap::from([("out".into(), "/nix/store/c-x".into())]),
+        });
+        lock.absent.push(AbsentAttribute {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("nope")],
+        });
+        lock.values.push(LockedValue {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("stdenv"), Step::attr("isLinux")],
+            value: serde_json::json!(true),
+        });
+        assert_eq!(
+            lock.describe("<nixpkgs>", &[Step::attr("stdenv"), Step::attr("isLinux")]),
+            Some(Description::Value {
+                value: serde_json::json!(true)
+            })
+        );
+        let function = [Step::attr("stdenv"), Step::attr("mkDerivation")];
+        assert_eq!(
+            lock.describe("<nixpkgs>", &function),
+            Some(Description::Function)
+        );
+        let mut called = function.to_vec();
+        called.push(call);
+        assert!(matches!(
+            lock.describe("<nixpkgs>", &called),
+            Some(Description::Derivation { .. })
+        ));
+        assert_eq!(
+            lock.describe("<nixpkgs>", &[Step::attr("nope")]),
+            Some(Description::Missing)
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        lock.write(dir.path()).expect("written");
+        assert_eq!(LockFile::read(dir.path()).expect("read"), Some(lock));
     }
 
     #[test]

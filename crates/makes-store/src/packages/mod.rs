@@ -15,11 +15,13 @@ mod description;
 mod lock;
 mod nix_backend;
 mod source;
+mod steps;
 
 pub use description::Description;
-pub use lock::{LockFile, LockedPackage, LockedPathInfo, LOCK_FILE};
-pub use nix_backend::{nix_available, NixBackend};
-pub use source::{Overlay, PackageSetSource, SetOrigin};
+pub use lock::{AbsentAttribute, LockFile, LockedPackage, LockedPathInfo, LockedValue, LOCK_FILE};
+pub use nix_backend::{nix_available, NixBackend, NixScope};
+pub use source::{nix_string, Overlay, PackageSetSource, SetOrigin};
+pub use steps::{display_steps, plain_attr_path, value_code, Step, SETS_VARIABLE};
 
 use crate::error::StoreError;
 use crate::recipes::Recipes;
@@ -40,7 +42,7 @@ pub enum PackageMode {
 pub struct UsedOutput {
     /// The set's identity ([`PackageSetSource::identity`]).
     pub set: String,
-    pub attr_path: Vec<String>,
+    pub attr_path: Vec<Step>,
     pub output: String,
     /// The package's name (`coreutils-9.5`), or the attribute name when symbolic.
     pub name: String,
@@ -49,7 +51,7 @@ pub struct UsedOutput {
 }
 
 /// `(set, attribute path, output)`: one output of one package reference.
-type OutputKey = (String, Vec<String>, String);
+type OutputKey = (String, Vec<Step>, String);
 
 /// The package sets of one evaluation, their backend, and what was resolved.
 pub struct Packages {
@@ -63,8 +65,12 @@ pub struct Packages {
     sets: RefCell<BTreeMap<String, PackageSetSource>>,
     /// Each pinned set's lib directory (or why there is none), so that it is fetched once.
     fetched: RefCell<HashMap<String, Result<PathBuf, String>>>,
-    descriptions: RefCell<HashMap<(String, Vec<String>), Description>>,
+    descriptions: RefCell<HashMap<(String, Vec<Step>), Description>>,
+    /// Each set's own attribute names, as Nix listed them (backend "nix").
+    names: RefCell<HashMap<String, Result<std::collections::BTreeSet<String>, String>>>,
     used: RefCell<BTreeMap<OutputKey, UsedOutput>>,
+    /// Names found missing (for the lock file).
+    absent: RefCell<std::collections::BTreeSet<(String, Vec<Step>)>>,
 }
 
 impl Packages {
@@ -84,7 +90,9 @@ impl Packages {
             sets: RefCell::default(),
             fetched: RefCell::default(),
             descriptions: RefCell::default(),
+            names: RefCell::default(),
             used: RefCell::default(),
+            absent: RefCell::default(),
         }
     }
 
@@ -124,7 +132,7 @@ impl Packages {
     }
 
     /// The name and default output of a package the backend described.
-    pub fn described_package(&self, set: &str, attr_path: &[String]) -> Option<(String, String)> {
+    pub fn described_package(&self, set: &str, attr_path: &[Step]) -> Option<(String, String)> {
         match self
             .descriptions
             .borrow()
@@ -191,8 +199,103 @@ impl Packages {
         self.used.borrow_mut().entry(key).or_insert(used);
     }
 
+    /// The names found missing so far, sorted.
+    pub fn absent(&self) -> Vec<AbsentAttribute> {
+        self.absent
+            .borrow()
+            .iter()
+            .map(|(set, attr_path)| AbsentAttribute {
+                set: set.clone(),
+                attr_path: attr_path.clone(),
+            })
+            .collect()
+    }
+
+    /// The plain data the backend gave so far (for the lock file), sorted.
+    pub fn values(&self) -> Vec<LockedValue> {
+        let mut values: Vec<LockedValue> = self
+            .descriptions
+            .borrow()
+            .iter()
+            .filter_map(|((set, attr_path), d)| match d {
+                Description::Value { value } => Some(LockedValue {
+                    set: set.clone(),
+                    attr_path: attr_path.clone(),
+                    value: value.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        values.sort_by(|a, b| (&a.set, &a.attr_path).cmp(&(&b.set, &b.attr_path)));
+        values
+    }
+
+    /// What Nix needs to evaluate steps of any set of this evaluation.
+    pub fn nix_scope(&self) -> NixScope {
+        NixScope {
+            sets: self
+                .sets
+                .borrow()
+                .iter()
+                .map(|(id, source)| (id.clone(), source.nix_expression()))
+                .collect(),
+            dir: self.project_dir.clone(),
+        }
+    }
+
+    /// Whether the set `set` has the attribute `name` (`pkgs ? name`): `None` when it cannot
+    /// be known here (symbolic evaluation, or a lock that did not see the question), where
+    /// the name is taken as present and resolved, or not, when used.
+    pub fn has_attribute(&self, set: &str, name: &str) -> Option<bool> {
+        let path = vec![Step::attr(name)];
+        let answer = match &self.mode {
+            PackageMode::Nix(nix) => {
+                let known = self.names.borrow().get(set).cloned();
+                let names = match known {
+                    Some(names) => names,
+                    None => {
+                        let listed = self
+                            .set_source(set)
+                            .ok_or_else(|| format!("unknown package set {set}"))
+                            .and_then(|source| {
+                                nix.attribute_names(&self.nix_scope(), set, &source)
+                                    .map_err(|e| e.to_string())
+                            })
+                            .map(|names| names.into_iter().collect());
+                        self.names
+                            .borrow_mut()
+                            .insert(set.to_owned(), listed.clone());
+                        listed
+                    }
+                };
+                // Nix could not list the set: the name is resolved (and fails) when used.
+                names.ok().map(|names| names.contains(name))
+            }
+            PackageMode::Lock => {
+                let lock = self.lock.as_ref()?;
+                if lock.is_absent(set, &path) {
+                    Some(false)
+                } else {
+                    lock.describe(set, &path).map(|_| true)
+                }
+            }
+            PackageMode::Symbolic => None,
+        };
+        if answer == Some(false) {
+            self.record_absent(set, &path);
+        }
+        answer
+    }
+
+    /// Records that `attr_path` is missing in the set `set`.
+    pub fn record_absent(&self, set: &str, attr_path: &[Step]) {
+        self.absent
+            .borrow_mut()
+            .insert((set.to_owned(), attr_path.to_vec()));
+    }
+
     /// What the backend says of `attr_path` in the set `set` (memoised).
-    pub fn describe(&self, set: &str, attr_path: &[String]) -> Result<Description, String> {
+    pub fn describe(&self, set: &str, attr_path: &[Step]) -> Result<Description, String> {
         let key = (set.to_owned(), attr_path.to_vec());
         if let Some(d) = self.descriptions.borrow().get(&key) {
             return Ok(d.clone());
@@ -202,7 +305,7 @@ impl Packages {
                 let source = self
                     .set_source(set)
                     .ok_or_else(|| format!("unknown package set {set}"))?;
-                nix.describe(&source, attr_path)
+                nix.describe(&self.nix_scope(), set, &source, attr_path)
                     .map_err(|e: StoreError| e.to_string())?
             }
             PackageMode::Lock => {
@@ -215,7 +318,7 @@ impl Packages {
                 lock.describe(set, attr_path).ok_or_else(|| {
                     format!(
                         "{LOCK_FILE} does not lock '{}' of {set}: run `makes lock` again where Nix is installed",
-                        attr_path.join(".")
+                        display_steps(attr_path)
                     )
                 })?
             }
@@ -231,8 +334,8 @@ impl Packages {
 }
 
 /// The wanted outputs of `used`, grouped by set, for one batched build per set.
-pub fn outputs_by_set(used: &[UsedOutput]) -> BTreeMap<String, Vec<(Vec<String>, String)>> {
-    let mut by_set: BTreeMap<String, Vec<(Vec<String>, String)>> = BTreeMap::new();
+pub fn outputs_by_set(used: &[UsedOutput]) -> BTreeMap<String, Vec<(Vec<Step>, String)>> {
+    let mut by_set: BTreeMap<String, Vec<(Vec<Step>, String)>> = BTreeMap::new();
     for u in used {
         by_set
             .entry(u.set.clone())

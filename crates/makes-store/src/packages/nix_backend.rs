@@ -4,7 +4,8 @@
 
 use super::description::Description;
 use super::lock::LockedPathInfo;
-use super::source::{PackageSetSource, SetOrigin};
+use super::source::{nix_string, PackageSetSource, SetOrigin};
+use super::steps::{lookup_code, value_code, Step, SETS_VARIABLE};
 use crate::error::StoreError;
 use base64::Engine;
 use std::collections::BTreeMap;
@@ -28,14 +29,9 @@ pub fn nix_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The Nix function describing one attribute path (given as JSON) of the package set.
+/// The Nix code describing `r` (`{ found; value; }`, see [`lookup_code`]).
 const DESCRIBE: &str = r#"
 let
-  step = acc: n:
-    if acc.found && builtins.isAttrs acc.value && builtins.hasAttr n acc.value
-    then { found = true; value = builtins.getAttr n acc.value; }
-    else { found = false; value = null; };
-  r = builtins.foldl' step { found = true; value = pkgs; } (builtins.fromJSON attrPath);
   v = r.value;
 in
   if !r.found then { kind = "missing"; }
@@ -44,20 +40,38 @@ in
     name = v.name;
     outputName = v.outputName or "out";
     outputs = builtins.listToAttrs (map (o: { name = o; value = (builtins.getAttr o v).outPath; }) (v.outputs or [ "out" ]));
+    attributes = builtins.attrNames v;
   }
+  else if builtins.isFunction v || (builtins.isAttrs v && v ? __functor) then { kind = "function"; }
   else if builtins.isAttrs v then { kind = "set"; names = builtins.attrNames v; }
-  else if builtins.isFunction v then { kind = "function"; }
   else if builtins.isPath v then { kind = "unsupported"; type = "a path"; }
   else if builtins.isString v && builtins.getContext v != { } then { kind = "unsupported"; type = "a string that refers to store paths"; }
   else { kind = "value"; value = v; }
 "#;
 
-/// The Nix function selecting the wanted outputs (JSON: `[[attrPath, output], ...]`).
-const SELECT: &str = r#"
-map (w: builtins.getAttr (builtins.elemAt w 1)
-  (builtins.foldl' (s: n: builtins.getAttr n s) pkgs (builtins.elemAt w 0)))
-  (builtins.fromJSON wanted)
-"#;
+/// What Nix needs to evaluate steps of a set: the Nix code binding every package set of the
+/// evaluation by identity ([`SETS_VARIABLE`]), and the directory call arguments' relative
+/// paths are relative to (the project's).
+#[derive(Debug, Clone)]
+pub struct NixScope {
+    pub sets: BTreeMap<String, String>,
+    pub dir: std::path::PathBuf,
+}
+
+impl NixScope {
+    /// `let __makesSets = { ... }; in <body with the set `id` as `pkgs`>`.
+    fn wrap(&self, id: &str, body: &str) -> String {
+        let sets: String = self
+            .sets
+            .iter()
+            .map(|(k, v)| format!("{} = {v}; ", nix_string(k)))
+            .collect();
+        format!(
+            "let {SETS_VARIABLE} = {{ {sets}}}; pkgs = {SETS_VARIABLE}.{}; in {body}",
+            nix_string(id)
+        )
+    }
+}
 
 impl NixBackend {
     fn command(&self, program: &str) -> Command {
@@ -68,15 +82,19 @@ impl NixBackend {
         cmd
     }
 
-    /// What `attr_path` of `set` is: from the cache when the set is pinned and was asked
-    /// before, else from Nix.
+    /// What `steps` of the set `id` lead to: from the cache when the set is pinned, no call
+    /// is made, and it was asked before; else from Nix.
     pub fn describe(
         &self,
+        scope: &NixScope,
+        id: &str,
         set: &PackageSetSource,
-        attr_path: &[String],
+        steps: &[Step],
     ) -> Result<Description, StoreError> {
         let cached = match (&self.description_cache, &set.origin) {
-            (Some(dir), SetOrigin::Github { .. }) => Some(cache_file(dir, set, attr_path)),
+            (Some(dir), SetOrigin::Github { .. }) if steps.iter().all(cannot_change) => {
+                Some(cache_file(dir, set, steps))
+            }
             _ => None,
         };
         if let Some(file) = &cached {
@@ -87,7 +105,7 @@ impl NixBackend {
                 return Ok(d);
             }
         }
-        let described = self.describe_with_nix(set, attr_path)?;
+        let described = self.describe_with_nix(scope, id, steps)?;
         if let Some(file) = &cached {
             // A cache: failing to write it costs time next run, nothing else.
             let _ = write_atomically(file, &serde_json::to_vec(&described).unwrap_or_default());
@@ -97,21 +115,66 @@ impl NixBackend {
 
     fn describe_with_nix(
         &self,
-        set: &PackageSetSource,
-        attr_path: &[String],
+        scope: &NixScope,
+        id: &str,
+        steps: &[Step],
     ) -> Result<Description, StoreError> {
-        let expr = format!(
-            "{{ attrPath }}: let pkgs = {}; in {DESCRIBE}",
-            set.nix_expression()
-        );
-        let path_json = serde_json::to_string(attr_path).unwrap_or_default();
-        let out = run(self
-            .command("nix-instantiate")
-            .args(["--eval", "--strict", "--json", "--expr", &expr])
-            .args(["--argstr", "attrPath", &path_json]))?;
+        let body = format!("let r = {}; in {DESCRIBE}", lookup_code("pkgs", steps));
+        let expr = scope.wrap(id, &body);
+        let out = run_on(
+            self.command("nix-instantiate")
+                .current_dir(&scope.dir)
+                .args(["--eval", "--strict", "--json", "-"]),
+            &expr,
+        )?;
         serde_json::from_slice(&out).map_err(|e| StoreError::Nix {
             message: format!("nix-instantiate described a package in a way makes cannot read: {e}"),
         })
+    }
+
+    /// The attribute names of the set `id` itself (what `pkgs ? name` asks), from the cache
+    /// when the set is pinned and was asked before.
+    pub fn attribute_names(
+        &self,
+        scope: &NixScope,
+        id: &str,
+        set: &PackageSetSource,
+    ) -> Result<Vec<String>, StoreError> {
+        let cached = match (&self.description_cache, &set.origin) {
+            (Some(dir), SetOrigin::Github { .. }) => Some(cache_file(
+                dir,
+                set,
+                &[Step::Call {
+                    call: "attrNames".into(),
+                }],
+            )),
+            _ => None,
+        };
+        if let Some(file) = &cached {
+            if let Some(names) = std::fs::read(file)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+            {
+                return Ok(names);
+            }
+        }
+        let expr = scope.wrap(id, "builtins.attrNames pkgs");
+        let out = run_on(
+            self.command("nix-instantiate")
+                .current_dir(&scope.dir)
+                .args(["--eval", "--strict", "--json", "-"]),
+            &expr,
+        )?;
+        let names: Vec<String> = serde_json::from_slice(&out).map_err(|e| StoreError::Nix {
+            message: format!(
+                "nix-instantiate listed a package set in a way makes cannot read: {e}"
+            ),
+        })?;
+        if let Some(file) = &cached {
+            // A cache, as for descriptions.
+            let _ = write_atomically(file, &serde_json::to_vec(&names).unwrap_or_default());
+        }
+        Ok(names)
     }
 
     /// Where Nix fetched the source of a pinned set (`builtins.fetchTarball`).
@@ -123,10 +186,10 @@ impl NixBackend {
         };
         let expr = format!(
             "builtins.toString (builtins.fetchTarball {{ url = {}; sha256 = {}; }})",
-            super::source::nix_string(&format!(
+            nix_string(&format!(
                 "https://github.com/nixos/nixpkgs/archive/{rev}.tar.gz"
             )),
-            super::source::nix_string(sha256)
+            nix_string(sha256)
         );
         let out = run(self
             .command("nix-instantiate")
@@ -137,25 +200,34 @@ impl NixBackend {
         Ok(path.into())
     }
 
-    /// Builds the wanted outputs (`(attribute path, output name)`) of `set` in one call;
+    /// Builds the wanted outputs (`(steps, output name)`) of the set `id` in one call;
     /// returns their store paths, in order.
     pub fn build(
         &self,
-        set: &PackageSetSource,
-        wanted: &[(Vec<String>, String)],
+        scope: &NixScope,
+        id: &str,
+        wanted: &[(Vec<Step>, String)],
     ) -> Result<Vec<String>, StoreError> {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        let expr = format!(
-            "{{ wanted }}: let pkgs = {}; in {SELECT}",
-            set.nix_expression()
-        );
-        let wanted_json = serde_json::to_string(wanted).unwrap_or_default();
-        let out = run(self
-            .command("nix-build")
-            .args(["--no-out-link", "--expr", &expr])
-            .args(["--argstr", "wanted", &wanted_json]))?;
+        let items: String = wanted
+            .iter()
+            .map(|(steps, output)| {
+                format!(
+                    "(builtins.getAttr {} {}) ",
+                    nix_string(output),
+                    value_code("pkgs", steps)
+                )
+            })
+            .collect();
+        let expr = scope.wrap(id, &format!("[ {items}]"));
+        let out = run_on(
+            self.command("nix-build")
+                .current_dir(&scope.dir)
+                .args(["--no-out-link", "-"]),
+            &expr,
+        )?;
         Ok(String::from_utf8_lossy(&out)
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -200,19 +272,28 @@ impl NixBackend {
     }
 }
 
+/// Whether what a step selects or calls (in a pinned set) is the same on every run: an
+/// attribute, or a call whose code refers to no file and to no set but pinned ones.
+fn cannot_change(step: &Step) -> bool {
+    match step {
+        Step::Attr(_) => true,
+        Step::Call { call } => {
+            !call.contains("./.")
+                && !call.contains("(/. +")
+                && !call.contains(&format!("{SETS_VARIABLE}.\"path:"))
+        }
+    }
+}
+
 /// The cache file of one attribute of a pinned set: named by a hash of the set's Nix
 /// expression (which holds the pin) and the attribute path.
-fn cache_file(
-    dir: &std::path::Path,
-    set: &PackageSetSource,
-    attr_path: &[String],
-) -> std::path::PathBuf {
+fn cache_file(dir: &std::path::Path, set: &PackageSetSource, steps: &[Step]) -> std::path::PathBuf {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    hasher.update(b"makes-package-description-v1\0");
+    hasher.update(b"makes-package-description-v2\0");
     hasher.update(set.nix_expression().as_bytes());
     hasher.update(b"\0");
-    hasher.update(serde_json::to_vec(attr_path).unwrap_or_default());
+    hasher.update(serde_json::to_vec(steps).unwrap_or_default());
     let digest = hasher.finalize();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     dir.join(format!("{hex}.json"))
@@ -246,12 +327,46 @@ fn nix_base32_hash(hash: &str) -> Option<String> {
     hash.strip_prefix("sha256:").map(|_| hash.to_owned())
 }
 
+/// Runs a Nix command reading the Nix code `expr` from its standard input (`-`: relative
+/// paths are relative to its directory; code of any length, where a command line has a
+/// limit).
+fn run_on(cmd: &mut Command, expr: &str) -> Result<Vec<u8>, StoreError> {
+    use std::io::Write;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let cannot = |e: std::io::Error| StoreError::Nix {
+        message: format!("cannot run {program}: {e}"),
+    };
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(cannot)?;
+    // Written from another thread, so that Nix's output never blocks it.
+    let writer = child.stdin.take().map(|mut stdin| {
+        let expr = expr.to_owned();
+        std::thread::spawn(move || stdin.write_all(expr.as_bytes()))
+    });
+    let out = child.wait_with_output().map_err(cannot)?;
+    if let Some(Ok(Err(e))) = writer.map(|w| w.join()) {
+        if out.status.success() {
+            return Err(cannot(e));
+        }
+    }
+    finish(&program, out)
+}
+
 /// Runs a Nix command; its stdout, or its error message (the last lines of stderr).
 fn run(cmd: &mut Command) -> Result<Vec<u8>, StoreError> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     let out = cmd.output().map_err(|e| StoreError::Nix {
         message: format!("cannot run {program}: {e}"),
     })?;
+    finish(&program, out)
+}
+
+/// A finished Nix command's stdout, or its error message (the last lines of stderr).
+fn finish(program: &str, out: std::process::Output) -> Result<Vec<u8>, StoreError> {
     if out.status.success() {
         return Ok(out.stdout);
     }
@@ -288,11 +403,12 @@ mod tests {
             allow_unfree: true,
             overlays: Vec::new(),
         };
-        let path = vec!["hello".to_owned()];
+        let path = vec![Step::attr("hello")];
         let known = Description::Derivation {
             name: "hello-2.12".into(),
             output_name: "out".into(),
             outputs: [("out".into(), "/nix/store/x-hello-2.12".into())].into(),
+            attributes: None,
         };
         let file = cache_file(dir.path(), &pinned, &path);
         write_atomically(&file, &serde_json::to_vec(&known).expect("json")).expect("write");
@@ -301,7 +417,15 @@ mod tests {
             description_cache: Some(dir.path().to_path_buf()),
         };
         // No Nix call (this revision cannot be fetched): the cached description answers.
-        assert_eq!(nix.describe(&pinned, &path).expect("cached"), known);
+        let scope = NixScope {
+            sets: BTreeMap::new(),
+            dir: dir.path().to_path_buf(),
+        };
+        assert_eq!(
+            nix.describe(&scope, "pinned", &pinned, &path)
+                .expect("cached"),
+            known
+        );
         // Another pin is another file.
         let other = PackageSetSource {
             allow_unfree: false,
@@ -326,17 +450,39 @@ mod tests {
             )],
         };
         let nix = NixBackend::default();
-        let renamed = nix.describe(&set, &["renamed".into()]).expect("described");
+        let scope = NixScope {
+            sets: [("set".to_owned(), set.nix_expression())].into(),
+            dir: std::env::temp_dir(),
+        };
+        let renamed = nix
+            .describe(&scope, "set", &set, &[Step::attr("renamed")])
+            .expect("described");
         assert!(
             matches!(&renamed, Description::Derivation { name, .. } if name == "greeting-1.0"),
             "{renamed:?}"
         );
         assert_eq!(
-            nix.describe(&set, &["version".into()]).expect("described"),
+            nix.describe(&scope, "set", &set, &[Step::attr("version")])
+                .expect("described"),
             Description::Value {
                 value: serde_json::json!("overlaid")
             }
         );
+    }
+
+    #[test]
+    fn calls_on_files_or_checkouts_are_asked_again() {
+        let call = |code: &str| Step::Call { call: code.into() };
+        assert!(cannot_change(&Step::attr("hello")));
+        assert!(cannot_change(&call("{ name = \"x\"; }")));
+        assert!(cannot_change(&call(
+            "(__makesSets.\"github:nixos/nixpkgs/abc?sha256=x\").\"hello\""
+        )));
+        assert!(!cannot_change(&call("{ src = (./. + \"/src\"); }")));
+        assert!(!cannot_change(&call("{ src = (/. + \"/etc\"); }")));
+        assert!(!cannot_change(&call(
+            "(__makesSets.\"path:./nixpkgs\").\"hello\""
+        )));
     }
 
     #[test]

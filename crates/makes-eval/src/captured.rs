@@ -1,0 +1,370 @@
+//! The variables a closure takes from outside its own text, so that a function written in
+//! makes.nix can be handed to another Nix evaluator as `let <its variables> in <its source>`.
+
+use crate::eval::{Env, Evaluator};
+use crate::value::Closure;
+use crate::{Result, Thunk};
+use makes_syntax::ir::{AttrKey, BindingValue, ExprKind, ExprRef, Param, PathKind, StrPart, Var};
+use makes_syntax::Span;
+use std::rc::Rc;
+
+/// A variable of a closure bound outside its text.
+pub enum CapturedVariable {
+    /// Bound in an enclosing scope of makes.nix (a `let`, a function argument, ...).
+    Local { name: Rc<str>, value: Thunk },
+    /// One of the language's globals (`builtins`, `map`, `true`): every evaluator has it.
+    Global { name: Rc<str> },
+}
+
+impl CapturedVariable {
+    pub fn name(&self) -> &Rc<str> {
+        match self {
+            CapturedVariable::Local { name, .. } | CapturedVariable::Global { name } => name,
+        }
+    }
+}
+
+impl Evaluator {
+    /// The source text of `span` (a lambda's, for instance).
+    pub fn source_text(&self, span: Span) -> Option<String> {
+        let file = self.sources.get(span.file)?;
+        file.text
+            .get(span.start as usize..span.end as usize)
+            .map(str::to_owned)
+    }
+
+    /// The variables `closure` refers to that its own text does not bind, each once, in the
+    /// order they appear. A name found through a `with` outside the closure is looked up
+    /// now (forcing that `with`'s namespace).
+    pub fn captured_variables(&self, closure: &Closure) -> Result<Vec<CapturedVariable>> {
+        Ok(self.walk_closure(closure)?.0)
+    }
+
+    /// The source text of `closure` with each path literal in it (absolute once read)
+    /// written as `path_code` says, so that another evaluator reading the text elsewhere
+    /// finds the same files.
+    pub fn closure_source(
+        &self,
+        closure: &Closure,
+        mut path_code: impl FnMut(&str) -> Result<String>,
+    ) -> Result<Option<String>> {
+        let span = closure.def.span;
+        let Some(text) = self.source_text(span) else {
+            return Ok(None);
+        };
+        let (_, mut paths) = self.walk_closure(closure)?;
+        paths.sort_by_key(|(s, _)| s.start);
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0usize;
+        for (path_span, path) in paths {
+            let (Some(start), Some(end)) = (
+                (path_span.start as usize).checked_sub(span.start as usize),
+                (path_span.end as usize).checked_sub(span.start as usize),
+            ) else {
+                continue;
+            };
+            if path_span.file != span.file || start < at || end > text.len() {
+                continue;
+            }
+            let (Some(before), Some(_)) = (text.get(at..start), text.get(start..end)) else {
+                continue;
+            };
+            out.push_str(before);
+            out.push_str(&path_code(&path)?);
+            at = end;
+        }
+        out.push_str(text.get(at..).unwrap_or_default());
+        Ok(Some(out))
+    }
+
+    fn walk_closure(&self, closure: &Closure) -> Result<(Vec<CapturedVariable>, PathLiterals)> {
+        let mut found = Vec::new();
+        let mut paths = Vec::new();
+        let mut walk = Walk {
+            ev: self,
+            env: &closure.env,
+            found: &mut found,
+            paths: &mut paths,
+        };
+        walk.param(&closure.def.param, 1)?;
+        walk.expr(&closure.def.body, 1, 0)?;
+        Ok((found, paths))
+    }
+}
+
+/// The path literals of a text: where, and the absolute path each is.
+type PathLiterals = Vec<(Span, Rc<str>)>;
+
+struct Walk<'a> {
+    ev: &'a Evaluator,
+    env: &'a Env,
+    found: &'a mut Vec<CapturedVariable>,
+    paths: &'a mut PathLiterals,
+}
+
+impl Walk<'_> {
+    fn note(
+        &mut self,
+        name: Rc<str>,
+        make: impl FnOnce() -> Result<CapturedVariable>,
+    ) -> Result<()> {
+        if self.found.iter().any(|v| *v.name() == name) {
+            return Ok(());
+        }
+        let var = make()?;
+        self.found.push(var);
+        Ok(())
+    }
+
+    fn name_at(&self, span: Span) -> Rc<str> {
+        Rc::from(self.ev.source_text(span).unwrap_or_default().trim())
+    }
+
+    fn param(&mut self, param: &Param, frames: u32) -> Result<()> {
+        if let Param::Pattern { formals, .. } = param {
+            for formal in formals {
+                if let Some(default) = &formal.default {
+                    self.expr(default, frames, 0)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `frames`: the frames the closure's own text pushed above its environment;
+    /// `withs`: how many of them are `with`s.
+    fn expr(&mut self, e: &ExprRef, frames: u32, withs: u32) -> Result<()> {
+        match &e.kind {
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Str(_)
+            | ExprKind::SearchPath(_)
+            | ExprKind::CurPos => {}
+            ExprKind::Path {
+                kind: PathKind::Plain,
+                parts,
+                ..
+            } if matches!(parts.as_slice(), [StrPart::Literal(_)]) => {
+                if let [StrPart::Literal(path)] = parts.as_slice() {
+                    self.paths.push((e.span, path.clone()));
+                }
+            }
+            ExprKind::Interpolated(parts) | ExprKind::Path { parts, .. } => {
+                for part in parts {
+                    if let StrPart::Interpolation(inner) = part {
+                        self.expr(inner, frames, withs)?;
+                    }
+                }
+            }
+            ExprKind::Var(Var::Local { depth, slot }) => {
+                if *depth >= frames {
+                    let mut frame = self.env;
+                    for _ in 0..(*depth - frames) {
+                        match &frame.parent {
+                            Some(parent) => frame = parent,
+                            None => return Ok(()),
+                        }
+                    }
+                    let name = self.name_at(e.span);
+                    let global = frame.parent.is_none();
+                    let value = frame.slots.get(*slot as usize).clone();
+                    self.note(name.clone(), || {
+                        Ok(if global {
+                            CapturedVariable::Global { name }
+                        } else {
+                            CapturedVariable::Local { name, value }
+                        })
+                    })?;
+                }
+            }
+            ExprKind::Var(Var::With { name }) => {
+                // A `with` inside the closure may supply it: only one outside is looked up.
+                if withs == 0 {
+                    let (ev, env, span) = (self.ev, self.env, e.span);
+                    let name2 = name.clone();
+                    self.note(name.clone(), move || {
+                        let value = ev.lookup_with(env, &name2, span)?;
+                        Ok(CapturedVariable::Local {
+                            name: name2,
+                            value: Thunk::value(value),
+                        })
+                    })?;
+                }
+            }
+            ExprKind::Select {
+                target,
+                path,
+                default,
+            } => {
+                self.expr(target, frames, withs)?;
+                self.keys(path, frames, withs)?;
+                if let Some(d) = default {
+                    self.expr(d, frames, withs)?;
+                }
+            }
+            ExprKind::HasAttr { target, path } => {
+                self.expr(target, frames, withs)?;
+                self.keys(path, frames, withs)?;
+            }
+            ExprKind::Apply { func, arg } => {
+                self.expr(func, frames, withs)?;
+                self.expr(arg, frames, withs)?;
+            }
+            ExprKind::Lambda(def) => {
+                self.param(&def.param, frames + 1)?;
+                self.expr(&def.body, frames + 1, withs)?;
+            }
+            ExprKind::AttrSet(def) => {
+                let inner = if def.recursive { frames + 1 } else { frames };
+                for b in &def.statics {
+                    match &b.value {
+                        BindingValue::Expr(v) => self.expr(v, inner, withs)?,
+                        BindingValue::Inherit(v) => self.expr(v, frames, withs)?,
+                    }
+                }
+                for d in &def.dynamics {
+                    self.expr(&d.name, inner, withs)?;
+                    match &d.value {
+                        BindingValue::Expr(v) => self.expr(v, inner, withs)?,
+                        BindingValue::Inherit(v) => self.expr(v, frames, withs)?,
+                    }
+                }
+            }
+            ExprKind::Let { bindings, body } => {
+                for b in &bindings.statics {
+                    match &b.value {
+                        BindingValue::Expr(v) => self.expr(v, frames + 1, withs)?,
+                        BindingValue::Inherit(v) => self.expr(v, frames, withs)?,
+                    }
+                }
+                self.expr(body, frames + 1, withs)?;
+            }
+            ExprKind::List(items) => {
+                for item in items {
+                    self.expr(item, frames, withs)?;
+                }
+            }
+            ExprKind::Unary { operand, .. } => self.expr(operand, frames, withs)?,
+            ExprKind::Binary { lhs, rhs, .. } => {
+                self.expr(lhs, frames, withs)?;
+                self.expr(rhs, frames, withs)?;
+            }
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                self.expr(cond, frames, withs)?;
+                self.expr(then, frames, withs)?;
+                self.expr(otherwise, frames, withs)?;
+            }
+            ExprKind::Assert { cond, body } => {
+                self.expr(cond, frames, withs)?;
+                self.expr(body, frames, withs)?;
+            }
+            ExprKind::With { namespace, body } => {
+                self.expr(namespace, frames, withs)?;
+                self.expr(body, frames + 1, withs + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn keys(&mut self, path: &[AttrKey], frames: u32, withs: u32) -> Result<()> {
+        for key in path {
+            if let AttrKey::Dynamic(e) = key {
+                self.expr(e, frames, withs)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Evaluator {
+    /// The file or directory this evaluation copied to the store as `store_path`
+    /// (`"${./src}"`), if any.
+    pub fn source_of_store_path(&self, store_path: &str) -> Option<std::path::PathBuf> {
+        self.paths_in_store
+            .borrow()
+            .iter()
+            .find(|(_, p)| &***p == store_path)
+            .map(|(source, _)| source.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CapturedVariable, DiskIo, EvalOptions, Evaluator, Value};
+    use std::rc::Rc;
+
+    /// The captured variables of the closure `src` evaluates to: `(name, value or None for
+    /// a global)`.
+    fn captured(src: &str) -> Vec<(String, Option<String>)> {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let Ok(Value::Lambda(closure)) = ev.eval_source("«test»", src, std::path::Path::new("/"))
+        else {
+            panic!("{src} is no lambda");
+        };
+        ev.captured_variables(&closure)
+            .expect("captured")
+            .into_iter()
+            .map(|v| match v {
+                CapturedVariable::Global { name } => (name.to_string(), None),
+                CapturedVariable::Local { name, value } => {
+                    let v = value.force(&ev).expect("forced");
+                    let printed = crate::print_value(&ev, &v, true).expect("printed");
+                    (
+                        name.to_string(),
+                        Some(String::from_utf8_lossy(&printed).into_owned()),
+                    )
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn free_variables_are_found_in_their_scopes() {
+        assert_eq!(
+            captured("let a = 1; b = 2; in x: let y = a; in x + y + builtins.length [ b a ]"),
+            vec![
+                ("a".to_owned(), Some("1".to_owned())),
+                ("builtins".to_owned(), None),
+                ("b".to_owned(), Some("2".to_owned())),
+            ]
+        );
+        // Bound inside: parameters, formals (with defaults seeing each other), let, rec.
+        assert_eq!(
+            captured("let d = 3; in { p, q ? p }: rec { r = p; s = r + q + d; }.s"),
+            vec![("d".to_owned(), Some("3".to_owned()))]
+        );
+        // Through a `with` outside the closure: looked up now; inside one: left to it.
+        assert_eq!(
+            captured("with { w = 4; }; x: w + x"),
+            vec![("w".to_owned(), Some("4".to_owned()))]
+        );
+        assert_eq!(captured("x: with { w = 4; }; w + x"), vec![]);
+        // `inherit` in a let inside reads the scope outside that let.
+        assert_eq!(
+            captured("let i = 5; in x: let inherit i; in i"),
+            vec![("i".to_owned(), Some("5".to_owned()))]
+        );
+    }
+
+    #[test]
+    fn path_literals_are_rewritten_in_the_source() {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let Ok(Value::Lambda(closure)) = ev.eval_source(
+            "«test»",
+            "let f = x: [ ./a/b x /c ]; in f",
+            std::path::Path::new("/dir"),
+        ) else {
+            panic!("no lambda");
+        };
+        assert_eq!(
+            ev.closure_source(&closure, |p| Ok(format!("<{p}>")))
+                .expect("walked")
+                .as_deref(),
+            Some("x: [ </dir/a/b> x </c> ]")
+        );
+    }
+}
