@@ -36,6 +36,7 @@ mod nix_packages;
 mod nix_store;
 mod project_files;
 mod project_path;
+mod readme;
 mod registry;
 mod reproducible;
 mod running_jobs;
