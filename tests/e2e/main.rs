@@ -17,6 +17,7 @@ mod bytes;
 mod cli;
 mod corpus;
 mod corpus_patterns;
+mod daily_builds;
 mod eval_flags;
 mod eval_oracle;
 mod from_image;

@@ -56,9 +56,22 @@ pub struct Cli {
     #[arg(long)]
     pub list: bool,
 
-    /// With --list: also say which makes release's rules apply, and why (on stderr).
-    #[arg(long, requires = "list")]
-    pub verbose: bool,
+    /// Say more on stderr: store paths of what is built, error codes; with --list, which
+    /// makes release's rules apply, and why.
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Say nothing on stderr but errors (no progress).
+    #[arg(short = 'q', long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Print the output of builders as they run, each line prefixed by the derivation's name.
+    #[arg(short = 'L', long, global = true)]
+    pub print_build_logs: bool,
+
+    /// How many builds run at once (default: the number of cores).
+    #[arg(short = 'j', long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_jobs: Option<u16>,
 
     /// Only build the job and print its path: do not run its action (a makeScript's script).
     #[arg(long)]
@@ -96,6 +109,15 @@ pub enum Command {
     Lock(LockArgs),
     /// Print a job's spec as JSON, with every default, without building it.
     Show(ShowArgs),
+    /// Print the build log of a job's output or of a store path.
+    Log(LogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// A job (`/hello`), a store path (`/nix/store/...-name`), or a path in makes' store.
+    #[arg(value_name = "JOB|PATH")]
+    pub what: String,
 }
 
 #[derive(Debug, Args)]

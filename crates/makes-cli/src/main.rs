@@ -3,10 +3,12 @@
 
 mod action;
 mod auth_files;
+mod build_progress;
 mod cli;
 mod clock;
 mod commands;
 mod env_vars;
+mod interrupts;
 mod invocation;
 mod locations;
 mod memory_ceiling;
@@ -22,6 +24,7 @@ mod settings;
 mod substitution;
 mod tracked_files;
 mod transfer_limits;
+mod verbosity;
 
 /// mimalloc, counted for the evaluator's memory ceiling (see `memory_ceiling`).
 #[global_allocator]
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
     }));
     let cli = Cli::parse();
+    verbosity::set(cli.verbose, cli.quiet);
     if let Err(message) = memory_ceiling::set_from_environment() {
         eprintln!("makes: {message}");
         return ExitCode::from(2);
@@ -59,7 +63,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let invocation = invocation::interpret(cli.project.is_some(), &cli.target)?;
-    let settings = settings::Settings::load(cli.packages, &cli.option)?;
+    let mut settings = settings::Settings::load(cli.packages, &cli.option)?;
+    if let Some(jobs) = cli.max_jobs {
+        settings.max_jobs = Some(usize::from(jobs));
+    }
+    settings.print_build_logs = cli.print_build_logs;
     let settings = &settings;
     if let (Some(_), Some(word)) = (&cli.command, cli.target.first()) {
         eprintln!(
@@ -83,6 +91,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         (Some(Command::Push(args)), _) => commands::push::push(project, args, settings),
         (Some(Command::Lock(args)), _) => commands::lock::lock(project, &args.jobs, settings),
         (Some(Command::Show(args)), _) => commands::show::show(project, &args.job, settings),
+        (Some(Command::Log(args)), _) => commands::log::log(project, &args.what, settings),
         (None, Some(job)) => {
             let request = commands::build::BuildRequest {
                 job: &job,
@@ -92,7 +101,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             commands::build::build(project, &request, settings)
         }
-        (None, None) if cli.list => commands::list::list(project, cli.verbose, settings),
+        (None, None) if cli.list => commands::list::list(project, cli.verbose > 0, settings),
         (None, None) => commands::pick::pick(project, &cli, settings),
     }
 }

@@ -5,6 +5,7 @@ pub mod eval;
 pub mod gc;
 pub mod list;
 pub mod lock;
+pub mod log;
 pub mod pick;
 pub mod push;
 pub mod show;
