@@ -18,6 +18,7 @@ mod cli;
 mod corpus;
 mod corpus_patterns;
 mod daily_builds;
+mod daily_interrupts;
 mod eval_flags;
 mod eval_oracle;
 mod from_image;

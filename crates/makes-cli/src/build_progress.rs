@@ -26,6 +26,8 @@ pub enum Display {
 }
 
 struct Running {
+    /// Its entry among what makes would stop on SIGINT.
+    interrupt_id: u64,
     started: Instant,
     last_report: Instant,
     last_line: String,
@@ -142,10 +144,8 @@ fn shown(line: &[u8]) -> String {
 
 impl BuildObserver for BuildProgress {
     fn started(&self, activity: &Activity) {
-        if self.display == Display::Quiet {
-            return;
-        }
         let (doing, _) = verb(activity.kind);
+        let interrupt_id = crate::interrupts::started(format!("{doing} {}", subject(activity)));
         let mut line = format!("makes: {doing} {}", subject(activity));
         if self.verbose {
             line.push_str(&format!(" -> {}", activity.path.to_absolute()));
@@ -160,7 +160,7 @@ impl BuildObserver for BuildProgress {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        if bar.is_none() {
+        if bar.is_none() && self.display == Display::Lines {
             self.say(&line);
         }
         let now = Instant::now();
@@ -168,6 +168,7 @@ impl BuildObserver for BuildProgress {
             running.insert(
                 activity.path.clone(),
                 Running {
+                    interrupt_id,
                     started: now,
                     last_report: now,
                     last_line: String::new(),
@@ -183,13 +184,20 @@ impl BuildObserver for BuildProgress {
             .lock()
             .ok()
             .and_then(|mut r| r.remove(&activity.path));
-        if let Some(bar) = entry.and_then(|e| e.bar) {
-            bar.finish_and_clear();
+        if let Some(entry) = entry {
+            crate::interrupts::finished(entry.interrupt_id);
+            if let Some(bar) = entry.bar {
+                bar.finish_and_clear();
+            }
         }
         if self.display == Display::Quiet {
             return;
         }
         let (doing, done) = verb(activity.kind);
+        if outcome.is_err() && crate::interrupts::flag().load(Ordering::SeqCst) {
+            self.say(&format!("makes: stopped {doing} {}", subject(activity)));
+            return;
+        }
         let line = match outcome {
             Ok(info) => format!(
                 "makes: {done} {} in {} ({})",

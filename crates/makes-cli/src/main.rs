@@ -43,6 +43,7 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     verbosity::set(cli.verbose, cli.quiet);
+    interrupts::install();
     if let Err(message) = memory_ceiling::set_from_environment() {
         eprintln!("makes: {message}");
         return ExitCode::from(2);

@@ -196,7 +196,11 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
         stop_ticking.store(true, Ordering::SeqCst);
         result
     })
-    .map_err(|e| Failure::report(miette::Report::new(e)))?;
+    .map_err(|e| match crate::interrupts::exit_code() {
+        // The signal handler said what was stopped.
+        Some(code) => Failure::silent(code),
+        None => Failure::report(miette::Report::new(e)),
+    })?;
 
     let store_path = StorePath::parse(out).map_err(|e| Failure::report(miette::Report::new(e)))?;
     Ok(session.store.real_path(&store_path))
