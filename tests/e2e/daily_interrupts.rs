@@ -34,7 +34,7 @@ fn interrupt_mid_build(signal: libc::c_int, expected_code: i32) {
     let project = sandbox.dir.path().join("slow");
     write_project(&project, SLOW);
     std::fs::write(project.join("duration"), "60").expect("write");
-    let mut child = sandbox
+    let child = sandbox
         .makes()
         .arg("--project")
         .arg(&project)
