@@ -19,6 +19,7 @@ mod corpus;
 mod corpus_patterns;
 mod daily_builds;
 mod daily_interrupts;
+mod daily_outputs;
 mod eval_flags;
 mod eval_oracle;
 mod from_image;

@@ -7,11 +7,14 @@ mod build_progress;
 mod cli;
 mod clock;
 mod commands;
+mod docker_daemon;
 mod env_vars;
+mod image_outputs;
 mod interrupts;
 mod invocation;
 mod locations;
 mod memory_ceiling;
+mod out_links;
 mod packages_provider;
 mod progress_bars;
 mod project_source;
@@ -99,10 +102,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 args: &invocation.args,
                 outputs: &cli.output,
                 run: !cli.no_run,
+                out_links: out_links_of(&cli),
             };
             commands::build::build(project, &request, settings)
         }
         (None, None) if cli.list => commands::list::list(project, cli.verbose > 0, settings),
         (None, None) => commands::pick::pick(project, &cli, settings),
+    }
+}
+
+/// The out-links the command line asks for.
+fn out_links_of(cli: &Cli) -> out_links::OutLinks {
+    match (&cli.out_link, cli.no_out_link) {
+        (Some(path), _) => out_links::OutLinks::At(path.clone()),
+        (None, true) => out_links::OutLinks::None,
+        (None, false) => out_links::OutLinks::Default,
     }
 }

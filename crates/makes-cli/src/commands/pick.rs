@@ -62,6 +62,7 @@ pub fn pick(project: Option<&Path>, cli: &Cli, settings: &Settings) -> Result<()
         args: &args,
         outputs: &cli.output,
         run: !cli.no_run,
+        out_links: crate::out_links_of(cli),
     };
     build_in(&session, &project, &request)
 }
