@@ -21,6 +21,7 @@ mod project_source;
 mod publish;
 mod puller;
 mod realisation;
+mod registry_access;
 mod report;
 mod session;
 mod settings;
