@@ -20,6 +20,7 @@ mod corpus_patterns;
 mod daily_builds;
 mod daily_interrupts;
 mod daily_outputs;
+mod daily_polish;
 mod daily_registries;
 mod eval_flags;
 mod eval_oracle;

@@ -28,10 +28,20 @@ Environment:
                     $XDG_CACHE_HOME/makes/out-<job with / replaced by ->
   XDG_CONFIG_HOME   holds makes/makes.conf (options as NAME = VALUE lines)";
 
+/// `makes --version`: the version, and the commit and date it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("MAKES_COMMIT"),
+    ", ",
+    env!("MAKES_COMMIT_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "makes",
-    version,
+    version = VERSION,
     about = "Build makes.nix container-image jobs into OCI images, without Nix",
     override_usage = "makes [OPTIONS] [SOURCE] [JOB] [ARGS]...\n       makes [OPTIONS] <COMMAND>",
     after_help = EXAMPLES,
@@ -92,6 +102,12 @@ pub struct Cli {
     #[arg(long)]
     pub no_out_link: bool,
 
+    /// Print results as JSON, one object per line: with --list one per job
+    /// (`{"job": ...}`), for a build `{"job", "storePath", "path", "outLinks", "outputs",
+    /// "pushed"}` (a job whose action runs prints what the action prints).
+    #[arg(long)]
+    pub json: bool,
+
     /// `[SOURCE] JOB [ARGS...]`: the project (`.`, a directory, `local:DIR`,
     /// `local:DIR@REV`, `github:OWNER/REPO@REV`, `gitlab:OWNER/REPO@REV`; default: the
     /// nearest makes.nix upward), the job (e.g. `/hello`), and the arguments of its action.
@@ -121,6 +137,24 @@ pub enum Command {
     Show(ShowArgs),
     /// Print the build log of a job's output or of a store path.
     Log(LogArgs),
+    /// Print the shell completion script for bash, zsh or fish (e.g.
+    /// `source <(makes completions bash)`).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// The shells `makes completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod clock;
 mod commands;
 mod docker_daemon;
 mod env_vars;
+mod error_display;
 mod image_outputs;
 mod interrupts;
 mod invocation;
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let outcome = makes_eval::run_with_stack(move || {
-        run(cli).map_err(|f| (f.report.map(|r| format!("{r:?}")), f.code))
+        run(cli).map_err(|f| (f.report.map(|r| error_display::render(&*r)), f.code))
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +98,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         (Some(Command::Lock(args)), _) => commands::lock::lock(project, &args.jobs, settings),
         (Some(Command::Show(args)), _) => commands::show::show(project, &args.job, settings),
         (Some(Command::Log(args)), _) => commands::log::log(project, &args.what, settings),
+        (Some(Command::Completions(args)), _) => commands::completions::completions(args.shell),
         (None, Some(job)) => {
             let request = commands::build::BuildRequest {
                 job: &job,
@@ -104,10 +106,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 outputs: &cli.output,
                 run: !cli.no_run,
                 out_links: out_links_of(&cli),
+                json: cli.json,
             };
             commands::build::build(project, &request, settings)
         }
-        (None, None) if cli.list => commands::list::list(project, cli.verbose > 0, settings),
+        (None, None) if cli.list => {
+            commands::list::list(project, cli.verbose > 0, cli.json, settings)
+        }
         (None, None) => commands::pick::pick(project, &cli, settings),
     }
 }

@@ -26,6 +26,8 @@ pub struct BuildRequest<'a> {
     /// Whether to run the result's action (not with `--no-run`).
     pub run: bool,
     pub out_links: OutLinks,
+    /// Print the result as one JSON object instead of its path.
+    pub json: bool,
 }
 
 pub fn build(
@@ -46,7 +48,8 @@ pub fn build_in(
 ) -> Result<(), Failure> {
     let result = run_job(session, project, request.job)?;
     let real = result.path;
-    link_result(&request.out_links, &project.dir, request.job, &real).map_err(Failure::message)?;
+    let links = link_result(&request.out_links, &project.dir, request.job, &real)
+        .map_err(Failure::message)?;
     let has_action = result.pushed.is_none() && action_of(&real).is_some();
     let mut outputs = request.outputs.to_vec();
     if !has_action && !request.args.is_empty() {
@@ -71,10 +74,41 @@ pub fn build_in(
     if has_action && request.run {
         return run_action(session, &real, request.args);
     }
+    if request.json {
+        let store_path = real
+            .file_name()
+            .map(|n| format!("{}/{}", makes_store::STORE_DIR, n.to_string_lossy()));
+        let object = serde_json::json!({
+            "job": request.job,
+            "storePath": store_path,
+            "path": real,
+            "outLinks": links,
+            "outputs": outputs.iter().map(describe_output).collect::<Vec<_>>(),
+            "pushed": result.pushed,
+        });
+        println!("{object}");
+        return Ok(());
+    }
     // A deploy job's result is what it pushed.
     match result.pushed {
         Some(pushed) => println!("{pushed}"),
         None => println!("{}", real.display()),
     }
     Ok(())
+}
+
+/// An output as given on the command line (`oci:DIR:TAG`).
+fn describe_output(output: &Output) -> String {
+    let with = |transport: &str, path: &Path, extra: &Option<String>| match extra {
+        Some(extra) => format!("{transport}:{}:{extra}", path.display()),
+        None => format!("{transport}:{}", path.display()),
+    };
+    match output {
+        Output::OciDir(dir) => with("oci-dir", dir, &None),
+        Output::Oci { dir, tag } => with("oci", dir, tag),
+        Output::OciArchive { file, tag } => with("oci-archive", file, tag),
+        Output::DockerArchive { file, reference } => with("docker-archive", file, reference),
+        Output::DockerDaemon { reference } => format!("docker-daemon:{reference}"),
+        Output::Dir(dir) => with("dir", dir, &None),
+    }
 }

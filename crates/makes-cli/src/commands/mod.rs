@@ -1,6 +1,7 @@
 //! One function per command.
 
 pub mod build;
+pub mod completions;
 pub mod eval;
 pub mod gc;
 pub mod list;
