@@ -14,6 +14,9 @@ Examples:
   makes --no-run . /greet               build /greet and print its path without running it
   makes --project fixtures/hello /hello build a job of another project
   makes --list                          list the jobs of the project
+  makes -L /hello                       show builders' output as they run
+  makes /hello --output oci:out:1.0     also add the image to the OCI layout out/
+  makes log /hello                      print the build log of /hello's output
   docker load -i \"$(makes /hello)\"      load the built image into Docker
   makes eval --expr '1 + 2'             evaluate a Nix expression
   makes gc --dry-run                    show what garbage collection would remove
@@ -21,12 +24,16 @@ Examples:
   makes show /hello                     print the spec of /hello as JSON (nothing is built)
   makes lock                            write makes.lock.json (with Nix) for builds without Nix
   makes --packages lock /hello          build with packages from makes.lock.json only
+  makes completions bash                print the bash completion script
 
 Environment:
   MAKES_STORE_DIR   where the store lives (default: $XDG_CACHE_HOME/makes/store)
   XDG_CACHE_HOME    the cache directory (default: ~/.cache); out-links are
                     $XDG_CACHE_HOME/makes/out-<job with / replaced by ->
-  XDG_CONFIG_HOME   holds makes/makes.conf (options as NAME = VALUE lines)";
+  XDG_CONFIG_HOME   holds makes/makes.conf (options as NAME = VALUE lines)
+  MAKES_INSECURE_REGISTRIES  registries (host:port) reached without TLS checks
+                    (loopback registries always are)
+  DOCKER_HOST       the Docker socket for --output docker-daemon: (unix://PATH)";
 
 /// `makes --version`: the version, and the commit and date it was built from.
 const VERSION: &str = concat!(
