@@ -153,7 +153,7 @@ impl BuildObserver for BuildProgress {
         let bar = self.bars.as_ref().map(|bars| {
             let bar = bars.add(ProgressBar::new_spinner());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed}] {prefix} {wide_msg}")
+                ProgressStyle::with_template("{spinner} [{elapsed}] {prefix}  {wide_msg:.dim}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar.set_prefix(format!("{doing} {}", subject(activity)));

@@ -66,6 +66,11 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
             Credentials::new(read(user_var)?, read(token_var)?),
         );
     }
+    let quiet = crate::verbosity::quiet();
+    if !quiet {
+        eprintln!("makes: pushing {reference}");
+    }
+    let started = std::time::Instant::now();
     let summary = client
         .push(&ImageSource::Archive(archive.to_owned()), &reference)
         .map_err(|e| {
@@ -75,12 +80,15 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
                 had_credentials,
             ))
         })?;
-    eprintln!(
-        "makes: pushed {reference}: {} blobs uploaded ({} bytes), {} already there",
-        summary.uploaded.len(),
-        summary.bytes_uploaded,
-        summary.skipped.len()
-    );
+    if !quiet {
+        eprintln!(
+            "makes: pushed {reference} in {:.1}s: {} blobs uploaded ({}), {} already there",
+            started.elapsed().as_secs_f64(),
+            summary.uploaded.len(),
+            indicatif::HumanBytes(summary.bytes_uploaded),
+            summary.skipped.len()
+        );
+    }
     Ok(format!("{}@{}", reference, summary.manifest_digest))
 }
 
