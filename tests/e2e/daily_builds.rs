@@ -192,3 +192,78 @@ fn print_build_logs_streams_builder_lines_prefixed_by_the_name_and_makes_log_pri
         String::from_utf8_lossy(&none.stderr)
     );
 }
+
+const ONE_FAILS: &str = r#"{ makeDerivation, ... }:
+let
+  slow = makeDerivation {
+    name = "slow-ok";
+    builder = "sleep 2; echo ok > $out";
+  };
+  fails = makeDerivation {
+    name = "fails-fast";
+    builder = "echo broken >&2; exit 3";
+  };
+  after = makeDerivation {
+    name = "after-slow";
+    env.envSlow = slow;
+    builder = "cp $envSlow $out";
+  };
+in
+{
+  jobs."/all" = makeDerivation {
+    name = "all";
+    env = { envA = after; envB = fails; };
+    builder = "touch $out";
+  };
+}
+"#;
+
+#[test]
+fn after_a_failure_running_builds_finish_and_no_new_one_starts() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("one-fails");
+    write_project(&project, ONE_FAILS);
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .args(["-j", "2", "/all"])
+        .output()
+        .expect("makes runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("fails-fast failed (exit status: 3)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("exit status: 3").count(),
+        1,
+        "reported once: {stderr}"
+    );
+    let store = entries_of(&sandbox.store().join("store"));
+    assert!(
+        store.iter().any(|n| n.ends_with("-slow-ok")),
+        "the running build finished: {store:?}"
+    );
+    assert!(
+        !store
+            .iter()
+            .any(|n| n.ends_with("-after-slow") || n.ends_with("-all")),
+        "nothing new started after the failure: {store:?}"
+    );
+    assert!(
+        stderr.contains("makes: failed building fails-fast"),
+        "{stderr}"
+    );
+}
+
+fn entries_of(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
