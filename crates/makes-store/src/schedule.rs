@@ -92,6 +92,10 @@ fn plan(
             done.insert(path);
             continue;
         }
+        if planned.contains_key(&path) {
+            // Reached again through another input while its own inputs are being planned.
+            continue;
+        }
         if store.is_valid(&path) {
             done.insert(path);
             continue;
@@ -258,4 +262,188 @@ pub fn realise_scheduled(
         });
     }
     Ok(store.path_info(target)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::make_store_path;
+    use crate::recipes::{ImageBuilder, ImagePuller, UrlFetcher};
+    use makes_spec::{FetchSpec, ImageSpec, PullSpec};
+    use sha2::{Digest, Sha256};
+    use std::path::Path;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+
+    /// Downloads that write their URL as the file, each taking a while, counting how many run
+    /// at once.
+    #[derive(Default)]
+    struct SlowFetcher {
+        running: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl UrlFetcher for SlowFetcher {
+        fn fetch(&self, url: &str, out_file: &Path) -> Result<(), String> {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(300));
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            if url.contains("broken") {
+                return Err("refused".into());
+            }
+            std::fs::write(out_file, url).map_err(|e| e.to_string())
+        }
+
+        fn fetch_archive(&self, _: &str, _: &Path, _: bool) -> Result<(), String> {
+            Err("no archives here".into())
+        }
+    }
+
+    /// Images that are a file naming their contents; pulls are not used.
+    struct ListingImages;
+
+    impl ImageBuilder for ListingImages {
+        fn build_image(&self, spec: &ImageSpec, _: &[PathInfo], out: &Path) -> Result<(), String> {
+            std::fs::write(out, spec.contents.join("\n")).map_err(|e| e.to_string())
+        }
+    }
+
+    impl ImagePuller for ListingImages {
+        fn pull_image(&self, _: &PullSpec, _: &Path) -> Result<(), String> {
+            Err("unused".into())
+        }
+    }
+
+    /// Records what it is told.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl BuildObserver for Recorder {
+        fn started(&self, activity: &Activity) {
+            if let Ok(mut events) = self.0.lock() {
+                events.push(format!("start {}", activity.path.name));
+            }
+        }
+        fn finished(&self, activity: &Activity, _: Duration, outcome: Result<&PathInfo, &str>) {
+            if let Ok(mut events) = self.0.lock() {
+                events.push(format!("end {} {}", activity.path.name, outcome.is_ok()));
+            }
+        }
+    }
+
+    /// A store with three fetches; returns the store, the recipes and the paths.
+    fn three_fetches(dir: &Path, urls: [&str; 3]) -> (LocalStore, Recipes, Vec<StorePath>) {
+        let store = LocalStore::open(dir).expect("store");
+        let recipes = Recipes::default();
+        let mut paths = Vec::new();
+        for (i, url) in urls.iter().enumerate() {
+            let hash: [u8; 32] = Sha256::digest(url.as_bytes()).into();
+            let name = format!("file-{i}");
+            let path = make_store_path("source", &hash, &name);
+            let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+            recipes.insert(
+                path.clone(),
+                Recipe::Fetch(FetchSpec {
+                    url: (*url).to_owned(),
+                    sha256: hex,
+                    name,
+                    unpack: false,
+                    strip_root: false,
+                }),
+            );
+            paths.push(path);
+        }
+        (store, recipes, paths)
+    }
+
+    /// An image recipe whose contents are `paths`; returns its path.
+    fn image_of(recipes: &Recipes, paths: &[StorePath]) -> StorePath {
+        let spec = ImageSpec {
+            contents: paths.iter().map(StorePath::to_absolute).collect(),
+            ..ImageSpec::default()
+        };
+        let path = make_store_path("output:out", &[7; 32], "image.tar");
+        recipes.insert(path.clone(), Recipe::Image(spec));
+        path
+    }
+
+    fn realise_with(
+        store: &LocalStore,
+        recipes: &Recipes,
+        target: &StorePath,
+        fetcher: &SlowFetcher,
+        max_jobs: usize,
+        observer: &dyn BuildObserver,
+    ) -> Result<PathInfo, RealiseError> {
+        let builders = Builders {
+            images: &ListingImages,
+            puller: &ListingImages,
+            fetcher,
+        };
+        let interrupted = AtomicBool::new(false);
+        let options = RealiseOptions {
+            max_jobs,
+            observer,
+            interrupted: &interrupted,
+        };
+        realise_scheduled(store, recipes, &builders, target, &options)
+    }
+
+    #[test]
+    fn the_planned_outputs_of_a_target_are_what_it_still_needs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, recipes, paths) = three_fetches(dir.path(), ["a", "b", "c"]);
+        let image = image_of(&recipes, &paths);
+        let planned = plan(&store, &recipes, &image).expect("plan");
+        assert_eq!(planned.len(), 4);
+        assert_eq!(planned[&image].waits_for.len(), 3);
+        let fetcher = SlowFetcher::default();
+        realise_with(&store, &recipes, &paths[0], &fetcher, 2, &Silent).expect("one fetch");
+        let planned = plan(&store, &recipes, &image).expect("plan");
+        assert_eq!(planned.len(), 3, "the valid input is not planned again");
+        assert_eq!(planned[&image].waits_for.len(), 2);
+    }
+
+    #[test]
+    fn independent_inputs_run_at_once_up_to_max_jobs_and_the_target_after_them() {
+        for (max_jobs, expected) in [(3, 3), (2, 2), (1, 1)] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let (store, recipes, paths) = three_fetches(dir.path(), ["a", "b", "c"]);
+            let image = image_of(&recipes, &paths);
+            let fetcher = SlowFetcher::default();
+            let recorder = Recorder::default();
+            realise_with(&store, &recipes, &image, &fetcher, max_jobs, &recorder)
+                .expect("realised");
+            assert_eq!(
+                fetcher.most.load(Ordering::SeqCst),
+                expected,
+                "-j {max_jobs}"
+            );
+            let events = recorder.0.lock().expect("events").clone();
+            assert_eq!(events.len(), 8);
+            assert_eq!(events[6..], ["start image.tar", "end image.tar true"]);
+            assert!(paths.iter().all(|p| store.is_valid(p)));
+        }
+    }
+
+    #[test]
+    fn a_failed_input_stops_the_target_and_is_the_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, recipes, paths) = three_fetches(dir.path(), ["a", "broken", "c"]);
+        let image = image_of(&recipes, &paths);
+        let fetcher = SlowFetcher::default();
+        let recorder = Recorder::default();
+        let result = realise_with(&store, &recipes, &image, &fetcher, 3, &recorder);
+        let Err(RealiseError::Fetch { message, .. }) = &result else {
+            panic!("the broken download is the error: {:?}", result.err());
+        };
+        assert_eq!(message, "refused");
+        assert!(!store.is_valid(&image) && !store.is_valid(&paths[1]));
+        let events = recorder.0.lock().expect("events").clone();
+        assert!(
+            !events.iter().any(|e| e.contains("image.tar")),
+            "{events:?}"
+        );
+    }
 }
