@@ -1,8 +1,10 @@
 //! How an error report looks: miette's graphical report, with three changes for people.
 //! Internal codes (`makes::spec::many`) are shown only with `-v`; a label that spans several
-//! lines (a whole `makeContainerImage { ... }` call) is cut to its first line, so that the
-//! attributes the related errors point at stand out; and a related error that repeats an
-//! earlier one (same message, same place) is printed once.
+//! lines (a whole `makeContainerImage { ... }` call) is cut to its first line when another
+//! label of the report points inside it, so that the attributes the errors are about stand
+//! out (a label nothing else points into keeps its quoted lines, which are then the only
+//! context); and a related error that repeats an earlier one (same message, same place) is
+//! printed once.
 
 use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, Severity, SourceCode,
@@ -22,20 +24,82 @@ struct Shown<'a> {
     cause: Option<Box<Shown<'a>>>,
 }
 
+/// A label's place: its source (by file name: each diagnostic holds its own copy of the
+/// file) and its byte range.
+#[derive(Clone, PartialEq, Eq)]
+struct Place {
+    source: Option<String>,
+    start: usize,
+    end: usize,
+}
+
+impl Place {
+    fn of(label: &LabeledSpan, source: Option<&dyn SourceCode>) -> Place {
+        let name = source
+            .and_then(|s| s.read_span(label.inner(), 0, 0).ok())
+            .and_then(|contents| contents.name().map(str::to_owned));
+        Place {
+            source: name,
+            start: label.offset(),
+            end: label.offset() + label.len(),
+        }
+    }
+
+    /// Whether `other` lies inside this place and is smaller.
+    fn holds(&self, other: &Place) -> bool {
+        self.source == other.source
+            && other.start >= self.start
+            && other.end <= self.end
+            && other.end - other.start < self.end - self.start
+    }
+}
+
+/// Every label's place in the report: its own, its related errors' and its causes'.
+fn places_in(
+    diagnostic: &dyn Diagnostic,
+    parent_source: Option<&dyn SourceCode>,
+    out: &mut Vec<Place>,
+) {
+    let source = diagnostic.source_code().or(parent_source);
+    out.extend(
+        diagnostic
+            .labels()
+            .into_iter()
+            .flatten()
+            .map(|l| Place::of(&l, source)),
+    );
+    for r in diagnostic.related().into_iter().flatten() {
+        places_in(r, source, out);
+    }
+    if let Some(cause) = diagnostic.diagnostic_source() {
+        places_in(cause, source, out);
+    }
+}
+
 impl<'a> Shown<'a> {
     fn new(
         inner: &'a dyn Diagnostic,
         parent_source: Option<&'a dyn SourceCode>,
         show_code: bool,
+        all_places: &[Place],
     ) -> Self {
         let source = inner.source_code().or(parent_source);
-        let labels = inner
-            .labels()
-            .map(|labels| labels.map(|l| first_line_of(l, source)).collect());
+        let labels = inner.labels().map(|labels| {
+            labels
+                .map(|l| {
+                    let place = Place::of(&l, source);
+                    if all_places.iter().any(|p| place.holds(p)) {
+                        first_line_of(l, source)
+                    } else {
+                        l
+                    }
+                })
+                .collect()
+        });
         let mut seen: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
         let mut related = Vec::new();
         for r in inner.related().into_iter().flatten() {
-            let shown = Shown::new(r, source, show_code);
+            let shown = Shown::new(r, source, show_code, all_places);
             let key = (shown.to_string(), shown.places());
             if !seen.contains(&key) {
                 seen.push(key);
@@ -44,7 +108,7 @@ impl<'a> Shown<'a> {
         }
         let cause = inner
             .diagnostic_source()
-            .map(|c| Box::new(Shown::new(c, source, show_code)));
+            .map(|c| Box::new(Shown::new(c, source, show_code, all_places)));
         Shown {
             inner,
             show_code,
@@ -161,7 +225,9 @@ impl Diagnostic for Shown<'_> {
 
 /// The report as printed on stderr.
 pub fn render(diagnostic: &dyn Diagnostic) -> String {
-    let shown = Shown::new(diagnostic, None, crate::verbosity::verbose());
+    let mut places = Vec::new();
+    places_in(diagnostic, None, &mut places);
+    let shown = Shown::new(diagnostic, None, crate::verbosity::verbose(), &places);
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let theme = if colour {
         GraphicalTheme::unicode()
@@ -213,7 +279,23 @@ mod tests {
         let text = render(&e);
         assert!(!text.contains("makes::test::outer"), "{text}");
         assert_eq!(text.matches("× inner").count(), 1, "{text}");
-        let shown = Shown::new(&e, None, false);
+        let mut places = Vec::new();
+        places_in(&e, None, &mut places);
+        let shown = Shown::new(&e, None, false, &places);
         assert_eq!(shown.places(), vec![(4, 3)], "the label keeps 'f {{' only");
+    }
+
+    #[test]
+    fn a_multi_line_label_nothing_points_into_keeps_its_lines() {
+        let e = Outer {
+            src: "x = f {\n  a = 1;\n};\n".to_owned(),
+            at: (4, 17).into(),
+            related: vec![Inner { at: (0, 1).into() }],
+        };
+        let mut places = Vec::new();
+        places_in(&e, None, &mut places);
+        let shown = Shown::new(&e, None, false, &places);
+        assert_eq!(shown.places(), vec![(4, 17)]);
+        assert!(render(&e).contains("a = 1;"));
     }
 }
