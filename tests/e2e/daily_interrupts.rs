@@ -103,3 +103,58 @@ fn sigint_mid_build_stops_the_builder_and_leaves_no_staging_data() {
 fn sigterm_mid_build_exits_143_and_leaves_no_staging_data() {
     interrupt_mid_build(libc::SIGTERM, 143);
 }
+
+/// A job with an action (as makeScript's: `makes-action.sh OUT ARGS...`, which runs the
+/// program as its child) whose program waits for SIGTERM, notes it, and exits 7.
+const WAITING_ACTION: &str = r#"{ makeDerivation, ... }:
+{
+  jobs."/wait" = makeDerivation {
+    name = "wait";
+    builder = ''
+      mkdir -p $out/bin
+      printf '#!/bin/bash\ntrap %s TERM\necho ready > "$READY"\nwhile :; do :; done\n' \
+        "'echo got-term > \"\$MARK\"; exit 7'" > $out/bin/wait
+      printf '#!/bin/bash\n"$1/bin/wait"\n' > $out/makes-action.sh
+      chmod +x $out/bin/wait $out/makes-action.sh
+    '';
+  };
+}
+"#;
+
+#[test]
+fn sigterm_while_an_action_runs_reaches_its_program_and_makes_exits_as_the_action_does() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("waiting");
+    write_project(&project, WAITING_ACTION);
+    let ready = sandbox.dir.path().join("ready");
+    let mark = sandbox.dir.path().join("mark");
+    let child = sandbox
+        .makes()
+        .env("READY", &ready)
+        .env("MARK", &mark)
+        .arg("--project")
+        .arg(&project)
+        .arg("/wait")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("makes starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "the action never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits");
+    // SAFETY: kill has no memory effects.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let out = child.wait_with_output().expect("makes ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // makes-action.sh itself dies of the signal, and makes exits as it did.
+    assert_eq!(out.status.code(), Some(143), "the action's code: {stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&mark).expect("the action got SIGTERM"),
+        "got-term\n"
+    );
+    assert!(!stderr.contains("interrupted"), "{stderr}");
+}

@@ -8,6 +8,7 @@
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -83,7 +84,12 @@ fn signal_name(signal: i32) -> &'static str {
 
 fn handle(signal: i32) {
     if FORWARDING.load(Ordering::SeqCst) {
-        signal_children(signal);
+        // Ctrl-C on a terminal reaches the action already (it is in the foreground process
+        // group with makes): passing it on would deliver it twice.
+        let from_terminal = signal == SIGINT && std::io::stdin().is_terminal();
+        if !from_terminal {
+            signal_children(signal);
+        }
         return;
     }
     let code = 128 + signal;
@@ -114,9 +120,10 @@ fn handle(signal: i32) {
     std::process::exit(code);
 }
 
-/// Sends `signal` to every child process of makes (of any of its threads).
+/// Sends `signal` to every process makes started, and theirs: an action's script runs its
+/// program as a child of its own, and both must hear it.
 fn signal_children(signal: i32) {
-    for pid in children() {
+    for pid in descendants() {
         // SAFETY: kill has no memory effects; a pid that exited meanwhile gets ESRCH.
         unsafe {
             libc::kill(pid, signal);
@@ -124,10 +131,10 @@ fn signal_children(signal: i32) {
     }
 }
 
-/// makes' child processes, from `/proc/self/task/*/children`.
-fn children() -> Vec<libc::pid_t> {
+/// The child processes of `process` (`self` or a pid), from `/proc/P/task/*/children`.
+fn children_of(process: &str) -> Vec<libc::pid_t> {
     let mut pids = Vec::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{process}/task")) else {
         return pids;
     };
     for task in tasks.flatten() {
@@ -141,18 +148,44 @@ fn children() -> Vec<libc::pid_t> {
     pids
 }
 
+/// makes' descendants, parents before their children.
+fn descendants() -> Vec<libc::pid_t> {
+    let mut found = children_of("self");
+    let mut next = 0;
+    // A bound, so that a process tree changing under the walk cannot keep it going.
+    while next < found.len() && found.len() < 100_000 {
+        let more = children_of(&found[next].to_string());
+        for pid in more {
+            if !found.contains(&pid) {
+                found.push(pid);
+            }
+        }
+        next += 1;
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_spawned_child_is_listed() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("5")
+    fn a_spawned_child_and_its_own_child_are_listed() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 5; :"])
             .spawn()
-            .expect("sleep starts");
+            .expect("sh starts");
         let pid = libc::pid_t::try_from(child.id()).expect("a pid fits");
-        assert!(children().contains(&pid));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        // The shell starts its sleep soon after it starts.
+        while children_of(&pid.to_string()).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let grandchildren = children_of(&pid.to_string());
+        let found = descendants();
+        assert!(found.contains(&pid), "{found:?}");
+        assert!(!grandchildren.is_empty());
+        assert!(grandchildren.iter().all(|g| found.contains(g)), "{found:?}");
         let _ = child.kill();
         let _ = child.wait();
     }
