@@ -38,7 +38,10 @@ pub fn run_action(session: &Session, result: &Path, args: &[OsString]) -> Result
         args: &action_args,
         workdir: &workdir,
     };
-    let status = run_on_host(&session.store, &run).map_err(|e| {
+    crate::interrupts::forward_to_children(true);
+    let status = run_on_host(&session.store, &run);
+    crate::interrupts::forward_to_children(false);
+    let status = status.map_err(|e| {
         Failure::message(format!(
             "cannot run the action of {}: {e}",
             inside.display()

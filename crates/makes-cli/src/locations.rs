@@ -1,5 +1,4 @@
-//! Where `makes` keeps things: the cache directory, the store, and out-links named as the
-//! original makes named them (`$XDG_CACHE_HOME/makes/out` + job name with `/` -> `-`).
+//! Where `makes` keeps things: the cache directory and the store (out-links: `out_links`).
 
 use crate::env_vars::{HOME, MAKES_STORE_DIR, XDG_CACHE_HOME};
 use std::path::{Path, PathBuf};
@@ -33,11 +32,6 @@ pub fn store_dir() -> Result<PathBuf, String> {
         ));
     }
     Ok(dir)
-}
-
-/// The out-link of a job: `/hello` -> `<cache>/out-hello`.
-pub fn out_link(job: &str) -> Result<PathBuf, String> {
-    Ok(cache_dir()?.join(format!("out{}", job.replace('/', "-"))))
 }
 
 /// Points `link` at `target`, replacing an older link atomically.

@@ -3,25 +3,33 @@
 
 mod action;
 mod auth_files;
+mod build_progress;
 mod cli;
 mod clock;
 mod commands;
+mod docker_daemon;
 mod env_vars;
+mod error_display;
+mod image_outputs;
+mod interrupts;
 mod invocation;
 mod locations;
 mod memory_ceiling;
+mod out_links;
 mod packages_provider;
 mod progress_bars;
 mod project_source;
 mod publish;
 mod puller;
 mod realisation;
+mod registry_access;
 mod report;
 mod session;
 mod settings;
 mod substitution;
 mod tracked_files;
 mod transfer_limits;
+mod verbosity;
 
 /// mimalloc, counted for the evaluator's memory ceiling (see `memory_ceiling`).
 #[global_allocator]
@@ -39,12 +47,14 @@ fn main() -> ExitCode {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
     }));
     let cli = Cli::parse();
+    verbosity::set(cli.verbose, cli.quiet);
+    interrupts::install();
     if let Err(message) = memory_ceiling::set_from_environment() {
         eprintln!("makes: {message}");
         return ExitCode::from(2);
     }
     let outcome = makes_eval::run_with_stack(move || {
-        run(cli).map_err(|f| (f.report.map(|r| format!("{r:?}")), f.code))
+        run(cli).map_err(|f| (f.report.map(|r| error_display::render(&*r)), f.code))
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,7 +69,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let invocation = invocation::interpret(cli.project.is_some(), &cli.target)?;
-    let settings = settings::Settings::load(cli.packages, &cli.option)?;
+    let mut settings = settings::Settings::load(cli.packages, &cli.option)?;
+    if let Some(jobs) = cli.max_jobs {
+        settings.max_jobs = Some(usize::from(jobs));
+    }
+    settings.print_build_logs = cli.print_build_logs;
     let settings = &settings;
     if let (Some(_), Some(word)) = (&cli.command, cli.target.first()) {
         eprintln!(
@@ -84,16 +98,31 @@ fn run(cli: Cli) -> Result<(), Failure> {
         (Some(Command::Lock(args)), _) => commands::lock::lock(project, &args.jobs, settings),
         (Some(Command::Show(args)), _) => commands::show::show(project, &args.job, settings),
         (Some(Command::Instantiate(args)), _) => commands::instantiate::instantiate(args),
+        (Some(Command::Log(args)), _) => commands::log::log(project, &args.what, settings),
+        (Some(Command::Completions(args)), _) => commands::completions::completions(args.shell),
         (None, Some(job)) => {
             let request = commands::build::BuildRequest {
                 job: &job,
                 args: &invocation.args,
                 outputs: &cli.output,
                 run: !cli.no_run,
+                out_links: out_links_of(&cli),
+                json: cli.json,
             };
             commands::build::build(project, &request, settings)
         }
-        (None, None) if cli.list => commands::list::list(project, cli.verbose, settings),
+        (None, None) if cli.list => {
+            commands::list::list(project, cli.verbose > 0, cli.json, settings)
+        }
         (None, None) => commands::pick::pick(project, &cli, settings),
+    }
+}
+
+/// The out-links the command line asks for.
+fn out_links_of(cli: &Cli) -> out_links::OutLinks {
+    match (&cli.out_link, cli.no_out_link) {
+        (Some(path), _) => out_links::OutLinks::At(path.clone()),
+        (None, true) => out_links::OutLinks::None,
+        (None, false) => out_links::OutLinks::Default,
     }
 }

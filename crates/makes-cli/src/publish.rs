@@ -22,11 +22,7 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
         limits: crate::transfer_limits::transfer_limits().map_err(Failure::message)?,
         ..ClientOptions::default()
     };
-    if target.insecure
-        || insecure_registries()
-            .iter()
-            .any(|r| r == reference.registry())
-    {
+    if target.insecure || crate::registry_access::insecure_by_default(reference.registry()) {
         options
             .insecure_registries
             .push(reference.registry().to_owned());
@@ -36,8 +32,10 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
     }
     let mut client =
         RegistryClient::new(options).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let mut had_credentials = target.credential_vars.is_some();
     if target.credential_vars.is_none() {
         if let Some(credentials) = crate::auth_files::stored_credentials(reference.registry()) {
+            had_credentials = true;
             client = client.with_credentials(reference.registry(), credentials);
         }
     }
@@ -68,15 +66,29 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
             Credentials::new(read(user_var)?, read(token_var)?),
         );
     }
+    let quiet = crate::verbosity::quiet();
+    if !quiet {
+        eprintln!("makes: pushing {reference}");
+    }
+    let started = std::time::Instant::now();
     let summary = client
         .push(&ImageSource::Archive(archive.to_owned()), &reference)
-        .map_err(|e| Failure::report(miette::Report::new(e)))?;
-    eprintln!(
-        "makes: pushed {reference}: {} blobs uploaded ({} bytes), {} already there",
-        summary.uploaded.len(),
-        summary.bytes_uploaded,
-        summary.skipped.len()
-    );
+        .map_err(|e| {
+            Failure::message(crate::registry_access::explain(
+                &e,
+                crate::registry_access::Operation::Push,
+                had_credentials,
+            ))
+        })?;
+    if !quiet {
+        eprintln!(
+            "makes: pushed {reference} in {:.1}s: {} blobs uploaded ({}), {} already there",
+            started.elapsed().as_secs_f64(),
+            summary.uploaded.len(),
+            indicatif::HumanBytes(summary.bytes_uploaded),
+            summary.skipped.len()
+        );
+    }
     Ok(format!("{}@{}", reference, summary.manifest_digest))
 }
 

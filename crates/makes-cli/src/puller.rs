@@ -1,7 +1,9 @@
 //! `dockerTools.pullImage` through the native registry client: the image is fetched by its
 //! digest into the store path being built, as an OCI image layout. Private registries use the
-//! credentials stored by `docker login` / `podman login` (see `auth_files`).
+//! credentials stored by `docker login` / `podman login` or a credential helper (see
+//! `auth_files`); loopback registries are reached as insecure ones, as Docker does.
 
+use crate::registry_access::{explain, insecure_by_default, Operation};
 use makes_registry::{ClientOptions, Digest, Platform, Reference, RegistryClient};
 use makes_spec::PullSpec;
 use makes_store::ImagePuller;
@@ -17,23 +19,21 @@ impl ImagePuller for RegistryPuller {
             limits: crate::transfer_limits::transfer_limits()?,
             ..ClientOptions::default()
         };
-        if !spec.tls_verify
-            || crate::publish::insecure_registries()
-                .iter()
-                .any(|r| r == reference.registry())
-        {
+        if !spec.tls_verify || insecure_by_default(reference.registry()) {
             options
                 .insecure_registries
                 .push(reference.registry().to_owned());
         }
         let mut client = RegistryClient::new(options).map_err(|e| e.to_string())?;
-        if let Some(credentials) = crate::auth_files::stored_credentials(reference.registry()) {
+        let credentials = crate::auth_files::stored_credentials(reference.registry());
+        let had_credentials = credentials.is_some();
+        if let Some(credentials) = credentials {
             client = client.with_credentials(reference.registry(), credentials);
         }
         let platform = Platform::new(&spec.os, &spec.arch, None);
         client
             .pull(&reference, Some(&digest), &platform, out_dir)
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| explain(&e, Operation::Pull, had_credentials))
     }
 }

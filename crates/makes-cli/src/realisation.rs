@@ -1,6 +1,7 @@
 //! Turning a job into a built store path: evaluate it, then build it and everything it needs
 //! (what `makes JOB`, `makes push` and deploy jobs share).
 
+use crate::build_progress::{BuildProgress, Display};
 use crate::progress_bars::Bars;
 use crate::publish::{push_archive, PushTarget};
 use crate::puller::RegistryPuller;
@@ -10,9 +11,10 @@ use crate::session::{eval_failure, Session};
 use makes_eval::{CoercionMode, Value};
 use makes_oci::{LayerProgress, NativeImageBuilder};
 use makes_spec::{reduce_deploy_spec, Job, JobKind, Project};
-use makes_store::{realise, Builders, Recipe, StorePath};
+use makes_store::{realise, Builders, RealiseOptions, Recipe, StorePath};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What running a job gave.
 pub struct JobResult {
@@ -138,11 +140,22 @@ impl makes_store::UrlFetcher for HttpFetcher {
     }
 }
 
+/// How progress is shown: nothing with `-q`, bars when stderr is a terminal, else lines.
+fn display() -> Display {
+    if crate::verbosity::quiet() {
+        Display::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Display::Bars
+    } else {
+        Display::Lines
+    }
+}
+
 /// Builds the store path `out` and what it needs; returns where it is on disk.
 pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
-    let show_progress = std::io::stderr().is_terminal();
+    let display = display();
     let progress = |msg: &str| {
-        if show_progress {
+        if display != Display::Quiet {
             eprintln!("makes: {msg}");
         }
     };
@@ -167,16 +180,42 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     let images = NativeImageBuilder {
         store: session.store.clone(),
         now: session.now.clone(),
-        progress: show_progress.then(|| Box::new(Bars::default()) as Box<dyn LayerProgress>),
+        progress: (display == Display::Bars)
+            .then(|| Box::new(Bars::default()) as Box<dyn LayerProgress + Send + Sync>),
     };
     let builders = Builders {
         images: &images,
         puller: &RegistryPuller,
         fetcher: &HttpFetcher,
     };
-    realise(&session.store, &session.recipes, &builders, out, &progress)
-        .map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let observer = BuildProgress::new(
+        display,
+        session.settings.print_build_logs,
+        crate::verbosity::verbose(),
+    );
+    let options = RealiseOptions {
+        max_jobs: session.settings.max_jobs.unwrap_or_else(default_jobs),
+        observer: &observer,
+        interrupted: crate::interrupts::flag(),
+    };
+    let stop_ticking = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| observer.tick_until(&stop_ticking));
+        let result = realise(&session.store, &session.recipes, &builders, out, &options);
+        stop_ticking.store(true, Ordering::SeqCst);
+        result
+    })
+    .map_err(|e| match crate::interrupts::exit_code() {
+        // The signal handler said what was stopped.
+        Some(code) => Failure::silent(code),
+        None => Failure::report(miette::Report::new(e)),
+    })?;
 
     let store_path = StorePath::parse(out).map_err(|e| Failure::report(miette::Report::new(e)))?;
     Ok(session.store.real_path(&store_path))
+}
+
+/// The number of cores, as Nix's `max-jobs = auto`.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }

@@ -34,6 +34,10 @@ pub struct Settings {
     /// `nixpkgs-lib`: a nixpkgs `lib` directory read for a `fetchNixpkgs` set whose source is
     /// not at hand (no network, or no Nix), so that listing and showing jobs need neither.
     pub nixpkgs_lib: Option<PathBuf>,
+    /// How many builds run at once (`max-jobs`, `-j`); `None`: the number of cores.
+    pub max_jobs: Option<usize>,
+    /// `-L`: builders' output on stderr as it comes.
+    pub print_build_logs: bool,
 }
 
 impl Default for Settings {
@@ -44,13 +48,18 @@ impl Default for Settings {
             trusted_public_keys: vec![DEFAULT_TRUSTED_KEY.into()],
             makes_nixpkgs: None,
             nixpkgs_lib: None,
+            max_jobs: None,
+            print_build_logs: false,
         }
     }
 }
 
 /// The options makes knows.
 const OPTIONS: &[&str] = &[
+    "extra-substituters",
+    "extra-trusted-public-keys",
     "makes-nixpkgs",
+    "max-jobs",
     "nixpkgs-lib",
     "substituters",
     "trusted-public-keys",
@@ -110,6 +119,18 @@ impl Settings {
         match name {
             "substituters" => self.substituters = words,
             "trusted-public-keys" => self.trusted_public_keys = words,
+            // As in Nix: added to the others, wherever those were set.
+            "extra-substituters" => self.substituters.extend(words),
+            "extra-trusted-public-keys" => self.trusted_public_keys.extend(words),
+            "max-jobs" => {
+                self.max_jobs = match value.trim() {
+                    "auto" => None,
+                    n => match n.parse::<usize>() {
+                        Ok(n) if n > 0 => Some(n),
+                        _ => return Err(format!("expects a positive number or auto, not '{n}'")),
+                    },
+                }
+            }
             "makes-nixpkgs" if value.trim().is_empty() => {
                 return Err("expects the path of a package set".into())
             }
@@ -164,5 +185,26 @@ mod tests {
             panic!("a path is a package set");
         };
         assert_eq!(s.makes_nixpkgs, Some(PathBuf::from("/pkgs")));
+    }
+
+    #[test]
+    fn extra_options_add_to_the_others_and_max_jobs_is_a_positive_number() {
+        let Ok(s) = Settings::load(
+            None,
+            &[
+                "extra-substituters".into(),
+                "http://c".into(),
+                "extra-trusted-public-keys".into(),
+                "c:KEY".into(),
+                "max-jobs".into(),
+                "3".into(),
+            ],
+        ) else {
+            panic!("valid options are accepted");
+        };
+        assert_eq!(s.substituters, [DEFAULT_SUBSTITUTER, "http://c"]);
+        assert_eq!(s.trusted_public_keys, [DEFAULT_TRUSTED_KEY, "c:KEY"]);
+        assert_eq!(s.max_jobs, Some(3));
+        assert!(Settings::load(None, &["max-jobs".into(), "0".into()]).is_err());
     }
 }

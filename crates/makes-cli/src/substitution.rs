@@ -83,10 +83,58 @@ pub fn substitute_locked(
         .iter()
         .map(|w| (w.path.clone(), w.nar_size))
         .collect();
-    let report = |event: Progress| {
-        if let (Some(bar), Progress::Finished { path }) = (&bar, &event) {
-            bar.inc(sizes.get(path).copied().unwrap_or(0));
+    // Without a terminal: a line when a download starts (with its cache and size), when it
+    // is retried, and when its path is valid.
+    let lines = bar.is_none() && !crate::verbosity::quiet();
+    if lines {
+        let total: u64 = wanted.iter().map(|w| w.nar_size).sum();
+        eprintln!(
+            "makes: substituting {} path(s) ({})",
+            wanted.len(),
+            indicatif::HumanBytes(total)
+        );
+    }
+    let started = std::sync::Mutex::new(std::collections::HashMap::new());
+    let report = |event: Progress| match &event {
+        Progress::Finished { path } => {
+            let size = sizes.get(path).copied().unwrap_or(0);
+            if let Some(bar) = &bar {
+                bar.inc(size);
+            } else if lines {
+                let elapsed = started
+                    .lock()
+                    .ok()
+                    .and_then(|mut s| s.remove(path))
+                    .map(|t: std::time::Instant| format!(" in {:.1}s", t.elapsed().as_secs_f64()))
+                    .unwrap_or_default();
+                eprintln!(
+                    "makes: substituted {}{elapsed} ({})",
+                    path.name,
+                    indicatif::HumanBytes(size)
+                );
+            }
         }
+        Progress::Started {
+            path,
+            cache,
+            download_size,
+            ..
+        } if lines => {
+            if let Ok(mut s) = started.lock() {
+                s.insert(path.clone(), std::time::Instant::now());
+            }
+            let size = download_size
+                .map(|d| format!(", {} to download", indicatif::HumanBytes(d)))
+                .unwrap_or_default();
+            eprintln!("makes: substituting {} from {cache}{size}", path.name);
+        }
+        Progress::Retrying { attempt, delay, .. } if lines => {
+            eprintln!(
+                "makes: a download failed; retrying in {:.1}s (attempt {attempt})",
+                delay.as_secs_f64()
+            );
+        }
+        _ => {}
     };
     let result = substitute(&session.store, &wanted, &options, &report);
     if let Some(bar) = bar {

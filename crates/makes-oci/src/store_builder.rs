@@ -12,7 +12,7 @@ pub struct NativeImageBuilder {
     pub store: LocalStore,
     pub now: String,
     /// Told about each layer (the CLI's progress bars), if any.
-    pub progress: Option<Box<dyn LayerProgress>>,
+    pub progress: Option<Box<dyn LayerProgress + Send + Sync>>,
 }
 
 impl NativeImageBuilder {
@@ -70,7 +70,7 @@ impl ImageBuilder for NativeImageBuilder {
         let options = ImageOptions {
             layer_cache: Some(&cache),
             store_dir: Some(&store_dir),
-            progress: self.progress.as_deref(),
+            progress: self.progress.as_deref().map(|p| p as &dyn LayerProgress),
             base: base.as_ref(),
         };
         let result = if spec.stream {

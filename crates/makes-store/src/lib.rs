@@ -15,6 +15,7 @@ mod gc;
 mod hash;
 mod host_run;
 mod local;
+mod log_follower;
 mod nar;
 mod nar_add;
 mod nar_read;
@@ -27,6 +28,7 @@ mod project_files;
 mod recipes;
 mod refscan;
 mod sandbox;
+mod schedule;
 mod source_cache;
 mod sweep;
 
@@ -53,6 +55,7 @@ pub use sandbox::{
     run_script_as_build_user, run_script_as_root, RootScript, BUILD_USER_HOST_ID,
     FAKE_ROOT_HOST_BASE,
 };
+pub use schedule::{Activity, ActivityKind, BuildObserver, RealiseOptions, Silent};
 
 /// The shell options and helper functions every builder runs under (makes' own): scripts
 /// that makes' arguments write (`makeScript`) start with them too.

@@ -8,6 +8,7 @@ use crate::error::StoreError;
 use crate::hash::{parse_sha256, FlatHash, FlatHashAlgo};
 use crate::local::LocalStore;
 use crate::path::{make_store_path, PathInfo, StorePath};
+use crate::schedule::{realise_scheduled, RealiseOptions};
 use makes_spec::{
     sanitize_derivation_name, Created, DerivationSpec, FetchSpec, ImageSpec, PullSpec,
 };
@@ -89,13 +90,13 @@ pub fn image_output_path(spec: &ImageSpec, now: &str) -> StorePath {
 }
 
 /// Fetches pulled images into the store; implemented with the registry client.
-pub trait ImagePuller {
+pub trait ImagePuller: Sync {
     /// Writes the image `spec` names, as an OCI image layout, into the new directory `out_dir`.
     fn pull_image(&self, spec: &PullSpec, out_dir: &Path) -> Result<(), String>;
 }
 
 /// Downloads files (`fetchUrl`); implemented with an HTTP client.
-pub trait UrlFetcher {
+pub trait UrlFetcher: Sync {
     /// Writes what `url` answers to the new file `out_file`.
     fn fetch(&self, url: &str, out_file: &Path) -> Result<(), String>;
     /// Unpacks the archive at `url` into the new directory `out_dir` (its one top-level
@@ -111,7 +112,7 @@ pub struct Builders<'a> {
 }
 
 /// Builds images, given their closure; implemented by the image builder crate.
-pub trait ImageBuilder {
+pub trait ImageBuilder: Sync {
     fn build_image(
         &self,
         spec: &ImageSpec,
@@ -139,18 +140,21 @@ pub enum RealiseError {
         url: String,
         message: String,
     },
+    #[error("interrupted: the builds that were running were stopped")]
+    #[diagnostic(code(makes::store::interrupted))]
+    Interrupted,
     #[error("{path} is not a store path this evaluation knows how to build")]
     #[diagnostic(code(makes::store::unknown_output))]
     UnknownOutput { path: String },
 }
 
-/// Makes `path` valid: builds its inputs first (depth first), then itself.
+/// Makes `path` valid: builds what it needs, up to `options.max_jobs` at once, then itself.
 pub fn realise(
     store: &LocalStore,
     recipes: &Recipes,
     builders: &Builders,
     path: &str,
-    progress: &dyn Fn(&str),
+    options: &RealiseOptions,
 ) -> Result<PathInfo, RealiseError> {
     let sp = StorePath::parse(path).map_err(|_| RealiseError::UnknownOutput {
         path: path.to_owned(),
@@ -158,19 +162,17 @@ pub fn realise(
     if store.is_valid(&sp) {
         return Ok(store.path_info(&sp)?);
     }
-    let Some(recipe) = recipes.get(&sp) else {
-        // Not made by this evaluation: a path of the host's Nix store, read from there.
-        if let Some(info) = store.import_from_nix(&sp)? {
-            return Ok(info);
-        }
-        return Err(RealiseError::UnknownOutput {
-            path: path.to_owned(),
-        });
-    };
-    for input in recipe.inputs() {
-        realise(store, recipes, builders, &input, progress)?;
-    }
-    progress(&format!("building {sp}"));
+    realise_scheduled(store, recipes, builders, &sp, options)
+}
+
+/// Makes the output `sp` with `recipe`, its inputs being valid.
+pub(crate) fn build_recipe(
+    store: &LocalStore,
+    builders: &Builders,
+    sp: &StorePath,
+    recipe: Recipe,
+) -> Result<PathInfo, RealiseError> {
+    let sp = sp.clone();
     match recipe {
         Recipe::Derivation(spec) => Ok(run_derivation(store, &spec, &sp)?),
         Recipe::Image(spec) => {
@@ -189,7 +191,6 @@ pub fn realise(
             })
         }
         Recipe::Fetch(spec) => {
-            progress(&format!("fetching {}", spec.url));
             let fail = |message: String| RealiseError::Fetch {
                 path: sp.clone(),
                 url: spec.url.clone(),
@@ -233,21 +234,15 @@ pub fn realise(
                 Ok(())
             })
         }
-        Recipe::Pull(spec) => {
-            progress(&format!(
-                "pulling {}@{}",
-                spec.image_name, spec.image_digest
-            ));
-            store.build_output(&sp, &[], |real_out: &Path| {
-                builders
-                    .puller
-                    .pull_image(&spec, real_out)
-                    .map_err(|message| RealiseError::Pull {
-                        path: sp.clone(),
-                        message,
-                    })
-            })
-        }
+        Recipe::Pull(spec) => store.build_output(&sp, &[], |real_out: &Path| {
+            builders
+                .puller
+                .pull_image(&spec, real_out)
+                .map_err(|message| RealiseError::Pull {
+                    path: sp.clone(),
+                    message,
+                })
+        }),
     }
 }
 

@@ -1,18 +1,18 @@
 //! `makes [SOURCE] JOB [ARGS...]`: evaluate the job, build it and what it needs, keep an
 //! out-link; then, as makes does, run the result's action (a makeScript's script) with ARGS
 //! and exit with its code, or print the result's path (and nothing else) on stdout. With
-//! `--output oci-dir:PATH` an image is also written as a plain OCI layout directory. A
+//! `--output TRANSPORT:WHERE` an image is also written elsewhere (see `image_outputs`). A
 //! `deployContainer` job also pushes the image and prints `REF@DIGEST` instead.
 
 use crate::action::{action_of, run_action};
 use crate::cli::{Output, TrailingOptions};
-use crate::locations;
+use crate::image_outputs::write_outputs;
+use crate::out_links::{link_result, OutLinks};
 use crate::realisation::run_job;
 use crate::report::Failure;
 use crate::session::Session;
 use crate::settings::Settings;
 use clap::Parser;
-use makes_oci::write_oci_dir;
 use makes_spec::Project;
 use std::ffi::OsString;
 use std::path::Path;
@@ -25,6 +25,9 @@ pub struct BuildRequest<'a> {
     pub outputs: &'a [Output],
     /// Whether to run the result's action (not with `--no-run`).
     pub run: bool,
+    pub out_links: OutLinks,
+    /// Print the result as one JSON object instead of its path.
+    pub json: bool,
 }
 
 pub fn build(
@@ -45,13 +48,8 @@ pub fn build_in(
 ) -> Result<(), Failure> {
     let result = run_job(session, project, request.job)?;
     let real = result.path;
-    let link = locations::out_link(request.job).map_err(Failure::message)?;
-    locations::update_out_link(&link, &real).map_err(|e| {
-        Failure::message(format!(
-            "cannot update the out-link {}: {e}",
-            link.display()
-        ))
-    })?;
+    let links = link_result(&request.out_links, &project.dir, request.job, &real)
+        .map_err(Failure::message)?;
     let has_action = result.pushed.is_none() && action_of(&real).is_some();
     let mut outputs = request.outputs.to_vec();
     if !has_action && !request.args.is_empty() {
@@ -63,15 +61,33 @@ pub fn build_in(
         })?;
         outputs.extend(trailing.output);
     }
-    for output in &outputs {
-        match output {
-            Output::OciDir(dir) => {
-                write_oci_dir(&real, dir).map_err(|e| Failure::report(miette::Report::new(e)))?
-            }
+    if !outputs.is_empty() {
+        if action_of(&real).is_some() || !real.is_file() {
+            return Err(Failure::message(format!(
+                "--output writes images; the job '{}' built {}, which is no image archive",
+                request.job,
+                real.display()
+            )));
         }
+        write_outputs(&real, &outputs).map_err(Failure::message)?;
     }
     if has_action && request.run {
         return run_action(session, &real, request.args);
+    }
+    if request.json {
+        let store_path = real
+            .file_name()
+            .map(|n| format!("{}/{}", makes_store::STORE_DIR, n.to_string_lossy()));
+        let object = serde_json::json!({
+            "job": request.job,
+            "storePath": store_path,
+            "path": real,
+            "outLinks": links,
+            "outputs": outputs.iter().map(describe_output).collect::<Vec<_>>(),
+            "pushed": result.pushed,
+        });
+        println!("{object}");
+        return Ok(());
     }
     // A deploy job's result is what it pushed.
     match result.pushed {
@@ -79,4 +95,20 @@ pub fn build_in(
         None => println!("{}", real.display()),
     }
     Ok(())
+}
+
+/// An output as given on the command line (`oci:DIR:TAG`).
+fn describe_output(output: &Output) -> String {
+    let with = |transport: &str, path: &Path, extra: &Option<String>| match extra {
+        Some(extra) => format!("{transport}:{}:{extra}", path.display()),
+        None => format!("{transport}:{}", path.display()),
+    };
+    match output {
+        Output::OciDir(dir) => with("oci-dir", dir, &None),
+        Output::Oci { dir, tag } => with("oci", dir, tag),
+        Output::OciArchive { file, tag } => with("oci-archive", file, tag),
+        Output::DockerArchive { file, reference } => with("docker-archive", file, reference),
+        Output::DockerDaemon { reference } => format!("docker-daemon:{reference}"),
+        Output::Dir(dir) => with("dir", dir, &None),
+    }
 }

@@ -4,14 +4,14 @@
 use crate::cli::GcArgs;
 use crate::locations;
 use crate::report::Failure;
-use makes_store::{LocalStore, StorePath};
+use makes_store::LocalStore;
 use std::io::Write;
 
 pub fn gc(args: &GcArgs) -> Result<(), Failure> {
     let store_dir = locations::store_dir().map_err(Failure::message)?;
     let store =
         LocalStore::open(&store_dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
-    let roots = out_link_roots(&store)?;
+    let roots = crate::out_links::roots(&store, args.dry_run).map_err(Failure::message)?;
     let report = store
         .collect_garbage(&roots, args.dry_run)
         .map_err(|e| Failure::report(miette::Report::new(e)))?;
@@ -39,33 +39,4 @@ pub fn gc(args: &GcArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
-}
-
-/// The store paths the out-links in the cache directory point at.
-fn out_link_roots(store: &LocalStore) -> Result<Vec<StorePath>, Failure> {
-    let cache = locations::cache_dir().map_err(Failure::message)?;
-    let mut roots = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&cache) else {
-        return Ok(roots);
-    };
-    let store_dir = store.store_dir();
-    for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with("out-") {
-            continue;
-        }
-        let Ok(target) = std::fs::read_link(entry.path()) else {
-            continue;
-        };
-        if target.parent() != Some(store_dir.as_path()) {
-            continue;
-        }
-        if let Some(sp) = target
-            .file_name()
-            .and_then(|n| StorePath::from_base_name(&n.to_string_lossy()).ok())
-        {
-            roots.push(sp);
-        }
-    }
-    roots.sort();
-    Ok(roots)
 }

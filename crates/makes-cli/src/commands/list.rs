@@ -1,5 +1,5 @@
-//! `makes --list`: the job names, one per line, sorted (with `--verbose`, the makes release
-//! whose rules apply, on stderr).
+//! `makes --list`: the job names, one per line, sorted (with `--json`, one `{"job": NAME}`
+//! object per line; with `--verbose`, the makes release whose rules apply, on stderr).
 
 use crate::report::Failure;
 use crate::session::Session;
@@ -7,7 +7,12 @@ use crate::settings::Settings;
 use std::io::Write;
 use std::path::Path;
 
-pub fn list(project: Option<&Path>, verbose: bool, settings: &Settings) -> Result<(), Failure> {
+pub fn list(
+    project: Option<&Path>,
+    verbose: bool,
+    json: bool,
+    settings: &Settings,
+) -> Result<(), Failure> {
     let session = Session::open(crate::session::project_eval_options(), settings.clone())?;
     let project = session.load_project(project)?;
     if verbose {
@@ -18,7 +23,12 @@ pub fn list(project: Option<&Path>, verbose: bool, settings: &Settings) -> Resul
     }
     let mut out = std::io::stdout().lock();
     for name in project.jobs.keys() {
-        if writeln!(out, "{name}").is_err() {
+        let line = if json {
+            serde_json::json!({ "job": name }).to_string()
+        } else {
+            name.clone()
+        };
+        if writeln!(out, "{line}").is_err() {
             break; // A closed pipe (`makes --list | head`) is not an error.
         }
     }

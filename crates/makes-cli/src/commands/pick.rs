@@ -62,6 +62,8 @@ pub fn pick(project: Option<&Path>, cli: &Cli, settings: &Settings) -> Result<()
         args: &args,
         outputs: &cli.output,
         run: !cli.no_run,
+        out_links: crate::out_links_of(cli),
+        json: cli.json,
     };
     build_in(&session, &project, &request)
 }

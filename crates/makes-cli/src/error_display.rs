@@ -1,0 +1,301 @@
+//! How an error report looks: miette's graphical report, with three changes for people.
+//! Internal codes (`makes::spec::many`) are shown only with `-v`; a label that spans several
+//! lines (a whole `makeContainerImage { ... }` call) is cut to its first line when another
+//! label of the report points inside it, so that the attributes the errors are about stand
+//! out (a label nothing else points into keeps its quoted lines, which are then the only
+//! context); and a related error that repeats an earlier one (same message, same place) is
+//! printed once.
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, Severity, SourceCode,
+    SourceSpan,
+};
+use std::fmt;
+use std::io::IsTerminal;
+
+/// A diagnostic as shown: borrowed from the original, with its labels cut and its related
+/// errors deduplicated.
+struct Shown<'a> {
+    inner: &'a dyn Diagnostic,
+    show_code: bool,
+    source: Option<&'a dyn SourceCode>,
+    labels: Option<Vec<LabeledSpan>>,
+    related: Vec<Shown<'a>>,
+    cause: Option<Box<Shown<'a>>>,
+}
+
+/// A label's place: its source (by file name: each diagnostic holds its own copy of the
+/// file) and its byte range.
+#[derive(Clone, PartialEq, Eq)]
+struct Place {
+    source: Option<String>,
+    start: usize,
+    end: usize,
+}
+
+impl Place {
+    fn of(label: &LabeledSpan, source: Option<&dyn SourceCode>) -> Place {
+        let name = source
+            .and_then(|s| s.read_span(label.inner(), 0, 0).ok())
+            .and_then(|contents| contents.name().map(str::to_owned));
+        Place {
+            source: name,
+            start: label.offset(),
+            end: label.offset() + label.len(),
+        }
+    }
+
+    /// Whether `other` lies inside this place and is smaller.
+    fn holds(&self, other: &Place) -> bool {
+        self.source == other.source
+            && other.start >= self.start
+            && other.end <= self.end
+            && other.end - other.start < self.end - self.start
+    }
+}
+
+/// Every label's place in the report: its own, its related errors' and its causes'.
+fn places_in(
+    diagnostic: &dyn Diagnostic,
+    parent_source: Option<&dyn SourceCode>,
+    out: &mut Vec<Place>,
+) {
+    let source = diagnostic.source_code().or(parent_source);
+    out.extend(
+        diagnostic
+            .labels()
+            .into_iter()
+            .flatten()
+            .map(|l| Place::of(&l, source)),
+    );
+    for r in diagnostic.related().into_iter().flatten() {
+        places_in(r, source, out);
+    }
+    if let Some(cause) = diagnostic.diagnostic_source() {
+        places_in(cause, source, out);
+    }
+}
+
+impl<'a> Shown<'a> {
+    fn new(
+        inner: &'a dyn Diagnostic,
+        parent_source: Option<&'a dyn SourceCode>,
+        show_code: bool,
+        all_places: &[Place],
+    ) -> Self {
+        let source = inner.source_code().or(parent_source);
+        let labels = inner.labels().map(|labels| {
+            labels
+                .map(|l| {
+                    let place = Place::of(&l, source);
+                    if all_places.iter().any(|p| place.holds(p)) {
+                        first_line_of(l, source)
+                    } else {
+                        l
+                    }
+                })
+                .collect()
+        });
+        let mut seen: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
+        let mut related = Vec::new();
+        for r in inner.related().into_iter().flatten() {
+            let shown = Shown::new(r, source, show_code, all_places);
+            let key = (shown.to_string(), shown.places());
+            if !seen.contains(&key) {
+                seen.push(key);
+                related.push(shown);
+            }
+        }
+        let cause = inner
+            .diagnostic_source()
+            .map(|c| Box::new(Shown::new(c, source, show_code, all_places)));
+        Shown {
+            inner,
+            show_code,
+            source,
+            labels,
+            related,
+            cause,
+        }
+    }
+
+    fn places(&self) -> Vec<(usize, usize)> {
+        self.labels
+            .iter()
+            .flatten()
+            .map(|l| (l.offset(), l.len()))
+            .collect()
+    }
+}
+
+/// `label` cut to the end of its first line when it spans several.
+fn first_line_of(label: LabeledSpan, source: Option<&dyn SourceCode>) -> LabeledSpan {
+    let Some(source) = source else {
+        return label;
+    };
+    let Ok(contents) = source.read_span(label.inner(), 0, 0) else {
+        return label;
+    };
+    let data = contents.data();
+    let Some(start) = label.offset().checked_sub(contents.span().offset()) else {
+        return label;
+    };
+    let Some(rest) = data.get(start..) else {
+        return label;
+    };
+    let Some(newline) = rest.iter().position(|b| *b == b'\n') else {
+        return label;
+    };
+    if newline >= label.len() {
+        return label;
+    }
+    let line = &rest[..newline];
+    let kept = line.len()
+        - line
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+    LabeledSpan::new_with_span(
+        label.label().map(str::to_owned),
+        SourceSpan::new(label.offset().into(), kept.max(1)),
+    )
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.inner, f)
+    }
+}
+
+impl fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.inner, f)
+    }
+}
+
+impl std::error::Error for Shown<'_> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source()
+    }
+}
+
+impl Diagnostic for Shown<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        if self.show_code {
+            self.inner.code()
+        } else {
+            None
+        }
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        self.inner.severity()
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.inner.help()
+    }
+
+    fn url<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.inner.url()
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.labels
+            .as_ref()
+            .map(|l| Box::new(l.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
+    }
+
+    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn Diagnostic> + 'b>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)))
+    }
+
+    fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
+        self.cause.as_deref().map(|c| c as &dyn Diagnostic)
+    }
+}
+
+/// The report as printed on stderr.
+pub fn render(diagnostic: &dyn Diagnostic) -> String {
+    let mut places = Vec::new();
+    places_in(diagnostic, None, &mut places);
+    let shown = Shown::new(diagnostic, None, crate::verbosity::verbose(), &places);
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let theme = if colour {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_wrap_lines(false)
+        .with_show_related_as_nested(true);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &shown).is_err() {
+        // Rendering into a String fails only if a Display of the error does: say it plainly.
+        return format!("Error: {diagnostic}");
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+    #[error("outer")]
+    #[diagnostic(code(makes::test::outer))]
+    struct Outer {
+        #[source_code]
+        src: String,
+        #[label("here")]
+        at: SourceSpan,
+        #[related]
+        related: Vec<Inner>,
+    }
+
+    #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+    #[error("inner")]
+    struct Inner {
+        #[label("this")]
+        at: SourceSpan,
+    }
+
+    #[test]
+    fn codes_are_hidden_multi_line_labels_cut_and_repeats_dropped() {
+        let src = "x = f {\n  a = 1;\n};\n".to_owned();
+        let e = Outer {
+            src,
+            at: (4, 17).into(),
+            related: vec![Inner { at: (10, 5).into() }, Inner { at: (10, 5).into() }],
+        };
+        let text = render(&e);
+        assert!(!text.contains("makes::test::outer"), "{text}");
+        assert_eq!(text.matches("× inner").count(), 1, "{text}");
+        let mut places = Vec::new();
+        places_in(&e, None, &mut places);
+        let shown = Shown::new(&e, None, false, &places);
+        assert_eq!(shown.places(), vec![(4, 3)], "the label keeps 'f {{' only");
+    }
+
+    #[test]
+    fn a_multi_line_label_nothing_points_into_keeps_its_lines() {
+        let e = Outer {
+            src: "x = f {\n  a = 1;\n};\n".to_owned(),
+            at: (4, 17).into(),
+            related: vec![Inner { at: (0, 1).into() }],
+        };
+        let mut places = Vec::new();
+        places_in(&e, None, &mut places);
+        let shown = Shown::new(&e, None, false, &places);
+        assert_eq!(shown.places(), vec![(4, 17)]);
+        assert!(render(&e).contains("a = 1;"));
+    }
+}
