@@ -79,7 +79,7 @@ fn default_package_set(cx: &ArgumentContext) -> PackageSetSource {
 }
 
 /// Every makes argument for the project of `cx` (all releases' names), plus the loader's
-/// `__packageSetAt`. `inputs` and `outputs` are left to the project loader.
+/// `__packageSetAt` and [`makes_spec::MODULES_ARGUMENT`]. `inputs` and `outputs` are left to the project loader.
 pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
     // The Nix helpers see the finished set: the makes arguments filled in below, then the
     // project loader's set.
@@ -129,5 +129,10 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
     if let Some(at) = store.remove("__packageSetAt") {
         args.push(("__packageSetAt", at));
     }
+    // makes' modules, which the loader turns into jobs; no makes argument either.
+    args.push((
+        makes_spec::MODULES_ARGUMENT,
+        nix_helpers::modules(this, cx.release, cx.project_dir),
+    ));
     args
 }

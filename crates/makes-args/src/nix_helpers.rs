@@ -11,10 +11,16 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// `(name shown in errors, text)` of each file of Nix-written arguments.
-const SOURCES: &[(&str, &str)] = &[(
-    "<makes>/nix/args/helpers.nix",
-    include_str!("../../../nix/args/helpers.nix"),
-)];
+const SOURCES: &[(&str, &str)] = &[
+    (
+        "<makes>/nix/args/helpers.nix",
+        include_str!("../../../nix/args/helpers.nix"),
+    ),
+    (
+        "<makes>/nix/args/modules.nix",
+        include_str!("../../../nix/args/modules.nix"),
+    ),
+];
 
 /// `(name in helpers.nix, makes' template)`.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -62,11 +68,181 @@ const TEMPLATES: &[(&str, &str)] = &[
         "toFileJsonFromFileYaml",
         include_str!("../../../nix/args/templates/to-file-json-from-file-yaml.sh"),
     ),
+    (
+        "modules/ajv-cli-package-lock.json",
+        include_str!("../../../nix/modules/templates/ajv-cli-package-lock.json"),
+    ),
+    (
+        "modules/ajv-cli-package.json",
+        include_str!("../../../nix/modules/templates/ajv-cli-package.json"),
+    ),
+    (
+        "modules/calculate-scorecard.sh",
+        include_str!("../../../nix/modules/templates/calculate-scorecard.sh"),
+    ),
+    (
+        "modules/commitlint-package-lock.json",
+        include_str!("../../../nix/modules/templates/commitlint-package-lock.json"),
+    ),
+    (
+        "modules/commitlint-package.json",
+        include_str!("../../../nix/modules/templates/commitlint-package.json"),
+    ),
+    (
+        "modules/deploy-terraform.sh",
+        include_str!("../../../nix/modules/templates/deploy-terraform.sh"),
+    ),
+    (
+        "modules/format-bash.sh",
+        include_str!("../../../nix/modules/templates/format-bash.sh"),
+    ),
+    (
+        "modules/format-markdown.sh",
+        include_str!("../../../nix/modules/templates/format-markdown.sh"),
+    ),
+    (
+        "modules/format-nix.sh",
+        include_str!("../../../nix/modules/templates/format-nix.sh"),
+    ),
+    (
+        "modules/format-python-black.toml",
+        include_str!("../../../nix/modules/templates/format-python-black.toml"),
+    ),
+    (
+        "modules/format-python-isort.toml",
+        include_str!("../../../nix/modules/templates/format-python-isort.toml"),
+    ),
+    (
+        "modules/format-python.sh",
+        include_str!("../../../nix/modules/templates/format-python.sh"),
+    ),
+    (
+        "modules/format-terraform.sh",
+        include_str!("../../../nix/modules/templates/format-terraform.sh"),
+    ),
+    (
+        "modules/format-yaml.sh",
+        include_str!("../../../nix/modules/templates/format-yaml.sh"),
+    ),
+    (
+        "modules/lint-bash.sh",
+        include_str!("../../../nix/modules/templates/lint-bash.sh"),
+    ),
+    (
+        "modules/lint-clojure.sh",
+        include_str!("../../../nix/modules/templates/lint-clojure.sh"),
+    ),
+    (
+        "modules/lint-git-commit-msg-config.js",
+        include_str!("../../../nix/modules/templates/lint-git-commit-msg-config.js"),
+    ),
+    (
+        "modules/lint-git-commit-msg-parser.js",
+        include_str!("../../../nix/modules/templates/lint-git-commit-msg-parser.js"),
+    ),
+    (
+        "modules/lint-git-commit-msg.sh",
+        include_str!("../../../nix/modules/templates/lint-git-commit-msg.sh"),
+    ),
+    (
+        "modules/lint-git-mailmap.sh",
+        include_str!("../../../nix/modules/templates/lint-git-mailmap.sh"),
+    ),
+    (
+        "modules/lint-markdown-config.rb",
+        include_str!("../../../nix/modules/templates/lint-markdown-config.rb"),
+    ),
+    (
+        "modules/lint-markdown-rulesets.rb",
+        include_str!("../../../nix/modules/templates/lint-markdown-rulesets.rb"),
+    ),
+    (
+        "modules/lint-markdown.sh",
+        include_str!("../../../nix/modules/templates/lint-markdown.sh"),
+    ),
+    (
+        "modules/lint-nix.sh",
+        include_str!("../../../nix/modules/templates/lint-nix.sh"),
+    ),
+    (
+        "modules/lint-terraform-config.hcl",
+        include_str!("../../../nix/modules/templates/lint-terraform-config.hcl"),
+    ),
+    (
+        "modules/lint-terraform.sh",
+        include_str!("../../../nix/modules/templates/lint-terraform.sh"),
+    ),
+    (
+        "modules/lint-with-ajv.sh",
+        include_str!("../../../nix/modules/templates/lint-with-ajv.sh"),
+    ),
+    (
+        "modules/lint-with-lizard.sh",
+        include_str!("../../../nix/modules/templates/lint-with-lizard.sh"),
+    ),
+    (
+        "modules/pipeline-job.sh",
+        include_str!("../../../nix/modules/templates/pipeline-job.sh"),
+    ),
+    (
+        "modules/pipeline-on-gitlab.sh",
+        include_str!("../../../nix/modules/templates/pipeline-on-gitlab.sh"),
+    ),
+    (
+        "modules/pipeline.sh",
+        include_str!("../../../nix/modules/templates/pipeline.sh"),
+    ),
+    (
+        "modules/secure-python-with-bandit.sh",
+        include_str!("../../../nix/modules/templates/secure-python-with-bandit.sh"),
+    ),
+    (
+        "modules/taint-terraform.sh",
+        include_str!("../../../nix/modules/templates/taint-terraform.sh"),
+    ),
+    (
+        "modules/test-license.sh",
+        include_str!("../../../nix/modules/templates/test-license.sh"),
+    ),
+    (
+        "modules/test-terraform.sh",
+        include_str!("../../../nix/modules/templates/test-terraform.sh"),
+    ),
 ];
+
+/// `(name shown in errors, text)` of each file of makes' modules written in Nix: each is a
+/// function `{ self, release, templates }: { MODULE = config: { "/job" = ...; }; }` mapping a
+/// module's merged configuration to the jobs it makes, as makes'
+/// `src/evaluator/modules/*/default.nix` do.
+const MODULE_SOURCES: &[(&str, &str)] = &[(
+    "<makes>/nix/modules/default.nix",
+    include_str!("../../../nix/modules/default.nix"),
+)];
 
 /// The helpers' set (every file of `SOURCES`), evaluated once when first used. `this` holds
 /// the finished arguments.
 pub(crate) fn helpers(
+    this: Rc<RefCell<Option<Rc<Attrs>>>>,
+    release: Release,
+    project_dir: &Path,
+) -> Thunk {
+    union_of(SOURCES, this, release, project_dir)
+}
+
+/// makes' modules (every file of `MODULE_SOURCES`): a set from module name to a function of
+/// the module's configuration giving its jobs, evaluated once when first used.
+pub(crate) fn modules(
+    this: Rc<RefCell<Option<Rc<Attrs>>>>,
+    release: Release,
+    project_dir: &Path,
+) -> Thunk {
+    union_of(MODULE_SOURCES, this, release, project_dir)
+}
+
+/// The union of the sets the files of `sources` give, each applied to
+/// `{ self, release, templates }`.
+fn union_of(
+    sources: &'static [(&'static str, &'static str)],
     this: Rc<RefCell<Option<Rc<Attrs>>>>,
     release: Release,
     project_dir: &Path,
@@ -97,7 +273,7 @@ pub(crate) fn helpers(
             end: 0,
         };
         let mut union = Attrs::new();
-        for (path, text) in SOURCES {
+        for (path, text) in sources {
             let function = ev.eval_source(path, text, &base)?;
             let Value::Attrs(set) = ev.apply(&function, arg.clone(), no_span)? else {
                 return Err(EvalError::other(

@@ -188,7 +188,8 @@ fn parse_output(s: &str) -> Result<Output, String> {
 }
 
 pub fn parse_job_name(s: &str) -> Result<String, String> {
-    if s.starts_with('/') {
+    // makes' `__all__` builds every job (`makes . __all__`).
+    if s.starts_with('/') || s == makes_spec::ALL_JOBS {
         Ok(s.to_owned())
     } else {
         Err(format!("a job name starts with '/', as in '/{s}'"))

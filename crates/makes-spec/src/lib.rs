@@ -29,7 +29,7 @@ pub use image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREAT
 pub use oci_names::{validate_image_name, validate_reference, validate_tag};
 pub use project::{
     find_project_dir, fitted, load_project, pinned_release, Job, JobKind, Project, Release,
-    ReleaseRules,
+    ReleaseRules, ALL_JOBS, MODULES_ARGUMENT,
 };
 pub use pull::{reduce_pull_spec, PullSpec};
 pub use reduce_derivation::{reduce_derivation_spec, sanitize_derivation_name};

@@ -17,7 +17,7 @@ pub fn list(project: Option<&Path>, verbose: bool, settings: &Settings) -> Resul
         );
     }
     let mut out = std::io::stdout().lock();
-    for name in project.jobs.keys() {
+    for name in project.listed_jobs() {
         if writeln!(out, "{name}").is_err() {
             break; // A closed pipe (`makes --list | head`) is not an error.
         }
