@@ -1,0 +1,242 @@
+//! makes' module jobs built and run as makes builds them (fixtures/module-jobs): `/formatBash`
+//! formats in place (and only checks on a CI provider, failing), `/lintBash` fails its build
+//! on a script shellcheck rejects, `/helloWorld`, `/envVars/<name>`, `/pipeline/<name>`
+//! running its jobs' actions, and `__all__` building every job. Tools come from makes' own
+//! package set, here the stand-in nixpkgs (fixtures/module-jobs-nixpkgs: Debian's shfmt,
+//! shellcheck and find wrapped, the host's bash).
+
+use crate::common::{assert_success, copy_tree, fixture, have_tool, run, Sandbox};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const UNFORMATTED: &str =
+    "#!/usr/bin/env bash\nif [ -n \"$1\" ]\nthen\n        echo \"$1\"   |   cat\nfi\n";
+const FORMATTED: &str = "#!/usr/bin/env bash\nif [ -n \"$1\" ]; then\n  echo \"$1\" | cat\nfi\n";
+
+/// Whether the tools these tests wrap are here (scripts/test.sh installs them).
+fn tools() -> bool {
+    ["nix-build", "shfmt", "shellcheck"]
+        .iter()
+        .all(|t| have_tool(t))
+}
+
+/// A copy of the fixture project (outside git: every file is the project's).
+fn project(sandbox: &Sandbox) -> PathBuf {
+    let dir = sandbox.dir.path().join("project");
+    copy_tree(&fixture("module-jobs"), &dir);
+    std::fs::write(dir.join("scripts/tidy.sh"), UNFORMATTED).expect("write");
+    dir
+}
+
+/// `makes ARGS` in `project`, with Nix building the stand-in packages and no CI provider.
+fn makes_in(sandbox: &Sandbox, project: &Path) -> Command {
+    let mut cmd = sandbox.makes();
+    cmd.env(
+        "NIX_CONFIG",
+        "substituters =\nbuild-users-group =\nsandbox = false",
+    )
+    .env("MAKES_NIXPKGS", fixture("module-jobs-nixpkgs"))
+    .current_dir(project)
+    .args(["--packages", "nix"]);
+    cmd
+}
+
+fn output(cmd: &mut Command) -> Output {
+    cmd.output().expect("makes runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn format_bash_formats_in_place_and_fails_on_a_ci_provider() {
+    if !tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox);
+    let script = project.join("scripts/tidy.sh");
+
+    // On a CI provider makes' formatBash also shows the difference (shfmt -d), and fails.
+    let out = output(
+        makes_in(&sandbox, &project)
+            .env("CI", "true")
+            .args([".", "/formatBash"]),
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("+if [ -n \"$1\" ]; then"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(&script, UNFORMATTED).expect("write");
+
+    // Elsewhere it formats the file in place.
+    let out = output(makes_in(&sandbox, &project).args([".", "/formatBash"]));
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("[INFO] Formatting bash code"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&script).expect("read"), FORMATTED);
+
+    // A formatted tree passes on a CI provider too.
+    let out = output(
+        makes_in(&sandbox, &project)
+            .env("CI", "true")
+            .args([".", "/formatBash"]),
+    );
+    assert_success(&out);
+}
+
+#[test]
+fn lint_bash_fails_its_build_on_a_script_shellcheck_rejects() {
+    if !tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox);
+    let out = output(makes_in(&sandbox, &project).args(["--no-run", ".", "/lintBash"]));
+    assert_success(&out);
+
+    std::fs::write(
+        project.join("scripts/bad.sh"),
+        "#!/usr/bin/env bash\nx=$(ls)\necho $x\n",
+    )
+    .expect("write");
+    let out = output(makes_in(&sandbox, &project).args(["--no-run", ".", "/lintBash"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("lint-bash"), "{err}");
+    assert!(err.contains("bad.sh"), "{err}");
+    assert!(err.contains("SC2086"), "{err}");
+}
+
+#[test]
+fn hello_world_and_a_pipeline_run_their_jobs_with_arguments() {
+    if !tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox);
+    let out = output(makes_in(&sandbox, &project).args([".", "/helloWorld", "a", "b c"]));
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(err.contains("[INFO] Hello from Makes! tester."), "{err}");
+    assert!(
+        err.contains("[INFO] You called us with CLI arguments: [ a b c ]."),
+        "{err}"
+    );
+
+    let out = output(makes_in(&sandbox, &project).args([".", "/pipeline/check"]));
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("[INFO] Running job: /helloWorld__from__pipeline"),
+        "{err}"
+    );
+    assert!(
+        err.contains("You called us with CLI arguments: [ from pipeline ]."),
+        "{err}"
+    );
+    assert!(
+        err.contains("[INFO] Running job: /envVars/example"),
+        "{err}"
+    );
+}
+
+#[test]
+fn env_vars_export_their_mapping_to_a_job_sourcing_them() {
+    if !tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox);
+    std::fs::write(
+        project.join("makes.nix"),
+        std::fs::read_to_string(fixture("module-jobs/makes.nix"))
+            .expect("read")
+            .replacen(
+                "{\n  envVars",
+                "{ makeScript, outputs, ... }: {\n  jobs.\"/greet\" = makeScript {\n    name = \"greet\";\n    searchPaths.source = [ outputs.\"/envVars/example\" ];\n    entrypoint = ''echo \"$GREETING $TARGET\"'';\n  };\n  envVars",
+                1,
+            ),
+    )
+    .expect("write");
+    let out = run(makes_in(&sandbox, &project).args([".", "/greet"]));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello modules\n");
+}
+
+#[test]
+fn all_builds_every_job_and_is_not_listed() {
+    if !tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox);
+    let listed = run(makes_in(&sandbox, &project).arg("--list"));
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert_eq!(
+        listed,
+        "/envVars/example\n/formatBash\n/helloWorld\n/lintBash\n/pipeline/check\n"
+    );
+
+    let out = run(makes_in(&sandbox, &project).args(["--no-run", ".", "__all__"]));
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let all: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
+    let names: Vec<&String> = all.as_object().expect("an object").keys().collect();
+    assert_eq!(
+        names,
+        [
+            "/envVars/example",
+            "/formatBash",
+            "/helloWorld",
+            "/lintBash",
+            "/pipeline/check"
+        ]
+    );
+    // Every job's output is built.
+    for (name, out) in all.as_object().expect("an object") {
+        let base = out
+            .as_str()
+            .expect("a path")
+            .trim_start_matches("/nix/store/");
+        assert!(
+            sandbox.store().join("store").join(base).exists(),
+            "{name}: {base} is not built"
+        );
+    }
+}
+
+#[test]
+fn a_module_job_whose_tool_the_package_set_lacks_shows_and_fails_naming_it() {
+    if !tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox);
+    std::fs::write(project.join("makes.nix"), "{ lintNix.enable = true; }\n").expect("write");
+    // `show` resolves no package: the spec names statix of makes' package set.
+    let doc = run(sandbox
+        .makes()
+        .current_dir(&project)
+        .args(["show", "/lintNix"]));
+    let doc: serde_json::Value = serde_json::from_slice(&doc.stdout).expect("JSON");
+    assert_eq!(doc["name"], "lint-nix-for-builtin");
+    assert!(doc["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .any(|p| p["package"] == "statix"));
+    // Running it says which package the set lacks.
+    let out = output(makes_in(&sandbox, &project).args([".", "/lintNix"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("attribute 'statix' of the package set"),
+        "{}",
+        stderr(&out)
+    );
+}
