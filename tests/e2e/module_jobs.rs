@@ -145,6 +145,11 @@ fn hello_world_and_a_pipeline_run_their_jobs_with_arguments() {
         err.contains("[INFO] Running job: /envVars/example"),
         "{err}"
     );
+    // A template's action (makeTemplate's `withAction`) prints it.
+    assert!(
+        err.contains("info Making environment variables for example:"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -167,6 +172,45 @@ fn env_vars_export_their_mapping_to_a_job_sourcing_them() {
     .expect("write");
     let out = run(makes_in(&sandbox, &project).args([".", "/greet"]));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello modules\n");
+
+    // Run itself, the template's action prints it on stderr, as makes' `withAction` does.
+    let out = run(makes_in(&sandbox, &project).args([".", "/envVars/example"]));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    let err = stderr(&out);
+    assert!(
+        err.contains("info Making environment variables for example:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("-make-template-for-as-bash-map/template map"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_template_without_action_and_a_dev_shell_only_build() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("plain");
+    crate::common::write_project(
+        &project,
+        r#"{ makeTemplate, ... }: {
+  dev.shell.bin = [ ];
+  jobs."/quiet" = makeTemplate { name = "quiet"; template = "text"; withAction = false; };
+  jobs."/loud" = makeTemplate { name = "loud"; template = "text"; };
+}"#,
+    );
+    for (job, action) in [("/dev/shell", false), ("/quiet", false), ("/loud", true)] {
+        let out = run(sandbox.makes().current_dir(&project).args([".", job]));
+        let printed = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if action {
+            assert_eq!(printed, "", "{job}");
+            assert_eq!(stderr(&out), "text\n", "{job}");
+        } else {
+            let result = PathBuf::from(&printed);
+            assert!(result.join("template").is_file(), "{job}: {printed}");
+            assert!(!result.join("makes-action.sh").exists(), "{job}");
+        }
+    }
 }
 
 #[test]

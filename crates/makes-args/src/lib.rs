@@ -86,10 +86,15 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
     let this = cx.project_arguments.clone();
     let helpers = nix_helpers::helpers(this.clone(), cx.release, cx.project_dir);
     let state_dirs = nix_helpers::select(&helpers, "__stateDirs__");
-    let mut store: HashMap<&'static str, Thunk> =
-        store_arguments(cx.packages, cx.now, default_package_set(cx), state_dirs)
-            .into_iter()
-            .collect();
+    let mut store: HashMap<&'static str, Thunk> = store_arguments(
+        cx.packages,
+        cx.now,
+        default_package_set(cx),
+        state_dirs,
+        cx.release,
+    )
+    .into_iter()
+    .collect();
     store.insert(
         "projectPath",
         Thunk::value(project_path_builtin(
