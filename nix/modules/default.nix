@@ -210,6 +210,60 @@ in {
 
   lintNix = targetsModule "lintNix";
 
+  # `/lintPython/imports/<name>`, `/lintPython/module/<name>`, and for a directory of modules
+  # one job per subdirectory plus `/lintPython/dirOfModules/<name>` for them all
+  # (`dirsOfModules` before 24.02).
+  lintPython = config:
+    let
+      c = withDefaults {
+        dirOfModules = { };
+        dirsOfModules = { };
+        imports = { };
+        modules = { };
+      } config;
+      settings = {
+        mypy = sourceFile "lint-python-mypy.cfg";
+        prospector = sourceFile "lint-python-prospector.yaml";
+      };
+      withModuleDefaults = m: { searchPaths = { }; } // m // {
+        config = settings // (m.config or { });
+      };
+      module = name: given:
+        let m = withModuleDefaults given;
+        in self.lintPython {
+          inherit name;
+          inherit (m) searchPaths;
+          settingsMypy = m.config.mypy;
+          settingsProspector = m.config.prospector;
+          src = projectPath m.src;
+        };
+      dirOfModules = name: given:
+        let
+          m = withModuleDefaults given;
+          names = self.projectPathLsDirs m.src;
+          modules = builtins.listToAttrs (builtins.map (moduleName: {
+            name = "/lintPython/dirOfModules/${name}/${moduleName}";
+            value = module moduleName (m // { src = "${m.src}/${moduleName}"; });
+          }) names);
+        in modules // {
+          "/lintPython/dirOfModules/${name}" = self.makeDerivationParallel {
+            dependencies = builtins.attrValues modules;
+            name = "lint-python-dir-of-modules-for-${name}";
+          };
+        };
+      dirs = c.dirsOfModules // c.dirOfModules;
+    in builtins.foldl' (all: name: all // dirOfModules name dirs.${name}) { }
+      (builtins.attrNames dirs)
+    // perName "lintPython/imports" (name: given:
+      let m = { searchPaths = { }; } // given;
+      in self.lintPythonImports {
+        inherit (m) searchPaths;
+        config = projectPath m.config;
+        inherit name;
+        src = projectPath m.src;
+      }) c.imports
+    // perName "lintPython/module" module c.modules;
+
   lintTerraform = config:
     let c = withDefaults { config = null; } config;
     in terraformModules "lintTerraform" { } (name: m:
@@ -354,6 +408,19 @@ in {
     self.testPullRequest {
       inherit (c) dangerfile extraArgs setup;
       inherit name;
+    });
+
+  testPython = perName "testPython" (name: given:
+    let
+      c = withDefaults {
+        extraSrcs = { };
+        extraFlags = [ ];
+        searchPaths = { };
+      } given;
+    in self.testPython {
+      inherit name;
+      inherit (c) extraSrcs extraFlags searchPaths src;
+      project = projectPath "/";
     });
 
   testTerraform = terraformModules "testTerraform" { debug = false; } (name: c:

@@ -91,7 +91,7 @@ fn the_recorded_oracle_is_what_nix_gives_for_makes_definitions() {
 }
 
 #[test]
-fn running_a_module_job_makes_cannot_build_fails_naming_the_module() {
+fn running_a_module_job_whose_argument_makes_lacks_fails_naming_it() {
     let sandbox = Sandbox::new();
     let out = makes_failing(
         &sandbox,
@@ -100,9 +100,7 @@ fn running_a_module_job_makes_cannot_build_fails_naming_the_module() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains(
-            "the job /lintPython/module/pkg of makes' 'lintPython' module is not supported yet"
-        ),
+        stderr(&out).contains("the makes argument 'lintPython' is not supported yet"),
         "{}",
         stderr(&out)
     );

@@ -284,3 +284,122 @@ fn a_module_job_whose_tool_the_package_set_lacks_shows_and_fails_naming_it() {
         stderr(&out)
     );
 }
+
+/// A git repository holding `makes.nix` and `files`, all tracked (makes' Python formatter and
+/// REUSE read git).
+fn git_project(sandbox: &Sandbox, name: &str, makes_nix: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = sandbox.dir.path().join(name);
+    crate::common::write_project(&dir, makes_nix);
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    git_add(&dir);
+    dir
+}
+
+fn git_add(dir: &Path) {
+    for args in [&["init", "-q"][..], &["add", "-A"]] {
+        run(Command::new("git").args(args).current_dir(dir));
+    }
+}
+
+/// Whether the Python tools the stand-in wraps are here.
+fn python_tools() -> bool {
+    tools()
+        && ["git", "black", "isort", "bandit", "reuse"]
+            .iter()
+            .all(|t| have_tool(t))
+}
+
+#[test]
+fn format_python_runs_black_and_isort_with_makes_settings() {
+    if !python_tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = git_project(
+        &sandbox,
+        "python",
+        "{ formatPython.default.targets = [ \"/src\" ]; }\n",
+        &[(
+            "src/app.py",
+            "import sys\nimport os\nx = {  'a':1,'b' : 2}\nprint(x, os, sys)\n",
+        )],
+    );
+    let out = output(makes_in(&sandbox, &project).args([".", "/formatPython/default"]));
+    assert_success(&out);
+    assert_eq!(
+        std::fs::read_to_string(project.join("src/app.py")).expect("read"),
+        "import os\nimport sys\n\nx = {\"a\": 1, \"b\": 2}\nprint(x, os, sys)\n"
+    );
+}
+
+#[test]
+fn secure_python_with_bandit_fails_its_build_on_a_finding() {
+    if !python_tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let makes_nix = "{ securePythonWithBandit.app.target = \"/src\"; }\n";
+    let safe = git_project(
+        &sandbox,
+        "safe",
+        makes_nix,
+        &[("src/app.py", "print('fine')\n")],
+    );
+    let out =
+        output(makes_in(&sandbox, &safe).args(["--no-run", ".", "/securePythonWithBandit/app"]));
+    assert_success(&out);
+    let unsafe_ = git_project(
+        &sandbox,
+        "unsafe",
+        makes_nix,
+        &[(
+            "src/app.py",
+            "import subprocess\nsubprocess.call(input(), shell=True)\n",
+        )],
+    );
+    let out =
+        output(makes_in(&sandbox, &unsafe_).args(["--no-run", ".", "/securePythonWithBandit/app"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("b602_subprocess_popen_with_shell_equals_true"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn test_license_checks_reuse_compliance() {
+    if !python_tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let header = "# SPDX-FileCopyrightText: 2026 Tester\n# SPDX-License-Identifier: MIT\n";
+    let project = git_project(
+        &sandbox,
+        "licensed",
+        "{ testLicense.enable = true; }\n",
+        &[("src/app.py", "print('fine')\n")],
+    );
+    let out = output(makes_in(&sandbox, &project).args([".", "/testLicense"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Some files are not properly licensed"),
+        "{}",
+        stderr(&out)
+    );
+
+    for file in ["makes.nix", "src/app.py"] {
+        let path = project.join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, format!("{header}{text}")).expect("write");
+    }
+    std::fs::create_dir_all(project.join("LICENSES")).expect("mkdir");
+    std::fs::write(project.join("LICENSES/MIT.txt"), "MIT License\n").expect("write");
+    git_add(&project);
+    let out = output(makes_in(&sandbox, &project).args([".", "/testLicense"]));
+    assert_success(&out);
+}

@@ -165,6 +165,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../nix/modules/templates/lint-nix.sh"),
     ),
     (
+        "modules/lint-python-mypy.cfg",
+        include_str!("../../../nix/modules/templates/lint-python-mypy.cfg"),
+    ),
+    (
+        "modules/lint-python-prospector.yaml",
+        include_str!("../../../nix/modules/templates/lint-python-prospector.yaml"),
+    ),
+    (
         "modules/lint-terraform-config.hcl",
         include_str!("../../../nix/modules/templates/lint-terraform-config.hcl"),
     ),
