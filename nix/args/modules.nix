@@ -52,12 +52,24 @@ in {
       entrypoint = template "format-bash.sh";
     };
 
+  # nixfmt from 24.02; before, alejandra 1.0.0 built from its own repository.
   formatNix = { name, targets, ... }:
-    makeScript {
+    let
+      alejandra = self.fetchGithub {
+        owner = "kamadorueda";
+        repo = "alejandra";
+        rev = "1.0.0";
+        sha256 = "14n9qrfrzwz3aclal35rsmg70s876whggcrs8h4v7r9q4lfxd7vw";
+      };
+      nixfmt = builtins.compareVersions release "24.02" >= 0;
+    in makeScript {
       replace = { __argTargets__ = toBashArray targets; };
       name = "format-nix-for-${name}";
-      searchPaths = { bin = [ __nixpkgs__.nixfmt ]; };
-      entrypoint = template "format-nix.sh";
+      searchPaths.bin = if nixfmt then
+        [ __nixpkgs__.nixfmt ]
+      else
+        [ (import alejandra).${self.__system__} ];
+      entrypoint = template (if nixfmt then "format-nix.sh" else "format-nix-alejandra.sh");
     };
 
   formatPython = { config, targets, name }:

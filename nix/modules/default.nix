@@ -91,6 +91,18 @@ in {
 
   formatBash = targetsModule "formatBash";
 
+  formatJavaScript = config:
+    let c = withDefaults { targets = [ "/" ]; } config;
+    in enabled "formatJavaScript" config (makeScript {
+      replace = {
+        __argSettingsPrettier__ = sourceFile "format-javascript-prettierrc.yaml";
+        __argTargets__ = toBashArray (relative c.targets);
+      };
+      name = "format-javascript";
+      searchPaths.bin = [ __nixpkgs__.nodePackages.prettier ];
+      entrypoint = template "format-javascript.sh";
+    });
+
   formatMarkdown = config:
     let c = withDefaults { doctocArgs = [ ]; } config;
     in enabled "formatMarkdown" config (makeScript {
@@ -108,7 +120,18 @@ in {
       entrypoint = template "format-markdown.sh";
     });
 
-  formatNix = targetsModule "formatNix";
+  # nixpkgs-fmt, written in the module, before the `formatNix` argument (22.04).
+  formatNix = config:
+    if builtins.compareVersions release "22.04" < 0 then
+      let c = withDefaults { targets = [ "/" ]; } config;
+      in enabled "formatNix" config (makeScript {
+        replace.__argTargets__ = toBashArray (relative c.targets);
+        name = "format-nix";
+        searchPaths.bin = [ __nixpkgs__.nixpkgs-fmt ];
+        entrypoint = template "format-nix-nixpkgs-fmt.sh";
+      })
+    else
+      targetsModule "formatNix" config;
 
   # `{ enable; targets; }` until 23.04 (one job), then one job per named configuration.
   formatPython = config:
@@ -127,6 +150,29 @@ in {
       enabled "formatPython" config (job "builtin" config)
     else
       perName "formatPython" job config;
+
+  # scalafmt 3.0.8's static binary, as makes downloads it.
+  formatScala = config:
+    let
+      binary = self.fetchUrl {
+        url = "https://github.com/scalameta/scalafmt/releases/download/v3.0.8/scalafmt-linux-musl";
+        sha256 = "0nxpny86qdbgsmxc9qzsv8f5qb21y25iyr8h2wg61kgiaw8988g0";
+      };
+      executable = makeDerivation {
+        env.envSrc = binary;
+        builder = "cp $envSrc $out && chmod +x $out";
+        name = "scalafmt";
+      };
+      # makes formats formatJavaScript's targets here (its module reads that option).
+      targets = (self.config.formatJavaScript or { }).targets or [ "/" ];
+    in enabled "formatScala" config (makeScript {
+      replace = {
+        __argTargets__ = toBashArray (relative targets);
+        __argScalaFmtBinary__ = executable;
+      };
+      name = "format-scala";
+      entrypoint = template "format-scala.sh";
+    });
 
   formatTerraform = config:
     enabled "formatTerraform" config (self.formatTerraform {

@@ -403,3 +403,89 @@ fn test_license_checks_reuse_compliance() {
     let out = output(makes_in(&sandbox, &project).args([".", "/testLicense"]));
     assert_success(&out);
 }
+
+#[test]
+fn format_nix_follows_the_release() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("nix-format");
+    crate::common::write_project(&project, "{ formatNix.enable = true; }\n");
+    let tool = |project: &Path| -> (String, Vec<String>) {
+        let out = run(sandbox
+            .makes()
+            .current_dir(project)
+            .args(["show", "/formatNix"]));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let packages = doc["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .filter_map(|p| p["package"].as_str().map(str::to_owned))
+            .collect();
+        (
+            doc["name"].as_str().unwrap_or_default().to_owned(),
+            packages,
+        )
+    };
+    // 24.12 (no pin): the argument, with nixfmt.
+    let (name, packages) = tool(&project);
+    assert_eq!(name, "format-nix-for-builtin");
+    assert!(packages.contains(&"nixfmt".to_owned()), "{packages:?}");
+    // 21.12: the module's own script, with nixpkgs-fmt.
+    std::fs::write(
+        project.join("makes.lock.nix"),
+        "{ makesSrc = builtins.fetchGit { url = \"https://github.com/fluidattacks/makes\"; ref = \"21.12\"; }; }\n",
+    )
+    .expect("write");
+    let (name, packages) = tool(&project);
+    assert_eq!(name, "format-nix");
+    assert!(packages.contains(&"nixpkgs-fmt".to_owned()), "{packages:?}");
+}
+
+#[test]
+fn an_unprivileged_user_runs_a_template_action_and_all() {
+    if !crate::common::running_as_root() || !have_tool("setpriv") {
+        eprintln!("note: skipping: needs root to switch to an unprivileged user");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("plain");
+    crate::common::write_project(
+        &project,
+        "{ makeTemplate, ... }: {\n  dev.shell.bin = [ ];\n  jobs.\"/loud\" = makeTemplate { name = \"loud\"; template = \"text\"; };\n}\n",
+    );
+    for dir in [sandbox.dir.path(), &project] {
+        let mut perms = std::fs::metadata(dir).expect("meta").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+        std::fs::set_permissions(dir, perms).expect("chmod");
+    }
+    let as_nobody = |job: &str| -> Output {
+        run(Command::new("setpriv")
+            .args([
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                "env",
+                "-i",
+            ])
+            .arg(format!(
+                "PATH={}",
+                std::env::var("PATH").unwrap_or_default()
+            ))
+            .arg(format!("HOME={}", sandbox.dir.path().display()))
+            .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
+            .arg(format!("MAKES_STORE_DIR={}", sandbox.store().display()))
+            .arg(env!("CARGO_BIN_EXE_makes"))
+            .args([".", job])
+            .current_dir(&project))
+    };
+    let out = as_nobody("/loud");
+    assert_eq!(stderr(&out), "text\n");
+    let out = as_nobody("__all__");
+    let all = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let all: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(all).expect("read")).expect("JSON");
+    let names: Vec<&String> = all.as_object().expect("an object").keys().collect();
+    assert_eq!(names, ["/dev/shell", "/loud"]);
+}

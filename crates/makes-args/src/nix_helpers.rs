@@ -97,8 +97,24 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../nix/modules/templates/format-bash.sh"),
     ),
     (
+        "modules/format-javascript-prettierrc.yaml",
+        include_str!("../../../nix/modules/templates/format-javascript-prettierrc.yaml"),
+    ),
+    (
+        "modules/format-javascript.sh",
+        include_str!("../../../nix/modules/templates/format-javascript.sh"),
+    ),
+    (
         "modules/format-markdown.sh",
         include_str!("../../../nix/modules/templates/format-markdown.sh"),
+    ),
+    (
+        "modules/format-nix-alejandra.sh",
+        include_str!("../../../nix/modules/templates/format-nix-alejandra.sh"),
+    ),
+    (
+        "modules/format-nix-nixpkgs-fmt.sh",
+        include_str!("../../../nix/modules/templates/format-nix-nixpkgs-fmt.sh"),
     ),
     (
         "modules/format-nix.sh",
@@ -115,6 +131,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "modules/format-python.sh",
         include_str!("../../../nix/modules/templates/format-python.sh"),
+    ),
+    (
+        "modules/format-scala.sh",
+        include_str!("../../../nix/modules/templates/format-scala.sh"),
     ),
     (
         "modules/format-terraform.sh",
@@ -340,6 +360,40 @@ mod tests {
         for name in set.names() {
             let row = ARGUMENTS.iter().find(|a| *a.name == **name);
             assert_eq!(row.map(|a| a.provider), Some(Provider::Nix), "{name}");
+        }
+    }
+
+    #[test]
+    fn nix_modules_are_makes_modules_and_give_functions() {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+        let modules = modules(this, Release::LATEST, Path::new("/"));
+        let Ok(Value::Attrs(set)) = modules.force(&ev) else {
+            panic!("nix/modules gives a set");
+        };
+        let known: Vec<&str> = makes_spec::module_names().collect();
+        for name in set.names() {
+            assert!(known.contains(&&**name), "{name} is no makes module");
+            let value = set.get(name).map(|a| a.value.force(&ev));
+            assert!(
+                matches!(value, Some(Ok(Value::Lambda(_)))),
+                "{name} is not a function"
+            );
+        }
+        // Every module that makes jobs, except those whose arguments are not written yet.
+        let unported = [
+            "cache",
+            "deployContainer",
+            "deployContainerImage",
+            "deployContainerManifest",
+            "deployNomad",
+            "formatNixWithAlejandra",
+            "secureKubernetesWithRbacPolice",
+            "secureNixWithVulnix",
+            "workspaceForTerraformFromEnv",
+        ];
+        for name in known.iter().filter(|n| !unported.contains(n)) {
+            assert!(set.contains(name), "{name} is not in nix/modules");
         }
     }
 }

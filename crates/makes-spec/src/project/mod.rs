@@ -88,6 +88,11 @@ impl Project {
     }
 }
 
+/// The names of makes' modules (top-level options) of every release.
+pub fn module_names() -> impl Iterator<Item = &'static str> {
+    modules::MODULES.iter().map(|m| m.name)
+}
+
 /// The nearest directory from `start` upward that holds `makes.nix`.
 pub fn find_project_dir(start: &Path) -> Result<PathBuf, SpecError> {
     let mut dir = Some(start);
