@@ -7,7 +7,7 @@
 # with one line adding up all test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix-bin docker-registry apache2-utils openssl shellcheck shfmt black isort bandit reuse
+bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix-bin docker-registry apache2-utils openssl shellcheck shfmt black isort bandit reuse yq ruby-mdl
 # Debian's nix-bin without nix-setup-systemd has no build users: root's Nix builds would stop
 # at "the group 'nixbld' ... does not exist". The tests' Nix builds run without build users.
 if [ "$(id -u)" -eq 0 ] && ! getent group nixbld >/dev/null && [ ! -e /etc/nix/nix.conf ]; then

@@ -489,3 +489,69 @@ fn an_unprivileged_user_runs_a_template_action_and_all() {
     let names: Vec<&String> = all.as_object().expect("an object").keys().collect();
     assert_eq!(names, ["/dev/shell", "/loud"]);
 }
+
+#[test]
+fn a_gitlab_pipeline_writes_its_yaml_and_fails_until_it_is_up_to_date() {
+    if !tools() || !have_tool("git") || !have_tool("yq") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = git_project(
+        &sandbox,
+        "gitlab",
+        r#"{
+  envVars.one.A = "1";
+  pipelines.ci = {
+    gitlabPath = "/.gitlab-ci.yml";
+    jobs = [ { output = "/envVars/one"; args = [ "a b" ]; gitlabExtra.tags = [ "small" ]; } ];
+  };
+}
+"#,
+        &[],
+    );
+    let out = output(makes_in(&sandbox, &project).args([".", "/pipelineOnGitlab/ci"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("./.gitlab-ci.yml was not up to date"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.join(".gitlab-ci.yml")).expect("written"),
+        "/envVars/one__a b:\n  image: ghcr.io/fluidattacks/makes:24.12\n  interruptible: true\n  \
+         needs: []\n  script:\n    - m . /envVars/one 'a b'\n  tags:\n    - small\n  \
+         variables:\n    GIT_DEPTH: 3\n    MAKES_GIT_DEPTH: 3\n"
+    );
+    let out = output(makes_in(&sandbox, &project).args([".", "/pipelineOnGitlab/ci"]));
+    assert_success(&out);
+}
+
+#[test]
+fn lint_markdown_fails_its_build_on_a_rule_mdl_reports() {
+    if !tools() || !have_tool("git") || !have_tool("mdl") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let makes_nix = "{ lintMarkdown.docs.targets = [ \"/README.md\" ]; }\n";
+    let good = git_project(
+        &sandbox,
+        "good",
+        makes_nix,
+        &[("README.md", "# Title\n\nSome text.\n")],
+    );
+    let out = output(makes_in(&sandbox, &good).args(["--no-run", ".", "/lintMarkdown/docs"]));
+    assert_success(&out);
+    let bad = git_project(
+        &sandbox,
+        "bad",
+        makes_nix,
+        &[("README.md", "# Title\n## Next\ntext\n")],
+    );
+    let out = output(makes_in(&sandbox, &bad).args(["--no-run", ".", "/lintMarkdown/docs"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("MD022 Headers should be surrounded by blank lines"),
+        "{}",
+        stderr(&out)
+    );
+}
