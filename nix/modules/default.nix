@@ -79,6 +79,34 @@ in {
       src = "." + c.src;
     });
 
+  # `/deployNomad/<namespace>/<job>` from `jobs` (each naming its namespace) and from
+  # `namespaces.<namespace>.jobs`.
+  deployNomad = config:
+    let
+      c = withDefaults {
+        jobs = { };
+        namespaces = { };
+      } config;
+      job = name: given:
+        let j = withDefaults { setup = [ ]; version = "1.1"; } given;
+        in {
+          "/deployNomad/${j.namespace}/${name}" = self.deployNomad {
+            inherit name;
+            inherit (j) setup src namespace version;
+          };
+        };
+      namespace = ns: given:
+        let n = withDefaults { setup = [ ]; version = "1.1"; } given;
+        in builtins.foldl' (all: name:
+          all // job name {
+            inherit (n) setup version;
+            namespace = ns;
+            src = n.jobs.${name};
+          }) { } (builtins.attrNames n.jobs);
+      over = f: set: builtins.foldl' (all: name: all // f name set.${name}) { }
+        (builtins.attrNames set);
+    in over namespace c.namespaces // over job c.jobs;
+
   dev = perName "dev" (_: searchPaths:
     self.makeSearchPaths (searchPaths // { withAction = false; }));
 
@@ -435,6 +463,20 @@ in {
   secretsForTerraformFromEnv = perName "secretsForTerraformFromEnv" (name: mapping:
     self.makeSecretForTerraformFromEnv { inherit name mapping; });
 
+  secureKubernetesWithRbacPolice = perName "secureKubernetesWithRbacPolice" (name: given:
+    let c = withDefaults { setup = [ ]; severity = "Low"; } given;
+    in self.secureKubernetesWithRbacPolice {
+      inherit name;
+      inherit (c) setup severity;
+    });
+
+  secureNixWithVulnix = perName "secureNixWithVulnix" (name: given:
+    let c = withDefaults { whitelist = { }; } given;
+    in self.secureNixWithVulnix {
+      inherit name;
+      inherit (c) derivations whitelist;
+    });
+
   securePythonWithBandit = perName "securePythonWithBandit" (name: { target }:
     self.securePythonWithBandit {
       inherit name;
@@ -475,4 +517,12 @@ in {
       inherit name;
       src = "." + c.src;
     });
+
+  workspaceForTerraformFromEnv = terraformModules "workspaceForTerraformFromEnv"
+    { variable = ""; } (name: c:
+      self.makeWorkspaceForTerraformFromEnv {
+        inherit name;
+        inherit (c) setup variable version;
+        src = "." + c.src;
+      });
 }

@@ -386,11 +386,7 @@ mod tests {
             "deployContainer",
             "deployContainerImage",
             "deployContainerManifest",
-            "deployNomad",
             "formatNixWithAlejandra",
-            "secureKubernetesWithRbacPolice",
-            "secureNixWithVulnix",
-            "workspaceForTerraformFromEnv",
         ];
         for name in known.iter().filter(|n| !unported.contains(n)) {
             assert!(set.contains(name), "{name} is not in nix/modules");
