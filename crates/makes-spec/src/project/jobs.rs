@@ -50,7 +50,10 @@ pub(super) fn collect(
         if config.is_empty() {
             continue;
         }
-        let config = Rc::new(config);
+        // The module's jobs, made once for all of them.
+        let made = cx
+            .module_outputs
+            .map(|outputs| jobs_of_module(outputs, module.name, Rc::new(config.clone())));
         for job in module_jobs(ev, module, &config, release, dir)? {
             let entry = match job.deploy {
                 Some(value) => Job {
@@ -59,8 +62,8 @@ pub(super) fn collect(
                     kind: JobKind::DeployContainer,
                 },
                 None => {
-                    let value = match cx.module_outputs {
-                        Some(outputs) => module_job(outputs, module.name, &config, &job),
+                    let value = match &made {
+                        Some(made) => module_job(made, module.name, &job),
                         None => not_built(module.name, &job.name, job.span),
                     };
                     build(value, job.span)
@@ -113,31 +116,40 @@ fn all_jobs(jobs: &BTreeMap<String, Job>, args: &Rc<Attrs>) -> Thunk {
     })
 }
 
-/// The value of the job `job` of `module`: the job of that name among those makes' module
-/// written in Nix makes from `config`; [`not_built`] when it makes none of that name.
-fn module_job(outputs: &Thunk, module: &'static str, config: &Rc<Attrs>, job: &ModuleJob) -> Thunk {
-    let (outputs, config) = (outputs.clone(), config.clone());
-    let (name, span) = (job.name.clone(), job.span);
+/// The jobs makes' module `module` written in Nix makes from `config` (a set by job name),
+/// or null when no module of that name is written in Nix.
+fn jobs_of_module(outputs: &Thunk, module: &'static str, config: Rc<Attrs>) -> Thunk {
+    let outputs = outputs.clone();
     Thunk::deferred(move |ev| {
         let Value::Attrs(modules) = outputs.force(ev)? else {
-            return not_built(module, &name, span).force(ev);
+            return Ok(Value::Null);
         };
         let Some(function) = modules.get(module) else {
-            return not_built(module, &name, span).force(ev);
+            return Ok(Value::Null);
         };
-        let at = span.unwrap_or_else(super::no_span);
         let made = ev.apply(
             &function.value.force(ev)?,
             Thunk::value(Value::Attrs(config.clone())),
-            at,
+            super::no_span(),
         )?;
         match made {
-            Value::Attrs(made) => match made.get(&name) {
-                Some(attr) => attr.value.force(ev),
-                None => not_built(module, &name, span).force(ev),
-            },
-            other => Err(EvalError::type_error("a set of jobs", &other, span)),
+            Value::Attrs(_) | Value::Null => Ok(made),
+            other => Err(EvalError::type_error("a set of jobs", &other, None)),
         }
+    })
+}
+
+/// The value of the job `job` of `module`: the job of that name among those `made` holds;
+/// [`not_built`] when it holds none of that name.
+fn module_job(made: &Thunk, module: &'static str, job: &ModuleJob) -> Thunk {
+    let made = made.clone();
+    let (name, span) = (job.name.clone(), job.span);
+    Thunk::deferred(move |ev| match made.force(ev)? {
+        Value::Attrs(jobs) => match jobs.get(&name) {
+            Some(attr) => attr.value.force(ev),
+            None => not_built(module, &name, span).force(ev),
+        },
+        _ => not_built(module, &name, span).force(ev),
     })
 }
 
