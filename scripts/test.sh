@@ -2,7 +2,8 @@
 # The whole test suite: installs what the tests use (skopeo, umoci and runc read and run the
 # images; nix-bin is the reference evaluator and store; busybox-static goes into test images;
 # docker-registry, htpasswd (apache2-utils) and openssl make real registries for the
-# registry client's tests),
+# registry client's tests; shellcheck, shfmt, black, isort, bandit, reuse, yq and ruby-mdl
+# are the tools of makes' modules that the module-job tests wrap as stand-in packages),
 # then runs every test, with missing tools treated as failures rather than skips, and ends
 # with one line adding up all test binaries.
 set -euo pipefail
