@@ -52,23 +52,14 @@ in {
       entrypoint = template "format-bash.sh";
     };
 
-  # nixfmt from 24.02; before, alejandra 1.0.0 built from its own repository.
+  # nixfmt from 24.02; before, alejandra. makes built alejandra 1.0.0 from its own
+  # repository (importing its flake at evaluation); here it is the package set's.
   formatNix = { name, targets, ... }:
-    let
-      alejandra = self.fetchGithub {
-        owner = "kamadorueda";
-        repo = "alejandra";
-        rev = "1.0.0";
-        sha256 = "14n9qrfrzwz3aclal35rsmg70s876whggcrs8h4v7r9q4lfxd7vw";
-      };
-      nixfmt = builtins.compareVersions release "24.02" >= 0;
+    let nixfmt = builtins.compareVersions release "24.02" >= 0;
     in makeScript {
       replace = { __argTargets__ = toBashArray targets; };
       name = "format-nix-for-${name}";
-      searchPaths.bin = if nixfmt then
-        [ __nixpkgs__.nixfmt ]
-      else
-        [ (import alejandra).${self.__system__} ];
+      searchPaths.bin = if nixfmt then [ __nixpkgs__.nixfmt ] else [ __nixpkgs__.alejandra ];
       entrypoint = template (if nixfmt then "format-nix.sh" else "format-nix-alejandra.sh");
     };
 

@@ -477,7 +477,8 @@ in {
       inherit (c) derivations whitelist;
     });
 
-  securePythonWithBandit = perName "securePythonWithBandit" (name: { target }:
+  # Releases before 24.02 also took `python` (the interpreter's version).
+  securePythonWithBandit = perName "securePythonWithBandit" (name: { target, ... }:
     self.securePythonWithBandit {
       inherit name;
       target = projectPath target;

@@ -439,6 +439,15 @@ fn format_nix_follows_the_release() {
     let (name, packages) = tool(&project);
     assert_eq!(name, "format-nix");
     assert!(packages.contains(&"nixpkgs-fmt".to_owned()), "{packages:?}");
+    // 23.06: the argument, with alejandra.
+    std::fs::write(
+        project.join("makes.lock.nix"),
+        "{ makesSrc = builtins.fetchGit { url = \"https://github.com/fluidattacks/makes\"; ref = \"23.06\"; }; }\n",
+    )
+    .expect("write");
+    let (name, packages) = tool(&project);
+    assert_eq!(name, "format-nix-for-builtin");
+    assert!(packages.contains(&"alejandra".to_owned()), "{packages:?}");
 }
 
 #[test]
