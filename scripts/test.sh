@@ -3,11 +3,13 @@
 # images; nix-bin is the reference evaluator and store; busybox-static goes into test images;
 # docker-registry, htpasswd (apache2-utils) and openssl make real registries for the
 # registry client's tests; python3.11-venv and patchelf make the stand-in package set's
-# python311), then runs every test, with missing tools treated as failures rather than skips, and ends
-# with one line adding up all test binaries.
+# python311; shellcheck, shfmt, black, isort, bandit, reuse, yq and ruby-mdl are the tools of
+# makes' modules that the module-job tests wrap as stand-in packages), then runs every test,
+# with missing tools treated as failures rather than skips, and ends with one line adding up
+# all test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix-bin docker-registry apache2-utils openssl python3.11-venv patchelf
+bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix-bin docker-registry apache2-utils openssl python3.11-venv patchelf shellcheck shfmt black isort bandit reuse yq ruby-mdl
 # The language environments' tests (tests/e2e/language_envs.rs) wrap the host's jq, gpg,
 # ruby (gem), node and npm, and builders serve on loopback with python3. A node from
 # elsewhere (nodesource) brings its own npm, and conflicts with Debian's.

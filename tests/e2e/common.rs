@@ -75,10 +75,12 @@ impl Sandbox {
 }
 
 impl Sandbox {
-    /// Builds `job` of `project`, whose result is a directory; returns its printed path.
+    /// Builds `job` of `project`, whose result is a directory, without running its action;
+    /// returns its printed path.
     pub fn build_dir(&self, project: &Path, job: &str) -> PathBuf {
         let out = self
             .makes()
+            .arg("--no-run")
             .arg("--project")
             .arg(project)
             .arg(job)

@@ -39,6 +39,7 @@ mod legacy;
 mod make_script;
 mod makes_arguments;
 mod makes_helpers;
+mod module_jobs;
 mod native_packages;
 mod nix_fetchers;
 mod nix_packages;

@@ -91,16 +91,16 @@ fn the_recorded_oracle_is_what_nix_gives_for_makes_definitions() {
 }
 
 #[test]
-fn running_a_module_job_makes_cannot_build_fails_naming_the_module() {
+fn running_a_module_job_whose_argument_makes_lacks_fails_naming_it() {
     let sandbox = Sandbox::new();
     let out = makes_failing(
         &sandbox,
-        &fixture("makes-modules/release-24.12"),
-        &["/lintNix"],
+        &fixture("makes-modules/release-24.02"),
+        &["/lintPython/module/pkg"],
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("the job /lintNix of makes' 'lintNix' module is not supported yet"),
+        stderr(&out).contains("the makes argument 'lintPython' is not supported yet"),
         "{}",
         stderr(&out)
     );
@@ -247,24 +247,27 @@ fn makes_24_12_modules_list_their_jobs() {
 }
 
 #[test]
-fn a_module_job_makes_cannot_run_says_so() {
+fn module_jobs_show_their_specs() {
     let sandbox = Sandbox::new();
     let project = fixture("makes-modules/release-24.12");
-    for job in ["/lintNix", "/envVars/example", "/uses-env-vars"] {
-        let out = makes_failing(&sandbox, &project, &["show", job]);
-        assert_eq!(out.status.code(), Some(1), "{job}");
-        let err = stderr(&out);
-        assert!(err.contains("module is not supported yet"), "{job}: {err}");
-    }
-    let err = stderr(&makes_failing(
-        &sandbox,
-        &project,
-        &["show", "/envVars/example"],
-    ));
-    assert!(
-        err.contains("the job /envVars/example of makes' 'envVars' module"),
-        "{err}"
+    // makes' lintNix: a script with statix of makes' package set.
+    let lint = show(&sandbox, &project, "/lintNix");
+    assert_eq!(lint["name"], "lint-nix-for-builtin");
+    let packages: Vec<&str> = lint["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter_map(|p| p["package"].as_str())
+        .collect();
+    assert!(packages.contains(&"statix"), "{packages:?}");
+    // makeEnvVars' template, and a job sourcing it.
+    let env_vars = show(&sandbox, &project, "/envVars/example");
+    assert_eq!(
+        env_vars["name"],
+        "make-template-for-make-env-vars-for-example"
     );
+    let uses = show(&sandbox, &project, "/uses-env-vars");
+    assert_eq!(uses["name"], "uses");
 }
 
 #[test]

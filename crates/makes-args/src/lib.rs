@@ -81,17 +81,22 @@ fn default_package_set(cx: &ArgumentContext) -> PackageSetSource {
 }
 
 /// Every makes argument for the project of `cx` (all releases' names), plus the loader's
-/// `__packageSetAt`. `inputs` and `outputs` are left to the project loader.
+/// `__packageSetAt` and [`makes_spec::MODULES_ARGUMENT`]. `inputs` and `outputs` are left to the project loader.
 pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
     // The Nix helpers see the finished set: the makes arguments filled in below, then the
     // project loader's set.
     let this = cx.project_arguments.clone();
     let helpers = nix_helpers::helpers(this.clone(), cx.release, cx.project_dir);
     let state_dirs = nix_helpers::select(&helpers, "__stateDirs__");
-    let mut store: HashMap<&'static str, Thunk> =
-        store_arguments(cx.packages, cx.now, default_package_set(cx), state_dirs)
-            .into_iter()
-            .collect();
+    let mut store: HashMap<&'static str, Thunk> = store_arguments(
+        cx.packages,
+        cx.now,
+        default_package_set(cx),
+        state_dirs,
+        cx.release,
+    )
+    .into_iter()
+    .collect();
     store.insert(
         "projectPath",
         Thunk::value(project_path_builtin(
@@ -131,5 +136,10 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
     if let Some(at) = store.remove("__packageSetAt") {
         args.push(("__packageSetAt", at));
     }
+    // makes' modules, which the loader turns into jobs; no makes argument either.
+    args.push((
+        makes_spec::MODULES_ARGUMENT,
+        nix_helpers::modules(this, cx.release, cx.project_dir),
+    ));
     args
 }

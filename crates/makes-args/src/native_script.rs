@@ -7,7 +7,7 @@
 //! follows.
 
 use crate::native_packages::{register, spec};
-use crate::native_templates::search_paths;
+use crate::native_templates::{search_paths, TemplateActions};
 use makes_eval::{
     make_primop, CoercionMode, Context, EvalError, Evaluator, PrimOpFn, Thunk, Value,
 };
@@ -32,11 +32,16 @@ pub(crate) struct StateDirs {
 
 /// The `makeScript` function; `packages` is makes' package set (bash, coreutils, cacert, and
 /// glow and less for `--help`), `state_dirs` is `__stateDirs__`.
-pub fn make_script_function(recipes: &Recipes, packages: Value, state_dirs: Thunk) -> Value {
+pub(crate) fn make_script_function(
+    recipes: &Recipes,
+    packages: Value,
+    state_dirs: Thunk,
+    actions: TemplateActions,
+) -> Value {
     let recipes = recipes.clone();
     let func: PrimOpFn = Rc::new(move |ev, args| {
         let arg = args[0].force(ev)?;
-        let sp = |v: &Value| search_paths(&recipes, ev, v).map(|(_, path)| path);
+        let sp = |v: &Value| search_paths(&recipes, actions, ev, v).map(|(_, path)| path);
         let spec_ = reduce_script_spec(ev, &arg, None, &sp)?;
         let mut context = spec_.context.clone();
         let tools = ScriptTools {

@@ -5,7 +5,7 @@
 use crate::native_packages::spec;
 use crate::store_functions::package_value;
 use makes_eval::{make_primop, EvalError, Evaluator, PrimOpFn, Value};
-use makes_spec::{reduce_template_spec, search_paths_template_text, TemplateSpec};
+use makes_spec::{reduce_template_spec, search_paths_template_text, Release, TemplateSpec};
 use makes_store::{derivation_output_path, Recipe, Recipes};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -13,11 +13,37 @@ use std::rc::Rc;
 const BUILDER: &str = r#"
 mkdir "$out"
 printf '%s\n' "$envText" > "$out/template"
+if test -n "${envAction:-}"; then
+  printf '%s' "$envAction" > "$out/makes-action.sh"
+  chmod +x "$out/makes-action.sh"
+fi
 "#;
 
+/// The action makes (22.05 on) gives a template with `withAction`: run as `makes-action.sh
+/// OUT ARGS...`, it prints the template on stderr. makes writes it for nixpkgs' bash; it is
+/// plain POSIX shell, so the host's `/bin/sh` runs it here and a template needs no package.
+const ACTION: &str = "#!/bin/sh\ncat \"$1/template\" 1>&2\n";
+
+/// Whether templates get makes' action: the release's rule (22.05 on).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TemplateActions(pub bool);
+
+impl TemplateActions {
+    pub(crate) fn of(release: Release) -> TemplateActions {
+        TemplateActions(release >= Release::new(22, 5))
+    }
+}
+
 /// Registers the derivation of `template`; returns its package value and store path.
-fn register_template(recipes: &Recipes, template: TemplateSpec) -> (Value, String) {
-    let env = BTreeMap::from([("envText".to_owned(), template.text)]);
+fn register_template(
+    recipes: &Recipes,
+    actions: TemplateActions,
+    template: TemplateSpec,
+) -> (Value, String) {
+    let mut env = BTreeMap::from([("envText".to_owned(), template.text)]);
+    if actions.0 && template.with_action {
+        env.insert("envAction".to_owned(), ACTION.to_owned());
+    }
     let drv = spec(&template.name, BUILDER, env, template.context);
     let out = derivation_output_path(&drv);
     let name = drv.name.clone();
@@ -27,11 +53,12 @@ fn register_template(recipes: &Recipes, template: TemplateSpec) -> (Value, Strin
 
 pub(crate) fn search_paths(
     recipes: &Recipes,
+    actions: TemplateActions,
     ev: &Evaluator,
     args: &Value,
 ) -> makes_eval::Result<(Value, String)> {
     let template = search_paths_template_text(ev, args, None).map_err(EvalError::from)?;
-    Ok(register_template(recipes, template))
+    Ok(register_template(recipes, actions, template))
 }
 
 /// `toFileJson NAME VALUE`: a file holding `builtins.toJSON VALUE`, built as makes builds it
@@ -63,18 +90,18 @@ pub fn to_file_json_function(recipes: &Recipes) -> Value {
 }
 
 /// `makeTemplate` and `makeSearchPaths`, in that order.
-pub fn template_functions(recipes: &Recipes) -> (Value, Value) {
+pub(crate) fn template_functions(recipes: &Recipes, actions: TemplateActions) -> (Value, Value) {
     let r = recipes.clone();
     let make_search_paths: PrimOpFn = Rc::new(move |ev, args| {
         let arg = args[0].force(ev)?;
-        Ok(search_paths(&r, ev, &arg)?.0)
+        Ok(search_paths(&r, actions, ev, &arg)?.0)
     });
     let r = recipes.clone();
     let make_template: PrimOpFn = Rc::new(move |ev, args| {
         let arg = args[0].force(ev)?;
-        let nested = |sp: &Value| search_paths(&r, ev, sp).map(|(_, path)| path);
+        let nested = |sp: &Value| search_paths(&r, actions, ev, sp).map(|(_, path)| path);
         let template = reduce_template_spec(ev, &arg, None, &nested)?;
-        Ok(register_template(&r, template).0)
+        Ok(register_template(&r, actions, template).0)
     });
     (
         make_primop("makeTemplate", 1, make_template),

@@ -44,6 +44,10 @@ const SOURCES: &[(&str, &str)] = &[
         "<makes>/nix/args/fetch-gitlab.nix",
         include_str!("../../../nix/args/fetch-gitlab.nix"),
     ),
+    (
+        "<makes>/nix/args/modules.nix",
+        include_str!("../../../nix/args/modules.nix"),
+    ),
 ];
 
 /// `(name in helpers.nix, makes' template)`.
@@ -204,11 +208,209 @@ const TEMPLATES: &[(&str, &str)] = &[
         "makeNodeJsModules",
         include_str!("../../../nix/args/templates/make-node-js-modules.sh"),
     ),
+    (
+        "modules/ajv-cli-package-lock.json",
+        include_str!("../../../nix/modules/templates/ajv-cli-package-lock.json"),
+    ),
+    (
+        "modules/ajv-cli-package.json",
+        include_str!("../../../nix/modules/templates/ajv-cli-package.json"),
+    ),
+    (
+        "modules/calculate-scorecard.sh",
+        include_str!("../../../nix/modules/templates/calculate-scorecard.sh"),
+    ),
+    (
+        "modules/commitlint-package-lock.json",
+        include_str!("../../../nix/modules/templates/commitlint-package-lock.json"),
+    ),
+    (
+        "modules/commitlint-package.json",
+        include_str!("../../../nix/modules/templates/commitlint-package.json"),
+    ),
+    (
+        "modules/deploy-terraform.sh",
+        include_str!("../../../nix/modules/templates/deploy-terraform.sh"),
+    ),
+    (
+        "modules/format-bash.sh",
+        include_str!("../../../nix/modules/templates/format-bash.sh"),
+    ),
+    (
+        "modules/format-javascript-prettierrc.yaml",
+        include_str!("../../../nix/modules/templates/format-javascript-prettierrc.yaml"),
+    ),
+    (
+        "modules/format-javascript.sh",
+        include_str!("../../../nix/modules/templates/format-javascript.sh"),
+    ),
+    (
+        "modules/format-markdown.sh",
+        include_str!("../../../nix/modules/templates/format-markdown.sh"),
+    ),
+    (
+        "modules/format-nix-alejandra.sh",
+        include_str!("../../../nix/modules/templates/format-nix-alejandra.sh"),
+    ),
+    (
+        "modules/format-nix-nixpkgs-fmt.sh",
+        include_str!("../../../nix/modules/templates/format-nix-nixpkgs-fmt.sh"),
+    ),
+    (
+        "modules/format-nix.sh",
+        include_str!("../../../nix/modules/templates/format-nix.sh"),
+    ),
+    (
+        "modules/format-python-black.toml",
+        include_str!("../../../nix/modules/templates/format-python-black.toml"),
+    ),
+    (
+        "modules/format-python-isort.toml",
+        include_str!("../../../nix/modules/templates/format-python-isort.toml"),
+    ),
+    (
+        "modules/format-python.sh",
+        include_str!("../../../nix/modules/templates/format-python.sh"),
+    ),
+    (
+        "modules/format-scala.sh",
+        include_str!("../../../nix/modules/templates/format-scala.sh"),
+    ),
+    (
+        "modules/format-terraform.sh",
+        include_str!("../../../nix/modules/templates/format-terraform.sh"),
+    ),
+    (
+        "modules/format-yaml.sh",
+        include_str!("../../../nix/modules/templates/format-yaml.sh"),
+    ),
+    (
+        "modules/lint-bash.sh",
+        include_str!("../../../nix/modules/templates/lint-bash.sh"),
+    ),
+    (
+        "modules/lint-clojure.sh",
+        include_str!("../../../nix/modules/templates/lint-clojure.sh"),
+    ),
+    (
+        "modules/lint-git-commit-msg-config.js",
+        include_str!("../../../nix/modules/templates/lint-git-commit-msg-config.js"),
+    ),
+    (
+        "modules/lint-git-commit-msg-parser.js",
+        include_str!("../../../nix/modules/templates/lint-git-commit-msg-parser.js"),
+    ),
+    (
+        "modules/lint-git-commit-msg.sh",
+        include_str!("../../../nix/modules/templates/lint-git-commit-msg.sh"),
+    ),
+    (
+        "modules/lint-git-mailmap.sh",
+        include_str!("../../../nix/modules/templates/lint-git-mailmap.sh"),
+    ),
+    (
+        "modules/lint-markdown-config.rb",
+        include_str!("../../../nix/modules/templates/lint-markdown-config.rb"),
+    ),
+    (
+        "modules/lint-markdown-rulesets.rb",
+        include_str!("../../../nix/modules/templates/lint-markdown-rulesets.rb"),
+    ),
+    (
+        "modules/lint-markdown.sh",
+        include_str!("../../../nix/modules/templates/lint-markdown.sh"),
+    ),
+    (
+        "modules/lint-nix.sh",
+        include_str!("../../../nix/modules/templates/lint-nix.sh"),
+    ),
+    (
+        "modules/lint-python-mypy.cfg",
+        include_str!("../../../nix/modules/templates/lint-python-mypy.cfg"),
+    ),
+    (
+        "modules/lint-python-prospector.yaml",
+        include_str!("../../../nix/modules/templates/lint-python-prospector.yaml"),
+    ),
+    (
+        "modules/lint-terraform-config.hcl",
+        include_str!("../../../nix/modules/templates/lint-terraform-config.hcl"),
+    ),
+    (
+        "modules/lint-terraform.sh",
+        include_str!("../../../nix/modules/templates/lint-terraform.sh"),
+    ),
+    (
+        "modules/lint-with-ajv.sh",
+        include_str!("../../../nix/modules/templates/lint-with-ajv.sh"),
+    ),
+    (
+        "modules/lint-with-lizard.sh",
+        include_str!("../../../nix/modules/templates/lint-with-lizard.sh"),
+    ),
+    (
+        "modules/pipeline-job.sh",
+        include_str!("../../../nix/modules/templates/pipeline-job.sh"),
+    ),
+    (
+        "modules/pipeline-on-gitlab.sh",
+        include_str!("../../../nix/modules/templates/pipeline-on-gitlab.sh"),
+    ),
+    (
+        "modules/pipeline.sh",
+        include_str!("../../../nix/modules/templates/pipeline.sh"),
+    ),
+    (
+        "modules/secure-python-with-bandit.sh",
+        include_str!("../../../nix/modules/templates/secure-python-with-bandit.sh"),
+    ),
+    (
+        "modules/taint-terraform.sh",
+        include_str!("../../../nix/modules/templates/taint-terraform.sh"),
+    ),
+    (
+        "modules/test-license.sh",
+        include_str!("../../../nix/modules/templates/test-license.sh"),
+    ),
+    (
+        "modules/test-terraform.sh",
+        include_str!("../../../nix/modules/templates/test-terraform.sh"),
+    ),
 ];
+
+/// `(name shown in errors, text)` of each file of makes' modules written in Nix: each is a
+/// function `{ self, release, templates }: { MODULE = config: { "/job" = ...; }; }` mapping a
+/// module's merged configuration to the jobs it makes, as makes'
+/// `src/evaluator/modules/*/default.nix` do.
+const MODULE_SOURCES: &[(&str, &str)] = &[(
+    "<makes>/nix/modules/default.nix",
+    include_str!("../../../nix/modules/default.nix"),
+)];
 
 /// The helpers' set (every file of `SOURCES`), evaluated once when first used. `this` holds
 /// the finished arguments.
 pub(crate) fn helpers(
+    this: Rc<RefCell<Option<Rc<Attrs>>>>,
+    release: Release,
+    project_dir: &Path,
+) -> Thunk {
+    union_of(SOURCES, this, release, project_dir)
+}
+
+/// makes' modules (every file of `MODULE_SOURCES`): a set from module name to a function of
+/// the module's configuration giving its jobs, evaluated once when first used.
+pub(crate) fn modules(
+    this: Rc<RefCell<Option<Rc<Attrs>>>>,
+    release: Release,
+    project_dir: &Path,
+) -> Thunk {
+    union_of(MODULE_SOURCES, this, release, project_dir)
+}
+
+/// The union of the sets the files of `sources` give, each applied to
+/// `{ self, release, templates }`.
+fn union_of(
+    sources: &'static [(&'static str, &'static str)],
     this: Rc<RefCell<Option<Rc<Attrs>>>>,
     release: Release,
     project_dir: &Path,
@@ -239,7 +441,7 @@ pub(crate) fn helpers(
             end: 0,
         };
         let mut union = Attrs::new();
-        for (path, text) in SOURCES {
+        for (path, text) in sources {
             let function = ev.eval_source(path, text, &base)?;
             let Value::Attrs(set) = ev.apply(&function, arg.clone(), no_span)? else {
                 return Err(EvalError::other(
@@ -298,6 +500,36 @@ mod tests {
         for name in set.names() {
             let row = ARGUMENTS.iter().find(|a| *a.name == **name);
             assert_eq!(row.map(|a| a.provider), Some(Provider::Nix), "{name}");
+        }
+    }
+
+    #[test]
+    fn nix_modules_are_makes_modules_and_give_functions() {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+        let modules = modules(this, Release::LATEST, Path::new("/"));
+        let Ok(Value::Attrs(set)) = modules.force(&ev) else {
+            panic!("nix/modules gives a set");
+        };
+        let known: Vec<&str> = makes_spec::module_names().collect();
+        for name in set.names() {
+            assert!(known.contains(&&**name), "{name} is no makes module");
+            let value = set.get(name).map(|a| a.value.force(&ev));
+            assert!(
+                matches!(value, Some(Ok(Value::Lambda(_)))),
+                "{name} is not a function"
+            );
+        }
+        // Every module that makes jobs, except those whose arguments are not written yet.
+        let unported = [
+            "cache",
+            "deployContainer",
+            "deployContainerImage",
+            "deployContainerManifest",
+            "formatNixWithAlejandra",
+        ];
+        for name in known.iter().filter(|n| !unported.contains(n)) {
+            assert!(set.contains(name), "{name} is not in nix/modules");
         }
     }
 }

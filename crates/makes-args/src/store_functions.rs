@@ -6,7 +6,7 @@
 
 use crate::package_values::package_set_value;
 use makes_eval::{make_primop, Attrs, Context, NixString, PrimOpFn, Thunk, Value};
-use makes_spec::{reduce_derivation_spec, reduce_fetch_spec, reduce_image_spec};
+use makes_spec::{reduce_derivation_spec, reduce_fetch_spec, reduce_image_spec, Release};
 use makes_store::packages::{Overlay, PackageSetSource, Packages, SetOrigin};
 use makes_store::{
     derivation_output_path, fixed_output_path, flat_fixed_output_path, image_output_path,
@@ -22,13 +22,16 @@ pub fn store_arguments(
     now: &str,
     default_set: PackageSetSource,
     state_dirs: Thunk,
+    release: Release,
 ) -> Vec<(&'static str, Thunk)> {
     let recipes = packages.recipes();
+    let actions = crate::native_templates::TemplateActions::of(release);
     let r = recipes.clone();
     let make_derivation: PrimOpFn = Rc::new(move |ev, args| {
         let arg = args[0].force(ev)?;
-        let search_paths =
-            |v: &Value| crate::native_templates::search_paths(&r, ev, v).map(|(_, path)| path);
+        let search_paths = |v: &Value| {
+            crate::native_templates::search_paths(&r, actions, ev, v).map(|(_, path)| path)
+        };
         let spec = reduce_derivation_spec(ev, &arg, None, &search_paths)?;
         let out = derivation_output_path(&spec);
         let name = spec.name.clone();
@@ -107,9 +110,14 @@ pub fn store_arguments(
             (function, make_primop(function, 1, func))
         })
         .collect();
-    let make_script =
-        crate::native_script::make_script_function(recipes, default_set.clone(), state_dirs);
-    let (make_template, make_search_paths) = crate::native_templates::template_functions(recipes);
+    let make_script = crate::native_script::make_script_function(
+        recipes,
+        default_set.clone(),
+        state_dirs,
+        actions,
+    );
+    let (make_template, make_search_paths) =
+        crate::native_templates::template_functions(recipes, actions);
     // makes' `lib` is nixpkgs' lib of its own package set.
     let lib = match &default_set {
         Value::Attrs(set) => set.get("lib").map(|a| a.value.clone()),

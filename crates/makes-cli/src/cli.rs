@@ -382,7 +382,8 @@ fn docker_reference(reference: &str) -> Result<String, String> {
 }
 
 pub fn parse_job_name(s: &str) -> Result<String, String> {
-    if s.starts_with('/') {
+    // makes' `__all__` builds every job (`makes . __all__`).
+    if s.starts_with('/') || s == makes_spec::ALL_JOBS {
         Ok(s.to_owned())
     } else {
         Err(format!("a job name starts with '/', as in '/{s}'"))

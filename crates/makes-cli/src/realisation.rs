@@ -76,11 +76,11 @@ pub fn find_job<'p>(project: &'p Project, job: &str) -> Result<&'p Job, Failure>
         "makes: no job '{job}' in {}",
         project.dir.join("makes.nix").display()
     );
-    if project.jobs.is_empty() {
+    if project.listed_jobs().next().is_none() {
         eprintln!("The project defines no jobs.");
     } else {
         eprintln!("Valid jobs:");
-        for name in project.jobs.keys() {
+        for name in project.listed_jobs() {
             eprintln!("  {name}");
         }
     }

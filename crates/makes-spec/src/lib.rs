@@ -28,8 +28,8 @@ pub use fetch::{reduce_fetch_archive_spec, reduce_fetch_spec, FetchSpec};
 pub use image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
 pub use oci_names::{validate_image_name, validate_reference, validate_tag};
 pub use project::{
-    find_project_dir, fitted, load_project, pinned_release, Job, JobKind, Project, Release,
-    ReleaseRules,
+    find_project_dir, fitted, load_project, module_names, pinned_release, Job, JobKind, Project,
+    Release, ReleaseRules, ALL_JOBS, MODULES_ARGUMENT,
 };
 pub use pull::{reduce_pull_spec, PullSpec};
 pub use reduce_derivation::{reduce_derivation_spec, sanitize_derivation_name};

@@ -15,6 +15,9 @@ pub struct TemplateSpec {
     pub name: String,
     pub text: String,
     pub context: Context,
+    /// `withAction` (default true): makes 22.05 on gives the output an action printing the
+    /// template.
+    pub with_action: bool,
 }
 
 const TEMPLATE_ARGS: &[&str] = &[
@@ -149,6 +152,7 @@ pub fn reduce_template_spec(
         name: format!("make-template-for-{name}"),
         text,
         context,
+        with_action: f.bool("withAction")?.unwrap_or(true),
     })
 }
 
@@ -312,6 +316,7 @@ pub fn search_paths_template_text(
         name: "make-template-for-make-search-paths".into(),
         text: lines.join("\n"),
         context,
+        with_action: f.bool("withAction")?.unwrap_or(true),
     })
 }
 

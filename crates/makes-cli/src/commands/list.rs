@@ -22,7 +22,7 @@ pub fn list(
         );
     }
     let mut out = std::io::stdout().lock();
-    for name in project.jobs.keys() {
+    for name in project.listed_jobs() {
         let line = if json {
             serde_json::json!({ "job": name }).to_string()
         } else {

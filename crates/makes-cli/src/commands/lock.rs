@@ -27,7 +27,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
     let session = Session::open(crate::session::project_eval_options(), settings)?;
     let project = session.load_project(project)?;
     let names: Vec<String> = if jobs.is_empty() {
-        project.jobs.keys().cloned().collect()
+        project.listed_jobs().cloned().collect()
     } else {
         jobs.to_vec()
     };

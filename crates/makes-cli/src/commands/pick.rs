@@ -15,7 +15,7 @@ use std::path::Path;
 pub fn pick(project: Option<&Path>, cli: &Cli, settings: &Settings) -> Result<(), Failure> {
     let session = Session::open(crate::session::project_eval_options(), settings.clone())?;
     let project = session.load_project(project)?;
-    let jobs: Vec<&String> = project.jobs.keys().collect();
+    let jobs: Vec<&String> = project.listed_jobs().collect();
     if jobs.is_empty() {
         eprintln!(
             "makes: {} defines no jobs",

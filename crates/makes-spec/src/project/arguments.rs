@@ -12,10 +12,11 @@ pub(super) fn project_arguments(
     config: Thunk,
 ) -> Rc<Attrs> {
     let mut args = Attrs::new();
-    // `__packageSetAt` serves `inputs.nixpkgs = ./path` only; it is no makes argument.
+    // `__packageSetAt` serves `inputs.nixpkgs = ./path` only, and the modules become jobs:
+    // neither is a makes argument.
     for (name, value) in arguments
         .into_iter()
-        .filter(|(n, _)| *n != "__packageSetAt")
+        .filter(|(n, _)| *n != "__packageSetAt" && *n != super::MODULES_ARGUMENT)
     {
         args.insert(name, value, None);
     }

@@ -2,22 +2,34 @@
 //! (each a set of `/`-named packages), the jobs of makes' modules (`/lintNix`,
 //! `/envVars/<name>`, `/deployContainer/<name>`, ...) and the legacy `main.nix` jobs.
 
-use super::modules::{module_jobs, MODULES};
+use super::modules::{module_jobs, ModuleJob, MODULES};
 use super::release::Release;
-use super::{legacy, merged_attr, Job, JobKind};
+use super::{legacy, merged_attr, Job, JobKind, ALL_JOBS};
 use makes_eval::{Attrs, EvalError, EvalErrorKind, Evaluator, Thunk, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
+/// What the jobs are collected with.
+pub(super) struct Context<'a> {
+    /// The project's directory.
+    pub dir: &'a Path,
+    /// The finished arguments a module is applied to.
+    pub args: &'a Rc<Attrs>,
+    /// The release whose rules apply.
+    pub release: Release,
+    /// makes' modules written in Nix (see [`super::MODULES_ARGUMENT`]), when the caller gives
+    /// them.
+    pub module_outputs: Option<&'a Thunk>,
+}
+
 /// The jobs of `modules`, by name.
 pub(super) fn collect(
     ev: &Evaluator,
     modules: &[Rc<Attrs>],
-    dir: &Path,
-    args: &Rc<Attrs>,
-    release: Release,
+    cx: &Context,
 ) -> makes_eval::Result<BTreeMap<String, Job>> {
+    let (dir, args, release) = (cx.dir, cx.args, cx.release);
     let mut jobs = BTreeMap::new();
     for option in ["jobs", "outputs"] {
         for (name, attr) in merged_attr(ev, modules, option)?.iter() {
@@ -38,6 +50,10 @@ pub(super) fn collect(
         if config.is_empty() {
             continue;
         }
+        // The module's jobs, made once for all of them.
+        let made = cx
+            .module_outputs
+            .map(|outputs| jobs_of_module(outputs, module.name, Rc::new(config.clone())));
         for job in module_jobs(ev, module, &config, release, dir)? {
             let entry = match job.deploy {
                 Some(value) => Job {
@@ -45,7 +61,13 @@ pub(super) fn collect(
                     span: job.span,
                     kind: JobKind::DeployContainer,
                 },
-                None => build(not_built(module.name, &job.name, job.span), job.span),
+                None => {
+                    let value = match &made {
+                        Some(made) => module_job(made, module.name, &job),
+                        None => not_built(module.name, &job.name, job.span),
+                    };
+                    build(value, job.span)
+                }
             };
             add(&mut jobs, &job.name, entry)?;
         }
@@ -64,7 +86,71 @@ pub(super) fn collect(
         }
         jobs.insert(name, build(legacy::job_thunk(path, args.clone()), None));
     }
+    let all = all_jobs(&jobs, args);
+    jobs.insert(ALL_JOBS.to_owned(), build(all, None));
     Ok(jobs)
+}
+
+/// makes' `__all__`: `toFileJson "all"` of every other job, so building it builds them all.
+fn all_jobs(jobs: &BTreeMap<String, Job>, args: &Rc<Attrs>) -> Thunk {
+    let mut every = Attrs::new();
+    for (name, job) in jobs {
+        every.insert(name.as_str(), job.value.clone(), job.span);
+    }
+    let every = Thunk::value(Value::Attrs(Rc::new(every)));
+    let to_file_json = args.get("toFileJson").map(|a| a.value.clone());
+    Thunk::deferred(move |ev| {
+        let Some(to_file_json) = &to_file_json else {
+            return Err(EvalError::new(
+                EvalErrorKind::NotSupported(format!("the job {ALL_JOBS} without toFileJson")),
+                None,
+            ));
+        };
+        let at = super::no_span();
+        let partial = ev.apply(
+            &to_file_json.force(ev)?,
+            Thunk::value(Value::string("all")),
+            at,
+        )?;
+        ev.apply(&partial, every.clone(), at)
+    })
+}
+
+/// The jobs makes' module `module` written in Nix makes from `config` (a set by job name),
+/// or null when no module of that name is written in Nix.
+fn jobs_of_module(outputs: &Thunk, module: &'static str, config: Rc<Attrs>) -> Thunk {
+    let outputs = outputs.clone();
+    Thunk::deferred(move |ev| {
+        let Value::Attrs(modules) = outputs.force(ev)? else {
+            return Ok(Value::Null);
+        };
+        let Some(function) = modules.get(module) else {
+            return Ok(Value::Null);
+        };
+        let made = ev.apply(
+            &function.value.force(ev)?,
+            Thunk::value(Value::Attrs(config.clone())),
+            super::no_span(),
+        )?;
+        match made {
+            Value::Attrs(_) | Value::Null => Ok(made),
+            other => Err(EvalError::type_error("a set of jobs", &other, None)),
+        }
+    })
+}
+
+/// The value of the job `job` of `module`: the job of that name among those `made` holds;
+/// [`not_built`] when it holds none of that name.
+fn module_job(made: &Thunk, module: &'static str, job: &ModuleJob) -> Thunk {
+    let made = made.clone();
+    let (name, span) = (job.name.clone(), job.span);
+    Thunk::deferred(move |ev| match made.force(ev)? {
+        Value::Attrs(jobs) => match jobs.get(&name) {
+            Some(attr) => attr.value.force(ev),
+            None => not_built(module, &name, span).force(ev),
+        },
+        _ => not_built(module, &name, span).force(ev),
+    })
 }
 
 fn build(value: Thunk, span: Option<makes_syntax::Span>) -> Job {

@@ -34,6 +34,15 @@ const LOADER_TOP_LEVEL: &[&str] = &[
     "projectStateDir",
 ];
 
+/// The name under which the caller of [`load_project`] gives makes' modules written in Nix:
+/// a set from module name to a function of the module's merged configuration giving the set
+/// of its jobs (`{ formatBash = config: { "/formatBash" = ...; }; }`). No module sees it.
+pub const MODULES_ARGUMENT: &str = "__makesModules";
+
+/// The name of makes' job building every other job (`makes . __all__`): makes' own output,
+/// never listed.
+pub const ALL_JOBS: &str = "__all__";
+
 /// One job of the project: its lazy value and where it is defined.
 #[derive(Clone)]
 pub struct Job {
@@ -66,12 +75,22 @@ pub struct Project {
 }
 
 impl Project {
+    /// The names of the jobs makes lists (every job but [`ALL_JOBS`]), sorted.
+    pub fn listed_jobs(&self) -> impl Iterator<Item = &String> {
+        self.jobs.keys().filter(|name| *name != ALL_JOBS)
+    }
+
     /// Whether `release` has every module the project sets.
     pub fn fits(&self, release: Release) -> bool {
         self.modules_set.iter().all(|name| {
             modules::find(name).is_some_and(|m| m.first <= release && release <= m.last)
         })
     }
+}
+
+/// The names of makes' modules (top-level options) of every release.
+pub fn module_names() -> impl Iterator<Item = &'static str> {
+    modules::MODULES.iter().map(|m| m.name)
 }
 
 /// The nearest directory from `start` upward that holds `makes.nix`.
@@ -101,6 +120,10 @@ pub fn load_project(
     release: ReleaseRules,
 ) -> Result<Project, SpecError> {
     let modules: Rc<RefCell<Vec<Rc<Attrs>>>> = Rc::default();
+    let module_outputs = arguments
+        .iter()
+        .find(|(n, _)| *n == MODULES_ARGUMENT)
+        .map(|(_, v)| v.clone());
     // Legacy jobs are imported with the very arguments being built here.
     let args_cell: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
     // Every job with its kind, filled when `outputs` is first forced.
@@ -113,7 +136,13 @@ pub fn load_project(
         let (dir, rel) = (dir.to_path_buf(), release.release);
         Thunk::deferred(move |ev| {
             let args = args_cell.borrow().clone().unwrap_or_default();
-            let jobs = jobs::collect(ev, &modules.borrow(), &dir, &args, rel)?;
+            let context = jobs::Context {
+                dir: &dir,
+                args: &args,
+                release: rel,
+                module_outputs: module_outputs.as_ref(),
+            };
+            let jobs = jobs::collect(ev, &modules.borrow(), &context)?;
             let mut attrs = Attrs::new();
             for (name, job) in &jobs {
                 attrs.insert(name.as_str(), job.value.clone(), job.span);

@@ -1,0 +1,3 @@
+all
+exclude_rule 'MD024'
+rule 'MD007', :indent => 3

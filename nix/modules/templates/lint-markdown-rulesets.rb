@@ -1,0 +1,1 @@
+# Set custom rule sets here

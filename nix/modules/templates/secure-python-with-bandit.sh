@@ -1,0 +1,8 @@
+# shellcheck shell=bash
+
+function main {
+  bandit --recursive "${envTarget}" \
+    && touch "${out}"
+}
+
+main "${@}"
