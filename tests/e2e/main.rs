@@ -24,6 +24,7 @@ mod hello_image;
 mod hostile_bases;
 mod hostile_builders;
 mod hostile_eval;
+mod hostile_logs;
 mod hostile_misc;
 mod image_features;
 mod image_layering;

@@ -3,6 +3,7 @@
 
 mod action;
 mod auth_files;
+mod build_log;
 mod cli;
 mod clock;
 mod commands;

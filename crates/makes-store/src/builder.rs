@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 
 use makes_spec::DerivationSpec;
 
+use crate::build_log::{copy_log, log_pipe, Copied};
 use crate::error::{io_err, Result, StoreError};
 use crate::fsutil::remove_tree;
 use crate::hash::parse_sha256;
@@ -194,7 +195,9 @@ fn run_in(
 
     let log_path = store.log_path(out);
     let log = File::create(&log_path).map_err(io_err(&log_path))?;
-    let log_err = log.try_clone().map_err(io_err(&log_path))?;
+    // The builder writes into a pipe that makes copies to the log: it never holds the file.
+    let (log_read, log_write) = log_pipe().map_err(io_err(&log_path))?;
+    let log_write_err = log_write.try_clone().map_err(io_err(&log_path))?;
     let mut cmd = Command::new(host_bash());
     cmd.args([
         "--norc",
@@ -204,14 +207,43 @@ fn run_in(
     .env_clear()
     .envs(env)
     .stdin(Stdio::null())
-    .stdout(log)
-    .stderr(log_err);
+    .stdout(log_write)
+    .stderr(log_write_err);
     sandbox.install(&mut cmd);
 
-    let mut child = cmd.spawn().map_err(|e| StoreError::SandboxUnavailable {
-        path: out.clone(),
-        reason: format!("{e}\n{}", log_tail(&log_path)),
-    })?;
+    let spawned = cmd.spawn();
+    // Our copies of the write end go with the command: the pipe ends when the build does.
+    drop(cmd);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            // What the sandbox's set-up said before it gave up.
+            let _ = copy_log(log_read, &log, store.build_log(), out);
+            return Err(StoreError::SandboxUnavailable {
+                path: out.clone(),
+                reason: format!("{e}\n{}", log_tail(&log_path)),
+            });
+        }
+    };
+    let copied = copy_log(log_read, &log, store.build_log(), out);
+    if !matches!(copied, Ok(Copied::Finished(_))) {
+        // Over the cap, or the log cannot be written: the build stops here. Killing the
+        // process outside the sandbox's PID namespace kills the build (its parent-death
+        // signal) and so everything in the namespace.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    match copied {
+        Ok(Copied::Finished(_)) => {}
+        Ok(Copied::OverLimit) => {
+            return Err(StoreError::LogLimitExceeded {
+                path: out.clone(),
+                limit: store.build_log().max_bytes,
+                log: log_path,
+            })
+        }
+        Err(e) => return Err(io_err(&log_path)(e)),
+    }
     let status = child.wait().map_err(io_err(&log_path))?;
     let failed = |status: String| StoreError::BuilderFailed {
         path: out.clone(),
