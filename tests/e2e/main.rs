@@ -23,6 +23,7 @@ mod from_image;
 mod hello_image;
 mod hostile_bases;
 mod hostile_builders;
+mod hostile_chown_fallback;
 mod hostile_eval;
 mod hostile_logs;
 mod hostile_misc;
