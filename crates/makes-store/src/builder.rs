@@ -5,14 +5,17 @@
 //! the store after the build, then registered through [`LocalStore::build_output`], so a path
 //! is built once and a failed build leaves nothing.
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use makes_spec::DerivationSpec;
+use makes_syntax::byte_text::text_to_bytes;
 
 use crate::build_log::{copy_log, log_pipe, Copied};
 use crate::error::{io_err, Result, StoreError};
@@ -185,10 +188,10 @@ fn run_in(
             .map_err(io_err(&files_dir))?;
         for (key, value) in &spec.env_files {
             let file = files_dir.join(key);
-            write_readable(&file, value)?;
+            write_readable(&file, text_to_bytes(value))?;
             env.push((
                 format!("{key}Path"),
-                format!("{BUILD_DIR}/{ENV_FILES_DIR}/{key}"),
+                format!("{BUILD_DIR}/{ENV_FILES_DIR}/{key}").into(),
             ));
         }
     }
@@ -285,25 +288,29 @@ fn host_bash() -> PathBuf {
     }
 }
 
-/// The whole environment of a builder, except `envFiles` paths.
-fn base_env(spec: &DerivationSpec, out: &StorePath) -> Vec<(String, String)> {
+/// The whole environment of a builder, except `envFiles` paths. Values are bytes, as Nix
+/// strings are.
+fn base_env(spec: &DerivationSpec, out: &StorePath) -> Vec<(String, OsString)> {
     let mut path = String::from("/usr/bin:/bin");
     for dir in &spec.search_paths.bin {
         path.push(':');
         path.push_str(dir);
         path.push_str("/bin");
     }
-    let mut env = vec![
-        ("PATH".to_owned(), path),
-        ("HOME".to_owned(), "/homeless-shelter".to_owned()),
-        ("NIX_BUILD_TOP".to_owned(), BUILD_DIR.to_owned()),
-        ("TMPDIR".to_owned(), BUILD_DIR.to_owned()),
-        ("TMP".to_owned(), BUILD_DIR.to_owned()),
-        ("TEMP".to_owned(), BUILD_DIR.to_owned()),
-        ("SOURCE_DATE_EPOCH".to_owned(), "1".to_owned()),
-        ("out".to_owned(), out.to_absolute()),
+    let mut env: Vec<(String, OsString)> = vec![
+        ("PATH".to_owned(), path.into()),
+        ("HOME".to_owned(), "/homeless-shelter".into()),
+        ("NIX_BUILD_TOP".to_owned(), BUILD_DIR.into()),
+        ("TMPDIR".to_owned(), BUILD_DIR.into()),
+        ("TMP".to_owned(), BUILD_DIR.into()),
+        ("TEMP".to_owned(), BUILD_DIR.into()),
+        ("SOURCE_DATE_EPOCH".to_owned(), "1".into()),
+        ("out".to_owned(), out.to_absolute().into()),
     ];
-    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(spec.env.iter().map(|(k, v)| {
+        let bytes = text_to_bytes(v).into_owned();
+        (k.clone(), OsString::from_vec(bytes))
+    }));
     env
 }
 
