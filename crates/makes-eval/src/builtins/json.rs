@@ -117,7 +117,11 @@ pub fn from_json(json: &serde_json::Value) -> Value {
         serde_json::Value::Object(map) => {
             let mut attrs = Attrs::new();
             for (k, v) in map {
-                attrs.insert(k.as_str(), Thunk::value(from_json(v)), None);
+                attrs.insert(
+                    bytes_to_text(k.as_bytes()),
+                    Thunk::value(from_json(v)),
+                    None,
+                );
             }
             attrs_value(attrs)
         }
