@@ -103,3 +103,28 @@ touch $out"#;
     let log = String::from_utf8(the_log(&sandbox)).expect("text");
     assert_eq!(log, "first line\ntruncate refused\nseek refused\n");
 }
+
+#[test]
+fn an_image_script_printing_without_end_is_stopped() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("script-project");
+    write_project(
+        &project,
+        "{ makeContainerImage, ... }: {\n  jobs.\"/image\" = makeContainerImage { fakeRootCommands = \"yes fake-root\"; };\n}\n",
+    );
+    let started = Instant::now();
+    let out = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .arg("/image")
+        .output()
+        .expect("makes runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("fakeRootCommands") && stderr.contains("log limit exceeded"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(120));
+}

@@ -70,13 +70,26 @@ pub(crate) enum Copied {
 }
 
 /// Copies what comes through `pipe` to `log` until the builder closes its end or the copy
-/// reaches `settings.max_bytes`, giving each line to the hook. Errors are the log file's
-/// (a full disk): the caller stops the build.
+/// reaches `settings.max_bytes`, giving each line of the build of `path` to the hook. Errors
+/// are the log file's (a full disk): the caller stops the build.
 pub(crate) fn copy_log(
-    mut pipe: impl Read,
-    mut log: impl Write,
+    pipe: impl Read,
+    log: impl Write,
     settings: &BuildLogSettings,
     path: &StorePath,
+) -> io::Result<Copied> {
+    match &settings.on_line {
+        Some(hook) => copy_capped(pipe, log, settings.max_bytes, |line| hook(path, line)),
+        None => copy_capped(pipe, log, settings.max_bytes, |_| {}),
+    }
+}
+
+/// [`copy_log`] with the cap and the line hook as such.
+pub(crate) fn copy_capped(
+    mut pipe: impl Read,
+    mut log: impl Write,
+    max_bytes: u64,
+    mut on_line: impl FnMut(&[u8]),
 ) -> io::Result<Copied> {
     let mut lines = LineSplitter::default();
     let mut buf = vec![0u8; 64 << 10];
@@ -88,23 +101,56 @@ pub(crate) fn copy_log(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        let room = settings.max_bytes.saturating_sub(total);
+        let room = max_bytes.saturating_sub(total);
         let kept = n.min(usize::try_from(room).unwrap_or(usize::MAX));
         log.write_all(&buf[..kept])?;
         total += kept as u64;
-        if let Some(hook) = &settings.on_line {
-            lines.feed(&buf[..kept], |line| hook(path, line));
-        }
+        lines.feed(&buf[..kept], &mut on_line);
         if kept < n {
             log.flush()?;
             return Ok(Copied::OverLimit);
         }
     }
-    if let Some(hook) = &settings.on_line {
-        lines.finish(|line| hook(path, line));
-    }
+    lines.finish(&mut on_line);
     log.flush()?;
     Ok(Copied::Finished(total))
+}
+
+/// A sink that keeps only the last `keep` bytes written to it: the end of a script's output
+/// for its error message, whatever the script prints.
+pub(crate) struct Tail {
+    bytes: Vec<u8>,
+    keep: usize,
+}
+
+impl Tail {
+    pub(crate) fn new(keep: usize) -> Tail {
+        Tail {
+            bytes: Vec::new(),
+            keep,
+        }
+    }
+
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+impl Write for Tail {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        if self.bytes.len() > self.keep * 2 {
+            self.bytes.drain(..self.bytes.len() - self.keep);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.bytes.len() > self.keep {
+            self.bytes.drain(..self.bytes.len() - self.keep);
+        }
+        Ok(())
+    }
 }
 
 /// Cuts a byte stream into lines, holding at most [`MAX_LINE_BYTES`] of an unfinished one.
@@ -182,6 +228,14 @@ mod tests {
         let mut log = Vec::new();
         let exact = copy_log(&[b'x'; 100][..], &mut log, &settings, &path());
         assert_eq!(exact.expect("copied"), Copied::Finished(100));
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_bytes() {
+        let mut tail = Tail::new(4);
+        let copied = copy_capped(&b"0123456789"[..], &mut tail, 100, |_| {});
+        assert_eq!(copied.expect("copied"), Copied::Finished(10));
+        assert_eq!(tail.into_bytes(), b"6789");
     }
 
     #[test]
