@@ -17,34 +17,53 @@ use crate::transfer::{LimitExceeded, TransferLimits};
 /// What [`call_within`] got: the response (or ureq's error), or nothing in time.
 pub type Answer = Result<Result<ureq::Response, ureq::Error>, LimitExceeded>;
 
-/// Runs `call` (which sends one request and returns its response once the headers are in)
-/// and waits for it until `limits.request_timeout` after `started`.
-pub fn call_within<F>(limits: TransferLimits, started: Instant, call: F) -> Answer
-where
-    F: FnOnce() -> Result<ureq::Response, ureq::Error> + Send + 'static,
-{
+/// The body a request sends.
+pub enum Payload {
+    Empty,
+    Bytes(Vec<u8>),
+}
+
+impl Payload {
+    // ureq's own result, passed on as ureq gives it.
+    #[allow(clippy::result_large_err)]
+    fn send(self, request: ureq::Request) -> Result<ureq::Response, ureq::Error> {
+        match self {
+            Payload::Empty => request.call(),
+            Payload::Bytes(bytes) => request.send_bytes(&bytes),
+        }
+    }
+}
+
+/// Sends `request` with `payload` and waits for its response (status line and headers) until
+/// `limits.request_timeout` after `started`.
+pub fn call_within(
+    limits: TransferLimits,
+    started: Instant,
+    request: ureq::Request,
+    payload: Payload,
+) -> Answer {
     let timeout = limits.request_timeout;
     let Some(remaining) = timeout.checked_sub(started.elapsed()) else {
         return Err(LimitExceeded::NoResponse { timeout });
     };
-    // The closure stays reachable from here, so that it can still run on this thread if no
-    // thread can be started.
-    let slot = Arc::new(Mutex::new(Some(call)));
+    // The request stays reachable from here, so that it can still be sent from this thread if
+    // no thread can be started.
+    let slot = Arc::new(Mutex::new(Some((request, payload))));
     let theirs = Arc::clone(&slot);
     let (sender, receiver) = mpsc::sync_channel(1);
     let spawned = std::thread::Builder::new()
         .name("makes-http-request".into())
         .spawn(move || {
-            let call = theirs.lock().ok().and_then(|mut c| c.take());
-            if let Some(call) = call {
+            let taken = theirs.lock().ok().and_then(|mut c| c.take());
+            if let Some((request, payload)) = taken {
                 // Nobody listens any more once the deadline has passed: nothing to do then.
-                let _ = sender.send(call());
+                let _ = sender.send(payload.send(request));
             }
         });
     if spawned.is_err() {
-        let call = slot.lock().ok().and_then(|mut c| c.take());
-        if let Some(call) = call {
-            return Ok(call());
+        let taken = slot.lock().ok().and_then(|mut c| c.take());
+        if let Some((request, payload)) = taken {
+            return Ok(payload.send(request));
         }
     }
     receiver
@@ -92,9 +111,12 @@ mod tests {
             Duration::from_millis(100),
         );
         let started = Instant::now();
-        let answer = call_within(limits(Duration::from_millis(500)), started, move || {
-            ureq::get(&url).call()
-        });
+        let answer = call_within(
+            limits(Duration::from_millis(500)),
+            started,
+            ureq::get(&url),
+            Payload::Empty,
+        );
         assert!(matches!(answer, Err(LimitExceeded::NoResponse { .. })));
         assert!(
             started.elapsed() < Duration::from_secs(3),
@@ -108,18 +130,26 @@ mod tests {
             b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",
             Duration::ZERO,
         );
-        let answer = call_within(limits(Duration::from_secs(10)), Instant::now(), move || {
-            ureq::get(&url).call()
-        });
+        let answer = call_within(
+            limits(Duration::from_secs(10)),
+            Instant::now(),
+            ureq::get(&url),
+            Payload::Bytes(b"body".to_vec()),
+        );
         assert_eq!(answer.expect("in time").expect("answered").status(), 204);
     }
 
     #[test]
     fn a_deadline_already_past_sends_nothing() {
         let started = Instant::now() - Duration::from_secs(2);
-        let answer = call_within(limits(Duration::from_secs(1)), started, || {
-            panic!("must not be sent")
-        });
+        // Nothing listens on port 9 of 127.0.0.1: were it sent, this would be an error.
+        let request = ureq::get("http://127.0.0.1:9/");
+        let answer = call_within(
+            limits(Duration::from_secs(1)),
+            started,
+            request,
+            Payload::Empty,
+        );
         assert!(matches!(answer, Err(LimitExceeded::NoResponse { .. })));
     }
 }

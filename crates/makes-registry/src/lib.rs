@@ -39,7 +39,7 @@ mod transfer;
 
 pub use auth::Credentials;
 pub use client::{ClientOptions, RegistryClient};
-pub use deadline::{call_within, Answer};
+pub use deadline::{call_within, Answer, Payload};
 pub use digest::Digest;
 pub use error::RegistryError;
 pub use manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::auth::{parse_www_authenticate, token_from_response};
 use crate::client::RegistryClient;
-use crate::deadline::call_within;
+use crate::deadline::{call_within, Payload};
 use crate::error::RegistryError;
 use crate::printable::{printable, MAX_SERVER_TEXT};
 use crate::transfer::{limit_exceeded, LimitExceeded, LimitedRead, TransferLimits};
@@ -161,7 +161,7 @@ impl<'c> Session<'c> {
         for scheme in ["https", "http"] {
             let url = format!("{scheme}://{}/v2/", self.host);
             let request = self.agent().get(&url);
-            match self.call_within("GET /v2/", Instant::now(), move || request.call())? {
+            match self.call_within("GET /v2/", Instant::now(), request, Payload::Empty)? {
                 Ok(_) | Err(ureq::Error::Status(..)) => {
                     if let Ok(mut m) = self.client.schemes.lock() {
                         m.insert(self.registry.clone(), scheme);
@@ -216,10 +216,9 @@ impl<'c> Session<'c> {
             let sent = Instant::now();
             self.last_sent.set(sent);
             let result = match &mut body {
-                Body::Empty => self.call_within(&operation, sent, move || request.call())?,
+                Body::Empty => self.call_within(&operation, sent, request, Payload::Empty)?,
                 Body::Bytes(b) => {
-                    let bytes = b.to_vec();
-                    self.call_within(&operation, sent, move || request.send_bytes(&bytes))?
+                    self.call_within(&operation, sent, request, Payload::Bytes(b.to_vec()))?
                 }
                 // A borrowed source cannot go to another thread: ureq's own deadline (which
                 // also bounds its socket reads) covers the upload and the answer's headers;
@@ -267,9 +266,10 @@ impl<'c> Session<'c> {
         &self,
         operation: &str,
         sent: Instant,
-        call: impl FnOnce() -> Result<ureq::Response, ureq::Error> + Send + 'static,
+        request: ureq::Request,
+        payload: Payload,
     ) -> Result<Result<ureq::Response, ureq::Error>, Failure> {
-        call_within(self.limits(), sent, call)
+        call_within(self.limits(), sent, request, payload)
             .map_err(|limit| Failure::fatal(self.unreachable(operation, limit.to_string())))
     }
 
@@ -352,7 +352,7 @@ impl<'c> Session<'c> {
                 request = request.set("Authorization", &c.basic_header());
             }
             let token_op = format!("GET token from {}", url.host_str().unwrap_or("?"));
-            let response = match self.call_within(&token_op, Instant::now(), move || request.call())? {
+            let response = match self.call_within(&token_op, Instant::now(), request, Payload::Empty)? {
                 Ok(r) => r,
                 Err(ureq::Error::Status(401 | 403, _)) => {
                     return Err(unauthorized(match credentials {

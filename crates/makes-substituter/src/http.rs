@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use makes_registry::{call_within, LimitedRead, TransferLimits};
+use makes_registry::{call_within, LimitedRead, Payload, TransferLimits};
 
 use crate::error::SubstituteError;
 
@@ -73,7 +73,7 @@ impl Http {
         loop {
             let sent = Instant::now();
             let request = self.agent.get(url);
-            let answer = match call_within(self.limits, sent, move || request.call()) {
+            let answer = match call_within(self.limits, sent, request, Payload::Empty) {
                 Ok(answer) => answer,
                 // Trying again would only wait as long again.
                 Err(limit) => return Err(Failure::Unreachable(limit.to_string())),

@@ -74,7 +74,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let entries = attrs
             .iter()
             .map(|(name, attr)| {
-                let name_v = Thunk::value(Value::name(&name));
+                let name_v = Thunk::value(Value::name(name));
                 let value = Thunk::apply2(a[0].clone(), name_v, attr.value.clone());
                 let span = attr.span;
                 (name.clone(), Attr { value, span })
