@@ -2,7 +2,8 @@
 # Old binary against new, interleaved (old, new, old, new, ...), so that load from other work
 # on the machine falls on both alike: PAIRS cold image builds of bench/image's input (layer
 # cache removed before each, a new tag each time, sources imported beforehand and not timed),
-# and PAIRS runs of bench/eval's deep_recursion. Prints every time, the medians, the ratio
+# and PAIRS runs of bench/eval's deep_recursion. Prints every time (wall clock, and CPU:
+# user + system, which other work on the machine disturbs less), the medians, the ratio
 # new / old and the spread (min-max).
 # Usage: bash bench/ab/run.sh OLD_MAKES NEW_MAKES [PAIRS] [SOURCE_DIR] [PARTS]
 set -euo pipefail
@@ -38,11 +39,16 @@ run_as() { # which (old|new), args...: makes with that binary's own store and ca
   local bin; [ "$which" = old ] && bin="$old" || bin="$new"
   MAKES_STORE_DIR="$work/store-$which" XDG_CACHE_HOME="$work/cache-$which" "$bin" "$@"
 }
-seconds() { # which, args...: wall-clock seconds of one run
-  local start end
-  start=$(date +%s%N); run_as "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-  end=$(date +%s%N)
-  awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }'
+timed() { # which, args...: appends this run's wall-clock and CPU (user + system) seconds to
+  # the lists wall_<which> and cpu_<which>
+  local which="$1"; shift
+  local bin; [ "$which" = old ] && bin="$old" || bin="$new"
+  /usr/bin/time -f "%e %U %S" -o "$work/time" env MAKES_STORE_DIR="$work/store-$which" \
+    XDG_CACHE_HOME="$work/cache-$which" "$bin" "$@" >/dev/null 2>"$work/err" \
+    || { cat "$work/err" >&2; exit 1; }
+  local wall cpu
+  read -r wall cpu < <(awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$work/time")
+  eval "wall_$which=\"\$wall_$which $wall\"; cpu_$which=\"\$cpu_$which $cpu\""
 }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 spread() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
@@ -57,23 +63,23 @@ for which in old new; do
   run_as "$which" --project "$proj" /import >/dev/null
 done
 sync
-image_old=""; image_new=""
+wall_old=""; wall_new=""; cpu_old=""; cpu_new=""
 for r in $(seq "$pairs"); do
   for which in old new; do
     rm -rf "$work/store-$which/cache/layers"
-    t=$(seconds "$which" --project "$proj" "/r$r")
-    [ "$which" = old ] && image_old="$image_old $t" || image_new="$image_new $t"
+    timed "$which" --project "$proj" "/r$r"
   done
 done
-report "bench/image cold" "$image_old" "$image_new"
+report "bench/image cold, wall" "$wall_old" "$wall_new"
+report "bench/image cold, cpu" "$cpu_old" "$cpu_new"
 
 deep="$repo/bench/eval/deep_recursion.nix"
 [ "$(run_as old eval --strict "$deep")" = "$(run_as new eval --strict "$deep")" ] || { echo "deep_recursion: old and new differ" >&2; exit 1; }
-eval_old=""; eval_new=""
+wall_old=""; wall_new=""; cpu_old=""; cpu_new=""
 for _ in $(seq "$pairs"); do
   for which in old new; do
-    t=$(seconds "$which" eval --strict "$deep")
-    [ "$which" = old ] && eval_old="$eval_old $t" || eval_new="$eval_new $t"
+    timed "$which" eval --strict "$deep"
   done
 done
-report "bench/eval deep_recursion" "$eval_old" "$eval_new"
+report "bench/eval deep_recursion, wall" "$wall_old" "$wall_new"
+report "bench/eval deep_recursion, cpu" "$cpu_old" "$cpu_new"
