@@ -1,5 +1,6 @@
-//! Nix strings are bytes: text that is not UTF-8 (a Latin-1 file) reaches the store and the
-//! builder unchanged, and where makes needs text it says so instead of changing the bytes.
+//! Nix strings are bytes: text that is not UTF-8 (a Latin-1 file) reaches the store, the
+//! builder's environment and env files unchanged, and where makes needs text it says so
+//! instead of changing the bytes.
 
 use crate::common::{write_project, Sandbox};
 
@@ -22,6 +23,16 @@ in {
   jobs."/env" = makeDerivation {
     name = "env";
     env.envText = text;
+    envFiles.envFile = text;
+    builder = ''
+      mkdir $out
+      printf '%s' "$envText" > $out/env
+      cp "$envFilePath" $out/file
+    '';
+  };
+  jobs."/utf8" = makeDerivation {
+    name = "utf8";
+    env.envText = "café";
     builder = "mkdir $out";
   };
 }
@@ -40,19 +51,25 @@ fn bytes_of_a_latin1_file_reach_the_build_unchanged() {
     let length = std::fs::read_to_string(out.join("length")).expect("the length");
     assert_eq!(length, LATIN1.len().to_string());
 
-    // A builder's environment is text in makes' derivations: the bytes are refused with the
-    // attribute named, never replaced.
-    let out = sandbox
-        .makes()
-        .arg("--project")
-        .arg(&project)
-        .arg("/env")
-        .output()
-        .expect("makes runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("is not valid UTF-8"), "{stderr}");
-    assert!(stderr.contains("env.envText"), "{stderr}");
+    // A builder's environment holds the bytes, as Nix 2.8 gives them
+    // (fixtures/bytes-oracle: what Nix built from the same bytes), and so do env files.
+    let out = sandbox.build_dir(&project, "/env");
+    let oracle = crate::common::fixture("bytes-oracle");
+    assert_eq!(
+        std::fs::read(oracle.join("latin1.txt")).expect("the oracle's input"),
+        LATIN1
+    );
+    let nix_gave = std::fs::read(oracle.join("env.out")).expect("the oracle's output");
+    assert_eq!(std::fs::read(out.join("env")).expect("env"), nix_gave);
+    assert_eq!(std::fs::read(out.join("file")).expect("file"), LATIN1);
+
+    // UTF-8 values keep the store paths they had when values had to be text (this one as
+    // makes gave it before).
+    let utf8 = sandbox.build_dir(&project, "/utf8");
+    assert_eq!(
+        utf8.file_name().map(|n| n.to_string_lossy().into_owned()),
+        Some("vgc1hfg3gn3lbzj7sd333fwp84qv39q2-utf8".to_owned()),
+    );
 }
 
 #[test]

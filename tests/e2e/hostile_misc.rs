@@ -48,6 +48,9 @@ enum Behaviour {
     DripBlobs,
     /// Answers every manifest request with 404 and an error JSON full of escape sequences.
     EscapeSequences,
+    /// Answers `/v2/` at once, and every other request with a status line and headers sent
+    /// one byte every 200 ms (a long header: the whole answer would take more than a minute).
+    DripHeaders,
 }
 
 /// A registry of one image (`app`) on 127.0.0.1, over plain HTTP, in a thread of the test.
@@ -145,11 +148,21 @@ fn serve(stream: TcpStream, behaviour: Behaviour, manifest: &[u8], config: &[u8]
         let _ = out.write_all(head.as_bytes());
         let _ = out.write_all(body);
     };
+    if matches!(behaviour, Behaviour::DripHeaders) && path != "/v2/" {
+        let head = format!("HTTP/1.1 200 OK\r\nX-Slow: {}\r\n\r\n", "a".repeat(400));
+        for byte in head.bytes() {
+            if out.write_all(&[byte]).and_then(|()| out.flush()).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        return;
+    }
     if path == "/v2/" {
         respond(&mut out, "200 OK", "application/json", b"{}");
     } else if path.starts_with("/v2/app/manifests/") {
         match behaviour {
-            Behaviour::DripBlobs => respond(
+            Behaviour::DripBlobs | Behaviour::DripHeaders => respond(
                 &mut out,
                 "200 OK",
                 "application/vnd.oci.image.manifest.v1+json",
@@ -217,6 +230,77 @@ fn a_registry_that_drips_bytes_fails_at_the_request_deadline() {
         &[("MAKES_HTTP_TIMEOUT", "3"), ("MAKES_HTTP_MIN_RATE", "0")],
         "deadline of 3 s",
     );
+}
+
+#[test]
+fn a_registry_that_drips_its_headers_fails_at_the_request_deadline() {
+    let registry = FakeRegistry::start(Behaviour::DripHeaders);
+    let sandbox = Sandbox::new();
+    let project = registry.project(sandbox.dir.path());
+    let started = Instant::now();
+    let out = output_within(
+        sandbox
+            .makes()
+            .env("MAKES_HTTP_TIMEOUT", "3")
+            .env("MAKES_HTTP_MIN_RATE", "0")
+            .arg("--project")
+            .arg(&project)
+            .arg("/pulled"),
+        Duration::from_secs(120),
+    );
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&registry.host)
+            && stderr.contains(&registry.manifest_digest)
+            && stderr.contains("deadline of 3 s"),
+        "names the registry, the manifest and the deadline: {stderr}"
+    );
+    // The deadline plus the start of makes and its evaluation on a loaded machine; the
+    // dripped answer alone would take more than a minute.
+    assert!(took < Duration::from_secs(30), "ended after {took:?}");
+    assert_nothing_half_written(&sandbox.store());
+}
+
+#[test]
+fn a_fetch_url_server_that_drips_its_headers_fails_at_the_request_deadline() {
+    let server = FakeRegistry::start(Behaviour::DripHeaders);
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("fetch-project");
+    write_project(
+        &project,
+        &format!(
+            r#"{{ fetchUrl, ... }}:
+{{
+  jobs."/fetched" = fetchUrl {{
+    url = "http://{}/slow";
+    sha256 = "0000000000000000000000000000000000000000000000000000";
+  }};
+}}
+"#,
+            server.host
+        ),
+    );
+    let started = Instant::now();
+    let out = output_within(
+        sandbox
+            .makes()
+            .env("MAKES_HTTP_TIMEOUT", "3")
+            .arg("--project")
+            .arg(&project)
+            .arg("/fetched"),
+        Duration::from_secs(120),
+    );
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("deadline of 3 s") && stderr.contains(&server.host),
+        "names the URL and the deadline: {stderr}"
+    );
+    assert!(took < Duration::from_secs(30), "ended after {took:?}");
+    assert_nothing_half_written(&sandbox.store());
 }
 
 #[test]
@@ -383,6 +467,16 @@ fn stale_files(store: &Path) -> Vec<String> {
     }
     stale.sort();
     stale
+}
+
+/// No staging directory, temporary file or unrecorded store entry (a finished session keeps
+/// its lock files: they are not content).
+fn assert_nothing_half_written(store: &Path) {
+    let left: Vec<String> = stale_files(store)
+        .into_iter()
+        .filter(|f| !f.starts_with("locks/"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "nothing half-written");
 }
 
 /// Waits (up to a minute) until `ready` holds, then kills `child` with SIGKILL.

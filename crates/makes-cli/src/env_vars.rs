@@ -22,3 +22,6 @@ pub const MAKES_NIXPKGS: &str = "MAKES_NIXPKGS";
 /// The most memory an evaluation may use (bytes, or e.g. `512M`, `4G`); past it, evaluation
 /// stops with an error at the expression being evaluated.
 pub const MAKES_MAX_MEMORY: &str = "MAKES_MAX_MEMORY";
+/// The most one build may print (bytes, or e.g. `512K`, `64M`); past it, the build stops
+/// with "log limit exceeded".
+pub const MAKES_MAX_BUILD_LOG_SIZE: &str = "MAKES_MAX_BUILD_LOG_SIZE";

@@ -3,6 +3,7 @@
 
 mod action;
 mod auth_files;
+mod build_log;
 mod build_progress;
 mod cli;
 mod clock;

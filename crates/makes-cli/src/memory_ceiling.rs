@@ -91,7 +91,7 @@ fn physical_memory() -> Option<usize> {
 }
 
 /// `1073741824`, `512M`, `4G`, `4GiB`, `1.5G`.
-fn parse_size(text: &str) -> Option<usize> {
+pub fn parse_size(text: &str) -> Option<usize> {
     let text = text.trim();
     let digits_end = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

@@ -40,8 +40,9 @@ pub struct Session {
 impl Session {
     pub fn open(options: EvalOptions, settings: Settings) -> Result<Session, Failure> {
         let store_dir = locations::store_dir().map_err(Failure::message)?;
-        let store =
-            LocalStore::open(&store_dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let store = LocalStore::open(&store_dir)
+            .map_err(|e| Failure::report(miette::Report::new(e)))?
+            .with_build_log(crate::build_log::build_log_settings().map_err(Failure::message)?);
         let gc_guard = store
             .session_lock()
             .map_err(|e| Failure::report(miette::Report::new(e)))?;

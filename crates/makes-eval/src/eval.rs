@@ -442,7 +442,7 @@ impl Evaluator {
         match key {
             AttrKey::Static(n) => Ok(n.clone()),
             AttrKey::Dynamic(e) => match self.eval(e, env)? {
-                Value::String(s) => s.to_rc_str().map_err(|err| err.at(e.span)),
+                Value::String(s) => Ok(s.to_name()),
                 other => Err(EvalError::type_error("a string", &other, Some(e.span))),
             },
         }
@@ -452,7 +452,7 @@ impl Evaluator {
         match key {
             AttrKey::Static(n) => Ok(Some(n.clone())),
             AttrKey::Dynamic(e) => match self.eval(e, env)? {
-                Value::String(s) => s.to_rc_str().map(Some).map_err(|err| err.at(e.span)),
+                Value::String(s) => Ok(Some(s.to_name())),
                 Value::Null => Ok(None),
                 other => Err(EvalError::type_error("a string", &other, Some(e.span))),
             },

@@ -2,6 +2,7 @@
 
 use crate::value::Value;
 use crate::{Evaluator, Result};
+use makes_syntax::byte_text::text_to_bytes;
 use std::collections::HashSet;
 use std::io::Write;
 use std::rc::Rc;
@@ -46,7 +47,11 @@ fn print_into(
             out.push(b'{');
             out.push(b' ');
             for (name, attr) in attrs.iter() {
-                put(out, &quote_attr(name));
+                match text_to_bytes(name) {
+                    // A name of bytes that are not UTF-8 (see `NixString::to_name`).
+                    std::borrow::Cow::Owned(bytes) => out.extend_from_slice(&quote_bytes(&bytes)),
+                    std::borrow::Cow::Borrowed(_) => put(out, &quote_attr(name)),
+                }
                 put(out, " = ");
                 let v = if strict {
                     Some(attr.value.force(ev)?)

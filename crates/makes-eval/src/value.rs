@@ -3,6 +3,7 @@
 
 use crate::thunk::Thunk;
 use crate::Env;
+use makes_syntax::byte_text::{bytes_to_text, text_to_bytes};
 use makes_syntax::ir::LambdaDef;
 use makes_syntax::Span;
 use std::collections::BTreeSet;
@@ -61,6 +62,14 @@ impl Value {
 
     pub fn string(text: impl IntoNixBytes) -> Value {
         Value::String(NixString::plain(text))
+    }
+
+    /// An attribute name as a string value: the bytes it stands for ([`NixString::to_name`]).
+    pub fn name(name: &Rc<str>) -> Value {
+        match text_to_bytes(name) {
+            std::borrow::Cow::Borrowed(_) => Value::string(name.clone()),
+            std::borrow::Cow::Owned(bytes) => Value::string(Rc::<[u8]>::from(bytes)),
+        }
     }
 
     pub fn is_function(&self) -> bool {
@@ -126,8 +135,9 @@ impl Context {
 }
 
 /// A string with its context. Nix strings are bytes (a file read with `readFile` need not be
-/// UTF-8): they are counted, cut, compared, hashed and written as bytes. Where real text is
-/// required (attribute names, paths, JSON) [`NixString::utf8`] fails clearly on invalid UTF-8;
+/// UTF-8): they are counted, cut, compared, hashed and written as bytes, and attribute names
+/// may hold any ([`NixString::to_name`]). Where real text is required (paths, regexes, JSON
+/// read by `fromJSON`) [`NixString::utf8`] fails clearly on invalid UTF-8;
 /// [`NixString::lossy`] is for display and diagnostics only.
 #[derive(Debug, Clone)]
 pub struct NixString {
@@ -248,9 +258,16 @@ impl NixString {
         })
     }
 
-    /// [`NixString::utf8`] as a shared string, e.g. for an attribute name.
+    /// [`NixString::utf8`] as a shared string.
     pub fn to_rc_str(&self) -> crate::Result<Rc<str>> {
         self.utf8().map(Rc::from)
+    }
+
+    /// The string as an attribute name. Nix allows any bytes in a name; names are `str` in
+    /// makes, so bytes that are not UTF-8 are held as the text standing for them
+    /// ([`bytes_to_text`]), and [`Value::name`] gives the bytes back.
+    pub fn to_name(&self) -> Rc<str> {
+        Rc::from(bytes_to_text(&self.bytes))
     }
 
     /// The text for display and diagnostics only: invalid UTF-8 shows as U+FFFD.

@@ -12,7 +12,7 @@
 //!   system's roots and extra CA files, plain HTTP or unverified TLS only for registries marked
 //!   insecure ([`ClientOptions`]); bounded retries with backoff on connection errors, 5xx and
 //!   429.
-//! - Every transfer held to a deadline per request and a minimum rate ([`TransferLimits`],
+//! - Every request held to a deadline (headers included, [`call_within`]) and every transfer to a minimum rate ([`TransferLimits`],
 //!   [`LimitedRead`], also used by the binary-cache substituter and `fetchUrl`); every text a
 //!   server sends made [`printable`] before it goes into an error.
 //!
@@ -22,6 +22,7 @@
 
 mod auth;
 mod client;
+mod deadline;
 mod digest;
 mod error;
 mod layout;
@@ -38,6 +39,7 @@ mod transfer;
 
 pub use auth::Credentials;
 pub use client::{ClientOptions, RegistryClient};
+pub use deadline::{call_within, Answer, Payload};
 pub use digest::Digest;
 pub use error::RegistryError;
 pub use manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};

@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::auth::{parse_www_authenticate, token_from_response};
 use crate::client::RegistryClient;
+use crate::deadline::{call_within, Payload};
 use crate::error::RegistryError;
 use crate::printable::{printable, MAX_SERVER_TEXT};
 use crate::transfer::{limit_exceeded, LimitExceeded, LimitedRead, TransferLimits};
@@ -159,7 +160,8 @@ impl<'c> Session<'c> {
         let mut last = None;
         for scheme in ["https", "http"] {
             let url = format!("{scheme}://{}/v2/", self.host);
-            match self.agent().get(&url).call() {
+            let request = self.agent().get(&url);
+            match self.call_within("GET /v2/", Instant::now(), request, Payload::Empty)? {
                 Ok(_) | Err(ureq::Error::Status(..)) => {
                     if let Ok(mut m) = self.client.schemes.lock() {
                         m.insert(self.registry.clone(), scheme);
@@ -211,11 +213,20 @@ impl<'c> Session<'c> {
                     request = request.set("Authorization", a);
                 }
             }
-            self.last_sent.set(Instant::now());
+            let sent = Instant::now();
+            self.last_sent.set(sent);
             let result = match &mut body {
-                Body::Empty => request.call(),
-                Body::Bytes(b) => request.send_bytes(b),
-                Body::Stream(r, len) => request.set("Content-Length", &len.to_string()).send(r),
+                Body::Empty => self.call_within(&operation, sent, request, Payload::Empty)?,
+                Body::Bytes(b) => {
+                    self.call_within(&operation, sent, request, Payload::Bytes(b.to_vec()))?
+                }
+                // A borrowed source cannot go to another thread: ureq's own deadline (which
+                // also bounds its socket reads) covers the upload and the answer's headers;
+                // the answer to an upload is small.
+                Body::Stream(r, len) => request
+                    .timeout(self.limits().request_timeout)
+                    .set("Content-Length", &len.to_string())
+                    .send(r),
             };
             let response = match result {
                 Ok(r) | Err(ureq::Error::Status(_, r)) => r,
@@ -246,6 +257,20 @@ impl<'c> Session<'c> {
                 _ => return Ok(response),
             }
         }
+    }
+
+    /// Sends a request with [`call_within`]: its status line and headers must arrive before
+    /// the request's deadline; past it, the operation fails (trying again would only wait as
+    /// long again).
+    fn call_within(
+        &self,
+        operation: &str,
+        sent: Instant,
+        request: ureq::Request,
+        payload: Payload,
+    ) -> Result<Result<ureq::Response, ureq::Error>, Failure> {
+        call_within(self.limits(), sent, request, payload)
+            .map_err(|limit| Failure::fatal(self.unreachable(operation, limit.to_string())))
     }
 
     fn same_host(&self, url: &Url) -> bool {
@@ -327,7 +352,7 @@ impl<'c> Session<'c> {
                 request = request.set("Authorization", &c.basic_header());
             }
             let token_op = format!("GET token from {}", url.host_str().unwrap_or("?"));
-            let response = match request.call() {
+            let response = match self.call_within(&token_op, Instant::now(), request, Payload::Empty)? {
                 Ok(r) => r,
                 Err(ureq::Error::Status(401 | 403, _)) => {
                     return Err(unauthorized(match credentials {

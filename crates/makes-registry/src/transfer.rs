@@ -6,7 +6,8 @@
 //! trips them) or an overall deadline that replaces them (a server that goes silent is then
 //! waited for until the deadline). So the per-read timeout stays, and [`LimitedRead`] checks
 //! the deadline and the rate after every read: a stalled or dripping transfer ends, at the
-//! latest, one per-read timeout after a limit is crossed.
+//! latest, one per-read timeout after a limit is crossed. The status line and headers are
+//! held to the same deadline by [`crate::call_within`].
 
 use std::fmt;
 use std::io::{self, Read};
@@ -38,6 +39,10 @@ impl Default for TransferLimits {
 /// [`LimitedRead`] returns, and found again with [`limit_exceeded`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LimitExceeded {
+    /// The status line and headers did not all arrive within the deadline.
+    NoResponse {
+        timeout: Duration,
+    },
     Deadline {
         timeout: Duration,
         bytes: u64,
@@ -52,6 +57,11 @@ pub enum LimitExceeded {
 impl fmt::Display for LimitExceeded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            LimitExceeded::NoResponse { timeout } => write!(
+                f,
+                "no complete response (status line and headers) within the deadline of {} s",
+                timeout.as_secs_f64()
+            ),
             LimitExceeded::Deadline { timeout, bytes } => write!(
                 f,
                 "the transfer did not finish within the deadline of {} s ({bytes} bytes received)",

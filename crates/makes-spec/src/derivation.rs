@@ -24,9 +24,12 @@ pub struct DerivationSpec {
     pub name: String,
     /// The builder script text (a path builder is read into text).
     pub builder: String,
-    /// Variables exported to the builder; keys start with `env` or `__`.
+    /// Variables exported to the builder; keys start with `env` or `__`. Values are Nix
+    /// strings, so any bytes: bytes that are not UTF-8 are held as the text that stands for
+    /// them (`makes_syntax::byte_text`), and hashed and given to the builder as the bytes.
     pub env: BTreeMap<String, String>,
-    /// Variables whose values are written to files; the builder gets `$<KEY>Path`.
+    /// Variables whose values are written to files; the builder gets `$<KEY>Path`. Values
+    /// as in `env`.
     pub env_files: BTreeMap<String, String>,
     pub search_paths: SearchPaths,
     /// `Some(hash)`: fixed-output (recursive sha256), the network is kept.

@@ -5,6 +5,7 @@ use crate::derivation::{DerivationSpec, SearchPaths};
 use crate::error::SpecError;
 use crate::reduce::Fields;
 use makes_eval::{CoercionMode, Context, Evaluator, Value};
+use makes_syntax::byte_text::bytes_to_text;
 use makes_syntax::Span;
 use std::collections::BTreeMap;
 
@@ -108,7 +109,8 @@ pub fn reduce_derivation_spec(
 }
 
 /// `env`/`envFiles`: every key starts with `env` or `__`; values are strings (numbers, paths
-/// and packages are turned into strings as interpolation would).
+/// and packages are turned into strings as interpolation would), any bytes, kept as text
+/// standing for them ([`bytes_to_text`]).
 fn string_map(
     f: &Fields,
     attr: &str,
@@ -142,7 +144,8 @@ fn string_map(
                 SpecError::Eval(e.note(span, format!("while evaluating '{attr}.{key}'")))
             })?;
         s.merge_context_into(context);
-        out.insert(key.to_string(), s.utf8()?.to_owned());
+        // Nix strings are bytes, and Nix hands them to the builder as they are.
+        out.insert(key.to_string(), bytes_to_text(s.as_bytes()).into_owned());
     }
     Ok(out)
 }

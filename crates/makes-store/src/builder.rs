@@ -5,15 +5,19 @@
 //! the store after the build, then registered through [`LocalStore::build_output`], so a path
 //! is built once and a failed build leaves nothing.
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use makes_spec::DerivationSpec;
+use makes_syntax::byte_text::text_to_bytes;
 
+use crate::build_log::{copy_log, log_pipe, Copied};
 use crate::error::{io_err, Result, StoreError};
 use crate::fsutil::remove_tree;
 use crate::hash::parse_sha256;
@@ -184,17 +188,19 @@ fn run_in(
             .map_err(io_err(&files_dir))?;
         for (key, value) in &spec.env_files {
             let file = files_dir.join(key);
-            write_readable(&file, value)?;
+            write_readable(&file, text_to_bytes(value))?;
             env.push((
                 format!("{key}Path"),
-                format!("{BUILD_DIR}/{ENV_FILES_DIR}/{key}"),
+                format!("{BUILD_DIR}/{ENV_FILES_DIR}/{key}").into(),
             ));
         }
     }
 
     let log_path = store.log_path(out);
     let log = File::create(&log_path).map_err(io_err(&log_path))?;
-    let log_err = log.try_clone().map_err(io_err(&log_path))?;
+    // The builder writes into a pipe that makes copies to the log: it never holds the file.
+    let (log_read, log_write) = log_pipe().map_err(io_err(&log_path))?;
+    let log_write_err = log_write.try_clone().map_err(io_err(&log_path))?;
     let mut cmd = Command::new(host_bash());
     cmd.args([
         "--norc",
@@ -204,14 +210,43 @@ fn run_in(
     .env_clear()
     .envs(env)
     .stdin(Stdio::null())
-    .stdout(log)
-    .stderr(log_err);
+    .stdout(log_write)
+    .stderr(log_write_err);
     sandbox.install(&mut cmd);
 
-    let mut child = cmd.spawn().map_err(|e| StoreError::SandboxUnavailable {
-        path: out.clone(),
-        reason: format!("{e}\n{}", log_tail(&log_path)),
-    })?;
+    let spawned = cmd.spawn();
+    // Our copies of the write end go with the command: the pipe ends when the build does.
+    drop(cmd);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            // What the sandbox's set-up said before it gave up.
+            let _ = copy_log(log_read, &log, store.build_log(), out);
+            return Err(StoreError::SandboxUnavailable {
+                path: out.clone(),
+                reason: format!("{e}\n{}", log_tail(&log_path)),
+            });
+        }
+    };
+    let copied = copy_log(log_read, &log, store.build_log(), out);
+    if !matches!(copied, Ok(Copied::Finished(_))) {
+        // Over the cap, or the log cannot be written: the build stops here. Killing the
+        // process outside the sandbox's PID namespace kills the build (its parent-death
+        // signal) and so everything in the namespace.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    match copied {
+        Ok(Copied::Finished(_)) => {}
+        Ok(Copied::OverLimit) => {
+            return Err(StoreError::LogLimitExceeded {
+                path: out.clone(),
+                limit: store.build_log().max_bytes,
+                log: log_path,
+            })
+        }
+        Err(e) => return Err(io_err(&log_path)(e)),
+    }
     let status = child.wait().map_err(io_err(&log_path))?;
     let failed = |status: String| StoreError::BuilderFailed {
         path: out.clone(),
@@ -253,8 +288,9 @@ fn host_bash() -> PathBuf {
     }
 }
 
-/// The whole environment of a builder, except `envFiles` paths.
-fn base_env(spec: &DerivationSpec, out: &StorePath) -> Vec<(String, String)> {
+/// The whole environment of a builder, except `envFiles` paths. Values are bytes, as Nix
+/// strings are.
+fn base_env(spec: &DerivationSpec, out: &StorePath) -> Vec<(String, OsString)> {
     // The search paths first, as makes prepends them: a tool of the package set wins over
     // the host's (`command -v node` in a builder must find the set's node, not /usr/bin's).
     let mut path = String::new();
@@ -263,17 +299,20 @@ fn base_env(spec: &DerivationSpec, out: &StorePath) -> Vec<(String, String)> {
         path.push_str("/bin:");
     }
     path.push_str("/usr/bin:/bin");
-    let mut env = vec![
-        ("PATH".to_owned(), path),
-        ("HOME".to_owned(), "/homeless-shelter".to_owned()),
-        ("NIX_BUILD_TOP".to_owned(), BUILD_DIR.to_owned()),
-        ("TMPDIR".to_owned(), BUILD_DIR.to_owned()),
-        ("TMP".to_owned(), BUILD_DIR.to_owned()),
-        ("TEMP".to_owned(), BUILD_DIR.to_owned()),
-        ("SOURCE_DATE_EPOCH".to_owned(), "1".to_owned()),
-        ("out".to_owned(), out.to_absolute()),
+    let mut env: Vec<(String, OsString)> = vec![
+        ("PATH".to_owned(), path.into()),
+        ("HOME".to_owned(), "/homeless-shelter".into()),
+        ("NIX_BUILD_TOP".to_owned(), BUILD_DIR.into()),
+        ("TMPDIR".to_owned(), BUILD_DIR.into()),
+        ("TMP".to_owned(), BUILD_DIR.into()),
+        ("TEMP".to_owned(), BUILD_DIR.into()),
+        ("SOURCE_DATE_EPOCH".to_owned(), "1".into()),
+        ("out".to_owned(), out.to_absolute().into()),
     ];
-    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(spec.env.iter().map(|(k, v)| {
+        let bytes = text_to_bytes(v).into_owned();
+        (k.clone(), OsString::from_vec(bytes))
+    }));
     env
 }
 

@@ -87,6 +87,18 @@ pub enum StoreError {
         tail: String,
     },
 
+    /// The builder printed more than the build log may hold; it was stopped.
+    #[error("builder for {path} stopped: log limit exceeded ({limit} bytes); the log so far is {}", log.display())]
+    #[diagnostic(
+        code(makes::store::log_limit_exceeded),
+        help("a build prints at most MAKES_MAX_BUILD_LOG_SIZE bytes (64M unless set)")
+    )]
+    LogLimitExceeded {
+        path: StorePath,
+        limit: u64,
+        log: PathBuf,
+    },
+
     /// A fixed-output derivation has a `sha256` that is not a SHA-256 in a known form.
     #[error("invalid sha256 {hash:?} for {path}")]
     #[diagnostic(

@@ -7,6 +7,7 @@
 //! any host directory ([`LocalStore`]) and builders see it at `/nix/store` through a mount
 //! namespace ([`run_derivation`]).
 
+mod build_log;
 mod builder;
 mod disk_space;
 mod error;
@@ -32,6 +33,7 @@ mod schedule;
 mod source_cache;
 mod sweep;
 
+pub use build_log::{BuildLogSettings, LineHook, DEFAULT_MAX_LOG_BYTES, MAX_LINE_BYTES};
 pub use builder::run_derivation;
 pub use error::{Result, StoreError};
 pub use gc::GcReport;

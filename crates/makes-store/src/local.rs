@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use fs4::fs_std::FileExt;
 use sha2::Digest;
 
+use crate::build_log::BuildLogSettings;
 use crate::error::{io_err, Result, StoreError};
 use crate::fsutil::{canonicalise, canonicalise_top, remove_tree};
 use crate::nar::{copy_with_nar_hash, nar_hash_and_size, write_nar, HashingWriter};
@@ -32,12 +33,17 @@ use crate::source_cache::tree_fingerprint;
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// How builders' output is capped and shown.
+    build_log: BuildLogSettings,
 }
 
 impl LocalStore {
     /// Opens (creating if needed) the store at `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
-        let store = LocalStore { root: root.into() };
+        let store = LocalStore {
+            root: root.into(),
+            build_log: BuildLogSettings::default(),
+        };
         for dir in ["store", "db", "logs", "tmp", "locks"] {
             let d = store.root.join(dir);
             fs::create_dir_all(&d).map_err(io_err(&d))?;
@@ -66,6 +72,16 @@ impl LocalStore {
     }
 
     /// The builder log of `path`.
+    /// This store with `settings` for the output of the builders it runs.
+    pub fn with_build_log(mut self, settings: BuildLogSettings) -> Self {
+        self.build_log = settings;
+        self
+    }
+
+    pub(crate) fn build_log(&self) -> &BuildLogSettings {
+        &self.build_log
+    }
+
     pub fn log_path(&self, path: &StorePath) -> PathBuf {
         self.root
             .join("logs")

@@ -1,6 +1,7 @@
 //! Store paths as Nix names them: `/nix/store/<32 nix-base32 chars>-<name>`, and how their
 //! hash parts are computed (Nix's `makeStorePath`, `src/libstore/store-api.cc`).
 
+use makes_syntax::byte_text::text_to_bytes;
 use std::fmt::Write as _;
 
 use makes_spec::DerivationSpec;
@@ -210,7 +211,9 @@ pub fn derivation_output_path(spec: &DerivationSpec) -> StorePath {
         put(&count(map.len()));
         for (k, v) in map {
             put(k.as_bytes());
-            put(v.as_bytes());
+            // The bytes the value stands for: UTF-8 values are their own bytes, so their
+            // paths are the same as before values could be any bytes.
+            put(&text_to_bytes(v));
         }
     }
     for (field, list) in [

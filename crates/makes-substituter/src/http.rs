@@ -1,13 +1,14 @@
 //! GET requests to binary caches: one `ureq` agent with the registry client's TLS
 //! configuration (system roots plus extra CA files), and retries with exponential backoff on
 //! connection errors, 5xx and 429, never on other statuses. Every body is held to the
-//! request's deadline and the minimum transfer rate ([`TransferLimits`]).
+//! request's deadline and the minimum transfer rate ([`TransferLimits`]), and so are the
+//! status line and headers ([`call_within`]).
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use makes_registry::{LimitedRead, TransferLimits};
+use makes_registry::{call_within, LimitedRead, Payload, TransferLimits};
 
 use crate::error::SubstituteError;
 
@@ -71,7 +72,13 @@ impl Http {
         let mut attempt = 0;
         loop {
             let sent = Instant::now();
-            let failure = match self.agent.get(url).call() {
+            let request = self.agent.get(url);
+            let answer = match call_within(self.limits, sent, request, Payload::Empty) {
+                Ok(answer) => answer,
+                // Trying again would only wait as long again.
+                Err(limit) => return Err(Failure::Unreachable(limit.to_string())),
+            };
+            let failure = match answer {
                 Ok(response) => {
                     let body = LimitedRead::started_at(response.into_reader(), self.limits, sent);
                     return Ok(Fetched::Body(Box::new(body)));

@@ -386,3 +386,50 @@ fn open_lock_is_rejected_before_any_download() {
     );
     assert!(server.requests().is_empty());
 }
+
+/// A cache that answers every request with a status line and headers sent one byte every
+/// 200 ms (with a long header, so that the whole answer would take a minute).
+fn header_dripping_cache() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let head = format!("HTTP/1.1 200 OK\r\nX-Slow: {}\r\n\r\n", "a".repeat(300));
+                for byte in head.bytes() {
+                    if stream.write_all(&[byte]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_cache_that_drips_its_headers_fails_at_the_request_deadline() {
+    let closure = locked_closure();
+    let url = header_dripping_cache();
+    let (_dir, store) = store();
+    let mut opts = options(vec![url.clone()]);
+    opts.parallelism = 1;
+    opts.limits.request_timeout = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let err = substitute(&store, &closure, &opts, &quiet).expect_err("no answer in time");
+    let message = err.to_string();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "ended at the deadline, not retried: {:?}",
+        started.elapsed()
+    );
+    assert!(message.contains(&format!("{url}/")), "{message}");
+    assert!(message.contains("deadline of 2 s"), "{message}");
+    let paths: Vec<_> = closure.iter().map(|l| &l.path).collect();
+    assert_nothing_left(&store, &paths);
+}

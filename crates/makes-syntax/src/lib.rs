@@ -2,6 +2,7 @@
 //! compact expression tree (`ir`) that the evaluator walks. Errors are `SyntaxError`s with
 //! spans, rendered by miette through `SourceDiagnostic`.
 
+pub mod byte_text;
 mod diagnostic;
 mod error;
 mod indented;

@@ -393,7 +393,7 @@ impl Lowerer {
         Ok(match attr {
             ast::Attr::Ident(i) => KeyName::Static(ident_text(i).into()),
             ast::Attr::Str(s) => match static_string(s) {
-                Some(text) => KeyName::Static(text.into()),
+                Some(text) => KeyName::Static(name_of_text(&text)),
                 None => KeyName::Dynamic(ast::Expr::Str(s.clone())),
             },
             ast::Attr::Dynamic(d) => {
@@ -403,7 +403,7 @@ impl Lowerer {
                 // `${"a"}` is static, as in Nix's parser.
                 match &inner {
                     ast::Expr::Str(s) => match static_string(s) {
-                        Some(text) => KeyName::Static(text.into()),
+                        Some(text) => KeyName::Static(name_of_text(&text)),
                         None => KeyName::Dynamic(inner),
                     },
                     _ => KeyName::Dynamic(inner),
@@ -860,6 +860,12 @@ pub fn canonical_path(path: &str) -> String {
     let mut out = String::from("/");
     out.push_str(&parts.join("/"));
     out
+}
+
+/// A quoted attribute name: names may hold any bytes, kept as the text standing for them
+/// (`byte_text`), so the few characters that stand for bytes are escaped there too.
+fn name_of_text(text: &str) -> Rc<str> {
+    Rc::from(crate::byte_text::bytes_to_text(text.as_bytes()))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         Ok(list_value(
             attrs
                 .names()
-                .map(|n| Thunk::value(Value::string(n.clone())))
+                .map(|n| Thunk::value(Value::name(n)))
                 .collect(),
         ))
     }),
@@ -28,8 +28,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("getAttr", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
         let attrs = arg_attrs(ev, &a[1])?;
-        // Names are UTF-8 (see `NixString::utf8`): one that is not names no attribute.
-        match name.to_str().and_then(|n| attrs.select(n)) {
+        match attrs.select(&name.to_name()) {
             Some(attr) => attr.value.force(ev),
             None => Err(EvalError::other(
                 format!("attribute '{}' missing for call to 'getAttr'", name.lossy()),
@@ -40,16 +39,13 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("hasAttr", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
         let attrs = arg_attrs(ev, &a[1])?;
-        Ok(Value::Bool(name.to_str().is_some_and(|n| attrs.has(n))))
+        Ok(Value::Bool(attrs.has(&name.to_name())))
     }),
     ("removeAttrs", 2, |ev, a| {
         let mut attrs = (*arg_attrs(ev, &a[0])?).clone();
         let mut names: Vec<Rc<str>> = Vec::new();
         for name in arg_list(ev, &a[1])?.iter() {
-            // A name of invalid UTF-8 names no attribute: nothing to remove.
-            if let Some(name) = arg_string(ev, name)?.to_str() {
-                names.push(name.into());
-            }
+            names.push(arg_string(ev, name)?.to_name());
         }
         names.sort_unstable();
         attrs.retain(|n| names.binary_search_by(|k| (**k).cmp(n)).is_err());
@@ -67,7 +63,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             let value = entry.get("value").ok_or_else(|| {
                 EvalError::other("attribute 'value' missing for call to 'listToAttrs'", None)
             })?;
-            entries.push((name.to_rc_str()?, value.clone()));
+            entries.push((name.to_name(), value.clone()));
         }
         // The first occurrence of a name wins.
         Ok(attrs_value(Attrs::from_entries(entries, true)))
@@ -78,7 +74,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let entries = attrs
             .iter()
             .map(|(name, attr)| {
-                let name_v = Thunk::value(Value::string(name.clone()));
+                let name_v = Thunk::value(Value::name(name));
                 let value = Thunk::apply2(a[0].clone(), name_v, attr.value.clone());
                 let span = attr.span;
                 (name.clone(), Attr { value, span })
@@ -99,7 +95,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let mut out = Vec::new();
         for item in arg_list(ev, &a[1])?.iter() {
             let attrs = arg_attrs(ev, item)?;
-            if let Some(attr) = name.to_str().and_then(|n| attrs.get(n)) {
+            if let Some(attr) = attrs.get(&name.to_name()) {
                 out.push(attr.value.clone());
             }
         }
@@ -119,7 +115,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let entries = grouped
             .into_iter()
             .map(|(name, values)| {
-                let name_v = Thunk::value(Value::string(name.clone()));
+                let name_v = Thunk::value(Value::name(&name));
                 let list = Thunk::value(list_value(values));
                 let value = Thunk::apply2(a[0].clone(), name_v, list);
                 (name, Attr { value, span: None })

@@ -5,14 +5,15 @@ use crate::eval::CoercionMode;
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Context, NixString, Value};
 use crate::{EvalError, Evaluator, Result};
+use makes_syntax::byte_text::{bytes_to_text, text_to_bytes};
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("toJSON", 1, |ev, a| {
         let v = a[0].force(ev)?;
         let mut context = Context::default();
-        let json = to_json(ev, &v, &mut context)?;
+        let json = json_of(ev, &v, &mut context, Strings::Bytes)?.to_string();
         Ok(Value::String(NixString::with_context(
-            json.to_string(),
+            text_to_bytes(&json).into_owned(),
             context,
         )))
     }),
@@ -25,9 +26,36 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
 ];
 
 /// A value as JSON, as `builtins.toJSON` renders it (derivations and paths as store paths).
-/// JSON is text: a string of invalid UTF-8 is an error here (Nix 2.8 writes its bytes
-/// through unchanged, giving invalid JSON).
+/// JSON is text: a string of invalid UTF-8 is an error here. `builtins.toJSON` itself writes
+/// such bytes through unchanged, as Nix 2.8 does (giving invalid JSON).
 pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde_json::Value> {
+    json_of(ev, v, context, Strings::Text)
+}
+
+/// What strings of invalid UTF-8 become in JSON.
+#[derive(Clone, Copy)]
+enum Strings {
+    /// An error: the JSON must be text.
+    Text,
+    /// Text standing for the bytes ([`bytes_to_text`]), made bytes again by the caller.
+    Bytes,
+}
+
+impl Strings {
+    fn json(self, s: &NixString) -> Result<serde_json::Value> {
+        Ok(serde_json::Value::String(match self {
+            Strings::Text => s.utf8()?.to_owned(),
+            Strings::Bytes => bytes_to_text(s.as_bytes()).into_owned(),
+        }))
+    }
+}
+
+fn json_of(
+    ev: &Evaluator,
+    v: &Value,
+    context: &mut Context,
+    strings: Strings,
+) -> Result<serde_json::Value> {
     Ok(match v {
         Value::Null => serde_json::Value::Null,
         Value::Bool(b) => serde_json::Value::Bool(*b),
@@ -36,18 +64,18 @@ pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde
             .map_or(serde_json::Value::Null, serde_json::Value::Number),
         Value::String(s) => {
             s.merge_context_into(context);
-            serde_json::Value::String(s.utf8()?.to_owned())
+            strings.json(s)?
         }
         Value::Path(_) => {
             let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, no_span())?;
             s.merge_context_into(context);
-            serde_json::Value::String(s.utf8()?.to_owned())
+            strings.json(&s)?
         }
         Value::List(items) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items.iter() {
                 let item = item.force(ev)?;
-                out.push(ev.nested(None, || to_json(ev, &item, context))?);
+                out.push(ev.nested(None, || json_of(ev, &item, context, strings))?);
             }
             serde_json::Value::Array(out)
         }
@@ -55,12 +83,12 @@ pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde
             if attrs.contains("__toString") || attrs.contains("outPath") {
                 let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, no_span())?;
                 s.merge_context_into(context);
-                return Ok(serde_json::Value::String(s.utf8()?.to_owned()));
+                return strings.json(&s);
             }
             let mut map = serde_json::Map::new();
             for (name, attr) in attrs.iter() {
                 let value = attr.value.force(ev)?;
-                let json = ev.nested(attr.span, || to_json(ev, &value, context))?;
+                let json = ev.nested(attr.span, || json_of(ev, &value, context, strings))?;
                 map.insert(name.to_string(), json);
             }
             serde_json::Value::Object(map)
@@ -89,7 +117,11 @@ pub fn from_json(json: &serde_json::Value) -> Value {
         serde_json::Value::Object(map) => {
             let mut attrs = Attrs::new();
             for (k, v) in map {
-                attrs.insert(k.as_str(), Thunk::value(from_json(v)), None);
+                attrs.insert(
+                    bytes_to_text(k.as_bytes()),
+                    Thunk::value(from_json(v)),
+                    None,
+                );
             }
             attrs_value(attrs)
         }

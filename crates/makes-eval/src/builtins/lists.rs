@@ -144,7 +144,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let mut groups: BTreeMap<Rc<str>, Vec<Thunk>> = BTreeMap::new();
         for x in arg_list(ev, &a[1])?.iter() {
             let key = match call(ev, &f, std::slice::from_ref(x))? {
-                Value::String(s) => s.to_rc_str()?,
+                Value::String(s) => s.to_name(),
                 other => return Err(EvalError::type_error("a string", &other, None)),
             };
             groups.entry(key).or_default().push(x.clone());

@@ -39,7 +39,11 @@ fn from_toml(v: &toml::Value) -> crate::Result<Value> {
         toml::Value::Table(t) => {
             let mut attrs = Attrs::new();
             for (k, v) in t {
-                attrs.insert(k.as_str(), Thunk::value(from_toml(v)?), None);
+                attrs.insert(
+                    makes_syntax::byte_text::bytes_to_text(k.as_bytes()),
+                    Thunk::value(from_toml(v)?),
+                    None,
+                );
             }
             attrs_value(attrs)
         }

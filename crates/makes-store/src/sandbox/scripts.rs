@@ -22,7 +22,11 @@ use super::{
     create_dir_with_mode, cstring, idmap, makes_is_root, skeleton, Identity, Sandbox, Step,
     StoreView, BUILD_USER_HOST_ID, FAKE_ROOT_HOST_BASE, FAKE_ROOT_ID_COUNT,
 };
+use crate::build_log::{copy_capped, log_pipe, Copied, Tail, DEFAULT_MAX_LOG_BYTES};
 use crate::fsutil::{shift_owners, IdShift};
+
+/// How much of a script's output is kept for its error message.
+const SCRIPT_OUTPUT_TAIL: usize = 64 << 10;
 
 /// How [`run_script_as_root`] and [`run_script_as_build_user`] run a script.
 #[derive(Debug, Clone)]
@@ -48,7 +52,8 @@ pub struct RootScript<'a> {
 }
 
 /// Runs a script as a fake root: what `runAsRoot` and `fakeRootCommands` need, without a VM.
-/// Returns the script's output; its exit status is for the caller to check.
+/// Returns the script's status and the end of its output (stdout and stderr together, in
+/// `stderr`); its exit status is for the caller to check.
 pub fn run_script_as_root(run: &RootScript) -> io::Result<Output> {
     run_script(run, Identity::FakeRoot)
 }
@@ -62,6 +67,15 @@ pub fn run_script_as_build_user(run: &RootScript) -> io::Result<Output> {
         ));
     }
     run_script(run, Identity::BuildUser)
+}
+
+/// A test knob, read here only: `MAKES_SANDBOX_NO_IDMAP=1` makes scripts take the `chown`
+/// fallback even where idmapped mounts work, so that the end-to-end tests cover the path old
+/// kernels and some file systems take. Not a setting for users.
+const NO_IDMAP_TEST_KNOB: &str = "MAKES_SANDBOX_NO_IDMAP";
+
+fn idmapped_mounts_forbidden() -> bool {
+    std::env::var_os(NO_IDMAP_TEST_KNOB).is_some_and(|v| v == "1")
 }
 
 /// The owner shift that gives makes' files to the script's host ids, when makes is root.
@@ -100,9 +114,11 @@ fn prepare_and_run(
 ) -> io::Result<Output> {
     let shift = owner_shift(identity);
     // The idmapped tree, or None when the owners must be shifted on disk.
-    let tree = shift.and_then(|s| {
-        idmap::idmapped_tree(run.root, &format!("{} {} {}\n", s.from, s.to, s.count)).ok()
-    });
+    let tree = shift
+        .filter(|_| !idmapped_mounts_forbidden())
+        .and_then(|s| {
+            idmap::idmapped_tree(run.root, &format!("{} {} {}\n", s.from, s.to, s.count)).ok()
+        });
     let disk_shift = if tree.is_some() { None } else { shift };
     let skeleton_dir;
     let sandbox = if run.chroot {
@@ -142,12 +158,59 @@ fn prepare_and_run(
         .env("HOME", "/homeless-shelter")
         .envs(run.env.iter().copied())
         .stdin(Stdio::null());
-    sandbox.install(&mut cmd);
-    let out = cmd.output();
+    let out = run_with_capped_output(cmd, sandbox);
     if let Some(shift) = disk_shift {
         shift_owners(run.root, shift.reversed()).map_err(io::Error::other)?;
     }
     out
+}
+
+/// Runs `cmd` in `sandbox` with its stdout and stderr into one pipe, as a builder's: makes
+/// keeps the last [`SCRIPT_OUTPUT_TAIL`] bytes (the `stderr` of the result; `stdout` is
+/// empty), and a script that prints more than [`DEFAULT_MAX_LOG_BYTES`] is stopped.
+fn run_with_capped_output(mut cmd: Command, sandbox: Sandbox) -> io::Result<Output> {
+    let (read, write) = log_pipe()?;
+    cmd.stdout(write.try_clone()?).stderr(write);
+    sandbox.install(&mut cmd);
+    let spawned = cmd.spawn();
+    // Our copies of the write end go with the command: the pipe ends when the script does.
+    drop(cmd);
+    let mut tail = Tail::new(SCRIPT_OUTPUT_TAIL);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            // What the sandbox's set-up said before it gave up.
+            let _ = copy_capped(read, &mut tail, DEFAULT_MAX_LOG_BYTES, |_| {});
+            let said = String::from_utf8_lossy(&tail.into_bytes())
+                .trim()
+                .to_owned();
+            return Err(if said.is_empty() {
+                e
+            } else {
+                io::Error::new(e.kind(), format!("{e}: {said}"))
+            });
+        }
+    };
+    let copied = copy_capped(read, &mut tail, DEFAULT_MAX_LOG_BYTES, |_| {});
+    if !matches!(copied, Ok(Copied::Finished(_))) {
+        // Killing the process outside the PID namespace ends everything inside.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    match copied? {
+        Copied::Finished(_) => {}
+        Copied::OverLimit => {
+            return Err(io::Error::other(format!(
+                "log limit exceeded: the script printed more than {DEFAULT_MAX_LOG_BYTES} bytes"
+            )))
+        }
+    }
+    let status = child.wait()?;
+    Ok(Output {
+        status,
+        stdout: Vec::new(),
+        stderr: tail.into_bytes(),
+    })
 }
 
 /// The sandbox whose root is the image root itself.
