@@ -518,11 +518,12 @@ fn set_parent_death_signal() {
 }
 
 fn last_errno() -> Errno {
-    Errno::from_raw_os_error(
-        io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO),
-    )
+    // 0 is no errno (rustix refuses it): a failure that left none is an I/O error.
+    let raw = io::Error::last_os_error()
+        .raw_os_error()
+        .filter(|&e| e > 0)
+        .unwrap_or(libc::EIO);
+    Errno::from_raw_os_error(raw)
 }
 
 fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {

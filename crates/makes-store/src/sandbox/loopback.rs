@@ -21,9 +21,10 @@ pub(super) fn bring_up_loopback() -> Result<(), Errno> {
         request.ifr_ifru.ifru_flags =
             (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as libc::c_short;
         let result = libc::ioctl(fd, libc::SIOCSIFFLAGS, &request);
-        let errno = super::last_errno();
+        // errno only means something after a failure (it may be 0 after a success).
+        let errno = (result != 0).then(super::last_errno);
         libc::close(fd);
-        if result != 0 {
+        if let Some(errno) = errno {
             return Err(errno);
         }
     }
