@@ -10,6 +10,7 @@ mod env_vars;
 mod invocation;
 mod locations;
 mod memory_ceiling;
+mod nix_probe;
 mod packages_provider;
 mod progress_bars;
 mod project_source;
