@@ -117,7 +117,7 @@ pub trait ImageBuilder {
         spec: &ImageSpec,
         closure: &[PathInfo],
         out_file: &Path,
-    ) -> Result<(), String>;
+    ) -> Result<Option<crate::FileNar>, String>;
 }
 
 /// Errors of `realise`.
@@ -178,7 +178,7 @@ pub fn realise(
             let closure = store.closure(&roots)?;
             // An image archive refers to no store path: its contents travel inside it (and
             // compressed layers could hide a hash anyway), as with dockerTools' tarballs.
-            store.build_output(&sp, &[], |real_out: &Path| {
+            store.build_file_output(&sp, |real_out: &Path| {
                 builders
                     .images
                     .build_image(&spec, &closure, real_out)
