@@ -54,6 +54,7 @@ export XDG_CACHE_HOME="$work/cache"
 MAKES_STORE_DIR="$work/template" "$new" --project "$proj" /import >/dev/null
 rm -rf "$work/template/cache/layers"
 store_paths=$(cd "$work/template/store" && ls -d *-p????)
+printf '%s\n' $store_paths >"$work/paths"
 bytes=$(cd "$work/template/store" && du -scb $store_paths | tail -1 | cut -f1)
 echo "input: $(( bytes / 1000000 )) MB in $(echo $store_paths | wc -w) store paths; $(nproc) cores"
 
@@ -78,5 +79,5 @@ for r in $(seq 1 "$rounds"); do
   for j in gz zstd retag; do
     cmp -s "$work/digest-old-$j" "$work/digest-new-$j" || echo "DIFFERENT IMAGE: $j"
   done
-  timed "tar|zstd -3 -T$(nproc)" sh -c "tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1 -C '$work/template/store' -cf - $(echo $store_paths) | zstd -q -3 -T$(nproc) > '$work/floor.tar.zst'"
+  timed "tar|zstd -3 -T$(nproc)" sh -c "tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1 -C '$work/template/store' -cf - -T '$work/paths' | zstd -q -3 -T$(nproc) > '$work/floor.tar.zst'"
 done

@@ -84,7 +84,10 @@ pub fn write_archive(
         inner: BufWriter::with_capacity(1 << 20, tmp),
         nar,
     };
-    let NarHashing { inner: mut out, nar } = write_layer_tar(&entries, &policy, out)?;
+    let NarHashing {
+        inner: mut out,
+        nar,
+    } = write_layer_tar(&entries, &policy, out)?;
     out.flush().map_err(OciError::io(&tmp_path))?;
     let tmp = out.into_inner().map_err(|e| OciError::Io {
         path: tmp_path.clone(),

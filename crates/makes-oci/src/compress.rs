@@ -17,9 +17,9 @@
 //! was called. At most `workers + 2` chunks are in flight, so memory stays bounded
 //! (a few tens of MiB) whatever the layer size; nothing else of the layer is kept.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::cell::RefCell;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Mutex, OnceLock};
 
@@ -289,7 +289,9 @@ fn workers(threads: usize) -> &'static Workers {
                 }))
                 .unwrap_or_else(|_| Err(io::Error::other("a compression worker failed")));
                 // A compressor that was dropped (an error elsewhere) no longer listens.
-                if let Err(mpsc::SendError((_, out, input))) = job.reply.send((job.seq, out, job.input)) {
+                if let Err(mpsc::SendError((_, out, input))) =
+                    job.reply.send((job.seq, out, job.input))
+                {
                     return_buffer(input);
                     if let Ok(out) = out {
                         return_buffer(out);
@@ -297,14 +299,16 @@ fn workers(threads: usize) -> &'static Workers {
                 }
             });
         }
-        Workers { jobs: Mutex::new(tx) }
+        Workers {
+            jobs: Mutex::new(tx),
+        }
     })
 }
 
 /// Buffers of finished chunks kept for the next ones (input chunks and compressed output), so
 /// that each chunk does not fault in fresh pages. Bounded: a few chunks' worth.
 static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-const MAX_SPARE: usize = 8;
+const MAX_SPARE: usize = 4;
 
 fn spare_buffer() -> Vec<u8> {
     SPARE

@@ -873,7 +873,10 @@ pub(crate) mod tests {
             )
             .expect("insert");
         entries
-            .insert(b"index.json", LayerEntry::new(0o644, EntryKind::Bytes(b"{}".to_vec())))
+            .insert(
+                b"index.json",
+                LayerEntry::new(0o644, EntryKind::Bytes(b"{}".to_vec())),
+            )
             .expect("insert");
         let mut long_owner = policy();
         long_owner.uname = "u".repeat(40);

@@ -117,7 +117,13 @@ impl FileNarHasher {
     /// Starts the NAR of a non-executable regular file of `len` bytes.
     pub fn new(len: u64) -> Self {
         let mut hashing = HashingWriter::default();
-        for s in [&b"nix-archive-1"[..], b"(", b"type", b"regular", b"contents"] {
+        for s in [
+            &b"nix-archive-1"[..],
+            b"(",
+            b"type",
+            b"regular",
+            b"contents",
+        ] {
             nar_str(&mut hashing, s);
         }
         hashing.hasher.update(len.to_le_bytes());
@@ -317,7 +323,10 @@ mod tests {
             }
             let got = h.finish().expect("whole");
             let (hash, size) = nar_hash_and_size(&f).expect("nar");
-            assert_eq!((got.nar_hash, got.nar_size, got.content_len), (hash, size, len as u64));
+            assert_eq!(
+                (got.nar_hash, got.nar_size, got.content_len),
+                (hash, size, len as u64)
+            );
         }
         let mut short = FileNarHasher::new(3);
         short.update(b"ab");
