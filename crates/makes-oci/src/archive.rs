@@ -79,15 +79,14 @@ pub fn write_archive(
         .tempfile_in(dir)
         .map_err(OciError::io(dir))?;
     let tmp_path = tmp.path().to_path_buf();
-    let hasher = planned_tar_size(&entries, &policy)
-        .map(|len| BackgroundHasher::start(FileNarHasher::new(len)));
+    let nar = planned_tar_size(&entries, &policy).map(FileNarHasher::new);
     let out = NarHashing {
         inner: BufWriter::with_capacity(1 << 20, tmp),
-        hasher,
+        nar,
     };
     let NarHashing {
         inner: mut out,
-        hasher,
+        nar,
     } = write_layer_tar(&entries, &policy, out)?;
     out.flush().map_err(OciError::io(&tmp_path))?;
     let tmp = out.into_inner().map_err(|e| OciError::Io {
@@ -102,82 +101,20 @@ pub fn write_archive(
         source: e.error,
     })?;
     // A count other than the planned length gives `None`: the store then hashes the file.
-    Ok(hasher.and_then(BackgroundHasher::finish))
+    Ok(nar.and_then(FileNarHasher::finish))
 }
 
-/// Passes bytes on, adding them to the NAR hash of the file they make. The hashing runs on a
-/// thread of its own, a piece of [`PIECE`] bytes at a time, so that it overlaps the copying.
+/// Passes bytes on, adding them to the NAR hash of the file they make.
 struct NarHashing<W> {
     inner: W,
-    hasher: Option<BackgroundHasher>,
-}
-
-const PIECE: usize = 1 << 20;
-
-struct BackgroundHasher {
-    piece: Vec<u8>,
-    pieces: std::sync::mpsc::SyncSender<Vec<u8>>,
-    spare: std::sync::mpsc::Receiver<Vec<u8>>,
-    thread: std::thread::JoinHandle<Option<FileNar>>,
-}
-
-impl BackgroundHasher {
-    fn start(nar: FileNarHasher) -> Self {
-        let (pieces, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-        let (give_back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
-        let thread = std::thread::spawn(move || {
-            let mut nar = nar;
-            for mut piece in rx {
-                nar.update(&piece);
-                piece.clear();
-                let _ = give_back.send(piece);
-            }
-            nar.finish()
-        });
-        BackgroundHasher {
-            piece: Vec::with_capacity(PIECE),
-            pieces,
-            spare,
-            thread,
-        }
-    }
-
-    fn update(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            let n = bytes.len().min(PIECE - self.piece.len());
-            self.piece.extend_from_slice(&bytes[..n]);
-            bytes = &bytes[n..];
-            if self.piece.len() == PIECE {
-                self.send();
-            }
-        }
-    }
-
-    fn send(&mut self) {
-        let fresh = self
-            .spare
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(PIECE));
-        let full = std::mem::replace(&mut self.piece, fresh);
-        // A hasher that stopped gives `None` at the end: the store then hashes the file.
-        let _ = self.pieces.send(full);
-    }
-
-    /// The NAR hash of everything given, `None` if the count was not the planned length.
-    fn finish(mut self) -> Option<FileNar> {
-        if !self.piece.is_empty() {
-            self.send();
-        }
-        drop(self.pieces);
-        self.thread.join().ok().flatten()
-    }
+    nar: Option<FileNarHasher>,
 }
 
 impl<W: Write> Write for NarHashing<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        if let Some(hasher) = &mut self.hasher {
-            hasher.update(&buf[..n]);
+        if let Some(nar) = &mut self.nar {
+            nar.update(&buf[..n]);
         }
         Ok(n)
     }
@@ -258,26 +195,6 @@ mod tests {
     use super::*;
     use crate::blob::write_blob;
     use std::io::Read;
-
-    #[test]
-    fn the_nar_hash_of_an_archive_of_several_pieces_is_the_file_s() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let blobs = dir.path().join("b");
-        fs::create_dir(&blobs).expect("mkdir");
-        let big: Vec<u8> = (0..3 * PIECE + 1234).map(|i| (i % 253) as u8).collect();
-        let a = write_blob(&blobs, &big).expect("blob");
-        let out = dir.path().join("image.tar");
-        let meta = ArchiveMetadata {
-            index_json: b"{}",
-            docker_manifest_json: b"[]",
-            mtime: 1,
-        };
-        let nar = write_archive(&out, &[a], &meta)
-            .expect("archive")
-            .expect("hashed");
-        let (hash, size) = makes_store::nar_hash_and_size(&out).expect("nar");
-        assert_eq!((nar.nar_hash, nar.nar_size), (hash, size));
-    }
 
     #[test]
     fn archive_is_sorted_and_dedups_blobs() {
