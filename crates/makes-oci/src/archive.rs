@@ -197,6 +197,26 @@ mod tests {
     use std::io::Read;
 
     #[test]
+    fn the_nar_hash_of_a_large_archive_is_the_file_s() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = dir.path().join("b");
+        fs::create_dir(&blobs).expect("mkdir");
+        let big: Vec<u8> = (0..(3 << 20) + 1234).map(|i| (i % 253) as u8).collect();
+        let a = write_blob(&blobs, &big).expect("blob");
+        let out = dir.path().join("image.tar");
+        let meta = ArchiveMetadata {
+            index_json: b"{}",
+            docker_manifest_json: b"[]",
+            mtime: 1,
+        };
+        let nar = write_archive(&out, &[a], &meta)
+            .expect("archive")
+            .expect("hashed");
+        let (hash, size) = makes_store::nar_hash_and_size(&out).expect("nar");
+        assert_eq!((nar.nar_hash, nar.nar_size), (hash, size));
+    }
+
+    #[test]
     fn archive_is_sorted_and_dedups_blobs() {
         let dir = tempfile::tempdir().expect("tempdir");
         let blobs = dir.path().join("b");
