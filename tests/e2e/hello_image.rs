@@ -199,3 +199,40 @@ fn the_single_layer_image_has_one_layer_and_runs() {
         "hello from makes\n"
     );
 }
+
+/// The image archive is hashed as it is written, not read again by the store: the NAR hash and
+/// size the store records for it are what Nix computes from the file.
+#[test]
+fn the_recorded_nar_hash_of_the_image_is_nix_s() {
+    if !have_tool("nix-hash") || !have_tool("nix-store") {
+        eprintln!("skipped: nix-hash and nix-store are needed");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let result = sandbox.build(&fixture("hello"), "/hello");
+    let name = result
+        .file_name()
+        .expect("the result names a store path")
+        .to_string_lossy()
+        .into_owned();
+    let hash = name.split('-').next().expect("a store path hash");
+    let record =
+        std::fs::read(sandbox.store().join("db").join(format!("{hash}.json"))).expect("record");
+    let record = json(&record);
+    let nix_hash = Command::new("nix-hash")
+        .args(["--type", "sha256", "--base32"])
+        .arg(&result)
+        .output()
+        .expect("nix-hash runs");
+    assert!(nix_hash.status.success());
+    let nix_hash = String::from_utf8_lossy(&nix_hash.stdout).trim().to_owned();
+    assert_eq!(record["nar_hash"], format!("sha256:{nix_hash}"));
+    let nar = Command::new("nix-store")
+        .arg("--dump")
+        .arg(&result)
+        .output()
+        .expect("nix-store runs");
+    assert!(nar.status.success());
+    assert_eq!(record["nar_size"], nar.stdout.len() as u64);
+    assert_eq!(record["references"], serde_json::json!([]));
+}

@@ -16,6 +16,7 @@ mod interrupts;
 mod invocation;
 mod locations;
 mod memory_ceiling;
+mod nix_probe;
 mod out_links;
 mod packages_provider;
 mod progress_bars;

@@ -11,7 +11,7 @@ use makes_derivation::{derivation_builtins, fetch_builtins, Derivations, Fetcher
 use makes_eval::{EvalOptions, Evaluator};
 use makes_spec::{find_project_dir, load_project, Project};
 use makes_spec::{fitted, pinned_release, ReleaseRules};
-use makes_store::packages::{nix_available, LockFile, NixBackend, PackageMode, Packages};
+use makes_store::packages::{LockFile, NixBackend, PackageMode, Packages};
 use makes_store::{LocalStore, ProjectFiles, Recipes};
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
@@ -103,7 +103,7 @@ impl Session {
             None if self.symbolic_packages => PackageMode::Symbolic,
             Some(PackagesBackend::Nix) => nix(),
             Some(PackagesBackend::Lock) => PackageMode::Lock,
-            None if nix_available() => nix(),
+            None if crate::nix_probe::nix_installed() => nix(),
             None => PackageMode::Lock,
         }
     }

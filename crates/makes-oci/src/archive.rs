@@ -12,10 +12,14 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use makes_store::{FileNar, FileNarHasher};
+
 use crate::blob::StoredBlob;
 use crate::config::{blob_path, OCI_LAYOUT_JSON};
 use crate::error::OciError;
-use crate::tar_writer::{write_layer_tar, EntryKind, HeaderPolicy, LayerEntries, LayerEntry};
+use crate::tar_writer::{
+    planned_tar_size, write_layer_tar, EntryKind, HeaderPolicy, LayerEntries, LayerEntry,
+};
 
 const FILE_MODE: u32 = 0o644;
 const DIR_MODE: u32 = 0o755;
@@ -29,12 +33,14 @@ pub struct ArchiveMetadata<'a> {
 }
 
 /// Writes the archive of `blobs` (each stored under its digest; repeats are written once) to
-/// `out_file`.
+/// `out_file`. Returns the archive's NAR hash, computed as it was written, when its length
+/// was known beforehand (always, short of a blob over 8 GiB), so that the store need not read
+/// it again.
 pub fn write_archive(
     out_file: &Path,
     blobs: &[StoredBlob],
     meta: &ArchiveMetadata<'_>,
-) -> Result<(), OciError> {
+) -> Result<Option<FileNar>, OciError> {
     let mut entries = LayerEntries::new();
     for dir in [&b"blobs"[..], b"blobs/sha256"] {
         entries.insert_dir_with_mode(dir, DIR_MODE)?;
@@ -73,7 +79,15 @@ pub fn write_archive(
         .tempfile_in(dir)
         .map_err(OciError::io(dir))?;
     let tmp_path = tmp.path().to_path_buf();
-    let mut out = write_layer_tar(&entries, &policy, BufWriter::with_capacity(1 << 20, tmp))?;
+    let nar = planned_tar_size(&entries, &policy).map(FileNarHasher::new);
+    let out = NarHashing {
+        inner: BufWriter::with_capacity(1 << 20, tmp),
+        nar,
+    };
+    let NarHashing {
+        inner: mut out,
+        nar,
+    } = write_layer_tar(&entries, &policy, out)?;
     out.flush().map_err(OciError::io(&tmp_path))?;
     let tmp = out.into_inner().map_err(|e| OciError::Io {
         path: tmp_path.clone(),
@@ -86,7 +100,28 @@ pub fn write_archive(
         path: out_file.to_path_buf(),
         source: e.error,
     })?;
-    Ok(())
+    // A count other than the planned length gives `None`: the store then hashes the file.
+    Ok(nar.and_then(FileNarHasher::finish))
+}
+
+/// Passes bytes on, adding them to the NAR hash of the file they make.
+struct NarHashing<W> {
+    inner: W,
+    nar: Option<FileNarHasher>,
+}
+
+impl<W: Write> Write for NarHashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(nar) = &mut self.nar {
+            nar.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Writes the OCI image layout held by the archive `archive` as a plain directory `dir`
@@ -162,6 +197,26 @@ mod tests {
     use std::io::Read;
 
     #[test]
+    fn the_nar_hash_of_a_large_archive_is_the_file_s() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = dir.path().join("b");
+        fs::create_dir(&blobs).expect("mkdir");
+        let big: Vec<u8> = (0..(3 << 20) + 1234).map(|i| (i % 253) as u8).collect();
+        let a = write_blob(&blobs, &big).expect("blob");
+        let out = dir.path().join("image.tar");
+        let meta = ArchiveMetadata {
+            index_json: b"{}",
+            docker_manifest_json: b"[]",
+            mtime: 1,
+        };
+        let nar = write_archive(&out, &[a], &meta)
+            .expect("archive")
+            .expect("hashed");
+        let (hash, size) = makes_store::nar_hash_and_size(&out).expect("nar");
+        assert_eq!((nar.nar_hash, nar.nar_size), (hash, size));
+    }
+
+    #[test]
     fn archive_is_sorted_and_dedups_blobs() {
         let dir = tempfile::tempdir().expect("tempdir");
         let blobs = dir.path().join("b");
@@ -174,7 +229,11 @@ mod tests {
             docker_manifest_json: b"[]",
             mtime: 1,
         };
-        write_archive(&out, &[a.clone(), c.clone(), a.clone()], &meta).expect("archive");
+        let nar = write_archive(&out, &[a.clone(), c.clone(), a.clone()], &meta)
+            .expect("archive")
+            .expect("the length of an archive is known beforehand");
+        let (hash, size) = makes_store::nar_hash_and_size(&out).expect("nar");
+        assert_eq!((nar.nar_hash, nar.nar_size), (hash, size));
         let mut ar = tar::Archive::new(fs::File::open(&out).expect("open"));
         let mut names = Vec::new();
         for e in ar.entries().expect("entries") {

@@ -17,11 +17,11 @@
 //! was called. At most `workers + 2` chunks are in flight, so memory stays bounded
 //! (a few tens of MiB) whatever the layer size; nothing else of the layer is kept.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Mutex, OnceLock};
 
 use makes_spec::Compressor;
 
@@ -43,14 +43,19 @@ enum Codec {
     Zstd,
 }
 
-type Job = (u64, Vec<u8>);
+/// One chunk to compress: the codec, its sequence number, the input, and where the result goes.
+struct Job {
+    codec: Codec,
+    seq: u64,
+    input: Vec<u8>,
+    reply: Sender<Done>,
+}
 type Done = (u64, io::Result<Vec<u8>>, Vec<u8>);
 
-/// The worker pool of one compressor.
+/// One compressor's line to the shared workers: the jobs it sent come back on `done`.
 struct Pool {
-    jobs: Option<SyncSender<Job>>,
+    reply: Sender<Done>,
     done: Receiver<Done>,
-    workers: Vec<JoinHandle<()>>,
 }
 
 /// A `Write` that compresses what it is given with the spec's compressor and writes the
@@ -127,12 +132,6 @@ impl<W: Write> LayerCompressor<W> {
             while self.next_out < self.next_seq {
                 self.receive_one()?;
             }
-            if let Some(mut pool) = self.pool.take() {
-                drop(pool.jobs.take());
-                for w in pool.workers.drain(..) {
-                    let _ = w.join();
-                }
-            }
         }
         self.inner
             .take()
@@ -148,7 +147,7 @@ impl<W: Write> LayerCompressor<W> {
     /// Hands the current chunk to a worker (or compresses it here with one thread).
     fn send_chunk(&mut self) -> io::Result<()> {
         let codec = self.codec.ok_or_else(|| io::Error::other("no codec"))?;
-        let fresh = self.spare.pop().unwrap_or_default();
+        let fresh = self.spare.pop().unwrap_or_else(spare_buffer);
         let chunk = std::mem::replace(&mut self.buf, fresh);
         self.emitted = true;
         let seq = self.next_seq;
@@ -157,17 +156,25 @@ impl<W: Write> LayerCompressor<W> {
             let out = compress_chunk(codec, &chunk)?;
             self.next_out += 1;
             self.give_back(chunk);
-            return self.inner()?.write_all(&out);
+            self.inner()?.write_all(&out)?;
+            return_buffer(out);
+            return Ok(());
         }
         if self.pool.is_none() {
-            self.pool = Some(start_pool(codec, self.threads));
+            let (reply, done) = mpsc::channel();
+            self.pool = Some(Pool { reply, done });
         }
         // Bound the chunks in flight: wait for one result before sending more.
         while self.next_seq - self.next_out > (self.threads + 2) as u64 {
             self.receive_one()?;
         }
-        let sent = match self.pool.as_ref().and_then(|p| p.jobs.as_ref()) {
-            Some(jobs) => jobs.send((seq, chunk)).is_ok(),
+        let sent = match &self.pool {
+            Some(pool) => workers(self.threads).send(Job {
+                codec,
+                seq,
+                input: chunk,
+                reply: pool.reply.clone(),
+            }),
             None => false,
         };
         if sent {
@@ -182,6 +189,7 @@ impl<W: Write> LayerCompressor<W> {
         loop {
             if let Some(out) = self.ready.remove(&self.next_out) {
                 self.inner()?.write_all(&out)?;
+                return_buffer(out);
                 self.next_out += 1;
                 return Ok(());
             }
@@ -202,6 +210,8 @@ impl<W: Write> LayerCompressor<W> {
         input.clear();
         if self.spare.len() < 2 {
             self.spare.push(input);
+        } else {
+            return_buffer(input);
         }
     }
 }
@@ -230,67 +240,153 @@ impl<W: Write> Write for LayerCompressor<W> {
 
 impl<W: Write> Drop for LayerCompressor<W> {
     fn drop(&mut self) {
-        if let Some(mut pool) = self.pool.take() {
-            drop(pool.jobs.take());
-            // Drain so that no worker blocks on a full result channel, then join.
-            while pool.done.recv().is_ok() {}
-            for w in pool.workers.drain(..) {
-                let _ = w.join();
-            }
+        // Whole chunks go back to the spare buffers (results still on their way are dropped
+        // by the workers, whose replies fail).
+        for (_, out) in std::mem::take(&mut self.ready) {
+            return_buffer(out);
+        }
+        for b in self.spare.drain(..) {
+            return_buffer(b);
         }
     }
 }
 
-fn start_pool(codec: Codec, threads: usize) -> Pool {
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads);
-    let (done_tx, done_rx) = mpsc::channel::<Done>();
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    let workers = (0..threads)
-        .map(|_| {
-            let rx = Arc::clone(&job_rx);
-            let tx = done_tx.clone();
+/// The compression workers, shared by every compressor of the process and started once:
+/// a build of many small layers would otherwise start threads, and compression contexts with
+/// fresh memory the kernel must clear, for each layer.
+struct Workers {
+    jobs: Mutex<Sender<Job>>,
+}
+
+impl Workers {
+    fn send(&self, job: Job) -> bool {
+        match self.jobs.lock() {
+            Ok(jobs) => jobs.send(job).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// The shared workers; the first caller decides how many (the compressors of one process all
+/// ask for [`compression_threads`]).
+fn workers(threads: usize) -> &'static Workers {
+    static WORKERS: OnceLock<Workers> = OnceLock::new();
+    WORKERS.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for _ in 0..threads {
+            let rx = std::sync::Arc::clone(&rx);
             std::thread::spawn(move || loop {
                 let job = match rx.lock() {
                     Ok(guard) => guard.recv(),
                     Err(_) => return,
                 };
-                let Ok((seq, input)) = job else { return };
-                let out = compress_chunk(codec, &input);
-                if tx.send((seq, out, input)).is_err() {
-                    return;
+                let Ok(job) = job else { return };
+                // A panic would leave the compressor waiting for this chunk forever: it gets an
+                // error instead.
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    compress_chunk(job.codec, &job.input)
+                }))
+                .unwrap_or_else(|_| Err(io::Error::other("a compression worker failed")));
+                // A compressor that was dropped (an error elsewhere) no longer listens.
+                if let Err(mpsc::SendError((_, out, input))) =
+                    job.reply.send((job.seq, out, job.input))
+                {
+                    return_buffer(input);
+                    if let Ok(out) = out {
+                        return_buffer(out);
+                    }
                 }
-            })
-        })
-        .collect();
-    Pool {
-        jobs: Some(job_tx),
-        done: done_rx,
-        workers,
+            });
+        }
+        Workers {
+            jobs: Mutex::new(tx),
+        }
+    })
+}
+
+/// Buffers of finished chunks kept for the next ones (input chunks and compressed output), so
+/// that each chunk does not fault in fresh pages. Bounded: a few chunks' worth.
+static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+const MAX_SPARE: usize = 4;
+
+fn spare_buffer() -> Vec<u8> {
+    SPARE
+        .lock()
+        .ok()
+        .and_then(|mut s| s.pop())
+        .unwrap_or_default()
+}
+
+fn return_buffer(mut b: Vec<u8>) {
+    b.clear();
+    if b.capacity() == 0 || b.capacity() > 2 * CHUNK_SIZE {
+        return;
+    }
+    if let Ok(mut spare) = SPARE.lock() {
+        if spare.len() < MAX_SPARE {
+            spare.push(b);
+        }
     }
 }
 
-/// One chunk as a complete gzip member or zstd frame.
+thread_local! {
+    /// Each thread's compression contexts, kept between chunks (same parameters, so the same
+    /// bytes as fresh ones: pinned by `golden_digests` and `reused_contexts_give_the_same_bytes`).
+    static CONTEXTS: RefCell<Contexts> = RefCell::new(Contexts::default());
+}
+
+#[derive(Default)]
+struct Contexts {
+    gzip: Option<libdeflater::Compressor>,
+    zstd: Option<zstd::bulk::Compressor<'static>>,
+}
+
+/// One chunk as a complete gzip member or zstd frame, in a buffer from the spare ones.
 fn compress_chunk(codec: Codec, input: &[u8]) -> io::Result<Vec<u8>> {
-    match codec {
-        Codec::Gzip => {
-            let level = libdeflater::CompressionLvl::new(GZIP_LEVEL)
-                .map_err(|e| io::Error::other(format!("gzip level: {e:?}")))?;
-            let mut c = libdeflater::Compressor::new(level);
-            let mut out = vec![0u8; c.gzip_compress_bound(input.len())];
-            let n = c
-                .gzip_compress(input, &mut out)
-                .map_err(|e| io::Error::other(format!("gzip: {e:?}")))?;
-            out.truncate(n);
-            // libdeflate writes mtime 0, no flags and OS 255 already; pin them so a future
-            // libdeflate cannot change the header silently.
-            if out.len() >= 10 {
-                out[4..8].fill(0);
-                out[9] = 255;
+    CONTEXTS.with(|contexts| {
+        let mut contexts = contexts
+            .try_borrow_mut()
+            .map_err(|_| io::Error::other("compression context in use"))?;
+        let mut out = spare_buffer();
+        match codec {
+            Codec::Gzip => {
+                if contexts.gzip.is_none() {
+                    let level = libdeflater::CompressionLvl::new(GZIP_LEVEL)
+                        .map_err(|e| io::Error::other(format!("gzip level: {e:?}")))?;
+                    contexts.gzip = Some(libdeflater::Compressor::new(level));
+                }
+                let c = contexts
+                    .gzip
+                    .as_mut()
+                    .ok_or_else(|| io::Error::other("no gzip context"))?;
+                out.resize(c.gzip_compress_bound(input.len()), 0);
+                let n = c
+                    .gzip_compress(input, &mut out)
+                    .map_err(|e| io::Error::other(format!("gzip: {e:?}")))?;
+                out.truncate(n);
+                // libdeflate writes mtime 0, no flags and OS 255 already; pin them so a future
+                // libdeflate cannot change the header silently.
+                if out.len() >= 10 {
+                    out[4..8].fill(0);
+                    out[9] = 255;
+                }
+                Ok(out)
             }
-            Ok(out)
+            Codec::Zstd => {
+                if contexts.zstd.is_none() {
+                    contexts.zstd = Some(zstd::bulk::Compressor::new(ZSTD_LEVEL)?);
+                }
+                let c = contexts
+                    .zstd
+                    .as_mut()
+                    .ok_or_else(|| io::Error::other("no zstd context"))?;
+                out.reserve(zstd::zstd_safe::compress_bound(input.len()));
+                c.compress_to_buffer(input, &mut out)?;
+                Ok(out)
+            }
         }
-        Codec::Zstd => zstd::bulk::compress(input, ZSTD_LEVEL),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -364,6 +460,19 @@ mod tests {
         assert!(zstd::stream::decode_all(&empty[..])
             .expect("valid")
             .is_empty());
+    }
+
+    #[test]
+    fn reused_contexts_give_the_same_bytes() {
+        let (a, b) = (sample(100_000), sample(CHUNK_SIZE));
+        let fresh_zstd = zstd::bulk::compress(&a, ZSTD_LEVEL).expect("zstd");
+        let first_gz = compress_chunk(Codec::Gzip, &a).expect("gz");
+        for _ in 0..2 {
+            assert_eq!(compress_chunk(Codec::Zstd, &a).expect("zstd"), fresh_zstd);
+            compress_chunk(Codec::Zstd, &b).expect("zstd");
+            assert_eq!(compress_chunk(Codec::Gzip, &a).expect("gz"), first_gz);
+            compress_chunk(Codec::Gzip, &b).expect("gz");
+        }
     }
 
     #[test]

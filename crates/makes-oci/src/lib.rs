@@ -95,6 +95,9 @@ pub struct ImageSummary {
     pub config_digest: Digest,
     /// Bottom first.
     pub layers: Vec<LayerSummary>,
+    /// The NAR hash of the archive written, computed as it was written (see
+    /// `makes_store::FileNarHasher`), when its length was known beforehand.
+    pub archive_nar: Option<makes_store::FileNar>,
 }
 
 /// What [`build_image_with`] may use besides the inputs; all optional.
@@ -368,15 +371,16 @@ pub fn build_image_with(
     let layer_digests: Vec<Digest> = layers.iter().map(|l| l.digest).collect();
     let docker_json =
         config::docker_manifest_json(&config_blob.digest, &layer_digests, &spec.name, &spec.tag)?;
-    let summary = ImageSummary {
+    let mut summary = ImageSummary {
         manifest_digest: manifest_blob.digest,
         manifest_size: manifest_blob.size,
         config_digest: config_blob.digest,
         layers,
+        archive_nar: None,
     };
     blobs.push(config_blob);
     blobs.push(manifest_blob);
-    write_archive(
+    summary.archive_nar = write_archive(
         out_file,
         &blobs,
         &ArchiveMetadata {

@@ -28,7 +28,7 @@ impl ImageBuilder for NativeImageBuilder {
         spec: &ImageSpec,
         closure: &[PathInfo],
         out_file: &Path,
-    ) -> Result<(), String> {
+    ) -> Result<Option<makes_store::FileNar>, String> {
         let scratch = tempfile::Builder::new()
             .prefix("image-")
             .tempdir_in(self.store.root().join("tmp"))
@@ -78,9 +78,10 @@ impl ImageBuilder for NativeImageBuilder {
             build_image_with(&inputs, &options, &archive)
                 .map_err(|e| e.to_string())
                 .and_then(|_| crate::stream_script::write_stream_script(spec, &archive, out_file))
+                .map(|()| None)
         } else {
             build_image_with(&inputs, &options, out_file)
-                .map(|_| ())
+                .map(|summary| summary.archive_nar)
                 .map_err(|e| e.to_string())
         };
         // Root scripts may leave files owned by other users or read-only directories.

@@ -463,28 +463,7 @@ fn append_entry<W: Write>(
         EntryKind::Symlink { target } => (EntryType::Symlink, 0, 0o777, target.as_slice()),
     };
 
-    let mut pax: Vec<(&str, Vec<u8>)> = Vec::new();
-    if name.len() > NAME_LEN {
-        pax.push(("path", name.clone()));
-    }
-    if link.len() > NAME_LEN {
-        pax.push(("linkpath", link.to_vec()));
-    }
-    if size > MAX_OCTAL_11 {
-        pax.push(("size", size.to_string().into_bytes()));
-    }
-    if policy.uid > MAX_OCTAL_7 {
-        pax.push(("uid", policy.uid.to_string().into_bytes()));
-    }
-    if policy.gid > MAX_OCTAL_7 {
-        pax.push(("gid", policy.gid.to_string().into_bytes()));
-    }
-    if policy.uname.len() > OWNER_NAME_LEN {
-        pax.push(("uname", policy.uname.as_bytes().to_vec()));
-    }
-    if policy.gname.len() > OWNER_NAME_LEN {
-        pax.push(("gname", policy.gname.as_bytes().to_vec()));
-    }
+    let pax = pax_fields(&name, link, size, policy);
     if !pax.is_empty() {
         let data = pax_records(&pax);
         let mut h = base_header(policy);
@@ -519,10 +498,14 @@ fn append_entry<W: Write>(
             .map_err(OciError::io(stream_err()))?,
         EntryKind::File { source, size, .. } => {
             let file = File::open(source).map_err(OciError::io(source))?;
-            let mut reader = CountingReader {
-                inner: file.take(*size),
-                count: 0,
+            // The tar writer copies in 8 KiB pieces: a large file is read in large ones, so
+            // that a blob of the archive costs few system calls.
+            let inner: Box<dyn Read> = if *size > LARGE_READ as u64 {
+                Box::new(io::BufReader::with_capacity(LARGE_READ, file.take(*size)))
+            } else {
+                Box::new(file.take(*size))
             };
+            let mut reader = CountingReader { inner, count: 0 };
             builder
                 .append(&h, &mut reader)
                 .map_err(OciError::io(source))?;
@@ -549,6 +532,75 @@ fn append_entry<W: Write>(
             .map_err(OciError::io(stream_err()))?,
     }
     Ok(())
+}
+
+/// The pax extended header records an entry needs: whatever does not fit the ustar header.
+fn pax_fields(
+    name: &[u8],
+    link: &[u8],
+    size: u64,
+    policy: &HeaderPolicy,
+) -> Vec<(&'static str, Vec<u8>)> {
+    let mut pax: Vec<(&str, Vec<u8>)> = Vec::new();
+    if name.len() > NAME_LEN {
+        pax.push(("path", name.to_vec()));
+    }
+    if link.len() > NAME_LEN {
+        pax.push(("linkpath", link.to_vec()));
+    }
+    if size > MAX_OCTAL_11 {
+        pax.push(("size", size.to_string().into_bytes()));
+    }
+    if policy.uid > MAX_OCTAL_7 {
+        pax.push(("uid", policy.uid.to_string().into_bytes()));
+    }
+    if policy.gid > MAX_OCTAL_7 {
+        pax.push(("gid", policy.gid.to_string().into_bytes()));
+    }
+    if policy.uname.len() > OWNER_NAME_LEN {
+        pax.push(("uname", policy.uname.as_bytes().to_vec()));
+    }
+    if policy.gname.len() > OWNER_NAME_LEN {
+        pax.push(("gname", policy.gname.as_bytes().to_vec()));
+    }
+    pax
+}
+
+/// The byte length [`write_layer_tar`] gives `entries` whose files all have their stated
+/// sizes and none of which is a hard link (the entries of an image archive), known before
+/// writing so that the archive can be hashed as it is written. Entries with owners of their
+/// own are not foreseen (`None`).
+pub fn planned_tar_size(entries: &LayerEntries, policy: &HeaderPolicy) -> Option<u64> {
+    const BLOCK: u64 = 512;
+    let padded = |n: u64| n.div_ceil(BLOCK) * BLOCK;
+    let mut entries = entries.clone();
+    entries.add_missing_parents();
+    let mut total = 0u64;
+    for (path, entry) in &entries.entries {
+        if entry.owner.is_some() {
+            return None;
+        }
+        let mut name = path.clone();
+        let (size, link): (u64, &[u8]) = match &entry.kind {
+            EntryKind::Directory => {
+                name.push(b'/');
+                (0, &[])
+            }
+            EntryKind::File {
+                link_id: Some(_), ..
+            } => return None,
+            EntryKind::File { size, .. } => (*size, &[]),
+            EntryKind::Bytes(b) => (b.len() as u64, &[]),
+            EntryKind::Symlink { target } => (0, target.as_slice()),
+        };
+        let pax = pax_fields(&name, link, size, policy);
+        if !pax.is_empty() {
+            total += BLOCK + padded(pax_records(&pax).len() as u64);
+        }
+        total += BLOCK + padded(size);
+    }
+    // The two zero blocks that end a tar.
+    Some(total + 2 * BLOCK)
 }
 
 /// A ustar header with the policy's owner and time, zero device numbers, everything else empty.
@@ -590,6 +642,9 @@ fn pax_records(records: &[(&str, Vec<u8>)]) -> Vec<u8> {
     }
     out
 }
+
+/// The read size for files larger than it.
+const LARGE_READ: usize = 1 << 20;
 
 struct CountingReader<R> {
     inner: R,
@@ -790,6 +845,46 @@ pub(crate) mod tests {
         assert_eq!(digest, Digest::of(&bytes));
         assert_eq!(len, bytes.len() as u64);
         assert_eq!(len % 512, 0);
+    }
+
+    #[test]
+    fn planned_tar_size_is_the_length_written() {
+        let a = tempfile::tempdir().expect("tempdir");
+        make_tree(a.path(), false);
+        let big = a.path().join("big");
+        fs::write(&big, vec![7u8; 3 * 512 + 5]).expect("write");
+        let mut entries = LayerEntries::new();
+        // Long names, long symlink targets and nested missing parents: pax records.
+        entries
+            .add_tree(a.path(), b"nix/store/abc-hello", ModePolicy::Store)
+            .expect("tree");
+        let long_name = format!("blobs/{}/big", "x".repeat(140));
+        entries
+            .insert(
+                long_name.as_bytes(),
+                LayerEntry::new(
+                    0o644,
+                    EntryKind::File {
+                        source: big.clone(),
+                        size: 3 * 512 + 5,
+                        link_id: None,
+                    },
+                ),
+            )
+            .expect("insert");
+        entries
+            .insert(
+                b"index.json",
+                LayerEntry::new(0o644, EntryKind::Bytes(b"{}".to_vec())),
+            )
+            .expect("insert");
+        let mut long_owner = policy();
+        long_owner.uname = "u".repeat(40);
+        for policy in [policy(), long_owner] {
+            let planned = planned_tar_size(&entries, &policy).expect("plannable");
+            let written = write_layer_tar(&entries, &policy, Vec::new()).expect("write");
+            assert_eq!(planned, written.len() as u64);
+        }
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub use gc::GcReport;
 pub use hash::{parse_sha256, FlatHash, FlatHashAlgo};
 pub use host_run::{run_on_host, HostRun};
 pub use local::LocalStore;
-pub use nar::{nar_hash_and_size, nar_hash_and_size_filtered, write_nar, HashingWriter};
+pub use nar::{
+    nar_hash_and_size, nar_hash_and_size_filtered, write_nar, FileNar, FileNarHasher, HashingWriter,
+};
 pub use nar_add::StagedNar;
 pub use nar_read::restore_nar;
 pub use nix_build::{build_nix_derivation, NixBuild, OutputCheck};

@@ -318,6 +318,23 @@ impl LocalStore {
         E: From<StoreError>,
         F: FnOnce(&Path) -> Result<(), E>,
     {
+        self.build_output_registered(out, produce, |store, out| {
+            store.register_output(out, candidate_refs)
+        })
+    }
+
+    /// Locks `out`, lets `produce` make it, and records it with `register`.
+    fn build_output_registered<E, F, R>(
+        &self,
+        out: &StorePath,
+        produce: F,
+        register: R,
+    ) -> Result<PathInfo, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&Path) -> Result<(), E>,
+        R: FnOnce(&Self, &StorePath) -> Result<PathInfo>,
+    {
         if self.is_valid(out) {
             return Ok(self.path_info(out)?);
         }
@@ -331,13 +348,55 @@ impl LocalStore {
             let _ = remove_tree(&real);
             return Err(err);
         }
-        match self.register_output(out, candidate_refs) {
+        match register(self, out) {
             Ok(info) => Ok(info),
             Err(err) => {
                 let _ = remove_tree(&real);
                 Err(err.into())
             }
         }
+    }
+
+    /// [`Self::build_output`] for a producer of one regular file that may hash it as it writes
+    /// it ([`crate::FileNarHasher`]), sparing the store a second read of a large output. The
+    /// output refers to no store path. The store still checks that what is there is a regular,
+    /// non-executable file of the length hashed; otherwise (or without a hash) it hashes the
+    /// output itself.
+    pub fn build_file_output<E, F>(&self, out: &StorePath, produce: F) -> Result<PathInfo, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&Path) -> Result<Option<crate::FileNar>, E>,
+    {
+        let hashed = std::cell::Cell::new(None);
+        self.build_output_registered(
+            out,
+            |real| {
+                hashed.set(produce(real)?);
+                Ok(())
+            },
+            |store, out| match hashed.get() {
+                Some(nar) => store.register_prehashed_file(out, nar),
+                None => store.register_output(out, &[]),
+            },
+        )
+    }
+
+    fn register_prehashed_file(&self, out: &StorePath, nar: crate::FileNar) -> Result<PathInfo> {
+        let real = self.real_path(out);
+        canonicalise(&real)?;
+        let meta = fs::symlink_metadata(&real).map_err(io_err(&real))?;
+        let plain_file = meta.file_type().is_file() && meta.permissions().mode() & 0o111 == 0;
+        if !plain_file || meta.len() != nar.content_len {
+            return self.register_output(out, &[]);
+        }
+        let info = PathInfo {
+            path: out.clone(),
+            references: Vec::new(),
+            nar_size: nar.nar_size,
+            nar_hash: format_nar_hash(&nar.nar_hash),
+        };
+        self.write_record(&info)?;
+        Ok(info)
     }
 
     fn register_output(&self, out: &StorePath, candidate_refs: &[StorePath]) -> Result<PathInfo> {

@@ -94,6 +94,83 @@ impl Write for HashingWriter {
     }
 }
 
+/// The NAR serialisation of one regular file, hashed as the file's bytes are written by
+/// whoever writes it: the producer of a large single-file output (an image archive) hashes it
+/// on the way out instead of the store reading it again. The length must be known first (the
+/// NAR gives it before the contents); [`FileNarHasher::finish`] refuses any other count.
+pub struct FileNarHasher {
+    hashing: HashingWriter,
+    len: u64,
+    written: u64,
+}
+
+/// What [`FileNarHasher`] computed: the NAR hash and size of a regular file of `content_len`
+/// bytes, as [`nar_hash_and_size`] would give them for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileNar {
+    pub nar_hash: [u8; 32],
+    pub nar_size: u64,
+    pub content_len: u64,
+}
+
+impl FileNarHasher {
+    /// Starts the NAR of a non-executable regular file of `len` bytes.
+    pub fn new(len: u64) -> Self {
+        let mut hashing = HashingWriter::default();
+        for s in [
+            &b"nix-archive-1"[..],
+            b"(",
+            b"type",
+            b"regular",
+            b"contents",
+        ] {
+            nar_str(&mut hashing, s);
+        }
+        hashing.hasher.update(len.to_le_bytes());
+        hashing.size += 8;
+        FileNarHasher {
+            hashing,
+            len,
+            written: 0,
+        }
+    }
+
+    /// Adds the next bytes of the file's contents.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.hashing.hasher.update(bytes);
+        self.hashing.size += bytes.len() as u64;
+        self.written += bytes.len() as u64;
+    }
+
+    /// The NAR hash and size, or `None` when the bytes given were not `len`.
+    pub fn finish(mut self) -> Option<FileNar> {
+        if self.written != self.len {
+            return None;
+        }
+        let rem = (self.len % 8) as usize;
+        if rem != 0 {
+            self.hashing.hasher.update(&[0u8; 8][..8 - rem]);
+            self.hashing.size += (8 - rem) as u64;
+        }
+        nar_str(&mut self.hashing, b")");
+        let (nar_hash, nar_size) = self.hashing.finish();
+        Some(FileNar {
+            nar_hash,
+            nar_size,
+            content_len: self.len,
+        })
+    }
+}
+
+/// One NAR string (length, bytes, padding to 8) into `h`.
+fn nar_str(h: &mut HashingWriter, s: &[u8]) {
+    let pad = (8 - s.len() % 8) % 8;
+    h.hasher.update((s.len() as u64).to_le_bytes());
+    h.hasher.update(s);
+    h.hasher.update(&[0u8; 8][..pad]);
+    h.size += 8 + (s.len() + pad) as u64;
+}
+
 struct NarWriter<'a, W: Write> {
     out: &'a mut W,
     keep: &'a dyn Fn(&Path) -> bool,
@@ -231,6 +308,29 @@ mod tests {
             v.push(0);
         }
         v
+    }
+
+    #[test]
+    fn file_nar_hasher_agrees_with_the_nar_of_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for len in [0usize, 1, 7, 8, 9, 100_003] {
+            let f = dir.path().join(format!("f{len}"));
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            fs::write(&f, &bytes).expect("write");
+            let mut h = FileNarHasher::new(len as u64);
+            for piece in bytes.chunks(4096) {
+                h.update(piece);
+            }
+            let got = h.finish().expect("whole");
+            let (hash, size) = nar_hash_and_size(&f).expect("nar");
+            assert_eq!(
+                (got.nar_hash, got.nar_size, got.content_len),
+                (hash, size, len as u64)
+            );
+        }
+        let mut short = FileNarHasher::new(3);
+        short.update(b"ab");
+        assert_eq!(short.finish(), None, "fewer bytes than announced");
     }
 
     #[test]

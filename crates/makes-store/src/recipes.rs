@@ -118,7 +118,7 @@ pub trait ImageBuilder: Sync {
         spec: &ImageSpec,
         closure: &[PathInfo],
         out_file: &Path,
-    ) -> Result<(), String>;
+    ) -> Result<Option<crate::FileNar>, String>;
 }
 
 /// Errors of `realise`.
@@ -180,7 +180,7 @@ pub(crate) fn build_recipe(
             let closure = store.closure(&roots)?;
             // An image archive refers to no store path: its contents travel inside it (and
             // compressed layers could hide a hash anyway), as with dockerTools' tarballs.
-            store.build_output(&sp, &[], |real_out: &Path| {
+            store.build_file_output(&sp, |real_out: &Path| {
                 builders
                     .images
                     .build_image(&spec, &closure, real_out)

@@ -304,8 +304,15 @@ mod tests {
     struct ListingImages;
 
     impl ImageBuilder for ListingImages {
-        fn build_image(&self, spec: &ImageSpec, _: &[PathInfo], out: &Path) -> Result<(), String> {
-            std::fs::write(out, spec.contents.join("\n")).map_err(|e| e.to_string())
+        fn build_image(
+            &self,
+            spec: &ImageSpec,
+            _: &[PathInfo],
+            out: &Path,
+        ) -> Result<Option<crate::FileNar>, String> {
+            // No NAR hash of its own: the store hashes the file.
+            std::fs::write(out, spec.contents.join("\n")).map_err(|e| e.to_string())?;
+            Ok(None)
         }
     }
 

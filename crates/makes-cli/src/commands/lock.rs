@@ -9,13 +9,13 @@ use crate::report::{report_spec, Failure};
 use crate::session::Session;
 use crate::settings::{PackagesBackend, Settings};
 use makes_spec::{reduce_deploy_spec, JobKind};
-use makes_store::packages::{nix_available, LockFile, LockedPackage, PackageMode, Step, LOCK_FILE};
+use makes_store::packages::{LockFile, LockedPackage, PackageMode, Step, LOCK_FILE};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::Path;
 
 pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Result<(), Failure> {
-    if settings.packages == Some(PackagesBackend::Lock) || !nix_available() {
+    if settings.packages == Some(PackagesBackend::Lock) || !crate::nix_probe::nix_installed() {
         return Err(Failure::message(
             "makes lock asks Nix for the packages: it needs Nix (nix-instantiate, nix-build) on PATH".to_owned(),
         ));
