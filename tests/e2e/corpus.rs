@@ -238,6 +238,29 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
     if let Some(name) = quoted_after(&error, "undefined variable ") {
         return (Class::Project, format!("undefined variable `{name}`"));
     }
+    // The harness runs offline: a source fetched during evaluation (nixpkgs, makes, a git
+    // repository) cannot be reached.
+    let fetch_failed = (error.starts_with("unable to download '") && error.contains("unreachable"))
+        || (error.starts_with("git -C ") && error.contains(" fetch "));
+    if fetch_failed {
+        let url = error
+            .split(['\'', ' '])
+            .find(|w| w.starts_with("https://") || w.starts_with("http://"))
+            .and_then(|u| u.split('/').nth(2))
+            .unwrap_or("the network");
+        return (
+            Class::Network,
+            format!("a source fetched during evaluation from {url}"),
+        );
+    }
+    // A call of a package-set function whose argument Nix cannot be given (a path makes
+    // built itself, a partly applied built-in): the call needs nixpkgs.
+    if error.contains("of a package-set function cannot be handed to Nix") {
+        return (
+            Class::Nixpkgs,
+            "a nixpkgs function call whose argument cannot be handed to Nix".to_owned(),
+        );
+    }
     if let Some(at) = error.find(" is a function of nixpkgs") {
         let name = error[..at]
             .split(" of the package set")

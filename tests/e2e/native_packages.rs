@@ -27,6 +27,8 @@ let
 in {
   jobs."/text" = pkgs.writeText "greeting.txt" "hello ${tools}";
   jobs."/script" = pkgs.writeTextFile { name = "script"; text = "#!/bin/sh\necho hi\n"; executable = true; destination = "/bin/script"; };
+  jobs."/checked" = pkgs.writeTextFile { name = "checked"; text = "Host *\n"; destination = "/etc/config"; checkPhase = "grep -q Host $target && echo checked > $out/marker"; };
+  jobs."/check-fails" = pkgs.writeTextFile { name = "check-fails"; text = "x"; checkPhase = "grep -q absent $target"; };
   jobs."/joined" = pkgs.symlinkJoin { name = "joined"; paths = [ tools more ]; postBuild = "echo built > $out/marker"; };
   jobs."/env" = pkgs.buildEnv { name = "env"; paths = [ tools ]; pathsToLink = [ "/bin" ]; };
   jobs."/collision" = pkgs.buildEnv { name = "collision"; paths = [ tools more ]; };
@@ -65,6 +67,34 @@ fn write_text_and_write_text_file() {
         &std::fs::metadata(&script).expect("meta").permissions(),
     );
     assert_eq!(mode & 0o111, 0o111, "executable");
+}
+
+#[test]
+fn write_text_file_runs_its_check_phase_after_writing() {
+    let sandbox = Sandbox::new();
+    let p = project(&sandbox);
+    let out = build(&sandbox, &p, "/checked");
+    assert_eq!(
+        std::fs::read_to_string(out.join("etc/config")).expect("config"),
+        "Host *\n"
+    );
+    // The check ran after the file was written (it found the text).
+    assert_eq!(
+        std::fs::read_to_string(out.join("marker")).expect("marker"),
+        "checked\n"
+    );
+    let failed = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&p)
+        .arg("/check-fails")
+        .output()
+        .expect("makes runs");
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "a failing check fails the build"
+    );
 }
 
 #[test]

@@ -196,19 +196,19 @@ fn write_text_file(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<Derivati
             None,
         ));
     }
-    if optional_string(ev, a, "checkPhase")?.is_some_and(|c| !c.trim().is_empty()) {
-        return Err(EvalError::new(
-            makes_eval::EvalErrorKind::NotSupported("writeTextFile's checkPhase".into()),
-            None,
-        ));
+    let check_phase = match a.get("checkPhase") {
+        Some(attr) => string_with_context(ev, &attr.value.force(ev)?, &mut context)?,
+        None => String::new(),
+    };
+    let mut spec = text_file_spec(&name, &text, executable, &destination, context);
+    if !check_phase.trim().is_empty() {
+        // As nixpkgs' writeTextFile: the check runs after the file is written, in `$out`'s
+        // build, and its failure fails the build. A file without a check keeps the builder
+        // (and so the store path) it always had.
+        spec.env.insert("envCheckPhase".to_owned(), check_phase);
+        spec.builder.push_str("eval \"$envCheckPhase\"\n");
     }
-    Ok(text_file_spec(
-        &name,
-        &text,
-        executable,
-        &destination,
-        context,
-    ))
+    Ok(spec)
 }
 
 /// Shell functions that join package trees as `lndir` does: real directories, symlinked files.
