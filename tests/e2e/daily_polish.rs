@@ -166,3 +166,24 @@ fn json_results_for_list_and_builds() {
     assert_eq!(result["outLinks"].as_array().map(Vec::len), Some(2));
     assert!(result["pushed"].is_null());
 }
+
+#[test]
+fn a_reader_closing_stdout_early_is_no_panic() {
+    let sandbox = Sandbox::new();
+    let project = fixture("hello");
+    // `makes show /hello | true`: the reader is gone before makes prints.
+    let mut child = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .args(["show", "/hello"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("makes starts");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("makes ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -26,6 +26,7 @@ mod puller;
 mod realisation;
 mod registry_access;
 mod report;
+mod result_line;
 mod session;
 mod settings;
 mod substitution;

@@ -86,13 +86,13 @@ pub fn build_in(
             "outputs": outputs.iter().map(describe_output).collect::<Vec<_>>(),
             "pushed": result.pushed,
         });
-        println!("{object}");
+        crate::result_line::print_result(object);
         return Ok(());
     }
     // A deploy job's result is what it pushed.
     match result.pushed {
-        Some(pushed) => println!("{pushed}"),
-        None => println!("{}", real.display()),
+        Some(pushed) => crate::result_line::print_result(pushed),
+        None => crate::result_line::print_result(real.display()),
     }
     Ok(())
 }

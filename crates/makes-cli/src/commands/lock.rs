@@ -131,6 +131,6 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
         lock.packages.len(),
         lock.paths.len()
     );
-    println!("{}", packages.project_dir().join(LOCK_FILE).display());
+    crate::result_line::print_result(packages.project_dir().join(LOCK_FILE).display());
     Ok(())
 }

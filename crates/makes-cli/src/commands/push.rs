@@ -25,6 +25,6 @@ pub fn push(project: Option<&Path>, args: &PushArgs, settings: &Settings) -> Res
         credential_vars: args.user_env.as_deref().zip(args.token_env.as_deref()),
         attempts: None,
     };
-    println!("{}", push_archive(&archive, &target)?);
+    crate::result_line::print_result(push_archive(&archive, &target)?);
     Ok(())
 }

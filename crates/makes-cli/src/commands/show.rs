@@ -91,7 +91,7 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
         );
     }
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Failure::message(e.to_string()))?;
-    println!("{text}");
+    crate::result_line::print_result(text);
     Ok(())
 }
 
