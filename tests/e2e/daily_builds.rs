@@ -267,3 +267,57 @@ fn entries_of(dir: &Path) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+#[test]
+fn print_build_logs_shows_a_line_while_its_builder_still_runs_and_a_closed_stderr_stops_nothing() {
+    use std::io::{BufRead, BufReader};
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("waiting");
+    write_project(
+        &project,
+        r#"{ makeDerivation, ... }: {
+  jobs."/waiting" = makeDerivation {
+    name = "waiting";
+    builder = "echo ready; sleep 600; touch $out";
+  };
+}
+"#,
+    );
+    let mut child = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .args(["-L", "/waiting"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("makes runs");
+    let pid = i32::try_from(child.id()).expect("a pid");
+    // The builder sleeps for ten minutes: the line can only be seen now if it is shown as it
+    // comes. Should it never come, the watchdog stops makes so that the test fails, not hangs.
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    });
+    let stderr = child.stderr.take().expect("piped");
+    let mut seen = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.expect("stderr");
+        seen.push(line.clone());
+        if line == "waiting> ready" {
+            break;
+        }
+    }
+    // The reader is gone (stderr is a closed pipe, as with `2>&1 | head -2`): makes still
+    // stops cleanly on Ctrl-C, its messages going nowhere.
+    // SAFETY: kill has no memory effects.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let status = child.wait().expect("makes ends");
+    drop(watchdog);
+    assert!(
+        seen.iter().any(|l| l == "waiting> ready"),
+        "the line while the builder runs: {seen:?}"
+    );
+    assert_eq!(status.code(), Some(130), "{seen:?}");
+}

@@ -2,6 +2,8 @@
 //! reached over plain HTTP without any setting (loopback registries are insecure by default,
 //! as in Docker): a 401 without credentials says none were given and how to give them, and
 //! Docker credential helpers (`credHelpers`, `credsStore`) give them, run as Docker runs them.
+//! A registry on a network address whose certificate fails gets a hint naming the flag and
+//! the variable that would let makes through.
 
 use crate::common::{assert_success, fixture, have_tool, write_project, Sandbox};
 use crate::registry_harness::{Registry, RegistryConfig};
@@ -135,6 +137,133 @@ fn credential_helpers_give_credentials_and_a_401_without_them_says_how() {
     assert!(
         stderr.contains(&format!("no credentials were given for {host}"))
             && !stderr.contains("--user-env"),
+        "{stderr}"
+    );
+}
+
+/// This machine's address on its network, if it has one: the source address of the route to a
+/// documentation address (a UDP "connect" sends nothing).
+fn network_address() -> Option<std::net::Ipv4Addr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("198.51.100.1:9").ok()?;
+    match socket.local_addr().ok()?.ip() {
+        std::net::IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip),
+        _ => None,
+    }
+}
+
+/// A TLS server (`openssl s_server`) with a self-signed certificate no one trusts, stopped
+/// when dropped.
+struct UntrustedTls(std::process::Child);
+
+impl UntrustedTls {
+    fn start(dir: &Path, ip: std::net::Ipv4Addr) -> (UntrustedTls, String) {
+        let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=makes-test"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl req");
+        assert_success(&made);
+        let port = std::net::TcpListener::bind((ip, 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept"])
+            .arg(format!("{ip}:{port}"))
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server");
+        let server = UntrustedTls(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect((ip, port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "s_server did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        (server, format!("{ip}:{port}"))
+    }
+}
+
+impl Drop for UntrustedTls {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_registry_whose_certificate_fails_gets_a_hint_naming_the_flag_and_variable() {
+    if !have_tool("openssl") {
+        return;
+    }
+    // Loopback registries are insecure by default, so the failure needs a real address.
+    let Some(ip) = network_address() else {
+        eprintln!("skipped: this machine has no non-loopback IPv4 address");
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let (_server, host) = UntrustedTls::start(sandbox.dir.path(), ip);
+
+    let pushed = sandbox
+        .makes()
+        .arg("--project")
+        .arg(fixture("hello"))
+        .args(["push", "/hello", &format!("{host}/hello:1")])
+        .output()
+        .expect("makes runs");
+    assert_eq!(pushed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&pushed.stderr);
+    assert!(
+        stderr.contains("hint:")
+            && stderr.contains("--insecure")
+            && stderr.contains(&format!("MAKES_INSECURE_REGISTRIES=\"{host}\"")),
+        "{stderr}"
+    );
+
+    let project = sandbox.dir.path().join("pull");
+    write_project(
+        &project,
+        &format!(
+            r#"{{ inputs, ... }}: {{
+  jobs."/pulled" = inputs.nixpkgs.dockerTools.pullImage {{
+    imageName = "{host}/hello";
+    imageDigest = "sha256:{zeros}";
+    sha256 = "0000000000000000000000000000000000000000000000000000";
+  }};
+}}
+"#,
+            zeros = "0".repeat(64)
+        ),
+    );
+    let pulled = sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .arg("/pulled")
+        .output()
+        .expect("makes runs");
+    assert_eq!(pulled.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&pulled.stderr);
+    assert!(
+        stderr.contains("hint:")
+            && stderr.contains(&format!("MAKES_INSECURE_REGISTRIES=\"{host}\""))
+            && stderr.contains("tlsVerify = false")
+            && !stderr.contains("--insecure"),
         "{stderr}"
     );
 }

@@ -74,7 +74,7 @@ fn from_helper(helper: &str, server: &str) -> Option<Credentials> {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         || helper.starts_with('.')
     {
-        eprintln!("makes: warning: '{helper}' is not a credential helper name; ignored");
+        say!("makes: warning: '{helper}' is not a credential helper name; ignored");
         return None;
     }
     let program = format!("docker-credential-{helper}");
@@ -87,7 +87,7 @@ fn from_helper(helper: &str, server: &str) -> Option<Credentials> {
     {
         Ok(child) => child,
         Err(e) => {
-            eprintln!("makes: warning: cannot run the credential helper {program}: {e}");
+            say!("makes: warning: cannot run the credential helper {program}: {e}");
             return None;
         }
     };

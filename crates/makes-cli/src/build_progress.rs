@@ -60,7 +60,7 @@ impl BuildProgress {
             Some(bars) => {
                 let _ = bars.println(line);
             }
-            None => eprintln!("{line}"),
+            None => say!("{line}"),
         }
     }
 

@@ -70,7 +70,7 @@ pub fn install() {
             }
         });
     if spawned.is_err() {
-        eprintln!("makes: warning: cannot watch for SIGINT/SIGTERM");
+        say!("makes: warning: cannot watch for SIGINT/SIGTERM");
     }
 }
 
@@ -94,7 +94,7 @@ fn handle(signal: i32) {
     }
     let code = 128 + signal;
     if INTERRUPTED.swap(true, Ordering::SeqCst) {
-        eprintln!("makes: {} again: exiting now", signal_name(signal));
+        say!("makes: {} again: exiting now", signal_name(signal));
         std::process::exit(code);
     }
     SIGNAL.store(signal, Ordering::SeqCst);
@@ -104,16 +104,16 @@ fn handle(signal: i32) {
         .unwrap_or_default();
     signal_children(libc::SIGKILL);
     if running.is_empty() {
-        eprintln!("makes: interrupted by {}", signal_name(signal));
+        say!("makes: interrupted by {}", signal_name(signal));
         std::process::exit(code);
     }
-    eprintln!(
+    say!(
         "makes: interrupted by {}: stopping {}",
         signal_name(signal),
         running.join(", ")
     );
     std::thread::sleep(GRACE);
-    eprintln!(
+    say!(
         "makes: still not stopped after {}s: exiting; the next run removes what is left",
         GRACE.as_secs()
     );

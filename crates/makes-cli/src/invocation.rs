@@ -73,7 +73,7 @@ fn utf8(word: &OsString) -> Result<&str, Failure> {
 
 /// A usage error: the message and exit code 2, as clap reports its own.
 fn usage(message: String) -> Failure {
-    eprintln!("error: {message}\n\nFor more information, try '--help'.");
+    say!("error: {message}\n\nFor more information, try '--help'.");
     Failure::silent(2)
 }
 

@@ -1,6 +1,9 @@
 //! The `makes` binary: parse arguments, run one command on a thread with a large stack (the
 //! evaluator recurses), print the result or a miette report, exit with its code.
 
+#[macro_use]
+mod stderr_line;
+
 mod action;
 mod auth_files;
 mod build_log;
@@ -53,7 +56,7 @@ fn main() -> ExitCode {
     verbosity::set(cli.verbose, cli.quiet);
     interrupts::install();
     if let Err(message) = memory_ceiling::set_from_environment() {
-        eprintln!("makes: {message}");
+        say!("makes: {message}");
         return ExitCode::from(2);
     }
     let outcome = makes_eval::run_with_stack(move || {
@@ -63,7 +66,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err((report, code)) => {
             if let Some(text) = report {
-                eprintln!("{text}");
+                say!("{text}");
             }
             ExitCode::from(code)
         }
@@ -79,7 +82,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     settings.print_build_logs = cli.print_build_logs;
     let settings = &settings;
     if let (Some(_), Some(word)) = (&cli.command, cli.target.first()) {
-        eprintln!(
+        say!(
             "makes: give either a job ({}) or a command, not both; see makes --help",
             word.to_string_lossy()
         );

@@ -174,11 +174,11 @@ fn fetch_revision(rev: &GitRevision) -> Result<ProjectDir, Failure> {
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .is_some_and(|age| age <= CACHE_LIFETIME);
         if fresh && cached.join(&rev.name).is_dir() {
-            eprintln!("makes: {} from the cache {}", rev.given, cached.display());
+            say!("makes: {} from the cache {}", rev.given, cached.display());
             return Ok(ProjectDir::at(cached.join(&rev.name)));
         }
     }
-    eprintln!("makes: fetching {} of {}", rev.rev, rev.remote);
+    say!("makes: fetching {} of {}", rev.rev, rev.remote);
     let staging = tempfile::Builder::new()
         .prefix(".fetch-")
         .tempdir_in(&sources)

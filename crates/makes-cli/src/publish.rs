@@ -68,7 +68,7 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
     }
     let quiet = crate::verbosity::quiet();
     if !quiet {
-        eprintln!("makes: pushing {reference}");
+        say!("makes: pushing {reference}");
     }
     let started = std::time::Instant::now();
     let summary = client
@@ -81,7 +81,7 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
             ))
         })?;
     if !quiet {
-        eprintln!(
+        say!(
             "makes: pushed {reference} in {:.1}s: {} blobs uploaded ({}), {} already there",
             started.elapsed().as_secs_f64(),
             summary.uploaded.len(),

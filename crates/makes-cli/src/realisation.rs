@@ -72,16 +72,16 @@ pub fn find_job<'p>(project: &'p Project, job: &str) -> Result<&'p Job, Failure>
     if let Some(entry) = project.jobs.get(job) {
         return Ok(entry);
     }
-    eprintln!(
+    say!(
         "makes: no job '{job}' in {}",
         project.dir.join("makes.nix").display()
     );
     if project.listed_jobs().next().is_none() {
-        eprintln!("The project defines no jobs.");
+        say!("The project defines no jobs.");
     } else {
-        eprintln!("Valid jobs:");
+        say!("Valid jobs:");
         for name in project.listed_jobs() {
-            eprintln!("  {name}");
+            say!("  {name}");
         }
     }
     Err(Failure::silent(1))
@@ -156,13 +156,13 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     let display = display();
     let progress = |msg: &str| {
         if display != Display::Quiet {
-            eprintln!("makes: {msg}");
+            say!("makes: {msg}");
         }
     };
     let out_path = StorePath::parse(out).ok();
     if let Some(Recipe::Image(spec)) = out_path.as_ref().and_then(|p| session.recipes.get(p)) {
         for attr in &spec.no_effect {
-            eprintln!(
+            say!(
                 "makes: warning: '{attr}' has no effect: makes runs runAsRoot in namespaces, not in a VM"
             );
         }

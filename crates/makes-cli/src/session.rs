@@ -151,7 +151,7 @@ impl Session {
             None => project,
         };
         for module in &project.other_release_modules {
-            eprintln!(
+            say!(
                 "makes: warning: '{module}' is no option of makes {} ({}); read as the releases that have it read it",
                 project.release.release, project.release.reason
             );

@@ -88,7 +88,7 @@ pub fn substitute_locked(
     let lines = bar.is_none() && !crate::verbosity::quiet();
     if lines {
         let total: u64 = wanted.iter().map(|w| w.nar_size).sum();
-        eprintln!(
+        say!(
             "makes: substituting {} path(s) ({})",
             wanted.len(),
             indicatif::HumanBytes(total)
@@ -107,7 +107,7 @@ pub fn substitute_locked(
                     .and_then(|mut s| s.remove(path))
                     .map(|t: std::time::Instant| format!(" in {:.1}s", t.elapsed().as_secs_f64()))
                     .unwrap_or_default();
-                eprintln!(
+                say!(
                     "makes: substituted {}{elapsed} ({})",
                     path.name,
                     indicatif::HumanBytes(size)
@@ -126,10 +126,10 @@ pub fn substitute_locked(
             let size = download_size
                 .map(|d| format!(", {} to download", indicatif::HumanBytes(d)))
                 .unwrap_or_default();
-            eprintln!("makes: substituting {} from {cache}{size}", path.name);
+            say!("makes: substituting {} from {cache}{size}", path.name);
         }
         Progress::Retrying { attempt, delay, .. } if lines => {
-            eprintln!(
+            say!(
                 "makes: a download failed; retrying in {:.1}s (attempt {attempt})",
                 delay.as_secs_f64()
             );

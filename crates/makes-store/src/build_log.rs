@@ -69,19 +69,28 @@ pub(crate) enum Copied {
     OverLimit,
 }
 
+/// Where one build's lines go besides the log file and the settings' hook: the scheduler's
+/// observer (`-L`), told as the lines come.
+pub type BuildLines<'a> = Option<&'a dyn Fn(&[u8])>;
+
 /// Copies what comes through `pipe` to `log` until the builder closes its end or the copy
-/// reaches `settings.max_bytes`, giving each line of the build of `path` to the hook. Errors
-/// are the log file's (a full disk): the caller stops the build.
+/// reaches `settings.max_bytes`, giving each line of the build of `path` to the settings'
+/// hook and to `also`. Errors are the log file's (a full disk): the caller stops the build.
 pub(crate) fn copy_log(
     pipe: impl Read,
     log: impl Write,
     settings: &BuildLogSettings,
     path: &StorePath,
+    also: BuildLines<'_>,
 ) -> io::Result<Copied> {
-    match &settings.on_line {
-        Some(hook) => copy_capped(pipe, log, settings.max_bytes, |line| hook(path, line)),
-        None => copy_capped(pipe, log, settings.max_bytes, |_| {}),
-    }
+    copy_capped(pipe, log, settings.max_bytes, |line| {
+        if let Some(hook) = &settings.on_line {
+            hook(path, line);
+        }
+        if let Some(also) = also {
+            also(line);
+        }
+    })
 }
 
 /// [`copy_log`] with the cap and the line hook as such.
@@ -211,22 +220,35 @@ mod tests {
     fn lines_reach_the_hook_and_the_log() {
         let (settings, seen) = collecting();
         let mut log = Vec::new();
-        let copied = copy_log(&b"one\ntwo\n\nlast"[..], &mut log, &settings, &path());
+        let also = std::cell::RefCell::new(Vec::new());
+        let also_hook = |line: &[u8]| also.borrow_mut().push(line.to_vec());
+        let copied = copy_log(
+            &b"one\ntwo\n\nlast"[..],
+            &mut log,
+            &settings,
+            &path(),
+            Some(&also_hook),
+        );
         assert_eq!(copied.expect("copied"), Copied::Finished(13));
         assert_eq!(log, b"one\ntwo\n\nlast");
         let seen = seen.lock().expect("lock").clone();
         assert_eq!(seen, [&b"one"[..], b"two", b"", b"last"]);
+        assert_eq!(
+            also.into_inner(),
+            seen,
+            "the build's own hook sees the same lines"
+        );
     }
 
     #[test]
     fn the_copy_stops_at_the_cap() {
         let (settings, _) = collecting();
         let mut log = Vec::new();
-        let copied = copy_log(&[b'x'; 1000][..], &mut log, &settings, &path());
+        let copied = copy_log(&[b'x'; 1000][..], &mut log, &settings, &path(), None);
         assert_eq!(copied.expect("copied"), Copied::OverLimit);
         assert_eq!(log.len(), 100);
         let mut log = Vec::new();
-        let exact = copy_log(&[b'x'; 100][..], &mut log, &settings, &path());
+        let exact = copy_log(&[b'x'; 100][..], &mut log, &settings, &path(), None);
         assert_eq!(exact.expect("copied"), Copied::Finished(100));
     }
 

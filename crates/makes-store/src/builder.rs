@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use makes_spec::DerivationSpec;
 use makes_syntax::byte_text::text_to_bytes;
 
-use crate::build_log::{copy_log, log_pipe, Copied};
+use crate::build_log::{copy_log, log_pipe, BuildLines, Copied};
 use crate::error::{io_err, Result, StoreError};
 use crate::fsutil::remove_tree;
 use crate::hash::parse_sha256;
@@ -90,6 +90,16 @@ pub fn run_derivation(
     spec: &DerivationSpec,
     out: &StorePath,
 ) -> Result<PathInfo> {
+    run_derivation_showing(store, spec, out, None)
+}
+
+/// [`run_derivation`], giving each line the builder prints to `lines` as it comes.
+pub fn run_derivation_showing(
+    store: &LocalStore,
+    spec: &DerivationSpec,
+    out: &StorePath,
+    lines: BuildLines<'_>,
+) -> Result<PathInfo> {
     if store.is_valid(out) {
         return store.path_info(out);
     }
@@ -118,7 +128,7 @@ pub fn run_derivation(
         .map(|info| info.path)
         .collect();
     store.build_output(out, &candidates, |real_out| {
-        run_builder(store, spec, out, &candidates, real_out)?;
+        run_builder(store, spec, out, &candidates, real_out, lines)?;
         if let Some(expected) = expected_hash {
             // The NAR does not depend on what canonicalisation changes (modes but the owner
             // x bit, times), so the hash can be checked before.
@@ -142,13 +152,14 @@ fn run_builder(
     out: &StorePath,
     closure: &[StorePath],
     real_out: &Path,
+    lines: BuildLines<'_>,
 ) -> Result<()> {
     let tmp = store.tmp_dir();
     let staging = tempfile::Builder::new()
         .prefix(&format!("build-{}-", out.hash))
         .tempdir_in(&tmp)
         .map_err(io_err(&tmp))?;
-    let result = run_in(store, spec, out, closure, real_out, staging.path());
+    let result = run_in(store, spec, out, closure, real_out, staging.path(), lines);
     // The builder may have left read-only files behind.
     let cleaned = remove_tree(staging.path());
     result.and(cleaned)
@@ -161,6 +172,7 @@ fn run_in(
     closure: &[StorePath],
     real_out: &Path,
     staging: &Path,
+    lines: BuildLines<'_>,
 ) -> Result<()> {
     let new_root = staging.join("root");
     fs::create_dir(&new_root).map_err(io_err(&new_root))?;
@@ -221,14 +233,14 @@ fn run_in(
         Ok(child) => child,
         Err(e) => {
             // What the sandbox's set-up said before it gave up.
-            let _ = copy_log(log_read, &log, store.build_log(), out);
+            let _ = copy_log(log_read, &log, store.build_log(), out, lines);
             return Err(StoreError::SandboxUnavailable {
                 path: out.clone(),
                 reason: format!("{e}\n{}", log_tail(&log_path)),
             });
         }
     };
-    let copied = copy_log(log_read, &log, store.build_log(), out);
+    let copied = copy_log(log_read, &log, store.build_log(), out, lines);
     if !matches!(copied, Ok(Copied::Finished(_))) {
         // Over the cap, or the log cannot be written: the build stops here. Killing the
         // process outside the sandbox's PID namespace kills the build (its parent-death

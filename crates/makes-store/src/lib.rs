@@ -16,7 +16,6 @@ mod gc;
 mod hash;
 mod host_run;
 mod local;
-mod log_follower;
 mod nar;
 mod nar_add;
 mod nar_read;
@@ -33,8 +32,10 @@ mod schedule;
 mod source_cache;
 mod sweep;
 
-pub use build_log::{BuildLogSettings, LineHook, DEFAULT_MAX_LOG_BYTES, MAX_LINE_BYTES};
-pub use builder::run_derivation;
+pub use build_log::{
+    BuildLines, BuildLogSettings, LineHook, DEFAULT_MAX_LOG_BYTES, MAX_LINE_BYTES,
+};
+pub use builder::{run_derivation, run_derivation_showing};
 pub use error::{Result, StoreError};
 pub use gc::GcReport;
 pub use hash::{parse_sha256, FlatHash, FlatHashAlgo};

@@ -3,7 +3,8 @@
 //! derivations in the sandbox, images through the image builder, pulls and fetches through
 //! the network clients the caller gives.
 
-use crate::builder::run_derivation;
+use crate::build_log::BuildLines;
+use crate::builder::run_derivation_showing;
 use crate::error::StoreError;
 use crate::hash::{parse_sha256, FlatHash, FlatHashAlgo};
 use crate::local::LocalStore;
@@ -171,10 +172,11 @@ pub(crate) fn build_recipe(
     builders: &Builders,
     sp: &StorePath,
     recipe: Recipe,
+    lines: BuildLines<'_>,
 ) -> Result<PathInfo, RealiseError> {
     let sp = sp.clone();
     match recipe {
-        Recipe::Derivation(spec) => Ok(run_derivation(store, &spec, &sp)?),
+        Recipe::Derivation(spec) => Ok(run_derivation_showing(store, &spec, &sp, lines)?),
         Recipe::Image(spec) => {
             let roots: Vec<StorePath> = recipe_roots(&spec)?;
             let closure = store.closure(&roots)?;

@@ -9,8 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
+use crate::build_log::BuildLines;
 use crate::local::LocalStore;
 use crate::path::{PathInfo, StorePath};
 use crate::recipes::{build_recipe, Builders, RealiseError, Recipe, Recipes};
@@ -42,11 +43,12 @@ pub trait BuildObserver: Sync {
     fn started(&self, activity: &Activity);
     /// The activity ended: with what it made, or the failure's message.
     fn finished(&self, activity: &Activity, elapsed: Duration, outcome: Result<&PathInfo, &str>);
-    /// Whether [`BuildObserver::log_line`] is wanted (following logs costs a thread per build).
+    /// Whether [`BuildObserver::log_line`] is wanted.
     fn wants_logs(&self) -> bool {
         false
     }
-    /// One line of a builder's output, without its newline (at most 4 KiB of it).
+    /// One line of a builder's output, without its newline, as the builder prints it (a
+    /// longer line comes in pieces of [`crate::MAX_LINE_BYTES`]).
     fn log_line(&self, _activity: &Activity, _line: &[u8]) {}
 }
 
@@ -166,24 +168,13 @@ fn observed_build(
     let observer = options.observer;
     observer.started(&activity);
     let start = Instant::now();
-    let result = if activity.kind == ActivityKind::Build && observer.wants_logs() {
-        // Log files have whole-second or finer times; a second of slack misses nothing new.
-        let since = SystemTime::now() - Duration::from_secs(1);
-        let done = AtomicBool::new(false);
-        let log = store.log_path(path);
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                crate::log_follower::follow(&log, since, &done, &mut |line| {
-                    observer.log_line(&activity, line)
-                })
-            });
-            let result = build_recipe(store, builders, path, recipe);
-            done.store(true, Ordering::SeqCst);
-            result
-        })
-    } else {
-        build_recipe(store, builders, path, recipe)
+    let show = |line: &[u8]| observer.log_line(&activity, line);
+    let lines: BuildLines<'_> = match activity.kind == ActivityKind::Build && observer.wants_logs()
+    {
+        true => Some(&show),
+        false => None,
     };
+    let result = build_recipe(store, builders, path, recipe, lines);
     let message = result.as_ref().err().map(ToString::to_string);
     let outcome = match (&result, &message) {
         (Ok(info), _) => Ok(info),

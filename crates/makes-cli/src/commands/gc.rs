@@ -26,14 +26,14 @@ pub fn gc(args: &GcArgs) -> Result<(), Failure> {
     } else {
         "removed"
     };
-    eprintln!(
+    say!(
         "makes: {verb} {} store paths ({:.1} MiB); {} out-links kept their closures",
         report.removed.len(),
         report.freed_nar_bytes as f64 / (1024.0 * 1024.0),
         roots.len()
     );
     if !report.swept.is_empty() {
-        eprintln!(
+        say!(
             "makes: swept {} scratch files of interrupted sessions",
             report.swept.len()
         );

@@ -16,9 +16,10 @@ pub fn list(
     let session = Session::open(crate::session::project_eval_options(), settings.clone())?;
     let project = session.load_project(project)?;
     if verbose {
-        eprintln!(
+        say!(
             "makes: the rules of makes {} apply: {}",
-            project.release.release, project.release.reason
+            project.release.release,
+            project.release.reason
         );
     }
     let mut out = std::io::stdout().lock();

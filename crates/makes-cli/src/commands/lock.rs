@@ -53,7 +53,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
     let show_progress = std::io::stderr().is_terminal();
     let progress = |msg: &str| {
         if show_progress {
-            eprintln!("makes: {msg}");
+            say!("makes: {msg}");
         }
     };
     let outputs = build_with_nix(&session, packages, &used, &progress)?;
@@ -126,7 +126,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
     lock.paths.retain(|p, _| keep.contains(p));
     lock.write(packages.project_dir())
         .map_err(|e| Failure::report(miette::Report::new(e)))?;
-    eprintln!(
+    say!(
         "makes: locked {} package(s), {} store path(s)",
         lock.packages.len(),
         lock.paths.len()

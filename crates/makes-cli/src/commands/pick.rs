@@ -17,26 +17,26 @@ pub fn pick(project: Option<&Path>, cli: &Cli, settings: &Settings) -> Result<()
     let project = session.load_project(project)?;
     let jobs: Vec<&String> = project.listed_jobs().collect();
     if jobs.is_empty() {
-        eprintln!(
+        say!(
             "makes: {} defines no jobs",
             project.dir.join("makes.nix").display()
         );
         return Err(Failure::silent(1));
     }
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        eprintln!(
+        say!(
             "Usage: makes [SOURCE] JOB [ARGS...]\n\nJobs of {}:",
             project.dir.display()
         );
         for job in &jobs {
-            eprintln!("  {job}");
+            say!("  {job}");
         }
         return Err(Failure::silent(1));
     }
     for (number, job) in jobs.iter().enumerate() {
-        eprintln!("{:>4}  {job}", number + 1);
+        say!("{:>4}  {job}", number + 1);
     }
-    eprint!("Job to run (number or name, then its arguments): ");
+    say_part!("Job to run (number or name, then its arguments): ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -45,13 +45,13 @@ pub fn pick(project: Option<&Path>, cli: &Cli, settings: &Settings) -> Result<()
         .map_err(|e| Failure::message(format!("cannot read the answer: {e}")))?;
     let mut words = answer.split_whitespace();
     let Some(choice) = words.next() else {
-        eprintln!("makes: no job was picked");
+        say!("makes: no job was picked");
         return Err(Failure::silent(1));
     };
     let job = match choice.parse::<usize>() {
         Ok(n) if (1..=jobs.len()).contains(&n) => jobs[n - 1].clone(),
         Ok(n) => {
-            eprintln!("makes: there is no job number {n}");
+            say!("makes: there is no job number {n}");
             return Err(Failure::silent(1));
         }
         Err(_) => choice.to_owned(),
