@@ -1,4 +1,5 @@
-//! Composable writers for blobs (STYLE.md "Images and tars", after ocidir-rs' `BlobWriter`):
+//! Composable writers for blobs (after ocidir-rs' `BlobWriter`), so hashing, compression and
+//! storing by digest are separate steps that stack:
 //!
 //! - [`HashingWriter`]: sha256 and byte count of what passes through. Put in front of the
 //!   compressor it yields a layer's `diff_id` (the digest of the uncompressed tar); behind it,

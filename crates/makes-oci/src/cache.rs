@@ -1,5 +1,5 @@
-//! The layer cache (issue 6: "a layer whose inputs did not change is neither re-tarred nor
-//! re-compressed").
+//! The layer cache: a layer whose inputs did not change is neither re-tarred nor re-compressed,
+//! so a rebuild after a small change costs only the layers that changed.
 //!
 //! A layer is keyed by the sha256 of everything that decides its bytes ([`LayerKey`]): the
 //! format version, the compressor and its fixed parameters, the header policy, the name and NAR

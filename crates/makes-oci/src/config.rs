@@ -1,5 +1,5 @@
 //! Image metadata as JSON: the image config, the OCI manifest, the OCI index and Docker's
-//! `manifest.json` (REFERENCE.md section 4).
+//! `manifest.json` (the OCI image specification's documents, and `docker save`'s).
 //!
 //! Every document is a struct serialised by serde_json, so keys come in declaration order (the
 //! order of the Go structs Docker and the OCI tools use), and the user's `config` object is

@@ -1,6 +1,7 @@
 //! The makes image builder: `makeContainerImage` without Nix or dockerTools.
 //!
-//! Plan purely, then stream (STYLE.md "Images and tars"): [`plan_layers`] decides which store
+//! Plan purely, then stream, so the layout can be tested as data and the writer stays one
+//! deterministic loop: [`plan_layers`] decides which store
 //! paths go into which layer; [`build_image`] then builds the customisation root (contents
 //! joined into `/`, `extraCommands`), writes each layer as a deterministic tar through a hashing
 //! writer (the diff_id) and the compressor into a blob named by its digest, writes the config and
@@ -8,7 +9,8 @@
 //! archive. The same inputs give the same bytes; the only clock is [`ImageInputs::now`], used
 //! when the spec says `created = "now"`.
 //!
-//! Contract: `shared/spec/makeContainerImage.md`; formats: REFERENCE.md sections 3 and 4.
+//! The arguments are those of makes' `makeContainerImage` (`src/args/make-container-image`) and
+//! nixpkgs' dockerTools; the formats are the OCI image specification's and `docker save`'s.
 
 mod archive;
 mod base;

@@ -16,8 +16,8 @@
 //!   [`LimitedRead`], also used by the binary-cache substituter and `fetchUrl`); every text a
 //!   server sends made [`printable`] before it goes into an error.
 //!
-//! The crate returns files and bytes and knows nothing of the store or the evaluator
-//! (STYLE.md "Crates and boundaries"). It prints nothing and never writes a credential
+//! The crate returns files and bytes and knows nothing of the store or the evaluator, so
+//! dependencies point one way (the CLI joins them). It prints nothing and never writes a credential
 //! anywhere: not in errors, not in files.
 
 mod auth;
