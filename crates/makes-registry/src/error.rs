@@ -169,10 +169,11 @@ pub enum RegistryError {
     )]
     TlsHandshake { registry: String, detail: String },
 
-    /// The TLS setup failed (a CA file that cannot be read or holds no certificate).
-    #[error("TLS setup failed: {reason}")]
-    #[diagnostic(code(makes::registry::tls))]
-    Tls { reason: String },
+    /// The HTTP client could not be set up (a CA file that cannot be read or holds no
+    /// certificate, a proxy variable that is not a proxy).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Http(#[from] makes_http::HttpError),
 
     /// A file-system operation failed.
     #[error("I/O error on {path}: {source}")]

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::platform::Platform;
-use crate::printable::{printable, MAX_SERVER_TEXT};
+use makes_http::{printable, MAX_SERVER_TEXT};
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";

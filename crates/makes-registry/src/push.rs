@@ -15,7 +15,7 @@ use crate::manifest::{parse_manifest, Parsed, MAX_MANIFEST_BYTES};
 use crate::reference::Reference;
 use crate::session::{Body, Failure, Session, Target};
 use crate::source::{ImageSource, OpenSource};
-use crate::transfer::LimitedRead;
+use makes_http::LimitedRead;
 
 /// What a push did.
 #[derive(Debug, Clone, PartialEq, Eq)]
