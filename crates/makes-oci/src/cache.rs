@@ -96,8 +96,8 @@ impl LayerCache {
     pub fn get(&self, key: &Digest) -> Option<(CachedLayer, Digest, Digest, PathBuf)> {
         let bytes = fs::read(self.record(key)).ok()?;
         let layer: CachedLayer = serde_json::from_slice(&bytes).ok()?;
-        let digest = Digest::parse(&layer.digest)?;
-        let diff_id = Digest::parse(&layer.diff_id)?;
+        let digest = Digest::parse(&layer.digest).ok()?;
+        let diff_id = Digest::parse(&layer.diff_id).ok()?;
         let blob = self.blob_dir().join(digest.hex());
         let meta = fs::metadata(&blob).ok()?;
         (meta.len() == layer.size).then_some((layer, digest, diff_id, blob))

@@ -14,7 +14,6 @@
 
 mod archive;
 mod base;
-mod base_archive;
 mod base_root;
 mod base_source;
 mod base_verify;
@@ -52,8 +51,10 @@ use archive::{write_archive, ArchiveMetadata};
 use blob::{write_blob, BlobWriter, HashingWriter, StoredBlob};
 use cache::{CachedLayer, LayerCache, LayerKey};
 use compress::LayerCompressor;
-use config::{ConfigLayer, Descriptor, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST};
+use config::ConfigLayer;
 use customisation::{build_customisation_root, ContentSource, CustomisationRoot, RootScripts};
+use makes_oci_model::media_types::{OCI_CONFIG, OCI_MANIFEST};
+use makes_oci_model::Descriptor;
 use tar_writer::{write_layer_tar, HeaderPolicy, LayerEntries, ModePolicy, SYNTHESIZED_DIR_MODE};
 
 /// Everything [`build_image`] needs besides the output path.
@@ -357,18 +358,14 @@ pub fn build_image_with(
     let config_json =
         config::image_config_json(created, &spec.architecture, &image_config, &config_layers)?;
     let config_blob = write_blob(&meta_dir, &config_json)?;
-    let config_desc = Descriptor::new(MEDIA_TYPE_CONFIG, &config_blob.digest, config_blob.size);
+    let config_desc = Descriptor::new(OCI_CONFIG, &config_blob.digest, config_blob.size);
     let layer_descs: Vec<Descriptor> = layers
         .iter()
         .map(|l| Descriptor::new(l.media_type, &l.digest, l.size))
         .collect();
     let manifest_json = config::manifest_json(&config_desc, &layer_descs)?;
     let manifest_blob = write_blob(&meta_dir, &manifest_json)?;
-    let manifest_desc = Descriptor::new(
-        MEDIA_TYPE_MANIFEST,
-        &manifest_blob.digest,
-        manifest_blob.size,
-    );
+    let manifest_desc = Descriptor::new(OCI_MANIFEST, &manifest_blob.digest, manifest_blob.size);
     let index_json = config::index_json(&manifest_desc, &spec.name, &spec.tag)?;
     let layer_digests: Vec<Digest> = layers.iter().map(|l| l.digest).collect();
     let docker_json =

@@ -185,6 +185,23 @@ pub enum RegistryError {
     },
 }
 
+/// The model's errors said as the registry client's, with the same messages.
+impl From<makes_oci_model::OciModelError> for RegistryError {
+    fn from(error: makes_oci_model::OciModelError) -> RegistryError {
+        use makes_oci_model::OciModelError as Model;
+        match error {
+            Model::InvalidDigest { input, reason } => {
+                RegistryError::InvalidDigest { input, reason }
+            }
+            Model::InvalidPlatform { input } => RegistryError::InvalidPlatform { input },
+            Model::InvalidImageFiles { path, reason } => {
+                RegistryError::InvalidSource { path, reason }
+            }
+            Model::Io { path, source } => RegistryError::Io { path, source },
+        }
+    }
+}
+
 /// `repo:tag` or `repo@sha256:...`.
 fn at(repository: &str, reference: &str) -> String {
     if reference.starts_with("sha256:") {

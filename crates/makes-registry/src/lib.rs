@@ -21,11 +21,9 @@
 
 mod auth;
 mod client;
-mod digest;
 mod error;
 mod layout;
 mod manifest;
-mod platform;
 mod pull;
 mod push;
 mod reference;
@@ -34,11 +32,12 @@ mod source;
 
 pub use auth::Credentials;
 pub use client::{ClientOptions, RegistryClient};
-pub use digest::Digest;
 pub use error::RegistryError;
 pub use makes_http::{HttpOptions, RetryPolicy, TransferLimits};
-pub use manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
-pub use platform::Platform;
+pub use makes_oci_model::media_types::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
+};
+pub use makes_oci_model::{Digest, Platform};
 pub use pull::{PulledImage, PulledLayer};
 pub use push::PushSummary;
 pub use reference::{Reference, DOCKER_HUB, DOCKER_HUB_API_HOST};
