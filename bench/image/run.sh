@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The image builder's benchmark (issue 6), in one go on one input: a ~700 MB closure made of
+# The image builder's benchmark, in one go on one input: a ~700 MB closure made of
 # /usr/lib/x86_64-linux-gnu spread over PARTS store paths (path literals), built
 #   1. cold by makes (gzip), 2. by `tar --sort=name | pigz -6 -p$(nproc)`, 3. by `umoci repack`,
 #   4. warm by makes (nothing changed: the image is in the store), 5. re-assembled by makes from

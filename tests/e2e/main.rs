@@ -34,6 +34,7 @@ mod hostile_chown_fallback;
 mod hostile_eval;
 mod hostile_logs;
 mod hostile_misc;
+mod http_proxy;
 mod image_features;
 mod image_layering;
 mod language_envs;

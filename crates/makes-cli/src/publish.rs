@@ -19,7 +19,8 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
     let reference =
         Reference::parse(target.reference).map_err(|e| Failure::report(miette::Report::new(e)))?;
     let mut options = ClientOptions {
-        limits: crate::transfer_limits::transfer_limits().map_err(Failure::message)?,
+        http: crate::transfer_limits::http_options()
+            .map_err(|e| Failure::report(miette::Report::new(e)))?,
         ..ClientOptions::default()
     };
     if target.insecure || crate::registry_access::insecure_by_default(reference.registry()) {
@@ -28,7 +29,7 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
             .push(reference.registry().to_owned());
     }
     if let Some(n) = target.attempts {
-        options.max_tries = n.max(1);
+        options.http.retry.max_tries = n.max(1);
     }
     let mut client =
         RegistryClient::new(options).map_err(|e| Failure::report(miette::Report::new(e)))?;

@@ -16,7 +16,7 @@ impl ImagePuller for RegistryPuller {
         let reference = Reference::parse(&spec.image_name).map_err(|e| e.to_string())?;
         let digest = Digest::parse(&spec.image_digest).map_err(|e| e.to_string())?;
         let mut options = ClientOptions {
-            limits: crate::transfer_limits::transfer_limits()?,
+            http: crate::transfer_limits::http_options().map_err(|e| e.to_string())?,
             ..ClientOptions::default()
         };
         if !spec.tls_verify || insecure_by_default(reference.registry()) {

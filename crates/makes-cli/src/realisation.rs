@@ -120,13 +120,22 @@ pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<S
     Ok(out.utf8().map_err(|e| eval_failure(ev, &e))?.to_owned())
 }
 
-/// `fetchUrl` downloads, with the substituter's HTTP client.
+/// `fetchUrl` downloads, with makes' HTTP client (its TLS roots, proxies, retries and the
+/// limits of the environment).
 pub(crate) struct HttpFetcher;
+
+impl HttpFetcher {
+    fn client() -> Result<makes_http::HttpClient, makes_http::HttpError> {
+        makes_http::HttpClient::new(crate::transfer_limits::http_options()?)
+    }
+}
 
 impl makes_store::UrlFetcher for HttpFetcher {
     fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), String> {
-        let limits = crate::transfer_limits::transfer_limits()?;
-        makes_substituter::fetch_url(url, out_file, limits).map(|_| ())
+        Self::client()
+            .and_then(|client| makes_http::fetch_url(&client, url, out_file))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     fn fetch_archive(
@@ -135,8 +144,9 @@ impl makes_store::UrlFetcher for HttpFetcher {
         out_dir: &std::path::Path,
         strip_root: bool,
     ) -> Result<(), String> {
-        let limits = crate::transfer_limits::transfer_limits()?;
-        makes_substituter::fetch_archive(url, out_dir, strip_root, limits)
+        Self::client()
+            .and_then(|client| makes_http::fetch_archive(&client, url, out_dir, strip_root))
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -64,7 +64,8 @@ pub fn substitute_locked(
     let options = SubstituterOptions {
         caches: session.settings.substituters.clone(),
         trusted_keys,
-        limits: crate::transfer_limits::transfer_limits().map_err(Failure::message)?,
+        http: crate::transfer_limits::http_options()
+            .map_err(|e| Failure::report(miette::Report::new(e)))?,
         ..SubstituterOptions::default()
     };
     let bar = std::io::stderr().is_terminal().then(|| {

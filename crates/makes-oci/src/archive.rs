@@ -1,7 +1,8 @@
 //! The one output file: an uncompressed tar that is at once an OCI image layout (`oci-layout`,
 //! `index.json`, `blobs/sha256/<hex>`) and a Docker archive (`manifest.json` pointing into
 //! `blobs/sha256/`), the shape Docker 25+ itself writes, so docker, podman, skopeo
-//! (`oci-archive:` and `docker-archive:`) and containerd all read it (REFERENCE.md section 4).
+//! (`oci-archive:` and `docker-archive:`) and containerd all read it (the OCI image layout
+//! specification, and the `manifest.json` of `docker save`).
 //!
 //! The outer tar goes through the same deterministic writer as the layers: entries sorted,
 //! owner 0, the image's mtime, files 0644 and directories 0755. It is written to a temporary

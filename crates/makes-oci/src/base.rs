@@ -15,11 +15,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::base_archive::ArchiveIndex;
-use crate::base_source::{blob_name, invalid, mismatch, Source};
-use crate::base_verify::{read_layer, LayerFacts, LAYER_GZIP, LAYER_TAR, LAYER_ZSTD};
+use makes_oci_model::media_types::{oci_layer, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST};
+use makes_oci_model::{ArchiveIndex, ImageFiles};
+
+use crate::base_source::{blob_name, invalid, mismatch, read_json, read_json_blob};
+use crate::base_verify::{read_layer, LayerFacts};
 use crate::blob::Digest;
-use crate::config::{MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST};
 use crate::error::OciError;
 
 /// A base image's layers and config, read from disk.
@@ -69,10 +70,10 @@ impl BaseImage {
             return Err(invalid(path, "a symlink, not an image archive or layout"));
         }
         if meta.is_dir() {
-            let source = Source::Layout(path.to_owned());
+            let source = ImageFiles::Layout(path.to_owned());
             return open_layout(&source, path, check, scratch);
         }
-        let source = Source::Archive(ArchiveIndex::read(path)?);
+        let source = ImageFiles::Archive(ArchiveIndex::read(path)?);
         let layers_dir = scratch.join("base-image");
         fs::create_dir_all(&layers_dir).map_err(OciError::io(&layers_dir))?;
         if source.has("index.json") {
@@ -89,15 +90,12 @@ impl BaseImage {
 }
 
 fn layer_media_type(media_type: &str, source: &Path) -> Result<&'static str, OciError> {
-    match media_type {
-        LAYER_TAR | "application/vnd.docker.image.rootfs.diff.tar" => Ok(LAYER_TAR),
-        LAYER_GZIP | "application/vnd.docker.image.rootfs.diff.tar.gzip" => Ok(LAYER_GZIP),
-        LAYER_ZSTD | "application/vnd.docker.image.rootfs.diff.tar.zstd" => Ok(LAYER_ZSTD),
-        other => Err(invalid(
+    oci_layer(media_type).ok_or_else(|| {
+        invalid(
             source,
-            format!("unsupported layer media type '{other}'"),
-        )),
-    }
+            format!("unsupported layer media type '{media_type}'"),
+        )
+    })
 }
 
 /// Reads a layer blob from `from` and checks what it is against what its manifest
@@ -115,11 +113,11 @@ struct LayerCheck<'a> {
 impl LayerCheck<'_> {
     fn read(
         &self,
-        from: &Source,
+        from: &ImageFiles,
         check: BaseCheck,
         copy_to: Option<&Path>,
     ) -> Result<LayerFacts, OciError> {
-        let (reader, _) = from.open(&self.name)?;
+        let (reader, _) = from.open_file(&self.name)?;
         let copy: Option<Box<dyn io::Write>> = match copy_to {
             Some(path) => Some(Box::new(io::BufWriter::new(
                 fs::File::create(path).map_err(OciError::io(path))?,
@@ -152,27 +150,27 @@ impl LayerCheck<'_> {
 
 /// An OCI layout: `index.json` names one image manifest (or an index holding one).
 fn open_layout(
-    from: &Source,
+    from: &ImageFiles,
     source: &Path,
     check: BaseCheck,
     layers_dir: &Path,
 ) -> Result<BaseImage, OciError> {
-    let (_, index) = from.read_json("index.json", source)?;
+    let (_, index) = read_json(from, "index.json", source)?;
     let mut manifest = first_manifest(&index, source)?;
     // Follow nested indexes (a pulled layout has none; skopeo's may).
     for _ in 0..4 {
         let media_type = manifest["mediaType"]
             .as_str()
-            .unwrap_or(MEDIA_TYPE_MANIFEST)
+            .unwrap_or(OCI_MANIFEST)
             .to_owned();
         let digest = manifest["digest"].as_str().unwrap_or_default().to_owned();
-        let doc = from.read_json_blob("manifest", &digest, source)?;
-        if media_type == MEDIA_TYPE_INDEX || media_type.ends_with("manifest.list.v2+json") {
+        let doc = read_json_blob(from, "manifest", &digest, source)?;
+        if media_type == OCI_INDEX || media_type.ends_with("manifest.list.v2+json") {
             manifest = first_manifest(&doc, source)?;
             continue;
         }
         let config_digest = doc["config"]["digest"].as_str().unwrap_or_default();
-        let config = from.read_json_blob("config", config_digest, source)?;
+        let config = read_json_blob(from, "config", config_digest, source)?;
         let diff_ids = diff_ids(&config, source)?;
         let descs = doc["layers"]
             .as_array()
@@ -187,7 +185,7 @@ fn open_layout(
         for (desc, diff_id) in descs.iter().zip(diff_ids) {
             let digest_str = desc["digest"].as_str().unwrap_or_default();
             let digest = Digest::parse(digest_str)
-                .ok_or_else(|| invalid(source, format!("bad layer digest '{digest_str}'")))?;
+                .map_err(|_| invalid(source, format!("bad layer digest '{digest_str}'")))?;
             let media_type =
                 layer_media_type(desc["mediaType"].as_str().unwrap_or_default(), source)?;
             let name = blob_name(digest_str, source)?;
@@ -203,15 +201,15 @@ fn open_layout(
                     diff_id,
                 };
             let (blob, size) = match from {
-                Source::Layout(dir) => {
+                ImageFiles::Layout(dir) => {
                     let size = if check == BaseCheck::Full {
                         layer.read(from, check, None)?.size
                     } else {
-                        from.open(&name)?.1
+                        from.open_file(&name)?.1
                     };
                     (dir.join(&name), size)
                 }
-                Source::Archive(_) => {
+                ImageFiles::Archive(_) => {
                     let copy = layers_dir.join(digest.hex());
                     let facts = layer.read(from, check, Some(&copy))?;
                     (copy, facts.size)
@@ -252,7 +250,7 @@ fn diff_ids(config: &Value, source: &Path) -> Result<Vec<Digest>, OciError> {
         .iter()
         .map(|d| {
             let s = d.as_str().unwrap_or_default();
-            Digest::parse(s).ok_or_else(|| invalid(source, format!("bad diff_id '{s}'")))
+            Digest::parse(s).map_err(|_| invalid(source, format!("bad diff_id '{s}'")))
         })
         .collect()
 }
@@ -271,12 +269,12 @@ fn env_of(config: &Value) -> Vec<String> {
 /// A docker archive: `manifest.json` with `Config` and `Layers` paths inside the archive;
 /// each layer file is hashed for its digest and, decompressed, checked against its diff_id.
 fn open_docker_archive(
-    from: &Source,
+    from: &ImageFiles,
     source: &Path,
     check: BaseCheck,
     layers_dir: &Path,
 ) -> Result<BaseImage, OciError> {
-    let (_, manifest) = from.read_json("manifest.json", source)?;
+    let (_, manifest) = read_json(from, "manifest.json", source)?;
     let entry = match manifest.as_array().map(Vec::as_slice) {
         Some([one]) => one,
         _ => {
@@ -292,7 +290,7 @@ fn open_docker_archive(
             _ => Err(invalid(source, "manifest.json names a file with no name")),
         }
     };
-    let (_, config) = from.read_json(&name_of(&entry["Config"])?, source)?;
+    let (_, config) = read_json(from, &name_of(&entry["Config"])?, source)?;
     let diff_ids = diff_ids(&config, source)?;
     let files = entry["Layers"]
         .as_array()
@@ -316,7 +314,7 @@ fn open_docker_archive(
         let copy = layers_dir.join(format!("layer-{i}"));
         // The diff_id of an uncompressed layer is its digest: always checked, it costs nothing.
         let facts = layer.read(from, check, Some(&copy))?;
-        if facts.media_type == LAYER_TAR && facts.digest != diff_id {
+        if facts.media_type == OCI_LAYER_TAR && facts.digest != diff_id {
             return Err(mismatch(
                 source,
                 "layer",
@@ -362,6 +360,7 @@ pub fn merge_env(base: &[String], own: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use makes_oci_model::media_types::OCI_LAYER_GZIP;
 
     #[test]
     fn env_merges_with_later_names_winning() {
@@ -435,12 +434,12 @@ mod tests {
         let manifest = serde_json::to_vec(&serde_json::json!({
             "schemaVersion": 2,
             "config": { "digest": Digest::of(&config).to_string(), "size": config.len() },
-            "layers": [{ "mediaType": LAYER_GZIP, "digest": digest.to_string(), "size": size }],
+            "layers": [{ "mediaType": OCI_LAYER_GZIP, "digest": digest.to_string(), "size": size }],
         }))
         .unwrap();
         let index = serde_json::to_vec(&serde_json::json!({
             "schemaVersion": 2,
-            "manifests": [{ "mediaType": MEDIA_TYPE_MANIFEST,
+            "manifests": [{ "mediaType": OCI_MANIFEST,
                             "digest": Digest::of(&manifest).to_string(), "size": manifest.len() }],
         }))
         .unwrap();
@@ -479,7 +478,7 @@ mod tests {
             let scratch = tempfile::tempdir().unwrap();
             let image = BaseImage::open(archive.path(), scratch.path()).unwrap();
             let layer = &image.layers[0];
-            assert_eq!(layer.media_type, LAYER_GZIP);
+            assert_eq!(layer.media_type, OCI_LAYER_GZIP);
             assert_eq!(layer.diff_id, gzip_layer().1);
             assert_eq!(Digest::of(&fs::read(&layer.blob).unwrap()), layer.digest);
             assert!(layer.blob.starts_with(scratch.path()));

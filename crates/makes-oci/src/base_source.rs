@@ -1,121 +1,57 @@
-//! Where a base image's files are read from: a layout directory, read without following any
-//! symlink (one that came from the project as a path literal may link anywhere), or an image
-//! archive, read in place (`base_archive`). JSON files are size-capped, and JSON blobs checked
-//! against their digests.
+//! A base image's metadata read from its files ([`ImageFiles`], the one reader of layouts and
+//! archives): JSON files size-capped, JSON blobs checked against their digests, and the
+//! reader's errors said as errors of the base image (the reader names the layout or archive,
+//! which is the base image's path).
 
-use std::fs;
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rustix::fs::{Mode, OFlags};
+use makes_oci_model::{ImageFiles, OciModelError};
 use serde_json::Value;
 
-use crate::base_archive::ArchiveIndex;
 use crate::blob::Digest;
 use crate::error::OciError;
 
 /// Manifests bigger than this are not images (a guard against reading huge files).
 const MAX_JSON: u64 = 4 << 20;
 
-/// Where the image's files are: a layout directory (read without following symlinks) or an
-/// archive (read in place).
-pub(crate) enum Source {
-    Layout(PathBuf),
-    Archive(ArchiveIndex),
-}
-
-impl Source {
-    pub fn has(&self, name: &str) -> bool {
-        match self {
-            Source::Layout(dir) => open_in_dir(dir, name).is_ok(),
-            Source::Archive(index) => index.has(name),
-        }
-    }
-
-    /// The file `name` and its size.
-    pub fn open(&self, name: &str) -> Result<(Box<dyn Read + '_>, u64), OciError> {
-        match self {
-            Source::Layout(dir) => {
-                let file = open_in_dir(dir, name)?;
-                let size = file.metadata().map_err(OciError::io(dir.join(name)))?.len();
-                Ok((Box::new(file), size))
+impl From<OciModelError> for OciError {
+    fn from(error: OciModelError) -> OciError {
+        match error {
+            OciModelError::InvalidImageFiles { path, reason } => {
+                OciError::InvalidBaseImage { path, reason }
             }
-            Source::Archive(index) => {
-                let (reader, size) = index.open(name)?;
-                Ok((Box::new(reader), size))
-            }
+            OciModelError::Io { path, source } => OciError::Io { path, source },
+            other @ (OciModelError::InvalidDigest { .. }
+            | OciModelError::InvalidPlatform { .. }) => OciError::Model(other),
         }
-    }
-
-    pub fn read_json(&self, name: &str, source: &Path) -> Result<(Vec<u8>, Value), OciError> {
-        let bytes = match self {
-            Source::Layout(dir) => {
-                let (reader, size) = self.open(name)?;
-                if size > MAX_JSON {
-                    return Err(invalid(
-                        source,
-                        format!("{name} is too large for image metadata"),
-                    ));
-                }
-                let mut bytes = Vec::new();
-                reader
-                    .take(MAX_JSON)
-                    .read_to_end(&mut bytes)
-                    .map_err(OciError::io(dir.join(name)))?;
-                bytes
-            }
-            Source::Archive(index) => index.read_small(name, MAX_JSON)?,
-        };
-        let value =
-            serde_json::from_slice(&bytes).map_err(|e| invalid(source, format!("{name}: {e}")))?;
-        Ok((bytes, value))
-    }
-
-    /// A JSON blob (manifest, config), checked against its digest.
-    pub fn read_json_blob(
-        &self,
-        what: &'static str,
-        digest: &str,
-        source: &Path,
-    ) -> Result<Value, OciError> {
-        let (bytes, value) = self.read_json(&blob_name(digest, source)?, source)?;
-        let found = Digest::of(&bytes).to_string();
-        if found != digest {
-            return Err(mismatch(source, what, digest, "digest", digest, &found));
-        }
-        Ok(value)
     }
 }
 
-/// `dir/name` opened without following any symlink on the way: a layout directory that came
-/// from the project (a path literal) may hold links to anywhere.
-fn open_in_dir(dir: &Path, name: &str) -> Result<fs::File, OciError> {
-    let path = dir.join(name);
-    let fail = |e: rustix::io::Errno| OciError::Io {
-        path: path.clone(),
-        source: e.into(),
-    };
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let mut fd = rustix::fs::open(dir, flags | OFlags::DIRECTORY, Mode::empty()).map_err(fail)?;
-    let mut parts = name.split('/').peekable();
-    while let Some(part) = parts.next() {
-        let last = parts.peek().is_none();
-        let flags = if last {
-            flags
-        } else {
-            flags | OFlags::DIRECTORY
-        };
-        fd = rustix::fs::openat(&fd, part, flags, Mode::empty()).map_err(fail)?;
+/// The JSON file `name`, as bytes and parsed.
+pub(crate) fn read_json(
+    files: &ImageFiles,
+    name: &str,
+    source: &Path,
+) -> Result<(Vec<u8>, Value), OciError> {
+    let bytes = files.read_small(name, MAX_JSON)?;
+    let value =
+        serde_json::from_slice(&bytes).map_err(|e| invalid(source, format!("{name}: {e}")))?;
+    Ok((bytes, value))
+}
+
+/// A JSON blob (manifest, config), checked against its digest.
+pub(crate) fn read_json_blob(
+    files: &ImageFiles,
+    what: &'static str,
+    digest: &str,
+    source: &Path,
+) -> Result<Value, OciError> {
+    let (bytes, value) = read_json(files, &blob_name(digest, source)?, source)?;
+    let found = Digest::of(&bytes).to_string();
+    if found != digest {
+        return Err(mismatch(source, what, digest, "digest", digest, &found));
     }
-    let file = fs::File::from(fd);
-    let meta = file.metadata().map_err(OciError::io(&path))?;
-    if !meta.is_file() {
-        return Err(OciError::Io {
-            path,
-            source: io::Error::other("not a regular file"),
-        });
-    }
-    Ok(file)
+    Ok(value)
 }
 
 pub(crate) fn invalid(path: &Path, reason: impl Into<String>) -> OciError {
@@ -144,9 +80,7 @@ pub(crate) fn mismatch(
 
 /// `blobs/sha256/<hex>` for a digest of the only algorithm images use here.
 pub(crate) fn blob_name(digest: &str, source: &Path) -> Result<String, OciError> {
-    let hex = digest
-        .strip_prefix("sha256:")
-        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| invalid(source, format!("unsupported digest '{digest}'")))?;
-    Ok(format!("blobs/sha256/{hex}"))
+    Digest::parse(digest)
+        .map(|d| d.layout_path())
+        .map_err(|_| invalid(source, format!("unsupported digest '{digest}'")))
 }

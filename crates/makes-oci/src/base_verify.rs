@@ -7,11 +7,9 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 
 use sha2::{Digest as _, Sha256};
 
-use crate::blob::{Digest, HashingWriter};
+use makes_oci_model::media_types::{OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD};
 
-pub(crate) const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
-pub(crate) const LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-pub(crate) const LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+use crate::blob::{Digest, HashingWriter};
 
 /// A layer blob as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +47,9 @@ impl<R: Read> Read for HashingReader<R> {
 /// The media type a layer's first bytes show (docker archives do not say).
 fn sniff(magic: &[u8]) -> &'static str {
     match magic {
-        [0x1f, 0x8b, ..] => LAYER_GZIP,
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => LAYER_ZSTD,
-        _ => LAYER_TAR,
+        [0x1f, 0x8b, ..] => OCI_LAYER_GZIP,
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => OCI_LAYER_ZSTD,
+        _ => OCI_LAYER_TAR,
     }
 }
 
@@ -76,9 +74,9 @@ pub(crate) fn read_layer(
     };
     let mut tar_digest = None;
     let mut decode_error = None;
-    if diff_id && media_type != LAYER_TAR {
+    if diff_id && media_type != OCI_LAYER_TAR {
         let mut out = HashingWriter::new(io::sink());
-        let decoded = if media_type == LAYER_GZIP {
+        let decoded = if media_type == OCI_LAYER_GZIP {
             io::copy(
                 &mut flate2::read::MultiGzDecoder::new(&mut hashing),
                 &mut out,
@@ -99,8 +97,8 @@ pub(crate) fn read_layer(
     if let Some(copy) = &mut hashing.copy {
         copy.flush()?;
     }
-    let digest = Digest(hashing.hasher.finalize().into());
-    if diff_id && media_type == LAYER_TAR {
+    let digest = Digest::from_hasher(hashing.hasher);
+    if diff_id && media_type == OCI_LAYER_TAR {
         tar_digest = Some(digest);
     }
     Ok(LayerFacts {
@@ -134,7 +132,11 @@ mod tests {
         gz.write_all(&tar).unwrap();
         let gz = gz.finish().unwrap();
         let zst = zstd::stream::encode_all(tar.as_slice(), 1).unwrap();
-        for (blob, media) in [(&tar, LAYER_TAR), (&gz, LAYER_GZIP), (&zst, LAYER_ZSTD)] {
+        for (blob, media) in [
+            (&tar, OCI_LAYER_TAR),
+            (&gz, OCI_LAYER_GZIP),
+            (&zst, OCI_LAYER_ZSTD),
+        ] {
             let facts = read_layer(blob.as_slice(), None, None, true).unwrap();
             assert_eq!(facts.media_type, media);
             assert_eq!(facts.digest, Digest::of(blob));
@@ -150,13 +152,13 @@ mod tests {
         let mut gz = gz.finish().unwrap();
         let last = gz.len() - 1;
         gz[last] ^= 0xff;
-        let facts = read_layer(gz.as_slice(), Some(LAYER_GZIP), None, true).unwrap();
+        let facts = read_layer(gz.as_slice(), Some(OCI_LAYER_GZIP), None, true).unwrap();
         assert!(facts.decode_error.is_some() && facts.diff_id.is_none());
         assert_eq!(facts.digest, Digest::of(&gz));
         let copy = tempfile::NamedTempFile::new().unwrap();
         let facts = read_layer(
             gz.as_slice(),
-            Some(LAYER_GZIP),
+            Some(OCI_LAYER_GZIP),
             Some(Box::new(copy.reopen().unwrap())),
             false,
         )

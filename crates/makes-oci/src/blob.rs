@@ -1,103 +1,19 @@
-//! Composable writers for blobs (STYLE.md "Images and tars", after ocidir-rs' `BlobWriter`):
+//! Composable writers for blobs (after ocidir-rs' `BlobWriter`), so hashing, compression and
+//! storing by digest are separate steps that stack:
 //!
-//! - [`HashingWriter`]: sha256 and byte count of what passes through. Put in front of the
-//!   compressor it yields a layer's `diff_id` (the digest of the uncompressed tar); behind it,
-//!   the blob digest.
+//! - [`HashingWriter`] (from `makes-oci-model`, with [`Digest`]): sha256 and byte count of
+//!   what passes through. Put in front of the compressor it yields a layer's `diff_id` (the
+//!   digest of the uncompressed tar); behind it, the blob digest.
 //! - the compressor lives in [`crate::compress`] (parallel and deterministic).
 //! - [`BlobWriter`]: writes into a temporary file in a blob directory and renames it to
 //!   `<blob dir>/<hex>` when completed, so a blob under its digest name is always whole.
 
-use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
+pub use makes_oci_model::{Digest, HashingWriter};
 
 use crate::error::OciError;
-
-/// A sha256 digest, shown as `sha256:<hex>`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Digest(pub [u8; 32]);
-
-impl Digest {
-    /// The digest of `bytes`.
-    pub fn of(bytes: &[u8]) -> Digest {
-        Digest(Sha256::digest(bytes).into())
-    }
-
-    /// Parses `sha256:<64 hex digits>`.
-    pub fn parse(s: &str) -> Option<Digest> {
-        let hex = s.strip_prefix("sha256:")?.as_bytes();
-        if hex.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (i, pair) in hex.chunks(2).enumerate() {
-            let v = |c: u8| (c as char).to_digit(16);
-            out[i] = (v(pair[0])? * 16 + v(pair[1])?) as u8;
-        }
-        Some(Digest(out))
-    }
-
-    /// The 64 lowercase hex digits.
-    pub fn hex(&self) -> String {
-        let mut s = String::with_capacity(64);
-        for b in self.0 {
-            s.push(char::from(HEX[usize::from(b >> 4)]));
-            s.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        s
-    }
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sha256:{}", self.hex())
-    }
-}
-
-impl fmt::Debug for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-/// Passes bytes to `inner`, hashing and counting them.
-pub struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: Write> HashingWriter<W> {
-    pub fn new(inner: W) -> Self {
-        HashingWriter {
-            inner,
-            hasher: Sha256::new(),
-            len: 0,
-        }
-    }
-
-    /// The inner writer, the digest and the number of bytes written.
-    pub fn finish(self) -> (W, Digest, u64) {
-        (self.inner, Digest(self.hasher.finalize().into()), self.len)
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
 
 /// A blob stored under its digest: where it is, its digest and size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,21 +79,6 @@ pub fn write_blob(dir: &Path, bytes: &[u8]) -> Result<StoredBlob, OciError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hashing_writer_matches_sha256() {
-        let mut w = HashingWriter::new(Vec::new());
-        w.write_all(b"hello ").expect("vec write");
-        w.write_all(b"world").expect("vec write");
-        let (inner, digest, len) = w.finish();
-        assert_eq!(inner, b"hello world");
-        assert_eq!(len, 11);
-        assert_eq!(
-            digest.to_string(),
-            "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
-        );
-        assert_eq!(digest, Digest::of(b"hello world"));
-    }
 
     #[test]
     fn blob_writer_renames_to_digest() {

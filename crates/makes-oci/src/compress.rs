@@ -1,5 +1,5 @@
-//! Parallel, deterministic layer compression (issue 6: "gz: parallel across cores, fixed level
-//! and header so output is deterministic").
+//! Parallel, deterministic layer compression: compression uses every core, and a fixed level
+//! and header make the output the same bytes on every run and every machine.
 //!
 //! The uncompressed tar stream is cut into fixed-size chunks ([`CHUNK_SIZE`]); each chunk is
 //! compressed on its own by a pool of worker threads and the results are written in order:

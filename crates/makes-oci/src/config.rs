@@ -1,5 +1,5 @@
 //! Image metadata as JSON: the image config, the OCI manifest, the OCI index and Docker's
-//! `manifest.json` (REFERENCE.md section 4).
+//! `manifest.json` (the OCI image specification's documents, and `docker save`'s).
 //!
 //! Every document is a struct serialised by serde_json, so keys come in declaration order (the
 //! order of the Go structs Docker and the OCI tools use), and the user's `config` object is
@@ -11,14 +11,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use makes_oci_model::media_types::OCI_LAYOUT_JSON;
+use makes_oci_model::media_types::{
+    ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, OCI_INDEX, OCI_MANIFEST,
+};
+use makes_oci_model::Descriptor;
+
 use crate::blob::Digest;
 use crate::error::OciError;
-
-pub const MEDIA_TYPE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const MEDIA_TYPE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
-pub const ANNOTATION_CONTAINERD_NAME: &str = "io.containerd.image.name";
 
 /// The layers of the config, as the config and history need them.
 #[derive(Debug, Clone)]
@@ -26,28 +26,6 @@ pub struct ConfigLayer {
     pub diff_id: Digest,
     /// What the history entry says about the layer.
     pub comment: String,
-}
-
-/// An OCI content descriptor.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Descriptor {
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
-    pub digest: String,
-    pub size: u64,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-}
-
-impl Descriptor {
-    pub fn new(media_type: &str, digest: &Digest, size: u64) -> Self {
-        Descriptor {
-            media_type: media_type.to_string(),
-            digest: digest.to_string(),
-            size,
-            annotations: BTreeMap::new(),
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -129,7 +107,7 @@ pub fn manifest_json(config: &Descriptor, layers: &[Descriptor]) -> Result<Vec<u
         "manifest",
         &Manifest {
             schema_version: 2,
-            media_type: MEDIA_TYPE_MANIFEST,
+            media_type: OCI_MANIFEST,
             config,
             layers,
         },
@@ -158,7 +136,7 @@ pub fn index_json(manifest: &Descriptor, name: &str, tag: &str) -> Result<Vec<u8
         "index",
         &Index {
             schema_version: 2,
-            media_type: MEDIA_TYPE_INDEX,
+            media_type: OCI_INDEX,
             manifests: [&manifest],
         },
     )
@@ -191,12 +169,9 @@ pub fn docker_manifest_json(
     )
 }
 
-/// `oci-layout`.
-pub const OCI_LAYOUT_JSON: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
-
 /// The path of a blob inside the layout.
 pub fn blob_path(digest: &Digest) -> String {
-    format!("blobs/sha256/{}", digest.hex())
+    digest.layout_path()
 }
 
 fn to_json<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, OciError> {
@@ -276,7 +251,11 @@ mod tests {
 
     #[test]
     fn manifest_index_and_docker_manifest() {
-        let cfg = Descriptor::new(MEDIA_TYPE_CONFIG, &Digest::of(b"c"), 1);
+        let cfg = Descriptor::new(
+            makes_oci_model::media_types::OCI_CONFIG,
+            &Digest::of(b"c"),
+            1,
+        );
         let layer = Descriptor::new(
             "application/vnd.oci.image.layer.v1.tar+gzip",
             &Digest::of(b"l"),
@@ -285,12 +264,12 @@ mod tests {
         let m = manifest_json(&cfg, std::slice::from_ref(&layer)).expect("json");
         let v: Value = serde_json::from_slice(&m).expect("json");
         assert_eq!(v["schemaVersion"], 2);
-        assert_eq!(v["mediaType"], MEDIA_TYPE_MANIFEST);
+        assert_eq!(v["mediaType"], OCI_MANIFEST);
         assert_eq!(v["config"]["digest"], Digest::of(b"c").to_string());
         assert!(v["config"].get("annotations").is_none());
         assert!(String::from_utf8_lossy(&m).starts_with(r#"{"schemaVersion":2,"mediaType""#));
 
-        let md = Descriptor::new(MEDIA_TYPE_MANIFEST, &Digest::of(&m), m.len() as u64);
+        let md = Descriptor::new(OCI_MANIFEST, &Digest::of(&m), m.len() as u64);
         let idx: Value =
             serde_json::from_slice(&index_json(&md, "hello", "1.0").expect("json")).expect("json");
         let ann = &idx["manifests"][0]["annotations"];

@@ -81,6 +81,11 @@ pub enum OciError {
     #[diagnostic(code(makes::oci::invalid_base_image))]
     InvalidBaseImage { path: PathBuf, reason: String },
 
+    /// A digest or platform of the OCI model that does not parse.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Model(makes_oci_model::OciModelError),
+
     /// A layer of a `fromImage` holds an entry that cannot be unpacked inside the image root.
     #[error("the base image {path} cannot be used: layer {layer}, entry {entry:?}: {reason}")]
     #[diagnostic(code(makes::oci::invalid_base_layer))]

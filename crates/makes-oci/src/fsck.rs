@@ -1,7 +1,7 @@
-//! `fsck` for image archives (STYLE.md "Images and tars"): reads an archive back and checks
-//! that it is what [`crate::build_image`] promises — every blob hashes to its name, `index.json`,
-//! the manifest, the config and Docker's `manifest.json` agree on digests and sizes, and each
-//! `rootfs.diff_ids` entry is the sha256 of the uncompressed layer.
+//! `fsck` for image archives (as ocidir-rs has one for its layouts): reads an archive back and
+//! checks that it is what [`crate::build_image`] promises — every blob hashes to its name,
+//! `index.json`, the manifest, the config and Docker's `manifest.json` agree on digests and
+//! sizes, and each `rootfs.diff_ids` entry is the sha256 of the uncompressed layer.
 //!
 //! One streaming pass over the archive: blobs are hashed as they are read (gzip layers are also
 //! decompressed and hashed), and only small JSON documents are kept in memory.

@@ -1,6 +1,7 @@
 //! The makes image builder: `makeContainerImage` without Nix or dockerTools.
 //!
-//! Plan purely, then stream (STYLE.md "Images and tars"): [`plan_layers`] decides which store
+//! Plan purely, then stream, so the layout can be tested as data and the writer stays one
+//! deterministic loop: [`plan_layers`] decides which store
 //! paths go into which layer; [`build_image`] then builds the customisation root (contents
 //! joined into `/`, `extraCommands`), writes each layer as a deterministic tar through a hashing
 //! writer (the diff_id) and the compressor into a blob named by its digest, writes the config and
@@ -8,11 +9,11 @@
 //! archive. The same inputs give the same bytes; the only clock is [`ImageInputs::now`], used
 //! when the spec says `created = "now"`.
 //!
-//! Contract: `shared/spec/makeContainerImage.md`; formats: REFERENCE.md sections 3 and 4.
+//! The arguments are those of makes' `makeContainerImage` (`src/args/make-container-image`) and
+//! nixpkgs' dockerTools; the formats are the OCI image specification's and `docker save`'s.
 
 mod archive;
 mod base;
-mod base_archive;
 mod base_root;
 mod base_source;
 mod base_verify;
@@ -50,8 +51,10 @@ use archive::{write_archive, ArchiveMetadata};
 use blob::{write_blob, BlobWriter, HashingWriter, StoredBlob};
 use cache::{CachedLayer, LayerCache, LayerKey};
 use compress::LayerCompressor;
-use config::{ConfigLayer, Descriptor, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST};
+use config::ConfigLayer;
 use customisation::{build_customisation_root, ContentSource, CustomisationRoot, RootScripts};
+use makes_oci_model::media_types::{OCI_CONFIG, OCI_MANIFEST};
+use makes_oci_model::Descriptor;
 use tar_writer::{write_layer_tar, HeaderPolicy, LayerEntries, ModePolicy, SYNTHESIZED_DIR_MODE};
 
 /// Everything [`build_image`] needs besides the output path.
@@ -131,11 +134,51 @@ pub fn build_image(inputs: &ImageInputs, out_file: &Path) -> Result<ImageSummary
 }
 
 /// [`build_image`] with a layer cache, a store to mount for root scripts, and progress.
+///
+/// The steps: check the inputs and fix the image's times; find the contents and config
+/// references in the closure; plan the layers; take the base
+/// image's layers as they are; build (or take from the cache) each planned layer; write the
+/// config, manifest and indexes; pack the archive.
 pub fn build_image_with(
     inputs: &ImageInputs,
     options: &ImageOptions,
     out_file: &Path,
 ) -> Result<ImageSummary, OciError> {
+    let times = check_inputs(inputs)?;
+    let contents = resolve_contents(inputs)?;
+    for reference in &inputs.spec.config_references {
+        find_in_closure(inputs.closure, reference, "config reference")?;
+    }
+    let base_layers = options.base.map_or(0, |b| b.layers.len());
+    let plan = plan_layers_over_base(inputs.spec, inputs.closure, base_layers);
+    let work = Workspace::create(inputs.scratch, options.layer_cache)?;
+    let builder = LayerBuilder::new(inputs, options, &contents, &work, times.mtime);
+    let mut written = WrittenLayers::from_base(options.base, plan.layers.len());
+    let count = plan.layers.len();
+    for (index, planned) in plan.layers.iter().enumerate() {
+        let (layer, blob) = builder.layer(index, count, planned)?;
+        written.layers.push(layer);
+        written.blobs.push(blob);
+    }
+    write_image(
+        inputs.spec,
+        options.base,
+        &times,
+        written,
+        &work.meta_dir,
+        out_file,
+    )
+}
+
+/// When the image says it was made, and the mtime of its files.
+struct ImageTimes<'a> {
+    created: &'a str,
+    mtime: u64,
+}
+
+/// Refuses what cannot be built (too few layers, a bad timestamp, a closure that is not
+/// closed) before anything is written.
+fn check_inputs<'a>(inputs: &'a ImageInputs) -> Result<ImageTimes<'a>, OciError> {
     let spec = inputs.spec;
     if spec.layered && spec.max_layers < 2 {
         return Err(OciError::TooFewLayers {
@@ -153,158 +196,179 @@ pub fn build_image_with(
         timestamp::parse_iso8601("mtime", &spec.mtime)?
     };
     check_closure(inputs.closure)?;
-    let contents = resolve_contents(inputs)?;
-    for reference in &spec.config_references {
-        find_in_closure(inputs.closure, reference, "config reference")?;
-    }
+    Ok(ImageTimes { created, mtime })
+}
 
-    let base_layers = options.base.map_or(0, |b| b.layers.len());
-    let plan = plan_layers_over_base(spec, inputs.closure, base_layers);
-    let work = tempfile::Builder::new()
-        .prefix("makes-oci-")
-        .tempdir_in(inputs.scratch)
-        .map_err(OciError::io(inputs.scratch))?;
-    let cache = match options.layer_cache {
-        Some(dir) => Some(LayerCache::open(dir)?),
-        None => None,
-    };
-    let blob_dir = match &cache {
-        Some(c) => c.blob_dir(),
-        None => {
-            let d = work.path().join("blobs");
-            fs::create_dir(&d).map_err(OciError::io(&d))?;
-            d
-        }
-    };
-    let meta_dir = work.path().join("meta");
-    fs::create_dir(&meta_dir).map_err(OciError::io(&meta_dir))?;
-    let policy = HeaderPolicy {
-        mtime,
-        uid: u64::from(spec.uid),
-        gid: u64::from(spec.gid),
-        uname: spec.uname.clone(),
-        gname: spec.gname.clone(),
-    };
-    let media_type = LayerCompressor::<std::io::Sink>::media_type(spec.compressor);
-    let infos: BTreeMap<&StorePath, &PathInfo> =
-        inputs.closure.iter().map(|p| (&p.path, p)).collect();
-    let scripts = RootScripts {
-        run_as_root: &spec.run_as_root,
-        extra_commands: &spec.extra_commands,
-        fake_root_commands: &spec.fake_root_commands,
-        fakechroot: spec.enable_fakechroot,
-        store_dir: options.store_dir,
-    };
+/// The scratch directories of one build: blobs go to the layer cache when there is one, else
+/// to a temporary directory; the config and manifests always to a temporary one.
+struct Workspace {
+    /// Removed when the build ends.
+    dir: tempfile::TempDir,
+    cache: Option<LayerCache>,
+    blob_dir: PathBuf,
+    meta_dir: PathBuf,
+}
 
-    let mut layers = Vec::with_capacity(base_layers + plan.layers.len());
-    let mut blobs: Vec<StoredBlob> = Vec::new();
-    // The base image's layers first, byte for byte under their own digests.
-    for layer in options
-        .base
-        .map(|b| b.layers.as_slice())
-        .unwrap_or_default()
-    {
-        layers.push(LayerSummary {
-            digest: layer.digest,
-            diff_id: layer.diff_id,
-            size: layer.size,
-            media_type: layer.media_type,
-            store_paths: Vec::new(),
-            customisation: false,
-            from_base: true,
-        });
-        blobs.push(StoredBlob {
-            path: layer.blob.clone(),
-            digest: layer.digest,
-            size: layer.size,
-        });
-    }
-    let count = plan.layers.len();
-    for (index, planned) in plan.layers.iter().enumerate() {
-        // The key: format, compressor, owner policy, the store paths with their NAR hashes.
-        let mut key = LayerKey::new();
-        key.field(media_type.as_bytes());
-        key.field(&(compress::CHUNK_SIZE as u64).to_le_bytes());
-        key.field(&compress::GZIP_LEVEL.to_le_bytes());
-        key.field(&compress::ZSTD_LEVEL.to_le_bytes());
-        key.field(format!("{policy:?}").as_bytes());
-        for p in &planned.store_paths {
-            key.field(p.base_name().as_bytes());
-            key.field(infos.get(p).map_or("", |i| i.nar_hash.as_str()).as_bytes());
-        }
-        // Only layers with a customisation root need their entries to know their key.
-        let mut prepared: Option<(LayerEntries, CustomisationRoot)> = None;
-        if let Some(mode) = planned.root {
-            let r = build_customisation_root(&contents, mode, &scripts, options.base, work.path())?;
-            let owned = if r.owners_changed() {
-                ModePolicy::AsIsOwned
-            } else {
-                ModePolicy::AsIs
-            };
-            let root_entries = r.layer_entries(owned)?;
-            key.field(b"root");
-            let store_prefixes: Vec<Vec<u8>> = planned
-                .store_paths
-                .iter()
-                .map(|p| format!("{}/{}", store_rel(), p.base_name()).into_bytes())
-                .collect();
-            root_entries.fingerprint(&store_prefixes, &mut key)?;
-            prepared = Some((root_entries, r));
-        }
-        let key = key.finish();
-        let label = layer_label(planned);
-
-        if let Some((rec, digest, diff_id, path)) = cache.as_ref().and_then(|c| c.get(&key)) {
-            if let Some(p) = options.progress {
-                p.start(index, count, &label, 0);
-                p.finish(true, rec.size);
-            }
-            layers.push(LayerSummary {
-                digest,
-                diff_id,
-                size: rec.size,
-                media_type,
-                store_paths: planned.store_paths.clone(),
-                customisation: planned.root.is_some(),
-                from_base: false,
-            });
-            blobs.push(StoredBlob {
-                path,
-                digest,
-                size: rec.size,
-            });
-            continue;
-        }
-
-        let mut entries = LayerEntries::new();
-        add_store_paths(&mut entries, &planned.store_paths, inputs.real_path)?;
-        let _root = match prepared {
-            Some((root_entries, r)) => {
-                // Store paths win over customisation content at the same path (single-layer
-                // mode only; a store layer and the root never share a path otherwise).
-                entries.merge_missing(root_entries);
-                Some(r)
-            }
+impl Workspace {
+    fn create(scratch: &Path, layer_cache: Option<&Path>) -> Result<Workspace, OciError> {
+        let dir = tempfile::Builder::new()
+            .prefix("makes-oci-")
+            .tempdir_in(scratch)
+            .map_err(OciError::io(scratch))?;
+        let cache = match layer_cache {
+            Some(cache_dir) => Some(LayerCache::open(cache_dir)?),
             None => None,
         };
-        if let Some(p) = options.progress {
+        let blob_dir = match &cache {
+            Some(c) => c.blob_dir(),
+            None => {
+                let d = dir.path().join("blobs");
+                fs::create_dir(&d).map_err(OciError::io(&d))?;
+                d
+            }
+        };
+        let meta_dir = dir.path().join("meta");
+        fs::create_dir(&meta_dir).map_err(OciError::io(&meta_dir))?;
+        Ok(Workspace {
+            dir,
+            cache,
+            blob_dir,
+            meta_dir,
+        })
+    }
+}
+
+/// The layers of the image so far, bottom first, and the blobs that hold them.
+struct WrittenLayers {
+    layers: Vec<LayerSummary>,
+    blobs: Vec<StoredBlob>,
+}
+
+impl WrittenLayers {
+    /// The base image's layers, byte for byte under their own digests, with room for `more`.
+    fn from_base(base: Option<&BaseImage>, more: usize) -> WrittenLayers {
+        let base_layers = base.map(|b| b.layers.as_slice()).unwrap_or_default();
+        let mut written = WrittenLayers {
+            layers: Vec::with_capacity(base_layers.len() + more),
+            blobs: Vec::with_capacity(base_layers.len() + more + 2),
+        };
+        for layer in base_layers {
+            written.layers.push(LayerSummary {
+                digest: layer.digest,
+                diff_id: layer.diff_id,
+                size: layer.size,
+                media_type: layer.media_type,
+                store_paths: Vec::new(),
+                customisation: false,
+                from_base: true,
+            });
+            written.blobs.push(StoredBlob {
+                path: layer.blob.clone(),
+                digest: layer.digest,
+                size: layer.size,
+            });
+        }
+        written
+    }
+}
+
+/// What every planned layer is built with.
+struct LayerBuilder<'a> {
+    inputs: &'a ImageInputs<'a>,
+    options: &'a ImageOptions<'a>,
+    contents: &'a [ContentSource],
+    work: &'a Workspace,
+    policy: HeaderPolicy,
+    media_type: &'static str,
+    infos: BTreeMap<&'a StorePath, &'a PathInfo>,
+    scripts: RootScripts<'a>,
+}
+
+impl<'a> LayerBuilder<'a> {
+    fn new(
+        inputs: &'a ImageInputs<'a>,
+        options: &'a ImageOptions<'a>,
+        contents: &'a [ContentSource],
+        work: &'a Workspace,
+        mtime: u64,
+    ) -> LayerBuilder<'a> {
+        let spec = inputs.spec;
+        LayerBuilder {
+            inputs,
+            options,
+            contents,
+            work,
+            policy: HeaderPolicy {
+                mtime,
+                uid: u64::from(spec.uid),
+                gid: u64::from(spec.gid),
+                uname: spec.uname.clone(),
+                gname: spec.gname.clone(),
+            },
+            media_type: LayerCompressor::<std::io::Sink>::media_type(spec.compressor),
+            infos: inputs.closure.iter().map(|p| (&p.path, p)).collect(),
+            scripts: RootScripts {
+                run_as_root: &spec.run_as_root,
+                extra_commands: &spec.extra_commands,
+                fake_root_commands: &spec.fake_root_commands,
+                fakechroot: spec.enable_fakechroot,
+                store_dir: options.store_dir,
+            },
+        }
+    }
+
+    /// Layer `index` of `count`: from the cache when its key is there, else written.
+    fn layer(
+        &self,
+        index: usize,
+        count: usize,
+        planned: &PlannedLayer,
+    ) -> Result<(LayerSummary, StoredBlob), OciError> {
+        let mut key = self.store_key(planned);
+        // Only layers with a customisation root need their entries to know their key.
+        let prepared = match planned.root {
+            Some(mode) => Some(self.customisation(planned, mode, &mut key)?),
+            None => None,
+        };
+        let key = key.finish();
+        let label = layer_label(planned);
+        let summary = |digest, diff_id, size| LayerSummary {
+            digest,
+            diff_id,
+            size,
+            media_type: self.media_type,
+            store_paths: planned.store_paths.clone(),
+            customisation: planned.root.is_some(),
+            from_base: false,
+        };
+        let progress = self.options.progress;
+        let cached = self.work.cache.as_ref().and_then(|c| c.get(&key));
+        if let Some((record, digest, diff_id, path)) = cached {
+            if let Some(p) = progress {
+                p.start(index, count, &label, 0);
+                p.finish(true, record.size);
+            }
+            let blob = StoredBlob {
+                path,
+                digest,
+                size: record.size,
+            };
+            return Ok((summary(digest, diff_id, record.size), blob));
+        }
+        let mut entries = LayerEntries::new();
+        add_store_paths(&mut entries, &planned.store_paths, self.inputs.real_path)?;
+        // Kept until the layer is written: the root's files are read from it.
+        let _root = prepared.map(|(root_entries, root)| {
+            // Store paths win over customisation content at the same path (single-layer
+            // mode only; a store layer and the root never share a path otherwise).
+            entries.merge_missing(root_entries);
+            root
+        });
+        if let Some(p) = progress {
             p.start(index, count, &label, entries.size_hint().1);
         }
-        let counting = ProgressWriter {
-            inner: HashingWriter::new(LayerCompressor::new(
-                spec.compressor,
-                BlobWriter::new(&blob_dir)?,
-            )),
-            progress: options.progress,
-            pending: 0,
-        };
-        let out = write_layer_tar(&entries, &policy, counting)?;
-        let (compressor, diff_id, _) = out.inner.finish();
-        let stored = compressor
-            .finish()
-            .map_err(OciError::io(&blob_dir))?
-            .complete()?;
-        if let Some(c) = &cache {
+        let (stored, diff_id) = self.write_layer(&entries)?;
+        if let Some(c) = &self.work.cache {
             c.put(
                 &key,
                 &CachedLayer {
@@ -314,25 +378,90 @@ pub fn build_image_with(
                 },
             )?;
         }
-        if let Some(p) = options.progress {
+        if let Some(p) = progress {
             p.finish(false, stored.size);
         }
-        layers.push(LayerSummary {
-            digest: stored.digest,
-            diff_id,
-            size: stored.size,
-            media_type,
-            store_paths: planned.store_paths.clone(),
-            customisation: planned.root.is_some(),
-            from_base: false,
-        });
-        blobs.push(stored);
+        Ok((summary(stored.digest, diff_id, stored.size), stored))
     }
 
-    let config_layers: Vec<ConfigLayer> = layers.iter().map(history_comment).collect();
-    let image_config = match options.base {
+    /// The start of a layer's cache key: format, compressor, owner policy, the store paths
+    /// with their NAR hashes.
+    fn store_key(&self, planned: &PlannedLayer) -> LayerKey {
+        let mut key = LayerKey::new();
+        key.field(self.media_type.as_bytes());
+        key.field(&(compress::CHUNK_SIZE as u64).to_le_bytes());
+        key.field(&compress::GZIP_LEVEL.to_le_bytes());
+        key.field(&compress::ZSTD_LEVEL.to_le_bytes());
+        key.field(format!("{:?}", self.policy).as_bytes());
+        for p in &planned.store_paths {
+            key.field(p.base_name().as_bytes());
+            key.field(
+                self.infos
+                    .get(p)
+                    .map_or("", |i| i.nar_hash.as_str())
+                    .as_bytes(),
+            );
+        }
+        key
+    }
+
+    /// Builds the customisation root of a layer and adds the fingerprint of its entries to
+    /// `key`.
+    fn customisation(
+        &self,
+        planned: &PlannedLayer,
+        mode: RootMode,
+        key: &mut LayerKey,
+    ) -> Result<(LayerEntries, CustomisationRoot), OciError> {
+        let root = build_customisation_root(
+            self.contents,
+            mode,
+            &self.scripts,
+            self.options.base,
+            self.work.dir.path(),
+        )?;
+        let owned = if root.owners_changed() {
+            ModePolicy::AsIsOwned
+        } else {
+            ModePolicy::AsIs
+        };
+        let root_entries = root.layer_entries(owned)?;
+        key.field(b"root");
+        let store_prefixes: Vec<Vec<u8>> = planned
+            .store_paths
+            .iter()
+            .map(|p| format!("{}/{}", store_rel(), p.base_name()).into_bytes())
+            .collect();
+        root_entries.fingerprint(&store_prefixes, key)?;
+        Ok((root_entries, root))
+    }
+
+    /// Writes `entries` as a tar through the diff_id hasher and the compressor into a blob.
+    fn write_layer(&self, entries: &LayerEntries) -> Result<(StoredBlob, Digest), OciError> {
+        let blob_dir = &self.work.blob_dir;
+        let counting = ProgressWriter {
+            inner: HashingWriter::new(LayerCompressor::new(
+                self.inputs.spec.compressor,
+                BlobWriter::new(blob_dir)?,
+            )),
+            progress: self.options.progress,
+            pending: 0,
+        };
+        let out = write_layer_tar(entries, &self.policy, counting)?;
+        let (compressor, diff_id, _) = out.inner.finish();
+        let stored = compressor
+            .finish()
+            .map_err(OciError::io(blob_dir))?
+            .complete()?;
+        Ok((stored, diff_id))
+    }
+}
+
+/// The image config: the spec's, with the base image's `Env` merged in (only `Env` is
+/// inherited from a base image, as dockerTools does).
+fn image_config(spec: &ImageSpec, base: Option<&BaseImage>) -> BTreeMap<String, serde_json::Value> {
+    match base {
         Some(base) if !base.env.is_empty() => {
-            // Only `Env` is inherited from the base image, as dockerTools does.
             let own: Vec<String> = spec
                 .config
                 .get("Env")
@@ -351,22 +480,36 @@ pub fn build_image_with(
             merged
         }
         _ => spec.config.clone(),
-    };
-    let config_json =
-        config::image_config_json(created, &spec.architecture, &image_config, &config_layers)?;
-    let config_blob = write_blob(&meta_dir, &config_json)?;
-    let config_desc = Descriptor::new(MEDIA_TYPE_CONFIG, &config_blob.digest, config_blob.size);
+    }
+}
+
+/// Writes the config, the manifest, `index.json` and Docker's `manifest.json`, then packs
+/// them with the layers' blobs into the archive `out_file`.
+fn write_image(
+    spec: &ImageSpec,
+    base: Option<&BaseImage>,
+    times: &ImageTimes,
+    written: WrittenLayers,
+    meta_dir: &Path,
+    out_file: &Path,
+) -> Result<ImageSummary, OciError> {
+    let WrittenLayers { layers, mut blobs } = written;
+    let config_layers: Vec<ConfigLayer> = layers.iter().map(history_comment).collect();
+    let config_json = config::image_config_json(
+        times.created,
+        &spec.architecture,
+        &image_config(spec, base),
+        &config_layers,
+    )?;
+    let config_blob = write_blob(meta_dir, &config_json)?;
+    let config_desc = Descriptor::new(OCI_CONFIG, &config_blob.digest, config_blob.size);
     let layer_descs: Vec<Descriptor> = layers
         .iter()
         .map(|l| Descriptor::new(l.media_type, &l.digest, l.size))
         .collect();
     let manifest_json = config::manifest_json(&config_desc, &layer_descs)?;
-    let manifest_blob = write_blob(&meta_dir, &manifest_json)?;
-    let manifest_desc = Descriptor::new(
-        MEDIA_TYPE_MANIFEST,
-        &manifest_blob.digest,
-        manifest_blob.size,
-    );
+    let manifest_blob = write_blob(meta_dir, &manifest_json)?;
+    let manifest_desc = Descriptor::new(OCI_MANIFEST, &manifest_blob.digest, manifest_blob.size);
     let index_json = config::index_json(&manifest_desc, &spec.name, &spec.tag)?;
     let layer_digests: Vec<Digest> = layers.iter().map(|l| l.digest).collect();
     let docker_json =
@@ -386,7 +529,7 @@ pub fn build_image_with(
         &ArchiveMetadata {
             index_json: &index_json,
             docker_manifest_json: &docker_json,
-            mtime,
+            mtime: times.mtime,
         },
     )?;
     Ok(summary)

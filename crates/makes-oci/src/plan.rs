@@ -1,9 +1,10 @@
 //! Layer planning: which store paths go into which layer, computed as pure data before any
-//! byte is written (nix2container's `nix/layers.go` plans before producing; see STYLE.md
-//! "Images and tars").
+//! byte is written (nix2container's `nix/layers.go` plans before producing), so the layout is
+//! testable as data and the writer only follows the plan.
 //!
 //! Layered mode follows nixpkgs' "popularity contest" (`buildLayeredImage` before the
-//! `layeringPipeline` rewrite, REFERENCE.md section 3): every store path of the closure is
+//! `layeringPipeline` rewrite, nixpkgs' `pkgs/build-support/references-by-popularity`): every
+//! store path of the closure is
 //! ranked by how many other paths of the closure depend on it transitively (most first), then by
 //! NAR size (largest first), then by name and hash. With a budget of `maxLayers - 1` store layers
 //! (one is kept for the customisation layer), the first `budget - 1` ranked paths get a layer
@@ -58,9 +59,10 @@ pub fn plan_layers(spec: &ImageSpec, closure: &[PathInfo]) -> LayerPlan {
 }
 
 /// [`plan_layers`] on top of a base image (`fromImage`) of `base_layers` layers: they count
-/// against `maxLayers` (issue 6), so `maxLayers - 1 - base_layers` store layers are left (at
-/// least one, so no path is ever dropped; the image then has more than `maxLayers` layers only
-/// when the base alone uses them all).
+/// against `maxLayers` (runtimes and registries limit the total, not the new ones), so
+/// `maxLayers - 1 - base_layers` store layers are left (at least one, so no path is ever
+/// dropped; the image then has more than `maxLayers` layers only when the base alone uses them
+/// all).
 pub fn plan_layers_over_base(
     spec: &ImageSpec,
     closure: &[PathInfo],

@@ -1,4 +1,5 @@
-//! Deterministic layer tars: all determinism in one header policy (STYLE.md "Images and tars").
+//! Deterministic layer tars: all determinism in one header policy, so no host metadata can
+//! slip into a layer through a path that forgot it.
 //!
 //! A layer is a set of [`LayerEntry`]s keyed by relative archive path (`nix/store/...`,
 //! `bin/hello`), gathered from trees on disk or synthesized. [`write_layer_tar`] emits them

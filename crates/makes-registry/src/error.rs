@@ -169,10 +169,11 @@ pub enum RegistryError {
     )]
     TlsHandshake { registry: String, detail: String },
 
-    /// The TLS setup failed (a CA file that cannot be read or holds no certificate).
-    #[error("TLS setup failed: {reason}")]
-    #[diagnostic(code(makes::registry::tls))]
-    Tls { reason: String },
+    /// The HTTP client could not be set up (a CA file that cannot be read or holds no
+    /// certificate, a proxy variable that is not a proxy).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Http(#[from] makes_http::HttpError),
 
     /// A file-system operation failed.
     #[error("I/O error on {path}: {source}")]
@@ -182,6 +183,23 @@ pub enum RegistryError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The model's errors said as the registry client's, with the same messages.
+impl From<makes_oci_model::OciModelError> for RegistryError {
+    fn from(error: makes_oci_model::OciModelError) -> RegistryError {
+        use makes_oci_model::OciModelError as Model;
+        match error {
+            Model::InvalidDigest { input, reason } => {
+                RegistryError::InvalidDigest { input, reason }
+            }
+            Model::InvalidPlatform { input } => RegistryError::InvalidPlatform { input },
+            Model::InvalidImageFiles { path, reason } => {
+                RegistryError::InvalidSource { path, reason }
+            }
+            Model::Io { path, source } => RegistryError::Io { path, source },
+        }
+    }
 }
 
 /// `repo:tag` or `repo@sha256:...`.

@@ -9,13 +9,12 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
-
-use crate::digest::{Digest, HashingReader};
 use crate::error::RegistryError;
 use crate::session::Failure;
+use makes_oci_model::{Digest, HashingReader};
 
-pub(crate) const OCI_LAYOUT_JSON: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+use makes_oci_model::media_types::OCI_LAYOUT_JSON;
+use sha2::{Digest as _, Sha256};
 const TMP_PREFIX: &str = ".tmp-";
 
 /// What a blob is, for messages.

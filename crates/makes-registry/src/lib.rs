@@ -8,46 +8,37 @@
 //!   digest before it is renamed into place.
 //! - [`RegistryClient::push`]: an OCI layout directory or makes' archive; blobs the registry
 //!   has are skipped (`HEAD`), the others uploaded, then the manifest put under the tag.
-//! - Anonymous, Basic and bearer-token authentication ([`Credentials`]); HTTPS with the
-//!   system's roots and extra CA files, plain HTTP or unverified TLS only for registries marked
-//!   insecure ([`ClientOptions`]); bounded retries with backoff on connection errors, 5xx and
-//!   429.
-//! - Every request held to a deadline (headers included, [`call_within`]) and every transfer to a minimum rate ([`TransferLimits`],
-//!   [`LimitedRead`], also used by the binary-cache substituter and `fetchUrl`); every text a
-//!   server sends made [`printable`] before it goes into an error.
+//! - Anonymous, Basic and bearer-token authentication ([`Credentials`]); plain HTTP or
+//!   unverified TLS only for registries marked insecure ([`ClientOptions`]).
+//! - Everything about HTTP itself (TLS roots and extra CA files, proxies, retries with
+//!   backoff on connection errors, 5xx and 429, the deadline of every request and the minimum
+//!   rate of every transfer, making what a server sends printable) is `makes-http`'s, shared
+//!   with the binary-cache substituter and the URL fetchers.
 //!
-//! The crate returns files and bytes and knows nothing of the store or the evaluator
-//! (STYLE.md "Crates and boundaries"). It prints nothing and never writes a credential
+//! The crate returns files and bytes and knows nothing of the store or the evaluator, so
+//! dependencies point one way (the CLI joins them). It prints nothing and never writes a credential
 //! anywhere: not in errors, not in files.
 
 mod auth;
 mod client;
-mod deadline;
-mod digest;
 mod error;
 mod layout;
 mod manifest;
-mod platform;
-mod printable;
 mod pull;
 mod push;
 mod reference;
 mod session;
 mod source;
-mod tls;
-mod transfer;
 
 pub use auth::Credentials;
 pub use client::{ClientOptions, RegistryClient};
-pub use deadline::{call_within, Answer, Payload};
-pub use digest::Digest;
 pub use error::RegistryError;
-pub use manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
-pub use platform::Platform;
-pub use printable::{printable, MAX_SERVER_TEXT};
+pub use makes_http::{HttpOptions, RetryPolicy, TransferLimits};
+pub use makes_oci_model::media_types::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
+};
+pub use makes_oci_model::{Digest, Platform};
 pub use pull::{PulledImage, PulledLayer};
 pub use push::PushSummary;
 pub use reference::{Reference, DOCKER_HUB, DOCKER_HUB_API_HOST};
 pub use source::ImageSource;
-pub use tls::verified_config;
-pub use transfer::{limit_exceeded, LimitExceeded, LimitedRead, TransferLimits};

@@ -5,42 +5,18 @@
 
 use serde::Deserialize;
 
-use crate::digest::Digest;
+use makes_http::{printable, MAX_SERVER_TEXT};
+pub(crate) use makes_oci_model::media_types::ACCEPT_MANIFESTS;
+use makes_oci_model::media_types::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
+};
+use makes_oci_model::{Descriptor, Digest, Platform};
+
 use crate::error::RegistryError;
-use crate::platform::Platform;
-use crate::printable::{printable, MAX_SERVER_TEXT};
-
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-
-/// The `Accept` header for manifest requests: every kind this client reads.
-pub(crate) const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// The largest manifest read into memory (the distribution spec suggests registries accept
 /// at least 4 MiB).
 pub(crate) const MAX_MANIFEST_BYTES: u64 = 4 << 20;
-
-/// A content descriptor as found in manifests and indexes.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct RawDescriptor {
-    #[serde(rename = "mediaType", default)]
-    pub media_type: String,
-    pub digest: String,
-    pub size: u64,
-    #[serde(default)]
-    pub platform: Option<Platform>,
-}
-
-/// A descriptor whose digest has been checked.
-#[derive(Debug, Clone)]
-pub(crate) struct Descriptor {
-    pub media_type: String,
-    pub digest: Digest,
-    pub size: u64,
-    pub platform: Option<Platform>,
-}
 
 #[derive(Deserialize)]
 struct RawManifest {
@@ -48,9 +24,9 @@ struct RawManifest {
     schema_version: Option<u32>,
     #[serde(rename = "mediaType", default)]
     media_type: Option<String>,
-    config: Option<RawDescriptor>,
-    layers: Option<Vec<RawDescriptor>>,
-    manifests: Option<Vec<RawDescriptor>>,
+    config: Option<Descriptor>,
+    layers: Option<Vec<Descriptor>>,
+    manifests: Option<Vec<Descriptor>>,
 }
 
 /// What a manifest document turned out to be.
@@ -95,14 +71,6 @@ pub(crate) fn parse_manifest(
         _ if raw.config.is_some() => OCI_MANIFEST.to_string(),
         _ => return Err(invalid("neither a manifest nor an index".into())),
     };
-    let check = |d: RawDescriptor| -> Result<Descriptor, RegistryError> {
-        Ok(Descriptor {
-            digest: Digest::parse(&d.digest)?,
-            media_type: d.media_type,
-            size: d.size,
-            platform: d.platform,
-        })
-    };
     match media_type.as_str() {
         OCI_MANIFEST | DOCKER_MANIFEST => {
             let config = raw
@@ -111,8 +79,8 @@ pub(crate) fn parse_manifest(
             let layers = raw.layers.unwrap_or_default();
             Ok(Parsed::Image {
                 media_type,
-                config: check(config)?,
-                layers: layers.into_iter().map(check).collect::<Result<_, _>>()?,
+                config,
+                layers,
             })
         }
         OCI_INDEX | DOCKER_MANIFEST_LIST => {
@@ -121,7 +89,7 @@ pub(crate) fn parse_manifest(
                 .ok_or_else(|| invalid("the index has no manifests".into()))?;
             Ok(Parsed::Index {
                 media_type,
-                manifests: manifests.into_iter().map(check).collect::<Result<_, _>>()?,
+                manifests,
             })
         }
         other => Err(RegistryError::UnsupportedMediaType {
@@ -181,7 +149,7 @@ pub(crate) fn config_diff_ids(
         .rootfs
         .diff_ids
         .iter()
-        .map(|d| Digest::parse(d))
+        .map(|d| Digest::parse(d).map_err(RegistryError::from))
         .collect()
 }
 
@@ -239,10 +207,8 @@ mod tests {
     #[test]
     fn platform_selection() {
         let entry = |digest: &str, platform: Option<&str>| Descriptor {
-            media_type: OCI_MANIFEST.into(),
-            digest: Digest::parse(digest).expect("digest"),
-            size: 1,
             platform: platform.map(|p| Platform::parse(p).expect("platform")),
+            ..Descriptor::new(OCI_MANIFEST, &Digest::parse(digest).expect("digest"), 1)
         };
         let list = vec![
             entry(D1, Some("linux/amd64")),

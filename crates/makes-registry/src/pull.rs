@@ -12,15 +12,15 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::client::RegistryClient;
-use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::layout::{BlobId, LayoutDir};
 use crate::manifest::{
     config_diff_ids, parse_manifest, select_platform, Parsed, ACCEPT_MANIFESTS, MAX_MANIFEST_BYTES,
 };
-use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::session::{Body, Failure, Session, Target};
+use makes_oci_model::Digest;
+use makes_oci_model::Platform;
 
 /// A pulled image: where it is and what it is made of.
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ impl RegistryClient {
                     reason: format!("its digest differs from the expected digest {e}"),
                 })
             }
-            (Some(e), _) | (None, Some(e)) => Some(e.clone()),
+            (Some(e), _) | (None, Some(e)) => Some(*e),
             (None, None) => None,
         };
         let session = Session::new(
@@ -168,7 +168,7 @@ impl RegistryClient {
         }
         let index = json!({
             "schemaVersion": 2,
-            "mediaType": crate::manifest::OCI_INDEX,
+            "mediaType": makes_oci_model::media_types::OCI_INDEX,
             "manifests": [entry],
         });
         let index_json =
@@ -180,7 +180,7 @@ impl RegistryClient {
         layout.write_index(&index_json)?;
 
         Ok(PulledImage {
-            reference: reference.with_digest(manifest.digest.clone()),
+            reference: reference.with_digest(manifest.digest),
             manifest_digest: manifest.digest,
             manifest_media_type: media_type,
             index_digest,

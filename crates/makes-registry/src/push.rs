@@ -9,13 +9,14 @@
 use url::Url;
 
 use crate::client::RegistryClient;
-use crate::digest::{Digest, HashingReader};
 use crate::error::RegistryError;
 use crate::manifest::{parse_manifest, Parsed, MAX_MANIFEST_BYTES};
 use crate::reference::Reference;
 use crate::session::{Body, Failure, Session, Target};
 use crate::source::{ImageSource, OpenSource};
-use crate::transfer::LimitedRead;
+use makes_http::LimitedRead;
+use makes_oci_model::media_types::{ANNOTATION_REF_NAME, OCI_INDEX};
+use makes_oci_model::{Digest, HashingReader};
 
 /// What a push did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +31,6 @@ pub struct PushSummary {
     pub bytes_uploaded: u64,
 }
 
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
-
 impl RegistryClient {
     /// Pushes the image that `source`'s `index.json` names to `reference`: its only manifest,
     /// or the one whose `org.opencontainers.image.ref.name` is the reference's tag.
@@ -43,28 +42,22 @@ impl RegistryClient {
         let open = OpenSource::open(source)?;
         let index = open.read_small("index.json", MAX_MANIFEST_BYTES)?;
         let shown = source.path().display().to_string();
-        let entries = match parse_manifest(&index, Some(crate::manifest::OCI_INDEX), &shown)? {
+        let entries = match parse_manifest(&index, Some(OCI_INDEX), &shown)? {
             Parsed::Index { manifests, .. } => manifests,
             Parsed::Image { .. } => {
                 return Err(invalid(&open, "index.json is a manifest, not an index"));
             }
         };
-        let index_value: serde_json::Value = serde_json::from_slice(&index)
-            .map_err(|e| invalid(&open, &format!("index.json: {e}")))?;
-        let names: Vec<Option<String>> = (0..entries.len())
-            .map(|i| {
-                index_value["manifests"][i]["annotations"][REF_NAME]
-                    .as_str()
-                    .map(str::to_string)
-            })
+        let names: Vec<Option<&str>> = entries
+            .iter()
+            .map(|e| e.annotations.get(ANNOTATION_REF_NAME).map(String::as_str))
             .collect();
         let chosen = if entries.len() == 1 {
             &entries[0]
         } else {
             let tag = reference.tag().unwrap_or("latest");
             let pos = names.iter().position(|n| {
-                n.as_deref()
-                    .is_some_and(|n| n == tag || n.rsplit_once(':').is_some_and(|(_, t)| t == tag))
+                n.is_some_and(|n| n == tag || n.rsplit_once(':').is_some_and(|(_, t)| t == tag))
             });
             match pos {
                 Some(i) => &entries[i],
@@ -135,7 +128,7 @@ fn push_from(
         "pull,push",
     );
     let mut summary = PushSummary {
-        manifest_digest: digest.clone(),
+        manifest_digest: digest,
         uploaded: Vec::new(),
         skipped: Vec::new(),
         bytes_uploaded: 0,
@@ -177,10 +170,10 @@ fn push_one(
                     continue;
                 }
                 if blob_exists(session, &blob.digest)? {
-                    summary.skipped.push(blob.digest.clone());
+                    summary.skipped.push(blob.digest);
                 } else {
                     upload_blob(session, open, &blob.digest, blob.size)?;
-                    summary.uploaded.push(blob.digest.clone());
+                    summary.uploaded.push(blob.digest);
                     summary.bytes_uploaded += blob.size;
                 }
             }

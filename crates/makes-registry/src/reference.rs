@@ -12,8 +12,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::digest::Digest;
 use crate::error::RegistryError;
+use makes_oci_model::Digest;
 
 /// The name Docker gives to Docker Hub.
 pub const DOCKER_HUB: &str = "docker.io";

@@ -8,18 +8,19 @@
 
 use std::cell::{Cell, RefCell};
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use url::Url;
 
 use crate::auth::{parse_www_authenticate, token_from_response};
 use crate::client::RegistryClient;
-use crate::deadline::{call_within, Payload};
-use crate::error::RegistryError;
-use crate::printable::{printable, MAX_SERVER_TEXT};
-use crate::transfer::{limit_exceeded, LimitExceeded, LimitedRead, TransferLimits};
+use makes_http::{
+    call_within, is_tls_error, is_transient, limit_exceeded, limit_in_chain, printable,
+    transport_detail, Attempt, LimitedRead, Payload, TransferLimits, Trust, MAX_SERVER_TEXT,
+};
 
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+use crate::error::RegistryError;
+
 const MAX_ERROR_BODY: u64 = 64 << 10;
 const MAX_TOKEN_BODY: u64 = 1 << 20;
 
@@ -102,7 +103,7 @@ impl<'c> Session<'c> {
     }
 
     pub(crate) fn limits(&self) -> TransferLimits {
-        self.client.options.limits
+        self.client.http.limits()
     }
 
     /// The body of the latest response, held to the deadline of its request and to the
@@ -111,35 +112,44 @@ impl<'c> Session<'c> {
         LimitedRead::started_at(response.into_reader(), self.limits(), self.last_sent.get())
     }
 
-    fn agent(&self) -> &ureq::Agent {
+    fn trust(&self) -> Trust {
         if self.insecure {
-            &self.client.unverified
+            Trust::Unverified
         } else {
-            &self.client.verified
+            Trust::Verified
         }
     }
 
-    /// Runs `op` up to `max_tries` times while it fails with [`Failure::Retry`], waiting
-    /// `initial_backoff`, then twice as long, ... between tries.
+    /// A request of `method` to `url`, through the agent for this registry's trust.
+    fn request(&self, method: &str, url: &Url) -> ureq::Request {
+        self.client.http.request(method, url, self.trust())
+    }
+
+    /// Runs `op` under the client's retry policy while it fails with [`Failure::Retry`]; the
+    /// error of the last try says how many tries there were.
     pub(crate) fn retry<T>(
         &self,
         mut op: impl FnMut() -> Result<T, Failure>,
     ) -> Result<T, RegistryError> {
-        let max = self.client.options.max_tries.max(1);
-        let mut delay = self.client.options.initial_backoff;
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match op() {
-                Ok(v) => return Ok(v),
-                Err(Failure::Fatal(e)) => return Err(*e),
-                Err(Failure::Retry(e)) if tries >= max => return Err(e.with_tries(tries)),
-                Err(Failure::Retry(_)) => {
-                    std::thread::sleep(delay);
-                    delay = (delay * 2).min(MAX_BACKOFF);
+        let mut fatal = false;
+        let outcome = self.client.http.retry_policy().run(
+            || match op() {
+                Ok(v) => Ok(v),
+                Err(Failure::Retry(e)) => Err(Attempt::Retry(e)),
+                Err(Failure::Fatal(e)) => {
+                    fatal = true;
+                    Err(Attempt::Fatal(e))
                 }
+            },
+            |_, _| {},
+        );
+        outcome.map_err(|exhausted| {
+            if fatal {
+                *exhausted.error
+            } else {
+                exhausted.error.with_tries(exhausted.tries)
             }
-        }
+        })
     }
 
     /// `https://host` or, for an insecure registry that does not speak TLS, `http://host`.
@@ -159,8 +169,10 @@ impl<'c> Session<'c> {
         // Probe as Docker does for insecure registries: HTTPS (unverified) first, then HTTP.
         let mut last = None;
         for scheme in ["https", "http"] {
-            let url = format!("{scheme}://{}/v2/", self.host);
-            let request = self.agent().get(&url);
+            let url = Url::parse(&format!("{scheme}://{}/v2/", self.host)).map_err(|e| {
+                Failure::fatal(self.unreachable("GET /v2/", format!("invalid URL: {e}")))
+            })?;
+            let request = self.request("GET", &url);
             match self.call_within("GET /v2/", Instant::now(), request, Payload::Empty)? {
                 Ok(_) | Err(ureq::Error::Status(..)) => {
                     if let Ok(mut m) = self.client.schemes.lock() {
@@ -204,7 +216,7 @@ impl<'c> Session<'c> {
         let operation = format!("{method} {}", url.path());
         let mut authenticated = false;
         loop {
-            let mut request = self.agent().request_url(method, &url);
+            let mut request = self.request(method, &url);
             for (k, v) in headers {
                 request = request.set(k, v);
             }
@@ -294,12 +306,10 @@ impl<'c> Session<'c> {
                 detail,
             });
         }
-        use ureq::ErrorKind::*;
-        match t.kind() {
-            Dns | ConnectionFailed | Io | BadStatus | BadHeader => {
-                Failure::retry(self.unreachable(operation, detail))
-            }
-            _ => Failure::fatal(self.unreachable(operation, detail)),
+        if is_transient(t) {
+            Failure::retry(self.unreachable(operation, detail))
+        } else {
+            Failure::fatal(self.unreachable(operation, detail))
         }
     }
 
@@ -347,7 +357,7 @@ impl<'c> Session<'c> {
                     query.append_pair("scope", asked);
                 }
             }
-            let mut request = self.agent().request_url("GET", &url);
+            let mut request = self.request("GET", &url);
             if let Some(c) = credentials {
                 request = request.set("Authorization", &c.basic_header());
             }
@@ -524,57 +534,4 @@ fn raw_error_detail(response: ureq::Response, limits: TransferLimits) -> String 
             .join("; "),
         _ => status,
     }
-}
-
-/// A transport error's chain of causes, made printable (a bad status line is quoted in it).
-fn transport_detail(t: &ureq::Transport) -> String {
-    printable(&raw_transport_detail(t), MAX_SERVER_TEXT)
-}
-
-fn raw_transport_detail(t: &ureq::Transport) -> String {
-    let mut s = t.to_string();
-    let mut source = std::error::Error::source(t);
-    while let Some(e) = source {
-        let more = e.to_string();
-        if !s.contains(&more) {
-            s.push_str(": ");
-            s.push_str(&more);
-        }
-        source = e.source();
-    }
-    s
-}
-
-/// The transfer limit a transport error comes from, if any (an upload's source reports it).
-fn limit_in_chain(t: &ureq::Transport) -> Option<&LimitExceeded> {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
-    while let Some(e) = source {
-        if let Some(limit) = e.downcast_ref::<LimitExceeded>() {
-            return Some(limit);
-        }
-        if let Some(limit) = e.downcast_ref::<std::io::Error>().and_then(limit_exceeded) {
-            return Some(limit);
-        }
-        source = e.source();
-    }
-    None
-}
-
-fn is_tls_error(t: &ureq::Transport) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
-    while let Some(e) = source {
-        if e.downcast_ref::<rustls::Error>().is_some() {
-            return true;
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>())
-            {
-                return true;
-            }
-        }
-        source = e.source();
-    }
-    false
 }

@@ -2,13 +2,15 @@
 //! builds (an uncompressed tar holding `index.json` and `blobs/sha256/...`, see
 //! `makes-oci`'s `archive.rs`), read in place: the tar is scanned once for where each file's
 //! bytes start, and a blob is then read as a slice of the tar.
+//!
+//! [`ImageSource`] is also the archive of `skopeo copy oci-archive:` or a layout directory
+//! from any OCI tool.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::digest::Digest;
+use makes_oci_model::{ArchiveIndex, Digest, ImageFiles, OciModelError};
+
 use crate::error::RegistryError;
 
 /// A local image to push.
@@ -37,93 +39,50 @@ impl ImageSource {
     }
 }
 
-/// An image source ready to be read.
+/// An image source ready to be read, through the one reader of image layouts and archives
+/// (`makes-oci-model`'s [`ImageFiles`]: nothing followed out of the image).
 pub(crate) struct OpenSource {
-    path: PathBuf,
-    /// For an archive: file name -> (offset of its bytes in the tar, size).
-    entries: Option<HashMap<String, (u64, u64)>>,
+    files: ImageFiles,
 }
 
 impl OpenSource {
     pub(crate) fn open(source: &ImageSource) -> Result<OpenSource, RegistryError> {
-        match source {
-            ImageSource::Layout(dir) => {
-                if !dir.join("index.json").is_file() {
-                    return Err(invalid(dir, "not an OCI image layout (no index.json)"));
-                }
-                Ok(OpenSource {
-                    path: dir.clone(),
-                    entries: None,
-                })
+        let files = match source {
+            ImageSource::Layout(dir) => ImageFiles::Layout(dir.clone()),
+            ImageSource::Archive(file) => {
+                ImageFiles::Archive(ArchiveIndex::read(file).map_err(|e| match e {
+                    OciModelError::InvalidImageFiles { reason, .. } => {
+                        invalid(file, &format!("not a readable uncompressed tar: {reason}"))
+                    }
+                    other => RegistryError::from(other),
+                })?)
             }
-            ImageSource::Archive(file) => Ok(OpenSource {
-                path: file.clone(),
-                entries: Some(scan_tar(file)?),
-            }),
+        };
+        if !files.has("index.json") {
+            let what = match source {
+                ImageSource::Layout(_) => "not an OCI image layout (no index.json)",
+                ImageSource::Archive(_) => "not an OCI image archive (no index.json)",
+            };
+            return Err(invalid(files.path(), what));
         }
+        Ok(OpenSource { files })
     }
 
     pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Opens the file `name` (`index.json`, `blobs/sha256/<hex>`) and gives its size.
-    pub(crate) fn open_file(
-        &self,
-        name: &str,
-    ) -> Result<(Box<dyn Read + Send>, u64), RegistryError> {
-        match &self.entries {
-            None => {
-                let path = self.path.join(name);
-                let file = File::open(&path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => {
-                        invalid(&self.path, &format!("{name} is missing"))
-                    }
-                    _ => RegistryError::Io {
-                        path: path.clone(),
-                        source: e,
-                    },
-                })?;
-                let size = file.metadata().map_err(RegistryError::io(&path))?.len();
-                Ok((Box::new(BufReader::with_capacity(256 << 10, file)), size))
-            }
-            Some(entries) => {
-                let &(offset, size) = entries.get(name).ok_or_else(|| {
-                    invalid(&self.path, &format!("{name} is missing from the archive"))
-                })?;
-                let mut file = File::open(&self.path).map_err(RegistryError::io(&self.path))?;
-                file.seek(SeekFrom::Start(offset))
-                    .map_err(RegistryError::io(&self.path))?;
-                Ok((
-                    Box::new(BufReader::with_capacity(256 << 10, file).take(size)),
-                    size,
-                ))
-            }
-        }
+        self.files.path()
     }
 
     pub(crate) fn open_blob(
         &self,
         digest: &Digest,
-    ) -> Result<(Box<dyn Read + Send>, u64), RegistryError> {
-        self.open_file(&digest.layout_path())
+    ) -> Result<(Box<dyn Read + Send + '_>, u64), RegistryError> {
+        let (reader, size) = self.files.open_blob(digest)?;
+        Ok((Box::new(BufReader::with_capacity(256 << 10, reader)), size))
     }
 
     /// Reads a small file whole (index.json, a manifest).
     pub(crate) fn read_small(&self, name: &str, limit: u64) -> Result<Vec<u8>, RegistryError> {
-        let (reader, size) = self.open_file(name)?;
-        if size > limit {
-            return Err(invalid(
-                &self.path,
-                &format!("{name} is larger than {limit} bytes"),
-            ));
-        }
-        let mut bytes = Vec::with_capacity(size as usize);
-        reader
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(RegistryError::io(self.path.join(name)))?;
-        Ok(bytes)
+        Ok(self.files.read_small(name, limit)?)
     }
 }
 
@@ -134,35 +93,10 @@ fn invalid(path: &Path, reason: &str) -> RegistryError {
     }
 }
 
-/// Where each regular file's bytes are in the tar.
-fn scan_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>, RegistryError> {
-    let file = File::open(path).map_err(RegistryError::io(path))?;
-    let mut archive = tar::Archive::new(BufReader::new(file));
-    let mut entries = HashMap::new();
-    let not_a_tar =
-        |e: std::io::Error| invalid(path, &format!("not a readable uncompressed tar: {e}"));
-    for entry in archive.entries().map_err(not_a_tar)? {
-        let entry = entry.map_err(not_a_tar)?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let name = entry
-            .path()
-            .map_err(not_a_tar)?
-            .to_string_lossy()
-            .into_owned();
-        let name = name.strip_prefix("./").unwrap_or(&name).to_string();
-        entries.insert(name, (entry.raw_file_position(), entry.size()));
-    }
-    if !entries.contains_key("index.json") {
-        return Err(invalid(path, "not an OCI image archive (no index.json)"));
-    }
-    Ok(entries)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
 
     #[test]
     fn reads_files_in_place_from_a_tar() {
@@ -196,7 +130,7 @@ mod tests {
         assert_eq!((out.as_slice(), size), (&blob[..], blob.len() as u64));
         let missing = src.open_blob(&Digest::of(b"other")).err().expect("missing");
         assert!(
-            missing.to_string().contains("missing from the archive"),
+            missing.to_string().contains("is not in the archive"),
             "{missing}"
         );
         assert!(src.read_small("index.json", 2).is_err());

@@ -1,6 +1,6 @@
 //! `DerivationSpec`: what a `makeDerivation` call asks for, as plain data.
 //!
-//! Argument rules are makes' own (shared/spec/REFERENCE.md section 2).
+//! Argument rules are makes' own (`src/args/make-derivation/default.nix`).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
 //! `ImageSpec`: what a `makeContainerImage` call asks for, as plain data.
 //!
-//! The contract is `shared/spec/makeContainerImage.md`; the defaults are the seed's
+//! The arguments are makes' `makeContainerImage` ones (`src/args/make-container-image`) and
+//! dockerTools'; the defaults are makes'
 //! (`layered = true`, `name = "container-image"`, `tag = "latest"`,
 //! `created = "1970-01-01T00:00:01Z"`, `layers = [ ]`) and dockerTools' own for the rest.
 

@@ -1,5 +1,5 @@
 //! `reduce_derivation_spec`: a `makeDerivation` argument set to a `DerivationSpec`, with makes'
-//! argument rules (shared/spec/REFERENCE.md section 2).
+//! argument rules (makes' `src/args/make-derivation/default.nix`).
 
 use crate::derivation::{DerivationSpec, SearchPaths};
 use crate::error::SpecError;

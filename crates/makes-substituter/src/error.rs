@@ -23,10 +23,10 @@ pub enum SubstituteError {
     #[diagnostic(code(makes::substitute::invalid_cache_url))]
     InvalidCacheUrl { cache: String, reason: String },
 
-    /// The TLS configuration (system roots, extra CA files) could not be set up.
-    #[error("cannot set up TLS for binary caches: {reason}")]
-    #[diagnostic(code(makes::substitute::tls))]
-    Tls { reason: String },
+    /// The HTTP client could not be set up (a CA file, a proxy variable).
+    #[error("cannot reach binary caches: {0}")]
+    #[diagnostic(code(makes::substitute::http_setup))]
+    HttpSetup(#[from] makes_http::HttpError),
 
     /// The lock is not closed: a path refers to one that is neither valid nor wanted.
     #[error(
@@ -200,7 +200,7 @@ impl SubstituteError {
     pub fn store_path(&self) -> Option<&StorePath> {
         use SubstituteError::*;
         match self {
-            InvalidKey { .. } | InvalidCacheUrl { .. } | Tls { .. } => None,
+            InvalidKey { .. } | InvalidCacheUrl { .. } | HttpSetup(_) => None,
             MissingReference { path, .. }
             | ReferenceCycle { path }
             | NotFound { path, .. }

@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use makes_store::{LocalStore, StagedNar, StoreError, StorePath};
 
-use crate::decompress::{with_decompressed, Compression};
+use makes_http::{
+    printable, with_decompressed, Compression, Fetched, HttpClient, HttpError, ProgressRead,
+};
+
 use crate::error::{NarInfoField, SubstituteError};
-use crate::http::{Failure, Fetched, Http};
 use crate::narinfo::{format_nar_hash, NarInfo};
 use crate::signature::{check_signatures, SignatureCheck, TrustedKey};
 use crate::{LockedPath, Progress};
@@ -23,7 +25,7 @@ pub(crate) struct Context<'a> {
     /// Base URLs without a trailing `/`.
     pub(crate) caches: &'a [String],
     pub(crate) keys: &'a [TrustedKey],
-    pub(crate) http: &'a Http,
+    pub(crate) http: &'a HttpClient,
     pub(crate) progress: &'a (dyn Fn(Progress) + Sync),
     /// Set after the first failure: downloads under way stop, no new one starts.
     pub(crate) abort: AtomicBool,
@@ -97,7 +99,7 @@ fn fetch_from(
         SubstituteError::UnsupportedCompression {
             path: path.clone(),
             cache: cache.to_owned(),
-            compression: makes_registry::printable(&info.compression, 64),
+            compression: printable(&info.compression, 64),
         }
     })?;
 
@@ -119,12 +121,16 @@ fn fetch_from(
         download_size: info.file_size,
         nar_size: info.nar_size,
     });
-    let counting = CountingReader {
-        inner: body,
-        path,
-        received: 0,
-        ctx,
-    };
+    let mut reported = 0;
+    let counting = ProgressRead::new(Abortable { inner: body, ctx }, |received| {
+        ctx.downloaded
+            .fetch_add(received - reported, Ordering::Relaxed);
+        reported = received;
+        (ctx.progress)(Progress::Downloaded {
+            path: path.clone(),
+            bytes: received,
+        });
+    });
     let staged = with_decompressed(compression, counting, |nar| {
         ctx.store
             .stage_nar(path, nar, (locked.nar_hash, locked.nar_size))
@@ -137,7 +143,7 @@ fn fetch_from(
     };
     match staged {
         Ok(Ok(nar)) => Ok(Some(nar)),
-        Err(reason) => Err(download_failed(reason)),
+        Err(corrupt) => Err(download_failed(corrupt.to_string())),
         Ok(Err(StoreError::NarMismatch {
             expected, found, ..
         })) => Err(SubstituteError::NarMismatch {
@@ -166,30 +172,37 @@ fn get(
     cache: &str,
     url: &str,
 ) -> Result<Fetched, SubstituteError> {
-    let on_retry = |attempt: u32, delay, reason: &str| {
+    let on_retry = |notice: &makes_http::RetryNotice, reason: &str| {
         (ctx.progress)(Progress::Retrying {
             url: url.to_owned(),
-            attempt,
-            delay,
+            attempt: notice.attempt,
+            delay: notice.delay,
             reason: reason.to_owned(),
         })
     };
-    ctx.http
-        .get(url, &on_retry)
-        .map_err(|failure| match failure {
-            Failure::Unreachable(reason) => SubstituteError::Unreachable {
-                path: path.clone(),
-                cache: cache.to_owned(),
-                url: url.to_owned(),
-                reason,
+    ctx.http.get(url, &on_retry).map_err(|error| match error {
+        HttpError::Status { status, .. } => SubstituteError::HttpStatus {
+            path: path.clone(),
+            cache: cache.to_owned(),
+            url: url.to_owned(),
+            status,
+        },
+        HttpError::Unreachable { reason, .. } => SubstituteError::Unreachable {
+            path: path.clone(),
+            cache: cache.to_owned(),
+            url: url.to_owned(),
+            reason,
+        },
+        other => SubstituteError::Unreachable {
+            path: path.clone(),
+            cache: cache.to_owned(),
+            url: url.to_owned(),
+            reason: match other {
+                HttpError::Stalled { limit, .. } => limit.to_string(),
+                other => other.to_string(),
             },
-            Failure::Status(status) => SubstituteError::HttpStatus {
-                path: path.clone(),
-                cache: cache.to_owned(),
-                url: url.to_owned(),
-                status,
-            },
-        })
+        },
+    })
 }
 
 /// The narinfo must be about the wanted path, signed by a trusted key, and agree with the
@@ -229,10 +242,7 @@ fn verify_narinfo(
                 path: path.clone(),
                 cache: cache.to_owned(),
                 // Key names come from the cache's narinfo: quoted only in printable form.
-                keys: keys
-                    .iter()
-                    .map(|k| makes_registry::printable(k, 64))
-                    .collect(),
+                keys: keys.iter().map(|k| printable(k, 64)).collect(),
             });
         }
     }
@@ -267,28 +277,17 @@ fn verify_narinfo(
     Ok(())
 }
 
-/// Counts and reports the compressed bytes as they arrive; fails once the run is aborted.
-struct CountingReader<'a, R> {
+/// Fails once the run is aborted, so a download under way stops at its next read.
+struct Abortable<'a, R> {
     inner: R,
-    path: &'a StorePath,
-    received: u64,
     ctx: &'a Context<'a>,
 }
 
-impl<R: Read> Read for CountingReader<'_, R> {
+impl<R: Read> Read for Abortable<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.ctx.abort.load(Ordering::Relaxed) {
             return Err(io::Error::other("cancelled after another path failed"));
         }
-        let n = self.inner.read(buf)?;
-        if n > 0 {
-            self.received += n as u64;
-            self.ctx.downloaded.fetch_add(n as u64, Ordering::Relaxed);
-            (self.ctx.progress)(Progress::Downloaded {
-                path: self.path.clone(),
-                bytes: self.received,
-            });
-        }
-        Ok(n)
+        self.inner.read(buf)
     }
 }

@@ -9,23 +9,20 @@
 //! lock; then the NAR is downloaded, decompressed (xz, zstd, bzip2, none) and unpacked into
 //! the store's staging area while it streams, hashed as it goes, and checked against the NAR
 //! hash and size. Staged paths are installed in dependency order with the locked references.
-//! Downloads run on `parallelism` threads; transient HTTP failures are retried with
-//! exponential backoff. On any failure nothing of the failed path stays in the store.
+//! Downloads run on `parallelism` threads through `makes-http` (TLS roots, proxies, transient
+//! failures retried with exponential backoff, deadlines and minimum rates). On any failure
+//! nothing of the failed path stays in the store.
 //!
 //! The crate prints nothing: it reports [`Progress`] events to a callback.
 
-mod decompress;
 mod error;
 mod fetch;
-mod fetch_url;
-mod http;
 mod narinfo;
 mod plan;
 mod signature;
 
-use makes_registry::TransferLimits;
+use makes_http::{HttpClient, HttpOptions};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
@@ -33,7 +30,6 @@ use std::time::Duration;
 use makes_store::{LocalStore, StorePath};
 
 pub use error::{NarInfoField, SubstituteError};
-pub use fetch_url::{fetch_archive, fetch_url, unpack_archive};
 pub use narinfo::{fingerprint, format_nar_hash, parse_nar_hash, NarInfo};
 pub use signature::TrustedKey;
 
@@ -60,14 +56,10 @@ pub struct SubstituterOptions {
     pub trusted_keys: Vec<TrustedKey>,
     /// Downloads at once (at least 1).
     pub parallelism: usize,
-    /// Retries per request on connection errors, 5xx and 429 (not on 404 or failed checks).
-    pub retries: u32,
-    /// The wait before the first retry; it doubles before each further one.
-    pub initial_backoff: Duration,
-    /// PEM files of extra CA certificates to trust besides the system's.
-    pub ca_files: Vec<PathBuf>,
-    /// The deadline of each request and the minimum rate of each download.
-    pub limits: TransferLimits,
+    /// Extra CA files, tries per request on connection errors, 5xx and 429 (never on 404 or
+    /// failed checks) and their backoff, the deadline of each request and the minimum rate of
+    /// each download.
+    pub http: HttpOptions,
 }
 
 impl Default for SubstituterOptions {
@@ -76,10 +68,7 @@ impl Default for SubstituterOptions {
             caches: Vec::new(),
             trusted_keys: Vec::new(),
             parallelism: 4,
-            retries: 3,
-            initial_backoff: Duration::from_millis(500),
-            ca_files: Vec::new(),
-            limits: TransferLimits::default(),
+            http: HttpOptions::default(),
         }
     }
 }
@@ -151,12 +140,7 @@ pub fn substitute(
         return Ok(summary);
     }
     let plan = plan::plan(store, &todo)?;
-    let http = http::Http::new(
-        &options.ca_files,
-        options.retries,
-        options.initial_backoff,
-        options.limits,
-    )?;
+    let http = HttpClient::new(options.http.clone())?;
     let ctx = Context {
         store,
         caches: &caches,

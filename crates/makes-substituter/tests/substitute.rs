@@ -419,7 +419,7 @@ fn a_cache_that_drips_its_headers_fails_at_the_request_deadline() {
     let (_dir, store) = store();
     let mut opts = options(vec![url.clone()]);
     opts.parallelism = 1;
-    opts.limits.request_timeout = std::time::Duration::from_secs(2);
+    opts.http.limits.request_timeout = std::time::Duration::from_secs(2);
     let started = std::time::Instant::now();
     let err = substitute(&store, &closure, &opts, &quiet).expect_err("no answer in time");
     let message = err.to_string();

@@ -464,7 +464,7 @@ fn export_tree(
     let archive = work.path().join("tree.tar");
     let archive_s = archive.to_string_lossy().into_owned();
     git(&["-C", repo, "archive", "--format=tar", "-o", &archive_s, rev])?;
-    makes_substituter::unpack_archive(&archive, &tree, false)?;
+    makes_http::unpack_archive(&archive, &tree, false).map_err(|e| e.to_string())?;
     f.store
         .add_source_path(&tree, &input.name)
         .map_err(|e| e.to_string())

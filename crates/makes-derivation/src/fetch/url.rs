@@ -158,7 +158,7 @@ fn download(
         return Ok(path);
     }
     let unpacked = work.path().join("unpacked");
-    makes_substituter::unpack_archive(&file, &unpacked, false)?;
+    makes_http::unpack_archive(&file, &unpacked, false).map_err(|e| e.to_string())?;
     let entries: Vec<_> = std::fs::read_dir(&unpacked)
         .map_err(|e| e.to_string())?
         .collect::<std::result::Result<_, _>>()

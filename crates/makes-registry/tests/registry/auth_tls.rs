@@ -26,11 +26,9 @@ fn push_and_pull_over_tls_with_htpasswd() {
     let image = write_layout(&src, "1.0", "tls");
     let reference = Reference::parse(&format!("{host}/secure/app:1.0")).expect("ref");
     let trusting = || {
-        RegistryClient::new(ClientOptions {
-            ca_files: vec![tls.ca.clone()],
-            ..options()
-        })
-        .expect("client")
+        let mut options = options();
+        options.http.ca_files = vec![tls.ca.clone()];
+        RegistryClient::new(options).expect("client")
     };
 
     // The CA trusted through a CA file, with the right credentials: push and pull work.

@@ -241,9 +241,15 @@ impl Drop for Registry {
 /// Options for a test client: short backoff so failure tests stay quick.
 pub fn options() -> ClientOptions {
     ClientOptions {
-        initial_backoff: Duration::from_millis(50),
-        connect_timeout: Duration::from_secs(5),
-        io_timeout: Duration::from_secs(30),
+        http: makes_registry::HttpOptions {
+            retry: makes_registry::RetryPolicy {
+                initial_backoff: Duration::from_millis(50),
+                ..Default::default()
+            },
+            connect_timeout: Duration::from_secs(5),
+            io_timeout: Duration::from_secs(30),
+            ..Default::default()
+        },
         ..ClientOptions::default()
     }
 }

@@ -59,17 +59,12 @@ fn push_then_pull_by_digest_over_plain_http() {
         pulled
             .layers
             .iter()
-            .map(|l| (
-                l.digest.clone(),
-                l.size,
-                l.diff_id.clone(),
-                l.media_type.as_str()
-            ))
+            .map(|l| (l.digest, l.size, l.diff_id, l.media_type.as_str()))
             .collect::<Vec<_>>(),
         image
             .layers
             .iter()
-            .map(|(d, s)| (d.clone(), *s, d.clone(), LAYER_TAR))
+            .map(|(d, s)| (*d, *s, *d, LAYER_TAR))
             .collect::<Vec<_>>()
     );
     assert_eq!(

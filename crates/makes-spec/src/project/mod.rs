@@ -1,4 +1,4 @@
-//! Reading a makes project as the original makes did (shared/spec/REFERENCE.md section 1):
+//! Reading a makes project as the original makes did (makes' `src/evaluator/`):
 //! `makes.nix` as a module (a set, or a function of the makes arguments), `imports` merged
 //! recursively, `jobs` with `/`-names, and lazy `inputs`/`outputs` fixpoints.
 

@@ -61,10 +61,14 @@ pub fn options(caches: Vec<String>) -> SubstituterOptions {
         caches,
         trusted_keys: vec![trusted_key("cache.pk")],
         parallelism: 3,
-        retries: 2,
-        initial_backoff: std::time::Duration::from_millis(10),
-        ca_files: Vec::new(),
-        limits: Default::default(),
+        http: makes_http::HttpOptions {
+            // Three tries: the first and two retries.
+            retry: makes_http::RetryPolicy {
+                max_tries: 3,
+                initial_backoff: std::time::Duration::from_millis(10),
+            },
+            ..Default::default()
+        },
     }
 }
 

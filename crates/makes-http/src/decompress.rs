@@ -1,6 +1,7 @@
-//! Streaming decompression of downloaded NARs: `xz` (lzma-rs), `zstd`, `bzip2`, `none`, the
-//! compressions `nix copy` writes (`src/libutil/compression.cc`; `br` and the rest are
-//! refused with an error).
+//! Streaming decompression of what downloads bring: NARs from binary caches (`xz` through
+//! lzma-rs, `zstd`, `bzip2`, `none`, the compressions `nix copy` writes, Nix's
+//! `src/libutil/compression.cc`; `br` and the rest are refused with an error) and tarballs
+//! (gzip too).
 //!
 //! zstd and bzip2 decoders are readers. lzma-rs only pushes into a writer, so xz is decoded
 //! on a scoped thread into a bounded in-memory channel the consumer reads from; when the
@@ -9,9 +10,11 @@
 use std::io::{self, BufReader, Read, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-/// A compression of NAR files in binary caches.
+use crate::error::HttpError;
+
+/// A compression of a downloaded stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Compression {
+pub enum Compression {
     Gzip,
     Xz,
     Zstd,
@@ -21,7 +24,7 @@ pub(crate) enum Compression {
 
 impl Compression {
     /// The `Compression` value of a narinfo, if makes can decode it.
-    pub(crate) fn parse(name: &str) -> Option<Compression> {
+    pub fn parse(name: &str) -> Option<Compression> {
         match name {
             "xz" => Some(Compression::Xz),
             "zstd" => Some(Compression::Zstd),
@@ -32,14 +35,18 @@ impl Compression {
     }
 }
 
-/// Calls `consume` with the decompressed stream of `body`. `Err` is a failure of the xz
-/// decoder, which takes precedence over what `consume` made of the truncated stream; the
-/// other decoders' failures reach `consume` as read errors.
-pub(crate) fn with_decompressed<T>(
+/// Calls `consume` with the decompressed stream of `body`. `Err` is a failure of the xz or
+/// zstd decoder to start or (xz) to finish, which takes precedence over what `consume` made of
+/// the truncated stream; the other decoders' failures reach `consume` as read errors.
+pub fn with_decompressed<T>(
     compression: Compression,
     body: impl Read + Send,
     consume: impl FnOnce(&mut dyn Read) -> T,
-) -> Result<T, String> {
+) -> Result<T, HttpError> {
+    let corrupt = |compression, reason: String| HttpError::CorruptStream {
+        compression,
+        reason,
+    };
     match compression {
         Compression::None => Ok(consume(&mut BufReader::new(body))),
         Compression::Gzip => Ok(consume(&mut flate2::read::MultiGzDecoder::new(
@@ -49,8 +56,8 @@ pub(crate) fn with_decompressed<T>(
             BufReader::new(body),
         ))),
         Compression::Zstd => {
-            let mut decoder =
-                zstd::stream::read::Decoder::new(body).map_err(|e| format!("zstd decoder: {e}"))?;
+            let mut decoder = zstd::stream::read::Decoder::new(body)
+                .map_err(|e| corrupt("zstd", e.to_string()))?;
             Ok(consume(&mut decoder))
         }
         Compression::Xz => std::thread::scope(|scope| {
@@ -77,8 +84,8 @@ pub(crate) fn with_decompressed<T>(
                 {
                     Ok(out)
                 }
-                Ok(Err(e)) => Err(format!("corrupt xz stream ({e})")),
-                Err(_) => Err("the xz decoder panicked".to_owned()),
+                Ok(Err(e)) => Err(corrupt("xz", e.to_string())),
+                Err(_) => Err(corrupt("xz", "the decoder panicked".to_owned())),
             }
         }),
     }
@@ -129,7 +136,7 @@ impl Read for ChannelReader {
 mod tests {
     use super::*;
 
-    fn decompress(compression: Compression, data: &[u8]) -> Result<io::Result<Vec<u8>>, String> {
+    fn decompress(compression: Compression, data: &[u8]) -> Result<io::Result<Vec<u8>>, HttpError> {
         with_decompressed(compression, data, |r| {
             let mut out = Vec::new();
             r.read_to_end(&mut out).map(|_| out)

@@ -3,7 +3,7 @@
 //! - verified: the system's roots (through `rustls-native-certs`, which reads `SSL_CERT_FILE` /
 //!   `SSL_CERT_DIR` instead when they are set), Mozilla's roots when the system has none, and
 //!   the caller's extra CA files (PEM);
-//! - unverified, only for registries the caller marks insecure: any certificate is accepted,
+//! - unverified, only for hosts the caller marks insecure: any certificate is accepted,
 //!   handshake signatures are still checked.
 
 use std::path::Path;
@@ -15,23 +15,24 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::error::RegistryError;
+use crate::error::HttpError;
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn builder() -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, RegistryError> {
+fn builder() -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, HttpError> {
     ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| RegistryError::Tls {
+        .map_err(|e| HttpError::Tls {
             reason: e.to_string(),
         })
 }
 
-/// The verifying configuration: system roots plus every certificate of `ca_files`. Public so
-/// the binary-cache substituter reaches caches with the same roots as registries.
-pub fn verified_config(ca_files: &[impl AsRef<Path>]) -> Result<Arc<ClientConfig>, RegistryError> {
+/// The verifying configuration: system roots plus every certificate of `ca_files`.
+pub(crate) fn verified_config(
+    ca_files: &[impl AsRef<Path>],
+) -> Result<Arc<ClientConfig>, HttpError> {
     let mut roots = RootCertStore::empty();
     // Unreadable or malformed system certificates are skipped, as browsers and curl do; a
     // machine with none at all falls back to Mozilla's list below.
@@ -45,16 +46,16 @@ pub fn verified_config(ca_files: &[impl AsRef<Path>]) -> Result<Arc<ClientConfig
         let file = file.as_ref();
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(file)
             .and_then(|it| it.collect::<Result<_, _>>())
-            .map_err(|e| RegistryError::Tls {
+            .map_err(|e| HttpError::Tls {
                 reason: format!("cannot read CA certificates from {}: {e}", file.display()),
             })?;
         if certs.is_empty() {
-            return Err(RegistryError::Tls {
+            return Err(HttpError::Tls {
                 reason: format!("{} holds no PEM certificate", file.display()),
             });
         }
         for cert in certs {
-            roots.add(cert).map_err(|e| RegistryError::Tls {
+            roots.add(cert).map_err(|e| HttpError::Tls {
                 reason: format!("invalid CA certificate in {}: {e}", file.display()),
             })?;
         }
@@ -66,8 +67,8 @@ pub fn verified_config(ca_files: &[impl AsRef<Path>]) -> Result<Arc<ClientConfig
     ))
 }
 
-/// The configuration for insecure registries: any server certificate is accepted.
-pub(crate) fn unverified_config() -> Result<Arc<ClientConfig>, RegistryError> {
+/// The configuration for insecure hosts: any server certificate is accepted.
+pub(crate) fn unverified_config() -> Result<Arc<ClientConfig>, HttpError> {
     let verifier = AcceptAnyCertificate(provider());
     Ok(Arc::new(
         builder()?

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::RegistryError;
+use crate::error::OciModelError;
 
 /// A target platform: `linux/amd64`, `linux/arm64/v8`, ...
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -31,11 +31,11 @@ impl Platform {
     }
 
     /// Parses `os/arch[/variant]`.
-    pub fn parse(input: &str) -> Result<Platform, RegistryError> {
+    pub fn parse(input: &str) -> Result<Platform, OciModelError> {
         let parts: Vec<&str> = input.split('/').collect();
         let ok = (2..=3).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty());
         if !ok {
-            return Err(RegistryError::InvalidPlatform {
+            return Err(OciModelError::InvalidPlatform {
                 input: input.to_string(),
             });
         }
@@ -88,8 +88,8 @@ impl fmt::Display for Platform {
 }
 
 impl FromStr for Platform {
-    type Err = RegistryError;
-    fn from_str(s: &str) -> Result<Platform, RegistryError> {
+    type Err = OciModelError;
+    fn from_str(s: &str) -> Result<Platform, OciModelError> {
         Platform::parse(s)
     }
 }

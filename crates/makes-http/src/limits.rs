@@ -13,6 +13,8 @@ use std::fmt;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
+use crate::error::HttpError;
+
 /// How long a transfer may take, and how slow it may get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransferLimits {
@@ -32,6 +34,48 @@ impl Default for TransferLimits {
             min_bytes_per_second: 1024,
             rate_window: Duration::from_secs(30),
         }
+    }
+}
+
+impl TransferLimits {
+    /// The defaults with a request timeout in seconds (`timeout`, e.g. `"2.5"`) and a minimum
+    /// rate `BYTES_PER_SECOND[/WINDOW_SECONDS]` (`min_rate`, e.g. `"1024/30"`) when given;
+    /// `timeout_name` and `min_rate_name` name the settings in errors.
+    pub fn from_settings(
+        (timeout_name, timeout): (&str, Option<&str>),
+        (min_rate_name, min_rate): (&str, Option<&str>),
+    ) -> Result<TransferLimits, HttpError> {
+        let mut limits = TransferLimits::default();
+        let invalid = |variable: &str, value: &str, expected: &str| HttpError::InvalidLimit {
+            variable: variable.to_owned(),
+            value: value.to_owned(),
+            expected: expected.to_owned(),
+        };
+        let seconds = |name: &str, text: &str| -> Result<Duration, HttpError> {
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| invalid(name, text, "expected a positive number of seconds"))
+        };
+        if let Some(t) = timeout {
+            limits.request_timeout = seconds(timeout_name, t)?;
+        }
+        if let Some(r) = min_rate {
+            let (rate, window) = r.split_once('/').unwrap_or((r, ""));
+            limits.min_bytes_per_second = rate.trim().parse().map_err(|_| {
+                invalid(
+                    min_rate_name,
+                    r,
+                    "expected BYTES_PER_SECOND[/WINDOW_SECONDS], e.g. 1024/30",
+                )
+            })?;
+            if !window.is_empty() {
+                limits.rate_window = seconds(min_rate_name, window)?;
+            }
+        }
+        Ok(limits)
     }
 }
 
@@ -244,6 +288,31 @@ mod tests {
             limit_exceeded(&e),
             Some(LimitExceeded::Deadline { .. })
         ));
+    }
+
+    #[test]
+    fn settings_parse_and_name_themselves() {
+        let parse = |t: Option<&str>, r: Option<&str>| {
+            TransferLimits::from_settings(("TIMEOUT", t), ("MIN_RATE", r))
+        };
+        assert_eq!(parse(None, None).unwrap(), TransferLimits::default());
+        let l = parse(Some("2.5"), Some("100/4")).unwrap();
+        assert_eq!(l.request_timeout, Duration::from_millis(2500));
+        assert_eq!(l.min_bytes_per_second, 100);
+        assert_eq!(l.rate_window, Duration::from_secs(4));
+        let l = parse(None, Some("0")).unwrap();
+        assert_eq!(l.min_bytes_per_second, 0);
+        assert_eq!(l.rate_window, TransferLimits::default().rate_window);
+        assert!(parse(Some("soon"), None)
+            .unwrap_err()
+            .to_string()
+            .contains("TIMEOUT=\"soon\""));
+        assert!(parse(Some("-1"), None).is_err());
+        assert!(parse(None, Some("fast"))
+            .unwrap_err()
+            .to_string()
+            .contains("MIN_RATE"));
+        assert!(parse(None, Some("10/x")).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
-use crate::transfer::{LimitExceeded, TransferLimits};
+use crate::limits::{LimitExceeded, TransferLimits};
 
 /// What [`call_within`] got: the response (or ureq's error), or nothing in time.
 pub type Answer = Result<Result<ureq::Response, ureq::Error>, LimitExceeded>;

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::error::OciError;
+use crate::error::OciModelError;
 
 /// Links followed from one name before giving up.
 const MAX_LINKS: usize = 16;
@@ -26,13 +26,13 @@ enum Entry {
 
 /// The files of an archive, by their cleaned names.
 #[derive(Debug)]
-pub(crate) struct ArchiveIndex {
+pub struct ArchiveIndex {
     path: PathBuf,
     entries: BTreeMap<String, Entry>,
 }
 
-fn invalid(path: &Path, reason: impl Into<String>) -> OciError {
-    OciError::InvalidBaseImage {
+fn invalid(path: &Path, reason: impl Into<String>) -> OciModelError {
+    OciModelError::InvalidImageFiles {
         path: path.to_owned(),
         reason: reason.into(),
     }
@@ -75,11 +75,12 @@ fn symlink_destination(name: &str, target: &str) -> Option<String> {
 }
 
 impl ArchiveIndex {
-    pub fn read(path: &Path) -> Result<ArchiveIndex, OciError> {
-        let file = File::open(path).map_err(OciError::io(path))?;
+    /// Lists the archive at `path` (an uncompressed tar).
+    pub fn read(path: &Path) -> Result<ArchiveIndex, OciModelError> {
+        let file = File::open(path).map_err(OciModelError::io(path))?;
         let mut archive = tar::Archive::new(file);
         let mut entries = BTreeMap::new();
-        for entry in archive.entries().map_err(OciError::io(path))? {
+        for entry in archive.entries().map_err(OciModelError::io(path))? {
             let entry = entry.map_err(|e| invalid(path, format!("not a readable tar: {e}")))?;
             let raw = entry.path_bytes();
             let raw = String::from_utf8_lossy(&raw).into_owned();
@@ -117,7 +118,7 @@ impl ArchiveIndex {
         self.locate(name).is_ok()
     }
 
-    fn locate(&self, name: &str) -> Result<(u64, u64), OciError> {
+    fn locate(&self, name: &str) -> Result<(u64, u64), OciModelError> {
         let missing = || invalid(&self.path, format!("{name} is not in the archive"));
         let mut current = clean_name(name).ok_or_else(missing)?;
         for _ in 0..MAX_LINKS {
@@ -136,17 +137,22 @@ impl ArchiveIndex {
         Err(invalid(&self.path, format!("{name}: too many links")))
     }
 
+    /// The archive file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The bytes of the file `name` and their length.
-    pub fn open(&self, name: &str) -> Result<(impl Read, u64), OciError> {
+    pub fn open(&self, name: &str) -> Result<(impl Read + Send, u64), OciModelError> {
         let (offset, size) = self.locate(name)?;
-        let mut file = File::open(&self.path).map_err(OciError::io(&self.path))?;
+        let mut file = File::open(&self.path).map_err(OciModelError::io(&self.path))?;
         file.seek(SeekFrom::Start(offset))
-            .map_err(OciError::io(&self.path))?;
+            .map_err(OciModelError::io(&self.path))?;
         Ok((file.take(size), size))
     }
 
     /// The whole file `name`, refused past `limit` bytes.
-    pub fn read_small(&self, name: &str, limit: u64) -> Result<Vec<u8>, OciError> {
+    pub fn read_small(&self, name: &str, limit: u64) -> Result<Vec<u8>, OciModelError> {
         let (reader, size) = self.open(name)?;
         if size > limit {
             return Err(invalid(
@@ -156,7 +162,7 @@ impl ArchiveIndex {
         }
         let mut bytes = Vec::with_capacity(size as usize);
         let mut reader = reader;
-        io::copy(&mut reader, &mut bytes).map_err(OciError::io(&self.path))?;
+        io::copy(&mut reader, &mut bytes).map_err(OciModelError::io(&self.path))?;
         Ok(bytes)
     }
 }
