@@ -12,13 +12,18 @@
 //! build provides exactly them before realising the job.
 
 mod description;
+mod handover;
 mod lock;
 mod nix_backend;
 mod source;
 mod steps;
 
 pub use description::Description;
-pub use lock::{AbsentAttribute, LockFile, LockedPackage, LockedPathInfo, LockedValue, LOCK_FILE};
+pub use handover::hand_to_nix;
+pub use lock::{
+    AbsentAttribute, LockFile, LockedFunction, LockedPackage, LockedPathInfo, LockedValue,
+    LOCK_FILE,
+};
 pub use nix_backend::{nix_available, NixBackend, NixScope};
 pub use source::{nix_string, Overlay, PackageSetSource, SetOrigin};
 pub use steps::{display_steps, plain_attr_path, value_code, Step, SETS_VARIABLE};
@@ -71,6 +76,9 @@ pub struct Packages {
     used: RefCell<BTreeMap<OutputKey, UsedOutput>>,
     /// Names found missing (for the lock file).
     absent: RefCell<std::collections::BTreeSet<(String, Vec<Step>)>>,
+    /// Paths makes builds itself that call arguments name (Nix gets them before it builds
+    /// those calls).
+    handed: RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl Packages {
@@ -93,6 +101,7 @@ impl Packages {
             names: RefCell::default(),
             used: RefCell::default(),
             absent: RefCell::default(),
+            handed: RefCell::default(),
         }
     }
 
@@ -209,6 +218,50 @@ impl Packages {
                 attr_path: attr_path.clone(),
             })
             .collect()
+    }
+
+    /// Records that a call's argument names `path`, which makes builds itself.
+    pub fn record_handed(&self, path: &str) {
+        self.handed.borrow_mut().insert(path.to_owned());
+    }
+
+    /// The paths makes builds itself that the calls of `steps` name (their code holds them
+    /// as text), sorted.
+    pub fn handed_in(&self, steps: &[Step]) -> Vec<String> {
+        let handed = self.handed.borrow();
+        if handed.is_empty() {
+            return Vec::new();
+        }
+        let mut found = std::collections::BTreeSet::new();
+        for step in steps {
+            if let Step::Call { call } = step {
+                found.extend(handed.iter().filter(|p| call.contains(p.as_str())).cloned());
+            }
+        }
+        found.into_iter().collect()
+    }
+
+    /// The functions the backend described so far (for the lock file), sorted.
+    pub fn functions(&self) -> Vec<LockedFunction> {
+        let mut functions: Vec<LockedFunction> = self
+            .descriptions
+            .borrow()
+            .iter()
+            .filter_map(|((set, attr_path), d)| match d {
+                Description::Function {
+                    functor,
+                    attributes,
+                } => Some(LockedFunction {
+                    set: set.clone(),
+                    attr_path: attr_path.clone(),
+                    functor: *functor,
+                    attributes: attributes.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        functions.sort();
+        functions
     }
 
     /// The plain data the backend gave so far (for the lock file), sorted.
