@@ -4,9 +4,10 @@
 //! Plain data is written as literals; package references (and package sets) as the steps
 //! that reach them from `__makesSets`; project files as paths relative to the project
 //! (Nix runs there), which Nix copies to the same store paths makes does; functions written
-//! in makes.nix as `let <the variables they capture> in <their source text>`. Anything else
-//! (a derivation makes builds itself, a built-in applied to arguments) cannot cross, and the
-//! error names it.
+//! in makes.nix as `let <the variables they capture> in <their source text>`; paths makes
+//! builds itself (a `makeScript`, a `fetchGithub` source) as `builtins.storePath "<path>"`,
+//! recorded so that Nix gets them in its store before it builds the call. Anything else (a
+//! built-in applied to arguments, makes' own functions) cannot cross, and the error names it.
 
 use crate::package_values::PACKAGE_MARKER;
 use makes_eval::{CapturedVariable, EvalError, Evaluator, NixString, Value};
@@ -71,15 +72,18 @@ impl CodeWriter<'_> {
                 if let Some(code) = self.reference(value)? {
                     return Ok(code);
                 }
-                if attrs.get("type").is_some() && attrs.get("outPath").is_some() {
-                    let name = match attrs.get("name").map(|a| a.value.force(self.ev)) {
-                        Some(Ok(Value::String(s))) => format!(" '{}'", s.lossy()),
-                        _ => String::new(),
-                    };
-                    return Err(cannot_cross(
-                        what,
-                        &format!("it is a derivation{name} that makes builds itself, which Nix cannot see"),
-                    ));
+                if let (Some(kind), Some(out_path)) = (attrs.get("type"), attrs.get("outPath")) {
+                    if matches!(kind.value.force(self.ev)?, Value::String(k) if k.as_bytes() == b"derivation")
+                    {
+                        let out_path = out_path.value.force(self.ev)?;
+                        let out_path =
+                            self.value(&out_path, depth + 1, &format!("{what}, its outPath"))?;
+                        let name = match attrs.get("name").map(|a| a.value.force(self.ev)) {
+                            Some(Ok(Value::String(s))) => self.string(&s, what)?,
+                            _ => nix_string("package"),
+                        };
+                        return Ok(derivation_code(&name, &out_path));
+                    }
                 }
                 let mut out = String::from("{ ");
                 for (name, attr) in attrs.iter() {
@@ -115,12 +119,17 @@ impl CodeWriter<'_> {
                     format!("(let {bindings}in {source})")
                 }
             }
-            Value::PrimOp(op) if self.is_builtin(op) => format!("builtins.{}", op.name),
             Value::PrimOp(op) => {
-                return Err(cannot_cross(
-                    what,
-                    &format!("it is makes' own function '{}'", op.name),
-                ))
+                if let Some((set, steps)) = self.packages.lambda_steps(op) {
+                    makes_store::packages::value_code(&set_code(&set), &steps)
+                } else if self.is_builtin(op) {
+                    format!("builtins.{}", op.name)
+                } else {
+                    return Err(cannot_cross(
+                        what,
+                        &format!("it is makes' own function '{}'", op.name),
+                    ));
+                }
             }
             Value::PrimOpApp(app) => {
                 return Err(cannot_cross(
@@ -216,10 +225,10 @@ impl CodeWriter<'_> {
             } else if let Some(source) = self.ev.source_of_store_path(path) {
                 self.path(&source)
             } else {
-                return Err(cannot_cross(
-                    what,
-                    &format!("it refers to {path}, which makes built itself and Nix cannot see"),
-                ));
+                // A path makes builds itself: Nix gets it (and its closure) in its store
+                // before it builds the call, and refers to it as to any path it has.
+                self.packages.record_handed(path);
+                format!("(builtins.storePath {})", nix_string(path))
             };
             splices.push((path.as_bytes().to_vec(), code));
         }
@@ -248,6 +257,15 @@ impl CodeWriter<'_> {
             format!("({})", parts.join(" + "))
         })
     }
+}
+
+/// The code of a derivation makes builds itself, as Nix code: what nixpkgs' functions look
+/// at of a package (`type`, `name`, `outPath`, `outputName`, `outputs`, `out`, `all`), its
+/// output being the path Nix gets from makes.
+fn derivation_code(name: &str, out_path: &str) -> String {
+    format!(
+        "(let __makesDrv = {{ type = \"derivation\"; name = ({name}); outPath = ({out_path}); outputName = \"out\"; outputs = [ \"out\" ]; out = __makesDrv; all = [ __makesDrv ]; }}; in __makesDrv)"
+    )
 }
 
 /// The code of the package set `id`.
@@ -363,6 +381,42 @@ mod tests {
         );
         let err = code("let s = { a = s; }; in s").expect_err("a cycle");
         assert!(err.contains("too deep or too large"), "{err}");
+    }
+
+    #[test]
+    fn paths_makes_builds_are_handed_to_nix() {
+        let ev = Evaluator::new(
+            Rc::new(makes_eval::DiskIo),
+            makes_eval::EvalOptions::default(),
+        );
+        let packages = Packages::new(
+            PackageMode::Symbolic,
+            "/p".into(),
+            None,
+            makes_store::Recipes::default(),
+        );
+        let built = "/nix/store/0f1c39a6iw21r1frdhfk2hl6pypxvgfh-source";
+        let src = format!(
+            r#"let p = builtins.appendContext "{built}" {{ "{built}" = {{ path = true; }}; }}; in
+            {{ s = "export X=${{p}}/bin"; d = {{ type = "derivation"; name = "tool"; outPath = p; }}; }}"#
+        );
+        let value = ev
+            .eval_source("«test»", &src, Path::new("/p"))
+            .expect("evaluates");
+        let code = argument_code(&ev, &packages, &value).expect("written");
+        let handed = format!("(builtins.storePath \"{built}\")");
+        assert!(
+            code.contains(&format!(r#""s" = (("export X=" + "${{{handed}}}" + "/bin"))"#)),
+            "{code}"
+        );
+        assert!(
+            code.contains(&format!(
+                r#"type = "derivation"; name = ("tool"); outPath = (("" + "${{{handed}}}" + ""))"#
+            )),
+            "{code}"
+        );
+        let call = vec![makes_store::packages::Step::Call { call: code }];
+        assert_eq!(packages.handed_in(&call), vec![built.to_owned()]);
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub struct Packages {
     /// Paths makes builds itself that call arguments name (Nix gets them before it builds
     /// those calls).
     handed: RefCell<std::collections::BTreeSet<String>>,
+    /// The functions of the sets that evaluation holds as lambdas (`builtins.isFunction` is
+    /// true of them, as of Nix's), with where each is, so that a call argument holding one
+    /// is written as the steps that reach it.
+    lambdas: RefCell<Vec<(std::rc::Rc<makes_eval::PrimOp>, String, Vec<Step>)>>,
 }
 
 impl Packages {
@@ -102,6 +106,7 @@ impl Packages {
             used: RefCell::default(),
             absent: RefCell::default(),
             handed: RefCell::default(),
+            lambdas: RefCell::default(),
         }
     }
 
@@ -218,6 +223,22 @@ impl Packages {
                 attr_path: attr_path.clone(),
             })
             .collect()
+    }
+
+    /// Records that `op` is the function at `steps` of the set `set`.
+    pub fn record_lambda(&self, op: std::rc::Rc<makes_eval::PrimOp>, set: &str, steps: &[Step]) {
+        self.lambdas
+            .borrow_mut()
+            .push((op, set.to_owned(), steps.to_vec()));
+    }
+
+    /// The set and steps of the function `op`, when it is one of a set's.
+    pub fn lambda_steps(&self, op: &std::rc::Rc<makes_eval::PrimOp>) -> Option<(String, Vec<Step>)> {
+        self.lambdas
+            .borrow()
+            .iter()
+            .find(|(known, _, _)| std::rc::Rc::ptr_eq(known, op))
+            .map(|(_, set, steps)| (set.clone(), steps.clone()))
     }
 
     /// Records that a call's argument names `path`, which makes builds itself.
