@@ -169,9 +169,14 @@ impl LockFile {
         }
         let mut names = BTreeSet::new();
         let mut called = false;
-        for v in self.values.iter().filter(|v| v.set == set) {
-            if v.attr_path.len() > attr_path.len() && v.attr_path.starts_with(attr_path) {
-                match &v.attr_path[attr_path.len()] {
+        let below = self
+            .values
+            .iter()
+            .map(|v| (&v.set, &v.attr_path))
+            .chain(self.functions.iter().map(|f| (&f.set, &f.attr_path)));
+        for (v_set, v_path) in below.filter(|(s, _)| *s == set) {
+            if v_path.len() > attr_path.len() && v_path.starts_with(attr_path) {
+                match &v_path[attr_path.len()] {
                     Step::Attr(name) => {
                         names.insert(name.clone());
                     }
