@@ -350,7 +350,11 @@ fn paths_makes_builds_are_handed_to_nix_and_locked_with_their_contents() {
     // Nix makes the call with the script, the template and the project directory makes
     // built: it has them in its store, as makes has them.
     let call = printed_path(&nix_makes(&with_nix).arg("/call").output().expect("runs"));
-    let call_name = call.file_name().expect("a name").to_string_lossy().into_owned();
+    let call_name = call
+        .file_name()
+        .expect("a name")
+        .to_string_lossy()
+        .into_owned();
     let in_nix = format!("/nix/store/{call_name}");
     let references = nix_query("--references", &in_nix);
     let greet = references
@@ -362,7 +366,10 @@ fn paths_makes_builds_are_handed_to_nix_and_locked_with_their_contents() {
         .store()
         .join("store")
         .join(greet.trim_start_matches("/nix/store/"));
-    assert!(greet_in_makes.join("bin/greet").is_file(), "makes built {greet}");
+    assert!(
+        greet_in_makes.join("bin/greet").is_file(),
+        "makes built {greet}"
+    );
     // Nix has the same contents as makes' store.
     let makes_hash = format!(
         "sha256:{}",
@@ -402,7 +409,11 @@ fn paths_makes_builds_are_handed_to_nix_and_locked_with_their_contents() {
         .find(|(_, p)| p["attrPath"][1] == "mkDerivation")
         .expect("the call is locked");
     let inputs = locked_call["inputs"].as_object().expect("inputs").clone();
-    assert_eq!(inputs.len(), 3, "script, template, project directory: {inputs:?}");
+    assert_eq!(
+        inputs.len(),
+        3,
+        "script, template, project directory: {inputs:?}"
+    );
     assert_eq!(inputs[&greet], makes_hash);
 
     // Without Nix, from a cache that lacks what makes builds itself: the same image.

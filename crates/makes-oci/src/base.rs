@@ -105,8 +105,12 @@ fn gunzipped(path: &Path, dir: &Path) -> Result<Option<PathBuf>, OciError> {
     let file = fs::File::open(path).map_err(OciError::io(path))?;
     let mut decoder = flate2::read::MultiGzDecoder::new(io::BufReader::new(file));
     let mut out = io::BufWriter::new(fs::File::create(&tar).map_err(OciError::io(&tar))?);
-    io::copy(&mut decoder, &mut out)
-        .map_err(|e| invalid(path, format!("a gzipped archive that cannot be decompressed: {e}")))?;
+    io::copy(&mut decoder, &mut out).map_err(|e| {
+        invalid(
+            path,
+            format!("a gzipped archive that cannot be decompressed: {e}"),
+        )
+    })?;
     io::Write::flush(&mut out).map_err(OciError::io(&tar))?;
     Ok(Some(tar))
 }

@@ -203,7 +203,10 @@ mod tests {
     fn strings_are_padded_as_nix_writes_them() {
         let mut out = Vec::new();
         put_str(&mut out, b"abc").expect("written");
-        assert_eq!(out, [3, 0, 0, 0, 0, 0, 0, 0, b'a', b'b', b'c', 0, 0, 0, 0, 0]);
+        assert_eq!(
+            out,
+            [3, 0, 0, 0, 0, 0, 0, 0, b'a', b'b', b'c', 0, 0, 0, 0, 0]
+        );
         let mut out = Vec::new();
         put_str(&mut out, b"").expect("written");
         assert_eq!(out, [0u8; 8]);
@@ -233,7 +236,11 @@ mod tests {
                 .args(args)
                 .output()
                 .expect("nix-store runs");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout).trim().to_owned()
         };
         let outer_abs = outer.to_absolute();

@@ -174,7 +174,7 @@ impl LockFile {
             .iter()
             .map(|v| (&v.set, &v.attr_path))
             .chain(self.functions.iter().map(|f| (&f.set, &f.attr_path)));
-        for (v_set, v_path) in below.filter(|(s, _)| *s == set) {
+        for (_, v_path) in below.filter(|(s, _)| *s == set) {
             if v_path.len() > attr_path.len() && v_path.starts_with(attr_path) {
                 match &v_path[attr_path.len()] {
                     Step::Attr(name) => {

@@ -233,7 +233,10 @@ impl Packages {
     }
 
     /// The set and steps of the function `op`, when it is one of a set's.
-    pub fn lambda_steps(&self, op: &std::rc::Rc<makes_eval::PrimOp>) -> Option<(String, Vec<Step>)> {
+    pub fn lambda_steps(
+        &self,
+        op: &std::rc::Rc<makes_eval::PrimOp>,
+    ) -> Option<(String, Vec<Step>)> {
         self.lambdas
             .borrow()
             .iter()
