@@ -227,7 +227,7 @@ mod tests {
             .add_text(
                 "makes-handover-outer",
                 format!("refers to {}\n", inner.to_absolute()).as_bytes(),
-                &[inner.clone()],
+                std::slice::from_ref(&inner),
             )
             .expect("added");
         hand_to_nix(&store, std::slice::from_ref(&outer)).expect("handed");

@@ -55,6 +55,9 @@ pub struct UsedOutput {
     pub path: String,
 }
 
+/// A function of a set as evaluation holds it, with its set and steps.
+type KnownLambda = (std::rc::Rc<makes_eval::PrimOp>, String, Vec<Step>);
+
 /// `(set, attribute path, output)`: one output of one package reference.
 type OutputKey = (String, Vec<Step>, String);
 
@@ -82,7 +85,7 @@ pub struct Packages {
     /// The functions of the sets that evaluation holds as lambdas (`builtins.isFunction` is
     /// true of them, as of Nix's), with where each is, so that a call argument holding one
     /// is written as the steps that reach it.
-    lambdas: RefCell<Vec<(std::rc::Rc<makes_eval::PrimOp>, String, Vec<Step>)>>,
+    lambdas: RefCell<Vec<KnownLambda>>,
 }
 
 impl Packages {
