@@ -148,8 +148,9 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
     Ok(())
 }
 
-/// The paths makes built that the calls of `attr_path` take, with the NAR hashes of their
-/// contents (built by [`build_with_nix`] before Nix made the calls).
+/// The paths makes builds that the calls of `attr_path` take, with the NAR hashes of their
+/// contents (built here when Nix had the calls' results already, so that nothing needed
+/// them yet).
 fn handed_inputs(
     session: &Session,
     packages: &makes_store::packages::Packages,
@@ -159,8 +160,14 @@ fn handed_inputs(
         .handed_in(attr_path)
         .into_iter()
         .map(|path| {
-            let info = makes_store::StorePath::parse(&path)
-                .and_then(|p| session.store.path_info(&p))
+            let store_path = makes_store::StorePath::parse(&path)
+                .map_err(|e| Failure::report(miette::Report::new(e)))?;
+            if !session.store.is_valid(&store_path) {
+                crate::realisation::build_path(session, &path)?;
+            }
+            let info = session
+                .store
+                .path_info(&store_path)
                 .map_err(|e| Failure::report(miette::Report::new(e)))?;
             Ok((path, info.nar_hash))
         })
