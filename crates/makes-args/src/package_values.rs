@@ -153,8 +153,11 @@ impl Lookup {
 
 impl OpenAttrs for Lookup {
     fn lookup(&self, name: &str) -> Option<Thunk> {
-        // Names of the language's protocols (`__toString`, `__functor`) are no packages.
-        if name.starts_with("__") {
+        // Names of the language's protocols (`__toString`, `__functor`) are no packages;
+        // a functor set's `__functionArgs` (what `lib.functionArgs` reads) is its data.
+        let function_args =
+            name == "__functionArgs" && matches!(&self.names, Names::Known(n) if n.contains(name));
+        if name.starts_with("__") && !function_args {
             return None;
         }
         if let Some(t) = self.memo.borrow().get(name) {
