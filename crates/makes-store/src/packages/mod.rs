@@ -268,6 +268,23 @@ impl Packages {
         found.into_iter().collect()
     }
 
+    /// `message` (Nix failing to evaluate `attr_path`), with why when the call read a path
+    /// makes builds itself: Nix gets those only before it builds the call.
+    fn explain_handed(&self, attr_path: &[Step], message: String) -> String {
+        let read: Vec<String> = self
+            .handed_in(attr_path)
+            .into_iter()
+            .filter(|p| message.contains(p.as_str()))
+            .collect();
+        if read.is_empty() {
+            return message;
+        }
+        format!(
+            "{message}\n(makes builds {} itself and hands it to Nix's store before Nix builds the call, not while Nix evaluates it: a function that reads it during evaluation cannot be called with it)",
+            read.join(", ")
+        )
+    }
+
     /// The functions the backend described so far (for the lock file), sorted.
     pub fn functions(&self) -> Vec<LockedFunction> {
         let mut functions: Vec<LockedFunction> = self
@@ -386,7 +403,7 @@ impl Packages {
                     .set_source(set)
                     .ok_or_else(|| format!("unknown package set {set}"))?;
                 nix.describe(&self.nix_scope(), set, &source, attr_path)
-                    .map_err(|e: StoreError| e.to_string())?
+                    .map_err(|e: StoreError| self.explain_handed(attr_path, e.to_string()))?
             }
             PackageMode::Lock => {
                 let Some(lock) = &self.lock else {
