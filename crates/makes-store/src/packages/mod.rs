@@ -441,3 +441,29 @@ pub fn outputs_by_set(used: &[UsedOutput]) -> BTreeMap<String, Vec<(Vec<Step>, S
     }
     by_set
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handed_paths_are_found_in_calls_and_named_when_nix_reads_them() {
+        let packages = Packages::new(PackageMode::Symbolic, "/p".into(), None, Recipes::default());
+        let built = "/nix/store/p9lyihcj2i0crskix4310fgj57yhgs5c-other";
+        packages.record_handed(built);
+        let steps = vec![
+            Step::attr("hello"),
+            Step::attr("overrideAttrs"),
+            Step::Call {
+                call: format!("(old: {{ v = builtins.readFile \"${{(builtins.storePath \"{built}\")}}/t\"; }})"),
+            },
+        ];
+        assert_eq!(packages.handed_in(&steps), vec![built.to_owned()]);
+        assert!(packages.handed_in(&steps[..2]).is_empty());
+        let explained =
+            packages.explain_handed(&steps, format!("error: path '{built}' is not valid"));
+        assert!(explained.contains("hands it to Nix's store before Nix builds the call"));
+        let other = packages.explain_handed(&steps, "error: something else".into());
+        assert_eq!(other, "error: something else");
+    }
+}
