@@ -1,5 +1,5 @@
 //! `fromImage` given as a local image archive: an OCI archive (makes' own) or a docker
-//! archive (`docker save` format, written here by skopeo).
+//! archive (`docker save` format, written here by skopeo), also gzipped.
 
 use crate::common::{have_tool, run, run_image, write_project, Sandbox};
 use crate::registry::BASE;
@@ -52,17 +52,29 @@ fn oci_and_docker_archives_are_accepted_as_from_image() {
     let base_diff_ids = diff_ids(&format!("oci-archive:{}", base.display()));
     assert!(!base_diff_ids.is_empty());
 
-    for (kind, file) in [("oci", "base-oci.tar"), ("docker", "base-docker.tar")] {
+    for (kind, file) in [
+        ("oci", "base-oci.tar"),
+        ("docker", "base-docker.tar"),
+        ("docker-gz", "base-docker.tar.gz"),
+    ] {
         let project = sandbox.dir.path().join(format!("derived-{kind}"));
         write_project(&project, &derived(file));
         let archive = project.join(file);
         if kind == "oci" {
             std::fs::copy(&base, &archive).expect("copy the archive");
-        } else {
+        } else if kind == "docker" {
             run(Command::new("skopeo")
                 .arg("copy")
                 .arg(format!("oci-archive:{}", base.display()))
                 .arg(format!("docker-archive:{}:base:1", archive.display())));
+        } else {
+            // nixpkgs' dockerTools takes a gzipped docker archive (`docker save | gzip`).
+            let tar = project.join("base-docker.tar");
+            run(Command::new("skopeo")
+                .arg("copy")
+                .arg(format!("oci-archive:{}", base.display()))
+                .arg(format!("docker-archive:{}:base:1", tar.display())));
+            run(Command::new("gzip").arg(&tar));
         }
         let result = sandbox.build(&project, "/derived");
         let ids = diff_ids(&format!("oci-archive:{}", result.display()));

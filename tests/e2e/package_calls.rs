@@ -314,3 +314,141 @@ fn listing_jobs_asks_nix_nothing_about_packages() {
         "--list asked Nix: {asked}"
     );
 }
+
+/// fixtures/package-calls-handed with the stand-in nixpkgs beside its makes.nix (also makes'
+/// own set, so that makeScript's bash is a package of the same set).
+fn handed_project(sandbox: &Sandbox) -> PathBuf {
+    let dir = sandbox.dir.path().join("handed");
+    copy_tree(&fixture("package-calls-handed"), &dir);
+    copy_tree(
+        &fixture("nix-packages").join("stand-in-nixpkgs"),
+        &dir.join("stand-in-nixpkgs"),
+    );
+    dir
+}
+
+/// What `nix-store --query FLAG path` prints, trimmed.
+fn nix_query(flag: &str, path: &str) -> String {
+    let out = run(Command::new("nix-store").args(["--query", flag, path]));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn paths_makes_builds_are_handed_to_nix_and_locked_with_their_contents() {
+    if !nix_and_image_tools() {
+        return;
+    }
+    let with_nix = Sandbox::new();
+    let project = handed_project(&with_nix);
+    let stand_in = project.join("stand-in-nixpkgs");
+    let nix_makes = |sandbox: &Sandbox| {
+        let mut cmd = makes_with_nix(sandbox, &project);
+        cmd.env("MAKES_NIXPKGS", &stand_in);
+        cmd
+    };
+
+    // Nix makes the call with the script, the template and the project directory makes
+    // built: it has them in its store, as makes has them.
+    let call = printed_path(&nix_makes(&with_nix).arg("/call").output().expect("runs"));
+    let call_name = call
+        .file_name()
+        .expect("a name")
+        .to_string_lossy()
+        .into_owned();
+    let in_nix = format!("/nix/store/{call_name}");
+    let references = nix_query("--references", &in_nix);
+    let greet = references
+        .lines()
+        .find(|l| l.ends_with("-greet"))
+        .unwrap_or_else(|| panic!("the call's output refers to makes' script: {references}"))
+        .to_owned();
+    let greet_in_makes = with_nix
+        .store()
+        .join("store")
+        .join(greet.trim_start_matches("/nix/store/"));
+    assert!(
+        greet_in_makes.join("bin/greet").is_file(),
+        "makes built {greet}"
+    );
+    // Nix has the same contents as makes' store.
+    let makes_hash = format!(
+        "sha256:{}",
+        String::from_utf8_lossy(
+            &run(Command::new("nix-hash")
+                .args(["--type", "sha256", "--base32"])
+                .arg(&greet_in_makes))
+            .stdout
+        )
+        .trim()
+    );
+    assert_eq!(nix_query("--hash", &greet), makes_hash);
+    assert!(makes_hash.starts_with("sha256:"), "{makes_hash}");
+
+    // The image runs the script makes built from inside what Nix built.
+    let reference = printed_path(&nix_makes(&with_nix).arg("/tool").output().expect("runs"));
+    let stdout = run_image(
+        &with_nix,
+        &format!("oci-archive:{}", reference.display()),
+        "handed",
+    );
+    assert_eq!(
+        stdout,
+        "a script makes built\na message from the project\na template makes wrote\n"
+    );
+
+    // makes lock records the call with the contents of the paths makes built for it.
+    assert_success(&nix_makes(&with_nix).arg("lock").output().expect("runs"));
+    let lock_file = project.join("makes.lock.json");
+    let mut lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&lock_file).expect("lock")).expect("JSON");
+    let (index, locked_call) = lock["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p["attrPath"][1] == "mkDerivation")
+        .expect("the call is locked");
+    let inputs = locked_call["inputs"].as_object().expect("inputs").clone();
+    assert_eq!(
+        inputs.len(),
+        3,
+        "script, template, project directory: {inputs:?}"
+    );
+    assert_eq!(inputs[&greet], makes_hash);
+
+    // Without Nix, from a cache that lacks what makes builds itself: the same image.
+    let handed: Vec<String> = inputs.keys().cloned().collect();
+    let cache_lock = with_nix.dir.path().join("cache-lock.json");
+    let mut cached = lock.clone();
+    if let Some(paths) = cached["paths"].as_object_mut() {
+        paths.retain(|p, _| !handed.contains(p));
+    }
+    std::fs::write(&cache_lock, serde_json::to_vec(&cached).expect("JSON")).expect("write");
+    let (cache, key) = signed_cache(with_nix.dir.path(), &cache_lock, "makes-e2e-handed");
+    let server = crate::cache_harness::CacheServer::start(&cache);
+    let without = Sandbox::new();
+    let from_lock = |sandbox: &Sandbox| {
+        let mut cmd = makes_from_lock(sandbox, &project, &server.url, &key);
+        cmd.env("MAKES_NIXPKGS", &stand_in);
+        cmd
+    };
+    let archive = printed_path(&from_lock(&without).arg("/tool").output().expect("runs"));
+    assert_eq!(
+        std::fs::read(&archive).expect("archive"),
+        std::fs::read(&reference).expect("reference"),
+        "the image built from the lock differs from the one built with Nix"
+    );
+
+    // A lock that recorded other contents for a path makes builds: the call is refused.
+    lock["packages"][index]["inputs"][&greet] =
+        serde_json::Value::String(format!("sha256:{}", "0".repeat(52)));
+    std::fs::write(&lock_file, serde_json::to_vec(&lock).expect("JSON")).expect("write");
+    let again = Sandbox::new();
+    let out = from_lock(&again).arg("/call").output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("for other contents of") && stderr.contains(&greet),
+        "{stderr}"
+    );
+}

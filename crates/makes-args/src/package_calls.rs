@@ -4,14 +4,17 @@
 //! Plain data is written as literals; package references (and package sets) as the steps
 //! that reach them from `__makesSets`; project files as paths relative to the project
 //! (Nix runs there), which Nix copies to the same store paths makes does; functions written
-//! in makes.nix as `let <the variables they capture> in <their source text>`. Anything else
-//! (a derivation makes builds itself, a built-in applied to arguments) cannot cross, and the
-//! error names it.
+//! in makes.nix as `let <the variables they capture> in <their source text>`; paths makes
+//! builds itself (a `makeScript`, a `fetchGithub` source) as `builtins.storePath "<path>"`,
+//! recorded so that Nix gets them in its store before it builds the call; built-ins (also
+//! applied to some arguments) as `builtins.<name>`. Anything else (makes' own functions) cannot
+//! cross, and the error names it.
 
 use crate::package_values::PACKAGE_MARKER;
-use makes_eval::{CapturedVariable, EvalError, Evaluator, NixString, Value};
+use makes_eval::{CapturedVariable, Closure, EvalError, Evaluator, NixString, Value};
 use makes_store::packages::{nix_string, Packages, Step, SETS_VARIABLE};
 use std::path::Path;
+use std::rc::Rc;
 
 /// How deep and how large an argument may be: a set with a cycle, or nixpkgs itself handed
 /// over by value, stops here.
@@ -28,6 +31,8 @@ pub fn argument_code(
         ev,
         packages,
         nodes: 0,
+        writing: Vec::new(),
+        recursive: Vec::new(),
     };
     writer.value(value, 0, "the argument")
 }
@@ -36,6 +41,11 @@ struct CodeWriter<'a> {
     ev: &'a Evaluator,
     packages: &'a Packages,
     nodes: usize,
+    /// The functions being written, innermost last.
+    writing: Vec<Rc<Closure>>,
+    /// Those of them met again while being written (a function that captures itself, as a
+    /// recursive `let` binding does): each is bound to a name its code refers to.
+    recursive: Vec<Rc<Closure>>,
 }
 
 impl CodeWriter<'_> {
@@ -71,15 +81,18 @@ impl CodeWriter<'_> {
                 if let Some(code) = self.reference(value)? {
                     return Ok(code);
                 }
-                if attrs.get("type").is_some() && attrs.get("outPath").is_some() {
-                    let name = match attrs.get("name").map(|a| a.value.force(self.ev)) {
-                        Some(Ok(Value::String(s))) => format!(" '{}'", s.lossy()),
-                        _ => String::new(),
-                    };
-                    return Err(cannot_cross(
-                        what,
-                        &format!("it is a derivation{name} that makes builds itself, which Nix cannot see"),
-                    ));
+                if let (Some(kind), Some(out_path)) = (attrs.get("type"), attrs.get("outPath")) {
+                    if matches!(kind.value.force(self.ev)?, Value::String(k) if k.as_bytes() == b"derivation")
+                    {
+                        let out_path = out_path.value.force(self.ev)?;
+                        let out_path =
+                            self.value(&out_path, depth + 1, &format!("{what}, its outPath"))?;
+                        let name = match attrs.get("name").map(|a| a.value.force(self.ev)) {
+                            Some(Ok(Value::String(s))) => self.string(&s, what)?,
+                            _ => nix_string("package"),
+                        };
+                        return Ok(derivation_code(&name, &out_path));
+                    }
                 }
                 let mut out = String::from("{ ");
                 for (name, attr) in attrs.iter() {
@@ -91,36 +104,50 @@ impl CodeWriter<'_> {
                 out
             }
             Value::Lambda(closure) => {
-                let mut bindings = String::new();
-                for var in self.ev.captured_variables(closure)? {
-                    if let CapturedVariable::Local { name, value } = var {
-                        let v = value.force(self.ev)?;
-                        let code = self.value(
-                            &v,
-                            depth + 1,
-                            &format!("the variable '{name}' of a function in {what}"),
-                        )?;
-                        bindings.push_str(&format!("{name} = ({code}); "));
+                if self.writing.iter().any(|c| Rc::ptr_eq(c, closure)) {
+                    if !self.recursive.iter().any(|c| Rc::ptr_eq(c, closure)) {
+                        self.recursive.push(closure.clone());
                     }
+                    return Ok(self.recursive_name(closure));
                 }
-                let source = self
-                    .ev
-                    .closure_source(closure, |p| Ok(self.path(Path::new(p))))?
-                    .ok_or_else(|| {
-                        cannot_cross(what, "it is a function whose source text is not at hand")
-                    })?;
-                if bindings.is_empty() {
-                    format!("({source})")
+                self.writing.push(closure.clone());
+                let code = self.lambda(closure, depth, what);
+                self.writing.pop();
+                let code = code?;
+                if self.recursive.iter().any(|c| Rc::ptr_eq(c, closure)) {
+                    // Nix's `let` is recursive: the name in the code is the function itself.
+                    let name = self.recursive_name(closure);
+                    format!("(let {name} = {code}; in {name})")
                 } else {
-                    format!("(let {bindings}in {source})")
+                    code
                 }
             }
-            Value::PrimOp(op) if self.is_builtin(op) => format!("builtins.{}", op.name),
             Value::PrimOp(op) => {
-                return Err(cannot_cross(
-                    what,
-                    &format!("it is makes' own function '{}'", op.name),
-                ))
+                if let Some((set, steps)) = self.packages.lambda_steps(op) {
+                    makes_store::packages::value_code(&set_code(&set), &steps)
+                } else if self.is_builtin(op) {
+                    format!("builtins.{}", op.name)
+                } else {
+                    return Err(cannot_cross(
+                        what,
+                        &format!("it is makes' own function '{}'", op.name),
+                    ));
+                }
+            }
+            Value::PrimOpApp(app) if self.is_builtin(&app.op) => {
+                // `builtins.mapAttrs f`: the built-in applied to its arguments' code.
+                let mut out = format!("(builtins.{}", app.op.name);
+                for (i, arg) in app.args.iter().enumerate() {
+                    let arg = arg.force(self.ev)?;
+                    let code = self.value(
+                        &arg,
+                        depth + 1,
+                        &format!("argument {} of '{}' in {what}", i + 1, app.op.name),
+                    )?;
+                    out.push_str(&format!(" ({code})"));
+                }
+                out.push(')');
+                out
             }
             Value::PrimOpApp(app) => {
                 return Err(cannot_cross(
@@ -132,6 +159,48 @@ impl CodeWriter<'_> {
                 ))
             }
         })
+    }
+
+    /// A function written in makes.nix: `let <the variables it captures> in <its source>`.
+    fn lambda(
+        &mut self,
+        closure: &Closure,
+        depth: usize,
+        what: &str,
+    ) -> makes_eval::Result<String> {
+        let mut bindings = String::new();
+        for var in self.ev.captured_variables(closure)? {
+            if let CapturedVariable::Local { name, value } = var {
+                let v = value.force(self.ev)?;
+                let code = self.value(
+                    &v,
+                    depth + 1,
+                    &format!("the variable '{name}' of a function in {what}"),
+                )?;
+                bindings.push_str(&format!("{name} = ({code}); "));
+            }
+        }
+        let source = self
+            .ev
+            .closure_source(closure, |p| Ok(self.path(Path::new(p))))?
+            .ok_or_else(|| {
+                cannot_cross(what, "it is a function whose source text is not at hand")
+            })?;
+        Ok(if bindings.is_empty() {
+            format!("({source})")
+        } else {
+            format!("(let {bindings}in {source})")
+        })
+    }
+
+    /// The name a recursive function is bound to in the code.
+    fn recursive_name(&self, closure: &Rc<Closure>) -> String {
+        let index = self
+            .recursive
+            .iter()
+            .position(|c| Rc::ptr_eq(c, closure))
+            .unwrap_or(self.recursive.len());
+        format!("__makesFunction{index}")
     }
 
     /// A file or directory: where it is, and (when it exists) the store path makes gives
@@ -205,22 +274,21 @@ impl CodeWriter<'_> {
     fn string(&mut self, s: &NixString, what: &str) -> makes_eval::Result<String> {
         let mut splices: Vec<(Vec<u8>, String)> = Vec::new();
         for path in s.context_paths() {
-            let code = if let Some(used) =
-                self.packages.used().into_iter().find(|u| *u.path == **path)
-            {
-                format!(
-                    "(builtins.getAttr {} {})",
-                    nix_string(&used.output),
-                    makes_store::packages::value_code(&set_code(&used.set), &used.attr_path)
-                )
-            } else if let Some(source) = self.ev.source_of_store_path(path) {
-                self.path(&source)
-            } else {
-                return Err(cannot_cross(
-                    what,
-                    &format!("it refers to {path}, which makes built itself and Nix cannot see"),
-                ));
-            };
+            let code =
+                if let Some(used) = self.packages.used().into_iter().find(|u| *u.path == **path) {
+                    format!(
+                        "(builtins.getAttr {} {})",
+                        nix_string(&used.output),
+                        makes_store::packages::value_code(&set_code(&used.set), &used.attr_path)
+                    )
+                } else if let Some(source) = self.ev.source_of_store_path(path) {
+                    self.path(&source)
+                } else {
+                    // A path makes builds itself: Nix gets it (and its closure) in its store
+                    // before it builds the call, and refers to it as to any path it has.
+                    self.packages.record_handed(path);
+                    format!("(builtins.storePath {})", nix_string(path))
+                };
             splices.push((path.as_bytes().to_vec(), code));
         }
         let bytes = s.as_bytes();
@@ -248,6 +316,15 @@ impl CodeWriter<'_> {
             format!("({})", parts.join(" + "))
         })
     }
+}
+
+/// The code of a derivation makes builds itself, as Nix code: what nixpkgs' functions look
+/// at of a package (`type`, `name`, `outPath`, `outputName`, `outputs`, `out`, `all`), its
+/// output being the path Nix gets from makes.
+fn derivation_code(name: &str, out_path: &str) -> String {
+    format!(
+        "(let __makesDrv = {{ type = \"derivation\"; name = ({name}); outPath = ({out_path}); outputName = \"out\"; outputs = [ \"out\" ]; out = __makesDrv; all = [ __makesDrv ]; }}; in __makesDrv)"
+    )
 }
 
 /// The code of the package set `id`.
@@ -291,6 +368,17 @@ fn float_code(f: f64) -> String {
 }
 
 fn cannot_cross(what: &str, why: &str) -> EvalError {
+    // A long chain of captured variables (a function that makes a new function of itself
+    // at every level) is named by its two ends.
+    let what = match (
+        what.char_indices().nth(160),
+        what.char_indices().rev().nth(160),
+    ) {
+        (Some((head, _)), Some((tail, _))) if tail > head + 40 => {
+            format!("{} … {}", &what[..head], &what[tail..])
+        }
+        _ => what.to_owned(),
+    };
     EvalError::new(
         makes_eval::EvalErrorKind::External {
             code: "makes::packages::argument",
@@ -316,7 +404,6 @@ pub fn call_steps(steps: &[Step], argument: String) -> Vec<Step> {
 mod tests {
     use super::*;
     use makes_store::packages::PackageMode;
-    use std::rc::Rc;
 
     /// The argument code of what `src` evaluates to, in a project at /p.
     fn code(src: &str) -> Result<String, String> {
@@ -354,15 +441,62 @@ mod tests {
     }
 
     #[test]
+    fn functions_that_capture_themselves_are_bound_to_a_name() {
+        assert_eq!(
+            code("let f = n: if n == 0 then [ ] else [ n ] ++ f (n - 1); in { g = f; }").as_deref(),
+            Ok(
+                r#"{ "g" = ((let __makesFunction0 = (let f = (__makesFunction0); in n: if n == 0 then [ ] else [ n ] ++ f (n - 1)); in __makesFunction0)); }"#
+            )
+        );
+    }
+
+    #[test]
     fn what_cannot_cross_is_named() {
-        let err =
-            code("let f = builtins.map (x: x); in { g = f; }").expect_err("a partial builtin");
-        assert!(
-            err.contains("attribute 'g'") && err.contains("'map' applied"),
-            "{err}"
+        // A built-in applied to arguments is the built-in applied to their code.
+        assert_eq!(
+            code("let f = builtins.map (x: x); in { g = f; }").as_deref(),
+            Ok(r#"{ "g" = ((builtins.map ((x: x)))); }"#)
         );
         let err = code("let s = { a = s; }; in s").expect_err("a cycle");
         assert!(err.contains("too deep or too large"), "{err}");
+    }
+
+    #[test]
+    fn paths_makes_builds_are_handed_to_nix() {
+        let ev = Evaluator::new(
+            Rc::new(makes_eval::DiskIo),
+            makes_eval::EvalOptions::default(),
+        );
+        let packages = Packages::new(
+            PackageMode::Symbolic,
+            "/p".into(),
+            None,
+            makes_store::Recipes::default(),
+        );
+        let built = "/nix/store/0f1c39a6iw21r1frdhfk2hl6pypxvgfh-source";
+        let src = format!(
+            r#"let p = builtins.appendContext "{built}" {{ "{built}" = {{ path = true; }}; }}; in
+            {{ s = "export X=${{p}}/bin"; d = {{ type = "derivation"; name = "tool"; outPath = p; }}; }}"#
+        );
+        let value = ev
+            .eval_source("«test»", &src, Path::new("/p"))
+            .expect("evaluates");
+        let code = argument_code(&ev, &packages, &value).expect("written");
+        let handed = format!("(builtins.storePath \"{built}\")");
+        assert!(
+            code.contains(&format!(
+                r#""s" = (("export X=" + "${{{handed}}}" + "/bin"))"#
+            )),
+            "{code}"
+        );
+        assert!(
+            code.contains(&format!(
+                r#"type = "derivation"; name = ("tool"); outPath = (("" + "${{{handed}}}" + ""))"#
+            )),
+            "{code}"
+        );
+        let call = vec![makes_store::packages::Step::Call { call: code }];
+        assert_eq!(packages.handed_in(&call), vec![built.to_owned()]);
     }
 
     #[test]

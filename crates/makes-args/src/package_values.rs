@@ -153,8 +153,11 @@ impl Lookup {
 
 impl OpenAttrs for Lookup {
     fn lookup(&self, name: &str) -> Option<Thunk> {
-        // Names of the language's protocols (`__toString`, `__functor`) are no packages.
-        if name.starts_with("__") {
+        // Names of the language's protocols (`__toString`, `__functor`) are no packages;
+        // a functor set's `__functionArgs` (what `lib.functionArgs` reads) is its data.
+        let function_args =
+            name == "__functionArgs" && matches!(&self.names, Names::Known(n) if n.contains(name));
+        if name.starts_with("__") && !function_args {
             return None;
         }
         if let Some(t) = self.memo.borrow().get(name) {
@@ -239,7 +242,10 @@ fn reference_value(
             Ok(Value::Attrs(Rc::new(attrs)))
         }
         Description::Value { value } => Ok(from_json(&value)),
-        Description::Function => Ok(function_value(packages, set, path)),
+        Description::Function {
+            functor,
+            attributes,
+        } => Ok(function_value(packages, set, path, functor, attributes)),
         Description::Missing => {
             packages.record_absent(set, &path);
             Err(EvalError::new(
@@ -261,30 +267,54 @@ fn reference_value(
 }
 
 /// A function of the set (`stdenv.mkDerivation`, `hello.overrideAttrs`): called, its
-/// argument is written as Nix code and the call resolved as one more step.
-fn function_value(packages: &Rc<Packages>, set: &str, path: Vec<Step>) -> Value {
+/// argument is written as Nix code and the call resolved as one more step. It is what Nix
+/// has it as: a function (`builtins.isFunction` is true of it) or, for a `functor`, a set
+/// with `__functor` and the names the backend listed (`fetchurl ? override`).
+fn function_value(
+    packages: &Rc<Packages>,
+    set: &str,
+    path: Vec<Step>,
+    functor: bool,
+    attributes: Option<Vec<String>>,
+) -> Value {
+    let call = {
+        let (packages, set, path) = (packages.clone(), set.to_owned(), path.clone());
+        move |ev: &makes_eval::Evaluator, argument: &Thunk| {
+            let argument = argument.force(ev)?;
+            let code = crate::package_calls::argument_code(ev, &packages, &argument)?;
+            let steps = crate::package_calls::call_steps(&path, code);
+            // A lock that did not record this call cannot make it: say so here, where it is
+            // made, rather than where its files are first needed.
+            if matches!(packages.mode(), PackageMode::Lock) {
+                if let Err(why) = packages.describe(&set, &steps) {
+                    return Err(no_backend_error(&set, &path, &why));
+                }
+            }
+            reference_value(&packages, &set, steps)
+        }
+    };
+    if !functor {
+        let called: PrimOpFn = Rc::new(move |ev, args| call(ev, &args[0]));
+        let op = make_primop(&display_steps(&path), 1, called);
+        if let Value::PrimOp(p) = &op {
+            packages.record_lambda(p.clone(), set, &path);
+        }
+        return op;
+    }
     let mut attrs = Attrs::new();
     attrs.insert(PACKAGE_MARKER, Thunk::value(marker(set, &path, None)), None);
-    let (packages2, set2) = (packages.clone(), set.to_owned());
-    let called: PrimOpFn = Rc::new(move |ev, args| {
-        let argument = args[1].force(ev)?;
-        let code = crate::package_calls::argument_code(ev, &packages2, &argument)?;
-        let steps = crate::package_calls::call_steps(&path, code);
-        // A lock that did not record this call cannot make it: say so here, where it is
-        // made, rather than where its files are first needed.
-        if matches!(packages2.mode(), PackageMode::Lock) {
-            if let Err(why) = packages2.describe(&set2, &steps) {
-                return Err(no_backend_error(&set2, &path, &why));
-            }
-        }
-        reference_value(&packages2, &set2, steps)
-    });
+    let called: PrimOpFn = Rc::new(move |ev, args| call(ev, &args[1]));
     attrs.insert(
         "__functor",
         Thunk::value(make_primop("__functor", 2, called)),
         None,
     );
-    Value::Attrs(Rc::new(attrs))
+    let names = match attributes {
+        Some(names) => Names::Known(names.into_iter().collect()),
+        None => Names::Unknown,
+    };
+    let lookup = Rc::new(Lookup::new(packages, set, path, names));
+    Value::Attrs(Rc::new(Attrs::open(attrs, lookup)))
 }
 
 /// `stdenv.isLinux`, `stdenv.hostPlatform.isDarwin`, ...: what the set answers on this host,

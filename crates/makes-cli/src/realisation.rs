@@ -178,6 +178,19 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
         }
     }
     crate::packages_provider::provide_packages(session, &progress)?;
+    build_path(session, out)
+}
+
+/// Builds `out`, which this evaluation makes (a recipe, or an output of a
+/// `builtins.derivation`), and what it needs; the packages it uses must be provided (as
+/// [`crate::packages_provider::provide_packages`] does). Returns where it is on disk.
+pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
+    let display = display();
+    let progress = |msg: &str| {
+        if display != Display::Quiet {
+            eprintln!("makes: {msg}");
+        }
+    };
     if let Some(drv_path) = session.derivations.deriver(out) {
         // An output of `builtins.derivation`: built from its `.drv`.
         progress(&format!("building {drv_path}"));

@@ -73,9 +73,12 @@ impl BaseImage {
             let source = ImageFiles::Layout(path.to_owned());
             return open_layout(&source, path, check, scratch);
         }
-        let source = ImageFiles::Archive(ArchiveIndex::read(path)?);
         let layers_dir = scratch.join("base-image");
         fs::create_dir_all(&layers_dir).map_err(OciError::io(&layers_dir))?;
+        let source = match gunzipped(path, &layers_dir)? {
+            Some(tar) => ImageFiles::Archive(ArchiveIndex::read(&tar)?),
+            None => ImageFiles::Archive(ArchiveIndex::read(path)?),
+        };
         if source.has("index.json") {
             open_layout(&source, path, check, &layers_dir)
         } else if source.has("manifest.json") {
@@ -87,6 +90,30 @@ impl BaseImage {
             ))
         }
     }
+}
+
+/// A gzipped archive (`fromImage = ./base.tar.gz`, as nixpkgs' dockerTools takes it)
+/// decompressed into `dir`, where its entries can be read in any order; `None` for an
+/// archive that is not gzipped. The decompressed size is bounded by gzip's own ratio.
+fn gunzipped(path: &Path, dir: &Path) -> Result<Option<PathBuf>, OciError> {
+    let mut file = fs::File::open(path).map_err(OciError::io(path))?;
+    let mut magic = [0u8; 2];
+    let read = io::Read::read(&mut file, &mut magic).map_err(OciError::io(path))?;
+    if read < 2 || magic != [0x1f, 0x8b] {
+        return Ok(None);
+    }
+    let tar = dir.join("archive.tar");
+    let file = fs::File::open(path).map_err(OciError::io(path))?;
+    let mut decoder = flate2::read::MultiGzDecoder::new(io::BufReader::new(file));
+    let mut out = io::BufWriter::new(fs::File::create(&tar).map_err(OciError::io(&tar))?);
+    io::copy(&mut decoder, &mut out).map_err(|e| {
+        invalid(
+            path,
+            format!("a gzipped archive that cannot be decompressed: {e}"),
+        )
+    })?;
+    io::Write::flush(&mut out).map_err(OciError::io(&tar))?;
+    Ok(Some(tar))
 }
 
 fn layer_media_type(media_type: &str, source: &Path) -> Result<&'static str, OciError> {
@@ -483,6 +510,27 @@ mod tests {
             assert_eq!(Digest::of(&fs::read(&layer.blob).unwrap()), layer.digest);
             assert!(layer.blob.starts_with(scratch.path()));
         }
+    }
+
+    #[test]
+    fn a_gzipped_docker_archive_opens_as_the_archive_does() {
+        let archive = docker_archive(Spoil::Nothing);
+        let mut gz = tempfile::NamedTempFile::new().unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
+        io::Write::write_all(&mut encoder, &fs::read(archive.path()).unwrap()).unwrap();
+        encoder.finish().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let image = BaseImage::open(gz.path(), scratch.path()).unwrap();
+        assert_eq!(image.layers.len(), 1);
+        assert_eq!(image.layers[0].diff_id, gzip_layer().1);
+        // Gzip that is not a gzipped archive is refused, naming the file.
+        let mut broken = tempfile::NamedTempFile::new().unwrap();
+        io::Write::write_all(&mut broken, &[0x1f, 0x8b, 8, 0, 1, 2, 3]).unwrap();
+        let err = match BaseImage::open(broken.path(), scratch.path()) {
+            Ok(_) => panic!("a broken gzip stream is refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("cannot be decompressed"), "{err}");
     }
 
     #[test]

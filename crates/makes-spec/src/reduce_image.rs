@@ -156,14 +156,23 @@ impl ImageFunction {
     }
 }
 
-/// Attributes accepted by the contract whose behaviour the image builder does not have yet:
-/// an error when used, never silently ignored.
-const NOT_YET: &[&str] = &[
-    "fromImageName",
-    "fromImageTag",
-    "includeNixDB",
-    "keepContentsDirlinks",
-    "layeringPipeline",
+/// Attributes accepted by the contract whose behaviour the image builder does not have yet,
+/// with what nixpkgs does with them: an error when used, never silently ignored.
+const NOT_YET: &[(&str, &str)] = &[
+    ("fromImageName", "the name of the base image's repository to take"),
+    ("fromImageTag", "the tag of the base image to take"),
+    (
+        "includeNixDB",
+        "a Nix database registering the contents' closure under /nix/var/nix, so that nix commands work in the container",
+    ),
+    (
+        "keepContentsDirlinks",
+        "contents copied through the symbolic links to directories they meet, as `rsync --keep-dirlinks` copies",
+    ),
+    (
+        "layeringPipeline",
+        "layers planned by a pipeline of nixpkgs' layering operations; makes plans them itself (a layer per contents root, then by popularity, within maxLayers)",
+    ),
 ];
 
 /// `buildImage` attributes that size nixpkgs' build VM: makes runs `runAsRoot` in namespaces,
@@ -243,9 +252,9 @@ pub fn reduce_image_spec_of(
         ImageFunction::BuildImage => &["fromImageName", "fromImageTag"],
         _ => &[],
     };
-    for name in NOT_YET
+    for (name, meaning) in NOT_YET
         .iter()
-        .filter(|n| known.contains(*n) && !checked_by_caller.contains(*n))
+        .filter(|(n, _)| known.contains(n) && !checked_by_caller.contains(n))
     {
         // `false`/`null`/empty values ask for nothing, so they are accepted.
         let asked = f.get(name).map(|v| match v {
@@ -255,7 +264,7 @@ pub fn reduce_image_spec_of(
         });
         if checked(&mut errors, asked, false) {
             errors.push(SpecError::NotSupported {
-                what: format!("{}'s '{name}'", function.name()),
+                what: format!("{}'s '{name}' ({meaning})", function.name()),
                 span: f.span_of(name),
             });
         }
@@ -652,7 +661,10 @@ mod tests {
             r#"{ name = "a"; layeringPipeline = [ ]; }"#,
         )
         .expect_err("not built yet");
-        assert!(err.contains("layeringPipeline"), "{err}");
+        assert!(
+            err.contains("layeringPipeline") && err.contains("makes plans them itself"),
+            "{err}"
+        );
         assert!(reduce(
             ImageFunction::BuildLayeredImage,
             r#"{ name = "a"; debug = true; }"#

@@ -1,7 +1,9 @@
 //! `makes lock [JOB...]`: evaluates the jobs with Nix, builds the packages they use, and
 //! writes makes.lock.json: each package reference with its outputs' store paths, and every
-//! path of their closures with NAR hash, NAR size and references. With it, a machine without
-//! Nix builds the same images by substitution.
+//! path of their closures with NAR hash, NAR size and references, what the sets' functions
+//! are (lambdas or functor sets), and for a call that takes paths makes built itself the NAR
+//! hashes of those paths. With it, a machine without Nix builds the same images by
+//! substitution.
 
 use crate::packages_provider::build_with_nix;
 use crate::realisation::{find_job, job_out_path, job_value};
@@ -76,6 +78,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
         let (name, output_name) = packages
             .described_package(&u.set, &u.attr_path)
             .unwrap_or_else(|| (u.name.clone(), u.output.clone()));
+        let inputs = handed_inputs(&session, packages, &u.attr_path)?;
         match lock
             .packages
             .iter_mut()
@@ -83,6 +86,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
         {
             Some(entry) => {
                 entry.outputs.insert(u.output.clone(), u.path.clone());
+                entry.inputs.extend(inputs);
             }
             None => lock.packages.push(LockedPackage {
                 set: u.set.clone(),
@@ -90,6 +94,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
                 name,
                 output_name,
                 outputs: [(u.output.clone(), u.path.clone())].into(),
+                inputs,
             }),
         }
     }
@@ -106,6 +111,14 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
     lock.values.extend(values);
     lock.values
         .sort_by(|a, b| (&a.set, &a.attr_path).cmp(&(&b.set, &b.attr_path)));
+    let functions = packages.functions();
+    lock.functions.retain(|old| {
+        !functions
+            .iter()
+            .any(|f| (&f.set, &f.attr_path) == (&old.set, &old.attr_path))
+    });
+    lock.functions.extend(functions);
+    lock.functions.sort();
     lock.paths.extend(infos);
     // Keep exactly the closures of the locked packages.
     let roots: Vec<String> = lock
@@ -133,4 +146,30 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
     );
     crate::result_line::print_result(packages.project_dir().join(LOCK_FILE).display());
     Ok(())
+}
+
+/// The paths makes builds that the calls of `attr_path` take, with the NAR hashes of their
+/// contents (built here when Nix had the calls' results already, so that nothing needed
+/// them yet).
+fn handed_inputs(
+    session: &Session,
+    packages: &makes_store::packages::Packages,
+    attr_path: &[Step],
+) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+    packages
+        .handed_in(attr_path)
+        .into_iter()
+        .map(|path| {
+            let store_path = makes_store::StorePath::parse(&path)
+                .map_err(|e| Failure::report(miette::Report::new(e)))?;
+            if !session.store.is_valid(&store_path) {
+                crate::realisation::build_path(session, &path)?;
+            }
+            let info = session
+                .store
+                .path_info(&store_path)
+                .map_err(|e| Failure::report(miette::Report::new(e)))?;
+            Ok((path, info.nar_hash))
+        })
+        .collect()
 }

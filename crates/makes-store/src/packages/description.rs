@@ -22,7 +22,15 @@ pub enum Description {
     Value { value: serde_json::Value },
     /// A function of the package set (`callPackage`, `fetchurl`, a set with `__functor`):
     /// calling it is one more step the backend resolves.
-    Function,
+    Function {
+        /// Whether Nix has it as a set with `__functor` (`makeOverridable` results such as
+        /// `fetchurl`), which `builtins.isFunction` calls no function, rather than a lambda.
+        #[serde(default)]
+        functor: bool,
+        /// A functor set's attribute names (`override`, ...), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attributes: Option<Vec<String>>,
+    },
     /// No such attribute.
     Missing,
     /// Something makes cannot take from Nix (a path, a string that refers to store paths).

@@ -30,6 +30,24 @@ pub struct LockFile {
     /// call that returns data), so that the set gives the same without Nix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<LockedValue>,
+    /// Functions evaluation took from a package set, with what Nix has them as (a lambda,
+    /// or a set with `__functor` and its names), so that `builtins.isFunction` and `?` on
+    /// them answer the same without Nix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<LockedFunction>,
+}
+
+/// A function at `attrPath` of the set named `set`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockedFunction {
+    pub set: String,
+    pub attr_path: Vec<Step>,
+    /// A set with `__functor` rather than a lambda.
+    pub functor: bool,
+    /// A functor set's attribute names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<String>>,
 }
 
 /// Plain data at `attrPath` of the set named `set`.
@@ -60,6 +78,10 @@ pub struct LockedPackage {
     pub output_name: String,
     /// Output name -> store path, for the outputs the project uses.
     pub outputs: BTreeMap<String, String>,
+    /// For a call that takes paths makes built itself: each such path and the NAR hash of
+    /// the contents the call was locked with. The call's result stands only for those.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +148,16 @@ impl LockFile {
     /// function when a locked package is a call of it, a set when locked packages lie below
     /// it, missing when recorded absent, `None` when the lock does not cover it.
     pub fn describe(&self, set: &str, attr_path: &[Step]) -> Option<Description> {
+        if let Some(f) = self
+            .functions
+            .iter()
+            .find(|f| f.set == set && f.attr_path == attr_path)
+        {
+            return Some(Description::Function {
+                functor: f.functor,
+                attributes: f.attributes.clone(),
+            });
+        }
         if let Some(v) = self
             .values
             .iter()
@@ -137,9 +169,14 @@ impl LockFile {
         }
         let mut names = BTreeSet::new();
         let mut called = false;
-        for v in self.values.iter().filter(|v| v.set == set) {
-            if v.attr_path.len() > attr_path.len() && v.attr_path.starts_with(attr_path) {
-                match &v.attr_path[attr_path.len()] {
+        let below = self
+            .values
+            .iter()
+            .map(|v| (&v.set, &v.attr_path))
+            .chain(self.functions.iter().map(|f| (&f.set, &f.attr_path)));
+        for (_, v_path) in below.filter(|(s, _)| *s == set) {
+            if v_path.len() > attr_path.len() && v_path.starts_with(attr_path) {
+                match &v_path[attr_path.len()] {
                     Step::Attr(name) => {
                         names.insert(name.clone());
                     }
@@ -166,7 +203,12 @@ impl LockFile {
             }
         }
         if called {
-            return Some(Description::Function);
+            // A lock that did not record what the function is: a set with `__functor`, as
+            // makes took every function before it recorded them.
+            return Some(Description::Function {
+                functor: true,
+                attributes: None,
+            });
         }
         if !names.is_empty() {
             return Some(Description::Set {
@@ -219,6 +261,7 @@ mod tests {
             name: "python3.11-requests-2.31".into(),
             output_name: "out".into(),
             outputs: BTreeMap::from([("out".into(), "/nix/store/a-requests".into())]),
+            inputs: BTreeMap::new(),
         });
         lock.paths.insert(
             "/nix/store/a-requests".into(),
@@ -278,6 +321,7 @@ mod tests {
             name: "x".into(),
             output_name: "out".into(),
             outputs: BTreeMap::from([("out".into(), "/nix/store/c-x".into())]),
+            inputs: BTreeMap::new(),
         });
         lock.absent.push(AbsentAttribute {
             set: "<nixpkgs>".into(),
@@ -297,7 +341,23 @@ mod tests {
         let function = [Step::attr("stdenv"), Step::attr("mkDerivation")];
         assert_eq!(
             lock.describe("<nixpkgs>", &function),
-            Some(Description::Function)
+            Some(Description::Function {
+                functor: true,
+                attributes: None
+            })
+        );
+        lock.functions.push(LockedFunction {
+            set: "<nixpkgs>".into(),
+            attr_path: function.to_vec(),
+            functor: false,
+            attributes: None,
+        });
+        assert_eq!(
+            lock.describe("<nixpkgs>", &function),
+            Some(Description::Function {
+                functor: false,
+                attributes: None
+            })
         );
         let mut called = function.to_vec();
         called.push(call);

@@ -12,13 +12,18 @@
 //! build provides exactly them before realising the job.
 
 mod description;
+mod handover;
 mod lock;
 mod nix_backend;
 mod source;
 mod steps;
 
 pub use description::Description;
-pub use lock::{AbsentAttribute, LockFile, LockedPackage, LockedPathInfo, LockedValue, LOCK_FILE};
+pub use handover::hand_to_nix;
+pub use lock::{
+    AbsentAttribute, LockFile, LockedFunction, LockedPackage, LockedPathInfo, LockedValue,
+    LOCK_FILE,
+};
 pub use nix_backend::{nix_available, NixBackend, NixScope};
 pub use source::{nix_string, Overlay, PackageSetSource, SetOrigin};
 pub use steps::{display_steps, plain_attr_path, value_code, Step, SETS_VARIABLE};
@@ -50,6 +55,9 @@ pub struct UsedOutput {
     pub path: String,
 }
 
+/// A function of a set as evaluation holds it, with its set and steps.
+type KnownLambda = (std::rc::Rc<makes_eval::PrimOp>, String, Vec<Step>);
+
 /// `(set, attribute path, output)`: one output of one package reference.
 type OutputKey = (String, Vec<Step>, String);
 
@@ -71,6 +79,13 @@ pub struct Packages {
     used: RefCell<BTreeMap<OutputKey, UsedOutput>>,
     /// Names found missing (for the lock file).
     absent: RefCell<std::collections::BTreeSet<(String, Vec<Step>)>>,
+    /// Paths makes builds itself that call arguments name (Nix gets them before it builds
+    /// those calls).
+    handed: RefCell<std::collections::BTreeSet<String>>,
+    /// The functions of the sets that evaluation holds as lambdas (`builtins.isFunction` is
+    /// true of them, as of Nix's), with where each is, so that a call argument holding one
+    /// is written as the steps that reach it.
+    lambdas: RefCell<Vec<KnownLambda>>,
 }
 
 impl Packages {
@@ -93,6 +108,8 @@ impl Packages {
             names: RefCell::default(),
             used: RefCell::default(),
             absent: RefCell::default(),
+            handed: RefCell::default(),
+            lambdas: RefCell::default(),
         }
     }
 
@@ -211,6 +228,86 @@ impl Packages {
             .collect()
     }
 
+    /// Records that `op` is the function at `steps` of the set `set`.
+    pub fn record_lambda(&self, op: std::rc::Rc<makes_eval::PrimOp>, set: &str, steps: &[Step]) {
+        self.lambdas
+            .borrow_mut()
+            .push((op, set.to_owned(), steps.to_vec()));
+    }
+
+    /// The set and steps of the function `op`, when it is one of a set's.
+    pub fn lambda_steps(
+        &self,
+        op: &std::rc::Rc<makes_eval::PrimOp>,
+    ) -> Option<(String, Vec<Step>)> {
+        self.lambdas
+            .borrow()
+            .iter()
+            .find(|(known, _, _)| std::rc::Rc::ptr_eq(known, op))
+            .map(|(_, set, steps)| (set.clone(), steps.clone()))
+    }
+
+    /// Records that a call's argument names `path`, which makes builds itself.
+    pub fn record_handed(&self, path: &str) {
+        self.handed.borrow_mut().insert(path.to_owned());
+    }
+
+    /// The paths makes builds itself that the calls of `steps` name (their code holds them
+    /// as text), sorted.
+    pub fn handed_in(&self, steps: &[Step]) -> Vec<String> {
+        let handed = self.handed.borrow();
+        if handed.is_empty() {
+            return Vec::new();
+        }
+        let mut found = std::collections::BTreeSet::new();
+        for step in steps {
+            if let Step::Call { call } = step {
+                found.extend(handed.iter().filter(|p| call.contains(p.as_str())).cloned());
+            }
+        }
+        found.into_iter().collect()
+    }
+
+    /// `message` (Nix failing to evaluate `attr_path`), with why when the call read a path
+    /// makes builds itself: Nix gets those only before it builds the call.
+    fn explain_handed(&self, attr_path: &[Step], message: String) -> String {
+        let read: Vec<String> = self
+            .handed_in(attr_path)
+            .into_iter()
+            .filter(|p| message.contains(p.as_str()))
+            .collect();
+        if read.is_empty() {
+            return message;
+        }
+        format!(
+            "{message}\n(makes builds {} itself and hands it to Nix's store before Nix builds the call, not while Nix evaluates it: a function that reads it during evaluation cannot be called with it)",
+            read.join(", ")
+        )
+    }
+
+    /// The functions the backend described so far (for the lock file), sorted.
+    pub fn functions(&self) -> Vec<LockedFunction> {
+        let mut functions: Vec<LockedFunction> = self
+            .descriptions
+            .borrow()
+            .iter()
+            .filter_map(|((set, attr_path), d)| match d {
+                Description::Function {
+                    functor,
+                    attributes,
+                } => Some(LockedFunction {
+                    set: set.clone(),
+                    attr_path: attr_path.clone(),
+                    functor: *functor,
+                    attributes: attributes.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        functions.sort();
+        functions
+    }
+
     /// The plain data the backend gave so far (for the lock file), sorted.
     pub fn values(&self) -> Vec<LockedValue> {
         let mut values: Vec<LockedValue> = self
@@ -306,7 +403,7 @@ impl Packages {
                     .set_source(set)
                     .ok_or_else(|| format!("unknown package set {set}"))?;
                 nix.describe(&self.nix_scope(), set, &source, attr_path)
-                    .map_err(|e: StoreError| e.to_string())?
+                    .map_err(|e: StoreError| self.explain_handed(attr_path, e.to_string()))?
             }
             PackageMode::Lock => {
                 let Some(lock) = &self.lock else {
@@ -343,4 +440,30 @@ pub fn outputs_by_set(used: &[UsedOutput]) -> BTreeMap<String, Vec<(Vec<Step>, S
             .push((u.attr_path.clone(), u.output.clone()));
     }
     by_set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handed_paths_are_found_in_calls_and_named_when_nix_reads_them() {
+        let packages = Packages::new(PackageMode::Symbolic, "/p".into(), None, Recipes::default());
+        let built = "/nix/store/p9lyihcj2i0crskix4310fgj57yhgs5c-other";
+        packages.record_handed(built);
+        let steps = vec![
+            Step::attr("hello"),
+            Step::attr("overrideAttrs"),
+            Step::Call {
+                call: format!("(old: {{ v = builtins.readFile \"${{(builtins.storePath \"{built}\")}}/t\"; }})"),
+            },
+        ];
+        assert_eq!(packages.handed_in(&steps), vec![built.to_owned()]);
+        assert!(packages.handed_in(&steps[..2]).is_empty());
+        let explained =
+            packages.explain_handed(&steps, format!("error: path '{built}' is not valid"));
+        assert!(explained.contains("hands it to Nix's store before Nix builds the call"));
+        let other = packages.explain_handed(&steps, "error: something else".into());
+        assert_eq!(other, "error: something else");
+    }
 }

@@ -42,7 +42,8 @@ in
     outputs = builtins.listToAttrs (map (o: { name = o; value = (builtins.getAttr o v).outPath; }) (v.outputs or [ "out" ]));
     attributes = builtins.attrNames v;
   }
-  else if builtins.isFunction v || (builtins.isAttrs v && v ? __functor) then { kind = "function"; }
+  else if builtins.isFunction v then { kind = "function"; functor = false; }
+  else if builtins.isAttrs v && v ? __functor then { kind = "function"; functor = true; attributes = builtins.attrNames v; }
   else if builtins.isAttrs v then { kind = "set"; names = builtins.attrNames v; }
   else if builtins.isPath v then { kind = "unsupported"; type = "a path"; }
   else if builtins.isString v && builtins.getContext v != { } then { kind = "unsupported"; type = "a string that refers to store paths"; }
@@ -290,7 +291,7 @@ fn cannot_change(step: &Step) -> bool {
 fn cache_file(dir: &std::path::Path, set: &PackageSetSource, steps: &[Step]) -> std::path::PathBuf {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    hasher.update(b"makes-package-description-v2\0");
+    hasher.update(b"makes-package-description-v3\0");
     hasher.update(set.nix_expression().as_bytes());
     hasher.update(b"\0");
     hasher.update(serde_json::to_vec(steps).unwrap_or_default());
