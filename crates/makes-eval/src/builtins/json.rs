@@ -80,21 +80,18 @@ fn json_of(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde_jso
 
 /// Writes `v` as `builtins.toJSON` renders it straight into `out`, without a JSON tree:
 /// strings are written as their bytes (invalid UTF-8 passes through, as in Nix 2.8), escaped
-/// as `serde_json` escapes text, so that the output equals [`to_json`]'s where both apply.
+/// as `serde_json` escapes text; floats as Nix 2.8 prints them (six significant digits).
 fn write_json(ev: &Evaluator, v: &Value, context: &mut Context, out: &mut Vec<u8>) -> Result<()> {
     memory::reserve_growth(out, None)?;
     match v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Int(i) => {
+            // Writing into a Vec cannot fail.
             let _ = write!(out, "{i}");
         }
-        Value::Float(f) => match serde_json::Number::from_f64(*f) {
-            Some(n) => {
-                let _ = write!(out, "{n}");
-            }
-            None => out.extend_from_slice(b"null"),
-        },
+        // As Nix 2.8 writes them: C++'s default stream format (`%g`), `nan` and `inf` too.
+        Value::Float(f) => out.extend_from_slice(crate::print::format_float(*f).as_bytes()),
         Value::String(s) => {
             s.merge_context_into(context);
             write_json_string(s.as_bytes(), out);
@@ -228,13 +225,32 @@ mod tests {
         let (tree, streamed) = both(
             r#"let all = builtins.genList (i: builtins.substring i 1 "x") 1; in {
                  s = "q\" b\\ n\n r\r t\t é ${builtins.fromJSON ''"\u0001\u001f\u0008\u000c\u007f"''}";
-                 n = [ null true false 0 (-12) 1.5 0.1 1.0e300 (1.0 / 3) 100.0 ];
+                 n = [ null true false 0 (-12) 9223372036854775807 ];
                  nested = { b = [ [ ] { } ]; a."key \"q\"\n" = 1; };
                  drv = { outPath = "/nix/store/x"; ignored = 1; };
                  inherit all;
                }"#,
         );
         assert_eq!(String::from_utf8(streamed).expect("UTF-8"), tree);
+    }
+
+    #[test]
+    fn floats_are_written_as_nix_writes_them() {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let v = ev
+            .eval_source(
+                "test",
+                "[ (1 / 3.0) 0.5 1.0 100.0 1.0e20 1.5e-7 123456789.123 (-2.5) ]",
+                Path::new("/"),
+            )
+            .expect("evaluates");
+        let mut out = Vec::new();
+        write_json(&ev, &v, &mut Context::default(), &mut out).expect("writes");
+        // What nix-instantiate 2.8 prints for `builtins.toJSON` of that list.
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "[0.333333,0.5,1,100,1e+20,1.5e-07,1.23457e+08,-2.5]"
+        );
     }
 
     #[test]
