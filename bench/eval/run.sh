@@ -66,13 +66,13 @@ for f in "${rows[@]}"; do
     makes_side=("$makes" --project "$gen/makes-900" --list)
     before_side=("$before" --project "$gen/makes-900" --list)
     want=$("${nix_side[@]}" | jq -r '.[] | select(. != "__all__" and . != "/secretsForAwsFromEnv/__default__")' | LC_ALL=C sort)
-    got=$("${makes_side[@]}" | LC_ALL=C sort)
+    got=$("${makes_side[@]}" | LC_ALL=C sort) || got="(makes failed)"
   else
     nix_side=(nix-instantiate --eval --strict "$f")
     makes_side=("$makes" eval --strict "$f")
     before_side=("$before" eval --strict "$f")
     want=$("${nix_side[@]}")
-    got=$("${makes_side[@]}")
+    got=$("${makes_side[@]}") || got="(makes failed)"
   fi
   if [ "$want" != "$got" ]; then
     echo "$name: makes printed '${got:0:300}', Nix '${want:0:300}'" >&2
