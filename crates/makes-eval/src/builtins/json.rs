@@ -4,18 +4,17 @@ use super::{arg_string, attrs_value, list_value, no_span, BuiltinDef};
 use crate::eval::CoercionMode;
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Context, NixString, Value};
-use crate::{EvalError, Evaluator, Result};
+use crate::{memory, EvalError, Evaluator, Result};
 use makes_syntax::byte_text::{bytes_to_text, text_to_bytes};
+use std::io::Write;
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("toJSON", 1, |ev, a| {
         let v = a[0].force(ev)?;
         let mut context = Context::default();
-        let json = json_of(ev, &v, &mut context, Strings::Bytes)?.to_string();
-        Ok(Value::String(NixString::with_context(
-            text_to_bytes(&json).into_owned(),
-            context,
-        )))
+        let mut out = Vec::new();
+        write_json(ev, &v, &mut context, &mut out)?;
+        Ok(Value::String(NixString::with_context(out, context)))
     }),
     ("fromJSON", 1, |ev, a| {
         let s = arg_string(ev, &a[0])?;
@@ -29,33 +28,10 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
 /// JSON is text: a string of invalid UTF-8 is an error here. `builtins.toJSON` itself writes
 /// such bytes through unchanged, as Nix 2.8 does (giving invalid JSON).
 pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde_json::Value> {
-    json_of(ev, v, context, Strings::Text)
+    json_of(ev, v, context)
 }
 
-/// What strings of invalid UTF-8 become in JSON.
-#[derive(Clone, Copy)]
-enum Strings {
-    /// An error: the JSON must be text.
-    Text,
-    /// Text standing for the bytes ([`bytes_to_text`]), made bytes again by the caller.
-    Bytes,
-}
-
-impl Strings {
-    fn json(self, s: &NixString) -> Result<serde_json::Value> {
-        Ok(serde_json::Value::String(match self {
-            Strings::Text => s.utf8()?.to_owned(),
-            Strings::Bytes => bytes_to_text(s.as_bytes()).into_owned(),
-        }))
-    }
-}
-
-fn json_of(
-    ev: &Evaluator,
-    v: &Value,
-    context: &mut Context,
-    strings: Strings,
-) -> Result<serde_json::Value> {
+fn json_of(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde_json::Value> {
     Ok(match v {
         Value::Null => serde_json::Value::Null,
         Value::Bool(b) => serde_json::Value::Bool(*b),
@@ -64,18 +40,18 @@ fn json_of(
             .map_or(serde_json::Value::Null, serde_json::Value::Number),
         Value::String(s) => {
             s.merge_context_into(context);
-            strings.json(s)?
+            serde_json::Value::String(s.utf8()?.to_owned())
         }
         Value::Path(_) => {
             let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, no_span())?;
             s.merge_context_into(context);
-            strings.json(&s)?
+            serde_json::Value::String(s.utf8()?.to_owned())
         }
         Value::List(items) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items.iter() {
                 let item = item.force(ev)?;
-                out.push(ev.nested(None, || json_of(ev, &item, context, strings))?);
+                out.push(ev.nested(None, || json_of(ev, &item, context))?);
             }
             serde_json::Value::Array(out)
         }
@@ -83,12 +59,12 @@ fn json_of(
             if attrs.contains("__toString") || attrs.contains("outPath") {
                 let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, no_span())?;
                 s.merge_context_into(context);
-                return strings.json(&s);
+                return Ok(serde_json::Value::String(s.utf8()?.to_owned()));
             }
             let mut map = serde_json::Map::new();
             for (name, attr) in attrs.iter() {
                 let value = attr.value.force(ev)?;
-                let json = ev.nested(attr.span, || json_of(ev, &value, context, strings))?;
+                let json = ev.nested(attr.span, || json_of(ev, &value, context))?;
                 map.insert(name.to_string(), json);
             }
             serde_json::Value::Object(map)
@@ -100,6 +76,101 @@ fn json_of(
             ))
         }
     })
+}
+
+/// Writes `v` as `builtins.toJSON` renders it straight into `out`, without a JSON tree:
+/// strings are written as their bytes (invalid UTF-8 passes through, as in Nix 2.8), escaped
+/// as `serde_json` escapes text; floats as Nix 2.8 prints them (six significant digits).
+fn write_json(ev: &Evaluator, v: &Value, context: &mut Context, out: &mut Vec<u8>) -> Result<()> {
+    memory::reserve_growth(out, None)?;
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) => {
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{i}");
+        }
+        // As Nix 2.8 writes them: C++'s default stream format (`%g`), `nan` and `inf` too.
+        Value::Float(f) => out.extend_from_slice(crate::print::format_float(*f).as_bytes()),
+        Value::String(s) => {
+            s.merge_context_into(context);
+            write_json_string(s.as_bytes(), out);
+        }
+        Value::Path(_) => {
+            let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, no_span())?;
+            s.merge_context_into(context);
+            write_json_string(s.as_bytes(), out);
+        }
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let item = item.force(ev)?;
+                ev.nested(None, || write_json(ev, &item, context, out))?;
+            }
+            out.push(b']');
+        }
+        Value::Attrs(attrs) => {
+            if attrs.contains("__toString") || attrs.contains("outPath") {
+                let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, no_span())?;
+                s.merge_context_into(context);
+                write_json_string(s.as_bytes(), out);
+                return Ok(());
+            }
+            out.push(b'{');
+            for (i, (name, attr)) in attrs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_string(&text_to_bytes(name), out);
+                out.push(b':');
+                let value = attr.value.force(ev)?;
+                ev.nested(attr.span, || write_json(ev, &value, context, out))?;
+            }
+            out.push(b'}');
+        }
+        other => {
+            return Err(EvalError::other(
+                format!("cannot convert {} to JSON", other.describe()),
+                None,
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// `bytes` as a JSON string: `"` and `\\` escaped, control characters as `\n`-style escapes or
+/// `\u00XX` (as `serde_json` writes them), every other byte as it is.
+fn write_json_string(bytes: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut plain_from = 0;
+    let mut unicode = *b"\\u0000";
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => {
+                unicode[4] = HEX[usize::from(b >> 4)];
+                unicode[5] = HEX[usize::from(b & 0xf)];
+                &unicode
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[plain_from..i]);
+        out.extend_from_slice(escape);
+        plain_from = i + 1;
+    }
+    out.extend_from_slice(&bytes[plain_from..]);
+    out.push(b'"');
 }
 
 pub fn from_json(json: &serde_json::Value) -> Value {
@@ -125,5 +196,69 @@ pub fn from_json(json: &serde_json::Value) -> Value {
             }
             attrs_value(attrs)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{to_json, write_json};
+    use crate::value::Context;
+    use crate::{DiskIo, EvalOptions, Evaluator};
+    use std::path::Path;
+    use std::rc::Rc;
+
+    fn both(text: &str) -> (String, Vec<u8>) {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let v = ev
+            .eval_source("test", text, Path::new("/"))
+            .expect("evaluates");
+        let tree = to_json(&ev, &v, &mut Context::default())
+            .expect("converts")
+            .to_string();
+        let mut streamed = Vec::new();
+        write_json(&ev, &v, &mut Context::default(), &mut streamed).expect("writes");
+        (tree, streamed)
+    }
+
+    #[test]
+    fn streamed_json_equals_the_tree_printed() {
+        let (tree, streamed) = both(
+            r#"let all = builtins.genList (i: builtins.substring i 1 "x") 1; in {
+                 s = "q\" b\\ n\n r\r t\t é ${builtins.fromJSON ''"\u0001\u001f\u0008\u000c\u007f"''}";
+                 n = [ null true false 0 (-12) 9223372036854775807 ];
+                 nested = { b = [ [ ] { } ]; a."key \"q\"\n" = 1; };
+                 drv = { outPath = "/nix/store/x"; ignored = 1; };
+                 inherit all;
+               }"#,
+        );
+        assert_eq!(String::from_utf8(streamed).expect("UTF-8"), tree);
+    }
+
+    #[test]
+    fn floats_are_written_as_nix_writes_them() {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let v = ev
+            .eval_source(
+                "test",
+                "[ (1 / 3.0) 0.5 1.0 100.0 1.0e20 1.5e-7 123456789.123 (-2.5) ]",
+                Path::new("/"),
+            )
+            .expect("evaluates");
+        let mut out = Vec::new();
+        write_json(&ev, &v, &mut Context::default(), &mut out).expect("writes");
+        // What nix-instantiate 2.8 prints for `builtins.toJSON` of that list.
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "[0.333333,0.5,1,100,1e+20,1.5e-07,1.23457e+08,-2.5]"
+        );
+    }
+
+    #[test]
+    fn streamed_json_keeps_bytes_that_are_not_utf8() {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let mut out = Vec::new();
+        let v = crate::Value::string(&b"a\xff\"\x01"[..]);
+        write_json(&ev, &v, &mut Context::default(), &mut out).expect("writes");
+        assert_eq!(out, b"\"a\xff\\\"\\u0001\"");
     }
 }

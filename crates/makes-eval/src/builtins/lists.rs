@@ -171,6 +171,11 @@ fn truthy(v: Value) -> Result<bool> {
 fn sort(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
     let f = arg_function(ev, &args[0])?;
     let mut items: Vec<Thunk> = arg_list(ev, &args[1])?.to_vec();
+    if items.len() > 1 && super::sort_fast::is_less_than(&f) {
+        if let Some(sorted) = super::sort_fast::sort_by_less_than(ev, &items)? {
+            return Ok(list_value(sorted));
+        }
+    }
     let less = |p: &Thunk, q: &Thunk| call(ev, &f, &[p.clone(), q.clone()]).and_then(truthy);
     const RUN: usize = 8;
     // Sorted runs of RUN items by insertion.

@@ -8,6 +8,7 @@ pub(crate) mod json;
 mod lists;
 mod paths;
 mod regex;
+mod sort_fast;
 mod strings;
 mod toml;
 mod versions;
