@@ -33,8 +33,9 @@ fn origins() -> Vec<Origin> {
         .map(|line| {
             let fields: Vec<&str> = line.split('\t').collect();
             assert!(fields.len() >= 4, "origins.tsv: too few fields in {line:?}");
-            // A documented example (`FILE.md#N`) is checked out as a project of its own.
-            let subdirectory = if fields[3].contains(".md#") {
+            // A documented example (`FILE.md#N`) is checked out as a project of its own; a
+            // module (`DIR/makes.nix`) is imported by the checkout's root makes.nix.
+            let subdirectory = if fields[3].contains(".md#") || fields[3].ends_with("/makes.nix") {
                 ".".to_owned()
             } else {
                 fields[3].to_owned()
@@ -253,6 +254,35 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
             format!("a source fetched during evaluation from {url}"),
         );
     }
+    // A package's output read during evaluation (`readFile (fetchurl { ... })`, nixpkgs'
+    // `stdenv.cc` files read by dockerTools): Nix would build it first (import from
+    // derivation); here it needs the package set's builds.
+    if error.contains("which is not built: makes does not build while evaluating") {
+        return (
+            Class::Nixpkgs,
+            "a package's output read during evaluation (import from derivation)".to_owned(),
+        );
+    }
+    // A Node.js version the release whose rules apply does not offer (makes' own message):
+    // makes of that release stops there too.
+    if error.contains("Supported node versions are: ") {
+        return (
+            Class::Project,
+            "asks for a Node.js version its makes release does not offer".to_owned(),
+        );
+    }
+    // A file the project names but does not have: makes fails on it as well.
+    if error.contains("No such file or directory") {
+        if let Some(rest) = error.split("<corpus>/").nth(1) {
+            let file = rest
+                .split(['\'', ':', ' '])
+                .next()
+                .unwrap_or(rest)
+                .split_once('/')
+                .map_or(rest, |(_, file)| file);
+            return (Class::Project, format!("names a file it lacks, `{file}`"));
+        }
+    }
     // A call of a package-set function whose argument Nix cannot be given (a path makes
     // built itself, a partly applied built-in): the call needs nixpkgs.
     if error.contains("of a package-set function cannot be handed to Nix") {
@@ -378,6 +408,11 @@ fn cell(text: &str) -> String {
 fn write_report(dir: &Path, rows: &[Row]) -> String {
     let mut md = String::new();
     let equal = rows.iter().filter(|r| r.equal == "yes").count();
+    let refused = rows
+        .iter()
+        .filter(|r| r.expected.starts_with("none, makes refuses it"))
+        .count();
+    let refused_too = rows.iter().filter(|r| r.listed == "refused too").count();
     let with_list = rows.iter().filter(|r| r.equal != "—").count();
     let expected_jobs: usize = rows.iter().map(|r| r.counts.0).sum();
     let shown: usize = rows.iter().map(|r| r.counts.1).sum();
@@ -397,7 +432,8 @@ fn write_report(dir: &Path, rows: &[Row]) -> String {
     let _ = writeln!(
         md,
         "{} projects, {with_list} with a job list from makes itself ({expected_jobs} jobs); \
-         lists equal: {equal}/{with_list}; jobs shown: {shown} of the {listed} listed; not \
+         lists equal: {equal}/{with_list}; makes refuses {refused}, of which refused here \
+         too: {refused_too}; jobs shown: {shown} of the {listed} listed; not \
          shown: (a) {a} need a nixpkgs function or a language environment, (b) {b} are jobs \
          of makes' modules or builders of its own, (n) {n} import a source fetched during \
          evaluation, (p) {p} are the project's own error, (c) {c} other; shown of the jobs \
@@ -482,6 +518,10 @@ fn real_projects_list_the_jobs_makes_lists() {
         listed.sort();
         if run.success {
             row.listed = listed.len().to_string();
+        } else if let Expected::Refused(_) = &expected {
+            // makes refuses it too: the same answer, whatever the wording.
+            row.listed = "refused too".to_owned();
+            row.why_not = format!("refused here too: {}", brief(&first_error(&run.stderr)));
         } else {
             row.listed = "error".to_owned();
             row.why_not = format!("list: {}", cause_of(&run.stderr, &[]).1);

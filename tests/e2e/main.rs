@@ -22,6 +22,7 @@ mod daily_interrupts;
 mod daily_outputs;
 mod daily_polish;
 mod daily_registries;
+mod deploy_tags;
 mod derivations;
 mod docker_tools;
 mod eval_flags;
