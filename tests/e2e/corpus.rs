@@ -373,7 +373,8 @@ fn show_jobs(
     crashes: &mut Vec<String>,
 ) -> (usize, String, BTreeMap<Class, usize>) {
     let mut shown = 0;
-    let mut causes: BTreeMap<(Class, String), usize> = BTreeMap::new();
+    // Each cause with how many jobs it stopped and the first of them.
+    let mut causes: BTreeMap<(Class, String), (usize, String)> = BTreeMap::new();
     for (n, job) in jobs.iter().enumerate() {
         let mut cmd = corpus_makes(sandbox);
         cmd.arg("--project").arg(project).arg("show").arg(job);
@@ -384,18 +385,29 @@ fn show_jobs(
         if run.success {
             shown += 1;
         } else {
-            *causes.entry(cause_of(&run.stderr, jobs)).or_default() += 1;
+            causes
+                .entry(cause_of(&run.stderr, jobs))
+                .or_insert_with(|| (0, job.clone()))
+                .0 += 1;
         }
     }
     let mut by_class: BTreeMap<Class, usize> = BTreeMap::new();
-    for ((class, _), count) in &causes {
+    for ((class, _), (count, _)) in &causes {
         *by_class.entry(*class).or_default() += count;
     }
-    let mut causes: Vec<((Class, String), usize)> = causes.into_iter().collect();
-    causes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut causes: Vec<((Class, String), (usize, String))> = causes.into_iter().collect();
+    causes.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
     let why = causes
         .iter()
-        .map(|((class, cause), count)| format!("{count}× ({}) {cause}", class.label()))
+        .map(|((class, cause), (count, job))| {
+            // The gaps name a job to start from.
+            let example = if *class == Class::Other {
+                format!(" (`{job}`)")
+            } else {
+                String::new()
+            };
+            format!("{count}× ({}) {cause}{example}", class.label())
+        })
         .collect::<Vec<_>>()
         .join("; ");
     (shown, why, by_class)

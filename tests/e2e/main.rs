@@ -17,6 +17,7 @@ mod bytes;
 mod cli;
 mod corpus;
 mod corpus_patterns;
+mod corpus_rules;
 mod daily_builds;
 mod daily_interrupts;
 mod daily_outputs;
