@@ -165,3 +165,26 @@ in {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// makes' own modules run Node.js tools with the version their release offers:
+/// `lintGitCommitMsg` of 22.09 runs commitlint on Node.js 14 (24.02's on 21, which 22.09's
+/// makeNodeJsVersion would refuse).
+#[test]
+fn a_module_of_an_older_release_uses_that_releases_node() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir.path().join("commit-msg");
+    write_project(
+        &dir,
+        "{ ... }: { lintGitCommitMsg = { enable = true; branch = \"main\"; }; }\n",
+    );
+    std::fs::write(
+        dir.join("makes.lock.nix"),
+        "{ makesSrc = builtins.fetchGit { url = \"https://github.com/fluidattacks/makes\"; \
+         ref = \"refs/tags/22.09\"; }; }\n",
+    )
+    .expect("write");
+    let out = makes(&sandbox, &dir, &["show", "/lintGitCommitMsg"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let spec = text(&out.stdout);
+    assert!(spec.contains("nodejs-14"), "Node.js 14: {spec}");
+}
