@@ -228,7 +228,17 @@ impl Class {
 /// Why `makes show` failed on a job, as a cause shared by many jobs, and its class. `jobs` are
 /// the project's jobs.
 fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
-    let error = first_error(stderr);
+    let mut error = first_error(stderr);
+    // A report of several problems (`dockerTools.buildImage has 2 problems`): the first one.
+    if error.ends_with(" problems") {
+        if let Some(first) = stderr
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("├─▶"))
+            .find_map(|l| l.trim().strip_prefix("× "))
+        {
+            error = first_error(&format!("× {first}"));
+        }
+    }
     if let Some(job) = quoted_after(&error, "attribute ")
         .filter(|name| name.starts_with('/') && error.ends_with("missing"))
         .filter(|name| !jobs.iter().any(|j| j == name))
@@ -599,4 +609,23 @@ fn list_difference(expected: &[String], listed: &[String]) -> String {
         }
     };
     format!("missing [{}], extra [{}]", few(&missing), few(&extra))
+}
+
+#[test]
+fn the_harness_classes_failures_by_their_first_cause() {
+    let several = "  × dockerTools.buildImage has 2 problems\n  ├─▶   × the makes argument \
+                   'makePythonEnvironment' is not supported yet\n  ├─▶   × opening file 'x'\n";
+    assert_eq!(
+        cause_of(several, &[]),
+        (
+            Class::Nixpkgs,
+            "language environment `makePythonEnvironment`".to_owned()
+        )
+    );
+    let unbuilt = "  × opening file '/nix/store/a-cc/x': /nix/store/a-cc is the output of 'cc', \
+                   which is not built: makes does not build while evaluating, so ...";
+    assert_eq!(cause_of(unbuilt, &[]).0, Class::Nixpkgs);
+    let node = "  × evaluation aborted with the following error message: 'Supported node \
+                versions are: 18, 20 and 21'";
+    assert_eq!(cause_of(node, &[]).0, Class::Project);
 }
