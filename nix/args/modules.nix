@@ -125,7 +125,11 @@ in {
         source = [
           (self.makeNodeJsEnvironment {
             name = "commitlint";
-            nodeJsVersion = "21";
+            # The Node.js each release runs commitlint with (one its makeNodeJsVersion offers).
+            nodeJsVersion = if builtins.compareVersions release "24.02" >= 0 then "21"
+              else if builtins.compareVersions release "23.07" >= 0 then "18"
+              else if builtins.compareVersions release "22.05" >= 0 then "14"
+              else "12";
             packageJson = sourceFile "commitlint-package.json";
             packageLockJson = sourceFile "commitlint-package-lock.json";
           })

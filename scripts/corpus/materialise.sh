@@ -13,7 +13,13 @@
 #
 # A subdirectory of the form FILE.md#N stands for the Nth ```nix block of that Markdown file
 # (makes' documented examples): it becomes the makes.nix of a repository of its own at
-# $CORPUS_DIR/<id>, the project root.
+# $CORPUS_DIR/<id>, the project root, with the files the example names and its page assumes
+# the project has (tests/corpus/example-files/<id>/, ours, small).
+#
+# A subdirectory of the form DIR/makes.nix stands for that module of the repository, run from
+# the repository's root as the repository's own CI runs it (makes' tests/<name>/makes.nix,
+# whose paths are relative to the root: `m . /lintWithAjv/test`): the checkout gets one more
+# commit whose root makes.nix imports that module only.
 #
 # It also unpacks nixpkgs' lib (nix-community/nixpkgs.lib at the commit expected-jobs.sh uses)
 # into $CORPUS_DIR/.nixpkgs-lib/lib: the harness names it with `--option nixpkgs-lib`, so that
@@ -117,10 +123,39 @@ check_out_example() {
   local src=$1 commit=$2 block=$3 dest=$4
   git init --quiet "$dest"
   extract_block "$src" "$commit" "${block%#*}" "${block##*#}" >"$dest/makes.nix"
+  local files=$root/tests/corpus/example-files/$(basename "$dest")
+  [[ -d $files ]] && cp -R "$files/." "$dest/"
+  git -C "$dest" add --all
+  commit_as_corpus "$dest" "$block of fluidattacks/makes at $commit"
+  origin_of "$(basename "$dest")" "$commit" "$block" >"$dest/.git/corpus-origin"
+}
+
+# What a materialised project is made of: COMMIT, SUBDIR and, for a documented example, a
+# digest of its files of ours (so that changing them makes it again).
+origin_of() {
+  local id=$1 commit=$2 subdir=$3 files=$root/tests/corpus/example-files/$1
+  if [[ -d $files ]]; then
+    echo "$commit $subdir $(cd "$files" && find . -type f -print0 | LC_ALL=C sort -z |
+      xargs -0 sha256sum | sha256sum | cut -c1-16)"
+  else
+    echo "$commit $subdir"
+  fi
+}
+
+commit_as_corpus() {
+  git -C "$1" -c user.name=corpus -c user.email=corpus@localhost -c commit.gpgsign=false \
+    commit --quiet -m "$2"
+}
+
+# The checkout at DEST made a project of the module MODULE (DIR/makes.nix) alone, from the
+# repository's root: one more commit whose makes.nix imports it.
+module_from_root() {
+  local dest=$1 commit=$2 module=$3
+  printf '# The module %s of this repository, alone, from its root (the corpus).\n{ imports = [ ./%s ]; }\n' \
+    "$module" "$module" >"$dest/makes.nix"
   git -C "$dest" add makes.nix
-  git -C "$dest" -c user.name=corpus -c user.email=corpus@localhost -c commit.gpgsign=false \
-    commit --quiet -m "$block of fluidattacks/makes at $commit"
-  echo "$commit $block" >"$dest/.git/corpus-origin"
+  commit_as_corpus "$dest" "$module of the repository at $commit, from its root"
+  echo "$commit $module" >"$dest/.git/corpus-origin"
 }
 
 nixpkgs_lib_commit=de42d44212d207476489bce163375d8306a26d59
@@ -139,8 +174,10 @@ materialised=0
 while IFS=$'\t' read -r id repo commit subdir _release; do
   [[ -z $id || $id == \#* ]] && continue
   dest=$corpus_dir/$id
-  if [[ "$(git -C "$dest" rev-parse HEAD 2>/dev/null)" == "$commit" ]] ||
-    [[ "$(cat "$dest/.git/corpus-origin" 2>/dev/null)" == "$commit $subdir" ]]; then
+  # A module project (DIR/makes.nix) has one commit more than COMMIT: only its origin file
+  # says it is done (a plain checkout of COMMIT, from before, is made again).
+  if { [[ $subdir != */makes.nix ]] && [[ "$(git -C "$dest" rev-parse HEAD 2>/dev/null)" == "$commit" ]]; } ||
+    [[ "$(cat "$dest/.git/corpus-origin" 2>/dev/null)" == "$(origin_of "$id" "$commit" "$subdir")" ]]; then
     [[ -f $dest/.git/corpus-partial ]] && cat "$dest/.git/corpus-partial" >>"$missing"
     materialised=$((materialised + 1))
     continue
@@ -164,6 +201,10 @@ while IFS=$'\t' read -r id repo commit subdir _release; do
     subdir=.
   else
     check_out "$src" "$commit" "$dest" "$id" "$repo"
+    if [[ $subdir == */makes.nix ]]; then
+      module_from_root "$dest" "$commit" "$subdir"
+      subdir=.
+    fi
   fi
   if [[ ! -f $dest/$subdir/makes.nix ]]; then
     printf '%s\t%s\t%s\tno makes.nix in %s\n' "$id" "$repo" "$commit" "$subdir" >>"$missing"

@@ -33,8 +33,9 @@ fn origins() -> Vec<Origin> {
         .map(|line| {
             let fields: Vec<&str> = line.split('\t').collect();
             assert!(fields.len() >= 4, "origins.tsv: too few fields in {line:?}");
-            // A documented example (`FILE.md#N`) is checked out as a project of its own.
-            let subdirectory = if fields[3].contains(".md#") {
+            // A documented example (`FILE.md#N`) is checked out as a project of its own; a
+            // module (`DIR/makes.nix`) is imported by the checkout's root makes.nix.
+            let subdirectory = if fields[3].contains(".md#") || fields[3].ends_with("/makes.nix") {
                 ".".to_owned()
             } else {
                 fields[3].to_owned()
@@ -227,7 +228,17 @@ impl Class {
 /// Why `makes show` failed on a job, as a cause shared by many jobs, and its class. `jobs` are
 /// the project's jobs.
 fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
-    let error = first_error(stderr);
+    let mut error = first_error(stderr);
+    // A report of several problems (`dockerTools.buildImage has 2 problems`): the first one.
+    if error.ends_with(" problems") {
+        if let Some(first) = stderr
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("├─▶"))
+            .find_map(|l| l.trim().strip_prefix("× "))
+        {
+            error = first_error(&format!("× {first}"));
+        }
+    }
     if let Some(job) = quoted_after(&error, "attribute ")
         .filter(|name| name.starts_with('/') && error.ends_with("missing"))
         .filter(|name| !jobs.iter().any(|j| j == name))
@@ -252,6 +263,35 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
             Class::Network,
             format!("a source fetched during evaluation from {url}"),
         );
+    }
+    // A package's output read during evaluation (`readFile (fetchurl { ... })`, nixpkgs'
+    // `stdenv.cc` files read by dockerTools): Nix would build it first (import from
+    // derivation); here it needs the package set's builds.
+    if error.contains("which is not built: makes does not build while evaluating") {
+        return (
+            Class::Nixpkgs,
+            "a package's output read during evaluation (import from derivation)".to_owned(),
+        );
+    }
+    // A Node.js version the release whose rules apply does not offer (makes' own message):
+    // makes of that release stops there too.
+    if error.contains("Supported node versions are: ") {
+        return (
+            Class::Project,
+            "asks for a Node.js version its makes release does not offer".to_owned(),
+        );
+    }
+    // A file the project names but does not have: makes fails on it as well.
+    if error.contains("No such file or directory") {
+        if let Some(rest) = error.split("<corpus>/").nth(1) {
+            let file = rest
+                .split(['\'', ':', ' '])
+                .next()
+                .unwrap_or(rest)
+                .split_once('/')
+                .map_or(rest, |(_, file)| file);
+            return (Class::Project, format!("names a file it lacks, `{file}`"));
+        }
     }
     // A call of a package-set function whose argument Nix cannot be given (a path makes
     // built itself, a partly applied built-in): the call needs nixpkgs.
@@ -343,7 +383,8 @@ fn show_jobs(
     crashes: &mut Vec<String>,
 ) -> (usize, String, BTreeMap<Class, usize>) {
     let mut shown = 0;
-    let mut causes: BTreeMap<(Class, String), usize> = BTreeMap::new();
+    // Each cause with how many jobs it stopped and the first of them.
+    let mut causes: BTreeMap<(Class, String), (usize, String)> = BTreeMap::new();
     for (n, job) in jobs.iter().enumerate() {
         let mut cmd = corpus_makes(sandbox);
         cmd.arg("--project").arg(project).arg("show").arg(job);
@@ -354,18 +395,29 @@ fn show_jobs(
         if run.success {
             shown += 1;
         } else {
-            *causes.entry(cause_of(&run.stderr, jobs)).or_default() += 1;
+            causes
+                .entry(cause_of(&run.stderr, jobs))
+                .or_insert_with(|| (0, job.clone()))
+                .0 += 1;
         }
     }
     let mut by_class: BTreeMap<Class, usize> = BTreeMap::new();
-    for ((class, _), count) in &causes {
+    for ((class, _), (count, _)) in &causes {
         *by_class.entry(*class).or_default() += count;
     }
-    let mut causes: Vec<((Class, String), usize)> = causes.into_iter().collect();
-    causes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut causes: Vec<((Class, String), (usize, String))> = causes.into_iter().collect();
+    causes.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
     let why = causes
         .iter()
-        .map(|((class, cause), count)| format!("{count}× ({}) {cause}", class.label()))
+        .map(|((class, cause), (count, job))| {
+            // The gaps name a job to start from.
+            let example = if *class == Class::Other {
+                format!(" (`{job}`)")
+            } else {
+                String::new()
+            };
+            format!("{count}× ({}) {cause}{example}", class.label())
+        })
         .collect::<Vec<_>>()
         .join("; ");
     (shown, why, by_class)
@@ -378,6 +430,11 @@ fn cell(text: &str) -> String {
 fn write_report(dir: &Path, rows: &[Row]) -> String {
     let mut md = String::new();
     let equal = rows.iter().filter(|r| r.equal == "yes").count();
+    let refused = rows
+        .iter()
+        .filter(|r| r.expected.starts_with("none, makes refuses it"))
+        .count();
+    let refused_too = rows.iter().filter(|r| r.listed == "refused too").count();
     let with_list = rows.iter().filter(|r| r.equal != "—").count();
     let expected_jobs: usize = rows.iter().map(|r| r.counts.0).sum();
     let shown: usize = rows.iter().map(|r| r.counts.1).sum();
@@ -397,7 +454,8 @@ fn write_report(dir: &Path, rows: &[Row]) -> String {
     let _ = writeln!(
         md,
         "{} projects, {with_list} with a job list from makes itself ({expected_jobs} jobs); \
-         lists equal: {equal}/{with_list}; jobs shown: {shown} of the {listed} listed; not \
+         lists equal: {equal}/{with_list}; makes refuses {refused}, of which refused here \
+         too: {refused_too}; jobs shown: {shown} of the {listed} listed; not \
          shown: (a) {a} need a nixpkgs function or a language environment, (b) {b} are jobs \
          of makes' modules or builders of its own, (n) {n} import a source fetched during \
          evaluation, (p) {p} are the project's own error, (c) {c} other; shown of the jobs \
@@ -482,6 +540,10 @@ fn real_projects_list_the_jobs_makes_lists() {
         listed.sort();
         if run.success {
             row.listed = listed.len().to_string();
+        } else if let Expected::Refused(_) = &expected {
+            // makes refuses it too: the same answer, whatever the wording.
+            row.listed = "refused too".to_owned();
+            row.why_not = format!("refused here too: {}", brief(&first_error(&run.stderr)));
         } else {
             row.listed = "error".to_owned();
             row.why_not = format!("list: {}", cause_of(&run.stderr, &[]).1);
@@ -547,4 +609,23 @@ fn list_difference(expected: &[String], listed: &[String]) -> String {
         }
     };
     format!("missing [{}], extra [{}]", few(&missing), few(&extra))
+}
+
+#[test]
+fn the_harness_classes_failures_by_their_first_cause() {
+    let several = "  × dockerTools.buildImage has 2 problems\n  ├─▶   × the makes argument \
+                   'makePythonEnvironment' is not supported yet\n  ├─▶   × opening file 'x'\n";
+    assert_eq!(
+        cause_of(several, &[]),
+        (
+            Class::Nixpkgs,
+            "language environment `makePythonEnvironment`".to_owned()
+        )
+    );
+    let unbuilt = "  × opening file '/nix/store/a-cc/x': /nix/store/a-cc is the output of 'cc', \
+                   which is not built: makes does not build while evaluating, so ...";
+    assert_eq!(cause_of(unbuilt, &[]).0, Class::Nixpkgs);
+    let node = "  × evaluation aborted with the following error message: 'Supported node \
+                versions are: 18, 20 and 21'";
+    assert_eq!(cause_of(node, &[]).0, Class::Project);
 }

@@ -34,8 +34,8 @@ fn a_pin_at_no_release_tag_gets_the_rules_of_the_release_the_project_was_written
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(
-            "makes.lock.nix pins makes at no release tag: the rules of 24.02, the newest release \
-             with every module the project sets"
+            "makes.lock.nix pins makes at commit 1cde20d728032f9ab3bbd37e80a5531db6ff1b93, after \
+             the tag 24.02: the rules of 24.02"
         ),
         "{stderr}"
     );

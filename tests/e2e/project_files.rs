@@ -234,3 +234,48 @@ fn a_broken_checkout_is_an_error_not_a_plain_directory() {
         "{stderr}"
     );
 }
+
+/// A path the project names but nobody wrote (a documented example's `/users/schema.json`, a
+/// module whose paths are relative to another root) is missing, not "untracked": the error
+/// says so and names it, in a checkout as outside one.
+#[test]
+fn a_file_that_does_not_exist_is_missing_not_untracked() {
+    if !have_tool("git") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = checkout(&sandbox);
+    let makes_nix = r#"{ makeDerivation, projectPath, ... }: {
+  jobs."/read" = makeDerivation {
+    name = "read";
+    env.envX = builtins.readFile ./src/nowhere.txt;
+    builder = "touch $out";
+  };
+  jobs."/path" = makeDerivation {
+    name = "path";
+    env.envX = projectPath "/schemas/nowhere.json";
+    builder = "touch $out";
+  };
+}"#;
+    std::fs::write(project.join("makes.nix"), makes_nix).expect("write");
+    git(&project, &["commit", "-qam", "two"]);
+    for (job, path) in [
+        ("/read", "src/nowhere.txt"),
+        ("/path", "schemas/nowhere.json"),
+    ] {
+        let out = sandbox
+            .makes()
+            .arg("--project")
+            .arg(&project)
+            .args(["show", job])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{job}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(path) && stderr.contains("No such file or directory"),
+            "{job}: {stderr}"
+        );
+        assert!(!stderr.contains("git does not track"), "{job}: {stderr}");
+    }
+}

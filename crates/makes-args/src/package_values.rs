@@ -160,6 +160,12 @@ impl OpenAttrs for Lookup {
         if name.starts_with("__") && !function_args {
             return None;
         }
+        // A reference not resolved yet stands for a package as `pkgs.NAME` gives it, which
+        // has no `outputSpecified` (nixpkgs sets it on `pkg.OUTPUT` only): lib.getOutput
+        // then selects the output it asks for, as it does on the real derivation.
+        if name == "outputSpecified" && matches!(self.names, Names::Unknown) {
+            return None;
+        }
         if let Some(t) = self.memo.borrow().get(name) {
             return Some(t.clone());
         }
@@ -225,6 +231,7 @@ fn reference_value(
                 attributes: attributes.map(|a| a.into_iter().collect()),
             }),
             &output_name,
+            false,
         )),
         Description::Set { names } => {
             let mut attrs = Attrs::new();
@@ -370,9 +377,18 @@ struct Package {
     attributes: Option<BTreeSet<String>>,
 }
 
-/// The package `pkg` standing for its output `output` (as `pkg.out`, `pkg.bin` do).
-fn derivation_value(packages: &Rc<Packages>, pkg: Rc<Package>, output: &str) -> Value {
+/// The package `pkg` standing for its output `output` (as `pkg.out`, `pkg.bin` do);
+/// `selected` when the output was named (`pkg.bin`), which nixpkgs marks `outputSpecified`.
+fn derivation_value(
+    packages: &Rc<Packages>,
+    pkg: Rc<Package>,
+    output: &str,
+    selected: bool,
+) -> Value {
     let mut attrs = Attrs::new();
+    if selected {
+        attrs.insert("outputSpecified", Thunk::value(Value::Bool(true)), None);
+    }
     attrs.insert("type", Thunk::value(Value::string("derivation")), None);
     attrs.insert("name", Thunk::value(Value::string(pkg.name.as_str())), None);
     attrs.insert("outputName", Thunk::value(Value::string(output)), None);
@@ -417,7 +433,7 @@ fn derivation_value(packages: &Rc<Packages>, pkg: Rc<Package>, output: &str) -> 
         let (packages2, pkg2, other2) = (packages.clone(), pkg.clone(), other.clone());
         attrs.insert(
             other.as_str(),
-            Thunk::deferred(move |_| Ok(derivation_value(&packages2, pkg2, &other2))),
+            Thunk::deferred(move |_| Ok(derivation_value(&packages2, pkg2, &other2, true))),
             None,
         );
     }

@@ -80,7 +80,10 @@ pub fn project_path_builtin(store: &LocalStore, project_dir: &Path, files: &Proj
         };
         if files.hides(Path::new(&full)) {
             return Err(EvalError::new(
-                EvalErrorKind::Io(format!("{full}: {}", ProjectFiles::hidden_error())),
+                EvalErrorKind::Io(format!(
+                    "{full}: {}",
+                    ProjectFiles::hidden_error(Path::new(&full))
+                )),
                 None,
             ));
         }
@@ -175,7 +178,7 @@ fn add_path(
             EvalErrorKind::Io(format!(
                 "{}: {}",
                 path.display(),
-                ProjectFiles::hidden_error()
+                ProjectFiles::hidden_error(path)
             )),
             None,
         ));

@@ -27,7 +27,7 @@ impl StoreIo {
     /// Fails for a path the project leaves out, as if it did not exist.
     fn visible(&self, path: &Path) -> io::Result<()> {
         if self.project_files.hides(path) {
-            return Err(ProjectFiles::hidden_error());
+            return Err(ProjectFiles::hidden_error(path));
         }
         Ok(())
     }
@@ -41,7 +41,9 @@ impl EvalIo for StoreIo {
         if let Ok(target) = std::fs::canonicalize(path) {
             self.visible(&target)?;
         }
-        self.disk.read_file(&self.host_path(path))
+        self.disk
+            .read_file(&self.host_path(path))
+            .map_err(|e| self.explain_unbuilt(path, e))
     }
 
     fn file_kind(&self, path: &Path) -> io::Result<Option<FileKind>> {
@@ -53,7 +55,10 @@ impl EvalIo for StoreIo {
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
         self.visible(path)?;
-        let mut entries = self.disk.read_dir(&self.host_path(path))?;
+        let mut entries = self
+            .disk
+            .read_dir(&self.host_path(path))
+            .map_err(|e| self.explain_unbuilt(path, e))?;
         entries.retain(|(name, _)| !self.project_files.hides(&path.join(name)));
         Ok(entries)
     }
@@ -97,6 +102,41 @@ impl StoreIo {
             }
             _ => path.to_path_buf(),
         }
+    }
+
+    /// A store path that neither store has is the output of a build that has not run (a
+    /// package of a set, a fetch): evaluation does not build (Nix would, as import from
+    /// derivation), so reading it fails, saying so rather than "No such file".
+    fn explain_unbuilt(&self, path: &Path, error: io::Error) -> io::Error {
+        if error.kind() != io::ErrorKind::NotFound {
+            return error;
+        }
+        let Some(top) = path
+            .strip_prefix(STORE_DIR)
+            .ok()
+            .and_then(|rest| rest.components().next())
+        else {
+            return error;
+        };
+        let top = Path::new(STORE_DIR).join(top);
+        let in_ours = self.store_path_of(&top).is_some();
+        if in_ours || std::fs::symlink_metadata(&top).is_ok() {
+            return error;
+        }
+        let name = top
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split_once('-'))
+            .map_or("", |(_, name)| name);
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{} is the output of '{name}', which is not built: makes does not build while \
+                 evaluating, so a package's or a fetch's output cannot be read during \
+                 evaluation (import from derivation is not supported)",
+                top.display()
+            ),
+        )
     }
 
     fn store_path_of(&self, path: &Path) -> Option<StorePath> {

@@ -43,9 +43,13 @@ pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobRes
         )
     })?;
     let spec = reduce_deploy_spec(ev, &value, entry.span).map_err(|e| report_spec(ev, &e))?;
+    // The image may name environment variables, expanded now, as makes' deploy script does.
+    let image = spec
+        .image_at_run_time(|name| std::env::var(name).ok())
+        .map_err(Failure::message)?;
     let path = realise_path(session, &spec.src)?;
     let target = PushTarget {
-        reference: &spec.image,
+        reference: &image,
         insecure: false,
         credential_vars: spec
             .credential_vars

@@ -4,13 +4,16 @@
 
 use crate::error::SpecError;
 use crate::reduce::Fields;
+use crate::run_time_variables::RunTimeText;
 use makes_eval::{Evaluator, Value};
 use makes_syntax::Span;
 
 /// Where and how a deploy job pushes its image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeploySpec {
-    /// The reference to push to, e.g. `ghcr.io/org/app:1.0`.
+    /// The reference to push to, e.g. `ghcr.io/org/app:1.0`, as written: it may refer to
+    /// environment variables (`org/app:$CI_COMMIT_REF_NAME`), expanded when the job runs
+    /// ([`DeploySpec::image_at_run_time`]).
     pub image: String,
     /// The image to push: a store path (a `makeContainerImage` output).
     pub src: String,
@@ -88,11 +91,23 @@ pub fn reduce_deploy_spec(
         }
     };
     // Checked after the credentials: a located report quotes the lines around the
-    // attribute, and a pasted secret must be refused before any such report.
-    crate::oci_names::validate_reference(&image).map_err(|message| SpecError::Invalid {
+    // attribute, and a pasted secret must be refused before any such report. Variable
+    // references are expanded only when the job runs; here the literal parts are checked,
+    // each variable standing for a plain word.
+    let invalid = |message| SpecError::Invalid {
         attr: "image".into(),
         message,
         span: f.span_of("image"),
+    };
+    let template = RunTimeText::parse(&image).map_err(invalid)?;
+    crate::oci_names::validate_reference(&template.with_variables_as("x")).map_err(|message| {
+        if template.variables().is_empty() {
+            invalid(message)
+        } else {
+            invalid(format!(
+                "{image:?} is not a valid image reference whatever its variables hold: {message}"
+            ))
+        }
     })?;
     if f.bool("sign")?.unwrap_or(false) {
         return Err(SpecError::NotSupported {
@@ -131,6 +146,34 @@ pub fn reduce_deploy_spec(
     })
 }
 
+impl DeploySpec {
+    /// The reference to push to, its environment variables expanded by `lookup` (as the
+    /// deploy script's shell does when the job runs) and then checked.
+    pub fn image_at_run_time(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<String, String> {
+        let template = RunTimeText::parse(&self.image)?;
+        let expanded = template
+            .expand(lookup)
+            .map_err(|why| format!("the deploy job's image {:?}: {why}", self.image))?;
+        let variables = template.variables();
+        if variables.is_empty() {
+            return Ok(expanded);
+        }
+        crate::oci_names::validate_reference(&expanded).map_err(|message| {
+            format!(
+                "the deploy job's image {:?} expands to {message} (from the environment \
+                 variable{} {})",
+                self.image,
+                if variables.len() == 1 { "" } else { "s" },
+                variables.join(", ")
+            )
+        })?;
+        Ok(expanded)
+    }
+}
+
 /// A POSIX shell variable name: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_variable_name(s: &str) -> bool {
     let mut bytes = s.bytes();
@@ -152,5 +195,33 @@ mod tests {
         for bad in ["", "1A", "ghp_abc-def", "A B", "$TOKEN", "tok=en"] {
             assert!(!is_variable_name(bad), "{bad}");
         }
+    }
+
+    fn spec(image: &str) -> DeploySpec {
+        DeploySpec {
+            image: image.into(),
+            src: "/nix/store/x".into(),
+            credential_vars: None,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn the_image_is_expanded_and_checked_when_the_job_runs() {
+        let env = |name: &str| (name == "REF").then(|| "main".to_owned());
+        let bad_env = |name: &str| (name == "REF").then(|| "not a tag".to_owned());
+        assert_eq!(
+            spec("org/app:$REF").image_at_run_time(env).as_deref(),
+            Ok("org/app:main")
+        );
+        let unset = spec("org/app:${NOPE}")
+            .image_at_run_time(env)
+            .expect_err("unset");
+        assert!(unset.contains("NOPE is not set"), "{unset}");
+        let invalid = spec("org/app:$REF")
+            .image_at_run_time(bad_env)
+            .expect_err("bad");
+        assert!(invalid.contains("variable REF"), "{invalid}");
+        assert!(invalid.contains("not a valid image tag"), "{invalid}");
     }
 }

@@ -19,6 +19,7 @@ mod reduce_derivation;
 mod reduce_image;
 mod reduce_script;
 mod reduce_template;
+mod run_time_variables;
 mod show;
 
 pub use deploy::{is_variable_name, reduce_deploy_spec, DeploySpec};

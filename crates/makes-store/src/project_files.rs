@@ -70,8 +70,12 @@ impl ProjectFiles {
         visible.hides(rel, 0)
     }
 
-    /// The error for reading a hidden path, saying why it is not there.
-    pub fn hidden_error() -> std::io::Error {
+    /// The error for reading the hidden `path`, saying why it is not there: a file git does
+    /// not track, or one that does not exist at all (then as any missing file).
+    pub fn hidden_error(path: &Path) -> std::io::Error {
+        if std::fs::symlink_metadata(path).is_err() {
+            return std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        }
         std::io::Error::new(
             std::io::ErrorKind::NotFound,
             "not part of the project: git does not track it (untracked and ignored files are left out)",

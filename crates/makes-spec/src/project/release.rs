@@ -96,6 +96,19 @@ pub fn fitted(rules: &ReleaseRules, has_all: impl Fn(Release) -> bool) -> Option
     if has_all(rules.release) {
         return None;
     }
+    // A commit after a release tag runs that release's code and what came after it: the
+    // first release from there with every module is the nearest to what the project runs.
+    if rules.release < Release::LATEST {
+        let release = releases().find(|r| *r > rules.release && has_all(*r))?;
+        return Some(ReleaseRules {
+            release,
+            reason: format!(
+                "{why}: the rules of {release}, the first release from there with every module \
+                 the project sets"
+            ),
+            untagged: Some(why.clone()),
+        });
+    }
     let release = releases().rev().find(|r| has_all(*r))?;
     Some(ReleaseRules {
         release,
@@ -122,9 +135,80 @@ pub fn pinned_release(dir: &Path) -> ReleaseRules {
                 untagged: None,
             };
         }
+        if let Some((release, commit)) = release_below_commit_in(&text) {
+            // The code it runs is that release's plus the commits after it: its rules, and
+            // those of a newer release should the project set a module added since.
+            let why = format!("{file} pins makes at commit {commit}, after the tag {release}");
+            return ReleaseRules {
+                release,
+                reason: format!("{why}: the rules of {release}"),
+                untagged: Some(why),
+            };
+        }
+        if let Some(release) = own_release(dir) {
+            return ReleaseRules {
+                release,
+                reason: format!("{file} names this checkout of makes, version {release}"),
+                untagged: None,
+            };
+        }
         return latest(format!("{file} pins makes at no release tag"));
     }
+    if let Some(release) = own_release(dir) {
+        return ReleaseRules {
+            release,
+            reason: format!("a checkout of makes itself, version {release} (default.nix)"),
+            untagged: None,
+        };
+    }
     latest("no makes.lock.nix or flake pins makes".into())
+}
+
+/// The version of makes that `dir` is a checkout of (makes' own repository runs its jobs with
+/// itself): its default.nix says `makesVersion = "22.09"` (from 22.02) or names `m-v21.09`.
+fn own_release(dir: &Path) -> Option<Release> {
+    if !dir.join("src/evaluator/default.nix").is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join("default.nix")).ok()?;
+    ["makesVersion = \"", "\"m-v"].iter().find_map(|marker| {
+        let at = text.find(marker)? + marker.len();
+        text.get(at..at + 5).and_then(Release::parse)
+    })
+}
+
+/// makes' commits from 21.09 on, each with the release tag nearest below it (written by
+/// scripts/makes-history.sh from makes' history): `PREFIX TAG` lines.
+const MAKES_COMMITS: &str = include_str!("makes_commits.txt");
+
+/// The release below the first makes commit (40 hex digits) that `text` names, and the commit.
+fn release_below_commit_in(text: &str) -> Option<(Release, &str)> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        if !bytes[start].is_ascii_hexdigit() {
+            start += 1;
+            continue;
+        }
+        let end = bytes[start..]
+            .iter()
+            .position(|b| !b.is_ascii_hexdigit())
+            .map_or(bytes.len(), |n| start + n);
+        if end - start == 40 {
+            let commit = &text[start..end];
+            let prefix = &commit[..12];
+            let found = MAKES_COMMITS
+                .lines()
+                .filter_map(|line| line.split_once(' '))
+                .find(|(p, _)| p.eq_ignore_ascii_case(prefix))
+                .and_then(|(_, tag)| Release::parse(tag));
+            if let Some(release) = found {
+                return Some((release, commit));
+            }
+        }
+        start = end;
+    }
+    None
 }
 
 fn latest(why: String) -> ReleaseRules {
@@ -177,6 +261,34 @@ mod tests {
     }
 
     #[test]
+    fn a_commit_between_tags_gets_the_release_below_it() {
+        // 23.04 and 16 commits, on makes' main branch.
+        let lock = "rev = \"91ee9fef013a9e3ad31fa4aac504eb62fd9639d1\";";
+        let (release, commit) = release_below_commit_in(lock).expect("a makes commit");
+        assert_eq!(release, Release::new(23, 4));
+        assert!(commit.starts_with("91ee9fef"));
+        assert_eq!(release_below_commit_in(&"a".repeat(40)), None);
+        assert_eq!(release_below_commit_in("91ee9fef013a"), None);
+    }
+
+    #[test]
+    fn a_checkout_of_makes_itself_has_its_own_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("src/evaluator")).expect("mkdir");
+        std::fs::write(dir.path().join("src/evaluator/default.nix"), "{ }").expect("write");
+        std::fs::write(
+            dir.path().join("default.nix"),
+            "let makesVersion = \"22.09\"; in 1",
+        )
+        .expect("write");
+        let rules = pinned_release(dir.path());
+        assert_eq!(rules.release, Release::new(22, 9));
+        assert_eq!(rules.untagged, None);
+        std::fs::write(dir.path().join("default.nix"), "{ }").expect("write");
+        assert_eq!(pinned_release(dir.path()).release, Release::LATEST);
+    }
+
+    #[test]
     fn an_untagged_pin_gets_the_newest_release_that_fits() {
         let untagged = latest("makes.lock.nix pins makes at no release tag".into());
         let until_24_02 = |r: Release| r <= Release::new(24, 2);
@@ -192,5 +304,14 @@ mod tests {
             untagged: None,
         };
         assert_eq!(fitted(&tagged, until_24_02), None);
+        // After a tag: the first release from there that fits.
+        let after_23_04 = ReleaseRules {
+            release: Release::new(23, 4),
+            reason: String::new(),
+            untagged: Some("makes.lock.nix pins makes at commit c, after the tag 23.04".into()),
+        };
+        let from_23_06 = |r: Release| r >= Release::new(23, 6);
+        let fitted_rules = fitted(&after_23_04, from_23_06).expect("23.06 fits");
+        assert_eq!(fitted_rules.release, Release::new(23, 6));
     }
 }

@@ -1,0 +1,3 @@
+variable "account_id" {
+  type = string
+}
