@@ -39,7 +39,13 @@ let
       "3.10" = "python310";
       "3.11" = "python311";
     };
-  makePythonVersion = version: self.__nixpkgs__.${pythonAttrs.${version}};
+  makePythonVersion = version:
+    if pythonAttrs ? ${version} then
+      self.__nixpkgs__.${pythonAttrs.${version}}
+    else
+      throw "makePythonVersion: makes ${release} has no python '${toString version}': it offers ${
+        builtins.concatStringsSep ", " (builtins.sort (a: b: builtins.compareVersions a b < 0)
+          (builtins.attrNames pythonAttrs))}";
 
   # `makeSearchPaths`' argument putting `env`'s site-packages on PYTHONPATH: pythonPackage311
   # for 3.11. makeSearchPaths here follows 24.12, which has no generator for 3.6 to 3.8; for
