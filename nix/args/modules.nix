@@ -125,7 +125,10 @@ in {
         source = [
           (self.makeNodeJsEnvironment {
             name = "commitlint";
-            nodeJsVersion = "21";
+            # The Node.js of the release (its makeNodeJsVersion offers no newer one).
+            nodeJsVersion = if builtins.compareVersions release "23.07" < 0 then "14"
+              else if builtins.compareVersions release "24.02" < 0 then "18"
+              else "21";
             packageJson = sourceFile "commitlint-package.json";
             packageLockJson = sourceFile "commitlint-package-lock.json";
           })
