@@ -52,6 +52,10 @@ const SOURCES: &[(&str, &str)] = &[
         "<makes>/nix/args/python-checks.nix",
         include_str!("../../../nix/args/python-checks.nix"),
     ),
+    (
+        "<makes>/nix/args/python-poetry.nix",
+        include_str!("../../../nix/args/python-poetry.nix"),
+    ),
 ];
 
 /// `(name in helpers.nix, makes' template)`.
