@@ -11,8 +11,8 @@
 # symlinks, and pip reading the fetched files with `--find-links` instead of a mirror. The pip
 # that installs is the interpreter's own (its ensurepip), where makes first upgrades to a
 # pip 21.2.4 wheel fetched from PyPI; as in makes, pip is removed from the result.
-# makePythonEnvironment and makePythonPoetryEnvironment (24.x) need poetry2nix evaluated
-# against nixpkgs itself: they are not here.
+# makePythonEnvironment and makePythonPoetryEnvironment (24.x) are in python-poetry.nix,
+# lintPython, lintPythonImports and testPython in python-checks.nix.
 { self, release, templates }:
 let
   before = r: builtins.compareVersions release r < 0;
