@@ -15,6 +15,9 @@ bash scripts/install-deps.sh skopeo umoci runc oci-image-tool busybox-static nix
 # elsewhere (nodesource) brings its own npm, and conflicts with Debian's.
 bash scripts/install-deps.sh jq gnupg ruby python3
 command -v npm >/dev/null || bash scripts/install-deps.sh nodejs npm
+# makes' Python checks (tests/e2e/python_checks.rs) wrap makes' pinned mypy, prospector,
+# import-linter and pytest, installed from PyPI into a virtual environment of python3.11.
+bash scripts/install-python-tools.sh
 # Debian's nix-bin without nix-setup-systemd has no build users: root's Nix builds would stop
 # at "the group 'nixbld' ... does not exist". The tests' Nix builds run without build users.
 if [ "$(id -u)" -eq 0 ] && ! getent group nixbld >/dev/null && [ ! -e /etc/nix/nix.conf ]; then

@@ -11,8 +11,8 @@
 # symlinks, and pip reading the fetched files with `--find-links` instead of a mirror. The pip
 # that installs is the interpreter's own (its ensurepip), where makes first upgrades to a
 # pip 21.2.4 wheel fetched from PyPI; as in makes, pip is removed from the result.
-# makePythonEnvironment and makePythonPoetryEnvironment (24.x) need poetry2nix evaluated
-# against nixpkgs itself: they are not here.
+# makePythonEnvironment and makePythonPoetryEnvironment (24.x) are in python-poetry.nix,
+# lintPython, lintPythonImports and testPython in python-checks.nix.
 { self, release, templates }:
 let
   before = r: builtins.compareVersions release r < 0;
@@ -39,7 +39,13 @@ let
       "3.10" = "python310";
       "3.11" = "python311";
     };
-  makePythonVersion = version: self.__nixpkgs__.${pythonAttrs.${version}};
+  makePythonVersion = version:
+    if pythonAttrs ? ${version} then
+      self.__nixpkgs__.${pythonAttrs.${version}}
+    else
+      throw "makePythonVersion: makes ${release} has no python '${toString version}': it offers ${
+        builtins.concatStringsSep ", " (builtins.sort (a: b: builtins.compareVersions a b < 0)
+          (builtins.attrNames pythonAttrs))}";
 
   # `makeSearchPaths`' argument putting `env`'s site-packages on PYTHONPATH: pythonPackage311
   # for 3.11. makeSearchPaths here follows 24.12, which has no generator for 3.6 to 3.8; for

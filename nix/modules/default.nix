@@ -36,6 +36,13 @@ let
     perName module (name: c: f name (withDefaults ({ setup = [ ]; } // defaults) c))
       ((withDefaults { modules = { }; } config).modules);
 
+  # `{ python = config.python; }` for the Python checks of releases before 24.01, whose
+  # modules name a Python version (a module without one fails as makes' option would).
+  pythonBefore2401 = config:
+    if builtins.compareVersions release "24.01" < 0 then {
+      python = config.python or (throw "The option `python' of this module is used but not defined");
+    } else { };
+
   pipelineJobName = output: args: builtins.concatStringsSep "__" ([ output ] ++ args);
 in {
   calculateScorecard = config:
@@ -302,15 +309,16 @@ in {
       withModuleDefaults = m: { searchPaths = { }; } // m // {
         config = settings // (m.config or { });
       };
+      # Before 24.01 a module names its Python version, and makes' settings are fixed.
       module = name: given:
         let m = withModuleDefaults given;
-        in self.lintPython {
+        in self.lintPython ({
           inherit name;
           inherit (m) searchPaths;
           settingsMypy = m.config.mypy;
           settingsProspector = m.config.prospector;
           src = projectPath m.src;
-        };
+        } // pythonBefore2401 m);
       dirOfModules = name: given:
         let
           m = withModuleDefaults given;
@@ -506,11 +514,11 @@ in {
         extraFlags = [ ];
         searchPaths = { };
       } given;
-    in self.testPython {
+    in self.testPython ({
       inherit name;
       inherit (c) extraSrcs extraFlags searchPaths src;
       project = projectPath "/";
-    });
+    } // pythonBefore2401 c));
 
   testTerraform = terraformModules "testTerraform" { debug = false; } (name: c:
     self.testTerraform {

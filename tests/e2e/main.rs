@@ -52,6 +52,7 @@ mod nix_store;
 mod package_calls;
 mod project_files;
 mod project_path;
+mod python_checks;
 mod python_env;
 mod readme;
 mod registry;

@@ -4,7 +4,7 @@
 //! fixtures/makes-arguments/oracle/regenerate.sh); each release's modules list the jobs makes
 //! lists.
 
-use crate::common::{fixture, run, Sandbox};
+use crate::common::{fixture, run, write_project, Sandbox};
 use std::path::Path;
 use std::process::Output;
 
@@ -93,14 +93,25 @@ fn the_recorded_oracle_is_what_nix_gives_for_makes_definitions() {
 #[test]
 fn running_a_module_job_whose_argument_makes_lacks_fails_naming_it() {
     let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("rbac");
+    write_project(
+        &project,
+        "{ secureKubernetesWithRbacPolice.cluster = { }; }\n",
+    );
+    std::fs::copy(
+        fixture("makes-modules/release-24.02/makes.lock.nix"),
+        project.join("makes.lock.nix"),
+    )
+    .expect("copy the 24.02 pin");
     let out = makes_failing(
         &sandbox,
-        &fixture("makes-modules/release-24.02"),
-        &["/lintPython/module/pkg"],
+        &project,
+        &["/secureKubernetesWithRbacPolice/cluster"],
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("the makes argument 'lintPython' is not supported yet"),
+        stderr(&out)
+            .contains("the makes argument 'secureKubernetesWithRbacPolice' is not supported yet"),
         "{}",
         stderr(&out)
     );
@@ -201,13 +212,13 @@ fn an_unimplemented_argument_fails_where_it_is_used_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("the makes argument 'makePythonPoetryEnvironment' is not supported yet"),
+        err.contains("the makes argument 'makeDynamoDb' is not supported yet"),
         "{err}"
     );
     let line = std::fs::read_to_string(project.join("makes.nix"))
         .expect("makes.nix")
         .lines()
-        .position(|l| l.contains("\"/unsupported\" = makePythonPoetryEnvironment"))
+        .position(|l| l.contains("\"/unsupported\" = makeDynamoDb"))
         .expect("the use")
         + 1;
     assert!(err.contains(&format!("makes.nix:{line}:")), "{err}");

@@ -352,7 +352,9 @@ fn makes_python_arguments_follow_the_pinned_release() {
     let py311 = show("22.10", "makePythonVersion \"3.11\"");
     assert_eq!(py311.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&py311.stderr).contains("'3.11' missing"),
+        String::from_utf8_lossy(&py311.stderr).contains(
+            "makePythonVersion: makes 22.10 has no python '3.11': it offers 3.7, 3.8, 3.9, 3.10"
+        ),
         "{}",
         String::from_utf8_lossy(&py311.stderr)
     );
@@ -433,5 +435,106 @@ fn a_link_whose_name_is_not_a_file_name_is_refused() {
     assert!(
         stderr.contains("is named '../x-1.0-py3-none-any.whl', which is not a file name"),
         "{stderr}"
+    );
+}
+
+/// A copy of the poetry project (fixtures/python-poetry) whose lock points at `index`.
+fn poetry_project(sandbox: &Sandbox, index: &PackageIndex) -> PathBuf {
+    let project = sandbox.dir.path().join("python-poetry");
+    copy_tree(&fixture("python-poetry"), &project);
+    for file in ["pyproject.toml", "poetry.lock"] {
+        let path = project.join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        let text = text.replace("127.0.0.1:8731", &format!("127.0.0.1:{}", index.port));
+        std::fs::write(&path, text).expect("write");
+    }
+    project
+}
+
+/// The `.dist-info` directories of a venv's site-packages.
+fn dist_infos(venv: &Path) -> Vec<String> {
+    let mut found: Vec<String> = std::fs::read_dir(venv.join("lib/python3.11/site-packages"))
+        .expect("site-packages")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".dist-info"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_poetry_lock_gives_the_environment_poetry2nix_gives_installed_offline() {
+    if !stand_in_python_builds() {
+        return;
+    }
+    let index = PackageIndex::start();
+    let sandbox = Sandbox::new();
+    let project = poetry_project(&sandbox, &index);
+
+    // makePythonEnvironment (24.02): the project's dependencies (the dev group's too) and what
+    // the lock says they need; `winonly` is needed on Windows only (pip skips its line) and
+    // `unneeded` by nothing: neither is fetched.
+    let out = output(makes_in(&sandbox, &project).args([".", "/report"]));
+    assert_success(&out);
+    assert_eq!(stdout(&out), EXPECTED);
+    assert_eq!(
+        index.requests.load(Ordering::SeqCst),
+        3,
+        "the three needed files, once"
+    );
+
+    let env = build(&sandbox, &project, "/env");
+    let venv = sandbox
+        .store()
+        .join("store")
+        .join(venv_of(&env).file_name().expect("a name"));
+    assert_eq!(
+        dist_infos(&venv),
+        [
+            "greetlib-1.0.dist-info",
+            "numlib-2.0.dist-info",
+            "setuptools-66.1.1.dist-info",
+            "shoutpkg-0.3.dist-info"
+        ]
+    );
+
+    // makePythonPoetryEnvironment with an override leaving a package out: the venv itself.
+    let without = build(&sandbox, &project, "/without-dev");
+    let without = sandbox
+        .store()
+        .join("store")
+        .join(without.file_name().expect("a name"));
+    assert_eq!(
+        dist_infos(&without),
+        [
+            "greetlib-1.0.dist-info",
+            "numlib-2.0.dist-info",
+            "setuptools-66.1.1.dist-info"
+        ]
+    );
+
+    // A package from PyPI: the best wheel for CPython 3.11 on x86_64 Linux (before abi3, pure
+    // Python, musllinux and the sdist), from PyPI's predictable URL. No such package exists:
+    // the download fails (offline or not), naming the URL.
+    let out = output(makes_in(&sandbox, &project).args(["--no-run", ".", "/from-pypi"]));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "https://files.pythonhosted.org/packages/cp311/m/Makes_Absent/makes_absent-0.0.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+        ),
+        "{err}"
+    );
+
+    // A Python version makes 24.02 does not offer.
+    let out = output(makes_in(&sandbox, &project).args(["show", "/old-python"]));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "makePythonEnvironment: makes 24.02 has no python '3.8': it offers 3.9, 3.10, 3.11, 3.12"
+        ),
+        "{err}"
     );
 }

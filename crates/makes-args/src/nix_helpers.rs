@@ -48,6 +48,14 @@ const SOURCES: &[(&str, &str)] = &[
         "<makes>/nix/args/modules.nix",
         include_str!("../../../nix/args/modules.nix"),
     ),
+    (
+        "<makes>/nix/args/python-checks.nix",
+        include_str!("../../../nix/args/python-checks.nix"),
+    ),
+    (
+        "<makes>/nix/args/python-poetry.nix",
+        include_str!("../../../nix/args/python-poetry.nix"),
+    ),
 ];
 
 /// `(name in helpers.nix, makes' template)`.
@@ -375,6 +383,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "modules/test-terraform.sh",
         include_str!("../../../nix/modules/templates/test-terraform.sh"),
+    ),
+    (
+        "pythonLint",
+        include_str!("../../../nix/args/templates/python-lint.sh"),
+    ),
+    (
+        "pythonLintImports",
+        include_str!("../../../nix/args/templates/python-lint-imports.sh"),
+    ),
+    (
+        "pythonTest",
+        include_str!("../../../nix/args/templates/python-test.sh"),
     ),
 ];
 

@@ -121,6 +121,57 @@ pub fn fitted(rules: &ReleaseRules, has_all: impl Fn(Release) -> bool) -> Option
 
 /// The release `dir`'s project pins, else the latest.
 pub fn pinned_release(dir: &Path) -> ReleaseRules {
+    let rules = pinned_by_files(dir);
+    if rules.untagged.is_none() {
+        return rules;
+    }
+    // makes' own repository pins itself (`makesSrc = ./.`, or nothing): a checkout of a
+    // release tag is that release.
+    match checkout_release(dir) {
+        Some((release, commit)) => ReleaseRules {
+            release,
+            reason: format!(
+                "the project is makes' own repository at commit {commit} (the tag {release})"
+            ),
+            untagged: None,
+        },
+        None => rules,
+    }
+}
+
+/// The release tag whose commit `dir`'s git checkout has at HEAD, with that commit.
+fn checkout_release(dir: &Path) -> Option<(Release, &'static str)> {
+    let head = head_commit(&dir.join(".git"))?;
+    TAG_COMMITS
+        .iter()
+        .find(|(_, commit)| *commit == head)
+        .and_then(|(tag, commit)| Release::parse(tag).map(|r| (r, *commit)))
+}
+
+/// The commit HEAD names in the git directory `git`: a detached HEAD, or a branch's commit in
+/// its loose ref or in `packed-refs`. Only these files are read (no git runs).
+fn head_commit(git: &Path) -> Option<String> {
+    let head = std::fs::read_to_string(git.join("HEAD")).ok()?;
+    let head = head.trim();
+    let Some(reference) = head.strip_prefix("ref: ") else {
+        return Some(head.to_owned());
+    };
+    // A reference is a path under the git directory: nothing else may be read through it.
+    if !reference.starts_with("refs/") || reference.split('/').any(|part| part == "..") {
+        return None;
+    }
+    if let Ok(commit) = std::fs::read_to_string(git.join(reference)) {
+        return Some(commit.trim().to_owned());
+    }
+    let packed = std::fs::read_to_string(git.join("packed-refs")).ok()?;
+    packed.lines().find_map(|line| {
+        let (commit, name) = line.split_once(' ')?;
+        (name == reference).then(|| commit.to_owned())
+    })
+}
+
+/// The release the project's lock or flake files pin, else the latest.
+fn pinned_by_files(dir: &Path) -> ReleaseRules {
     for file in ["makes.lock.nix", "flake.nix", "flake.lock"] {
         let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
             continue;
@@ -286,6 +337,43 @@ mod tests {
         assert_eq!(rules.untagged, None);
         std::fs::write(dir.path().join("default.nix"), "{ }").expect("write");
         assert_eq!(pinned_release(dir.path()).release, Release::LATEST);
+    }
+
+    #[test]
+    fn a_checkout_of_a_release_tag_is_that_release() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let git = dir.path().join(".git");
+        std::fs::create_dir_all(git.join("refs/heads")).expect("mkdir");
+        std::fs::write(dir.path().join("makes.lock.nix"), "{ makesSrc = ./.; }").expect("write");
+        // Detached at 22.09's commit.
+        std::fs::write(
+            git.join("HEAD"),
+            "389c77e203d9430a6c5bf7a389ff708798f8a935\n",
+        )
+        .expect("write");
+        let rules = pinned_release(dir.path());
+        assert_eq!(rules.release, Release::new(22, 9));
+        assert_eq!(rules.untagged, None);
+        assert!(
+            rules.reason.contains("makes' own repository"),
+            "{}",
+            rules.reason
+        );
+        // A branch whose commit is packed; then one that is no release.
+        std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").expect("write");
+        std::fs::write(
+            git.join("packed-refs"),
+            "# pack-refs with: peeled\n9b48d0e155d7fb08fc4e8318380e7a0cf359a202 refs/heads/main\n",
+        )
+        .expect("write");
+        assert_eq!(pinned_release(dir.path()).release, Release::new(24, 2));
+        std::fs::write(git.join("refs/heads/main"), "0123\n").expect("write");
+        let rules = pinned_release(dir.path());
+        assert_eq!(rules.release, Release::LATEST);
+        assert!(rules.untagged.is_some());
+        // A reference outside refs/ is not followed.
+        std::fs::write(git.join("HEAD"), "ref: ../../elsewhere\n").expect("write");
+        assert_eq!(head_commit(&git), None);
     }
 
     #[test]

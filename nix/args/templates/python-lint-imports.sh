@@ -1,0 +1,9 @@
+# shellcheck shell=bash
+
+function main {
+  cd "${envSrc}" \
+    && lint-imports --config "${envConfig}" \
+    && touch "${out}"
+}
+
+main "${@}"
