@@ -156,6 +156,14 @@ impl Evaluator {
         self.eval(&expr, &self.base_env)
     }
 
+    /// Parses source text without evaluating it (`--parse --expr`).
+    pub fn parse_source(&self, name: &str, text: &str, base_dir: &Path) -> Result<()> {
+        let fake = base_dir.join("«string»");
+        let file = self.sources.add(name, Some(&fake), text);
+        parse_file(&self.sources, file, &self.globals)?;
+        Ok(())
+    }
+
     /// Evaluates a file as `import` does (cached; a directory means its `default.nix`).
     pub fn eval_file(&self, path: &Path) -> Result<Value> {
         self.import(path, None)

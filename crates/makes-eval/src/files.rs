@@ -29,6 +29,21 @@ impl Evaluator {
         Ok(value)
     }
 
+    /// Parses (and checks the scopes of) a file without evaluating it, as
+    /// `nix-instantiate --parse` does.
+    pub fn parse_only(&self, path: &Path) -> Result<()> {
+        let mut path = PathBuf::from(canonical_path(&path.to_string_lossy()));
+        if self.io.is_dir(&path) {
+            path.push("default.nix");
+        }
+        let text = self.read_nix_source(&path, None)?;
+        let file = self
+            .sources
+            .add(path.display().to_string(), Some(&path), text);
+        parse_file(&self.sources, file, &self.globals)?;
+        Ok(())
+    }
+
     /// The text of a Nix file to parse. The parser reads UTF-8 text; a file of other bytes is
     /// an error rather than text with replacement characters (its string literals would not
     /// hold the bytes written in it).
