@@ -138,7 +138,6 @@ impl Walk<'_> {
             ExprKind::Int(_)
             | ExprKind::Float(_)
             | ExprKind::Str(_)
-            | ExprKind::SearchPath(_)
             | ExprKind::CurPos => {}
             ExprKind::Path {
                 kind: PathKind::Plain,

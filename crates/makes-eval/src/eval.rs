@@ -339,7 +339,6 @@ impl Evaluator {
             ExprKind::Path { kind, parts, base } => {
                 self.path_literal(*kind, parts, base.as_deref(), env, span)
             }
-            ExprKind::SearchPath(name) => self.find_in_search_path(name, span),
             ExprKind::Var(Var::With { name }) => self.lookup_with(env, name, span),
             ExprKind::Select {
                 target,
@@ -566,6 +565,9 @@ impl Evaluator {
                 .collect(),
             false,
         );
+        if def.recursive {
+            self.apply_overrides(def, &value_env, &mut attrs)?;
+        }
         for dynamic in &def.dynamics {
             let Some(name) = self.attr_name(&AttrKey::Dynamic(dynamic.name.clone()), &value_env)?
             else {
@@ -592,6 +594,33 @@ impl Evaluator {
             attrs.insert(name, thunk, Some(dynamic.span));
         }
         Ok(Value::Attrs(Rc::new(attrs)))
+    }
+
+    /// A `rec` set's `__overrides` (as Nix 2.8): its attributes replace the set's own ones,
+    /// in the set and in the frame its values see, and the others are added; dynamic
+    /// attributes come after.
+    fn apply_overrides(&self, def: &AttrSetDef, frame: &Env, attrs: &mut Attrs) -> Result<()> {
+        let Ok(index) = def
+            .statics
+            .binary_search_by(|b| (*b.name).cmp("__overrides"))
+        else {
+            return Ok(());
+        };
+        let span = def.statics[index].span;
+        let overrides = frame.slots.as_slice()[index]
+            .force(self)
+            .map_err(|e| e.note(Some(span), "while evaluating the `__overrides` attribute"))?;
+        let Value::Attrs(overrides) = overrides else {
+            return Err(EvalError::type_error("a set", &overrides, Some(span))
+                .note(Some(span), "while evaluating the `__overrides` attribute"));
+        };
+        for (name, attr) in overrides.iter() {
+            if let Ok(slot) = def.statics.binary_search_by(|b| b.name.cmp(name)) {
+                frame.slots.as_slice()[slot].set_alias(attr.value.clone());
+            }
+            attrs.insert(name.clone(), attr.value.clone(), attr.span);
+        }
+        Ok(())
     }
 
     /// Calls a top-level function with named arguments as `nix-instantiate` does: a function

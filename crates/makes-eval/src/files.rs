@@ -111,16 +111,8 @@ impl Evaluator {
         Ok(Value::Path(canonical_path(&absolute).into()))
     }
 
-    pub(crate) fn find_in_search_path(&self, name: &str, span: Span) -> Result<Value> {
-        let found = self.find_file(&self.options.search_path, name, span);
-        match (found, crate::corepkgs::lookup(name)) {
-            (Err(_), Some(core)) => Ok(Value::Path(core.into())),
-            (found, _) => found,
-        }
-    }
-
-    /// `builtins.findFile`: the first entry whose prefix matches `name` and where the file
-    /// exists.
+    /// `builtins.findFile` (and so `<name>`): the first entry whose prefix matches `name` and
+    /// where the file exists.
     pub(crate) fn find_file(
         &self,
         entries: &[(String, PathBuf)],
@@ -146,12 +138,19 @@ impl Evaluator {
                 ));
             }
         }
-        Err(EvalError::other(
+        // Nix's own files (`<nix/fetchurl.nix>`) come after every entry, as in Nix 2.8.
+        if let Some(core) = crate::corepkgs::lookup(name) {
+            return Ok(Value::Path(core.into()));
+        }
+        // Catchable, as in Nix 2.8: nixpkgs' `impure.nix` asks `tryEval <nixpkgs-overlays>`.
+        let mut error = EvalError::other(
             format!(
                 "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
             ),
             Some(span),
-        ))
+        );
+        error.catchable = true;
+        Err(error)
     }
 
     /// Copies a path into the store once per evaluation.
