@@ -18,8 +18,8 @@
 #
 # --nix runs nix-instantiate instead of makes (which cases Nix itself passes); otherwise the
 # evaluator is $MAKES, else `makes` on PATH, else target/release/makes or target/debug/makes.
-# --nix-failures FILE names cases (one a line, as --failures writes them) that the reference
-# Nix fails: they are reported apart and not counted. Prints one line per failing case and the
+# --nix-failures FILE names cases (one a line, as --failures writes them; `#` comments) that
+# the reference Nix fails: they are reported apart and not counted. Prints one line per failing case and the
 # counts per kind; --failures writes the failing case names, sorted, one a line. Exits 0
 # whatever the counts (tests/e2e/lang_suite.rs compares the failures with the recorded ones);
 # 2 on bad usage.
@@ -45,7 +45,10 @@ suite=${1:?usage: lang-suite.sh [--nix] [--failures FILE] [--verbose] SUITE_DIR}
 suite="$(cd "$suite" && pwd)"
 declare -A nix_fails
 if [ -n "$nix_failures_file" ]; then
-  while read -r name; do [ -n "$name" ] && nix_fails[$name]=1; done <"$nix_failures_file"
+  # One case a line, first word; `#` starts a comment.
+  while read -r name _; do
+    case $name in '' | '#'*) ;; *) nix_fails[$name]=1 ;; esac
+  done <"$nix_failures_file"
 fi
 newer=0
 compgen -G "$suite/*.err.exp" >/dev/null && newer=1
@@ -153,6 +156,9 @@ for file in lang/eval-fail-*.nix; do
   status=$?
   if [ "$status" = 0 ]; then
     fail eval-fail "$name" "evaluated"; count eval-fail "$name" 0
+  elif grep -q "unrecognised flag" "$work/err"; then
+    # Nix refusing a flag of a newer Nix's case did not evaluate it at all.
+    fail eval-fail "$name" "the evaluator lacks a flag: $(grep -m1 'unrecognised flag' "$work/err")"; count eval-fail "$name" 0
   elif [ "$status" != 1 ]; then
     # An evaluation error is exit code 1; anything else is a crash, a panic or the deadline.
     fail eval-fail "$name" "exit code $status"; show_err; count eval-fail "$name" 0

@@ -36,6 +36,7 @@ mod hostile_logs;
 mod hostile_misc;
 mod image_features;
 mod image_layering;
+mod lang_suite;
 mod language_envs;
 mod legacy;
 mod make_script;

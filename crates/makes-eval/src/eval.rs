@@ -521,17 +521,54 @@ impl Evaluator {
     }
 
     /// A `rec` set's or `let`'s frame: one slot per static binding, each a thunk in the frame.
+    /// As in Nix, a binding that is just a variable (`g = f;`, `inherit f;`) shares the thunk
+    /// it names rather than wrapping it, so that it is the same value to `==` of elements.
     fn recursive_frame(&self, def: &AttrSetDef, env: &Env) -> Env {
-        let slots: Vec<Thunk> = def.statics.iter().map(|_| Thunk::placeholder()).collect();
+        // `__overrides` replaces slots in place (`Thunk::set_alias`): there, a slot must not
+        // be a thunk that other frames hold.
+        let share = def.statics.iter().all(|b| &*b.name != "__overrides");
+        let mut own = vec![false; def.statics.len()];
+        let mut slots: Vec<Thunk> = Vec::with_capacity(def.statics.len());
+        for (i, binding) in def.statics.iter().enumerate() {
+            let shared = match &binding.value {
+                _ if !share => None,
+                BindingValue::Inherit(e) => Some(self.thunk(e, env)),
+                BindingValue::Expr(e) => match &e.kind {
+                    ExprKind::Var(Var::Local { depth, slot }) if *depth > 0 => {
+                        Some(lookup_local(env, depth - 1, *slot))
+                    }
+                    _ => None,
+                },
+            };
+            own[i] = shared.is_none();
+            slots.push(shared.unwrap_or_else(Thunk::placeholder));
+        }
+        let targets = if share {
+            sibling_targets(def)
+        } else {
+            vec![SiblingTarget::Itself; def.statics.len()]
+        };
+        for (i, target) in targets.into_iter().enumerate() {
+            match target {
+                SiblingTarget::Itself => {}
+                SiblingTarget::Slot(j) => {
+                    own[i] = false;
+                    slots[i] = slots[j].clone();
+                }
+                // A cycle of `a = b; b = a;` keeps its placeholder: infinite recursion.
+                SiblingTarget::Cycle => own[i] = false,
+            }
+        }
         let frame = Rc::new(EnvFrame {
             slots: slots.into(),
             with: None,
             parent: Some(env.clone()),
         });
-        for (binding, slot) in def.statics.iter().zip(frame.slots.as_slice()) {
-            match &binding.value {
-                BindingValue::Expr(e) => slot.set_suspended(e.clone(), frame.clone()),
-                BindingValue::Inherit(e) => slot.set_suspended(e.clone(), env.clone()),
+        for ((binding, slot), own) in def.statics.iter().zip(frame.slots.as_slice()).zip(own) {
+            match (own, &binding.value) {
+                (false, _) => {}
+                (true, BindingValue::Expr(e)) => slot.set_suspended(e.clone(), frame.clone()),
+                (true, BindingValue::Inherit(e)) => slot.set_suspended(e.clone(), env.clone()),
             }
         }
         frame
@@ -1016,6 +1053,65 @@ impl Evaluator {
     pub fn eval_in_base(&self, expr: &ExprRef) -> Result<Value> {
         self.eval(expr, &self.base_env)
     }
+}
+
+/// The slot that binding `index` of a `rec`/`let` names when its value is just a variable of
+/// the same frame.
+fn sibling_variable(def: &AttrSetDef, index: usize) -> Option<usize> {
+    match &def.statics.get(index)?.value {
+        BindingValue::Expr(e) => match &e.kind {
+            ExprKind::Var(Var::Local { depth: 0, slot }) => Some(*slot as usize),
+            _ => None,
+        },
+        BindingValue::Inherit(_) => None,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum SiblingTarget {
+    /// The binding has a value of its own.
+    Itself,
+    /// The binding is the thunk of this slot (following `a = b; b = c;` to its end).
+    Slot(usize),
+    /// The binding is part of a cycle of such variables.
+    Cycle,
+}
+
+/// Where each binding's chain of same-frame variables ends, in time linear in the bindings.
+fn sibling_targets(def: &AttrSetDef) -> Vec<SiblingTarget> {
+    const UNSEEN: u8 = 0;
+    const WALKING: u8 = 1;
+    const DONE: u8 = 2;
+    let n = def.statics.len();
+    let mut state = vec![UNSEEN; n];
+    let mut end = vec![SiblingTarget::Itself; n];
+    let mut path = Vec::new();
+    for start in 0..n {
+        let mut k = start;
+        let found = loop {
+            match state[k] {
+                DONE => break end[k],
+                WALKING => break SiblingTarget::Cycle,
+                _ => {}
+            }
+            state[k] = WALKING;
+            path.push(k);
+            match sibling_variable(def, k).filter(|&next| next < n) {
+                Some(next) => k = next,
+                None => break SiblingTarget::Slot(k),
+            }
+        };
+        for p in path.drain(..) {
+            state[p] = DONE;
+            end[p] = found;
+        }
+    }
+    (0..n)
+        .map(|i| match end[i] {
+            SiblingTarget::Slot(j) if j == i => SiblingTarget::Itself,
+            other => other,
+        })
+        .collect()
 }
 
 fn lookup_local(env: &Env, depth: u32, slot: u32) -> Thunk {

@@ -94,6 +94,16 @@ impl Thunk {
         *self.0.borrow_mut() = State::Deferred(Box::new(move |ev| target.force(ev)));
     }
 
+    /// Whether both are the same thunk (not merely equal values).
+    pub fn ptr_eq(&self, other: &Thunk) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Where the thunk lives: its identity (printing tells values apart by it).
+    pub(crate) fn addr(&self) -> usize {
+        Rc::as_ptr(&self.0) as *const () as usize
+    }
+
     /// The value if already computed.
     pub fn peek(&self) -> Option<Value> {
         match &*self.0.borrow() {
