@@ -216,7 +216,7 @@ pub fn quote_string(s: &str) -> String {
     out
 }
 
-/// An attribute name, quoted unless it is a plain identifier.
+/// An attribute name as Nix 2.8 prints it: quoted unless it is a plain identifier.
 pub fn quote_attr(name: &str) -> String {
     let mut chars = name.chars();
     let plain = match chars.next() {
@@ -225,10 +225,8 @@ pub fn quote_attr(name: &str) -> String {
         }
         _ => false,
     };
-    let keyword = matches!(
-        name,
-        "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit"
-    );
+    // Nix 2.8 quotes this one keyword only (`{ rec = 1; }` prints as it is).
+    let keyword = name == "if";
     if plain && !keyword {
         name.to_owned()
     } else {
