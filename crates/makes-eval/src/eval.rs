@@ -175,7 +175,7 @@ impl Evaluator {
         match &expr.kind {
             ExprKind::Int(i) => Thunk::value(Value::Int(*i)),
             ExprKind::Float(f) => Thunk::value(Value::Float(*f)),
-            ExprKind::Str(s) => Thunk::value(Value::String(NixString::plain(s.clone()))),
+            ExprKind::Str(s) => Thunk::value(Value::String(NixString::literal(s))),
             ExprKind::Var(Var::Local { depth, slot }) => lookup_local(env, *depth, *slot),
             _ => Thunk::suspended(expr.clone(), env.clone()),
         }
@@ -187,7 +187,7 @@ impl Evaluator {
         // and its bookkeeping: they are most operands of arithmetic and comparisons.
         match &expr.kind {
             ExprKind::Int(i) => return Ok(Value::Int(*i)),
-            ExprKind::Str(s) => return Ok(Value::String(NixString::plain(s.clone()))),
+            ExprKind::Str(s) => return Ok(Value::String(NixString::literal(s))),
             ExprKind::Var(Var::Local { depth, slot }) => {
                 if let Some(v) = lookup_local(env, *depth, *slot).peek() {
                     return Ok(v);
@@ -314,7 +314,7 @@ impl Evaluator {
         match &expr.kind {
             ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
-            ExprKind::Str(s) => Ok(Value::String(NixString::plain(s.clone()))),
+            ExprKind::Str(s) => Ok(Value::String(NixString::literal(s))),
             ExprKind::Var(Var::Local { depth, slot }) => {
                 lookup_local(env, *depth, *slot).force(self)
             }
@@ -430,7 +430,9 @@ impl Evaluator {
         let mut context = Context::default();
         for part in parts {
             match part {
-                StrPart::Literal(s) => text.extend_from_slice(s.as_bytes()),
+                StrPart::Literal(s) => {
+                    text.extend_from_slice(&makes_syntax::byte_text::text_to_bytes(s))
+                }
                 StrPart::Interpolation(e) => {
                     let v = self.eval(e, env)?;
                     let s = self.coerce_to_string(&v, CoercionMode::INTERPOLATION, e.span)?;

@@ -22,7 +22,7 @@ impl Evaluator {
         let text = self.read_nix_source(&path, span)?;
         let file = self
             .sources
-            .add(path.display().to_string(), Some(&path), text);
+            .add_bytes(path.display().to_string(), Some(&path), &text);
         let expr = parse_file(&self.sources, file, &self.globals)?;
         let value = self.eval(&expr, &self.base_env)?;
         self.import_cache.borrow_mut().insert(path, value.clone());
@@ -39,35 +39,23 @@ impl Evaluator {
         let text = self.read_nix_source(&path, None)?;
         let file = self
             .sources
-            .add(path.display().to_string(), Some(&path), text);
+            .add_bytes(path.display().to_string(), Some(&path), &text);
         parse_file(&self.sources, file, &self.globals)?;
         Ok(())
     }
 
-    /// The text of a Nix file to parse. The parser reads UTF-8 text; a file of other bytes is
-    /// an error rather than text with replacement characters (its string literals would not
-    /// hold the bytes written in it).
-    fn read_nix_source(&self, path: &Path, span: Option<Span>) -> Result<String> {
+    /// The bytes of a Nix file to parse (`SourceMap::add_bytes` reads any bytes, as Nix does).
+    fn read_nix_source(&self, path: &Path, span: Option<Span>) -> Result<Vec<u8>> {
         if let Some(text) = crate::corepkgs::source(path) {
-            return Ok(text.to_owned());
+            return Ok(text.as_bytes().to_vec());
         }
-        let bytes = self.io.read_file(path).map_err(|e| {
+        self.io.read_file(path).map_err(|e| {
             let what = match e.kind() {
                 std::io::ErrorKind::NotFound => "getting status of",
                 _ => "opening file",
             };
             EvalError::new(
                 EvalErrorKind::Io(format!("{what} '{}': {}", path.display(), io_reason(&e))),
-                span,
-            )
-        })?;
-        String::from_utf8(bytes).map_err(|e| {
-            EvalError::new(
-                EvalErrorKind::Io(format!(
-                    "reading '{}': not valid UTF-8 at byte {}: makes reads Nix source as UTF-8 text",
-                    path.display(),
-                    e.utf8_error().valid_up_to()
-                )),
                 span,
             )
         })
@@ -84,7 +72,20 @@ impl Evaluator {
         let mut text = String::new();
         for part in parts {
             match part {
-                StrPart::Literal(s) => text.push_str(s),
+                StrPart::Literal(s) => {
+                    // Paths are text here: a literal written with bytes that are not UTF-8
+                    // is an error naming it rather than another path.
+                    if let std::borrow::Cow::Owned(_) = makes_syntax::byte_text::text_to_bytes(s) {
+                        return Err(EvalError::other(
+                            format!(
+                                "the path literal '{}' holds bytes that are not UTF-8: makes keeps paths as text",
+                                String::from_utf8_lossy(&makes_syntax::byte_text::text_to_bytes(s))
+                            ),
+                            Some(span),
+                        ));
+                    }
+                    text.push_str(s)
+                }
                 StrPart::Interpolation(e) => {
                     let v = self.eval(e, env)?;
                     let mode = CoercionMode::KEEP_PATHS;
@@ -203,7 +204,7 @@ impl Evaluator {
         let text = self.read_nix_source(&path, Some(span))?;
         let file = self
             .sources
-            .add(path.display().to_string(), Some(&path), text);
+            .add_bytes(path.display().to_string(), Some(&path), &text);
         let names: Vec<Rc<str>> = scope.names().cloned().collect();
         let expr = parse_file_in_scope(&self.sources, file, &self.globals, Some(&names))?;
         let frame = Rc::new(EnvFrame {

@@ -872,9 +872,9 @@ pub fn canonical_path(path: &str) -> String {
 }
 
 /// A quoted attribute name: names may hold any bytes, kept as the text standing for them
-/// (`byte_text`), so the few characters that stand for bytes are escaped there too.
+/// (`byte_text`), which is what the source already is (`SourceMap::add_bytes`).
 fn name_of_text(text: &str) -> Rc<str> {
-    Rc::from(crate::byte_text::bytes_to_text(text.as_bytes()))
+    Rc::from(text)
 }
 
 #[cfg(test)]
