@@ -92,5 +92,10 @@ fn nix_source_that_is_not_utf8_keeps_its_bytes() {
     let mut expected = b"\"".to_vec();
     expected.extend_from_slice(LATIN1.trim_ascii_end());
     expected.extend_from_slice(b"\"\n");
-    assert_eq!(out.stdout, expected, "{:?}", out.stdout.escape_ascii().to_string());
+    assert_eq!(
+        out.stdout,
+        expected,
+        "{:?}",
+        out.stdout.escape_ascii().to_string()
+    );
 }

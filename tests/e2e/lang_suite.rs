@@ -37,7 +37,8 @@ fn failures(suite: &Path, recorded: &Path, with_nix: bool) -> (BTreeSet<String>,
     if with_nix {
         cmd.arg("--nix");
     } else {
-        cmd.arg("--nix-failures").arg(recorded.join("nix-failures.txt"));
+        cmd.arg("--nix-failures")
+            .arg(recorded.join("nix-failures.txt"));
     }
     cmd.arg("--failures").arg(out_file.path()).arg(suite);
     let out = cmd.output().expect("bash runs");

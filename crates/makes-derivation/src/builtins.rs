@@ -47,7 +47,8 @@ pub fn derivation_builtins(registry: &Derivations) -> Vec<(Rc<str>, Value)> {
     let r = registry.clone();
     let to_file: PrimOpFn =
         Rc::new(move |ev, args| crate::to_file::to_file(ev, &r, &args[0], &args[1]));
-    let convert_hash: PrimOpFn = Rc::new(|ev, args| crate::convert_hash::convert_hash(ev, &args[0]));
+    let convert_hash: PrimOpFn =
+        Rc::new(|ev, args| crate::convert_hash::convert_hash(ev, &args[0]));
     vec![
         ("toFile".into(), make_primop("toFile", 2, to_file)),
         (

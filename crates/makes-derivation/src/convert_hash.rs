@@ -17,7 +17,10 @@ pub(crate) fn convert_hash(ev: &Evaluator, arg: &Thunk) -> makes_eval::Result<Va
     };
     let field = |name: &str| args.get(name).map(|a| a.value.clone());
     let hash = field("hash").ok_or_else(|| {
-        EvalError::other("attribute 'hash' missing in the argument of convertHash", None)
+        EvalError::other(
+            "attribute 'hash' missing in the argument of convertHash",
+            None,
+        )
     })?;
     let hash = string_without_context(ev, &hash)?;
     let algo = match field("hashAlgo") {
@@ -36,7 +39,8 @@ pub(crate) fn convert_hash(ev: &Evaluator, arg: &Thunk) -> makes_eval::Result<Va
         )
     })?;
     let format = string_without_context(ev, &format)?;
-    let parsed = NixHash::parse_any(&hash, algo).map_err(|e| EvalError::other(e.to_string(), None))?;
+    let parsed =
+        NixHash::parse_any(&hash, algo).map_err(|e| EvalError::other(e.to_string(), None))?;
     let text = match format.as_str() {
         "base16" => parsed.to_base16(),
         "nix32" | "base32" => parsed.to_nix_base32(),

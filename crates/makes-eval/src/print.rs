@@ -25,7 +25,14 @@ pub fn print_traced(ev: &Evaluator, value: &Thunk) -> Result<Vec<u8>> {
         return Ok(s.as_bytes().to_vec());
     }
     let mut out = Vec::new();
-    print_into(ev, &forced, Some(value), false, &mut out, &mut HashSet::new())?;
+    print_into(
+        ev,
+        &forced,
+        Some(value),
+        false,
+        &mut out,
+        &mut HashSet::new(),
+    )?;
     Ok(out)
 }
 
