@@ -13,6 +13,7 @@ mod native_packages;
 mod native_script;
 mod native_templates;
 mod nix_helpers;
+mod nixpkgs_source;
 mod package_calls;
 mod package_values;
 mod pinned_nixpkgs;
@@ -104,6 +105,10 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
             cx.project_dir,
             cx.project_files,
         )),
+    );
+    store.insert(
+        "__nixpkgsSrc__",
+        nixpkgs_source::nixpkgs_source(cx.release, cx.makes_nixpkgs),
     );
     let native: HashMap<&'static str, Thunk> = native::native_arguments(cx.project_dir)
         .into_iter()

@@ -48,6 +48,10 @@ const SOURCES: &[(&str, &str)] = &[
         "<makes>/nix/args/modules.nix",
         include_str!("../../../nix/args/modules.nix"),
     ),
+    (
+        "<makes>/nix/args/builders.nix",
+        include_str!("../../../nix/args/builders.nix"),
+    ),
 ];
 
 /// `(name in helpers.nix, makes' template)`.
@@ -207,6 +211,78 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "makeNodeJsModules",
         include_str!("../../../nix/args/templates/make-node-js-modules.sh"),
+    ),
+    (
+        "computeOnAwsBatch2110",
+        include_str!("../../../nix/args/templates/builders-compute-on-aws-batch-21.10.sh"),
+    ),
+    (
+        "computeOnAwsBatch2111",
+        include_str!("../../../nix/args/templates/builders-compute-on-aws-batch-21.11.sh"),
+    ),
+    (
+        "computeOnAwsBatch2205",
+        include_str!("../../../nix/args/templates/builders-compute-on-aws-batch-22.05.sh"),
+    ),
+    (
+        "computeOnAwsBatch2211",
+        include_str!("../../../nix/args/templates/builders-compute-on-aws-batch-22.11.sh"),
+    ),
+    (
+        "computeOnAwsBatch",
+        include_str!("../../../nix/args/templates/builders-compute-on-aws-batch.sh"),
+    ),
+    (
+        "makeDynamoDb",
+        include_str!("../../../nix/args/templates/builders-make-dynamodb.sh"),
+    ),
+    (
+        "calculateCvss3",
+        include_str!("../../../nix/args/templates/builders-calculate-cvss-3.sh"),
+    ),
+    (
+        "calculateCvss3Py",
+        include_str!("../../../nix/args/templates/builders-calculate-cvss-3.py"),
+    ),
+    (
+        "calculateCvss3Python38",
+        include_str!("../../../nix/args/templates/builders-calculate-cvss-3-21.09.yaml"),
+    ),
+    (
+        "calculateCvss3Python311",
+        include_str!("../../../nix/args/templates/builders-calculate-cvss-3-22.11.yaml"),
+    ),
+    (
+        "calculateCvss3Pyproject",
+        include_str!("../../../nix/args/templates/builders-calculate-cvss-3-pyproject.toml"),
+    ),
+    (
+        "calculateCvss3PoetryLock",
+        include_str!("../../../nix/args/templates/builders-calculate-cvss-3-poetry.lock"),
+    ),
+    (
+        "deployNomad",
+        include_str!("../../../nix/args/templates/builders-deploy-nomad.sh"),
+    ),
+    (
+        "secureKubernetesWithRbacPolice",
+        include_str!("../../../nix/args/templates/builders-secure-kubernetes-with-rbac-police.sh"),
+    ),
+    (
+        "secureNixWithVulnix",
+        include_str!("../../../nix/args/templates/builders-secure-nix-with-vulnix.sh"),
+    ),
+    (
+        "testPullRequest",
+        include_str!("../../../nix/args/templates/builders-test-pull-request.sh"),
+    ),
+    (
+        "testPullRequestPackage",
+        include_str!("../../../nix/args/templates/builders-test-pull-request-package.json"),
+    ),
+    (
+        "testPullRequestPackageLock",
+        include_str!("../../../nix/args/templates/builders-test-pull-request-package-lock.json"),
     ),
     (
         "modules/ajv-cli-package-lock.json",
