@@ -73,9 +73,12 @@ in {
         setup = [ ];
         tags = { };
       } config;
-    in self.computeOnAwsBatch (builtins.intersectAttrs
-      (builtins.listToAttrs (builtins.map (n: { name = n; value = null; }) passed)) c
-      // { inherit name; }));
+      known = builtins.listToAttrs (builtins.map (n: { name = n; value = null; }) passed);
+      unknown = builtins.filter (n: !(known ? ${n})) (builtins.attrNames config);
+    in if unknown != [ ] then
+      throw "The option `computeOnAwsBatch.${name}.${builtins.head unknown}' does not exist (makes ${release})"
+    else
+      self.computeOnAwsBatch (builtins.intersectAttrs known c // { inherit name; }));
 
   deployTerraform = terraformModules "deployTerraform" { } (name: c:
     self.deployTerraform {
