@@ -5,7 +5,7 @@
 #   computeOnAwsBatch: 21.10 (memory and vcpus in the manifest), 21.11 (job names
 #     normalised, MAKES_AWS_BATCH_COMPAT), 22.05 (parallel, resourceRequirements), 22.11
 #     (propagateTags, tags), 23.07 (makes' Python batch-client reading a jobs.json, nextJob),
-#     24.01 (dryRun);
+#     24.01 (dryRun), the client's dependencies being PyPI's wheels rather than nixpkgs';
 #   makeDynamoDb: DynamoDB Local 2021-02-08 until 22.11, 2023-02-02 from 23.04;
 #   calculateCvss3: a PyPI environment of Python 3.8 until 22.10, 3.11 until 23.07, then
 #     makePythonEnvironment over a poetry lock.
@@ -25,8 +25,6 @@ let
       (builtins.map (v: "\${${v}:-}") variables) template
     else
       template;
-  notSupported = what:
-    throw "the makes argument '${what}' of release ${release} is not supported yet";
 
   # `${NAME}` of each variable, substituted by envsubst when the job is sent.
   batchEnvironment = environment:
@@ -85,9 +83,57 @@ let
         templates.computeOnAwsBatch2211;
     };
 
-  # 23.07 on: makes' batch-client (a Python package of makes' own source, built from
-  # nixpkgs' python311 packages and libraries fetched from gitlab.com) sends the jobs of a
-  # jobs.json, following `nextJob`.
+  # 23.07 on: makes' batch-client, a Python program of makes' own source (here its 24.01
+  # files, with 23.07's own `_cli`, `actions`, `core` and `decode`), sends the jobs of a
+  # jobs.json, following `nextJob`. makes installs its dependencies from nixpkgs' python311
+  # packages (and fa-purity from its repository); here they are the same libraries' wheels
+  # from PyPI, pinned and installed by makePythonPypiEnvironment into the package set's
+  # python311, which runs makes' source. The entry point is its `batch-client` script.
+  batchClientFiles = [
+    "batch_client/__init__.py"
+    "batch_client/_cli.py"
+    "batch_client/_logger.py"
+    "batch_client/actions.py"
+    "batch_client/api/__init__.py"
+    "batch_client/api/_client_1/__init__.py"
+    "batch_client/api/_client_1/_list_jobs.py"
+    "batch_client/api/_client_1/_send_job.py"
+    "batch_client/api/_core.py"
+    "batch_client/core.py"
+    "batch_client/decode.py"
+    "batch_client/py.typed"
+    "batch_client/utils.py"
+  ];
+  batchClientText = path:
+    if before "24.01" && templates ? "batchClient2307/${path}" then
+      templates."batchClient2307/${path}"
+    else
+      templates."batchClient2401/${path}";
+  batchClientSource = self.makeDerivation {
+    name = "batch-client-source";
+    builder = builtins.concatStringsSep "\n" (builtins.map (path:
+      let file = builtins.toFile (baseNameOf path) (batchClientText path);
+      in ''
+        mkdir -p "$out/lib/python3.11/site-packages/${dirOf path}"
+        cp ${file} "$out/lib/python3.11/site-packages/${path}"
+      '') batchClientFiles);
+  };
+  batchClient = self.makeScript {
+    name = "batch-client";
+    entrypoint = ''
+      python -c 'import sys; from batch_client._cli import main; sys.argv[0] = "batch-client"; main()' "$@"
+    '';
+    searchPaths = {
+      bin = [ nixpkgs.python311 ];
+      pythonPackage311 = [ batchClientSource ];
+      source = [
+        (self.makePythonPypiEnvironment {
+          name = "batch-client";
+          sourcesYaml = builtins.toFile "sources.yaml" templates.batchClientSources;
+        })
+      ];
+    };
+  };
   computeOnAwsBatchClient = { name, setup, ... }@given:
     let
       applyDefaults = { allowDuplicates ? false, attempts ? 1, attemptDurationSeconds
@@ -111,9 +157,7 @@ let
       name = "compute-on-aws-batch-for-${name}";
       replace.__argJobs__ = self.toFileJson "jobs.json" (encodeDraft given);
       searchPaths = {
-        bin = [
-          (throw "from release 23.07 on, computeOnAwsBatch runs makes' Python batch-client, built with nixpkgs' python311.pkgs.buildPythonPackage: 'computeOnAwsBatch' of release ${release} is not supported yet")
-        ];
+        bin = [ batchClient ];
         source = setup;
       };
       entrypoint = templates.computeOnAwsBatch;
