@@ -7,8 +7,11 @@
 //! the stand-in set is built by the host's single-user Nix, whose store only root writes.)
 
 use crate::common::{assert_success, copy_tree, fixture, have_tool, Sandbox};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
 
 /// Whether the tools the doubles need are here (Nix builds the stand-in set; the doubles are
 /// Python programs).
@@ -292,17 +295,145 @@ fn compute_on_aws_batch_follows_the_release_the_project_pins() {
         ])
     );
 
-    // 24.01: makes' batch-client sends a jobs.json; until it is built here, the job says so.
+    // 24.01: makes' batch-client sends a jobs.json (dryRun is an option from 24.01 on).
     pin(&project, MAKES_24_01);
-    std::fs::write(project.join("makes.nix"), &makes_nix).expect("write");
+    std::fs::write(
+        project.join("makes.nix"),
+        makes_nix.replace(
+            "      parallel = 3;\n",
+            "      parallel = 3;\n      dryRun = true;\n",
+        ),
+    )
+    .expect("write");
     let out =
         output(makes_in(&sandbox, &project, &log).args(["show", "/computeOnAwsBatch/report"]));
-    assert_ne!(out.status.code(), Some(0));
-    let err = stderr(&out);
-    assert!(err.contains("batch-client"), "{err}");
+    assert_success(&out);
+    let spec = String::from_utf8_lossy(&out.stdout);
     assert!(
-        err.contains("'computeOnAwsBatch' of release 24.01 is not supported yet"),
-        "{err}"
+        spec.contains("batch-client submit-job --pipeline"),
+        "{spec}"
+    );
+    assert!(spec.contains("-jobs.json"), "{spec}");
+}
+
+/// One request the fake AWS Batch endpoint received: its path and JSON body.
+type Request = (String, serde_json::Value);
+
+/// A fake AWS Batch endpoint on 127.0.0.1 (`ListJobs` answers no job, `SubmitJob` an id),
+/// in a thread living as long as the test; gives its port and the requests.
+fn fake_batch() -> (u16, Arc<Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split(' ').nth(1).unwrap_or_default().to_owned();
+            let mut length = 0;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let answer = if path.ends_with("listjobs") {
+                serde_json::json!({ "jobSummaryList": [] })
+            } else {
+                serde_json::json!({
+                    "jobArn": "arn:aws:batch:us-east-1:000000000000:job/1",
+                    "jobName": body["jobName"],
+                    "jobId": "1"
+                })
+            };
+            if let Ok(mut seen) = log.lock() {
+                seen.push((path, body));
+            }
+            let answer = answer.to_string();
+            let mut stream = &stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn compute_on_aws_batch_from_24_01_runs_makes_batch_client() {
+    if !tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox);
+    pin(&project, MAKES_24_01);
+    let log = sandbox.dir.path().join("calls");
+    let (port, requests) = fake_batch();
+    let out = output(
+        makes_in(&sandbox, &project, &log)
+            .env("REPORT_DATE", "2026-12-01")
+            .env("AWS_ENDPOINT_URL_BATCH", format!("http://127.0.0.1:{port}"))
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .args([".", "/computeOnAwsBatch/report", "monthly"]),
+    );
+    let err = stderr(&out);
+    // The client's libraries are wheels downloaded from PyPI: without the network the job
+    // cannot be built, and says which download failed.
+    if !out.status.success() && err.contains("files.pythonhosted.org") {
+        eprintln!("note: skipping: PyPI is out of reach: {err}");
+        return;
+    }
+    assert_success(&out);
+    assert!(err.contains("Job sent! id=1"), "{err}");
+    let requests = requests.lock().expect("requests").clone();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0].0, "/v1/listjobs");
+    assert_eq!(
+        requests[0].1,
+        serde_json::json!({
+            "jobQueue": "ec2_spot",
+            "filters": [{ "name": "JOB_NAME", "values": ["report-monthly"] }]
+        })
+    );
+    let (path, submit) = &requests[1];
+    assert_eq!(path, "/v1/submitjob");
+    assert_eq!(submit["jobName"], "report-monthly");
+    assert_eq!(submit["jobDefinition"], "makes");
+    assert_eq!(submit["arrayProperties"]["size"], 3);
+    assert_eq!(submit["retryStrategy"]["attempts"], 2);
+    assert_eq!(submit["propagateTags"], true);
+    assert_eq!(submit["tags"]["Management:Type"], "product");
+    // makes' client sends the command as written (no substitution) plus the arguments, and
+    // the variables of `environment` with their values.
+    assert_eq!(
+        submit["containerOverrides"]["command"],
+        serde_json::json!([
+            "m",
+            "github:fluidattacks/makes@main",
+            "/report",
+            "${REPORT_DATE}",
+            "monthly"
+        ])
+    );
+    assert_eq!(
+        submit["containerOverrides"]["environment"][2],
+        serde_json::json!({ "name": "REPORT_DATE", "value": "2026-12-01" })
     );
 }
 
