@@ -301,13 +301,20 @@ in {
           patchelf --set-interpreter "$envGlibc/lib/ld-linux-x86-64.so.2" "$out"
         '';
       };
-      # The policies, a tree of the repository (fetchGithub before 24.02, the same tarball).
-      repo = self.fetchGithub {
-        owner = "PaloAltoNetworks";
-        repo = "rbac-police";
-        rev = "ffe47f709a747fc92cbeeb2eec688b4ea544b958";
-        sha256 = "0hna14rwkfadqq2higzz033hkdpxpnzi5vg340xsk50ipr41g689";
-      };
+      # The policies: the repository's tree, fetched when the job is built (fetchGithub)
+      # until 24.01, during evaluation (builtins.fetchTarball) from 24.02.
+      repo = if before "24.02" then
+        self.fetchGithub {
+          owner = "PaloAltoNetworks";
+          repo = "rbac-police";
+          rev = "ffe47f709a747fc92cbeeb2eec688b4ea544b958";
+          sha256 = "0hna14rwkfadqq2higzz033hkdpxpnzi5vg340xsk50ipr41g689";
+        }
+      else
+        builtins.fetchTarball {
+          url = "https://github.com/PaloAltoNetworks/rbac-police/archive/ffe47f709a747fc92cbeeb2eec688b4ea544b958.tar.gz";
+          sha256 = "0hna14rwkfadqq2higzz033hkdpxpnzi5vg340xsk50ipr41g689";
+        };
     in self.makeScript {
       name = "secure-kubernetes-with-rbac-police-for-${name}";
       replace = {
@@ -323,13 +330,13 @@ in {
     };
 
   # vulnix as makes builds it: its own default.nix of a pinned commit, over makes' nixpkgs.
+  # makes fetches the commit with fetchGithub (Nix's fetchzip) and imports it; here the same
+  # tree is fetched during evaluation (builtins.fetchTarball), as an import needs it then.
   secureNixWithVulnix = { name, derivations, whitelist }:
     assert self.isLinux;
     let
-      vulnixSrc = self.fetchGithub {
-        owner = "flyingcircusio";
-        repo = "vulnix";
-        rev = "06daccda0e51098fbdbc65f61b6663c5c6df9358";
+      vulnixSrc = builtins.fetchTarball {
+        url = "https://github.com/flyingcircusio/vulnix/archive/06daccda0e51098fbdbc65f61b6663c5c6df9358.tar.gz";
         sha256 = "1x22d4d89f77b3jbn7y97308j157fc92qykm4z0i4qrqsvbwqwqb";
       };
       vulnix = import vulnixSrc {

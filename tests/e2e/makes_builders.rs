@@ -472,3 +472,21 @@ fn deploy_nomad_plans_locally_and_runs_on_a_ci_provider() {
         );
     }
 }
+
+#[test]
+fn project_path_mutable_names_the_working_tree_in_makes_21_09() {
+    if !tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("project");
+    copy_tree(&fixture("builders-21.09"), &project);
+    let log = sandbox.dir.path().join("calls");
+    let out = output(makes_in(&sandbox, &project, &log).args([".", "/where"]));
+    assert_success(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        project.join("data.txt").display().to_string(),
+        "the file in the project's directory, not a store copy"
+    );
+}
