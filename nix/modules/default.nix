@@ -57,8 +57,17 @@ in {
       inherit (c) format target;
     });
 
+  # Each release's module passes the options it has: `parallel` from 22.05, `propagateTags`
+  # and `tags` from 22.11, `nextJob` from 23.07, `dryRun` from 24.01.
   computeOnAwsBatch = perName "computeOnAwsBatch" (name: config:
     let
+      from = version: names:
+        if builtins.compareVersions release version < 0 then [ ] else names;
+      passed = [
+        "allowDuplicates" "attempts" "attemptDurationSeconds" "command" "definition"
+        "environment" "includePositionalArgsInName" "memory" "queue" "setup" "vcpus"
+      ] ++ from "22.05" [ "parallel" ] ++ from "22.11" [ "propagateTags" "tags" ]
+        ++ from "23.07" [ "nextJob" ] ++ from "24.01" [ "dryRun" ];
       c = withDefaults {
         allowDuplicates = false;
         attempts = 1;
@@ -71,13 +80,12 @@ in {
         setup = [ ];
         tags = { };
       } config;
-    in self.computeOnAwsBatch {
-      inherit (c)
-        allowDuplicates attempts attemptDurationSeconds command definition dryRun
-        includePositionalArgsInName environment memory parallel propagateTags queue setup
-        tags vcpus nextJob;
-      inherit name;
-    });
+      known = builtins.listToAttrs (builtins.map (n: { name = n; value = null; }) passed);
+      unknown = builtins.filter (n: !(known ? ${n})) (builtins.attrNames config);
+    in if unknown != [ ] then
+      throw "The option `computeOnAwsBatch.${name}.${builtins.head unknown}' does not exist (makes ${release})"
+    else
+      self.computeOnAwsBatch (builtins.intersectAttrs known c // { inherit name; }));
 
   deployTerraform = terraformModules "deployTerraform" { } (name: c:
     self.deployTerraform {

@@ -44,6 +44,7 @@ mod language_envs;
 mod legacy;
 mod make_script;
 mod makes_arguments;
+mod makes_builders;
 mod makes_helpers;
 mod module_jobs;
 mod native_packages;

@@ -4,7 +4,7 @@
 //! fixtures/makes-arguments/oracle/regenerate.sh); each release's modules list the jobs makes
 //! lists.
 
-use crate::common::{fixture, run, write_project, Sandbox};
+use crate::common::{fixture, run, Sandbox};
 use std::path::Path;
 use std::process::Output;
 
@@ -44,8 +44,7 @@ fn a_module_naming_every_argument_of_every_release_loads() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "/make-env-vars\n/results\n/templates\n/to-bash-array\n/to-bash-map\n/unsupported\n\
-         /unsupported-value\n"
+        "/make-env-vars\n/results\n/templates\n/to-bash-array\n/to-bash-map\n/unsupported-value\n"
     );
 }
 
@@ -87,33 +86,6 @@ fn the_recorded_oracle_is_what_nix_gives_for_makes_definitions() {
     assert_eq!(
         live, recorded,
         "run fixtures/makes-arguments/oracle/regenerate.sh"
-    );
-}
-
-#[test]
-fn running_a_module_job_whose_argument_makes_lacks_fails_naming_it() {
-    let sandbox = Sandbox::new();
-    let project = sandbox.dir.path().join("rbac");
-    write_project(
-        &project,
-        "{ secureKubernetesWithRbacPolice.cluster = { }; }\n",
-    );
-    std::fs::copy(
-        fixture("makes-modules/release-24.02/makes.lock.nix"),
-        project.join("makes.lock.nix"),
-    )
-    .expect("copy the 24.02 pin");
-    let out = makes_failing(
-        &sandbox,
-        &project,
-        &["/secureKubernetesWithRbacPolice/cluster"],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out)
-            .contains("the makes argument 'secureKubernetesWithRbacPolice' is not supported yet"),
-        "{}",
-        stderr(&out)
     );
 }
 
@@ -208,27 +180,20 @@ fn the_bash_templates_give_bash_what_makes_gives_it() {
 fn an_unimplemented_argument_fails_where_it_is_used_naming_it() {
     let sandbox = Sandbox::new();
     let project = fixture("makes-arguments");
-    let out = makes_failing(&sandbox, &project, &["show", "/unsupported"]);
+    let out = makes_failing(&sandbox, &project, &["show", "/unsupported-value"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("the makes argument 'makeDynamoDb' is not supported yet"),
+        err.contains("the makes argument 'options' is not supported yet"),
         "{err}"
     );
     let line = std::fs::read_to_string(project.join("makes.nix"))
         .expect("makes.nix")
         .lines()
-        .position(|l| l.contains("\"/unsupported\" = makeDynamoDb"))
+        .position(|l| l.contains("searchPaths.source = [ options ]"))
         .expect("the use")
         + 1;
     assert!(err.contains(&format!("makes.nix:{line}:")), "{err}");
-    let out = makes_failing(&sandbox, &project, &["show", "/unsupported-value"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("the makes argument 'options' is not supported yet"),
-        "{}",
-        stderr(&out)
-    );
 }
 
 #[test]

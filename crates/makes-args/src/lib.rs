@@ -13,6 +13,7 @@ mod native_packages;
 mod native_script;
 mod native_templates;
 mod nix_helpers;
+mod nixpkgs_source;
 mod package_calls;
 mod package_values;
 mod pinned_nixpkgs;
@@ -105,6 +106,10 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
             cx.project_files,
         )),
     );
+    store.insert(
+        "__nixpkgsSrc__",
+        nixpkgs_source::nixpkgs_source(cx.release, cx.makes_nixpkgs),
+    );
     let native: HashMap<&'static str, Thunk> = native::native_arguments(cx.project_dir)
         .into_iter()
         .collect();
@@ -120,7 +125,6 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
                 .unwrap_or_else(|| unsupported::value(a.name)),
             Provider::Nix => nix_helpers::select(&helpers, a.name),
             Provider::Project => continue,
-            Provider::NotYetFunction => unsupported::function(a.name),
             Provider::NotYetValue => unsupported::value(a.name),
         };
         args.push((a.name, value));

@@ -15,8 +15,6 @@ pub enum Provider {
     Native,
     /// The project loader (`inputs`, `outputs`).
     Project,
-    /// Not implemented: a function whose call fails, naming the argument, at the call.
-    NotYetFunction,
     /// Not implemented: a value that fails when forced, naming the argument.
     NotYetValue,
 }
@@ -39,7 +37,7 @@ const fn arg(name: &'static str, first: (u8, u8), last: (u8, u8), provider: Prov
     }
 }
 
-use Provider::{Native, Nix, NotYetFunction as NoFn, NotYetValue as NoVal, Project, Store};
+use Provider::{Native, Nix, NotYetValue as NoVal, Project, Store};
 
 const A: (u8, u8) = (21, 9);
 const Z: (u8, u8) = (24, 12);
@@ -47,7 +45,7 @@ const Z: (u8, u8) = (24, 12);
 /// The arguments, by name (makes' `src/args/agnostic.nix` and `src/args/default.nix` of each
 /// release, plus the module system's `lib`, `config` and `options`).
 pub const ARGUMENTS: &[Argument] = &[
-    arg("__nixpkgsSrc__", (21, 10), Z, NoVal),
+    arg("__nixpkgsSrc__", (21, 10), Z, Store),
     arg("__nixpkgs__", A, Z, Store),
     arg("__shellCommands__", A, Z, Nix),
     arg("__shellOptions__", A, Z, Nix),
@@ -59,15 +57,15 @@ pub const ARGUMENTS: &[Argument] = &[
     arg("attrsMapToList", A, Z, Nix),
     arg("attrsMerge", A, Z, Nix),
     arg("attrsOptional", A, Z, Nix),
-    arg("calculateCvss3", A, (24, 9), NoFn),
+    arg("calculateCvss3", A, (24, 9), Nix),
     arg("calculateScorecard", (22, 4), (24, 2), Nix),
     arg("chunks", (22, 11), (24, 9), Nix),
-    arg("computeOnAwsBatch", (21, 10), Z, NoFn),
+    arg("computeOnAwsBatch", (21, 10), Z, Nix),
     arg("config", A, Z, Project),
     arg("deployContainer", (24, 2), Z, Nix),
     arg("deployContainerImage", A, (24, 1), Nix),
     arg("deployContainerManifest", (24, 2), Z, Nix),
-    arg("deployNomad", (21, 11), (24, 2), NoFn),
+    arg("deployNomad", (21, 11), (24, 2), Nix),
     arg("deployTerraform", A, Z, Nix),
     arg("escapeShellArg", A, (24, 9), Nix),
     arg("escapeShellArgs", A, (24, 9), Nix),
@@ -114,13 +112,13 @@ pub const ARGUMENTS: &[Argument] = &[
     arg("makeContainerImage", A, Z, Store),
     arg("makeDerivation", A, Z, Store),
     arg("makeDerivationParallel", A, (24, 9), Nix),
-    arg("makeDynamoDb", (22, 4), Z, NoFn),
+    arg("makeDynamoDb", (21, 12), Z, Nix),
     arg("makeEnvVars", A, Z, Nix),
     arg("makeEnvVarsForTerraform", A, Z, Nix),
     arg("makeNodeJsEnvironment", A, (24, 2), Nix),
     arg("makeNodeJsModules", A, (24, 2), Nix),
     arg("makeNodeJsVersion", A, (23, 7), Nix),
-    arg("makeNomadEnvironment", (21, 11), (24, 9), NoFn),
+    arg("makeNomadEnvironment", (21, 11), (24, 9), Nix),
     arg("makePythonEnvironment", (24, 1), Z, Nix),
     arg("makePythonPoetryEnvironment", (24, 2), Z, Nix),
     arg("makePythonPypiEnvironment", A, (23, 6), Nix),
@@ -151,14 +149,14 @@ pub const ARGUMENTS: &[Argument] = &[
     arg("projectIdentifier", A, Z, Native),
     arg("projectPath", A, Z, Store),
     arg("projectPathLsDirs", A, Z, Nix),
-    arg("projectPathMutable", A, A, NoFn),
+    arg("projectPathMutable", A, A, Nix),
     arg("projectPathsMatching", A, Z, Nix),
     arg("projectSrc", A, Z, Native),
     arg("projectSrcInStore", A, Z, Nix),
     arg("pythonOverrideUtils", (24, 1), Z, Nix),
     arg("removePrefix", A, Z, Nix),
-    arg("secureKubernetesWithRbacPolice", (22, 9), (24, 2), NoFn),
-    arg("secureNixWithVulnix", (21, 10), (21, 11), NoFn),
+    arg("secureKubernetesWithRbacPolice", (22, 9), (24, 2), Nix),
+    arg("secureNixWithVulnix", (21, 10), (22, 2), Nix),
     arg("securePythonWithBandit", A, (24, 2), Nix),
     arg("sortAscii", A, (24, 9), Nix),
     arg("sortAsciiCaseless", A, (24, 9), Nix),
@@ -166,7 +164,7 @@ pub const ARGUMENTS: &[Argument] = &[
     arg("sublist", (22, 11), Z, Nix),
     arg("taintTerraform", A, (24, 2), Nix),
     arg("testLicense", (23, 6), Z, Nix),
-    arg("testPullRequest", (23, 6), (24, 1), NoFn),
+    arg("testPullRequest", (23, 4), (24, 1), Nix),
     arg("testPython", (21, 10), (24, 2), Nix),
     arg("testTerraform", A, Z, Nix),
     arg("toBashArray", A, Z, Nix),

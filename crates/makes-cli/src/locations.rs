@@ -51,12 +51,29 @@ pub fn update_out_link(link: &Path, target: &Path) -> std::io::Result<()> {
     std::fs::rename(&tmp, link)
 }
 
+/// `p` from the root, without `.` components: `makes .` names the project by its directory, as
+/// makes does (`projectSrc`, `projectPathMutable`, error messages).
 pub fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
+    let joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
         std::env::current_dir()
             .map(|d| d.join(p))
             .unwrap_or_else(|_| p.to_path_buf())
+    };
+    // `components` leaves out every `.` after the first component.
+    joined.components().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_paths_have_no_dot_components() {
+        assert_eq!(absolute(Path::new("/a/./b/.")), PathBuf::from("/a/b"));
+        let here = absolute(Path::new("."));
+        assert!(here.is_absolute());
+        assert!(!here.ends_with("."), "{here:?}");
     }
 }

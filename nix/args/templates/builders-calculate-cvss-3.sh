@@ -1,0 +1,7 @@
+# shellcheck shell=bash
+
+function main {
+  python "${envScriptCvss}" "${envTarget}" > "${out}"
+}
+
+main "${@}"

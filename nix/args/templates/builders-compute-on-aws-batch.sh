@@ -1,0 +1,3 @@
+# shellcheck shell=bash
+
+batch-client submit-job --pipeline "__argJobs__" "${@}"
