@@ -9,10 +9,10 @@
 
 use std::fs;
 use std::io::Write;
-use std::sync::mpsc;
-use std::thread;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
 
 use makes_store::{FileNar, FileNarHasher};
 

@@ -462,7 +462,10 @@ mod tests {
             .iter()
             .map(|l| l.store_paths.clone())
             .collect();
-        assert_eq!(own, vec![vec![sp(20)], vec![sp(19)], vec![sp(18)], vec![sp(17)]]);
+        assert_eq!(
+            own,
+            vec![vec![sp(20)], vec![sp(19)], vec![sp(18)], vec![sp(17)]]
+        );
         // One store layer: everything in it, roots or not.
         let plan = plan_layers(&spec_with_roots(2, &roots, &[]), &c);
         assert_eq!(plan.layers.len(), 2);

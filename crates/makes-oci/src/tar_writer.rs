@@ -298,13 +298,7 @@ impl LayerEntries {
         Ok(())
     }
 
-    /// Adds every missing parent directory, with mode 0755.
-    pub fn add_missing_parents(&mut self) {
-        let missing = self.missing_parents();
-        self.entries.extend(missing);
-    }
-
-    /// The parent directories no entry stands for, as [`Self::add_missing_parents`] adds them.
+    /// The parent directories no entry stands for (mode 0755), which the tar writers add.
     fn missing_parents(&self) -> BTreeMap<Vec<u8>, LayerEntry> {
         let mut missing = BTreeMap::new();
         for path in self.entries.keys() {
