@@ -75,7 +75,7 @@ if [[ " $sections " == *" big "* ]]; then
   template "$proj" "$work/big-template"
   (cd "$work/big-template/store" && ls -d *-p???? | LC_ALL=C sort) >"$work/big-paths"
   echo "big: $(( $(cd "$work/big-template/store" && du -scb $(cat "$work/big-paths") | tail -1 | cut -f1) / 1000000 )) MB in $(wc -l <"$work/big-paths") store paths, $(cd "$work/big-template/store" && find $(cat "$work/big-paths") | wc -l) files"
-  victim=$(find "$proj/parts/p0003" -type f | LC_ALL=C sort | head -1)
+  victim=$(find "$proj/parts/p0003" -type f | LC_ALL=C sort | sed -n 1p)
   for r in $(seq 1 "$rounds"); do
     fresh_store "$work/big-template"
     export MAKES_STORE_DIR="$work/store"
