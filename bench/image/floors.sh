@@ -82,7 +82,7 @@ if [[ " $sections " == *" big "* ]]; then
     run big-cold "$makes" --project "$proj" /zstd
     floor_zstd "$work/big-template/store" "$work/big-paths" big-floor
     run big-retag "$makes" --project "$proj" /retag
-    blobs=$(tar -tf "$(cat "$work/out")" | grep '^blobs/sha256/.' | sed "s|^blobs/sha256/|$work/store/cache/layers/blobs/|" | while read -r b; do [ -f "$b" ] && echo "$b"; done)
+    blobs=$(tar -tf "$(cat "$work/out")" | grep '^blobs/sha256/.' | sed "s|^blobs/sha256/|$work/store/cache/layers/blobs/|" | while read -r b; do if [ -f "$b" ]; then echo "$b"; fi; done)
     run big-copyhash sh -c "cat $(echo $blobs) > '$work/copy' && sha256sum '$work/copy' >/dev/null"
     change_one_file "$victim"
     run big-onefile "$makes" --project "$proj" /zstd
