@@ -16,7 +16,55 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The project's files relative to `dir`, or `None` when `dir` is not in a git checkout.
+///
+/// One git process in the common case (`ls-files --with-tree=HEAD` lists the index with the
+/// paths of `HEAD` laid over it): git's start-up is most of a `makes --list`.
 pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
+    // Inside a repository's own directory git still lists the work tree's files; whether
+    // that is a checkout is asked as makes asks it.
+    if dir.components().any(|c| c.as_os_str() == ".git") {
+        return project_files_asking_first(dir);
+    }
+    let listed = git(dir)
+        .args(["ls-files", "-z", "--cached", "--with-tree=HEAD"])
+        // Its messages are read below.
+        .env("LC_ALL", "C")
+        .output();
+    let out = match listed {
+        Ok(out) => out,
+        // No git at all: a checkout cannot be listed, and is read as a plain directory.
+        Err(_) => return Ok(None),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut files = if out.status.success() {
+        nul_separated(&out.stdout)
+    } else if stderr.contains("not a git repository")
+        || stderr.contains("must be run in a work tree")
+    {
+        return Ok(None);
+    } else if stderr.contains("tree-ish HEAD not found") {
+        // No commit yet: the index alone.
+        git_paths(dir, &["ls-files", "-z", "--cached"]).map_err(|e| unreadable(dir, &e))?
+    } else {
+        // A checkout git cannot read (a broken one): the files it tracks are unknown,
+        // and guessing would build from other files.
+        return Err(unreadable(dir, stderr.trim_end()));
+    };
+    files.sort();
+    files.dedup();
+    Ok(Some(files))
+}
+
+fn unreadable(dir: &Path, stderr: &str) -> Failure {
+    Failure::message(format!(
+        "git cannot list the files of the project {}:\n{stderr}",
+        dir.display()
+    ))
+}
+
+/// [`project_files`] for a directory inside a `.git` directory: git is asked first whether
+/// it is in a work tree at all.
+fn project_files_asking_first(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
     let inside = git(dir)
         .args(["rev-parse", "--is-inside-work-tree"])
         // Its messages are read below.
@@ -25,28 +73,17 @@ pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
     match inside {
         Ok(out) if out.status.success() && out.stdout.starts_with(b"true") => {}
         Ok(out) if out.status.success() => return Ok(None),
-        // No git at all: a checkout cannot be listed, and is read as a plain directory.
         Err(_) => return Ok(None),
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
             if stderr.contains("not a git repository") {
                 return Ok(None);
             }
-            // A checkout git cannot read (a broken one): the files it tracks are unknown,
-            // and guessing would build from other files.
-            return Err(Failure::message(format!(
-                "git cannot list the files of the project {}:\n{}",
-                dir.display(),
-                stderr.trim_end()
-            )));
+            return Err(unreadable(dir, stderr.trim_end()));
         }
     }
-    let mut files = git_paths(dir, &["ls-files", "-z", "--cached"]).map_err(|stderr| {
-        Failure::message(format!(
-            "git cannot list the files of the project {}:\n{stderr}",
-            dir.display()
-        ))
-    })?;
+    let mut files =
+        git_paths(dir, &["ls-files", "-z", "--cached"]).map_err(|e| unreadable(dir, &e))?;
     // No commit yet: the index alone.
     if let Ok(head) = git_paths(dir, &["ls-tree", "-r", "-z", "--name-only", "HEAD"]) {
         files.extend(head);
@@ -74,12 +111,15 @@ fn git_paths(dir: &Path, args: &[&str]) -> Result<Vec<PathBuf>, String> {
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim_end().to_owned());
     }
-    Ok(out
-        .stdout
+    Ok(nul_separated(&out.stdout))
+}
+
+fn nul_separated(bytes: &[u8]) -> Vec<PathBuf> {
+    bytes
         .split(|b| *b == 0)
         .filter(|p| !p.is_empty())
         .map(|p| PathBuf::from(OsStr::from_bytes(p)))
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -123,6 +163,21 @@ mod tests {
             .expect("lists")
             .expect("a checkout");
         assert_eq!(sub, [PathBuf::from("a")]);
+    }
+
+    #[test]
+    fn a_checkout_without_commits_is_its_index() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        git(dir, &["init", "-q"]);
+        for f in ["makes.nix", "untracked"] {
+            std::fs::write(dir.join(f), f).expect("write");
+        }
+        git(dir, &["add", "makes.nix"]);
+        let files = project_files(dir).expect("lists").expect("a checkout");
+        assert_eq!(files, [PathBuf::from("makes.nix")]);
+        // The repository's own directory is no checkout.
+        assert_eq!(project_files(&dir.join(".git")).expect("runs"), None);
     }
 
     #[test]

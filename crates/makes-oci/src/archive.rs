@@ -9,9 +9,11 @@
 //! file beside the output and renamed into place, so the output is whole or absent.
 
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
 
 use makes_store::{FileNar, FileNarHasher};
 
@@ -81,19 +83,10 @@ pub fn write_archive(
         .map_err(OciError::io(dir))?;
     let tmp_path = tmp.path().to_path_buf();
     let nar = planned_tar_size(&entries, &policy).map(FileNarHasher::new);
-    let out = NarHashing {
-        inner: BufWriter::with_capacity(1 << 20, tmp),
-        nar,
-    };
-    let NarHashing {
-        inner: mut out,
-        nar,
-    } = write_layer_tar(&entries, &policy, out)?;
-    out.flush().map_err(OciError::io(&tmp_path))?;
-    let tmp = out.into_inner().map_err(|e| OciError::Io {
-        path: tmp_path.clone(),
-        source: e.into_error(),
-    })?;
+    let out = NarHashing::new(tmp, nar);
+    let (tmp, nar) = write_layer_tar(&entries, &policy, out)?
+        .finish()
+        .map_err(OciError::io(&tmp_path))?;
     tmp.as_file()
         .set_permissions(fs::Permissions::from_mode(FILE_MODE))
         .map_err(OciError::io(&tmp_path))?;
@@ -101,27 +94,100 @@ pub fn write_archive(
         path: out_file.to_path_buf(),
         source: e.error,
     })?;
-    // A count other than the planned length gives `None`: the store then hashes the file.
-    Ok(nar.and_then(FileNarHasher::finish))
+    Ok(nar)
 }
 
-/// Passes bytes on, adding them to the NAR hash of the file they make.
-struct NarHashing<W> {
+/// Bytes of the archive gathered before they are written and handed to the hashing thread.
+const BLOCK: usize = 1 << 20;
+/// Blocks in flight between the writer and the hashing thread (bounds the memory used).
+const BLOCKS_IN_FLIGHT: usize = 4;
+
+/// Writes the archive in blocks and adds them to the NAR hash of the file they make on a
+/// thread of its own, so that hashing (most of a retag, whose layers all come from the cache)
+/// runs while the next blocks are read and written instead of after them.
+struct NarHashing<W: Write> {
     inner: W,
-    nar: Option<FileNarHasher>,
+    block: Vec<u8>,
+    /// Blocks to hash, in order; `None` without a hash to compute.
+    to_hash: Option<mpsc::SyncSender<Vec<u8>>>,
+    /// Hashed blocks come back for reuse.
+    hashed: Option<mpsc::Receiver<Vec<u8>>>,
+    hasher: Option<thread::JoinHandle<FileNarHasher>>,
+}
+
+impl<W: Write> NarHashing<W> {
+    fn new(inner: W, nar: Option<FileNarHasher>) -> Self {
+        let mut out = NarHashing {
+            inner,
+            block: Vec::with_capacity(BLOCK),
+            to_hash: None,
+            hashed: None,
+            hasher: None,
+        };
+        if let Some(mut nar) = nar {
+            let (to_hash, blocks) = mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT);
+            let (give_back, hashed) = mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT + 1);
+            out.hasher = Some(thread::spawn(move || {
+                for block in blocks {
+                    nar.update(&block);
+                    // The writer may be gone (an error): the block is then just dropped.
+                    let _ = give_back.try_send(block);
+                }
+                nar
+            }));
+            out.to_hash = Some(to_hash);
+            out.hashed = Some(hashed);
+        }
+        out
+    }
+
+    /// Writes the gathered block and sends it to be hashed.
+    fn flush_block(&mut self) -> std::io::Result<()> {
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        self.inner.write_all(&self.block)?;
+        let reused = self.hashed.as_ref().and_then(|h| h.try_recv().ok());
+        let mut next = reused.unwrap_or_else(|| Vec::with_capacity(BLOCK));
+        next.clear();
+        let block = std::mem::replace(&mut self.block, next);
+        if let Some(to_hash) = &self.to_hash {
+            to_hash
+                .send(block)
+                .map_err(|_| std::io::Error::other("the archive's hashing thread stopped"))?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is left and returns the writer with the file's NAR, if it was hashed.
+    fn finish(mut self) -> std::io::Result<(W, Option<FileNar>)> {
+        self.flush_block()?;
+        self.inner.flush()?;
+        drop(self.to_hash.take());
+        let nar = match self.hasher.take() {
+            Some(h) => Some(
+                h.join()
+                    .map_err(|_| std::io::Error::other("the archive's hashing thread failed"))?,
+            ),
+            None => None,
+        };
+        // A count other than the planned length gives `None`: the store then hashes the file.
+        Ok((self.inner, nar.and_then(FileNarHasher::finish)))
+    }
 }
 
 impl<W: Write> Write for NarHashing<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        if let Some(nar) = &mut self.nar {
-            nar.update(&buf[..n]);
+        let n = buf.len().min(BLOCK - self.block.len());
+        self.block.extend_from_slice(&buf[..n]);
+        if self.block.len() == BLOCK {
+            self.flush_block()?;
         }
         Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        Ok(())
     }
 }
 

@@ -11,13 +11,22 @@
 //! each and everything left is merged into one last store layer. No path is ever dropped, and the
 //! result depends neither on the order of the closure nor on the order of references.
 //!
+//! Roots first: when the closure does not fit (one path a layer), the roots — the store paths
+//! named by `contents` and by the config's string references, the application a user changes —
+//! get their own layers before anything is merged, so changing one root rewrites only its layer
+//! and the customisation layer, never the shared tail. Roots rank among themselves as above; at
+//! most `budget - 1` of them get a layer (the rest join the tail). Their layers go above the
+//! shared tail (the least shared, most often changed layers on top, so a runtime that keys
+//! unpacked layers by the layers below them re-unpacks only those). When everything fits, the
+//! plan is nixpkgs' unchanged.
+//!
 //! Single-layer mode (`buildImage`) puts the whole closure (when `includeStorePaths`) and the
 //! copied contents into one layer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use makes_spec::ImageSpec;
-use makes_store::{PathInfo, StorePath};
+use makes_store::{PathInfo, StorePath, STORE_DIR};
 
 /// How the customisation content (the spec's `contents`) is laid into `/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,22 +102,9 @@ pub fn plan_layers_over_base(
             .max(1);
         let ranked = rank_by_popularity(closure);
         if ranked.len() <= budget {
-            layers.extend(ranked.into_iter().map(|p| PlannedLayer {
-                store_paths: vec![p],
-                root: None,
-            }));
+            layers.extend(ranked.into_iter().map(single_layer));
         } else {
-            let mut ranked = ranked;
-            let mut rest = ranked.split_off(budget - 1);
-            rest.sort();
-            layers.extend(ranked.into_iter().map(|p| PlannedLayer {
-                store_paths: vec![p],
-                root: None,
-            }));
-            layers.push(PlannedLayer {
-                store_paths: rest,
-                root: None,
-            });
+            layers.extend(plan_short_budget(ranked, &root_paths(spec), budget));
         }
     }
     layers.push(PlannedLayer {
@@ -116,6 +112,54 @@ pub fn plan_layers_over_base(
         root: Some(RootMode::SymlinkJoin),
     });
     LayerPlan { layers }
+}
+
+/// The store layers when `ranked` (more paths than `budget`) does not fit one path a layer:
+/// popular non-roots one a layer, then the shared tail, then up to `budget - 1` roots one a layer.
+fn plan_short_budget(
+    ranked: Vec<StorePath>,
+    roots: &BTreeSet<StorePath>,
+    budget: usize,
+) -> Vec<PlannedLayer> {
+    let (mut own_roots, mut others): (Vec<StorePath>, Vec<StorePath>) =
+        ranked.into_iter().partition(|p| roots.contains(p));
+    // At least one layer is left for the paths that are not roots (or for the roots beyond it).
+    let root_layers = own_roots.len().min(budget - 1);
+    let mut tail = own_roots.split_off(root_layers);
+    let single_others = (budget - root_layers - 1).min(others.len());
+    tail.extend(others.split_off(single_others));
+    tail.sort();
+
+    let mut layers: Vec<PlannedLayer> = others.into_iter().map(single_layer).collect();
+    if !tail.is_empty() {
+        layers.push(PlannedLayer {
+            store_paths: tail,
+            root: None,
+        });
+    }
+    layers.extend(own_roots.into_iter().map(single_layer));
+    layers
+}
+
+fn single_layer(path: StorePath) -> PlannedLayer {
+    PlannedLayer {
+        store_paths: vec![path],
+        root: None,
+    }
+}
+
+/// The store paths `contents` and the config's references name (a subpath names its store path).
+/// Strings that name no store path are left to `build_image`, which rejects them.
+fn root_paths(spec: &ImageSpec) -> BTreeSet<StorePath> {
+    spec.contents
+        .iter()
+        .chain(&spec.config_references)
+        .filter_map(|s| {
+            let rel = s.strip_prefix(STORE_DIR)?.strip_prefix('/')?;
+            let base = rel.split('/').next()?;
+            StorePath::from_base_name(base).ok()
+        })
+        .collect()
 }
 
 /// The closure's paths, most depended-upon first (ties: larger NAR first, then name, then hash).
@@ -343,5 +387,112 @@ mod tests {
         let plan = plan_layers(&spec(true, 100), &c);
         assert_eq!(plan.layers.len(), 5);
         assert_complete(&plan, &c);
+    }
+
+    /// An application (0) referring to `n` libraries (1..=n) that all refer to one base (n+1).
+    fn app_closure(n: usize, app_size: u64) -> Vec<PathInfo> {
+        let mut c = vec![info(0, &(1..=n).collect::<Vec<_>>(), app_size)];
+        c.extend((1..=n).map(|i| info(i, &[n + 1], 100 + i as u64)));
+        c.push(info(n + 1, &[], 50));
+        c
+    }
+
+    fn spec_with_roots(max_layers: u32, contents: &[String], refs: &[String]) -> ImageSpec {
+        let mut s = spec(true, max_layers);
+        s.contents = contents.to_vec();
+        s.config_references = refs.to_vec();
+        s
+    }
+
+    #[test]
+    fn roots_get_their_own_layers_above_the_shared_tail() {
+        let c = app_closure(20, 1);
+        let s = spec_with_roots(10, &[sp(0).to_absolute()], &[]);
+        let plan = plan_layers(&s, &c);
+        assert_complete(&plan, &c);
+        assert_eq!(plan.layers.len(), 10);
+        // The most popular path first, 6 more libraries, the tail, the root, the customisation.
+        assert_eq!(plan.layers[0].store_paths, vec![sp(21)]);
+        assert!(plan.layers[..7].iter().all(|l| l.store_paths.len() == 1));
+        assert_eq!(plan.layers[7].store_paths.len(), 20 - 6);
+        assert_eq!(plan.layers[8].store_paths, vec![sp(0)]);
+        assert_eq!(plan.layers[9].root, Some(RootMode::SymlinkJoin));
+        // Without the root, the application (popularity 0, smallest) falls into the tail.
+        let plan = plan_layers(&spec(true, 10), &c);
+        assert!(plan.layers[8].store_paths.contains(&sp(0)));
+    }
+
+    #[test]
+    fn changing_a_root_changes_only_its_layer() {
+        let c = app_closure(30, 1);
+        let s = spec_with_roots(8, &[format!("{}/bin/app", sp(0).to_absolute())], &[]);
+        let before = plan_layers(&s, &c);
+        // The same application under another hash (its contents changed).
+        let mut changed = c.clone();
+        changed[0].path.hash = format!("{:z>32}", "");
+        let s = spec_with_roots(8, &[changed[0].path.to_absolute()], &[]);
+        let after = plan_layers(&s, &changed);
+        let differing: Vec<usize> = (0..before.layers.len())
+            .filter(|&i| before.layers[i] != after.layers[i])
+            .collect();
+        assert_eq!(differing, vec![6], "only the root's layer");
+        assert_eq!(after.layers[6].store_paths, vec![changed[0].path.clone()]);
+    }
+
+    #[test]
+    fn config_references_are_roots_too() {
+        let c = app_closure(20, 1);
+        let s = spec_with_roots(5, &[], &[sp(0).to_absolute()]);
+        let plan = plan_layers(&s, &c);
+        assert_eq!(plan.layers[3].store_paths, vec![sp(0)]);
+        assert_complete(&plan, &c);
+    }
+
+    #[test]
+    fn roots_beyond_the_budget_join_the_tail() {
+        // Every library is a root; 5 store layers: 4 roots of their own, the rest in the tail.
+        let c = app_closure(20, 1);
+        let roots: Vec<String> = (1..=20).map(|i| sp(i).to_absolute()).collect();
+        let plan = plan_layers(&spec_with_roots(6, &roots, &[]), &c);
+        assert_complete(&plan, &c);
+        assert_eq!(plan.layers.len(), 6);
+        let tail = &plan.layers[0].store_paths;
+        assert!(tail.contains(&sp(0)) && tail.contains(&sp(21)));
+        assert_eq!(tail.len(), 22 - 4);
+        // The largest roots (equal popularity) have layers of their own.
+        let own: Vec<_> = plan.layers[1..5]
+            .iter()
+            .map(|l| l.store_paths.clone())
+            .collect();
+        assert_eq!(
+            own,
+            vec![vec![sp(20)], vec![sp(19)], vec![sp(18)], vec![sp(17)]]
+        );
+        // One store layer: everything in it, roots or not.
+        let plan = plan_layers(&spec_with_roots(2, &roots, &[]), &c);
+        assert_eq!(plan.layers.len(), 2);
+        assert_complete(&plan, &c);
+    }
+
+    #[test]
+    fn roots_change_nothing_when_everything_fits() {
+        let c = app_closure(20, 1);
+        let s = spec_with_roots(100, &[sp(0).to_absolute()], &[]);
+        assert_eq!(plan_layers(&s, &c), plan_layers(&spec(true, 100), &c));
+    }
+
+    #[test]
+    fn roots_plan_is_deterministic_under_permutation() {
+        let c = app_closure(25, 1);
+        let s = spec_with_roots(7, &[sp(0).to_absolute(), sp(3).to_absolute()], &[]);
+        let want = plan_layers(&s, &c);
+        let mut shuffled = c.clone();
+        shuffled.reverse();
+        for p in &mut shuffled {
+            p.references.reverse();
+        }
+        assert_eq!(plan_layers(&s, &shuffled), want);
+        assert_eq!(want.layers.len(), 7);
+        assert_complete(&want, &c);
     }
 }

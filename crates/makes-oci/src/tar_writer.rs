@@ -299,24 +299,36 @@ impl LayerEntries {
         Ok(())
     }
 
-    /// Adds every missing parent directory, with mode 0755.
-    pub fn add_missing_parents(&mut self) {
-        let mut missing = Vec::new();
+    /// The parent directories no entry stands for (mode 0755), which the tar writers add.
+    fn missing_parents(&self) -> BTreeMap<Vec<u8>, LayerEntry> {
+        let mut missing = BTreeMap::new();
         for path in self.entries.keys() {
             let mut p = path.as_slice();
             while let Some(i) = p.iter().rposition(|&c| c == b'/') {
                 p = &p[..i];
-                if self.entries.contains_key(p) {
+                if self.entries.contains_key(p) || missing.contains_key(p) {
                     break;
                 }
-                missing.push(p.to_vec());
+                missing.insert(
+                    p.to_vec(),
+                    LayerEntry::new(SYNTHESIZED_DIR_MODE, EntryKind::Directory),
+                );
             }
         }
-        for p in missing {
-            self.entries
-                .entry(p)
-                .or_insert(LayerEntry::new(SYNTHESIZED_DIR_MODE, EntryKind::Directory));
-        }
+        missing
+    }
+
+    /// Every entry with the missing parents, sorted by path, without copying the entries: a
+    /// layer of many files is not held twice while it is written.
+    fn with_missing_parents<'a>(
+        &'a self,
+        missing: &'a BTreeMap<Vec<u8>, LayerEntry>,
+    ) -> Vec<(&'a Vec<u8>, &'a LayerEntry)> {
+        let mut all: Vec<(&Vec<u8>, &LayerEntry)> =
+            self.entries.iter().chain(missing.iter()).collect();
+        // Both maps are sorted and disjoint; one sort of the two runs merges them.
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all
     }
 }
 
@@ -394,12 +406,11 @@ pub fn write_layer_tar<W: Write>(
     policy: &HeaderPolicy,
     out: W,
 ) -> Result<W, OciError> {
-    let mut entries = entries.clone();
-    entries.add_missing_parents();
+    let missing = entries.missing_parents();
     let mut builder = Builder::new(out);
     // The first archive path of each multiply-linked file.
     let mut first_link: BTreeMap<(u64, u64), &[u8]> = BTreeMap::new();
-    for (path, entry) in &entries.entries {
+    for (path, entry) in entries.with_missing_parents(&missing) {
         let mut link_to = None;
         if let EntryKind::File {
             link_id: Some(id), ..
@@ -574,10 +585,9 @@ fn pax_fields(
 pub fn planned_tar_size(entries: &LayerEntries, policy: &HeaderPolicy) -> Option<u64> {
     const BLOCK: u64 = 512;
     let padded = |n: u64| n.div_ceil(BLOCK) * BLOCK;
-    let mut entries = entries.clone();
-    entries.add_missing_parents();
+    let missing = entries.missing_parents();
     let mut total = 0u64;
-    for (path, entry) in &entries.entries {
+    for (path, entry) in entries.with_missing_parents(&missing) {
         if entry.owner.is_some() {
             return None;
         }
