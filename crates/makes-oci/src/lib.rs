@@ -23,6 +23,7 @@ mod compress;
 mod config;
 mod confined_root;
 mod customisation;
+mod dirlink;
 mod error;
 mod fsck;
 mod layer_apply;
@@ -52,7 +53,9 @@ use blob::{write_blob, BlobWriter, HashingWriter, StoredBlob};
 use cache::{CachedLayer, LayerCache, LayerKey};
 use compress::LayerCompressor;
 use config::ConfigLayer;
-use customisation::{build_customisation_root, ContentSource, CustomisationRoot, RootScripts};
+use customisation::{
+    build_customisation_root, ContentSource, CustomisationRoot, JoinRules, RootScripts,
+};
 use makes_oci_model::media_types::{OCI_CONFIG, OCI_MANIFEST};
 use makes_oci_model::Descriptor;
 use tar_writer::{write_layer_tar, HeaderPolicy, LayerEntries, ModePolicy, SYNTHESIZED_DIR_MODE};
@@ -413,9 +416,13 @@ impl<'a> LayerBuilder<'a> {
         mode: RootMode,
         key: &mut LayerKey,
     ) -> Result<(LayerEntries, CustomisationRoot), OciError> {
+        let rules = JoinRules {
+            mode,
+            keep_dirlinks: self.inputs.spec.keep_contents_dirlinks,
+        };
         let root = build_customisation_root(
             self.contents,
-            mode,
+            rules,
             &self.scripts,
             self.options.base,
             self.work.dir.path(),

@@ -85,6 +85,10 @@ pub struct ImageSpec {
     /// to its standard output, not the archive itself.
     #[serde(default, skip_serializing_if = "is_false")]
     pub stream: bool,
+    /// `keepContentsDirlinks` (single-layer): contents go through the root's symbolic links
+    /// to directories, as `rsync --keep-dirlinks` copies.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub keep_contents_dirlinks: bool,
 }
 
 impl Default for ImageSpec {
@@ -117,6 +121,7 @@ impl Default for ImageSpec {
             from_image: None,
             no_effect: Vec::new(),
             stream: false,
+            keep_contents_dirlinks: false,
         }
     }
 }

@@ -166,10 +166,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "a Nix database registering the contents' closure under /nix/var/nix, so that nix commands work in the container",
     ),
     (
-        "keepContentsDirlinks",
-        "contents copied through the symbolic links to directories they meet, as `rsync --keep-dirlinks` copies",
-    ),
-    (
         "layeringPipeline",
         "layers planned by a pipeline of nixpkgs' layering operations; makes plans them itself (a layer per contents root, then by popularity, within maxLayers)",
     ),
@@ -474,6 +470,11 @@ pub fn reduce_image_spec_of(
         false,
     );
     let from_image = checked(&mut errors, reduce_from_image(&f), None);
+    let keep_contents_dirlinks = checked(
+        &mut errors,
+        f.bool("keepContentsDirlinks").map(|b| b.unwrap_or(false)),
+        false,
+    );
 
     match errors.len() {
         0 => Ok(ImageSpec {
@@ -501,6 +502,7 @@ pub fn reduce_image_spec_of(
             from_image,
             no_effect,
             stream: function == ImageFunction::StreamLayeredImage,
+            keep_contents_dirlinks,
         }),
         1 => Err(errors.remove(0)),
         _ => Err(SpecError::Many {
