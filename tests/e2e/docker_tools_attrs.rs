@@ -1,6 +1,8 @@
 //! dockerTools attributes beyond the common ones, on the stand-in package set: `buildImage`'s
 //! `keepContentsDirlinks` (contents joined through the root's links to directories, as
-//! `rsync --keep-dirlinks` copies), run under runc and byte-identical across two stores.
+//! `rsync --keep-dirlinks` copies) and `includeNixDB` (a Nix database of the contents' closure
+//! that the real `nix-store` reads and verifies), run under runc and byte-identical across two
+//! stores.
 
 use crate::common::{assert_success, fixture, have_tool, run, run_image, write_project, Sandbox};
 use std::path::{Path, PathBuf};
@@ -104,4 +106,109 @@ fn keep_contents_dirlinks_copies_through_links_to_directories() {
         sha256_of(&build(&again, &project, "/kept")),
         sha256_of(&kept)
     );
+}
+
+/// The stand-in's greeter (which refers to busybox and greeting) with a Nix database.
+const NIX_DB: &str = r#"{ inputs, ... }:
+let
+  pkgs = inputs.nixpkgs;
+in {
+  jobs."/single" = pkgs.dockerTools.buildImage {
+    name = "with-db";
+    tag = "1";
+    copyToRoot = [ pkgs.busybox pkgs.greeter ];
+    includeNixDB = true;
+    config.Cmd = [ "/bin/sh" "-c" "greet; ls /nix/var/nix/gcroots/docker" ];
+  };
+  jobs."/layered" = pkgs.dockerTools.buildLayeredImage {
+    name = "with-db-layered";
+    tag = "1";
+    contents = [ pkgs.busybox pkgs.greeter ];
+    includeNixDB = true;
+    config.Cmd = [ "/bin/sh" "-c" "greet; ls /nix/var/nix/gcroots/docker" ];
+  };
+}
+"#;
+
+/// `nix-store` of the host, on the store whose root is `rootfs` (as a chroot into the
+/// container would see it).
+fn nix_store_in(rootfs: &Path, args: &[&str]) -> String {
+    let out = run(Command::new("nix-store")
+        .arg("--store")
+        .arg(format!("local?root={}", rootfs.display()))
+        .args(args));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn nix_store_host(args: &[&str]) -> String {
+    String::from_utf8_lossy(&run(Command::new("nix-store").args(args)).stdout).into_owned()
+}
+
+#[test]
+fn include_nix_db_registers_the_contents_closure() {
+    if !tools() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("nixdb");
+    write_project(&project, NIX_DB);
+    for (job, name) in [("/single", "db-single"), ("/layered", "db-layered")] {
+        let image = build(&sandbox, &project, job);
+        let output = run_image(&sandbox, &format!("oci-archive:{}", image.display()), name);
+        let mut lines = output.lines();
+        assert_eq!(lines.next(), Some("hello from the stand-in nixpkgs"));
+        let roots: Vec<&str> = lines.collect();
+        assert_eq!(roots.len(), 2, "a gcroot per content: {output}");
+        assert!(roots
+            .iter()
+            .all(|r| r.ends_with("-busybox-1.36.1") || r.ends_with("-greeter-1.0")));
+
+        let rootfs = sandbox
+            .dir
+            .path()
+            .join(format!("bundle-{name}"))
+            .join("rootfs");
+        let greeter = std::fs::read_link(
+            rootfs.join("nix/var/nix/gcroots/docker").join(
+                roots
+                    .iter()
+                    .find(|r| r.ends_with("-greeter-1.0"))
+                    .expect("greeter"),
+            ),
+        )
+        .expect("a gcroot link");
+        let greeter = greeter.to_str().expect("utf-8");
+        // The database holds the closure with the references and hashes Nix itself recorded.
+        for query in [
+            ["-q", "--references", greeter],
+            ["-q", "--requisites", greeter],
+            ["-q", "--hash", greeter],
+        ] {
+            assert_eq!(
+                nix_store_in(&rootfs, &query),
+                nix_store_host(&query),
+                "{query:?}"
+            );
+        }
+        // Nix checks every registered path's contents against its NAR hash.
+        let verify = Command::new("nix-store")
+            .arg("--store")
+            .arg(format!("local?root={}", rootfs.display()))
+            .args(["--verify", "--check-contents"])
+            .output()
+            .expect("nix-store runs");
+        assert_success(&verify);
+        assert!(
+            !String::from_utf8_lossy(&verify.stderr).contains("modified"),
+            "{}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
+
+        let again = Sandbox::new();
+        assert_eq!(
+            sha256_of(&build(&again, &project, job)),
+            sha256_of(&image),
+            "{job}"
+        );
+    }
 }

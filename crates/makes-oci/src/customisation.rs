@@ -35,6 +35,13 @@ use crate::dirlink::{resolve_dirlink, Found};
 use crate::error::OciError;
 use crate::plan::RootMode;
 
+/// How the Nix database's files are joined: copied, as `nix-store --load-db` writes them.
+const COPY: JoinRules<'static> = JoinRules {
+    mode: RootMode::Copy,
+    keep_dirlinks: false,
+    nix_db: None,
+};
+
 /// Mode of the directories makes creates in the root.
 const ROOT_DIR_MODE: u32 = 0o755;
 /// How much of a failing extraCommands' stderr goes into the error.
@@ -137,7 +144,7 @@ pub(crate) fn make_removable(dir: &Path) {
 /// `extra_commands` (when not blank) in it.
 pub fn build_customisation_root(
     contents: &[ContentSource],
-    rules: JoinRules,
+    rules: JoinRules<'_>,
     scripts: &RootScripts,
     base: Option<&crate::base::BaseImage>,
     scratch: &Path,
@@ -167,6 +174,9 @@ pub fn build_customisation_root(
                 rules,
             )?;
         }
+        if let Some(db) = rules.nix_db {
+            join_dir(db, "", &mut MemoryRoot(&mut entries, Vec::new()), COPY)?;
+        }
         return Ok(CustomisationRoot {
             tree: RootTree::Memory(entries),
             owners_changed: false,
@@ -195,6 +205,14 @@ pub fn build_customisation_root(
             &content.logical,
             &mut DiskRoot(root.disk().to_path_buf(), Vec::new()),
             rules,
+        )?;
+    }
+    if let Some(db) = rules.nix_db {
+        join_dir(
+            db,
+            "",
+            &mut DiskRoot(root.disk().to_path_buf(), Vec::new()),
+            COPY,
         )?;
     }
     if !scripts.run_as_root.trim().is_empty() {
@@ -477,11 +495,14 @@ impl JoinTarget for MemoryRoot<'_> {
 
 /// How contents join into the root.
 #[derive(Debug, Clone, Copy)]
-pub struct JoinRules {
+pub struct JoinRules<'a> {
     pub mode: RootMode,
     /// `keepContentsDirlinks`: a content directory meeting a symbolic link to a directory of
     /// the root goes into that directory (`rsync --keep-dirlinks`), instead of being skipped.
     pub keep_dirlinks: bool,
+    /// `includeNixDB`: a directory holding `nix/var/nix/...`, copied into the root after the
+    /// contents and before the scripts, as nixpkgs loads the database before `extraCommands`.
+    pub nix_db: Option<&'a Path>,
 }
 
 /// Joins the directory `src` (logically `logical`) into the current directory of `dest`,
@@ -490,7 +511,7 @@ fn join_dir(
     src: &Path,
     logical: &str,
     dest: &mut impl JoinTarget,
-    rules: JoinRules,
+    rules: JoinRules<'_>,
 ) -> Result<(), OciError> {
     let mode = rules.mode;
     let mut names: Vec<_> = fs::read_dir(src)
@@ -591,6 +612,7 @@ mod tests {
     const SYMLINK_JOIN: JoinRules = JoinRules {
         mode: RootMode::SymlinkJoin,
         keep_dirlinks: false,
+        nix_db: None,
     };
 
     fn scripts(extra: &str) -> RootScripts<'_> {
@@ -626,11 +648,12 @@ mod tests {
             JoinRules {
                 mode,
                 keep_dirlinks: false,
+                nix_db: None,
             },
         )
     }
 
-    fn join_both_ways(contents: &[ContentSource], rules: JoinRules) -> LayerEntries {
+    fn join_both_ways(contents: &[ContentSource], rules: JoinRules<'_>) -> LayerEntries {
         let scratch = tempfile::tempdir().expect("tempdir");
         let memory = build_customisation_root(contents, rules, &scripts(""), None, scratch.path())
             .expect("root in memory");
@@ -675,6 +698,7 @@ mod tests {
             JoinRules {
                 mode: RootMode::Copy,
                 keep_dirlinks: true,
+                nix_db: None,
             },
         );
         let names = |e: &LayerEntries| -> Vec<String> {
@@ -705,6 +729,7 @@ mod tests {
             JoinRules {
                 mode: RootMode::Copy,
                 keep_dirlinks: false,
+                nix_db: None,
             },
         );
         assert_eq!(

@@ -27,6 +27,7 @@ mod dirlink;
 mod error;
 mod fsck;
 mod layer_apply;
+mod nix_db;
 mod plan;
 mod store_builder;
 mod stream_script;
@@ -408,6 +409,29 @@ impl<'a> LayerBuilder<'a> {
         key
     }
 
+    /// `includeNixDB`: the directory of the workspace holding the Nix database of the
+    /// contents' closure and its gcroots. It lives as long as the workspace, since the layer
+    /// entries read its files when the tar is written.
+    fn nix_db(&self) -> Result<PathBuf, OciError> {
+        let dir = self.work.dir.path().join("nix-db");
+        if dir.exists() {
+            return Ok(dir);
+        }
+        let roots: Vec<&str> = self
+            .inputs
+            .spec
+            .contents
+            .iter()
+            .map(String::as_str)
+            .collect();
+        // closureInfo's roots are store paths: a content subpath stands for its store path.
+        let store_roots: Vec<String> = roots.iter().map(|r| store_path_of(r)).collect();
+        let store_roots: Vec<&str> = store_roots.iter().map(String::as_str).collect();
+        let paths = nix_db::closure_of(self.inputs.closure, &store_roots);
+        nix_db::write_nix_db(&dir, &paths, &roots)?;
+        Ok(dir)
+    }
+
     /// Builds the customisation root of a layer and adds the fingerprint of its entries to
     /// `key`.
     fn customisation(
@@ -416,9 +440,14 @@ impl<'a> LayerBuilder<'a> {
         mode: RootMode,
         key: &mut LayerKey,
     ) -> Result<(LayerEntries, CustomisationRoot), OciError> {
+        let db_dir = match self.inputs.spec.include_nix_db {
+            true => Some(self.nix_db()?),
+            false => None,
+        };
         let rules = JoinRules {
             mode,
             keep_dirlinks: self.inputs.spec.keep_contents_dirlinks,
+            nix_db: db_dir.as_deref(),
         };
         let root = build_customisation_root(
             self.contents,
@@ -621,6 +650,13 @@ fn history_comment(layer: &LayerSummary) -> ConfigLayer {
         diff_id: layer.diff_id,
         comment,
     }
+}
+
+/// The store path (`/nix/store/<hash>-<name>`) holding `path`.
+fn store_path_of(path: &str) -> String {
+    let rest = path.strip_prefix("/nix/store/").unwrap_or(path);
+    let base = rest.split('/').next().unwrap_or(rest);
+    format!("/nix/store/{base}")
 }
 
 /// Every reference of the closure is in the closure.

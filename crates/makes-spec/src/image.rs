@@ -89,6 +89,9 @@ pub struct ImageSpec {
     /// to directories, as `rsync --keep-dirlinks` copies.
     #[serde(default, skip_serializing_if = "is_false")]
     pub keep_contents_dirlinks: bool,
+    /// `includeNixDB`: a Nix database registering the contents' closure under `/nix/var/nix`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub include_nix_db: bool,
 }
 
 impl Default for ImageSpec {
@@ -122,6 +125,7 @@ impl Default for ImageSpec {
             no_effect: Vec::new(),
             stream: false,
             keep_contents_dirlinks: false,
+            include_nix_db: false,
         }
     }
 }

@@ -162,10 +162,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("fromImageName", "the name of the base image's repository to take"),
     ("fromImageTag", "the tag of the base image to take"),
     (
-        "includeNixDB",
-        "a Nix database registering the contents' closure under /nix/var/nix, so that nix commands work in the container",
-    ),
-    (
         "layeringPipeline",
         "layers planned by a pipeline of nixpkgs' layering operations; makes plans them itself (a layer per contents root, then by popularity, within maxLayers)",
     ),
@@ -470,6 +466,11 @@ pub fn reduce_image_spec_of(
         false,
     );
     let from_image = checked(&mut errors, reduce_from_image(&f), None);
+    let include_nix_db = checked(
+        &mut errors,
+        f.bool("includeNixDB").map(|b| b.unwrap_or(false)),
+        false,
+    );
     let keep_contents_dirlinks = checked(
         &mut errors,
         f.bool("keepContentsDirlinks").map(|b| b.unwrap_or(false)),
@@ -503,6 +504,7 @@ pub fn reduce_image_spec_of(
             no_effect,
             stream: function == ImageFunction::StreamLayeredImage,
             keep_contents_dirlinks,
+            include_nix_db,
         }),
         1 => Err(errors.remove(0)),
         _ => Err(SpecError::Many {
