@@ -153,6 +153,65 @@ fn hex_nar_hash(hash: &str) -> String {
 mod tests {
     use super::*;
 
+    fn info(base: &str, refs: &[&str]) -> PathInfo {
+        let sp = |b: &str| makes_store::StorePath::from_base_name(b).expect("store path");
+        PathInfo {
+            path: sp(base),
+            references: refs.iter().map(|r| sp(r)).collect(),
+            nar_size: 8,
+            nar_hash: format!("sha256:{}", nixbase32::encode(&[7; 32])),
+        }
+    }
+
+    #[test]
+    fn the_database_holds_the_closure_of_the_roots_and_is_reproducible() {
+        let (a, b, c) = (
+            format!("{}-app", "a".repeat(32)),
+            format!("{}-lib", "b".repeat(32)),
+            format!("{}-unrelated", "c".repeat(32)),
+        );
+        let closure = [info(&a, &[&a, &b]), info(&b, &[]), info(&c, &[])];
+        let root = format!("/nix/store/{a}");
+        let paths = closure_of(&closure, &[&root]);
+        assert_eq!(paths.len(), 2, "the unrelated path stays out");
+        let (one, two) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        for dir in [&one, &two] {
+            write_nix_db(dir.path(), &paths, &[&format!("{root}/bin")]).expect("written");
+        }
+        let db = |d: &tempfile::TempDir| fs::read(d.path().join("nix/var/nix/db/db.sqlite"));
+        assert_eq!(
+            db(&one).expect("db"),
+            db(&two).expect("db"),
+            "same closure, same bytes"
+        );
+        let conn = Connection::open(one.path().join("nix/var/nix/db/db.sqlite")).expect("open");
+        let refs: Vec<(String, String)> = conn
+            .prepare(
+                "select a.path, b.path from Refs, ValidPaths a, ValidPaths b
+                 where a.id = referrer and b.id = reference order by 1, 2",
+            )
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            refs,
+            [
+                (root.clone(), root.clone()),
+                (root.clone(), format!("/nix/store/{b}"))
+            ]
+        );
+        let link = one.path().join("nix/var/nix/gcroots/docker/bin");
+        assert_eq!(
+            fs::read_link(link).expect("gcroot"),
+            Path::new(&format!("{root}/bin"))
+        );
+    }
+
     #[test]
     fn base32_hashes_become_nix_base16() {
         assert_eq!(

@@ -674,6 +674,18 @@ mod tests {
             r#"{ name = "a"; debug = true; }"#
         )
         .is_ok());
+        let spec = reduce(
+            ImageFunction::BuildImage,
+            r#"{ name = "a"; keepContentsDirlinks = true; includeNixDB = true; }"#,
+        )
+        .expect("reduces");
+        assert!(spec.keep_contents_dirlinks && spec.include_nix_db);
+        let spec = reduce(
+            ImageFunction::StreamLayeredImage,
+            r#"{ name = "a"; includeNixDB = true; }"#,
+        )
+        .expect("reduces");
+        assert!(spec.include_nix_db && !spec.keep_contents_dirlinks);
     }
 
     #[test]
