@@ -212,3 +212,103 @@ fn include_nix_db_registers_the_contents_closure() {
         );
     }
 }
+
+/// Both attributes on makes-built contents, without Nix: `makeContainerImage`'s single layer.
+const NATIVE: &str = r#"{ makeContainerImage, makeDerivation, ... }:
+let
+  base = makeDerivation {
+    name = "base";
+    builder = ''
+      mkdir -p $out/usr/lib
+      echo a > $out/usr/lib/a
+      ln -s usr/lib $out/lib
+    '';
+  };
+  extra = makeDerivation {
+    name = "extra";
+    builder = ''
+      mkdir -p $out/lib
+      echo b > $out/lib/b
+    '';
+  };
+in {
+  jobs."/image" = makeContainerImage {
+    layered = false;
+    layers = [ base extra ];
+    keepContentsDirlinks = true;
+    includeNixDB = true;
+  };
+}
+"#;
+
+#[test]
+fn an_unprivileged_user_builds_the_same_image_with_both_attributes() {
+    if !crate::common::running_as_root() || !have_tool("setpriv") {
+        eprintln!("note: skipping: needs root to switch to an unprivileged user");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let mut perms = std::fs::metadata(sandbox.dir.path())
+        .expect("meta")
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+    std::fs::set_permissions(sandbox.dir.path(), perms).expect("chmod");
+    let project = sandbox.dir.path().join("native");
+    write_project(&project, NATIVE);
+    let as_root = Sandbox::new();
+    let expected = as_root.build(&project, "/image");
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "env",
+            "-i",
+        ])
+        .arg(format!(
+            "PATH={}",
+            std::env::var("PATH").unwrap_or_default()
+        ))
+        .arg(format!("HOME={}", sandbox.dir.path().display()))
+        .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
+        .arg(env!("CARGO_BIN_EXE_makes"))
+        .arg("--project")
+        .arg(&project)
+        .arg("/image")
+        .output()
+        .expect("setpriv runs");
+    assert_success(&out);
+    let result = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert_eq!(sha256_of(&result), sha256_of(&expected));
+    // The one layer holds the entries joined through the link, and the database.
+    if !have_tool("skopeo") || !have_tool("umoci") {
+        return;
+    }
+    let layout = sandbox.dir.path().join("layout");
+    let rootfs = sandbox.dir.path().join("rootfs");
+    run(Command::new("skopeo")
+        .arg("copy")
+        .arg(format!("oci-archive:{}", expected.display()))
+        .arg(format!("oci:{}:x", layout.display())));
+    run(Command::new("umoci")
+        .args(["raw", "unpack", "--image"])
+        .arg(format!("{}:x", layout.display()))
+        .arg(&rootfs));
+    let names = |dir: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(rootfs.join(dir))
+            .expect(dir)
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names("usr/lib"), ["a", "b"]);
+    assert!(std::fs::symlink_metadata(rootfs.join("lib"))
+        .expect("lib")
+        .file_type()
+        .is_symlink());
+    assert_eq!(names("nix/var/nix/db"), ["db.sqlite", "schema"]);
+    assert_eq!(names("nix/var/nix/gcroots/docker").len(), 2);
+}
