@@ -282,6 +282,17 @@ fn an_unprivileged_user_builds_the_same_image_with_both_attributes() {
     assert_success(&out);
     let result = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     assert_eq!(sha256_of(&result), sha256_of(&expected));
+    // `makes show` says what was asked for.
+    let shown = run(sandbox
+        .makes()
+        .arg("--project")
+        .arg(&project)
+        .args(["show", "/image"]));
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("show prints JSON");
+    assert_eq!(
+        (&shown["includeNixDB"], &shown["keepContentsDirlinks"]),
+        (&serde_json::json!(true), &serde_json::json!(true))
+    );
     // The one layer holds the entries joined through the link, and the database.
     if !have_tool("skopeo") || !have_tool("umoci") {
         return;
