@@ -26,6 +26,7 @@ mod daily_registries;
 mod deploy_tags;
 mod derivations;
 mod docker_tools;
+mod docker_tools_attrs;
 mod eval_flags;
 mod eval_oracle;
 mod from_image;

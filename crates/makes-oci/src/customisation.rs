@@ -27,12 +27,20 @@
 //! fails, so ownership changes need makes to run as root.
 
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::dirlink::{resolve_dirlink, Found};
 use crate::error::OciError;
 use crate::plan::RootMode;
+
+/// How the Nix database's files are joined: copied, as `nix-store --load-db` writes them.
+const COPY: JoinRules<'static> = JoinRules {
+    mode: RootMode::Copy,
+    keep_dirlinks: false,
+    nix_db: None,
+};
 
 /// Mode of the directories makes creates in the root.
 const ROOT_DIR_MODE: u32 = 0o755;
@@ -136,7 +144,7 @@ pub(crate) fn make_removable(dir: &Path) {
 /// `extra_commands` (when not blank) in it.
 pub fn build_customisation_root(
     contents: &[ContentSource],
-    mode: RootMode,
+    rules: JoinRules<'_>,
     scripts: &RootScripts,
     base: Option<&crate::base::BaseImage>,
     scratch: &Path,
@@ -163,8 +171,11 @@ pub fn build_customisation_root(
                 &content.real,
                 &content.logical,
                 &mut MemoryRoot(&mut entries, Vec::new()),
-                mode,
+                rules,
             )?;
+        }
+        if let Some(db) = rules.nix_db {
+            join_dir(db, "", &mut MemoryRoot(&mut entries, Vec::new()), COPY)?;
         }
         return Ok(CustomisationRoot {
             tree: RootTree::Memory(entries),
@@ -182,7 +193,8 @@ pub fn build_customisation_root(
         base: None,
     };
     // runAsRoot on top of a base image sees the base's files; what it changes makes the layer.
-    if let (Some(base), RootMode::Copy, false) = (base, mode, scripts.run_as_root.trim().is_empty())
+    if let (Some(base), RootMode::Copy, false) =
+        (base, rules.mode, scripts.run_as_root.trim().is_empty())
     {
         crate::base_root::unpack_base(base, root.disk())?;
         root.base = Some(crate::base_root::snapshot(root.disk())?);
@@ -191,8 +203,16 @@ pub fn build_customisation_root(
         join_dir(
             &content.real,
             &content.logical,
-            &mut DiskRoot(root.disk().to_path_buf()),
-            mode,
+            &mut DiskRoot(root.disk().to_path_buf(), Vec::new()),
+            rules,
+        )?;
+    }
+    if let Some(db) = rules.nix_db {
+        join_dir(
+            db,
+            "",
+            &mut DiskRoot(root.disk().to_path_buf(), Vec::new()),
+            COPY,
         )?;
     }
     if !scripts.run_as_root.trim().is_empty() {
@@ -288,17 +308,22 @@ fn run_root_script(
 /// What the join finds at a path of the root.
 enum Existing {
     Directory,
+    /// A symbolic link, with its target.
+    Symlink(Vec<u8>),
     Other,
 }
 
 /// Where the join builds the root: a directory on disk, or the layer entries themselves. The
 /// join itself ([`join_dir`]) is the same for both, so both give the same layer.
 trait JoinTarget {
-    /// Descends into the child `name` (a directory the join created or found).
-    fn push(&mut self, name: &std::ffi::OsStr);
-    fn pop(&mut self);
     /// What is at the child `name` of the current directory.
     fn existing(&self, name: &std::ffi::OsStr) -> Option<Existing>;
+    /// What is at the root-relative `path` (the root itself is a directory).
+    fn lookup(&self, path: &[u8]) -> Option<Found>;
+    /// The root-relative path of the current directory.
+    fn cwd(&self) -> Vec<u8>;
+    /// Makes the root-relative directory `cwd` the current one.
+    fn set_cwd(&mut self, cwd: Vec<u8>);
     fn create_dir(&mut self, name: &std::ffi::OsStr) -> Result<(), OciError>;
     fn symlink(&mut self, name: &std::ffi::OsStr, target: &[u8]) -> Result<(), OciError>;
     /// A copy of the store file `source` (mode `mode`).
@@ -311,34 +336,63 @@ trait JoinTarget {
     ) -> Result<(), OciError>;
 }
 
-struct DiskRoot(PathBuf);
+/// A root on disk and the root-relative path of the current directory.
+struct DiskRoot(PathBuf, Vec<u8>);
+
+impl DiskRoot {
+    fn at(&self, rel: &[u8]) -> PathBuf {
+        match rel {
+            b"" => self.0.clone(),
+            rel => self.0.join(std::ffi::OsStr::from_bytes(rel)),
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.at(&self.1)
+    }
+}
 
 impl JoinTarget for DiskRoot {
-    fn push(&mut self, name: &std::ffi::OsStr) {
-        self.0.push(name);
-    }
-
-    fn pop(&mut self) {
-        self.0.pop();
-    }
-
     fn existing(&self, name: &std::ffi::OsStr) -> Option<Existing> {
-        let meta = fs::symlink_metadata(self.0.join(name)).ok()?;
+        let path = self.dir().join(name);
+        let meta = fs::symlink_metadata(&path).ok()?;
         Some(if meta.is_dir() {
             Existing::Directory
+        } else if meta.file_type().is_symlink() {
+            Existing::Symlink(fs::read_link(&path).ok()?.into_os_string().into_vec())
         } else {
             Existing::Other
         })
     }
 
+    fn lookup(&self, path: &[u8]) -> Option<Found> {
+        let full = self.at(path);
+        let meta = fs::symlink_metadata(&full).ok()?;
+        Some(if meta.is_dir() {
+            Found::Directory
+        } else if meta.file_type().is_symlink() {
+            Found::Symlink(fs::read_link(&full).ok()?.into_os_string().into_vec())
+        } else {
+            Found::Other
+        })
+    }
+
+    fn cwd(&self) -> Vec<u8> {
+        self.1.clone()
+    }
+
+    fn set_cwd(&mut self, cwd: Vec<u8>) {
+        self.1 = cwd;
+    }
+
     fn create_dir(&mut self, name: &std::ffi::OsStr) -> Result<(), OciError> {
-        let d = self.0.join(name);
+        let d = self.dir().join(name);
         fs::create_dir(&d).map_err(OciError::io(&d))?;
         fs::set_permissions(&d, fs::Permissions::from_mode(ROOT_DIR_MODE)).map_err(OciError::io(&d))
     }
 
     fn symlink(&mut self, name: &std::ffi::OsStr, target: &[u8]) -> Result<(), OciError> {
-        let d = self.0.join(name);
+        let d = self.dir().join(name);
         symlink(std::ffi::OsStr::from_bytes(target), &d).map_err(OciError::io(&d))
     }
 
@@ -349,7 +403,7 @@ impl JoinTarget for DiskRoot {
         _meta: &fs::Metadata,
         mode: u32,
     ) -> Result<(), OciError> {
-        let d = self.0.join(name);
+        let d = self.dir().join(name);
         fs::copy(source, &d).map_err(OciError::io(&d))?;
         fs::set_permissions(&d, fs::Permissions::from_mode(mode)).map_err(OciError::io(&d))
     }
@@ -360,31 +414,47 @@ struct MemoryRoot<'a>(&'a mut crate::tar_writer::LayerEntries, Vec<u8>);
 
 impl MemoryRoot<'_> {
     fn child(&self, name: &std::ffi::OsStr) -> Vec<u8> {
-        let mut path = self.1.clone();
-        if !path.is_empty() {
-            path.push(b'/');
-        }
-        path.extend_from_slice(name.as_bytes());
-        path
+        child_path(&self.1, name)
     }
 }
 
+/// The root-relative path of the child `name` of the root-relative directory `dir`.
+fn child_path(dir: &[u8], name: &std::ffi::OsStr) -> Vec<u8> {
+    let mut path = dir.to_vec();
+    if !path.is_empty() {
+        path.push(b'/');
+    }
+    path.extend_from_slice(name.as_bytes());
+    path
+}
+
 impl JoinTarget for MemoryRoot<'_> {
-    fn push(&mut self, name: &std::ffi::OsStr) {
-        self.1 = self.child(name);
-    }
-
-    fn pop(&mut self) {
-        let cut = self.1.iter().rposition(|&c| c == b'/').unwrap_or(0);
-        self.1.truncate(cut);
-    }
-
     fn existing(&self, name: &std::ffi::OsStr) -> Option<Existing> {
-        use crate::tar_writer::EntryKind;
-        Some(match self.0.get(&self.child(name))?.kind {
-            EntryKind::Directory => Existing::Directory,
-            _ => Existing::Other,
+        Some(match self.lookup(&self.child(name))? {
+            Found::Directory => Existing::Directory,
+            Found::Symlink(target) => Existing::Symlink(target),
+            Found::Other => Existing::Other,
         })
+    }
+
+    fn lookup(&self, path: &[u8]) -> Option<Found> {
+        use crate::tar_writer::EntryKind;
+        if path.is_empty() {
+            return Some(Found::Directory);
+        }
+        Some(match &self.0.get(path)?.kind {
+            EntryKind::Directory => Found::Directory,
+            EntryKind::Symlink { target } => Found::Symlink(target.clone()),
+            _ => Found::Other,
+        })
+    }
+
+    fn cwd(&self) -> Vec<u8> {
+        self.1.clone()
+    }
+
+    fn set_cwd(&mut self, cwd: Vec<u8>) {
+        self.1 = cwd;
     }
 
     fn create_dir(&mut self, name: &std::ffi::OsStr) -> Result<(), OciError> {
@@ -423,14 +493,27 @@ impl JoinTarget for MemoryRoot<'_> {
     }
 }
 
+/// How contents join into the root.
+#[derive(Debug, Clone, Copy)]
+pub struct JoinRules<'a> {
+    pub mode: RootMode,
+    /// `keepContentsDirlinks`: a content directory meeting a symbolic link to a directory of
+    /// the root goes into that directory (`rsync --keep-dirlinks`), instead of being skipped.
+    pub keep_dirlinks: bool,
+    /// `includeNixDB`: a directory holding `nix/var/nix/...`, copied into the root after the
+    /// contents and before the scripts, as nixpkgs loads the database before `extraCommands`.
+    pub nix_db: Option<&'a Path>,
+}
+
 /// Joins the directory `src` (logically `logical`) into the current directory of `dest`,
 /// first entry wins.
 fn join_dir(
     src: &Path,
     logical: &str,
     dest: &mut impl JoinTarget,
-    mode: RootMode,
+    rules: JoinRules<'_>,
 ) -> Result<(), OciError> {
+    let mode = rules.mode;
     let mut names: Vec<_> = fs::read_dir(src)
         .map_err(OciError::io(src))?
         .map(|e| e.map(|e| e.file_name()))
@@ -444,14 +527,24 @@ fn join_dir(
         let existing = dest.existing(&name);
         let ft = s_meta.file_type();
         if ft.is_dir() {
-            match existing {
-                Some(Existing::Directory) => {}
-                Some(Existing::Other) => continue,
-                None => dest.create_dir(&name)?,
-            }
-            dest.push(&name);
-            let joined = join_dir(&s, &child_logical, dest, mode);
-            dest.pop();
+            let cwd = dest.cwd();
+            let into = match existing {
+                Some(Existing::Directory) => child_path(&cwd, &name),
+                Some(Existing::Symlink(target)) if rules.keep_dirlinks => {
+                    match resolve_dirlink(|p| dest.lookup(p), &cwd, &target) {
+                        Some(dir) => dir,
+                        None => continue,
+                    }
+                }
+                Some(_) => continue,
+                None => {
+                    dest.create_dir(&name)?;
+                    child_path(&cwd, &name)
+                }
+            };
+            dest.set_cwd(into);
+            let joined = join_dir(&s, &child_logical, dest, rules);
+            dest.set_cwd(cwd);
             joined?;
         } else if existing.is_some() {
             continue;
@@ -516,6 +609,12 @@ fn run_extra_commands(scripts: &RootScripts, root: &Path, scratch: &Path) -> Res
 mod tests {
     use super::*;
 
+    const SYMLINK_JOIN: JoinRules = JoinRules {
+        mode: RootMode::SymlinkJoin,
+        keep_dirlinks: false,
+        nix_db: None,
+    };
+
     fn scripts(extra: &str) -> RootScripts<'_> {
         RootScripts {
             run_as_root: "",
@@ -544,11 +643,22 @@ mod tests {
     /// The root's entries built in memory (no script) and on disk (a no-op script): the two
     /// must agree, but for where copied files are read from.
     fn both_ways(contents: &[ContentSource], mode: RootMode) -> LayerEntries {
+        join_both_ways(
+            contents,
+            JoinRules {
+                mode,
+                keep_dirlinks: false,
+                nix_db: None,
+            },
+        )
+    }
+
+    fn join_both_ways(contents: &[ContentSource], rules: JoinRules<'_>) -> LayerEntries {
         let scratch = tempfile::tempdir().expect("tempdir");
-        let memory = build_customisation_root(contents, mode, &scripts(""), None, scratch.path())
+        let memory = build_customisation_root(contents, rules, &scripts(""), None, scratch.path())
             .expect("root in memory");
         assert!(matches!(memory.tree, RootTree::Memory(_)));
-        let disk = build_customisation_root(contents, mode, &scripts(":"), None, scratch.path())
+        let disk = build_customisation_root(contents, rules, &scripts(":"), None, scratch.path())
             .expect("root on disk");
         assert!(matches!(disk.tree, RootTree::Disk(_)));
         let (m, d) = (
@@ -568,6 +678,65 @@ mod tests {
         };
         assert_eq!(shape(&m), shape(&d));
         m
+    }
+
+    #[test]
+    fn keep_dirlinks_joins_through_links_to_directories_of_the_root() {
+        let store = tempfile::tempdir().expect("tempdir");
+        let base = content(store.path(), "aaa-base", &[("usr/lib/a", "a")]);
+        symlink("usr/lib", base.real.join("lib")).expect("symlink");
+        symlink("/usr/lib", base.real.join("lib64")).expect("symlink");
+        symlink("nowhere", base.real.join("dangling")).expect("symlink");
+        let extra = content(
+            store.path(),
+            "bbb-extra",
+            &[("lib/b", "b"), ("lib64/c", "c"), ("dangling/d", "d")],
+        );
+        let contents = [base, extra];
+        let kept = join_both_ways(
+            &contents,
+            JoinRules {
+                mode: RootMode::Copy,
+                keep_dirlinks: true,
+                nix_db: None,
+            },
+        );
+        let names = |e: &LayerEntries| -> Vec<String> {
+            e.iter()
+                .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(&kept),
+            [
+                "dangling",
+                "lib",
+                "lib64",
+                "usr",
+                "usr/lib",
+                "usr/lib/a",
+                "usr/lib/b",
+                "usr/lib/c"
+            ],
+            "entries went through the links, the links stayed"
+        );
+        assert!(matches!(
+            kept.get(b"lib").expect("lib").kind,
+            EntryKind::Symlink { .. }
+        ));
+        let plain = join_both_ways(
+            &contents,
+            JoinRules {
+                mode: RootMode::Copy,
+                keep_dirlinks: false,
+                nix_db: None,
+            },
+        );
+        assert_eq!(
+            names(&plain),
+            ["dangling", "lib", "lib64", "usr", "usr/lib", "usr/lib/a"],
+            "without keepContentsDirlinks the first content's links win"
+        );
     }
 
     #[test]
@@ -622,14 +791,9 @@ mod tests {
         let scratch = tempfile::tempdir().expect("tempdir");
         // cargo sets CARGO_MANIFEST_DIR for test runs: it must not reach the script.
         let script = "mkdir -p tmp\nchmod 1777 tmp\necho \"$PATH:$HOME:${CARGO_MANIFEST_DIR-unset}\" > env\n";
-        let root = build_customisation_root(
-            &[],
-            RootMode::SymlinkJoin,
-            &scripts(script),
-            None,
-            scratch.path(),
-        )
-        .expect("root");
+        let root =
+            build_customisation_root(&[], SYMLINK_JOIN, &scripts(script), None, scratch.path())
+                .expect("root");
         let tmp = fs::metadata(root.disk().join("tmp")).expect("tmp");
         assert_eq!(tmp.permissions().mode() & 0o7777, 0o1777);
         let env = fs::read_to_string(root.disk().join("env")).expect("env");
@@ -646,14 +810,9 @@ mod tests {
             "echo $UNSET_VAR",
             "false | true; exit 3",
         ] {
-            let err = build_customisation_root(
-                &[],
-                RootMode::SymlinkJoin,
-                &scripts(script),
-                None,
-                scratch.path(),
-            )
-            .expect_err(script);
+            let err =
+                build_customisation_root(&[], SYMLINK_JOIN, &scripts(script), None, scratch.path())
+                    .expect_err(script);
             let OciError::ExtraCommandsFailed { stderr_tail, .. } = &err else {
                 panic!("{err:?}");
             };
@@ -664,7 +823,7 @@ mod tests {
         // pipefail: a failure early in a pipeline fails the script.
         assert!(build_customisation_root(
             &[],
-            RootMode::SymlinkJoin,
+            SYMLINK_JOIN,
             &scripts("false | true"),
             None,
             scratch.path()
@@ -699,13 +858,7 @@ mod tests {
             real: f,
         };
         assert!(matches!(
-            build_customisation_root(
-                &[c],
-                RootMode::SymlinkJoin,
-                &scripts(""),
-                None,
-                scratch.path()
-            ),
+            build_customisation_root(&[c], SYMLINK_JOIN, &scripts(""), None, scratch.path()),
             Err(OciError::ContentNotDirectory { .. })
         ));
     }

@@ -12,6 +12,14 @@ use thiserror::Error;
 #[derive(Debug, Error, Diagnostic)]
 pub enum OciError {
     /// A file-system operation failed.
+    #[error("cannot write the Nix database {path}: {source}")]
+    #[diagnostic(code(makes::oci::nix_database))]
+    NixDatabase {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
     #[error("I/O error on {path}: {source}")]
     #[diagnostic(code(makes::oci::io))]
     Io {

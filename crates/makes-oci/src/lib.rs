@@ -23,9 +23,11 @@ mod compress;
 mod config;
 mod confined_root;
 mod customisation;
+mod dirlink;
 mod error;
 mod fsck;
 mod layer_apply;
+mod nix_db;
 mod plan;
 mod store_builder;
 mod stream_script;
@@ -52,7 +54,9 @@ use blob::{write_blob, BlobWriter, HashingWriter, StoredBlob};
 use cache::{CachedLayer, LayerCache, LayerKey};
 use compress::LayerCompressor;
 use config::ConfigLayer;
-use customisation::{build_customisation_root, ContentSource, CustomisationRoot, RootScripts};
+use customisation::{
+    build_customisation_root, ContentSource, CustomisationRoot, JoinRules, RootScripts,
+};
 use makes_oci_model::media_types::{OCI_CONFIG, OCI_MANIFEST};
 use makes_oci_model::Descriptor;
 use tar_writer::{write_layer_tar, HeaderPolicy, LayerEntries, ModePolicy, SYNTHESIZED_DIR_MODE};
@@ -405,6 +409,29 @@ impl<'a> LayerBuilder<'a> {
         key
     }
 
+    /// `includeNixDB`: the directory of the workspace holding the Nix database of the
+    /// contents' closure and its gcroots. It lives as long as the workspace, since the layer
+    /// entries read its files when the tar is written.
+    fn nix_db(&self) -> Result<PathBuf, OciError> {
+        let dir = self.work.dir.path().join("nix-db");
+        if dir.exists() {
+            return Ok(dir);
+        }
+        let roots: Vec<&str> = self
+            .inputs
+            .spec
+            .contents
+            .iter()
+            .map(String::as_str)
+            .collect();
+        // closureInfo's roots are store paths: a content subpath stands for its store path.
+        let store_roots: Vec<String> = roots.iter().map(|r| store_path_of(r)).collect();
+        let store_roots: Vec<&str> = store_roots.iter().map(String::as_str).collect();
+        let paths = nix_db::closure_of(self.inputs.closure, &store_roots);
+        nix_db::write_nix_db(&dir, &paths, &roots)?;
+        Ok(dir)
+    }
+
     /// Builds the customisation root of a layer and adds the fingerprint of its entries to
     /// `key`.
     fn customisation(
@@ -413,9 +440,18 @@ impl<'a> LayerBuilder<'a> {
         mode: RootMode,
         key: &mut LayerKey,
     ) -> Result<(LayerEntries, CustomisationRoot), OciError> {
+        let db_dir = match self.inputs.spec.include_nix_db {
+            true => Some(self.nix_db()?),
+            false => None,
+        };
+        let rules = JoinRules {
+            mode,
+            keep_dirlinks: self.inputs.spec.keep_contents_dirlinks,
+            nix_db: db_dir.as_deref(),
+        };
         let root = build_customisation_root(
             self.contents,
-            mode,
+            rules,
             &self.scripts,
             self.options.base,
             self.work.dir.path(),
@@ -614,6 +650,13 @@ fn history_comment(layer: &LayerSummary) -> ConfigLayer {
         diff_id: layer.diff_id,
         comment,
     }
+}
+
+/// The store path (`/nix/store/<hash>-<name>`) holding `path`.
+fn store_path_of(path: &str) -> String {
+    let rest = path.strip_prefix("/nix/store/").unwrap_or(path);
+    let base = rest.split('/').next().unwrap_or(rest);
+    format!("/nix/store/{base}")
 }
 
 /// Every reference of the closure is in the closure.

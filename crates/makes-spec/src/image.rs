@@ -85,6 +85,13 @@ pub struct ImageSpec {
     /// to its standard output, not the archive itself.
     #[serde(default, skip_serializing_if = "is_false")]
     pub stream: bool,
+    /// `keepContentsDirlinks` (single-layer): contents go through the root's symbolic links
+    /// to directories, as `rsync --keep-dirlinks` copies.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub keep_contents_dirlinks: bool,
+    /// `includeNixDB`: a Nix database registering the contents' closure under `/nix/var/nix`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub include_nix_db: bool,
 }
 
 impl Default for ImageSpec {
@@ -117,6 +124,8 @@ impl Default for ImageSpec {
             from_image: None,
             no_effect: Vec::new(),
             stream: false,
+            keep_contents_dirlinks: false,
+            include_nix_db: false,
         }
     }
 }

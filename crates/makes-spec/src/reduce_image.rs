@@ -162,14 +162,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("fromImageName", "the name of the base image's repository to take"),
     ("fromImageTag", "the tag of the base image to take"),
     (
-        "includeNixDB",
-        "a Nix database registering the contents' closure under /nix/var/nix, so that nix commands work in the container",
-    ),
-    (
-        "keepContentsDirlinks",
-        "contents copied through the symbolic links to directories they meet, as `rsync --keep-dirlinks` copies",
-    ),
-    (
         "layeringPipeline",
         "layers planned by a pipeline of nixpkgs' layering operations; makes plans them itself (a layer per contents root, then by popularity, within maxLayers)",
     ),
@@ -474,6 +466,16 @@ pub fn reduce_image_spec_of(
         false,
     );
     let from_image = checked(&mut errors, reduce_from_image(&f), None);
+    let include_nix_db = checked(
+        &mut errors,
+        f.bool("includeNixDB").map(|b| b.unwrap_or(false)),
+        false,
+    );
+    let keep_contents_dirlinks = checked(
+        &mut errors,
+        f.bool("keepContentsDirlinks").map(|b| b.unwrap_or(false)),
+        false,
+    );
 
     match errors.len() {
         0 => Ok(ImageSpec {
@@ -501,6 +503,8 @@ pub fn reduce_image_spec_of(
             from_image,
             no_effect,
             stream: function == ImageFunction::StreamLayeredImage,
+            keep_contents_dirlinks,
+            include_nix_db,
         }),
         1 => Err(errors.remove(0)),
         _ => Err(SpecError::Many {
@@ -670,6 +674,18 @@ mod tests {
             r#"{ name = "a"; debug = true; }"#
         )
         .is_ok());
+        let spec = reduce(
+            ImageFunction::BuildImage,
+            r#"{ name = "a"; keepContentsDirlinks = true; includeNixDB = true; }"#,
+        )
+        .expect("reduces");
+        assert!(spec.keep_contents_dirlinks && spec.include_nix_db);
+        let spec = reduce(
+            ImageFunction::StreamLayeredImage,
+            r#"{ name = "a"; includeNixDB = true; }"#,
+        )
+        .expect("reduces");
+        assert!(spec.include_nix_db && !spec.keep_contents_dirlinks);
     }
 
     #[test]

@@ -53,6 +53,13 @@ pub fn image_spec_json(spec: &ImageSpec) -> Value {
     if spec.stream {
         m.insert("stream".into(), json!(true));
     }
+    // Shown only when asked for, so that the shape of other images stays as it was.
+    if spec.include_nix_db {
+        m.insert("includeNixDB".into(), json!(true));
+    }
+    if spec.keep_contents_dirlinks {
+        m.insert("keepContentsDirlinks".into(), json!(true));
+    }
     if spec.layered {
         m.insert("maxLayers".into(), json!(spec.max_layers));
         m.insert("fakeRootCommands".into(), json!(spec.fake_root_commands));
