@@ -75,11 +75,11 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
     let summary = client
         .push(&ImageSource::Archive(archive.to_owned()), &reference)
         .map_err(|e| {
-            Failure::message(crate::registry_access::explain(
-                &e,
+            Failure::report(miette::Report::new(crate::registry_access::explain(
+                e,
                 crate::registry_access::Operation::Push,
                 had_credentials,
-            ))
+            )))
         })?;
     if !quiet {
         say!(

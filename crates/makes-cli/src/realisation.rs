@@ -11,7 +11,7 @@ use crate::session::{eval_failure, Session};
 use makes_eval::{CoercionMode, Value};
 use makes_oci::{LayerProgress, NativeImageBuilder};
 use makes_spec::{reduce_deploy_spec, Job, JobKind, Project};
-use makes_store::{realise, Builders, RealiseOptions, Recipe, StorePath};
+use makes_store::{realise, Builders, PluginError, RealiseOptions, Recipe, StorePath};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,11 +131,11 @@ impl HttpFetcher {
 }
 
 impl makes_store::UrlFetcher for HttpFetcher {
-    fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), String> {
+    fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), PluginError> {
         Self::client()
             .and_then(|client| makes_http::fetch_url(&client, url, out_file))
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(PluginError::new)
     }
 
     fn fetch_archive(
@@ -143,10 +143,10 @@ impl makes_store::UrlFetcher for HttpFetcher {
         url: &str,
         out_dir: &std::path::Path,
         strip_root: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), PluginError> {
         Self::client()
             .and_then(|client| makes_http::fetch_archive(&client, url, out_dir, strip_root))
-            .map_err(|e| e.to_string())
+            .map_err(PluginError::new)
     }
 }
 
