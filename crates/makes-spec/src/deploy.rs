@@ -89,9 +89,9 @@ pub fn reduce_deploy_spec(
     };
     // Checked after the credentials: a located report quotes the lines around the
     // attribute, and a pasted secret must be refused before any such report.
-    crate::oci_names::validate_reference(&image).map_err(|message| SpecError::Invalid {
+    crate::oci_names::validate_reference(&image).map_err(|e| SpecError::Invalid {
         attr: "image".into(),
-        message,
+        message: e.to_string(),
         span: f.span_of("image"),
     })?;
     if f.bool("sign")?.unwrap_or(false) {
