@@ -181,10 +181,8 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     if let Some(drv_path) = session.derivations.deriver(out) {
         // An output of `builtins.derivation`: built from its `.drv`.
         progress(&format!("building {drv_path}"));
-        makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])
-            .map_err(|e| Failure::report(miette::Report::new(e)))?;
-        let store_path =
-            StorePath::parse(out).map_err(|e| Failure::report(miette::Report::new(e)))?;
+        makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])?;
+        let store_path = StorePath::parse(out)?;
         return Ok(session.store.real_path(&store_path));
     }
     let images = NativeImageBuilder {
@@ -218,10 +216,10 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     .map_err(|e| match crate::interrupts::exit_code() {
         // The signal handler said what was stopped.
         Some(code) => Failure::silent(code),
-        None => Failure::report(miette::Report::new(e)),
+        None => Failure::from(e),
     })?;
 
-    let store_path = StorePath::parse(out).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let store_path = StorePath::parse(out)?;
     Ok(session.store.real_path(&store_path))
 }
 
