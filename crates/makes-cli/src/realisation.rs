@@ -109,11 +109,7 @@ pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<S
             value.describe()
         )));
     }
-    let span = entry.span.unwrap_or(makes_syntax::Span {
-        file: makes_syntax::FileId(u32::MAX),
-        start: 0,
-        end: 0,
-    });
+    let span = entry.span.unwrap_or(makes_syntax::Span::none());
     let out = ev
         .coerce_to_string(&value, CoercionMode::INTERPOLATION, span)
         .map_err(|e| eval_failure(ev, &e))?;
