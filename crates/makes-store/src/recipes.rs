@@ -155,27 +155,23 @@ pub enum RealiseError {
         #[diagnostic_source]
         source: PluginError,
     },
-    #[error("fetching {url} into {path} failed: '{sha256}' is not a SHA-256")]
-    #[diagnostic(code(makes::store::fetch_hash))]
-    FetchHashInvalid {
-        path: StorePath,
-        url: String,
-        sha256: String,
-    },
-    #[error("fetching {url} into {path} failed: hash mismatch: expected {expected}, got {found}")]
-    #[diagnostic(code(makes::store::fetch_hash_mismatch))]
-    FetchHashMismatch {
-        path: StorePath,
-        url: String,
-        expected: String,
-        found: String,
-    },
     #[error("interrupted: the builds that were running were stopped")]
     #[diagnostic(code(makes::store::interrupted))]
     Interrupted,
     #[error("{path} is not a store path this evaluation knows how to build")]
     #[diagnostic(code(makes::store::unknown_output))]
     UnknownOutput { path: String },
+}
+
+/// Why a download was refused once fetched (the cause of `RealiseError::Fetch`).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum FetchCheckError {
+    #[error("'{sha256}' is not a SHA-256")]
+    #[diagnostic(code(makes::store::fetch_hash))]
+    NotSha256 { sha256: String },
+    #[error("hash mismatch: expected {expected}, got {found}")]
+    #[diagnostic(code(makes::store::fetch_hash_mismatch))]
+    HashMismatch { expected: String, found: String },
 }
 
 /// Makes `path` valid: builds what it needs, up to `options.max_jobs` at once, then itself.
@@ -237,10 +233,10 @@ pub(crate) fn build_recipe(
             } else {
                 FlatHash::parse(&spec.sha256)
             }
-            .ok_or_else(|| RealiseError::FetchHashInvalid {
-                path: sp.clone(),
-                url: spec.url.clone(),
-                sha256: spec.sha256.clone(),
+            .ok_or_else(|| {
+                fail(PluginError::new(FetchCheckError::NotSha256 {
+                    sha256: spec.sha256.clone(),
+                }))
             })?;
             store.build_output(&sp, &[], |real_out: &Path| {
                 let found = if spec.unpack {
@@ -259,12 +255,10 @@ pub(crate) fn build_recipe(
                     FlatHash::of(expected.algo, &bytes)
                 };
                 if found != expected {
-                    return Err(RealiseError::FetchHashMismatch {
-                        path: sp.clone(),
-                        url: spec.url.clone(),
+                    return Err(fail(PluginError::new(FetchCheckError::HashMismatch {
                         expected: expected.display(),
                         found: found.display(),
-                    });
+                    })));
                 }
                 Ok(())
             })
