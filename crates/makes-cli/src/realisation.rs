@@ -11,7 +11,9 @@ use crate::session::{eval_failure, Session};
 use makes_eval::{CoercionMode, Value};
 use makes_oci::{LayerProgress, NativeImageBuilder};
 use makes_spec::{reduce_deploy_spec, Job, JobKind, Project};
-use makes_store::{realise, Builders, PluginError, RealiseOptions, Recipe, StorePath};
+use makes_store::{
+    realise, Builders, PluginError, RealiseError, RealiseOptions, Recipe, StorePath,
+};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -165,8 +167,10 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
             say!("makes: {msg}");
         }
     };
-    let out_path = StorePath::parse(out).ok();
-    if let Some(Recipe::Image(spec)) = out_path.as_ref().and_then(|p| session.recipes.get(p)) {
+    let out_path = StorePath::parse(out).map_err(|_| RealiseError::UnknownOutput {
+        path: out.to_owned(),
+    })?;
+    if let Some(Recipe::Image(spec)) = session.recipes.get(&out_path) {
         for attr in &spec.no_effect {
             say!(
                 "makes: warning: '{attr}' has no effect: makes runs runAsRoot in namespaces, not in a VM"
@@ -178,8 +182,7 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
         // An output of `builtins.derivation`: built from its `.drv`.
         progress(&format!("building {drv_path}"));
         makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])?;
-        let store_path = StorePath::parse(out)?;
-        return Ok(session.store.real_path(&store_path));
+        return Ok(session.store.real_path(&out_path));
     }
     let images = NativeImageBuilder {
         store: session.store.clone(),
@@ -205,7 +208,13 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     let stop_ticking = AtomicBool::new(false);
     std::thread::scope(|scope| {
         scope.spawn(|| observer.tick_until(&stop_ticking));
-        let result = realise(&session.store, &session.recipes, &builders, out, &options);
+        let result = realise(
+            &session.store,
+            &session.recipes,
+            &builders,
+            &out_path,
+            &options,
+        );
         stop_ticking.store(true, Ordering::SeqCst);
         result
     })
@@ -215,8 +224,7 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
         None => Failure::from(e),
     })?;
 
-    let store_path = StorePath::parse(out)?;
-    Ok(session.store.real_path(&store_path))
+    Ok(session.store.real_path(&out_path))
 }
 
 /// The number of cores, as Nix's `max-jobs = auto`.

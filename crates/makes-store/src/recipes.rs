@@ -179,16 +179,13 @@ pub fn realise(
     store: &LocalStore,
     recipes: &Recipes,
     builders: &Builders,
-    path: &str,
+    path: &StorePath,
     options: &RealiseOptions,
 ) -> Result<PathInfo, RealiseError> {
-    let sp = StorePath::parse(path).map_err(|_| RealiseError::UnknownOutput {
-        path: path.to_owned(),
-    })?;
-    if store.is_valid(&sp) {
-        return Ok(store.path_info(&sp)?);
+    if store.is_valid(path) {
+        return Ok(store.path_info(path)?);
     }
-    realise_scheduled(store, recipes, builders, &sp, options)
+    realise_scheduled(store, recipes, builders, path, options)
 }
 
 /// Makes the output `sp` with `recipe`, its inputs being valid.
