@@ -229,7 +229,7 @@ fn a_registry_whose_certificate_fails_gets_a_hint_naming_the_flag_and_variable()
     assert_eq!(pushed.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&pushed.stderr);
     assert!(
-        stderr.contains("hint:")
+        stderr.contains("help:")
             && stderr.contains("--insecure")
             && stderr.contains(&format!("MAKES_INSECURE_REGISTRIES=\"{host}\"")),
         "{stderr}"
@@ -260,7 +260,7 @@ fn a_registry_whose_certificate_fails_gets_a_hint_naming_the_flag_and_variable()
     assert_eq!(pulled.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&pulled.stderr);
     assert!(
-        stderr.contains("hint:")
+        stderr.contains("help:")
             && stderr.contains(&format!("MAKES_INSECURE_REGISTRIES=\"{host}\""))
             && stderr.contains("tlsVerify = false")
             && !stderr.contains("--insecure"),

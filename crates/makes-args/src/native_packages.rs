@@ -15,7 +15,7 @@ use makes_eval::{
 };
 use makes_spec::{sanitize_derivation_name, DerivationSpec, SearchPaths};
 use makes_store::{derivation_output_path, Recipe, Recipes};
-use makes_syntax::{FileId, Span};
+use makes_syntax::Span;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -349,7 +349,7 @@ fn run_command(
         let s = ev.coerce_to_string(
             &v,
             CoercionMode::TO_STRING,
-            attr.span.unwrap_or_else(no_span),
+            attr.span.unwrap_or_else(Span::none),
         )?;
         s.merge_context_into(&mut context);
         vars.insert(key.to_string(), s.utf8()?.to_owned());
@@ -451,7 +451,7 @@ fn string_with_context(
     v: &Value,
     context: &mut Context,
 ) -> makes_eval::Result<String> {
-    let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, no_span())?;
+    let s = ev.coerce_to_string(v, CoercionMode::INTERPOLATION, Span::none())?;
     s.merge_context_into(context);
     Ok(s.utf8()?.to_owned())
 }
@@ -477,12 +477,4 @@ fn package_list(
         out.push(path);
     }
     Ok(out)
-}
-
-fn no_span() -> Span {
-    Span {
-        file: FileId(u32::MAX),
-        start: 0,
-        end: 0,
-    }
 }

@@ -145,11 +145,7 @@ fn package_path(
     let s = ev.coerce_to_string(
         &value,
         CoercionMode::INTERPOLATION,
-        makes_syntax::Span {
-            file: makes_syntax::FileId(u32::MAX),
-            start: 0,
-            end: 0,
-        },
+        makes_syntax::Span::none(),
     )?;
     s.merge_context_into(context);
     Ok(s.utf8()?.to_owned())

@@ -5,7 +5,7 @@
 
 use makes_eval::{Attrs, EvalError, Thunk, Value};
 use makes_spec::Release;
-use makes_syntax::{FileId, Span};
+use makes_syntax::Span;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -603,11 +603,7 @@ fn union_of(
             None,
         );
         let arg = Thunk::value(Value::Attrs(Rc::new(arg)));
-        let no_span = Span {
-            file: FileId(u32::MAX),
-            start: 0,
-            end: 0,
-        };
+        let no_span = Span::none();
         let mut union = Attrs::new();
         for (path, text) in sources {
             let function = ev.eval_source(path, text, &base)?;

@@ -8,7 +8,7 @@ use makes_eval::{
     make_primop, Context, EvalError, EvalErrorKind, Evaluator, NixString, PrimOpFn, Thunk, Value,
 };
 use makes_store::{nar_hash_and_size_filtered, parse_sha256, LocalStore, ProjectFiles, StorePath};
-use makes_syntax::{FileId, Span};
+use makes_syntax::Span;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -21,13 +21,13 @@ pub fn store_builtins(store: &LocalStore, files: &ProjectFiles) -> Vec<(Rc<str>,
     let (s, f) = (store.clone(), files.clone());
     let filter_source: PrimOpFn = Rc::new(move |ev, args| {
         let filter = args[0].force(ev)?;
-        let path = ev.coerce_to_path(&args[1].force(ev)?, no_span())?;
+        let path = ev.coerce_to_path(&args[1].force(ev)?, Span::none())?;
         let name = base_name(&path);
         add_path(ev, &s, &f, Path::new(&*path), &name, Some(&filter))
     });
     let s = store.clone();
     let store_path: PrimOpFn = Rc::new(move |ev, args| {
-        let p = ev.coerce_to_path(&args[0].force(ev)?, no_span())?;
+        let p = ev.coerce_to_path(&args[0].force(ev)?, Span::none())?;
         let sp = StorePath::parse(&p).map_err(|e| EvalError::other(e.to_string(), None))?;
         let valid = s.is_valid(&sp) || matches!(s.import_from_nix(&sp), Ok(Some(_)));
         if !valid {
@@ -113,7 +113,7 @@ fn builtin_path(
     for (key, attr) in attrs.iter() {
         let v = attr.value.force(ev)?;
         match &**key {
-            "path" => path = Some(ev.coerce_to_path(&v, no_span())?),
+            "path" => path = Some(ev.coerce_to_path(&v, Span::none())?),
             "name" => name = Some(string_of(&v)?),
             "filter" => filter = Some(v),
             "recursive" => {
@@ -226,9 +226,9 @@ fn excluded_paths(
             let f = ev.apply(
                 filter,
                 Thunk::value(Value::string(child.to_string_lossy().as_ref())),
-                no_span(),
+                Span::none(),
             )?;
-            let keep = match ev.apply(&f, Thunk::value(Value::string(kind_name)), no_span())? {
+            let keep = match ev.apply(&f, Thunk::value(Value::string(kind_name)), Span::none())? {
                 Value::Bool(b) => b,
                 other => return Err(EvalError::type_error("a Boolean", &other, None)),
             };
@@ -262,12 +262,4 @@ fn base_name(path: &str) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "source".to_owned())
-}
-
-fn no_span() -> Span {
-    Span {
-        file: FileId(u32::MAX),
-        start: 0,
-        end: 0,
-    }
 }

@@ -26,8 +26,7 @@ pub fn run_action(session: &Session, result: &Path, args: &[OsString]) -> Result
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let out =
-        StorePath::from_base_name(&base).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let out = StorePath::from_base_name(&base)?;
     let inside = PathBuf::from(out.to_absolute());
     let workdir = std::env::current_dir()
         .map_err(|e| Failure::message(format!("cannot read the current directory: {e}")))?;

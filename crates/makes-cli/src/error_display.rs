@@ -108,6 +108,7 @@ impl<'a> Shown<'a> {
         }
         let cause = inner
             .diagnostic_source()
+            .filter(|c| says_more_than_its_message(*c, show_code))
             .map(|c| Box::new(Shown::new(c, source, show_code, all_places)));
         Shown {
             inner,
@@ -126,6 +127,19 @@ impl<'a> Shown<'a> {
             .map(|l| (l.offset(), l.len()))
             .collect()
     }
+}
+
+/// Whether a cause, or a cause of it, has a help, labels, related errors or a code to show.
+/// One that has not is printed as a plain line of the cause chain (`╰─▶ message`), not as a
+/// report of its own nested in this one.
+fn says_more_than_its_message(cause: &dyn Diagnostic, show_code: bool) -> bool {
+    cause.help().is_some()
+        || cause.labels().is_some_and(|mut l| l.next().is_some())
+        || cause.related().is_some_and(|mut r| r.next().is_some())
+        || (show_code && cause.code().is_some())
+        || cause
+            .diagnostic_source()
+            .is_some_and(|c| says_more_than_its_message(c, show_code))
 }
 
 /// `label` cut to the end of its first line when it spans several.
@@ -297,5 +311,39 @@ mod tests {
         let shown = Shown::new(&e, None, false, &places);
         assert_eq!(shown.places(), vec![(4, 17)]);
         assert!(render(&e).contains("a = 1;"));
+    }
+
+    #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+    #[error("pulling failed")]
+    struct Wrapper {
+        #[source]
+        #[diagnostic_source]
+        cause: Cause,
+    }
+
+    #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+    #[error("the registry is unreachable")]
+    struct Cause {
+        #[help]
+        hint: Option<String>,
+    }
+
+    #[test]
+    fn a_plain_cause_is_one_line_of_the_chain_and_a_cause_with_help_keeps_it() {
+        let plain = render(&Wrapper {
+            cause: Cause { hint: None },
+        });
+        assert!(plain.contains("╰─▶ the registry is unreachable"), "{plain}");
+        assert!(!plain.contains("× the registry"), "{plain}");
+        let helped = render(&Wrapper {
+            cause: Cause {
+                hint: Some("set MAKES_INSECURE_REGISTRIES".into()),
+            },
+        });
+        assert!(helped.contains("the registry is unreachable"), "{helped}");
+        assert!(
+            helped.contains("help: set MAKES_INSECURE_REGISTRIES"),
+            "{helped}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! into it, so a failure leaves the old one; an `oci:` layout keeps its other images.
 
 use crate::cli::Output;
+use crate::report::Failure;
 use serde_json::{json, Value};
 use std::fs;
 use std::io::{Read, Write};
@@ -74,22 +75,24 @@ fn read_image(archive: &Path) -> Result<ArchiveImage, String> {
 }
 
 /// Writes `archive` to every output in turn.
-pub fn write_outputs(archive: &Path, outputs: &[Output]) -> Result<(), String> {
+pub fn write_outputs(archive: &Path, outputs: &[Output]) -> Result<(), Failure> {
     for output in outputs {
-        match output {
+        let written = match output {
+            // The image builder's writer: its error reaches the user whole.
             Output::OciDir(dir) => {
-                makes_oci::write_oci_dir(archive, dir).map_err(|e| e.to_string())?
+                makes_oci::write_oci_dir(archive, dir)?;
+                Ok(())
             }
-            Output::Oci { dir, tag } => add_to_layout(archive, dir, tag.as_deref())?,
-            Output::OciArchive { file, tag } => write_oci_archive(archive, file, tag.as_deref())?,
+            Output::Oci { dir, tag } => add_to_layout(archive, dir, tag.as_deref()),
+            Output::OciArchive { file, tag } => write_oci_archive(archive, file, tag.as_deref()),
             Output::DockerArchive { file, reference } => {
-                write_docker_archive(archive, file, reference.as_deref())?
+                write_docker_archive(archive, file, reference.as_deref())
             }
-            Output::DockerDaemon { reference } => {
-                crate::docker_daemon::load(archive, reference)?;
-            }
-            Output::Dir(dir) => write_dir(archive, dir)?,
-        }
+            Output::DockerDaemon { reference } => crate::docker_daemon::load(archive, reference),
+            Output::Dir(dir) => write_dir(archive, dir),
+        };
+        // This module's own writers say in a sentence which file failed and how.
+        written.map_err(Failure::message)?;
     }
     Ok(())
 }

@@ -16,11 +16,9 @@ pub struct PushTarget<'a> {
 
 /// Pushes the archive at `archive`; returns `REF@DIGEST` of what the registry now holds.
 pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failure> {
-    let reference =
-        Reference::parse(target.reference).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let reference = Reference::parse(target.reference)?;
     let mut options = ClientOptions {
-        http: crate::transfer_limits::http_options()
-            .map_err(|e| Failure::report(miette::Report::new(e)))?,
+        http: crate::transfer_limits::http_options()?,
         ..ClientOptions::default()
     };
     if target.insecure || crate::registry_access::insecure_by_default(reference.registry()) {
@@ -31,8 +29,7 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
     if let Some(n) = target.attempts {
         options.http.retry.max_tries = n.max(1);
     }
-    let mut client =
-        RegistryClient::new(options).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let mut client = RegistryClient::new(options)?;
     let mut had_credentials = target.credential_vars.is_some();
     if target.credential_vars.is_none() {
         if let Some(credentials) = crate::auth_files::stored_credentials(reference.registry()) {
@@ -75,11 +72,11 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
     let summary = client
         .push(&ImageSource::Archive(archive.to_owned()), &reference)
         .map_err(|e| {
-            Failure::message(crate::registry_access::explain(
-                &e,
+            crate::registry_access::explain(
+                e,
                 crate::registry_access::Operation::Push,
                 had_credentials,
-            ))
+            )
         })?;
     if !quiet {
         say!(

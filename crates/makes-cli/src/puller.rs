@@ -6,17 +6,17 @@
 use crate::registry_access::{explain, insecure_by_default, Operation};
 use makes_registry::{ClientOptions, Digest, Platform, Reference, RegistryClient};
 use makes_spec::PullSpec;
-use makes_store::ImagePuller;
+use makes_store::{ImagePuller, PluginError};
 use std::path::Path;
 
 pub struct RegistryPuller;
 
 impl ImagePuller for RegistryPuller {
-    fn pull_image(&self, spec: &PullSpec, out_dir: &Path) -> Result<(), String> {
-        let reference = Reference::parse(&spec.image_name).map_err(|e| e.to_string())?;
-        let digest = Digest::parse(&spec.image_digest).map_err(|e| e.to_string())?;
+    fn pull_image(&self, spec: &PullSpec, out_dir: &Path) -> Result<(), PluginError> {
+        let reference = Reference::parse(&spec.image_name).map_err(PluginError::new)?;
+        let digest = Digest::parse(&spec.image_digest).map_err(PluginError::new)?;
         let mut options = ClientOptions {
-            http: crate::transfer_limits::http_options().map_err(|e| e.to_string())?,
+            http: crate::transfer_limits::http_options().map_err(PluginError::new)?,
             ..ClientOptions::default()
         };
         if !spec.tls_verify || insecure_by_default(reference.registry()) {
@@ -24,7 +24,7 @@ impl ImagePuller for RegistryPuller {
                 .insecure_registries
                 .push(reference.registry().to_owned());
         }
-        let mut client = RegistryClient::new(options).map_err(|e| e.to_string())?;
+        let mut client = RegistryClient::new(options).map_err(PluginError::new)?;
         let credentials = crate::auth_files::stored_credentials(reference.registry());
         let had_credentials = credentials.is_some();
         if let Some(credentials) = credentials {
@@ -34,6 +34,6 @@ impl ImagePuller for RegistryPuller {
         client
             .pull(&reference, Some(&digest), &platform, out_dir)
             .map(|_| ())
-            .map_err(|e| explain(&e, Operation::Pull, had_credentials))
+            .map_err(|e| PluginError::new(explain(e, Operation::Pull, had_credentials)))
     }
 }

@@ -11,7 +11,9 @@ use crate::session::{eval_failure, Session};
 use makes_eval::{CoercionMode, Value};
 use makes_oci::{LayerProgress, NativeImageBuilder};
 use makes_spec::{reduce_deploy_spec, Job, JobKind, Project};
-use makes_store::{realise, Builders, RealiseOptions, Recipe, StorePath};
+use makes_store::{
+    realise, Builders, PluginError, RealiseError, RealiseOptions, Recipe, StorePath,
+};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,11 +115,7 @@ pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<S
             value.describe()
         )));
     }
-    let span = entry.span.unwrap_or(makes_syntax::Span {
-        file: makes_syntax::FileId(u32::MAX),
-        start: 0,
-        end: 0,
-    });
+    let span = entry.span.unwrap_or(makes_syntax::Span::none());
     let out = ev
         .coerce_to_string(&value, CoercionMode::INTERPOLATION, span)
         .map_err(|e| eval_failure(ev, &e))?;
@@ -135,11 +133,11 @@ impl HttpFetcher {
 }
 
 impl makes_store::UrlFetcher for HttpFetcher {
-    fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), String> {
+    fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), PluginError> {
         Self::client()
             .and_then(|client| makes_http::fetch_url(&client, url, out_file))
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(PluginError::new)
     }
 
     fn fetch_archive(
@@ -147,10 +145,10 @@ impl makes_store::UrlFetcher for HttpFetcher {
         url: &str,
         out_dir: &std::path::Path,
         strip_root: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), PluginError> {
         Self::client()
             .and_then(|client| makes_http::fetch_archive(&client, url, out_dir, strip_root))
-            .map_err(|e| e.to_string())
+            .map_err(PluginError::new)
     }
 }
 
@@ -173,8 +171,10 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
             say!("makes: {msg}");
         }
     };
-    let out_path = StorePath::parse(out).ok();
-    if let Some(Recipe::Image(spec)) = out_path.as_ref().and_then(|p| session.recipes.get(p)) {
+    let out_path = StorePath::parse(out).map_err(|_| RealiseError::UnknownOutput {
+        path: out.to_owned(),
+    })?;
+    if let Some(Recipe::Image(spec)) = session.recipes.get(&out_path) {
         for attr in &spec.no_effect {
             say!(
                 "makes: warning: '{attr}' has no effect: makes runs runAsRoot in namespaces, not in a VM"
@@ -198,11 +198,8 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     if let Some(drv_path) = session.derivations.deriver(out) {
         // An output of `builtins.derivation`: built from its `.drv`.
         progress(&format!("building {drv_path}"));
-        makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])
-            .map_err(|e| Failure::report(miette::Report::new(e)))?;
-        let store_path =
-            StorePath::parse(out).map_err(|e| Failure::report(miette::Report::new(e)))?;
-        return Ok(session.store.real_path(&store_path));
+        makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])?;
+        return Ok(session.store.real_path(&out_path));
     }
     let images = NativeImageBuilder {
         store: session.store.clone(),
@@ -228,18 +225,23 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     let stop_ticking = AtomicBool::new(false);
     std::thread::scope(|scope| {
         scope.spawn(|| observer.tick_until(&stop_ticking));
-        let result = realise(&session.store, &session.recipes, &builders, out, &options);
+        let result = realise(
+            &session.store,
+            &session.recipes,
+            &builders,
+            &out_path,
+            &options,
+        );
         stop_ticking.store(true, Ordering::SeqCst);
         result
     })
     .map_err(|e| match crate::interrupts::exit_code() {
         // The signal handler said what was stopped.
         Some(code) => Failure::silent(code),
-        None => Failure::report(miette::Report::new(e)),
+        None => Failure::from(e),
     })?;
 
-    let store_path = StorePath::parse(out).map_err(|e| Failure::report(miette::Report::new(e)))?;
-    Ok(session.store.real_path(&store_path))
+    Ok(session.store.real_path(&out_path))
 }
 
 /// The number of cores, as Nix's `max-jobs = auto`.

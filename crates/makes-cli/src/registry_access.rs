@@ -32,14 +32,19 @@ pub enum Operation {
     Push,
 }
 
-/// The error's message, with a hint naming what to set when one would help.
-pub fn explain(error: &RegistryError, operation: Operation, had_credentials: bool) -> String {
-    let mut text = error.to_string();
-    if let Some(hint) = hint(error, operation, had_credentials) {
-        text.push_str("\n  hint: ");
-        text.push_str(&hint);
-    }
-    text
+/// A registry's refusal, with a hint naming what to set when one would help.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{error}")]
+pub struct Explained {
+    pub error: RegistryError,
+    #[help]
+    pub hint: Option<String>,
+}
+
+/// `error` with the hint for what makes was doing.
+pub fn explain(error: RegistryError, operation: Operation, had_credentials: bool) -> Explained {
+    let hint = hint(&error, operation, had_credentials);
+    Explained { error, hint }
 }
 
 fn hint(error: &RegistryError, operation: Operation, had_credentials: bool) -> Option<String> {
@@ -92,8 +97,11 @@ mod tests {
             registry: "r:1".into(),
             detail: "x".into(),
         };
-        assert!(explain(&tls, Operation::Pull, false).contains("MAKES_INSECURE_REGISTRIES=\"r:1\""));
-        assert!(explain(&tls, Operation::Push, false).contains("--insecure"));
+        let hint_of = |error: &RegistryError, operation, had_credentials| {
+            hint(error, operation, had_credentials).unwrap_or_default()
+        };
+        assert!(hint_of(&tls, Operation::Pull, false).contains("MAKES_INSECURE_REGISTRIES=\"r:1\""));
+        assert!(hint_of(&tls, Operation::Push, false).contains("--insecure"));
         let unauthorized = RegistryError::Unauthorized {
             registry: "r:1".into(),
             repository: "a".into(),
@@ -101,10 +109,13 @@ mod tests {
             detail: "d".into(),
         };
         assert!(
-            explain(&unauthorized, Operation::Push, false).contains("no credentials were given")
+            hint_of(&unauthorized, Operation::Push, false).contains("no credentials were given")
         );
         assert!(
-            !explain(&unauthorized, Operation::Pull, true).contains("no credentials were given")
+            !hint_of(&unauthorized, Operation::Pull, true).contains("no credentials were given")
         );
+        let explained = explain(tls, Operation::Pull, false);
+        assert_eq!(explained.to_string(), explained.error.to_string());
+        assert!(explained.hint.is_some());
     }
 }

@@ -28,6 +28,13 @@ impl Failure {
     }
 }
 
+/// A library error becomes a failure whole: its code, help, labels and causes are printed.
+impl<E: miette::Diagnostic + Send + Sync + 'static> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure::report(miette::Report::new(error))
+    }
+}
+
 pub fn report_eval(ev: &Evaluator, e: &EvalError) -> Failure {
     Failure::report(miette::Report::new(e.to_diagnostic(&ev.sources)))
 }

@@ -40,12 +40,9 @@ pub struct Session {
 impl Session {
     pub fn open(options: EvalOptions, settings: Settings) -> Result<Session, Failure> {
         let store_dir = locations::store_dir().map_err(Failure::message)?;
-        let store = LocalStore::open(&store_dir)
-            .map_err(|e| Failure::report(miette::Report::new(e)))?
+        let store = LocalStore::open(&store_dir)?
             .with_build_log(crate::build_log::build_log_settings().map_err(Failure::message)?);
-        let gc_guard = store
-            .session_lock()
-            .map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let gc_guard = store.session_lock()?;
         let project_files = ProjectFiles::default();
         let derivations = Derivations::new(store.clone());
         let mut builtins = store_builtins(&store, &project_files);
@@ -136,7 +133,7 @@ impl Session {
                 makes_nix.display()
             )));
         }
-        let lock = LockFile::read(&dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let lock = LockFile::read(&dir)?;
         let packages = Rc::new(
             Packages::new(self.package_mode(), dir.clone(), lock, self.recipes.clone())
                 .with_lib_stand_in(self.settings.nixpkgs_lib.clone()),

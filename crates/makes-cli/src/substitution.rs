@@ -59,13 +59,12 @@ pub fn substitute_locked(
         .settings
         .trusted_public_keys
         .iter()
-        .map(|k| TrustedKey::parse(k).map_err(|e| Failure::report(miette::Report::new(e))))
+        .map(|k| TrustedKey::parse(k).map_err(Failure::from))
         .collect::<Result<Vec<_>, _>>()?;
     let options = SubstituterOptions {
         caches: session.settings.substituters.clone(),
         trusted_keys,
-        http: crate::transfer_limits::http_options()
-            .map_err(|e| Failure::report(miette::Report::new(e)))?,
+        http: crate::transfer_limits::http_options()?,
         ..SubstituterOptions::default()
     };
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -141,7 +140,6 @@ pub fn substitute_locked(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    result
-        .map(|_| ())
-        .map_err(|e| Failure::report(miette::Report::new(e)))
+    result?;
+    Ok(())
 }

@@ -13,7 +13,7 @@ use makes_eval::{
     make_primop, Attrs, CoercionMode, Context, EvalError, Evaluator, NixString, PrimOpFn, Thunk,
     Value,
 };
-use makes_syntax::{FileId, Span};
+use makes_syntax::Span;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -38,7 +38,7 @@ pub fn derivation_builtins(registry: &Derivations) -> Vec<(Rc<str>, Value)> {
                 f
             }
         };
-        ev.apply(&f, args[0].clone(), no_span())
+        ev.apply(&f, args[0].clone(), Span::none())
     });
     let placeholder: PrimOpFn = Rc::new(|ev, args| {
         let output = string_without_context(ev, &args[0])?;
@@ -410,7 +410,7 @@ fn experimental(feature: &str) -> EvalError {
 
 /// `coerceToString(..., coerceMore = true, copyToStore = true)`, as derivation attributes are.
 fn coerce(ev: &Evaluator, v: &Value) -> Result<NixString> {
-    ev.coerce_to_string(v, CoercionMode::TO_STRING, no_span())
+    ev.coerce_to_string(v, CoercionMode::TO_STRING, Span::none())
 }
 
 fn forced_bool(ev: &Evaluator, t: &Thunk) -> Result<bool> {
@@ -444,14 +444,6 @@ fn no_context(s: &NixString) -> Result<String> {
 
 pub(crate) fn string_without_context(ev: &Evaluator, t: &Thunk) -> Result<String> {
     no_context(&forced_string(ev, &t.force(ev)?)?)
-}
-
-fn no_span() -> Span {
-    Span {
-        file: FileId(u32::MAX),
-        start: 0,
-        end: 0,
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use crate::error::DerivationError;
 use crate::fetch::Fetchers;
 use crate::hash::HashAlgo;
 use crate::registry::Derivations;
-use makes_store::{build_nix_derivation, NixBuild, StorePath};
+use makes_store::{
+    build_nix_derivation, NixBuild, OutputCheck, OutputCheckError, PluginError, StorePath,
+};
 use sha2::Digest as _;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -101,23 +103,30 @@ fn realise_one(
         fixed_output: drv.is_fixed_output(),
     };
     let fixed = drv.outputs.get("out").filter(|_| drv.is_fixed_output());
-    let check = |path: &Path| -> Result<(), String> {
+    let check = |path: &Path| -> Result<(), OutputCheckError> {
         let Some(o) = fixed else { return Ok(()) };
         let (recursive, algo) = match o.hash_algo.strip_prefix("r:") {
             Some(algo) => (true, algo),
             None => (false, o.hash_algo.as_str()),
         };
-        let algo = HashAlgo::parse(algo).ok_or_else(|| format!("unknown algorithm '{algo}'"))?;
-        let found = output_hash(path, recursive, algo).map_err(|e| e.to_string())?;
+        let algo = HashAlgo::parse(algo).ok_or_else(|| {
+            OutputCheckError::Unchecked(PluginError::new(DerivationError::BadHash {
+                message: format!("unknown algorithm '{algo}'"),
+            }))
+        })?;
+        let found = output_hash(path, recursive, algo)
+            .map_err(|e| OutputCheckError::Unchecked(PluginError::from_error(e)))?;
         if found == o.hash {
             Ok(())
         } else {
-            Err(format!(
-                "{}:{found}, expected {}:{}",
-                algo.name(),
-                algo.name(),
-                o.hash
-            ))
+            Err(OutputCheckError::Mismatch {
+                found: format!(
+                    "{}:{found}, expected {}:{}",
+                    algo.name(),
+                    algo.name(),
+                    o.hash
+                ),
+            })
         }
     };
     if drv.builder == b"builtin:fetchurl" {
@@ -224,7 +233,7 @@ impl Write for AlgoWriter {
 fn builtin_fetchurl(
     fetchers: &Fetchers,
     drv: &Derivation,
-    check: &dyn Fn(&Path) -> Result<(), String>,
+    check: OutputCheck,
 ) -> Result<(), String> {
     let var = |name: &str| {
         drv.env
@@ -261,11 +270,7 @@ fn builtin_fetchurl(
                     .map_err(io)?;
             }
         }
-        check(real).map_err(|found| makes_store::StoreError::HashMismatch {
-            path: out.clone(),
-            expected: "the derivation's outputHash".into(),
-            found,
-        })
+        check(real).map_err(|e| e.into_store_error(&out, "the derivation's outputHash".into()))
     };
     fetchers
         .store

@@ -162,6 +162,19 @@ pub enum OciError {
     #[diagnostic(code(makes::oci::invalid_archive))]
     InvalidArchive { path: PathBuf, reason: String },
 
+    /// A path a script of the image uses (`extraCommands`, `runAsRoot`, ...) is not built.
+    #[error("{path}, used by a script of the image, is not built")]
+    #[diagnostic(
+        code(makes::oci::script_input_not_built),
+        help("list it in contents (or config) so that it is built first")
+    )]
+    ScriptInputNotBuilt { path: String },
+
+    /// A store path the image names (its `fromImage`) is not a store path.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Store(#[from] makes_store::StoreError),
+
     /// Serialising image metadata failed.
     #[error("cannot serialise the image {what}: {source}")]
     #[diagnostic(code(makes::oci::json))]

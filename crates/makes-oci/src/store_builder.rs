@@ -2,9 +2,11 @@
 //! Layers are cached under `<store root>/cache/layers` (see the `cache` module), so an image
 //! rebuilt with unchanged layers neither re-tars nor re-compresses them.
 
-use crate::{build_image_with, BaseCheck, BaseImage, ImageInputs, ImageOptions, LayerProgress};
+use crate::{
+    build_image_with, BaseCheck, BaseImage, ImageInputs, ImageOptions, LayerProgress, OciError,
+};
 use makes_spec::ImageSpec;
-use makes_store::{ImageBuilder, LocalStore, PathInfo, StorePath};
+use makes_store::{FileNar, ImageBuilder, LocalStore, PathInfo, PluginError, StorePath};
 use std::path::{Path, PathBuf};
 
 /// Builds images from paths of `store`; `now` is the build time for `created = "now"`.
@@ -28,18 +30,30 @@ impl ImageBuilder for NativeImageBuilder {
         spec: &ImageSpec,
         closure: &[PathInfo],
         out_file: &Path,
-    ) -> Result<Option<makes_store::FileNar>, String> {
+    ) -> Result<Option<FileNar>, PluginError> {
+        self.build(spec, closure, out_file)
+            .map_err(PluginError::new)
+    }
+}
+
+impl NativeImageBuilder {
+    fn build(
+        &self,
+        spec: &ImageSpec,
+        closure: &[PathInfo],
+        out_file: &Path,
+    ) -> Result<Option<FileNar>, OciError> {
+        let tmp = self.store.root().join("tmp");
         let scratch = tempfile::Builder::new()
             .prefix("image-")
-            .tempdir_in(self.store.root().join("tmp"))
-            .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
+            .tempdir_in(&tmp)
+            .map_err(OciError::io(&tmp))?;
         for input in &spec.script_inputs {
             let valid = StorePath::parse(input).is_ok_and(|p| self.store.is_valid(&p));
             if !valid {
-                return Err(format!(
-                    "{input}, used by a script of the image, is not built: \
-                     list it in contents (or config) so that it is built first"
-                ));
+                return Err(OciError::ScriptInputNotBuilt {
+                    path: input.clone(),
+                });
             }
         }
         let real_path = |p: &StorePath| self.store.real_path(p);
@@ -54,14 +68,14 @@ impl ImageBuilder for NativeImageBuilder {
         let store_dir = self.store.store_dir();
         let base = match &spec.from_image {
             Some(from) => {
-                let sp = StorePath::parse(from).map_err(|e| e.to_string())?;
+                let sp = StorePath::parse(from)?;
                 let check = if checked_before(&self.store, &sp) {
                     BaseCheck::CheckedBefore
                 } else {
                     BaseCheck::Full
                 };
-                let image = BaseImage::open_with(&self.store.real_path(&sp), scratch.path(), check)
-                    .map_err(|e| e.to_string())?;
+                let image =
+                    BaseImage::open_with(&self.store.real_path(&sp), scratch.path(), check)?;
                 remember_checked(&self.store, &sp);
                 Some(image)
             }
@@ -76,13 +90,10 @@ impl ImageBuilder for NativeImageBuilder {
         let result = if spec.stream {
             let archive = scratch.path().join("archive.tar");
             build_image_with(&inputs, &options, &archive)
-                .map_err(|e| e.to_string())
                 .and_then(|_| crate::stream_script::write_stream_script(spec, &archive, out_file))
                 .map(|()| None)
         } else {
-            build_image_with(&inputs, &options, out_file)
-                .map(|summary| summary.archive_nar)
-                .map_err(|e| e.to_string())
+            build_image_with(&inputs, &options, out_file).map(|summary| summary.archive_nar)
         };
         // Root scripts may leave files owned by other users or read-only directories.
         crate::customisation::make_removable(scratch.path());

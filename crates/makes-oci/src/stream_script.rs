@@ -4,6 +4,7 @@
 //! the archive's bytes. The shell never reads past the `exec` line, the file depends on the
 //! archive alone (byte-identical across builds), and it works wherever the store is on disk.
 
+use crate::error::OciError;
 use makes_spec::ImageSpec;
 use std::io::Write;
 use std::path::Path;
@@ -29,12 +30,11 @@ pub(crate) fn write_stream_script(
     spec: &ImageSpec,
     archive: &Path,
     out_file: &Path,
-) -> Result<(), String> {
-    let fail =
-        |e: std::io::Error| format!("cannot write the stream script {}: {e}", out_file.display());
+) -> Result<(), OciError> {
+    let fail = |e: std::io::Error| OciError::io(out_file)(e);
     let mut out = std::fs::File::create(out_file).map_err(fail)?;
     out.write_all(header(spec).as_bytes()).map_err(fail)?;
-    let mut input = std::fs::File::open(archive).map_err(fail)?;
+    let mut input = std::fs::File::open(archive).map_err(OciError::io(archive))?;
     std::io::copy(&mut input, &mut out).map_err(fail)?;
     out.sync_all().map_err(fail)?;
     use std::os::unix::fs::PermissionsExt;

@@ -100,12 +100,12 @@ pub fn reduce_deploy_spec(
         span: f.span_of("image"),
     };
     let template = RunTimeText::parse(&image).map_err(invalid)?;
-    crate::oci_names::validate_reference(&template.with_variables_as("x")).map_err(|message| {
+    crate::oci_names::validate_reference(&template.with_variables_as("x")).map_err(|e| {
         if template.variables().is_empty() {
-            invalid(message)
+            invalid(e.to_string())
         } else {
             invalid(format!(
-                "{image:?} is not a valid image reference whatever its variables hold: {message}"
+                "{image:?} is not a valid image reference whatever its variables hold: {e}"
             ))
         }
     })?;

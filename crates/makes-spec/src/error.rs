@@ -4,6 +4,24 @@
 use makes_eval::EvalError;
 use makes_syntax::{SourceDiagnostic, SourceMap, Span};
 
+/// An image name, tag, reference or date that the OCI formats do not allow: which text, and
+/// why. The text is quoted with `{:?}`, so control characters show escaped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum InvalidOciValue {
+    #[error("{name:?} is not a valid image name: {reason}")]
+    #[diagnostic(code(makes::spec::invalid_image_name))]
+    ImageName { name: String, reason: String },
+    #[error("{tag:?} is not a valid image tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-')")]
+    #[diagnostic(code(makes::spec::invalid_tag))]
+    Tag { tag: String },
+    #[error("{reference:?} is not a valid image reference: the digest {digest:?} is not sha256: and 64 lowercase hex digits")]
+    #[diagnostic(code(makes::spec::invalid_reference))]
+    ReferenceDigest { reference: String, digest: String },
+    #[error("'{date}' is not an ISO-8601 date like \"1970-01-01T00:00:01Z\" (or \"now\")")]
+    #[diagnostic(code(makes::spec::invalid_date))]
+    Date { date: String },
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SpecError {
     #[error("{0}")]

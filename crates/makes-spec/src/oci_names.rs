@@ -13,12 +13,19 @@
 //!
 //! Messages quote the offending text with `{:?}`, so control characters show escaped.
 
+use crate::error::InvalidOciValue;
+
 const MAX_NAME_LEN: usize = 255;
 const MAX_TAG_LEN: usize = 128;
 
 /// Checks an image name (`app`, `org/app`, `ghcr.io/org/app`, `localhost:5000/app`).
-pub fn validate_image_name(name: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("{name:?} is not a valid image name: {why}"));
+pub fn validate_image_name(name: &str) -> Result<(), InvalidOciValue> {
+    let bad = |why: &str| {
+        Err(InvalidOciValue::ImageName {
+            name: name.to_owned(),
+            reason: why.to_owned(),
+        })
+    };
     if name.is_empty() {
         return bad("it is empty");
     }
@@ -43,7 +50,7 @@ pub fn validate_image_name(name: &str) -> Result<(), String> {
 }
 
 /// Checks a tag: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
-pub fn validate_tag(tag: &str) -> Result<(), String> {
+pub fn validate_tag(tag: &str) -> Result<(), InvalidOciValue> {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let bytes = tag.as_bytes();
     let ok = !bytes.is_empty()
@@ -53,14 +60,14 @@ pub fn validate_tag(tag: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{tag:?} is not a valid image tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-')"
-        ))
+        Err(InvalidOciValue::Tag {
+            tag: tag.to_owned(),
+        })
     }
 }
 
 /// Checks a reference to push to or pull from: `name[:tag][@sha256:HEX]`.
-pub fn validate_reference(reference: &str) -> Result<(), String> {
+pub fn validate_reference(reference: &str) -> Result<(), InvalidOciValue> {
     let (rest, digest) = match reference.split_once('@') {
         Some((rest, d)) => (rest, Some(d)),
         None => (reference, None),
@@ -72,9 +79,10 @@ pub fn validate_reference(reference: &str) -> Result<(), String> {
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
-            return Err(format!(
-                "{reference:?} is not a valid image reference: the digest {d:?} is not sha256: and 64 lowercase hex digits"
-            ));
+            return Err(InvalidOciValue::ReferenceDigest {
+                reference: reference.to_owned(),
+                digest: d.to_owned(),
+            });
         }
     }
     let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
@@ -180,7 +188,9 @@ mod tests {
         ] {
             assert!(validate_image_name(bad).is_err(), "{bad:?}");
         }
-        let message = validate_image_name("a\nb").unwrap_err();
+        let message = validate_image_name("a\nb")
+            .map_err(|e| e.to_string())
+            .unwrap_err();
         assert!(
             !message.contains('\n'),
             "control characters are escaped: {message}"

@@ -114,7 +114,7 @@ impl<'a> Fields<'a> {
             .coerce_to_string(
                 v,
                 CoercionMode::INTERPOLATION,
-                span.unwrap_or_else(placeholder_span),
+                span.unwrap_or_else(Span::none),
             )
             .map_err(|e| match e.code() {
                 "makes::eval::not_coercible" | "makes::eval::type_error" => {
@@ -197,13 +197,5 @@ impl<'a> Fields<'a> {
             }
         }
         Ok(())
-    }
-}
-
-fn placeholder_span() -> Span {
-    Span {
-        file: makes_syntax::FileId(u32::MAX),
-        start: 0,
-        end: 0,
     }
 }

@@ -134,11 +134,7 @@ fn string_map(
             f.ev.coerce_to_string(
                 &value,
                 CoercionMode::TO_STRING,
-                span.unwrap_or(Span {
-                    file: makes_syntax::FileId(u32::MAX),
-                    start: 0,
-                    end: 0,
-                }),
+                span.unwrap_or(Span::none()),
             )
             .map_err(|e| {
                 SpecError::Eval(e.note(span, format!("while evaluating '{attr}.{key}'")))

@@ -4,6 +4,7 @@
 //! `dockerTools.buildImage`, `buildLayeredImage` and `streamLayeredImage` with the same code,
 //! under those functions' own attributes and defaults.
 
+use crate::error::InvalidOciValue;
 use crate::error::SpecError;
 use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
 use crate::oci_config::reduce_config;
@@ -320,9 +321,9 @@ pub fn reduce_image_spec_of(
     let date = |name: &str| -> Result<Option<String>, SpecError> {
         match f.string(name)? {
             Some(s) if s != "now" => {
-                validate_date(&s).map_err(|message| SpecError::Invalid {
+                validate_date(&s).map_err(|e| SpecError::Invalid {
                     attr: name.into(),
-                    message,
+                    message: e.to_string(),
                     span: f.span_of(name),
                 })?;
                 Ok(Some(s))
@@ -406,17 +407,17 @@ pub fn reduce_image_spec_of(
             let n = n.to_ascii_lowercase();
             validate_image_name(&n)
                 .map(|()| n)
-                .map_err(|message| SpecError::Invalid {
+                .map_err(|e| SpecError::Invalid {
                     attr: "name".into(),
-                    message,
+                    message: e.to_string(),
                     span: f.span_of("name"),
                 })
         }
         Some(n) => match validate_image_name(&n) {
             Ok(()) => Ok(n),
-            Err(message) => Err(SpecError::Invalid {
+            Err(e) => Err(SpecError::Invalid {
                 attr: "name".into(),
-                message,
+                message: e.to_string(),
                 span: f.span_of("name"),
             }),
         },
@@ -432,9 +433,9 @@ pub fn reduce_image_spec_of(
             None => "latest".to_owned(),
             Some(t) => t,
         };
-        validate_tag(&tag).map_err(|message| SpecError::Invalid {
+        validate_tag(&tag).map_err(|e| SpecError::Invalid {
             attr: "tag".into(),
-            message,
+            message: e.to_string(),
             span: f.span_of("tag"),
         })?;
         Ok(tag)
@@ -528,9 +529,8 @@ fn reduce_from_image(f: &Fields) -> Result<Option<String>, SpecError> {
 }
 
 /// Accepts `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, the ISO-8601 form OCI configs use.
-pub fn validate_date(s: &str) -> Result<(), String> {
-    let bad =
-        || format!("'{s}' is not an ISO-8601 date like \"1970-01-01T00:00:01Z\" (or \"now\")");
+pub fn validate_date(s: &str) -> Result<(), InvalidOciValue> {
+    let bad = || InvalidOciValue::Date { date: s.to_owned() };
     let b = s.as_bytes();
     if b.len() < 20 {
         return Err(bad());

@@ -144,11 +144,7 @@ pub(crate) fn help_file(f: &Fields, context: &mut Context) -> Result<Option<Stri
         f.ev.coerce_to_string(
             &value,
             CoercionMode::INTERPOLATION,
-            span.unwrap_or(Span {
-                file: makes_syntax::FileId(u32::MAX),
-                start: 0,
-                end: 0,
-            }),
+            span.unwrap_or(Span::none()),
         )
         .map_err(SpecError::Eval)?;
     if !file.as_bytes().to_ascii_lowercase().ends_with(b".md") {

@@ -31,14 +31,6 @@ const TEMPLATE_ARGS: &[&str] = &[
     "withAction",
 ];
 
-fn no_span() -> Span {
-    Span {
-        file: makes_syntax::FileId(u32::MAX),
-        start: 0,
-        end: 0,
-    }
-}
-
 /// Whether `key` is a placeholder makes accepts.
 pub fn is_placeholder(key: &str) -> bool {
     let Some(middle) = key.strip_prefix("__arg").and_then(|k| k.strip_suffix("__")) else {
@@ -74,7 +66,7 @@ pub(crate) fn replace_placeholders(
                 f.ev.coerce_to_string(
                     &value,
                     CoercionMode::TO_STRING,
-                    r.span_of(key).unwrap_or_else(no_span),
+                    r.span_of(key).unwrap_or_else(Span::none),
                 )
                 .map_err(|e| {
                     SpecError::Eval(
@@ -237,7 +229,7 @@ pub fn search_paths_template_text(
             .coerce_to_string(
                 v,
                 CoercionMode::INTERPOLATION,
-                f.span_of(attr).unwrap_or_else(no_span),
+                f.span_of(attr).unwrap_or_else(Span::none),
             )
             .map_err(|e| {
                 SpecError::Eval(e.note(f.span_of(attr), format!("while evaluating '{attr}'")))

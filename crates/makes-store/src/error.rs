@@ -116,6 +116,16 @@ pub enum StoreError {
         found: String,
     },
 
+    /// A fixed output that could not be checked against its hash.
+    #[error("the fixed output {path} could not be checked")]
+    #[diagnostic(code(makes::store::output_unchecked))]
+    OutputUnchecked {
+        path: StorePath,
+        #[source]
+        #[diagnostic_source]
+        source: crate::PluginError,
+    },
+
     /// The build sandbox (namespaces, mounts) could not be set up.
     #[error("cannot set up the build sandbox for {path}: {reason}")]
     #[diagnostic(

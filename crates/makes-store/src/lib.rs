@@ -24,6 +24,7 @@ mod nix_store;
 pub mod nixbase32;
 pub mod packages;
 mod path;
+mod plugin_error;
 mod project_files;
 mod recipes;
 mod refscan;
@@ -46,11 +47,12 @@ pub use nar::{
 };
 pub use nar_add::StagedNar;
 pub use nar_read::restore_nar;
-pub use nix_build::{build_nix_derivation, NixBuild, OutputCheck};
+pub use nix_build::{build_nix_derivation, NixBuild, OutputCheck, OutputCheckError};
 pub use path::{
     derivation_output_path, fixed_output_path, flat_fixed_output_path, make_store_path,
     source_store_path, validate_name, PathInfo, StorePath, STORE_DIR,
 };
+pub use plugin_error::PluginError;
 pub use project_files::ProjectFiles;
 pub use recipes::{
     image_output_path, pull_output_path, realise, Builders, ImageBuilder, ImagePuller,

@@ -33,7 +33,33 @@ pub struct NixBuild<'a> {
 }
 
 /// Checks a fixed output before it is registered (its hash, ingested as the derivation says).
-pub type OutputCheck<'a> = &'a dyn Fn(&Path) -> std::result::Result<(), String>;
+pub type OutputCheck<'a> = &'a dyn Fn(&Path) -> std::result::Result<(), OutputCheckError>;
+
+/// Why a fixed output was refused.
+#[derive(Debug)]
+pub enum OutputCheckError {
+    /// Its hash is not the announced one: what was found (`ALGO:HASH, expected ALGO:HASH`).
+    Mismatch { found: String },
+    /// It could not be checked at all (an unknown algorithm, a file that cannot be read).
+    Unchecked(crate::PluginError),
+}
+
+impl OutputCheckError {
+    /// The store's error for the output `path`, whose hash was to be `expected`.
+    pub fn into_store_error(self, path: &StorePath, expected: String) -> StoreError {
+        match self {
+            OutputCheckError::Mismatch { found } => StoreError::HashMismatch {
+                path: path.clone(),
+                expected,
+                found,
+            },
+            OutputCheckError::Unchecked(source) => StoreError::OutputUnchecked {
+                path: path.clone(),
+                source,
+            },
+        }
+    }
+}
 
 /// Builds every output of `build` that is not valid yet; returns their infos.
 pub fn build_nix_derivation(
@@ -112,11 +138,8 @@ fn take_output(
         return Err(StoreError::OutputNotCreated { path: path.clone() });
     };
     if let Some(check) = check {
-        check(&built).map_err(|found| StoreError::HashMismatch {
-            path: path.clone(),
-            expected: format!("the hash of output '{name}'"),
-            found,
-        })?;
+        check(&built)
+            .map_err(|e| e.into_store_error(path, format!("the hash of output '{name}'")))?;
     }
     if meta.is_dir() {
         // Moving a directory rewrites its `..`: it must be writable by us.

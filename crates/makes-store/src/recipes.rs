@@ -9,6 +9,7 @@ use crate::error::StoreError;
 use crate::hash::{parse_sha256, FlatHash, FlatHashAlgo};
 use crate::local::LocalStore;
 use crate::path::{make_store_path, PathInfo, StorePath};
+use crate::plugin_error::PluginError;
 use crate::schedule::{realise_scheduled, RealiseOptions};
 use makes_spec::{
     sanitize_derivation_name, Created, DerivationSpec, FetchSpec, ImageSpec, PullSpec,
@@ -93,16 +94,17 @@ pub fn image_output_path(spec: &ImageSpec, now: &str) -> StorePath {
 /// Fetches pulled images into the store; implemented with the registry client.
 pub trait ImagePuller: Sync {
     /// Writes the image `spec` names, as an OCI image layout, into the new directory `out_dir`.
-    fn pull_image(&self, spec: &PullSpec, out_dir: &Path) -> Result<(), String>;
+    fn pull_image(&self, spec: &PullSpec, out_dir: &Path) -> Result<(), PluginError>;
 }
 
 /// Downloads files (`fetchUrl`); implemented with an HTTP client.
 pub trait UrlFetcher: Sync {
     /// Writes what `url` answers to the new file `out_file`.
-    fn fetch(&self, url: &str, out_file: &Path) -> Result<(), String>;
+    fn fetch(&self, url: &str, out_file: &Path) -> Result<(), PluginError>;
     /// Unpacks the archive at `url` into the new directory `out_dir` (its one top-level
     /// directory's contents with `strip_root`).
-    fn fetch_archive(&self, url: &str, out_dir: &Path, strip_root: bool) -> Result<(), String>;
+    fn fetch_archive(&self, url: &str, out_dir: &Path, strip_root: bool)
+        -> Result<(), PluginError>;
 }
 
 /// What `realise` builds images, pulls and downloads with.
@@ -119,7 +121,7 @@ pub trait ImageBuilder: Sync {
         spec: &ImageSpec,
         closure: &[PathInfo],
         out_file: &Path,
-    ) -> Result<Option<crate::FileNar>, String>;
+    ) -> Result<Option<crate::FileNar>, PluginError>;
 }
 
 /// Errors of `realise`.
@@ -128,18 +130,30 @@ pub enum RealiseError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Store(#[from] StoreError),
-    #[error("building the image {path} failed: {message}")]
+    #[error("building the image {path} failed")]
     #[diagnostic(code(makes::store::image_build))]
-    Image { path: StorePath, message: String },
-    #[error("pulling the image {path} failed: {message}")]
+    Image {
+        path: StorePath,
+        #[source]
+        #[diagnostic_source]
+        source: PluginError,
+    },
+    #[error("pulling the image {path} failed")]
     #[diagnostic(code(makes::store::pull))]
-    Pull { path: StorePath, message: String },
-    #[error("fetching {url} into {path} failed: {message}")]
+    Pull {
+        path: StorePath,
+        #[source]
+        #[diagnostic_source]
+        source: PluginError,
+    },
+    #[error("fetching {url} into {path} failed")]
     #[diagnostic(code(makes::store::fetch))]
     Fetch {
         path: StorePath,
         url: String,
-        message: String,
+        #[source]
+        #[diagnostic_source]
+        source: PluginError,
     },
     #[error("interrupted: the builds that were running were stopped")]
     #[diagnostic(code(makes::store::interrupted))]
@@ -149,21 +163,29 @@ pub enum RealiseError {
     UnknownOutput { path: String },
 }
 
+/// Why a download was refused once fetched (the cause of `RealiseError::Fetch`).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum FetchCheckError {
+    #[error("'{sha256}' is not a SHA-256")]
+    #[diagnostic(code(makes::store::fetch_hash))]
+    NotSha256 { sha256: String },
+    #[error("hash mismatch: expected {expected}, got {found}")]
+    #[diagnostic(code(makes::store::fetch_hash_mismatch))]
+    HashMismatch { expected: String, found: String },
+}
+
 /// Makes `path` valid: builds what it needs, up to `options.max_jobs` at once, then itself.
 pub fn realise(
     store: &LocalStore,
     recipes: &Recipes,
     builders: &Builders,
-    path: &str,
+    path: &StorePath,
     options: &RealiseOptions,
 ) -> Result<PathInfo, RealiseError> {
-    let sp = StorePath::parse(path).map_err(|_| RealiseError::UnknownOutput {
-        path: path.to_owned(),
-    })?;
-    if store.is_valid(&sp) {
-        return Ok(store.path_info(&sp)?);
+    if store.is_valid(path) {
+        return Ok(store.path_info(path)?);
     }
-    realise_scheduled(store, recipes, builders, &sp, options)
+    realise_scheduled(store, recipes, builders, path, options)
 }
 
 /// Makes the output `sp` with `recipe`, its inputs being valid.
@@ -186,17 +208,17 @@ pub(crate) fn build_recipe(
                 builders
                     .images
                     .build_image(&spec, &closure, real_out)
-                    .map_err(|message| RealiseError::Image {
+                    .map_err(|source| RealiseError::Image {
                         path: sp.clone(),
-                        message,
+                        source,
                     })
             })
         }
         Recipe::Fetch(spec) => {
-            let fail = |message: String| RealiseError::Fetch {
+            let fail = |source: PluginError| RealiseError::Fetch {
                 path: sp.clone(),
                 url: spec.url.clone(),
-                message,
+                source,
             };
             // An archive is pinned by its NAR's SHA-256; a file by its own hash (SHA-256, or
             // the SHA-512/SHA-1 of an npm `integrity`).
@@ -208,30 +230,32 @@ pub(crate) fn build_recipe(
             } else {
                 FlatHash::parse(&spec.sha256)
             }
-            .ok_or_else(|| fail(format!("'{}' is not a SHA-256", spec.sha256)))?;
+            .ok_or_else(|| {
+                fail(PluginError::new(FetchCheckError::NotSha256 {
+                    sha256: spec.sha256.clone(),
+                }))
+            })?;
             store.build_output(&sp, &[], |real_out: &Path| {
                 let found = if spec.unpack {
                     builders
                         .fetcher
                         .fetch_archive(&spec.url, real_out, spec.strip_root)
                         .map_err(fail)?;
-                    let (digest, _) =
-                        crate::nar::nar_hash_and_size(real_out).map_err(|e| fail(e.to_string()))?;
+                    let (digest, _) = crate::nar::nar_hash_and_size(real_out)?;
                     FlatHash {
                         algo: FlatHashAlgo::Sha256,
                         digest: digest.to_vec(),
                     }
                 } else {
                     builders.fetcher.fetch(&spec.url, real_out).map_err(fail)?;
-                    let bytes = std::fs::read(real_out).map_err(|e| fail(e.to_string()))?;
+                    let bytes = std::fs::read(real_out).map_err(crate::error::io_err(real_out))?;
                     FlatHash::of(expected.algo, &bytes)
                 };
                 if found != expected {
-                    return Err(fail(format!(
-                        "hash mismatch: expected {}, got {}",
-                        expected.display(),
-                        found.display()
-                    )));
+                    return Err(fail(PluginError::new(FetchCheckError::HashMismatch {
+                        expected: expected.display(),
+                        found: found.display(),
+                    })));
                 }
                 Ok(())
             })
@@ -240,9 +264,9 @@ pub(crate) fn build_recipe(
             builders
                 .puller
                 .pull_image(&spec, real_out)
-                .map_err(|message| RealiseError::Pull {
+                .map_err(|source| RealiseError::Pull {
                     path: sp.clone(),
-                    message,
+                    source,
                 })
         }),
     }

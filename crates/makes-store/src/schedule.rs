@@ -260,6 +260,7 @@ mod tests {
     use super::*;
     use crate::path::make_store_path;
     use crate::recipes::{ImageBuilder, ImagePuller, UrlFetcher};
+    use crate::PluginError;
     use makes_spec::{FetchSpec, ImageSpec, PullSpec};
     use sha2::{Digest, Sha256};
     use std::path::Path;
@@ -275,19 +276,19 @@ mod tests {
     }
 
     impl UrlFetcher for SlowFetcher {
-        fn fetch(&self, url: &str, out_file: &Path) -> Result<(), String> {
+        fn fetch(&self, url: &str, out_file: &Path) -> Result<(), PluginError> {
             let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
             self.most.fetch_max(now, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(300));
             self.running.fetch_sub(1, Ordering::SeqCst);
             if url.contains("broken") {
-                return Err("refused".into());
+                return Err(PluginError::message("refused"));
             }
-            std::fs::write(out_file, url).map_err(|e| e.to_string())
+            std::fs::write(out_file, url).map_err(PluginError::from_error)
         }
 
-        fn fetch_archive(&self, _: &str, _: &Path, _: bool) -> Result<(), String> {
-            Err("no archives here".into())
+        fn fetch_archive(&self, _: &str, _: &Path, _: bool) -> Result<(), PluginError> {
+            Err(PluginError::message("no archives here"))
         }
     }
 
@@ -300,16 +301,16 @@ mod tests {
             spec: &ImageSpec,
             _: &[PathInfo],
             out: &Path,
-        ) -> Result<Option<crate::FileNar>, String> {
+        ) -> Result<Option<crate::FileNar>, PluginError> {
             // No NAR hash of its own: the store hashes the file.
-            std::fs::write(out, spec.contents.join("\n")).map_err(|e| e.to_string())?;
+            std::fs::write(out, spec.contents.join("\n")).map_err(PluginError::from_error)?;
             Ok(None)
         }
     }
 
     impl ImagePuller for ListingImages {
-        fn pull_image(&self, _: &PullSpec, _: &Path) -> Result<(), String> {
-            Err("unused".into())
+        fn pull_image(&self, _: &PullSpec, _: &Path) -> Result<(), PluginError> {
+            Err(PluginError::message("unused"))
         }
     }
 
@@ -433,10 +434,10 @@ mod tests {
         let fetcher = SlowFetcher::default();
         let recorder = Recorder::default();
         let result = realise_with(&store, &recipes, &image, &fetcher, 3, &recorder);
-        let Err(RealiseError::Fetch { message, .. }) = &result else {
+        let Err(RealiseError::Fetch { source, .. }) = &result else {
             panic!("the broken download is the error: {:?}", result.err());
         };
-        assert_eq!(message, "refused");
+        assert_eq!(source.to_string(), "refused");
         assert!(!store.is_valid(&image) && !store.is_valid(&paths[1]));
         let events = recorder.0.lock().expect("events").clone();
         assert!(

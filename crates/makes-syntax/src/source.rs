@@ -18,7 +18,27 @@ pub struct Span {
     pub end: u32,
 }
 
+impl FileId {
+    /// The file of a span that points at no file (see [`Span::none`]).
+    pub const NONE: FileId = FileId(u32::MAX);
+}
+
 impl Span {
+    /// A span that points at no file: for calls and values makes makes itself, not read from
+    /// a file. Reports prefer any real location to it.
+    pub const fn none() -> Span {
+        Span {
+            file: FileId::NONE,
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Whether this span points at no file (made by [`Span::none`]).
+    pub fn is_none(&self) -> bool {
+        self.file == FileId::NONE
+    }
+
     /// The span covering both `self` and `other` (same file assumed).
     pub fn to(self, other: Span) -> Span {
         Span {

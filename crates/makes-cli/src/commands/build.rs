@@ -69,7 +69,7 @@ pub fn build_in(
                 real.display()
             )));
         }
-        write_outputs(&real, &outputs).map_err(Failure::message)?;
+        write_outputs(&real, &outputs)?;
     }
     if has_action && request.run {
         return run_action(session, &real, request.args);

@@ -9,12 +9,9 @@ use std::io::Write;
 
 pub fn gc(args: &GcArgs) -> Result<(), Failure> {
     let store_dir = locations::store_dir().map_err(Failure::message)?;
-    let store =
-        LocalStore::open(&store_dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let store = LocalStore::open(&store_dir)?;
     let roots = crate::out_links::roots(&store, args.dry_run).map_err(Failure::message)?;
-    let report = store
-        .collect_garbage(&roots, args.dry_run)
-        .map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let report = store.collect_garbage(&roots, args.dry_run)?;
     let mut out = std::io::stdout().lock();
     for path in &report.removed {
         if writeln!(out, "{path}").is_err() {

@@ -36,8 +36,7 @@ pub fn instantiate(args: &InstantiateArgs) -> Result<(), Failure> {
         write_drv_files(&session, &drv_paths, dir)?;
     }
     let lines = if args.realise {
-        makes_derivation::realise(&session.fetchers, &session.derivations, &drv_paths)
-            .map_err(|e| Failure::report(miette::Report::new(e)))?
+        makes_derivation::realise(&session.fetchers, &session.derivations, &drv_paths)?
     } else {
         drv_paths
     };

@@ -13,15 +13,14 @@ use std::path::Path;
 
 pub fn log(project: Option<&Path>, what: &str, settings: &Settings) -> Result<(), Failure> {
     let store_dir = locations::store_dir().map_err(Failure::message)?;
-    let store =
-        LocalStore::open(&store_dir).map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let store = LocalStore::open(&store_dir)?;
     let path = match store_path_of(&store, what) {
         Some(path) => path,
         None if what.starts_with('/') && !what.contains("/nix/store/") => {
             let session = Session::open(crate::session::project_eval_options(), settings.clone())?;
             let project = session.load_project(project)?;
             let out = job_out_path(&session, &project, what)?;
-            StorePath::parse(&out).map_err(|e| Failure::report(miette::Report::new(e)))?
+            StorePath::parse(&out)?
         }
         None => {
             return Err(Failure::message(format!(

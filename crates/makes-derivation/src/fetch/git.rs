@@ -86,7 +86,11 @@ fn parse_input(ev: &Evaluator, arg: &Thunk) -> Result<GitInput> {
         all_refs: false,
     };
     let url_of = |v: &Value| -> Result<String> {
-        let s = ev.coerce_to_string(v, makes_eval::CoercionMode::KEEP_PATHS, no_span())?;
+        let s = ev.coerce_to_string(
+            v,
+            makes_eval::CoercionMode::KEEP_PATHS,
+            makes_syntax::Span::none(),
+        )?;
         Ok(fix_url(s.utf8()?))
     };
     match arg.force(ev)? {
@@ -490,14 +494,6 @@ fn format_date(secs: u64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-fn no_span() -> makes_syntax::Span {
-    makes_syntax::Span {
-        file: makes_syntax::FileId(u32::MAX),
-        start: 0,
-        end: 0,
-    }
 }
 
 #[cfg(test)]

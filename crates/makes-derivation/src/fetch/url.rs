@@ -121,7 +121,8 @@ pub(crate) fn download_to(f: &Fetchers, url: &str, out: &Path) -> std::result::R
         return Ok(());
     }
     if url.starts_with("http://") || url.starts_with("https://") {
-        return f.http.fetch(url, out);
+        // The fetcher's message is all a `builtins.fetchurl` error shows (no help to lose).
+        return f.http.fetch(url, out).map_err(|e| e.to_string());
     }
     Err("only file://, http:// and https:// URLs are supported".into())
 }

@@ -2,7 +2,6 @@
 //! module winning: the option's type is `attrs`), with the default package set when no module
 //! gives `nixpkgs`, and `inputs.nixpkgs = ./path` read as a nixpkgs checkout.
 
-use super::no_span;
 use makes_eval::{Attrs, EvalError, Thunk, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -46,7 +45,7 @@ pub(super) fn merged_inputs(
                 path @ Value::Path(_) => ev.apply(
                     &at.force(ev)?,
                     Thunk::value(path),
-                    given.span.unwrap_or_else(no_span),
+                    given.span.unwrap_or_else(makes_syntax::Span::none),
                 ),
                 other => Ok(other),
             });

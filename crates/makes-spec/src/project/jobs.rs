@@ -106,7 +106,7 @@ fn all_jobs(jobs: &BTreeMap<String, Job>, args: &Rc<Attrs>) -> Thunk {
                 None,
             ));
         };
-        let at = super::no_span();
+        let at = makes_syntax::Span::none();
         let partial = ev.apply(
             &to_file_json.force(ev)?,
             Thunk::value(Value::string("all")),
@@ -130,7 +130,7 @@ fn jobs_of_module(outputs: &Thunk, module: &'static str, config: Rc<Attrs>) -> T
         let made = ev.apply(
             &function.value.force(ev)?,
             Thunk::value(Value::Attrs(config.clone())),
-            super::no_span(),
+            makes_syntax::Span::none(),
         )?;
         match made {
             Value::Attrs(_) | Value::Null => Ok(made),

@@ -204,7 +204,7 @@ pub fn load_project(
                         pending.push(Pending::Inline(v, imports.span))
                     }
                     v => {
-                        let p = ev.coerce_to_path(&v, imports.span.unwrap_or_else(no_span))?;
+                        let p = ev.coerce_to_path(&v, imports.span.unwrap_or_else(Span::none))?;
                         pending.push(Pending::File(PathBuf::from(&*p)));
                     }
                 }
@@ -352,12 +352,4 @@ fn merged_attr(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval:
         }
     }
     Ok(merged)
-}
-
-fn no_span() -> Span {
-    Span {
-        file: makes_syntax::FileId(u32::MAX),
-        start: 0,
-        end: 0,
-    }
 }

@@ -205,7 +205,7 @@ pub(crate) fn module_jobs(
                             .coerce_to_string(
                                 &ns.value.force(ev)?,
                                 makes_eval::CoercionMode::INTERPOLATION,
-                                attr.span.unwrap_or_else(super::no_span),
+                                attr.span.unwrap_or_else(Span::none),
                             )?
                             .utf8()?
                             .to_owned(),
@@ -358,7 +358,7 @@ fn nested_deploy(value: Thunk) -> Thunk {
             let (registry, tag) = (registry.clone(), tag.clone());
             let span = tag.span;
             let image = Thunk::deferred(move |ev| {
-                let at = registry.span.unwrap_or_else(super::no_span);
+                let at = registry.span.unwrap_or_else(Span::none);
                 let mode = makes_eval::CoercionMode::INTERPOLATION;
                 let r = ev.coerce_to_string(&registry.value.force(ev)?, mode, at)?;
                 let t = ev.coerce_to_string(&tag.value.force(ev)?, mode, at)?;
