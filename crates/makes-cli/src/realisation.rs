@@ -192,9 +192,12 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     let display = display();
     let progress = |msg: &str| {
         if display != Display::Quiet {
-            eprintln!("makes: {msg}");
+            say!("makes: {msg}");
         }
     };
+    let out_path = StorePath::parse(out).map_err(|_| RealiseError::UnknownOutput {
+        path: out.to_owned(),
+    })?;
     if let Some(drv_path) = session.derivations.deriver(out) {
         // An output of `builtins.derivation`: built from its `.drv`.
         progress(&format!("building {drv_path}"));
