@@ -11,6 +11,13 @@
 # import them (import from derivation, with nixpkgs' node-env.nix); here those releases get
 # the same interface and result layout (`$out/lib/node_modules`, `$out/bin`) built the way
 # above, and `packageOverrides`, which overrides node2nix's derivation, is refused.
+#
+# makes 21.09 has other arguments: makeNodeJsEnvironment takes a `node` package and a
+# `nodeModules` built by the caller; makeNodeJsModules takes sorted `name@version` lists
+# (`dependencies`, `subDependencies`) and runs `npm install` against the npm registry, which
+# works only because makes 21.09 turns Nix's sandbox off. makes' builds have no network
+# unless their output is fixed, and those lists pin no hash: that form checks its lists as
+# makes 21.09 does, then is refused with a message saying so.
 { self, release, templates }:
 let
   pkgs = self.__nixpkgs__;
@@ -192,9 +199,26 @@ let
         '';
       };
   node2nixReleases = since "24.01";
+  nameVersionReleases = !since "21.10";
+
+  # makes 21.09: the lists must be written sorted (as `sortAscii` sorts them).
+  nameVersionModules = { name, node, searchPaths ? { }, dependencies, subDependencies }:
+    let
+      sorted = list: what:
+        let sortedList = self.sortAscii list;
+        in if sortedList == list then
+          list
+        else
+          abort "${what} must be sorted in this order: ${builtins.toJSON sortedList}";
+      requirements = sorted dependencies "Dependencies"
+        ++ sorted subDependencies "Sub-dependencies";
+    in builtins.deepSeq requirements (throw
+      "makeNodeJsModules '${name}': makes 21.09's form runs `npm install` against the npm registry inside the build, which needs the network; makes' builds of outputs without a fixed hash have none. Use the form of makes 21.10 and later (packageJson, packageLockJson), whose packages are pinned by the lock file");
 in {
   inherit makeNodeJsVersion;
-  makeNodeJsModules = if node2nixReleases then
+  makeNodeJsModules = if nameVersionReleases then
+    nameVersionModules
+  else if node2nixReleases then
     { name, nodeJsVersion, packageJson, packageLockJson, packageOverrides ? { } }:
     nodeDependenciesOf {
       inherit name nodeJsVersion packageJson packageLockJson packageOverrides;
@@ -206,7 +230,14 @@ in {
       inherit name packageJson packageLockJson searchPaths shouldIgnoreScripts;
       nodeJs = makeNodeJsVersion nodeJsVersion;
     };
-  makeNodeJsEnvironment = if node2nixReleases then
+  makeNodeJsEnvironment = if nameVersionReleases then
+    { node, nodeModules }:
+    self.makeSearchPaths {
+      bin = [ node ];
+      nodeBin = [ nodeModules ];
+      nodeModule = [ nodeModules ];
+    }
+  else if node2nixReleases then
     { name, nodeJsVersion, packageJson, packageLockJson, packageOverrides ? { }
     , searchPaths ? { } }:
     let

@@ -787,3 +787,36 @@ fn each_release_gets_its_own_form_of_the_language_arguments() {
     let template = json(&show("/aws"))["env"]["envText"].to_string();
     assert!(template.contains("${!session_token_name:-}"), "{template}");
 }
+
+#[test]
+fn nodejs_arguments_of_makes_21_09_take_a_node_and_its_modules() {
+    if !have_tool("nix-build") || !have_tool("node") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox, "lang-nodejs-21-09");
+    // makeNodeJsEnvironment { node, nodeModules }: the modules' `.bin` on PATH, the modules
+    // on NODE_PATH, the node package's `bin` on PATH.
+    let out = output(makes_job(&sandbox, &project, "/greet").arg("you"));
+    assert_success(&out);
+    assert_eq!(stdout(&out), "hello you\nhello node\n");
+
+    // makeNodeJsModules' lists are checked as makes 21.09 checks them...
+    let out = output(&mut makes_job(&sandbox, &project, "/unsorted"));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            r#"Dependencies must be sorted in this order: ["@makes/shout@1.0.0","left-pad@1.3.0"]"#
+        ),
+        "{stderr}"
+    );
+    // ...and sorted ones are refused: building them needs the network.
+    let out = output(&mut makes_job(&sandbox, &project, "/modules"));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("makeNodeJsModules 'app': makes 21.09's form runs `npm install`"),
+        "{stderr}"
+    );
+}

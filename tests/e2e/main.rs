@@ -65,3 +65,4 @@ mod seed_examples;
 mod show;
 mod spec_errors;
 mod store;
+mod structured_attrs;

@@ -16,6 +16,7 @@ mod hash;
 mod realise;
 mod registry;
 mod store_paths;
+mod structured_attrs;
 mod to_file;
 
 pub use builtins::derivation_builtins;

@@ -8,6 +8,7 @@ use crate::error::DerivationError;
 use crate::fetch::Fetchers;
 use crate::hash::HashAlgo;
 use crate::registry::Derivations;
+use crate::structured_attrs;
 use makes_store::{
     build_nix_derivation, NixBuild, OutputCheck, OutputCheckError, PluginError, StorePath,
 };
@@ -92,7 +93,7 @@ fn realise_one(
         .iter()
         .map(|(name, o)| Ok((name.clone(), parse_path(&o.path)?)))
         .collect::<Result<Vec<_>, DerivationError>>()?;
-    let (env, files) = builder_environment(&drv);
+    let (env, files) = builder_environment(drv_path, &drv)?;
     let build = NixBuild {
         builder: &drv.builder,
         args: &drv.args,
@@ -148,24 +149,37 @@ type BuildFile = (String, Vec<u8>);
 
 /// The builder's environment and the files written for it: the derivation's variables, each
 /// named in `passAsFile` as a file `/build/.attr-<hash>` and `<name>Path`; with structured
-/// attributes, `.attrs.json` (the attributes and the output paths) instead.
-fn builder_environment(drv: &Derivation) -> (Vec<EnvVar>, Vec<BuildFile>) {
+/// attributes, none of them but `.attrs.json` and `.attrs.sh` (the attributes and the output
+/// paths) named by `NIX_ATTRS_JSON_FILE` and `NIX_ATTRS_SH_FILE`.
+fn builder_environment(
+    drv_path: &str,
+    drv: &Derivation,
+) -> Result<(Vec<EnvVar>, Vec<BuildFile>), DerivationError> {
     let mut env = Vec::new();
     let mut files = Vec::new();
-    if let Some(json) = drv.env.get(b"__json".as_slice()) {
-        if let Ok(serde_json::Value::Object(mut attrs)) = serde_json::from_slice(json) {
-            let outputs = drv
-                .outputs
-                .iter()
-                .map(|(n, o)| (n.clone(), serde_json::Value::String(o.path.clone())))
-                .collect();
-            attrs.insert("outputs".into(), serde_json::Value::Object(outputs));
-            files.push((
-                ".attrs.json".to_owned(),
-                serde_json::Value::Object(attrs).to_string().into_bytes(),
+    if let Some(structured) = drv.env.get(b"__json".as_slice()) {
+        let outputs = drv.outputs.iter().map(|(n, o)| (n.clone(), o.path.clone()));
+        let json = structured_attrs::attrs_json(structured, outputs).map_err(|message| {
+            DerivationError::Build {
+                path: drv_path.to_owned(),
+                message,
+            }
+        })?;
+        for (name, text, var) in [
+            (
+                ".attrs.sh",
+                structured_attrs::attrs_sh(&json),
+                "NIX_ATTRS_SH_FILE",
+            ),
+            (".attrs.json", json.to_string(), "NIX_ATTRS_JSON_FILE"),
+        ] {
+            files.push((name.to_owned(), text.into_bytes()));
+            env.push((
+                var.as_bytes().to_vec(),
+                format!("/build/{name}").into_bytes(),
             ));
         }
-        return (env, files);
+        return Ok((env, files));
     }
     let pass_as_file: BTreeSet<&[u8]> = drv
         .env
@@ -199,7 +213,7 @@ fn builder_environment(drv: &Derivation) -> (Vec<EnvVar>, Vec<BuildFile>) {
             }
         }
     }
-    (env, files)
+    Ok((env, files))
 }
 
 /// The base16 hash of a built output: of its bytes (flat) or of its NAR (recursive).

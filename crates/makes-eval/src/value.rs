@@ -3,7 +3,7 @@
 
 use crate::thunk::Thunk;
 use crate::Env;
-use makes_syntax::byte_text::{bytes_to_text, text_to_bytes};
+use makes_syntax::byte_text::{bytes_to_text, cmp_as_bytes, text_to_bytes};
 use makes_syntax::ir::LambdaDef;
 use makes_syntax::Span;
 use std::collections::BTreeSet;
@@ -326,7 +326,7 @@ pub struct Attr {
     pub span: Option<Span>,
 }
 
-/// An attribute set, sorted by name as Nix sorts (bytewise).
+/// An attribute set, sorted by name as Nix sorts (by the bytes the names stand for).
 ///
 /// The entries are one vector sorted by name (binary search to select): sets are built far
 /// more often than they are changed one name at a time, and most builders (`mapAttrs`, `//`,
@@ -360,7 +360,7 @@ impl Attrs {
             entries.reverse();
         }
         // Stable: of equal names, the first in `entries` stays first and is kept.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_by(|a, b| cmp_as_bytes(&a.0, &b.0));
         entries.dedup_by(|later, first| later.0 == first.0);
         Attrs {
             entries,
@@ -371,7 +371,9 @@ impl Attrs {
     /// A set of entries already sorted by name, without duplicates (e.g. another set's
     /// entries mapped in order).
     pub(crate) fn from_sorted(entries: Vec<(Rc<str>, Attr)>) -> Self {
-        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        debug_assert!(entries
+            .windows(2)
+            .all(|w| cmp_as_bytes(&w[0].0, &w[1].0).is_lt()));
         Attrs {
             entries,
             open: None,
@@ -379,7 +381,8 @@ impl Attrs {
     }
 
     fn position(&self, name: &str) -> std::result::Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| (**k).cmp(name))
+        self.entries
+            .binary_search_by(|(k, _)| cmp_as_bytes(k, name))
     }
 
     /// Adds or replaces `name`. Inserting in sorted order is cheap (no entries move).
@@ -387,7 +390,7 @@ impl Attrs {
         let name = name.into();
         let attr = Attr { value, span };
         let at = match self.entries.last() {
-            Some((last, _)) if **last < *name => Err(self.entries.len()),
+            Some((last, _)) if cmp_as_bytes(last, &name).is_lt() => Err(self.entries.len()),
             _ => self.position(&name),
         };
         match at {
@@ -439,7 +442,7 @@ impl Attrs {
         let mut entries = Vec::with_capacity(left.len() + right.len());
         let (mut i, mut j) = (0, 0);
         while i < left.len() && j < right.len() {
-            match left[i].0.cmp(&right[j].0) {
+            match cmp_as_bytes(&left[i].0, &right[j].0) {
                 std::cmp::Ordering::Less => {
                     entries.push(left[i].clone());
                     i += 1;

@@ -200,6 +200,13 @@ fn run_builder(
     let log_err = log.try_clone().map_err(io_err(&log_path))?;
     let os = |b: &[u8]| std::ffi::OsStr::from_bytes(b).to_owned();
     let mut cmd = Command::new(os(build.builder));
+    // As Nix, the builder sees its base name as its `$0`.
+    let base_name = build
+        .builder
+        .rsplit(|&b| b == b'/')
+        .next()
+        .unwrap_or_default();
+    std::os::unix::process::CommandExt::arg0(&mut cmd, os(base_name));
     cmd.args(build.args.iter().map(|a| os(a)))
         .env_clear()
         .envs(nix_env())

@@ -8,6 +8,7 @@
 //! characters is its own image.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 
 /// The code point standing for byte 0: bytes 0x80..=0xFF become `BASE + byte`.
 const BASE: u32 = 0x10_FF00;
@@ -70,6 +71,45 @@ pub fn text_to_bytes(text: &str) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// The order of the bytes `a` and `b` stand for, as Nix orders strings (bytewise), without
+/// building those bytes. UTF-8 orders as its code points do, so text compares as it is up to
+/// the first character that differs; only when one of those two stands for a byte are the
+/// rest compared byte by byte.
+pub fn cmp_as_bytes(a: &str, b: &str) -> Ordering {
+    let common = a
+        .as_bytes()
+        .iter()
+        .zip(b.as_bytes())
+        .take_while(|(x, y)| x == y)
+        .count();
+    // Both share the bytes before `common`, so a character boundary of one is one of the other.
+    let start = (0..=common)
+        .rev()
+        .find(|&i| a.is_char_boundary(i))
+        .unwrap_or(0);
+    let (rest_a, rest_b) = (&a[start..], &b[start..]);
+    match (rest_a.chars().next(), rest_b.chars().next()) {
+        (Some(x), Some(y)) if !stands_for_a_byte(x) && !stands_for_a_byte(y) => x.cmp(&y),
+        (Some(_), Some(_)) => original_bytes(rest_a).cmp(original_bytes(rest_b)),
+        (x, y) => x.is_some().cmp(&y.is_some()),
+    }
+}
+
+/// The bytes `text` stands for, one by one.
+fn original_bytes(text: &str) -> impl Iterator<Item = u8> + '_ {
+    text.chars().flat_map(|c| {
+        let mut buf = [0u8; 4];
+        let len = if stands_for_a_byte(c) {
+            // In range: c - BASE is 0x80..=0xFF.
+            buf[0] = (c as u32 - BASE) as u8;
+            1
+        } else {
+            c.encode_utf8(&mut buf).len()
+        };
+        buf.into_iter().take(len)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +147,41 @@ mod tests {
         assert_ne!(a, b);
         assert_ne!(a, c);
         assert_ne!(b, c);
+    }
+
+    #[test]
+    fn names_compare_as_their_bytes() {
+        let samples: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"a".to_vec(),
+            b"caf".to_vec(),
+            b"caf\xe9".to_vec(),
+            b"caf\xe9!".to_vec(),
+            "café".as_bytes().to_vec(),
+            b"\xc3".to_vec(),
+            b"\xc3\xa9".to_vec(),
+            b"\xc3\xa8\xff".to_vec(),
+            b"\xe9".to_vec(),
+            b"\xff".to_vec(),
+            b"\xf4".to_vec(),
+            b"\xf4\x8f\xbf".to_vec(),
+            "😀".as_bytes().to_vec(),
+            "\u{10FF7F}".as_bytes().to_vec(),
+            "\u{10FFFF}".as_bytes().to_vec(),
+            "\u{10FFFF}x".as_bytes().to_vec(),
+            "日本".as_bytes().to_vec(),
+        ];
+        for x in &samples {
+            for y in &samples {
+                let (tx, ty) = (bytes_to_text(x), bytes_to_text(y));
+                assert_eq!(
+                    cmp_as_bytes(&tx, &ty),
+                    x.cmp(y),
+                    "{} vs {}",
+                    x.escape_ascii(),
+                    y.escape_ascii()
+                );
+            }
+        }
     }
 }

@@ -121,7 +121,8 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
                 (name, Attr { value, span: None })
             })
             .collect();
-        Ok(attrs_value(Attrs::from_sorted(entries)))
+        // The map's order is `str`'s, not the names' bytes': let the set sort them.
+        Ok(attrs_value(Attrs::from_entries(entries, true)))
     }),
     ("functionArgs", 1, |ev, a| {
         let f = a[0].force(ev)?;

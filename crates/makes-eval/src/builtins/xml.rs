@@ -195,7 +195,7 @@ impl XmlWriter<'_> {
                         }
                         self.open(depth + 1, "attrspat", &head);
                         let mut names: Vec<&str> = formals.iter().map(|f| &*f.name).collect();
-                        names.sort_unstable();
+                        names.sort_unstable_by(|a, b| makes_syntax::byte_text::cmp_as_bytes(a, b));
                         for name in names {
                             self.empty(depth + 2, "attr", &[("name", name.to_owned())]);
                         }
