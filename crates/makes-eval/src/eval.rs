@@ -683,6 +683,15 @@ impl Evaluator {
                 args.push(arg);
                 self.call_primop(app.op.clone(), args, span)
             }
+            _ => self.apply_other(func, arg, span),
+        }
+    }
+
+    /// A set with `__functor` called, or an error for what cannot be called: out of line, so
+    /// that `apply`'s frame (one per call a built-in makes) holds only the common cases.
+    #[inline(never)]
+    fn apply_other(&self, func: &Value, arg: Thunk, span: Span) -> Result<Value> {
+        match func {
             Value::Attrs(attrs) if attrs.contains("__functor") => {
                 let functor = attrs
                     .get("__functor")
