@@ -197,10 +197,7 @@ impl Evaluator {
         }
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
-            return Err(EvalError::new(
-                EvalErrorKind::StackOverflow,
-                Some(expr.span),
-            ));
+            return Err(stack_overflow(Some(expr.span)));
         }
         self.depth.set(depth + 1);
         let result = self.eval_inner(expr, env);
@@ -288,7 +285,7 @@ impl Evaluator {
             };
             let depth = self.depth.get();
             if depth >= MAX_DEPTH {
-                return Err(EvalError::new(EvalErrorKind::StackOverflow, Some(span)));
+                return Err(stack_overflow(Some(span)));
             }
             self.depth.set(depth + 1);
             expr = next;
@@ -708,11 +705,13 @@ impl Evaluator {
     pub fn apply(&self, func: &Value, arg: Thunk, span: Span) -> Result<Value> {
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
-            return Err(EvalError::new(EvalErrorKind::StackOverflow, Some(span)));
+            return Err(stack_overflow(Some(span)));
         }
         // Every call is a cheap point to check the memory ceiling: evaluation that allocates
         // without end calls functions (a builtin's own big results are checked up front).
-        memory::check(Some(span))?;
+        if memory::exhausted() {
+            return Err(memory::out_of_memory(Some(span)));
+        }
         self.depth.set(depth + 1);
         let result = self.apply_inner(func, arg, span);
         self.depth.set(depth);
@@ -733,7 +732,7 @@ impl Evaluator {
             if let ExprKind::Lambda(inner) = &closure.def.body.kind {
                 let depth = self.depth.get();
                 if depth >= MAX_DEPTH {
-                    return Err(EvalError::new(EvalErrorKind::StackOverflow, Some(span)));
+                    return Err(stack_overflow(Some(span)));
                 }
                 self.depth.set(depth + 1);
                 let result = self.bind_lambda(closure, first, span).and_then(|env| {
@@ -760,6 +759,15 @@ impl Evaluator {
                 args.push(arg);
                 self.call_primop(app.op.clone(), args, span)
             }
+            _ => self.apply_other(func, arg, span),
+        }
+    }
+
+    /// A set with `__functor` called, or an error for what cannot be called: out of line, so
+    /// that `apply`'s frame (one per call a built-in makes) holds only the common cases.
+    #[inline(never)]
+    fn apply_other(&self, func: &Value, arg: Thunk, span: Span) -> Result<Value> {
+        match func {
             Value::Attrs(attrs) if attrs.contains("__functor") => {
                 let functor = attrs
                     .get("__functor")
@@ -987,7 +995,7 @@ impl Evaluator {
     pub fn nested<T>(&self, span: Option<Span>, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
-            return Err(EvalError::new(EvalErrorKind::StackOverflow, span));
+            return Err(stack_overflow(span));
         }
         memory::check(span)?;
         self.depth.set(depth + 1);
@@ -1126,6 +1134,14 @@ fn lookup_local(env: &Env, depth: u32, slot: u32) -> Thunk {
             .expect("lowering resolved a frame that exists");
     }
     frame.slots.get(slot as usize).clone()
+}
+
+/// The error of a nesting past `MAX_DEPTH`: built out of line so that the hot frames of
+/// `eval`, `eval_loop` and `apply` (one of each per level of Nix recursion) stay small.
+#[cold]
+#[inline(never)]
+fn stack_overflow(span: Option<Span>) -> EvalError {
+    EvalError::new(EvalErrorKind::StackOverflow, span)
 }
 
 fn missing_attribute(name: &str, attrs: &Attrs, span: Span) -> EvalError {
