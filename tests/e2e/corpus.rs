@@ -273,6 +273,14 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
             "a package's output read during evaluation (import from derivation)".to_owned(),
         );
     }
+    // A package set's names listed (`mapAttrs f pkgs.python3Packages`) where no backend
+    // resolves the set: its names are the package set's.
+    if error.starts_with("cannot list the attributes of a set: the names of ") {
+        return (
+            Class::Nixpkgs,
+            "a package set's names listed (`mapAttrs`, `attrNames`) without a backend".to_owned(),
+        );
+    }
     // A Node.js version the release whose rules apply does not offer (makes' own message):
     // makes of that release stops there too.
     if error.contains("Supported node versions are: ") {
@@ -673,4 +681,7 @@ fn the_harness_classes_failures_by_their_first_cause() {
     let node = "  × evaluation aborted with the following error message: 'Supported node \
                 versions are: 18, 20 and 21'";
     assert_eq!(cause_of(node, &[]).0, Class::Project);
+    let listed = "  × cannot list the attributes of a set: the names of 'python311Packages' of \
+                  the package set github:nixos/nixpkgs/d505646 are not known in this evaluation";
+    assert_eq!(cause_of(listed, &[]).0, Class::Nixpkgs);
 }
