@@ -39,6 +39,7 @@ mod hostile_misc;
 mod http_proxy;
 mod image_features;
 mod image_layering;
+mod lang_suite;
 mod language_envs;
 mod legacy;
 mod make_script;

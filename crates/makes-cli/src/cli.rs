@@ -256,6 +256,15 @@ pub struct EvalArgs {
     /// Pass NAME = STRING to the value when it is a function with named arguments.
     #[arg(long, num_args = 2, value_names = ["NAME", "STRING"])]
     pub argstr: Vec<String>,
+    /// Print the attribute at this dotted path of the value instead (as nix-instantiate -A).
+    #[arg(short = 'A', long = "attr", value_name = "ATTRPATH")]
+    pub attr: Option<String>,
+    /// Only parse the file or expression (and check its variables); print nothing.
+    #[arg(long, conflicts_with_all = ["strict", "json", "xml"])]
+    pub parse: bool,
+    /// With --xml: no source positions (`line`, `column`, `path`) in the output.
+    #[arg(long)]
+    pub no_location: bool,
     /// Evaluate EXPR instead of a file.
     #[arg(long, value_name = "EXPR", conflicts_with = "file")]
     pub expr: Option<String>,

@@ -47,8 +47,14 @@ pub fn derivation_builtins(registry: &Derivations) -> Vec<(Rc<str>, Value)> {
     let r = registry.clone();
     let to_file: PrimOpFn =
         Rc::new(move |ev, args| crate::to_file::to_file(ev, &r, &args[0], &args[1]));
+    let convert_hash: PrimOpFn =
+        Rc::new(|ev, args| crate::convert_hash::convert_hash(ev, &args[0]));
     vec![
         ("toFile".into(), make_primop("toFile", 2, to_file)),
+        (
+            "convertHash".into(),
+            make_primop("convertHash", 1, convert_hash),
+        ),
         (
             "derivationStrict".into(),
             make_primop("derivationStrict", 1, strict),

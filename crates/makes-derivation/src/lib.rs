@@ -8,6 +8,7 @@
 //! arguments (which register its built-ins with the evaluator).
 
 mod builtins;
+mod convert_hash;
 mod drv;
 mod error;
 mod fetch;

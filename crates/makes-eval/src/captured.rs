@@ -135,11 +135,7 @@ impl Walk<'_> {
     /// `withs`: how many of them are `with`s.
     fn expr(&mut self, e: &ExprRef, frames: u32, withs: u32) -> Result<()> {
         match &e.kind {
-            ExprKind::Int(_)
-            | ExprKind::Float(_)
-            | ExprKind::Str(_)
-            | ExprKind::SearchPath(_)
-            | ExprKind::CurPos => {}
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::CurPos => {}
             ExprKind::Path {
                 kind: PathKind::Plain,
                 parts,

@@ -156,6 +156,14 @@ impl Evaluator {
         self.eval(&expr, &self.base_env)
     }
 
+    /// Parses source text without evaluating it (`--parse --expr`).
+    pub fn parse_source(&self, name: &str, text: &str, base_dir: &Path) -> Result<()> {
+        let fake = base_dir.join("«string»");
+        let file = self.sources.add(name, Some(&fake), text);
+        parse_file(&self.sources, file, &self.globals)?;
+        Ok(())
+    }
+
     /// Evaluates a file as `import` does (cached; a directory means its `default.nix`).
     pub fn eval_file(&self, path: &Path) -> Result<Value> {
         self.import(path, None)
@@ -167,7 +175,7 @@ impl Evaluator {
         match &expr.kind {
             ExprKind::Int(i) => Thunk::value(Value::Int(*i)),
             ExprKind::Float(f) => Thunk::value(Value::Float(*f)),
-            ExprKind::Str(s) => Thunk::value(Value::String(NixString::plain(s.clone()))),
+            ExprKind::Str(s) => Thunk::value(Value::String(NixString::literal(s))),
             ExprKind::Var(Var::Local { depth, slot }) => lookup_local(env, *depth, *slot),
             _ => Thunk::suspended(expr.clone(), env.clone()),
         }
@@ -179,7 +187,7 @@ impl Evaluator {
         // and its bookkeeping: they are most operands of arithmetic and comparisons.
         match &expr.kind {
             ExprKind::Int(i) => return Ok(Value::Int(*i)),
-            ExprKind::Str(s) => return Ok(Value::String(NixString::plain(s.clone()))),
+            ExprKind::Str(s) => return Ok(Value::String(NixString::literal(s))),
             ExprKind::Var(Var::Local { depth, slot }) => {
                 if let Some(v) = lookup_local(env, *depth, *slot).peek() {
                     return Ok(v);
@@ -306,7 +314,7 @@ impl Evaluator {
         match &expr.kind {
             ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
-            ExprKind::Str(s) => Ok(Value::String(NixString::plain(s.clone()))),
+            ExprKind::Str(s) => Ok(Value::String(NixString::literal(s))),
             ExprKind::Var(Var::Local { depth, slot }) => {
                 lookup_local(env, *depth, *slot).force(self)
             }
@@ -331,7 +339,6 @@ impl Evaluator {
             ExprKind::Path { kind, parts, base } => {
                 self.path_literal(*kind, parts, base.as_deref(), env, span)
             }
-            ExprKind::SearchPath(name) => self.find_in_search_path(name, span),
             ExprKind::Var(Var::With { name }) => self.lookup_with(env, name, span),
             ExprKind::Select {
                 target,
@@ -423,7 +430,9 @@ impl Evaluator {
         let mut context = Context::default();
         for part in parts {
             match part {
-                StrPart::Literal(s) => text.extend_from_slice(s.as_bytes()),
+                StrPart::Literal(s) => {
+                    text.extend_from_slice(&makes_syntax::byte_text::text_to_bytes(s))
+                }
                 StrPart::Interpolation(e) => {
                     let v = self.eval(e, env)?;
                     let s = self.coerce_to_string(&v, CoercionMode::INTERPOLATION, e.span)?;
@@ -514,17 +523,54 @@ impl Evaluator {
     }
 
     /// A `rec` set's or `let`'s frame: one slot per static binding, each a thunk in the frame.
+    /// As in Nix, a binding that is just a variable (`g = f;`, `inherit f;`) shares the thunk
+    /// it names rather than wrapping it, so that it is the same value to `==` of elements.
     fn recursive_frame(&self, def: &AttrSetDef, env: &Env) -> Env {
-        let slots: Vec<Thunk> = def.statics.iter().map(|_| Thunk::placeholder()).collect();
+        // `__overrides` replaces slots in place (`Thunk::set_alias`): there, a slot must not
+        // be a thunk that other frames hold.
+        let share = def.statics.iter().all(|b| &*b.name != "__overrides");
+        let mut own = vec![false; def.statics.len()];
+        let mut slots: Vec<Thunk> = Vec::with_capacity(def.statics.len());
+        for (i, binding) in def.statics.iter().enumerate() {
+            let shared = match &binding.value {
+                _ if !share => None,
+                BindingValue::Inherit(e) => Some(self.thunk(e, env)),
+                BindingValue::Expr(e) => match &e.kind {
+                    ExprKind::Var(Var::Local { depth, slot }) if *depth > 0 => {
+                        Some(lookup_local(env, depth - 1, *slot))
+                    }
+                    _ => None,
+                },
+            };
+            own[i] = shared.is_none();
+            slots.push(shared.unwrap_or_else(Thunk::placeholder));
+        }
+        let targets = if share {
+            sibling_targets(def)
+        } else {
+            vec![SiblingTarget::Itself; def.statics.len()]
+        };
+        for (i, target) in targets.into_iter().enumerate() {
+            match target {
+                SiblingTarget::Itself => {}
+                SiblingTarget::Slot(j) => {
+                    own[i] = false;
+                    slots[i] = slots[j].clone();
+                }
+                // A cycle of `a = b; b = a;` keeps its placeholder: infinite recursion.
+                SiblingTarget::Cycle => own[i] = false,
+            }
+        }
         let frame = Rc::new(EnvFrame {
             slots: slots.into(),
             with: None,
             parent: Some(env.clone()),
         });
-        for (binding, slot) in def.statics.iter().zip(frame.slots.as_slice()) {
-            match &binding.value {
-                BindingValue::Expr(e) => slot.set_suspended(e.clone(), frame.clone()),
-                BindingValue::Inherit(e) => slot.set_suspended(e.clone(), env.clone()),
+        for ((binding, slot), own) in def.statics.iter().zip(frame.slots.as_slice()).zip(own) {
+            match (own, &binding.value) {
+                (false, _) => {}
+                (true, BindingValue::Expr(e)) => slot.set_suspended(e.clone(), frame.clone()),
+                (true, BindingValue::Inherit(e)) => slot.set_suspended(e.clone(), env.clone()),
             }
         }
         frame
@@ -558,6 +604,9 @@ impl Evaluator {
                 .collect(),
             false,
         );
+        if def.recursive {
+            self.apply_overrides(def, &value_env, &mut attrs)?;
+        }
         for dynamic in &def.dynamics {
             let Some(name) = self.attr_name(&AttrKey::Dynamic(dynamic.name.clone()), &value_env)?
             else {
@@ -584,6 +633,33 @@ impl Evaluator {
             attrs.insert(name, thunk, Some(dynamic.span));
         }
         Ok(Value::Attrs(Rc::new(attrs)))
+    }
+
+    /// A `rec` set's `__overrides` (as Nix 2.8): its attributes replace the set's own ones,
+    /// in the set and in the frame its values see, and the others are added; dynamic
+    /// attributes come after.
+    fn apply_overrides(&self, def: &AttrSetDef, frame: &Env, attrs: &mut Attrs) -> Result<()> {
+        let Ok(index) = def
+            .statics
+            .binary_search_by(|b| (*b.name).cmp("__overrides"))
+        else {
+            return Ok(());
+        };
+        let span = def.statics[index].span;
+        let overrides = frame.slots.as_slice()[index]
+            .force(self)
+            .map_err(|e| e.note(Some(span), "while evaluating the `__overrides` attribute"))?;
+        let Value::Attrs(overrides) = overrides else {
+            return Err(EvalError::type_error("a set", &overrides, Some(span))
+                .note(Some(span), "while evaluating the `__overrides` attribute"));
+        };
+        for (name, attr) in overrides.iter() {
+            if let Ok(slot) = def.statics.binary_search_by(|b| b.name.cmp(name)) {
+                frame.slots.as_slice()[slot].set_alias(attr.value.clone());
+            }
+            attrs.insert(name.clone(), attr.value.clone(), attr.span);
+        }
+        Ok(())
     }
 
     /// Calls a top-level function with named arguments as `nix-instantiate` does: a function
@@ -979,6 +1055,65 @@ impl Evaluator {
     pub fn eval_in_base(&self, expr: &ExprRef) -> Result<Value> {
         self.eval(expr, &self.base_env)
     }
+}
+
+/// The slot that binding `index` of a `rec`/`let` names when its value is just a variable of
+/// the same frame.
+fn sibling_variable(def: &AttrSetDef, index: usize) -> Option<usize> {
+    match &def.statics.get(index)?.value {
+        BindingValue::Expr(e) => match &e.kind {
+            ExprKind::Var(Var::Local { depth: 0, slot }) => Some(*slot as usize),
+            _ => None,
+        },
+        BindingValue::Inherit(_) => None,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum SiblingTarget {
+    /// The binding has a value of its own.
+    Itself,
+    /// The binding is the thunk of this slot (following `a = b; b = c;` to its end).
+    Slot(usize),
+    /// The binding is part of a cycle of such variables.
+    Cycle,
+}
+
+/// Where each binding's chain of same-frame variables ends, in time linear in the bindings.
+fn sibling_targets(def: &AttrSetDef) -> Vec<SiblingTarget> {
+    const UNSEEN: u8 = 0;
+    const WALKING: u8 = 1;
+    const DONE: u8 = 2;
+    let n = def.statics.len();
+    let mut state = vec![UNSEEN; n];
+    let mut end = vec![SiblingTarget::Itself; n];
+    let mut path = Vec::new();
+    for start in 0..n {
+        let mut k = start;
+        let found = loop {
+            match state[k] {
+                DONE => break end[k],
+                WALKING => break SiblingTarget::Cycle,
+                _ => {}
+            }
+            state[k] = WALKING;
+            path.push(k);
+            match sibling_variable(def, k).filter(|&next| next < n) {
+                Some(next) => k = next,
+                None => break SiblingTarget::Slot(k),
+            }
+        };
+        for p in path.drain(..) {
+            state[p] = DONE;
+            end[p] = found;
+        }
+    }
+    (0..n)
+        .map(|i| match end[i] {
+            SiblingTarget::Slot(j) if j == i => SiblingTarget::Itself,
+            other => other,
+        })
+        .collect()
 }
 
 fn lookup_local(env: &Env, depth: u32, slot: u32) -> Thunk {

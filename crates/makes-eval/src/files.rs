@@ -22,37 +22,40 @@ impl Evaluator {
         let text = self.read_nix_source(&path, span)?;
         let file = self
             .sources
-            .add(path.display().to_string(), Some(&path), text);
+            .add_bytes(path.display().to_string(), Some(&path), &text);
         let expr = parse_file(&self.sources, file, &self.globals)?;
         let value = self.eval(&expr, &self.base_env)?;
         self.import_cache.borrow_mut().insert(path, value.clone());
         Ok(value)
     }
 
-    /// The text of a Nix file to parse. The parser reads UTF-8 text; a file of other bytes is
-    /// an error rather than text with replacement characters (its string literals would not
-    /// hold the bytes written in it).
-    fn read_nix_source(&self, path: &Path, span: Option<Span>) -> Result<String> {
-        if let Some(text) = crate::corepkgs::source(path) {
-            return Ok(text.to_owned());
+    /// Parses (and checks the scopes of) a file without evaluating it, as
+    /// `nix-instantiate --parse` does.
+    pub fn parse_only(&self, path: &Path) -> Result<()> {
+        let mut path = PathBuf::from(canonical_path(&path.to_string_lossy()));
+        if self.io.is_dir(&path) {
+            path.push("default.nix");
         }
-        let bytes = self.io.read_file(path).map_err(|e| {
+        let text = self.read_nix_source(&path, None)?;
+        let file = self
+            .sources
+            .add_bytes(path.display().to_string(), Some(&path), &text);
+        parse_file(&self.sources, file, &self.globals)?;
+        Ok(())
+    }
+
+    /// The bytes of a Nix file to parse (`SourceMap::add_bytes` reads any bytes, as Nix does).
+    fn read_nix_source(&self, path: &Path, span: Option<Span>) -> Result<Vec<u8>> {
+        if let Some(text) = crate::corepkgs::source(path) {
+            return Ok(text.as_bytes().to_vec());
+        }
+        self.io.read_file(path).map_err(|e| {
             let what = match e.kind() {
                 std::io::ErrorKind::NotFound => "getting status of",
                 _ => "opening file",
             };
             EvalError::new(
                 EvalErrorKind::Io(format!("{what} '{}': {}", path.display(), io_reason(&e))),
-                span,
-            )
-        })?;
-        String::from_utf8(bytes).map_err(|e| {
-            EvalError::new(
-                EvalErrorKind::Io(format!(
-                    "reading '{}': not valid UTF-8 at byte {}: makes reads Nix source as UTF-8 text",
-                    path.display(),
-                    e.utf8_error().valid_up_to()
-                )),
                 span,
             )
         })
@@ -69,7 +72,20 @@ impl Evaluator {
         let mut text = String::new();
         for part in parts {
             match part {
-                StrPart::Literal(s) => text.push_str(s),
+                StrPart::Literal(s) => {
+                    // Paths are text here: a literal written with bytes that are not UTF-8
+                    // is an error naming it rather than another path.
+                    if let std::borrow::Cow::Owned(_) = makes_syntax::byte_text::text_to_bytes(s) {
+                        return Err(EvalError::other(
+                            format!(
+                                "the path literal '{}' holds bytes that are not UTF-8: makes keeps paths as text",
+                                String::from_utf8_lossy(&makes_syntax::byte_text::text_to_bytes(s))
+                            ),
+                            Some(span),
+                        ));
+                    }
+                    text.push_str(s)
+                }
                 StrPart::Interpolation(e) => {
                     let v = self.eval(e, env)?;
                     let mode = CoercionMode::KEEP_PATHS;
@@ -96,16 +112,8 @@ impl Evaluator {
         Ok(Value::Path(canonical_path(&absolute).into()))
     }
 
-    pub(crate) fn find_in_search_path(&self, name: &str, span: Span) -> Result<Value> {
-        let found = self.find_file(&self.options.search_path, name, span);
-        match (found, crate::corepkgs::lookup(name)) {
-            (Err(_), Some(core)) => Ok(Value::Path(core.into())),
-            (found, _) => found,
-        }
-    }
-
-    /// `builtins.findFile`: the first entry whose prefix matches `name` and where the file
-    /// exists.
+    /// `builtins.findFile` (and so `<name>`): the first entry whose prefix matches `name` and
+    /// where the file exists.
     pub(crate) fn find_file(
         &self,
         entries: &[(String, PathBuf)],
@@ -131,12 +139,19 @@ impl Evaluator {
                 ));
             }
         }
-        Err(EvalError::other(
+        // Nix's own files (`<nix/fetchurl.nix>`) come after every entry, as in Nix 2.8.
+        if let Some(core) = crate::corepkgs::lookup(name) {
+            return Ok(Value::Path(core.into()));
+        }
+        // Catchable, as in Nix 2.8: nixpkgs' `impure.nix` asks `tryEval <nixpkgs-overlays>`.
+        let mut error = EvalError::other(
             format!(
                 "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
             ),
             Some(span),
-        ))
+        );
+        error.catchable = true;
+        Err(error)
     }
 
     /// Copies a path into the store once per evaluation.
@@ -189,7 +204,7 @@ impl Evaluator {
         let text = self.read_nix_source(&path, Some(span))?;
         let file = self
             .sources
-            .add(path.display().to_string(), Some(&path), text);
+            .add_bytes(path.display().to_string(), Some(&path), &text);
         let names: Vec<Rc<str>> = scope.names().cloned().collect();
         let expr = parse_file_in_scope(&self.sources, file, &self.globals, Some(&names))?;
         let frame = Rc::new(EnvFrame {

@@ -164,8 +164,7 @@ impl Evaluator {
                     return Ok(false);
                 }
                 for (i, j) in x.iter().zip(y.iter()) {
-                    let (vi, vj) = (i.force(self)?, j.force(self)?);
-                    if !self.nested(None, || self.values_equal(&vi, &vj))? {
+                    if !self.thunks_equal(i, j)? {
                         return Ok(false);
                     }
                 }
@@ -188,8 +187,7 @@ impl Evaluator {
                     if k1 != k2 {
                         return Ok(false);
                     }
-                    let (p, q) = (v1.value.force(self)?, v2.value.force(self)?);
-                    if !self.nested(None, || self.values_equal(&p, &q))? {
+                    if !self.thunks_equal(&v1.value, &v2.value)? {
                         return Ok(false);
                     }
                 }
@@ -197,6 +195,17 @@ impl Evaluator {
             }
             _ => false,
         })
+    }
+
+    /// `==` of two elements or attribute values: both are forced, then, as in Nix 2.8, one
+    /// and the same thunk is equal to itself whatever its value (so `[ f ] == [ f ]` holds for
+    /// a function `f`, which `f == f` does not).
+    pub fn thunks_equal(&self, a: &Thunk, b: &Thunk) -> Result<bool> {
+        let (x, y) = (a.force(self)?, b.force(self)?);
+        if a.ptr_eq(b) {
+            return Ok(true);
+        }
+        self.nested(None, || self.values_equal(&x, &y))
     }
 
     /// Whether a set is a derivation (`type = "derivation"`).

@@ -1,7 +1,7 @@
 //! Printing values as `nix-instantiate --eval` prints them.
 
 use crate::value::Value;
-use crate::{Evaluator, Result};
+use crate::{Evaluator, Result, Thunk};
 use makes_syntax::byte_text::text_to_bytes;
 use std::collections::HashSet;
 use std::io::Write;
@@ -9,20 +9,52 @@ use std::rc::Rc;
 
 /// Renders `value` as Nix does; with `strict`, everything inside is forced first (the caller
 /// forces with `force_deep`), otherwise unevaluated parts print as `<CODE>`. Bytes, since
-/// strings print as their exact bytes (as nix-instantiate prints them).
+/// strings print as their exact bytes (as nix-instantiate prints them). nix-instantiate prints
+/// a copy of the value: it is held by no thunk (see `list_identity`).
 pub fn print_value(ev: &Evaluator, value: &Value, strict: bool) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let mut active = HashSet::new();
-    print_into(ev, value, strict, &mut out, &mut active)?;
+    print_into(ev, value, None, strict, &mut out, &mut HashSet::new())?;
     Ok(out)
+}
+
+/// What `builtins.trace` prints after `trace: `: a string as its bytes, anything else as
+/// Nix 2.8 prints a value without forcing it (`<CODE>` for what is not evaluated yet).
+pub fn print_traced(ev: &Evaluator, value: &Thunk) -> Result<Vec<u8>> {
+    let forced = value.force(ev)?;
+    if let Value::String(s) = &forced {
+        return Ok(s.as_bytes().to_vec());
+    }
+    let mut out = Vec::new();
+    print_into(
+        ev,
+        &forced,
+        Some(value),
+        false,
+        &mut out,
+        &mut HashSet::new(),
+    )?;
+    Ok(out)
+}
+
+/// What makes a list "printed before" («repeated»), as Nix 2.8 has it: the address of its
+/// elements. Nix keeps the elements of a list of one or two inside the value itself, so such a
+/// list is the thunk holding it (a copy is another list: `let x = [ x ]; in x` prints
+/// `[ [ «repeated» ] ]`), and a longer one its shared elements.
+fn list_identity(items: &Rc<Vec<Thunk>>, holder: Option<&Thunk>) -> Option<usize> {
+    match items.len() {
+        0 => None,
+        1 | 2 => holder.map(Thunk::addr),
+        _ => Some(Rc::as_ptr(items) as *const () as usize),
+    }
 }
 
 fn print_into(
     ev: &Evaluator,
     value: &Value,
+    holder: Option<&Thunk>,
     strict: bool,
     out: &mut Vec<u8>,
-    active: &mut HashSet<usize>,
+    seen: &mut HashSet<usize>,
 ) -> Result<()> {
     crate::memory::reserve_growth(out, None)?;
     match value {
@@ -39,8 +71,8 @@ fn print_into(
         Value::PrimOpApp(_) => put(out, "<PRIMOP-APP>"),
         Value::Attrs(attrs) => {
             // As Nix 2.8: a set or list printed once before is «repeated», empty ones aside.
-            let key = Rc::as_ptr(attrs) as usize;
-            if !attrs.is_empty() && !active.insert(key) {
+            let key = Rc::as_ptr(attrs) as *const () as usize;
+            if !attrs.is_empty() && !seen.insert(key) {
                 put(out, "«repeated»");
                 return Ok(());
             }
@@ -53,43 +85,50 @@ fn print_into(
                     std::borrow::Cow::Borrowed(_) => put(out, &quote_attr(name)),
                 }
                 put(out, " = ");
-                let v = if strict {
-                    Some(attr.value.force(ev)?)
-                } else {
-                    attr.value.peek()
-                };
-                match v {
-                    Some(v) => ev.nested(None, || print_into(ev, &v, strict, out, active))?,
-                    None => put(out, "<CODE>"),
-                }
+                print_held(ev, &attr.value, strict, out, seen)?;
                 put(out, "; ");
             }
             out.push(b'}');
         }
         Value::List(items) => {
-            let key = Rc::as_ptr(items) as usize;
-            if !items.is_empty() && !active.insert(key) {
-                put(out, "«repeated»");
-                return Ok(());
+            if let Some(key) = list_identity(items, holder) {
+                if !seen.insert(key) {
+                    put(out, "«repeated»");
+                    return Ok(());
+                }
             }
             out.push(b'[');
             out.push(b' ');
             for item in items.iter() {
-                let v = if strict {
-                    Some(item.force(ev)?)
-                } else {
-                    item.peek()
-                };
-                match v {
-                    Some(v) => ev.nested(None, || print_into(ev, &v, strict, out, active))?,
-                    None => put(out, "<CODE>"),
-                }
+                print_held(ev, item, strict, out, seen)?;
                 out.push(b' ');
             }
             out.push(b']');
         }
     }
     Ok(())
+}
+
+/// An element or attribute value: forced when `strict`, else `<CODE>` while unevaluated.
+fn print_held(
+    ev: &Evaluator,
+    thunk: &Thunk,
+    strict: bool,
+    out: &mut Vec<u8>,
+    seen: &mut HashSet<usize>,
+) -> Result<()> {
+    let v = if strict {
+        Some(thunk.force(ev)?)
+    } else {
+        thunk.peek()
+    };
+    match v {
+        Some(v) => ev.nested(None, || print_into(ev, &v, Some(thunk), strict, out, seen)),
+        None => {
+            put(out, "<CODE>");
+            Ok(())
+        }
+    }
 }
 
 fn put(out: &mut Vec<u8>, text: &str) {
@@ -184,7 +223,7 @@ pub fn quote_string(s: &str) -> String {
     out
 }
 
-/// An attribute name, quoted unless it is a plain identifier.
+/// An attribute name as Nix 2.8 prints it: quoted unless it is a plain identifier.
 pub fn quote_attr(name: &str) -> String {
     let mut chars = name.chars();
     let plain = match chars.next() {
@@ -193,10 +232,8 @@ pub fn quote_attr(name: &str) -> String {
         }
         _ => false,
     };
-    let keyword = matches!(
-        name,
-        "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit"
-    );
+    // Nix 2.8 quotes this one keyword only (`{ rec = 1; }` prints as it is).
+    let keyword = name == "if";
     if plain && !keyword {
         name.to_owned()
     } else {
@@ -207,6 +244,37 @@ pub fn quote_attr(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{DiskIo, EvalOptions};
+
+    fn traced(expr: &str) -> String {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let v = ev
+            .eval_source("test", expr, std::path::Path::new("/"))
+            .expect("evaluates");
+        let out = print_traced(&ev, &Thunk::value(v)).expect("prints");
+        String::from_utf8(out).expect("text")
+    }
+
+    #[test]
+    fn trace_prints_as_nix_2_8() {
+        // Strings as they are, other values unforced where not evaluated yet.
+        assert_eq!(traced("\"a\\nb\""), "a\nb");
+        assert_eq!(traced("[ (1 + 1) ]"), "[ <CODE> ]");
+        assert_eq!(
+            traced("{ a = 1; b = x: x; c = [ 1 ]; d = null; }"),
+            "{ a = 1; b = <CODE>; c = <CODE>; d = null; }"
+        );
+        // The traced value is the thunk itself, not a copy: no extra level.
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let v = ev
+            .eval_source("test", "let x = [ x ]; in x", std::path::Path::new("/"))
+            .expect("evaluates");
+        let Value::List(items) = &v else {
+            panic!("a list")
+        };
+        let out = print_traced(&ev, &items[0]).expect("prints");
+        assert_eq!(out, "[ «repeated» ]".as_bytes());
+    }
 
     #[test]
     fn bytes_are_quoted_as_nix_prints_them() {

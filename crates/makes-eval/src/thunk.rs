@@ -84,6 +84,26 @@ impl Thunk {
         *self.0.borrow_mut() = State::Suspended { expr, env };
     }
 
+    /// Makes this thunk stand for `target`: forcing it forces `target` (a `rec` set's slot
+    /// replaced by its `__overrides`).
+    pub(crate) fn set_alias(&self, target: Thunk) {
+        // A thunk standing for itself would be a cycle: it already is its target.
+        if Rc::ptr_eq(&self.0, &target.0) {
+            return;
+        }
+        *self.0.borrow_mut() = State::Deferred(Box::new(move |ev| target.force(ev)));
+    }
+
+    /// Whether both are the same thunk (not merely equal values).
+    pub fn ptr_eq(&self, other: &Thunk) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Where the thunk lives: its identity (printing tells values apart by it).
+    pub(crate) fn addr(&self) -> usize {
+        Rc::as_ptr(&self.0) as *const () as usize
+    }
+
     /// The value if already computed.
     pub fn peek(&self) -> Option<Value> {
         match &*self.0.borrow() {

@@ -211,6 +211,19 @@ impl IntoNixBytes for Vec<u8> {
 }
 
 impl NixString {
+    /// A string literal of the source: the bytes its text stands for (the source may hold
+    /// bytes that are not UTF-8, see `SourceMap::add_bytes`).
+    pub fn literal(text: &Rc<str>) -> Self {
+        // Only characters of U+10FF80.. (UTF-8 F4 8F BE/BF ..) stand for bytes.
+        if !text.as_bytes().contains(&0xF4) {
+            return NixString::plain(text);
+        }
+        match text_to_bytes(text) {
+            std::borrow::Cow::Borrowed(_) => NixString::plain(text),
+            std::borrow::Cow::Owned(bytes) => NixString::plain(Rc::<[u8]>::from(bytes)),
+        }
+    }
+
     pub fn plain(bytes: impl IntoNixBytes) -> Self {
         NixString {
             bytes: bytes.into_nix_bytes(),

@@ -148,8 +148,6 @@ pub enum ExprKind {
         parts: Vec<StrPart>,
         base: Option<Rc<PathBuf>>,
     },
-    /// `<name>` — looked up in the search path.
-    SearchPath(Rc<str>),
     Var(Var),
     Select {
         target: ExprRef,

@@ -190,7 +190,20 @@ impl Lowerer {
             ast::Expr::PathSearch(p) => {
                 let text = p.content().map(|c| c.text().to_owned()).unwrap_or_default();
                 let inner = text.trim_start_matches('<').trim_end_matches('>');
-                ExprKind::SearchPath(inner.into())
+                // As Nix's parser: `<p>` is `__findFile __nixPath "p"`, both names looked up
+                // where the expression stands, so a `let __nixPath = ...` around it counts.
+                let find_file = self.mk(ExprKind::Var(self.resolve("__findFile", span)?), span);
+                let nix_path = self.mk(ExprKind::Var(self.resolve("__nixPath", span)?), span);
+                ExprKind::Apply {
+                    func: self.mk(
+                        ExprKind::Apply {
+                            func: find_file,
+                            arg: nix_path,
+                        },
+                        span,
+                    ),
+                    arg: self.mk(ExprKind::Str(inner.into()), span),
+                }
             }
             ast::Expr::Literal(lit) => match lit.kind() {
                 ast::LiteralKind::Integer(i) => match i.value() {
@@ -272,14 +285,10 @@ impl Lowerer {
                 }
             }
             ast::Expr::Ident(i) => {
+                // `or` reaches here only as the argument of `f or`, which Nix's grammar reads
+                // as a call of `f` with the variable `or` (nixpkgs once had a function `or`);
+                // elsewhere the parser already refuses the keyword.
                 let name = ident_text(i);
-                if name == "or" {
-                    // Nix 2.8's grammar has `or` as a keyword here.
-                    return Err(SyntaxError::Parse {
-                        message: "unexpected OR_KW".into(),
-                        span,
-                    });
-                }
                 ExprKind::Var(self.resolve(&name, span)?)
             }
             ast::Expr::With(w) => {
@@ -863,9 +872,9 @@ pub fn canonical_path(path: &str) -> String {
 }
 
 /// A quoted attribute name: names may hold any bytes, kept as the text standing for them
-/// (`byte_text`), so the few characters that stand for bytes are escaped there too.
+/// (`byte_text`), which is what the source already is (`SourceMap::add_bytes`).
 fn name_of_text(text: &str) -> Rc<str> {
-    Rc::from(crate::byte_text::bytes_to_text(text.as_bytes()))
+    Rc::from(text)
 }
 
 #[cfg(test)]

@@ -70,13 +70,16 @@ impl SourceMap {
     }
 
     /// Registers a source and returns its id.
-    pub fn add(
-        &self,
-        name: impl Into<String>,
-        path: Option<&Path>,
-        text: impl Into<Arc<str>>,
-    ) -> FileId {
-        let mut text: Arc<str> = text.into();
+    pub fn add(&self, name: impl Into<String>, path: Option<&Path>, text: &str) -> FileId {
+        self.add_bytes(name, path, text.as_bytes())
+    }
+
+    /// Registers a source of any bytes: Nix reads bytes, and strings, comments and quoted
+    /// attribute names may hold bytes that are not UTF-8. The parser reads text, so those
+    /// bytes become the private-use characters standing for them (`byte_text`), which string
+    /// literals and names turn back into the same bytes.
+    pub fn add_bytes(&self, name: impl Into<String>, path: Option<&Path>, bytes: &[u8]) -> FileId {
+        let mut text: Arc<str> = crate::byte_text::bytes_to_text(bytes).into();
         // Nix reads CR and CRLF as LF (inside strings too; elsewhere both are whitespace).
         if text.contains('\r') {
             text = text.replace("\r\n", "\n").replace('\r', "\n").into();

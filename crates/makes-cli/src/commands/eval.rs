@@ -1,5 +1,6 @@
 //! `makes eval`: evaluate a file or expression and print it as `nix-instantiate --eval` does
-//! (`--strict`, `--json`, `--xml`; `--arg`/`--argstr` for a top-level function).
+//! (`--strict`, `--json`, `--xml`; `--arg`/`--argstr` for a top-level function, `-A` for an
+//! attribute of the value; `--parse` only parses).
 
 use crate::cli::EvalArgs;
 use crate::locations;
@@ -18,6 +19,16 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     let ev = &session.evaluator;
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::message(format!("cannot read the current directory: {e}")))?;
+    if args.parse {
+        let parsed = match (&args.expr, &args.file) {
+            (Some(expr), _) => ev.parse_source("«string»", expr, &cwd),
+            (None, Some(file)) => ev.parse_only(&locations::absolute(file)),
+            (None, None) => ev.parse_only(&cwd.join("default.nix")),
+        };
+        parsed.map_err(|e| eval_failure(ev, &e))?;
+        session.end_without_freeing();
+        return Ok(());
+    }
     let value = match (&args.expr, &args.file) {
         (Some(expr), _) => ev.eval_source("«string»", expr, &cwd),
         (None, Some(file)) => ev.eval_file(&locations::absolute(file)),
@@ -25,9 +36,20 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     }
     .map_err(|e| eval_failure(ev, &e))?;
     let auto_args = auto_arguments(&args.arg, &args.argstr, &cwd);
-    let value = ev
-        .auto_call(value, &auto_args)
-        .map_err(|e| eval_failure(ev, &e))?;
+    let value = match &args.attr {
+        Some(path) => {
+            select_attr_path(ev, value, path, &auto_args).map_err(|e| eval_failure(ev, &e))?
+        }
+        None => value,
+    };
+    // As nix-instantiate --eval: the value is called with the automatic arguments only when
+    // some are given (a top-level function prints as `<LAMBDA>` otherwise).
+    let value = if auto_args.is_empty() {
+        value
+    } else {
+        ev.auto_call(value, &auto_args)
+            .map_err(|e| eval_failure(ev, &e))?
+    };
     if args.strict || args.json {
         ev.force_deep(&value).map_err(|e| eval_failure(ev, &e))?;
     }
@@ -39,7 +61,7 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
             .into_bytes()
     } else if args.xml {
         let mut context = makes_eval::Context::default();
-        let xml = to_xml(ev, &value, args.strict, true, &mut context)
+        let xml = to_xml(ev, &value, args.strict, !args.no_location, &mut context)
             .map_err(|e| eval_failure(ev, &e))?;
         xml.trim_end_matches('\n').as_bytes().to_vec()
     } else {
@@ -57,6 +79,54 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     std::mem::forget(value);
     session.end_without_freeing();
     Ok(())
+}
+
+/// `-A a.b.0.c`: as nix-instantiate's attribute paths, each step calls a function with the
+/// automatic arguments first; a number selects from a list.
+fn select_attr_path(
+    ev: &makes_eval::Evaluator,
+    root: Value,
+    path: &str,
+    auto_args: &[(Rc<str>, Thunk)],
+) -> makes_eval::Result<Value> {
+    let mut value = root;
+    if path.is_empty() {
+        return Ok(value);
+    }
+    for name in path.split('.') {
+        value = ev.auto_call(value, auto_args)?;
+        value = match (&value, name.parse::<usize>()) {
+            (Value::List(items), Ok(index)) => match items.get(index) {
+                Some(item) => item.force(ev)?,
+                None => {
+                    return Err(makes_eval::EvalError::other(
+                        format!("list index {index} in selection path '{path}' is out of range"),
+                        None,
+                    ))
+                }
+            },
+            (Value::Attrs(attrs), Err(_)) => match attrs.get(name) {
+                Some(attr) => attr.value.force(ev)?,
+                None => {
+                    return Err(makes_eval::EvalError::other(
+                        format!("attribute '{name}' in selection path '{path}' not found"),
+                        None,
+                    ))
+                }
+            },
+            (other, index) => {
+                let expected = if index.is_ok() { "a list" } else { "a set" };
+                return Err(makes_eval::EvalError::other(
+                    format!(
+                        "the expression selected by the selection path '{path}' should be {expected} but is {}",
+                        other.describe()
+                    ),
+                    None,
+                ));
+            }
+        };
+    }
+    Ok(value)
 }
 
 /// `--arg NAME EXPR` (evaluated when used) and `--argstr NAME STRING`.

@@ -211,6 +211,7 @@ fn generic_closure(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
     let operator = arg_function(ev, &operator.value)?;
     let mut queue: std::collections::VecDeque<Thunk> =
         arg_list(ev, &start.value)?.iter().cloned().collect();
+    // The keys met so far, sorted: as Nix 2.8's ordered set of keys, with its comparison.
     let mut seen: Vec<Value> = Vec::new();
     let mut out = Vec::new();
     while let Some(item) = queue.pop_front() {
@@ -221,8 +222,14 @@ fn generic_closure(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
             .value
             .force(ev)?;
         let mut known = false;
-        for k in &seen {
-            if ev.values_equal(k, &key)? {
+        let (mut low, mut high) = (0, seen.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if key_less(ev, &key, &seen[mid])? {
+                high = mid;
+            } else if key_less(ev, &seen[mid], &key)? {
+                low = mid + 1;
+            } else {
                 known = true;
                 break;
             }
@@ -230,7 +237,7 @@ fn generic_closure(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
         if known {
             continue;
         }
-        seen.push(key);
+        seen.insert(low, key);
         out.push(item.clone());
         let next = call(ev, &operator, &[item])?;
         match next {
@@ -239,4 +246,33 @@ fn generic_closure(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
         }
     }
     Ok(list_value(out))
+}
+
+/// How genericClosure orders keys (Nix 2.8's `CompareValues`): numbers, strings, paths and
+/// lists (lexicographically); keys of other types, or of two types that do not compare, are an
+/// error naming the new key's type first, as Nix's ordered set asks.
+fn key_less(ev: &Evaluator, a: &Value, b: &Value) -> Result<bool> {
+    Ok(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x < y,
+        (Value::Float(x), Value::Float(y)) => x < y,
+        (Value::Int(x), Value::Float(y)) => (*x as f64) < *y,
+        (Value::Float(x), Value::Int(y)) => *x < (*y as f64),
+        (Value::String(x), Value::String(y)) => x.as_bytes() < y.as_bytes(),
+        (Value::Path(x), Value::Path(y)) => x < y,
+        (Value::List(x), Value::List(y)) => {
+            for (i, j) in x.iter().zip(y.iter()) {
+                if !ev.thunks_equal(i, j)? {
+                    let (i, j) = (i.force(ev)?, j.force(ev)?);
+                    return ev.nested(None, || key_less(ev, &i, &j));
+                }
+            }
+            x.len() < y.len()
+        }
+        _ => {
+            return Err(EvalError::other(
+                format!("cannot compare {} with {}", a.describe(), b.describe()),
+                None,
+            ))
+        }
+    })
 }

@@ -11,11 +11,13 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
+    // These two coerce as interpolation does (a derivation, a set with `__toString`, a path
+    // copied to the store), as Nix 2.8 does.
     ("unsafeDiscardStringContext", 1, |ev, a| {
-        Ok(Value::string(arg_string(ev, &a[0])?.bytes()))
+        Ok(Value::string(coerced(ev, &a[0])?.bytes()))
     }),
     ("unsafeDiscardOutputDependency", 1, |ev, a| {
-        let s = arg_string(ev, &a[0])?;
+        let s = coerced(ev, &a[0])?;
         let Some(old) = s.context() else {
             return Ok(Value::String(s));
         };
@@ -32,6 +34,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("getContext", 1, get_context),
     ("appendContext", 2, append_context),
 ];
+
+fn coerced(ev: &crate::Evaluator, t: &Thunk) -> Result<NixString> {
+    let v = t.force(ev)?;
+    ev.coerce_to_string(&v, crate::CoercionMode::INTERPOLATION, super::no_span())
+}
 
 #[derive(Default)]
 struct ContextInfo {

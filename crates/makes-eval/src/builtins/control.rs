@@ -36,12 +36,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         Ok(attrs_value(out))
     }),
     ("trace", 2, |ev, a| {
-        let v = a[0].force(ev)?;
-        let shown = match &v {
-            Value::String(s) => format!("\"{}\"", s.lossy()),
-            other => format!("{other:?}"),
-        };
-        eprintln!("trace: {shown}");
+        let mut line = b"trace: ".to_vec();
+        line.extend(crate::print::print_traced(ev, &a[0])?);
+        line.push(b'\n');
+        // Bytes, as Nix writes them; a closed stderr is no reason to stop evaluating.
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &line);
         a[1].force(ev)
     }),
     ("addErrorContext", 2, |ev, a| {

@@ -34,9 +34,9 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         }
     }),
     ("elem", 2, |ev, a| {
-        let x = a[0].force(ev)?;
+        a[0].force(ev)?;
         for item in arg_list(ev, &a[1])?.iter() {
-            if ev.values_equal(&x, &item.force(ev)?)? {
+            if ev.thunks_equal(&a[0], item)? {
                 return Ok(Value::Bool(true));
             }
         }
@@ -63,11 +63,19 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("foldl'", 3, |ev, a| {
         let f = arg_function(ev, &a[0])?;
-        let mut acc = a[1].force(ev)?;
+        // As Nix: each step's result is forced, the initial accumulator only when the list
+        // is empty (`foldl' (_: x: x) (throw "unused") [ 1 ]` is 1).
+        let mut acc = a[1].clone();
+        let mut last = None;
         for x in arg_list(ev, &a[2])?.iter() {
-            acc = call(ev, &f, &[Thunk::value(acc), x.clone()])?;
+            let v = call(ev, &f, &[acc, x.clone()])?;
+            acc = Thunk::value(v.clone());
+            last = Some(v);
         }
-        Ok(acc)
+        match last {
+            Some(v) => Ok(v),
+            None => a[1].force(ev),
+        }
     }),
     ("concatLists", 1, |ev, a| {
         let mut out = Vec::new();

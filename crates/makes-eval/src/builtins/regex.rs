@@ -158,11 +158,11 @@ pub(crate) fn translate(pattern: &str) -> Option<String> {
     Some(out)
 }
 
+/// A character of a bracket expression, escaped when `regex` gives it a meaning there. Only
+/// its meta characters: an escaped `<` or `>` would be a word boundary (`[<>]` is two
+/// characters in POSIX).
 fn push_class_char(out: &mut String, c: char) {
-    if c.is_ascii_punctuation() {
-        out.push('\\');
-    }
-    out.push(c);
+    out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4])));
 }
 
 #[cfg(test)]
@@ -174,7 +174,10 @@ mod tests {
         assert_eq!(translate("[\\]").as_deref(), Some("[\\\\]"));
         assert_eq!(translate("[]a]").as_deref(), Some("[\\]a]"));
         assert_eq!(translate("[a-z-]").as_deref(), Some("[a-z\\-]"));
-        assert_eq!(translate("[[:alpha:]_]").as_deref(), Some("[[:alpha:]\\_]"));
+        assert_eq!(translate("[[:alpha:]_]").as_deref(), Some("[[:alpha:]_]"));
         assert!(translate("[abc").is_none());
+        assert_eq!(translate(".*[<>\"'&].*").as_deref(), Some(".*[<>\"'\\&].*"));
+        let re = compile(".*[<>\"'&].*", true).expect("compiles");
+        assert!(re.is_match(b"a<b") && re.is_match(b"&") && !re.is_match(b"abc"));
     }
 }

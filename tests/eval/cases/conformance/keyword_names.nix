@@ -1,0 +1,1 @@
+{ "if" = 1; "then" = 1; "else" = 1; "assert" = 1; "with" = 1; "let" = 1; "in" = 1; "rec" = 1; "inherit" = 1; "or" = 1; "__curPos" = 1; "true" = 1; "a-b" = 1; "a'" = 1; "1a" = 1; "_a" = 1; "-a" = 1; "a.b" = 1; "" = 1; }

@@ -1,0 +1,1 @@
+rec { "${"bar"}" = "bar"; __overrides = { bar = "qux"; }; }

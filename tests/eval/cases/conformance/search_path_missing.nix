@@ -1,0 +1,1 @@
+<makes-no-such-entry>
