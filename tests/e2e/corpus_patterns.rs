@@ -169,7 +169,10 @@ fn a_package_set_is_listed_by_its_backend_and_never_silently_empty() {
     // Backend nix: the names are the set's own, and `with` finds the packages in the result.
     let out = sandbox
         .makes()
-        .env("NIX_CONFIG", "substituters =\nbuild-users-group =\nsandbox = false")
+        .env(
+            "NIX_CONFIG",
+            "substituters =\nbuild-users-group =\nsandbox = false",
+        )
         .args(["--packages", "nix", "--project"])
         .arg(&project)
         .arg("/listed")
@@ -231,7 +234,10 @@ fn a_deploy_jobs_setup_is_sourced_before_the_push() {
     assert!(!failed.status.success());
     let stderr = text(&failed.stderr);
     assert!(stderr.contains("the deploy job's setup failed"), "{stderr}");
-    assert!(stderr.contains("Loading the registry credentials"), "{stderr}");
+    assert!(
+        stderr.contains("Loading the registry credentials"),
+        "{stderr}"
+    );
     // The credentials and the tag come from the setup: none is in the caller's environment.
     std::fs::write(secrets.join("token"), "setup-pass").expect("write the token");
     let deployed = deploy(&secrets);
@@ -240,7 +246,12 @@ fn a_deploy_jobs_setup_is_sourced_before_the_push() {
     let (reference, digest) = line.split_once('@').expect("REF@DIGEST on stdout");
     assert_eq!(reference, format!("{host}/app:from-setup-for-makes"));
     let inspected = run(Command::new("skopeo")
-        .args(["inspect", "--tls-verify=false", "--creds", "makes:setup-pass"])
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            "makes:setup-pass",
+        ])
         .arg(format!("docker://{reference}")));
     let inspected: serde_json::Value =
         serde_json::from_slice(&inspected.stdout).expect("skopeo prints JSON");

@@ -195,9 +195,10 @@ impl OpenAttrs for Lookup {
         };
         match &self.names {
             Names::Known(names) => Ok(names.iter().cloned().collect()),
-            Names::OfTheSet => self.packages.attribute_names(&self.set).map_err(|why| {
-                format!("{what} cannot be listed: {why}")
-            }),
+            Names::OfTheSet => self
+                .packages
+                .attribute_names(&self.set)
+                .map_err(|why| format!("{what} cannot be listed: {why}")),
             Names::Unknown => Err(format!(
                 "the names of {what} are not known in this evaluation (no package backend \
                  resolved it): run with --packages nix, or `makes lock` where Nix is installed"

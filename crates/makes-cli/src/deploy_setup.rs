@@ -28,7 +28,9 @@ pub fn environment_after_setup(scripts: &[PathBuf]) -> Result<HashMap<String, St
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| Failure::message(format!("cannot run bash for the deploy job's setup: {e}")))?;
+        .map_err(|e| {
+            Failure::message(format!("cannot run bash for the deploy job's setup: {e}"))
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin.write_all(program.as_bytes()).map_err(|e| {
             Failure::message(format!("cannot run bash for the deploy job's setup: {e}"))

@@ -61,11 +61,11 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
                 None => std::env::var(var).ok(),
             }
             .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    Failure::message(format!(
-                        "the environment variable {var} (registry credentials) is not set"
-                    ))
-                })
+            .ok_or_else(|| {
+                Failure::message(format!(
+                    "the environment variable {var} (registry credentials) is not set"
+                ))
+            })
         };
         client = client.with_credentials(
             reference.registry(),
