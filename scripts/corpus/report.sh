@@ -5,6 +5,11 @@
 # printed either way, and the script exits with the harness's status.
 #
 #   scripts/corpus/materialise.sh && scripts/corpus/report.sh
+#
+# MAKES_CORPUS_RELEASE=1 builds makes with `--release` and has the harness run that binary
+# (MAKES_CORPUS_BIN, which can also name any binary): a debug `makes show` takes seconds and
+# the corpus has about two thousand jobs. MAKES_CORPUS_JOBS says how many jobs are shown at
+# once (default: the machine's cores).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -15,6 +20,14 @@ if [[ ! -d $MAKES_CORPUS_DIR ]]; then
 fi
 rm -f "$MAKES_CORPUS_DIR/report.md"
 cd "$root" || exit 1
+if [[ ${MAKES_CORPUS_RELEASE:-} == 1 ]]; then
+  cargo build --release -p makes-cli >"$MAKES_CORPUS_DIR/release-build.log" 2>&1 || {
+    tail -20 "$MAKES_CORPUS_DIR/release-build.log" >&2
+    exit 1
+  }
+  MAKES_CORPUS_BIN=${CARGO_TARGET_DIR:-$root/target}/release/makes
+  export MAKES_CORPUS_BIN
+fi
 cargo test -p makes-cli --test e2e -- corpus::real_projects_list_the_jobs_makes_lists \
   >"$MAKES_CORPUS_DIR/harness.log" 2>&1
 status=$?

@@ -273,6 +273,14 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
             "a package's output read during evaluation (import from derivation)".to_owned(),
         );
     }
+    // A package set's names listed (`mapAttrs f pkgs.python3Packages`) where no backend
+    // resolves the set: its names are the package set's.
+    if error.starts_with("cannot list the attributes of a set: the names of ") {
+        return (
+            Class::Nixpkgs,
+            "a package set's names listed (`mapAttrs`, `attrNames`) without a backend".to_owned(),
+        );
+    }
     // A Node.js version the release whose rules apply does not offer (makes' own message):
     // makes of that release stops there too.
     if error.contains("Supported node versions are: ") {
@@ -365,13 +373,36 @@ struct Row {
 
 /// makes as the corpus runs it: offline, a `fetchNixpkgs` set's lib read from the nixpkgs lib
 /// the materialiser unpacked (the one makes' own evaluator read for the expected lists).
+/// The binary is `MAKES_CORPUS_BIN` when set (report.sh points it at a release build: the
+/// corpus shows about two thousand jobs), else the one cargo built for this test.
 fn corpus_makes(sandbox: &Sandbox) -> Command {
-    let mut cmd = sandbox.makes();
+    let mut cmd = match std::env::var_os("MAKES_CORPUS_BIN") {
+        Some(binary) => {
+            let mut cmd = Command::new(binary);
+            // The same environment as `Sandbox::makes` gives.
+            cmd.env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("HOME", sandbox.dir.path())
+                .env("XDG_CACHE_HOME", sandbox.cache())
+                .env("MAKES_STORE_DIR", sandbox.store());
+            cmd
+        }
+        None => sandbox.makes(),
+    };
     let lib = corpus_dir().join(".nixpkgs-lib").join("lib");
     if lib.join("default.nix").is_file() {
         cmd.arg("--option").arg("nixpkgs-lib").arg(lib);
     }
     cmd
+}
+
+/// How many `makes show` run at once: `MAKES_CORPUS_JOBS`, else the machine's cores.
+fn show_workers() -> usize {
+    std::env::var("MAKES_CORPUS_JOBS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Shows every job of `jobs`; returns how many were shown and the causes of the failures.
@@ -382,13 +413,35 @@ fn show_jobs(
     jobs: &[String],
     crashes: &mut Vec<String>,
 ) -> (usize, String, BTreeMap<Class, usize>) {
+    // The runs are independent (each reads the project and a store of the sandbox that `show`
+    // does not write), so they share a queue; their results are read in the jobs' order.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let runs: Vec<std::sync::Mutex<Option<Run>>> =
+        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..show_workers().min(jobs.len()) {
+            scope.spawn(|| loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(job) = jobs.get(n) else { break };
+                let mut cmd = corpus_makes(sandbox);
+                cmd.arg("--project").arg(project).arg("show").arg(job);
+                let run = run_limited(sandbox, cmd, &format!("{id}-show-{n}"));
+                // A poisoned slot only means another worker panicked; that panic is reported.
+                if let Ok(mut slot) = runs[n].lock() {
+                    *slot = Some(run);
+                }
+            });
+        }
+    });
     let mut shown = 0;
     // Each cause with how many jobs it stopped and the first of them.
     let mut causes: BTreeMap<(Class, String), (usize, String)> = BTreeMap::new();
-    for (n, job) in jobs.iter().enumerate() {
-        let mut cmd = corpus_makes(sandbox);
-        cmd.arg("--project").arg(project).arg("show").arg(job);
-        let run = run_limited(sandbox, cmd, &format!("{id}-show-{n}"));
+    for (job, run) in jobs.iter().zip(runs) {
+        let run = run
+            .into_inner()
+            .ok()
+            .flatten()
+            .expect("every job was run by a worker");
         if let Some(crash) = run.crash {
             crashes.push(format!("{id}: makes show {job}: {crash}\n{}", run.stderr));
         }
@@ -628,4 +681,7 @@ fn the_harness_classes_failures_by_their_first_cause() {
     let node = "  × evaluation aborted with the following error message: 'Supported node \
                 versions are: 18, 20 and 21'";
     assert_eq!(cause_of(node, &[]).0, Class::Project);
+    let listed = "  × cannot list the attributes of a set: the names of 'python311Packages' of \
+                  the package set github:nixos/nixpkgs/d505646 are not known in this evaluation";
+    assert_eq!(cause_of(listed, &[]).0, Class::Nixpkgs);
 }

@@ -1,10 +1,12 @@
 //! What real projects of the corpus (tests/corpus) showed, each as a small fixture of its own
 //! (fixtures/corpus-patterns/): a pin at no release tag, module arguments makes does not pass,
-//! lib of a pinned nixpkgs offline, nixpkgs functions called.
+//! lib of a pinned nixpkgs offline, nixpkgs functions called, a package set listed by
+//! `mapAttrs`, a deploy job's `setup`.
 
-use crate::common::{fixture, Sandbox};
+use crate::common::{copy_tree, fixture, have_tool, run, Sandbox};
+use crate::registry_harness::{Registry, RegistryConfig};
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 fn makes(sandbox: &Sandbox, project: &Path, args: &[&str]) -> Output {
     sandbox
@@ -139,4 +141,119 @@ fn platform_predicates_of_a_package_set_are_the_hosts() {
         ""
     };
     assert!(spec.contains(&format!("\"{expected}\"")), "{spec}");
+}
+
+#[test]
+fn a_package_set_is_listed_by_its_backend_and_never_silently_empty() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("project");
+    copy_tree(&fixture("corpus-patterns/package-set-listing"), &project);
+    copy_tree(
+        &fixture("nix-packages").join("stand-in-nixpkgs"),
+        &project.join("stand-in-nixpkgs"),
+    );
+    // No backend: the listing is an error naming the set and where it is listed.
+    let out = makes(&sandbox, &project, &["show", "/listed"]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot list the attributes of a set: the names of 'tools' of the package set path:./stand-in-nixpkgs are not known"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("makes.nix:7:16"), "{stderr}");
+    assert!(stderr.contains("--packages nix"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if !have_tool("nix-instantiate") {
+        return;
+    }
+    // Backend nix: the names are the set's own, and `with` finds the packages in the result.
+    let out = sandbox
+        .makes()
+        .env(
+            "NIX_CONFIG",
+            "substituters =\nbuild-users-group =\nsandbox = false",
+        )
+        .args(["--packages", "nix", "--project"])
+        .arg(&project)
+        .arg("/listed")
+        .output()
+        .expect("makes starts");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let built = std::fs::read_to_string(text(&out.stdout).trim()).expect("the built file");
+    let lines: Vec<&str> = built.lines().collect();
+    assert_eq!(lines[0], "lister");
+    assert!(
+        lines[1].starts_with("/nix/store/") && lines[1].ends_with("-lister-0.1"),
+        "{built}"
+    );
+    assert_eq!(lines[2], "set-listed");
+}
+
+#[test]
+fn a_deploy_jobs_setup_is_sourced_before_the_push() {
+    let sandbox = Sandbox::new();
+    let project = fixture("corpus-patterns/deploy-setup");
+    let out = makes(&sandbox, &project, &["show", "/deployContainer/app"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let spec: serde_json::Value = serde_json::from_slice(&out.stdout).expect("show prints JSON");
+    let setup = spec["setup"].as_array().expect("setup is listed");
+    assert_eq!(setup.len(), 2, "{spec}");
+    assert!(
+        setup[0]
+            .as_str()
+            .is_some_and(|p| p.ends_with("-registry-secrets")),
+        "{spec}"
+    );
+    if !["docker-registry", "htpasswd", "skopeo"]
+        .iter()
+        .all(|t| have_tool(t))
+    {
+        return;
+    }
+    let registry = Registry::start(RegistryConfig {
+        htpasswd: Some(("makes", "setup-pass")),
+        ..RegistryConfig::default()
+    });
+    let host = registry.host();
+    let secrets = sandbox.dir.path().join("secrets");
+    std::fs::create_dir_all(&secrets).expect("mkdir");
+    let deploy = |secrets_dir: &Path| {
+        sandbox
+            .makes()
+            .env("MAKES_INSECURE_REGISTRIES", &host)
+            .env("REGISTRY_HOST", &host)
+            .env("SECRETS_DIR", secrets_dir)
+            .arg("--project")
+            .arg(&project)
+            .arg("/deployContainer/app")
+            .output()
+            .expect("makes starts")
+    };
+    // A setup script that fails stops the job before the push, and says so.
+    let failed = deploy(&sandbox.dir.path().join("no-secrets"));
+    assert!(!failed.status.success());
+    let stderr = text(&failed.stderr);
+    assert!(stderr.contains("the deploy job's setup failed"), "{stderr}");
+    assert!(
+        stderr.contains("Loading the registry credentials"),
+        "{stderr}"
+    );
+    // The credentials and the tag come from the setup: none is in the caller's environment.
+    std::fs::write(secrets.join("token"), "setup-pass").expect("write the token");
+    let deployed = deploy(&secrets);
+    assert!(deployed.status.success(), "{}", text(&deployed.stderr));
+    let line = text(&deployed.stdout).trim().to_owned();
+    let (reference, digest) = line.split_once('@').expect("REF@DIGEST on stdout");
+    assert_eq!(reference, format!("{host}/app:from-setup-for-makes"));
+    let inspected = run(Command::new("skopeo")
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            "makes:setup-pass",
+        ])
+        .arg(format!("docker://{reference}")));
+    let inspected: serde_json::Value =
+        serde_json::from_slice(&inspected.stdout).expect("skopeo prints JSON");
+    assert_eq!(inspected["Digest"].as_str(), Some(digest));
 }

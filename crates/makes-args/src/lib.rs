@@ -24,6 +24,7 @@ mod table;
 mod unsupported;
 mod yaml;
 
+pub use native_script::script_prelude;
 pub use pinned_nixpkgs::{pinned_nixpkgs, PinnedNixpkgs, PINNED_NIXPKGS};
 pub use store_builtins::store_builtins;
 pub use store_io::StoreIo;

@@ -236,6 +236,12 @@ function prompt_user_for_input {
 }
 "#;
 
+/// The shell options and helper functions (`info`, `critical`, ...) every makes script
+/// starts with: what a script sourced by one (a deploy job's `setup`) may use.
+pub fn script_prelude() -> String {
+    format!("{}\n{SCRIPT_FUNCTIONS}", shell_prelude())
+}
+
 /// The script: shebang, shell options and helpers, makes' `setup`, then the entrypoint.
 pub(crate) fn script_text(spec: &ScriptSpec, tools: &ScriptTools, dirs: &StateDirs) -> String {
     let mut s = format!(

@@ -182,6 +182,29 @@ impl OpenAttrs for Lookup {
             .insert(name.to_owned(), thunk.clone());
         Some(thunk)
     }
+
+    fn names(&self) -> Result<Vec<String>, String> {
+        let what = if self.prefix.is_empty() {
+            format!("the package set {}", self.set)
+        } else {
+            format!(
+                "'{}' of the package set {}",
+                display_steps(&self.prefix),
+                self.set
+            )
+        };
+        match &self.names {
+            Names::Known(names) => Ok(names.iter().cloned().collect()),
+            Names::OfTheSet => self
+                .packages
+                .attribute_names(&self.set)
+                .map_err(|why| format!("{what} cannot be listed: {why}")),
+            Names::Unknown => Err(format!(
+                "the names of {what} are not known in this evaluation (no package backend \
+                 resolved it): run with --packages nix, or `makes lock` where Nix is installed"
+            )),
+        }
+    }
 }
 
 /// The value at `path` of the set `set`, as the backend describes it.

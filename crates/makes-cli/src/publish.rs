@@ -12,6 +12,9 @@ pub struct PushTarget<'a> {
     /// Names of the variables holding the user and the token.
     pub credential_vars: Option<(&'a str, &'a str)>,
     pub attempts: Option<u32>,
+    /// Where the credential variables are read: this process's environment when `None`, else
+    /// the one a deploy job's setup left.
+    pub environment: Option<&'a std::collections::HashMap<String, String>>,
 }
 
 /// Pushes the archive at `archive`; returns `REF@DIGEST` of what the registry now holds.
@@ -50,14 +53,16 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
             ));
         }
         let read = |var: &str| {
-            std::env::var(var)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    Failure::message(format!(
-                        "the environment variable {var} (registry credentials) is not set"
-                    ))
-                })
+            match target.environment {
+                Some(environment) => environment.get(var).cloned(),
+                None => std::env::var(var).ok(),
+            }
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                Failure::message(format!(
+                    "the environment variable {var} (registry credentials) is not set"
+                ))
+            })
         };
         client = client.with_credentials(
             reference.registry(),

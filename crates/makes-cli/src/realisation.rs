@@ -45,11 +45,25 @@ pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobRes
         )
     })?;
     let spec = reduce_deploy_spec(ev, &value, entry.span).map_err(|e| report_spec(ev, &e))?;
-    // The image may name environment variables, expanded now, as makes' deploy script does.
-    let image = spec
-        .image_at_run_time(|name| std::env::var(name).ok())
-        .map_err(Failure::message)?;
     let path = realise_path(session, &spec.src)?;
+    // makes sources the setup scripts first: what they export (credentials, the tag's
+    // variables) is the environment of the push.
+    let environment = if spec.setup.is_empty() {
+        None
+    } else {
+        let scripts = spec
+            .setup
+            .iter()
+            .map(|script| realise_path(session, script))
+            .collect::<Result<Vec<_>, _>>()?;
+        Some(crate::deploy_setup::environment_after_setup(&scripts)?)
+    };
+    let variable = |name: &str| match &environment {
+        Some(environment) => environment.get(name).cloned(),
+        None => std::env::var(name).ok(),
+    };
+    // The image may name environment variables, expanded now, as makes' deploy script does.
+    let image = spec.image_at_run_time(variable).map_err(Failure::message)?;
     let target = PushTarget {
         reference: &image,
         insecure: false,
@@ -58,6 +72,7 @@ pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobRes
             .as_ref()
             .map(|(u, t)| (u.as_str(), t.as_str())),
         attempts: Some(spec.attempts),
+        environment: environment.as_ref(),
     };
     let pushed = push_archive(&path, &target)?;
     Ok(JobResult {

@@ -340,12 +340,18 @@ pub struct Attrs {
 }
 
 /// The unlisted attributes of an open set. Selection (`a.b`, `a ? b`, `getAttr`, `outPath`
-/// in coercions) finds them; listing builtins (`attrNames`, `mapAttrs`, ...) see only the
-/// listed entries.
+/// in coercions) finds them; the listing builtins (`attrNames`, `attrValues`, `mapAttrs`) ask
+/// for all the names with [`OpenAttrs::names`], and fail when they cannot be known, rather
+/// than list the listed entries alone.
 pub trait OpenAttrs {
     /// The attribute `name`, if the set has it. Called once per selection: implementations
     /// memoise, so that an attribute is one shared thunk.
     fn lookup(&self, name: &str) -> Option<Thunk>;
+
+    /// Every unlisted name, or why they cannot be known here (a sentence naming the set).
+    fn names(&self) -> std::result::Result<Vec<String>, String> {
+        Err("the names of this set are not known here".to_owned())
+    }
 }
 
 impl Attrs {

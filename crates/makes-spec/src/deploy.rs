@@ -20,6 +20,9 @@ pub struct DeploySpec {
     /// Names of the variables holding the user and the token.
     pub credential_vars: Option<(String, String)>,
     pub attempts: u32,
+    /// Store paths of scripts sourced, in order, before the push (makes' `setup`: they
+    /// export the credentials and other variables the push reads).
+    pub setup: Vec<String>,
 }
 
 const ARGS: &[&str] = &[
@@ -115,12 +118,7 @@ pub fn reduce_deploy_spec(
             span: f.span_of("sign"),
         });
     }
-    if matches!(f.get("setup")?, Some(Value::List(l)) if !l.is_empty()) {
-        return Err(SpecError::NotSupported {
-            what: "deployContainer's 'setup'".into(),
-            span: f.span_of("setup"),
-        });
-    }
+    let setup = f.store_paths("setup")?.unwrap_or_default();
     if f.get("tag")?.is_some() {
         return Err(SpecError::NotSupported {
             what: "deployContainer's 'tag' (give the tag in 'image')".into(),
@@ -143,6 +141,7 @@ pub fn reduce_deploy_spec(
         src,
         credential_vars,
         attempts,
+        setup,
     })
 }
 
@@ -203,6 +202,7 @@ mod tests {
             src: "/nix/store/x".into(),
             credential_vars: None,
             attempts: 1,
+            setup: Vec::new(),
         }
     }
 

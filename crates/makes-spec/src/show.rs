@@ -111,5 +111,6 @@ pub fn deploy_spec_json(spec: &DeploySpec) -> Value {
         "src": spec.src,
         "credentials": spec.credential_vars.as_ref().map(|(user, token)| json!({ "user": user, "token": token })),
         "attempts": spec.attempts,
+        "setup": spec.setup,
     })
 }

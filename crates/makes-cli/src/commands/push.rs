@@ -23,6 +23,7 @@ pub fn push(project: Option<&Path>, args: &PushArgs, settings: &Settings) -> Res
         reference: &args.reference,
         insecure: args.insecure,
         credential_vars: args.user_env.as_deref().zip(args.token_env.as_deref()),
+        environment: None,
         attempts: None,
     };
     crate::result_line::print_result(push_archive(&archive, &target)?);

@@ -9,9 +9,41 @@ use crate::{EvalError, Evaluator, Result};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+/// The set `t` with every attribute it has, for the builtins that list them: an open set's
+/// unlisted names are asked of its source, and an open set whose names cannot be known is an
+/// error (a silently shorter list would make `with (mapAttrs f pkgs); x` fail far away).
+fn listed_attrs(ev: &Evaluator, t: &Thunk) -> Result<Rc<Attrs>> {
+    let attrs = arg_attrs(ev, t)?;
+    let Some(open) = attrs.open_source().cloned() else {
+        return Ok(attrs);
+    };
+    let names = open.names().map_err(|why| {
+        EvalError::new(
+            crate::EvalErrorKind::External {
+                code: "makes::eval::unlisted_names",
+                message: format!("cannot list the attributes of a set: {why}"),
+                help: None,
+                related: Vec::new(),
+            },
+            None,
+        )
+    })?;
+    let mut all = (*attrs).clone();
+    all.set_open_source(None);
+    for name in names {
+        if all.contains(&name) {
+            continue;
+        }
+        if let Some(value) = open.lookup(&name) {
+            all.insert(name, value, None);
+        }
+    }
+    Ok(Rc::new(all))
+}
+
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("attrNames", 1, |ev, a| {
-        let attrs = arg_attrs(ev, &a[0])?;
+        let attrs = listed_attrs(ev, &a[0])?;
         Ok(list_value(
             attrs
                 .names()
@@ -20,7 +52,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         ))
     }),
     ("attrValues", 1, |ev, a| {
-        let attrs = arg_attrs(ev, &a[0])?;
+        let attrs = listed_attrs(ev, &a[0])?;
         Ok(list_value(
             attrs.iter().map(|(_, v)| v.value.clone()).collect(),
         ))
@@ -70,7 +102,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("mapAttrs", 2, |ev, a| {
         arg_function(ev, &a[0])?;
-        let attrs = arg_attrs(ev, &a[1])?;
+        let attrs = listed_attrs(ev, &a[1])?;
         let entries = attrs
             .iter()
             .map(|(name, attr)| {

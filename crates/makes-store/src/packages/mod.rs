@@ -340,6 +340,31 @@ impl Packages {
         }
     }
 
+    /// Every attribute name of the set `set` (`builtins.attrNames pkgs`), from Nix; the other
+    /// backends cannot list a set.
+    pub fn attribute_names(&self, set: &str) -> Result<Vec<String>, String> {
+        let PackageMode::Nix(nix) = &self.mode else {
+            return Err(
+                "only the nix package backend lists a package set: run with --packages nix".into(),
+            );
+        };
+        if let Some(known) = self.names.borrow().get(set).cloned() {
+            return known.map(|names| names.into_iter().collect());
+        }
+        let listed: Result<std::collections::BTreeSet<String>, String> = self
+            .set_source(set)
+            .ok_or_else(|| format!("unknown package set {set}"))
+            .and_then(|source| {
+                nix.attribute_names(&self.nix_scope(), set, &source)
+                    .map_err(|e| e.to_string())
+            })
+            .map(|names| names.into_iter().collect());
+        self.names
+            .borrow_mut()
+            .insert(set.to_owned(), listed.clone());
+        listed.map(|names| names.into_iter().collect())
+    }
+
     /// Whether the set `set` has the attribute `name` (`pkgs ? name`): `None` when it cannot
     /// be known here (symbolic evaluation, or a lock that did not see the question), where
     /// the name is taken as present and resolved, or not, when used.
