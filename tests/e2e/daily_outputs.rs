@@ -1,5 +1,5 @@
 //! `--output` in skopeo's transports, each read back by skopeo; `docker-daemon:` against a
-//! fake Docker socket; `--out-link`, `--no-out-link`, and out-links of two projects with the
+//! fake Docker socket (what it is sent is read back by skopeo as a docker archive); `--out-link`, `--no-out-link`, and out-links of two projects with the
 //! same job name both kept by `makes gc`.
 
 use crate::common::{assert_success, copy_tree, fixture, have_tool, run, Sandbox};
@@ -197,6 +197,22 @@ fn docker_daemon_output_posts_a_tagged_docker_archive_to_the_socket() {
             .count()
             >= 3
     );
+    // What the daemon was given is an image skopeo reads, tagged as asked.
+    let loaded = sandbox.dir.path().join("loaded.tar");
+    std::fs::write(&loaded, &body).expect("write the body");
+    let inspected = run(Command::new("skopeo").args([
+        "inspect",
+        &format!("docker-archive:{}:hello:7", loaded.display()),
+    ]));
+    let inspected: serde_json::Value =
+        serde_json::from_slice(&inspected.stdout).expect("skopeo prints JSON");
+    assert!(
+        inspected["Layers"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()),
+        "{inspected}"
+    );
+    assert_eq!(inspected["Architecture"], "amd64", "{inspected}");
 
     // A refusal inside a 200 answer is an error naming the output.
     let socket = sandbox.dir.path().join("refusing.sock");
