@@ -180,15 +180,7 @@ fn display() -> Display {
 
 /// Builds the store path `out` and what it needs; returns where it is on disk.
 pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
-    let display = display();
-    let progress = |msg: &str| {
-        if display != Display::Quiet {
-            say!("makes: {msg}");
-        }
-    };
-    let out_path = StorePath::parse(out).map_err(|_| RealiseError::UnknownOutput {
-        path: out.to_owned(),
-    })?;
+    let out_path = output_path(out)?;
     if let Some(Recipe::Image(spec)) = session.recipes.get(&out_path) {
         for attr in &spec.no_effect {
             say!(
@@ -200,19 +192,26 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     build_path(session, out)
 }
 
+/// A progress line on stderr, unless `-q`.
+fn progress(msg: &str) {
+    if display() != Display::Quiet {
+        say!("makes: {msg}");
+    }
+}
+
+/// `out` as a store path this evaluation can build.
+fn output_path(out: &str) -> Result<StorePath, RealiseError> {
+    StorePath::parse(out).map_err(|_| RealiseError::UnknownOutput {
+        path: out.to_owned(),
+    })
+}
+
 /// Builds `out`, which this evaluation makes (a recipe, or an output of a
 /// `builtins.derivation`), and what it needs; the packages it uses must be provided (as
 /// [`crate::packages_provider::provide_packages`] does). Returns where it is on disk.
 pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     let display = display();
-    let progress = |msg: &str| {
-        if display != Display::Quiet {
-            say!("makes: {msg}");
-        }
-    };
-    let out_path = StorePath::parse(out).map_err(|_| RealiseError::UnknownOutput {
-        path: out.to_owned(),
-    })?;
+    let out_path = output_path(out)?;
     if let Some(drv_path) = session.derivations.deriver(out) {
         // An output of `builtins.derivation`: built from its `.drv`.
         progress(&format!("building {drv_path}"));
