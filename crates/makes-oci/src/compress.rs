@@ -222,6 +222,9 @@ thread_local! {
 #[derive(Default)]
 struct Contexts {
     gzip: Option<libdeflater::Compressor>,
+    /// libdeflate writes into an initialised slice: this one keeps its length between chunks,
+    /// so that a chunk costs a copy of its compressed bytes instead of clearing a whole bound.
+    gzip_out: Vec<u8>,
     zstd: Option<zstd::bulk::Compressor<'static>>,
 }
 
@@ -239,15 +242,18 @@ fn compress_chunk(codec: Codec, input: &[u8]) -> io::Result<Vec<u8>> {
                         .map_err(|e| io::Error::other(format!("gzip level: {e:?}")))?;
                     contexts.gzip = Some(libdeflater::Compressor::new(level));
                 }
-                let c = contexts
-                    .gzip
+                let Contexts { gzip, gzip_out, .. } = &mut *contexts;
+                let c = gzip
                     .as_mut()
                     .ok_or_else(|| io::Error::other("no gzip context"))?;
-                out.resize(c.gzip_compress_bound(input.len()), 0);
+                let bound = c.gzip_compress_bound(input.len());
+                if gzip_out.len() < bound {
+                    gzip_out.resize(bound, 0);
+                }
                 let n = c
-                    .gzip_compress(input, &mut out)
+                    .gzip_compress(input, gzip_out)
                     .map_err(|e| io::Error::other(format!("gzip: {e:?}")))?;
-                out.truncate(n);
+                out.extend_from_slice(&gzip_out[..n]);
                 // libdeflate writes mtime 0, no flags and OS 255 already; pin them so a future
                 // libdeflate cannot change the header silently.
                 if out.len() >= 10 {

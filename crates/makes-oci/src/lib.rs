@@ -31,6 +31,7 @@ mod layer_writer;
 mod nix_db;
 mod plan;
 mod store_builder;
+mod store_layer;
 mod stream_script;
 mod tar_writer;
 mod timestamp;
@@ -60,6 +61,7 @@ use customisation::{
 use layer_writer::{LayerWriter, PendingBlob};
 use makes_oci_model::media_types::{OCI_CONFIG, OCI_MANIFEST};
 use makes_oci_model::Descriptor;
+use store_layer::StoreTree;
 use tar_writer::{write_layer_tar, HeaderPolicy, LayerEntries, ModePolicy, SYNTHESIZED_DIR_MODE};
 
 /// Everything [`build_image`] needs besides the output path.
@@ -391,19 +393,37 @@ impl<'a> LayerBuilder<'a> {
             };
             return Ok(BuiltLayer::Cached(summary, blob));
         }
-        let mut entries = LayerEntries::new();
-        add_store_paths(&mut entries, &planned.store_paths, self.inputs.real_path)?;
-        // Kept until the layer's tar is written: the root's files are read from it.
-        let _root = prepared.map(|(root_entries, root)| {
-            // Store paths win over customisation content at the same path (single-layer
-            // mode only; a store layer and the root never share a path otherwise).
-            entries.merge_missing(root_entries);
-            root
-        });
-        if let Some(p) = progress {
-            p.start(index, count, &label, entries.size_hint().1);
-        }
-        let (blob, diff_id) = self.write_layer(&entries, layers)?;
+        let (blob, diff_id) = match prepared {
+            // A layer of store paths only is written as its trees are walked.
+            None if !planned.store_paths.is_empty() => {
+                if let Some(p) = progress {
+                    let nar_bytes = planned
+                        .store_paths
+                        .iter()
+                        .filter_map(|path| self.infos.get(path))
+                        .map(|info| info.nar_size)
+                        .sum();
+                    p.start(index, count, &label, nar_bytes);
+                }
+                self.write_store_layer(&planned.store_paths, layers)?
+            }
+            prepared => {
+                let mut entries = LayerEntries::new();
+                add_store_paths(&mut entries, &planned.store_paths, self.inputs.real_path)?;
+                // Kept until the layer's tar is written: the root's files are read from it.
+                let _root = prepared.map(|(root_entries, root)| {
+                    // Store paths win over customisation content at the same path
+                    // (single-layer mode only; a store layer and the root never share a path
+                    // otherwise).
+                    entries.merge_missing(root_entries);
+                    root
+                });
+                if let Some(p) = progress {
+                    p.start(index, count, &label, entries.size_hint().1);
+                }
+                self.write_layer(&entries, layers)?
+            }
+        };
         Ok(BuiltLayer::Writing {
             index,
             key,
@@ -530,6 +550,40 @@ impl<'a> LayerBuilder<'a> {
             .collect();
         root_entries.fingerprint(&store_prefixes, key)?;
         Ok((root_entries, root))
+    }
+
+    /// Writes the trees of `paths` as a tar through the diff_id hasher into the next layer of
+    /// `layers`, walking them as they are written (the bytes [`LayerBuilder::write_layer`]
+    /// gives the same trees).
+    fn write_store_layer(
+        &self,
+        paths: &[StorePath],
+        layers: &LayerWriter,
+    ) -> Result<(PendingBlob, Digest), OciError> {
+        let store = store_rel();
+        let parents: Vec<&[u8]> = store
+            .match_indices('/')
+            .map(|(i, _)| &store.as_bytes()[..i])
+            .chain([store.as_bytes()])
+            .collect();
+        let disks: Vec<PathBuf> = paths.iter().map(|p| (self.inputs.real_path)(p)).collect();
+        let mut trees: Vec<StoreTree> = paths
+            .iter()
+            .zip(&disks)
+            .map(|(p, disk)| StoreTree {
+                disk,
+                archive: format!("{store}/{}", p.base_name()).into_bytes(),
+            })
+            .collect();
+        let counting = ProgressWriter {
+            inner: HashingWriter::new(layers.layer()?),
+            progress: self.options.progress,
+            pending: 0,
+        };
+        let sink = tar_writer::reading_sink(counting);
+        let out = store_layer::write_store_layer(&parents, &mut trees, &self.policy, sink)?;
+        let (stream, diff_id, _) = out.into_inner().inner.finish();
+        Ok((stream.finish()?, diff_id))
     }
 
     /// Writes `entries` as a tar through the diff_id hasher into the next layer of `layers`.

@@ -346,7 +346,7 @@ fn validate_archive_path(path: &[u8]) -> Result<(), OciError> {
     Ok(())
 }
 
-fn entry_from_disk(
+pub(crate) fn entry_from_disk(
     disk: &Path,
     meta: &fs::Metadata,
     modes: ModePolicy,
@@ -408,9 +408,23 @@ pub(crate) trait TarSink: Write {
 
 /// Any writer as a [`TarSink`]: files are read in pieces of up to [`LARGE_READ`] bytes through
 /// one buffer, grown to the largest piece needed.
-struct ReadingSink<W> {
+pub(crate) struct ReadingSink<W> {
     out: W,
     buf: Vec<u8>,
+}
+
+/// `out` as a [`TarSink`] that reads files itself.
+pub(crate) fn reading_sink<W: Write>(out: W) -> ReadingSink<W> {
+    ReadingSink {
+        out,
+        buf: Vec::new(),
+    }
+}
+
+impl<W> ReadingSink<W> {
+    pub(crate) fn into_inner(self) -> W {
+        self.out
+    }
 }
 
 impl<W: Write> Write for ReadingSink<W> {
@@ -452,11 +466,7 @@ pub fn write_layer_tar<W: Write>(
     policy: &HeaderPolicy,
     out: W,
 ) -> Result<W, OciError> {
-    let sink = ReadingSink {
-        out,
-        buf: Vec::new(),
-    };
-    Ok(write_tar(entries, policy, sink)?.out)
+    Ok(write_tar(entries, policy, reading_sink(out))?.out)
 }
 
 /// [`write_layer_tar`] into any [`TarSink`].
@@ -482,31 +492,42 @@ pub(crate) fn write_tar<S: TarSink>(
                 }
             }
         }
-        match entry.owner {
-            None => append_entry(&mut builder, path, entry, policy, link_to)?,
-            Some((uid, gid)) => {
-                let owned = HeaderPolicy {
-                    mtime: policy.mtime,
-                    uid,
-                    gid,
-                    uname: if uid == 0 {
-                        "root".into()
-                    } else {
-                        String::new()
-                    },
-                    gname: if gid == 0 {
-                        "root".into()
-                    } else {
-                        String::new()
-                    },
-                };
-                append_entry(&mut builder, path, entry, &owned, link_to)?
-            }
-        }
+        append_owned_entry(&mut builder, path, entry, policy, link_to)?;
     }
     builder
         .into_inner()
         .map_err(OciError::io("<layer tar stream>"))
+}
+
+/// Appends one entry, owned as the policy says or as the entry says.
+pub(crate) fn append_owned_entry<S: TarSink>(
+    builder: &mut Builder<S>,
+    path: &[u8],
+    entry: &LayerEntry,
+    policy: &HeaderPolicy,
+    link_to: Option<&[u8]>,
+) -> Result<(), OciError> {
+    match entry.owner {
+        None => append_entry(builder, path, entry, policy, link_to),
+        Some((uid, gid)) => {
+            let owned = HeaderPolicy {
+                mtime: policy.mtime,
+                uid,
+                gid,
+                uname: if uid == 0 {
+                    "root".into()
+                } else {
+                    String::new()
+                },
+                gname: if gid == 0 {
+                    "root".into()
+                } else {
+                    String::new()
+                },
+            };
+            append_entry(builder, path, entry, &owned, link_to)
+        }
+    }
 }
 
 fn append_entry<S: TarSink>(
