@@ -42,6 +42,7 @@ mod image_features;
 mod image_layering;
 mod lang_suite;
 mod language_envs;
+mod layer_pipeline;
 mod legacy;
 mod make_script;
 mod makes_arguments;

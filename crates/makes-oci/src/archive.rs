@@ -236,11 +236,12 @@ impl Write for NarHashing {
 impl TarSink for NarHashing {
     fn append_file(&mut self, file: &File, size: u64) -> io::Result<u64> {
         self.flush_block()?;
-        let count = copy_file(file, self.file.as_file(), size)?;
-        if count > 0 && self.to_hash.is_some() {
-            self.hash(Piece::File(file.try_clone()?, count))?;
+        // Handed to the hashing thread first, so that it reads the blob while the kernel copies
+        // it (a blob that is not `size` long fails both).
+        if size > 0 && self.to_hash.is_some() {
+            self.hash(Piece::File(file.try_clone()?, size))?;
         }
-        Ok(count)
+        copy_file(file, self.file.as_file(), size)
     }
 }
 

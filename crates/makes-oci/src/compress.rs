@@ -189,7 +189,7 @@ fn work(jobs: &Mutex<Receiver<Job>>) {
 /// Buffers of finished chunks kept for the next ones (input chunks and compressed output), so
 /// that each chunk does not fault in fresh pages. Bounded: about the chunks in flight.
 static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-const MAX_SPARE: usize = 12;
+const MAX_SPARE: usize = 6;
 
 /// A buffer from the spare ones, or a new empty one.
 pub(crate) fn spare_buffer() -> Vec<u8> {

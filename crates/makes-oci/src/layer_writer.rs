@@ -60,7 +60,7 @@ impl LayerWriter {
         threads: usize,
     ) -> Result<Self, OciError> {
         let threads = threads.max(1);
-        let (to_sink, from_builder) = mpsc::sync_channel(threads + 1);
+        let (to_sink, from_builder) = mpsc::sync_channel(threads);
         let sink = std::thread::Builder::new()
             .name("makes-layer-sink".into())
             .spawn(move || sink(&from_builder))
