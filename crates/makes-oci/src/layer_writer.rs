@@ -252,7 +252,7 @@ pub(crate) mod tests {
     /// The blob of `data` written as one layer, in pieces of `piece` bytes.
     pub(crate) fn compress(c: Compressor, data: &[u8], threads: usize, piece: usize) -> Vec<u8> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut writer = LayerWriter::with_threads(c, dir.path(), threads).expect("writer");
+        let writer = LayerWriter::with_threads(c, dir.path(), threads).expect("writer");
         let mut layer = writer.layer().expect("layer");
         for p in data.chunks(piece) {
             layer.write_all(p).expect("write");
@@ -275,7 +275,7 @@ pub(crate) mod tests {
             })
             .collect();
         for c in [Compressor::Zstd, Compressor::Gz, Compressor::None] {
-            let mut writer = LayerWriter::with_threads(c, dir.path(), 2).expect("writer");
+            let writer = LayerWriter::with_threads(c, dir.path(), 2).expect("writer");
             let mut pending = Vec::new();
             for data in &datas {
                 let mut layer = writer.layer().expect("layer");
@@ -299,8 +299,7 @@ pub(crate) mod tests {
     #[test]
     fn an_abandoned_layer_leaves_no_blob_and_the_next_one_is_whole() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut writer =
-            LayerWriter::with_threads(Compressor::Zstd, dir.path(), 2).expect("writer");
+        let writer = LayerWriter::with_threads(Compressor::Zstd, dir.path(), 2).expect("writer");
         let mut layer = writer.layer().expect("layer");
         layer.write_all(&vec![1u8; CHUNK_SIZE + 5]).expect("write");
         drop(layer);

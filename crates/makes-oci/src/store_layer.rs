@@ -122,11 +122,14 @@ impl<S: TarSink> StreamWriter<'_, S> {
             _ => None,
         };
         if let Some(id) = link_id {
-            if !self.first_link.contains_key(&id) {
-                self.first_link.insert(id, path.to_vec());
-            } else {
-                let first = self.first_link.get(&id).map(Vec::as_slice);
-                return append_owned_entry(&mut self.builder, path, entry, self.policy, first);
+            match self.first_link.entry(id) {
+                std::collections::btree_map::Entry::Vacant(first) => {
+                    first.insert(path.to_vec());
+                }
+                std::collections::btree_map::Entry::Occupied(first) => {
+                    let first = Some(first.get().as_slice());
+                    return append_owned_entry(&mut self.builder, path, entry, self.policy, first);
+                }
             }
         }
         append_owned_entry(&mut self.builder, path, entry, self.policy, None)
