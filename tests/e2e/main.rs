@@ -23,6 +23,7 @@ mod daily_interrupts;
 mod daily_outputs;
 mod daily_polish;
 mod daily_registries;
+mod deploy_manifest;
 mod deploy_tags;
 mod derivations;
 mod docker_tools;

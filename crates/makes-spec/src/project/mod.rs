@@ -59,6 +59,19 @@ pub enum JobKind {
     Build,
     /// `deployContainer.<name>`: build `src`, push it to `image`.
     DeployContainer,
+    /// `deployContainerManifest.<name>`: push a manifest list of images already pushed.
+    DeployContainerManifest,
+}
+
+impl JobKind {
+    /// Whether the job pushes to a registry (its value is its configuration set, read by
+    /// [`crate::reduce_deploy_job`]).
+    pub fn is_deploy(self) -> bool {
+        matches!(
+            self,
+            JobKind::DeployContainer | JobKind::DeployContainerManifest
+        )
+    }
 }
 
 /// An evaluated project: its jobs by name (sorted), values still lazy.
