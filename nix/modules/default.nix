@@ -87,6 +87,50 @@ in {
     else
       self.computeOnAwsBatch (builtins.intersectAttrs known c // { inherit name; }));
 
+  # The deploy modules' jobs as makes' deploy scripts: what `outputs."/deployContainer/<name>"`
+  # is to other jobs (a pipeline's job, `__all__`). Running the job itself pushes natively.
+  deployContainer = config:
+    let
+      script = name: c: self.deployContainer (if builtins.compareVersions release "24.09" < 0 then {
+        attempts = c.attempts or 1;
+        inherit (c) credentials registry tag;
+        containerImage = c.src;
+        inherit name;
+        setup = c.setup or [ ];
+        sign = c.sign or false;
+      } else {
+        inherit (c) credentials image src;
+        inherit name;
+        setup = c.setup or [ ];
+        sign = c.sign or false;
+      });
+    in perName "deployContainer" script
+      (if builtins.compareVersions release "24.09" < 0 then config.images or { } else config);
+
+  deployContainerImage = config:
+    perName "deployContainerImage" (name: c: self.deployContainerImage ({
+      attempts = c.attempts or 1;
+      inherit (c) credentials registry tag;
+      containerImage = c.src;
+      inherit name;
+      setup = c.setup or [ ];
+    } // (if builtins.compareVersions release "23.04" < 0 then { } else {
+      sign = c.sign or false;
+    }))) (config.images or { });
+
+  deployContainerManifest = perName "deployContainerManifest" (name: c:
+    self.deployContainerManifest ({
+      inherit (c) credentials;
+      inherit name;
+      setup = c.setup or [ ];
+      sign = c.sign or false;
+    } // (if builtins.compareVersions release "24.09" < 0 then {
+      inherit (c) config;
+    } else {
+      inherit (c) image manifests;
+      tags = c.tags or [ ];
+    })));
+
   deployTerraform = terraformModules "deployTerraform" { } (name: c:
     self.deployTerraform {
       inherit (c) setup version;

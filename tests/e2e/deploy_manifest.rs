@@ -344,3 +344,47 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// A job referring to a deploy job (a pipeline's job, as real projects' pipelines list their
+/// deploys) gets makes' deploy script, a package, as `outputs."/deployContainer/<name>"` is
+/// in makes; running the deploy job itself still pushes natively.
+#[test]
+fn other_jobs_see_a_deploy_job_as_makes_deploy_script() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir.path().join("p");
+    let host = "127.0.0.1:5999";
+    let project = images(host).replacen(
+        "deployContainer.amd64 = {",
+        r#"pipelines.release = {
+    jobs = [
+      { output = "/deployContainer/amd64"; }
+      { output = "/deployContainerManifest/app"; }
+    ];
+  };
+  jobs."/manifestScript" = outputs."/deployContainerManifest/app";
+  deployContainer.amd64 = {"#,
+        1,
+    );
+    write_project(&dir, &project);
+    let show = |job: &str| {
+        sandbox
+            .makes()
+            .arg("--project")
+            .arg(&dir)
+            .args(["show", job])
+            .output()
+            .expect("makes starts")
+    };
+    let pipeline = show("/pipeline/release");
+    assert!(pipeline.status.success(), "{}", text(&pipeline.stderr));
+    let script = show("/manifestScript");
+    assert!(script.status.success(), "{}", text(&script.stderr));
+    let spec: Value = serde_json::from_slice(&script.stdout).expect("json");
+    assert_eq!(
+        spec["name"], "app",
+        "makes names the script after the attribute"
+    );
+    let deploy = show("/deployContainerManifest/app");
+    let spec: Value = serde_json::from_slice(&deploy.stdout).expect("json");
+    assert_eq!(spec["kind"], "deployContainerManifest");
+}

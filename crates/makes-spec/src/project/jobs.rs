@@ -57,11 +57,14 @@ pub(super) fn collect(
             .module_outputs
             .map(|outputs| jobs_of_module(outputs, module.name, Rc::new(config.clone())));
         for job in module_jobs(ev, module, &config, release, dir)? {
-            let entry = match job.deploy {
+            let entry = match job.deploy.clone() {
                 Some((kind, value)) => Job {
                     value: with_signer(value, args),
                     span: job.span,
                     kind,
+                    as_output: made
+                        .as_ref()
+                        .map(|made| module_job(made, module.name, &job)),
                 },
                 None => {
                     let value = match &made {
@@ -124,7 +127,7 @@ fn with_signer(value: Thunk, args: &Rc<Attrs>) -> Thunk {
 fn all_jobs(jobs: &BTreeMap<String, Job>, args: &Rc<Attrs>) -> Thunk {
     let mut every = Attrs::new();
     for (name, job) in jobs {
-        every.insert(name.as_str(), job.value.clone(), job.span);
+        every.insert(name.as_str(), job.output(), job.span);
     }
     let every = Thunk::value(Value::Attrs(Rc::new(every)));
     let to_file_json = args.get("toFileJson").map(|a| a.value.clone());
@@ -187,6 +190,7 @@ fn build(value: Thunk, span: Option<makes_syntax::Span>) -> Job {
         value,
         span,
         kind: JobKind::Build,
+        as_output: None,
     }
 }
 

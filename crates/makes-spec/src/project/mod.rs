@@ -51,6 +51,16 @@ pub struct Job {
     /// What kind of job it is: a package to build, or makes' `deployContainer` (whose value
     /// is its configuration set).
     pub kind: JobKind,
+    /// What `outputs."<name>"` is to other jobs when it is not `value`: for a deploy job,
+    /// makes' deploy script (a package), while running the job pushes natively.
+    pub as_output: Option<Thunk>,
+}
+
+impl Job {
+    /// What `outputs."<name>"` is to other jobs.
+    pub fn output(&self) -> Thunk {
+        self.as_output.clone().unwrap_or_else(|| self.value.clone())
+    }
 }
 
 /// The kinds of jobs.
@@ -158,7 +168,7 @@ pub fn load_project(
             let jobs = jobs::collect(ev, &modules.borrow(), &context)?;
             let mut attrs = Attrs::new();
             for (name, job) in &jobs {
-                attrs.insert(name.as_str(), job.value.clone(), job.span);
+                attrs.insert(name.as_str(), job.output(), job.span);
             }
             *table.borrow_mut() = jobs;
             Ok(Value::Attrs(Rc::new(attrs)))

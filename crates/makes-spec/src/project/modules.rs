@@ -157,6 +157,7 @@ pub(crate) fn find(name: &str) -> Option<&'static Module> {
 }
 
 /// A job a module makes: its name, and for deploy jobs their kind and the set they read.
+#[derive(Clone)]
 pub(crate) struct ModuleJob {
     pub name: String,
     pub span: Option<Span>,
