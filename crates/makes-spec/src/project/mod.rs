@@ -7,6 +7,7 @@ mod inputs;
 mod jobs;
 mod legacy;
 mod modules;
+mod options;
 mod release;
 
 pub use release::{fitted, pinned_release, Release, ReleaseRules};
@@ -176,7 +177,14 @@ pub fn load_project(
     };
     let merged_inputs = inputs::merged_inputs(modules.clone(), &arguments);
     let config = jobs::merged_config(modules.clone(), merged_inputs.clone(), merged_jobs.clone());
-    let args = project_arguments(arguments, merged_inputs, merged_jobs.clone(), config);
+    let options = options::options_argument(modules.clone(), config.clone(), release.release);
+    let args = project_arguments(
+        arguments,
+        merged_inputs,
+        merged_jobs.clone(),
+        config,
+        options,
+    );
     *args_cell.borrow_mut() = Some(args.clone());
     *finished_arguments.borrow_mut() = Some(args.clone());
 
