@@ -538,3 +538,99 @@ fn a_poetry_lock_gives_the_environment_poetry2nix_gives_installed_offline() {
         "{err}"
     );
 }
+
+/// A copy of fixtures/python-poetry-sources whose lock names `index` and a git repository
+/// made from its `gitpkg-src` (committed on `main`).
+fn poetry_sources_project(sandbox: &Sandbox, index: &PackageIndex) -> PathBuf {
+    let project = sandbox.dir.path().join("python-poetry-sources");
+    copy_tree(&fixture("python-poetry-sources"), &project);
+    let repo = sandbox.dir.path().join("gitpkg.git");
+    copy_tree(&project.join("gitpkg-src"), &repo);
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args([
+                "-c",
+                "user.name=makes",
+                "-c",
+                "user.email=makes@example.com",
+            ])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert_success(&out);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "gitpkg"]);
+    let commit = git(&["rev-parse", "HEAD"]);
+    for file in ["pyproject.toml", "poetry.lock"] {
+        let path = project.join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        let text = text
+            .replace("127.0.0.1:8731", &format!("127.0.0.1:{}", index.port))
+            .replace("/GIT-REPOSITORY", &repo.display().to_string())
+            .replace("GIT-COMMIT", &commit);
+        std::fs::write(&path, text).expect("write");
+    }
+    project
+}
+
+#[test]
+fn poetry_file_directory_and_git_sources_are_installed_legacy_ones_refused() {
+    if !stand_in_python_builds() || !have_tool("git") {
+        return;
+    }
+    let index = PackageIndex::start();
+    let sandbox = Sandbox::new();
+    let project = poetry_sources_project(&sandbox, &index);
+
+    // numlib from the project's wheel (`file`), greetlib (which it needs) from the index,
+    // dirpkg built from the project's directory, gitpkg from the locked commit of the git
+    // repository: the script imports all four.
+    let out = output(makes_in(&sandbox, &project).args([".", "/report"]));
+    assert_success(&out);
+    assert_eq!(
+        stdout(&out),
+        "hello fib(10) = 55 from a directory from git\n"
+    );
+    assert_eq!(index.requests.load(Ordering::SeqCst), 1, "greetlib only");
+    let env = build(&sandbox, &project, "/env");
+    let venv = sandbox
+        .store()
+        .join("store")
+        .join(env.file_name().expect("a name"));
+    assert_eq!(
+        dist_infos(&venv),
+        [
+            "dirpkg-0.1.dist-info",
+            "gitpkg-0.2.dist-info",
+            "greetlib-1.0.dist-info",
+            "numlib-2.0.dist-info",
+            "setuptools-66.1.1.dist-info",
+        ]
+    );
+
+    // A legacy index: refused, naming the package and the index.
+    let out = output(makes_in(&sandbox, &project).args(["show", "/legacy"]));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the package 'greetlib' comes from a legacy source")
+            && err.contains("/simple"),
+        "{err}"
+    );
+
+    // A path leading out of the project directory: refused, naming it.
+    let out = output(makes_in(&sandbox, &project).args(["show", "/outside"]));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "the directory source of 'dirpkg' (../libs/dirpkg) is outside the project directory"
+        ),
+        "{err}"
+    );
+}
