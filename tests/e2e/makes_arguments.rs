@@ -12,17 +12,6 @@ fn makes(sandbox: &Sandbox, project: &Path, args: &[&str]) -> Output {
     run(sandbox.makes().arg("--project").arg(project).args(args))
 }
 
-/// `makes ARGS` that may fail.
-fn makes_failing(sandbox: &Sandbox, project: &Path, args: &[&str]) -> Output {
-    sandbox
-        .makes()
-        .arg("--project")
-        .arg(project)
-        .args(args)
-        .output()
-        .expect("makes runs")
-}
-
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

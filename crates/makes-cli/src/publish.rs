@@ -115,16 +115,13 @@ fn client_for(
 pub fn push_manifest_list(spec: &ManifestSpec, target: &PushTarget) -> Result<String, Failure> {
     let reference = Reference::parse(target.reference)?;
     let (client, had_credentials) = client_for(&reference, target)?;
-    let entries = spec
-        .manifests
-        .iter()
-        .map(|m| {
-            Ok(ListEntry {
-                image: Reference::parse(&m.image)?,
-                platform: Platform::new(&m.os, &m.architecture, None),
-            })
-        })
-        .collect::<Result<Vec<_>, makes_registry::RegistryError>>()?;
+    let mut entries = Vec::with_capacity(spec.manifests.len());
+    for m in &spec.manifests {
+        entries.push(ListEntry {
+            image: Reference::parse(&m.image)?,
+            platform: Platform::new(&m.os, &m.architecture, None),
+        });
+    }
     let quiet = crate::verbosity::quiet();
     if !quiet {
         say!(

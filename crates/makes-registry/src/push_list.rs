@@ -79,11 +79,7 @@ impl RegistryClient {
             descriptor.platform = Some(entry.platform.clone());
             descriptors.push(descriptor);
         }
-        let media_type = if descriptors.iter().all(|d| d.media_type == DOCKER_MANIFEST) {
-            DOCKER_MANIFEST_LIST
-        } else {
-            OCI_INDEX
-        };
+        let media_type = list_media_type(&descriptors);
         let list = serde_json::to_vec_pretty(&ManifestList {
             schema_version: 2,
             media_type,
@@ -112,6 +108,15 @@ impl RegistryClient {
             media_type: media_type.to_owned(),
             references,
         })
+    }
+}
+
+/// A Docker manifest list of Docker manifests; an OCI index otherwise.
+fn list_media_type(entries: &[Descriptor]) -> &'static str {
+    if !entries.is_empty() && entries.iter().all(|d| d.media_type == DOCKER_MANIFEST) {
+        DOCKER_MANIFEST_LIST
+    } else {
+        OCI_INDEX
     }
 }
 
@@ -237,5 +242,37 @@ fn stream_blob(
         _ => Err(Failure::fatal(
             to.status_error(response, "PUT blob", "upload", &reference),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use makes_oci_model::media_types::OCI_MANIFEST;
+
+    #[test]
+    fn the_list_is_docker_for_docker_manifests_only() {
+        let docker = Descriptor::new(DOCKER_MANIFEST, &Digest::of(b"a"), 1);
+        let oci = Descriptor::new(OCI_MANIFEST, &Digest::of(b"b"), 1);
+        assert_eq!(list_media_type(&[docker.clone()]), DOCKER_MANIFEST_LIST);
+        assert_eq!(list_media_type(&[docker, oci.clone()]), OCI_INDEX);
+        assert_eq!(list_media_type(&[oci]), OCI_INDEX);
+    }
+
+    #[test]
+    fn the_list_is_written_with_platforms_in_the_specifications_key_order() {
+        let mut entry = Descriptor::new(OCI_MANIFEST, &Digest::of(b"a"), 7);
+        entry.platform = Some(Platform::new("linux", "arm64", None));
+        let json = serde_json::to_string(&ManifestList {
+            schema_version: 2,
+            media_type: OCI_INDEX,
+            manifests: &[entry],
+        })
+        .expect("json");
+        assert!(json.starts_with(r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType""#), "{json}");
+        assert!(
+            json.ends_with(r#""size":7,"platform":{"os":"linux","architecture":"arm64"}}]}"#),
+            "{json}"
+        );
     }
 }

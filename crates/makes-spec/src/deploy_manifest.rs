@@ -164,3 +164,67 @@ fn strings(f: &Fields, name: &str) -> Result<Vec<String>, SpecError> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reduce(src: &str) -> Result<ManifestSpec, String> {
+        let ev = Evaluator::new(
+            std::rc::Rc::new(makes_eval::DiskIo),
+            makes_eval::EvalOptions::default(),
+        );
+        let v = ev
+            .eval_source("test.nix", src, std::path::Path::new("/"))
+            .map_err(|e| e.to_string())?;
+        reduce_manifest_spec(&ev, &v, None).map_err(|e| e.to_string())
+    }
+
+    const ENTRY: &str =
+        r#"{ image = "r.io/app:amd64"; platform = { architecture = "amd64"; os = "linux"; }; }"#;
+
+    #[test]
+    fn the_list_its_tags_and_entries_are_read_with_makes_defaults() {
+        let spec = reduce(&format!(
+            r#"{{ credentials = {{ token = "T"; user = "U"; }}; image = "r.io/app:latest";
+                 manifests = [ {ENTRY} ]; }}"#
+        ))
+        .expect("reduces");
+        assert_eq!(spec.image, "r.io/app:latest");
+        assert!(spec.tags.is_empty() && spec.setup.is_empty() && spec.sign_with.is_none());
+        assert_eq!(
+            spec.manifests,
+            vec![ManifestEntry {
+                image: "r.io/app:amd64".into(),
+                os: "linux".into(),
+                architecture: "amd64".into(),
+            }]
+        );
+        assert_eq!(spec.credential_vars, Some(("U".into(), "T".into())));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = reduce(&format!(
+            r#"{{ image = "r.io/app:latest"; manifests = [ {ENTRY} ]; tags = [ "no tag!" ]; }}"#
+        ))
+        .expect_err("an invalid tag");
+        assert!(err.contains("tags"), "{err}");
+        let err =
+            reduce(r#"{ image = "r.io/app:latest"; manifests = [ { image = "r.io/a:b"; } ]; }"#)
+                .expect_err("no platform");
+        assert!(err.contains("platform"), "{err}");
+        let err = reduce(r#"{ image = "r.io/app:latest"; }"#).expect_err("no manifests");
+        assert!(err.contains("manifests"), "{err}");
+        let err = reduce(&format!(
+            r#"{{ image = "r.io/app:latest"; manifests = [ {ENTRY} ]; sign = true; }}"#
+        ))
+        .expect_err("sign without the loader's cosign");
+        assert!(err.contains("sign"), "{err}");
+        let err = reduce(&format!(
+            r#"{{ image = "r.io/app:latest"; manifests = [ {ENTRY} ]; config = {{ }}; }}"#
+        ))
+        .expect_err("24.02's config is flattened by the loader");
+        assert!(err.contains("config"), "{err}");
+    }
+}
