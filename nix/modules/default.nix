@@ -169,7 +169,17 @@ in {
   dev = perName "dev" (_: searchPaths:
     self.makeSearchPaths (searchPaths // { withAction = false; }));
 
-  dynamoDb = perName "dynamoDb" (name: args: self.makeDynamoDb ({ inherit name; } // args));
+  # makes declares `data` as a list of strings: anything else is refused with the module
+  # system's message (a documented example writes `[ projectPath "/x" ]`, a function and a
+  # string).
+  dynamoDb = perName "dynamoDb" (name: args:
+    let
+      checked = builtins.genList (i:
+        let value = builtins.elemAt args.data i;
+        in if builtins.isString value then value else throw
+          "A definition for option `dynamoDb.${name}.data.\"[definition 1-entry ${toString (i + 1)}]\"' is not of type `string'. Definition values: a ${builtins.typeOf value}")
+        (builtins.length (args.data or [ ]));
+    in self.makeDynamoDb ({ inherit name; } // args // (if args ? data then { data = checked; } else { })));
 
   envVars = perName "envVars" (name: mapping: self.makeEnvVars { inherit name mapping; });
 

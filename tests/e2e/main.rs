@@ -48,6 +48,7 @@ mod make_script;
 mod makes_arguments;
 mod makes_builders;
 mod makes_helpers;
+mod makes_own_rows;
 mod module_jobs;
 mod native_packages;
 mod nix_fetchers;
