@@ -14,8 +14,8 @@
 #   (poetry2nix predicts it too, falling back to PyPI's JSON API, which a fixed URL cannot),
 #   or from the package's `url` source; a `file` source is the project's own file, and a
 #   `directory` or `git` source (`builtins.fetchGit` of the locked commit) is the tree pip
-#   builds the package from, required as `name @ file://TREE`; `legacy` sources (an index
-#   page read while fetching) are refused, naming the package;
+#   builds the package from, required as `name @ file://TREE`; a `legacy` source's file is
+#   the one its index page links (the page is read during evaluation);
 # - pip installs them offline into a venv (the builder of makePythonPypiEnvironment), each
 #   line carrying the markers of the lock's dependency edges, which pip evaluates.
 # `overrides` is applied as poetry2nix applies it (`self: super: { ... }` over the packages):
@@ -102,7 +102,41 @@ let
       }
     else if source.type == "url" then self.fetchUrl { inherit (source) url; inherit sha256; }
     else if source.type == "file" then inProject fn projectDir pkg source.url
+    else if source.type == "legacy" then fromLegacy fn pkg file sha256
     else unsupportedSource fn pkg;
+
+  # A file of a legacy (PEP 503 "simple") index: its link on the package's page of the index,
+  # resolved against the page's URL, fetched against the lock's hash. poetry2nix reads the
+  # page while fetching; here it is read during evaluation (the file itself is pinned).
+  fromLegacy = fn: pkg: file: sha256:
+    let
+      base = pkg.source.url;
+      index = "${if match ".*/" base != null then base else "${base}/"}${normalize pkg.name}/";
+      page = builtins.readFile (builtins.fetchurl index);
+      hrefs = map head (filter isList (split "[Hh][Rr][Ee][Ff]=[\"']([^\"']*)[\"']" page));
+      links = map (href: head (words "#" href)) (filter (href: href != "") hrefs);
+      matching = filter (href: baseNameOf href == file) links;
+    in if matching == [ ] then
+      throw "${fn}: the legacy index page ${index} links no file '${file}' of '${pkg.name}'"
+    else self.fetchUrl { url = resolveUrl index (head matching); inherit sha256; };
+
+  # `href` resolved against the page at `base` (RFC 3986's reference resolution, for the
+  # absolute, root-relative and relative links index pages hold).
+  resolveUrl = base: href:
+    if match "[A-Za-z][A-Za-z0-9+.-]*:.*" href != null then href
+    else
+      let
+        parts = match "([A-Za-z][A-Za-z0-9+.-]*://[^/]*)(/.*)?" base;
+        origin = head parts;
+        basePath = let p = elemAt parts 1; in if p == null then "/" else p;
+        dir = head (match "(.*/)[^/]*" basePath);
+        path = if substring 0 1 href == "/" then href else dir + href;
+        dropLast = list: builtins.genList (elemAt list) (length list - 1);
+        segments = foldl' (acc: segment:
+          if segment == "." then acc
+          else if segment == ".." then (if acc == [ ] then [ ] else dropLast acc)
+          else acc ++ [ segment ]) [ ] (builtins.tail (words "/" path));
+      in "${origin}/${concatStringsSep "/" segments}";
 
   # A `directory` or `git` source: the tree pip builds the package from (poetry2nix builds it
   # from the same tree); null for the other kinds.
@@ -125,10 +159,7 @@ let
     else "${projectDir}/${url}";
 
   unsupportedSource = fn: pkg: throw "${fn}: the package '${pkg.name}' comes from a ${pkg.source.type} source (${
-      pkg.source.url or pkg.source.reference or ""}), which makes here does not fetch yet${
-      if pkg.source.type == "legacy" then
-        " (a legacy index's file URL is read from its index page while fetching, which needs a fixed-output download of a URL known only then)"
-      else ""}";
+      pkg.source.url or pkg.source.reference or ""}), which makes here does not fetch";
 
   makePythonPoetryEnvironment = fn: { pythonProjectDir, pythonVersion, preferWheels ? true
     , overrides ? (self: super: { }) }:

@@ -56,9 +56,13 @@ fn serve(mut stream: TcpStream, dir: &Path) {
         .nth(1)
         .unwrap_or("/")
         .trim_start_matches('/');
-    let file = (!name.contains('/') && !name.is_empty())
-        .then(|| std::fs::read(dir.join(name)).ok())
-        .flatten();
+    let file = match name.strip_prefix("simple/") {
+        // A legacy (PEP 503) index page: links to the package's files, relative to the page.
+        Some(package) => simple_index_page(dir, package.trim_end_matches('/')),
+        None => (!name.contains('/') && !name.is_empty())
+            .then(|| std::fs::read(dir.join(name)).ok())
+            .flatten(),
+    };
     let _ = match file {
         Some(body) => stream
             .write_all(
@@ -71,6 +75,28 @@ fn serve(mut stream: TcpStream, dir: &Path) {
             .and_then(|()| stream.write_all(&body)),
         None => stream.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
     };
+}
+
+/// The simple index page of `package`: a link to each file of `dir` named after it.
+fn simple_index_page(dir: &Path, package: &str) -> Option<Vec<u8>> {
+    if package.is_empty() || package.contains('/') {
+        return None;
+    }
+    let mut links = String::from("<html><body>\n");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with(&format!("{package}-")))
+        .collect();
+    files.sort();
+    for file in files {
+        links.push_str(&format!(
+            "<a href=\"../../{file}#sha256=0\">{file}</a><br/>\n"
+        ));
+    }
+    links.push_str("</body></html>\n");
+    Some(links.into_bytes())
 }
 
 /// The stand-in package set with the host's bash and coreutils, which makeScript's scripts
@@ -566,7 +592,12 @@ fn poetry_sources_project(sandbox: &Sandbox, index: &PackageIndex) -> PathBuf {
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "gitpkg"]);
     let commit = git(&["rev-parse", "HEAD"]);
-    for file in ["pyproject.toml", "poetry.lock"] {
+    for file in [
+        "pyproject.toml",
+        "poetry.lock",
+        "legacy/pyproject.toml",
+        "legacy/poetry.lock",
+    ] {
         let path = project.join(file);
         let text = std::fs::read_to_string(&path).expect("read");
         let text = text
@@ -579,7 +610,7 @@ fn poetry_sources_project(sandbox: &Sandbox, index: &PackageIndex) -> PathBuf {
 }
 
 #[test]
-fn poetry_file_directory_and_git_sources_are_installed_legacy_ones_refused() {
+fn poetry_file_directory_git_and_legacy_sources_are_installed() {
     if !stand_in_python_builds() || !have_tool("git") {
         return;
     }
@@ -613,14 +644,20 @@ fn poetry_file_directory_and_git_sources_are_installed_legacy_ones_refused() {
         ]
     );
 
-    // A legacy index: refused, naming the package and the index.
-    let out = output(makes_in(&sandbox, &project).args(["show", "/legacy"]));
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    // A legacy index: the file its page links, fetched against the lock's hash.
+    let before = index.requests.load(Ordering::SeqCst);
+    let legacy = build(&sandbox, &project, "/legacy");
+    let legacy = sandbox
+        .store()
+        .join("store")
+        .join(legacy.file_name().expect("a name"));
+    assert_eq!(
+        dist_infos(&legacy),
+        ["greetlib-1.0.dist-info", "setuptools-66.1.1.dist-info"]
+    );
     assert!(
-        err.contains("the package 'greetlib' comes from a legacy source")
-            && err.contains("/simple"),
-        "{err}"
+        index.requests.load(Ordering::SeqCst) > before,
+        "the index page was read"
     );
 
     // A path leading out of the project directory: refused, naming it.
