@@ -254,7 +254,10 @@ mod tests {
     fn the_list_is_docker_for_docker_manifests_only() {
         let docker = Descriptor::new(DOCKER_MANIFEST, &Digest::of(b"a"), 1);
         let oci = Descriptor::new(OCI_MANIFEST, &Digest::of(b"b"), 1);
-        assert_eq!(list_media_type(&[docker.clone()]), DOCKER_MANIFEST_LIST);
+        assert_eq!(
+            list_media_type(std::slice::from_ref(&docker)),
+            DOCKER_MANIFEST_LIST
+        );
         assert_eq!(list_media_type(&[docker, oci.clone()]), OCI_INDEX);
         assert_eq!(list_media_type(&[oci]), OCI_INDEX);
     }
