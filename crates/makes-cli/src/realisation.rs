@@ -3,14 +3,12 @@
 
 use crate::build_progress::{BuildProgress, Display};
 use crate::progress_bars::Bars;
-use crate::publish::{push_archive, PushTarget};
 use crate::puller::RegistryPuller;
-use crate::report::report_spec;
 use crate::report::Failure;
 use crate::session::{eval_failure, Session};
 use makes_eval::{CoercionMode, Value};
 use makes_oci::{LayerProgress, NativeImageBuilder};
-use makes_spec::{reduce_deploy_spec, Job, JobKind, Project};
+use makes_spec::{Job, Project};
 use makes_store::{
     realise, Builders, PluginError, RealiseError, RealiseOptions, Recipe, StorePath,
 };
@@ -20,65 +18,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What running a job gave.
 pub struct JobResult {
-    /// Where the built result is on disk.
-    pub path: PathBuf,
-    /// For deploy jobs: `REF@DIGEST` of the pushed image.
+    /// Where the built result is on disk (a manifest list job builds nothing).
+    pub path: Option<PathBuf>,
+    /// For deploy jobs: `REF@DIGEST` of what was pushed.
     pub pushed: Option<String>,
 }
 
-/// Runs `job` of `project`: builds it (and, for a `deployContainer` job, pushes the image). An
-/// unknown job lists the valid ones on stderr and fails with exit code 1.
+/// Runs `job` of `project`: builds it (and, for a deploy job, pushes). An unknown job lists
+/// the valid ones on stderr and fails with exit code 1.
 pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobResult, Failure> {
-    let kind = project.jobs.get(job).map(|j| j.kind);
-    if kind != Some(JobKind::DeployContainer) {
-        return Ok(JobResult {
-            path: realise_job(session, project, job)?,
+    match project.jobs.get(job) {
+        Some(entry) if entry.kind.is_deploy() => {
+            crate::deploy_job::run_deploy_job(session, entry, job)
+        }
+        _ => Ok(JobResult {
+            path: Some(realise_job(session, project, job)?),
             pushed: None,
-        });
+        }),
     }
-    let entry = &project.jobs[job];
-    let ev = &session.evaluator;
-    let value = entry.value.force(ev).map_err(|e| {
-        eval_failure(
-            ev,
-            &e.note(entry.span, format!("while evaluating the job '{job}'")),
-        )
-    })?;
-    let spec = reduce_deploy_spec(ev, &value, entry.span).map_err(|e| report_spec(ev, &e))?;
-    let path = realise_path(session, &spec.src)?;
-    // makes sources the setup scripts first: what they export (credentials, the tag's
-    // variables) is the environment of the push.
-    let environment = if spec.setup.is_empty() {
-        None
-    } else {
-        let scripts = spec
-            .setup
-            .iter()
-            .map(|script| realise_path(session, script))
-            .collect::<Result<Vec<_>, _>>()?;
-        Some(crate::deploy_setup::environment_after_setup(&scripts)?)
-    };
-    let variable = |name: &str| match &environment {
-        Some(environment) => environment.get(name).cloned(),
-        None => std::env::var(name).ok(),
-    };
-    // The image may name environment variables, expanded now, as makes' deploy script does.
-    let image = spec.image_at_run_time(variable).map_err(Failure::message)?;
-    let target = PushTarget {
-        reference: &image,
-        insecure: false,
-        credential_vars: spec
-            .credential_vars
-            .as_ref()
-            .map(|(u, t)| (u.as_str(), t.as_str())),
-        attempts: Some(spec.attempts),
-        environment: environment.as_ref(),
-    };
-    let pushed = push_archive(&path, &target)?;
-    Ok(JobResult {
-        path,
-        pushed: Some(pushed),
-    })
 }
 
 /// Builds `job` of `project`; returns where its result is on disk. An unknown job lists the

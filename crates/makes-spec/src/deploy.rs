@@ -23,6 +23,8 @@ pub struct DeploySpec {
     /// Store paths of scripts sourced, in order, before the push (makes' `setup`: they
     /// export the credentials and other variables the push reads).
     pub setup: Vec<String>,
+    /// With `sign = true`: the store path of the cosign that signs the pushed image.
+    pub sign_with: Option<String>,
 }
 
 const ARGS: &[&str] = &[
@@ -33,6 +35,7 @@ const ARGS: &[&str] = &[
     "sign",
     "src",
     "tag",
+    SIGN_WITH,
 ];
 
 pub fn reduce_deploy_spec(
@@ -55,8 +58,62 @@ pub fn reduce_deploy_spec(
         span,
     })?;
     let src = f.store_path_of("src", &src_value)?;
-    let credential_vars = match f.get("credentials")? {
-        None | Some(Value::Null) => None,
+    let credential_vars = credential_vars(ev, &f)?;
+    // Checked after the credentials: a located report quotes the lines around the
+    // attribute, and a pasted secret must be refused before any such report. Variable
+    // references are expanded only when the job runs; here the literal parts are checked,
+    // each variable standing for a plain word.
+    let invalid = |message| SpecError::Invalid {
+        attr: "image".into(),
+        message,
+        span: f.span_of("image"),
+    };
+    let template = RunTimeText::parse(&image).map_err(invalid)?;
+    crate::oci_names::validate_reference(&template.with_variables_as("x")).map_err(|e| {
+        if template.variables().is_empty() {
+            invalid(e.to_string())
+        } else {
+            invalid(format!(
+                "{image:?} is not a valid image reference whatever its variables hold: {e}"
+            ))
+        }
+    })?;
+    let sign_with = signer(&f)?;
+    let setup = f.store_paths("setup")?.unwrap_or_default();
+    if f.get("tag")?.is_some() {
+        return Err(SpecError::NotSupported {
+            what: "deployContainer's 'tag' (give the tag in 'image')".into(),
+            span: f.span_of("tag"),
+        });
+    }
+    let attempts = match f.int("attempts")? {
+        None => 1,
+        Some(n) if (1..=100).contains(&n) => n as u32,
+        Some(n) => {
+            return Err(SpecError::Invalid {
+                attr: "attempts".into(),
+                message: format!("must be between 1 and 100, got {n}"),
+                span: f.span_of("attempts"),
+            })
+        }
+    };
+    Ok(DeploySpec {
+        image,
+        src,
+        credential_vars,
+        attempts,
+        setup,
+        sign_with,
+    })
+}
+
+/// `credentials = { user; token; }`: the NAMES of the variables holding them.
+pub(crate) fn credential_vars(
+    ev: &Evaluator,
+    f: &Fields,
+) -> Result<Option<(String, String)>, SpecError> {
+    match f.get("credentials")? {
+        None | Some(Value::Null) => Ok(None),
         Some(v) => {
             let c = Fields::new(ev, &v, "credentials", f.span_of("credentials"))?;
             c.reject_unknown("credentials", &["token", "user"])?;
@@ -90,59 +147,25 @@ pub fn reduce_deploy_spec(
                 }
                 Ok(var)
             };
-            Some((var("user")?, var("token")?))
+            Ok(Some((var("user")?, var("token")?)))
         }
-    };
-    // Checked after the credentials: a located report quotes the lines around the
-    // attribute, and a pasted secret must be refused before any such report. Variable
-    // references are expanded only when the job runs; here the literal parts are checked,
-    // each variable standing for a plain word.
-    let invalid = |message| SpecError::Invalid {
-        attr: "image".into(),
-        message,
-        span: f.span_of("image"),
-    };
-    let template = RunTimeText::parse(&image).map_err(invalid)?;
-    crate::oci_names::validate_reference(&template.with_variables_as("x")).map_err(|e| {
-        if template.variables().is_empty() {
-            invalid(e.to_string())
-        } else {
-            invalid(format!(
-                "{image:?} is not a valid image reference whatever its variables hold: {e}"
-            ))
-        }
+    }
+}
+
+/// The attribute the project loader adds to a deploy job's set: makes' package set's cosign.
+pub(crate) const SIGN_WITH: &str = "__signWith";
+
+/// With `sign = true`, the store path of the cosign that signs what was pushed (makes' deploy
+/// scripts run `cosign sign` of makes' package set).
+pub(crate) fn signer(f: &Fields) -> Result<Option<String>, SpecError> {
+    if !f.bool("sign")?.unwrap_or(false) {
+        return Ok(None);
+    }
+    let cosign = f.get(SIGN_WITH)?.ok_or_else(|| SpecError::NotSupported {
+        what: "'sign' outside a deploy module (no cosign of makes' package set)".into(),
+        span: f.span_of("sign"),
     })?;
-    if f.bool("sign")?.unwrap_or(false) {
-        return Err(SpecError::NotSupported {
-            what: "deployContainer's 'sign'".into(),
-            span: f.span_of("sign"),
-        });
-    }
-    let setup = f.store_paths("setup")?.unwrap_or_default();
-    if f.get("tag")?.is_some() {
-        return Err(SpecError::NotSupported {
-            what: "deployContainer's 'tag' (give the tag in 'image')".into(),
-            span: f.span_of("tag"),
-        });
-    }
-    let attempts = match f.int("attempts")? {
-        None => 1,
-        Some(n) if (1..=100).contains(&n) => n as u32,
-        Some(n) => {
-            return Err(SpecError::Invalid {
-                attr: "attempts".into(),
-                message: format!("must be between 1 and 100, got {n}"),
-                span: f.span_of("attempts"),
-            })
-        }
-    };
-    Ok(DeploySpec {
-        image,
-        src,
-        credential_vars,
-        attempts,
-        setup,
-    })
+    f.store_path_of("sign", &cosign).map(Some)
 }
 
 impl DeploySpec {
@@ -203,6 +226,7 @@ mod tests {
             credential_vars: None,
             attempts: 1,
             setup: Vec::new(),
+            sign_with: None,
         }
     }
 

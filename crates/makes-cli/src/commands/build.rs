@@ -47,7 +47,19 @@ pub fn build_in(
     request: &BuildRequest,
 ) -> Result<(), Failure> {
     let result = run_job(session, project, request.job)?;
-    let real = result.path;
+    let Some(real) = result.path else {
+        // A manifest list job builds nothing: its result is the list it pushed.
+        let pushed = result.pushed.unwrap_or_default();
+        if request.json {
+            crate::result_line::print_result(serde_json::json!({
+                "job": request.job,
+                "pushed": pushed,
+            }));
+        } else {
+            crate::result_line::print_result(pushed);
+        }
+        return Ok(());
+    };
     let links = link_result(&request.out_links, &project.dir, request.job, &real)
         .map_err(Failure::message)?;
     let has_action = result.pushed.is_none() && action_of(&real).is_some();

@@ -10,7 +10,7 @@ use crate::realisation::{find_job, job_out_path, job_value};
 use crate::report::{report_spec, Failure};
 use crate::session::Session;
 use crate::settings::{PackagesBackend, Settings};
-use makes_spec::{reduce_deploy_spec, JobKind};
+use makes_spec::reduce_deploy_job;
 use makes_store::packages::{LockFile, LockedPackage, PackageMode, Step, LOCK_FILE};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
@@ -35,9 +35,9 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
     };
     for job in &names {
         let entry = find_job(&project, job)?;
-        if entry.kind == JobKind::DeployContainer {
+        if entry.kind.is_deploy() {
             let value = job_value(&session, entry, job)?;
-            reduce_deploy_spec(&session.evaluator, &value, entry.span)
+            reduce_deploy_job(&session.evaluator, entry.kind, &value, entry.span)
                 .map_err(|e| report_spec(&session.evaluator, &e))?;
         } else {
             job_out_path(&session, &project, job)?;

@@ -7,8 +7,7 @@ use crate::report::{report_spec, Failure};
 use crate::session::Session;
 use crate::settings::Settings;
 use makes_spec::{
-    deploy_spec_json, derivation_spec_json, image_spec_json, pull_spec_json, reduce_deploy_spec,
-    JobKind,
+    deploy_job_json, derivation_spec_json, image_spec_json, pull_spec_json, reduce_deploy_job,
 };
 use makes_store::packages::UsedOutput;
 use makes_store::{Recipe, StorePath};
@@ -21,11 +20,11 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
     let project = session.load_project(project)?;
     let entry = find_job(&project, job)?;
     let release = project.release.clone();
-    let mut doc = if entry.kind == JobKind::DeployContainer {
+    let mut doc = if entry.kind.is_deploy() {
         let value = job_value(&session, entry, job)?;
-        let spec = reduce_deploy_spec(&session.evaluator, &value, entry.span)
+        let spec = reduce_deploy_job(&session.evaluator, entry.kind, &value, entry.span)
             .map_err(|e| report_spec(&session.evaluator, &e))?;
-        deploy_spec_json(&spec)
+        deploy_job_json(&spec)
     } else {
         let out = job_out_path(&session, &project, job)?;
         let recipe = StorePath::parse(&out)
