@@ -257,3 +257,50 @@ fn a_deploy_jobs_setup_is_sourced_before_the_push() {
         serde_json::from_slice(&inspected.stdout).expect("skopeo prints JSON");
     assert_eq!(inspected["Digest"].as_str(), Some(digest));
 }
+
+#[test]
+fn a_mapped_package_set_is_selected_from_without_listing_its_names() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("project");
+    copy_tree(&fixture("corpus-patterns/opaque-package-sets"), &project);
+    copy_tree(
+        &fixture("nix-packages").join("stand-in-nixpkgs"),
+        &project.join("stand-in-nixpkgs"),
+    );
+    // No backend: `mapAttrs` over the set and `//` with it keep it unlisted, and the function
+    // that makes a copy of itself per level is handed over once.
+    let out = makes(&sandbox, &project, &["show", "/opaque"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("hello.overrideAttrs"), "{shown}");
+    if !have_tool("nix-instantiate") {
+        return;
+    }
+    // Backend nix: the packages are those Nix gives for the same code, and `?` asks the set.
+    let out = sandbox
+        .makes()
+        .env(
+            "NIX_CONFIG",
+            "substituters =\nbuild-users-group =\nsandbox = false",
+        )
+        .args(["--packages", "nix", "--project"])
+        .arg(&project)
+        .arg("/opaque")
+        .output()
+        .expect("makes starts");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let built = std::fs::read_to_string(text(&out.stdout).trim()).expect("the built file");
+    let nix = Command::new("nix-instantiate")
+        .current_dir(&project)
+        .args(["--eval", "--strict", "--json", "--expr"])
+        .arg(
+            r#"let o = import ./overrides.nix (import ./stand-in-nixpkgs { }); in
+            [ "${o.hello}" "${o.greeter2}" (if o ? absent then "absent-present" else "absent-missing") ]"#,
+        )
+        .output()
+        .expect("nix-instantiate starts");
+    assert!(nix.status.success(), "{}", text(&nix.stderr));
+    let expected: Vec<String> = serde_json::from_slice(&nix.stdout).expect("a JSON list");
+    assert_eq!(built.lines().collect::<Vec<_>>(), expected, "{built}");
+    assert!(expected[0].ends_with("-hello-2.12"), "{expected:?}");
+}
