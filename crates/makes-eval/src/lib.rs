@@ -12,6 +12,7 @@ mod eval;
 mod files;
 mod io;
 pub mod memory;
+mod open_sets;
 mod ops;
 mod print;
 mod thunk;

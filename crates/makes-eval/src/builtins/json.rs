@@ -61,6 +61,7 @@ fn json_of(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde_jso
                 s.merge_context_into(context);
                 return Ok(serde_json::Value::String(s.utf8()?.to_owned()));
             }
+            let attrs = super::all_attrs(attrs.clone())?;
             let mut map = serde_json::Map::new();
             for (name, attr) in attrs.iter() {
                 let value = attr.value.force(ev)?;
@@ -119,6 +120,7 @@ fn write_json(ev: &Evaluator, v: &Value, context: &mut Context, out: &mut Vec<u8
                 write_json_string(s.as_bytes(), out);
                 return Ok(());
             }
+            let attrs = super::all_attrs(attrs.clone())?;
             out.push(b'{');
             for (i, (name, attr)) in attrs.iter().enumerate() {
                 if i > 0 {
