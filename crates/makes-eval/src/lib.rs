@@ -14,10 +14,11 @@ mod io;
 pub mod memory;
 mod ops;
 mod print;
+pub mod terminal_text;
 mod thunk;
 mod value;
 
-pub use builtins::json::{from_json, to_json};
+pub use builtins::json::{from_json, to_json, to_json_text};
 pub use builtins::make_primop;
 pub use builtins::xml::to_xml;
 pub use captured::CapturedVariable;

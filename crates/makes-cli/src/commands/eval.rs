@@ -55,10 +55,7 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     }
     let text = if args.json {
         let mut context = makes_eval::Context::default();
-        makes_eval::to_json(ev, &value, &mut context)
-            .map_err(|e| eval_failure(ev, &e))?
-            .to_string()
-            .into_bytes()
+        makes_eval::to_json_text(ev, &value, &mut context).map_err(|e| eval_failure(ev, &e))?
     } else if args.xml {
         let mut context = makes_eval::Context::default();
         let xml = to_xml(ev, &value, args.strict, !args.no_location, &mut context)
