@@ -46,12 +46,18 @@ const PATTERN: &str =
 fn a_message_of_several_lines_is_grep_able_text_without_escapes() {
     let sandbox = Sandbox::new();
     let stderr = stderr_of(sandbox.makes().args(["eval", "--expr", EXPR]));
-    assert!(!stderr.contains('\u{1b}'), "escapes are filtered: {stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "escapes are filtered: {stderr:?}"
+    );
     assert!(stderr.contains("trace: traced x y\n"), "{stderr}");
     assert!(grep_finds(PATTERN, &stderr), "{stderr}");
     if crate::common::have_tool("nix-instantiate") {
         let nix = stderr_of(Command::new("nix-instantiate").args(["--eval", "-E", EXPR]));
-        assert!(grep_finds(PATTERN, &nix), "the pattern matches Nix 2.8's text: {nix}");
+        assert!(
+            grep_finds(PATTERN, &nix),
+            "the pattern matches Nix 2.8's text: {nix}"
+        );
         assert!(nix.contains("trace: traced x y\n"), "{nix}");
     }
 }

@@ -410,6 +410,9 @@ mod tests {
             text.contains("× The option `enable' does not exist. Definition values:\n    - In `a.nix': true\n\n    It seems as if\n"),
             "{text}"
         );
-        assert!(text.contains("1 │ throw x"), "the source keeps its gutter: {text}");
+        assert!(
+            text.contains("1 │ throw x"),
+            "the source keeps its gutter: {text}"
+        );
     }
 }

@@ -285,7 +285,8 @@ mod tests {
             super::parse_error_message(&e)
         };
         assert!(
-            message("[1,]").starts_with("[json.exception.parse_error.101] parse error at line 1, column 4: "),
+            message("[1,]")
+                .starts_with("[json.exception.parse_error.101] parse error at line 1, column 4: "),
             "{}",
             message("[1,]")
         );
