@@ -79,3 +79,22 @@ fn no_color_and_a_dumb_terminal_keep_the_plain_text() {
         );
     }
 }
+
+#[test]
+fn a_name_not_found_suggests_the_close_ones_as_nix_does() {
+    let sandbox = Sandbox::new();
+    let args = ["--expr", "{ a = { xy = 1; abc = 2; }; }", "-A", "a.xz"];
+    let pattern = r"attribute 'xz' in selection path 'a.xz' not found\n\s*Did you mean xy\?";
+    let stderr = stderr_of(sandbox.makes().arg("eval").args(args));
+    assert!(grep_finds(pattern, &stderr), "{stderr}");
+    if crate::common::have_tool("nix-instantiate") {
+        let nix = stderr_of(Command::new("nix-instantiate").arg("--eval").args(args));
+        assert!(grep_finds(pattern, &nix), "{nix}");
+    }
+    let stderr = stderr_of(
+        sandbox
+            .makes()
+            .args(["eval", "--expr", "{ xy = 1; abc = 2; }.xz"]),
+    );
+    assert!(stderr.contains("help: Did you mean xy?"), "{stderr}");
+}

@@ -109,10 +109,15 @@ fn select_attr_path(
             (Value::Attrs(attrs), Err(_)) => match attrs.get(name) {
                 Some(attr) => attr.value.force(ev)?,
                 None => {
-                    return Err(makes_eval::EvalError::other(
-                        format!("attribute '{name}' in selection path '{path}' not found"),
-                        None,
-                    ))
+                    let mut message =
+                        format!("attribute '{name}' in selection path '{path}' not found");
+                    let names: Vec<String> = attrs.names().map(|n| n.to_string()).collect();
+                    if let Some(suggestion) =
+                        makes_eval::did_you_mean(name, names.iter().map(String::as_str))
+                    {
+                        message = format!("{message}\n{suggestion}");
+                    }
+                    return Err(makes_eval::EvalError::other(message, None));
                 }
             },
             (other, index) => {
