@@ -44,6 +44,7 @@ mod image_layering;
 mod lang_suite;
 mod language_envs;
 mod legacy;
+mod lib_tests;
 mod make_script;
 mod makes_arguments;
 mod makes_builders;
