@@ -72,7 +72,14 @@ pub fn to_file_json_function(recipes: &Recipes) -> Value {
         };
         let value = args[1].force(ev)?;
         let mut context = makes_eval::Context::default();
-        let json = makes_eval::to_json(ev, &value, &mut context)?.to_string();
+        let json = String::from_utf8(makes_eval::to_json_text(ev, &value, &mut context)?).map_err(
+            |_| {
+                EvalError::other(
+                    format!("toFileJson '{name}': a string of the value is not UTF-8"),
+                    None,
+                )
+            },
+        )?;
         let mut drv = spec(
             &name,
             "cp \"$envAllPath\" \"$out\"\n",

@@ -15,14 +15,15 @@ pub mod memory;
 mod open_sets;
 mod ops;
 mod print;
+pub mod terminal_text;
 mod thunk;
 mod value;
 
-pub use builtins::json::{from_json, to_json};
+pub use builtins::json::{from_json, to_json, to_json_text};
 pub use builtins::make_primop;
 pub use builtins::xml::to_xml;
 pub use captured::CapturedVariable;
-pub use error::{EvalError, EvalErrorKind, ExternalNote, Result};
+pub use error::{did_you_mean, EvalError, EvalErrorKind, ExternalNote, Result};
 pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};
 pub use makes_syntax::byte_text::{bytes_to_text, text_to_bytes};

@@ -119,8 +119,9 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
             .map(|(name, attr)| {
                 let name_v = Thunk::value(Value::name(name));
                 let value = Thunk::apply2(a[0].clone(), name_v, attr.value.clone());
-                let span = attr.span;
-                (name.clone(), Attr { value, span })
+                // As Nix: a mapped attribute has no position (`unsafeGetAttrPos` gives null;
+                // nixpkgs' module system tells generated options by it).
+                (name.clone(), Attr { value, span: None })
             })
             .collect();
         let mut mapped = Attrs::from_sorted(entries);
