@@ -68,7 +68,7 @@ impl NativeImageBuilder {
         let store_dir = self.store.store_dir();
         let base = match &spec.from_image {
             Some(from) => {
-                let sp = StorePath::parse(from)?;
+                let sp = StorePath::parse(from).map_err(makes_store::StoreError::from)?;
                 let check = if checked_before(&self.store, &sp) {
                     BaseCheck::CheckedBefore
                 } else {

@@ -22,20 +22,10 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
-    /// A string that should be a store path is not one.
-    #[error("invalid store path {path:?}: {reason}")]
-    #[diagnostic(code(makes::store::invalid_store_path))]
-    InvalidStorePath { path: String, reason: &'static str },
-
-    /// A store path name breaks Nix's naming rules.
-    #[error("invalid store path name {name:?}: {reason}")]
-    #[diagnostic(code(makes::store::invalid_name))]
-    InvalidName { name: String, reason: &'static str },
-
-    /// A string is not valid nix-base32.
-    #[error("invalid nix-base32 string {input:?}")]
-    #[diagnostic(code(makes::store::invalid_nixbase32))]
-    InvalidNixBase32 { input: String },
+    /// A string that is not a store path, a name Nix refuses, or text that is not nix-base32.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    StorePath(#[from] makes_store_path::StorePathError),
 
     /// The store has no valid record of this path.
     #[error("store path {path} is not valid in the store")]

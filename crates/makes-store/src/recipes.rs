@@ -296,6 +296,6 @@ fn recipe_roots(spec: &ImageSpec) -> Result<Vec<StorePath>, StoreError> {
     spec.contents
         .iter()
         .chain(&spec.config_references)
-        .map(|p| StorePath::parse(p))
+        .map(|p| StorePath::parse(p).map_err(StoreError::from))
         .collect()
 }
