@@ -64,7 +64,7 @@ fn image_value(
         _ => None,
     };
     if function == ImageFunction::BuildImage {
-        check_base_names(ev, recipes, arg, spec.from_image.as_deref())?;
+        check_base_names(ev, recipes, arg, spec.from_image.as_ref())?;
     }
     let out = image_output_path(&spec, &build_time());
     // `tag = null`: the hash part of the output path, as nixpkgs tags it. The path is that of
@@ -125,7 +125,7 @@ fn check_base_names(
     ev: &Evaluator,
     recipes: &Recipes,
     arg: &Value,
-    from_image: Option<&str>,
+    from_image: Option<&StorePath>,
 ) -> makes_eval::Result<()> {
     let Value::Attrs(a) = arg else {
         return Ok(());
@@ -146,14 +146,11 @@ fn check_base_names(
     if asked.is_empty() {
         return Ok(());
     }
-    let base = StorePath::parse(from_image)
-        .ok()
-        .and_then(|p| recipes.get(&p))
-        .and_then(|recipe| match recipe {
-            Recipe::Pull(pull) => Some((pull.final_image_name, pull.final_image_tag)),
-            Recipe::Image(image) => Some((image.name, image.tag)),
-            _ => None,
-        });
+    let base = recipes.get(from_image).and_then(|recipe| match recipe {
+        Recipe::Pull(pull) => Some((pull.final_image_name, pull.final_image_tag)),
+        Recipe::Image(image) => Some((image.name, image.tag)),
+        _ => None,
+    });
     let Some((name, tag)) = base else {
         return Err(EvalError::new(
             EvalErrorKind::NotSupported(format!(

@@ -6,6 +6,7 @@ use crate::error::SpecError;
 use crate::reduce::Fields;
 use crate::run_time_variables::RunTimeText;
 use makes_eval::{Evaluator, Value};
+use makes_store_path::StorePath;
 use makes_syntax::Span;
 
 /// Where and how a deploy job pushes its image.
@@ -16,13 +17,13 @@ pub struct DeploySpec {
     /// ([`DeploySpec::image_at_run_time`]).
     pub image: String,
     /// The image to push: a store path (a `makeContainerImage` output).
-    pub src: String,
+    pub src: StorePath,
     /// Names of the variables holding the user and the token.
     pub credential_vars: Option<(String, String)>,
     pub attempts: u32,
     /// Store paths of scripts sourced, in order, before the push (makes' `setup`: they
     /// export the credentials and other variables the push reads).
-    pub setup: Vec<String>,
+    pub setup: Vec<StorePath>,
 }
 
 const ARGS: &[&str] = &[
@@ -199,7 +200,8 @@ mod tests {
     fn spec(image: &str) -> DeploySpec {
         DeploySpec {
             image: image.into(),
-            src: "/nix/store/x".into(),
+            src: StorePath::parse("/nix/store/00000000000000000000000000000000-x")
+                .expect("a store path"),
             credential_vars: None,
             attempts: 1,
             setup: Vec::new(),

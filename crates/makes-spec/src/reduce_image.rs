@@ -9,8 +9,9 @@ use crate::error::SpecError;
 use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
 use crate::oci_config::reduce_config;
 use crate::oci_names::{validate_image_name, validate_tag};
-use crate::reduce::Fields;
+use crate::reduce::{context_store_paths, Fields};
 use makes_eval::{Context, Evaluator, Value};
+use makes_store_path::StorePath;
 use makes_syntax::Span;
 use std::collections::BTreeMap;
 
@@ -351,10 +352,13 @@ pub fn reduce_image_spec_of(
     });
     let mtime = checked(&mut errors, mtime, DEFAULT_CREATED.to_owned());
 
-    let mut script_context = Context::default();
+    let mut script_inputs = std::collections::BTreeSet::new();
     for name in ["extraCommands", "fakeRootCommands", "runAsRoot"] {
         if let Some(Value::String(s)) = checked(&mut errors, f.get(name), None) {
-            s.merge_context_into(&mut script_context);
+            let mut context = Context::default();
+            s.merge_context_into(&mut context);
+            let paths = context_store_paths(&context, name, f.span_of(name));
+            script_inputs.extend(checked(&mut errors, paths, Vec::new()));
         }
     }
     let mut config_context = Context::default();
@@ -478,6 +482,12 @@ pub fn reduce_image_spec_of(
         false,
     );
 
+    let config_references = checked(
+        &mut errors,
+        context_store_paths(&config_context, "config", f.span_of("config")),
+        Vec::new(),
+    );
+
     match errors.len() {
         0 => Ok(ImageSpec {
             name,
@@ -487,7 +497,7 @@ pub fn reduce_image_spec_of(
             max_layers,
             contents,
             config,
-            config_references: config_context.paths.iter().map(|p| p.to_string()).collect(),
+            config_references,
             extra_commands,
             architecture,
             mtime,
@@ -500,7 +510,7 @@ pub fn reduce_image_spec_of(
             fake_root_commands,
             enable_fakechroot,
             run_as_root,
-            script_inputs: script_context.paths.iter().map(|p| p.to_string()).collect(),
+            script_inputs: script_inputs.into_iter().collect(),
             from_image,
             no_effect,
             stream: function == ImageFunction::StreamLayeredImage,
@@ -517,7 +527,7 @@ pub fn reduce_image_spec_of(
 
 /// `fromImage`: a pulled image (`dockerTools.pullImage { ... }`), another image job, or a
 /// path to an image archive (docker or OCI), as a store path. `null` means none.
-fn reduce_from_image(f: &Fields) -> Result<Option<String>, SpecError> {
+fn reduce_from_image(f: &Fields) -> Result<Option<StorePath>, SpecError> {
     match f.get("fromImage")? {
         None | Some(Value::Null) => Ok(None),
         Some(v) => {
@@ -623,8 +633,11 @@ mod tests {
         );
         let both = format!(r#"{{ name = "a"; contents = [ "{a}" ]; copyToRoot = [ "{b}" ]; }}"#);
         let spec = reduce(ImageFunction::BuildImage, &both).expect("reduces");
+        let absolute = |spec: &ImageSpec| -> Vec<String> {
+            spec.contents.iter().map(StorePath::to_absolute).collect()
+        };
         assert_eq!(
-            spec.contents,
+            absolute(&spec),
             [b],
             "copyToRoot wins over the deprecated contents"
         );
@@ -633,7 +646,7 @@ mod tests {
             &both.replace("name", "layered = false; name"),
         )
         .expect("reduces");
-        assert_eq!(spec.contents, [a, b], "makeContainerImage keeps both");
+        assert_eq!(absolute(&spec), [a, b], "makeContainerImage keeps both");
         let spec = reduce(ImageFunction::MakeContainerImage, "{ }").expect("reduces");
         assert_eq!(
             (spec.name.as_str(), spec.tag.as_str()),

@@ -65,7 +65,7 @@ pub enum StoreError {
     /// A derivation input is not valid in the store.
     #[error("input {path} of {output} is not valid in the store")]
     #[diagnostic(code(makes::store::input_not_valid))]
-    InputNotValid { path: String, output: StorePath },
+    InputNotValid { path: StorePath, output: StorePath },
 
     /// The builder script failed.
     #[error("builder for {path} failed ({status}); last lines of {}:\n{tail}", log.display())]

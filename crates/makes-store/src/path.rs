@@ -177,13 +177,18 @@ pub fn derivation_output_path(spec: &DerivationSpec) -> StorePath {
     for (field, list) in [
         ("search_paths.bin", &search_paths.bin),
         ("search_paths.source", &search_paths.source),
-        ("input_paths", input_paths),
     ] {
         put(field.as_bytes());
         put(&count(list.len()));
         for item in list {
             put(item.as_bytes());
         }
+    }
+    // Hashed as the absolute paths they are, so paths stay those of when they were strings.
+    put(b"input_paths");
+    put(&count(input_paths.len()));
+    for item in input_paths {
+        put(item.to_absolute().as_bytes());
     }
     put(b"search_paths.export");
     put(&count(search_paths.export.len()));

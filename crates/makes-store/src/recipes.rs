@@ -33,7 +33,7 @@ pub enum Recipe {
 
 impl Recipe {
     /// The store paths that must be valid before building.
-    pub fn inputs(&self) -> Vec<String> {
+    pub fn inputs(&self) -> Vec<StorePath> {
         match self {
             Recipe::Derivation(spec) => spec.input_paths.clone(),
             // Paths the image's scripts use must be built too, though they stay out of it.
@@ -200,7 +200,7 @@ pub(crate) fn build_recipe(
     match recipe {
         Recipe::Derivation(spec) => Ok(run_derivation_showing(store, &spec, &sp, lines)?),
         Recipe::Image(spec) => {
-            let roots: Vec<StorePath> = recipe_roots(&spec)?;
+            let roots = recipe_roots(&spec);
             let closure = store.closure(&roots)?;
             // An image archive refers to no store path: its contents travel inside it (and
             // compressed layers could hide a hash anyway), as with dockerTools' tarballs.
@@ -292,10 +292,10 @@ pub fn pull_output_path(spec: &PullSpec) -> StorePath {
     make_store_path("output:out", &digest, &sanitize_derivation_name(&name))
 }
 
-fn recipe_roots(spec: &ImageSpec) -> Result<Vec<StorePath>, StoreError> {
+fn recipe_roots(spec: &ImageSpec) -> Vec<StorePath> {
     spec.contents
         .iter()
         .chain(&spec.config_references)
-        .map(|p| StorePath::parse(p).map_err(StoreError::from))
+        .cloned()
         .collect()
 }

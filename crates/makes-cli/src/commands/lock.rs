@@ -6,7 +6,7 @@
 //! substitution.
 
 use crate::packages_provider::build_with_nix;
-use crate::realisation::{find_job, job_out_path, job_value};
+use crate::realisation::{find_job, job_out_text, job_value};
 use crate::report::{report_spec, Failure};
 use crate::session::Session;
 use crate::settings::{PackagesBackend, Settings};
@@ -40,7 +40,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
             reduce_deploy_spec(&session.evaluator, &value, entry.span)
                 .map_err(|e| report_spec(&session.evaluator, &e))?;
         } else {
-            job_out_path(&session, &project, job)?;
+            job_out_text(&session, &project, job)?;
         }
     }
     let Some(packages) = session.packages() else {
@@ -163,7 +163,7 @@ fn handed_inputs(
             let store_path = makes_store::StorePath::parse(&path)
                 .map_err(|e| Failure::report(miette::Report::new(e)))?;
             if !session.store.is_valid(&store_path) {
-                crate::realisation::build_path(session, &path)?;
+                crate::realisation::build_path(session, &store_path)?;
             }
             let info = session
                 .store

@@ -28,9 +28,8 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
         deploy_spec_json(&spec)
     } else {
         let out = job_out_path(&session, &project, job)?;
-        let recipe = StorePath::parse(&out)
-            .ok()
-            .and_then(|p| session.recipes.get(&p));
+        let recipe = session.recipes.get(&out);
+        let out = out.to_absolute();
         let mut doc = match recipe {
             Some(Recipe::Image(spec)) => image_spec_json(&spec),
             Some(Recipe::Derivation(spec)) => derivation_spec_json(&spec),
