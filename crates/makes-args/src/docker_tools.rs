@@ -66,7 +66,8 @@ fn image_value(
     if function == ImageFunction::BuildImage {
         check_base_names(ev, recipes, arg, spec.from_image.as_ref())?;
     }
-    let out = image_output_path(&spec, &build_time());
+    let out = image_output_path(&spec, &build_time())
+        .map_err(|e| EvalError::other(e.to_string(), None))?;
     // `tag = null`: the hash part of the output path, as nixpkgs tags it. The path is that of
     // the spec without a tag (no other spec has an empty tag), so the tag cannot change it.
     if spec.tag.is_empty() {

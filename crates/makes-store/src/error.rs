@@ -35,6 +35,15 @@ pub enum StoreError {
     )]
     PathNotValid { path: StorePath },
 
+    /// An image spec could not be serialised to compute its output path.
+    #[error("cannot serialise the spec of the image {name:?} to address it: {source}")]
+    #[diagnostic(code(makes::store::spec_json))]
+    SpecJson {
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// The record of a valid path could not be read back.
     #[error("corrupt store record {path}: {source}")]
     #[diagnostic(code(makes::store::corrupt_record))]
