@@ -138,6 +138,14 @@ pub enum StoreError {
     #[diagnostic(code(makes::store::lock_file))]
     LockFile { path: PathBuf, message: String },
 
+    /// A path the closures of the locked packages need is not in the lock file.
+    #[error("makes.lock.json lacks {path}, which a locked package needs")]
+    #[diagnostic(
+        code(makes::store::lock_incomplete),
+        help("run `makes lock` again (for every job, if only some were locked)")
+    )]
+    LockIncomplete { path: String },
+
     /// Nix, asked for packages, failed.
     #[error("{message}")]
     #[diagnostic(code(makes::packages::nix))]

@@ -21,8 +21,8 @@ mod steps;
 pub use description::Description;
 pub use handover::hand_to_nix;
 pub use lock::{
-    AbsentAttribute, LockFile, LockedFunction, LockedPackage, LockedPathInfo, LockedValue,
-    LOCK_FILE,
+    AbsentAttribute, LockFile, LockUpdate, LockedFunction, LockedPackage, LockedPathInfo,
+    LockedValue, LOCK_FILE,
 };
 pub use nix_backend::{nix_available, NixBackend, NixScope};
 pub use source::{nix_string, Overlay, PackageSetSource, SetOrigin};
