@@ -63,25 +63,24 @@ impl NarInfo {
             };
             match key {
                 "StorePath" => {
-                    store_path = Some(
-                        StorePath::parse(value).map_err(|source| {
-                            NarInfoError::InvalidStorePath {
-                                value: value.to_owned(),
-                                source,
-                            }
-                        })?,
-                    )
+                    store_path = Some(StorePath::parse(value).map_err(|source| {
+                        NarInfoError::InvalidStorePath {
+                            value: value.to_owned(),
+                            source,
+                        }
+                    })?)
                 }
                 "URL" => url = Some(value.to_owned()),
                 "Compression" => compression = Some(value.to_owned()),
                 "FileHash" => file_hash = Some(value.to_owned()),
                 "FileSize" => file_size = Some(size(value)?),
                 "NarHash" => {
-                    nar_hash = Some(
-                        parse_nar_hash(value).ok_or_else(|| NarInfoError::NotSha256 {
-                            value: value.to_owned(),
-                        })?,
-                    )
+                    nar_hash =
+                        Some(
+                            parse_nar_hash(value).ok_or_else(|| NarInfoError::NotSha256 {
+                                value: value.to_owned(),
+                            })?,
+                        )
                 }
                 "NarSize" => nar_size = Some(size(value)?),
                 "References" => {
