@@ -63,7 +63,7 @@ pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobRes
         None => std::env::var(name).ok(),
     };
     // The image may name environment variables, expanded now, as makes' deploy script does.
-    let image = spec.image_at_run_time(variable).map_err(Failure::message)?;
+    let image = spec.image_at_run_time(variable)?;
     let target = PushTarget {
         reference: &image,
         insecure: false,

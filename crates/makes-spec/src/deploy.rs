@@ -2,7 +2,7 @@
 //! src; attempts ? 1; setup ? [ ]; sign ? false; }`, reduced. Credentials are the NAMES of
 //! environment variables, never their values.
 
-use crate::error::SpecError;
+use crate::error::{DeployImageError, SpecError};
 use crate::reduce::Fields;
 use crate::run_time_variables::RunTimeText;
 use makes_eval::{Evaluator, Value};
@@ -152,23 +152,28 @@ impl DeploySpec {
     pub fn image_at_run_time(
         &self,
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<String, String> {
-        let template = RunTimeText::parse(&self.image)?;
+    ) -> Result<String, DeployImageError> {
+        let template =
+            RunTimeText::parse(&self.image).map_err(|reason| DeployImageError::Syntax {
+                image: self.image.clone(),
+                reason,
+            })?;
         let expanded = template
             .expand(lookup)
-            .map_err(|why| format!("the deploy job's image {:?}: {why}", self.image))?;
+            .map_err(|reason| DeployImageError::Unexpanded {
+                image: self.image.clone(),
+                reason,
+            })?;
         let variables = template.variables();
         if variables.is_empty() {
             return Ok(expanded);
         }
-        crate::oci_names::validate_reference(&expanded).map_err(|message| {
-            format!(
-                "the deploy job's image {:?} expands to {message} (from the environment \
-                 variable{} {})",
-                self.image,
-                if variables.len() == 1 { "" } else { "s" },
-                variables.join(", ")
-            )
+        crate::oci_names::validate_reference(&expanded).map_err(|problem| {
+            DeployImageError::Invalid {
+                image: self.image.clone(),
+                variables: variables.iter().map(|v| (*v).to_owned()).collect(),
+                problem,
+            }
         })?;
         Ok(expanded)
     }
@@ -218,11 +223,13 @@ mod tests {
         );
         let unset = spec("org/app:${NOPE}")
             .image_at_run_time(env)
-            .expect_err("unset");
+            .expect_err("unset")
+            .to_string();
         assert!(unset.contains("NOPE is not set"), "{unset}");
         let invalid = spec("org/app:$REF")
             .image_at_run_time(bad_env)
-            .expect_err("bad");
+            .expect_err("bad")
+            .to_string();
         assert!(invalid.contains("variable REF"), "{invalid}");
         assert!(invalid.contains("not a valid image tag"), "{invalid}");
     }
