@@ -235,7 +235,7 @@ mod tests {
             info.path.to_absolute(),
             "/nix/store/s1g4g3n6lg8iv0422i2kkcafp6xpbii9-hello"
         );
-        assert_eq!(info.references, [info.path.clone()]);
+        assert_eq!(info.references, std::slice::from_ref(&info.path));
         assert_eq!(serde_json::to_string(&info).expect("json"), text);
     }
 

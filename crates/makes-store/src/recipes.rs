@@ -21,6 +21,9 @@ use std::path::Path;
 use std::rc::Rc;
 
 /// How an output path is made.
+// An image spec is the largest recipe; recipes are held once per output of an evaluation,
+// so boxing it would save little.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Recipe {
     Derivation(DerivationSpec),

@@ -124,7 +124,7 @@ pub enum SubstituteError {
         cache: String,
         url: String,
         #[source]
-        source: NarInfoError,
+        source: Box<NarInfoError>,
     },
 
     /// A narinfo disagrees with the lock (or names another path).

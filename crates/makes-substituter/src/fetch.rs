@@ -93,7 +93,7 @@ fn fetch_from(
         path: path.clone(),
         cache: cache.to_owned(),
         url: narinfo_url.clone(),
-        source,
+        source: Box::new(source),
     })?;
     verify_narinfo(cache, locked, &info, ctx.keys)?;
     let compression = Compression::parse(&info.compression).ok_or_else(|| {
