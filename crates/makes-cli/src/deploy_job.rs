@@ -42,8 +42,7 @@ pub fn run_deploy_job(session: &Session, entry: &Job, job: &str) -> Result<JobRe
             // The image may name environment variables, expanded now, as makes' deploy
             // script does.
             let reference = image
-                .image_at_run_time(variable)
-                .map_err(Failure::message)?;
+                .image_at_run_time(variable)?;
             let target = PushTarget {
                 reference: &reference,
                 insecure: false,

@@ -77,7 +77,13 @@ pub fn job_value(session: &Session, entry: &Job, job: &str) -> Result<Value, Fai
 }
 
 /// The store path a build job's package names (its `outPath`), without building it.
-pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<String, Failure> {
+pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<StorePath, Failure> {
+    let out = job_out_text(session, project, job)?;
+    Ok(output_path(&out)?)
+}
+
+/// The job's `outPath` as the evaluation gives it, whether or not it is a store path.
+pub fn job_out_text(session: &Session, project: &Project, job: &str) -> Result<String, Failure> {
     let entry = find_job(project, job)?;
     let ev = &session.evaluator;
     let value = job_value(session, entry, job)?;
@@ -136,9 +142,8 @@ fn display() -> Display {
 }
 
 /// Builds the store path `out` and what it needs; returns where it is on disk.
-pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
-    let out_path = output_path(out)?;
-    if let Some(Recipe::Image(spec)) = session.recipes.get(&out_path) {
+pub fn realise_path(session: &Session, out: &StorePath) -> Result<PathBuf, Failure> {
+    if let Some(Recipe::Image(spec)) = session.recipes.get(out) {
         for attr in &spec.no_effect {
             say!(
                 "makes: warning: '{attr}' has no effect: makes runs runAsRoot in namespaces, not in a VM"
@@ -156,8 +161,9 @@ fn progress(msg: &str) {
     }
 }
 
-/// `out` as a store path this evaluation can build.
-fn output_path(out: &str) -> Result<StorePath, RealiseError> {
+/// `out` as a store path this evaluation can build: where a job's `outPath` (or a path a
+/// package set names) becomes a `StorePath`.
+pub fn output_path(out: &str) -> Result<StorePath, RealiseError> {
     StorePath::parse(out).map_err(|_| RealiseError::UnknownOutput {
         path: out.to_owned(),
     })
@@ -166,14 +172,13 @@ fn output_path(out: &str) -> Result<StorePath, RealiseError> {
 /// Builds `out`, which this evaluation makes (a recipe, or an output of a
 /// `builtins.derivation`), and what it needs; the packages it uses must be provided (as
 /// [`crate::packages_provider::provide_packages`] does). Returns where it is on disk.
-pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
+pub fn build_path(session: &Session, out_path: &StorePath) -> Result<PathBuf, Failure> {
     let display = display();
-    let out_path = output_path(out)?;
-    if let Some(drv_path) = session.derivations.deriver(out) {
+    if let Some(drv_path) = session.derivations.deriver(&out_path.to_absolute()) {
         // An output of `builtins.derivation`: built from its `.drv`.
         progress(&format!("building {drv_path}"));
         makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])?;
-        return Ok(session.store.real_path(&out_path));
+        return Ok(session.store.real_path(out_path));
     }
     let images = NativeImageBuilder {
         store: session.store.clone(),
@@ -203,7 +208,7 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
             &session.store,
             &session.recipes,
             &builders,
-            &out_path,
+            out_path,
             &options,
         );
         stop_ticking.store(true, Ordering::SeqCst);
@@ -215,7 +220,7 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
         None => Failure::from(e),
     })?;
 
-    Ok(session.store.real_path(&out_path))
+    Ok(session.store.real_path(out_path))
 }
 
 /// The number of cores, as Nix's `max-jobs = auto`.

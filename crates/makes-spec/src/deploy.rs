@@ -2,10 +2,11 @@
 //! src; attempts ? 1; setup ? [ ]; sign ? false; }`, reduced. Credentials are the NAMES of
 //! environment variables, never their values.
 
-use crate::error::SpecError;
+use crate::error::{DeployImageError, SpecError};
 use crate::reduce::Fields;
 use crate::run_time_variables::RunTimeText;
 use makes_eval::{Evaluator, Value};
+use makes_store_path::StorePath;
 use makes_syntax::Span;
 
 /// Where and how a deploy job pushes its image.
@@ -16,15 +17,15 @@ pub struct DeploySpec {
     /// ([`DeploySpec::image_at_run_time`]).
     pub image: String,
     /// The image to push: a store path (a `makeContainerImage` output).
-    pub src: String,
+    pub src: StorePath,
     /// Names of the variables holding the user and the token.
     pub credential_vars: Option<(String, String)>,
     pub attempts: u32,
     /// Store paths of scripts sourced, in order, before the push (makes' `setup`: they
     /// export the credentials and other variables the push reads).
-    pub setup: Vec<String>,
+    pub setup: Vec<StorePath>,
     /// With `sign = true`: the store path of the cosign that signs the pushed image.
-    pub sign_with: Option<String>,
+    pub sign_with: Option<StorePath>,
 }
 
 const ARGS: &[&str] = &[
@@ -157,7 +158,7 @@ pub(crate) const SIGN_WITH: &str = "__signWith";
 
 /// With `sign = true`, the store path of the cosign that signs what was pushed (makes' deploy
 /// scripts run `cosign sign` of makes' package set).
-pub(crate) fn signer(f: &Fields) -> Result<Option<String>, SpecError> {
+pub(crate) fn signer(f: &Fields) -> Result<Option<StorePath>, SpecError> {
     if !f.bool("sign")?.unwrap_or(false) {
         return Ok(None);
     }
@@ -174,23 +175,28 @@ impl DeploySpec {
     pub fn image_at_run_time(
         &self,
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<String, String> {
-        let template = RunTimeText::parse(&self.image)?;
+    ) -> Result<String, DeployImageError> {
+        let template =
+            RunTimeText::parse(&self.image).map_err(|reason| DeployImageError::Syntax {
+                image: self.image.clone(),
+                reason,
+            })?;
         let expanded = template
             .expand(lookup)
-            .map_err(|why| format!("the deploy job's image {:?}: {why}", self.image))?;
+            .map_err(|reason| DeployImageError::Unexpanded {
+                image: self.image.clone(),
+                reason,
+            })?;
         let variables = template.variables();
         if variables.is_empty() {
             return Ok(expanded);
         }
-        crate::oci_names::validate_reference(&expanded).map_err(|message| {
-            format!(
-                "the deploy job's image {:?} expands to {message} (from the environment \
-                 variable{} {})",
-                self.image,
-                if variables.len() == 1 { "" } else { "s" },
-                variables.join(", ")
-            )
+        crate::oci_names::validate_reference(&expanded).map_err(|problem| {
+            DeployImageError::Invalid {
+                image: self.image.clone(),
+                variables: variables.iter().map(|v| (*v).to_owned()).collect(),
+                problem,
+            }
         })?;
         Ok(expanded)
     }
@@ -222,7 +228,8 @@ mod tests {
     fn spec(image: &str) -> DeploySpec {
         DeploySpec {
             image: image.into(),
-            src: "/nix/store/x".into(),
+            src: StorePath::parse("/nix/store/00000000000000000000000000000000-x")
+                .expect("a store path"),
             credential_vars: None,
             attempts: 1,
             setup: Vec::new(),
@@ -240,11 +247,13 @@ mod tests {
         );
         let unset = spec("org/app:${NOPE}")
             .image_at_run_time(env)
-            .expect_err("unset");
+            .expect_err("unset")
+            .to_string();
         assert!(unset.contains("NOPE is not set"), "{unset}");
         let invalid = spec("org/app:$REF")
             .image_at_run_time(bad_env)
-            .expect_err("bad");
+            .expect_err("bad")
+            .to_string();
         assert!(invalid.contains("variable REF"), "{invalid}");
         assert!(invalid.contains("not a valid image tag"), "{invalid}");
     }

@@ -6,6 +6,7 @@ use crate::deploy_manifest::{reduce_manifest_spec, ManifestSpec};
 use crate::error::SpecError;
 use crate::project::JobKind;
 use makes_eval::{Evaluator, Value};
+use makes_store_path::StorePath;
 use makes_syntax::Span;
 
 /// What a deploy job pushes.
@@ -17,7 +18,7 @@ pub enum DeployJob {
 
 impl DeployJob {
     /// The scripts sourced before the push.
-    pub fn setup(&self) -> &[String] {
+    pub fn setup(&self) -> &[StorePath] {
         match self {
             DeployJob::Image(spec) => &spec.setup,
             DeployJob::Manifest(spec) => &spec.setup,
@@ -25,10 +26,10 @@ impl DeployJob {
     }
 
     /// The cosign that signs what was pushed, when `sign` is true.
-    pub fn sign_with(&self) -> Option<&str> {
+    pub fn sign_with(&self) -> Option<&StorePath> {
         match self {
-            DeployJob::Image(spec) => spec.sign_with.as_deref(),
-            DeployJob::Manifest(spec) => spec.sign_with.as_deref(),
+            DeployJob::Image(spec) => spec.sign_with.as_ref(),
+            DeployJob::Manifest(spec) => spec.sign_with.as_ref(),
         }
     }
 

@@ -8,6 +8,7 @@ use crate::deploy::{credential_vars, signer, SIGN_WITH};
 use crate::error::SpecError;
 use crate::reduce::Fields;
 use makes_eval::{Evaluator, Value};
+use makes_store_path::StorePath;
 use makes_syntax::Span;
 
 /// A manifest list to push: one image per platform, all already in the registry.
@@ -21,9 +22,9 @@ pub struct ManifestSpec {
     /// Names of the variables holding the user and the token.
     pub credential_vars: Option<(String, String)>,
     /// Store paths of scripts sourced, in order, before the push.
-    pub setup: Vec<String>,
+    pub setup: Vec<StorePath>,
     /// With `sign = true`: the store path of the cosign that signs `image`.
-    pub sign_with: Option<String>,
+    pub sign_with: Option<StorePath>,
 }
 
 /// One image of the list and its platform.

@@ -28,7 +28,7 @@ pub use deploy::{is_variable_name, reduce_deploy_spec, DeploySpec};
 pub use deploy_job::{reduce_deploy_job, DeployJob};
 pub use deploy_manifest::{reduce_manifest_spec, ManifestEntry, ManifestSpec};
 pub use derivation::{DerivationSpec, SearchPaths};
-pub use error::{InvalidOciValue, SpecError};
+pub use error::{DeployImageError, InvalidOciValue, SpecError};
 pub use fetch::{reduce_fetch_archive_spec, reduce_fetch_spec, FetchSpec};
 pub use image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
 pub use oci_names::{validate_image_name, validate_reference, validate_tag};

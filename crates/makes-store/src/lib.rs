@@ -21,7 +21,6 @@ mod nar_add;
 mod nar_read;
 mod nix_build;
 mod nix_store;
-pub mod nixbase32;
 pub mod packages;
 mod path;
 mod plugin_error;
@@ -42,6 +41,7 @@ pub use gc::GcReport;
 pub use hash::{parse_sha256, FlatHash, FlatHashAlgo};
 pub use host_run::{run_on_host, HostRun};
 pub use local::LocalStore;
+pub use makes_store_path::{nixbase32, StorePathError};
 pub use nar::{
     nar_hash_and_size, nar_hash_and_size_filtered, write_nar, FileNar, FileNarHasher, HashingWriter,
 };
