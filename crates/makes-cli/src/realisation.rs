@@ -26,9 +26,16 @@ pub struct JobResult {
     pub pushed: Option<String>,
 }
 
-/// Runs `job` of `project`: builds it (and, for a `deployContainer` job, pushes the image). An
-/// unknown job lists the valid ones on stderr and fails with exit code 1.
-pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobResult, Failure> {
+/// Runs `job` of `project`: builds it and, for a `deployContainer` job when `push` is set, pushes
+/// the image (without `push` a deploy job builds its image and setup scripts, as `--no-run`
+/// builds a makeScript without running it). An unknown job lists the valid ones on stderr and
+/// fails with exit code 1.
+pub fn run_job(
+    session: &Session,
+    project: &Project,
+    job: &str,
+    push: bool,
+) -> Result<JobResult, Failure> {
     let kind = project.jobs.get(job).map(|j| j.kind);
     if kind != Some(JobKind::DeployContainer) {
         return Ok(JobResult {
@@ -46,16 +53,19 @@ pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobRes
     })?;
     let spec = reduce_deploy_spec(ev, &value, entry.span).map_err(|e| report_spec(ev, &e))?;
     let path = realise_path(session, &spec.src)?;
+    let scripts = spec
+        .setup
+        .iter()
+        .map(|script| realise_path(session, script))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !push {
+        return Ok(JobResult { path, pushed: None });
+    }
     // makes sources the setup scripts first: what they export (credentials, the tag's
     // variables) is the environment of the push.
-    let environment = if spec.setup.is_empty() {
+    let environment = if scripts.is_empty() {
         None
     } else {
-        let scripts = spec
-            .setup
-            .iter()
-            .map(|script| realise_path(session, script))
-            .collect::<Result<Vec<_>, _>>()?;
         Some(crate::deploy_setup::environment_after_setup(&scripts)?)
     };
     let variable = |name: &str| match &environment {

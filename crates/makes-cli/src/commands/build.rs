@@ -2,7 +2,8 @@
 //! out-link; then, as makes does, run the result's action (a makeScript's script) with ARGS
 //! and exit with its code, or print the result's path (and nothing else) on stdout. With
 //! `--output TRANSPORT:WHERE` an image is also written elsewhere (see `image_outputs`). A
-//! `deployContainer` job also pushes the image and prints `REF@DIGEST` instead.
+//! `deployContainer` job also pushes the image and prints `REF@DIGEST` instead; with
+//! `--no-run` it only builds the image (and its setup scripts) and prints the image's path.
 
 use crate::action::{action_of, run_action};
 use crate::cli::{Output, TrailingOptions};
@@ -46,7 +47,7 @@ pub fn build_in(
     project: &Project,
     request: &BuildRequest,
 ) -> Result<(), Failure> {
-    let result = run_job(session, project, request.job)?;
+    let result = run_job(session, project, request.job, request.run)?;
     let real = result.path;
     let links = link_result(&request.out_links, &project.dir, request.job, &real)
         .map_err(Failure::message)?;
