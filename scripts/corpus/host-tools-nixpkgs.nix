@@ -112,10 +112,23 @@ let
     # The host's Node.js is 20.
     nodejs_20 = wrap "nodejs-20-host" [ "node" "npm" "npx" ];
     nodejs = self.nodejs_20;
-    # The host's (Debian's) CPython 3.11.
-    python311 = wrap "python3.11-host" [ "python3.11" "python3" ];
+    # The host's (Debian's) CPython 3.11, under nixpkgs' names (`python` too).
+    python311 = mk "python3.11-host" ''
+      test -x /usr/bin/python3.11 || { echo "the stand-in python3.11-host wraps the host's /usr/bin/python3.11: install it" >&2; exit 1; }
+      mkdir -p $out/bin
+      for name in python3.11 python3 python; do
+        printf '#!/bin/sh\nexec /usr/bin/python3.11 "$@"\n' > $out/bin/$name
+        chmod +x $out/bin/$name
+      done
+    '';
     python3 = self.python311;
     python311Packages = {
+      # Debian's colorama (for python3.11), where nixpkgs' python311 finds it.
+      colorama = mk "colorama-host" ''
+        test -d /usr/lib/python3/dist-packages/colorama || { echo "the stand-in colorama-host links Debian's python3-colorama: install it" >&2; exit 1; }
+        mkdir -p $out/lib/python3.11/site-packages
+        ln -s /usr/lib/python3/dist-packages/colorama $out/lib/python3.11/site-packages/colorama
+      '';
       bandit = wrap "bandit-host" [ "bandit" ];
       black = wrap "black-host" [ "black" ];
       isort = wrap "isort-host" [ "isort" ];

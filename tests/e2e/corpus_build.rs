@@ -261,6 +261,24 @@ pub(crate) fn build_cause_of(stderr: &str) -> (BuildClass, String) {
         };
         return (BuildClass::Network, what);
     }
+    // A fixed-output download the build needs (`fetching URL into PATH failed`, the server's
+    // answer on the next line): PyPI is reached through a proxy that does not serve every file.
+    if let Some(url) = error
+        .strip_prefix("fetching ")
+        .filter(|_| error.ends_with(" failed"))
+        .and_then(|rest| rest.split_whitespace().next())
+    {
+        let host = url.split('/').nth(2).unwrap_or(url);
+        let answer = stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("╰─▶"))
+            .and_then(|l| l.rsplit_once(": ").map(|(_, why)| why.trim()))
+            .unwrap_or("no answer");
+        return (
+            BuildClass::Network,
+            format!("a download from {host} failed: {}", brief(answer)),
+        );
+    }
     if let Some(rest) = error.strip_prefix("builder for ") {
         // `builder for /nix/store/<hash>-NAME failed (...); last lines of LOG:` and the tail.
         let name = rest
@@ -441,5 +459,52 @@ fn no_run_builds_a_deploy_jobs_image_without_pushing() {
         String::from_utf8_lossy(&pushed.stderr).contains("127.0.0.1:9"),
         "{}",
         String::from_utf8_lossy(&pushed.stderr)
+    );
+}
+
+#[test]
+fn build_failures_are_classed_by_their_first_cause() {
+    let lacks = "  × attribute 'nixfmt' missing\n  help: available attributes: __makesPackageSet, \
+                 buildEnv\n";
+    assert_eq!(
+        build_cause_of(lacks),
+        (
+            BuildClass::Lacks,
+            "package `nixfmt` not in the host-tools set".to_owned()
+        )
+    );
+    let glow = "  × makeScript needs 'glow' of makes' package set\n";
+    assert_eq!(build_cause_of(glow).0, BuildClass::Lacks);
+    let pin = "  × cannot resolve 'bash' of the package set github:nixos/nixpkgs/4a92571: \
+               nix-instantiate failed (exit status: 1):\n  │ error: unable to download \
+               'https://github.com/nixos/nixpkgs/archive/4a92571.tar.gz': Couldn't resolve \
+               host name (6)\n";
+    assert_eq!(
+        build_cause_of(pin),
+        (
+            BuildClass::Network,
+            "the project's own nixpkgs pin (`fetchNixpkgs`), not fetched offline".to_owned()
+        )
+    );
+    let download = "  × fetching https://files.pythonhosted.org/packages/py3/c/certifi/c.whl \
+                    into /nix/store/0x-c.whl failed\n  ╰─▶ https://files.pythonhosted.org/\
+                    packages/py3/c/certifi/c.whl: the server answered HTTP 404 after 1 try\n";
+    assert_eq!(
+        build_cause_of(download),
+        (
+            BuildClass::Network,
+            "a download from files.pythonhosted.org failed: the server answered HTTP 404 after \
+             1 try"
+                .to_owned()
+        )
+    );
+    let failed = "  × builder for /nix/store/rx7-batch-client failed (exit status: 127); last \
+                  lines of /s/logs/rx7-batch-client.log:\n  │ line 66: python: No such file\n";
+    assert_eq!(
+        build_cause_of(failed),
+        (
+            BuildClass::Failed,
+            "the build of `batch-client` failed: line 66: python: No such file".to_owned()
+        )
     );
 }
