@@ -230,14 +230,22 @@ pub(crate) fn build_jobs(
 pub(crate) fn build_cause_of(stderr: &str) -> (BuildClass, String) {
     let error = first_error(stderr);
     // A package of makes' set that the host-tools set does not have: the set's own names are
-    // listed (`__makesPackageSet`) in the help of a missing attribute.
-    if let Some(name) = quoted_after(&error, "attribute ")
-        .filter(|_| error.ends_with(" missing") && stderr.contains("__makesPackageSet"))
-    {
-        return (
-            BuildClass::Lacks,
-            format!("package `{name}` not in the host-tools set"),
-        );
+    // listed (`__makesPackageSet`) in the help of a missing attribute, or the code shown
+    // selects it (`__nixpkgs__.python311Packages.lizard`).
+    if let Some(name) = quoted_after(&error, "attribute ").filter(|_| error.ends_with(" missing")) {
+        let selected = stderr
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
+            .filter_map(|word| word.strip_prefix("__nixpkgs__."))
+            .find(|path| *path == name || path.ends_with(&format!(".{name}")));
+        if selected.is_some() || stderr.contains("__makesPackageSet") {
+            return (
+                BuildClass::Lacks,
+                format!(
+                    "package `{}` not in the host-tools set",
+                    selected.unwrap_or(name)
+                ),
+            );
+        }
     }
     if let Some(name) = quoted_after(&error, "needs ").filter(|_| error.contains("package set")) {
         return (
@@ -280,7 +288,7 @@ pub(crate) fn build_cause_of(stderr: &str) -> (BuildClass, String) {
         );
     }
     if let Some(rest) = error.strip_prefix("builder for ") {
-        // `builder for /nix/store/<hash>-NAME failed (...); last lines of LOG:` and the tail.
+        // `builder for /nix/store/<hash>-NAME failed (STATUS); last lines of LOG:` and the tail.
         let name = rest
             .split_whitespace()
             .next()
@@ -288,6 +296,10 @@ pub(crate) fn build_cause_of(stderr: &str) -> (BuildClass, String) {
             .map_or("?", |base| {
                 base.split_once('-').map_or(base, |(_, name)| name)
             });
+        let status = rest
+            .split_once(" failed (")
+            .and_then(|(_, status)| status.split_once(");"))
+            .map_or("", |(status, _)| status);
         let last = stderr
             .lines()
             .skip_while(|l| !l.contains("last lines of"))
@@ -295,11 +307,11 @@ pub(crate) fn build_cause_of(stderr: &str) -> (BuildClass, String) {
             .map(str::trim)
             .map(|l| l.trim_start_matches('│').trim())
             .filter(|l| !l.is_empty() && !l.starts_with("help:"))
-            .last()
-            .unwrap_or("");
+            .last();
+        let last = last.map_or(String::new(), |l| format!(": {}", brief(l)));
         return (
             BuildClass::Failed,
-            format!("the build of `{name}` failed: {}", brief(last)),
+            format!("the build of `{name}` failed ({status}){last}"),
         );
     }
     (BuildClass::Other, format!("other: {}", brief(&error)))
@@ -473,6 +485,18 @@ fn build_failures_are_classed_by_their_first_cause() {
             "package `nixfmt` not in the host-tools set".to_owned()
         )
     );
+    let nested = "  × attribute 'lizard' missing\n 226 │ searchPaths.bin = [ \
+                  __nixpkgs__.python311Packages.lizard ];\n  help: available attributes: bandit\n";
+    assert_eq!(
+        build_cause_of(nested).1,
+        "package `python311Packages.lizard` not in the host-tools set"
+    );
+    let empty = "  × builder for /nix/store/51n-myBashMap failed (exited 0 without creating \
+                 $out); last lines of /s/logs/51n-myBashMap.log:\n";
+    assert_eq!(
+        build_cause_of(empty).1,
+        "the build of `myBashMap` failed (exited 0 without creating $out)"
+    );
     let glow = "  × makeScript needs 'glow' of makes' package set\n";
     assert_eq!(build_cause_of(glow).0, BuildClass::Lacks);
     let pin = "  × cannot resolve 'bash' of the package set github:nixos/nixpkgs/4a92571: \
@@ -504,7 +528,9 @@ fn build_failures_are_classed_by_their_first_cause() {
         build_cause_of(failed),
         (
             BuildClass::Failed,
-            "the build of `batch-client` failed: line 66: python: No such file".to_owned()
+            "the build of `batch-client` failed (exit status: 127): line 66: python: No such \
+             file"
+                .to_owned()
         )
     );
 }
