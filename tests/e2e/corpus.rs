@@ -4,7 +4,9 @@
 //! written by `scripts/corpus/expected-jobs.sh`), except for the projects of
 //! `tests/corpus/known-differences.txt`, which must still differ so that the list stays true.
 //! Then `makes show` runs on every listed job and its failures are sorted by cause into
-//! `<corpus>/report.md`. Neither `--list` nor `show` may panic. Without a materialised corpus
+//! `<corpus>/report.md`. With `MAKES_CORPUS_BUILD=1` the shown jobs are also built
+//! (`corpus_build.rs`) and the table gets a `built` column. Neither `--list`, `show` nor a
+//! build may panic. Without a materialised corpus
 //! (it needs the network, or fetched copies) the test is skipped with a note, even under
 //! MAKES_REQUIRE_TOOLS.
 
