@@ -6,9 +6,8 @@
 //! Then `makes show` runs on every listed job and its failures are sorted by cause into
 //! `<corpus>/report.md`. With `MAKES_CORPUS_BUILD=1` the shown jobs are also built
 //! (`corpus_build.rs`) and the table gets a `built` column. Neither `--list`, `show` nor a
-//! build may panic. Without a materialised corpus
-//! (it needs the network, or fetched copies) the test is skipped with a note, even under
-//! MAKES_REQUIRE_TOOLS.
+//! build may panic. Without a materialised corpus (it needs the network, or fetched copies)
+//! the test is skipped with a note, even under MAKES_REQUIRE_TOOLS.
 
 use crate::common::{repo_root, Sandbox};
 use std::collections::BTreeMap;
