@@ -16,6 +16,7 @@ mod bad_inputs;
 mod bytes;
 mod cli;
 mod corpus;
+mod corpus_build;
 mod corpus_patterns;
 mod corpus_rules;
 mod daily_builds;

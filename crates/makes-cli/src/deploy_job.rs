@@ -11,8 +11,14 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-/// Runs the deploy job `entry` (named `job`).
-pub fn run_deploy_job(session: &Session, entry: &Job, job: &str) -> Result<JobResult, Failure> {
+/// Runs the deploy job `entry` (named `job`). Without `push` (`--no-run`) it builds the image
+/// and the setup scripts and pushes nothing, as `--no-run` builds a script without running it.
+pub fn run_deploy_job(
+    session: &Session,
+    entry: &Job,
+    job: &str,
+    push: bool,
+) -> Result<JobResult, Failure> {
     let ev = &session.evaluator;
     let value = job_value(session, entry, job)?;
     let spec =
@@ -21,16 +27,22 @@ pub fn run_deploy_job(session: &Session, entry: &Job, job: &str) -> Result<JobRe
         DeployJob::Image(image) => Some(realise_path(session, &image.src)?),
         DeployJob::Manifest(_) => None,
     };
+    let scripts = spec
+        .setup()
+        .iter()
+        .map(|script| realise_path(session, script))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !push {
+        return Ok(JobResult {
+            path: image_path,
+            pushed: None,
+        });
+    }
     // makes sources the setup scripts first: what they export (credentials, the tag's
     // variables) is the environment of the push and of the signing.
-    let environment = if spec.setup().is_empty() {
+    let environment = if scripts.is_empty() {
         None
     } else {
-        let scripts = spec
-            .setup()
-            .iter()
-            .map(|script| realise_path(session, script))
-            .collect::<Result<Vec<_>, _>>()?;
         Some(crate::deploy_setup::environment_after_setup(&scripts)?)
     };
     let variable = |name: &str| match &environment {
@@ -41,8 +53,7 @@ pub fn run_deploy_job(session: &Session, entry: &Job, job: &str) -> Result<JobRe
         (DeployJob::Image(image), Some(path)) => {
             // The image may name environment variables, expanded now, as makes' deploy
             // script does.
-            let reference = image
-                .image_at_run_time(variable)?;
+            let reference = image.image_at_run_time(variable)?;
             let target = PushTarget {
                 reference: &reference,
                 insecure: false,

@@ -24,12 +24,19 @@ pub struct JobResult {
     pub pushed: Option<String>,
 }
 
-/// Runs `job` of `project`: builds it (and, for a deploy job, pushes). An unknown job lists
-/// the valid ones on stderr and fails with exit code 1.
-pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobResult, Failure> {
+/// Runs `job` of `project`: builds it and, for a deploy job when `push` is set, pushes (without
+/// `push` a deploy job builds its image and setup scripts, as `--no-run` builds a makeScript
+/// without running it). An unknown job lists the valid ones on stderr and fails with exit
+/// code 1.
+pub fn run_job(
+    session: &Session,
+    project: &Project,
+    job: &str,
+    push: bool,
+) -> Result<JobResult, Failure> {
     match project.jobs.get(job) {
         Some(entry) if entry.kind.is_deploy() => {
-            crate::deploy_job::run_deploy_job(session, entry, job)
+            crate::deploy_job::run_deploy_job(session, entry, job, push)
         }
         _ => Ok(JobResult {
             path: Some(realise_job(session, project, job)?),
