@@ -283,6 +283,18 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
             "a package set's names listed (`mapAttrs`, `attrNames`) without a backend".to_owned(),
         );
     }
+    // A definition the module system refuses for its type (makes' options are typed, and
+    // makes' own module system gives the same message).
+    if error.contains("is not of type `") {
+        let option = error
+            .split_once("A definition for option `")
+            .and_then(|(_, rest)| rest.split_once("' is not of type"))
+            .map_or("an option", |(option, _)| option);
+        return (
+            Class::Project,
+            format!("a definition of the wrong type for `{option}`"),
+        );
+    }
     // A Node.js version the release whose rules apply does not offer (makes' own message):
     // makes of that release stops there too.
     if error.contains("Supported node versions are: ") {
