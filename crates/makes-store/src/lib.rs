@@ -30,8 +30,12 @@ mod recipes;
 mod refscan;
 mod sandbox;
 mod schedule;
+mod resumable_sha256;
 mod source_cache;
+mod source_import;
+mod source_tree;
 mod sweep;
+mod valid_paths;
 
 pub use build_log::{
     BuildLines, BuildLogSettings, LineHook, DEFAULT_MAX_LOG_BYTES, MAX_LINE_BYTES,
