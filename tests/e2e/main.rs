@@ -66,3 +66,4 @@ mod show;
 mod spec_errors;
 mod store;
 mod structured_attrs;
+mod source_import;

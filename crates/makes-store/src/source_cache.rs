@@ -19,14 +19,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// The version of the fingerprint; change it when what it covers changes.
-const TAG: &[u8] = b"makes-source-fingerprint-v2\0";
+const TAG: &[u8] = b"makes-source-fingerprint-v1\0";
 
 /// The fingerprint of the tree at `root` whose entries (as `source_tree::walk_tree` lists
 /// them) are `entries`.
 pub(crate) fn fingerprint_of(root: &Path, entries: &[TreeEntry]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(TAG);
-    hasher.update((root.as_os_str().len() as u64).to_le_bytes());
     hasher.update(root.as_os_str().as_bytes());
     for entry in entries {
         hasher.update((entry.rel.len() as u64).to_le_bytes());
@@ -119,7 +118,18 @@ impl LocalStore {
     pub(crate) fn cached_source_hash(&self, fingerprint: &[u8; 32]) -> Option<([u8; 32], u64)> {
         let log = self.source_log();
         let known = self.source_hashes().loaded(&log);
-        known.as_ref()?.get(fingerprint).copied()
+        if let Some(found) = known.as_ref().and_then(|map| map.get(fingerprint)) {
+            return Some(*found);
+        }
+        drop(known);
+        // Stores written by earlier versions kept one file per fingerprint (same fingerprint):
+        // a hit there moves to the log, so an upgrade does not hash every tree again.
+        let legacy = self.root().join("cache").join("sources").join(hex(fingerprint));
+        let text = fs::read_to_string(legacy).ok()?;
+        let (hash, size) = text.trim().split_once(' ')?;
+        let found = (parse_hex32(hash)?, size.parse().ok()?);
+        self.remember_source_hash(fingerprint, found);
+        Some(found)
     }
 
     /// Remembers a tree's NAR hash and size (best effort: a failure only costs a re-hash).
@@ -171,6 +181,20 @@ mod tests {
             tree_fingerprint(&tree, &|_| true).unwrap(),
             "the filter is covered"
         );
+    }
+
+    #[test]
+    fn hashes_remembered_by_earlier_versions_are_found_and_moved_to_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path().join("s")).unwrap();
+        let fp = [5u8; 32];
+        let legacy = store.root().join("cache/sources");
+        fs::create_dir_all(&legacy).unwrap();
+        fs::write(legacy.join(hex(&fp)), format!("{} 77\n", hex(&[6u8; 32]))).unwrap();
+        assert_eq!(store.cached_source_hash(&fp), Some(([6u8; 32], 77)));
+        fs::remove_dir_all(&legacy).unwrap();
+        let again = LocalStore::open(store.root()).unwrap();
+        assert_eq!(again.cached_source_hash(&fp), Some(([6u8; 32], 77)));
     }
 
     #[test]

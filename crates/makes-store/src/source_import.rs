@@ -380,7 +380,7 @@ fn copy_file(
             total
         }
     };
-    let unchanged = fs::symlink_metadata(src).is_ok_and(|m| EntryMeta::of(&m) == entry.meta);
+    let unchanged = EntryMeta::of_path(src).is_ok_and(|m| m == entry.meta);
     if copied != len || !unchanged {
         return Err(StoreError::SourceChanged {
             path: src.to_owned(),

@@ -4,9 +4,9 @@
 //! compares with the last import of it (`source_import`).
 
 use crate::error::{io_err, Result};
-use std::fs;
+use rustix::fd::OwnedFd;
+use rustix::fs as rfs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// What an entry is, as the NAR records it.
@@ -42,15 +42,23 @@ pub(crate) struct EntryMeta {
 }
 
 impl EntryMeta {
-    pub(crate) fn of(meta: &fs::Metadata) -> Self {
+    /// The metadata `lstat` (or `fstatat`) gave.
+    // The field types of `stat` differ between architectures: some casts are no-ops here.
+    #[allow(clippy::unnecessary_cast)]
+    pub(crate) fn of_stat(stat: &rfs::Stat) -> Self {
         EntryMeta {
-            mode: meta.mode(),
-            size: meta.size(),
-            ino: meta.ino(),
-            dev: meta.dev(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
+            mode: stat.st_mode as u32,
+            size: stat.st_size as u64,
+            ino: stat.st_ino as u64,
+            dev: stat.st_dev as u64,
+            mtime: (stat.st_mtime as i64, stat.st_mtime_nsec as i64),
+            ctime: (stat.st_ctime as i64, stat.st_ctime_nsec as i64),
         }
+    }
+
+    /// The metadata of `path` now (not following a symlink).
+    pub(crate) fn of_path(path: &Path) -> std::io::Result<Self> {
+        Ok(Self::of_stat(&rfs::lstat(path)?))
     }
 
     /// The fields as numbers, in a fixed order (fingerprints and manifests).
@@ -108,60 +116,84 @@ impl TreeEntry {
 }
 
 /// The entries of the tree at `root` that `keep` keeps (the root always), in NAR order:
-/// depth first, each directory's children sorted by the bytes of their names.
+/// depth first, each directory's children sorted by the bytes of their names. Entries are
+/// looked up relative to their directory's descriptor (`fstatat`, `openat`), so the kernel
+/// resolves one name per entry, not the whole path (most of the cost for thousands of small
+/// trees).
 pub(crate) fn walk_tree(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<TreeEntry>> {
-    let mut out = Vec::new();
-    walk(root, Vec::new(), keep, &mut out)?;
+    let stat = rfs::lstat(root).map_err(|e| io_err(root)(e.into()))?;
+    let mut out = vec![entry_of(Vec::new(), &stat)];
+    if out[0].kind == EntryKind::Directory {
+        let fd = rfs::open(root, dir_flags(), rfs::Mode::empty())
+            .map_err(|e| io_err(root)(e.into()))?;
+        walk_dir(fd, root, &[], keep, &mut out)?;
+    }
     Ok(out)
 }
 
-fn walk(
+fn dir_flags() -> rfs::OFlags {
+    rfs::OFlags::RDONLY | rfs::OFlags::DIRECTORY | rfs::OFlags::NOFOLLOW | rfs::OFlags::CLOEXEC
+}
+
+/// Adds the entries below the directory open as `fd` (at `path`, `rel` below the root).
+fn walk_dir(
+    fd: OwnedFd,
     path: &Path,
-    rel: Vec<u8>,
+    rel: &[u8],
     keep: &dyn Fn(&Path) -> bool,
     out: &mut Vec<TreeEntry>,
 ) -> Result<()> {
-    let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
-    let ft = meta.file_type();
-    let kind = if ft.is_file() {
-        EntryKind::File {
-            executable: meta.mode() & 0o100 != 0,
+    let mut dir = rfs::Dir::new(fd).map_err(|e| io_err(path)(e.into()))?;
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry.map_err(|e| io_err(path)(e.into()))?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            names.push(name.to_vec());
         }
-    } else if ft.is_symlink() {
-        EntryKind::Symlink
-    } else if ft.is_dir() {
-        EntryKind::Directory
-    } else {
-        EntryKind::Other
-    };
-    out.push(TreeEntry {
-        rel: rel.clone(),
-        kind,
-        meta: EntryMeta::of(&meta),
-    });
-    if kind == EntryKind::Directory {
-        let mut names: Vec<_> = fs::read_dir(path)
-            .map_err(io_err(path))?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<std::io::Result<_>>()
-            .map_err(io_err(path))?;
-        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        for name in names {
-            let child = path.join(&name);
-            if keep(&child) {
-                let mut child_rel = rel.clone();
-                child_rel.push(b'/');
-                child_rel.extend_from_slice(name.as_bytes());
-                walk(&child, child_rel, keep, out)?;
-            }
+    }
+    names.sort();
+    let dir_fd = dir.fd().map_err(|e| io_err(path)(e.into()))?;
+    for name in names {
+        let child = path.join(std::ffi::OsStr::from_bytes(&name));
+        if !keep(&child) {
+            continue;
+        }
+        let stat = rfs::statat(dir_fd, name.as_slice(), rfs::AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| io_err(&child)(e.into()))?;
+        let mut child_rel = rel.to_vec();
+        child_rel.push(b'/');
+        child_rel.extend_from_slice(&name);
+        let entry = entry_of(child_rel, &stat);
+        let is_dir = entry.kind == EntryKind::Directory;
+        let child_rel = entry.rel.clone();
+        out.push(entry);
+        if is_dir {
+            let child_fd = rfs::openat(dir_fd, name.as_slice(), dir_flags(), rfs::Mode::empty())
+                .map_err(|e| io_err(&child)(e.into()))?;
+            walk_dir(child_fd, &child, &child_rel, keep, out)?;
         }
     }
     Ok(())
 }
 
+fn entry_of(rel: Vec<u8>, stat: &rfs::Stat) -> TreeEntry {
+    let meta = EntryMeta::of_stat(stat);
+    let kind = match rfs::FileType::from_raw_mode(meta.mode) {
+        rfs::FileType::RegularFile => EntryKind::File {
+            executable: meta.mode & 0o100 != 0,
+        },
+        rfs::FileType::Symlink => EntryKind::Symlink,
+        rfs::FileType::Directory => EntryKind::Directory,
+        _ => EntryKind::Other,
+    };
+    TreeEntry { rel, kind, meta }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn entries_come_in_nar_order_with_the_filter_applied() {
