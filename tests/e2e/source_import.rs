@@ -25,7 +25,12 @@ fn write_tree(src: &Path) {
     fs::write(src.join("big-2"), pattern(700_000, 5)).expect("write");
     fs::write(src.join("sub/late"), pattern(600_000, 7)).expect("write");
     fs::write(src.join("sub/small"), "hello\n").expect("write");
-    for (file, mode) in [("big-1", 0o644), ("big-2", 0o755), ("sub/late", 0o644), ("sub/small", 0o644)] {
+    for (file, mode) in [
+        ("big-1", 0o644),
+        ("big-2", 0o755),
+        ("sub/late", 0o644),
+        ("sub/small", 0o644),
+    ] {
         fs::set_permissions(src.join(file), fs::Permissions::from_mode(mode)).expect("chmod");
     }
     for dir in ["", "sub"] {

@@ -107,7 +107,8 @@ impl LocalStore {
         match self.valid_paths.lookup(&base) {
             Lookup::Valid => return true,
             Lookup::ListFirst => {
-                self.valid_paths.fill(&self.root.join("db"), &self.store_dir());
+                self.valid_paths
+                    .fill(&self.root.join("db"), &self.store_dir());
                 if self.valid_paths.lookup(&base) == Lookup::Valid {
                     return true;
                 }

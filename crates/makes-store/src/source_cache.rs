@@ -9,12 +9,12 @@
 
 #[cfg(test)]
 use crate::error::Result;
-use crate::source_tree::TreeEntry;
 use crate::local::LocalStore;
+use crate::source_tree::TreeEntry;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -40,7 +40,10 @@ pub(crate) fn fingerprint_of(root: &Path, entries: &[TreeEntry]) -> [u8; 32] {
 /// The fingerprint of the tree at `root` as `keep` filters it.
 #[cfg(test)]
 pub(crate) fn tree_fingerprint(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<[u8; 32]> {
-    Ok(fingerprint_of(root, &crate::source_tree::walk_tree(root, keep)?))
+    Ok(fingerprint_of(
+        root,
+        &crate::source_tree::walk_tree(root, keep)?,
+    ))
 }
 
 /// The remembered NAR hashes of source trees, read from one file once per process: an image
@@ -58,9 +61,15 @@ pub(crate) struct SourceHashes(Mutex<Option<HashMap<[u8; 32], ([u8; 32], u64)>>>
 const MAX_LOG_BYTES: u64 = 16 << 20;
 
 impl SourceHashes {
-    fn loaded(&self, log: &Path) -> std::sync::MutexGuard<'_, Option<HashMap<[u8; 32], ([u8; 32], u64)>>> {
+    fn loaded(
+        &self,
+        log: &Path,
+    ) -> std::sync::MutexGuard<'_, Option<HashMap<[u8; 32], ([u8; 32], u64)>>> {
         // A panic elsewhere while the lock was held leaves a map of whole entries: keep it.
-        let mut guard = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if guard.is_none() {
             *guard = Some(read_log(log));
         }
@@ -91,7 +100,10 @@ fn parse_line(line: &[u8]) -> Option<([u8; 32], ([u8; 32], u64))> {
     let fingerprint = parse_hex32(fields.next()?)?;
     let hash = parse_hex32(fields.next()?)?;
     let size = fields.next()?.parse().ok()?;
-    fields.next().is_none().then_some((fingerprint, (hash, size)))
+    fields
+        .next()
+        .is_none()
+        .then_some((fingerprint, (hash, size)))
 }
 
 fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
@@ -124,7 +136,11 @@ impl LocalStore {
         drop(known);
         // Stores written by earlier versions kept one file per fingerprint (same fingerprint):
         // a hit there moves to the log, so an upgrade does not hash every tree again.
-        let legacy = self.root().join("cache").join("sources").join(hex(fingerprint));
+        let legacy = self
+            .root()
+            .join("cache")
+            .join("sources")
+            .join(hex(fingerprint));
         let text = fs::read_to_string(legacy).ok()?;
         let (hash, size) = text.trim().split_once(' ')?;
         let found = (parse_hex32(hash)?, size.parse().ok()?);

@@ -181,7 +181,12 @@ impl LocalStore {
 
     /// Keeps `manifest` for the next import of `root` (best effort), or removes the old one
     /// when the tree is too small to keep one.
-    pub(crate) fn keep_import_manifest(&self, root: &Path, manifest: &ImportManifest, nar_size: u64) {
+    pub(crate) fn keep_import_manifest(
+        &self,
+        root: &Path,
+        manifest: &ImportManifest,
+        nar_size: u64,
+    ) {
         let file = self.manifest_file(root);
         if nar_size < CHECKPOINT_BYTES {
             let _ = fs::remove_file(&file);
@@ -208,9 +213,8 @@ pub(crate) fn import_tree(
     previous: Option<&ImportManifest>,
     started: i64,
 ) -> Result<Imported> {
-    let (start, hasher) = previous.map_or((0, ResumableSha256::default()), |m| {
-        m.resume_point(entries)
-    });
+    let (start, hasher) =
+        previous.map_or((0, ResumableSha256::default()), |m| m.resume_point(entries));
     let mut checkpoints: Vec<(usize, ResumableSha256)> = previous
         .map(|m| {
             m.checkpoints
@@ -399,18 +403,29 @@ mod tests {
         let root = dir.join("tree");
         fs::create_dir_all(root.join("a/deep")).expect("mkdir");
         fs::create_dir_all(root.join("b")).expect("mkdir");
-        for (i, name) in ["a/one", "a/deep/two", "b/three", "b/four", "z"].iter().enumerate() {
+        for (i, name) in ["a/one", "a/deep/two", "b/three", "b/four", "z"]
+            .iter()
+            .enumerate()
+        {
             // Large enough that saved states fall between the files.
-            let bytes: Vec<u8> = (0..(700_000 + i * 1000)).map(|j| (j * (i + 3) % 251) as u8).collect();
+            let bytes: Vec<u8> = (0..(700_000 + i * 1000))
+                .map(|j| (j * (i + 3) % 251) as u8)
+                .collect();
             fs::write(root.join(name), bytes).expect("write");
         }
-        fs::set_permissions(root.join("b/three"), fs::Permissions::from_mode(0o755)).expect("chmod");
+        fs::set_permissions(root.join("b/three"), fs::Permissions::from_mode(0o755))
+            .expect("chmod");
         std::os::unix::fs::symlink("a/one", root.join("link")).expect("symlink");
         fs::create_dir(root.join("empty")).expect("mkdir");
         root
     }
 
-    fn import(root: &Path, dst: &Path, previous: Option<&ImportManifest>, started: i64) -> Imported {
+    fn import(
+        root: &Path,
+        dst: &Path,
+        previous: Option<&ImportManifest>,
+        started: i64,
+    ) -> Imported {
         let entries = walk_tree(root, &|_| true).expect("walk");
         let _ = crate::fsutil::remove_tree(dst);
         import_tree(root, &entries, dst, previous, started).expect("import")
@@ -425,9 +440,16 @@ mod tests {
         assert_eq!(got.nar, nar_hash_and_size(&root).expect("nar"));
         assert_eq!(nar_hash_and_size(&dst).expect("nar"), got.nar);
         assert_eq!(got.reused, 0);
-        assert!(got.manifest.checkpoints.len() >= 3, "{:?}", got.manifest.checkpoints.len());
+        assert!(
+            got.manifest.checkpoints.len() >= 3,
+            "{:?}",
+            got.manifest.checkpoints.len()
+        );
         let bytes = got.manifest.to_bytes();
-        assert_eq!(ImportManifest::from_bytes(&bytes), Some(got.manifest.clone()));
+        assert_eq!(
+            ImportManifest::from_bytes(&bytes),
+            Some(got.manifest.clone())
+        );
         let mut torn = bytes.clone();
         torn.truncate(bytes.len() - 1);
         assert_eq!(ImportManifest::from_bytes(&torn), None);
@@ -435,7 +457,10 @@ mod tests {
         let single = import(&root.join("z"), &dir.path().join("z"), None, 0);
         assert_eq!(single.nar, nar_hash_and_size(&root.join("z")).expect("nar"));
         let link = import(&root.join("link"), &dir.path().join("l"), None, 0);
-        assert_eq!(link.nar, nar_hash_and_size(&root.join("link")).expect("nar"));
+        assert_eq!(
+            link.nar,
+            nar_hash_and_size(&root.join("link")).expect("nar")
+        );
     }
 
     #[test]
@@ -449,7 +474,10 @@ mod tests {
         let second = import(&root, &dst, Some(&first.manifest), now_seconds() + 2);
         assert_eq!(second.nar, nar_hash_and_size(&root).expect("nar"));
         assert_eq!(nar_hash_and_size(&dst).expect("nar"), second.nar);
-        assert!(second.reused > 0, "entries before the change were not hashed again");
+        assert!(
+            second.reused > 0,
+            "entries before the change were not hashed again"
+        );
         // The next import after a removal still agrees.
         fs::remove_file(root.join("a/one")).expect("rm");
         let third = import(&root, &dst, Some(&second.manifest), now_seconds() + 2);

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 /// What an entry is, as the NAR records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EntryKind {
-    File { executable: bool },
+    File {
+        executable: bool,
+    },
     Symlink,
     Directory,
     /// A device, fifo or socket: no NAR can hold it (importing fails, naming it).
@@ -95,15 +97,17 @@ impl TreeEntry {
         } else {
             let mut bytes = root.as_os_str().as_bytes().to_vec();
             bytes.extend_from_slice(&self.rel);
-            PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(
-                bytes,
-            ))
+            PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes))
         }
     }
 
     /// The entry's own name (empty for the root).
     pub(crate) fn name(&self) -> &[u8] {
-        let start = self.rel.iter().rposition(|b| *b == b'/').map_or(0, |i| i + 1);
+        let start = self
+            .rel
+            .iter()
+            .rposition(|b| *b == b'/')
+            .map_or(0, |i| i + 1);
         &self.rel[start..]
     }
 
@@ -124,8 +128,8 @@ pub(crate) fn walk_tree(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec
     let stat = rfs::lstat(root).map_err(|e| io_err(root)(e.into()))?;
     let mut out = vec![entry_of(Vec::new(), &stat)];
     if out[0].kind == EntryKind::Directory {
-        let fd = rfs::open(root, dir_flags(), rfs::Mode::empty())
-            .map_err(|e| io_err(root)(e.into()))?;
+        let fd =
+            rfs::open(root, dir_flags(), rfs::Mode::empty()).map_err(|e| io_err(root)(e.into()))?;
         walk_dir(fd, root, &[], keep, &mut out)?;
     }
     Ok(out)

@@ -49,7 +49,9 @@ impl ValidPaths {
     fn known(&self) -> std::sync::MutexGuard<'_, Known> {
         // A panic while the lock was held leaves a set that is still a subset of the valid
         // paths: keep using it.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// From now on, remember positive answers (the session lock is held).
