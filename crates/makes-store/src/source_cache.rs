@@ -55,16 +55,19 @@ pub(crate) fn tree_fingerprint(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Res
 /// skipped. It starts afresh when it passes [`MAX_LOG_BYTES`]: the cost is one re-hash of each
 /// tree.
 #[derive(Debug, Default)]
-pub(crate) struct SourceHashes(Mutex<Option<HashMap<[u8; 32], ([u8; 32], u64)>>>);
+pub(crate) struct SourceHashes(Mutex<Option<KnownHashes>>);
+
+/// NAR hash and size by fingerprint.
+type KnownHashes = HashMap<[u8; 32], NarOfTree>;
+
+/// A tree's NAR hash and size.
+type NarOfTree = ([u8; 32], u64);
 
 /// How large the log may grow before it starts afresh (about 100,000 trees).
 const MAX_LOG_BYTES: u64 = 16 << 20;
 
 impl SourceHashes {
-    fn loaded(
-        &self,
-        log: &Path,
-    ) -> std::sync::MutexGuard<'_, Option<HashMap<[u8; 32], ([u8; 32], u64)>>> {
+    fn loaded(&self, log: &Path) -> std::sync::MutexGuard<'_, Option<KnownHashes>> {
         // A panic elsewhere while the lock was held leaves a map of whole entries: keep it.
         let mut guard = self
             .0
@@ -77,7 +80,7 @@ impl SourceHashes {
     }
 }
 
-fn read_log(log: &Path) -> HashMap<[u8; 32], ([u8; 32], u64)> {
+fn read_log(log: &Path) -> KnownHashes {
     let mut known = HashMap::new();
     if fs::metadata(log).is_ok_and(|m| m.len() > MAX_LOG_BYTES) {
         let _ = fs::remove_file(log);
@@ -94,7 +97,7 @@ fn read_log(log: &Path) -> HashMap<[u8; 32], ([u8; 32], u64)> {
     known
 }
 
-fn parse_line(line: &[u8]) -> Option<([u8; 32], ([u8; 32], u64))> {
+fn parse_line(line: &[u8]) -> Option<([u8; 32], NarOfTree)> {
     let line = std::str::from_utf8(line).ok()?;
     let mut fields = line.split(' ');
     let fingerprint = parse_hex32(fields.next()?)?;
