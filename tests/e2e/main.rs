@@ -68,6 +68,7 @@ mod reproducible;
 mod running_jobs;
 mod seed_examples;
 mod show;
+mod source_import;
 mod spec_errors;
 mod store;
 mod structured_attrs;

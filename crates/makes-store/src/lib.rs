@@ -27,10 +27,14 @@ mod plugin_error;
 mod project_files;
 mod recipes;
 mod refscan;
+mod resumable_sha256;
 mod sandbox;
 mod schedule;
 mod source_cache;
+mod source_import;
+mod source_tree;
 mod sweep;
+mod valid_paths;
 
 pub use build_log::{
     BuildLines, BuildLogSettings, LineHook, DEFAULT_MAX_LOG_BYTES, MAX_LINE_BYTES,
