@@ -13,7 +13,8 @@
 #   bash scripts/lib-tests.sh [--nix] [--results FILE] COPY_DIR
 #
 # --nix runs the real Nix instead. Prints one line per test file, `PASS file` or `FAIL file:
-# reason`, and writes them to --results FILE (sorted). Exits 0 whatever the results; 2 on
+# reason`, and writes them to --results FILE (sorted); each shell test's output is kept beside
+# the copy as NAME.log. Exits 0 whatever the results; 2 on
 # bad usage. The makes binary is $MAKES, else `makes` on PATH, else target/{release,debug}.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -76,11 +77,12 @@ done
 for test in lib/tests/modules.sh lib/tests/filesystem.sh lib/tests/sources.sh lib/fileset/tests.sh; do
   [ -e "$copy/$test" ] || continue
   if (cd "$copy" && TEST_LIB="$copy/lib" timeout 1800 bash "$test" >"$work/out" 2>&1 </dev/null); then
-    report PASS "$test"
+    # modules.sh ends with its counts ("407 Pass", "0 Fail"): kept on the PASS line.
+    report PASS "$test" "$(grep -E '^[0-9]+ Pass$' "$work/out" | tail -1)"
   else
     report FAIL "$test" "$(grep -v '^\s*$' "$work/out" | tail -1 | head -c 300)"
-    cp "$work/out" "$copy/$(basename "$test").log"
   fi
+  cp "$work/out" "$copy/$(basename "$test").log"
 done
 
 if [ -n "$results_file" ]; then

@@ -12,7 +12,10 @@
 #   Python), else the sdist; fetched with `fetchUrl` against the lock's hash from PyPI's
 #   predictable URL `files.pythonhosted.org/packages/<python tag or "source">/<l>/<name>/<file>`
 #   (poetry2nix predicts it too, falling back to PyPI's JSON API, which a fixed URL cannot),
-#   or from the package's `url` source;
+#   or from the package's `url` source; a `file` source is the project's own file, and a
+#   `directory` or `git` source (`builtins.fetchGit` of the locked commit) is the tree pip
+#   builds the package from, required as `name @ file://TREE`; a `legacy` source's file is
+#   the one its index page links (the page is read during evaluation);
 # - pip installs them offline into a venv (the builder of makePythonPypiEnvironment), each
 #   line carrying the markers of the lock's dependency edges, which pip evaluates.
 # `overrides` is applied as poetry2nix applies it (`self: super: { ... }` over the packages):
@@ -84,17 +87,79 @@ let
       else if sdists != [ ] then head sdists
       else best.file;
 
-  # Where poetry2nix fetches a file of the package `pkg` from.
-  fileUrl = pkg: file:
+  # Where poetry2nix takes a file of the package `pkg` from: PyPI's predictable URL (no
+  # source) or the `url` source, fetched against the lock's hash; a `file` source is the
+  # project's own file (`url` relative to the project directory).
+  fileOf = fn: projectDir: pkg: file: sha256:
     let source = pkg.source or null;
     in if source == null || (source.type or "") == "" then
       let
         parts = words "-" (replaceStrings [ ".whl" ] [ "" ] file);
         kind = if match ".*\\.whl" file != null then elemAt parts (length parts - 3) else "source";
-      in "https://files.pythonhosted.org/packages/${kind}/${toLower (substring 0 1 file)}/${pkg.name}/${file}"
-    else if source.type == "url" then source.url
-    else throw "makePythonPoetryEnvironment: the package '${pkg.name}' comes from a ${source.type} source (${
-      source.url or source.reference or ""}), which makes here does not fetch yet";
+      in self.fetchUrl {
+        url = "https://files.pythonhosted.org/packages/${kind}/${toLower (substring 0 1 file)}/${pkg.name}/${file}";
+        inherit sha256;
+      }
+    else if source.type == "url" then self.fetchUrl { inherit (source) url; inherit sha256; }
+    else if source.type == "file" then inProject fn projectDir pkg source.url
+    else if source.type == "legacy" then fromLegacy fn pkg file sha256
+    else unsupportedSource fn pkg;
+
+  # A file of a legacy (PEP 503 "simple") index: its link on the package's page of the index,
+  # resolved against the page's URL, fetched against the lock's hash. poetry2nix reads the
+  # page while fetching; here it is read during evaluation (the file itself is pinned).
+  fromLegacy = fn: pkg: file: sha256:
+    let
+      base = pkg.source.url;
+      index = "${if match ".*/" base != null then base else "${base}/"}${normalize pkg.name}/";
+      page = builtins.readFile (builtins.fetchurl index);
+      hrefs = map head (filter isList (split "[Hh][Rr][Ee][Ff]=[\"']([^\"']*)[\"']" page));
+      links = map (href: head (words "#" href)) (filter (href: href != "") hrefs);
+      matching = filter (href: baseNameOf href == file) links;
+    in if matching == [ ] then
+      throw "${fn}: the legacy index page ${index} links no file '${file}' of '${pkg.name}'"
+    else self.fetchUrl { url = resolveUrl index (head matching); inherit sha256; };
+
+  # `href` resolved against the page at `base` (RFC 3986's reference resolution, for the
+  # absolute, root-relative and relative links index pages hold).
+  resolveUrl = base: href:
+    if match "[A-Za-z][A-Za-z0-9+.-]*:.*" href != null then href
+    else
+      let
+        parts = match "([A-Za-z][A-Za-z0-9+.-]*://[^/]*)(/.*)?" base;
+        origin = head parts;
+        basePath = let p = elemAt parts 1; in if p == null then "/" else p;
+        dir = head (match "(.*/)[^/]*" basePath);
+        path = if substring 0 1 href == "/" then href else dir + href;
+        dropLast = list: builtins.genList (elemAt list) (length list - 1);
+        segments = foldl' (acc: segment:
+          if segment == "." then acc
+          else if segment == ".." then (if acc == [ ] then [ ] else dropLast acc)
+          else acc ++ [ segment ]) [ ] (builtins.tail (words "/" path));
+      in "${origin}/${concatStringsSep "/" segments}";
+
+  # A `directory` or `git` source: the tree pip builds the package from (poetry2nix builds it
+  # from the same tree); null for the other kinds.
+  treeOf = fn: projectDir: pkg:
+    let source = pkg.source or { };
+    in if (source.type or "") == "directory" then inProject fn projectDir pkg source.url
+    else if (source.type or "") == "git" then
+      "${builtins.fetchGit {
+        inherit (source) url;
+        rev = source.resolved_reference or source.reference;
+      }}" + (if (source.subdirectory or null) == null then "" else "/${source.subdirectory}")
+    else null;
+
+  # `url` of a `file` or `directory` source, inside the project directory (where poetry's
+  # relative paths start); one leading outside it is refused, naming the package.
+  inProject = fn: projectDir: pkg: url:
+    let parts = words "/" url;
+    in if builtins.substring 0 1 url == "/" || elem ".." parts then
+      throw "${fn}: the ${pkg.source.type} source of '${pkg.name}' (${url}) is outside the project directory ${toString projectDir}, which is all makes copies"
+    else "${projectDir}/${url}";
+
+  unsupportedSource = fn: pkg: throw "${fn}: the package '${pkg.name}' comes from a ${pkg.source.type} source (${
+      pkg.source.url or pkg.source.reference or ""}), which makes here does not fetch";
 
   makePythonPoetryEnvironment = fn: { pythonProjectDir, pythonVersion, preferWheels ? true
     , overrides ? (self: super: { }) }:
@@ -156,19 +221,25 @@ let
         in if isAttrs value && value ? __makesPoetryPackage then value.__makesPoetryPackage
           else throw "${fn}: the override of '${key}' gives a package that is not the lock file's; makes here installs only the lock's packages";
 
+      # A package built from a tree is required by its path (PEP 508's `name @ url`); the
+      # others by version, from the downloaded files.
       requirement = key:
-        let pkg = packageOf key; m = markersOf key;
-        in "${pkg.name}==${pkg.version}" + (if m == null then "" else " ; ${m}");
+        let
+          pkg = packageOf key;
+          m = markersOf key;
+          tree = treeOf fn pythonProjectDir pkg;
+        in (if tree == null then "${pkg.name}==${pkg.version}" else "${pkg.name} @ file://${tree}")
+          + (if m == null then "" else " ; ${m}");
       links = concatLists (map (key:
         let
           pkg = packageOf key;
           file = selectFile pythonVersion preferWheels (filesOf pkg);
-        in if file == null then [ ] else [{
-          name = file.file;
-          url = fileUrl pkg file.file;
           sha256 = let m = match "sha256:(.*)" file.hash; in
             if m == null then throw "${fn}: the file '${file.file}' of '${pkg.name}' has no sha256 hash in poetry.lock"
             else head m;
+        in if treeOf fn pythonProjectDir pkg != null || file == null then [ ] else [{
+          name = file.file;
+          path = fileOf fn pythonProjectDir pkg file.file sha256;
         }]) installed);
 
       env = self.makeDerivation {
@@ -181,7 +252,7 @@ let
             builder = ''
               mkdir -p "$out"
             '' + concatStringsSep "" (map (link: ''
-              ln -s ${self.escapeShellArg (self.fetchUrl link)} "$out"/${self.escapeShellArg link.name}
+              ln -s ${self.escapeShellArg link.path} "$out"/${self.escapeShellArg link.name}
             '') links);
           };
           envPython = python;

@@ -87,6 +87,50 @@ in {
     else
       self.computeOnAwsBatch (builtins.intersectAttrs known c // { inherit name; }));
 
+  # The deploy modules' jobs as makes' deploy scripts: what `outputs."/deployContainer/<name>"`
+  # is to other jobs (a pipeline's job, `__all__`). Running the job itself pushes natively.
+  deployContainer = config:
+    let
+      script = name: c: self.deployContainer (if builtins.compareVersions release "24.09" < 0 then {
+        attempts = c.attempts or 1;
+        inherit (c) credentials registry tag;
+        containerImage = c.src;
+        inherit name;
+        setup = c.setup or [ ];
+        sign = c.sign or false;
+      } else {
+        inherit (c) credentials image src;
+        inherit name;
+        setup = c.setup or [ ];
+        sign = c.sign or false;
+      });
+    in perName "deployContainer" script
+      (if builtins.compareVersions release "24.09" < 0 then config.images or { } else config);
+
+  deployContainerImage = config:
+    perName "deployContainerImage" (name: c: self.deployContainerImage ({
+      attempts = c.attempts or 1;
+      inherit (c) credentials registry tag;
+      containerImage = c.src;
+      inherit name;
+      setup = c.setup or [ ];
+    } // (if builtins.compareVersions release "23.04" < 0 then { } else {
+      sign = c.sign or false;
+    }))) (config.images or { });
+
+  deployContainerManifest = perName "deployContainerManifest" (name: c:
+    self.deployContainerManifest ({
+      inherit (c) credentials;
+      inherit name;
+      setup = c.setup or [ ];
+      sign = c.sign or false;
+    } // (if builtins.compareVersions release "24.09" < 0 then {
+      inherit (c) config;
+    } else {
+      inherit (c) image manifests;
+      tags = c.tags or [ ];
+    })));
+
   deployTerraform = terraformModules "deployTerraform" { } (name: c:
     self.deployTerraform {
       inherit (c) setup version;
@@ -125,7 +169,17 @@ in {
   dev = perName "dev" (_: searchPaths:
     self.makeSearchPaths (searchPaths // { withAction = false; }));
 
-  dynamoDb = perName "dynamoDb" (name: args: self.makeDynamoDb ({ inherit name; } // args));
+  # makes declares `data` as a list of strings: anything else is refused with the module
+  # system's message (a documented example writes `[ projectPath "/x" ]`, a function and a
+  # string).
+  dynamoDb = perName "dynamoDb" (name: args:
+    let
+      checked = builtins.genList (i:
+        let value = builtins.elemAt args.data i;
+        in if builtins.isString value then value else throw
+          "A definition for option `dynamoDb.${name}.data.\"[definition 1-entry ${toString (i + 1)}]\"' is not of type `string'. Definition values: a ${builtins.typeOf value}")
+        (builtins.length (args.data or [ ]));
+    in self.makeDynamoDb ({ inherit name; } // args // (if args ? data then { data = checked; } else { })));
 
   envVars = perName "envVars" (name: mapping: self.makeEnvVars { inherit name mapping; });
 

@@ -10,7 +10,21 @@
 # (MAKES_CORPUS_BIN, which can also name any binary): a debug `makes show` takes seconds and
 # the corpus has about two thousand jobs. MAKES_CORPUS_JOBS says how many jobs are shown at
 # once (default: the machine's cores).
+#
+# --build (or MAKES_CORPUS_BUILD=1) also builds every shown job as `makes --no-run JOB` does
+# (images, scripts, deploy jobs' images; nothing is run or pushed), offline, with makes' package
+# set the host's tools (scripts/corpus/host-tools-nixpkgs.nix, built by the installed Nix), and
+# adds a `built` column. MAKES_CORPUS_BUILD_TIME_LIMIT is the most seconds one build may take
+# (default 300); MAKES_CORPUS_BUILD_MAX the most jobs built per project (default 80; a project
+# with more builds every Nth job in job order, and the table says so).
 set -uo pipefail
+
+while (($#)); do
+  case $1 in
+    --build) export MAKES_CORPUS_BUILD=1; shift ;;
+    *) echo "report.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export MAKES_CORPUS_DIR=${MAKES_CORPUS_DIR:-${CORPUS_DIR:-$root/target/corpus}}

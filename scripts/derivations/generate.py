@@ -216,6 +216,10 @@ errors = [
 for theme, body in errors:
     case("error-" + theme, body)
 
+# 9. `__json` written by Nix's JSON printer: floats with six significant digits, control
+# characters as \u00XX.
+case("structured-json-printer", drv("sa", r'__structuredAttrs = true; f = [ 3.0 (1.0 / 3) 123456789.0 1.0e20 1.5e-7 (-2.5) ]; c = builtins.fromJSON "\"\\b\\f\\u0001\\t\"";'))
+
 
 def main():
     if os.path.isdir(CASES):

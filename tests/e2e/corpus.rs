@@ -4,9 +4,10 @@
 //! written by `scripts/corpus/expected-jobs.sh`), except for the projects of
 //! `tests/corpus/known-differences.txt`, which must still differ so that the list stays true.
 //! Then `makes show` runs on every listed job and its failures are sorted by cause into
-//! `<corpus>/report.md`. Neither `--list` nor `show` may panic. Without a materialised corpus
-//! (it needs the network, or fetched copies) the test is skipped with a note, even under
-//! MAKES_REQUIRE_TOOLS.
+//! `<corpus>/report.md`. With `MAKES_CORPUS_BUILD=1` the shown jobs are also built
+//! (`corpus_build.rs`) and the table gets a `built` column. Neither `--list`, `show` nor a
+//! build may panic. Without a materialised corpus (it needs the network, or fetched copies)
+//! the test is skipped with a note, even under MAKES_REQUIRE_TOOLS.
 
 use crate::common::{repo_root, Sandbox};
 use std::collections::BTreeMap;
@@ -48,7 +49,7 @@ fn origins() -> Vec<Origin> {
         .collect()
 }
 
-fn corpus_dir() -> PathBuf {
+pub(crate) fn corpus_dir() -> PathBuf {
     std::env::var_os("MAKES_CORPUS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target/corpus"))
@@ -101,16 +102,17 @@ fn known_differences() -> BTreeMap<String, String> {
 }
 
 /// The end of one run of makes.
-struct Run {
-    success: bool,
-    stdout: String,
-    stderr: String,
-    /// A panic, a signal or the time limit: never acceptable, whatever the input.
-    crash: Option<String>,
+pub(crate) struct Run {
+    pub(crate) success: bool,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    /// A panic, a signal or the time limit: never acceptable, whatever the input (the build
+    /// pass counts its time limit as a class of its own).
+    pub(crate) crash: Option<String>,
 }
 
 /// Runs `cmd` with its output in files (a project may print a lot) and a time limit.
-fn run_limited(sandbox: &Sandbox, mut cmd: Command, name: &str) -> Run {
+pub(crate) fn run_limited(sandbox: &Sandbox, mut cmd: Command, name: &str, limit: Duration) -> Run {
     let out_path = sandbox.dir.path().join(format!("{name}.out"));
     let err_path = sandbox.dir.path().join(format!("{name}.err"));
     let out = std::fs::File::create(&out_path).expect("stdout file");
@@ -126,7 +128,7 @@ fn run_limited(sandbox: &Sandbox, mut cmd: Command, name: &str) -> Run {
         if let Some(status) = child.try_wait().expect("wait for makes") {
             break Some(status);
         }
-        if start.elapsed() > TIME_LIMIT {
+        if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
             break None;
@@ -145,7 +147,7 @@ fn run_limited(sandbox: &Sandbox, mut cmd: Command, name: &str) -> Run {
     let stdout = read(&out_path);
     let stderr = read(&err_path);
     let crash = match status {
-        None => Some(format!("still running after {}s", TIME_LIMIT.as_secs())),
+        None => Some(format!("still running after {}s", limit.as_secs())),
         Some(s) if s.code().is_none() => Some(format!("killed by a signal ({s})")),
         Some(_) if stderr.contains("panicked at") => Some("panicked".to_owned()),
         Some(_) => None,
@@ -160,7 +162,7 @@ fn run_limited(sandbox: &Sandbox, mut cmd: Command, name: &str) -> Run {
 
 /// The first message of an error report (miette's `×` line, the root cause), without its
 /// decoration, or else the first line that is not a warning.
-fn first_error(stderr: &str) -> String {
+pub(crate) fn first_error(stderr: &str) -> String {
     let lines = || stderr.lines().map(str::trim);
     let line = lines()
         .find_map(|l| l.strip_prefix("× "))
@@ -178,7 +180,7 @@ fn first_error(stderr: &str) -> String {
 }
 
 /// TEXT cut to a table cell's length.
-fn brief(text: &str) -> String {
+pub(crate) fn brief(text: &str) -> String {
     const LENGTH: usize = 140;
     if text.chars().count() <= LENGTH {
         return text.to_owned();
@@ -188,7 +190,7 @@ fn brief(text: &str) -> String {
 }
 
 /// The name in `'NAME'` after `marker` in `text`.
-fn quoted_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+pub(crate) fn quoted_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
     let rest = &text[text.find(marker)? + marker.len()..];
     let rest = rest.strip_prefix('\'')?;
     rest.split('\'').next()
@@ -281,6 +283,18 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
             "a package set's names listed (`mapAttrs`, `attrNames`) without a backend".to_owned(),
         );
     }
+    // A definition the module system refuses for its type (makes' options are typed, and
+    // makes' own module system gives the same message).
+    if error.contains("is not of type `") {
+        let option = error
+            .split_once("A definition for option `")
+            .and_then(|(_, rest)| rest.split_once("' is not of type"))
+            .map_or("an option", |(option, _)| option);
+        return (
+            Class::Project,
+            format!("a definition of the wrong type for `{option}`"),
+        );
+    }
     // A Node.js version the release whose rules apply does not offer (makes' own message):
     // makes of that release stops there too.
     if error.contains("Supported node versions are: ") {
@@ -369,13 +383,15 @@ struct Row {
     equal: &'static str,
     shown: String,
     why_not: String,
+    /// What the build pass gave (when it ran and jobs were shown).
+    built: Option<crate::corpus_build::Built>,
 }
 
 /// makes as the corpus runs it: offline, a `fetchNixpkgs` set's lib read from the nixpkgs lib
 /// the materialiser unpacked (the one makes' own evaluator read for the expected lists).
 /// The binary is `MAKES_CORPUS_BIN` when set (report.sh points it at a release build: the
 /// corpus shows about two thousand jobs), else the one cargo built for this test.
-fn corpus_makes(sandbox: &Sandbox) -> Command {
+pub(crate) fn corpus_makes(sandbox: &Sandbox) -> Command {
     let mut cmd = match std::env::var_os("MAKES_CORPUS_BIN") {
         Some(binary) => {
             let mut cmd = Command::new(binary);
@@ -396,8 +412,9 @@ fn corpus_makes(sandbox: &Sandbox) -> Command {
     cmd
 }
 
-/// How many `makes show` run at once: `MAKES_CORPUS_JOBS`, else the machine's cores.
-fn show_workers() -> usize {
+/// How many `makes show` (or builds) run at once: `MAKES_CORPUS_JOBS`, else the machine's
+/// cores.
+pub(crate) fn workers() -> usize {
     std::env::var("MAKES_CORPUS_JOBS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -405,27 +422,36 @@ fn show_workers() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Shows every job of `jobs`; returns how many were shown and the causes of the failures.
+/// What the show pass gave for one project.
+struct Shown {
+    /// The jobs shown, in job order.
+    jobs: Vec<String>,
+    /// The causes of the failures, most frequent first.
+    why: String,
+    by_class: BTreeMap<Class, usize>,
+}
+
+/// Shows every job of `jobs`.
 fn show_jobs(
     sandbox: &Sandbox,
     project: &Path,
     id: &str,
     jobs: &[String],
     crashes: &mut Vec<String>,
-) -> (usize, String, BTreeMap<Class, usize>) {
+) -> Shown {
     // The runs are independent (each reads the project and a store of the sandbox that `show`
     // does not write), so they share a queue; their results are read in the jobs' order.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let runs: Vec<std::sync::Mutex<Option<Run>>> =
         jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|scope| {
-        for _ in 0..show_workers().min(jobs.len()) {
+        for _ in 0..workers().min(jobs.len()) {
             scope.spawn(|| loop {
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(job) = jobs.get(n) else { break };
                 let mut cmd = corpus_makes(sandbox);
                 cmd.arg("--project").arg(project).arg("show").arg(job);
-                let run = run_limited(sandbox, cmd, &format!("{id}-show-{n}"));
+                let run = run_limited(sandbox, cmd, &format!("{id}-show-{n}"), TIME_LIMIT);
                 // A poisoned slot only means another worker panicked; that panic is reported.
                 if let Ok(mut slot) = runs[n].lock() {
                     *slot = Some(run);
@@ -433,7 +459,7 @@ fn show_jobs(
             });
         }
     });
-    let mut shown = 0;
+    let mut shown = Vec::new();
     // Each cause with how many jobs it stopped and the first of them.
     let mut causes: BTreeMap<(Class, String), (usize, String)> = BTreeMap::new();
     for (job, run) in jobs.iter().zip(runs) {
@@ -446,7 +472,7 @@ fn show_jobs(
             crashes.push(format!("{id}: makes show {job}: {crash}\n{}", run.stderr));
         }
         if run.success {
-            shown += 1;
+            shown.push(job.clone());
         } else {
             causes
                 .entry(cause_of(&run.stderr, jobs))
@@ -473,14 +499,18 @@ fn show_jobs(
         })
         .collect::<Vec<_>>()
         .join("; ");
-    (shown, why, by_class)
+    Shown {
+        jobs: shown,
+        why,
+        by_class,
+    }
 }
 
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-fn write_report(dir: &Path, rows: &[Row]) -> String {
+fn write_report(dir: &Path, rows: &[Row], took: Duration) -> String {
     let mut md = String::new();
     let equal = rows.iter().filter(|r| r.equal == "yes").count();
     let refused = rows
@@ -516,20 +546,45 @@ fn write_report(dir: &Path, rows: &[Row]) -> String {
         rows.len(),
         shown + c
     );
-    md.push_str("| project | jobs (makes) | listed | equal | shown | why not |\n");
-    md.push_str("|---|---|---|---|---|---|\n");
+    let built: Vec<&crate::corpus_build::Built> =
+        rows.iter().filter_map(|r| r.built.as_ref()).collect();
+    let building = rows.iter().any(|r| r.built.is_some());
+    if building {
+        let _ = writeln!(md, "{}\n", crate::corpus_build::summary(&built));
+        md.push_str(
+            "| project | jobs (makes) | listed | equal | shown | built | why not shown | why not built |\n",
+        );
+        md.push_str("|---|---|---|---|---|---|---|---|\n");
+    } else {
+        md.push_str("| project | jobs (makes) | listed | equal | shown | why not |\n");
+        md.push_str("|---|---|---|---|---|---|\n");
+    }
     for r in rows {
-        let _ = writeln!(
+        let _ = write!(
             md,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             r.id,
             cell(&r.expected),
             cell(&r.listed),
             r.equal,
             r.shown,
-            cell(&r.why_not)
         );
+        if building {
+            let (cell_built, why) = r
+                .built
+                .as_ref()
+                .map_or(("—".to_owned(), ""), |b| (b.cell(), b.why.as_str()));
+            let _ = write!(md, " {cell_built} | {} | {} |", cell(&r.why_not), cell(why));
+        } else {
+            let _ = write!(md, " {} |", cell(&r.why_not));
+        }
+        md.push('\n');
     }
+    let _ = writeln!(
+        md,
+        "\nThe run took {:.1} minutes.",
+        took.as_secs_f64() / 60.0
+    );
     let _ = std::fs::write(dir.join("report.md"), &md);
     md
 }
@@ -550,6 +605,18 @@ fn real_projects_list_the_jobs_makes_lists() {
     }
     let known = known_differences();
     let sandbox = Sandbox::new();
+    let started = Instant::now();
+    // The build pass's package set: the host's tools, with the nixpkgs lib the materialiser
+    // unpacked.
+    let host_tools = crate::corpus_build::build_pass_enabled().then(|| {
+        let lib = dir.join(".nixpkgs-lib").join("lib");
+        assert!(
+            lib.join("default.nix").is_file(),
+            "the build pass needs nixpkgs' lib in {}: run scripts/corpus/materialise.sh",
+            lib.display()
+        );
+        crate::corpus_build::host_tools_set(&sandbox, &lib)
+    });
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     let mut crashes = Vec::new();
@@ -577,6 +644,7 @@ fn real_projects_list_the_jobs_makes_lists() {
             shown: "—".to_owned(),
             why_not: String::new(),
             not_shown: BTreeMap::new(),
+            built: None,
         };
         if !project.join("makes.nix").is_file() {
             row.listed = "not materialised".to_owned();
@@ -585,7 +653,7 @@ fn real_projects_list_the_jobs_makes_lists() {
         }
         let mut cmd = corpus_makes(&sandbox);
         cmd.arg("--project").arg(&project).arg("--list");
-        let run = run_limited(&sandbox, cmd, &format!("{id}-list"));
+        let run = run_limited(&sandbox, cmd, &format!("{id}-list"), TIME_LIMIT);
         if let Some(crash) = &run.crash {
             crashes.push(format!("{id}: makes --list: {crash}\n{}", run.stderr));
         }
@@ -627,18 +695,36 @@ fn real_projects_list_the_jobs_makes_lists() {
             }
         }
         if run.success && !listed.is_empty() {
-            let (shown, why, not_shown) = show_jobs(&sandbox, &project, id, &listed, &mut crashes);
-            row.counts.1 = shown;
-            row.not_shown = not_shown;
+            let shown = show_jobs(&sandbox, &project, id, &listed, &mut crashes);
+            row.counts.1 = shown.jobs.len();
+            row.not_shown = shown.by_class;
             row.counts.2 = listed.len();
-            row.shown = format!("{shown}/{}", listed.len());
-            if !why.is_empty() {
-                row.why_not = why;
+            row.shown = format!("{}/{}", shown.jobs.len(), listed.len());
+            if !shown.why.is_empty() {
+                row.why_not = shown.why;
+            }
+            if let (Some(set), false) = (&host_tools, shown.jobs.is_empty()) {
+                let started = Instant::now();
+                let built = crate::corpus_build::build_jobs(
+                    &sandbox,
+                    set,
+                    &project,
+                    id,
+                    &shown.jobs,
+                    crate::corpus_build::most_jobs_per_project(),
+                    &mut crashes,
+                );
+                eprintln!(
+                    "{id}: built {} in {:.0}s",
+                    built.cell(),
+                    started.elapsed().as_secs_f64()
+                );
+                row.built = Some(built);
             }
         }
         rows.push(row);
     }
-    let report = write_report(&dir, &rows);
+    let report = write_report(&dir, &rows, started.elapsed());
     eprintln!("{report}");
     assert!(crashes.is_empty(), "makes crashed:\n{}", crashes.join("\n"));
     assert!(

@@ -1,7 +1,7 @@
 //! What real projects of the corpus (tests/corpus) showed, each as a small fixture of its own
 //! (fixtures/corpus-patterns/): a pin at no release tag, module arguments makes does not pass,
 //! lib of a pinned nixpkgs offline, nixpkgs functions called, a package set listed by
-//! `mapAttrs`, a deploy job's `setup`.
+//! `mapAttrs`, a deploy job's `setup`, a package set mapped and updated but never listed.
 
 use crate::common::{copy_tree, fixture, have_tool, run, Sandbox};
 use crate::registry_harness::{Registry, RegistryConfig};
@@ -160,7 +160,8 @@ fn a_package_set_is_listed_by_its_backend_and_never_silently_empty() {
         stderr.contains("cannot list the attributes of a set: the names of 'tools' of the package set path:./stand-in-nixpkgs are not known"),
         "{stderr}"
     );
-    assert!(stderr.contains("makes.nix:7:16"), "{stderr}");
+    // `mapAttrs` keeps the set unlisted: the error is where `attrNames` lists the result.
+    assert!(stderr.contains("makes.nix:14:45"), "{stderr}");
     assert!(stderr.contains("--packages nix"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     if !have_tool("nix-instantiate") {
@@ -256,4 +257,51 @@ fn a_deploy_jobs_setup_is_sourced_before_the_push() {
     let inspected: serde_json::Value =
         serde_json::from_slice(&inspected.stdout).expect("skopeo prints JSON");
     assert_eq!(inspected["Digest"].as_str(), Some(digest));
+}
+
+#[test]
+fn a_mapped_package_set_is_selected_from_without_listing_its_names() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("project");
+    copy_tree(&fixture("corpus-patterns/opaque-package-sets"), &project);
+    copy_tree(
+        &fixture("nix-packages").join("stand-in-nixpkgs"),
+        &project.join("stand-in-nixpkgs"),
+    );
+    // No backend: `mapAttrs` over the set and `//` with it keep it unlisted, and the function
+    // that makes a copy of itself per level is handed over once.
+    let out = makes(&sandbox, &project, &["show", "/opaque"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("hello.overrideAttrs"), "{shown}");
+    if !have_tool("nix-instantiate") {
+        return;
+    }
+    // Backend nix: the packages are those Nix gives for the same code, and `?` asks the set.
+    let out = sandbox
+        .makes()
+        .env(
+            "NIX_CONFIG",
+            "substituters =\nbuild-users-group =\nsandbox = false",
+        )
+        .args(["--packages", "nix", "--project"])
+        .arg(&project)
+        .arg("/opaque")
+        .output()
+        .expect("makes starts");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let built = std::fs::read_to_string(text(&out.stdout).trim()).expect("the built file");
+    let nix = Command::new("nix-instantiate")
+        .current_dir(&project)
+        .args(["--eval", "--strict", "--json", "--expr"])
+        .arg(
+            r#"let o = import ./overrides.nix (import ./stand-in-nixpkgs { }); in
+            [ "${o.hello}" "${o.greeter2}" (if o ? absent then "absent-present" else "absent-missing") ]"#,
+        )
+        .output()
+        .expect("nix-instantiate starts");
+    assert!(nix.status.success(), "{}", text(&nix.stderr));
+    let expected: Vec<String> = serde_json::from_slice(&nix.stdout).expect("a JSON list");
+    assert_eq!(built.lines().collect::<Vec<_>>(), expected, "{built}");
+    assert!(expected[0].ends_with("-hello-2.12"), "{expected:?}");
 }

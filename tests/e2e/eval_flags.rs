@@ -11,6 +11,10 @@ fn cases() -> Vec<(Vec<&'static str>, &'static str)> {
     vec![
         (vec!["--strict", "--arg", "a", "41", "--argstr", "c", "hello", "fn.nix"], "{ a = 41; b = \"dflt\"; c = \"hello\"; sum = 42; }\n"),
         (vec!["--strict", "--json", "--arg", "a", "41", "--argstr", "c", "hello", "fn.nix"], "{\"a\":41,\"b\":\"dflt\",\"c\":\"hello\",\"sum\":42}"),
+        // Selection paths: a quoted part holds dots; an empty last part selects nothing more.
+        (vec!["--expr", "{ a = { \"x.y\" = [ 1 2 ]; }; }", "-A", "a.\"x.y\".1"], "2\n"),
+        (vec!["--expr", "{ a = { \"x.y\" = 1; }; }", "-A", "a.x\".\"y"], "1\n"),
+        (vec!["--strict", "--expr", "{ a.b = 1; }", "-A", "a.\"\""], "{ b = 1; }\n"),
         (
             vec!["--strict", "--xml", "--expr", "{ x = [ 1 \"s\" true null 1.5 ]; }"],
             "<?xml version='1.0' encoding='utf-8'?>\n<expr>\n  <attrs>\n    <attr column=\"3\" line=\"1\" name=\"x\" path=\"{ x = [ 1 &quot;s&quot; true null 1.5 ]; }\">\n      <list>\n        <int value=\"1\" />\n        <string value=\"s\" />\n        <bool value=\"true\" />\n        <null />\n        <float value=\"1.5\" />\n      </list>\n    </attr>\n  </attrs>\n</expr>\n",

@@ -12,17 +12,6 @@ fn makes(sandbox: &Sandbox, project: &Path, args: &[&str]) -> Output {
     run(sandbox.makes().arg("--project").arg(project).args(args))
 }
 
-/// `makes ARGS` that may fail.
-fn makes_failing(sandbox: &Sandbox, project: &Path, args: &[&str]) -> Output {
-    sandbox
-        .makes()
-        .arg("--project")
-        .arg(project)
-        .args(args)
-        .output()
-        .expect("makes runs")
-}
-
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -44,7 +33,7 @@ fn a_module_naming_every_argument_of_every_release_loads() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "/make-env-vars\n/results\n/templates\n/to-bash-array\n/to-bash-map\n/unsupported-value\n"
+        "/make-env-vars\n/results\n/templates\n/to-bash-array\n/to-bash-map\n/uses-options\n"
     );
 }
 
@@ -177,23 +166,28 @@ fn the_bash_templates_give_bash_what_makes_gives_it() {
 }
 
 #[test]
-fn an_unimplemented_argument_fails_where_it_is_used_naming_it() {
+fn options_are_the_module_systems_option_sets() {
     let sandbox = Sandbox::new();
     let project = fixture("makes-arguments");
-    let out = makes_failing(&sandbox, &project, &["show", "/unsupported-value"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(
-        err.contains("the makes argument 'options' is not supported yet"),
-        "{err}"
+    let out = makes(&sandbox, &project, &["/uses-options"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = stdout(&out).trim().to_owned();
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
+    )
+    .expect("JSON");
+    assert_eq!(
+        written,
+        serde_json::json!({
+            "type": "option",
+            "loc": ["jobs"],
+            "isDefined": true,
+            "definitions": 1,
+            "lintNix": false,
+            "read": false,
+            "jobs": true,
+        })
     );
-    let line = std::fs::read_to_string(project.join("makes.nix"))
-        .expect("makes.nix")
-        .lines()
-        .position(|l| l.contains("searchPaths.source = [ options ]"))
-        .expect("the use")
-        + 1;
-    assert!(err.contains(&format!("makes.nix:{line}:")), "{err}");
 }
 
 #[test]

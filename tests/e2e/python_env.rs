@@ -56,9 +56,13 @@ fn serve(mut stream: TcpStream, dir: &Path) {
         .nth(1)
         .unwrap_or("/")
         .trim_start_matches('/');
-    let file = (!name.contains('/') && !name.is_empty())
-        .then(|| std::fs::read(dir.join(name)).ok())
-        .flatten();
+    let file = match name.strip_prefix("simple/") {
+        // A legacy (PEP 503) index page: links to the package's files, relative to the page.
+        Some(package) => simple_index_page(dir, package.trim_end_matches('/')),
+        None => (!name.contains('/') && !name.is_empty())
+            .then(|| std::fs::read(dir.join(name)).ok())
+            .flatten(),
+    };
     let _ = match file {
         Some(body) => stream
             .write_all(
@@ -71,6 +75,28 @@ fn serve(mut stream: TcpStream, dir: &Path) {
             .and_then(|()| stream.write_all(&body)),
         None => stream.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
     };
+}
+
+/// The simple index page of `package`: a link to each file of `dir` named after it.
+fn simple_index_page(dir: &Path, package: &str) -> Option<Vec<u8>> {
+    if package.is_empty() || package.contains('/') {
+        return None;
+    }
+    let mut links = String::from("<html><body>\n");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with(&format!("{package}-")))
+        .collect();
+    files.sort();
+    for file in files {
+        links.push_str(&format!(
+            "<a href=\"../../{file}#sha256=0\">{file}</a><br/>\n"
+        ));
+    }
+    links.push_str("</body></html>\n");
+    Some(links.into_bytes())
 }
 
 /// The stand-in package set with the host's bash and coreutils, which makeScript's scripts
@@ -534,6 +560,113 @@ fn a_poetry_lock_gives_the_environment_poetry2nix_gives_installed_offline() {
     assert!(
         err.contains(
             "makePythonEnvironment: makes 24.02 has no python '3.8': it offers 3.9, 3.10, 3.11, 3.12"
+        ),
+        "{err}"
+    );
+}
+
+/// A copy of fixtures/python-poetry-sources whose lock names `index` and a git repository
+/// made from its `gitpkg-src` (committed on `main`).
+fn poetry_sources_project(sandbox: &Sandbox, index: &PackageIndex) -> PathBuf {
+    let project = sandbox.dir.path().join("python-poetry-sources");
+    copy_tree(&fixture("python-poetry-sources"), &project);
+    let repo = sandbox.dir.path().join("gitpkg.git");
+    copy_tree(&project.join("gitpkg-src"), &repo);
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args([
+                "-c",
+                "user.name=makes",
+                "-c",
+                "user.email=makes@example.com",
+            ])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert_success(&out);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "gitpkg"]);
+    let commit = git(&["rev-parse", "HEAD"]);
+    for file in [
+        "pyproject.toml",
+        "poetry.lock",
+        "legacy/pyproject.toml",
+        "legacy/poetry.lock",
+    ] {
+        let path = project.join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        let text = text
+            .replace("127.0.0.1:8731", &format!("127.0.0.1:{}", index.port))
+            .replace("/GIT-REPOSITORY", &repo.display().to_string())
+            .replace("GIT-COMMIT", &commit);
+        std::fs::write(&path, text).expect("write");
+    }
+    project
+}
+
+#[test]
+fn poetry_file_directory_git_and_legacy_sources_are_installed() {
+    if !stand_in_python_builds() || !have_tool("git") {
+        return;
+    }
+    let index = PackageIndex::start();
+    let sandbox = Sandbox::new();
+    let project = poetry_sources_project(&sandbox, &index);
+
+    // numlib from the project's wheel (`file`), greetlib (which it needs) from the index,
+    // dirpkg built from the project's directory, gitpkg from the locked commit of the git
+    // repository: the script imports all four.
+    let out = output(makes_in(&sandbox, &project).args([".", "/report"]));
+    assert_success(&out);
+    assert_eq!(
+        stdout(&out),
+        "hello fib(10) = 55 from a directory from git\n"
+    );
+    assert_eq!(index.requests.load(Ordering::SeqCst), 1, "greetlib only");
+    let env = build(&sandbox, &project, "/env");
+    let venv = sandbox
+        .store()
+        .join("store")
+        .join(env.file_name().expect("a name"));
+    assert_eq!(
+        dist_infos(&venv),
+        [
+            "dirpkg-0.1.dist-info",
+            "gitpkg-0.2.dist-info",
+            "greetlib-1.0.dist-info",
+            "numlib-2.0.dist-info",
+            "setuptools-66.1.1.dist-info",
+        ]
+    );
+
+    // A legacy index: the file its page links, fetched against the lock's hash.
+    let before = index.requests.load(Ordering::SeqCst);
+    let legacy = build(&sandbox, &project, "/legacy");
+    let legacy = sandbox
+        .store()
+        .join("store")
+        .join(legacy.file_name().expect("a name"));
+    assert_eq!(
+        dist_infos(&legacy),
+        ["greetlib-1.0.dist-info", "setuptools-66.1.1.dist-info"]
+    );
+    assert!(
+        index.requests.load(Ordering::SeqCst) > before,
+        "the index page was read"
+    );
+
+    // A path leading out of the project directory: refused, naming it.
+    let out = output(makes_in(&sandbox, &project).args(["show", "/outside"]));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "the directory source of 'dirpkg' (../libs/dirpkg) is outside the project directory"
         ),
         "{err}"
     );

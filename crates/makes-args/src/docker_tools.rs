@@ -64,9 +64,10 @@ fn image_value(
         _ => None,
     };
     if function == ImageFunction::BuildImage {
-        check_base_names(ev, recipes, arg, spec.from_image.as_deref())?;
+        check_base_names(ev, recipes, arg, spec.from_image.as_ref())?;
     }
-    let out = image_output_path(&spec, &build_time());
+    let out = image_output_path(&spec, &build_time())
+        .map_err(|e| EvalError::other(e.to_string(), None))?;
     // `tag = null`: the hash part of the output path, as nixpkgs tags it. The path is that of
     // the spec without a tag (no other spec has an empty tag), so the tag cannot change it.
     if spec.tag.is_empty() {
@@ -125,7 +126,7 @@ fn check_base_names(
     ev: &Evaluator,
     recipes: &Recipes,
     arg: &Value,
-    from_image: Option<&str>,
+    from_image: Option<&StorePath>,
 ) -> makes_eval::Result<()> {
     let Value::Attrs(a) = arg else {
         return Ok(());
@@ -146,14 +147,11 @@ fn check_base_names(
     if asked.is_empty() {
         return Ok(());
     }
-    let base = StorePath::parse(from_image)
-        .ok()
-        .and_then(|p| recipes.get(&p))
-        .and_then(|recipe| match recipe {
-            Recipe::Pull(pull) => Some((pull.final_image_name, pull.final_image_tag)),
-            Recipe::Image(image) => Some((image.name, image.tag)),
-            _ => None,
-        });
+    let base = recipes.get(from_image).and_then(|recipe| match recipe {
+        Recipe::Pull(pull) => Some((pull.final_image_name, pull.final_image_tag)),
+        Recipe::Image(image) => Some((image.name, image.tag)),
+        _ => None,
+    });
     let Some((name, tag)) = base else {
         return Err(EvalError::new(
             EvalErrorKind::NotSupported(format!(

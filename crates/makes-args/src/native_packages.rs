@@ -14,7 +14,7 @@ use makes_eval::{
     make_primop, Attrs, CoercionMode, Context, EvalError, Evaluator, PrimOpFn, Thunk, Value,
 };
 use makes_spec::{sanitize_derivation_name, DerivationSpec, SearchPaths};
-use makes_store::{derivation_output_path, Recipe, Recipes};
+use makes_store::{derivation_output_path, Recipe, Recipes, StorePath};
 use makes_syntax::Span;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -47,7 +47,7 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
         let text = string_with_context(ev, &args[1].force(ev)?, &mut context)?;
         Ok(register(
             &r,
-            text_file_spec(&name, &text, false, "", context),
+            text_file_spec(&name, &text, false, "", context)?,
         ))
     });
     set.insert(
@@ -70,7 +70,7 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
         let destination = format!("/{}", path.trim_start_matches('/'));
         Ok(register(
             &r,
-            text_file_spec(name, &text, false, &destination, context),
+            text_file_spec(name, &text, false, &destination, context)?,
         ))
     });
     set.insert(
@@ -104,7 +104,7 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
             };
             Ok(register(
                 &r,
-                text_file_spec(&script, &text, true, &destination, context),
+                text_file_spec(&script, &text, true, &destination, context)?,
             ))
         });
         set.insert(name, Thunk::value(make_primop(name, 2, write_script)), None);
@@ -131,8 +131,8 @@ pub(crate) fn spec(
     builder: &str,
     env: BTreeMap<String, String>,
     context: Context,
-) -> DerivationSpec {
-    DerivationSpec {
+) -> makes_eval::Result<DerivationSpec> {
+    Ok(DerivationSpec {
         name: sanitize_derivation_name(name),
         builder: builder.to_owned(),
         env,
@@ -140,8 +140,25 @@ pub(crate) fn spec(
         search_paths: SearchPaths::default(),
         sha256: None,
         local: false,
-        input_paths: context.paths.iter().map(|p| p.to_string()).collect(),
-    }
+        input_paths: input_paths(name, &context)?,
+    })
+}
+
+/// The store paths of `context` (the inputs of the derivation `name`). `appendContext` lets a
+/// user put any name under `/nix/store/` into a context: such a name is an error naming it.
+fn input_paths(name: &str, context: &Context) -> makes_eval::Result<Vec<StorePath>> {
+    context
+        .paths
+        .iter()
+        .map(|path| {
+            StorePath::parse(path).map_err(|e| {
+                EvalError::other(
+                    format!("the inputs of '{name}' name '{path}', which is not a store path: {e}"),
+                    None,
+                )
+            })
+        })
+        .collect()
 }
 
 fn text_file_spec(
@@ -150,7 +167,7 @@ fn text_file_spec(
     executable: bool,
     destination: &str,
     context: Context,
-) -> DerivationSpec {
+) -> makes_eval::Result<DerivationSpec> {
     let env = BTreeMap::from([
         ("envText".to_owned(), text.to_owned()),
         (
@@ -200,7 +217,7 @@ fn write_text_file(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<Derivati
         Some(attr) => string_with_context(ev, &attr.value.force(ev)?, &mut context)?,
         None => String::new(),
     };
-    let mut spec = text_file_spec(&name, &text, executable, &destination, context);
+    let mut spec = text_file_spec(&name, &text, executable, &destination, context)?;
     if !check_phase.trim().is_empty() {
         // As nixpkgs' writeTextFile: the check runs after the file is written, in `$out`'s
         // build, and its failure fails the build. A file without a check keeps the builder
@@ -259,7 +276,7 @@ fn symlink_join(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<DerivationS
         ("envIgnoreCollisions".to_owned(), "1".to_owned()),
     ]);
     let builder = format!("{LINK_TREE}\nmkdir -p \"$out\"\nfor p in $envPaths; do link_tree \"$p\" \"$out\"; done\neval \"$envPostBuild\"\n");
-    Ok(spec(&name, &builder, env, context))
+    spec(&name, &builder, env, context)
 }
 
 /// `buildEnv { name; paths; pathsToLink ? [ "/" ]; ignoreCollisions ? false; extraPrefix ? "";
@@ -326,7 +343,7 @@ fn build_env(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<DerivationSpec
     let builder = format!(
         "{LINK_TREE}\nmkdir -p \"$out\"\nfor p in $envPaths; do\n  for l in $envPathsToLink; do\n    l=\"${{l%/}}\"\n    if test -e \"$p$l\"; then link_tree \"$p$l\" \"$out$envExtraPrefix$l\"; fi\n  done\ndone\neval \"$envPostBuild\"\n"
     );
-    Ok(spec(&name, &builder, env, context))
+    spec(&name, &builder, env, context)
 }
 
 /// `runCommand name env script`: `script` runs with the host's tools (in the sandbox), the
@@ -355,7 +372,7 @@ fn run_command(
         vars.insert(key.to_string(), s.utf8()?.to_owned());
     }
     let script = string_with_context(ev, &script.force(ev)?, &mut context)?;
-    Ok(spec(&name, &script, vars, context))
+    spec(&name, &script, vars, context)
 }
 
 fn attrs_arg(ev: &Evaluator, t: &Thunk, what: &str) -> makes_eval::Result<Rc<Attrs>> {

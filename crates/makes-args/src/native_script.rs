@@ -94,7 +94,7 @@ if test -n "${envHelp:-}"; then
   cp "$envHelp" "$out/README.md"
 fi
 "#;
-        let mut drv = spec(&spec_.name, builder, env, context);
+        let mut drv = spec(&spec_.name, builder, env, context)?;
         // makes builds scripts locally.
         drv.local = true;
         Ok(register(&recipes, drv))

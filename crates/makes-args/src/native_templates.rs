@@ -39,16 +39,16 @@ fn register_template(
     recipes: &Recipes,
     actions: TemplateActions,
     template: TemplateSpec,
-) -> (Value, String) {
+) -> makes_eval::Result<(Value, String)> {
     let mut env = BTreeMap::from([("envText".to_owned(), template.text)]);
     if actions.0 && template.with_action {
         env.insert("envAction".to_owned(), ACTION.to_owned());
     }
-    let drv = spec(&template.name, BUILDER, env, template.context);
+    let drv = spec(&template.name, BUILDER, env, template.context)?;
     let out = derivation_output_path(&drv);
     let name = drv.name.clone();
     recipes.insert(out.clone(), Recipe::Derivation(drv));
-    (package_value(&name, &out), out.to_absolute())
+    Ok((package_value(&name, &out), out.to_absolute()))
 }
 
 pub(crate) fn search_paths(
@@ -58,7 +58,7 @@ pub(crate) fn search_paths(
     args: &Value,
 ) -> makes_eval::Result<(Value, String)> {
     let template = search_paths_template_text(ev, args, None).map_err(EvalError::from)?;
-    Ok(register_template(recipes, actions, template))
+    register_template(recipes, actions, template)
 }
 
 /// `toFileJson NAME VALUE`: a file holding `builtins.toJSON VALUE`, built as makes builds it
@@ -72,13 +72,20 @@ pub fn to_file_json_function(recipes: &Recipes) -> Value {
         };
         let value = args[1].force(ev)?;
         let mut context = makes_eval::Context::default();
-        let json = makes_eval::to_json(ev, &value, &mut context)?.to_string();
+        let json = String::from_utf8(makes_eval::to_json_text(ev, &value, &mut context)?).map_err(
+            |_| {
+                EvalError::other(
+                    format!("toFileJson '{name}': a string of the value is not UTF-8"),
+                    None,
+                )
+            },
+        )?;
         let mut drv = spec(
             &name,
             "cp \"$envAllPath\" \"$out\"\n",
             BTreeMap::new(),
             context,
-        );
+        )?;
         drv.env_files.insert("envAll".to_owned(), json);
         drv.local = true;
         let out = derivation_output_path(&drv);
@@ -101,7 +108,7 @@ pub(crate) fn template_functions(recipes: &Recipes, actions: TemplateActions) ->
         let arg = args[0].force(ev)?;
         let nested = |sp: &Value| search_paths(&r, actions, ev, sp).map(|(_, path)| path);
         let template = reduce_template_spec(ev, &arg, None, &nested)?;
-        Ok(register_template(&r, actions, template).0)
+        Ok(register_template(&r, actions, template)?.0)
     });
     (
         make_primop("makeTemplate", 1, make_template),

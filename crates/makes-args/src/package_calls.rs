@@ -104,11 +104,18 @@ impl CodeWriter<'_> {
                 out
             }
             Value::Lambda(closure) => {
-                if self.writing.iter().any(|c| Rc::ptr_eq(c, closure)) {
-                    if !self.recursive.iter().any(|c| Rc::ptr_eq(c, closure)) {
-                        self.recursive.push(closure.clone());
+                // The function itself, or a copy of it that it makes (`let self = f a; in
+                // x: ... self ...` makes one per level): its name, bound around it.
+                let outer = self
+                    .writing
+                    .iter()
+                    .find(|c| Rc::ptr_eq(c, closure) || self.ev.same_function(c, closure))
+                    .cloned();
+                if let Some(outer) = outer {
+                    if !self.recursive.iter().any(|c| Rc::ptr_eq(c, &outer)) {
+                        self.recursive.push(outer.clone());
                     }
-                    return Ok(self.recursive_name(closure));
+                    return Ok(self.recursive_name(&outer));
                 }
                 self.writing.push(closure.clone());
                 let code = self.lambda(closure, depth, what);
@@ -448,6 +455,25 @@ mod tests {
                 r#"{ "g" = ((let __makesFunction0 = (let f = (__makesFunction0); in n: if n == 0 then [ ] else [ n ] ++ f (n - 1)); in __makesFunction0)); }"#
             )
         );
+    }
+
+    #[test]
+    fn a_function_making_a_copy_of_itself_per_level_is_bound_once() {
+        // As vulscanner's override_utils.nix: `self` is a new closure at every call.
+        let written = code(
+            r#"let
+              over = is_pkg: override: let self = over is_pkg override; in
+                pkg: if is_pkg pkg then override pkg else map self pkg;
+              replace = names: new: over (x: builtins.elem x names) (_: new);
+            in { f = replace [ "a" ] 1; }"#,
+        )
+        .expect("written");
+        assert_eq!(
+            written.matches("__makesFunction0 =").count(),
+            1,
+            "{written}"
+        );
+        assert!(written.contains("self = (__makesFunction0)"), "{written}");
     }
 
     #[test]

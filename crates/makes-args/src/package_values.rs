@@ -97,7 +97,9 @@ fn lib_thunk(packages: &Rc<Packages>, set: &str) -> Thunk {
         };
         let lib = match &source.origin {
             SetOrigin::Checkout(dir) => dir.join("lib"),
-            SetOrigin::Github { .. } => packages.pinned_lib(&set, &source).map_err(unavailable)?,
+            SetOrigin::Github { .. } => packages
+                .pinned_lib(&set, &source)
+                .map_err(|e| unavailable(e.to_string()))?,
         };
         ev.eval_file(&lib).map_err(|e| unavailable(e.to_string()))
     })
@@ -228,7 +230,12 @@ fn reference_value(
             if let Some(answer) = plain_attr_path(&path).and_then(|p| platform_predicate(&p)) {
                 return Ok(Value::Bool(answer));
             }
-            return Ok(unresolved_value(packages, set, path, Some(message)));
+            return Ok(unresolved_value(
+                packages,
+                set,
+                path,
+                Some(message.to_string()),
+            ));
         }
         Err(message) => {
             return Err(package_error(
@@ -317,7 +324,7 @@ fn function_value(
             // made, rather than where its files are first needed.
             if matches!(packages.mode(), PackageMode::Lock) {
                 if let Err(why) = packages.describe(&set, &steps) {
-                    return Err(no_backend_error(&set, &path, &why));
+                    return Err(no_backend_error(&set, &path, &why.to_string()));
                 }
             }
             reference_value(&packages, &set, steps)

@@ -43,7 +43,8 @@ pub fn store_arguments(
     let make_container_image: PrimOpFn = Rc::new(move |ev, args| {
         let arg = args[0].force(ev)?;
         let spec = reduce_image_spec(ev, &arg, None)?;
-        let out = image_output_path(&spec, &now);
+        let out = image_output_path(&spec, &now)
+            .map_err(|e| makes_eval::EvalError::other(e.to_string(), None))?;
         r.insert(out.clone(), Recipe::Image(spec));
         Ok(package_value(&out.name, &out))
     });

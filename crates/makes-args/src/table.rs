@@ -37,7 +37,7 @@ const fn arg(name: &'static str, first: (u8, u8), last: (u8, u8), provider: Prov
     }
 }
 
-use Provider::{Native, Nix, NotYetValue as NoVal, Project, Store};
+use Provider::{Native, Nix, Project, Store};
 
 const A: (u8, u8) = (21, 9);
 const Z: (u8, u8) = (24, 12);
@@ -143,7 +143,7 @@ pub const ARGUMENTS: &[Argument] = &[
     arg("makeTerraformEnvironment", A, Z, Nix),
     arg("makeWorkspaceForTerraformFromEnv", (22, 11), (24, 2), Nix),
     arg("managePorts", (22, 4), Z, Nix),
-    arg("options", A, Z, NoVal),
+    arg("options", A, Z, Project),
     arg("outputs", A, Z, Project),
     arg("patchShebangs", (21, 10), Z, Nix),
     arg("projectIdentifier", A, Z, Native),

@@ -90,7 +90,8 @@ pub struct Cli {
     #[arg(short = 'j', long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_jobs: Option<u16>,
 
-    /// Only build the job and print its path: do not run its action (a makeScript's script).
+    /// Only build the job and print its path: do not run its action (a makeScript's script;
+    /// a deploy job builds its image and pushes nothing).
     #[arg(long)]
     pub no_run: bool,
 

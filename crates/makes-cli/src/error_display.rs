@@ -11,7 +11,6 @@ use miette::{
     SourceSpan,
 };
 use std::fmt;
-use std::io::IsTerminal;
 
 /// A diagnostic as shown: borrowed from the original, with its labels cut and its related
 /// errors deduplicated.
@@ -242,7 +241,7 @@ pub fn render(diagnostic: &dyn Diagnostic) -> String {
     let mut places = Vec::new();
     places_in(diagnostic, None, &mut places);
     let shown = Shown::new(diagnostic, None, crate::verbosity::verbose(), &places);
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let colour = makes_eval::terminal_text::stderr_takes_colour();
     let theme = if colour {
         GraphicalTheme::unicode()
     } else {
@@ -256,7 +255,52 @@ pub fn render(diagnostic: &dyn Diagnostic) -> String {
         // Rendering into a String fails only if a Display of the error does: say it plainly.
         return format!("Error: {diagnostic}");
     }
-    out.trim_end().to_owned()
+    if !colour {
+        out = without_message_gutter(&out, &diagnostic.to_string());
+    }
+    // Messages may carry escape sequences of their own (nixpkgs colours parts of its module
+    // system's): filtered as Nix filters them, all of them off a terminal.
+    let out = makes_eval::terminal_text::filter_escapes(out.trim_end().as_bytes(), colour);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `report` with the lines of its first message after the first indented by spaces instead of
+/// miette's `│` gutter, so that a message of several lines (a module system's "Definition
+/// values:" list) reads as plain text that a `grep` across lines matches, as Nix prints it.
+/// The gutter is found by rendering the message as miette does without colour (first line
+/// after `× `, the others after `│ `, blank ones after a bare `│`); a report that does not
+/// hold it exactly is returned as it is.
+fn without_message_gutter(report: &str, message: &str) -> String {
+    let mut lines = message.split_terminator('\n');
+    let Some(first) = lines.next() else {
+        return report.to_owned();
+    };
+    let rest: Vec<&str> = lines.collect();
+    if rest.is_empty() {
+        return report.to_owned();
+    }
+    let continuation = |gutter: &str| -> String {
+        rest.iter()
+            .map(|line| {
+                let indent = if line.trim().is_empty() {
+                    gutter.trim_end()
+                } else {
+                    gutter
+                };
+                format!("\n{indent}{line}")
+            })
+            .collect()
+    };
+    let drawn = format!("× {first}{}", continuation("  │ "));
+    match report.find(&drawn) {
+        Some(at) => format!(
+            "{}× {first}{}{}",
+            &report[..at],
+            continuation("    "),
+            &report[at + drawn.len()..]
+        ),
+        None => report.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -344,6 +388,31 @@ mod tests {
         assert!(
             helped.contains("help: set MAKES_INSECURE_REGISTRIES"),
             "{helped}"
+        );
+    }
+
+    #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+    #[error("The option `enable' does not exist. Definition values:\n- In `a.nix': true\n\nIt seems as if")]
+    struct Multiline {
+        #[source_code]
+        src: String,
+        #[label("here")]
+        at: SourceSpan,
+    }
+
+    #[test]
+    fn a_message_of_several_lines_is_plain_text_off_a_terminal() {
+        let text = render(&Multiline {
+            src: "throw x\n".to_owned(),
+            at: (0, 5).into(),
+        });
+        assert!(
+            text.contains("× The option `enable' does not exist. Definition values:\n    - In `a.nix': true\n\n    It seems as if\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 │ throw x"),
+            "the source keeps its gutter: {text}"
         );
     }
 }

@@ -11,6 +11,7 @@ mod build_progress;
 mod cli;
 mod clock;
 mod commands;
+mod deploy_job;
 mod deploy_setup;
 mod docker_daemon;
 mod env_vars;

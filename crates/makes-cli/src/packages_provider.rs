@@ -117,8 +117,11 @@ fn in_rounds(
         let mut built = Vec::new();
         let mut first_failure = None;
         for path in &wanted {
-            match crate::realisation::build_path(session, path) {
-                Ok(_) => built.push(path.clone()),
+            let result = crate::realisation::output_path(path)
+                .map_err(Failure::from)
+                .and_then(|p| crate::realisation::build_path(session, &p).map(|_| p));
+            match result {
+                Ok(store_path) => built.push(store_path),
                 Err(e) => {
                     first_failure.get_or_insert(e);
                 }
@@ -129,12 +132,8 @@ fn in_rounds(
                 Failure::message("internal: no path a package-set call takes was built")
             }));
         }
-        let store_paths = built
-            .iter()
-            .map(|p| StorePath::parse(p).map_err(|e| Failure::report(miette::Report::new(e))))
-            .collect::<Result<Vec<_>, _>>()?;
-        hand(&store_paths)?;
-        handed.extend(built);
+        hand(&built)?;
+        handed.extend(built.iter().map(StorePath::to_absolute));
         missing = waiting;
     }
 }

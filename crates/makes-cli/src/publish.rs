@@ -1,8 +1,12 @@
-//! Pushing a built image archive to a registry (for `makes push` and deploy jobs). Credentials
+//! Pushing a built image archive, or a manifest list of pushed images, to a registry (for
+//! `makes push` and deploy jobs). Credentials
 //! come from environment variables named by the user; their values are never printed.
 
 use crate::report::Failure;
-use makes_registry::{ClientOptions, Credentials, ImageSource, Reference, RegistryClient};
+use makes_registry::{
+    ClientOptions, Credentials, ImageSource, ListEntry, Platform, Reference, RegistryClient,
+};
+use makes_spec::ManifestSpec;
 use std::path::Path;
 
 /// Where and how to push.
@@ -20,6 +24,39 @@ pub struct PushTarget<'a> {
 /// Pushes the archive at `archive`; returns `REF@DIGEST` of what the registry now holds.
 pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failure> {
     let reference = Reference::parse(target.reference)?;
+    let (client, had_credentials) = client_for(&reference, target)?;
+    let quiet = crate::verbosity::quiet();
+    if !quiet {
+        say!("makes: pushing {reference}");
+    }
+    let started = std::time::Instant::now();
+    let summary = client
+        .push(&ImageSource::Archive(archive.to_owned()), &reference)
+        .map_err(|e| {
+            crate::registry_access::explain(
+                e,
+                crate::registry_access::Operation::Push,
+                had_credentials,
+            )
+        })?;
+    if !quiet {
+        say!(
+            "makes: pushed {reference} in {:.1}s: {} blobs uploaded ({}), {} already there",
+            started.elapsed().as_secs_f64(),
+            summary.uploaded.len(),
+            indicatif::HumanBytes(summary.bytes_uploaded),
+            summary.skipped.len()
+        );
+    }
+    Ok(format!("{}@{}", reference, summary.manifest_digest))
+}
+
+/// A client for `reference`'s registry with `target`'s settings and credentials; whether it
+/// has credentials.
+fn client_for(
+    reference: &Reference,
+    target: &PushTarget,
+) -> Result<(RegistryClient, bool), Failure> {
     let mut options = ClientOptions {
         http: crate::transfer_limits::http_options()?,
         ..ClientOptions::default()
@@ -69,13 +106,31 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
             Credentials::new(read(user_var)?, read(token_var)?),
         );
     }
+    Ok((client, had_credentials))
+}
+
+/// Pushes the manifest list `spec` describes, of images already in the registry, to
+/// `target` (its reference is `spec.image`) and to each of `spec.tags`; returns
+/// `REF@DIGEST` of the list.
+pub fn push_manifest_list(spec: &ManifestSpec, target: &PushTarget) -> Result<String, Failure> {
+    let reference = Reference::parse(target.reference)?;
+    let (client, had_credentials) = client_for(&reference, target)?;
+    let mut entries = Vec::with_capacity(spec.manifests.len());
+    for m in &spec.manifests {
+        entries.push(ListEntry {
+            image: Reference::parse(&m.image)?,
+            platform: Platform::new(&m.os, &m.architecture, None),
+        });
+    }
     let quiet = crate::verbosity::quiet();
     if !quiet {
-        say!("makes: pushing {reference}");
+        say!(
+            "makes: pushing the manifest list {reference} ({} images)",
+            entries.len()
+        );
     }
-    let started = std::time::Instant::now();
     let summary = client
-        .push(&ImageSource::Archive(archive.to_owned()), &reference)
+        .push_manifest_list(&reference, &spec.tags, &entries)
         .map_err(|e| {
             crate::registry_access::explain(
                 e,
@@ -85,14 +140,12 @@ pub fn push_archive(archive: &Path, target: &PushTarget) -> Result<String, Failu
         })?;
     if !quiet {
         say!(
-            "makes: pushed {reference} in {:.1}s: {} blobs uploaded ({}), {} already there",
-            started.elapsed().as_secs_f64(),
-            summary.uploaded.len(),
-            indicatif::HumanBytes(summary.bytes_uploaded),
-            summary.skipped.len()
+            "makes: pushed the manifest list {} ({})",
+            summary.references.join(", "),
+            summary.media_type
         );
     }
-    Ok(format!("{}@{}", reference, summary.manifest_digest))
+    Ok(format!("{}@{}", reference, summary.digest))
 }
 
 /// The registries `MAKES_INSECURE_REGISTRIES` marks insecure.

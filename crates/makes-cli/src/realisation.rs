@@ -3,14 +3,12 @@
 
 use crate::build_progress::{BuildProgress, Display};
 use crate::progress_bars::Bars;
-use crate::publish::{push_archive, PushTarget};
 use crate::puller::RegistryPuller;
-use crate::report::report_spec;
 use crate::report::Failure;
 use crate::session::{eval_failure, Session};
 use makes_eval::{CoercionMode, Value};
 use makes_oci::{LayerProgress, NativeImageBuilder};
-use makes_spec::{reduce_deploy_spec, Job, JobKind, Project};
+use makes_spec::{Job, Project};
 use makes_store::{
     realise, Builders, PluginError, RealiseError, RealiseOptions, Recipe, StorePath,
 };
@@ -20,65 +18,31 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What running a job gave.
 pub struct JobResult {
-    /// Where the built result is on disk.
-    pub path: PathBuf,
-    /// For deploy jobs: `REF@DIGEST` of the pushed image.
+    /// Where the built result is on disk (a manifest list job builds nothing).
+    pub path: Option<PathBuf>,
+    /// For deploy jobs: `REF@DIGEST` of what was pushed.
     pub pushed: Option<String>,
 }
 
-/// Runs `job` of `project`: builds it (and, for a `deployContainer` job, pushes the image). An
-/// unknown job lists the valid ones on stderr and fails with exit code 1.
-pub fn run_job(session: &Session, project: &Project, job: &str) -> Result<JobResult, Failure> {
-    let kind = project.jobs.get(job).map(|j| j.kind);
-    if kind != Some(JobKind::DeployContainer) {
-        return Ok(JobResult {
-            path: realise_job(session, project, job)?,
+/// Runs `job` of `project`: builds it and, for a deploy job when `push` is set, pushes (without
+/// `push` a deploy job builds its image and setup scripts, as `--no-run` builds a makeScript
+/// without running it). An unknown job lists the valid ones on stderr and fails with exit
+/// code 1.
+pub fn run_job(
+    session: &Session,
+    project: &Project,
+    job: &str,
+    push: bool,
+) -> Result<JobResult, Failure> {
+    match project.jobs.get(job) {
+        Some(entry) if entry.kind.is_deploy() => {
+            crate::deploy_job::run_deploy_job(session, entry, job, push)
+        }
+        _ => Ok(JobResult {
+            path: Some(realise_job(session, project, job)?),
             pushed: None,
-        });
+        }),
     }
-    let entry = &project.jobs[job];
-    let ev = &session.evaluator;
-    let value = entry.value.force(ev).map_err(|e| {
-        eval_failure(
-            ev,
-            &e.note(entry.span, format!("while evaluating the job '{job}'")),
-        )
-    })?;
-    let spec = reduce_deploy_spec(ev, &value, entry.span).map_err(|e| report_spec(ev, &e))?;
-    let path = realise_path(session, &spec.src)?;
-    // makes sources the setup scripts first: what they export (credentials, the tag's
-    // variables) is the environment of the push.
-    let environment = if spec.setup.is_empty() {
-        None
-    } else {
-        let scripts = spec
-            .setup
-            .iter()
-            .map(|script| realise_path(session, script))
-            .collect::<Result<Vec<_>, _>>()?;
-        Some(crate::deploy_setup::environment_after_setup(&scripts)?)
-    };
-    let variable = |name: &str| match &environment {
-        Some(environment) => environment.get(name).cloned(),
-        None => std::env::var(name).ok(),
-    };
-    // The image may name environment variables, expanded now, as makes' deploy script does.
-    let image = spec.image_at_run_time(variable).map_err(Failure::message)?;
-    let target = PushTarget {
-        reference: &image,
-        insecure: false,
-        credential_vars: spec
-            .credential_vars
-            .as_ref()
-            .map(|(u, t)| (u.as_str(), t.as_str())),
-        attempts: Some(spec.attempts),
-        environment: environment.as_ref(),
-    };
-    let pushed = push_archive(&path, &target)?;
-    Ok(JobResult {
-        path,
-        pushed: Some(pushed),
-    })
 }
 
 /// Builds `job` of `project`; returns where its result is on disk. An unknown job lists the
@@ -120,7 +84,13 @@ pub fn job_value(session: &Session, entry: &Job, job: &str) -> Result<Value, Fai
 }
 
 /// The store path a build job's package names (its `outPath`), without building it.
-pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<String, Failure> {
+pub fn job_out_path(session: &Session, project: &Project, job: &str) -> Result<StorePath, Failure> {
+    let out = job_out_text(session, project, job)?;
+    Ok(output_path(&out)?)
+}
+
+/// The job's `outPath` as the evaluation gives it, whether or not it is a store path.
+pub fn job_out_text(session: &Session, project: &Project, job: &str) -> Result<String, Failure> {
     let entry = find_job(project, job)?;
     let ev = &session.evaluator;
     let value = job_value(session, entry, job)?;
@@ -179,9 +149,8 @@ fn display() -> Display {
 }
 
 /// Builds the store path `out` and what it needs; returns where it is on disk.
-pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
-    let out_path = output_path(out)?;
-    if let Some(Recipe::Image(spec)) = session.recipes.get(&out_path) {
+pub fn realise_path(session: &Session, out: &StorePath) -> Result<PathBuf, Failure> {
+    if let Some(Recipe::Image(spec)) = session.recipes.get(out) {
         for attr in &spec.no_effect {
             say!(
                 "makes: warning: '{attr}' has no effect: makes runs runAsRoot in namespaces, not in a VM"
@@ -199,8 +168,9 @@ fn progress(msg: &str) {
     }
 }
 
-/// `out` as a store path this evaluation can build.
-fn output_path(out: &str) -> Result<StorePath, RealiseError> {
+/// `out` as a store path this evaluation can build: where a job's `outPath` (or a path a
+/// package set names) becomes a `StorePath`.
+pub fn output_path(out: &str) -> Result<StorePath, RealiseError> {
     StorePath::parse(out).map_err(|_| RealiseError::UnknownOutput {
         path: out.to_owned(),
     })
@@ -209,14 +179,13 @@ fn output_path(out: &str) -> Result<StorePath, RealiseError> {
 /// Builds `out`, which this evaluation makes (a recipe, or an output of a
 /// `builtins.derivation`), and what it needs; the packages it uses must be provided (as
 /// [`crate::packages_provider::provide_packages`] does). Returns where it is on disk.
-pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
+pub fn build_path(session: &Session, out_path: &StorePath) -> Result<PathBuf, Failure> {
     let display = display();
-    let out_path = output_path(out)?;
-    if let Some(drv_path) = session.derivations.deriver(out) {
+    if let Some(drv_path) = session.derivations.deriver(&out_path.to_absolute()) {
         // An output of `builtins.derivation`: built from its `.drv`.
         progress(&format!("building {drv_path}"));
         makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])?;
-        return Ok(session.store.real_path(&out_path));
+        return Ok(session.store.real_path(out_path));
     }
     let images = NativeImageBuilder {
         store: session.store.clone(),
@@ -246,7 +215,7 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
             &session.store,
             &session.recipes,
             &builders,
-            &out_path,
+            out_path,
             &options,
         );
         stop_ticking.store(true, Ordering::SeqCst);
@@ -258,7 +227,7 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
         None => Failure::from(e),
     })?;
 
-    Ok(session.store.real_path(&out_path))
+    Ok(session.store.real_path(out_path))
 }
 
 /// The number of cores, as Nix's `max-jobs = auto`.

@@ -23,13 +23,7 @@ pub fn substitute_locked(
             packages.project_dir().display()
         )));
     };
-    let closure = lock
-        .closure(used.iter().map(|u| u.path.as_str()))
-        .map_err(|missing| {
-            Failure::message(format!(
-                "{LOCK_FILE} lacks {missing}, which a locked package needs: run `makes lock` again"
-            ))
-        })?;
+    let closure = lock.closure(used.iter().map(|u| u.path.as_str()))?;
     let bad = |path: &str, what: &str| {
         Failure::message(format!("{LOCK_FILE}: {what} of {path} is not valid"))
     };

@@ -110,7 +110,9 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
         output_hash_algo: String::new(),
         method: None,
     };
-    let mut json = serde_json::Map::new();
+    // `__json`'s members in attribute order (sorted, as Nix writes them): name and value, each
+    // as JSON text.
+    let mut json: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
 
     for (key, attr) in attrs.iter() {
         let key: &str = key;
@@ -147,10 +149,10 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
                     }
                     let value = attr.value.force(ev)?;
                     ev.force_deep(&value)?;
-                    json.insert(
-                        key.to_owned(),
-                        makes_eval::to_json(ev, &value, &mut context)?,
-                    );
+                    json.push((
+                        makes_eval::to_json_text(ev, &Value::string(key), &mut context)?,
+                        makes_eval::to_json_text(ev, &value, &mut context)?,
+                    ));
                     match key {
                         "builder" => {
                             let s = forced_string(ev, &value)?;
@@ -220,8 +222,7 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
         })?;
     }
     if structured {
-        let text = serde_json::Value::Object(json).to_string();
-        drv.env.insert(b"__json".to_vec(), text.into_bytes());
+        drv.env.insert(b"__json".to_vec(), json_object(&json));
     }
 
     add_inputs(&mut drv, &context, registry)?;
@@ -331,6 +332,21 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
 /// Turns the context of the attributes into inputs: `!out!drv` an input derivation's
 /// output, `=drv` the whole closure of the derivation (every derivation in it with all its
 /// outputs, and every path as a source), a plain path a source.
+/// A JSON object of `members` (name and value, each already JSON text), in their order.
+fn json_object(members: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut out = vec![b'{'];
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name);
+        out.push(b':');
+        out.extend_from_slice(value);
+    }
+    out.push(b'}');
+    out
+}
+
 fn add_inputs(drv: &mut Derivation, context: &Context, registry: &Derivations) -> Result<()> {
     for (input, output) in &context.outputs {
         if registry.get(input).is_none() {

@@ -53,7 +53,7 @@ fn store_error(path: &str) -> impl Fn(makes_store::StoreError) -> DerivationErro
 }
 
 fn parse_path(path: &str) -> Result<StorePath, DerivationError> {
-    StorePath::parse(path).map_err(store_error(path))
+    StorePath::parse(path).map_err(|e| store_error(path)(e.into()))
 }
 
 fn realise_one(

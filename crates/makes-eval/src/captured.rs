@@ -1,8 +1,8 @@
 //! The variables a closure takes from outside its own text, so that a function written in
 //! makes.nix can be handed to another Nix evaluator as `let <its variables> in <its source>`.
 
-use crate::eval::{Env, Evaluator};
-use crate::value::Closure;
+use crate::eval::{Env, EnvFrame, Evaluator, Slots};
+use crate::value::{Closure, Value};
 use crate::{Result, Thunk};
 use makes_syntax::ir::{AttrKey, BindingValue, ExprKind, ExprRef, Param, PathKind, StrPart, Var};
 use makes_syntax::Span;
@@ -276,7 +276,23 @@ impl Walk<'_> {
     }
 }
 
+/// Frames assumed equal while comparing (a frame pair met again holds by assumption: the
+/// comparison is of possibly infinite unfoldings), and how many may be assumed at most.
+type Assumed = Vec<(*const EnvFrame, *const EnvFrame)>;
+const MAX_ASSUMED: usize = 4096;
+
 impl Evaluator {
+    /// Whether two closures are the same function, without calling them: the same code in
+    /// equal environments. A function that makes a new copy of itself at every level (`let
+    /// self = f a b; in x: ... self ...`) has a new closure per copy, each with a frame of
+    /// its own, yet every copy is the first: the frames of a `let` hold their bindings' code
+    /// in the frame, so they are equal when the frames outside are, and only the arguments
+    /// of calls are data to compare. Data not evaluated yet is not compared (the answer is
+    /// then "not known to be the same"), so nothing is evaluated here.
+    pub fn same_function(&self, a: &Closure, b: &Closure) -> bool {
+        same_closure(a, b, &mut Vec::new())
+    }
+
     /// The file or directory this evaluation copied to the store as `store_path`
     /// (`"${./src}"`), if any.
     pub fn source_of_store_path(&self, store_path: &str) -> Option<std::path::PathBuf> {
@@ -285,6 +301,65 @@ impl Evaluator {
             .iter()
             .find(|(_, p)| &***p == store_path)
             .map(|(source, _)| source.clone())
+    }
+}
+
+fn same_closure(a: &Closure, b: &Closure, assumed: &mut Assumed) -> bool {
+    Rc::ptr_eq(&a.def, &b.def) && same_frames(&a.env, &b.env, assumed)
+}
+
+fn same_frames(a: &Env, b: &Env, assumed: &mut Assumed) -> bool {
+    if Rc::ptr_eq(a, b) {
+        return true;
+    }
+    let pair = (Rc::as_ptr(a), Rc::as_ptr(b));
+    if assumed.contains(&pair) {
+        return true;
+    }
+    if assumed.len() >= MAX_ASSUMED {
+        return false;
+    }
+    assumed.push(pair);
+    // A `with`'s namespace is its code in the frame outside, as a `let`'s bindings are.
+    let own_slots_same = match (&a.slots, &b.slots) {
+        (Slots::Bindings(x), Slots::Bindings(y)) => x.len() == y.len(),
+        (Slots::Bindings(_), _) | (_, Slots::Bindings(_)) => false,
+        _ if a.with.is_some() || b.with.is_some() => a.with.is_some() && b.with.is_some(),
+        (x, y) => {
+            let (x, y) = (x.as_slice(), y.as_slice());
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_thunk(x, y, assumed))
+        }
+    };
+    own_slots_same
+        && match (&a.parent, &b.parent) {
+            (None, None) => false,
+            (Some(x), Some(y)) => same_frames(x, y, assumed),
+            _ => false,
+        }
+}
+
+/// Whether two arguments are the same: one thunk, or values evaluated already that are equal
+/// (functions compared as [`Evaluator::same_function`] does; sets and lists by identity).
+fn same_thunk(a: &Thunk, b: &Thunk, assumed: &mut Assumed) -> bool {
+    if a.ptr_eq(b) {
+        return true;
+    }
+    let (Some(x), Some(y)) = (a.peek(), b.peek()) else {
+        return false;
+    };
+    match (&x, &y) {
+        (Value::Lambda(x), Value::Lambda(y)) => Rc::ptr_eq(x, y) || same_closure(x, y, assumed),
+        (Value::Attrs(x), Value::Attrs(y)) => Rc::ptr_eq(x, y),
+        (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
+        (Value::PrimOp(x), Value::PrimOp(y)) => Rc::ptr_eq(x, y),
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Path(x), Value::Path(y)) => x == y,
+        (Value::String(x), Value::String(y)) => {
+            !x.has_context() && !y.has_context() && x.as_bytes() == y.as_bytes()
+        }
+        _ => false,
     }
 }
 
@@ -362,5 +437,37 @@ mod tests {
                 .as_deref(),
             Some("x: [ </dir/a/b> x </c> ]")
         );
+    }
+}
+
+#[cfg(test)]
+mod same_function_tests {
+    use crate::{DiskIo, EvalOptions, Evaluator, Value};
+    use std::rc::Rc;
+
+    /// Whether the two functions `src` evaluates to (`[ f g ]`) are the same function.
+    fn same(src: &str) -> bool {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let Ok(Value::List(items)) = ev.eval_source("«test»", src, std::path::Path::new("/"))
+        else {
+            panic!("{src} is no list");
+        };
+        let (Ok(Value::Lambda(f)), Ok(Value::Lambda(g))) =
+            (items[0].force(&ev), items[1].force(&ev))
+        else {
+            panic!("{src} is no list of two functions");
+        };
+        ev.same_function(&f, &g)
+    }
+
+    #[test]
+    fn a_copy_a_function_makes_of_itself_is_the_same_function() {
+        let recursive = "let mk = a: b: let self = mk a b; in x: [ a b self ]; f = mk (y: y) 2; in";
+        assert!(same(&format!(
+            "{recursive} [ f (builtins.elemAt (f 0) 2) ]"
+        )));
+        assert!(same(&format!(
+            "{recursive} let g = builtins.elemAt (f 0) 2; in [ f (builtins.elemAt (g 0) 2) ]"
+        )));
     }
 }

@@ -178,13 +178,15 @@ impl EvalError {
     }
 
     /// The miette form: the message at its span, and each note as a related diagnostic.
-    /// For a missing attribute, the names that are there (when there are not too many).
+    /// For a missing attribute, the names close to it as Nix 2.8 suggests them, else the
+    /// names that are there (when there are not too many).
     pub fn missing_attribute_help(&self) -> Option<String> {
         match &*self.kind {
-            EvalErrorKind::MissingAttribute { available, .. }
-                if !available.is_empty() && available.len() <= 40 =>
-            {
-                Some(format!("available attributes: {}", available.join(", ")))
+            EvalErrorKind::MissingAttribute { name, available } => {
+                did_you_mean(name, available.iter().map(String::as_str)).or_else(|| {
+                    (!available.is_empty() && available.len() <= 40)
+                        .then(|| format!("available attributes: {}", available.join(", ")))
+                })
             }
             _ => None,
         }
@@ -246,3 +248,64 @@ impl From<SyntaxError> for EvalError {
 }
 
 pub type Result<T, E = EvalError> = std::result::Result<T, E>;
+
+/// Nix 2.8's suggestion for a name not found among `names`: the (at most five) names within
+/// two edits of it, closest first, as "Did you mean x?" or "Did you mean one of x, y or z?".
+pub fn did_you_mean<'a>(query: &str, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let ranked: std::collections::BTreeSet<(usize, &str)> = names
+        .into_iter()
+        .map(|name| (edit_distance(query.as_bytes(), name.as_bytes()), name))
+        .collect();
+    let close: Vec<&str> = ranked
+        .into_iter()
+        .take_while(|(distance, _)| *distance <= 2)
+        .take(5)
+        .map(|(_, name)| name)
+        .collect();
+    match close.as_slice() {
+        [] => None,
+        [one] => Some(format!("Did you mean {one}?")),
+        [first, middle @ .., last] => {
+            let mut text = format!("Did you mean one of {first}");
+            for name in middle {
+                text.push_str(", ");
+                text.push_str(name);
+            }
+            Some(format!("{text} or {last}?"))
+        }
+    }
+}
+
+/// The Levenshtein distance of two byte strings (insertions, deletions, substitutions).
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, x) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(x != y);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod suggestion_tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn close_names_are_suggested_as_nix_suggests_them() {
+        // Nix's own test: distance 1 and 2 in order, "bar" (3 edits) left out.
+        assert_eq!(
+            did_you_mean("foo", ["foooo", "bar", "fo", "gao"]).as_deref(),
+            Some("Did you mean one of fo, foooo or gao?")
+        );
+        assert_eq!(
+            did_you_mean("xz", ["xy", "abc"]).as_deref(),
+            Some("Did you mean xy?")
+        );
+        assert_eq!(did_you_mean("zzzz", ["a", "b"]), None);
+    }
+}

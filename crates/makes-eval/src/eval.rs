@@ -33,6 +33,10 @@ pub type Env = Rc<EnvFrame>;
 pub(crate) enum Slots {
     One(Thunk),
     Many(Vec<Thunk>),
+    /// A `let`'s or `rec` set's: each slot is its binding's code in this frame (or, for
+    /// `inherit`, in the one outside), so two frames of the same code whose outer frames
+    /// are the same hold the same values (what `same_function` relies on).
+    Bindings(Vec<Thunk>),
 }
 
 impl Slots {
@@ -40,14 +44,14 @@ impl Slots {
         match self {
             // Lowering only gives slot 0 to a one-variable frame.
             Slots::One(t) => t,
-            Slots::Many(v) => &v[slot],
+            Slots::Many(v) | Slots::Bindings(v) => &v[slot],
         }
     }
 
     pub(crate) fn as_slice(&self) -> &[Thunk] {
         match self {
             Slots::One(t) => std::slice::from_ref(t),
-            Slots::Many(v) => v,
+            Slots::Many(v) | Slots::Bindings(v) => v,
         }
     }
 }
@@ -559,7 +563,7 @@ impl Evaluator {
             }
         }
         let frame = Rc::new(EnvFrame {
-            slots: slots.into(),
+            slots: Slots::Bindings(slots),
             with: None,
             parent: Some(env.clone()),
         });

@@ -45,10 +45,11 @@ impl Evaluator {
                     | BinaryOp::LessOrEq => self.comparison(op, &a, &b, span),
                     BinaryOp::Update => match (&a, &b) {
                         (Value::Attrs(x), Value::Attrs(y)) => {
-                            if y.is_empty() {
+                            // An empty open set still has names.
+                            if y.is_empty() && y.open_source().is_none() {
                                 return Ok(a.clone());
                             }
-                            if x.is_empty() {
+                            if x.is_empty() && x.open_source().is_none() {
                                 return Ok(b.clone());
                             }
                             Ok(Value::Attrs(Rc::new(x.update(y))))
@@ -180,6 +181,12 @@ impl Evaluator {
                         return self.nested(None, || self.values_equal(&p, &q));
                     }
                 }
+                // An open set is compared with all its names (an error where they are not
+                // known), never with the listed ones alone.
+                let (x, y) = (
+                    crate::builtins::all_attrs(x.clone())?,
+                    crate::builtins::all_attrs(y.clone())?,
+                );
                 if x.len() != y.len() {
                     return Ok(false);
                 }

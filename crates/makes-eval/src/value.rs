@@ -442,8 +442,16 @@ impl Attrs {
     }
 
     /// `self // other`: one merge of the two sorted entry lists, `other` winning; the open
-    /// source is the left side's, or the right's if the left has none.
+    /// source is the left side's. An open right side answers first, for names listed or not
+    /// on the left: its listed entries are the result's, and the rest asks it, then the left.
     pub(crate) fn update(&self, other: &Attrs) -> Attrs {
+        if let Some(right) = &other.open {
+            let rest = crate::open_sets::UpdatedOpen::new(self.clone(), right.clone());
+            return Attrs {
+                entries: other.entries.clone(),
+                open: Some(Rc::new(rest)),
+            };
+        }
         let (left, right) = (&self.entries, &other.entries);
         let mut entries = Vec::with_capacity(left.len() + right.len());
         let (mut i, mut j) = (0, 0);
@@ -467,7 +475,7 @@ impl Attrs {
         entries.extend_from_slice(&left[i..]);
         entries.extend_from_slice(&right[j..]);
         let mut merged = Attrs::from_sorted(entries);
-        merged.set_open_source(self.open.clone().or_else(|| other.open.clone()));
+        merged.set_open_source(self.open.clone());
         merged
     }
 

@@ -168,7 +168,7 @@ pub enum OciError {
         code(makes::oci::script_input_not_built),
         help("list it in contents (or config) so that it is built first")
     )]
-    ScriptInputNotBuilt { path: String },
+    ScriptInputNotBuilt { path: makes_store::StorePath },
 
     /// A store path the image names (its `fromImage`) is not a store path.
     #[error(transparent)]

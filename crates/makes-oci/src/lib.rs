@@ -497,17 +497,15 @@ impl<'a> LayerBuilder<'a> {
         if dir.exists() {
             return Ok(dir);
         }
-        let roots: Vec<&str> = self
+        let roots: Vec<String> = self
             .inputs
             .spec
             .contents
             .iter()
-            .map(String::as_str)
+            .map(StorePath::to_absolute)
             .collect();
-        // closureInfo's roots are store paths: a content subpath stands for its store path.
-        let store_roots: Vec<String> = roots.iter().map(|r| store_path_of(r)).collect();
-        let store_roots: Vec<&str> = store_roots.iter().map(String::as_str).collect();
-        let paths = nix_db::closure_of(self.inputs.closure, &store_roots);
+        let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
+        let paths = nix_db::closure_of(self.inputs.closure, &roots);
         nix_db::write_nix_db(&dir, &paths, &roots)?;
         Ok(dir)
     }
@@ -762,13 +760,6 @@ fn history_comment(layer: &LayerSummary) -> ConfigLayer {
     }
 }
 
-/// The store path (`/nix/store/<hash>-<name>`) holding `path`.
-fn store_path_of(path: &str) -> String {
-    let rest = path.strip_prefix("/nix/store/").unwrap_or(path);
-    let base = rest.split('/').next().unwrap_or(rest);
-    format!("/nix/store/{base}")
-}
-
 /// Every reference of the closure is in the closure.
 fn check_closure(closure: &[PathInfo]) -> Result<(), OciError> {
     let known: BTreeSet<&StorePath> = closure.iter().map(|p| &p.path).collect();
@@ -785,26 +776,19 @@ fn check_closure(closure: &[PathInfo]) -> Result<(), OciError> {
     Ok(())
 }
 
-/// The closure entry holding `path` (a store path or a path inside one), and the rest of the
-/// path below it.
+/// The closure entry of `path`.
 fn find_in_closure<'c>(
     closure: &'c [PathInfo],
-    path: &str,
+    path: &StorePath,
     role: &'static str,
-) -> Result<(&'c PathInfo, String), OciError> {
-    let missing = || OciError::MissingFromClosure {
-        role,
-        path: path.to_string(),
-    };
-    let rel = path
-        .strip_prefix(STORE_DIR)
-        .and_then(|r| r.strip_prefix('/'))
-        .ok_or_else(missing)?;
-    let (base, rest) = rel.split_once('/').unwrap_or((rel, ""));
-    let by_base: BTreeMap<String, &PathInfo> =
-        closure.iter().map(|p| (p.path.base_name(), p)).collect();
-    let info = by_base.get(base).ok_or_else(missing)?;
-    Ok((info, rest.trim_end_matches('/').to_string()))
+) -> Result<&'c PathInfo, OciError> {
+    closure
+        .iter()
+        .find(|info| &info.path == path)
+        .ok_or_else(|| OciError::MissingFromClosure {
+            role,
+            path: path.to_string(),
+        })
 }
 
 fn resolve_contents(inputs: &ImageInputs) -> Result<Vec<ContentSource>, OciError> {
@@ -813,14 +797,11 @@ fn resolve_contents(inputs: &ImageInputs) -> Result<Vec<ContentSource>, OciError
         .contents
         .iter()
         .map(|c| {
-            let (info, rest) = find_in_closure(inputs.closure, c, "content")?;
-            let mut real = (inputs.real_path)(&info.path);
-            let mut logical = info.path.to_absolute();
-            if !rest.is_empty() {
-                real.push(&rest);
-                logical = format!("{logical}/{rest}");
-            }
-            Ok(ContentSource { logical, real })
+            let info = find_in_closure(inputs.closure, c, "content")?;
+            Ok(ContentSource {
+                logical: info.path.to_absolute(),
+                real: (inputs.real_path)(&info.path),
+            })
         })
         .collect()
 }
@@ -839,7 +820,7 @@ mod tests {
     }
 
     #[test]
-    fn contents_resolve_to_closure_paths_and_subpaths() {
+    fn contents_resolve_to_closure_paths() {
         let h = "a".repeat(32);
         let closure = vec![PathInfo {
             path: sp(&format!("{h}-hello")),
@@ -847,13 +828,10 @@ mod tests {
             nar_size: 1,
             nar_hash: String::new(),
         }];
-        let (info, rest) =
-            find_in_closure(&closure, &format!("/nix/store/{h}-hello/bin"), "content")
-                .expect("found");
+        let info = find_in_closure(&closure, &sp(&format!("{h}-hello")), "content").expect("found");
         assert_eq!(info.path.name, "hello");
-        assert_eq!(rest, "bin");
-        assert!(find_in_closure(&closure, "/nix/store/x-y", "content").is_err());
-        assert!(find_in_closure(&closure, "/tmp/hello", "content").is_err());
+        let other = sp(&format!("{}-hello", "b".repeat(32)));
+        assert!(find_in_closure(&closure, &other, "content").is_err());
         let mut broken = closure.clone();
         broken[0]
             .references
@@ -894,7 +872,7 @@ mod tests {
         ));
         spec.created = Created::Now;
         spec.compressor = Compressor::None;
-        spec.contents = vec!["/nix/store/missing-x".into()];
+        spec.contents = vec![sp(&format!("{}-missing", "m".repeat(32)))];
         assert!(matches!(
             build(&spec),
             Err(OciError::MissingFromClosure { .. })

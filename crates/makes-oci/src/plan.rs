@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use makes_spec::ImageSpec;
-use makes_store::{PathInfo, StorePath, STORE_DIR};
+use makes_store::{PathInfo, StorePath};
 
 /// How the customisation content (the spec's `contents`) is laid into `/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,17 +148,12 @@ fn single_layer(path: StorePath) -> PlannedLayer {
     }
 }
 
-/// The store paths `contents` and the config's references name (a subpath names its store path).
-/// Strings that name no store path are left to `build_image`, which rejects them.
+/// The store paths `contents` and the config's references name.
 fn root_paths(spec: &ImageSpec) -> BTreeSet<StorePath> {
     spec.contents
         .iter()
         .chain(&spec.config_references)
-        .filter_map(|s| {
-            let rel = s.strip_prefix(STORE_DIR)?.strip_prefix('/')?;
-            let base = rel.split('/').next()?;
-            StorePath::from_base_name(base).ok()
-        })
+        .cloned()
         .collect()
 }
 
@@ -397,7 +392,7 @@ mod tests {
         c
     }
 
-    fn spec_with_roots(max_layers: u32, contents: &[String], refs: &[String]) -> ImageSpec {
+    fn spec_with_roots(max_layers: u32, contents: &[StorePath], refs: &[StorePath]) -> ImageSpec {
         let mut s = spec(true, max_layers);
         s.contents = contents.to_vec();
         s.config_references = refs.to_vec();
@@ -407,7 +402,7 @@ mod tests {
     #[test]
     fn roots_get_their_own_layers_above_the_shared_tail() {
         let c = app_closure(20, 1);
-        let s = spec_with_roots(10, &[sp(0).to_absolute()], &[]);
+        let s = spec_with_roots(10, &[sp(0)], &[]);
         let plan = plan_layers(&s, &c);
         assert_complete(&plan, &c);
         assert_eq!(plan.layers.len(), 10);
@@ -425,12 +420,12 @@ mod tests {
     #[test]
     fn changing_a_root_changes_only_its_layer() {
         let c = app_closure(30, 1);
-        let s = spec_with_roots(8, &[format!("{}/bin/app", sp(0).to_absolute())], &[]);
+        let s = spec_with_roots(8, &[sp(0)], &[]);
         let before = plan_layers(&s, &c);
         // The same application under another hash (its contents changed).
         let mut changed = c.clone();
         changed[0].path.hash = format!("{:z>32}", "");
-        let s = spec_with_roots(8, &[changed[0].path.to_absolute()], &[]);
+        let s = spec_with_roots(8, &[changed[0].path.clone()], &[]);
         let after = plan_layers(&s, &changed);
         let differing: Vec<usize> = (0..before.layers.len())
             .filter(|&i| before.layers[i] != after.layers[i])
@@ -442,7 +437,7 @@ mod tests {
     #[test]
     fn config_references_are_roots_too() {
         let c = app_closure(20, 1);
-        let s = spec_with_roots(5, &[], &[sp(0).to_absolute()]);
+        let s = spec_with_roots(5, &[], &[sp(0)]);
         let plan = plan_layers(&s, &c);
         assert_eq!(plan.layers[3].store_paths, vec![sp(0)]);
         assert_complete(&plan, &c);
@@ -452,7 +447,7 @@ mod tests {
     fn roots_beyond_the_budget_join_the_tail() {
         // Every library is a root; 5 store layers: 4 roots of their own, the rest in the tail.
         let c = app_closure(20, 1);
-        let roots: Vec<String> = (1..=20).map(|i| sp(i).to_absolute()).collect();
+        let roots: Vec<StorePath> = (1..=20).map(sp).collect();
         let plan = plan_layers(&spec_with_roots(6, &roots, &[]), &c);
         assert_complete(&plan, &c);
         assert_eq!(plan.layers.len(), 6);
@@ -477,14 +472,14 @@ mod tests {
     #[test]
     fn roots_change_nothing_when_everything_fits() {
         let c = app_closure(20, 1);
-        let s = spec_with_roots(100, &[sp(0).to_absolute()], &[]);
+        let s = spec_with_roots(100, &[sp(0)], &[]);
         assert_eq!(plan_layers(&s, &c), plan_layers(&spec(true, 100), &c));
     }
 
     #[test]
     fn roots_plan_is_deterministic_under_permutation() {
         let c = app_closure(25, 1);
-        let s = spec_with_roots(7, &[sp(0).to_absolute(), sp(3).to_absolute()], &[]);
+        let s = spec_with_roots(7, &[sp(0), sp(3)], &[]);
         let want = plan_layers(&s, &c);
         let mut shuffled = c.clone();
         shuffled.reverse();

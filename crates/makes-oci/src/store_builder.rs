@@ -49,8 +49,7 @@ impl NativeImageBuilder {
             .tempdir_in(&tmp)
             .map_err(OciError::io(&tmp))?;
         for input in &spec.script_inputs {
-            let valid = StorePath::parse(input).is_ok_and(|p| self.store.is_valid(&p));
-            if !valid {
+            if !self.store.is_valid(input) {
                 return Err(OciError::ScriptInputNotBuilt {
                     path: input.clone(),
                 });
@@ -67,16 +66,14 @@ impl NativeImageBuilder {
         let cache = Self::layer_cache_dir(&self.store);
         let store_dir = self.store.store_dir();
         let base = match &spec.from_image {
-            Some(from) => {
-                let sp = StorePath::parse(from)?;
-                let check = if checked_before(&self.store, &sp) {
+            Some(sp) => {
+                let check = if checked_before(&self.store, sp) {
                     BaseCheck::CheckedBefore
                 } else {
                     BaseCheck::Full
                 };
-                let image =
-                    BaseImage::open_with(&self.store.real_path(&sp), scratch.path(), check)?;
-                remember_checked(&self.store, &sp);
+                let image = BaseImage::open_with(&self.store.real_path(sp), scratch.path(), check)?;
+                remember_checked(&self.store, sp);
                 Some(image)
             }
             None => None,

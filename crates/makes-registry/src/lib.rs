@@ -8,6 +8,8 @@
 //!   digest before it is renamed into place.
 //! - [`RegistryClient::push`]: an OCI layout directory or makes' archive; blobs the registry
 //!   has are skipped (`HEAD`), the others uploaded, then the manifest put under the tag.
+//! - [`RegistryClient::push_manifest_list`]: a manifest list of images already pushed, one
+//!   per platform (makes' `deployContainerManifest`).
 //! - Anonymous, Basic and bearer-token authentication ([`Credentials`]); plain HTTP or
 //!   unverified TLS only for registries marked insecure ([`ClientOptions`]).
 //! - Everything about HTTP itself (TLS roots and extra CA files, proxies, retries with
@@ -26,6 +28,7 @@ mod layout;
 mod manifest;
 mod pull;
 mod push;
+mod push_list;
 mod reference;
 mod session;
 mod source;
@@ -40,5 +43,6 @@ pub use makes_oci_model::media_types::{
 pub use makes_oci_model::{Digest, Platform};
 pub use pull::{PulledImage, PulledLayer};
 pub use push::PushSummary;
+pub use push_list::{ListEntry, ListSummary};
 pub use reference::{Reference, DOCKER_HUB, DOCKER_HUB_API_HOST};
 pub use source::ImageSource;

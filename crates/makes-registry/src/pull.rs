@@ -202,15 +202,15 @@ impl RegistryClient {
     }
 }
 
-struct FetchedManifest {
-    bytes: Vec<u8>,
-    content_type: Option<String>,
-    digest: Digest,
+pub(crate) struct FetchedManifest {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) digest: Digest,
 }
 
 /// `GET /v2/<name>/manifests/<reference>`; by digest, the bytes must hash to it; by tag, to the
 /// `Docker-Content-Digest` the registry announces, if it announces one.
-fn fetch_manifest(
+pub(crate) fn fetch_manifest(
     session: &Session<'_>,
     reference: &str,
     pinned: Option<&Digest>,

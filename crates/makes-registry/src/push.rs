@@ -209,7 +209,7 @@ fn push_one(
     put_manifest(session, manifest, &media_type, target)
 }
 
-fn blob_exists(session: &Session<'_>, digest: &Digest) -> Result<bool, RegistryError> {
+pub(crate) fn blob_exists(session: &Session<'_>, digest: &Digest) -> Result<bool, RegistryError> {
     let path = format!("/v2/{}/blobs/{digest}", session.repository);
     let reference = digest.to_string();
     session.retry(|| {
@@ -294,7 +294,7 @@ fn upload_blob(
 }
 
 /// The upload URL from `Location`, relative to the request's URL or absolute.
-fn upload_location(
+pub(crate) fn upload_location(
     response: &ureq::Response,
     reference: &str,
     session: &Session<'_>,
@@ -318,7 +318,7 @@ fn upload_location(
         .map_err(|e| missing(format!("invalid Location {location:?}: {e}")))
 }
 
-fn put_manifest(
+pub(crate) fn put_manifest(
     session: &Session<'_>,
     manifest: &[u8],
     media_type: &str,

@@ -2,10 +2,11 @@
 //! src; attempts ? 1; setup ? [ ]; sign ? false; }`, reduced. Credentials are the NAMES of
 //! environment variables, never their values.
 
-use crate::error::SpecError;
+use crate::error::{DeployImageError, SpecError};
 use crate::reduce::Fields;
 use crate::run_time_variables::RunTimeText;
 use makes_eval::{Evaluator, Value};
+use makes_store_path::StorePath;
 use makes_syntax::Span;
 
 /// Where and how a deploy job pushes its image.
@@ -16,13 +17,15 @@ pub struct DeploySpec {
     /// ([`DeploySpec::image_at_run_time`]).
     pub image: String,
     /// The image to push: a store path (a `makeContainerImage` output).
-    pub src: String,
+    pub src: StorePath,
     /// Names of the variables holding the user and the token.
     pub credential_vars: Option<(String, String)>,
     pub attempts: u32,
     /// Store paths of scripts sourced, in order, before the push (makes' `setup`: they
     /// export the credentials and other variables the push reads).
-    pub setup: Vec<String>,
+    pub setup: Vec<StorePath>,
+    /// With `sign = true`: the store path of the cosign that signs the pushed image.
+    pub sign_with: Option<StorePath>,
 }
 
 const ARGS: &[&str] = &[
@@ -33,6 +36,7 @@ const ARGS: &[&str] = &[
     "sign",
     "src",
     "tag",
+    SIGN_WITH,
 ];
 
 pub fn reduce_deploy_spec(
@@ -55,8 +59,62 @@ pub fn reduce_deploy_spec(
         span,
     })?;
     let src = f.store_path_of("src", &src_value)?;
-    let credential_vars = match f.get("credentials")? {
-        None | Some(Value::Null) => None,
+    let credential_vars = credential_vars(ev, &f)?;
+    // Checked after the credentials: a located report quotes the lines around the
+    // attribute, and a pasted secret must be refused before any such report. Variable
+    // references are expanded only when the job runs; here the literal parts are checked,
+    // each variable standing for a plain word.
+    let invalid = |message| SpecError::Invalid {
+        attr: "image".into(),
+        message,
+        span: f.span_of("image"),
+    };
+    let template = RunTimeText::parse(&image).map_err(invalid)?;
+    crate::oci_names::validate_reference(&template.with_variables_as("x")).map_err(|e| {
+        if template.variables().is_empty() {
+            invalid(e.to_string())
+        } else {
+            invalid(format!(
+                "{image:?} is not a valid image reference whatever its variables hold: {e}"
+            ))
+        }
+    })?;
+    let sign_with = signer(&f)?;
+    let setup = f.store_paths("setup")?.unwrap_or_default();
+    if f.get("tag")?.is_some() {
+        return Err(SpecError::NotSupported {
+            what: "deployContainer's 'tag' (give the tag in 'image')".into(),
+            span: f.span_of("tag"),
+        });
+    }
+    let attempts = match f.int("attempts")? {
+        None => 1,
+        Some(n) if (1..=100).contains(&n) => n as u32,
+        Some(n) => {
+            return Err(SpecError::Invalid {
+                attr: "attempts".into(),
+                message: format!("must be between 1 and 100, got {n}"),
+                span: f.span_of("attempts"),
+            })
+        }
+    };
+    Ok(DeploySpec {
+        image,
+        src,
+        credential_vars,
+        attempts,
+        setup,
+        sign_with,
+    })
+}
+
+/// `credentials = { user; token; }`: the NAMES of the variables holding them.
+pub(crate) fn credential_vars(
+    ev: &Evaluator,
+    f: &Fields,
+) -> Result<Option<(String, String)>, SpecError> {
+    match f.get("credentials")? {
+        None | Some(Value::Null) => Ok(None),
         Some(v) => {
             let c = Fields::new(ev, &v, "credentials", f.span_of("credentials"))?;
             c.reject_unknown("credentials", &["token", "user"])?;
@@ -90,59 +148,25 @@ pub fn reduce_deploy_spec(
                 }
                 Ok(var)
             };
-            Some((var("user")?, var("token")?))
+            Ok(Some((var("user")?, var("token")?)))
         }
-    };
-    // Checked after the credentials: a located report quotes the lines around the
-    // attribute, and a pasted secret must be refused before any such report. Variable
-    // references are expanded only when the job runs; here the literal parts are checked,
-    // each variable standing for a plain word.
-    let invalid = |message| SpecError::Invalid {
-        attr: "image".into(),
-        message,
-        span: f.span_of("image"),
-    };
-    let template = RunTimeText::parse(&image).map_err(invalid)?;
-    crate::oci_names::validate_reference(&template.with_variables_as("x")).map_err(|e| {
-        if template.variables().is_empty() {
-            invalid(e.to_string())
-        } else {
-            invalid(format!(
-                "{image:?} is not a valid image reference whatever its variables hold: {e}"
-            ))
-        }
+    }
+}
+
+/// The attribute the project loader adds to a deploy job's set: makes' package set's cosign.
+pub(crate) const SIGN_WITH: &str = "__signWith";
+
+/// With `sign = true`, the store path of the cosign that signs what was pushed (makes' deploy
+/// scripts run `cosign sign` of makes' package set).
+pub(crate) fn signer(f: &Fields) -> Result<Option<StorePath>, SpecError> {
+    if !f.bool("sign")?.unwrap_or(false) {
+        return Ok(None);
+    }
+    let cosign = f.get(SIGN_WITH)?.ok_or_else(|| SpecError::NotSupported {
+        what: "'sign' outside a deploy module (no cosign of makes' package set)".into(),
+        span: f.span_of("sign"),
     })?;
-    if f.bool("sign")?.unwrap_or(false) {
-        return Err(SpecError::NotSupported {
-            what: "deployContainer's 'sign'".into(),
-            span: f.span_of("sign"),
-        });
-    }
-    let setup = f.store_paths("setup")?.unwrap_or_default();
-    if f.get("tag")?.is_some() {
-        return Err(SpecError::NotSupported {
-            what: "deployContainer's 'tag' (give the tag in 'image')".into(),
-            span: f.span_of("tag"),
-        });
-    }
-    let attempts = match f.int("attempts")? {
-        None => 1,
-        Some(n) if (1..=100).contains(&n) => n as u32,
-        Some(n) => {
-            return Err(SpecError::Invalid {
-                attr: "attempts".into(),
-                message: format!("must be between 1 and 100, got {n}"),
-                span: f.span_of("attempts"),
-            })
-        }
-    };
-    Ok(DeploySpec {
-        image,
-        src,
-        credential_vars,
-        attempts,
-        setup,
-    })
+    f.store_path_of("sign", &cosign).map(Some)
 }
 
 impl DeploySpec {
@@ -151,23 +175,28 @@ impl DeploySpec {
     pub fn image_at_run_time(
         &self,
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<String, String> {
-        let template = RunTimeText::parse(&self.image)?;
+    ) -> Result<String, DeployImageError> {
+        let template =
+            RunTimeText::parse(&self.image).map_err(|reason| DeployImageError::Syntax {
+                image: self.image.clone(),
+                reason,
+            })?;
         let expanded = template
             .expand(lookup)
-            .map_err(|why| format!("the deploy job's image {:?}: {why}", self.image))?;
+            .map_err(|reason| DeployImageError::Unexpanded {
+                image: self.image.clone(),
+                reason,
+            })?;
         let variables = template.variables();
         if variables.is_empty() {
             return Ok(expanded);
         }
-        crate::oci_names::validate_reference(&expanded).map_err(|message| {
-            format!(
-                "the deploy job's image {:?} expands to {message} (from the environment \
-                 variable{} {})",
-                self.image,
-                if variables.len() == 1 { "" } else { "s" },
-                variables.join(", ")
-            )
+        crate::oci_names::validate_reference(&expanded).map_err(|problem| {
+            DeployImageError::Invalid {
+                image: self.image.clone(),
+                variables: variables.iter().map(|v| (*v).to_owned()).collect(),
+                problem,
+            }
         })?;
         Ok(expanded)
     }
@@ -199,10 +228,12 @@ mod tests {
     fn spec(image: &str) -> DeploySpec {
         DeploySpec {
             image: image.into(),
-            src: "/nix/store/x".into(),
+            src: StorePath::parse("/nix/store/00000000000000000000000000000000-x")
+                .expect("a store path"),
             credential_vars: None,
             attempts: 1,
             setup: Vec::new(),
+            sign_with: None,
         }
     }
 
@@ -216,11 +247,13 @@ mod tests {
         );
         let unset = spec("org/app:${NOPE}")
             .image_at_run_time(env)
-            .expect_err("unset");
+            .expect_err("unset")
+            .to_string();
         assert!(unset.contains("NOPE is not set"), "{unset}");
         let invalid = spec("org/app:$REF")
             .image_at_run_time(bad_env)
-            .expect_err("bad");
+            .expect_err("bad")
+            .to_string();
         assert!(invalid.contains("variable REF"), "{invalid}");
         assert!(invalid.contains("not a valid image tag"), "{invalid}");
     }

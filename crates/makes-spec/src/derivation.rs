@@ -2,6 +2,7 @@
 //!
 //! Argument rules are makes' own (`src/args/make-derivation/default.nix`).
 
+use makes_store_path::StorePath;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -37,5 +38,5 @@ pub struct DerivationSpec {
     pub local: bool,
     /// Every store path the builder, env and search paths refer to (their string contexts),
     /// sorted and deduplicated: the build's inputs.
-    pub input_paths: Vec<String>,
+    pub input_paths: Vec<StorePath>,
 }

@@ -4,6 +4,35 @@
 use makes_eval::EvalError;
 use makes_syntax::{SourceDiagnostic, SourceMap, Span};
 
+/// Why a deploy job's image reference, its environment variables expanded when the job runs,
+/// cannot be pushed to: the reference as written, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum DeployImageError {
+    /// The reference's variable syntax is wrong.
+    #[error("{reason}")]
+    #[diagnostic(code(makes::spec::deploy_image_syntax))]
+    Syntax { image: String, reason: String },
+
+    /// A variable it names is not set.
+    #[error("the deploy job's image {image:?}: {reason}")]
+    #[diagnostic(code(makes::spec::deploy_image_unset))]
+    Unexpanded { image: String, reason: String },
+
+    /// Expanded, it is not a valid reference.
+    #[error(
+        "the deploy job's image {image:?} expands to {problem} (from the environment variable{} {})",
+        if variables.len() == 1 { "" } else { "s" },
+        variables.join(", ")
+    )]
+    #[diagnostic(code(makes::spec::deploy_image_invalid))]
+    Invalid {
+        image: String,
+        variables: Vec<String>,
+        /// Said in the message, so not a separate cause.
+        problem: InvalidOciValue,
+    },
+}
+
 /// An image name, tag, reference or date that the OCI formats do not allow: which text, and
 /// why. The text is quoted with `{:?}`, so control characters show escaped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]

@@ -5,6 +5,7 @@
 //! (`layered = true`, `name = "container-image"`, `tag = "latest"`,
 //! `created = "1970-01-01T00:00:01Z"`, `layers = [ ]`) and dockerTools' own for the rest.
 
+use makes_store_path::StorePath;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -38,14 +39,14 @@ pub struct ImageSpec {
     pub layered: bool,
     /// Upper bound on the number of layers (layered mode), dockerTools' default 100.
     pub max_layers: u32,
-    /// Store paths of `contents` (alias `layers`), in the order given. Each is an absolute
-    /// `/nix/store/...` path; their closures go into the image.
-    pub contents: Vec<String>,
+    /// Store paths of `contents` (alias `layers`), in the order given; their closures go into
+    /// the image.
+    pub contents: Vec<StorePath>,
     /// The OCI image `config` object (`Env`, `Cmd`, `Entrypoint`, ...), already validated.
     pub config: BTreeMap<String, serde_json::Value>,
     /// Store paths that strings of `config` refer to (their string contexts): their closures
     /// go into the image too.
-    pub config_references: Vec<String>,
+    pub config_references: Vec<StorePath>,
     /// Shell commands run in the customisation layer's root.
     pub extra_commands: String,
     /// GOARCH-style architecture (`amd64`, `arm64`).
@@ -72,11 +73,11 @@ pub struct ImageSpec {
     /// Store paths the scripts (`extraCommands`, `fakeRootCommands`, `runAsRoot`) refer to:
     /// they must be built before the image, but do not go into it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub script_inputs: Vec<String>,
+    pub script_inputs: Vec<StorePath>,
     /// `fromImage`: the store path of the base image (a pulled OCI layout directory, or an
     /// image archive); its layers come first, byte for byte, and its `Env` is inherited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from_image: Option<String>,
+    pub from_image: Option<StorePath>,
     /// Attributes accepted for compatibility that change nothing here (`diskSize`,
     /// `buildVMMemorySize`), to be reported to the user.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

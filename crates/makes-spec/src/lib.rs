@@ -6,6 +6,8 @@
 //! image builder) only see the plain types.
 
 mod deploy;
+mod deploy_job;
+mod deploy_manifest;
 mod derivation;
 mod error;
 mod fetch;
@@ -23,8 +25,10 @@ mod run_time_variables;
 mod show;
 
 pub use deploy::{is_variable_name, reduce_deploy_spec, DeploySpec};
+pub use deploy_job::{reduce_deploy_job, DeployJob};
+pub use deploy_manifest::{reduce_manifest_spec, ManifestEntry, ManifestSpec};
 pub use derivation::{DerivationSpec, SearchPaths};
-pub use error::{InvalidOciValue, SpecError};
+pub use error::{DeployImageError, InvalidOciValue, SpecError};
 pub use fetch::{reduce_fetch_archive_spec, reduce_fetch_spec, FetchSpec};
 pub use image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
 pub use oci_names::{validate_image_name, validate_reference, validate_tag};
@@ -40,4 +44,6 @@ pub use reduce_template::{
     cleared_search_paths_text, is_placeholder, reduce_template_spec, search_paths_template_text,
     TemplateSpec,
 };
-pub use show::{deploy_spec_json, derivation_spec_json, image_spec_json, pull_spec_json};
+pub use show::{
+    deploy_job_json, deploy_spec_json, derivation_spec_json, image_spec_json, pull_spec_json,
+};

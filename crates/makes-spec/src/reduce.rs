@@ -1,9 +1,33 @@
 //! Reading typed fields out of evaluated attribute sets, with the span of each attribute.
 
 use crate::error::SpecError;
-use makes_eval::{Attrs, CoercionMode, Evaluator, Value};
+use makes_eval::{Attrs, CoercionMode, Context, Evaluator, Value};
+use makes_store_path::StorePath;
 use makes_syntax::Span;
 use std::rc::Rc;
+
+/// The plain store paths a string context names (what a string of `attr` refers to), as
+/// store paths. A context only names store paths, but `builtins.appendContext` lets a user
+/// name anything under `/nix/store/`: such a name is an error about `attr`.
+pub fn context_store_paths(
+    context: &Context,
+    attr: &str,
+    span: Option<Span>,
+) -> Result<Vec<StorePath>, SpecError> {
+    context
+        .paths
+        .iter()
+        .map(|path| {
+            StorePath::parse(path).map_err(|e| SpecError::Invalid {
+                attr: attr.to_owned(),
+                message: format!(
+                    "its string context names '{path}', which is not a store path: {e}"
+                ),
+                span,
+            })
+        })
+        .collect()
+}
 
 /// An attribute set being reduced: typed getters that report the attribute's own span.
 pub struct Fields<'a> {
@@ -86,7 +110,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A list of packages (derivations, paths or strings naming store paths), as store paths.
-    pub fn store_paths(&self, name: &str) -> Result<Option<Vec<String>>, SpecError> {
+    pub fn store_paths(&self, name: &str) -> Result<Option<Vec<StorePath>>, SpecError> {
         let items = match self.get(name)? {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::List(items)) => items,
@@ -106,8 +130,8 @@ impl<'a> Fields<'a> {
         Ok(Some(out))
     }
 
-    /// One package as a store path.
-    pub fn store_path_of(&self, name: &str, v: &Value) -> Result<String, SpecError> {
+    /// One package as a store path: where a string of the evaluation becomes a `StorePath`.
+    pub fn store_path_of(&self, name: &str, v: &Value) -> Result<StorePath, SpecError> {
         let span = self.span_of(name);
         let s = self
             .ev
@@ -125,16 +149,13 @@ impl<'a> Fields<'a> {
                 _ => SpecError::Eval(e.note(span, format!("while evaluating '{name}'"))),
             })?;
         let path = s.utf8()?;
-        if !path.starts_with("/nix/store/") || path["/nix/store/".len()..].contains('/') {
-            return Err(SpecError::Invalid {
-                attr: name.to_owned(),
-                message: format!(
-                    "'{path}' is not a store path (a package, a derivation or a path literal)"
-                ),
-                span,
-            });
-        }
-        Ok(path.to_owned())
+        StorePath::parse(path).map_err(|_| SpecError::Invalid {
+            attr: name.to_owned(),
+            message: format!(
+                "'{path}' is not a store path (a package, a derivation or a path literal)"
+            ),
+            span,
+        })
     }
 
     /// A script given as text (its context joined to `context`) or as a path (the file's

@@ -9,8 +9,9 @@ use crate::error::SpecError;
 use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
 use crate::oci_config::reduce_config;
 use crate::oci_names::{validate_image_name, validate_tag};
-use crate::reduce::Fields;
+use crate::reduce::{context_store_paths, Fields};
 use makes_eval::{Context, Evaluator, Value};
+use makes_store_path::StorePath;
 use makes_syntax::Span;
 use std::collections::BTreeMap;
 
@@ -193,6 +194,9 @@ pub fn reduce_image_spec(
 /// The argument set of `function` as an `ImageSpec`. For dockerTools' functions a missing or
 /// null `tag` gives an empty `tag`: the caller derives it from the output path, as nixpkgs
 /// does.
+///
+/// Every attribute is read by a step of its own; a step's error is collected and the reading
+/// goes on with a fallback, so that every mistake of a spec is reported at once.
 pub fn reduce_image_spec_of(
     function: ImageFunction,
     ev: &Evaluator,
@@ -202,23 +206,101 @@ pub fn reduce_image_spec_of(
     let what = format!("{}'s argument", function.name());
     let f = Fields::new(ev, args, &what, span)?;
     let mut errors = Vec::new();
-    let layered = match function {
-        ImageFunction::MakeContainerImage => checked(
-            &mut errors,
-            f.bool("layered").map(|b| b.unwrap_or(true)),
-            true,
-        ),
+    let e = &mut errors;
+    let layered = reduce_layered(function, &f, e);
+    check_attribute_names(function, layered, &f, e);
+    check_not_yet(function, layered, &f, e);
+    let no_effect = reduce_no_effect(&f, e);
+    let contents = checked(e, reduce_contents(function, layered, &f), Vec::new());
+    let max_layers = checked(e, reduce_max_layers(&f), 100);
+    let created = checked(
+        e,
+        reduce_created(&f),
+        Created::At(DEFAULT_CREATED.to_owned()),
+    );
+    let mtime = checked(e, reduce_mtime(&f), DEFAULT_CREATED.to_owned());
+    let script_inputs = reduce_script_inputs(&f, e);
+    let (config, config_context) = checked(e, reduce_image_config(&f), Default::default());
+    let compressor = checked(e, reduce_compressor(function, &f), Compressor::Gz);
+    let uid = checked(e, reduce_id(&f, "uid"), 0);
+    let gid = checked(e, reduce_id(&f, "gid"), 0);
+    let name = checked(e, reduce_name(function, &f), String::new());
+    let tag = checked(e, reduce_tag(function, &f), String::new());
+    let extra_commands = string_or(&f, e, "extraCommands", "");
+    let architecture = string_or(&f, e, "architecture", host_architecture());
+    let uname = string_or(&f, e, "uname", "root");
+    let gname = string_or(&f, e, "gname", "root");
+    let fake_root_commands = string_or(&f, e, "fakeRootCommands", "");
+    let run_as_root = string_or(&f, e, "runAsRoot", "");
+    let include_store_paths = bool_or(&f, e, "includeStorePaths", true);
+    // `debug` only makes nixpkgs' stream script verbose: checked, then without effect.
+    checked(e, f.bool("debug"), None);
+    let enable_fakechroot = bool_or(&f, e, "enableFakechroot", false);
+    let from_image = checked(e, reduce_from_image(&f), None);
+    let include_nix_db = bool_or(&f, e, "includeNixDB", false);
+    let keep_contents_dirlinks = bool_or(&f, e, "keepContentsDirlinks", false);
+    let config_references = checked(
+        e,
+        context_store_paths(&config_context, "config", f.span_of("config")),
+        Vec::new(),
+    );
+
+    match errors.len() {
+        0 => Ok(ImageSpec {
+            name,
+            tag,
+            created,
+            layered,
+            max_layers,
+            contents,
+            config,
+            config_references,
+            extra_commands,
+            architecture,
+            mtime,
+            uid,
+            gid,
+            uname,
+            gname,
+            compressor,
+            include_store_paths,
+            fake_root_commands,
+            enable_fakechroot,
+            run_as_root,
+            script_inputs,
+            from_image,
+            no_effect,
+            stream: function == ImageFunction::StreamLayeredImage,
+            keep_contents_dirlinks,
+            include_nix_db,
+        }),
+        1 => Err(errors.remove(0)),
+        _ => Err(SpecError::Many {
+            function: function.name(),
+            errors,
+        }),
+    }
+}
+
+/// Whether the image is layered: makes' `layered ? true`, fixed by dockerTools' functions.
+fn reduce_layered(function: ImageFunction, f: &Fields, errors: &mut Vec<SpecError>) -> bool {
+    match function {
+        ImageFunction::MakeContainerImage => {
+            checked(errors, f.bool("layered").map(|b| b.unwrap_or(true)), true)
+        }
         ImageFunction::BuildImage => false,
         ImageFunction::BuildLayeredImage | ImageFunction::StreamLayeredImage => true,
-    };
-    let (known, other): (&[&str], &[&str]) = match function {
-        ImageFunction::MakeContainerImage if layered => (LAYERED_ATTRS, SINGLE_ATTRS),
-        ImageFunction::MakeContainerImage => (SINGLE_ATTRS, LAYERED_ATTRS),
-        ImageFunction::BuildImage => (BUILD_IMAGE_ATTRS, &[]),
-        ImageFunction::BuildLayeredImage | ImageFunction::StreamLayeredImage => {
-            (BUILD_LAYERED_IMAGE_ATTRS, &[])
-        }
-    };
+    }
+}
+
+/// An error for each attribute `function` does not take, or takes only in the other mode.
+fn check_attribute_names(
+    function: ImageFunction,
+    layered: bool,
+    f: &Fields,
+    errors: &mut Vec<SpecError>,
+) {
+    let (known, other) = attribute_names(function, layered);
     for name in f.attrs.names() {
         if known.contains(&&**name) {
             continue;
@@ -238,7 +320,27 @@ pub fn reduce_image_spec_of(
             }
         });
     }
-    // (An attribute of the other mode is reported as such above, not again here.)
+}
+
+/// The attributes `function` takes in the chosen mode, and those it takes only in the other.
+fn attribute_names(
+    function: ImageFunction,
+    layered: bool,
+) -> (&'static [&'static str], &'static [&'static str]) {
+    match function {
+        ImageFunction::MakeContainerImage if layered => (LAYERED_ATTRS, SINGLE_ATTRS),
+        ImageFunction::MakeContainerImage => (SINGLE_ATTRS, LAYERED_ATTRS),
+        ImageFunction::BuildImage => (BUILD_IMAGE_ATTRS, &[]),
+        ImageFunction::BuildLayeredImage | ImageFunction::StreamLayeredImage => {
+            (BUILD_LAYERED_IMAGE_ATTRS, &[])
+        }
+    }
+}
+
+/// An error for each attribute of [`NOT_YET`] that asks for something. (An attribute of the
+/// other mode was reported by [`check_attribute_names`], not again here.)
+fn check_not_yet(function: ImageFunction, layered: bool, f: &Fields, errors: &mut Vec<SpecError>) {
+    let (known, _) = attribute_names(function, layered);
     // buildImage's `fromImageName`/`fromImageTag` name the base image, which its caller
     // checks (`makeContainerImage` has no base to check them against yet).
     let checked_by_caller: &[&str] = match function {
@@ -255,14 +357,17 @@ pub fn reduce_image_spec_of(
             Some(Value::String(s)) => !s.is_empty(),
             Some(_) => true,
         });
-        if checked(&mut errors, asked, false) {
+        if checked(errors, asked, false) {
             errors.push(SpecError::NotSupported {
                 what: format!("{}'s '{name}' ({meaning})", function.name()),
                 span: f.span_of(name),
             });
         }
     }
+}
 
+/// The [`NO_EFFECT`] attributes given (integers or null), to be reported to the user.
+fn reduce_no_effect(f: &Fields, errors: &mut Vec<SpecError>) -> Vec<String> {
     let mut no_effect = Vec::new();
     for name in NO_EFFECT {
         let given = f.get(name).and_then(|v| match v {
@@ -275,39 +380,47 @@ pub fn reduce_image_spec_of(
                 span: f.span_of(name),
             }),
         });
-        if checked(&mut errors, given, false) {
+        if checked(errors, given, false) {
             no_effect.push(name.to_string());
         }
     }
+    no_effect
+}
 
-    let contents = (|| {
-        let mut contents = match (f.store_paths("layers")?, f.store_paths("contents")?) {
-            (Some(_), Some(_)) => {
-                return Err(SpecError::Invalid {
-                    attr: "contents".into(),
-                    message: "'layers' is an alias of 'contents': give only one of them".into(),
-                    span: f.span_of("contents"),
-                })
-            }
-            (Some(l), None) | (None, Some(l)) => l,
-            (None, None) => Vec::new(),
-        };
-        if !layered {
-            // buildImage's `copyToRoot` and makes' `layers` both go into the image root.
-            if let Some(root) = f.store_paths("copyToRoot")? {
-                // dockerTools.buildImage reads its deprecated `contents` only without
-                // `copyToRoot`.
-                if function == ImageFunction::BuildImage {
-                    contents.clear();
-                }
-                contents.extend(root);
-            }
+/// `contents` or its alias `layers` (not both); in single-layer mode `copyToRoot` too.
+fn reduce_contents(
+    function: ImageFunction,
+    layered: bool,
+    f: &Fields,
+) -> Result<Vec<StorePath>, SpecError> {
+    let mut contents = match (f.store_paths("layers")?, f.store_paths("contents")?) {
+        (Some(_), Some(_)) => {
+            return Err(SpecError::Invalid {
+                attr: "contents".into(),
+                message: "'layers' is an alias of 'contents': give only one of them".into(),
+                span: f.span_of("contents"),
+            })
         }
-        Ok(contents)
-    })();
-    let contents = checked(&mut errors, contents, Vec::new());
+        (Some(l), None) | (None, Some(l)) => l,
+        (None, None) => Vec::new(),
+    };
+    if !layered {
+        // buildImage's `copyToRoot` and makes' `layers` both go into the image root.
+        if let Some(root) = f.store_paths("copyToRoot")? {
+            // dockerTools.buildImage reads its deprecated `contents` only without
+            // `copyToRoot`.
+            if function == ImageFunction::BuildImage {
+                contents.clear();
+            }
+            contents.extend(root);
+        }
+    }
+    Ok(contents)
+}
 
-    let max_layers = f.int("maxLayers").and_then(|n| match n {
+/// `maxLayers`: dockerTools' 100 unless given, between 2 and 125.
+fn reduce_max_layers(f: &Fields) -> Result<u32, SpecError> {
+    match f.int("maxLayers")? {
         None => Ok(100),
         Some(n) if n > 1 && n <= 125 => Ok(n as u32),
         Some(n) => Err(SpecError::Invalid {
@@ -315,61 +428,80 @@ pub fn reduce_image_spec_of(
             message: format!("must be an integer greater than 1 and at most 125, got {n}"),
             span: f.span_of("maxLayers"),
         }),
-    });
-    let max_layers = checked(&mut errors, max_layers, 100);
+    }
+}
 
-    let date = |name: &str| -> Result<Option<String>, SpecError> {
-        match f.string(name)? {
-            Some(s) if s != "now" => {
-                validate_date(&s).map_err(|e| SpecError::Invalid {
-                    attr: name.into(),
-                    message: e.to_string(),
-                    span: f.span_of(name),
-                })?;
-                Ok(Some(s))
-            }
-            other => Ok(other),
+/// A date attribute: an ISO-8601 date, `"now"`, or absent.
+fn reduce_date(f: &Fields, name: &str) -> Result<Option<String>, SpecError> {
+    match f.string(name)? {
+        Some(s) if s != "now" => {
+            validate_date(&s).map_err(|e| SpecError::Invalid {
+                attr: name.into(),
+                message: e.to_string(),
+                span: f.span_of(name),
+            })?;
+            Ok(Some(s))
         }
-    };
-    let created = date("created").map(|d| match d.as_deref() {
+        other => Ok(other),
+    }
+}
+
+/// `created`: makes' and dockerTools' fixed date unless given; `"now"` is the build time.
+fn reduce_created(f: &Fields) -> Result<Created, SpecError> {
+    Ok(match reduce_date(f, "created")?.as_deref() {
         None => Created::At(DEFAULT_CREATED.to_owned()),
         Some("now") => Created::Now,
         Some(s) => Created::At(s.to_owned()),
-    });
-    let created = checked(
-        &mut errors,
-        created,
-        Created::At(DEFAULT_CREATED.to_owned()),
-    );
-    let mtime = date("mtime").and_then(|d| match d.as_deref() {
+    })
+}
+
+/// `mtime`: the fixed date unless given; `"now"` is not supported.
+fn reduce_mtime(f: &Fields) -> Result<String, SpecError> {
+    match reduce_date(f, "mtime")?.as_deref() {
         None => Ok(DEFAULT_CREATED.to_owned()),
         Some("now") => Err(SpecError::NotSupported {
             what: "mtime = \"now\"".into(),
             span: f.span_of("mtime"),
         }),
         Some(s) => Ok(s.to_owned()),
-    });
-    let mtime = checked(&mut errors, mtime, DEFAULT_CREATED.to_owned());
+    }
+}
 
-    let mut script_context = Context::default();
+/// The store paths the scripts (`extraCommands`, `fakeRootCommands`, `runAsRoot`) refer to,
+/// sorted and deduplicated.
+fn reduce_script_inputs(f: &Fields, errors: &mut Vec<SpecError>) -> Vec<StorePath> {
+    let mut script_inputs = std::collections::BTreeSet::new();
     for name in ["extraCommands", "fakeRootCommands", "runAsRoot"] {
-        if let Some(Value::String(s)) = checked(&mut errors, f.get(name), None) {
-            s.merge_context_into(&mut script_context);
+        if let Some(Value::String(s)) = checked(errors, f.get(name), None) {
+            let mut context = Context::default();
+            s.merge_context_into(&mut context);
+            let paths = context_store_paths(&context, name, f.span_of(name));
+            script_inputs.extend(checked(errors, paths, Vec::new()));
         }
     }
-    let mut config_context = Context::default();
-    let config = f.get("config").and_then(|v| match v {
-        None | Some(Value::Null) => Ok(BTreeMap::new()),
-        Some(v) => reduce_config(&f, &v, &mut config_context),
-    });
-    let config = checked(&mut errors, config, BTreeMap::new());
+    script_inputs.into_iter().collect()
+}
 
-    // nixpkgs' stream writes the layers as they are; the other functions gzip them.
+/// `config`, validated, and the string context of its strings.
+fn reduce_image_config(
+    f: &Fields,
+) -> Result<(BTreeMap<String, serde_json::Value>, Context), SpecError> {
+    let mut context = Context::default();
+    let config = match f.get("config")? {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(v) => reduce_config(f, &v, &mut context)?,
+    };
+    Ok((config, context))
+}
+
+/// `compressor`: `none`, `gz` or `zstd`; nixpkgs' stream writes the layers as they are, the
+/// other functions gzip them.
+fn reduce_compressor(function: ImageFunction, f: &Fields) -> Result<Compressor, SpecError> {
     let default_compressor = match function {
         ImageFunction::StreamLayeredImage => Compressor::None,
         _ => Compressor::Gz,
     };
-    let compressor = f.string("compressor").and_then(|c| match c.as_deref() {
+    match f.string("compressor")?.as_deref() {
         None => Ok(default_compressor),
         Some("gz") => Ok(Compressor::Gz),
         Some("none") => Ok(Compressor::None),
@@ -379,145 +511,82 @@ pub fn reduce_image_spec_of(
             message: format!("unknown compressor '{other}'; use \"none\", \"gz\" or \"zstd\""),
             span: f.span_of("compressor"),
         }),
-    });
-    let compressor = checked(&mut errors, compressor, Compressor::Gz);
+    }
+}
 
-    let id = |name: &str| -> Result<u32, SpecError> {
-        match f.int(name)? {
-            None => Ok(0),
-            Some(n) => u32::try_from(n).map_err(|_| SpecError::Invalid {
-                attr: name.into(),
-                message: format!("must be between 0 and {}, got {n}", u32::MAX),
-                span: f.span_of(name),
-            }),
-        }
-    };
-    let uid = checked(&mut errors, id("uid"), 0);
-    let gid = checked(&mut errors, id("gid"), 0);
-
-    let name = f.string("name").and_then(|n| match n {
-        None if function.is_docker_tools() => Err(SpecError::MissingAttribute {
-            function: function.name(),
-            attr: "name".into(),
-            span,
-        }),
-        None => Ok("container-image".to_owned()),
-        // dockerTools names the image `lib.toLower name`.
-        Some(n) if function.is_docker_tools() => {
-            let n = n.to_ascii_lowercase();
-            validate_image_name(&n)
-                .map(|()| n)
-                .map_err(|e| SpecError::Invalid {
-                    attr: "name".into(),
-                    message: e.to_string(),
-                    span: f.span_of("name"),
-                })
-        }
-        Some(n) => match validate_image_name(&n) {
-            Ok(()) => Ok(n),
-            Err(e) => Err(SpecError::Invalid {
-                attr: "name".into(),
-                message: e.to_string(),
-                span: f.span_of("name"),
-            }),
-        },
-    });
-    let name = checked(&mut errors, name, String::new());
-    let tag_value = f.get("tag").and_then(|t| match t {
-        Some(Value::Null) if function.is_docker_tools() => Ok(None),
-        _ => f.string("tag"),
-    });
-    let tag = tag_value.and_then(|t| {
-        let tag = match t {
-            None if function.is_docker_tools() => return Ok(String::new()),
-            None => "latest".to_owned(),
-            Some(t) => t,
-        };
-        validate_tag(&tag).map_err(|e| SpecError::Invalid {
-            attr: "tag".into(),
-            message: e.to_string(),
-            span: f.span_of("tag"),
-        })?;
-        Ok(tag)
-    });
-    let tag = checked(&mut errors, tag, String::new());
-
-    let string_or = |errors: &mut Vec<SpecError>, name: &str, default: &str| {
-        let value = f
-            .string(name)
-            .map(|s| s.unwrap_or_else(|| default.to_owned()));
-        checked(errors, value, String::new())
-    };
-    let extra_commands = string_or(&mut errors, "extraCommands", "");
-    let architecture = string_or(&mut errors, "architecture", host_architecture());
-    let uname = string_or(&mut errors, "uname", "root");
-    let gname = string_or(&mut errors, "gname", "root");
-    let fake_root_commands = string_or(&mut errors, "fakeRootCommands", "");
-    let run_as_root = string_or(&mut errors, "runAsRoot", "");
-    let include_store_paths = checked(
-        &mut errors,
-        f.bool("includeStorePaths").map(|b| b.unwrap_or(true)),
-        true,
-    );
-    // `debug` only makes nixpkgs' stream script verbose: checked, then without effect.
-    checked(&mut errors, f.bool("debug"), None);
-    let enable_fakechroot = checked(
-        &mut errors,
-        f.bool("enableFakechroot").map(|b| b.unwrap_or(false)),
-        false,
-    );
-    let from_image = checked(&mut errors, reduce_from_image(&f), None);
-    let include_nix_db = checked(
-        &mut errors,
-        f.bool("includeNixDB").map(|b| b.unwrap_or(false)),
-        false,
-    );
-    let keep_contents_dirlinks = checked(
-        &mut errors,
-        f.bool("keepContentsDirlinks").map(|b| b.unwrap_or(false)),
-        false,
-    );
-
-    match errors.len() {
-        0 => Ok(ImageSpec {
-            name,
-            tag,
-            created,
-            layered,
-            max_layers,
-            contents,
-            config,
-            config_references: config_context.paths.iter().map(|p| p.to_string()).collect(),
-            extra_commands,
-            architecture,
-            mtime,
-            uid,
-            gid,
-            uname,
-            gname,
-            compressor,
-            include_store_paths,
-            fake_root_commands,
-            enable_fakechroot,
-            run_as_root,
-            script_inputs: script_context.paths.iter().map(|p| p.to_string()).collect(),
-            from_image,
-            no_effect,
-            stream: function == ImageFunction::StreamLayeredImage,
-            keep_contents_dirlinks,
-            include_nix_db,
-        }),
-        1 => Err(errors.remove(0)),
-        _ => Err(SpecError::Many {
-            function: function.name(),
-            errors,
+/// `uid` or `gid`: 0 unless given.
+fn reduce_id(f: &Fields, name: &str) -> Result<u32, SpecError> {
+    match f.int(name)? {
+        None => Ok(0),
+        Some(n) => u32::try_from(n).map_err(|_| SpecError::Invalid {
+            attr: name.into(),
+            message: format!("must be between 0 and {}, got {n}", u32::MAX),
+            span: f.span_of(name),
         }),
     }
 }
 
+/// `name`: makes' `container-image` unless given; required by dockerTools, which lowercases
+/// it.
+fn reduce_name(function: ImageFunction, f: &Fields) -> Result<String, SpecError> {
+    let name = match f.string("name")? {
+        None if function.is_docker_tools() => {
+            return Err(SpecError::MissingAttribute {
+                function: function.name(),
+                attr: "name".into(),
+                span: f.span,
+            })
+        }
+        None => return Ok("container-image".to_owned()),
+        // dockerTools names the image `lib.toLower name`.
+        Some(n) if function.is_docker_tools() => n.to_ascii_lowercase(),
+        Some(n) => n,
+    };
+    validate_image_name(&name)
+        .map(|()| name)
+        .map_err(|e| SpecError::Invalid {
+            attr: "name".into(),
+            message: e.to_string(),
+            span: f.span_of("name"),
+        })
+}
+
+/// `tag`: makes' `latest` unless given; for dockerTools a missing or null tag is empty (the
+/// caller derives it from the output path).
+fn reduce_tag(function: ImageFunction, f: &Fields) -> Result<String, SpecError> {
+    let given = match f.get("tag")? {
+        Some(Value::Null) if function.is_docker_tools() => None,
+        _ => f.string("tag")?,
+    };
+    let tag = match given {
+        None if function.is_docker_tools() => return Ok(String::new()),
+        None => "latest".to_owned(),
+        Some(t) => t,
+    };
+    validate_tag(&tag).map_err(|e| SpecError::Invalid {
+        attr: "tag".into(),
+        message: e.to_string(),
+        span: f.span_of("tag"),
+    })?;
+    Ok(tag)
+}
+
+/// A string attribute, `default` unless given.
+fn string_or(f: &Fields, errors: &mut Vec<SpecError>, name: &str, default: &str) -> String {
+    let value = f
+        .string(name)
+        .map(|s| s.unwrap_or_else(|| default.to_owned()));
+    checked(errors, value, String::new())
+}
+
+/// A Boolean attribute, `default` unless given.
+fn bool_or(f: &Fields, errors: &mut Vec<SpecError>, name: &str, default: bool) -> bool {
+    checked(errors, f.bool(name).map(|b| b.unwrap_or(default)), default)
+}
+
 /// `fromImage`: a pulled image (`dockerTools.pullImage { ... }`), another image job, or a
 /// path to an image archive (docker or OCI), as a store path. `null` means none.
-fn reduce_from_image(f: &Fields) -> Result<Option<String>, SpecError> {
+fn reduce_from_image(f: &Fields) -> Result<Option<StorePath>, SpecError> {
     match f.get("fromImage")? {
         None | Some(Value::Null) => Ok(None),
         Some(v) => {
@@ -623,8 +692,11 @@ mod tests {
         );
         let both = format!(r#"{{ name = "a"; contents = [ "{a}" ]; copyToRoot = [ "{b}" ]; }}"#);
         let spec = reduce(ImageFunction::BuildImage, &both).expect("reduces");
+        let absolute = |spec: &ImageSpec| -> Vec<String> {
+            spec.contents.iter().map(StorePath::to_absolute).collect()
+        };
         assert_eq!(
-            spec.contents,
+            absolute(&spec),
             [b],
             "copyToRoot wins over the deprecated contents"
         );
@@ -633,7 +705,7 @@ mod tests {
             &both.replace("name", "layered = false; name"),
         )
         .expect("reduces");
-        assert_eq!(spec.contents, [a, b], "makeContainerImage keeps both");
+        assert_eq!(absolute(&spec), [a, b], "makeContainerImage keeps both");
         let spec = reduce(ImageFunction::MakeContainerImage, "{ }").expect("reduces");
         assert_eq!(
             (spec.name.as_str(), spec.tag.as_str()),

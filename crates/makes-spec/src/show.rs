@@ -3,6 +3,8 @@
 //! in, and only the attributes of the chosen mode.
 
 use crate::deploy::DeploySpec;
+use crate::deploy_job::DeployJob;
+use crate::deploy_manifest::ManifestSpec;
 use crate::derivation::DerivationSpec;
 use crate::image::{Compressor, Created, ImageSpec};
 use crate::pull::PullSpec;
@@ -112,5 +114,30 @@ pub fn deploy_spec_json(spec: &DeploySpec) -> Value {
         "credentials": spec.credential_vars.as_ref().map(|(user, token)| json!({ "user": user, "token": token })),
         "attempts": spec.attempts,
         "setup": spec.setup,
+        "sign": spec.sign_with.as_ref().map(|cosign| json!({ "cosign": cosign })),
     })
+}
+
+/// A `deployContainerManifest` spec (credentials are variable names, never values).
+pub fn manifest_spec_json(spec: &ManifestSpec) -> Value {
+    json!({
+        "kind": "deployContainerManifest",
+        "image": spec.image,
+        "tags": spec.tags,
+        "manifests": spec.manifests.iter().map(|m| json!({
+            "image": m.image,
+            "platform": { "architecture": m.architecture, "os": m.os },
+        })).collect::<Vec<_>>(),
+        "credentials": spec.credential_vars.as_ref().map(|(user, token)| json!({ "user": user, "token": token })),
+        "setup": spec.setup,
+        "sign": spec.sign_with.as_ref().map(|cosign| json!({ "cosign": cosign })),
+    })
+}
+
+/// The spec of any deploy job.
+pub fn deploy_job_json(job: &DeployJob) -> Value {
+    match job {
+        DeployJob::Image(spec) => deploy_spec_json(spec),
+        DeployJob::Manifest(spec) => manifest_spec_json(spec),
+    }
 }

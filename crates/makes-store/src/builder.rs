@@ -112,15 +112,13 @@ pub fn run_derivation_showing(
     };
     let mut inputs = Vec::with_capacity(spec.input_paths.len());
     for input in &spec.input_paths {
-        let not_valid = || StoreError::InputNotValid {
-            path: input.clone(),
-            output: out.clone(),
-        };
-        let path = StorePath::parse(input).map_err(|_| not_valid())?;
-        if !store.is_valid(&path) {
-            return Err(not_valid());
+        if !store.is_valid(input) {
+            return Err(StoreError::InputNotValid {
+                path: input.clone(),
+                output: out.clone(),
+            });
         }
-        inputs.push(path);
+        inputs.push(input.clone());
     }
     let candidates: Vec<StorePath> = store
         .closure(&inputs)?

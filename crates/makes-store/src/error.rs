@@ -22,20 +22,10 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
-    /// A string that should be a store path is not one.
-    #[error("invalid store path {path:?}: {reason}")]
-    #[diagnostic(code(makes::store::invalid_store_path))]
-    InvalidStorePath { path: String, reason: &'static str },
-
-    /// A store path name breaks Nix's naming rules.
-    #[error("invalid store path name {name:?}: {reason}")]
-    #[diagnostic(code(makes::store::invalid_name))]
-    InvalidName { name: String, reason: &'static str },
-
-    /// A string is not valid nix-base32.
-    #[error("invalid nix-base32 string {input:?}")]
-    #[diagnostic(code(makes::store::invalid_nixbase32))]
-    InvalidNixBase32 { input: String },
+    /// A string that is not a store path, a name Nix refuses, or text that is not nix-base32.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    StorePath(#[from] makes_store_path::StorePathError),
 
     /// The store has no valid record of this path.
     #[error("store path {path} is not valid in the store")]
@@ -44,6 +34,15 @@ pub enum StoreError {
         help("it was never added or built, or its build was interrupted")
     )]
     PathNotValid { path: StorePath },
+
+    /// An image spec could not be serialised to compute its output path.
+    #[error("cannot serialise the spec of the image {name:?} to address it: {source}")]
+    #[diagnostic(code(makes::store::spec_json))]
+    SpecJson {
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
 
     /// The record of a valid path could not be read back.
     #[error("corrupt store record {path}: {source}")]
@@ -75,7 +74,7 @@ pub enum StoreError {
     /// A derivation input is not valid in the store.
     #[error("input {path} of {output} is not valid in the store")]
     #[diagnostic(code(makes::store::input_not_valid))]
-    InputNotValid { path: String, output: StorePath },
+    InputNotValid { path: StorePath, output: StorePath },
 
     /// The builder script failed.
     #[error("builder for {path} failed ({status}); last lines of {}:\n{tail}", log.display())]
@@ -138,6 +137,14 @@ pub enum StoreError {
     #[error("cannot read the lock file {path}: {message}")]
     #[diagnostic(code(makes::store::lock_file))]
     LockFile { path: PathBuf, message: String },
+
+    /// A path the closures of the locked packages need is not in the lock file.
+    #[error("makes.lock.json lacks {path}, which a locked package needs")]
+    #[diagnostic(
+        code(makes::store::lock_incomplete),
+        help("run `makes lock` again (for every job, if only some were locked)")
+    )]
+    LockIncomplete { path: String },
 
     /// Nix, asked for packages, failed.
     #[error("{message}")]

@@ -68,6 +68,7 @@ impl LocalStore {
                 // Invalidate first: a crash between the two steps leaves an invalid path,
                 // which the next build removes anyway.
                 let record = self.record_path(p);
+                self.valid_paths().forget(&p.base_name());
                 if record.exists() {
                     fs::remove_file(&record).map_err(io_err(&record))?;
                 }

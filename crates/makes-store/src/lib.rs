@@ -21,17 +21,20 @@ mod nar_add;
 mod nar_read;
 mod nix_build;
 mod nix_store;
-pub mod nixbase32;
 pub mod packages;
 mod path;
 mod plugin_error;
 mod project_files;
 mod recipes;
 mod refscan;
+mod resumable_sha256;
 mod sandbox;
 mod schedule;
 mod source_cache;
+mod source_import;
+mod source_tree;
 mod sweep;
+mod valid_paths;
 
 pub use build_log::{
     BuildLines, BuildLogSettings, LineHook, DEFAULT_MAX_LOG_BYTES, MAX_LINE_BYTES,
@@ -42,6 +45,7 @@ pub use gc::GcReport;
 pub use hash::{parse_sha256, FlatHash, FlatHashAlgo};
 pub use host_run::{run_on_host, HostRun};
 pub use local::LocalStore;
+pub use makes_store_path::{nixbase32, StorePathError};
 pub use nar::{
     nar_hash_and_size, nar_hash_and_size_filtered, write_nar, FileNar, FileNarHasher, HashingWriter,
 };

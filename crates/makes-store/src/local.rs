@@ -27,7 +27,10 @@ use crate::nar::{copy_with_nar_hash, nar_hash_and_size, write_nar, HashingWriter
 use crate::nixbase32;
 use crate::path::{source_store_path, validate_name, PathInfo, StorePath};
 use crate::refscan::RefScanner;
-use crate::source_cache::tree_fingerprint;
+use crate::source_cache::{fingerprint_of, SourceHashes};
+use crate::source_import::{import_tree, now_seconds};
+use crate::source_tree::walk_tree;
+use crate::valid_paths::{Lookup, ValidPaths};
 
 /// A store rooted at a host directory. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -35,6 +38,10 @@ pub struct LocalStore {
     root: PathBuf,
     /// How builders' output is capped and shown.
     build_log: BuildLogSettings,
+    /// The paths known valid, shared by every clone (see `valid_paths`).
+    valid_paths: std::sync::Arc<ValidPaths>,
+    /// The remembered NAR hashes of source trees, read once (see `source_cache`).
+    source_hashes: std::sync::Arc<SourceHashes>,
 }
 
 impl LocalStore {
@@ -43,6 +50,8 @@ impl LocalStore {
         let store = LocalStore {
             root: root.into(),
             build_log: BuildLogSettings::default(),
+            valid_paths: std::sync::Arc::default(),
+            source_hashes: std::sync::Arc::default(),
         };
         for dir in ["store", "db", "logs", "tmp", "locks"] {
             let d = store.root.join(dir);
@@ -94,7 +103,33 @@ impl LocalStore {
 
     /// Whether `path` is valid: its record exists and so do its contents.
     pub fn is_valid(&self, path: &StorePath) -> bool {
-        self.record_path(path).is_file() && fs::symlink_metadata(self.real_path(path)).is_ok()
+        let base = path.base_name();
+        match self.valid_paths.lookup(&base) {
+            Lookup::Valid => return true,
+            Lookup::ListFirst => {
+                self.valid_paths
+                    .fill(&self.root.join("db"), &self.store_dir());
+                if self.valid_paths.lookup(&base) == Lookup::Valid {
+                    return true;
+                }
+            }
+            Lookup::AskDisk => {}
+        }
+        let valid =
+            self.record_path(path).is_file() && fs::symlink_metadata(self.real_path(path)).is_ok();
+        if valid {
+            self.valid_paths.remember(&base);
+        }
+        valid
+    }
+
+    pub(crate) fn source_hashes(&self) -> &SourceHashes {
+        &self.source_hashes
+    }
+
+    /// The session's knowledge of valid paths (see `valid_paths`).
+    pub(crate) fn valid_paths(&self) -> &ValidPaths {
+        &self.valid_paths
     }
 
     /// The record of a valid path.
@@ -132,16 +167,19 @@ impl LocalStore {
         keep: &dyn Fn(&Path) -> bool,
     ) -> Result<StorePath> {
         validate_name(name)?;
+        let started = now_seconds();
         // An unchanged tree is not read again (see `source_cache`).
-        let fingerprint = tree_fingerprint(fs_path, keep)?;
+        let entries = walk_tree(fs_path, keep)?;
+        let fingerprint = fingerprint_of(fs_path, &entries);
         if let Some((known, _)) = self.cached_source_hash(&fingerprint) {
             let path = source_store_path(&known, name);
             if self.is_valid(&path) {
                 return Ok(path);
             }
         }
-        // One read of the source: copied to a staging area while its NAR hash (which names
-        // the store path) is computed.
+        // One read of what changed since the last import of the tree (all of it the first
+        // time): copied to a staging area while the NAR hash that names the path is computed.
+        let previous = self.import_manifest(fs_path);
         let tmp_dir = self.tmp_dir();
         let staging = tempfile::Builder::new()
             .prefix("add-")
@@ -149,8 +187,10 @@ impl LocalStore {
             .map_err(io_err(&tmp_dir))?;
         let staged = staging.path().join("contents");
         let result = (|| {
-            let (hash, size) = copy_with_nar_hash(fs_path, &staged, keep)?;
+            let imported = import_tree(fs_path, &entries, &staged, previous.as_ref(), started)?;
+            let (hash, size) = imported.nar;
             self.remember_source_hash(&fingerprint, (hash, size));
+            self.keep_import_manifest(fs_path, &imported.manifest, size);
             let path = source_store_path(&hash, name);
             canonicalise(&staged)?;
             self.install_staged(&staged, &path, (hash, size), Vec::new())?;
@@ -432,6 +472,7 @@ impl LocalStore {
         tmp.write_all(&json).map_err(io_err(tmp.path()))?;
         tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
         tmp.persist(&record).map_err(|e| io_err(&record)(e.error))?;
+        self.valid_paths.remember(&info.path.base_name());
         Ok(())
     }
 

@@ -88,7 +88,7 @@ pub fn build_nix_derivation(
     for input in &build.inputs {
         if !store.is_valid(input) {
             return Err(StoreError::InputNotValid {
-                path: input.to_absolute(),
+                path: input.clone(),
                 output: first.clone(),
             });
         }

@@ -8,121 +8,79 @@ use makes_spec::DerivationSpec;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Result, StoreError};
 use crate::nixbase32;
 
-/// The logical store directory every store path is named under, wherever the store lives on
-/// disk (builders and images see paths under this name).
-pub const STORE_DIR: &str = "/nix/store";
-
-/// Length of the hash part of a store path.
-pub const HASH_LEN: usize = 32;
-
-/// Longest name Nix accepts (`src/libstore/path.cc`).
-pub const MAX_NAME_LEN: usize = 211;
-
-/// A store path: the 32-character hash part and the name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct StorePath {
-    /// The 32-character nix-base32 hash part.
-    pub hash: String,
-    /// The name after the dash.
-    pub name: String,
-}
-
-impl StorePath {
-    /// Parses an absolute `/nix/store/<hash>-<name>` path (nothing after the name).
-    pub fn parse(path: &str) -> Result<Self> {
-        let base = path
-            .strip_prefix(STORE_DIR)
-            .and_then(|rest| rest.strip_prefix('/'))
-            .ok_or_else(|| StoreError::InvalidStorePath {
-                path: path.to_owned(),
-                reason: "not under /nix/store",
-            })?;
-        Self::from_base_name(base).map_err(|err| match err {
-            StoreError::InvalidStorePath { reason, .. }
-            | StoreError::InvalidName { reason, .. } => StoreError::InvalidStorePath {
-                path: path.to_owned(),
-                reason,
-            },
-            other => other,
-        })
-    }
-
-    /// Parses a base name `<hash>-<name>` as found in the store directory.
-    pub fn from_base_name(base: &str) -> Result<Self> {
-        let invalid = |reason| StoreError::InvalidStorePath {
-            path: base.to_owned(),
-            reason,
-        };
-        if base.len() < HASH_LEN + 2 || !base.is_char_boundary(HASH_LEN) {
-            return Err(invalid("too short"));
-        }
-        let (hash, rest) = base.split_at(HASH_LEN);
-        if !hash.bytes().all(nixbase32::is_digit) {
-            return Err(invalid("hash part is not nix-base32"));
-        }
-        let name = rest
-            .strip_prefix('-')
-            .ok_or_else(|| invalid("no dash after the hash part"))?;
-        validate_name(name)?;
-        Ok(StorePath {
-            hash: hash.to_owned(),
-            name: name.to_owned(),
-        })
-    }
-
-    /// The base name `<hash>-<name>`, as found in the store directory.
-    pub fn base_name(&self) -> String {
-        format!("{}-{}", self.hash, self.name)
-    }
-
-    /// The absolute logical path `/nix/store/<hash>-<name>`.
-    pub fn to_absolute(&self) -> String {
-        format!("{STORE_DIR}/{}", self.base_name())
-    }
-}
-
-impl std::fmt::Display for StorePath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.to_absolute())
-    }
-}
-
-/// Checks a store path name against Nix's rules: 1 to 211 characters from
-/// `[A-Za-z0-9+-._?=]`, not starting with a dot.
-pub fn validate_name(name: &str) -> Result<()> {
-    let invalid = |reason| StoreError::InvalidName {
-        name: name.to_owned(),
-        reason,
-    };
-    if name.is_empty() {
-        return Err(invalid("empty"));
-    }
-    if name.len() > MAX_NAME_LEN {
-        return Err(invalid("longer than 211 characters"));
-    }
-    if name.starts_with('.') {
-        return Err(invalid("starts with a dot"));
-    }
-    let allowed = |c: u8| c.is_ascii_alphanumeric() || b"+-._?=".contains(&c);
-    if !name.bytes().all(allowed) {
-        return Err(invalid("characters other than A-Za-z0-9+-._?="));
-    }
-    Ok(())
-}
+pub use makes_store_path::{validate_name, StorePath, HASH_LEN, STORE_DIR};
 
 /// What the store knows of a valid path: the closure graph the image builder lays out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathInfo {
+    #[serde(with = "record_form")]
     pub path: StorePath,
     /// Store paths this path's contents refer to (possibly itself), sorted.
+    #[serde(with = "record_form::list")]
     pub references: Vec<StorePath>,
     /// Size of the NAR serialisation in bytes.
     pub nar_size: u64,
     /// `sha256:<nix-base32>` of the NAR serialisation.
     pub nar_hash: String,
+}
+
+/// The form store paths take in the store's own records (`db/<hash>.json`): `{ "hash",
+/// "name" }` objects, as records have always been written, so that a store written by an
+/// earlier makes stays readable (elsewhere a store path is its absolute path string).
+mod record_form {
+    use super::StorePath;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Record<'a> {
+        #[serde(borrow)]
+        hash: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        name: std::borrow::Cow<'a, str>,
+    }
+
+    fn record(path: &StorePath) -> Record<'_> {
+        Record {
+            hash: path.hash.as_str().into(),
+            name: path.name.as_str().into(),
+        }
+    }
+
+    fn store_path(record: Record<'_>) -> StorePath {
+        StorePath {
+            hash: record.hash.into_owned(),
+            name: record.name.into_owned(),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(path: &StorePath, serializer: S) -> Result<S::Ok, S::Error> {
+        record(path).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<StorePath, D::Error> {
+        Record::deserialize(deserializer).map(store_path)
+    }
+
+    pub mod list {
+        use super::{record, store_path, Record, StorePath};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            paths: &[StorePath],
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(paths.iter().map(record))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Vec<StorePath>, D::Error> {
+            Vec::<Record>::deserialize(deserializer)
+                .map(|records| records.into_iter().map(store_path).collect())
+        }
+    }
 }
 
 /// Nix's `makeStorePath`: the path of kind `kind` (`source`, `output:out`, `text:...`) whose
@@ -219,13 +177,18 @@ pub fn derivation_output_path(spec: &DerivationSpec) -> StorePath {
     for (field, list) in [
         ("search_paths.bin", &search_paths.bin),
         ("search_paths.source", &search_paths.source),
-        ("input_paths", input_paths),
     ] {
         put(field.as_bytes());
         put(&count(list.len()));
         for item in list {
             put(item.as_bytes());
         }
+    }
+    // Hashed as the absolute paths they are, so paths stay those of when they were strings.
+    put(b"input_paths");
+    put(&count(input_paths.len()));
+    for item in input_paths {
+        put(item.to_absolute().as_bytes());
     }
     put(b"search_paths.export");
     put(&count(search_paths.export.len()));
@@ -264,34 +227,16 @@ mod tests {
     use makes_spec::SearchPaths;
 
     #[test]
-    fn parses_and_prints() {
-        let s = "/nix/store/s1g4g3n6lg8iv0422i2kkcafp6xpbii9-hello-1.0";
-        let p = StorePath::parse(s).expect("valid");
-        assert_eq!(p.hash, "s1g4g3n6lg8iv0422i2kkcafp6xpbii9");
-        assert_eq!(p.name, "hello-1.0");
-        assert_eq!(p.to_string(), s);
-    }
-
-    #[test]
-    fn rejects_bad_paths() {
-        let good_hash = "s1g4g3n6lg8iv0422i2kkcafp6xpbii9";
-        for bad in [
-            "/nix/store".to_owned(),
-            format!("/nix/stor/{good_hash}-x"),
-            format!("/nix/store/{good_hash}"),
-            format!("/nix/store/{good_hash}-"),
-            format!("/nix/store/{good_hash}_x"),
-            format!("/nix/store/{good_hash}-.hidden"),
-            format!("/nix/store/{good_hash}-a/b"),
-            format!("/nix/store/{good_hash}-a b"),
-            format!("/nix/store/{}-x", "e".repeat(32)),
-            format!("/nix/store/{good_hash}-{}", "a".repeat(212)),
-        ] {
-            assert!(StorePath::parse(&bad).is_err(), "{bad} should be rejected");
-        }
-        let longest = format!("/nix/store/{good_hash}-{}", "a".repeat(211));
-        assert!(StorePath::parse(&longest).is_ok());
-        assert!(StorePath::parse(&format!("/nix/store/{good_hash}-a+b-_?=.c")).is_ok());
+    fn records_keep_their_form() {
+        // A store record as makes has always written it: paths as `{ hash, name }` objects.
+        let text = r#"{"path":{"hash":"s1g4g3n6lg8iv0422i2kkcafp6xpbii9","name":"hello"},"references":[{"hash":"s1g4g3n6lg8iv0422i2kkcafp6xpbii9","name":"hello"}],"nar_size":1,"nar_hash":"sha256:x"}"#;
+        let info: PathInfo = serde_json::from_str(text).expect("an existing record reads");
+        assert_eq!(
+            info.path.to_absolute(),
+            "/nix/store/s1g4g3n6lg8iv0422i2kkcafp6xpbii9-hello"
+        );
+        assert_eq!(info.references, std::slice::from_ref(&info.path));
+        assert_eq!(serde_json::to_string(&info).expect("json"), text);
     }
 
     #[test]

@@ -21,6 +21,9 @@ use std::path::Path;
 use std::rc::Rc;
 
 /// How an output path is made.
+// An image spec is the largest recipe; recipes are held once per output of an evaluation,
+// so boxing it would save little.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Recipe {
     Derivation(DerivationSpec),
@@ -33,7 +36,7 @@ pub enum Recipe {
 
 impl Recipe {
     /// The store paths that must be valid before building.
-    pub fn inputs(&self) -> Vec<String> {
+    pub fn inputs(&self) -> Vec<StorePath> {
         match self {
             Recipe::Derivation(spec) => spec.input_paths.clone(),
             // Paths the image's scripts use must be built too, though they stay out of it.
@@ -72,11 +75,18 @@ const IMAGE_TAG: &[u8] = b"makes-image-v2\0";
 /// An image's output path: input-addressed by its whole spec (and the build time when the
 /// user asked for `created = "now"`), named `<base name of the image>.tar` (a stream:
 /// `stream-<base name>`).
-pub fn image_output_path(spec: &ImageSpec, now: &str) -> StorePath {
+///
+/// The spec is hashed as its JSON (serde_json of plain data with sorted maps is
+/// deterministic). That serialisation cannot fail for the types a spec holds (string keys,
+/// finite numbers), but serde's signature says it may: such a failure is an error naming the
+/// image, never an empty serialisation that every such spec would share.
+pub fn image_output_path(spec: &ImageSpec, now: &str) -> Result<StorePath, StoreError> {
     let mut hasher = Sha256::new();
     hasher.update(IMAGE_TAG);
-    // serde_json of plain data with sorted maps is deterministic.
-    hasher.update(serde_json::to_vec(spec).unwrap_or_default());
+    serde_json::to_writer(&mut hasher, spec).map_err(|source| StoreError::SpecJson {
+        name: spec.name.clone(),
+        source,
+    })?;
     if spec.created == Created::Now {
         hasher.update(now.as_bytes());
     }
@@ -88,7 +98,7 @@ pub fn image_output_path(spec: &ImageSpec, now: &str) -> StorePath {
     } else {
         format!("{base}.tar")
     };
-    make_store_path("output:out", &digest, &name)
+    Ok(make_store_path("output:out", &digest, &name))
 }
 
 /// Fetches pulled images into the store; implemented with the registry client.
@@ -200,7 +210,7 @@ pub(crate) fn build_recipe(
     match recipe {
         Recipe::Derivation(spec) => Ok(run_derivation_showing(store, &spec, &sp, lines)?),
         Recipe::Image(spec) => {
-            let roots: Vec<StorePath> = recipe_roots(&spec)?;
+            let roots = recipe_roots(&spec);
             let closure = store.closure(&roots)?;
             // An image archive refers to no store path: its contents travel inside it (and
             // compressed layers could hide a hash anyway), as with dockerTools' tarballs.
@@ -292,10 +302,61 @@ pub fn pull_output_path(spec: &PullSpec) -> StorePath {
     make_store_path("output:out", &digest, &sanitize_derivation_name(&name))
 }
 
-fn recipe_roots(spec: &ImageSpec) -> Result<Vec<StorePath>, StoreError> {
+fn recipe_roots(spec: &ImageSpec) -> Vec<StorePath> {
     spec.contents
         .iter()
         .chain(&spec.config_references)
-        .map(|p| StorePath::parse(p))
+        .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sp(hash_digit: char, name: &str) -> StorePath {
+        StorePath {
+            hash: hash_digit.to_string().repeat(32),
+            name: name.to_owned(),
+        }
+    }
+
+    fn spec() -> ImageSpec {
+        ImageSpec {
+            name: "registry.example/app".into(),
+            architecture: "amd64".into(),
+            contents: vec![sp('1', "hello")],
+            config: [("Cmd".to_owned(), serde_json::json!([sp('2', "greeting")]))].into(),
+            config_references: vec![sp('2', "greeting")],
+            extra_commands: format!("echo {}", sp('3', "tool")),
+            script_inputs: vec![sp('3', "tool")],
+            from_image: Some(sp('4', "base.tar")),
+            ..ImageSpec::default()
+        }
+    }
+
+    #[test]
+    fn image_output_paths_stay_as_they_were() {
+        // The path makes gave this spec when its store paths were strings (`makes show` of
+        // the same makeContainerImage call): typed paths serialise as the same JSON.
+        let path = image_output_path(&spec(), "ignored").expect("serialisable");
+        assert_eq!(
+            path.to_absolute(),
+            "/nix/store/3z771gblmkjkrqxz6j7sdlash0ywik1a-app.tar"
+        );
+        let mut now = spec();
+        now.created = Created::Now;
+        let (a, b) = (
+            image_output_path(&now, "2026-01-01T00:00:00Z").expect("serialisable"),
+            image_output_path(&now, "2026-01-02T00:00:00Z").expect("serialisable"),
+        );
+        assert_ne!(
+            a, b,
+            "created = \"now\" images are addressed by the build time too"
+        );
+        let mut stream = spec();
+        stream.stream = true;
+        let stream = image_output_path(&stream, "").expect("serialisable");
+        assert_eq!(stream.name, "stream-app");
+    }
 }

@@ -7,8 +7,9 @@
 //! running ([`LocalStore::session_lock`]), and in every garbage collection. Build logs stay:
 //! a failed build's message points at its log.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use fs4::fs_std::FileExt;
 
@@ -53,16 +54,29 @@ impl LocalStore {
         }
         // Turns the exclusive lock, if taken, into a shared one.
         FileExt::lock_shared(&file).map_err(io_err(&path))?;
+        // No path can become invalid while the lock is held: validity answers may be kept.
+        self.valid_paths().enable();
         Ok(file)
     }
 
     /// Removes the leftovers of dead sessions. The caller holds the session lock exclusively.
+    /// Each directory is listed once: a store entry is judged by the listing of `db/`, not by
+    /// questions per entry, and `.tmp*` files under `cache/` are found by the entry types the
+    /// listing gives (a store of thousands of paths costs a few `getdents`, not a `stat` each).
     pub(crate) fn sweep_while_exclusive(&self) -> Result<SweepReport> {
         let mut report = SweepReport::default();
         let root = self.root().to_path_buf();
-        let remove = |path: &Path, report: &mut SweepReport| -> Result<()> {
-            remove_tree(path)?;
-            let shown = path.strip_prefix(&root).unwrap_or(path);
+        let remove = |entry: &Entry, report: &mut SweepReport| -> Result<()> {
+            if entry.is_dir {
+                remove_tree(&entry.path)?;
+            } else {
+                match fs::remove_file(&entry.path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err(&entry.path)(e)),
+                }
+            }
+            let shown = entry.path.strip_prefix(&root).unwrap_or(&entry.path);
             report.removed.push(shown.display().to_string());
             Ok(())
         };
@@ -72,14 +86,17 @@ impl LocalStore {
         for entry in entries(&root.join("locks"))? {
             remove(&entry, &mut report)?;
         }
+        let mut recorded = HashSet::new();
         for entry in entries(&root.join("db"))? {
-            if name_of(&entry).starts_with('.') {
+            if entry.name.starts_with('.') {
                 remove(&entry, &mut report)?;
+            } else if let Some(hash) = entry.name.strip_suffix(".json") {
+                recorded.insert(hash.to_owned());
             }
         }
         for entry in entries(&self.store_dir())? {
-            let valid =
-                StorePath::from_base_name(&name_of(&entry)).is_ok_and(|p| self.is_valid(&p));
+            let valid = StorePath::from_base_name(&entry.name)
+                .is_ok_and(|p| recorded.contains(p.hash.as_str()));
             if !valid {
                 remove(&entry, &mut report)?;
             }
@@ -94,14 +111,17 @@ impl LocalStore {
     }
 }
 
-fn name_of(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// A directory entry as its listing gives it.
+struct Entry {
+    path: PathBuf,
+    /// The name, lossily as text (store and record names are text).
+    name: String,
+    /// A directory (not a symlink to one), by the type the listing gives.
+    is_dir: bool,
 }
 
 /// The entries of `dir`, sorted; none when it does not exist.
-fn entries(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+fn entries(dir: &Path) -> Result<Vec<Entry>> {
     let read = match fs::read_dir(dir) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -109,19 +129,26 @@ fn entries(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     };
     let mut out = Vec::new();
     for entry in read {
-        out.push(entry.map_err(io_err(dir))?.path());
+        let entry = entry.map_err(io_err(dir))?;
+        // `file_type` comes from the listing on the file systems makes runs on (no `stat`).
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        out.push(Entry {
+            path: entry.path(),
+            name: entry.file_name().to_string_lossy().into_owned(),
+            is_dir,
+        });
     }
-    out.sort();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
 /// Files and directories named `.tmp*` under `dir`, down to `depth` levels.
-fn temporary_files(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+fn temporary_files(dir: &Path, depth: usize, out: &mut Vec<Entry>) -> Result<()> {
     for entry in entries(dir)? {
-        if name_of(&entry).starts_with(".tmp") {
+        if entry.name.starts_with(".tmp") {
             out.push(entry);
-        } else if depth > 1 && fs::symlink_metadata(&entry).is_ok_and(|m| m.file_type().is_dir()) {
-            temporary_files(&entry, depth - 1, out)?;
+        } else if depth > 1 && entry.is_dir {
+            temporary_files(&entry.path, depth - 1, out)?;
         }
     }
     Ok(())

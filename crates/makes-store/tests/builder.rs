@@ -6,7 +6,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use makes_spec::{DerivationSpec, SearchPaths};
-use makes_store::{derivation_output_path, run_derivation, LocalStore, StoreError};
+use makes_store::{derivation_output_path, run_derivation, LocalStore, StoreError, StorePath};
 
 fn spec(name: &str, builder: &str) -> DerivationSpec {
     DerivationSpec {
@@ -74,7 +74,7 @@ fn inputs_are_readable_at_nix_store_and_become_references() {
             "mkdir $out\ncat {dep} > $out/copy\nln -s {dep} $out/link\ntest -r {dep} && echo readable > $out/readable"
         ),
     );
-    s.input_paths = vec![dep.to_absolute()];
+    s.input_paths = vec![dep.clone()];
     let out = derivation_output_path(&s);
     let info = run_derivation(&store, &s, &out).expect("build");
     assert_eq!(read(&store, &out, "copy"), "from the input\n");
@@ -88,7 +88,10 @@ fn inputs_are_readable_at_nix_store_and_become_references() {
 fn invalid_inputs_are_refused_before_building() {
     let (_dir, store) = store();
     let mut s = spec("needs-missing", "touch $out");
-    s.input_paths = vec!["/nix/store/s1g4g3n6lg8iv0422i2kkcafp6xpbii9-missing".into()];
+    s.input_paths = vec![
+        StorePath::parse("/nix/store/s1g4g3n6lg8iv0422i2kkcafp6xpbii9-missing")
+            .expect("a store path"),
+    ];
     let out = derivation_output_path(&s);
     let err = run_derivation(&store, &s, &out).expect_err("invalid input");
     assert!(matches!(err, StoreError::InputNotValid { .. }), "{err}");
@@ -186,7 +189,7 @@ fn search_paths_are_applied() {
     s.search_paths.bin = vec![pkg.to_absolute()];
     s.search_paths.source = vec![format!("{pkg}/setup.sh")];
     s.search_paths.export = vec![("MY_PATH".into(), pkg.to_absolute(), "/lib".into())];
-    s.input_paths = vec![pkg.to_absolute()];
+    s.input_paths = vec![pkg.clone()];
     let out = derivation_output_path(&s);
     let info = run_derivation(&store, &s, &out).expect("build");
     assert_eq!(read(&store, &out, "hi"), "hi from pkg\n");

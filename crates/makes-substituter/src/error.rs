@@ -3,9 +3,50 @@
 //! Every variant about a path names the store path and the cache (base URL) it is about, so a
 //! message read on its own says what was being fetched from where.
 
-use makes_store::{StoreError, StorePath};
+use makes_store::{StoreError, StorePath, StorePathError};
 use miette::Diagnostic;
 use thiserror::Error;
+
+/// Why the text of a narinfo file is not one (the cause of
+/// [`SubstituteError::InvalidNarInfo`], which names the file's URL): the line or field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Diagnostic)]
+pub enum NarInfoError {
+    #[error("line {line:?} is not `Key: value`")]
+    #[diagnostic(code(makes::substitute::narinfo_line))]
+    NotKeyValue { line: String },
+
+    #[error("{key} {value:?} is not a number")]
+    #[diagnostic(code(makes::substitute::narinfo_number))]
+    NotANumber { key: String, value: String },
+
+    #[error("StorePath {value:?}: {source}")]
+    #[diagnostic(code(makes::substitute::narinfo_store_path))]
+    InvalidStorePath {
+        value: String,
+        #[source]
+        source: StorePathError,
+    },
+
+    #[error("reference {base:?}: {source}")]
+    #[diagnostic(code(makes::substitute::narinfo_reference))]
+    InvalidReference {
+        base: String,
+        #[source]
+        source: StorePathError,
+    },
+
+    #[error("NarHash {value:?} is not a SHA-256")]
+    #[diagnostic(code(makes::substitute::narinfo_hash))]
+    NotSha256 { value: String },
+
+    #[error("no {key} line")]
+    #[diagnostic(code(makes::substitute::narinfo_missing))]
+    Missing { key: &'static str },
+
+    #[error("the URL is empty")]
+    #[diagnostic(code(makes::substitute::narinfo_empty_url))]
+    EmptyUrl,
+}
 
 /// Anything that can go wrong while substituting paths from binary caches.
 #[derive(Debug, Error, Diagnostic)]
@@ -76,12 +117,14 @@ pub enum SubstituteError {
     },
 
     /// A narinfo file is not well-formed.
-    #[error("invalid narinfo for {path} from {cache}: {reason}")]
+    #[error("invalid narinfo for {path} from {cache} ({url}): {source}")]
     #[diagnostic(code(makes::substitute::invalid_narinfo))]
     InvalidNarInfo {
         path: StorePath,
         cache: String,
-        reason: String,
+        url: String,
+        #[source]
+        source: Box<NarInfoError>,
     },
 
     /// A narinfo disagrees with the lock (or names another path).

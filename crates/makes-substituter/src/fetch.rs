@@ -89,10 +89,11 @@ fn fetch_from(
             url: narinfo_url.clone(),
             reason: e.to_string(),
         })?;
-    let info = NarInfo::parse(&text).map_err(|reason| SubstituteError::InvalidNarInfo {
+    let info = NarInfo::parse(&text).map_err(|source| SubstituteError::InvalidNarInfo {
         path: path.clone(),
         cache: cache.to_owned(),
-        reason,
+        url: narinfo_url.clone(),
+        source: Box::new(source),
     })?;
     verify_narinfo(cache, locked, &info, ctx.keys)?;
     let compression = Compression::parse(&info.compression).ok_or_else(|| {

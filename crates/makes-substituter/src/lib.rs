@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use makes_store::{LocalStore, StorePath};
 
-pub use error::{NarInfoField, SubstituteError};
+pub use error::{NarInfoError, NarInfoField, SubstituteError};
 pub use narinfo::{fingerprint, format_nar_hash, parse_nar_hash, NarInfo};
 pub use signature::TrustedKey;
 

@@ -5,6 +5,7 @@
 //! `Compression` defaults to `bzip2` when absent; `References` holds space-separated base
 //! names; `Sig` may repeat. Unknown keys are ignored, as Nix ignores them.
 
+use crate::error::NarInfoError;
 use base64::Engine as _;
 use makes_store::{nixbase32, StorePath};
 
@@ -32,7 +33,7 @@ pub struct NarInfo {
 
 impl NarInfo {
     /// Parses the text of a narinfo file; the error says which line or field is wrong.
-    pub fn parse(text: &str) -> Result<NarInfo, String> {
+    pub fn parse(text: &str) -> Result<NarInfo, NarInfoError> {
         let mut store_path = None;
         let mut url = None;
         let mut compression = None;
@@ -51,34 +52,47 @@ impl NarInfo {
             let (key, value) = line
                 .split_once(": ")
                 .or_else(|| line.strip_suffix(':').map(|key| (key, "")))
-                .ok_or_else(|| format!("line {line:?} is not `Key: value`"))?;
+                .ok_or_else(|| NarInfoError::NotKeyValue {
+                    line: line.to_owned(),
+                })?;
             let size = |v: &str| {
-                v.parse::<u64>()
-                    .map_err(|_| format!("{key} {v:?} is not a number"))
+                v.parse::<u64>().map_err(|_| NarInfoError::NotANumber {
+                    key: key.to_owned(),
+                    value: v.to_owned(),
+                })
             };
             match key {
                 "StorePath" => {
-                    store_path = Some(
-                        StorePath::parse(value).map_err(|e| format!("StorePath {value:?}: {e}"))?,
-                    )
+                    store_path = Some(StorePath::parse(value).map_err(|source| {
+                        NarInfoError::InvalidStorePath {
+                            value: value.to_owned(),
+                            source,
+                        }
+                    })?)
                 }
                 "URL" => url = Some(value.to_owned()),
                 "Compression" => compression = Some(value.to_owned()),
                 "FileHash" => file_hash = Some(value.to_owned()),
                 "FileSize" => file_size = Some(size(value)?),
                 "NarHash" => {
-                    nar_hash = Some(
-                        parse_nar_hash(value)
-                            .ok_or_else(|| format!("NarHash {value:?} is not a SHA-256"))?,
-                    )
+                    nar_hash =
+                        Some(
+                            parse_nar_hash(value).ok_or_else(|| NarInfoError::NotSha256 {
+                                value: value.to_owned(),
+                            })?,
+                        )
                 }
                 "NarSize" => nar_size = Some(size(value)?),
                 "References" => {
                     let mut refs = value
                         .split_ascii_whitespace()
                         .map(|base| {
-                            StorePath::from_base_name(base)
-                                .map_err(|e| format!("reference {base:?}: {e}"))
+                            StorePath::from_base_name(base).map_err(|source| {
+                                NarInfoError::InvalidReference {
+                                    base: base.to_owned(),
+                                    source,
+                                }
+                            })
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     refs.sort();
@@ -91,10 +105,10 @@ impl NarInfo {
                 _ => {}
             }
         }
-        let missing = |key: &str| format!("no {key} line");
+        let missing = |key| NarInfoError::Missing { key };
         let url: String = url.ok_or_else(|| missing("URL"))?;
         if url.is_empty() {
-            return Err("the URL is empty".to_owned());
+            return Err(NarInfoError::EmptyUrl);
         }
         Ok(NarInfo {
             store_path: store_path.ok_or_else(|| missing("StorePath"))?,
@@ -253,7 +267,7 @@ SomethingNew: ignored
         };
         for key in ["StorePath", "URL", "NarHash", "NarSize"] {
             let err = NarInfo::parse(&without(key)).expect_err(key);
-            assert!(err.contains(key), "{key}: {err}");
+            assert_eq!(err, NarInfoError::Missing { key }, "{key}");
         }
         for bad in [
             MID.replace("NarSize: 1720", "NarSize: many"),

@@ -2,7 +2,8 @@
 //! out-link; then, as makes does, run the result's action (a makeScript's script) with ARGS
 //! and exit with its code, or print the result's path (and nothing else) on stdout. With
 //! `--output TRANSPORT:WHERE` an image is also written elsewhere (see `image_outputs`). A
-//! `deployContainer` job also pushes the image and prints `REF@DIGEST` instead.
+//! `deployContainer` job also pushes the image and prints `REF@DIGEST` instead; with
+//! `--no-run` it only builds the image (and its setup scripts) and prints the image's path.
 
 use crate::action::{action_of, run_action};
 use crate::cli::{Output, TrailingOptions};
@@ -46,8 +47,23 @@ pub fn build_in(
     project: &Project,
     request: &BuildRequest,
 ) -> Result<(), Failure> {
-    let result = run_job(session, project, request.job)?;
-    let real = result.path;
+    let result = run_job(session, project, request.job, request.run)?;
+    let Some(real) = result.path else {
+        // A manifest list job builds nothing: its result is the list it pushed (nothing with
+        // `--no-run`).
+        let Some(pushed) = result.pushed else {
+            return Ok(());
+        };
+        if request.json {
+            crate::result_line::print_result(serde_json::json!({
+                "job": request.job,
+                "pushed": pushed,
+            }));
+        } else {
+            crate::result_line::print_result(pushed);
+        }
+        return Ok(());
+    };
     let links = link_result(&request.out_links, &project.dir, request.job, &real)
         .map_err(Failure::message)?;
     let has_action = result.pushed.is_none() && action_of(&real).is_some();

@@ -55,10 +55,7 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     }
     let text = if args.json {
         let mut context = makes_eval::Context::default();
-        makes_eval::to_json(ev, &value, &mut context)
-            .map_err(|e| eval_failure(ev, &e))?
-            .to_string()
-            .into_bytes()
+        makes_eval::to_json_text(ev, &value, &mut context).map_err(|e| eval_failure(ev, &e))?
     } else if args.xml {
         let mut context = makes_eval::Context::default();
         let xml = to_xml(ev, &value, args.strict, !args.no_location, &mut context)
@@ -90,10 +87,8 @@ fn select_attr_path(
     auto_args: &[(Rc<str>, Thunk)],
 ) -> makes_eval::Result<Value> {
     let mut value = root;
-    if path.is_empty() {
-        return Ok(value);
-    }
-    for name in path.split('.') {
+    for name in attr_path_names(path)? {
+        let name = name.as_str();
         value = ev.auto_call(value, auto_args)?;
         value = match (&value, name.parse::<usize>()) {
             (Value::List(items), Ok(index)) => match items.get(index) {
@@ -105,13 +100,24 @@ fn select_attr_path(
                     ))
                 }
             },
+            (Value::Attrs(_), Err(_)) if name.is_empty() => {
+                return Err(makes_eval::EvalError::other(
+                    format!("empty attribute name in selection path '{path}'"),
+                    None,
+                ))
+            }
             (Value::Attrs(attrs), Err(_)) => match attrs.get(name) {
                 Some(attr) => attr.value.force(ev)?,
                 None => {
-                    return Err(makes_eval::EvalError::other(
-                        format!("attribute '{name}' in selection path '{path}' not found"),
-                        None,
-                    ))
+                    let mut message =
+                        format!("attribute '{name}' in selection path '{path}' not found");
+                    let names: Vec<String> = attrs.names().map(|n| n.to_string()).collect();
+                    if let Some(suggestion) =
+                        makes_eval::did_you_mean(name, names.iter().map(String::as_str))
+                    {
+                        message = format!("{message}\n{suggestion}");
+                    }
+                    return Err(makes_eval::EvalError::other(message, None));
                 }
             },
             (other, index) => {
@@ -127,6 +133,36 @@ fn select_attr_path(
         };
     }
     Ok(value)
+}
+
+/// The names of a selection path as Nix 2.8 reads them: separated by `.`, with `"..."` quoting
+/// a part that holds dots (`a."example.com".b`); an empty last name is dropped.
+fn attr_path_names(path: &str) -> makes_eval::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut current = String::new();
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => names.push(std::mem::take(&mut current)),
+            '"' => loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some(quoted) => current.push(quoted),
+                    None => {
+                        return Err(makes_eval::EvalError::other(
+                            format!("missing closing quote in selection path '{path}'"),
+                            None,
+                        ))
+                    }
+                }
+            },
+            other => current.push(other),
+        }
+    }
+    if !current.is_empty() {
+        names.push(current);
+    }
+    Ok(names)
 }
 
 /// `--arg NAME EXPR` (evaluated when used) and `--argstr NAME STRING`.
@@ -154,4 +190,20 @@ pub(crate) fn auto_arguments(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attr_path_names;
+
+    #[test]
+    fn selection_paths_split_at_dots_outside_quotes() {
+        let names = |p: &str| attr_path_names(p).expect("a path");
+        assert_eq!(names(""), Vec::<String>::new());
+        assert_eq!(names("a.b.0"), ["a", "b", "0"]);
+        assert_eq!(names("a.\"example.com\".b"), ["a", "example.com", "b"]);
+        assert_eq!(names("a..b"), ["a", "", "b"]);
+        assert_eq!(names("a."), ["a"]);
+        assert!(attr_path_names("a.\"b").is_err());
+    }
 }

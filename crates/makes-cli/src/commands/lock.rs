@@ -6,13 +6,12 @@
 //! substitution.
 
 use crate::packages_provider::build_with_nix;
-use crate::realisation::{find_job, job_out_path, job_value};
+use crate::realisation::{find_job, job_out_text, job_value};
 use crate::report::{report_spec, Failure};
 use crate::session::Session;
 use crate::settings::{PackagesBackend, Settings};
-use makes_spec::{reduce_deploy_spec, JobKind};
-use makes_store::packages::{LockFile, LockedPackage, PackageMode, Step, LOCK_FILE};
-use std::collections::BTreeSet;
+use makes_spec::reduce_deploy_job;
+use makes_store::packages::{LockFile, LockUpdate, LockedPackage, PackageMode, Step, LOCK_FILE};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -35,12 +34,12 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
     };
     for job in &names {
         let entry = find_job(&project, job)?;
-        if entry.kind == JobKind::DeployContainer {
+        if entry.kind.is_deploy() {
             let value = job_value(&session, entry, job)?;
-            reduce_deploy_spec(&session.evaluator, &value, entry.span)
+            reduce_deploy_job(&session.evaluator, entry.kind, &value, entry.span)
                 .map_err(|e| report_spec(&session.evaluator, &e))?;
         } else {
-            job_out_path(&session, &project, job)?;
+            job_out_text(&session, &project, job)?;
         }
     }
     let Some(packages) = session.packages() else {
@@ -63,80 +62,32 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
         .closure_infos(&outputs)
         .map_err(|e| Failure::report(miette::Report::new(e)))?;
 
+    let mut locked_packages = Vec::with_capacity(used.len());
+    for u in &used {
+        let (name, output_name) = packages
+            .described_package(&u.set, &u.attr_path)
+            .unwrap_or_else(|| (u.name.clone(), u.output.clone()));
+        locked_packages.push(LockedPackage {
+            set: u.set.clone(),
+            attr_path: u.attr_path.clone(),
+            name,
+            output_name,
+            outputs: [(u.output.clone(), u.path.clone())].into(),
+            inputs: handed_inputs(&session, packages, &u.attr_path)?,
+        });
+    }
     // Locking some jobs keeps what the lock says of the packages they do not use.
     let mut lock = match (jobs.is_empty(), packages.lock()) {
         (false, Some(old)) => old.clone(),
         _ => LockFile::new(),
     };
-    let relocked: BTreeSet<(&str, &[Step])> = used
-        .iter()
-        .map(|u| (u.set.as_str(), u.attr_path.as_slice()))
-        .collect();
-    lock.packages
-        .retain(|p| !relocked.contains(&(p.set.as_str(), p.attr_path.as_slice())));
-    for u in &used {
-        let (name, output_name) = packages
-            .described_package(&u.set, &u.attr_path)
-            .unwrap_or_else(|| (u.name.clone(), u.output.clone()));
-        let inputs = handed_inputs(&session, packages, &u.attr_path)?;
-        match lock
-            .packages
-            .iter_mut()
-            .find(|p| p.set == u.set && p.attr_path == u.attr_path)
-        {
-            Some(entry) => {
-                entry.outputs.insert(u.output.clone(), u.path.clone());
-                entry.inputs.extend(inputs);
-            }
-            None => lock.packages.push(LockedPackage {
-                set: u.set.clone(),
-                attr_path: u.attr_path.clone(),
-                name,
-                output_name,
-                outputs: [(u.output.clone(), u.path.clone())].into(),
-                inputs,
-            }),
-        }
-    }
-    lock.packages.sort();
-    lock.absent.extend(packages.absent());
-    lock.absent.sort();
-    lock.absent.dedup();
-    let values = packages.values();
-    lock.values.retain(|old| {
-        !values
-            .iter()
-            .any(|v| (&v.set, &v.attr_path) == (&old.set, &old.attr_path))
-    });
-    lock.values.extend(values);
-    lock.values
-        .sort_by(|a, b| (&a.set, &a.attr_path).cmp(&(&b.set, &b.attr_path)));
-    let functions = packages.functions();
-    lock.functions.retain(|old| {
-        !functions
-            .iter()
-            .any(|f| (&f.set, &f.attr_path) == (&old.set, &old.attr_path))
-    });
-    lock.functions.extend(functions);
-    lock.functions.sort();
-    lock.paths.extend(infos);
-    // Keep exactly the closures of the locked packages.
-    let roots: Vec<String> = lock
-        .packages
-        .iter()
-        .flat_map(|p| p.outputs.values().cloned())
-        .collect();
-    let keep: BTreeSet<String> = lock
-        .closure(roots.iter().map(String::as_str))
-        .map_err(|missing| {
-            Failure::message(format!(
-                "the old {LOCK_FILE} lacks {missing}: run `makes lock` for every job"
-            ))
-        })?
-        .keys()
-        .map(|p| p.to_string())
-        .collect();
-    lock.paths.retain(|p, _| keep.contains(p));
+    lock.merge(LockUpdate {
+        packages: locked_packages,
+        absent: packages.absent(),
+        values: packages.values(),
+        functions: packages.functions(),
+        paths: infos,
+    })?;
     lock.write(packages.project_dir())
         .map_err(|e| Failure::report(miette::Report::new(e)))?;
     say!(
@@ -163,7 +114,7 @@ fn handed_inputs(
             let store_path = makes_store::StorePath::parse(&path)
                 .map_err(|e| Failure::report(miette::Report::new(e)))?;
             if !session.store.is_valid(&store_path) {
-                crate::realisation::build_path(session, &path)?;
+                crate::realisation::build_path(session, &store_path)?;
             }
             let info = session
                 .store

@@ -19,8 +19,7 @@ pub fn log(project: Option<&Path>, what: &str, settings: &Settings) -> Result<()
         None if what.starts_with('/') && !what.contains("/nix/store/") => {
             let session = Session::open(crate::session::project_eval_options(), settings.clone())?;
             let project = session.load_project(project)?;
-            let out = job_out_path(&session, &project, what)?;
-            StorePath::parse(&out)?
+            job_out_path(&session, &project, what)?
         }
         None => {
             return Err(Failure::message(format!(

@@ -7,11 +7,10 @@ use crate::report::{report_spec, Failure};
 use crate::session::Session;
 use crate::settings::Settings;
 use makes_spec::{
-    deploy_spec_json, derivation_spec_json, image_spec_json, pull_spec_json, reduce_deploy_spec,
-    JobKind,
+    deploy_job_json, derivation_spec_json, image_spec_json, pull_spec_json, reduce_deploy_job,
 };
 use makes_store::packages::UsedOutput;
-use makes_store::{Recipe, StorePath};
+use makes_store::Recipe;
 use serde_json::Value;
 use std::path::Path;
 
@@ -21,16 +20,19 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
     let project = session.load_project(project)?;
     let entry = find_job(&project, job)?;
     let release = project.release.clone();
-    let mut doc = if entry.kind == JobKind::DeployContainer {
+    let mut doc = if entry.kind.is_deploy() {
         let value = job_value(&session, entry, job)?;
-        let spec = reduce_deploy_spec(&session.evaluator, &value, entry.span)
+        let spec = reduce_deploy_job(&session.evaluator, entry.kind, &value, entry.span)
             .map_err(|e| report_spec(&session.evaluator, &e))?;
-        deploy_spec_json(&spec)
+        deploy_job_json(&spec)
     } else {
         let out = job_out_path(&session, &project, job)?;
-        let recipe = StorePath::parse(&out)
-            .ok()
-            .and_then(|p| session.recipes.get(&p));
+        let recipe = session.recipes.get(&out);
+        let out = out.to_absolute();
+        let from_image = match &recipe {
+            Some(Recipe::Image(spec)) => spec.from_image.clone(),
+            _ => None,
+        };
         let mut doc = match recipe {
             Some(Recipe::Image(spec)) => image_spec_json(&spec),
             Some(Recipe::Derivation(spec)) => derivation_spec_json(&spec),
@@ -65,11 +67,7 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
         if let Value::Object(m) = &mut doc {
             m.insert("outPath".into(), Value::String(out));
             // A pulled base image shows as the reference it is, not only as a store path.
-            let pulled = m
-                .get("fromImage")
-                .and_then(Value::as_str)
-                .and_then(|p| StorePath::parse(p).ok())
-                .and_then(|p| session.recipes.get(&p).map(|r| (p, r)));
+            let pulled = from_image.and_then(|p| session.recipes.get(&p).map(|r| (p, r)));
             if let Some((path, Recipe::Pull(pull))) = pulled {
                 let mut reference = pull_spec_json(&pull);
                 if let Value::Object(r) = &mut reference {

@@ -3,6 +3,7 @@
 use super::{
     arg_attrs, arg_function, arg_list, arg_string, attrs_value, call, list_value, BuiltinDef,
 };
+use crate::open_sets::{MappedOpen, RemovedOpen};
 use crate::thunk::Thunk;
 use crate::value::{Attr, Attrs, Value};
 use crate::{EvalError, Evaluator, Result};
@@ -13,7 +14,12 @@ use std::rc::Rc;
 /// unlisted names are asked of its source, and an open set whose names cannot be known is an
 /// error (a silently shorter list would make `with (mapAttrs f pkgs); x` fail far away).
 fn listed_attrs(ev: &Evaluator, t: &Thunk) -> Result<Rc<Attrs>> {
-    let attrs = arg_attrs(ev, t)?;
+    all_attrs(arg_attrs(ev, t)?)
+}
+
+/// `attrs` with every attribute it has (see `listed_attrs`): what listing a set (`==`,
+/// `toJSON`) needs.
+pub(crate) fn all_attrs(attrs: Rc<Attrs>) -> Result<Rc<Attrs>> {
     let Some(open) = attrs.open_source().cloned() else {
         return Ok(attrs);
     };
@@ -81,6 +87,9 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         }
         names.sort_unstable();
         attrs.retain(|n| names.binary_search_by(|k| (**k).cmp(n)).is_err());
+        if let Some(open) = attrs.open_source().cloned() {
+            attrs.set_open_source(Some(Rc::new(RemovedOpen::new(open, names))));
+        }
         Ok(attrs_value(attrs))
     }),
     ("listToAttrs", 1, |ev, a| {
@@ -102,24 +111,39 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("mapAttrs", 2, |ev, a| {
         arg_function(ev, &a[0])?;
-        let attrs = listed_attrs(ev, &a[1])?;
+        // Lazy per attribute as in Nix: an open set's unlisted names stay unlisted, each
+        // mapped when selected, so mapping a package set needs no listing of its names.
+        let attrs = arg_attrs(ev, &a[1])?;
         let entries = attrs
             .iter()
             .map(|(name, attr)| {
                 let name_v = Thunk::value(Value::name(name));
                 let value = Thunk::apply2(a[0].clone(), name_v, attr.value.clone());
-                let span = attr.span;
-                (name.clone(), Attr { value, span })
+                // As Nix: a mapped attribute has no position (`unsafeGetAttrPos` gives null;
+                // nixpkgs' module system tells generated options by it).
+                (name.clone(), Attr { value, span: None })
             })
             .collect();
-        Ok(attrs_value(Attrs::from_sorted(entries)))
+        let mut mapped = Attrs::from_sorted(entries);
+        if let Some(open) = attrs.open_source() {
+            mapped.set_open_source(Some(Rc::new(MappedOpen::new(a[0].clone(), open.clone()))));
+        }
+        Ok(attrs_value(mapped))
     }),
     ("intersectAttrs", 2, |ev, a| {
         let x = arg_attrs(ev, &a[0])?;
         let y = arg_attrs(ev, &a[1])?;
+        if y.open_source().is_some() {
+            // `y`'s names are asked one by one: those of `x`, which must be listed.
+            let x = all_attrs(x)?;
+            let entries = x
+                .names()
+                .filter_map(|name| Some((name.clone(), y.select(name)?)))
+                .collect();
+            return Ok(attrs_value(Attrs::from_sorted(entries)));
+        }
         let mut out = (*y).clone();
-        out.set_open_source(None);
-        out.retain(|name| x.contains(name));
+        out.retain(|name| x.has(name));
         Ok(attrs_value(out))
     }),
     ("catAttrs", 2, |ev, a| {
@@ -127,7 +151,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let mut out = Vec::new();
         for item in arg_list(ev, &a[1])?.iter() {
             let attrs = arg_attrs(ev, item)?;
-            if let Some(attr) = attrs.get(&name.to_name()) {
+            if let Some(attr) = attrs.select(&name.to_name()) {
                 out.push(attr.value.clone());
             }
         }

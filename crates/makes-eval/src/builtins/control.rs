@@ -39,6 +39,10 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let mut line = b"trace: ".to_vec();
         line.extend(crate::print::print_traced(ev, &a[0])?);
         line.push(b'\n');
+        let line = crate::terminal_text::filter_escapes(
+            &line,
+            crate::terminal_text::stderr_takes_colour(),
+        );
         // Bytes, as Nix writes them; a closed stderr is no reason to stop evaluating.
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &line);
         a[1].force(ev)

@@ -12,21 +12,48 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("toJSON", 1, |ev, a| {
         let v = a[0].force(ev)?;
         let mut context = Context::default();
-        let mut out = Vec::new();
-        write_json(ev, &v, &mut context, &mut out)?;
+        let out = to_json_text(ev, &v, &mut context)?;
         Ok(Value::String(NixString::with_context(out, context)))
     }),
     ("fromJSON", 1, |ev, a| {
         let s = arg_string(ev, &a[0])?;
         let json: serde_json::Value = serde_json::from_str(s.utf8()?)
-            .map_err(|e| EvalError::other(format!("while parsing JSON: {e}"), None))?;
+            .map_err(|e| EvalError::other(parse_error_message(&e), None))?;
         Ok(from_json(&json))
     }),
 ];
 
-/// A value as JSON, as `builtins.toJSON` renders it (derivations and paths as store paths).
-/// JSON is text: a string of invalid UTF-8 is an error here. `builtins.toJSON` itself writes
-/// such bytes through unchanged, as Nix 2.8 does (giving invalid JSON).
+/// A JSON parse error worded after Nix 2.8's (nlohmann::json's): its exception id and place
+/// first, so that what matches Nix's text (`json.exception.parse_error`) matches this one,
+/// then serde_json's own description of the problem.
+fn parse_error_message(e: &serde_json::Error) -> String {
+    let what = e.to_string();
+    // serde_json ends its description with " at line L column C"; the place is said first.
+    let description = what
+        .rsplit_once(" at line ")
+        .map_or(what.as_str(), |(text, _)| text);
+    if description == "number out of range" {
+        return format!("[json.exception.out_of_range.406] number overflow parsing: {what}");
+    }
+    format!(
+        "[json.exception.parse_error.101] parse error at line {}, column {}: syntax error - {description}",
+        e.line(),
+        e.column()
+    )
+}
+
+/// A value as JSON text, as `builtins.toJSON` writes it (derivations and paths as store paths,
+/// floats and escapes as Nix 2.8 writes them): also what `--json` prints and what a
+/// `__structuredAttrs` derivation's `__json` holds, which Nix 2.8 writes with the same printer.
+pub fn to_json_text(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    write_json(ev, v, context, &mut out)?;
+    Ok(out)
+}
+
+/// A value as a JSON tree, for code that reads it (derivations and paths as store paths).
+/// JSON is text: a string of invalid UTF-8 is an error here. Where the text must be Nix's,
+/// `to_json_text` writes it (floats and escapes as Nix 2.8; such bytes through unchanged).
 pub fn to_json(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde_json::Value> {
     json_of(ev, v, context)
 }
@@ -61,6 +88,7 @@ fn json_of(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde_jso
                 s.merge_context_into(context);
                 return Ok(serde_json::Value::String(s.utf8()?.to_owned()));
             }
+            let attrs = super::all_attrs(attrs.clone())?;
             let mut map = serde_json::Map::new();
             for (name, attr) in attrs.iter() {
                 let value = attr.value.force(ev)?;
@@ -80,7 +108,7 @@ fn json_of(ev: &Evaluator, v: &Value, context: &mut Context) -> Result<serde_jso
 
 /// Writes `v` as `builtins.toJSON` renders it straight into `out`, without a JSON tree:
 /// strings are written as their bytes (invalid UTF-8 passes through, as in Nix 2.8), escaped
-/// as `serde_json` escapes text; floats as Nix 2.8 prints them (six significant digits).
+/// as Nix 2.8 escapes them; floats as Nix 2.8 prints them (six significant digits).
 fn write_json(ev: &Evaluator, v: &Value, context: &mut Context, out: &mut Vec<u8>) -> Result<()> {
     memory::reserve_growth(out, None)?;
     match v {
@@ -119,6 +147,7 @@ fn write_json(ev: &Evaluator, v: &Value, context: &mut Context, out: &mut Vec<u8
                 write_json_string(s.as_bytes(), out);
                 return Ok(());
             }
+            let attrs = super::all_attrs(attrs.clone())?;
             out.push(b'{');
             for (i, (name, attr)) in attrs.iter().enumerate() {
                 if i > 0 {
@@ -141,8 +170,9 @@ fn write_json(ev: &Evaluator, v: &Value, context: &mut Context, out: &mut Vec<u8
     Ok(())
 }
 
-/// `bytes` as a JSON string: `"` and `\\` escaped, control characters as `\n`-style escapes or
-/// `\u00XX` (as `serde_json` writes them), every other byte as it is.
+/// `bytes` as a JSON string as Nix 2.8 writes it: `"` and `\\` escaped, `\n`, `\r` and `\t` as
+/// such, other control characters as `\u00XX` (backspace and form feed too), every other
+/// byte as it is.
 fn write_json_string(bytes: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(bytes.len() + 2);
@@ -156,8 +186,6 @@ fn write_json_string(bytes: &[u8], out: &mut Vec<u8>) {
             b'\n' => b"\\n",
             b'\r' => b"\\r",
             b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
             0x00..=0x1f => {
                 unicode[4] = HEX[usize::from(b >> 4)];
                 unicode[5] = HEX[usize::from(b & 0xf)];
@@ -201,37 +229,36 @@ pub fn from_json(json: &serde_json::Value) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::{to_json, write_json};
+    use super::write_json;
     use crate::value::Context;
     use crate::{DiskIo, EvalOptions, Evaluator};
     use std::path::Path;
     use std::rc::Rc;
 
-    fn both(text: &str) -> (String, Vec<u8>) {
+    #[test]
+    fn strings_numbers_and_sets_are_written_as_nix_writes_them() {
         let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
         let v = ev
-            .eval_source("test", text, Path::new("/"))
-            .expect("evaluates");
-        let tree = to_json(&ev, &v, &mut Context::default())
-            .expect("converts")
-            .to_string();
-        let mut streamed = Vec::new();
-        write_json(&ev, &v, &mut Context::default(), &mut streamed).expect("writes");
-        (tree, streamed)
-    }
-
-    #[test]
-    fn streamed_json_equals_the_tree_printed() {
-        let (tree, streamed) = both(
-            r#"let all = builtins.genList (i: builtins.substring i 1 "x") 1; in {
+            .eval_source(
+                "test",
+                r#"{
                  s = "q\" b\\ n\n r\r t\t é ${builtins.fromJSON ''"\u0001\u001f\u0008\u000c\u007f"''}";
                  n = [ null true false 0 (-12) 9223372036854775807 ];
                  nested = { b = [ [ ] { } ]; a."key \"q\"\n" = 1; };
                  drv = { outPath = "/nix/store/x"; ignored = 1; };
-                 inherit all;
                }"#,
+                Path::new("/"),
+            )
+            .expect("evaluates");
+        let mut out = Vec::new();
+        write_json(&ev, &v, &mut Context::default(), &mut out).expect("writes");
+        // What nix-instantiate 2.8 prints for `builtins.toJSON` of that set.
+        assert_eq!(
+            String::from_utf8(out).expect("UTF-8"),
+            "{\"drv\":\"/nix/store/x\",\"n\":[null,true,false,0,-12,9223372036854775807],\
+             \"nested\":{\"a\":{\"key \\\"q\\\"\\n\":1},\"b\":[[],{}]},\
+             \"s\":\"q\\\" b\\\\ n\\n r\\r t\\t é \\u0001\\u001f\\u0008\\u000c\u{7f}\"}"
         );
-        assert_eq!(String::from_utf8(streamed).expect("UTF-8"), tree);
     }
 
     #[test]
@@ -251,6 +278,21 @@ mod tests {
             String::from_utf8_lossy(&out),
             "[0.333333,0.5,1,100,1e+20,1.5e-07,1.23457e+08,-2.5]"
         );
+    }
+
+    #[test]
+    fn parse_errors_name_the_exception_nix_names() {
+        let message = |text: &str| {
+            let e = serde_json::from_str::<serde_json::Value>(text).expect_err("invalid");
+            super::parse_error_message(&e)
+        };
+        assert!(
+            message("[1,]")
+                .starts_with("[json.exception.parse_error.101] parse error at line 1, column 4: "),
+            "{}",
+            message("[1,]")
+        );
+        assert!(message("1e400").starts_with("[json.exception.out_of_range.406] number overflow"));
     }
 
     #[test]

@@ -14,6 +14,8 @@ mod toml;
 mod versions;
 pub(crate) mod xml;
 
+pub(crate) use attrs::all_attrs;
+
 use crate::eval::EvalOptions;
 use crate::thunk::Thunk;
 use crate::value::{Attrs, NixString, PrimOp, PrimOpFn, Value};

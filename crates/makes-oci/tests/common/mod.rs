@@ -83,7 +83,7 @@ pub fn spec(layered: bool) -> ImageSpec {
         tag: "1.0.0".into(),
         created: Created::At("2026-01-19T10:30:00Z".into()),
         layered,
-        contents: vec![hello().to_absolute()],
+        contents: vec![hello()],
         config,
         extra_commands: "mkdir -p tmp\nchmod 1777 tmp\nmkdir -p etc\necho 'root:x:0:0::/:/bin/sh' > etc/passwd\n".into(),
         architecture: "amd64".into(),

@@ -1,5 +1,6 @@
 //! The set a module function is applied to: the makes arguments the caller gives, plus the
-//! project's lazy `inputs`, `outputs` and `config` (the module system's merged options), and
+//! project's lazy `inputs`, `outputs`, `config` (the module system's merged options) and
+//! `options` (its option sets), and
 //! `projectIdentifier` as makes passes it: the option's value, `""` by default.
 
 use makes_eval::{Attrs, EvalError, Thunk, Value};
@@ -10,6 +11,7 @@ pub(super) fn project_arguments(
     inputs: Thunk,
     outputs: Thunk,
     config: Thunk,
+    options: Thunk,
 ) -> Rc<Attrs> {
     let mut args = Attrs::new();
     // `__packageSetAt` serves `inputs.nixpkgs = ./path` only, and the modules become jobs:
@@ -28,6 +30,7 @@ pub(super) fn project_arguments(
         None,
     );
     args.insert("config", config, None);
+    args.insert("options", options, None);
     Rc::new(args)
 }
 

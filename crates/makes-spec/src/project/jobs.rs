@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
+use crate::deploy::SIGN_WITH;
+
 /// What the jobs are collected with.
 pub(super) struct Context<'a> {
     /// The project's directory.
@@ -55,11 +57,14 @@ pub(super) fn collect(
             .module_outputs
             .map(|outputs| jobs_of_module(outputs, module.name, Rc::new(config.clone())));
         for job in module_jobs(ev, module, &config, release, dir)? {
-            let entry = match job.deploy {
-                Some(value) => Job {
-                    value,
+            let entry = match job.deploy.clone() {
+                Some((kind, value)) => Job {
+                    value: with_signer(value, args),
                     span: job.span,
-                    kind: JobKind::DeployContainer,
+                    kind,
+                    as_output: made
+                        .as_ref()
+                        .map(|made| module_job(made, module.name, &job)),
                 },
                 None => {
                     let value = match &made {
@@ -91,11 +96,38 @@ pub(super) fn collect(
     Ok(jobs)
 }
 
+/// A deploy job's set with `__signWith`, makes' package set's cosign (the tool makes' deploy
+/// scripts sign with when `sign` is true), selected only when it is used.
+fn with_signer(value: Thunk, args: &Rc<Attrs>) -> Thunk {
+    let nixpkgs = args.get("__nixpkgs__").map(|a| a.value.clone());
+    Thunk::deferred(move |ev| {
+        let Value::Attrs(given) = value.force(ev)? else {
+            return value.force(ev);
+        };
+        let Some(nixpkgs) = nixpkgs.clone() else {
+            return Ok(Value::Attrs(given));
+        };
+        let cosign = Thunk::deferred(move |ev| match nixpkgs.force(ev)? {
+            Value::Attrs(set) => match set.select("cosign") {
+                Some(attr) => attr.value.force(ev),
+                None => Err(EvalError::other(
+                    "makes' package set (__nixpkgs__) has no 'cosign', which signing needs",
+                    None,
+                )),
+            },
+            other => Err(EvalError::type_error("a package set", &other, None)),
+        });
+        let mut with = (*given).clone();
+        with.insert(SIGN_WITH, cosign, None);
+        Ok(Value::Attrs(Rc::new(with)))
+    })
+}
+
 /// makes' `__all__`: `toFileJson "all"` of every other job, so building it builds them all.
 fn all_jobs(jobs: &BTreeMap<String, Job>, args: &Rc<Attrs>) -> Thunk {
     let mut every = Attrs::new();
     for (name, job) in jobs {
-        every.insert(name.as_str(), job.value.clone(), job.span);
+        every.insert(name.as_str(), job.output(), job.span);
     }
     let every = Thunk::value(Value::Attrs(Rc::new(every)));
     let to_file_json = args.get("toFileJson").map(|a| a.value.clone());
@@ -158,6 +190,7 @@ fn build(value: Thunk, span: Option<makes_syntax::Span>) -> Job {
         value,
         span,
         kind: JobKind::Build,
+        as_output: None,
     }
 }
 

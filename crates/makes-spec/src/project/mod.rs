@@ -7,6 +7,7 @@ mod inputs;
 mod jobs;
 mod legacy;
 mod modules;
+mod options;
 mod release;
 
 pub use release::{fitted, pinned_release, Release, ReleaseRules};
@@ -51,6 +52,16 @@ pub struct Job {
     /// What kind of job it is: a package to build, or makes' `deployContainer` (whose value
     /// is its configuration set).
     pub kind: JobKind,
+    /// What `outputs."<name>"` is to other jobs when it is not `value`: for a deploy job,
+    /// makes' deploy script (a package), while running the job pushes natively.
+    pub as_output: Option<Thunk>,
+}
+
+impl Job {
+    /// What `outputs."<name>"` is to other jobs.
+    pub fn output(&self) -> Thunk {
+        self.as_output.clone().unwrap_or_else(|| self.value.clone())
+    }
 }
 
 /// The kinds of jobs.
@@ -59,6 +70,19 @@ pub enum JobKind {
     Build,
     /// `deployContainer.<name>`: build `src`, push it to `image`.
     DeployContainer,
+    /// `deployContainerManifest.<name>`: push a manifest list of images already pushed.
+    DeployContainerManifest,
+}
+
+impl JobKind {
+    /// Whether the job pushes to a registry (its value is its configuration set, read by
+    /// [`crate::reduce_deploy_job`]).
+    pub fn is_deploy(self) -> bool {
+        matches!(
+            self,
+            JobKind::DeployContainer | JobKind::DeployContainerManifest
+        )
+    }
 }
 
 /// An evaluated project: its jobs by name (sorted), values still lazy.
@@ -145,7 +169,7 @@ pub fn load_project(
             let jobs = jobs::collect(ev, &modules.borrow(), &context)?;
             let mut attrs = Attrs::new();
             for (name, job) in &jobs {
-                attrs.insert(name.as_str(), job.value.clone(), job.span);
+                attrs.insert(name.as_str(), job.output(), job.span);
             }
             *table.borrow_mut() = jobs;
             Ok(Value::Attrs(Rc::new(attrs)))
@@ -153,7 +177,14 @@ pub fn load_project(
     };
     let merged_inputs = inputs::merged_inputs(modules.clone(), &arguments);
     let config = jobs::merged_config(modules.clone(), merged_inputs.clone(), merged_jobs.clone());
-    let args = project_arguments(arguments, merged_inputs, merged_jobs.clone(), config);
+    let options = options::options_argument(modules.clone(), config.clone(), release.release);
+    let args = project_arguments(
+        arguments,
+        merged_inputs,
+        merged_jobs.clone(),
+        config,
+        options,
+    );
     *args_cell.borrow_mut() = Some(args.clone());
     *finished_arguments.borrow_mut() = Some(args.clone());
 

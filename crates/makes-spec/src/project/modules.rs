@@ -4,6 +4,7 @@
 //! `inputs`, `outputs` and the legacy directories are handled by the project loader itself.
 
 use super::release::Release;
+use super::JobKind;
 use makes_eval::{Attrs, Evaluator, Thunk, Value};
 use makes_syntax::Span;
 use std::path::Path;
@@ -33,6 +34,9 @@ pub(crate) enum Shape {
     /// A deploy job per image: `/<option>/<name>` pushing `src` to `registry/tag` (before
     /// 24.09) or `image` (24.09 on).
     Deploy,
+    /// A manifest list per name: `/deployContainerManifest/<name>` pushing a list of
+    /// `manifests` to `image` and `tags` (24.02 nests the three under `config`).
+    DeployManifest,
 }
 
 /// One top-level option of makes.
@@ -63,7 +67,12 @@ pub(crate) const MODULES: &[Module] = &[
     // 24.02 nests the images (`deployContainer.images.<name>`); 24.09 flattens them.
     module("deployContainer", (24, 2), NOW, Shape::Deploy),
     module("deployContainerImage", ALWAYS, (24, 1), Shape::Deploy),
-    module("deployContainerManifest", (24, 2), NOW, Shape::PerName),
+    module(
+        "deployContainerManifest",
+        (24, 2),
+        NOW,
+        Shape::DeployManifest,
+    ),
     module("deployNomad", (21, 11), (24, 2), Shape::DeployNomad),
     module(
         "deployTerraform",
@@ -147,11 +156,12 @@ pub(crate) fn find(name: &str) -> Option<&'static Module> {
     MODULES.iter().find(|m| m.name == name)
 }
 
-/// A job a module makes: its name, and for deploy jobs the set `deployContainer` reads.
+/// A job a module makes: its name, and for deploy jobs their kind and the set they read.
+#[derive(Clone)]
 pub(crate) struct ModuleJob {
     pub name: String,
     pub span: Option<Span>,
-    pub deploy: Option<Thunk>,
+    pub deploy: Option<(JobKind, Thunk)>,
 }
 
 /// The jobs `module` makes from its value `config` (merged over the project's modules).
@@ -296,12 +306,60 @@ pub(crate) fn module_jobs(
                 jobs.push(ModuleJob {
                     name: format!("/{top}/{name}"),
                     span: attr.span,
-                    deploy: Some(value),
+                    deploy: Some((JobKind::DeployContainer, value)),
+                });
+            }
+        }
+        Shape::DeployManifest => {
+            let nested = release < Release::new(24, 9);
+            for (name, attr) in config.iter() {
+                let value = if nested {
+                    nested_manifest(attr.value.clone())
+                } else {
+                    attr.value.clone()
+                };
+                jobs.push(ModuleJob {
+                    name: format!("/{top}/{name}"),
+                    span: attr.span,
+                    deploy: Some((JobKind::DeployContainerManifest, value)),
                 });
             }
         }
     }
     Ok(jobs)
+}
+
+/// A 24.02 `deployContainerManifest.<name>` (`{ config = { image; tags; manifests; };
+/// credentials; setup; sign; }`) as the flat set of 24.09 on.
+fn nested_manifest(value: Thunk) -> Thunk {
+    Thunk::deferred(move |ev| {
+        let Value::Attrs(given) = value.force(ev)? else {
+            return value.force(ev);
+        };
+        let mut flat = Attrs::new();
+        for (name, attr) in given.iter() {
+            if &**name != "config" {
+                flat.insert(name.clone(), attr.value.clone(), attr.span);
+            }
+        }
+        if let Some(config) = given.get("config") {
+            match config.value.force(ev)? {
+                Value::Attrs(config) => {
+                    for (name, attr) in config.iter() {
+                        flat.insert(name.clone(), attr.value.clone(), attr.span);
+                    }
+                }
+                other => {
+                    return Err(makes_eval::EvalError::type_error(
+                        "a set",
+                        &other,
+                        config.span,
+                    ))
+                }
+            }
+        }
+        Ok(Value::Attrs(Rc::new(flat)))
+    })
 }
 
 /// The names of the subdirectories of `dir` (none when it cannot be read), `.git` left out as

@@ -94,6 +94,20 @@ pub struct LockedPathInfo {
     pub references: Vec<String>,
 }
 
+/// What one `makes lock` run found out about the packages its jobs use, to be merged into a
+/// lock file ([`LockFile::merge`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LockUpdate {
+    /// One entry per output used; entries of the same package (set and attribute path) are
+    /// joined into one.
+    pub packages: Vec<LockedPackage>,
+    pub absent: Vec<AbsentAttribute>,
+    pub values: Vec<LockedValue>,
+    pub functions: Vec<LockedFunction>,
+    /// What Nix says of every path of the used outputs' closures.
+    pub paths: BTreeMap<String, LockedPathInfo>,
+}
+
 impl LockFile {
     pub fn new() -> Self {
         LockFile {
@@ -219,6 +233,77 @@ impl LockFile {
             .then_some(Description::Missing)
     }
 
+    /// Merges what a lock run found: the packages, values and functions it found replace
+    /// those of the same set and attribute path, absent names are added, and the paths are
+    /// exactly the closures of the locked packages. Merged into a new lock, that is the lock
+    /// of the jobs locked; merged into the previous lock, the packages of other jobs stay as
+    /// it says. Fails, naming the path, when a closure needs a path neither has.
+    pub fn merge(&mut self, update: LockUpdate) -> Result<(), StoreError> {
+        let LockUpdate {
+            packages,
+            absent,
+            values,
+            functions,
+            paths,
+        } = update;
+        let relocked: BTreeSet<(&str, &[Step])> = packages
+            .iter()
+            .map(|p| (p.set.as_str(), p.attr_path.as_slice()))
+            .collect();
+        self.packages
+            .retain(|p| !relocked.contains(&(p.set.as_str(), p.attr_path.as_slice())));
+        for package in packages {
+            match self
+                .packages
+                .iter_mut()
+                .find(|p| p.set == package.set && p.attr_path == package.attr_path)
+            {
+                Some(entry) => {
+                    entry.outputs.extend(package.outputs);
+                    entry.inputs.extend(package.inputs);
+                }
+                None => self.packages.push(package),
+            }
+        }
+        self.packages.sort();
+        self.absent.extend(absent);
+        self.absent.sort();
+        self.absent.dedup();
+        self.values.retain(|old| {
+            !values
+                .iter()
+                .any(|v| (&v.set, &v.attr_path) == (&old.set, &old.attr_path))
+        });
+        self.values.extend(values);
+        self.values
+            .sort_by(|a, b| (&a.set, &a.attr_path).cmp(&(&b.set, &b.attr_path)));
+        self.functions.retain(|old| {
+            !functions
+                .iter()
+                .any(|f| (&f.set, &f.attr_path) == (&old.set, &old.attr_path))
+        });
+        self.functions.extend(functions);
+        self.functions.sort();
+        self.paths.extend(paths);
+        self.keep_only_locked_closures()
+    }
+
+    /// Drops the paths no locked package's closure holds.
+    fn keep_only_locked_closures(&mut self) -> Result<(), StoreError> {
+        let roots: Vec<&str> = self
+            .packages
+            .iter()
+            .flat_map(|p| p.outputs.values().map(String::as_str))
+            .collect();
+        let keep: BTreeSet<String> = self
+            .closure(roots)?
+            .into_keys()
+            .map(str::to_owned)
+            .collect();
+        self.paths.retain(|p, _| keep.contains(p));
+        Ok(())
+    }
+
     /// Whether evaluation found `attr_path` missing in the set `set` when it was locked.
     pub fn is_absent(&self, set: &str, attr_path: &[Step]) -> bool {
         self.absent
@@ -226,22 +311,24 @@ impl LockFile {
             .any(|a| a.set == set && a.attr_path == attr_path)
     }
 
-    /// The closure of `roots` (store paths), every path with what the lock says of it;
-    /// `Err` names the first path the lock lacks.
+    /// The closure of `roots` (store paths), every path with what the lock says of it; the
+    /// error names the first path the lock lacks.
     pub fn closure<'a>(
         &'a self,
         roots: impl IntoIterator<Item = &'a str>,
-    ) -> Result<BTreeMap<&'a str, &'a LockedPathInfo>, String> {
+    ) -> Result<BTreeMap<&'a str, &'a LockedPathInfo>, StoreError> {
         let mut out = BTreeMap::new();
         let mut todo: Vec<&str> = roots.into_iter().collect();
         while let Some(path) = todo.pop() {
             if out.contains_key(path) {
                 continue;
             }
-            let (key, info) = self
-                .paths
-                .get_key_value(path)
-                .ok_or_else(|| path.to_owned())?;
+            let (key, info) =
+                self.paths
+                    .get_key_value(path)
+                    .ok_or_else(|| StoreError::LockIncomplete {
+                        path: path.to_owned(),
+                    })?;
             out.insert(key.as_str(), info);
             todo.extend(info.references.iter().map(String::as_str));
         }
@@ -380,10 +467,134 @@ mod tests {
         let closure = lock.closure(["/nix/store/a-requests"]).expect("closed");
         assert_eq!(closure.len(), 2);
         lock.paths.remove("/nix/store/b-py");
+        assert!(matches!(
+            lock.closure(["/nix/store/a-requests"]),
+            Err(StoreError::LockIncomplete { path }) if path == "/nix/store/b-py"
+        ));
+    }
+
+    fn package(attr: &str, output: &str, path: &str) -> LockedPackage {
+        LockedPackage {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr(attr)],
+            name: attr.into(),
+            output_name: "out".into(),
+            outputs: BTreeMap::from([(output.into(), path.into())]),
+            inputs: BTreeMap::new(),
+        }
+    }
+
+    fn path_info(references: &[&str]) -> LockedPathInfo {
+        LockedPathInfo {
+            nar_hash: "sha256:z".into(),
+            nar_size: 3,
+            references: references.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_merge_joins_outputs_and_keeps_exactly_the_locked_closures() {
+        let mut lock = LockFile::new();
+        lock.merge(LockUpdate {
+            packages: vec![
+                package("openssl", "out", "/nix/store/o-openssl"),
+                package("openssl", "dev", "/nix/store/d-openssl-dev"),
+            ],
+            absent: vec![AbsentAttribute {
+                set: "<nixpkgs>".into(),
+                attr_path: vec![Step::attr("nope")],
+            }],
+            paths: BTreeMap::from([
+                ("/nix/store/o-openssl".into(), path_info(&[])),
+                (
+                    "/nix/store/d-openssl-dev".into(),
+                    path_info(&["/nix/store/o-openssl"]),
+                ),
+                ("/nix/store/u-unused".into(), path_info(&[])),
+            ]),
+            ..LockUpdate::default()
+        })
+        .expect("closed");
+        assert_eq!(lock.packages.len(), 1, "one entry per package");
         assert_eq!(
-            lock.closure(["/nix/store/a-requests"]).unwrap_err(),
-            "/nix/store/b-py"
+            lock.packages[0].outputs.keys().collect::<Vec<_>>(),
+            ["dev", "out"]
         );
+        assert_eq!(
+            lock.paths.keys().collect::<Vec<_>>(),
+            ["/nix/store/d-openssl-dev", "/nix/store/o-openssl"],
+            "a path no locked package needs is dropped"
+        );
+        assert!(lock.is_absent("<nixpkgs>", &[Step::attr("nope")]));
+    }
+
+    #[test]
+    fn a_merge_into_the_previous_lock_replaces_only_what_was_locked_again() {
+        let mut lock = lock();
+        lock.values.push(LockedValue {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("version")],
+            value: serde_json::json!("1"),
+        });
+        let absent = AbsentAttribute {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("nope")],
+        };
+        lock.absent.push(absent.clone());
+        lock.merge(LockUpdate {
+            packages: vec![package("hello", "out", "/nix/store/h-hello-2")],
+            absent: vec![absent],
+            values: vec![LockedValue {
+                set: "<nixpkgs>".into(),
+                attr_path: vec![Step::attr("version")],
+                value: serde_json::json!("2"),
+            }],
+            paths: BTreeMap::from([("/nix/store/h-hello-2".into(), path_info(&[]))]),
+            ..LockUpdate::default()
+        })
+        .expect("closed");
+        let requests = [Step::attr("python3Packages"), Step::attr("requests")];
+        assert!(
+            matches!(
+                lock.describe("<nixpkgs>", &requests),
+                Some(Description::Derivation { .. })
+            ),
+            "a package of another job stays"
+        );
+        assert_eq!(lock.paths.len(), 3, "with its closure, and the new one's");
+        assert_eq!(lock.absent.len(), 1, "absent names are not repeated");
+        assert_eq!(lock.values.len(), 1);
+        assert_eq!(lock.values[0].value, serde_json::json!("2"));
+        // Locked again with another path, a package keeps only the new one.
+        lock.merge(LockUpdate {
+            packages: vec![package("hello", "out", "/nix/store/h-hello-3")],
+            paths: BTreeMap::from([("/nix/store/h-hello-3".into(), path_info(&[]))]),
+            ..LockUpdate::default()
+        })
+        .expect("closed");
+        let hello = lock.describe("<nixpkgs>", &[Step::attr("hello")]);
+        assert!(
+            matches!(&hello, Some(Description::Derivation { outputs, .. })
+                if outputs["out"] == "/nix/store/h-hello-3"),
+            "{hello:?}"
+        );
+        assert!(!lock.paths.contains_key("/nix/store/h-hello-2"));
+    }
+
+    #[test]
+    fn a_merge_needing_a_path_neither_lock_has_names_it() {
+        let mut lock = LockFile::new();
+        let err = lock
+            .merge(LockUpdate {
+                packages: vec![package("hello", "out", "/nix/store/h-hello")],
+                paths: BTreeMap::from([(
+                    "/nix/store/h-hello".into(),
+                    path_info(&["/nix/store/g-glibc"]),
+                )]),
+                ..LockUpdate::default()
+            })
+            .expect_err("glibc is missing");
+        assert!(err.to_string().contains("/nix/store/g-glibc"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! build provides exactly them before realising the job.
 
 mod description;
+mod error;
 mod handover;
 mod lock;
 mod nix_backend;
@@ -19,10 +20,11 @@ mod source;
 mod steps;
 
 pub use description::Description;
+pub use error::PackageError;
 pub use handover::hand_to_nix;
 pub use lock::{
-    AbsentAttribute, LockFile, LockedFunction, LockedPackage, LockedPathInfo, LockedValue,
-    LOCK_FILE,
+    AbsentAttribute, LockFile, LockUpdate, LockedFunction, LockedPackage, LockedPathInfo,
+    LockedValue, LOCK_FILE,
 };
 pub use nix_backend::{nix_available, NixBackend, NixScope};
 pub use source::{nix_string, Overlay, PackageSetSource, SetOrigin};
@@ -72,10 +74,10 @@ pub struct Packages {
     lib_stand_in: Option<PathBuf>,
     sets: RefCell<BTreeMap<String, PackageSetSource>>,
     /// Each pinned set's lib directory (or why there is none), so that it is fetched once.
-    fetched: RefCell<HashMap<String, Result<PathBuf, String>>>,
+    fetched: RefCell<HashMap<String, Result<PathBuf, PackageError>>>,
     descriptions: RefCell<HashMap<(String, Vec<Step>), Description>>,
     /// Each set's own attribute names, as Nix listed them (backend "nix").
-    names: RefCell<HashMap<String, Result<std::collections::BTreeSet<String>, String>>>,
+    names: RefCell<HashMap<String, Result<std::collections::BTreeSet<String>, PackageError>>>,
     used: RefCell<BTreeMap<OutputKey, UsedOutput>>,
     /// Names found missing (for the lock file).
     absent: RefCell<std::collections::BTreeSet<(String, Vec<Step>)>>,
@@ -164,13 +166,13 @@ impl Packages {
 
     /// nixpkgs' `lib` directory of the pinned set `id`: in its source as Nix fetched it, else
     /// the stand-in (with a warning). Tried once per evaluation.
-    pub fn pinned_lib(&self, id: &str, source: &PackageSetSource) -> Result<PathBuf, String> {
+    pub fn pinned_lib(&self, id: &str, source: &PackageSetSource) -> Result<PathBuf, PackageError> {
         if let Some(known) = self.fetched.borrow().get(id) {
             return known.clone();
         }
         let fetched = match &self.mode {
             PackageMode::Nix(nix) => nix.fetch_source(source).map_err(|e| e.to_string()),
-            _ => Err("a fetchNixpkgs set's source is fetched by Nix (backend \"nix\")".into()),
+            _ => Err(PackageError::SourceNeedsNix.to_string()),
         };
         // lib is plain Nix and changes little between releases: listing and showing jobs
         // offline may read a stand-in the user names.
@@ -184,9 +186,7 @@ impl Packages {
                 );
                 Ok(stand_in.clone())
             }
-            (Err(why), None) => Err(format!(
-                "{why} (the option nixpkgs-lib may name a nixpkgs lib directory to read instead)"
-            )),
+            (Err(cause), None) => Err(PackageError::LibUnavailable { cause }),
         };
         self.fetched
             .borrow_mut()
@@ -342,27 +342,39 @@ impl Packages {
 
     /// Every attribute name of the set `set` (`builtins.attrNames pkgs`), from Nix; the other
     /// backends cannot list a set.
-    pub fn attribute_names(&self, set: &str) -> Result<Vec<String>, String> {
+    pub fn attribute_names(&self, set: &str) -> Result<Vec<String>, PackageError> {
         let PackageMode::Nix(nix) = &self.mode else {
-            return Err(
-                "only the nix package backend lists a package set: run with --packages nix".into(),
-            );
+            return Err(PackageError::ListingNeedsNix);
         };
+        self.listed_names(nix, set)
+            .map(|names| names.into_iter().collect())
+    }
+
+    /// The names of the set `set` as Nix lists them (memoised, failures too).
+    fn listed_names(
+        &self,
+        nix: &NixBackend,
+        set: &str,
+    ) -> Result<std::collections::BTreeSet<String>, PackageError> {
         if let Some(known) = self.names.borrow().get(set).cloned() {
-            return known.map(|names| names.into_iter().collect());
+            return known;
         }
-        let listed: Result<std::collections::BTreeSet<String>, String> = self
+        let listed = self
             .set_source(set)
-            .ok_or_else(|| format!("unknown package set {set}"))
+            .ok_or_else(|| PackageError::UnknownSet {
+                set: set.to_owned(),
+            })
             .and_then(|source| {
                 nix.attribute_names(&self.nix_scope(), set, &source)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| PackageError::Nix {
+                        message: e.to_string(),
+                    })
             })
             .map(|names| names.into_iter().collect());
         self.names
             .borrow_mut()
             .insert(set.to_owned(), listed.clone());
-        listed.map(|names| names.into_iter().collect())
+        listed
     }
 
     /// Whether the set `set` has the attribute `name` (`pkgs ? name`): `None` when it cannot
@@ -372,26 +384,10 @@ impl Packages {
         let path = vec![Step::attr(name)];
         let answer = match &self.mode {
             PackageMode::Nix(nix) => {
-                let known = self.names.borrow().get(set).cloned();
-                let names = match known {
-                    Some(names) => names,
-                    None => {
-                        let listed = self
-                            .set_source(set)
-                            .ok_or_else(|| format!("unknown package set {set}"))
-                            .and_then(|source| {
-                                nix.attribute_names(&self.nix_scope(), set, &source)
-                                    .map_err(|e| e.to_string())
-                            })
-                            .map(|names| names.into_iter().collect());
-                        self.names
-                            .borrow_mut()
-                            .insert(set.to_owned(), listed.clone());
-                        listed
-                    }
-                };
                 // Nix could not list the set: the name is resolved (and fails) when used.
-                names.ok().map(|names| names.contains(name))
+                self.listed_names(nix, set)
+                    .ok()
+                    .map(|names| names.contains(name))
             }
             PackageMode::Lock => {
                 let lock = self.lock.as_ref()?;
@@ -417,7 +413,7 @@ impl Packages {
     }
 
     /// What the backend says of `attr_path` in the set `set` (memoised).
-    pub fn describe(&self, set: &str, attr_path: &[Step]) -> Result<Description, String> {
+    pub fn describe(&self, set: &str, attr_path: &[Step]) -> Result<Description, PackageError> {
         let key = (set.to_owned(), attr_path.to_vec());
         if let Some(d) = self.descriptions.borrow().get(&key) {
             return Ok(d.clone());
@@ -426,27 +422,27 @@ impl Packages {
             PackageMode::Nix(nix) => {
                 let source = self
                     .set_source(set)
-                    .ok_or_else(|| format!("unknown package set {set}"))?;
+                    .ok_or_else(|| PackageError::UnknownSet {
+                        set: set.to_owned(),
+                    })?;
                 nix.describe(&self.nix_scope(), set, &source, attr_path)
-                    .map_err(|e: StoreError| self.explain_handed(attr_path, e.to_string()))?
+                    .map_err(|e: StoreError| PackageError::Nix {
+                        message: self.explain_handed(attr_path, e.to_string()),
+                    })?
             }
             PackageMode::Lock => {
                 let Some(lock) = &self.lock else {
-                    return Err(format!(
-                        "there is no {LOCK_FILE} in {} and the package backend is \"lock\": run `makes lock` where Nix is installed, or use --packages nix",
-                        self.project_dir.display()
-                    ));
+                    return Err(PackageError::NoLockFile {
+                        dir: self.project_dir.clone(),
+                    });
                 };
-                lock.describe(set, attr_path).ok_or_else(|| {
-                    format!(
-                        "{LOCK_FILE} does not lock '{}' of {set}: run `makes lock` again where Nix is installed",
-                        display_steps(attr_path)
-                    )
-                })?
+                lock.describe(set, attr_path)
+                    .ok_or_else(|| PackageError::NotLocked {
+                        set: set.to_owned(),
+                        attr_path: display_steps(attr_path),
+                    })?
             }
-            PackageMode::Symbolic => {
-                return Err("packages are not resolved in this evaluation".into())
-            }
+            PackageMode::Symbolic => return Err(PackageError::Symbolic),
         };
         self.descriptions
             .borrow_mut()

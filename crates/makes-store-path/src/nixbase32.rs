@@ -2,7 +2,7 @@
 //! bit order, which reads the digest from its last byte (`src/libutil/hash.cc`,
 //! `printHash32`). Store path hash parts and `sha256:` NAR hashes are written this way.
 
-use crate::error::{Result, StoreError};
+use crate::error::StorePathError;
 
 /// The 32 characters, in digit order.
 pub const ALPHABET: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
@@ -36,8 +36,8 @@ pub fn encode(bytes: &[u8]) -> String {
 
 /// Decodes a nix-base32 string into `s.len() * 5 / 8` bytes, rejecting characters outside the
 /// alphabet and bits that do not fit.
-pub fn decode(s: &str) -> Result<Vec<u8>> {
-    let invalid = || StoreError::InvalidNixBase32 {
+pub fn decode(s: &str) -> Result<Vec<u8>, StorePathError> {
+    let invalid = || StorePathError::InvalidNixBase32 {
         input: s.to_owned(),
     };
     let size = s.len() * 5 / 8;

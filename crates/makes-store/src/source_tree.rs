@@ -1,0 +1,224 @@
+//! A source tree (a path literal, `builtins.path`) as the list of its entries in NAR order,
+//! read with one `lstat` per entry and one listing per directory. The same list gives the
+//! tree's fingerprint (`source_cache`) and, when the tree changed, what an incremental import
+//! compares with the last import of it (`source_import`).
+
+use crate::error::{io_err, Result};
+use rustix::fd::OwnedFd;
+use rustix::fs as rfs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// What an entry is, as the NAR records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    File {
+        executable: bool,
+    },
+    Symlink,
+    Directory,
+    /// A device, fifo or socket: no NAR can hold it (importing fails, naming it).
+    Other,
+}
+
+/// One entry of a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TreeEntry {
+    /// The path below the root: empty for the root itself, else `/a/b`.
+    pub rel: Vec<u8>,
+    pub kind: EntryKind,
+    /// Mode, size, inode, device, modification and change times (seconds, nanoseconds).
+    pub meta: EntryMeta,
+}
+
+/// The metadata that says whether an entry may have changed. Writing a file updates its change
+/// time, which no user can set (only the clock, as root, or the disk offline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EntryMeta {
+    pub mode: u32,
+    pub size: u64,
+    pub ino: u64,
+    pub dev: u64,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl EntryMeta {
+    /// The metadata `lstat` (or `fstatat`) gave.
+    // The field types of `stat` differ between architectures: some casts are no-ops here.
+    #[allow(clippy::unnecessary_cast)]
+    pub(crate) fn of_stat(stat: &rfs::Stat) -> Self {
+        EntryMeta {
+            mode: stat.st_mode as u32,
+            size: stat.st_size as u64,
+            ino: stat.st_ino as u64,
+            dev: stat.st_dev as u64,
+            mtime: (stat.st_mtime as i64, stat.st_mtime_nsec as i64),
+            ctime: (stat.st_ctime as i64, stat.st_ctime_nsec as i64),
+        }
+    }
+
+    /// The metadata of `path` now (not following a symlink).
+    pub(crate) fn of_path(path: &Path) -> std::io::Result<Self> {
+        Ok(Self::of_stat(&rfs::lstat(path)?))
+    }
+
+    /// The fields as numbers, in a fixed order (fingerprints and manifests).
+    pub(crate) fn words(&self) -> [u64; 8] {
+        [
+            u64::from(self.mode),
+            self.size,
+            self.ino,
+            self.dev,
+            self.mtime.0 as u64,
+            self.mtime.1 as u64,
+            self.ctime.0 as u64,
+            self.ctime.1 as u64,
+        ]
+    }
+
+    pub(crate) fn from_words(w: [u64; 8]) -> Self {
+        EntryMeta {
+            mode: w[0] as u32,
+            size: w[1],
+            ino: w[2],
+            dev: w[3],
+            mtime: (w[4] as i64, w[5] as i64),
+            ctime: (w[6] as i64, w[7] as i64),
+        }
+    }
+}
+
+impl TreeEntry {
+    /// The host path of this entry under `root`.
+    pub(crate) fn path_under(&self, root: &Path) -> PathBuf {
+        if self.rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            let mut bytes = root.as_os_str().as_bytes().to_vec();
+            bytes.extend_from_slice(&self.rel);
+            PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes))
+        }
+    }
+
+    /// The entry's own name (empty for the root).
+    pub(crate) fn name(&self) -> &[u8] {
+        let start = self
+            .rel
+            .iter()
+            .rposition(|b| *b == b'/')
+            .map_or(0, |i| i + 1);
+        &self.rel[start..]
+    }
+
+    /// Whether `self` is a directory above `other`.
+    pub(crate) fn is_above(&self, other: &TreeEntry) -> bool {
+        other.rel.len() > self.rel.len()
+            && other.rel.starts_with(&self.rel)
+            && other.rel[self.rel.len()] == b'/'
+    }
+}
+
+/// The entries of the tree at `root` that `keep` keeps (the root always), in NAR order:
+/// depth first, each directory's children sorted by the bytes of their names. Entries are
+/// looked up relative to their directory's descriptor (`fstatat`, `openat`), so the kernel
+/// resolves one name per entry, not the whole path (most of the cost for thousands of small
+/// trees).
+pub(crate) fn walk_tree(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<TreeEntry>> {
+    let stat = rfs::lstat(root).map_err(|e| io_err(root)(e.into()))?;
+    let mut out = vec![entry_of(Vec::new(), &stat)];
+    if out[0].kind == EntryKind::Directory {
+        let fd =
+            rfs::open(root, dir_flags(), rfs::Mode::empty()).map_err(|e| io_err(root)(e.into()))?;
+        walk_dir(fd, root, &[], keep, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn dir_flags() -> rfs::OFlags {
+    rfs::OFlags::RDONLY | rfs::OFlags::DIRECTORY | rfs::OFlags::NOFOLLOW | rfs::OFlags::CLOEXEC
+}
+
+/// Adds the entries below the directory open as `fd` (at `path`, `rel` below the root).
+fn walk_dir(
+    fd: OwnedFd,
+    path: &Path,
+    rel: &[u8],
+    keep: &dyn Fn(&Path) -> bool,
+    out: &mut Vec<TreeEntry>,
+) -> Result<()> {
+    let mut dir = rfs::Dir::new(fd).map_err(|e| io_err(path)(e.into()))?;
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry.map_err(|e| io_err(path)(e.into()))?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            names.push(name.to_vec());
+        }
+    }
+    names.sort();
+    let dir_fd = dir.fd().map_err(|e| io_err(path)(e.into()))?;
+    for name in names {
+        let child = path.join(std::ffi::OsStr::from_bytes(&name));
+        if !keep(&child) {
+            continue;
+        }
+        let stat = rfs::statat(dir_fd, name.as_slice(), rfs::AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| io_err(&child)(e.into()))?;
+        let mut child_rel = rel.to_vec();
+        child_rel.push(b'/');
+        child_rel.extend_from_slice(&name);
+        let entry = entry_of(child_rel, &stat);
+        let is_dir = entry.kind == EntryKind::Directory;
+        let child_rel = entry.rel.clone();
+        out.push(entry);
+        if is_dir {
+            let child_fd = rfs::openat(dir_fd, name.as_slice(), dir_flags(), rfs::Mode::empty())
+                .map_err(|e| io_err(&child)(e.into()))?;
+            walk_dir(child_fd, &child, &child_rel, keep, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn entry_of(rel: Vec<u8>, stat: &rfs::Stat) -> TreeEntry {
+    let meta = EntryMeta::of_stat(stat);
+    let kind = match rfs::FileType::from_raw_mode(meta.mode) {
+        rfs::FileType::RegularFile => EntryKind::File {
+            executable: meta.mode & 0o100 != 0,
+        },
+        rfs::FileType::Symlink => EntryKind::Symlink,
+        rfs::FileType::Directory => EntryKind::Directory,
+        _ => EntryKind::Other,
+    };
+    TreeEntry { rel, kind, meta }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn entries_come_in_nar_order_with_the_filter_applied() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("t");
+        fs::create_dir_all(root.join("a-b")).expect("mkdir");
+        fs::create_dir_all(root.join("a/c")).expect("mkdir");
+        fs::write(root.join("a/c/f"), "f").expect("write");
+        fs::write(root.join("a-b/g"), "g").expect("write");
+        fs::write(root.join("skip"), "s").expect("write");
+        std::os::unix::fs::symlink("a", root.join("l")).expect("symlink");
+        let entries = walk_tree(&root, &|p| p.file_name().is_none_or(|n| n != "skip")).unwrap();
+        let rels: Vec<&[u8]> = entries.iter().map(|e| e.rel.as_slice()).collect();
+        let expected: Vec<&[u8]> = vec![b"", b"/a", b"/a/c", b"/a/c/f", b"/a-b", b"/a-b/g", b"/l"];
+        assert_eq!(rels, expected);
+        assert_eq!(entries[6].kind, EntryKind::Symlink);
+        assert_eq!(entries[3].name(), b"f");
+        assert!(entries[1].is_above(&entries[3]) && !entries[1].is_above(&entries[4]));
+        assert!(entries[0].is_above(&entries[4]));
+        assert_eq!(entries[3].path_under(&root), root.join("a/c/f"));
+        let m = entries[3].meta;
+        assert_eq!(EntryMeta::from_words(m.words()), m);
+    }
+}

@@ -1,0 +1,170 @@
+//! The store paths a session knows to be valid, so that checking thousands of path literals
+//! (or a closure of thousands of paths) against the store costs one listing of `db/` and
+//! `store/` instead of two `stat`s per question.
+//!
+//! Only answers "valid" are remembered, and only while the process holds the store's session
+//! lock ([`crate::LocalStore::session_lock`]): a valid path becomes invalid only by garbage
+//! collection, which holds that lock exclusively, so no other process can invalidate a path
+//! while a session lives (and the collector forgets what it removes from its own copy). A path
+//! not known is asked of the disk every time: another process may have added it since.
+//! Without the session lock every question goes to the disk, as before.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// How many questions go to the disk before the two directories are listed once: a short
+/// session (`makes --list` of a small project) in a large store never pays for the listing.
+const QUESTIONS_BEFORE_LISTING: usize = 64;
+
+/// What the process knows (shared by every clone of a `LocalStore`).
+#[derive(Debug, Default)]
+pub(crate) struct ValidPaths(Mutex<Known>);
+
+#[derive(Debug, Default)]
+struct Known {
+    /// Whether positive answers may be remembered (the session lock is held).
+    enabled: bool,
+    /// Whether `db/` and `store/` have been listed into `valid`.
+    listed: bool,
+    /// Questions answered from the disk so far.
+    asked: usize,
+    /// Base names (`<hash>-<name>`) of paths known valid.
+    valid: HashSet<String>,
+}
+
+/// What [`ValidPaths::lookup`] tells the caller to do.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// Known valid.
+    Valid,
+    /// Not known: ask the disk (and, when valid, [`ValidPaths::remember`] it).
+    AskDisk,
+    /// Not known and the directories should be listed first ([`ValidPaths::fill`]).
+    ListFirst,
+}
+
+impl ValidPaths {
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        // A panic while the lock was held leaves a set that is still a subset of the valid
+        // paths: keep using it.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// From now on, remember positive answers (the session lock is held).
+    pub(crate) fn enable(&self) {
+        self.known().enabled = true;
+    }
+
+    /// Whether `base_name` is known valid, or how to find out.
+    pub(crate) fn lookup(&self, base_name: &str) -> Lookup {
+        let mut known = self.known();
+        if !known.enabled {
+            return Lookup::AskDisk;
+        }
+        if known.valid.contains(base_name) {
+            return Lookup::Valid;
+        }
+        known.asked += 1;
+        if !known.listed && known.asked > QUESTIONS_BEFORE_LISTING {
+            Lookup::ListFirst
+        } else {
+            Lookup::AskDisk
+        }
+    }
+
+    /// Remembers `base_name` as valid (the caller saw its record and contents).
+    pub(crate) fn remember(&self, base_name: &str) {
+        let mut known = self.known();
+        if known.enabled {
+            known.valid.insert(base_name.to_owned());
+        }
+    }
+
+    /// Forgets `base_name` (garbage collection removed it).
+    pub(crate) fn forget(&self, base_name: &str) {
+        self.known().valid.remove(base_name);
+    }
+
+    /// Remembers every path of the listings: a store entry whose hash has a record. A listing
+    /// that fails leaves the set as it was (questions then go to the disk).
+    pub(crate) fn fill(&self, db_dir: &Path, store_dir: &Path) {
+        let mut known = self.known();
+        known.listed = true;
+        if !known.enabled {
+            return;
+        }
+        let (Some(records), Some(entries)) = (names(db_dir), names(store_dir)) else {
+            return;
+        };
+        let with_record: HashSet<&str> = records
+            .iter()
+            .filter_map(|n| n.strip_suffix(".json"))
+            .collect();
+        for entry in entries {
+            let valid = entry
+                .split_once('-')
+                .is_some_and(|(hash, _)| with_record.contains(hash));
+            if valid {
+                known.valid.insert(entry);
+            }
+        }
+    }
+}
+
+/// The names in `dir` that are text, or `None` if it cannot be read.
+fn names(dir: &Path) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).ok()? {
+        if let Ok(name) = entry.ok()?.file_name().into_string() {
+            out.push(name);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_is_remembered_without_the_session_lock() {
+        let paths = ValidPaths::default();
+        paths.remember("aaaa-x");
+        assert_eq!(paths.lookup("aaaa-x"), Lookup::AskDisk);
+        paths.enable();
+        assert_eq!(paths.lookup("aaaa-x"), Lookup::AskDisk);
+        paths.remember("aaaa-x");
+        assert_eq!(paths.lookup("aaaa-x"), Lookup::Valid);
+        paths.forget("aaaa-x");
+        assert_eq!(paths.lookup("aaaa-x"), Lookup::AskDisk);
+    }
+
+    #[test]
+    fn the_listing_comes_after_enough_questions_and_needs_a_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (db, store) = (dir.path().join("db"), dir.path().join("store"));
+        fs::create_dir_all(&db).expect("mkdir");
+        fs::create_dir_all(&store).expect("mkdir");
+        fs::write(db.join("aaaa.json"), "{}").expect("write");
+        fs::write(db.join(".tmp-bbbb"), "{").expect("write");
+        fs::write(store.join("aaaa-recorded"), "").expect("write");
+        fs::write(store.join("bbbb-half-written"), "").expect("write");
+        fs::write(db.join("cccc.json"), "{}").expect("write");
+
+        let paths = ValidPaths::default();
+        paths.enable();
+        for _ in 0..QUESTIONS_BEFORE_LISTING {
+            assert_eq!(paths.lookup("zzzz-other"), Lookup::AskDisk);
+        }
+        assert_eq!(paths.lookup("zzzz-other"), Lookup::ListFirst);
+        paths.fill(&db, &store);
+        assert_eq!(paths.lookup("aaaa-recorded"), Lookup::Valid);
+        assert_eq!(paths.lookup("bbbb-half-written"), Lookup::AskDisk);
+        assert_eq!(paths.lookup("cccc-no-contents"), Lookup::AskDisk);
+        assert_eq!(paths.lookup("zzzz-other"), Lookup::AskDisk, "listed once");
+    }
+}
