@@ -637,7 +637,10 @@ mod tests {
         ];
         for a in &names {
             for b in &names {
-                let (x, y) = (Name::new(Rc::from(a.as_str())), Name::new(Rc::from(b.as_str())));
+                let (x, y) = (
+                    Name::new(Rc::from(a.as_str())),
+                    Name::new(Rc::from(b.as_str())),
+                );
                 assert_eq!(x.cmp(&y), cmp_as_bytes(a, b), "{a:?} vs {b:?}");
             }
         }
