@@ -175,6 +175,7 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
         makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])?;
         return Ok(session.store.real_path(&out_path));
     }
+    build_derivation_inputs(session, &out_path)?;
     let images = NativeImageBuilder {
         store: session.store.clone(),
         now: session.now.clone(),
@@ -216,6 +217,38 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     })?;
 
     Ok(session.store.real_path(&out_path))
+}
+
+/// Builds, from their `.drv`, the outputs of `builtins.derivation` that the recipes `out`
+/// needs use (a derivation in a makeScript's searchPaths, in an image's contents, in a
+/// makeTemplate's replace): the store's scheduler knows recipes only.
+fn build_derivation_inputs(session: &Session, out: &StorePath) -> Result<(), Failure> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut stack = vec![out.clone()];
+    let mut drv_paths = Vec::new();
+    while let Some(path) = stack.pop() {
+        if !seen.insert(path.clone()) || session.store.is_valid(&path) {
+            continue;
+        }
+        match session.recipes.get(&path) {
+            Some(recipe) => {
+                // An input that is no store path is reported by the scheduler.
+                stack.extend(recipe.inputs().iter().filter_map(|i| StorePath::parse(i).ok()));
+            }
+            None => {
+                if let Some(drv_path) = session.derivations.deriver(&path.to_absolute()) {
+                    if !drv_paths.contains(&drv_path) {
+                        drv_paths.push(drv_path);
+                    }
+                }
+            }
+        }
+    }
+    for drv_path in &drv_paths {
+        progress(&format!("building {drv_path}"));
+    }
+    makes_derivation::realise(&session.fetchers, &session.derivations, &drv_paths)?;
+    Ok(())
 }
 
 /// The number of cores, as Nix's `max-jobs = auto`.

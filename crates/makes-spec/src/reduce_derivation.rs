@@ -104,7 +104,7 @@ pub fn reduce_derivation_spec(
         search_paths,
         sha256,
         local,
-        input_paths: context.paths.iter().map(|p| p.to_string()).collect(),
+        input_paths: crate::input_paths(ev, &context, "makeDerivation", span)?,
     })
 }
 

@@ -363,6 +363,10 @@ pub fn reduce_image_spec_of(
         Some(v) => reduce_config(&f, &v, &mut config_context),
     });
     let config = checked(&mut errors, config, BTreeMap::new());
+    let config_references = crate::input_paths(ev, &config_context, "config", f.span_of("config"));
+    let config_references = checked(&mut errors, config_references, Vec::new());
+    let script_inputs = crate::input_paths(ev, &script_context, "extraCommands", span);
+    let script_inputs = checked(&mut errors, script_inputs, Vec::new());
 
     // nixpkgs' stream writes the layers as they are; the other functions gzip them.
     let default_compressor = match function {
@@ -487,7 +491,7 @@ pub fn reduce_image_spec_of(
             max_layers,
             contents,
             config,
-            config_references: config_context.paths.iter().map(|p| p.to_string()).collect(),
+            config_references,
             extra_commands,
             architecture,
             mtime,
@@ -500,7 +504,7 @@ pub fn reduce_image_spec_of(
             fake_root_commands,
             enable_fakechroot,
             run_as_root,
-            script_inputs: script_context.paths.iter().map(|p| p.to_string()).collect(),
+            script_inputs,
             from_image,
             no_effect,
             stream: function == ImageFunction::StreamLayeredImage,
