@@ -233,7 +233,12 @@ fn build_derivation_inputs(session: &Session, out: &StorePath) -> Result<(), Fai
         match session.recipes.get(&path) {
             Some(recipe) => {
                 // An input that is no store path is reported by the scheduler.
-                stack.extend(recipe.inputs().iter().filter_map(|i| StorePath::parse(i).ok()));
+                stack.extend(
+                    recipe
+                        .inputs()
+                        .iter()
+                        .filter_map(|i| StorePath::parse(i).ok()),
+                );
             }
             None => {
                 if let Some(drv_path) = session.derivations.deriver(&path.to_absolute()) {

@@ -65,11 +65,7 @@ impl Session {
         };
         let io = StoreIo::new(store.clone(), project_files.clone())
             .with_derivation_outputs(Rc::new(outputs_of));
-        let evaluator = Evaluator::with_extra_builtins(
-            Rc::new(io),
-            options,
-            builtins,
-        );
+        let evaluator = Evaluator::with_extra_builtins(Rc::new(io), options, builtins);
         Ok(Session {
             _gc_guard: gc_guard,
             store,

@@ -39,7 +39,11 @@ pub fn resolve_derivation_contexts(
             .into_iter()
             .find(|(name, _)| name.as_str() == output.as_ref())
             .map(|(_, path)| path)
-            .ok_or_else(|| invalid(format!("it refers to the output '{output}' of {drv}, which has none")))?;
+            .ok_or_else(|| {
+                invalid(format!(
+                    "it refers to the output '{output}' of {drv}, which has none"
+                ))
+            })?;
         context.paths.insert(path.into());
     }
     Ok(())
