@@ -1,6 +1,7 @@
 //! `builtins.derivation` outputs used inside makes' own functions (fixtures/derivation-inputs):
 //! in a makeDerivation's and a makeScript's `searchPaths.bin`, a makeTemplate's and a
-//! makeScript's `replace` (one output of two), an image's contents and config. makes builds
+//! makeScript's `replace` (one output of two), an image's contents and config, makes' own
+//! `symlinkJoin`'s paths. makes builds
 //! them from their `.drv` with its own sandbox before what uses them, at the output path
 //! `nix-instantiate` gives.
 
@@ -77,6 +78,23 @@ fn one_output_of_a_derivation_given_to_make_template_is_built() {
         std::fs::read_to_string(&result).expect("the result"),
         "the doc output\n"
     );
+}
+
+#[test]
+fn symlink_join_links_the_outputs_of_derivations_makes_built() {
+    let sandbox = Sandbox::new();
+    let joined = sandbox.build_dir(&fixture("derivation-inputs"), "/joined");
+    for (link, target_end) in [
+        ("bin/tool", "-tool-1.0/bin/tool"),
+        ("note", "-notes-doc/note"),
+    ] {
+        let target = std::fs::read_link(joined.join(link)).expect("a link");
+        let target = target.to_string_lossy().into_owned();
+        assert!(target.ends_with(target_end), "{link} -> {target}");
+        let in_store = target.strip_prefix("/nix/store/").expect("a store path");
+        let built = sandbox.store().join("store").join(in_store);
+        assert!(built.is_file(), "{} was not built", built.display());
+    }
 }
 
 #[test]
