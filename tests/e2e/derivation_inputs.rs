@@ -175,3 +175,45 @@ fn a_context_naming_a_derivation_never_instantiated_is_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_unprivileged_user_builds_the_same_image_of_a_derivation() {
+    if !crate::common::running_as_root() || !have_tool("setpriv") {
+        eprintln!("note: skipping: needs root to switch to an unprivileged user");
+        return;
+    }
+    let as_root = Sandbox::new();
+    let expected = as_root.build(&fixture("derivation-inputs"), "/image");
+    let sandbox = Sandbox::new();
+    let mut perms = std::fs::metadata(sandbox.dir.path())
+        .expect("meta")
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+    std::fs::set_permissions(sandbox.dir.path(), perms).expect("chmod");
+    let out = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .args(["env", "-i"])
+        .arg(format!(
+            "PATH={}",
+            std::env::var("PATH").unwrap_or_default()
+        ))
+        .arg(format!("HOME={}", sandbox.dir.path().display()))
+        .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
+        .arg(env!("CARGO_BIN_EXE_makes"))
+        .arg("--project")
+        .arg(fixture("derivation-inputs"))
+        .arg("/image")
+        .output()
+        .expect("setpriv runs");
+    assert_success(&out);
+    let result = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert_eq!(
+        result.file_name(),
+        expected.file_name(),
+        "the same store path"
+    );
+    assert_eq!(
+        std::fs::read(result).expect("result"),
+        std::fs::read(expected).expect("expected")
+    );
+}
