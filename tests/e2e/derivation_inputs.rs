@@ -1,10 +1,9 @@
 //! `builtins.derivation` outputs used inside makes' own functions (fixtures/derivation-inputs):
 //! in a makeDerivation's and a makeScript's `searchPaths.bin`, a makeTemplate's and a
 //! makeScript's `replace` (one output of two), an image's contents and config, makes' own
-//! `symlinkJoin`'s paths. makes builds
-//! them from their `.drv` with its own sandbox before what uses them, at the output path
-//! `nix-instantiate` gives.
-
+//! `symlinkJoin`'s paths. makes builds them from their `.drv` with its own sandbox before
+//! what uses them, at the output path `nix-instantiate` gives. A derivation taking an output
+//! of makes is built after it.
 use crate::common::{
     assert_success, fixture, have_tool, host_tools_nixpkgs, layer_store_paths, run, run_image,
     write_project, Sandbox,
@@ -95,6 +94,16 @@ fn symlink_join_links_the_outputs_of_derivations_makes_built() {
         let built = sandbox.store().join("store").join(in_store);
         assert!(built.is_file(), "{} was not built", built.display());
     }
+}
+
+#[test]
+fn a_derivation_using_an_output_of_makes_is_built_after_it() {
+    let sandbox = Sandbox::new();
+    let result = sandbox.build(&fixture("derivation-inputs"), "/made-into-derivation");
+    assert_eq!(
+        std::fs::read_to_string(&result).expect("the result"),
+        "made by makes\n"
+    );
 }
 
 #[test]

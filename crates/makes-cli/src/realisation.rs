@@ -150,7 +150,7 @@ pub fn realise_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
 }
 
 /// A progress line on stderr, unless `-q`.
-fn progress(msg: &str) {
+pub(crate) fn progress(msg: &str) {
     if display() != Display::Quiet {
         say!("makes: {msg}");
     }
@@ -171,11 +171,11 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     let out_path = output_path(out)?;
     if let Some(drv_path) = session.derivations.deriver(out) {
         // An output of `builtins.derivation`: built from its `.drv`.
-        progress(&format!("building {drv_path}"));
-        makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])?;
+        crate::derivation_builds::build_derivations(session, &[drv_path])?;
         return Ok(session.store.real_path(&out_path));
     }
-    build_derivation_inputs(session, &out_path)?;
+    let derivations = crate::derivation_builds::derivations_needed(session, &out_path);
+    crate::derivation_builds::build_derivations(session, &derivations)?;
     let images = NativeImageBuilder {
         store: session.store.clone(),
         now: session.now.clone(),
@@ -217,43 +217,6 @@ pub fn build_path(session: &Session, out: &str) -> Result<PathBuf, Failure> {
     })?;
 
     Ok(session.store.real_path(&out_path))
-}
-
-/// Builds, from their `.drv`, the outputs of `builtins.derivation` that the recipes `out`
-/// needs use (a derivation in a makeScript's searchPaths, in an image's contents, in a
-/// makeTemplate's replace): the store's scheduler knows recipes only.
-fn build_derivation_inputs(session: &Session, out: &StorePath) -> Result<(), Failure> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut stack = vec![out.clone()];
-    let mut drv_paths = Vec::new();
-    while let Some(path) = stack.pop() {
-        if !seen.insert(path.clone()) || session.store.is_valid(&path) {
-            continue;
-        }
-        match session.recipes.get(&path) {
-            Some(recipe) => {
-                // An input that is no store path is reported by the scheduler.
-                stack.extend(
-                    recipe
-                        .inputs()
-                        .iter()
-                        .filter_map(|i| StorePath::parse(i).ok()),
-                );
-            }
-            None => {
-                if let Some(drv_path) = session.derivations.deriver(&path.to_absolute()) {
-                    if !drv_paths.contains(&drv_path) {
-                        drv_paths.push(drv_path);
-                    }
-                }
-            }
-        }
-    }
-    for drv_path in &drv_paths {
-        progress(&format!("building {drv_path}"));
-    }
-    makes_derivation::realise(&session.fetchers, &session.derivations, &drv_paths)?;
-    Ok(())
 }
 
 /// The number of cores, as Nix's `max-jobs = auto`.
