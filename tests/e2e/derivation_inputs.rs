@@ -4,6 +4,7 @@
 //! `symlinkJoin`'s paths. makes builds them from their `.drv` with its own sandbox before
 //! what uses them, at the output path `nix-instantiate` gives. A derivation taking an output
 //! of makes is built after it.
+
 use crate::common::{
     assert_success, fixture, have_tool, host_tools_nixpkgs, layer_store_paths, run, run_image,
     write_project, Sandbox,
