@@ -60,3 +60,73 @@ pub fn input_paths(
     resolve_derivation_contexts(ev, &mut context, what, span)?;
     Ok(context.paths.iter().map(|p| p.to_string()).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use makes_eval::{DiskIo, EvalIo, EvalOptions, FileKind};
+    use std::path::Path;
+    use std::rc::Rc;
+
+    const DRV: &str = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-two.drv";
+
+    /// Knows one derivation, of two outputs.
+    struct OneDerivation;
+
+    impl EvalIo for OneDerivation {
+        fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+            DiskIo.read_file(path)
+        }
+        fn file_kind(&self, path: &Path) -> std::io::Result<Option<FileKind>> {
+            DiskIo.file_kind(path)
+        }
+        fn read_dir(&self, path: &Path) -> std::io::Result<Vec<(String, FileKind)>> {
+            DiskIo.read_dir(path)
+        }
+        fn add_to_store(&self, path: &Path, name: &str) -> std::io::Result<String> {
+            DiskIo.add_to_store(path, name)
+        }
+        fn derivation_outputs(&self, drv_path: &str) -> Option<Vec<(String, String)>> {
+            (drv_path == DRV).then(|| {
+                vec![
+                    ("doc".into(), "/nix/store/bbbb-two-doc".into()),
+                    ("out".into(), "/nix/store/cccc-two".into()),
+                ]
+            })
+        }
+    }
+
+    fn evaluator() -> Evaluator {
+        Evaluator::new(Rc::new(OneDerivation), EvalOptions::default())
+    }
+
+    #[test]
+    fn outputs_and_derivations_become_their_output_paths() {
+        let ev = evaluator();
+        let mut context = Context::default();
+        context.paths.insert("/nix/store/dddd-src".into());
+        context.outputs.insert((DRV.into(), "doc".into()));
+        let paths = input_paths(&ev, &context, "x", None).expect("known");
+        assert_eq!(paths, ["/nix/store/bbbb-two-doc", "/nix/store/dddd-src"]);
+        let mut context = Context::default();
+        context.derivations.insert(DRV.into());
+        resolve_derivation_contexts(&ev, &mut context, "x", None).expect("known");
+        assert!(context.derivations.is_empty() && context.outputs.is_empty());
+        let paths: Vec<&str> = context.paths.iter().map(|p| p.as_ref()).collect();
+        assert_eq!(paths, ["/nix/store/bbbb-two-doc", "/nix/store/cccc-two"]);
+    }
+
+    #[test]
+    fn an_unknown_derivation_or_output_is_an_error_naming_it() {
+        let ev = evaluator();
+        let mut context = Context::default();
+        context.outputs.insert((DRV.into(), "dev".into()));
+        let e = input_paths(&ev, &context, "builder", None).expect_err("no dev output");
+        assert!(e.to_string().contains("'dev'"), "{e}");
+        let mut context = Context::default();
+        let other = "/nix/store/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-other.drv";
+        context.derivations.insert(other.into());
+        let e = input_paths(&ev, &context, "builder", None).expect_err("unknown");
+        assert!(e.to_string().contains(other), "{e}");
+    }
+}
