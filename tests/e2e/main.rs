@@ -26,6 +26,7 @@ mod daily_polish;
 mod daily_registries;
 mod deploy_manifest;
 mod deploy_tags;
+mod derivation_inputs;
 mod derivations;
 mod docker_tools;
 mod docker_tools_attrs;
