@@ -186,7 +186,7 @@ pub fn build_path(session: &Session, out_path: &StorePath) -> Result<PathBuf, Fa
         crate::derivation_builds::build_derivations(session, &[drv_path])?;
         return Ok(session.store.real_path(out_path));
     }
-    let derivations = crate::derivation_builds::derivations_needed(session, &out_path);
+    let derivations = crate::derivation_builds::derivations_needed(session, out_path);
     crate::derivation_builds::build_derivations(session, &derivations)?;
     let images = NativeImageBuilder {
         store: session.store.clone(),
