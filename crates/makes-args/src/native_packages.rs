@@ -47,7 +47,7 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
         let text = string_with_context(ev, &args[1].force(ev)?, &mut context)?;
         Ok(register(
             &r,
-            text_file_spec(&name, &text, false, "", context)?,
+            text_file_spec(&name, &text, false, "", resolved(ev, context, "writeText")?)?,
         ))
     });
     set.insert(
@@ -70,7 +70,13 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
         let destination = format!("/{}", path.trim_start_matches('/'));
         Ok(register(
             &r,
-            text_file_spec(name, &text, false, &destination, context)?,
+            text_file_spec(
+                name,
+                &text,
+                false,
+                &destination,
+                resolved(ev, context, "writeTextDir")?,
+            )?,
         ))
     });
     set.insert(
@@ -104,7 +110,13 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
             };
             Ok(register(
                 &r,
-                text_file_spec(&script, &text, true, &destination, context)?,
+                text_file_spec(
+                    &script,
+                    &text,
+                    true,
+                    &destination,
+                    resolved(ev, context, "writeShellScript")?,
+                )?,
             ))
         });
         set.insert(name, Thunk::value(make_primop(name, 2, write_script)), None);
@@ -123,6 +135,13 @@ pub(crate) fn register(recipes: &Recipes, spec: DerivationSpec) -> Value {
     let name = spec.name.clone();
     recipes.insert(out.clone(), Recipe::Derivation(spec));
     package_value(&name, &out)
+}
+
+/// `context` with the derivations it names replaced by their output paths, the inputs to
+/// build first.
+fn resolved(ev: &Evaluator, mut context: Context, what: &str) -> makes_eval::Result<Context> {
+    makes_spec::resolve_derivation_contexts(ev, &mut context, what, None)?;
+    Ok(context)
 }
 
 /// A spec with host tools on `PATH` (the builder's default) and inputs from `context`.
@@ -217,7 +236,13 @@ fn write_text_file(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<Derivati
         Some(attr) => string_with_context(ev, &attr.value.force(ev)?, &mut context)?,
         None => String::new(),
     };
-    let mut spec = text_file_spec(&name, &text, executable, &destination, context)?;
+    let mut spec = text_file_spec(
+        &name,
+        &text,
+        executable,
+        &destination,
+        resolved(ev, context, "writeTextFile")?,
+    )?;
     if !check_phase.trim().is_empty() {
         // As nixpkgs' writeTextFile: the check runs after the file is written, in `$out`'s
         // build, and its failure fails the build. A file without a check keeps the builder
@@ -276,7 +301,7 @@ fn symlink_join(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<DerivationS
         ("envIgnoreCollisions".to_owned(), "1".to_owned()),
     ]);
     let builder = format!("{LINK_TREE}\nmkdir -p \"$out\"\nfor p in $envPaths; do link_tree \"$p\" \"$out\"; done\neval \"$envPostBuild\"\n");
-    spec(&name, &builder, env, context)
+    spec(&name, &builder, env, resolved(ev, context, "symlinkJoin")?)
 }
 
 /// `buildEnv { name; paths; pathsToLink ? [ "/" ]; ignoreCollisions ? false; extraPrefix ? "";
@@ -343,7 +368,7 @@ fn build_env(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<DerivationSpec
     let builder = format!(
         "{LINK_TREE}\nmkdir -p \"$out\"\nfor p in $envPaths; do\n  for l in $envPathsToLink; do\n    l=\"${{l%/}}\"\n    if test -e \"$p$l\"; then link_tree \"$p$l\" \"$out$envExtraPrefix$l\"; fi\n  done\ndone\neval \"$envPostBuild\"\n"
     );
-    spec(&name, &builder, env, context)
+    spec(&name, &builder, env, resolved(ev, context, "buildEnv")?)
 }
 
 /// `runCommand name env script`: `script` runs with the host's tools (in the sandbox), the
@@ -372,7 +397,7 @@ fn run_command(
         vars.insert(key.to_string(), s.utf8()?.to_owned());
     }
     let script = string_with_context(ev, &script.force(ev)?, &mut context)?;
-    spec(&name, &script, vars, context)
+    spec(&name, &script, vars, resolved(ev, context, "runCommand")?)
 }
 
 fn attrs_arg(ev: &Evaluator, t: &Thunk, what: &str) -> makes_eval::Result<Rc<Attrs>> {

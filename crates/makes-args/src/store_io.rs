@@ -6,6 +6,11 @@ use makes_eval::{DiskIo, EvalIo, FileKind};
 use makes_store::{LocalStore, ProjectFiles, StorePath, STORE_DIR};
 use std::io;
 use std::path::Path;
+use std::rc::Rc;
+
+/// The output paths, by name, of a derivation the evaluation instantiated, given its `.drv`
+/// path (the session's derivation registry answers).
+pub type DerivationOutputs = Rc<dyn Fn(&str) -> Option<Vec<(String, String)>>>;
 
 /// `EvalIo` on the real file system, importing paths into `store`.
 pub struct StoreIo {
@@ -13,6 +18,7 @@ pub struct StoreIo {
     disk: DiskIo,
     /// What of the project evaluation may see.
     project_files: ProjectFiles,
+    derivation_outputs: Option<DerivationOutputs>,
 }
 
 impl StoreIo {
@@ -21,7 +27,14 @@ impl StoreIo {
             store,
             disk: DiskIo,
             project_files,
+            derivation_outputs: None,
         }
+    }
+
+    /// The same, resolving the outputs of instantiated derivations with `outputs`.
+    pub fn with_derivation_outputs(mut self, outputs: DerivationOutputs) -> Self {
+        self.derivation_outputs = Some(outputs);
+        self
     }
 
     /// Fails for a path the project leaves out, as if it did not exist.
@@ -79,6 +92,10 @@ impl EvalIo for StoreIo {
 
     fn is_dir(&self, path: &Path) -> bool {
         !self.project_files.hides(path) && self.disk.is_dir(&self.host_path(path))
+    }
+
+    fn derivation_outputs(&self, drv_path: &str) -> Option<Vec<(String, String)>> {
+        self.derivation_outputs.as_ref().and_then(|f| f(drv_path))
     }
 }
 

@@ -13,6 +13,7 @@ mod clock;
 mod commands;
 mod deploy_job;
 mod deploy_setup;
+mod derivation_builds;
 mod docker_daemon;
 mod env_vars;
 mod error_display;

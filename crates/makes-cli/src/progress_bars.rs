@@ -2,12 +2,15 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use makes_oci::LayerProgress;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// One indicatif bar per layer on stderr.
 #[derive(Default)]
 pub struct Bars {
-    current: Mutex<Option<ProgressBar>>,
+    /// The bars of the layers not finished yet (a layer is still being compressed while the
+    /// next one is read), by layer index, and the index of the last one started.
+    bars: Mutex<(BTreeMap<usize, ProgressBar>, usize)>,
 }
 
 impl LayerProgress for Bars {
@@ -21,22 +24,23 @@ impl LayerProgress for Bars {
         );
         bar.set_prefix(format!("layer {}/{count}", index + 1));
         bar.set_message(label.to_string());
-        if let Ok(mut cur) = self.current.lock() {
-            *cur = Some(bar);
+        if let Ok(mut bars) = self.bars.lock() {
+            bars.0.insert(index, bar);
+            bars.1 = index;
         }
     }
 
     fn advance(&self, bytes: u64) {
-        if let Ok(cur) = self.current.lock() {
-            if let Some(bar) = cur.as_ref() {
+        if let Ok(bars) = self.bars.lock() {
+            if let Some(bar) = bars.0.get(&bars.1) {
                 bar.inc(bytes);
             }
         }
     }
 
-    fn finish(&self, cached: bool, size: u64) {
-        if let Ok(mut cur) = self.current.lock() {
-            if let Some(bar) = cur.take() {
+    fn finish(&self, index: usize, cached: bool, size: u64) {
+        if let Ok(mut bars) = self.bars.lock() {
+            if let Some(bar) = bars.0.remove(&index) {
                 let how = if cached { "cached" } else { "written" };
                 bar.finish_with_message(format!(
                     "{} ({how}, {})",

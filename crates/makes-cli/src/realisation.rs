@@ -162,7 +162,7 @@ pub fn realise_path(session: &Session, out: &StorePath) -> Result<PathBuf, Failu
 }
 
 /// A progress line on stderr, unless `-q`.
-fn progress(msg: &str) {
+pub(crate) fn progress(msg: &str) {
     if display() != Display::Quiet {
         say!("makes: {msg}");
     }
@@ -183,10 +183,11 @@ pub fn build_path(session: &Session, out_path: &StorePath) -> Result<PathBuf, Fa
     let display = display();
     if let Some(drv_path) = session.derivations.deriver(&out_path.to_absolute()) {
         // An output of `builtins.derivation`: built from its `.drv`.
-        progress(&format!("building {drv_path}"));
-        makes_derivation::realise(&session.fetchers, &session.derivations, &[drv_path])?;
+        crate::derivation_builds::build_derivations(session, &[drv_path])?;
         return Ok(session.store.real_path(out_path));
     }
+    let derivations = crate::derivation_builds::derivations_needed(session, out_path);
+    crate::derivation_builds::build_derivations(session, &derivations)?;
     let images = NativeImageBuilder {
         store: session.store.clone(),
         now: session.now.clone(),

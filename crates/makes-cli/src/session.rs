@@ -54,11 +54,18 @@ impl Session {
             cache_dir: locations::cache_dir().unwrap_or_else(|_| store_dir.join("cache")),
         };
         builtins.extend(fetch_builtins(&fetchers, &derivations));
-        let evaluator = Evaluator::with_extra_builtins(
-            Rc::new(StoreIo::new(store.clone(), project_files.clone())),
-            options,
-            builtins,
-        );
+        let registry = derivations.clone();
+        let outputs_of = move |drv_path: &str| {
+            registry.get(drv_path).map(|drv| {
+                drv.outputs
+                    .iter()
+                    .map(|(name, o)| (name.clone(), o.path.clone()))
+                    .collect()
+            })
+        };
+        let io = StoreIo::new(store.clone(), project_files.clone())
+            .with_derivation_outputs(Rc::new(outputs_of));
+        let evaluator = Evaluator::with_extra_builtins(Rc::new(io), options, builtins);
         Ok(Session {
             _gc_guard: gc_guard,
             store,

@@ -38,6 +38,12 @@ pub trait EvalIo {
     fn is_dir(&self, path: &Path) -> bool {
         std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false)
     }
+    /// The output paths, by output name, of the derivation `drv_path` this evaluation
+    /// instantiated (what a string context naming it or one of its outputs stands for);
+    /// `None` for a derivation it does not know.
+    fn derivation_outputs(&self, _drv_path: &str) -> Option<Vec<(String, String)>> {
+        None
+    }
 }
 
 /// Reads the real file system; cannot import into a store (the store crate supplies that).

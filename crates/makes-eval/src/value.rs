@@ -333,7 +333,7 @@ pub struct Attr {
 /// `listToAttrs`, literals) can produce sorted entries directly, with one allocation.
 #[derive(Clone, Default)]
 pub struct Attrs {
-    entries: Vec<(Rc<str>, Attr)>,
+    entries: Vec<(Name, Attr)>,
     /// Attributes beyond `entries` that exist without being listed (a package set such as
     /// nixpkgs, whose names are only known to its backend); consulted by selection only.
     open: Option<Rc<dyn OpenAttrs>>,
@@ -354,6 +354,59 @@ pub trait OpenAttrs {
     }
 }
 
+/// An attribute name in a set, with the first bytes of its text as a number: most comparisons
+/// of names (each probe of a lookup's binary search, each step of a `//` merge) then compare
+/// two integers without reading either name's text.
+#[derive(Clone)]
+struct Name {
+    prefix: u64,
+    text: Rc<str>,
+}
+
+/// The prefix of a name whose first bytes cannot stand in for its order (see [`name_prefix`]).
+const NO_PREFIX: u64 = u64::MAX;
+
+/// The first eight bytes of `name`, big-endian and padded with zeros: two names whose prefixes
+/// differ are ordered as their prefixes are (UTF-8 orders as its code points do, and a shorter
+/// name is a prefix of the other). Equal prefixes say nothing, and neither does a prefix
+/// holding 0xF4, the first byte of the characters that stand for bytes (whose order is the
+/// bytes', see `cmp_as_bytes`): those names compare by text. No UTF-8 text holds 0xFF bytes,
+/// so no real prefix is `NO_PREFIX`.
+fn name_prefix(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut first = [0u8; 8];
+    let n = bytes.len().min(8);
+    first[..n].copy_from_slice(&bytes[..n]);
+    if first.contains(&0xF4) {
+        return NO_PREFIX;
+    }
+    u64::from_be_bytes(first)
+}
+
+impl Name {
+    fn new(text: Rc<str>) -> Self {
+        Name {
+            prefix: name_prefix(&text),
+            text,
+        }
+    }
+
+    /// Nix's order of names (by the bytes they stand for).
+    fn cmp_with(&self, prefix: u64, text: &str) -> std::cmp::Ordering {
+        if self.prefix != prefix && self.prefix != NO_PREFIX && prefix != NO_PREFIX {
+            return self.prefix.cmp(&prefix);
+        }
+        if std::ptr::eq(self.text.as_ptr(), text.as_ptr()) && self.text.len() == text.len() {
+            return std::cmp::Ordering::Equal;
+        }
+        cmp_as_bytes(&self.text, text)
+    }
+
+    fn cmp(&self, other: &Name) -> std::cmp::Ordering {
+        self.cmp_with(other.prefix, &other.text)
+    }
+}
+
 impl Attrs {
     pub fn new() -> Self {
         Self::default()
@@ -361,13 +414,17 @@ impl Attrs {
 
     /// A set of `entries` in any order; of equal names the first (`keep_first`) or the last
     /// one wins.
-    pub(crate) fn from_entries(mut entries: Vec<(Rc<str>, Attr)>, keep_first: bool) -> Self {
+    pub(crate) fn from_entries(entries: Vec<(Rc<str>, Attr)>, keep_first: bool) -> Self {
+        let mut entries: Vec<(Name, Attr)> = entries
+            .into_iter()
+            .map(|(name, attr)| (Name::new(name), attr))
+            .collect();
         if !keep_first {
             entries.reverse();
         }
         // Stable: of equal names, the first in `entries` stays first and is kept.
-        entries.sort_by(|a, b| cmp_as_bytes(&a.0, &b.0));
-        entries.dedup_by(|later, first| later.0 == first.0);
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|later, first| later.0.cmp(&first.0).is_eq());
         Attrs {
             entries,
             open: None,
@@ -381,23 +438,27 @@ impl Attrs {
             .windows(2)
             .all(|w| cmp_as_bytes(&w[0].0, &w[1].0).is_lt()));
         Attrs {
-            entries,
+            entries: entries
+                .into_iter()
+                .map(|(name, attr)| (Name::new(name), attr))
+                .collect(),
             open: None,
         }
     }
 
     fn position(&self, name: &str) -> std::result::Result<usize, usize> {
+        let prefix = name_prefix(name);
         self.entries
-            .binary_search_by(|(k, _)| cmp_as_bytes(k, name))
+            .binary_search_by(|(k, _)| k.cmp_with(prefix, name))
     }
 
     /// Adds or replaces `name`. Inserting in sorted order is cheap (no entries move).
     pub fn insert(&mut self, name: impl Into<Rc<str>>, value: Thunk, span: Option<Span>) {
-        let name = name.into();
+        let name = Name::new(name.into());
         let attr = Attr { value, span };
         let at = match self.entries.last() {
-            Some((last, _)) if cmp_as_bytes(last, &name).is_lt() => Err(self.entries.len()),
-            _ => self.position(&name),
+            Some((last, _)) if last.cmp(&name).is_lt() => Err(self.entries.len()),
+            _ => self.position(&name.text),
         };
         match at {
             Ok(i) => self.entries[i].1 = attr,
@@ -456,7 +517,7 @@ impl Attrs {
         let mut entries = Vec::with_capacity(left.len() + right.len());
         let (mut i, mut j) = (0, 0);
         while i < left.len() && j < right.len() {
-            match cmp_as_bytes(&left[i].0, &right[j].0) {
+            match left[i].0.cmp(&right[j].0) {
                 std::cmp::Ordering::Less => {
                     entries.push(left[i].clone());
                     i += 1;
@@ -474,14 +535,15 @@ impl Attrs {
         }
         entries.extend_from_slice(&left[i..]);
         entries.extend_from_slice(&right[j..]);
-        let mut merged = Attrs::from_sorted(entries);
-        merged.set_open_source(self.open.clone());
-        merged
+        Attrs {
+            entries,
+            open: self.open.clone(),
+        }
     }
 
     /// Keeps the entries for which `keep` holds.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.entries.retain(|(k, _)| keep(k));
+        self.entries.retain(|(k, _)| keep(&k.text));
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -502,11 +564,11 @@ impl Attrs {
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Rc<str>, &Attr)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.entries.iter().map(|(k, v)| (&k.text, v))
     }
 
     pub fn names(&self) -> impl ExactSizeIterator<Item = &Rc<str>> {
-        self.entries.iter().map(|(k, _)| k)
+        self.entries.iter().map(|(k, _)| &k.text)
     }
 }
 
@@ -555,6 +617,41 @@ mod tests {
         assert!(err.to_string().contains("is not valid UTF-8"), "{err}");
         assert_eq!(s.lossy(), "caf\u{fffd}");
         assert_eq!(NixString::plain("café").utf8().ok(), Some("café"));
+    }
+
+    #[test]
+    fn names_order_by_prefix_as_by_bytes() {
+        // Short, long, sharing eight bytes, empty, and names holding characters that stand for
+        // bytes (0x80..0xFF, which order after every ASCII byte) early and late.
+        let byte = |b: u8| makes_syntax::byte_text::bytes_to_text(&[b]).into_owned();
+        let names: Vec<String> = vec![
+            String::new(),
+            "a".into(),
+            "ab".into(),
+            "opt1".into(),
+            "opt10".into(),
+            "opt9".into(),
+            "abcdefgh".into(),
+            "abcdefghi".into(),
+            "abcdefgg".into(),
+            "abcdefgh\u{7f}".into(),
+            "é".into(),
+            "\u{10ffff}".into(),
+            format!("a{}", byte(0x80)),
+            format!("a{}", byte(0xff)),
+            format!("abcdefgh{}", byte(0x90)),
+            format!("abcdefg{}", byte(0x90)),
+            format!("{}", byte(0xc3)),
+        ];
+        for a in &names {
+            for b in &names {
+                let (x, y) = (
+                    Name::new(Rc::from(a.as_str())),
+                    Name::new(Rc::from(b.as_str())),
+                );
+                assert_eq!(x.cmp(&y), cmp_as_bytes(a, b), "{a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]

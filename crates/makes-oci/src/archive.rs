@@ -6,11 +6,13 @@
 //!
 //! The outer tar goes through the same deterministic writer as the layers: entries sorted,
 //! owner 0, the image's mtime, files 0644 and directories 0755. It is written to a temporary
-//! file beside the output and renamed into place, so the output is whole or absent.
+//! file beside the output and renamed into place, so the output is whole or absent. The blobs'
+//! bytes are copied by the kernel (`copy_file_range`), and the NAR hash of the archive is
+//! computed on a thread of its own that reads them from the blobs meanwhile.
 
-use std::fs;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
@@ -21,7 +23,7 @@ use crate::blob::StoredBlob;
 use crate::config::{blob_path, OCI_LAYOUT_JSON};
 use crate::error::OciError;
 use crate::tar_writer::{
-    planned_tar_size, write_layer_tar, EntryKind, HeaderPolicy, LayerEntries, LayerEntry,
+    planned_tar_size, write_tar, EntryKind, HeaderPolicy, LayerEntries, LayerEntry, TarSink,
 };
 
 const FILE_MODE: u32 = 0o644;
@@ -84,7 +86,7 @@ pub fn write_archive(
     let tmp_path = tmp.path().to_path_buf();
     let nar = planned_tar_size(&entries, &policy).map(FileNarHasher::new);
     let out = NarHashing::new(tmp, nar);
-    let (tmp, nar) = write_layer_tar(&entries, &policy, out)?
+    let (tmp, nar) = write_tar(&entries, &policy, out)?
         .finish()
         .map_err(OciError::io(&tmp_path))?;
     tmp.as_file()
@@ -99,42 +101,45 @@ pub fn write_archive(
 
 /// Bytes of the archive gathered before they are written and handed to the hashing thread.
 const BLOCK: usize = 1 << 20;
-/// Blocks in flight between the writer and the hashing thread (bounds the memory used).
-const BLOCKS_IN_FLIGHT: usize = 4;
+/// Pieces in flight between the writer and the hashing thread (bounds the memory used).
+const PIECES_IN_FLIGHT: usize = 4;
 
-/// Writes the archive in blocks and adds them to the NAR hash of the file they make on a
-/// thread of its own, so that hashing (most of a retag, whose layers all come from the cache)
-/// runs while the next blocks are read and written instead of after them.
-struct NarHashing<W: Write> {
-    inner: W,
-    block: Vec<u8>,
-    /// Blocks to hash, in order; `None` without a hash to compute.
-    to_hash: Option<mpsc::SyncSender<Vec<u8>>>,
-    /// Hashed blocks come back for reuse.
-    hashed: Option<mpsc::Receiver<Vec<u8>>>,
-    hasher: Option<thread::JoinHandle<FileNarHasher>>,
+/// A piece of the archive for the hashing thread, in archive order.
+enum Piece {
+    /// Bytes the writer gathered (headers, padding, small entries).
+    Bytes(Vec<u8>),
+    /// The first `len` bytes of a file (a blob), which the hashing thread reads itself.
+    File(File, u64),
 }
 
-impl<W: Write> NarHashing<W> {
-    fn new(inner: W, nar: Option<FileNarHasher>) -> Self {
+/// Writes the archive and adds it to the NAR hash of the file it makes on a thread of its own,
+/// so that hashing (most of a retag, whose layers all come from the cache) runs while the next
+/// pieces are written instead of after them. Headers and small entries are gathered in blocks;
+/// a blob is copied from its file into the archive by the kernel, without passing through this
+/// process, and the hashing thread reads it from the blob (the page cache) on its own.
+struct NarHashing {
+    file: tempfile::NamedTempFile,
+    block: Vec<u8>,
+    /// Pieces to hash, in order; `None` without a hash to compute.
+    to_hash: Option<mpsc::SyncSender<Piece>>,
+    /// Hashed blocks come back for reuse.
+    hashed: Option<mpsc::Receiver<Vec<u8>>>,
+    hasher: Option<thread::JoinHandle<io::Result<FileNarHasher>>>,
+}
+
+impl NarHashing {
+    fn new(file: tempfile::NamedTempFile, nar: Option<FileNarHasher>) -> Self {
         let mut out = NarHashing {
-            inner,
+            file,
             block: Vec::with_capacity(BLOCK),
             to_hash: None,
             hashed: None,
             hasher: None,
         };
-        if let Some(mut nar) = nar {
-            let (to_hash, blocks) = mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT);
-            let (give_back, hashed) = mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT + 1);
-            out.hasher = Some(thread::spawn(move || {
-                for block in blocks {
-                    nar.update(&block);
-                    // The writer may be gone (an error): the block is then just dropped.
-                    let _ = give_back.try_send(block);
-                }
-                nar
-            }));
+        if let Some(nar) = nar {
+            let (to_hash, pieces) = mpsc::sync_channel::<Piece>(PIECES_IN_FLIGHT);
+            let (give_back, hashed) = mpsc::sync_channel::<Vec<u8>>(PIECES_IN_FLIGHT + 1);
+            out.hasher = Some(thread::spawn(move || hash_pieces(nar, &pieces, &give_back)));
             out.to_hash = Some(to_hash);
             out.hashed = Some(hashed);
         }
@@ -142,42 +147,79 @@ impl<W: Write> NarHashing<W> {
     }
 
     /// Writes the gathered block and sends it to be hashed.
-    fn flush_block(&mut self) -> std::io::Result<()> {
+    fn flush_block(&mut self) -> io::Result<()> {
         if self.block.is_empty() {
             return Ok(());
         }
-        self.inner.write_all(&self.block)?;
+        self.file.as_file().write_all(&self.block)?;
         let reused = self.hashed.as_ref().and_then(|h| h.try_recv().ok());
         let mut next = reused.unwrap_or_else(|| Vec::with_capacity(BLOCK));
         next.clear();
         let block = std::mem::replace(&mut self.block, next);
-        if let Some(to_hash) = &self.to_hash {
-            to_hash
-                .send(block)
-                .map_err(|_| std::io::Error::other("the archive's hashing thread stopped"))?;
-        }
-        Ok(())
+        self.hash(Piece::Bytes(block))
     }
 
-    /// Writes what is left and returns the writer with the file's NAR, if it was hashed.
-    fn finish(mut self) -> std::io::Result<(W, Option<FileNar>)> {
+    fn hash(&self, piece: Piece) -> io::Result<()> {
+        match &self.to_hash {
+            Some(to_hash) => to_hash
+                .send(piece)
+                .map_err(|_| io::Error::other("the archive's hashing thread stopped")),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes what is left and returns the file with its NAR, if it was hashed.
+    fn finish(mut self) -> io::Result<(tempfile::NamedTempFile, Option<FileNar>)> {
         self.flush_block()?;
-        self.inner.flush()?;
         drop(self.to_hash.take());
         let nar = match self.hasher.take() {
             Some(h) => Some(
                 h.join()
-                    .map_err(|_| std::io::Error::other("the archive's hashing thread failed"))?,
+                    .map_err(|_| io::Error::other("the archive's hashing thread failed"))??,
             ),
             None => None,
         };
         // A count other than the planned length gives `None`: the store then hashes the file.
-        Ok((self.inner, nar.and_then(FileNarHasher::finish)))
+        Ok((self.file, nar.and_then(FileNarHasher::finish)))
     }
 }
 
-impl<W: Write> Write for NarHashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+/// The hashing thread: every piece in order into the NAR hash.
+fn hash_pieces(
+    mut nar: FileNarHasher,
+    pieces: &mpsc::Receiver<Piece>,
+    give_back: &mpsc::SyncSender<Vec<u8>>,
+) -> io::Result<FileNarHasher> {
+    let mut buf = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Bytes(block) => {
+                nar.update(&block);
+                // The writer may be gone (an error): the block is then just dropped.
+                let _ = give_back.try_send(block);
+            }
+            Piece::File(file, len) => {
+                if buf.is_empty() {
+                    buf.resize(BLOCK, 0);
+                }
+                let mut at = 0u64;
+                while at < len {
+                    let want = (len - at).min(BLOCK as u64) as usize;
+                    let n = file.read_at(&mut buf[..want], at)?;
+                    if n == 0 {
+                        return Err(io::Error::other("a blob shrank while it was archived"));
+                    }
+                    nar.update(&buf[..n]);
+                    at += n as u64;
+                }
+            }
+        }
+    }
+    Ok(nar)
+}
+
+impl Write for NarHashing {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = buf.len().min(BLOCK - self.block.len());
         self.block.extend_from_slice(&buf[..n]);
         if self.block.len() == BLOCK {
@@ -186,9 +228,54 @@ impl<W: Write> Write for NarHashing<W> {
         Ok(n)
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+impl TarSink for NarHashing {
+    fn append_file(&mut self, file: &File, size: u64) -> io::Result<u64> {
+        self.flush_block()?;
+        // Handed to the hashing thread first, so that it reads the blob while the kernel copies
+        // it (a blob that is not `size` long fails both).
+        if size > 0 && self.to_hash.is_some() {
+            self.hash(Piece::File(file.try_clone()?, size))?;
+        }
+        copy_file(file, self.file.as_file(), size)
+    }
+}
+
+/// Appends the first `size` bytes of `from` to `to` (at its position), by `copy_file_range`
+/// when the kernel can, else by reading and writing; returns how many were copied.
+fn copy_file(from: &File, mut to: &File, size: u64) -> io::Result<u64> {
+    let mut at = 0u64;
+    while at < size {
+        let want = (size - at).min(1 << 30) as usize;
+        let mut off_in = at;
+        match rustix::fs::copy_file_range(from, Some(&mut off_in), to, None, want) {
+            Ok(0) => return Ok(at),
+            Ok(n) => at += n as u64,
+            Err(rustix::io::Errno::INTR) => continue,
+            // Not between these files (another file system on an old kernel, a file system
+            // without it): copy through this process.
+            Err(_) if at == 0 => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if at == size {
+        return Ok(at);
+    }
+    let mut buf = vec![0u8; BLOCK.min(size as usize)];
+    while at < size {
+        let want = (size - at).min(buf.len() as u64) as usize;
+        let n = from.read_at(&mut buf[..want], at)?;
+        if n == 0 {
+            break;
+        }
+        to.write_all(&buf[..n])?;
+        at += n as u64;
+    }
+    Ok(at)
 }
 
 /// Writes the OCI image layout held by the archive `archive` as a plain directory `dir`

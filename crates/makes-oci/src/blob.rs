@@ -42,6 +42,11 @@ impl BlobWriter {
         })
     }
 
+    /// The directory the blob goes to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Flushes, syncs nothing (the archive is the durable output), and renames the blob to its
     /// digest.
     pub fn complete(self) -> Result<StoredBlob, OciError> {

@@ -1,8 +1,9 @@
 //! Parallel, deterministic layer compression: compression uses every core, and a fixed level
 //! and header make the output the same bytes on every run and every machine.
 //!
-//! The uncompressed tar stream is cut into fixed-size chunks ([`CHUNK_SIZE`]); each chunk is
-//! compressed on its own by a pool of worker threads and the results are written in order:
+//! The uncompressed tar stream of a layer is cut into fixed-size chunks ([`CHUNK_SIZE`]; the
+//! cutting is [`crate::layer_writer`]'s); each chunk is compressed on its own by the shared
+//! workers ([`compress_async`]) and the results are written in order:
 //!
 //! - `gz`: each chunk is one complete gzip member (libdeflate level 5, header with mtime 0, no
 //!   name, OS 255). RFC 1952 section 2.2: a gzip file is a series of members; Go's
@@ -14,14 +15,13 @@
 //!
 //! Because chunk boundaries depend only on the byte stream and each chunk is compressed
 //! independently, the output is byte-identical whatever the number of threads or how the writer
-//! was called. At most `workers + 2` chunks are in flight, so memory stays bounded
-//! (a few tens of MiB) whatever the layer size; nothing else of the layer is kept.
+//! was called. The workers, their compression contexts and the chunk buffers live as long as the
+//! process: a build of many small layers starts no thread and faults in no fresh memory per layer.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::io::{self, Write};
+use std::io;
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use makes_spec::Compressor;
 
@@ -38,44 +38,29 @@ pub const THREADS_ENV: &str = "MAKES_COMPRESS_THREADS";
 
 /// How one chunk is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Codec {
+pub(crate) enum Codec {
     Gzip,
     Zstd,
 }
 
-/// One chunk to compress: the codec, its sequence number, the input, and where the result goes.
-struct Job {
-    codec: Codec,
-    seq: u64,
-    input: Vec<u8>,
-    reply: Sender<Done>,
-}
-type Done = (u64, io::Result<Vec<u8>>, Vec<u8>);
-
-/// One compressor's line to the shared workers: the jobs it sent come back on `done`.
-struct Pool {
-    reply: Sender<Done>,
-    done: Receiver<Done>,
+impl Codec {
+    /// The codec of a compressor; `None` stores layers uncompressed.
+    pub(crate) fn of(compressor: Compressor) -> Option<Codec> {
+        match compressor {
+            Compressor::None => None,
+            Compressor::Gz => Some(Codec::Gzip),
+            Compressor::Zstd => Some(Codec::Zstd),
+        }
+    }
 }
 
-/// A `Write` that compresses what it is given with the spec's compressor and writes the
-/// compressed stream to `inner`. [`LayerCompressor::finish`] must be called to flush the last
-/// chunk.
-pub struct LayerCompressor<W: Write> {
-    inner: Option<W>,
-    codec: Option<Codec>,
-    buf: Vec<u8>,
-    pool: Option<Pool>,
-    /// Sequence number of the next chunk to send, and of the next to write out.
-    next_seq: u64,
-    next_out: u64,
-    /// Results that arrived before their turn.
-    ready: BTreeMap<u64, Vec<u8>>,
-    /// Input buffers given back by the workers, for reuse.
-    spare: Vec<Vec<u8>>,
-    threads: usize,
-    /// Whether any chunk was emitted (an empty stream still gets one empty member/frame).
-    emitted: bool,
+/// The OCI media type of a layer compressed with `compressor`.
+pub fn media_type(compressor: Compressor) -> &'static str {
+    match compressor {
+        Compressor::None => "application/vnd.oci.image.layer.v1.tar",
+        Compressor::Gz => "application/vnd.oci.image.layer.v1.tar+gzip",
+        Compressor::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+    }
 }
 
 /// The number of compression threads: [`THREADS_ENV`] if set, else the available cores.
@@ -88,216 +73,90 @@ pub fn compression_threads() -> usize {
         .min(64)
 }
 
-impl<W: Write> LayerCompressor<W> {
-    pub fn new(compressor: Compressor, inner: W) -> Self {
-        Self::with_threads(compressor, inner, compression_threads())
-    }
+/// A chunk on its way: compressed already, or being compressed by a worker.
+pub(crate) enum PendingChunk {
+    Ready(io::Result<Vec<u8>>),
+    Waiting(Receiver<io::Result<Vec<u8>>>),
+}
 
-    /// With an explicit number of worker threads (1 compresses on the calling thread).
-    pub fn with_threads(compressor: Compressor, inner: W, threads: usize) -> Self {
-        let codec = match compressor {
-            Compressor::None => None,
-            Compressor::Gz => Some(Codec::Gzip),
-            Compressor::Zstd => Some(Codec::Zstd),
-        };
-        LayerCompressor {
-            inner: Some(inner),
-            codec,
-            buf: Vec::new(),
-            pool: None,
-            next_seq: 0,
-            next_out: 0,
-            ready: BTreeMap::new(),
-            spare: Vec::new(),
-            threads: threads.max(1),
-            emitted: false,
-        }
-    }
-
-    /// The OCI media type of a layer compressed this way.
-    pub fn media_type(compressor: Compressor) -> &'static str {
-        match compressor {
-            Compressor::None => "application/vnd.oci.image.layer.v1.tar",
-            Compressor::Gz => "application/vnd.oci.image.layer.v1.tar+gzip",
-            Compressor::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
-        }
-    }
-
-    /// Compresses the last chunk, waits for every worker, and returns the inner writer.
-    pub fn finish(mut self) -> io::Result<W> {
-        if self.codec.is_some() {
-            if !self.buf.is_empty() || !self.emitted {
-                self.send_chunk()?;
-            }
-            while self.next_out < self.next_seq {
-                self.receive_one()?;
-            }
-        }
-        self.inner
-            .take()
-            .ok_or_else(|| io::Error::other("compressor already finished"))
-    }
-
-    fn inner(&mut self) -> io::Result<&mut W> {
-        self.inner
-            .as_mut()
-            .ok_or_else(|| io::Error::other("compressor already finished"))
-    }
-
-    /// Hands the current chunk to a worker (or compresses it here with one thread).
-    fn send_chunk(&mut self) -> io::Result<()> {
-        let codec = self.codec.ok_or_else(|| io::Error::other("no codec"))?;
-        let fresh = self.spare.pop().unwrap_or_else(spare_buffer);
-        let chunk = std::mem::replace(&mut self.buf, fresh);
-        self.emitted = true;
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        if self.threads == 1 {
-            let out = compress_chunk(codec, &chunk)?;
-            self.next_out += 1;
-            self.give_back(chunk);
-            self.inner()?.write_all(&out)?;
-            return_buffer(out);
-            return Ok(());
-        }
-        if self.pool.is_none() {
-            let (reply, done) = mpsc::channel();
-            self.pool = Some(Pool { reply, done });
-        }
-        // Bound the chunks in flight: wait for one result before sending more.
-        while self.next_seq - self.next_out > (self.threads + 2) as u64 {
-            self.receive_one()?;
-        }
-        let sent = match &self.pool {
-            Some(pool) => workers(self.threads).send(Job {
-                codec,
-                seq,
-                input: chunk,
-                reply: pool.reply.clone(),
-            }),
-            None => false,
-        };
-        if sent {
-            Ok(())
-        } else {
-            Err(io::Error::other("a compression worker stopped"))
-        }
-    }
-
-    /// Receives results until the next chunk in order has been written out.
-    fn receive_one(&mut self) -> io::Result<()> {
-        loop {
-            if let Some(out) = self.ready.remove(&self.next_out) {
-                self.inner()?.write_all(&out)?;
-                return_buffer(out);
-                self.next_out += 1;
-                return Ok(());
-            }
-            let pool = self
-                .pool
-                .as_ref()
-                .ok_or_else(|| io::Error::other("no compression workers"))?;
-            let (seq, result, input) = pool
-                .done
+impl PendingChunk {
+    /// The compressed chunk, once its worker is done.
+    pub(crate) fn wait(self) -> io::Result<Vec<u8>> {
+        match self {
+            PendingChunk::Ready(result) => result,
+            PendingChunk::Waiting(result) => result
                 .recv()
-                .map_err(|_| io::Error::other("a compression worker stopped"))?;
-            self.give_back(input);
-            self.ready.insert(seq, result?);
-        }
-    }
-
-    fn give_back(&mut self, mut input: Vec<u8>) {
-        input.clear();
-        if self.spare.len() < 2 {
-            self.spare.push(input);
-        } else {
-            return_buffer(input);
+                .unwrap_or_else(|_| Err(io::Error::other("a compression worker stopped"))),
         }
     }
 }
 
-impl<W: Write> Write for LayerCompressor<W> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.codec.is_none() {
-            return self.inner()?.write(data);
-        }
-        if self.buf.capacity() < CHUNK_SIZE {
-            self.buf.reserve_exact(CHUNK_SIZE - self.buf.len());
-        }
-        let n = data.len().min(CHUNK_SIZE - self.buf.len());
-        self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == CHUNK_SIZE {
-            self.send_chunk()?;
-        }
-        Ok(n)
+/// Compresses `input` as one gzip member or zstd frame: on the shared workers when there are
+/// `threads` > 1 (the caller goes on meanwhile), else here. `input` goes back to the spare
+/// buffers once compressed.
+pub(crate) fn compress_async(codec: Codec, input: Vec<u8>, threads: usize) -> PendingChunk {
+    if threads <= 1 {
+        let out = compress_chunk(codec, &input);
+        return_buffer(input);
+        return PendingChunk::Ready(out);
     }
-
-    fn flush(&mut self) -> io::Result<()> {
-        // Chunks are only cut at CHUNK_SIZE, so that the output does not depend on flushes.
-        Ok(())
-    }
-}
-
-impl<W: Write> Drop for LayerCompressor<W> {
-    fn drop(&mut self) {
-        // Whole chunks go back to the spare buffers (results still on their way are dropped
-        // by the workers, whose replies fail).
-        for (_, out) in std::mem::take(&mut self.ready) {
-            return_buffer(out);
-        }
-        for b in self.spare.drain(..) {
-            return_buffer(b);
+    let (reply, result) = mpsc::channel();
+    let job = Job {
+        codec,
+        input,
+        reply,
+    };
+    match workers(threads).send(job) {
+        Ok(()) => PendingChunk::Waiting(result),
+        // No worker takes jobs any more (none could be started): compress here.
+        Err(job) => {
+            let out = compress_chunk(codec, &job.input);
+            return_buffer(job.input);
+            PendingChunk::Ready(out)
         }
     }
 }
 
-/// The compression workers, shared by every compressor of the process and started once:
-/// a build of many small layers would otherwise start threads, and compression contexts with
-/// fresh memory the kernel must clear, for each layer.
+/// One chunk to compress: the codec, the input, and where the result goes.
+struct Job {
+    codec: Codec,
+    input: Vec<u8>,
+    reply: Sender<io::Result<Vec<u8>>>,
+}
+
+/// The compression workers, shared by every layer of the process and started once: a build of
+/// many small layers would otherwise start threads, and compression contexts with fresh memory
+/// the kernel must clear, for each layer.
 struct Workers {
     jobs: Mutex<Sender<Job>>,
 }
 
 impl Workers {
-    fn send(&self, job: Job) -> bool {
+    /// Queues `job`; gives it back when no worker listens.
+    fn send(&self, job: Job) -> Result<(), Job> {
         match self.jobs.lock() {
-            Ok(jobs) => jobs.send(job).is_ok(),
-            Err(_) => false,
+            Ok(jobs) => jobs.send(job).map_err(|mpsc::SendError(job)| job),
+            Err(_) => Err(job),
         }
     }
 }
 
-/// The shared workers; the first caller decides how many (the compressors of one process all
-/// ask for [`compression_threads`]).
+/// The shared workers; the first caller decides how many (the layers of one process all ask
+/// for [`compression_threads`]).
 fn workers(threads: usize) -> &'static Workers {
     static WORKERS: OnceLock<Workers> = OnceLock::new();
     WORKERS.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<Job>();
-        let rx = std::sync::Arc::new(Mutex::new(rx));
-        for _ in 0..threads {
-            let rx = std::sync::Arc::clone(&rx);
-            std::thread::spawn(move || loop {
-                let job = match rx.lock() {
-                    Ok(guard) => guard.recv(),
-                    Err(_) => return,
-                };
-                let Ok(job) = job else { return };
-                // A panic would leave the compressor waiting for this chunk forever: it gets an
-                // error instead.
-                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    compress_chunk(job.codec, &job.input)
-                }))
-                .unwrap_or_else(|_| Err(io::Error::other("a compression worker failed")));
-                // A compressor that was dropped (an error elsewhere) no longer listens.
-                if let Err(mpsc::SendError((_, out, input))) =
-                    job.reply.send((job.seq, out, job.input))
-                {
-                    return_buffer(input);
-                    if let Ok(out) = out {
-                        return_buffer(out);
-                    }
-                }
-            });
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = Arc::clone(&rx);
+            let started = std::thread::Builder::new()
+                .name(format!("makes-compress-{i}"))
+                .spawn(move || work(&rx));
+            // Fewer workers only cost speed; with none, `send` fails and the caller compresses.
+            if started.is_err() {
+                break;
+            }
         }
         Workers {
             jobs: Mutex::new(tx),
@@ -305,12 +164,35 @@ fn workers(threads: usize) -> &'static Workers {
     })
 }
 
-/// Buffers of finished chunks kept for the next ones (input chunks and compressed output), so
-/// that each chunk does not fault in fresh pages. Bounded: a few chunks' worth.
-static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-const MAX_SPARE: usize = 4;
+/// A worker's loop: compress the next job, reply, give the input buffer back.
+fn work(jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(guard) => guard.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        // A panic would leave the layer writer waiting for this chunk forever: it gets an
+        // error instead.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compress_chunk(job.codec, &job.input)
+        }))
+        .unwrap_or_else(|_| Err(io::Error::other("a compression worker failed")));
+        return_buffer(job.input);
+        // A layer writer that stopped (an error elsewhere) no longer listens.
+        if let Err(mpsc::SendError(Ok(out))) = job.reply.send(out) {
+            return_buffer(out);
+        }
+    }
+}
 
-fn spare_buffer() -> Vec<u8> {
+/// Buffers of finished chunks kept for the next ones (input chunks and compressed output), so
+/// that each chunk does not fault in fresh pages. Bounded: about the chunks in flight.
+static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+const MAX_SPARE: usize = 6;
+
+/// A buffer from the spare ones, or a new empty one.
+pub(crate) fn spare_buffer() -> Vec<u8> {
     SPARE
         .lock()
         .ok()
@@ -318,7 +200,8 @@ fn spare_buffer() -> Vec<u8> {
         .unwrap_or_default()
 }
 
-fn return_buffer(mut b: Vec<u8>) {
+/// Gives a buffer back for reuse (dropped when the spare ones are enough or it is too large).
+pub(crate) fn return_buffer(mut b: Vec<u8>) {
     b.clear();
     if b.capacity() == 0 || b.capacity() > 2 * CHUNK_SIZE {
         return;
@@ -339,6 +222,9 @@ thread_local! {
 #[derive(Default)]
 struct Contexts {
     gzip: Option<libdeflater::Compressor>,
+    /// libdeflate writes into an initialised slice: this one keeps its length between chunks,
+    /// so that a chunk costs a copy of its compressed bytes instead of clearing a whole bound.
+    gzip_out: Vec<u8>,
     zstd: Option<zstd::bulk::Compressor<'static>>,
 }
 
@@ -356,15 +242,18 @@ fn compress_chunk(codec: Codec, input: &[u8]) -> io::Result<Vec<u8>> {
                         .map_err(|e| io::Error::other(format!("gzip level: {e:?}")))?;
                     contexts.gzip = Some(libdeflater::Compressor::new(level));
                 }
-                let c = contexts
-                    .gzip
+                let Contexts { gzip, gzip_out, .. } = &mut *contexts;
+                let c = gzip
                     .as_mut()
                     .ok_or_else(|| io::Error::other("no gzip context"))?;
-                out.resize(c.gzip_compress_bound(input.len()), 0);
+                let bound = c.gzip_compress_bound(input.len());
+                if gzip_out.len() < bound {
+                    gzip_out.resize(bound, 0);
+                }
                 let n = c
-                    .gzip_compress(input, &mut out)
+                    .gzip_compress(input, gzip_out)
                     .map_err(|e| io::Error::other(format!("gzip: {e:?}")))?;
-                out.truncate(n);
+                out.extend_from_slice(&gzip_out[..n]);
                 // libdeflate writes mtime 0, no flags and OS 255 already; pin them so a future
                 // libdeflate cannot change the header silently.
                 if out.len() >= 10 {
@@ -392,6 +281,7 @@ fn compress_chunk(codec: Codec, input: &[u8]) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer_writer::tests::compress;
     use std::io::Read;
 
     fn sample(len: usize) -> Vec<u8> {
@@ -406,14 +296,6 @@ mod tests {
                 }
             })
             .collect()
-    }
-
-    fn compress(c: Compressor, data: &[u8], threads: usize, piece: usize) -> Vec<u8> {
-        let mut w = LayerCompressor::with_threads(c, Vec::new(), threads);
-        for p in data.chunks(piece) {
-            w.write_all(p).expect("vec write");
-        }
-        w.finish().expect("finish")
     }
 
     fn gunzip(data: &[u8]) -> Vec<u8> {

@@ -27,9 +27,11 @@ mod dirlink;
 mod error;
 mod fsck;
 mod layer_apply;
+mod layer_writer;
 mod nix_db;
 mod plan;
 mod store_builder;
+mod store_layer;
 mod stream_script;
 mod tar_writer;
 mod timestamp;
@@ -50,15 +52,16 @@ pub use plan::{plan_layers, plan_layers_over_base, LayerPlan, PlannedLayer, Root
 pub use store_builder::NativeImageBuilder;
 
 use archive::{write_archive, ArchiveMetadata};
-use blob::{write_blob, BlobWriter, HashingWriter, StoredBlob};
+use blob::{write_blob, HashingWriter, StoredBlob};
 use cache::{CachedLayer, LayerCache, LayerKey};
-use compress::LayerCompressor;
 use config::ConfigLayer;
 use customisation::{
     build_customisation_root, ContentSource, CustomisationRoot, JoinRules, RootScripts,
 };
+use layer_writer::{LayerWriter, PendingBlob};
 use makes_oci_model::media_types::{OCI_CONFIG, OCI_MANIFEST};
 use makes_oci_model::Descriptor;
+use store_layer::StoreTree;
 use tar_writer::{write_layer_tar, HeaderPolicy, LayerEntries, ModePolicy, SYNTHESIZED_DIR_MODE};
 
 /// Everything [`build_image`] needs besides the output path.
@@ -125,10 +128,12 @@ pub struct ImageOptions<'a> {
 pub trait LayerProgress {
     /// Layer `index` of `count` starts; `total` is the expected uncompressed size in bytes.
     fn start(&self, index: usize, count: usize, label: &str, total: u64);
-    /// `bytes` more of the current layer were written.
+    /// `bytes` more of the current layer (the last one started) were written.
     fn advance(&self, bytes: u64);
-    /// The current layer is done; `cached` when it came from the layer cache.
-    fn finish(&self, cached: bool, size: u64);
+    /// Layer `index` is done; `cached` when it came from the layer cache, `size` its blob's.
+    /// Layers are compressed while the next ones are read, so a layer may finish after later
+    /// ones started.
+    fn finish(&self, index: usize, cached: bool, size: u64);
 }
 
 /// Builds the image described by `inputs` into `out_file`: one tar that is an OCI image layout
@@ -159,11 +164,19 @@ pub fn build_image_with(
     let builder = LayerBuilder::new(inputs, options, &contents, &work, times.mtime);
     let mut written = WrittenLayers::from_base(options.base, plan.layers.len());
     let count = plan.layers.len();
+    // Every layer is read and handed to the compressors before any is waited for, so that the
+    // compression of one overlaps the reading of the next.
+    let layer_writer = LayerWriter::new(inputs.spec.compressor, &work.blob_dir)?;
+    let mut built = Vec::with_capacity(count);
     for (index, planned) in plan.layers.iter().enumerate() {
-        let (layer, blob) = builder.layer(index, count, planned)?;
+        built.push(builder.layer(index, count, planned, &layer_writer)?);
+    }
+    for layer in built {
+        let (layer, blob) = builder.complete(layer)?;
         written.layers.push(layer);
         written.blobs.push(blob);
     }
+    drop(layer_writer);
     write_image(
         inputs.spec,
         options.base,
@@ -276,6 +289,18 @@ impl WrittenLayers {
     }
 }
 
+/// A layer of the plan: taken from the cache, or written and waiting for its blob.
+enum BuiltLayer {
+    Cached(LayerSummary, StoredBlob),
+    Writing {
+        index: usize,
+        key: Digest,
+        diff_id: Digest,
+        blob: PendingBlob,
+        summary: LayerSummary,
+    },
+}
+
 /// What every planned layer is built with.
 struct LayerBuilder<'a> {
     inputs: &'a ImageInputs<'a>,
@@ -309,7 +334,7 @@ impl<'a> LayerBuilder<'a> {
                 uname: spec.uname.clone(),
                 gname: spec.gname.clone(),
             },
-            media_type: LayerCompressor::<std::io::Sink>::media_type(spec.compressor),
+            media_type: compress::media_type(spec.compressor),
             infos: inputs.closure.iter().map(|p| (&p.path, p)).collect(),
             scripts: RootScripts {
                 run_as_root: &spec.run_as_root,
@@ -321,13 +346,15 @@ impl<'a> LayerBuilder<'a> {
         }
     }
 
-    /// Layer `index` of `count`: from the cache when its key is there, else written.
+    /// Layer `index` of `count`: from the cache when its key is there, else its tar written
+    /// to `layers` (compressed and stored meanwhile: [`LayerBuilder::complete`] waits for it).
     fn layer(
         &self,
         index: usize,
         count: usize,
         planned: &PlannedLayer,
-    ) -> Result<(LayerSummary, StoredBlob), OciError> {
+        layers: &LayerWriter,
+    ) -> Result<BuiltLayer, OciError> {
         let mut key = self.store_key(planned);
         // Only layers with a customisation root need their entries to know their key.
         let prepared = match planned.root {
@@ -336,10 +363,11 @@ impl<'a> LayerBuilder<'a> {
         };
         let key = key.finish();
         let label = layer_label(planned);
-        let summary = |digest, diff_id, size| LayerSummary {
-            digest,
-            diff_id,
-            size,
+        // The digests are filled in when the layer is known.
+        let summary = LayerSummary {
+            digest: key,
+            diff_id: key,
+            size: 0,
             media_type: self.media_type,
             store_paths: planned.store_paths.clone(),
             customisation: planned.root.is_some(),
@@ -350,28 +378,74 @@ impl<'a> LayerBuilder<'a> {
         if let Some((record, digest, diff_id, path)) = cached {
             if let Some(p) = progress {
                 p.start(index, count, &label, 0);
-                p.finish(true, record.size);
+                p.finish(index, true, record.size);
             }
             let blob = StoredBlob {
                 path,
                 digest,
                 size: record.size,
             };
-            return Ok((summary(digest, diff_id, record.size), blob));
+            let summary = LayerSummary {
+                digest,
+                diff_id,
+                size: record.size,
+                ..summary
+            };
+            return Ok(BuiltLayer::Cached(summary, blob));
         }
-        let mut entries = LayerEntries::new();
-        add_store_paths(&mut entries, &planned.store_paths, self.inputs.real_path)?;
-        // Kept until the layer is written: the root's files are read from it.
-        let _root = prepared.map(|(root_entries, root)| {
-            // Store paths win over customisation content at the same path (single-layer
-            // mode only; a store layer and the root never share a path otherwise).
-            entries.merge_missing(root_entries);
-            root
-        });
-        if let Some(p) = progress {
-            p.start(index, count, &label, entries.size_hint().1);
-        }
-        let (stored, diff_id) = self.write_layer(&entries)?;
+        let (blob, diff_id) = match prepared {
+            // A layer of store paths only is written as its trees are walked.
+            None if !planned.store_paths.is_empty() => {
+                if let Some(p) = progress {
+                    let nar_bytes = planned
+                        .store_paths
+                        .iter()
+                        .filter_map(|path| self.infos.get(path))
+                        .map(|info| info.nar_size)
+                        .sum();
+                    p.start(index, count, &label, nar_bytes);
+                }
+                self.write_store_layer(&planned.store_paths, layers)?
+            }
+            prepared => {
+                let mut entries = LayerEntries::new();
+                add_store_paths(&mut entries, &planned.store_paths, self.inputs.real_path)?;
+                // Kept until the layer's tar is written: the root's files are read from it.
+                let _root = prepared.map(|(root_entries, root)| {
+                    // Store paths win over customisation content at the same path
+                    // (single-layer mode only; a store layer and the root never share a path
+                    // otherwise).
+                    entries.merge_missing(root_entries);
+                    root
+                });
+                if let Some(p) = progress {
+                    p.start(index, count, &label, entries.size_hint().1);
+                }
+                self.write_layer(&entries, layers)?
+            }
+        };
+        Ok(BuiltLayer::Writing {
+            index,
+            key,
+            diff_id,
+            blob,
+            summary,
+        })
+    }
+
+    /// A layer once its blob is stored: recorded in the cache, reported done.
+    fn complete(&self, layer: BuiltLayer) -> Result<(LayerSummary, StoredBlob), OciError> {
+        let (index, key, diff_id, blob, summary) = match layer {
+            BuiltLayer::Cached(summary, blob) => return Ok((summary, blob)),
+            BuiltLayer::Writing {
+                index,
+                key,
+                diff_id,
+                blob,
+                summary,
+            } => (index, key, diff_id, blob, summary),
+        };
+        let stored = blob.wait()?;
         if let Some(c) = &self.work.cache {
             c.put(
                 &key,
@@ -382,10 +456,16 @@ impl<'a> LayerBuilder<'a> {
                 },
             )?;
         }
-        if let Some(p) = progress {
-            p.finish(false, stored.size);
+        if let Some(p) = self.options.progress {
+            p.finish(index, false, stored.size);
         }
-        Ok((summary(stored.digest, diff_id, stored.size), stored))
+        let summary = LayerSummary {
+            digest: stored.digest,
+            diff_id,
+            size: stored.size,
+            ..summary
+        };
+        Ok((summary, stored))
     }
 
     /// The start of a layer's cache key: format, compressor, owner policy, the store paths
@@ -470,24 +550,54 @@ impl<'a> LayerBuilder<'a> {
         Ok((root_entries, root))
     }
 
-    /// Writes `entries` as a tar through the diff_id hasher and the compressor into a blob.
-    fn write_layer(&self, entries: &LayerEntries) -> Result<(StoredBlob, Digest), OciError> {
-        let blob_dir = &self.work.blob_dir;
+    /// Writes the trees of `paths` as a tar through the diff_id hasher into the next layer of
+    /// `layers`, walking them as they are written (the bytes [`LayerBuilder::write_layer`]
+    /// gives the same trees).
+    fn write_store_layer(
+        &self,
+        paths: &[StorePath],
+        layers: &LayerWriter,
+    ) -> Result<(PendingBlob, Digest), OciError> {
+        let store = store_rel();
+        let parents: Vec<&[u8]> = store
+            .match_indices('/')
+            .map(|(i, _)| &store.as_bytes()[..i])
+            .chain([store.as_bytes()])
+            .collect();
+        let disks: Vec<PathBuf> = paths.iter().map(|p| (self.inputs.real_path)(p)).collect();
+        let mut trees: Vec<StoreTree> = paths
+            .iter()
+            .zip(&disks)
+            .map(|(p, disk)| StoreTree {
+                disk,
+                archive: format!("{store}/{}", p.base_name()).into_bytes(),
+            })
+            .collect();
         let counting = ProgressWriter {
-            inner: HashingWriter::new(LayerCompressor::new(
-                self.inputs.spec.compressor,
-                BlobWriter::new(blob_dir)?,
-            )),
+            inner: HashingWriter::new(layers.layer()?),
+            progress: self.options.progress,
+            pending: 0,
+        };
+        let sink = tar_writer::reading_sink(counting);
+        let out = store_layer::write_store_layer(&parents, &mut trees, &self.policy, sink)?;
+        let (stream, diff_id, _) = out.into_inner().inner.finish();
+        Ok((stream.finish()?, diff_id))
+    }
+
+    /// Writes `entries` as a tar through the diff_id hasher into the next layer of `layers`.
+    fn write_layer(
+        &self,
+        entries: &LayerEntries,
+        layers: &LayerWriter,
+    ) -> Result<(PendingBlob, Digest), OciError> {
+        let counting = ProgressWriter {
+            inner: HashingWriter::new(layers.layer()?),
             progress: self.options.progress,
             pending: 0,
         };
         let out = write_layer_tar(entries, &self.policy, counting)?;
-        let (compressor, diff_id, _) = out.inner.finish();
-        let stored = compressor
-            .finish()
-            .map_err(OciError::io(blob_dir))?
-            .complete()?;
-        Ok((stored, diff_id))
+        let (stream, diff_id, _) = out.inner.finish();
+        Ok((stream.finish()?, diff_id))
     }
 }
 

@@ -346,7 +346,7 @@ fn validate_archive_path(path: &[u8]) -> Result<(), OciError> {
     Ok(())
 }
 
-fn entry_from_disk(
+pub(crate) fn entry_from_disk(
     disk: &Path,
     meta: &fs::Metadata,
     modes: ModePolicy,
@@ -399,6 +399,66 @@ const OWNER_NAME_LEN: usize = 32;
 const MAX_OCTAL_7: u64 = 0o7777777;
 const MAX_OCTAL_11: u64 = 0o77777777777;
 
+/// Where [`write_tar`] puts a tar's bytes: a writer that may copy a file's contents its own way
+/// (the image archive has the kernel copy its blobs).
+pub(crate) trait TarSink: Write {
+    /// Appends the first `size` bytes of `file`, fewer if it is shorter; returns how many.
+    fn append_file(&mut self, file: &File, size: u64) -> io::Result<u64>;
+}
+
+/// Any writer as a [`TarSink`]: files are read in pieces of up to [`LARGE_READ`] bytes through
+/// one buffer, grown to the largest piece needed.
+pub(crate) struct ReadingSink<W> {
+    out: W,
+    buf: Vec<u8>,
+}
+
+/// `out` as a [`TarSink`] that reads files itself.
+pub(crate) fn reading_sink<W: Write>(out: W) -> ReadingSink<W> {
+    ReadingSink {
+        out,
+        buf: Vec::new(),
+    }
+}
+
+impl<W> ReadingSink<W> {
+    pub(crate) fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write> Write for ReadingSink<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.out.write(data)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl<W: Write> TarSink for ReadingSink<W> {
+    fn append_file(&mut self, mut file: &File, size: u64) -> io::Result<u64> {
+        let piece = size.min(LARGE_READ as u64) as usize;
+        if self.buf.len() < piece {
+            self.buf.resize(piece, 0);
+        }
+        let mut count = 0u64;
+        while count < size {
+            let want = (size - count).min(piece as u64) as usize;
+            let n = match file.read(&mut self.buf[..want]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.out.write_all(&self.buf[..n])?;
+            count += n as u64;
+        }
+        Ok(count)
+    }
+}
+
 /// Writes `entries` as an uncompressed tar to `out` (missing parents are synthesized first) and
 /// returns `out`.
 pub fn write_layer_tar<W: Write>(
@@ -406,6 +466,15 @@ pub fn write_layer_tar<W: Write>(
     policy: &HeaderPolicy,
     out: W,
 ) -> Result<W, OciError> {
+    Ok(write_tar(entries, policy, reading_sink(out))?.out)
+}
+
+/// [`write_layer_tar`] into any [`TarSink`].
+pub(crate) fn write_tar<S: TarSink>(
+    entries: &LayerEntries,
+    policy: &HeaderPolicy,
+    out: S,
+) -> Result<S, OciError> {
     let missing = entries.missing_parents();
     let mut builder = Builder::new(out);
     // The first archive path of each multiply-linked file.
@@ -423,35 +492,46 @@ pub fn write_layer_tar<W: Write>(
                 }
             }
         }
-        match entry.owner {
-            None => append_entry(&mut builder, path, entry, policy, link_to)?,
-            Some((uid, gid)) => {
-                let owned = HeaderPolicy {
-                    mtime: policy.mtime,
-                    uid,
-                    gid,
-                    uname: if uid == 0 {
-                        "root".into()
-                    } else {
-                        String::new()
-                    },
-                    gname: if gid == 0 {
-                        "root".into()
-                    } else {
-                        String::new()
-                    },
-                };
-                append_entry(&mut builder, path, entry, &owned, link_to)?
-            }
-        }
+        append_owned_entry(&mut builder, path, entry, policy, link_to)?;
     }
     builder
         .into_inner()
         .map_err(OciError::io("<layer tar stream>"))
 }
 
-fn append_entry<W: Write>(
-    builder: &mut Builder<W>,
+/// Appends one entry, owned as the policy says or as the entry says.
+pub(crate) fn append_owned_entry<S: TarSink>(
+    builder: &mut Builder<S>,
+    path: &[u8],
+    entry: &LayerEntry,
+    policy: &HeaderPolicy,
+    link_to: Option<&[u8]>,
+) -> Result<(), OciError> {
+    match entry.owner {
+        None => append_entry(builder, path, entry, policy, link_to),
+        Some((uid, gid)) => {
+            let owned = HeaderPolicy {
+                mtime: policy.mtime,
+                uid,
+                gid,
+                uname: if uid == 0 {
+                    "root".into()
+                } else {
+                    String::new()
+                },
+                gname: if gid == 0 {
+                    "root".into()
+                } else {
+                    String::new()
+                },
+            };
+            append_entry(builder, path, entry, &owned, link_to)
+        }
+    }
+}
+
+fn append_entry<S: TarSink>(
+    builder: &mut Builder<S>,
     path: &[u8],
     entry: &LayerEntry,
     policy: &HeaderPolicy,
@@ -510,29 +590,24 @@ fn append_entry<W: Write>(
             .map_err(OciError::io(stream_err()))?,
         EntryKind::File { source, size, .. } => {
             let file = File::open(source).map_err(OciError::io(source))?;
-            // The tar writer copies in 8 KiB pieces: a large file is read in large ones, so
-            // that a blob of the archive costs few system calls.
-            let inner: Box<dyn Read> = if *size > LARGE_READ as u64 {
-                Box::new(io::BufReader::with_capacity(LARGE_READ, file.take(*size)))
-            } else {
-                Box::new(file.take(*size))
-            };
-            let mut reader = CountingReader { inner, count: 0 };
-            builder
-                .append(&h, &mut reader)
+            // As `tar::Builder::append` writes an entry: header, contents, zeros to the next
+            // block; the contents are the sink's to copy.
+            let out = builder.get_mut();
+            out.write_all(h.as_bytes()).map_err(OciError::io(source))?;
+            let count = out
+                .append_file(&file, *size)
                 .map_err(OciError::io(source))?;
-            // A file that grew is cut by `take`; one that shrank gives fewer bytes: either way
-            // the tar would lie about the file, so stop.
-            let actual = fs::metadata(source).map_err(OciError::io(source))?.len();
-            if reader.count != *size || actual != *size {
+            let padding = (BLOCK - count % BLOCK) % BLOCK;
+            out.write_all(&[0; BLOCK as usize][..padding as usize])
+                .map_err(OciError::io(source))?;
+            // A file that grew is cut at its planned size; one that shrank gives fewer bytes:
+            // either way the tar would lie about the file, so stop.
+            let actual = file.metadata().map_err(OciError::io(source))?.len();
+            if count != *size || actual != *size {
                 return Err(OciError::FileChanged {
                     path: source.clone(),
                     expected: *size,
-                    found: if reader.count != *size {
-                        reader.count
-                    } else {
-                        actual
-                    },
+                    found: if count != *size { count } else { actual },
                 });
             }
         }
@@ -583,7 +658,6 @@ fn pax_fields(
 /// writing so that the archive can be hashed as it is written. Entries with owners of their
 /// own are not foreseen (`None`).
 pub fn planned_tar_size(entries: &LayerEntries, policy: &HeaderPolicy) -> Option<u64> {
-    const BLOCK: u64 = 512;
     let padded = |n: u64| n.div_ceil(BLOCK) * BLOCK;
     let missing = entries.missing_parents();
     let mut total = 0u64;
@@ -654,21 +728,10 @@ fn pax_records(records: &[(&str, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-/// The read size for files larger than it.
+/// The largest read of a file's contents.
 const LARGE_READ: usize = 1 << 20;
-
-struct CountingReader<R> {
-    inner: R,
-    count: u64,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
+/// The tar block size.
+const BLOCK: u64 = 512;
 
 #[cfg(test)]
 pub(crate) mod tests {

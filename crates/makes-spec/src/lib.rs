@@ -5,6 +5,7 @@
 //! attribute they are about, and reads a makes project (`load_project`). Later stages (store,
 //! image builder) only see the plain types.
 
+mod context_inputs;
 mod deploy;
 mod deploy_job;
 mod deploy_manifest;
@@ -24,6 +25,7 @@ mod reduce_template;
 mod run_time_variables;
 mod show;
 
+pub use context_inputs::{input_paths, resolve_derivation_contexts};
 pub use deploy::{is_variable_name, reduce_deploy_spec, DeploySpec};
 pub use deploy_job::{reduce_deploy_job, DeployJob};
 pub use deploy_manifest::{reduce_manifest_spec, ManifestEntry, ManifestSpec};

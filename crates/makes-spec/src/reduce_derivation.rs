@@ -3,7 +3,7 @@
 
 use crate::derivation::{DerivationSpec, SearchPaths};
 use crate::error::SpecError;
-use crate::reduce::{context_store_paths, Fields};
+use crate::reduce::Fields;
 use makes_eval::{CoercionMode, Context, Evaluator, Value};
 use makes_syntax::byte_text::bytes_to_text;
 use makes_syntax::Span;
@@ -104,7 +104,7 @@ pub fn reduce_derivation_spec(
         search_paths,
         sha256,
         local,
-        input_paths: context_store_paths(&context, "builder", f.span)?,
+        input_paths: crate::input_paths(ev, &context, "makeDerivation", span)?,
     })
 }
 

@@ -9,7 +9,7 @@ use crate::error::SpecError;
 use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
 use crate::oci_config::reduce_config;
 use crate::oci_names::{validate_image_name, validate_tag};
-use crate::reduce::{context_store_paths, Fields};
+use crate::reduce::Fields;
 use makes_eval::{Context, Evaluator, Value};
 use makes_store_path::StorePath;
 use makes_syntax::Span;
@@ -241,7 +241,7 @@ pub fn reduce_image_spec_of(
     let keep_contents_dirlinks = bool_or(&f, e, "keepContentsDirlinks", false);
     let config_references = checked(
         e,
-        context_store_paths(&config_context, "config", f.span_of("config")),
+        crate::input_paths(f.ev, &config_context, "config", f.span_of("config")),
         Vec::new(),
     );
 
@@ -475,7 +475,7 @@ fn reduce_script_inputs(f: &Fields, errors: &mut Vec<SpecError>) -> Vec<StorePat
         if let Some(Value::String(s)) = checked(errors, f.get(name), None) {
             let mut context = Context::default();
             s.merge_context_into(&mut context);
-            let paths = context_store_paths(&context, name, f.span_of(name));
+            let paths = crate::input_paths(f.ev, &context, name, f.span_of(name));
             script_inputs.extend(checked(errors, paths, Vec::new()));
         }
     }

@@ -112,6 +112,7 @@ pub fn reduce_script_spec(
     let persist_state = f.bool("persistState")?.unwrap_or(false);
     let global_state = f.bool("globalState")?;
     let help = help_file(&f, &mut context)?;
+    crate::resolve_derivation_contexts(ev, &mut context, "makeScript", span)?;
     Ok(ScriptSpec {
         name,
         aliases,

@@ -140,6 +140,7 @@ pub fn reduce_template_spec(
         }
     }
     replace_placeholders(&f, &mut text, &mut context)?;
+    crate::resolve_derivation_contexts(ev, &mut context, "makeTemplate", span)?;
     Ok(TemplateSpec {
         name: format!("make-template-for-{name}"),
         text,
@@ -304,6 +305,7 @@ pub fn search_paths_template_text(
             "if test -e \"{file}/template\"\nthen source \"{file}/template\" {args}\nelse source \"{file}\" {args}\nfi\n"
         ));
     }
+    crate::resolve_derivation_contexts(ev, &mut context, "makeSearchPaths", f.span)?;
     Ok(TemplateSpec {
         name: "make-template-for-make-search-paths".into(),
         text: lines.join("\n"),

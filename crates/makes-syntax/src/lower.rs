@@ -400,7 +400,7 @@ impl Lowerer {
 
     fn key_name(&self, attr: &ast::Attr) -> Result<KeyName, SyntaxError> {
         Ok(match attr {
-            ast::Attr::Ident(i) => KeyName::Static(ident_text(i).into()),
+            ast::Attr::Ident(i) => KeyName::Static(name_of_text(&ident_text(i))),
             ast::Attr::Str(s) => match static_string(s) {
                 Some(text) => KeyName::Static(name_of_text(&text)),
                 None => KeyName::Dynamic(ast::Expr::Str(s.clone())),
@@ -431,7 +431,7 @@ impl Lowerer {
                 let ident = p
                     .ident()
                     .ok_or_else(|| self.missing(p.syntax(), "parameter name"))?;
-                let name: Rc<str> = ident_text(&ident).into();
+                let name: Rc<str> = name_of_text(&ident_text(&ident));
                 (Param::Ident(name.clone()), vec![name], Vec::new())
             }
             ast::Param::Pattern(p) => {
@@ -441,7 +441,7 @@ impl Lowerer {
                     let ident = entry
                         .ident()
                         .ok_or_else(|| self.missing(entry.syntax(), "formal name"))?;
-                    let name: Rc<str> = ident_text(&ident).into();
+                    let name: Rc<str> = name_of_text(&ident_text(&ident));
                     let fspan = self.span_of(entry.syntax());
                     if names.contains(&name) {
                         return Err(SyntaxError::DuplicateFormal {
@@ -454,7 +454,7 @@ impl Lowerer {
                 }
                 let bind = match p.pat_bind().and_then(|b| b.ident()) {
                     Some(ident) => {
-                        let name: Rc<str> = ident_text(&ident).into();
+                        let name: Rc<str> = name_of_text(&ident_text(&ident));
                         if names.contains(&name) {
                             return Err(SyntaxError::DuplicateFormal {
                                 name: name.to_string(),
@@ -873,8 +873,28 @@ pub fn canonical_path(path: &str) -> String {
 
 /// A quoted attribute name: names may hold any bytes, kept as the text standing for them
 /// (`byte_text`), which is what the source already is (`SourceMap::add_bytes`).
+///
+/// An attribute or argument name of the source, one shared copy per distinct name: the sets
+/// built from a program's text and the selections in it then hold the same names, which the
+/// evaluator recognises as equal by address without comparing their text. The copies live as
+/// long as the thread (names of source text are as many as the source has).
 fn name_of_text(text: &str) -> Rc<str> {
-    Rc::from(text)
+    thread_local! {
+        static NAMES: std::cell::RefCell<std::collections::HashSet<Rc<str>>> =
+            std::cell::RefCell::new(std::collections::HashSet::new());
+    }
+    NAMES
+        .try_with(|names| {
+            let mut names = names.borrow_mut();
+            if let Some(name) = names.get(text) {
+                return name.clone();
+            }
+            let name: Rc<str> = Rc::from(text);
+            names.insert(name.clone());
+            name
+        })
+        // A thread being torn down has no table any more: a copy of its own.
+        .unwrap_or_else(|_| Rc::from(text))
 }
 
 #[cfg(test)]

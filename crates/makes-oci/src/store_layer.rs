@@ -1,0 +1,229 @@
+//! Layers of store paths written as their trees are walked: no list of the layer's files is
+//! built, so memory does not grow with the number of files (only with the width of one
+//! directory, the depth of the tree, and the files with several hard links, whose first path
+//! is remembered).
+//!
+//! The bytes are those [`crate::tar_writer::write_tar`] gives the same trees gathered with
+//! `LayerEntries::add_tree`: entries in byte order of their whole archive paths. A directory's
+//! children follow it only up to its next sibling that sorts between them: `a`, `a.c`, `a/b`
+//! (`.` sorts before `/`). So the children of each directory are visited in the order of keys
+//! that stand for a child itself (`name`) and, for a directory, for everything below it
+//! (`name/`): every path below `name` starts with `name/`, and no sibling name holds a `/`.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use tar::Builder;
+
+use crate::error::OciError;
+use crate::tar_writer::{
+    append_owned_entry, entry_from_disk, EntryKind, HeaderPolicy, LayerEntry, ModePolicy, TarSink,
+    SYNTHESIZED_DIR_MODE,
+};
+
+/// One store path of a layer: where it is on disk, and its name in the archive
+/// (`nix/store/<hash>-<name>`).
+pub(crate) struct StoreTree<'a> {
+    pub disk: &'a Path,
+    pub archive: Vec<u8>,
+}
+
+/// Writes a layer of `trees` below the directories `parents` (`nix`, `nix/store`, mode 0755)
+/// as a tar to `out`, with the store's modes.
+pub(crate) fn write_store_layer<S: TarSink>(
+    parents: &[&[u8]],
+    trees: &mut [StoreTree<'_>],
+    policy: &HeaderPolicy,
+    out: S,
+) -> Result<S, OciError> {
+    let mut writer = StreamWriter {
+        builder: Builder::new(out),
+        policy,
+        first_link: BTreeMap::new(),
+    };
+    for parent in parents {
+        let dir = LayerEntry::new(SYNTHESIZED_DIR_MODE, EntryKind::Directory);
+        writer.append(parent, &dir)?;
+    }
+    // Store path names differ within their hash, so no one's tree sorts inside another's.
+    trees.sort_by(|a, b| a.archive.cmp(&b.archive));
+    for tree in trees.iter() {
+        let mut archive = tree.archive.clone();
+        writer.tree(tree.disk, &mut archive)?;
+    }
+    writer
+        .builder
+        .into_inner()
+        .map_err(OciError::io("<layer tar stream>"))
+}
+
+struct StreamWriter<'p, S: TarSink> {
+    builder: Builder<S>,
+    policy: &'p HeaderPolicy,
+    /// The first archive path of each multiply-linked file.
+    first_link: BTreeMap<(u64, u64), Vec<u8>>,
+}
+
+impl<S: TarSink> StreamWriter<'_, S> {
+    /// The entry at `disk` (not followed) as `archive`, then, for a directory, what is below.
+    fn tree(&mut self, disk: &Path, archive: &mut Vec<u8>) -> Result<(), OciError> {
+        let meta = fs::symlink_metadata(disk).map_err(OciError::io(disk))?;
+        let entry = entry_from_disk(disk, &meta, ModePolicy::Store)?;
+        self.append(archive, &entry)?;
+        if entry.kind == EntryKind::Directory {
+            self.children(disk, archive)?;
+        }
+        Ok(())
+    }
+
+    /// The children of the directory `disk`, in the byte order of their archive paths.
+    fn children(&mut self, disk: &Path, archive: &mut Vec<u8>) -> Result<(), OciError> {
+        let mut keys: Vec<(Vec<u8>, OsString, bool)> = Vec::new();
+        for child in fs::read_dir(disk).map_err(OciError::io(disk))? {
+            let child = child.map_err(OciError::io(disk))?;
+            let name = child.file_name();
+            let is_dir = child
+                .file_type()
+                .map_err(OciError::io(disk.join(&name)))?
+                .is_dir();
+            if is_dir {
+                let mut below = name.as_bytes().to_vec();
+                below.push(b'/');
+                keys.push((below, name.clone(), true));
+            }
+            keys.push((name.as_bytes().to_vec(), name, false));
+        }
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        let parent_len = archive.len();
+        for (_, name, below) in keys {
+            archive.push(b'/');
+            archive.extend_from_slice(name.as_bytes());
+            let child = disk.join(&name);
+            if below {
+                self.children(&child, archive)?;
+            } else {
+                let meta = fs::symlink_metadata(&child).map_err(OciError::io(&child))?;
+                let entry = entry_from_disk(&child, &meta, ModePolicy::Store)?;
+                self.append(archive, &entry)?;
+            }
+            archive.truncate(parent_len);
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, path: &[u8], entry: &LayerEntry) -> Result<(), OciError> {
+        let link_id = match &entry.kind {
+            EntryKind::File {
+                link_id: Some(id), ..
+            } => Some(*id),
+            _ => None,
+        };
+        if let Some(id) = link_id {
+            match self.first_link.entry(id) {
+                std::collections::btree_map::Entry::Vacant(first) => {
+                    first.insert(path.to_vec());
+                }
+                std::collections::btree_map::Entry::Occupied(first) => {
+                    let first = Some(first.get().as_slice());
+                    return append_owned_entry(&mut self.builder, path, entry, self.policy, first);
+                }
+            }
+        }
+        append_owned_entry(&mut self.builder, path, entry, self.policy, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tar_writer::{write_layer_tar, LayerEntries};
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    /// A tree whose names sort across directory boundaries (`a`, `a.c`, `a-b`, `a/b`), with
+    /// links, hard links, long names and modes.
+    fn tricky_tree(root: &Path) {
+        for d in ["a/b", "a/b.x/y", "a-b", "lib/python", "z"] {
+            fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        for f in [
+            "a.c",
+            "a/b/f",
+            "a/b.x/y/g",
+            "a/b0",
+            "a-b/h",
+            "lib/python.so",
+            "ab",
+        ] {
+            fs::write(root.join(f), f.as_bytes()).expect("write");
+        }
+        let long = "n".repeat(130);
+        fs::write(root.join("z").join(&long), b"long").expect("write");
+        fs::hard_link(root.join("a.c"), root.join("z/hard")).expect("hard link");
+        fs::hard_link(root.join("a.c"), root.join("a/b/hard")).expect("hard link");
+        symlink("a.c", root.join("a/link")).expect("symlink");
+        fs::set_permissions(root.join("ab"), fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    #[test]
+    fn streamed_layers_are_the_gathered_ones_byte_for_byte() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (one, two, file) = (
+            dir.path().join("one"),
+            dir.path().join("two"),
+            dir.path().join("file"),
+        );
+        tricky_tree(&one);
+        tricky_tree(&two);
+        fs::write(&file, b"a store path that is a file").expect("write");
+        let names = [
+            (&two, format!("nix/store/{}-two", "b".repeat(32))),
+            (&one, format!("nix/store/{}-one", "a".repeat(32))),
+            (&file, format!("nix/store/{}-f", "c".repeat(32))),
+        ];
+        let policy = crate::tar_writer::tests::policy();
+        let mut gathered = LayerEntries::new();
+        for d in [&b"nix"[..], b"nix/store"] {
+            gathered
+                .insert_dir_with_mode(d, SYNTHESIZED_DIR_MODE)
+                .expect("dir");
+        }
+        for (disk, archive) in &names {
+            gathered
+                .add_tree(disk, archive.as_bytes(), ModePolicy::Store)
+                .expect("tree");
+        }
+        let want = write_layer_tar(&gathered, &policy, Vec::new()).expect("gathered");
+        let mut trees: Vec<StoreTree> = names
+            .iter()
+            .map(|(disk, archive)| StoreTree {
+                disk: disk.as_path(),
+                archive: archive.as_bytes().to_vec(),
+            })
+            .collect();
+        let sink = crate::tar_writer::reading_sink(Vec::new());
+        let streamed = write_store_layer(&[b"nix", b"nix/store"], &mut trees, &policy, sink)
+            .expect("streamed")
+            .into_inner();
+        assert_eq!(streamed.len(), want.len());
+        assert!(streamed == want, "same bytes");
+    }
+
+    #[test]
+    fn an_unreadable_tree_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gone = dir.path().join("gone");
+        let mut trees = [StoreTree {
+            disk: &gone,
+            archive: b"nix/store/x".to_vec(),
+        }];
+        let policy = crate::tar_writer::tests::policy();
+        let sink = crate::tar_writer::reading_sink(Vec::new());
+        match write_store_layer(&[b"nix"], &mut trees, &policy, sink) {
+            Err(OciError::Io { path, .. }) => assert_eq!(path, gone),
+            other => panic!("expected an I/O error naming the path: {:?}", other.is_ok()),
+        }
+    }
+}
