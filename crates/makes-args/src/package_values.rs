@@ -7,7 +7,7 @@
 use crate::native_packages::native_package_set;
 use makes_eval::{
     from_json, make_primop, Attrs, Context, EvalError, EvalErrorKind, NixString, OpenAttrs,
-    PrimOpFn, Thunk, Value,
+    PrimOpFn, Thunk, UnlistedNames, Value,
 };
 use makes_store::make_store_path;
 use makes_store::packages::{
@@ -185,7 +185,7 @@ impl OpenAttrs for Lookup {
         Some(thunk)
     }
 
-    fn names(&self) -> Result<Vec<String>, String> {
+    fn names(&self) -> Result<Vec<String>, UnlistedNames> {
         let what = if self.prefix.is_empty() {
             format!("the package set {}", self.set)
         } else {
@@ -197,14 +197,23 @@ impl OpenAttrs for Lookup {
         };
         match &self.names {
             Names::Known(names) => Ok(names.iter().cloned().collect()),
-            Names::OfTheSet => self
-                .packages
-                .attribute_names(&self.set)
-                .map_err(|why| format!("{what} cannot be listed: {why}")),
-            Names::Unknown => Err(format!(
-                "the names of {what} are not known in this evaluation (no package backend \
-                 resolved it): run with --packages nix, or `makes lock` where Nix is installed"
-            )),
+            Names::OfTheSet => {
+                self.packages
+                    .attribute_names(&self.set)
+                    .map_err(|why| UnlistedNames {
+                        reason: format!("{what} cannot be listed: {why}"),
+                        help: None,
+                    })
+            }
+            Names::Unknown => Err(UnlistedNames {
+                reason: format!(
+                    "the names of {what} are not known in this evaluation (no package backend \
+                     resolved it)"
+                ),
+                help: Some(
+                    "run with --packages nix, or `makes lock` where Nix is installed".to_owned(),
+                ),
+            }),
         }
     }
 }

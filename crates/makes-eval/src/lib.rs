@@ -31,7 +31,7 @@ pub use print::{print_value, quote_bytes, quote_string};
 pub use thunk::Thunk;
 pub use value::{
     Attr, Attrs, Closure, Context, IntoNixBytes, NixString, OpenAttrs, PrimOp, PrimOpApp, PrimOpFn,
-    Value,
+    UnlistedNames, Value,
 };
 
 /// Runs `f` on a thread with a large stack, so that deep (but bounded) evaluation never

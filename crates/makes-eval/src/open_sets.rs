@@ -46,7 +46,7 @@ impl OpenAttrs for MappedOpen {
         Some(mapped)
     }
 
-    fn names(&self) -> Result<Vec<String>, String> {
+    fn names(&self) -> Result<Vec<String>, crate::UnlistedNames> {
         self.inner.names()
     }
 }
@@ -71,7 +71,7 @@ impl OpenAttrs for UpdatedOpen {
             .or_else(|| self.left.select(name).map(|attr| attr.value))
     }
 
-    fn names(&self) -> Result<Vec<String>, String> {
+    fn names(&self) -> Result<Vec<String>, crate::UnlistedNames> {
         let mut names: BTreeSet<String> = self.right.names()?.into_iter().collect();
         names.extend(self.left.names().map(|n| n.to_string()));
         if let Some(open) = self.left.open_source() {
@@ -106,7 +106,7 @@ impl OpenAttrs for RemovedOpen {
         self.inner.lookup(name)
     }
 
-    fn names(&self) -> Result<Vec<String>, String> {
+    fn names(&self) -> Result<Vec<String>, crate::UnlistedNames> {
         let mut names = self.inner.names()?;
         names.retain(|n| !self.is_removed(n));
         Ok(names)
@@ -141,11 +141,14 @@ mod tests {
             Some(t.clone())
         }
 
-        fn names(&self) -> Result<Vec<String>, String> {
+        fn names(&self) -> Result<Vec<String>, crate::UnlistedNames> {
             if self.listable {
                 Ok(vec!["a".to_owned(), "x".to_owned()])
             } else {
-                Err("not known here".to_owned())
+                Err(crate::UnlistedNames {
+                    reason: "not known here".to_owned(),
+                    help: None,
+                })
             }
         }
     }

@@ -348,10 +348,23 @@ pub trait OpenAttrs {
     /// memoise, so that an attribute is one shared thunk.
     fn lookup(&self, name: &str) -> Option<Thunk>;
 
-    /// Every unlisted name, or why they cannot be known here (a sentence naming the set).
-    fn names(&self) -> std::result::Result<Vec<String>, String> {
-        Err("the names of this set are not known here".to_owned())
+    /// Every unlisted name, or why they cannot be known here.
+    fn names(&self) -> std::result::Result<Vec<String>, UnlistedNames> {
+        Err(UnlistedNames {
+            reason: "the names of this set are not known here".to_owned(),
+            help: None,
+        })
     }
+}
+
+/// Why the names of an open set cannot be listed in this evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct UnlistedNames {
+    /// A sentence naming the set.
+    pub reason: String,
+    /// What would make the names known (a backend, a lock file).
+    pub help: Option<String>,
 }
 
 /// An attribute name in a set, with the first bytes of its text as a number: most comparisons

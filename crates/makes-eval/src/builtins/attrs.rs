@@ -27,8 +27,8 @@ pub(crate) fn all_attrs(attrs: Rc<Attrs>) -> Result<Rc<Attrs>> {
         EvalError::new(
             crate::EvalErrorKind::External {
                 code: "makes::eval::unlisted_names",
-                message: format!("cannot list the attributes of a set: {why}"),
-                help: None,
+                message: format!("cannot list the attributes of a set: {}", why.reason),
+                help: why.help,
                 related: Vec::new(),
             },
             None,
