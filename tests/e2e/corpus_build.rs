@@ -247,6 +247,13 @@ pub(crate) fn build_cause_of(stderr: &str) -> (BuildClass, String) {
             );
         }
     }
+    // makes' own message for a tool its deploy scripts take from the set (`cosign` to sign).
+    if let Some(name) = quoted_after(&error, "(__nixpkgs__) has no ") {
+        return (
+            BuildClass::Lacks,
+            format!("package `{name}` not in the host-tools set"),
+        );
+    }
     if let Some(name) = quoted_after(&error, "needs ").filter(|_| error.contains("package set")) {
         return (
             BuildClass::Lacks,
