@@ -48,6 +48,25 @@ impl Sandbox {
         cmd
     }
 
+    /// `makes ARGS` as the unprivileged user 65534 (through `setpriv`, so the caller must be
+    /// root) with this sandbox's cache and a clean environment, as [`Sandbox::makes`] for the
+    /// caller; the sandbox's directory is opened to everyone so that the user can write there.
+    pub fn makes_as_nobody(&self) -> Command {
+        let mut perms = std::fs::metadata(self.dir.path())
+            .expect("the sandbox exists")
+            .permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+        std::fs::set_permissions(self.dir.path(), perms).expect("chmod the sandbox");
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_makes"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CACHE_HOME", self.cache());
+        cmd
+    }
+
     /// Builds `job` of `project` and returns the printed result path.
     pub fn build(&self, project: &Path, job: &str) -> PathBuf {
         let out = self

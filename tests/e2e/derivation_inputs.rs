@@ -195,21 +195,8 @@ fn an_unprivileged_user_builds_the_same_image_of_a_derivation() {
     let as_root = Sandbox::new();
     let expected = as_root.build(&fixture("derivation-inputs"), "/image");
     let sandbox = Sandbox::new();
-    let mut perms = std::fs::metadata(sandbox.dir.path())
-        .expect("meta")
-        .permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
-    std::fs::set_permissions(sandbox.dir.path(), perms).expect("chmod");
-    let out = Command::new("setpriv")
-        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
-        .args(["env", "-i"])
-        .arg(format!(
-            "PATH={}",
-            std::env::var("PATH").unwrap_or_default()
-        ))
-        .arg(format!("HOME={}", sandbox.dir.path().display()))
-        .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
-        .arg(env!("CARGO_BIN_EXE_makes"))
+    let out = sandbox
+        .makes_as_nobody()
         .arg("--project")
         .arg(fixture("derivation-inputs"))
         .arg("/image")

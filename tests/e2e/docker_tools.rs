@@ -538,11 +538,6 @@ fn an_unprivileged_user_builds_the_same_docker_tools_images() {
         return;
     }
     let sandbox = Sandbox::new();
-    let mut perms = std::fs::metadata(sandbox.dir.path())
-        .expect("meta")
-        .permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
-    std::fs::set_permissions(sandbox.dir.path(), perms).expect("chmod");
     let project = sandbox.dir.path().join("own");
     write_project(&project, OWN_PACKAGES);
     std::fs::create_dir_all(project.join("packages")).expect("mkdir");
@@ -550,23 +545,8 @@ fn an_unprivileged_user_builds_the_same_docker_tools_images() {
     let as_root = Sandbox::new();
     for job in ["/stream", "/single"] {
         let expected = as_root.build(&project, job);
-        let out = Command::new("setpriv")
-            .args([
-                "--reuid",
-                "65534",
-                "--regid",
-                "65534",
-                "--clear-groups",
-                "env",
-                "-i",
-            ])
-            .arg(format!(
-                "PATH={}",
-                std::env::var("PATH").unwrap_or_default()
-            ))
-            .arg(format!("HOME={}", sandbox.dir.path().display()))
-            .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
-            .arg(env!("CARGO_BIN_EXE_makes"))
+        let out = sandbox
+            .makes_as_nobody()
             .arg("--project")
             .arg(&project)
             .arg(job)

@@ -469,24 +469,9 @@ fn an_unprivileged_user_runs_a_template_action_and_all() {
         std::fs::set_permissions(dir, perms).expect("chmod");
     }
     let as_nobody = |job: &str| -> Output {
-        run(Command::new("setpriv")
-            .args([
-                "--reuid",
-                "65534",
-                "--regid",
-                "65534",
-                "--clear-groups",
-                "env",
-                "-i",
-            ])
-            .arg(format!(
-                "PATH={}",
-                std::env::var("PATH").unwrap_or_default()
-            ))
-            .arg(format!("HOME={}", sandbox.dir.path().display()))
-            .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
-            .arg(format!("MAKES_STORE_DIR={}", sandbox.store().display()))
-            .arg(env!("CARGO_BIN_EXE_makes"))
+        run(sandbox
+            .makes_as_nobody()
+            .env("MAKES_STORE_DIR", sandbox.store())
             .args(["-q", ".", job])
             .current_dir(&project))
     };

@@ -144,25 +144,12 @@ fn an_unprivileged_user_builds_a_plain_derivation_the_same() {
         .permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(as_root.dir.path(), perms).expect("chmod");
-    let got = run(Command::new("setpriv")
-        .args([
-            "--reuid",
-            "65534",
-            "--regid",
-            "65534",
-            "--clear-groups",
-            "env",
-            "-i",
-        ])
-        .arg(format!(
-            "PATH={}",
-            std::env::var("PATH").unwrap_or_default()
-        ))
-        .arg(format!("HOME={}", sandbox.dir.path().display()))
-        .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
-        .arg(env!("CARGO_BIN_EXE_makes"))
-        .current_dir(&project)
-        .args(["instantiate", "--realise", "--expr", expr]));
+    let got = run(sandbox.makes_as_nobody().current_dir(&project).args([
+        "instantiate",
+        "--realise",
+        "--expr",
+        expr,
+    ]));
     assert_eq!(got, expected, "the same output path");
     let read = |s: &Sandbox| {
         let base = Path::new(&got).file_name().expect("a name").to_owned();

@@ -334,28 +334,8 @@ fn an_unprivileged_user_builds_the_same_image() {
     let expected = as_root.build(&fixture("hello"), "/hello");
 
     let sandbox = Sandbox::new();
-    let mut perms = std::fs::metadata(sandbox.dir.path())
-        .expect("meta")
-        .permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
-    std::fs::set_permissions(sandbox.dir.path(), perms).expect("chmod");
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid",
-            "65534",
-            "--regid",
-            "65534",
-            "--clear-groups",
-            "env",
-            "-i",
-        ])
-        .arg(format!(
-            "PATH={}",
-            std::env::var("PATH").unwrap_or_default()
-        ))
-        .arg(format!("HOME={}", sandbox.dir.path().display()))
-        .arg(format!("XDG_CACHE_HOME={}", sandbox.cache().display()))
-        .arg(env!("CARGO_BIN_EXE_makes"))
+    let out = sandbox
+        .makes_as_nobody()
         .arg("--project")
         .arg(fixture("hello"))
         .arg("/hello")
