@@ -67,6 +67,20 @@ impl Sandbox {
         cmd
     }
 
+    /// Builds `job` of `project` as the unprivileged user 65534 (see
+    /// [`Sandbox::makes_as_nobody`]) and returns the printed result path.
+    pub fn build_as_nobody(&self, project: &Path, job: &str) -> PathBuf {
+        let out = self
+            .makes_as_nobody()
+            .arg("--project")
+            .arg(project)
+            .arg(job)
+            .output()
+            .expect("setpriv runs");
+        assert_success(&out);
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    }
+
     /// Builds `job` of `project` and returns the printed result path.
     pub fn build(&self, project: &Path, job: &str) -> PathBuf {
         let out = self

@@ -195,15 +195,7 @@ fn an_unprivileged_user_builds_the_same_image_of_a_derivation() {
     let as_root = Sandbox::new();
     let expected = as_root.build(&fixture("derivation-inputs"), "/image");
     let sandbox = Sandbox::new();
-    let out = sandbox
-        .makes_as_nobody()
-        .arg("--project")
-        .arg(fixture("derivation-inputs"))
-        .arg("/image")
-        .output()
-        .expect("setpriv runs");
-    assert_success(&out);
-    let result = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let result = sandbox.build_as_nobody(&fixture("derivation-inputs"), "/image");
     assert_eq!(
         result.file_name(),
         expected.file_name(),

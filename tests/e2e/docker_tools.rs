@@ -545,15 +545,7 @@ fn an_unprivileged_user_builds_the_same_docker_tools_images() {
     let as_root = Sandbox::new();
     for job in ["/stream", "/single"] {
         let expected = as_root.build(&project, job);
-        let out = sandbox
-            .makes_as_nobody()
-            .arg("--project")
-            .arg(&project)
-            .arg(job)
-            .output()
-            .expect("setpriv runs");
-        assert_success(&out);
-        let result = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        let result = sandbox.build_as_nobody(&project, job);
         assert_eq!(result.file_name(), expected.file_name(), "{job}");
         assert_eq!(sha256_of(&result), sha256_of(&expected), "{job}");
     }

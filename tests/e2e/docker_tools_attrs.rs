@@ -252,15 +252,7 @@ fn an_unprivileged_user_builds_the_same_image_with_both_attributes() {
     write_project(&project, NATIVE);
     let as_root = Sandbox::new();
     let expected = as_root.build(&project, "/image");
-    let out = sandbox
-        .makes_as_nobody()
-        .arg("--project")
-        .arg(&project)
-        .arg("/image")
-        .output()
-        .expect("setpriv runs");
-    assert_success(&out);
-    let result = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let result = sandbox.build_as_nobody(&project, "/image");
     assert_eq!(sha256_of(&result), sha256_of(&expected));
     // `makes show` says what was asked for.
     let shown = run(sandbox

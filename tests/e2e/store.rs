@@ -334,15 +334,7 @@ fn an_unprivileged_user_builds_the_same_image() {
     let expected = as_root.build(&fixture("hello"), "/hello");
 
     let sandbox = Sandbox::new();
-    let out = sandbox
-        .makes_as_nobody()
-        .arg("--project")
-        .arg(fixture("hello"))
-        .arg("/hello")
-        .output()
-        .expect("setpriv runs");
-    assert_success(&out);
-    let result = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let result = sandbox.build_as_nobody(&fixture("hello"), "/hello");
     assert_eq!(
         result.file_name(),
         expected.file_name(),
