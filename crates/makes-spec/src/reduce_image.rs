@@ -779,7 +779,7 @@ mod tests {
         for (pipeline, want) in [
             (r#"[ [ "limit_layers" 0 ] ]"#, "step 1 > limit_layers: expected a positive integer"),
             (r#"[ [ "sort" ] ]"#, "unknown operation 'sort'"),
-            (r#"{ }"#, "expected a list of layering steps"),
+            (r#"{ }"#, "must be a list of layering steps, but it is a set"),
             (r#""/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-p.json""#, "as a JSON file"),
         ] {
             let err = reduce(
