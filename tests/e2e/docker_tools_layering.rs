@@ -118,7 +118,11 @@ fn layering_pipeline_decides_the_layers() {
         ]
     );
     assert_eq!(
-        run_image(&sandbox, &format!("oci-archive:{}", split.display()), "split"),
+        run_image(
+            &sandbox,
+            &format!("oci-archive:{}", split.display()),
+            "split"
+        ),
         "hello from the stand-in nixpkgs\nsplit\n"
     );
 
@@ -136,7 +140,11 @@ fn layering_pipeline_decides_the_layers() {
         .arg(format!("oci-archive:{}", saved.display())));
     let raw: serde_json::Value = serde_json::from_slice(&raw.stdout).expect("json");
     let layers = raw["layers"].as_array().expect("layers");
-    assert_eq!(layers.len(), 3, "two store layers and the customisation: {raw}");
+    assert_eq!(
+        layers.len(),
+        3,
+        "two store layers and the customisation: {raw}"
+    );
     assert_eq!(
         run_image(
             &sandbox,
@@ -147,9 +155,15 @@ fn layering_pipeline_decides_the_layers() {
     );
     let unpacked = sandbox.dir.path().join("stream-layers");
     std::fs::create_dir_all(&unpacked).expect("mkdir");
-    run(Command::new("tar").arg("-xf").arg(&saved).arg("-C").arg(&unpacked));
+    run(Command::new("tar")
+        .arg("-xf")
+        .arg(&saved)
+        .arg("-C")
+        .arg(&unpacked));
     let store_names = |digest: &str| -> BTreeSet<String> {
-        let blob = unpacked.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
+        let blob = unpacked
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"));
         let mut tar = tar::Archive::new(std::fs::File::open(&blob).expect("a layer blob"));
         let mut names = BTreeSet::new();
         for e in tar.entries().expect("entries") {
@@ -157,7 +171,11 @@ fn layering_pipeline_decides_the_layers() {
             let p = e.path().expect("path").to_string_lossy().into_owned();
             let parts: Vec<&str> = p.trim_end_matches('/').split('/').collect();
             if parts.len() == 3 && parts[..2] == ["nix", "store"] {
-                names.insert(parts[2].split_once('-').map_or(String::new(), |(_, n)| n.to_owned()));
+                names.insert(
+                    parts[2]
+                        .split_once('-')
+                        .map_or(String::new(), |(_, n)| n.to_owned()),
+                );
             }
         }
         names
@@ -192,7 +210,11 @@ fn layering_pipeline_decides_the_layers() {
     );
     assert_eq!(
         pipeline[1],
-        serde_json::json!(["over", "rest", ["pipe", [["popularity_contest"], ["reverse"]]]])
+        serde_json::json!([
+            "over",
+            "rest",
+            ["pipe", [["popularity_contest"], ["reverse"]]]
+        ])
     );
 
     // `over` a result the split did not give (greeter is the only root: all is `main`) is

@@ -245,26 +245,36 @@ fn run_steps(
 fn expect_graph(data: Data, at: &str) -> Result<Graph, OciError> {
     match data {
         Data::Graph(g) => Ok(g),
-        other => Err(fail(at, format!("takes a graph, given {}", other.describe()))),
+        other => Err(fail(
+            at,
+            format!("takes a graph, given {}", other.describe()),
+        )),
     }
 }
 
 fn expect_list(data: Data, at: &str) -> Result<Vec<Data>, OciError> {
     match data {
         Data::List(items) => Ok(items),
-        other => Err(fail(at, format!("takes a list, given {}", other.describe()))),
+        other => Err(fail(
+            at,
+            format!("takes a list, given {}", other.describe()),
+        )),
     }
 }
 
-fn run_step(paths: &PathGraph, step: &LayeringStep, data: Data, at: &str) -> Result<Data, OciError> {
+fn run_step(
+    paths: &PathGraph,
+    step: &LayeringStep,
+    data: Data,
+    at: &str,
+) -> Result<Data, OciError> {
     Ok(match step {
         LayeringStep::PopularityContest => {
             let at = nested(at, "popularity_contest");
             let graph = expect_graph(data, &at)?;
-            let order = popularity_order(&graph.vertices, &graph.edges, |v| {
-                paths.package_name_key(v)
-            })
-            .map_err(|_| fail(&at, "the graph has a cycle"))?;
+            let order =
+                popularity_order(&graph.vertices, &graph.edges, |v| paths.package_name_key(v))
+                    .map_err(|_| fail(&at, "the graph has a cycle"))?;
             Data::List(
                 order
                     .into_iter()
@@ -391,8 +401,14 @@ fn subcomponent(paths: &PathGraph, graph: Graph, names: &[String], out: bool) ->
     let start = graph.named(paths, names);
     let main = graph.reachable(&start, out);
     Data::Named(vec![
-        ("main".into(), Data::Graph(graph.induced(|v| main.contains(&v)))),
-        ("rest".into(), Data::Graph(graph.induced(|v| !main.contains(&v)))),
+        (
+            "main".into(),
+            Data::Graph(graph.induced(|v| main.contains(&v))),
+        ),
+        (
+            "rest".into(),
+            Data::Graph(graph.induced(|v| !main.contains(&v))),
+        ),
     ])
 }
 
@@ -577,11 +593,7 @@ mod tests {
     #[test]
     fn split_paths_without_the_excluded_paths() {
         // nixpkgs' exclude_paths cases: the graph without A, then without D.
-        let without_a = closure(&[
-            ("B", 4, &["C", "D"]),
-            ("C", 6, &["C"]),
-            ("D", 8, &["D"]),
-        ]);
+        let without_a = closure(&[("B", 4, &["C", "D"]), ("C", 6, &["C"]), ("D", 8, &["D"])]);
         let got = layers_of(&without_a, json!([["split_paths", [p("B")]]]));
         assert_eq!(got, Ok(names(&[&["B", "C", "D"]])), "B is the only root");
         let without_d = closure(&[("A", 2, &["A", "C"]), ("B", 4, &["C"]), ("C", 6, &["C"])]);
@@ -612,10 +624,17 @@ mod tests {
             &roots_tree(),
             json!([
                 ["split_paths", [p("B")]],
-                ["over", "main", ["pipe", [
-                    ["subcomponent_in", [p("B")]],
-                    ["over", "rest", ["popularity_contest"]]
-                ]]],
+                [
+                    "over",
+                    "main",
+                    [
+                        "pipe",
+                        [
+                            ["subcomponent_in", [p("B")]],
+                            ["over", "rest", ["popularity_contest"]]
+                        ]
+                    ]
+                ],
                 ["flatten"],
                 ["map", ["remove_paths", p("Root3")]],
                 ["limit_layers", 5]
@@ -637,7 +656,12 @@ mod tests {
 
     #[test]
     fn nixpkgs_pipe_test_2() {
-        let c = closure(&[("Root1", 1, &["A"]), ("A", 2, &["B"]), ("B", 3, &[]), ("Root2", 4, &[])]);
+        let c = closure(&[
+            ("Root1", 1, &["A"]),
+            ("A", 2, &["B"]),
+            ("B", 3, &[]),
+            ("Root2", 4, &[]),
+        ]);
         let got = layers_of(&c, json!([["popularity_contest"]]));
         assert_eq!(got, Ok(names(&[&["B"], &["A"], &["Root1"], &["Root2"]])));
         let got = layers_of(&c, json!([["popularity_contest"], ["limit_layers", 3]]));
@@ -670,7 +694,11 @@ mod tests {
         );
         assert_eq!(
             got,
-            Ok(names(&[&["python", "libc"], &["libx", "liby"], &["tool", "app"]]))
+            Ok(names(&[
+                &["python", "libc"],
+                &["libx", "liby"],
+                &["tool", "app"]
+            ]))
         );
     }
 
@@ -685,12 +713,18 @@ mod tests {
         ]);
         let got = layers_of(&c, json!([["split_paths", [{"children_of": p("app")}]]]));
         // libx and liby are split off; libc is reached by `other` too, so it is common.
-        assert_eq!(got, Ok(names(&[&["libx", "liby"], &["libc"], &["app", "other"]])));
+        assert_eq!(
+            got,
+            Ok(names(&[&["libx", "liby"], &["libc"], &["app", "other"]]))
+        );
         // Splitting at the only root gives the whole graph as `main`.
         let single = closure(&[("app", 1, &["lib"]), ("lib", 2, &[])]);
         let got = layers_of(
             &single,
-            json!([["split_paths", [p("app")]], ["over", "main", ["popularity_contest"]]]),
+            json!([
+                ["split_paths", [p("app")]],
+                ["over", "main", ["popularity_contest"]]
+            ]),
         );
         assert_eq!(got, Ok(names(&[&["lib"], &["app"]])));
         // A split naming nothing in the graph gives it as `rest`.
@@ -762,6 +796,9 @@ mod tests {
         }
         shuffled.push(shuffled[3].clone());
         let got = plan_pipeline_layers(&spec(), &shuffled, &pipeline(v));
-        assert_eq!(got.map_err(|e| e.to_string()), want.map_err(|e| e.to_string()));
+        assert_eq!(
+            got.map_err(|e| e.to_string()),
+            want.map_err(|e| e.to_string())
+        );
     }
 }

@@ -35,8 +35,18 @@ impl Count {
         }
     }
 
-    fn add_one(&mut self) {
-        self.add(&Count(vec![1]));
+    fn add_small(&mut self, mut n: u64) {
+        for limb in self.0.iter_mut() {
+            let (sum, carry) = limb.overflowing_add(n);
+            *limb = sum;
+            if !carry {
+                return;
+            }
+            n = 1;
+        }
+        if n != 0 {
+            self.0.push(n);
+        }
     }
 }
 
@@ -71,14 +81,31 @@ pub(crate) fn popularity_order(
     let (children, parents) = adjacency(vertices, edges);
     let position = topological_positions(&children, &parents)?;
     let roots: Vec<usize> = (0..n).filter(|&v| parents[v].is_empty()).collect();
-
-    let counts: Vec<Count> = (0..n)
-        .map(|x| count_of(x, &children, &parents, &position, &roots))
-        .collect();
+    let graph = Adjacency {
+        children,
+        parents,
+        position,
+        roots,
+    };
+    let mut slots = vec![usize::MAX; n];
+    let counts: Vec<Count> = (0..n).map(|x| count_of(x, &graph, &mut slots)).collect();
     let keys: Vec<String> = vertices.iter().map(|&v| key(v)).collect();
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then_with(|| keys[a].cmp(&keys[b])));
+    order.sort_by(|&a, &b| {
+        counts[b]
+            .cmp(&counts[a])
+            .then_with(|| keys[a].cmp(&keys[b]))
+    });
     Ok(order.into_iter().map(|i| vertices[i]).collect())
+}
+
+/// The graph as `count_of` walks it, by place in the vertex list.
+struct Adjacency {
+    children: Vec<Vec<usize>>,
+    parents: Vec<Vec<usize>>,
+    /// Place in an order where parents come before their children.
+    position: Vec<usize>,
+    roots: Vec<usize>,
 }
 
 /// Whether the directed `edges` between `vertices` leave them without a cycle (self-edges
@@ -134,49 +161,47 @@ fn topological_positions(
 }
 
 /// The popularity of `x`: its count below the virtual top whose children are the roots.
-fn count_of(
-    x: usize,
-    children: &[Vec<usize>],
-    parents: &[Vec<usize>],
-    position: &[usize],
-    roots: &[usize],
-) -> Count {
+/// `slots` is scratch space, one entry per vertex, all `usize::MAX` on entry and on return.
+fn count_of(x: usize, graph: &Adjacency, slots: &mut [usize]) -> Count {
     // Only the strict ancestors of `x` have it below them.
     let mut ancestors: Vec<usize> = Vec::new();
-    let mut seen: HashMap<usize, usize> = HashMap::new();
     let mut stack = vec![x];
     while let Some(v) = stack.pop() {
-        for &p in &parents[v] {
-            if !seen.contains_key(&p) {
-                seen.insert(p, 0);
+        for &p in &graph.parents[v] {
+            if slots[p] == usize::MAX {
+                slots[p] = 0;
                 ancestors.push(p);
                 stack.push(p);
             }
         }
     }
     // Children before parents, so a child's count is known when its parent adds it up.
-    ancestors.sort_by_key(|&v| std::cmp::Reverse(position[v]));
-    let mut below: Vec<Count> = Vec::with_capacity(ancestors.len());
+    ancestors.sort_by_key(|&v| std::cmp::Reverse(graph.position[v]));
     for (slot, &v) in ancestors.iter().enumerate() {
-        seen.insert(v, slot);
+        slots[v] = slot;
     }
-    let sum_over = |kids: &[usize], below: &[Count]| -> Count {
+    let sum_over = |kids: &[usize], below: &[Count], slots: &[usize]| -> Count {
         let mut total = Count::default();
         for &c in kids {
             if c == x {
-                total.add_one();
-            } else if let Some(&slot) = seen.get(&c) {
-                total.add(&below[slot]);
-                total.add_one();
+                total.add_small(1);
+            } else if slots[c] != usize::MAX {
+                total.add(&below[slots[c]]);
+                total.add_small(1);
             }
         }
         total
     };
+    let mut below: Vec<Count> = Vec::with_capacity(ancestors.len());
     for &v in &ancestors {
-        let count = sum_over(&children[v], &below);
+        let count = sum_over(&graph.children[v], &below, slots);
         below.push(count);
     }
-    sum_over(roots, &below)
+    let count = sum_over(&graph.roots, &below, slots);
+    for &v in &ancestors {
+        slots[v] = usize::MAX;
+    }
+    count
 }
 
 #[cfg(test)]
@@ -210,7 +235,9 @@ mod tests {
         );
         assert_eq!(
             got,
-            Ok(["F", "E", "D", "C", "B", "G", "A"].map(String::from).to_vec())
+            Ok(["F", "E", "D", "C", "B", "G", "A"]
+                .map(String::from)
+                .to_vec())
         );
     }
 
@@ -218,10 +245,7 @@ mod tests {
     /// chain and a lone root.
     #[test]
     fn chain_and_lone_root() {
-        let got = order(
-            &["Root1", "A", "B", "Root2"],
-            &[("Root1", "A"), ("A", "B")],
-        );
+        let got = order(&["Root1", "A", "B", "Root2"], &[("Root1", "A"), ("A", "B")]);
         assert_eq!(
             got,
             Ok(["B", "A", "Root1", "Root2"].map(String::from).to_vec())
@@ -250,7 +274,12 @@ mod tests {
             names.push(format!("r{i}"));
             names.push(format!("m{i}"));
             let above = base - 1;
-            edges.extend([(above, base), (above, base + 1), (base, base + 2), (base + 1, base + 2)]);
+            edges.extend([
+                (above, base),
+                (above, base + 1),
+                (base, base + 2),
+                (base + 1, base + 2),
+            ]);
         }
         let vertices: Vec<usize> = (0..names.len()).collect();
         let got = popularity_order(&vertices, &edges, |v| names[v].clone()).expect("acyclic");
@@ -260,7 +289,7 @@ mod tests {
         // The bottom's count really is past u64 (an overflow would have wrapped it small).
         let mut c = Count::default();
         c.add(&Count(vec![u64::MAX]));
-        c.add_one();
+        c.add_small(1);
         assert_eq!(c, Count(vec![0, 1]));
         assert!(c > Count(vec![u64::MAX]));
     }

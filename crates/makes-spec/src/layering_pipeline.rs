@@ -42,7 +42,10 @@ pub enum LayeringStep {
     /// (dependencies the rest reaches too) and `rest`.
     SplitPaths(Vec<SplitPath>),
     /// A result with its `key` replaced by `step` applied to it.
-    Over { key: String, step: Box<LayeringStep> },
+    Over {
+        key: String,
+        step: Box<LayeringStep>,
+    },
     /// Steps in order.
     Pipe(Vec<LayeringStep>),
     /// `step` applied to every item of a list.
@@ -137,9 +140,16 @@ fn nested(at: &str, more: &str) -> String {
     }
 }
 
-fn read_steps(value: &Value, at: &str, depth: usize) -> Result<Vec<LayeringStep>, PipelineSyntaxError> {
+fn read_steps(
+    value: &Value,
+    at: &str,
+    depth: usize,
+) -> Result<Vec<LayeringStep>, PipelineSyntaxError> {
     let Value::Array(items) = value else {
-        return Err(error(at, format!("expected a list of steps, found {}", describe(value))));
+        return Err(error(
+            at,
+            format!("expected a list of steps, found {}", describe(value)),
+        ));
     };
     items
         .iter()
@@ -376,7 +386,9 @@ mod tests {
             p.steps,
             vec![
                 LayeringStep::RemovePaths(vec!["/nix/store/a-x".into()]),
-                LayeringStep::SplitPaths(vec![SplitPath::ChildrenOf(vec!["/nix/store/b-y".into()])]),
+                LayeringStep::SplitPaths(vec![SplitPath::ChildrenOf(
+                    vec!["/nix/store/b-y".into()]
+                )]),
             ]
         );
     }
@@ -385,16 +397,31 @@ mod tests {
     fn mistakes_say_where_and_what() {
         let cases = [
             (json!({}), "expected a list of steps, found a set"),
-            (json!([["popularity"]]), "step 1 > popularity: unknown operation 'popularity'"),
-            (json!([["limit_layers", 0]]), "positive integer, found a number"),
+            (
+                json!([["popularity"]]),
+                "step 1 > popularity: unknown operation 'popularity'",
+            ),
+            (
+                json!([["limit_layers", 0]]),
+                "positive integer, found a number",
+            ),
             (json!([["limit_layers", -3]]), "positive integer"),
             (json!([["limit_layers", 2.5]]), "positive integer"),
             (json!([["split_every"]]), "takes 1 argument(s), given 0"),
             (json!([["flatten", 1]]), "takes 0 argument(s), given 1"),
-            (json!([["subcomponent_in", "/nix/store/a-x"]]), "expected a list of store paths"),
-            (json!([["split_paths", [{"children": "x"}]]]), "exactly one attribute, 'children_of'"),
+            (
+                json!([["subcomponent_in", "/nix/store/a-x"]]),
+                "expected a list of store paths",
+            ),
+            (
+                json!([["split_paths", [{"children": "x"}]]]),
+                "exactly one attribute, 'children_of'",
+            ),
             (json!([["over", 1, ["flatten"]]]), "name of a result"),
-            (json!([["flatten"], ["pipe", [["map", "x"]]]]), "step 2 > pipe > step 1 > map"),
+            (
+                json!([["flatten"], ["pipe", [["map", "x"]]]]),
+                "step 2 > pipe > step 1 > map",
+            ),
             (json!([[]]), "first item is the name of an operation"),
             (json!(["flatten"]), "a step is a list"),
         ];

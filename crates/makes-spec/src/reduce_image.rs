@@ -162,7 +162,10 @@ impl ImageFunction {
 /// Attributes accepted by the contract whose behaviour the image builder does not have yet,
 /// with what nixpkgs does with them: an error when used, never silently ignored.
 const NOT_YET: &[(&str, &str)] = &[
-    ("fromImageName", "the name of the base image's repository to take"),
+    (
+        "fromImageName",
+        "the name of the base image's repository to take",
+    ),
     ("fromImageTag", "the tag of the base image to take"),
 ];
 
@@ -764,11 +767,18 @@ mod tests {
         let pipeline = spec.layering_pipeline.expect("a pipeline").to_json();
         assert_eq!(
             pipeline[0],
-            serde_json::json!(["subcomponent_out", ["/nix/store/00000000000000000000000000000000-app"]])
+            serde_json::json!([
+                "subcomponent_out",
+                ["/nix/store/00000000000000000000000000000000-app"]
+            ])
         );
         assert_eq!(
             pipeline[1],
-            serde_json::json!(["over", "rest", ["pipe", [["popularity_contest"], ["limit_layers", 3]]]])
+            serde_json::json!([
+                "over",
+                "rest",
+                ["pipe", [["popularity_contest"], ["limit_layers", 3]]]
+            ])
         );
         let spec = reduce(
             ImageFunction::BuildLayeredImage,
@@ -777,10 +787,19 @@ mod tests {
         .expect("reduces");
         assert_eq!(spec.layering_pipeline, None);
         for (pipeline, want) in [
-            (r#"[ [ "limit_layers" 0 ] ]"#, "step 1 > limit_layers: expected a positive integer"),
+            (
+                r#"[ [ "limit_layers" 0 ] ]"#,
+                "step 1 > limit_layers: expected a positive integer",
+            ),
             (r#"[ [ "sort" ] ]"#, "unknown operation 'sort'"),
-            (r#"{ }"#, "must be a list of layering steps, but it is a set"),
-            (r#""/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-p.json""#, "as a JSON file"),
+            (
+                r#"{ }"#,
+                "must be a list of layering steps, but it is a set",
+            ),
+            (
+                r#""/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-p.json""#,
+                "as a JSON file",
+            ),
         ] {
             let err = reduce(
                 ImageFunction::BuildLayeredImage,
@@ -815,7 +834,10 @@ mod tests {
             r#"{ name = "a"; layeringPipeline = [ ]; }"#,
         )
         .expect_err("not buildImage's");
-        assert!(err.contains("unknown attribute 'layeringPipeline'"), "{err}");
+        assert!(
+            err.contains("unknown attribute 'layeringPipeline'"),
+            "{err}"
+        );
         assert!(reduce(
             ImageFunction::BuildLayeredImage,
             r#"{ name = "a"; debug = true; }"#
