@@ -7,11 +7,11 @@
 use crate::error::InvalidOciValue;
 use crate::error::SpecError;
 use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
-use crate::layering_pipeline::LayeringPipeline;
+use crate::layering_pipeline::{LayeringPipeline, MAX_NESTING};
 use crate::oci_config::reduce_config;
 use crate::oci_names::{validate_image_name, validate_tag};
 use crate::reduce::Fields;
-use makes_eval::{Context, Evaluator, Value};
+use makes_eval::{CoercionMode, Context, Evaluator, Value};
 use makes_store_path::StorePath;
 use makes_syntax::Span;
 use std::collections::BTreeMap;
@@ -623,11 +623,7 @@ fn reduce_layering_pipeline(f: &Fields) -> Result<Option<LayeringPipeline>, Spec
             })
         }
     };
-    // The paths only name vertices of the image's graph: their context is not needed.
-    let mut context = Context::default();
-    let json = makes_eval::to_json(f.ev, &value, &mut context).map_err(|e| {
-        SpecError::Eval(e.note(f.span_of(name), format!("while evaluating '{name}'")))
-    })?;
+    let json = pipeline_json(f, &value, 0)?;
     LayeringPipeline::from_json(&json)
         .map(Some)
         .map_err(|e| SpecError::Invalid {
@@ -635,6 +631,55 @@ fn reduce_layering_pipeline(f: &Fields) -> Result<Option<LayeringPipeline>, Spec
             message: e.to_string(),
             span: f.span_of(name),
         })
+}
+
+/// `value` as `builtins.toJSON` would give it (packages and paths as store paths; their
+/// context is dropped, as the paths only name vertices of the image's graph), refusing nesting
+/// deeper than any pipeline needs before it can exhaust the stack.
+fn pipeline_json(f: &Fields, value: &Value, depth: usize) -> Result<serde_json::Value, SpecError> {
+    let name = "layeringPipeline";
+    // Each level of a pipeline's nesting is at most two levels of lists (`[ "pipe" [ ... ] ]`).
+    if depth > 2 * MAX_NESTING + 4 {
+        return Err(SpecError::Invalid {
+            attr: name.into(),
+            message: format!("nested more than {MAX_NESTING} deep"),
+            span: f.span_of(name),
+        });
+    }
+    let eval_error = |e: makes_eval::EvalError| {
+        SpecError::Eval(e.note(f.span_of(name), format!("while evaluating '{name}'")))
+    };
+    Ok(match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(i) => serde_json::Value::from(*i),
+        Value::Float(x) => serde_json::Number::from_f64(*x)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::String(s) => serde_json::Value::String(s.utf8()?.to_owned()),
+        Value::List(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                let item = item.force(f.ev).map_err(eval_error)?;
+                out.push(pipeline_json(f, &item, depth + 1)?);
+            }
+            serde_json::Value::Array(out)
+        }
+        Value::Attrs(attrs) if !attrs.contains("outPath") && !attrs.contains("__toString") => {
+            let mut out = serde_json::Map::new();
+            for (key, attr) in attrs.iter() {
+                let item = attr.value.force(f.ev).map_err(eval_error)?;
+                out.insert(key.to_string(), pipeline_json(f, &item, depth + 1)?);
+            }
+            serde_json::Value::Object(out)
+        }
+        // A package or a path: its store path.
+        other => {
+            let s =
+                f.ev.coerce_to_string(other, CoercionMode::INTERPOLATION, Span::none())
+                    .map_err(eval_error)?;
+            serde_json::Value::String(s.utf8()?.to_owned())
+        }
+    })
 }
 
 /// Accepts `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, the ISO-8601 form OCI configs use.
@@ -799,6 +844,11 @@ mod tests {
             (
                 r#""/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-p.json""#,
                 "as a JSON file",
+            ),
+            // A step nested 1,000 deep: an error before it can exhaust the stack.
+            (
+                r#"[ (builtins.foldl' (acc: _: [ "map" acc ]) [ "flatten" ] (builtins.genList (x: x) 1000)) ]"#,
+                "nested more than 64 deep",
             ),
         ] {
             let err = reduce(
