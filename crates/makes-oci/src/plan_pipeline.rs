@@ -140,8 +140,8 @@ struct Graph {
 }
 
 impl Graph {
-    /// The subgraph of the vertices `keep` accepts, in this graph's order, with the edges
-    /// between them.
+    /// The subgraph of the vertices `keep` accepts, with the edges between them, in this
+    /// graph's order (igraph's induced subgraphs keep it, whatever order they are asked in).
     fn induced(&self, keep: impl Fn(usize) -> bool) -> Graph {
         Graph {
             vertices: self.vertices.iter().copied().filter(|&v| keep(v)).collect(),
