@@ -126,6 +126,14 @@ fn layering_pipeline_decides_the_layers() {
         "hello from the stand-in nixpkgs\nsplit\n"
     );
 
+    // Another store, the same bytes.
+    let again = Sandbox::new();
+    assert_eq!(
+        std::fs::read(build(&again, &project, "/split")).expect("read"),
+        std::fs::read(&split).expect("read"),
+        "the same image from another store"
+    );
+
     // nixpkgs' default pipeline with 2 layers: busybox and greeting are equally popular (2:
     // under greeter), busybox first by name; the limit merges greeting and greeter.
     let stream = build(&sandbox, &project, "/stream");

@@ -757,6 +757,15 @@ mod tests {
             (json!([["popularity_contest"], ["over", "main", ["flatten"]]]), "takes named results, given a list"),
             (json!([["flatten"], ["map", ["popularity_contest"]], ["popularity_contest"]]), "step 3 > popularity_contest: takes a graph, given a list"),
         ];
+        let cases = cases.into_iter().chain([(
+            // limit_layers passes its first items through as they are, but merges only graphs.
+            json!([
+                ["popularity_contest"],
+                ["map", ["split_paths", [p("A")]]],
+                ["limit_layers", 2]
+            ]),
+            "step 3 > limit_layers > merging the rest: takes a graph, given named results (rest)",
+        )]);
         for (v, want) in cases {
             let got = layers_of(&abcd(), v.clone()).expect_err("refused");
             assert!(got.contains(want), "{v}: {got}");
@@ -764,6 +773,22 @@ mod tests {
         let cyclic = closure(&[("A", 1, &["B"]), ("B", 2, &["A"])]);
         let got = layers_of(&cyclic, json!([["flatten"]])).expect_err("refused");
         assert!(got.contains("form a cycle"), "{got}");
+    }
+
+    #[test]
+    fn limit_layers_passes_what_it_keeps_through() {
+        // Popularity over A-C, B-C, B-D: C 4, D 2, A 1, B 1. Each single-path graph split at
+        // A gives named results; five layers' room keeps all four, and the merged rest is
+        // empty, so it is no layer.
+        let got = layers_of(
+            &abcd(),
+            json!([
+                ["popularity_contest"],
+                ["map", ["split_paths", [p("A")]]],
+                ["limit_layers", 5]
+            ]),
+        );
+        assert_eq!(got, Ok(names(&[&["C"], &["D"], &["A"], &["B"]])));
     }
 
     #[test]
