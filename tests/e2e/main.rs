@@ -30,6 +30,7 @@ mod derivation_inputs;
 mod derivations;
 mod docker_tools;
 mod docker_tools_attrs;
+mod docker_tools_layering;
 mod error_text;
 mod eval_flags;
 mod eval_oracle;

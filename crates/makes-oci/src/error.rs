@@ -53,6 +53,15 @@ pub enum OciError {
     )]
     MissingFromClosure { role: &'static str, path: String },
 
+    /// A `layeringPipeline` step cannot run on what it is given (where nixpkgs' layering
+    /// program would fail too), or the graph it runs on has a cycle.
+    #[error("layeringPipeline, {at}: {problem}")]
+    #[diagnostic(
+        code(makes::oci::layering_pipeline),
+        help("each step takes what the step before gives: popularity_contest, split_every, remove_paths, subcomponent_in/out and split_paths a graph; limit_layers, reverse and map a list; over the named results of a split")
+    )]
+    LayeringPipeline { at: String, problem: String },
+
     /// A content path (`contents`/`layers`) is not a directory, so it cannot be joined into `/`.
     #[error("content {path} is not a directory and cannot be joined into the image root")]
     #[diagnostic(code(makes::oci::content_not_directory))]

@@ -30,6 +30,8 @@ mod layer_apply;
 mod layer_writer;
 mod nix_db;
 mod plan;
+mod plan_pipeline;
+mod plan_popularity;
 mod store_builder;
 mod store_layer;
 mod stream_script;
@@ -49,6 +51,7 @@ pub use blob::Digest;
 pub use error::OciError;
 pub use fsck::{fsck_archive, ArchiveCheck};
 pub use plan::{plan_layers, plan_layers_over_base, LayerPlan, PlannedLayer, RootMode};
+pub use plan_pipeline::plan_pipeline_layers;
 pub use store_builder::NativeImageBuilder;
 
 use archive::{write_archive, ArchiveMetadata};
@@ -159,7 +162,12 @@ pub fn build_image_with(
         find_in_closure(inputs.closure, reference, "config reference")?;
     }
     let base_layers = options.base.map_or(0, |b| b.layers.len());
-    let plan = plan_layers_over_base(inputs.spec, inputs.closure, base_layers);
+    let plan = match &inputs.spec.layering_pipeline {
+        Some(pipeline) if inputs.spec.layered => {
+            plan_pipeline_layers(inputs.spec, inputs.closure, pipeline)?
+        }
+        _ => plan_layers_over_base(inputs.spec, inputs.closure, base_layers),
+    };
     let work = Workspace::create(inputs.scratch, options.layer_cache)?;
     let builder = LayerBuilder::new(inputs, options, &contents, &work, times.mtime);
     let mut written = WrittenLayers::from_base(options.base, plan.layers.len());

@@ -5,6 +5,7 @@
 //! (`layered = true`, `name = "container-image"`, `tag = "latest"`,
 //! `created = "1970-01-01T00:00:01Z"`, `layers = [ ]`) and dockerTools' own for the rest.
 
+use crate::layering_pipeline::LayeringPipeline;
 use makes_store_path::StorePath;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -93,6 +94,10 @@ pub struct ImageSpec {
     /// `includeNixDB`: a Nix database registering the contents' closure under `/nix/var/nix`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub include_nix_db: bool,
+    /// `layeringPipeline` (layered): nixpkgs' operations that decide the store layers, in
+    /// place of makes' own plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layering_pipeline: Option<LayeringPipeline>,
 }
 
 impl Default for ImageSpec {
@@ -127,6 +132,7 @@ impl Default for ImageSpec {
             stream: false,
             keep_contents_dirlinks: false,
             include_nix_db: false,
+            layering_pipeline: None,
         }
     }
 }

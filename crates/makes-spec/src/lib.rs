@@ -13,6 +13,7 @@ mod derivation;
 mod error;
 mod fetch;
 mod image;
+mod layering_pipeline;
 mod oci_config;
 mod oci_names;
 mod project;
@@ -33,6 +34,7 @@ pub use derivation::{DerivationSpec, SearchPaths};
 pub use error::{DeployImageError, InvalidOciValue, SpecError};
 pub use fetch::{reduce_fetch_archive_spec, reduce_fetch_spec, FetchSpec};
 pub use image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
+pub use layering_pipeline::{LayeringPipeline, LayeringStep, PipelineSyntaxError, SplitPath};
 pub use oci_names::{validate_image_name, validate_reference, validate_tag};
 pub use project::{
     find_project_dir, fitted, load_project, module_names, pinned_release, Job, JobKind, Project,

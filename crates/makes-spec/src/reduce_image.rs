@@ -7,10 +7,11 @@
 use crate::error::InvalidOciValue;
 use crate::error::SpecError;
 use crate::image::{host_architecture, Compressor, Created, ImageSpec, DEFAULT_CREATED};
+use crate::layering_pipeline::{LayeringPipeline, MAX_NESTING};
 use crate::oci_config::reduce_config;
 use crate::oci_names::{validate_image_name, validate_tag};
 use crate::reduce::Fields;
-use makes_eval::{Context, Evaluator, Value};
+use makes_eval::{CoercionMode, Context, Evaluator, Value};
 use makes_store_path::StorePath;
 use makes_syntax::Span;
 use std::collections::BTreeMap;
@@ -161,12 +162,11 @@ impl ImageFunction {
 /// Attributes accepted by the contract whose behaviour the image builder does not have yet,
 /// with what nixpkgs does with them: an error when used, never silently ignored.
 const NOT_YET: &[(&str, &str)] = &[
-    ("fromImageName", "the name of the base image's repository to take"),
-    ("fromImageTag", "the tag of the base image to take"),
     (
-        "layeringPipeline",
-        "layers planned by a pipeline of nixpkgs' layering operations; makes plans them itself (a layer per contents root, then by popularity, within maxLayers)",
+        "fromImageName",
+        "the name of the base image's repository to take",
     ),
+    ("fromImageTag", "the tag of the base image to take"),
 ];
 
 /// `buildImage` attributes that size nixpkgs' build VM: makes runs `runAsRoot` in namespaces,
@@ -238,6 +238,7 @@ pub fn reduce_image_spec_of(
     let enable_fakechroot = bool_or(&f, e, "enableFakechroot", false);
     let from_image = checked(e, reduce_from_image(&f), None);
     let include_nix_db = bool_or(&f, e, "includeNixDB", false);
+    let layering_pipeline = checked(e, reduce_layering_pipeline(&f), None);
     let keep_contents_dirlinks = bool_or(&f, e, "keepContentsDirlinks", false);
     let config_references = checked(
         e,
@@ -273,6 +274,7 @@ pub fn reduce_image_spec_of(
             stream: function == ImageFunction::StreamLayeredImage,
             keep_contents_dirlinks,
             include_nix_db,
+            layering_pipeline,
         }),
         1 => Err(errors.remove(0)),
         _ => Err(SpecError::Many {
@@ -597,6 +599,89 @@ fn reduce_from_image(f: &Fields) -> Result<Option<StorePath>, SpecError> {
     }
 }
 
+/// `layeringPipeline`: a list of nixpkgs' layering steps, read through the JSON nixpkgs hands
+/// its layering program (packages become their store paths). `null` means makes' own plan.
+fn reduce_layering_pipeline(f: &Fields) -> Result<Option<LayeringPipeline>, SpecError> {
+    let name = "layeringPipeline";
+    let value = match f.get(name)? {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v @ Value::List(_)) => v,
+        // nixpkgs also takes a file holding the JSON, written by a derivation at build time;
+        // the plan is made before anything is built here.
+        Some(Value::String(_) | Value::Path(_)) => {
+            return Err(SpecError::NotSupported {
+                what: "a layeringPipeline given as a JSON file (give the list itself)".into(),
+                span: f.span_of(name),
+            })
+        }
+        Some(other) => {
+            return Err(SpecError::WrongType {
+                attr: name.into(),
+                expected: "a list of layering steps",
+                found: other.describe().to_owned(),
+                span: f.span_of(name),
+            })
+        }
+    };
+    let json = pipeline_json(f, &value, 0)?;
+    LayeringPipeline::from_json(&json)
+        .map(Some)
+        .map_err(|e| SpecError::Invalid {
+            attr: name.into(),
+            message: e.to_string(),
+            span: f.span_of(name),
+        })
+}
+
+/// `value` as `builtins.toJSON` would give it (packages and paths as store paths; their
+/// context is dropped, as the paths only name vertices of the image's graph), refusing nesting
+/// deeper than any pipeline needs before it can exhaust the stack.
+fn pipeline_json(f: &Fields, value: &Value, depth: usize) -> Result<serde_json::Value, SpecError> {
+    let name = "layeringPipeline";
+    // Each level of a pipeline's nesting is at most two levels of lists (`[ "pipe" [ ... ] ]`).
+    if depth > 2 * MAX_NESTING + 4 {
+        return Err(SpecError::Invalid {
+            attr: name.into(),
+            message: format!("nested more than {MAX_NESTING} deep"),
+            span: f.span_of(name),
+        });
+    }
+    let eval_error = |e: makes_eval::EvalError| {
+        SpecError::Eval(e.note(f.span_of(name), format!("while evaluating '{name}'")))
+    };
+    Ok(match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(i) => serde_json::Value::from(*i),
+        Value::Float(x) => serde_json::Number::from_f64(*x)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::String(s) => serde_json::Value::String(s.utf8()?.to_owned()),
+        Value::List(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                let item = item.force(f.ev).map_err(eval_error)?;
+                out.push(pipeline_json(f, &item, depth + 1)?);
+            }
+            serde_json::Value::Array(out)
+        }
+        Value::Attrs(attrs) if !attrs.contains("outPath") && !attrs.contains("__toString") => {
+            let mut out = serde_json::Map::new();
+            for (key, attr) in attrs.iter() {
+                let item = attr.value.force(f.ev).map_err(eval_error)?;
+                out.insert(key.to_string(), pipeline_json(f, &item, depth + 1)?);
+            }
+            serde_json::Value::Object(out)
+        }
+        // A package or a path: its store path.
+        other => {
+            let s =
+                f.ev.coerce_to_string(other, CoercionMode::INTERPOLATION, Span::none())
+                    .map_err(eval_error)?;
+            serde_json::Value::String(s.utf8()?.to_owned())
+        }
+    })
+}
+
 /// Accepts `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, the ISO-8601 form OCI configs use.
 pub fn validate_date(s: &str) -> Result<(), InvalidOciValue> {
     let bad = || InvalidOciValue::Date { date: s.to_owned() };
@@ -714,6 +799,68 @@ mod tests {
     }
 
     #[test]
+    fn layering_pipeline_is_read_as_the_json_nixpkgs_hands_its_program() {
+        let spec = reduce(
+            ImageFunction::StreamLayeredImage,
+            r#"let app = { type = "derivation"; outPath = "/nix/store/00000000000000000000000000000000-app"; };
+               in { name = "a"; layeringPipeline = [
+                 [ "subcomponent_out" [ app ] ]
+                 [ "over" "rest" [ "pipe" [ [ "popularity_contest" ] [ "limit_layers" 3 ] ] ] ]
+               ]; }"#,
+        )
+        .expect("reduces");
+        let pipeline = spec.layering_pipeline.expect("a pipeline").to_json();
+        assert_eq!(
+            pipeline[0],
+            serde_json::json!([
+                "subcomponent_out",
+                ["/nix/store/00000000000000000000000000000000-app"]
+            ])
+        );
+        assert_eq!(
+            pipeline[1],
+            serde_json::json!([
+                "over",
+                "rest",
+                ["pipe", [["popularity_contest"], ["limit_layers", 3]]]
+            ])
+        );
+        let spec = reduce(
+            ImageFunction::BuildLayeredImage,
+            r#"{ name = "a"; layeringPipeline = null; }"#,
+        )
+        .expect("reduces");
+        assert_eq!(spec.layering_pipeline, None);
+        for (pipeline, want) in [
+            (
+                r#"[ [ "limit_layers" 0 ] ]"#,
+                "step 1 > limit_layers: expected a positive integer",
+            ),
+            (r#"[ [ "sort" ] ]"#, "unknown operation 'sort'"),
+            (
+                r#"{ }"#,
+                "must be a list of layering steps, but it is a set",
+            ),
+            (
+                r#""/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-p.json""#,
+                "as a JSON file",
+            ),
+            // A step nested 1,000 deep: an error before it can exhaust the stack.
+            (
+                r#"[ (builtins.foldl' (acc: _: [ "map" acc ]) [ "flatten" ] (builtins.genList (x: x) 1000)) ]"#,
+                "nested more than 64 deep",
+            ),
+        ] {
+            let err = reduce(
+                ImageFunction::BuildLayeredImage,
+                &format!(r#"{{ name = "a"; layeringPipeline = {pipeline}; }}"#),
+            )
+            .expect_err("refused");
+            assert!(err.contains(want), "{pipeline}: {err}");
+        }
+    }
+
+    #[test]
     fn docker_tools_attributes_are_each_functions_own() {
         let err = reduce(
             ImageFunction::BuildImage,
@@ -733,12 +880,12 @@ mod tests {
         let err = reduce(ImageFunction::StreamLayeredImage, "{ }").expect_err("name is required");
         assert!(err.contains("requires the attribute 'name'"), "{err}");
         let err = reduce(
-            ImageFunction::BuildLayeredImage,
+            ImageFunction::BuildImage,
             r#"{ name = "a"; layeringPipeline = [ ]; }"#,
         )
-        .expect_err("not built yet");
+        .expect_err("not buildImage's");
         assert!(
-            err.contains("layeringPipeline") && err.contains("makes plans them itself"),
+            err.contains("unknown attribute 'layeringPipeline'"),
             "{err}"
         );
         assert!(reduce(

@@ -62,6 +62,9 @@ pub fn image_spec_json(spec: &ImageSpec) -> Value {
     if spec.keep_contents_dirlinks {
         m.insert("keepContentsDirlinks".into(), json!(true));
     }
+    if let Some(pipeline) = &spec.layering_pipeline {
+        m.insert("layeringPipeline".into(), pipeline.to_json());
+    }
     if spec.layered {
         m.insert("maxLayers".into(), json!(spec.max_layers));
         m.insert("fakeRootCommands".into(), json!(spec.fake_root_commands));
