@@ -605,3 +605,93 @@ mod tests {
         assert_eq!(LockFile::read(dir.path()).expect("read"), Some(lock));
     }
 }
+
+/// The bytes of a lock file are its users' diffs: this lock, written, must stay exactly the
+/// file recorded beside this module.
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    const H1: &str = "/nix/store/0a9wxq5k3z8f1c2v7b4n6m3l0p9r8s2d";
+    const H2: &str = "/nix/store/0a9wxq5k3z8f1c2v7b4n6m3l0p9r8s2f";
+    const H3: &str = "/nix/store/zz1q2w3r4y5i6p7a8s9d0f1g2h3j4k5l";
+
+    fn sp(hash_and_name: &str) -> String {
+        hash_and_name.to_owned()
+    }
+
+    fn golden_lock() -> LockFile {
+        let mut lock = LockFile::new();
+        let glibc = sp(&format!("{H1}-glibc-2.39"));
+        let glibc_bin = sp(&format!("{H1}-glibc-2.39-bin"));
+        let openssl = sp(&format!("{H2}-openssl-3.0"));
+        let openssl_dev = sp(&format!("{H3}-openssl-3.0-dev"));
+        let src = sp(&format!("{H3}-source"));
+        lock.packages.push(LockedPackage {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("openssl")],
+            name: "openssl-3.0".into(),
+            output_name: "out".into(),
+            outputs: BTreeMap::from([
+                ("out".into(), openssl.clone()),
+                ("dev".into(), openssl_dev.clone()),
+            ]),
+            inputs: BTreeMap::new(),
+        });
+        lock.packages.push(LockedPackage {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![
+                Step::attr("stdenv"),
+                Step::attr("mkDerivation"),
+                Step::Call {
+                    call: format!("{{ src = {src}; }}"),
+                },
+            ],
+            name: "x".into(),
+            output_name: "out".into(),
+            outputs: BTreeMap::from([("out".into(), glibc_bin.clone())]),
+            inputs: BTreeMap::from([(src.clone(), "sha256:1b".into())]),
+        });
+        for (path, refs) in [
+            (&openssl_dev, vec![openssl.clone(), openssl_dev.clone()]),
+            (&glibc_bin, vec![glibc.clone()]),
+            (&openssl, vec![glibc.clone(), openssl.clone()]),
+            (&glibc, vec![]),
+        ] {
+            lock.paths.insert(
+                path.clone(),
+                LockedPathInfo {
+                    nar_hash: format!("sha256:{}", &path[11..43]),
+                    nar_size: path.len() as u64,
+                    references: refs,
+                },
+            );
+        }
+        lock.absent.push(AbsentAttribute {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("nope")],
+        });
+        lock.values.push(LockedValue {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("stdenv"), Step::attr("isLinux")],
+            value: serde_json::json!(true),
+        });
+        lock.functions.push(LockedFunction {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("stdenv"), Step::attr("mkDerivation")],
+            functor: false,
+            attributes: None,
+        });
+        lock
+    }
+
+    #[test]
+    fn a_written_lock_is_the_recorded_file_byte_for_byte() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lock = golden_lock();
+        lock.write(dir.path()).expect("written");
+        let written = std::fs::read_to_string(dir.path().join(LOCK_FILE)).expect("read");
+        assert_eq!(written, include_str!("lock_golden.json"));
+        assert_eq!(LockFile::read(dir.path()).expect("read"), Some(lock));
+    }
+}
