@@ -34,7 +34,7 @@ pub fn provide_packages(session: &Session, progress: &dyn Fn(&str)) -> Result<()
         PackageMode::Lock => {
             let missing: Vec<UsedOutput> = used
                 .into_iter()
-                .filter(|u| !StorePath::parse(&u.path).is_ok_and(|p| session.store.is_valid(&p)))
+                .filter(|u| !session.store.is_valid(&u.path))
                 .collect();
             in_rounds(
                 session,
@@ -54,13 +54,12 @@ pub fn build_with_nix(
     packages: &Packages,
     used: &[UsedOutput],
     progress: &dyn Fn(&str),
-) -> Result<Vec<String>, Failure> {
+) -> Result<Vec<StorePath>, Failure> {
     if !matches!(packages.mode(), PackageMode::Nix(_)) {
         return Ok(Vec::new());
     }
-    let present = |path: &str| {
-        StorePath::parse(path).is_ok_and(|p| session.store.is_valid(&p))
-            || std::fs::symlink_metadata(path).is_ok()
+    let present = |path: &StorePath| {
+        session.store.is_valid(path) || std::fs::symlink_metadata(path.to_absolute()).is_ok()
     };
     let missing: Vec<UsedOutput> = used.iter().filter(|u| !present(&u.path)).cloned().collect();
     in_rounds(
@@ -92,7 +91,7 @@ fn in_rounds(
     provide: &dyn Fn(&[UsedOutput]) -> Result<(), Failure>,
     hand: &dyn Fn(&[StorePath]) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let mut handed: BTreeSet<String> = BTreeSet::new();
+    let mut handed: BTreeSet<StorePath> = BTreeSet::new();
     loop {
         let (ready, waiting): (Vec<UsedOutput>, Vec<UsedOutput>) =
             missing.into_iter().partition(|u| {
@@ -107,7 +106,7 @@ fn in_rounds(
         if waiting.is_empty() {
             return Ok(());
         }
-        let wanted: BTreeSet<String> = waiting
+        let wanted: BTreeSet<StorePath> = waiting
             .iter()
             .flat_map(|u| packages.handed_in(&u.attr_path))
             .filter(|p| !handed.contains(p))
@@ -116,12 +115,9 @@ fn in_rounds(
         // now, and go round again.
         let mut built = Vec::new();
         let mut first_failure = None;
-        for path in &wanted {
-            let result = crate::realisation::output_path(path)
-                .map_err(Failure::from)
-                .and_then(|p| crate::realisation::build_path(session, &p).map(|_| p));
-            match result {
-                Ok(store_path) => built.push(store_path),
+        for path in wanted {
+            match crate::realisation::build_path(session, &path) {
+                Ok(_) => built.push(path),
                 Err(e) => {
                     first_failure.get_or_insert(e);
                 }
@@ -133,7 +129,7 @@ fn in_rounds(
             }));
         }
         hand(&built)?;
-        handed.extend(built.iter().map(StorePath::to_absolute));
+        handed.extend(built);
         missing = waiting;
     }
 }
@@ -161,7 +157,7 @@ fn nix_build(
             .build(&packages.nix_scope(), &set, &outputs)
             .map_err(|e| Failure::report(miette::Report::new(e)))?;
         for path in &built {
-            if !wanted.iter().any(|u| &u.path == path) {
+            if !wanted.iter().any(|u| u.path == *path) {
                 return Err(Failure::message(format!(
                     "Nix built {path}, which is not the path it described for the package: is the package set changing while makes runs?"
                 )));
@@ -186,14 +182,13 @@ fn check_locked_inputs(
             .store
             .path_info(path)
             .map_err(|e| Failure::report(miette::Report::new(e)))?;
-        let abs = path.to_absolute();
         for locked in &lock.packages {
-            let Some(recorded) = locked.inputs.get(&abs) else {
+            let Some(recorded) = locked.inputs.get(path) else {
                 continue;
             };
             if *recorded != info.nar_hash {
                 return Err(Failure::message(format!(
-                    "{LOCK_FILE} locked '{}' for other contents of {abs} (NAR hash {recorded}; makes built {}): run `makes lock` again where Nix is installed",
+                    "{LOCK_FILE} locked '{}' for other contents of {path} (NAR hash {recorded}; makes built {}): run `makes lock` again where Nix is installed",
                     makes_store::packages::display_steps(&locked.attr_path),
                     info.nar_hash
                 )));

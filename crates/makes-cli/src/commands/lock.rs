@@ -106,13 +106,11 @@ fn handed_inputs(
     session: &Session,
     packages: &makes_store::packages::Packages,
     attr_path: &[Step],
-) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+) -> Result<std::collections::BTreeMap<makes_store::StorePath, String>, Failure> {
     packages
         .handed_in(attr_path)
         .into_iter()
-        .map(|path| {
-            let store_path = makes_store::StorePath::parse(&path)
-                .map_err(|e| Failure::report(miette::Report::new(e)))?;
+        .map(|store_path| {
             if !session.store.is_valid(&store_path) {
                 crate::realisation::build_path(session, &store_path)?;
             }
@@ -120,7 +118,7 @@ fn handed_inputs(
                 .store
                 .path_info(&store_path)
                 .map_err(|e| Failure::report(miette::Report::new(e)))?;
-            Ok((path, info.nar_hash))
+            Ok((store_path, info.nar_hash))
         })
         .collect()
 }

@@ -8,6 +8,7 @@ use super::source::{nix_string, PackageSetSource, SetOrigin};
 use super::steps::{lookup_code, value_code, Step, SETS_VARIABLE};
 use crate::error::StoreError;
 use base64::Engine;
+use makes_store_path::StorePath;
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -208,7 +209,7 @@ impl NixBackend {
         scope: &NixScope,
         id: &str,
         wanted: &[(Vec<Step>, String)],
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<StorePath>, StoreError> {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
@@ -229,25 +230,25 @@ impl NixBackend {
                 .args(["--no-out-link", "-"]),
             &expr,
         )?;
-        Ok(String::from_utf8_lossy(&out)
+        String::from_utf8_lossy(&out)
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| l.trim().to_owned())
-            .collect())
+            .map(|l| StorePath::parse(l.trim()).map_err(StoreError::from))
+            .collect()
     }
 
     /// The closure of `paths` (valid in Nix's store) with NAR hash, size and references.
     pub fn closure_infos(
         &self,
-        paths: &[String],
-    ) -> Result<BTreeMap<String, LockedPathInfo>, StoreError> {
+        paths: &[StorePath],
+    ) -> Result<BTreeMap<StorePath, LockedPathInfo>, StoreError> {
         if paths.is_empty() {
             return Ok(BTreeMap::new());
         }
         let out = run(Command::new("nix")
             .args(["--extra-experimental-features", "nix-command"])
             .args(["path-info", "--json", "--recursive"])
-            .args(paths))?;
+            .args(paths.iter().map(StorePath::to_absolute)))?;
         let infos: Vec<NixPathInfo> =
             serde_json::from_slice(&out).map_err(|e| StoreError::Nix {
                 message: format!("cannot read what `nix path-info` printed: {e}"),
@@ -312,10 +313,10 @@ fn write_atomically(file: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NixPathInfo {
-    path: String,
+    path: StorePath,
     nar_hash: String,
     nar_size: u64,
-    references: Vec<String>,
+    references: Vec<StorePath>,
 }
 
 /// `sha256:<nix-base32>` from the forms Nix prints (SRI `sha256-<base64>`, or already
@@ -408,7 +409,12 @@ mod tests {
         let known = Description::Derivation {
             name: "hello-2.12".into(),
             output_name: "out".into(),
-            outputs: [("out".into(), "/nix/store/x-hello-2.12".into())].into(),
+            outputs: [(
+                "out".into(),
+                StorePath::parse("/nix/store/p9lyihcj2i0crskix4310fgj57yhgs5c-hello-2.12")
+                    .expect("a store path"),
+            )]
+            .into(),
             attributes: None,
         };
         let file = cache_file(dir.path(), &pinned, &path);
