@@ -1,4 +1,4 @@
-//! Issue 7, packages from a package set: fixtures/nix-packages takes its packages from a
+//! Packages from a package set: fixtures/nix-packages takes its packages from a
 //! stand-in for nixpkgs (plain derivations that depend on each other). With backend "nix"
 //! the real Nix builds them; `makes lock` records them; with Nix hidden and only the lock
 //! file, the same image is built by substitution from a real signed binary cache.

@@ -68,8 +68,7 @@ pub fn build_with_nix(
         missing,
         &|ready| nix_build(packages, ready, progress),
         &|built| {
-            let handed = hand_to_nix(&session.store, built)
-                .map_err(|e| Failure::report(miette::Report::new(e)))?;
+            let handed = hand_to_nix(&session.store, built)?;
             if !handed.is_empty() {
                 progress(&format!(
                     "handed {} path(s) makes built to Nix's store",
@@ -153,9 +152,7 @@ fn nix_build(
             "building {} package(s) of {set} with Nix",
             outputs.len()
         ));
-        let built = nix
-            .build(&packages.nix_scope(), &set, &outputs)
-            .map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let built = nix.build(&packages.nix_scope(), &set, &outputs)?;
         for path in &built {
             if !wanted.iter().any(|u| u.path == *path) {
                 return Err(Failure::message(format!(
@@ -178,10 +175,7 @@ fn check_locked_inputs(
         return Ok(());
     };
     for path in built {
-        let info = session
-            .store
-            .path_info(path)
-            .map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let info = session.store.path_info(path)?;
         for locked in &lock.packages {
             let Some(recorded) = locked.inputs.get(path) else {
                 continue;
