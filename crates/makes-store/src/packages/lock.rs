@@ -458,15 +458,7 @@ mod tests {
             outputs: BTreeMap::from([("out".into(), sp("c-x"))]),
             inputs: BTreeMap::new(),
         });
-        lock.absent.push(AbsentAttribute {
-            set: "<nixpkgs>".into(),
-            attr_path: vec![Step::attr("nope")],
-        });
-        lock.values.push(LockedValue {
-            set: "<nixpkgs>".into(),
-            attr_path: vec![Step::attr("stdenv"), Step::attr("isLinux")],
-            value: serde_json::json!(true),
-        });
+        record_nope_and_is_linux(&mut lock);
         assert_eq!(
             lock.describe("<nixpkgs>", &[Step::attr("stdenv"), Step::attr("isLinux")]),
             Some(Description::Value {
@@ -748,29 +740,35 @@ mod tests {
         lock.write(dir.path()).expect("written");
         assert_eq!(LockFile::read(dir.path()).expect("read"), Some(lock));
     }
-}
 
-/// The bytes of a lock file are its users' diffs: this lock, written, must stay exactly the
-/// file recorded beside this module.
-#[cfg(test)]
-mod golden {
-    use super::*;
+    /// A name found missing and a value taken, as evaluation records them.
+    fn record_nope_and_is_linux(lock: &mut LockFile) {
+        lock.absent.push(AbsentAttribute {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("nope")],
+        });
+        lock.values.push(LockedValue {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("stdenv"), Step::attr("isLinux")],
+            value: serde_json::json!(true),
+        });
+    }
 
     const H1: &str = "/nix/store/0a9wxq5k3z8f1c2v7b4n6m3l0p9r8s2d";
     const H2: &str = "/nix/store/0a9wxq5k3z8f1c2v7b4n6m3l0p9r8s2f";
     const H3: &str = "/nix/store/zz1q2w3r4y5i6p7a8s9d0f1g2h3j4k5l";
 
-    fn sp(path: &str) -> StorePath {
+    fn full(path: &str) -> StorePath {
         StorePath::parse(path).expect("a store path")
     }
 
     fn golden_lock() -> LockFile {
         let mut lock = LockFile::new();
-        let glibc = sp(&format!("{H1}-glibc-2.39"));
-        let glibc_bin = sp(&format!("{H1}-glibc-2.39-bin"));
-        let openssl = sp(&format!("{H2}-openssl-3.0"));
-        let openssl_dev = sp(&format!("{H3}-openssl-3.0-dev"));
-        let src = sp(&format!("{H3}-source"));
+        let glibc = full(&format!("{H1}-glibc-2.39"));
+        let glibc_bin = full(&format!("{H1}-glibc-2.39-bin"));
+        let openssl = full(&format!("{H2}-openssl-3.0"));
+        let openssl_dev = full(&format!("{H3}-openssl-3.0-dev"));
+        let src = full(&format!("{H3}-source"));
         lock.packages.push(LockedPackage {
             set: "<nixpkgs>".into(),
             attr_path: vec![Step::attr("openssl")],
@@ -811,15 +809,7 @@ mod golden {
                 },
             );
         }
-        lock.absent.push(AbsentAttribute {
-            set: "<nixpkgs>".into(),
-            attr_path: vec![Step::attr("nope")],
-        });
-        lock.values.push(LockedValue {
-            set: "<nixpkgs>".into(),
-            attr_path: vec![Step::attr("stdenv"), Step::attr("isLinux")],
-            value: serde_json::json!(true),
-        });
+        record_nope_and_is_linux(&mut lock);
         lock.functions.push(LockedFunction {
             set: "<nixpkgs>".into(),
             attr_path: vec![Step::attr("stdenv"), Step::attr("mkDerivation")],
@@ -829,6 +819,8 @@ mod golden {
         lock
     }
 
+    /// The bytes of a lock file are its users' diffs: this lock, written, must stay exactly
+    /// the file recorded beside this module.
     #[test]
     fn a_written_lock_is_the_recorded_file_byte_for_byte() {
         let dir = tempfile::tempdir().expect("tempdir");
