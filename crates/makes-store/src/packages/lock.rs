@@ -671,9 +671,8 @@ mod tests {
         }
         for (paths, entry) in [
             (
-                format!(
-                    r#"{{ "/nix/store/x": {{ "narHash": "h", "narSize": 1, "references": [] }} }}"#
-                ),
+                r#"{ "/nix/store/x": { "narHash": "h", "narSize": 1, "references": [] } }"#
+                    .to_owned(),
                 r#"paths["/nix/store/x"]"#.to_owned(),
             ),
             (
