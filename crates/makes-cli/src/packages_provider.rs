@@ -55,12 +55,11 @@ pub fn build_with_nix(
     used: &[UsedOutput],
     progress: &dyn Fn(&str),
 ) -> Result<Vec<StorePath>, Failure> {
-    if !matches!(packages.mode(), PackageMode::Nix(_)) {
+    let PackageMode::Nix(nix) = packages.mode() else {
         return Ok(Vec::new());
-    }
-    let present = |path: &StorePath| {
-        session.store.is_valid(path) || std::fs::symlink_metadata(path.to_absolute()).is_ok()
     };
+    // Valid in Nix's store, not merely there: another build may be making it right now.
+    let present = |path: &StorePath| session.store.is_valid(path) || nix.is_valid(path);
     let missing: Vec<UsedOutput> = used.iter().filter(|u| !present(&u.path)).cloned().collect();
     in_rounds(
         session,

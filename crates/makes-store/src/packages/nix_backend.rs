@@ -237,6 +237,18 @@ impl NixBackend {
             .collect()
     }
 
+    /// Whether Nix's store has `path` valid: registered, built or added completely. A path
+    /// Nix is still building (its directory already there) is not.
+    pub fn is_valid(&self, path: &StorePath) -> bool {
+        Command::new("nix-store")
+            .arg("--check-validity")
+            .arg(path.to_absolute())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// The closure of `paths` (valid in Nix's store) with NAR hash, size and references.
     pub fn closure_infos(
         &self,
@@ -439,6 +451,40 @@ mod tests {
             ..pinned
         };
         assert_ne!(cache_file(dir.path(), &other, &path), file);
+    }
+
+    #[test]
+    fn valid_is_what_nix_registered_not_what_is_on_disk() {
+        if !nix_available() {
+            eprintln!("note: skipping: Nix is not installed");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("makes-validity-probe");
+        std::fs::write(&file, "probe\n").expect("write");
+        let out = Command::new("nix-store")
+            .arg("--add")
+            .arg(&file)
+            .output()
+            .expect("nix-store runs");
+        assert!(out.status.success(), "{out:?}");
+        let added = StorePath::parse(String::from_utf8_lossy(&out.stdout).trim()).expect("path");
+        let nix = NixBackend::default();
+        assert!(nix.is_valid(&added));
+        // A directory Nix has not registered (as while a build writes it) is not valid.
+        let unregistered = StorePath::parse(&format!(
+            "/nix/store/{}-makes-unregistered-{}",
+            "0".repeat(32),
+            std::process::id()
+        ))
+        .expect("path");
+        assert!(!nix.is_valid(&unregistered));
+        let on_disk = std::path::PathBuf::from(unregistered.to_absolute());
+        if std::fs::create_dir(&on_disk).is_ok() {
+            let valid = nix.is_valid(&unregistered);
+            let _ = std::fs::remove_dir(&on_disk);
+            assert!(!valid, "a directory alone is not a valid path");
+        }
     }
 
     #[test]
