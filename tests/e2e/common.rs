@@ -17,6 +17,15 @@ pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("fixtures").join(name)
 }
 
+/// Who a run of makes is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunAs {
+    /// The user running the tests.
+    TestUser,
+    /// The unprivileged user 65534, switched to through `setpriv` (the caller must be root).
+    Nobody,
+}
+
 /// A private cache and store, so that tests never share state or touch the user's.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -39,31 +48,41 @@ impl Sandbox {
 
     /// `makes ARGS` with this sandbox's cache and store and a clean environment.
     pub fn makes(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_makes"));
+        self.makes_in(RunAs::TestUser, &self.cache(), Some(&self.store()))
+    }
+
+    /// `makes ARGS` as the unprivileged user 65534 with this sandbox's cache (and the store
+    /// makes keeps there) and a clean environment.
+    pub fn makes_as_nobody(&self) -> Command {
+        self.makes_in(RunAs::Nobody, &self.cache(), None)
+    }
+
+    /// `makes ARGS` as `who`, with a clean environment whose `HOME` is the sandbox's
+    /// directory, `cache` the cache and `store` the store (`None`: makes' default, in the
+    /// cache). For [`RunAs::Nobody`] the sandbox's directory is opened to everyone so that
+    /// the user can write there.
+    pub fn makes_in(&self, who: RunAs, cache: &Path, store: Option<&Path>) -> Command {
+        let mut cmd = match who {
+            RunAs::TestUser => Command::new(env!("CARGO_BIN_EXE_makes")),
+            RunAs::Nobody => {
+                let mut perms = std::fs::metadata(self.dir.path())
+                    .expect("the sandbox exists")
+                    .permissions();
+                std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+                std::fs::set_permissions(self.dir.path(), perms).expect("chmod the sandbox");
+                let mut cmd = Command::new("setpriv");
+                cmd.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+                    .arg(env!("CARGO_BIN_EXE_makes"));
+                cmd
+            }
+        };
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
-            .env("XDG_CACHE_HOME", self.cache())
-            .env("MAKES_STORE_DIR", self.store());
-        cmd
-    }
-
-    /// `makes ARGS` as the unprivileged user 65534 (through `setpriv`, so the caller must be
-    /// root) with this sandbox's cache and a clean environment, as [`Sandbox::makes`] for the
-    /// caller; the sandbox's directory is opened to everyone so that the user can write there.
-    pub fn makes_as_nobody(&self) -> Command {
-        let mut perms = std::fs::metadata(self.dir.path())
-            .expect("the sandbox exists")
-            .permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
-        std::fs::set_permissions(self.dir.path(), perms).expect("chmod the sandbox");
-        let mut cmd = Command::new("setpriv");
-        cmd.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_makes"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_CACHE_HOME", self.cache());
+            .env("XDG_CACHE_HOME", cache);
+        if let Some(store) = store {
+            cmd.env("MAKES_STORE_DIR", store);
+        }
         cmd
     }
 

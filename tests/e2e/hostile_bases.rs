@@ -16,7 +16,7 @@ use std::process::{Command, Output};
 use sha2::{Digest, Sha256};
 use tar::EntryType;
 
-use crate::common::{running_as_root, write_project, Sandbox};
+use crate::common::{running_as_root, write_project, RunAs, Sandbox};
 
 fn sha256(bytes: &[u8]) -> String {
     let hex: String = Sha256::digest(bytes)
@@ -279,23 +279,12 @@ impl Scene {
                 .expect("makes runs");
         }
         let dir = self.sandbox.dir.path();
-        Command::new("setpriv")
-            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
-            .args(["env", "-i"])
-            .arg(format!(
-                "PATH={}",
-                std::env::var("PATH").unwrap_or_default()
-            ))
-            .arg(format!("HOME={}", dir.display()))
-            .arg(format!(
-                "XDG_CACHE_HOME={}",
-                dir.join("cache-nobody").display()
-            ))
-            .arg(format!(
-                "MAKES_STORE_DIR={}",
-                dir.join("store-nobody").display()
-            ))
-            .arg(env!("CARGO_BIN_EXE_makes"))
+        self.sandbox
+            .makes_in(
+                RunAs::Nobody,
+                &dir.join("cache-nobody"),
+                Some(&dir.join("store-nobody")),
+            )
             .arg("--project")
             .arg(project)
             .arg("/derived")

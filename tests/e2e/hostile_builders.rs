@@ -8,21 +8,14 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::common::{assert_success, have_tool, running_as_root, write_project, Sandbox};
+use crate::common::{assert_success, have_tool, running_as_root, write_project, RunAs, Sandbox};
 
 /// What makes' environment holds and no build may see (split in the scripts, so that no
 /// command line of theirs holds it whole).
 const SECRET: &str = "s3cr3t-registry-token";
 const SECRET_HALVES: (&str, &str) = ("s3cr3t-reg", "istry-token");
-
-/// How a run of makes is made: as the test's user, or switched to nobody.
-#[derive(Clone, Copy, PartialEq)]
-enum As {
-    TestUser,
-    Nobody,
-}
 
 /// Everything a hostile script is told about its victims.
 struct Targets {
@@ -193,30 +186,13 @@ fn assert_all_denied(what: &str, report: &str, uid: &str) {
 }
 
 /// Runs makes (as `who`) with the secret in its environment; returns its output.
-fn makes(sandbox: &Sandbox, who: As, store: &Path, args: &[&str]) -> Output {
-    let mut cmd = match who {
-        As::TestUser => Command::new(env!("CARGO_BIN_EXE_makes")),
-        As::Nobody => {
-            let mut c = Command::new("setpriv");
-            c.args([
-                "--reuid",
-                "65534",
-                "--regid",
-                "65534",
-                "--clear-groups",
-                env!("CARGO_BIN_EXE_makes"),
-            ]);
-            c
-        }
-    };
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sandbox.dir.path())
-        .env("XDG_CACHE_HOME", store.with_extension("cache"))
-        .env("MAKES_STORE_DIR", store)
+fn makes(sandbox: &Sandbox, who: RunAs, store: &Path, args: &[&str]) -> Output {
+    sandbox
+        .makes_in(who, &store.with_extension("cache"), Some(store))
         .env("REGISTRY_TOKEN", SECRET)
-        .args(args);
-    cmd.output().expect("makes runs")
+        .args(args)
+        .output()
+        .expect("makes runs")
 }
 
 fn built_path(out: &Output) -> PathBuf {
@@ -258,12 +234,8 @@ fn files_in_layers(archive: &Path, names: &[&str]) -> BTreeMap<String, (String, 
     found
 }
 
-fn hostile_builds(who: As) {
+fn hostile_builds(who: RunAs) {
     let sandbox = Sandbox::new();
-    if who == As::Nobody {
-        std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o777))
-            .expect("chmod");
-    }
     let store = sandbox.dir.path().join("store");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
     listener.set_nonblocking(true).expect("nonblocking");
@@ -387,7 +359,7 @@ in {{
     let single_files = files_in_layers(&single, &["report-runasroot", "owned-runasroot"]);
     assert_all_denied("runAsRoot", &single_files["report-runasroot"].0, "0");
 
-    if who == As::TestUser && running_as_root() {
+    if who == RunAs::TestUser && running_as_root() {
         // A fake root's chown is what the layer gets.
         assert_eq!(files["owned-fakeroot"].1, 1234);
         assert_eq!(single_files["owned-runasroot"].1, 1234);
@@ -403,7 +375,7 @@ in {{
 
 #[test]
 fn hostile_builds_as_the_test_user_reach_nothing() {
-    hostile_builds(As::TestUser);
+    hostile_builds(RunAs::TestUser);
 }
 
 #[test]
@@ -412,5 +384,5 @@ fn hostile_builds_as_an_unprivileged_user_reach_nothing() {
         eprintln!("note: skipping: needs root to switch to an unprivileged user");
         return;
     }
-    hostile_builds(As::Nobody);
+    hostile_builds(RunAs::Nobody);
 }

@@ -8,11 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::common::{assert_success, have_tool, running_as_root, write_project, Sandbox};
+use crate::common::{assert_success, have_tool, running_as_root, write_project, RunAs, Sandbox};
 
 /// The lowest host id the sandbox hands out: nothing may keep it after a build.
 const FIRST_SANDBOX_HOST_ID: u32 = 872_415_232;
@@ -53,20 +53,13 @@ in {
 
 /// Runs makes, with the fallback forced when `no_idmap`, as the test's user or as nobody.
 fn makes(sandbox: &Sandbox, nobody: bool, no_idmap: bool, args: &[&str]) -> Output {
-    let mut cmd = if nobody {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_makes"));
-        c
+    let who = if nobody {
+        RunAs::Nobody
     } else {
-        Command::new(env!("CARGO_BIN_EXE_makes"))
+        RunAs::TestUser
     };
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sandbox.dir.path())
-        .env("XDG_CACHE_HOME", sandbox.cache())
-        .env("MAKES_STORE_DIR", sandbox.store())
-        .args(args);
+    let mut cmd = sandbox.makes_in(who, &sandbox.cache(), Some(&sandbox.store()));
+    cmd.args(args);
     if no_idmap {
         cmd.env("MAKES_SANDBOX_NO_IDMAP", "1");
     }
@@ -160,10 +153,6 @@ type Entries = BTreeMap<String, (u64, u64, Vec<u8>)>;
 /// checking that nothing outside the scratch root changed; returns the layers' entries.
 fn build_images(nobody: bool, no_idmap: bool, owner: &str) -> (Entries, Entries) {
     let sandbox = Sandbox::new();
-    if nobody {
-        std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o777))
-            .expect("chmod");
-    }
     let project = sandbox.dir.path().join("project");
     write_project(&project, &PROJECT.replace("OWNER", owner));
     let project_arg = project.to_string_lossy().into_owned();

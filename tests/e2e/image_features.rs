@@ -1,4 +1,4 @@
-//! Issue 6 on fixtures/image-features: each job is built by the real binary, read by skopeo,
+//! fixtures/image-features: each job is built by the real binary, read by skopeo,
 //! unpacked by umoci (which verifies every digest and diff_id), validated by oci-image-tool and
 //! run by runc.
 

@@ -1,4 +1,4 @@
-//! Issue 6, layering: fixtures/many-paths has two images of 150 store paths each with
+//! Layering: fixtures/many-paths has two images of 150 store paths each with
 //! maxLayers = 10. Each has exactly 10 layers holding every path once; the layers that hold only
 //! shared libraries are the same blobs in both images, and the second image takes them from
 //! the layer cache instead of writing them again. The application (the image's `contents` root)

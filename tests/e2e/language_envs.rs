@@ -695,28 +695,7 @@ fn builders_have_their_own_loopback_as_root_and_as_an_unprivileged_user() {
         return;
     }
     let nobody = Sandbox::new();
-    let mut perms = std::fs::metadata(nobody.dir.path())
-        .expect("meta")
-        .permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
-    std::fs::set_permissions(nobody.dir.path(), perms).expect("chmod");
-    let out = output(
-        Command::new("setpriv")
-            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
-            .args(["env", "-i"])
-            .arg(format!(
-                "PATH={}",
-                std::env::var("PATH").unwrap_or_default()
-            ))
-            .arg(format!("HOME={}", nobody.dir.path().display()))
-            .arg(format!("XDG_CACHE_HOME={}", nobody.cache().display()))
-            .arg(env!("CARGO_BIN_EXE_makes"))
-            .arg("--project")
-            .arg(&project)
-            .arg("/loopback"),
-    );
-    assert_success(&out);
-    let result = PathBuf::from(stdout(&out).trim_end());
+    let result = nobody.build_as_nobody(&project, "/loopback");
     assert_eq!(
         std::fs::read_to_string(result).expect("result"),
         "served to itself\n"

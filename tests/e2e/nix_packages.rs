@@ -1,4 +1,4 @@
-//! Issue 7, packages from a package set: fixtures/nix-packages takes its packages from a
+//! Packages from a package set: fixtures/nix-packages takes its packages from a
 //! stand-in for nixpkgs (plain derivations that depend on each other). With backend "nix"
 //! the real Nix builds them; `makes lock` records them; with Nix hidden and only the lock
 //! file, the same image is built by substitution from a real signed binary cache.
@@ -497,6 +497,50 @@ fn fetch_nixpkgs_pins_the_set_it_names() {
             && set.ends_with(" overlay=./overlay.nix"),
         "{set}"
     );
+}
+
+#[test]
+fn a_lock_file_path_that_is_no_store_path_is_named_with_its_file_and_entry() {
+    // No Nix and no cache: the lock file is read, and refused, before anything is resolved.
+    let sandbox = Sandbox::new();
+    let project = project(&sandbox);
+    let good = "/nix/store/p9lyihcj2i0crskix4310fgj57yhgs5c-greeter";
+    let lock_file = project.join("makes.lock.json");
+    for (reference, entry) in [
+        ("/etc/passwd", format!("paths[{good:?}].references[0]")),
+        (
+            "/nix/store/p9lyihcj2i0crskix4310fgj57yhgs5c-../../x",
+            format!("paths[{good:?}].references[0]"),
+        ),
+    ] {
+        let lock = serde_json::json!({
+            "version": 1,
+            "packages": [{
+                "set": "<nixpkgs>", "attrPath": ["greeter"], "name": "greeter",
+                "outputName": "out", "outputs": { "out": good },
+            }],
+            "paths": { good: { "narHash": "sha256:0", "narSize": 1, "references": [reference] } },
+        });
+        std::fs::write(&lock_file, lock.to_string()).expect("lock written");
+        let out = sandbox
+            .makes()
+            .env("PATH", path_without_nix(&sandbox))
+            .args(["--packages", "lock", "--project"])
+            .arg(&project)
+            .arg("/greeter")
+            .output()
+            .expect("makes runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&lock_file.display().to_string())
+                && stderr.contains(&entry)
+                && stderr.contains("is not a store path")
+                && stderr.contains("run `makes lock` again"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }
 
 #[test]

@@ -281,21 +281,31 @@ impl CodeWriter<'_> {
     fn string(&mut self, s: &NixString, what: &str) -> makes_eval::Result<String> {
         let mut splices: Vec<(Vec<u8>, String)> = Vec::new();
         for path in s.context_paths() {
-            let code =
-                if let Some(used) = self.packages.used().into_iter().find(|u| *u.path == **path) {
-                    format!(
-                        "(builtins.getAttr {} {})",
-                        nix_string(&used.output),
-                        makes_store::packages::value_code(&set_code(&used.set), &used.attr_path)
-                    )
-                } else if let Some(source) = self.ev.source_of_store_path(path) {
-                    self.path(&source)
-                } else {
-                    // A path makes builds itself: Nix gets it (and its closure) in its store
-                    // before it builds the call, and refers to it as to any path it has.
-                    self.packages.record_handed(path);
-                    format!("(builtins.storePath {})", nix_string(path))
-                };
+            let store_path = makes_store::StorePath::parse(path).ok();
+            let used = self
+                .packages
+                .used()
+                .into_iter()
+                .find(|u| Some(&u.path) == store_path.as_ref());
+            let code = if let Some(used) = used {
+                format!(
+                    "(builtins.getAttr {} {})",
+                    nix_string(&used.output),
+                    makes_store::packages::value_code(&set_code(&used.set), &used.attr_path)
+                )
+            } else if let Some(source) = self.ev.source_of_store_path(path) {
+                self.path(&source)
+            } else if let Some(built) = &store_path {
+                // A path makes builds itself: Nix gets it (and its closure) in its store
+                // before it builds the call, and refers to it as to any path it has.
+                self.packages.record_handed(built);
+                format!("(builtins.storePath {})", nix_string(path))
+            } else {
+                return Err(cannot_cross(
+                    what,
+                    &format!("it refers to {path}, which is not a store path"),
+                ));
+            };
             splices.push((path.as_bytes().to_vec(), code));
         }
         let bytes = s.as_bytes();
@@ -522,7 +532,10 @@ mod tests {
             "{code}"
         );
         let call = vec![makes_store::packages::Step::Call { call: code }];
-        assert_eq!(packages.handed_in(&call), vec![built.to_owned()]);
+        assert_eq!(
+            packages.handed_in(&call),
+            vec![makes_store::StorePath::parse(built).expect("a store path")]
+        );
     }
 
     #[test]

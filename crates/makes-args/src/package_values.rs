@@ -9,11 +9,11 @@ use makes_eval::{
     from_json, make_primop, Attrs, Context, EvalError, EvalErrorKind, NixString, OpenAttrs,
     PrimOpFn, Thunk, UnlistedNames, Value,
 };
-use makes_store::make_store_path;
 use makes_store::packages::{
     display_steps, plain_attr_path, Description, PackageMode, PackageSetSource, Packages,
     SetOrigin, Step, UsedOutput,
 };
+use makes_store::{make_store_path, StorePath};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -411,7 +411,7 @@ struct Package {
     set: String,
     path: Vec<Step>,
     name: String,
-    outputs: BTreeMap<String, String>,
+    outputs: BTreeMap<String, StorePath>,
     /// Its attribute names, when the backend listed them.
     attributes: Option<BTreeSet<String>>,
 }
@@ -463,7 +463,7 @@ fn derivation_value(
                     name: pkg2.name.clone(),
                     path: path.clone(),
                 });
-                Ok(store_path_string(path))
+                Ok(store_path_string(&path))
             }),
             None,
         );
@@ -534,7 +534,7 @@ fn unresolved_value(
                 name: name.clone(),
                 path: placeholder.clone(),
             });
-            Ok(store_path_string(placeholder.clone()))
+            Ok(store_path_string(&placeholder))
         }),
         None,
     );
@@ -565,7 +565,7 @@ fn unresolved_value(
 
 /// The placeholder path of an unresolved reference: a valid store path no real package has
 /// (its hash covers the set and the attribute path), named after the attribute.
-pub fn placeholder_path(set: &str, path: &[Step]) -> String {
+pub fn placeholder_path(set: &str, path: &[Step]) -> StorePath {
     let mut hasher = Sha256::new();
     hasher.update(b"makes-unresolved-package\0");
     hasher.update(set.as_bytes());
@@ -601,7 +601,7 @@ pub fn placeholder_path(set: &str, path: &[Step]) -> String {
     } else {
         name
     };
-    make_store_path("makes-unresolved", &digest, &name).to_absolute()
+    make_store_path("makes-unresolved", &digest, &name)
 }
 
 fn marker(set: &str, path: &[Step], output: Option<&str>) -> Value {
@@ -672,7 +672,8 @@ pub fn read_marker(
     Ok((set, steps, output))
 }
 
-fn store_path_string(path: String) -> Value {
+fn store_path_string(path: &StorePath) -> Value {
+    let path = path.to_absolute();
     let mut ctx = Context::default();
     ctx.paths.insert(path.as_str().into());
     Value::String(NixString::with_context(path, ctx))

@@ -34,7 +34,7 @@ pub fn provide_packages(session: &Session, progress: &dyn Fn(&str)) -> Result<()
         PackageMode::Lock => {
             let missing: Vec<UsedOutput> = used
                 .into_iter()
-                .filter(|u| !StorePath::parse(&u.path).is_ok_and(|p| session.store.is_valid(&p)))
+                .filter(|u| !session.store.is_valid(&u.path))
                 .collect();
             in_rounds(
                 session,
@@ -54,14 +54,12 @@ pub fn build_with_nix(
     packages: &Packages,
     used: &[UsedOutput],
     progress: &dyn Fn(&str),
-) -> Result<Vec<String>, Failure> {
-    if !matches!(packages.mode(), PackageMode::Nix(_)) {
+) -> Result<Vec<StorePath>, Failure> {
+    let PackageMode::Nix(nix) = packages.mode() else {
         return Ok(Vec::new());
-    }
-    let present = |path: &str| {
-        StorePath::parse(path).is_ok_and(|p| session.store.is_valid(&p))
-            || std::fs::symlink_metadata(path).is_ok()
     };
+    // Valid in Nix's store, not merely there: another build may be making it right now.
+    let present = |path: &StorePath| session.store.is_valid(path) || nix.is_valid(path);
     let missing: Vec<UsedOutput> = used.iter().filter(|u| !present(&u.path)).cloned().collect();
     in_rounds(
         session,
@@ -69,8 +67,7 @@ pub fn build_with_nix(
         missing,
         &|ready| nix_build(packages, ready, progress),
         &|built| {
-            let handed = hand_to_nix(&session.store, built)
-                .map_err(|e| Failure::report(miette::Report::new(e)))?;
+            let handed = hand_to_nix(&session.store, built)?;
             if !handed.is_empty() {
                 progress(&format!(
                     "handed {} path(s) makes built to Nix's store",
@@ -92,7 +89,7 @@ fn in_rounds(
     provide: &dyn Fn(&[UsedOutput]) -> Result<(), Failure>,
     hand: &dyn Fn(&[StorePath]) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let mut handed: BTreeSet<String> = BTreeSet::new();
+    let mut handed: BTreeSet<StorePath> = BTreeSet::new();
     loop {
         let (ready, waiting): (Vec<UsedOutput>, Vec<UsedOutput>) =
             missing.into_iter().partition(|u| {
@@ -107,7 +104,7 @@ fn in_rounds(
         if waiting.is_empty() {
             return Ok(());
         }
-        let wanted: BTreeSet<String> = waiting
+        let wanted: BTreeSet<StorePath> = waiting
             .iter()
             .flat_map(|u| packages.handed_in(&u.attr_path))
             .filter(|p| !handed.contains(p))
@@ -116,12 +113,9 @@ fn in_rounds(
         // now, and go round again.
         let mut built = Vec::new();
         let mut first_failure = None;
-        for path in &wanted {
-            let result = crate::realisation::output_path(path)
-                .map_err(Failure::from)
-                .and_then(|p| crate::realisation::build_path(session, &p).map(|_| p));
-            match result {
-                Ok(store_path) => built.push(store_path),
+        for path in wanted {
+            match crate::realisation::build_path(session, &path) {
+                Ok(_) => built.push(path),
                 Err(e) => {
                     first_failure.get_or_insert(e);
                 }
@@ -133,7 +127,7 @@ fn in_rounds(
             }));
         }
         hand(&built)?;
-        handed.extend(built.iter().map(StorePath::to_absolute));
+        handed.extend(built);
         missing = waiting;
     }
 }
@@ -157,11 +151,9 @@ fn nix_build(
             "building {} package(s) of {set} with Nix",
             outputs.len()
         ));
-        let built = nix
-            .build(&packages.nix_scope(), &set, &outputs)
-            .map_err(|e| Failure::report(miette::Report::new(e)))?;
+        let built = nix.build(&packages.nix_scope(), &set, &outputs)?;
         for path in &built {
-            if !wanted.iter().any(|u| &u.path == path) {
+            if !wanted.iter().any(|u| u.path == *path) {
                 return Err(Failure::message(format!(
                     "Nix built {path}, which is not the path it described for the package: is the package set changing while makes runs?"
                 )));
@@ -182,18 +174,14 @@ fn check_locked_inputs(
         return Ok(());
     };
     for path in built {
-        let info = session
-            .store
-            .path_info(path)
-            .map_err(|e| Failure::report(miette::Report::new(e)))?;
-        let abs = path.to_absolute();
+        let info = session.store.path_info(path)?;
         for locked in &lock.packages {
-            let Some(recorded) = locked.inputs.get(&abs) else {
+            let Some(recorded) = locked.inputs.get(path) else {
                 continue;
             };
             if *recorded != info.nar_hash {
                 return Err(Failure::message(format!(
-                    "{LOCK_FILE} locked '{}' for other contents of {abs} (NAR hash {recorded}; makes built {}): run `makes lock` again where Nix is installed",
+                    "{LOCK_FILE} locked '{}' for other contents of {path} (NAR hash {recorded}; makes built {}): run `makes lock` again where Nix is installed",
                     makes_store::packages::display_steps(&locked.attr_path),
                     info.nar_hash
                 )));

@@ -23,27 +23,20 @@ pub fn substitute_locked(
             packages.project_dir().display()
         )));
     };
-    let closure = lock.closure(used.iter().map(|u| u.path.as_str()))?;
-    let bad = |path: &str, what: &str| {
-        Failure::message(format!("{LOCK_FILE}: {what} of {path} is not valid"))
-    };
+    let closure = lock.closure(used.iter().map(|u| &u.path))?;
     let mut wanted = Vec::with_capacity(closure.len());
     for (path, info) in closure {
-        let store_path = StorePath::parse(path).map_err(|_| bad(path, "the store path"))?;
-        if session.store.is_valid(&store_path) {
+        if session.store.is_valid(path) {
             continue;
         }
-        let nar_hash = parse_nar_hash(&info.nar_hash).ok_or_else(|| bad(path, "the NAR hash"))?;
-        let references = info
-            .references
-            .iter()
-            .map(|r| StorePath::parse(r).map_err(|_| bad(path, "a reference")))
-            .collect::<Result<_, _>>()?;
+        let nar_hash = parse_nar_hash(&info.nar_hash).ok_or_else(|| {
+            Failure::message(format!("{LOCK_FILE}: the NAR hash of {path} is not valid"))
+        })?;
         wanted.push(LockedPath {
-            path: store_path,
+            path: path.clone(),
             nar_hash,
             nar_size: info.nar_size,
-            references,
+            references: info.references.clone(),
         });
     }
     if wanted.is_empty() {

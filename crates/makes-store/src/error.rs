@@ -138,13 +138,28 @@ pub enum StoreError {
     #[diagnostic(code(makes::store::lock_file))]
     LockFile { path: PathBuf, message: String },
 
+    /// A string of `makes.lock.json` that must be a store path is not one.
+    #[error("cannot read the lock file {path}: {entry} is not a store path")]
+    #[diagnostic(
+        code(makes::store::lock_file_store_path),
+        help("the lock file was edited by hand or damaged: run `makes lock` again")
+    )]
+    LockFileStorePath {
+        path: PathBuf,
+        /// Where in the file: `paths["..."].references[1]`, `packages[0].outputs.out`.
+        entry: String,
+        #[source]
+        #[diagnostic_source]
+        source: makes_store_path::StorePathError,
+    },
+
     /// A path the closures of the locked packages need is not in the lock file.
     #[error("makes.lock.json lacks {path}, which a locked package needs")]
     #[diagnostic(
         code(makes::store::lock_incomplete),
         help("run `makes lock` again (for every job, if only some were locked)")
     )]
-    LockIncomplete { path: String },
+    LockIncomplete { path: StorePath },
 
     /// Nix, asked for packages, failed.
     #[error("{message}")]

@@ -58,9 +58,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
         }
     };
     let outputs = build_with_nix(&session, packages, &used, &progress)?;
-    let infos = nix
-        .closure_infos(&outputs)
-        .map_err(|e| Failure::report(miette::Report::new(e)))?;
+    let infos = nix.closure_infos(&outputs)?;
 
     let mut locked_packages = Vec::with_capacity(used.len());
     for u in &used {
@@ -88,8 +86,7 @@ pub fn lock(project: Option<&Path>, jobs: &[String], settings: &Settings) -> Res
         functions: packages.functions(),
         paths: infos,
     })?;
-    lock.write(packages.project_dir())
-        .map_err(|e| Failure::report(miette::Report::new(e)))?;
+    lock.write(packages.project_dir())?;
     say!(
         "makes: locked {} package(s), {} store path(s)",
         lock.packages.len(),
@@ -106,21 +103,16 @@ fn handed_inputs(
     session: &Session,
     packages: &makes_store::packages::Packages,
     attr_path: &[Step],
-) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+) -> Result<std::collections::BTreeMap<makes_store::StorePath, String>, Failure> {
     packages
         .handed_in(attr_path)
         .into_iter()
-        .map(|path| {
-            let store_path = makes_store::StorePath::parse(&path)
-                .map_err(|e| Failure::report(miette::Report::new(e)))?;
+        .map(|store_path| {
             if !session.store.is_valid(&store_path) {
                 crate::realisation::build_path(session, &store_path)?;
             }
-            let info = session
-                .store
-                .path_info(&store_path)
-                .map_err(|e| Failure::report(miette::Report::new(e)))?;
-            Ok((path, info.nar_hash))
+            let info = session.store.path_info(&store_path)?;
+            Ok((store_path, info.nar_hash))
         })
         .collect()
 }

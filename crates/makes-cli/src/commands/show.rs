@@ -26,9 +26,9 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
             .map_err(|e| report_spec(&session.evaluator, &e))?;
         deploy_job_json(&spec)
     } else {
-        let out = job_out_path(&session, &project, job)?;
-        let recipe = session.recipes.get(&out);
-        let out = out.to_absolute();
+        let out_path = job_out_path(&session, &project, job)?;
+        let recipe = session.recipes.get(&out_path);
+        let out = out_path.to_absolute();
         let from_image = match &recipe {
             Some(Recipe::Image(spec)) => spec.from_image.clone(),
             _ => None,
@@ -54,7 +54,7 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
             // reference, which its backend builds.
             None if session
                 .packages()
-                .is_some_and(|p| p.used().iter().any(|u| u.path == out)) =>
+                .is_some_and(|p| p.used().iter().any(|u| u.path == out_path)) =>
             {
                 serde_json::json!({ "kind": "package" })
             }
@@ -106,18 +106,21 @@ fn mark_package_references(doc: &mut Value, used: &[UsedOutput], symbolic: bool)
             "package": makes_store::packages::display_steps(&u.attr_path),
             "packageSet": u.set,
             "output": u.output,
-            "outPath": if symbolic { Value::Null } else { Value::String(u.path.clone()) },
+            "outPath": if symbolic { Value::Null } else { Value::String(u.path.to_absolute()) },
         })
     };
     if m.get("kind").and_then(Value::as_str) == Some("package") {
         let out = m.get("outPath").and_then(Value::as_str).unwrap_or_default();
-        if let Some(u) = used.iter().find(|u| u.path == out) {
+        if let Some(u) = used.iter().find(|u| u.path.to_absolute() == out) {
             m.insert("reference".into(), reference(u));
         }
     }
     if let Some(Value::Array(contents)) = m.get_mut("contents") {
         for item in contents.iter_mut() {
-            if let Some(u) = used.iter().find(|u| item.as_str() == Some(u.path.as_str())) {
+            if let Some(u) = used
+                .iter()
+                .find(|u| item.as_str() == Some(u.path.to_absolute().as_str()))
+            {
                 *item = reference(u);
             }
         }

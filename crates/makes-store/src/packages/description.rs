@@ -11,7 +11,7 @@ pub enum Description {
     Derivation {
         name: String,
         output_name: String,
-        outputs: BTreeMap<String, String>,
+        outputs: BTreeMap<String, makes_store_path::StorePath>,
         /// Its attribute names (`override`, `overrideAttrs`, `passthru` ones), when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         attributes: Option<Vec<String>>,

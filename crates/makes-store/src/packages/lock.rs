@@ -5,6 +5,7 @@
 use super::description::Description;
 use super::steps::Step;
 use crate::error::StoreError;
+use makes_store_path::{StorePath, StorePathError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -20,8 +21,9 @@ pub struct LockFile {
     pub version: u32,
     /// Sorted by set, then attribute path.
     pub packages: Vec<LockedPackage>,
-    /// Every store path of the packages' closures.
-    pub paths: BTreeMap<String, LockedPathInfo>,
+    /// Every store path of the packages' closures, in the order of the path strings (which
+    /// is `StorePath`'s order: the hash part has a fixed length).
+    pub paths: BTreeMap<StorePath, LockedPathInfo>,
     /// Names evaluation found missing in a package set (`pkgs ? name`, `pkgs.name or x`),
     /// so that the set answers the same without Nix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -77,11 +79,11 @@ pub struct LockedPackage {
     pub name: String,
     pub output_name: String,
     /// Output name -> store path, for the outputs the project uses.
-    pub outputs: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, StorePath>,
     /// For a call that takes paths makes built itself: each such path and the NAR hash of
     /// the contents the call was locked with. The call's result stands only for those.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub inputs: BTreeMap<String, String>,
+    pub inputs: BTreeMap<StorePath, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,8 +92,8 @@ pub struct LockedPathInfo {
     /// `sha256:<nix-base32>`, as Nix prints it.
     pub nar_hash: String,
     pub nar_size: u64,
-    /// Full store paths, sorted (possibly the path itself).
-    pub references: Vec<String>,
+    /// Sorted (possibly the path itself).
+    pub references: Vec<StorePath>,
 }
 
 /// What one `makes lock` run found out about the packages its jobs use, to be merged into a
@@ -105,7 +107,7 @@ pub struct LockUpdate {
     pub values: Vec<LockedValue>,
     pub functions: Vec<LockedFunction>,
     /// What Nix says of every path of the used outputs' closures.
-    pub paths: BTreeMap<String, LockedPathInfo>,
+    pub paths: BTreeMap<StorePath, LockedPathInfo>,
 }
 
 impl LockFile {
@@ -124,10 +126,18 @@ impl LockFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StoreError::Io { path, source: e }),
         };
-        let lock: LockFile = serde_json::from_str(&text).map_err(|e| StoreError::LockFile {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let lock: LockFile =
+            serde_json::from_str(&text).map_err(|e| match first_malformed_store_path(&text) {
+                Some((entry, source)) => StoreError::LockFileStorePath {
+                    path: path.clone(),
+                    entry,
+                    source,
+                },
+                None => StoreError::LockFile {
+                    path: path.clone(),
+                    message: e.to_string(),
+                },
+            })?;
         if lock.version != VERSION {
             return Err(StoreError::LockFile {
                 path,
@@ -290,16 +300,8 @@ impl LockFile {
 
     /// Drops the paths no locked package's closure holds.
     fn keep_only_locked_closures(&mut self) -> Result<(), StoreError> {
-        let roots: Vec<&str> = self
-            .packages
-            .iter()
-            .flat_map(|p| p.outputs.values().map(String::as_str))
-            .collect();
-        let keep: BTreeSet<String> = self
-            .closure(roots)?
-            .into_keys()
-            .map(str::to_owned)
-            .collect();
+        let roots = self.packages.iter().flat_map(|p| p.outputs.values());
+        let keep: BTreeSet<StorePath> = self.closure(roots)?.into_keys().cloned().collect();
         self.paths.retain(|p, _| keep.contains(p));
         Ok(())
     }
@@ -315,30 +317,76 @@ impl LockFile {
     /// error names the first path the lock lacks.
     pub fn closure<'a>(
         &'a self,
-        roots: impl IntoIterator<Item = &'a str>,
-    ) -> Result<BTreeMap<&'a str, &'a LockedPathInfo>, StoreError> {
+        roots: impl IntoIterator<Item = &'a StorePath>,
+    ) -> Result<BTreeMap<&'a StorePath, &'a LockedPathInfo>, StoreError> {
         let mut out = BTreeMap::new();
-        let mut todo: Vec<&str> = roots.into_iter().collect();
+        let mut todo: Vec<&StorePath> = roots.into_iter().collect();
         while let Some(path) = todo.pop() {
             if out.contains_key(path) {
                 continue;
             }
-            let (key, info) =
-                self.paths
-                    .get_key_value(path)
-                    .ok_or_else(|| StoreError::LockIncomplete {
-                        path: path.to_owned(),
-                    })?;
-            out.insert(key.as_str(), info);
-            todo.extend(info.references.iter().map(String::as_str));
+            let (key, info) = self
+                .paths
+                .get_key_value(path)
+                .ok_or_else(|| StoreError::LockIncomplete { path: path.clone() })?;
+            out.insert(key, info);
+            todo.extend(&info.references);
         }
         Ok(out)
     }
 }
 
+/// Where a lock file that serde could not read holds a string that is not a store path,
+/// and why: `(entry, error)` with the entry as its place in the file (`paths["..."]
+/// .references[1]`). `None` when its store paths are all well formed (or it is not JSON).
+fn first_malformed_store_path(text: &str) -> Option<(String, StorePathError)> {
+    use serde_json::Value;
+    let doc: Value = serde_json::from_str(text).ok()?;
+    let check = |entry: String, text: &str| StorePath::parse(text).err().map(|e| (entry, e));
+    let packages = doc.get("packages").and_then(Value::as_array);
+    for (i, package) in packages.into_iter().flatten().enumerate() {
+        let outputs = package.get("outputs").and_then(Value::as_object);
+        for (output, path) in outputs.into_iter().flatten() {
+            if let Some(bad) = path
+                .as_str()
+                .and_then(|p| check(format!("packages[{i}].outputs.{output}"), p))
+            {
+                return Some(bad);
+            }
+        }
+        let inputs = package.get("inputs").and_then(Value::as_object);
+        for input in inputs.into_iter().flatten().map(|(k, _)| k) {
+            if let Some(bad) = check(format!("packages[{i}].inputs[{input:?}]"), input) {
+                return Some(bad);
+            }
+        }
+    }
+    let paths = doc.get("paths").and_then(Value::as_object);
+    for (path, info) in paths.into_iter().flatten() {
+        if let Some(bad) = check(format!("paths[{path:?}]"), path) {
+            return Some(bad);
+        }
+        let references = info.get("references").and_then(Value::as_array);
+        for (j, reference) in references.into_iter().flatten().enumerate() {
+            if let Some(bad) = reference
+                .as_str()
+                .and_then(|r| check(format!("paths[{path:?}].references[{j}]"), r))
+            {
+                return Some(bad);
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store path named `name` (all test paths share one hash part).
+    fn sp(name: &str) -> StorePath {
+        StorePath::from_base_name(&format!("{}-{name}", "0".repeat(32))).expect("a store path")
+    }
 
     fn lock() -> LockFile {
         let mut lock = LockFile::new();
@@ -347,19 +395,19 @@ mod tests {
             attr_path: vec![Step::attr("python3Packages"), Step::attr("requests")],
             name: "python3.11-requests-2.31".into(),
             output_name: "out".into(),
-            outputs: BTreeMap::from([("out".into(), "/nix/store/a-requests".into())]),
+            outputs: BTreeMap::from([("out".into(), sp("a-requests"))]),
             inputs: BTreeMap::new(),
         });
         lock.paths.insert(
-            "/nix/store/a-requests".into(),
+            sp("a-requests"),
             LockedPathInfo {
                 nar_hash: "sha256:x".into(),
                 nar_size: 1,
-                references: vec!["/nix/store/a-requests".into(), "/nix/store/b-py".into()],
+                references: vec![sp("a-requests"), sp("b-py")],
             },
         );
         lock.paths.insert(
-            "/nix/store/b-py".into(),
+            sp("b-py"),
             LockedPathInfo {
                 nar_hash: "sha256:y".into(),
                 nar_size: 2,
@@ -407,18 +455,10 @@ mod tests {
             ],
             name: "x".into(),
             output_name: "out".into(),
-            outputs: BTreeMap::from([("out".into(), "/nix/store/c-x".into())]),
+            outputs: BTreeMap::from([("out".into(), sp("c-x"))]),
             inputs: BTreeMap::new(),
         });
-        lock.absent.push(AbsentAttribute {
-            set: "<nixpkgs>".into(),
-            attr_path: vec![Step::attr("nope")],
-        });
-        lock.values.push(LockedValue {
-            set: "<nixpkgs>".into(),
-            attr_path: vec![Step::attr("stdenv"), Step::attr("isLinux")],
-            value: serde_json::json!(true),
-        });
+        record_nope_and_is_linux(&mut lock);
         assert_eq!(
             lock.describe("<nixpkgs>", &[Step::attr("stdenv"), Step::attr("isLinux")]),
             Some(Description::Value {
@@ -464,31 +504,32 @@ mod tests {
     #[test]
     fn closures_follow_references_and_name_what_is_missing() {
         let mut lock = lock();
-        let closure = lock.closure(["/nix/store/a-requests"]).expect("closed");
+        let requests = sp("a-requests");
+        let closure = lock.closure([&requests]).expect("closed");
         assert_eq!(closure.len(), 2);
-        lock.paths.remove("/nix/store/b-py");
+        lock.paths.remove(&sp("b-py"));
         assert!(matches!(
-            lock.closure(["/nix/store/a-requests"]),
-            Err(StoreError::LockIncomplete { path }) if path == "/nix/store/b-py"
+            lock.closure([&requests]),
+            Err(StoreError::LockIncomplete { path }) if path == sp("b-py")
         ));
     }
 
-    fn package(attr: &str, output: &str, path: &str) -> LockedPackage {
+    fn package(attr: &str, output: &str, path: StorePath) -> LockedPackage {
         LockedPackage {
             set: "<nixpkgs>".into(),
             attr_path: vec![Step::attr(attr)],
             name: attr.into(),
             output_name: "out".into(),
-            outputs: BTreeMap::from([(output.into(), path.into())]),
+            outputs: BTreeMap::from([(output.into(), path)]),
             inputs: BTreeMap::new(),
         }
     }
 
-    fn path_info(references: &[&str]) -> LockedPathInfo {
+    fn path_info(references: &[StorePath]) -> LockedPathInfo {
         LockedPathInfo {
             nar_hash: "sha256:z".into(),
             nar_size: 3,
-            references: references.iter().map(|r| (*r).to_owned()).collect(),
+            references: references.to_vec(),
         }
     }
 
@@ -497,20 +538,17 @@ mod tests {
         let mut lock = LockFile::new();
         lock.merge(LockUpdate {
             packages: vec![
-                package("openssl", "out", "/nix/store/o-openssl"),
-                package("openssl", "dev", "/nix/store/d-openssl-dev"),
+                package("openssl", "out", sp("o-openssl")),
+                package("openssl", "dev", sp("d-openssl-dev")),
             ],
             absent: vec![AbsentAttribute {
                 set: "<nixpkgs>".into(),
                 attr_path: vec![Step::attr("nope")],
             }],
             paths: BTreeMap::from([
-                ("/nix/store/o-openssl".into(), path_info(&[])),
-                (
-                    "/nix/store/d-openssl-dev".into(),
-                    path_info(&["/nix/store/o-openssl"]),
-                ),
-                ("/nix/store/u-unused".into(), path_info(&[])),
+                (sp("o-openssl"), path_info(&[])),
+                (sp("d-openssl-dev"), path_info(&[sp("o-openssl")])),
+                (sp("u-unused"), path_info(&[])),
             ]),
             ..LockUpdate::default()
         })
@@ -522,7 +560,7 @@ mod tests {
         );
         assert_eq!(
             lock.paths.keys().collect::<Vec<_>>(),
-            ["/nix/store/d-openssl-dev", "/nix/store/o-openssl"],
+            [&sp("d-openssl-dev"), &sp("o-openssl")],
             "a path no locked package needs is dropped"
         );
         assert!(lock.is_absent("<nixpkgs>", &[Step::attr("nope")]));
@@ -542,14 +580,14 @@ mod tests {
         };
         lock.absent.push(absent.clone());
         lock.merge(LockUpdate {
-            packages: vec![package("hello", "out", "/nix/store/h-hello-2")],
+            packages: vec![package("hello", "out", sp("h-hello-2"))],
             absent: vec![absent],
             values: vec![LockedValue {
                 set: "<nixpkgs>".into(),
                 attr_path: vec![Step::attr("version")],
                 value: serde_json::json!("2"),
             }],
-            paths: BTreeMap::from([("/nix/store/h-hello-2".into(), path_info(&[]))]),
+            paths: BTreeMap::from([(sp("h-hello-2"), path_info(&[]))]),
             ..LockUpdate::default()
         })
         .expect("closed");
@@ -567,18 +605,18 @@ mod tests {
         assert_eq!(lock.values[0].value, serde_json::json!("2"));
         // Locked again with another path, a package keeps only the new one.
         lock.merge(LockUpdate {
-            packages: vec![package("hello", "out", "/nix/store/h-hello-3")],
-            paths: BTreeMap::from([("/nix/store/h-hello-3".into(), path_info(&[]))]),
+            packages: vec![package("hello", "out", sp("h-hello-3"))],
+            paths: BTreeMap::from([(sp("h-hello-3"), path_info(&[]))]),
             ..LockUpdate::default()
         })
         .expect("closed");
         let hello = lock.describe("<nixpkgs>", &[Step::attr("hello")]);
         assert!(
             matches!(&hello, Some(Description::Derivation { outputs, .. })
-                if outputs["out"] == "/nix/store/h-hello-3"),
+                if outputs["out"] == sp("h-hello-3")),
             "{hello:?}"
         );
-        assert!(!lock.paths.contains_key("/nix/store/h-hello-2"));
+        assert!(!lock.paths.contains_key(&sp("h-hello-2")));
     }
 
     #[test]
@@ -586,15 +624,112 @@ mod tests {
         let mut lock = LockFile::new();
         let err = lock
             .merge(LockUpdate {
-                packages: vec![package("hello", "out", "/nix/store/h-hello")],
-                paths: BTreeMap::from([(
-                    "/nix/store/h-hello".into(),
-                    path_info(&["/nix/store/g-glibc"]),
-                )]),
+                packages: vec![package("hello", "out", sp("h-hello"))],
+                paths: BTreeMap::from([(sp("h-hello"), path_info(&[sp("g-glibc")]))]),
                 ..LockUpdate::default()
             })
             .expect_err("glibc is missing");
-        assert!(err.to_string().contains("/nix/store/g-glibc"), "{err}");
+        assert!(
+            err.to_string().contains(&sp("g-glibc").to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_path_names_the_file_and_the_entry() {
+        let good = sp("a-requests").to_string();
+        for (bad_text, entry) in [
+            (
+                r#""outputs": { "out": "/tmp/evil" }"#,
+                "packages[0].outputs.out",
+            ),
+            (
+                r#""outputs": {}, "inputs": { "../../x": "sha256:1" }"#,
+                r#"packages[0].inputs["../../x"]"#,
+            ),
+        ] {
+            let text = format!(
+                r#"{{ "version": 1, "packages": [ {{ "set": "s", "attrPath": ["a"], "name": "a", "outputName": "out", {bad_text} }} ], "paths": {{}} }}"#
+            );
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(dir.path().join(LOCK_FILE), text).expect("written");
+            match LockFile::read(dir.path()) {
+                Err(StoreError::LockFileStorePath {
+                    path,
+                    entry: found,
+                    source,
+                }) => {
+                    assert_eq!(path, dir.path().join(LOCK_FILE));
+                    assert_eq!(found, entry);
+                    assert!(
+                        matches!(source, StorePathError::InvalidStorePath { .. }),
+                        "{source:?}"
+                    );
+                }
+                other => panic!("{entry}: {other:?}"),
+            }
+        }
+        for (paths, entry) in [
+            (
+                r#"{ "/nix/store/x": { "narHash": "h", "narSize": 1, "references": [] } }"#
+                    .to_owned(),
+                r#"paths["/nix/store/x"]"#.to_owned(),
+            ),
+            (
+                format!(
+                    r#"{{ "{good}": {{ "narHash": "h", "narSize": 1, "references": ["{good}", "{good}/sub"] }} }}"#
+                ),
+                format!("paths[{good:?}].references[1]"),
+            ),
+        ] {
+            let text = format!(r#"{{ "version": 1, "packages": [], "paths": {paths} }}"#);
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(dir.path().join(LOCK_FILE), text).expect("written");
+            let err = LockFile::read(dir.path()).expect_err("malformed");
+            assert!(
+                matches!(&err, StoreError::LockFileStorePath { entry: found, .. } if *found == entry),
+                "{entry}: {err:?}"
+            );
+            assert!(err.to_string().contains(&entry), "{err}");
+        }
+        // Not a store path problem: the JSON error as it is.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join(LOCK_FILE),
+            "{ \"version\": 1, \"packages\": 3 }",
+        )
+        .expect("written");
+        assert!(matches!(
+            LockFile::read(dir.path()),
+            Err(StoreError::LockFile { .. })
+        ));
+    }
+
+    #[test]
+    fn path_keys_are_in_the_order_of_the_path_strings() {
+        // The hash part has a fixed length, so ordering by hash and then name (StorePath's
+        // order) is ordering the absolute paths as strings: the file's key order holds.
+        let hashes = [
+            "0".repeat(32),
+            format!("{}1", "0".repeat(31)),
+            format!("1{}", "0".repeat(31)),
+            "z".repeat(32),
+        ];
+        let names = ["a", "a-b", "a.b", "a+b", "A", "b", "a-", "a0", "zz", "Z=?_"];
+        let mut paths: Vec<StorePath> = hashes
+            .iter()
+            .flat_map(|h| {
+                names
+                    .iter()
+                    .map(move |n| StorePath::from_base_name(&format!("{h}-{n}")).expect("valid"))
+            })
+            .collect();
+        paths.reverse();
+        let mut by_string: Vec<String> = paths.iter().map(StorePath::to_absolute).collect();
+        by_string.sort();
+        paths.sort();
+        let by_path: Vec<String> = paths.iter().map(StorePath::to_absolute).collect();
+        assert_eq!(by_path, by_string);
     }
 
     #[test]
@@ -602,6 +737,96 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let lock = lock();
         lock.write(dir.path()).expect("written");
+        assert_eq!(LockFile::read(dir.path()).expect("read"), Some(lock));
+    }
+
+    /// A name found missing and a value taken, as evaluation records them.
+    fn record_nope_and_is_linux(lock: &mut LockFile) {
+        lock.absent.push(AbsentAttribute {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("nope")],
+        });
+        lock.values.push(LockedValue {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("stdenv"), Step::attr("isLinux")],
+            value: serde_json::json!(true),
+        });
+    }
+
+    const H1: &str = "/nix/store/0a9wxq5k3z8f1c2v7b4n6m3l0p9r8s2d";
+    const H2: &str = "/nix/store/0a9wxq5k3z8f1c2v7b4n6m3l0p9r8s2f";
+    const H3: &str = "/nix/store/zz1q2w3r4y5i6p7a8s9d0f1g2h3j4k5l";
+
+    fn full(path: &str) -> StorePath {
+        StorePath::parse(path).expect("a store path")
+    }
+
+    fn golden_lock() -> LockFile {
+        let mut lock = LockFile::new();
+        let glibc = full(&format!("{H1}-glibc-2.39"));
+        let glibc_bin = full(&format!("{H1}-glibc-2.39-bin"));
+        let openssl = full(&format!("{H2}-openssl-3.0"));
+        let openssl_dev = full(&format!("{H3}-openssl-3.0-dev"));
+        let src = full(&format!("{H3}-source"));
+        lock.packages.push(LockedPackage {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("openssl")],
+            name: "openssl-3.0".into(),
+            output_name: "out".into(),
+            outputs: BTreeMap::from([
+                ("out".into(), openssl.clone()),
+                ("dev".into(), openssl_dev.clone()),
+            ]),
+            inputs: BTreeMap::new(),
+        });
+        lock.packages.push(LockedPackage {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![
+                Step::attr("stdenv"),
+                Step::attr("mkDerivation"),
+                Step::Call {
+                    call: format!("{{ src = {src}; }}"),
+                },
+            ],
+            name: "x".into(),
+            output_name: "out".into(),
+            outputs: BTreeMap::from([("out".into(), glibc_bin.clone())]),
+            inputs: BTreeMap::from([(src.clone(), "sha256:1b".into())]),
+        });
+        for (path, refs) in [
+            (&openssl_dev, vec![openssl.clone(), openssl_dev.clone()]),
+            (&glibc_bin, vec![glibc.clone()]),
+            (&openssl, vec![glibc.clone(), openssl.clone()]),
+            (&glibc, vec![]),
+        ] {
+            lock.paths.insert(
+                path.clone(),
+                LockedPathInfo {
+                    nar_hash: format!("sha256:{}", path.hash),
+                    nar_size: path.to_absolute().len() as u64,
+                    references: refs,
+                },
+            );
+        }
+        record_nope_and_is_linux(&mut lock);
+        lock.functions.push(LockedFunction {
+            set: "<nixpkgs>".into(),
+            attr_path: vec![Step::attr("stdenv"), Step::attr("mkDerivation")],
+            functor: false,
+            attributes: None,
+        });
+        lock
+    }
+
+    /// The bytes of a lock file are its users' diffs: this lock, written, must stay exactly
+    /// the file recorded beside this module.
+    #[test]
+    fn a_written_lock_is_the_recorded_file_byte_for_byte() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lock = golden_lock();
+        lock.write(dir.path()).expect("written");
+        let written = std::fs::read_to_string(dir.path().join(LOCK_FILE)).expect("read");
+        assert_eq!(written, include_str!("lock_golden.json"));
         assert_eq!(LockFile::read(dir.path()).expect("read"), Some(lock));
     }
 }

@@ -54,7 +54,7 @@ pub struct UsedOutput {
     /// The package's name (`coreutils-9.5`), or the attribute name when symbolic.
     pub name: String,
     /// The store path (a placeholder when symbolic).
-    pub path: String,
+    pub path: makes_store_path::StorePath,
 }
 
 /// A function of a set as evaluation holds it, with its set and steps.
@@ -83,7 +83,7 @@ pub struct Packages {
     absent: RefCell<std::collections::BTreeSet<(String, Vec<Step>)>>,
     /// Paths makes builds itself that call arguments name (Nix gets them before it builds
     /// those calls).
-    handed: RefCell<std::collections::BTreeSet<String>>,
+    handed: RefCell<std::collections::BTreeSet<makes_store_path::StorePath>>,
     /// The functions of the sets that evaluation holds as lambdas (`builtins.isFunction` is
     /// true of them, as of Nix's), with where each is, so that a call argument holding one
     /// is written as the steps that reach it.
@@ -248,13 +248,13 @@ impl Packages {
     }
 
     /// Records that a call's argument names `path`, which makes builds itself.
-    pub fn record_handed(&self, path: &str) {
-        self.handed.borrow_mut().insert(path.to_owned());
+    pub fn record_handed(&self, path: &makes_store_path::StorePath) {
+        self.handed.borrow_mut().insert(path.clone());
     }
 
     /// The paths makes builds itself that the calls of `steps` name (their code holds them
     /// as text), sorted.
-    pub fn handed_in(&self, steps: &[Step]) -> Vec<String> {
+    pub fn handed_in(&self, steps: &[Step]) -> Vec<makes_store_path::StorePath> {
         let handed = self.handed.borrow();
         if handed.is_empty() {
             return Vec::new();
@@ -262,7 +262,12 @@ impl Packages {
         let mut found = std::collections::BTreeSet::new();
         for step in steps {
             if let Step::Call { call } = step {
-                found.extend(handed.iter().filter(|p| call.contains(p.as_str())).cloned());
+                found.extend(
+                    handed
+                        .iter()
+                        .filter(|p| call.contains(&p.to_absolute()))
+                        .cloned(),
+                );
             }
         }
         found.into_iter().collect()
@@ -273,7 +278,8 @@ impl Packages {
     fn explain_handed(&self, attr_path: &[Step], message: String) -> String {
         let read: Vec<String> = self
             .handed_in(attr_path)
-            .into_iter()
+            .iter()
+            .map(makes_store_path::StorePath::to_absolute)
             .filter(|p| message.contains(p.as_str()))
             .collect();
         if read.is_empty() {
@@ -471,7 +477,8 @@ mod tests {
     fn handed_paths_are_found_in_calls_and_named_when_nix_reads_them() {
         let packages = Packages::new(PackageMode::Symbolic, "/p".into(), None, Recipes::default());
         let built = "/nix/store/p9lyihcj2i0crskix4310fgj57yhgs5c-other";
-        packages.record_handed(built);
+        let built_path = makes_store_path::StorePath::parse(built).expect("a store path");
+        packages.record_handed(&built_path);
         let steps = vec![
             Step::attr("hello"),
             Step::attr("overrideAttrs"),
@@ -479,7 +486,7 @@ mod tests {
                 call: format!("(old: {{ v = builtins.readFile \"${{(builtins.storePath \"{built}\")}}/t\"; }})"),
             },
         ];
-        assert_eq!(packages.handed_in(&steps), vec![built.to_owned()]);
+        assert_eq!(packages.handed_in(&steps), vec![built_path]);
         assert!(packages.handed_in(&steps[..2]).is_empty());
         let explained =
             packages.explain_handed(&steps, format!("error: path '{built}' is not valid"));

@@ -8,6 +8,7 @@ use super::source::{nix_string, PackageSetSource, SetOrigin};
 use super::steps::{lookup_code, value_code, Step, SETS_VARIABLE};
 use crate::error::StoreError;
 use base64::Engine;
+use makes_store_path::StorePath;
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -208,7 +209,7 @@ impl NixBackend {
         scope: &NixScope,
         id: &str,
         wanted: &[(Vec<Step>, String)],
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<StorePath>, StoreError> {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
@@ -229,25 +230,37 @@ impl NixBackend {
                 .args(["--no-out-link", "-"]),
             &expr,
         )?;
-        Ok(String::from_utf8_lossy(&out)
+        String::from_utf8_lossy(&out)
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| l.trim().to_owned())
-            .collect())
+            .map(|l| StorePath::parse(l.trim()).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Whether Nix's store has `path` valid: registered, built or added completely. A path
+    /// Nix is still building (its directory already there) is not.
+    pub fn is_valid(&self, path: &StorePath) -> bool {
+        Command::new("nix-store")
+            .arg("--check-validity")
+            .arg(path.to_absolute())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// The closure of `paths` (valid in Nix's store) with NAR hash, size and references.
     pub fn closure_infos(
         &self,
-        paths: &[String],
-    ) -> Result<BTreeMap<String, LockedPathInfo>, StoreError> {
+        paths: &[StorePath],
+    ) -> Result<BTreeMap<StorePath, LockedPathInfo>, StoreError> {
         if paths.is_empty() {
             return Ok(BTreeMap::new());
         }
         let out = run(Command::new("nix")
             .args(["--extra-experimental-features", "nix-command"])
             .args(["path-info", "--json", "--recursive"])
-            .args(paths))?;
+            .args(paths.iter().map(StorePath::to_absolute)))?;
         let infos: Vec<NixPathInfo> =
             serde_json::from_slice(&out).map_err(|e| StoreError::Nix {
                 message: format!("cannot read what `nix path-info` printed: {e}"),
@@ -312,10 +325,10 @@ fn write_atomically(file: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NixPathInfo {
-    path: String,
+    path: StorePath,
     nar_hash: String,
     nar_size: u64,
-    references: Vec<String>,
+    references: Vec<StorePath>,
 }
 
 /// `sha256:<nix-base32>` from the forms Nix prints (SRI `sha256-<base64>`, or already
@@ -408,7 +421,12 @@ mod tests {
         let known = Description::Derivation {
             name: "hello-2.12".into(),
             output_name: "out".into(),
-            outputs: [("out".into(), "/nix/store/x-hello-2.12".into())].into(),
+            outputs: [(
+                "out".into(),
+                StorePath::parse("/nix/store/p9lyihcj2i0crskix4310fgj57yhgs5c-hello-2.12")
+                    .expect("a store path"),
+            )]
+            .into(),
             attributes: None,
         };
         let file = cache_file(dir.path(), &pinned, &path);
@@ -433,6 +451,40 @@ mod tests {
             ..pinned
         };
         assert_ne!(cache_file(dir.path(), &other, &path), file);
+    }
+
+    #[test]
+    fn valid_is_what_nix_registered_not_what_is_on_disk() {
+        if !nix_available() {
+            eprintln!("note: skipping: Nix is not installed");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("makes-validity-probe");
+        std::fs::write(&file, "probe\n").expect("write");
+        let out = Command::new("nix-store")
+            .arg("--add")
+            .arg(&file)
+            .output()
+            .expect("nix-store runs");
+        assert!(out.status.success(), "{out:?}");
+        let added = StorePath::parse(String::from_utf8_lossy(&out.stdout).trim()).expect("path");
+        let nix = NixBackend::default();
+        assert!(nix.is_valid(&added));
+        // A directory Nix has not registered (as while a build writes it) is not valid.
+        let unregistered = StorePath::parse(&format!(
+            "/nix/store/{}-makes-unregistered-{}",
+            "0".repeat(32),
+            std::process::id()
+        ))
+        .expect("path");
+        assert!(!nix.is_valid(&unregistered));
+        let on_disk = std::path::PathBuf::from(unregistered.to_absolute());
+        if std::fs::create_dir(&on_disk).is_ok() {
+            let valid = nix.is_valid(&unregistered);
+            let _ = std::fs::remove_dir(&on_disk);
+            assert!(!valid, "a directory alone is not a valid path");
+        }
     }
 
     #[test]
