@@ -194,7 +194,10 @@ fn add_path(
     Ok(store_string(&sp))
 }
 
-/// The paths `filter` rejects; it is not asked about what the project hides.
+/// The paths `filter` rejects; it is not asked about what the project hides. It is asked in
+/// the order Nix asks while serialising the tree: depth first, a directory's entries sorted
+/// by name, each directory's contents right after the directory itself (nixpkgs'
+/// `lib.fileset` relies on the order of the calls, which a traced filter shows).
 fn excluded_paths(
     ev: &Evaluator,
     filter: &Value,
@@ -202,44 +205,51 @@ fn excluded_paths(
     root: &Path,
 ) -> makes_eval::Result<HashSet<PathBuf>> {
     let mut excluded = HashSet::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
+    // The entries still to ask about, the next one last.
+    let mut pending = sorted_children(root, files);
+    pending.reverse();
+    while let Some((child, kind)) = pending.pop() {
+        let kind_name = if kind.is_symlink() {
+            "symlink"
+        } else if kind.is_dir() {
+            "directory"
+        } else if kind.is_file() {
+            "regular"
+        } else {
+            "unknown"
         };
-        let mut children: Vec<(PathBuf, std::fs::FileType)> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
-            .filter(|(p, _)| !files.hides(p))
-            .collect();
-        children.sort_by(|a, b| a.0.cmp(&b.0));
-        for (child, kind) in children {
-            let kind_name = if kind.is_symlink() {
-                "symlink"
-            } else if kind.is_dir() {
-                "directory"
-            } else if kind.is_file() {
-                "regular"
-            } else {
-                "unknown"
-            };
-            let f = ev.apply(
-                filter,
-                Thunk::value(Value::string(child.to_string_lossy().as_ref())),
-                Span::none(),
-            )?;
-            let keep = match ev.apply(&f, Thunk::value(Value::string(kind_name)), Span::none())? {
-                Value::Bool(b) => b,
-                other => return Err(EvalError::type_error("a Boolean", &other, None)),
-            };
-            if !keep {
-                excluded.insert(child);
-            } else if kind.is_dir() {
-                pending.push(child);
-            }
+        let f = ev.apply(
+            filter,
+            Thunk::value(Value::string(child.to_string_lossy().as_ref())),
+            Span::none(),
+        )?;
+        let keep = match ev.apply(&f, Thunk::value(Value::string(kind_name)), Span::none())? {
+            Value::Bool(b) => b,
+            other => return Err(EvalError::type_error("a Boolean", &other, None)),
+        };
+        if !keep {
+            excluded.insert(child);
+        } else if kind.is_dir() {
+            let mut inner = sorted_children(&child, files);
+            inner.reverse();
+            pending.extend(inner);
         }
     }
     Ok(excluded)
+}
+
+/// The entries of `dir` the project shows, sorted by name (none if it cannot be read).
+fn sorted_children(dir: &Path, files: &ProjectFiles) -> Vec<(PathBuf, std::fs::FileType)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut children: Vec<(PathBuf, std::fs::FileType)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
+        .filter(|(p, _)| !files.hides(p))
+        .collect();
+    children.sort_by(|a, b| a.0.cmp(&b.0));
+    children
 }
 
 /// A store path as a string that refers to it.

@@ -151,6 +151,21 @@ pub enum Command {
     /// Print the shell completion script for bash, zsh or fish (e.g.
     /// `source <(makes completions bash)`).
     Completions(CompletionsArgs),
+    /// Run a host command with makes' store at `/nix/store`, where the store paths that
+    /// `makes eval` and builds print point (e.g. `makes exec ls "$(makes eval ...)"`).
+    Exec(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The command and its arguments (found on PATH, as a shell finds it).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

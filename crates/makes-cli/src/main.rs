@@ -109,6 +109,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         (Some(Command::Instantiate(args)), _) => commands::instantiate::instantiate(args),
         (Some(Command::Log(args)), _) => commands::log::log(project, &args.what, settings),
         (Some(Command::Completions(args)), _) => commands::completions::completions(args.shell),
+        (Some(Command::Exec(args)), _) => commands::exec::exec(&args.command),
         (None, Some(job)) => {
             let request = commands::build::BuildRequest {
                 job: &job,

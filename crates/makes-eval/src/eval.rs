@@ -872,7 +872,8 @@ impl Evaluator {
                         return Err(EvalError::new(
                             EvalErrorKind::UnexpectedArgument {
                                 function: self.lambda_name(def.span),
-                                name: name.to_string(),
+                                // As Nix prints a symbol: quoted unless an identifier.
+                                name: crate::print::quote_attr(name),
                             },
                             Some(span),
                         )

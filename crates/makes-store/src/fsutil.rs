@@ -159,6 +159,14 @@ pub(crate) fn remove_tree(path: &Path) -> Result<()> {
         Err(e) => return Err(io_err(path)(e)),
     };
     if meta.is_dir() {
+        // Never through a mount: a scratch directory may hold the bind mounts of a root that
+        // a running program sees (`run_on_host`), and below them are the host's own files.
+        if is_mount_root(path) {
+            return Err(io_err(path)(std::io::Error::new(
+                std::io::ErrorKind::ResourceBusy,
+                "a mount point: not removed, nor anything under it",
+            )));
+        }
         set_mode(path, 0o755)?;
         for entry in fs::read_dir(path).map_err(io_err(path))? {
             remove_tree(&entry.map_err(io_err(path))?.path())?;
@@ -169,9 +177,44 @@ pub(crate) fn remove_tree(path: &Path) -> Result<()> {
     }
 }
 
+/// Whether `path` is the root of a mount (a bind mount included), as `statx` tells; false
+/// where the kernel cannot tell.
+pub(crate) fn is_mount_root(path: &Path) -> bool {
+    use rustix::fs::{statx, StatxAttributes, StatxFlags};
+    statx(
+        CWD,
+        path,
+        AtFlags::NO_AUTOMOUNT | AtFlags::SYMLINK_NOFOLLOW,
+        StatxFlags::empty(),
+    )
+    .is_ok_and(|r| {
+        r.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+            && r.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_roots_are_told_apart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(!is_mount_root(dir.path()));
+        // /proc is a mount of its own wherever makes runs.
+        assert!(is_mount_root(Path::new("/proc")));
+    }
+
+    #[test]
+    fn a_link_to_a_mount_is_removed_as_a_link() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("t");
+        fs::create_dir_all(&root).expect("mkdir");
+        // The guard looks at the link, not at the mount it leads to.
+        std::os::unix::fs::symlink("/proc", root.join("l")).expect("symlink");
+        remove_tree(&root).expect("removed");
+        assert!(!root.exists());
+    }
 
     #[test]
     fn canonicalise_then_remove() {
