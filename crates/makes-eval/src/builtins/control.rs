@@ -47,6 +47,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &line);
         a[1].force(ev)
     }),
+    // A newer Nix's: `trace` only with its `trace-verbose` setting, which makes does not
+    // have, so the message is never printed (nor forced), as Nix by default.
+    ("traceVerbose", 2, |ev, a| a[1].force(ev)),
+    // A newer Nix's: the debugger's breakpoint; without a debugger, its argument.
+    ("break", 1, |ev, a| a[0].force(ev)),
     ("addErrorContext", 2, |ev, a| {
         let ctx = message(ev, &a[0])?;
         a[1].force(ev).map_err(|e| e.note(None, ctx))
