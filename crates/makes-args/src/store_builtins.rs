@@ -11,8 +11,8 @@ use makes_store::{
     fixed_output_path, nar_hash_and_size_filtered, parse_sha256, FileNarHasher, LocalStore,
     ProjectFiles, StorePath,
 };
-use sha2::Digest;
 use makes_syntax::Span;
+use sha2::Digest;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -212,7 +212,12 @@ fn add_flat_file(
         .finish()
         .ok_or_else(|| EvalError::other("the file changed while it was read", None))?;
     store
-        .add_nar(&sp, &nar[..], (file_nar.nar_hash, file_nar.nar_size), vec![])
+        .add_nar(
+            &sp,
+            &nar[..],
+            (file_nar.nar_hash, file_nar.nar_size),
+            vec![],
+        )
         .map_err(|e| io_error(e.to_string()))?;
     Ok(store_string(&sp))
 }

@@ -2,7 +2,9 @@
 //! (as a job's action runs, see `makes_store::run_on_host`), so that the store paths an
 //! evaluation prints (`builtins.path`, `filterSource`, a path in a string) are where they say
 //! they are for the command: a script can read `$(makes eval ...)`'s result as it would read
-//! `nix-instantiate --eval`'s with Nix's store. The command's exit code is makes'.
+//! `nix-instantiate --eval`'s with Nix's store. The command's exit code is makes'. While it
+//! runs, makes holds the store's session lock as any session does: a `makes gc` started inside
+//! would wait for the command to end, so collect garbage outside.
 
 use crate::action::exit_of;
 use crate::locations;
