@@ -19,13 +19,14 @@
 #
 #   bash scripts/lib-tests.sh [--nix] [--results FILE] COPY_DIR
 #
-# --nix runs the real Nix instead, set up as test-with-nix.nix sets it up: its own store,
-# state and configuration under a scratch directory (NIX_STORE_DIR, ...), with the
-# nix-command feature on. Prints one line per test, `PASS test` or `FAIL test: reason`, and
-# writes them to --results FILE (sorted); each shell test's output is kept beside the copy as
-# NAME.log. prop.sh's random strings come from a fixed seed ($LIB_TESTS_SEED, default 1), so
-# that a run can be repeated. Exits 0 whatever the results; 2 on bad usage. The makes binary is
-# $MAKES, else `makes` on PATH, else target/{release,debug}.
+# --nix runs the real Nix instead: the shell tests set up as test-with-nix.nix sets them up
+# (its own store, state and configuration under a scratch directory, NIX_STORE_DIR, ...,
+# with the nix-command feature on), the .nix evaluations with no store (NIX_REMOTE=dummy://).
+# Prints one line per test, `PASS test` or `FAIL test: reason`, and writes them to --results
+# FILE (sorted); each shell test's output is kept beside the copy as NAME.log. prop.sh's
+# random strings come from a fixed seed ($LIB_TESTS_SEED, default 1), so that a run can be
+# repeated. Exits 0 whatever the results; 2 on bad usage. The makes binary is $MAKES, else
+# `makes` on PATH, else target/{release,debug}.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 use_nix=0
@@ -65,17 +66,20 @@ if [ "$use_nix" = 0 ]; then
     chmod +x "$work/bin/$tool"
   done
   export PATH="$work/bin:$PATH" MAKES_STORE_DIR="$work/store" XDG_CACHE_HOME="$work/cache"
-  in_store_view=("$makes" exec)
+  shell_runner=("$makes" exec)
 else
-  # As test-with-nix.nix: Nix's store, state and settings in the scratch directory.
-  export TEST_ROOT="$work/nix-test"
-  export NIX_BUILD_HOOK= NIX_CONF_DIR="$TEST_ROOT/etc" NIX_LOCALSTATE_DIR="$TEST_ROOT/var"
-  export NIX_LOG_DIR="$TEST_ROOT/var/log/nix" NIX_STATE_DIR="$TEST_ROOT/var/nix"
-  export NIX_STORE_DIR="$TEST_ROOT/store" USER="${USER:-$(id -un 2>/dev/null || echo root)}"
-  mkdir -p "$NIX_CONF_DIR"
-  printf 'experimental-features = nix-command\nbuild-users-group =\n' >"$NIX_CONF_DIR/nix.conf"
-  nix-store --init
-  in_store_view=()
+  # The shell tests write to the store (--read-write-mode): as test-with-nix.nix runs them,
+  # with Nix's store, state and settings in the scratch directory. The evaluations of .nix
+  # files keep the default store directory, as the Nix of their time evaluated them (the lib
+  # of 2022's misc.nix expects /nix/store).
+  test_root="$work/nix-test"
+  shell_runner=(env NIX_REMOTE= TEST_ROOT="$test_root" NIX_BUILD_HOOK= NIX_CONF_DIR="$test_root/etc"
+    NIX_LOCALSTATE_DIR="$test_root/var" NIX_LOG_DIR="$test_root/var/log/nix"
+    NIX_STATE_DIR="$test_root/var/nix" NIX_STORE_DIR="$test_root/store")
+  mkdir -p "$test_root/etc"
+  printf 'experimental-features = nix-command\nbuild-users-group =\n' >"$test_root/etc/nix.conf"
+  "${shell_runner[@]}" nix-store --init
+  export USER="${USER:-$(id -un 2>/dev/null || echo root)}" NIX_REMOTE=dummy://
 fi
 export HOME="$work/home" PAGER=cat
 unset NIX_PATH
@@ -122,12 +126,14 @@ for test in lib/tests/modules.sh lib/tests/filesystem.sh lib/tests/sources.sh li
   [ -e "$copy/$test" ] || continue
   args=()
   [ "$test" = lib/path/tests/prop.sh ] && args=("${LIB_TESTS_SEED:-1}")
-  if (cd "$copy" && TEST_LIB="$copy/lib" timeout 1800 "${in_store_view[@]}" bash "$test" "${args[@]}" \
+  if (cd "$copy" && TEST_LIB="$copy/lib" timeout 1800 "${shell_runner[@]}" bash "$test" "${args[@]}" \
     >"$work/out" 2>&1 </dev/null); then
     # modules.sh ends with its counts ("407 Pass", "0 Fail"): kept on the PASS line.
     report PASS "$test" "$(grep -E '^[0-9]+ Pass$' "$work/out" | tail -1)"
   else
-    report FAIL "$test" "$(grep -v '^\s*$' "$work/out" | tail -1 | head -c 300)"
+    # The failing case's own line when the test names it, else the last line.
+    reason=$(grep -m1 -E '^test case (at .*)?failed' "$work/out" || grep -v '^\s*$' "$work/out" | tail -1)
+    report FAIL "$test" "$(head -c 300 <<<"$reason")"
   fi
   cp "$work/out" "$copy/$(basename "$test").log"
 done
