@@ -205,6 +205,55 @@ mod tests {
         assert!(is_mount_root(Path::new("/proc")));
     }
 
+    /// A real bind mount, made in a private mount namespace (`unshare`, as root): removing
+    /// the tree that holds it fails at the mount and leaves the mounted files alone.
+    #[test]
+    fn a_tree_is_not_removed_through_a_bind_mount() {
+        let root = rustix::process::geteuid().is_root();
+        let unshare = std::process::Command::new("unshare")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !root || !unshare {
+            eprintln!("note: skipped: needs root and unshare to make a bind mount");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let host = dir.path().join("host");
+        let tree = dir.path().join("tree");
+        fs::create_dir_all(&host).expect("mkdir host");
+        fs::create_dir_all(tree.join("mnt")).expect("mkdir tree");
+        fs::write(host.join("keep"), "x").expect("keep");
+        let exe = std::env::current_exe().expect("the test binary");
+        let status = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg("mount --bind \"$1\" \"$2\" && exec \"$3\" --exact fsutil::tests::removing_stops_at_a_mount --ignored")
+            .arg("sh")
+            .arg(&host)
+            .arg(tree.join("mnt"))
+            .arg(&exe)
+            .env("MAKES_TEST_TREE", &tree)
+            .status()
+            .expect("unshare runs");
+        assert!(status.success(), "the inner test failed: {status}");
+        assert!(
+            host.join("keep").exists(),
+            "a file under the mount was removed"
+        );
+    }
+
+    /// Run by `a_tree_is_not_removed_through_a_bind_mount` inside its namespace.
+    #[test]
+    #[ignore = "run inside a mount namespace by a_tree_is_not_removed_through_a_bind_mount"]
+    fn removing_stops_at_a_mount() {
+        let Some(tree) = std::env::var_os("MAKES_TEST_TREE") else {
+            return;
+        };
+        let tree = Path::new(&tree);
+        assert!(is_mount_root(&tree.join("mnt")));
+        assert!(remove_tree(tree).is_err());
+    }
+
     #[test]
     fn a_link_to_a_mount_is_removed_as_a_link() {
         let dir = tempfile::tempdir().expect("tempdir");
