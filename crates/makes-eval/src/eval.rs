@@ -100,6 +100,8 @@ pub struct EvalOptions {
     pub search_path: Vec<(String, PathBuf)>,
     /// `builtins.currentSystem`.
     pub system: Option<String>,
+    /// Nix's `abort-on-warn`: `builtins.warn` fails the evaluation after warning.
+    pub abort_on_warn: bool,
 }
 
 /// One evaluation session: sources, imports, built-ins.

@@ -6,15 +6,17 @@ use crate::cli::EvalArgs;
 use crate::locations;
 use crate::report::Failure;
 use crate::session::{eval_failure, search_path, Session};
+use crate::settings::Settings;
 use makes_eval::{print_value, to_xml, CoercionMode, EvalOptions, Thunk, Value};
 use makes_syntax::Span;
 use std::io::Write;
 use std::rc::Rc;
 
-pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
+pub fn eval(args: &EvalArgs, settings: &Settings) -> Result<(), Failure> {
     let options = EvalOptions {
         search_path: search_path(&args.include),
         system: None,
+        abort_on_warn: settings.abort_on_warn,
     };
     let session = Session::open(options, crate::settings::Settings::default())?;
     let ev = &session.evaluator;
