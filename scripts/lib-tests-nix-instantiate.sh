@@ -3,7 +3,7 @@
 # evaluates with `makes eval` ($MAKES) what nix-instantiate would, translating its flags.
 # `-E`/`--expr` makes the positional argument an expression; `-` reads one from stdin;
 # flags with no meaning here (--show-trace, --read-write-mode, --timeout N, --option N V)
-# are dropped, except `--option abort-on-warn true` (see below). Without --eval/--eval-only/--parse it instantiates (`makes instantiate`).
+# are dropped, except `--option abort-on-warn B` (see below). Without --eval/--eval-only/--parse it instantiates (`makes instantiate`).
 set -uo pipefail
 makes=${MAKES:?MAKES names the makes binary}
 mode=instantiate
@@ -20,10 +20,10 @@ while [ $# -gt 0 ]; do
     --arg | --argstr) args+=("$1" "$2" "$3"); shift 2 ;;
     --show-trace | --read-write-mode | --readonly-mode | --no-show-trace) ;;
     --timeout | --max-call-depth) shift ;;
-    # Newer Nix's abort-on-warn setting: lib's own `warn` (for a Nix without builtins.warn,
-    # as makes and Nix 2.8 are) honours it through NIX_ABORT_ON_WARN.
+    # Newer Nix's abort-on-warn setting, which makes' `builtins.warn` honours too; other
+    # settings have no meaning here.
     --option)
-      if [ "$2" = abort-on-warn ] && [ "$3" = true ]; then export NIX_ABORT_ON_WARN=1; fi
+      if [ "$2" = abort-on-warn ]; then args+=(--option "$2" "$3"); fi
       shift 2 ;;
     -) positional+=("-") ;;
     -*) echo "nix-instantiate (makes shim): unsupported flag $1" >&2; exit 2 ;;

@@ -82,3 +82,34 @@ fn an_evaluation_error_shows_the_calls_that_led_there() {
         "innermost call first: {stderr}"
     );
 }
+
+/// `builtins.warn` (newer Nix's): the warning as Nix prints it off a terminal, and with Nix's
+/// `abort-on-warn` setting the evaluation stops there, uncatchably.
+#[test]
+fn warn_warns_and_abort_on_warn_stops() {
+    let sandbox = Sandbox::new();
+    let out = run(sandbox
+        .makes()
+        .args(["eval", "--expr", "builtins.warn \"careful\\nnow\" 1"]));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "evaluation warning: careful\n                    now\n"
+    );
+    let stopped = sandbox
+        .makes()
+        .args(["eval", "--option", "abort-on-warn", "true", "--expr"])
+        .arg("builtins.tryEval (builtins.warn \"careful\" 1)")
+        .output()
+        .expect("makes runs");
+    assert_eq!(stopped.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert!(
+        stderr.starts_with("evaluation warning: careful\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("aborting to reveal stack trace of warning, as abort-on-warn is set"),
+        "{stderr}"
+    );
+}

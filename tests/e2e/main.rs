@@ -34,6 +34,7 @@ mod docker_tools_layering;
 mod error_text;
 mod eval_flags;
 mod eval_oracle;
+mod eval_store_paths;
 mod from_image;
 mod hello_image;
 mod hostile_bases;

@@ -7,8 +7,12 @@
 use makes_eval::{
     make_primop, Context, EvalError, EvalErrorKind, Evaluator, NixString, PrimOpFn, Thunk, Value,
 };
-use makes_store::{nar_hash_and_size_filtered, parse_sha256, LocalStore, ProjectFiles, StorePath};
+use makes_store::{
+    fixed_output_path, nar_hash_and_size_filtered, parse_sha256, FileNarHasher, LocalStore,
+    ProjectFiles, StorePath,
+};
 use makes_syntax::Span;
+use sha2::Digest;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -110,20 +114,17 @@ fn builtin_path(
     let mut name = None;
     let mut filter = None;
     let mut expected = None;
+    let mut recursive = true;
     for (key, attr) in attrs.iter() {
         let v = attr.value.force(ev)?;
         match &**key {
             "path" => path = Some(ev.coerce_to_path(&v, Span::none())?),
             "name" => name = Some(string_of(&v)?),
             "filter" => filter = Some(v),
-            "recursive" => {
-                if !matches!(v, Value::Bool(true)) {
-                    return Err(EvalError::new(
-                        EvalErrorKind::NotSupported("builtins.path with recursive = false".into()),
-                        None,
-                    ));
-                }
-            }
+            "recursive" => match v {
+                Value::Bool(b) => recursive = b,
+                other => return Err(EvalError::type_error("a Boolean", &other, None)),
+            },
             "sha256" => expected = Some(string_of(&v)?),
             other => {
                 return Err(EvalError::other(
@@ -140,6 +141,9 @@ fn builtin_path(
         )
     })?;
     let name = name.unwrap_or_else(|| base_name(&path));
+    if !recursive {
+        return add_flat_file(store, files, Path::new(&*path), &name, expected.as_deref());
+    }
     let result = add_path(ev, store, files, Path::new(&*path), &name, filter.as_ref())?;
     if let Some(expected) = expected {
         let want = parse_sha256(&expected)
@@ -160,6 +164,84 @@ fn builtin_path(
         }
     }
     Ok(result)
+}
+
+/// `builtins.path { recursive = false; }`: the file's bytes alone (no executable bit), at the
+/// path of a flat fixed output of their SHA-256, as Nix adds it (a `filter` plays no part).
+fn add_flat_file(
+    store: &LocalStore,
+    files: &ProjectFiles,
+    path: &Path,
+    name: &str,
+    expected: Option<&str>,
+) -> makes_eval::Result<Value> {
+    let io_error = |e: String| EvalError::new(EvalErrorKind::Io(e), None);
+    if files.hides(path) {
+        return Err(io_error(format!(
+            "{}: {}",
+            path.display(),
+            ProjectFiles::hidden_error(path)
+        )));
+    }
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Err(io_error(format!(
+            "builtins.path with recursive = false adds a regular file, and '{}' is not one",
+            path.display()
+        )));
+    }
+    let contents = std::fs::read(path).map_err(|e| io_error(format!("{}: {e}", path.display())))?;
+    let digest: [u8; 32] = sha2::Sha256::digest(&contents).into();
+    let sp = fixed_output_path(&digest, false, name);
+    if let Some(expected) = expected {
+        let want = parse_sha256(expected)
+            .ok_or_else(|| EvalError::other(format!("invalid hash '{expected}'"), None))?;
+        if fixed_output_path(&want, false, name) != sp {
+            return Err(EvalError::other(
+                format!(
+                    "store path mismatch in file added from '{}'",
+                    path.display()
+                ),
+                None,
+            ));
+        }
+    }
+    let nar = flat_file_nar(&contents);
+    let mut hasher = FileNarHasher::new(contents.len() as u64);
+    hasher.update(&contents);
+    let file_nar = hasher
+        .finish()
+        .ok_or_else(|| EvalError::other("the file changed while it was read", None))?;
+    store
+        .add_nar(
+            &sp,
+            &nar[..],
+            (file_nar.nar_hash, file_nar.nar_size),
+            vec![],
+        )
+        .map_err(|e| io_error(e.to_string()))?;
+    Ok(store_string(&sp))
+}
+
+/// The NAR of a non-executable regular file holding `contents`.
+fn flat_file_nar(contents: &[u8]) -> Vec<u8> {
+    let mut nar = Vec::with_capacity(contents.len() + 128);
+    let mut put = |bytes: &[u8]| {
+        nar.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        nar.extend_from_slice(bytes);
+        nar.resize(nar.len() + (8 - bytes.len() % 8) % 8, 0);
+    };
+    for part in [
+        &b"nix-archive-1"[..],
+        b"(",
+        b"type",
+        b"regular",
+        b"contents",
+        contents,
+        b")",
+    ] {
+        put(part);
+    }
+    nar
 }
 
 /// Adds `path` to the store, leaving out what the Nix `filter` function rejects. The filter is
@@ -194,7 +276,10 @@ fn add_path(
     Ok(store_string(&sp))
 }
 
-/// The paths `filter` rejects; it is not asked about what the project hides.
+/// The paths `filter` rejects; it is not asked about what the project hides. It is asked in
+/// the order Nix asks while serialising the tree: depth first, a directory's entries sorted
+/// by name, each directory's contents right after the directory itself (nixpkgs'
+/// `lib.fileset` relies on the order of the calls, which a traced filter shows).
 fn excluded_paths(
     ev: &Evaluator,
     filter: &Value,
@@ -202,44 +287,51 @@ fn excluded_paths(
     root: &Path,
 ) -> makes_eval::Result<HashSet<PathBuf>> {
     let mut excluded = HashSet::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
+    // The entries still to ask about, the next one last.
+    let mut pending = sorted_children(root, files);
+    pending.reverse();
+    while let Some((child, kind)) = pending.pop() {
+        let kind_name = if kind.is_symlink() {
+            "symlink"
+        } else if kind.is_dir() {
+            "directory"
+        } else if kind.is_file() {
+            "regular"
+        } else {
+            "unknown"
         };
-        let mut children: Vec<(PathBuf, std::fs::FileType)> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
-            .filter(|(p, _)| !files.hides(p))
-            .collect();
-        children.sort_by(|a, b| a.0.cmp(&b.0));
-        for (child, kind) in children {
-            let kind_name = if kind.is_symlink() {
-                "symlink"
-            } else if kind.is_dir() {
-                "directory"
-            } else if kind.is_file() {
-                "regular"
-            } else {
-                "unknown"
-            };
-            let f = ev.apply(
-                filter,
-                Thunk::value(Value::string(child.to_string_lossy().as_ref())),
-                Span::none(),
-            )?;
-            let keep = match ev.apply(&f, Thunk::value(Value::string(kind_name)), Span::none())? {
-                Value::Bool(b) => b,
-                other => return Err(EvalError::type_error("a Boolean", &other, None)),
-            };
-            if !keep {
-                excluded.insert(child);
-            } else if kind.is_dir() {
-                pending.push(child);
-            }
+        let f = ev.apply(
+            filter,
+            Thunk::value(Value::string(child.to_string_lossy().as_ref())),
+            Span::none(),
+        )?;
+        let keep = match ev.apply(&f, Thunk::value(Value::string(kind_name)), Span::none())? {
+            Value::Bool(b) => b,
+            other => return Err(EvalError::type_error("a Boolean", &other, None)),
+        };
+        if !keep {
+            excluded.insert(child);
+        } else if kind.is_dir() {
+            let mut inner = sorted_children(&child, files);
+            inner.reverse();
+            pending.extend(inner);
         }
     }
     Ok(excluded)
+}
+
+/// The entries of `dir` the project shows, sorted by name (none if it cannot be read).
+fn sorted_children(dir: &Path, files: &ProjectFiles) -> Vec<(PathBuf, std::fs::FileType)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut children: Vec<(PathBuf, std::fs::FileType)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
+        .filter(|(p, _)| !files.hides(p))
+        .collect();
+    children.sort_by(|a, b| a.0.cmp(&b.0));
+    children
 }
 
 /// A store path as a string that refers to it.

@@ -46,6 +46,11 @@ pub fn run_action(session: &Session, result: &Path, args: &[OsString]) -> Result
             inside.display()
         ))
     })?;
+    exit_of(status)
+}
+
+/// makes' exit for a program it ran on the host: the program's own exit code.
+pub fn exit_of(status: std::process::ExitStatus) -> Result<(), Failure> {
     match status.code() {
         Some(0) => Ok(()),
         Some(code) => Err(Failure::silent(u8::try_from(code).unwrap_or(1))),

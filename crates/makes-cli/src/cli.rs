@@ -151,6 +151,21 @@ pub enum Command {
     /// Print the shell completion script for bash, zsh or fish (e.g.
     /// `source <(makes completions bash)`).
     Completions(CompletionsArgs),
+    /// Run a host command with makes' store at `/nix/store`, where the store paths that
+    /// `makes eval` and builds print point (e.g. `makes exec ls "$(makes eval ...)"`).
+    Exec(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The command and its arguments (found on PATH, as a shell finds it).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +266,10 @@ pub struct EvalArgs {
     /// Print the value as XML (as nix-instantiate --xml).
     #[arg(long)]
     pub xml: bool,
+    /// Print the value, a string (or what interpolation turns into one), as its bytes: no
+    /// quotes, no final newline (as `nix eval --raw`).
+    #[arg(long, conflicts_with_all = ["json", "xml"])]
+    pub raw: bool,
     /// Pass NAME = EXPR to the value when it is a function with named arguments.
     #[arg(long, num_args = 2, value_names = ["NAME", "EXPR"])]
     pub arg: Vec<String>,
@@ -261,7 +280,7 @@ pub struct EvalArgs {
     #[arg(short = 'A', long = "attr", value_name = "ATTRPATH")]
     pub attr: Option<String>,
     /// Only parse the file or expression (and check its variables); print nothing.
-    #[arg(long, conflicts_with_all = ["strict", "json", "xml"])]
+    #[arg(long, conflicts_with_all = ["strict", "json", "xml", "raw"])]
     pub parse: bool,
     /// With --xml: no source positions (`line`, `column`, `path`) in the output.
     #[arg(long)]

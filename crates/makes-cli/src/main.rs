@@ -101,14 +101,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
         .as_deref()
         .or(fetched.as_ref().map(|d| d.path.as_path()));
     match (&cli.command, invocation.job) {
-        (Some(Command::Eval(args)), _) => commands::eval::eval(args),
+        (Some(Command::Eval(args)), _) => commands::eval::eval(args, settings),
         (Some(Command::Gc(args)), _) => commands::gc::gc(args),
         (Some(Command::Push(args)), _) => commands::push::push(project, args, settings),
         (Some(Command::Lock(args)), _) => commands::lock::lock(project, &args.jobs, settings),
         (Some(Command::Show(args)), _) => commands::show::show(project, &args.job, settings),
-        (Some(Command::Instantiate(args)), _) => commands::instantiate::instantiate(args),
+        (Some(Command::Instantiate(args)), _) => commands::instantiate::instantiate(args, settings),
         (Some(Command::Log(args)), _) => commands::log::log(project, &args.what, settings),
         (Some(Command::Completions(args)), _) => commands::completions::completions(args.shell),
+        (Some(Command::Exec(args)), _) => commands::exec::exec(&args.command),
         (None, Some(job)) => {
             let request = commands::build::BuildRequest {
                 job: &job,

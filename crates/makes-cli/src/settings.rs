@@ -38,6 +38,8 @@ pub struct Settings {
     pub max_jobs: Option<usize>,
     /// `-L`: builders' output on stderr as it comes.
     pub print_build_logs: bool,
+    /// `abort-on-warn`, as in Nix: `builtins.warn` fails the evaluation after warning.
+    pub abort_on_warn: bool,
 }
 
 impl Default for Settings {
@@ -50,12 +52,14 @@ impl Default for Settings {
             nixpkgs_lib: None,
             max_jobs: None,
             print_build_logs: false,
+            abort_on_warn: false,
         }
     }
 }
 
 /// The options makes knows.
 const OPTIONS: &[&str] = &[
+    "abort-on-warn",
     "extra-substituters",
     "extra-trusted-public-keys",
     "makes-nixpkgs",
@@ -129,6 +133,13 @@ impl Settings {
                         Ok(n) if n > 0 => Some(n),
                         _ => return Err(format!("expects a positive number or auto, not '{n}'")),
                     },
+                }
+            }
+            "abort-on-warn" => {
+                self.abort_on_warn = match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    other => return Err(format!("expects true or false, not '{other}'")),
                 }
             }
             "makes-nixpkgs" if value.trim().is_empty() => {
@@ -206,5 +217,15 @@ mod tests {
         assert_eq!(s.trusted_public_keys, [DEFAULT_TRUSTED_KEY, "c:KEY"]);
         assert_eq!(s.max_jobs, Some(3));
         assert!(Settings::load(None, &["max-jobs".into(), "0".into()]).is_err());
+    }
+
+    #[test]
+    fn abort_on_warn_is_a_boolean() {
+        assert!(!Settings::default().abort_on_warn);
+        let on = Settings::load(None, &["abort-on-warn".into(), "true".into()]);
+        assert!(on.is_ok_and(|s| s.abort_on_warn));
+        let off = Settings::load(None, &["abort-on-warn".into(), "false".into()]);
+        assert!(off.is_ok_and(|s| !s.abort_on_warn));
+        assert!(Settings::load(None, &["abort-on-warn".into(), "yes".into()]).is_err());
     }
 }

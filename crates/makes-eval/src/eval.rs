@@ -100,6 +100,8 @@ pub struct EvalOptions {
     pub search_path: Vec<(String, PathBuf)>,
     /// `builtins.currentSystem`.
     pub system: Option<String>,
+    /// Nix's `abort-on-warn`: `builtins.warn` fails the evaluation after warning.
+    pub abort_on_warn: bool,
 }
 
 /// One evaluation session: sources, imports, built-ins.
@@ -872,7 +874,8 @@ impl Evaluator {
                         return Err(EvalError::new(
                             EvalErrorKind::UnexpectedArgument {
                                 function: self.lambda_name(def.span),
-                                name: name.to_string(),
+                                // As Nix prints a symbol: quoted unless an identifier.
+                                name: crate::print::quote_attr(name),
                             },
                             Some(span),
                         )

@@ -159,6 +159,14 @@ pub(crate) fn remove_tree(path: &Path) -> Result<()> {
         Err(e) => return Err(io_err(path)(e)),
     };
     if meta.is_dir() {
+        // Never through a mount: a scratch directory may hold the bind mounts of a root that
+        // a running program sees (`run_on_host`), and below them are the host's own files.
+        if is_mount_root(path) {
+            return Err(io_err(path)(std::io::Error::new(
+                std::io::ErrorKind::ResourceBusy,
+                "a mount point: not removed, nor anything under it",
+            )));
+        }
         set_mode(path, 0o755)?;
         for entry in fs::read_dir(path).map_err(io_err(path))? {
             remove_tree(&entry.map_err(io_err(path))?.path())?;
@@ -169,9 +177,93 @@ pub(crate) fn remove_tree(path: &Path) -> Result<()> {
     }
 }
 
+/// Whether `path` is the root of a mount (a bind mount included), as `statx` tells; false
+/// where the kernel cannot tell.
+pub(crate) fn is_mount_root(path: &Path) -> bool {
+    use rustix::fs::{statx, StatxAttributes, StatxFlags};
+    statx(
+        CWD,
+        path,
+        AtFlags::NO_AUTOMOUNT | AtFlags::SYMLINK_NOFOLLOW,
+        StatxFlags::empty(),
+    )
+    .is_ok_and(|r| {
+        r.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+            && r.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_roots_are_told_apart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(!is_mount_root(dir.path()));
+        // /proc is a mount of its own wherever makes runs.
+        assert!(is_mount_root(Path::new("/proc")));
+    }
+
+    /// A real bind mount, made in a private mount namespace (`unshare`, as root): removing
+    /// the tree that holds it fails at the mount and leaves the mounted files alone.
+    #[test]
+    fn a_tree_is_not_removed_through_a_bind_mount() {
+        let root = rustix::process::geteuid().is_root();
+        let unshare = std::process::Command::new("unshare")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !root || !unshare {
+            eprintln!("note: skipped: needs root and unshare to make a bind mount");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let host = dir.path().join("host");
+        let tree = dir.path().join("tree");
+        fs::create_dir_all(&host).expect("mkdir host");
+        fs::create_dir_all(tree.join("mnt")).expect("mkdir tree");
+        fs::write(host.join("keep"), "x").expect("keep");
+        let exe = std::env::current_exe().expect("the test binary");
+        let status = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg("mount --bind \"$1\" \"$2\" && exec \"$3\" --exact fsutil::tests::removing_stops_at_a_mount --ignored")
+            .arg("sh")
+            .arg(&host)
+            .arg(tree.join("mnt"))
+            .arg(&exe)
+            .env("MAKES_TEST_TREE", &tree)
+            .status()
+            .expect("unshare runs");
+        assert!(status.success(), "the inner test failed: {status}");
+        assert!(
+            host.join("keep").exists(),
+            "a file under the mount was removed"
+        );
+    }
+
+    /// Run by `a_tree_is_not_removed_through_a_bind_mount` inside its namespace.
+    #[test]
+    #[ignore = "run inside a mount namespace by a_tree_is_not_removed_through_a_bind_mount"]
+    fn removing_stops_at_a_mount() {
+        let Some(tree) = std::env::var_os("MAKES_TEST_TREE") else {
+            return;
+        };
+        let tree = Path::new(&tree);
+        assert!(is_mount_root(&tree.join("mnt")));
+        assert!(remove_tree(tree).is_err());
+    }
+
+    #[test]
+    fn a_link_to_a_mount_is_removed_as_a_link() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("t");
+        fs::create_dir_all(&root).expect("mkdir");
+        // The guard looks at the link, not at the mount it leads to.
+        std::os::unix::fs::symlink("/proc", root.join("l")).expect("symlink");
+        remove_tree(&root).expect("removed");
+        assert!(!root.exists());
+    }
 
     #[test]
     fn canonicalise_then_remove() {

@@ -25,7 +25,7 @@ use rustix::thread::UnshareFlags;
 /// What [`run_on_host`] runs.
 #[derive(Debug, Clone)]
 pub struct HostRun<'a> {
-    /// The program, as a path under `/nix/store`.
+    /// The program: a path (an action's is under `/nix/store`), or a name looked up on `PATH`.
     pub program: &'a Path,
     pub args: &'a [OsString],
     /// The working directory (a host path, which the new root mirrors).

@@ -1,19 +1,22 @@
 //! `makes eval`: evaluate a file or expression and print it as `nix-instantiate --eval` does
-//! (`--strict`, `--json`, `--xml`; `--arg`/`--argstr` for a top-level function, `-A` for an
+//! (`--strict`, `--json`, `--xml`, and `--raw` as `nix eval --raw`; `--arg`/`--argstr` for a top-level function, `-A` for an
 //! attribute of the value; `--parse` only parses).
 
 use crate::cli::EvalArgs;
 use crate::locations;
 use crate::report::Failure;
 use crate::session::{eval_failure, search_path, Session};
-use makes_eval::{print_value, to_xml, EvalOptions, Thunk, Value};
+use crate::settings::Settings;
+use makes_eval::{print_value, to_xml, CoercionMode, EvalOptions, Thunk, Value};
+use makes_syntax::Span;
 use std::io::Write;
 use std::rc::Rc;
 
-pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
+pub fn eval(args: &EvalArgs, settings: &Settings) -> Result<(), Failure> {
     let options = EvalOptions {
         search_path: search_path(&args.include),
         system: None,
+        abort_on_warn: settings.abort_on_warn,
     };
     let session = Session::open(options, crate::settings::Settings::default())?;
     let ev = &session.evaluator;
@@ -53,7 +56,12 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     if args.strict || args.json {
         ev.force_deep(&value).map_err(|e| eval_failure(ev, &e))?;
     }
-    let text = if args.json {
+    let text = if args.raw {
+        ev.coerce_to_string(&value, CoercionMode::INTERPOLATION, Span::none())
+            .map_err(|e| eval_failure(ev, &e))?
+            .as_bytes()
+            .to_vec()
+    } else if args.json {
         let mut context = makes_eval::Context::default();
         makes_eval::to_json_text(ev, &value, &mut context).map_err(|e| eval_failure(ev, &e))?
     } else if args.xml {
@@ -64,10 +72,11 @@ pub fn eval(args: &EvalArgs) -> Result<(), Failure> {
     } else {
         print_value(ev, &value, args.strict).map_err(|e| eval_failure(ev, &e))?
     };
-    // As nix-instantiate: `--json` output has no final newline, the others end with one.
+    // As nix-instantiate: `--json` output has no final newline, the others end with one
+    // (`--raw`, as nix eval's, has none either).
     // Bytes, not text: a string prints as its exact bytes, as nix-instantiate prints it.
     let mut text = text;
-    if !args.json {
+    if !args.json && !args.raw {
         text.push(b'\n');
     }
     let mut stdout = std::io::stdout().lock();

@@ -8,15 +8,17 @@ use crate::commands::eval::auto_arguments;
 use crate::locations;
 use crate::report::Failure;
 use crate::session::{eval_failure, search_path, Session};
+use crate::settings::Settings;
 use makes_eval::{EvalOptions, Evaluator, Value};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
-pub fn instantiate(args: &InstantiateArgs) -> Result<(), Failure> {
+pub fn instantiate(args: &InstantiateArgs, settings: &Settings) -> Result<(), Failure> {
     let options = EvalOptions {
         search_path: search_path(&args.include),
         system: None,
+        abort_on_warn: settings.abort_on_warn,
     };
     let session = Session::open(options, crate::settings::Settings::default())?;
     let ev = &session.evaluator;

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod completions;
 pub mod eval;
+pub mod exec;
 pub mod gc;
 pub mod instantiate;
 pub mod list;

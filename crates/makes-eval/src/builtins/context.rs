@@ -28,12 +28,54 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         context.paths.extend(derivations);
         Ok(Value::String(NixString::with_context(s.bytes(), context)))
     }),
+    ("addDrvOutputDependencies", 1, add_drv_output_dependencies),
     ("hasContext", 1, |ev, a| {
         Ok(Value::Bool(arg_string(ev, &a[0])?.has_context()))
     }),
     ("getContext", 1, get_context),
     ("appendContext", 2, append_context),
 ];
+
+/// The opposite of `unsafeDiscardOutputDependency` (a newer Nix's built-in): the one plain
+/// `.drv` path of the context becomes the derivation with all its outputs (one that already
+/// is stays as it is).
+fn add_drv_output_dependencies(ev: &crate::Evaluator, a: &[Thunk]) -> Result<Value> {
+    let s = coerced(ev, &a[0])?;
+    let empty = Context::default();
+    let context = s.context().unwrap_or(&empty);
+    let count = context.paths.len() + context.derivations.len() + context.outputs.len();
+    if count != 1 {
+        return Err(EvalError::other(
+            format!(
+                "context of string '{}' must have exactly one element, but has {count}",
+                s.lossy()
+            ),
+            None,
+        ));
+    }
+    let drv = if let Some(path) = context.paths.first() {
+        if !path.ends_with(".drv") {
+            return Err(EvalError::other(
+                format!("path '{path}' is not a derivation"),
+                None,
+            ));
+        }
+        path.clone()
+    } else if let Some(drv) = context.derivations.first() {
+        drv.clone()
+    } else {
+        let output = context.outputs.first().map_or("", |(_, o)| &**o);
+        return Err(EvalError::other(
+            format!(
+                "`addDrvOutputDependencies` can only act on derivations, not on a derivation output such as '{output}'"
+            ),
+            None,
+        ));
+    };
+    let mut deep = Context::default();
+    deep.derivations.insert(drv);
+    Ok(Value::String(NixString::with_context(s.bytes(), deep)))
+}
 
 fn coerced(ev: &crate::Evaluator, t: &Thunk) -> Result<NixString> {
     let v = t.force(ev)?;

@@ -47,6 +47,12 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &line);
         a[1].force(ev)
     }),
+    ("warn", 2, warn),
+    // A newer Nix's: `trace` only with its `trace-verbose` setting, which makes does not
+    // have, so the message is never printed (nor forced), as Nix by default.
+    ("traceVerbose", 2, |ev, a| a[1].force(ev)),
+    // A newer Nix's: the debugger's breakpoint; without a debugger, its argument.
+    ("break", 1, |ev, a| a[0].force(ev)),
     ("addErrorContext", 2, |ev, a| {
         let ctx = message(ev, &a[0])?;
         a[1].force(ev).map_err(|e| e.note(None, ctx))
@@ -101,6 +107,43 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         Ok(Value::Bool(a[0].force(ev)?.is_function()))
     }),
 ];
+
+/// `builtins.warn` (Nix 2.23): the message, which must be a string, on stderr as Nix prints a
+/// warning from an expression (`evaluation warning: `, later lines lined up under the first);
+/// with `abort-on-warn`, the evaluation then fails, as Nix's does (not catchable).
+fn warn(ev: &Evaluator, a: &[Thunk]) -> Result<Value> {
+    const PREFIX: &str = "evaluation warning: ";
+    let text = arg_string(ev, &a[0])?;
+    let colour = crate::terminal_text::stderr_takes_colour();
+    let mut line = if colour {
+        b"\x1b[35;1mevaluation warning:\x1b[0m ".to_vec()
+    } else {
+        PREFIX.as_bytes().to_vec()
+    };
+    let message = text.as_bytes();
+    // A message starting with a newline is not lined up, as in Nix.
+    let indent = !message.starts_with(b"\n");
+    for (i, part) in message.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            line.push(b'\n');
+            if indent && !part.is_empty() {
+                line.extend(std::iter::repeat_n(b' ', PREFIX.len()));
+            }
+        }
+        line.extend_from_slice(part);
+    }
+    line.push(b'\n');
+    let line = crate::terminal_text::filter_escapes(&line, colour);
+    // A closed stderr is no reason to stop evaluating.
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &line);
+    if ev.options.abort_on_warn {
+        return Err(EvalError::other(
+            "aborting to reveal stack trace of warning, as abort-on-warn is set",
+            None,
+        ));
+    }
+    a[1].force(ev)
+}
 
 fn message(ev: &Evaluator, t: &Thunk) -> Result<String> {
     let v = t.force(ev)?;
