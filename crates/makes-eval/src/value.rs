@@ -283,6 +283,11 @@ impl NixString {
         Rc::from(bytes_to_text(&self.bytes))
     }
 
+    /// [`NixString::to_name`] without a copy when the bytes are their own text (UTF-8).
+    pub(crate) fn as_name(&self) -> std::borrow::Cow<'_, str> {
+        bytes_to_text(&self.bytes)
+    }
+
     /// The text for display and diagnostics only: invalid UTF-8 shows as U+FFFD.
     pub fn lossy(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.bytes)
@@ -444,6 +449,21 @@ impl Attrs {
         }
     }
 
+    /// A set of entries with distinct names, most often already in the set's order (the
+    /// static names of a literal, sorted by text): sorted only when they are not.
+    pub(crate) fn from_distinct(entries: impl Iterator<Item = (Rc<str>, Attr)>) -> Self {
+        let mut entries: Vec<(Name, Attr)> = entries
+            .map(|(name, attr)| (Name::new(name), attr))
+            .collect();
+        if !entries.windows(2).all(|w| w[0].0.cmp(&w[1].0).is_lt()) {
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Attrs {
+            entries,
+            open: None,
+        }
+    }
+
     /// A set of entries already sorted by name, without duplicates (e.g. another set's
     /// entries mapped in order).
     pub(crate) fn from_sorted(entries: Vec<(Rc<str>, Attr)>) -> Self {
@@ -499,6 +519,11 @@ impl Attrs {
         }
         let value = self.open.as_ref()?.lookup(name)?;
         Some(Attr { value, span: None })
+    }
+
+    /// An unlisted attribute of an open set (what selection asks when `get` finds nothing).
+    pub(crate) fn select_unlisted(&self, name: &str) -> Option<Thunk> {
+        self.open.as_ref()?.lookup(name)
     }
 
     /// Whether selection finds `name`.
