@@ -280,10 +280,15 @@ impl Evaluator {
                     (body.clone(), env)
                 }
                 ExprKind::Apply { func, arg } => {
-                    let f = match self.call_head(&expr, &env, span)? {
-                        CallHead::Done(v) => return Ok(v),
-                        CallHead::Function(f) => f,
-                        CallHead::Unknown => self.eval(func, &env)?,
+                    // A call of one argument has nothing for `call_head` to share.
+                    let f = if matches!(func.kind, ExprKind::Apply { .. }) {
+                        match self.call_head(&expr, &env, span)? {
+                            CallHead::Done(v) => return Ok(v),
+                            CallHead::Function(f) => f,
+                            CallHead::Unknown => self.eval(func, &env)?,
+                        }
+                    } else {
+                        self.eval(func, &env)?
                     };
                     let arg = self.thunk(arg, &env);
                     match &f {
@@ -582,7 +587,8 @@ impl Evaluator {
                 },
             }
         };
-        let has_siblings = share && (0..def.statics.len()).any(|i| sibling_variable(def, i).is_some());
+        let has_siblings =
+            share && (0..def.statics.len()).any(|i| sibling_variable(def, i).is_some());
         if has_siblings {
             return self.recursive_frame_with_siblings(def, env, shared);
         }
