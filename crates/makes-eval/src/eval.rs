@@ -186,18 +186,28 @@ impl Evaluator {
     }
 
     /// Evaluates `expr` to weak head normal form.
+    #[inline]
     pub fn eval(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
         // Leaves that need no evaluation (constants, variables already forced) skip the loop
-        // and its bookkeeping: they are most operands of arithmetic and comparisons.
+        // and its bookkeeping: they are most operands of arithmetic and comparisons. Checked
+        // inline, where the caller has the expression at hand; the rest is out of line.
         match &expr.kind {
-            ExprKind::Int(i) => return Ok(Value::Int(*i)),
-            ExprKind::Str(s) => return Ok(Value::String(NixString::literal(s))),
+            ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Var(Var::Local { depth, slot }) => {
-                if let Some(v) = lookup_local(env, *depth, *slot).peek() {
-                    return Ok(v);
+                match lookup_local(env, *depth, *slot).peek() {
+                    Some(v) => Ok(v),
+                    None => self.eval_nested(expr, env),
                 }
             }
-            _ => {}
+            _ => self.eval_nested(expr, env),
+        }
+    }
+
+    /// [`Evaluator::eval`] of anything but a leaf: one level deeper.
+    #[inline(never)]
+    fn eval_nested(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
+        if let ExprKind::Str(s) = &expr.kind {
+            return Ok(Value::String(NixString::literal(s)));
         }
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
