@@ -577,11 +577,8 @@ impl Evaluator {
     /// it names rather than wrapping it, so that it is the same value to `==` of elements.
     fn recursive_frame(&self, def: &AttrSetDef, env: &Env) -> Env {
         // `__overrides` replaces slots in place (`Thunk::set_alias`): there, a slot must not
-        // be a thunk that other frames hold. Statics are sorted by name.
-        let share = def
-            .statics
-            .binary_search_by(|b| (*b.name).cmp("__overrides"))
-            .is_err();
+        // be a thunk that other frames hold.
+        let share = !def.statics.iter().any(|b| &*b.name == "__overrides");
         // The thunk a binding shares instead of a slot of its own, if any.
         let shared = |value: &BindingValue| -> Option<Thunk> {
             if !share {
@@ -741,10 +738,8 @@ impl Evaluator {
     /// in the set and in the frame its values see, and the others are added; dynamic
     /// attributes come after.
     fn apply_overrides(&self, def: &AttrSetDef, frame: &Env, attrs: &mut Attrs) -> Result<()> {
-        let Ok(index) = def
-            .statics
-            .binary_search_by(|b| (*b.name).cmp("__overrides"))
-        else {
+        // Comparing lengths first, a scan rejects most names without reading them.
+        let Some(index) = def.statics.iter().position(|b| &*b.name == "__overrides") else {
             return Ok(());
         };
         let span = def.statics[index].span;

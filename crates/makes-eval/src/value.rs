@@ -392,13 +392,21 @@ const NO_PREFIX: u64 = u64::MAX;
 /// so no real prefix is `NO_PREFIX`.
 fn name_prefix(name: &str) -> u64 {
     let bytes = name.as_bytes();
-    let mut first = [0u8; 8];
-    let n = bytes.len().min(8);
-    first[..n].copy_from_slice(&bytes[..n]);
-    if first.contains(&0xF4) {
+    // Built without a copy of variable length (a call to `memcpy`: this runs at every lookup).
+    let prefix = match bytes.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+        Some(first) => u64::from_be_bytes(first),
+        None => bytes
+            .iter()
+            .enumerate()
+            .fold(0, |p, (i, &b)| p | u64::from(b) << (56 - 8 * i)),
+    };
+    // Whether a byte is 0xF4: a zero byte of `prefix ^ 0xF4F4..`, found by the usual
+    // word-at-a-time test (exact as to whether one exists). Padding bytes (0) never are.
+    let x = prefix ^ 0xF4F4_F4F4_F4F4_F4F4;
+    if x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080 != 0 {
         return NO_PREFIX;
     }
-    u64::from_be_bytes(first)
+    prefix
 }
 
 impl Name {
@@ -690,6 +698,19 @@ mod tests {
                 assert_eq!(x.cmp(&y), cmp_as_bytes(a, b), "{a:?} vs {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn prefixes_are_the_first_bytes_or_none_with_0xf4() {
+        assert_eq!(name_prefix(""), 0);
+        assert_eq!(name_prefix("a"), 0x6100_0000_0000_0000);
+        assert_eq!(name_prefix("abcdefghij"), u64::from_be_bytes(*b"abcdefgh"));
+        assert_eq!(name_prefix("abcdefg"), u64::from_be_bytes(*b"abcdefg\0"));
+        let byte = makes_syntax::byte_text::bytes_to_text(&[0x80]).into_owned();
+        assert_eq!(name_prefix(&byte), NO_PREFIX);
+        assert_eq!(name_prefix(&format!("abcd{byte}")), NO_PREFIX);
+        // 0xF4 past the first eight bytes does not matter.
+        assert_ne!(name_prefix(&format!("abcdefgh{byte}")), NO_PREFIX);
     }
 
     #[test]
