@@ -216,12 +216,19 @@ impl Evaluator {
         self.depth.set(depth + 1);
         // Only the tail forms need the loop and its trace of calls; the others (selections,
         // operators, sets, lists, lambdas) go straight to their evaluation.
+        // The commonest forms, selections and operators, are dispatched here directly.
         let result = match &expr.kind {
             ExprKind::If { .. }
             | ExprKind::Let { .. }
             | ExprKind::With { .. }
             | ExprKind::Assert { .. }
             | ExprKind::Apply { .. } => self.eval_inner(expr, env),
+            ExprKind::Select {
+                target,
+                path,
+                default,
+            } => self.select(target, path, default.as_ref(), env, expr.span),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, env, expr.span),
             _ => self.eval_simple(expr, env),
         };
         self.depth.set(depth);
@@ -503,6 +510,7 @@ impl Evaluator {
         }
     }
 
+    #[inline(never)]
     fn select(
         &self,
         target: &ExprRef,
