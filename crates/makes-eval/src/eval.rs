@@ -182,31 +182,57 @@ impl Evaluator {
             ExprKind::Int(i) => Thunk::value(Value::Int(*i)),
             ExprKind::Float(f) => Thunk::value(Value::Float(*f)),
             ExprKind::Str(s) => Thunk::value(Value::String(NixString::literal(s))),
-            ExprKind::Var(Var::Local { depth, slot }) => lookup_local(env, *depth, *slot),
+            ExprKind::Var(Var::Local { depth, slot }) => lookup_local(env, *depth, *slot).clone(),
             _ => Thunk::suspended(expr.clone(), env.clone()),
         }
     }
 
     /// Evaluates `expr` to weak head normal form.
+    #[inline]
     pub fn eval(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
         // Leaves that need no evaluation (constants, variables already forced) skip the loop
-        // and its bookkeeping: they are most operands of arithmetic and comparisons.
+        // and its bookkeeping: they are most operands of arithmetic and comparisons. Checked
+        // inline, where the caller has the expression at hand; the rest is out of line.
         match &expr.kind {
-            ExprKind::Int(i) => return Ok(Value::Int(*i)),
-            ExprKind::Str(s) => return Ok(Value::String(NixString::literal(s))),
+            ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Var(Var::Local { depth, slot }) => {
-                if let Some(v) = lookup_local(env, *depth, *slot).peek() {
-                    return Ok(v);
+                match lookup_local(env, *depth, *slot).peek() {
+                    Some(v) => Ok(v),
+                    None => self.eval_nested(expr, env),
                 }
             }
-            _ => {}
+            _ => self.eval_nested(expr, env),
+        }
+    }
+
+    /// [`Evaluator::eval`] of anything but a leaf: one level deeper.
+    #[inline(never)]
+    fn eval_nested(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
+        if let ExprKind::Str(s) = &expr.kind {
+            return Ok(Value::String(NixString::literal(s)));
         }
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
             return Err(stack_overflow(Some(expr.span)));
         }
         self.depth.set(depth + 1);
-        let result = self.eval_inner(expr, env);
+        // Only the tail forms need the loop and its trace of calls; the others (selections,
+        // operators, sets, lists, lambdas) go straight to their evaluation.
+        // The commonest forms, selections and operators, are dispatched here directly.
+        let result = match &expr.kind {
+            ExprKind::If { .. }
+            | ExprKind::Let { .. }
+            | ExprKind::With { .. }
+            | ExprKind::Assert { .. }
+            | ExprKind::Apply { .. } => self.eval_inner(expr, env),
+            ExprKind::Select {
+                target,
+                path,
+                default,
+            } => self.select(target, path, default.as_ref(), env, expr.span),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, env, expr.span),
+            _ => self.eval_simple(expr, env),
+        };
         self.depth.set(depth);
         result
     }
@@ -273,10 +299,16 @@ impl Evaluator {
                     (body.clone(), env)
                 }
                 ExprKind::Apply { func, arg } => {
-                    if let Some(v) = self.saturated_builtin_call(&expr, &env, span)? {
-                        return Ok(v);
-                    }
-                    let f = self.eval(func, &env)?;
+                    // A call of one argument has nothing for `call_head` to share.
+                    let f = if matches!(func.kind, ExprKind::Apply { .. }) {
+                        match self.call_head(&expr, &env, span)? {
+                            CallHead::Done(v) => return Ok(v),
+                            CallHead::Function(f) => f,
+                            CallHead::Unknown => self.eval(func, &env)?,
+                        }
+                    } else {
+                        self.eval(func, &env)?
+                    };
                     let arg = self.thunk(arg, &env);
                     match &f {
                         Value::Lambda(closure) => {
@@ -287,7 +319,7 @@ impl Evaluator {
                         _ => return self.apply(&f, arg, span),
                     }
                 }
-                _ => return self.eval_simple(&expr, &env),
+                _ => return self.eval_simple_here(&expr, &env),
             };
             let depth = self.depth.get();
             if depth >= MAX_DEPTH {
@@ -311,8 +343,17 @@ impl Evaluator {
         EvalError::new(EvalErrorKind::AssertionFailed(shown), Some(cond.span))
     }
 
-    /// Expressions that are not in tail position.
+    /// Expressions that are not in tail position, outside the loop (see `eval_simple_here`).
+    #[inline(never)]
     fn eval_simple(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
+        self.eval_simple_here(expr, env)
+    }
+
+    /// Expressions that are not in tail position. Inlined into the loop, so that the
+    /// operators it reaches in tail position (`1 + f x`) add no frame of their own to each
+    /// level of Nix recursion.
+    #[inline(always)]
+    fn eval_simple_here(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
         let span = expr.span;
         match &expr.kind {
             ExprKind::Int(i) => Ok(Value::Int(*i)),
@@ -471,6 +512,7 @@ impl Evaluator {
         }
     }
 
+    #[inline(never)]
     fn select(
         &self,
         target: &ExprRef,
@@ -481,9 +523,36 @@ impl Evaluator {
     ) -> Result<Value> {
         let mut value = self.eval(target, env)?;
         for key in path {
-            let name = Some(self.select_name(key, env)?);
-            let attrs = match &value {
-                Value::Attrs(a) => a.clone(),
+            // A static name as it is; a computed one as the text its bytes stand for,
+            // borrowed from the string when it is plain UTF-8.
+            let computed: NixString;
+            let text;
+            let name: &str = match key {
+                AttrKey::Static(n) => n,
+                AttrKey::Dynamic(e) => {
+                    computed = match self.eval(e, env)? {
+                        Value::String(s) => s,
+                        other => {
+                            return Err(EvalError::type_error("a string", &other, Some(e.span)))
+                        }
+                    };
+                    text = computed.as_name();
+                    &text
+                }
+            };
+            let next = match &value {
+                Value::Attrs(attrs) => match attrs.get(name) {
+                    Some(attr) => attr.value.force(self)?,
+                    None => match attrs.select_unlisted(name) {
+                        Some(thunk) => thunk.force(self)?,
+                        None => {
+                            if let Some(d) = default {
+                                return self.eval(d, env);
+                            }
+                            return Err(missing_attribute(name, attrs, span));
+                        }
+                    },
+                },
                 other => {
                     if let Some(d) = default {
                         return self.eval(d, env);
@@ -491,19 +560,7 @@ impl Evaluator {
                     return Err(EvalError::type_error("a set", other, Some(span)));
                 }
             };
-            match name.as_deref().and_then(|n| attrs.select(n)) {
-                Some(attr) => value = attr.value.force(self)?,
-                None => {
-                    if let Some(d) = default {
-                        return self.eval(d, env);
-                    }
-                    return Err(missing_attribute(
-                        name.as_deref().unwrap_or("null"),
-                        &attrs,
-                        span,
-                    ));
-                }
-            }
+            value = next;
         }
         Ok(value)
     }
@@ -531,29 +588,78 @@ impl Evaluator {
     fn recursive_frame(&self, def: &AttrSetDef, env: &Env) -> Env {
         // `__overrides` replaces slots in place (`Thunk::set_alias`): there, a slot must not
         // be a thunk that other frames hold.
-        let share = def.statics.iter().all(|b| &*b.name != "__overrides");
-        let mut own = vec![false; def.statics.len()];
-        let mut slots: Vec<Thunk> = Vec::with_capacity(def.statics.len());
-        for (i, binding) in def.statics.iter().enumerate() {
-            let shared = match &binding.value {
-                _ if !share => None,
+        let share = !def.statics.iter().any(|b| &*b.name == "__overrides");
+        // The thunk a binding shares instead of a slot of its own, if any.
+        let shared = |value: &BindingValue| -> Option<Thunk> {
+            if !share {
+                return None;
+            }
+            match value {
                 BindingValue::Inherit(e) => Some(self.thunk(e, env)),
                 BindingValue::Expr(e) => match &e.kind {
                     ExprKind::Var(Var::Local { depth, slot }) if *depth > 0 => {
-                        Some(lookup_local(env, depth - 1, *slot))
+                        Some(lookup_local(env, depth - 1, *slot).clone())
                     }
                     _ => None,
                 },
-            };
+            }
+        };
+        let has_siblings =
+            share && (0..def.statics.len()).any(|i| sibling_variable(def, i).is_some());
+        if has_siblings {
+            return self.recursive_frame_with_siblings(def, env, shared);
+        }
+        // The common case: no binding is another binding of the same frame, so each binding
+        // either shares a thunk from outside or is a slot of its own, filled below.
+        let mut slots: Vec<Thunk> = Vec::with_capacity(def.statics.len());
+        let mut own_count = 0;
+        for binding in &def.statics {
+            slots.push(shared(&binding.value).unwrap_or_else(|| {
+                own_count += 1;
+                Thunk::placeholder()
+            }));
+        }
+        let frame = Rc::new(EnvFrame {
+            slots: Slots::Bindings(slots),
+            with: None,
+            parent: Some(env.clone()),
+        });
+        if own_count > 0 {
+            for (binding, slot) in def.statics.iter().zip(frame.slots.as_slice()) {
+                let own = !share
+                    || match &binding.value {
+                        BindingValue::Inherit(_) => false,
+                        BindingValue::Expr(e) => {
+                            !matches!(&e.kind, ExprKind::Var(Var::Local { depth, .. }) if *depth > 0)
+                        }
+                    };
+                match (own, &binding.value) {
+                    (false, _) => {}
+                    (true, BindingValue::Expr(e)) => slot.set_suspended(e.clone(), frame.clone()),
+                    (true, BindingValue::Inherit(e)) => slot.set_suspended(e.clone(), env.clone()),
+                }
+            }
+        }
+        frame
+    }
+
+    /// [`Evaluator::recursive_frame`] where some binding is just another binding of the same
+    /// frame (`a = b;`): those share the thunk at the end of their chain.
+    #[inline(never)]
+    fn recursive_frame_with_siblings(
+        &self,
+        def: &AttrSetDef,
+        env: &Env,
+        shared: impl Fn(&BindingValue) -> Option<Thunk>,
+    ) -> Env {
+        let mut own = vec![false; def.statics.len()];
+        let mut slots: Vec<Thunk> = Vec::with_capacity(def.statics.len());
+        for (i, binding) in def.statics.iter().enumerate() {
+            let shared = shared(&binding.value);
             own[i] = shared.is_none();
             slots.push(shared.unwrap_or_else(Thunk::placeholder));
         }
-        let targets = if share {
-            sibling_targets(def)
-        } else {
-            vec![SiblingTarget::Itself; def.statics.len()]
-        };
-        for (i, target) in targets.into_iter().enumerate() {
+        for (i, target) in sibling_targets(def).into_iter().enumerate() {
             match target {
                 SiblingTarget::Itself => {}
                 SiblingTarget::Slot(j) => {
@@ -580,33 +686,33 @@ impl Evaluator {
     }
 
     fn attr_set(&self, def: &AttrSetDef, env: &Env) -> Result<Value> {
-        // Static names are distinct (lowering reports duplicates): sort them once.
-        let mut statics = Vec::with_capacity(def.statics.len() + def.dynamics.len());
-        let value_env = if def.recursive {
+        // Static names are distinct (lowering reports duplicates) and sorted by text, which
+        // is the set's order but for names holding raw bytes.
+        let (mut attrs, value_env) = if def.recursive {
             let frame = self.recursive_frame(def, env);
-            for (binding, slot) in def.statics.iter().zip(frame.slots.as_slice()) {
-                statics.push((binding.name.clone(), slot.clone(), binding.span));
-            }
-            frame
+            let attrs = Attrs::from_distinct(def.statics.iter().zip(frame.slots.as_slice()).map(
+                |(binding, slot)| {
+                    let attr = crate::value::Attr {
+                        value: slot.clone(),
+                        span: Some(binding.span),
+                    };
+                    (binding.name.clone(), attr)
+                },
+            ));
+            (attrs, frame)
         } else {
-            for binding in &def.statics {
-                let thunk = match &binding.value {
+            let attrs = Attrs::from_distinct(def.statics.iter().map(|binding| {
+                let value = match &binding.value {
                     BindingValue::Expr(e) | BindingValue::Inherit(e) => self.thunk(e, env),
                 };
-                statics.push((binding.name.clone(), thunk, binding.span));
-            }
-            env.clone()
+                let attr = crate::value::Attr {
+                    value,
+                    span: Some(binding.span),
+                };
+                (binding.name.clone(), attr)
+            }));
+            (attrs, env.clone())
         };
-        let mut attrs = Attrs::from_entries(
-            statics
-                .into_iter()
-                .map(|(name, value, span)| {
-                    let span = Some(span);
-                    (name, crate::value::Attr { value, span })
-                })
-                .collect(),
-            false,
-        );
         if def.recursive {
             self.apply_overrides(def, &value_env, &mut attrs)?;
         }
@@ -642,10 +748,8 @@ impl Evaluator {
     /// in the set and in the frame its values see, and the others are added; dynamic
     /// attributes come after.
     fn apply_overrides(&self, def: &AttrSetDef, frame: &Env, attrs: &mut Attrs) -> Result<()> {
-        let Ok(index) = def
-            .statics
-            .binary_search_by(|b| (*b.name).cmp("__overrides"))
-        else {
+        // Comparing lengths first, a scan rejects most names without reading them.
+        let Some(index) = def.statics.iter().position(|b| &*b.name == "__overrides") else {
             return Ok(());
         };
         let span = def.statics[index].span;
@@ -795,43 +899,50 @@ impl Evaluator {
 
     /// `builtins.substring 0 5 s`, `elemAt xs 1`: a built-in named by a variable or an
     /// attribute path, applied to all its arguments at once, is called directly instead of
-    /// through one partial application per argument. `None` when `call` is not such a call
-    /// (the caller then evaluates it as usual; naming the function again costs a lookup).
-    fn saturated_builtin_call(
-        &self,
-        call: &ExprRef,
-        env: &Env,
-        span: Span,
-    ) -> Result<Option<Value>> {
+    /// through one partial application per argument. Another function named so (`f a b`,
+    /// `lib.f a b`) is named once and applied to all but the last argument here, giving the
+    /// function the last one is passed to. `Unknown` for other calls: the caller evaluates
+    /// the function as usual.
+    #[inline(never)]
+    fn call_head(&self, call: &ExprRef, env: &Env, span: Span) -> Result<CallHead> {
         const MAX_ARGS: usize = 4;
-        let mut args: [Option<&ExprRef>; MAX_ARGS] = [None; MAX_ARGS];
+        // (call, argument), outermost first.
+        let mut spine: [Option<(&ExprRef, &ExprRef)>; MAX_ARGS] = [None; MAX_ARGS];
         let mut count = 0;
         let mut head = call;
         while let ExprKind::Apply { func, arg } = &head.kind {
             if count == MAX_ARGS {
-                return Ok(None);
+                return Ok(CallHead::Unknown);
             }
-            args[count] = Some(arg);
+            spine[count] = Some((head, arg));
             count += 1;
             head = func;
         }
         if count < 2 || !matches!(head.kind, ExprKind::Var(_) | ExprKind::Select { .. }) {
-            return Ok(None);
+            return Ok(CallHead::Unknown);
         }
-        let Value::PrimOp(op) = self.eval(head, env)? else {
-            return Ok(None);
-        };
-        if op.arity != count {
-            return Ok(None);
+        let f = self.eval(head, env)?;
+        if let Value::PrimOp(op) = &f {
+            if op.arity == count {
+                memory::check(Some(span))?;
+                let thunks: Vec<Thunk> = spine[..count]
+                    .iter()
+                    .rev()
+                    .flatten()
+                    .map(|(_, a)| self.thunk(a, env))
+                    .collect();
+                return (op.func)(self, &thunks)
+                    .map(CallHead::Done)
+                    .map_err(|e| e.at(span));
+            }
         }
-        memory::check(Some(span))?;
-        let thunks: Vec<Thunk> = args[..count]
-            .iter()
-            .rev()
-            .flatten()
-            .map(|a| self.thunk(a, env))
-            .collect();
-        (op.func)(self, &thunks).map(Some).map_err(|e| e.at(span))
+        // The inner calls, innermost first, each at its own position; the outermost (the
+        // last argument) is left to the caller, which can loop into a lambda's body.
+        let mut f = f;
+        for (call, arg) in spine[1..count].iter().rev().flatten() {
+            f = self.apply(&f, self.thunk(arg, env), call.span)?;
+        }
+        Ok(CallHead::Function(f))
     }
 
     fn call_primop(&self, op: Rc<PrimOp>, args: Vec<Thunk>, span: Span) -> Result<Value> {
@@ -1072,6 +1183,16 @@ impl Evaluator {
     }
 }
 
+/// What [`Evaluator::call_head`] found of a call.
+enum CallHead {
+    /// The call's value: a built-in called with all its arguments.
+    Done(Value),
+    /// The value of the call's function part.
+    Function(Value),
+    /// Not a call it handles.
+    Unknown,
+}
+
 /// The slot that binding `index` of a `rec`/`let` names when its value is just a variable of
 /// the same frame.
 fn sibling_variable(def: &AttrSetDef, index: usize) -> Option<usize> {
@@ -1131,7 +1252,7 @@ fn sibling_targets(def: &AttrSetDef) -> Vec<SiblingTarget> {
         .collect()
 }
 
-fn lookup_local(env: &Env, depth: u32, slot: u32) -> Thunk {
+fn lookup_local(env: &Env, depth: u32, slot: u32) -> &Thunk {
     let mut frame = env;
     for _ in 0..depth {
         // Lowering resolved `depth` against the same frame structure the evaluator builds.
@@ -1140,7 +1261,7 @@ fn lookup_local(env: &Env, depth: u32, slot: u32) -> Thunk {
             .as_ref()
             .expect("lowering resolved a frame that exists");
     }
-    frame.slots.get(slot as usize).clone()
+    frame.slots.get(slot as usize)
 }
 
 /// The error of a nesting past `MAX_DEPTH`: built out of line so that the hot frames of

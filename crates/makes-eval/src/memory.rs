@@ -34,7 +34,8 @@ thread_local! {
 fn record(delta: isize) {
     let flushed = UNFLUSHED.try_with(|local| {
         let pending = local.get() + delta;
-        if pending.abs() < FLUSH_BYTES {
+        // `|pending| < FLUSH_BYTES` as one unsigned comparison.
+        if (pending + FLUSH_BYTES).cast_unsigned() < (2 * FLUSH_BYTES).cast_unsigned() {
             local.set(pending);
         } else {
             local.set(0);

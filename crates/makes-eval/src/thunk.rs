@@ -81,7 +81,7 @@ impl Thunk {
     }
 
     pub(crate) fn set_suspended(&self, expr: ExprRef, env: Env) {
-        *self.0.borrow_mut() = State::Suspended { expr, env };
+        replace_state(&self.0, State::Suspended { expr, env });
     }
 
     /// Makes this thunk stand for `target`: forcing it forces `target` (a `rec` set's slot
@@ -113,7 +113,17 @@ impl Thunk {
     }
 
     /// Evaluates (once) and returns the value.
+    #[inline]
     pub fn force(&self, ev: &Evaluator) -> Result<Value> {
+        // A value already computed is returned inline; the rest is out of line.
+        if let State::Done(v) = &*self.0.borrow() {
+            return Ok(v.clone());
+        }
+        self.force_pending(ev)
+    }
+
+    #[inline(never)]
+    fn force_pending(&self, ev: &Evaluator) -> Result<Value> {
         let state = {
             let mut cell = self.0.borrow_mut();
             match &*cell {
@@ -145,7 +155,7 @@ impl Thunk {
         };
         match result {
             Ok(v) => {
-                *self.0.borrow_mut() = State::Done(v.clone());
+                replace_state(&self.0, State::Done(v.clone()));
                 Ok(v)
             }
             Err(e) => {
@@ -156,5 +166,16 @@ impl Thunk {
                 Err(e)
             }
         }
+    }
+}
+
+/// Puts `new` in `cell`. The state replaced is most often a black hole (a placeholder, or a
+/// thunk being forced), which holds nothing to free: that case skips the general drop.
+#[inline]
+fn replace_state(cell: &RefCell<State>, new: State) {
+    let old = std::mem::replace(&mut *cell.borrow_mut(), new);
+    match old {
+        State::Blackhole(_) => std::mem::forget(old),
+        other => drop(other),
     }
 }

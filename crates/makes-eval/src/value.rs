@@ -283,6 +283,11 @@ impl NixString {
         Rc::from(bytes_to_text(&self.bytes))
     }
 
+    /// [`NixString::to_name`] without a copy when the bytes are their own text (UTF-8).
+    pub(crate) fn as_name(&self) -> std::borrow::Cow<'_, str> {
+        bytes_to_text(&self.bytes)
+    }
+
     /// The text for display and diagnostics only: invalid UTF-8 shows as U+FFFD.
     pub fn lossy(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.bytes)
@@ -387,13 +392,21 @@ const NO_PREFIX: u64 = u64::MAX;
 /// so no real prefix is `NO_PREFIX`.
 fn name_prefix(name: &str) -> u64 {
     let bytes = name.as_bytes();
-    let mut first = [0u8; 8];
-    let n = bytes.len().min(8);
-    first[..n].copy_from_slice(&bytes[..n]);
-    if first.contains(&0xF4) {
+    // Built without a copy of variable length (a call to `memcpy`: this runs at every lookup).
+    let prefix = match bytes.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+        Some(first) => u64::from_be_bytes(first),
+        None => bytes
+            .iter()
+            .enumerate()
+            .fold(0, |p, (i, &b)| p | u64::from(b) << (56 - 8 * i)),
+    };
+    // Whether a byte is 0xF4: a zero byte of `prefix ^ 0xF4F4..`, found by the usual
+    // word-at-a-time test (exact as to whether one exists). Padding bytes (0) never are.
+    let x = prefix ^ 0xF4F4_F4F4_F4F4_F4F4;
+    if x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080 != 0 {
         return NO_PREFIX;
     }
-    u64::from_be_bytes(first)
+    prefix
 }
 
 impl Name {
@@ -438,6 +451,21 @@ impl Attrs {
         // Stable: of equal names, the first in `entries` stays first and is kept.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         entries.dedup_by(|later, first| later.0.cmp(&first.0).is_eq());
+        Attrs {
+            entries,
+            open: None,
+        }
+    }
+
+    /// A set of entries with distinct names, most often already in the set's order (the
+    /// static names of a literal, sorted by text): sorted only when they are not.
+    pub(crate) fn from_distinct(entries: impl Iterator<Item = (Rc<str>, Attr)>) -> Self {
+        let mut entries: Vec<(Name, Attr)> = entries
+            .map(|(name, attr)| (Name::new(name), attr))
+            .collect();
+        if !entries.windows(2).all(|w| w[0].0.cmp(&w[1].0).is_lt()) {
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         Attrs {
             entries,
             open: None,
@@ -499,6 +527,11 @@ impl Attrs {
         }
         let value = self.open.as_ref()?.lookup(name)?;
         Some(Attr { value, span: None })
+    }
+
+    /// An unlisted attribute of an open set (what selection asks when `get` finds nothing).
+    pub(crate) fn select_unlisted(&self, name: &str) -> Option<Thunk> {
+        self.open.as_ref()?.lookup(name)
     }
 
     /// Whether selection finds `name`.
@@ -665,6 +698,19 @@ mod tests {
                 assert_eq!(x.cmp(&y), cmp_as_bytes(a, b), "{a:?} vs {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn prefixes_are_the_first_bytes_or_none_with_0xf4() {
+        assert_eq!(name_prefix(""), 0);
+        assert_eq!(name_prefix("a"), 0x6100_0000_0000_0000);
+        assert_eq!(name_prefix("abcdefghij"), u64::from_be_bytes(*b"abcdefgh"));
+        assert_eq!(name_prefix("abcdefg"), u64::from_be_bytes(*b"abcdefg\0"));
+        let byte = makes_syntax::byte_text::bytes_to_text(&[0x80]).into_owned();
+        assert_eq!(name_prefix(&byte), NO_PREFIX);
+        assert_eq!(name_prefix(&format!("abcd{byte}")), NO_PREFIX);
+        // 0xF4 past the first eight bytes does not matter.
+        assert_ne!(name_prefix(&format!("abcdefgh{byte}")), NO_PREFIX);
     }
 
     #[test]

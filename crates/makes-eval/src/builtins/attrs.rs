@@ -66,7 +66,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("getAttr", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
         let attrs = arg_attrs(ev, &a[1])?;
-        match attrs.select(&name.to_name()) {
+        match attrs.select(&name.as_name()) {
             Some(attr) => attr.value.force(ev),
             None => Err(EvalError::other(
                 format!("attribute '{}' missing for call to 'getAttr'", name.lossy()),
@@ -77,7 +77,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("hasAttr", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
         let attrs = arg_attrs(ev, &a[1])?;
-        Ok(Value::Bool(attrs.has(&name.to_name())))
+        Ok(Value::Bool(attrs.has(&name.as_name())))
     }),
     ("removeAttrs", 2, |ev, a| {
         let mut attrs = (*arg_attrs(ev, &a[0])?).clone();
@@ -148,10 +148,11 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     }),
     ("catAttrs", 2, |ev, a| {
         let name = arg_string(ev, &a[0])?;
+        let name = name.as_name();
         let mut out = Vec::new();
         for item in arg_list(ev, &a[1])?.iter() {
             let attrs = arg_attrs(ev, item)?;
-            if let Some(attr) = attrs.select(&name.to_name()) {
+            if let Some(attr) = attrs.select(&name) {
                 out.push(attr.value.clone());
             }
         }

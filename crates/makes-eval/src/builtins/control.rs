@@ -54,8 +54,10 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     // A newer Nix's: the debugger's breakpoint; without a debugger, its argument.
     ("break", 1, |ev, a| a[0].force(ev)),
     ("addErrorContext", 2, |ev, a| {
-        let ctx = message(ev, &a[0])?;
-        a[1].force(ev).map_err(|e| e.note(None, ctx))
+        // As Nix 2.8: the message is only evaluated when the value fails (module systems
+        // wrap every definition in one, so an eager message costs on every success).
+        a[1].force(ev)
+            .or_else(|e| Err(e.note(None, message(ev, &a[0])?)))
     }),
     ("import", 1, |ev, a| {
         let v = a[0].force(ev)?;
