@@ -252,8 +252,9 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
         return (Class::Project, format!("undefined variable `{name}`"));
     }
     // The harness runs offline: a source fetched during evaluation (nixpkgs, makes, a git
-    // repository) cannot be reached.
-    let fetch_failed = (error.starts_with("unable to download '") && error.contains("unreachable"))
+    // repository) cannot be reached; a pinned one is fetched when evaluation reads it
+    // (`opening file '/nix/store/...': unable to download ...`).
+    let fetch_failed = (error.contains("unable to download '") && error.contains("unreachable"))
         || (error.starts_with("git -C ") && error.contains(" fetch "));
     if fetch_failed {
         let url = error

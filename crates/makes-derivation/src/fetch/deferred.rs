@@ -131,3 +131,124 @@ impl Fetchers {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::HashAlgo;
+    use crate::store_paths::{fixed_output_path, IngestionMethod};
+    use makes_store::{LocalStore, PluginError, UrlFetcher};
+    use std::path::{Path, PathBuf};
+
+    /// Refuses every HTTP download: these tests fetch `file://` URLs only.
+    struct NoNetwork;
+
+    impl UrlFetcher for NoNetwork {
+        fn fetch(&self, url: &str, _: &Path) -> Result<(), PluginError> {
+            Err(PluginError::message(format!("no network here: {url}")))
+        }
+
+        fn fetch_archive(&self, url: &str, _: &Path, _: bool) -> Result<(), PluginError> {
+            Err(PluginError::message(format!("no network here: {url}")))
+        }
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/deferred-fetch")
+            .join(name)
+    }
+
+    /// The tarball's pin and the path Nix gives it, as record.sh recorded them.
+    fn recorded_tree() -> (NixHash, String) {
+        let text = std::fs::read_to_string(fixture("expected.txt")).expect("expected.txt");
+        let fields: Vec<&str> = text
+            .lines()
+            .find(|l| l.starts_with("tarball "))
+            .expect("a tarball line")
+            .split(' ')
+            .collect();
+        let hash = NixHash::parse_allow_empty(fields[1], Some(HashAlgo::Sha256)).expect("hash");
+        (hash, fields[2].to_owned())
+    }
+
+    fn fetchers(dir: &Path) -> Fetchers {
+        Fetchers {
+            store: LocalStore::open(&dir.join("store")).expect("store"),
+            http: Rc::new(NoNetwork),
+            cache_dir: dir.join("cache"),
+            deferred: DeferredFetches::default(),
+        }
+    }
+
+    fn tarball_fetch(url: String, sha256: NixHash) -> PinnedFetch {
+        PinnedFetch {
+            url,
+            name: "source".into(),
+            unpack: true,
+            sha256,
+        }
+    }
+
+    #[test]
+    fn a_deferred_fetch_is_a_recipe_until_read_then_lands_at_its_pinned_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = fetchers(dir.path());
+        let recipes = Recipes::default();
+        f.deferred.enable(recipes.clone());
+        let (hash, nix_path) = recorded_tree();
+        let path = fixed_output_path(IngestionMethod::Recursive, &hash, "source");
+        assert_eq!(path.to_absolute(), nix_path, "Nix's path, known without a download");
+        let url = format!("file://{}", fixture("greeter.tar.gz").display());
+        assert!(f.deferred.defer(&path, tarball_fetch(url.clone(), hash.clone())));
+        match recipes.get(&path) {
+            Some(Recipe::Fetch(spec)) => {
+                assert_eq!(spec.url, url);
+                assert_eq!(spec.sha256, hash.to_nix_base32());
+                assert!(spec.unpack && spec.strip_root, "the one top-level directory");
+                assert_eq!(spec.name, "source");
+            }
+            other => panic!("a fetch recipe, not {other:?}"),
+        }
+        assert!(!f.store.is_valid(&path), "nothing downloaded yet");
+        assert_eq!(f.deferred.pending_urls(), vec![(path.clone(), url)]);
+        f.fetch_deferred(&path).expect("fetched when read");
+        assert!(f.store.is_valid(&path));
+        assert!(f.store.real_path(&path).join("bin/greet").is_file());
+        assert!(f.deferred.pending_urls().is_empty());
+        // Another path is left alone.
+        let other = fixed_output_path(IngestionMethod::Recursive, &hash, "other");
+        f.fetch_deferred(&other).expect("not a deferred fetch");
+        assert!(!f.store.is_valid(&other));
+    }
+
+    #[test]
+    fn a_failed_deferred_fetch_is_told_again_without_another_download() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = fetchers(dir.path());
+        f.deferred.enable(Recipes::default());
+        let (hash, _) = recorded_tree();
+        let path = fixed_output_path(IngestionMethod::Recursive, &hash, "source");
+        let impostor = dir.path().join("impostor.tar.gz");
+        std::fs::copy(fixture("impostor.tar.gz"), &impostor).expect("copy");
+        let url = format!("file://{}", impostor.display());
+        assert!(f.deferred.defer(&path, tarball_fetch(url.clone(), hash.clone())));
+        let first = f.fetch_deferred(&path).expect_err("the pin differs").to_string();
+        assert!(first.contains(&format!("downloaded from '{url}'")), "{first}");
+        assert!(first.contains(&hash.to_nix_base32()), "{first}");
+        assert!(!f.store.is_valid(&path));
+        // Gone now: the same message, so no second download was tried.
+        std::fs::remove_file(&impostor).expect("rm");
+        let again = f.fetch_deferred(&path).expect_err("still refused").to_string();
+        assert_eq!(again, first);
+    }
+
+    #[test]
+    fn nothing_is_deferred_until_enabled() {
+        let (hash, _) = recorded_tree();
+        let path = fixed_output_path(IngestionMethod::Recursive, &hash, "source");
+        let deferred = DeferredFetches::default();
+        assert!(!deferred.defer(&path, tarball_fetch("file:///x".into(), hash)));
+        assert!(deferred.pending_urls().is_empty());
+    }
+}
