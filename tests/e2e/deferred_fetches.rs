@@ -134,9 +134,20 @@ fn a_pinned_source_used_as_a_path_is_shown_offline_then_fetched_by_the_build() {
     write_fetching_project(&project, &offline, "greeter.tar.gz");
     let url = format!("{offline}/greeter.tar.gz");
     let raw = show(&sandbox, &project, "/raw");
-    assert_eq!(raw["env"]["src"], tree.path.as_str(), "Nix's path of the tree");
-    assert_eq!(raw["env"]["archive"], file.path.as_str(), "Nix's path of the file");
-    let mut want = vec![(url.clone(), tree.path.clone()), (url.clone(), file.path.clone())];
+    assert_eq!(
+        raw["env"]["src"],
+        tree.path.as_str(),
+        "Nix's path of the tree"
+    );
+    assert_eq!(
+        raw["env"]["archive"],
+        file.path.as_str(),
+        "Nix's path of the file"
+    );
+    let mut want = vec![
+        (url.clone(), tree.path.clone()),
+        (url.clone(), file.path.clone()),
+    ];
     want.sort_by(|a, b| a.1.cmp(&b.1));
     assert_eq!(fetches(&raw), want);
     let tpl = show(&sandbox, &project, "/tpl");
@@ -197,7 +208,10 @@ fn a_deferred_download_that_differs_from_its_pin_is_refused() {
         stderr.contains(&format!("expected sha256:{}", tree.sha256)),
         "names the pinned hash: {stderr}"
     );
-    assert!(stderr.contains(", got sha256:"), "names the hash found: {stderr}");
+    assert!(
+        stderr.contains(", got sha256:"),
+        "names the hash found: {stderr}"
+    );
     assert!(!in_store(&sandbox, &tree.path).exists(), "nothing kept");
 }
 
@@ -230,7 +244,11 @@ fn a_fetched_tree_read_during_evaluation_is_fetched_then() {
     assert!(doc.get("fetches").is_none(), "nothing left to fetch");
     assert!(in_store(&sandbox, &tree.path).join("default.nix").exists());
     show(&sandbox, &project, "/read");
-    assert_eq!(server.requests().len(), 1, "found in the store the next time");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "found in the store the next time"
+    );
 
     // A read of a download that differs from its pin is refused as the build refuses it.
     write_fetching_project(&project, &server.url, "impostor.tar.gz");

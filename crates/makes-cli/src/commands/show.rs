@@ -11,8 +11,8 @@ use makes_spec::{
 };
 use makes_store::packages::UsedOutput;
 use makes_store::{Recipe, StorePath};
-use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<(), Failure> {

@@ -174,7 +174,7 @@ mod tests {
 
     fn fetchers(dir: &Path) -> Fetchers {
         Fetchers {
-            store: LocalStore::open(&dir.join("store")).expect("store"),
+            store: LocalStore::open(dir.join("store")).expect("store"),
             http: Rc::new(NoNetwork),
             cache_dir: dir.join("cache"),
             deferred: DeferredFetches::default(),
@@ -198,14 +198,23 @@ mod tests {
         f.deferred.enable(recipes.clone());
         let (hash, nix_path) = recorded_tree();
         let path = fixed_output_path(IngestionMethod::Recursive, &hash, "source");
-        assert_eq!(path.to_absolute(), nix_path, "Nix's path, known without a download");
+        assert_eq!(
+            path.to_absolute(),
+            nix_path,
+            "Nix's path, known without a download"
+        );
         let url = format!("file://{}", fixture("greeter.tar.gz").display());
-        assert!(f.deferred.defer(&path, tarball_fetch(url.clone(), hash.clone())));
+        assert!(f
+            .deferred
+            .defer(&path, tarball_fetch(url.clone(), hash.clone())));
         match recipes.get(&path) {
             Some(Recipe::Fetch(spec)) => {
                 assert_eq!(spec.url, url);
                 assert_eq!(spec.sha256, hash.to_nix_base32());
-                assert!(spec.unpack && spec.strip_root, "the one top-level directory");
+                assert!(
+                    spec.unpack && spec.strip_root,
+                    "the one top-level directory"
+                );
                 assert_eq!(spec.name, "source");
             }
             other => panic!("a fetch recipe, not {other:?}"),
@@ -232,14 +241,25 @@ mod tests {
         let impostor = dir.path().join("impostor.tar.gz");
         std::fs::copy(fixture("impostor.tar.gz"), &impostor).expect("copy");
         let url = format!("file://{}", impostor.display());
-        assert!(f.deferred.defer(&path, tarball_fetch(url.clone(), hash.clone())));
-        let first = f.fetch_deferred(&path).expect_err("the pin differs").to_string();
-        assert!(first.contains(&format!("downloaded from '{url}'")), "{first}");
+        assert!(f
+            .deferred
+            .defer(&path, tarball_fetch(url.clone(), hash.clone())));
+        let first = f
+            .fetch_deferred(&path)
+            .expect_err("the pin differs")
+            .to_string();
+        assert!(
+            first.contains(&format!("downloaded from '{url}'")),
+            "{first}"
+        );
         assert!(first.contains(&hash.to_nix_base32()), "{first}");
         assert!(!f.store.is_valid(&path));
         // Gone now: the same message, so no second download was tried.
         std::fs::remove_file(&impostor).expect("rm");
-        let again = f.fetch_deferred(&path).expect_err("still refused").to_string();
+        let again = f
+            .fetch_deferred(&path)
+            .expect_err("still refused")
+            .to_string();
         assert_eq!(again, first);
     }
 

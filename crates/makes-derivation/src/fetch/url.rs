@@ -78,7 +78,13 @@ pub(crate) fn fetch(ev: &Evaluator, f: &Fetchers, arg: &Thunk, unpack: bool) -> 
 
 /// Downloads a pinned fetch now, checking it against its hash; returns its store path.
 pub(crate) fn fetch_pinned(f: &Fetchers, fetch: &PinnedFetch) -> Result<StorePath> {
-    fetch_into_store(f, &fetch.url, &fetch.name, fetch.unpack, Some(&fetch.sha256))
+    fetch_into_store(
+        f,
+        &fetch.url,
+        &fetch.name,
+        fetch.unpack,
+        Some(&fetch.sha256),
+    )
 }
 
 /// The store path of `url`'s file or tarball tree: remembered, or downloaded, then checked
