@@ -38,7 +38,8 @@ fn recorded() -> (Pinned, Pinned) {
 
 /// A project fetching `BASE/greeter.tar.gz` (or `BASE/TARBALL`) as a tree and as a file,
 /// pinned by the recorded hashes, and using them as paths (`/raw`, a plain derivation;
-/// `/tpl`, makes' makeTemplate) or reading the tree during evaluation (`/read`).
+/// `/tpl`, makes' makeTemplate) or reading the tree during evaluation (`/read`, an `import`;
+/// `/filtered`, a `builtins.path` copy with a filter).
 fn write_fetching_project(dir: &Path, base: &str, tarball: &str) {
     let (tree, file) = recorded();
     write_project(
@@ -58,6 +59,11 @@ in {{
   }};
   jobs."/tpl" = makeTemplate {{ name = "tpl"; template = "src is __argSrc__"; replace.__argSrc__ = src; }};
   jobs."/read" = makeTemplate {{ name = "read"; template = (import src).greeting; }};
+  jobs."/filtered" = makeTemplate {{
+    name = "filtered";
+    template = "copy is __argCopy__";
+    replace.__argCopy__ = builtins.path {{ path = src; filter = p: t: baseNameOf p != "bin"; name = "filtered"; }};
+  }};
 }}
 "#,
             tree = tree.sha256,
@@ -263,6 +269,30 @@ fn a_fetched_tree_read_during_evaluation_is_fetched_then() {
         )) && stderr.contains(&format!("specified: sha256:{}", tree.sha256)),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_fetched_tree_copied_with_a_filter_is_fetched_then_and_copied_as_nix_copies_it() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("project");
+    let server = serve_tarballs(&sandbox);
+    write_fetching_project(&project, &server.url, "greeter.tar.gz");
+    let filtered = std::fs::read_to_string(fixture("deferred-fetch").join("expected.txt"))
+        .expect("expected.txt")
+        .lines()
+        .find_map(|l| l.strip_prefix("filtered - "))
+        .expect("a filtered line")
+        .to_owned();
+    let doc = show(&sandbox, &project, "/filtered");
+    assert_eq!(
+        doc["env"]["envText"],
+        format!("copy is {filtered}").as_str(),
+        "Nix's path of the filtered copy"
+    );
+    assert_eq!(server.requests(), vec!["/greeter.tar.gz"]);
+    let copy = in_store(&sandbox, &filtered);
+    assert!(copy.join("hello.txt").is_file());
+    assert!(!copy.join("bin").exists(), "the filter left bin/ out");
 }
 
 #[test]
