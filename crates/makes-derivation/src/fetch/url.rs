@@ -1,7 +1,8 @@
 //! `builtins.fetchurl` and `fetchTarball`, as Nix 2.8's `fetch` (`primops/fetchTree.cc`):
 //! a file at the flat fixed-output path of its SHA-256, or a tarball's one top-level entry
 //! at the source path of its NAR; with `sha256` the path is known beforehand and, when the
-//! store has it, nothing is downloaded.
+//! store has it, nothing is downloaded; when deferring is on, the download waits for a use
+//! ([`super::deferred`]).
 
 use super::cache::FetchCache;
 use super::deferred::PinnedFetch;
