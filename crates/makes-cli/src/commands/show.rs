@@ -1,6 +1,6 @@
 //! `makes show [--project DIR] JOB`: the job's reduced spec as JSON on stdout, every default
 //! filled in, without building anything (path literals are still added to the store, as
-//! evaluation does).
+//! evaluation does), with the downloads its build will make (`fetches`).
 
 use crate::realisation::{find_job, job_out_path, job_value};
 use crate::report::{report_spec, Failure};
