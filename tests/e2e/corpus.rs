@@ -252,8 +252,9 @@ fn cause_of(stderr: &str, jobs: &[String]) -> (Class, String) {
         return (Class::Project, format!("undefined variable `{name}`"));
     }
     // The harness runs offline: a source fetched during evaluation (nixpkgs, makes, a git
-    // repository) cannot be reached.
-    let fetch_failed = (error.starts_with("unable to download '") && error.contains("unreachable"))
+    // repository) cannot be reached; a pinned one is fetched when evaluation reads it
+    // (`opening file '/nix/store/...': unable to download ...`).
+    let fetch_failed = (error.contains("unable to download '") && error.contains("unreachable"))
         || (error.starts_with("git -C ") && error.contains(" fetch "));
     if fetch_failed {
         let url = error
@@ -422,6 +423,44 @@ pub(crate) fn workers() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// A file read during evaluation in a store copy of one of the project's directories (a
+/// `projectPath`, a path literal) that the directory itself lacks: makes copies that same
+/// directory and stops on it too. The file, relative to the project, if so.
+fn copied_directory_lacks(stderr: &str, project: &Path) -> Option<String> {
+    let error = first_error(stderr);
+    if !error.contains("No such file or directory") {
+        return None;
+    }
+    let missing = error.split('\'').find(|w| w.starts_with("/nix/store/"))?;
+    let (base, file) = missing.strip_prefix("/nix/store/")?.split_once('/')?;
+    let (_, name) = base.split_once('-')?;
+    // Every directory of that name, none of which has the file (else the copy may be of
+    // another one).
+    let mut named = Vec::new();
+    let mut pending = vec![project.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) || entry.file_name() == ".git" {
+                continue;
+            }
+            if entry.file_name() == name {
+                if path.join(file).exists() {
+                    return None;
+                }
+                named.push(path.clone());
+            }
+            pending.push(path);
+        }
+    }
+    let dir = named.into_iter().min()?;
+    let relative = dir.strip_prefix(project).unwrap_or(&dir);
+    Some(format!("{}/{file}", relative.display()))
+}
+
 /// What the show pass gave for one project.
 struct Shown {
     /// The jobs shown, in job order.
@@ -474,10 +513,17 @@ fn show_jobs(
         if run.success {
             shown.push(job.clone());
         } else {
-            causes
-                .entry(cause_of(&run.stderr, jobs))
-                .or_insert_with(|| (0, job.clone()))
-                .0 += 1;
+            let cause = match cause_of(&run.stderr, jobs) {
+                (Class::Other, other) => match copied_directory_lacks(&run.stderr, project) {
+                    Some(file) => (
+                        Class::Project,
+                        format!("reads a file its copied directory lacks, `{file}`"),
+                    ),
+                    None => (Class::Other, other),
+                },
+                known => known,
+            };
+            causes.entry(cause).or_insert_with(|| (0, job.clone())).0 += 1;
         }
     }
     let mut by_class: BTreeMap<Class, usize> = BTreeMap::new();
@@ -770,4 +816,23 @@ fn the_harness_classes_failures_by_their_first_cause() {
     let listed = "  × cannot list the attributes of a set: the names of 'python311Packages' of \
                   the package set github:nixos/nixpkgs/d505646 are not known in this evaluation";
     assert_eq!(cause_of(listed, &[]).0, Class::Nixpkgs);
+    // A store copy of the project's `tap/` read at a file `tap/` lacks: the project's error;
+    // a file the directory has is not.
+    let project = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(project.path().join("singer/tap/src/pkg")).expect("mkdir");
+    std::fs::write(project.path().join("singer/tap/src/pkg/__init__.py"), "").expect("write");
+    let lacks = |file: &str| {
+        format!(
+            "  × opening file '/nix/store/57bq0jgayqpji4z6z48fbn47gi2mfjag-tap/{file}': No such \
+             file or directory"
+        )
+    };
+    assert_eq!(
+        copied_directory_lacks(&lacks("pkg/__init__.py"), project.path()).as_deref(),
+        Some("singer/tap/pkg/__init__.py")
+    );
+    assert_eq!(
+        copied_directory_lacks(&lacks("src/pkg/__init__.py"), project.path()),
+        None
+    );
 }

@@ -24,6 +24,7 @@ mod daily_interrupts;
 mod daily_outputs;
 mod daily_polish;
 mod daily_registries;
+mod deferred_fetches;
 mod deploy_manifest;
 mod deploy_tags;
 mod derivation_inputs;

@@ -27,7 +27,7 @@ mod yaml;
 pub use native_script::script_prelude;
 pub use pinned_nixpkgs::{pinned_nixpkgs, PinnedNixpkgs, PINNED_NIXPKGS};
 pub use store_builtins::store_builtins;
-pub use store_io::{DerivationOutputs, StoreIo};
+pub use store_io::{BeforeRead, DerivationOutputs, StoreIo};
 pub use table::{Argument, Provider, ARGUMENTS};
 
 use makes_eval::{Attrs, Thunk};

@@ -9,7 +9,7 @@ use makes_eval::{
 };
 use makes_store::{
     fixed_output_path, nar_hash_and_size_filtered, parse_sha256, FileNarHasher, LocalStore,
-    ProjectFiles, StorePath,
+    ProjectFiles, StorePath, STORE_DIR,
 };
 use makes_syntax::Span;
 use sha2::Digest;
@@ -265,26 +265,54 @@ fn add_path(
             None,
         ));
     }
+    let on_disk = on_disk_path(ev, store, path)?;
     let excluded = match filter {
-        Some(f) => excluded_paths(ev, f, files, path)?,
+        Some(f) => excluded_paths(ev, f, files, &on_disk, path)?,
         None => HashSet::new(),
     };
     let keep = |p: &Path| !excluded.contains(p) && !files.hides(p);
     let sp = store
-        .add_filtered_path(path, name, &keep)
+        .add_filtered_path(&on_disk, name, &keep)
         .map_err(|e| EvalError::new(EvalErrorKind::Io(e.to_string()), None))?;
     Ok(store_string(&sp))
 }
 
-/// The paths `filter` rejects; it is not asked about what the project hides. It is asked in
-/// the order Nix asks while serialising the tree: depth first, a directory's entries sorted
-/// by name, each directory's contents right after the directory itself (nixpkgs'
-/// `lib.fileset` relies on the order of the calls, which a traced filter shows).
+/// Where `path` is on disk: a path inside the store (a fetched tree, fetched first if it
+/// waits for a use) is where makes' store keeps it; any other path is itself.
+fn on_disk_path(ev: &Evaluator, store: &LocalStore, path: &Path) -> makes_eval::Result<PathBuf> {
+    let Ok(rest) = path.strip_prefix(STORE_DIR) else {
+        return Ok(path.to_path_buf());
+    };
+    // Asking what it is makes a deferred fetch happen, as any read does.
+    ev.io.file_kind(path).map_err(|e| {
+        EvalError::new(
+            EvalErrorKind::Io(format!("getting status of '{}': {e}", path.display())),
+            None,
+        )
+    })?;
+    let top = rest
+        .components()
+        .next()
+        .and_then(|c| c.as_os_str().to_str())
+        .and_then(|name| StorePath::from_base_name(name).ok());
+    Ok(match top {
+        Some(top) if store.is_valid(&top) => store.store_dir().join(rest),
+        _ => path.to_path_buf(),
+    })
+}
+
+/// The paths (on disk, under `root`) that `filter` rejects; it is not asked about what the
+/// project hides, and it is told each path as under `shown_root` (a store path under
+/// `/nix/store`, wherever makes' store keeps it), as Nix tells it. It is asked in the order
+/// Nix asks while serialising the tree: depth first, a directory's entries sorted by name,
+/// each directory's contents right after the directory itself (nixpkgs' `lib.fileset`
+/// relies on the order of the calls, which a traced filter shows).
 fn excluded_paths(
     ev: &Evaluator,
     filter: &Value,
     files: &ProjectFiles,
     root: &Path,
+    shown_root: &Path,
 ) -> makes_eval::Result<HashSet<PathBuf>> {
     let mut excluded = HashSet::new();
     // The entries still to ask about, the next one last.
@@ -300,9 +328,13 @@ fn excluded_paths(
         } else {
             "unknown"
         };
+        let shown = match child.strip_prefix(root) {
+            Ok(relative) => shown_root.join(relative),
+            Err(_) => child.clone(),
+        };
         let f = ev.apply(
             filter,
-            Thunk::value(Value::string(child.to_string_lossy().as_ref())),
+            Thunk::value(Value::string(shown.to_string_lossy().as_ref())),
             Span::none(),
         )?;
         let keep = match ev.apply(&f, Thunk::value(Value::string(kind_name)), Span::none())? {

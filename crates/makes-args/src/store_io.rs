@@ -12,6 +12,10 @@ use std::rc::Rc;
 /// path (the session's derivation registry answers).
 pub type DerivationOutputs = Rc<dyn Fn(&str) -> Option<Vec<(String, String)>>>;
 
+/// Makes the store path (the top entry of a path evaluation is about to read) present when
+/// it is a fetch that waits for a use; leaves any other path alone.
+pub type BeforeRead = Rc<dyn Fn(&StorePath) -> io::Result<()>>;
+
 /// `EvalIo` on the real file system, importing paths into `store`.
 pub struct StoreIo {
     store: LocalStore,
@@ -19,6 +23,7 @@ pub struct StoreIo {
     /// What of the project evaluation may see.
     project_files: ProjectFiles,
     derivation_outputs: Option<DerivationOutputs>,
+    before_read: Option<BeforeRead>,
 }
 
 impl StoreIo {
@@ -28,6 +33,30 @@ impl StoreIo {
             disk: DiskIo,
             project_files,
             derivation_outputs: None,
+            before_read: None,
+        }
+    }
+
+    /// The same, letting `before_read` fetch a store path before it is read.
+    pub fn with_before_read(mut self, before_read: BeforeRead) -> Self {
+        self.before_read = Some(before_read);
+        self
+    }
+
+    /// Runs the `before_read` hook for the store entry `path` is in, if any.
+    fn before_read(&self, path: &Path) -> io::Result<()> {
+        let Some(hook) = &self.before_read else {
+            return Ok(());
+        };
+        let top = path
+            .strip_prefix(STORE_DIR)
+            .ok()
+            .and_then(|rest| rest.components().next())
+            .and_then(|c| c.as_os_str().to_str())
+            .and_then(|name| StorePath::from_base_name(name).ok());
+        match top {
+            Some(store_path) => hook(&store_path),
+            None => Ok(()),
         }
     }
 
@@ -49,6 +78,7 @@ impl StoreIo {
 impl EvalIo for StoreIo {
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
         self.visible(path)?;
+        self.before_read(path)?;
         // Reading follows symlinks: a tracked one must not lead to a file the project leaves
         // out (in makes' copy of the project it would dangle).
         if let Ok(target) = std::fs::canonicalize(path) {
@@ -63,11 +93,13 @@ impl EvalIo for StoreIo {
         if self.project_files.hides(path) {
             return Ok(None);
         }
+        self.before_read(path)?;
         self.disk.file_kind(&self.host_path(path))
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
         self.visible(path)?;
+        self.before_read(path)?;
         let mut entries = self
             .disk
             .read_dir(&self.host_path(path))
@@ -78,6 +110,7 @@ impl EvalIo for StoreIo {
 
     fn add_to_store(&self, path: &Path, name: &str) -> io::Result<String> {
         self.visible(path)?;
+        self.before_read(path)?;
         let host = self.host_path(path);
         // A path already in the store is used as it is, as Nix does.
         if let Some(sp) = self.store_path_of(path) {
@@ -91,7 +124,10 @@ impl EvalIo for StoreIo {
     }
 
     fn is_dir(&self, path: &Path) -> bool {
-        !self.project_files.hides(path) && self.disk.is_dir(&self.host_path(path))
+        // A fetch that fails here fails again, with its message, when the path is read.
+        !self.project_files.hides(path)
+            && self.before_read(path).is_ok()
+            && self.disk.is_dir(&self.host_path(path))
     }
 
     fn derivation_outputs(&self, drv_path: &str) -> Option<Vec<(String, String)>> {

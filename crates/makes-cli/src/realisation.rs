@@ -108,7 +108,8 @@ pub fn job_out_text(session: &Session, project: &Project, job: &str) -> Result<S
 }
 
 /// `fetchUrl` downloads, with makes' HTTP client (its TLS roots, proxies, retries and the
-/// limits of the environment).
+/// limits of the environment); the `file://` URLs a deferred `builtins.fetchurl` or
+/// `fetchTarball` may name (makes' own fetchers take only http(s)) from the file system.
 pub(crate) struct HttpFetcher;
 
 impl HttpFetcher {
@@ -119,6 +120,11 @@ impl HttpFetcher {
 
 impl makes_store::UrlFetcher for HttpFetcher {
     fn fetch(&self, url: &str, out_file: &std::path::Path) -> Result<(), PluginError> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return std::fs::copy(path, out_file)
+                .map(|_| ())
+                .map_err(|e| PluginError::message(format!("{path}: {e}")));
+        }
         Self::client()
             .and_then(|client| makes_http::fetch_url(&client, url, out_file))
             .map(|_| ())
@@ -131,6 +137,10 @@ impl makes_store::UrlFetcher for HttpFetcher {
         out_dir: &std::path::Path,
         strip_root: bool,
     ) -> Result<(), PluginError> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return makes_http::unpack_archive(std::path::Path::new(path), out_dir, strip_root)
+                .map_err(PluginError::new);
+        }
         Self::client()
             .and_then(|client| makes_http::fetch_archive(&client, url, out_dir, strip_root))
             .map_err(PluginError::new)

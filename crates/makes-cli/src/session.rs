@@ -7,12 +7,14 @@ use crate::report::{report_eval, report_spec, Failure};
 use crate::settings::{PackagesBackend, Settings};
 use makes_args::{makes_arguments, ArgumentContext};
 use makes_args::{store_builtins, StoreIo};
-use makes_derivation::{derivation_builtins, fetch_builtins, Derivations, Fetchers};
+use makes_derivation::{
+    derivation_builtins, fetch_builtins, DeferredFetches, Derivations, Fetchers,
+};
 use makes_eval::{EvalOptions, Evaluator};
 use makes_spec::{find_project_dir, load_project, Project};
 use makes_spec::{fitted, pinned_release, ReleaseRules};
 use makes_store::packages::{LockFile, NixBackend, PackageMode, Packages};
-use makes_store::{LocalStore, ProjectFiles, Recipes};
+use makes_store::{LocalStore, ProjectFiles, Recipes, StorePath};
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -52,6 +54,7 @@ impl Session {
             http: Rc::new(crate::realisation::HttpFetcher),
             // Without a cache directory, fetches are remembered beside the store.
             cache_dir: locations::cache_dir().unwrap_or_else(|_| store_dir.join("cache")),
+            deferred: DeferredFetches::default(),
         };
         builtins.extend(fetch_builtins(&fetchers, &derivations));
         let registry = derivations.clone();
@@ -63,8 +66,15 @@ impl Session {
                     .collect()
             })
         };
+        // A fetch that waits for a build is fetched at once when evaluation reads it.
+        let f = fetchers.clone();
+        let before_read = move |path: &StorePath| {
+            f.fetch_deferred(path)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        };
         let io = StoreIo::new(store.clone(), project_files.clone())
-            .with_derivation_outputs(Rc::new(outputs_of));
+            .with_derivation_outputs(Rc::new(outputs_of))
+            .with_before_read(Rc::new(before_read));
         let evaluator = Evaluator::with_extra_builtins(Rc::new(io), options, builtins);
         Ok(Session {
             _gc_guard: gc_guard,
@@ -146,6 +156,9 @@ impl Session {
                 .with_lib_stand_in(self.settings.nixpkgs_lib.clone()),
         );
         let _ = self.packages.set(packages.clone());
+        // A project's pinned fetches wait until a build or a read needs them (`makes eval`
+        // and `makes instantiate` fetch at the call, as Nix does).
+        self.fetchers.deferred.enable(self.recipes.clone());
         let rules = pinned_release(&dir);
         let project = self.evaluate_project(&dir, &packages, rules.clone())?;
         // A project pinning makes at no release tag is read again with the rules of the

@@ -22,7 +22,7 @@ mod to_file;
 pub use builtins::derivation_builtins;
 pub use drv::{Derivation, DrvOutput};
 pub use error::DerivationError;
-pub use fetch::{fetch_builtins, Fetchers};
+pub use fetch::{fetch_builtins, DeferredFetches, Fetchers};
 pub use hash::{HashAlgo, NixHash};
 pub use realise::realise;
 pub use registry::{Derivations, OutputHashes};

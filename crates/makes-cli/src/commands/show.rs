@@ -1,6 +1,6 @@
 //! `makes show [--project DIR] JOB`: the job's reduced spec as JSON on stdout, every default
 //! filled in, without building anything (path literals are still added to the store, as
-//! evaluation does).
+//! evaluation does), with the downloads its build will make (`fetches`).
 
 use crate::realisation::{find_job, job_out_path, job_value};
 use crate::report::{report_spec, Failure};
@@ -10,8 +10,9 @@ use makes_spec::{
     deploy_job_json, derivation_spec_json, image_spec_json, pull_spec_json, reduce_deploy_job,
 };
 use makes_store::packages::UsedOutput;
-use makes_store::Recipe;
+use makes_store::{Recipe, StorePath};
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<(), Failure> {
@@ -64,7 +65,11 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
                 )))
             }
         };
+        let fetches = fetches_needed(&session, &out_path);
         if let Value::Object(m) = &mut doc {
+            if !fetches.is_empty() {
+                m.insert("fetches".into(), Value::Array(fetches));
+            }
             m.insert("outPath".into(), Value::String(out));
             // A pulled base image shows as the reference it is, not only as a store path.
             let pulled = from_image.and_then(|p| session.recipes.get(&p).map(|r| (p, r)));
@@ -91,6 +96,50 @@ pub fn show(project: Option<&Path>, job: &str, settings: &Settings) -> Result<()
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Failure::message(e.to_string()))?;
     crate::result_line::print_result(text);
     Ok(())
+}
+
+/// The downloads that building `out` makes, `{ url, outPath }` each: the fetches among what
+/// it needs that the store lacks (a pinned `fetchTarball` waits for the build, as makes' own
+/// fetchers do).
+fn fetches_needed(session: &Session, out: &StorePath) -> Vec<Value> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![out.clone()];
+    let mut fetches = BTreeMap::new();
+    while let Some(path) = stack.pop() {
+        if !seen.insert(path.clone()) || session.store.is_valid(&path) {
+            continue;
+        }
+        match session.recipes.get(&path) {
+            Some(Recipe::Fetch(spec)) => {
+                fetches.insert(path.to_absolute(), spec.url);
+            }
+            Some(recipe) => stack.extend(recipe.inputs()),
+            None => {
+                let drv = session
+                    .derivations
+                    .deriver(&path.to_absolute())
+                    .and_then(|drv_path| session.derivations.get(&drv_path));
+                let Some(drv) = drv else { continue };
+                let outputs = drv.input_drvs.iter().flat_map(|(input, names)| {
+                    let input = session.derivations.get(input);
+                    names
+                        .iter()
+                        .filter_map(move |n| input.as_ref()?.outputs.get(n).map(|o| o.path.clone()))
+                        .collect::<Vec<_>>()
+                });
+                let sources = drv.input_srcs.iter().cloned();
+                stack.extend(
+                    outputs
+                        .chain(sources)
+                        .filter_map(|p| StorePath::parse(&p).ok()),
+                );
+            }
+        }
+    }
+    fetches
+        .into_iter()
+        .map(|(path, url)| serde_json::json!({ "url": url, "outPath": path }))
+        .collect()
 }
 
 /// Package references stay symbolic in the printed spec: each `contents` entry that is a

@@ -4,11 +4,16 @@
 //! feature, off in Nix 2.8 as here. Downloads go through the store's [`UrlFetcher`] (HTTP);
 //! `file://` URLs are read directly. What was fetched is remembered in a cache under makes'
 //! cache directory ([`cache`]), as Nix's fetcher cache: an unpinned fetch is reused for an
-//! hour, a pinned one (a hash, a revision) for good, and offline.
+//! hour, a pinned one (a hash, a revision) for good, and offline. A `fetchTarball` or
+//! `fetchurl` pinned by `sha256` can instead wait until a build or a read needs it
+//! ([`deferred`]).
 
 mod cache;
+mod deferred;
 mod git;
 mod url;
+
+pub use deferred::DeferredFetches;
 
 pub(crate) use url::download_to;
 
@@ -25,6 +30,8 @@ pub struct Fetchers {
     pub http: Rc<dyn UrlFetcher>,
     /// makes' cache directory (`$XDG_CACHE_HOME/makes`).
     pub cache_dir: PathBuf,
+    /// Where pinned fetches wait for a use, once deferring is enabled.
+    pub deferred: DeferredFetches,
 }
 
 /// `(name, value)` pairs for `Evaluator::with_extra_builtins`.

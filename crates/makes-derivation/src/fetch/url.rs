@@ -1,9 +1,11 @@
 //! `builtins.fetchurl` and `fetchTarball`, as Nix 2.8's `fetch` (`primops/fetchTree.cc`):
 //! a file at the flat fixed-output path of its SHA-256, or a tarball's one top-level entry
 //! at the source path of its NAR; with `sha256` the path is known beforehand and, when the
-//! store has it, nothing is downloaded.
+//! store has it, nothing is downloaded; when deferring is on, the download waits for a use
+//! ([`super::deferred`]).
 
 use super::cache::FetchCache;
+use super::deferred::PinnedFetch;
 use super::{error, store_string, Fetchers};
 use crate::hash::{HashAlgo, NixHash};
 use crate::store_paths::{fixed_output_path, IngestionMethod};
@@ -55,19 +57,49 @@ pub(crate) fn fetch(ev: &Evaluator, f: &Fetchers, arg: &Thunk, unpack: bool) -> 
     } else {
         IngestionMethod::Flat
     };
-    if let Some(hash) = &expected {
-        let path = fixed_output_path(method, hash, &name);
-        if f.store.is_valid(&path) {
-            return Ok(store_string(&path));
-        }
+    let Some(sha256) = expected else {
+        return fetch_into_store(f, &url, &name, unpack, None).map(|p| store_string(&p));
+    };
+    let path = fixed_output_path(method, &sha256, &name);
+    if f.store.is_valid(&path) {
+        return Ok(store_string(&path));
     }
+    let fetch = PinnedFetch {
+        url,
+        name,
+        unpack,
+        sha256,
+    };
+    // A URL no download could take is refused at the call, deferred or not.
+    if supported_url(&fetch.url) && f.deferred.defer(&path, fetch.clone()) {
+        return Ok(store_string(&path));
+    }
+    fetch_pinned(f, &fetch).map(|p| store_string(&p))
+}
+
+/// Downloads a pinned fetch now, checking it against its hash; returns its store path.
+pub(crate) fn fetch_pinned(f: &Fetchers, fetch: &PinnedFetch) -> Result<StorePath> {
+    fetch_into_store(
+        f,
+        &fetch.url,
+        &fetch.name,
+        fetch.unpack,
+        Some(&fetch.sha256),
+    )
+}
+
+/// The store path of `url`'s file or tarball tree: remembered, or downloaded, then checked
+/// against `expected` when given.
+fn fetch_into_store(
+    f: &Fetchers,
+    url: &str,
+    name: &str,
+    unpack: bool,
+    expected: Option<&NixHash>,
+) -> Result<StorePath> {
     let cache = FetchCache::new(&f.cache_dir);
     let kind = if unpack { "tarball" } else { "file" };
-    let input = [
-        ("type", kind),
-        ("url", url.as_str()),
-        ("name", name.as_str()),
-    ];
+    let input = [("type", kind), ("url", url), ("name", name)];
     let cached = cache
         .lookup(&input)
         .and_then(|c| StorePath::parse(&c.store_path).ok())
@@ -75,7 +107,7 @@ pub(crate) fn fetch(ev: &Evaluator, f: &Fetchers, arg: &Thunk, unpack: bool) -> 
     let path = match cached {
         Some(path) => path,
         None => {
-            let path = download(f, &url, &name, unpack)
+            let path = download(f, url, name, unpack)
                 .map_err(|e| error(format!("unable to download '{url}': {e}")))?;
             cache.add(
                 &input,
@@ -86,7 +118,7 @@ pub(crate) fn fetch(ev: &Evaluator, f: &Fetchers, arg: &Thunk, unpack: bool) -> 
             path
         }
     };
-    if let Some(hash) = &expected {
+    if let Some(hash) = expected {
         let found = if unpack {
             let info = f.store.path_info(&path).map_err(|e| error(e.to_string()))?;
             info.nar_hash
@@ -105,7 +137,13 @@ pub(crate) fn fetch(ev: &Evaluator, f: &Fetchers, arg: &Thunk, unpack: bool) -> 
             )));
         }
     }
-    Ok(store_string(&path))
+    Ok(path)
+}
+
+fn supported_url(url: &str) -> bool {
+    ["file://", "http://", "https://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
 }
 
 /// Nix's `baseNameOf` of a URL: its last segment, a final slash ignored.
