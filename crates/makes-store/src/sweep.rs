@@ -67,12 +67,14 @@ impl LocalStore {
         }
         // Turns the exclusive lock, if taken, into a shared one.
         FileExt::lock_shared(&file).map_err(io_err(&path))?;
-        // This session's marker, before it writes anything a sweep would remove.
-        fs::create_dir_all(&sessions).map_err(io_err(&sessions))?;
-        let marker = tempfile::Builder::new()
-            .prefix("session-")
-            .tempfile_in(&sessions)
-            .map_err(io_err(&sessions))?;
+        // This session's marker, before it writes anything a sweep would remove. Best effort:
+        // without one, a death of this session waits for another's, or `makes gc`, to be swept.
+        let marker = fs::create_dir_all(&sessions).ok().and_then(|()| {
+            tempfile::Builder::new()
+                .prefix("session-")
+                .tempfile_in(&sessions)
+                .ok()
+        });
         // No path can become invalid while the lock is held: validity answers may be kept.
         self.valid_paths().enable();
         Ok(SessionGuard {
@@ -150,7 +152,7 @@ impl LocalStore {
 /// `sessions/`. Dropping it ends the session: the marker goes, then the lock.
 #[derive(Debug)]
 pub struct SessionGuard {
-    _marker: tempfile::NamedTempFile,
+    _marker: Option<tempfile::NamedTempFile>,
     _lock: File,
 }
 
