@@ -605,9 +605,7 @@ fn append_entry<S: TarSink>(
             // block; the contents are the sink's to copy.
             let out = builder.get_mut();
             out.write_all(h.as_bytes()).map_err(OciError::io(source))?;
-            let count = out
-                .append_file(&file, *size)
-                .map_err(OciError::io(source))?;
+            let count = out.append_file(file, *size).map_err(OciError::io(source))?;
             let padding = (BLOCK - count % BLOCK) % BLOCK;
             out.write_all(&[0; BLOCK as usize][..padding as usize])
                 .map_err(OciError::io(source))?;

@@ -707,13 +707,14 @@ mod tests {
         assert_eq!(fresh.add_source_path(&src, "src").expect("again"), path);
         // Only the disk's copy of the record is spoiled: neither session reads it again.
         fs::write(store.record_path(&path), "{").expect("spoil");
+        let want = std::slice::from_ref(&info);
         assert_eq!(
             store.closure(std::slice::from_ref(&path)).expect("closure"),
-            [info.clone()]
+            want
         );
         assert_eq!(
             fresh.closure(std::slice::from_ref(&path)).expect("closure"),
-            [info]
+            want
         );
         let third = LocalStore::open(store.root()).expect("open");
         assert!(matches!(
