@@ -21,7 +21,7 @@ use std::rc::Rc;
 
 pub struct Session {
     /// Held shared while the session lives, so `makes gc` never removes what it adds.
-    _gc_guard: std::fs::File,
+    _gc_guard: makes_store::SessionGuard,
     pub store: LocalStore,
     pub evaluator: Evaluator,
     pub recipes: Recipes,

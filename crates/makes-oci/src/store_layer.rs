@@ -11,10 +11,13 @@
 //! (`name/`): every path below `name` starts with `name/`, and no sibling name holds a `/`.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::fs;
+use std::ffi::OsStr;
+use std::fs::{self, File};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use rustix::fd::OwnedFd;
+use rustix::fs as rfs;
 
 use tar::Builder;
 
@@ -46,7 +49,7 @@ pub(crate) fn write_store_layer<S: TarSink>(
     };
     for parent in parents {
         let dir = LayerEntry::new(SYNTHESIZED_DIR_MODE, EntryKind::Directory);
-        writer.append(parent, &dir)?;
+        writer.append(parent, &dir, None)?;
     }
     // Store path names differ within their hash, so no one's tree sorts inside another's.
     trees.sort_by(|a, b| a.archive.cmp(&b.archive));
@@ -69,52 +72,109 @@ struct StreamWriter<'p, S: TarSink> {
 
 impl<S: TarSink> StreamWriter<'_, S> {
     /// The entry at `disk` (not followed) as `archive`, then, for a directory, what is below.
+    /// Below the top, entries are reached from their directory's descriptor (`openat`,
+    /// `readlinkat`): the kernel resolves one name per entry, not the whole path, and a file
+    /// is opened once, its metadata read from the open file.
     fn tree(&mut self, disk: &Path, archive: &mut Vec<u8>) -> Result<(), OciError> {
-        let meta = fs::symlink_metadata(disk).map_err(OciError::io(disk))?;
-        let entry = entry_from_disk(disk, &meta, ModePolicy::Store)?;
-        self.append(archive, &entry)?;
-        if entry.kind == EntryKind::Directory {
-            self.children(disk, archive)?;
+        // Most store paths are directories: opened at once, they need no `lstat` of their own.
+        match rfs::open(disk, dir_flags(), rfs::Mode::empty()) {
+            Ok(fd) => {
+                self.append(archive, &store_dir_entry(), None)?;
+                self.children(fd, disk, archive)
+            }
+            // A file, or a symlink (not followed).
+            Err(rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => {
+                let meta = fs::symlink_metadata(disk).map_err(OciError::io(disk))?;
+                let entry = entry_from_disk(disk, &meta, ModePolicy::Store)?;
+                self.append(archive, &entry, None)
+            }
+            Err(e) => Err(OciError::io(disk)(e.into())),
         }
-        Ok(())
     }
 
-    /// The children of the directory `disk`, in the byte order of their archive paths.
-    fn children(&mut self, disk: &Path, archive: &mut Vec<u8>) -> Result<(), OciError> {
-        let mut keys: Vec<(Vec<u8>, OsString, bool)> = Vec::new();
-        for child in fs::read_dir(disk).map_err(OciError::io(disk))? {
-            let child = child.map_err(OciError::io(disk))?;
-            let name = child.file_name();
-            let is_dir = child
-                .file_type()
-                .map_err(OciError::io(disk.join(&name)))?
-                .is_dir();
-            if is_dir {
-                let mut below = name.as_bytes().to_vec();
-                below.push(b'/');
-                keys.push((below, name.clone(), true));
+    /// The children of the directory open as `fd` (at `disk`), in the byte order of their
+    /// archive paths.
+    fn children(
+        &mut self,
+        fd: OwnedFd,
+        disk: &Path,
+        archive: &mut Vec<u8>,
+    ) -> Result<(), OciError> {
+        let io_err = |e: rustix::io::Errno| OciError::io(disk)(e.into());
+        let mut dir = rfs::Dir::new(fd).map_err(io_err)?;
+        let mut keys: Vec<(Vec<u8>, Vec<u8>, Visit)> = Vec::new();
+        while let Some(child) = dir.read() {
+            let child = child.map_err(io_err)?;
+            let name = child.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
             }
-            keys.push((name.as_bytes().to_vec(), name, false));
+            let name = name.to_vec();
+            let kind = match child.file_type() {
+                // The listing does not say (some file systems do not): ask.
+                rfs::FileType::Unknown => {
+                    let dir_fd = dir.fd().map_err(io_err)?;
+                    let stat = rfs::statat(dir_fd, name.as_slice(), rfs::AtFlags::SYMLINK_NOFOLLOW)
+                        .map_err(|e| OciError::io(disk.join(OsStr::from_bytes(&name)))(e.into()))?;
+                    rfs::FileType::from_raw_mode(stat.st_mode)
+                }
+                known => known,
+            };
+            if kind == rfs::FileType::Directory {
+                let mut below = name.clone();
+                below.push(b'/');
+                keys.push((below, name.clone(), Visit::Below));
+            }
+            keys.push((name.clone(), name, Visit::Entry(kind)));
         }
         keys.sort_by(|a, b| a.0.cmp(&b.0));
+        let dir_fd = dir.fd().map_err(io_err)?;
         let parent_len = archive.len();
-        for (_, name, below) in keys {
+        for (_, name, visit) in keys {
             archive.push(b'/');
-            archive.extend_from_slice(name.as_bytes());
-            let child = disk.join(&name);
-            if below {
-                self.children(&child, archive)?;
-            } else {
-                let meta = fs::symlink_metadata(&child).map_err(OciError::io(&child))?;
-                let entry = entry_from_disk(&child, &meta, ModePolicy::Store)?;
-                self.append(archive, &entry)?;
+            archive.extend_from_slice(&name);
+            let child = disk.join(OsStr::from_bytes(&name));
+            match visit {
+                Visit::Below => {
+                    let fd = rfs::openat(dir_fd, name.as_slice(), dir_flags(), rfs::Mode::empty())
+                        .map_err(|e| OciError::io(&child)(e.into()))?;
+                    self.children(fd, &child, archive)?;
+                }
+                Visit::Entry(rfs::FileType::Directory) => {
+                    self.append(archive, &store_dir_entry(), None)?;
+                }
+                Visit::Entry(rfs::FileType::RegularFile) => {
+                    let fd = rfs::openat(dir_fd, name.as_slice(), file_flags(), rfs::Mode::empty())
+                        .map_err(|e| OciError::io(&child)(e.into()))?;
+                    let file = File::from(fd);
+                    let meta = file.metadata().map_err(OciError::io(&child))?;
+                    let entry = entry_from_disk(&child, &meta, ModePolicy::Store)?;
+                    self.append(archive, &entry, Some(&file))?;
+                }
+                Visit::Entry(rfs::FileType::Symlink) => {
+                    let target = rfs::readlinkat(dir_fd, name.as_slice(), Vec::new())
+                        .map_err(|e| OciError::io(&child)(e.into()))?;
+                    let entry = LayerEntry::new(
+                        0o777,
+                        EntryKind::Symlink {
+                            target: target.into_bytes(),
+                        },
+                    );
+                    self.append(archive, &entry, None)?;
+                }
+                Visit::Entry(_) => return Err(OciError::UnsupportedFileType { path: child }),
             }
             archive.truncate(parent_len);
         }
         Ok(())
     }
 
-    fn append(&mut self, path: &[u8], entry: &LayerEntry) -> Result<(), OciError> {
+    fn append(
+        &mut self,
+        path: &[u8],
+        entry: &LayerEntry,
+        opened: Option<&File>,
+    ) -> Result<(), OciError> {
         let link_id = match &entry.kind {
             EntryKind::File {
                 link_id: Some(id), ..
@@ -128,12 +188,42 @@ impl<S: TarSink> StreamWriter<'_, S> {
                 }
                 std::collections::btree_map::Entry::Occupied(first) => {
                     let first = Some(first.get().as_slice());
-                    return append_owned_entry(&mut self.builder, path, entry, self.policy, first);
+                    return append_owned_entry(
+                        &mut self.builder,
+                        path,
+                        entry,
+                        self.policy,
+                        first,
+                        None,
+                    );
                 }
             }
         }
-        append_owned_entry(&mut self.builder, path, entry, self.policy, None)
+        append_owned_entry(&mut self.builder, path, entry, self.policy, None, opened)
     }
+}
+
+/// What a sort key of a directory's children stands for.
+enum Visit {
+    /// Everything below the child directory.
+    Below,
+    /// The child itself, of the type the listing gave.
+    Entry(rfs::FileType),
+}
+
+/// A store directory's entry (the store's modes: read-only, searchable).
+fn store_dir_entry() -> LayerEntry {
+    LayerEntry::new(0o555, EntryKind::Directory)
+}
+
+fn dir_flags() -> rfs::OFlags {
+    rfs::OFlags::RDONLY | rfs::OFlags::DIRECTORY | rfs::OFlags::NOFOLLOW | rfs::OFlags::CLOEXEC
+}
+
+/// A file opened for reading: never through a symlink, never blocking (were it replaced by a
+/// fifo, its metadata says so and it is refused).
+fn file_flags() -> rfs::OFlags {
+    rfs::OFlags::RDONLY | rfs::OFlags::NOFOLLOW | rfs::OFlags::NONBLOCK | rfs::OFlags::CLOEXEC
 }
 
 #[cfg(test)]

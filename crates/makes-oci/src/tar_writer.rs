@@ -492,23 +492,26 @@ pub(crate) fn write_tar<S: TarSink>(
                 }
             }
         }
-        append_owned_entry(&mut builder, path, entry, policy, link_to)?;
+        append_owned_entry(&mut builder, path, entry, policy, link_to, None)?;
     }
     builder
         .into_inner()
         .map_err(OciError::io("<layer tar stream>"))
 }
 
-/// Appends one entry, owned as the policy says or as the entry says.
+/// Appends one entry, owned as the policy says or as the entry says. The contents of a file
+/// entry are read from `opened` when the caller has the file open already, else from its
+/// source path.
 pub(crate) fn append_owned_entry<S: TarSink>(
     builder: &mut Builder<S>,
     path: &[u8],
     entry: &LayerEntry,
     policy: &HeaderPolicy,
     link_to: Option<&[u8]>,
+    opened: Option<&File>,
 ) -> Result<(), OciError> {
     match entry.owner {
-        None => append_entry(builder, path, entry, policy, link_to),
+        None => append_entry(builder, path, entry, policy, link_to, opened),
         Some((uid, gid)) => {
             let owned = HeaderPolicy {
                 mtime: policy.mtime,
@@ -525,7 +528,7 @@ pub(crate) fn append_owned_entry<S: TarSink>(
                     String::new()
                 },
             };
-            append_entry(builder, path, entry, &owned, link_to)
+            append_entry(builder, path, entry, &owned, link_to, opened)
         }
     }
 }
@@ -536,6 +539,7 @@ fn append_entry<S: TarSink>(
     entry: &LayerEntry,
     policy: &HeaderPolicy,
     hard_link_to: Option<&[u8]>,
+    opened: Option<&File>,
 ) -> Result<(), OciError> {
     let stream_err = || PathBuf::from(String::from_utf8_lossy(path).into_owned());
     let mut name = path.to_vec();
@@ -589,14 +593,19 @@ fn append_entry<S: TarSink>(
             .append(&h, io::empty())
             .map_err(OciError::io(stream_err()))?,
         EntryKind::File { source, size, .. } => {
-            let file = File::open(source).map_err(OciError::io(source))?;
+            let own;
+            let file = match opened {
+                Some(file) => file,
+                None => {
+                    own = File::open(source).map_err(OciError::io(source))?;
+                    &own
+                }
+            };
             // As `tar::Builder::append` writes an entry: header, contents, zeros to the next
             // block; the contents are the sink's to copy.
             let out = builder.get_mut();
             out.write_all(h.as_bytes()).map_err(OciError::io(source))?;
-            let count = out
-                .append_file(&file, *size)
-                .map_err(OciError::io(source))?;
+            let count = out.append_file(file, *size).map_err(OciError::io(source))?;
             let padding = (BLOCK - count % BLOCK) % BLOCK;
             out.write_all(&[0; BLOCK as usize][..padding as usize])
                 .map_err(OciError::io(source))?;

@@ -67,6 +67,7 @@ pub use sandbox::{
     FAKE_ROOT_HOST_BASE,
 };
 pub use schedule::{Activity, ActivityKind, BuildObserver, RealiseOptions, Silent};
+pub use sweep::SessionGuard;
 
 /// The shell options and helper functions every builder runs under (makes' own): scripts
 /// that makes' arguments write (`makeScript`) start with them too.

@@ -134,6 +134,9 @@ impl LocalStore {
 
     /// The record of a valid path.
     pub fn path_info(&self, path: &StorePath) -> Result<PathInfo> {
+        if let Some(info) = self.valid_paths.record(path) {
+            return Ok(info);
+        }
         let not_valid = || StoreError::PathNotValid { path: path.clone() };
         if !self.is_valid(path) {
             return Err(not_valid());
@@ -148,6 +151,7 @@ impl LocalStore {
         if &info.path != path {
             return Err(not_valid());
         }
+        self.valid_paths.remember_record(&info);
         Ok(info)
     }
 
@@ -171,9 +175,17 @@ impl LocalStore {
         // An unchanged tree is not read again (see `source_cache`).
         let entries = walk_tree(fs_path, keep)?;
         let fingerprint = fingerprint_of(fs_path, &entries);
-        if let Some((known, _)) = self.cached_source_hash(&fingerprint) {
+        if let Some((known, size)) = self.cached_source_hash(&fingerprint) {
             let path = source_store_path(&known, name);
             if self.is_valid(&path) {
+                // The record of a source path is its NAR hash and size, without references:
+                // the closure of an image of it need not read it.
+                self.valid_paths.remember_record(&PathInfo {
+                    path: path.clone(),
+                    references: Vec::new(),
+                    nar_size: size,
+                    nar_hash: format_nar_hash(&known),
+                });
                 return Ok(path);
             }
         }
@@ -246,7 +258,7 @@ impl LocalStore {
         (hash, size): ([u8; 32], u64),
         references: Vec<StorePath>,
     ) -> Result<()> {
-        let _lock = self.lock(path)?;
+        let lock = self.lock(path)?;
         if self.is_valid(path) {
             return Ok(());
         }
@@ -273,8 +285,11 @@ impl LocalStore {
                 nar_hash: format_nar_hash(&hash),
             })
         })();
-        if registered.is_err() {
-            let _ = remove_tree(&real);
+        match registered {
+            Ok(()) => lock.finished(),
+            Err(_) => {
+                let _ = remove_tree(&real);
+            }
         }
         registered
     }
@@ -300,7 +315,7 @@ impl LocalStore {
         if self.is_valid(&path) {
             return Ok(path);
         }
-        let _lock = self.lock(&path)?;
+        let lock = self.lock(&path)?;
         if self.is_valid(&path) {
             return Ok(path);
         }
@@ -318,6 +333,7 @@ impl LocalStore {
             nar_size: size,
             nar_hash: format_nar_hash(&hash),
         })?;
+        lock.finished();
         Ok(path)
     }
 
@@ -378,7 +394,7 @@ impl LocalStore {
         if self.is_valid(out) {
             return Ok(self.path_info(out)?);
         }
-        let _lock = self.lock(out)?;
+        let lock = self.lock(out)?;
         if self.is_valid(out) {
             return Ok(self.path_info(out)?);
         }
@@ -389,7 +405,10 @@ impl LocalStore {
             return Err(err);
         }
         match register(self, out) {
-            Ok(info) => Ok(info),
+            Ok(info) => {
+                lock.finished();
+                Ok(info)
+            }
             Err(err) => {
                 let _ = remove_tree(&real);
                 Err(err.into())
@@ -472,12 +491,12 @@ impl LocalStore {
         tmp.write_all(&json).map_err(io_err(tmp.path()))?;
         tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
         tmp.persist(&record).map_err(|e| io_err(&record)(e.error))?;
-        self.valid_paths.remember(&info.path.base_name());
+        self.valid_paths.remember_record(info);
         Ok(())
     }
 
     /// Takes the exclusive lock of `path`, waiting for other holders; released on drop.
-    pub(crate) fn lock(&self, path: &StorePath) -> Result<File> {
+    pub(crate) fn lock(&self, path: &StorePath) -> Result<PathLock> {
         let lock_path = self.root.join("locks").join(format!("{}.lock", path.hash));
         let file = OpenOptions::new()
             .create(true)
@@ -486,7 +505,25 @@ impl LocalStore {
             .open(&lock_path)
             .map_err(io_err(&lock_path))?;
         FileExt::lock_exclusive(&file).map_err(io_err(&lock_path))?;
-        Ok(file)
+        Ok(PathLock {
+            _file: file,
+            path: lock_path,
+        })
+    }
+}
+
+/// The exclusive lock of one store path (`locks/<hash>.lock`), released on drop.
+pub(crate) struct PathLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl PathLock {
+    /// The path is valid now: its lock file goes, still held, so that finished paths leave no
+    /// files behind. A process waiting on it gets the lock next and finds the path valid, as
+    /// every holder checks before it builds; a later one makes a new file.
+    pub(crate) fn finished(self) {
+        let _ = fs::remove_file(&self.path);
     }
 }
 
@@ -654,6 +691,36 @@ mod tests {
             .collect();
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert_eq!(infos[0], infos[1]);
+    }
+
+    #[test]
+    fn a_session_reads_the_record_of_a_path_it_knows_once_at_most() {
+        let (dir, store) = store();
+        let _session = store.session_lock().expect("session");
+        let src = dir.path().join("src");
+        fs::write(&src, "source").expect("write");
+        let path = store.add_source_path(&src, "src").expect("add");
+        let info = store.path_info(&path).expect("info");
+        // The second import of the unchanged tree is the source cache's: it knows the record.
+        let fresh = LocalStore::open(store.root()).expect("open");
+        let _fresh_session = fresh.session_lock().expect("session");
+        assert_eq!(fresh.add_source_path(&src, "src").expect("again"), path);
+        // Only the disk's copy of the record is spoiled: neither session reads it again.
+        fs::write(store.record_path(&path), "{").expect("spoil");
+        let want = std::slice::from_ref(&info);
+        assert_eq!(
+            store.closure(std::slice::from_ref(&path)).expect("closure"),
+            want
+        );
+        assert_eq!(
+            fresh.closure(std::slice::from_ref(&path)).expect("closure"),
+            want
+        );
+        let third = LocalStore::open(store.root()).expect("open");
+        assert!(matches!(
+            third.path_info(&path),
+            Err(StoreError::CorruptRecord { .. })
+        ));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! on every evaluation (the largest part of a warm rebuild of an image with big sources).
 //!
 //! The fingerprint covers, for every entry the filter keeps: its relative path, type, size,
-//! mode, inode, modification and change times (nanoseconds). Writing a file updates its
+//! mode, inode, modification and change times (nanoseconds); for a directory only its type
+//! (its NAR is its children's, which are entries of their own). Writing a file updates its
 //! change time, which no user can set, so a changed tree gets a new fingerprint, as git's index
 //! relies on too. A hit is still only used when the store path it names is valid.
 
@@ -18,8 +19,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The version of the fingerprint; change it when what it covers changes.
-const TAG: &[u8] = b"makes-source-fingerprint-v1\0";
+/// The version of the fingerprint; change it when what it covers changes (v2: directories by
+/// their type alone).
+const TAG: &[u8] = b"makes-source-fingerprint-v2\0";
 
 /// The fingerprint of the tree at `root` whose entries (as `source_tree::walk_tree` lists
 /// them) are `entries`.

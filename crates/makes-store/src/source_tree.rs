@@ -58,6 +58,18 @@ impl EntryMeta {
         }
     }
 
+    /// A directory's: its type alone (see [`walk_tree`]).
+    pub(crate) fn directory() -> Self {
+        EntryMeta {
+            mode: 0o040_000,
+            size: 0,
+            ino: 0,
+            dev: 0,
+            mtime: (0, 0),
+            ctime: (0, 0),
+        }
+    }
+
     /// The metadata of `path` now (not following a symlink).
     pub(crate) fn of_path(path: &Path) -> std::io::Result<Self> {
         Ok(Self::of_stat(&rfs::lstat(path)?))
@@ -124,15 +136,25 @@ impl TreeEntry {
 /// looked up relative to their directory's descriptor (`fstatat`, `openat`), so the kernel
 /// resolves one name per entry, not the whole path (most of the cost for thousands of small
 /// trees).
+///
+/// A directory's metadata is not read: its NAR is its name and its children, which are
+/// entries of their own (an editor saving by rename changes a directory's times, not its
+/// NAR), so the listing's type says all that matters ([`EntryMeta::directory`]).
 pub(crate) fn walk_tree(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<TreeEntry>> {
-    let stat = rfs::lstat(root).map_err(|e| io_err(root)(e.into()))?;
-    let mut out = vec![entry_of(Vec::new(), &stat)];
-    if out[0].kind == EntryKind::Directory {
-        let fd =
-            rfs::open(root, dir_flags(), rfs::Mode::empty()).map_err(|e| io_err(root)(e.into()))?;
-        walk_dir(fd, root, &[], keep, &mut out)?;
+    // Most trees are directories: opened at once, they need no `lstat` of their own.
+    match rfs::open(root, dir_flags(), rfs::Mode::empty()) {
+        Ok(fd) => {
+            let mut out = vec![directory_entry(Vec::new())];
+            walk_dir(fd, root, &[], keep, &mut out)?;
+            Ok(out)
+        }
+        // A file, or a symlink (not followed).
+        Err(rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => {
+            let stat = rfs::lstat(root).map_err(|e| io_err(root)(e.into()))?;
+            Ok(vec![entry_of(Vec::new(), &stat)])
+        }
+        Err(e) => Err(io_err(root)(e.into())),
     }
-    Ok(out)
 }
 
 fn dir_flags() -> rfs::OFlags {
@@ -148,27 +170,35 @@ fn walk_dir(
     out: &mut Vec<TreeEntry>,
 ) -> Result<()> {
     let mut dir = rfs::Dir::new(fd).map_err(|e| io_err(path)(e.into()))?;
-    let mut names: Vec<Vec<u8>> = Vec::new();
+    // (name, whether the listing says it is a directory)
+    let mut names: Vec<(Vec<u8>, bool)> = Vec::new();
     while let Some(entry) = dir.read() {
         let entry = entry.map_err(|e| io_err(path)(e.into()))?;
         let name = entry.file_name().to_bytes();
         if name != b"." && name != b".." {
-            names.push(name.to_vec());
+            let is_dir = entry.file_type() == rfs::FileType::Directory;
+            names.push((name.to_vec(), is_dir));
         }
     }
     names.sort();
     let dir_fd = dir.fd().map_err(|e| io_err(path)(e.into()))?;
-    for name in names {
+    for (name, listed_dir) in names {
         let child = path.join(std::ffi::OsStr::from_bytes(&name));
         if !keep(&child) {
             continue;
         }
-        let stat = rfs::statat(dir_fd, name.as_slice(), rfs::AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| io_err(&child)(e.into()))?;
         let mut child_rel = rel.to_vec();
         child_rel.push(b'/');
         child_rel.extend_from_slice(&name);
-        let entry = entry_of(child_rel, &stat);
+        // Anything but a directory (or an entry of a type the listing does not give) is
+        // asked for its metadata.
+        let entry = if listed_dir {
+            directory_entry(child_rel)
+        } else {
+            let stat = rfs::statat(dir_fd, name.as_slice(), rfs::AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| io_err(&child)(e.into()))?;
+            entry_of(child_rel, &stat)
+        };
         let is_dir = entry.kind == EntryKind::Directory;
         let child_rel = entry.rel.clone();
         out.push(entry);
@@ -181,8 +211,21 @@ fn walk_dir(
     Ok(())
 }
 
+/// A directory, as the listing above it (or opening it) tells.
+fn directory_entry(rel: Vec<u8>) -> TreeEntry {
+    TreeEntry {
+        rel,
+        kind: EntryKind::Directory,
+        meta: EntryMeta::directory(),
+    }
+}
+
 fn entry_of(rel: Vec<u8>, stat: &rfs::Stat) -> TreeEntry {
     let meta = EntryMeta::of_stat(stat);
+    // Directories are described alike whether they were listed or stat'ed.
+    if rfs::FileType::from_raw_mode(meta.mode) == rfs::FileType::Directory {
+        return directory_entry(rel);
+    }
     let kind = match rfs::FileType::from_raw_mode(meta.mode) {
         rfs::FileType::RegularFile => EntryKind::File {
             executable: meta.mode & 0o100 != 0,
@@ -220,5 +263,15 @@ mod tests {
         assert_eq!(entries[3].path_under(&root), root.join("a/c/f"));
         let m = entries[3].meta;
         assert_eq!(EntryMeta::from_words(m.words()), m);
+        // Directories carry their type only, listed or not; a file or symlink as the whole tree.
+        assert_eq!(entries[0].meta, EntryMeta::directory());
+        assert_eq!(entries[2].meta, EntryMeta::directory());
+        let file = walk_tree(&root.join("a/c/f"), &|_| true).unwrap();
+        assert_eq!(file.len(), 1);
+        assert_eq!(file[0].kind, EntryKind::File { executable: false });
+        assert_eq!(file[0].meta.size, 1);
+        let link = walk_tree(&root.join("l"), &|_| true).unwrap();
+        assert_eq!(link[0].kind, EntryKind::Symlink);
+        assert!(walk_tree(&root.join("missing"), &|_| true).is_err());
     }
 }

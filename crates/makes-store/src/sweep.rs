@@ -4,8 +4,14 @@
 //!
 //! A sweep runs only while the caller holds the store's session lock exclusively, so no live
 //! session owns anything it removes: at the start of a session when no other session is
-//! running ([`LocalStore::session_lock`]), and in every garbage collection. Build logs stay:
-//! a failed build's message points at its log.
+//! running and one died since the last sweep ([`LocalStore::session_lock`]), and in every
+//! garbage collection. Build logs stay: a failed build's message points at its log.
+//!
+//! Whether a session died is told by `sessions/`: every session keeps a marker file there
+//! while it lives and removes it when it ends, so a marker found by a session that holds the
+//! lock exclusively is a dead session's (killed, or exited on a signal). Without such a marker
+//! there is nothing to sweep, and a session start lists one empty directory instead of the
+//! whole store. A store without `sessions/` (made by an earlier version) is swept once.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -42,21 +48,48 @@ impl LocalStore {
             .map_err(io_err(&path))
     }
 
+    fn sessions_dir(&self) -> PathBuf {
+        self.root().join("sessions")
+    }
+
     /// Held (shared) by every session that adds to or builds in the store; released on drop.
-    /// When no other session holds it, the leftovers of dead sessions are swept first.
-    pub fn session_lock(&self) -> Result<File> {
+    /// When no other session holds it and one died since the last sweep, the leftovers of dead
+    /// sessions are swept first.
+    pub fn session_lock(&self) -> Result<SessionGuard> {
         let file = self.session_lock_file()?;
         let path = self.session_lock_path();
-        if FileExt::try_lock_exclusive(&file).map_err(io_err(&path))? {
+        let sessions = self.sessions_dir();
+        if FileExt::try_lock_exclusive(&file).map_err(io_err(&path))? && self.a_session_died() {
             // Best effort: a leftover that cannot be removed (another user's, say) must not
-            // stop the session; the next sweep or `makes gc` tries again.
+            // stop the session; the next sweep or `makes gc` tries again (the dead session's
+            // marker stays until a sweep succeeds).
             let _ = self.sweep_while_exclusive();
         }
         // Turns the exclusive lock, if taken, into a shared one.
         FileExt::lock_shared(&file).map_err(io_err(&path))?;
+        // This session's marker, before it writes anything a sweep would remove. Best effort:
+        // without one, a death of this session waits for another's, or `makes gc`, to be swept.
+        let marker = fs::create_dir_all(&sessions).ok().and_then(|()| {
+            tempfile::Builder::new()
+                .prefix("session-")
+                .tempfile_in(&sessions)
+                .ok()
+        });
         // No path can become invalid while the lock is held: validity answers may be kept.
         self.valid_paths().enable();
-        Ok(file)
+        Ok(SessionGuard {
+            _marker: marker,
+            _lock: file,
+        })
+    }
+
+    /// Whether a session ended without removing its marker, or the store predates markers.
+    /// The caller holds the session lock exclusively, so no marker is a live session's.
+    fn a_session_died(&self) -> bool {
+        match fs::read_dir(self.sessions_dir()) {
+            Ok(mut markers) => markers.next().is_some(),
+            Err(_) => true,
+        }
     }
 
     /// Removes the leftovers of dead sessions. The caller holds the session lock exclusively.
@@ -106,9 +139,21 @@ impl LocalStore {
         for entry in cache_temps {
             remove(&entry, &mut report)?;
         }
+        // Last: a sweep that failed above leaves the markers that call for the next one.
+        for entry in entries(&self.sessions_dir())? {
+            remove(&entry, &mut report)?;
+        }
         report.removed.sort();
         Ok(report)
     }
+}
+
+/// A live session's hold on the store: the session lock (shared) and the session's marker in
+/// `sessions/`. Dropping it ends the session: the marker goes, then the lock.
+#[derive(Debug)]
+pub struct SessionGuard {
+    _marker: Option<tempfile::NamedTempFile>,
+    _lock: File,
 }
 
 /// A directory entry as its listing gives it.
@@ -186,9 +231,8 @@ mod tests {
         let mut expected = vec![
             "cache/layers/blobs/.tmp-blob-1".to_owned(),
             "db/.tmpXYZ".to_owned(),
+            // A lock file left by a dead session (a valid path's went when it was installed).
             "locks/abc.lock".to_owned(),
-            // The lock file the valid path was installed under: nobody holds it now.
-            format!("locks/{}.lock", valid.hash),
             "store/.makes-image-abc".to_owned(),
             "store/0000000000000000000000000000000a-partial".to_owned(),
             "tmp/build-x".to_owned(),
@@ -213,5 +257,32 @@ mod tests {
         let second = store.session_lock().expect("second session");
         assert!(leftover.exists(), "a live session's files are left alone");
         drop((first, second));
+    }
+
+    #[test]
+    fn only_a_dead_sessions_marker_calls_for_a_sweep() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalStore::open(dir.path().join("s")).expect("open");
+        let sessions = store.root().join("sessions");
+        let markers = || fs::read_dir(&sessions).expect("sessions").count();
+        let first = store.session_lock().expect("first session");
+        assert_eq!(markers(), 1, "a live session has its marker");
+        drop(first);
+        assert_eq!(markers(), 0, "a session that ends removes its marker");
+
+        let leftover = store.root().join("tmp/add-leftover");
+        fs::create_dir_all(&leftover).expect("mkdir");
+        drop(store.session_lock().expect("second session"));
+        assert!(
+            leftover.exists(),
+            "no session died since the last sweep: no sweep"
+        );
+
+        // What a killed session leaves: its marker.
+        fs::write(sessions.join("session-killed"), "").expect("write");
+        let third = store.session_lock().expect("third session");
+        assert!(!leftover.exists(), "a dead session's leftovers are swept");
+        assert_eq!(markers(), 1, "only the live session's marker is left");
+        drop(third);
     }
 }

@@ -8,11 +8,18 @@
 //! while a session lives (and the collector forgets what it removes from its own copy). A path
 //! not known is asked of the disk every time: another process may have added it since.
 //! Without the session lock every question goes to the disk, as before.
+//!
+//! The records of valid paths are kept the same way: a record never changes while its path is
+//! valid, so one the session wrote, read, or knows whole (a source tree whose NAR hash the
+//! source cache remembers has no references) is not read again; a closure of thousands of
+//! paths the session has just checked costs no file reads.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::Path;
 use std::sync::Mutex;
+
+use crate::path::{PathInfo, StorePath};
 
 /// How many questions go to the disk before the two directories are listed once: a short
 /// session (`makes --list` of a small project) in a large store never pays for the listing.
@@ -32,6 +39,8 @@ struct Known {
     asked: usize,
     /// Base names (`<hash>-<name>`) of paths known valid.
     valid: HashSet<String>,
+    /// The records of paths known valid, when known, by base name.
+    records: HashMap<String, PathInfo>,
 }
 
 /// What [`ValidPaths::lookup`] tells the caller to do.
@@ -84,9 +93,27 @@ impl ValidPaths {
         }
     }
 
+    /// Remembers the path of `info` as valid, with its record (the caller wrote or read it,
+    /// or knows it to be the one on disk).
+    pub(crate) fn remember_record(&self, info: &PathInfo) {
+        let mut known = self.known();
+        if known.enabled {
+            let base = info.path.base_name();
+            known.valid.insert(base.clone());
+            known.records.insert(base, info.clone());
+        }
+    }
+
+    /// The record of `path`, if it is known valid and its record known.
+    pub(crate) fn record(&self, path: &StorePath) -> Option<PathInfo> {
+        self.known().records.get(&path.base_name()).cloned()
+    }
+
     /// Forgets `base_name` (garbage collection removed it).
     pub(crate) fn forget(&self, base_name: &str) {
-        self.known().valid.remove(base_name);
+        let mut known = self.known();
+        known.valid.remove(base_name);
+        known.records.remove(base_name);
     }
 
     /// Remembers every path of the listings: a store entry whose hash has a record. A listing
@@ -141,6 +168,27 @@ mod tests {
         assert_eq!(paths.lookup("aaaa-x"), Lookup::Valid);
         paths.forget("aaaa-x");
         assert_eq!(paths.lookup("aaaa-x"), Lookup::AskDisk);
+    }
+
+    #[test]
+    fn records_are_kept_only_with_the_session_lock_and_forgotten_with_their_path() {
+        let path = crate::path::make_store_path("source", &[3u8; 32], "x");
+        let info = PathInfo {
+            path: path.clone(),
+            references: Vec::new(),
+            nar_size: 8,
+            nar_hash: "sha256:0".to_owned(),
+        };
+        let paths = ValidPaths::default();
+        paths.remember_record(&info);
+        assert_eq!(paths.record(&path), None);
+        paths.enable();
+        paths.remember_record(&info);
+        assert_eq!(paths.record(&path), Some(info));
+        assert_eq!(paths.lookup(&path.base_name()), Lookup::Valid);
+        paths.forget(&path.base_name());
+        assert_eq!(paths.record(&path), None);
+        assert_eq!(paths.lookup(&path.base_name()), Lookup::AskDisk);
     }
 
     #[test]
