@@ -13,14 +13,14 @@ use std::process::{Command, Output};
 /// Nix builds the stand-in packages, which copy host tools: no substituters, no sandbox.
 const NIX_CONFIG: &str = "substituters =\nsandbox = false";
 
-fn tools() -> bool {
+pub(crate) fn tools() -> bool {
     ["nix-build", "skopeo", "umoci", "runc"]
         .iter()
         .all(|t| have_tool(t))
 }
 
 /// `makes` with the stand-in as makes' own package set, packages built by Nix.
-fn makes(sandbox: &Sandbox) -> Command {
+pub(crate) fn makes(sandbox: &Sandbox) -> Command {
     let mut cmd = sandbox.makes();
     cmd.env("NIX_CONFIG", NIX_CONFIG)
         .env(
@@ -31,7 +31,7 @@ fn makes(sandbox: &Sandbox) -> Command {
     cmd
 }
 
-fn build(sandbox: &Sandbox, project: &Path, job: &str) -> PathBuf {
+pub(crate) fn build(sandbox: &Sandbox, project: &Path, job: &str) -> PathBuf {
     let out = makes(sandbox)
         .arg("--project")
         .arg(project)

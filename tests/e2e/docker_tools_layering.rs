@@ -9,43 +9,11 @@
 //! stand-in's graph: greeter refers to busybox and greeting; busybox and greeting refer to
 //! nothing.
 
-use crate::common::{
-    assert_success, fixture, have_tool, layer_store_paths, run, run_image, write_project, Sandbox,
-};
+use crate::common::{layer_store_paths, run, run_image, write_project, Sandbox};
+use crate::docker_tools::{build, makes, tools};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-/// Nix builds the stand-in packages, which copy host tools: no substituters, no sandbox.
-const NIX_CONFIG: &str = "substituters =\nsandbox = false";
-
-fn tools() -> bool {
-    ["nix-build", "skopeo", "umoci", "runc"]
-        .iter()
-        .all(|t| have_tool(t))
-}
-
-fn makes(sandbox: &Sandbox) -> Command {
-    let mut cmd = sandbox.makes();
-    cmd.env("NIX_CONFIG", NIX_CONFIG)
-        .env(
-            "MAKES_NIXPKGS",
-            fixture("nix-packages").join("stand-in-nixpkgs"),
-        )
-        .args(["--packages", "nix"]);
-    cmd
-}
-
-fn build(sandbox: &Sandbox, project: &Path, job: &str) -> PathBuf {
-    let out = makes(sandbox)
-        .arg("--project")
-        .arg(project)
-        .arg(job)
-        .output()
-        .expect("makes runs");
-    assert_success(&out);
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end())
-}
 
 const PROJECT: &str = r#"{ inputs, ... }:
 let
