@@ -157,10 +157,9 @@ fn root_paths(spec: &ImageSpec) -> BTreeSet<StorePath> {
         .collect()
 }
 
-/// The closure's paths, most depended-upon first (ties: larger NAR first, then name, then hash).
-fn rank_by_popularity(closure: &[PathInfo]) -> Vec<StorePath> {
-    // Deduplicate by path; if a path is listed twice, keep the largest size so the result does
-    // not depend on which copy came first.
+/// The closure's paths, each once: a path listed twice counts with its largest size, so the
+/// result does not depend on which copy came first.
+pub(crate) fn unique_by_path(closure: &[PathInfo]) -> BTreeMap<&StorePath, &PathInfo> {
     let mut infos: BTreeMap<&StorePath, &PathInfo> = BTreeMap::new();
     for info in closure {
         infos
@@ -172,6 +171,12 @@ fn rank_by_popularity(closure: &[PathInfo]) -> Vec<StorePath> {
             })
             .or_insert(info);
     }
+    infos
+}
+
+/// The closure's paths, most depended-upon first (ties: larger NAR first, then name, then hash).
+fn rank_by_popularity(closure: &[PathInfo]) -> Vec<StorePath> {
+    let infos = unique_by_path(closure);
     let index: BTreeMap<&StorePath, usize> =
         infos.keys().enumerate().map(|(i, p)| (*p, i)).collect();
     let nodes: Vec<&PathInfo> = infos.values().copied().collect();

@@ -11,7 +11,7 @@
 //! that is not there) the plan is an error naming the step; a pipeline whose result is a
 //! single graph is one layer.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use makes_spec::{ImageSpec, LayeringPipeline, LayeringStep, SplitPath};
 use makes_store::{PathInfo, StorePath, STORE_DIR};
@@ -65,19 +65,7 @@ struct PathGraph {
 
 impl PathGraph {
     fn new(closure: &[PathInfo]) -> Result<PathGraph, OciError> {
-        // A path listed twice counts once, with its largest size (so the order of the closure
-        // does not matter).
-        let mut infos: BTreeMap<&StorePath, &PathInfo> = BTreeMap::new();
-        for info in closure {
-            infos
-                .entry(&info.path)
-                .and_modify(|e| {
-                    if info.nar_size > e.nar_size {
-                        *e = info;
-                    }
-                })
-                .or_insert(info);
-        }
+        let infos = crate::plan::unique_by_path(closure);
         // Nix exports the graph sorted by base name; nixpkgs then sorts it by NAR size, stably.
         let mut nodes: Vec<&PathInfo> = infos.into_values().collect();
         nodes.sort_by(|a, b| {
