@@ -2,8 +2,8 @@
 //! storing by digest are separate steps that stack:
 //!
 //! - [`HashingWriter`] (from `makes-oci-model`, with [`Digest`]): sha256 and byte count of
-//!   what passes through. Put in front of the compressor it yields a layer's `diff_id` (the
-//!   digest of the uncompressed tar); behind it, the blob digest.
+//!   what passes through: the blob digest. (A layer's `diff_id`, the digest of its
+//!   uncompressed tar, is hashed by [`crate::layer_writer`]'s sink from the chunks themselves.)
 //! - the compressor lives in [`crate::compress`] (parallel and deterministic).
 //! - [`BlobWriter`]: writes into a temporary file in a blob directory and renames it to
 //!   `<blob dir>/<hex>` when completed, so a blob under its digest name is always whole.

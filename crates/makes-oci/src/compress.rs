@@ -2,8 +2,9 @@
 //! and header make the output the same bytes on every run and every machine.
 //!
 //! The uncompressed tar stream of a layer is cut into fixed-size chunks ([`CHUNK_SIZE`]; the
-//! cutting is [`crate::layer_writer`]'s); each chunk is compressed on its own by the shared
-//! workers ([`compress_async`]) and the results are written in order:
+//! cutting is [`crate::layer_writer`]'s, the buffers [`crate::chunk`]'s); each chunk is
+//! compressed on its own by the shared workers ([`compress_async`]) and the results are written
+//! in order:
 //!
 //! - `gz`: each chunk is one complete gzip member (libdeflate level 5, header with mtime 0, no
 //!   name, OS 255). RFC 1952 section 2.2: a gzip file is a series of members; Go's
@@ -15,8 +16,9 @@
 //!
 //! Because chunk boundaries depend only on the byte stream and each chunk is compressed
 //! independently, the output is byte-identical whatever the number of threads or how the writer
-//! was called. The workers, their compression contexts and the chunk buffers live as long as the
-//! process: a build of many small layers starts no thread and faults in no fresh memory per layer.
+//! was called. The workers and their compression contexts live as long as the process, and the
+//! chunk buffers are reused: a build of many small layers starts no thread and faults in no fresh
+//! memory per layer.
 
 use std::cell::RefCell;
 use std::io;
@@ -25,9 +27,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use makes_spec::Compressor;
 
-/// Bytes of uncompressed input per independently compressed chunk. Fixed: it is part of the
-/// output format (changing it changes every digest).
-pub const CHUNK_SIZE: usize = 4 << 20;
+pub use crate::chunk::CHUNK_SIZE;
+use crate::chunk::{out_buffer, return_out_buffer, Chunk};
 /// The gzip level, on libdeflate's scale: its level 5 compresses as well as zlib's level 6
 /// (`gzip -6`, within 0.5% on bench/image) and is faster than its own level 6.
 pub const GZIP_LEVEL: i32 = 5;
@@ -92,13 +93,11 @@ impl PendingChunk {
 }
 
 /// Compresses `input` as one gzip member or zstd frame: on the shared workers when there are
-/// `threads` > 1 (the caller goes on meanwhile), else here. `input` goes back to the spare
-/// buffers once compressed.
-pub(crate) fn compress_async(codec: Codec, input: Vec<u8>, threads: usize) -> PendingChunk {
+/// `threads` > 1 (the caller goes on meanwhile), else here. The worker drops its share of
+/// `input` once compressed.
+pub(crate) fn compress_async(codec: Codec, input: Arc<Chunk>, threads: usize) -> PendingChunk {
     if threads <= 1 {
-        let out = compress_chunk(codec, &input);
-        return_buffer(input);
-        return PendingChunk::Ready(out);
+        return PendingChunk::Ready(compress_chunk(codec, input.bytes()));
     }
     let (reply, result) = mpsc::channel();
     let job = Job {
@@ -109,18 +108,14 @@ pub(crate) fn compress_async(codec: Codec, input: Vec<u8>, threads: usize) -> Pe
     match workers(threads).send(job) {
         Ok(()) => PendingChunk::Waiting(result),
         // No worker takes jobs any more (none could be started): compress here.
-        Err(job) => {
-            let out = compress_chunk(codec, &job.input);
-            return_buffer(job.input);
-            PendingChunk::Ready(out)
-        }
+        Err(job) => PendingChunk::Ready(compress_chunk(codec, job.input.bytes())),
     }
 }
 
 /// One chunk to compress: the codec, the input, and where the result goes.
 struct Job {
     codec: Codec,
-    input: Vec<u8>,
+    input: Arc<Chunk>,
     reply: Sender<io::Result<Vec<u8>>>,
 }
 
@@ -175,40 +170,13 @@ fn work(jobs: &Mutex<Receiver<Job>>) {
         // A panic would leave the layer writer waiting for this chunk forever: it gets an
         // error instead.
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            compress_chunk(job.codec, &job.input)
+            compress_chunk(job.codec, job.input.bytes())
         }))
         .unwrap_or_else(|_| Err(io::Error::other("a compression worker failed")));
-        return_buffer(job.input);
+        drop(job.input);
         // A layer writer that stopped (an error elsewhere) no longer listens.
         if let Err(mpsc::SendError(Ok(out))) = job.reply.send(out) {
-            return_buffer(out);
-        }
-    }
-}
-
-/// Buffers of finished chunks kept for the next ones (input chunks and compressed output), so
-/// that each chunk does not fault in fresh pages. Bounded: about the chunks in flight.
-static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-const MAX_SPARE: usize = 6;
-
-/// A buffer from the spare ones, or a new empty one.
-pub(crate) fn spare_buffer() -> Vec<u8> {
-    SPARE
-        .lock()
-        .ok()
-        .and_then(|mut s| s.pop())
-        .unwrap_or_default()
-}
-
-/// Gives a buffer back for reuse (dropped when the spare ones are enough or it is too large).
-pub(crate) fn return_buffer(mut b: Vec<u8>) {
-    b.clear();
-    if b.capacity() == 0 || b.capacity() > 2 * CHUNK_SIZE {
-        return;
-    }
-    if let Ok(mut spare) = SPARE.lock() {
-        if spare.len() < MAX_SPARE {
-            spare.push(b);
+            return_out_buffer(out);
         }
     }
 }
@@ -228,13 +196,13 @@ struct Contexts {
     zstd: Option<zstd::bulk::Compressor<'static>>,
 }
 
-/// One chunk as a complete gzip member or zstd frame, in a buffer from the spare ones.
+/// One chunk as a complete gzip member or zstd frame, in a spare output buffer.
 fn compress_chunk(codec: Codec, input: &[u8]) -> io::Result<Vec<u8>> {
     CONTEXTS.with(|contexts| {
         let mut contexts = contexts
             .try_borrow_mut()
             .map_err(|_| io::Error::other("compression context in use"))?;
-        let mut out = spare_buffer();
+        let mut out = out_buffer();
         match codec {
             Codec::Gzip => {
                 if contexts.gzip.is_none() {

@@ -3,8 +3,9 @@
 //! Plan purely, then stream, so the layout can be tested as data and the writer stays one
 //! deterministic loop: [`plan_layers`] decides which store
 //! paths go into which layer; [`build_image`] then builds the customisation root (contents
-//! joined into `/`, `extraCommands`), writes each layer as a deterministic tar through a hashing
-//! writer (the diff_id) and the compressor into a blob named by its digest, writes the config and
+//! joined into `/`, `extraCommands`), writes each layer as a deterministic tar into the layer
+//! pipeline (compressed, hashed for its diff_id, stored as a blob named by its digest; see
+//! [`layer_writer`]), writes the config and
 //! manifest, and packs everything into one tar that is both an OCI image layout and a Docker
 //! archive. The same inputs give the same bytes; the only clock is [`ImageInputs::now`], used
 //! when the spec says `created = "now"`.
@@ -19,6 +20,7 @@ mod base_source;
 mod base_verify;
 mod blob;
 mod cache;
+mod chunk;
 mod compress;
 mod config;
 mod confined_root;
@@ -55,17 +57,19 @@ pub use plan_pipeline::plan_pipeline_layers;
 pub use store_builder::NativeImageBuilder;
 
 use archive::{write_archive, ArchiveMetadata};
-use blob::{write_blob, HashingWriter, StoredBlob};
+use blob::{write_blob, StoredBlob};
 use cache::{CachedLayer, LayerCache, LayerKey};
 use config::ConfigLayer;
 use customisation::{
     build_customisation_root, ContentSource, CustomisationRoot, JoinRules, RootScripts,
 };
-use layer_writer::{LayerWriter, PendingBlob};
+use layer_writer::{LayerBlob, LayerWriter, PendingBlob};
 use makes_oci_model::media_types::{OCI_CONFIG, OCI_MANIFEST};
 use makes_oci_model::Descriptor;
 use store_layer::StoreTree;
-use tar_writer::{write_layer_tar, HeaderPolicy, LayerEntries, ModePolicy, SYNTHESIZED_DIR_MODE};
+use tar_writer::{
+    write_tar, HeaderPolicy, LayerEntries, ModePolicy, TarSink, SYNTHESIZED_DIR_MODE,
+};
 
 /// Everything [`build_image`] needs besides the output path.
 pub struct ImageInputs<'a> {
@@ -303,7 +307,6 @@ enum BuiltLayer {
     Writing {
         index: usize,
         key: Digest,
-        diff_id: Digest,
         blob: PendingBlob,
         summary: LayerSummary,
     },
@@ -401,7 +404,7 @@ impl<'a> LayerBuilder<'a> {
             };
             return Ok(BuiltLayer::Cached(summary, blob));
         }
-        let (blob, diff_id) = match prepared {
+        let blob = match prepared {
             // A layer of store paths only is written as its trees are walked.
             None if !planned.store_paths.is_empty() => {
                 if let Some(p) = progress {
@@ -435,7 +438,6 @@ impl<'a> LayerBuilder<'a> {
         Ok(BuiltLayer::Writing {
             index,
             key,
-            diff_id,
             blob,
             summary,
         })
@@ -443,17 +445,19 @@ impl<'a> LayerBuilder<'a> {
 
     /// A layer once its blob is stored: recorded in the cache, reported done.
     fn complete(&self, layer: BuiltLayer) -> Result<(LayerSummary, StoredBlob), OciError> {
-        let (index, key, diff_id, blob, summary) = match layer {
+        let (index, key, blob, summary) = match layer {
             BuiltLayer::Cached(summary, blob) => return Ok((summary, blob)),
             BuiltLayer::Writing {
                 index,
                 key,
-                diff_id,
                 blob,
                 summary,
-            } => (index, key, diff_id, blob, summary),
+            } => (index, key, blob, summary),
         };
-        let stored = blob.wait()?;
+        let LayerBlob {
+            blob: stored,
+            diff_id,
+        } = blob.wait()?;
         if let Some(c) = &self.work.cache {
             c.put(
                 &key,
@@ -558,14 +562,14 @@ impl<'a> LayerBuilder<'a> {
         Ok((root_entries, root))
     }
 
-    /// Writes the trees of `paths` as a tar through the diff_id hasher into the next layer of
-    /// `layers`, walking them as they are written (the bytes [`LayerBuilder::write_layer`]
+    /// Writes the trees of `paths` as a tar into the next layer of `layers`, walking them as
+    /// they are written (the bytes [`LayerBuilder::write_layer`]
     /// gives the same trees).
     fn write_store_layer(
         &self,
         paths: &[StorePath],
         layers: &LayerWriter,
-    ) -> Result<(PendingBlob, Digest), OciError> {
+    ) -> Result<PendingBlob, OciError> {
         let store = store_rel();
         let parents: Vec<&[u8]> = store
             .match_indices('/')
@@ -582,30 +586,27 @@ impl<'a> LayerBuilder<'a> {
             })
             .collect();
         let counting = ProgressWriter {
-            inner: HashingWriter::new(layers.layer()?),
+            inner: layers.layer()?,
             progress: self.options.progress,
             pending: 0,
         };
-        let sink = tar_writer::reading_sink(counting);
-        let out = store_layer::write_store_layer(&parents, &mut trees, &self.policy, sink)?;
-        let (stream, diff_id, _) = out.into_inner().inner.finish();
-        Ok((stream.finish()?, diff_id))
+        let out = store_layer::write_store_layer(&parents, &mut trees, &self.policy, counting)?;
+        out.inner.finish()
     }
 
-    /// Writes `entries` as a tar through the diff_id hasher into the next layer of `layers`.
+    /// Writes `entries` as a tar into the next layer of `layers`.
     fn write_layer(
         &self,
         entries: &LayerEntries,
         layers: &LayerWriter,
-    ) -> Result<(PendingBlob, Digest), OciError> {
+    ) -> Result<PendingBlob, OciError> {
         let counting = ProgressWriter {
-            inner: HashingWriter::new(layers.layer()?),
+            inner: layers.layer()?,
             progress: self.options.progress,
             pending: 0,
         };
-        let out = write_layer_tar(entries, &self.policy, counting)?;
-        let (stream, diff_id, _) = out.inner.finish();
-        Ok((stream.finish()?, diff_id))
+        let out = write_tar(entries, &self.policy, counting)?;
+        out.inner.finish()
     }
 }
 
@@ -711,18 +712,32 @@ struct ProgressWriter<'p, W> {
 impl<W: std::io::Write> std::io::Write for ProgressWriter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        if let Some(p) = self.progress {
-            self.pending += n as u64;
-            if self.pending >= 1 << 20 {
-                p.advance(self.pending);
-                self.pending = 0;
-            }
-        }
+        self.count(n as u64);
         Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+impl<W> ProgressWriter<'_, W> {
+    fn count(&mut self, n: u64) {
+        if let Some(p) = self.progress {
+            self.pending += n;
+            if self.pending >= 1 << 20 {
+                p.advance(self.pending);
+                self.pending = 0;
+            }
+        }
+    }
+}
+
+impl<W: TarSink> TarSink for ProgressWriter<'_, W> {
+    fn append_file(&mut self, file: &fs::File, size: u64) -> std::io::Result<u64> {
+        let n = self.inner.append_file(file, size)?;
+        self.count(n);
+        Ok(n)
     }
 }
 

@@ -2,7 +2,7 @@
 //! slip into a layer through a path that forgot it.
 //!
 //! A layer is a set of [`LayerEntry`]s keyed by relative archive path (`nix/store/...`,
-//! `bin/hello`), gathered from trees on disk or synthesized. [`write_layer_tar`] emits them
+//! `bin/hello`), gathered from trees on disk or synthesized. [`write_tar`] emits them
 //! sorted by path bytes — so parents come before children and `nix/`, `nix/store/` come first in
 //! a store layer — each path once, with missing parent directories synthesized (mode 0755).
 //! Every header is a ustar header filled field by field from the [`HeaderPolicy`] (fixed mtime,
@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -406,27 +406,28 @@ pub(crate) trait TarSink: Write {
     fn append_file(&mut self, file: &File, size: u64) -> io::Result<u64>;
 }
 
-/// Any writer as a [`TarSink`]: files are read in pieces of up to [`LARGE_READ`] bytes through
-/// one buffer, grown to the largest piece needed.
+/// Any writer as a [`TarSink`], which copies files through a buffer. Only tests write tars into
+/// plain writers: layers go into [`crate::layer_writer`]'s chunks, which files are read into
+/// directly, and the image archive has the kernel copy its blobs.
+#[cfg(test)]
 pub(crate) struct ReadingSink<W> {
     out: W,
-    buf: Vec<u8>,
 }
 
 /// `out` as a [`TarSink`] that reads files itself.
+#[cfg(test)]
 pub(crate) fn reading_sink<W: Write>(out: W) -> ReadingSink<W> {
-    ReadingSink {
-        out,
-        buf: Vec::new(),
-    }
+    ReadingSink { out }
 }
 
+#[cfg(test)]
 impl<W> ReadingSink<W> {
     pub(crate) fn into_inner(self) -> W {
         self.out
     }
 }
 
+#[cfg(test)]
 impl<W: Write> Write for ReadingSink<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.out.write(data)
@@ -437,30 +438,16 @@ impl<W: Write> Write for ReadingSink<W> {
     }
 }
 
+#[cfg(test)]
 impl<W: Write> TarSink for ReadingSink<W> {
-    fn append_file(&mut self, mut file: &File, size: u64) -> io::Result<u64> {
-        let piece = size.min(LARGE_READ as u64) as usize;
-        if self.buf.len() < piece {
-            self.buf.resize(piece, 0);
-        }
-        let mut count = 0u64;
-        while count < size {
-            let want = (size - count).min(piece as u64) as usize;
-            let n = match file.read(&mut self.buf[..want]) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            self.out.write_all(&self.buf[..n])?;
-            count += n as u64;
-        }
-        Ok(count)
+    fn append_file(&mut self, file: &File, size: u64) -> io::Result<u64> {
+        io::copy(&mut io::Read::take(file, size), &mut self.out)
     }
 }
 
 /// Writes `entries` as an uncompressed tar to `out` (missing parents are synthesized first) and
 /// returns `out`.
+#[cfg(test)]
 pub fn write_layer_tar<W: Write>(
     entries: &LayerEntries,
     policy: &HeaderPolicy,
@@ -469,7 +456,8 @@ pub fn write_layer_tar<W: Write>(
     Ok(write_tar(entries, policy, reading_sink(out))?.out)
 }
 
-/// [`write_layer_tar`] into any [`TarSink`].
+/// Writes `entries` as an uncompressed tar into `out` (missing parents are synthesized first)
+/// and returns `out`.
 pub(crate) fn write_tar<S: TarSink>(
     entries: &LayerEntries,
     policy: &HeaderPolicy,
@@ -662,7 +650,7 @@ fn pax_fields(
     pax
 }
 
-/// The byte length [`write_layer_tar`] gives `entries` whose files all have their stated
+/// The byte length [`write_tar`] gives `entries` whose files all have their stated
 /// sizes and none of which is a hard link (the entries of an image archive), known before
 /// writing so that the archive can be hashed as it is written. Entries with owners of their
 /// own are not foreseen (`None`).
@@ -737,8 +725,6 @@ fn pax_records(records: &[(&str, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-/// The largest read of a file's contents.
-const LARGE_READ: usize = 1 << 20;
 /// The tar block size.
 const BLOCK: u64 = 512;
 
