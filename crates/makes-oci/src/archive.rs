@@ -6,9 +6,10 @@
 //!
 //! The outer tar goes through the same deterministic writer as the layers: entries sorted,
 //! owner 0, the image's mtime, files 0644 and directories 0755. It is written to a temporary
-//! file beside the output and renamed into place, so the output is whole or absent. The blobs'
-//! bytes are copied by the kernel (`copy_file_range`), and the NAR hash of the archive is
-//! computed on a thread of its own that reads them from the blobs meanwhile.
+//! file beside the output and renamed into place, so the output is whole or absent. Each blob
+//! is read in blocks; the kernel copies each block's range into the archive
+//! (`copy_file_range`) and the block goes to a thread of its own that adds it to the NAR hash
+//! of the archive while the next blocks are read and copied.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -102,26 +103,19 @@ pub fn write_archive(
 /// Bytes of the archive gathered before they are written and handed to the hashing thread.
 const BLOCK: usize = 1 << 20;
 /// Pieces in flight between the writer and the hashing thread (bounds the memory used).
-const PIECES_IN_FLIGHT: usize = 4;
-
-/// A piece of the archive for the hashing thread, in archive order.
-enum Piece {
-    /// Bytes the writer gathered (headers, padding, small entries).
-    Bytes(Vec<u8>),
-    /// The first `len` bytes of a file (a blob), which the hashing thread reads itself.
-    File(File, u64),
-}
+const PIECES_IN_FLIGHT: usize = 2;
 
 /// Writes the archive and adds it to the NAR hash of the file it makes on a thread of its own,
 /// so that hashing (most of a retag, whose layers all come from the cache) runs while the next
-/// pieces are written instead of after them. Headers and small entries are gathered in blocks;
-/// a blob is copied from its file into the archive by the kernel, without passing through this
-/// process, and the hashing thread reads it from the blob (the page cache) on its own.
+/// blocks are written instead of after them. Headers and small entries are gathered in blocks;
+/// a blob is read in blocks by the writer, which has the kernel copy each block's range into
+/// the archive and then sends the block to be hashed. The hashing thread, the slower of the
+/// two (SHA-256 of every byte), then does nothing but hash.
 struct NarHashing {
     file: tempfile::NamedTempFile,
     block: Vec<u8>,
-    /// Pieces to hash, in order; `None` without a hash to compute.
-    to_hash: Option<mpsc::SyncSender<Piece>>,
+    /// Blocks to hash, in archive order; `None` without a hash to compute.
+    to_hash: Option<mpsc::SyncSender<Vec<u8>>>,
     /// Hashed blocks come back for reuse.
     hashed: Option<mpsc::Receiver<Vec<u8>>>,
     hasher: Option<thread::JoinHandle<io::Result<FileNarHasher>>>,
@@ -137,7 +131,7 @@ impl NarHashing {
             hasher: None,
         };
         if let Some(nar) = nar {
-            let (to_hash, pieces) = mpsc::sync_channel::<Piece>(PIECES_IN_FLIGHT);
+            let (to_hash, pieces) = mpsc::sync_channel::<Vec<u8>>(PIECES_IN_FLIGHT);
             let (give_back, hashed) = mpsc::sync_channel::<Vec<u8>>(PIECES_IN_FLIGHT + 1);
             out.hasher = Some(thread::spawn(move || hash_pieces(nar, &pieces, &give_back)));
             out.to_hash = Some(to_hash);
@@ -152,20 +146,53 @@ impl NarHashing {
             return Ok(());
         }
         self.file.as_file().write_all(&self.block)?;
-        let reused = self.hashed.as_ref().and_then(|h| h.try_recv().ok());
-        let mut next = reused.unwrap_or_else(|| Vec::with_capacity(BLOCK));
+        let mut next = self.spare_block();
         next.clear();
         let block = std::mem::replace(&mut self.block, next);
-        self.hash(Piece::Bytes(block))
+        self.hash(block)
     }
 
-    fn hash(&self, piece: Piece) -> io::Result<()> {
+    /// A block to fill: one the hashing thread is done with (holding its old bytes, which a
+    /// read overwrites without zeroing them first), else a new one.
+    fn spare_block(&self) -> Vec<u8> {
+        let reused = self.hashed.as_ref().and_then(|h| h.try_recv().ok());
+        reused.unwrap_or_else(|| Vec::with_capacity(BLOCK))
+    }
+
+    fn hash(&self, block: Vec<u8>) -> io::Result<()> {
         match &self.to_hash {
             Some(to_hash) => to_hash
-                .send(piece)
+                .send(block)
                 .map_err(|_| io::Error::other("the archive's hashing thread stopped")),
             None => Ok(()),
         }
+    }
+
+    /// Appends the first `size` bytes of `file` block by block: each block is read, copied
+    /// into the archive and then hashed; returns how many bytes there were (fewer if the file
+    /// is shorter).
+    fn append_hashed(&mut self, file: &File, size: u64) -> io::Result<u64> {
+        let mut at = 0u64;
+        while at < size {
+            let want = (size - at).min(BLOCK as u64) as usize;
+            let mut block = self.spare_block();
+            block.resize(want, 0);
+            let n = read_full_at(file, &mut block, at)?;
+            block.truncate(n);
+            if n == 0 {
+                break;
+            }
+            // The kernel copies the same range from the page cache, which costs less than
+            // writing the block from this process (measured: 0.09 s against 0.21 s of CPU for
+            // 300 MB); the block itself only goes to be hashed.
+            let copied = copy_file(file, self.file.as_file(), at, n as u64)?;
+            if copied < n as u64 {
+                return Ok(at + copied);
+            }
+            self.hash(block)?;
+            at += n as u64;
+        }
+        Ok(at)
     }
 
     /// Writes what is left and returns the file with its NAR, if it was hashed.
@@ -184,38 +211,32 @@ impl NarHashing {
     }
 }
 
-/// The hashing thread: every piece in order into the NAR hash.
+/// The hashing thread: every block in order into the NAR hash, then back for reuse.
 fn hash_pieces(
     mut nar: FileNarHasher,
-    pieces: &mpsc::Receiver<Piece>,
+    blocks: &mpsc::Receiver<Vec<u8>>,
     give_back: &mpsc::SyncSender<Vec<u8>>,
 ) -> io::Result<FileNarHasher> {
-    let mut buf = Vec::new();
-    for piece in pieces {
-        match piece {
-            Piece::Bytes(block) => {
-                nar.update(&block);
-                // The writer may be gone (an error): the block is then just dropped.
-                let _ = give_back.try_send(block);
-            }
-            Piece::File(file, len) => {
-                if buf.is_empty() {
-                    buf.resize(BLOCK, 0);
-                }
-                let mut at = 0u64;
-                while at < len {
-                    let want = (len - at).min(BLOCK as u64) as usize;
-                    let n = file.read_at(&mut buf[..want], at)?;
-                    if n == 0 {
-                        return Err(io::Error::other("a blob shrank while it was archived"));
-                    }
-                    nar.update(&buf[..n]);
-                    at += n as u64;
-                }
-            }
-        }
+    for block in blocks {
+        nar.update(&block);
+        // The writer may be gone (an error), or have enough blocks: this one is then dropped.
+        let _ = give_back.try_send(block);
     }
     Ok(nar)
+}
+
+/// Reads into all of `buf` from `at` unless the file ends first; returns how many bytes it read.
+fn read_full_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], at + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 impl Write for NarHashing {
@@ -236,38 +257,39 @@ impl Write for NarHashing {
 impl TarSink for NarHashing {
     fn append_file(&mut self, file: &File, size: u64) -> io::Result<u64> {
         self.flush_block()?;
-        // Handed to the hashing thread first, so that it reads the blob while the kernel copies
-        // it (a blob that is not `size` long fails both).
-        if size > 0 && self.to_hash.is_some() {
-            self.hash(Piece::File(file.try_clone()?, size))?;
+        if self.to_hash.is_some() {
+            return self.append_hashed(file, size);
         }
-        copy_file(file, self.file.as_file(), size)
+        // Nothing to hash: the kernel copies without the bytes coming up to this process.
+        copy_file(file, self.file.as_file(), 0, size)
     }
 }
 
-/// Appends the first `size` bytes of `from` to `to` (at its position), by `copy_file_range`
-/// when the kernel can, else by reading and writing; returns how many were copied.
-fn copy_file(from: &File, mut to: &File, size: u64) -> io::Result<u64> {
-    let mut at = 0u64;
-    while at < size {
-        let want = (size - at).min(1 << 30) as usize;
+/// Appends the `size` bytes of `from` at `start` to `to` (at its position), by
+/// `copy_file_range` when the kernel can, else by reading and writing; returns how many were
+/// copied (fewer if `from` ends first).
+fn copy_file(from: &File, mut to: &File, start: u64, size: u64) -> io::Result<u64> {
+    let end = start + size;
+    let mut at = start;
+    while at < end {
+        let want = (end - at).min(1 << 30) as usize;
         let mut off_in = at;
         match rustix::fs::copy_file_range(from, Some(&mut off_in), to, None, want) {
-            Ok(0) => return Ok(at),
+            Ok(0) => return Ok(at - start),
             Ok(n) => at += n as u64,
             Err(rustix::io::Errno::INTR) => continue,
             // Not between these files (another file system on an old kernel, a file system
             // without it): copy through this process.
-            Err(_) if at == 0 => break,
+            Err(_) if at == start => break,
             Err(e) => return Err(e.into()),
         }
     }
-    if at == size {
-        return Ok(at);
+    if at == end {
+        return Ok(size);
     }
     let mut buf = vec![0u8; BLOCK.min(size as usize)];
-    while at < size {
-        let want = (size - at).min(buf.len() as u64) as usize;
+    while at < end {
+        let want = (end - at).min(buf.len() as u64) as usize;
         let n = from.read_at(&mut buf[..want], at)?;
         if n == 0 {
             break;
@@ -275,7 +297,7 @@ fn copy_file(from: &File, mut to: &File, size: u64) -> io::Result<u64> {
         to.write_all(&buf[..n])?;
         at += n as u64;
     }
-    Ok(at)
+    Ok(at - start)
 }
 
 /// Writes the OCI image layout held by the archive `archive` as a plain directory `dir`
@@ -363,11 +385,24 @@ mod tests {
             docker_manifest_json: b"[]",
             mtime: 1,
         };
-        let nar = write_archive(&out, &[a], &meta)
+        let nar = write_archive(&out, std::slice::from_ref(&a), &meta)
             .expect("archive")
             .expect("hashed");
         let (hash, size) = makes_store::nar_hash_and_size(&out).expect("nar");
         assert_eq!((nar.nar_hash, nar.nar_size), (hash, size));
+        // The blob, read in several blocks, is in the archive whole.
+        let mut ar = tar::Archive::new(fs::File::open(&out).expect("open"));
+        let name = format!("blobs/sha256/{}", a.digest.hex());
+        let mut found = None;
+        for e in ar.entries().expect("entries") {
+            let mut e = e.expect("entry");
+            if e.path().expect("path").to_string_lossy() == name {
+                let mut data = Vec::new();
+                e.read_to_end(&mut data).expect("read");
+                found = Some(data);
+            }
+        }
+        assert!(found == Some(big), "the blob's bytes differ or are missing");
     }
 
     #[test]
