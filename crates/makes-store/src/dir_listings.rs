@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
+use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -37,10 +38,60 @@ pub(crate) struct DirListings(Mutex<Option<State>>);
 #[derive(Debug)]
 struct State {
     log: PathBuf,
-    /// The metadata and encoded names ([`encode_names`]) by directory path.
-    known: HashMap<Vec<u8>, (EntryMeta, Vec<u8>)>,
+    /// The log as read; its lines are checked and decoded only when their directory is asked
+    /// for (most processes walk a few of the trees the log knows).
+    text: Vec<u8>,
+    /// The ranges in `text` of the lines of each directory, by the hex of its path.
+    lines: HashMap<Vec<u8>, Vec<Range<usize>>>,
+    /// The metadata and encoded names ([`encode_names`]) remembered by this process, by
+    /// directory path.
+    fresh: HashMap<Vec<u8>, (EntryMeta, Vec<u8>)>,
     /// Lines not yet appended to the log.
     pending: Vec<u8>,
+}
+
+impl State {
+    fn read(log: &Path) -> Self {
+        let text = read_log(log);
+        let mut lines = HashMap::new();
+        let mut start = 0;
+        for line in text.split(|b| *b == b'\n') {
+            let range = start..start + line.len();
+            start = range.end + 1;
+            let mut fields = line.splitn(3, |b| *b == b' ');
+            if let (Some(_check), Some(path), Some(_rest)) =
+                (fields.next(), fields.next(), fields.next())
+            {
+                lines
+                    .entry(path.to_vec())
+                    .or_insert_with(Vec::new)
+                    .push(range);
+            }
+        }
+        State {
+            log: log.to_path_buf(),
+            text,
+            lines,
+            fresh: HashMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The remembered metadata and encoded names of the directory at `path`.
+    fn get(&self, path: &[u8]) -> Option<(EntryMeta, Vec<u8>)> {
+        if let Some(found) = self.fresh.get(path) {
+            return Some(found.clone());
+        }
+        // The last line that checks out: one torn by a crash is skipped, and any whole line
+        // is a true listing for the metadata it names.
+        self.lines
+            .get(hex(path).as_bytes())?
+            .iter()
+            .rev()
+            .filter_map(|range| parse_line(self.text.get(range.clone())?))
+            .find(|(line_path, _, _)| line_path == path)
+            .map(|(_, meta, names)| (meta, names))
+    }
 }
 
 impl DirListings {
@@ -51,11 +102,7 @@ impl DirListings {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if guard.as_ref().is_none_or(|s| s.log != log) {
-            *guard = Some(State {
-                log: log.to_path_buf(),
-                known: read_log(log),
-                pending: Vec::new(),
-            });
+            *guard = Some(State::read(log));
         }
         guard
     }
@@ -64,8 +111,11 @@ impl DirListings {
     /// metadata `now` (its `lstat` now).
     pub(crate) fn names(&self, log: &Path, dir: &Path, now: &EntryMeta) -> Option<Names> {
         let guard = self.state(log);
-        let (meta, encoded) = guard.as_ref()?.known.get(dir.as_os_str().as_bytes())?;
-        (meta == now).then(|| decode_names(encoded)).flatten()
+        let (meta, encoded) = guard.as_ref()?.get(dir.as_os_str().as_bytes())?;
+        if meta != *now {
+            return None;
+        }
+        decode_names(&encoded)
     }
 
     /// Remembers the listing `names` of `dir`, read while its metadata was `meta` (taken
@@ -87,9 +137,8 @@ impl DirListings {
         let path = dir.as_os_str().as_bytes();
         let encoded = encode_names(names);
         if state
-            .known
             .get(path)
-            .is_some_and(|(m, e)| m == meta && *e == encoded)
+            .is_some_and(|(m, e)| m == *meta && e == encoded)
         {
             return;
         }
@@ -105,7 +154,7 @@ impl DirListings {
         state.pending.push(b' ');
         state.pending.extend_from_slice(rest.as_bytes());
         state.pending.push(b'\n');
-        state.known.insert(path.to_vec(), (*meta, encoded));
+        state.fresh.insert(path.to_vec(), (*meta, encoded));
     }
 
     /// Appends the listings remembered since the last flush, with one `write` (best effort:
@@ -129,21 +178,13 @@ impl DirListings {
     }
 }
 
-fn read_log(log: &Path) -> HashMap<Vec<u8>, (EntryMeta, Vec<u8>)> {
-    let mut known = HashMap::new();
+/// The log's bytes (none if it is missing or was too large, and then removed).
+fn read_log(log: &Path) -> Vec<u8> {
     if fs::metadata(log).is_ok_and(|m| m.len() > MAX_LOG_BYTES) {
         let _ = fs::remove_file(log);
-        return known;
+        return Vec::new();
     }
-    let Ok(text) = fs::read(log) else {
-        return known;
-    };
-    for line in text.split(|b| *b == b'\n') {
-        if let Some((path, meta, names)) = parse_line(line) {
-            known.insert(path, (meta, names));
-        }
-    }
-    known
+    fs::read(log).unwrap_or_default()
 }
 
 fn parse_line(line: &[u8]) -> Option<(Vec<u8>, EntryMeta, Vec<u8>)> {
@@ -246,6 +287,18 @@ mod tests {
         again.remember(&log, Path::new("/empty"), &meta(1), &Vec::new(), 1000);
         assert_eq!(
             again.names(&log, Path::new("/empty"), &meta(1)),
+            Some(Vec::new())
+        );
+        // A later listing of the same directory wins, in this process and the next.
+        let later: Names = vec![b"c".to_vec()];
+        again.remember(&log, d, &meta(102), &later, 1000);
+        assert_eq!(again.names(&log, d, &meta(102)), Some(later.clone()));
+        again.flush(&log);
+        let third = DirListings::default();
+        assert_eq!(third.names(&log, d, &meta(102)), Some(later));
+        assert_eq!(third.names(&log, d, &meta(100)), None);
+        assert_eq!(
+            third.names(&log, Path::new("/empty"), &meta(1)),
             Some(Vec::new())
         );
     }
