@@ -74,6 +74,7 @@ mod running_jobs;
 mod seed_examples;
 mod show;
 mod source_import;
+mod source_listings;
 mod spec_errors;
 mod store;
 mod structured_attrs;

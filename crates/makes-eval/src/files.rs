@@ -160,33 +160,31 @@ impl Evaluator {
         if let Some(p) = self.paths_in_store.borrow().get(&key) {
             return Ok(p.clone());
         }
-        if matches!(self.io.file_kind(&key), Ok(None)) {
-            return Err(EvalError::new(
-                EvalErrorKind::Io(format!(
-                    "getting status of '{path}': No such file or directory"
-                )),
-                Some(span),
-            ));
-        }
         let name = key
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "source".to_owned());
-        let store_path: Rc<str> = self
-            .io
-            .add_to_store(&key, &name)
-            .map_err(|e| {
-                EvalError::new(
-                    EvalErrorKind::Io(match e.kind() {
-                        std::io::ErrorKind::NotFound => {
-                            format!("getting status of '{path}': No such file or directory")
-                        }
-                        _ => format!("copying '{path}' to the store: {e}"),
-                    }),
+        // Whether the path exists is asked only once copying failed: an image of thousands
+        // of path literals would otherwise pay one more `lstat` for each.
+        let missing = || {
+            EvalError::new(
+                EvalErrorKind::Io(format!(
+                    "getting status of '{path}': No such file or directory"
+                )),
+                Some(span),
+            )
+        };
+        let store_path: Rc<str> = match self.io.add_to_store(&key, &name) {
+            Ok(p) => p.into(),
+            Err(_) if matches!(self.io.file_kind(&key), Ok(None)) => return Err(missing()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+            Err(e) => {
+                return Err(EvalError::new(
+                    EvalErrorKind::Io(format!("copying '{path}' to the store: {e}")),
                     Some(span),
-                )
-            })?
-            .into();
+                ))
+            }
+        };
         self.paths_in_store
             .borrow_mut()
             .insert(key, store_path.clone());

@@ -9,6 +9,7 @@
 
 mod build_log;
 mod builder;
+mod dir_listings;
 mod disk_space;
 mod error;
 mod fsutil;

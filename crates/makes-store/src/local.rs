@@ -21,6 +21,7 @@ use fs4::fs_std::FileExt;
 use sha2::Digest;
 
 use crate::build_log::BuildLogSettings;
+use crate::dir_listings::DirListings;
 use crate::error::{io_err, Result, StoreError};
 use crate::fsutil::{canonicalise, canonicalise_top, remove_tree};
 use crate::nar::{copy_with_nar_hash, nar_hash_and_size, write_nar, HashingWriter};
@@ -29,7 +30,7 @@ use crate::path::{source_store_path, validate_name, PathInfo, StorePath};
 use crate::refscan::RefScanner;
 use crate::source_cache::{fingerprint_of, SourceHashes};
 use crate::source_import::{import_tree, now_seconds};
-use crate::source_tree::walk_tree;
+use crate::source_tree::{walk_tree_listed, Listed};
 use crate::valid_paths::{Lookup, ValidPaths};
 
 /// A store rooted at a host directory. Cheap to clone.
@@ -42,6 +43,8 @@ pub struct LocalStore {
     valid_paths: std::sync::Arc<ValidPaths>,
     /// The remembered NAR hashes of source trees, read once (see `source_cache`).
     source_hashes: std::sync::Arc<SourceHashes>,
+    /// The remembered listings of source directories, read once (see `dir_listings`).
+    dir_listings: std::sync::Arc<DirListings>,
 }
 
 impl LocalStore {
@@ -52,6 +55,7 @@ impl LocalStore {
             build_log: BuildLogSettings::default(),
             valid_paths: std::sync::Arc::default(),
             source_hashes: std::sync::Arc::default(),
+            dir_listings: std::sync::Arc::default(),
         };
         for dir in ["store", "db", "logs", "tmp", "locks"] {
             let d = store.root.join(dir);
@@ -172,8 +176,15 @@ impl LocalStore {
     ) -> Result<StorePath> {
         validate_name(name)?;
         let started = now_seconds();
-        // An unchanged tree is not read again (see `source_cache`).
-        let entries = walk_tree(fs_path, keep)?;
+        // An unchanged tree is not read again (see `source_cache`), nor are its unchanged
+        // directories listed (see `dir_listings`).
+        let log = self.root.join("cache").join("dirs.log");
+        let listed = Listed {
+            listings: &self.dir_listings,
+            log: &log,
+            now: started,
+        };
+        let entries = walk_tree_listed(fs_path, keep, Some(&listed))?;
         let fingerprint = fingerprint_of(fs_path, &entries);
         if let Some((known, size)) = self.cached_source_hash(&fingerprint) {
             let path = source_store_path(&known, name);

@@ -88,9 +88,13 @@ impl Visible {
         if rel.as_os_str().is_empty() {
             return false;
         }
-        if rel
-            .components()
-            .any(|c| c == Component::Normal(".git".as_ref()))
+        // Most paths hold no `.git` at all: a byte search spares splitting them into
+        // components (thousands of entries of path literals are asked per evaluation).
+        let bytes = rel.as_os_str().as_encoded_bytes();
+        if bytes.windows(4).any(|w| w == b".git")
+            && rel
+                .components()
+                .any(|c| c == Component::Normal(".git".as_ref()))
         {
             return true;
         }
@@ -193,5 +197,6 @@ mod tests {
         assert!(files.hides(Path::new("/p/.git")));
         assert!(files.hides(Path::new("/p/sub/.git/HEAD")));
         assert!(!files.hides(Path::new("/p/.gitignore")));
+        assert!(!files.hides(Path::new("/p/repo.git/HEAD")));
     }
 }

@@ -1,10 +1,11 @@
 //! A source tree (a path literal, `builtins.path`) as the list of its entries in NAR order,
-//! read with one `lstat` per entry and one listing per directory. The same list gives the
+//! read with one `lstat` per entry and one listing per changed directory (`dir_listings`
+//! remembers the others). The same list gives the
 //! tree's fingerprint (`source_cache`) and, when the tree changed, what an incremental import
 //! compares with the last import of it (`source_import`).
 
+use crate::dir_listings::{DirListings, Names};
 use crate::error::{io_err, Result};
-use rustix::fd::OwnedFd;
 use rustix::fs as rfs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -132,57 +133,73 @@ impl TreeEntry {
 }
 
 /// The entries of the tree at `root` that `keep` keeps (the root always), in NAR order:
-/// depth first, each directory's children sorted by the bytes of their names. Entries are
-/// looked up relative to their directory's descriptor (`fstatat`, `openat`), so the kernel
-/// resolves one name per entry, not the whole path (most of the cost for thousands of small
-/// trees).
+/// depth first, each directory's children sorted by the bytes of their names.
 ///
-/// A directory's metadata is not read: its NAR is its name and its children, which are
-/// entries of their own (an editor saving by rename changes a directory's times, not its
-/// NAR), so the listing's type says all that matters ([`EntryMeta::directory`]).
+/// A directory's metadata is not part of the entries: its NAR is its name and its children,
+/// which are entries of their own (an editor saving by rename changes a directory's times, not
+/// its NAR), so its type says all that matters ([`EntryMeta::directory`]).
+#[cfg(test)]
 pub(crate) fn walk_tree(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<TreeEntry>> {
-    // Most trees are directories: opened at once, they need no `lstat` of their own.
-    match rfs::open(root, dir_flags(), rfs::Mode::empty()) {
-        Ok(fd) => {
-            let mut out = vec![directory_entry(Vec::new())];
-            walk_dir(fd, root, &[], keep, &mut out)?;
-            Ok(out)
-        }
-        // A file, or a symlink (not followed).
-        Err(rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => {
-            let stat = rfs::lstat(root).map_err(|e| io_err(root)(e.into()))?;
-            Ok(vec![entry_of(Vec::new(), &stat)])
-        }
-        Err(e) => Err(io_err(root)(e.into())),
+    walk_tree_listed(root, keep, None)
+}
+
+/// Where remembered directory listings are kept, and the time of the walk (seconds since the
+/// epoch), for [`walk_tree_listed`].
+pub(crate) struct Listed<'a> {
+    pub listings: &'a DirListings,
+    pub log: &'a Path,
+    pub now: i64,
+}
+
+/// [`walk_tree`], taking the names of a directory whose `lstat` is that of a remembered
+/// listing from `listed` instead of reading the directory, and remembering the listings it
+/// reads (see `dir_listings`). An unchanged tree then costs one `lstat` per entry the filter
+/// keeps.
+pub(crate) fn walk_tree_listed(
+    root: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+    listed: Option<&Listed>,
+) -> Result<Vec<TreeEntry>> {
+    let stat = rfs::lstat(root).map_err(|e| io_err(root)(e.into()))?;
+    let entry = entry_of(Vec::new(), &stat);
+    let is_dir = entry.kind == EntryKind::Directory;
+    let mut out = vec![entry];
+    if is_dir {
+        walk_dir(
+            root,
+            &[],
+            &EntryMeta::of_stat(&stat),
+            keep,
+            listed,
+            &mut out,
+        )?;
     }
+    if let Some(listed) = listed {
+        listed.listings.flush(listed.log);
+    }
+    Ok(out)
 }
 
 fn dir_flags() -> rfs::OFlags {
     rfs::OFlags::RDONLY | rfs::OFlags::DIRECTORY | rfs::OFlags::NOFOLLOW | rfs::OFlags::CLOEXEC
 }
 
-/// Adds the entries below the directory open as `fd` (at `path`, `rel` below the root).
+/// Adds the entries below the directory at `path` (`rel` below the root), whose `lstat` just
+/// now gave `meta`.
 fn walk_dir(
-    fd: OwnedFd,
     path: &Path,
     rel: &[u8],
+    meta: &EntryMeta,
     keep: &dyn Fn(&Path) -> bool,
+    listed: Option<&Listed>,
     out: &mut Vec<TreeEntry>,
 ) -> Result<()> {
-    let mut dir = rfs::Dir::new(fd).map_err(|e| io_err(path)(e.into()))?;
-    // (name, whether the listing says it is a directory)
-    let mut names: Vec<(Vec<u8>, bool)> = Vec::new();
-    while let Some(entry) = dir.read() {
-        let entry = entry.map_err(|e| io_err(path)(e.into()))?;
-        let name = entry.file_name().to_bytes();
-        if name != b"." && name != b".." {
-            let is_dir = entry.file_type() == rfs::FileType::Directory;
-            names.push((name.to_vec(), is_dir));
-        }
-    }
-    names.sort();
-    let dir_fd = dir.fd().map_err(|e| io_err(path)(e.into()))?;
-    for (name, listed_dir) in names {
+    let remembered = listed.and_then(|l| l.listings.names(l.log, path, meta));
+    let names = match remembered {
+        Some(names) => names,
+        None => read_names(path, listed)?,
+    };
+    for name in names {
         let child = path.join(std::ffi::OsStr::from_bytes(&name));
         if !keep(&child) {
             continue;
@@ -190,25 +207,50 @@ fn walk_dir(
         let mut child_rel = rel.to_vec();
         child_rel.push(b'/');
         child_rel.extend_from_slice(&name);
-        // Anything but a directory (or an entry of a type the listing does not give) is
-        // asked for its metadata.
-        let entry = if listed_dir {
-            directory_entry(child_rel)
-        } else {
-            let stat = rfs::statat(dir_fd, name.as_slice(), rfs::AtFlags::SYMLINK_NOFOLLOW)
-                .map_err(|e| io_err(&child)(e.into()))?;
-            entry_of(child_rel, &stat)
-        };
+        let stat = rfs::lstat(&child).map_err(|e| io_err(&child)(e.into()))?;
+        let entry = entry_of(child_rel, &stat);
         let is_dir = entry.kind == EntryKind::Directory;
         let child_rel = entry.rel.clone();
         out.push(entry);
         if is_dir {
-            let child_fd = rfs::openat(dir_fd, name.as_slice(), dir_flags(), rfs::Mode::empty())
-                .map_err(|e| io_err(&child)(e.into()))?;
-            walk_dir(child_fd, &child, &child_rel, keep, out)?;
+            walk_dir(
+                &child,
+                &child_rel,
+                &EntryMeta::of_stat(&stat),
+                keep,
+                listed,
+                out,
+            )?;
         }
     }
     Ok(())
+}
+
+/// The sorted names of the directory at `path`, read from it; remembered in `listed` under
+/// the metadata of the open directory taken before reading it, so that a change after that
+/// moment shows as other metadata next time.
+fn read_names(path: &Path, listed: Option<&Listed>) -> Result<Names> {
+    let fd =
+        rfs::open(path, dir_flags(), rfs::Mode::empty()).map_err(|e| io_err(path)(e.into()))?;
+    let before = match listed {
+        Some(_) => Some(rfs::fstat(&fd).map_err(|e| io_err(path)(e.into()))?),
+        None => None,
+    };
+    let mut dir = rfs::Dir::new(fd).map_err(|e| io_err(path)(e.into()))?;
+    let mut names: Names = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry.map_err(|e| io_err(path)(e.into()))?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            names.push(name.to_vec());
+        }
+    }
+    names.sort();
+    if let (Some(l), Some(before)) = (listed, before) {
+        l.listings
+            .remember(l.log, path, &EntryMeta::of_stat(&before), &names, l.now);
+    }
+    Ok(names)
 }
 
 /// A directory, as the listing above it (or opening it) tells.
@@ -273,5 +315,74 @@ mod tests {
         let link = walk_tree(&root.join("l"), &|_| true).unwrap();
         assert_eq!(link[0].kind, EntryKind::Symlink);
         assert!(walk_tree(&root.join("missing"), &|_| true).is_err());
+    }
+
+    /// Walks `root` with `listings` (trusting listings of any age: each change below waits
+    /// for the file system's clock to move on), then checks that the remembered listings give
+    /// what a walk without them gives after `change`.
+    fn check_change(root: &Path, log: &Path, listings: &DirListings, change: &dyn Fn()) {
+        let listed = Listed {
+            listings,
+            log,
+            now: i64::MAX,
+        };
+        let before = walk_tree_listed(root, &|_| true, Some(&listed)).expect("walk");
+        assert_eq!(before, walk_tree(root, &|_| true).expect("walk"));
+        let meta = EntryMeta::of_path(root).expect("lstat");
+        assert!(listings.names(log, root, &meta).is_some(), "remembered");
+        // Longer than a tick of the clock that stamps file times.
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        change();
+        let after = walk_tree_listed(root, &|_| true, Some(&listed)).expect("walk");
+        assert_eq!(after, walk_tree(root, &|_| true).expect("walk"));
+        assert_ne!(after, before, "the change is seen");
+    }
+
+    #[test]
+    fn remembered_listings_see_every_kind_of_change() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("t");
+        for d in ["a", "b", "c", "d", "e", "f", "g/h"] {
+            fs::create_dir_all(root.join(d)).expect("mkdir");
+            fs::write(root.join(d).join("x"), "x").expect("write");
+        }
+        let log = dir.path().join("dirs.log");
+        let listings = DirListings::default();
+        let at = |p: &str| root.join(p);
+        check_change(&root, &log, &listings, &|| {
+            fs::write(at("a/x"), "y").expect("write")
+        });
+        check_change(&root, &log, &listings, &|| {
+            fs::write(at("b/new"), "n").expect("write")
+        });
+        check_change(&root, &log, &listings, &|| {
+            fs::rename(at("c/x"), at("c/z")).expect("rename")
+        });
+        check_change(&root, &log, &listings, &|| {
+            fs::set_permissions(at("d/x"), fs::Permissions::from_mode(0o755)).expect("chmod")
+        });
+        check_change(&root, &log, &listings, &|| {
+            fs::remove_file(at("e/x")).expect("rm");
+            fs::create_dir(at("e/x")).expect("mkdir");
+        });
+        check_change(&root, &log, &listings, &|| {
+            fs::remove_file(at("f/x")).expect("rm")
+        });
+        // Deep below, and a directory replaced by a file.
+        check_change(&root, &log, &listings, &|| {
+            fs::write(at("g/h/new"), "n").expect("write")
+        });
+        check_change(&root, &log, &listings, &|| {
+            fs::remove_dir_all(at("g/h")).expect("rm");
+            fs::write(at("g/h"), "file").expect("write");
+        });
+        // Another process reads what this one remembered.
+        let again = DirListings::default();
+        let meta = EntryMeta::of_path(&at("a")).expect("lstat");
+        assert_eq!(
+            again.names(&log, &at("a"), &meta),
+            Some(vec![b"x".to_vec()])
+        );
     }
 }

@@ -1,0 +1,317 @@
+//! The remembered listings of the directories of source trees, so that checking an unchanged
+//! tree takes one `lstat` per entry and no directory reads (an image of 5,000 small path
+//! literals otherwise lists 10,000 directories on every evaluation).
+//!
+//! A directory's listing changes only through a create, unlink or rename in it, and each of
+//! those sets its modification and change times; the change time no user can set. So a
+//! directory whose device, inode, mode, size and times are those of a remembered listing has
+//! that listing's names. A listing is remembered only when the directory's change time is
+//! more than a second older than the moment it was read, so that a change in the same clock
+//! tick as the read (which would leave the times as they were) is never missed.
+//!
+//! The file, `cache/dirs.log`, holds one line per directory, `<check> <path> <8 numbers>
+//! <names>` (path and names hex, the numbers those of `EntryMeta::words`, the check the first
+//! 8 bytes of the SHA-256 of the rest of the line): appended with one `write` per tree by
+//! sessions that may run at once; a line that does not check out (torn by a crash) is
+//! skipped, and the last line of a directory wins. It starts afresh past [`MAX_LOG_BYTES`].
+
+use crate::source_tree::EntryMeta;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// How large the log may grow before it starts afresh (about 200,000 directories).
+const MAX_LOG_BYTES: u64 = 32 << 20;
+
+/// A directory's names as its listing gave them (without `.` and `..`), sorted.
+pub(crate) type Names = Vec<Vec<u8>>;
+
+/// The remembered listings, read from `log` once per process.
+#[derive(Debug, Default)]
+pub(crate) struct DirListings(Mutex<Option<State>>);
+
+#[derive(Debug)]
+struct State {
+    log: PathBuf,
+    /// The log as read; its lines are checked and decoded only when their directory is asked
+    /// for (most processes walk a few of the trees the log knows).
+    text: Vec<u8>,
+    /// The ranges in `text` of the lines of each directory, by the hex of its path.
+    lines: HashMap<Vec<u8>, Vec<Range<usize>>>,
+    /// The metadata and encoded names ([`encode_names`]) remembered by this process, by
+    /// directory path.
+    fresh: HashMap<Vec<u8>, (EntryMeta, Vec<u8>)>,
+    /// Lines not yet appended to the log.
+    pending: Vec<u8>,
+}
+
+impl State {
+    fn read(log: &Path) -> Self {
+        let text = read_log(log);
+        let mut lines = HashMap::new();
+        let mut start = 0;
+        for line in text.split(|b| *b == b'\n') {
+            let range = start..start + line.len();
+            start = range.end + 1;
+            let mut fields = line.splitn(3, |b| *b == b' ');
+            if let (Some(_check), Some(path), Some(_rest)) =
+                (fields.next(), fields.next(), fields.next())
+            {
+                lines
+                    .entry(path.to_vec())
+                    .or_insert_with(Vec::new)
+                    .push(range);
+            }
+        }
+        State {
+            log: log.to_path_buf(),
+            text,
+            lines,
+            fresh: HashMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The remembered metadata and encoded names of the directory at `path`.
+    fn get(&self, path: &[u8]) -> Option<(EntryMeta, Vec<u8>)> {
+        if let Some(found) = self.fresh.get(path) {
+            return Some(found.clone());
+        }
+        // The last line that checks out: one torn by a crash is skipped, and any whole line
+        // is a true listing for the metadata it names.
+        self.lines
+            .get(hex(path).as_bytes())?
+            .iter()
+            .rev()
+            .filter_map(|range| parse_line(self.text.get(range.clone())?))
+            .find(|(line_path, _, _)| line_path == path)
+            .map(|(_, meta, names)| (meta, names))
+    }
+}
+
+impl DirListings {
+    fn state(&self, log: &Path) -> std::sync::MutexGuard<'_, Option<State>> {
+        // A panic elsewhere while the lock was held leaves a map of whole entries: keep it.
+        let mut guard = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.as_ref().is_none_or(|s| s.log != log) {
+            *guard = Some(State::read(log));
+        }
+        guard
+    }
+
+    /// The names of the directory `dir`, if a listing of it is remembered with exactly the
+    /// metadata `now` (its `lstat` now).
+    pub(crate) fn names(&self, log: &Path, dir: &Path, now: &EntryMeta) -> Option<Names> {
+        let guard = self.state(log);
+        let (meta, encoded) = guard.as_ref()?.get(dir.as_os_str().as_bytes())?;
+        if meta != *now {
+            return None;
+        }
+        decode_names(&encoded)
+    }
+
+    /// Remembers the listing `names` of `dir`, read while its metadata was `meta` (taken
+    /// from the open directory before reading it), if its change time is old enough at `now`
+    /// (seconds since the epoch). Kept in memory until [`DirListings::flush`].
+    pub(crate) fn remember(
+        &self,
+        log: &Path,
+        dir: &Path,
+        meta: &EntryMeta,
+        names: &Names,
+        now: i64,
+    ) {
+        if meta.ctime.0 >= now - 1 {
+            return;
+        }
+        let mut guard = self.state(log);
+        let Some(state) = guard.as_mut() else { return };
+        let path = dir.as_os_str().as_bytes();
+        let encoded = encode_names(names);
+        if state
+            .get(path)
+            .is_some_and(|(m, e)| m == *meta && e == encoded)
+        {
+            return;
+        }
+        let mut rest = hex(path);
+        for w in meta.words() {
+            rest.push(' ');
+            rest.push_str(&w.to_string());
+        }
+        rest.push(' ');
+        rest.push_str(&hex(&encoded));
+        let check = hex(&Sha256::digest(rest.as_bytes())[..8]);
+        state.pending.extend_from_slice(check.as_bytes());
+        state.pending.push(b' ');
+        state.pending.extend_from_slice(rest.as_bytes());
+        state.pending.push(b'\n');
+        state.fresh.insert(path.to_vec(), (*meta, encoded));
+    }
+
+    /// Appends the listings remembered since the last flush, with one `write` (best effort:
+    /// a failure only costs reading those directories again next time).
+    pub(crate) fn flush(&self, log: &Path) {
+        let mut guard = self.state(log);
+        let Some(state) = guard.as_mut() else { return };
+        if state.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut state.pending);
+        drop(guard);
+        let Some(dir) = log.parent() else { return };
+        if fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        if let Ok(mut file) = fs::OpenOptions::new().create(true).append(true).open(log) {
+            // One `write` of whole lines: appends of concurrent sessions do not interleave.
+            let _ = file.write_all(&pending);
+        }
+    }
+}
+
+/// The log's bytes (none if it is missing or was too large, and then removed).
+fn read_log(log: &Path) -> Vec<u8> {
+    if fs::metadata(log).is_ok_and(|m| m.len() > MAX_LOG_BYTES) {
+        let _ = fs::remove_file(log);
+        return Vec::new();
+    }
+    fs::read(log).unwrap_or_default()
+}
+
+fn parse_line(line: &[u8]) -> Option<(Vec<u8>, EntryMeta, Vec<u8>)> {
+    let line = std::str::from_utf8(line).ok()?;
+    let (check, rest) = line.split_once(' ')?;
+    if check != hex(&Sha256::digest(rest.as_bytes())[..8]) {
+        return None;
+    }
+    let mut fields = rest.split(' ');
+    let path = unhex(fields.next()?)?;
+    let mut words = [0u64; 8];
+    for w in &mut words {
+        *w = fields.next()?.parse().ok()?;
+    }
+    let names = unhex(fields.next()?)?;
+    fields
+        .next()
+        .is_none()
+        .then_some((path, EntryMeta::from_words(words), names))
+}
+
+/// Each name followed by `/`, which no name holds.
+fn encode_names(names: &Names) -> Vec<u8> {
+    let mut out = Vec::new();
+    for name in names {
+        out.extend_from_slice(name);
+        out.push(b'/');
+    }
+    out
+}
+
+fn decode_names(encoded: &[u8]) -> Option<Names> {
+    let mut names = Vec::new();
+    let Some(body) = encoded.strip_suffix(b"/") else {
+        return encoded.is_empty().then_some(names);
+    };
+    for name in body.split(|b| *b == b'/') {
+        if name.is_empty() {
+            return None;
+        }
+        names.push(name.to_vec());
+    }
+    Some(names)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    bytes
+        .chunks(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(ctime: i64) -> EntryMeta {
+        EntryMeta::from_words([0o040_755, 4096, 7, 8, 100, 5, ctime as u64, 6])
+    }
+
+    #[test]
+    fn listings_round_trip_through_the_log_and_need_the_same_metadata() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("cache/dirs.log");
+        let names: Names = vec![b"a b\n".to_vec(), b"bin".to_vec()];
+        let listings = DirListings::default();
+        let d = Path::new("/some/dir");
+        listings.remember(&log, d, &meta(100), &names, 1000);
+        assert_eq!(listings.names(&log, d, &meta(100)), Some(names.clone()));
+        listings.flush(&log);
+        // Another process reads it; a torn line and a line with a wrong check are skipped.
+        let mut text = fs::read(&log).expect("read");
+        let good = text.clone();
+        text.extend_from_slice(&good[..good.len() / 2]);
+        text.push(b'\n');
+        let mut forged = good.clone();
+        forged[0] = if forged[0] == b'0' { b'1' } else { b'0' };
+        text.extend_from_slice(&forged);
+        fs::write(&log, text).expect("write");
+        let again = DirListings::default();
+        assert_eq!(again.names(&log, d, &meta(100)), Some(names));
+        assert_eq!(again.names(&log, d, &meta(101)), None, "other metadata");
+        assert_eq!(again.names(&log, Path::new("/other"), &meta(100)), None);
+        // The empty directory has a listing too.
+        again.remember(&log, Path::new("/empty"), &meta(1), &Vec::new(), 1000);
+        assert_eq!(
+            again.names(&log, Path::new("/empty"), &meta(1)),
+            Some(Vec::new())
+        );
+        // A later listing of the same directory wins, in this process and the next.
+        let later: Names = vec![b"c".to_vec()];
+        again.remember(&log, d, &meta(102), &later, 1000);
+        assert_eq!(again.names(&log, d, &meta(102)), Some(later.clone()));
+        again.flush(&log);
+        let third = DirListings::default();
+        assert_eq!(third.names(&log, d, &meta(102)), Some(later));
+        assert_eq!(third.names(&log, d, &meta(100)), None);
+        assert_eq!(
+            third.names(&log, Path::new("/empty"), &meta(1)),
+            Some(Vec::new())
+        );
+    }
+
+    #[test]
+    fn a_directory_changed_within_the_last_second_is_not_remembered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("dirs.log");
+        let listings = DirListings::default();
+        let d = Path::new("/young");
+        listings.remember(&log, d, &meta(999), &vec![b"x".to_vec()], 1000);
+        assert_eq!(listings.names(&log, d, &meta(999)), None);
+        listings.flush(&log);
+        assert!(!log.exists(), "nothing to write");
+    }
+}
