@@ -7,7 +7,8 @@ use crate::memory;
 use crate::thunk::Thunk;
 use crate::value::{Attrs, Closure, Context, NixString, PrimOp, PrimOpApp, Value};
 use makes_syntax::ir::{
-    AttrKey, AttrSetDef, BindingValue, ExprKind, ExprRef, Param, StrPart, UnaryOp, Var,
+    AttrKey, AttrSetDef, BindingValue, ExprKind, ExprRef, Formal, LambdaDef, Param, StrPart,
+    UnaryOp, Var,
 };
 use makes_syntax::{parse_file, SourceMap, Span};
 use std::cell::{Cell, RefCell};
@@ -29,9 +30,12 @@ pub struct EnvFrame {
 pub type Env = Rc<EnvFrame>;
 
 /// The variables of a frame. A lambda with a plain parameter (the most common call) binds one
-/// variable: that one is kept inline, saving an allocation per call.
+/// variable, and most patterns (`{ name, value }:`, `{ config, ... }@args:`) up to three:
+/// those are kept inline, in the room a `Vec` takes anyway, saving an allocation per call.
 pub(crate) enum Slots {
     One(Thunk),
+    Two([Thunk; 2]),
+    Three([Thunk; 3]),
     Many(Vec<Thunk>),
     /// A `let`'s or `rec` set's: each slot is its binding's code in this frame (or, for
     /// `inherit`, in the one outside), so two frames of the same code whose outer frames
@@ -44,6 +48,8 @@ impl Slots {
         match self {
             // Lowering only gives slot 0 to a one-variable frame.
             Slots::One(t) => t,
+            Slots::Two(a) => &a[slot],
+            Slots::Three(a) => &a[slot],
             Slots::Many(v) | Slots::Bindings(v) => &v[slot],
         }
     }
@@ -51,6 +57,8 @@ impl Slots {
     pub(crate) fn as_slice(&self) -> &[Thunk] {
         match self {
             Slots::One(t) => std::slice::from_ref(t),
+            Slots::Two(a) => a,
+            Slots::Three(a) => a,
             Slots::Many(v) | Slots::Bindings(v) => v,
         }
     }
@@ -59,6 +67,49 @@ impl Slots {
 impl From<Vec<Thunk>> for Slots {
     fn from(v: Vec<Thunk>) -> Self {
         Slots::Many(v)
+    }
+}
+
+/// A lambda frame's slots as they are bound, one by one: the first three on the stack, so
+/// that a frame of up to three variables is one allocation (the frame's), not two.
+enum SlotsBuilder {
+    Small([Option<Thunk>; 3], usize),
+    Large(Vec<Thunk>),
+}
+
+impl SlotsBuilder {
+    fn with_capacity(n: usize) -> SlotsBuilder {
+        if n <= 3 {
+            SlotsBuilder::Small([None, None, None], 0)
+        } else {
+            SlotsBuilder::Large(Vec::with_capacity(n))
+        }
+    }
+
+    fn push(&mut self, t: Thunk) {
+        match self {
+            SlotsBuilder::Small(items, len) if *len < 3 => {
+                items[*len] = Some(t);
+                *len += 1;
+            }
+            SlotsBuilder::Small(items, _) => {
+                // More than announced: spill to a `Vec` (never happens with a right count).
+                let mut v: Vec<Thunk> = items.iter_mut().filter_map(Option::take).collect();
+                v.push(t);
+                *self = SlotsBuilder::Large(v);
+            }
+            SlotsBuilder::Large(v) => v.push(t),
+        }
+    }
+
+    fn finish(self) -> Slots {
+        match self {
+            SlotsBuilder::Small([Some(a), None, None], _) => Slots::One(a),
+            SlotsBuilder::Small([Some(a), Some(b), None], _) => Slots::Two([a, b]),
+            SlotsBuilder::Small([Some(a), Some(b), Some(c)], _) => Slots::Three([a, b, c]),
+            SlotsBuilder::Small(items, _) => Slots::Many(items.into_iter().flatten().collect()),
+            SlotsBuilder::Large(v) => Slots::Many(v),
+        }
     }
 }
 
@@ -863,12 +914,16 @@ impl Evaluator {
     fn apply_inner(&self, func: &Value, arg: Thunk, span: Span) -> Result<Value> {
         match func {
             Value::Lambda(closure) => self.call_lambda(closure, arg, span),
-            Value::PrimOp(op) => self.call_primop(op.clone(), vec![arg], span),
-            Value::PrimOpApp(app) => {
-                let mut args = app.args.clone();
-                args.push(arg);
-                self.call_primop(app.op.clone(), args, span)
+            Value::PrimOp(op) => {
+                memory::check(Some(span))?;
+                if op.arity > 1 {
+                    let mut args = Vec::with_capacity(op.arity);
+                    args.push(arg);
+                    return Ok(partial_primop(op, args));
+                }
+                (op.func)(self, std::slice::from_ref(&arg)).map_err(|e| e.at(span))
             }
+            Value::PrimOpApp(app) => self.call_primop_app(app, arg, span),
             _ => self.apply_other(func, arg, span),
         }
     }
@@ -907,14 +962,15 @@ impl Evaluator {
     fn call_head(&self, call: &ExprRef, env: &Env, span: Span) -> Result<CallHead> {
         const MAX_ARGS: usize = 4;
         // (call, argument), outermost first.
-        let mut spine: [Option<(&ExprRef, &ExprRef)>; MAX_ARGS] = [None; MAX_ARGS];
+        // (Entries past `count` are never read: `call` only fills them.)
+        let mut spine: [(&ExprRef, &ExprRef); MAX_ARGS] = [(call, call); MAX_ARGS];
         let mut count = 0;
         let mut head = call;
         while let ExprKind::Apply { func, arg } = &head.kind {
             if count == MAX_ARGS {
                 return Ok(CallHead::Unknown);
             }
-            spine[count] = Some((head, arg));
+            spine[count] = (head, arg);
             count += 1;
             head = func;
         }
@@ -925,32 +981,48 @@ impl Evaluator {
         if let Value::PrimOp(op) = &f {
             if op.arity == count {
                 memory::check(Some(span))?;
-                let thunks: Vec<Thunk> = spine[..count]
-                    .iter()
-                    .rev()
-                    .flatten()
-                    .map(|(_, a)| self.thunk(a, env))
-                    .collect();
-                return (op.func)(self, &thunks)
-                    .map(CallHead::Done)
-                    .map_err(|e| e.at(span));
+                // Argument `i` (first given first), on the stack: no `Vec` per call.
+                let arg = |i: usize| self.thunk(spine[count - 1 - i].1, env);
+                let result = match count {
+                    2 => (op.func)(self, &[arg(0), arg(1)]),
+                    3 => (op.func)(self, &[arg(0), arg(1), arg(2)]),
+                    _ => (op.func)(self, &[arg(0), arg(1), arg(2), arg(3)]),
+                };
+                return result.map(CallHead::Done).map_err(|e| e.at(span));
             }
         }
         // The inner calls, innermost first, each at its own position; the outermost (the
         // last argument) is left to the caller, which can loop into a lambda's body.
         let mut f = f;
-        for (call, arg) in spine[1..count].iter().rev().flatten() {
+        for (call, arg) in spine[1..count].iter().rev() {
             f = self.apply(&f, self.thunk(arg, env), call.span)?;
         }
         Ok(CallHead::Function(f))
     }
 
-    fn call_primop(&self, op: Rc<PrimOp>, args: Vec<Thunk>, span: Span) -> Result<Value> {
+    /// A partially applied built-in given one more argument. The call it completes gets its
+    /// arguments from the stack: most built-ins take two or three, and a `Vec` per call was
+    /// an allocation per `map`, `filter` or `hasAttr` the module system makes.
+    fn call_primop_app(&self, app: &PrimOpApp, arg: Thunk, span: Span) -> Result<Value> {
         memory::check(Some(span))?;
-        if args.len() < op.arity {
-            return Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op, args })));
+        let op = &app.op;
+        if app.args.len() + 1 < op.arity {
+            let mut args = Vec::with_capacity(op.arity);
+            args.extend_from_slice(&app.args);
+            args.push(arg);
+            return Ok(partial_primop(op, args));
         }
-        (op.func)(self, &args).map_err(|e| e.at(span))
+        let result = match app.args.as_slice() {
+            [a] => (op.func)(self, &[a.clone(), arg]),
+            [a, b] => (op.func)(self, &[a.clone(), b.clone(), arg]),
+            more => {
+                let mut args = Vec::with_capacity(more.len() + 1);
+                args.extend_from_slice(more);
+                args.push(arg);
+                (op.func)(self, &args)
+            }
+        };
+        result.map_err(|e| e.at(span))
     }
 
     fn call_lambda(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Value> {
@@ -977,34 +1049,32 @@ impl Evaluator {
                     Value::Attrs(a) => a,
                     other => return Err(EvalError::type_error("a set", &other, Some(span))),
                 };
-                if !ellipsis {
-                    if let Some(name) = attrs
-                        .names()
-                        .find(|n| !formals.iter().any(|f| &f.name == *n))
-                    {
-                        return Err(EvalError::new(
-                            EvalErrorKind::UnexpectedArgument {
-                                function: self.lambda_name(def.span),
-                                // As Nix prints a symbol: quoted unless an identifier.
-                                name: crate::print::quote_attr(name),
-                            },
-                            Some(span),
-                        )
-                        .note(Some(def.span), "the function is defined here"));
-                    }
-                }
-                let mut slots: Vec<Thunk> = Vec::with_capacity(formals.len() + 1);
+                let mut slots =
+                    SlotsBuilder::with_capacity(formals.len() + bind.is_some() as usize);
                 let mut defaults = Vec::new();
+                // Formals found in the set: when that is all of the set, it holds no
+                // argument the function does not name (formals are distinct).
+                let mut found = 0;
                 for formal in formals {
                     match attrs.get(&formal.name) {
-                        Some(a) => slots.push(a.value.clone()),
+                        Some(a) => {
+                            found += 1;
+                            slots.push(a.value.clone());
+                        }
                         None => match &formal.default {
-                            Some(d) => {
-                                let slot = Thunk::placeholder();
-                                defaults.push((slot.clone(), d.clone()));
-                                slots.push(slot);
-                            }
+                            Some(d) => match self.outer_default(d, &closure.env) {
+                                Some(value) => slots.push(value),
+                                None => {
+                                    let slot = Thunk::placeholder();
+                                    defaults.push((slot.clone(), d.clone()));
+                                    slots.push(slot);
+                                }
+                            },
                             None => {
+                                // An unexpected argument is the error reported first.
+                                if !ellipsis {
+                                    self.unexpected_argument(def, formals, &attrs, span)?;
+                                }
                                 return Err(EvalError::new(
                                     EvalErrorKind::MissingArgument {
                                         function: self.lambda_name(def.span),
@@ -1012,16 +1082,19 @@ impl Evaluator {
                                     },
                                     Some(span),
                                 )
-                                .note(Some(def.span), "the function is defined here"))
+                                .note(Some(def.span), "the function is defined here"));
                             }
                         },
                     }
+                }
+                if !ellipsis && found != attrs.len() {
+                    self.unexpected_argument(def, formals, &attrs, span)?;
                 }
                 if bind.is_some() {
                     slots.push(arg);
                 }
                 let frame = Rc::new(EnvFrame {
-                    slots: slots.into(),
+                    slots: slots.finish(),
                     with: None,
                     parent: Some(closure.env.clone()),
                 });
@@ -1033,6 +1106,51 @@ impl Evaluator {
             }
         };
         Ok(frame)
+    }
+
+    /// The error for an argument in `attrs` that a function without `...` does not name, if
+    /// there is one (out of line: only calls that fail, or lack an argument, get here).
+    #[cold]
+    #[inline(never)]
+    fn unexpected_argument(
+        &self,
+        def: &LambdaDef,
+        formals: &[Formal],
+        attrs: &Attrs,
+        span: Span,
+    ) -> Result<()> {
+        let Some(name) = attrs
+            .names()
+            .find(|n| !formals.iter().any(|f| &f.name == *n))
+        else {
+            return Ok(());
+        };
+        Err(EvalError::new(
+            EvalErrorKind::UnexpectedArgument {
+                function: self.lambda_name(def.span),
+                // As Nix prints a symbol: quoted unless an identifier.
+                name: crate::print::quote_attr(name),
+            },
+            Some(span),
+        )
+        .note(Some(def.span), "the function is defined here"))
+    }
+
+    /// The value of a formal's default that needs nothing of the call's own frame: a
+    /// constant, or a variable from outside the function (`? null`, `? false`, `? { }` is
+    /// not one). Those need no placeholder filled after the frame is built, as Nix's
+    /// `maybeThunk` makes no thunk for them. `outer` is the closure's environment, one
+    /// frame above the one the default was resolved in.
+    fn outer_default(&self, default: &ExprRef, outer: &Env) -> Option<Thunk> {
+        match &default.kind {
+            ExprKind::Var(Var::Local { depth, slot }) if *depth > 0 => {
+                Some(lookup_local(outer, depth - 1, *slot).clone())
+            }
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) => {
+                Some(self.thunk(default, outer))
+            }
+            _ => None,
+        }
     }
 
     fn lambda_name(&self, span: Span) -> String {
@@ -1264,6 +1382,14 @@ fn lookup_local(env: &Env, depth: u32, slot: u32) -> &Thunk {
     frame.slots.get(slot as usize)
 }
 
+/// `op` given fewer arguments than it takes: a value waiting for the rest.
+fn partial_primop(op: &Rc<PrimOp>, args: Vec<Thunk>) -> Value {
+    Value::PrimOpApp(Rc::new(PrimOpApp {
+        op: op.clone(),
+        args,
+    }))
+}
+
 /// The error of a nesting past `MAX_DEPTH`: built out of line so that the hot frames of
 /// `eval`, `eval_loop` and `apply` (one of each per level of Nix recursion) stay small.
 #[cold]
@@ -1293,5 +1419,92 @@ impl Drop for Evaluator {
                 attr.value.set_value(Value::Null);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{DiskIo, EvalOptions, Evaluator};
+    use std::rc::Rc;
+
+    /// `src` evaluated strictly and printed, or its error's message.
+    fn run(src: &str) -> String {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let result = ev
+            .eval_source("«test»", src, std::path::Path::new("/"))
+            .and_then(|v| {
+                ev.force_deep(&v)?;
+                crate::print_value(&ev, &v, true)
+            });
+        match result {
+            Ok(printed) => String::from_utf8_lossy(&printed).into_owned(),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn pattern_frames_of_every_size_bind_their_formals() {
+        // One, two and three slots (inline), four and more (a `Vec`), with `@`.
+        assert_eq!(run("({ a }: a) { a = 1; }"), "1");
+        assert_eq!(run("({ a, b }: [ a b ]) { a = 1; b = 2; }"), "[ 1 2 ]");
+        assert_eq!(
+            run("({ a, b, ... }@s: [ a b s.c ]) { a = 1; b = 2; c = 3; }"),
+            "[ 1 2 3 ]"
+        );
+        assert_eq!(
+            run("({ a, b, c, d ? a + c }@s: [ a b c d s.b ]) { a = 1; b = 2; c = 3; }"),
+            "[ 1 2 3 4 2 ]"
+        );
+        assert_eq!(run("({ }: 7) { }"), "7");
+    }
+
+    #[test]
+    fn defaults_see_the_outside_and_the_other_formals() {
+        // Constants and outer variables are taken as they are; the rest see the frame.
+        assert_eq!(
+            run("let o = 5; in ({ a ? null, b ? o, c ? \"s\", d ? 2, e ? [ b d ] }: [ a b c d e ]) { }"),
+            "[ null 5 \"s\" 2 [ 5 2 ] ]"
+        );
+        // A default naming a formal, not the outer variable of the same name.
+        assert_eq!(run("let a = 1; in ({ a ? 2, b ? a }: b) { }"), "2");
+        assert_eq!(run("let a = 1; in ({ a ? 2, b ? a }: b) { a = 3; }"), "3");
+        // Each call gets its own defaults.
+        assert_eq!(
+            run("let f = { x ? { }, y ? [ x ] }: y; in [ (f { }) (f { x = 1; }) ]"),
+            "[ [ { } ] [ 1 ] ]"
+        );
+    }
+
+    #[test]
+    fn unexpected_and_missing_arguments_are_still_errors() {
+        let unexpected = run("({ a }: a) { a = 1; b = 2; }");
+        assert!(
+            unexpected.contains("unexpected argument 'b'"),
+            "{unexpected}"
+        );
+        // Both wrong: the unexpected argument is the one reported, as before.
+        let both = run("({ a, b }: a) { a = 1; c = 2; }");
+        assert!(both.contains("unexpected argument 'c'"), "{both}");
+        let missing = run("({ a, b }: a) { a = 1; }");
+        assert!(
+            missing.contains("without required argument 'b'"),
+            "{missing}"
+        );
+        assert_eq!(run("({ a, ... }: a) { a = 1; b = 2; }"), "1");
+    }
+
+    #[test]
+    fn built_ins_applied_in_steps_or_at_once_agree() {
+        // At once (`call_head`), partially applied then completed, and through a variable.
+        assert_eq!(
+            run("let f = builtins.foldl' (a: b: a + b); g = f 0; in [ (builtins.foldl' (a: b: a + b) 0 [ 1 2 ]) (g [ 1 2 3 ]) (f 1 [ 1 ]) ]"),
+            "[ 3 6 2 ]"
+        );
+        assert_eq!(
+            run("let s = builtins.substring; in [ (s 1 2 \"abcd\") ((s 0) 1 \"xy\") (((s 1) 1) \"xy\") ]"),
+            "[ \"bc\" \"x\" \"y\" ]"
+        );
+        assert_eq!(run("map builtins.length [ [ ] [ 1 ] ]"), "[ 0 1 ]");
+        assert_eq!(run("builtins.hasAttr \"a\" { a = 1; }"), "true");
     }
 }

@@ -68,7 +68,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let mut acc = a[1].clone();
         let mut last = None;
         for x in arg_list(ev, &a[2])?.iter() {
-            let v = call(ev, &f, &[acc, x.clone()])?;
+            let v = ev.apply2(&f, acc, x.clone(), super::no_span())?;
             acc = Thunk::value(v.clone());
             last = Some(v);
         }
@@ -184,7 +184,10 @@ fn sort(ev: &Evaluator, args: &[Thunk]) -> Result<Value> {
             return Ok(list_value(sorted));
         }
     }
-    let less = |p: &Thunk, q: &Thunk| call(ev, &f, &[p.clone(), q.clone()]).and_then(truthy);
+    let less = |p: &Thunk, q: &Thunk| {
+        ev.apply2(&f, p.clone(), q.clone(), super::no_span())
+            .and_then(truthy)
+    };
     const RUN: usize = 8;
     // Sorted runs of RUN items by insertion.
     for start in (0..items.len()).step_by(RUN) {

@@ -239,8 +239,12 @@ pub(crate) fn arg_function(ev: &Evaluator, t: &Thunk) -> Result<Value> {
 
 /// Applies `f` to already-computed arguments, without a source location.
 pub(crate) fn call(ev: &Evaluator, f: &Value, args: &[Thunk]) -> Result<Value> {
-    if let [first, second] = args {
-        return ev.apply2(f, first.clone(), second.clone(), no_span());
+    // One or two arguments (`filter`, `any`, `foldl'`...): applied to `f` itself, with no
+    // copy of the function value per element.
+    match args {
+        [only] => return ev.apply(f, only.clone(), no_span()),
+        [first, second] => return ev.apply2(f, first.clone(), second.clone(), no_span()),
+        _ => {}
     }
     let mut v = f.clone();
     for a in args {
