@@ -433,12 +433,12 @@ fn derivation_value(
     attrs.insert("outputName", Thunk::value(Value::string(output)), None);
     attrs.insert(
         "outputs",
-        Thunk::value(Value::List(Rc::new(
+        Thunk::value(Value::list(
             pkg.outputs
                 .keys()
                 .map(|o| Thunk::value(Value::string(o.as_str())))
                 .collect(),
-        ))),
+        )),
         None,
     );
     attrs.insert(
@@ -609,7 +609,7 @@ fn marker(set: &str, path: &[Step], output: Option<&str>) -> Value {
     attrs.insert("set", Thunk::value(Value::string(set)), None);
     attrs.insert(
         "attrPath",
-        Thunk::value(Value::List(Rc::new(
+        Thunk::value(Value::list(
             path.iter()
                 .map(|p| match p {
                     Step::Attr(name) => Thunk::value(Value::string(name.as_str())),
@@ -620,7 +620,7 @@ fn marker(set: &str, path: &[Step], output: Option<&str>) -> Value {
                     }
                 })
                 .collect(),
-        ))),
+        )),
         None,
     );
     if let Some(output) = output {

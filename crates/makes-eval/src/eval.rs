@@ -418,9 +418,7 @@ impl Evaluator {
                 def: def.clone(),
                 env: env.clone(),
             }))),
-            ExprKind::List(items) => Ok(Value::List(Rc::new(
-                items.iter().map(|i| self.thunk(i, env)).collect(),
-            ))),
+            ExprKind::List(items) => Ok(Value::list_from(items.iter().map(|i| self.thunk(i, env)))),
             _ => self.eval_rare(expr, env),
         }
     }
@@ -792,7 +790,7 @@ impl Evaluator {
             };
             attrs.insert(name, thunk, Some(dynamic.span));
         }
-        Ok(Value::Attrs(Rc::new(attrs)))
+        Ok(Value::attrs(attrs))
     }
 
     /// A `rec` set's `__overrides` (as Nix 2.8): its attributes replace the set's own ones,
@@ -859,7 +857,7 @@ impl Evaluator {
             ));
         }
         let span = closure.def.span;
-        self.apply(&value, Thunk::value(Value::Attrs(Rc::new(attrs))), span)
+        self.apply(&value, Thunk::value(Value::attrs(attrs)), span)
     }
 
     /// Applies a function value to a lazy argument.
@@ -1278,7 +1276,7 @@ impl Evaluator {
                 }
             }
             Value::List(items) => {
-                if !seen.insert(Rc::as_ptr(items) as usize) {
+                if !seen.insert(Rc::as_ptr(items) as *const () as usize) {
                     return Ok(());
                 }
                 for item in items.iter() {

@@ -63,10 +63,14 @@ impl Evaluator {
                         (Value::List(x), Value::List(y)) => {
                             let len = x.len().saturating_add(y.len());
                             memory::reserve(memory::bytes_of::<Thunk>(len), Some(span))?;
-                            let mut items = Vec::with_capacity(x.len() + y.len());
-                            items.extend(x.iter().cloned());
-                            items.extend(y.iter().cloned());
-                            Ok(Value::List(Rc::new(items)))
+                            if y.is_empty() {
+                                return Ok(a.clone());
+                            }
+                            if x.is_empty() {
+                                return Ok(b.clone());
+                            }
+                            // Chained slices have a trusted length: one allocation, no copy.
+                            Ok(Value::List(x.iter().chain(y.iter()).cloned().collect()))
                         }
                         (Value::List(_), other) => {
                             Err(EvalError::type_error("a list", other, Some(rhs.span)))

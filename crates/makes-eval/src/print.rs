@@ -40,7 +40,7 @@ pub fn print_traced(ev: &Evaluator, value: &Thunk) -> Result<Vec<u8>> {
 /// elements. Nix keeps the elements of a list of one or two inside the value itself, so such a
 /// list is the thunk holding it (a copy is another list: `let x = [ x ]; in x` prints
 /// `[ [ «repeated» ] ]`), and a longer one its shared elements.
-fn list_identity(items: &Rc<Vec<Thunk>>, holder: Option<&Thunk>) -> Option<usize> {
+fn list_identity(items: &Rc<[Thunk]>, holder: Option<&Thunk>) -> Option<usize> {
     match items.len() {
         0 => None,
         1 | 2 => holder.map(Thunk::addr),

@@ -20,7 +20,8 @@ pub enum Value {
     /// An absolute, canonical path.
     Path(Rc<str>),
     Attrs(Rc<Attrs>),
-    List(Rc<Vec<Thunk>>),
+    /// The elements, in one allocation with their counts.
+    List(Rc<[Thunk]>),
     Lambda(Rc<Closure>),
     PrimOp(Rc<PrimOp>),
     /// A primop applied to fewer arguments than it takes.
@@ -72,12 +73,56 @@ impl Value {
         }
     }
 
+    /// A list of `items`, copied into the list's one allocation; the empty list is shared.
+    #[inline]
+    pub fn list(items: Vec<Thunk>) -> Value {
+        if items.is_empty() {
+            return Value::List(empty_list());
+        }
+        Value::List(items.into())
+    }
+
+    /// A list of the items of `iter`. An iterator of trusted length (`slice.iter().map(..)`,
+    /// a range mapped) is written straight into the list's one allocation; the empty list
+    /// is shared.
+    #[inline]
+    pub fn list_from(iter: impl ExactSizeIterator<Item = Thunk>) -> Value {
+        if iter.len() == 0 {
+            return Value::List(empty_list());
+        }
+        Value::List(iter.collect())
+    }
+
+    /// A set of `attrs`; the empty set (without unlisted attributes) is shared.
+    #[inline]
+    pub fn attrs(attrs: Attrs) -> Value {
+        if attrs.entries.is_empty() && attrs.open.is_none() {
+            return Value::Attrs(EMPTY_ATTRS.with(Rc::clone));
+        }
+        Value::Attrs(Rc::new(attrs))
+    }
+
     pub fn is_function(&self) -> bool {
         matches!(
             self,
             Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_)
         )
     }
+}
+
+thread_local! {
+    /// The empty list and the empty set, shared as Nix shares them (its empty set is one
+    /// global, its empty list held in the value): `[]` and `{}` are among the commonest
+    /// values (a module's defaults, a filter that keeps nothing), and sharing them saves an
+    /// allocation each. Nothing tells two empty lists or sets apart: printing marks neither
+    /// as repeated, and comparison finds them equal either way.
+    static EMPTY_LIST: Rc<[Thunk]> = Rc::new([]);
+    static EMPTY_ATTRS: Rc<Attrs> = Rc::new(Attrs::new());
+}
+
+/// The shared empty list.
+fn empty_list() -> Rc<[Thunk]> {
+    EMPTY_LIST.with(Rc::clone)
 }
 
 impl std::fmt::Debug for Value {
@@ -487,6 +532,19 @@ impl Attrs {
         }
     }
 
+    /// The set of the same names, each attribute replaced by `f(name, attr)`: one allocation,
+    /// names and their prefixes kept as they are. Unlisted attributes are not mapped.
+    pub(crate) fn map_listed(&self, mut f: impl FnMut(&Rc<str>, &Attr) -> Attr) -> Self {
+        Attrs {
+            entries: self
+                .entries
+                .iter()
+                .map(|(name, attr)| (name.clone(), f(&name.text, attr)))
+                .collect(),
+            open: None,
+        }
+    }
+
     fn position(&self, name: &str) -> std::result::Result<usize, usize> {
         let prefix = name_prefix(name);
         self.entries
@@ -711,6 +769,55 @@ mod tests {
         assert_eq!(name_prefix(&format!("abcd{byte}")), NO_PREFIX);
         // 0xF4 past the first eight bytes does not matter.
         assert_ne!(name_prefix(&format!("abcdefgh{byte}")), NO_PREFIX);
+    }
+
+    #[test]
+    fn empty_lists_and_sets_are_shared_and_others_are_not() {
+        let list = |v: Value| match v {
+            Value::List(l) => l,
+            other => panic!("not a list: {other:?}"),
+        };
+        let a = list(Value::list(Vec::new()));
+        let b = list(Value::list_from(std::iter::empty()));
+        assert!(a.is_empty() && Rc::ptr_eq(&a, &b));
+        let one = || vec![Thunk::value(Value::Int(1))];
+        let c = list(Value::list(one()));
+        let d = list(Value::list_from(one().into_iter()));
+        assert_eq!((c.len(), d.len()), (1, 1));
+        assert!(!Rc::ptr_eq(&c, &d));
+        assert!(matches!(d[0].peek(), Some(Value::Int(1))));
+
+        let set = |v: Value| match v {
+            Value::Attrs(a) => a,
+            other => panic!("not a set: {other:?}"),
+        };
+        let e = set(Value::attrs(Attrs::new()));
+        let f = set(Value::attrs(Attrs::new()));
+        assert!(e.is_empty() && Rc::ptr_eq(&e, &f));
+        let mut one_attr = Attrs::new();
+        one_attr.insert("a", Thunk::value(Value::Null), None);
+        let g = set(Value::attrs(one_attr.clone()));
+        let h = set(Value::attrs(one_attr));
+        assert!(g.contains("a") && !Rc::ptr_eq(&g, &h));
+    }
+
+    #[test]
+    fn mapped_sets_keep_their_names_in_order() {
+        let names = ["b", "a", "opt10", "opt9"];
+        let set: Attrs = names
+            .iter()
+            .map(|n| (Rc::from(*n), Thunk::value(Value::Null)))
+            .collect();
+        let mapped = set.map_listed(|name, _| Attr {
+            value: Thunk::value(Value::string(name)),
+            span: None,
+        });
+        let listed: Vec<&str> = mapped.names().map(|n| &**n).collect();
+        assert_eq!(listed, ["a", "b", "opt10", "opt9"]);
+        for n in names {
+            let value = mapped.get(n).and_then(|a| a.value.peek());
+            assert!(matches!(&value, Some(Value::String(s)) if s.as_bytes() == n.as_bytes()));
+        }
     }
 
     #[test]

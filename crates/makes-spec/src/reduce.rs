@@ -115,7 +115,7 @@ impl<'a> Fields<'a> {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::List(items)) => items,
             Some(single @ (Value::Attrs(_) | Value::Path(_))) => {
-                Rc::new(vec![makes_eval::Thunk::value(single)])
+                Rc::from([makes_eval::Thunk::value(single)])
             }
             Some(other) => return Err(self.wrong_type(name, "a list of packages", &other)),
         };

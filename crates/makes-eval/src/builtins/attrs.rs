@@ -114,17 +114,13 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         // Lazy per attribute as in Nix: an open set's unlisted names stay unlisted, each
         // mapped when selected, so mapping a package set needs no listing of its names.
         let attrs = arg_attrs(ev, &a[1])?;
-        let entries = attrs
-            .iter()
-            .map(|(name, attr)| {
-                let name_v = Thunk::value(Value::name(name));
-                let value = Thunk::apply2(a[0].clone(), name_v, attr.value.clone());
-                // As Nix: a mapped attribute has no position (`unsafeGetAttrPos` gives null;
-                // nixpkgs' module system tells generated options by it).
-                (name.clone(), Attr { value, span: None })
-            })
-            .collect();
-        let mut mapped = Attrs::from_sorted(entries);
+        let mut mapped = attrs.map_listed(|name, attr| {
+            let name_v = Thunk::value(Value::name(name));
+            let value = Thunk::apply2(a[0].clone(), name_v, attr.value.clone());
+            // As Nix: a mapped attribute has no position (`unsafeGetAttrPos` gives null;
+            // nixpkgs' module system tells generated options by it).
+            Attr { value, span: None }
+        });
         if let Some(open) = attrs.open_source() {
             mapped.set_open_source(Some(Rc::new(MappedOpen::new(a[0].clone(), open.clone()))));
         }

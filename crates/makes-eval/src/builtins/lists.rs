@@ -20,7 +20,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         if list.is_empty() {
             return Err(EvalError::other("'tail' called on an empty list", None));
         }
-        Ok(list_value(list[1..].to_vec()))
+        Ok(Value::list_from(list[1..].iter().cloned()))
     }),
     ("elemAt", 2, |ev, a| {
         let list = arg_list(ev, &a[0])?;
@@ -45,10 +45,8 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("map", 2, |ev, a| {
         a[0].force(ev)?;
         let list = arg_list(ev, &a[1])?;
-        Ok(list_value(
-            list.iter()
-                .map(|x| Thunk::apply(a[0].clone(), x.clone()))
-                .collect(),
+        Ok(Value::list_from(
+            list.iter().map(|x| Thunk::apply(a[0].clone(), x.clone())),
         ))
     }),
     ("filter", 2, |ev, a| {
@@ -78,9 +76,20 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         }
     }),
     ("concatLists", 1, |ev, a| {
-        let mut out = Vec::new();
-        for l in arg_list(ev, &a[0])?.iter() {
-            out.extend(arg_list(ev, l)?.iter().cloned());
+        let lists = arg_list(ev, &a[0])?
+            .iter()
+            .map(|l| arg_list(ev, l))
+            .collect::<Result<Vec<_>>>()?;
+        // As Nix: when only one list has elements, the result is that list itself (printing
+        // then shows it as repeated), and no copy is made.
+        let mut non_empty = lists.iter().filter(|l| !l.is_empty());
+        if let (Some(only), None) = (non_empty.next(), non_empty.next()) {
+            return Ok(Value::List(only.clone()));
+        }
+        let len = lists.iter().map(|l| l.len()).sum();
+        let mut out = Vec::with_capacity(len);
+        for l in &lists {
+            out.extend(l.iter().cloned());
         }
         Ok(list_value(out))
     }),
@@ -107,11 +116,10 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         // One check for the whole list: a billion elements is an error, not an abort.
         crate::memory::reserve((n as usize).saturating_mul(Thunk::BYTES), None)?;
         let f = Thunk::value(f);
-        Ok(list_value(
-            (0..n)
-                .map(|i| Thunk::apply(f.clone(), Thunk::value(Value::Int(i))))
-                .collect(),
-        ))
+        // `n` is not negative (checked above) and fits a `usize` (reserved above).
+        Ok(Value::list_from((0..n as usize).map(|i| {
+            Thunk::apply(f.clone(), Thunk::value(Value::Int(i as i64)))
+        })))
     }),
     ("any", 2, |ev, a| {
         let f = arg_function(ev, &a[0])?;

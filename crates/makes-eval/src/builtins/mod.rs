@@ -144,7 +144,7 @@ pub(crate) fn base_environment(
             Thunk::value(Value::Attrs(Rc::new(entry)))
         })
         .collect();
-    builtins.insert("nixPath", Thunk::value(Value::List(Rc::new(search))), None);
+    builtins.insert("nixPath", Thunk::value(Value::List(Rc::from(search))), None);
     for (name, value) in extra {
         builtins.insert(name, Thunk::value(value), None);
     }
@@ -206,7 +206,7 @@ pub(crate) fn arg_attrs(ev: &Evaluator, t: &Thunk) -> Result<Rc<Attrs>> {
     }
 }
 
-pub(crate) fn arg_list(ev: &Evaluator, t: &Thunk) -> Result<Rc<Vec<Thunk>>> {
+pub(crate) fn arg_list(ev: &Evaluator, t: &Thunk) -> Result<Rc<[Thunk]>> {
     match t.force(ev)? {
         Value::List(l) => Ok(l),
         other => Err(EvalError::type_error("a list", &other, None)),
@@ -263,9 +263,9 @@ pub(crate) fn no_span() -> makes_syntax::Span {
 }
 
 pub(crate) fn list_value(items: Vec<Thunk>) -> Value {
-    Value::List(Rc::new(items))
+    Value::list(items)
 }
 
 pub(crate) fn attrs_value(attrs: Attrs) -> Value {
-    Value::Attrs(Rc::new(attrs))
+    Value::attrs(attrs)
 }

@@ -69,9 +69,7 @@ fn option(name: &Rc<str>, definitions: Vec<Thunk>, config: Thunk) -> Value {
     option.insert("_type", Thunk::value(Value::string("option")), None);
     option.insert(
         "loc",
-        Thunk::value(Value::List(Rc::new(vec![Thunk::value(Value::string(
-            name.clone(),
-        ))]))),
+        Thunk::value(Value::list(vec![Thunk::value(Value::string(name.clone()))])),
         None,
     );
     let name_for_value = name.clone();
@@ -95,10 +93,6 @@ fn option(name: &Rc<str>, definitions: Vec<Thunk>, config: Thunk) -> Value {
     let defined = !definitions.is_empty() || matches!(&**name, "inputs" | "outputs" | "jobs");
     option.insert("isDefined", Thunk::value(Value::Bool(defined)), None);
     option.insert("value", value, None);
-    option.insert(
-        "definitions",
-        Thunk::value(Value::List(Rc::new(definitions))),
-        None,
-    );
+    option.insert("definitions", Thunk::value(Value::list(definitions)), None);
     Value::Attrs(Rc::new(option))
 }
