@@ -178,6 +178,20 @@ impl DirListings {
     }
 }
 
+impl DirListings {
+    /// Forgets the log as read and the listings remembered since (after appending the ones
+    /// not yet written), so that what follows the evaluation, an image build above all, does
+    /// not carry a copy of the log, megabytes for a large tree; a later walk reads it again.
+    pub(crate) fn release(&self, log: &Path) {
+        self.flush(log);
+        let mut guard = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *guard = None;
+    }
+}
+
 /// The log's bytes (none if it is missing or was too large, and then removed).
 fn read_log(log: &Path) -> Vec<u8> {
     if fs::metadata(log).is_ok_and(|m| m.len() > MAX_LOG_BYTES) {
@@ -301,6 +315,20 @@ mod tests {
             third.names(&log, Path::new("/empty"), &meta(1)),
             Some(Vec::new())
         );
+    }
+
+    #[test]
+    fn a_released_state_writes_what_it_remembered_and_reads_the_log_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("cache/dirs.log");
+        let names: Names = vec![b"x".to_vec()];
+        let listings = DirListings::default();
+        let d = Path::new("/some/dir");
+        listings.remember(&log, d, &meta(100), &names, 1000);
+        listings.release(&log);
+        assert!(listings.0.lock().expect("lock").is_none(), "nothing kept");
+        assert!(log.exists(), "the remembered listing was written");
+        assert_eq!(listings.names(&log, d, &meta(100)), Some(names));
     }
 
     #[test]

@@ -48,6 +48,17 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
+    /// Where the listings of source directories are remembered (see `dir_listings`).
+    fn dir_listings_log(&self) -> PathBuf {
+        self.root.join("cache").join("dirs.log")
+    }
+
+    /// Drops the source directories' listings held in memory: called before an image build,
+    /// which walks no source tree and should not carry them in its peak memory.
+    pub(crate) fn release_source_listings(&self) {
+        self.dir_listings.release(&self.dir_listings_log());
+    }
+
     /// Opens (creating if needed) the store at `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let store = LocalStore {
@@ -178,7 +189,7 @@ impl LocalStore {
         let started = now_seconds();
         // An unchanged tree is not read again (see `source_cache`), nor are its unchanged
         // directories listed (see `dir_listings`).
-        let log = self.root.join("cache").join("dirs.log");
+        let log = self.dir_listings_log();
         let listed = Listed {
             listings: &self.dir_listings,
             log: &log,

@@ -210,6 +210,7 @@ pub(crate) fn build_recipe(
     match recipe {
         Recipe::Derivation(spec) => Ok(run_derivation_showing(store, &spec, &sp, lines)?),
         Recipe::Image(spec) => {
+            store.release_source_listings();
             let roots = recipe_roots(&spec);
             let closure = store.closure(&roots)?;
             // An image archive refers to no store path: its contents travel inside it (and
