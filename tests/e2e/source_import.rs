@@ -40,7 +40,7 @@ fn write_tree(src: &Path) {
 }
 
 /// The store path of `./src` in `dir`, as `makes eval` imports it into `sandbox`'s store.
-fn import(sandbox: &Sandbox, dir: &Path) -> String {
+pub(crate) fn import(sandbox: &Sandbox, dir: &Path) -> String {
     let out = run(sandbox
         .makes()
         .current_dir(dir)

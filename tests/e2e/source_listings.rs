@@ -3,22 +3,10 @@
 //! rename, a mode, a file replaced by a directory, a removal) gives the store path a store
 //! that never saw the tree gives.
 
-use crate::common::{run, Sandbox};
+use crate::common::Sandbox;
+use crate::source_import::import;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-
-/// The store path of `./src` in `dir`, as `makes eval` imports it into `sandbox`'s store.
-fn import(sandbox: &Sandbox, dir: &Path) -> String {
-    let out = run(sandbox
-        .makes()
-        .current_dir(dir)
-        .args(["eval", "--expr", "\"${./src}\""]));
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .trim_matches('"')
-        .to_owned()
-}
 
 #[test]
 fn every_change_in_a_remembered_directory_gives_a_cold_imports_path() {
