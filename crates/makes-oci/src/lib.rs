@@ -539,7 +539,7 @@ impl<'a> LayerBuilder<'a> {
             keep_dirlinks: self.inputs.spec.keep_contents_dirlinks,
             nix_db: db_dir.as_deref(),
         };
-        let root = build_customisation_root(
+        let mut root = build_customisation_root(
             self.contents,
             rules,
             &self.scripts,
@@ -551,7 +551,7 @@ impl<'a> LayerBuilder<'a> {
         } else {
             ModePolicy::AsIs
         };
-        let root_entries = root.layer_entries(owned)?;
+        let root_entries = root.take_layer_entries(owned)?;
         key.field(b"root");
         let store_prefixes: Vec<Vec<u8>> = planned
             .store_paths
