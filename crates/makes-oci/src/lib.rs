@@ -13,6 +13,8 @@
 //! The arguments are those of makes' `makeContainerImage` (`src/args/make-container-image`) and
 //! nixpkgs' dockerTools; the formats are the OCI image specification's and `docker save`'s.
 
+#[cfg(test)]
+mod alloc_count;
 mod archive;
 mod base;
 mod base_root;
