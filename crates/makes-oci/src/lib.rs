@@ -13,6 +13,8 @@
 //! The arguments are those of makes' `makeContainerImage` (`src/args/make-container-image`) and
 //! nixpkgs' dockerTools; the formats are the OCI image specification's and `docker save`'s.
 
+#[cfg(test)]
+mod alloc_count;
 mod archive;
 mod base;
 mod base_root;
@@ -539,7 +541,7 @@ impl<'a> LayerBuilder<'a> {
             keep_dirlinks: self.inputs.spec.keep_contents_dirlinks,
             nix_db: db_dir.as_deref(),
         };
-        let root = build_customisation_root(
+        let mut root = build_customisation_root(
             self.contents,
             rules,
             &self.scripts,
@@ -551,7 +553,7 @@ impl<'a> LayerBuilder<'a> {
         } else {
             ModePolicy::AsIs
         };
-        let root_entries = root.layer_entries(owned)?;
+        let root_entries = root.take_layer_entries(owned)?;
         key.field(b"root");
         let store_prefixes: Vec<Vec<u8>> = planned
             .store_paths

@@ -217,7 +217,16 @@ impl LayerEntries {
     }
 
     /// Moves in the entries of `other` whose paths are not taken (entries already here win).
-    pub fn merge_missing(&mut self, other: LayerEntries) {
+    pub fn merge_missing(&mut self, mut other: LayerEntries) {
+        // The smaller map goes into the larger one, so that a layer of only a customisation
+        // root (tens of thousands of entries, into an empty map) moves no entry and never
+        // holds two maps of them at once.
+        if other.entries.len() > self.entries.len() {
+            std::mem::swap(&mut self.entries, &mut other.entries);
+            // `self` now holds the other's entries: the ones moved in win their paths.
+            self.entries.extend(other.entries);
+            return;
+        }
         for (path, entry) in other.entries {
             self.entries.entry(path).or_insert(entry);
         }
@@ -898,6 +907,31 @@ pub(crate) mod tests {
         let bytes = write_layer_tar(&e, &policy(), Vec::new()).expect("tar");
         let names: Vec<String> = list(&bytes).into_iter().map(|e| e.0).collect();
         assert_eq!(names, ["a", "a/b", "d"], "parent a synthesized once");
+    }
+
+    #[test]
+    fn merged_entries_keep_the_ones_already_there_whichever_map_is_larger() {
+        let entry = |b: &[u8]| LayerEntry::new(0o644, EntryKind::Bytes(b.to_vec()));
+        let of = |pairs: &[(&[u8], &[u8])]| {
+            let mut e = LayerEntries::new();
+            for (path, bytes) in pairs {
+                e.insert(path, entry(bytes)).expect("insert");
+            }
+            e
+        };
+        let small = || of(&[(b"b", b"mine")]);
+        let large = || of(&[(b"a", b"theirs"), (b"b", b"theirs"), (b"c", b"theirs")]);
+        let want = |mine: &[u8], theirs: &[u8]| of(&[(b"a", theirs), (b"b", mine), (b"c", theirs)]);
+        // The smaller map merged into the larger, and the larger into the smaller.
+        let mut e = large();
+        e.merge_missing(small());
+        assert_eq!(e, want(b"theirs", b"theirs"));
+        let mut e = small();
+        e.merge_missing(large());
+        assert_eq!(e, want(b"mine", b"theirs"));
+        let mut e = LayerEntries::new();
+        e.merge_missing(large());
+        assert_eq!(e, large());
     }
 
     #[test]
