@@ -169,6 +169,8 @@ pub struct Evaluator {
     /// calls above the length it found and truncates back when it returns. One shared stack,
     /// so that a loop (one per level of Nix recursion) needs no allocation of its own.
     calls: RefCell<Vec<Span>>,
+    /// The string values of the string literals evaluated so far.
+    literals: crate::literals::Literals,
 }
 
 /// How many of a loop's latest calls an error's trace shows (as --show-trace).
@@ -202,6 +204,7 @@ impl Evaluator {
             paths_in_store: RefCell::new(HashMap::new()),
             depth: Cell::new(0),
             calls: RefCell::new(Vec::new()),
+            literals: Default::default(),
         }
     }
 
@@ -232,7 +235,7 @@ impl Evaluator {
         match &expr.kind {
             ExprKind::Int(i) => Thunk::value(Value::Int(*i)),
             ExprKind::Float(f) => Thunk::value(Value::Float(*f)),
-            ExprKind::Str(s) => Thunk::value(Value::String(NixString::literal(s))),
+            ExprKind::Str(s) => Thunk::value(Value::String(self.literals.get(s))),
             ExprKind::Var(Var::Local { depth, slot }) => lookup_local(env, *depth, *slot).clone(),
             _ => Thunk::suspended(expr.clone(), env.clone()),
         }
@@ -260,7 +263,7 @@ impl Evaluator {
     #[inline(never)]
     fn eval_nested(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
         if let ExprKind::Str(s) = &expr.kind {
-            return Ok(Value::String(NixString::literal(s)));
+            return Ok(Value::String(self.literals.get(s)));
         }
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
@@ -409,7 +412,7 @@ impl Evaluator {
         match &expr.kind {
             ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
-            ExprKind::Str(s) => Ok(Value::String(NixString::literal(s))),
+            ExprKind::Str(s) => Ok(Value::String(self.literals.get(s))),
             ExprKind::Var(Var::Local { depth, slot }) => {
                 lookup_local(env, *depth, *slot).force(self)
             }

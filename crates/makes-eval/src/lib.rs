@@ -11,6 +11,7 @@ mod error;
 mod eval;
 mod files;
 mod io;
+mod literals;
 pub mod memory;
 mod open_sets;
 mod ops;

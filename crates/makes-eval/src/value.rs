@@ -408,6 +408,11 @@ impl NixString {
         NixString::with_context(self.as_bytes(), context)
     }
 
+    /// Whether both are the same allocation (not merely equal strings).
+    pub(crate) fn same_allocation(&self, other: &NixString) -> bool {
+        ThinRc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The exact bytes.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
@@ -1070,7 +1075,7 @@ mod tests {
         let plain = s.with_new_context(Context::default());
         assert!(!plain.has_context() && plain.as_bytes() == b"a");
         let kept = plain.with_new_context(Context::default());
-        assert!(ThinRc::ptr_eq(&kept.0, &plain.0));
+        assert!(kept.same_allocation(&plain));
         assert!(NixString::plain("").is_empty());
     }
 
