@@ -15,8 +15,12 @@ use std::rc::Rc;
 /// The strings of the literals evaluated so far.
 #[derive(Default)]
 pub(crate) struct Literals {
-    strings: RefCell<HashMap<usize, (Rc<str>, NixString), BuildHasherDefault<AddressHasher>>>,
+    strings: RefCell<ByAddress>,
 }
+
+/// Each literal's text (kept, so that its address stays its own) and string, by the text's
+/// address.
+type ByAddress = HashMap<usize, (Rc<str>, NixString), BuildHasherDefault<AddressHasher>>;
 
 impl Literals {
     /// The string value of the literal `text` (the text of a `Str` node of the tree).

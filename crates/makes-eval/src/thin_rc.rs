@@ -82,17 +82,38 @@ impl<H, T> ThinRc<H, T> {
         Self::build(header, max, &mut items.into_iter())
     }
 
-    /// Allocates room for `max` items, writes the header and up to `max` items from
-    /// `items`, and shrinks the allocation to what was written.
-    fn build(header: H, max: usize, items: &mut impl Iterator<Item = T>) -> Self {
+    /// A new allocation of `header` and a copy of `items` (one `memcpy`: the bytes of a
+    /// string or path).
+    pub fn copied(header: H, items: &[T]) -> Self
+    where
+        T: Copy,
+    {
+        let (ptr, _) = Self::allocate(header, items.len());
+        let rc = ThinRc {
+            ptr,
+            _owns: PhantomData,
+        };
+        // SAFETY: the allocation has room for `items.len()` items after the head, a fresh
+        // allocation cannot overlap `items`, and `T: Copy` needs no drop if this were to
+        // stop halfway (it cannot: nothing here panics).
+        unsafe {
+            std::ptr::copy_nonoverlapping(items.as_ptr(), rc.items_ptr(), items.len());
+            (*rc.ptr.as_ptr()).len = items.len();
+        }
+        rc
+    }
+
+    /// A fresh allocation with room for `max` items, its head written with a count of one
+    /// and a length of zero.
+    #[inline]
+    fn allocate(header: H, max: usize) -> (NonNull<Head<H>>, Layout) {
         let (layout, _) = Self::layout(max);
         // SAFETY: the layout has a non-zero size (the head holds two `usize`s).
         let raw = unsafe { alloc(layout) }.cast::<Head<H>>();
         let Some(ptr) = NonNull::new(raw) else {
             handle_alloc_error(layout)
         };
-        // SAFETY: `ptr` is a fresh allocation laid out for a head; the count starts at one
-        // and the length at zero, so the guard below drops exactly what is written.
+        // SAFETY: `ptr` is a fresh allocation laid out for a head.
         unsafe {
             ptr.as_ptr().write(Head {
                 count: Cell::new(1),
@@ -100,6 +121,14 @@ impl<H, T> ThinRc<H, T> {
                 header,
             })
         };
+        (ptr, layout)
+    }
+
+    /// Allocates room for `max` items, writes the header and up to `max` items from
+    /// `items`, and shrinks the allocation to what was written.
+    fn build(header: H, max: usize, items: &mut impl Iterator<Item = T>) -> Self {
+        // The length starts at zero, so the guard below drops exactly what is written.
+        let (ptr, layout) = Self::allocate(header, max);
         // Until filled, a panic in `items` drops the header and the items written so far and
         // frees the allocation: the guard is a `ThinRc` of the length written, with the
         // layout of `max` to free.
@@ -303,6 +332,17 @@ mod tests {
         drop(b);
         // The header first, then the items in order.
         assert_eq!(*log.borrow(), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn copies_of_slices() {
+        let bytes: ThinRc<Option<Rc<u8>>, u8> = ThinRc::copied(Some(Rc::new(1)), b"hello");
+        assert_eq!(
+            (bytes.items(), bytes.header().as_deref()),
+            (&b"hello"[..], Some(&1))
+        );
+        let none: ThinRc<(), u8> = ThinRc::copied((), b"");
+        assert!(none.is_empty());
     }
 
     #[test]

@@ -68,6 +68,10 @@ impl Value {
 
     /// An attribute name as a string value: the bytes it stands for ([`NixString::to_name`]).
     pub fn name(name: &str) -> Value {
+        // Only characters of U+10FF80.. (UTF-8 F4 8F BE/BF ..) stand for bytes.
+        if !name.as_bytes().contains(&0xF4) {
+            return Value::string(name);
+        }
         Value::string(text_to_bytes(name))
     }
 
@@ -169,7 +173,7 @@ impl std::ops::Deref for PathText {
 
 impl From<&str> for PathText {
     fn from(text: &str) -> Self {
-        PathText(ThinRc::new((), text.bytes()))
+        PathText(ThinRc::copied((), text.as_bytes()))
     }
 }
 
@@ -391,12 +395,12 @@ impl NixString {
     }
 
     pub fn plain(bytes: impl IntoNixBytes) -> Self {
-        NixString(ThinRc::new(None, bytes.nix_bytes().iter().copied()))
+        NixString(ThinRc::copied(None, bytes.nix_bytes()))
     }
 
     pub fn with_context(bytes: impl IntoNixBytes, context: Context) -> Self {
         let context = (!context.is_empty()).then(|| Rc::new(context));
-        NixString(ThinRc::new(context, bytes.nix_bytes().iter().copied()))
+        NixString(ThinRc::copied(context, bytes.nix_bytes()))
     }
 
     /// This string's bytes with `context` instead of its own: shared when that is no
@@ -409,6 +413,7 @@ impl NixString {
     }
 
     /// Whether both are the same allocation (not merely equal strings).
+    #[cfg(test)]
     pub(crate) fn same_allocation(&self, other: &NixString) -> bool {
         ThinRc::ptr_eq(&self.0, &other.0)
     }
