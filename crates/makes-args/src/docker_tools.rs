@@ -80,7 +80,7 @@ fn image_value(
     };
     // nixpkgs' `passthru // { imageTag; ... }`: the function's own attributes win.
     let mut attrs = match passthru {
-        Some(p) => (*p).clone(),
+        Some(p) => p.to_attrs(),
         None => Attrs::new(),
     };
     for (name, attr) in result.iter() {
@@ -99,10 +99,10 @@ fn image_value(
         // nixpkgs builds a layered image from its stream, which the result carries along.
         ImageFunction::BuildLayeredImage => {
             if let Value::Attrs(given) = arg {
-                let mut stream_arg = (**given).clone();
+                let mut stream_arg = given.to_attrs();
                 stream_arg.remove("compressor");
                 stream_arg.insert("tag", Thunk::value(Value::string(image_tag)), None);
-                let stream_arg = Value::Attrs(Rc::new(stream_arg));
+                let stream_arg = Value::attrs(stream_arg);
                 let recipes = recipes.clone();
                 attrs.insert(
                     "stream",
@@ -115,7 +115,7 @@ fn image_value(
         }
         _ => {}
     }
-    Ok(Value::Attrs(Rc::new(attrs)))
+    Ok(Value::attrs(attrs))
 }
 
 /// buildImage's `fromImageName` and `fromImageTag`: nixpkgs takes the base image of that

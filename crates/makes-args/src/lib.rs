@@ -30,6 +30,7 @@ pub use store_builtins::store_builtins;
 pub use store_io::{BeforeRead, DerivationOutputs, StoreIo};
 pub use table::{Argument, Provider, ARGUMENTS};
 
+use makes_eval::AttrSet;
 use makes_eval::{Attrs, Thunk};
 use makes_spec::Release;
 use makes_store::packages::{PackageSetSource, Packages, SetOrigin};
@@ -58,7 +59,7 @@ pub struct ArgumentContext<'a> {
     /// The finished set a module is applied to, as the project loader completes it (with
     /// `config`, and `projectIdentifier` from it): the Nix helpers read `__stateDirs__`'s
     /// parts from it. Filled here with the makes arguments alone until the loader sets it.
-    pub project_arguments: &'a Rc<RefCell<Option<Rc<Attrs>>>>,
+    pub project_arguments: &'a Rc<RefCell<Option<AttrSet>>>,
 }
 
 /// makes' own package set `__nixpkgs__` for `cx`: the nixpkgs the release pins, or the
@@ -135,7 +136,7 @@ pub fn makes_arguments(cx: &ArgumentContext) -> Vec<(&'static str, Thunk)> {
         set.insert(*name, value.clone(), None);
     }
     if this.borrow().is_none() {
-        *this.borrow_mut() = Some(Rc::new(set));
+        *this.borrow_mut() = Some(AttrSet::from(set));
     }
     // `__packageSetAt` serves `inputs.nixpkgs = ./path`; it is no makes argument.
     if let Some(at) = store.remove("__packageSetAt") {

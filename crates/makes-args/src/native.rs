@@ -20,7 +20,7 @@ pub(crate) fn native_arguments(dir: &Path) -> Vec<(&'static str, Thunk)> {
     vec![
         // makes' option default; the project loader gives the project's own value.
         ("projectIdentifier", Thunk::value(Value::string(""))),
-        ("projectSrc", Thunk::value(Value::Path(root))),
+        ("projectSrc", Thunk::value(Value::Path(root.into()))),
         (
             "toDerivationName",
             Thunk::value(make_primop("toDerivationName", 1, to_name)),

@@ -10,6 +10,7 @@
 //! `fetchNixpkgs` returns) until packages from nixpkgs themselves can be provided.
 
 use crate::store_functions::package_value;
+use makes_eval::AttrSet;
 use makes_eval::{
     make_primop, Attrs, CoercionMode, Context, EvalError, Evaluator, PrimOpFn, Thunk, Value,
 };
@@ -20,7 +21,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// A helper taking one attribute set, reduced to the spec that builds it.
-type Reducer = fn(&Evaluator, &Rc<Attrs>) -> makes_eval::Result<DerivationSpec>;
+type Reducer = fn(&Evaluator, &AttrSet) -> makes_eval::Result<DerivationSpec>;
 
 /// The native helpers of a package set whose `runtimeShell` is `runtime_shell`.
 pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
@@ -124,10 +125,10 @@ pub fn native_package_set(recipes: &Recipes, runtime_shell: Thunk) -> Value {
     let docker_tools = crate::docker_tools::docker_tools_set(recipes);
     set.insert(
         "dockerTools",
-        Thunk::value(Value::Attrs(Rc::new(docker_tools))),
+        Thunk::value(Value::attrs(docker_tools)),
         None,
     );
-    Value::Attrs(Rc::new(set))
+    Value::attrs(set)
 }
 
 pub(crate) fn register(recipes: &Recipes, spec: DerivationSpec) -> Value {
@@ -205,7 +206,7 @@ if test -n "$envExecutable"; then chmod +x "$target"; fi
 }
 
 /// `writeTextFile { name; text; executable ? false; destination ? ""; }`.
-fn write_text_file(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<DerivationSpec> {
+fn write_text_file(ev: &Evaluator, a: &AttrSet) -> makes_eval::Result<DerivationSpec> {
     reject_unknown(
         a,
         "writeTextFile",
@@ -276,7 +277,7 @@ link_tree() {
 "#;
 
 /// `symlinkJoin { name; paths; postBuild ? ""; }`: the first path wins a conflict.
-fn symlink_join(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<DerivationSpec> {
+fn symlink_join(ev: &Evaluator, a: &AttrSet) -> makes_eval::Result<DerivationSpec> {
     reject_unknown(
         a,
         "symlinkJoin",
@@ -306,7 +307,7 @@ fn symlink_join(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<DerivationS
 
 /// `buildEnv { name; paths; pathsToLink ? [ "/" ]; ignoreCollisions ? false; extraPrefix ? "";
 /// postBuild ? ""; }`: a collision between two different files is an error unless ignored.
-fn build_env(ev: &Evaluator, a: &Rc<Attrs>) -> makes_eval::Result<DerivationSpec> {
+fn build_env(ev: &Evaluator, a: &AttrSet) -> makes_eval::Result<DerivationSpec> {
     reject_unknown(
         a,
         "buildEnv",
@@ -400,7 +401,7 @@ fn run_command(
     spec(&name, &script, vars, resolved(ev, context, "runCommand")?)
 }
 
-fn attrs_arg(ev: &Evaluator, t: &Thunk, what: &str) -> makes_eval::Result<Rc<Attrs>> {
+fn attrs_arg(ev: &Evaluator, t: &Thunk, what: &str) -> makes_eval::Result<AttrSet> {
     match t.force(ev)? {
         Value::Attrs(a) => Ok(a),
         other => Err(EvalError::type_error("a set", &other, None)
@@ -408,7 +409,7 @@ fn attrs_arg(ev: &Evaluator, t: &Thunk, what: &str) -> makes_eval::Result<Rc<Att
     }
 }
 
-fn reject_unknown(a: &Attrs, function: &str, known: &[&str]) -> makes_eval::Result<()> {
+fn reject_unknown(a: &AttrSet, function: &str, known: &[&str]) -> makes_eval::Result<()> {
     match a.iter().find(|(k, _)| !known.contains(&&***k)) {
         Some((k, attr)) => Err(EvalError::other(
             format!(
@@ -421,7 +422,7 @@ fn reject_unknown(a: &Attrs, function: &str, known: &[&str]) -> makes_eval::Resu
     }
 }
 
-fn required(ev: &Evaluator, a: &Attrs, key: &str, function: &str) -> makes_eval::Result<Value> {
+fn required(ev: &Evaluator, a: &AttrSet, key: &str, function: &str) -> makes_eval::Result<Value> {
     match a.get(key) {
         Some(attr) => attr.value.force(ev),
         None => Err(EvalError::other(
@@ -433,7 +434,7 @@ fn required(ev: &Evaluator, a: &Attrs, key: &str, function: &str) -> makes_eval:
 
 fn required_string(
     ev: &Evaluator,
-    a: &Attrs,
+    a: &AttrSet,
     key: &str,
     function: &str,
 ) -> makes_eval::Result<String> {
@@ -447,14 +448,14 @@ fn required_string(
     }
 }
 
-fn optional_string(ev: &Evaluator, a: &Attrs, key: &str) -> makes_eval::Result<Option<String>> {
+fn optional_string(ev: &Evaluator, a: &AttrSet, key: &str) -> makes_eval::Result<Option<String>> {
     let mut ignored = Context::default();
     optional_string_with_context(ev, a, key, &mut ignored)
 }
 
 fn optional_string_with_context(
     ev: &Evaluator,
-    a: &Attrs,
+    a: &AttrSet,
     key: &str,
     context: &mut Context,
 ) -> makes_eval::Result<Option<String>> {
@@ -468,7 +469,7 @@ fn optional_string_with_context(
     }
 }
 
-fn optional_bool(ev: &Evaluator, a: &Attrs, key: &str) -> makes_eval::Result<Option<bool>> {
+fn optional_bool(ev: &Evaluator, a: &AttrSet, key: &str) -> makes_eval::Result<Option<bool>> {
     match a.get(key) {
         Some(attr) => match attr.value.force(ev)? {
             Value::Bool(b) => Ok(Some(b)),

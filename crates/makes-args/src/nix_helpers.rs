@@ -3,6 +3,7 @@
 //! its own `src/args`. Each file is a function `{ self, release, templates }: { NAME = ...; }`;
 //! the arguments are the union of their sets (a name defined twice is an error).
 
+use makes_eval::AttrSet;
 use makes_eval::{Attrs, EvalError, Thunk, Value};
 use makes_spec::Release;
 use makes_syntax::Span;
@@ -558,7 +559,7 @@ const MODULE_SOURCES: &[(&str, &str)] = &[(
 /// The helpers' set (every file of `SOURCES`), evaluated once when first used. `this` holds
 /// the finished arguments.
 pub(crate) fn helpers(
-    this: Rc<RefCell<Option<Rc<Attrs>>>>,
+    this: Rc<RefCell<Option<AttrSet>>>,
     release: Release,
     project_dir: &Path,
 ) -> Thunk {
@@ -568,7 +569,7 @@ pub(crate) fn helpers(
 /// makes' modules (every file of `MODULE_SOURCES`): a set from module name to a function of
 /// the module's configuration giving its jobs, evaluated once when first used.
 pub(crate) fn modules(
-    this: Rc<RefCell<Option<Rc<Attrs>>>>,
+    this: Rc<RefCell<Option<AttrSet>>>,
     release: Release,
     project_dir: &Path,
 ) -> Thunk {
@@ -579,7 +580,7 @@ pub(crate) fn modules(
 /// `{ self, release, templates }`.
 fn union_of(
     sources: &'static [(&'static str, &'static str)],
-    this: Rc<RefCell<Option<Rc<Attrs>>>>,
+    this: Rc<RefCell<Option<AttrSet>>>,
     release: Release,
     project_dir: &Path,
 ) -> Thunk {
@@ -597,12 +598,8 @@ fn union_of(
             Thunk::value(Value::string(release.to_string())),
             None,
         );
-        arg.insert(
-            "templates",
-            Thunk::value(Value::Attrs(Rc::new(templates))),
-            None,
-        );
-        let arg = Thunk::value(Value::Attrs(Rc::new(arg)));
+        arg.insert("templates", Thunk::value(Value::attrs(templates)), None);
+        let arg = Thunk::value(Value::attrs(arg));
         let no_span = Span::none();
         let mut union = Attrs::new();
         for (path, text) in sources {
@@ -625,7 +622,7 @@ fn union_of(
                 }
             }
         }
-        Ok(Value::Attrs(Rc::new(union)))
+        Ok(Value::attrs(union))
     })
 }
 
@@ -653,7 +650,7 @@ mod tests {
     #[test]
     fn helpers_nix_defines_every_argument_the_table_gives_it() {
         let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
-        let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+        let this: Rc<RefCell<Option<AttrSet>>> = Rc::default();
         let helpers = helpers(this, Release::LATEST, Path::new("/"));
         let Ok(Value::Attrs(set)) = helpers.force(&ev) else {
             panic!("helpers.nix gives a set");
@@ -670,7 +667,7 @@ mod tests {
     #[test]
     fn nix_modules_are_makes_modules_and_give_functions() {
         let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
-        let this: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+        let this: Rc<RefCell<Option<AttrSet>>> = Rc::default();
         let modules = modules(this, Release::LATEST, Path::new("/"));
         let Ok(Value::Attrs(set)) = modules.force(&ev) else {
             panic!("nix/modules gives a set");

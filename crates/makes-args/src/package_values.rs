@@ -46,7 +46,7 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
     let Value::Attrs(native) = native_package_set(packages.recipes(), runtime_shell) else {
         unreachable!("the native package set is a set")
     };
-    let mut entries = (*native).clone();
+    let mut entries = native.to_attrs();
     // A native sub-set (`dockerTools`) keeps the set's other names under it
     // (`dockerTools.buildImage` is the set's own).
     if let Some(docker_tools) = native.get("dockerTools") {
@@ -62,10 +62,7 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
                 vec![Step::attr("dockerTools")],
                 Names::Unknown,
             ));
-            Ok(Value::Attrs(Rc::new(Attrs::open(
-                (*listed).clone(),
-                lookup,
-            ))))
+            Ok(Value::attrs(Attrs::open(listed.to_attrs(), lookup)))
         });
         entries.insert("dockerTools", open, docker_tools.span);
     }
@@ -75,7 +72,7 @@ pub fn package_set_value(packages: &Rc<Packages>, source: PackageSetSource) -> V
         Thunk::value(Value::string(set.as_str())),
         None,
     );
-    Value::Attrs(Rc::new(Attrs::open(entries, lookup)))
+    Value::attrs(Attrs::open(entries, lookup))
 }
 
 /// nixpkgs' `lib` of the set: pure Nix, evaluated by makes' own evaluator from the set's
@@ -285,7 +282,7 @@ fn reference_value(
                     None,
                 );
             }
-            Ok(Value::Attrs(Rc::new(attrs)))
+            Ok(Value::attrs(attrs))
         }
         Description::Value { value } => Ok(from_json(&value)),
         Description::Function {
@@ -360,7 +357,7 @@ fn function_value(
         None => Names::Unknown,
     };
     let lookup = Rc::new(Lookup::new(packages, set, path, names));
-    Value::Attrs(Rc::new(Attrs::open(attrs, lookup)))
+    Value::attrs(Attrs::open(attrs, lookup))
 }
 
 /// `stdenv.isLinux`, `stdenv.hostPlatform.isDarwin`, ...: what the set answers on this host,
@@ -483,7 +480,7 @@ fn derivation_value(
         None => Names::Unknown,
     };
     let lookup = Rc::new(Lookup::new(packages, &pkg.set, pkg.path.clone(), names));
-    Value::Attrs(Rc::new(Attrs::open(attrs, lookup)))
+    Value::attrs(Attrs::open(attrs, lookup))
 }
 
 /// An unresolved reference (symbolic mode, or a lock that does not know it): a
@@ -560,7 +557,7 @@ fn unresolved_value(
         None,
     );
     let lookup = Rc::new(Lookup::new(packages, set, path, Names::Unknown));
-    Value::Attrs(Rc::new(Attrs::open(attrs, lookup)))
+    Value::attrs(Attrs::open(attrs, lookup))
 }
 
 /// The placeholder path of an unresolved reference: a valid store path no real package has
@@ -616,7 +613,7 @@ fn marker(set: &str, path: &[Step], output: Option<&str>) -> Value {
                     Step::Call { call } => {
                         let mut call_attrs = Attrs::new();
                         call_attrs.insert("call", Thunk::value(Value::string(call.as_str())), None);
-                        Thunk::value(Value::Attrs(Rc::new(call_attrs)))
+                        Thunk::value(Value::attrs(call_attrs))
                     }
                 })
                 .collect(),
@@ -626,13 +623,13 @@ fn marker(set: &str, path: &[Step], output: Option<&str>) -> Value {
     if let Some(output) = output {
         attrs.insert("outputName", Thunk::value(Value::string(output)), None);
     }
-    Value::Attrs(Rc::new(attrs))
+    Value::attrs(attrs)
 }
 
 /// The set, steps and output a package marker names.
 pub fn read_marker(
     ev: &makes_eval::Evaluator,
-    marker: &Attrs,
+    marker: &makes_eval::AttrSet,
 ) -> makes_eval::Result<(String, Vec<Step>, Option<String>)> {
     let text = |v: Value| match v {
         Value::String(s) => s.utf8().map(str::to_owned),

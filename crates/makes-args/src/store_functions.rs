@@ -65,7 +65,7 @@ pub fn store_arguments(
         Ok(package_set_value(
             &p,
             PackageSetSource {
-                origin: SetOrigin::Checkout(dir.as_ref().into()),
+                origin: SetOrigin::Checkout(std::path::PathBuf::from(&*dir)),
                 allow_unfree: true,
                 overlays: Vec::new(),
             },
@@ -174,7 +174,7 @@ pub(crate) fn package_value(name: &str, out: &StorePath) -> Value {
         Thunk::value(Value::String(NixString::with_context(out_abs, ctx))),
         None,
     );
-    Value::Attrs(Rc::new(attrs))
+    Value::attrs(attrs)
 }
 
 /// The package set `fetchNixpkgs { rev; sha256; overlays ? [ ]; allowUnfree ? true; }` pins.
@@ -235,7 +235,7 @@ fn fetch_nixpkgs_source(
         };
         for item in items.iter() {
             match item.force(ev)? {
-                Value::Path(p) => overlays.push(Overlay::File(std::path::PathBuf::from(p.as_ref()))),
+                Value::Path(p) => overlays.push(Overlay::File(std::path::PathBuf::from(&*p))),
                 // Nix evaluates the overlay: its source text goes to Nix as written.
                 Value::Lambda(closure) => {
                     let span = closure.def.span;

@@ -326,7 +326,7 @@ fn derivation_strict(ev: &Evaluator, registry: &Derivations, arg: &Thunk) -> Res
             None,
         );
     }
-    Ok(Value::Attrs(Rc::new(out)))
+    Ok(Value::attrs(out))
 }
 
 /// Turns the context of the attributes into inputs: `!out!drv` an input derivation's

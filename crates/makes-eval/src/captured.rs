@@ -349,8 +349,8 @@ fn same_thunk(a: &Thunk, b: &Thunk, assumed: &mut Assumed) -> bool {
     };
     match (&x, &y) {
         (Value::Lambda(x), Value::Lambda(y)) => Rc::ptr_eq(x, y) || same_closure(x, y, assumed),
-        (Value::Attrs(x), Value::Attrs(y)) => Rc::ptr_eq(x, y),
-        (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
+        (Value::Attrs(x), Value::Attrs(y)) => x.ptr_eq(y),
+        (Value::List(x), Value::List(y)) => x.ptr_eq(y),
         (Value::PrimOp(x), Value::PrimOp(y)) => Rc::ptr_eq(x, y),
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,

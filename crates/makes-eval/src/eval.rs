@@ -5,7 +5,7 @@ use crate::error::{EvalError, EvalErrorKind, Result};
 use crate::io::EvalIo;
 use crate::memory;
 use crate::thunk::Thunk;
-use crate::value::{Attrs, Closure, Context, NixString, PrimOp, PrimOpApp, Value};
+use crate::value::{AttrSet, Attrs, Closure, Context, NixString, PrimOp, PrimOpApp, Value};
 use makes_syntax::ir::{
     AttrKey, AttrSetDef, BindingValue, ExprKind, ExprRef, Formal, LambdaDef, Param, StrPart,
     UnaryOp, Var,
@@ -169,6 +169,8 @@ pub struct Evaluator {
     /// calls above the length it found and truncates back when it returns. One shared stack,
     /// so that a loop (one per level of Nix recursion) needs no allocation of its own.
     calls: RefCell<Vec<Span>>,
+    /// The string values of the string literals evaluated so far.
+    literals: crate::literals::Literals,
 }
 
 /// How many of a loop's latest calls an error's trace shows (as --show-trace).
@@ -202,6 +204,7 @@ impl Evaluator {
             paths_in_store: RefCell::new(HashMap::new()),
             depth: Cell::new(0),
             calls: RefCell::new(Vec::new()),
+            literals: Default::default(),
         }
     }
 
@@ -232,7 +235,7 @@ impl Evaluator {
         match &expr.kind {
             ExprKind::Int(i) => Thunk::value(Value::Int(*i)),
             ExprKind::Float(f) => Thunk::value(Value::Float(*f)),
-            ExprKind::Str(s) => Thunk::value(Value::String(NixString::literal(s))),
+            ExprKind::Str(s) => Thunk::value(Value::String(self.literals.get(s))),
             ExprKind::Var(Var::Local { depth, slot }) => lookup_local(env, *depth, *slot).clone(),
             _ => Thunk::suspended(expr.clone(), env.clone()),
         }
@@ -260,7 +263,7 @@ impl Evaluator {
     #[inline(never)]
     fn eval_nested(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
         if let ExprKind::Str(s) = &expr.kind {
-            return Ok(Value::String(NixString::literal(s)));
+            return Ok(Value::String(self.literals.get(s)));
         }
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
@@ -409,7 +412,7 @@ impl Evaluator {
         match &expr.kind {
             ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
-            ExprKind::Str(s) => Ok(Value::String(NixString::literal(s))),
+            ExprKind::Str(s) => Ok(Value::String(self.literals.get(s))),
             ExprKind::Var(Var::Local { depth, slot }) => {
                 lookup_local(env, *depth, *slot).force(self)
             }
@@ -474,7 +477,7 @@ impl Evaluator {
                     attrs.insert("line", Thunk::value(Value::Int(line as i64)), None);
                     attrs.insert("column", Thunk::value(Value::Int(col as i64)), None);
                 }
-                Ok(Value::Attrs(Rc::new(attrs)))
+                Ok(Value::attrs(attrs))
             }
             // Tail forms and the hot ones are handled by `eval_loop` and `eval_simple`.
             _ => self.eval_loop(expr.clone(), env.clone()),
@@ -737,9 +740,9 @@ impl Evaluator {
     fn attr_set(&self, def: &AttrSetDef, env: &Env) -> Result<Value> {
         // Static names are distinct (lowering reports duplicates) and sorted by text, which
         // is the set's order but for names holding raw bytes.
-        let (mut attrs, value_env) = if def.recursive {
+        let (set, value_env) = if def.recursive {
             let frame = self.recursive_frame(def, env);
-            let attrs = Attrs::from_distinct(def.statics.iter().zip(frame.slots.as_slice()).map(
+            let attrs = AttrSet::from_distinct(def.statics.iter().zip(frame.slots.as_slice()).map(
                 |(binding, slot)| {
                     let attr = crate::value::Attr {
                         value: slot.clone(),
@@ -750,7 +753,7 @@ impl Evaluator {
             ));
             (attrs, frame)
         } else {
-            let attrs = Attrs::from_distinct(def.statics.iter().map(|binding| {
+            let attrs = AttrSet::from_distinct(def.statics.iter().map(|binding| {
                 let value = match &binding.value {
                     BindingValue::Expr(e) | BindingValue::Inherit(e) => self.thunk(e, env),
                 };
@@ -762,7 +765,13 @@ impl Evaluator {
             }));
             (attrs, env.clone())
         };
-        if def.recursive {
+        // Most sets are done here, in their one allocation; the rest grow from a copy.
+        let overrides = def.recursive && def.statics.iter().any(|b| &*b.name == "__overrides");
+        if def.dynamics.is_empty() && !overrides {
+            return Ok(Value::Attrs(set));
+        }
+        let mut attrs = set.to_attrs();
+        if overrides {
             self.apply_overrides(def, &value_env, &mut attrs)?;
         }
         for dynamic in &def.dynamics {
@@ -1114,7 +1123,7 @@ impl Evaluator {
         &self,
         def: &LambdaDef,
         formals: &[Formal],
-        attrs: &Attrs,
+        attrs: &AttrSet,
         span: Span,
     ) -> Result<()> {
         let Some(name) = attrs
@@ -1177,7 +1186,7 @@ impl Evaluator {
                     ctx.paths.insert(store_path.clone());
                     Ok(NixString::with_context(store_path, ctx))
                 } else {
-                    Ok(NixString::plain(p.clone()))
+                    Ok(NixString::plain(&**p))
                 }
             }
             Value::Attrs(attrs) => {
@@ -1262,7 +1271,7 @@ impl Evaluator {
     ) -> Result<()> {
         match value {
             Value::Attrs(attrs) => {
-                if !seen.insert(Rc::as_ptr(attrs) as usize) {
+                if !seen.insert(attrs.addr()) {
                     return Ok(());
                 }
                 for (name, attr) in attrs.iter() {
@@ -1276,7 +1285,7 @@ impl Evaluator {
                 }
             }
             Value::List(items) => {
-                if !seen.insert(Rc::as_ptr(items) as *const () as usize) {
+                if !seen.insert(items.addr()) {
                     return Ok(());
                 }
                 for item in items.iter() {
@@ -1396,7 +1405,7 @@ fn stack_overflow(span: Option<Span>) -> EvalError {
     EvalError::new(EvalErrorKind::StackOverflow, span)
 }
 
-fn missing_attribute(name: &str, attrs: &Attrs, span: Span) -> EvalError {
+fn missing_attribute(name: &str, attrs: &AttrSet, span: Span) -> EvalError {
     EvalError::new(
         EvalErrorKind::MissingAttribute {
             name: name.to_owned(),

@@ -3,7 +3,7 @@
 
 use crate::error::{EvalError, EvalErrorKind, Result};
 use crate::eval::{CoercionMode, Env, EnvFrame};
-use crate::value::{Attrs, Value};
+use crate::value::Value;
 use crate::Evaluator;
 use makes_syntax::ir::{PathKind, StrPart};
 use makes_syntax::{canonical_path, parse_file, parse_file_in_scope, Span};
@@ -193,7 +193,12 @@ impl Evaluator {
 
     /// `scopedImport scope path`: the file evaluated with the attributes of `scope` bound
     /// above the base environment (never cached: the scope differs between calls).
-    pub(crate) fn scoped_import(&self, scope: &Attrs, v: &Value, span: Span) -> Result<Value> {
+    pub(crate) fn scoped_import(
+        &self,
+        scope: &crate::value::AttrSet,
+        v: &Value,
+        span: Span,
+    ) -> Result<Value> {
         let path = self.coerce_to_path(v, span)?;
         let mut path = PathBuf::from(canonical_path(&path));
         if self.io.is_dir(&path) {

@@ -11,11 +11,13 @@ mod error;
 mod eval;
 mod files;
 mod io;
+mod literals;
 pub mod memory;
 mod open_sets;
 mod ops;
 mod print;
 pub mod terminal_text;
+mod thin_rc;
 mod thunk;
 mod value;
 
@@ -30,8 +32,8 @@ pub use makes_syntax::byte_text::{bytes_to_text, text_to_bytes};
 pub use print::{print_value, quote_bytes, quote_string};
 pub use thunk::Thunk;
 pub use value::{
-    Attr, Attrs, Closure, Context, IntoNixBytes, NixString, OpenAttrs, PrimOp, PrimOpApp, PrimOpFn,
-    UnlistedNames, Value,
+    Attr, AttrSet, Attrs, Closure, Context, IntoNixBytes, List, NixString, OpenAttrs, PathText,
+    PrimOp, PrimOpApp, PrimOpFn, UnlistedNames, Value,
 };
 
 /// Runs `f` on a thread with a large stack, so that deep (but bounded) evaluation never

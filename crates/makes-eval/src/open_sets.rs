@@ -7,7 +7,7 @@
 //! until something lists it.
 
 use crate::thunk::Thunk;
-use crate::value::{Attrs, OpenAttrs, Value};
+use crate::value::{AttrSet, OpenAttrs, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
@@ -55,11 +55,11 @@ impl OpenAttrs for MappedOpen {
 /// attributes win over everything `left` has (listed or not), as its names would in Nix.
 pub(crate) struct UpdatedOpen {
     right: Rc<dyn OpenAttrs>,
-    left: Attrs,
+    left: AttrSet,
 }
 
 impl UpdatedOpen {
-    pub(crate) fn new(left: Attrs, right: Rc<dyn OpenAttrs>) -> Self {
+    pub(crate) fn new(left: AttrSet, right: Rc<dyn OpenAttrs>) -> Self {
         UpdatedOpen { right, left }
     }
 }
@@ -161,7 +161,7 @@ mod tests {
             listable,
             memo: RefCell::default(),
         });
-        let set = Value::Attrs(Rc::new(Attrs::open(listed, open)));
+        let set = Value::attrs(Attrs::open(listed, open));
         let ev = Evaluator::with_extra_builtins(
             Rc::new(DiskIo),
             EvalOptions::default(),

@@ -4,11 +4,10 @@
 use crate::error::{EvalError, EvalErrorKind, Result};
 use crate::eval::{CoercionMode, Env};
 use crate::thunk::Thunk;
-use crate::value::{Attrs, Context, NixString, Value};
+use crate::value::{AttrSet, Context, NixString, Value};
 use crate::{memory, Evaluator};
 use makes_syntax::ir::{BinaryOp, ExprRef};
 use makes_syntax::{canonical_path, Span};
-use std::rc::Rc;
 
 impl Evaluator {
     pub(crate) fn binary(
@@ -52,7 +51,7 @@ impl Evaluator {
                             if x.is_empty() && x.open_source().is_none() {
                                 return Ok(b.clone());
                             }
-                            Ok(Value::Attrs(Rc::new(x.update(y))))
+                            Ok(Value::Attrs(x.update(y)))
                         }
                         (Value::Attrs(_), other) => {
                             Err(EvalError::type_error("a set", other, Some(rhs.span)))
@@ -70,7 +69,7 @@ impl Evaluator {
                                 return Ok(b.clone());
                             }
                             // Chained slices have a trusted length: one allocation, no copy.
-                            Ok(Value::List(x.iter().chain(y.iter()).cloned().collect()))
+                            Ok(Value::list_chain(x, y))
                         }
                         (Value::List(_), other) => {
                             Err(EvalError::type_error("a list", other, Some(rhs.span)))
@@ -162,7 +161,7 @@ impl Evaluator {
             (Value::String(x), Value::String(y)) => x.as_bytes() == y.as_bytes(),
             (Value::Path(x), Value::Path(y)) => x == y,
             (Value::List(x), Value::List(y)) => {
-                if Rc::ptr_eq(x, y) {
+                if x.ptr_eq(y) {
                     return Ok(true);
                 }
                 if x.len() != y.len() {
@@ -176,7 +175,7 @@ impl Evaluator {
                 true
             }
             (Value::Attrs(x), Value::Attrs(y)) => {
-                if Rc::ptr_eq(x, y) {
+                if x.ptr_eq(y) {
                     return Ok(true);
                 }
                 if self.is_derivation(x)? && self.is_derivation(y)? {
@@ -220,7 +219,7 @@ impl Evaluator {
     }
 
     /// Whether a set is a derivation (`type = "derivation"`).
-    pub fn is_derivation(&self, attrs: &Attrs) -> Result<bool> {
+    pub fn is_derivation(&self, attrs: &AttrSet) -> Result<bool> {
         match attrs.select("type") {
             Some(t) => Ok(
                 matches!(t.value.force(self)?, Value::String(s) if s.as_bytes() == b"derivation"),

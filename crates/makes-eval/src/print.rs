@@ -1,11 +1,10 @@
 //! Printing values as `nix-instantiate --eval` prints them.
 
-use crate::value::Value;
+use crate::value::{List, Value};
 use crate::{Evaluator, Result, Thunk};
 use makes_syntax::byte_text::text_to_bytes;
 use std::collections::HashSet;
 use std::io::Write;
-use std::rc::Rc;
 
 /// Renders `value` as Nix does; with `strict`, everything inside is forced first (the caller
 /// forces with `force_deep`), otherwise unevaluated parts print as `<CODE>`. Bytes, since
@@ -40,11 +39,11 @@ pub fn print_traced(ev: &Evaluator, value: &Thunk) -> Result<Vec<u8>> {
 /// elements. Nix keeps the elements of a list of one or two inside the value itself, so such a
 /// list is the thunk holding it (a copy is another list: `let x = [ x ]; in x` prints
 /// `[ [ «repeated» ] ]`), and a longer one its shared elements.
-fn list_identity(items: &Rc<[Thunk]>, holder: Option<&Thunk>) -> Option<usize> {
+fn list_identity(items: &List, holder: Option<&Thunk>) -> Option<usize> {
     match items.len() {
         0 => None,
         1 | 2 => holder.map(Thunk::addr),
-        _ => Some(Rc::as_ptr(items) as *const () as usize),
+        _ => Some(items.addr()),
     }
 }
 
@@ -71,7 +70,7 @@ fn print_into(
         Value::PrimOpApp(_) => put(out, "<PRIMOP-APP>"),
         Value::Attrs(attrs) => {
             // As Nix 2.8: a set or list printed once before is «repeated», empty ones aside.
-            let key = Rc::as_ptr(attrs) as *const () as usize;
+            let key = attrs.addr();
             if !attrs.is_empty() && !seen.insert(key) {
                 put(out, "«repeated»");
                 return Ok(());
@@ -245,6 +244,7 @@ pub fn quote_attr(name: &str) -> String {
 mod tests {
     use super::*;
     use crate::{DiskIo, EvalOptions};
+    use std::rc::Rc;
 
     fn traced(expr: &str) -> String {
         let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());

@@ -1,6 +1,7 @@
 //! Values in weak head normal form. Containers hold `Thunk`s so that evaluation stays lazy;
 //! big payloads sit behind `Rc` so that `Value` stays two words (pinned by a test).
 
+use crate::thin_rc::ThinRc;
 use crate::thunk::Thunk;
 use crate::Env;
 use makes_syntax::byte_text::{bytes_to_text, cmp_as_bytes, text_to_bytes};
@@ -18,10 +19,10 @@ pub enum Value {
     Float(f64),
     String(NixString),
     /// An absolute, canonical path.
-    Path(Rc<str>),
-    Attrs(Rc<Attrs>),
+    Path(PathText),
+    Attrs(AttrSet),
     /// The elements, in one allocation with their counts.
-    List(Rc<[Thunk]>),
+    List(List),
     Lambda(Rc<Closure>),
     PrimOp(Rc<PrimOp>),
     /// A primop applied to fewer arguments than it takes.
@@ -66,11 +67,12 @@ impl Value {
     }
 
     /// An attribute name as a string value: the bytes it stands for ([`NixString::to_name`]).
-    pub fn name(name: &Rc<str>) -> Value {
-        match text_to_bytes(name) {
-            std::borrow::Cow::Borrowed(_) => Value::string(name.clone()),
-            std::borrow::Cow::Owned(bytes) => Value::string(Rc::<[u8]>::from(bytes)),
+    pub fn name(name: &str) -> Value {
+        // Only characters of U+10FF80.. (UTF-8 F4 8F BE/BF ..) stand for bytes.
+        if !name.as_bytes().contains(&0xF4) {
+            return Value::string(name);
         }
+        Value::string(text_to_bytes(name))
     }
 
     /// A list of `items`, copied into the list's one allocation; the empty list is shared.
@@ -79,7 +81,7 @@ impl Value {
         if items.is_empty() {
             return Value::List(empty_list());
         }
-        Value::List(items.into())
+        Value::List(List(ThinRc::new((), items)))
     }
 
     /// A list of the items of `iter`. An iterator of trusted length (`slice.iter().map(..)`,
@@ -90,16 +92,23 @@ impl Value {
         if iter.len() == 0 {
             return Value::List(empty_list());
         }
-        Value::List(iter.collect())
+        Value::List(List(ThinRc::new((), iter)))
+    }
+
+    /// The list of the items of `first` and then `second`, in one allocation.
+    pub fn list_chain(first: &[Thunk], second: &[Thunk]) -> Value {
+        let len = first.len() + second.len();
+        if len == 0 {
+            return Value::List(empty_list());
+        }
+        let items = first.iter().chain(second).cloned();
+        Value::List(List(ThinRc::with_max((), len, items)))
     }
 
     /// A set of `attrs`; the empty set (without unlisted attributes) is shared.
     #[inline]
     pub fn attrs(attrs: Attrs) -> Value {
-        if attrs.entries.is_empty() && attrs.open.is_none() {
-            return Value::Attrs(EMPTY_ATTRS.with(Rc::clone));
-        }
-        Value::Attrs(Rc::new(attrs))
+        Value::Attrs(AttrSet::from(attrs))
     }
 
     pub fn is_function(&self) -> bool {
@@ -116,13 +125,118 @@ thread_local! {
     /// values (a module's defaults, a filter that keeps nothing), and sharing them saves an
     /// allocation each. Nothing tells two empty lists or sets apart: printing marks neither
     /// as repeated, and comparison finds them equal either way.
-    static EMPTY_LIST: Rc<[Thunk]> = Rc::new([]);
-    static EMPTY_ATTRS: Rc<Attrs> = Rc::new(Attrs::new());
+    static EMPTY_LIST: List = List(ThinRc::new((), []));
+    static EMPTY_ATTRS: AttrSet = AttrSet(ThinRc::new(SetHeader { open: None }, []));
 }
 
 /// The shared empty list.
-fn empty_list() -> Rc<[Thunk]> {
-    EMPTY_LIST.with(Rc::clone)
+fn empty_list() -> List {
+    EMPTY_LIST.with(List::clone)
+}
+
+/// A list's elements: one allocation with its count and length, behind one pointer.
+#[derive(Clone)]
+pub struct List(ThinRc<(), Thunk>);
+
+impl List {
+    /// Whether both are the same list (not merely equal elements).
+    pub fn ptr_eq(&self, other: &List) -> bool {
+        ThinRc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Where the list lives: its identity.
+    pub fn addr(&self) -> usize {
+        self.0.as_ptr() as usize
+    }
+}
+
+impl std::ops::Deref for List {
+    type Target = [Thunk];
+    #[inline]
+    fn deref(&self) -> &[Thunk] {
+        self.0.items()
+    }
+}
+
+/// A path's text: one allocation with its count and length, behind one pointer.
+#[derive(Clone)]
+pub struct PathText(ThinRc<(), u8>);
+
+impl std::ops::Deref for PathText {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        // SAFETY: made only from `str`s (see the `From` impls), so the bytes are UTF-8.
+        unsafe { std::str::from_utf8_unchecked(self.0.items()) }
+    }
+}
+
+impl From<&str> for PathText {
+    fn from(text: &str) -> Self {
+        PathText(ThinRc::copied((), text.as_bytes()))
+    }
+}
+
+impl From<String> for PathText {
+    fn from(text: String) -> Self {
+        PathText::from(text.as_str())
+    }
+}
+
+impl From<&String> for PathText {
+    fn from(text: &String) -> Self {
+        PathText::from(text.as_str())
+    }
+}
+
+impl From<Rc<str>> for PathText {
+    fn from(text: Rc<str>) -> Self {
+        PathText::from(&*text)
+    }
+}
+
+impl From<std::borrow::Cow<'_, str>> for PathText {
+    fn from(text: std::borrow::Cow<'_, str>) -> Self {
+        PathText::from(&*text)
+    }
+}
+
+impl PartialEq for PathText {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for PathText {}
+
+impl PartialOrd for PathText {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PathText {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl std::fmt::Display for PathText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl std::fmt::Debug for PathText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl AsRef<str> for PathText {
+    fn as_ref(&self) -> &str {
+        self
+    }
 }
 
 impl std::fmt::Debug for Value {
@@ -184,122 +298,140 @@ impl Context {
 /// may hold any ([`NixString::to_name`]). Where real text is required (paths, regexes, JSON
 /// read by `fromJSON`) [`NixString::utf8`] fails clearly on invalid UTF-8;
 /// [`NixString::lossy`] is for display and diagnostics only.
-#[derive(Debug, Clone)]
-pub struct NixString {
-    bytes: Rc<[u8]>,
-    context: Option<Rc<Context>>,
+#[derive(Clone)]
+pub struct NixString(ThinRc<Option<Rc<Context>>, u8>);
+
+impl std::fmt::Debug for NixString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NixString")
+            .field("bytes", &self.lossy())
+            .field("context", &self.context())
+            .finish()
+    }
 }
 
-/// What a [`NixString`] can be made of: text or bytes.
+/// What a [`NixString`] can be made of: text or bytes (copied into the string's allocation).
 pub trait IntoNixBytes {
-    fn into_nix_bytes(self) -> Rc<[u8]>;
+    fn nix_bytes(&self) -> &[u8];
 }
 
 impl IntoNixBytes for Rc<[u8]> {
-    fn into_nix_bytes(self) -> Rc<[u8]> {
+    fn nix_bytes(&self) -> &[u8] {
         self
     }
 }
 
 impl IntoNixBytes for &Rc<[u8]> {
-    fn into_nix_bytes(self) -> Rc<[u8]> {
-        self.clone()
+    fn nix_bytes(&self) -> &[u8] {
+        self
     }
 }
 
 impl IntoNixBytes for Rc<str> {
-    fn into_nix_bytes(self) -> Rc<[u8]> {
-        self.into()
+    fn nix_bytes(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
 impl IntoNixBytes for &Rc<str> {
-    fn into_nix_bytes(self) -> Rc<[u8]> {
-        self.clone().into()
+    fn nix_bytes(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
 impl IntoNixBytes for &str {
-    fn into_nix_bytes(self) -> Rc<[u8]> {
-        Rc::from(self.as_bytes())
+    fn nix_bytes(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
 impl IntoNixBytes for &String {
-    fn into_nix_bytes(self) -> Rc<[u8]> {
-        Rc::from(self.as_bytes())
+    fn nix_bytes(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
 impl IntoNixBytes for String {
-    fn into_nix_bytes(self) -> Rc<[u8]> {
-        Rc::from(self.into_bytes())
+    fn nix_bytes(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
 impl IntoNixBytes for std::borrow::Cow<'_, str> {
-    fn into_nix_bytes(self) -> Rc<[u8]> {
-        Rc::from(self.as_bytes())
+    fn nix_bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl IntoNixBytes for std::borrow::Cow<'_, [u8]> {
+    fn nix_bytes(&self) -> &[u8] {
+        self
     }
 }
 
 impl IntoNixBytes for &[u8] {
-    fn into_nix_bytes(self) -> Rc<[u8]> {
-        Rc::from(self)
+    fn nix_bytes(&self) -> &[u8] {
+        self
     }
 }
 
 impl IntoNixBytes for Vec<u8> {
-    fn into_nix_bytes(self) -> Rc<[u8]> {
-        Rc::from(self)
+    fn nix_bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl IntoNixBytes for &Vec<u8> {
+    fn nix_bytes(&self) -> &[u8] {
+        self
     }
 }
 
 impl NixString {
     /// A string literal of the source: the bytes its text stands for (the source may hold
     /// bytes that are not UTF-8, see `SourceMap::add_bytes`).
-    pub fn literal(text: &Rc<str>) -> Self {
-        // Only characters of U+10FF80.. (UTF-8 F4 8F BE/BF ..) stand for bytes.
-        if !text.as_bytes().contains(&0xF4) {
-            return NixString::plain(text);
-        }
-        match text_to_bytes(text) {
-            std::borrow::Cow::Borrowed(_) => NixString::plain(text),
-            std::borrow::Cow::Owned(bytes) => NixString::plain(Rc::<[u8]>::from(bytes)),
-        }
+    pub fn literal(text: &str) -> Self {
+        NixString::plain(text_to_bytes(text))
     }
 
     pub fn plain(bytes: impl IntoNixBytes) -> Self {
-        NixString {
-            bytes: bytes.into_nix_bytes(),
-            context: None,
-        }
+        NixString(ThinRc::copied(None, bytes.nix_bytes()))
     }
 
     pub fn with_context(bytes: impl IntoNixBytes, context: Context) -> Self {
-        NixString {
-            bytes: bytes.into_nix_bytes(),
-            context: if context.is_empty() {
-                None
-            } else {
-                Some(Rc::new(context))
-            },
+        let context = (!context.is_empty()).then(|| Rc::new(context));
+        NixString(ThinRc::copied(context, bytes.nix_bytes()))
+    }
+
+    /// This string's bytes with `context` instead of its own: shared when that is no
+    /// change (a string without context stays without), copied otherwise.
+    pub fn with_new_context(&self, context: Context) -> Self {
+        if context.is_empty() && !self.has_context() {
+            return self.clone();
         }
+        NixString::with_context(self.as_bytes(), context)
+    }
+
+    /// Whether both are the same allocation (not merely equal strings).
+    #[cfg(test)]
+    pub(crate) fn same_allocation(&self, other: &NixString) -> bool {
+        ThinRc::ptr_eq(&self.0, &other.0)
     }
 
     /// The exact bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.0.items()
     }
 
-    /// The shared bytes, for a new string made of this one without copying.
-    pub fn bytes(&self) -> &Rc<[u8]> {
-        &self.bytes
+    /// The bytes, for a new string made of them.
+    pub fn bytes(&self) -> &[u8] {
+        self.0.items()
     }
 
     /// The text, if the bytes are UTF-8.
     pub fn to_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.bytes).ok()
+        std::str::from_utf8(self.as_bytes()).ok()
     }
 
     /// The text where only text will do (an attribute name, a path, JSON): invalid UTF-8 is
@@ -325,45 +457,45 @@ impl NixString {
     /// makes, so bytes that are not UTF-8 are held as the text standing for them
     /// ([`bytes_to_text`]), and [`Value::name`] gives the bytes back.
     pub fn to_name(&self) -> Rc<str> {
-        Rc::from(bytes_to_text(&self.bytes))
+        Rc::from(bytes_to_text(self.as_bytes()))
     }
 
     /// [`NixString::to_name`] without a copy when the bytes are their own text (UTF-8).
     pub(crate) fn as_name(&self) -> std::borrow::Cow<'_, str> {
-        bytes_to_text(&self.bytes)
+        bytes_to_text(self.as_bytes())
     }
 
     /// The text for display and diagnostics only: invalid UTF-8 shows as U+FFFD.
     pub fn lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.bytes)
+        String::from_utf8_lossy(self.as_bytes())
     }
 
     /// The number of bytes, as `builtins.stringLength` counts.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.0.is_empty()
     }
 
     /// The plain store paths this string refers to, sorted.
     pub fn context_paths(&self) -> impl Iterator<Item = &Rc<str>> {
-        self.context.iter().flat_map(|c| c.paths.iter())
+        self.0.header().iter().flat_map(|c| c.paths.iter())
     }
 
     /// The whole context, if there is one.
     pub fn context(&self) -> Option<&Context> {
-        self.context.as_deref()
+        self.0.header().as_deref()
     }
 
     pub fn has_context(&self) -> bool {
-        self.context.is_some()
+        self.0.header().is_some()
     }
 
     /// Adds this string's context into `into`.
     pub fn merge_context_into(&self, into: &mut Context) {
-        if let Some(c) = &self.context {
+        if let Some(c) = self.0.header() {
             into.extend(c);
         }
     }
@@ -478,11 +610,77 @@ impl Name {
     }
 }
 
+/// The read-only operations of a set, the same on a set being built ([`Attrs`]) and a
+/// finished one ([`AttrSet`]): both are sorted entries and an optional open source.
+macro_rules! read_attrs {
+    () => {
+        fn position(&self, name: &str) -> std::result::Result<usize, usize> {
+            let prefix = name_prefix(name);
+            self.entries()
+                .binary_search_by(|(k, _)| k.cmp_with(prefix, name))
+        }
+
+        /// A listed attribute.
+        #[inline]
+        pub fn get(&self, name: &str) -> Option<&Attr> {
+            self.position(name).ok().map(|i| &self.entries()[i].1)
+        }
+
+        /// A listed attribute or, in an open set, an unlisted one: what selection sees.
+        pub fn select(&self, name: &str) -> Option<Attr> {
+            if let Some(attr) = self.get(name) {
+                return Some(attr.clone());
+            }
+            let value = self.open_ref()?.lookup(name)?;
+            Some(Attr { value, span: None })
+        }
+
+        /// Whether selection finds `name`.
+        pub fn has(&self, name: &str) -> bool {
+            self.select(name).is_some()
+        }
+
+        /// The source of unlisted attributes, kept by `//`.
+        pub fn open_source(&self) -> Option<&Rc<dyn OpenAttrs>> {
+            self.open_ref()
+        }
+
+        pub fn contains(&self, name: &str) -> bool {
+            self.position(name).is_ok()
+        }
+
+        pub fn len(&self) -> usize {
+            self.entries().len()
+        }
+
+        pub fn is_empty(&self) -> bool {
+            self.entries().is_empty()
+        }
+
+        pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Rc<str>, &Attr)> {
+            self.entries().iter().map(|(k, v)| (&k.text, v))
+        }
+
+        pub fn names(&self) -> impl ExactSizeIterator<Item = &Rc<str>> {
+            self.entries().iter().map(|(k, _)| &k.text)
+        }
+    };
+}
+
 impl Attrs {
+    read_attrs!();
+
+    fn entries(&self) -> &[(Name, Attr)] {
+        &self.entries
+    }
+
+    fn open_ref(&self) -> Option<&Rc<dyn OpenAttrs>> {
+        self.open.as_ref()
+    }
+
     pub fn new() -> Self {
         Self::default()
     }
-
     /// A set of `entries` in any order; of equal names the first (`keep_first`) or the last
     /// one wins.
     pub(crate) fn from_entries(entries: Vec<(Rc<str>, Attr)>, keep_first: bool) -> Self {
@@ -502,21 +700,6 @@ impl Attrs {
         }
     }
 
-    /// A set of entries with distinct names, most often already in the set's order (the
-    /// static names of a literal, sorted by text): sorted only when they are not.
-    pub(crate) fn from_distinct(entries: impl Iterator<Item = (Rc<str>, Attr)>) -> Self {
-        let mut entries: Vec<(Name, Attr)> = entries
-            .map(|(name, attr)| (Name::new(name), attr))
-            .collect();
-        if !entries.windows(2).all(|w| w[0].0.cmp(&w[1].0).is_lt()) {
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-        }
-        Attrs {
-            entries,
-            open: None,
-        }
-    }
-
     /// A set of entries already sorted by name, without duplicates (e.g. another set's
     /// entries mapped in order).
     pub(crate) fn from_sorted(entries: Vec<(Rc<str>, Attr)>) -> Self {
@@ -530,25 +713,6 @@ impl Attrs {
                 .collect(),
             open: None,
         }
-    }
-
-    /// The set of the same names, each attribute replaced by `f(name, attr)`: one allocation,
-    /// names and their prefixes kept as they are. Unlisted attributes are not mapped.
-    pub(crate) fn map_listed(&self, mut f: impl FnMut(&Rc<str>, &Attr) -> Attr) -> Self {
-        Attrs {
-            entries: self
-                .entries
-                .iter()
-                .map(|(name, attr)| (name.clone(), f(&name.text, attr)))
-                .collect(),
-            open: None,
-        }
-    }
-
-    fn position(&self, name: &str) -> std::result::Result<usize, usize> {
-        let prefix = name_prefix(name);
-        self.entries
-            .binary_search_by(|(k, _)| k.cmp_with(prefix, name))
     }
 
     /// Adds or replaces `name`. Inserting in sorted order is cheap (no entries move).
@@ -573,76 +737,8 @@ impl Attrs {
         }
     }
 
-    /// A listed attribute.
-    pub fn get(&self, name: &str) -> Option<&Attr> {
-        self.position(name).ok().map(|i| &self.entries[i].1)
-    }
-
-    /// A listed attribute or, in an open set, an unlisted one: what selection sees.
-    pub fn select(&self, name: &str) -> Option<Attr> {
-        if let Some(attr) = self.get(name) {
-            return Some(attr.clone());
-        }
-        let value = self.open.as_ref()?.lookup(name)?;
-        Some(Attr { value, span: None })
-    }
-
-    /// An unlisted attribute of an open set (what selection asks when `get` finds nothing).
-    pub(crate) fn select_unlisted(&self, name: &str) -> Option<Thunk> {
-        self.open.as_ref()?.lookup(name)
-    }
-
-    /// Whether selection finds `name`.
-    pub fn has(&self, name: &str) -> bool {
-        self.select(name).is_some()
-    }
-
-    /// The source of unlisted attributes, kept by `//`.
-    pub fn open_source(&self) -> Option<&Rc<dyn OpenAttrs>> {
-        self.open.as_ref()
-    }
-
     pub(crate) fn set_open_source(&mut self, open: Option<Rc<dyn OpenAttrs>>) {
         self.open = open;
-    }
-
-    /// `self // other`: one merge of the two sorted entry lists, `other` winning; the open
-    /// source is the left side's. An open right side answers first, for names listed or not
-    /// on the left: its listed entries are the result's, and the rest asks it, then the left.
-    pub(crate) fn update(&self, other: &Attrs) -> Attrs {
-        if let Some(right) = &other.open {
-            let rest = crate::open_sets::UpdatedOpen::new(self.clone(), right.clone());
-            return Attrs {
-                entries: other.entries.clone(),
-                open: Some(Rc::new(rest)),
-            };
-        }
-        let (left, right) = (&self.entries, &other.entries);
-        let mut entries = Vec::with_capacity(left.len() + right.len());
-        let (mut i, mut j) = (0, 0);
-        while i < left.len() && j < right.len() {
-            match left[i].0.cmp(&right[j].0) {
-                std::cmp::Ordering::Less => {
-                    entries.push(left[i].clone());
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    entries.push(right[j].clone());
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    entries.push(right[j].clone());
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        entries.extend_from_slice(&left[i..]);
-        entries.extend_from_slice(&right[j..]);
-        Attrs {
-            entries,
-            open: self.open.clone(),
-        }
     }
 
     /// Keeps the entries for which `keep` holds.
@@ -650,29 +746,175 @@ impl Attrs {
         self.entries.retain(|(k, _)| keep(&k.text));
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        self.position(name).is_ok()
-    }
-
     pub fn remove(&mut self, name: &str) -> Option<Attr> {
         let i = self.position(name).ok()?;
         Some(self.entries.remove(i).1)
     }
+}
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
+/// What a finished set holds besides its entries.
+struct SetHeader {
+    open: Option<Rc<dyn OpenAttrs>>,
+}
+
+/// A finished attribute set: its entries, sorted by name, and its open source in one
+/// allocation behind one pointer ([`ThinRc`]). Built from an [`Attrs`], or directly by the
+/// commonest builders (literals, `//`, `mapAttrs`), which then make one allocation per set.
+#[derive(Clone)]
+pub struct AttrSet(ThinRc<SetHeader, (Name, Attr)>);
+
+impl AttrSet {
+    read_attrs!();
+
+    #[inline]
+    fn entries(&self) -> &[(Name, Attr)] {
+        self.0.items()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+    fn open_ref(&self) -> Option<&Rc<dyn OpenAttrs>> {
+        self.0.header().open.as_ref()
     }
 
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Rc<str>, &Attr)> {
-        self.entries.iter().map(|(k, v)| (&k.text, v))
+    /// An unlisted attribute of an open set (what selection asks when `get` finds nothing).
+    pub(crate) fn select_unlisted(&self, name: &str) -> Option<Thunk> {
+        self.open_ref()?.lookup(name)
     }
 
-    pub fn names(&self) -> impl ExactSizeIterator<Item = &Rc<str>> {
-        self.entries.iter().map(|(k, _)| &k.text)
+    /// The shared empty set.
+    pub fn empty() -> AttrSet {
+        EMPTY_ATTRS.with(AttrSet::clone)
+    }
+
+    /// A set of entries with distinct names, most often already in the set's order (the
+    /// static names of a literal, sorted by text): sorted only when they are not.
+    pub(crate) fn from_distinct(
+        entries: impl ExactSizeIterator<Item = (Rc<str>, Attr)>,
+    ) -> AttrSet {
+        if entries.len() == 0 {
+            return AttrSet::empty();
+        }
+        let entries = entries.map(|(name, attr)| (Name::new(name), attr));
+        let set = ThinRc::new(SetHeader { open: None }, entries);
+        if set.items().windows(2).all(|w| w[0].0.cmp(&w[1].0).is_lt()) {
+            return AttrSet(set);
+        }
+        let mut sorted: Vec<(Name, Attr)> = set.items().to_vec();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        AttrSet(ThinRc::new(SetHeader { open: None }, sorted))
+    }
+
+    /// The set of the same names, each attribute replaced by `f(name, attr)`, with `open` as
+    /// its unlisted attributes: one allocation, names and their prefixes kept as they are.
+    pub(crate) fn map_listed(
+        &self,
+        open: Option<Rc<dyn OpenAttrs>>,
+        mut f: impl FnMut(&Rc<str>, &Attr) -> Attr,
+    ) -> AttrSet {
+        if self.is_empty() && open.is_none() {
+            return AttrSet::empty();
+        }
+        let entries = self
+            .entries()
+            .iter()
+            .map(|(name, attr)| (name.clone(), f(&name.text, attr)));
+        AttrSet(ThinRc::new(SetHeader { open }, entries))
+    }
+
+    /// `self // other`: one merge of the two sorted entry lists, `other` winning, written
+    /// straight into the result's allocation; the open source is the left side's. An open
+    /// right side answers first, for names listed or not on the left: its listed entries are
+    /// the result's, and the rest asks it, then the left.
+    pub(crate) fn update(&self, other: &AttrSet) -> AttrSet {
+        if let Some(right) = other.open_ref() {
+            let rest = crate::open_sets::UpdatedOpen::new(self.clone(), right.clone());
+            let open = Some(Rc::new(rest) as Rc<dyn OpenAttrs>);
+            return AttrSet(ThinRc::new(
+                SetHeader { open },
+                other.entries().iter().cloned(),
+            ));
+        }
+        let merged = Merge {
+            left: self.entries(),
+            right: other.entries(),
+        };
+        let max = self.len() + other.len();
+        let open = self.open_ref().cloned();
+        AttrSet(ThinRc::with_max(SetHeader { open }, max, merged))
+    }
+
+    /// A set being built from this one's entries and open source.
+    pub fn to_attrs(&self) -> Attrs {
+        Attrs {
+            entries: self.entries().to_vec(),
+            open: self.open_ref().cloned(),
+        }
+    }
+
+    /// Whether both are the same set (not merely equal attributes).
+    pub fn ptr_eq(&self, other: &AttrSet) -> bool {
+        ThinRc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Where the set lives: its identity.
+    pub fn addr(&self) -> usize {
+        self.0.as_ptr() as usize
+    }
+}
+
+impl Default for AttrSet {
+    fn default() -> AttrSet {
+        AttrSet::empty()
+    }
+}
+
+impl From<Attrs> for AttrSet {
+    /// The finished set; the empty set (without unlisted attributes) is shared.
+    fn from(attrs: Attrs) -> AttrSet {
+        if attrs.entries.is_empty() && attrs.open.is_none() {
+            return AttrSet::empty();
+        }
+        AttrSet(ThinRc::new(SetHeader { open: attrs.open }, attrs.entries))
+    }
+}
+
+/// The entries of `left // right`, in order: two sorted lists merged, `right` winning.
+struct Merge<'a> {
+    left: &'a [(Name, Attr)],
+    right: &'a [(Name, Attr)],
+}
+
+impl Iterator for Merge<'_> {
+    type Item = (Name, Attr);
+
+    #[inline]
+    fn next(&mut self) -> Option<(Name, Attr)> {
+        let item = match (self.left.first(), self.right.first()) {
+            (Some(l), Some(r)) => match l.0.cmp(&r.0) {
+                std::cmp::Ordering::Less => {
+                    self.left = &self.left[1..];
+                    l
+                }
+                std::cmp::Ordering::Greater => {
+                    self.right = &self.right[1..];
+                    r
+                }
+                std::cmp::Ordering::Equal => {
+                    self.left = &self.left[1..];
+                    self.right = &self.right[1..];
+                    r
+                }
+            },
+            (Some(l), None) => {
+                self.left = &self.left[1..];
+                l
+            }
+            (None, Some(r)) => {
+                self.right = &self.right[1..];
+                r
+            }
+            (None, None) => return None,
+        };
+        Some(item.clone())
     }
 }
 
@@ -779,12 +1021,12 @@ mod tests {
         };
         let a = list(Value::list(Vec::new()));
         let b = list(Value::list_from(std::iter::empty()));
-        assert!(a.is_empty() && Rc::ptr_eq(&a, &b));
+        assert!(a.is_empty() && a.ptr_eq(&b));
         let one = || vec![Thunk::value(Value::Int(1))];
         let c = list(Value::list(one()));
         let d = list(Value::list_from(one().into_iter()));
         assert_eq!((c.len(), d.len()), (1, 1));
-        assert!(!Rc::ptr_eq(&c, &d));
+        assert!(!c.ptr_eq(&d));
         assert!(matches!(d[0].peek(), Some(Value::Int(1))));
 
         let set = |v: Value| match v {
@@ -793,12 +1035,12 @@ mod tests {
         };
         let e = set(Value::attrs(Attrs::new()));
         let f = set(Value::attrs(Attrs::new()));
-        assert!(e.is_empty() && Rc::ptr_eq(&e, &f));
+        assert!(e.is_empty() && e.ptr_eq(&f));
         let mut one_attr = Attrs::new();
         one_attr.insert("a", Thunk::value(Value::Null), None);
         let g = set(Value::attrs(one_attr.clone()));
         let h = set(Value::attrs(one_attr));
-        assert!(g.contains("a") && !Rc::ptr_eq(&g, &h));
+        assert!(g.contains("a") && !g.ptr_eq(&h));
     }
 
     #[test]
@@ -808,7 +1050,7 @@ mod tests {
             .iter()
             .map(|n| (Rc::from(*n), Thunk::value(Value::Null)))
             .collect();
-        let mapped = set.map_listed(|name, _| Attr {
+        let mapped = AttrSet::from(set).map_listed(None, |name, _| Attr {
             value: Thunk::value(Value::string(name)),
             span: None,
         });
@@ -821,11 +1063,49 @@ mod tests {
     }
 
     #[test]
-    fn value_stays_small() {
-        assert!(
-            std::mem::size_of::<Value>() <= 32,
-            "{}",
-            std::mem::size_of::<Value>()
-        );
+    fn value_is_two_words() {
+        // A tag and one word: every payload is a scalar or one thin pointer.
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<NixString>(), 8);
+        assert_eq!(std::mem::size_of::<Option<AttrSet>>(), 8);
+    }
+
+    #[test]
+    fn strings_carry_their_context_in_their_allocation() {
+        let mut context = Context::default();
+        context.paths.insert(Rc::from("/nix/store/x-a"));
+        let s = NixString::with_context("a", context.clone());
+        assert_eq!(s.as_bytes(), b"a");
+        assert_eq!(s.context(), Some(&context));
+        let plain = s.with_new_context(Context::default());
+        assert!(!plain.has_context() && plain.as_bytes() == b"a");
+        let kept = plain.with_new_context(Context::default());
+        assert!(kept.same_allocation(&plain));
+        assert!(NixString::plain("").is_empty());
+    }
+
+    #[test]
+    fn updates_merge_in_order_with_the_right_side_winning() {
+        let set = |names: &[(&str, i64)]| {
+            let mut attrs = Attrs::new();
+            for (name, n) in names {
+                attrs.insert(*name, Thunk::value(Value::Int(*n)), None);
+            }
+            AttrSet::from(attrs)
+        };
+        let left = set(&[("a", 1), ("b", 2), ("d", 4)]);
+        let right = set(&[("b", 20), ("c", 30), ("e", 50)]);
+        let merged = left.update(&right);
+        let got: Vec<(String, i64)> = merged
+            .iter()
+            .map(|(k, v)| match v.value.peek() {
+                Some(Value::Int(n)) => (k.to_string(), n),
+                _ => panic!("not an int"),
+            })
+            .collect();
+        let want = [("a", 1), ("b", 20), ("c", 30), ("d", 4), ("e", 50)];
+        assert_eq!(got, want.map(|(k, n)| (k.to_owned(), n)));
+        assert!(merged.get("c").is_some() && merged.get("f").is_none());
+        assert_eq!(left.update(&AttrSet::empty()).len(), 3);
     }
 }

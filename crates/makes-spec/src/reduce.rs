@@ -1,10 +1,10 @@
 //! Reading typed fields out of evaluated attribute sets, with the span of each attribute.
 
 use crate::error::SpecError;
-use makes_eval::{Attrs, CoercionMode, Context, Evaluator, Value};
+use makes_eval::AttrSet;
+use makes_eval::{CoercionMode, Context, Evaluator, Value};
 use makes_store_path::StorePath;
 use makes_syntax::Span;
-use std::rc::Rc;
 
 /// The plain store paths a string context names (what a string of `attr` refers to), as
 /// store paths. A context only names store paths, but `builtins.appendContext` lets a user
@@ -32,7 +32,7 @@ pub fn context_store_paths(
 /// An attribute set being reduced: typed getters that report the attribute's own span.
 pub struct Fields<'a> {
     pub ev: &'a Evaluator,
-    pub attrs: Rc<Attrs>,
+    pub attrs: AttrSet,
     /// Where the whole set came from (used when an attribute is missing).
     pub span: Option<Span>,
 }
@@ -113,9 +113,9 @@ impl<'a> Fields<'a> {
     pub fn store_paths(&self, name: &str) -> Result<Option<Vec<StorePath>>, SpecError> {
         let items = match self.get(name)? {
             None | Some(Value::Null) => return Ok(None),
-            Some(Value::List(items)) => items,
+            Some(Value::List(items)) => items.to_vec(),
             Some(single @ (Value::Attrs(_) | Value::Path(_))) => {
-                Rc::from([makes_eval::Thunk::value(single)])
+                vec![makes_eval::Thunk::value(single)]
             }
             Some(other) => return Err(self.wrong_type(name, "a list of packages", &other)),
         };

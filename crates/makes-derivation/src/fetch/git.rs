@@ -12,7 +12,6 @@ use makes_store::StorePath;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::rc::Rc;
 
 type Result<T> = makes_eval::Result<T>;
 
@@ -72,7 +71,7 @@ pub(crate) fn fetch_git(ev: &Evaluator, f: &Fetchers, arg: &Thunk) -> Result<Val
         "lastModifiedDate",
         Value::string(format_date(fetched.last_modified)),
     );
-    Ok(Value::Attrs(Rc::new(attrs)))
+    Ok(Value::attrs(attrs))
 }
 
 fn parse_input(ev: &Evaluator, arg: &Thunk) -> Result<GitInput> {

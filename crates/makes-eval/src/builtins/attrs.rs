@@ -5,7 +5,7 @@ use super::{
 };
 use crate::open_sets::{MappedOpen, RemovedOpen};
 use crate::thunk::Thunk;
-use crate::value::{Attr, Attrs, Value};
+use crate::value::{Attr, AttrSet, Attrs, Value};
 use crate::{EvalError, Evaluator, Result};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -13,13 +13,13 @@ use std::rc::Rc;
 /// The set `t` with every attribute it has, for the builtins that list them: an open set's
 /// unlisted names are asked of its source, and an open set whose names cannot be known is an
 /// error (a silently shorter list would make `with (mapAttrs f pkgs); x` fail far away).
-fn listed_attrs(ev: &Evaluator, t: &Thunk) -> Result<Rc<Attrs>> {
+fn listed_attrs(ev: &Evaluator, t: &Thunk) -> Result<AttrSet> {
     all_attrs(arg_attrs(ev, t)?)
 }
 
 /// `attrs` with every attribute it has (see `listed_attrs`): what listing a set (`==`,
 /// `toJSON`) needs.
-pub(crate) fn all_attrs(attrs: Rc<Attrs>) -> Result<Rc<Attrs>> {
+pub(crate) fn all_attrs(attrs: AttrSet) -> Result<AttrSet> {
     let Some(open) = attrs.open_source().cloned() else {
         return Ok(attrs);
     };
@@ -34,7 +34,7 @@ pub(crate) fn all_attrs(attrs: Rc<Attrs>) -> Result<Rc<Attrs>> {
             None,
         )
     })?;
-    let mut all = (*attrs).clone();
+    let mut all = attrs.to_attrs();
     all.set_open_source(None);
     for name in names {
         if all.contains(&name) {
@@ -44,7 +44,7 @@ pub(crate) fn all_attrs(attrs: Rc<Attrs>) -> Result<Rc<Attrs>> {
             all.insert(name, value, None);
         }
     }
-    Ok(Rc::new(all))
+    Ok(AttrSet::from(all))
 }
 
 pub(crate) const BUILTINS: &[BuiltinDef] = &[
@@ -80,7 +80,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         Ok(Value::Bool(attrs.has(&name.as_name())))
     }),
     ("removeAttrs", 2, |ev, a| {
-        let mut attrs = (*arg_attrs(ev, &a[0])?).clone();
+        let mut attrs = arg_attrs(ev, &a[0])?.to_attrs();
         let mut names: Vec<Rc<str>> = Vec::new();
         for name in arg_list(ev, &a[1])?.iter() {
             names.push(arg_string(ev, name)?.to_name());
@@ -114,17 +114,17 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         // Lazy per attribute as in Nix: an open set's unlisted names stay unlisted, each
         // mapped when selected, so mapping a package set needs no listing of its names.
         let attrs = arg_attrs(ev, &a[1])?;
-        let mut mapped = attrs.map_listed(|name, attr| {
+        let open = attrs
+            .open_source()
+            .map(|open| Rc::new(MappedOpen::new(a[0].clone(), open.clone())) as Rc<_>);
+        let mapped = attrs.map_listed(open, |name, attr| {
             let name_v = Thunk::value(Value::name(name));
             let value = Thunk::apply2(a[0].clone(), name_v, attr.value.clone());
             // As Nix: a mapped attribute has no position (`unsafeGetAttrPos` gives null;
             // nixpkgs' module system tells generated options by it).
             Attr { value, span: None }
         });
-        if let Some(open) = attrs.open_source() {
-            mapped.set_open_source(Some(Rc::new(MappedOpen::new(a[0].clone(), open.clone()))));
-        }
-        Ok(attrs_value(mapped))
+        Ok(Value::Attrs(mapped))
     }),
     ("intersectAttrs", 2, |ev, a| {
         let x = arg_attrs(ev, &a[0])?;
@@ -138,7 +138,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
                 .collect();
             return Ok(attrs_value(Attrs::from_sorted(entries)));
         }
-        let mut out = (*y).clone();
+        let mut out = y.to_attrs();
         out.retain(|name| x.has(name));
         Ok(attrs_value(out))
     }),

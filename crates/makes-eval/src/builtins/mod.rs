@@ -18,7 +18,7 @@ pub(crate) use attrs::all_attrs;
 
 use crate::eval::EvalOptions;
 use crate::thunk::Thunk;
-use crate::value::{Attrs, NixString, PrimOp, PrimOpFn, Value};
+use crate::value::{AttrSet, Attrs, List, NixString, PrimOp, PrimOpFn, Value};
 use crate::{EvalError, Evaluator, Result};
 use std::rc::Rc;
 
@@ -141,10 +141,10 @@ pub(crate) fn base_environment(
                 Thunk::value(Value::string(path.to_string_lossy().as_ref())),
                 None,
             );
-            Thunk::value(Value::Attrs(Rc::new(entry)))
+            Thunk::value(Value::attrs(entry))
         })
         .collect();
-    builtins.insert("nixPath", Thunk::value(Value::List(Rc::from(search))), None);
+    builtins.insert("nixPath", Thunk::value(Value::list(search)), None);
     for (name, value) in extra {
         builtins.insert(name, Thunk::value(value), None);
     }
@@ -175,7 +175,7 @@ pub(crate) fn base_environment(
     // `builtins.builtins` is `builtins` itself, as in Nix.
     let self_ref = Thunk::placeholder();
     builtins.insert("builtins", self_ref.clone(), None);
-    let builtins_value = Value::Attrs(Rc::new(builtins));
+    let builtins_value = Value::attrs(builtins);
     self_ref.set_value(builtins_value.clone());
     names.insert(0, "builtins".into());
     values.insert(0, Thunk::value(builtins_value));
@@ -199,14 +199,14 @@ fn current_time() -> i64 {
 
 // Argument helpers shared by the families.
 
-pub(crate) fn arg_attrs(ev: &Evaluator, t: &Thunk) -> Result<Rc<Attrs>> {
+pub(crate) fn arg_attrs(ev: &Evaluator, t: &Thunk) -> Result<AttrSet> {
     match t.force(ev)? {
         Value::Attrs(a) => Ok(a),
         other => Err(EvalError::type_error("a set", &other, None)),
     }
 }
 
-pub(crate) fn arg_list(ev: &Evaluator, t: &Thunk) -> Result<Rc<[Thunk]>> {
+pub(crate) fn arg_list(ev: &Evaluator, t: &Thunk) -> Result<List> {
     match t.force(ev)? {
         Value::List(l) => Ok(l),
         other => Err(EvalError::type_error("a list", &other, None)),

@@ -3,8 +3,8 @@
 //! `options` (its option sets), and
 //! `projectIdentifier` as makes passes it: the option's value, `""` by default.
 
+use makes_eval::AttrSet;
 use makes_eval::{Attrs, EvalError, Thunk, Value};
-use std::rc::Rc;
 
 pub(super) fn project_arguments(
     arguments: Vec<(&str, Thunk)>,
@@ -12,7 +12,7 @@ pub(super) fn project_arguments(
     outputs: Thunk,
     config: Thunk,
     options: Thunk,
-) -> Rc<Attrs> {
+) -> AttrSet {
     let mut args = Attrs::new();
     // `__packageSetAt` serves `inputs.nixpkgs = ./path` only, and the modules become jobs:
     // neither is a makes argument.
@@ -31,7 +31,7 @@ pub(super) fn project_arguments(
     );
     args.insert("config", config, None);
     args.insert("options", options, None);
-    Rc::new(args)
+    AttrSet::from(args)
 }
 
 /// `config.projectIdentifier`, a string, `""` when no module sets it.

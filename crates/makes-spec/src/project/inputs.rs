@@ -2,6 +2,7 @@
 //! module winning: the option's type is `attrs`), with the default package set when no module
 //! gives `nixpkgs`, and `inputs.nixpkgs = ./path` read as a nixpkgs checkout.
 
+use makes_eval::AttrSet;
 use makes_eval::{Attrs, EvalError, Thunk, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,7 +10,7 @@ use std::rc::Rc;
 /// The lazy merged `inputs`. `arguments` gives `__nixpkgs__` (the default set) and
 /// `__packageSetAt` (a package set from a path), when the caller has them.
 pub(super) fn merged_inputs(
-    modules: Rc<RefCell<Vec<Rc<Attrs>>>>,
+    modules: Rc<RefCell<Vec<AttrSet>>>,
     arguments: &[(&str, Thunk)],
 ) -> Thunk {
     let find = |name: &str| {
@@ -51,6 +52,6 @@ pub(super) fn merged_inputs(
             });
             inputs.insert("nixpkgs", resolved, given.span);
         }
-        Ok(Value::Attrs(Rc::new(inputs)))
+        Ok(Value::attrs(inputs))
     })
 }

@@ -5,6 +5,7 @@
 use super::modules::{module_jobs, ModuleJob, MODULES};
 use super::release::Release;
 use super::{legacy, merged_attr, Job, JobKind, ALL_JOBS};
+use makes_eval::AttrSet;
 use makes_eval::{Attrs, EvalError, EvalErrorKind, Evaluator, Thunk, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,7 +18,7 @@ pub(super) struct Context<'a> {
     /// The project's directory.
     pub dir: &'a Path,
     /// The finished arguments a module is applied to.
-    pub args: &'a Rc<Attrs>,
+    pub args: &'a AttrSet,
     /// The release whose rules apply.
     pub release: Release,
     /// makes' modules written in Nix (see [`super::MODULES_ARGUMENT`]), when the caller gives
@@ -28,7 +29,7 @@ pub(super) struct Context<'a> {
 /// The jobs of `modules`, by name.
 pub(super) fn collect(
     ev: &Evaluator,
-    modules: &[Rc<Attrs>],
+    modules: &[AttrSet],
     cx: &Context,
 ) -> makes_eval::Result<BTreeMap<String, Job>> {
     let (dir, args, release) = (cx.dir, cx.args, cx.release);
@@ -55,7 +56,7 @@ pub(super) fn collect(
         // The module's jobs, made once for all of them.
         let made = cx
             .module_outputs
-            .map(|outputs| jobs_of_module(outputs, module.name, Rc::new(config.clone())));
+            .map(|outputs| jobs_of_module(outputs, module.name, AttrSet::from(config.clone())));
         for job in module_jobs(ev, module, &config, release, dir)? {
             let entry = match job.deploy.clone() {
                 Some((kind, value)) => Job {
@@ -98,7 +99,7 @@ pub(super) fn collect(
 
 /// A deploy job's set with `__signWith`, makes' package set's cosign (the tool makes' deploy
 /// scripts sign with when `sign` is true), selected only when it is used.
-fn with_signer(value: Thunk, args: &Rc<Attrs>) -> Thunk {
+fn with_signer(value: Thunk, args: &AttrSet) -> Thunk {
     let nixpkgs = args.get("__nixpkgs__").map(|a| a.value.clone());
     Thunk::deferred(move |ev| {
         let Value::Attrs(given) = value.force(ev)? else {
@@ -117,19 +118,19 @@ fn with_signer(value: Thunk, args: &Rc<Attrs>) -> Thunk {
             },
             other => Err(EvalError::type_error("a package set", &other, None)),
         });
-        let mut with = (*given).clone();
+        let mut with = given.to_attrs();
         with.insert(SIGN_WITH, cosign, None);
-        Ok(Value::Attrs(Rc::new(with)))
+        Ok(Value::attrs(with))
     })
 }
 
 /// makes' `__all__`: `toFileJson "all"` of every other job, so building it builds them all.
-fn all_jobs(jobs: &BTreeMap<String, Job>, args: &Rc<Attrs>) -> Thunk {
+fn all_jobs(jobs: &BTreeMap<String, Job>, args: &AttrSet) -> Thunk {
     let mut every = Attrs::new();
     for (name, job) in jobs {
         every.insert(name.as_str(), job.output(), job.span);
     }
-    let every = Thunk::value(Value::Attrs(Rc::new(every)));
+    let every = Thunk::value(Value::attrs(every));
     let to_file_json = args.get("toFileJson").map(|a| a.value.clone());
     Thunk::deferred(move |ev| {
         let Some(to_file_json) = &to_file_json else {
@@ -150,7 +151,7 @@ fn all_jobs(jobs: &BTreeMap<String, Job>, args: &Rc<Attrs>) -> Thunk {
 
 /// The jobs makes' module `module` written in Nix makes from `config` (a set by job name),
 /// or null when no module of that name is written in Nix.
-fn jobs_of_module(outputs: &Thunk, module: &'static str, config: Rc<Attrs>) -> Thunk {
+fn jobs_of_module(outputs: &Thunk, module: &'static str, config: AttrSet) -> Thunk {
     let outputs = outputs.clone();
     Thunk::deferred(move |ev| {
         let Value::Attrs(modules) = outputs.force(ev)? else {
@@ -220,7 +221,7 @@ fn not_built(module: &str, job: &str, span: Option<makes_syntax::Span>) -> Thunk
 /// A module option merged over the project's modules as the module system merges a set of
 /// options: sets merge attribute by attribute (recursively), any other value is the last
 /// module's (equal definitions in two modules are no conflict).
-fn merged_option(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval::Result<Attrs> {
+fn merged_option(ev: &Evaluator, modules: &[AttrSet], name: &str) -> makes_eval::Result<Attrs> {
     let mut merged = Attrs::new();
     for module in modules {
         let Some(attr) = module.get(name) else {
@@ -234,7 +235,7 @@ fn merged_option(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eva
     Ok(merged)
 }
 
-fn merge_into(ev: &Evaluator, into: &mut Attrs, from: &Attrs) -> makes_eval::Result<()> {
+fn merge_into(ev: &Evaluator, into: &mut Attrs, from: &AttrSet) -> makes_eval::Result<()> {
     for (k, v) in from.iter() {
         let merged = match into.get(k) {
             Some(existing) => match (existing.value.force(ev)?, v.value.force(ev)?) {
@@ -242,7 +243,7 @@ fn merge_into(ev: &Evaluator, into: &mut Attrs, from: &Attrs) -> makes_eval::Res
                     let mut both = Attrs::new();
                     merge_into(ev, &mut both, &a)?;
                     merge_into(ev, &mut both, &b)?;
-                    Thunk::value(Value::Attrs(Rc::new(both)))
+                    Thunk::value(Value::attrs(both))
                 }
                 _ => v.value.clone(),
             },
@@ -256,7 +257,7 @@ fn merge_into(ev: &Evaluator, into: &mut Attrs, from: &Attrs) -> makes_eval::Res
 /// The module system's `config`: every top-level option the modules set, merged (`inputs` and
 /// `outputs` as the project's own, `jobs` and `outputs` holding every job).
 pub(super) fn merged_config(
-    modules: std::rc::Rc<std::cell::RefCell<Vec<Rc<Attrs>>>>,
+    modules: std::rc::Rc<std::cell::RefCell<Vec<AttrSet>>>,
     inputs: Thunk,
     outputs: Thunk,
 ) -> Thunk {
@@ -284,13 +285,13 @@ pub(super) fn merged_config(
         if !config.contains("inputs") {
             config.insert("inputs", inputs.clone(), None);
         }
-        Ok(Value::Attrs(Rc::new(config)))
+        Ok(Value::attrs(config))
     })
 }
 
 /// One option over the modules: sets merged as `merged_option` merges them, other values the
 /// last module's.
-fn merged_value(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval::Result<Value> {
+fn merged_value(ev: &Evaluator, modules: &[AttrSet], name: &str) -> makes_eval::Result<Value> {
     let mut last = None;
     for module in modules {
         if let Some(attr) = module.get(name) {
@@ -298,7 +299,7 @@ fn merged_value(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval
         }
     }
     match last {
-        Some(Value::Attrs(_)) => Ok(Value::Attrs(Rc::new(merged_option(ev, modules, name)?))),
+        Some(Value::Attrs(_)) => Ok(Value::attrs(merged_option(ev, modules, name)?)),
         Some(other) => Ok(other),
         None => Ok(Value::Null),
     }

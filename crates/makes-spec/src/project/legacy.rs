@@ -4,15 +4,15 @@
 //! arguments as makes.nix, and must evaluate to a package.
 
 use super::evaluate_file_with_args;
-use makes_eval::{Attrs, EvalError, Evaluator, FileKind, Thunk, Value};
+use makes_eval::AttrSet;
+use makes_eval::{EvalError, Evaluator, FileKind, Thunk, Value};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 /// The directories to search: the union of the modules' `extendingMakesDirs` (and of the
 /// one string `extendingMakesDir` of releases before 22.05), or `/makes`.
 pub(super) fn extending_dirs(
     ev: &Evaluator,
-    modules: &[Rc<Attrs>],
+    modules: &[AttrSet],
 ) -> makes_eval::Result<Vec<String>> {
     let mut dirs = Vec::new();
     let mut given = false;
@@ -99,6 +99,6 @@ fn walk(ev: &Evaluator, base: &Path, dir: &Path, found: &mut Vec<(String, PathBu
 }
 
 /// The lazy value of a legacy job.
-pub(super) fn job_thunk(path: PathBuf, args: Rc<Attrs>) -> Thunk {
+pub(super) fn job_thunk(path: PathBuf, args: AttrSet) -> Thunk {
     Thunk::deferred(move |ev| evaluate_file_with_args(ev, &path, &args))
 }

@@ -14,6 +14,7 @@ pub use release::{fitted, pinned_release, Release, ReleaseRules};
 
 use crate::error::SpecError;
 use arguments::project_arguments;
+use makes_eval::AttrSet;
 use makes_eval::{Attrs, EvalError, EvalErrorKind, Evaluator, Thunk, Value};
 use makes_syntax::Span;
 use std::cell::RefCell;
@@ -140,16 +141,16 @@ pub fn load_project(
     ev: &Evaluator,
     dir: &Path,
     arguments: Vec<(&str, Thunk)>,
-    finished_arguments: &RefCell<Option<Rc<Attrs>>>,
+    finished_arguments: &RefCell<Option<AttrSet>>,
     release: ReleaseRules,
 ) -> Result<Project, SpecError> {
-    let modules: Rc<RefCell<Vec<Rc<Attrs>>>> = Rc::default();
+    let modules: Rc<RefCell<Vec<AttrSet>>> = Rc::default();
     let module_outputs = arguments
         .iter()
         .find(|(n, _)| *n == MODULES_ARGUMENT)
         .map(|(_, v)| v.clone());
     // Legacy jobs are imported with the very arguments being built here.
-    let args_cell: Rc<RefCell<Option<Rc<Attrs>>>> = Rc::default();
+    let args_cell: Rc<RefCell<Option<AttrSet>>> = Rc::default();
     // Every job with its kind, filled when `outputs` is first forced.
     let table: Rc<RefCell<BTreeMap<String, Job>>> = Rc::default();
     // `outputs` and `inputs` are the merged results of all modules (`jobs`, `outputs`, the
@@ -172,7 +173,7 @@ pub fn load_project(
                 attrs.insert(name.as_str(), job.output(), job.span);
             }
             *table.borrow_mut() = jobs;
-            Ok(Value::Attrs(Rc::new(attrs)))
+            Ok(Value::attrs(attrs))
         })
     };
     let merged_inputs = inputs::merged_inputs(modules.clone(), &arguments);
@@ -290,7 +291,7 @@ pub fn load_project(
 
 /// A module file's attribute set: applied to the makes arguments when it is a function (only
 /// the arguments its formals name, as the module system does).
-fn evaluate_module(ev: &Evaluator, path: &Path, args: &Rc<Attrs>) -> Result<Rc<Attrs>, SpecError> {
+fn evaluate_module(ev: &Evaluator, path: &Path, args: &AttrSet) -> Result<AttrSet, SpecError> {
     let value = evaluate_file_with_args(ev, path, args)?;
     match value {
         Value::Attrs(a) => Ok(a),
@@ -307,7 +308,7 @@ fn evaluate_module(ev: &Evaluator, path: &Path, args: &Rc<Attrs>) -> Result<Rc<A
 fn evaluate_file_with_args(
     ev: &Evaluator,
     path: &Path,
-    args: &Rc<Attrs>,
+    args: &AttrSet,
 ) -> makes_eval::Result<Value> {
     let value = ev.eval_file(path)?;
     apply_to_arguments(ev, value, args)
@@ -317,7 +318,7 @@ fn evaluate_file_with_args(
 /// name when it has no `...`, as the module system passes them). A formal makes does not pass
 /// fails only where its value is used, as the module system reads it from `_module.args`
 /// lazily: a module may name an argument it only shadows.
-fn apply_to_arguments(ev: &Evaluator, value: Value, args: &Rc<Attrs>) -> makes_eval::Result<Value> {
+fn apply_to_arguments(ev: &Evaluator, value: Value, args: &AttrSet) -> makes_eval::Result<Value> {
     let Value::Lambda(closure) = &value else {
         return Ok(value);
     };
@@ -326,7 +327,7 @@ fn apply_to_arguments(ev: &Evaluator, value: Value, args: &Rc<Attrs>) -> makes_e
             formals, ellipsis, ..
         } => {
             let mut picked = if *ellipsis {
-                (**args).clone()
+                args.to_attrs()
             } else {
                 Attrs::new()
             };
@@ -341,7 +342,7 @@ fn apply_to_arguments(ev: &Evaluator, value: Value, args: &Rc<Attrs>) -> makes_e
                     None => {}
                 }
             }
-            Value::Attrs(Rc::new(picked))
+            Value::attrs(picked)
         }
         _ => Value::Attrs(args.clone()),
     };
@@ -361,7 +362,7 @@ enum Pending {
 }
 
 /// The union of one top-level attribute over all modules (`jobs` or `inputs`).
-fn merged_attr(ev: &Evaluator, modules: &[Rc<Attrs>], name: &str) -> makes_eval::Result<Attrs> {
+fn merged_attr(ev: &Evaluator, modules: &[AttrSet], name: &str) -> makes_eval::Result<Attrs> {
     let mut merged = Attrs::new();
     for module in modules {
         let Some(attr) = module.get(name) else {

@@ -5,10 +5,10 @@
 
 use super::release::Release;
 use super::JobKind;
+use makes_eval::AttrSet;
 use makes_eval::{Attrs, Evaluator, Thunk, Value};
 use makes_syntax::Span;
 use std::path::Path;
-use std::rc::Rc;
 
 /// How a module's configuration names its jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,7 +229,7 @@ pub(crate) fn module_jobs(
                 let Value::Attrs(ns) = attr.value.force(ev)? else {
                     continue;
                 };
-                for (name, job_attr) in sub_attrs(ev, &ns, "jobs")?.iter() {
+                for (name, job_attr) in sub_attrs(ev, &ns.to_attrs(), "jobs")?.iter() {
                     jobs.push(job(format!("/{top}/{namespace}/{name}"), job_attr.span));
                 }
             }
@@ -245,7 +245,7 @@ pub(crate) fn module_jobs(
             // and one for them all.
             // Either name is read: a project whose release is a guess (makes' own checkout
             // pins no tag) says by the name it writes which release it was written for.
-            let mut dirs = (*sub_attrs(ev, config, "dirsOfModules")?).clone();
+            let mut dirs = sub_attrs(ev, config, "dirsOfModules")?.to_attrs();
             for (name, attr) in sub_attrs(ev, config, "dirOfModules")?.iter() {
                 dirs.insert(name.clone(), attr.value.clone(), attr.span);
             }
@@ -295,7 +295,7 @@ pub(crate) fn module_jobs(
             let images = if nested {
                 sub_attrs(ev, config, "images")?
             } else {
-                Rc::new(config.clone())
+                AttrSet::from(config.clone())
             };
             for (name, attr) in images.iter() {
                 let value = if nested {
@@ -358,7 +358,7 @@ fn nested_manifest(value: Thunk) -> Thunk {
                 }
             }
         }
-        Ok(Value::Attrs(Rc::new(flat)))
+        Ok(Value::attrs(flat))
     })
 }
 
@@ -386,9 +386,9 @@ fn enable_is_bool(ev: &Evaluator, config: &Attrs) -> makes_eval::Result<bool> {
 }
 
 /// `config.<key>` as a set (absent: empty).
-fn sub_attrs(ev: &Evaluator, config: &Attrs, key: &str) -> makes_eval::Result<Rc<Attrs>> {
+fn sub_attrs(ev: &Evaluator, config: &Attrs, key: &str) -> makes_eval::Result<AttrSet> {
     match config.get(key) {
-        None => Ok(Rc::default()),
+        None => Ok(AttrSet::empty()),
         Some(attr) => match attr.value.force(ev)? {
             Value::Attrs(a) => Ok(a),
             other => Err(makes_eval::EvalError::type_error(
@@ -424,6 +424,6 @@ fn nested_deploy(value: Thunk) -> Thunk {
             });
             flat.insert("image", image, span);
         }
-        Ok(Value::Attrs(Rc::new(flat)))
+        Ok(Value::attrs(flat))
     })
 }

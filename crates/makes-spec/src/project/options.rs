@@ -9,6 +9,7 @@
 
 use super::modules::MODULES;
 use super::release::Release;
+use makes_eval::AttrSet;
 use makes_eval::{Attrs, EvalError, EvalErrorKind, Thunk, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -28,7 +29,7 @@ const CORE: &[&str] = &[
 
 /// `options`, lazily: nothing is read before a module uses it.
 pub(super) fn options_argument(
-    modules: Rc<RefCell<Vec<Rc<Attrs>>>>,
+    modules: Rc<RefCell<Vec<AttrSet>>>,
     config: Thunk,
     release: Release,
 ) -> Thunk {
@@ -59,7 +60,7 @@ pub(super) fn options_argument(
             let option = option(&name, definitions, config.clone());
             options.insert(name, Thunk::value(option), None);
         }
-        Ok(Value::Attrs(Rc::new(options)))
+        Ok(Value::attrs(options))
     })
 }
 
@@ -94,5 +95,5 @@ fn option(name: &Rc<str>, definitions: Vec<Thunk>, config: Thunk) -> Value {
     option.insert("isDefined", Thunk::value(Value::Bool(defined)), None);
     option.insert("value", value, None);
     option.insert("definitions", Thunk::value(Value::list(definitions)), None);
-    Value::Attrs(Rc::new(option))
+    Value::attrs(option)
 }
