@@ -7,12 +7,16 @@
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use makes_store::{Activity, ActivityKind, BuildObserver, PathInfo, StorePath};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The least time between two plain lines about one running activity.
 pub const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How often [`BuildProgress::tick_until`] looks for activities to report.
+const TICK: Duration = Duration::from_millis(200);
 
 /// The longest builder line shown beside a spinner or in a "still" line, in characters.
 const SHOWN_LINE: usize = 100;
@@ -94,10 +98,12 @@ impl BuildProgress {
         }
     }
 
-    /// Ticks once a second until `stop` is set.
-    pub fn tick_until(&self, stop: &AtomicBool) {
-        while !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(200));
+    /// Ticks every [`TICK`] until `stop`'s sender is dropped (or sends). It waits on the
+    /// channel rather than sleeping, so that the build's end wakes it at once: a sleeping
+    /// ticker held every build's exit up to a whole tick (on average half of one, 0.1 s, a
+    /// quarter of a 5,000-path image's one-file change).
+    pub fn tick_until(&self, stop: Receiver<()>) {
+        while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(TICK) {
             self.tick();
         }
     }
