@@ -14,7 +14,6 @@ use makes_store::{
 };
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What running a job gave.
 pub struct JobResult {
@@ -219,9 +218,10 @@ pub fn build_path(session: &Session, out_path: &StorePath) -> Result<PathBuf, Fa
         observer: &observer,
         interrupted: crate::interrupts::flag(),
     };
-    let stop_ticking = AtomicBool::new(false);
+    let (stop_ticking, ticker_stop) = std::sync::mpsc::channel();
+    let observer_ref = &observer;
     std::thread::scope(|scope| {
-        scope.spawn(|| observer.tick_until(&stop_ticking));
+        scope.spawn(move || observer_ref.tick_until(ticker_stop));
         let result = realise(
             &session.store,
             &session.recipes,
@@ -229,7 +229,8 @@ pub fn build_path(session: &Session, out_path: &StorePath) -> Result<PathBuf, Fa
             out_path,
             &options,
         );
-        stop_ticking.store(true, Ordering::SeqCst);
+        // Dropping the sender wakes the ticker at once, so the scope's join does not wait.
+        drop(stop_ticking);
         result
     })
     .map_err(|e| match crate::interrupts::exit_code() {
