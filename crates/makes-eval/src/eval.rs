@@ -945,6 +945,22 @@ impl Evaluator {
         self.apply(&partial, second, span)
     }
 
+    /// [`Evaluator::apply`] of a lambda given as its closure rather than a value holding one
+    /// (a curried call's inner function, see `apply_curried`): the same checks and depth.
+    fn apply_closure(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Value> {
+        let depth = self.depth.get();
+        if depth >= MAX_DEPTH {
+            return Err(stack_overflow(Some(span)));
+        }
+        if memory::exhausted() {
+            return Err(memory::out_of_memory(Some(span)));
+        }
+        self.depth.set(depth + 1);
+        let result = self.call_lambda(closure, arg, span);
+        self.depth.set(depth);
+        result
+    }
+
     fn apply_inner(&self, func: &Value, arg: Thunk, span: Span) -> Result<Value> {
         match func {
             Value::Lambda(closure) => self.call_lambda(closure, arg, span),
@@ -1031,10 +1047,15 @@ impl Evaluator {
         for (call, arg) in spine[1..count].iter().rev() {
             let arg = self.thunk(arg, env);
             f = match f {
-                CallHead::Function(Value::Lambda(closure)) => {
+                CallHead::Function(Value::Lambda(closure)) if returns_lambda(&closure) => {
                     self.apply_curried(&closure, arg, call.span)?
                 }
-                CallHead::Curried(closure) => self.apply_curried(&closure, arg, call.span)?,
+                CallHead::Curried(closure) if returns_lambda(&closure) => {
+                    self.apply_curried(&closure, arg, call.span)?
+                }
+                CallHead::Curried(closure) => {
+                    CallHead::Function(self.apply_closure(&closure, arg, call.span)?)
+                }
                 CallHead::Function(other) => {
                     CallHead::Function(self.apply(&other, arg, call.span)?)
                 }
@@ -1044,19 +1065,16 @@ impl Evaluator {
         Ok(f)
     }
 
-    /// `closure` applied to `arg` where more arguments follow: when its body is itself a
-    /// lambda (`a: b: body`, `{ x, ... }: y: body`), the body's function bound in the call's
-    /// frame, without allocating the closure `apply` would make of it (the commonest case
-    /// of `lib.optionalAttrs c s`, `lib.mkIf c x`, `lib.foldr f z l`). Nix makes that
-    /// closure in place in a value it has anyway; here it would be an allocation.
-    /// Otherwise the call as `apply` makes it.
+    /// `closure`, whose body is itself a lambda (`a: b: body`, `{ x, ... }: y: body`, see
+    /// `returns_lambda`), applied to `arg` where more arguments follow: the body's function
+    /// bound in the call's frame, without allocating the closure `apply` would make of it
+    /// (the commonest case of `lib.optionalAttrs c s`, `lib.mkIf c x`, `lib.foldr f z l`).
+    /// Nix makes that closure in place in a value it has anyway; here it would be an
+    /// allocation.
     fn apply_curried(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<CallHead> {
         let ExprKind::Lambda(inner) = &closure.def.body.kind else {
-            let f = Value::Lambda(Rc::new(Closure {
-                def: closure.def.clone(),
-                env: closure.env.clone(),
-            }));
-            return Ok(CallHead::Function(self.apply(&f, arg, span)?));
+            // Not curried after all (callers check): the call as `apply` makes it.
+            return Ok(CallHead::Function(self.apply_closure(closure, arg, span)?));
         };
         // The checks `apply` makes before a call; binding a frame nests nothing.
         if self.depth.get() >= MAX_DEPTH {
@@ -1386,6 +1404,12 @@ enum CallHead {
     Unknown,
 }
 
+/// Whether calling `closure` gives another lambda written in place (`a: b: body`): then a
+/// call with more arguments can bind both without making that lambda a value.
+fn returns_lambda(closure: &Closure) -> bool {
+    matches!(closure.def.body.kind, ExprKind::Lambda(_))
+}
+
 /// The slot that binding `index` of a `rec`/`let` names when its value is just a variable of
 /// the same frame.
 fn sibling_variable(def: &AttrSetDef, index: usize) -> Option<usize> {
@@ -1583,6 +1607,11 @@ mod tests {
         // A body that is not itself a lambda is evaluated as a call would.
         assert_eq!(run("let g = b: b * 2; f = a: g; in f 1 5"), "10");
         assert_eq!(run("let f = a: builtins.add a; in f 1 2"), "3");
+        assert_eq!(run("let g = x: x * 10; f = a: b: g; in f 1 2 3"), "30");
+        assert_eq!(
+            run("let f = a: b: c: d: [ a b ] ++ c d; in f 1 2 (x: [ x ]) 3"),
+            "[ 1 2 3 ]"
+        );
         assert_eq!(
             run("let f = a: b: c: d: e: a + b + c + d + e; in f 1 2 3 4 5"),
             "15"
