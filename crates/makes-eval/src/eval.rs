@@ -386,10 +386,7 @@ impl Evaluator {
                             CallHead::Done(v) => return Ok(v),
                             CallHead::Function(f) => f,
                             CallHead::Curried(closure) => {
-                                let arg = self.thunk(arg, &env);
-                                let frame = self.bind_lambda(&closure, arg, span)?;
-                                self.calls.borrow_mut().push(span);
-                                break 'call (closure.def.body.clone(), frame);
+                                break 'call self.enter_curried(closure, arg, &env, span)?;
                             }
                             CallHead::Unknown => self.eval(func, &env)?,
                         }
@@ -416,6 +413,23 @@ impl Evaluator {
             expr = next;
             env = next_env;
         }
+    }
+
+    /// The body and frame a curried call (`CallHead::Curried`) continues with in
+    /// `eval_loop`, its call recorded for the trace. Out of line, so that the closure is no
+    /// slot of the loop's frame (one per level of Nix recursion).
+    #[inline(never)]
+    fn enter_curried(
+        &self,
+        closure: Closure,
+        arg: &ExprRef,
+        env: &Env,
+        span: Span,
+    ) -> Result<(ExprRef, Env)> {
+        let arg = self.thunk(arg, env);
+        let frame = self.bind_lambda(&closure, arg, span)?;
+        self.calls.borrow_mut().push(span);
+        Ok((closure.def.body.clone(), frame))
     }
 
     #[inline(never)]
