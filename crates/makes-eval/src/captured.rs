@@ -1,7 +1,7 @@
 //! The variables a closure takes from outside its own text, so that a function written in
 //! makes.nix can be handed to another Nix evaluator as `let <its variables> in <its source>`.
 
-use crate::eval::{Env, EnvFrame, Evaluator, Slots};
+use crate::eval::{Env, EnvFrame, Evaluator};
 use crate::value::{Closure, Value};
 use crate::{Result, Thunk};
 use makes_syntax::ir::{AttrKey, BindingValue, ExprKind, ExprRef, Param, PathKind, StrPart, Var};
@@ -322,8 +322,9 @@ fn same_frames(a: &Env, b: &Env, assumed: &mut Assumed) -> bool {
     assumed.push(pair);
     // A `with`'s namespace is its code in the frame outside, as a `let`'s bindings are.
     let own_slots_same = match (&a.slots, &b.slots) {
-        (Slots::Bindings(x), Slots::Bindings(y)) => x.len() == y.len(),
-        (Slots::Bindings(_), _) | (_, Slots::Bindings(_)) => false,
+        (x, y) if x.are_bindings() || y.are_bindings() => {
+            x.are_bindings() && y.are_bindings() && x.as_slice().len() == y.as_slice().len()
+        }
         _ if a.with.is_some() || b.with.is_some() => a.with.is_some() && b.with.is_some(),
         (x, y) => {
             let (x, y) = (x.as_slice(), y.as_slice());

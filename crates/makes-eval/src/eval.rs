@@ -30,16 +30,20 @@ pub struct EnvFrame {
 pub type Env = Rc<EnvFrame>;
 
 /// The variables of a frame. A lambda with a plain parameter (the most common call) binds one
-/// variable, and most patterns (`{ name, value }:`, `{ config, ... }@args:`) up to three:
-/// those are kept inline, in the room a `Vec` takes anyway, saving an allocation per call.
+/// variable, and most patterns (`{ name, value }:`, `{ config, ... }@args:`) and `let`s up to
+/// three: those are kept inline, in the room a `Vec` takes anyway, saving an allocation per
+/// call or `let`.
 pub(crate) enum Slots {
     One(Thunk),
     Two([Thunk; 2]),
     Three([Thunk; 3]),
     Many(Vec<Thunk>),
-    /// A `let`'s or `rec` set's: each slot is its binding's code in this frame (or, for
-    /// `inherit`, in the one outside), so two frames of the same code whose outer frames
-    /// are the same hold the same values (what `same_function` relies on).
+    /// A `let`'s or `rec` set's (the `Bindings` variants): each slot is its binding's code in
+    /// this frame (or, for `inherit`, in the one outside), so two frames of the same code
+    /// whose outer frames are the same hold the same values (what `same_function` relies on).
+    BindingsOne(Thunk),
+    BindingsTwo([Thunk; 2]),
+    BindingsThree([Thunk; 3]),
     Bindings(Vec<Thunk>),
 }
 
@@ -47,20 +51,31 @@ impl Slots {
     pub(crate) fn get(&self, slot: usize) -> &Thunk {
         match self {
             // Lowering only gives slot 0 to a one-variable frame.
-            Slots::One(t) => t,
-            Slots::Two(a) => &a[slot],
-            Slots::Three(a) => &a[slot],
+            Slots::One(t) | Slots::BindingsOne(t) => t,
+            Slots::Two(a) | Slots::BindingsTwo(a) => &a[slot],
+            Slots::Three(a) | Slots::BindingsThree(a) => &a[slot],
             Slots::Many(v) | Slots::Bindings(v) => &v[slot],
         }
     }
 
     pub(crate) fn as_slice(&self) -> &[Thunk] {
         match self {
-            Slots::One(t) => std::slice::from_ref(t),
-            Slots::Two(a) => a,
-            Slots::Three(a) => a,
+            Slots::One(t) | Slots::BindingsOne(t) => std::slice::from_ref(t),
+            Slots::Two(a) | Slots::BindingsTwo(a) => a,
+            Slots::Three(a) | Slots::BindingsThree(a) => a,
             Slots::Many(v) | Slots::Bindings(v) => v,
         }
+    }
+
+    /// Whether these are a `let`'s or `rec` set's bindings (see [`Slots::Bindings`]).
+    pub(crate) fn are_bindings(&self) -> bool {
+        matches!(
+            self,
+            Slots::BindingsOne(_)
+                | Slots::BindingsTwo(_)
+                | Slots::BindingsThree(_)
+                | Slots::Bindings(_)
+        )
     }
 }
 
@@ -78,6 +93,7 @@ enum SlotsBuilder {
 }
 
 impl SlotsBuilder {
+    #[inline]
     fn with_capacity(n: usize) -> SlotsBuilder {
         if n <= 3 {
             SlotsBuilder::Small([None, None, None], 0)
@@ -86,6 +102,7 @@ impl SlotsBuilder {
         }
     }
 
+    #[inline]
     fn push(&mut self, t: Thunk) {
         match self {
             SlotsBuilder::Small(items, len) if *len < 3 => {
@@ -102,6 +119,7 @@ impl SlotsBuilder {
         }
     }
 
+    #[inline]
     fn finish(self) -> Slots {
         match self {
             SlotsBuilder::Small([Some(a), None, None], _) => Slots::One(a),
@@ -109,6 +127,18 @@ impl SlotsBuilder {
             SlotsBuilder::Small([Some(a), Some(b), Some(c)], _) => Slots::Three([a, b, c]),
             SlotsBuilder::Small(items, _) => Slots::Many(items.into_iter().flatten().collect()),
             SlotsBuilder::Large(v) => Slots::Many(v),
+        }
+    }
+
+    /// The slots of a `let`'s or `rec` set's frame ([`Slots::Bindings`]).
+    #[inline]
+    fn finish_bindings(self) -> Slots {
+        match self {
+            SlotsBuilder::Small([Some(a), None, None], _) => Slots::BindingsOne(a),
+            SlotsBuilder::Small([Some(a), Some(b), None], _) => Slots::BindingsTwo([a, b]),
+            SlotsBuilder::Small([Some(a), Some(b), Some(c)], _) => Slots::BindingsThree([a, b, c]),
+            SlotsBuilder::Small(items, _) => Slots::Bindings(items.into_iter().flatten().collect()),
+            SlotsBuilder::Large(v) => Slots::Bindings(v),
         }
     }
 }
@@ -352,12 +382,15 @@ impl Evaluator {
                     }
                     (body.clone(), env)
                 }
-                ExprKind::Apply { func, arg } => {
+                ExprKind::Apply { func, arg } => 'call: {
                     // A call of one argument has nothing for `call_head` to share.
                     let f = if matches!(func.kind, ExprKind::Apply { .. }) {
                         match self.call_head(&expr, &env, span)? {
                             CallHead::Done(v) => return Ok(v),
                             CallHead::Function(f) => f,
+                            CallHead::Curried(closure) => {
+                                break 'call self.enter_curried(closure, arg, &env, span)?;
+                            }
                             CallHead::Unknown => self.eval(func, &env)?,
                         }
                     } else {
@@ -383,6 +416,23 @@ impl Evaluator {
             expr = next;
             env = next_env;
         }
+    }
+
+    /// The body and frame a curried call (`CallHead::Curried`) continues with in
+    /// `eval_loop`, its call recorded for the trace. Out of line, so that the closure is no
+    /// slot of the loop's frame (one per level of Nix recursion).
+    #[inline(never)]
+    fn enter_curried(
+        &self,
+        closure: Closure,
+        arg: &ExprRef,
+        env: &Env,
+        span: Span,
+    ) -> Result<(ExprRef, Env)> {
+        let arg = self.thunk(arg, env);
+        let frame = self.bind_lambda(&closure, arg, span)?;
+        self.calls.borrow_mut().push(span);
+        Ok((closure.def.body.clone(), frame))
     }
 
     #[inline(never)]
@@ -663,7 +713,7 @@ impl Evaluator {
         }
         // The common case: no binding is another binding of the same frame, so each binding
         // either shares a thunk from outside or is a slot of its own, filled below.
-        let mut slots: Vec<Thunk> = Vec::with_capacity(def.statics.len());
+        let mut slots = SlotsBuilder::with_capacity(def.statics.len());
         let mut own_count = 0;
         for binding in &def.statics {
             slots.push(shared(&binding.value).unwrap_or_else(|| {
@@ -672,7 +722,7 @@ impl Evaluator {
             }));
         }
         let frame = Rc::new(EnvFrame {
-            slots: Slots::Bindings(slots),
+            slots: slots.finish_bindings(),
             with: None,
             parent: Some(env.clone()),
         });
@@ -918,6 +968,22 @@ impl Evaluator {
         self.apply(&partial, second, span)
     }
 
+    /// [`Evaluator::apply`] of a lambda given as its closure rather than a value holding one
+    /// (a curried call's inner function, see `apply_curried`): the same checks and depth.
+    fn apply_closure(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Value> {
+        let depth = self.depth.get();
+        if depth >= MAX_DEPTH {
+            return Err(stack_overflow(Some(span)));
+        }
+        if memory::exhausted() {
+            return Err(memory::out_of_memory(Some(span)));
+        }
+        self.depth.set(depth + 1);
+        let result = self.call_lambda(closure, arg, span);
+        self.depth.set(depth);
+        result
+    }
+
     fn apply_inner(&self, func: &Value, arg: Thunk, span: Span) -> Result<Value> {
         match func {
             Value::Lambda(closure) => self.call_lambda(closure, arg, span),
@@ -1000,11 +1066,51 @@ impl Evaluator {
         }
         // The inner calls, innermost first, each at its own position; the outermost (the
         // last argument) is left to the caller, which can loop into a lambda's body.
-        let mut f = f;
+        let mut f = CallHead::Function(f);
         for (call, arg) in spine[1..count].iter().rev() {
-            f = self.apply(&f, self.thunk(arg, env), call.span)?;
+            let arg = self.thunk(arg, env);
+            f = match f {
+                CallHead::Function(Value::Lambda(closure)) if returns_lambda(&closure) => {
+                    self.apply_curried(&closure, arg, call.span)?
+                }
+                CallHead::Curried(closure) if returns_lambda(&closure) => {
+                    self.apply_curried(&closure, arg, call.span)?
+                }
+                CallHead::Curried(closure) => {
+                    CallHead::Function(self.apply_closure(&closure, arg, call.span)?)
+                }
+                CallHead::Function(other) => {
+                    CallHead::Function(self.apply(&other, arg, call.span)?)
+                }
+                done @ (CallHead::Done(_) | CallHead::Unknown) => return Ok(done),
+            };
         }
-        Ok(CallHead::Function(f))
+        Ok(f)
+    }
+
+    /// `closure`, whose body is itself a lambda (`a: b: body`, `{ x, ... }: y: body`, see
+    /// `returns_lambda`), applied to `arg` where more arguments follow: the body's function
+    /// bound in the call's frame, without allocating the closure `apply` would make of it
+    /// (the commonest case of `lib.optionalAttrs c s`, `lib.mkIf c x`, `lib.foldr f z l`).
+    /// Nix makes that closure in place in a value it has anyway; here it would be an
+    /// allocation.
+    fn apply_curried(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<CallHead> {
+        let ExprKind::Lambda(inner) = &closure.def.body.kind else {
+            // Not curried after all (callers check): the call as `apply` makes it.
+            return Ok(CallHead::Function(self.apply_closure(closure, arg, span)?));
+        };
+        // The checks `apply` makes before a call; binding a frame nests nothing.
+        if self.depth.get() >= MAX_DEPTH {
+            return Err(stack_overflow(Some(span)));
+        }
+        if memory::exhausted() {
+            return Err(memory::out_of_memory(Some(span)));
+        }
+        let env = self.bind_lambda(closure, arg, span)?;
+        Ok(CallHead::Curried(Closure {
+            def: inner.clone(),
+            env,
+        }))
     }
 
     /// A partially applied built-in given one more argument. The call it completes gets its
@@ -1314,8 +1420,17 @@ enum CallHead {
     Done(Value),
     /// The value of the call's function part.
     Function(Value),
+    /// The call's function part, a lambda's body bound in its frame but not allocated as a
+    /// value (see [`Evaluator::apply_curried`]).
+    Curried(Closure),
     /// Not a call it handles.
     Unknown,
+}
+
+/// Whether calling `closure` gives another lambda written in place (`a: b: body`): then a
+/// call with more arguments can bind both without making that lambda a value.
+fn returns_lambda(closure: &Closure) -> bool {
+    matches!(closure.def.body.kind, ExprKind::Lambda(_))
 }
 
 /// The slot that binding `index` of a `rec`/`let` names when its value is just a variable of
@@ -1498,6 +1613,66 @@ mod tests {
             "{missing}"
         );
         assert_eq!(run("({ a, ... }: a) { a = 1; b = 2; }"), "1");
+    }
+
+    #[test]
+    fn curried_calls_bind_each_argument_in_turn() {
+        // Lambdas returning lambdas, bound without a closure between (`apply_curried`).
+        assert_eq!(run("let f = a: b: c: [ a b c ]; in f 1 2 3"), "[ 1 2 3 ]");
+        assert_eq!(
+            run("let f = { x, y ? x }: z: [ x y z ]; in f { x = 1; } 2"),
+            "[ 1 1 2 ]"
+        );
+        assert_eq!(
+            run("let f = a: { b }@s: [ a b s ]; in f 1 { b = 2; }"),
+            "[ 1 2 { b = 2; } ]"
+        );
+        // A body that is not itself a lambda is evaluated as a call would.
+        assert_eq!(run("let g = b: b * 2; f = a: g; in f 1 5"), "10");
+        assert_eq!(run("let f = a: builtins.add a; in f 1 2"), "3");
+        assert_eq!(run("let g = x: x * 10; f = a: b: g; in f 1 2 3"), "30");
+        assert_eq!(
+            run("let f = a: b: c: d: [ a b ] ++ c d; in f 1 2 (x: [ x ]) 3"),
+            "[ 1 2 3 ]"
+        );
+        assert_eq!(
+            run("let f = a: b: c: d: e: a + b + c + d + e; in f 1 2 3 4 5"),
+            "15"
+        );
+        // Each call has frames of its own.
+        assert_eq!(
+            run("let f = a: b: [ a b ]; in [ (f 1 2) (f 3 4) ]"),
+            "[ [ 1 2 ] [ 3 4 ] ]"
+        );
+        // Arguments stay lazy, and binding errors are the first call's.
+        assert_eq!(run("let f = a: b: a; in f 1 (throw \"no\")"), "1");
+        let wrong = run("let f = { x }: y: x; in f { z = 1; } 2");
+        assert!(wrong.contains("unexpected argument 'z'"), "{wrong}");
+    }
+
+    #[test]
+    fn let_frames_of_every_size_see_their_bindings() {
+        // One, two and three bindings (inline slots) and more (a `Vec`), in any order.
+        assert_eq!(run("let a = 1; in a"), "1");
+        assert_eq!(run("let a = b + 1; b = 1; in [ a b ]"), "[ 2 1 ]");
+        assert_eq!(
+            run("let a = b + c; b = 1; c = b * 3; in [ a b c ]"),
+            "[ 4 1 3 ]"
+        );
+        assert_eq!(
+            run("let a = 1; b = a + 1; c = b + 1; d = c + a; in [ a b c d ]"),
+            "[ 1 2 3 4 ]"
+        );
+        // Shared variables (`inherit`, `a = b;`) and `rec` sets.
+        assert_eq!(
+            run("let x = 5; in let inherit x; y = x; z = y; in [ x y z ]"),
+            "[ 5 5 5 ]"
+        );
+        assert_eq!(run("rec { a = 1; b = a + 1; }"), "{ a = 1; b = 2; }");
+        assert_eq!(
+            run("let a = b; b = a; in a"),
+            "error: infinite recursion encountered"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::{arg_string, list_value, BuiltinDef};
 use crate::thunk::Thunk;
 use crate::value::{NixString, Value};
 use crate::{EvalError, Result};
-use regex::bytes::{Captures, Regex};
+use regex::bytes::{CaptureLocations, Captures, Regex};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -15,15 +15,29 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
         let re = arg_string(ev, &a[0])?;
         let s = arg_string(ev, &a[1])?;
         let re = compile(re.utf8()?, true)?;
-        Ok(match re.captures(s.as_bytes()) {
+        // The pattern's own capture locations, reused: no allocation per match.
+        let mut locations = re.locations.borrow_mut();
+        Ok(match re.regex.captures_read(&mut locations, s.as_bytes()) {
             None => Value::Null,
-            Some(caps) => list_value(groups(&caps)),
+            Some(_) => {
+                let text = s.as_bytes();
+                list_value(
+                    (1..locations.len())
+                        .map(|i| {
+                            Thunk::value(match locations.get(i) {
+                                Some((start, end)) => Value::string(&text[start..end]),
+                                None => Value::Null,
+                            })
+                        })
+                        .collect(),
+                )
+            }
         })
     }),
     ("split", 2, |ev, a| {
         let re = arg_string(ev, &a[0])?;
         let s = arg_string(ev, &a[1])?;
-        let re = compile(re.utf8()?, false)?;
+        let re = &compile(re.utf8()?, false)?.regex;
         let text = s.as_bytes();
         let mut out = Vec::new();
         let mut last = 0;
@@ -58,16 +72,24 @@ fn groups(caps: &Captures<'_>) -> Vec<Thunk> {
         .collect()
 }
 
+/// A compiled pattern and room for its capture locations (`match` reuses it).
+struct Compiled {
+    regex: Regex,
+    locations: RefCell<CaptureLocations>,
+}
+
 thread_local! {
-    static CACHE: RefCell<HashMap<(String, bool), Rc<Regex>>> = RefCell::new(HashMap::new());
+    /// Compiled patterns by text: `split`'s (index 0) and `match`'s, anchored (index 1). Keyed
+    /// by the text alone, so that a lookup (`lib.toInt` matches twice per call) borrows the
+    /// pattern instead of copying it.
+    static CACHE: RefCell<[HashMap<String, Rc<Compiled>>; 2]> = RefCell::new(Default::default());
 }
 
 /// Compiles a POSIX ERE (anchored at both ends for `match`), once per pattern. It matches
 /// bytes, as Nix's `std::regex` over `char` does: `.` is any byte, classes are ASCII, and a
 /// string need not be UTF-8.
-fn compile(pattern: &str, whole: bool) -> Result<Rc<Regex>> {
-    let key = (pattern.to_owned(), whole);
-    if let Some(re) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+fn compile(pattern: &str, whole: bool) -> Result<Rc<Compiled>> {
+    if let Some(re) = CACHE.with(|c| c.borrow()[whole as usize].get(pattern).cloned()) {
         return Ok(re);
     }
     let invalid = || EvalError::other(format!("invalid regular expression '{pattern}'"), None);
@@ -77,8 +99,10 @@ fn compile(pattern: &str, whole: bool) -> Result<Rc<Regex>> {
     } else {
         format!("(?s-u){translated}")
     };
-    let re = Rc::new(Regex::new(&full).map_err(|_| invalid())?);
-    CACHE.with(|c| c.borrow_mut().insert(key, re.clone()));
+    let regex = Regex::new(&full).map_err(|_| invalid())?;
+    let locations = RefCell::new(regex.capture_locations());
+    let re = Rc::new(Compiled { regex, locations });
+    CACHE.with(|c| c.borrow_mut()[whole as usize].insert(pattern.to_owned(), re.clone()));
     Ok(re)
 }
 
@@ -177,7 +201,7 @@ mod tests {
         assert_eq!(translate("[[:alpha:]_]").as_deref(), Some("[[:alpha:]_]"));
         assert!(translate("[abc").is_none());
         assert_eq!(translate(".*[<>\"'&].*").as_deref(), Some(".*[<>\"'\\&].*"));
-        let re = compile(".*[<>\"'&].*", true).expect("compiles");
+        let re = &compile(".*[<>\"'&].*", true).expect("compiles").regex;
         assert!(re.is_match(b"a<b") && re.is_match(b"&") && !re.is_match(b"abc"));
     }
 }
