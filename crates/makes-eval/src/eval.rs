@@ -921,17 +921,23 @@ impl Evaluator {
 
     /// Applies a function value to a lazy argument.
     pub fn apply(&self, func: &Value, arg: Thunk, span: Span) -> Result<Value> {
+        self.call_level(span, || self.apply_inner(func, arg, span))
+    }
+
+    /// Runs `call` one call level deeper, after checking the depth limit and the memory
+    /// ceiling. Every call is a cheap point to check the ceiling: evaluation that allocates
+    /// without end calls functions (a builtin's own big results are checked up front).
+    #[inline(always)]
+    fn call_level(&self, span: Span, call: impl FnOnce() -> Result<Value>) -> Result<Value> {
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
             return Err(stack_overflow(Some(span)));
         }
-        // Every call is a cheap point to check the memory ceiling: evaluation that allocates
-        // without end calls functions (a builtin's own big results are checked up front).
         if memory::exhausted() {
             return Err(memory::out_of_memory(Some(span)));
         }
         self.depth.set(depth + 1);
-        let result = self.apply_inner(func, arg, span);
+        let result = call();
         self.depth.set(depth);
         result
     }
@@ -971,17 +977,7 @@ impl Evaluator {
     /// [`Evaluator::apply`] of a lambda given as its closure rather than a value holding one
     /// (a curried call's inner function, see `apply_curried`): the same checks and depth.
     fn apply_closure(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Value> {
-        let depth = self.depth.get();
-        if depth >= MAX_DEPTH {
-            return Err(stack_overflow(Some(span)));
-        }
-        if memory::exhausted() {
-            return Err(memory::out_of_memory(Some(span)));
-        }
-        self.depth.set(depth + 1);
-        let result = self.call_lambda(closure, arg, span);
-        self.depth.set(depth);
-        result
+        self.call_level(span, || self.call_lambda(closure, arg, span))
     }
 
     fn apply_inner(&self, func: &Value, arg: Thunk, span: Span) -> Result<Value> {
