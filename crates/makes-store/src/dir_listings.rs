@@ -84,13 +84,12 @@ impl State {
         }
         // The last line that checks out: one torn by a crash is skipped, and any whole line
         // is a true listing for the metadata it names.
+        let path_hex = hex(path);
         self.lines
-            .get(hex(path).as_bytes())?
+            .get(path_hex.as_bytes())?
             .iter()
             .rev()
-            .filter_map(|range| parse_line(self.text.get(range.clone())?))
-            .find(|(line_path, _, _)| line_path == path)
-            .map(|(_, meta, names)| (meta, names))
+            .find_map(|range| parse_line(self.text.get(range.clone())?, &path_hex))
     }
 }
 
@@ -101,7 +100,11 @@ impl DirListings {
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if guard.as_ref().is_none_or(|s| s.log != log) {
+        // The bytes first: `Path`'s own equality compares component by component, and this
+        // runs for every directory of every path literal; an equal path spelt otherwise
+        // (`a//b`) still counts as the same log.
+        let same_log = |s: &State| s.log.as_os_str() == log.as_os_str() || s.log == log;
+        if !guard.as_ref().is_some_and(same_log) {
             *guard = Some(State::read(log));
         }
         guard
@@ -201,14 +204,18 @@ fn read_log(log: &Path) -> Vec<u8> {
     fs::read(log).unwrap_or_default()
 }
 
-fn parse_line(line: &[u8]) -> Option<(Vec<u8>, EntryMeta, Vec<u8>)> {
+/// The metadata and encoded names of a log line that checks out and names the directory whose
+/// path's hex is `path_hex` (compared as hex: no copy of the path is decoded).
+fn parse_line(line: &[u8], path_hex: &str) -> Option<(EntryMeta, Vec<u8>)> {
     let line = std::str::from_utf8(line).ok()?;
     let (check, rest) = line.split_once(' ')?;
     if check != hex(&Sha256::digest(rest.as_bytes())[..8]) {
         return None;
     }
     let mut fields = rest.split(' ');
-    let path = unhex(fields.next()?)?;
+    if fields.next()? != path_hex {
+        return None;
+    }
     let mut words = [0u64; 8];
     for w in &mut words {
         *w = fields.next()?.parse().ok()?;
@@ -217,7 +224,7 @@ fn parse_line(line: &[u8]) -> Option<(Vec<u8>, EntryMeta, Vec<u8>)> {
     fields
         .next()
         .is_none()
-        .then_some((path, EntryMeta::from_words(words), names))
+        .then_some((EntryMeta::from_words(words), names))
 }
 
 /// Each name followed by `/`, which no name holds.
