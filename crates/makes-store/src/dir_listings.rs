@@ -54,10 +54,8 @@ impl State {
     fn read(log: &Path) -> Self {
         let text = read_log(log);
         let mut lines = HashMap::new();
-        let mut start = 0;
-        for line in text.split(|b| *b == b'\n') {
-            let range = start..start + line.len();
-            start = range.end + 1;
+        for range in line_ranges(&text) {
+            let line = &text[range.clone()];
             let mut fields = line.splitn(3, |b| *b == b' ');
             if let (Some(_check), Some(path), Some(_rest)) =
                 (fields.next(), fields.next(), fields.next())
@@ -195,6 +193,26 @@ impl DirListings {
     }
 }
 
+/// The ranges of the lines of `text` (without their `\n`), a log of this module's or
+/// `source_cache`'s. Those logs are ASCII as written, and `str`'s search for a newline skips
+/// many bytes at a time; a log that is not UTF-8 (a damaged disk) is split a byte at a time,
+/// to the same lines.
+pub(crate) fn line_ranges(text: &[u8]) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    let mut push = |len: usize| {
+        ranges.push(start..start + len);
+        start += len + 1;
+    };
+    match std::str::from_utf8(text) {
+        Ok(text) => text.split('\n').for_each(|line| push(line.len())),
+        Err(_) => text
+            .split(|b| *b == b'\n')
+            .for_each(|line| push(line.len())),
+    }
+    ranges
+}
+
 /// The log's bytes (none if it is missing or was too large, and then removed).
 fn read_log(log: &Path) -> Vec<u8> {
     if fs::metadata(log).is_ok_and(|m| m.len() > MAX_LOG_BYTES) {
@@ -279,6 +297,30 @@ mod tests {
 
     fn meta(ctime: i64) -> EntryMeta {
         EntryMeta::from_words([0o040_755, 4096, 7, 8, 100, 5, ctime as u64, 6])
+    }
+
+    #[test]
+    fn line_ranges_are_those_of_a_byte_split() {
+        for text in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\nbc\n",
+            b"a\n\nb",
+            b"\xffx\ny\n\xfe",
+            b"\xc3\xa9\n",
+        ] {
+            let mut start = 0;
+            let by_bytes: Vec<_> = text
+                .split(|b| *b == b'\n')
+                .map(|line| {
+                    let range = start..start + line.len();
+                    start = range.end + 1;
+                    range
+                })
+                .collect();
+            assert_eq!(line_ranges(text), by_bytes, "{text:?}");
+        }
     }
 
     #[test]

@@ -91,8 +91,8 @@ fn read_log(log: &Path) -> KnownHashes {
     let Ok(text) = fs::read(log) else {
         return known;
     };
-    for line in text.split(|b| *b == b'\n') {
-        if let Some((fingerprint, entry)) = parse_line(line) {
+    for range in crate::dir_listings::line_ranges(&text) {
+        if let Some((fingerprint, entry)) = parse_line(&text[range]) {
             known.insert(fingerprint, entry);
         }
     }
