@@ -80,12 +80,27 @@ impl StorePath {
 
     /// The base name `<hash>-<name>`, as found in the store directory.
     pub fn base_name(&self) -> String {
-        format!("{}-{}", self.hash, self.name)
+        let mut out = String::with_capacity(self.hash.len() + 1 + self.name.len());
+        self.push_base_name(&mut out);
+        out
+    }
+
+    /// Appends `<hash>-<name>` to `out` (pushes, not `format!`: every path literal of an
+    /// evaluation asks for its store path).
+    fn push_base_name(&self, out: &mut String) {
+        out.push_str(&self.hash);
+        out.push('-');
+        out.push_str(&self.name);
     }
 
     /// The absolute logical path `/nix/store/<hash>-<name>`.
     pub fn to_absolute(&self) -> String {
-        format!("{STORE_DIR}/{}", self.base_name())
+        let mut out =
+            String::with_capacity(STORE_DIR.len() + 1 + self.hash.len() + 1 + self.name.len());
+        out.push_str(STORE_DIR);
+        out.push('/');
+        self.push_base_name(&mut out);
+        out
     }
 }
 

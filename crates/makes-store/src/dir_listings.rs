@@ -54,10 +54,8 @@ impl State {
     fn read(log: &Path) -> Self {
         let text = read_log(log);
         let mut lines = HashMap::new();
-        let mut start = 0;
-        for line in text.split(|b| *b == b'\n') {
-            let range = start..start + line.len();
-            start = range.end + 1;
+        for range in line_ranges(&text) {
+            let line = &text[range.clone()];
             let mut fields = line.splitn(3, |b| *b == b' ');
             if let (Some(_check), Some(path), Some(_rest)) =
                 (fields.next(), fields.next(), fields.next())
@@ -84,13 +82,12 @@ impl State {
         }
         // The last line that checks out: one torn by a crash is skipped, and any whole line
         // is a true listing for the metadata it names.
+        let path_hex = hex(path);
         self.lines
-            .get(hex(path).as_bytes())?
+            .get(path_hex.as_bytes())?
             .iter()
             .rev()
-            .filter_map(|range| parse_line(self.text.get(range.clone())?))
-            .find(|(line_path, _, _)| line_path == path)
-            .map(|(_, meta, names)| (meta, names))
+            .find_map(|range| parse_line(self.text.get(range.clone())?, &path_hex))
     }
 }
 
@@ -101,7 +98,11 @@ impl DirListings {
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if guard.as_ref().is_none_or(|s| s.log != log) {
+        // The bytes first: `Path`'s own equality compares component by component, and this
+        // runs for every directory of every path literal; an equal path spelt otherwise
+        // (`a//b`) still counts as the same log.
+        let same_log = |s: &State| s.log.as_os_str() == log.as_os_str() || s.log == log;
+        if !guard.as_ref().is_some_and(same_log) {
             *guard = Some(State::read(log));
         }
         guard
@@ -192,6 +193,26 @@ impl DirListings {
     }
 }
 
+/// The ranges of the lines of `text` (without their `\n`), a log of this module's or
+/// `source_cache`'s. Those logs are ASCII as written, and `str`'s search for a newline skips
+/// many bytes at a time; a log that is not UTF-8 (a damaged disk) is split a byte at a time,
+/// to the same lines.
+pub(crate) fn line_ranges(text: &[u8]) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    let mut push = |len: usize| {
+        ranges.push(start..start + len);
+        start += len + 1;
+    };
+    match std::str::from_utf8(text) {
+        Ok(text) => text.split('\n').for_each(|line| push(line.len())),
+        Err(_) => text
+            .split(|b| *b == b'\n')
+            .for_each(|line| push(line.len())),
+    }
+    ranges
+}
+
 /// The log's bytes (none if it is missing or was too large, and then removed).
 fn read_log(log: &Path) -> Vec<u8> {
     if fs::metadata(log).is_ok_and(|m| m.len() > MAX_LOG_BYTES) {
@@ -201,14 +222,18 @@ fn read_log(log: &Path) -> Vec<u8> {
     fs::read(log).unwrap_or_default()
 }
 
-fn parse_line(line: &[u8]) -> Option<(Vec<u8>, EntryMeta, Vec<u8>)> {
+/// The metadata and encoded names of a log line that checks out and names the directory whose
+/// path's hex is `path_hex` (compared as hex: no copy of the path is decoded).
+fn parse_line(line: &[u8], path_hex: &str) -> Option<(EntryMeta, Vec<u8>)> {
     let line = std::str::from_utf8(line).ok()?;
     let (check, rest) = line.split_once(' ')?;
     if check != hex(&Sha256::digest(rest.as_bytes())[..8]) {
         return None;
     }
     let mut fields = rest.split(' ');
-    let path = unhex(fields.next()?)?;
+    if fields.next()? != path_hex {
+        return None;
+    }
     let mut words = [0u64; 8];
     for w in &mut words {
         *w = fields.next()?.parse().ok()?;
@@ -217,7 +242,7 @@ fn parse_line(line: &[u8]) -> Option<(Vec<u8>, EntryMeta, Vec<u8>)> {
     fields
         .next()
         .is_none()
-        .then_some((path, EntryMeta::from_words(words), names))
+        .then_some((EntryMeta::from_words(words), names))
 }
 
 /// Each name followed by `/`, which no name holds.
@@ -272,6 +297,30 @@ mod tests {
 
     fn meta(ctime: i64) -> EntryMeta {
         EntryMeta::from_words([0o040_755, 4096, 7, 8, 100, 5, ctime as u64, 6])
+    }
+
+    #[test]
+    fn line_ranges_are_those_of_a_byte_split() {
+        for text in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\nbc\n",
+            b"a\n\nb",
+            b"\xffx\ny\n\xfe",
+            b"\xc3\xa9\n",
+        ] {
+            let mut start = 0;
+            let by_bytes: Vec<_> = text
+                .split(|b| *b == b'\n')
+                .map(|line| {
+                    let range = start..start + line.len();
+                    start = range.end + 1;
+                    range
+                })
+                .collect();
+            assert_eq!(line_ranges(text), by_bytes, "{text:?}");
+        }
     }
 
     #[test]

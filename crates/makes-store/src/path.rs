@@ -2,7 +2,6 @@
 //! hash parts are computed (Nix's `makeStorePath`, `src/libstore/store-api.cc`).
 
 use makes_syntax::byte_text::text_to_bytes;
-use std::fmt::Write as _;
 
 use makes_spec::DerivationSpec;
 use serde::{Deserialize, Serialize};
@@ -89,7 +88,16 @@ mod record_form {
 ///
 /// `name` is assumed valid (see [`validate_name`]).
 pub fn make_store_path(kind: &str, sha256_digest: &[u8; 32], name: &str) -> StorePath {
-    let fingerprint = format!("{kind}:sha256:{}:{STORE_DIR}:{name}", hex(sha256_digest));
+    // Built by pushes, not `format!`: an image of thousands of path literals names a store
+    // path for each of them on every evaluation.
+    let mut fingerprint = String::with_capacity(kind.len() + STORE_DIR.len() + name.len() + 80);
+    fingerprint.push_str(kind);
+    fingerprint.push_str(":sha256:");
+    push_hex(&mut fingerprint, sha256_digest);
+    fingerprint.push(':');
+    fingerprint.push_str(STORE_DIR);
+    fingerprint.push(':');
+    fingerprint.push_str(name);
     let digest = Sha256::digest(fingerprint.as_bytes());
     let compressed: [u8; 20] = nixbase32::compress_hash(&digest);
     StorePath {
@@ -214,11 +222,18 @@ pub fn derivation_output_path(spec: &DerivationSpec) -> StorePath {
 /// Lower-case hexadecimal.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(s, "{b:02x}");
-    }
+    push_hex(&mut s, bytes);
     s
+}
+
+/// Appends the lower-case hex of `bytes` to `out` (a table look-up per digit: this runs for
+/// every store path named).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
 }
 
 #[cfg(test)]

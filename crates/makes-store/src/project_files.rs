@@ -6,6 +6,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
@@ -64,7 +66,7 @@ impl ProjectFiles {
         let Some(visible) = visible.as_ref() else {
             return false;
         };
-        let Ok(rel) = path.strip_prefix(&visible.root) else {
+        let Some(rel) = below(path, &visible.root) else {
             return false;
         };
         visible.hides(rel, 0)
@@ -81,6 +83,29 @@ impl ProjectFiles {
             "not part of the project: git does not track it (untracked and ignored files are left out)",
         )
     }
+}
+
+/// `path.strip_prefix(root)`, by bytes when `root` is a plain absolute path and `path` is
+/// `root` or `root`, `/` and a plain relative path (plain: no empty or `.` part, which
+/// components would drop): the component-wise comparison costs more than the rest of the
+/// check, asked for every entry of every path literal.
+fn below<'a>(path: &'a Path, root: &Path) -> Option<&'a Path> {
+    let plain = |rel: &[u8]| {
+        rel.split(|b| *b == b'/')
+            .all(|part| !part.is_empty() && part != b".")
+    };
+    let bytes = path.as_os_str().as_bytes();
+    let root_bytes = root.as_os_str().as_bytes();
+    let root_is_plain = root_bytes.strip_prefix(b"/").is_some_and(plain);
+    if let Some(rest) = bytes.strip_prefix(root_bytes).filter(|_| root_is_plain) {
+        if rest.is_empty() {
+            return Some(Path::new(""));
+        }
+        if let Some(rest) = rest.strip_prefix(b"/").filter(|rest| plain(rest)) {
+            return Some(Path::new(OsStr::from_bytes(rest)));
+        }
+    }
+    path.strip_prefix(root).ok()
 }
 
 impl Visible {
@@ -136,6 +161,25 @@ impl Visible {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn below_is_strip_prefix() {
+        let roots = ["/p", "/p/", "/p/.", "/p//q", "/p/q", ".", "", "/", "p"];
+        let paths = [
+            "/p", "/p/", "/p/a", "/p/a/b", "/p//a", "/p/./a", "/p/a/", "/p/a/.", "/p/a//b", "/pa",
+            "/p/q", "/p/q/a", "/p//q/a", "./a", "a", "/", "/a", "p/a", "/p/q/./a",
+        ];
+        for root in roots {
+            for path in paths {
+                let (root, path) = (Path::new(root), Path::new(path));
+                assert_eq!(
+                    below(path, root).map(|p| p.as_os_str()),
+                    path.strip_prefix(root).ok().map(|p| p.as_os_str()),
+                    "{path:?} below {root:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn everything_is_visible_until_a_project_is_set() {

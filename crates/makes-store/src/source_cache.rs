@@ -91,8 +91,8 @@ fn read_log(log: &Path) -> KnownHashes {
     let Ok(text) = fs::read(log) else {
         return known;
     };
-    for line in text.split(|b| *b == b'\n') {
-        if let Some((fingerprint, entry)) = parse_line(line) {
+    for range in crate::dir_listings::line_ranges(&text) {
+        if let Some((fingerprint, entry)) = parse_line(&text[range]) {
             known.insert(fingerprint, entry);
         }
     }
@@ -115,15 +115,18 @@ fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
     if hex.len() != 64 {
         return None;
     }
+    // A digit at a time (not `from_str_radix` of each pair): the log holds a line per tree
+    // and is read whole on every evaluation.
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    for (byte, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Some(out)
 }
 
 fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::path::hex(bytes)
 }
 
 impl LocalStore {

@@ -210,9 +210,10 @@ fn walk_dir(
         let stat = rfs::lstat(&child).map_err(|e| io_err(&child)(e.into()))?;
         let entry = entry_of(child_rel, &stat);
         let is_dir = entry.kind == EntryKind::Directory;
-        let child_rel = entry.rel.clone();
+        // Only a directory needs its relative path past the push (for its children's).
+        let child_rel = is_dir.then(|| entry.rel.clone());
         out.push(entry);
-        if is_dir {
+        if let Some(child_rel) = child_rel {
             walk_dir(
                 &child,
                 &child_rel,
