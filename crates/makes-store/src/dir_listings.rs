@@ -15,6 +15,7 @@
 //! sessions that may run at once; a line that does not check out (torn by a crash) is
 //! skipped, and the last line of a directory wins. It starts afresh past [`MAX_LOG_BYTES`].
 
+use crate::path::hex;
 use crate::source_tree::EntryMeta;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -267,16 +268,6 @@ fn decode_names(encoded: &[u8]) -> Option<Names> {
         names.push(name.to_vec());
     }
     Some(names)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

@@ -11,6 +11,7 @@
 #[cfg(test)]
 use crate::error::Result;
 use crate::local::LocalStore;
+use crate::path::hex;
 use crate::source_tree::TreeEntry;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -123,10 +124,6 @@ fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
         *byte = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Some(out)
-}
-
-fn hex(bytes: &[u8; 32]) -> String {
-    crate::path::hex(bytes)
 }
 
 impl LocalStore {
