@@ -615,6 +615,14 @@ impl Name {
         }
     }
 
+    /// Whether this is the name of text `text`: the same shared text (names of the source
+    /// are one copy each) or equal bytes.
+    #[inline]
+    fn is(&self, text: &str) -> bool {
+        (std::ptr::eq(self.text.as_ptr(), text.as_ptr()) && self.text.len() == text.len())
+            || *self.text == *text
+    }
+
     /// Nix's order of names (by the bytes they stand for).
     /// Inlined into every probe of a binary search: the common case, prefixes that differ,
     /// is two compares; the rest is out of line.
@@ -846,6 +854,24 @@ impl AttrSet {
 
     fn open_ref(&self) -> Option<&Rc<dyn OpenAttrs>> {
         self.0.header().open.as_ref()
+    }
+
+    /// A listed attribute, looked for first at `last_position` (where the same name was
+    /// found before, at one place of a program) and then by search, which moves
+    /// `last_position` to where it finds the name.
+    #[inline]
+    pub fn get_at_last(&self, name: &str, last_position: &std::cell::Cell<u32>) -> Option<&Attr> {
+        let entries = self.entries();
+        if let Some((key, attr)) = entries.get(last_position.get() as usize) {
+            // Names in a set are distinct: the entry of the same text is the one.
+            if key.is(name) {
+                return Some(attr);
+            }
+        }
+        let at = self.position(name).ok()?;
+        // A position past `u32` (no set is that big) is only a look that misses.
+        last_position.set(u32::try_from(at).unwrap_or(u32::MAX));
+        Some(&entries[at].1)
     }
 
     /// An unlisted attribute of an open set (what selection asks when `get` finds nothing).
@@ -1158,6 +1184,47 @@ mod tests {
             let value = mapped.get(n).and_then(|a| a.value.peek());
             assert!(matches!(&value, Some(Value::String(s)) if s.as_bytes() == n.as_bytes()));
         }
+    }
+
+    #[test]
+    fn lookups_from_the_last_position_find_the_same_attributes_as_searches() {
+        let set = |names: &[&str]| {
+            let mut attrs = Attrs::new();
+            for (n, name) in names.iter().enumerate() {
+                attrs.insert(*name, Thunk::value(Value::Int(n as i64)), None);
+            }
+            AttrSet::from(attrs)
+        };
+        let int = |attr: Option<&Attr>| match attr.and_then(|a| a.value.peek()) {
+            Some(Value::Int(n)) => Some(n),
+            _ => None,
+        };
+        // Inserted in order, so the values are the positions.
+        let small = set(&["a", "b", "opt1", "opt10"]);
+        let big = set(&["a", "aa", "ab", "b", "c", "opt1", "opt10", "z"]);
+        let last = std::cell::Cell::new(0);
+        for (attrs, name) in [
+            (&small, "opt1"),
+            (&small, "opt1"),
+            (&big, "opt1"),
+            (&small, "b"),
+            (&big, "b"),
+            (&big, "missing"),
+            (&small, "opt10"),
+            (&big, "opt10"),
+        ] {
+            let before = last.get();
+            let found = int(attrs.get_at_last(name, &last));
+            assert_eq!(found, int(attrs.get(name)), "{name} from {before}");
+            match found {
+                Some(n) => assert_eq!(last.get() as i64, n, "{name}"),
+                None => assert_eq!(last.get(), before, "{name}"),
+            }
+        }
+        // Past the end of a smaller set: a search.
+        last.set(7);
+        assert_eq!(int(small.get_at_last("b", &last)), Some(1));
+        assert_eq!(last.get(), 1);
     }
 
     #[test]
