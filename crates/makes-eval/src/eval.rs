@@ -625,9 +625,9 @@ impl Evaluator {
     ) -> Result<Value> {
         let mut value = self.eval(target, env)?;
         for key in path {
-            // A static name as it is; a computed one as the text its bytes stand for,
-            // borrowed from the string when it is plain UTF-8.
-            // A computed name has no place of its own to remember where it was found.
+            // A static name as it is, with where it was last found; a computed one as the
+            // text its bytes stand for (borrowed from the string when it is plain UTF-8),
+            // with no place of its own to remember that.
             let computed: NixString;
             let text;
             let unremembered = std::cell::Cell::new(0);
