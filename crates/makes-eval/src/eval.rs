@@ -595,7 +595,7 @@ impl Evaluator {
     /// An attribute name in a select or `?`: `null` is not allowed there.
     fn select_name(&self, key: &AttrKey, env: &Env) -> Result<Rc<str>> {
         match key {
-            AttrKey::Static(n) => Ok(n.clone()),
+            AttrKey::Static(n) => Ok(n.text.clone()),
             AttrKey::Dynamic(e) => match self.eval(e, env)? {
                 Value::String(s) => Ok(s.to_name()),
                 other => Err(EvalError::type_error("a string", &other, Some(e.span))),
@@ -605,7 +605,7 @@ impl Evaluator {
 
     fn attr_name(&self, key: &AttrKey, env: &Env) -> Result<Option<Rc<str>>> {
         match key {
-            AttrKey::Static(n) => Ok(Some(n.clone())),
+            AttrKey::Static(n) => Ok(Some(n.text.clone())),
             AttrKey::Dynamic(e) => match self.eval(e, env)? {
                 Value::String(s) => Ok(Some(s.to_name())),
                 Value::Null => Ok(None),
@@ -625,12 +625,14 @@ impl Evaluator {
     ) -> Result<Value> {
         let mut value = self.eval(target, env)?;
         for key in path {
-            // A static name as it is; a computed one as the text its bytes stand for,
-            // borrowed from the string when it is plain UTF-8.
+            // A static name as it is, with where it was last found; a computed one as the
+            // text its bytes stand for (borrowed from the string when it is plain UTF-8),
+            // with no place of its own to remember that.
             let computed: NixString;
             let text;
-            let name: &str = match key {
-                AttrKey::Static(n) => n,
+            let unremembered = std::cell::Cell::new(0);
+            let (name, last_position): (&str, _) = match key {
+                AttrKey::Static(n) => (&n.text, &n.last_position),
                 AttrKey::Dynamic(e) => {
                     computed = match self.eval(e, env)? {
                         Value::String(s) => s,
@@ -639,11 +641,11 @@ impl Evaluator {
                         }
                     };
                     text = computed.as_name();
-                    &text
+                    (&text, &unremembered)
                 }
             };
             let next = match &value {
-                Value::Attrs(attrs) => match attrs.get(name) {
+                Value::Attrs(attrs) => match attrs.get_at_last(name, last_position) {
                     Some(attr) => attr.value.force(self)?,
                     None => match attrs.select_unlisted(name) {
                         Some(thunk) => thunk.force(self)?,
@@ -670,14 +672,27 @@ impl Evaluator {
     fn has_attr_path(&self, target: &ExprRef, path: &[AttrKey], env: &Env) -> Result<Value> {
         let mut value = self.eval(target, env)?;
         for (i, key) in path.iter().enumerate() {
-            let name = Some(self.select_name(key, env)?);
+            // As in `select`: a static name remembers where it was found, a computed one not.
+            let computed: Rc<str>;
+            let unremembered = std::cell::Cell::new(0);
+            let (name, last_position): (&str, _) = match key {
+                AttrKey::Static(n) => (&n.text, &n.last_position),
+                AttrKey::Dynamic(_) => {
+                    computed = self.select_name(key, env)?;
+                    (&computed, &unremembered)
+                }
+            };
             let Value::Attrs(attrs) = &value else {
                 return Ok(Value::Bool(false));
             };
-            match name.as_deref().and_then(|n| attrs.select(n)) {
+            let found = match attrs.get_at_last(name, last_position) {
+                Some(attr) => Some(attr.value.clone()),
+                None => attrs.select_unlisted(name),
+            };
+            match found {
                 // The last attribute is only looked up, never forced.
                 Some(_) if i + 1 == path.len() => return Ok(Value::Bool(true)),
-                Some(attr) => value = attr.value.force(self)?,
+                Some(thunk) => value = thunk.force(self)?,
                 None => return Ok(Value::Bool(false)),
             }
         }

@@ -568,15 +568,7 @@ const NO_PREFIX: u64 = u64::MAX;
 /// bytes', see `cmp_as_bytes`): those names compare by text. No UTF-8 text holds 0xFF bytes,
 /// so no real prefix is `NO_PREFIX`.
 fn name_prefix(name: &str) -> u64 {
-    let bytes = name.as_bytes();
-    // Built without a copy of variable length (a call to `memcpy`: this runs at every lookup).
-    let prefix = match bytes.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
-        Some(first) => u64::from_be_bytes(first),
-        None => bytes
-            .iter()
-            .enumerate()
-            .fold(0, |p, (i, &b)| p | u64::from(b) << (56 - 8 * i)),
-    };
+    let prefix = padded_first_bytes(name.as_bytes());
     // Whether a byte is 0xF4: a zero byte of `prefix ^ 0xF4F4..`, found by the usual
     // word-at-a-time test (exact as to whether one exists). Padding bytes (0) never are.
     let x = prefix ^ 0xF4F4_F4F4_F4F4_F4F4;
@@ -584,6 +576,35 @@ fn name_prefix(name: &str) -> u64 {
         return NO_PREFIX;
     }
     prefix
+}
+
+/// The first eight bytes of `bytes` as a big-endian number, padded with zeros. Built from at
+/// most three fixed-size reads (overlapping where the name is short) rather than a copy of
+/// variable length or a loop over the bytes: this runs at every lookup.
+#[inline]
+fn padded_first_bytes(bytes: &[u8]) -> u64 {
+    let len = bytes.len();
+    let be32 = |at: usize| {
+        let mut word = [0; 4];
+        word.copy_from_slice(&bytes[at..at + 4]);
+        u64::from(u32::from_be_bytes(word))
+    };
+    match len {
+        8.. => {
+            let mut word = [0; 8];
+            word.copy_from_slice(&bytes[..8]);
+            u64::from_be_bytes(word)
+        }
+        // The first four and the last four bytes, overlapping unless `len` is 8; the last
+        // four move to where they belong (byte `len - 4` at bit `56 - 8 * (len - 4)`).
+        4..=7 => be32(0) << 32 | be32(len - 4) << (64 - 8 * len),
+        // The first, the middle and the last byte: all of them for `len` up to 3.
+        1..=3 => {
+            let at = |i: usize| u64::from(bytes[i]) << (56 - 8 * i);
+            at(0) | at(len / 2) | at(len - 1)
+        }
+        0 => 0,
+    }
 }
 
 impl Name {
@@ -594,13 +615,60 @@ impl Name {
         }
     }
 
+    /// Whether this is the name of text `text`: the same shared text (names of the source
+    /// are one copy each) or equal bytes.
+    #[inline]
+    fn is(&self, text: &str) -> bool {
+        (std::ptr::eq(self.text.as_ptr(), text.as_ptr()) && self.text.len() == text.len())
+            || *self.text == *text
+    }
+
     /// Nix's order of names (by the bytes they stand for).
+    /// Inlined into every probe of a binary search: the common case, prefixes that differ,
+    /// is two compares; the rest is out of line.
+    #[inline(always)]
     fn cmp_with(&self, prefix: u64, text: &str) -> std::cmp::Ordering {
-        if self.prefix != prefix && self.prefix != NO_PREFIX && prefix != NO_PREFIX {
-            return self.prefix.cmp(&prefix);
+        if self.prefix != prefix {
+            if self.prefix != NO_PREFIX && prefix != NO_PREFIX {
+                return self.prefix.cmp(&prefix);
+            }
+        } else if prefix != NO_PREFIX && self.text.len().max(text.len()) <= 8 {
+            // Both names are all in their equal prefixes (zero-padded): the shorter, if
+            // either is, is the other without its trailing zero bytes, and comes first.
+            return self.text.len().cmp(&text.len());
         }
+        self.cmp_by_text(prefix, text)
+    }
+
+    /// [`Name::cmp_with`] where the prefixes do not decide.
+    #[inline(never)]
+    fn cmp_by_text(&self, prefix: u64, text: &str) -> std::cmp::Ordering {
         if std::ptr::eq(self.text.as_ptr(), text.as_ptr()) && self.text.len() == text.len() {
             return std::cmp::Ordering::Equal;
+        }
+        if self.prefix == prefix && prefix != NO_PREFIX {
+            return self.cmp_same_prefix(text);
+        }
+        cmp_as_bytes(&self.text, text)
+    }
+
+    /// The order against a name of the same prefix, neither holding 0xF4 in it: the last
+    /// probe of most successful lookups, where the names are equal.
+    fn cmp_same_prefix(&self, text: &str) -> std::cmp::Ordering {
+        let (mine, theirs) = (self.text.as_bytes(), text.as_bytes());
+        // A name of at most eight bytes is all in its prefix, zero-padded: the other name
+        // is then that name followed by zero bytes and maybe more, so the shorter is first.
+        if mine.len() <= 8 || theirs.len() <= 8 {
+            return mine.len().cmp(&theirs.len());
+        }
+        let (mine_rest, theirs_rest) = (&mine[8..], &theirs[8..]);
+        if mine_rest == theirs_rest {
+            return std::cmp::Ordering::Equal;
+        }
+        // A character standing for a byte starts with 0xF4 (and one cut by the eighth byte
+        // would have it in the prefix): without one, bytes order as the names do.
+        if !mine_rest.contains(&0xF4) && !theirs_rest.contains(&0xF4) {
+            return mine_rest.cmp(theirs_rest);
         }
         cmp_as_bytes(&self.text, text)
     }
@@ -614,10 +682,23 @@ impl Name {
 /// finished one ([`AttrSet`]): both are sorted entries and an optional open source.
 macro_rules! read_attrs {
     () => {
+        /// Where `name` is (`Ok`) or would go (`Err`). A binary search that stops at the
+        /// name when it meets it (the standard library's always runs to the end, comparing
+        /// the name found with itself at every step after it meets it).
+        #[inline]
         fn position(&self, name: &str) -> std::result::Result<usize, usize> {
             let prefix = name_prefix(name);
-            self.entries()
-                .binary_search_by(|(k, _)| k.cmp_with(prefix, name))
+            let entries = self.entries();
+            let (mut low, mut high) = (0, entries.len());
+            while low < high {
+                let mid = low + (high - low) / 2;
+                match entries[mid].0.cmp_with(prefix, name) {
+                    std::cmp::Ordering::Less => low = mid + 1,
+                    std::cmp::Ordering::Greater => high = mid,
+                    std::cmp::Ordering::Equal => return Ok(mid),
+                }
+            }
+            Err(low)
         }
 
         /// A listed attribute.
@@ -773,6 +854,24 @@ impl AttrSet {
 
     fn open_ref(&self) -> Option<&Rc<dyn OpenAttrs>> {
         self.0.header().open.as_ref()
+    }
+
+    /// A listed attribute, looked for first at `last_position` (where the same name was
+    /// found before, at one place of a program) and then by search, which moves
+    /// `last_position` to where it finds the name.
+    #[inline]
+    pub fn get_at_last(&self, name: &str, last_position: &std::cell::Cell<u32>) -> Option<&Attr> {
+        let entries = self.entries();
+        if let Some((key, attr)) = entries.get(last_position.get() as usize) {
+            // Names in a set are distinct: the entry of the same text is the one.
+            if key.is(name) {
+                return Some(attr);
+            }
+        }
+        let at = self.position(name).ok()?;
+        // A position past `u32` (no set is that big) is only a look that misses.
+        last_position.set(u32::try_from(at).unwrap_or(u32::MAX));
+        Some(&entries[at].1)
     }
 
     /// An unlisted attribute of an open set (what selection asks when `get` finds nothing).
@@ -988,6 +1087,16 @@ mod tests {
             format!("abcdefgh{}", byte(0x90)),
             format!("abcdefg{}", byte(0x90)),
             format!("{}", byte(0xc3)),
+            // Equal prefixes: zero bytes after a short name, and longer names that differ
+            // past their eighth byte (in plain text, in a character standing for a byte).
+            "a\0".into(),
+            "abcdefg\0".into(),
+            "abcdefgh\0".into(),
+            "abcdefghij".into(),
+            "abcdefghik".into(),
+            "abcdefghijé".into(),
+            format!("abcdefghij{}", byte(0x80)),
+            format!("abcdefghij{}", byte(0xff)),
         ];
         for a in &names {
             for b in &names {
@@ -997,6 +1106,21 @@ mod tests {
                 );
                 assert_eq!(x.cmp(&y), cmp_as_bytes(a, b), "{a:?} vs {b:?}");
             }
+        }
+    }
+
+    #[test]
+    fn padded_first_bytes_are_those_of_a_copy_at_every_length() {
+        let text = b"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\xf4\xff";
+        for len in 0..=text.len() {
+            let mut copy = [0u8; 8];
+            let head = len.min(8);
+            copy[..head].copy_from_slice(&text[..head]);
+            assert_eq!(
+                padded_first_bytes(&text[..len]),
+                u64::from_be_bytes(copy),
+                "{len} bytes"
+            );
         }
     }
 
@@ -1060,6 +1184,47 @@ mod tests {
             let value = mapped.get(n).and_then(|a| a.value.peek());
             assert!(matches!(&value, Some(Value::String(s)) if s.as_bytes() == n.as_bytes()));
         }
+    }
+
+    #[test]
+    fn lookups_from_the_last_position_find_the_same_attributes_as_searches() {
+        let set = |names: &[&str]| {
+            let mut attrs = Attrs::new();
+            for (n, name) in names.iter().enumerate() {
+                attrs.insert(*name, Thunk::value(Value::Int(n as i64)), None);
+            }
+            AttrSet::from(attrs)
+        };
+        let int = |attr: Option<&Attr>| match attr.and_then(|a| a.value.peek()) {
+            Some(Value::Int(n)) => Some(n),
+            _ => None,
+        };
+        // Inserted in order, so the values are the positions.
+        let small = set(&["a", "b", "opt1", "opt10"]);
+        let big = set(&["a", "aa", "ab", "b", "c", "opt1", "opt10", "z"]);
+        let last = std::cell::Cell::new(0);
+        for (attrs, name) in [
+            (&small, "opt1"),
+            (&small, "opt1"),
+            (&big, "opt1"),
+            (&small, "b"),
+            (&big, "b"),
+            (&big, "missing"),
+            (&small, "opt10"),
+            (&big, "opt10"),
+        ] {
+            let before = last.get();
+            let found = int(attrs.get_at_last(name, &last));
+            assert_eq!(found, int(attrs.get(name)), "{name} from {before}");
+            match found {
+                Some(n) => assert_eq!(last.get() as i64, n, "{name}"),
+                None => assert_eq!(last.get(), before, "{name}"),
+            }
+        }
+        // Past the end of a smaller set: a search.
+        last.set(7);
+        assert_eq!(int(small.get_at_last("b", &last)), Some(1));
+        assert_eq!(last.get(), 1);
     }
 
     #[test]

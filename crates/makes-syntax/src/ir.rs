@@ -5,6 +5,7 @@
 //! tree. Nodes are shared through `Rc` because thunks keep pointers into them.
 
 use crate::source::Span;
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -43,8 +44,28 @@ pub enum PathKind {
 /// An attribute name in a select, `?` or a binding.
 #[derive(Debug)]
 pub enum AttrKey {
-    Static(Rc<str>),
+    Static(StaticName),
     Dynamic(ExprRef),
+}
+
+/// A name of the source looked up in sets (`a.name`, `a ? name`, `inherit (a) name`): its
+/// text and where it was last found. A place in a program mostly selects from one set or
+/// from sets of one shape (a library, a module's options), where the name is at the same
+/// position again: one look at that entry then finds it without a search.
+#[derive(Debug)]
+pub struct StaticName {
+    pub text: Rc<str>,
+    /// The position in its set of the entry last found by this name (first 0).
+    pub last_position: Cell<u32>,
+}
+
+impl StaticName {
+    pub fn new(text: Rc<str>) -> Self {
+        StaticName {
+            text,
+            last_position: Cell::new(0),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

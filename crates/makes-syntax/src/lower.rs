@@ -231,7 +231,7 @@ impl Lowerer {
                 let target = self.mk(ExprKind::AttrSet(def), span);
                 ExprKind::Select {
                     target,
-                    path: vec![AttrKey::Static("body".into())],
+                    path: vec![AttrKey::Static(StaticName::new("body".into()))],
                     default: None,
                 }
             }
@@ -391,7 +391,7 @@ impl Lowerer {
         let mut keys = Vec::new();
         for attr in path.attrs() {
             keys.push(match self.key_name(&attr)? {
-                KeyName::Static(name) => AttrKey::Static(name),
+                KeyName::Static(name) => AttrKey::Static(StaticName::new(name)),
                 KeyName::Dynamic(e) => AttrKey::Dynamic(self.expr(&e)?),
             });
         }
@@ -761,7 +761,7 @@ impl Lowerer {
                 BindingValue::Expr(self.mk(
                     ExprKind::Select {
                         target,
-                        path: vec![AttrKey::Static(name)],
+                        path: vec![AttrKey::Static(StaticName::new(name))],
                         default: None,
                     },
                     aspan,
