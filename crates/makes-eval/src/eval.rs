@@ -206,6 +206,9 @@ pub struct Evaluator {
 /// How many of a loop's latest calls an error's trace shows (as --show-trace).
 const TRACED_CALLS: usize = 8;
 
+/// The `base` of a loop that has recorded no call (see `eval_loop`).
+const NO_CALLS: usize = usize::MAX;
+
 impl Evaluator {
     pub fn new(io: Rc<dyn EvalIo>, options: EvalOptions) -> Evaluator {
         Self::with_extra_builtins(io, options, Vec::new())
@@ -325,17 +328,21 @@ impl Evaluator {
     /// `assert`, or of a called lambda) are evaluated by looping, not recursing: deep Nix
     /// recursion then needs far less Rust stack. Each loop still counts toward `MAX_DEPTH`, so
     /// unbounded tail recursion is a clean error, not a hang.
+    ///
+    /// The loop deepens `depth` at each step; its caller, `eval_nested`, restores it.
     fn eval_inner(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
-        let entry_depth = self.depth.get();
-        let result = self.eval_loop(expr.clone(), env.clone());
-        self.depth.set(entry_depth);
-        result
+        self.eval_loop(expr.clone(), env.clone())
     }
 
     fn eval_loop(&self, expr: ExprRef, env: Env) -> Result<Value> {
-        // The latest call sites of this loop, for the trace of an error (as --show-trace).
-        let base = self.calls.borrow().len();
-        let result = self.eval_loop_traced(expr, env);
+        // The latest call sites of this loop, for the trace of an error (as --show-trace),
+        // from `base` on. Many loops call no lambda (a branch, a built-in's call): those
+        // leave `base` unset and skip the stack.
+        let mut base = NO_CALLS;
+        let result = self.eval_loop_traced(expr, env, &mut base);
+        if base == NO_CALLS {
+            return result;
+        }
         let mut calls = self.calls.borrow_mut();
         let result = result.map_err(|mut e| {
             let latest = &calls[base.max(calls.len().saturating_sub(TRACED_CALLS))..];
@@ -348,7 +355,7 @@ impl Evaluator {
         result
     }
 
-    fn eval_loop_traced(&self, mut expr: ExprRef, mut env: Env) -> Result<Value> {
+    fn eval_loop_traced(&self, mut expr: ExprRef, mut env: Env, base: &mut usize) -> Result<Value> {
         loop {
             let span = expr.span;
             let (next, next_env) = match &expr.kind {
@@ -389,7 +396,7 @@ impl Evaluator {
                             CallHead::Done(v) => return Ok(v),
                             CallHead::Function(f) => f,
                             CallHead::Curried(closure) => {
-                                break 'call self.enter_curried(closure, arg, &env, span)?;
+                                break 'call self.enter_curried(closure, arg, &env, span, base)?;
                             }
                             CallHead::Unknown => self.eval(func, &env)?,
                         }
@@ -400,7 +407,7 @@ impl Evaluator {
                     match &f {
                         Value::Lambda(closure) => {
                             let frame = self.bind_lambda(closure, arg, span)?;
-                            self.calls.borrow_mut().push(span);
+                            self.record_call(span, base);
                             (closure.def.body.clone(), frame)
                         }
                         _ => return self.apply(&f, arg, span),
@@ -428,11 +435,22 @@ impl Evaluator {
         arg: &ExprRef,
         env: &Env,
         span: Span,
+        base: &mut usize,
     ) -> Result<(ExprRef, Env)> {
         let arg = self.thunk(arg, env);
         let frame = self.bind_lambda(&closure, arg, span)?;
-        self.calls.borrow_mut().push(span);
+        self.record_call(span, base);
         Ok((closure.def.body.clone(), frame))
+    }
+
+    /// Records a call `eval_loop` made at `span`, its first one setting the loop's `base`.
+    #[inline]
+    fn record_call(&self, span: Span, base: &mut usize) {
+        let mut calls = self.calls.borrow_mut();
+        if *base == NO_CALLS {
+            *base = calls.len();
+        }
+        calls.push(span);
     }
 
     #[inline(never)]
@@ -1140,15 +1158,23 @@ impl Evaluator {
             .map_err(|e| e.note(Some(span), "while calling a function"))
     }
 
-    /// The frame a call of `closure` with `arg` evaluates its body in.
+    /// The frame a call of `closure` with `arg` evaluates its body in. A plain parameter (most
+    /// calls) is bound in a small function of its own: a pattern's binding needs a large frame,
+    /// which calls with a plain parameter need not set up.
+    #[inline]
     fn bind_lambda(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Env> {
+        match &closure.def.param {
+            Param::Ident(_) => Ok(bind_parameter(closure, arg)),
+            Param::Pattern { .. } => self.bind_pattern(closure, arg, span),
+        }
+    }
+
+    /// [`Evaluator::bind_lambda`] of a lambda with a pattern (`{ a, b ? 1, ... }@args:`).
+    #[inline(never)]
+    fn bind_pattern(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Env> {
         let def = &closure.def;
         let frame = match &def.param {
-            Param::Ident(_) => Rc::new(EnvFrame {
-                slots: Slots::One(arg),
-                with: None,
-                parent: Some(closure.env.clone()),
-            }),
+            Param::Ident(_) => bind_parameter(closure, arg),
             Param::Pattern {
                 formals,
                 ellipsis,
@@ -1498,6 +1524,16 @@ fn lookup_local(env: &Env, depth: u32, slot: u32) -> &Thunk {
             .expect("lowering resolved a frame that exists");
     }
     frame.slots.get(slot as usize)
+}
+
+/// The frame of a call of `closure`, whose parameter is a plain name, with `arg`.
+#[inline(never)]
+fn bind_parameter(closure: &Closure, arg: Thunk) -> Env {
+    Rc::new(EnvFrame {
+        slots: Slots::One(arg),
+        with: None,
+        parent: Some(closure.env.clone()),
+    })
 }
 
 /// `op` given fewer arguments than it takes: a value waiting for the rest.
