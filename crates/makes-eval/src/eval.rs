@@ -264,11 +264,11 @@ impl Evaluator {
 
     /// The lazy value of `expr` in `env`.
     pub(crate) fn thunk(&self, expr: &ExprRef, env: &Env) -> Thunk {
-        // Constants need no suspension.
+        // Constants need no suspension, and most are shared (see `Literals`).
         match &expr.kind {
-            ExprKind::Int(i) => Thunk::value(Value::Int(*i)),
+            ExprKind::Int(i) => self.literals.int_thunk(*i),
             ExprKind::Float(f) => Thunk::value(Value::Float(*f)),
-            ExprKind::Str(s) => Thunk::value(Value::String(self.literals.get(s))),
+            ExprKind::Str(s) => self.literals.thunk(s),
             ExprKind::Var(Var::Local { depth, slot }) => lookup_local(env, *depth, *slot).clone(),
             _ => Thunk::suspended(expr.clone(), env.clone()),
         }
