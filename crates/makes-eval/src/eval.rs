@@ -269,7 +269,9 @@ impl Evaluator {
             ExprKind::Int(i) => self.literals.int_thunk(*i),
             ExprKind::Float(f) => Thunk::value(Value::Float(*f)),
             ExprKind::Str(s) => self.literals.thunk(s),
-            ExprKind::Var(Var::Local { depth, slot }) => lookup_local(env, *depth, *slot).clone(),
+            ExprKind::Var(Var::Local { depth, slot }) => {
+                lookup_local_inline(env, *depth, *slot).clone()
+            }
             _ => Thunk::suspended(expr.clone(), env.clone()),
         }
     }
@@ -555,7 +557,7 @@ impl Evaluator {
     pub(crate) fn eval_bool(&self, expr: &ExprRef, env: &Env) -> Result<bool> {
         match self.eval(expr, env)? {
             Value::Bool(b) => Ok(b),
-            other => Err(EvalError::type_error("a Boolean", &other, Some(expr.span))),
+            other => Err(not_a_boolean(other, expr.span)),
         }
     }
 
@@ -1515,6 +1517,13 @@ fn sibling_targets(def: &AttrSetDef) -> Vec<SiblingTarget> {
 }
 
 fn lookup_local(env: &Env, depth: u32, slot: u32) -> &Thunk {
+    lookup_local_inline(env, depth, slot)
+}
+
+/// [`lookup_local`] inlined, for `thunk` (whose variables are most of its work): elsewhere
+/// the call keeps the callers' code, and their frames, small.
+#[inline(always)]
+fn lookup_local_inline(env: &Env, depth: u32, slot: u32) -> &Thunk {
     let mut frame = env;
     for _ in 0..depth {
         // Lowering resolved `depth` against the same frame structure the evaluator builds.
@@ -1542,6 +1551,14 @@ fn partial_primop(op: &Rc<PrimOp>, args: Vec<Thunk>) -> Value {
         op: op.clone(),
         args,
     }))
+}
+
+/// The error of a condition that is not a Boolean: built out of line, so that `eval_bool`'s
+/// frame (one per `if` being decided) holds only the value.
+#[cold]
+#[inline(never)]
+fn not_a_boolean(value: Value, span: Span) -> EvalError {
+    EvalError::type_error("a Boolean", &value, Some(span))
 }
 
 /// The error of a nesting past `MAX_DEPTH`: built out of line so that the hot frames of
