@@ -102,20 +102,28 @@ impl SlotsBuilder {
         }
     }
 
-    #[inline]
+    /// Adds the next slot. Inlined (a frame's slots are bound in a loop), with the rare
+    /// spill out of line.
+    #[inline(always)]
     fn push(&mut self, t: Thunk) {
         match self {
             SlotsBuilder::Small(items, len) if *len < 3 => {
                 items[*len] = Some(t);
                 *len += 1;
             }
-            SlotsBuilder::Small(items, _) => {
-                // More than announced: spill to a `Vec` (never happens with a right count).
-                let mut v: Vec<Thunk> = items.iter_mut().filter_map(Option::take).collect();
-                v.push(t);
-                *self = SlotsBuilder::Large(v);
-            }
+            SlotsBuilder::Small(..) => self.spill(t),
             SlotsBuilder::Large(v) => v.push(t),
+        }
+    }
+
+    /// More slots than announced: moves them to a `Vec` (never happens with a right count).
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, t: Thunk) {
+        if let SlotsBuilder::Small(items, _) = self {
+            let mut v: Vec<Thunk> = items.iter_mut().filter_map(Option::take).collect();
+            v.push(t);
+            *self = SlotsBuilder::Large(v);
         }
     }
 
