@@ -1732,6 +1732,46 @@ mod tests {
         );
     }
 
+    /// The source text of each "while calling a function" note of `src`'s error, innermost
+    /// first.
+    fn traced_calls(src: &str) -> Vec<String> {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let error = ev
+            .eval_source("«test»", src, std::path::Path::new("/"))
+            .and_then(|v| ev.force_deep(&v))
+            .expect_err("the expression fails");
+        error
+            .notes
+            .iter()
+            .filter(|(_, note)| note == "while calling a function")
+            .map(|(span, _)| {
+                let span = span.expect("a call has a place");
+                src[span.start as usize..span.end as usize].to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_error_traces_the_calls_of_the_loops_it_leaves() {
+        // The calls that led to the error, latest first.
+        assert_eq!(
+            traced_calls("let f = x: g x; g = y: throw \"boom\"; in if true then f 1 else 0"),
+            ["g x", "f 1"]
+        );
+        // A curried call is one call, at its whole application.
+        assert_eq!(
+            traced_calls("let f = a: b: throw \"boom\"; in f 1 2"),
+            ["f 1 2"]
+        );
+        // No lambda called: no trace, and the calls of a loop that returned are not shown.
+        assert!(traced_calls("if true then throw \"a\" else 1").is_empty());
+        assert!(traced_calls("let f = x: x; in f 1 + (throw \"b\")").is_empty());
+        // Only the latest eight calls of a loop.
+        let deep = traced_calls("let f = n: if n == 0 then throw \"end\" else f (n - 1); in f 20");
+        assert_eq!(deep.len(), super::TRACED_CALLS, "{deep:?}");
+        assert!(deep.iter().all(|call| call == "f (n - 1)"), "{deep:?}");
+    }
+
     #[test]
     fn built_ins_applied_in_steps_or_at_once_agree() {
         // At once (`call_head`), partially applied then completed, and through a variable.
