@@ -1,4 +1,4 @@
-//! The string values of string literals, made once per literal.
+//! The string values of string literals, made once per literal, and the thunks of constants.
 //!
 //! A string is one allocation of its context and bytes (`NixString`), which cannot share the
 //! source's `Rc<str>`; made afresh, every evaluation of `"foo"` would allocate and copy. As Nix
@@ -90,6 +90,7 @@ impl Literals {
             string,
         };
         self.strings.borrow_mut().insert(key, literal);
+        // The entry was inserted just above: indexing finds it.
         std::cell::Ref::map(self.strings.borrow(), |strings| &strings[&key])
     }
 }
