@@ -328,6 +328,10 @@ impl Evaluator {
                 default,
             } => self.select(target, path, default.as_ref(), env, expr.span),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, env, expr.span),
+            // A variable `eval` found not yet computed: forced here, one frame less deep.
+            ExprKind::Var(Var::Local { depth, slot }) => {
+                lookup_local(env, *depth, *slot).force(self)
+            }
             _ => self.eval_simple(expr, env),
         };
         self.depth.set(depth);
