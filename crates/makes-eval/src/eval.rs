@@ -102,20 +102,28 @@ impl SlotsBuilder {
         }
     }
 
-    #[inline]
+    /// Adds the next slot. Inlined (a frame's slots are bound in a loop), with the rare
+    /// spill out of line.
+    #[inline(always)]
     fn push(&mut self, t: Thunk) {
         match self {
             SlotsBuilder::Small(items, len) if *len < 3 => {
                 items[*len] = Some(t);
                 *len += 1;
             }
-            SlotsBuilder::Small(items, _) => {
-                // More than announced: spill to a `Vec` (never happens with a right count).
-                let mut v: Vec<Thunk> = items.iter_mut().filter_map(Option::take).collect();
-                v.push(t);
-                *self = SlotsBuilder::Large(v);
-            }
+            SlotsBuilder::Small(..) => self.spill(t),
             SlotsBuilder::Large(v) => v.push(t),
+        }
+    }
+
+    /// More slots than announced: moves them to a `Vec` (never happens with a right count).
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, t: Thunk) {
+        if let SlotsBuilder::Small(items, _) = self {
+            let mut v: Vec<Thunk> = items.iter_mut().filter_map(Option::take).collect();
+            v.push(t);
+            *self = SlotsBuilder::Large(v);
         }
     }
 
@@ -206,6 +214,9 @@ pub struct Evaluator {
 /// How many of a loop's latest calls an error's trace shows (as --show-trace).
 const TRACED_CALLS: usize = 8;
 
+/// The `base` of a loop that has recorded no call (see `eval_loop`).
+const NO_CALLS: usize = usize::MAX;
+
 impl Evaluator {
     pub fn new(io: Rc<dyn EvalIo>, options: EvalOptions) -> Evaluator {
         Self::with_extra_builtins(io, options, Vec::new())
@@ -261,12 +272,14 @@ impl Evaluator {
 
     /// The lazy value of `expr` in `env`.
     pub(crate) fn thunk(&self, expr: &ExprRef, env: &Env) -> Thunk {
-        // Constants need no suspension.
+        // Constants need no suspension, and most are shared (see `Literals`).
         match &expr.kind {
-            ExprKind::Int(i) => Thunk::value(Value::Int(*i)),
+            ExprKind::Int(i) => self.literals.int_thunk(*i),
             ExprKind::Float(f) => Thunk::value(Value::Float(*f)),
-            ExprKind::Str(s) => Thunk::value(Value::String(self.literals.get(s))),
-            ExprKind::Var(Var::Local { depth, slot }) => lookup_local(env, *depth, *slot).clone(),
+            ExprKind::Str(s) => self.literals.thunk(s),
+            ExprKind::Var(Var::Local { depth, slot }) => {
+                lookup_local_inline(env, *depth, *slot).clone()
+            }
             _ => Thunk::suspended(expr.clone(), env.clone()),
         }
     }
@@ -315,6 +328,10 @@ impl Evaluator {
                 default,
             } => self.select(target, path, default.as_ref(), env, expr.span),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, env, expr.span),
+            // A variable `eval` found not yet computed: forced here, one frame less deep.
+            ExprKind::Var(Var::Local { depth, slot }) => {
+                lookup_local(env, *depth, *slot).force(self)
+            }
             _ => self.eval_simple(expr, env),
         };
         self.depth.set(depth);
@@ -325,17 +342,21 @@ impl Evaluator {
     /// `assert`, or of a called lambda) are evaluated by looping, not recursing: deep Nix
     /// recursion then needs far less Rust stack. Each loop still counts toward `MAX_DEPTH`, so
     /// unbounded tail recursion is a clean error, not a hang.
+    ///
+    /// The loop deepens `depth` at each step; its caller, `eval_nested`, restores it.
     fn eval_inner(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
-        let entry_depth = self.depth.get();
-        let result = self.eval_loop(expr.clone(), env.clone());
-        self.depth.set(entry_depth);
-        result
+        self.eval_loop(expr.clone(), env.clone())
     }
 
     fn eval_loop(&self, expr: ExprRef, env: Env) -> Result<Value> {
-        // The latest call sites of this loop, for the trace of an error (as --show-trace).
-        let base = self.calls.borrow().len();
-        let result = self.eval_loop_traced(expr, env);
+        // The latest call sites of this loop, for the trace of an error (as --show-trace),
+        // from `base` on. Many loops call no lambda (a branch, a built-in's call): those
+        // leave `base` unset and skip the stack.
+        let mut base = NO_CALLS;
+        let result = self.eval_loop_traced(expr, env, &mut base);
+        if base == NO_CALLS {
+            return result;
+        }
         let mut calls = self.calls.borrow_mut();
         let result = result.map_err(|mut e| {
             let latest = &calls[base.max(calls.len().saturating_sub(TRACED_CALLS))..];
@@ -348,7 +369,7 @@ impl Evaluator {
         result
     }
 
-    fn eval_loop_traced(&self, mut expr: ExprRef, mut env: Env) -> Result<Value> {
+    fn eval_loop_traced(&self, mut expr: ExprRef, mut env: Env, base: &mut usize) -> Result<Value> {
         loop {
             let span = expr.span;
             let (next, next_env) = match &expr.kind {
@@ -389,7 +410,7 @@ impl Evaluator {
                             CallHead::Done(v) => return Ok(v),
                             CallHead::Function(f) => f,
                             CallHead::Curried(closure) => {
-                                break 'call self.enter_curried(closure, arg, &env, span)?;
+                                break 'call self.enter_curried(closure, arg, &env, span, base)?;
                             }
                             CallHead::Unknown => self.eval(func, &env)?,
                         }
@@ -400,7 +421,7 @@ impl Evaluator {
                     match &f {
                         Value::Lambda(closure) => {
                             let frame = self.bind_lambda(closure, arg, span)?;
-                            self.calls.borrow_mut().push(span);
+                            self.record_call(span, base);
                             (closure.def.body.clone(), frame)
                         }
                         _ => return self.apply(&f, arg, span),
@@ -428,11 +449,22 @@ impl Evaluator {
         arg: &ExprRef,
         env: &Env,
         span: Span,
+        base: &mut usize,
     ) -> Result<(ExprRef, Env)> {
         let arg = self.thunk(arg, env);
         let frame = self.bind_lambda(&closure, arg, span)?;
-        self.calls.borrow_mut().push(span);
+        self.record_call(span, base);
         Ok((closure.def.body.clone(), frame))
+    }
+
+    /// Records a call `eval_loop` made at `span`, its first one setting the loop's `base`.
+    #[inline]
+    fn record_call(&self, span: Span, base: &mut usize) {
+        let mut calls = self.calls.borrow_mut();
+        if *base == NO_CALLS {
+            *base = calls.len();
+        }
+        calls.push(span);
     }
 
     #[inline(never)]
@@ -537,7 +569,7 @@ impl Evaluator {
     pub(crate) fn eval_bool(&self, expr: &ExprRef, env: &Env) -> Result<bool> {
         match self.eval(expr, env)? {
             Value::Bool(b) => Ok(b),
-            other => Err(EvalError::type_error("a Boolean", &other, Some(expr.span))),
+            other => Err(not_a_boolean(other, expr.span)),
         }
     }
 
@@ -1155,15 +1187,23 @@ impl Evaluator {
             .map_err(|e| e.note(Some(span), "while calling a function"))
     }
 
-    /// The frame a call of `closure` with `arg` evaluates its body in.
+    /// The frame a call of `closure` with `arg` evaluates its body in. A plain parameter (most
+    /// calls) is bound in a small function of its own: a pattern's binding needs a large frame,
+    /// which calls with a plain parameter need not set up.
+    #[inline]
     fn bind_lambda(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Env> {
+        match &closure.def.param {
+            Param::Ident(_) => Ok(bind_parameter(closure, arg)),
+            Param::Pattern { .. } => self.bind_pattern(closure, arg, span),
+        }
+    }
+
+    /// [`Evaluator::bind_lambda`] of a lambda with a pattern (`{ a, b ? 1, ... }@args:`).
+    #[inline(never)]
+    fn bind_pattern(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Env> {
         let def = &closure.def;
         let frame = match &def.param {
-            Param::Ident(_) => Rc::new(EnvFrame {
-                slots: Slots::One(arg),
-                with: None,
-                parent: Some(closure.env.clone()),
-            }),
+            Param::Ident(_) => bind_parameter(closure, arg),
             Param::Pattern {
                 formals,
                 ellipsis,
@@ -1504,6 +1544,13 @@ fn sibling_targets(def: &AttrSetDef) -> Vec<SiblingTarget> {
 }
 
 fn lookup_local(env: &Env, depth: u32, slot: u32) -> &Thunk {
+    lookup_local_inline(env, depth, slot)
+}
+
+/// [`lookup_local`] inlined, for `thunk` (whose variables are most of its work): elsewhere
+/// the call keeps the callers' code, and their frames, small.
+#[inline(always)]
+fn lookup_local_inline(env: &Env, depth: u32, slot: u32) -> &Thunk {
     let mut frame = env;
     for _ in 0..depth {
         // Lowering resolved `depth` against the same frame structure the evaluator builds.
@@ -1515,12 +1562,30 @@ fn lookup_local(env: &Env, depth: u32, slot: u32) -> &Thunk {
     frame.slots.get(slot as usize)
 }
 
+/// The frame of a call of `closure`, whose parameter is a plain name, with `arg`.
+#[inline(never)]
+fn bind_parameter(closure: &Closure, arg: Thunk) -> Env {
+    Rc::new(EnvFrame {
+        slots: Slots::One(arg),
+        with: None,
+        parent: Some(closure.env.clone()),
+    })
+}
+
 /// `op` given fewer arguments than it takes: a value waiting for the rest.
 fn partial_primop(op: &Rc<PrimOp>, args: Vec<Thunk>) -> Value {
     Value::PrimOpApp(Rc::new(PrimOpApp {
         op: op.clone(),
         args,
     }))
+}
+
+/// The error of a condition that is not a Boolean: built out of line, so that `eval_bool`'s
+/// frame (one per `if` being decided) holds only the value.
+#[cold]
+#[inline(never)]
+fn not_a_boolean(value: Value, span: Span) -> EvalError {
+    EvalError::type_error("a Boolean", &value, Some(span))
 }
 
 /// The error of a nesting past `MAX_DEPTH`: built out of line so that the hot frames of
@@ -1684,6 +1749,46 @@ mod tests {
             run("let a = b; b = a; in a"),
             "error: infinite recursion encountered"
         );
+    }
+
+    /// The source text of each "while calling a function" note of `src`'s error, innermost
+    /// first.
+    fn traced_calls(src: &str) -> Vec<String> {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let error = ev
+            .eval_source("«test»", src, std::path::Path::new("/"))
+            .and_then(|v| ev.force_deep(&v))
+            .expect_err("the expression fails");
+        error
+            .notes
+            .iter()
+            .filter(|(_, note)| note == "while calling a function")
+            .map(|(span, _)| {
+                let span = span.expect("a call has a place");
+                src[span.start as usize..span.end as usize].to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_error_traces_the_calls_of_the_loops_it_leaves() {
+        // The calls that led to the error, latest first.
+        assert_eq!(
+            traced_calls("let f = x: g x; g = y: throw \"boom\"; in if true then f 1 else 0"),
+            ["g x", "f 1"]
+        );
+        // A curried call is one call, at its whole application.
+        assert_eq!(
+            traced_calls("let f = a: b: throw \"boom\"; in f 1 2"),
+            ["f 1 2"]
+        );
+        // No lambda called: no trace, and the calls of a loop that returned are not shown.
+        assert!(traced_calls("if true then throw \"a\" else 1").is_empty());
+        assert!(traced_calls("let f = x: x; in f 1 + (throw \"b\")").is_empty());
+        // Only the latest eight calls of a loop.
+        let deep = traced_calls("let f = n: if n == 0 then throw \"end\" else f (n - 1); in f 20");
+        assert_eq!(deep.len(), super::TRACED_CALLS, "{deep:?}");
+        assert!(deep.iter().all(|call| call == "f (n - 1)"), "{deep:?}");
     }
 
     #[test]
