@@ -26,9 +26,16 @@ pub(crate) struct SourceChecks {
 struct Shared {
     /// By the path's bytes: hashing a `Path` goes component by component, and the evaluator
     /// asks here for every path it copies.
-    slots: Mutex<HashMap<Box<[u8]>, Slot>>,
-    /// Signalled whenever a check ends.
+    slots: Mutex<Slots>,
+    /// Signalled when a check ends that someone waits for.
     checked: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    by_path: HashMap<Box<[u8]>, Slot>,
+    /// How many wait on `checked`: signalling costs a system call, worth it only then.
+    waiters: usize,
 }
 
 #[derive(Debug)]
@@ -42,7 +49,7 @@ enum Slot {
 }
 
 impl Shared {
-    fn slots(&self) -> MutexGuard<'_, HashMap<Box<[u8]>, Slot>> {
+    fn slots(&self) -> MutexGuard<'_, Slots> {
         // A panic while the lock was held leaves whole slots (each is set in one step).
         self.slots
             .lock()
@@ -53,11 +60,14 @@ impl Shared {
     fn finish(&self, path: &[u8], answer: Option<Slot>) {
         let mut slots = self.slots();
         match answer {
-            Some(slot) => slots.insert(path.into(), slot),
-            None => slots.remove(path),
+            Some(slot) => slots.by_path.insert(path.into(), slot),
+            None => slots.by_path.remove(path),
         };
+        let waited_for = slots.waiters > 0;
         drop(slots);
-        self.checked.notify_all();
+        if waited_for {
+            self.checked.notify_all();
+        }
     }
 }
 
@@ -73,7 +83,10 @@ impl SourceChecks {
         {
             let mut slots = self.shared.slots();
             for path in &paths {
-                slots.entry(path.as_bytes().into()).or_insert(Slot::Waiting);
+                slots
+                    .by_path
+                    .entry(path.as_bytes().into())
+                    .or_insert(Slot::Waiting);
             }
         }
         let shared = self.shared.clone();
@@ -87,6 +100,7 @@ impl SourceChecks {
             drop(error);
             self.shared
                 .slots()
+                .by_path
                 .retain(|_, slot| !matches!(slot, Slot::Waiting));
         }
     }
@@ -98,18 +112,20 @@ impl SourceChecks {
         let key = path.as_os_str().as_bytes();
         let mut slots = self.shared.slots();
         loop {
-            match slots.remove(key)? {
+            match slots.by_path.remove(key)? {
                 Slot::Waiting => return None,
                 Slot::Checked(check, visible) => {
                     return visible_now.is_current(&visible).then_some(check)
                 }
                 Slot::Checking => {
-                    slots.insert(key.into(), Slot::Checking);
+                    slots.by_path.insert(key.into(), Slot::Checking);
+                    slots.waiters += 1;
                     slots = self
                         .shared
                         .checked
                         .wait(slots)
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    slots.waiters -= 1;
                 }
             }
         }
@@ -124,7 +140,7 @@ fn check_all(shared: &Shared, store: &LocalStore, visible: &VisibleFiles, paths:
         let key = path.as_bytes();
         {
             let mut slots = shared.slots();
-            match slots.get_mut(key) {
+            match slots.by_path.get_mut(key) {
                 Some(slot @ Slot::Waiting) => *slot = Slot::Checking,
                 _ => continue,
             }
@@ -156,6 +172,7 @@ mod tests {
         while checks
             .shared
             .slots()
+            .by_path
             .values()
             .any(|slot| !matches!(slot, Slot::Checked(..)))
         {
@@ -251,6 +268,38 @@ mod tests {
     }
 
     #[test]
+    fn asking_for_a_path_being_checked_waits_for_the_answer() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = LocalStore::open(tmp.path().join("store")).expect("store");
+        let file = tmp.path().join("f");
+        std::fs::write(&file, "x").expect("write");
+        let files = ProjectFiles::default();
+        files.set(tmp.path(), None);
+        let checks = SourceChecks::default();
+        let key: Box<[u8]> = file.as_os_str().as_bytes().into();
+        checks
+            .shared
+            .slots()
+            .by_path
+            .insert(key.clone(), Slot::Checking);
+        let answer = store.check_source(&file, "f", &|_| true);
+        let worker = std::thread::spawn({
+            let (shared, answer, visible) =
+                (checks.shared.clone(), answer.clone(), files.snapshot());
+            move || {
+                // Answers only once the evaluator waits.
+                while shared.slots().waiters == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                shared.finish(&key, Some(Slot::Checked(answer, visible)));
+            }
+        });
+        assert_eq!(checks.take(&file, &files), Some(answer));
+        worker.join().expect("the worker ends");
+        assert_eq!(checks.shared.slots().waiters, 0);
+    }
+
+    #[test]
     fn paths_outside_the_project_start_no_worker() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let store = LocalStore::open(tmp.path().join("store")).expect("store");
@@ -259,6 +308,6 @@ mod tests {
         let checks = SourceChecks::default();
         let elsewhere = (0..MIN_PATHS).map(|n| format!("/elsewhere/{n}")).collect();
         checks.start(&store, files.snapshot(), elsewhere);
-        assert!(checks.shared.slots().is_empty());
+        assert!(checks.shared.slots().by_path.is_empty());
     }
 }
