@@ -146,7 +146,13 @@ fn check_all(shared: &Shared, store: &LocalStore, visible: &VisibleFiles, paths:
             }
         }
         let fs_path = Path::new(path);
-        if path.starts_with(STORE_DIR) || !visible.is_inside(fs_path) || visible.hides(fs_path) {
+        // The project's root is mostly a source given with a filter (`builtins.path`,
+        // `cleanSource`): checking the whole tree could cost far more than the copy.
+        if path.starts_with(STORE_DIR)
+            || !visible.is_inside(fs_path)
+            || visible.root() == Some(fs_path)
+            || visible.hides(fs_path)
+        {
             shared.finish(key, None);
             continue;
         }
@@ -207,10 +213,11 @@ mod tests {
             .collect();
         // Changed after the import, before the check: the check sees the change.
         std::fs::write(project.join("part0/bin/tool"), "changed").expect("write");
+        let root = project.to_string_lossy().into_owned();
         let missing = project.join("missing").to_string_lossy().into_owned();
         let hidden = project.join(".git").to_string_lossy().into_owned();
         let mut asked = paths.clone();
-        asked.extend([missing.clone(), hidden.clone()]);
+        asked.extend([missing.clone(), hidden.clone(), root.clone()]);
 
         let checks = SourceChecks::default();
         checks.start(&store, files.snapshot(), asked);
@@ -234,6 +241,7 @@ mod tests {
         }
         // Left to the evaluator, which reports them as without the worker.
         assert!(checks.take(Path::new(&hidden), &files).is_none());
+        assert!(checks.take(Path::new(&root), &files).is_none());
         let check = checks.take(Path::new(&missing), &files);
         let error = store.add_checked_path(Path::new(&missing), "missing", &keep, check);
         let plain = store.add_filtered_path(Path::new(&missing), "missing", &keep);

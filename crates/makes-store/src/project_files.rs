@@ -122,6 +122,11 @@ fn below<'a>(path: &'a Path, root: &Path) -> Option<&'a Path> {
 }
 
 impl VisibleFiles {
+    /// The project's root, if a project is set.
+    pub fn root(&self) -> Option<&Path> {
+        self.0.as_deref().map(|visible| visible.root.as_path())
+    }
+
     /// Whether a project is set and `path` is in it (the project's root included).
     pub fn is_inside(&self, path: &Path) -> bool {
         self.0
@@ -284,6 +289,7 @@ mod tests {
         let snapshot = files.snapshot();
         assert!(snapshot.is_inside(Path::new("/p/b")) && !snapshot.is_inside(Path::new("/q")));
         assert!(!VisibleFiles::default().is_inside(Path::new("/p/b")));
+        assert_eq!(snapshot.root(), Some(Path::new("/p")));
         assert!(files.is_current(&files.snapshot()));
         let taken = files.snapshot();
         files.set(Path::new("/p"), None);
