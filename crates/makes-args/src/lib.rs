@@ -17,6 +17,7 @@ mod nixpkgs_source;
 mod package_calls;
 mod package_values;
 mod pinned_nixpkgs;
+mod source_checks;
 mod store_builtins;
 mod store_functions;
 mod store_io;

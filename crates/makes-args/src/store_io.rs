@@ -2,6 +2,7 @@
 //! literals into makes' `LocalStore` and reads `/nix/store/...` paths from it (or from the
 //! host's Nix store, read only).
 
+use crate::source_checks::SourceChecks;
 use makes_eval::{DiskIo, EvalIo, FileKind};
 use makes_store::{LocalStore, ProjectFiles, StorePath, STORE_DIR};
 use std::io;
@@ -24,6 +25,8 @@ pub struct StoreIo {
     project_files: ProjectFiles,
     derivation_outputs: Option<DerivationOutputs>,
     before_read: Option<BeforeRead>,
+    /// The path literals of parsed files, checked ahead on another thread.
+    source_checks: SourceChecks,
 }
 
 impl StoreIo {
@@ -34,6 +37,7 @@ impl StoreIo {
             project_files,
             derivation_outputs: None,
             before_read: None,
+            source_checks: SourceChecks::default(),
         }
     }
 
@@ -117,10 +121,16 @@ impl EvalIo for StoreIo {
             return Ok(sp.to_absolute());
         }
         let keep = |p: &Path| !self.project_files.hides(p);
+        let checked = self.source_checks.take(path, &self.project_files);
         self.store
-            .add_filtered_path(&host, name, &keep)
+            .add_checked_path(&host, name, &keep, checked)
             .map(|p| p.to_absolute())
             .map_err(|e| io::Error::other(e.to_string()))
+    }
+
+    fn expect_paths(&self, paths: Vec<String>) {
+        self.source_checks
+            .start(&self.store, self.project_files.snapshot(), paths);
     }
 
     fn is_dir(&self, path: &Path) -> bool {

@@ -24,6 +24,7 @@ impl Evaluator {
             .sources
             .add_bytes(path.display().to_string(), Some(&path), &text);
         let expr = parse_file(&self.sources, file, &self.globals)?;
+        self.io.expect_paths(makes_syntax::path_literals(&expr));
         let value = self.eval(&expr, &self.base_env)?;
         self.import_cache.borrow_mut().insert(path, value.clone());
         Ok(value)

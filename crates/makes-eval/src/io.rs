@@ -34,6 +34,10 @@ pub trait EvalIo {
     /// Copies `path` into the store under `name` (as coercing a path to a string does) and
     /// returns the absolute store path.
     fn add_to_store(&self, path: &Path, name: &str) -> io::Result<String>;
+    /// Told the absolute paths of the constant path literals of a file just parsed, before it
+    /// is evaluated: an implementation may check them ahead (on another thread), as long as
+    /// `add_to_store` then answers exactly as it would have without the hint.
+    fn expect_paths(&self, _paths: Vec<String>) {}
     /// Whether `path` follows a symlink to a directory (for `import dir`).
     fn is_dir(&self, path: &Path) -> bool {
         std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false)

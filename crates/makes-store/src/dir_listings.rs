@@ -24,7 +24,7 @@ use std::io::Write;
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// How large the log may grow before it starts afresh (about 200,000 directories).
 const MAX_LOG_BYTES: u64 = 32 << 20;
@@ -40,8 +40,9 @@ pub(crate) struct DirListings(Mutex<Option<State>>);
 struct State {
     log: PathBuf,
     /// The log as read; its lines are checked and decoded only when their directory is asked
-    /// for (most processes walk a few of the trees the log knows).
-    text: Vec<u8>,
+    /// for (most processes walk a few of the trees the log knows), outside the lock, so that
+    /// threads walking trees at once do not wait on each other's checks.
+    text: Arc<[u8]>,
     /// The ranges in `text` of the lines of each directory, by the hex of its path.
     lines: HashMap<Vec<u8>, Vec<Range<usize>>>,
     /// The metadata and encoded names ([`encode_names`]) remembered by this process, by
@@ -69,7 +70,7 @@ impl State {
         }
         State {
             log: log.to_path_buf(),
-            text,
+            text: text.into(),
             lines,
             fresh: HashMap::new(),
             pending: Vec::new(),
@@ -78,17 +79,44 @@ impl State {
 
     /// The remembered metadata and encoded names of the directory at `path`.
     fn get(&self, path: &[u8]) -> Option<(EntryMeta, Vec<u8>)> {
-        if let Some(found) = self.fresh.get(path) {
-            return Some(found.clone());
-        }
-        // The last line that checks out: one torn by a crash is skipped, and any whole line
-        // is a true listing for the metadata it names.
         let path_hex = hex(path);
-        self.lines
-            .get(path_hex.as_bytes())?
-            .iter()
-            .rev()
-            .find_map(|range| parse_line(self.text.get(range.clone())?, &path_hex))
+        self.candidates(path, &path_hex).resolve(&path_hex)
+    }
+
+    /// Where the listing of the directory at `path` (whose hex is `path_hex`) may be: what
+    /// this process remembered, or the log's lines of it.
+    fn candidates(&self, path: &[u8], path_hex: &str) -> Candidates {
+        if let Some(found) = self.fresh.get(path) {
+            return Candidates::Fresh(found.clone());
+        }
+        match self.lines.get(path_hex.as_bytes()) {
+            Some(ranges) => Candidates::Logged(self.text.clone(), ranges.clone()),
+            None => Candidates::None,
+        }
+    }
+}
+
+/// See [`State::candidates`].
+enum Candidates {
+    None,
+    Fresh((EntryMeta, Vec<u8>)),
+    /// The log's text and the ranges of the directory's lines in it.
+    Logged(Arc<[u8]>, Vec<Range<usize>>),
+}
+
+impl Candidates {
+    /// The metadata and encoded names they hold for the directory whose path's hex is
+    /// `path_hex`: from the log, the last line that checks out (one torn by a crash is
+    /// skipped, and any whole line is a true listing for the metadata it names).
+    fn resolve(self, path_hex: &str) -> Option<(EntryMeta, Vec<u8>)> {
+        match self {
+            Candidates::None => None,
+            Candidates::Fresh(found) => Some(found),
+            Candidates::Logged(text, ranges) => ranges
+                .iter()
+                .rev()
+                .find_map(|range| parse_line(text.get(range.clone())?, path_hex)),
+        }
     }
 }
 
@@ -112,8 +140,11 @@ impl DirListings {
     /// The names of the directory `dir`, if a listing of it is remembered with exactly the
     /// metadata `now` (its `lstat` now).
     pub(crate) fn names(&self, log: &Path, dir: &Path, now: &EntryMeta) -> Option<Names> {
-        let guard = self.state(log);
-        let (meta, encoded) = guard.as_ref()?.get(dir.as_os_str().as_bytes())?;
+        let path = dir.as_os_str().as_bytes();
+        let path_hex = hex(path);
+        // Only finding the lines is done under the lock; checking and decoding them is not.
+        let candidates = self.state(log).as_ref()?.candidates(path, &path_hex);
+        let (meta, encoded) = candidates.resolve(&path_hex)?;
         if meta != *now {
             return None;
         }

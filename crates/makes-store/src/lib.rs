@@ -45,7 +45,7 @@ pub use error::{Result, StoreError};
 pub use gc::GcReport;
 pub use hash::{parse_sha256, FlatHash, FlatHashAlgo};
 pub use host_run::{run_on_host, HostRun};
-pub use local::LocalStore;
+pub use local::{LocalStore, SourceCheck};
 pub use makes_store_path::{nixbase32, StorePathError};
 pub use nar::{
     nar_hash_and_size, nar_hash_and_size_filtered, write_nar, FileNar, FileNarHasher, HashingWriter,
@@ -58,7 +58,7 @@ pub use path::{
     source_store_path, validate_name, PathInfo, StorePath, STORE_DIR,
 };
 pub use plugin_error::PluginError;
-pub use project_files::ProjectFiles;
+pub use project_files::{ProjectFiles, VisibleFiles};
 pub use recipes::{
     image_output_path, pull_output_path, realise, Builders, ImageBuilder, ImagePuller,
     RealiseError, Recipe, Recipes, UrlFetcher,

@@ -33,6 +33,11 @@ use crate::source_import::{import_tree, now_seconds};
 use crate::source_tree::{walk_tree_listed, Listed};
 use crate::valid_paths::{Lookup, ValidPaths};
 
+/// What [`LocalStore::check_source`] found: the name asked for and the valid store path of
+/// the unchanged tree under it, if the store remembers the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceCheck(Option<(String, StorePath)>);
+
 /// A store rooted at a host directory. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LocalStore {
@@ -185,10 +190,35 @@ impl LocalStore {
         name: &str,
         keep: &dyn Fn(&Path) -> bool,
     ) -> Result<StorePath> {
-        validate_name(name)?;
-        let started = now_seconds();
-        // An unchanged tree is not read again (see `source_cache`), nor are its unchanged
-        // directories listed (see `dir_listings`).
+        self.add_checked_path(fs_path, name, keep, None)
+    }
+
+    /// The valid store path an unchanged tree at `fs_path` (as `keep` filters it) was
+    /// imported as under `name`, if this store remembers it: the part of
+    /// [`LocalStore::add_filtered_path`] that only reads, for another thread to do ahead of
+    /// it (see [`LocalStore::add_checked_path`]).
+    pub fn check_source(
+        &self,
+        fs_path: &Path,
+        name: &str,
+        keep: &dyn Fn(&Path) -> bool,
+    ) -> SourceCheck {
+        let found = validate_name(name)
+            .ok()
+            .and_then(|()| self.walk_source(fs_path, keep, now_seconds()).ok())
+            .and_then(|(_, fingerprint)| self.cached_source_hash(&fingerprint))
+            .and_then(|nar| self.known_source_path(nar, name));
+        SourceCheck(found.map(|path| (name.to_owned(), path)))
+    }
+
+    /// The entries of the tree at `fs_path` and its fingerprint (see `source_cache`): an
+    /// unchanged directory is not listed again (see `dir_listings`).
+    fn walk_source(
+        &self,
+        fs_path: &Path,
+        keep: &dyn Fn(&Path) -> bool,
+        started: i64,
+    ) -> Result<(Vec<crate::source_tree::TreeEntry>, [u8; 32])> {
         let log = self.dir_listings_log();
         let listed = Listed {
             listings: &self.dir_listings,
@@ -197,19 +227,51 @@ impl LocalStore {
         };
         let entries = walk_tree_listed(fs_path, keep, Some(&listed))?;
         let fingerprint = fingerprint_of(fs_path, &entries);
-        if let Some((known, size)) = self.cached_source_hash(&fingerprint) {
-            let path = source_store_path(&known, name);
-            if self.is_valid(&path) {
-                // The record of a source path is its NAR hash and size, without references:
-                // the closure of an image of it need not read it.
-                self.valid_paths.remember_record(&PathInfo {
-                    path: path.clone(),
-                    references: Vec::new(),
-                    nar_size: size,
-                    nar_hash: format_nar_hash(&known),
-                });
+        Ok((entries, fingerprint))
+    }
+
+    /// The valid source path of NAR hash and size `nar` under `name`, with its record
+    /// remembered; `None` if it is not valid.
+    fn known_source_path(&self, (known, size): ([u8; 32], u64), name: &str) -> Option<StorePath> {
+        let path = source_store_path(&known, name);
+        if !self.is_valid(&path) {
+            return None;
+        }
+        // The record of a source path is its NAR hash and size, without references: the
+        // closure of an image of it need not read it.
+        self.valid_paths.remember_record(&PathInfo {
+            path: path.clone(),
+            references: Vec::new(),
+            nar_size: size,
+            nar_hash: format_nar_hash(&known),
+        });
+        Some(path)
+    }
+
+    /// [`LocalStore::add_filtered_path`], taking the tree as unchanged when `checked` (what
+    /// [`LocalStore::check_source`] found for the same `fs_path` and `keep`) names a valid
+    /// path; otherwise it is walked, and imported if it changed, as without it.
+    pub fn add_checked_path(
+        &self,
+        fs_path: &Path,
+        name: &str,
+        keep: &dyn Fn(&Path) -> bool,
+        checked: Option<SourceCheck>,
+    ) -> Result<StorePath> {
+        validate_name(name)?;
+        if let Some(SourceCheck(Some((checked_name, path)))) = checked {
+            if checked_name == name {
                 return Ok(path);
             }
+        }
+        let started = now_seconds();
+        // An unchanged tree is not read again (see `source_cache`).
+        let (entries, fingerprint) = self.walk_source(fs_path, keep, started)?;
+        if let Some(path) = self
+            .cached_source_hash(&fingerprint)
+            .and_then(|nar| self.known_source_path(nar, name))
+        {
+            return Ok(path);
         }
         // One read of what changed since the last import of the tree (all of it the first
         // time): copied to a staging area while the NAR hash that names the path is computed.

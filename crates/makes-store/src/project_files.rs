@@ -10,12 +10,18 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// The project's visible files, shared by the evaluator's I/O and the store built-ins. Until
 /// [`ProjectFiles::set`] is called (`makes eval`, or before a project is loaded) every path is
 /// visible.
 #[derive(Debug, Clone, Default)]
-pub struct ProjectFiles(Rc<RefCell<Option<Visible>>>);
+pub struct ProjectFiles(Rc<RefCell<VisibleFiles>>);
+
+/// What [`ProjectFiles`] lets evaluation see at one moment, for use on another thread (the
+/// project is set once, before evaluation).
+#[derive(Debug, Clone, Default)]
+pub struct VisibleFiles(Option<Arc<Visible>>);
 
 #[derive(Debug)]
 struct Visible {
@@ -53,23 +59,30 @@ impl ProjectFiles {
             }
             listing
         });
-        *self.0.borrow_mut() = Some(Visible {
+        *self.0.borrow_mut() = VisibleFiles(Some(Arc::new(Visible {
             root: root.to_path_buf(),
             listed,
-        });
+        })));
     }
 
     /// Whether `path` (absolute, as the evaluator spells it) is left out of the project.
     /// Paths outside the project are never hidden.
     pub fn hides(&self, path: &Path) -> bool {
-        let visible = self.0.borrow();
-        let Some(visible) = visible.as_ref() else {
-            return false;
-        };
-        let Some(rel) = below(path, &visible.root) else {
-            return false;
-        };
-        visible.hides(rel, 0)
+        self.0.borrow().hides(path)
+    }
+
+    /// What is visible now, as a value another thread can ask.
+    pub fn snapshot(&self) -> VisibleFiles {
+        self.0.borrow().clone()
+    }
+
+    /// Whether `snapshot` still says what is visible: no project was set since it was taken.
+    pub fn is_current(&self, snapshot: &VisibleFiles) -> bool {
+        match (&self.0.borrow().0, &snapshot.0) {
+            (Some(now), Some(then)) => Arc::ptr_eq(now, then),
+            (None, None) => true,
+            _ => false,
+        }
     }
 
     /// The error for reading the hidden `path`, saying why it is not there: a file git does
@@ -106,6 +119,31 @@ fn below<'a>(path: &'a Path, root: &Path) -> Option<&'a Path> {
         }
     }
     path.strip_prefix(root).ok()
+}
+
+impl VisibleFiles {
+    /// The project's root, if a project is set.
+    pub fn root(&self) -> Option<&Path> {
+        self.0.as_deref().map(|visible| visible.root.as_path())
+    }
+
+    /// Whether a project is set and `path` is in it (the project's root included).
+    pub fn is_inside(&self, path: &Path) -> bool {
+        self.0
+            .as_deref()
+            .is_some_and(|visible| below(path, &visible.root).is_some())
+    }
+
+    /// [`ProjectFiles::hides`], as it answered when this was taken.
+    pub fn hides(&self, path: &Path) -> bool {
+        let Some(visible) = self.0.as_deref() else {
+            return false;
+        };
+        let Some(rel) = below(path, &visible.root) else {
+            return false;
+        };
+        visible.hides(rel, 0)
+    }
 }
 
 impl Visible {
@@ -231,6 +269,31 @@ mod tests {
             files.hides(&root.join("src/a/b")),
             "a regular file has no children"
         );
+    }
+
+    #[test]
+    fn a_snapshot_answers_as_the_files_it_was_taken_from() {
+        let files = ProjectFiles::default();
+        files.set(Path::new("/p"), Some(vec![PathBuf::from("a/x")]));
+        let snapshot = files.snapshot();
+        let on_another_thread = std::thread::spawn(move || {
+            ["/p/a", "/p/a/x", "/p/b", "/p/.git", "/q"].map(|p| snapshot.hides(Path::new(p)))
+        })
+        .join()
+        .expect("the thread ends");
+        assert_eq!(
+            on_another_thread,
+            ["/p/a", "/p/a/x", "/p/b", "/p/.git", "/q"].map(|p| files.hides(Path::new(p)))
+        );
+        assert_eq!(on_another_thread, [false, false, true, true, false]);
+        let snapshot = files.snapshot();
+        assert!(snapshot.is_inside(Path::new("/p/b")) && !snapshot.is_inside(Path::new("/q")));
+        assert!(!VisibleFiles::default().is_inside(Path::new("/p/b")));
+        assert_eq!(snapshot.root(), Some(Path::new("/p")));
+        assert!(files.is_current(&files.snapshot()));
+        let taken = files.snapshot();
+        files.set(Path::new("/p"), None);
+        assert!(!files.is_current(&taken), "another project was set since");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod ir;
 mod lower;
 mod nesting;
 mod parse;
+mod path_literals;
 mod show;
 mod source;
 
@@ -17,5 +18,6 @@ pub use diagnostic::SourceDiagnostic;
 pub use error::SyntaxError;
 pub use lower::{absolute_path, canonical_path};
 pub use parse::{parse_file, parse_file_in_scope};
+pub use path_literals::path_literals;
 pub use show::show_expression;
 pub use source::{FileId, SourceFile, SourceMap, Span};
