@@ -517,44 +517,53 @@ pub(crate) fn write_tar_merged<S: TarSink>(
 ) -> Result<S, OciError> {
     let missing = entries.missing_parents();
     let listed = entries.with_missing_parents(&missing);
-    let mut tar = TarStream {
-        builder: Builder::new(out),
-        policy,
-        first_link: BTreeMap::new(),
-    };
+    let mut tar = TarStream::new(out, policy);
     let mut next = 0;
     walk(&mut |path, entry| {
         while let Some((listed_path, listed_entry)) = listed.get(next) {
             if listed_path.as_slice() >= path {
                 break;
             }
-            tar.append(listed_path, listed_entry)?;
+            tar.append(listed_path, listed_entry, None)?;
             next += 1;
         }
         match listed.get(next) {
             // Written when the walk passes it, or after the walk.
             Some((listed_path, _)) if listed_path.as_slice() == path => Ok(()),
-            _ => tar.append(path, entry),
+            _ => tar.append(path, entry, None),
         }
     })?;
     for (path, entry) in &listed[next..] {
-        tar.append(path, entry)?;
+        tar.append(path, entry, None)?;
     }
-    tar.builder
-        .into_inner()
-        .map_err(OciError::io("<layer tar stream>"))
+    tar.finish()
 }
 
 /// A tar being written: its builder, and the first archive path of each multiply-linked file
 /// written, which the file's other paths link to.
-struct TarStream<'p, S: TarSink> {
+pub(crate) struct TarStream<'p, S: TarSink> {
     builder: Builder<S>,
     policy: &'p HeaderPolicy,
     first_link: BTreeMap<(u64, u64), Vec<u8>>,
 }
 
-impl<S: TarSink> TarStream<'_, S> {
-    fn append(&mut self, path: &[u8], entry: &LayerEntry) -> Result<(), OciError> {
+impl<'p, S: TarSink> TarStream<'p, S> {
+    pub(crate) fn new(out: S, policy: &'p HeaderPolicy) -> Self {
+        TarStream {
+            builder: Builder::new(out),
+            policy,
+            first_link: BTreeMap::new(),
+        }
+    }
+
+    /// Appends the entry at `path`: a hard link to the first path of its file when it has
+    /// one. A file's contents are read from `opened` when the caller has it open already.
+    pub(crate) fn append(
+        &mut self,
+        path: &[u8],
+        entry: &LayerEntry,
+        opened: Option<&File>,
+    ) -> Result<(), OciError> {
         if let EntryKind::File {
             link_id: Some(id), ..
         } = &entry.kind
@@ -576,7 +585,14 @@ impl<S: TarSink> TarStream<'_, S> {
                 }
             }
         }
-        append_owned_entry(&mut self.builder, path, entry, self.policy, None, None)
+        append_owned_entry(&mut self.builder, path, entry, self.policy, None, opened)
+    }
+
+    /// The sink, once the tar's end is written.
+    pub(crate) fn finish(self) -> Result<S, OciError> {
+        self.builder
+            .into_inner()
+            .map_err(OciError::io("<layer tar stream>"))
     }
 }
 
