@@ -33,6 +33,8 @@ use std::path::{Path, PathBuf};
 
 use crate::dirlink::{resolve_dirlink, Found};
 use crate::error::OciError;
+pub use crate::joined_root::JoinedRoot;
+use crate::joined_root::ROOT_DIR_MODE;
 use crate::plan::RootMode;
 
 /// How the Nix database's files are joined: copied, as `nix-store --load-db` writes them.
@@ -42,8 +44,6 @@ const COPY: JoinRules<'static> = JoinRules {
     nix_db: None,
 };
 
-/// Mode of the directories makes creates in the root.
-const ROOT_DIR_MODE: u32 = 0o755;
 /// How much of a failing extraCommands' stderr goes into the error.
 const STDERR_TAIL_BYTES: usize = 4000;
 
@@ -55,9 +55,10 @@ pub struct ContentSource {
     pub real: PathBuf,
 }
 
-/// The customisation root: in memory when no script runs in it (the join alone decides every
-/// entry; writing thousands of symlinks to disk only to read them back cost seconds), else
-/// a temporary directory of the scratch directory, removed when dropped.
+/// The customisation root: joined as it is walked when no script runs in it (the join alone
+/// decides every entry; writing thousands of symlinks to disk only to read them back cost
+/// seconds), in memory when the join goes through links to directories, else a temporary
+/// directory of the scratch directory, removed when dropped.
 #[derive(Debug)]
 pub struct CustomisationRoot {
     tree: RootTree,
@@ -71,6 +72,57 @@ pub struct CustomisationRoot {
 enum RootTree {
     Disk(tempfile::TempDir),
     Memory(crate::tar_writer::LayerEntries),
+    Joined(JoinedRoot),
+}
+
+/// The entries of a customisation root's layer: listed, or walked from the contents.
+#[derive(Debug)]
+pub enum RootEntries {
+    Listed(crate::tar_writer::LayerEntries),
+    Joined(JoinedRoot),
+}
+
+impl RootEntries {
+    /// Feeds the entries into the layer cache key (see
+    /// [`crate::tar_writer::LayerEntries::fingerprint`]); returns the bytes of file content,
+    /// for progress reports.
+    pub fn fingerprint(
+        &self,
+        immutable_prefixes: &[Vec<u8>],
+        hasher: &mut impl std::io::Write,
+    ) -> Result<u64, OciError> {
+        match self {
+            RootEntries::Listed(entries) => {
+                entries.fingerprint(immutable_prefixes, hasher)?;
+                Ok(entries.size_hint().1)
+            }
+            RootEntries::Joined(root) => {
+                let mut fingerprint = crate::tar_writer::Fingerprint::new(immutable_prefixes);
+                let mut bytes = 0;
+                root.walk(&mut |path, entry| {
+                    if let crate::tar_writer::EntryKind::File { size, .. } = &entry.kind {
+                        bytes += size;
+                    }
+                    fingerprint.add(path, entry, hasher)
+                })?;
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// The entries listed (a joined root walked into a list).
+    #[cfg(test)]
+    pub(crate) fn into_listed(self) -> crate::tar_writer::LayerEntries {
+        match self {
+            RootEntries::Listed(entries) => entries,
+            RootEntries::Joined(root) => {
+                let mut entries = crate::tar_writer::LayerEntries::new();
+                root.walk(&mut |path, entry| entries.insert(path, entry.clone()))
+                    .expect("walk");
+                entries
+            }
+        }
+    }
 }
 
 impl CustomisationRoot {
@@ -79,7 +131,7 @@ impl CustomisationRoot {
         match &self.tree {
             RootTree::Disk(dir) => dir.path(),
             // Only roots built on disk are handed to scripts; see build_customisation_root.
-            RootTree::Memory(_) => Path::new("/nonexistent"),
+            RootTree::Memory(_) | RootTree::Joined(_) => Path::new("/nonexistent"),
         }
     }
 
@@ -97,16 +149,17 @@ impl CustomisationRoot {
     pub fn take_layer_entries(
         &mut self,
         modes: crate::tar_writer::ModePolicy,
-    ) -> Result<crate::tar_writer::LayerEntries, OciError> {
+    ) -> Result<RootEntries, OciError> {
         match (&mut self.tree, &self.base) {
-            (RootTree::Memory(entries), _) => Ok(std::mem::take(entries)),
-            (RootTree::Disk(dir), Some(before)) => {
-                crate::base_root::changed_entries(dir.path(), before, modes)
-            }
+            (RootTree::Joined(root), _) => Ok(RootEntries::Joined(std::mem::take(root))),
+            (RootTree::Memory(entries), _) => Ok(RootEntries::Listed(std::mem::take(entries))),
+            (RootTree::Disk(dir), Some(before)) => Ok(RootEntries::Listed(
+                crate::base_root::changed_entries(dir.path(), before, modes)?,
+            )),
             (RootTree::Disk(dir), None) => {
                 let mut entries = crate::tar_writer::LayerEntries::new();
                 entries.add_tree(dir.path(), b"", modes)?;
-                Ok(entries)
+                Ok(RootEntries::Listed(entries))
             }
         }
     }
@@ -168,6 +221,20 @@ pub fn build_customisation_root(
     ]
     .iter()
     .any(|s| !s.trim().is_empty());
+    if !scripted && !rules.keep_dirlinks {
+        let mut root = JoinedRoot::new();
+        for content in contents {
+            root.add(content.real.clone(), content.logical.clone(), rules.mode);
+        }
+        if let Some(db) = rules.nix_db {
+            root.add(db.to_path_buf(), String::new(), COPY.mode);
+        }
+        return Ok(CustomisationRoot {
+            tree: RootTree::Joined(root),
+            owners_changed: false,
+            base: None,
+        });
+    }
     if !scripted {
         let mut entries = crate::tar_writer::LayerEntries::new();
         for content in contents {
@@ -642,36 +709,80 @@ mod tests {
         }
     }
 
-    use crate::tar_writer::{EntryKind, LayerEntries, ModePolicy};
+    use crate::tar_writer::{EntryKind, LayerEntries, LayerEntry, ModePolicy};
 
-    /// Bytes allocated while a root of `files` files in memory hands its entries to a layer
-    /// (into the layer's empty map, as `LayerBuilder::build` does), and the entries.
-    fn bytes_to_hand_over(files: usize) -> (usize, usize) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let names: Vec<(String, &str)> = (0..files)
-            .map(|i| (format!("d{}/file-{i}", i % 10), "x"))
+    /// A content of `files` files named uniquely, 100 to a directory and 10 directories to a
+    /// directory, so that no directory widens as the files grow in number.
+    fn many_files(dir: &Path, base: &str, files: usize) -> ContentSource {
+        let names: Vec<String> = (0..files)
+            .map(|i| format!("a{}/b{}/file-{i}", i / 1000, (i / 100) % 10))
             .collect();
-        let pairs: Vec<(&str, &str)> = names.iter().map(|(n, d)| (n.as_str(), *d)).collect();
-        let c = content(dir.path(), "abc-big", &pairs);
-        let mut root = build_customisation_root(&[c], SYMLINK_JOIN, &scripts(""), None, dir.path())
-            .expect("root");
-        let (layer, bytes) = crate::alloc_count::peak_during(|| {
-            let mut layer = LayerEntries::new();
-            layer.merge_missing(root.take_layer_entries(ModePolicy::AsIs).expect("entries"));
-            layer
+        let pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "x")).collect();
+        content(dir, base, &pairs)
+    }
+
+    /// The most bytes held while a root of `files` files, in two contents, is joined, keyed
+    /// and written as a layer's tar, and the number of entries written.
+    fn bytes_to_write_a_root(files: usize) -> (usize, usize) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let contents = [
+            many_files(dir.path(), "aaa-one", files / 2),
+            many_files(dir.path(), "bbb-two", files / 2),
+        ];
+        let policy = crate::tar_writer::tests::policy();
+        let (written, bytes) = crate::alloc_count::peak_during(|| {
+            let mut root =
+                build_customisation_root(&contents, SYMLINK_JOIN, &scripts(""), None, dir.path())
+                    .expect("root");
+            let RootEntries::Joined(joined) =
+                root.take_layer_entries(ModePolicy::AsIs).expect("entries")
+            else {
+                panic!("a root without scripts or dirlinks is joined as it is walked");
+            };
+            RootEntries::Joined(joined.clone())
+                .fingerprint(&[], &mut std::io::sink())
+                .expect("fingerprint");
+            let out = crate::tar_writer::write_tar_merged(
+                &LayerEntries::new(),
+                |visit| joined.walk(visit),
+                &policy,
+                crate::tar_writer::reading_sink(CountingSink::default()),
+            )
+            .expect("tar");
+            out.into_inner().0
         });
-        (bytes, layer.iter().count())
+        (bytes, written)
+    }
+
+    /// Counts the bytes written, holding none.
+    #[derive(Default)]
+    struct CountingSink(usize);
+
+    impl std::io::Write for CountingSink {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0 += data.len();
+            Ok(data.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 
     #[test]
-    fn handing_the_entries_of_a_root_in_memory_to_the_layer_copies_none() {
-        // A copy of the entries (as `layer_entries` once made, and a merge entry by entry)
-        // costs bytes per file; handing them over costs none, whatever the number of files.
-        for files in [100, 2000] {
-            let (bytes, entries) = bytes_to_hand_over(files);
-            assert_eq!(entries, files + 10, "the files and their 10 directories");
-            assert!(bytes < 1024, "{bytes} bytes allocated for {files} files");
-        }
+    fn writing_a_joined_root_holds_memory_flat_in_the_number_of_files() {
+        // A list of the root's entries held about 380 bytes per file: 3.4 MB more for the
+        // larger root here. Walked, the root holds one directory's listing per level.
+        let (small, small_tar) = bytes_to_write_a_root(1000);
+        let (large, large_tar) = bytes_to_write_a_root(10_000);
+        assert!(
+            large_tar > 9 * small_tar,
+            "{large_tar} vs {small_tar} bytes of tar"
+        );
+        assert!(
+            large <= small + 4096,
+            "{large} bytes held for 10,000 files, {small} for 1,000"
+        );
     }
 
     /// The root's entries built in memory (no script) and on disk (a no-op script): the two
@@ -692,7 +803,10 @@ mod tests {
         let mut memory =
             build_customisation_root(contents, rules, &scripts(""), None, scratch.path())
                 .expect("root in memory");
-        assert!(matches!(memory.tree, RootTree::Memory(_)));
+        assert!(matches!(
+            (&memory.tree, rules.keep_dirlinks),
+            (RootTree::Joined(_), false) | (RootTree::Memory(_), true)
+        ));
         let mut disk =
             build_customisation_root(contents, rules, &scripts(":"), None, scratch.path())
                 .expect("root on disk");
@@ -700,14 +814,18 @@ mod tests {
         let (m, d) = (
             memory
                 .take_layer_entries(ModePolicy::AsIs)
-                .expect("entries"),
-            disk.take_layer_entries(ModePolicy::AsIs).expect("entries"),
+                .expect("entries")
+                .into_listed(),
+            disk.take_layer_entries(ModePolicy::AsIs)
+                .expect("entries")
+                .into_listed(),
         );
         // The root in memory handed its entries over instead of keeping a copy of them (an
         // entry per file of every content path) for as long as the layer is written.
         let left = memory
             .take_layer_entries(ModePolicy::AsIs)
-            .expect("entries");
+            .expect("entries")
+            .into_listed();
         assert_eq!(left.iter().count(), 0, "entries moved, not copied");
         let shape = |e: &LayerEntries| -> Vec<(Vec<u8>, u32, String)> {
             e.iter()
@@ -722,6 +840,102 @@ mod tests {
         };
         assert_eq!(shape(&m), shape(&d));
         m
+    }
+
+    /// The root joined into a list by [`join_dir`], content after content.
+    fn listed_join(contents: &[ContentSource], rules: JoinRules<'_>) -> LayerEntries {
+        let mut entries = LayerEntries::new();
+        for content in contents {
+            join_dir(
+                &content.real,
+                &content.logical,
+                &mut MemoryRoot(&mut entries, Vec::new()),
+                rules,
+            )
+            .expect("join");
+        }
+        if let Some(db) = rules.nix_db {
+            join_dir(db, "", &mut MemoryRoot(&mut entries, Vec::new()), COPY).expect("join db");
+        }
+        entries
+    }
+
+    #[test]
+    fn the_walked_join_gives_the_listed_join_in_archive_order() {
+        let store = tempfile::tempdir().expect("tempdir");
+        // Names that sort between a directory and its children (`a-b`, `a.c` before `a/`),
+        // a file against a directory both ways, directories merged from three contents.
+        let a = content(
+            store.path(),
+            "aaa-one",
+            &[
+                ("a/b", "1"),
+                ("a-b", "1"),
+                ("a.c/x", "1"),
+                ("clash", "1"),
+                ("deep/x/y/z", "1"),
+                ("share/one", "1"),
+            ],
+        );
+        let b = content(
+            store.path(),
+            "bbb-two",
+            &[
+                ("a/b", "2"),
+                ("a/c", "2"),
+                ("a.c", "2"),
+                ("clash/inside", "2"),
+                ("deep/x/w", "2"),
+                ("share/two", "2"),
+            ],
+        );
+        symlink("../a", b.real.join("share/link")).expect("symlink");
+        let c = content(
+            store.path(),
+            "ccc-three",
+            &[("share/one/x", "3"), ("a0", "3")],
+        );
+        let db = store.path().join("db");
+        fs::create_dir_all(db.join("nix/var/nix/db")).expect("mkdir");
+        fs::write(db.join("nix/var/nix/db/db.sqlite"), "db").expect("write");
+        fs::create_dir_all(db.join("share")).expect("mkdir");
+        fs::write(db.join("share/one"), "db").expect("write");
+        let contents = [a, b, c];
+        for mode in [RootMode::SymlinkJoin, RootMode::Copy] {
+            let rules = JoinRules {
+                mode,
+                keep_dirlinks: false,
+                nix_db: Some(&db),
+            };
+            let mut root =
+                build_customisation_root(&contents, rules, &scripts(""), None, store.path())
+                    .expect("root");
+            let RootEntries::Joined(joined) =
+                root.take_layer_entries(ModePolicy::AsIs).expect("entries")
+            else {
+                panic!("joined as it is walked");
+            };
+            let mut walked = Vec::new();
+            joined
+                .walk(&mut |path, entry| {
+                    walked.push((path.to_vec(), entry.clone()));
+                    Ok(())
+                })
+                .expect("walk");
+            let paths: Vec<&Vec<u8>> = walked.iter().map(|(p, _)| p).collect();
+            assert!(
+                paths.windows(2).all(|w| w[0] < w[1]),
+                "archive order: {:?}",
+                paths
+                    .iter()
+                    .map(|p| String::from_utf8_lossy(p))
+                    .collect::<Vec<_>>()
+            );
+            let listed = listed_join(&contents, rules);
+            let listed: Vec<(Vec<u8>, LayerEntry)> =
+                listed.iter().map(|(p, e)| (p.clone(), e.clone())).collect();
+            assert_eq!(walked, listed, "{mode:?}");
+        }
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod customisation;
 mod dirlink;
 mod error;
 mod fsck;
+mod joined_root;
 mod layer_apply;
 mod layer_writer;
 mod nix_db;
@@ -63,14 +64,16 @@ use blob::{write_blob, StoredBlob};
 use cache::{CachedLayer, LayerCache, LayerKey};
 use config::ConfigLayer;
 use customisation::{
-    build_customisation_root, ContentSource, CustomisationRoot, JoinRules, RootScripts,
+    build_customisation_root, ContentSource, CustomisationRoot, JoinRules, JoinedRoot, RootEntries,
+    RootScripts,
 };
 use layer_writer::{LayerBlob, LayerWriter, PendingBlob};
 use makes_oci_model::media_types::{OCI_CONFIG, OCI_MANIFEST};
 use makes_oci_model::Descriptor;
 use store_layer::StoreTree;
 use tar_writer::{
-    write_tar, HeaderPolicy, LayerEntries, ModePolicy, TarSink, SYNTHESIZED_DIR_MODE,
+    write_tar, write_tar_merged, HeaderPolicy, LayerEntries, ModePolicy, TarSink,
+    SYNTHESIZED_DIR_MODE,
 };
 
 /// Everything [`build_image`] needs besides the output path.
@@ -423,18 +426,30 @@ impl<'a> LayerBuilder<'a> {
             prepared => {
                 let mut entries = LayerEntries::new();
                 add_store_paths(&mut entries, &planned.store_paths, self.inputs.real_path)?;
-                // Kept until the layer's tar is written: the root's files are read from it.
-                let _root = prepared.map(|(root_entries, root)| {
-                    // Store paths win over customisation content at the same path
-                    // (single-layer mode only; a store layer and the root never share a path
-                    // otherwise).
-                    entries.merge_missing(root_entries);
-                    root
-                });
-                if let Some(p) = progress {
-                    p.start(index, count, &label, entries.size_hint().1);
+                let start = |root_bytes: u64, entries: &LayerEntries| {
+                    if let Some(p) = progress {
+                        p.start(index, count, &label, entries.size_hint().1 + root_bytes);
+                    }
+                };
+                // Store paths win over customisation content at the same path (single-layer
+                // mode only; a store layer and the root never share a path otherwise).
+                match prepared {
+                    None => {
+                        start(0, &entries);
+                        self.write_layer(&entries, None, layers)?
+                    }
+                    Some((RootEntries::Joined(joined), _root, root_bytes)) => {
+                        start(root_bytes, &entries);
+                        self.write_layer(&entries, Some(&joined), layers)?
+                    }
+                    // The root is kept until the layer's tar is written: the files of a root
+                    // on disk are read from it.
+                    Some((RootEntries::Listed(root_entries), _root, _)) => {
+                        entries.merge_missing(root_entries);
+                        start(0, &entries);
+                        self.write_layer(&entries, None, layers)?
+                    }
                 }
-                self.write_layer(&entries, layers)?
             }
         };
         Ok(BuiltLayer::Writing {
@@ -525,13 +540,13 @@ impl<'a> LayerBuilder<'a> {
     }
 
     /// Builds the customisation root of a layer and adds the fingerprint of its entries to
-    /// `key`.
+    /// `key`; also gives the bytes of the root's file contents.
     fn customisation(
         &self,
         planned: &PlannedLayer,
         mode: RootMode,
         key: &mut LayerKey,
-    ) -> Result<(LayerEntries, CustomisationRoot), OciError> {
+    ) -> Result<(RootEntries, CustomisationRoot, u64), OciError> {
         let db_dir = match self.inputs.spec.include_nix_db {
             true => Some(self.nix_db()?),
             false => None,
@@ -560,8 +575,8 @@ impl<'a> LayerBuilder<'a> {
             .iter()
             .map(|p| format!("{}/{}", store_rel(), p.base_name()).into_bytes())
             .collect();
-        root_entries.fingerprint(&store_prefixes, key)?;
-        Ok((root_entries, root))
+        let root_bytes = root_entries.fingerprint(&store_prefixes, key)?;
+        Ok((root_entries, root, root_bytes))
     }
 
     /// Writes the trees of `paths` as a tar into the next layer of `layers`, walking them as
@@ -596,10 +611,12 @@ impl<'a> LayerBuilder<'a> {
         out.inner.finish()
     }
 
-    /// Writes `entries` as a tar into the next layer of `layers`.
+    /// Writes `entries`, with the entries of `joined` when given, as a tar into the next layer
+    /// of `layers`.
     fn write_layer(
         &self,
         entries: &LayerEntries,
+        joined: Option<&JoinedRoot>,
         layers: &LayerWriter,
     ) -> Result<PendingBlob, OciError> {
         let counting = ProgressWriter {
@@ -607,7 +624,12 @@ impl<'a> LayerBuilder<'a> {
             progress: self.options.progress,
             pending: 0,
         };
-        let out = write_tar(entries, &self.policy, counting)?;
+        let out = match joined {
+            Some(root) => {
+                write_tar_merged(entries, |visit| root.walk(visit), &self.policy, counting)?
+            }
+            None => write_tar(entries, &self.policy, counting)?,
+        };
         out.inner.finish()
     }
 }

@@ -10,7 +10,6 @@
 //! that stand for a child itself (`name`) and, for a directory, for everything below it
 //! (`name/`): every path below `name` starts with `name/`, and no sibling name holds a `/`.
 
-use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::os::unix::ffi::OsStrExt;
@@ -19,11 +18,9 @@ use std::path::Path;
 use rustix::fd::OwnedFd;
 use rustix::fs as rfs;
 
-use tar::Builder;
-
 use crate::error::OciError;
 use crate::tar_writer::{
-    append_owned_entry, entry_from_disk, EntryKind, HeaderPolicy, LayerEntry, ModePolicy, TarSink,
+    entry_from_disk, EntryKind, HeaderPolicy, LayerEntry, ModePolicy, TarSink, TarStream,
     SYNTHESIZED_DIR_MODE,
 };
 
@@ -43,9 +40,7 @@ pub(crate) fn write_store_layer<S: TarSink>(
     out: S,
 ) -> Result<S, OciError> {
     let mut writer = StreamWriter {
-        builder: Builder::new(out),
-        policy,
-        first_link: BTreeMap::new(),
+        tar: TarStream::new(out, policy),
     };
     for parent in parents {
         let dir = LayerEntry::new(SYNTHESIZED_DIR_MODE, EntryKind::Directory);
@@ -57,17 +52,11 @@ pub(crate) fn write_store_layer<S: TarSink>(
         let mut archive = tree.archive.clone();
         writer.tree(tree.disk, &mut archive)?;
     }
-    writer
-        .builder
-        .into_inner()
-        .map_err(OciError::io("<layer tar stream>"))
+    writer.tar.finish()
 }
 
 struct StreamWriter<'p, S: TarSink> {
-    builder: Builder<S>,
-    policy: &'p HeaderPolicy,
-    /// The first archive path of each multiply-linked file.
-    first_link: BTreeMap<(u64, u64), Vec<u8>>,
+    tar: TarStream<'p, S>,
 }
 
 impl<S: TarSink> StreamWriter<'_, S> {
@@ -175,31 +164,7 @@ impl<S: TarSink> StreamWriter<'_, S> {
         entry: &LayerEntry,
         opened: Option<&File>,
     ) -> Result<(), OciError> {
-        let link_id = match &entry.kind {
-            EntryKind::File {
-                link_id: Some(id), ..
-            } => Some(*id),
-            _ => None,
-        };
-        if let Some(id) = link_id {
-            match self.first_link.entry(id) {
-                std::collections::btree_map::Entry::Vacant(first) => {
-                    first.insert(path.to_vec());
-                }
-                std::collections::btree_map::Entry::Occupied(first) => {
-                    let first = Some(first.get().as_slice());
-                    return append_owned_entry(
-                        &mut self.builder,
-                        path,
-                        entry,
-                        self.policy,
-                        first,
-                        None,
-                    );
-                }
-            }
-        }
-        append_owned_entry(&mut self.builder, path, entry, self.policy, None, opened)
+        self.tar.append(path, entry, opened)
     }
 }
 

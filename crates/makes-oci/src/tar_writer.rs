@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use tar::{Builder, EntryType, Header};
 
 use crate::error::OciError;
+use crate::joined_root::Visit;
 
 /// Owner and time every entry of a layer gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,55 +256,9 @@ impl LayerEntries {
         immutable_prefixes: &[Vec<u8>],
         hasher: &mut impl Write,
     ) -> Result<(), OciError> {
-        let io = |p: &Path| OciError::io(p.to_path_buf());
-        let mut links: BTreeMap<(u64, u64), usize> = BTreeMap::new();
+        let mut fingerprint = Fingerprint::new(immutable_prefixes);
         for (path, entry) in &self.entries {
-            let mut rec = Vec::with_capacity(path.len() + 64);
-            rec.extend_from_slice(&(path.len() as u64).to_le_bytes());
-            rec.extend_from_slice(path);
-            rec.extend_from_slice(&entry.mode.to_le_bytes());
-            if let Some((u, g)) = entry.owner {
-                rec.extend_from_slice(&u.to_le_bytes());
-                rec.extend_from_slice(&g.to_le_bytes());
-            }
-            let mut content: Option<&Path> = None;
-            match &entry.kind {
-                EntryKind::Directory => rec.push(b'd'),
-                EntryKind::Symlink { target } => {
-                    rec.push(b'l');
-                    rec.extend_from_slice(&(target.len() as u64).to_le_bytes());
-                    rec.extend_from_slice(target);
-                }
-                EntryKind::Bytes(b) => {
-                    rec.push(b'b');
-                    rec.extend_from_slice(&(b.len() as u64).to_le_bytes());
-                    rec.extend_from_slice(b);
-                }
-                EntryKind::File {
-                    source,
-                    size,
-                    link_id,
-                } => {
-                    rec.push(b'f');
-                    rec.extend_from_slice(&size.to_le_bytes());
-                    let group = link_id.map(|id| {
-                        let n = links.len();
-                        *links.entry(id).or_insert(n)
-                    });
-                    rec.extend_from_slice(&group.map_or(u64::MAX, |g| g as u64).to_le_bytes());
-                    let immutable = immutable_prefixes.iter().any(|p| {
-                        path.starts_with(p) && path.get(p.len()).is_none_or(|&c| c == b'/')
-                    });
-                    if !immutable {
-                        content = Some(source);
-                    }
-                }
-            }
-            hasher.write_all(&rec).map_err(io(Path::new("<hash>")))?;
-            if let Some(source) = content {
-                let mut f = File::open(source).map_err(io(source))?;
-                io::copy(&mut f, hasher).map_err(io(source))?;
-            }
+            fingerprint.add(path, entry, hasher)?;
         }
         Ok(())
     }
@@ -338,6 +293,82 @@ impl LayerEntries {
         // Both maps are sorted and disjoint; one sort of the two runs merges them.
         all.sort_by(|a, b| a.0.cmp(b.0));
         all
+    }
+}
+
+/// The layer cache key's record of entries given one at a time in archive order (see
+/// [`LayerEntries::fingerprint`]), so that entries walked without being listed are keyed as
+/// the same entries listed would be.
+pub(crate) struct Fingerprint<'p> {
+    immutable_prefixes: &'p [Vec<u8>],
+    /// The group number of each multiply-linked file, in order of first appearance.
+    links: BTreeMap<(u64, u64), usize>,
+}
+
+impl<'p> Fingerprint<'p> {
+    pub(crate) fn new(immutable_prefixes: &'p [Vec<u8>]) -> Self {
+        Fingerprint {
+            immutable_prefixes,
+            links: BTreeMap::new(),
+        }
+    }
+
+    /// Feeds the entry at `path` into `hasher`.
+    pub(crate) fn add(
+        &mut self,
+        path: &[u8],
+        entry: &LayerEntry,
+        hasher: &mut impl Write,
+    ) -> Result<(), OciError> {
+        let io = |p: &Path| OciError::io(p.to_path_buf());
+        let mut rec = Vec::with_capacity(path.len() + 64);
+        rec.extend_from_slice(&(path.len() as u64).to_le_bytes());
+        rec.extend_from_slice(path);
+        rec.extend_from_slice(&entry.mode.to_le_bytes());
+        if let Some((u, g)) = entry.owner {
+            rec.extend_from_slice(&u.to_le_bytes());
+            rec.extend_from_slice(&g.to_le_bytes());
+        }
+        let mut content: Option<&Path> = None;
+        match &entry.kind {
+            EntryKind::Directory => rec.push(b'd'),
+            EntryKind::Symlink { target } => {
+                rec.push(b'l');
+                rec.extend_from_slice(&(target.len() as u64).to_le_bytes());
+                rec.extend_from_slice(target);
+            }
+            EntryKind::Bytes(b) => {
+                rec.push(b'b');
+                rec.extend_from_slice(&(b.len() as u64).to_le_bytes());
+                rec.extend_from_slice(b);
+            }
+            EntryKind::File {
+                source,
+                size,
+                link_id,
+            } => {
+                rec.push(b'f');
+                rec.extend_from_slice(&size.to_le_bytes());
+                let group = link_id.map(|id| {
+                    let n = self.links.len();
+                    *self.links.entry(id).or_insert(n)
+                });
+                rec.extend_from_slice(&group.map_or(u64::MAX, |g| g as u64).to_le_bytes());
+                let immutable = self
+                    .immutable_prefixes
+                    .iter()
+                    .any(|p| path.starts_with(p) && path.get(p.len()).is_none_or(|&c| c == b'/'));
+                if !immutable {
+                    content = Some(source);
+                }
+            }
+        }
+        hasher.write_all(&rec).map_err(io(Path::new("<hash>")))?;
+        if let Some(source) = content {
+            let mut f = File::open(source).map_err(io(source))?;
+            io::copy(&mut f, hasher).map_err(io(source))?;
+        }
+        Ok(())
     }
 }
 
@@ -472,28 +503,97 @@ pub(crate) fn write_tar<S: TarSink>(
     policy: &HeaderPolicy,
     out: S,
 ) -> Result<S, OciError> {
+    write_tar_merged(entries, |_| Ok(()), policy, out)
+}
+
+/// Writes `entries` (missing parents synthesized) merged with the entries `walk` gives its
+/// visit (each once, in archive order, with their parents) as an uncompressed tar into `out`,
+/// and returns `out`. An entry of `entries` wins a path both have.
+pub(crate) fn write_tar_merged<S: TarSink>(
+    entries: &LayerEntries,
+    walk: impl FnOnce(&mut Visit<'_>) -> Result<(), OciError>,
+    policy: &HeaderPolicy,
+    out: S,
+) -> Result<S, OciError> {
     let missing = entries.missing_parents();
-    let mut builder = Builder::new(out);
-    // The first archive path of each multiply-linked file.
-    let mut first_link: BTreeMap<(u64, u64), &[u8]> = BTreeMap::new();
-    for (path, entry) in entries.with_missing_parents(&missing) {
-        let mut link_to = None;
+    let listed = entries.with_missing_parents(&missing);
+    let mut tar = TarStream::new(out, policy);
+    let mut next = 0;
+    walk(&mut |path, entry| {
+        while let Some((listed_path, listed_entry)) = listed.get(next) {
+            if listed_path.as_slice() >= path {
+                break;
+            }
+            tar.append(listed_path, listed_entry, None)?;
+            next += 1;
+        }
+        match listed.get(next) {
+            // Written when the walk passes it, or after the walk.
+            Some((listed_path, _)) if listed_path.as_slice() == path => Ok(()),
+            _ => tar.append(path, entry, None),
+        }
+    })?;
+    for (path, entry) in &listed[next..] {
+        tar.append(path, entry, None)?;
+    }
+    tar.finish()
+}
+
+/// A tar being written: its builder, and the first archive path of each multiply-linked file
+/// written, which the file's other paths link to.
+pub(crate) struct TarStream<'p, S: TarSink> {
+    builder: Builder<S>,
+    policy: &'p HeaderPolicy,
+    first_link: BTreeMap<(u64, u64), Vec<u8>>,
+}
+
+impl<'p, S: TarSink> TarStream<'p, S> {
+    pub(crate) fn new(out: S, policy: &'p HeaderPolicy) -> Self {
+        TarStream {
+            builder: Builder::new(out),
+            policy,
+            first_link: BTreeMap::new(),
+        }
+    }
+
+    /// Appends the entry at `path`: a hard link to the first path of its file when it has
+    /// one. A file's contents are read from `opened` when the caller has it open already.
+    pub(crate) fn append(
+        &mut self,
+        path: &[u8],
+        entry: &LayerEntry,
+        opened: Option<&File>,
+    ) -> Result<(), OciError> {
         if let EntryKind::File {
             link_id: Some(id), ..
         } = &entry.kind
         {
-            match first_link.get(id) {
-                Some(first) => link_to = Some(*first),
-                None => {
-                    first_link.insert(*id, path.as_slice());
+            match self.first_link.entry(*id) {
+                std::collections::btree_map::Entry::Occupied(first) => {
+                    let first = Some(first.get().as_slice());
+                    return append_owned_entry(
+                        &mut self.builder,
+                        path,
+                        entry,
+                        self.policy,
+                        first,
+                        None,
+                    );
+                }
+                std::collections::btree_map::Entry::Vacant(first) => {
+                    first.insert(path.to_vec());
                 }
             }
         }
-        append_owned_entry(&mut builder, path, entry, policy, link_to, None)?;
+        append_owned_entry(&mut self.builder, path, entry, self.policy, None, opened)
     }
-    builder
-        .into_inner()
-        .map_err(OciError::io("<layer tar stream>"))
+
+    /// The sink, once the tar's end is written.
+    pub(crate) fn finish(self) -> Result<S, OciError> {
+        self.builder
+            .into_inner()
+            .map_err(OciError::io("<layer tar stream>"))
+    }
 }
 
 /// Appends one entry, owned as the policy says or as the entry says. The contents of a file
@@ -932,6 +1032,56 @@ pub(crate) mod tests {
         let mut e = LayerEntries::new();
         e.merge_missing(large());
         assert_eq!(e, large());
+    }
+
+    #[test]
+    fn a_walk_merged_into_listed_entries_writes_the_tar_of_both_merged() {
+        let a = tempfile::tempdir().expect("tempdir");
+        make_tree(a.path(), false);
+        let linked = a.path().join("linked");
+        fs::write(&linked, b"twice").expect("write");
+        fs::hard_link(&linked, a.path().join("linked-too")).expect("hard link");
+        let mut listed = LayerEntries::new();
+        listed
+            .add_tree(a.path(), b"nix/store/abc-hello", ModePolicy::Store)
+            .expect("tree");
+        let dir = || LayerEntry::new(0o755, EntryKind::Directory);
+        let link = |t: &[u8]| LayerEntry::new(0o777, EntryKind::Symlink { target: t.to_vec() });
+        // Paths before, between and after the listed ones, a parent the listed entries lack
+        // (`nix`), and a path both have (the listed entry wins it).
+        let mut walked = LayerEntries::new();
+        for (path, entry) in [
+            (&b"bin"[..], dir()),
+            (b"bin/hello", link(b"/nix/store/abc-hello/bin/hello")),
+            (b"nix", dir()),
+            (b"nix/store", dir()),
+            (b"nix/store/abc-hello", dir()),
+            (b"nix/store/abc-hello/bin", dir()),
+            (b"nix/store/abc-hello/bin/hello", link(b"elsewhere")),
+            (b"nix/store/abc-hello/bin/zz", link(b"zz")),
+            (b"nix/var", dir()),
+            (b"share", dir()),
+        ] {
+            walked.insert(path, entry).expect("insert");
+        }
+        let merged = write_tar_merged(
+            &listed,
+            |visit| walked.iter().try_for_each(|(p, e)| visit(p, e)),
+            &policy(),
+            reading_sink(Vec::new()),
+        )
+        .expect("merged")
+        .into_inner();
+        let mut both = listed.clone();
+        both.merge_missing(walked.clone());
+        let want = write_layer_tar(&both, &policy(), Vec::new()).expect("tar");
+        assert_eq!(list(&merged), list(&want));
+        assert_eq!(merged, want);
+        let hard_links = list(&merged)
+            .into_iter()
+            .filter(|e| e.1 == EntryType::Link)
+            .count();
+        assert_eq!(hard_links, 1, "one of the two linked files is a hard link");
     }
 
     #[test]
