@@ -642,6 +642,17 @@ impl Evaluator {
         span: Span,
     ) -> Result<Value> {
         let mut value = self.eval(target, env)?;
+        // Most selections are of one static name (`lib.mkIf`, `config.x`): the attribute's
+        // value is the result, returned as it is forced, with no loop around it.
+        if let [AttrKey::Static(n)] = path {
+            let Value::Attrs(attrs) = &value else {
+                return self.select_from_other(&value, default, env, span);
+            };
+            return match attrs.get_at_last(&n.text, &n.last_position) {
+                Some(attr) => attr.value.force(self),
+                None => self.select_unlisted(attrs, &n.text, default, env, span),
+            };
+        }
         for key in path {
             // A static name as it is; a computed one as the text its bytes stand for
             // (borrowed from the string when it is plain UTF-8). Each with where it was last
@@ -674,16 +685,46 @@ impl Evaluator {
                         }
                     },
                 },
-                other => {
-                    if let Some(d) = default {
-                        return self.eval(d, env);
-                    }
-                    return Err(EvalError::type_error("a set", other, Some(span)));
-                }
+                other => return self.select_from_other(other, default, env, span),
             };
             value = next;
         }
         Ok(value)
+    }
+
+    /// A selection of `name` from `attrs` that does not list it: an unlisted attribute, the
+    /// default, or the error.
+    #[inline(never)]
+    fn select_unlisted(
+        &self,
+        attrs: &AttrSet,
+        name: &str,
+        default: Option<&ExprRef>,
+        env: &Env,
+        span: Span,
+    ) -> Result<Value> {
+        match attrs.select_unlisted(name) {
+            Some(thunk) => thunk.force(self),
+            None => match default {
+                Some(d) => self.eval(d, env),
+                None => Err(missing_attribute(name, attrs, span)),
+            },
+        }
+    }
+
+    /// A selection from `value`, which is not a set: the default, or the error.
+    #[inline(never)]
+    fn select_from_other(
+        &self,
+        value: &Value,
+        default: Option<&ExprRef>,
+        env: &Env,
+        span: Span,
+    ) -> Result<Value> {
+        match default {
+            Some(d) => self.eval(d, env),
+            None => Err(EvalError::type_error("a set", value, Some(span))),
+        }
     }
 
     fn has_attr_path(&self, target: &ExprRef, path: &[AttrKey], env: &Env) -> Result<Value> {
