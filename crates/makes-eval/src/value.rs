@@ -850,6 +850,9 @@ impl Attrs {
     }
 }
 
+/// The most entries a look that misses its remembered position scans rather than searches.
+const SCANNED_SET_LEN: usize = 4;
+
 /// What a finished set holds besides its entries.
 struct SetHeader {
     open: Option<Rc<dyn OpenAttrs>>,
@@ -902,6 +905,11 @@ impl AttrSet {
         let entries = self.entries();
         let at = match entries.get(last + 1) {
             Some((key, _)) if key.is(name) => last + 1,
+            // A small set is scanned: most looks that miss are in one (formals left to their
+            // defaults, `or`, `?`), and most of a scan's steps compare two lengths.
+            _ if entries.len() <= SCANNED_SET_LEN => {
+                entries.iter().position(|(key, _)| key.is(name))?
+            }
             _ => self.position(name).ok()?,
         };
         // A position past `u32` (no set is that big) is only a look that misses.
@@ -1157,6 +1165,31 @@ mod tests {
             assert!(name.is(&name.text.clone()), "{a:?} shared");
             for b in &names {
                 assert_eq!(name.is(b.as_str()), a == b, "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_look_from_any_remembered_position_finds_what_a_search_finds() {
+        // Sets scanned and searched, remembered positions in them and past them, names
+        // present and absent.
+        let names = ["a", "b", "opt1", "opt10", "opt2", "value", "zz"];
+        let probes = names.iter().chain(&["", "missing", "o", "opt3", "zzz"]);
+        for len in 0..=names.len() {
+            let set = AttrSet::from_distinct(names[..len].iter().map(|n| {
+                let attr = Attr {
+                    value: Thunk::value(Value::Null),
+                    span: None,
+                };
+                (Rc::from(*n), attr)
+            }));
+            for start in 0..=len + 1 {
+                for probe in probes.clone() {
+                    let last = std::cell::Cell::new(start as u32);
+                    let found = set.get_at_last(probe, &last).map(|a| a as *const Attr);
+                    let searched = set.get(probe).map(|a| a as *const Attr);
+                    assert_eq!(found, searched, "{probe:?} in {len} from {start}");
+                }
             }
         }
     }
