@@ -623,26 +623,12 @@ impl Evaluator {
         Ok(Value::String(NixString::with_context(text, context)))
     }
 
-    /// An attribute name given by an expression (`${e}` or `"a${b}"`).
-    /// An attribute name in a select or `?`: `null` is not allowed there.
-    fn select_name(&self, key: &AttrKey, env: &Env) -> Result<Rc<str>> {
-        match key {
-            AttrKey::Static(n) => Ok(n.text.clone()),
-            AttrKey::Dynamic(e) => match self.eval(e, env)? {
-                Value::String(s) => Ok(s.to_name()),
-                other => Err(EvalError::type_error("a string", &other, Some(e.span))),
-            },
-        }
-    }
-
-    fn attr_name(&self, key: &AttrKey, env: &Env) -> Result<Option<Rc<str>>> {
-        match key {
-            AttrKey::Static(n) => Ok(Some(n.text.clone())),
-            AttrKey::Dynamic(e) => match self.eval(e, env)? {
-                Value::String(s) => Ok(Some(s.to_name())),
-                Value::Null => Ok(None),
-                other => Err(EvalError::type_error("a string", &other, Some(e.span))),
-            },
+    /// The name of a dynamic binding (`${e} = ..;` or `"a${b}" = ..;`), or none for `null`.
+    fn attr_name(&self, e: &ExprRef, env: &Env) -> Result<Option<Rc<str>>> {
+        match self.eval(e, env)? {
+            Value::String(s) => Ok(Some(s.to_name())),
+            Value::Null => Ok(None),
+            other => Err(EvalError::type_error("a string", &other, Some(e.span))),
         }
     }
 
@@ -656,24 +642,34 @@ impl Evaluator {
         span: Span,
     ) -> Result<Value> {
         let mut value = self.eval(target, env)?;
+        // Most selections are of one static name (`lib.mkIf`, `config.x`): the attribute's
+        // value is the result, returned as it is forced, with no loop around it.
+        if let [AttrKey::Static(n)] = path {
+            let Value::Attrs(attrs) = &value else {
+                return self.select_from_other(&value, default, env, span);
+            };
+            return match attrs.get_at_last(&n.text, &n.last_position) {
+                Some(attr) => attr.value.force(self),
+                None => self.select_unlisted(attrs, &n.text, default, env, span),
+            };
+        }
         for key in path {
-            // A static name as it is, with where it was last found; a computed one as the
-            // text its bytes stand for (borrowed from the string when it is plain UTF-8),
-            // with no place of its own to remember that.
+            // A static name as it is; a computed one as the text its bytes stand for
+            // (borrowed from the string when it is plain UTF-8). Each with where it was last
+            // found.
             let computed: NixString;
             let text;
-            let unremembered = std::cell::Cell::new(0);
             let (name, last_position): (&str, _) = match key {
                 AttrKey::Static(n) => (&n.text, &n.last_position),
-                AttrKey::Dynamic(e) => {
-                    computed = match self.eval(e, env)? {
+                AttrKey::Dynamic(d) => {
+                    computed = match self.eval(d, env)? {
                         Value::String(s) => s,
                         other => {
-                            return Err(EvalError::type_error("a string", &other, Some(e.span)))
+                            return Err(EvalError::type_error("a string", &other, Some(d.span)))
                         }
                     };
                     text = computed.as_name();
-                    (&text, &unremembered)
+                    (&text, &d.last_position)
                 }
             };
             let next = match &value {
@@ -689,29 +685,66 @@ impl Evaluator {
                         }
                     },
                 },
-                other => {
-                    if let Some(d) = default {
-                        return self.eval(d, env);
-                    }
-                    return Err(EvalError::type_error("a set", other, Some(span)));
-                }
+                other => return self.select_from_other(other, default, env, span),
             };
             value = next;
         }
         Ok(value)
     }
 
+    /// A selection of `name` from `attrs` that does not list it: an unlisted attribute, the
+    /// default, or the error.
+    #[inline(never)]
+    fn select_unlisted(
+        &self,
+        attrs: &AttrSet,
+        name: &str,
+        default: Option<&ExprRef>,
+        env: &Env,
+        span: Span,
+    ) -> Result<Value> {
+        match attrs.select_unlisted(name) {
+            Some(thunk) => thunk.force(self),
+            None => match default {
+                Some(d) => self.eval(d, env),
+                None => Err(missing_attribute(name, attrs, span)),
+            },
+        }
+    }
+
+    /// A selection from `value`, which is not a set: the default, or the error.
+    #[inline(never)]
+    fn select_from_other(
+        &self,
+        value: &Value,
+        default: Option<&ExprRef>,
+        env: &Env,
+        span: Span,
+    ) -> Result<Value> {
+        match default {
+            Some(d) => self.eval(d, env),
+            None => Err(EvalError::type_error("a set", value, Some(span))),
+        }
+    }
+
     fn has_attr_path(&self, target: &ExprRef, path: &[AttrKey], env: &Env) -> Result<Value> {
         let mut value = self.eval(target, env)?;
         for (i, key) in path.iter().enumerate() {
-            // As in `select`: a static name remembers where it was found, a computed one not.
-            let computed: Rc<str>;
-            let unremembered = std::cell::Cell::new(0);
+            // As in `select`: a computed name is the text of its bytes (borrowed when plain
+            // UTF-8), and either kind remembers where it was found.
+            let computed: NixString;
+            let text;
             let (name, last_position): (&str, _) = match key {
                 AttrKey::Static(n) => (&n.text, &n.last_position),
-                AttrKey::Dynamic(_) => {
-                    computed = self.select_name(key, env)?;
-                    (&computed, &unremembered)
+                AttrKey::Dynamic(d) => {
+                    computed = match self.eval(d, env)? {
+                        Value::String(s) => s,
+                        other => {
+                            return Err(EvalError::type_error("a string", &other, Some(d.span)))
+                        }
+                    };
+                    text = computed.as_name();
+                    (&text, &d.last_position)
                 }
             };
             let Value::Attrs(attrs) = &value else {
@@ -733,11 +766,12 @@ impl Evaluator {
 
     /// A `rec` set's or `let`'s frame: one slot per static binding, each a thunk in the frame.
     /// As in Nix, a binding that is just a variable (`g = f;`, `inherit f;`) shares the thunk
-    /// it names rather than wrapping it, so that it is the same value to `==` of elements.
+    /// it names rather than wrapping it, so that it is the same value to `==` of elements; a
+    /// constant (`n = 1;`, `s = "x";`) is its value, needing no thunk of the frame.
     fn recursive_frame(&self, def: &AttrSetDef, env: &Env) -> Env {
         // `__overrides` replaces slots in place (`Thunk::set_alias`): there, a slot must not
         // be a thunk that other frames hold.
-        let share = !def.statics.iter().any(|b| &*b.name == "__overrides");
+        let share = overrides_index(def).is_none();
         // The thunk a binding shares instead of a slot of its own, if any.
         let shared = |value: &BindingValue| -> Option<Thunk> {
             if !share {
@@ -749,22 +783,24 @@ impl Evaluator {
                     ExprKind::Var(Var::Local { depth, slot }) if *depth > 0 => {
                         Some(lookup_local(env, depth - 1, *slot).clone())
                     }
+                    ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) => {
+                        Some(self.thunk(e, env))
+                    }
                     _ => None,
                 },
             }
         };
-        let has_siblings =
-            share && (0..def.statics.len()).any(|i| sibling_variable(def, i).is_some());
-        if has_siblings {
+        // Which slots are the frame's own, one bit each: frames of more bindings than bits
+        // take the general way, as do those where a binding is another of the same frame.
+        let n = def.statics.len();
+        if n > u64::BITS as usize || (share && (0..n).any(|i| sibling_variable(def, i).is_some())) {
             return self.recursive_frame_with_siblings(def, env, shared);
         }
-        // The common case: no binding is another binding of the same frame, so each binding
-        // either shares a thunk from outside or is a slot of its own, filled below.
-        let mut slots = SlotsBuilder::with_capacity(def.statics.len());
-        let mut own_count = 0;
-        for binding in &def.statics {
+        let mut slots = SlotsBuilder::with_capacity(n);
+        let mut own = 0u64;
+        for (i, binding) in def.statics.iter().enumerate() {
             slots.push(shared(&binding.value).unwrap_or_else(|| {
-                own_count += 1;
+                own |= 1 << i;
                 Thunk::placeholder()
             }));
         }
@@ -773,19 +809,14 @@ impl Evaluator {
             with: None,
             parent: Some(env.clone()),
         });
-        if own_count > 0 {
-            for (binding, slot) in def.statics.iter().zip(frame.slots.as_slice()) {
-                let own = !share
-                    || match &binding.value {
-                        BindingValue::Inherit(_) => false,
-                        BindingValue::Expr(e) => {
-                            !matches!(&e.kind, ExprKind::Var(Var::Local { depth, .. }) if *depth > 0)
-                        }
-                    };
-                match (own, &binding.value) {
-                    (false, _) => {}
-                    (true, BindingValue::Expr(e)) => slot.set_suspended(e.clone(), frame.clone()),
-                    (true, BindingValue::Inherit(e)) => slot.set_suspended(e.clone(), env.clone()),
+        if own != 0 {
+            for (i, (binding, slot)) in def.statics.iter().zip(frame.slots.as_slice()).enumerate() {
+                if own & (1 << i) == 0 {
+                    continue;
+                }
+                match &binding.value {
+                    BindingValue::Expr(e) => slot.set_suspended(e.clone(), frame.clone()),
+                    BindingValue::Inherit(e) => slot.set_suspended(e.clone(), env.clone()),
                 }
             }
         }
@@ -863,7 +894,7 @@ impl Evaluator {
             (attrs, env.clone())
         };
         // Most sets are done here, in their one allocation; the rest grow from a copy.
-        let overrides = def.recursive && def.statics.iter().any(|b| &*b.name == "__overrides");
+        let overrides = def.recursive && overrides_index(def).is_some();
         if def.dynamics.is_empty() && !overrides {
             return Ok(Value::Attrs(set));
         }
@@ -872,8 +903,7 @@ impl Evaluator {
             self.apply_overrides(def, &value_env, &mut attrs)?;
         }
         for dynamic in &def.dynamics {
-            let Some(name) = self.attr_name(&AttrKey::Dynamic(dynamic.name.clone()), &value_env)?
-            else {
+            let Some(name) = self.attr_name(&dynamic.name, &value_env)? else {
                 continue;
             };
             if let Some(first) = attrs.get(&name) {
@@ -903,8 +933,7 @@ impl Evaluator {
     /// in the set and in the frame its values see, and the others are added; dynamic
     /// attributes come after.
     fn apply_overrides(&self, def: &AttrSetDef, frame: &Env, attrs: &mut Attrs) -> Result<()> {
-        // Comparing lengths first, a scan rejects most names without reading them.
-        let Some(index) = def.statics.iter().position(|b| &*b.name == "__overrides") else {
+        let Some(index) = overrides_index(def) else {
             return Ok(());
         };
         let span = def.statics[index].span;
@@ -1220,7 +1249,7 @@ impl Evaluator {
                 // argument the function does not name (formals are distinct).
                 let mut found = 0;
                 for formal in formals {
-                    match attrs.get(&formal.name) {
+                    match attrs.get_at_last(&formal.name, &formal.last_position) {
                         Some(a) => {
                             found += 1;
                             slots.push(a.value.clone());
@@ -1484,6 +1513,13 @@ fn returns_lambda(closure: &Closure) -> bool {
     matches!(closure.def.body.kind, ExprKind::Lambda(_))
 }
 
+/// Where a `rec` set's or `let`'s `__overrides` binding is, if it has one. A scan: comparing
+/// lengths first, it rejects most names without reading them, where a search's ordering
+/// compares would read each.
+fn overrides_index(def: &AttrSetDef) -> Option<usize> {
+    def.statics.iter().position(|b| &*b.name == "__overrides")
+}
+
 /// The slot that binding `index` of a `rec`/`let` names when its value is just a variable of
 /// the same frame.
 fn sibling_variable(def: &AttrSetDef, index: usize) -> Option<usize> {
@@ -1724,6 +1760,24 @@ mod tests {
         assert_eq!(run("let f = a: b: a; in f 1 (throw \"no\")"), "1");
         let wrong = run("let f = { x }: y: x; in f { z = 1; } 2");
         assert!(wrong.contains("unexpected argument 'z'"), "{wrong}");
+    }
+
+    #[test]
+    fn constant_bindings_are_their_values_unless_overridden() {
+        // Constants of `let` and `rec` frames are shared values, each call seeing the same;
+        // `__overrides` still replaces them, in the set and for the bindings that see them.
+        assert_eq!(
+            run(
+                "let f = n: let a = 1; s = \"x\"; x = 2.5; b = a + n; in [ a s x b ]; \
+                 in [ (f 1) (f 2) (rec { a = 1; c = a + 1; }).c ]"
+            ),
+            "[ [ 1 \"x\" 2.5 2 ] [ 1 \"x\" 2.5 3 ] 2 ]"
+        );
+        assert_eq!(
+            run("let o = rec { a = 1; s = \"y\"; c = a + 1; d = s; \
+                 __overrides = { a = 10; s = \"z\"; }; }; in [ o.a o.c o.d ]"),
+            "[ 10 11 \"z\" ]"
+        );
     }
 
     #[test]

@@ -616,11 +616,28 @@ impl Name {
     }
 
     /// Whether this is the name of text `text`: the same shared text (names of the source
-    /// are one copy each) or equal bytes.
+    /// are one copy each) or equal bytes. Bytes are compared as the prefix first, which
+    /// decides names of up to eight bytes and most others without a call to compare memory.
     #[inline]
     fn is(&self, text: &str) -> bool {
-        (std::ptr::eq(self.text.as_ptr(), text.as_ptr()) && self.text.len() == text.len())
-            || *self.text == *text
+        let (mine, theirs) = (self.text.as_bytes(), text.as_bytes());
+        if mine.len() != theirs.len() {
+            return false;
+        }
+        if std::ptr::eq(mine.as_ptr(), theirs.as_ptr()) {
+            return true;
+        }
+        // A name holding 0xF4 has no prefix to compare (see `name_prefix`): its bytes are.
+        if self.prefix != NO_PREFIX {
+            if self.prefix != padded_first_bytes(theirs) {
+                return false;
+            }
+            // Both are all in their equal prefixes.
+            if mine.len() <= 8 {
+                return true;
+            }
+        }
+        mine == theirs
     }
 
     /// Nix's order of names (by the bytes they stand for).
@@ -833,6 +850,9 @@ impl Attrs {
     }
 }
 
+/// The most entries a look that misses its remembered position scans rather than searches.
+const SCANNED_SET_LEN: usize = 4;
+
 /// What a finished set holds besides its entries.
 struct SetHeader {
     open: Option<Rc<dyn OpenAttrs>>,
@@ -856,19 +876,42 @@ impl AttrSet {
         self.0.header().open.as_ref()
     }
 
-    /// A listed attribute, looked for first at `last_position` (where the same name was
-    /// found before, at one place of a program) and then by search, which moves
-    /// `last_position` to where it finds the name.
+    /// A listed attribute, looked for first at `last_position` (where a name was found
+    /// before, at one place of a program), then at the position after it (that place walking
+    /// a set's names in order), and then by search. `last_position` moves to where the name
+    /// is found.
     #[inline]
     pub fn get_at_last(&self, name: &str, last_position: &std::cell::Cell<u32>) -> Option<&Attr> {
         let entries = self.entries();
-        if let Some((key, attr)) = entries.get(last_position.get() as usize) {
+        let last = last_position.get() as usize;
+        if let Some((key, attr)) = entries.get(last) {
             // Names in a set are distinct: the entry of the same text is the one.
             if key.is(name) {
                 return Some(attr);
             }
         }
-        let at = self.position(name).ok()?;
+        self.get_after_last(name, last, last_position)
+    }
+
+    /// [`AttrSet::get_at_last`] past its first look: out of line, keeping the callers' code
+    /// small for the look that mostly finds the name.
+    #[inline(never)]
+    fn get_after_last(
+        &self,
+        name: &str,
+        last: usize,
+        last_position: &std::cell::Cell<u32>,
+    ) -> Option<&Attr> {
+        let entries = self.entries();
+        let at = match entries.get(last + 1) {
+            Some((key, _)) if key.is(name) => last + 1,
+            // A small set is scanned: most looks that miss are in one (formals left to their
+            // defaults, `or`, `?`), and most of a scan's steps compare two lengths.
+            _ if entries.len() <= SCANNED_SET_LEN => {
+                entries.iter().position(|(key, _)| key.is(name))?
+            }
+            _ => self.position(name).ok()?,
+        };
         // A position past `u32` (no set is that big) is only a look that misses.
         last_position.set(u32::try_from(at).unwrap_or(u32::MAX));
         Some(&entries[at].1)
@@ -1064,12 +1107,12 @@ mod tests {
         assert_eq!(NixString::plain("café").utf8().ok(), Some("café"));
     }
 
-    #[test]
-    fn names_order_by_prefix_as_by_bytes() {
+    /// Names of every kind that orders or compares differently.
+    fn sample_names() -> Vec<String> {
         // Short, long, sharing eight bytes, empty, and names holding characters that stand for
         // bytes (0x80..0xFF, which order after every ASCII byte) early and late.
         let byte = |b: u8| makes_syntax::byte_text::bytes_to_text(&[b]).into_owned();
-        let names: Vec<String> = vec![
+        vec![
             String::new(),
             "a".into(),
             "ab".into(),
@@ -1097,7 +1140,12 @@ mod tests {
             "abcdefghijé".into(),
             format!("abcdefghij{}", byte(0x80)),
             format!("abcdefghij{}", byte(0xff)),
-        ];
+        ]
+    }
+
+    #[test]
+    fn names_order_by_prefix_as_by_bytes() {
+        let names = sample_names();
         for a in &names {
             for b in &names {
                 let (x, y) = (
@@ -1105,6 +1153,43 @@ mod tests {
                     Name::new(Rc::from(b.as_str())),
                 );
                 assert_eq!(x.cmp(&y), cmp_as_bytes(a, b), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_is_the_text_of_equal_bytes_shared_or_not() {
+        let names = sample_names();
+        for a in &names {
+            let name = Name::new(Rc::from(a.as_str()));
+            assert!(name.is(&name.text.clone()), "{a:?} shared");
+            for b in &names {
+                assert_eq!(name.is(b.as_str()), a == b, "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_look_from_any_remembered_position_finds_what_a_search_finds() {
+        // Sets scanned and searched, remembered positions in them and past them, names
+        // present and absent.
+        let names = ["a", "b", "opt1", "opt10", "opt2", "value", "zz"];
+        let probes = names.iter().chain(&["", "missing", "o", "opt3", "zzz"]);
+        for len in 0..=names.len() {
+            let set = AttrSet::from_distinct(names[..len].iter().map(|n| {
+                let attr = Attr {
+                    value: Thunk::value(Value::Null),
+                    span: None,
+                };
+                (Rc::from(*n), attr)
+            }));
+            for start in 0..=len + 1 {
+                for probe in probes.clone() {
+                    let last = std::cell::Cell::new(start as u32);
+                    let found = set.get_at_last(probe, &last).map(|a| a as *const Attr);
+                    let searched = set.get(probe).map(|a| a as *const Attr);
+                    assert_eq!(found, searched, "{probe:?} in {len} from {start}");
+                }
             }
         }
     }

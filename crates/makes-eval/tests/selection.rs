@@ -58,3 +58,47 @@ fn computed_names_find_what_static_ones_do() {
     );
     assert_eq!(eval(&src), "[ 1 2 10 20 ]");
 }
+
+#[test]
+fn one_function_binds_its_formals_from_sets_of_every_shape() {
+    let src = format!("let {SETS} in map ({{ a ? \"none\", b ? \"none\", ... }}: [ a b ]) sets");
+    assert_eq!(
+        eval(&src),
+        r#"[ [ 1 2 ] [ "none" 3 ] [ "none" 4 ] [ 7 6 ] [ 8 "none" ] [ "none" { c = 9; } ] [ "none" 10 ] ]"#
+    );
+    let src = format!(
+        "let {SETS} in map ({{ b ? \"none\", c ? \"none\", ... }}@s: [ b c (s.a or \"none\") ]) sets"
+    );
+    assert_eq!(
+        eval(&src),
+        r#"[ [ 2 "none" 1 ] [ 3 "none" "none" ] [ 4 5 "none" ] [ 6 "none" 7 ] [ "none" "none" 8 ] [ { c = 9; } "none" "none" ] [ 10 "none" "none" ] ]"#
+    );
+}
+
+#[test]
+fn computed_names_walking_a_set_in_order_find_each_attribute() {
+    // One place selects every name of each set in turn, then names of another set.
+    let src = format!("let {SETS} in map (s: map (n: s.${{n}}) (builtins.attrNames s)) sets");
+    assert_eq!(
+        eval(&src),
+        "[ [ 1 2 ] [ 3 ] [ 0 1 4 5 ] [ 7 6 ] [ 8 ] [ { c = 9; } ] [ 10 1 10 2 20 ] ]"
+    );
+    let src = format!(
+        "let {SETS} in map (s: builtins.filter (n: s ? ${{n}}) \
+         (builtins.attrNames (builtins.elemAt sets 6))) sets"
+    );
+    assert_eq!(
+        eval(&src),
+        r#"[ [ "b" ] [ "b" ] [ "b" ] [ "b" ] [ ] [ "b" ] [ "b" "opt1" "opt10" "opt2" "opt20" ] ]"#
+    );
+    let src = format!(
+        "let {SETS} in map (s: map (n: s ? ${{n}}) [ \"a\" \"b\" \"c\" \"aa\" \"opt2\" ]) sets"
+    );
+    assert_eq!(
+        eval(&src),
+        "[ [ true true false false false ] [ false true false false false ] \
+         [ false true true true false ] [ true true false false false ] \
+         [ true false false false false ] [ false true false false false ] \
+         [ false true false false true ] ]"
+    );
+}

@@ -45,7 +45,7 @@ pub enum PathKind {
 #[derive(Debug)]
 pub enum AttrKey {
     Static(StaticName),
-    Dynamic(ExprRef),
+    Dynamic(DynamicName),
 }
 
 /// A name of the source looked up in sets (`a.name`, `a ? name`, `inherit (a) name`): its
@@ -65,6 +65,34 @@ impl StaticName {
             text,
             last_position: Cell::new(0),
         }
+    }
+}
+
+/// A name computed where it is looked up (`a.${e}`, `a ? ${e}`): its expression and where
+/// the name last computed there was found. Such places mostly walk a set's names in order
+/// (`map (n: s.${n}) (attrNames s)`), each name then at the position after the last.
+#[derive(Debug)]
+pub struct DynamicName {
+    pub expr: ExprRef,
+    /// The position in its set of the entry last found here (first 0).
+    pub last_position: Cell<u32>,
+}
+
+impl DynamicName {
+    pub fn new(expr: ExprRef) -> Self {
+        DynamicName {
+            expr,
+            last_position: Cell::new(0),
+        }
+    }
+}
+
+/// Read as its expression: what code walking the tree wants of the key.
+impl std::ops::Deref for DynamicName {
+    type Target = ExprRef;
+
+    fn deref(&self) -> &ExprRef {
+        &self.expr
     }
 }
 
@@ -133,6 +161,9 @@ pub struct AttrSetDef {
 #[derive(Debug)]
 pub struct Formal {
     pub name: Rc<str>,
+    /// The position of the entry last found by this name in an argument set (first 0): the
+    /// sets a function is called with are mostly of one shape, so one look finds it again.
+    pub last_position: Cell<u32>,
     pub default: Option<ExprRef>,
     pub span: Span,
 }

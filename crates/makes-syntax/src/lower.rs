@@ -392,7 +392,7 @@ impl Lowerer {
         for attr in path.attrs() {
             keys.push(match self.key_name(&attr)? {
                 KeyName::Static(name) => AttrKey::Static(StaticName::new(name)),
-                KeyName::Dynamic(e) => AttrKey::Dynamic(self.expr(&e)?),
+                KeyName::Dynamic(e) => AttrKey::Dynamic(DynamicName::new(self.expr(&e)?)),
             });
         }
         Ok(keys)
@@ -488,6 +488,7 @@ impl Lowerer {
                 };
                 formals.push(Formal {
                     name,
+                    last_position: std::cell::Cell::new(0),
                     default,
                     span: fspan,
                 });

@@ -95,13 +95,15 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("listToAttrs", 1, |ev, a| {
         let list = arg_list(ev, &a[0])?;
         let mut entries = Vec::with_capacity(list.len());
+        // The elements are mostly sets of one shape: each name is where it was last time.
+        let (name_at, value_at) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
         for item in list.iter() {
             let entry = arg_attrs(ev, item)?;
-            let name = entry.get("name").ok_or_else(|| {
+            let name = entry.get_at_last("name", &name_at).ok_or_else(|| {
                 EvalError::other("attribute 'name' missing for call to 'listToAttrs'", None)
             })?;
             let name = arg_string(ev, &name.value)?;
-            let value = entry.get("value").ok_or_else(|| {
+            let value = entry.get_at_last("value", &value_at).ok_or_else(|| {
                 EvalError::other("attribute 'value' missing for call to 'listToAttrs'", None)
             })?;
             entries.push((name.to_name(), value.clone()));
