@@ -16,12 +16,27 @@ pub struct CountingAllocator(pub mimalloc::MiMalloc);
 /// none aligned beyond a word).
 const PLAIN_ALIGNMENT: usize = std::mem::size_of::<usize>();
 
+/// The largest block `mi_malloc_small` serves (mimalloc's `MI_SMALL_SIZE_MAX`: 128 words).
+/// Nearly all of the evaluator's allocations are this small (thunks, frames, short sets).
+const SMALL_MAX: usize = 128 * std::mem::size_of::<usize>();
+
+extern "C" {
+    /// mimalloc's allocation of at most `SMALL_MAX` bytes: `mi_malloc`'s fast path without
+    /// its size dispatch and call (part of mimalloc's API; libmimalloc-sys declares it only
+    /// with a feature that adds a dependency).
+    fn mi_malloc_small(size: usize) -> *mut std::ffi::c_void;
+}
+
 // SAFETY: every method forwards to mimalloc with the caller's arguments unchanged, so the
 // contract of `GlobalAlloc` holds as it holds for mimalloc; the count only observes sizes and
 // neither allocates nor unwinds.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = if layout.align() <= PLAIN_ALIGNMENT {
+        let ptr = if layout.align() <= PLAIN_ALIGNMENT && layout.size() <= SMALL_MAX {
+            // SAFETY: the size is at most mimalloc's small maximum, as `mi_malloc_small` asks;
+            // its blocks are word aligned, which is all `layout` asks.
+            unsafe { mi_malloc_small(layout.size()) as *mut u8 }
+        } else if layout.align() <= PLAIN_ALIGNMENT {
             // SAFETY: mi_malloc aligns every block to a word, which is all `layout` asks.
             unsafe { libmimalloc_sys::mi_malloc(layout.size()) as *mut u8 }
         } else {
@@ -141,6 +156,34 @@ mod tests {
         assert_eq!(parse_size("lots"), None);
         assert_eq!(parse_size("0"), None);
         assert_eq!(parse_size("-1G"), None);
+    }
+
+    #[test]
+    fn blocks_either_side_of_the_small_maximum_are_aligned_and_keep_their_bytes() {
+        let allocator = CountingAllocator(mimalloc::MiMalloc);
+        for size in (1..=SMALL_MAX + 64)
+            .step_by(7)
+            .chain([SMALL_MAX, SMALL_MAX + 1])
+        {
+            let layout = Layout::from_size_align(size, PLAIN_ALIGNMENT).expect("a valid layout");
+            // SAFETY: a non-zero size; the block is written within its size, read back, moved
+            // by realloc with the layout it has and freed with the layout of its new size.
+            unsafe {
+                let ptr = allocator.alloc(layout);
+                assert!(!ptr.is_null());
+                assert_eq!(ptr as usize % PLAIN_ALIGNMENT, 0, "size {size}");
+                std::ptr::write_bytes(ptr, 0xA5, size);
+                let bigger = size + SMALL_MAX;
+                let moved = allocator.realloc(ptr, layout, bigger);
+                assert!(!moved.is_null());
+                assert!(std::slice::from_raw_parts(moved, size)
+                    .iter()
+                    .all(|&b| b == 0xA5));
+                let moved_layout =
+                    Layout::from_size_align(bigger, PLAIN_ALIGNMENT).expect("a valid layout");
+                allocator.dealloc(moved, moved_layout);
+            }
+        }
     }
 
     #[test]

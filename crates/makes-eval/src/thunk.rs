@@ -6,10 +6,14 @@ use crate::{Env, EvalError, Evaluator, Result};
 use makes_syntax::ir::ExprRef;
 use makes_syntax::Span;
 use std::cell::UnsafeCell;
-use std::rc::Rc;
+use std::ptr::NonNull;
 
 type Deferred = Box<dyn FnOnce(&Evaluator) -> Result<Value>>;
 
+/// What a thunk holds. Every variant is at most two words, so that with its tag the state is
+/// three words and a thunk's allocation, with its count, four (32 bytes, where `Rc`'s second
+/// count and a three-word variant made 48): the evaluator's memory is mostly thunks, and fewer
+/// bytes are fewer fresh pages for the kernel to fault in and clear.
 enum State {
     /// An expression to evaluate in an environment.
     Suspended {
@@ -23,38 +27,40 @@ enum State {
         func: Thunk,
         arg: Thunk,
     },
-    /// A function applied to two arguments (the values of `mapAttrs f set`).
-    Apply2 {
-        func: Thunk,
-        first: Thunk,
-        second: Thunk,
-    },
+    /// A function applied to two arguments (the values of `mapAttrs f set`): the function
+    /// and both arguments, out of line to keep every state at two words.
+    Apply2(Box<[Thunk; 3]>),
     /// Being forced right now; forcing it again is infinite recursion.
     Blackhole(Option<Span>),
     Done(Value),
 }
 
-/// A shared, lazily evaluated value.
-#[derive(Clone)]
-pub struct Thunk(Rc<Cell>);
+/// A shared, lazily evaluated value: one pointer to a count and a state in one allocation.
+///
+/// `Rc<_>` would keep a second (weak) count nobody uses, a word in every thunk. The count is a
+/// plain `Cell` and the pointer a `NonNull`, so the type is neither `Send` nor `Sync`: no
+/// other thread can reach a thunk.
+pub struct Thunk(NonNull<Shared>);
+
+/// A thunk's allocation: how many `Thunk`s point to it, and its state.
+struct Shared {
+    count: std::cell::Cell<usize>,
+    cell: Cell,
+}
 
 /// A thunk's state, read and replaced without a borrow flag (which `RefCell` would check on
-/// every force and keep in every thunk: 8 of its 56 bytes).
+/// every force and keep in every thunk).
 ///
 /// Sound because every access is in this module and short: a shared reference into the
 /// cell lives only while a `Value` is cloned or a span copied ([`Cell::state`]), and a
 /// replacement moves the old state out before anything is dropped or evaluated
 /// ([`Cell::replace`]). Neither cloning a value nor moving a state runs code that could reach
 /// this cell again, and the evaluation a force starts runs with no reference into it (the
-/// state is moved out first, a black hole in its place). `Rc` makes the type neither `Send`
-/// nor `Sync`, so no other thread can reach it.
+/// state is moved out first, a black hole in its place). No other thread can reach it (see
+/// [`Thunk`]).
 struct Cell(UnsafeCell<State>);
 
 impl Cell {
-    fn new(state: State) -> Rc<Cell> {
-        Rc::new(Cell(UnsafeCell::new(state)))
-    }
-
     /// The state, to read without keeping (see the type's comment).
     #[inline]
     fn state(&self) -> &State {
@@ -72,77 +78,137 @@ impl Cell {
 }
 
 impl Thunk {
-    /// The bytes one thunk takes: its pointer and its shared cell (with the two counts of
-    /// `Rc`), for the memory ceiling's up-front checks.
-    pub(crate) const BYTES: usize = std::mem::size_of::<Thunk>()
-        + std::mem::size_of::<Cell>()
-        + 2 * std::mem::size_of::<usize>();
+    /// A new thunk, the only one pointing to its allocation.
+    #[inline]
+    fn new(state: State) -> Thunk {
+        let shared = Box::new(Shared {
+            count: std::cell::Cell::new(1),
+            cell: Cell(UnsafeCell::new(state)),
+        });
+        Thunk(NonNull::from(Box::leak(shared)))
+    }
+
+    /// The allocation this thunk points to.
+    #[inline]
+    fn shared(&self) -> &Shared {
+        // SAFETY: the allocation lives while any `Thunk` counts it, and this one does.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The state cell (see [`Cell`]).
+    #[inline]
+    fn cell(&self) -> &Cell {
+        &self.shared().cell
+    }
+
+    /// How many `Thunk`s share this one's allocation.
+    #[cfg(test)]
+    fn count(&self) -> usize {
+        self.shared().count.get()
+    }
+
+    /// Drops the state and frees the allocation: called when the last `Thunk` goes. Out of
+    /// line, so that dropping a thunk others still share is a decrement and a branch.
+    #[inline(never)]
+    fn free(&mut self) {
+        // SAFETY: the count reached zero, so no other `Thunk` points to the allocation, and
+        // this one is being dropped: the `Box` made in `new` is taken back exactly once.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+impl Clone for Thunk {
+    #[inline]
+    fn clone(&self) -> Thunk {
+        let count = &self.shared().count;
+        // As `Rc`: a count that would wrap (only reachable by leaking thunks on purpose)
+        // aborts rather than free an allocation still in use.
+        let Some(more) = count.get().checked_add(1) else {
+            std::process::abort()
+        };
+        count.set(more);
+        Thunk(self.0)
+    }
+}
+
+impl Drop for Thunk {
+    #[inline]
+    fn drop(&mut self) {
+        let count = &self.shared().count;
+        let left = count.get() - 1;
+        count.set(left);
+        if left == 0 {
+            self.free();
+        }
+    }
+}
+
+impl Thunk {
+    /// The bytes one thunk takes: its pointer and its allocation (count and state), for the
+    /// memory ceiling's up-front checks.
+    pub(crate) const BYTES: usize = std::mem::size_of::<Thunk>() + std::mem::size_of::<Shared>();
 
     pub fn suspended(expr: ExprRef, env: Env) -> Thunk {
-        Thunk(Cell::new(State::Suspended { expr, env }))
+        Thunk::new(State::Suspended { expr, env })
     }
 
     pub fn deferred(f: impl FnOnce(&Evaluator) -> Result<Value> + 'static) -> Thunk {
-        Thunk(Cell::new(State::Deferred(Box::new(f))))
+        Thunk::new(State::Deferred(Box::new(f)))
     }
 
     /// `func arg`, computed when forced; `func` must already be a function value.
     pub(crate) fn apply(func: Thunk, arg: Thunk) -> Thunk {
-        Thunk(Cell::new(State::Apply { func, arg }))
+        Thunk::new(State::Apply { func, arg })
     }
 
     /// `func first second`, computed when forced.
     pub(crate) fn apply2(func: Thunk, first: Thunk, second: Thunk) -> Thunk {
-        Thunk(Cell::new(State::Apply2 {
-            func,
-            first,
-            second,
-        }))
+        Thunk::new(State::Apply2(Box::new([func, first, second])))
     }
 
     pub fn value(v: Value) -> Thunk {
-        Thunk(Cell::new(State::Done(v)))
+        Thunk::new(State::Done(v))
     }
 
     /// A slot filled later with `set_suspended` (the frames of `rec` and `let`).
     pub(crate) fn placeholder() -> Thunk {
-        Thunk(Cell::new(State::Blackhole(None)))
+        Thunk::new(State::Blackhole(None))
     }
 
     pub(crate) fn set_value(&self, v: Value) {
-        replace_state(&self.0, State::Done(v));
+        replace_state(self.cell(), State::Done(v));
     }
 
     pub(crate) fn set_suspended(&self, expr: ExprRef, env: Env) {
-        replace_state(&self.0, State::Suspended { expr, env });
+        replace_state(self.cell(), State::Suspended { expr, env });
     }
 
     /// Makes this thunk stand for `target`: forcing it forces `target` (a `rec` set's slot
     /// replaced by its `__overrides`).
     pub(crate) fn set_alias(&self, target: Thunk) {
         // A thunk standing for itself would be a cycle: it already is its target.
-        if Rc::ptr_eq(&self.0, &target.0) {
+        if self.ptr_eq(&target) {
             return;
         }
         replace_state(
-            &self.0,
+            self.cell(),
             State::Deferred(Box::new(move |ev| target.force(ev))),
         );
     }
 
     /// Whether both are the same thunk (not merely equal values).
     pub fn ptr_eq(&self, other: &Thunk) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
+        self.0 == other.0
     }
 
     /// Where the thunk lives: its identity (printing tells values apart by it).
     pub(crate) fn addr(&self) -> usize {
-        Rc::as_ptr(&self.0) as *const () as usize
+        self.0.as_ptr() as usize
     }
 
     /// The value if already computed.
     pub fn peek(&self) -> Option<Value> {
-        match self.0.state() {
+        match self.cell().state() {
             State::Done(v) => Some(v.clone()),
             _ => None,
         }
@@ -152,7 +218,7 @@ impl Thunk {
     #[inline]
     pub fn force(&self, ev: &Evaluator) -> Result<Value> {
         // A value already computed is returned inline; the rest is out of line.
-        if let State::Done(v) = self.0.state() {
+        if let State::Done(v) = self.cell().state() {
             return Ok(v.clone());
         }
         self.force_pending(ev)
@@ -160,38 +226,36 @@ impl Thunk {
 
     #[inline(never)]
     fn force_pending(&self, ev: &Evaluator) -> Result<Value> {
-        let span = match self.0.state() {
+        let span = match self.cell().state() {
             State::Done(v) => return Ok(v.clone()),
             State::Blackhole(span) => return Err(EvalError::infinite_recursion(*span)),
             State::Suspended { expr, .. } => Some(expr.span),
-            State::Deferred(_) | State::Apply { .. } | State::Apply2 { .. } => None,
+            State::Deferred(_) | State::Apply { .. } | State::Apply2(_) => None,
         };
-        let state = self.0.replace(State::Blackhole(span));
+        let state = self.cell().replace(State::Blackhole(span));
         let result = match state {
             State::Suspended { expr, env } => ev.eval(&expr, &env),
             State::Deferred(f) => f(ev),
             State::Apply { func, arg } => func
                 .force(ev)
                 .and_then(|f| ev.apply(&f, arg, crate::builtins::no_span())),
-            State::Apply2 {
-                func,
-                first,
-                second,
-            } => func
-                .force(ev)
-                .and_then(|f| ev.apply2(&f, first, second, crate::builtins::no_span())),
+            State::Apply2(parts) => {
+                let [func, first, second] = *parts;
+                func.force(ev)
+                    .and_then(|f| ev.apply2(&f, first, second, crate::builtins::no_span()))
+            }
             State::Blackhole(_) | State::Done(_) => unreachable!("handled above"),
         };
         match result {
             Ok(v) => {
-                replace_state(&self.0, State::Done(v.clone()));
+                replace_state(self.cell(), State::Done(v.clone()));
                 Ok(v)
             }
             Err(e) => {
                 // Leave it black-holed only for recursion; otherwise a later force (e.g. after
                 // `tryEval`) must see the same error again, so re-suspend as a failing thunk.
                 let again = e.clone();
-                replace_state(&self.0, State::Deferred(Box::new(move |_| Err(again))));
+                replace_state(self.cell(), State::Deferred(Box::new(move |_| Err(again))));
                 Err(e)
             }
         }
@@ -212,12 +276,79 @@ fn replace_state(cell: &Cell, new: State) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::rc::Rc;
 
     #[test]
-    fn a_thunk_is_one_pointer_to_48_bytes() {
+    fn a_thunk_is_one_pointer_to_32_bytes() {
         assert_eq!(std::mem::size_of::<Thunk>(), 8);
-        // The two counts of `Rc` and a state of a tag and three words (`Apply2`'s thunks).
-        assert_eq!(Thunk::BYTES, 8 + 48);
+        assert_eq!(std::mem::size_of::<Option<Thunk>>(), 8);
+        // The count and a state of a tag and two words.
+        assert_eq!(std::mem::size_of::<State>(), 24);
+        assert_eq!(Thunk::BYTES, 8 + 32);
+    }
+
+    #[test]
+    fn the_state_is_dropped_with_the_last_thunk_only() {
+        let witness = Rc::new(());
+        let held = Rc::clone(&witness);
+        let t = Thunk::deferred(move |_| {
+            let _ = &held;
+            Ok(Value::Null)
+        });
+        let u = t.clone();
+        assert!(t.ptr_eq(&u));
+        assert_eq!(t.addr(), u.addr());
+        drop(t);
+        assert_eq!(
+            Rc::strong_count(&witness),
+            2,
+            "a clone still holds the state"
+        );
+        let v = u.clone();
+        drop(u);
+        assert_eq!(Rc::strong_count(&witness), 2);
+        drop(v);
+        assert_eq!(
+            Rc::strong_count(&witness),
+            1,
+            "the last thunk dropped the state"
+        );
+    }
+
+    #[test]
+    fn a_replaced_state_is_dropped_at_once() {
+        let witness = Rc::new(());
+        let held = Rc::clone(&witness);
+        let t = Thunk::deferred(move |_| {
+            let _ = &held;
+            Ok(Value::Null)
+        });
+        let other = Thunk::value(Value::Int(1));
+        t.set_alias(other.clone());
+        assert_eq!(Rc::strong_count(&witness), 1);
+        t.set_value(Value::Int(2));
+        assert!(matches!(t.peek(), Some(Value::Int(2))));
+        assert!(!t.ptr_eq(&other));
+    }
+
+    #[test]
+    fn an_application_of_two_arguments_holds_its_parts() {
+        let parts = [
+            Thunk::value(Value::Null),
+            Thunk::value(Value::Int(1)),
+            Thunk::value(Value::Int(2)),
+        ];
+        let applied = Thunk::apply2(parts[0].clone(), parts[1].clone(), parts[2].clone());
+        assert!(applied.peek().is_none());
+        match applied.cell().state() {
+            State::Apply2(held) => {
+                assert!(held.iter().zip(&parts).all(|(a, b)| a.ptr_eq(b)));
+            }
+            _ => panic!("not an application"),
+        }
+        assert!(parts.iter().all(|p| p.count() == 2));
+        drop(applied);
+        assert!(parts.iter().all(|p| p.count() == 1));
     }
 
     #[test]
