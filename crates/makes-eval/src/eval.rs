@@ -284,6 +284,22 @@ impl Evaluator {
         }
     }
 
+    /// The lazy value of an argument of a built-in called with all its arguments (`map (x:
+    /// ...) xs`): as [`Evaluator::thunk`], but a function written in place is made at once.
+    /// Its closure cannot fail and is one allocation either way, and the built-in calls it
+    /// (none keeps a function it is given, unevaluated, in what it returns, where printing
+    /// could tell it from a suspended one), finding it made instead of forcing it first.
+    #[inline]
+    fn builtin_argument(&self, expr: &ExprRef, env: &Env) -> Thunk {
+        match &expr.kind {
+            ExprKind::Lambda(def) => Thunk::value(Value::Lambda(Rc::new(Closure {
+                def: def.clone(),
+                env: env.clone(),
+            }))),
+            _ => self.thunk(expr, env),
+        }
+    }
+
     /// Evaluates `expr` to weak head normal form.
     #[inline]
     pub fn eval(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
@@ -345,10 +361,10 @@ impl Evaluator {
     ///
     /// The loop deepens `depth` at each step; its caller, `eval_nested`, restores it.
     fn eval_inner(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
-        self.eval_loop(expr.clone(), env.clone())
+        self.eval_loop(expr, env)
     }
 
-    fn eval_loop(&self, expr: ExprRef, env: Env) -> Result<Value> {
+    fn eval_loop(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
         // The latest call sites of this loop, for the trace of an error (as --show-trace),
         // from `base` on. Many loops call no lambda (a branch, a built-in's call): those
         // leave `base` unset and skip the stack.
@@ -369,74 +385,101 @@ impl Evaluator {
         result
     }
 
-    fn eval_loop_traced(&self, mut expr: ExprRef, mut env: Env, base: &mut usize) -> Result<Value> {
+    /// The loop of `eval_loop`. It starts from the caller's expression and frame, borrowed,
+    /// and owns only what it moves on to that the caller does not hold (a called function's
+    /// body, a new frame): a branch of an `if` goes on from where it is, in the same frame,
+    /// with no count of either changed.
+    fn eval_loop_traced(
+        &self,
+        first: &ExprRef,
+        first_env: &Env,
+        base: &mut usize,
+    ) -> Result<Value> {
+        let mut owned: Option<ExprRef> = None;
+        let mut owned_env: Option<Env> = None;
+        let mut expr = first;
+        let mut env = first_env;
         loop {
             let span = expr.span;
-            let (next, next_env) = match &expr.kind {
+            match &expr.kind {
                 ExprKind::If {
                     cond,
                     then,
                     otherwise,
                 } => {
-                    let branch = if self.eval_bool(cond, &env)? {
+                    expr = if self.eval_bool(cond, env)? {
                         then
                     } else {
                         otherwise
                     };
-                    (branch.clone(), env)
+                }
+                ExprKind::Assert { cond, body } => {
+                    if !self.eval_bool(cond, env)? {
+                        return Err(self.assertion_failed(cond));
+                    }
+                    expr = body;
                 }
                 ExprKind::Let { bindings, body } => {
-                    let frame = self.recursive_frame(bindings, &env);
-                    (body.clone(), frame)
+                    let frame = self.recursive_frame(bindings, env);
+                    env = &*owned_env.insert(frame);
+                    expr = body;
                 }
                 ExprKind::With { namespace, body } => {
                     let frame = Rc::new(EnvFrame {
                         slots: Slots::Many(Vec::new()),
-                        with: Some(self.thunk(namespace, &env)),
+                        with: Some(self.thunk(namespace, env)),
                         parent: Some(env.clone()),
                     });
-                    (body.clone(), frame)
+                    env = &*owned_env.insert(frame);
+                    expr = body;
                 }
-                ExprKind::Assert { cond, body } => {
-                    if !self.eval_bool(cond, &env)? {
-                        return Err(self.assertion_failed(cond));
-                    }
-                    (body.clone(), env)
-                }
-                ExprKind::Apply { func, arg } => 'call: {
+                ExprKind::Apply { func, arg } => {
                     // A call of one argument has nothing for `call_head` to share.
-                    let f = if matches!(func.kind, ExprKind::Apply { .. }) {
-                        match self.call_head(&expr, &env, span)? {
-                            CallHead::Done(v) => return Ok(v),
-                            CallHead::Function(f) => f,
-                            CallHead::Curried(closure) => {
-                                break 'call self.enter_curried(closure, arg, &env, span, base)?;
+                    let (body, frame) = 'call: {
+                        let f = if matches!(func.kind, ExprKind::Apply { .. }) {
+                            match self.call_head(expr, env, span)? {
+                                CallHead::Done(v) => return Ok(v),
+                                CallHead::Function(f) => f,
+                                CallHead::Curried(closure) => {
+                                    break 'call self
+                                        .enter_curried(closure, arg, env, span, base)?;
+                                }
+                                CallHead::Unknown => self.eval(func, env)?,
                             }
-                            CallHead::Unknown => self.eval(func, &env)?,
+                        } else {
+                            self.eval(func, env)?
+                        };
+                        let arg = self.thunk(arg, env);
+                        match &f {
+                            Value::Lambda(closure) => {
+                                let frame = self.bind_lambda(closure, arg, span)?;
+                                self.record_call(span, base);
+                                (closure.def.body.clone(), frame)
+                            }
+                            _ => return self.apply(&f, arg, span),
                         }
-                    } else {
-                        self.eval(func, &env)?
                     };
-                    let arg = self.thunk(arg, &env);
-                    match &f {
-                        Value::Lambda(closure) => {
-                            let frame = self.bind_lambda(closure, arg, span)?;
-                            self.record_call(span, base);
-                            (closure.def.body.clone(), frame)
-                        }
-                        _ => return self.apply(&f, arg, span),
-                    }
+                    env = &*owned_env.insert(frame);
+                    expr = &*owned.insert(body);
                 }
-                _ => return self.eval_simple_here(&expr, &env),
-            };
+                _ => return self.eval_simple_here(expr, env),
+            }
             let depth = self.depth.get();
             if depth >= MAX_DEPTH {
                 return Err(stack_overflow(Some(span)));
             }
             self.depth.set(depth + 1);
-            expr = next;
-            env = next_env;
         }
+    }
+
+    /// The frame of a call of `closure`, whose parameter is a plain name, with `arg`.
+    #[inline(never)]
+    fn bind_parameter(&self, closure: &Closure, arg: Thunk) -> Env {
+        Rc::new(EnvFrame {
+            slots: Slots::One(arg),
+            with: None,
+            parent: Some(closure.env.clone()),
+        })
     }
 
     /// The body and frame a curried call (`CallHead::Curried`) continues with in
@@ -562,7 +605,7 @@ impl Evaluator {
                 Ok(Value::attrs(attrs))
             }
             // Tail forms and the hot ones are handled by `eval_loop` and `eval_simple`.
-            _ => self.eval_loop(expr.clone(), env.clone()),
+            _ => self.eval_loop(expr, env),
         }
     }
 
@@ -1126,12 +1169,13 @@ impl Evaluator {
         if let Value::PrimOp(op) = &f {
             if op.arity == count {
                 memory::check(Some(span))?;
-                // Argument `i` (first given first), on the stack: no `Vec` per call.
-                let arg = |i: usize| self.thunk(spine[count - 1 - i].1, env);
+                // The arguments (first given first) on the stack: no `Vec` per call. The
+                // spine holds them outermost first.
+                let arg = |i: usize| self.builtin_argument(spine[i].1, env);
                 let result = match count {
-                    2 => (op.func)(self, &[arg(0), arg(1)]),
-                    3 => (op.func)(self, &[arg(0), arg(1), arg(2)]),
-                    _ => (op.func)(self, &[arg(0), arg(1), arg(2), arg(3)]),
+                    2 => (op.func)(self, &[arg(1), arg(0)]),
+                    3 => (op.func)(self, &[arg(2), arg(1), arg(0)]),
+                    _ => (op.func)(self, &[arg(3), arg(2), arg(1), arg(0)]),
                 };
                 return result.map(CallHead::Done).map_err(|e| e.at(span));
             }
@@ -1222,7 +1266,7 @@ impl Evaluator {
     #[inline]
     fn bind_lambda(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Env> {
         match &closure.def.param {
-            Param::Ident(_) => Ok(bind_parameter(closure, arg)),
+            Param::Ident(_) => Ok(self.bind_parameter(closure, arg)),
             Param::Pattern { .. } => self.bind_pattern(closure, arg, span),
         }
     }
@@ -1232,7 +1276,7 @@ impl Evaluator {
     fn bind_pattern(&self, closure: &Closure, arg: Thunk, span: Span) -> Result<Env> {
         let def = &closure.def;
         let frame = match &def.param {
-            Param::Ident(_) => bind_parameter(closure, arg),
+            Param::Ident(_) => self.bind_parameter(closure, arg),
             Param::Pattern {
                 formals,
                 ellipsis,
@@ -1598,16 +1642,6 @@ fn lookup_local_inline(env: &Env, depth: u32, slot: u32) -> &Thunk {
     frame.slots.get(slot as usize)
 }
 
-/// The frame of a call of `closure`, whose parameter is a plain name, with `arg`.
-#[inline(never)]
-fn bind_parameter(closure: &Closure, arg: Thunk) -> Env {
-    Rc::new(EnvFrame {
-        slots: Slots::One(arg),
-        with: None,
-        parent: Some(closure.env.clone()),
-    })
-}
-
 /// `op` given fewer arguments than it takes: a value waiting for the rest.
 fn partial_primop(op: &Rc<PrimOp>, args: Vec<Thunk>) -> Value {
     Value::PrimOpApp(Rc::new(PrimOpApp {
@@ -1843,6 +1877,64 @@ mod tests {
         let deep = traced_calls("let f = n: if n == 0 then throw \"end\" else f (n - 1); in f 20");
         assert_eq!(deep.len(), super::TRACED_CALLS, "{deep:?}");
         assert!(deep.iter().all(|call| call == "f (n - 1)"), "{deep:?}");
+    }
+
+    #[test]
+    fn frames_of_finished_calls_are_reused_only_when_nothing_holds_them() {
+        // Closures and thunks made in a call keep its frame: later calls do not touch it.
+        assert_eq!(
+            run("let mk = x: y: x + y; a = mk 1; b = mk 2; in [ (a 10) (b 20) (a 30) ]"),
+            "[ 11 22 31 ]"
+        );
+        assert_eq!(
+            run("let f = x: { v = x; g = y: x + y; }; p = f 1; q = f 2; in [ p.v (p.g 1) q.v (q.g 1) ]"),
+            "[ 1 2 2 3 ]"
+        );
+        // Frames that end with their calls, one after another and curried.
+        assert_eq!(
+            run("let sq = x: x * x; add = a: b: a + b; in [ (map sq [ 1 2 3 ]) (map (add 1) [ 1 2 ]) (builtins.foldl' add 0 [ 1 2 3 ]) ]"),
+            "[ [ 1 4 9 ] [ 2 3 ] 6 ]"
+        );
+        // A call whose argument is still suspended when its frame ends.
+        assert_eq!(
+            run("let k = x: y: y; lazy = k (throw \"never\"); in [ (lazy 1) (lazy 2) ]"),
+            "[ 1 2 ]"
+        );
+        assert_eq!(
+            run("let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 500"),
+            "500"
+        );
+    }
+
+    /// `src` evaluated and printed lazily (`nix-instantiate --eval` without `--strict`).
+    fn run_lazy(src: &str) -> String {
+        let ev = Evaluator::new(Rc::new(DiskIo), EvalOptions::default());
+        let v = ev
+            .eval_source("«test»", src, std::path::Path::new("/"))
+            .expect("evaluates");
+        let printed = crate::print_value(&ev, &v, false).expect("prints");
+        String::from_utf8_lossy(&printed).into_owned()
+    }
+
+    #[test]
+    fn functions_written_as_arguments_are_unevaluated_until_called_as_in_nix() {
+        // Given to a lambda or kept in a set or list: not evaluated yet, as Nix 2.8 prints.
+        assert_eq!(run_lazy("(f: { inherit f; }) (x: x)"), "{ f = <CODE>; }");
+        assert_eq!(
+            run_lazy("(a: f: { inherit f; }) 1 (x: x)"),
+            "{ f = <CODE>; }"
+        );
+        assert_eq!(run_lazy("[ (x: x) ]"), "[ <CODE> ]");
+        // Given to a built-in (made at once there): called as before.
+        assert_eq!(
+            run("[ (map (x: x * 2) [ 1 2 ]) (builtins.filter (x: x > 1) [ 1 2 ]) (builtins.foldl' (a: b: a + b) 0 [ 1 2 ]) (builtins.sort (a: b: a > b) [ 1 2 ]) ]"),
+            "[ [ 2 4 ] [ 2 ] 3 [ 2 1 ] ]"
+        );
+        assert_eq!(run("builtins.map (f: f 1) [ (x: x + 1) ]"), "[ 2 ]");
+        assert_eq!(
+            run("builtins.mapAttrs (n: v: v + 1) { a = 1; }"),
+            "{ a = 2; }"
+        );
     }
 
     #[test]
