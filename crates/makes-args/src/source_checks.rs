@@ -135,6 +135,8 @@ impl SourceChecks {
 /// The worker: checks each path still waiting, from the last (evaluation mostly asks for a
 /// file's literals from the first, so the two meet without asking for the same ones).
 fn check_all(shared: &Shared, store: &LocalStore, visible: &VisibleFiles, paths: Vec<String>) {
+    // While the evaluator reads the remembered listings for its first path.
+    store.prepare_source_checks(paths.len());
     let keep = |p: &Path| !visible.hides(p);
     for path in paths.iter().rev() {
         let key = path.as_bytes();

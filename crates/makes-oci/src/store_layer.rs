@@ -41,6 +41,7 @@ pub(crate) fn write_store_layer<S: TarSink>(
 ) -> Result<S, OciError> {
     let mut writer = StreamWriter {
         tar: TarStream::new(out, policy),
+        keep_atime: true,
     };
     for parent in parents {
         let dir = LayerEntry::new(SYNTHESIZED_DIR_MODE, EntryKind::Directory);
@@ -57,6 +58,9 @@ pub(crate) fn write_store_layer<S: TarSink>(
 
 struct StreamWriter<'p, S: TarSink> {
     tar: TarStream<'p, S>,
+    /// Whether entries are still opened without updating their access times (`O_NOATIME`,
+    /// which only their owner may ask: refused once, not asked again).
+    keep_atime: bool,
 }
 
 impl<S: TarSink> StreamWriter<'_, S> {
@@ -66,7 +70,7 @@ impl<S: TarSink> StreamWriter<'_, S> {
     /// is opened once, its metadata read from the open file.
     fn tree(&mut self, disk: &Path, archive: &mut Vec<u8>) -> Result<(), OciError> {
         // Most store paths are directories: opened at once, they need no `lstat` of their own.
-        match rfs::open(disk, dir_flags(), rfs::Mode::empty()) {
+        match self.open_at(rfs::CWD, disk.as_os_str().as_bytes(), dir_flags()) {
             Ok(fd) => {
                 self.append(archive, &store_dir_entry(), None)?;
                 self.children(fd, disk, archive)
@@ -125,7 +129,8 @@ impl<S: TarSink> StreamWriter<'_, S> {
             let child = disk.join(OsStr::from_bytes(&name));
             match visit {
                 Visit::Below => {
-                    let fd = rfs::openat(dir_fd, name.as_slice(), dir_flags(), rfs::Mode::empty())
+                    let fd = self
+                        .open_at(dir_fd, name.as_slice(), dir_flags())
                         .map_err(|e| OciError::io(&child)(e.into()))?;
                     self.children(fd, &child, archive)?;
                 }
@@ -133,7 +138,8 @@ impl<S: TarSink> StreamWriter<'_, S> {
                     self.append(archive, &store_dir_entry(), None)?;
                 }
                 Visit::Entry(rfs::FileType::RegularFile) => {
-                    let fd = rfs::openat(dir_fd, name.as_slice(), file_flags(), rfs::Mode::empty())
+                    let fd = self
+                        .open_at(dir_fd, name.as_slice(), file_flags())
                         .map_err(|e| OciError::io(&child)(e.into()))?;
                     let file = File::from(fd);
                     let meta = file.metadata().map_err(OciError::io(&child))?;
@@ -156,6 +162,29 @@ impl<S: TarSink> StreamWriter<'_, S> {
             archive.truncate(parent_len);
         }
         Ok(())
+    }
+
+    /// Opens `name` at `dir_fd`, without updating its access time while the store's owner
+    /// may ask that: a store path is read whole for every layer it is in, and the first read
+    /// after it was made read-only would otherwise write each inode again.
+    fn open_at(
+        &mut self,
+        dir_fd: impl rustix::fd::AsFd,
+        name: &[u8],
+        flags: rfs::OFlags,
+    ) -> rustix::io::Result<OwnedFd> {
+        if self.keep_atime {
+            match rfs::openat(
+                &dir_fd,
+                name,
+                flags | rfs::OFlags::NOATIME,
+                rfs::Mode::empty(),
+            ) {
+                Err(rustix::io::Errno::PERM) => self.keep_atime = false,
+                opened => return opened,
+            }
+        }
+        rfs::openat(&dir_fd, name, flags, rfs::Mode::empty())
     }
 
     fn append(
@@ -264,6 +293,42 @@ mod tests {
             .into_inner();
         assert_eq!(streamed.len(), want.len());
         assert!(streamed == want, "same bytes");
+    }
+
+    #[test]
+    fn writing_a_layer_leaves_the_access_times_of_its_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tree = dir.path().join("tree");
+        fs::create_dir_all(tree.join("bin")).expect("mkdir");
+        let file = tree.join("bin/tool");
+        fs::write(&file, b"contents").expect("write");
+        // Read before modified: any read would update it (even under `relatime`).
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(10);
+        let times = fs::FileTimes::new()
+            .set_accessed(old)
+            .set_modified(old + std::time::Duration::from_secs(10));
+        File::options()
+            .write(true)
+            .open(&file)
+            .and_then(|f| f.set_times(times))
+            .expect("set times");
+        let mut trees = [StoreTree {
+            disk: &tree,
+            archive: format!("nix/store/{}-tree", "a".repeat(32)).into_bytes(),
+        }];
+        let policy = crate::tar_writer::tests::policy();
+        let sink = crate::tar_writer::reading_sink(Vec::new());
+        let layer = write_store_layer(&[b"nix"], &mut trees, &policy, sink)
+            .expect("written")
+            .into_inner();
+        assert!(
+            layer.windows(8).any(|w| w == b"contents"),
+            "the file was read"
+        );
+        let accessed = fs::metadata(&file)
+            .and_then(|m| m.accessed())
+            .expect("atime");
+        assert_eq!(accessed, old);
     }
 
     #[test]

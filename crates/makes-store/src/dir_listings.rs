@@ -43,8 +43,10 @@ struct State {
     /// for (most processes walk a few of the trees the log knows), outside the lock, so that
     /// threads walking trees at once do not wait on each other's checks.
     text: Arc<[u8]>,
-    /// The ranges in `text` of the lines of each directory, by the hex of its path.
-    lines: HashMap<Vec<u8>, Vec<Range<usize>>>,
+    /// The lines of `text`, each as the [`path_key`] of its path field and its range, sorted
+    /// by key (lines of one key in log order): one allocation for the whole log, where a map
+    /// of paths cost two per directory, all made while the other walkers wait for the lock.
+    lines: Vec<(u64, Range<usize>)>,
     /// The metadata and encoded names ([`encode_names`]) remembered by this process, by
     /// directory path.
     fresh: HashMap<Vec<u8>, (EntryMeta, Vec<u8>)>,
@@ -55,19 +57,18 @@ struct State {
 impl State {
     fn read(log: &Path) -> Self {
         let text = read_log(log);
-        let mut lines = HashMap::new();
-        for range in line_ranges(&text) {
-            let line = &text[range.clone()];
-            let mut fields = line.splitn(3, |b| *b == b' ');
-            if let (Some(_check), Some(path), Some(_rest)) =
-                (fields.next(), fields.next(), fields.next())
-            {
-                lines
-                    .entry(path.to_vec())
-                    .or_insert_with(Vec::new)
-                    .push(range);
-            }
-        }
+        let mut lines: Vec<(u64, Range<usize>)> = line_ranges(&text)
+            .into_iter()
+            .filter_map(|range| {
+                let mut fields = text[range.clone()].splitn(3, |b| *b == b' ');
+                match (fields.next(), fields.next(), fields.next()) {
+                    (Some(_check), Some(path), Some(_rest)) => Some((path_key(path), range)),
+                    _ => None,
+                }
+            })
+            .collect();
+        // Stable: the lines of a directory stay in log order (the last one wins).
+        lines.sort_by_key(|(key, _)| *key);
         State {
             log: log.to_path_buf(),
             text: text.into(),
@@ -89,9 +90,18 @@ impl State {
         if let Some(found) = self.fresh.get(path) {
             return Candidates::Fresh(found.clone());
         }
-        match self.lines.get(path_hex.as_bytes()) {
-            Some(ranges) => Candidates::Logged(self.text.clone(), ranges.clone()),
-            None => Candidates::None,
+        // Lines of another path with the same key fail `parse_line`'s path check.
+        let key = path_key(path_hex.as_bytes());
+        let first = self.lines.partition_point(|(k, _)| *k < key);
+        let ranges: Vec<Range<usize>> = self.lines[first..]
+            .iter()
+            .take_while(|(k, _)| *k == key)
+            .map(|(_, range)| range.clone())
+            .collect();
+        if ranges.is_empty() {
+            Candidates::None
+        } else {
+            Candidates::Logged(self.text.clone(), ranges)
         }
     }
 }
@@ -223,6 +233,14 @@ impl DirListings {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         *guard = None;
     }
+}
+
+/// The key a directory's lines are found by: FNV-1a of the hex of its path, as the log spells
+/// it (a lookup hashes the hex it compares lines against; no line is decoded to be indexed).
+fn path_key(path_hex: &[u8]) -> u64 {
+    path_hex.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// The ranges of the lines of `text` (without their `\n`), a log of this module's or
@@ -386,6 +404,40 @@ mod tests {
             third.names(&log, Path::new("/empty"), &meta(1)),
             Some(Vec::new())
         );
+    }
+
+    #[test]
+    fn each_of_many_directories_is_found_with_its_last_listing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("cache/dirs.log");
+        let listings = DirListings::default();
+        let path = |n: usize| PathBuf::from(format!("/tree/p{n:04}"));
+        let names = |n: usize, round: usize| -> Names { vec![format!("{n}-{round}").into_bytes()] };
+        // Two listings of every directory, the others' lines between them in the log.
+        for round in 0..2usize {
+            for n in 0..300 {
+                listings.remember(
+                    &log,
+                    &path(n),
+                    &meta((n + round) as i64),
+                    &names(n, round),
+                    1000,
+                );
+            }
+            listings.flush(&log);
+        }
+        let again = DirListings::default();
+        for n in 0..300 {
+            let last = Some(names(n, 1));
+            assert_eq!(
+                again.names(&log, &path(n), &meta(n as i64 + 1)),
+                last,
+                "{n}"
+            );
+            // The first listing is not taken for the metadata it was read with.
+            assert_eq!(again.names(&log, &path(n), &meta(n as i64)), None, "{n}");
+        }
+        assert_eq!(again.names(&log, &path(300), &meta(300)), None);
     }
 
     #[test]

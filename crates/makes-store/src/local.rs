@@ -31,7 +31,7 @@ use crate::refscan::RefScanner;
 use crate::source_cache::{fingerprint_of, SourceHashes};
 use crate::source_import::{import_tree, now_seconds};
 use crate::source_tree::{walk_tree_listed, Listed};
-use crate::valid_paths::{Lookup, ValidPaths};
+use crate::valid_paths::{Lookup, ValidPaths, QUESTIONS_BEFORE_LISTING};
 
 /// What [`LocalStore::check_source`] found: the name asked for and the valid store path of
 /// the unchanged tree under it, if the store remembers the tree.
@@ -209,6 +209,18 @@ impl LocalStore {
             .and_then(|(_, fingerprint)| self.cached_source_hash(&fingerprint))
             .and_then(|nar| self.known_source_path(nar, name));
         SourceCheck(found.map(|path| (name.to_owned(), path)))
+    }
+
+    /// Reads ahead what checking `trees` source trees asks for: the remembered NAR hashes,
+    /// and the listing of valid paths when the trees are enough to ask for it anyway. For a
+    /// thread to do while another starts on the trees, which would otherwise wait for each
+    /// read in turn.
+    pub fn prepare_source_checks(&self, trees: usize) {
+        self.load_source_hashes();
+        if trees > QUESTIONS_BEFORE_LISTING {
+            self.valid_paths
+                .fill(&self.root.join("db"), &self.store_dir());
+        }
     }
 
     /// The entries of the tree at `fs_path` and its fingerprint (see `source_cache`): an

@@ -131,6 +131,11 @@ impl LocalStore {
         self.root().join("cache").join("sources.log")
     }
 
+    /// Reads the remembered NAR hashes now, unless they were.
+    pub(crate) fn load_source_hashes(&self) {
+        drop(self.source_hashes().loaded(&self.source_log()));
+    }
+
     /// The NAR hash and size remembered for a fingerprint.
     pub(crate) fn cached_source_hash(&self, fingerprint: &[u8; 32]) -> Option<([u8; 32], u64)> {
         let log = self.source_log();

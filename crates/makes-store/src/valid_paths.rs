@@ -23,7 +23,7 @@ use crate::path::{PathInfo, StorePath};
 
 /// How many questions go to the disk before the two directories are listed once: a short
 /// session (`makes --list` of a small project) in a large store never pays for the listing.
-const QUESTIONS_BEFORE_LISTING: usize = 64;
+pub(crate) const QUESTIONS_BEFORE_LISTING: usize = 64;
 
 /// What the process knows (shared by every clone of a `LocalStore`).
 #[derive(Debug, Default)]
@@ -37,6 +37,8 @@ struct Known {
     listed: bool,
     /// Questions answered from the disk so far.
     asked: usize,
+    /// How many paths were forgotten so far (a listing taken meanwhile may hold them).
+    forgotten: usize,
     /// Base names (`<hash>-<name>`) of paths known valid.
     valid: HashSet<String>,
     /// The records of paths known valid, when known, by base name.
@@ -112,18 +114,27 @@ impl ValidPaths {
     /// Forgets `base_name` (garbage collection removed it).
     pub(crate) fn forget(&self, base_name: &str) {
         let mut known = self.known();
+        known.forgotten += 1;
         known.valid.remove(base_name);
         known.records.remove(base_name);
     }
 
     /// Remembers every path of the listings: a store entry whose hash has a record. A listing
     /// that fails leaves the set as it was (questions then go to the disk).
+    ///
+    /// The directories are listed without the lock held, so that other threads' questions
+    /// meanwhile go to the disk rather than wait; a path forgotten meanwhile could be in the
+    /// listings, which are then dropped.
     pub(crate) fn fill(&self, db_dir: &Path, store_dir: &Path) {
-        let mut known = self.known();
-        known.listed = true;
-        if !known.enabled {
-            return;
-        }
+        let forgotten = {
+            let mut known = self.known();
+            if known.listed || !known.enabled {
+                known.listed = true;
+                return;
+            }
+            known.listed = true;
+            known.forgotten
+        };
         let (Some(records), Some(entries)) = (names(db_dir), names(store_dir)) else {
             return;
         };
@@ -131,13 +142,17 @@ impl ValidPaths {
             .iter()
             .filter_map(|n| n.strip_suffix(".json"))
             .collect();
-        for entry in entries {
-            let valid = entry
-                .split_once('-')
-                .is_some_and(|(hash, _)| with_record.contains(hash));
-            if valid {
-                known.valid.insert(entry);
-            }
+        let valid: Vec<String> = entries
+            .into_iter()
+            .filter(|entry| {
+                entry
+                    .split_once('-')
+                    .is_some_and(|(hash, _)| with_record.contains(hash))
+            })
+            .collect();
+        let mut known = self.known();
+        if known.forgotten == forgotten {
+            known.valid.extend(valid);
         }
     }
 }
