@@ -251,3 +251,23 @@ fn hostile_jobs_fail_at_their_line() {
         }
     }
 }
+
+/// An error far into one line (generated or minified code) is reported with its place, not
+/// quoted: the quote's padding to such a column would overflow the report's formatting.
+#[test]
+fn an_error_far_into_a_line_is_reported_not_a_panic() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir.path();
+    let files = [
+        ("var.nix", format!("{}undefinedvar\n", " ".repeat(70_000))),
+        ("concat.nix", format!("1{}\n", " ++ 1".repeat(100_000))),
+    ];
+    for (name, text) in &files {
+        std::fs::write(dir.join(name), text).expect("write the case");
+        let out = bounded_makes(&sandbox, dir, &["eval", "--strict", name]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(&format!("/{name}:1:")), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+}

@@ -19,6 +19,9 @@ struct Shown<'a> {
     show_code: bool,
     source: Option<&'a dyn SourceCode>,
     labels: Option<Vec<LabeledSpan>>,
+    /// Where the labels are (`file:line:column`), when the source line is too wide to quote:
+    /// printed after the message instead of the quoted line.
+    wide_places: Vec<String>,
     related: Vec<Shown<'a>>,
     cause: Option<Box<Shown<'a>>>,
 }
@@ -83,7 +86,7 @@ impl<'a> Shown<'a> {
         all_places: &[Place],
     ) -> Self {
         let source = inner.source_code().or(parent_source);
-        let labels = inner.labels().map(|labels| {
+        let mut labels = inner.labels().map(|labels| {
             labels
                 .map(|l| {
                     let place = Place::of(&l, source);
@@ -93,8 +96,17 @@ impl<'a> Shown<'a> {
                         l
                     }
                 })
-                .collect()
+                .collect::<Vec<_>>()
         });
+        let wide_places = match (&labels, source) {
+            (Some(l), Some(source)) if l.iter().any(|l| too_wide(l, source)) => {
+                l.iter().map(|l| place_text(l, source)).collect()
+            }
+            _ => Vec::new(),
+        };
+        if !wide_places.is_empty() {
+            labels = None;
+        }
         let mut seen: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
         let mut related = Vec::new();
         for r in inner.related().into_iter().flatten() {
@@ -112,8 +124,9 @@ impl<'a> Shown<'a> {
         Shown {
             inner,
             show_code,
-            source,
+            source: if wide_places.is_empty() { source } else { None },
             labels,
+            wide_places,
             related,
             cause,
         }
@@ -177,7 +190,65 @@ fn first_line_of(label: LabeledSpan, source: Option<&dyn SourceCode>) -> Labeled
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.inner, f)
+        fmt::Display::fmt(self.inner, f)?;
+        for place in &self.wide_places {
+            write!(f, "\nat {place}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The widest column a quoted label may reach. The graphical report pads to a label's column
+/// with a formatting width, which Rust caps at 65,535 (past it, formatting panics); lines
+/// this wide are generated or minified code, where a quote helps no one anyway.
+const MAX_QUOTED_COLUMN: usize = 1_000;
+
+/// The source from its start to the end of `label`, with the label's start and end in it.
+fn text_up_to<'s>(
+    label: &LabeledSpan,
+    source: &'s dyn SourceCode,
+) -> Option<(Box<dyn miette::SpanContents<'s> + 's>, usize, usize)> {
+    let end = label.offset() + label.len();
+    let contents = source
+        .read_span(&SourceSpan::new(0.into(), end), 0, 0)
+        .ok()?;
+    let len = contents.data().len();
+    Some((contents, label.offset().min(len), end.min(len)))
+}
+
+/// The bytes between the line start before `at` and `at`.
+fn line_before(data: &[u8], at: usize) -> &[u8] {
+    let start = data[..at]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |n| n + 1);
+    &data[start..at]
+}
+
+/// Whether `label` starts or ends further into its line than [`MAX_QUOTED_COLUMN`].
+fn too_wide(label: &LabeledSpan, source: &dyn SourceCode) -> bool {
+    let Some((contents, start, end)) = text_up_to(label, source) else {
+        return false;
+    };
+    let data = contents.data();
+    line_before(data, start).len() > MAX_QUOTED_COLUMN
+        || line_before(data, end).len() > MAX_QUOTED_COLUMN
+}
+
+/// `file:line:column` of a label (1-based, columns in characters as the report counts them).
+fn place_text(label: &LabeledSpan, source: &dyn SourceCode) -> String {
+    let Some((contents, start, _)) = text_up_to(label, source) else {
+        return format!("byte {}", label.offset());
+    };
+    let data = contents.data();
+    let line = 1 + data[..start].iter().filter(|b| **b == b'\n').count();
+    let column = String::from_utf8_lossy(line_before(data, start))
+        .chars()
+        .count()
+        + 1;
+    match contents.name() {
+        Some(name) => format!("{name}:{line}:{column}"),
+        None => format!("{line}:{column}"),
     }
 }
 
@@ -256,7 +327,7 @@ pub fn render(diagnostic: &dyn Diagnostic) -> String {
         return format!("Error: {diagnostic}");
     }
     if !colour {
-        out = without_message_gutter(&out, &diagnostic.to_string());
+        out = without_message_gutter(&out, &shown.to_string());
     }
     // Messages may carry escape sequences of their own (nixpkgs colours parts of its module
     // system's): filtered as Nix filters them, all of them off a terminal.
@@ -341,6 +412,42 @@ mod tests {
         places_in(&e, None, &mut places);
         let shown = Shown::new(&e, None, false, &places);
         assert_eq!(shown.places(), vec![(4, 3)], "the label keeps 'f {{' only");
+    }
+
+    #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+    #[error("wide")]
+    struct Wide {
+        #[source_code]
+        src: miette::NamedSource<String>,
+        #[label("here")]
+        at: SourceSpan,
+    }
+
+    #[test]
+    fn a_label_past_the_quoted_width_is_given_by_place_not_quoted() {
+        let text = format!("a = 1;\n{}oops + é\n", " ".repeat(70_000));
+        let oops = 7 + 70_000;
+        let wide = Wide {
+            src: miette::NamedSource::new("wide.nix", text.clone()),
+            at: (oops, 4).into(),
+        };
+        let shown = render(&wide);
+        assert!(shown.contains("× wide\n    at wide.nix:2:70001"), "{shown}");
+        assert!(!shown.contains("oops"), "not quoted: {shown}");
+        // A label narrower than the limit on the same source is quoted as before.
+        let narrow = render(&Wide {
+            src: miette::NamedSource::new("wide.nix", text),
+            at: (0, 1).into(),
+        });
+        assert!(narrow.contains("a = 1;"), "{narrow}");
+        assert!(!narrow.contains("\nat wide.nix"), "{narrow}");
+        // A label that starts near the line's start but ends past the limit is not quoted
+        // either (its underline would be as wide).
+        let long = render(&Wide {
+            src: miette::NamedSource::new("long.nix", format!("{}\n", "x".repeat(5_000))),
+            at: (10, 4_000).into(),
+        });
+        assert!(long.contains("at long.nix:1:11"), "{long}");
     }
 
     #[test]
