@@ -57,7 +57,7 @@ fn long_random_operator_chains_parse_as_by_levels() {
             state ^= state << 17;
             text.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
             text.push(' ');
-            if state % 5 == 0 {
+            if state.is_multiple_of(5) {
                 text.push_str("a ");
             }
         }
