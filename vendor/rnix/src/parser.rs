@@ -192,10 +192,14 @@ where
         self.builder.token(NixLanguage::kind_to_raw(token), s)
     }
     fn peek(&mut self) -> Option<SyntaxKind> {
-        while self.peek_raw().map(|&(t, _)| t.is_trivia()).unwrap_or(false) {
+        // Trivia ahead is moved to the trivia buffer; the token then at the front is the one.
+        loop {
+            let kind = self.peek_raw()?.0;
+            if !kind.is_trivia() {
+                return Some(kind);
+            }
             self.bump();
         }
-        self.peek_ahead(0)
     }
     fn peek_ahead(&mut self, n: usize) -> Option<SyntaxKind> {
         let mut non_trivia_seen = 0;
