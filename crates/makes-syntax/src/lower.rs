@@ -288,8 +288,7 @@ impl Lowerer {
                 // `or` reaches here only as the argument of `f or`, which Nix's grammar reads
                 // as a call of `f` with the variable `or` (nixpkgs once had a function `or`);
                 // elsewhere the parser already refuses the keyword.
-                let name = ident_text(i);
-                ExprKind::Var(self.resolve(&name, span)?)
+                ExprKind::Var(ident_text(i, |name| self.resolve(name, span))?)
             }
             ast::Expr::With(w) => {
                 let namespace = self.child(w.namespace(), w.syntax(), "namespace")?;
@@ -400,7 +399,7 @@ impl Lowerer {
 
     fn key_name(&self, attr: &ast::Attr) -> Result<KeyName, SyntaxError> {
         Ok(match attr {
-            ast::Attr::Ident(i) => KeyName::Static(name_of_text(&ident_text(i))),
+            ast::Attr::Ident(i) => KeyName::Static(ident_text(i, name_of_text)),
             ast::Attr::Str(s) => match static_string(s) {
                 Some(text) => KeyName::Static(name_of_text(&text)),
                 None => KeyName::Dynamic(ast::Expr::Str(s.clone())),
@@ -431,7 +430,7 @@ impl Lowerer {
                 let ident = p
                     .ident()
                     .ok_or_else(|| self.missing(p.syntax(), "parameter name"))?;
-                let name: Rc<str> = name_of_text(&ident_text(&ident));
+                let name: Rc<str> = ident_text(&ident, name_of_text);
                 (Param::Ident(name.clone()), vec![name], Vec::new())
             }
             ast::Param::Pattern(p) => {
@@ -441,7 +440,7 @@ impl Lowerer {
                     let ident = entry
                         .ident()
                         .ok_or_else(|| self.missing(entry.syntax(), "formal name"))?;
-                    let name: Rc<str> = name_of_text(&ident_text(&ident));
+                    let name: Rc<str> = ident_text(&ident, name_of_text);
                     let fspan = self.span_of(entry.syntax());
                     if names.contains(&name) {
                         return Err(SyntaxError::DuplicateFormal {
@@ -454,7 +453,7 @@ impl Lowerer {
                 }
                 let bind = match p.pat_bind().and_then(|b| b.ident()) {
                     Some(ident) => {
-                        let name: Rc<str> = name_of_text(&ident_text(&ident));
+                        let name: Rc<str> = ident_text(&ident, name_of_text);
                         if names.contains(&name) {
                             return Err(SyntaxError::DuplicateFormal {
                                 name: name.to_string(),
@@ -789,8 +788,14 @@ fn render_path(names: impl Iterator<Item = Rc<str>>) -> String {
     names.collect::<Vec<_>>().join(".")
 }
 
-fn ident_text(ident: &ast::Ident) -> String {
-    ident.syntax().text().to_string()
+/// `f` of an identifier's name. The node holds one token (trivia stays outside it), whose text
+/// is borrowed, where gathering the node's text would build a string through a formatter.
+fn ident_text<R>(ident: &ast::Ident, f: impl FnOnce(&str) -> R) -> R {
+    let node = ident.syntax();
+    match node.first_token() {
+        Some(token) if token.text_range() == node.text_range() => f(token.text()),
+        _ => f(&node.text().to_string()),
+    }
 }
 
 /// The text of a string without interpolation, if it is one.

@@ -4,7 +4,7 @@
 use crate::error::SyntaxError;
 use crate::ir::ExprRef;
 use crate::lower::lower_root_in_scope;
-use crate::nesting::check_nesting;
+use crate::nesting::NestingGuard;
 use crate::source::{FileId, SourceMap, Span};
 use rnix::{ParseError, SyntaxKind, TextRange};
 use std::rc::Rc;
@@ -35,8 +35,12 @@ pub fn parse_file_in_scope(
             },
         });
     };
-    check_nesting(&source.text, file)?;
-    let parse = rnix::Root::parse(&source.text);
+    let mut tokens = NestingGuard::new(rnix::tokenize(&source.text));
+    let parse = rnix::Root::parse_tokens(&mut tokens);
+    // A file nested too deeply is refused before anything else is said about it.
+    if let Some(err) = tokens.error(file) {
+        return Err(err);
+    }
     if let Some(err) = parse.errors().first() {
         return Err(parse_error(err, file, &source.text));
     }

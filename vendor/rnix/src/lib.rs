@@ -48,6 +48,21 @@ impl Root {
         let (green, errors) = parser::parse(tokenize(s));
         Parse { green, errors, _ty: PhantomData }
     }
+
+    /// As `parse`, from tokens already made by `tokenize` (possibly passed through a filter
+    /// that ends the stream early).
+    pub fn parse_tokens<'a>(tokens: impl Iterator<Item = Token<'a>>) -> Parse<Root> {
+        let (green, errors) = parser::parse(tokens);
+        Parse { green, errors, _ty: PhantomData }
+    }
+
+    /// As `parse`, with rnix's original parsing of operators, a function per precedence
+    /// level: the reference for tests of the faster one.
+    #[doc(hidden)]
+    pub fn parse_by_levels(s: &str) -> Parse<Root> {
+        let (green, errors) = parser::parse_by_levels(tokenize(s));
+        Parse { green, errors, _ty: PhantomData }
+    }
 }
 
 /// The result of a parse

@@ -104,6 +104,9 @@ where
     // Recursion depth, used for avoiding stack overflows. This may be incremented
     // by any method as long as it is decremented when that method returns.
     depth: u32,
+
+    // Parse operators with a function per precedence level, the reference for `parse_binary`.
+    by_levels: bool,
 }
 impl<'a, I> Parser<'a, I>
 where
@@ -120,6 +123,7 @@ where
             consumed: TextSize::from(0),
 
             depth: 0,
+            by_levels: false,
         }
     }
 
@@ -188,10 +192,14 @@ where
         self.builder.token(NixLanguage::kind_to_raw(token), s)
     }
     fn peek(&mut self) -> Option<SyntaxKind> {
-        while self.peek_raw().map(|&(t, _)| t.is_trivia()).unwrap_or(false) {
+        // Trivia ahead is moved to the trivia buffer; the token then at the front is the one.
+        loop {
+            let kind = self.peek_raw()?.0;
+            if !kind.is_trivia() {
+                return Some(kind);
+            }
             self.bump();
         }
-        self.peek_ahead(0)
     }
     fn peek_ahead(&mut self, n: usize) -> Option<SyntaxKind> {
         let mut non_trivia_seen = 0;
@@ -643,6 +651,57 @@ where
             self.parse_fn()
         }
     }
+    /// The binary operators (and `!`) by precedence climbing: one loop per operand instead of
+    /// a call per precedence level, making the same tree as a function per level would
+    /// (`parse_pipe_left` down to `parse_hasattr`, kept for the tests that compare the two).
+    /// `min` is the lowest level this call may take an operator of; `!` is taken as a prefix
+    /// only if its level is at least `min`.
+    fn parse_binary(&mut self, min: u8) -> Checkpoint {
+        let (checkpoint, mut max) = if min <= INVERT_LEVEL && self.peek() == Some(T![!]) {
+            let checkpoint = self.checkpoint();
+            self.start_node(NODE_UNARY_OP);
+            self.bump();
+            self.parse_binary(INVERT_LEVEL);
+            self.finish_node();
+            (checkpoint, INVERT_LEVEL - 1)
+        } else {
+            (self.parse_negate(), u8::MAX)
+        };
+        while let Some(kind) = self.peek() {
+            let Some((level, assoc)) = binary_level(kind) else { break };
+            if level < min || level > max {
+                break;
+            }
+            if kind == T![?] {
+                self.start_node_at(checkpoint, NODE_HAS_ATTR);
+                self.bump();
+                self.parse_attrpath();
+                self.finish_node();
+                max = level;
+                continue;
+            }
+            self.start_node_at(checkpoint, NODE_BIN_OP);
+            self.bump();
+            // After one operator of a level, a function per level would only go on with the
+            // same level (left-associative) or return to lower ones.
+            match assoc {
+                Assoc::Left => {
+                    self.parse_binary(level + 1);
+                    max = level;
+                }
+                Assoc::Right => {
+                    self.parse_binary(level);
+                    max = level - 1;
+                }
+                Assoc::Non => {
+                    self.parse_binary(level + 1);
+                    max = level - 1;
+                }
+            }
+            self.finish_node();
+        }
+        checkpoint
+    }
     fn parse_non_assoc(&mut self, next: fn(&mut Self) -> Checkpoint, ops: TokenSet) -> Checkpoint {
         let checkpoint = next(self);
         if self.peek().map(|t| ops.contains(t)).unwrap_or(false) {
@@ -737,6 +796,12 @@ where
     fn parse_pipe_left(&mut self) -> Checkpoint {
         self.parse_right_assoc(Self::parse_pipe_right, T!["<|"] | ())
     }
+    fn parse_binary_expr(&mut self) -> Checkpoint {
+        if self.by_levels {
+            return self.parse_pipe_left();
+        }
+        self.parse_binary(1)
+    }
     /// Parse Nix code into an AST
     pub fn parse_expr(&mut self) -> Checkpoint {
         // Limit chosen somewhat arbitrarily
@@ -802,11 +867,42 @@ where
                 self.finish_node();
                 checkpoint
             }
-            _ => self.parse_pipe_left(),
+            _ => self.parse_binary_expr(),
         };
         self.depth -= 1;
         out
     }
+}
+
+#[derive(Clone, Copy)]
+enum Assoc {
+    Left,
+    Right,
+    Non,
+}
+
+/// The level of `!`, a prefix operator between `//` and `+`.
+const INVERT_LEVEL: u8 = 9;
+
+/// A binary operator's precedence level (higher binds tighter, from 1, so that one below a
+/// level is never negative) and associativity; `?` is the tightest, its right side an attribute
+/// path.
+fn binary_level(kind: SyntaxKind) -> Option<(u8, Assoc)> {
+    Some(match kind {
+        T!["<|"] => (1, Assoc::Right),
+        T!["|>"] => (2, Assoc::Left),
+        T![->] => (3, Assoc::Right),
+        T![||] => (4, Assoc::Left),
+        T![&&] => (5, Assoc::Left),
+        T![==] | T![!=] => (6, Assoc::Non),
+        T![<] | T![<=] | T![>] | T![>=] => (7, Assoc::Non),
+        T!["//"] => (8, Assoc::Right),
+        T![+] | T![-] => (10, Assoc::Left),
+        T![*] | T![/] => (11, Assoc::Left),
+        T![++] => (12, Assoc::Right),
+        T![?] => (13, Assoc::Left),
+        _ => return None,
+    })
 }
 
 /// Parse tokens into an AST
@@ -814,7 +910,25 @@ pub fn parse<'s, I>(iter: I) -> (GreenNode, Vec<ParseError>)
 where
     I: Iterator<Item = Token<'s>>,
 {
+    run(Parser::new(iter))
+}
+
+/// As `parse`, with the operators parsed by a function per precedence level (rnix's own way),
+/// the reference that tests compare `parse` with.
+#[doc(hidden)]
+pub fn parse_by_levels<'s, I>(iter: I) -> (GreenNode, Vec<ParseError>)
+where
+    I: Iterator<Item = Token<'s>>,
+{
     let mut parser = Parser::new(iter);
+    parser.by_levels = true;
+    run(parser)
+}
+
+fn run<'s, I>(mut parser: Parser<'s, I>) -> (GreenNode, Vec<ParseError>)
+where
+    I: Iterator<Item = Token<'s>>,
+{
     parser.builder.start_node(NixLanguage::kind_to_raw(NODE_ROOT));
     parser.parse_expr();
     parser.eat_trivia();
@@ -830,3 +944,4 @@ where
     parser.builder.finish_node();
     (parser.builder.finish(), parser.errors)
 }
+

@@ -83,16 +83,17 @@ impl<'a> Tokenizer<'a> {
             return (run.end - offset, run.last_underscore.is_some_and(|u| u >= offset));
         }
         let mut last_underscore = None;
-        let len: usize = self.remaining()
-            .char_indices()
-            .take_while(|&(_, c)| c != '/' && is_valid_path_char(c))
-            .map(|(i, c)| {
-                if c == '_' {
+        // Path characters are all ASCII, so the run is a run of bytes.
+        let len = self.state.input.as_bytes()[offset..]
+            .iter()
+            .take_while(|&&b| b != b'/' && is_valid_path_char(char::from(b)))
+            .enumerate()
+            .map(|(i, &b)| {
+                if b == b'_' {
                     last_underscore = Some(offset + i);
                 }
-                c.len_utf8()
             })
-            .sum();
+            .count();
         self.path_run = Some(PathRun { start: offset, end: offset + len, last_underscore });
         (len, last_underscore.is_some())
     }
@@ -103,7 +104,12 @@ impl Tokenizer<'_> {
         &self.state.input[self.state.offset..]
     }
     fn peek(&self) -> Option<char> {
-        self.remaining().chars().next()
+        // An ASCII byte is a whole character; only others need decoding.
+        match self.state.input.as_bytes().get(self.state.offset) {
+            Some(&b) if b.is_ascii() => Some(char::from(b)),
+            Some(_) => self.remaining().chars().next(),
+            None => None,
+        }
     }
     fn next(&mut self) -> Option<char> {
         let c = self.peek();
@@ -144,10 +150,27 @@ impl Tokenizer<'_> {
     where
         F: FnMut(char) -> bool,
     {
-        let len: usize =
-            self.remaining().chars().take_while(|&c| f(c)).map(|c| c.len_utf8()).sum::<usize>();
-        self.state.offset += len;
-        len
+        // ASCII bytes are whole characters, tested without decoding; from the first other
+        // byte on, characters are decoded.
+        let bytes = self.state.input.as_bytes();
+        let start = self.state.offset;
+        let mut end = start;
+        while let Some(&b) = bytes.get(end) {
+            if !b.is_ascii() {
+                end += self.state.input[end..]
+                    .chars()
+                    .take_while(|&c| f(c))
+                    .map(char::len_utf8)
+                    .sum::<usize>();
+                break;
+            }
+            if !f(char::from(b)) {
+                break;
+            }
+            end += 1;
+        }
+        self.state.offset = end;
+        end - start
     }
     fn next_string(&mut self, multiline: bool) -> SyntaxKind {
         loop {
