@@ -33,16 +33,18 @@ impl Evaluator {
                 Some(span),
             )),
             _ => {
-                let a = self.eval(lhs, env)?;
-                let b = self.eval(rhs, env)?;
+                // Operands are only read: variables already computed are borrowed.
+                let (mut held_a, mut held_b) = (None, None);
+                let a = self.eval_ref(lhs, env, &mut held_a)?;
+                let b = self.eval_ref(rhs, env, &mut held_b)?;
                 match op {
                     BinaryOp::Equal
                     | BinaryOp::NotEqual
                     | BinaryOp::Less
                     | BinaryOp::MoreOrEq
                     | BinaryOp::More
-                    | BinaryOp::LessOrEq => self.comparison(op, &a, &b, span),
-                    BinaryOp::Update => match (&a, &b) {
+                    | BinaryOp::LessOrEq => self.comparison(op, a, b, span),
+                    BinaryOp::Update => match (a, b) {
                         (Value::Attrs(x), Value::Attrs(y)) => {
                             // An empty open set still has names.
                             if y.is_empty() && y.open_source().is_none() {
@@ -58,7 +60,7 @@ impl Evaluator {
                         }
                         (other, _) => Err(EvalError::type_error("a set", other, Some(lhs.span))),
                     },
-                    BinaryOp::Concat => match (&a, &b) {
+                    BinaryOp::Concat => match (a, b) {
                         (Value::List(x), Value::List(y)) => {
                             let len = x.len().saturating_add(y.len());
                             memory::reserve(memory::bytes_of::<Thunk>(len), Some(span))?;
@@ -76,8 +78,8 @@ impl Evaluator {
                         }
                         (other, _) => Err(EvalError::type_error("a list", other, Some(lhs.span))),
                     },
-                    BinaryOp::Add => self.add(&a, &b, span),
-                    BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => arithmetic(op, &a, &b, span),
+                    BinaryOp::Add => self.add(a, b, span),
+                    BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => arithmetic(op, a, b, span),
                     _ => unreachable!("boolean operators are handled above"),
                 }
             }
