@@ -645,10 +645,12 @@ impl Evaluator {
 
     pub(crate) fn eval_bool(&self, expr: &ExprRef, env: &Env) -> Result<bool> {
         let mut held = None;
-        match self.eval_ref(expr, env, &mut held)? {
+        let result = match self.eval_ref(expr, env, &mut held)? {
             Value::Bool(b) => Ok(*b),
             other => Err(not_a_boolean(other.clone(), expr.span)),
-        }
+        };
+        Value::discard(held);
+        result
     }
 
     pub(crate) fn lookup_with(&self, env: &Env, name: &str, span: Span) -> Result<Value> {
