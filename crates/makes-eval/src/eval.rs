@@ -321,7 +321,12 @@ impl Evaluator {
     /// The value of `expr`, borrowed where it is a variable already computed (most selected
     /// sets and operands), else evaluated into `held`: a value that is only read then costs
     /// no clone and drop.
-    #[inline(always)]
+    ///
+    /// Always inlined where optimised (a call costs more than the lookup it saves); an
+    /// unoptimised build calls it instead, as each inlined copy would widen the frames of its
+    /// callers, through which deep Nix recursion goes.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn eval_ref<'a>(
         &self,
         expr: &ExprRef,
@@ -341,7 +346,9 @@ impl Evaluator {
 
     /// [`Evaluator::eval_ref`] for a caller that may keep the value: borrowed where it is a
     /// variable already computed, owned otherwise, so that keeping it clones only the former.
-    #[inline(always)]
+    /// Inlined as [`Evaluator::eval_ref`] is, for the same reasons.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn eval_found<'a>(&self, expr: &ExprRef, env: &'a Env) -> Result<Found<'a>> {
         if let ExprKind::Var(Var::Local { depth, slot }) = &expr.kind {
             if let Some(v) = lookup_local(env, *depth, *slot).peek_ref() {
@@ -470,18 +477,18 @@ impl Evaluator {
                     // A call of one argument has nothing for `call_head` to share.
                     let (body, frame) = 'call: {
                         // The function is only read: borrowed where it is a variable.
-                        let f = if matches!(func.kind, ExprKind::Apply { .. }) {
-                            match self.call_head(expr, env, span)? {
-                                CallHead::Done(v) => return Ok(v),
-                                CallHead::Function(f) => Found::Owned(f),
-                                CallHead::Curried(closure) => {
-                                    break 'call self
-                                        .enter_curried(closure, arg, env, span, base)?;
-                                }
-                                CallHead::Unknown => self.eval_found(func, env)?,
-                            }
+                        let head = if matches!(func.kind, ExprKind::Apply { .. }) {
+                            self.call_head(expr, env, span)?
                         } else {
-                            self.eval_found(func, env)?
+                            CallHead::Unknown
+                        };
+                        let f = match head {
+                            CallHead::Done(v) => return Ok(v),
+                            CallHead::Function(f) => Found::Owned(f),
+                            CallHead::Curried(closure) => {
+                                break 'call self.enter_curried(closure, arg, env, span, base)?;
+                            }
+                            CallHead::Unknown => self.eval_found(func, env)?,
                         };
                         let arg = self.thunk(arg, env);
                         match f.get() {

@@ -45,8 +45,10 @@ impl Evaluator {
         }
     }
 
-    /// The operators on two values (all but the Boolean ones, which evaluate lazily).
-    #[inline(always)]
+    /// The operators on two values (all but the Boolean ones, which evaluate lazily). Apart
+    /// from `binary`, so that an unoptimised build keeps its temporaries off the frames of
+    /// deep recursion through operands.
+    #[inline]
     fn operate(
         &self,
         op: BinaryOp,
