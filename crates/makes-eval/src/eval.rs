@@ -318,6 +318,46 @@ impl Evaluator {
         }
     }
 
+    /// The value of `expr`, borrowed where it is a variable already computed (most selected
+    /// sets and operands), else evaluated into `held`: a value that is only read then costs
+    /// no clone and drop.
+    ///
+    /// Always inlined where optimised (a call costs more than the lookup it saves); an
+    /// unoptimised build calls it instead, as each inlined copy would widen the frames of its
+    /// callers, through which deep Nix recursion goes.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    pub(crate) fn eval_ref<'a>(
+        &self,
+        expr: &ExprRef,
+        env: &'a Env,
+        held: &'a mut Option<Value>,
+    ) -> Result<&'a Value> {
+        match &expr.kind {
+            ExprKind::Var(Var::Local { depth, slot }) => {
+                match lookup_local(env, *depth, *slot).peek_ref() {
+                    Some(v) => Ok(v),
+                    None => Ok(held.insert(self.eval_nested(expr, env)?)),
+                }
+            }
+            _ => Ok(held.insert(self.eval(expr, env)?)),
+        }
+    }
+
+    /// [`Evaluator::eval_ref`] for a caller that may keep the value: borrowed where it is a
+    /// variable already computed, owned otherwise, so that keeping it clones only the former.
+    /// Inlined as [`Evaluator::eval_ref`] is, for the same reasons.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn eval_found<'a>(&self, expr: &ExprRef, env: &'a Env) -> Result<Found<'a>> {
+        if let ExprKind::Var(Var::Local { depth, slot }) = &expr.kind {
+            if let Some(v) = lookup_local(env, *depth, *slot).peek_ref() {
+                return Ok(Found::Borrowed(v));
+            }
+        }
+        self.eval(expr, env).map(Found::Owned)
+    }
+
     /// [`Evaluator::eval`] of anything but a leaf: one level deeper.
     #[inline(never)]
     fn eval_nested(&self, expr: &ExprRef, env: &Env) -> Result<Value> {
@@ -436,27 +476,28 @@ impl Evaluator {
                 ExprKind::Apply { func, arg } => {
                     // A call of one argument has nothing for `call_head` to share.
                     let (body, frame) = 'call: {
-                        let f = if matches!(func.kind, ExprKind::Apply { .. }) {
-                            match self.call_head(expr, env, span)? {
-                                CallHead::Done(v) => return Ok(v),
-                                CallHead::Function(f) => f,
-                                CallHead::Curried(closure) => {
-                                    break 'call self
-                                        .enter_curried(closure, arg, env, span, base)?;
-                                }
-                                CallHead::Unknown => self.eval(func, env)?,
-                            }
+                        // The function is only read: borrowed where it is a variable.
+                        let head = if matches!(func.kind, ExprKind::Apply { .. }) {
+                            self.call_head(expr, env, span)?
                         } else {
-                            self.eval(func, env)?
+                            CallHead::Unknown
+                        };
+                        let f = match head {
+                            CallHead::Done(v) => return Ok(v),
+                            CallHead::Function(f) => Found::Owned(f),
+                            CallHead::Curried(closure) => {
+                                break 'call self.enter_curried(closure, arg, env, span, base)?;
+                            }
+                            CallHead::Unknown => self.eval_found(func, env)?,
                         };
                         let arg = self.thunk(arg, env);
-                        match &f {
+                        match f.get() {
                             Value::Lambda(closure) => {
                                 let frame = self.bind_lambda(closure, arg, span)?;
                                 self.record_call(span, base);
                                 (closure.def.body.clone(), frame)
                             }
-                            _ => return self.apply(&f, arg, span),
+                            f => return self.apply(f, arg, span),
                         }
                     };
                     env = &*owned_env.insert(frame);
@@ -610,10 +651,13 @@ impl Evaluator {
     }
 
     pub(crate) fn eval_bool(&self, expr: &ExprRef, env: &Env) -> Result<bool> {
-        match self.eval(expr, env)? {
-            Value::Bool(b) => Ok(b),
-            other => Err(not_a_boolean(other, expr.span)),
-        }
+        let mut held = None;
+        let result = match self.eval_ref(expr, env, &mut held)? {
+            Value::Bool(b) => Ok(*b),
+            other => Err(not_a_boolean(other.clone(), expr.span)),
+        };
+        Value::discard(held);
+        result
     }
 
     pub(crate) fn lookup_with(&self, env: &Env, name: &str, span: Span) -> Result<Value> {
@@ -684,19 +728,23 @@ impl Evaluator {
         env: &Env,
         span: Span,
     ) -> Result<Value> {
-        let mut value = self.eval(target, env)?;
+        let mut held = None;
+        let first = self.eval_ref(target, env, &mut held)?;
         // Most selections are of one static name (`lib.mkIf`, `config.x`): the attribute's
         // value is the result, returned as it is forced, with no loop around it.
         if let [AttrKey::Static(n)] = path {
-            let Value::Attrs(attrs) = &value else {
-                return self.select_from_other(&value, default, env, span);
+            let Value::Attrs(attrs) = first else {
+                return self.select_from_other(first, default, env, span);
             };
             return match attrs.get_at_last(&n.text, &n.last_position) {
                 Some(attr) => attr.value.force(self),
                 None => self.select_unlisted(attrs, &n.text, default, env, span),
             };
         }
-        for key in path {
+        // The value reached so far: the target as it was found, then each attribute's.
+        let mut owned: Option<Value> = None;
+        let mut value = first;
+        for (i, key) in path.iter().enumerate() {
             // A static name as it is; a computed one as the text its bytes stand for
             // (borrowed from the string when it is plain UTF-8). Each with where it was last
             // found.
@@ -715,7 +763,7 @@ impl Evaluator {
                     (&text, &d.last_position)
                 }
             };
-            let next = match &value {
+            let next = match value {
                 Value::Attrs(attrs) => match attrs.get_at_last(name, last_position) {
                     Some(attr) => attr.value.force(self)?,
                     None => match attrs.select_unlisted(name) {
@@ -730,9 +778,13 @@ impl Evaluator {
                 },
                 other => return self.select_from_other(other, default, env, span),
             };
-            value = next;
+            if i + 1 == path.len() {
+                return Ok(next);
+            }
+            value = owned.insert(next);
         }
-        Ok(value)
+        // No name at all (lowering makes no such selection): the target itself.
+        Ok(value.clone())
     }
 
     /// A selection of `name` from `attrs` that does not list it: an unlisted attribute, the
@@ -1165,8 +1217,8 @@ impl Evaluator {
         if count < 2 || !matches!(head.kind, ExprKind::Var(_) | ExprKind::Select { .. }) {
             return Ok(CallHead::Unknown);
         }
-        let f = self.eval(head, env)?;
-        if let Value::PrimOp(op) = &f {
+        let f = self.eval_found(head, env)?;
+        if let Value::PrimOp(op) = f.get() {
             if op.arity == count {
                 memory::check(Some(span))?;
                 // The arguments (first given first) on the stack: no `Vec` per call. The
@@ -1182,7 +1234,7 @@ impl Evaluator {
         }
         // The inner calls, innermost first, each at its own position; the outermost (the
         // last argument) is left to the caller, which can loop into a lambda's body.
-        let mut f = CallHead::Function(f);
+        let mut f = CallHead::Function(f.into_owned());
         for (call, arg) in spine[1..count].iter().rev() {
             let arg = self.thunk(arg, env);
             f = match f {
@@ -1535,6 +1587,31 @@ impl Evaluator {
     /// Evaluates a lowered expression in the base environment.
     pub fn eval_in_base(&self, expr: &ExprRef) -> Result<Value> {
         self.eval(expr, &self.base_env)
+    }
+}
+
+/// A value [`Evaluator::eval_found`] borrowed from a computed variable, or evaluated.
+enum Found<'a> {
+    Borrowed(&'a Value),
+    Owned(Value),
+}
+
+impl Found<'_> {
+    #[inline]
+    fn get(&self) -> &Value {
+        match self {
+            Found::Borrowed(v) => v,
+            Found::Owned(v) => v,
+        }
+    }
+
+    /// The value to keep: a clone of a borrowed one, an evaluated one as it is.
+    #[inline]
+    fn into_owned(self) -> Value {
+        match self {
+            Found::Borrowed(v) => v.clone(),
+            Found::Owned(v) => v,
+        }
     }
 }
 

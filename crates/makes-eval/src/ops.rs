@@ -33,54 +33,75 @@ impl Evaluator {
                 Some(span),
             )),
             _ => {
-                let a = self.eval(lhs, env)?;
-                let b = self.eval(rhs, env)?;
-                match op {
-                    BinaryOp::Equal
-                    | BinaryOp::NotEqual
-                    | BinaryOp::Less
-                    | BinaryOp::MoreOrEq
-                    | BinaryOp::More
-                    | BinaryOp::LessOrEq => self.comparison(op, &a, &b, span),
-                    BinaryOp::Update => match (&a, &b) {
-                        (Value::Attrs(x), Value::Attrs(y)) => {
-                            // An empty open set still has names.
-                            if y.is_empty() && y.open_source().is_none() {
-                                return Ok(a.clone());
-                            }
-                            if x.is_empty() && x.open_source().is_none() {
-                                return Ok(b.clone());
-                            }
-                            Ok(Value::Attrs(x.update(y)))
-                        }
-                        (Value::Attrs(_), other) => {
-                            Err(EvalError::type_error("a set", other, Some(rhs.span)))
-                        }
-                        (other, _) => Err(EvalError::type_error("a set", other, Some(lhs.span))),
-                    },
-                    BinaryOp::Concat => match (&a, &b) {
-                        (Value::List(x), Value::List(y)) => {
-                            let len = x.len().saturating_add(y.len());
-                            memory::reserve(memory::bytes_of::<Thunk>(len), Some(span))?;
-                            if y.is_empty() {
-                                return Ok(a.clone());
-                            }
-                            if x.is_empty() {
-                                return Ok(b.clone());
-                            }
-                            // Chained slices have a trusted length: one allocation, no copy.
-                            Ok(Value::list_chain(x, y))
-                        }
-                        (Value::List(_), other) => {
-                            Err(EvalError::type_error("a list", other, Some(rhs.span)))
-                        }
-                        (other, _) => Err(EvalError::type_error("a list", other, Some(lhs.span))),
-                    },
-                    BinaryOp::Add => self.add(&a, &b, span),
-                    BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => arithmetic(op, &a, &b, span),
-                    _ => unreachable!("boolean operators are handled above"),
-                }
+                // Operands are only read: variables already computed are borrowed.
+                let (mut held_a, mut held_b) = (None, None);
+                let a = self.eval_ref(lhs, env, &mut held_a)?;
+                let b = self.eval_ref(rhs, env, &mut held_b)?;
+                let result = self.operate(op, a, b, lhs, rhs, span);
+                Value::discard(held_a);
+                Value::discard(held_b);
+                result
             }
+        }
+    }
+
+    /// The operators on two values (all but the Boolean ones, which evaluate lazily). Apart
+    /// from `binary`, so that an unoptimised build keeps its temporaries off the frames of
+    /// deep recursion through operands.
+    #[inline]
+    fn operate(
+        &self,
+        op: BinaryOp,
+        a: &Value,
+        b: &Value,
+        lhs: &ExprRef,
+        rhs: &ExprRef,
+        span: Span,
+    ) -> Result<Value> {
+        match op {
+            BinaryOp::Equal
+            | BinaryOp::NotEqual
+            | BinaryOp::Less
+            | BinaryOp::MoreOrEq
+            | BinaryOp::More
+            | BinaryOp::LessOrEq => self.comparison(op, a, b, span),
+            BinaryOp::Update => match (a, b) {
+                (Value::Attrs(x), Value::Attrs(y)) => {
+                    // An empty open set still has names.
+                    if y.is_empty() && y.open_source().is_none() {
+                        return Ok(a.clone());
+                    }
+                    if x.is_empty() && x.open_source().is_none() {
+                        return Ok(b.clone());
+                    }
+                    Ok(Value::Attrs(x.update(y)))
+                }
+                (Value::Attrs(_), other) => {
+                    Err(EvalError::type_error("a set", other, Some(rhs.span)))
+                }
+                (other, _) => Err(EvalError::type_error("a set", other, Some(lhs.span))),
+            },
+            BinaryOp::Concat => match (a, b) {
+                (Value::List(x), Value::List(y)) => {
+                    let len = x.len().saturating_add(y.len());
+                    memory::reserve(memory::bytes_of::<Thunk>(len), Some(span))?;
+                    if y.is_empty() {
+                        return Ok(a.clone());
+                    }
+                    if x.is_empty() {
+                        return Ok(b.clone());
+                    }
+                    // Chained slices have a trusted length: one allocation, no copy.
+                    Ok(Value::list_chain(x, y))
+                }
+                (Value::List(_), other) => {
+                    Err(EvalError::type_error("a list", other, Some(rhs.span)))
+                }
+                (other, _) => Err(EvalError::type_error("a list", other, Some(lhs.span))),
+            },
+            BinaryOp::Add => self.add(a, b, span),
+            BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => arithmetic(op, a, b, span),
+            _ => unreachable!("boolean operators are handled above"),
         }
     }
 

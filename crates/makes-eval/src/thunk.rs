@@ -52,7 +52,8 @@ struct Shared {
 /// every force and keep in every thunk).
 ///
 /// Sound because every access is in this module and short: a shared reference into the
-/// cell lives only while a `Value` is cloned or a span copied ([`Cell::state`]), and a
+/// cell lives only while a `Value` is cloned or a span copied ([`Cell::state`]), or while a
+/// computed value is borrowed ([`Thunk::peek_ref`], whose comment says why that is sound), and a
 /// replacement moves the old state out before anything is dropped or evaluated
 /// ([`Cell::replace`]). Neither cloning a value nor moving a state runs code that could reach
 /// this cell again, and the evaluation a force starts runs with no reference into it (the
@@ -214,6 +215,22 @@ impl Thunk {
         }
     }
 
+    /// The value if already computed, borrowed rather than cloned: a set selected from or an
+    /// operand compared is only read, and a clone and a drop of it are two changes of a count.
+    ///
+    /// The reference may be held while evaluation goes on (forcing an attribute of the set).
+    /// That is sound because a computed state is only replaced in thunks no such reference
+    /// can point into: the slots of a `rec` set given its `__overrides` (`set_alias`), made by
+    /// the construction that replaces them, after which no borrow into them is live; and the
+    /// built-ins' own slot (`set_value`), when the evaluator is made and dropped.
+    #[inline]
+    pub(crate) fn peek_ref(&self) -> Option<&Value> {
+        match self.cell().state() {
+            State::Done(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// Evaluates (once) and returns the value.
     #[inline]
     pub fn force(&self, ev: &Evaluator) -> Result<Value> {
@@ -349,6 +366,18 @@ mod tests {
         assert!(parts.iter().all(|p| p.count() == 2));
         drop(applied);
         assert!(parts.iter().all(|p| p.count() == 1));
+    }
+
+    #[test]
+    fn only_a_computed_value_is_borrowed() {
+        let t = Thunk::deferred(|_| Ok(Value::Int(7)));
+        assert!(t.peek_ref().is_none());
+        let done = Thunk::value(Value::Int(7));
+        assert!(matches!(done.peek_ref(), Some(Value::Int(7))));
+        // The value in the thunk itself, not a copy of it.
+        let (first, second) = (done.peek_ref(), done.peek_ref());
+        assert!(matches!((first, second), (Some(a), Some(b)) if std::ptr::eq(a, b)));
+        assert!(Thunk::placeholder().peek_ref().is_none());
     }
 
     #[test]

@@ -30,6 +30,22 @@ pub enum Value {
 }
 
 impl Value {
+    /// Drops a value held while it was read (an operand, a condition): inline for the kinds
+    /// that own nothing (numbers, Booleans, null), most such values, where `drop` would call
+    /// the general drop of a value.
+    #[inline(always)]
+    pub(crate) fn discard(held: Option<Value>) {
+        if matches!(
+            held,
+            None | Some(Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_))
+        ) {
+            // Nothing to free: these own no allocation.
+            std::mem::forget(held);
+        } else {
+            drop(held);
+        }
+    }
+
     /// Nix's name of the type, as `builtins.typeOf` returns it.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -1094,6 +1110,20 @@ pub struct PrimOpApp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_discarded_value_frees_what_it_holds() {
+        let func: PrimOpFn = Rc::new(|_, _| Ok(Value::Null));
+        let op = Rc::new(PrimOp {
+            name: Rc::from("f"),
+            arity: 1,
+            func,
+        });
+        Value::discard(Some(Value::PrimOp(op.clone())));
+        assert_eq!(Rc::strong_count(&op), 1, "the discarded clone was dropped");
+        Value::discard(Some(Value::Int(1)));
+        Value::discard(None);
+    }
 
     #[test]
     fn strings_keep_bytes_and_refuse_them_as_text() {
