@@ -27,7 +27,9 @@ pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
     }
     // Starting git costs more than the rest of a small build's start-up; where git could
     // find no repository, it is not asked.
-    let git_env = std::env::vars_os().any(|(k, _)| k.as_bytes().starts_with(b"GIT_"));
+    let git_env = ["GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some());
     if !may_be_in_checkout(
         dir,
         git_env,
@@ -65,8 +67,8 @@ pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
     Ok(Some(files))
 }
 
-/// Whether git could find a repository for `dir`: `false` only when no `GIT_` variable is
-/// set (they can name a repository anywhere) and neither `dir` nor any directory above it
+/// Whether git could find a repository for `dir`: `false` only when `git_env` is not set
+/// (variables that name a repository anywhere) and neither `dir` nor any directory above it
 /// holds a `.git` (a repository or a file pointing to one) or a `HEAD` (a bare repository,
 /// which a configured work tree can make list files). `present` says whether a path exists;
 /// it is asked about nothing else, and anything it cannot tell counts as present.
