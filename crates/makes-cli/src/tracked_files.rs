@@ -25,6 +25,18 @@ pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
     if dir.components().any(|c| c.as_os_str() == ".git") {
         return project_files_asking_first(dir);
     }
+    // Starting git costs more than the rest of a small build's start-up; where git could
+    // find no repository, it is not asked.
+    let git_env = ["GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some());
+    if !may_be_in_checkout(
+        dir,
+        git_env,
+        |p| !matches!(p.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound),
+    ) {
+        return Ok(None);
+    }
     let listed = git(dir)
         .args(["ls-files", "-z", "--cached", "--with-tree=HEAD"])
         // Its messages are read below.
@@ -53,6 +65,20 @@ pub fn project_files(dir: &Path) -> Result<Option<Vec<PathBuf>>, Failure> {
     files.sort();
     files.dedup();
     Ok(Some(files))
+}
+
+/// Whether git could find a repository for `dir`: `false` only when `git_env` is not set
+/// (variables that name a repository anywhere) and neither `dir` nor any directory above it
+/// holds a `.git` (a repository or a file pointing to one) or a `HEAD` (a bare repository,
+/// which a configured work tree can make list files). `present` says whether a path exists;
+/// it is asked about nothing else, and anything it cannot tell counts as present.
+fn may_be_in_checkout(dir: &Path, git_env: bool, present: impl Fn(&Path) -> bool) -> bool {
+    // A relative directory's parents are the current directory's, which git also searches.
+    if git_env || !dir.is_absolute() {
+        return true;
+    }
+    dir.ancestors()
+        .any(|d| present(&d.join(".git")) || present(&d.join("HEAD")))
 }
 
 fn unreadable(dir: &Path, stderr: &str) -> Failure {
@@ -178,6 +204,44 @@ mod tests {
         assert_eq!(files, [PathBuf::from("makes.nix")]);
         // The repository's own directory is no checkout.
         assert_eq!(project_files(&dir.join(".git")).expect("runs"), None);
+    }
+
+    #[test]
+    fn git_is_asked_only_where_it_could_find_a_repository() {
+        let at = |found: &'static [&'static str]| {
+            move |p: &Path| found.iter().any(|f| p == Path::new(f))
+        };
+        let dir = Path::new("/home/u/proj/sub");
+        assert!(!may_be_in_checkout(dir, false, at(&[])));
+        assert!(!may_be_in_checkout(
+            dir,
+            false,
+            at(&["/home/u/proj/sub/x/.git"])
+        ));
+        assert!(may_be_in_checkout(
+            dir,
+            false,
+            at(&["/home/u/proj/sub/.git"])
+        ));
+        assert!(may_be_in_checkout(dir, false, at(&["/home/u/proj/.git"])));
+        assert!(may_be_in_checkout(dir, false, at(&["/.git"])));
+        assert!(may_be_in_checkout(dir, false, at(&["/home/HEAD"])));
+        assert!(may_be_in_checkout(dir, true, at(&[])));
+        assert!(may_be_in_checkout(Path::new("proj"), false, at(&[])));
+    }
+
+    #[test]
+    fn a_directory_below_a_checkout_is_listed_without_asking_first() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("repo");
+        std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+        git(&dir, &["init", "-q"]);
+        std::fs::write(dir.join("sub/a"), "a").expect("write");
+        git(&dir, &["add", "sub/a"]);
+        assert_eq!(
+            project_files(&dir.join("sub")).expect("runs"),
+            Some(vec![PathBuf::from("a")])
+        );
     }
 
     #[test]

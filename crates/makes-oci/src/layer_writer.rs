@@ -284,10 +284,10 @@ impl TarSink for LayerStream<'_> {
     fn append_file(&mut self, mut file: &File, size: u64) -> io::Result<u64> {
         let mut count = 0u64;
         while count < size {
-            let room = self.current().room();
-            // `room` is never empty: a full chunk is sent at once.
-            let want = (size - count).min(room.len() as u64) as usize;
-            let n = match file.read(&mut room[..want]) {
+            let want = usize::try_from(size - count).unwrap_or(usize::MAX);
+            // Never empty: a full chunk is sent at once.
+            let room = self.current().room(want);
+            let n = match file.read(room) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
