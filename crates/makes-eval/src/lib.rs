@@ -15,6 +15,7 @@ mod literals;
 pub mod memory;
 mod open_sets;
 mod ops;
+mod pool;
 mod print;
 pub mod terminal_text;
 mod thin_rc;
@@ -40,7 +41,16 @@ pub use value::{
 /// overflows the stack; the evaluator's own depth limit reports runaway recursion first.
 pub fn run_with_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     const STACK: usize = 1 << 30;
-    match std::thread::Builder::new().stack_size(STACK).spawn(f) {
+    let on_thread = move || {
+        let out = f();
+        // The thread ends here: its pooled blocks go back to the allocator.
+        pool::close();
+        out
+    };
+    match std::thread::Builder::new()
+        .stack_size(STACK)
+        .spawn(on_thread)
+    {
         Ok(handle) => match handle.join() {
             Ok(v) => v,
             Err(panic) => std::panic::resume_unwind(panic),
