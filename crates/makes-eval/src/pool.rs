@@ -76,40 +76,65 @@ const fn class_layout(class: usize) -> Layout {
     }
 }
 
-/// An uninitialised block for a `T`, from its list if it has one there.
+/// A block off the list of `class`, if it has one.
 #[inline]
-fn allocate<T>() -> NonNull<T> {
-    let layout = match const { class_of(Layout::new::<T>()) } {
-        Some(class) => {
-            let reused = LISTS.with(|lists| {
-                let list = &lists[class];
-                let head = list.head.get();
-                if head.is_null() {
-                    return None;
-                }
-                // SAFETY: a block on the list is one that `release` put there: word-aligned,
-                // at least a word long, owned by the list, its first word the next block.
-                list.head.set(unsafe { (*head).next });
-                list.room.set(list.room.get() + 1);
-                Some(head)
-            });
-            if let Some(block) = reused.and_then(|b| NonNull::new(b.cast::<T>())) {
-                return block;
-            }
-            class_layout(class)
+fn take(class: usize) -> Option<NonNull<u8>> {
+    LISTS.with(|lists| {
+        let list = &lists[class];
+        let head = NonNull::new(list.head.get())?;
+        // SAFETY: a block on the list is one that `give` put there: word-aligned, at least a
+        // word long, owned by the list, its first word the next block.
+        list.head.set(unsafe { head.as_ref().next });
+        list.room.set(list.room.get() + 1);
+        Some(head.cast())
+    })
+}
+
+/// Puts `block` on the list of `class`, unless the list is full (or closed).
+///
+/// # Safety
+/// `block` is a block of `class` (allocated with its layout, or taken off its list) that
+/// the caller owns and does not use after a `true` answer.
+#[inline]
+unsafe fn give(class: usize, block: NonNull<u8>) -> bool {
+    LISTS.with(|lists| {
+        let list = &lists[class];
+        let room = list.room.get();
+        if room == 0 {
+            return false;
         }
-        None => Layout::new::<T>(),
-    };
-    // Every pooled `T` is at least a word, and the others are what `Box` allocates.
-    if layout.size() == 0 {
-        return NonNull::dangling();
-    }
-    // SAFETY: a non-zero size (above).
-    let raw = unsafe { alloc(layout) }.cast::<T>();
+        let free = block.as_ptr().cast::<Free>();
+        // SAFETY: the block is the caller's to give, word-aligned and at least a word long
+        // (its class): its first word can hold the link.
+        unsafe {
+            free.write(Free {
+                next: list.head.get(),
+            })
+        };
+        list.head.set(free);
+        list.room.set(room - 1);
+        true
+    })
+}
+
+/// A fresh block of `layout` from the allocator (never zero-sized: see the callers).
+fn fresh(layout: Layout) -> NonNull<u8> {
+    // SAFETY: every caller's layout has a non-zero size (a count or a head comes first).
+    let raw = unsafe { alloc(layout) };
     match NonNull::new(raw) {
         Some(block) => block,
         None => handle_alloc_error(layout),
     }
+}
+
+/// An uninitialised block for a `T`, from its list if it has one there.
+#[inline]
+fn allocate<T>() -> NonNull<T> {
+    match const { class_of(Layout::new::<T>()) } {
+        Some(class) => take(class).unwrap_or_else(|| fresh(class_layout(class))),
+        None => fresh(Layout::new::<T>()),
+    }
+    .cast()
 }
 
 /// Gives back a block that `allocate::<T>` made, its `T` already dropped or moved out.
@@ -119,38 +144,51 @@ fn allocate<T>() -> NonNull<T> {
 /// after this call.
 #[inline]
 unsafe fn release<T>(block: NonNull<T>) {
-    let layout = match const { class_of(Layout::new::<T>()) } {
+    // SAFETY: the caller's promises are `release_layout`'s, for the layout of a `T`.
+    unsafe { release_layout(block.cast(), Layout::new::<T>()) }
+}
+
+/// An uninitialised block of `layout`, which must have a non-zero size: from its list if it
+/// is pooled and the list has one. Its size is `layout`'s rounded up to its class.
+#[inline]
+pub(crate) fn allocate_layout(layout: Layout) -> NonNull<u8> {
+    match class_of(layout) {
+        Some(class) => take(class).unwrap_or_else(|| fresh(class_layout(class))),
+        None => fresh(layout),
+    }
+}
+
+/// Whether blocks of layouts `a` and `b` are interchangeable: the same class, or (neither
+/// pooled) left to the allocator.
+pub(crate) fn same_class(a: Layout, b: Layout) -> Option<bool> {
+    match (class_of(a), class_of(b)) {
+        (Some(x), Some(y)) => Some(x == y),
+        (None, None) => None,
+        _ => Some(false),
+    }
+}
+
+/// Gives back a block that `allocate_layout` made for `layout` (or for any layout of the same
+/// class).
+///
+/// # Safety
+/// `block` came from `allocate_layout` on this thread for a layout of `layout`'s class (or,
+/// unpooled, exactly `layout`), and is not used after this call.
+#[inline]
+pub(crate) unsafe fn release_layout(block: NonNull<u8>, layout: Layout) {
+    let layout = match class_of(layout) {
         Some(class) => {
-            let kept = LISTS.with(|lists| {
-                let list = &lists[class];
-                let room = list.room.get();
-                if room == 0 {
-                    return false;
-                }
-                let free = block.as_ptr().cast::<Free>();
-                // SAFETY: the block is the caller's to give (see above), word-aligned and at
-                // least a word long (its class): its first word can hold the link.
-                unsafe {
-                    free.write(Free {
-                        next: list.head.get(),
-                    })
-                };
-                list.head.set(free);
-                list.room.set(room - 1);
-                true
-            });
-            if kept {
+            // SAFETY: a block of this class, given up by the caller.
+            if unsafe { give(class, block) } {
                 return;
             }
             class_layout(class)
         }
-        None => Layout::new::<T>(),
+        None => layout,
     };
-    if layout.size() != 0 {
-        // SAFETY: `allocate` allocated the block with this layout (a pooled block always
-        // with its class's), and the caller gives it up.
-        unsafe { dealloc(block.as_ptr().cast(), layout) };
-    }
+    // SAFETY: allocated with this layout (a pooled block always with its class's), and
+    // given up by the caller.
+    unsafe { dealloc(block.as_ptr(), layout) };
 }
 
 /// Gives this thread's pooled blocks back to the allocator and pools nothing more on it: for
