@@ -2,6 +2,7 @@
 //! makes.nix can be handed to another Nix evaluator as `let <its variables> in <its source>`.
 
 use crate::eval::{Env, Evaluator, Slots};
+use crate::pool::Counted;
 use crate::value::{Closure, Value};
 use crate::{Result, Thunk};
 use makes_syntax::ir::{AttrKey, BindingValue, ExprKind, ExprRef, Param, PathKind, StrPart, Var};
@@ -350,7 +351,9 @@ fn same_thunk(a: &Thunk, b: &Thunk, assumed: &mut Assumed) -> bool {
         return false;
     };
     match (&x, &y) {
-        (Value::Lambda(x), Value::Lambda(y)) => Rc::ptr_eq(x, y) || same_closure(x, y, assumed),
+        (Value::Lambda(x), Value::Lambda(y)) => {
+            Counted::ptr_eq(x, y) || same_closure(x, y, assumed)
+        }
         (Value::Attrs(x), Value::Attrs(y)) => x.ptr_eq(y),
         (Value::List(x), Value::List(y)) => x.ptr_eq(y),
         (Value::PrimOp(x), Value::PrimOp(y)) => Rc::ptr_eq(x, y),

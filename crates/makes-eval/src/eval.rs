@@ -308,7 +308,7 @@ impl Evaluator {
     #[inline]
     fn builtin_argument(&self, expr: &ExprRef, env: &Env) -> Thunk {
         match &expr.kind {
-            ExprKind::Lambda(def) => Thunk::value(Value::Lambda(Rc::new(Closure {
+            ExprKind::Lambda(def) => Thunk::value(Value::Lambda(Counted::new(Closure {
                 def: def.clone(),
                 env: env.clone(),
             }))),
@@ -556,7 +556,7 @@ impl Evaluator {
                 lookup_local(env, *depth, *slot).force(self)
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, env, span),
-            ExprKind::Lambda(def) => Ok(Value::Lambda(Rc::new(Closure {
+            ExprKind::Lambda(def) => Ok(Value::Lambda(Counted::new(Closure {
                 def: def.clone(),
                 env: env.clone(),
             }))),

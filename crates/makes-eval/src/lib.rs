@@ -30,6 +30,7 @@ pub use error::{did_you_mean, EvalError, EvalErrorKind, ExternalNote, Result};
 pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};
 pub use makes_syntax::byte_text::{bytes_to_text, text_to_bytes};
+pub use pool::Counted;
 pub use print::{print_value, quote_bytes, quote_string};
 pub use thunk::Thunk;
 pub use value::{
