@@ -14,7 +14,6 @@ use crate::package_values::PACKAGE_MARKER;
 use makes_eval::{CapturedVariable, Closure, Counted, EvalError, Evaluator, NixString, Value};
 use makes_store::packages::{nix_string, Packages, Step, SETS_VARIABLE};
 use std::path::Path;
-use std::rc::Rc;
 
 /// How deep and how large an argument may be: a set with a cycle, or nixpkgs itself handed
 /// over by value, stops here.
@@ -421,6 +420,7 @@ pub fn call_steps(steps: &[Step], argument: String) -> Vec<Step> {
 mod tests {
     use super::*;
     use makes_store::packages::PackageMode;
+    use std::rc::Rc;
 
     /// The argument code of what `src` evaluates to, in a project at /p.
     fn code(src: &str) -> Result<String, String> {
