@@ -482,6 +482,33 @@ mod tests {
     }
 
     #[test]
+    fn blocks_by_layout_share_their_class_lists() {
+        on_own_thread(|| {
+            let layout = |size| Layout::from_size_align(size, WORD).unwrap_or(Layout::new::<u8>());
+            assert_eq!(same_class(layout(17), layout(24)), Some(true));
+            assert_eq!(same_class(layout(24), layout(25)), Some(false));
+            assert_eq!(same_class(layout(64), layout(65)), Some(false));
+            assert_eq!(same_class(layout(65), layout(100)), None);
+            let a = allocate_layout(layout(20));
+            // SAFETY: a block of 20 bytes' class (three words), given up here.
+            unsafe { release_layout(a, layout(20)) };
+            assert_eq!(pooled::<[u64; 3]>(), 1);
+            // A layout of the same class takes it back; a block of 24 bytes fits in it.
+            let b = allocate_layout(layout(24));
+            assert_eq!(a, b);
+            // SAFETY: the block is three words long, written within them, then given up.
+            unsafe {
+                b.as_ptr().write_bytes(0x5A, 24);
+                release_layout(b, layout(24));
+            }
+            let big = allocate_layout(layout(100));
+            // SAFETY: an unpooled block, given back with the layout it was made with.
+            unsafe { release_layout(big, layout(100)) };
+            assert_eq!(pooled::<[u64; 3]>(), 1);
+        });
+    }
+
+    #[test]
     fn large_and_zero_sized_values_bypass_the_lists() {
         let big = Counted::new([3u64; 16]);
         assert_eq!(big[15], 3);
