@@ -11,10 +11,9 @@
 //! cross, and the error names it.
 
 use crate::package_values::PACKAGE_MARKER;
-use makes_eval::{CapturedVariable, Closure, EvalError, Evaluator, NixString, Value};
+use makes_eval::{CapturedVariable, Closure, Counted, EvalError, Evaluator, NixString, Value};
 use makes_store::packages::{nix_string, Packages, Step, SETS_VARIABLE};
 use std::path::Path;
-use std::rc::Rc;
 
 /// How deep and how large an argument may be: a set with a cycle, or nixpkgs itself handed
 /// over by value, stops here.
@@ -42,10 +41,10 @@ struct CodeWriter<'a> {
     packages: &'a Packages,
     nodes: usize,
     /// The functions being written, innermost last.
-    writing: Vec<Rc<Closure>>,
+    writing: Vec<Counted<Closure>>,
     /// Those of them met again while being written (a function that captures itself, as a
     /// recursive `let` binding does): each is bound to a name its code refers to.
-    recursive: Vec<Rc<Closure>>,
+    recursive: Vec<Counted<Closure>>,
 }
 
 impl CodeWriter<'_> {
@@ -109,10 +108,10 @@ impl CodeWriter<'_> {
                 let outer = self
                     .writing
                     .iter()
-                    .find(|c| Rc::ptr_eq(c, closure) || self.ev.same_function(c, closure))
+                    .find(|c| Counted::ptr_eq(c, closure) || self.ev.same_function(c, closure))
                     .cloned();
                 if let Some(outer) = outer {
-                    if !self.recursive.iter().any(|c| Rc::ptr_eq(c, &outer)) {
+                    if !self.recursive.iter().any(|c| Counted::ptr_eq(c, &outer)) {
                         self.recursive.push(outer.clone());
                     }
                     return Ok(self.recursive_name(&outer));
@@ -121,7 +120,7 @@ impl CodeWriter<'_> {
                 let code = self.lambda(closure, depth, what);
                 self.writing.pop();
                 let code = code?;
-                if self.recursive.iter().any(|c| Rc::ptr_eq(c, closure)) {
+                if self.recursive.iter().any(|c| Counted::ptr_eq(c, closure)) {
                     // Nix's `let` is recursive: the name in the code is the function itself.
                     let name = self.recursive_name(closure);
                     format!("(let {name} = {code}; in {name})")
@@ -201,11 +200,11 @@ impl CodeWriter<'_> {
     }
 
     /// The name a recursive function is bound to in the code.
-    fn recursive_name(&self, closure: &Rc<Closure>) -> String {
+    fn recursive_name(&self, closure: &Counted<Closure>) -> String {
         let index = self
             .recursive
             .iter()
-            .position(|c| Rc::ptr_eq(c, closure))
+            .position(|c| Counted::ptr_eq(c, closure))
             .unwrap_or(self.recursive.len());
         format!("__makesFunction{index}")
     }
@@ -421,6 +420,7 @@ pub fn call_steps(steps: &[Step], argument: String) -> Vec<Step> {
 mod tests {
     use super::*;
     use makes_store::packages::PackageMode;
+    use std::rc::Rc;
 
     /// The argument code of what `src` evaluates to, in a project at /p.
     fn code(src: &str) -> Result<String, String> {

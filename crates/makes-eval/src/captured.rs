@@ -1,7 +1,8 @@
 //! The variables a closure takes from outside its own text, so that a function written in
 //! makes.nix can be handed to another Nix evaluator as `let <its variables> in <its source>`.
 
-use crate::eval::{Env, EnvFrame, Evaluator};
+use crate::eval::{Env, Evaluator, Slots};
+use crate::pool::Counted;
 use crate::value::{Closure, Value};
 use crate::{Result, Thunk};
 use makes_syntax::ir::{AttrKey, BindingValue, ExprKind, ExprRef, Param, PathKind, StrPart, Var};
@@ -278,7 +279,7 @@ impl Walk<'_> {
 
 /// Frames assumed equal while comparing (a frame pair met again holds by assumption: the
 /// comparison is of possibly infinite unfoldings), and how many may be assumed at most.
-type Assumed = Vec<(*const EnvFrame, *const EnvFrame)>;
+type Assumed = Vec<(*const (), *const ())>;
 const MAX_ASSUMED: usize = 4096;
 
 impl Evaluator {
@@ -309,10 +310,10 @@ fn same_closure(a: &Closure, b: &Closure, assumed: &mut Assumed) -> bool {
 }
 
 fn same_frames(a: &Env, b: &Env, assumed: &mut Assumed) -> bool {
-    if Rc::ptr_eq(a, b) {
+    if Env::ptr_eq(a, b) {
         return true;
     }
-    let pair = (Rc::as_ptr(a), Rc::as_ptr(b));
+    let pair = (Env::as_ptr(a), Env::as_ptr(b));
     if assumed.contains(&pair) {
         return true;
     }
@@ -325,7 +326,8 @@ fn same_frames(a: &Env, b: &Env, assumed: &mut Assumed) -> bool {
         (x, y) if x.are_bindings() || y.are_bindings() => {
             x.are_bindings() && y.are_bindings() && x.as_slice().len() == y.as_slice().len()
         }
-        _ if a.with.is_some() || b.with.is_some() => a.with.is_some() && b.with.is_some(),
+        (Slots::With(_), y) => matches!(y, Slots::With(_)),
+        (_, Slots::With(_)) => false,
         (x, y) => {
             let (x, y) = (x.as_slice(), y.as_slice());
             x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_thunk(x, y, assumed))
@@ -349,7 +351,9 @@ fn same_thunk(a: &Thunk, b: &Thunk, assumed: &mut Assumed) -> bool {
         return false;
     };
     match (&x, &y) {
-        (Value::Lambda(x), Value::Lambda(y)) => Rc::ptr_eq(x, y) || same_closure(x, y, assumed),
+        (Value::Lambda(x), Value::Lambda(y)) => {
+            Counted::ptr_eq(x, y) || same_closure(x, y, assumed)
+        }
         (Value::Attrs(x), Value::Attrs(y)) => x.ptr_eq(y),
         (Value::List(x), Value::List(y)) => x.ptr_eq(y),
         (Value::PrimOp(x), Value::PrimOp(y)) => Rc::ptr_eq(x, y),

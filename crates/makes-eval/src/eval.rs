@@ -4,6 +4,7 @@ use crate::builtins;
 use crate::error::{EvalError, EvalErrorKind, Result};
 use crate::io::EvalIo;
 use crate::memory;
+use crate::pool::Counted;
 use crate::thunk::Thunk;
 use crate::value::{AttrSet, Attrs, Closure, Context, NixString, PrimOp, PrimOpApp, Value};
 use makes_syntax::ir::{
@@ -20,14 +21,15 @@ use std::rc::Rc;
 /// stack (see `run_with_stack`) is sized for this.
 const MAX_DEPTH: usize = 100_000;
 
-/// A frame of variables. `with` frames have no slots but a namespace.
+/// A frame of variables, or a `with`'s namespace ([`Slots::With`]).
 pub struct EnvFrame {
     pub(crate) slots: Slots,
-    pub(crate) with: Option<Thunk>,
     pub(crate) parent: Option<Env>,
 }
 
-pub type Env = Rc<EnvFrame>;
+/// A shared frame: one pointer to a count and the frame in one pooled block of 48 bytes (a
+/// frame is made for nearly every call, `let` and `rec` set).
+pub type Env = Counted<EnvFrame>;
 
 /// The variables of a frame. A lambda with a plain parameter (the most common call) binds one
 /// variable, and most patterns (`{ name, value }:`, `{ config, ... }@args:`) and `let`s up to
@@ -45,6 +47,9 @@ pub(crate) enum Slots {
     BindingsTwo([Thunk; 2]),
     BindingsThree([Thunk; 3]),
     Bindings(Vec<Thunk>),
+    /// A `with`'s namespace: no variables of its own, looked through by name (a variant
+    /// rather than a field every frame would carry).
+    With(Thunk),
 }
 
 impl Slots {
@@ -55,6 +60,8 @@ impl Slots {
             Slots::Two(a) | Slots::BindingsTwo(a) => &a[slot],
             Slots::Three(a) | Slots::BindingsThree(a) => &a[slot],
             Slots::Many(v) | Slots::Bindings(v) => &v[slot],
+            // Lowering gives a `with` frame no variables: as an empty frame's, out of range.
+            Slots::With(_) => &[][slot],
         }
     }
 
@@ -64,6 +71,16 @@ impl Slots {
             Slots::Two(a) | Slots::BindingsTwo(a) => a,
             Slots::Three(a) | Slots::BindingsThree(a) => a,
             Slots::Many(v) | Slots::Bindings(v) => v,
+            Slots::With(_) => &[],
+        }
+    }
+
+    /// A `with`'s namespace, if this is a `with` frame.
+    #[inline]
+    pub(crate) fn namespace(&self) -> Option<&Thunk> {
+        match self {
+            Slots::With(ns) => Some(ns),
+            _ => None,
         }
     }
 
@@ -230,9 +247,8 @@ impl Evaluator {
         extra: Vec<(Rc<str>, Value)>,
     ) -> Evaluator {
         let (globals, values) = builtins::base_environment(&options, extra);
-        let base_env = Rc::new(EnvFrame {
+        let base_env = Env::new(EnvFrame {
             slots: values.into(),
-            with: None,
             parent: None,
         });
         Evaluator {
@@ -292,7 +308,7 @@ impl Evaluator {
     #[inline]
     fn builtin_argument(&self, expr: &ExprRef, env: &Env) -> Thunk {
         match &expr.kind {
-            ExprKind::Lambda(def) => Thunk::value(Value::Lambda(Rc::new(Closure {
+            ExprKind::Lambda(def) => Thunk::value(Value::Lambda(Counted::new(Closure {
                 def: def.clone(),
                 env: env.clone(),
             }))),
@@ -465,9 +481,8 @@ impl Evaluator {
                     expr = body;
                 }
                 ExprKind::With { namespace, body } => {
-                    let frame = Rc::new(EnvFrame {
-                        slots: Slots::Many(Vec::new()),
-                        with: Some(self.thunk(namespace, env)),
+                    let frame = Env::new(EnvFrame {
+                        slots: Slots::With(self.thunk(namespace, env)),
                         parent: Some(env.clone()),
                     });
                     env = &*owned_env.insert(frame);
@@ -516,9 +531,8 @@ impl Evaluator {
     /// The frame of a call of `closure`, whose parameter is a plain name, with `arg`.
     #[inline(never)]
     fn bind_parameter(&self, closure: &Closure, arg: Thunk) -> Env {
-        Rc::new(EnvFrame {
+        Env::new(EnvFrame {
             slots: Slots::One(arg),
-            with: None,
             parent: Some(closure.env.clone()),
         })
     }
@@ -583,7 +597,7 @@ impl Evaluator {
                 lookup_local(env, *depth, *slot).force(self)
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, env, span),
-            ExprKind::Lambda(def) => Ok(Value::Lambda(Rc::new(Closure {
+            ExprKind::Lambda(def) => Ok(Value::Lambda(Counted::new(Closure {
                 def: def.clone(),
                 env: env.clone(),
             }))),
@@ -663,7 +677,7 @@ impl Evaluator {
     pub(crate) fn lookup_with(&self, env: &Env, name: &str, span: Span) -> Result<Value> {
         let mut frame = Some(env);
         while let Some(f) = frame {
-            if let Some(ns) = &f.with {
+            if let Some(ns) = f.slots.namespace() {
                 match ns.force(self)? {
                     Value::Attrs(attrs) => {
                         if let Some(attr) = attrs.select(name) {
@@ -899,9 +913,8 @@ impl Evaluator {
                 Thunk::placeholder()
             }));
         }
-        let frame = Rc::new(EnvFrame {
+        let frame = Env::new(EnvFrame {
             slots: slots.finish_bindings(),
-            with: None,
             parent: Some(env.clone()),
         });
         if own != 0 {
@@ -945,9 +958,8 @@ impl Evaluator {
                 SiblingTarget::Cycle => own[i] = false,
             }
         }
-        let frame = Rc::new(EnvFrame {
+        let frame = Env::new(EnvFrame {
             slots: Slots::Bindings(slots),
-            with: None,
             parent: Some(env.clone()),
         });
         for ((binding, slot), own) in def.statics.iter().zip(frame.slots.as_slice()).zip(own) {
@@ -1382,9 +1394,8 @@ impl Evaluator {
                 if bind.is_some() {
                     slots.push(arg);
                 }
-                let frame = Rc::new(EnvFrame {
+                let frame = Env::new(EnvFrame {
                     slots: slots.finish(),
-                    with: None,
                     parent: Some(closure.env.clone()),
                 });
                 // Defaults see the other formals, so they are suspended in the new frame.
@@ -1785,6 +1796,28 @@ mod tests {
             Ok(printed) => String::from_utf8_lossy(&printed).into_owned(),
             Err(e) => format!("error: {e}"),
         }
+    }
+
+    #[test]
+    fn a_frame_is_one_pointer_to_48_bytes() {
+        use super::{Env, EnvFrame, Slots};
+        assert_eq!(std::mem::size_of::<Env>(), 8);
+        assert_eq!(std::mem::size_of::<Option<Env>>(), 8);
+        // A tag and three slots, the parent; with the count, six words.
+        assert_eq!(std::mem::size_of::<Slots>(), 32);
+        assert_eq!(Env::BLOCK_BYTES, 48);
+        assert_eq!(std::mem::size_of::<EnvFrame>(), 40);
+    }
+
+    #[test]
+    fn with_frames_are_looked_through_by_name_only() {
+        assert_eq!(run("with { a = 1; }; a"), "1");
+        assert_eq!(
+            run("let a = 2; in with { a = 1; b = 3; }; [ a b ]"),
+            "[ 2 3 ]"
+        );
+        assert_eq!(run("with { a = 1; }; with { b = 2; }; [ a b ]"), "[ 1 2 ]");
+        assert_eq!(run("x: with x; y"), "<LAMBDA>");
     }
 
     #[test]

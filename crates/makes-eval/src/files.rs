@@ -211,13 +211,12 @@ impl Evaluator {
             .add_bytes(path.display().to_string(), Some(&path), &text);
         let names: Vec<Rc<str>> = scope.names().cloned().collect();
         let expr = parse_file_in_scope(&self.sources, file, &self.globals, Some(&names))?;
-        let frame = Rc::new(EnvFrame {
+        let frame = Env::new(EnvFrame {
             slots: scope
                 .iter()
                 .map(|(_, a)| a.value.clone())
                 .collect::<Vec<_>>()
                 .into(),
-            with: None,
             parent: Some(self.base_env.clone()),
         });
         self.eval(&expr, &frame)

@@ -15,6 +15,7 @@ mod literals;
 pub mod memory;
 mod open_sets;
 mod ops;
+mod pool;
 mod print;
 pub mod terminal_text;
 mod thin_rc;
@@ -29,6 +30,7 @@ pub use error::{did_you_mean, EvalError, EvalErrorKind, ExternalNote, Result};
 pub use eval::{CoercionMode, Env, EvalOptions, Evaluator};
 pub use io::{DiskIo, EvalIo, FileKind};
 pub use makes_syntax::byte_text::{bytes_to_text, text_to_bytes};
+pub use pool::Counted;
 pub use print::{print_value, quote_bytes, quote_string};
 pub use thunk::Thunk;
 pub use value::{
@@ -40,7 +42,16 @@ pub use value::{
 /// overflows the stack; the evaluator's own depth limit reports runaway recursion first.
 pub fn run_with_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     const STACK: usize = 1 << 30;
-    match std::thread::Builder::new().stack_size(STACK).spawn(f) {
+    let on_thread = move || {
+        let out = f();
+        // The thread ends here: its pooled blocks go back to the allocator.
+        pool::close();
+        out
+    };
+    match std::thread::Builder::new()
+        .stack_size(STACK)
+        .spawn(on_thread)
+    {
         Ok(handle) => match handle.join() {
             Ok(v) => v,
             Err(panic) => std::panic::resume_unwind(panic),

@@ -12,7 +12,8 @@
 //! `thin-vec` is a growable vector, not shared. The count here is a plain `Cell`, so the
 //! type is neither `Send` nor `Sync` (the `NonNull` field makes it so).
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, realloc, Layout};
+use crate::pool;
+use std::alloc::{handle_alloc_error, realloc, Layout};
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -108,11 +109,8 @@ impl<H, T> ThinRc<H, T> {
     #[inline]
     fn allocate(header: H, max: usize) -> (NonNull<Head<H>>, Layout) {
         let (layout, _) = Self::layout(max);
-        // SAFETY: the layout has a non-zero size (the head holds two `usize`s).
-        let raw = unsafe { alloc(layout) }.cast::<Head<H>>();
-        let Some(ptr) = NonNull::new(raw) else {
-            handle_alloc_error(layout)
-        };
+        // A non-zero size (the head holds two `usize`s); small ones from the thread's pool.
+        let ptr = pool::allocate_layout(layout).cast::<Head<H>>();
         // SAFETY: `ptr` is a fresh allocation laid out for a head.
         unsafe {
             ptr.as_ptr().write(Head {
@@ -153,12 +151,38 @@ impl<H, T> ThinRc<H, T> {
         let mut rc = guard.finish();
         if written < max {
             let (smaller, _) = Self::layout(written);
-            // SAFETY: `rc.ptr` was allocated with `layout`; the new size is non-zero and not
-            // larger, and the first `written` items (all there are) lie inside it.
-            let moved = unsafe { realloc(rc.ptr.as_ptr().cast(), layout, smaller.size()) };
-            match NonNull::new(moved.cast::<Head<H>>()) {
-                Some(moved) => rc.ptr = moved,
-                None => handle_alloc_error(smaller),
+            match pool::same_class(layout, smaller) {
+                // The block is already one of the smaller layout's (pooled blocks are their
+                // class's size): freed as of its length, it goes back to the same list.
+                Some(true) => {}
+                // Neither is pooled: the allocator shrinks it.
+                None => {
+                    // SAFETY: `rc.ptr` was allocated with `layout`; the new size is non-zero
+                    // and not larger, and the first `written` items (all there are) lie
+                    // inside it.
+                    let moved = unsafe { realloc(rc.ptr.as_ptr().cast(), layout, smaller.size()) };
+                    match NonNull::new(moved.cast::<Head<H>>()) {
+                        Some(moved) => rc.ptr = moved,
+                        None => handle_alloc_error(smaller),
+                    }
+                }
+                // Into another class: a block of it, the head and items moved over.
+                Some(false) => {
+                    let moved = pool::allocate_layout(smaller);
+                    // SAFETY: the new block is fresh, `smaller.size()` bytes long, and the
+                    // old one holds the head and `written` items within its first
+                    // `smaller.size()` bytes; the old block, its contents moved out, goes
+                    // back with the layout it was made with.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            rc.ptr.as_ptr().cast::<u8>(),
+                            moved.as_ptr(),
+                            smaller.size(),
+                        );
+                        pool::release_layout(rc.ptr.cast(), layout);
+                    }
+                    rc.ptr = moved.cast();
+                }
             }
         }
         rc
@@ -230,14 +254,15 @@ impl<H, T> ThinRc<H, T> {
     /// The count must have reached zero (or never been shared), the head and the first `len`
     /// items initialised, `layout` the allocation's, and `self` not used afterwards.
     unsafe fn free(&mut self, layout: Layout) {
-        struct Dealloc(*mut u8, Layout);
+        struct Dealloc(NonNull<u8>, Layout);
         impl Drop for Dealloc {
             fn drop(&mut self) {
-                // SAFETY: the pointer was allocated with this layout (the caller's promise).
-                unsafe { dealloc(self.0, self.1) }
+                // SAFETY: the block was allocated for this layout, or one of its class (the
+                // caller's promise), on this thread (a `ThinRc` is not `Send`).
+                unsafe { pool::release_layout(self.0, self.1) }
             }
         }
-        let _dealloc = Dealloc(self.ptr.as_ptr().cast(), layout);
+        let _dealloc = Dealloc(self.ptr.cast(), layout);
         let items = std::ptr::slice_from_raw_parts_mut(self.items_ptr(), self.len());
         // SAFETY: initialised and no longer shared (the caller's promise). The header first,
         // then the items in order; a panicking drop still drops the rest and frees.
@@ -371,6 +396,31 @@ mod tests {
         assert_eq!(capped.items(), [1, 2]);
         drop(rc);
         assert_eq!(*log.borrow(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn shrinking_within_a_class_into_another_or_outside_the_pool_keeps_the_items() {
+        // Items of two words after a head of three: from unpooled (over eight words) to
+        // pooled, between pooled classes, and unpooled to unpooled.
+        for (max, written) in [(8, 7), (8, 3), (8, 1), (3, 1), (3, 2), (20, 9), (1, 0)] {
+            let log = Rc::new(std::cell::RefCell::new(Vec::new()));
+            let rc = ThinRc::with_max(
+                max as u8,
+                max,
+                (0..written).map(|i| Noisy(i as u32, log.clone())),
+            );
+            assert_eq!(rc.len(), written as usize);
+            assert_eq!(*rc.header(), max as u8);
+            assert!(rc.items().iter().enumerate().all(|(i, n)| n.0 == i as u32));
+            let again = rc.clone();
+            drop(rc);
+            assert!(log.borrow().is_empty());
+            drop(again);
+            assert_eq!(*log.borrow(), (0..written as u32).collect::<Vec<_>>());
+        }
+        // Bytes: five and three of them round to the same three-word block.
+        let bytes: ThinRc<(), u8> = ThinRc::with_max((), 5, *b"abc");
+        assert_eq!(bytes.items(), b"abc");
     }
 
     #[test]

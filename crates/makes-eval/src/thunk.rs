@@ -1,12 +1,12 @@
 //! Thunks: memoised suspended computations with an explicit black-hole state, so that a value
 //! that depends on itself is reported as "infinite recursion encountered" instead of hanging.
 
+use crate::pool::Counted;
 use crate::value::Value;
 use crate::{Env, EvalError, Evaluator, Result};
 use makes_syntax::ir::ExprRef;
 use makes_syntax::Span;
 use std::cell::UnsafeCell;
-use std::ptr::NonNull;
 
 type Deferred = Box<dyn FnOnce(&Evaluator) -> Result<Value>>;
 
@@ -35,18 +35,11 @@ enum State {
     Done(Value),
 }
 
-/// A shared, lazily evaluated value: one pointer to a count and a state in one allocation.
-///
-/// `Rc<_>` would keep a second (weak) count nobody uses, a word in every thunk. The count is a
-/// plain `Cell` and the pointer a `NonNull`, so the type is neither `Send` nor `Sync`: no
-/// other thread can reach a thunk.
-pub struct Thunk(NonNull<Shared>);
-
-/// A thunk's allocation: how many `Thunk`s point to it, and its state.
-struct Shared {
-    count: std::cell::Cell<usize>,
-    cell: Cell,
-}
+/// A shared, lazily evaluated value: one pointer to a count and a state in one pooled block
+/// (see [`Counted`]: no weak count, and freed blocks reused by the next thunk). Neither `Send`
+/// nor `Sync`: no other thread can reach a thunk.
+#[derive(Clone)]
+pub struct Thunk(Counted<Cell>);
 
 /// A thunk's state, read and replaced without a borrow flag (which `RefCell` would check on
 /// every force and keep in every thunk).
@@ -79,75 +72,29 @@ impl Cell {
 }
 
 impl Thunk {
-    /// A new thunk, the only one pointing to its allocation.
+    /// A new thunk, the only one pointing to its block.
     #[inline]
     fn new(state: State) -> Thunk {
-        let shared = Box::new(Shared {
-            count: std::cell::Cell::new(1),
-            cell: Cell(UnsafeCell::new(state)),
-        });
-        Thunk(NonNull::from(Box::leak(shared)))
-    }
-
-    /// The allocation this thunk points to.
-    #[inline]
-    fn shared(&self) -> &Shared {
-        // SAFETY: the allocation lives while any `Thunk` counts it, and this one does.
-        unsafe { self.0.as_ref() }
+        Thunk(Counted::new(Cell(UnsafeCell::new(state))))
     }
 
     /// The state cell (see [`Cell`]).
     #[inline]
     fn cell(&self) -> &Cell {
-        &self.shared().cell
+        &self.0
     }
 
-    /// How many `Thunk`s share this one's allocation.
+    /// How many `Thunk`s share this one's block.
     #[cfg(test)]
     fn count(&self) -> usize {
-        self.shared().count.get()
-    }
-
-    /// Drops the state and frees the allocation: called when the last `Thunk` goes. Out of
-    /// line, so that dropping a thunk others still share is a decrement and a branch.
-    #[inline(never)]
-    fn free(&mut self) {
-        // SAFETY: the count reached zero, so no other `Thunk` points to the allocation, and
-        // this one is being dropped: the `Box` made in `new` is taken back exactly once.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-    }
-}
-
-impl Clone for Thunk {
-    #[inline]
-    fn clone(&self) -> Thunk {
-        let count = &self.shared().count;
-        // As `Rc`: a count that would wrap (only reachable by leaking thunks on purpose)
-        // aborts rather than free an allocation still in use.
-        let Some(more) = count.get().checked_add(1) else {
-            std::process::abort()
-        };
-        count.set(more);
-        Thunk(self.0)
-    }
-}
-
-impl Drop for Thunk {
-    #[inline]
-    fn drop(&mut self) {
-        let count = &self.shared().count;
-        let left = count.get() - 1;
-        count.set(left);
-        if left == 0 {
-            self.free();
-        }
+        Counted::count(&self.0)
     }
 }
 
 impl Thunk {
     /// The bytes one thunk takes: its pointer and its allocation (count and state), for the
     /// memory ceiling's up-front checks.
-    pub(crate) const BYTES: usize = std::mem::size_of::<Thunk>() + std::mem::size_of::<Shared>();
+    pub(crate) const BYTES: usize = std::mem::size_of::<Thunk>() + Counted::<Cell>::BLOCK_BYTES;
 
     pub fn suspended(expr: ExprRef, env: Env) -> Thunk {
         Thunk::new(State::Suspended { expr, env })
@@ -199,12 +146,12 @@ impl Thunk {
 
     /// Whether both are the same thunk (not merely equal values).
     pub fn ptr_eq(&self, other: &Thunk) -> bool {
-        self.0 == other.0
+        Counted::ptr_eq(&self.0, &other.0)
     }
 
     /// Where the thunk lives: its identity (printing tells values apart by it).
     pub(crate) fn addr(&self) -> usize {
-        self.0.as_ptr() as usize
+        Counted::as_ptr(&self.0) as usize
     }
 
     /// The value if already computed.

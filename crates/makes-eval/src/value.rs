@@ -1,6 +1,7 @@
 //! Values in weak head normal form. Containers hold `Thunk`s so that evaluation stays lazy;
 //! big payloads sit behind `Rc` so that `Value` stays two words (pinned by a test).
 
+use crate::pool::Counted;
 use crate::thin_rc::ThinRc;
 use crate::thunk::Thunk;
 use crate::Env;
@@ -23,7 +24,8 @@ pub enum Value {
     Attrs(AttrSet),
     /// The elements, in one allocation with their counts.
     List(List),
-    Lambda(Rc<Closure>),
+    /// A closure: its code and frame, in a pooled single-count block.
+    Lambda(Counted<Closure>),
     PrimOp(Rc<PrimOp>),
     /// A primop applied to fewer arguments than it takes.
     PrimOpApp(Rc<PrimOpApp>),
