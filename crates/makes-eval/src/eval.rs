@@ -360,6 +360,17 @@ impl Evaluator {
         }
     }
 
+    /// The value of `expr` if it is a variable already computed, borrowed.
+    #[inline(always)]
+    pub(crate) fn computed_local<'a>(&self, expr: &ExprRef, env: &'a Env) -> Option<&'a Value> {
+        match &expr.kind {
+            ExprKind::Var(Var::Local { depth, slot }) => {
+                lookup_local(env, *depth, *slot).peek_ref()
+            }
+            _ => None,
+        }
+    }
+
     /// [`Evaluator::eval_ref`] for a caller that may keep the value: borrowed where it is a
     /// variable already computed, owned otherwise, so that keeping it clones only the former.
     /// Inlined as [`Evaluator::eval_ref`] is, for the same reasons.

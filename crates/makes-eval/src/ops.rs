@@ -33,14 +33,26 @@ impl Evaluator {
                 Some(span),
             )),
             _ => {
-                // Operands are only read: variables already computed are borrowed.
-                let (mut held_a, mut held_b) = (None, None);
-                let a = self.eval_ref(lhs, env, &mut held_a)?;
-                let b = self.eval_ref(rhs, env, &mut held_b)?;
-                let result = self.operate(op, a, b, lhs, rhs, span);
-                Value::discard(held_a);
-                Value::discard(held_b);
-                result
+                // Operands are only read: variables already computed are borrowed. Others
+                // are evaluated into plain locals (not an `Option` filled later, whose copy
+                // of the value in pieces stalled every level of deep recursion through an
+                // operand, `1 + f (n - 1)`), and the result goes straight to the caller.
+                let (owned_a, owned_b);
+                let a = match self.computed_local(lhs, env) {
+                    Some(v) => v,
+                    None => {
+                        owned_a = self.eval(lhs, env)?;
+                        &owned_a
+                    }
+                };
+                let b = match self.computed_local(rhs, env) {
+                    Some(v) => v,
+                    None => {
+                        owned_b = self.eval(rhs, env)?;
+                        &owned_b
+                    }
+                };
+                self.operate(op, a, b, lhs, rhs, span)
             }
         }
     }
