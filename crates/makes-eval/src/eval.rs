@@ -1730,15 +1730,34 @@ fn lookup_local(env: &Env, depth: u32, slot: u32) -> &Thunk {
 /// the call keeps the callers' code, and their frames, small.
 #[inline(always)]
 fn lookup_local_inline(env: &Env, depth: u32, slot: u32) -> &Thunk {
-    let mut frame = env;
-    for _ in 0..depth {
-        // Lowering resolved `depth` against the same frame structure the evaluator builds.
-        frame = frame
-            .parent
-            .as_ref()
-            .expect("lowering resolved a frame that exists");
+    // Most variables are in the innermost frame or one or two out: those levels are walked
+    // without a loop, which the compiler would unroll, at a cost to every short walk.
+    let mut frame: &EnvFrame = env;
+    if depth != 0 {
+        frame = parent_frame(frame);
+        if depth != 1 {
+            frame = parent_frame(frame);
+            for _ in 2..depth {
+                frame = parent_frame(frame);
+            }
+        }
     }
     frame.slots.get(slot as usize)
+}
+
+/// The frame around `frame`, for a variable lowering resolved further out.
+#[inline(always)]
+fn parent_frame(frame: &EnvFrame) -> &EnvFrame {
+    debug_assert!(
+        frame.parent.is_some(),
+        "lowering resolved a frame that exists"
+    );
+    // SAFETY: lowering resolves a variable to the frame `depth` scopes out, and the evaluator
+    // builds one frame per scope (lambda, `let`, `rec`, `with`) in the same nesting, under the
+    // root frame of the file: a variable's code only runs in an environment at least `depth`
+    // frames deep, so each of the `depth` frames walked through has a parent. Unchecked, as
+    // the check was a fifth of every variable's lookup.
+    unsafe { frame.parent.as_ref().unwrap_unchecked() }
 }
 
 /// `op` given fewer arguments than it takes: a value waiting for the rest.
@@ -1818,6 +1837,53 @@ mod tests {
         assert_eq!(std::mem::size_of::<Slots>(), 32);
         assert_eq!(Env::BLOCK_BYTES, 48);
         assert_eq!(std::mem::size_of::<EnvFrame>(), 40);
+    }
+
+    #[test]
+    fn locals_are_found_depth_frames_out() {
+        use super::{lookup_local, lookup_local_inline, Env, EnvFrame, Slots};
+        use crate::pool::Counted;
+        use crate::thunk::Thunk;
+        use crate::value::Value;
+        let int = |i| Thunk::value(Value::Int(i));
+        let root: Env = Counted::new(EnvFrame {
+            slots: Slots::Many(vec![int(0), int(1), int(2), int(3)]),
+            parent: None,
+        });
+        let middle: Env = Counted::new(EnvFrame {
+            slots: Slots::Two([int(10), int(11)]),
+            parent: Some(root),
+        });
+        let inner: Env = Counted::new(EnvFrame {
+            slots: Slots::One(int(20)),
+            parent: Some(middle),
+        });
+        // Frames deeper than the walk's unlooped levels.
+        let mut inner = inner;
+        for i in 0..3 {
+            inner = Counted::new(EnvFrame {
+                slots: Slots::One(int(30 + i)),
+                parent: Some(inner),
+            });
+        }
+        let cases = [
+            (0, 0, 32),
+            (1, 0, 31),
+            (2, 0, 30),
+            (3, 0, 20),
+            (4, 0, 10),
+            (4, 1, 11),
+            (5, 0, 0),
+            (5, 3, 3),
+        ];
+        for (depth, slot, want) in cases {
+            for found in [
+                lookup_local(&inner, depth, slot),
+                lookup_local_inline(&inner, depth, slot),
+            ] {
+                assert!(matches!(found.peek(), Some(Value::Int(i)) if i == want));
+            }
+        }
     }
 
     #[test]

@@ -176,6 +176,18 @@ impl std::ops::Deref for List {
     }
 }
 
+/// `bytes` as text if they are ASCII: checked a word at a time, cheaper than validating
+/// UTF-8 for the short names and patterns most strings are.
+#[inline]
+fn ascii_text(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII bytes are UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        None
+    }
+}
+
 /// A path's text: one allocation with its count and length, behind one pointer.
 #[derive(Clone)]
 pub struct PathText(ThinRc<(), u8>);
@@ -449,7 +461,8 @@ impl NixString {
 
     /// The text, if the bytes are UTF-8.
     pub fn to_str(&self) -> Option<&str> {
-        std::str::from_utf8(self.as_bytes()).ok()
+        let bytes = self.as_bytes();
+        ascii_text(bytes).or_else(|| std::str::from_utf8(bytes).ok())
     }
 
     /// The text where only text will do (an attribute name, a path, JSON): invalid UTF-8 is
@@ -475,12 +488,18 @@ impl NixString {
     /// makes, so bytes that are not UTF-8 are held as the text standing for them
     /// ([`bytes_to_text`]), and [`Value::name`] gives the bytes back.
     pub fn to_name(&self) -> Rc<str> {
-        Rc::from(bytes_to_text(self.as_bytes()))
+        Rc::from(self.as_name())
     }
 
     /// [`NixString::to_name`] without a copy when the bytes are their own text (UTF-8).
     pub(crate) fn as_name(&self) -> std::borrow::Cow<'_, str> {
-        bytes_to_text(self.as_bytes())
+        let bytes = self.as_bytes();
+        // ASCII holds none of the four-byte characters `bytes_to_text` escapes: it is its
+        // own name, and most names are ASCII.
+        match ascii_text(bytes) {
+            Some(text) => std::borrow::Cow::Borrowed(text),
+            None => bytes_to_text(bytes),
+        }
     }
 
     /// The text for display and diagnostics only: invalid UTF-8 shows as U+FFFD.
@@ -1137,6 +1156,30 @@ mod tests {
         assert!(err.to_string().contains("is not valid UTF-8"), "{err}");
         assert_eq!(s.lossy(), "caf\u{fffd}");
         assert_eq!(NixString::plain("café").utf8().ok(), Some("café"));
+    }
+
+    #[test]
+    fn ascii_is_its_own_text_and_name() {
+        assert_eq!(ascii_text(b""), Some(""));
+        assert_eq!(
+            ascii_text(b"a long ASCII name, past a word"),
+            Some("a long ASCII name, past a word")
+        );
+        assert_eq!(ascii_text("café".as_bytes()), None);
+        assert_eq!(ascii_text(b"abcdefgh\x80"), None);
+        // Past the ASCII check, names and text are as the full conversion makes them.
+        for bytes in [
+            &b"plain"[..],
+            "café".as_bytes(),
+            b"abcdefghij\xff",
+            "\u{10FFBF}x".as_bytes(),
+        ] {
+            let s = NixString::plain(bytes);
+            let name = makes_syntax::byte_text::bytes_to_text(bytes);
+            assert_eq!(s.as_name(), name);
+            assert_eq!(&*s.to_name(), &*name);
+            assert_eq!(s.to_str(), std::str::from_utf8(bytes).ok());
+        }
     }
 
     /// Names of every kind that orders or compares differently.

@@ -14,7 +14,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("match", 2, |ev, a| {
         let re = arg_string(ev, &a[0])?;
         let s = arg_string(ev, &a[1])?;
-        let re = compile(re.utf8()?, true)?;
+        let re = compile(&re, true)?;
         // The pattern's own capture locations, reused: no allocation per match.
         let mut locations = re.locations.borrow_mut();
         Ok(match re.regex.captures_read(&mut locations, s.as_bytes()) {
@@ -37,7 +37,7 @@ pub(crate) const BUILTINS: &[BuiltinDef] = &[
     ("split", 2, |ev, a| {
         let re = arg_string(ev, &a[0])?;
         let s = arg_string(ev, &a[1])?;
-        let re = &compile(re.utf8()?, false)?.regex;
+        let re = &compile(&re, false)?.regex;
         let text = s.as_bytes();
         let mut out = Vec::new();
         let mut last = 0;
@@ -79,19 +79,56 @@ struct Compiled {
 }
 
 thread_local! {
-    /// Compiled patterns by text: `split`'s (index 0) and `match`'s, anchored (index 1). Keyed
-    /// by the text alone, so that a lookup (`lib.toInt` matches twice per call) borrows the
-    /// pattern instead of copying it.
-    static CACHE: RefCell<[HashMap<String, Rc<Compiled>>; 2]> = RefCell::new(Default::default());
+    /// Compiled patterns: `split`'s (index 0) and `match`'s, anchored (index 1).
+    static CACHE: RefCell<[Patterns; 2]> = RefCell::new(Default::default());
+}
+
+/// How many patterns [`Patterns`] compares before hashing.
+const RECENT: usize = 4;
+
+/// Compiled patterns by their bytes, looked up before the pattern is checked as text: code
+/// matches a few patterns over and over (`lib.toInt` two per call), and comparing a few
+/// short byte strings costs less than hashing one.
+#[derive(Default)]
+struct Patterns {
+    /// The last patterns found or compiled, at most [`RECENT`], most recent first.
+    recent: Vec<(Rc<[u8]>, Rc<Compiled>)>,
+    all: HashMap<Rc<[u8]>, Rc<Compiled>>,
+}
+
+impl Patterns {
+    fn get(&mut self, pattern: &[u8]) -> Option<Rc<Compiled>> {
+        if let Some(i) = self.recent.iter().position(|(p, _)| **p == *pattern) {
+            self.recent[..=i].rotate_right(1);
+            return Some(self.recent[0].1.clone());
+        }
+        let (key, re) = self.all.get_key_value(pattern)?;
+        let (key, re) = (key.clone(), re.clone());
+        self.remember(key, re.clone());
+        Some(re)
+    }
+
+    fn insert(&mut self, pattern: &[u8], re: Rc<Compiled>) {
+        let key: Rc<[u8]> = Rc::from(pattern);
+        self.all.insert(key.clone(), re.clone());
+        self.remember(key, re);
+    }
+
+    fn remember(&mut self, key: Rc<[u8]>, re: Rc<Compiled>) {
+        self.recent.truncate(RECENT - 1);
+        self.recent.insert(0, (key, re));
+    }
 }
 
 /// Compiles a POSIX ERE (anchored at both ends for `match`), once per pattern. It matches
 /// bytes, as Nix's `std::regex` over `char` does: `.` is any byte, classes are ASCII, and a
 /// string need not be UTF-8.
-fn compile(pattern: &str, whole: bool) -> Result<Rc<Compiled>> {
-    if let Some(re) = CACHE.with(|c| c.borrow()[whole as usize].get(pattern).cloned()) {
+fn compile(pattern: &NixString, whole: bool) -> Result<Rc<Compiled>> {
+    let bytes = pattern.as_bytes();
+    if let Some(re) = CACHE.with(|c| c.borrow_mut()[whole as usize].get(bytes)) {
         return Ok(re);
     }
+    let pattern = pattern.utf8()?;
     let invalid = || EvalError::other(format!("invalid regular expression '{pattern}'"), None);
     let translated = translate(pattern).ok_or_else(invalid)?;
     let full = if whole {
@@ -102,7 +139,7 @@ fn compile(pattern: &str, whole: bool) -> Result<Rc<Compiled>> {
     let regex = Regex::new(&full).map_err(|_| invalid())?;
     let locations = RefCell::new(regex.capture_locations());
     let re = Rc::new(Compiled { regex, locations });
-    CACHE.with(|c| c.borrow_mut()[whole as usize].insert(pattern.to_owned(), re.clone()));
+    CACHE.with(|c| c.borrow_mut()[whole as usize].insert(bytes, re.clone()));
     Ok(re)
 }
 
@@ -194,6 +231,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn patterns_are_found_recent_or_not() {
+        let compiled = |p: &str| {
+            Rc::new(Compiled {
+                regex: Regex::new(p).expect("compiles"),
+                locations: RefCell::new(Regex::new(p).expect("compiles").capture_locations()),
+            })
+        };
+        let mut patterns = Patterns::default();
+        assert!(patterns.get(b"a").is_none());
+        let names: Vec<String> = (0..RECENT + 2).map(|i| format!("p{i}")).collect();
+        let made: Vec<Rc<Compiled>> = names.iter().map(|n| compiled(n)).collect();
+        for (name, re) in names.iter().zip(&made) {
+            patterns.insert(name.as_bytes(), re.clone());
+        }
+        assert_eq!(patterns.recent.len(), RECENT);
+        // Every pattern is found, the ones pushed out of the recent ones in the map, and the
+        // one found last is the most recent.
+        for (name, re) in names.iter().zip(&made) {
+            let found = patterns.get(name.as_bytes()).expect("cached");
+            assert!(Rc::ptr_eq(&found, re), "{name}");
+            assert_eq!(&*patterns.recent[0].0, name.as_bytes());
+        }
+        let again = patterns.get(b"p1").expect("cached");
+        assert!(Rc::ptr_eq(&again, &made[1]));
+        assert_eq!(&*patterns.recent[0].0, b"p1");
+        assert_eq!(patterns.recent.len(), RECENT);
+        assert!(patterns.get(b"p").is_none());
+    }
+
+    #[test]
     fn brackets_are_translated() {
         assert_eq!(translate("[\\]").as_deref(), Some("[\\\\]"));
         assert_eq!(translate("[]a]").as_deref(), Some("[\\]a]"));
@@ -201,7 +268,9 @@ mod tests {
         assert_eq!(translate("[[:alpha:]_]").as_deref(), Some("[[:alpha:]_]"));
         assert!(translate("[abc").is_none());
         assert_eq!(translate(".*[<>\"'&].*").as_deref(), Some(".*[<>\"'\\&].*"));
-        let re = &compile(".*[<>\"'&].*", true).expect("compiles").regex;
+        let re = &compile(&NixString::plain(".*[<>\"'&].*"), true)
+            .expect("compiles")
+            .regex;
         assert!(re.is_match(b"a<b") && re.is_match(b"&") && !re.is_match(b"abc"));
     }
 }
