@@ -950,9 +950,11 @@ pub fn canonical_path(path: &str) -> String {
 /// evaluator recognises as equal by address without comparing their text. The copies live as
 /// long as the thread (names of source text are as many as the source has).
 fn name_of_text(text: &str) -> Rc<str> {
+    // foldhash rather than std's SipHash: a name is hashed once per occurrence in the source,
+    // and foldhash is several times cheaper on short keys while its seed stays random.
+    type Names = std::collections::HashSet<Rc<str>, foldhash::fast::RandomState>;
     thread_local! {
-        static NAMES: std::cell::RefCell<std::collections::HashSet<Rc<str>>> =
-            std::cell::RefCell::new(std::collections::HashSet::new());
+        static NAMES: std::cell::RefCell<Names> = std::cell::RefCell::new(Names::default());
     }
     NAMES
         .try_with(|names| {
