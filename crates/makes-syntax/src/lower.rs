@@ -553,8 +553,19 @@ impl Lowerer {
         for entry in node.entries() {
             match entry {
                 ast::Entry::Inherit(inherit) => {
-                    let from = inherit.from().map(|f| f.expr());
-                    for attr in inherit.attrs() {
+                    // One pass over the children (the source `(from)` comes before the names),
+                    // where rnix's `from` and `attrs` would walk them twice.
+                    let mut from = None;
+                    for child in inherit.syntax().children() {
+                        if child.kind() == SyntaxKind::NODE_INHERIT_FROM {
+                            if from.is_none() {
+                                from = ast::InheritFrom::cast(child).map(|f| f.expr());
+                            }
+                            continue;
+                        }
+                        let Some(attr) = ast::Attr::cast(child) else {
+                            continue;
+                        };
                         let aspan = self.span_of(attr.syntax());
                         let name: Rc<str> = match self.key_name(&attr)? {
                             KeyName::Static(n) => n,
