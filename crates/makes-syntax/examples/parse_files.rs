@@ -15,6 +15,13 @@ fn main() {
         args.remove(i);
         dump = true;
     }
+    // `--globals FILE`: the base frame's names, one a line, in slot order (the evaluator's are
+    // `true`, `false`, `null`, the global functions, then `__` and each builtin's name).
+    let mut globals_file = None;
+    if let Some(i) = args.iter().position(|a| a == "--globals") {
+        args.remove(i);
+        globals_file = Some(args.remove(i));
+    }
     if let Some(i) = args.iter().position(|a| a == "-n") {
         args.remove(i);
         rounds = args.remove(i).parse().unwrap_or(1);
@@ -43,6 +50,10 @@ fn main() {
     .iter()
     .map(|s| Rc::from(*s))
     .collect();
+    let globals: Vec<Rc<str>> = match globals_file.and_then(|f| std::fs::read_to_string(f).ok()) {
+        Some(text) => text.lines().map(Rc::from).collect(),
+        None => globals,
+    };
     let sources = makes_syntax::SourceMap::new();
     let files: Vec<_> = args
         .iter()
