@@ -276,7 +276,7 @@ impl Lowerer {
             }
             ast::Expr::BinOp(b) => {
                 let op = green_tokens(b.syntax())
-                    .find_map(|t| ast::BinOpKind::from_kind(t))
+                    .find_map(ast::BinOpKind::from_kind)
                     .ok_or_else(|| self.missing(b.syntax(), "operator"))?;
                 let [lhs, rhs, _] = Children::of(b.syntax()).exprs;
                 ExprKind::Binary {
