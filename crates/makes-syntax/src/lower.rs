@@ -9,7 +9,9 @@ use crate::error::SyntaxError;
 use crate::ir::*;
 use crate::source::{FileId, Span};
 use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
+use rnix::SyntaxKind;
 use rowan::ast::AstNode;
+use rowan::Language;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
@@ -144,26 +146,38 @@ impl Lowerer {
     fn expr(&mut self, expr: &ast::Expr) -> Result<ExprRef, SyntaxError> {
         let span = self.span_of(expr.syntax());
         let kind = match expr {
-            ast::Expr::Apply(e) => ExprKind::Apply {
-                func: self.child(e.lambda(), e.syntax(), "function")?,
-                arg: self.child(e.argument(), e.syntax(), "argument")?,
-            },
-            ast::Expr::Assert(e) => ExprKind::Assert {
-                cond: self.child(e.condition(), e.syntax(), "condition")?,
-                body: self.child(e.body(), e.syntax(), "body")?,
-            },
-            ast::Expr::IfElse(e) => ExprKind::If {
-                cond: self.child(e.condition(), e.syntax(), "condition")?,
-                then: self.child(e.body(), e.syntax(), "then branch")?,
-                otherwise: self.child(e.else_body(), e.syntax(), "else branch")?,
-            },
+            ast::Expr::Apply(e) => {
+                let [func, arg, _] = Children::of(e.syntax()).exprs;
+                ExprKind::Apply {
+                    func: self.child(func, e.syntax(), "function")?,
+                    arg: self.child(arg, e.syntax(), "argument")?,
+                }
+            }
+            ast::Expr::Assert(e) => {
+                let [cond, body, _] = Children::of(e.syntax()).exprs;
+                ExprKind::Assert {
+                    cond: self.child(cond, e.syntax(), "condition")?,
+                    body: self.child(body, e.syntax(), "body")?,
+                }
+            }
+            ast::Expr::IfElse(e) => {
+                let [cond, then, otherwise] = Children::of(e.syntax()).exprs;
+                ExprKind::If {
+                    cond: self.child(cond, e.syntax(), "condition")?,
+                    then: self.child(then, e.syntax(), "then branch")?,
+                    otherwise: self.child(otherwise, e.syntax(), "else branch")?,
+                }
+            }
             ast::Expr::Select(e) => {
-                let target = self.child(e.expr(), e.syntax(), "expression")?;
-                let attrpath = e
-                    .attrpath()
+                let children = Children::of(e.syntax());
+                let [target, default, _] = children.exprs;
+                let target = self.child(target, e.syntax(), "expression")?;
+                let attrpath = children
+                    .other
+                    .and_then(ast::Attrpath::cast)
                     .ok_or_else(|| self.missing(e.syntax(), "attribute path"))?;
                 let path = self.attr_keys(&attrpath)?;
-                let default = match e.default_expr() {
+                let default = match default {
                     Some(d) => Some(self.expr(&d)?),
                     None => None,
                 };
@@ -174,9 +188,12 @@ impl Lowerer {
                 }
             }
             ast::Expr::HasAttr(e) => {
-                let target = self.child(e.expr(), e.syntax(), "expression")?;
-                let attrpath = e
-                    .attrpath()
+                let children = Children::of(e.syntax());
+                let [target, _, _] = children.exprs;
+                let target = self.child(target, e.syntax(), "expression")?;
+                let attrpath = children
+                    .other
+                    .and_then(ast::Attrpath::cast)
                     .ok_or_else(|| self.missing(e.syntax(), "attribute path"))?;
                 ExprKind::HasAttr {
                     target,
@@ -258,23 +275,24 @@ impl Lowerer {
                 ExprKind::List(items)
             }
             ast::Expr::BinOp(b) => {
-                let op = b
-                    .operator()
+                let op = green_tokens(b.syntax())
+                    .find_map(ast::BinOpKind::from_kind)
                     .ok_or_else(|| self.missing(b.syntax(), "operator"))?;
+                let [lhs, rhs, _] = Children::of(b.syntax()).exprs;
                 ExprKind::Binary {
                     op: binary_op(op),
-                    lhs: self.child(b.lhs(), b.syntax(), "left operand")?,
-                    rhs: self.child(b.rhs(), b.syntax(), "right operand")?,
+                    lhs: self.child(lhs, b.syntax(), "left operand")?,
+                    rhs: self.child(rhs, b.syntax(), "right operand")?,
                 }
             }
             ast::Expr::Paren(p) => return self.child(p.expr(), p.syntax(), "expression"),
             ast::Expr::Root(r) => return self.child(r.expr(), r.syntax(), "expression"),
             ast::Expr::AttrSet(a) => {
-                let set = self.collect_set(a, a.rec_token().is_some())?;
+                let set = self.collect_set(a, has_token(a.syntax(), SyntaxKind::TOKEN_REC))?;
                 ExprKind::AttrSet(self.finish_set(set, span)?)
             }
             ast::Expr::UnaryOp(u) => {
-                let op = match u.operator() {
+                let op = match green_tokens(u.syntax()).find_map(ast::UnaryOpKind::from_kind) {
                     Some(ast::UnaryOpKind::Invert) => UnaryOp::Not,
                     Some(ast::UnaryOpKind::Negate) => UnaryOp::Negate,
                     None => return Err(self.missing(u.syntax(), "operator")),
@@ -291,9 +309,10 @@ impl Lowerer {
                 ExprKind::Var(ident_text(i, |name| self.resolve(name, span))?)
             }
             ast::Expr::With(w) => {
-                let namespace = self.child(w.namespace(), w.syntax(), "namespace")?;
+                let [namespace, body, _] = Children::of(w.syntax()).exprs;
+                let namespace = self.child(namespace, w.syntax(), "namespace")?;
                 self.frames.push(Frame::With);
-                let body = self.child(w.body(), w.syntax(), "body");
+                let body = self.child(body, w.syntax(), "body");
                 self.frames.pop();
                 ExprKind::With {
                     namespace,
@@ -422,8 +441,11 @@ impl Lowerer {
 
     fn lambda(&mut self, l: &ast::Lambda) -> Result<Rc<LambdaDef>, SyntaxError> {
         let span = self.span_of(l.syntax());
-        let param_node = l
-            .param()
+        let children = Children::of(l.syntax());
+        let [body, _, _] = children.exprs;
+        let param_node = children
+            .other
+            .and_then(ast::Param::cast)
             .ok_or_else(|| self.missing(l.syntax(), "parameter"))?;
         let (param, names, pending_defaults) = match &param_node {
             ast::Param::IdentParam(p) => {
@@ -465,7 +487,7 @@ impl Lowerer {
                     }
                     None => None,
                 };
-                let ellipsis = p.ellipsis_token().is_some();
+                let ellipsis = has_token(p.syntax(), SyntaxKind::TOKEN_ELLIPSIS);
                 (
                     Param::Pattern {
                         formals: Vec::new(),
@@ -492,7 +514,7 @@ impl Lowerer {
                     span: fspan,
                 });
             }
-            let body = self.child(l.body(), l.syntax(), "body")?;
+            let body = self.child(body, l.syntax(), "body")?;
             Ok((formals, body))
         })();
         self.frames.pop();
@@ -531,8 +553,19 @@ impl Lowerer {
         for entry in node.entries() {
             match entry {
                 ast::Entry::Inherit(inherit) => {
-                    let from = inherit.from().map(|f| f.expr());
-                    for attr in inherit.attrs() {
+                    // One pass over the children (the source `(from)` comes before the names),
+                    // where rnix's `from` and `attrs` would walk them twice.
+                    let mut from = None;
+                    for child in inherit.syntax().children() {
+                        if child.kind() == SyntaxKind::NODE_INHERIT_FROM {
+                            if from.is_none() {
+                                from = ast::InheritFrom::cast(child).map(|f| f.expr());
+                            }
+                            continue;
+                        }
+                        let Some(attr) = ast::Attr::cast(child) else {
+                            continue;
+                        };
                         let aspan = self.span_of(attr.syntax());
                         let name: Rc<str> = match self.key_name(&attr)? {
                             KeyName::Static(n) => n,
@@ -557,12 +590,13 @@ impl Lowerer {
                 }
                 ast::Entry::AttrpathValue(apv) => {
                     let span = self.span_of(apv.syntax());
-                    let path = apv
-                        .attrpath()
+                    let children = Children::of(apv.syntax());
+                    let [value, _, _] = children.exprs;
+                    let path = children
+                        .other
+                        .and_then(ast::Attrpath::cast)
                         .ok_or_else(|| self.missing(apv.syntax(), "attribute path"))?;
-                    let value = apv
-                        .value()
-                        .ok_or_else(|| self.missing(apv.syntax(), "value"))?;
+                    let value = value.ok_or_else(|| self.missing(apv.syntax(), "value"))?;
                     let keys: Vec<KeyName> = path
                         .attrs()
                         .map(|a| self.key_name(&a))
@@ -789,13 +823,55 @@ fn render_path(names: impl Iterator<Item = Rc<str>>) -> String {
 }
 
 /// `f` of an identifier's name. The node holds one token (trivia stays outside it), whose text
-/// is borrowed, where gathering the node's text would build a string through a formatter.
+/// is borrowed from the green tree, where gathering the node's text would build a string
+/// through a formatter.
 fn ident_text<R>(ident: &ast::Ident, f: impl FnOnce(&str) -> R) -> R {
     let node = ident.syntax();
-    match node.first_token() {
-        Some(token) if token.text_range() == node.text_range() => f(token.text()),
+    let mut children = node.green().children();
+    match (children.next(), children.next()) {
+        (Some(rowan::NodeOrToken::Token(token)), None) => f(token.text()),
         _ => f(&node.text().to_string()),
     }
+}
+
+/// A node's first three expression children, and its first child of another kind (an
+/// attribute path, a lambda's parameter), found in one pass: each of rnix's accessors walks
+/// the children from the first, making (and dropping) a red node for every child it passes.
+struct Children {
+    exprs: [Option<ast::Expr>; 3],
+    other: Option<rnix::SyntaxNode>,
+}
+
+impl Children {
+    fn of(node: &rnix::SyntaxNode) -> Children {
+        let mut exprs = [None, None, None];
+        let mut found = 0;
+        let mut other = None;
+        for child in node.children() {
+            if ast::Expr::can_cast(child.kind()) {
+                if let Some(slot) = exprs.get_mut(found) {
+                    *slot = ast::Expr::cast(child);
+                    found += 1;
+                }
+            } else if other.is_none() {
+                other = Some(child);
+            }
+        }
+        Children { exprs, other }
+    }
+}
+
+/// The kinds of a node's own tokens, read from the green tree (no red token is made for them).
+fn green_tokens(node: &rnix::SyntaxNode) -> impl Iterator<Item = SyntaxKind> + '_ {
+    node.green()
+        .children()
+        .filter_map(|c| c.into_token())
+        .map(|t| rnix::NixLanguage::kind_from_raw(t.kind()))
+}
+
+/// Whether one of a node's own tokens is a `kind`.
+fn has_token(node: &rnix::SyntaxNode, kind: SyntaxKind) -> bool {
+    green_tokens(node).any(|k| k == kind)
 }
 
 /// The text of a string without interpolation, if it is one.
@@ -885,9 +961,11 @@ pub fn canonical_path(path: &str) -> String {
 /// evaluator recognises as equal by address without comparing their text. The copies live as
 /// long as the thread (names of source text are as many as the source has).
 fn name_of_text(text: &str) -> Rc<str> {
+    // foldhash rather than std's SipHash: a name is hashed once per occurrence in the source,
+    // and foldhash is several times cheaper on short keys while its seed stays random.
+    type Names = std::collections::HashSet<Rc<str>, foldhash::fast::RandomState>;
     thread_local! {
-        static NAMES: std::cell::RefCell<std::collections::HashSet<Rc<str>>> =
-            std::cell::RefCell::new(std::collections::HashSet::new());
+        static NAMES: std::cell::RefCell<Names> = std::cell::RefCell::new(Names::default());
     }
     NAMES
         .try_with(|names| {
@@ -980,6 +1058,75 @@ mod tests {
     fn duplicate_formal_is_reported() {
         let err = lower("args@{ args, ... }: 1").unwrap_err();
         assert_eq!(err.to_string(), "duplicate formal function argument 'args'");
+    }
+
+    fn parse_expr(src: &str) -> ast::Expr {
+        let parse = rnix::Root::parse(src);
+        assert!(parse.errors().is_empty(), "{:?}", parse.errors());
+        let Some(expr) = parse.tree().expr() else {
+            panic!("no expression in {src}")
+        };
+        expr
+    }
+
+    #[test]
+    fn children_are_found_in_one_pass() {
+        let apply = parse_expr("f x");
+        let children = Children::of(apply.syntax());
+        let [func, arg, none] = &children.exprs;
+        assert_eq!(
+            func.as_ref().map(|e| e.syntax().to_string()).as_deref(),
+            Some("f")
+        );
+        assert_eq!(
+            arg.as_ref().map(|e| e.syntax().to_string()).as_deref(),
+            Some("x")
+        );
+        assert!(none.is_none() && children.other.is_none());
+
+        let select = parse_expr("a.b.c or d");
+        let children = Children::of(select.syntax());
+        let [target, default, _] = &children.exprs;
+        assert_eq!(
+            target.as_ref().map(|e| e.syntax().to_string()).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            default.as_ref().map(|e| e.syntax().to_string()).as_deref(),
+            Some("d")
+        );
+        let path = children.other.and_then(ast::Attrpath::cast);
+        assert_eq!(path.map(|p| p.syntax().to_string()).as_deref(), Some("b.c"));
+
+        let lambda = parse_expr("{ a ? 1 }: a");
+        let children = Children::of(lambda.syntax());
+        assert!(children.other.and_then(ast::Param::cast).is_some());
+        let [body, none, _] = &children.exprs;
+        assert_eq!(
+            body.as_ref().map(|e| e.syntax().to_string()).as_deref(),
+            Some("a")
+        );
+        assert!(none.is_none());
+    }
+
+    #[test]
+    fn own_tokens_are_read_from_the_green_tree() {
+        assert!(has_token(
+            parse_expr("rec { }").syntax(),
+            SyntaxKind::TOKEN_REC
+        ));
+        assert!(!has_token(
+            parse_expr("{ a = rec { }; }").syntax(),
+            SyntaxKind::TOKEN_REC
+        ));
+        let op =
+            green_tokens(parse_expr("1 /* c */ // 2").syntax()).find_map(ast::BinOpKind::from_kind);
+        assert_eq!(op, Some(ast::BinOpKind::Update));
+        let ident = ast::Ident::cast(parse_expr("  foo ").syntax().clone());
+        assert_eq!(
+            ident.map(|i| ident_text(&i, str::to_owned)).as_deref(),
+            Some("foo")
+        );
     }
 
     #[test]

@@ -58,3 +58,58 @@ fn runs_of_path_characters_keep_their_kinds() {
         ]
     );
 }
+
+#[test]
+fn punctuation_next_to_paths_and_uris_keeps_its_kinds() {
+    use SyntaxKind::*;
+    assert_eq!(
+        tokens("{a=./b;c=[x:y];d=(<p>);e=\"s\"+''t'';f=!g||h&&i?j@k,l*m/n;}"),
+        vec![
+            (TOKEN_L_BRACE, "{"),
+            (TOKEN_IDENT, "a"),
+            (TOKEN_ASSIGN, "="),
+            (TOKEN_PATH_REL, "./b"),
+            (TOKEN_SEMICOLON, ";"),
+            (TOKEN_IDENT, "c"),
+            (TOKEN_ASSIGN, "="),
+            (TOKEN_L_BRACK, "["),
+            (TOKEN_URI, "x:y"),
+            (TOKEN_R_BRACK, "]"),
+            (TOKEN_SEMICOLON, ";"),
+            (TOKEN_IDENT, "d"),
+            (TOKEN_ASSIGN, "="),
+            (TOKEN_L_PAREN, "("),
+            (TOKEN_PATH_SEARCH, "<p>"),
+            (TOKEN_R_PAREN, ")"),
+            (TOKEN_SEMICOLON, ";"),
+            (TOKEN_IDENT, "e"),
+            (TOKEN_ASSIGN, "="),
+            (TOKEN_STRING_START, "\""),
+            (TOKEN_STRING_CONTENT, "s"),
+            (TOKEN_STRING_END, "\""),
+            (TOKEN_ADD, "+"),
+            (TOKEN_STRING_START, "''"),
+            (TOKEN_STRING_CONTENT, "t"),
+            (TOKEN_STRING_END, "''"),
+            (TOKEN_SEMICOLON, ";"),
+            (TOKEN_IDENT, "f"),
+            (TOKEN_ASSIGN, "="),
+            (TOKEN_INVERT, "!"),
+            (TOKEN_IDENT, "g"),
+            (TOKEN_OR_OR, "||"),
+            (TOKEN_IDENT, "h"),
+            (TOKEN_AND_AND, "&&"),
+            (TOKEN_IDENT, "i"),
+            (TOKEN_QUESTION, "?"),
+            (TOKEN_IDENT, "j"),
+            (TOKEN_AT, "@"),
+            (TOKEN_IDENT, "k"),
+            (TOKEN_COMMA, ","),
+            (TOKEN_IDENT, "l"),
+            (TOKEN_MUL, "*"),
+            (TOKEN_PATH_REL, "m/n"),
+            (TOKEN_SEMICOLON, ";"),
+            (TOKEN_R_BRACE, "}"),
+        ]
+    );
+}

@@ -194,11 +194,22 @@ where
     fn peek(&mut self) -> Option<SyntaxKind> {
         // Trivia ahead is moved to the trivia buffer; the token then at the front is the one.
         loop {
-            let kind = self.peek_raw()?.0;
-            if !kind.is_trivia() {
-                return Some(kind);
+            if let Some(&(kind, _)) = self.buffer.front() {
+                if !kind.is_trivia() {
+                    return Some(kind);
+                }
+                self.bump();
+                continue;
             }
-            self.bump();
+            // Nothing looked ahead: trivia read now goes to the trivia buffer directly, as
+            // `bump` would put it there, without passing through the lookahead buffer.
+            let token = self.iter.next()?;
+            if token.0.is_trivia() {
+                self.trivia_buffer.push(token);
+            } else {
+                self.buffer.push_back(token);
+                return Some(token.0);
+            }
         }
     }
     fn peek_ahead(&mut self, n: usize) -> Option<SyntaxKind> {

@@ -344,7 +344,19 @@ impl Tokenizer<'_> {
         // Check if it's a path
         // First, simple prefix based detection for absolute ("/...") or home relative ("~/...") paths.
         // For absolute paths, we need to be careful to not interfere with operators
-        let kind = if self.peek() == Some('/') {
+        // makes' patch: a punctuation character that is neither a path character nor one the
+        // heuristic below looks for after a run of them (`/`, `>`, `:`), nor `~` or `<`, starts
+        // no path or URI: the heuristic would find an empty run and nothing after it.
+        let plain_punctuation = matches!(
+            self.state.input.as_bytes().get(self.state.offset),
+            Some(
+                b';' | b'=' | b'{' | b'}' | b'(' | b')' | b'[' | b']' | b',' | b'@' | b'?'
+                    | b'!' | b'*' | b'&' | b'|' | b'$' | b'"' | b'\''
+            )
+        );
+        let kind = if plain_punctuation {
+            None
+        } else if self.peek() == Some('/') {
             // For absolute paths, we need to have a valid path character after the '/'
             // AND we need to make sure it's not an operator like //
             if self.remaining().starts_with("//") {
