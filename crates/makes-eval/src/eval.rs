@@ -1748,16 +1748,13 @@ fn lookup_local_inline(env: &Env, depth: u32, slot: u32) -> &Thunk {
 /// The frame around `frame`, for a variable lowering resolved further out.
 #[inline(always)]
 fn parent_frame(frame: &EnvFrame) -> &EnvFrame {
-    debug_assert!(
-        frame.parent.is_some(),
-        "lowering resolved a frame that exists"
-    );
-    // SAFETY: lowering resolves a variable to the frame `depth` scopes out, and the evaluator
-    // builds one frame per scope (lambda, `let`, `rec`, `with`) in the same nesting, under the
-    // root frame of the file: a variable's code only runs in an environment at least `depth`
-    // frames deep, so each of the `depth` frames walked through has a parent. Unchecked, as
-    // the check was a fifth of every variable's lookup.
-    unsafe { frame.parent.as_ref().unwrap_unchecked() }
+    // Lowering resolves a variable to the frame `depth` scopes out, and the evaluator builds
+    // one frame per scope in the same nesting, so the parent exists; checked all the same, so
+    // that a mismatch would be a panic, never a read through a dangling pointer.
+    frame
+        .parent
+        .as_ref()
+        .expect("lowering resolved a frame that exists")
 }
 
 /// `op` given fewer arguments than it takes: a value waiting for the rest.
