@@ -34,7 +34,11 @@ pub(crate) type Names = Vec<Vec<u8>>;
 
 /// The remembered listings, read from `log` once per process.
 #[derive(Debug, Default)]
-pub(crate) struct DirListings(Mutex<Option<State>>);
+pub(crate) struct DirListings(
+    Mutex<Option<State>>,
+    /// Set by [`DirListings::release`]: a read-ahead no longer reads the log.
+    std::sync::atomic::AtomicBool,
+);
 
 #[derive(Debug)]
 struct State {
@@ -222,11 +226,30 @@ impl DirListings {
 }
 
 impl DirListings {
+    /// Reads the log now (if not read yet), for a thread to do before the first walk asks;
+    /// not once [`DirListings::release`] has run (the walks it would serve are over, and the
+    /// copy would only add to the peak memory of what follows).
+    pub(crate) fn load(&self, log: &Path) {
+        if !self.1.load(std::sync::atomic::Ordering::Acquire) {
+            drop(self.state(log));
+        }
+    }
+
+    /// Whether the log is read (tests).
+    #[cfg(test)]
+    pub(crate) fn is_loaded(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some()
+    }
+
     /// Forgets the log as read and the listings remembered since (after appending the ones
     /// not yet written), so that what follows the evaluation, an image build above all, does
     /// not carry a copy of the log, megabytes for a large tree; a later walk reads it again.
     pub(crate) fn release(&self, log: &Path) {
         self.flush(log);
+        self.1.store(true, std::sync::atomic::Ordering::Release);
         let mut guard = self
             .0
             .lock()

@@ -7,6 +7,7 @@
 //! any host directory ([`LocalStore`]) and builders see it at `/nix/store` through a mount
 //! namespace ([`run_derivation`]).
 
+mod base_dir;
 mod build_log;
 mod builder;
 mod dir_listings;

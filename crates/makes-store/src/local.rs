@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use fs4::fs_std::FileExt;
 use sha2::Digest;
 
+use crate::base_dir::BaseDirs;
 use crate::build_log::BuildLogSettings;
 use crate::dir_listings::DirListings;
 use crate::error::{io_err, Result, StoreError};
@@ -50,6 +51,9 @@ pub struct LocalStore {
     source_hashes: std::sync::Arc<SourceHashes>,
     /// The remembered listings of source directories, read once (see `dir_listings`).
     dir_listings: std::sync::Arc<DirListings>,
+    /// The directory holding the source trees walked of late, to `lstat` below (see
+    /// `base_dir`).
+    base_dirs: std::sync::Arc<BaseDirs>,
 }
 
 impl LocalStore {
@@ -62,6 +66,7 @@ impl LocalStore {
     /// which walks no source tree and should not carry them in its peak memory.
     pub(crate) fn release_source_listings(&self) {
         self.dir_listings.release(&self.dir_listings_log());
+        self.base_dirs.release();
     }
 
     /// Opens (creating if needed) the store at `root`.
@@ -72,6 +77,7 @@ impl LocalStore {
             valid_paths: std::sync::Arc::default(),
             source_hashes: std::sync::Arc::default(),
             dir_listings: std::sync::Arc::default(),
+            base_dirs: std::sync::Arc::default(),
         };
         for dir in ["store", "db", "logs", "tmp", "locks"] {
             let d = store.root.join(dir);
@@ -223,6 +229,27 @@ impl LocalStore {
         }
     }
 
+    /// Reads, on a thread of its own, the two logs that checking or importing a source tree
+    /// reads in full first (the remembered directory listings and NAR hashes), for a caller
+    /// about to parse a project: the reads then overlap the parsing instead of following it
+    /// (about 40 M instructions for a store that knows 5,000 trees). Best effort: without a
+    /// thread, the first walk reads them as before; a walk that comes first takes the read
+    /// over, and the thread then finds it done.
+    pub fn read_ahead_source_caches(&self) {
+        let store = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("source-caches".into())
+            .spawn(move || store.read_source_caches());
+        drop(spawned);
+    }
+
+    /// What [`LocalStore::read_ahead_source_caches`] reads, on the calling thread: the
+    /// listings first (a walk needs them before the fingerprint it looks up).
+    fn read_source_caches(&self) {
+        self.dir_listings.load(&self.dir_listings_log());
+        self.load_source_hashes();
+    }
+
     /// The entries of the tree at `fs_path` and its fingerprint (see `source_cache`): an
     /// unchanged directory is not listed again (see `dir_listings`).
     fn walk_source(
@@ -232,10 +259,12 @@ impl LocalStore {
         started: i64,
     ) -> Result<(Vec<crate::source_tree::TreeEntry>, [u8; 32])> {
         let log = self.dir_listings_log();
+        let base = self.base_dirs.for_root(fs_path);
         let listed = Listed {
             listings: &self.dir_listings,
             log: &log,
             now: started,
+            base: base.as_deref(),
         };
         let entries = walk_tree_listed(fs_path, keep, Some(&listed))?;
         let fingerprint = fingerprint_of(fs_path, &entries);
@@ -817,6 +846,31 @@ mod tests {
             third.path_info(&path),
             Err(StoreError::CorruptRecord { .. })
         ));
+    }
+
+    #[test]
+    fn reading_the_source_caches_ahead_loads_both_logs_and_changes_no_answer() {
+        let (dir, store) = store();
+        let src = dir.path().join("src");
+        fs::create_dir_all(src.join("d")).expect("mkdir");
+        fs::write(src.join("d/f"), "data").expect("write");
+        let path = store.add_source_path(&src, "src").expect("add");
+        let fresh = LocalStore::open(store.root()).expect("open");
+        assert!(!fresh.dir_listings.is_loaded());
+        assert!(!fresh.source_hashes().is_loaded());
+        fresh.read_source_caches();
+        assert!(fresh.dir_listings.is_loaded());
+        assert!(fresh.source_hashes().is_loaded());
+        assert_eq!(fresh.add_source_path(&src, "src").expect("again"), path);
+        // The thread's form: it ends, and a walk meanwhile gets the same answer.
+        let third = LocalStore::open(store.root()).expect("open");
+        third.read_ahead_source_caches();
+        assert_eq!(third.add_source_path(&src, "src").expect("again"), path);
+        // Once the walks are over (before an image build), the listings are not read again.
+        let fourth = LocalStore::open(store.root()).expect("open");
+        fourth.release_source_listings();
+        fourth.read_source_caches();
+        assert!(!fourth.dir_listings.is_loaded());
     }
 
     #[test]

@@ -70,6 +70,15 @@ type NarOfTree = ([u8; 32], u64);
 const MAX_LOG_BYTES: u64 = 16 << 20;
 
 impl SourceHashes {
+    /// Whether the log is read (tests).
+    #[cfg(test)]
+    pub(crate) fn is_loaded(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some()
+    }
+
     fn loaded(&self, log: &Path) -> std::sync::MutexGuard<'_, Option<KnownHashes>> {
         // A panic elsewhere while the lock was held leaves a map of whole entries: keep it.
         let mut guard = self

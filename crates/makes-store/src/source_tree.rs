@@ -4,6 +4,7 @@
 //! tree's fingerprint (`source_cache`) and, when the tree changed, what an incremental import
 //! compares with the last import of it (`source_import`).
 
+use crate::base_dir::{lstat_via, BaseDir};
 use crate::dir_listings::{DirListings, Names};
 use crate::error::{io_err, Result};
 use rustix::fs as rfs;
@@ -149,6 +150,8 @@ pub(crate) struct Listed<'a> {
     pub listings: &'a DirListings,
     pub log: &'a Path,
     pub now: i64,
+    /// The directory to `lstat` the tree's entries relative to (see `base_dir`), if any.
+    pub base: Option<&'a BaseDir>,
 }
 
 /// [`walk_tree`], taking the names of a directory whose `lstat` is that of a remembered
@@ -160,7 +163,8 @@ pub(crate) fn walk_tree_listed(
     keep: &dyn Fn(&Path) -> bool,
     listed: Option<&Listed>,
 ) -> Result<Vec<TreeEntry>> {
-    let stat = rfs::lstat(root).map_err(|e| io_err(root)(e.into()))?;
+    let base = listed.and_then(|l| l.base);
+    let stat = lstat_via(base, root).map_err(|e| io_err(root)(e.into()))?;
     let entry = entry_of(Vec::new(), &stat);
     let is_dir = entry.kind == EntryKind::Directory;
     let mut out = vec![entry];
@@ -207,7 +211,8 @@ fn walk_dir(
         let mut child_rel = rel.to_vec();
         child_rel.push(b'/');
         child_rel.extend_from_slice(&name);
-        let stat = rfs::lstat(&child).map_err(|e| io_err(&child)(e.into()))?;
+        let stat =
+            lstat_via(listed.and_then(|l| l.base), &child).map_err(|e| io_err(&child)(e.into()))?;
         let entry = entry_of(child_rel, &stat);
         let is_dir = entry.kind == EntryKind::Directory;
         // Only a directory needs its relative path past the push (for its children's).
@@ -326,6 +331,7 @@ mod tests {
             listings,
             log,
             now: i64::MAX,
+            base: None,
         };
         let before = walk_tree_listed(root, &|_| true, Some(&listed)).expect("walk");
         assert_eq!(before, walk_tree(root, &|_| true).expect("walk"));

@@ -37,6 +37,8 @@ pub fn build(
     settings: &Settings,
 ) -> Result<(), Failure> {
     let session = Session::open(crate::session::project_eval_options(), settings.clone())?;
+    // Path literals are checked against these logs as soon as the project is parsed.
+    session.store.read_ahead_source_caches();
     let project = session.load_project(project)?;
     build_in(&session, &project, request)
 }
